@@ -1,0 +1,97 @@
+"""The one channel interface.
+
+A channel is an input half (web routes or a poller that turn a provider's payload into one
+``InboundMessage`` handed to the ``MessageHandler``) and an output half whose only required method is
+``send_text``. ``send`` falls back to text when a provider cannot show buttons (numbered lines).
+
+Adding a channel means one new module here and one line in ``channels/registry.py``.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, Protocol
+
+from starlette.routing import BaseRoute
+
+from channels.messages import Attachment, InboundMessage, OutboundMessage
+
+
+class MessageHandler(Protocol):
+    """What a channel hands inbound messages to (the dispatcher implements it).
+
+    Returns the replies produced synchronously (a channel that answers in the webhook response, like
+    TwiML or the local channel, uses them; others may ignore them because the outbox sends them).
+    Handling the same ``provider_message_id`` twice returns the first replies again and does nothing else.
+    """
+
+    async def handle(self, message: InboundMessage) -> Sequence[OutboundMessage]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    # The provider's id of what was sent (Twilio MessageSid, tweet id, Telegram message id).
+    provider_message_id: str | None = None
+
+
+class DeliveryError(Exception):
+    """Sending failed. ``retryable`` says whether the outbox should try again later."""
+
+    def __init__(self, message: str, *, retryable: bool = True, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+        self.retry_after = retry_after
+
+
+class RecipientOptedOut(DeliveryError):
+    """The provider says the resident opted out (Twilio 21610): record the opt-out, never retry."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, retryable=False)
+
+
+class Channel(ABC):
+    name: ClassVar[str]
+    # What the provider can show: "buttons", "media", "threads", "private" (a private side channel).
+    capabilities: ClassVar[frozenset[str]] = frozenset()
+
+    def __init__(self, handler: MessageHandler) -> None:
+        self.handler = handler
+
+    @classmethod
+    @abstractmethod
+    def from_config(cls, config: Any, handler: MessageHandler, *, public_url: str) -> Channel:
+        """Builds the channel from its own section of the settings."""
+
+    def routes(self) -> list[BaseRoute]:
+        """Web routes (webhooks) this channel serves inside the app; none by default."""
+        return []
+
+    async def start(self) -> None:
+        """Starts pollers or provider sessions; called once when the app starts."""
+
+    async def stop(self) -> None:
+        """Stops what ``start`` started; called once when the app stops."""
+
+    @abstractmethod
+    async def send_text(self, resident_id: str, text: str, *, reply_to: str | None = None) -> SendResult:
+        """Sends plain text; the only method every channel must have."""
+
+    async def send(self, message: OutboundMessage) -> SendResult:
+        """Sends a full message; channels with richer capabilities override this."""
+        return await self.send_text(message.resident_id, render_as_text(message), reply_to=message.reply_to)
+
+    async def fetch_media(self, attachment: Attachment) -> tuple[bytes, str]:
+        """Fetches media that needs the provider's credentials; returns (bytes, content type)."""
+        raise DeliveryError(f"{self.name} cannot fetch {attachment.url}", retryable=False)
+
+
+def render_as_text(message: OutboundMessage) -> str:
+    """The text fallback: choices become numbered lines a resident can answer by number or words."""
+    if not message.choices:
+        return message.text
+    lines = [message.text, ""]
+    lines += [f"{number}. {choice.label}" for number, choice in enumerate(message.choices, start=1)]
+    return "\n".join(lines)

@@ -1,0 +1,69 @@
+"""The normalised messages every channel produces and consumes.
+
+They live in ``channels/`` because channels build and send them; the conversation engine in ``bot/``
+imports them from here (channels never import ``bot``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+
+@dataclass(frozen=True, slots=True)
+class GeoPoint:
+    """A GPS point shared by the resident: a location is a typed point, never text."""
+
+    lat: float
+    long: float
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """Media the resident sent. ``url`` may need provider credentials to fetch (see ``fetch_auth``)."""
+
+    url: str
+    content_type: str | None = None
+    # True when fetching ``url`` needs the provider's credentials (Twilio media, Telegram files): the bot
+    # then stores the bytes itself and serves them from its own URL.
+    needs_auth: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """One option of a "which of these?" question; channels without buttons show numbered lines."""
+
+    label: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class InboundMessage:
+    channel: str
+    # The resident's id on that channel (phone number, Telegram chat id, X user id, local id).
+    resident_id: str
+    # The provider's id of this message; a redelivery carries the same id.
+    provider_message_id: str
+    text: str = ""
+    attachments: tuple[Attachment, ...] = ()
+    point: GeoPoint | None = None
+    # What a reply should thread under (a tweet id, a Telegram message id), if the provider threads.
+    reply_to: str | None = None
+    language_hint: str | None = None
+    # A button the resident pressed (callback data), if any.
+    choice_value: str | None = None
+    received_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    # Provider extras the engine may store but never interprets (e.g. whether a tweet was public).
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundMessage:
+    channel: str
+    resident_id: str
+    text: str
+    choices: tuple[Choice, ...] = ()
+    reply_to: str | None = None
+    # True when the text holds private details that must not be posted publicly (X sends a DM instead).
+    private: bool = False
+    media_urls: tuple[str, ...] = ()
