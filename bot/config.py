@@ -142,6 +142,11 @@ class JobsSettings(BaseModel):
     # "auto": a PostgreSQL advisory lock elects one scheduler among the workers (SQLite: this process);
     # "always": this process runs the scheduler; "never": it only serves HTTP.
     scheduler: Literal["auto", "always", "never"] = "auto"
+    # How often a worker that does not run the scheduler asks to take over (and the leader checks it still
+    # holds the lock): the longest a dead leader's jobs wait for a successor.
+    leader_check_seconds: float = 5.0
+    # Status changes a notification run handles at most (the rest wait for the next run).
+    notify_batch_size: int = 200
 
 
 class RemoteSettings(BaseModel):

@@ -1,0 +1,191 @@
+"""Runs the background jobs on apscheduler 3.11.
+
+Two schedulers per process, because apscheduler 3.x job stores must never be shared by two running
+schedulers:
+
+- the *persistent* scheduler keeps its jobs in our database (table ``scheduled_jobs``) so they survive a
+  restart; only the elected leader runs it (see ``leader.py``), and another worker starts it when the
+  leader dies;
+- the *local* scheduler (in memory) runs in every process the jobs that are safe and useful to run
+  everywhere: draining the outbox, whose claim query (``FOR UPDATE SKIP LOCKED`` on PostgreSQL) lets any
+  number of senders work side by side without sending a message twice.
+
+Jobs have stable ids and are added with ``replace_existing=True``; their functions are importable module
+attributes that take no arguments (they find the process's runtime through ``bot.jobs.context``).
+Their timing comes from ``JobsSettings``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC
+from typing import TYPE_CHECKING, Any
+
+from apscheduler.jobstores.memory import MemoryJobStore
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy import Engine
+
+from bot.jobs import context
+from bot.jobs.leader import Leadership
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+
+log = logging.getLogger(__name__)
+
+JOBS_TABLE = "scheduled_jobs"
+
+
+@dataclass(frozen=True, slots=True)
+class JobSpec:
+    id: str
+    # "module:function" — what the job store records, so it must stay importable under this name.
+    func: str
+    seconds: Callable[[Settings], float]
+    wanted: Callable[[Settings], bool]
+    # True: runs in every process from the local scheduler; False: only in the elected leader.
+    every_worker: bool = False
+
+
+def _always(_: Settings) -> bool:
+    return True
+
+
+JOBS: tuple[JobSpec, ...] = (
+    JobSpec(
+        "outbox-delivery",
+        "bot.jobs.outbox_delivery:run",
+        lambda s: s.jobs.outbox_seconds,
+        _always,
+        every_worker=True,
+    ),
+    JobSpec("status-notifications", "bot.jobs.notifications:run", lambda s: s.jobs.notify_seconds, _always),
+    JobSpec(
+        "batch-acceptance",
+        "bot.jobs.batch_acceptance:run",
+        lambda s: s.jobs.batch_accept_seconds,
+        lambda s: s.open311.batch_acceptance == "auto",
+    ),
+    JobSpec(
+        "x-mentions",
+        "bot.jobs.x_mentions:run",
+        lambda s: s.jobs.twitter_poll_seconds,
+        lambda s: s.twitter.enabled,
+    ),
+    JobSpec(
+        "remote-sync",
+        "bot.jobs.remote_sync:run",
+        lambda s: s.jobs.remote_sync_seconds,
+        lambda s: s.remote.enabled,
+    ),
+    JobSpec("conversation-cleanup", "bot.jobs.cleanup:run", lambda s: s.jobs.cleanup_seconds, _always),
+)
+
+
+def _new_scheduler(jobstore: Any) -> AsyncIOScheduler:
+    return AsyncIOScheduler(
+        jobstores={"default": jobstore},
+        # A job that fell behind (a slow send, a pause) runs once, not once per missed interval, and never
+        # overlaps itself.
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30},
+        timezone=UTC,
+    )
+
+
+def _add_jobs(scheduler: AsyncIOScheduler, settings: Settings, specs: list[JobSpec]) -> None:
+    for spec in specs:
+        scheduler.add_job(
+            spec.func,
+            "interval",
+            seconds=spec.seconds(settings),
+            id=spec.id,
+            name=spec.id,
+            replace_existing=True,
+        )
+
+
+class JobRunner:
+    """Starts and stops this process's share of the jobs; built once per process from its runtime."""
+
+    def __init__(self, settings: Settings, runtime: Any, engine: Engine) -> None:
+        self.settings = settings
+        self.runtime = runtime
+        self.engine = engine
+        self.leadership = Leadership(settings.effective_database_url, settings.jobs.scheduler)
+        self.local: AsyncIOScheduler | None = None
+        self.persistent: AsyncIOScheduler | None = None
+        self._election: asyncio.Task[None] | None = None
+
+    @property
+    def leading(self) -> bool:
+        return self.persistent is not None
+
+    def wanted(self, *, every_worker: bool) -> list[JobSpec]:
+        return [spec for spec in JOBS if spec.every_worker == every_worker and spec.wanted(self.settings)]
+
+    async def start(self) -> None:
+        if not self.settings.jobs.enabled:
+            return
+        context.install(context.JobContext(self.settings, self.runtime))
+        local_jobs = self.wanted(every_worker=True)
+        if local_jobs:
+            self.local = _new_scheduler(MemoryJobStore())
+            _add_jobs(self.local, self.settings, local_jobs)
+            self.local.start()
+        if self.settings.jobs.scheduler != "never":
+            await self._step()
+            self._election = asyncio.create_task(self._elect_forever(), name="scheduler-election")
+
+    async def stop(self) -> None:
+        if self._election is not None:
+            self._election.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._election
+            self._election = None
+        self._stop_persistent()
+        if self.local is not None:
+            self.local.shutdown(wait=False)
+            self.local = None
+        await asyncio.to_thread(self.leadership.resign)
+        context.install(None)
+
+    async def _elect_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.jobs.leader_check_seconds)
+            try:
+                await self._step()
+            except Exception:  # the election must outlive any one failure; it asks again next time
+                log.exception("scheduler election step failed")
+
+    async def _step(self) -> None:
+        if self.leading:
+            if not await asyncio.to_thread(self.leadership.still_leading):
+                self._stop_persistent()
+            return
+        if await asyncio.to_thread(self.leadership.try_lead):
+            self._start_persistent()
+
+    def _start_persistent(self) -> None:
+        scheduler = _new_scheduler(SQLAlchemyJobStore(engine=self.engine, tablename=JOBS_TABLE))
+        wanted = self.wanted(every_worker=False)
+        _add_jobs(scheduler, self.settings, wanted)
+        scheduler.start()
+        # Jobs a previous configuration wanted (the remote backend switched off...) leave the store.
+        wanted_ids = {spec.id for spec in wanted}
+        for job in scheduler.get_jobs():
+            if job.id not in wanted_ids:
+                job.remove()
+        self.persistent = scheduler
+        log.info("scheduler started with jobs: %s", ", ".join(sorted(wanted_ids)))
+
+    def _stop_persistent(self) -> None:
+        if self.persistent is not None:
+            if self.persistent.running:
+                self.persistent.shutdown(wait=False)
+            self.persistent = None
+            log.info("scheduler stopped")
