@@ -1,0 +1,317 @@
+"""The outbox: every message the bot sends is first a row here, written in the same transaction as the
+state change that caused it, then sent by ``deliver_due`` with retries and exponential backoff.
+
+So a crash between filing a request and replying loses no reply (the row is there) and sends none twice
+(a row is sent by one sender at a time and marked delivered once). Replies a channel gives inline (TwiML,
+the local channel's HTTP response) are written already delivered, so the sender never sends them again.
+
+Several workers may drain the outbox at once: ``claim_due`` locks rows with ``FOR UPDATE SKIP LOCKED`` on
+PostgreSQL (SQLite has one writer at a time anyway) and leases them by pushing ``next_attempt_at`` past the
+send, so a sender that dies mid-send leaves its rows to be retried once the lease runs out.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from sqlalchemy import JSON, Column
+from sqlmodel import Field, Session, SQLModel, col, select
+
+from bot.review.clock import as_utc, utcnow
+from bot.state import is_opted_out, mark_opted_out
+from channels.base import Channel, DeliveryError, RecipientOptedOut
+from channels.messages import Choice, OutboundMessage
+
+log = logging.getLogger(__name__)
+
+OutboxStatus = Literal["pending", "delivered", "failed", "suppressed"]
+
+
+class OutboxMessage(SQLModel, table=True):
+    __tablename__ = "outbox"
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=32)
+    resident_id: str = Field(max_length=128)
+    text: str
+    choices: list[dict[str, str]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    reply_to: str | None = Field(default=None, max_length=128)
+    private: bool = False
+    media_urls: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # pending → delivered | failed (given up, or the resident opted out) | suppressed (opted out before
+    # it was sent: never sent).
+    status: str = Field(default="pending", max_length=16, index=True)
+    attempts: int = 0
+    # When a pending row is due; while a sender holds it, the end of its lease.
+    next_attempt_at: datetime = Field(default_factory=utcnow, index=True)
+    last_error: str | None = None
+    # The provider's id of what was sent, so delivery status callbacks find the row.
+    provider_message_id: str | None = Field(default=None, max_length=128, index=True)
+    # The furthest delivery status the provider reported (callbacks may arrive out of order).
+    delivery_status: str | None = Field(default=None, max_length=32)
+    delivery_status_rank: int = 0
+    delivery_error: str | None = Field(default=None, max_length=32)
+    # Set by producers that must never queue the same message twice (e.g. one notification per status
+    # change and resident); unique, so a second insert fails instead of sending twice.
+    dedupe_key: str | None = Field(default=None, max_length=200, unique=True)
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    delivered_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    max_attempts: int = 8
+    base_seconds: float = 5.0
+    max_seconds: float = 3600.0
+    # How long a claimed row stays invisible to other senders while it is being sent.
+    lease_seconds: float = 120.0
+
+    def delay(self, attempts: int, retry_after: float | None = None) -> float:
+        backoff: float = min(self.max_seconds, self.base_seconds * 2.0 ** max(0, attempts - 1))
+        return max(backoff, retry_after or 0.0)
+
+
+@dataclass(slots=True)
+class DeliveryReport:
+    delivered: int = 0
+    retried: int = 0
+    failed: int = 0
+    suppressed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def message_to_dict(message: OutboundMessage) -> dict[str, Any]:
+    return {
+        "channel": message.channel,
+        "resident_id": message.resident_id,
+        "text": message.text,
+        "choices": [{"label": c.label, "value": c.value} for c in message.choices],
+        "reply_to": message.reply_to,
+        "private": message.private,
+        "media_urls": list(message.media_urls),
+    }
+
+
+def message_from_dict(data: Mapping[str, Any]) -> OutboundMessage:
+    return OutboundMessage(
+        channel=data["channel"],
+        resident_id=data["resident_id"],
+        text=data["text"],
+        choices=tuple(Choice(label=c["label"], value=c["value"]) for c in data.get("choices", [])),
+        reply_to=data.get("reply_to"),
+        private=bool(data.get("private", False)),
+        media_urls=tuple(data.get("media_urls", [])),
+    )
+
+
+def as_message(row: OutboxMessage) -> OutboundMessage:
+    return OutboundMessage(
+        channel=row.channel,
+        resident_id=row.resident_id,
+        text=row.text,
+        choices=tuple(Choice(label=c["label"], value=c["value"]) for c in row.choices),
+        reply_to=row.reply_to,
+        private=row.private,
+        media_urls=tuple(row.media_urls),
+    )
+
+
+def enqueue(
+    session: Session,
+    message: OutboundMessage,
+    *,
+    delivered_inline: bool = False,
+    dedupe_key: str | None = None,
+) -> OutboxMessage:
+    """Adds a message to the outbox in the caller's transaction (the caller commits).
+
+    ``delivered_inline``: the channel hands this reply to the provider in the webhook response itself.
+    A resident who opted out gets nothing: the row is kept, marked suppressed, as a record.
+    """
+    now = utcnow()
+    row = OutboxMessage(
+        channel=message.channel,
+        resident_id=message.resident_id,
+        text=message.text,
+        choices=[{"label": c.label, "value": c.value} for c in message.choices],
+        reply_to=message.reply_to,
+        private=message.private,
+        media_urls=list(message.media_urls),
+        dedupe_key=dedupe_key,
+        created_at=now,
+        next_attempt_at=now,
+    )
+    if is_opted_out(session, message.channel, message.resident_id):
+        row.status = "suppressed"
+    elif delivered_inline:
+        row.status = "delivered"
+        row.delivered_at = now
+    session.add(row)
+    return row
+
+
+def claim_due(session: Session, *, now: datetime, limit: int, lease_seconds: float) -> list[OutboxMessage]:
+    """Claims up to ``limit`` due rows for this sender and commits the claim.
+
+    ``FOR UPDATE SKIP LOCKED`` makes concurrent senders on PostgreSQL take disjoint rows; the lease
+    (``next_attempt_at`` moved forward) keeps them away after the claim is committed.
+    """
+    query = (
+        select(OutboxMessage)
+        .where(OutboxMessage.status == "pending", col(OutboxMessage.next_attempt_at) <= now)
+        .order_by(col(OutboxMessage.next_attempt_at), col(OutboxMessage.id))
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    rows = list(session.exec(query).all())
+    lease_end = now + timedelta(seconds=lease_seconds)
+    for row in rows:
+        row.attempts += 1
+        row.next_attempt_at = lease_end
+        session.add(row)
+    session.commit()
+    for row in rows:
+        session.refresh(row)
+    return rows
+
+
+async def deliver_due(
+    session_factory: Callable[[], AbstractContextManager[Session]],
+    channels: Mapping[str, Channel],
+    *,
+    policy: RetryPolicy | None = None,
+    now: datetime | None = None,
+    limit: int = 100,
+) -> DeliveryReport:
+    """Sends what is due once; the outbox job calls this every few seconds.
+
+    ``session_factory()`` is a context manager giving a new Session (``bot.db`` provides one).
+    """
+    policy = policy or RetryPolicy()
+    report = DeliveryReport()
+    moment = now or utcnow()
+    with session_factory() as session:
+        rows = claim_due(session, now=moment, limit=limit, lease_seconds=policy.lease_seconds)
+    for row in rows:
+        await _deliver_one(session_factory, channels, row, policy, report)
+    return report
+
+
+async def _deliver_one(
+    session_factory: Callable[[], AbstractContextManager[Session]],
+    channels: Mapping[str, Channel],
+    row: OutboxMessage,
+    policy: RetryPolicy,
+    report: DeliveryReport,
+) -> None:
+    with session_factory() as session:
+        if is_opted_out(session, row.channel, row.resident_id):
+            _finish(session, row.id, status="suppressed", error="the resident opted out")
+            report.suppressed += 1
+            return
+    channel = channels.get(row.channel)
+    try:
+        if channel is None:
+            raise DeliveryError(f"channel {row.channel!r} is not enabled", retryable=True)
+        result = await channel.send(as_message(row))
+    except RecipientOptedOut as exc:
+        with session_factory() as session:
+            mark_opted_out(session, row.channel, row.resident_id)
+            _finish(session, row.id, status="failed", error=f"recipient opted out: {exc}")
+        report.failed += 1
+        report.errors.append(str(exc))
+        return
+    except DeliveryError as exc:
+        _retry_or_fail(session_factory, row, policy, report, str(exc), exc.retryable, exc.retry_after)
+        return
+    except Exception as exc:  # a bug or an unexpected library error: keep the row, retry later
+        log.exception("sending outbox message %s failed unexpectedly", row.id)
+        _retry_or_fail(session_factory, row, policy, report, repr(exc), True, None)
+        return
+    with session_factory() as session:
+        _finish(session, row.id, status="delivered", provider_message_id=result.provider_message_id)
+    report.delivered += 1
+
+
+def _retry_or_fail(
+    session_factory: Callable[[], AbstractContextManager[Session]],
+    row: OutboxMessage,
+    policy: RetryPolicy,
+    report: DeliveryReport,
+    error: str,
+    retryable: bool,
+    retry_after: float | None,
+) -> None:
+    report.errors.append(error)
+    with session_factory() as session:
+        if not retryable or row.attempts >= policy.max_attempts:
+            _finish(session, row.id, status="failed", error=error)
+            report.failed += 1
+            return
+        stored = session.get(OutboxMessage, row.id)
+        if stored is None:
+            return
+        stored.status = "pending"
+        stored.last_error = error
+        stored.next_attempt_at = utcnow() + timedelta(seconds=policy.delay(row.attempts, retry_after))
+        session.add(stored)
+        session.commit()
+        report.retried += 1
+
+
+def _finish(
+    session: Session,
+    row_id: int | None,
+    *,
+    status: OutboxStatus,
+    error: str | None = None,
+    provider_message_id: str | None = None,
+) -> None:
+    stored = session.get(OutboxMessage, row_id)
+    if stored is None:
+        return
+    stored.status = status
+    stored.last_error = error
+    if status == "delivered":
+        stored.delivered_at = utcnow()
+        stored.provider_message_id = provider_message_id
+    session.add(stored)
+    session.commit()
+
+
+def record_delivery_status(
+    session: Session, provider_message_id: str, status: str, rank: int, error_code: str | None
+) -> bool:
+    """Stores a provider's delivery status unless a further one is already known; True when stored."""
+    row = session.exec(
+        select(OutboxMessage).where(OutboxMessage.provider_message_id == provider_message_id)
+    ).first()
+    if row is None or rank <= row.delivery_status_rank:
+        return False
+    row.delivery_status = status
+    row.delivery_status_rank = rank
+    row.delivery_error = error_code
+    session.add(row)
+    return True
+
+
+def sent_to(
+    session: Session, channel: str, resident_id: str, *, after_id: int = 0
+) -> Sequence[tuple[int, OutboundMessage, datetime]]:
+    """Everything delivered to a resident on a channel, oldest first (the local channel lists it)."""
+    rows = session.exec(
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.channel == channel,
+            OutboxMessage.resident_id == resident_id,
+            OutboxMessage.status == "delivered",
+            col(OutboxMessage.id) > after_id,
+        )
+        .order_by(col(OutboxMessage.id))
+    ).all()
+    return [(row.id or 0, as_message(row), as_utc(row.delivered_at or row.created_at)) for row in rows]

@@ -1,0 +1,57 @@
+"""The operator review queue: reports the bot was not sure enough about to file by itself.
+
+An item keeps everything a person needs to decide without going back to the resident: their own words,
+their media, where they said it was (text, kind, point), the codes the classifier suggested with their
+confidences, and which conversation it came from so the answer reaches them on the same channel.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import JSON, Column
+from sqlmodel import Field, SQLModel
+
+from bot.review.clock import utcnow
+
+ReviewStatus = Literal["pending", "claimed", "approved", "rejected"]
+REVIEW_STATUSES: tuple[ReviewStatus, ...] = ("pending", "claimed", "approved", "rejected")
+
+
+class ReviewItem(SQLModel, table=True):
+    __tablename__ = "review_item"
+
+    id: int | None = Field(default=None, primary_key=True)
+    # The conversation it came from: the channel and the resident's id there.
+    channel: str = Field(max_length=32, index=True)
+    resident_id: str = Field(max_length=128)
+    # The inbound message that completed the report (its provider id), for tracing.
+    provider_message_id: str | None = Field(default=None, max_length=128)
+    language: str = Field(default="en", max_length=8)
+    # The resident's own words: they become the request's description.
+    text: str
+    media_urls: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # [{"service_code": ..., "confidence": ...}, ...], best first.
+    suggestions: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # Why a person must look ("low confidence", "the core refused: ...").
+    reason: str = ""
+    location_text: str | None = None
+    location_kind: str | None = Field(default=None, max_length=32)
+    address_string: str | None = None
+    lat: float | None = None
+    long: float | None = None
+    # Attribute answers already collected, if any.
+    attributes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    status: str = Field(default="pending", max_length=16, index=True)
+    claimed_by: str | None = Field(default=None, max_length=64)
+    claimed_at: datetime | None = None
+    decided_by: str | None = Field(default=None, max_length=64)
+    decided_at: datetime | None = None
+    # Approved: the filed request (id, or token for a batch service). Rejected: the reason told the resident.
+    service_code: str | None = Field(default=None, max_length=64)
+    service_request_id: str | None = Field(default=None, max_length=64)
+    token: str | None = Field(default=None, max_length=64)
+    rejection_reason: str | None = None
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    updated_at: datetime = Field(default_factory=utcnow)

@@ -1,0 +1,83 @@
+"""The conversation engine's tables: residents, their dialogue state, and the inbox of handled messages.
+
+- ``Resident``: one row per (channel, resident id): language, opt-out, the latest request they filed.
+- ``ConversationRecord``: the dialogue in progress (a JSON document of ``bot.conversation.DialogueState``),
+  so a restart of the app loses no conversation.
+- ``InboxRecord``: every inbound message handled, keyed by (channel, provider message id), with the replies
+  it produced; a redelivery of the same message returns these and does nothing else.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlmodel import Field, Session, SQLModel
+
+from bot.review.clock import utcnow
+
+
+class Resident(SQLModel, table=True):
+    __tablename__ = "resident"
+
+    channel: str = Field(primary_key=True, max_length=32)
+    resident_id: str = Field(primary_key=True, max_length=128)
+    language: str | None = Field(default=None, max_length=8)
+    # SMS opt-out rules: after STOP nothing more is sent until START.
+    opted_out: bool = False
+    opted_out_at: datetime | None = None
+    # What "STATUS" alone looks up: the request id, or the token while a batch service has given no id.
+    last_request_id: str | None = Field(default=None, max_length=64)
+    last_token: str | None = Field(default=None, max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class ConversationRecord(SQLModel, table=True):
+    __tablename__ = "conversation"
+
+    channel: str = Field(primary_key=True, max_length=32)
+    resident_id: str = Field(primary_key=True, max_length=128)
+    state: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class InboxRecord(SQLModel, table=True):
+    __tablename__ = "inbox"
+    __table_args__ = (UniqueConstraint("channel", "provider_message_id", name="uq_inbox_provider_message"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=32)
+    provider_message_id: str = Field(max_length=128)
+    resident_id: str = Field(max_length=128, index=True)
+    text: str = ""
+    # The replies produced, as OutboundMessage dicts (see ``bot.outbox.message_to_dict``).
+    replies: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    received_at: datetime = Field(default_factory=utcnow)
+
+
+def get_resident(session: Session, channel: str, resident_id: str) -> Resident | None:
+    return session.get(Resident, (channel, resident_id))
+
+
+def get_or_create_resident(session: Session, channel: str, resident_id: str) -> Resident:
+    resident = get_resident(session, channel, resident_id)
+    if resident is None:
+        resident = Resident(channel=channel, resident_id=resident_id)
+        session.add(resident)
+    return resident
+
+
+def is_opted_out(session: Session, channel: str, resident_id: str) -> bool:
+    resident = get_resident(session, channel, resident_id)
+    return resident is not None and resident.opted_out
+
+
+def mark_opted_out(session: Session, channel: str, resident_id: str, *, opted_out: bool = True) -> Resident:
+    resident = get_or_create_resident(session, channel, resident_id)
+    resident.opted_out = opted_out
+    resident.opted_out_at = utcnow() if opted_out else None
+    resident.updated_at = utcnow()
+    session.add(resident)
+    return resident
