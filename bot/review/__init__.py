@@ -1,0 +1,1 @@
+"""The operator side: the review queue, the console pages, sign-in and what the bot learns from people."""

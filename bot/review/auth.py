@@ -1,0 +1,152 @@
+"""Console sign-in: server-side sessions and sign-in throttling.
+
+The session cookie holds only a random token; the database keeps its SHA-256 digest, the operator, the
+session's CSRF token and its expiry. Keeping sessions on the server (not in a signed cookie) means signing
+out, or disabling an operator, ends their sessions at once, in every worker.
+
+Sign-in attempts are recorded in the database too, so the throttle holds across workers and restarts: after
+``max_sign_in_attempts`` failures for one name or from one address within ``sign_in_window_seconds``,
+further attempts are refused until the window has passed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func
+from sqlmodel import Field, Session, SQLModel, col, select
+
+from bot.config import OperatorSettings
+from bot.review.clock import as_utc, utcnow
+from bot.review.operators import Operator, get_operator, verify_credentials
+
+SESSION_COOKIE = "open311_operator_session"
+SIGN_IN_CSRF_COOKIE = "open311_operator_sign_in"
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+class OperatorSession(SQLModel, table=True):
+    __tablename__ = "operator_session"
+
+    token_digest: str = Field(primary_key=True, max_length=64)
+    operator_id: int = Field(foreign_key="operator_account.id", index=True)
+    csrf_token: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+
+
+class SignInAttempt(SQLModel, table=True):
+    __tablename__ = "operator_sign_in_attempt"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(index=True, max_length=64)
+    client: str = Field(index=True, max_length=64)
+    at: datetime = Field(default_factory=utcnow, index=True)
+    succeeded: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SignedIn:
+    """Who is asking, for the length of one request."""
+
+    operator_id: int
+    name: str
+    csrf_token: str
+
+
+@dataclass(frozen=True, slots=True)
+class NewSession:
+    token: str  # goes into the cookie; never stored
+    csrf_token: str
+    expires_at: datetime
+
+
+class Throttled(Exception):
+    def __init__(self, retry_after_seconds: int) -> None:
+        super().__init__(f"too many failed sign-in attempts; try again in {retry_after_seconds} s")
+        self.retry_after_seconds = retry_after_seconds
+
+
+def check_throttle(session: Session, settings: OperatorSettings, name: str, client: str) -> None:
+    """Raises Throttled when this name or this client failed too often within the window."""
+    since = utcnow() - timedelta(seconds=settings.sign_in_window_seconds)
+    failures = (
+        select(func.count(), func.min(SignInAttempt.at))
+        .where(SignInAttempt.at >= since)
+        .where(SignInAttempt.succeeded == False)  # noqa: E712 (an SQL expression, not a Python test)
+    )
+    for condition in (SignInAttempt.name == name, SignInAttempt.client == client):
+        count, oldest = session.exec(failures.where(condition)).one()
+        if count >= settings.max_sign_in_attempts and oldest is not None:
+            free_at = as_utc(oldest) + timedelta(seconds=settings.sign_in_window_seconds)
+            raise Throttled(max(1, int((free_at - utcnow()).total_seconds()) + 1))
+
+
+def sign_in(
+    session: Session, settings: OperatorSettings, name: str, password: str, client: str
+) -> tuple[Operator, NewSession] | None:
+    """Checks the throttle and the credentials; on success opens a session. None when they do not match."""
+    name = name.strip()[:64]
+    check_throttle(session, settings, name, client)
+    operator = verify_credentials(session, name, password)
+    session.add(SignInAttempt(name=name, client=client[:64], succeeded=operator is not None))
+    if operator is None or operator.id is None:
+        session.commit()
+        return None
+    # An old attempt log is useless after the window; keep the table small.
+    horizon = utcnow() - timedelta(seconds=max(settings.sign_in_window_seconds, 86_400.0))
+    session.exec(delete(SignInAttempt).where(col(SignInAttempt.at) < horizon))
+    session.exec(delete(OperatorSession).where(col(OperatorSession.expires_at) < utcnow()))
+    token = secrets.token_urlsafe(32)
+    new = NewSession(
+        token=token,
+        csrf_token=secrets.token_urlsafe(32),
+        expires_at=utcnow() + timedelta(hours=settings.session_hours),
+    )
+    session.add(
+        OperatorSession(
+            token_digest=_digest(token),
+            operator_id=operator.id,
+            csrf_token=new.csrf_token,
+            expires_at=new.expires_at,
+        )
+    )
+    session.commit()
+    return operator, new
+
+
+def resolve_session(session: Session, token: str | None) -> SignedIn | None:
+    """The operator behind a session cookie, if the session exists, has not expired and they are enabled."""
+    if not token:
+        return None
+    stored = session.get(OperatorSession, _digest(token))
+    if stored is None or as_utc(stored.expires_at) <= utcnow():
+        return None
+    operator = get_operator(session, stored.operator_id)
+    if operator is None or operator.disabled or operator.id is None:
+        return None
+    return SignedIn(operator_id=operator.id, name=operator.name, csrf_token=stored.csrf_token)
+
+
+def sign_out(session: Session, token: str | None) -> None:
+    if token:
+        session.exec(delete(OperatorSession).where(col(OperatorSession.token_digest) == _digest(token)))
+        session.commit()
+
+
+def end_sessions_of(session: Session, operator_id: int) -> int:
+    """Ends every session of one operator (used when an account is disabled); returns how many."""
+    result = session.exec(delete(OperatorSession).where(col(OperatorSession.operator_id) == operator_id))
+    session.commit()
+    return int(result.rowcount or 0)
+
+
+def tokens_match(expected: str, given: str | None) -> bool:
+    return given is not None and hmac.compare_digest(expected.encode("utf-8"), given.encode("utf-8"))

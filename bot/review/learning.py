@@ -1,0 +1,136 @@
+"""What the bot learns from its operators.
+
+Every decision an operator makes on a reviewed message is a labelled example: the resident's words and the
+service code a person chose for them, beside what the classifier had suggested. Approving the suggestion
+is agreement; picking another service is a correction. ``open311-bot train --corrections FILE`` takes them
+in the labelled-data CSV format (``text,service_code,sure,location_text``), written by
+``export_corrections_csv``; the console shows how the classifier does on them: the agreement rate and the
+pairs it confuses most.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import Column, Text
+from sqlmodel import Field, Session, SQLModel, col, select
+
+from bot.review.clock import utcnow
+
+EXPORT_COLUMNS = ("text", "service_code", "sure", "location_text", "predicted_code", "operator", "decided_at")
+
+
+class LabelledExample(SQLModel, table=True):
+    __tablename__ = "operator_labelled_example"
+
+    id: int | None = Field(default=None, primary_key=True)
+    decided_at: datetime = Field(default_factory=utcnow, index=True)
+    operator: str = Field(max_length=64)
+    # The review item the decision was made on (one example per item: a later decision replaces it).
+    review_item_id: str = Field(index=True, unique=True, max_length=64)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    language: str = Field(default="", max_length=16)
+    predicted_code: str = Field(max_length=64)
+    predicted_confidence: float = 0.0
+    # The service code the operator chose; empty when the item was rejected as not a request at all.
+    service_code: str = Field(default="", max_length=64)
+    location_text: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    rejected: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class AgreementReport:
+    examples: int
+    agreed: int
+    confused_pairs: list[tuple[str, str, int]]  # (suggested, chosen by a person, count), most first
+    per_code: list[tuple[str, int, int]]  # (chosen code, examples, agreed), most examples first
+
+    @property
+    def agreement_rate(self) -> float | None:
+        return self.agreed / self.examples if self.examples else None
+
+
+def record_decision(
+    session: Session,
+    *,
+    review_item_id: str | int,
+    operator: str,
+    text: str,
+    predicted_code: str,
+    predicted_confidence: float,
+    service_code: str,
+    language: str = "",
+    location_text: str = "",
+    rejected: bool = False,
+) -> LabelledExample:
+    """Adds (or replaces) the labelled example for one review item, without committing."""
+    key = str(review_item_id)
+    example = session.exec(select(LabelledExample).where(LabelledExample.review_item_id == key)).first()
+    if example is None:
+        example = LabelledExample(
+            review_item_id=key, operator=operator, text=text, predicted_code=predicted_code
+        )
+    example.operator = operator
+    example.text = text
+    example.language = language
+    example.predicted_code = predicted_code
+    example.predicted_confidence = predicted_confidence
+    example.service_code = "" if rejected else service_code
+    example.location_text = location_text
+    example.rejected = rejected
+    example.decided_at = utcnow()
+    session.add(example)
+    return example
+
+
+def labelled_examples(session: Session, *, include_rejected: bool = False) -> list[LabelledExample]:
+    query = select(LabelledExample).order_by(col(LabelledExample.id))
+    if not include_rejected:
+        query = query.where(LabelledExample.rejected == False)  # noqa: E712 (SQL expression)
+    return list(session.exec(query).all())
+
+
+def agreement_report(session: Session, *, top: int = 10) -> AgreementReport:
+    """How often operators kept the classifier's suggestion, and which suggestions they changed to what."""
+    examples = labelled_examples(session)
+    agreed = sum(1 for e in examples if e.service_code == e.predicted_code)
+    changed = [e for e in examples if e.service_code != e.predicted_code]
+    pairs = Counter((e.predicted_code, e.service_code) for e in changed)
+    totals: Counter[str] = Counter(e.service_code for e in examples)
+    hits: Counter[str] = Counter(e.service_code for e in examples if e.service_code == e.predicted_code)
+    return AgreementReport(
+        examples=len(examples),
+        agreed=agreed,
+        confused_pairs=[(a, b, n) for (a, b), n in pairs.most_common(top)],
+        per_code=[(code, n, hits[code]) for code, n in totals.most_common()],
+    )
+
+
+def export_corrections_csv(session: Session, path: Path) -> int:
+    """Writes every operator-labelled example (rejections left out) as CSV; returns how many.
+
+    The first four columns are those of the project's labelled data, so training reads both alike; the
+    rest say where each label came from.
+    """
+    examples = labelled_examples(session)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(EXPORT_COLUMNS)
+        for e in examples:
+            writer.writerow(
+                (
+                    e.text,
+                    e.service_code,
+                    "sure",  # a person decided it
+                    e.location_text,
+                    e.predicted_code,
+                    e.operator,
+                    e.decided_at.isoformat(),
+                )
+            )
+    return len(examples)
