@@ -1,0 +1,395 @@
+"""POST requests over real HTTP: what a third-party app sends, what it gets back, what is refused.
+
+The deployment serves a catalog written here with one attribute of every datatype, so every validation
+rule of the service definition is exercised; the default catalog is covered by test_http_services.py.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+
+from tests.open311.conformance import (
+    FORMATS,
+    REQUEST_FIELDS,
+    Deployment,
+    Format,
+    assert_error,
+    assert_w3c_datetime,
+    create_key,
+    deployment,
+    json_records,
+    records,
+    request_records,
+    revoke_key,
+)
+
+CATALOG = """
+name = "conformance"
+
+[[services]]
+code = "graffiti"
+name = "Graffiti"
+description = "Paint, tags or stickers on a public surface."
+group = "cleanliness"
+keywords = ["graffiti", "tag", "paint"]
+agency_responsible = "Public Works"
+service_notice = "Crews remove offensive graffiti within 48 hours."
+
+[[services.attributes]]
+code = "SURFACE"
+datatype = "singlevaluelist"
+description = "What is the graffiti on?"
+required = true
+values = [{ key = "wall", name = "A wall" }, { key = "bridge", name = "A bridge" }]
+
+[[services.attributes]]
+code = "COLOURS"
+datatype = "multivaluelist"
+description = "Which colours?"
+values = [{ key = "red", name = "Red" }, { key = "blue", name = "Blue" }, { key = "black", name = "Black" }]
+
+[[services.attributes]]
+code = "COUNT"
+datatype = "number"
+description = "How many tags?"
+
+[[services.attributes]]
+code = "SEEN"
+datatype = "datetime"
+description = "When did you first see it?"
+
+[[services.attributes]]
+code = "PLATE"
+datatype = "string"
+description = "Nearest pole number"
+
+[[services.attributes]]
+code = "NOTES"
+datatype = "text"
+description = "Anything else?"
+
+[[services]]
+code = "bulk_pickup"
+name = "Bulk item pickup"
+description = "Book a pickup of furniture or appliances; a dispatcher confirms it."
+group = "sanitation"
+keywords = ["bulk", "furniture"]
+type = "batch"
+
+[[services]]
+code = "pothole"
+name = "Pothole"
+description = "A hole in the road surface."
+group = "streets"
+keywords = ["pothole"]
+"""
+
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4"
+    b"\x89\x00\x00\x00\rIDATx\x9cc\xf8\xcf\xc0\xf0\x1f\x00\x05\x00\x01\xff\x89\x99=\x1d\x00\x00\x00\x00IEND"
+    b"\xaeB`\x82"
+)
+PERSONAL_FIELDS = ("email", "phone", "first_name", "last_name", "device_id")
+
+
+def _overrides(tmp_path: Path, **open311: Any) -> dict[str, Any]:
+    catalog = tmp_path / "catalog.toml"
+    catalog.write_text(CATALOG, encoding="utf-8")
+    return {"open311": {"catalog_file": catalog, **open311}}
+
+
+@pytest.fixture
+def api(tmp_path: Path, database_url: str) -> Iterator[Deployment]:
+    with deployment(tmp_path / "data", database_url, **_overrides(tmp_path)) as running:
+        yield running
+
+
+@pytest.fixture
+def key(api: Deployment) -> str:
+    return create_key(api, "conformance-suite")
+
+
+def _graffiti(key: str, **extra: str) -> dict[str, str]:
+    form = {
+        "api_key": key,
+        "service_code": "graffiti",
+        "lat": "37.7749",
+        "long": "-122.4194",
+        "attribute[SURFACE]": "wall",
+    }
+    form.update(extra)
+    return form
+
+
+def _request_count(api: Deployment) -> int:
+    return len(request_records(api.get("requests.json"), "json"))
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_posted_request_comes_back_from_get_exactly_as_the_spec_names_it(
+    api: Deployment, key: str, fmt: Format
+) -> None:
+    before = datetime.now(UTC)
+    form = _graffiti(
+        key,
+        address_string="1 Dr Carlton B Goodlett Pl, San Francisco",
+        address_id="SF-0042",
+        email="resident@example.org",
+        device_id="device-7",
+        account_id="acct-9",
+        first_name="Ana",
+        last_name="Díaz",
+        phone="+14155550100",
+        description="Tags on the wall by the bus stop.\nSecond line — and ünïcode.",
+        media_url="https://photos.example.org/p/1.jpg",
+    )
+    response = api.post(f"requests.{fmt}", data=form)
+    assert response.status_code in (200, 201), response.text
+    created = records(response, fmt, "service_requests", "request")
+    assert len(created) == 1, "POST answers with a list of one request"
+    assert created[0].get("service_request_id"), created[0]
+    assert "token" not in created[0], "a realtime service returns an id, never a token"
+    assert set(created[0]) <= {"service_request_id", "service_notice", "account_id"}
+    assert created[0].get("service_notice") == "Crews remove offensive graffiti within 48 hours."
+    request_id = str(created[0]["service_request_id"])
+
+    for out in FORMATS:
+        found = request_records(api.get(f"requests/{request_id}.{out}"), out)
+        assert len(found) == 1, "GET requests/{id} is a list of one in both formats"
+        request = found[0]
+        assert set(request) == set(REQUEST_FIELDS), f"fields {sorted(request)}"
+        assert not set(request) & set(PERSONAL_FIELDS), "residents' contact details are never published"
+        assert str(request["service_request_id"]) == request_id
+        assert request["status"] == "open"
+        assert request["service_code"] == "graffiti"
+        assert request["service_name"] == "Graffiti"
+        assert request["description"] == form["description"]
+        assert request["address"] == form["address_string"]
+        assert str(request["address_id"]) == "SF-0042"
+        assert request["agency_responsible"] == "Public Works"
+        assert request["media_url"] == form["media_url"]
+        assert float(request["lat"]) == pytest.approx(37.7749)
+        assert float(request["long"]) == pytest.approx(-122.4194)
+        if out == "json":
+            assert isinstance(request["lat"], float)
+            assert isinstance(request["long"], float)
+        requested = assert_w3c_datetime(request["requested_datetime"], "requested_datetime")
+        assert before - timedelta(seconds=5) <= requested <= datetime.now(UTC) + timedelta(seconds=5)
+        assert_w3c_datetime(request["updated_datetime"], "updated_datetime")
+
+
+def test_lenient_form_parsing_as_real_clients_send_it(api: Deployment, key: str) -> None:
+    jurisdiction = api.settings.open311.jurisdictions[0]
+    url = api.url("requests.json")
+    form_type = {"content-type": "application/x-www-form-urlencoded; charset=utf-8"}
+
+    def post_raw(body: str, query: dict[str, str] | None = None) -> str:
+        response = api.http.post(url, params=query, content=body.encode("utf-8"), headers=form_type)
+        assert response.status_code in (200, 201), f"{body!r}: {response.text}"
+        return str(json_records(response)[0]["service_request_id"])
+
+    base = f"service_code=graffiti&lat=37.77&long=-122.41&api_key={quote(key)}"
+    # attribute[CODE] raw, percent-encoded, and multivaluelist values as attribute[CODE][].
+    post_raw(base + "&attribute[SURFACE]=wall")
+    post_raw(base + "&attribute%5BSURFACE%5D=bridge")
+    post_raw(base + "&attribute[SURFACE]=wall&attribute[COLOURS][]=red&attribute%5BCOLOURS%5D%5B%5D=blue")
+    # An empty parameter is an absent one; values are trimmed where the spec has lists.
+    post_raw(base + "&attribute[SURFACE]=wall&address_string=&email=&media_url=&attribute[COUNT]=")
+    # api_key and jurisdiction_id in the query string instead of the body.
+    without_key = "service_code=pothole&address_string=Market+%26+5th"
+    post_raw(without_key, query={"api_key": key, "jurisdiction_id": jurisdiction})
+    post_raw(without_key + f"&jurisdiction_id={jurisdiction}", query={"api_key": key})
+    # A location may be an address_id alone.
+    post_raw(f"service_code=pothole&address_id=SF-77&api_key={quote(key)}")
+
+    # The attribute keys really were read: a wrong value under either spelling is refused by name.
+    for spelling in ("attribute[SURFACE]", "attribute%5BSURFACE%5D"):
+        response = api.http.post(url, content=f"{base}&{spelling}=moon".encode(), headers=form_type)
+        assert_error(response, 400, "json", "SURFACE")
+    response = api.http.post(
+        url, content=f"{base}&attribute[SURFACE]=wall&attribute[COLOURS][]=purple".encode(), headers=form_type
+    )
+    assert_error(response, 400, "json", "COLOURS")
+
+
+# (form changes, status, words the error must name — any one of them)
+INVALID_POSTS: list[tuple[str, dict[str, str | None], int, tuple[str, ...]]] = [
+    ("no service_code", {"service_code": None}, 400, ("service_code",)),
+    ("unknown service_code", {"service_code": "no_such_service"}, 404, ("service_code", "no_such_service")),
+    ("no location", {"lat": None, "long": None}, 400, ("lat", "address_string", "address_id")),
+    ("lat without long", {"long": None}, 400, ("long",)),
+    ("long without lat", {"lat": None}, 400, ("lat",)),
+    ("lat above 90", {"lat": "90.5"}, 400, ("lat",)),
+    ("lat below -90", {"lat": "-91"}, 400, ("lat",)),
+    ("long above 180", {"long": "180.01"}, 400, ("long",)),
+    ("long below -180", {"long": "-181"}, 400, ("long",)),
+    ("lat not a number", {"lat": "north"}, 400, ("lat",)),
+    ("lat NaN", {"lat": "NaN"}, 400, ("lat",)),
+    ("long infinite", {"long": "inf"}, 400, ("long",)),
+    ("lat absurdly large", {"lat": "1e400"}, 400, ("lat",)),
+    ("required attribute missing", {"attribute[SURFACE]": None}, 400, ("SURFACE",)),
+    ("key not in the value list", {"attribute[SURFACE]": "moon"}, 400, ("SURFACE",)),
+    ("multivaluelist key not in the list", {"attribute[COLOURS][]": "purple"}, 400, ("COLOURS",)),
+    ("number that is not a number", {"attribute[COUNT]": "lots"}, 400, ("COUNT",)),
+    ("datetime that is not a datetime", {"attribute[SEEN]": "last tuesday"}, 400, ("SEEN",)),
+    ("media_url with ftp scheme", {"media_url": "ftp://example.org/a.jpg"}, 400, ("media_url",)),
+    ("media_url javascript", {"media_url": "javascript:alert(1)"}, 400, ("media_url",)),
+    ("media_url not a URL", {"media_url": "my photo"}, 400, ("media_url",)),
+    ("description over 4000 characters", {"description": "x" * 4001}, 400, ("description",)),
+]
+
+
+@pytest.mark.parametrize(
+    ("changes", "status", "mentions"),
+    [pytest.param(*case[1:], id=case[0]) for case in INVALID_POSTS],
+)
+def test_invalid_post_is_refused_by_field_and_writes_nothing(
+    api: Deployment, key: str, changes: dict[str, str | None], status: int, mentions: tuple[str, ...]
+) -> None:
+    form: dict[str, str] = _graffiti(key)
+    for name, value in changes.items():
+        if value is None:
+            form.pop(name, None)
+        else:
+            form[name] = value
+    for fmt in FORMATS:
+        assert_error(api.post(f"requests.{fmt}", data=form), status, fmt, *mentions, any_of=True)
+    assert _request_count(api) == 0, "a refused request leaves nothing behind"
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_api_key_missing_invalid_or_revoked_is_403(api: Deployment, fmt: Format) -> None:
+    key = create_key(api, "revoked-app")
+    form = _graffiti(key)
+    accepted = api.post(f"requests.{fmt}", data=form)
+    assert accepted.status_code in (200, 201), accepted.text
+
+    assert_error(api.post(f"requests.{fmt}", data={**form, "api_key": ""}), 403, fmt, "api_key")
+    no_key = {name: value for name, value in form.items() if name != "api_key"}
+    assert_error(api.post(f"requests.{fmt}", data=no_key), 403, fmt, "api_key")
+    assert_error(api.post(f"requests.{fmt}", data={**form, "api_key": key + "x"}), 403, fmt, "api_key")
+    revoke_key(api, "revoked-app")
+    assert_error(api.post(f"requests.{fmt}", data=form), 403, fmt, "api_key")
+    assert _request_count(api) == 1, "only the request made with a valid key exists"
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_batch_service_returns_a_token_that_resolves_later(
+    tmp_path: Path, database_url: str, fmt: Format
+) -> None:
+    overrides = _overrides(tmp_path, batch_acceptance="auto", batch_accept_delay_seconds=0.5)
+    overrides["jobs"] = {"enabled": True, "batch_accept_seconds": 0.2}
+    with deployment(tmp_path / "data", database_url, **overrides) as api:
+        key = create_key(api, "batch-client")
+        response = api.post(
+            f"requests.{fmt}",
+            data={"api_key": key, "service_code": "bulk_pickup", "address_string": "100 Van Ness Ave"},
+        )
+        assert response.status_code in (200, 201), response.text
+        created = records(response, fmt, "service_requests", "request")
+        assert len(created) == 1
+        token = created[0].get("token")
+        assert token, f"a batch service answers with a token: {created[0]}"
+        assert not created[0].get("service_request_id"), "a token is returned instead of an id, not with one"
+
+        request_id = _poll_token(api, str(token), fmt, timeout=20.0)
+        found = request_records(api.get(f"requests/{request_id}.{fmt}"), fmt)
+        assert found[0]["service_code"] == "bulk_pickup"
+        assert found[0]["address"] == "100 Van Ness Ave"
+        assert_error(api.get(f"tokens/no-such-token.{fmt}"), 404, fmt, "token")
+
+
+def _poll_token(api: Deployment, token: str, fmt: Format, timeout: float) -> str:
+    """Polls GET tokens/{token} as a client would until the request id appears (bounded)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        response = api.get(f"tokens/{token}.{fmt}")
+        assert response.status_code == 200, response.text
+        entries = records(response, fmt, "service_requests", "request")
+        assert len(entries) == 1
+        assert str(entries[0]["token"]) == token
+        request_id = entries[0].get("service_request_id")
+        if request_id:
+            return str(request_id)
+        assert time.monotonic() < deadline, f"token {token} was not accepted within {timeout} s"
+        time.sleep(0.2)
+
+
+def test_multipart_media_is_stored_checked_and_served_from_our_url(tmp_path: Path, database_url: str) -> None:
+    overrides = _overrides(tmp_path, media_max_bytes=4096)
+    with deployment(tmp_path / "data", database_url, **overrides) as api:
+        key = create_key(api, "photo-app")
+        form = _graffiti(key)
+        response = api.post("requests.json", data=form, files={"media": ("wall.png", PNG, "image/png")})
+        assert response.status_code in (200, 201), response.text
+        request_id = str(json_records(response)[0]["service_request_id"])
+        media_url = request_records(api.get(f"requests/{request_id}.json"), "json")[0]["media_url"]
+        assert media_url, "the uploaded file is given back as media_url"
+        public = api.settings.server.public_url.rstrip("/")
+        assert media_url.startswith(public + "/"), f"{media_url} is served from our own URL ({public})"
+        served = api.http.get(api.root + media_url[len(public) :])
+        assert served.status_code == 200
+        assert served.content == PNG
+        assert served.headers["content-type"].split(";")[0] == "image/png"
+
+        # Wrong type (by what the bytes are, whatever the client claims) and too large: refused by name.
+        for files in (
+            {"media": ("notes.txt", b"just some text, not an image", "text/plain")},
+            {"media": ("fake.png", b"MZ\x90\x00 an executable pretending", "image/png")},
+            {"media": ("big.png", PNG + b"\x00" * 5000, "image/png")},
+        ):
+            for fmt in FORMATS:
+                assert_error(api.post(f"requests.{fmt}", data=form, files=files), 400, fmt, "media")
+        assert _request_count(api) == 1, "refused uploads leave no request behind"
+
+
+def test_sandbox_needs_no_key_serves_fixed_cases_and_leaves_production_alone(
+    tmp_path: Path, database_url: str
+) -> None:
+    data_dir = tmp_path / "data"
+    with deployment(data_dir, database_url) as production:
+        key = create_key(production, "city-app")
+        filed = production.post(
+            "requests.json",
+            data={"api_key": key, "service_code": "pothole", "lat": "37.77", "long": "-122.41"},
+        )
+        assert filed.status_code in (200, 201), filed.text
+        production_ids = {
+            r["service_request_id"] for r in request_records(production.get("requests.json"), "json")
+        }
+        assert len(production_ids) == 1
+
+    with deployment(data_dir, database_url, open311={"sandbox": True}) as sandbox:
+        cases = request_records(sandbox.get("requests.json"), "json")
+        codes = {case["service_code"] for case in cases}
+        assert {"pothole", "graffiti"} <= codes, f"fixed pothole and graffiti cases: {codes}"
+        assert not {case["service_request_id"] for case in cases} & production_ids, "no production data"
+        for fmt in FORMATS:
+            response = sandbox.post(
+                f"requests.{fmt}",
+                data={"service_code": "pothole", "lat": "37.77", "long": "-122.41", "description": "sandbox"},
+            )
+            assert response.status_code in (200, 201), f"sandbox POST needs no key: {response.text}"
+            created = records(response, fmt, "service_requests", "request")
+            assert created[0].get("service_request_id") or created[0].get("token")
+        # The sandbox's answers are as fixed as its cases: the same query gives the same cases.
+        again = request_records(sandbox.get("requests.json"), "json")
+        assert {c["service_request_id"] for c in cases} <= {c["service_request_id"] for c in again}
+        sandbox_case = cases[0]["service_request_id"]
+        assert request_records(sandbox.get(f"requests/{sandbox_case}.xml"), "xml")
+
+    with deployment(data_dir, database_url) as production:
+        after = request_records(production.get("requests.json"), "json")
+        assert {r["service_request_id"] for r in after} == production_ids, "the sandbox wrote nothing here"
+        assert all(r["description"] != "sandbox" for r in after)
+        if after:
+            assert_error(
+                production.get(f"requests/{sandbox_case}.json"), 404, "json", sandbox_case, any_of=True
+            )
