@@ -159,10 +159,17 @@ class RemoteSettings(BaseModel):
 
 
 class OperatorSettings(BaseModel):
-    session_secret: SecretStr | None = None
+    # Sessions are kept server-side (the cookie holds only a random token), so no signing secret is needed.
     session_hours: float = 12.0
+    # Failed sign-ins allowed per operator name and per client address within the window, then refused.
     max_sign_in_attempts: int = 5
     sign_in_window_seconds: float = 300.0
+    # "auto": cookies are Secure when server.public_url is https; "always"/"never" force it.
+    secure_cookies: Literal["auto", "always", "never"] = "auto"
+    # A claim on a review item lapses after this long, so an operator who walks away does not lock it.
+    claim_minutes: float = 15.0
+    # Page size of the console's request list.
+    page_size: int = 50
 
 
 class Settings(BaseSettings):
