@@ -116,6 +116,10 @@ class TelegramSettings(BaseModel):
     webhook_path: str = "/webhooks/telegram"
     base_url: str = "https://api.telegram.org/bot"
     base_file_url: str = "https://api.telegram.org/file/bot"
+    # Webhook mode: call setWebhook(server.public_url + webhook_path) at start-up.
+    register_webhook: bool = True
+    # Polling mode: how long one getUpdates long poll waits for news.
+    poll_timeout_seconds: float = 10.0
 
 
 class TwitterSettings(BaseModel):

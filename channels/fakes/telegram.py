@@ -1,0 +1,521 @@
+"""A local fake of the Telegram Bot API, spoken over real HTTP.
+
+python-telegram-bot is pointed at it with ``base_url`` / ``base_file_url`` (see ``base_url()`` and
+``base_file_url()``), so every request our channel makes goes through the real library and a real socket.
+The fake plays Telegram's side too: it injects residents' updates (text, a shared location, a photo with a
+caption, a pressed inline button), hands them out through ``getUpdates`` (long polling honouring
+``offset`` and ``timeout``) or POSTs them to the registered webhook with the
+``X-Telegram-Bot-Api-Secret-Token`` header, keeps what a webhook refused for redelivery, and answers
+429 with ``parameters.retry_after`` when a test asks for it.
+
+Wire facts it follows: every method is ``POST /bot<token>/<method>``, form-encoded (multipart for uploads)
+with nested values (``reply_markup``, ``reply_parameters``) as JSON strings and numbers as strings;
+success is ``{"ok": true, "result": ...}``; files are downloaded from ``GET /file/bot<token>/<file_path>``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from starlette.applications import Starlette
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+# python-telegram-bot sends these objects and lists as JSON strings inside the form.
+_JSON_FIELDS = frozenset(
+    {"reply_markup", "reply_parameters", "allowed_updates", "commands", "entities", "link_preview_options"}
+)
+# Long polls check for new updates this often; small enough that tests stay quick.
+_POLL_STEP_SECONDS = 0.02
+
+
+@dataclass(frozen=True, slots=True)
+class SentCall:
+    """One Bot API call the bot made that changes something a resident sees."""
+
+    method: str
+    params: dict[str, Any]
+
+
+@dataclass(slots=True)
+class _StoredFile:
+    file_id: str
+    file_unique_id: str
+    file_path: str
+    content: bytes
+
+
+@dataclass(slots=True)
+class _Webhook:
+    url: str
+    secret_token: str | None
+
+
+@dataclass(slots=True)
+class _State:
+    updates: list[dict[str, Any]] = field(default_factory=list)
+    sent: list[SentCall] = field(default_factory=list)
+    # Every message in every chat (residents' and the bot's), by (chat_id, message_id).
+    messages: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
+    files: dict[str, _StoredFile] = field(default_factory=dict)
+    webhook: _Webhook | None = None
+    # Method name → retry_after seconds of the 429s still to answer.
+    rate_limits: dict[str, list[int]] = field(default_factory=dict)
+    # HTTP status of every webhook delivery attempt, in order.
+    webhook_statuses: list[int] = field(default_factory=list)
+    get_updates_calls: int = 0
+
+
+class FakeTelegram:
+    """The fake Bot API for one bot (one token). ``app`` is the ASGI app to serve."""
+
+    def __init__(self, token: str = "123456:TEST-token", *, bot_username: str = "city311_bot") -> None:
+        self.token = token
+        self.bot_id = int(token.split(":", 1)[0])
+        self.bot_username = bot_username
+        self.server_url = ""
+        self._lock = threading.Lock()
+        self._state = _State()
+        self._update_ids = itertools.count(100_000)
+        self._message_ids = itertools.count(1)
+        self._file_ids = itertools.count(1)
+        self._callback_ids = itertools.count(1)
+        self.app = Starlette(
+            routes=[
+                Route("/bot{token}/{method}", self._api, methods=["GET", "POST"]),
+                Route("/file/bot{token}/{file_path:path}", self._download, methods=["GET"]),
+            ]
+        )
+
+    # -- where the library points ----------------------------------------------------------------------
+
+    def base_url(self) -> str:
+        """The ``base_url`` for python-telegram-bot (the token is appended by the library)."""
+        return f"{self._require_server()}/bot"
+
+    def base_file_url(self) -> str:
+        return f"{self._require_server()}/file/bot"
+
+    def _require_server(self) -> str:
+        if not self.server_url:
+            raise RuntimeError("set FakeTelegram.server_url to the URL the fake is served at")
+        return self.server_url.rstrip("/")
+
+    # -- the resident's side -----------------------------------------------------------------------------
+
+    def send_text(self, chat_id: int, text: str, *, language_code: str = "en") -> dict[str, Any]:
+        """A resident sends text; returns the update (already handed to the bot if a webhook is set)."""
+        message = self._resident_message(chat_id, language_code)
+        message["text"] = text
+        if text.startswith("/"):
+            command = text.split()[0]
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
+        return self._push({"message": message})
+
+    def send_location(self, chat_id: int, latitude: float, longitude: float) -> dict[str, Any]:
+        message = self._resident_message(chat_id)
+        message["location"] = {"latitude": latitude, "longitude": longitude}
+        return self._push({"message": message})
+
+    def send_photo(
+        self, chat_id: int, content: bytes, *, caption: str = "", thumbnail: bytes = b"thumbnail"
+    ) -> dict[str, Any]:
+        """A resident sends a photo: like Telegram, the update lists several sizes, largest last."""
+        message = self._resident_message(chat_id)
+        small = self._store_file(thumbnail, "jpg")
+        large = self._store_file(content, "jpg")
+        message["photo"] = [
+            {
+                "file_id": small.file_id,
+                "file_unique_id": small.file_unique_id,
+                "width": 90,
+                "height": 67,
+                "file_size": len(thumbnail),
+            },
+            {
+                "file_id": large.file_id,
+                "file_unique_id": large.file_unique_id,
+                "width": 1280,
+                "height": 960,
+                "file_size": len(content),
+            },
+        ]
+        if caption:
+            message["caption"] = caption
+        return self._push({"message": message})
+
+    def press_button(self, chat_id: int, message_id: int, data: str) -> dict[str, Any]:
+        """A resident presses an inline button of one of the bot's messages."""
+        with self._lock:
+            message = self._state.messages.get((chat_id, message_id))
+        if message is None:
+            raise LookupError(f"no message {message_id} in chat {chat_id}")
+        keyboard = message.get("reply_markup", {}).get("inline_keyboard", [])
+        offered = [button.get("callback_data") for row in keyboard for button in row]
+        if data not in offered:
+            raise LookupError(f"message {message_id} has no button with callback_data {data!r}: {offered}")
+        query = {
+            "id": str(next(self._callback_ids)),
+            "from": self._user(chat_id),
+            "chat_instance": f"instance-{chat_id}",
+            "message": message,
+            "data": data,
+        }
+        return self._push({"callback_query": query})
+
+    def deliver(self, update: dict[str, Any]) -> None:
+        """Hands an update to the bot again, as Telegram does when a webhook was slow or failed."""
+        with self._lock:
+            webhook = self._state.webhook
+            if webhook is None:
+                self._state.updates.append(update)
+                self._state.updates.sort(key=lambda u: int(u["update_id"]))
+                return
+        self._post_to_webhook(webhook, update)
+
+    def redeliver_pending(self) -> None:
+        """Retries every update a webhook has not accepted yet."""
+        with self._lock:
+            webhook, pending = self._state.webhook, list(self._state.updates)
+            self._state.updates.clear()
+        if webhook is None:
+            raise RuntimeError("no webhook is set")
+        for update in pending:
+            self._post_to_webhook(webhook, update)
+
+    def rate_limit(self, method: str, retry_after: int = 5, *, times: int = 1) -> None:
+        """The next ``times`` calls of ``method`` are answered 429 with ``parameters.retry_after``."""
+        with self._lock:
+            self._state.rate_limits.setdefault(method, []).extend([retry_after] * times)
+
+    # -- what the bot did --------------------------------------------------------------------------------
+
+    @property
+    def sent(self) -> list[SentCall]:
+        with self._lock:
+            return list(self._state.sent)
+
+    def sent_to(self, chat_id: int, method: str = "sendMessage") -> list[dict[str, Any]]:
+        """The parameters of every ``method`` call addressed to ``chat_id``, oldest first."""
+        return [c.params for c in self.sent if c.method == method and int(c.params["chat_id"]) == chat_id]
+
+    def bot_messages(self, chat_id: int) -> list[dict[str, Any]]:
+        """The bot's messages in a chat as they stand now (edits applied), oldest first."""
+        with self._lock:
+            found = [
+                m
+                for (chat, _), m in self._state.messages.items()
+                if chat == chat_id and m["from"]["id"] == self.bot_id
+            ]
+        return sorted(found, key=lambda m: int(m["message_id"]))
+
+    @property
+    def webhook_url(self) -> str | None:
+        with self._lock:
+            return self._state.webhook.url if self._state.webhook else None
+
+    @property
+    def webhook_statuses(self) -> list[int]:
+        with self._lock:
+            return list(self._state.webhook_statuses)
+
+    @property
+    def pending_update_count(self) -> int:
+        with self._lock:
+            return len(self._state.updates)
+
+    def wait_for(self, condition: Callable[[], bool], timeout: float = 10.0) -> None:
+        """Waits until ``condition()`` holds (the bot works in another thread); fails loudly if never."""
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"condition not met within {timeout} s; bot calls so far: {self.sent}")
+            time.sleep(0.02)
+
+    # -- internals: building updates ---------------------------------------------------------------------
+
+    def _user(self, chat_id: int, language_code: str = "en") -> dict[str, Any]:
+        return {"id": chat_id, "is_bot": False, "first_name": "Resident", "language_code": language_code}
+
+    def _resident_message(self, chat_id: int, language_code: str = "en") -> dict[str, Any]:
+        return {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": {"id": chat_id, "type": "private", "first_name": "Resident"},
+            "from": self._user(chat_id, language_code),
+        }
+
+    def _store_file(self, content: bytes, extension: str) -> _StoredFile:
+        number = next(self._file_ids)
+        stored = _StoredFile(
+            file_id=f"AgAC-file-{number}",
+            file_unique_id=f"unique-{number}",
+            file_path=f"photos/file_{number}.{extension}",
+            content=content,
+        )
+        with self._lock:
+            self._state.files[stored.file_id] = stored
+        return stored
+
+    def _push(self, body: dict[str, Any]) -> dict[str, Any]:
+        update = {"update_id": next(self._update_ids), **body}
+        with self._lock:
+            message = body.get("message")
+            if message is not None:
+                self._state.messages[(message["chat"]["id"], message["message_id"])] = message
+            webhook = self._state.webhook
+            if webhook is None:
+                self._state.updates.append(update)
+        if webhook is not None:
+            self._post_to_webhook(webhook, update)
+        return update
+
+    def _post_to_webhook(self, webhook: _Webhook, update: dict[str, Any]) -> None:
+        headers = {SECRET_HEADER: webhook.secret_token} if webhook.secret_token else {}
+        try:
+            status = httpx.post(webhook.url, json=update, headers=headers, timeout=30).status_code
+        except httpx.HTTPError:
+            status = 0
+        with self._lock:
+            self._state.webhook_statuses.append(status)
+            if status != 200:  # Telegram keeps it and tries again later
+                self._state.updates.append(update)
+
+    # -- internals: the Bot API ----------------------------------------------------------------------------
+
+    async def _api(self, request: Request) -> Response:
+        if request.path_params["token"] != self.token:
+            return _error(401, "Unauthorized")
+        method = request.path_params["method"]
+        params = await _read_params(request)
+        with self._lock:
+            limits = self._state.rate_limits.get(method)
+            retry_after = limits.pop(0) if limits else None
+        if retry_after is not None:
+            return _error(
+                429, f"Too Many Requests: retry after {retry_after}", parameters={"retry_after": retry_after}
+            )
+        handler = self._methods().get(method)
+        if handler is None:
+            return _error(404, "Not Found")
+        try:
+            result = await handler(params)
+        except _ApiError as exc:
+            return _error(exc.status, exc.description)
+        return JSONResponse({"ok": True, "result": result})
+
+    def _methods(self) -> dict[str, Callable[[dict[str, Any]], Any]]:
+        return {
+            "getMe": self._get_me,
+            "setWebhook": self._set_webhook,
+            "deleteWebhook": self._delete_webhook,
+            "getWebhookInfo": self._get_webhook_info,
+            "getUpdates": self._get_updates,
+            "sendMessage": self._send_message,
+            "sendPhoto": self._send_photo,
+            "editMessageText": self._edit_message_text,
+            "answerCallbackQuery": self._answer_callback_query,
+            "getFile": self._get_file,
+            "setMyCommands": self._set_my_commands,
+        }
+
+    async def _get_me(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "id": self.bot_id,
+            "is_bot": True,
+            "first_name": "City 311",
+            "username": self.bot_username,
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+        }
+
+    async def _set_webhook(self, params: dict[str, Any]) -> bool:
+        url = str(params.get("url", ""))
+        if not url.startswith(("https://", "http://")):
+            raise _ApiError(400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook")
+        secret = params.get("secret_token") or None
+        with self._lock:
+            self._state.webhook = _Webhook(url=url, secret_token=secret)
+            self._record("setWebhook", params)
+        return True
+
+    async def _delete_webhook(self, params: dict[str, Any]) -> bool:
+        with self._lock:
+            self._state.webhook = None
+            if _truthy(params.get("drop_pending_updates")):
+                self._state.updates.clear()
+        return True
+
+    async def _get_webhook_info(self, params: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            webhook, pending = self._state.webhook, len(self._state.updates)
+        return {
+            "url": webhook.url if webhook else "",
+            "has_custom_certificate": False,
+            "pending_update_count": pending,
+        }
+
+    async def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        offset = int(params.get("offset") or 0)
+        timeout = float(params.get("timeout") or 0)
+        limit = int(params.get("limit") or 100)
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            if self._state.webhook is not None:
+                raise _ApiError(409, "Conflict: can't use getUpdates method while webhook is active")
+            self._state.get_updates_calls += 1
+        while True:
+            with self._lock:
+                # An offset acknowledges (forgets) every update before it, as on Telegram.
+                self._state.updates = [u for u in self._state.updates if int(u["update_id"]) >= offset]
+                ready = self._state.updates[:limit]
+            if ready or time.monotonic() >= deadline:
+                return ready
+            await asyncio.sleep(_POLL_STEP_SECONDS)
+
+    async def _send_message(self, params: dict[str, Any]) -> dict[str, Any]:
+        if not str(params.get("text", "")).strip():
+            raise _ApiError(400, "Bad Request: message text is empty")
+        message = self._bot_message(params)
+        message["text"] = params["text"]
+        return self._remember(message, "sendMessage", params)
+
+    async def _send_photo(self, params: dict[str, Any]) -> dict[str, Any]:
+        photo = params.get("photo")
+        if not photo:
+            raise _ApiError(400, "Bad Request: there is no photo in the request")
+        message = self._bot_message(params)
+        message["photo"] = [{"file_id": "sent-photo", "file_unique_id": "sent", "width": 1, "height": 1}]
+        if params.get("caption"):
+            message["caption"] = params["caption"]
+        return self._remember(message, "sendPhoto", params)
+
+    async def _edit_message_text(self, params: dict[str, Any]) -> dict[str, Any]:
+        key = (int(params["chat_id"]), int(params["message_id"]))
+        with self._lock:
+            message = self._state.messages.get(key)
+            if message is None:
+                raise _ApiError(400, "Bad Request: message to edit not found")
+            edited = {**message, "text": params["text"], "edit_date": int(time.time())}
+            edited.pop("reply_markup", None)
+            if "reply_markup" in params:
+                edited["reply_markup"] = params["reply_markup"]
+            self._state.messages[key] = edited
+            self._record("editMessageText", params)
+        return edited
+
+    async def _answer_callback_query(self, params: dict[str, Any]) -> bool:
+        if not params.get("callback_query_id"):
+            raise _ApiError(
+                400, "Bad Request: query is too old and response timeout expired or query ID is invalid"
+            )
+        with self._lock:
+            self._record("answerCallbackQuery", params)
+        return True
+
+    async def _get_file(self, params: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            stored = self._state.files.get(str(params.get("file_id", "")))
+        if stored is None:
+            raise _ApiError(400, "Bad Request: invalid file_id")
+        return {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            "file_size": len(stored.content),
+            "file_path": stored.file_path,
+        }
+
+    async def _set_my_commands(self, params: dict[str, Any]) -> bool:
+        with self._lock:
+            self._record("setMyCommands", params)
+        return True
+
+    async def _download(self, request: Request) -> Response:
+        if request.path_params["token"] != self.token:
+            return _error(401, "Unauthorized")
+        path = request.path_params["file_path"]
+        with self._lock:
+            stored = next((f for f in self._state.files.values() if f.file_path == path), None)
+        if stored is None:
+            return _error(404, "Not Found")
+        return Response(stored.content, media_type="image/jpeg")
+
+    def _bot_message(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat_id = int(params["chat_id"])
+        message: dict[str, Any] = {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": {"id": chat_id, "type": "private", "first_name": "Resident"},
+            "from": {
+                "id": self.bot_id,
+                "is_bot": True,
+                "first_name": "City 311",
+                "username": self.bot_username,
+            },
+        }
+        reply = params.get("reply_parameters")
+        if isinstance(reply, dict):
+            with self._lock:
+                quoted = self._state.messages.get((chat_id, int(reply["message_id"])))
+            if quoted is None and not reply.get("allow_sending_without_reply"):
+                raise _ApiError(400, "Bad Request: message to be replied not found")
+            if quoted is not None:
+                message["reply_to_message"] = quoted
+        if isinstance(params.get("reply_markup"), dict):
+            message["reply_markup"] = params["reply_markup"]
+        return message
+
+    def _remember(self, message: dict[str, Any], method: str, params: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            self._state.messages[(message["chat"]["id"], message["message_id"])] = message
+            self._record(method, {**params, "message_id": message["message_id"]})
+        return message
+
+    def _record(self, method: str, params: dict[str, Any]) -> None:
+        self._state.sent.append(SentCall(method, params))
+
+
+class _ApiError(Exception):
+    def __init__(self, status: int, description: str) -> None:
+        super().__init__(description)
+        self.status = status
+        self.description = description
+
+
+def _error(status: int, description: str, **extra: Any) -> JSONResponse:
+    return JSONResponse(
+        {"ok": False, "error_code": status, "description": description, **extra}, status_code=status
+    )
+
+
+def _truthy(value: Any) -> bool:
+    return str(value).lower() in ("true", "1")
+
+
+async def _read_params(request: Request) -> dict[str, Any]:
+    """Reads a Bot API call's parameters: form or multipart fields, nested JSON values decoded."""
+    if request.headers.get("content-type", "").startswith("application/json"):
+        body = await request.body()
+        data: dict[str, Any] = json.loads(body) if body else {}
+        return data
+    form = await request.form()
+    params: dict[str, Any] = {}
+    for key, value in form.multi_items():
+        if isinstance(value, UploadFile):
+            params[key] = {"filename": value.filename, "content": await value.read()}
+            continue
+        params[key] = json.loads(value) if key in _JSON_FIELDS else value
+    params.update({k: v for k, v in request.query_params.items() if k not in params})
+    return params

@@ -1,0 +1,400 @@
+"""Telegram, through python-telegram-bot, inside our own event loop.
+
+Two ways in, chosen by ``telegram.mode``:
+
+- ``webhook``: Telegram POSTs updates to our app. The ``Application`` is built with ``updater(None)``; the
+  route checks ``X-Telegram-Bot-Api-Secret-Token``, puts ``Update.de_json(...)`` on
+  ``application.update_queue`` and answers only once the update has been handled, so a failure becomes a
+  non-200 and Telegram delivers the update again (the dispatcher deduplicates it).
+- ``polling``: ``updater.start_polling()`` runs as a task of the app's loop. ``run_polling`` /
+  ``run_webhook`` are never used: they take over and close the event loop.
+
+Every update becomes one ``InboundMessage`` whose ``provider_message_id`` is built from Telegram's
+``update_id``, so a redelivered update is recognised. Photos are referenced by Telegram file id only:
+the download URL contains the bot token, so it never leaves this module (``fetch_media`` downloads
+through the library and the bot serves the bytes from its own URL).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+import warnings
+from collections.abc import Awaitable
+from datetime import timedelta
+from typing import Any, ClassVar, Literal, TypeVar
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+from telegram import (
+    BotCommand,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    ReplyParameters,
+    Update,
+)
+from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
+from telegram.warnings import PTBDeprecationWarning
+
+from channels.base import (
+    Channel,
+    DeliveryError,
+    MessageHandler,
+    RecipientOptedOut,
+    SendResult,
+    render_as_text,
+)
+from channels.messages import Attachment, GeoPoint, InboundMessage, OutboundMessage
+
+logger = logging.getLogger(__name__)
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+# How an attachment names a Telegram file without its token-bearing URL.
+FILE_URL_PREFIX = "telegram-file:"
+# Telegram's limits: message text length, callback_data bytes.
+MAX_TEXT = 4096
+MAX_CALLBACK_DATA_BYTES = 64
+# Telegram's own webhook gives up after about a minute; answer before that so a slow update is retried.
+WEBHOOK_WAIT_SECONDS = 50.0
+# Slash commands and the engine's command words they stand for.
+COMMANDS: dict[str, str] = {"start": "START", "help": "HELP", "status": "STATUS", "cancel": "CANCEL"}
+COMMAND_DESCRIPTIONS: dict[str, str] = {
+    "start": "Report a problem to 311",
+    "help": "What I can do",
+    "status": "Status of your report: /status <id>",
+    "cancel": "Forget the report in progress",
+}
+ALLOWED_UPDATES = ["message", "callback_query"]
+
+T = TypeVar("T")
+TelegramApplication = Application[Any, Any, Any, Any, Any, Any]
+
+
+class TelegramChannel(Channel):
+    name: ClassVar[str] = "telegram"
+    capabilities: ClassVar[frozenset[str]] = frozenset({"buttons", "media", "threads"})
+
+    def __init__(
+        self,
+        handler: MessageHandler,
+        *,
+        token: str,
+        mode: Literal["webhook", "polling"] = "webhook",
+        secret_token: str | None = None,
+        webhook_path: str = "/webhooks/telegram",
+        webhook_url: str | None = None,
+        base_url: str = "https://api.telegram.org/bot",
+        base_file_url: str = "https://api.telegram.org/file/bot",
+        register_webhook: bool = True,
+        poll_timeout_seconds: float = 10.0,
+    ) -> None:
+        super().__init__(handler)
+        if not token:
+            raise ValueError("telegram.token is required (set OPEN311_BOT_TELEGRAM__TOKEN)")
+        if mode == "webhook" and not secret_token:
+            # Without it anyone who learns the URL could post fake updates.
+            raise ValueError("telegram.secret_token is required in webhook mode")
+        self.mode = mode
+        self.webhook_path = webhook_path
+        self.webhook_url = webhook_url
+        self.register_webhook = register_webhook
+        self.poll_timeout_seconds = poll_timeout_seconds
+        self._secret = (secret_token or "").encode()
+        builder = ApplicationBuilder().token(token).base_url(base_url).base_file_url(base_file_url)
+        if mode == "webhook":
+            builder = builder.updater(None)
+        self.application: TelegramApplication = builder.build()
+        self.application.add_handler(TypeHandler(Update, self._on_update))
+        # Webhook requests waiting for their update to be handled, by id() of the Update object.
+        self._waiting: dict[int, tuple[Update, asyncio.Future[None]]] = {}
+        self._started = False
+
+    @classmethod
+    def from_config(cls, config: Any, handler: MessageHandler, *, public_url: str) -> TelegramChannel:
+        """Builds the channel from ``bot.config.TelegramSettings``."""
+        token = config.token.get_secret_value() if config.token else ""
+        secret = config.secret_token.get_secret_value() if config.secret_token else None
+        return cls(
+            handler,
+            token=token,
+            mode=config.mode,
+            secret_token=secret,
+            webhook_path=config.webhook_path,
+            webhook_url=public_url.rstrip("/") + config.webhook_path,
+            base_url=config.base_url,
+            base_file_url=config.base_file_url,
+            register_webhook=config.register_webhook,
+            poll_timeout_seconds=config.poll_timeout_seconds,
+        )
+
+    # -- lifecycle -------------------------------------------------------------------------------------
+
+    def routes(self) -> list[BaseRoute]:
+        if self.mode != "webhook":
+            return []
+        return [Route(self.webhook_path, self._webhook, methods=["POST"])]
+
+    async def start(self) -> None:
+        await self.application.initialize()  # getMe: a wrong token fails here, loudly
+        await self.application.bot.set_my_commands(
+            [BotCommand(name, description) for name, description in COMMAND_DESCRIPTIONS.items()]
+        )
+        if self.mode == "webhook":
+            if self.register_webhook and self.webhook_url:
+                await self.application.bot.set_webhook(
+                    url=self.webhook_url,
+                    secret_token=self._secret.decode(),
+                    allowed_updates=ALLOWED_UPDATES,
+                )
+        else:
+            updater = self.application.updater
+            assert updater is not None  # built with one in polling mode
+            await updater.start_polling(
+                timeout=timedelta(seconds=self.poll_timeout_seconds), allowed_updates=ALLOWED_UPDATES
+            )
+        await self.application.start()
+        self._started = True
+
+    async def stop(self) -> None:
+        if not self._started:
+            return
+        self._started = False
+        updater = self.application.updater
+        if updater is not None and updater.running:
+            await updater.stop()
+        await self.application.stop()
+        await self.application.shutdown()
+
+    # -- inbound -------------------------------------------------------------------------------------------
+
+    async def _webhook(self, request: Request) -> Response:
+        given = request.headers.get(SECRET_HEADER, "").encode()
+        if not hmac.compare_digest(given, self._secret):
+            return JSONResponse({"error": "wrong or missing secret token"}, status_code=403)
+        try:
+            payload = await request.json()
+            update = Update.de_json(payload, self.application.bot)
+        except (ValueError, TypeError, KeyError) as exc:
+            return JSONResponse({"error": f"not a Telegram update: {exc}"}, status_code=400)
+        if update is None:
+            return JSONResponse({"error": "not a Telegram update"}, status_code=400)
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting[id(update)] = (update, done)
+        await self.application.update_queue.put(update)
+        try:
+            await asyncio.wait_for(asyncio.shield(done), WEBHOOK_WAIT_SECONDS)
+        except TimeoutError:
+            # Still being handled: a non-200 makes Telegram try again, and the retry is deduplicated.
+            return JSONResponse({"error": "still handling the update"}, status_code=503)
+        except Exception:
+            logger.exception("telegram update %s failed; Telegram will deliver it again", update.update_id)
+            return JSONResponse({"error": "the update could not be handled"}, status_code=500)
+        return JSONResponse({"ok": True})
+
+    async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        waiting = self._waiting.pop(id(update), None)
+        try:
+            inbound = await self._to_inbound(update)
+            if inbound is not None:
+                await self.handler.handle(inbound)
+        except Exception as exc:
+            if waiting is None:  # polling: nobody to answer; the error is logged
+                logger.exception("telegram update %s failed", update.update_id)
+            elif not waiting[1].done():
+                waiting[1].set_exception(exc)
+            return
+        if waiting is not None and not waiting[1].done():
+            waiting[1].set_result(None)
+
+    async def _to_inbound(self, update: Update) -> InboundMessage | None:
+        provider_id = f"update:{update.update_id}"
+        query = update.callback_query
+        if query is not None:
+            return await self._from_button(update, provider_id)
+        message = update.message
+        if message is None or message.chat is None:
+            return None  # edits, channel posts, ...: not a resident talking to the bot
+        user = message.from_user
+        return InboundMessage(
+            channel=self.name,
+            resident_id=str(message.chat.id),
+            provider_message_id=provider_id,
+            text=_command_text(message.text) if message.text else (message.caption or ""),
+            attachments=_attachments(message),
+            point=(
+                GeoPoint(lat=message.location.latitude, long=message.location.longitude)
+                if message.location
+                else None
+            ),
+            reply_to=str(message.message_id),
+            language_hint=user.language_code if user else None,
+            received_at=message.date,
+            metadata={"chat_type": message.chat.type},
+        )
+
+    async def _from_button(self, update: Update, provider_id: str) -> InboundMessage | None:
+        query = update.callback_query
+        assert query is not None
+        label = _button_label(query.message, query.data)
+        try:
+            await query.answer()  # stops the spinner on the resident's button
+            if isinstance(query.message, Message) and query.message.text:
+                # Shows what was chosen and removes the buttons so they cannot be pressed twice.
+                await query.edit_message_text(f"{query.message.text}\n\n→ {label or query.data}")
+        except TelegramError as exc:  # a redelivered, too-old query: the choice itself still counts
+            logger.info("telegram callback query %s not answered: %s", query.id, exc)
+        chat = query.message.chat if query.message else None
+        resident = str(chat.id) if chat else str(query.from_user.id)
+        return InboundMessage(
+            channel=self.name,
+            resident_id=resident,
+            provider_message_id=provider_id,
+            text=label or query.data or "",
+            choice_value=query.data,
+            language_hint=query.from_user.language_code,
+            metadata={"chat_type": chat.type if chat else "private"},
+        )
+
+    # -- outbound -------------------------------------------------------------------------------------------
+
+    async def send_text(self, resident_id: str, text: str, *, reply_to: str | None = None) -> SendResult:
+        return await self.send(
+            OutboundMessage(channel=self.name, resident_id=resident_id, text=text, reply_to=reply_to)
+        )
+
+    async def send(self, message: OutboundMessage) -> SendResult:
+        chat_id = _chat_id(message.resident_id)
+        keyboard = _keyboard(message)
+        text = message.text if keyboard is not None else render_as_text(message)
+        chunks = _split(text, MAX_TEXT)
+        reply = (
+            ReplyParameters(message_id=int(message.reply_to), allow_sending_without_reply=True)
+            if message.reply_to and message.reply_to.isdigit()
+            else None
+        )
+        last: Message | None = None
+        for number, chunk in enumerate(chunks):
+            last = await _delivered(
+                self.application.bot.send_message(
+                    chat_id=chat_id,
+                    text=chunk,
+                    reply_parameters=reply if number == 0 else None,
+                    reply_markup=keyboard if number == len(chunks) - 1 else None,
+                )
+            )
+        for url in message.media_urls:
+            last = await _delivered(self.application.bot.send_photo(chat_id=chat_id, photo=url))
+        return SendResult(provider_message_id=str(last.message_id) if last else None)
+
+    async def fetch_media(self, attachment: Attachment) -> tuple[bytes, str]:
+        if not attachment.url.startswith(FILE_URL_PREFIX):
+            raise DeliveryError(f"not a Telegram file: {attachment.url}", retryable=False)
+        file_id = attachment.url.removeprefix(FILE_URL_PREFIX)
+        file = await _delivered(self.application.bot.get_file(file_id))
+        content = await _delivered(file.download_as_bytearray())
+        return bytes(content), attachment.content_type or "image/jpeg"
+
+
+def _chat_id(resident_id: str) -> int:
+    try:
+        return int(resident_id)
+    except ValueError:
+        raise DeliveryError(f"{resident_id!r} is not a Telegram chat id", retryable=False) from None
+
+
+async def _delivered(call: Awaitable[T]) -> T:
+    """Awaits a Bot API call, turning the library's errors into the channel interface's."""
+    try:
+        return await call
+    except RetryAfter as exc:
+        raise DeliveryError(f"Telegram flood control: {exc}", retry_after=_seconds(exc)) from exc
+    except Forbidden as exc:  # the resident blocked the bot or deleted the chat
+        raise RecipientOptedOut(f"Telegram refused: {exc.message}") from exc
+    except InvalidToken as exc:
+        raise DeliveryError(f"Telegram rejected the bot token: {exc}", retryable=False) from exc
+    except BadRequest as exc:
+        raise DeliveryError(f"Telegram refused the message: {exc.message}", retryable=False) from exc
+    except NetworkError as exc:  # includes TimedOut
+        raise DeliveryError(f"Telegram unreachable: {exc}") from exc
+    except TelegramError as exc:
+        raise DeliveryError(f"Telegram error: {exc}") from exc
+
+
+def _seconds(exc: RetryAfter) -> float:
+    # retry_after is an int or a timedelta depending on PTB_TIMEDELTA; reading it warns until v23.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def _command_text(text: str) -> str:
+    """``/status@city311_bot 123`` → ``STATUS 123``: slash commands become the engine's command words."""
+    if not text.startswith("/"):
+        return text
+    head, _, rest = text.partition(" ")
+    command = head[1:].split("@", 1)[0].lower()
+    word = COMMANDS.get(command)
+    if word is None:
+        return text
+    if command == "start":
+        return word  # a deep-link payload after /start is not the resident's words
+    return f"{word} {rest.strip()}".strip()
+
+
+def _attachments(message: Message) -> tuple[Attachment, ...]:
+    if message.photo:
+        largest = max(message.photo, key=lambda size: size.width * size.height)
+        return (
+            Attachment(url=FILE_URL_PREFIX + largest.file_id, content_type="image/jpeg", needs_auth=True),
+        )
+    document = message.document
+    if document is not None and (document.mime_type or "").startswith("image/"):
+        # A photo sent "as a file" keeps its original quality and type.
+        return (
+            Attachment(
+                url=FILE_URL_PREFIX + document.file_id, content_type=document.mime_type, needs_auth=True
+            ),
+        )
+    return ()
+
+
+def _keyboard(message: OutboundMessage) -> InlineKeyboardMarkup | None:
+    """One button per row; None (numbered lines instead) when a value cannot be callback data."""
+    if not message.choices:
+        return None
+    if any(len(choice.value.encode()) > MAX_CALLBACK_DATA_BYTES for choice in message.choices):
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(choice.label, callback_data=choice.value)] for choice in message.choices]
+    )
+
+
+def _button_label(message: object, data: str | None) -> str | None:
+    markup = message.reply_markup if isinstance(message, Message) else None
+    if markup is None:
+        return None
+    for row in markup.inline_keyboard:
+        for button in row:
+            if button.callback_data == data:
+                return button.text
+    return None
+
+
+def _split(text: str, limit: int) -> list[str]:
+    """Splits at paragraph, then line, then word boundaries so no chunk exceeds ``limit``."""
+    chunks: list[str] = []
+    rest = text.strip() or text
+    while len(rest) > limit:
+        window = rest[:limit]
+        cut = max(window.rfind("\n\n"), window.rfind("\n"), window.rfind(" "))
+        if cut <= 0:
+            cut = limit
+        chunks.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    chunks.append(rest)
+    return chunks
