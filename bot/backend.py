@@ -1,0 +1,87 @@
+"""The seam between the conversation engine and wherever requests are filed.
+
+The engine only needs: the city's services, a service's attributes, filing a request, and looking one up.
+``EmbeddedBackend`` (in ``bot/embedded_backend.py``) does it through the embedded Open311 core inside the
+caller's transaction; a remote city's GeoReport v2 endpoint can implement the same protocol.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from sqlmodel import Session
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceSummary:
+    code: str
+    name: str
+    # The classifier's class this service receives (a city may name its services differently).
+    classifier_class: str
+    batch: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class AttributeSpec:
+    code: str
+    datatype: str
+    # The question put to the resident.
+    description: str
+    required: bool = False
+    # False: information only, never asked nor submitted.
+    variable: bool = True
+    order: int = 0
+    # (key, name) pairs of a list datatype, in catalog order.
+    values: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """A request ready to file: the resident's words, where, what, and what they answered."""
+
+    service_code: str
+    description: str
+    channel: str
+    lat: float | None = None
+    long: float | None = None
+    address_string: str | None = None
+    media_url: str | None = None
+    attributes: Mapping[str, str | list[str]] = field(default_factory=dict)
+    # A phone number when the channel is SMS, for the city to call back.
+    phone: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Filed:
+    service_request_id: str | None
+    token: str | None
+    service_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class RequestStatus:
+    service_request_id: str | None
+    token: str | None
+    service_name: str
+    status: str
+    status_notes: str | None = None
+
+
+class FilingRefused(Exception):
+    """The core refused the draft (e.g. an attribute value it does not accept); a person must look."""
+
+
+class RequestBackend(Protocol):
+    def services(self) -> Sequence[ServiceSummary]: ...
+
+    def attributes(self, service_code: str) -> Sequence[AttributeSpec]: ...
+
+    def file(self, draft: Draft, session: Session) -> Filed:
+        """Files in the caller's transaction (the caller commits); raises FilingRefused."""
+        ...
+
+    def lookup(self, reference: str, session: Session) -> RequestStatus | None:
+        """Finds a request by its id or its token; None when there is none."""
+        ...

@@ -1,0 +1,73 @@
+"""The words a resident can text instead of a report: STATUS, CANCEL, HELP, STOP/START, FOLLOW/UNFOLLOW.
+
+Any case, light typos ("Stauts", "hlep", "cancle") and a few words in Spanish and Chinese are understood.
+A command is a whole message: "stop" alone opts out, "car won't stop leaking oil" is a report. STATUS,
+FOLLOW and UNFOLLOW may carry a request id or token ("status 123", "STATUS #123").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from rapidfuzz.distance import OSA
+
+CommandName = Literal["status", "cancel", "help", "stop", "start", "follow", "unfollow"]
+
+# The words of each command. Twilio's own opt-out/opt-in keywords are included for STOP/START so the bot's
+# record agrees with what the carrier does (except CANCEL, which here drops a report in progress).
+WORDS: dict[CommandName, tuple[str, ...]] = {
+    "status": ("status", "estado", "状态", "狀態"),
+    "cancel": ("cancel", "cancelar", "取消"),
+    "help": ("help", "ayuda", "帮助", "幫助", "info"),
+    "stop": ("stop", "stopall", "unsubscribe", "quit", "end", "停止", "退订"),
+    "start": ("start", "unstop", "subscribe", "开始", "開始"),
+    "follow": ("follow", "seguir", "关注"),
+    "unfollow": ("unfollow", "dejar", "取消关注"),
+}
+TAKES_ARGUMENT: frozenset[CommandName] = frozenset({"status", "follow", "unfollow"})
+_REFERENCE = re.compile(r"^#?([A-Za-z0-9][A-Za-z0-9._-]{0,63})$")
+_TRIM = " \t\r\n.!?¡¿,;:'\"。！？"
+
+
+@dataclass(frozen=True, slots=True)
+class ResidentCommand:
+    name: CommandName
+    # A request id or token, for STATUS/FOLLOW/UNFOLLOW.
+    argument: str | None = None
+
+
+def parse_command(text: str) -> ResidentCommand | None:
+    words = text.strip(_TRIM).split()
+    if not words or len(words) > 2:
+        return None
+    name = _match_word(words[0].strip(_TRIM).lower())
+    if name is None:
+        return None
+    if len(words) == 1:
+        return ResidentCommand(name)
+    if name not in TAKES_ARGUMENT:
+        return None
+    match = _REFERENCE.match(words[1].strip(_TRIM))
+    return ResidentCommand(name, match.group(1)) if match else None
+
+
+def _match_word(word: str) -> CommandName | None:
+    for name, words in WORDS.items():
+        if word in words:
+            return name
+    # Light typos, first letter kept and only when exactly one command is that close: on four-letter
+    # words only swapped letters ("hlep", not "shop" for STOP), on longer ones one edit ("stauts", "cancle").
+    if len(word) < 4 or not word.isascii():
+        return None
+    close = {name for name, words in WORDS.items() for candidate in words if _is_typo_of(word, candidate)}
+    return close.pop() if len(close) == 1 else None
+
+
+def _is_typo_of(word: str, candidate: str) -> bool:
+    if not candidate.isascii() or len(candidate) < 4 or candidate[0] != word[0]:
+        return False
+    if len(word) == 4 or len(candidate) == 4:
+        return len(word) == len(candidate) and sorted(word) == sorted(candidate)
+    return OSA.distance(word, candidate) <= 1

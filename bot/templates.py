@@ -1,0 +1,103 @@
+"""Every reply the bot sends, from templates in configuration, in the resident's language.
+
+The bundled ``bot/templates/{en,es,zh}.toml`` hold every key; ``conversation.templates_file`` may point at
+a TOML file with ``[en]``, ``[es]``, ``[zh]`` (or other language) tables that override some keys. A key a
+language lacks falls back to the default language, then to English. Unknown keys and placeholders the bot
+does not fill are refused when the file is loaded, so a typo in a city's file fails at start-up, not in a
+resident's conversation.
+"""
+
+from __future__ import annotations
+
+import string
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+
+BUNDLED_DIR = Path(__file__).parent / "templates"
+BUNDLED_LANGUAGES = ("en", "es", "zh")
+# The placeholders each key may use.
+PLACEHOLDERS: dict[str, frozenset[str]] = {
+    "filed": frozenset({"id", "service"}),
+    "filed_token": frozenset({"token", "service"}),
+    "location_not_found": frozenset({"place"}),
+    "outside_area": frozenset({"place"}),
+    "ask_attribute": frozenset({"question"}),
+    "status": frozenset({"id", "service", "status", "notes"}),
+    "status_token": frozenset({"token", "service", "status"}),
+    "status_not_found": frozenset({"reference"}),
+    "review_approved": frozenset({"id", "service"}),
+    "review_approved_token": frozenset({"token", "service"}),
+    "review_rejected": frozenset({"reason"}),
+}
+
+
+class TemplateError(ValueError):
+    """A templates file cannot be used; the message names the file, language and key."""
+
+
+class Templates:
+    def __init__(self, by_language: Mapping[str, Mapping[str, str]], default_language: str = "en") -> None:
+        self._by_language = {lang: dict(keys) for lang, keys in by_language.items()}
+        self.default_language = default_language if default_language in self._by_language else "en"
+
+    @property
+    def languages(self) -> frozenset[str]:
+        return frozenset(self._by_language)
+
+    def language_for(self, language: str | None) -> str:
+        """The language replies are written in: the resident's when we have it, else the default."""
+        if language:
+            base = language.lower().split("-")[0].split("_")[0]
+            if base in self._by_language:
+                return base
+        return self.default_language
+
+    def render(self, key: str, language: str | None = None, **values: object) -> str:
+        lang = self.language_for(language)
+        for candidate in (lang, self.default_language, "en"):
+            text = self._by_language.get(candidate, {}).get(key)
+            if text is not None:
+                return text.format_map({name: str(value) for name, value in values.items()})
+        raise KeyError(f"no template {key!r}")
+
+
+def load_templates(override_file: Path | None = None, default_language: str = "en") -> Templates:
+    by_language: dict[str, dict[str, str]] = {}
+    for language in BUNDLED_LANGUAGES:
+        path = BUNDLED_DIR / f"{language}.toml"
+        by_language[language] = _read_table(path, tomllib.loads(path.read_text(encoding="utf-8")), language)
+    known_keys = set(by_language["en"])
+    if override_file is not None:
+        try:
+            data = tomllib.loads(override_file.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise TemplateError(f"templates file {override_file} does not exist") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise TemplateError(f"templates file {override_file} is not valid TOML: {exc}") from exc
+        for language, table in data.items():
+            if not isinstance(table, dict):
+                raise TemplateError(f"{override_file}: [{language}] must be a table of templates")
+            keys = _read_table(override_file, table, language)
+            unknown = set(keys) - known_keys
+            if unknown:
+                raise TemplateError(f"{override_file}: [{language}] has unknown keys {sorted(unknown)}")
+            by_language.setdefault(language, {}).update(keys)
+    if default_language not in by_language:
+        raise TemplateError(f"no templates for the default language {default_language!r}")
+    return Templates(by_language, default_language)
+
+
+def _read_table(source: Path, table: Mapping[str, object], language: str) -> dict[str, str]:
+    keys: dict[str, str] = {}
+    for key, text in table.items():
+        if not isinstance(text, str):
+            raise TemplateError(f"{source}: [{language}] {key} must be a string")
+        used = {name for _, name, _, _ in string.Formatter().parse(text) if name}
+        allowed = PLACEHOLDERS.get(key, frozenset())
+        if not used <= allowed:
+            raise TemplateError(
+                f"{source}: [{language}] {key} uses {sorted(used - allowed)}; it may use {sorted(allowed)}"
+            )
+        keys[key] = text
+    return keys
