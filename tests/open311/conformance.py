@@ -13,7 +13,7 @@ import xml.parsers.expat
 from collections.abc import Iterator
 from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from email.message import Message
 from pathlib import Path
 from typing import Any, Literal
@@ -218,6 +218,77 @@ DEFAULT_SERVICE_CODES = {
 }
 
 
+# A catalog with one attribute of every datatype, a batch service and a plain one, so that every rule of
+# a service definition can be exercised; the bundled default catalog is checked on its own.
+CONFORMANCE_CATALOG = """
+name = "conformance"
+
+[[services]]
+code = "graffiti"
+name = "Graffiti"
+description = "Paint, tags or stickers on a public surface."
+group = "cleanliness"
+keywords = ["graffiti", "tag", "paint"]
+agency_responsible = "Public Works"
+service_notice = "Crews remove offensive graffiti within 48 hours."
+
+[[services.attributes]]
+code = "SURFACE"
+datatype = "singlevaluelist"
+description = "What is the graffiti on?"
+required = true
+values = [{ key = "wall", name = "A wall" }, { key = "bridge", name = "A bridge" }]
+
+[[services.attributes]]
+code = "COLOURS"
+datatype = "multivaluelist"
+description = "Which colours?"
+values = [{ key = "red", name = "Red" }, { key = "blue", name = "Blue" }, { key = "black", name = "Black" }]
+
+[[services.attributes]]
+code = "COUNT"
+datatype = "number"
+description = "How many tags?"
+
+[[services.attributes]]
+code = "SEEN"
+datatype = "datetime"
+description = "When did you first see it?"
+
+[[services.attributes]]
+code = "PLATE"
+datatype = "string"
+description = "Nearest pole number"
+
+[[services.attributes]]
+code = "NOTES"
+datatype = "text"
+description = "Anything else?"
+
+[[services]]
+code = "bulk_pickup"
+name = "Bulk item pickup"
+description = "Book a pickup of furniture or appliances; a dispatcher confirms it."
+group = "sanitation"
+keywords = ["bulk", "furniture"]
+type = "batch"
+
+[[services]]
+code = "pothole"
+name = "Pothole"
+description = "A hole in the road surface."
+group = "streets"
+keywords = ["pothole"]
+"""
+
+
+def catalog_overrides(tmp_path: Path, **open311: Any) -> dict[str, Any]:
+    """Settings overrides serving CONFORMANCE_CATALOG (plus any other ``open311`` settings)."""
+    catalog = tmp_path / "catalog.toml"
+    catalog.write_text(CONFORMANCE_CATALOG, encoding="utf-8")
+    return {"open311": {"catalog_file": catalog, **open311}}
+
+
 @dataclass
 class Deployment:
     """One running deployment: the real app on a real uvicorn server, and an HTTP client for it."""
@@ -284,3 +355,37 @@ def create_key(api: Deployment, name: str) -> str:
 
 def revoke_key(api: Deployment, name: str) -> None:
     run_cli(api, "keys", "revoke", name)
+
+
+def insert_requests(api: Deployment, rows: list[dict[str, Any]]) -> list[str]:
+    """Writes service requests straight into the deployment's database (bulk, for backdated or
+    numerous fixtures an HTTP client could not create); returns their ids in order."""
+    from sqlalchemy import create_engine, insert
+
+    from bot.open311.models import ServiceRequestRow
+
+    now = datetime.now(UTC)
+    defaults: dict[str, Any] = {
+        "jurisdiction_id": api.settings.open311.jurisdictions[0],
+        "service_code": "pothole",
+        "service_name": "Pothole",
+        "status": "open",
+        "requested_datetime": now,
+        "updated_datetime": now,
+        "channel": "api",
+        "attributes": {},
+    }
+    full_rows = [{**defaults, **row} for row in rows]
+    for row in full_rows:
+        row.setdefault("updated_datetime", row["requested_datetime"])
+    engine = create_engine(api.settings.effective_database_url)
+    try:
+        with engine.begin() as conn:
+            inserted = conn.execute(
+                insert(ServiceRequestRow).returning(ServiceRequestRow.id, sort_by_parameter_order=True),
+                full_rows,
+            )
+            ids = [str(row_id) for row_id in inserted.scalars()]
+    finally:
+        engine.dispose()
+    return ids

@@ -1,7 +1,8 @@
 """POST requests over real HTTP: what a third-party app sends, what it gets back, what is refused.
 
-The deployment serves a catalog written here with one attribute of every datatype, so every validation
-rule of the service definition is exercised; the default catalog is covered by test_http_services.py.
+The deployment serves the conformance catalog (conformance.py), with one attribute of every
+datatype, so every validation rule of a service definition is exercised; the default catalog is
+checked by test_http_services.py.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -22,6 +22,7 @@ from tests.open311.conformance import (
     Format,
     assert_error,
     assert_w3c_datetime,
+    catalog_overrides,
     create_key,
     deployment,
     json_records,
@@ -29,67 +30,6 @@ from tests.open311.conformance import (
     request_records,
     revoke_key,
 )
-
-CATALOG = """
-name = "conformance"
-
-[[services]]
-code = "graffiti"
-name = "Graffiti"
-description = "Paint, tags or stickers on a public surface."
-group = "cleanliness"
-keywords = ["graffiti", "tag", "paint"]
-agency_responsible = "Public Works"
-service_notice = "Crews remove offensive graffiti within 48 hours."
-
-[[services.attributes]]
-code = "SURFACE"
-datatype = "singlevaluelist"
-description = "What is the graffiti on?"
-required = true
-values = [{ key = "wall", name = "A wall" }, { key = "bridge", name = "A bridge" }]
-
-[[services.attributes]]
-code = "COLOURS"
-datatype = "multivaluelist"
-description = "Which colours?"
-values = [{ key = "red", name = "Red" }, { key = "blue", name = "Blue" }, { key = "black", name = "Black" }]
-
-[[services.attributes]]
-code = "COUNT"
-datatype = "number"
-description = "How many tags?"
-
-[[services.attributes]]
-code = "SEEN"
-datatype = "datetime"
-description = "When did you first see it?"
-
-[[services.attributes]]
-code = "PLATE"
-datatype = "string"
-description = "Nearest pole number"
-
-[[services.attributes]]
-code = "NOTES"
-datatype = "text"
-description = "Anything else?"
-
-[[services]]
-code = "bulk_pickup"
-name = "Bulk item pickup"
-description = "Book a pickup of furniture or appliances; a dispatcher confirms it."
-group = "sanitation"
-keywords = ["bulk", "furniture"]
-type = "batch"
-
-[[services]]
-code = "pothole"
-name = "Pothole"
-description = "A hole in the road surface."
-group = "streets"
-keywords = ["pothole"]
-"""
 
 PNG = (
     b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4"
@@ -99,15 +39,9 @@ PNG = (
 PERSONAL_FIELDS = ("email", "phone", "first_name", "last_name", "device_id")
 
 
-def _overrides(tmp_path: Path, **open311: Any) -> dict[str, Any]:
-    catalog = tmp_path / "catalog.toml"
-    catalog.write_text(CATALOG, encoding="utf-8")
-    return {"open311": {"catalog_file": catalog, **open311}}
-
-
 @pytest.fixture
 def api(tmp_path: Path, database_url: str) -> Iterator[Deployment]:
-    with deployment(tmp_path / "data", database_url, **_overrides(tmp_path)) as running:
+    with deployment(tmp_path / "data", database_url, **catalog_overrides(tmp_path)) as running:
         yield running
 
 
@@ -284,7 +218,7 @@ def test_api_key_missing_invalid_or_revoked_is_403(api: Deployment, fmt: Format)
 def test_batch_service_returns_a_token_that_resolves_later(
     tmp_path: Path, database_url: str, fmt: Format
 ) -> None:
-    overrides = _overrides(tmp_path, batch_acceptance="auto", batch_accept_delay_seconds=0.5)
+    overrides = catalog_overrides(tmp_path, batch_acceptance="auto", batch_accept_delay_seconds=0.5)
     overrides["jobs"] = {"enabled": True, "batch_accept_seconds": 0.2}
     with deployment(tmp_path / "data", database_url, **overrides) as api:
         key = create_key(api, "batch-client")
@@ -323,7 +257,7 @@ def _poll_token(api: Deployment, token: str, fmt: Format, timeout: float) -> str
 
 
 def test_multipart_media_is_stored_checked_and_served_from_our_url(tmp_path: Path, database_url: str) -> None:
-    overrides = _overrides(tmp_path, media_max_bytes=4096)
+    overrides = catalog_overrides(tmp_path, media_max_bytes=4096)
     with deployment(tmp_path / "data", database_url, **overrides) as api:
         key = create_key(api, "photo-app")
         form = _graffiti(key)

@@ -1,0 +1,234 @@
+"""GET requests and GET requests/{id} over real HTTP: filters, the spec's defaults, paging, extensions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.open311.conformance import (
+    FORMATS,
+    REQUEST_FIELDS,
+    Deployment,
+    Format,
+    assert_error,
+    assert_w3c_datetime,
+    catalog_overrides,
+    create_key,
+    deployment,
+    insert_requests,
+    parse_xml,
+    request_records,
+)
+
+
+@pytest.fixture
+def api(tmp_path: Path, database_url: str) -> Iterator[Deployment]:
+    with deployment(tmp_path / "data", database_url, **catalog_overrides(tmp_path)) as running:
+        yield running
+
+
+def _ids(api: Deployment, fmt: Format = "json", **params: Any) -> list[str]:
+    return [str(r["service_request_id"]) for r in request_records(api.get(f"requests.{fmt}", params), fmt)]
+
+
+def _w3c(moment: datetime) -> str:
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def test_filters_in_both_formats(api: Deployment) -> None:
+    now = datetime.now(UTC)
+    pothole_old, graffiti_mid, pothole_new, graffiti_closed = insert_requests(
+        api,
+        [
+            {"service_code": "pothole", "requested_datetime": now - timedelta(days=10)},
+            {
+                "service_code": "graffiti",
+                "service_name": "Graffiti",
+                "requested_datetime": now - timedelta(days=5),
+            },
+            {"service_code": "pothole", "requested_datetime": now - timedelta(hours=1)},
+            {
+                "service_code": "graffiti",
+                "service_name": "Graffiti",
+                "status": "closed",
+                "status_notes": "Painted over.",
+                "requested_datetime": now - timedelta(days=2),
+            },
+        ],
+    )
+    everything = {pothole_old, graffiti_mid, pothole_new, graffiti_closed}
+    for fmt in FORMATS:
+        assert set(_ids(api, fmt)) == everything
+        assert set(_ids(api, fmt, service_code="pothole")) == {pothole_old, pothole_new}
+        # Comma lists are trimmed.
+        assert set(_ids(api, fmt, service_code=" pothole , graffiti ")) == everything
+        assert set(_ids(api, fmt, status="closed")) == {graffiti_closed}
+        assert set(_ids(api, fmt, status="open")) == {pothole_old, graffiti_mid, pothole_new}
+        assert set(_ids(api, fmt, status="open, closed")) == everything
+        assert set(_ids(api, fmt, service_code="graffiti", status="open")) == {graffiti_mid}
+        window = {"start_date": _w3c(now - timedelta(days=6)), "end_date": _w3c(now - timedelta(days=1))}
+        assert set(_ids(api, fmt, **window)) == {graffiti_mid, graffiti_closed}
+        assert set(_ids(api, fmt, start_date=_w3c(now - timedelta(days=3)))) == {pothole_new, graffiti_closed}
+        assert set(_ids(api, fmt, end_date=_w3c(now - timedelta(days=4)))) == {pothole_old, graffiti_mid}
+        # An offset instead of Z names the same instant.
+        three_days_ago_utc = (now - timedelta(days=3)).replace(tzinfo=None)
+        as_offset = (three_days_ago_utc - timedelta(hours=5)).isoformat(timespec="seconds") + "-05:00"
+        assert set(_ids(api, fmt, start_date=as_offset)) == {pothole_new, graffiti_closed}
+        # service_request_id overrides every other filter, and its list is trimmed too.
+        chosen = f" {pothole_old} ,{graffiti_closed}"
+        assert set(_ids(api, fmt, service_request_id=chosen)) == {pothole_old, graffiti_closed}
+        overridden = _ids(api, fmt, service_request_id=chosen, service_code="noise", status="open")
+        assert set(overridden) == {pothole_old, graffiti_closed}
+        # An empty parameter is an absent one.
+        empty = dict.fromkeys(
+            ("service_request_id", "service_code", "status", "start_date", "end_date", "page", "page_size"),
+            "",
+        )
+        assert set(_ids(api, fmt, **empty)) == everything
+
+        closed = request_records(api.get(f"requests/{graffiti_closed}.{fmt}"), fmt)[0]
+        assert closed["status"] == "closed"
+        assert closed["status_notes"] == "Painted over."
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_bad_filters_are_400_naming_the_parameter(api: Deployment, fmt: Format) -> None:
+    now = datetime.now(UTC)
+    cases: list[tuple[dict[str, str], tuple[str, ...]]] = [
+        ({"status": "pending"}, ("status",)),
+        ({"start_date": "last tuesday"}, ("start_date",)),
+        ({"end_date": "2026-13-45T99:00:00Z"}, ("end_date",)),
+        ({"start_date": _w3c(now - timedelta(days=100)), "end_date": _w3c(now)}, ("90",)),
+        ({"start_date": _w3c(now), "end_date": _w3c(now - timedelta(days=1))}, ("start_date", "end_date")),
+        ({"page": "0"}, ("page",)),
+        ({"page": "-3"}, ("page",)),
+        ({"page": "two"}, ("page",)),
+        ({"page_size": "0"}, ("page_size",)),
+        ({"page_size": "1000000000000000000000"}, ("page_size",)),
+        ({"page": "99999999999999999999999"}, ("page",)),
+    ]
+    for params, mentions in cases:
+        assert_error(api.get(f"requests.{fmt}", params), 400, fmt, *mentions, any_of=True)
+
+
+def test_default_window_is_90_days_and_at_most_1000_results(api: Deployment) -> None:
+    now = datetime.now(UTC)
+    old = insert_requests(api, [{"requested_datetime": now - timedelta(days=91, hours=1)}])[0]
+    recent = insert_requests(
+        api, [{"requested_datetime": now - timedelta(minutes=i + 1)} for i in range(1005)]
+    )
+    for fmt in FORMATS:
+        listed = _ids(api, fmt)
+        assert len(listed) == 1000, "the spec's default: the first 1000 requests"
+        assert old not in listed, "older than 90 days is outside the default window"
+        assert set(listed) <= set(recent)
+    # Asking for an explicit window that includes it finds the old one.
+    window = {"start_date": _w3c(now - timedelta(days=92)), "end_date": _w3c(now - timedelta(days=90))}
+    assert _ids(api, "json", **window) == [old]
+    # Paging walks past the first thousand without gaps or repeats.
+    pages: list[str] = []
+    for page in range(1, 4):
+        pages += _ids(api, "json", page=str(page), page_size="400")
+    assert len(pages) == 1005
+    assert set(pages) == set(recent)
+
+
+def test_page_and_page_size(api: Deployment) -> None:
+    now = datetime.now(UTC)
+    created = insert_requests(api, [{"requested_datetime": now - timedelta(minutes=i + 1)} for i in range(7)])
+    for fmt in FORMATS:
+        seen: list[str] = []
+        for page in (1, 2, 3, 4):
+            chunk = _ids(api, fmt, page=str(page), page_size="2")
+            assert len(chunk) == (2 if page < 4 else 1)
+            seen += chunk
+        assert sorted(seen) == sorted(created), "pages are disjoint and cover everything"
+        assert _ids(api, fmt, page="5", page_size="2") == [], "a page past the end is an empty list"
+        assert seen == _ids(api, fmt), "paging keeps the unpaged order"
+
+
+def test_request_by_id_is_a_list_of_one_and_unknown_ids_are_404(api: Deployment) -> None:
+    (request_id,) = insert_requests(api, [{"description": "Crater <b>& 'quotes'\" ünïcode"}])
+    for fmt in FORMATS:
+        found = request_records(api.get(f"requests/{request_id}.{fmt}"), fmt)
+        assert len(found) == 1
+        assert set(found[0]) == set(REQUEST_FIELDS)
+        assert found[0]["description"] == "Crater <b>& 'quotes'\" ünïcode"
+        for field in ("requested_datetime", "updated_datetime"):
+            assert_w3c_datetime(found[0][field], field)
+        assert_error(api.get(f"requests/999999999.{fmt}"), 404, fmt, "999999999")
+        assert_error(api.get(f"requests/{'9' * 5000}.{fmt}"), 404, fmt)
+        assert_error(api.get(f"requests/not-a-number.{fmt}"), 404, fmt, "not-a-number")
+
+
+def test_status_changes_through_the_core_show_up_with_their_history(api: Deployment) -> None:
+    key = create_key(api, "history-client")
+    filed = api.post(
+        "requests.json",
+        data={"api_key": key, "service_code": "pothole", "lat": "37.77", "long": "-122.41"},
+    )
+    assert filed.status_code in (200, 201), filed.text
+    request_id = str(filed.json()[0]["service_request_id"])
+    before = request_records(api.get(f"requests/{request_id}.json"), "json")[0]
+    expected = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
+
+    service = open311_service(api)
+    service.update_status(
+        request_id,
+        status="closed",
+        status_notes="Filled with cold patch.",
+        agency_responsible="Street Repair",
+        expected_datetime=expected,
+        actor="crew-7",
+    )
+
+    for fmt in FORMATS:
+        plain = request_records(api.get(f"requests/{request_id}.{fmt}"), fmt)[0]
+        assert set(plain) == set(REQUEST_FIELDS), "no extension fields unless asked for"
+        assert plain["status"] == "closed"
+        assert plain["status_notes"] == "Filled with cold patch."
+        assert plain["agency_responsible"] == "Street Repair"
+        assert assert_w3c_datetime(plain["expected_datetime"], "expected_datetime") == expected
+        updated = assert_w3c_datetime(plain["updated_datetime"], "updated_datetime")
+        assert updated > assert_w3c_datetime(before["updated_datetime"], "updated_datetime")
+
+    listed = request_records(api.get("requests.json", {"extensions": "true"}), "json")
+    extended = next(r for r in listed if str(r["service_request_id"]) == request_id)
+    assert _channel(extended) == "api"
+    notes = extended["notes"]
+    assert isinstance(notes, list)
+    assert len(notes) >= 2, f"the submission and the closing: {notes}"
+    for note in notes:
+        assert {"datetime", "description", "type"} <= set(note), note
+        assert_w3c_datetime(note["datetime"], "notes.datetime")
+    assert "Filled with cold patch." in notes[-1]["description"]
+    assert [assert_w3c_datetime(n["datetime"], "") for n in notes] == sorted(
+        assert_w3c_datetime(n["datetime"], "") for n in notes
+    )
+
+    # The same extension in XML: <notes><note>...</note></notes> (Spark convention).
+    tree = parse_xml(api.get("requests.xml", {"extensions": "true"}), "service_requests")
+    element = next(e for e in tree if e.findtext("service_request_id") == request_id)
+    xml_notes = element.find("notes")
+    assert xml_notes is not None
+    assert [note.tag for note in xml_notes] == ["note"] * len(notes)
+    assert xml_notes[-1].findtext("description") == notes[-1]["description"]
+    channel = element.findtext("channel") or element.findtext("extended_attributes/channel")
+    assert channel == "api"
+
+
+def _channel(record: dict[str, Any]) -> str | None:
+    if "channel" in record:
+        return str(record["channel"])
+    extended = record.get("extended_attributes") or {}
+    return extended.get("channel") if isinstance(extended, dict) else None
+
+
+def open311_service(api: Deployment) -> Any:
+    """The running deployment's core (the same Open311Service the HTTP layer uses)."""
+    runtime = api.app.state.runtime
+    return runtime.open311
