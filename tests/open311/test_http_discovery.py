@@ -1,0 +1,88 @@
+"""Service discovery (discovery.xml / discovery.json) and the served OpenAPI description, over real HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.open311.conformance import (
+    Deployment,
+    deployment,
+    element_record,
+    json_records,
+    parse_json,
+    parse_xml,
+)
+
+SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
+SIX_METHODS = (
+    ("get", "services"),
+    ("get", "services/{service_code}"),
+    ("post", "requests"),
+    ("get", "tokens/{token_id}"),
+    ("get", "requests"),
+    ("get", "requests/{service_request_id}"),
+)
+
+
+@pytest.fixture
+def api(tmp_path: Path, sqlite_database_url: str) -> Iterator[Deployment]:
+    with deployment(tmp_path / "data", sqlite_database_url) as running:
+        yield running
+
+
+def discovery_url(api: Deployment, fmt: str) -> str:
+    return api.url(f"discovery.{fmt}")
+
+
+def test_discovery_in_both_formats_points_at_a_working_endpoint(api: Deployment) -> None:
+    tree = parse_xml(api.http.get(discovery_url(api, "xml")), "discovery")
+    as_xml = element_record(tree)
+    assert {"changeset", "contact", "key_service", "endpoints"} <= set(as_xml)
+    as_json = parse_json(api.http.get(discovery_url(api, "json")))
+    assert isinstance(as_json, dict)
+    for field in ("changeset", "contact", "key_service"):
+        assert as_json[field], field
+        assert as_json[field] == as_xml[field], field
+
+    xml_endpoints = tree.find("endpoints")
+    assert xml_endpoints is not None
+    assert [endpoint.tag for endpoint in xml_endpoints] == ["endpoint"] * len(as_json["endpoints"])
+    assert as_json["endpoints"], "at least one endpoint"
+    for element, endpoint in zip(xml_endpoints, as_json["endpoints"], strict=True):
+        assert endpoint["specification"] == SPECIFICATION
+        assert element.findtext("specification") == SPECIFICATION
+        assert endpoint["type"] in ("production", "test")
+        assert element.findtext("url") == endpoint["url"]
+        assert [f.text for f in element.find("formats") or []] == endpoint["formats"]
+        assert set(endpoint["formats"]) == {"text/xml", "application/json"}
+        assert endpoint["changeset"]
+
+    production = [e for e in as_json["endpoints"] if e["type"] == "production"]
+    assert production, "a production endpoint is listed"
+    url = production[0]["url"].rstrip("/")
+    public = api.settings.server.public_url.rstrip("/")
+    assert url == public + api.settings.open311.base_path.rstrip("/")
+    # The advertised endpoint really serves GeoReport v2 (reached here through the test server's address).
+    services = json_records(api.http.get(api.root + url[len(public) :] + "/services.json"))
+    assert services
+
+
+def test_openapi_description_lists_the_six_methods_in_both_formats(api: Deployment) -> None:
+    response = api.http.get(api.root + "/openapi.json")
+    assert response.status_code == 200
+    document: dict[str, Any] = response.json()
+    assert str(document["openapi"]).startswith("3.")
+    paths: dict[str, Any] = document["paths"]
+    base = api.settings.open311.base_path.rstrip("/")
+    for method, resource in SIX_METHODS:
+        for fmt in ("xml", "json"):
+            candidates = {f"{base}/{resource}.{fmt}", f"{base}/{resource}.{{format}}"}
+            found = [path for path in candidates if method in paths.get(path, {})]
+            assert found, f"{method.upper()} {base}/{resource}.{fmt} is described (paths: {sorted(paths)})"
+    post = next(paths[p]["post"] for p in paths if p.startswith(f"{base}/requests.") and "post" in paths[p])
+    body = post.get("requestBody", {}).get("content", {})
+    assert "application/x-www-form-urlencoded" in body, "POST requests is described as a form"
