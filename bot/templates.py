@@ -29,6 +29,14 @@ PLACEHOLDERS: dict[str, frozenset[str]] = {
     "review_approved": frozenset({"id", "service"}),
     "review_approved_token": frozenset({"token", "service"}),
     "review_rejected": frozenset({"reason"}),
+    "status_update": frozenset({"id", "service", "status", "notes", "expected"}),
+    "expected_by": frozenset({"date"}),
+    "followed": frozenset({"id", "service"}),
+    "already_following": frozenset({"id"}),
+    "unfollowed": frozenset({"id"}),
+    "not_following": frozenset({"id"}),
+    "remote_filed": frozenset({"token", "id", "service"}),
+    "remote_rejected": frozenset({"token", "reason"}),
 }
 
 

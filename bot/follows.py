@@ -1,0 +1,84 @@
+"""Who hears about a request's status changes: the resident who filed it and anyone who FOLLOWs it.
+
+One row per (request, channel, resident). Filing a request through the bot adds the filer
+(``reason="filed"``); ``FOLLOW <id>`` adds a follower; ``UNFOLLOW <id>`` removes either. Notifications go
+to every row of the request, on the channel of that row (the channel the resident used).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Literal
+
+from sqlalchemy import UniqueConstraint
+from sqlmodel import Field, Session, SQLModel, col, select
+
+from bot.open311.models import UTCDateTime, utcnow
+
+FollowReason = Literal["filed", "followed"]
+
+
+class Follow(SQLModel, table=True):
+    __tablename__ = "follow"
+    __table_args__ = (
+        UniqueConstraint("service_request_id", "channel", "resident_id", name="uq_follow_request_resident"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    # The Open311 service_request_id (of the embedded core, or of the remote city when filing there).
+    service_request_id: str = Field(max_length=64, index=True)
+    channel: str = Field(max_length=32)
+    resident_id: str = Field(max_length=128)
+    reason: str = Field(default="followed", max_length=16)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+def _find(session: Session, service_request_id: str, channel: str, resident_id: str) -> Follow | None:
+    return session.exec(
+        select(Follow).where(
+            Follow.service_request_id == service_request_id,
+            Follow.channel == channel,
+            Follow.resident_id == resident_id,
+        )
+    ).first()
+
+
+def follow(
+    session: Session,
+    service_request_id: str,
+    channel: str,
+    resident_id: str,
+    *,
+    reason: FollowReason = "followed",
+) -> bool:
+    """Adds the resident to the request's followers in the caller's transaction; False if already there."""
+    if _find(session, service_request_id, channel, resident_id) is not None:
+        return False
+    session.add(
+        Follow(service_request_id=service_request_id, channel=channel, resident_id=resident_id, reason=reason)
+    )
+    return True
+
+
+def unfollow(session: Session, service_request_id: str, channel: str, resident_id: str) -> bool:
+    """Removes the resident from the request's followers; False if they were not following it."""
+    row = _find(session, service_request_id, channel, resident_id)
+    if row is None:
+        return False
+    session.delete(row)
+    return True
+
+
+def followers(session: Session, service_request_id: str) -> Sequence[Follow]:
+    return session.exec(
+        select(Follow).where(Follow.service_request_id == service_request_id).order_by(col(Follow.id))
+    ).all()
+
+
+def followed_by(session: Session, channel: str, resident_id: str) -> Sequence[Follow]:
+    return session.exec(
+        select(Follow)
+        .where(Follow.channel == channel, Follow.resident_id == resident_id)
+        .order_by(col(Follow.id))
+    ).all()

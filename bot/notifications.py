@@ -1,0 +1,220 @@
+"""Status-change notifications: every change of a request's status, notes or expected date reaches each
+resident who filed or follows it, once, on the channel they used, in their language, through the outbox.
+
+Changes come from event logs with monotonically increasing ids: the embedded core's ``status_changes``
+and, with the remote backend, ``remote_status_change``. Each log is scanned from a persisted cursor.
+
+Exactly once, across restarts and workers:
+- a run holds its cursor row locked (``FOR UPDATE``) for its whole transaction, so two runs never
+  interleave, and the outbox rows, the "handled" marks and the cursor commit together;
+- every outbox row carries the key (source, change id, channel, resident), unique in the outbox, so even
+  a bug elsewhere cannot queue the same update twice for one resident;
+- on PostgreSQL a change with a lower id can commit after one with a higher id; the cursor therefore
+  only moves past changes older than ``SETTLE``, and the changes it has not yet passed are remembered
+  individually (``notified_change``) so none is skipped and none handled twice.
+After STOP the resident gets nothing: the outbox suppresses messages to opted-out residents.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Field, Session, SQLModel, col, select
+
+from bot.follows import followers
+from bot.open311.models import ServiceRequestRow, StatusChangeRow, UTCDateTime, utcnow
+from bot.outbox import enqueue
+from bot.remote.records import RemoteStatusChange
+from bot.state import get_resident
+from bot.templates import Templates
+from channels.messages import OutboundMessage
+
+log = logging.getLogger(__name__)
+
+# How long a change may take to become visible after its id was handed out (a slow transaction).
+SETTLE = timedelta(seconds=60)
+
+
+class JobCursor(SQLModel, table=True):
+    __tablename__ = "job_cursor"
+
+    name: str = Field(primary_key=True, max_length=64)
+    # Every change with an id up to here has been handled.
+    position: int = 0
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class NotifiedChange(SQLModel, table=True):
+    """Changes past the cursor already handled (pruned once the cursor passes them)."""
+
+    __tablename__ = "notified_change"
+
+    source: str = Field(primary_key=True, max_length=16)
+    change_id: int = Field(primary_key=True)
+    recipients: int = 0
+    handled_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+@dataclass(frozen=True, slots=True)
+class StatusChange:
+    change_id: int
+    service_request_id: str
+    service_name: str
+    status: str
+    status_notes: str | None
+    expected_datetime: datetime | None
+    recorded_at: datetime
+    # False for entries that are not news to a resident (the "submitted" row of a new request).
+    newsworthy: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeSource:
+    name: str
+    fetch: Callable[[Session, int, int], Sequence[StatusChange]]
+
+
+def _core_changes(session: Session, after: int, limit: int) -> list[StatusChange]:
+    query = (
+        select(StatusChangeRow, ServiceRequestRow.service_name)
+        .join(ServiceRequestRow, col(ServiceRequestRow.id) == col(StatusChangeRow.request_id))
+        .where(col(StatusChangeRow.id) > after)
+        .order_by(col(StatusChangeRow.id))
+        .limit(limit)
+    )
+    return [
+        StatusChange(
+            change_id=row.id or 0,
+            service_request_id=str(row.request_id),
+            service_name=service_name,
+            status=row.status,
+            status_notes=row.status_notes,
+            expected_datetime=row.expected_datetime,
+            recorded_at=row.changed_at,
+            newsworthy=row.kind != "submitted",
+        )
+        for row, service_name in session.exec(query).all()
+    ]
+
+
+def _remote_changes(session: Session, after: int, limit: int) -> list[StatusChange]:
+    rows = session.exec(
+        select(RemoteStatusChange)
+        .where(col(RemoteStatusChange.id) > after)
+        .order_by(col(RemoteStatusChange.id))
+        .limit(limit)
+    ).all()
+    return [
+        StatusChange(
+            change_id=row.id or 0,
+            service_request_id=row.service_request_id,
+            service_name=row.service_name,
+            status=row.status,
+            status_notes=row.status_notes or None,
+            expected_datetime=row.expected_datetime,
+            recorded_at=row.recorded_at,
+        )
+        for row in rows
+    ]
+
+
+CORE = ChangeSource("core", _core_changes)
+REMOTE = ChangeSource("remote", _remote_changes)
+
+
+def render_update(templates: Templates, language: str | None, change: StatusChange) -> str:
+    lang = templates.language_for(language)
+    notes = f" {change.status_notes.strip()}" if change.status_notes and change.status_notes.strip() else ""
+    expected = ""
+    if change.expected_datetime is not None:
+        expected = templates.render("expected_by", lang, date=change.expected_datetime.strftime("%Y-%m-%d"))
+    return templates.render(
+        "status_update",
+        lang,
+        id=change.service_request_id,
+        service=change.service_name,
+        status=templates.render(f"status_word_{change.status}", lang)
+        if change.status in ("open", "closed")
+        else change.status,
+        notes=notes,
+        expected=expected,
+    )
+
+
+def _locked_cursor(session: Session, name: str) -> JobCursor:
+    query = select(JobCursor).where(JobCursor.name == name).with_for_update()
+    cursor = session.exec(query).first()
+    if cursor is not None:
+        return cursor
+    try:
+        with session.begin_nested():
+            session.add(JobCursor(name=name, position=0))
+    except IntegrityError:
+        pass  # another run created it first; lock theirs
+    cursor = session.exec(query).first()
+    assert cursor is not None
+    return cursor
+
+
+def notify_once(
+    session: Session,
+    templates: Templates,
+    source: ChangeSource,
+    *,
+    limit: int = 200,
+    now: datetime | None = None,
+) -> int:
+    """Handles the changes of ``source`` not yet handled and commits; returns the messages queued."""
+    moment = now or utcnow()
+    cursor = _locked_cursor(session, f"notify:{source.name}")
+    changes = source.fetch(session, cursor.position, limit)
+    handled = set(
+        session.exec(
+            select(NotifiedChange.change_id).where(
+                NotifiedChange.source == source.name, col(NotifiedChange.change_id) > cursor.position
+            )
+        ).all()
+    )
+    queued = 0
+    position = cursor.position
+    settled = True
+    for change in changes:
+        if change.change_id not in handled:
+            recipients = _notify(session, templates, source.name, change) if change.newsworthy else 0
+            session.add(NotifiedChange(source=source.name, change_id=change.change_id, recipients=recipients))
+            queued += recipients
+        settled = settled and change.recorded_at <= moment - SETTLE
+        if settled:
+            position = change.change_id
+    if position != cursor.position:
+        cursor.position = position
+        cursor.updated_at = moment
+        session.add(cursor)
+        session.flush()
+        # What the cursor now covers needs no individual mark any more.
+        for mark in session.exec(
+            select(NotifiedChange).where(
+                NotifiedChange.source == source.name, col(NotifiedChange.change_id) <= position
+            )
+        ).all():
+            session.delete(mark)
+    session.commit()
+    return queued
+
+
+def _notify(session: Session, templates: Templates, source: str, change: StatusChange) -> int:
+    count = 0
+    for follower in followers(session, change.service_request_id):
+        resident = get_resident(session, follower.channel, follower.resident_id)
+        text = render_update(templates, resident.language if resident else None, change)
+        enqueue(
+            session,
+            OutboundMessage(channel=follower.channel, resident_id=follower.resident_id, text=text),
+            dedupe_key=f"status:{source}:{change.change_id}:{follower.channel}:{follower.resident_id}",
+        )
+        count += 1
+    return count
