@@ -1,0 +1,234 @@
+"""The bundled San Francisco gazetteer: every street address and intersection, indexed for geocoding.
+
+Loaded once, at first use, from ``intents/data/sf/`` (DataSF open data, see SOURCE.md there). The index
+is kept compact: addresses live in four numpy arrays sorted by (street, number), each street owning a
+slice; intersections are a dict from a pair of street names to points; a KD-tree over the address points
+answers "nearest address" for reverse geocoding.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+from functools import cache
+from itertools import combinations
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+from rapidfuzz import fuzz, process
+from scipy.spatial import cKDTree  # type: ignore[import-untyped]
+
+from intents.streets import normalize_street, split_suffix, strip_directional
+
+DATA_DIR = Path(__file__).parent / "data" / "sf"
+ADDRESSES_FILE = "addresses.csv.gz"
+INTERSECTIONS_FILE = "intersections.csv"
+
+# Below this similarity (0-100, rapidfuzz ratio) a street name is not taken as a typo of a known one.
+FUZZY_CUTOFF = 84.0
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    lat: float
+    long: float
+
+
+@dataclass(frozen=True, slots=True)
+class AddressHit:
+    number: int
+    street: str
+    point: Point
+    # True when this exact number exists; False when the nearest number on the street was taken.
+    exact: bool
+
+
+class Gazetteer:
+    """Street addresses and intersections of one city, with lookups by normalised street name."""
+
+    def __init__(
+        self,
+        numbers: NDArray[np.int32],
+        lats: NDArray[np.float64],
+        longs: NDArray[np.float64],
+        street_slices: dict[str, tuple[int, int]],
+        intersections: dict[frozenset[str], Point],
+        street_points: dict[str, Point],
+    ) -> None:
+        self._numbers = numbers
+        self._lats = lats
+        self._longs = longs
+        self._street_of_row = np.empty(len(numbers), dtype=np.int32)
+        self._street_names = sorted(street_slices)
+        for index, name in enumerate(self._street_names):
+            start, end = street_slices[name]
+            self._street_of_row[start:end] = index
+        self._slices = street_slices
+        self._intersections = intersections
+        self._street_points = street_points
+        self.streets = frozenset(street_points)
+        # base name ("05TH", "MARKET", "BUENA VISTA") -> full names ("05TH ST", "05TH AVE", ...)
+        by_base: dict[str, set[str]] = defaultdict(set)
+        for name in self.streets:
+            base, _suffix = split_suffix(name)
+            by_base[base].add(name)
+            by_base[strip_directional(base)].add(name)
+        self._by_base = {base: tuple(sorted(names)) for base, names in by_base.items()}
+        self._bases = list(self._by_base)
+        # Reverse geocoding: nearest neighbour in a local equirectangular projection (metres-like units).
+        self._cos_lat = math.cos(math.radians(float(np.mean(lats)) if len(lats) else 0.0))
+        self._tree = cKDTree(np.column_stack([lats, longs * self._cos_lat]))
+
+    # -- streets -----------------------------------------------------------------------------------------
+
+    def resolve_street(self, phrase: str) -> tuple[str, ...]:
+        """The gazetteer's street names a written street phrase may mean, best first; () when none.
+
+        "market street" -> ("MARKET ST",); "Fifth" -> ("05TH AVE", "05TH ST"); "Valenica St" (typo) ->
+        ("VALENCIA ST",). A stated suffix that exists wins; a wrong or missing one falls back to every
+        street of that name.
+        """
+        normalized = normalize_street(phrase)
+        if not normalized:
+            return ()
+        if normalized in self.streets:
+            return (normalized,)
+        base, suffix = split_suffix(normalized)
+        names = self._by_base.get(base) or self._by_base.get(strip_directional(base))
+        if names is None:
+            names = self._fuzzy_names(base)
+        if not names:
+            return ()
+        if suffix is not None:
+            preferred = tuple(name for name in names if split_suffix(name)[1] == suffix)
+            if preferred:
+                return preferred + tuple(name for name in names if name not in preferred)
+        return names
+
+    def _fuzzy_names(self, base: str) -> tuple[str, ...]:
+        # Short names ("D", "ELM") are too easily confused to correct.
+        if len(base) < 4:
+            return ()
+        match = process.extractOne(base, self._bases, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF)
+        if match is None:
+            return ()
+        return self._by_base[match[0]]
+
+    def street_point(self, street: str) -> Point | None:
+        return self._street_points.get(street)
+
+    # -- addresses ---------------------------------------------------------------------------------------
+
+    def address(self, number: int, streets: tuple[str, ...]) -> AddressHit | None:
+        """The point of ``number`` on the first of ``streets`` that has it; failing an exact number, the
+        nearest number of the same parity (same side of the street) on the first street that has any."""
+        nearest: AddressHit | None = None
+        for street in streets:
+            hit = self._address_on(number, street)
+            if hit is None:
+                continue
+            if hit.exact:
+                return hit
+            if nearest is None:
+                nearest = hit
+        return nearest
+
+    def _address_on(self, number: int, street: str) -> AddressHit | None:
+        span = self._slices.get(street)
+        if span is None:
+            return None
+        start, end = span
+        numbers = self._numbers[start:end]
+        position = int(np.searchsorted(numbers, number))
+        if position < len(numbers) and numbers[position] == number:
+            row = start + position
+            return AddressHit(number, street, Point(float(self._lats[row]), float(self._longs[row])), True)
+        same_side = np.flatnonzero((numbers % 2) == (number % 2))
+        candidates = same_side if len(same_side) else np.arange(len(numbers))
+        best = int(candidates[np.argmin(np.abs(numbers[candidates] - number))])
+        row = start + best
+        return AddressHit(number, street, Point(float(self._lats[row]), float(self._longs[row])), False)
+
+    def nearest_address(self, lat: float, long: float) -> tuple[int, str, Point, float]:
+        """The address nearest a point: (number, street, its point, distance in metres)."""
+        _distance, row = self._tree.query([lat, long * self._cos_lat])
+        row = int(row)
+        point = Point(float(self._lats[row]), float(self._longs[row]))
+        street = self._street_names[int(self._street_of_row[row])]
+        return int(self._numbers[row]), street, point, distance_metres(lat, long, point.lat, point.long)
+
+    # -- intersections -----------------------------------------------------------------------------------
+
+    def intersection(self, first: tuple[str, ...], second: tuple[str, ...]) -> tuple[str, str, Point] | None:
+        """Where a street of ``first`` meets a street of ``second`` (both orders are the same)."""
+        for a in first:
+            for b in second:
+                if a == b:
+                    continue
+                point = self._intersections.get(frozenset((a, b)))
+                if point is not None:
+                    return a, b, point
+        return None
+
+
+def distance_metres(lat1: float, long1: float, lat2: float, long2: float) -> float:
+    """Great-circle distance (haversine), good to well under a metre at city scale."""
+    radius = 6_371_008.8
+    phi1, phi2 = math.radians(lat1), math.radians(lat2)
+    dphi = phi2 - phi1
+    dlambda = math.radians(long2 - long1)
+    a = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlambda / 2) ** 2
+    return 2 * radius * math.asin(math.sqrt(a))
+
+
+def load_gazetteer(directory: Path | None = None) -> Gazetteer:
+    """Builds the index from ``addresses.csv.gz`` (number, street, lat, lon) and ``intersections.csv``
+    (cnn, lat, lon, streets joined by "|", adjacent_cnns) in ``directory``."""
+    directory = directory or DATA_DIR
+    rows: list[tuple[str, int, float, float]] = []
+    with gzip.open(directory / ADDRESSES_FILE, "rt", encoding="utf-8", newline="") as handle:
+        for record in csv.DictReader(handle):
+            number = record["number"].strip()
+            if not number.isdigit():
+                continue
+            rows.append((record["street"].strip(), int(number), float(record["lat"]), float(record["lon"])))
+    rows.sort()
+    numbers = np.fromiter((row[1] for row in rows), dtype=np.int32, count=len(rows))
+    lats = np.fromiter((row[2] for row in rows), dtype=np.float64, count=len(rows))
+    longs = np.fromiter((row[3] for row in rows), dtype=np.float64, count=len(rows))
+    street_slices: dict[str, tuple[int, int]] = {}
+    start = 0
+    for index in range(1, len(rows) + 1):
+        if index == len(rows) or rows[index][0] != rows[start][0]:
+            street_slices[rows[start][0]] = (start, index)
+            start = index
+    street_points: dict[str, Point] = {}
+    for street, (first, last) in street_slices.items():
+        middle = (first + last) // 2
+        street_points[street] = Point(float(lats[middle]), float(longs[middle]))
+    del rows
+
+    intersections: dict[frozenset[str], Point] = {}
+    points_by_street: dict[str, list[Point]] = defaultdict(list)
+    with open(directory / INTERSECTIONS_FILE, encoding="utf-8", newline="") as handle:
+        for record in csv.DictReader(handle):
+            point = Point(float(record["lat"]), float(record["lon"]))
+            names = sorted({name.strip() for name in record["streets"].split("|") if name.strip()})
+            for name in names:
+                points_by_street[name].append(point)
+            for pair in combinations(names, 2):
+                intersections.setdefault(frozenset(pair), point)
+    for street, points in points_by_street.items():
+        if street not in street_points:
+            street_points[street] = points[len(points) // 2]
+    return Gazetteer(numbers, lats, longs, street_slices, intersections, street_points)
+
+
+@cache
+def default_gazetteer() -> Gazetteer:
+    """The bundled San Francisco gazetteer, loaded once per process."""
+    return load_gazetteer()

@@ -1,0 +1,285 @@
+"""Geocoding through geopy: the offline San Francisco geocoder, and any other geopy geocoder by name.
+
+``OfflineGeocoder`` is a real geopy geocoder (forward and reverse, returning ``geopy.location.Location``)
+over the bundled gazetteer, so code written for geopy works with it unchanged. ``build_geocoder`` turns
+configuration into a ``PlaceResolver``: the one object the rest of the project asks "where is this?",
+which answers with ``intents.types.Place`` and says whether the point is inside the jurisdiction.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from geopy.extra.rate_limiter import RateLimiter
+from geopy.geocoders import get_geocoder_for_service
+from geopy.geocoders.base import DEFAULT_SENTINEL, Geocoder
+from geopy.location import Location
+from geopy.point import Point as GeoPoint
+
+from intents.gazetteer import Gazetteer, default_gazetteer
+from intents.types import Place
+
+Boundary = tuple[float, float, float, float]
+
+OFFLINE_PROVIDER = "offline"
+DEFAULT_CITY = "San Francisco, CA"
+# geopy geocoders name their key argument differently; the first one a geocoder accepts is used.
+_API_KEY_ARGUMENTS = ("api_key", "apikey", "key", "access_token", "auth_id")
+DEFAULT_USER_AGENT = "open311-bot"
+
+# "…, San Francisco, CA 94103", "…, SF", a trailing ZIP code: the city part of a query.
+_CITY_TAIL = re.compile(
+    r"(?:,|\s)\s*(?:san\s+francisco|s\.?f\.?)\b.*$|,?\s*\b(?:ca|california)\b\.?\s*(?:\d{5}(?:-\d{4})?)?\s*$"
+    r"|,?\s*\b\d{5}(?:-\d{4})?\s*$|,?\s*\b(?:usa|us|united states)\s*$",
+    re.IGNORECASE,
+)
+_CORNER_OF = re.compile(r"^.*?\b(?:corner|intersection|crossing|junction)\s+of\s+", re.IGNORECASE)
+_LEADING_WORDS = re.compile(r"^\s*(?:at|on|near|in front of|across from)\s+(?:the\s+)?", re.IGNORECASE)
+_UNIT = re.compile(r"(?:,\s*|\s+)(?:apt|apartment|unit|suite|ste|fl|floor|room|rm|#)\.?\s*#?\s*\w+\s*$", re.I)
+_BLOCK = re.compile(r"^\s*(\d+)\s+block\s+(?:of\s+)?", re.IGNORECASE)
+_CONNECTOR = re.compile(r"\s*(?:&|\+|@|/|\\|\s(?:and|at|x|y|n)\s)\s*", re.IGNORECASE)
+_ADDRESS = re.compile(r"^\s*#?\s*(\d{1,6})\s*[A-Za-z]?(?:\s*[-–]\s*\d{1,6}[A-Za-z]?)?\s*,?\s+(\S.*)$")
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedQuery:
+    kind: Literal["address", "intersection", "street"]
+    streets: tuple[str, ...]
+    number: int | None = None
+
+
+def parse_query(query: str) -> ParsedQuery | None:
+    """Splits a written place into an address (number + street), an intersection (two streets) or a
+    street: "1355 market street, SF" / "corner of 16th & Valencia" / "Valencia St"."""
+    text = " ".join(query.replace("’", "'").split())
+    text = _CITY_TAIL.sub("", text)
+    text = _UNIT.sub("", text)
+    text = _CORNER_OF.sub("", text)
+    text = _LEADING_WORDS.sub("", text)
+    text = _BLOCK.sub(r"\1 ", text)
+    text = text.strip(" ,.;:")
+    if not text:
+        return None
+    parts = [part.strip(" ,.") for part in _CONNECTOR.split(text, maxsplit=1)]
+    if len(parts) == 2 and all(parts):
+        first, second = parts
+        # "452 Hanover St & Market" is an address on a street that also names the corner.
+        address = _ADDRESS.match(first)
+        if address:
+            return ParsedQuery("address", (address.group(2), second), int(address.group(1)))
+        return ParsedQuery("intersection", (first, second))
+    address = _ADDRESS.match(text)
+    if address:
+        return ParsedQuery("address", (address.group(2).strip(" ,."),), int(address.group(1)))
+    return ParsedQuery("street", (text,))
+
+
+class OfflineGeocoder(Geocoder):  # type: ignore[misc]  # geopy is untyped
+    """geopy's geocoder interface over a city gazetteer (by default the bundled San Francisco one).
+
+    ``geocode("5th and Market")`` / ``geocode("1355 market street")`` return a ``Location`` whose ``raw``
+    says what matched (``kind``: address | intersection | street, ``exact``); ``reverse((lat, long))``
+    returns the nearest street address, with ``raw["distance_m"]``.
+    """
+
+    def __init__(
+        self,
+        gazetteer: Gazetteer | None = None,
+        *,
+        city: str = DEFAULT_CITY,
+        timeout: Any = DEFAULT_SENTINEL,
+        user_agent: str | None = None,
+    ) -> None:
+        super().__init__(timeout=timeout, user_agent=user_agent or DEFAULT_USER_AGENT)
+        self._gazetteer = gazetteer
+        self.city = city
+
+    @property
+    def gazetteer(self) -> Gazetteer:
+        # Loaded at first use, not at construction: building a resolver from configuration stays cheap.
+        if self._gazetteer is None:
+            self._gazetteer = default_gazetteer()
+        return self._gazetteer
+
+    def geocode(
+        self, query: str | dict[str, str], *, exactly_one: bool = True, timeout: Any = DEFAULT_SENTINEL
+    ) -> Location | list[Location] | None:
+        if isinstance(query, dict):
+            query = ", ".join(str(value) for value in query.values())
+        location = self._geocode_one(query)
+        if location is None:
+            return None
+        return location if exactly_one else [location]
+
+    def _geocode_one(self, query: str) -> Location | None:
+        parsed = parse_query(query)
+        if parsed is None:
+            return None
+        gazetteer = self.gazetteer
+        if parsed.kind == "intersection":
+            first, second = (gazetteer.resolve_street(street) for street in parsed.streets)
+            corner = gazetteer.intersection(first, second)
+            if corner is None:
+                return None
+            a, b, point = corner
+            raw = {"kind": "intersection", "streets": [a, b], "exact": True}
+            return self._location(f"{a} & {b}", point.lat, point.long, raw)
+        if parsed.kind == "address" and parsed.number is not None:
+            streets = gazetteer.resolve_street(parsed.streets[0])
+            hit = gazetteer.address(parsed.number, streets)
+            if hit is None:
+                return None
+            raw = {"kind": "address", "number": hit.number, "street": hit.street, "exact": hit.exact}
+            return self._location(f"{hit.number} {hit.street}", hit.point.lat, hit.point.long, raw)
+        streets = gazetteer.resolve_street(parsed.streets[0])
+        if not streets:
+            return None
+        middle = gazetteer.street_point(streets[0])
+        if middle is None:
+            return None
+        raw = {"kind": "street", "street": streets[0], "exact": False}
+        return self._location(streets[0], middle.lat, middle.long, raw)
+
+    def reverse(
+        self, query: Any, *, exactly_one: bool = True, timeout: Any = DEFAULT_SENTINEL
+    ) -> Location | list[Location] | None:
+        point = GeoPoint(query)
+        number, street, found, distance = self.gazetteer.nearest_address(point.latitude, point.longitude)
+        raw = {"kind": "address", "number": number, "street": street, "distance_m": round(distance, 1)}
+        location = self._location(f"{number} {street}", found.lat, found.long, raw)
+        return location if exactly_one else [location]
+
+    def _location(self, name: str, lat: float, long: float, raw: dict[str, Any]) -> Location:
+        address = f"{name}, {self.city}" if self.city else name
+        return Location(address, (lat, long), raw)
+
+
+class PlaceResolver(Protocol):
+    """What the project asks "where is this?": forward and reverse geocoding into ``Place``."""
+
+    def geocode(self, query: str) -> Place | None: ...
+
+    def reverse(self, lat: float, long: float) -> Place | None: ...
+
+
+def inside(boundary: Boundary, lat: float, long: float) -> bool:
+    south, west, north, east = boundary
+    return south <= lat <= north and west <= long <= east
+
+
+class _LruCache:
+    """A small least-recently-used map; ``None`` results are cached too (a miss stays a miss)."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._items: OrderedDict[object, Place | None] = OrderedDict()
+
+    def get_or_compute(self, key: object, compute: Callable[[], Place | None]) -> Place | None:
+        if self._size <= 0:
+            return compute()
+        if key in self._items:
+            self._items.move_to_end(key)
+            return self._items[key]
+        value = compute()
+        self._items[key] = value
+        if len(self._items) > self._size:
+            self._items.popitem(last=False)
+        return value
+
+
+class GeopyPlaceResolver:
+    """A ``PlaceResolver`` over any geopy geocoder, with an LRU cache and, for remote services, geopy's
+    ``RateLimiter`` (one request per ``min_delay_seconds``, retries on transient errors)."""
+
+    def __init__(
+        self,
+        geocoder: Geocoder,
+        boundary: Boundary,
+        *,
+        min_delay_seconds: float = 0.0,
+        cache_size: int = 10_000,
+        rate_limited: bool = True,
+    ) -> None:
+        self.geocoder = geocoder
+        self.boundary = boundary
+        self._geocode: Callable[..., Any]
+        self._reverse: Callable[..., Any]
+        if rate_limited:
+            self._geocode = RateLimiter(geocoder.geocode, min_delay_seconds=min_delay_seconds)
+            self._reverse = RateLimiter(geocoder.reverse, min_delay_seconds=min_delay_seconds)
+        else:
+            self._geocode = geocoder.geocode
+            self._reverse = geocoder.reverse
+        self._cache = _LruCache(cache_size)
+
+    def geocode(self, query: str) -> Place | None:
+        key = " ".join(query.lower().split())
+        if not key:
+            return None
+        return self._cache.get_or_compute(("geocode", key), lambda: self._place(self._geocode(query)))
+
+    def reverse(self, lat: float, long: float) -> Place | None:
+        # Points closer than about a metre share a cache entry.
+        key = ("reverse", round(lat, 5), round(long, 5))
+        return self._cache.get_or_compute(
+            key, lambda: self._place(self._reverse((lat, long)), asked=(lat, long))
+        )
+
+    def _place(self, location: Location | None, asked: tuple[float, float] | None = None) -> Place | None:
+        if location is None:
+            return None
+        raw = location.raw if isinstance(location.raw, dict) else {"raw": location.raw}
+        return Place(
+            lat=float(location.latitude),
+            long=float(location.longitude),
+            address=str(location.address),
+            # A shared point outside the city is outside even when the nearest known address is not.
+            inside_jurisdiction=inside(self.boundary, location.latitude, location.longitude)
+            and (asked is None or inside(self.boundary, *asked)),
+            raw=dict(raw),
+        )
+
+
+def build_geocoder(
+    provider: str,
+    options: dict[str, object],
+    *,
+    api_key: str | None,
+    min_delay_seconds: float,
+    cache_size: int,
+    boundary: tuple[float, float, float, float],
+) -> PlaceResolver:
+    """The configured geocoder: "offline" (the bundled gazetteer) or any name geopy knows ("nominatim",
+    "arcgis", "pelias", ...) with ``options`` passed to its constructor (``domain``, ``scheme``, ...)."""
+    if len(boundary) != 4:
+        raise ValueError(f"boundary must be [south, west, north, east], got {list(boundary)}")
+    name = provider.strip().lower()
+    if name == OFFLINE_PROVIDER:
+        offline = OfflineGeocoder(**_offline_options(options))
+        return GeopyPlaceResolver(offline, boundary, cache_size=cache_size, rate_limited=False)
+    geocoder_class = get_geocoder_for_service(name)
+    arguments: dict[str, Any] = dict(options)
+    parameters = inspect.signature(geocoder_class.__init__).parameters
+    if api_key:
+        key_argument = next((arg for arg in _API_KEY_ARGUMENTS if arg in parameters), None)
+        if key_argument is None:
+            raise ValueError(f"the geocoder {provider!r} takes no API key; remove geocoder.api_key")
+        arguments.setdefault(key_argument, api_key)
+    if "user_agent" in parameters:
+        arguments.setdefault("user_agent", DEFAULT_USER_AGENT)
+    geocoder = geocoder_class(**arguments)
+    return GeopyPlaceResolver(
+        geocoder, boundary, min_delay_seconds=min_delay_seconds, cache_size=cache_size, rate_limited=True
+    )
+
+
+def _offline_options(options: dict[str, object]) -> dict[str, Any]:
+    unknown = set(options) - {"city"}
+    if unknown:
+        raise ValueError(f"the offline geocoder has no option(s) {sorted(unknown)}; it knows only 'city'")
+    return {"city": str(options["city"])} if "city" in options else {}

@@ -1,0 +1,81 @@
+"""A list of US street base names ("MARKET", "BLUE HILL", "05TH"), used as evidence by the location
+finder: a lower-case "blue hill avenue" or a bare "Shawmut and Dwight" is more likely a street when its
+words are known street names. It is evidence only; patterns over suffixes and ordinals find streets the
+list has never seen.
+
+The list ships as ``intents/data/street_names.txt``; rebuild it with
+``python -m intents.street_names ADDRESSES.csv.gz ...`` from the bundled San Francisco gazetteer plus any
+CSV of addresses with an ``address`` or ``street`` column (e.g. the Boston 311 pool).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import gzip
+import re
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from functools import cache
+from pathlib import Path
+
+from intents.streets import normalize_street, split_suffix
+
+STREET_NAMES_FILE = Path(__file__).parent / "data" / "street_names.txt"
+SF_DIR = Path(__file__).parent / "data" / "sf"
+
+# A name must be seen with a street suffix at least this often in address data to be listed.
+MIN_COUNT = 3
+_HOUSE_NUMBER = re.compile(r"^\s*#?\d+[A-Za-z]?(?:\s*-\s*\d+[A-Za-z]?)?\s+")
+
+
+@cache
+def street_names() -> frozenset[str]:
+    """Normalised base names (no suffix): "MARKET", "BLUE HILL", "05TH", "W BROADWAY"."""
+    if not STREET_NAMES_FILE.exists():
+        return frozenset()
+    with open(STREET_NAMES_FILE, encoding="utf-8") as handle:
+        return frozenset(line.strip() for line in handle if line.strip() and not line.startswith("#"))
+
+
+def _open_text(path: Path) -> Iterator[str]:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8", newline="") as handle:
+        yield from handle
+
+
+def _streets_in(path: Path) -> Iterable[str]:
+    for record in csv.DictReader(_open_text(path)):
+        if "streets" in record:  # an intersections file: names joined by "|"
+            yield from (name for name in (record["streets"] or "").split("|") if name)
+        elif "street" in record:
+            yield record["street"] or ""
+        elif "address" in record:
+            first = (record["address"] or "").split(",")[0]
+            yield from re.split(r"\s*&\s*", _HOUSE_NUMBER.sub("", first))
+
+
+def build(sources: Iterable[Path]) -> list[str]:
+    counts: Counter[str] = Counter()
+    for source in sources:
+        for street in _streets_in(source):
+            base, suffix = split_suffix(normalize_street(street))
+            if suffix is not None and base:
+                counts[base] += 1
+    return sorted(name for name, count in counts.items() if count >= MIN_COUNT)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("sources", nargs="*", type=Path, help="more CSV files of addresses")
+    args = parser.parse_args(argv)
+    sources = [SF_DIR / "addresses.csv.gz", SF_DIR / "intersections.csv", *args.sources]
+    names = build(sources)
+    with open(STREET_NAMES_FILE, "w", encoding="utf-8") as handle:
+        handle.write("# US street base names; rebuilt by `python -m intents.street_names` (see module doc)\n")
+        handle.writelines(f"{name}\n" for name in names)
+    print(f"{len(names)} street names written to {STREET_NAMES_FILE}")
+
+
+if __name__ == "__main__":
+    main()
