@@ -233,7 +233,7 @@ class TelegramChannel(Channel):
             reply_to=str(message.message_id),
             language_hint=user.language_code if user else None,
             received_at=message.date,
-            metadata={"chat_type": message.chat.type},
+            metadata={"chat_type": str(message.chat.type)},
         )
 
     async def _from_button(self, update: Update, provider_id: str) -> InboundMessage | None:
@@ -256,7 +256,7 @@ class TelegramChannel(Channel):
             text=label or query.data or "",
             choice_value=query.data,
             language_hint=query.from_user.language_code,
-            metadata={"chat_type": chat.type if chat else "private"},
+            metadata={"chat_type": str(chat.type) if chat else "private"},
         )
 
     # -- outbound -------------------------------------------------------------------------------------------

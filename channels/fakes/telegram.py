@@ -65,6 +65,7 @@ class _Webhook:
 @dataclass(slots=True)
 class _State:
     updates: list[dict[str, Any]] = field(default_factory=list)
+    redelivered: list[dict[str, Any]] = field(default_factory=list)
     sent: list[SentCall] = field(default_factory=list)
     # Every message in every chat (residents' and the bot's), by (chat_id, message_id).
     messages: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
@@ -179,8 +180,8 @@ class FakeTelegram:
         with self._lock:
             webhook = self._state.webhook
             if webhook is None:
-                self._state.updates.append(update)
-                self._state.updates.sort(key=lambda u: int(u["update_id"]))
+                # As after a poller died before acknowledging it: handed out once more whatever the offset.
+                self._state.redelivered.append(update)
                 return
         self._post_to_webhook(webhook, update)
 
@@ -380,7 +381,8 @@ class FakeTelegram:
             with self._lock:
                 # An offset acknowledges (forgets) every update before it, as on Telegram.
                 self._state.updates = [u for u in self._state.updates if int(u["update_id"]) >= offset]
-                ready = self._state.updates[:limit]
+                ready = (self._state.redelivered + self._state.updates)[:limit]
+                self._state.redelivered.clear()
             if ready or time.monotonic() >= deadline:
                 return ready
             await asyncio.sleep(_POLL_STEP_SECONDS)

@@ -23,17 +23,31 @@ def free_port(host: str = "127.0.0.1") -> int:
         return port
 
 
+def bound_socket(host: str = "127.0.0.1") -> socket.socket:
+    """A socket bound to a free port: for an app that must know its own URL before it starts (webhooks
+    it registers with a provider); pass it to ``live_server(app, sock=...)``."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, 0))
+    return sock
+
+
+def socket_url(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    return f"http://{host}:{port}"
+
+
 @contextmanager
-def live_server(app: Any, host: str = "127.0.0.1", startup_timeout: float = 30.0) -> Iterator[str]:
+def live_server(
+    app: Any, host: str = "127.0.0.1", startup_timeout: float = 30.0, sock: socket.socket | None = None
+) -> Iterator[str]:
     """Serves ``app`` until the block ends; yields its base URL (``http://127.0.0.1:PORT``).
 
     The listening socket is bound before the thread starts, so the port cannot be taken by someone else
     between choosing it and serving on it. The app's lifespan runs (start-up and shutdown hooks included).
     """
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, 0))
-    port = sock.getsockname()[1]
+    sock = sock or bound_socket(host)
+    host, port = sock.getsockname()[:2]
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on", access_log=False)
     server = uvicorn.Server(config)
     errors: list[BaseException] = []
