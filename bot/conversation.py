@@ -1,0 +1,601 @@
+"""The dialogue with one resident on one channel: what a report still lacks is asked for, one thing at a time.
+
+A turn goes through ``ConversationEngine.respond``, which reads and changes the resident's
+``DialogueState`` (persisted as JSON by the dispatcher, so a restart loses nothing) and returns the replies.
+Everything it writes (a filed request, a review item, the state) goes into the caller's session; the
+dispatcher commits it together with the inbox and outbox rows.
+
+The branches:
+- a clear report (confident category, a place on the map) is filed at once;
+- an unsure category: the top choices are offered, answered by number or words; very unsure, or "something
+  else": the report goes to the operator review queue (once it has a place) and the resident is told;
+- no place: asked for (address, intersection, landmark or shared location);
+- a photo or a shared location alone: asked what (and where);
+- required attributes of the service: asked one at a time in their ``order``, lists as numbered options,
+  with what the message already says filled in without asking;
+- commands (STATUS, CANCEL, HELP, STOP/START, FOLLOW/UNFOLLOW) in any case with light typos.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from rapidfuzz import fuzz, process
+from sqlmodel import Session
+
+from bot.backend import AttributeSpec, Draft, FilingRefused, RequestBackend, ServiceSummary
+from bot.resident_commands import ResidentCommand, parse_command
+from bot.review.clock import utcnow
+from bot.review.queue import ReviewQueue
+from bot.state import Resident
+from bot.templates import Templates
+from channels.messages import Choice, GeoPoint, OutboundMessage
+from intents.types import Place, Prediction, Understander
+
+Stage = Literal["idle", "category", "location", "what", "attribute"]
+SOMETHING_ELSE = "__something_else__"
+# Below this many characters a message is an answer ("2", "yes"), too short to tell its language.
+MIN_TEXT_FOR_LANGUAGE = 12
+_NUMBER = re.compile(r"^\s*#?(\d{1,2})[.)]?\s*$")
+_NUMBERS = re.compile(r"\d{1,2}")
+
+
+@dataclass(slots=True)
+class DialogueState:
+    """What is known so far about the report in progress."""
+
+    stage: Stage = "idle"
+    # The resident's own words (they become the request's description).
+    words: list[str] = field(default_factory=list)
+    media_urls: list[str] = field(default_factory=list)
+    service_code: str | None = None
+    # The classifier's suggestions: [{"service_code": class, "confidence": c}], best first.
+    suggestions: list[dict[str, Any]] = field(default_factory=list)
+    # City service codes offered as choices (the "category" stage).
+    choices: list[str] = field(default_factory=list)
+    needs_review: bool = False
+    lat: float | None = None
+    long: float | None = None
+    address_string: str | None = None
+    location_text: str | None = None
+    location_kind: str | None = None
+    location_attempts: int = 0
+    attributes: dict[str, str | list[str]] = field(default_factory=dict)
+    pending_attribute: str | None = None
+
+    @property
+    def has_location(self) -> bool:
+        return (self.lat is not None and self.long is not None) or bool(self.address_string)
+
+    @property
+    def in_progress(self) -> bool:
+        return self.stage != "idle" or bool(self.words or self.media_urls or self.has_location)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> DialogueState:
+        known = {name: data[name] for name in cls.__dataclass_fields__ if name in data}
+        return cls(**known)
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """One inbound message as the engine sees it (media already stored under our own URLs)."""
+
+    channel: str
+    resident_id: str
+    provider_message_id: str
+    text: str = ""
+    point: GeoPoint | None = None
+    media_urls: tuple[str, ...] = ()
+    reply_to: str | None = None
+    language_hint: str | None = None
+    choice_value: str | None = None
+
+
+# A command the engine does not handle itself (FOLLOW/UNFOLLOW belong to status updates): returns the
+# reply text, or None to use the default "not available" reply.
+CommandHook = Callable[[Session, ResidentCommand, Resident, str], str | None]
+
+
+class ConversationEngine:
+    def __init__(
+        self,
+        understander: Understander,
+        backend: RequestBackend,
+        templates: Templates,
+        review_queue: ReviewQueue,
+        *,
+        auto_file_threshold: float | None = None,
+        offer_choices_min_confidence: float = 0.2,
+        max_choices: int = 3,
+        command_hooks: Mapping[str, CommandHook] | None = None,
+    ) -> None:
+        self.understander = understander
+        self.backend = backend
+        self.templates = templates
+        self.review_queue = review_queue
+        self.auto_file_threshold = (
+            auto_file_threshold if auto_file_threshold is not None else understander.auto_file_threshold
+        )
+        self.offer_choices_min_confidence = offer_choices_min_confidence
+        self.max_choices = max_choices
+        self.command_hooks: dict[str, CommandHook] = dict(command_hooks or {})
+
+    # -- the entry point -------------------------------------------------------------------------------
+
+    def respond(
+        self, session: Session, turn: Turn, state: DialogueState, resident: Resident
+    ) -> list[OutboundMessage]:
+        language = self._language(turn, resident)
+        reply = _Replies(self.templates, turn, language)
+        command = parse_command(turn.text) if turn.text and not turn.media_urls and not turn.point else None
+        if resident.opted_out and (command is None or command.name != "start"):
+            return []  # SMS opt-out rules: after STOP nothing is sent until START
+        if command is not None:
+            self._command(session, command, state, resident, reply)
+            return reply.messages
+        if state.stage == "category":
+            self._answer_category(session, turn, state, resident, reply)
+        elif state.stage == "location":
+            self._answer_location(session, turn, state, resident, reply)
+        elif state.stage == "attribute":
+            self._answer_attribute(session, turn, state, resident, reply)
+        else:
+            self._report(session, turn, state, resident, reply)
+        return reply.messages
+
+    def _language(self, turn: Turn, resident: Resident) -> str:
+        if turn.language_hint:
+            resident.language = self.templates.language_for(turn.language_hint)
+        elif len(turn.text.strip()) >= MIN_TEXT_FOR_LANGUAGE and parse_command(turn.text) is None:
+            resident.language = self.templates.language_for(self.understander.detect_language(turn.text))
+        return self.templates.language_for(resident.language)
+
+    # -- commands --------------------------------------------------------------------------------------
+
+    def _command(
+        self,
+        session: Session,
+        command: ResidentCommand,
+        state: DialogueState,
+        resident: Resident,
+        reply: _Replies,
+    ) -> None:
+        if command.name == "stop":
+            resident.opted_out = True
+            resident.opted_out_at = utcnow()
+            _reset(state)
+            return  # silence: the provider (Twilio) sends the carrier-required confirmation itself
+        if command.name == "start":
+            resident.opted_out = False
+            resident.opted_out_at = None
+            reply.say("started")
+        elif command.name == "help":
+            reply.say("help")
+        elif command.name == "cancel":
+            if state.in_progress:
+                _reset(state)
+                reply.say("cancelled")
+            else:
+                reply.say("nothing_to_cancel")
+        elif command.name == "status":
+            self._status(session, command.argument, resident, reply)
+        else:
+            hook = self.command_hooks.get(command.name)
+            text = hook(session, command, resident, reply.language) if hook else None
+            reply.text(text if text is not None else reply.render("follow_unavailable"))
+
+    def _status(self, session: Session, reference: str | None, resident: Resident, reply: _Replies) -> None:
+        ref = reference or resident.last_request_id or resident.last_token
+        if ref is None:
+            reply.say("status_none")
+            return
+        found = self.backend.lookup(ref, session)
+        if found is None:
+            reply.say("status_not_found", reference=ref)
+        elif found.service_request_id is None:
+            reply.say(
+                "status_token", token=found.token or ref, service=found.service_name, status=found.status
+            )
+        else:
+            notes = f" {found.status_notes}" if found.status_notes else ""
+            reply.say(
+                "status",
+                id=found.service_request_id,
+                service=found.service_name,
+                status=found.status,
+                notes=notes,
+            )
+
+    # -- answers to questions --------------------------------------------------------------------------
+
+    def _answer_category(
+        self, session: Session, turn: Turn, state: DialogueState, resident: Resident, reply: _Replies
+    ) -> None:
+        if turn.point is not None or turn.media_urls:
+            self._absorb_extras(turn, state)
+        options = [*state.choices, SOMETHING_ELSE]
+        labels = [self._service_name(code) for code in state.choices] + [reply.render("something_else")]
+        picked = _pick_option(turn.choice_value or turn.text, options, labels)
+        if picked is None:
+            if turn.text.strip():
+                reply.say("attribute_invalid")
+            self._ask_category(state, reply)
+            return
+        if picked == SOMETHING_ELSE:
+            state.needs_review = True
+        else:
+            state.service_code = picked
+        state.choices = []
+        self._proceed(session, turn, state, resident, reply)
+
+    def _answer_location(
+        self, session: Session, turn: Turn, state: DialogueState, resident: Resident, reply: _Replies
+    ) -> None:
+        state.media_urls.extend(url for url in turn.media_urls if url not in state.media_urls)
+        if turn.point is not None:
+            self._use_point(turn.point, state)
+        elif turn.text.strip():
+            mention = self.understander.locate(turn.text)
+            query = mention.normalized if mention is not None else turn.text.strip()
+            place = self.understander.geocode(query)
+            state.location_text = mention.text if mention is not None else turn.text.strip()
+            state.location_kind = mention.kind if mention is not None else None
+            if place is not None:
+                if not self._use_place(place, state, reply):
+                    return
+            else:
+                state.location_attempts += 1
+                if state.location_attempts < 2:
+                    state.stage = "location"
+                    reply.say("location_not_found", place=state.location_text)
+                    return
+                # Asked twice: keep the resident's words as the address; a person can find a landmark
+                # the gazetteer does not know.
+                state.address_string = state.location_text
+        else:
+            reply.say("ask_location")
+            return
+        self._proceed(session, turn, state, resident, reply)
+
+    def _answer_attribute(
+        self, session: Session, turn: Turn, state: DialogueState, resident: Resident, reply: _Replies
+    ) -> None:
+        spec = self._attribute(state)
+        if spec is None:  # the catalog changed under the conversation: carry on with what is known
+            state.pending_attribute = None
+            self._proceed(session, turn, state, resident, reply)
+            return
+        value = parse_attribute_answer(spec, turn.choice_value or turn.text)
+        if value is None:
+            reply.say("attribute_invalid")
+            self._ask_attribute(spec, state, reply)
+            return
+        state.attributes[spec.code] = value
+        state.pending_attribute = None
+        self._proceed(session, turn, state, resident, reply)
+
+    # -- a new report ----------------------------------------------------------------------------------
+
+    def _report(
+        self, session: Session, turn: Turn, state: DialogueState, resident: Resident, reply: _Replies
+    ) -> None:
+        self._absorb_extras(turn, state)
+        text = turn.text.strip()
+        if not text:
+            state.stage = "what"
+            if turn.media_urls:
+                reply.say("ask_what_photo")
+            elif turn.point is not None:
+                reply.say("ask_what_point")
+            else:
+                reply.say("ask_what")
+            return
+        state.words.append(text)
+        description = "\n".join(state.words)
+        understanding = self.understander.understand(description)
+        self._decide_category(understanding.prediction, state)
+        if not state.has_location:
+            if understanding.place is not None:
+                if understanding.location is not None:
+                    state.location_text = understanding.location.text
+                    state.location_kind = understanding.location.kind
+                if not self._use_place(understanding.place, state, reply):
+                    return
+            elif understanding.location is not None:
+                state.location_text = understanding.location.text
+                state.location_kind = understanding.location.kind
+                state.location_attempts = 1
+                state.stage = "location"
+                reply.say("location_not_found", place=understanding.location.text)
+                return
+        self._proceed(session, turn, state, resident, reply)
+
+    def _absorb_extras(self, turn: Turn, state: DialogueState) -> None:
+        state.media_urls.extend(url for url in turn.media_urls if url not in state.media_urls)
+        if turn.point is not None:
+            self._use_point(turn.point, state)
+
+    def _decide_category(self, prediction: Prediction, state: DialogueState) -> None:
+        ranked = [(prediction.service_code, prediction.confidence), *prediction.alternatives]
+        state.suggestions = [{"service_code": code, "confidence": round(conf, 4)} for code, conf in ranked]
+        services = self.backend.services()
+        if prediction.service_code != "other" and prediction.confidence >= self.auto_file_threshold:
+            matching = _services_for(services, prediction.service_code)
+            if len(matching) == 1:
+                state.service_code = matching[0].code
+                return
+            if matching:  # the city splits this class: the resident says which
+                state.choices = [service.code for service in matching][: self.max_choices]
+                return
+        if prediction.service_code == "other" or prediction.confidence < self.offer_choices_min_confidence:
+            state.needs_review = True
+            return
+        choices: list[str] = []
+        for code, _confidence in ranked:
+            if code == "other":
+                continue
+            for service in _services_for(services, code):
+                if service.code not in choices:
+                    choices.append(service.code)
+        state.choices = choices[: self.max_choices]
+        if not state.choices:
+            state.needs_review = True
+
+    def _use_point(self, point: GeoPoint, state: DialogueState) -> None:
+        state.lat, state.long = point.lat, point.long
+        state.location_kind = "coordinates"
+        place = self.understander.reverse(point.lat, point.long)
+        state.address_string = place.address if place is not None else None
+        state.location_text = state.address_string
+
+    def _use_place(self, place: Place, state: DialogueState, reply: _Replies) -> bool:
+        """Takes a geocoded place unless it lies outside the city (then asks again and returns False)."""
+        if not place.inside_jurisdiction:
+            state.stage = "location"
+            reply.say("outside_area", place=place.address or state.location_text or "")
+            return False
+        state.lat, state.long, state.address_string = place.lat, place.long, place.address
+        return True
+
+    # -- what is still missing -------------------------------------------------------------------------
+
+    def _proceed(
+        self, session: Session, turn: Turn, state: DialogueState, resident: Resident, reply: _Replies
+    ) -> None:
+        if not state.words:
+            state.stage = "what"
+            reply.say("ask_what")
+            return
+        if state.service_code is None and not state.needs_review:
+            self._ask_category(state, reply)
+            return
+        if not state.has_location:
+            state.stage = "location"
+            reply.say("ask_location")
+            return
+        if state.needs_review or state.service_code is None:
+            self._send_to_review(session, turn, state, reply, reason="the bot is not sure what this is")
+            return
+        spec = self._next_attribute(state)
+        if spec is not None:
+            self._ask_attribute(spec, state, reply)
+            return
+        self._file(session, turn, state, resident, reply)
+
+    def _ask_category(self, state: DialogueState, reply: _Replies) -> None:
+        state.stage = "category"
+        choices = [Choice(self._service_name(code), code) for code in state.choices]
+        choices.append(Choice(reply.render("something_else"), SOMETHING_ELSE))
+        reply.say("ask_category", choices=tuple(choices))
+
+    def _next_attribute(self, state: DialogueState) -> AttributeSpec | None:
+        assert state.service_code is not None
+        specs = sorted(self.backend.attributes(state.service_code), key=lambda spec: spec.order)
+        description = "\n".join(state.words)
+        for spec in specs:
+            if not spec.variable or spec.code in state.attributes:
+                continue
+            inferred = infer_attribute(spec, description)
+            if inferred is not None:
+                state.attributes[spec.code] = inferred
+            elif spec.required:
+                return spec
+        return None
+
+    def _attribute(self, state: DialogueState) -> AttributeSpec | None:
+        if state.service_code is None or state.pending_attribute is None:
+            return None
+        for spec in self.backend.attributes(state.service_code):
+            if spec.code == state.pending_attribute:
+                return spec
+        return None
+
+    def _ask_attribute(self, spec: AttributeSpec, state: DialogueState, reply: _Replies) -> None:
+        state.stage = "attribute"
+        state.pending_attribute = spec.code
+        if spec.values:
+            choices = tuple(Choice(name, key) for key, name in spec.values)
+            question = f"{spec.description} {reply.render('attribute_list_hint')}"
+            reply.say("ask_attribute", choices=choices, question=question)
+        else:
+            reply.say("ask_attribute", question=spec.description)
+
+    def _file(
+        self, session: Session, turn: Turn, state: DialogueState, resident: Resident, reply: _Replies
+    ) -> None:
+        assert state.service_code is not None
+        draft = Draft(
+            service_code=state.service_code,
+            description="\n".join(state.words),
+            channel=turn.channel,
+            lat=state.lat,
+            long=state.long,
+            address_string=state.address_string,
+            media_url=state.media_urls[0] if state.media_urls else None,
+            attributes=dict(state.attributes),
+            phone=turn.resident_id if turn.channel == "sms" else None,
+        )
+        try:
+            filed = self.backend.file(draft, session)
+        except FilingRefused as exc:
+            self._send_to_review(session, turn, state, reply, reason=f"the core refused it: {exc}")
+            return
+        resident.last_request_id = filed.service_request_id
+        resident.last_token = filed.token
+        _reset(state)
+        if filed.service_request_id is not None:
+            reply.say("filed", id=filed.service_request_id, service=filed.service_name)
+        else:
+            reply.say("filed_token", token=filed.token or "", service=filed.service_name)
+
+    def _send_to_review(
+        self, session: Session, turn: Turn, state: DialogueState, reply: _Replies, *, reason: str
+    ) -> None:
+        self.review_queue.enqueue(
+            session,
+            channel=turn.channel,
+            resident_id=turn.resident_id,
+            provider_message_id=turn.provider_message_id,
+            language=reply.language,
+            text="\n".join(state.words),
+            media_urls=list(state.media_urls),
+            suggestions=list(state.suggestions),
+            reason=reason,
+            location_text=state.location_text,
+            location_kind=state.location_kind,
+            address_string=state.address_string,
+            lat=state.lat,
+            long=state.long,
+            attributes=dict(state.attributes),
+            service_code=state.service_code,
+        )
+        _reset(state)
+        reply.say("review")
+
+    def _service_name(self, code: str) -> str:
+        for service in self.backend.services():
+            if service.code == code:
+                return service.name
+        return code
+
+
+class _Replies:
+    """Collects the replies of one turn, rendered in the resident's language."""
+
+    def __init__(self, templates: Templates, turn: Turn, language: str) -> None:
+        self.templates = templates
+        self.turn = turn
+        self.language = language
+        self.messages: list[OutboundMessage] = []
+
+    def render(self, key: str, **values: object) -> str:
+        return self.templates.render(key, self.language, **values)
+
+    def say(self, key: str, *, choices: tuple[Choice, ...] = (), **values: object) -> None:
+        self.text(self.render(key, **values), choices=choices)
+
+    def text(self, text: str, *, choices: tuple[Choice, ...] = ()) -> None:
+        if self.messages and not self.messages[-1].choices:
+            # One message per turn reads better (and costs one SMS segment less): join to the previous.
+            previous = self.messages.pop()
+            text = f"{previous.text} {text}"
+        self.messages.append(
+            OutboundMessage(
+                channel=self.turn.channel,
+                resident_id=self.turn.resident_id,
+                text=text,
+                choices=choices,
+                reply_to=self.turn.reply_to,
+            )
+        )
+
+
+def _reset(state: DialogueState) -> None:
+    fresh = DialogueState()
+    for name in DialogueState.__dataclass_fields__:
+        setattr(state, name, getattr(fresh, name))
+
+
+def _services_for(services: Sequence[ServiceSummary], classifier_class: str) -> list[ServiceSummary]:
+    return [service for service in services if service.classifier_class == classifier_class]
+
+
+def _pick_option(answer: str, values: Sequence[str], labels: Sequence[str]) -> str | None:
+    """An answer by number ("2", "#2", "2.") or by words (the label, loosely) → the option's value."""
+    answer = answer.strip()
+    if not answer:
+        return None
+    if answer in values:
+        return answer
+    number = _NUMBER.match(answer)
+    if number:
+        index = int(number.group(1)) - 1
+        return values[index] if 0 <= index < len(values) else None
+    lowered = answer.lower()
+    for value, label in zip(values, labels, strict=True):
+        if lowered == label.lower() or lowered == value.lower():
+            return value
+    best = process.extractOne(lowered, [label.lower() for label in labels], scorer=fuzz.WRatio)
+    if best is not None and best[1] >= 85:
+        return values[best[2]]
+    return None
+
+
+def parse_attribute_answer(spec: AttributeSpec, answer: str) -> str | list[str] | None:
+    """The resident's answer as the core takes it, or None when it does not fit the attribute."""
+    answer = answer.strip()
+    if not answer:
+        return None
+    keys = [key for key, _ in spec.values]
+    names = [name for _, name in spec.values]
+    if spec.datatype == "singlevaluelist":
+        return _pick_option(answer, keys, names)
+    if spec.datatype == "multivaluelist":
+        if re.fullmatch(r"[\d\s,;&#.]+|[\d\s,;&#.]*(and|y|和)[\d\s,;&#.]*", answer.lower()):
+            picked = [int(n) - 1 for n in _NUMBERS.findall(answer)]
+            if picked and all(0 <= index < len(keys) for index in picked):
+                return list(dict.fromkeys(keys[index] for index in picked))
+            return None
+        found = _names_in(answer, spec.values)
+        if found:
+            return found
+        single = _pick_option(answer, keys, names)
+        return [single] if single is not None else None
+    if spec.datatype == "number":
+        match = re.search(r"-?\d+(?:[.,]\d+)?", answer)
+        return match.group(0).replace(",", ".") if match else None
+    if spec.datatype == "datetime":
+        try:
+            return datetime.fromisoformat(answer).isoformat()
+        except ValueError:
+            return None
+    return answer
+
+
+def infer_attribute(spec: AttributeSpec, description: str) -> str | list[str] | None:
+    """A list value the resident's words already name ("the light is flickering" → flickering)."""
+    if not spec.values:
+        return None
+    found = _names_in(description, spec.values)
+    if spec.datatype == "singlevaluelist":
+        return found[0] if len(found) == 1 else None
+    return found or None
+
+
+def _names_in(text: str, values: Sequence[tuple[str, str]]) -> list[str]:
+    lowered = text.lower()
+    found: list[str] = []
+    for key, name in values:
+        for word in {name.lower(), key.lower().replace("_", " ")}:
+            if len(word) >= 3 and re.search(rf"(?<!\w){re.escape(word)}(?!\w)", lowered):
+                found.append(key)
+                break
+    return found

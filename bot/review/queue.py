@@ -1,0 +1,211 @@
+"""The review queue's API: enqueue (the conversation engine), claim, approve and reject (the console).
+
+Every method works in the caller's session and leaves committing to the caller, so a decision, the filed
+request and the message telling the resident are one transaction. Approving files through the same
+``RequestBackend`` the bot uses and tells the resident the id through the outbox; rejecting tells them why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, or_, update
+from sqlmodel import Session, col, select
+
+from bot import outbox
+from bot.backend import Draft, Filed, FilingRefused, RequestBackend
+from bot.review.clock import utcnow
+from bot.review.models import ReviewItem
+from bot.state import get_or_create_resident
+from bot.templates import Templates
+from channels.messages import OutboundMessage
+
+
+class ReviewError(ValueError):
+    """The decision does not fit the item (unknown, already decided, claimed by someone else, ...)."""
+
+
+class ReviewQueue:
+    def __init__(self, backend: RequestBackend, templates: Templates) -> None:
+        self.backend = backend
+        self.templates = templates
+
+    def enqueue(
+        self,
+        session: Session,
+        *,
+        channel: str,
+        resident_id: str,
+        text: str,
+        language: str = "en",
+        media_urls: Sequence[str] = (),
+        suggestions: Sequence[dict[str, Any]] = (),
+        reason: str = "",
+        location_text: str | None = None,
+        location_kind: str | None = None,
+        address_string: str | None = None,
+        lat: float | None = None,
+        long: float | None = None,
+        attributes: dict[str, Any] | None = None,
+        service_code: str | None = None,
+        provider_message_id: str | None = None,
+    ) -> ReviewItem:
+        item = ReviewItem(
+            channel=channel,
+            resident_id=resident_id,
+            provider_message_id=provider_message_id,
+            language=language,
+            text=text,
+            media_urls=list(media_urls),
+            suggestions=list(suggestions),
+            reason=reason,
+            location_text=location_text,
+            location_kind=location_kind,
+            address_string=address_string,
+            lat=lat,
+            long=long,
+            attributes=dict(attributes or {}),
+            service_code=service_code,
+        )
+        session.add(item)
+        session.flush()
+        return item
+
+    def get(self, session: Session, item_id: int) -> ReviewItem:
+        item = session.get(ReviewItem, item_id)
+        if item is None:
+            raise ReviewError(f"there is no review item {item_id}")
+        return item
+
+    def list(self, session: Session, *, status: str | None = None, limit: int = 100) -> list[ReviewItem]:
+        query = select(ReviewItem).order_by(col(ReviewItem.created_at), col(ReviewItem.id)).limit(limit)
+        if status is not None:
+            query = query.where(ReviewItem.status == status)
+        return list(session.exec(query).all())
+
+    def claim(
+        self, session: Session, item_id: int, operator: str, *, stale_after: timedelta | None = None
+    ) -> ReviewItem:
+        """Claims a pending item for one operator; one UPDATE, so two operators cannot both win.
+
+        An item claimed longer ago than ``stale_after`` may be taken over (the first operator went away).
+        """
+        now = utcnow()
+        claimable: list[ColumnElement[bool]] = [
+            col(ReviewItem.status) == "pending",
+            col(ReviewItem.claimed_by) == operator,
+        ]
+        if stale_after is not None:
+            claimable.append(col(ReviewItem.claimed_at) < now - stale_after)
+        result = session.execute(
+            update(ReviewItem)
+            .where(col(ReviewItem.id) == item_id, col(ReviewItem.status).in_(("pending", "claimed")))
+            .where(or_(*claimable))
+            .values(status="claimed", claimed_by=operator, claimed_at=now, updated_at=now)
+        )
+        item = self.get(session, item_id)
+        if getattr(result, "rowcount", 0) != 1:
+            if item.status == "claimed":
+                raise ReviewError(f"review item {item_id} is claimed by {item.claimed_by}")
+            raise ReviewError(f"review item {item_id} is already {item.status}")
+        session.refresh(item)
+        return item
+
+    def release(self, session: Session, item_id: int, operator: str) -> ReviewItem:
+        item = self._claimed_by(session, item_id, operator)
+        item.status, item.claimed_by, item.claimed_at, item.updated_at = "pending", None, None, utcnow()
+        session.add(item)
+        return item
+
+    def approve(
+        self,
+        session: Session,
+        item_id: int,
+        operator: str,
+        *,
+        service_code: str | None = None,
+        description: str | None = None,
+        lat: float | None = None,
+        long: float | None = None,
+        address_string: str | None = None,
+        attributes: dict[str, Any] | None = None,
+    ) -> ReviewItem:
+        """Files the request (the operator's corrections win) and tells the resident its id."""
+        item = self._decidable(session, item_id, operator)
+        code = service_code or item.service_code or _best_suggestion(item)
+        if not code:
+            raise ReviewError("choose a service for this report")
+        has_point = lat is not None and long is not None
+        draft = Draft(
+            service_code=code,
+            description=description if description is not None else item.text,
+            channel=item.channel,
+            lat=lat if has_point else item.lat,
+            long=long if has_point else item.long,
+            address_string=address_string if address_string is not None else item.address_string,
+            media_url=item.media_urls[0] if item.media_urls else None,
+            attributes=attributes if attributes is not None else dict(item.attributes),
+            phone=item.resident_id if item.channel == "sms" else None,
+        )
+        try:
+            filed = self.backend.file(draft, session)
+        except FilingRefused as exc:
+            raise ReviewError(f"the request was not filed: {exc}") from exc
+        now = utcnow()
+        item.status, item.decided_by, item.decided_at, item.updated_at = "approved", operator, now, now
+        item.service_code, item.service_request_id, item.token = code, filed.service_request_id, filed.token
+        session.add(item)
+        self._tell_filed(session, item, filed)
+        return item
+
+    def reject(self, session: Session, item_id: int, operator: str, reason: str) -> ReviewItem:
+        """Closes the item unfiled and tells the resident why (the reason is sent to them as written)."""
+        if not reason.strip():
+            raise ReviewError("give the resident a reason")
+        item = self._decidable(session, item_id, operator)
+        now = utcnow()
+        item.status, item.decided_by, item.decided_at, item.updated_at = "rejected", operator, now, now
+        item.rejection_reason = reason.strip()
+        session.add(item)
+        text = self.templates.render("review_rejected", item.language, reason=item.rejection_reason)
+        outbox.enqueue(
+            session, OutboundMessage(channel=item.channel, resident_id=item.resident_id, text=text)
+        )
+        return item
+
+    def _claimed_by(self, session: Session, item_id: int, operator: str) -> ReviewItem:
+        item = self.get(session, item_id)
+        if item.status != "claimed" or item.claimed_by != operator:
+            raise ReviewError(f"review item {item_id} is not claimed by {operator}")
+        return item
+
+    def _decidable(self, session: Session, item_id: int, operator: str) -> ReviewItem:
+        """A pending item, or one this operator claimed (deciding without claiming first is allowed)."""
+        item = self.get(session, item_id)
+        if item.status in ("approved", "rejected"):
+            raise ReviewError(f"review item {item_id} is already {item.status}")
+        if item.status == "claimed" and item.claimed_by != operator:
+            raise ReviewError(f"review item {item_id} is claimed by {item.claimed_by}")
+        return item
+
+    def _tell_filed(self, session: Session, item: ReviewItem, filed: Filed) -> None:
+        resident = get_or_create_resident(session, item.channel, item.resident_id)
+        resident.last_request_id, resident.last_token = filed.service_request_id, filed.token
+        session.add(resident)
+        if filed.service_request_id is not None:
+            text = self.templates.render(
+                "review_approved", item.language, id=filed.service_request_id, service=filed.service_name
+            )
+        else:
+            text = self.templates.render(
+                "review_approved_token", item.language, token=filed.token or "", service=filed.service_name
+            )
+        outbox.enqueue(
+            session, OutboundMessage(channel=item.channel, resident_id=item.resident_id, text=text)
+        )
+
+
+def _best_suggestion(item: ReviewItem) -> str | None:
+    return str(item.suggestions[0]["service_code"]) if item.suggestions else None
