@@ -22,6 +22,7 @@ from typing import Any, Literal
 from sqlalchemy import JSON, Column
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from bot.open311.models import UTCDateTime
 from bot.review.clock import as_utc, utcnow
 from bot.state import is_opted_out, mark_opted_out
 from channels.base import Channel, DeliveryError, RecipientOptedOut
@@ -48,7 +49,7 @@ class OutboxMessage(SQLModel, table=True):
     status: str = Field(default="pending", max_length=16, index=True)
     attempts: int = 0
     # When a pending row is due; while a sender holds it, the end of its lease.
-    next_attempt_at: datetime = Field(default_factory=utcnow, index=True)
+    next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
     last_error: str | None = None
     # The provider's id of what was sent, so delivery status callbacks find the row.
     provider_message_id: str | None = Field(default=None, max_length=128, index=True)
@@ -59,8 +60,8 @@ class OutboxMessage(SQLModel, table=True):
     # Set by producers that must never queue the same message twice (e.g. one notification per status
     # change and resident); unique, so a second insert fails instead of sending twice.
     dedupe_key: str | None = Field(default=None, max_length=200, unique=True)
-    created_at: datetime = Field(default_factory=utcnow, index=True)
-    delivered_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 @dataclass(frozen=True, slots=True)

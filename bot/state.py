@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlmodel import Field, Session, SQLModel
 
+from bot.open311.models import UTCDateTime
 from bot.review.clock import utcnow
 
 
@@ -26,12 +27,12 @@ class Resident(SQLModel, table=True):
     language: str | None = Field(default=None, max_length=8)
     # SMS opt-out rules: after STOP nothing more is sent until START.
     opted_out: bool = False
-    opted_out_at: datetime | None = None
+    opted_out_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # What "STATUS" alone looks up: the request id, or the token while a batch service has given no id.
     last_request_id: str | None = Field(default=None, max_length=64)
     last_token: str | None = Field(default=None, max_length=64)
-    created_at: datetime = Field(default_factory=utcnow)
-    updated_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 class ConversationRecord(SQLModel, table=True):
@@ -40,7 +41,7 @@ class ConversationRecord(SQLModel, table=True):
     channel: str = Field(primary_key=True, max_length=32)
     resident_id: str = Field(primary_key=True, max_length=128)
     state: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    updated_at: datetime = Field(default_factory=utcnow, index=True)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
 
 
 class InboxRecord(SQLModel, table=True):
@@ -54,7 +55,7 @@ class InboxRecord(SQLModel, table=True):
     text: str = ""
     # The replies produced, as OutboundMessage dicts (see ``bot.outbox.message_to_dict``).
     replies: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    received_at: datetime = Field(default_factory=utcnow)
+    received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 def get_resident(session: Session, channel: str, resident_id: str) -> Resident | None:

@@ -13,6 +13,7 @@ from typing import Any, Literal
 from sqlalchemy import JSON, Column
 from sqlmodel import Field, SQLModel
 
+from bot.open311.models import UTCDateTime
 from bot.review.clock import utcnow
 
 ReviewStatus = Literal["pending", "claimed", "approved", "rejected"]
@@ -45,13 +46,13 @@ class ReviewItem(SQLModel, table=True):
     attributes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     status: str = Field(default="pending", max_length=16, index=True)
     claimed_by: str | None = Field(default=None, max_length=64)
-    claimed_at: datetime | None = None
+    claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     decided_by: str | None = Field(default=None, max_length=64)
-    decided_at: datetime | None = None
+    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # Approved: the filed request (id, or token for a batch service). Rejected: the reason told the resident.
     service_code: str | None = Field(default=None, max_length=64)
     service_request_id: str | None = Field(default=None, max_length=64)
     token: str | None = Field(default=None, max_length=64)
     rejection_reason: str | None = None
-    created_at: datetime = Field(default_factory=utcnow, index=True)
-    updated_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
