@@ -90,6 +90,14 @@ class ConversationSettings(BaseModel):
     default_language: str = "en"
     # Conversation state older than this is cleaned up.
     state_ttl_hours: float = 72.0
+    # Below the auto-file threshold but at least this confident: the top choices are offered to the
+    # resident; below it (or "other"), the report goes to the operator review queue.
+    offer_choices_min_confidence: float = Field(default=0.2, ge=0.0, le=1.0)
+    max_choices: int = Field(default=3, ge=1, le=9)
+    # The outbox sender: attempts before giving up, and exponential backoff between them.
+    outbox_max_attempts: int = Field(default=8, ge=1)
+    outbox_backoff_seconds: float = Field(default=5.0, gt=0)
+    outbox_backoff_max_seconds: float = Field(default=3600.0, gt=0)
 
 
 class LocalChannelSettings(BaseModel):
@@ -106,6 +114,8 @@ class TwilioSettings(BaseModel):
     status_path: str = "/webhooks/twilio/status"
     # Only for tests and demos against a local fake of Twilio's REST API.
     api_base_url: str | None = None
+    # Longer replies are split at paragraph, sentence or word boundaries (Twilio's limit is 1600).
+    max_message_chars: int = Field(default=1600, ge=160, le=1600)
 
 
 class TelegramSettings(BaseModel):
@@ -141,6 +151,8 @@ class JobsSettings(BaseModel):
     notify_seconds: float = 2.0
     twitter_poll_seconds: float = 60.0
     remote_sync_seconds: float = 60.0
+    # Submitting reports to the remote city and resolving its tokens (status polling is remote_sync).
+    remote_submit_seconds: float = 5.0
     batch_accept_seconds: float = 2.0
     cleanup_seconds: float = 3600.0
     # "auto": a PostgreSQL advisory lock elects one scheduler among the workers (SQLite: this process);
@@ -160,6 +172,13 @@ class RemoteSettings(BaseModel):
     jurisdiction_id: str = ""
     api_key: SecretStr | None = None
     timeout_seconds: float = 10.0
+    # The city's service_code → the classifier's class it receives, for codes that differ from ours
+    # (e.g. {"CSROWR-12" = "pothole"}); a code not listed is its own class.
+    classifier_classes: dict[str, str] = Field(default_factory=dict)
+    # Retries of a failed submission or token lookup wait this long, doubling up to retry_max_seconds;
+    # a report is retried until the city has it, never dropped.
+    retry_first_seconds: float = 5.0
+    retry_max_seconds: float = 600.0
 
 
 class OperatorSettings(BaseModel):

@@ -68,8 +68,12 @@ class StatusChange:
     status_notes: str | None
     expected_datetime: datetime | None
     recorded_at: datetime
-    # False for entries that are not news to a resident (the "submitted" row of a new request).
-    newsworthy: bool = True
+    # "status": a change of status, notes or expected date; "submitted": a request was created (news only
+    # when it came from a token: its filer learns the number); "rejected": a token will never get one.
+    kind: str = "status"
+    # The token (a batch service's, or the remote backend's local reference) the request was filed under;
+    # the resident who filed it follows the token until the number exists.
+    token: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +84,7 @@ class ChangeSource:
 
 def _core_changes(session: Session, after: int, limit: int) -> list[StatusChange]:
     query = (
-        select(StatusChangeRow, ServiceRequestRow.service_name)
+        select(StatusChangeRow, ServiceRequestRow.service_name, ServiceRequestRow.token)
         .join(ServiceRequestRow, col(ServiceRequestRow.id) == col(StatusChangeRow.request_id))
         .where(col(StatusChangeRow.id) > after)
         .order_by(col(StatusChangeRow.id))
@@ -95,9 +99,10 @@ def _core_changes(session: Session, after: int, limit: int) -> list[StatusChange
             status_notes=row.status_notes,
             expected_datetime=row.expected_datetime,
             recorded_at=row.changed_at,
-            newsworthy=row.kind != "submitted",
+            kind=row.kind,
+            token=token,
         )
-        for row, service_name in session.exec(query).all()
+        for row, service_name, token in session.exec(query).all()
     ]
 
 
@@ -117,6 +122,8 @@ def _remote_changes(session: Session, after: int, limit: int) -> list[StatusChan
             status_notes=row.status_notes or None,
             expected_datetime=row.expected_datetime,
             recorded_at=row.recorded_at,
+            kind=row.kind,
+            token=row.token,
         )
         for row in rows
     ]
@@ -126,8 +133,19 @@ CORE = ChangeSource("core", _core_changes)
 REMOTE = ChangeSource("remote", _remote_changes)
 
 
-def render_update(templates: Templates, language: str | None, change: StatusChange) -> str:
+def render_update(templates: Templates, language: str | None, change: StatusChange) -> str | None:
+    """The message a follower gets for ``change`` in their language; None when it is no news."""
     lang = templates.language_for(language)
+    if change.kind == "submitted":
+        if not change.token:
+            return None
+        return templates.render(
+            "token_filed", lang, token=change.token, id=change.service_request_id, service=change.service_name
+        )
+    if change.kind == "rejected":
+        return templates.render(
+            "token_rejected", lang, token=change.token or "", reason=change.status_notes or ""
+        )
     notes = f" {change.status_notes.strip()}" if change.status_notes and change.status_notes.strip() else ""
     expected = ""
     if change.expected_datetime is not None:
@@ -184,7 +202,7 @@ def notify_once(
     settled = True
     for change in changes:
         if change.change_id not in handled:
-            recipients = _notify(session, templates, source.name, change) if change.newsworthy else 0
+            recipients = _notify(session, templates, source.name, change)
             session.add(NotifiedChange(source=source.name, change_id=change.change_id, recipients=recipients))
             queued += recipients
         settled = settled and change.recorded_at <= moment - SETTLE
@@ -206,15 +224,33 @@ def notify_once(
     return queued
 
 
+def _recipients(session: Session, change: StatusChange) -> list[tuple[str, str]]:
+    """(channel, resident id) of everyone following the request by its number or by its token."""
+    if change.kind == "status":
+        references = [change.service_request_id, change.token]
+    elif change.token:
+        references = [change.token]  # only the filer waits on a token
+    else:
+        return []
+    found: dict[tuple[str, str], None] = {}
+    for reference in references:
+        if reference:
+            for follower in followers(session, reference):
+                found[(follower.channel, follower.resident_id)] = None
+    return list(found)
+
+
 def _notify(session: Session, templates: Templates, source: str, change: StatusChange) -> int:
     count = 0
-    for follower in followers(session, change.service_request_id):
-        resident = get_resident(session, follower.channel, follower.resident_id)
+    for channel, resident_id in _recipients(session, change):
+        resident = get_resident(session, channel, resident_id)
         text = render_update(templates, resident.language if resident else None, change)
+        if text is None:
+            continue
         enqueue(
             session,
-            OutboundMessage(channel=follower.channel, resident_id=follower.resident_id, text=text),
-            dedupe_key=f"status:{source}:{change.change_id}:{follower.channel}:{follower.resident_id}",
+            OutboundMessage(channel=channel, resident_id=resident_id, text=text),
+            dedupe_key=f"status:{source}:{change.change_id}:{channel}:{resident_id}",
         )
         count += 1
     return count

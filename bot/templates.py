@@ -35,8 +35,8 @@ PLACEHOLDERS: dict[str, frozenset[str]] = {
     "already_following": frozenset({"id"}),
     "unfollowed": frozenset({"id"}),
     "not_following": frozenset({"id"}),
-    "remote_filed": frozenset({"token", "id", "service"}),
-    "remote_rejected": frozenset({"token", "reason"}),
+    "token_filed": frozenset({"token", "id", "service"}),
+    "token_rejected": frozenset({"token", "reason"}),
 }
 
 

@@ -4,6 +4,8 @@
   the conversation step that completed it, and kept until the city has it (pending → token → filed, or
   rejected with the city's reason), so no timeout, 5xx burst or restart loses a report.
 - ``RemoteRequestState``: the last status seen for each request filed at the city.
+- ``RemoteService``: the city's service list and definitions, refreshed by the sync job and read by the
+  conversation (which must not wait on the city's HTTP while a resident waits).
 - ``RemoteStatusChange``: every change seen when polling — an event log with a monotonically increasing
   id, scanned by the notification job exactly like the embedded core's status history.
 """
@@ -25,8 +27,6 @@ class RemoteSubmission(SQLModel, table=True):
     __tablename__ = "remote_submission"
 
     id: int | None = Field(default=None, primary_key=True)
-    channel: str = Field(max_length=32)
-    resident_id: str = Field(max_length=128)
     # The GeoReport form fields to POST (``attribute[CODE]`` keys included; lists for multivaluelist).
     fields: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     state: str = Field(default="pending", max_length=16, index=True)
@@ -58,9 +58,30 @@ class RemoteStatusChange(SQLModel, table=True):
     __tablename__ = "remote_status_change"
 
     id: int | None = Field(default=None, primary_key=True)
-    service_request_id: str = Field(max_length=64, index=True)
+    # "submitted": the city gave the report its number; "status": a change seen when polling;
+    # "rejected": the city refused the report (``status_notes`` says why; no service_request_id).
+    kind: str = Field(default="status", max_length=16)
+    # The resident's local reference (R<number>) of the submission, for "submitted"/"rejected".
+    token: str | None = Field(default=None, max_length=64)
+    service_request_id: str = Field(default="", max_length=64, index=True)
     service_name: str = Field(default="", max_length=255)
     status: str = Field(max_length=32)
     status_notes: str = ""
     expected_datetime: datetime | None = Field(default=None, sa_type=UTCDateTime)
     recorded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+
+
+class RemoteService(SQLModel, table=True):
+    __tablename__ = "remote_service"
+
+    service_code: str = Field(primary_key=True, max_length=64)
+    service_name: str = Field(max_length=255)
+    description: str = ""
+    group: str = Field(default="", max_length=255)
+    keywords: str = ""
+    type: str = Field(default="realtime", max_length=16)
+    # The city's order of the list, kept so choices are offered as the city lists them.
+    position: int = 0
+    # The service definition's attributes, as ``bot.backend.AttributeSpec`` fields.
+    attributes: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    fetched_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -1,0 +1,294 @@
+"""The remote backend's background steps, run by the remote-submit and remote-sync jobs.
+
+- ``submit_due``: POSTs reports waiting in ``remote_submission``; a realtime answer records the city's
+  number, a token answer waits for ``resolve_tokens``; a transient failure (timeout, 5xx, bad XML) is
+  retried with backoff for as long as it takes; a GeoReport error from the city is recorded as a
+  rejection the resident is told about. Nothing is ever deleted.
+- ``resolve_tokens``: asks the city what each token became.
+- ``poll_statuses``: GETs the requests we filed and logs every change of status, notes or expected date
+  in ``remote_status_change``, which the notification job turns into messages.
+- ``refresh_catalog``: the city's services and definitions, cached for the conversation.
+
+Rows are claimed like the outbox's (``FOR UPDATE SKIP LOCKED`` and a lease), so even two runners at once
+would not POST the same report twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_
+from sqlmodel import Session, col, delete, select
+
+from bot.db import SessionFactory
+from bot.open311.models import utcnow
+from bot.remote.backend import local_reference
+from bot.remote.backoff import Backoff
+from bot.remote.client import GeoReportClient, RemoteRejected, RemoteRequest, RemoteUnavailable
+from bot.remote.records import RemoteRequestState, RemoteService, RemoteStatusChange, RemoteSubmission
+
+log = logging.getLogger(__name__)
+
+# Closed requests are still polled this long: cities reopen requests.
+KEEP_POLLING_CLOSED = timedelta(days=30)
+# The most ids one GET requests carries (the comma list must fit in a URL).
+IDS_PER_GET = 50
+
+
+@dataclass(slots=True)
+class SyncReport:
+    submitted: int = 0
+    tokens: int = 0
+    resolved: int = 0
+    rejected: int = 0
+    retried: int = 0
+    changes: int = 0
+    services: int = 0
+
+
+class RemoteSync:
+    def __init__(
+        self,
+        client: GeoReportClient,
+        session_factory: SessionFactory,
+        *,
+        backoff: Backoff | None = None,
+        lease_seconds: float = 120.0,
+        batch_size: int = 50,
+    ) -> None:
+        self.client = client
+        self.session_factory = session_factory
+        self.backoff = backoff or Backoff()
+        self.lease = timedelta(seconds=lease_seconds)
+        self.batch_size = batch_size
+
+    async def run_submissions(self) -> SyncReport:
+        report = SyncReport()
+        await self.submit_due(report)
+        await self.resolve_tokens(report)
+        return report
+
+    # -- submitting ------------------------------------------------------------------------------------
+
+    def _claim(self, state: str) -> list[RemoteSubmission]:
+        now = utcnow()
+        with self.session_factory() as session:
+            rows = list(
+                session.exec(
+                    select(RemoteSubmission)
+                    .where(RemoteSubmission.state == state, col(RemoteSubmission.next_attempt_at) <= now)
+                    .order_by(col(RemoteSubmission.id))
+                    .limit(self.batch_size)
+                    .with_for_update(skip_locked=True)
+                ).all()
+            )
+            for row in rows:
+                row.next_attempt_at = now + self.lease
+                session.add(row)
+            session.commit()
+        return rows
+
+    async def submit_due(self, report: SyncReport) -> None:
+        for row in self._claim("pending"):
+            assert row.id is not None
+            try:
+                result = await self.client.post_request(row.fields)
+            except RemoteUnavailable as exc:
+                self._retry_later(row.id, str(exc), report)
+                continue
+            except RemoteRejected as exc:
+                self._reject(row.id, str(exc), report)
+                continue
+            with self.session_factory() as session:
+                stored = session.get(RemoteSubmission, row.id)
+                assert stored is not None
+                stored.attempts += 1
+                stored.last_error = None
+                stored.service_notice = result.service_notice or None
+                stored.updated_at = utcnow()
+                if result.service_request_id is not None:
+                    self._record_number(session, stored, result.service_request_id)
+                else:
+                    stored.state = "token"
+                    stored.token = result.token
+                    stored.next_attempt_at = utcnow()
+                    report.tokens += 1
+                session.add(stored)
+                session.commit()
+            report.submitted += 1
+
+    async def resolve_tokens(self, report: SyncReport) -> None:
+        for row in self._claim("token"):
+            assert row.id is not None
+            assert row.token is not None
+            try:
+                request_id = await self.client.resolve_token(row.token)
+            except RemoteUnavailable as exc:
+                self._retry_later(row.id, str(exc), report)
+                continue
+            except RemoteRejected as exc:
+                self._reject(row.id, str(exc), report)
+                continue
+            with self.session_factory() as session:
+                stored = session.get(RemoteSubmission, row.id)
+                assert stored is not None
+                if request_id is None:
+                    # Not accepted yet: ask again soon, without counting it as a failure.
+                    stored.next_attempt_at = utcnow() + timedelta(seconds=self.backoff.first_seconds)
+                else:
+                    self._record_number(session, stored, request_id)
+                    report.resolved += 1
+                session.add(stored)
+                session.commit()
+
+    def _record_number(self, session: Session, submission: RemoteSubmission, request_id: str) -> None:
+        """The city numbered the report: mirror it as open and tell the filer (who follows the reference)."""
+        assert submission.id is not None
+        submission.state = "filed"
+        submission.service_request_id = request_id
+        submission.updated_at = utcnow()
+        service_code = str(submission.fields.get("service_code", ""))
+        service = session.get(RemoteService, service_code)
+        name = service.service_name if service is not None else service_code
+        if session.get(RemoteRequestState, request_id) is None:
+            session.add(RemoteRequestState(service_request_id=request_id, service_name=name, status="open"))
+        session.add(
+            RemoteStatusChange(
+                kind="submitted",
+                token=local_reference(submission.id),
+                service_request_id=request_id,
+                service_name=name,
+                status="open",
+            )
+        )
+
+    def _retry_later(self, submission_id: int, error: str, report: SyncReport) -> None:
+        with self.session_factory() as session:
+            stored = session.get(RemoteSubmission, submission_id)
+            assert stored is not None
+            stored.attempts += 1
+            stored.last_error = error
+            stored.next_attempt_at = utcnow() + timedelta(seconds=self.backoff.delay(stored.attempts))
+            stored.updated_at = utcnow()
+            session.add(stored)
+            session.commit()
+        report.retried += 1
+        log.warning("remote submission %s will be retried: %s", submission_id, error)
+
+    def _reject(self, submission_id: int, error: str, report: SyncReport) -> None:
+        with self.session_factory() as session:
+            stored = session.get(RemoteSubmission, submission_id)
+            assert stored is not None
+            stored.attempts += 1
+            stored.state = "rejected"
+            stored.last_error = error
+            stored.updated_at = utcnow()
+            session.add(stored)
+            service_code = str(stored.fields.get("service_code", ""))
+            session.add(
+                RemoteStatusChange(
+                    kind="rejected",
+                    token=local_reference(submission_id),
+                    service_name=service_code,
+                    status="rejected",
+                    status_notes=error,
+                )
+            )
+            session.commit()
+        report.rejected += 1
+        log.warning("the city rejected remote submission %s: %s", submission_id, error)
+
+    # -- polling ---------------------------------------------------------------------------------------
+
+    async def poll_statuses(self, report: SyncReport | None = None, *, limit: int = 500) -> SyncReport:
+        report = report or SyncReport()
+        now = utcnow()
+        with self.session_factory() as session:
+            ids = list(
+                session.exec(
+                    select(RemoteRequestState.service_request_id)
+                    .where(
+                        or_(
+                            col(RemoteRequestState.status) != "closed",
+                            col(RemoteRequestState.checked_at) >= now - KEEP_POLLING_CLOSED,
+                        )
+                    )
+                    .order_by(col(RemoteRequestState.checked_at))
+                    .limit(limit)
+                ).all()
+            )
+        for start in range(0, len(ids), IDS_PER_GET):
+            chunk = ids[start : start + IDS_PER_GET]
+            found = await self.client.requests(chunk)  # failures propagate: the job retries next run
+            with self.session_factory() as session:
+                report.changes += self._apply(session, found, now)
+                session.commit()
+        return report
+
+    def _apply(self, session: Session, found: Sequence[RemoteRequest], now: datetime) -> int:
+        changes = 0
+        for request in found:
+            state = session.get(RemoteRequestState, request.service_request_id)
+            if state is None:
+                continue  # not one of ours
+            if (
+                request.status != state.status
+                or request.status_notes != state.status_notes
+                or request.expected_datetime != state.expected_datetime
+            ):
+                session.add(
+                    RemoteStatusChange(
+                        kind="status",
+                        service_request_id=request.service_request_id,
+                        service_name=state.service_name,
+                        status=request.status,
+                        status_notes=request.status_notes,
+                        expected_datetime=request.expected_datetime,
+                    )
+                )
+                state.status = request.status
+                state.status_notes = request.status_notes
+                state.expected_datetime = request.expected_datetime
+                changes += 1
+            state.agency_responsible = request.agency_responsible
+            state.updated_datetime = request.updated_datetime
+            state.checked_at = now
+            session.add(state)
+        return changes
+
+    # -- the catalog -----------------------------------------------------------------------------------
+
+    async def refresh_catalog(self, report: SyncReport | None = None) -> SyncReport:
+        """Replaces the cached catalog, only once the whole of it has been read."""
+        report = report or SyncReport()
+        services = await self.client.services()
+        rows = []
+        for position, service in enumerate(services):
+            definition = (
+                await self.client.service_definition(service.service_code) if service.metadata else None
+            )
+            attributes = [
+                {**asdict(attribute), "values": [[value.key, value.name] for value in attribute.values]}
+                for attribute in (definition.attributes if definition else ())
+            ]
+            rows.append(
+                RemoteService(
+                    service_code=service.service_code,
+                    service_name=service.service_name,
+                    description=service.description,
+                    group=service.group,
+                    keywords=service.keywords,
+                    type=service.type,
+                    position=position,
+                    attributes=attributes,
+                )
+            )
+        with self.session_factory() as session:
+            session.exec(delete(RemoteService))
+            session.add_all(rows)
+            session.commit()
+        report.services = len(rows)
+        return report
