@@ -1,0 +1,201 @@
+"""Where channels, understanding and the Open311 core meet: inbound message → conversation → replies.
+
+``Dispatcher.handle`` implements ``channels.base.MessageHandler`` with exactly-once semantics:
+
+1. a message already in the inbox (same channel and provider message id) returns the replies stored with
+   it and does nothing else, so a provider's redelivery never files twice nor replies twice;
+2. media that needs the provider's credentials is fetched through the channel and stored by us, so the
+   request's ``media_url`` is our own URL with no provider token in it;
+3. in ONE transaction: the conversation step (which may file the request through the core or put it on the
+   review queue), the new dialogue state, the inbox row with the replies and the outbox rows. Replies a
+   channel answers inline (TwiML, the local channel) are written already delivered; the others wait in the
+   outbox for ``deliver_due``. Two deliveries of the same message racing each other meet at the inbox's
+   unique key: the loser rolls back and returns the winner's replies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlmodel import Session, select
+
+from bot import outbox
+from bot.conversation import ConversationEngine, DialogueState, Turn
+from bot.db import SessionFactory
+from bot.open311.errors import Open311Error
+from bot.open311.media import MediaStore
+from bot.review.clock import as_utc, utcnow
+from bot.state import ConversationRecord, InboxRecord, get_or_create_resident
+from channels.base import Channel, DeliveryError
+from channels.messages import InboundMessage, OutboundMessage
+
+log = logging.getLogger(__name__)
+
+# A channel with this capability hands the replies to the provider in its webhook response.
+INLINE_REPLIES = "inline_replies"
+# SQLite lets one writer at a time; a transaction that lost the race is run again from the start.
+_LOCK_RETRIES = 5
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        sessions: SessionFactory,
+        engine: ConversationEngine,
+        *,
+        media: MediaStore | None = None,
+        state_ttl: timedelta = timedelta(hours=72),
+        retry_policy: outbox.RetryPolicy | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.engine = engine
+        self.media = media
+        self.state_ttl = state_ttl
+        self.retry_policy = retry_policy or outbox.RetryPolicy()
+        self.channels: dict[str, Channel] = {}
+
+    def attach(self, channels: Mapping[str, Channel]) -> None:
+        """The channels replies go out through (they are built with this dispatcher as their handler)."""
+        self.channels.update(channels)
+
+    # -- MessageHandler --------------------------------------------------------------------------------
+
+    async def handle(self, message: InboundMessage) -> Sequence[OutboundMessage]:
+        stored = await asyncio.to_thread(self._stored_replies, message.channel, message.provider_message_id)
+        if stored is not None:
+            return stored
+        media_urls = await self._store_media(message)
+        return await asyncio.to_thread(self._handle_once, message, media_urls)
+
+    # -- what channels ask of the bot besides handling messages ----------------------------------------
+
+    async def record_delivery_status(
+        self, channel: str, provider_message_id: str, status: str, rank: int, error_code: str | None
+    ) -> bool:
+        """A provider's delivery report; kept only if it is further than the one already stored."""
+
+        def record() -> bool:
+            with self.sessions() as session:
+                stored = outbox.record_delivery_status(session, provider_message_id, status, rank, error_code)
+                session.commit()
+                return stored
+
+        return await asyncio.to_thread(record)
+
+    async def sent_messages(
+        self, channel: str, resident_id: str, after_id: int = 0
+    ) -> Sequence[tuple[int, OutboundMessage, datetime]]:
+        """Everything delivered to a resident on a channel (the local channel's inbox view)."""
+
+        def read() -> Sequence[tuple[int, OutboundMessage, datetime]]:
+            with self.sessions() as session:
+                return outbox.sent_to(session, channel, resident_id, after_id=after_id)
+
+        return await asyncio.to_thread(read)
+
+    async def deliver_due(self, *, limit: int = 100) -> outbox.DeliveryReport:
+        """Sends what the outbox has due through the attached channels (the outbox job calls this)."""
+        return await outbox.deliver_due(self.sessions, self.channels, policy=self.retry_policy, limit=limit)
+
+    # -- inside ----------------------------------------------------------------------------------------
+
+    def _stored_replies(self, channel: str, provider_message_id: str) -> list[OutboundMessage] | None:
+        with self.sessions() as session:
+            record = session.exec(
+                select(InboxRecord).where(
+                    InboxRecord.channel == channel, InboxRecord.provider_message_id == provider_message_id
+                )
+            ).first()
+            if record is None:
+                return None
+            return [outbox.message_from_dict(reply) for reply in record.replies]
+
+    def _handle_once(self, message: InboundMessage, media_urls: tuple[str, ...]) -> list[OutboundMessage]:
+        for attempt in range(_LOCK_RETRIES):
+            with self.sessions() as session:
+                try:
+                    replies = self._handle(session, message, media_urls)
+                    session.commit()
+                    return replies
+                except IntegrityError:
+                    session.rollback()
+                    stored = self._stored_replies(message.channel, message.provider_message_id)
+                    if stored is not None:
+                        return stored  # a concurrent delivery of the same message won
+                    raise
+                except OperationalError as exc:
+                    session.rollback()
+                    if "locked" not in str(exc).lower() or attempt == _LOCK_RETRIES - 1:
+                        raise
+        raise AssertionError("unreachable")
+
+    def _handle(
+        self, session: Session, message: InboundMessage, media_urls: tuple[str, ...]
+    ) -> list[OutboundMessage]:
+        turn = Turn(
+            channel=message.channel,
+            resident_id=message.resident_id,
+            provider_message_id=message.provider_message_id,
+            text=message.text,
+            point=message.point,
+            media_urls=media_urls,
+            reply_to=message.reply_to,
+            language_hint=message.language_hint,
+            choice_value=message.choice_value,
+        )
+        resident = get_or_create_resident(session, message.channel, message.resident_id)
+        record = session.get(ConversationRecord, (message.channel, message.resident_id))
+        state = DialogueState()
+        if record is not None and as_utc(record.updated_at) > utcnow() - self.state_ttl:
+            state = DialogueState.from_json(record.state)
+        replies = self.engine.respond(session, turn, state, resident)
+        now = utcnow()
+        if record is None:
+            record = ConversationRecord(channel=message.channel, resident_id=message.resident_id)
+        record.state = state.to_json()
+        record.updated_at = now
+        resident.updated_at = now
+        session.add(record)
+        session.add(resident)
+        channel = self.channels.get(message.channel)
+        inline = channel is not None and INLINE_REPLIES in channel.capabilities
+        for reply in replies:
+            outbox.enqueue(session, reply, delivered_inline=inline)
+        session.add(
+            InboxRecord(
+                channel=message.channel,
+                provider_message_id=message.provider_message_id,
+                resident_id=message.resident_id,
+                text=message.text,
+                replies=[outbox.message_to_dict(reply) for reply in replies],
+                received_at=now,
+            )
+        )
+        session.flush()
+        return replies
+
+    async def _store_media(self, message: InboundMessage) -> tuple[str, ...]:
+        urls: list[str] = []
+        for attachment in message.attachments:
+            if not attachment.needs_auth:
+                urls.append(attachment.url)
+                continue
+            channel = self.channels.get(message.channel)
+            if channel is None or self.media is None:
+                log.warning("no way to fetch %s media; the attachment is left out", message.channel)
+                continue
+            try:
+                data, _content_type = await channel.fetch_media(attachment)
+                stored = await asyncio.to_thread(self.media.save, data)
+            except (DeliveryError, Open311Error) as exc:
+                # The report still goes ahead without the photo; nothing of the resident's words is lost.
+                log.warning(
+                    "media of %s message %s left out: %s", message.channel, message.provider_message_id, exc
+                )
+                continue
+            urls.append(self.media.url_for(stored.name))
+        return tuple(urls)

@@ -1,0 +1,104 @@
+"""``RequestBackend`` over the embedded Open311 core: the bot files in-process, in its own transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cached_property
+
+from sqlmodel import Session
+
+from bot.backend import AttributeSpec, Draft, Filed, FilingRefused, RequestStatus, ServiceSummary
+from bot.open311.catalog import Service
+from bot.open311.errors import NotFound, Open311Error
+from bot.open311.models import NewRequest, RequestTokenRow
+from bot.open311.service import Open311Service
+
+
+class EmbeddedBackend:
+    def __init__(self, service: Open311Service) -> None:
+        self.service = service
+
+    @cached_property
+    def _summaries(self) -> tuple[ServiceSummary, ...]:
+        return tuple(
+            ServiceSummary(
+                code=service.code,
+                name=service.name,
+                classifier_class=service.classifier_class,
+                batch=service.type == "batch",
+            )
+            for service in self.service.list_services()
+        )
+
+    def services(self) -> Sequence[ServiceSummary]:
+        return self._summaries
+
+    def attributes(self, service_code: str) -> Sequence[AttributeSpec]:
+        try:
+            definition = self.service.get_service_definition(service_code)
+        except Open311Error:
+            return ()
+        return tuple(
+            AttributeSpec(
+                code=attribute.code,
+                datatype=attribute.datatype,
+                description=attribute.description,
+                required=attribute.required,
+                variable=attribute.variable,
+                order=attribute.order,
+                values=tuple((value.key, value.name) for value in attribute.values),
+            )
+            for attribute in definition.attributes
+        )
+
+    def file(self, draft: Draft, session: Session) -> Filed:
+        new = NewRequest(
+            service_code=draft.service_code,
+            lat=draft.lat,
+            long=draft.long,
+            address_string=draft.address_string,
+            phone=draft.phone,
+            description=draft.description,
+            media_url=draft.media_url,
+            attributes=dict(draft.attributes),
+            channel=draft.channel,
+        )
+        try:
+            submission = self.service.create_request(new, actor=f"bot:{draft.channel}", session=session)
+        except Open311Error as exc:
+            raise FilingRefused(exc.description) from exc
+        return Filed(
+            service_request_id=submission.service_request_id,
+            token=submission.token,
+            service_name=self._name(draft.service_code),
+        )
+
+    def lookup(self, reference: str, session: Session) -> RequestStatus | None:
+        reference = reference.strip().lstrip("#")
+        if reference.isdigit():
+            try:
+                found = self.service.get_request(reference)
+            except NotFound:
+                return None
+            return RequestStatus(
+                service_request_id=found.service_request_id,
+                token=found.token,
+                service_name=found.service_name,
+                status=found.status,
+                status_notes=found.status_notes,
+            )
+        row = session.get(RequestTokenRow, reference) if len(reference) <= 64 else None
+        if row is None:
+            return None
+        if row.request_id is not None:
+            return self.lookup(str(row.request_id), session)
+        return RequestStatus(
+            service_request_id=None,
+            token=row.token,
+            service_name=self._name(row.service_code),
+            status="received",
+        )
+
+    def _name(self, service_code: str) -> str:
+        service: Service | None = self.service.catalog.get(service_code)
+        return service.name if service is not None else service_code
