@@ -28,6 +28,7 @@ from rapidfuzz import fuzz, process
 from sqlmodel import Session
 
 from bot.backend import AttributeSpec, Draft, FilingRefused, RequestBackend, ServiceSummary
+from bot.follows import follow_filed
 from bot.resident_commands import ResidentCommand, parse_command
 from bot.review.clock import utcnow
 from bot.review.queue import ReviewQueue
@@ -448,6 +449,7 @@ class ConversationEngine:
         except FilingRefused as exc:
             self._send_to_review(session, turn, state, reply, reason=f"the core refused it: {exc}")
             return
+        follow_filed(session, filed.service_request_id, filed.token, turn.channel, turn.resident_id)
         resident.last_request_id = filed.service_request_id
         resident.last_token = filed.token
         _reset(state)

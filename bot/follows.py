@@ -82,3 +82,12 @@ def followed_by(session: Session, channel: str, resident_id: str) -> Sequence[Fo
         .where(Follow.channel == channel, Follow.resident_id == resident_id)
         .order_by(col(Follow.id))
     ).all()
+
+
+def follow_filed(
+    session: Session, service_request_id: str | None, token: str | None, channel: str, resident_id: str
+) -> None:
+    """The resident who filed a request follows it, by its number or, until it has one, by its token."""
+    reference = service_request_id or token
+    if reference:
+        follow(session, reference, channel, resident_id, reason="filed")

@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 
 from bot import outbox
 from bot.backend import Draft, Filed, FilingRefused, RequestBackend
+from bot.follows import follow_filed
 from bot.review.clock import utcnow
 from bot.review.models import ReviewItem
 from bot.state import get_or_create_resident
@@ -153,6 +154,7 @@ class ReviewQueue:
             filed = self.backend.file(draft, session)
         except FilingRefused as exc:
             raise ReviewError(f"the request was not filed: {exc}") from exc
+        follow_filed(session, filed.service_request_id, filed.token, item.channel, item.resident_id)
         now = utcnow()
         item.status, item.decided_by, item.decided_at, item.updated_at = "approved", operator, now, now
         item.service_code, item.service_request_id, item.token = code, filed.service_request_id, filed.token

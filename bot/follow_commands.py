@@ -1,0 +1,45 @@
+"""FOLLOW <id> and UNFOLLOW <id>: the conversation engine's command hooks for status updates.
+
+``follow_command_hooks(backend)`` gives the hooks ``ConversationEngine(command_hooks=...)`` takes; they run
+in the engine's transaction and answer in the resident's language. A request is found through the same
+backend the bot files into (embedded core or remote city), by its number or its token.
+"""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from bot.backend import RequestBackend
+from bot.conversation import CommandHook
+from bot.follows import follow, unfollow
+from bot.resident_commands import ResidentCommand
+from bot.state import Resident
+from bot.templates import Templates
+
+
+def follow_command_hooks(backend: RequestBackend, templates: Templates) -> dict[str, CommandHook]:
+    def on_follow(session: Session, command: ResidentCommand, resident: Resident, language: str) -> str:
+        if command.argument is None:
+            return templates.render("follow_which", language)
+        found = backend.lookup(command.argument, session)
+        if found is None:
+            return templates.render("status_not_found", language, reference=command.argument)
+        reference = found.service_request_id or found.token or command.argument
+        if not follow(session, reference, resident.channel, resident.resident_id):
+            return templates.render("already_following", language, id=reference)
+        return templates.render("followed", language, id=reference, service=found.service_name)
+
+    def on_unfollow(session: Session, command: ResidentCommand, resident: Resident, language: str) -> str:
+        if command.argument is None:
+            return templates.render("follow_which", language)
+        found = backend.lookup(command.argument, session)
+        # The filer of a batch request follows its token as well as its number: both stop.
+        references = {command.argument.lstrip("#")}
+        if found is not None:
+            references |= {ref for ref in (found.service_request_id, found.token) if ref}
+        channel, resident_id = resident.channel, resident.resident_id
+        removed = [ref for ref in references if unfollow(session, ref, channel, resident_id)]
+        shown = (found.service_request_id if found is not None else None) or command.argument
+        return templates.render("unfollowed" if removed else "not_following", language, id=shown)
+
+    return {"follow": on_follow, "unfollow": on_unfollow}
