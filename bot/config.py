@@ -143,6 +143,9 @@ class TwitterSettings(BaseModel):
     webhook_path: str = "/webhooks/twitter"
     # Only for tests and demos against a local fake of the X API.
     api_base_url: str | None = None
+    # A mention poll that hits the rate limit waits for the reset up to this long (X's window is 15 min);
+    # beyond it the poll stops, its cursor untouched, and the next scheduled poll carries on.
+    max_rate_limit_wait_seconds: float = 900.0
 
 
 class JobsSettings(BaseModel):

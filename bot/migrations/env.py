@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import Connection
 from sqlmodel import SQLModel
 
+import bot.cursors  # channels: persisted provider cursors (X since_id)
 import bot.follows  # status updates: who follows which request
 import bot.notifications  # status updates: notification cursors, handled changes
 import bot.open311.models  # noqa: F401  (registers the tables on SQLModel.metadata)

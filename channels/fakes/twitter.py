@@ -1,0 +1,389 @@
+"""A local fake of the X API v2 endpoints the bot uses, spoken over real HTTP.
+
+tweepy's v2 ``Client`` hard-codes ``https://api.twitter.com``; it is pointed here through its
+``session`` (``channels.twitter.RedirectingSession``), so every call goes through tweepy and a real socket.
+
+Endpoints: ``GET /2/users/:id/mentions`` (``since_id``, ``max_results``, ``pagination_token``; fields and
+``includes`` — places, media, users — only when asked for, newest first, ``meta.newest_id``),
+``POST /2/tweets`` (replies; like a self-serve tier, a reply is refused unless the account was mentioned
+in that conversation), ``POST /2/dm_conversations/with/:participant_id/messages``; 429 with
+``x-rate-limit-reset`` on demand. It also plays X's side of the Account Activity webhook: the CRC check and
+signed event POSTs.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import itertools
+import json
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+SIGNATURE_HEADER = "x-twitter-webhooks-signature"
+MAX_TWEET_LENGTH = 280
+
+
+@dataclass(frozen=True, slots=True)
+class Posted:
+    """Something the bot posted: a tweet (``kind="tweet"``) or a direct message (``kind="dm"``)."""
+
+    kind: str
+    id: str
+    text: str
+    # The tweet replied to (tweets) or the recipient (DMs).
+    in_reply_to_tweet_id: str | None = None
+    participant_id: str | None = None
+
+
+@dataclass(slots=True)
+class _Tweet:
+    data: dict[str, Any]
+    place: dict[str, Any] | None = None
+    media: list[dict[str, Any]] = field(default_factory=list)
+    author: dict[str, Any] | None = None
+
+
+@dataclass(slots=True)
+class _State:
+    # Residents' tweets (all mention the account) and the account's own, kept apart.
+    tweets: dict[str, _Tweet] = field(default_factory=dict)
+    own_tweets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    posted: list[Posted] = field(default_factory=list)
+    # Endpoint name ("mentions", "tweets", "dm") → the seconds-until-reset of the 429s still to answer.
+    rate_limits: dict[str, list[float]] = field(default_factory=dict)
+    mention_requests: list[dict[str, str]] = field(default_factory=list)
+
+
+class FakeX:
+    """The fake API for one account (the city's). ``app`` is the ASGI app to serve."""
+
+    def __init__(self, *, user_id: str = "1500000000", username: str = "SF311") -> None:
+        self.user_id = user_id
+        self.username = username
+        self._lock = threading.Lock()
+        self._state = _State()
+        # Snowflake-like ids: increasing, far beyond 2**53 like the real ones (kept as strings).
+        self._ids = itertools.count(1_860_000_000_000_000_000, 4096)
+        self._media_keys = itertools.count(1)
+        self.app = Starlette(
+            routes=[
+                Route("/2/users/{user_id}/mentions", self._mentions, methods=["GET"]),
+                Route("/2/tweets", self._create_tweet, methods=["POST"]),
+                Route(
+                    "/2/dm_conversations/with/{participant_id}/messages", self._create_dm, methods=["POST"]
+                ),
+            ]
+        )
+
+    # -- the residents' side -------------------------------------------------------------------------------
+
+    def mention(
+        self,
+        author_id: str,
+        text: str,
+        *,
+        username: str = "resident",
+        coordinates: tuple[float, float] | None = None,
+        place: dict[str, Any] | None = None,
+        photo_urls: tuple[str, ...] = (),
+        in_reply_to_tweet_id: str | None = None,
+        lang: str = "en",
+    ) -> str:
+        """A resident tweets at the city's account; returns the tweet id.
+
+        ``coordinates`` is (lat, long) of a precise geotag; ``place`` is an X place object
+        (``{"id", "full_name", "place_type", "geo": {"bbox": [w, s, e, n]}}``).
+        """
+        tweet_id = str(next(self._ids))
+        body = text if f"@{self.username}".lower() in text.lower() else f"@{self.username} {text}"
+        media: list[dict[str, Any]] = []
+        for url in photo_urls:
+            key = f"3_{next(self._media_keys)}"
+            media.append({"media_key": key, "type": "photo", "url": url, "width": 1200, "height": 900})
+            body += f" https://t.co/{key}"
+        data: dict[str, Any] = {
+            "id": tweet_id,
+            "text": body.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"),
+            "edit_history_tweet_ids": [tweet_id],
+            "author_id": author_id,
+            "created_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+            "lang": lang,
+            "entities": {
+                "mentions": [
+                    {
+                        "start": body.find("@"),
+                        "end": body.find("@") + len(self.username) + 1,
+                        "username": self.username,
+                        "id": self.user_id,
+                    }
+                ],
+                "urls": [
+                    {
+                        "url": f"https://t.co/{m['media_key']}",
+                        "expanded_url": f"https://x.com/{username}/status/{tweet_id}/photo/1",
+                        "display_url": "pic.x.com/…",
+                        "media_key": m["media_key"],
+                    }
+                    for m in media
+                ],
+            },
+        }
+        with self._lock:
+            parent = self._state.tweets.get(in_reply_to_tweet_id or "")
+        data["conversation_id"] = parent.data["conversation_id"] if parent else tweet_id
+        if in_reply_to_tweet_id:
+            data["in_reply_to_user_id"] = parent.data["author_id"] if parent else self.user_id
+            data["referenced_tweets"] = [{"type": "replied_to", "id": in_reply_to_tweet_id}]
+        geo: dict[str, Any] = {}
+        if coordinates is not None:
+            geo["coordinates"] = {"type": "Point", "coordinates": [coordinates[1], coordinates[0]]}
+        if place is not None:
+            geo["place_id"] = place["id"]
+        if geo:
+            data["geo"] = geo
+        if media:
+            data["attachments"] = {"media_keys": [m["media_key"] for m in media]}
+        author = {"id": author_id, "username": username, "name": username.title()}
+        with self._lock:
+            self._state.tweets[tweet_id] = _Tweet(data=data, place=place, media=media, author=author)
+        return tweet_id
+
+    def rate_limit(self, endpoint: str, *, reset_in: float = 1.0, times: int = 1) -> None:
+        """The next ``times`` calls to ``endpoint`` ("mentions", "tweets" or "dm") get a 429 whose
+        ``x-rate-limit-reset`` is ``reset_in`` seconds away."""
+        with self._lock:
+            self._state.rate_limits.setdefault(endpoint, []).extend([reset_in] * times)
+
+    # -- X's side of the Account Activity webhook ------------------------------------------------------------
+
+    @staticmethod
+    def sign(consumer_secret: str, body: bytes) -> str:
+        digest = hmac.new(consumer_secret.encode(), body, hashlib.sha256).digest()
+        return "sha256=" + base64.b64encode(digest).decode()
+
+    def crc_check(self, webhook_url: str, consumer_secret: str) -> bool:
+        """Does what X does when a webhook is registered or re-validated: GET with a ``crc_token`` and
+        compare the ``response_token``; True when the webhook proved it holds the consumer secret."""
+        token = secrets.token_urlsafe(24)
+        response = httpx.get(webhook_url, params={"crc_token": token}, timeout=10)
+        if response.status_code != 200:
+            return False
+        expected = self.sign(consumer_secret, token.encode())
+        return hmac.compare_digest(str(response.json().get("response_token", "")), expected)
+
+    def post_activity(
+        self, webhook_url: str, payload: dict[str, Any], consumer_secret: str, *, signature: str | None = None
+    ) -> httpx.Response:
+        """POSTs an Account Activity event like X does, signed with the consumer secret (or ``signature``)."""
+        body = json.dumps(payload).encode()
+        headers = {
+            "content-type": "application/json",
+            SIGNATURE_HEADER: signature or self.sign(consumer_secret, body),
+        }
+        return httpx.post(webhook_url, content=body, headers=headers, timeout=30)
+
+    # -- what the bot did -----------------------------------------------------------------------------------
+
+    @property
+    def posted(self) -> list[Posted]:
+        with self._lock:
+            return list(self._state.posted)
+
+    def replies_to(self, tweet_id: str) -> list[Posted]:
+        return [p for p in self.posted if p.kind == "tweet" and p.in_reply_to_tweet_id == tweet_id]
+
+    def dms_to(self, participant_id: str) -> list[Posted]:
+        return [p for p in self.posted if p.kind == "dm" and p.participant_id == participant_id]
+
+    @property
+    def mention_requests(self) -> list[dict[str, str]]:
+        """The query parameters of every mentions request that was answered (not rate limited)."""
+        with self._lock:
+            return list(self._state.mention_requests)
+
+    # -- internals ------------------------------------------------------------------------------------------
+
+    def _limited(self, endpoint: str) -> Response | None:
+        with self._lock:
+            waiting = self._state.rate_limits.get(endpoint)
+            reset_in = waiting.pop(0) if waiting else None
+        if reset_in is None:
+            return None
+        reset = int(time.time() + reset_in + 0.999)  # epoch seconds, rounded up like X's
+        return JSONResponse(
+            {
+                "title": "Too Many Requests",
+                "detail": "Too Many Requests",
+                "type": "about:blank",
+                "status": 429,
+            },
+            status_code=429,
+            headers={
+                "x-rate-limit-limit": "10",
+                "x-rate-limit-remaining": "0",
+                "x-rate-limit-reset": str(reset),
+            },
+        )
+
+    async def _mentions(self, request: Request) -> Response:
+        if not _authorized(request, user_context=False):
+            return _problem(401, "Unauthorized", "Unauthorized")
+        if request.path_params["user_id"] != self.user_id:
+            return _problem(
+                404, "Not Found Error", f"Could not find user with id: [{request.path_params['user_id']}]."
+            )
+        limited = self._limited("mentions")
+        if limited is not None:
+            return limited
+        query = dict(request.query_params)
+        since_id = int(query.get("since_id") or 0)
+        max_results = int(query.get("max_results") or 10)
+        if not 5 <= max_results <= 100:
+            return _problem(400, "Invalid Request", "max_results must be between 5 and 100")
+        start = int(query.get("pagination_token") or 0)
+        with self._lock:
+            self._state.mention_requests.append(query)
+            matching = sorted(
+                (t for t in self._state.tweets.values() if int(t.data["id"]) > since_id),
+                key=lambda t: int(t.data["id"]),
+                reverse=True,  # newest first, like X
+            )
+        page = matching[start : start + max_results]
+        if not page:
+            return JSONResponse({"meta": {"result_count": 0}})
+        return JSONResponse(self._page(page, query, next_start=start + max_results, total=len(matching)))
+
+    def _page(
+        self, page: list[_Tweet], query: dict[str, str], *, next_start: int, total: int
+    ) -> dict[str, Any]:
+        tweet_fields = _csv(query.get("tweet.fields"))
+        expansions = _csv(query.get("expansions"))
+        default = {"id", "text", "edit_history_tweet_ids"}
+        data = [{k: v for k, v in t.data.items() if k in default or k in tweet_fields} for t in page]
+        for tweet in data:
+            if "author_id" in expansions:
+                tweet["author_id"] = next(t.data["author_id"] for t in page if t.data["id"] == tweet["id"])
+            if "geo.place_id" not in expansions and "geo" not in tweet_fields:
+                tweet.pop("geo", None)
+        includes: dict[str, list[dict[str, Any]]] = {}
+        if "geo.place_id" in expansions:
+            place_fields = _csv(query.get("place.fields")) | {"id", "full_name"}
+            places = {t.place["id"]: t.place for t in page if t.place}
+            if places:
+                includes["places"] = [
+                    {k: v for k, v in p.items() if k in place_fields} for p in places.values()
+                ]
+        if "attachments.media_keys" in expansions:
+            media_fields = _csv(query.get("media.fields")) | {"media_key", "type"}
+            media = [{k: v for k, v in m.items() if k in media_fields} for t in page for m in t.media]
+            if media:
+                includes["media"] = media
+        if "author_id" in expansions:
+            includes["users"] = [t.author for t in page if t.author]
+        meta: dict[str, Any] = {
+            "newest_id": page[0].data["id"],
+            "oldest_id": page[-1].data["id"],
+            "result_count": len(page),
+        }
+        if next_start < total:
+            meta["next_token"] = str(next_start)
+        body: dict[str, Any] = {"data": data, "meta": meta}
+        if includes:
+            body["includes"] = includes
+        return body
+
+    async def _create_tweet(self, request: Request) -> Response:
+        if not _authorized(request, user_context=True):
+            return _problem(403, "Unsupported Authentication", "Posting needs OAuth 1.0a user context")
+        limited = self._limited("tweets")
+        if limited is not None:
+            return limited
+        body = await request.json()
+        text = str(body.get("text", ""))
+        if not text.strip() or len(text) > MAX_TWEET_LENGTH:
+            return _problem(400, "Invalid Request", "text must be 1 to 280 characters")
+        reply_to = (body.get("reply") or {}).get("in_reply_to_tweet_id")
+        if reply_to is not None and not self._was_mentioned_in(str(reply_to)):
+            return _problem(
+                403,
+                "Forbidden",
+                "Reply to this conversation is not allowed because you have not been mentioned or otherwise "
+                "engaged by the author of the post you are replying to.",
+            )
+        tweet_id = str(next(self._ids))
+        with self._lock:
+            parent = self._state.tweets.get(str(reply_to)) if reply_to else None
+            own_parent = self._state.own_tweets.get(str(reply_to)) if reply_to else None
+        conversation = parent.data["conversation_id"] if parent else (own_parent or {}).get("conversation_id")
+        data = {
+            "id": tweet_id,
+            "text": text,
+            "edit_history_tweet_ids": [tweet_id],
+            "author_id": self.user_id,
+            "conversation_id": conversation or tweet_id,
+        }
+        with self._lock:
+            # The bot's own tweets are kept for threading but are not mentions of it.
+            self._state.own_tweets[tweet_id] = data
+            self._state.posted.append(Posted("tweet", tweet_id, text, in_reply_to_tweet_id=reply_to))
+        return JSONResponse(
+            {"data": {"id": tweet_id, "text": text, "edit_history_tweet_ids": [tweet_id]}}, status_code=201
+        )
+
+    async def _create_dm(self, request: Request) -> Response:
+        if not _authorized(request, user_context=True):
+            return _problem(403, "Unsupported Authentication", "Direct messages need OAuth 1.0a user context")
+        limited = self._limited("dm")
+        if limited is not None:
+            return limited
+        body = await request.json()
+        text = str(body.get("text", ""))
+        if not text.strip():
+            return _problem(400, "Invalid Request", "text must not be empty")
+        participant = request.path_params["participant_id"]
+        event_id = str(next(self._ids))
+        with self._lock:
+            self._state.posted.append(Posted("dm", event_id, text, participant_id=participant))
+        conversation = "-".join(sorted([self.user_id, participant]))
+        return JSONResponse(
+            {"data": {"dm_conversation_id": conversation, "dm_event_id": event_id}}, status_code=201
+        )
+
+    def _was_mentioned_in(self, tweet_id: str) -> bool:
+        with self._lock:
+            mention = self._state.tweets.get(tweet_id)
+            own = self._state.own_tweets.get(tweet_id)
+            if own is not None:  # continuing the bot's own reply chain
+                return any(
+                    t.data["conversation_id"] == own["conversation_id"] for t in self._state.tweets.values()
+                )
+            return mention is not None
+
+
+def _authorized(request: Request, *, user_context: bool) -> bool:
+    header = request.headers.get("authorization", "")
+    if user_context:
+        return header.startswith("OAuth ") and "oauth_signature=" in header
+    return header.startswith(("Bearer ", "OAuth ")) and header not in ("Bearer None", "Bearer ")
+
+
+def _problem(status: int, title: str, detail: str) -> JSONResponse:
+    return JSONResponse(
+        {"title": title, "detail": detail, "type": "about:blank", "status": status}, status_code=status
+    )
+
+
+def _csv(value: str | None) -> set[str]:
+    return {part for part in (value or "").split(",") if part}

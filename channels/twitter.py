@@ -1,0 +1,509 @@
+"""X (Twitter), through tweepy's API v2 client.
+
+Two ways in:
+
+- Polling (every tier): ``poll_mentions_once()`` reads the account's mentions newer than a persisted
+  ``since_id`` and hands each to the conversation engine, oldest first, advancing the cursor after each one.
+  A restart therefore neither misses a mention (the cursor only moves past handled ones) nor re-reads one
+  (and if a crash falls between handling and saving, the engine deduplicates by tweet id). The scheduler
+  runs it on one worker only (leader election); the cursor store is injected because channels never import
+  ``bot`` (``bot.cursors.DatabaseCursorStore`` implements it).
+- The Account Activity webhook (enterprise tiers): the CRC ``GET`` is answered with the HMAC of the consumer
+  secret, and event ``POST``s are accepted only with a valid ``x-twitter-webhooks-signature``.
+
+Both produce the same ``provider_message_id`` for a tweet, so running both never handles a mention twice.
+
+Out: a reply is posted only in the thread where the account was mentioned (X's automation rules); with no
+tweet to reply to, or when ``OutboundMessage.private`` is set, it goes by direct message. A public reply
+never repeats a phone number, an email or an exact home address (``channels.redaction``). Rate limits are
+waited out: the poller sleeps until ``x-rate-limit-reset`` and retries; a send raises ``DeliveryError`` with
+``retry_after`` so the outbox tries again then.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import html
+import json
+import logging
+import re
+import time
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any, ClassVar, Protocol, TypeVar
+
+import requests
+import tweepy
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from channels.base import Channel, DeliveryError, MessageHandler, SendResult, render_as_text
+from channels.messages import Attachment, GeoPoint, InboundMessage, OutboundMessage
+from channels.redaction import redact_private_details
+
+logger = logging.getLogger(__name__)
+
+X_API = "https://api.twitter.com"
+SIGNATURE_HEADER = "x-twitter-webhooks-signature"
+MAX_TWEET_LENGTH = 280
+MAX_DM_LENGTH = 10_000
+# A place whose bounding box is smaller than this (degrees, about 300 m) is a point of interest precise
+# enough to file at its centre; a neighbourhood or a city is not, and only its name is kept.
+MAX_PLACE_SPAN_DEGREES = 0.003
+MENTION_FIELDS: dict[str, list[str]] = {
+    "expansions": ["author_id", "geo.place_id", "attachments.media_keys"],
+    "tweet_fields": ["conversation_id", "geo", "entities", "created_at", "lang", "attachments"],
+    "place_fields": ["geo", "full_name", "place_type"],
+    "media_fields": ["url", "type"],
+    "user_fields": ["username"],
+}
+_LEADING_MENTIONS = re.compile(r"^(?:\s*@\w+)+\s*")
+
+T = TypeVar("T")
+
+
+class CursorStore(Protocol):
+    """Durable named cursors (the poller's ``since_id``); implemented in ``bot.cursors``."""
+
+    def get(self, name: str) -> str | None: ...
+
+    def set(self, name: str, value: str) -> None: ...
+
+
+class RedirectingSession(requests.Session):
+    """A requests session that sends tweepy's ``https://api.twitter.com`` calls to another base URL.
+
+    tweepy's v2 client has no host setting; this is how it reaches a local fake of the API.
+    """
+
+    def __init__(self, base_url: str) -> None:
+        super().__init__()
+        self.base_url = base_url.rstrip("/")
+
+    def request(self, method: str, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        target = url.decode() if isinstance(url, bytes) else url
+        if target.startswith(X_API):
+            target = self.base_url + target[len(X_API) :]
+        return super().request(method, target, *args, **kwargs)
+
+
+class TwitterChannel(Channel):
+    name: ClassVar[str] = "twitter"
+    capabilities: ClassVar[frozenset[str]] = frozenset({"media", "threads", "private"})
+
+    def __init__(
+        self,
+        handler: MessageHandler,
+        *,
+        user_id: str,
+        bearer_token: str | None = None,
+        consumer_key: str | None = None,
+        consumer_secret: str | None = None,
+        access_token: str | None = None,
+        access_token_secret: str | None = None,
+        webhook_path: str = "/webhooks/twitter",
+        api_base_url: str | None = None,
+        cursor_store: CursorStore | None = None,
+        max_rate_limit_wait_seconds: float = 900.0,
+        page_size: int = 100,
+    ) -> None:
+        super().__init__(handler)
+        if not user_id:
+            raise ValueError("twitter.user_id (the numeric id of the city's X account) is required")
+        if not (consumer_key and consumer_secret and access_token and access_token_secret):
+            raise ValueError(
+                "twitter needs consumer_key, consumer_secret, access_token and access_token_secret "
+                "(OAuth 1.0a user context) to reply"
+            )
+        self.user_id = user_id
+        self.webhook_path = webhook_path
+        self.cursor_store = cursor_store
+        self.max_rate_limit_wait_seconds = max_rate_limit_wait_seconds
+        self.page_size = page_size
+        self._consumer_secret = consumer_secret.encode()
+        self._read_as_app = bool(bearer_token)
+        self.client = tweepy.Client(
+            bearer_token=bearer_token,
+            consumer_key=consumer_key,
+            consumer_secret=consumer_secret,
+            access_token=access_token,
+            access_token_secret=access_token_secret,
+            return_type=dict,
+            wait_on_rate_limit=False,  # waited out here, without blocking a thread for minutes
+        )
+        if api_base_url:
+            self.client.session = RedirectingSession(api_base_url)
+        # One poll at a time in this process (the scheduler keeps it to one process).
+        self._poll_lock = asyncio.Lock()
+
+    @classmethod
+    def from_config(cls, config: Any, handler: MessageHandler, *, public_url: str) -> TwitterChannel:
+        """Builds the channel from ``bot.config.TwitterSettings``; the runtime sets ``cursor_store``."""
+
+        def secret(name: str) -> str | None:
+            value = getattr(config, name)
+            return value.get_secret_value() if value is not None else None
+
+        return cls(
+            handler,
+            user_id=config.user_id,
+            bearer_token=secret("bearer_token"),
+            consumer_key=secret("consumer_key"),
+            consumer_secret=secret("consumer_secret"),
+            access_token=secret("access_token"),
+            access_token_secret=secret("access_token_secret"),
+            webhook_path=config.webhook_path,
+            api_base_url=config.api_base_url,
+            max_rate_limit_wait_seconds=config.max_rate_limit_wait_seconds,
+        )
+
+    @property
+    def cursor_name(self) -> str:
+        return f"twitter:mentions:{self.user_id}"
+
+    def routes(self) -> list[BaseRoute]:
+        return [
+            Route(self.webhook_path, self._crc, methods=["GET"]),
+            Route(self.webhook_path, self._activity, methods=["POST"]),
+        ]
+
+    # -- polling ------------------------------------------------------------------------------------------
+
+    async def poll_mentions_once(self) -> int:
+        """Reads and handles every mention newer than the saved cursor; returns how many were handled.
+
+        A 429 is waited out (until ``x-rate-limit-reset``) and the same page asked again; if the wait
+        would be longer than ``max_rate_limit_wait_seconds`` the poll stops there, cursor untouched, and the
+        next run carries on. The cursor moves past a mention only after the engine has handled it.
+        """
+        store = self.cursor_store
+        if store is None:
+            raise RuntimeError("TwitterChannel.cursor_store is not set (the runtime injects it)")
+        async with self._poll_lock:
+            since_id = await asyncio.to_thread(store.get, self.cursor_name)
+            mentions = await self._fetch_mentions(since_id)
+            handled = 0
+            for tweet, includes in mentions:
+                inbound = self.mention_to_inbound(tweet, includes)
+                if inbound is not None:
+                    await self.handler.handle(inbound)
+                    handled += 1
+                await asyncio.to_thread(store.set, self.cursor_name, str(tweet["id"]))
+            return handled
+
+    async def _fetch_mentions(self, since_id: str | None) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+        """Every mention after ``since_id``, oldest first, each with the includes of its page.
+
+        Without a cursor (the very first poll) only the newest page is read, not the account's history.
+        """
+        found: list[tuple[dict[str, Any], dict[str, Any]]] = []
+        token: str | None = None
+        while True:
+            page: dict[str, Any] = await self._rate_limited(
+                partial(
+                    self.client.get_users_mentions,
+                    self.user_id,
+                    since_id=since_id,
+                    pagination_token=token,
+                    max_results=self.page_size,
+                    user_auth=not self._read_as_app,
+                    **MENTION_FIELDS,
+                )
+            )
+            includes = page.get("includes", {})
+            found.extend((tweet, includes) for tweet in page.get("data", []))
+            token = page.get("meta", {}).get("next_token")
+            if not token or since_id is None:
+                break
+        found.sort(key=lambda pair: int(pair[0]["id"]))
+        return found
+
+    async def _rate_limited(self, call: Callable[[], T]) -> T:
+        while True:
+            try:
+                return await asyncio.to_thread(call)
+            except tweepy.TooManyRequests as exc:
+                wait = _seconds_until_reset(exc)
+                if wait > self.max_rate_limit_wait_seconds:
+                    raise
+                logger.warning("X rate limit reached; waiting %.0f s for the reset", wait)
+                await asyncio.sleep(wait)
+
+    # -- mentions and events → InboundMessage ------------------------------------------------------------
+
+    def mention_to_inbound(
+        self, tweet: Mapping[str, Any], includes: Mapping[str, Any]
+    ) -> InboundMessage | None:
+        """An API v2 tweet (with its page's ``includes``) as the engine's message; None for our own."""
+        author = str(tweet.get("author_id", ""))
+        if not author or author == self.user_id:
+            return None
+        entities = tweet.get("entities", {})
+        media_links = [u["url"] for u in entities.get("urls", []) if u.get("media_key")]
+        geo = tweet.get("geo") or {}
+        point = _v2_point(geo)
+        metadata = {"public": "true", "conversation_id": str(tweet.get("conversation_id", tweet["id"]))}
+        place = next((p for p in includes.get("places", []) if p.get("id") == geo.get("place_id")), None)
+        if place is not None:
+            metadata["place"] = str(place.get("full_name", ""))
+            bbox = (place.get("geo") or {}).get("bbox")
+            point = point or _bbox_centre(bbox)
+        user = next((u for u in includes.get("users", []) if u.get("id") == author), None)
+        if user is not None:
+            metadata["username"] = str(user.get("username", ""))
+        keys = set((tweet.get("attachments") or {}).get("media_keys", []))
+        photos = tuple(
+            Attachment(url=str(m["url"]), content_type=_image_type(str(m["url"])))
+            for m in includes.get("media", [])
+            if m.get("media_key") in keys and m.get("type") == "photo" and m.get("url")
+        )
+        return InboundMessage(
+            channel=self.name,
+            resident_id=author,
+            provider_message_id=f"tweet:{tweet['id']}",
+            text=_clean_text(str(tweet.get("text", "")), media_links),
+            attachments=photos,
+            point=point,
+            reply_to=str(tweet["id"]),
+            language_hint=_language(tweet.get("lang")),
+            received_at=_parse_time(tweet.get("created_at")),
+            metadata=metadata,
+        )
+
+    def activity_to_inbound(self, payload: Mapping[str, Any]) -> list[InboundMessage]:
+        """An Account Activity event (API v1.1 shapes) as messages: mentions and direct messages to us."""
+        if str(payload.get("for_user_id", "")) != self.user_id:
+            return []
+        messages: list[InboundMessage] = []
+        for tweet in payload.get("tweet_create_events", []):
+            inbound = self._v1_tweet_to_inbound(tweet)
+            if inbound is not None:
+                messages.append(inbound)
+        for event in payload.get("direct_message_events", []):
+            create = event.get("message_create") or {}
+            sender = str(create.get("sender_id", ""))
+            if event.get("type") != "message_create" or not sender or sender == self.user_id:
+                continue
+            data = create.get("message_data") or {}
+            messages.append(
+                InboundMessage(
+                    channel=self.name,
+                    resident_id=sender,
+                    provider_message_id=f"dm:{event['id']}",
+                    text=html.unescape(str(data.get("text", ""))),
+                    metadata={"public": "false"},
+                )
+            )
+        return messages
+
+    def _v1_tweet_to_inbound(self, tweet: Mapping[str, Any]) -> InboundMessage | None:
+        user = tweet.get("user") or {}
+        author = str(user.get("id_str", ""))
+        if not author or author == self.user_id or tweet.get("retweeted_status"):
+            return None
+        extended = tweet.get("extended_tweet") or {}
+        entities = extended.get("entities") or tweet.get("entities") or {}
+        mentioned = {str(m.get("id_str")) for m in entities.get("user_mentions", [])}
+        if self.user_id not in mentioned and str(tweet.get("in_reply_to_user_id_str")) != self.user_id:
+            return None  # the account's followers' other tweets: not addressed to us
+        media = (extended.get("extended_entities") or tweet.get("extended_entities") or entities).get(
+            "media", []
+        )
+        text = str(extended.get("full_text") or tweet.get("full_text") or tweet.get("text", ""))
+        point = _v2_point({"coordinates": tweet.get("coordinates")}) if tweet.get("coordinates") else None
+        metadata = {"public": "true", "username": str(user.get("screen_name", ""))}
+        place = tweet.get("place")
+        if place:
+            metadata["place"] = str(place.get("full_name", ""))
+            corners = ((place.get("bounding_box") or {}).get("coordinates") or [[]])[0]
+            if corners and point is None:
+                longs, lats = [c[0] for c in corners], [c[1] for c in corners]
+                point = _bbox_centre([min(longs), min(lats), max(longs), max(lats)])
+        return InboundMessage(
+            channel=self.name,
+            resident_id=author,
+            provider_message_id=f"tweet:{tweet['id_str']}",
+            text=_clean_text(text, [str(m.get("url", "")) for m in media]),
+            attachments=tuple(
+                Attachment(url=str(m["media_url_https"]), content_type=_image_type(str(m["media_url_https"])))
+                for m in media
+                if m.get("type") == "photo" and m.get("media_url_https")
+            ),
+            point=point,
+            reply_to=str(tweet["id_str"]),
+            language_hint=_language(tweet.get("lang")),
+            metadata=metadata,
+        )
+
+    # -- the Account Activity webhook ----------------------------------------------------------------------
+
+    async def _crc(self, request: Request) -> Response:
+        token = request.query_params.get("crc_token")
+        if not token:
+            return JSONResponse({"error": "crc_token is required"}, status_code=400)
+        return JSONResponse({"response_token": webhook_signature(self._consumer_secret, token.encode())})
+
+    async def _activity(self, request: Request) -> Response:
+        body = await request.body()
+        given = request.headers.get(SIGNATURE_HEADER, "")
+        if not hmac.compare_digest(given.encode(), webhook_signature(self._consumer_secret, body).encode()):
+            return JSONResponse({"error": "wrong or missing x-twitter-webhooks-signature"}, status_code=403)
+        try:
+            payload = json.loads(body)
+            messages = self.activity_to_inbound(payload)
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            return JSONResponse({"error": f"not an Account Activity event: {exc}"}, status_code=400)
+        for message in messages:
+            await self.handler.handle(message)
+        return JSONResponse({"handled": len(messages)})
+
+    # -- outbound -------------------------------------------------------------------------------------------
+
+    async def send_text(self, resident_id: str, text: str, *, reply_to: str | None = None) -> SendResult:
+        return await self.send(
+            OutboundMessage(channel=self.name, resident_id=resident_id, text=text, reply_to=reply_to)
+        )
+
+    async def send(self, message: OutboundMessage) -> SendResult:
+        text = render_as_text(message)
+        if message.media_urls:
+            text = "\n".join([text, *message.media_urls])
+        reply_to = _tweet_id(message.reply_to)
+        if message.private or reply_to is None:
+            # Private details, or nothing to reply under (X forbids unsolicited mentions): a direct message.
+            response = await self._send(
+                partial(
+                    self.client.create_direct_message,
+                    participant_id=message.resident_id,
+                    text=text[:MAX_DM_LENGTH],
+                    user_auth=True,
+                )
+            )
+            return SendResult(provider_message_id=str(response["data"]["dm_event_id"]))
+        last = reply_to
+        for chunk in split_for_tweets(redact_private_details(text)):
+            response = await self._send(
+                partial(self.client.create_tweet, text=chunk, in_reply_to_tweet_id=last, user_auth=True)
+            )
+            last = str(response["data"]["id"])  # a long reply continues as a thread under itself
+        return SendResult(provider_message_id=last)
+
+    async def _send(self, call: Callable[[], Any]) -> dict[str, Any]:
+        try:
+            result: dict[str, Any] = await asyncio.to_thread(call)
+            return result
+        except tweepy.TooManyRequests as exc:
+            raise DeliveryError("X rate limit reached", retry_after=_seconds_until_reset(exc)) from exc
+        except (tweepy.BadRequest, tweepy.Unauthorized, tweepy.Forbidden, tweepy.NotFound) as exc:
+            # Refused for good: too long, not allowed to reply there, DMs closed, bad credentials.
+            raise DeliveryError(f"X refused: {_describe(exc)}", retryable=False) from exc
+        except tweepy.TwitterServerError as exc:
+            raise DeliveryError(f"X server error: {_describe(exc)}") from exc
+        except (tweepy.HTTPException, requests.RequestException) as exc:
+            raise DeliveryError(f"X unreachable: {exc}") from exc
+
+
+def webhook_signature(consumer_secret: bytes, payload: bytes) -> str:
+    """``sha256=`` + base64(HMAC-SHA256(consumer secret, payload)): the CRC answer and the event signature."""
+    digest = hmac.new(consumer_secret, payload, hashlib.sha256).digest()
+    return "sha256=" + base64.b64encode(digest).decode()
+
+
+def split_for_tweets(text: str, limit: int = MAX_TWEET_LENGTH) -> list[str]:
+    """Splits at line, then word boundaries so each part fits in a tweet (X counts CJK characters and
+    emoji twice)."""
+    parts: list[str] = []
+    current = ""
+    for word in re.split(r"(\s+)", text.strip()):
+        if _weight(current + word) <= limit:
+            current += word
+            continue
+        if current.strip():
+            parts.append(current.strip())
+        current = word.lstrip()
+        while _weight(current) > limit:  # a single "word" longer than a tweet (CJK text has no spaces)
+            cut = limit
+            while _weight(current[:cut]) > limit:
+                cut -= 1
+            parts.append(current[:cut])
+            current = current[cut:]
+    if current.strip():
+        parts.append(current.strip())
+    return parts or [text[:limit]]
+
+
+def _weight(text: str) -> int:
+    # X's counting: URLs are 23, characters beyond Latin/Greek/Cyrillic and common punctuation count 2.
+    urls = re.findall(r"https?://\S+", text)
+    rest = re.sub(r"https?://\S+", "", text)
+    return 23 * len(urls) + sum(1 if ord(ch) <= 0x10FF or 0x2000 <= ord(ch) <= 0x200D else 2 for ch in rest)
+
+
+def _tweet_id(value: str | None) -> str | None:
+    return value if value and value.isdigit() else None
+
+
+def _seconds_until_reset(exc: tweepy.TooManyRequests) -> float:
+    reset = getattr(exc, "reset_time", None) or exc.response.headers.get("x-rate-limit-reset")
+    if reset is None:
+        return 60.0  # no header: X's windows are 15 minutes; try again in a minute
+    return max(0.0, float(reset) - time.time()) + 0.5
+
+
+def _describe(exc: tweepy.HTTPException) -> str:
+    messages: Sequence[str] = getattr(exc, "api_messages", []) or []
+    return "; ".join(messages) or str(exc)
+
+
+def _v2_point(geo: Mapping[str, Any]) -> GeoPoint | None:
+    coordinates = (geo.get("coordinates") or {}).get("coordinates")
+    if not coordinates or len(coordinates) != 2:
+        return None
+    longitude, latitude = float(coordinates[0]), float(coordinates[1])  # GeoJSON order: long, lat
+    return GeoPoint(lat=latitude, long=longitude)
+
+
+def _bbox_centre(bbox: Sequence[float] | None) -> GeoPoint | None:
+    """The centre of a place's [west, south, east, north] box, when the box is small enough to mean a spot."""
+    if not bbox or len(bbox) != 4:
+        return None
+    west, south, east, north = (float(v) for v in bbox)
+    if east - west > MAX_PLACE_SPAN_DEGREES or north - south > MAX_PLACE_SPAN_DEGREES:
+        return None
+    return GeoPoint(lat=(south + north) / 2, long=(west + east) / 2)
+
+
+def _clean_text(text: str, media_links: Sequence[str]) -> str:
+    """The resident's words: HTML entities decoded, the leading @mentions and the photo links removed."""
+    text = html.unescape(text)
+    for link in media_links:
+        if link:
+            text = text.replace(link, "")
+    return _LEADING_MENTIONS.sub("", text).strip()
+
+
+def _image_type(url: str) -> str | None:
+    lowered = url.lower().split("?", 1)[0]
+    for extension, content_type in ((".jpg", "image/jpeg"), (".jpeg", "image/jpeg"), (".png", "image/png")):
+        if lowered.endswith(extension):
+            return content_type
+    return None
+
+
+def _language(value: Any) -> str | None:
+    # X says "und" when it cannot tell, "qme" for media-only tweets and so on: not languages.
+    return str(value) if isinstance(value, str) and len(value) == 2 else None
+
+
+def _parse_time(value: Any) -> datetime:
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            pass
+    return datetime.now(UTC)
