@@ -13,6 +13,10 @@ import bot.open311.models  # noqa: F401  (registers the tables on SQLModel.metad
 import bot.outbox  # noqa: F401  (conversation engine: outbox; resident, conversation, inbox via bot.state)
 import bot.remote.records  # the remote backend: submissions, catalog, status log
 import bot.review.models  # noqa: F401  (the review queue)
+import bot.review.audit  # the operator console: audit log
+import bot.review.auth  # the operator console: sessions, sign-in attempts
+import bot.review.learning  # the operator console: labelled examples
+import bot.review.operators  # the operator console: operator accounts
 
 target_metadata = SQLModel.metadata
 

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Column, Text
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from bot.open311.models import UTCDateTime
 from bot.review.clock import as_utc, utcnow
 
 
@@ -22,7 +23,7 @@ class AuditEntry(SQLModel, table=True):
     __tablename__ = "operator_audit"
 
     id: int | None = Field(default=None, primary_key=True)
-    at: datetime = Field(default_factory=utcnow, index=True)
+    at: datetime = Field(default_factory=utcnow, index=True, sa_type=UTCDateTime)
     actor: str = Field(index=True, max_length=64)
     # e.g. "sign_in", "review.approve", "review.reject", "request.update"
     action: str = Field(index=True, max_length=64)

@@ -21,6 +21,7 @@ from sqlalchemy import delete, func
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from bot.config import OperatorSettings
+from bot.open311.models import UTCDateTime
 from bot.review.clock import as_utc, utcnow
 from bot.review.operators import Operator, get_operator, verify_credentials
 
@@ -38,8 +39,8 @@ class OperatorSession(SQLModel, table=True):
     token_digest: str = Field(primary_key=True, max_length=64)
     operator_id: int = Field(foreign_key="operator_account.id", index=True)
     csrf_token: str = Field(max_length=64)
-    created_at: datetime = Field(default_factory=utcnow)
-    expires_at: datetime
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
 
 
 class SignInAttempt(SQLModel, table=True):
@@ -48,7 +49,7 @@ class SignInAttempt(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(index=True, max_length=64)
     client: str = Field(index=True, max_length=64)
-    at: datetime = Field(default_factory=utcnow, index=True)
+    at: datetime = Field(default_factory=utcnow, index=True, sa_type=UTCDateTime)
     succeeded: bool = False
 
 

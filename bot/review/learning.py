@@ -19,6 +19,7 @@ from pathlib import Path
 from sqlalchemy import Column, Text
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from bot.open311.models import UTCDateTime
 from bot.review.clock import utcnow
 
 EXPORT_COLUMNS = ("text", "service_code", "sure", "location_text", "predicted_code", "operator", "decided_at")
@@ -28,7 +29,7 @@ class LabelledExample(SQLModel, table=True):
     __tablename__ = "operator_labelled_example"
 
     id: int | None = Field(default=None, primary_key=True)
-    decided_at: datetime = Field(default_factory=utcnow, index=True)
+    decided_at: datetime = Field(default_factory=utcnow, index=True, sa_type=UTCDateTime)
     operator: str = Field(max_length=64)
     # The review item the decision was made on (one example per item: a later decision replaces it).
     review_item_id: str = Field(index=True, unique=True, max_length=64)

@@ -14,6 +14,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import Field, Session, SQLModel, select
 
+from bot.open311.models import UTCDateTime
 from bot.review.clock import utcnow
 
 MIN_PASSWORD_LENGTH = 10
@@ -35,8 +36,8 @@ class Operator(SQLModel, table=True):
     name: str = Field(unique=True, index=True, max_length=64)
     password_hash: str
     disabled: bool = False
-    created_at: datetime = Field(default_factory=utcnow)
-    last_sign_in_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    last_sign_in_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 def validate_name(name: str) -> str:

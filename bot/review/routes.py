@@ -1,0 +1,816 @@
+"""The operator console under ``/operator``: server-rendered pages and JSON endpoints, all behind sign-in.
+
+- Sign-in: a form guarded by a double-submit CSRF cookie (there is no session yet), throttled per name
+  and per client address; success opens a server-side session (``auth.py``) in an HttpOnly, SameSite=Strict
+  cookie, Secure when the public URL is https.
+- Every other route needs that session; every POST needs the session's CSRF token (a ``csrf_token`` form
+  field, or an ``X-CSRF-Token`` header for JSON clients). Pages without a session redirect to sign-in;
+  POSTs and JSON without one get 401, with a wrong or missing CSRF token 403.
+- Every action writes an audit entry in the same transaction as the change (``audit.py``).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from sqlmodel import Session
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from bot.config import Settings
+from bot.db import SessionFactory
+from bot.open311.errors import Open311Error
+from bot.open311.models import ServiceRequestRow
+from bot.open311.service import Open311Service
+from bot.review import audit, dashboard, learning, views
+from bot.review.auth import (
+    SESSION_COOKIE,
+    SIGN_IN_CSRF_COOKIE,
+    SignedIn,
+    Throttled,
+    resolve_session,
+    sign_in,
+    sign_out,
+    tokens_match,
+)
+from bot.review.map import online_map_url, render_map_svg
+from bot.review.models import ReviewItem
+from bot.review.queue import ReviewError, ReviewQueue
+
+PREFIX = "/operator"
+HERE = Path(__file__).parent
+CSRF_HEADER = "X-CSRF-Token"
+# A geocoder the console may use when an operator types an address without coordinates: text ->
+# (lat, long, normalised address) or None. Given by the app (the review package does not import intents).
+Geocode = Callable[[str], tuple[float, float, str] | None]
+
+NAV: tuple[tuple[str, str, str], ...] = (
+    ("queue", "Review queue", "/"),
+    ("requests", "Requests", "/requests"),
+    ("dashboard", "Dashboard", "/dashboard"),
+    ("learning", "Learning", "/learning"),
+    ("audit", "Audit log", "/audit"),
+)
+FLASHES = {
+    "approved": "Approved and filed; the resident is being told the request id.",
+    "rejected": "Rejected; the resident is being told why.",
+    "released": "Put back in the queue.",
+    "claimed": "Claimed: no one else can take this item while you work on it.",
+    "updated": "Saved; residents following this request are being told.",
+    "signed-out": "You have signed out.",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Console:
+    """What the console needs from the running app."""
+
+    settings: Settings
+    sessions: SessionFactory
+    open311: Open311Service
+    queue: ReviewQueue
+    geocode: Geocode | None = None
+
+    @property
+    def claim_minutes(self) -> float:
+        return self.settings.operator.claim_minutes
+
+    @property
+    def secure_cookies(self) -> bool:
+        mode = self.settings.operator.secure_cookies
+        if mode == "auto":
+            return self.settings.server.public_url.lower().startswith("https://")
+        return mode == "always"
+
+    def service_names(self) -> dict[str, str]:
+        """Service code (and classifier class) -> the city's name for it, in catalog order."""
+        names: dict[str, str] = {}
+        for service in self.open311.catalog.services:
+            names[service.code] = service.name
+        for service in self.open311.catalog.services:
+            names.setdefault(service.classifier_class, service.name)
+        return names
+
+
+class NotSignedIn(Exception):
+    def __init__(self, wants_html: bool, next_path: str) -> None:
+        super().__init__("sign in first")
+        self.wants_html = wants_html
+        self.next_path = next_path
+
+
+def operator_router(console: Console) -> APIRouter:
+    """The console's routes; the app includes them with ``app.include_router(operator_router(console))``."""
+    router = APIRouter(prefix=PREFIX, include_in_schema=False)
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    templates.env.globals["console_path"] = PREFIX
+
+    # ---------------------------------------------------------------------------------- plumbing
+
+    def db_session() -> Any:
+        with console.sessions() as session:
+            yield session
+
+    DB = Annotated[Session, Depends(db_session)]
+
+    def client_of(request: Request) -> str:
+        return request.client.host if request.client else "unknown"
+
+    def signed_in(request: Request, session: DB) -> SignedIn:
+        operator = resolve_session(session, request.cookies.get(SESSION_COOKIE))
+        if operator is None:
+            wants_html = request.method == "GET" and "/api/" not in request.url.path
+            raise NotSignedIn(wants_html, request.url.path)
+        return operator
+
+    Operator = Annotated[SignedIn, Depends(signed_in)]
+
+    async def checked(request: Request, session: DB) -> SignedIn:
+        """A signed-in operator whose POST carries the session's CSRF token."""
+        operator = signed_in(request, session)
+        given = request.headers.get(CSRF_HEADER)
+        if given is None and request.headers.get("content-type", "").startswith(
+            ("application/x-www-form-urlencoded", "multipart/form-data")
+        ):
+            form = await request.form()
+            value = form.get("csrf_token")
+            given = value if isinstance(value, str) else None
+        if not tokens_match(operator.csrf_token, given):
+            raise HTTPException(403, "the form's security token is missing or wrong; reload the page")
+        return operator
+
+    Checked = Annotated[SignedIn, Depends(checked)]
+
+    def page(
+        request: Request,
+        template: str,
+        operator: SignedIn | None,
+        section: str,
+        title: str,
+        status_code: int = 200,
+        **context: Any,
+    ) -> HTMLResponse:
+        flash = FLASHES.get(request.query_params.get("done", ""))
+        response = templates.TemplateResponse(
+            request,
+            template,
+            {
+                "operator": operator,
+                "section": section,
+                "page_title": title,
+                "nav": [(key, label, PREFIX + href) for key, label, href in NAV],
+                "flash": flash,
+                "flash_kind": "ok",
+                **context,
+            },
+            status_code=status_code,
+        )
+        return response
+
+    def redirect(path: str, done: str | None = None) -> RedirectResponse:
+        target = PREFIX + path + (f"?{urlencode({'done': done})}" if done else "")
+        return RedirectResponse(target, status_code=303)
+
+    def form_text(form: Any, key: str) -> str:
+        value = form.get(key)
+        return value.strip() if isinstance(value, str) else ""
+
+    # ------------------------------------------------------------------------------- sign-in/out
+
+    def sign_in_page(
+        request: Request, *, error: str = "", name: str = "", status_code: int = 200
+    ) -> Response:
+        token = secrets.token_urlsafe(32)
+        next_path = request.query_params.get("next", "") or ""
+        response = page(
+            request,
+            "sign_in.html",
+            None,
+            "",
+            "Sign in",
+            status_code,
+            sign_in_csrf=token,
+            next_path=next_path,
+            name=name,
+            error=error,
+        )
+        response.set_cookie(
+            SIGN_IN_CSRF_COOKIE,
+            token,
+            max_age=3600,
+            path=PREFIX,
+            httponly=True,
+            samesite="strict",
+            secure=console.secure_cookies,
+        )
+        return response
+
+    @router.get("/sign-in")
+    def show_sign_in(request: Request, session: DB) -> Response:
+        if resolve_session(session, request.cookies.get(SESSION_COOKIE)) is not None:
+            return redirect("/")
+        return sign_in_page(request)
+
+    @router.post("/sign-in")
+    async def do_sign_in(request: Request, session: DB) -> Response:
+        form = await request.form()
+        name, password = form_text(form, "name"), form.get("password")
+        if not tokens_match(
+            request.cookies.get(SIGN_IN_CSRF_COOKIE, ""), form_text(form, "csrf_token")
+        ) or not (request.cookies.get(SIGN_IN_CSRF_COOKIE)):
+            return sign_in_page(
+                request, error="The form expired; please try again.", name=name, status_code=403
+            )
+        if not name or not isinstance(password, str) or not password:
+            return sign_in_page(request, error="Enter your name and password.", name=name, status_code=400)
+        client = client_of(request)
+        try:
+            result = sign_in(session, console.settings.operator, name, password, client)
+        except Throttled as exc:
+            response = sign_in_page(request, error=f"{exc}.", name=name, status_code=429)
+            response.headers["Retry-After"] = str(exc.retry_after_seconds)
+            return response
+        if result is None:
+            return sign_in_page(
+                request, error="That name and password do not match.", name=name, status_code=401
+            )
+        operator, new = result
+        audit.record(
+            session,
+            actor=operator.name,
+            action="sign_in",
+            subject_type="operator",
+            subject_id=operator.name,
+            client=client,
+        )
+        next_path = form_text(form, "next")
+        # Only a path inside the console: never an open redirect to another site.
+        target = next_path if next_path.startswith(PREFIX + "/") and "//" not in next_path else PREFIX + "/"
+        response = RedirectResponse(target, status_code=303)
+        response.set_cookie(
+            SESSION_COOKIE,
+            new.token,
+            max_age=int(console.settings.operator.session_hours * 3600),
+            path=PREFIX,
+            httponly=True,
+            samesite="strict",
+            secure=console.secure_cookies,
+        )
+        response.delete_cookie(SIGN_IN_CSRF_COOKIE, path=PREFIX)
+        return response
+
+    @router.post("/sign-out")
+    def do_sign_out(request: Request, operator: Checked, session: DB) -> Response:
+        sign_out(session, request.cookies.get(SESSION_COOKIE))
+        audit.record(
+            session,
+            actor=operator.name,
+            action="sign_out",
+            subject_type="operator",
+            subject_id=operator.name,
+            client=client_of(request),
+        )
+        response = RedirectResponse(f"{PREFIX}/sign-in?done=signed-out", status_code=303)
+        response.delete_cookie(SESSION_COOKIE, path=PREFIX)
+        return response
+
+    @router.get("/static/console.css")
+    def stylesheet() -> FileResponse:
+        return FileResponse(HERE / "static" / "console.css", media_type="text/css")
+
+    # ----------------------------------------------------------------------------------- queue
+
+    @router.get("/")
+    def queue_page(request: Request, operator: Operator, session: DB) -> Response:
+        return page(
+            request,
+            "queue.html",
+            operator,
+            "queue",
+            "Review queue",
+            items=views.open_items(session, claim_minutes=console.claim_minutes),
+            recent=views.recently_decided(session),
+            claim_minutes=console.claim_minutes,
+        )
+
+    def item_or_404(session: Session, item_id: int) -> views.ItemView:
+        item = views.get_item(session, item_id, claim_minutes=console.claim_minutes)
+        if item is None:
+            raise HTTPException(404, f"there is no review item {item_id}")
+        return item
+
+    def item_page(
+        request: Request,
+        operator: SignedIn,
+        session: Session,
+        item_id: int,
+        *,
+        error: str = "",
+        status: int = 200,
+    ) -> Response:
+        item = item_or_404(session, item_id)
+        has_point = item.lat is not None and item.long is not None
+        return page(
+            request,
+            "item.html",
+            operator,
+            "queue",
+            f"Review #{item.id}",
+            status,
+            item=item,
+            services=console.service_names(),
+            conversation=views.conversation(session, item.channel, item.resident_id),
+            map_svg=render_map_svg(item.lat, item.long, label=item.location_text or "")
+            if has_point and item.lat is not None and item.long is not None
+            else "",
+            online_map_url=online_map_url(item.lat, item.long)
+            if item.lat is not None and item.long is not None
+            else "",
+            error=error,
+        )
+
+    @router.get("/queue/{item_id}")
+    def show_item(request: Request, item_id: int, operator: Operator, session: DB) -> Response:
+        return item_page(request, operator, session, item_id)
+
+    def snapshot(item: ReviewItem) -> dict[str, Any]:
+        return {
+            "status": item.status,
+            "claimed_by": item.claimed_by,
+            "service_code": item.service_code,
+            "service_request_id": item.service_request_id,
+            "token": item.token,
+            "address_string": item.address_string,
+            "lat": item.lat,
+            "long": item.long,
+            "rejection_reason": item.rejection_reason,
+        }
+
+    def decide(
+        request: Request,
+        operator: SignedIn,
+        session: Session,
+        item_id: int,
+        action: str,
+        change: Callable[[ReviewItem], Any],
+    ) -> Response | None:
+        """Runs one queue action and its audit entry in one transaction; a refusal re-renders the item."""
+        item = session.get(ReviewItem, item_id)
+        if item is None:
+            raise HTTPException(404, f"there is no review item {item_id}")
+        try:
+            before = snapshot(item)
+            changed: ReviewItem = change(item)
+            audit.add_entry(
+                session,
+                actor=operator.name,
+                action=f"review.{action}",
+                subject_type="review_item",
+                subject_id=item_id,
+                before=before,
+                after=snapshot(changed),
+                client=client_of(request),
+            )
+            session.commit()
+        except (ReviewError, Open311Error) as exc:
+            session.rollback()
+            return item_page(request, operator, session, item_id, error=str(exc), status=409)
+        return None
+
+    @router.post("/queue/{item_id}/claim")
+    def claim(request: Request, item_id: int, operator: Checked, session: DB) -> Response:
+        stale = timedelta(minutes=console.claim_minutes)
+        refused = decide(
+            request,
+            operator,
+            session,
+            item_id,
+            "claim",
+            lambda _: console.queue.claim(session, item_id, operator.name, stale_after=stale),
+        )
+        return refused or redirect(f"/queue/{item_id}", "claimed")
+
+    @router.post("/queue/{item_id}/release")
+    def release(request: Request, item_id: int, operator: Checked, session: DB) -> Response:
+        refused = decide(
+            request,
+            operator,
+            session,
+            item_id,
+            "release",
+            lambda _: console.queue.release(session, item_id, operator.name),
+        )
+        return refused or redirect("/", "released")
+
+    @router.post("/queue/{item_id}/approve")
+    async def approve(request: Request, item_id: int, operator: Checked, session: DB) -> Response:
+        form = await request.form()
+        chosen = form_text(form, "service_code") or form_text(form, "other_service_code")
+        address = form_text(form, "address_string")
+        try:
+            lat, long = _coordinates(form_text(form, "lat"), form_text(form, "long"))
+        except ValueError as exc:
+            return item_page(request, operator, session, item_id, error=str(exc), status=400)
+
+        def approve_item(item: ReviewItem) -> ReviewItem:
+            nonlocal lat, long, address
+            item_view = views.item_view(item, claim_minutes=console.claim_minutes)
+            moved = address and address != (item.address_string or item.location_text or "")
+            if lat is None and moved and console.geocode is not None:
+                found = console.geocode(address)
+                if found is None:
+                    raise ReviewError(f"no place called {address!r} was found; give coordinates")
+                lat, long, address = found
+            decided = console.queue.approve(
+                session,
+                item_id,
+                operator.name,
+                service_code=chosen or None,
+                lat=lat,
+                long=long,
+                address_string=address or None,
+            )
+            learning.record_decision(
+                session,
+                review_item_id=item_id,
+                operator=operator.name,
+                text=item.text,
+                language=item.language,
+                predicted_code=item_view.top_code,
+                predicted_confidence=item_view.top_confidence,
+                service_code=decided.service_code or "",
+                location_text=item.location_text or "",
+            )
+            return decided
+
+        refused = decide(request, operator, session, item_id, "approve", approve_item)
+        return refused or redirect("/", "approved")
+
+    @router.post("/queue/{item_id}/reject")
+    async def reject(request: Request, item_id: int, operator: Checked, session: DB) -> Response:
+        form = await request.form()
+        reason = form_text(form, "reason")
+
+        def reject_item(item: ReviewItem) -> ReviewItem:
+            item_view = views.item_view(item, claim_minutes=console.claim_minutes)
+            decided = console.queue.reject(session, item_id, operator.name, reason)
+            learning.record_decision(
+                session,
+                review_item_id=item_id,
+                operator=operator.name,
+                text=item.text,
+                language=item.language,
+                predicted_code=item_view.top_code,
+                predicted_confidence=item_view.top_confidence,
+                service_code="",
+                rejected=True,
+            )
+            return decided
+
+        refused = decide(request, operator, session, item_id, "reject", reject_item)
+        return refused or redirect("/", "rejected")
+
+    # -------------------------------------------------------------------------------- requests
+
+    def filters_from(request: Request) -> views.RequestFilters:
+        params = request.query_params
+        try:
+            return views.RequestFilters(
+                q=params.get("q", "").strip(),
+                service_code=params.get("service_code", "").strip(),
+                status=params.get("status", "").strip(),
+                channel=params.get("channel", "").strip(),
+                area=params.get("area", "").strip(),
+                start=date.fromisoformat(params["start"]) if params.get("start") else None,
+                end=date.fromisoformat(params["end"]) if params.get("end") else None,
+                page=max(1, int(params.get("page", "1") or "1")),
+            )
+        except ValueError as exc:
+            raise HTTPException(400, f"a filter is not valid: {exc}") from exc
+
+    @router.get("/requests")
+    def requests_page(request: Request, operator: Operator, session: DB) -> Response:
+        filters = filters_from(request)
+        found = views.find_requests(session, filters, page_size=console.settings.operator.page_size)
+        query = filters.as_query()
+        return page(
+            request,
+            "requests.html",
+            operator,
+            "requests",
+            "Requests",
+            filters=filters,
+            found=found,
+            services=console.service_names(),
+            channels=views.distinct_channels(session),
+            previous_href=f"?{urlencode({**query, 'page': found.page - 1})}" if found.page > 1 else "",
+            next_href=f"?{urlencode({**query, 'page': found.page + 1})}" if found.page < found.pages else "",
+        )
+
+    def request_row(session: Session, request_id: str) -> ServiceRequestRow:
+        row = session.get(ServiceRequestRow, int(request_id)) if request_id.isdigit() else None
+        if row is None:
+            raise HTTPException(404, f"there is no request {request_id}")
+        return row
+
+    def request_page(
+        request: Request,
+        operator: SignedIn,
+        session: Session,
+        request_id: str,
+        *,
+        error: str = "",
+        status: int = 200,
+    ) -> Response:
+        row = request_row(session, request_id)
+        assert row.id is not None
+        return page(
+            request,
+            "request.html",
+            operator,
+            "requests",
+            f"Request {row.id}",
+            status,
+            row=row,
+            history=views.request_history(session, row.id),
+            audit_entries=audit.recent_entries(
+                session, subject_type="request", subject_id=str(row.id), limit=20
+            ),
+            map_svg=render_map_svg(row.lat, row.long, label=row.address or "")
+            if row.lat is not None and row.long is not None
+            else "",
+            online_map_url=online_map_url(row.lat, row.long)
+            if row.lat is not None and row.long is not None
+            else "",
+            expected_value=row.expected_datetime.astimezone(UTC).strftime("%Y-%m-%dT%H:%M")
+            if row.expected_datetime
+            else "",
+            error=error,
+        )
+
+    @router.get("/requests/{request_id}")
+    def show_request(request: Request, request_id: str, operator: Operator, session: DB) -> Response:
+        return request_page(request, operator, session, request_id)
+
+    @router.post("/requests/{request_id}/status")
+    async def change_status(request: Request, request_id: str, operator: Checked, session: DB) -> Response:
+        form = await request.form()
+        row = request_row(session, request_id)
+        before = _request_snapshot(row)
+        expected_text = form_text(form, "expected_datetime")
+        try:
+            expected = datetime.fromisoformat(expected_text).replace(tzinfo=UTC) if expected_text else None
+        except ValueError:
+            return request_page(
+                request, operator, session, request_id, error="The expected date is not a date.", status=400
+            )
+        try:
+            updated = console.open311.update_status(
+                request_id,
+                form_text(form, "status"),
+                status_notes=form_text(form, "status_notes"),
+                agency_responsible=form_text(form, "agency_responsible"),
+                expected_datetime=expected,
+                actor=f"operator:{operator.name}",
+                session=session,
+            )
+            after = {
+                "status": updated.status,
+                "status_notes": updated.status_notes,
+                "agency_responsible": updated.agency_responsible,
+                "expected_datetime": updated.expected_datetime,
+            }
+            audit.add_entry(
+                session,
+                actor=operator.name,
+                action="request.update",
+                subject_type="request",
+                subject_id=request_id,
+                before=before,
+                after=after,
+                client=client_of(request),
+            )
+            session.commit()
+        except Open311Error as exc:
+            session.rollback()
+            return request_page(request, operator, session, request_id, error=str(exc), status=409)
+        return redirect(f"/requests/{request_id}", "updated")
+
+    # ------------------------------------------------------------------- dashboard, learning, audit
+
+    @router.get("/dashboard")
+    def dashboard_page(request: Request, operator: Operator, session: DB) -> Response:
+        figures = dashboard.compute(session)
+        return page(
+            request,
+            "dashboard.html",
+            operator,
+            "dashboard",
+            "Dashboard",
+            figures=figures,
+            charts=dashboard.render_charts(figures),
+            median_wait=dashboard.format_duration(figures.median_review_wait_seconds),
+        )
+
+    @router.get("/learning")
+    def learning_page(request: Request, operator: Operator, session: DB) -> Response:
+        return page(
+            request,
+            "learning.html",
+            operator,
+            "learning",
+            "What the bot learns",
+            report=learning.agreement_report(session),
+            services=console.service_names(),
+        )
+
+    @router.get("/learning/corrections.csv")
+    def corrections_csv(operator: Operator, session: DB) -> Response:
+        target = console.settings.data_dir / "exports" / f"corrections-{secrets.token_hex(6)}.csv"
+        try:
+            learning.export_corrections_csv(session, target)
+            body = target.read_bytes()
+        finally:
+            target.unlink(missing_ok=True)
+        return Response(
+            body,
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="operator-corrections.csv"'},
+        )
+
+    @router.get("/audit")
+    def audit_page(request: Request, operator: Operator, session: DB) -> Response:
+        actor = request.query_params.get("actor", "").strip() or None
+        return page(
+            request,
+            "audit.html",
+            operator,
+            "audit",
+            "Audit log",
+            entries=audit.recent_entries(session, limit=200, actor=actor),
+            actor=actor or "",
+        )
+
+    # ------------------------------------------------------------------------------------ JSON
+
+    @router.get("/api/queue")
+    def api_queue(operator: Operator, session: DB) -> JSONResponse:
+        items = views.open_items(session, claim_minutes=console.claim_minutes)
+        return JSONResponse({"items": [item.as_json() for item in items]})
+
+    @router.get("/api/queue/{item_id}")
+    def api_item(item_id: int, operator: Operator, session: DB) -> JSONResponse:
+        return JSONResponse(item_or_404(session, item_id).as_json())
+
+    @router.post("/api/queue/{item_id}/claim")
+    def api_claim(request: Request, item_id: int, operator: Checked, session: DB) -> JSONResponse:
+        stale = timedelta(minutes=console.claim_minutes)
+        try:
+            item = console.queue.get(session, item_id)
+            before = snapshot(item)
+            claimed = console.queue.claim(session, item_id, operator.name, stale_after=stale)
+            audit.add_entry(
+                session,
+                actor=operator.name,
+                action="review.claim",
+                subject_type="review_item",
+                subject_id=item_id,
+                before=before,
+                after=snapshot(claimed),
+                client=client_of(request),
+            )
+            session.commit()
+        except ReviewError as exc:
+            session.rollback()
+            return JSONResponse({"error": str(exc)}, status_code=409)
+        return JSONResponse(item_or_404(session, item_id).as_json())
+
+    @router.get("/api/requests")
+    def api_requests(request: Request, operator: Operator, session: DB) -> JSONResponse:
+        filters = filters_from(request)
+        found = views.find_requests(session, filters, page_size=console.settings.operator.page_size)
+        return JSONResponse(
+            {
+                "total": found.total,
+                "page": found.page,
+                "pages": found.pages,
+                "requests": [_request_json(row) for row in found.rows],
+            }
+        )
+
+    @router.get("/api/dashboard")
+    def api_dashboard(operator: Operator, session: DB) -> JSONResponse:
+        return JSONResponse(dashboard.compute(session).as_json())
+
+    @router.get("/api/learning")
+    def api_learning(operator: Operator, session: DB) -> JSONResponse:
+        report = learning.agreement_report(session)
+        return JSONResponse(
+            {
+                "examples": report.examples,
+                "agreed": report.agreed,
+                "agreement_rate": report.agreement_rate,
+                "confused_pairs": [
+                    {"suggested": a, "chosen": b, "count": n} for a, b, n in report.confused_pairs
+                ],
+            }
+        )
+
+    return router
+
+
+def install_console(app: Any, console: Console) -> None:
+    """Adds the console to a FastAPI app: its routes and the handlers that turn refusals into answers."""
+    app.include_router(operator_router(console))
+
+    async def not_signed_in(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, NotSignedIn)
+        if exc.wants_html:
+            return RedirectResponse(f"{PREFIX}/sign-in?{urlencode({'next': exc.next_path})}", status_code=303)
+        return JSONResponse({"error": "sign in first"}, status_code=401)
+
+    app.add_exception_handler(NotSignedIn, not_signed_in)
+
+    app.add_middleware(ConsoleHeaders)
+
+
+class ConsoleHeaders:
+    """Pure ASGI middleware: console pages hold residents' words and must not be cached, framed, or run
+    scripts from anywhere."""
+
+    HEADERS: tuple[tuple[bytes, bytes], ...] = (
+        (b"cache-control", b"no-store"),
+        (b"x-frame-options", b"DENY"),
+        (b"x-content-type-options", b"nosniff"),
+        (b"referrer-policy", b"same-origin"),
+        (
+            b"content-security-policy",
+            b"default-src 'self'; img-src 'self' https: data:; style-src 'self'; script-src 'none'; "
+            b"frame-ancestors 'none'; form-action 'self'",
+        ),
+    )
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not str(scope.get("path", "")).startswith(PREFIX):
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                present = {name.lower() for name, _ in message.get("headers", [])}
+                extra = [(name, value) for name, value in self.HEADERS if name not in present]
+                message["headers"] = [*message.get("headers", []), *extra]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def _coordinates(lat_text: str, long_text: str) -> tuple[float | None, float | None]:
+    if not lat_text and not long_text:
+        return None, None
+    try:
+        lat, long = float(lat_text), float(long_text)
+    except ValueError:
+        raise ValueError("latitude and longitude must both be numbers (or both empty)") from None
+    if not (-90 <= lat <= 90 and -180 <= long <= 180):
+        raise ValueError("latitude is between -90 and 90, longitude between -180 and 180")
+    return lat, long
+
+
+def _request_snapshot(row: ServiceRequestRow) -> dict[str, Any]:
+    return {
+        "status": row.status,
+        "status_notes": row.status_notes,
+        "agency_responsible": row.agency_responsible,
+        "expected_datetime": row.expected_datetime,
+    }
+
+
+def _request_json(row: ServiceRequestRow) -> dict[str, Any]:
+    return {
+        "service_request_id": str(row.id),
+        "service_code": row.service_code,
+        "service_name": row.service_name,
+        "status": row.status,
+        "status_notes": row.status_notes,
+        "channel": row.channel,
+        "description": row.description,
+        "address": row.address,
+        "lat": row.lat,
+        "long": row.long,
+        "agency_responsible": row.agency_responsible,
+        "requested_datetime": row.requested_datetime.isoformat(),
+        "updated_datetime": row.updated_datetime.isoformat(),
+        "expected_datetime": row.expected_datetime.isoformat() if row.expected_datetime else None,
+    }

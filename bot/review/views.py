@@ -1,0 +1,286 @@
+"""What the console pages show, read straight from the tables: the queue, one item, requests, history.
+
+Reading is done here, with plain queries, because the console needs filters the Open311 API does not have
+(channel, area, words); every change still goes through the review queue and the Open311 core, so
+notifications, the event log and the audit log see it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import func, or_
+from sqlmodel import Session, col, select
+
+from bot.open311.models import ServiceRequestRow, StatusChangeRow
+from bot.review.clock import as_utc, utcnow
+from bot.review.models import ReviewItem
+from bot.state import InboxRecord
+
+STATE_LABELS = {"pending": "waiting", "claimed": "claimed", "approved": "approved", "rejected": "rejected"}
+
+
+def humanize_age(delta: timedelta) -> str:
+    seconds = max(0, int(delta.total_seconds()))
+    if seconds < 90:
+        return f"{seconds} s"
+    if seconds < 90 * 60:
+        return f"{seconds // 60} min"
+    if seconds < 36 * 3600:
+        return f"{seconds // 3600} h"
+    return f"{seconds // 86400} days"
+
+
+@dataclass(frozen=True, slots=True)
+class ItemView:
+    id: int
+    state: str
+    channel: str
+    resident_id: str
+    language: str
+    text: str
+    media_urls: list[str]
+    suggestions: list[tuple[str, float]]
+    reason: str
+    location_text: str | None
+    location_kind: str | None
+    address_string: str | None
+    lat: float | None
+    long: float | None
+    claimed_by: str | None
+    decided_by: str | None
+    decided_at: datetime | None
+    service_code: str | None
+    service_request_id: str | None
+    rejection_reason: str | None
+    created_at: datetime
+    age: str
+
+    @property
+    def state_label(self) -> str:
+        return STATE_LABELS.get(self.state, self.state)
+
+    @property
+    def top_code(self) -> str:
+        return self.suggestions[0][0] if self.suggestions else "other"
+
+    @property
+    def top_confidence(self) -> float:
+        return self.suggestions[0][1] if self.suggestions else 0.0
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "status": self.state,
+            "channel": self.channel,
+            "language": self.language,
+            "text": self.text,
+            "media_urls": self.media_urls,
+            "suggestions": [{"service_code": c, "confidence": p} for c, p in self.suggestions],
+            "reason": self.reason,
+            "location": {
+                "text": self.location_text,
+                "kind": self.location_kind,
+                "address_string": self.address_string,
+                "lat": self.lat,
+                "long": self.long,
+            },
+            "claimed_by": self.claimed_by,
+            "decided_by": self.decided_by,
+            "service_code": self.service_code,
+            "service_request_id": self.service_request_id,
+            "rejection_reason": self.rejection_reason,
+            "created_at": self.created_at.isoformat(),
+        }
+
+
+def item_view(item: ReviewItem, *, now: datetime | None = None, claim_minutes: float = 15.0) -> ItemView:
+    assert item.id is not None
+    now = now or utcnow()
+    created = as_utc(item.created_at)
+    claimed_by = item.claimed_by
+    state = item.status
+    # A lapsed claim shows as waiting: anyone may take it again.
+    lapsed = item.claimed_at is not None and as_utc(item.claimed_at) + timedelta(minutes=claim_minutes) <= now
+    if state == "claimed" and lapsed:
+        state, claimed_by = "pending", None
+    suggestions = [
+        (str(s.get("service_code", "")), float(s.get("confidence", 0.0)))
+        for s in item.suggestions
+        if s.get("service_code")
+    ]
+    return ItemView(
+        id=item.id,
+        state=state,
+        channel=item.channel,
+        resident_id=item.resident_id,
+        language=item.language,
+        text=item.text,
+        media_urls=list(item.media_urls),
+        suggestions=suggestions,
+        reason=item.reason,
+        location_text=item.location_text,
+        location_kind=item.location_kind,
+        address_string=item.address_string,
+        lat=item.lat,
+        long=item.long,
+        claimed_by=claimed_by if state == "claimed" else None,
+        decided_by=item.decided_by,
+        decided_at=as_utc(item.decided_at) if item.decided_at else None,
+        service_code=item.service_code,
+        service_request_id=item.service_request_id,
+        rejection_reason=item.rejection_reason,
+        created_at=created,
+        age=humanize_age(now - created),
+    )
+
+
+def open_items(session: Session, *, claim_minutes: float, limit: int = 200) -> list[ItemView]:
+    """Items waiting or being worked on, oldest first."""
+    rows = session.exec(
+        select(ReviewItem)
+        .where(col(ReviewItem.status).in_(("pending", "claimed")))
+        .order_by(col(ReviewItem.created_at), col(ReviewItem.id))
+        .limit(limit)
+    ).all()
+    now = utcnow()
+    return [item_view(row, now=now, claim_minutes=claim_minutes) for row in rows]
+
+
+def recently_decided(session: Session, *, limit: int = 10) -> list[ItemView]:
+    rows = session.exec(
+        select(ReviewItem)
+        .where(col(ReviewItem.status).in_(("approved", "rejected")))
+        .order_by(col(ReviewItem.decided_at).desc(), col(ReviewItem.id).desc())
+        .limit(limit)
+    ).all()
+    return [item_view(row) for row in rows]
+
+
+def get_item(session: Session, item_id: int, *, claim_minutes: float) -> ItemView | None:
+    row = session.get(ReviewItem, item_id)
+    return item_view(row, claim_minutes=claim_minutes) if row is not None else None
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    direction: str  # "in" (the resident) or "out" (the bot)
+    text: str
+    at: str
+
+
+def conversation(session: Session, channel: str, resident_id: str, *, limit: int = 30) -> list[Line]:
+    """The latest exchanges with this resident on this channel, oldest first."""
+    rows = session.exec(
+        select(InboxRecord)
+        .where(InboxRecord.channel == channel, InboxRecord.resident_id == resident_id)
+        .order_by(col(InboxRecord.id).desc())
+        .limit(limit)
+    ).all()
+    lines: list[Line] = []
+    for row in reversed(rows):
+        at = as_utc(row.received_at).strftime("%Y-%m-%d %H:%M UTC")
+        if row.text:
+            lines.append(Line("in", row.text, at))
+        for reply in row.replies:
+            text = str(reply.get("text", ""))
+            if text:
+                lines.append(Line("out", text, at))
+    return lines
+
+
+# ---------------------------------------------------------------------------------------------- requests
+
+
+@dataclass(frozen=True, slots=True)
+class RequestFilters:
+    q: str = ""
+    service_code: str = ""
+    status: str = ""
+    channel: str = ""
+    # Words of the address (a street, a block, a zip code): "area" in the console.
+    area: str = ""
+    start: date | None = None
+    end: date | None = None
+    page: int = 1
+
+    def as_query(self) -> dict[str, str]:
+        values = {
+            "q": self.q,
+            "service_code": self.service_code,
+            "status": self.status,
+            "channel": self.channel,
+            "area": self.area,
+            "start": self.start.isoformat() if self.start else "",
+            "end": self.end.isoformat() if self.end else "",
+        }
+        return {key: value for key, value in values.items() if value}
+
+
+@dataclass(frozen=True, slots=True)
+class RequestPage:
+    rows: list[ServiceRequestRow]
+    total: int
+    page: int
+    page_size: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, time.min).replace(tzinfo=utcnow().tzinfo)
+
+
+def find_requests(session: Session, filters: RequestFilters, *, page_size: int) -> RequestPage:
+    query = select(ServiceRequestRow)
+    if filters.service_code:
+        query = query.where(ServiceRequestRow.service_code == filters.service_code)
+    if filters.status:
+        query = query.where(ServiceRequestRow.status == filters.status)
+    if filters.channel:
+        query = query.where(ServiceRequestRow.channel == filters.channel)
+    if filters.start:
+        query = query.where(col(ServiceRequestRow.requested_datetime) >= _day_start(filters.start))
+    if filters.end:
+        end = _day_start(filters.end) + timedelta(days=1)
+        query = query.where(col(ServiceRequestRow.requested_datetime) < end)
+    for word in filters.area.split():
+        query = query.where(
+            or_(
+                func.lower(col(ServiceRequestRow.address)).contains(word.lower()),
+                col(ServiceRequestRow.zipcode) == word,
+            )
+        )
+    for word in filters.q.split():
+        conditions = [func.lower(col(ServiceRequestRow.description)).contains(word.lower())]
+        if word.isdigit():
+            conditions.append(col(ServiceRequestRow.id) == int(word))
+        query = query.where(or_(*conditions))
+    total = session.exec(select(func.count()).select_from(query.subquery())).one()
+    page = max(1, filters.page)
+    rows = session.exec(
+        query.order_by(col(ServiceRequestRow.requested_datetime).desc(), col(ServiceRequestRow.id).desc())
+        .offset((page - 1) * page_size)
+        .limit(page_size)
+    ).all()
+    return RequestPage(rows=list(rows), total=int(total), page=page, page_size=page_size)
+
+
+def request_history(session: Session, request_id: int) -> list[StatusChangeRow]:
+    return list(
+        session.exec(
+            select(StatusChangeRow)
+            .where(StatusChangeRow.request_id == request_id)
+            .order_by(col(StatusChangeRow.id))
+        ).all()
+    )
+
+
+def distinct_channels(session: Session) -> list[str]:
+    return sorted(
+        c for c in session.exec(select(ServiceRequestRow.channel).distinct()).all() if c is not None
+    )
