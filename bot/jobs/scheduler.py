@@ -78,6 +78,12 @@ JOBS: tuple[JobSpec, ...] = (
         lambda s: s.twitter.enabled,
     ),
     JobSpec(
+        "remote-submit",
+        "bot.jobs.remote_sync:submit",
+        lambda s: s.jobs.remote_submit_seconds,
+        lambda s: s.remote.enabled,
+    ),
+    JobSpec(
         "remote-sync",
         "bot.jobs.remote_sync:run",
         lambda s: s.jobs.remote_sync_seconds,
@@ -112,11 +118,11 @@ def _add_jobs(scheduler: AsyncIOScheduler, settings: Settings, specs: list[JobSp
 class JobRunner:
     """Starts and stops this process's share of the jobs; built once per process from its runtime."""
 
-    def __init__(self, settings: Settings, runtime: Any, engine: Engine) -> None:
-        self.settings = settings
-        self.runtime = runtime
+    def __init__(self, job_context: context.JobContext, engine: Engine) -> None:
+        self.context = job_context
+        self.settings = job_context.settings
         self.engine = engine
-        self.leadership = Leadership(settings.effective_database_url, settings.jobs.scheduler)
+        self.leadership = Leadership(self.settings.effective_database_url, self.settings.jobs.scheduler)
         self.local: AsyncIOScheduler | None = None
         self.persistent: AsyncIOScheduler | None = None
         self._election: asyncio.Task[None] | None = None
@@ -131,7 +137,7 @@ class JobRunner:
     async def start(self) -> None:
         if not self.settings.jobs.enabled:
             return
-        context.install(context.JobContext(self.settings, self.runtime))
+        context.install(self.context)
         local_jobs = self.wanted(every_worker=True)
         if local_jobs:
             self.local = _new_scheduler(MemoryJobStore())

@@ -1,0 +1,29 @@
+"""Job: forget dialogue state nobody has touched for conversation.state_ttl_hours.
+
+A report abandoned half-way (no location ever sent) must not surprise the resident days later by
+treating their next message as its answer. Requests, follows, the inbox and the outbox are records and
+are kept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from sqlmodel import col, delete
+
+from bot.jobs.context import JobContext, current
+from bot.open311.models import utcnow
+from bot.state import ConversationRecord
+
+
+def forget_stale_conversations(context: JobContext) -> int:
+    cutoff = utcnow() - timedelta(hours=context.settings.conversation.state_ttl_hours)
+    with context.sessions() as session:
+        result = session.exec(delete(ConversationRecord).where(col(ConversationRecord.updated_at) < cutoff))
+        session.commit()
+        return int(result.rowcount or 0)
+
+
+async def run() -> None:
+    await asyncio.to_thread(forget_stale_conversations, current())
