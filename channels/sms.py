@@ -1,0 +1,281 @@
+"""SMS and MMS through Twilio.
+
+Inbound: Twilio POSTs a form to ``webhook_path``. The ``X-Twilio-Signature`` is checked with twilio's
+``RequestValidator`` over every parameter (Twilio adds parameters without notice) against the PUBLIC URL
+from configuration, because behind a TLS-terminating proxy the URL the app sees is not the one Twilio
+signed. An unsigned or wrongly signed request gets 403 and changes nothing. The replies go back in the
+response as TwiML (``MessagingResponse``), long ones split at sensible boundaries.
+
+MMS media (``NumMedia``, ``MediaUrlN``, ``MediaContentTypeN``) needs the account's credentials to fetch, so
+attachments are marked ``needs_auth``; the bot fetches them through ``fetch_media`` and serves its own copy.
+
+Outbound (status updates): twilio's REST client; error 21610 (the recipient texted STOP to the carrier)
+becomes ``RecipientOptedOut``. Delivery status callbacks (signed too) are handed to the handler with a rank,
+so a late "sent" never overwrites "delivered".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Sequence
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+import httpx
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.request_validator import RequestValidator
+from twilio.rest import Client
+from twilio.twiml.messaging_response import MessagingResponse
+
+from channels.base import (
+    Channel,
+    DeliveryError,
+    MessageHandler,
+    RecipientOptedOut,
+    SendResult,
+    render_as_text,
+)
+from channels.messages import Attachment, InboundMessage, OutboundMessage
+
+CHANNEL_NAME = "sms"
+SIGNATURE_HEADER = "X-Twilio-Signature"
+OPTED_OUT_ERROR = 21610
+MAX_MEDIA_BYTES = 10 * 1024 * 1024
+# How far along a message is; a callback with a lower rank than the stored one arrived late and is ignored.
+STATUS_RANK: dict[str, int] = {
+    "accepted": 1,
+    "scheduled": 1,
+    "queued": 2,
+    "sending": 3,
+    "sent": 4,
+    "canceled": 5,
+    "failed": 5,
+    "undelivered": 5,
+    "delivered": 6,
+    "read": 7,
+}
+
+
+@runtime_checkable
+class DeliveryStatusSink(Protocol):
+    """What the SMS channel tells its handler about delivery (the dispatcher has it)."""
+
+    async def record_delivery_status(
+        self, channel: str, provider_message_id: str, status: str, rank: int, error_code: str | None
+    ) -> bool: ...
+
+
+class SmsChannel(Channel):
+    name: ClassVar[str] = CHANNEL_NAME
+    capabilities: ClassVar[frozenset[str]] = frozenset({"inline_replies", "media"})
+
+    def __init__(
+        self,
+        handler: MessageHandler,
+        *,
+        account_sid: str,
+        auth_token: str,
+        from_number: str,
+        public_url: str,
+        webhook_path: str = "/webhooks/twilio",
+        status_path: str = "/webhooks/twilio/status",
+        api_base_url: str | None = None,
+        max_message_chars: int = 1600,
+    ) -> None:
+        super().__init__(handler)
+        self.account_sid = account_sid
+        self.from_number = from_number
+        self.webhook_path = webhook_path
+        self.status_path = status_path
+        base = public_url.rstrip("/")
+        self.webhook_url = base + webhook_path
+        self.status_url = base + status_path
+        self.max_message_chars = max_message_chars
+        self._auth = (account_sid, auth_token)
+        self._validator = RequestValidator(auth_token)
+        self._client = Client(account_sid, auth_token)
+        if api_base_url:
+            # Tests and demos: the real client against a local fake of Twilio's REST API.
+            self._client.api.base_url = api_base_url.rstrip("/")
+
+    @classmethod
+    def from_config(cls, config: Any, handler: MessageHandler, *, public_url: str) -> SmsChannel:
+        missing = [
+            key
+            for key, value in (
+                ("twilio.account_sid", config.account_sid),
+                ("twilio.auth_token", config.auth_token),
+                ("twilio.from_number", config.from_number),
+            )
+            if not value
+        ]
+        if missing:
+            raise ValueError(
+                f"the SMS channel is enabled but {', '.join(missing)} is not set "
+                "(the auth token comes from the environment: OPEN311_BOT_TWILIO__AUTH_TOKEN)"
+            )
+        return cls(
+            handler,
+            account_sid=config.account_sid,
+            auth_token=config.auth_token.get_secret_value(),
+            from_number=config.from_number,
+            public_url=public_url,
+            webhook_path=config.webhook_path,
+            status_path=config.status_path,
+            api_base_url=config.api_base_url,
+            max_message_chars=config.max_message_chars,
+        )
+
+    def routes(self) -> list[BaseRoute]:
+        return [
+            Route(self.webhook_path, self._inbound, methods=["POST"], name="twilio_inbound"),
+            Route(self.status_path, self._status, methods=["POST"], name="twilio_status"),
+        ]
+
+    # -- inbound ---------------------------------------------------------------------------------------
+
+    async def _signed_form(self, request: Request, public_url: str) -> FormData | None:
+        form = await request.form()
+        url = public_url + (f"?{request.url.query}" if request.url.query else "")
+        signature = request.headers.get(SIGNATURE_HEADER, "")
+        if not signature or not self._validator.validate(url, form, signature):
+            return None
+        return form
+
+    async def _inbound(self, request: Request) -> Response:
+        form = await self._signed_form(request, self.webhook_url)
+        if form is None:
+            return PlainTextResponse("invalid or missing X-Twilio-Signature", status_code=403)
+        message = inbound_message(form)
+        if message is None:
+            return PlainTextResponse("MessageSid and From are required", status_code=400)
+        replies = await self.handler.handle(message)
+        return Response(self.twiml(replies), media_type="application/xml")
+
+    def twiml(self, replies: Sequence[OutboundMessage]) -> str:
+        response = MessagingResponse()
+        for reply in replies:
+            parts = split_text(render_as_text(reply), self.max_message_chars)
+            for index, part in enumerate(parts):
+                message = response.message(part)
+                if index == 0:
+                    for url in reply.media_urls:
+                        message.media(url)
+        return str(response)
+
+    async def _status(self, request: Request) -> Response:
+        form = await self._signed_form(request, self.status_url)
+        if form is None:
+            return PlainTextResponse("invalid or missing X-Twilio-Signature", status_code=403)
+        sid = str(form.get("MessageSid") or form.get("SmsSid") or "")
+        status = str(form.get("MessageStatus") or form.get("SmsStatus") or "").lower()
+        if not sid or not status:
+            return PlainTextResponse("MessageSid and MessageStatus are required", status_code=400)
+        error_code = form.get("ErrorCode")
+        if isinstance(self.handler, DeliveryStatusSink):
+            await self.handler.record_delivery_status(
+                CHANNEL_NAME, sid, status, STATUS_RANK.get(status, 0), str(error_code) if error_code else None
+            )
+        return Response(status_code=204)
+
+    # -- outbound --------------------------------------------------------------------------------------
+
+    async def send_text(self, resident_id: str, text: str, *, reply_to: str | None = None) -> SendResult:
+        return await self.send(OutboundMessage(channel=CHANNEL_NAME, resident_id=resident_id, text=text))
+
+    async def send(self, message: OutboundMessage) -> SendResult:
+        parts = split_text(render_as_text(message), self.max_message_chars)
+        sid: str | None = None
+        for index, part in enumerate(parts):
+            media = list(message.media_urls) if index == 0 else []
+            sid = await asyncio.to_thread(self._create, message.resident_id, part, media) or sid
+        return SendResult(provider_message_id=sid)
+
+    def _create(self, to: str, body: str, media_urls: list[str]) -> str | None:
+        kwargs: dict[str, Any] = {"to": to, "from_": self.from_number, "body": body}
+        kwargs["status_callback"] = self.status_url
+        if media_urls:
+            kwargs["media_url"] = media_urls
+        try:
+            created = self._client.messages.create(**kwargs)
+        except TwilioRestException as exc:
+            if exc.code == OPTED_OUT_ERROR:
+                raise RecipientOptedOut(f"Twilio {exc.code}: {exc.msg}") from exc
+            retryable = exc.status == 429 or exc.status >= 500
+            raise DeliveryError(f"Twilio {exc.status} {exc.code}: {exc.msg}", retryable=retryable) from exc
+        except (TwilioException, OSError) as exc:
+            raise DeliveryError(f"Twilio could not be reached: {exc}", retryable=True) from exc
+        sid: str | None = created.sid
+        return sid
+
+    async def fetch_media(self, attachment: Attachment) -> tuple[bytes, str]:
+        """MMS media needs the account's credentials (HTTP basic auth); httpx drops them on a redirect
+        to another host, as Twilio's redirect to its storage expects."""
+        try:
+            async with httpx.AsyncClient(auth=self._auth, follow_redirects=True, timeout=30) as client:
+                response = await client.get(attachment.url)
+        except httpx.HTTPError as exc:
+            raise DeliveryError(f"fetching {attachment.url} failed: {exc}", retryable=True) from exc
+        if response.status_code != 200:
+            raise DeliveryError(
+                f"fetching {attachment.url} gave HTTP {response.status_code}", retryable=False
+            )
+        if len(response.content) > MAX_MEDIA_BYTES:
+            raise DeliveryError(f"{attachment.url} is larger than {MAX_MEDIA_BYTES} bytes", retryable=False)
+        content_type = response.headers.get("content-type", attachment.content_type or "")
+        return response.content, content_type.split(";")[0].strip()
+
+
+def inbound_message(form: FormData) -> InboundMessage | None:
+    """Twilio's webhook form → one normalised message (None when it lacks the message id or sender)."""
+    sid = str(form.get("MessageSid") or form.get("SmsMessageSid") or form.get("SmsSid") or "")
+    sender = str(form.get("From") or "")
+    if not sid or not sender:
+        return None
+    attachments: list[Attachment] = []
+    count = str(form.get("NumMedia") or "0")
+    for index in range(int(count) if count.isdigit() else 0):
+        url = form.get(f"MediaUrl{index}")
+        if isinstance(url, str) and url:
+            content_type = form.get(f"MediaContentType{index}")
+            attachments.append(
+                Attachment(url=url, content_type=str(content_type) if content_type else None, needs_auth=True)
+            )
+    return InboundMessage(
+        channel=CHANNEL_NAME,
+        resident_id=sender,
+        provider_message_id=sid,
+        text=str(form.get("Body") or ""),
+        attachments=tuple(attachments),
+        metadata={"to": str(form.get("To") or "")},
+    )
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Splits a long reply into parts of at most ``limit`` characters: between paragraphs, then lines,
+    then sentences, then words; a word longer than the limit is cut."""
+    text = text.strip()
+    if len(text) <= limit:
+        return [text] if text else []
+    parts: list[str] = []
+    rest = text
+    while len(rest) > limit:
+        window = rest[: limit + 1]
+        cut = -1
+        for pattern in (r"\n\s*\n", r"\n", r"[.!?。！？]\s", r"\s"):
+            matches = [m.end() for m in re.finditer(pattern, window) if m.end() <= limit]
+            candidates = [end for end in matches if end > limit // 3]
+            if candidates:
+                cut = candidates[-1]
+                break
+        if cut <= 0:
+            cut = limit
+        parts.append(rest[:cut].strip())
+        rest = rest[cut:].strip()
+    if rest:
+        parts.append(rest)
+    return parts
