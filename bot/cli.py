@@ -18,6 +18,7 @@ from bot.config import ConfigError
 COMMAND_MODULES: tuple[str, ...] = (
     "bot.commands.serve",
     "bot.commands.keys",
+    "bot.commands.operators",
 )
 
 
