@@ -1,0 +1,85 @@
+"""The web application: ``create_app(settings)`` builds the runtime and mounts every part on one app.
+
+The Open311 API is mounted here; every other part (channel webhooks, operator pages, the scheduler) is a
+module in ``APP_PARTS`` with a ``mount(app, runtime)`` function that adds its routes and, through
+``runtime.add_lifecycle(start, stop)``, its start-up and shutdown work. Adding a part is one line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+from fastapi.responses import Response
+
+from bot.config import Settings
+from bot.open311.api import build_router, install_error_handlers
+from bot.open311.batch import run_batch_acceptance
+from bot.runtime import Runtime
+
+# One line per part; each module has mount(app: FastAPI, runtime: Runtime) -> None.
+APP_PARTS: tuple[str, ...] = ()
+
+
+def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
+    """The app for ``settings``; builds (and at shutdown closes) its own Runtime unless given one."""
+    owned = runtime is None
+    active = runtime or Runtime.build(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await active.start()
+        try:
+            yield
+        finally:
+            await active.stop()
+            if owned:
+                active.close()
+
+    app = FastAPI(
+        title="open311-bot",
+        version="0.1.0",
+        description="A city's 311 intake bot with an embedded Open311 GeoReport v2 server.",
+        lifespan=lifespan,
+    )
+    app.state.runtime = active
+    app.state.settings = settings
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> Response:
+        # Deliberately bare: the benchmark's baseline for the cost of the stack itself.
+        return Response(b"ok", media_type="text/plain")
+
+    mount_open311(app, active)
+    for module_name in APP_PARTS:
+        importlib.import_module(module_name).mount(app, active)
+    return app
+
+
+def mount_open311(app: FastAPI, runtime: Runtime) -> None:
+    settings = runtime.settings
+    app.include_router(build_router(runtime.open311, runtime.media, settings))
+    install_error_handlers(app, settings.open311.base_path)
+    if settings.jobs.enabled and settings.open311.batch_acceptance == "auto":
+        _add_batch_acceptance(runtime)
+
+
+def _add_batch_acceptance(runtime: Runtime) -> None:
+    tasks: list[asyncio.Task[None]] = []
+
+    async def start() -> None:
+        interval = runtime.settings.jobs.batch_accept_seconds
+        tasks.append(asyncio.create_task(run_batch_acceptance(runtime.open311, interval)))
+
+    async def stop() -> None:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        tasks.clear()
+
+    runtime.add_lifecycle(start, stop)

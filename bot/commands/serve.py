@@ -1,0 +1,41 @@
+"""``open311-bot serve``: runs the whole service (API, channels, operator pages, jobs) with uvicorn.
+
+Migrations are applied on start-up (Runtime.build), so a fresh data directory just works.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+import uvicorn
+
+from bot.app import create_app
+from bot.config import load_settings
+
+
+def register(subparsers: Any) -> None:
+    parser: argparse.ArgumentParser = subparsers.add_parser("serve", help="run the bot and its Open311 API")
+    parser.add_argument("--host", default=None, help="interface to listen on (default: server.host)")
+    parser.add_argument("--port", type=int, default=None, help="port to listen on (default: server.port)")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    overrides: dict[str, Any] = {}
+    if args.host is not None:
+        overrides["host"] = args.host
+    if args.port is not None:
+        overrides["port"] = args.port
+    settings = load_settings(args.config, **({"server": overrides} if overrides else {}))
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    app = create_app(settings)
+    print(
+        f"open311-bot: serving on http://{settings.server.host}:{settings.server.port} "
+        f"(Open311 API at {settings.open311.base_path}, data in {settings.data_dir})",
+        flush=True,
+    )
+    uvicorn.run(
+        app, host=settings.server.host, port=settings.server.port, proxy_headers=True, log_level="info"
+    )
+    return 0

@@ -1,0 +1,83 @@
+"""The database: one engine and session factory per process, and the one place the schema is created.
+
+SQLite (the embedded default) lives in ``data_dir/open311.db`` with WAL, so readers never wait for the
+writer; PostgreSQL is used by URL (``postgresql+psycopg://...``) and lets several workers share the load.
+The schema is created and upgraded only by the alembic migrations in ``bot/migrations`` (``migrate``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import sessionmaker
+from sqlmodel import Session, create_engine
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+# Pragmas for every SQLite connection: WAL for concurrent readers, NORMAL sync (durable across
+# application crashes, and fast: no fsync per commit in WAL mode), enforced foreign keys, and a busy
+# timeout so a second writer waits instead of failing.
+_SQLITE_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=NORMAL",
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA busy_timeout=10000",
+    "PRAGMA temp_store=MEMORY",
+    "PRAGMA cache_size=-20000",
+)
+
+SessionFactory = sessionmaker[Session]
+
+
+def make_engine(database_url: str, *, pool_size: int = 10) -> Engine:
+    """An engine for the URL; for SQLite it creates the file's directory and sets the pragmas."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        if url.database and url.database != ":memory:":
+            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 10},
+            pool_size=pool_size,
+            max_overflow=pool_size,
+        )
+        event.listen(engine, "connect", _set_sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+
+def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        for pragma in _SQLITE_PRAGMAS:
+            cursor.execute(pragma)
+    finally:
+        cursor.close()
+
+
+def make_session_factory(engine: Engine) -> SessionFactory:
+    # expire_on_commit=False: objects stay readable after commit (the service returns them to callers).
+    return sessionmaker(bind=engine, class_=Session, expire_on_commit=False)
+
+
+def alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return config
+
+
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Applies the migrations up to ``revision`` (run by ``serve`` on start-up and by tests)."""
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+
+
+def is_postgresql(engine: Engine) -> bool:
+    return engine.dialect.name == "postgresql"

@@ -1,0 +1,537 @@
+"""GeoReport v2 over HTTP: the six methods (plus discovery and uploaded media) as a FastAPI router.
+
+The format comes from the path suffix (``.xml`` / ``.json``). Parsing is lenient where the spec allows:
+an empty parameter is an absent one, ``api_key`` and ``jurisdiction_id`` may come in the body or the
+query string, comma lists are trimmed, ``attribute[...]`` keys may arrive percent-encoded. This module is
+the only place core errors become HTTP status codes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal, TypeVar
+from urllib.parse import parse_qsl
+
+import orjson
+from defusedxml import ElementTree as SafeElementTree
+from fastapi import APIRouter, FastAPI, Path, Query, Request
+from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, Response
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.formparsers import MultiPartException
+
+from bot.config import Settings
+from bot.open311 import formats
+from bot.open311.discovery import discovery_record
+from bot.open311.errors import Conflict, Forbidden, InvalidInput, NotFound, Open311Error
+from bot.open311.formats import Format
+from bot.open311.media import MediaStore
+from bot.open311.models import NewRequest, RequestQuery
+from bot.open311.service import Open311Service
+from bot.open311.validation import parse_w3c_datetime
+
+T = TypeVar("T")
+FormatParam = Annotated[Literal["xml", "json"], Path(description="Response format: xml or json")]
+OptionalParam = Annotated[str | None, Query()]
+
+_ATTRIBUTE_KEY = re.compile(r"^attribute\[([^\]]{1,128})\](\[\])?$")
+_SUFFIX = re.compile(r"\.(xml|json)$")
+_MAX_PARAM_LENGTH = 20_000
+_NEW_REQUEST_FIELDS = (
+    "address_string",
+    "address_id",
+    "zipcode",
+    "email",
+    "device_id",
+    "account_id",
+    "first_name",
+    "last_name",
+    "phone",
+    "description",
+    "media_url",
+)
+
+
+class PayloadTooLarge(InvalidInput):
+    """The body is larger than server.max_body_bytes."""
+
+
+class UnsupportedMediaType(InvalidInput):
+    """The body's content type is none we read."""
+
+
+def status_for(error: Open311Error) -> int:
+    if isinstance(error, Forbidden):
+        return 403
+    if isinstance(error, NotFound):
+        return 404
+    if isinstance(error, PayloadTooLarge):
+        return 413
+    if isinstance(error, UnsupportedMediaType):
+        return 415
+    if isinstance(error, Conflict):
+        return 409
+    return 400
+
+
+def document(fmt: Format, root: str, item: str | None, body: Any, status: int = 200) -> Response:
+    return Response(
+        formats.render(fmt, root, item, body),
+        status_code=status,
+        headers={"content-type": formats.CONTENT_TYPES[fmt]},
+    )
+
+
+def error_response(fmt: Format, status: int, description: str) -> Response:
+    return document(fmt, "errors", "error", formats.error_records([(status, description)]), status)
+
+
+def format_of(path: str) -> Format:
+    """The format a path asks for (XML, the spec's required format, when it names none)."""
+    match = _SUFFIX.search(path)
+    return "json" if match and match.group(1) == "json" else "xml"
+
+
+# ------------------------------------------------------------------------------------- parameters
+
+
+def _clean(value: str | None, name: str) -> str | None:
+    """An empty parameter is an absent one (spec: "Optional" arguments)."""
+    if value is None:
+        return None
+    text = value.strip()
+    if len(text) > _MAX_PARAM_LENGTH:
+        raise InvalidInput(f"{name} is longer than {_MAX_PARAM_LENGTH} characters", field=name)
+    return text or None
+
+
+def _param(request: Request, name: str, form: dict[str, str] | None = None) -> str | None:
+    if form is not None and form.get(name):
+        return _clean(form[name], name)
+    return _clean(request.query_params.get(name), name)
+
+
+def _comma_list(value: str | None) -> tuple[str, ...]:
+    if not value:
+        return ()
+    return tuple(dict.fromkeys(part.strip() for part in value.split(",") if part.strip()))
+
+
+def _integer(value: str | None, name: str, low: int, high: int) -> int | None:
+    if value is None:
+        return None
+    try:
+        number = int(value)
+    except ValueError as exc:
+        raise InvalidInput(f"{name} must be a whole number", field=name) from exc
+    if not low <= number <= high:
+        raise InvalidInput(f"{name} must be between {low} and {high}", field=name)
+    return number
+
+
+def _coordinate(value: str | None, name: str) -> float | None:
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except ValueError as exc:
+        raise InvalidInput(f"{name} must be a decimal number", field=name) from exc
+    if not math.isfinite(number):
+        raise InvalidInput(f"{name} must be a finite number", field=name)
+    return number
+
+
+def _boolean(value: str | None) -> bool:
+    return (value or "").strip().lower() in ("true", "1", "yes")
+
+
+# ------------------------------------------------------------------------------------------ bodies
+
+
+async def _read_body(request: Request, max_bytes: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+        raise PayloadTooLarge(f"the request body is larger than {max_bytes} bytes", field="body")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > max_bytes:
+            raise PayloadTooLarge(f"the request body is larger than {max_bytes} bytes", field="body")
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    # Starlette's form parser reads a body already held in _body instead of the consumed stream.
+    request._body = body
+    return body
+
+
+async def read_submission(request: Request, max_bytes: int) -> tuple[list[tuple[str, str]], bytes | None]:
+    """The POST body as (name, value) pairs plus an uploaded ``media`` file, whatever the body's type:
+    form-encoded (the spec's), multipart (the media extension), JSON or XML (clients that send them)."""
+    body = await _read_body(request, max_bytes)
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type in ("", "application/x-www-form-urlencoded"):
+        try:
+            text = body.decode("utf-8")
+            pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=False, max_num_fields=2000)
+        except UnicodeDecodeError as exc:
+            raise InvalidInput("the form body is not valid UTF-8", field="body") from exc
+        except ValueError as exc:
+            raise InvalidInput(f"the form body is malformed: {exc}", field="body") from exc
+        return pairs, None
+    if content_type == "multipart/form-data":
+        return await _multipart(request)
+    if content_type in ("application/json", "text/json"):
+        return _json_pairs(body), None
+    if content_type in ("text/xml", "application/xml"):
+        return _xml_pairs(body), None
+    raise UnsupportedMediaType(
+        f"content type {content_type!r} is not accepted; send application/x-www-form-urlencoded", field="body"
+    )
+
+
+async def _multipart(request: Request) -> tuple[list[tuple[str, str]], bytes | None]:
+    try:
+        form = await request.form(max_files=1, max_fields=2000)
+    except MultiPartException as exc:
+        raise InvalidInput(f"the multipart body is malformed: {exc.message}", field="body") from exc
+    except (ValueError, KeyError, AssertionError) as exc:
+        raise InvalidInput("the multipart body is malformed", field="body") from exc
+    pairs: list[tuple[str, str]] = []
+    media: bytes | None = None
+    try:
+        for name, value in form.multi_items():
+            if isinstance(value, UploadFile):
+                if name != "media":
+                    raise InvalidInput(f"{name} cannot be a file; only media can", field=name)
+                media = await value.read()
+            else:
+                pairs.append((name, value))
+    finally:
+        await form.close()
+    return pairs, media
+
+
+def _json_pairs(body: bytes) -> list[tuple[str, str]]:
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidInput(f"the JSON body does not parse: {exc}", field="body") from exc
+    if not isinstance(data, dict):
+        raise InvalidInput("the JSON body must be an object of fields", field="body")
+    pairs: list[tuple[str, str]] = []
+    for name, value in data.items():
+        if name in ("attribute", "attributes") and isinstance(value, dict):
+            for code, attribute_value in value.items():
+                values = attribute_value if isinstance(attribute_value, list) else [attribute_value]
+                pairs.extend((f"attribute[{code}][]", _scalar(item, code)) for item in values)
+        elif isinstance(value, list):
+            pairs.extend((name, _scalar(item, name)) for item in value)
+        else:
+            pairs.append((name, _scalar(value, name)))
+    return pairs
+
+
+def _scalar(value: Any, name: str) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str | int | float):
+        return str(value)
+    raise InvalidInput(f"{name} must be a string or a number", field=name)
+
+
+def _xml_pairs(body: bytes) -> list[tuple[str, str]]:
+    try:
+        root = SafeElementTree.fromstring(body, forbid_dtd=True)
+    except Exception as exc:  # defusedxml raises ParseError or its own DefusedXmlException family
+        raise InvalidInput(f"the XML body is not acceptable: {type(exc).__name__}", field="body") from exc
+    pairs: list[tuple[str, str]] = []
+    for child in root:
+        if child.tag in ("attribute", "attributes") and len(child):
+            pairs.extend((f"attribute[{item.tag}][]", (item.text or "").strip()) for item in child)
+        else:
+            pairs.append((child.tag, (child.text or "").strip()))
+    return pairs
+
+
+def split_submission(pairs: Iterable[tuple[str, str]]) -> tuple[dict[str, str], dict[str, str | list[str]]]:
+    """Plain fields (first non-empty value wins) and ``attribute[CODE]`` / ``attribute[CODE][]`` values."""
+    fields: dict[str, str] = {}
+    attributes: dict[str, str | list[str]] = {}
+    for name, value in pairs:
+        match = _ATTRIBUTE_KEY.match(name.strip())
+        if match:
+            code, is_list = match.group(1).strip(), bool(match.group(2))
+            if not value.strip():
+                continue
+            current = attributes.get(code)
+            if is_list or current is not None:
+                items = current if isinstance(current, list) else ([current] if current is not None else [])
+                attributes[code] = [*items, value]
+            else:
+                attributes[code] = value
+        elif value.strip() and name not in fields:
+            fields[name] = value
+    return fields, attributes
+
+
+# ------------------------------------------------------------------------------------------ router
+
+
+def build_router(service: Open311Service, media: MediaStore, settings: Settings) -> APIRouter:
+    router = APIRouter(prefix=settings.open311.base_path.rstrip("/"), tags=["GeoReport v2"])
+    max_body = settings.server.max_body_bytes
+    changeset = datetime.now(UTC).strftime("%Y-%m-%d %H:%M")
+
+    def guarded(fmt: Format, produce: Callable[[], Response]) -> Response:
+        try:
+            return produce()
+        except Open311Error as error:
+            return error_response(fmt, status_for(error), error.description)
+
+    @router.get("/discovery.{fmt}", summary="Service discovery")
+    async def discovery(fmt: FormatParam) -> Response:
+        record = discovery_record(settings.open311, settings.server.public_url, changeset, service.sandbox)
+        return document(fmt, "discovery", None, record)
+
+    @router.get("/services.{fmt}", summary="GET Service List")
+    async def list_services(
+        request: Request, fmt: FormatParam, jurisdiction_id: OptionalParam = None
+    ) -> Response:
+        def produce() -> Response:
+            found = service.list_services(_param(request, "jurisdiction_id"))
+            return document(fmt, "services", "service", [formats.service_record(s) for s in found])
+
+        return guarded(fmt, produce)
+
+    @router.get("/services/{service_code}.{fmt}", summary="GET Service Definition")
+    async def service_definition(
+        request: Request, service_code: str, fmt: FormatParam, jurisdiction_id: OptionalParam = None
+    ) -> Response:
+        def produce() -> Response:
+            found = service.get_service_definition(service_code, _param(request, "jurisdiction_id"))
+            return document(fmt, "service_definition", None, formats.definition_record(found))
+
+        return guarded(fmt, produce)
+
+    @router.post(
+        "/requests.{fmt}",
+        summary="POST Service Request",
+        openapi_extra={"requestBody": _POST_BODY},
+        responses=_responses("Created: a service_request_id (realtime) or a token (batch)"),
+    )
+    async def create_request(
+        request: Request, fmt: FormatParam, jurisdiction_id: OptionalParam = None
+    ) -> Response:
+        try:
+            pairs, upload = await read_submission(request, max_body)
+            fields, attributes = split_submission(pairs)
+            api_key = fields.get("api_key") or _clean(request.query_params.get("api_key"), "api_key")
+            new = _new_request(request, fields, attributes)
+            stored = None
+            if upload is not None:
+                stored = await run_in_threadpool(media.save, upload)
+                new = _with_media(new, media.url_for(stored.name))
+            try:
+                submission = await run_in_threadpool(
+                    lambda: service.create_request(new, api_key=api_key, require_api_key=True)
+                )
+            except BaseException:
+                if stored is not None:
+                    stored.path.unlink(missing_ok=True)
+                raise
+        except Open311Error as error:
+            return error_response(fmt, status_for(error), error.description)
+        return document(fmt, "service_requests", "request", [formats.submission_record(submission)], 201)
+
+    @router.get("/tokens/{token_id}.{fmt}", summary="GET service_request_id from a token")
+    async def token(
+        request: Request, token_id: str, fmt: FormatParam, jurisdiction_id: OptionalParam = None
+    ) -> Response:
+        def produce() -> Response:
+            status = service.get_token(token_id, _param(request, "jurisdiction_id"))
+            return document(fmt, "service_requests", "request", [formats.token_record(status)])
+
+        return guarded(fmt, produce)
+
+    @router.get("/requests.{fmt}", summary="GET Service Requests")
+    async def query_requests(
+        request: Request,
+        fmt: FormatParam,
+        jurisdiction_id: OptionalParam = None,
+        service_request_id: OptionalParam = None,
+        service_code: OptionalParam = None,
+        start_date: OptionalParam = None,
+        end_date: OptionalParam = None,
+        status: OptionalParam = None,
+        page: OptionalParam = None,
+        page_size: OptionalParam = None,
+        extensions: OptionalParam = None,
+    ) -> Response:
+        try:
+            query = _request_query(request, settings.open311.max_page_size)
+            found = await run_in_threadpool(service.query_requests, query)
+        except Open311Error as error:
+            return error_response(fmt, status_for(error), error.description)
+        records = [formats.request_record(r, query.extensions) for r in found]
+        return document(fmt, "service_requests", "request", records)
+
+    @router.get("/requests/{service_request_id}.{fmt}", summary="GET Service Request")
+    async def get_request(
+        request: Request,
+        service_request_id: str,
+        fmt: FormatParam,
+        jurisdiction_id: OptionalParam = None,
+        extensions: OptionalParam = None,
+    ) -> Response:
+        # Inline, not in a thread: a primary-key lookup is cheaper than the hop to the thread pool.
+        def produce() -> Response:
+            with_notes = _boolean(_param(request, "extensions"))
+            found = service.get_request(
+                service_request_id, _param(request, "jurisdiction_id"), with_notes=with_notes
+            )
+            return document(fmt, "service_requests", "request", [formats.request_record(found, with_notes)])
+
+        return guarded(fmt, produce)
+
+    @router.get("/media/{name}", summary="Uploaded media", response_class=FileResponse)
+    async def served_media(name: str) -> Response:
+        try:
+            stored = media.open(name)
+        except NotFound as error:
+            return error_response("json", 404, error.description)
+        return FileResponse(
+            stored.path, media_type=stored.media_type, headers={"cache-control": "public, max-age=86400"}
+        )
+
+    return router
+
+
+def _new_request(
+    request: Request, fields: dict[str, str], attributes: dict[str, str | list[str]]
+) -> NewRequest:
+    service_code = _clean(fields.get("service_code"), "service_code")
+    if not service_code:
+        raise InvalidInput("service_code is required", field="service_code")
+    values = {name: _clean(fields.get(name), name) for name in _NEW_REQUEST_FIELDS}
+    return NewRequest(
+        service_code=service_code,
+        jurisdiction_id=_param(request, "jurisdiction_id", fields),
+        lat=_coordinate(_clean(fields.get("lat"), "lat"), "lat"),
+        long=_coordinate(_clean(fields.get("long"), "long"), "long"),
+        attributes=attributes,
+        channel="api",
+        **values,
+    )
+
+
+def _with_media(new: NewRequest, url: str) -> NewRequest:
+    return dataclasses.replace(new, media_url=url)
+
+
+def _request_query(request: Request, max_page_size: int) -> RequestQuery:
+    start = _param(request, "start_date")
+    end = _param(request, "end_date")
+    return RequestQuery(
+        service_request_ids=_comma_list(_param(request, "service_request_id")),
+        service_codes=_comma_list(_param(request, "service_code")),
+        start_date=parse_w3c_datetime(start, "start_date") if start else None,
+        end_date=parse_w3c_datetime(end, "end_date") if end else None,
+        statuses=tuple(s.lower() for s in _comma_list(_param(request, "status"))),
+        page=_integer(_param(request, "page"), "page", 1, 1_000_000) or 1,
+        page_size=_integer(_param(request, "page_size"), "page_size", 1, max_page_size),
+        extensions=_boolean(_param(request, "extensions")),
+        jurisdiction_id=_param(request, "jurisdiction_id"),
+    )
+
+
+# ----------------------------------------------------------------------------------- error handlers
+
+
+def install_error_handlers(app: FastAPI, base_path: str) -> None:
+    """Spec error bodies (in the path's format) for what FastAPI itself rejects under the API's path:
+    unknown routes and formats, wrong methods, invalid path parameters. Other paths keep FastAPI's."""
+    prefix = base_path.rstrip("/") + "/"
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        if not request.url.path.startswith(prefix):
+            return await http_exception_handler(request, exc)
+        description = {404: "no such resource (paths end in .xml or .json)", 405: "method not allowed"}.get(
+            exc.status_code, str(exc.detail)
+        )
+        response = error_response(format_of(request.url.path), exc.status_code, description)
+        if exc.headers:
+            response.headers.update(exc.headers)
+        return response
+
+    async def validation_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        if not request.url.path.startswith(prefix):
+            return await request_validation_exception_handler(request, exc)
+        fmt = format_of(request.url.path)
+        for error in exc.errors():
+            if tuple(error.get("loc", ()))[-1:] == ("fmt",):
+                return error_response(fmt, 404, "the format must be xml or json (e.g. services.xml)")
+        names = ", ".join(str(tuple(e.get("loc", ("?",)))[-1]) for e in exc.errors()) or "request"
+        return error_response(fmt, 400, f"invalid parameter: {names}")
+
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+
+
+# ------------------------------------------------------------------------------------ OpenAPI bits
+
+_STRING = {"type": "string"}
+_POST_FIELDS = {
+    "api_key": _STRING,
+    "jurisdiction_id": _STRING,
+    "service_code": _STRING,
+    "lat": {"type": "string", "description": "WGS84 latitude, -90..90"},
+    "long": {"type": "string", "description": "WGS84 longitude, -180..180"},
+    "address_string": _STRING,
+    "address_id": _STRING,
+    "email": _STRING,
+    "device_id": _STRING,
+    "account_id": _STRING,
+    "first_name": _STRING,
+    "last_name": _STRING,
+    "phone": _STRING,
+    "description": {"type": "string", "maxLength": 4000},
+    "media_url": {"type": "string", "description": "http(s) URL of a photo"},
+}
+_POST_BODY: dict[str, Any] = {
+    "required": True,
+    "description": "Form fields per GeoReport v2; attribute[CODE]=value (attribute[CODE][]=value for lists).",
+    "content": {
+        "application/x-www-form-urlencoded": {
+            "schema": {
+                "type": "object",
+                "properties": _POST_FIELDS,
+                "required": ["service_code"],
+                "additionalProperties": {"type": "string"},
+            }
+        },
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "properties": {**_POST_FIELDS, "media": {"type": "string", "format": "binary"}},
+                "required": ["service_code"],
+            }
+        },
+    },
+}
+
+
+def _responses(success: str) -> dict[int | str, dict[str, Any]]:
+    error = {"description": "GeoReport v2 error list ({code, description})"}
+    return {201: {"description": success}, 400: error, 403: error, 404: error, 413: error, 415: error}

@@ -1,0 +1,175 @@
+"""The service catalog: which service types this city takes, read from a TOML file.
+
+The bundled ``catalogs/default.toml`` has the classifier's service codes; ``catalogs/toronto.toml`` shows
+a real city's own codes. Each service names a ``classifier_class`` (one of the classifier's codes), so one
+trained model serves any city: the bot classifies into its classes, the catalog maps a class to the city's
+service. A catalog also carries the fixed test cases of the sandbox.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+Datatype = Literal["string", "number", "datetime", "text", "singlevaluelist", "multivaluelist"]
+ServiceType = Literal["realtime", "batch"]
+
+CATALOG_DIR = Path(__file__).parent / "catalogs"
+DEFAULT_CATALOG = CATALOG_DIR / "default.toml"
+
+
+class CatalogError(ValueError):
+    """The catalog file cannot be used; the message names the file and the entry."""
+
+
+class AttributeValue(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    key: str
+    name: str
+
+
+class Attribute(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    code: str
+    datatype: Datatype
+    description: str
+    required: bool = False
+    # false: shown to the user as information only, never submitted.
+    variable: bool = True
+    datatype_description: str | None = None
+    order: int = 0
+    values: tuple[AttributeValue, ...] = ()
+
+    @model_validator(mode="after")
+    def _lists_have_values(self) -> Attribute:
+        is_list = self.datatype in ("singlevaluelist", "multivaluelist")
+        if is_list and not self.values:
+            raise ValueError(f"attribute {self.code}: a {self.datatype} needs values")
+        if not is_list and self.values:
+            raise ValueError(f"attribute {self.code}: only list datatypes take values")
+        return self
+
+    @cached_property
+    def value_keys(self) -> frozenset[str]:
+        return frozenset(value.key for value in self.values)
+
+
+class Service(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    code: str = Field(min_length=1, max_length=64)
+    name: str
+    description: str
+    group: str
+    keywords: tuple[str, ...] = ()
+    type: ServiceType = "realtime"
+    # The classifier's code this service receives (defaults to the service's own code).
+    classifier_class: str = ""
+    agency_responsible: str | None = None
+    service_notice: str | None = None
+    attributes: tuple[Attribute, ...] = ()
+
+    @model_validator(mode="after")
+    def _default_class_and_order(self) -> Service:
+        if not self.classifier_class:
+            object.__setattr__(self, "classifier_class", self.code)
+        codes = [attribute.code for attribute in self.attributes]
+        if len(codes) != len(set(codes)):
+            raise ValueError(f"service {self.code}: attribute codes repeat")
+        ordered = tuple(
+            attribute if attribute.order else attribute.model_copy(update={"order": index})
+            for index, attribute in enumerate(self.attributes, start=1)
+        )
+        object.__setattr__(self, "attributes", tuple(sorted(ordered, key=lambda a: a.order)))
+        return self
+
+    @property
+    def metadata(self) -> bool:
+        """Spec: true when a client must fetch the service definition (the service has attributes)."""
+        return bool(self.attributes)
+
+    @cached_property
+    def attributes_by_code(self) -> dict[str, Attribute]:
+        return {attribute.code: attribute for attribute in self.attributes}
+
+
+class SandboxCase(BaseModel):
+    """A fixed request of the sandbox (per Toronto's mock-up): known ids, statuses and places."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    # Numeric, like the ids the sandbox hands out for new requests after them.
+    service_request_id: str = Field(pattern=r"^[0-9]{1,15}$")
+    service_code: str
+    status: Literal["open", "closed"] = "open"
+    status_notes: str | None = None
+    description: str | None = None
+    agency_responsible: str | None = None
+    service_notice: str | None = None
+    # Dates are relative to when the sandbox starts, so the default 90-day query always finds them.
+    requested_hours_ago: float = Field(ge=0)
+    updated_hours_ago: float | None = Field(default=None, ge=0)
+    expected_in_hours: float | None = None
+    address: str | None = None
+    address_id: str | None = None
+    zipcode: str | None = None
+    lat: float | None = None
+    long: float | None = None
+    media_url: str | None = None
+
+    @model_validator(mode="after")
+    def _updated_after_requested(self) -> SandboxCase:
+        if self.updated_hours_ago is not None and self.updated_hours_ago > self.requested_hours_ago:
+            raise ValueError(f"sandbox case {self.service_request_id}: updated before it was requested")
+        return self
+
+
+class Catalog(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    name: str
+    services: tuple[Service, ...]
+    sandbox_cases: tuple[SandboxCase, ...] = ()
+
+    @model_validator(mode="after")
+    def _check_references(self) -> Catalog:
+        codes = [service.code for service in self.services]
+        if len(codes) != len(set(codes)):
+            raise ValueError("service codes repeat")
+        for case in self.sandbox_cases:
+            if case.service_code not in codes:
+                raise ValueError(
+                    f"sandbox case {case.service_request_id}: unknown service {case.service_code}"
+                )
+        return self
+
+    @cached_property
+    def by_code(self) -> dict[str, Service]:
+        return {service.code: service for service in self.services}
+
+    def get(self, code: str) -> Service | None:
+        return self.by_code.get(code)
+
+    def for_class(self, classifier_class: str) -> tuple[Service, ...]:
+        """The city's services that receive a classifier class (several when a city splits a class)."""
+        return tuple(s for s in self.services if s.classifier_class == classifier_class)
+
+
+def load_catalog(path: Path | None = None) -> Catalog:
+    """Reads a catalog file (the bundled default when ``path`` is None)."""
+    source = path or DEFAULT_CATALOG
+    try:
+        data = tomllib.loads(source.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise CatalogError(f"catalog file {source} does not exist") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise CatalogError(f"catalog file {source} is not valid TOML: {exc}") from exc
+    try:
+        return Catalog(
+            name=data.get("name", source.stem),
+            services=data.get("services", []),
+            sandbox_cases=data.get("sandbox_cases", []),
+        )
+    except ValidationError as exc:
+        raise CatalogError(f"catalog file {source}: {exc}") from exc

@@ -1,0 +1,198 @@
+"""GeoReport v2 documents in XML and JSON, built from plain dicts.
+
+JSON follows the Spark convention (the spec's mapping of its XML): a list of records is a bare array,
+nested lists are arrays named like the XML's wrapper element. XML starts with the utf-8 declaration, has
+no namespace, and names each nested list's items by the wrapper's singular (``notes`` -> ``note``).
+Records are built as dicts in the spec's field order; every field is present, empty ones as null / an
+empty element, so clients that index fields never miss one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, Literal
+from xml.sax.saxutils import escape
+
+import orjson
+
+from bot.open311.catalog import Attribute, Service
+from bot.open311.models import ServiceRequest, StatusNote, Submission, TokenStatus
+
+Format = Literal["xml", "json"]
+FORMATS: tuple[Format, ...] = ("xml", "json")
+CONTENT_TYPES: dict[Format, str] = {
+    "xml": "text/xml; charset=utf-8",
+    "json": "application/json; charset=utf-8",
+}
+XML_DECLARATION = '<?xml version="1.0" encoding="utf-8"?>'
+
+# Item element names of nested lists (Spark convention: the wrapper's singular).
+_ITEM_NAMES = {
+    "attributes": "attribute",
+    "values": "value",
+    "notes": "note",
+    "endpoints": "endpoint",
+    "formats": "format",
+    "services": "service",
+}
+
+
+def w3c(value: datetime | None) -> str | None:
+    """A w3c datetime in UTC with the ``Z`` designator, seconds precision, as the spec shows."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# --------------------------------------------------------------------------------------- records
+
+
+def service_record(service: Service) -> dict[str, Any]:
+    return {
+        "service_code": service.code,
+        "service_name": service.name,
+        "description": service.description,
+        "metadata": service.metadata,
+        "type": service.type,
+        "keywords": ", ".join(service.keywords),
+        "group": service.group,
+    }
+
+
+def attribute_record(attribute: Attribute) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "variable": attribute.variable,
+        "code": attribute.code,
+        "datatype": attribute.datatype,
+        "required": attribute.required,
+        "datatype_description": attribute.datatype_description,
+        "order": attribute.order,
+        "description": attribute.description,
+    }
+    if attribute.values:
+        record["values"] = [{"key": value.key, "name": value.name} for value in attribute.values]
+    return record
+
+
+def definition_record(service: Service) -> dict[str, Any]:
+    return {
+        "service_code": service.code,
+        "attributes": [attribute_record(attribute) for attribute in service.attributes],
+    }
+
+
+def _note_record(note: StatusNote) -> dict[str, Any]:
+    if note.kind == "submitted":
+        description = f"Submitted ({note.actor})"
+    else:
+        description = f"Status {note.status}" + (f": {note.status_notes}" if note.status_notes else "")
+    return {
+        "datetime": w3c(note.changed_at),
+        "description": description,
+        "type": note.kind,
+        "status": note.status,
+    }
+
+
+def request_record(request: ServiceRequest, extensions: bool = False) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "service_request_id": request.service_request_id,
+        "status": request.status,
+        "status_notes": request.status_notes,
+        "service_name": request.service_name,
+        "service_code": request.service_code,
+        "description": request.description,
+        "agency_responsible": request.agency_responsible,
+        "service_notice": request.service_notice,
+        "requested_datetime": w3c(request.requested_datetime),
+        "updated_datetime": w3c(request.updated_datetime),
+        "expected_datetime": w3c(request.expected_datetime),
+        "address": request.address,
+        "address_id": request.address_id,
+        "zipcode": request.zipcode,
+        "lat": request.lat,
+        "long": request.long,
+        "media_url": request.media_url,
+    }
+    if extensions:
+        record["channel"] = request.channel
+        record["extended_attributes"] = {"channel": request.channel, "attributes": dict(request.attributes)}
+        record["notes"] = [_note_record(note) for note in request.notes]
+    return record
+
+
+def submission_record(submission: Submission) -> dict[str, Any]:
+    record: dict[str, Any] = {}
+    if submission.token is not None:
+        record["token"] = submission.token
+    else:
+        record["service_request_id"] = submission.service_request_id
+    record["service_notice"] = submission.service_notice
+    record["account_id"] = submission.account_id
+    return record
+
+
+def token_record(status: TokenStatus) -> dict[str, Any]:
+    return {"service_request_id": status.service_request_id, "token": status.token}
+
+
+def error_records(errors: Iterable[tuple[int | str, str]]) -> list[dict[str, Any]]:
+    return [{"code": code, "description": description} for code, description in errors]
+
+
+# -------------------------------------------------------------------------------------- rendering
+
+
+def render(
+    fmt: Format, root: str, item: str | None, body: Sequence[Mapping[str, Any]] | Mapping[str, Any]
+) -> bytes:
+    """``body`` as a document: a list of records under ``<root><item>...`` / a JSON array, or one
+    record (``item`` None) as ``<root>...`` / a JSON object."""
+    if fmt == "json":
+        return orjson.dumps(body)
+    parts = [XML_DECLARATION, f"<{root}>"]
+    if item is None:
+        assert isinstance(body, Mapping)
+        _xml_fields(parts, body)
+    else:
+        assert not isinstance(body, Mapping)
+        for record in body:
+            parts.append(f"<{item}>")
+            _xml_fields(parts, record)
+            parts.append(f"</{item}>")
+    parts.append(f"</{root}>")
+    return "".join(parts).encode("utf-8")
+
+
+def _xml_fields(parts: list[str], record: Mapping[str, Any]) -> None:
+    for name, value in record.items():
+        _xml_value(parts, name, value)
+
+
+def _xml_value(parts: list[str], name: str, value: Any) -> None:
+    if value is None:
+        parts.append(f"<{name}/>")
+    elif isinstance(value, bool):
+        parts.append(f"<{name}>{'true' if value else 'false'}</{name}>")
+    elif isinstance(value, Mapping):
+        parts.append(f"<{name}>")
+        _xml_fields(parts, value)
+        parts.append(f"</{name}>")
+    elif isinstance(value, list | tuple):
+        item = _ITEM_NAMES.get(name, name)
+        parts.append(f"<{name}>")
+        for element in value:
+            _xml_value(parts, item, element)
+        parts.append(f"</{name}>")
+    elif isinstance(value, str):
+        parts.append(f"<{name}>{escape(_xml_safe(value))}</{name}>")
+    else:
+        parts.append(f"<{name}>{value}</{name}>")
+
+
+def _xml_safe(text: str) -> str:
+    """Drops characters XML 1.0 cannot carry (control characters other than tab and newlines)."""
+    if text.isprintable():
+        return text
+    return "".join(ch for ch in text if ch in "\t\n\r" or ord(ch) >= 0x20)

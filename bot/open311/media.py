@@ -1,0 +1,81 @@
+"""Uploaded media (the multipart ``media`` extension): checked, stored under data_dir, served by us.
+
+The type is decided from the file's own bytes, not from what the client declares, so a script renamed
+to .jpg is refused. Files are named by a random id, never by the client's file name.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.open311.errors import InvalidInput, NotFound
+
+_SIGNATURES: tuple[tuple[bytes, str], ...] = (
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+)
+_EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "image/gif": ".gif", "image/webp": ".webp"}
+_TYPES_BY_EXTENSION = {extension: media_type for media_type, extension in _EXTENSIONS.items()}
+_NAME = re.compile(r"^[A-Za-z0-9_-]{16,64}\.(jpg|png|gif|webp)$")
+
+
+def sniff_media_type(data: bytes) -> str | None:
+    for signature, media_type in _SIGNATURES:
+        if data.startswith(signature):
+            return media_type
+    if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMedia:
+    name: str
+    media_type: str
+    path: Path
+
+
+class MediaStore:
+    def __init__(
+        self, directory: Path, public_base_url: str, allowed_types: list[str], max_bytes: int
+    ) -> None:
+        self.directory = directory
+        self.public_base_url = public_base_url.rstrip("/")
+        self.allowed_types = frozenset(allowed_types)
+        self.max_bytes = max_bytes
+
+    def save(self, data: bytes) -> StoredMedia:
+        """Checks and stores an upload; InvalidInput (field ``media``) when it is empty, too big or not
+        an allowed image type."""
+        if not data:
+            raise InvalidInput("media is empty", field="media")
+        if len(data) > self.max_bytes:
+            raise InvalidInput(f"media is larger than {self.max_bytes} bytes", field="media")
+        media_type = sniff_media_type(data)
+        if media_type is None or media_type not in self.allowed_types:
+            allowed = ", ".join(sorted(self.allowed_types))
+            raise InvalidInput(f"media must be one of: {allowed}", field="media")
+        self.directory.mkdir(parents=True, exist_ok=True)
+        name = secrets.token_urlsafe(18) + _EXTENSIONS[media_type]
+        path = self.directory / name
+        temporary = path.with_suffix(path.suffix + ".part")
+        temporary.write_bytes(data)
+        os.replace(temporary, path)  # readers never see a half-written file
+        return StoredMedia(name=name, media_type=media_type, path=path)
+
+    def url_for(self, name: str) -> str:
+        return f"{self.public_base_url}/{name}"
+
+    def open(self, name: str) -> StoredMedia:
+        if not _NAME.fullmatch(name):
+            raise NotFound("no such media", field="media")
+        path = self.directory / name
+        if not path.is_file():
+            raise NotFound("no such media", field="media")
+        return StoredMedia(name=name, media_type=_TYPES_BY_EXTENSION[path.suffix], path=path)

@@ -1,0 +1,422 @@
+"""The Open311 core as a library: the six GeoReport v2 operations, status changes and batch acceptance.
+
+No HTTP here: callers pass typed models and get typed models or an Open311Error back. Every write takes
+an optional SQLAlchemy ``Session``: given one, the write joins the caller's transaction (the caller
+commits, e.g. together with its outbox row); without one, the service opens, commits and closes its own.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import secrets
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+from sqlmodel import col
+
+from bot.config import Open311Settings
+from bot.db import SessionFactory
+from bot.open311 import store
+from bot.open311.catalog import Catalog, Service
+from bot.open311.errors import Conflict, InvalidInput, NotFound
+from bot.open311.events import EventBus, Listener
+from bot.open311.keys import KeyStore
+from bot.open311.models import (
+    STATUSES,
+    NewRequest,
+    RequestQuery,
+    RequestTokenRow,
+    ServiceRequest,
+    StatusChangeEvent,
+    Submission,
+    TokenStatus,
+    utcnow,
+)
+from bot.open311.validation import validate_submission
+
+# The spec's default window and the longest window a query may ask for.
+QUERY_WINDOW = timedelta(days=90)
+MAX_IDS_PER_QUERY = 1000
+TOKEN_ACCEPTOR = "batch-acceptance"
+
+# The status table: the only statuses GeoReport v2 knows, and which changes make sense. A request can be
+# reopened (closed -> open) and its notes/agency/expected date updated without a status change.
+STATUS_TRANSITIONS: dict[str, frozenset[str]] = {
+    "open": frozenset({"open", "closed"}),
+    "closed": frozenset({"closed", "open"}),
+}
+
+Clock = Callable[[], datetime]
+
+
+class Open311Service:
+    def __init__(
+        self,
+        session_factory: SessionFactory,
+        catalog: Catalog,
+        settings: Open311Settings,
+        keys: KeyStore,
+        events: EventBus | None = None,
+        *,
+        clock: Clock = utcnow,
+        sandbox: bool = False,
+    ) -> None:
+        self._sessions = session_factory
+        self.catalog = catalog
+        self.settings = settings
+        self.keys = keys
+        self.events = events or EventBus()
+        self._clock = clock
+        # In the sandbox POST needs no key (its data is separate from production, see sandbox.py).
+        self.sandbox = sandbox
+        self._single_jurisdiction = len(settings.jurisdictions) == 1
+
+    # ------------------------------------------------------------------------------------ helpers
+
+    @contextmanager
+    def _session(self, session: Session | None) -> Iterator[Session]:
+        """The caller's session (caller commits) or our own (we commit, or roll back on error)."""
+        if session is not None:
+            yield session
+            return
+        with self._sessions() as own, own.begin():
+            yield own
+
+    def jurisdiction(self, jurisdiction_id: str | None) -> str:
+        """The jurisdiction a call is for: required when several are served, and must be one of them."""
+        served = self.settings.jurisdictions
+        if jurisdiction_id is None or not jurisdiction_id.strip():
+            if len(served) == 1:
+                return served[0]
+            raise InvalidInput(
+                f"jurisdiction_id is required (one of: {', '.join(served)})", field="jurisdiction_id"
+            )
+        value = jurisdiction_id.strip()
+        if value not in served:
+            raise NotFound(f"jurisdiction_id {value!r} is not served here", field="jurisdiction_id")
+        return value
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Calls ``listener`` after every committed status change (and new request); returns unsubscribe."""
+        return self.events.subscribe(listener)
+
+    # --------------------------------------------------------------------------- the six methods
+
+    def list_services(self, jurisdiction_id: str | None = None) -> tuple[Service, ...]:
+        self.jurisdiction(jurisdiction_id)
+        return self.catalog.services
+
+    def get_service_definition(self, service_code: str, jurisdiction_id: str | None = None) -> Service:
+        self.jurisdiction(jurisdiction_id)
+        return self._service(service_code)
+
+    def _service(self, service_code: str | None) -> Service:
+        code = (service_code or "").strip()
+        if not code:
+            raise InvalidInput("service_code is required", field="service_code")
+        service = self.catalog.get(code)
+        if service is None:
+            raise NotFound(f"service_code {code!r} is not a service of this city", field="service_code")
+        return service
+
+    def create_request(
+        self,
+        new: NewRequest,
+        *,
+        api_key: str | None = None,
+        require_api_key: bool = False,
+        actor: str | None = None,
+        session: Session | None = None,
+    ) -> Submission:
+        """Files a request. Realtime services answer with its id; batch services with a token that
+        resolves once the request is accepted (automatically after a delay, or by an operator).
+
+        ``require_api_key``: the HTTP layer sets it for third-party clients (ignored in the sandbox); the
+        bot, in-process, files without a key and names its ``channel`` in ``new``.
+        """
+        jurisdiction = self.jurisdiction(new.jurisdiction_id)
+        service = self._service(new.service_code)
+        columns = validate_submission(new, service)
+        now = self._clock()
+        with self._session(session) as db:
+            key_id = None
+            if require_api_key and not self.sandbox:
+                key_id = self.keys.verify(api_key, session=db).id
+            if service.type == "batch":
+                token = secrets.token_hex(16)
+                payload = dataclasses.asdict(new) | {"jurisdiction_id": jurisdiction}
+                due = None
+                if self.settings.batch_acceptance == "auto":
+                    due = now + timedelta(seconds=self.settings.batch_accept_delay_seconds)
+                db.add(
+                    RequestTokenRow(
+                        token=token,
+                        service_code=service.code,
+                        payload=payload,
+                        api_key_id=key_id,
+                        created_at=now,
+                        due_at=due,
+                    )
+                )
+                db.flush()
+                return Submission(None, token, service.service_notice, columns["account_id"])
+            request_id = self._insert(
+                db, columns, jurisdiction, key_id, None, now, actor or columns["channel"]
+            )
+        return Submission(str(request_id), None, service.service_notice, columns["account_id"])
+
+    def _insert(
+        self,
+        db: Session,
+        columns: dict[str, Any],
+        jurisdiction: str,
+        key_id: int | None,
+        token: str | None,
+        now: datetime,
+        actor: str,
+    ) -> int:
+        values = columns | {
+            "jurisdiction_id": jurisdiction,
+            "status": "open",
+            "requested_datetime": now,
+            "updated_datetime": now,
+            "api_key_id": key_id,
+            "token": token,
+        }
+        request_id = store.insert_request(db, values)
+        change_id = store.insert_change(
+            db,
+            request_id=request_id,
+            kind="submitted",
+            status="open",
+            previous_status=None,
+            status_notes=None,
+            agency_responsible=columns["agency_responsible"],
+            expected_datetime=None,
+            changed_at=now,
+            actor=actor,
+        )
+        self.events.publish_after_commit(
+            db,
+            StatusChangeEvent(
+                change_id, str(request_id), "submitted", "open", None, None, now, actor, columns["channel"]
+            ),
+        )
+        return request_id
+
+    def get_token(self, token_id: str, jurisdiction_id: str | None = None) -> TokenStatus:
+        self.jurisdiction(jurisdiction_id)
+        token = (token_id or "").strip()
+        if not token:
+            raise InvalidInput("token is required", field="token")
+        with self._sessions() as db:
+            row = db.get(RequestTokenRow, token) if len(token) <= 64 else None
+            if row is None:
+                raise NotFound(f"token {token!r} was not found", field="token")
+            return _token_status(row)
+
+    def get_request(
+        self, service_request_id: str, jurisdiction_id: str | None = None, *, with_notes: bool = False
+    ) -> ServiceRequest:
+        jurisdiction = self.jurisdiction(jurisdiction_id)
+        ids = store.parse_request_ids([service_request_id])
+        with self._sessions() as db:
+            row = None
+            if ids:
+                query = store.select_requests().where(store.requests_table.c.id == ids[0])
+                row = db.execute(query).first()
+            if row is None or row.jurisdiction_id != jurisdiction:
+                raise NotFound(
+                    f"service_request_id {service_request_id!r} was not found", field="service_request_id"
+                )
+            notes = store.notes_for(db, ids).get(ids[0], ()) if with_notes else ()
+            return store.to_request(row, notes)
+
+    def query_requests(self, query: RequestQuery) -> list[ServiceRequest]:
+        jurisdiction = self.jurisdiction(query.jurisdiction_id)
+        page_size = query.page_size or self.settings.max_page_size
+        if not 1 <= page_size <= self.settings.max_page_size:
+            raise InvalidInput(
+                f"page_size must be between 1 and {self.settings.max_page_size}", field="page_size"
+            )
+        if query.page < 1:
+            raise InvalidInput("page must be 1 or more", field="page")
+        if query.page * page_size > 10_000_000:
+            raise InvalidInput("page is beyond any result", field="page")
+        c = store.requests_table.c
+        statement = store.select_requests()
+        if not self._single_jurisdiction:
+            statement = statement.where(c.jurisdiction_id == jurisdiction)
+        if query.service_request_ids:
+            if len(query.service_request_ids) > MAX_IDS_PER_QUERY:
+                raise InvalidInput(
+                    f"service_request_id takes at most {MAX_IDS_PER_QUERY} ids", field="service_request_id"
+                )
+            ids = store.parse_request_ids(query.service_request_ids)
+            statement = statement.where(c.id.in_(ids)).order_by(c.id)
+        else:
+            start, end = self._window(query.start_date, query.end_date)
+            statement = statement.where(c.requested_datetime >= start, c.requested_datetime <= end)
+            if query.service_codes:
+                statement = statement.where(c.service_code.in_(query.service_codes))
+            if query.statuses:
+                unknown = [s for s in query.statuses if s not in STATUSES]
+                if unknown:
+                    raise InvalidInput(f"status {unknown[0]!r} is not one of: open, closed", field="status")
+                if set(query.statuses) != set(STATUSES):
+                    statement = statement.where(c.status.in_(query.statuses))
+            statement = statement.order_by(c.requested_datetime.desc(), c.id.desc())
+        statement = statement.limit(page_size).offset((query.page - 1) * page_size)
+        with self._sessions() as db:
+            rows = db.execute(statement).all()
+            if not query.extensions:
+                return [store.to_request(row) for row in rows]
+            notes = store.notes_for(db, [row.id for row in rows])
+            return [store.to_request(row, notes.get(row.id, ())) for row in rows]
+
+    def _window(self, start: datetime | None, end: datetime | None) -> tuple[datetime, datetime]:
+        for value, name in ((start, "start_date"), (end, "end_date")):
+            if value is not None and value.tzinfo is None:
+                raise InvalidInput(f"{name} needs a timezone", field=name)
+        if start is None and end is None:
+            end = self._clock()
+            start = end - QUERY_WINDOW
+        elif start is None:
+            assert end is not None
+            start = end - QUERY_WINDOW
+        elif end is None:
+            end = start + QUERY_WINDOW
+        if start > end:
+            raise InvalidInput("start_date is after end_date", field="start_date")
+        if end - start > QUERY_WINDOW:
+            raise InvalidInput("start_date and end_date may not span more than 90 days", field="end_date")
+        return start, end
+
+    # --------------------------------------------------------------------------- status changes
+
+    def update_status(
+        self,
+        service_request_id: str,
+        status: str,
+        status_notes: str | None = None,
+        agency_responsible: str | None = None,
+        expected_datetime: datetime | None = None,
+        actor: str = "system",
+        *,
+        session: Session | None = None,
+    ) -> ServiceRequest:
+        """Changes a request's status (and notes, agency, expected date), keeps the history, emits an
+        event after commit. ``status_notes`` replaces the current notes; agency and expected date are
+        kept when not given."""
+        if status not in STATUSES:
+            raise InvalidInput(f"status must be one of: {', '.join(STATUSES)}", field="status")
+        if expected_datetime is not None and expected_datetime.tzinfo is None:
+            raise InvalidInput("expected_datetime needs a timezone", field="expected_datetime")
+        notes = status_notes.strip() if status_notes and status_notes.strip() else None
+        if notes and len(notes) > 4000:
+            raise InvalidInput("status_notes is longer than 4000 characters", field="status_notes")
+        ids = store.parse_request_ids([service_request_id])
+        c = store.requests_table.c
+        now = self._clock()
+        with self._session(session) as db:
+            row = None
+            if ids:
+                row = db.execute(store.select_requests().where(c.id == ids[0]).with_for_update()).first()
+            if row is None:
+                raise NotFound(
+                    f"service_request_id {service_request_id!r} was not found", field="service_request_id"
+                )
+            previous = row.status
+            if status not in STATUS_TRANSITIONS[previous]:
+                raise Conflict(f"a {previous} request cannot become {status}", field="status")
+            changes: dict[str, Any] = {"status": status, "status_notes": notes, "updated_datetime": now}
+            if agency_responsible is not None:
+                changes["agency_responsible"] = agency_responsible.strip() or None
+            if expected_datetime is not None:
+                changes["expected_datetime"] = expected_datetime
+            db.execute(update(store.requests_table).where(c.id == ids[0]).values(**changes))
+            change_id = store.insert_change(
+                db,
+                request_id=ids[0],
+                kind="status",
+                status=status,
+                previous_status=previous,
+                status_notes=notes,
+                agency_responsible=changes.get("agency_responsible", row.agency_responsible),
+                expected_datetime=changes.get("expected_datetime", row.expected_datetime),
+                changed_at=now,
+                actor=actor,
+            )
+            self.events.publish_after_commit(
+                db,
+                StatusChangeEvent(
+                    change_id, str(ids[0]), "status", status, previous, notes, now, actor, row.channel
+                ),
+            )
+            updated = db.execute(store.select_requests().where(c.id == ids[0])).one()
+            return store.to_request(updated)
+
+    # ------------------------------------------------------------------------- batch acceptance
+
+    def accept_pending_tokens(self, now: datetime | None = None, limit: int = 200) -> list[TokenStatus]:
+        """Accepts batch submissions whose delay has passed (the background job's step). Safe to run in
+        several workers at once: rows are locked (PostgreSQL SKIP LOCKED) and claimed conditionally."""
+        moment = now or self._clock()
+        t = RequestTokenRow
+        with self._sessions() as db, db.begin():
+            pending = db.scalars(
+                select(t)
+                .where(col(t.request_id).is_(None), col(t.due_at).is_not(None), col(t.due_at) <= moment)
+                .order_by(col(t.created_at))
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            ).all()
+            return [self._accept(db, row, TOKEN_ACCEPTOR, moment) for row in pending]
+
+    def accept_token(self, token_id: str, actor: str, *, session: Session | None = None) -> TokenStatus:
+        """An operator accepts one batch submission (batch_acceptance = "operator")."""
+        with self._session(session) as db:
+            row = db.get(RequestTokenRow, token_id, with_for_update=True)
+            if row is None:
+                raise NotFound(f"token {token_id!r} was not found", field="token")
+            if row.request_id is not None:
+                raise Conflict(f"token {token_id!r} was already accepted", field="token")
+            return self._accept(db, row, actor, self._clock())
+
+    def pending_tokens(self) -> list[TokenStatus]:
+        """Batch submissions still waiting for acceptance, oldest first (for the operator pages)."""
+        t = RequestTokenRow
+        with self._sessions() as db:
+            rows = db.scalars(select(t).where(col(t.request_id).is_(None)).order_by(col(t.created_at))).all()
+            return [_token_status(row) for row in rows]
+
+    def _accept(self, db: Session, row: RequestTokenRow, actor: str, now: datetime) -> TokenStatus:
+        payload = dict(row.payload)
+        new = NewRequest(**payload)
+        service = self._service(new.service_code)
+        columns = validate_submission(new, service)
+        request_id = self._insert(
+            db, columns, payload["jurisdiction_id"], row.api_key_id, row.token, now, actor
+        )
+        claimed = db.execute(
+            update(RequestTokenRow)
+            .where(col(RequestTokenRow.token) == row.token, col(RequestTokenRow.request_id).is_(None))
+            .values(request_id=request_id, accepted_at=now, accepted_by=actor)
+            .execution_options(synchronize_session=False)
+        )
+        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+            raise Conflict(f"token {row.token!r} was accepted by someone else", field="token")
+        return TokenStatus(row.token, str(request_id), row.created_at, now)
+
+
+def _token_status(row: RequestTokenRow) -> TokenStatus:
+    return TokenStatus(
+        token=row.token,
+        service_request_id=str(row.request_id) if row.request_id is not None else None,
+        created_at=row.created_at,
+        accepted_at=row.accepted_at,
+    )

@@ -1,0 +1,134 @@
+"""Queries on the core's tables, written with SQLAlchemy Core for speed: one statement per operation,
+rows turned straight into the public dataclasses (no ORM identity map, no N+1 for histories)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, insert, select
+from sqlalchemy.orm import Session
+
+from bot.open311.models import (
+    ServiceRequest,
+    ServiceRequestRow,
+    StatusChangeRow,
+    StatusNote,
+)
+
+requests_table = ServiceRequestRow.__table__  # type: ignore[attr-defined]
+changes_table = StatusChangeRow.__table__  # type: ignore[attr-defined]
+
+_REQUEST_COLUMNS = (
+    "id",
+    "jurisdiction_id",
+    "status",
+    "service_code",
+    "service_name",
+    "requested_datetime",
+    "updated_datetime",
+    "status_notes",
+    "description",
+    "agency_responsible",
+    "service_notice",
+    "expected_datetime",
+    "address",
+    "address_id",
+    "zipcode",
+    "lat",
+    "long",
+    "media_url",
+    "channel",
+    "account_id",
+    "email",
+    "phone",
+    "first_name",
+    "last_name",
+    "device_id",
+    "token",
+    "attributes",
+)
+_SELECT_REQUESTS = select(*(requests_table.c[name] for name in _REQUEST_COLUMNS))
+
+
+def select_requests() -> Any:
+    """A SELECT of every public column of service_requests, ready for where/order_by/limit."""
+    return _SELECT_REQUESTS
+
+
+def to_request(row: Row[Any], notes: tuple[StatusNote, ...] = ()) -> ServiceRequest:
+    (id_, jurisdiction, status, code, name, requested, updated, status_notes, description, agency, notice,
+     expected, address, address_id, zipcode, lat, long, media_url, channel, account_id, email, phone,
+     first_name, last_name, device_id, token, attributes) = tuple(row)  # fmt: skip
+    return ServiceRequest(
+        str(id_), jurisdiction, status, code, name, requested, updated, status_notes, description, agency,
+        notice, expected, address, address_id, zipcode, lat, long, media_url, channel, account_id, email,
+        phone, first_name, last_name, device_id, token, attributes or {}, notes,
+    )  # fmt: skip
+
+
+def insert_request(session: Session, values: dict[str, Any]) -> int:
+    new_id: int = session.execute(
+        insert(requests_table).values(**values).returning(requests_table.c.id)
+    ).scalar_one()
+    return new_id
+
+
+def insert_change(
+    session: Session,
+    *,
+    request_id: int,
+    kind: str,
+    status: str,
+    previous_status: str | None,
+    status_notes: str | None,
+    agency_responsible: str | None,
+    expected_datetime: datetime | None,
+    changed_at: datetime,
+    actor: str,
+) -> int:
+    statement = (
+        insert(changes_table)
+        .values(
+            request_id=request_id,
+            kind=kind,
+            status=status,
+            previous_status=previous_status,
+            status_notes=status_notes,
+            agency_responsible=agency_responsible,
+            expected_datetime=expected_datetime,
+            changed_at=changed_at,
+            actor=actor,
+        )
+        .returning(changes_table.c.id)
+    )
+    change_id: int = session.execute(statement).scalar_one()
+    return change_id
+
+
+def notes_for(session: Session, request_ids: Sequence[int]) -> dict[int, tuple[StatusNote, ...]]:
+    """Every request's history in one query (chunked to stay under bound-parameter limits)."""
+    found: dict[int, list[StatusNote]] = defaultdict(list)
+    c = changes_table.c
+    for start in range(0, len(request_ids), 900):
+        chunk = request_ids[start : start + 900]
+        query = (
+            select(c.request_id, c.id, c.kind, c.status, c.status_notes, c.changed_at, c.actor)
+            .where(c.request_id.in_(chunk))
+            .order_by(c.id)
+        )
+        for request_id, change_id, kind, status, status_notes, changed_at, actor in session.execute(query):
+            found[request_id].append(StatusNote(change_id, kind, status, status_notes, changed_at, actor))
+    return {request_id: tuple(notes) for request_id, notes in found.items()}
+
+
+def parse_request_ids(values: Iterable[str]) -> list[int]:
+    """Our ids are integers; anything else cannot exist (and must not reach the database as a bind)."""
+    ids: list[int] = []
+    for value in values:
+        text = value.strip()
+        if text.isdigit() and len(text) <= 18:
+            ids.append(int(text))
+    return ids
