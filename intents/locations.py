@@ -1,12 +1,14 @@
 """Finding where a message says the problem is: addresses, intersections, streets, landmarks, coordinates.
 
-The finder works on word tokens with patterns over the vocabulary every US city shares (street suffixes,
-ordinals, directionals, house numbers, connectors like "and"/"&"/"/", cues like "corner of"), with a list
-of known street names as extra evidence only. It returns the shortest span that identifies the place
-(without "at", "on", "in front of", "corner of"), as the labelling guide asks.
+The finder works on word tokens with patterns over the vocabulary every US city shares: street suffixes,
+ordinals, directionals, house numbers, connectors ("and", "&", "/", "at"), cues ("corner of",
+"intersection of", "between"), and the head nouns of named places ("park", "school", "bridge"). Two word
+lists are evidence, never requirements: known US street names (``street_names``) and words people write in
+lower case (``common_words``: a capital on "Trash" is grammar, a capital on "Shawmut" is a name).
 
-Every candidate gets a kind and a strength; ``find_location`` returns the strongest (earliest on ties),
-``find_locations`` all non-overlapping ones in text order.
+It returns the shortest span that identifies the place, without "at", "on", "in front of", "corner of",
+as the labelling guide asks. Every candidate gets a kind and a strength; ``find_location`` returns the
+strongest (earliest on ties), ``find_locations`` all non-overlapping ones in text order.
 """
 
 from __future__ import annotations
@@ -14,22 +16,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from intents.street_names import street_names
-from intents.streets import (
-    AMBIGUOUS_SUFFIXES,
-    DIRECTIONALS,
-    SUFFIXES,
-    is_ordinal,
-    normalize_street,
-)
+from intents.street_names import common_words, street_names
+from intents.streets import AMBIGUOUS_SUFFIXES, DIRECTIONALS, SUFFIXES, is_ordinal, normalize_street
 from intents.types import LocationKind, LocationMention
 
-_TOKEN = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)*|[^\sA-Za-z0-9]")
+_TOKEN = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)*|\n|[^\sA-Za-z0-9]")
 _COORDINATES = re.compile(
     r"(?<![\d.])([-+]?\d{1,2}\.\d{3,})\s*[,;/ ]\s*([-+]?\d{1,3}\.\d{3,})(?![\d.])"
     r"|(?<![\d.])(\d{1,2}\.\d{3,})\s*°?\s*([NS])\s*,?\s*(\d{1,3}\.\d{3,})\s*°?\s*([EW])\b",
     re.IGNORECASE,
 )
+_SENTENCE_END = frozenset({".", "!", "?", "\n", ":", ";", "-", "(", ")", '"'})
 
 
 def _words(text: str) -> frozenset[str]:
@@ -45,11 +42,11 @@ STOPWORDS = _words(
     they he she me us them who which what when where why how please thanks thank not no yes very all
     any some each every both either neither one two three four five six seven eight nine ten also just
     only still again now today tonight yesterday tomorrow morning afternoon evening night day days week
-    weeks month months year years hour hours minute minutes am pm a.m p.m since until till about around
+    weeks month months year years hour hours minute minutes am pm since until till about around
     than then so if as up down out can could would should will shall may might must there's i'm im i've
     we're they're car cars truck trucks vehicle vehicles lot lots times time block blocks ft feet foot
-    inches miles mph floor way street streets road roads avenue ave st rd lane drive dr sidewalk
-    sidewalks
+    inches miles mph floor street streets road roads avenue ave st rd lane drive dr sidewalk
+    sidewalks llc inc corp co ltd area location address rear
     """
 )
 MONTHS_AND_DAYS = _words(
@@ -59,16 +56,24 @@ MONTHS_AND_DAYS = _words(
     tue tues wed thu thur thurs fri sat sun
     """
 )
+# Words after "street" that make it a thing, not a street's name: "street light", "street cleaning".
+STREET_COMPOUNDS = _words(
+    """
+    light lights lamp lamps sign signs cleaning sweeping sweeper sweepers drain drains parking tree
+    trees pole poles name names level vendor vendors crossing crossings closure closures work sweep
+    plow plowing plowed sweeps side sides signal signals number numbers cleaner cleaners address
+    """
+)
 # Head nouns of named places: "Franklin Park", "Boston Common tennis courts", "Broadway bridge".
 LANDMARK_HEADS = _words(
     """
     park parks playground playgrounds cemetery school schools church library hospital garden gardens
     pond beach plaza center centre station field fields hotel academy mall bridge greenway corridor
-    path woods building tavern restaurant cafe café rink stadium common house terminal tunnel yard pier
-    wharf harborwalk reservation arboretum university college ymca ymcа courts court market club bank
-    church apartments lofts grill kitchen bakery pizzeria diner pub bar shop store supermarket pharmacy
-    museum theater theatre gym arena circle square chapel parish temple mosque synagogue monument
-    memorial wild tot lot trail marsh reservoir lake river creek fountain tower towers garage depot
+    path woods building tavern restaurant cafe rink stadium common house terminal tunnel yard pier
+    wharf harborwalk reservation arboretum university college ymca courts market club bank apartments
+    lofts grill kitchen bakery pizzeria diner pub bar shop store supermarket pharmacy museum theater
+    theatre gym arena chapel parish temple mosque synagogue monument memorial wild trail marsh
+    reservoir lake river creek fountain tower towers garage depot
     """
 )
 # Words that make a head generic, not a name: "the park", "a dog park", "parking lot".
@@ -79,10 +84,15 @@ GENERIC_MODIFIERS = _words(
     train subway police fire
     """
 )
-CONNECTORS = frozenset({"and", "&", "/", "@", "at", "n"})
+CONNECTORS = frozenset({"and", "&", "/", "@", "at", "n", "+"})
 # "corner of X and Y", "intersection of X and Y": the cue is left out of the span.
 INTERSECTION_CUES = frozenset({"corner", "intersection", "crossing", "junction"})
-PREPOSITIONS = frozenset({"at", "on", "near", "by", "along", "outside", "behind", "across", "in", "off"})
+PREPOSITIONS = frozenset(
+    {"at", "on", "near", "by", "along", "outside", "behind", "across", "in", "off", "of"}
+)
+# Before a named place with no head noun: "at Bijou", "behind CVS", "in front of Zara".
+PLACE_PREPOSITIONS = frozenset({"at", "near", "outside", "behind", "by", "of", "from", "to"})
+_ARTICLES = frozenset({"the"})
 
 _KIND_STRENGTH: dict[str, float] = {
     "coordinates": 6.0,
@@ -98,22 +108,14 @@ class _Token:
     text: str
     start: int
     end: int
-
-    @property
-    def upper(self) -> str:
-        return self.text.upper().replace("’", "'")
-
-    @property
-    def lower(self) -> str:
-        return self.text.lower().replace("’", "'")
-
-    @property
-    def is_word(self) -> bool:
-        return self.text[0].isalnum()
-
-    @property
-    def is_capitalized(self) -> bool:
-        return self.text[0].isupper()
+    upper: str
+    lower: str
+    is_word: bool
+    # Capitalised, and the capital is a sign of a name: not a common word, not only grammar.
+    proper: bool
+    capitalized: bool
+    # First word of a sentence: its capital says nothing.
+    initial: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +130,40 @@ class _Candidate:
 
 
 def _tokenize(text: str) -> list[_Token]:
-    return [_Token(match.group(), match.start(), match.end()) for match in _TOKEN.finditer(text)]
+    common = common_words()
+    tokens: list[_Token] = []
+    initial = True
+    for match in _TOKEN.finditer(text):
+        raw = match.group()
+        if raw.isspace():
+            initial = True
+            continue
+        normalized = raw.replace("’", "'")
+        lower = normalized.lower()
+        is_word = raw[0].isalnum()
+        capitalized = raw[0].isupper()
+        proper = (
+            capitalized and lower not in common and lower not in STOPWORDS and lower not in MONTHS_AND_DAYS
+        )
+        tokens.append(
+            _Token(
+                raw,
+                match.start(),
+                match.end(),
+                normalized.upper(),
+                lower,
+                is_word,
+                proper,
+                capitalized,
+                initial,
+            )
+        )
+        # A period after a short abbreviation ("St.", "W.") does not end the sentence.
+        if raw in _SENTENCE_END:
+            initial = not (raw == "." and len(tokens) >= 2 and len(tokens[-2].text) <= 3)
+        elif is_word:
+            initial = False
+    return tokens
 
 
 def _is_suffix(token: _Token) -> bool:
@@ -139,32 +174,18 @@ def _is_number(token: _Token) -> bool:
     return token.text.isdigit() and len(token.text) <= 5
 
 
+def _is_letter_name(token: _Token) -> bool:
+    """ "D and West Seventh", "L st": a single capital letter names a street."""
+    return len(token.text) == 1 and token.text.isalpha() and token.text.isupper() and token.text not in "AI"
+
+
 def _is_name_word(token: _Token) -> bool:
     """A word that can be part of a street or place name (not a function word, not punctuation)."""
     if not token.is_word or token.text.isdigit():
         return False
-    lower = token.lower
-    if lower in STOPWORDS or lower in MONTHS_AND_DAYS:
-        # "D St", "Stop & Shop"-like single capitals are names; a capitalised function word is not.
-        return len(token.text) == 1 and token.text.isupper() and lower not in {"a", "i"}
+    if token.lower in STOPWORDS or token.lower in MONTHS_AND_DAYS:
+        return _is_letter_name(token)
     return True
-
-
-def _is_street_word(token: _Token) -> bool:
-    """Good evidence on its own that a word names a street: capitalised, an ordinal, a single capital
-    letter ("D and West Seventh"), or a known street name."""
-    if is_ordinal(token.text):
-        return True
-    if not _is_name_word(token):
-        return False
-    return token.is_capitalized or token.upper in street_names()
-
-
-def _skip_periods(tokens: list[_Token], index: int) -> int:
-    """Index after an abbreviation's period ("St." "W."), which belongs inside a span."""
-    if index < len(tokens) and tokens[index].text == "." and index > 0:
-        return index + 1
-    return index
 
 
 class _Finder:
@@ -172,135 +193,190 @@ class _Finder:
         self.text = text
         self.tokens = _tokenize(text)
         self.names = street_names()
+        self.common = common_words()
+
+    # -- evidence ---------------------------------------------------------------------------------------
+
+    def _named(self, token: _Token) -> bool:
+        """The word looks like part of a name: an ordinal, a single capital letter, a proper-looking
+        capitalised word, or a capitalised known street name that does not open a sentence."""
+        if is_ordinal(token.text) or _is_letter_name(token):
+            return True
+        if not _is_name_word(token):
+            return False
+        if token.proper:
+            return True
+        return token.capitalized and not token.initial and token.upper in self.names
+
+    def _known(self, words: list[_Token]) -> bool:
+        return bool(words) and normalize_street(" ".join(t.text for t in words)) in self.names
+
+    def _evidence(self, words: list[_Token], has_suffix: bool) -> float:
+        """How sure we are that ``words`` (plus a suffix when ``has_suffix``) name a street."""
+        if not words:
+            return 0.0
+        score = 1.5 if has_suffix else 0.0
+        if any(is_ordinal(t.text) for t in words):
+            score += 1.5
+        if self._known(words):
+            score += 0.75
+        if all(self._named(t) or t.upper in DIRECTIONALS for t in words):
+            score += 1.0
+        else:
+            # Capitalised mid-sentence, or (before a suffix) lower-case words that are not everyday words.
+            capitalised = all(t.capitalized and not t.initial for t in words)
+            uncommon = has_suffix and all(t.lower not in self.common for t in words)
+            score += 0.5 if capitalised or uncommon else 0.0
+        return score
 
     # -- street phrases --------------------------------------------------------------------------------
 
-    def street_ending_at_suffix(self, suffix: int) -> tuple[int, bool] | None:
-        """A street phrase whose last word is the suffix at ``suffix``: returns (first token, capitalised
-        or known name). "blue hill avenue", "Comm Ave", "W 7th St", "St Botolph St"."""
+    def street_ending_at_suffix(self, suffix: int, *, after_number: bool = False) -> tuple[int, float] | None:
+        """A street phrase whose last word is the suffix at ``suffix``: (first token, evidence).
+        "blue hill avenue", "Comm Ave", "W 7th St", "St Botolph St", after a number "ocallaghan way"."""
         tokens = self.tokens
+        if suffix + 1 < len(tokens) and tokens[suffix + 1].lower in STREET_COMPOUNDS:
+            return None
         words: list[int] = []
         index = suffix - 1
-        if index >= 0 and tokens[index].text == "." and index - 1 >= 0:
-            index -= 1
         while index >= 0 and len(words) < 4:
             token = tokens[index]
-            if token.text == "." and index - 1 >= 0 and len(tokens[index - 1].text) <= 3:
+            if token.text == "." and index >= 1 and len(tokens[index - 1].text) <= 3 and words:
                 index -= 1
                 continue
-            if not (_is_name_word(token) or is_ordinal(token.text)) or (
-                _is_suffix(token) and token.upper != "ST"
-            ):
+            if token.text == "." and not words and index >= 1 and len(tokens[index - 1].text) <= 3:
+                index -= 1
+                continue
+            inner_suffix = _is_suffix(token) and not (
+                token.upper == "ST" or (token.upper in AMBIGUOUS_SUFFIXES and token.capitalized)
+            )
+            if not (_is_name_word(token) or is_ordinal(token.text)) or inner_suffix:
                 break
             words.append(index)
             index -= 1
         if not words:
             return None
-        words.reverse()  # now in text order; words[-1] is the word right before the suffix
-        first = self._best_name_start(words)
+        words.reverse()  # text order; words[-1] is the word right before the suffix
+        first = self._name_start(words, after_number)
         if first is None:
             return None
-        name_tokens = [tokens[i] for i in range(first, suffix) if tokens[i].is_word]
-        strong = all(t.is_capitalized or is_ordinal(t.text) for t in name_tokens) or self._known(name_tokens)
-        if tokens[suffix].upper in AMBIGUOUS_SUFFIXES and not strong:
+        name = [tokens[i] for i in range(first, suffix) if tokens[i].is_word]
+        evidence = self._evidence(name, has_suffix=True)
+        if after_number:
+            evidence += 1.0
+        # "cross walk", "bike lane", "the way": an ordinary word before an ambiguous suffix.
+        if tokens[suffix].upper in AMBIGUOUS_SUFFIXES and evidence < 2.5:
             return None
-        return first, strong
+        if evidence < 2.0:
+            return None
+        return first, evidence
 
-    def _known(self, name_tokens: list[_Token]) -> bool:
-        return normalize_street(" ".join(t.text for t in name_tokens)) in self.names
-
-    def _best_name_start(self, words: list[int]) -> int | None:
+    def _name_start(self, words: list[int], after_number: bool) -> int | None:
         tokens = self.tokens
         # The longest run ending at the suffix that is a known street name ("BLUE HILL").
         for size in range(len(words), 0, -1):
             run = words[-size:]
             if self._known([tokens[i] for i in run]):
                 return run[0]
-        # Otherwise the run of capitalised words / ordinals (with a leading directional) before the suffix.
+        # The run of name-like words (with directionals) before the suffix.
         run_start: int | None = None
         for i in reversed(words):
             token = tokens[i]
-            if token.is_capitalized or is_ordinal(token.text):
+            name_like = self._named(token) or token.upper in DIRECTIONALS
+            saint = token.capitalized and run_start is not None and token.upper == "ST"
+            if name_like or (token.capitalized and not token.initial) or saint:
                 run_start = i
             else:
                 break
         if run_start is not None:
             return run_start
-        # Lower-case text: the one word before the suffix ("havey st"), with a directional before it.
-        last = words[-1]
-        if len(words) >= 2 and tokens[words[-2]].upper in DIRECTIONALS:
-            return words[-2]
-        return last
+        if after_number:
+            return words[0] if len(words) <= 3 else None
+        # Lower-case text: one uncommon word before the suffix ("havey st"), not "flooding street".
+        last = tokens[words[-1]]
+        if last.lower not in self.common and not is_ordinal(last.text):
+            if len(words) >= 2 and tokens[words[-2]].upper in DIRECTIONALS:
+                return words[-2]
+            return words[-1]
+        return None
 
-    def street_forward(self, start: int, *, need_strong: bool) -> tuple[int, bool, bool] | None:
-        """A street phrase starting at ``start`` (for the right side of an intersection or after a house
-        number): returns (end, has suffix, strong). "West Seventh", "Market St", "L st", "Valencia"."""
+    def street_forward(self, start: int) -> tuple[int, bool, list[_Token]] | None:
+        """A street phrase starting at ``start``: (end, has suffix, its name words). "West Seventh",
+        "Market St", "L st", "Valencia", "cedar streets"."""
         tokens = self.tokens
         index = start
-        if index < len(tokens) and tokens[index].upper in DIRECTIONALS and index + 1 < len(tokens):
-            index = _skip_periods(tokens, index + 1)
-        words = 0
-        while index < len(tokens) and words < 3:
+        if index + 1 < len(tokens) and tokens[index].upper in DIRECTIONALS and tokens[index].is_word:
+            index += 2 if tokens[index + 1].text == "." else 1
+        words: list[_Token] = []
+        while index < len(tokens) and len(words) < 3:
             token = tokens[index]
-            if _is_suffix(token) and words > 0:
-                if token.upper in AMBIGUOUS_SUFFIXES and not any(
-                    tokens[i].is_capitalized for i in range(start, index)
-                ):
+            if _is_suffix(token) and words:
+                if index + 1 < len(tokens) and tokens[index + 1].lower in STREET_COMPOUNDS:
+                    return None
+                name = [t for t in tokens[start:index] if t.is_word]
+                if token.upper in AMBIGUOUS_SUFFIXES and not all(self._named(t) for t in words):
                     break
-                end = index + 1
-                if end < len(tokens) and tokens[end].text == "." and end + 1 < len(tokens):
-                    # "St." inside a sentence keeps its period only when the sentence goes on.
-                    following = tokens[end + 1]
-                    if not following.is_capitalized:
-                        end += 1
-                return end, True, True
-            if not (_is_street_word(token) or (not need_strong and _is_name_word(token))):
+                return self._end_after_abbreviation(index + 1), True, name
+            followed_by_suffix = index + 1 < len(tokens) and _is_suffix(tokens[index + 1])
+            if not (
+                self._named(token)
+                or (token.upper in self.names and _is_name_word(token))
+                or (followed_by_suffix and _is_name_word(token) and token.lower not in self.common)
+            ):
                 break
-            words += 1
-            index = _skip_periods(tokens, index + 1) if len(token.text) <= 2 else index + 1
-        if words == 0:
+            words.append(token)
+            index += 1
+            if index < len(tokens) and tokens[index].text == "." and len(token.text) <= 2:
+                index += 1
+        if not words:
             return None
         end = index
         while end > start and tokens[end - 1].text == ".":
             end -= 1
-        name_tokens = [t for t in tokens[start:end] if t.is_word]
-        strong = all(_is_street_word(t) for t in name_tokens)
-        if need_strong and not strong:
-            return None
-        return end, False, strong
+        return end, False, [t for t in tokens[start:end] if t.is_word]
 
-    def street_backward(self, end: int) -> tuple[int, bool, bool] | None:
-        """A street phrase ending just before ``end`` (the left side of an intersection): (start, has
-        suffix, strong)."""
+    def _end_after_abbreviation(self, end: int) -> int:
+        """Keeps "St." inside a span only when the sentence goes on after it ("W. Broadway")."""
+        return end
+
+    def street_backward(self, end: int) -> tuple[int, bool, list[_Token]] | None:
+        """A street phrase ending just before ``end``: (start, has suffix, its name words)."""
         tokens = self.tokens
         last = end - 1
         while last >= 0 and tokens[last].text == ".":
             last -= 1
         if last < 0:
             return None
-        if _is_suffix(tokens[last]) and last > 0:
+        if _is_suffix(tokens[last]) and last > 0 and not _is_letter_name(tokens[last]):
             found = self.street_ending_at_suffix(last)
             if found is not None:
-                return found[0], True, found[1]
+                name = [t for t in tokens[found[0] : last] if t.is_word]
+                return found[0], True, name
+            return None
         index = last
         words = 0
-        while index >= 0 and words < 3 and _is_street_word(tokens[index]) and not _is_suffix(tokens[index]):
+        while index >= 0 and words < 3:
+            token = tokens[index]
+            if not (self._named(token) or token.upper in DIRECTIONALS or token.upper in self.names):
+                break
+            if not _is_name_word(token) and not is_ordinal(token.text):
+                break
             words += 1
             index -= 1
-            if (
-                index >= 0
-                and tokens[index].text == "."
-                and index - 1 >= 0
-                and len(tokens[index - 1].text) <= 2
-            ):
+            if index >= 1 and tokens[index].text == "." and len(tokens[index - 1].text) <= 2:
                 index -= 1
         if words == 0:
             return None
         first = index + 1
-        if tokens[first].text == ".":
+        while tokens[first].text == ".":
             first += 1
-        # A capitalised sentence opener ("Trash and ...") is not evidence of a name.
-        return first, False, True
+        # "St Botolph": a capitalised "St" before a name is "Saint", part of the name.
+        before = first - 1
+        if before >= 1 and tokens[before].text == ".":
+            before -= 1
+        if before >= 0 and tokens[before].text == "St":
+            first = before
+        return first, False, [t for t in tokens[first:end] if t.is_word]
 
     # -- candidates ------------------------------------------------------------------------------------
 
@@ -325,7 +401,8 @@ class _Finder:
                 continue
             start = self._token_at(match.start())
             end = self._token_at(match.end() - 1) + 1
-            found.append(_Candidate(start, end, "coordinates", 6.0, f"{lat:.6f},{long:.6f}", lat, long))
+            strength = _KIND_STRENGTH["coordinates"]
+            found.append(_Candidate(start, end, "coordinates", strength, f"{lat:.6f},{long:.6f}", lat, long))
         return found
 
     def _token_at(self, offset: int) -> int:
@@ -340,10 +417,13 @@ class _Finder:
         for index, token in enumerate(tokens):
             if not _is_number(token):
                 continue
-            previous = tokens[index - 1].text if index > 0 else ""
-            if previous in {"$", ":", "/", "-", "."} and not (previous == "-" and index >= 2):
-                continue
-            first = index
+            if index > 0:
+                previous = tokens[index - 1]
+                # "T11-861", "2/13", "$500", "4:30": a number glued to punctuation is no house number.
+                if previous.end == token.start and previous.text in {"-", "/", ":", "$", ".", ","}:
+                    continue
+                if previous.lower in {"route", "rt", "bus", "highway", "hwy", "i", "interstate", "case"}:
+                    continue
             street_start = index + 1
             # "48 and 50 Austin street", "48-50 Austin St"
             if (
@@ -362,45 +442,47 @@ class _Finder:
             street = self._street_after_number(street_start)
             if street is None:
                 continue
-            end, has_suffix, strong = street
-            strength = _KIND_STRENGTH["address"] + (0.5 if has_suffix else 0.0) - (0.0 if strong else 1.5)
+            end, has_suffix = street
+            strength = _KIND_STRENGTH["address"] + (0.5 if has_suffix else 0.0)
             street_text = self._span_text(street_start, end)
-            number = tokens[first].text
-            found.append(
-                _Candidate(first, end, "address", strength, f"{number} {normalize_street(street_text)}")
-            )
+            normalized = f"{tokens[index].text} {normalize_street(street_text)}"
+            found.append(_Candidate(index, end, "address", strength, normalized))
         return found
 
-    def _street_after_number(self, start: int) -> tuple[int, bool, bool] | None:
+    def _street_after_number(self, start: int) -> tuple[int, bool] | None:
         tokens = self.tokens
-        if start >= len(tokens):
+        if start >= len(tokens) or not tokens[start].is_word:
+            return None
+        first = tokens[start]
+        if (first.lower in STOPWORDS and not _is_letter_name(first)) or first.lower in MONTHS_AND_DAYS:
             return None
         # A number then a suffix within four words: "21 ocallaghan way", "1355 market street".
-        for offset in range(1, 5):
-            at = start + offset
-            if at >= len(tokens):
-                break
-            if not tokens[at - 1].is_word and tokens[at - 1].text != ".":
-                break
-            if (_is_suffix(tokens[at]) and tokens[at].upper not in AMBIGUOUS_SUFFIXES | {"WAY"}) or (
-                tokens[at].upper in {"WAY", "ROW", "WALK", "PLACE", "COURT", "SQUARE"}
-            ):
-                street = self.street_ending_at_suffix(at)
+        for at in range(start + 1, min(start + 5, len(tokens))):
+            token = tokens[at]
+            # "55 St. Stephen St.": a leading "St" before a capitalised word is "Saint".
+            saint = at > start + 1 and token.upper == "ST" and at + 1 < len(tokens) and tokens[at + 1].proper
+            if _is_suffix(token) and not saint:
+                street = self.street_ending_at_suffix(at, after_number=True)
                 if street is not None and street[0] == start:
-                    end = at + 1
-                    return end, True, True
-        first = tokens[start]
-        if first.lower in STOPWORDS or first.lower in MONTHS_AND_DAYS:
-            return None
-        # "11 Appleton", "5 W Broadway": a capitalised or known street name straight after the number.
-        found = self.street_forward(start, need_strong=True)
+                    return at + 1, True
+            if not (_is_name_word(token) or token.text == "." or is_ordinal(token.text)):
+                break
+        # "11 Appleton", "5 W Broadway", "377 West First": a proper name straight after the number.
+        found = self.street_forward(start)
         if found is None:
             return None
-        end, has_suffix, _strong = found
-        words = [t for t in tokens[start:end] if t.is_word]
-        if not has_suffix and not any(t.upper in self.names for t in words):
+        end, has_suffix, words = found
+        if has_suffix:
+            return end, True
+        if self._known(words):
+            return end, False
+        if not all(self._named(t) or t.upper in DIRECTIONALS for t in words):
             return None
-        return end, has_suffix, True
+        if not (
+            self._known(words) or any(is_ordinal(t.text) for t in words) or words[-1].upper in self.names
+        ):
+            return None
+        return end, False
 
     def _intersections(self) -> list[_Candidate]:
         tokens = self.tokens
@@ -409,58 +491,86 @@ class _Finder:
             if token.lower not in CONNECTORS or index == 0:
                 continue
             left = self.street_backward(index)
-            right = self.street_forward(index + 1, need_strong=False)
+            right = self.street_forward(index + 1)
             if left is None or right is None:
                 continue
-            start, left_suffix, _left_strong = left
-            end, right_suffix, right_strong = right
-            left_tokens = [t for t in tokens[start:index] if t.is_word]
-            right_tokens = [t for t in tokens[index + 1 : end] if t.is_word]
+            start, left_suffix, left_words = left
+            end, right_suffix, right_words = right
+            left_evidence = self._evidence(left_words, left_suffix)
+            right_evidence = self._evidence(right_words, right_suffix)
             cue = self._cue_before(start)
-            evidence = self._street_evidence(left_tokens, left_suffix) + self._street_evidence(
-                right_tokens, right_suffix
-            )
-            if not right_strong and not right_suffix:
+            if cue != "intersection" and (left_evidence < 0.5 or right_evidence < 0.5):
                 continue
-            if token.lower in {"at", "@"} and not (left_suffix or right_suffix):
+            if token.lower in {"at", "@", "n", "+"} and not (
+                left_suffix
+                or right_suffix
+                or any(is_ordinal(t.text) for t in left_words + right_words)
+                or (
+                    start >= 1
+                    and tokens[start - 1].lower in {"on", "along"}
+                    and min(left_evidence, right_evidence) >= 1
+                )
+            ):
                 continue
-            # A sentence opener is capitalised for grammar, not because it is a name.
-            if start == 0 or tokens[start - 1].text in {".", "!", "?"}:
-                evidence -= 0.5 if not left_suffix else 0.0
+            evidence = left_evidence + right_evidence
             if cue == "intersection":
                 evidence += 2.0
             elif cue == "preposition":
-                evidence += 0.75
-            if evidence < 2.0:
+                evidence += 0.5
+            if evidence < 2.5:
                 continue
-            left_text = self._span_text(start, index)
-            right_text = self._span_text(index + 1, end)
-            normalized = f"{normalize_street(left_text)} & {normalize_street(right_text)}"
-            strength = _KIND_STRENGTH["intersection"] + min(evidence, 4.0) / 10
+            # "Academy Hill Road/Chestnut Hill Avenue/William Jackson Ave", "W. Broadway and B St, and C St"
+            end = self._extend_chain(end)
+            left_name = normalize_street(self._span_text(start, index))
+            normalized = f"{left_name} & {normalize_street(self._span_text(index + 1, right[0]))}"
+            strength = _KIND_STRENGTH["intersection"] + min(evidence, 5.0) / 10
             found.append(_Candidate(start, end, "intersection", strength, normalized))
+        found.extend(self._segments())
         return found
 
-    def _street_evidence(self, words: list[_Token], has_suffix: bool) -> float:
-        if not words:
-            return 0.0
-        score = 0.0
-        if has_suffix:
-            score += 1.5
-        if any(is_ordinal(t.text) for t in words):
-            score += 1.5
-        if normalize_street(" ".join(t.text for t in words)) in self.names or all(
-            t.upper in self.names or t.upper in DIRECTIONALS for t in words
-        ):
-            score += 1.0
-        if all(t.is_capitalized or is_ordinal(t.text) for t in words):
-            score += 0.5
-        return score
+    def _extend_chain(self, end: int) -> int:
+        tokens = self.tokens
+        while end < len(tokens) and tokens[end].lower in {"/", "&"}:
+            more = self.street_forward(end + 1)
+            if more is None or self._evidence(more[2], more[1]) < 1.0:
+                break
+            end = more[0]
+        return end
+
+    def _segments(self) -> list[_Candidate]:
+        """ "Augustus Ave between Crandall & Poplar", "Howes st to Pleasant st", "River Street from Hyde
+        Park Ave": a stretch of one street, named by the first street (its normalised form)."""
+        tokens = self.tokens
+        found = []
+        for index, token in enumerate(tokens):
+            if token.lower not in {"between", "to", "from"} or index == 0:
+                continue
+            left = self.street_backward(index)
+            if left is None or not (left[1] or any(is_ordinal(t.text) for t in left[2])):
+                continue
+            start = left[0]
+            if token.lower == "between":
+                first = self.street_forward(index + 1)
+                if first is None or first[0] >= len(tokens) or tokens[first[0]].lower not in {"and", "&"}:
+                    continue
+                second = self.street_forward(first[0] + 1)
+                if second is None:
+                    continue
+                end = second[0]
+            else:
+                other = self.street_forward(index + 1)
+                if other is None or not other[1]:
+                    continue
+                end = other[0]
+            name = normalize_street(self._span_text(start, index))
+            found.append(_Candidate(start, end, "street", _KIND_STRENGTH["intersection"] + 0.6, name))
+        return found
 
     def _cue_before(self, start: int) -> str | None:
         tokens = self.tokens
         if start >= 2 and tokens[start - 1].lower == "of" and tokens[start - 2].lower in INTERSECTION_CUES:
             return "intersection"
-        if start >= 1 and tokens[start - 1].lower in INTERSECTION_CUES | {"between"}:
+        if start >= 1 and tokens[start - 1].lower in INTERSECTION_CUES:
             return "intersection"
         if start >= 1 and tokens[start - 1].lower in PREPOSITIONS:
             return "preposition"
@@ -470,41 +580,35 @@ class _Finder:
         tokens = self.tokens
         found = []
         for index, token in enumerate(tokens):
-            if index == 0 or not _is_suffix(token):
+            if index == 0 or not _is_suffix(token) or _is_letter_name(token):
                 continue
             # "St" before a capitalised name is "Saint" ("St Botolph"), not the end of a street.
-            if (
-                token.text == "St"
-                and index + 1 < len(tokens)
-                and tokens[index + 1].is_capitalized
-                and not _is_suffix(tokens[index + 1])
-            ):
+            if token.text == "St" and index + 1 < len(tokens) and tokens[index + 1].proper:
                 continue
             street = self.street_ending_at_suffix(index)
             if street is None:
                 continue
-            start, strong = street
+            start, evidence = street
             text = self._span_text(start, index + 1)
-            strength = _KIND_STRENGTH["street"] - (0.0 if strong else 0.75)
+            strength = _KIND_STRENGTH["street"] + min(evidence, 4.0) / 10 - 0.4
             found.append(_Candidate(start, index + 1, "street", strength, normalize_street(text)))
         # "on Rutherford", "along Comm Ave": a known street name after "on"/"along" with no suffix.
         for index, token in enumerate(tokens[:-1]):
-            if token.lower not in {"on", "along", "onto"}:
+            if token.lower not in {"on", "along", "onto", "down", "up"}:
                 continue
-            found_forward = self.street_forward(index + 1, need_strong=True)
-            if found_forward is None:
+            forward = self.street_forward(index + 1)
+            if forward is None:
                 continue
-            end, has_suffix, _ = found_forward
-            words = [t for t in tokens[index + 1 : end] if t.is_word]
-            if has_suffix or not words:
+            end, has_suffix, words = forward
+            if has_suffix or not words or not all(self._named(t) for t in words):
                 continue
-            known = self._known(words) or all(t.upper in self.names for t in words)
-            if not known or not all(t.is_capitalized or is_ordinal(t.text) for t in words):
+            if not (self._known(words) or any(is_ordinal(t.text) for t in words)):
+                continue
+            if end < len(tokens) and tokens[end].lower in {"floor", "grade", "time", "place", "shift"}:
                 continue
             text = self._span_text(index + 1, end)
-            found.append(
-                _Candidate(index + 1, end, "street", _KIND_STRENGTH["street"] - 1.0, normalize_street(text))
-            )
+            strength = _KIND_STRENGTH["street"] - 0.6
+            found.append(_Candidate(index + 1, end, "street", strength, normalize_street(text)))
         return found
 
     def _landmarks(self) -> list[_Candidate]:
@@ -517,37 +621,74 @@ class _Finder:
             at = index - 1
             while at >= 0 and len(words) < 3:
                 candidate = tokens[at]
-                if candidate.text in {"'", "’"}:
-                    at -= 1
-                    continue
-                if not _is_name_word(candidate) and not (candidate.text.isdigit() and words):
+                if not _is_name_word(candidate):
                     break
                 words.append(at)
                 at -= 1
             if not words:
                 continue
             words.reverse()
-            # Keep the capitalised run, or at most two lower-case words before the head.
-            capitalised = [i for i in words if tokens[i].is_capitalized]
-            first = capitalised[0] if capitalised else words[-2] if len(words) >= 2 else words[-1]
-            modifiers = [tokens[i] for i in range(first, index) if tokens[i].is_word]
+            # The run of name-like words before the head ("Johnson gates park" keeps "Johnson gates").
+            named = [
+                i for i in words if tokens[i].proper or (tokens[i].capitalized and not tokens[i].initial)
+            ]
+            if not named:
+                continue
+            first = named[0]
+            modifiers = [tokens[i] for i in range(first, index)]
             if all(t.lower in GENERIC_MODIFIERS or t.lower in LANDMARK_HEADS for t in modifiers):
                 continue
-            # Sentence-initial capital alone is weak evidence.
-            named = any(t.is_capitalized for t in modifiers) or token.is_capitalized
             end = index + 1
-            # "Boston Common tennis courts": a second head straight after the first.
-            if end < len(tokens) and tokens[end].lower in LANDMARK_HEADS:
-                end += 1
-            strength = _KIND_STRENGTH["landmark"] - (0.0 if named else 0.75)
+            # "Boston Common tennis courts": up to two more words ending in a second head.
+            for extra in (1, 2):
+                last = end + extra - 1
+                if last < len(tokens) and tokens[last].lower in LANDMARK_HEADS and _is_name_word(tokens[end]):
+                    end += extra
+                    break
             text = self._span_text(first, end)
-            found.append(_Candidate(first, end, "landmark", strength, " ".join(text.upper().split())))
+            found.append(
+                _Candidate(first, end, "landmark", _KIND_STRENGTH["landmark"], " ".join(text.upper().split()))
+            )
+        found.extend(self._named_places())
         # "Public Alley 431"
         for index, token in enumerate(tokens[:-1]):
             if token.lower == "alley" and _is_number(tokens[index + 1]):
                 first = index - 1 if index > 0 and tokens[index - 1].lower == "public" else index
                 text = self._span_text(first, index + 2)
                 found.append(_Candidate(first, index + 2, "landmark", 3.2, " ".join(text.upper().split())))
+        return found
+
+    def _named_places(self) -> list[_Candidate]:
+        """A proper name after a place preposition, with no head noun: "at Bijou", "behind CVS"."""
+        tokens = self.tokens
+        found = []
+        for index, token in enumerate(tokens[:-1]):
+            if token.lower not in PLACE_PREPOSITIONS:
+                continue
+            if token.lower in {"of", "from", "to"} and not (
+                index >= 1
+                and tokens[index - 1].lower in {"front", "rear", "back", "outside", "across", "side"}
+            ):
+                continue
+            start = index + 1
+            if tokens[start].lower in _ARTICLES and start + 1 < len(tokens):
+                start += 1
+            end = start
+            while end < len(tokens) and end - start < 4:
+                word = tokens[end]
+                if word.proper or (word.capitalized and _is_name_word(word) and end > start):
+                    end += 1
+                    if end < len(tokens) and tokens[end].text in {"'", "’"}:
+                        end += 1
+                else:
+                    break
+            if end == start or not tokens[start].proper:
+                continue
+            text = self._span_text(start, end)
+            strength = _KIND_STRENGTH["landmark"] - (
+                1.0 if token.lower in {"in", "on", "to", "into"} else 0.5
+            )
+            found.append(_Candidate(start, end, "landmark", strength, " ".join(text.upper().split())))
         return found
 
     def _span_text(self, start: int, end: int) -> str:
@@ -568,8 +709,8 @@ class _Finder:
 
 
 def _select(candidates: list[_Candidate]) -> list[_Candidate]:
-    """Non-overlapping candidates, strongest first (longer, then earlier, on ties)."""
-    ranked = sorted(candidates, key=lambda c: (-c.strength, -(c.end - c.start), c.start))
+    """Non-overlapping candidates, strongest first (earlier, then longer, on ties)."""
+    ranked = sorted(candidates, key=lambda c: (-round(c.strength, 3), c.start, -(c.end - c.start)))
     chosen: list[_Candidate] = []
     for candidate in ranked:
         if all(candidate.end <= other.start or candidate.start >= other.end for other in chosen):

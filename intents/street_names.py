@@ -4,8 +4,10 @@ words are known street names. It is evidence only; patterns over suffixes and or
 list has never seen.
 
 The list ships as ``intents/data/street_names.txt``; rebuild it with
-``python -m intents.street_names ADDRESSES.csv.gz ...`` from the bundled San Francisco gazetteer plus any
-CSV of addresses with an ``address`` or ``street`` column (e.g. the Boston 311 pool).
+``python -m intents.street_names ADDRESSES.csv.gz ... --messages MESSAGES.csv.gz`` from the bundled San
+Francisco gazetteer plus any CSV of addresses with an ``address`` or ``street`` column (e.g. the Boston 311
+pool). ``intents/data/common_words.txt`` (words people write in lower case, so a capital on them is no
+sign of a name) is rebuilt from the ``text`` column of the ``--messages`` files.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from pathlib import Path
 from intents.streets import normalize_street, split_suffix
 
 STREET_NAMES_FILE = Path(__file__).parent / "data" / "street_names.txt"
+COMMON_WORDS_FILE = Path(__file__).parent / "data" / "common_words.txt"
 SF_DIR = Path(__file__).parent / "data" / "sf"
 
 # A name must be seen with a street suffix at least this often in address data to be listed.
@@ -35,6 +38,16 @@ def street_names() -> frozenset[str]:
     if not STREET_NAMES_FILE.exists():
         return frozenset()
     with open(STREET_NAMES_FILE, encoding="utf-8") as handle:
+        return frozenset(line.strip() for line in handle if line.strip() and not line.startswith("#"))
+
+
+@cache
+def common_words() -> frozenset[str]:
+    """Lower-case words that residents usually write in lower case mid-sentence ("trash", "traffic",
+    "park"): a capital on one of them is grammar or emphasis, not a sign of a name."""
+    if not COMMON_WORDS_FILE.exists():
+        return frozenset()
+    with open(COMMON_WORDS_FILE, encoding="utf-8") as handle:
         return frozenset(line.strip() for line in handle if line.strip() and not line.startswith("#"))
 
 
@@ -65,9 +78,43 @@ def build(sources: Iterable[Path]) -> list[str]:
     return sorted(name for name, count in counts.items() if count >= MIN_COUNT)
 
 
+_CASE_TOKEN = re.compile(r"[A-Za-z]+(?:['’][A-Za-z]+)*|[.!?\n]")
+
+
+def build_common_words(messages: Iterable[str], min_count: int = 3) -> list[str]:
+    """Words seen in lower case mid-sentence at least ``min_count`` times and at least twice as often as
+    capitalised there. Shouting messages (mostly capitals) are skipped."""
+    lower: Counter[str] = Counter()
+    capital: Counter[str] = Counter()
+    for text in messages:
+        letters = [char for char in text if char.isalpha()]
+        if not letters or sum(char.isupper() for char in letters) > len(letters) / 2:
+            continue
+        sentence_start = True
+        for match in _CASE_TOKEN.finditer(text):
+            word = match.group()
+            if word in ".!?\n":
+                sentence_start = True
+                continue
+            if not sentence_start and len(word) > 1:
+                (capital if word[0].isupper() else lower)[word.lower()] += 1
+            sentence_start = False
+    return sorted(word for word, count in lower.items() if count >= min_count and count >= 2 * capital[word])
+
+
+def _texts_in(paths: Iterable[Path]) -> Iterator[str]:
+    for path in paths:
+        for record in csv.DictReader(_open_text(path)):
+            if record.get("text"):
+                yield record["text"]
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("sources", nargs="*", type=Path, help="more CSV files of addresses")
+    parser.add_argument(
+        "--messages", nargs="*", type=Path, default=[], help="CSV files with a text column (common words)"
+    )
     args = parser.parse_args(argv)
     sources = [SF_DIR / "addresses.csv.gz", SF_DIR / "intersections.csv", *args.sources]
     names = build(sources)
@@ -75,6 +122,14 @@ def main(argv: list[str] | None = None) -> None:
         handle.write("# US street base names; rebuilt by `python -m intents.street_names` (see module doc)\n")
         handle.writelines(f"{name}\n" for name in names)
     print(f"{len(names)} street names written to {STREET_NAMES_FILE}")
+    if args.messages:
+        words = build_common_words(_texts_in(args.messages))
+        with open(COMMON_WORDS_FILE, "w", encoding="utf-8") as handle:
+            handle.write(
+                "# words usually written in lower case; rebuilt by `python -m intents.street_names`\n"
+            )
+            handle.writelines(f"{word}\n" for word in words)
+        print(f"{len(words)} common words written to {COMMON_WORDS_FILE}")
 
 
 if __name__ == "__main__":
