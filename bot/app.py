@@ -21,7 +21,9 @@ from bot.open311.batch import run_batch_acceptance
 from bot.runtime import Runtime
 
 # One line per part; each module has mount(app: FastAPI, runtime: Runtime) -> None.
-APP_PARTS: tuple[str, ...] = ()
+APP_PARTS: tuple[str, ...] = (
+    "bot.review.routes",  # the operator console under /operator
+)
 
 
 def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:

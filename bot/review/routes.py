@@ -9,8 +9,8 @@
 - Every action writes an audit entry in the same transaction as the change (``audit.py``).
 """
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations`` here: FastAPI reads the route signatures at runtime, and the
+# dependency aliases (DB, Operator, Checked) are local to operator_router.
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlmodel import Session
@@ -27,6 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.config import Settings
 from bot.db import SessionFactory
+from bot.embedded_backend import EmbeddedBackend
 from bot.open311.errors import Open311Error
 from bot.open311.models import ServiceRequestRow
 from bot.open311.service import Open311Service
@@ -44,6 +45,8 @@ from bot.review.auth import (
 from bot.review.map import online_map_url, render_map_svg
 from bot.review.models import ReviewItem
 from bot.review.queue import ReviewError, ReviewQueue
+from bot.runtime import Runtime
+from bot.templates import load_templates
 
 PREFIX = "/operator"
 HERE = Path(__file__).parent
@@ -89,6 +92,13 @@ class Console:
         if mode == "auto":
             return self.settings.server.public_url.lower().startswith("https://")
         return mode == "always"
+
+    def service_code_for(self, code: str) -> str:
+        """A catalog service code for a code the classifier suggested (a city may name services apart)."""
+        services = self.open311.catalog.services
+        if any(service.code == code for service in services):
+            return code
+        return next((service.code for service in services if service.classifier_class == code), code)
 
     def service_names(self) -> dict[str, str]:
         """Service code (and classifier class) -> the city's name for it, in catalog order."""
@@ -433,7 +443,7 @@ def operator_router(console: Console) -> APIRouter:
                 session,
                 item_id,
                 operator.name,
-                service_code=chosen or None,
+                service_code=console.service_code_for(chosen) if chosen else None,
                 lat=lat,
                 long=long,
                 address_string=address or None,
@@ -727,7 +737,17 @@ def operator_router(console: Console) -> APIRouter:
     return router
 
 
-def install_console(app: Any, console: Console) -> None:
+def mount(app: FastAPI, runtime: Runtime) -> None:
+    """The app part (``bot.app.APP_PARTS``): the console over this deployment's core and review queue."""
+    settings = runtime.settings
+    templates = load_templates(settings.conversation.templates_file, settings.conversation.default_language)
+    queue = ReviewQueue(EmbeddedBackend(runtime.open311), templates)
+    install_console(
+        app, Console(settings=settings, sessions=runtime.sessions, open311=runtime.open311, queue=queue)
+    )
+
+
+def install_console(app: FastAPI, console: Console) -> None:
     """Adds the console to a FastAPI app: its routes and the handlers that turn refusals into answers."""
     app.include_router(operator_router(console))
 
