@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+import os
 import warnings
 from collections.abc import Awaitable
 from datetime import timedelta
@@ -51,6 +52,10 @@ from channels.base import (
 from channels.messages import Attachment, GeoPoint, InboundMessage, OutboundMessage
 
 logger = logging.getLogger(__name__)
+
+# Opt in to python-telegram-bot's coming behaviour (durations as timedelta, as in v23): without it every
+# RetryAfter the library builds emits a deprecation warning. Only this library reads the variable.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 # How an attachment names a Telegram file without its token-bearing URL.

@@ -75,6 +75,8 @@ class _State:
     rate_limits: dict[str, list[int]] = field(default_factory=dict)
     # HTTP status of every webhook delivery attempt, in order.
     webhook_statuses: list[int] = field(default_factory=list)
+    # Chats whose resident blocked the bot: sending there is Forbidden.
+    blocked: set[int] = field(default_factory=set)
     get_updates_calls: int = 0
 
 
@@ -199,6 +201,11 @@ class FakeTelegram:
         """The next ``times`` calls of ``method`` are answered 429 with ``parameters.retry_after``."""
         with self._lock:
             self._state.rate_limits.setdefault(method, []).extend([retry_after] * times)
+
+    def block(self, chat_id: int) -> None:
+        """The resident blocks the bot: from now on sending to the chat fails with 403 Forbidden."""
+        with self._lock:
+            self._state.blocked.add(chat_id)
 
     # -- what the bot did --------------------------------------------------------------------------------
 
@@ -456,6 +463,9 @@ class FakeTelegram:
 
     def _bot_message(self, params: dict[str, Any]) -> dict[str, Any]:
         chat_id = int(params["chat_id"])
+        with self._lock:
+            if chat_id in self._state.blocked:
+                raise _ApiError(403, "Forbidden: bot was blocked by the user")
         message: dict[str, Any] = {
             "message_id": next(self._message_ids),
             "date": int(time.time()),

@@ -1,0 +1,214 @@
+"""Telegram through python-telegram-bot against the local fake Bot API, over real HTTP.
+
+The first tests hold the channel to its contract with Telegram (what the library receives and sends, in
+webhook and polling mode); the end-to-end tests at the bottom run the whole bot (the app, the dispatcher,
+the outbox, the database).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from channels.base import DeliveryError, RecipientOptedOut
+from channels.fakes.telegram import SECRET_HEADER, FakeTelegram
+from channels.messages import Choice, InboundMessage, OutboundMessage
+from channels.telegram import TelegramChannel
+from tests.channels.serving import Recorder, serve_channel
+from tests.support.live_server import bound_socket, live_server, socket_url
+
+SECRET = "s3cret-Token_1"
+CHAT = 424242
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeTelegram]:
+    telegram = FakeTelegram()
+    with live_server(telegram.app) as url:
+        telegram.server_url = url
+        yield telegram
+
+
+def make_channel(fake: FakeTelegram, handler: Recorder, mode: str, public_url: str = "") -> TelegramChannel:
+    channel = TelegramChannel(
+        handler,
+        token=fake.token,
+        mode=mode,  # type: ignore[arg-type]
+        secret_token=SECRET,
+        webhook_url=f"{public_url}/webhooks/telegram" if public_url else None,
+        base_url=fake.base_url(),
+        base_file_url=fake.base_file_url(),
+        poll_timeout_seconds=1,
+    )
+    handler.channel = channel
+    return channel
+
+
+def echo(message: InboundMessage) -> OutboundMessage:
+    """Answers every message; "which?" gets buttons, as a "which of these?" question does."""
+    choices = (Choice("Pothole", "pothole"), Choice("Graffiti", "graffiti")) if message.text == "which?" else ()
+    return OutboundMessage(
+        channel="telegram",
+        resident_id=message.resident_id,
+        text=f"heard: {message.text or message.point}",
+        choices=choices,
+        reply_to=message.reply_to,
+    )
+
+
+@pytest.mark.parametrize("mode", ["webhook", "polling"])
+def test_text_location_photo_commands_and_buttons(fake: FakeTelegram, mode: str) -> None:
+    recorder = Recorder(reply=echo)
+    sock = bound_socket()
+    channel = make_channel(fake, recorder, mode, socket_url(sock))
+    with serve_channel(channel, sock=sock) as url:
+        if mode == "webhook":
+            assert fake.webhook_url == f"{url}/webhooks/telegram"
+        else:
+            assert fake.webhook_url is None
+
+        text = fake.send_text(CHAT, "Huge pothole at 5th and Market")
+        fake.wait_for(lambda: len(fake.sent_to(CHAT)) == 1)
+        reply = fake.sent_to(CHAT)[0]
+        assert reply["text"] == "heard: Huge pothole at 5th and Market"
+        # The reply quotes the resident's message.
+        assert reply["reply_parameters"]["message_id"] == text["message"]["message_id"]
+
+        fake.send_location(CHAT, 37.7793, -122.4193)
+        fake.send_photo(CHAT, b"\xff\xd8full-size-photo", caption="graffiti on the wall", thumbnail=b"tiny")
+        fake.send_text(CHAT, "/status@city311_bot 101004263")
+        fake.send_text(CHAT, "/start")
+        fake.send_text(CHAT, "which?")
+        fake.wait_for(lambda: len(fake.sent_to(CHAT)) == 6)
+
+        question = fake.bot_messages(CHAT)[-1]
+        buttons = question["reply_markup"]["inline_keyboard"]
+        assert [[b["text"] for b in row] for row in buttons] == [["Pothole"], ["Graffiti"]]
+        press = fake.press_button(CHAT, question["message_id"], "graffiti")
+        fake.wait_for(lambda: len(recorder.messages()) == 7)
+
+    received = recorder.messages()
+    assert [m.provider_message_id for m in received[:1]] == [f"update:{text['update_id']}"]
+    assert all(m.channel == "telegram" and m.resident_id == str(CHAT) for m in received)
+    location = received[1]
+    assert (location.point.lat, location.point.long) == (37.7793, -122.4193)  # type: ignore[union-attr]
+    assert location.text == ""
+    photo = received[2]
+    assert photo.text == "graffiti on the wall"
+    (attachment,) = photo.attachments
+    assert attachment.needs_auth
+    assert fake.token not in attachment.url  # the file URL holding the token never leaves the bot
+    assert [m.text for m in received[3:6]] == ["STATUS 101004263", "START", "which?"]
+    button = received[6]
+    assert (button.choice_value, button.text) == ("graffiti", "Graffiti")
+    assert button.provider_message_id == f"update:{press['update_id']}"
+    # The button press is acknowledged and the question no longer offers buttons.
+    assert [c.params["callback_query_id"] for c in fake.sent if c.method == "answerCallbackQuery"] == [
+        press["callback_query"]["id"]
+    ]
+    edited = fake.bot_messages(CHAT)[-2]
+    assert edited["message_id"] == question["message_id"]
+    assert "reply_markup" not in edited
+    assert edited["text"].endswith("→ Graffiti")
+
+
+async def test_photos_are_fetched_through_the_library(fake: FakeTelegram) -> None:
+    channel = make_channel(fake, Recorder(), "polling")
+    update = fake.send_photo(CHAT, b"\xff\xd8the-big-one", thumbnail=b"small")
+    await channel.application.initialize()
+    try:
+        inbound = await channel._to_inbound(  # the conversion the update handler runs
+            __import__("telegram").Update.de_json(update, channel.application.bot)
+        )
+        assert inbound is not None
+        content, content_type = await channel.fetch_media(inbound.attachments[0])
+    finally:
+        await channel.application.shutdown()
+    assert (content, content_type) == (b"\xff\xd8the-big-one", "image/jpeg")
+
+
+def test_wrong_or_missing_secret_token_is_refused(fake: FakeTelegram) -> None:
+    recorder = Recorder(reply=echo)
+    sock = bound_socket()
+    channel = make_channel(fake, recorder, "webhook", socket_url(sock))
+    with serve_channel(channel, sock=sock) as url:
+        update = {
+            "update_id": 1,
+            "message": {
+                "message_id": 1,
+                "date": 1_700_000_000,
+                "chat": {"id": CHAT, "type": "private"},
+                "text": "fake report",
+            },
+        }
+        wrong = httpx.post(f"{url}/webhooks/telegram", json=update, headers={SECRET_HEADER: "guess"})
+        missing = httpx.post(f"{url}/webhooks/telegram", json=update)
+        right = httpx.post(f"{url}/webhooks/telegram", json=update, headers={SECRET_HEADER: SECRET})
+    assert (wrong.status_code, missing.status_code, right.status_code) == (403, 403, 200)
+    assert [m.text for m in recorder.messages()] == ["fake report"]
+
+
+def test_an_update_that_failed_is_delivered_again_and_handled(fake: FakeTelegram) -> None:
+    recorder = Recorder(reply=echo)
+    recorder.fail_next = 1
+    sock = bound_socket()
+    channel = make_channel(fake, recorder, "webhook", socket_url(sock))
+    with serve_channel(channel, sock=sock):
+        update = fake.send_text(CHAT, "streetlight out on Valencia")
+        assert fake.webhook_statuses == [500]  # so Telegram keeps the update
+        assert fake.pending_update_count == 1
+        fake.redeliver_pending()
+    assert fake.webhook_statuses == [500, 200]
+    assert [m.provider_message_id for m in recorder.messages()] == [f"update:{update['update_id']}"]
+
+
+async def test_flood_control_and_blocked_residents_become_delivery_errors(fake: FakeTelegram) -> None:
+    channel = make_channel(fake, Recorder(), "polling")
+    message = OutboundMessage(channel="telegram", resident_id=str(CHAT), text="Your request 42 is closed.")
+    await channel.application.initialize()
+    try:
+        fake.rate_limit("sendMessage", retry_after=7)
+        with pytest.raises(DeliveryError) as flood:
+            await channel.send(message)
+        assert flood.value.retryable
+        assert flood.value.retry_after == 7
+        result = await channel.send(message)  # after the wait, the same message goes through
+        assert result.provider_message_id == str(fake.bot_messages(CHAT)[-1]["message_id"])
+
+        fake.block(CHAT)
+        with pytest.raises(RecipientOptedOut):
+            await channel.send(message)
+    finally:
+        await channel.application.shutdown()
+    assert [p["text"] for p in fake.sent_to(CHAT)] == ["Your request 42 is closed."]
+
+
+async def test_long_replies_are_split_and_unusable_buttons_become_numbered_lines(fake: FakeTelegram) -> None:
+    channel = make_channel(fake, Recorder(), "polling")
+    long_text = " ".join(["word"] * 1500)  # 7,499 characters: two messages
+    too_long_value = "x" * 65  # beyond Telegram's 64-byte callback_data
+    await channel.application.initialize()
+    try:
+        await channel.send(OutboundMessage(channel="telegram", resident_id=str(CHAT), text=long_text))
+        await channel.send(
+            OutboundMessage(
+                channel="telegram",
+                resident_id=str(CHAT),
+                text="Which one?",
+                choices=(Choice("Pothole", too_long_value), Choice("Graffiti", "graffiti")),
+            )
+        )
+    finally:
+        await channel.application.shutdown()
+    sent = fake.sent_to(CHAT)
+    assert [len(p["text"]) <= 4096 for p in sent] == [True, True, True]
+    assert " ".join(p["text"] for p in sent[:2]) == long_text
+    assert sent[2]["text"] == "Which one?\n\n1. Pothole\n2. Graffiti"
+    assert "reply_markup" not in sent[2]
+
+
+def test_webhook_mode_refuses_to_start_without_a_secret_token(fake: FakeTelegram) -> None:
+    with pytest.raises(ValueError, match="secret_token"):
+        TelegramChannel(Recorder(), token=fake.token, mode="webhook", secret_token=None)
