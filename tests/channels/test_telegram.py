@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from telegram import Update
 
 from channels.base import DeliveryError, RecipientOptedOut
 from channels.fakes.telegram import SECRET_HEADER, FakeTelegram
@@ -48,7 +49,8 @@ def make_channel(fake: FakeTelegram, handler: Recorder, mode: str, public_url: s
 
 def echo(message: InboundMessage) -> OutboundMessage:
     """Answers every message; "which?" gets buttons, as a "which of these?" question does."""
-    choices = (Choice("Pothole", "pothole"), Choice("Graffiti", "graffiti")) if message.text == "which?" else ()
+    asks = message.text == "which?"
+    choices = (Choice("Pothole", "pothole"), Choice("Graffiti", "graffiti")) if asks else ()
     return OutboundMessage(
         channel="telegram",
         resident_id=message.resident_id,
@@ -119,9 +121,8 @@ async def test_photos_are_fetched_through_the_library(fake: FakeTelegram) -> Non
     update = fake.send_photo(CHAT, b"\xff\xd8the-big-one", thumbnail=b"small")
     await channel.application.initialize()
     try:
-        inbound = await channel._to_inbound(  # the conversion the update handler runs
-            __import__("telegram").Update.de_json(update, channel.application.bot)
-        )
+        # The conversion the update handler runs, then the download it leaves to the dispatcher.
+        inbound = await channel._to_inbound(Update.de_json(update, channel.application.bot))
         assert inbound is not None
         content, content_type = await channel.fetch_media(inbound.attachments[0])
     finally:
