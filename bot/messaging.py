@@ -1,0 +1,125 @@
+"""The conversation side of the app: understanding, the conversation engine, the dispatcher and the
+channels, built once from the runtime and mounted on the web app (one line in ``bot.app.APP_PARTS``).
+
+Other parts find them on ``app.state.messaging`` (the dispatcher drains the outbox; the operator console
+uses the review queue).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+
+from bot.backend import RequestBackend
+from bot.config import GeocoderSettings, Settings
+from bot.conversation import ConversationEngine
+from bot.dispatcher import Dispatcher
+from bot.embedded_backend import EmbeddedBackend
+from bot.outbox import RetryPolicy
+from bot.review.queue import ReviewQueue
+from bot.runtime import Runtime
+from bot.templates import Templates, load_templates
+from channels.base import Channel
+from channels.registry import build_channels
+from intents.types import Understander
+
+
+@dataclass
+class Messaging:
+    templates: Templates
+    backend: RequestBackend
+    understander: Understander
+    review_queue: ReviewQueue
+    engine: ConversationEngine
+    dispatcher: Dispatcher
+    channels: dict[str, Channel]
+
+
+def build_messaging(runtime: Runtime, *, understander: Understander | None = None) -> Messaging:
+    settings = runtime.settings
+    conversation = settings.conversation
+    templates = load_templates(conversation.templates_file, conversation.default_language)
+    backend = _backend(runtime)
+    understander = understander or load_understander(settings)
+    review_queue = ReviewQueue(backend, templates)
+    engine = ConversationEngine(
+        understander,
+        backend,
+        templates,
+        review_queue,
+        auto_file_threshold=settings.intents.auto_file_threshold,
+        offer_choices_min_confidence=conversation.offer_choices_min_confidence,
+        max_choices=conversation.max_choices,
+    )
+    dispatcher = Dispatcher(
+        runtime.sessions,
+        engine,
+        media=runtime.media,
+        state_ttl=timedelta(hours=conversation.state_ttl_hours),
+        retry_policy=RetryPolicy(
+            max_attempts=conversation.outbox_max_attempts,
+            base_seconds=conversation.outbox_backoff_seconds,
+            max_seconds=conversation.outbox_backoff_max_seconds,
+        ),
+    )
+    channels = build_channels(settings, dispatcher)
+    dispatcher.attach(channels)
+    return Messaging(templates, backend, understander, review_queue, engine, dispatcher, channels)
+
+
+def mount(app: FastAPI, runtime: Runtime) -> None:
+    messaging = build_messaging(runtime)
+    app.state.messaging = messaging
+    for channel in messaging.channels.values():
+        app.router.routes.extend(channel.routes())
+
+    async def start() -> None:
+        for channel in messaging.channels.values():
+            await channel.start()
+
+    async def stop() -> None:
+        for channel in reversed(list(messaging.channels.values())):
+            await channel.stop()
+
+    runtime.add_lifecycle(start, stop)
+
+
+def _backend(runtime: Runtime) -> RequestBackend:
+    settings = runtime.settings
+    if settings.remote.enabled:
+        from bot.remote.backend import RemoteBackend
+
+        return RemoteBackend(runtime.sessions, settings.remote.classifier_classes)
+    return EmbeddedBackend(runtime.open311)
+
+
+def load_understander(settings: Settings) -> Understander:
+    """The intents pipeline for these settings; loaded once per process and shared (it is read-only)."""
+    geocoder = settings.intents.geocoder
+    return _load_pipeline(settings.intents.model_path, _geocoder_key(geocoder))
+
+
+def _geocoder_key(geocoder: GeocoderSettings) -> str:
+    return geocoder.model_dump_json()
+
+
+@lru_cache(maxsize=4)
+def _load_pipeline(model_path: Path | None, geocoder_json: str) -> Understander:
+    from intents.pipeline import load_pipeline
+
+    geocoder = GeocoderSettings.model_validate_json(geocoder_json)
+    options: dict[str, Any] = {
+        "provider": geocoder.provider,
+        "options": geocoder.options,
+        "api_key": geocoder.api_key.get_secret_value() if geocoder.api_key else None,
+        "min_delay_seconds": geocoder.min_delay_seconds,
+        "cache_size": geocoder.cache_size,
+        "boundary": tuple(geocoder.boundary),
+    }
+    pipeline: Understander = load_pipeline(model_path, **options)
+    return pipeline
