@@ -72,7 +72,7 @@ FLASHES = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Console:
     """What the console needs from the running app."""
 
@@ -308,6 +308,7 @@ def operator_router(console: Console) -> APIRouter:
             "Review queue",
             items=views.open_items(session, claim_minutes=console.claim_minutes),
             recent=views.recently_decided(session),
+            services=console.service_names(),
             claim_minutes=console.claim_minutes,
         )
 
@@ -439,14 +440,18 @@ def operator_router(console: Console) -> APIRouter:
                 if found is None:
                     raise ReviewError(f"no place called {address!r} was found; give coordinates")
                 lat, long, address = found
+            code = console.service_code_for(chosen) if chosen else None
+            original = item.service_code or console.service_code_for(item_view.top_code)
             decided = console.queue.approve(
                 session,
                 item_id,
                 operator.name,
-                service_code=console.service_code_for(chosen) if chosen else None,
+                service_code=code,
                 lat=lat,
                 long=long,
                 address_string=address or None,
+                # Answers collected for another service do not fit the one the operator chose.
+                attributes=None if code in (None, original) else {},
             )
             learning.record_decision(
                 session,
@@ -741,10 +746,30 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
     """The app part (``bot.app.APP_PARTS``): the console over this deployment's core and review queue."""
     settings = runtime.settings
     templates = load_templates(settings.conversation.templates_file, settings.conversation.default_language)
-    queue = ReviewQueue(EmbeddedBackend(runtime.open311), templates)
-    install_console(
-        app, Console(settings=settings, sessions=runtime.sessions, open311=runtime.open311, queue=queue)
+    console = Console(
+        settings=settings,
+        sessions=runtime.sessions,
+        open311=runtime.open311,
+        queue=ReviewQueue(EmbeddedBackend(runtime.open311), templates),
     )
+
+    async def share_messaging() -> None:
+        # When the conversation side is mounted (bot.messaging), decide with its review queue (and so its
+        # backend, embedded or remote) and look up typed addresses with its geocoder.
+        messaging = getattr(app.state, "messaging", None)
+        if messaging is None:
+            return
+        console.queue = messaging.review_queue
+        understander = messaging.understander
+
+        def geocode(text: str) -> tuple[float, float, str] | None:
+            place = understander.geocode(text)
+            return None if place is None else (place.lat, place.long, place.address)
+
+        console.geocode = geocode
+
+    runtime.add_lifecycle(share_messaging)
+    install_console(app, console)
 
 
 def install_console(app: FastAPI, console: Console) -> None:

@@ -1,0 +1,113 @@
+"""Fixtures for the operator console: a served app with operators, review items to decide, and a browser.
+
+The browser is Debian's chromium driven by Playwright (never a downloaded browser). Without chromium the
+browser tests fail in CI (it must run them) and are skipped elsewhere, with the reason.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.app import create_app
+from bot.config import Settings
+from bot.review.operators import create_operator
+from bot.runtime import Runtime
+from tests.conftest import make_settings
+from tests.support.databases import in_ci
+from tests.support.live_server import live_server
+
+CHROMIUM = Path(os.environ.get("OPEN311_BOT_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+PASSWORDS = {"alice": "alice's long passphrase", "bob": "bob's long passphrase"}
+
+
+@dataclass
+class Deployment:
+    url: str
+    settings: Settings
+    runtime: Runtime
+
+
+@pytest.fixture
+def deployment(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Deployment]:
+    """The whole app on a real uvicorn server, background jobs on (the outbox reaches residents), with two
+    operators, alice and bob."""
+    monkeypatch.delenv("OPEN311_BOT_CONFIG", raising=False)
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    settings = make_settings(
+        data_dir,
+        database_url,
+        jobs={"enabled": True, "outbox_seconds": 0.2, "notify_seconds": 0.2, "scheduler": "always"},
+        operator={"max_sign_in_attempts": 3, "sign_in_window_seconds": 60},
+    )
+    runtime = Runtime.build(settings)
+    with runtime.sessions() as session:
+        for name, password in PASSWORDS.items():
+            create_operator(session, name, password)
+    app = create_app(settings, runtime)
+    try:
+        with live_server(app) as url:
+            yield Deployment(url, settings, runtime)
+    finally:
+        runtime.close()
+
+
+@pytest.fixture(scope="session")
+def playwright_driver() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        reason = f"Debian's chromium is not installed at {CHROMIUM} (apt-get install chromium chromium-driver)"
+        if in_ci():
+            pytest.fail(f"{reason}; CI must run the browser tests", pytrace=False)
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture
+def open_browser(playwright_driver: Any, tmp_path: Path) -> Iterator[Any]:
+    """Opens a fresh browser (its own user-data dir: its own cookies) per call; closes them all at the end."""
+    contexts: list[Any] = []
+
+    def open_one() -> Any:
+        profile = tmp_path / f"chromium-profile-{len(contexts)}"
+        context = playwright_driver.chromium.launch_persistent_context(
+            str(profile),
+            executable_path=str(CHROMIUM),
+            args=CHROMIUM_ARGS,
+            headless=True,
+            viewport={"width": 1100, "height": 900},
+        )
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        return context
+
+    yield open_one
+    for context in contexts:
+        context.close()
+
+
+def screenshot(page: Any, name: str) -> Path:
+    """Saves a full-page screenshot under tests/artifacts/ for a person to look at."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path

@@ -1,0 +1,54 @@
+"""Helpers for the console tests: put reports in the review queue as the conversation engine does, sign in
+through the real form, and read what residents received on the local channel."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+
+from bot.review.queue import ReviewQueue
+from bot.runtime import Runtime
+from bot.templates import load_templates
+
+
+def enqueue_report(runtime: Runtime, *, resident_id: str, text: str, **fields: Any) -> int:
+    """A report the bot was unsure about, queued through the review queue's own API (as the engine does)."""
+    from bot.embedded_backend import EmbeddedBackend
+
+    queue = ReviewQueue(EmbeddedBackend(runtime.open311), load_templates())
+    with runtime.sessions() as session:
+        item = queue.enqueue(session, channel="local", resident_id=resident_id, text=text, **fields)
+        session.commit()
+        assert item.id is not None
+        return item.id
+
+
+def sign_in(page: Any, base_url: str, name: str, password: str) -> None:
+    page.goto(f"{base_url}/operator/")
+    # Not signed in: the console sends the browser to its sign-in form.
+    assert "/operator/sign-in" in page.url
+    page.get_by_label("Operator name").fill(name)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{base_url}/operator/")
+
+
+def resident_messages(base_url: str, resident_id: str) -> list[str]:
+    response = httpx.get(f"{base_url}/local/messages", params={"to": resident_id}, timeout=10)
+    response.raise_for_status()
+    return [message["text"] for message in response.json()["messages"]]
+
+
+def wait_for_message(base_url: str, resident_id: str, contains: str, timeout: float = 20.0) -> str:
+    """Waits until the resident has received a message containing ``contains``; returns it."""
+    deadline = time.monotonic() + timeout
+    seen: list[str] = []
+    while time.monotonic() < deadline:
+        seen = resident_messages(base_url, resident_id)
+        for text in seen:
+            if contains in text:
+                return text
+        time.sleep(0.2)
+    raise AssertionError(f"{resident_id} never received a message containing {contains!r}; got {seen!r}")

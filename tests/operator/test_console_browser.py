@@ -1,0 +1,207 @@
+"""The operator console in a real browser against the running app.
+
+One operator works through the queue the way a person would (keyboard and mouse in headless chromium):
+approves a report, corrects another (another service, a fixed location), rejects a third, then closes a
+request; each resident's message arrives at the local channel. A second browser shows that two operators
+cannot hold the same item. Screenshots of the queue, an item and the dashboard go to tests/artifacts/.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.operator.conftest import PASSWORDS, Deployment, screenshot
+from tests.operator.support import enqueue_report, sign_in, wait_for_message
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+SUGGESTIONS_POTHOLE = [
+    {"service_code": "pothole", "confidence": 0.58},
+    {"service_code": "sidewalk", "confidence": 0.21},
+    {"service_code": "street_cleaning", "confidence": 0.08},
+]
+SUGGESTIONS_GRAFFITI = [
+    {"service_code": "graffiti", "confidence": 0.44},
+    {"service_code": "illegal_dumping", "confidence": 0.31},
+]
+
+
+def _request_json(base_url: str, request_id: str) -> dict[str, Any]:
+    response = httpx.get(f"{base_url}/open311/v2/requests/{request_id}.json", timeout=10)
+    response.raise_for_status()
+    found: list[dict[str, Any]] = response.json()
+    assert len(found) == 1
+    return found[0]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_an_operator_approves_corrects_rejects_and_closes(deployment: Deployment, open_browser: Any) -> None:
+    url, runtime = deployment.url, deployment.runtime
+    approve_id = enqueue_report(
+        runtime,
+        resident_id="res-approve",
+        text="big hole in the road at 5th and Market, my bike nearly went in",
+        suggestions=SUGGESTIONS_POTHOLE,
+        reason="low confidence",
+        location_text="5th and Market",
+        location_kind="intersection",
+        address_string="05TH ST & MARKET ST",
+        lat=37.78336,
+        long=-122.40779,
+    )
+    correct_id = enqueue_report(
+        runtime,
+        resident_id="res-correct",
+        text="someone left a sofa and paint cans by the church on Valencia",
+        suggestions=SUGGESTIONS_GRAFFITI,
+        reason="low confidence",
+        location_text="Valencia",
+        location_kind="street",
+    )
+    reject_id = enqueue_report(
+        runtime,
+        resident_id="res-reject",
+        text="why are the parking meters so expensive",
+        suggestions=[{"service_code": "illegal_parking", "confidence": 0.3}],
+        reason="low confidence",
+    )
+
+    page = open_browser().new_page()
+    sign_in(page, url, "alice", PASSWORDS["alice"])
+    # Oldest first, each with the resident's words and the bot's suggestions.
+    cards = page.locator("ol.queue > li")
+    assert [cards.nth(i).get_attribute("data-item-id") for i in range(3)] == [
+        str(approve_id),
+        str(correct_id),
+        str(reject_id),
+    ]
+    assert "big hole in the road" in cards.nth(0).inner_text()
+    assert "58%" in cards.nth(0).inner_text()
+    screenshot(page, "operator-queue")
+
+    # 1. Approve as suggested: the request is filed and the resident told its id on their channel.
+    page.get_by_role("button", name=f"Claim #{approve_id}").click()
+    page.wait_for_url(re.compile(rf"/operator/queue/{approve_id}\?done=claimed"))
+    assert page.locator("svg.street-map").count() == 1  # the offline map of 5th and Market
+    assert "MARKET ST" in page.locator("svg.street-map").inner_html()
+    assert "openstreetmap.org" in (page.get_by_role("link", name=re.compile("OpenStreetMap")).get_attribute("href") or "")
+    screenshot(page, "operator-item")
+    page.get_by_role("button", name="Approve and file").click()
+    page.wait_for_url(re.compile(r"/operator/\?done=approved"))
+    told = wait_for_message(url, "res-approve", "filed as #")
+    approved_request = re.search(r"#(\d+)", told)
+    assert approved_request is not None
+    filed = _request_json(url, approved_request.group(1))
+    assert filed["service_code"] == "pothole"
+    assert filed["lat"] == pytest.approx(37.78336)
+    assert filed["description"].startswith("big hole in the road")
+
+    # 2. Correct: another service and a fixed location, typed with the keyboard.
+    page.goto(f"{url}/operator/queue/{correct_id}")
+    page.get_by_role("button", name=f"Claim #{correct_id}").click()
+    page.wait_for_url(re.compile(rf"/operator/queue/{correct_id}"))
+    page.get_by_label("Another service:").check()
+    page.locator("#other_service").select_option("illegal_dumping")
+    page.get_by_label("Address or intersection").fill("VALENCIA ST & 16TH ST")
+    page.get_by_label("Latitude").fill("37.76502")
+    page.get_by_label("Longitude").fill("-122.42196")
+    page.get_by_label("Longitude").press("Enter")  # submits the approval form from the keyboard
+    page.wait_for_url(re.compile(r"/operator/\?done=approved"))
+    told = wait_for_message(url, "res-correct", "filed as #")
+    corrected_request = re.search(r"#(\d+)", told)
+    assert corrected_request is not None
+    corrected = _request_json(url, corrected_request.group(1))
+    assert corrected["service_code"] == "illegal_dumping"
+    assert corrected["lat"] == pytest.approx(37.76502)
+    assert corrected["long"] == pytest.approx(-122.42196)
+    assert corrected["address"] == "VALENCIA ST & 16TH ST"
+
+    # 3. Reject with a reason: the resident is told the reason.
+    page.goto(f"{url}/operator/queue/{reject_id}")
+    page.get_by_role("button", name=f"Claim #{reject_id}").click()
+    page.wait_for_url(re.compile(rf"/operator/queue/{reject_id}"))
+    page.get_by_label(re.compile("Reason for rejecting")).fill("Meter prices are set by the transport agency.")
+    page.get_by_role("button", name="Reject").click()
+    page.wait_for_url(re.compile(r"/operator/\?done=rejected"))
+    wait_for_message(url, "res-reject", "Meter prices are set by the transport agency.")
+    assert "Nothing to review" in page.locator("main").inner_text()
+
+    # What the bot learns: one agreement (approve), one correction graffiti -> illegal_dumping.
+    page.get_by_role("link", name="Learning").click()
+    learning_text = page.locator("main").inner_text()
+    assert "50%" in learning_text
+    confused = page.locator("#confused ~ div table, section[aria-labelledby=confused] table").inner_text()
+    assert "Graffiti" in confused or "graffiti" in confused
+    export = httpx.get(
+        f"{url}/operator/learning/corrections.csv",
+        cookies={c["name"]: c["value"] for c in page.context.cookies()},
+        timeout=10,
+    )
+    assert export.status_code == 200
+    assert "someone left a sofa" in export.text and "illegal_dumping" in export.text
+
+    # 4. Requests: filter, open, close with notes; the resident following it hears about it.
+    page.get_by_role("link", name="Requests").click()
+    page.get_by_label("Service").select_option("illegal_dumping")
+    page.get_by_role("button", name="Filter").click()
+    rows = page.locator("table tbody tr")
+    assert rows.count() == 1
+    page.get_by_role("link", name=corrected_request.group(1), exact=True).click()
+    page.get_by_label("Status", exact=True).select_option("closed")
+    page.get_by_label(re.compile("Status notes")).fill("Collected by the sanitation crew.")
+    page.get_by_label("Agency responsible").fill("Public Works")
+    page.get_by_role("button", name="Save and notify").click()
+    page.wait_for_url(re.compile(r"\?done=updated"))
+    history = page.locator("section[aria-labelledby=history]").inner_text()
+    assert "open → closed" in history and "operator:alice" in history
+    closed = _request_json(url, corrected_request.group(1))
+    assert closed["status"] == "closed"
+    assert closed["agency_responsible"] == "Public Works"
+    wait_for_message(url, "res-correct", "Collected by the sanitation crew.")
+
+    # Every action is in the audit log with who and before/after.
+    page.get_by_role("link", name="Audit log").click()
+    audit_text = page.locator("main").inner_text()
+    for action in ("review.claim", "review.approve", "review.reject", "request.update", "sign_in"):
+        assert action in audit_text
+    assert "open → closed" in audit_text
+
+    page.get_by_role("link", name="Dashboard").click()
+    assert page.locator("svg.chart").count() >= 4
+    assert "median time in the review queue" in page.locator("main").inner_text()
+    screenshot(page, "operator-dashboard")
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_two_operators_cannot_hold_the_same_item(deployment: Deployment, open_browser: Any) -> None:
+    url = deployment.url
+    item_id = enqueue_report(
+        deployment.runtime,
+        resident_id="res-both",
+        text="streetlight out on Dolores",
+        suggestions=[{"service_code": "streetlight", "confidence": 0.6}],
+    )
+    alice = open_browser().new_page()
+    bob = open_browser().new_page()
+    sign_in(alice, url, "alice", PASSWORDS["alice"])
+    sign_in(bob, url, "bob", PASSWORDS["bob"])
+    # Both see the item as free to claim; alice is first.
+    assert bob.get_by_role("button", name=f"Claim #{item_id}").is_visible()
+    alice.get_by_role("button", name=f"Claim #{item_id}").click()
+    alice.wait_for_url(re.compile(rf"/operator/queue/{item_id}"))
+    bob.get_by_role("button", name=f"Claim #{item_id}").click()
+    assert "claimed by alice" in bob.get_by_role("alert").inner_text()
+    assert bob.get_by_role("button", name="Approve and file").count() == 0
+    # bob's stale form cannot decide it either.
+    bob.goto(f"{url}/operator/")
+    assert "Being handled by alice" in bob.locator("main").inner_text()
+    # alice puts it back; now bob may take it.
+    alice.get_by_role("button", name="Put back in the queue").click()
+    bob.reload()
+    bob.get_by_role("button", name=f"Claim #{item_id}").click()
+    bob.wait_for_url(re.compile(rf"/operator/queue/{item_id}\?done=claimed"))
+    assert bob.get_by_role("button", name="Approve and file").is_visible()
