@@ -13,12 +13,12 @@ import math
 import re
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, TypeVar
 from urllib.parse import parse_qsl
 
 import orjson
 from defusedxml import ElementTree as SafeElementTree
-from fastapi import APIRouter, FastAPI, Path, Query, Request
+from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, Response
@@ -38,7 +38,6 @@ from bot.open311.service import Open311Service
 from bot.open311.validation import parse_w3c_datetime
 
 T = TypeVar("T")
-FormatParam = Annotated[Literal["xml", "json"], Path(description="Response format: xml or json")]
 OptionalParam = Annotated[str | None, Query()]
 
 _ATTRIBUTE_KEY = re.compile(r"^attribute\[([^\]]{1,128})\](\[\])?$")
@@ -298,110 +297,112 @@ def build_router(service: Open311Service, media: MediaStore, settings: Settings)
         except Open311Error as error:
             return error_response(fmt, status_for(error), error.description)
 
-    @router.get("/discovery.{fmt}", summary="Service discovery")
-    async def discovery(fmt: FormatParam) -> Response:
-        record = discovery_record(settings.open311, settings.server.public_url, changeset, service.sandbox)
-        return document(fmt, "discovery", None, record)
-
-    @router.get("/services.{fmt}", summary="GET Service List")
-    async def list_services(
-        request: Request, fmt: FormatParam, jurisdiction_id: OptionalParam = None
-    ) -> Response:
-        def produce() -> Response:
-            found = service.list_services(_param(request, "jurisdiction_id"))
-            return document(fmt, "services", "service", [formats.service_record(s) for s in found])
-
-        return guarded(fmt, produce)
-
-    @router.get("/services/{service_code}.{fmt}", summary="GET Service Definition")
-    async def service_definition(
-        request: Request, service_code: str, fmt: FormatParam, jurisdiction_id: OptionalParam = None
-    ) -> Response:
-        def produce() -> Response:
-            found = service.get_service_definition(service_code, _param(request, "jurisdiction_id"))
-            return document(fmt, "service_definition", None, formats.definition_record(found))
-
-        return guarded(fmt, produce)
-
-    @router.post(
-        "/requests.{fmt}",
-        summary="POST Service Request",
-        openapi_extra={"requestBody": _POST_BODY},
-        responses=_responses("Created: a service_request_id (realtime) or a token (batch)"),
-    )
-    async def create_request(
-        request: Request, fmt: FormatParam, jurisdiction_id: OptionalParam = None
-    ) -> Response:
-        try:
-            pairs, upload = await read_submission(request, max_body)
-            fields, attributes = split_submission(pairs)
-            api_key = fields.get("api_key") or _clean(request.query_params.get("api_key"), "api_key")
-            new = _new_request(request, fields, attributes)
-            stored = None
-            if upload is not None:
-                stored = await run_in_threadpool(media.save, upload)
-                new = _with_media(new, media.url_for(stored.name))
-            try:
-                submission = await run_in_threadpool(
-                    lambda: service.create_request(new, api_key=api_key, require_api_key=True)
-                )
-            except BaseException:
-                if stored is not None:
-                    stored.path.unlink(missing_ok=True)
-                raise
-        except Open311Error as error:
-            return error_response(fmt, status_for(error), error.description)
-        return document(fmt, "service_requests", "request", [formats.submission_record(submission)], 201)
-
-    @router.get("/tokens/{token_id}.{fmt}", summary="GET service_request_id from a token")
-    async def token(
-        request: Request, token_id: str, fmt: FormatParam, jurisdiction_id: OptionalParam = None
-    ) -> Response:
-        def produce() -> Response:
-            status = service.get_token(token_id, _param(request, "jurisdiction_id"))
-            return document(fmt, "service_requests", "request", [formats.token_record(status)])
-
-        return guarded(fmt, produce)
-
-    @router.get("/requests.{fmt}", summary="GET Service Requests")
-    async def query_requests(
-        request: Request,
-        fmt: FormatParam,
-        jurisdiction_id: OptionalParam = None,
-        service_request_id: OptionalParam = None,
-        service_code: OptionalParam = None,
-        start_date: OptionalParam = None,
-        end_date: OptionalParam = None,
-        status: OptionalParam = None,
-        page: OptionalParam = None,
-        page_size: OptionalParam = None,
-        extensions: OptionalParam = None,
-    ) -> Response:
-        try:
-            query = _request_query(request, settings.open311.max_page_size)
-            found = await run_in_threadpool(service.query_requests, query)
-        except Open311Error as error:
-            return error_response(fmt, status_for(error), error.description)
-        records = [formats.request_record(r, query.extensions) for r in found]
-        return document(fmt, "service_requests", "request", records)
-
-    @router.get("/requests/{service_request_id}.{fmt}", summary="GET Service Request")
-    async def get_request(
-        request: Request,
-        service_request_id: str,
-        fmt: FormatParam,
-        jurisdiction_id: OptionalParam = None,
-        extensions: OptionalParam = None,
-    ) -> Response:
-        # Inline, not in a thread: a primary-key lookup is cheaper than the hop to the thread pool.
-        def produce() -> Response:
-            with_notes = _boolean(_param(request, "extensions"))
-            found = service.get_request(
-                service_request_id, _param(request, "jurisdiction_id"), with_notes=with_notes
+    def add_routes(fmt: Format) -> None:
+        # One route per format, so the OpenAPI description lists the concrete paths clients call
+        # (services.xml, services.json) and an unknown suffix is simply an unknown path.
+        @router.get(f"/discovery.{fmt}", summary="Service discovery")
+        async def discovery() -> Response:
+            record = discovery_record(
+                settings.open311, settings.server.public_url, changeset, service.sandbox
             )
-            return document(fmt, "service_requests", "request", [formats.request_record(found, with_notes)])
+            return document(fmt, "discovery", None, record)
 
-        return guarded(fmt, produce)
+        @router.get(f"/services.{fmt}", summary="GET Service List")
+        async def list_services(request: Request, jurisdiction_id: OptionalParam = None) -> Response:
+            def produce() -> Response:
+                found = service.list_services(_param(request, "jurisdiction_id"))
+                return document(fmt, "services", "service", [formats.service_record(s) for s in found])
+
+            return guarded(fmt, produce)
+
+        @router.get(f"/services/{{service_code}}.{fmt}", summary="GET Service Definition")
+        async def service_definition(
+            request: Request, service_code: str, jurisdiction_id: OptionalParam = None
+        ) -> Response:
+            def produce() -> Response:
+                found = service.get_service_definition(service_code, _param(request, "jurisdiction_id"))
+                return document(fmt, "service_definition", None, formats.definition_record(found))
+
+            return guarded(fmt, produce)
+
+        @router.post(
+            f"/requests.{fmt}",
+            summary="POST Service Request",
+            openapi_extra={"requestBody": _POST_BODY},
+            responses=_responses("Created: a service_request_id (realtime) or a token (batch)"),
+        )
+        async def create_request(request: Request, jurisdiction_id: OptionalParam = None) -> Response:
+            try:
+                pairs, upload = await read_submission(request, max_body)
+                fields, attributes = split_submission(pairs)
+                api_key = fields.get("api_key") or _clean(request.query_params.get("api_key"), "api_key")
+                new = _new_request(request, fields, attributes)
+                stored = None
+                if upload is not None:
+                    stored = await run_in_threadpool(media.save, upload)
+                    new = _with_media(new, media.url_for(stored.name))
+                try:
+                    submission = await run_in_threadpool(
+                        lambda: service.create_request(new, api_key=api_key, require_api_key=True)
+                    )
+                except BaseException:
+                    if stored is not None:
+                        stored.path.unlink(missing_ok=True)
+                    raise
+            except Open311Error as error:
+                return error_response(fmt, status_for(error), error.description)
+            return document(fmt, "service_requests", "request", [formats.submission_record(submission)], 201)
+
+        @router.get(f"/tokens/{{token_id}}.{fmt}", summary="GET service_request_id from a token")
+        async def token(request: Request, token_id: str, jurisdiction_id: OptionalParam = None) -> Response:
+            def produce() -> Response:
+                status = service.get_token(token_id, _param(request, "jurisdiction_id"))
+                return document(fmt, "service_requests", "request", [formats.token_record(status)])
+
+            return guarded(fmt, produce)
+
+        @router.get(f"/requests.{fmt}", summary="GET Service Requests")
+        async def query_requests(
+            request: Request,
+            jurisdiction_id: OptionalParam = None,
+            service_request_id: OptionalParam = None,
+            service_code: OptionalParam = None,
+            start_date: OptionalParam = None,
+            end_date: OptionalParam = None,
+            status: OptionalParam = None,
+            page: OptionalParam = None,
+            page_size: OptionalParam = None,
+            extensions: OptionalParam = None,
+        ) -> Response:
+            try:
+                query = _request_query(request, settings.open311.max_page_size)
+                found = await run_in_threadpool(service.query_requests, query)
+            except Open311Error as error:
+                return error_response(fmt, status_for(error), error.description)
+            records = [formats.request_record(r, query.extensions) for r in found]
+            return document(fmt, "service_requests", "request", records)
+
+        @router.get(f"/requests/{{service_request_id}}.{fmt}", summary="GET Service Request")
+        async def get_request(
+            request: Request,
+            service_request_id: str,
+            jurisdiction_id: OptionalParam = None,
+            extensions: OptionalParam = None,
+        ) -> Response:
+            # Inline, not in a thread: a primary-key lookup is cheaper than the hop to the thread pool.
+            def produce() -> Response:
+                with_notes = _boolean(_param(request, "extensions"))
+                found = service.get_request(
+                    service_request_id, _param(request, "jurisdiction_id"), with_notes=with_notes
+                )
+                return document(
+                    fmt, "service_requests", "request", [formats.request_record(found, with_notes)]
+                )
+
+            return guarded(fmt, produce)
+
+    for each_format in formats.FORMATS:
+        add_routes(each_format)
 
     @router.get("/media/{name}", summary="Uploaded media", response_class=FileResponse)
     async def served_media(name: str) -> Response:
