@@ -60,6 +60,7 @@ class _State:
     # Residents' tweets (all mention the account) and the account's own, kept apart.
     tweets: dict[str, _Tweet] = field(default_factory=dict)
     own_tweets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    usernames: dict[str, str] = field(default_factory=dict)
     posted: list[Posted] = field(default_factory=list)
     # Endpoint name ("mentions", "tweets", "dm") → the seconds-until-reset of the 429s still to answer.
     rate_limits: dict[str, list[float]] = field(default_factory=dict)
@@ -72,6 +73,8 @@ class FakeX:
     def __init__(self, *, user_id: str = "1500000000", username: str = "SF311") -> None:
         self.user_id = user_id
         self.username = username
+        # Where the fake is served; the bot's ``twitter.api_base_url``.
+        self.server_url = ""
         self._lock = threading.Lock()
         self._state = _State()
         # Snowflake-like ids: increasing, far beyond 2**53 like the real ones (kept as strings).
@@ -155,6 +158,9 @@ class FakeX:
             data["geo"] = geo
         if media:
             data["attachments"] = {"media_keys": [m["media_key"] for m in media]}
+        with self._lock:
+            # An account has one username: the first one a test gives for an id sticks.
+            username = self._state.usernames.setdefault(author_id, username)
         author = {"id": author_id, "username": username, "name": username.title()}
         with self._lock:
             self._state.tweets[tweet_id] = _Tweet(data=data, place=place, media=media, author=author)
@@ -291,7 +297,7 @@ class FakeX:
             if media:
                 includes["media"] = media
         if "author_id" in expansions:
-            includes["users"] = [t.author for t in page if t.author]
+            includes["users"] = list({t.author["id"]: t.author for t in page if t.author}.values())
         meta: dict[str, Any] = {
             "newest_id": page[0].data["id"],
             "oldest_id": page[-1].data["id"],

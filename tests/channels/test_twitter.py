@@ -1,0 +1,292 @@
+"""X through tweepy against the local fake of the X API v2, over real HTTP, with the since_id cursor in a
+real database.
+
+The first tests hold the channel to its contract with X (what tweepy reads and posts, the webhook's CRC
+and signature); the end-to-end tests at the bottom run the whole bot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bot.cursors import DatabaseCursorStore
+from bot.db import make_engine, make_session_factory, migrate
+from channels.base import DeliveryError
+from channels.fakes.twitter import FakeX
+from channels.messages import Choice, InboundMessage, OutboundMessage
+from channels.twitter import TwitterChannel
+from tests.channels.serving import Recorder, serve_channel
+from tests.support.live_server import live_server
+
+PAYLOADS = Path(__file__).parent.parent / "payloads"
+CONSUMER_SECRET = "consumer-secret-for-tests"
+RESIDENT = "987654321"
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeX]:
+    x = FakeX()
+    with live_server(x.app) as url:
+        x.server_url = url
+        yield x
+
+
+@pytest.fixture
+def cursors(database_url: str) -> Iterator[DatabaseCursorStore]:
+    engine = make_engine(database_url)
+    migrate(engine)
+    yield DatabaseCursorStore(make_session_factory(engine))
+    engine.dispose()
+
+
+def make_channel(
+    fake: FakeX, handler: Recorder, cursors: DatabaseCursorStore | None = None
+) -> TwitterChannel:
+    channel = TwitterChannel(
+        handler,
+        user_id=fake.user_id,
+        bearer_token="app-bearer-token",
+        consumer_key="consumer-key",
+        consumer_secret=CONSUMER_SECRET,
+        access_token="access-token",
+        access_token_secret="access-token-secret",
+        api_base_url=fake.server_url,
+        cursor_store=cursors,
+        max_rate_limit_wait_seconds=5,
+    )
+    handler.channel = channel
+    return channel
+
+
+def test_mentions_with_text_geo_place_and_photo(fake: FakeX, cursors: DatabaseCursorStore) -> None:
+    recorder = Recorder()
+    channel = make_channel(fake, recorder, cursors)
+    text_id = fake.mention(
+        RESIDENT, "Huge pothole at 5th & Market, a car lost a hubcap", username="ana_in_sf"
+    )
+    geo_id = fake.mention(RESIDENT, "Tree branch blocking the sidewalk", coordinates=(37.7793, -122.4193))
+    poi = {
+        "id": "07d9db48bc083000",
+        "full_name": "Mission Dolores Park",
+        "place_type": "poi",
+        "geo": {"type": "Feature", "bbox": [-122.4281, 37.7585, -122.4261, 37.7605], "properties": {}},
+    }
+    place_id = fake.mention(RESIDENT, "Overflowing trash can here", place=poi)
+    city = {
+        "id": "5a110d312052166f",
+        "full_name": "San Francisco, CA",
+        "place_type": "city",
+        "geo": {"type": "Feature", "bbox": [-122.5149, 37.7081, -122.3570, 37.8332], "properties": {}},
+    }
+    city_id = fake.mention(RESIDENT, "Graffiti on the library", place=city)
+    photo_id = fake.mention(RESIDENT, "Look at this", photo_urls=("https://pbs.twimg.com/media/Gd1.jpg",))
+
+    assert asyncio.run(channel.poll_mentions_once()) == 5
+
+    text, geo, place, whole_city, photo = recorder.messages()  # oldest first
+    assert [m.provider_message_id for m in recorder.messages()] == [
+        f"tweet:{i}" for i in (text_id, geo_id, place_id, city_id, photo_id)
+    ]
+    assert text.text == "Huge pothole at 5th & Market, a car lost a hubcap"  # no @SF311, entities decoded
+    assert (text.resident_id, text.reply_to, text.channel) == (RESIDENT, text_id, "twitter")
+    assert text.metadata["username"] == "ana_in_sf"
+    assert text.point is None
+    assert (geo.point.lat, geo.point.long) == (37.7793, -122.4193)  # type: ignore[union-attr]
+    # A point of interest is precise enough to file at; a whole city is not, only its name is kept.
+    assert place.point is not None
+    assert (round(place.point.lat, 4), round(place.point.long, 4)) == (37.7595, -122.4271)
+    assert place.metadata["place"] == "Mission Dolores Park"
+    assert whole_city.point is None
+    assert whole_city.metadata["place"] == "San Francisco, CA"
+    assert photo.text == "Look at this"  # the t.co link to the photo is not the resident's words
+    assert [(a.url, a.content_type, a.needs_auth) for a in photo.attachments] == [
+        ("https://pbs.twimg.com/media/Gd1.jpg", "image/jpeg", False)
+    ]
+    # tweepy asked for what the bot needs, with the app's bearer token.
+    query = fake.mention_requests[0]
+    assert set(query["expansions"].split(",")) >= {"author_id", "geo.place_id", "attachments.media_keys"}
+
+
+def test_a_restart_between_two_polls_neither_misses_nor_rereads(
+    fake: FakeX, cursors: DatabaseCursorStore
+) -> None:
+    first_run = Recorder()
+    first = fake.mention(RESIDENT, "Streetlight out on Valencia")
+    second = fake.mention("111", "Abandoned car on Folsom")
+    assert asyncio.run(make_channel(fake, first_run, cursors).poll_mentions_once()) == 2
+
+    # The process restarts: a new channel object, the same database.
+    third = fake.mention("222", "Illegal dumping on 16th")
+    after_restart = Recorder()
+    assert asyncio.run(make_channel(fake, after_restart, cursors).poll_mentions_once()) == 1
+    assert asyncio.run(make_channel(fake, after_restart, cursors).poll_mentions_once()) == 0
+
+    assert [m.reply_to for m in first_run.messages()] == [first, second]
+    assert [m.reply_to for m in after_restart.messages()] == [third]
+    assert fake.mention_requests[1]["since_id"] == second
+
+
+class CrashesOnTheSecondMention(Recorder):
+    async def handle(self, message: InboundMessage) -> Sequence[OutboundMessage]:
+        if self.messages():
+            raise RuntimeError("the database went away")
+        return await super().handle(message)
+
+
+def test_a_crash_mid_poll_keeps_the_unhandled_mentions(fake: FakeX, cursors: DatabaseCursorStore) -> None:
+    first = fake.mention(RESIDENT, "Pothole on Guerrero")
+    second = fake.mention("111", "Broken bench at the park")
+    channel = make_channel(fake, CrashesOnTheSecondMention(), cursors)
+    with pytest.raises(RuntimeError, match="went away"):
+        asyncio.run(channel.poll_mentions_once())
+    assert cursors.get(channel.cursor_name) == first  # moved past the handled mention only
+
+    recovered = Recorder()
+    assert asyncio.run(make_channel(fake, recovered, cursors).poll_mentions_once()) == 1
+    assert [m.reply_to for m in recovered.messages()] == [second]
+
+
+def test_rate_limit_on_polling_is_waited_out_then_read(fake: FakeX, cursors: DatabaseCursorStore) -> None:
+    recorder = Recorder()
+    tweet = fake.mention(RESIDENT, "Water leak on Mission St")
+    fake.rate_limit("mentions", reset_in=1)
+    started = time.monotonic()
+    assert asyncio.run(make_channel(fake, recorder, cursors).poll_mentions_once()) == 1
+    assert time.monotonic() - started >= 0.9  # it waited for x-rate-limit-reset instead of giving up
+    assert [m.reply_to for m in recorder.messages()] == [tweet]
+    assert len(fake.mention_requests) == 1  # one answered request after the 429
+
+
+def test_a_rate_limit_longer_than_allowed_ends_the_poll_and_loses_nothing(
+    fake: FakeX, cursors: DatabaseCursorStore
+) -> None:
+    recorder = Recorder()
+    tweet = fake.mention(RESIDENT, "Sidewalk cracked on Castro")
+    fake.rate_limit("mentions", reset_in=600)
+    channel = make_channel(fake, recorder, cursors)
+    with pytest.raises(Exception, match="Too Many Requests"):
+        asyncio.run(channel.poll_mentions_once())
+    assert cursors.get(channel.cursor_name) is None
+    assert asyncio.run(channel.poll_mentions_once()) == 1
+    assert [m.reply_to for m in recorder.messages()] == [tweet]
+
+
+def test_replies_in_thread_dms_for_private_details_and_redaction(fake: FakeX) -> None:
+    channel = make_channel(fake, Recorder())
+    tweet = fake.mention(RESIDENT, "Pothole at 1450 Valencia St")
+
+    public = OutboundMessage(
+        channel="twitter",
+        resident_id=RESIDENT,
+        text=(
+            "Thanks! Request 101004263 filed for 1450 Valencia St. "
+            "We'll call 415-555-0134 or ana@example.org."
+        ),
+        reply_to=tweet,
+    )
+    private = OutboundMessage(
+        channel="twitter",
+        resident_id=RESIDENT,
+        text="What phone number can the crew call?",
+        reply_to=tweet,
+        private=True,
+    )
+    question = OutboundMessage(
+        channel="twitter",
+        resident_id=RESIDENT,
+        text="Which of these is it?",
+        choices=(Choice("Pothole", "pothole"), Choice("Sinkhole", "sinkhole")),
+        reply_to=tweet,
+    )
+    unsolicited = OutboundMessage(
+        channel="twitter", resident_id=RESIDENT, text="Your request 101004263 is closed."
+    )
+    for message in (public, private, question, unsolicited):
+        asyncio.run(channel.send(message))
+
+    replies = fake.replies_to(tweet)
+    assert [r.text for r in replies] == [
+        "Thanks! Request 101004263 filed for the 1400 block of Valencia St. We'll call [phone] or [email].",
+        "Which of these is it?\n\n1. Pothole\n2. Sinkhole",
+    ]
+    # Private details and anything with no mention to answer under go by direct message, never a new tweet.
+    assert [d.text for d in fake.dms_to(RESIDENT)] == [
+        "What phone number can the crew call?",
+        "Your request 101004263 is closed.",
+    ]
+    assert all(p.kind == "dm" or p.in_reply_to_tweet_id == tweet for p in fake.posted)
+
+
+def test_long_replies_continue_as_a_thread_and_refusals_are_not_retried(fake: FakeX) -> None:
+    channel = make_channel(fake, Recorder())
+    tweet = fake.mention(RESIDENT, "Several problems on my block")
+    long_text = " ".join(f"item{n}" for n in range(100))  # 589 characters: three tweets
+    result = asyncio.run(
+        channel.send(OutboundMessage(channel="twitter", resident_id=RESIDENT, text=long_text, reply_to=tweet))
+    )
+    thread = [p for p in fake.posted if p.kind == "tweet"]
+    assert len(thread) == 3
+    assert all(len(p.text) <= 280 for p in thread)
+    assert " ".join(p.text for p in thread) == long_text
+    assert [p.in_reply_to_tweet_id for p in thread] == [tweet, thread[0].id, thread[1].id]
+    assert result.provider_message_id == thread[-1].id
+
+    # X refuses a reply where the account was not mentioned: not retryable.
+    with pytest.raises(DeliveryError) as refused:
+        asyncio.run(
+            channel.send(
+                OutboundMessage(channel="twitter", resident_id=RESIDENT, text="hi", reply_to="12345")
+            )
+        )
+    assert not refused.value.retryable
+
+
+def test_rate_limit_on_sending_becomes_a_retry_later(fake: FakeX) -> None:
+    channel = make_channel(fake, Recorder())
+    tweet = fake.mention(RESIDENT, "Graffiti on Market")
+    reply = OutboundMessage(channel="twitter", resident_id=RESIDENT, text="Filed as 42.", reply_to=tweet)
+    fake.rate_limit("tweets", reset_in=30)
+    with pytest.raises(DeliveryError) as limited:
+        asyncio.run(channel.send(reply))
+    assert limited.value.retryable
+    assert limited.value.retry_after is not None
+    assert 25 <= limited.value.retry_after <= 32
+    asyncio.run(channel.send(reply))  # the outbox's retry after the reset
+    assert [r.text for r in fake.replies_to(tweet)] == ["Filed as 42."]
+
+
+def test_account_activity_webhook_crc_signature_and_events(fake: FakeX) -> None:
+    recorder = Recorder()
+    channel = make_channel(fake, recorder)
+    with serve_channel(channel) as url:
+        webhook = f"{url}/webhooks/twitter"
+        assert fake.crc_check(webhook, CONSUMER_SECRET)
+        assert not fake.crc_check(webhook, "another app's secret")
+        assert httpx.get(webhook).status_code == 400  # no crc_token
+
+        mention = json.loads((PAYLOADS / "twitter_tweet_create_event.json").read_text())
+        dm = json.loads((PAYLOADS / "twitter_direct_message_event.json").read_text())
+        forged = fake.post_activity(webhook, mention, CONSUMER_SECRET, signature="sha256=Zm9yZ2Vk")
+        wrong_key = fake.post_activity(webhook, mention, "not the consumer secret")
+        assert (forged.status_code, wrong_key.status_code) == (403, 403)
+        assert recorder.messages() == []
+
+        assert fake.post_activity(webhook, mention, CONSUMER_SECRET).status_code == 200
+        assert fake.post_activity(webhook, dm, CONSUMER_SECRET).status_code == 200
+
+    tweet, direct = recorder.messages()
+    assert tweet.provider_message_id == "tweet:1861234567890123456"  # the same id polling would give
+    assert tweet.text == "Streetlight out on the corner, very dark at night & unsafe"
+    assert (tweet.point.lat, tweet.point.long) == (37.76019, -122.42102)  # type: ignore[union-attr]
+    assert [a.url for a in tweet.attachments] == ["https://pbs.twimg.com/media/GdStreetlight.jpg"]
+    assert (tweet.reply_to, tweet.resident_id) == ("1861234567890123456", RESIDENT)
+    assert direct.provider_message_id == "dm:1861234999999999999"
+    assert (direct.reply_to, direct.metadata["public"]) == (None, "false")
+    assert direct.text.startswith("My number is 415-555-0134")
