@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from bot.backend import RequestBackend
 from bot.config import GeocoderSettings, Settings
 from bot.conversation import ConversationEngine
+from bot.cursors import DatabaseCursorStore
 from bot.dispatcher import Dispatcher
 from bot.embedded_backend import EmbeddedBackend
 from bot.outbox import RetryPolicy
@@ -69,6 +70,7 @@ def build_messaging(runtime: Runtime, *, understander: Understander | None = Non
     )
     channels = build_channels(settings, dispatcher)
     dispatcher.attach(channels)
+    _give_cursor_stores(channels, DatabaseCursorStore(runtime.sessions))
     return Messaging(templates, backend, understander, review_queue, engine, dispatcher, channels)
 
 
@@ -87,6 +89,14 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
             await channel.stop()
 
     runtime.add_lifecycle(start, stop)
+
+
+def _give_cursor_stores(channels: dict[str, Channel], store: DatabaseCursorStore) -> None:
+    # Channels that read a provider's feed by position (X's since_id) persist it here; they take the
+    # store after construction because channels never import bot.
+    for channel in channels.values():
+        if hasattr(channel, "cursor_store"):
+            setattr(channel, "cursor_store", store)  # noqa: B010
 
 
 def _backend(runtime: Runtime) -> RequestBackend:
