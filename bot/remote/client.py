@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 from xml.etree.ElementTree import Element, ParseError
 
 import httpx
@@ -181,7 +182,14 @@ class GeoReportClient:
             else:
                 form.extend((key, item) for item in value)
         form += self._common_params(with_key=True)
-        root = await self._send("POST", "requests.xml", data=form, expect="service_requests")
+        # Encoded here: repeated keys (attribute[CODE][]) need a list of pairs, which httpx's data= refuses.
+        root = await self._send(
+            "POST",
+            "requests.xml",
+            content=urlencode(form).encode(),
+            headers={"content-type": "application/x-www-form-urlencoded; charset=utf-8"},
+            expect="service_requests",
+        )
         node = root.find("request")
         if node is None:
             raise RemoteUnavailable("POST requests answered with no <request>")

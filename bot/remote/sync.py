@@ -24,6 +24,7 @@ from sqlalchemy import or_
 from sqlmodel import Session, col, delete, select
 
 from bot.db import SessionFactory
+from bot.follows import follow, followers
 from bot.open311.models import utcnow
 from bot.remote.backend import local_reference
 from bot.remote.backoff import Backoff
@@ -155,6 +156,9 @@ class RemoteSync:
         name = service.service_name if service is not None else service_code
         if session.get(RemoteRequestState, request_id) is None:
             session.add(RemoteRequestState(service_request_id=request_id, service_name=name, status="open"))
+        # Who followed the local reference now follows the city's number, which status changes carry.
+        for follower in followers(session, local_reference(submission.id)):
+            follow(session, request_id, follower.channel, follower.resident_id, reason="filed")
         session.add(
             RemoteStatusChange(
                 kind="submitted",

@@ -1,0 +1,124 @@
+"""The "city" for remote-backend tests: this project's own Open311 server as a separate process, and a
+small HTTP proxy in front of it that can fail on demand (5xx bursts, bodies that are not XML)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from tests.jobs.processes import BotProcess, wait_until_serving
+from tests.support.live_server import free_port, live_server
+
+
+@dataclass
+class City:
+    data_dir: Path
+    config: Path
+    port: int
+    process: BotProcess
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def api(self) -> str:
+        return f"{self.url}/open311/v2"
+
+    def start(self) -> None:
+        self.process = BotProcess(
+            ["serve", "--port", str(self.port)], config=self.config, log_path=self.data_dir / "city.log"
+        ).start()
+        wait_until_serving(self.url, self.process)
+
+    def stop(self) -> None:
+        self.process.stop()
+
+
+def write_city_config(data_dir: Path, port: int) -> Path:
+    config = data_dir / "city.toml"
+    config.write_text(
+        f"""
+data_dir = "{data_dir.as_posix()}"
+
+[server]
+port = {port}
+public_url = "http://127.0.0.1:{port}"
+
+[open311]
+batch_acceptance = "auto"
+batch_accept_delay_seconds = 0.5
+
+[jobs]
+batch_accept_seconds = 0.3
+outbox_seconds = 0.5
+notify_seconds = 0.5
+
+[local]
+enabled = false
+""",
+        encoding="utf-8",
+    )
+    return config
+
+
+class FlakyProxy:
+    """Forwards every request to the city, except the next ``fail`` (answered with ``status``) and the
+    next ``garble`` (answered 200 with a body that is not XML). Counts what it saw."""
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = upstream
+        self.fail = 0
+        self.status = 503
+        self.garble = 0
+        self.seen: list[str] = []
+        self.app = Starlette(routes=[Route("/{path:path}", self._forward, methods=["GET", "POST"])])
+
+    async def _forward(self, request: Request) -> Response:
+        self.seen.append(f"{request.method} {request.url.path}")
+        if self.fail > 0:
+            self.fail -= 1
+            body = "<html><body>Service Unavailable</body></html>"
+            return Response(body, self.status, media_type="text/html")
+        if self.garble > 0:
+            self.garble -= 1
+            return Response("<html><body>Maintenance</body>", 200, media_type="text/xml")
+        async with httpx.AsyncClient(timeout=10.0) as client:
+            upstream = await client.request(
+                request.method,
+                f"{self.upstream}/{request.path_params['path']}",
+                params=list(request.query_params.multi_items()),
+                content=await request.body(),
+                headers={"content-type": request.headers.get("content-type", "")},
+            )
+        return Response(
+            upstream.content, upstream.status_code, media_type=upstream.headers.get("content-type")
+        )
+
+
+@contextmanager
+def running_city(data_dir: Path) -> Iterator[City]:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    config = write_city_config(data_dir, port)
+    city = City(data_dir, config, port, BotProcess([], config=config, log_path=data_dir / "city.log"))
+    city.start()
+    try:
+        yield city
+    finally:
+        city.stop()
+
+
+@contextmanager
+def proxy_in_front(city: City) -> Iterator[tuple[FlakyProxy, str]]:
+    proxy = FlakyProxy(city.api)
+    with live_server(proxy.app) as url:
+        yield proxy, url

@@ -1,0 +1,240 @@
+"""The remote backend against a real "city": this project's own Open311 server in a separate process,
+reached through a proxy that fails on demand. Nothing between our client and the city is mocked."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import time
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx
+import pytest
+from defusedxml.ElementTree import fromstring
+from sqlmodel import select
+
+from bot.backend import Draft
+from bot.config import load_settings
+from bot.db import SessionFactory, make_engine, make_session_factory, migrate
+from bot.follows import follow_filed
+from bot.notifications import REMOTE, notify_once
+from bot.outbox import OutboxMessage
+from bot.remote.backend import RemoteBackend
+from bot.remote.backoff import Backoff
+from bot.remote.client import GeoReportClient
+from bot.remote.records import RemoteStatusChange, RemoteSubmission
+from bot.remote.sync import RemoteSync
+from bot.runtime import Runtime
+from bot.templates import load_templates
+from tests.jobs.processes import BOT, REPO
+from tests.remote.city import City, proxy_in_front, running_city
+
+pytestmark = pytest.mark.slow
+
+FAST = Backoff(first_seconds=0.05, factor=2.0, max_seconds=0.2, jitter=0.0)
+
+
+@pytest.fixture(scope="module")
+def city(tmp_path_factory: pytest.TempPathFactory) -> Iterator[City]:
+    with running_city(tmp_path_factory.mktemp("city")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def city_key(city: City) -> str:
+    done = subprocess.run(
+        [*BOT, "--config", str(city.config), "keys", "create", "remote-bot"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return done.stdout.strip().splitlines()[-1]
+
+
+@pytest.fixture
+def sessions(database_url: str) -> Iterator[SessionFactory]:
+    engine = make_engine(database_url)
+    migrate(engine)
+    yield make_session_factory(engine)
+    engine.dispose()
+
+
+def draft_for(backend: RemoteBackend, code: str, words: str) -> Draft:
+    """A draft the city accepts: every required attribute answered with its first allowed value."""
+    answers: dict[str, str | list[str]] = {}
+    for spec in backend.attributes(code):
+        if not spec.required or not spec.variable:
+            continue
+        if spec.values:
+            first = spec.values[0][0]
+            answers[spec.code] = [first] if spec.datatype == "multivaluelist" else first
+        else:
+            answers[spec.code] = "3" if spec.datatype == "number" else "yes"
+    return Draft(
+        service_code=code, description=words, channel="local", lat=37.7793, long=-122.4193, attributes=answers
+    )
+
+
+def file_report(
+    sessions: SessionFactory, backend: RemoteBackend, code: str, words: str, resident: str
+) -> str:
+    """What the conversation engine does when a report is complete: file, and the filer follows it."""
+    with sessions() as session:
+        filed = backend.file(draft_for(backend, code, words), session)
+        follow_filed(session, filed.service_request_id, filed.token, "local", resident)
+        session.commit()
+    assert filed.service_request_id is None
+    assert filed.token is not None
+    return filed.token
+
+
+def submission(sessions: SessionFactory, reference: str) -> RemoteSubmission:
+    with sessions() as session:
+        row = session.get(RemoteSubmission, int(reference[1:]))
+        assert row is not None
+        return row
+
+
+async def submit_until_filed(
+    sync: RemoteSync, sessions: SessionFactory, reference: str, timeout: float
+) -> str:
+    deadline = time.monotonic() + timeout
+    while True:
+        await sync.run_submissions()
+        row = submission(sessions, reference)
+        if row.state == "filed":
+            assert row.service_request_id is not None
+            return row.service_request_id
+        assert row.state != "rejected", row.last_error
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{reference} not filed after {timeout} s: {row.state}, {row.last_error}")
+        await asyncio.sleep(0.1)
+
+
+def city_requests(city: City, **params: str) -> list[dict[str, str]]:
+    """What the city itself holds, read straight from it (not through the proxy)."""
+    response = httpx.get(f"{city.api}/requests.xml", params=params, timeout=10)
+    response.raise_for_status()
+    return [{child.tag: (child.text or "") for child in node} for node in fromstring(response.content)]
+
+
+def outbox_texts(sessions: SessionFactory, resident: str) -> list[str]:
+    with sessions() as session:
+        rows = session.exec(select(OutboxMessage).where(OutboxMessage.resident_id == resident)).all()
+        return [row.text for row in rows]
+
+
+def notify(sessions: SessionFactory) -> int:
+    with sessions() as session:
+        return notify_once(session, load_templates(), REMOTE)
+
+
+@pytest.fixture
+async def remote(city: City, city_key: str, sessions: SessionFactory) -> AsyncIterator[dict[str, Any]]:
+    with proxy_in_front(city) as (proxy, proxy_url):
+        client = GeoReportClient(proxy_url, jurisdiction_id="sfgov.org", api_key=city_key, timeout_seconds=5)
+        sync = RemoteSync(client, sessions, backoff=FAST, lease_seconds=5)
+        backend = RemoteBackend(sessions, {})
+        yield {"proxy": proxy, "sync": sync, "backend": backend, "client": client}
+        await client.aclose()
+
+
+async def test_a_report_survives_a_5xx_burst_and_bad_xml_and_is_filed_once(
+    remote: dict[str, Any], sessions: SessionFactory, city: City
+) -> None:
+    sync: RemoteSync = remote["sync"]
+    backend: RemoteBackend = remote["backend"]
+    proxy = remote["proxy"]
+
+    await sync.refresh_catalog()
+    codes = {service.code: service for service in backend.services()}
+    assert codes["pothole"].batch is False
+    assert codes["missed_collection"].batch is True
+
+    words = f"deep pothole outside the library {time.time_ns()}"
+    reference = file_report(sessions, backend, "pothole", words, "ana")
+    proxy.fail = 3  # three 503s in a row, then one answer that is not XML
+    proxy.garble = 1
+    request_id = await submit_until_filed(sync, sessions, reference, timeout=20)
+
+    row = submission(sessions, reference)
+    assert row.attempts == 5  # four transient failures, kept and retried, then the POST that worked
+    held = city_requests(city, service_request_id=request_id)
+    assert [(r["service_request_id"], r["description"]) for r in held] == [(request_id, words)]
+    same_words = [r for r in city_requests(city, service_code="pothole") if r["description"] == words]
+    assert len(same_words) == 1  # filed once, not once per retry
+
+    # The filer learns the city's number, once, however often the notifier runs.
+    assert notify(sessions) == 1
+    assert notify(sessions) == 0
+    assert outbox_texts(sessions, "ana") == [
+        f"Your report {reference} is now filed as #{request_id} (Pothole). Reply STATUS for updates."
+    ]
+    with sessions() as session:
+        status = backend.lookup(reference, session)
+    assert status is not None
+    assert (status.service_request_id, status.status) == (request_id, "open")
+
+
+async def test_a_batch_service_token_is_resolved_and_status_changes_reach_the_resident(
+    remote: dict[str, Any], sessions: SessionFactory, city: City
+) -> None:
+    sync: RemoteSync = remote["sync"]
+    backend: RemoteBackend = remote["backend"]
+    await sync.refresh_catalog()
+
+    reference = file_report(sessions, backend, "missed_collection", "trash not picked up on Elm St", "bo")
+    await sync.run_submissions()
+    row = submission(sessions, reference)
+    assert row.state == "token"  # the city answered with its own token, not a number
+    assert row.token
+    request_id = await submit_until_filed(sync, sessions, reference, timeout=30)
+    assert notify(sessions) == 1
+
+    # The city's crew closes it, through the city's own core.
+    city_runtime = Runtime.build(load_settings(city.config), apply_migrations=False)
+    try:
+        city_runtime.open311.update_status(request_id, "closed", "Collected this morning.", actor="crew")
+    finally:
+        city_runtime.close()
+
+    report = await sync.poll_statuses()
+    assert report.changes == 1
+    assert (await sync.poll_statuses()).changes == 0  # nothing new: no second change logged
+    assert notify(sessions) == 1
+    assert notify(sessions) == 0
+    texts = outbox_texts(sessions, "bo")
+    assert len(texts) == 2
+    assert texts[1].startswith(f"Update on report #{request_id}")
+    assert "closed. Collected this morning." in texts[1]
+    with sessions() as session:
+        changes = session.exec(select(RemoteStatusChange).order_by(RemoteStatusChange.id)).all()
+    assert [change.kind for change in changes] == ["submitted", "status"]
+
+
+async def test_a_report_filed_while_the_city_is_down_is_filed_after_it_restarts(
+    remote: dict[str, Any], sessions: SessionFactory, city: City
+) -> None:
+    sync: RemoteSync = remote["sync"]
+    backend: RemoteBackend = remote["backend"]
+    await sync.refresh_catalog()
+
+    city.stop()
+    try:
+        reference = file_report(
+            sessions, backend, "pothole", f"sinkhole by the school {time.time_ns()}", "cy"
+        )
+        for _ in range(3):
+            await sync.run_submissions()
+            await asyncio.sleep(0.25)
+        row = submission(sessions, reference)
+        assert row.state == "pending"
+        assert row.attempts >= 2
+        assert row.last_error
+    finally:
+        city.start()
+    request_id = await submit_until_filed(sync, sessions, reference, timeout=20)
+    assert city_requests(city, service_request_id=request_id)[0]["service_request_id"] == request_id
