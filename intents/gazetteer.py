@@ -72,11 +72,17 @@ class Gazetteer:
         self._street_points = street_points
         self.streets = frozenset(street_points)
         # base name ("05TH", "MARKET", "BUENA VISTA") -> full names ("05TH ST", "05TH AVE", ...)
+        # Both sides go through normalize_street, so "SOUTH VAN NESS AVE" and "South Van Ness" meet at
+        # "S VAN NESS AVE".
+        by_normalized: dict[str, set[str]] = defaultdict(set)
         by_base: dict[str, set[str]] = defaultdict(set)
         for name in self.streets:
-            base, _suffix = split_suffix(name)
+            normalized = normalize_street(name)
+            by_normalized[normalized].add(name)
+            base, _suffix = split_suffix(normalized)
             by_base[base].add(name)
             by_base[strip_directional(base)].add(name)
+        self._by_normalized = {key: tuple(sorted(names)) for key, names in by_normalized.items()}
         self._by_base = {base: tuple(sorted(names)) for base, names in by_base.items()}
         self._bases = list(self._by_base)
         # Reverse geocoding: nearest neighbour in a local equirectangular projection (metres-like units).
@@ -97,6 +103,8 @@ class Gazetteer:
             return ()
         if normalized in self.streets:
             return (normalized,)
+        if normalized in self._by_normalized:
+            return self._by_normalized[normalized]
         base, suffix = split_suffix(normalized)
         names = self._by_base.get(base) or self._by_base.get(strip_directional(base))
         if names is None:
@@ -104,7 +112,7 @@ class Gazetteer:
         if not names:
             return ()
         if suffix is not None:
-            preferred = tuple(name for name in names if split_suffix(name)[1] == suffix)
+            preferred = tuple(name for name in names if split_suffix(normalize_street(name))[1] == suffix)
             if preferred:
                 return preferred + tuple(name for name in names if name not in preferred)
         return names

@@ -277,6 +277,9 @@ class _Finder:
         for size in range(len(words), 0, -1):
             run = words[-size:]
             if self._known([tokens[i] for i in run]):
+                # "W Belmont Ave": a directional before a known name belongs to it.
+                if size < len(words) and tokens[words[-size - 1]].upper in DIRECTIONALS:
+                    return words[-size - 1]
                 return run[0]
         # The run of name-like words (with directionals) before the suffix.
         run_start: int | None = None
@@ -464,7 +467,11 @@ class _Finder:
             if _is_suffix(token) and not saint:
                 street = self.street_ending_at_suffix(at, after_number=True)
                 if street is not None and street[0] == start:
-                    return at + 1, True
+                    end = at + 1
+                    # "1600 Pennsylvania Ave NW": a directional after the suffix belongs to the street.
+                    if end < len(tokens) and tokens[end].text.isupper() and tokens[end].upper in DIRECTIONALS:
+                        end += 1
+                    return end, True
             if not (_is_name_word(token) or token.text == "." or is_ordinal(token.text)):
                 break
         # "11 Appleton", "5 W Broadway", "377 West First": a proper name straight after the number.
@@ -633,7 +640,17 @@ class _Finder:
                 i for i in words if tokens[i].proper or (tokens[i].capitalized and not tokens[i].initial)
             ]
             if not named:
-                continue
+                # Lower-case text: a directional or an uncommon word opens the name ("southwest
+                # corridor", "carleton dog park"), an everyday word does not ("the dog park").
+                named = [
+                    i
+                    for i in words
+                    if tokens[i].upper in DIRECTIONALS
+                    and len(tokens[i].text) > 2
+                    or (tokens[i].lower not in self.common and tokens[i].lower not in GENERIC_MODIFIERS)
+                ]
+                if not named or named[0] != words[0] and len(words) > 2:
+                    continue
             first = named[0]
             modifiers = [tokens[i] for i in range(first, index)]
             if all(t.lower in GENERIC_MODIFIERS or t.lower in LANDMARK_HEADS for t in modifiers):

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator
 from functools import cache
 from pathlib import Path
 
-from intents.streets import normalize_street, split_suffix
+from intents.streets import is_ordinal, normalize_street, split_suffix
 
 STREET_NAMES_FILE = Path(__file__).parent / "data" / "street_names.txt"
 COMMON_WORDS_FILE = Path(__file__).parent / "data" / "common_words.txt"
@@ -29,6 +29,7 @@ SF_DIR = Path(__file__).parent / "data" / "sf"
 
 # A name must be seen with a street suffix at least this often in address data to be listed.
 MIN_COUNT = 3
+MIN_COUNT_WITHOUT_SUFFIX = 10
 _HOUSE_NUMBER = re.compile(r"^\s*#?\d+[A-Za-z]?(?:\s*-\s*\d+[A-Za-z]?)?\s+")
 
 
@@ -70,12 +71,22 @@ def _streets_in(path: Path) -> Iterable[str]:
 
 def build(sources: Iterable[Path]) -> list[str]:
     counts: Counter[str] = Counter()
+    with_suffix: set[str] = set()
     for source in sources:
         for street in _streets_in(source):
             base, suffix = split_suffix(normalize_street(street))
-            if suffix is not None and base:
+            # "42 34N 71 07W", "11E W BROADWAY": numbers other than ordinals are not part of a name.
+            if base and all(is_ordinal(word) or not any(c.isdigit() for c in word) for word in base.split()):
                 counts[base] += 1
-    return sorted(name for name, count in counts.items() if count >= MIN_COUNT)
+                if suffix is not None:
+                    with_suffix.add(base)
+    # Names with no suffix ("BROADWAY", "E BROADWAY", "JAMAICAWAY") need more sightings: address data
+    # also holds a neighbourhood glued to a street now and then.
+    return sorted(
+        name
+        for name, count in counts.items()
+        if count >= (MIN_COUNT if name in with_suffix else MIN_COUNT_WITHOUT_SUFFIX)
+    )
 
 
 _CASE_TOKEN = re.compile(r"[A-Za-z]+(?:['’][A-Za-z]+)*|[.!?\n]")

@@ -1,0 +1,170 @@
+"""Finding places in message text: each form the labelling guide names, with exact spans."""
+
+from __future__ import annotations
+
+import pytest
+
+from intents.locations import find_location, find_locations
+from intents.span_metrics import span_scores
+from intents.types import LocationKind
+
+
+@pytest.mark.parametrize(
+    ("text", "span", "kind", "normalized"),
+    [
+        # Street addresses
+        ("huge pothole at 452 Hanover St, please fix", "452 Hanover St", "address", "452 HANOVER ST"),
+        ("1355 market street has a broken light", "1355 market street", "address", "1355 MARKET ST"),
+        (
+            "Trash out early at 37 South Russell Street Beacon Hill",
+            "37 South Russell Street",
+            "address",
+            None,
+        ),
+        (
+            "painters truck parked in front of fire hydrant. all day. 97 hooker st",
+            "97 hooker st",
+            "address",
+            None,
+        ),
+        ("Construction noise at 11 Appleton since 6am", "11 Appleton", "address", "11 APPLETON"),
+        ("Pothole in front of 1600 Pennsylvania Ave NW", "1600 Pennsylvania Ave NW", "address", None),
+        (
+            "Abandoned car at 2300 N Lincoln Ave Chicago",
+            "2300 N Lincoln Ave",
+            "address",
+            "2300 N LINCOLN AVE",
+        ),
+        ("Missing parking meter at #80 Arch St...", "80 Arch St", "address", "80 ARCH ST"),
+        # Intersections
+        ("Huge pothole at 5th and Market", "5th and Market", "intersection", "05TH & MARKET"),
+        (
+            "Graffiti on the mailbox, Market St & 5th St",
+            "Market St & 5th St",
+            "intersection",
+            "MARKET ST & 05TH ST",
+        ),
+        (
+            "Trash everywhere at the corner of 16th & Valencia",
+            "16th & Valencia",
+            "intersection",
+            "16TH & VALENCIA",
+        ),
+        ("Streetlight out at D and West Seventh", "D and West Seventh", "intersection", "D & W 07TH"),
+        (
+            "Sink hole forming by street light. On east broadway at L st.",
+            "east broadway at L st",
+            "intersection",
+            None,
+        ),
+        ("Broken signal at Peachtree St and 10th St", "Peachtree St and 10th St", "intersection", None),
+        ("Graffiti at 1st Ave & E 14th St in Manhattan", "1st Ave & E 14th St", "intersection", None),
+        ("Signal out at Figueroa and Adams", "Figueroa and Adams", "intersection", "FIGUEROA & ADAMS"),
+        (
+            "Tree limb down. Corner of high and cedar streets in charlestown.",
+            "high and cedar streets",
+            "intersection",
+            None,
+        ),
+        # Streets
+        ("Cars parked on Comm Ave every night", "Comm Ave", "street", "COMM AVE"),
+        ("Tree down on W Belmont Ave", "W Belmont Ave", "street", "W BELMONT AVE"),
+        ("Pothole on Fifth Avenue near the library", "Fifth Avenue", "street", "05TH AVE"),
+        (
+            "Bus stop plowed in, people stand in blue hill avenue",
+            "blue hill avenue",
+            "street",
+            "BLUE HILL AVE",
+        ),
+        (
+            "Fallen tree blocking street. Augustus Ave between Crandall & Poplar",
+            "Augustus Ave between Crandall & Poplar",
+            "street",
+            "AUGUSTUS AVE",
+        ),
+        # Landmarks and parks
+        ("Overflowing barrels in Johnson gates park", "Johnson gates park", "landmark", "JOHNSON GATES PARK"),
+        ("Needles along the southwest corridor", "southwest corridor", "landmark", "SOUTHWEST CORRIDOR"),
+        ("Abandoned bike in Dorchester park.", "Dorchester park", "landmark", None),
+        ("Hypodermic needle - Boston Common tennis courts", "Boston Common tennis courts", "landmark", None),
+        ("Graffiti in Public Alley 431", "Public Alley 431", "landmark", "PUBLIC ALLEY 431"),
+        ("Very very loud bass at Bijou. Vibrating adjacent buildings", "Bijou", "landmark", "BIJOU"),
+    ],
+)
+def test_each_form_is_found_with_its_exact_span(
+    text: str, span: str, kind: LocationKind, normalized: str | None
+) -> None:
+    mention = find_location(text)
+    assert mention is not None
+    assert mention.text == span
+    assert text[mention.start : mention.end] == mention.text
+    assert mention.kind == kind
+    if normalized is not None:
+        assert mention.normalized == normalized
+    assert (mention.lat, mention.long) == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("text", "span", "lat", "long"),
+    [
+        ("Dumped mattress here 37.7749, -122.4194 please", "37.7749, -122.4194", 37.7749, -122.4194),
+        ("needles at 40.7128 N, 74.0060 W", "40.7128 N, 74.0060 W", 40.7128, -74.006),
+    ],
+)
+def test_coordinates_written_in_the_text_carry_their_point(
+    text: str, span: str, lat: float, long: float
+) -> None:
+    mention = find_location(text)
+    assert mention is not None
+    assert (mention.text, mention.kind) == (span, "coordinates")
+    assert mention.lat == pytest.approx(lat)
+    assert mention.long == pytest.approx(long)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Thank you for fixing it so quickly",
+        "Street light is out",
+        "Film crew is blocking the bike lane",
+        "Clogged street drain/grate",
+        "Trash and recycling were not picked up",
+        "Two propane grills on Third Floor, please remove ASAP",
+        "Car has not moved in 3 weeks",
+        "Huge pothole in cross walk",
+    ],
+)
+def test_text_without_a_place_gives_none(text: str) -> None:
+    assert find_location(text) is None
+
+
+def test_the_address_wins_over_a_street_mentioned_later_and_all_places_are_listed_in_order() -> None:
+    text = "Dumpster on the sidewalk at 80 Christopher Street off of Adams Street opposite Franklin Park"
+    assert find_location(text) is not None
+    assert find_location(text).text == "80 Christopher Street"  # type: ignore[union-attr]
+    mentions = find_locations(text)
+    assert [(m.text, m.kind) for m in mentions] == [
+        ("80 Christopher Street", "address"),
+        ("Adams Street", "street"),
+        ("Franklin Park", "landmark"),
+    ]
+    assert all(text[m.start : m.end] == m.text for m in mentions)
+
+
+def test_span_scores_on_a_hand_made_example() -> None:
+    pairs = [
+        ("452 Hanover St", "452 Hanover St."),  # exact after trimming punctuation: true positive
+        ("corner of Peterborough and Jersey", "Peterborough and Jersey"),  # wrong span: FP and FN
+        ("", None),  # nothing to find, nothing found: not counted
+        ("Franklin Park", None),  # missed: FN
+        (None, "Main St"),  # invented: FP
+        ("Comm Ave", "comm ave"),  # case does not matter: TP
+    ]
+    scores = span_scores(pairs)
+    assert (scores.true_positives, scores.false_positives, scores.false_negatives) == (2, 2, 2)
+    assert scores.precision == pytest.approx(0.5)
+    assert scores.recall == pytest.approx(0.5)
+    assert scores.f1 == pytest.approx(0.5)
+    # token overlap: 1, 2*(3/3*3/5)/(1+3/5)=0.75, 0, 0, 1 over the five pairs with a span on either side
+    assert scores.token_f1 == pytest.approx((1 + 0.75 + 0 + 0 + 1) / 5)
+    assert scores.messages == 6
