@@ -1,0 +1,184 @@
+"""A scripted conversation for each branch of the dialogue, through the real app and intents pipeline.
+
+Texts are picked so their branch does not hinge on the classifier's mood: a report that names the problem
+and the intersection plainly, or a threshold set in configuration that makes every category unsure.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from bot.config import Settings
+from tests.conversation.harness import RunningBot, running_bot
+
+CLEAR_REPORT = "There is a huge pothole in the road at 5th St and Market St"
+FILED = re.compile(r"filed as #(\d+) \(Pothole\)")
+
+
+def filed_id(reply: str) -> str:
+    match = FILED.search(reply)
+    assert match, f"expected a filed request in: {reply!r}"
+    return match.group(1)
+
+
+def test_a_clear_report_is_filed_at_once_with_the_residents_words(bot: RunningBot) -> None:
+    alice = bot.resident("alice")
+    reply = alice.ask(CLEAR_REPORT)
+    request_id = filed_id(reply)
+    assert "STATUS" in reply
+    request = bot.request(request_id)
+    assert request["service_code"] == "pothole"
+    assert request["description"] == CLEAR_REPORT
+    assert request["lat"] == pytest.approx(37.7838, abs=0.01)
+    assert request["long"] == pytest.approx(-122.4079, abs=0.01)
+    stored = bot.runtime.open311.get_request(request_id)
+    assert stored.channel == "local"
+
+
+def test_status_of_the_latest_or_a_named_request_with_typos_and_any_case(bot: RunningBot) -> None:
+    alice = bot.resident("alice")
+    assert "not filed a report" in alice.ask("STATUS")
+    first = filed_id(alice.ask(CLEAR_REPORT))
+    second = filed_id(alice.ask("Another pothole at 4th St and Mission St, deep one"))
+    assert f"Report #{second} (Pothole) is open" in alice.ask("status")
+    assert f"Report #{first} (Pothole) is open" in alice.ask(f"Stauts #{first}")
+    assert "could not find a report 999999" in alice.ask("STATUS 999999")
+    bot.runtime.open311.update_status(first, "closed", status_notes="Filled today.", actor="crew")
+    assert f"Report #{first} (Pothole) is closed. Filled today." in alice.ask(f"status {first}")
+
+
+def test_a_missing_location_is_asked_for_and_the_answer_is_not_the_description(bot: RunningBot) -> None:
+    bob = bot.resident("bob")
+    question = bob.ask("There is a big pothole in the road")
+    assert "Where is it?" in question
+    request_id = filed_id(bob.ask("5th St and Market St"))
+    request = bot.request(request_id)
+    assert request["description"] == "There is a big pothole in the road"
+    assert request["lat"] == pytest.approx(37.7838, abs=0.01)
+
+
+def test_a_shared_location_answers_where(bot: RunningBot) -> None:
+    bob = bot.resident("bob")
+    assert "Where is it?" in bob.ask("There is a big pothole in the road")
+    request_id = filed_id(bob.ask(lat=37.7793, long=-122.4193))
+    request = bot.request(request_id)
+    assert (request["lat"], request["long"]) == pytest.approx((37.7793, -122.4193))
+
+
+def test_a_place_not_on_the_map_is_asked_again_then_kept_in_the_residents_words(bot: RunningBot) -> None:
+    carol = bot.resident("carol")
+    assert "Where is it?" in carol.ask("There is a big pothole in the road")
+    again = carol.ask("behind the old blue bakery")
+    assert "could not find" in again
+    request_id = filed_id(carol.ask("behind the old blue bakery near my house"))
+    request = bot.request(request_id)
+    assert request["address"] == "behind the old blue bakery near my house"
+    assert request.get("lat") is None
+
+
+def test_a_photo_alone_is_asked_what_and_where(bot: RunningBot) -> None:
+    dave = bot.resident("dave")
+    photo = "https://example.org/photos/pothole.jpg"
+    assert "Thanks for the photo" in dave.ask(media_url=photo)
+    request_id = filed_id(dave.ask(CLEAR_REPORT))
+    request = bot.request(request_id)
+    assert request["media_url"] == photo
+    assert request["description"] == CLEAR_REPORT
+
+
+def test_a_location_alone_is_asked_what(bot: RunningBot) -> None:
+    erin = bot.resident("erin")
+    assert "I have your location" in erin.ask(lat=37.7793, long=-122.4193)
+    request_id = filed_id(erin.ask("There is a big pothole in the road"))
+    request = bot.request(request_id)
+    assert (request["lat"], request["long"]) == pytest.approx((37.7793, -122.4193))
+
+
+def test_an_unsure_category_offers_the_top_choices_answered_by_number_or_words(settings: Settings) -> None:
+    # No message is sure enough to file alone: every report offers choices.
+    overrides = {"intents": {"auto_file_threshold": 1.0}, "conversation": {"offer_choices_min_confidence": 0.0}}
+    with running_bot(settings, **overrides) as bot:
+        frank = bot.resident("frank")
+        question = frank.ask(CLEAR_REPORT)
+        assert "What kind of problem is it?" in question
+        options = question.splitlines()[1:]
+        assert options[-1].endswith("Something else")
+        number = next(line.split(".")[0] for line in options if line.endswith("Pothole"))
+        filed_id(frank.ask(number))
+
+        grace = bot.resident("grace")
+        assert "What kind of problem" in grace.ask(CLEAR_REPORT)
+        assert "did not understand" in grace.ask("purple elephants")  # not an option: asked again
+        filed_id(grace.ask("pothole"))
+        assert bot.request_count() == 2
+
+
+def test_something_else_or_a_very_unsure_report_goes_to_review(settings: Settings) -> None:
+    overrides = {"intents": {"auto_file_threshold": 1.0}, "conversation": {"offer_choices_min_confidence": 0.0}}
+    with running_bot(settings, **overrides) as bot:
+        heidi = bot.resident("heidi")
+        question = heidi.ask(CLEAR_REPORT)
+        reply = heidi.ask(str(len(question.splitlines()) - 1))  # the last option: something else
+        assert "A person will look at your report" in reply
+        [item] = bot.review_items()
+        assert item.text == CLEAR_REPORT
+        assert item.channel == "local"
+        assert item.resident_id == "heidi"
+        assert item.status == "pending"
+        assert item.lat == pytest.approx(37.7838, abs=0.01)
+        assert item.suggestions[0]["service_code"] == "pothole"
+        assert 0 < item.suggestions[0]["confidence"] <= 1
+        assert bot.request_count() == 0
+
+    overrides["conversation"]["offer_choices_min_confidence"] = 1.0  # nothing is even worth offering
+    with running_bot(settings, **overrides) as bot:
+        ivan = bot.resident("ivan")
+        assert "Where is it?" in ivan.ask("There is a big pothole in the road")
+        assert "A person will look" in ivan.ask("5th St and Market St")
+        items = bot.review_items()
+        assert len(items) == 2
+        assert items[1].location_text == "5th St and Market St"
+        assert bot.request_count() == 0
+
+
+def test_cancel_help_and_unknown_words(bot: RunningBot) -> None:
+    judy = bot.resident("judy")
+    assert "There is nothing to cancel" in judy.ask("cancel")
+    assert "Where is it?" in judy.ask("There is a big pothole in the road")
+    assert "Cancelled" in judy.ask("CANCLE")
+    assert "Where is it?" not in judy.ask("5th St and Market St")  # a fresh start, not an answer
+    assert bot.request_count() == 0
+    help_text = judy.ask("hlep")
+    assert "STATUS" in help_text
+    assert "STOP" in help_text
+    assert "not available" in judy.ask("FOLLOW 12")  # reserved for status updates
+
+
+def test_stop_silences_everything_until_start(bot: RunningBot) -> None:
+    mallory = bot.resident("mallory")
+    request_id = filed_id(mallory.ask(CLEAR_REPORT))
+    assert mallory.say("STOP") == []
+    assert mallory.say("There is a big pothole in the road") == []
+    assert mallory.say("status") == []
+    bot.runtime.open311.update_status(request_id, "closed", actor="crew")
+    assert "Welcome back" in mallory.ask("start")
+    assert f"Report #{request_id}" in mallory.ask("status")
+
+
+def test_replies_in_the_residents_language(bot: RunningBot) -> None:
+    sofia = bot.resident("sofia")
+    reply = sofia.ask("Hay un bache muy grande en la calle en 5th St y Market St")
+    assert any(word in reply for word in ("Gracias", "¿Qué tipo", "¿Dónde", "Una persona")), reply
+    li = bot.resident("li", language="zh")
+    reply = li.ask(CLEAR_REPORT)
+    assert "报告" in reply
+
+
+def test_city_templates_reword_replies(settings: Settings, tmp_path: Path) -> None:
+    custom = tmp_path / "replies.toml"
+    custom.write_text('[en]\nfiled = "Got it. Case {id}: {service}."\n', encoding="utf-8")
+    with running_bot(settings, conversation={"templates_file": custom}) as bot:
+        assert re.fullmatch(r"Got it\. Case \d+: Pothole\.", bot.resident("ken").ask(CLEAR_REPORT))
