@@ -22,7 +22,7 @@ import hmac
 import logging
 import os
 import warnings
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Coroutine
 from datetime import timedelta
 from typing import Any, ClassVar, Literal, TypeVar
 
@@ -117,6 +117,7 @@ class TelegramChannel(Channel):
         # Webhook requests waiting for their update to be handled, by id() of the Update object.
         self._waiting: dict[int, tuple[Update, asyncio.Future[None]]] = {}
         self._started = False
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     @classmethod
     def from_config(cls, config: Any, handler: MessageHandler, *, public_url: str) -> TelegramChannel:
@@ -162,17 +163,30 @@ class TelegramChannel(Channel):
                 timeout=timedelta(seconds=self.poll_timeout_seconds), allowed_updates=ALLOWED_UPDATES
             )
         await self.application.start()
+        self._loop = asyncio.get_running_loop()
         self._started = True
 
     async def stop(self) -> None:
         if not self._started:
             return
         self._started = False
+        self._loop = None
         updater = self.application.updater
         if updater is not None and updater.running:
             await updater.stop()
         await self.application.stop()
         await self.application.shutdown()
+
+    async def _in_bot_loop(self, work: Coroutine[Any, Any, T]) -> T:
+        """Runs ``work`` on the loop the bot was started in.
+
+        The library's HTTP connections belong to that loop; an outbox sender running elsewhere (another
+        thread's loop) hands its sends over instead of sharing them across loops.
+        """
+        loop = self._loop
+        if loop is None or not loop.is_running() or loop is asyncio.get_running_loop():
+            return await work
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(work, loop))
 
     # -- inbound -------------------------------------------------------------------------------------------
 
@@ -272,6 +286,9 @@ class TelegramChannel(Channel):
         )
 
     async def send(self, message: OutboundMessage) -> SendResult:
+        return await self._in_bot_loop(self._send(message))
+
+    async def _send(self, message: OutboundMessage) -> SendResult:
         chat_id = _chat_id(message.resident_id)
         keyboard = _keyboard(message)
         text = message.text if keyboard is not None else render_as_text(message)
@@ -296,6 +313,9 @@ class TelegramChannel(Channel):
         return SendResult(provider_message_id=str(last.message_id) if last else None)
 
     async def fetch_media(self, attachment: Attachment) -> tuple[bytes, str]:
+        return await self._in_bot_loop(self._fetch_media(attachment))
+
+    async def _fetch_media(self, attachment: Attachment) -> tuple[bytes, str]:
         if not attachment.url.startswith(FILE_URL_PREFIX):
             raise DeliveryError(f"not a Telegram file: {attachment.url}", retryable=False)
         file_id = attachment.url.removeprefix(FILE_URL_PREFIX)

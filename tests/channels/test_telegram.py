@@ -7,6 +7,7 @@ the outbox, the database).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 
 import httpx
@@ -91,6 +92,12 @@ def test_text_location_photo_commands_and_buttons(fake: FakeTelegram, mode: str)
         press = fake.press_button(CHAT, question["message_id"], "graffiti")
         fake.wait_for(lambda: len(recorder.messages()) == 7)
 
+        # The outbox sender may run on another thread's loop: the send still goes out.
+        later = OutboundMessage(channel="telegram", resident_id=str(CHAT), text="Request 42 is closed.")
+        sent = asyncio.run(channel.send(later))
+        assert fake.sent_to(CHAT)[-1]["text"] == "Request 42 is closed."
+        assert sent.provider_message_id == str(fake.sent_to(CHAT)[-1]["message_id"])
+
     received = recorder.messages()
     assert [m.provider_message_id for m in received[:1]] == [f"update:{text['update_id']}"]
     assert all(m.channel == "telegram" and m.resident_id == str(CHAT) for m in received)
@@ -110,7 +117,7 @@ def test_text_location_photo_commands_and_buttons(fake: FakeTelegram, mode: str)
     assert [c.params["callback_query_id"] for c in fake.sent if c.method == "answerCallbackQuery"] == [
         press["callback_query"]["id"]
     ]
-    edited = fake.bot_messages(CHAT)[-2]
+    edited = fake.bot_messages(CHAT)[-3]
     assert edited["message_id"] == question["message_id"]
     assert "reply_markup" not in edited
     assert edited["text"].endswith("→ Graffiti")
