@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot.app import create_app
-from bot.config import Settings
 from bot.review.operators import create_operator
 from bot.runtime import Runtime
 from tests.conftest import make_settings
+from tests.operator.support import PASSWORDS, Deployment
 from tests.support.databases import in_ci
 from tests.support.live_server import live_server
 
@@ -33,15 +32,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-PASSWORDS = {"alice": "alice's long passphrase", "bob": "bob's long passphrase"}
-
-
-@dataclass
-class Deployment:
-    url: str
-    settings: Settings
-    runtime: Runtime
 
 
 @pytest.fixture
@@ -72,7 +62,9 @@ def deployment(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatc
 @pytest.fixture(scope="session")
 def playwright_driver() -> Iterator[Any]:
     if not CHROMIUM.exists():
-        reason = f"Debian's chromium is not installed at {CHROMIUM} (apt-get install chromium chromium-driver)"
+        reason = (
+            f"Debian's chromium is not installed at {CHROMIUM} (apt-get install chromium chromium-driver)"
+        )
         if in_ci():
             pytest.fail(f"{reason}; CI must run the browser tests", pytrace=False)
         pytest.skip(reason)
@@ -103,11 +95,3 @@ def open_browser(playwright_driver: Any, tmp_path: Path) -> Iterator[Any]:
     yield open_one
     for context in contexts:
         context.close()
-
-
-def screenshot(page: Any, name: str) -> Path:
-    """Saves a full-page screenshot under tests/artifacts/ for a person to look at."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    return path

@@ -4,13 +4,26 @@ through the real form, and read what residents received on the local channel."""
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
 
+from bot.config import Settings
 from bot.review.queue import ReviewQueue
 from bot.runtime import Runtime
 from bot.templates import load_templates
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+PASSWORDS = {"alice": "alice's long passphrase", "bob": "bob's long passphrase"}
+
+
+@dataclass
+class Deployment:
+    url: str
+    settings: Settings
+    runtime: Runtime
 
 
 def enqueue_report(runtime: Runtime, *, resident_id: str, text: str, **fields: Any) -> int:
@@ -52,3 +65,11 @@ def wait_for_message(base_url: str, resident_id: str, contains: str, timeout: fl
                 return text
         time.sleep(0.2)
     raise AssertionError(f"{resident_id} never received a message containing {contains!r}; got {seen!r}")
+
+
+def screenshot(page: Any, name: str) -> Path:
+    """Saves a full-page screenshot under tests/artifacts/ for a person to look at."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path

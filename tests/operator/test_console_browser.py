@@ -14,8 +14,14 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.operator.conftest import PASSWORDS, Deployment, screenshot
-from tests.operator.support import enqueue_report, sign_in, wait_for_message
+from tests.operator.support import (
+    PASSWORDS,
+    Deployment,
+    enqueue_report,
+    screenshot,
+    sign_in,
+    wait_for_message,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -88,7 +94,9 @@ def test_an_operator_approves_corrects_rejects_and_closes(deployment: Deployment
     page.wait_for_url(re.compile(rf"/operator/queue/{approve_id}\?done=claimed"))
     assert page.locator("svg.street-map").count() == 1  # the offline map of 5th and Market
     assert "MARKET ST" in page.locator("svg.street-map").inner_html()
-    assert "openstreetmap.org" in (page.get_by_role("link", name=re.compile("OpenStreetMap")).get_attribute("href") or "")
+    assert "openstreetmap.org" in (
+        page.get_by_role("link", name=re.compile("OpenStreetMap")).get_attribute("href") or ""
+    )
     screenshot(page, "operator-item")
     page.get_by_role("button", name="Approve and file").click()
     page.wait_for_url(re.compile(r"/operator/\?done=approved"))
@@ -124,10 +132,11 @@ def test_an_operator_approves_corrects_rejects_and_closes(deployment: Deployment
     page.goto(f"{url}/operator/queue/{reject_id}")
     page.get_by_role("button", name=f"Claim #{reject_id}").click()
     page.wait_for_url(re.compile(rf"/operator/queue/{reject_id}"))
-    page.get_by_label(re.compile("Reason for rejecting")).fill("Meter prices are set by the transport agency.")
+    reason = "Meter prices are set by the transport agency."
+    page.get_by_label(re.compile("Reason for rejecting")).fill(reason)
     page.get_by_role("button", name="Reject").click()
     page.wait_for_url(re.compile(r"/operator/\?done=rejected"))
-    wait_for_message(url, "res-reject", "Meter prices are set by the transport agency.")
+    wait_for_message(url, "res-reject", reason)
     assert "Nothing to review" in page.locator("main").inner_text()
 
     # What the bot learns: one agreement (approve), one correction graffiti -> illegal_dumping.
@@ -142,7 +151,8 @@ def test_an_operator_approves_corrects_rejects_and_closes(deployment: Deployment
         timeout=10,
     )
     assert export.status_code == 200
-    assert "someone left a sofa" in export.text and "illegal_dumping" in export.text
+    assert "someone left a sofa" in export.text
+    assert "illegal_dumping" in export.text
 
     # 4. Requests: filter, open, close with notes; the resident following it hears about it.
     page.get_by_role("link", name="Requests").click()
@@ -157,7 +167,8 @@ def test_an_operator_approves_corrects_rejects_and_closes(deployment: Deployment
     page.get_by_role("button", name="Save and notify").click()
     page.wait_for_url(re.compile(r"\?done=updated"))
     history = page.locator("section[aria-labelledby=history]").inner_text()
-    assert "open → closed" in history and "operator:alice" in history
+    assert "open → closed" in history
+    assert "operator:alice" in history
     closed = _request_json(url, corrected_request.group(1))
     assert closed["status"] == "closed"
     assert closed["agency_responsible"] == "Public Works"

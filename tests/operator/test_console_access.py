@@ -1,0 +1,181 @@
+"""Who may reach the console, over real HTTP against the served app, on SQLite and PostgreSQL.
+
+Nothing is reachable without signing in; every POST needs the session's CSRF token; sign-in attempts are
+throttled; an operator created from the command line (password on stdin) can sign in; a disabled one
+cannot, and loses the sessions they had; every operator action lands in the audit log.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import httpx
+import pytest
+from sqlmodel import col, select
+
+from bot.review.audit import AuditEntry
+from bot.review.models import ReviewItem
+from tests.operator.support import PASSWORDS, Deployment, enqueue_report
+
+PAGES = ["/operator/", "/operator/requests", "/operator/dashboard", "/operator/learning", "/operator/audit"]
+JSON = ["/operator/api/queue", "/operator/api/requests", "/operator/api/dashboard", "/operator/api/learning"]
+
+
+def signed_in_client(base_url: str, name: str, password: str) -> tuple[httpx.Client, str]:
+    """A client holding a session, and the session's CSRF token (read from a page, as a browser would)."""
+    client = httpx.Client(base_url=base_url, timeout=10)
+    form = client.get("/operator/sign-in")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+    assert token is not None
+    answer = client.post(
+        "/operator/sign-in", data={"csrf_token": token.group(1), "name": name, "password": password}
+    )
+    assert answer.status_code == 303, answer.text
+    page = client.get("/operator/")
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert csrf is not None
+    return client, csrf.group(1)
+
+
+def test_nothing_is_reachable_without_a_session_or_the_csrf_token(deployment: Deployment) -> None:
+    url = deployment.url
+    item_id = enqueue_report(
+        deployment.runtime,
+        resident_id="res-1",
+        text="graffiti on the wall at 24th and Mission",
+        suggestions=[{"service_code": "graffiti", "confidence": 0.5}],
+        address_string="24TH ST & MISSION ST",
+    )
+    anonymous = httpx.Client(base_url=url, timeout=10)
+    for path in PAGES:
+        answer = anonymous.get(path)
+        assert answer.status_code == 303, path
+        assert answer.headers["location"].startswith("/operator/sign-in")
+    for path in [*JSON, f"/operator/api/queue/{item_id}", f"/operator/queue/{item_id}"]:
+        answer = anonymous.get(path, headers={"accept": "application/json"})
+        assert answer.status_code in (401, 303), path
+    assert anonymous.get("/operator/api/queue").status_code == 401
+    refused = anonymous.post(f"/operator/queue/{item_id}/approve", data={"service_code": "graffiti"})
+    assert refused.status_code == 401
+
+    client, csrf = signed_in_client(url, "alice", PASSWORDS["alice"])
+    # Pages and JSON with a session.
+    for path in PAGES:
+        assert client.get(path).status_code == 200, path
+    queue = client.get("/operator/api/queue").json()
+    assert [item["id"] for item in queue["items"]] == [item_id]
+    assert queue["items"][0]["suggestions"] == [{"service_code": "graffiti", "confidence": 0.5}]
+    # A session but no CSRF token, or a wrong one: refused, and nothing changed.
+    assert client.post(f"/operator/queue/{item_id}/claim").status_code == 403
+    assert client.post(f"/operator/queue/{item_id}/claim", data={"csrf_token": "forged"}).status_code == 403
+    forged = client.post(f"/operator/api/queue/{item_id}/claim", headers={"X-CSRF-Token": "x"})
+    assert forged.status_code == 403
+    assert client.post("/operator/requests/1/status", data={"status": "closed"}).status_code == 403
+    assert client.post("/operator/sign-out").status_code == 403
+    with deployment.runtime.sessions() as session:
+        item = session.get(ReviewItem, item_id)
+        assert item is not None
+        assert item.status == "pending"
+    # With the token it works, through the form and through JSON.
+    claimed = client.post(f"/operator/api/queue/{item_id}/claim", headers={"X-CSRF-Token": csrf})
+    assert claimed.status_code == 200
+    assert claimed.json()["claimed_by"] == "alice"
+
+    # bob cannot take or decide alice's item, whatever he posts.
+    bob, bob_csrf = signed_in_client(url, "bob", PASSWORDS["bob"])
+    taken = bob.post(f"/operator/api/queue/{item_id}/claim", headers={"X-CSRF-Token": bob_csrf})
+    assert taken.status_code == 409
+    assert "claimed by alice" in taken.json()["error"]
+    decided = bob.post(
+        f"/operator/queue/{item_id}/reject", data={"csrf_token": bob_csrf, "reason": "not mine to reject"}
+    )
+    assert decided.status_code == 409
+    with deployment.runtime.sessions() as session:
+        item = session.get(ReviewItem, item_id)
+        assert item is not None
+        assert (item.status, item.claimed_by) == ("claimed", "alice")
+
+    # Signing out ends the session on the server: the old cookie opens nothing any more.
+    cookie = dict(client.cookies)
+    assert client.post("/operator/sign-out", data={"csrf_token": csrf}).status_code == 303
+    replay = httpx.Client(base_url=url, cookies=cookie, timeout=10)
+    assert replay.get("/operator/api/queue").status_code == 401
+
+    with deployment.runtime.sessions() as session:
+        entries = session.exec(select(AuditEntry).order_by(col(AuditEntry.id))).all()
+        actions = [(entry.actor, entry.action) for entry in entries]
+    assert ("alice", "review.claim") in actions
+    assert ("alice", "sign_out") in actions
+    assert ("bob", "review.reject") not in actions  # a refused action changes nothing, logs nothing
+
+
+def test_sign_in_is_throttled_and_its_form_needs_the_csrf_cookie(deployment: Deployment) -> None:
+    url = deployment.url
+    client = httpx.Client(base_url=url, timeout=10)
+    # Without the form's cookie (a cross-site post): refused before the password is even checked.
+    forged = client.post("/operator/sign-in", data={"csrf_token": "x", "name": "alice", "password": "x"})
+    assert forged.status_code == 403
+
+    def attempt(password: str) -> httpx.Response:
+        form = client.get("/operator/sign-in")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+        assert token is not None
+        return client.post(
+            "/operator/sign-in", data={"csrf_token": token.group(1), "name": "alice", "password": password}
+        )
+
+    # The deployment allows 3 failures a minute.
+    assert [attempt("wrong password!").status_code for _ in range(3)] == [401, 401, 401]
+    throttled = attempt(PASSWORDS["alice"])
+    assert throttled.status_code == 429
+    assert int(throttled.headers["retry-after"]) > 0
+    # bob, from the same address, is held too: the throttle counts per name and per client.
+    form = client.get("/operator/sign-in")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+    assert token is not None
+    held = client.post(
+        "/operator/sign-in", data={"csrf_token": token.group(1), "name": "bob", "password": PASSWORDS["bob"]}
+    )
+    assert held.status_code == 429
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_operators_are_managed_from_the_command_line(deployment: Deployment, tmp_path: object) -> None:
+    settings = deployment.settings
+    env = {
+        "OPEN311_BOT_DATA_DIR": str(settings.data_dir),
+        "OPEN311_BOT_DATABASE_URL": settings.effective_database_url,
+        "PATH": "/usr/bin:/bin",
+    }
+
+    def cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "bot.cli", "operators", *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+            check=False,
+        )
+
+    created = cli("create", "carol", stdin="carol's long passphrase\n")
+    assert created.returncode == 0, created.stderr
+    assert cli("create", "carol", stdin="carol's long passphrase\n").returncode == 1
+    too_short = cli("create", "dave", stdin="short\n")
+    assert too_short.returncode == 1
+    assert "at least 10 characters" in too_short.stderr
+    listed = cli("list")
+    assert "carol\tactive" in listed.stdout
+
+    client, _ = signed_in_client(deployment.url, "carol", "carol's long passphrase")
+    assert client.get("/operator/api/queue").status_code == 200
+    disabled = cli("disable", "carol")
+    assert disabled.returncode == 0, disabled.stderr
+    # Disabling ends the sessions carol had, and she cannot sign in again.
+    assert client.get("/operator/api/queue").status_code == 401
+    with pytest.raises(AssertionError):
+        signed_in_client(deployment.url, "carol", "carol's long passphrase")
+    assert "carol\tdisabled" in cli("list").stdout
