@@ -22,7 +22,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from apscheduler.jobstores.memory import MemoryJobStore
@@ -104,6 +104,7 @@ def _new_scheduler(jobstore: Any) -> AsyncIOScheduler:
 
 
 def _add_jobs(scheduler: AsyncIOScheduler, settings: Settings, specs: list[JobSpec]) -> None:
+    now = datetime.now(UTC)
     for spec in specs:
         scheduler.add_job(
             spec.func,
@@ -112,6 +113,8 @@ def _add_jobs(scheduler: AsyncIOScheduler, settings: Settings, specs: list[JobSp
             id=spec.id,
             name=spec.id,
             replace_existing=True,
+            # First run at once: what piled up while no scheduler ran (a restart, a takeover) goes out now.
+            next_run_time=now,
         )
 
 

@@ -1,0 +1,59 @@
+"""Mounts the background jobs on the app (one line in ``bot.app.APP_PARTS``, after ``bot.messaging``).
+
+The app's lifespan starts them (``JobRunner.start``: the per-worker outbox sender, and the scheduler if
+this process is, or becomes, the elected one) and stops them. ``open311-bot worker`` runs the same
+lifespan without serving HTTP.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from bot.jobs.context import JobContext
+from bot.jobs.scheduler import JobRunner
+from bot.messaging import Messaging
+from bot.remote.backoff import Backoff
+from bot.remote.client import GeoReportClient
+from bot.remote.sync import RemoteSync
+from bot.runtime import Runtime
+
+
+def build_remote_sync(runtime: Runtime) -> RemoteSync | None:
+    remote = runtime.settings.remote
+    if not remote.enabled:
+        return None
+    client = GeoReportClient(
+        remote.base_url,
+        jurisdiction_id=remote.jurisdiction_id,
+        api_key=remote.api_key.get_secret_value() if remote.api_key else None,
+        timeout_seconds=remote.timeout_seconds,
+    )
+    backoff = Backoff(first_seconds=remote.retry_first_seconds, max_seconds=remote.retry_max_seconds)
+    # A claimed report stays invisible to other runners a little longer than a POST can take.
+    return RemoteSync(client, runtime.sessions, backoff=backoff, lease_seconds=remote.timeout_seconds * 3)
+
+
+def build_job_runner(runtime: Runtime, messaging: Messaging) -> JobRunner:
+    context = JobContext(
+        settings=runtime.settings,
+        sessions=runtime.sessions,
+        templates=messaging.templates,
+        open311=runtime.open311,
+        dispatcher=messaging.dispatcher,
+        channels=messaging.channels,
+        remote=build_remote_sync(runtime),
+    )
+    return JobRunner(context, runtime.engine)
+
+
+def mount(app: FastAPI, runtime: Runtime) -> None:
+    messaging: Messaging = app.state.messaging
+    runner = build_job_runner(runtime, messaging)
+    app.state.jobs = runner
+
+    async def stop() -> None:
+        await runner.stop()
+        if runner.context.remote is not None:
+            await runner.context.remote.client.aclose()
+
+    runtime.add_lifecycle(runner.start, stop)
