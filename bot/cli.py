@@ -19,6 +19,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "bot.commands.serve",
     "bot.commands.keys",
     "bot.commands.operators",
+    "bot.commands.worker",
 )
 
 

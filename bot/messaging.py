@@ -21,6 +21,7 @@ from bot.conversation import ConversationEngine
 from bot.cursors import DatabaseCursorStore
 from bot.dispatcher import Dispatcher
 from bot.embedded_backend import EmbeddedBackend
+from bot.follow_commands import follow_command_hooks
 from bot.outbox import RetryPolicy
 from bot.review.queue import ReviewQueue
 from bot.runtime import Runtime
@@ -56,6 +57,7 @@ def build_messaging(runtime: Runtime, *, understander: Understander | None = Non
         auto_file_threshold=settings.intents.auto_file_threshold,
         offer_choices_min_confidence=conversation.offer_choices_min_confidence,
         max_choices=conversation.max_choices,
+        command_hooks=follow_command_hooks(backend, templates),
     )
     dispatcher = Dispatcher(
         runtime.sessions,
