@@ -19,7 +19,8 @@ from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
-from rapidfuzz import fuzz, process
+from rapidfuzz import process
+from rapidfuzz.distance import DamerauLevenshtein
 from scipy.spatial import cKDTree  # type: ignore[import-untyped]
 
 from intents.streets import normalize_street, split_suffix, strip_directional
@@ -27,9 +28,6 @@ from intents.streets import normalize_street, split_suffix, strip_directional
 DATA_DIR = Path(__file__).parent / "data" / "sf"
 ADDRESSES_FILE = "addresses.csv.gz"
 INTERSECTIONS_FILE = "intersections.csv"
-
-# Below this similarity (0-100, rapidfuzz ratio) a street name is not taken as a typo of a known one.
-FUZZY_CUTOFF = 84.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,13 +116,23 @@ class Gazetteer:
         return names
 
     def _fuzzy_names(self, base: str) -> tuple[str, ...]:
-        # Short names ("D", "ELM") are too easily confused to correct.
+        # Short names ("D", "ELM") are too easily confused to correct. A light typo is one edit
+        # (a transposition counts as one) in a name of 4-7 letters, two in a longer one.
         if len(base) < 4:
             return ()
-        match = process.extractOne(base, self._bases, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF)
-        if match is None:
+        max_edits = 1 if len(base) < 8 else 2
+        matches = process.extract(
+            base, self._bases, scorer=DamerauLevenshtein.distance, score_cutoff=max_edits, limit=None
+        )
+        if not matches:
             return ()
-        return self._by_base[match[0]]
+        # Every name at the smallest distance: an intersection or address lookup picks the one that fits.
+        best = min(distance for _name, distance, _index in matches)
+        names: list[str] = []
+        for name, distance, _index in matches:
+            if distance == best:
+                names.extend(self._by_base[name])
+        return tuple(dict.fromkeys(names))
 
     def street_point(self, street: str) -> Point | None:
         return self._street_points.get(street)

@@ -1,0 +1,217 @@
+"""Geocoding through geopy: the offline San Francisco geocoder and a configured remote one.
+
+The offline geocoder is checked against the bundled gazetteer's own coordinates; the remote one is
+geopy's real Nominatim client talking HTTP to a local fake Nominatim server.
+"""
+
+from __future__ import annotations
+
+import csv
+import time
+from pathlib import Path
+
+import pytest
+from geopy.geocoders.base import Geocoder
+from geopy.location import Location
+
+from intents.gazetteer import default_gazetteer, distance_metres
+from intents.geocoding import OfflineGeocoder, PlaceResolver, build_geocoder
+from tests.intents.fake_nominatim import FakeNominatim
+from tests.support.live_server import live_server
+
+SF_BOUNDARY = (37.70, -122.52, 37.84, -122.35)
+QUERIES = Path(__file__).parent / "data" / "sf_queries.csv"
+# Gazetteer coordinates of places used below (from intents/data/sf).
+FIFTH_AND_MARKET = (37.78399, -122.40807)
+SIXTEENTH_AND_VALENCIA = (37.76492, -122.42189)
+MARKET_1355 = (37.7771, -122.4165)
+
+
+def offline() -> PlaceResolver:
+    return build_geocoder(
+        "offline", {}, api_key=None, min_delay_seconds=1.0, cache_size=100, boundary=SF_BOUNDARY
+    )
+
+
+def assert_near(place: object, expected: tuple[float, float], metres: float = 1.0) -> None:
+    assert place is not None, "expected a place, got None"
+    lat, long = place.lat, place.long  # type: ignore[attr-defined]
+    assert distance_metres(lat, long, *expected) <= metres, (place, expected)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "1355 Market Street",
+        "1355 market st.",
+        "1355 MARKET ST",
+        "1355 Market",  # no suffix
+        "1355 Markte St",  # light typo
+        "1355 Market St, San Francisco, CA 94103",
+        "1355 Market St Suite 400",
+    ],
+)
+def test_addresses_with_abbreviations_missing_suffixes_and_typos(query: str) -> None:
+    assert_near(offline().geocode(query), MARKET_1355)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "5th and Market",
+        "Fifth & Market",
+        "05TH ST & MARKET ST",
+        "Market St & 5th St",  # the other order
+        "market/fifth street",
+        "corner of 5th St and Market Street, SF",
+        "5th at Markt",  # typo
+    ],
+)
+def test_intersections_with_ordinals_either_order_and_typos(query: str) -> None:
+    place = offline().geocode(query)
+    assert_near(place, FIFTH_AND_MARKET)
+    assert place is not None
+    assert place.raw["kind"] == "intersection"
+    assert place.inside_jurisdiction
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["16th & Valencia", "Valencia and Sixteenth", "corner of 16th & Valencia", "Valenica St / 16TH ST"],
+)
+def test_more_intersections(query: str) -> None:
+    assert_near(offline().geocode(query), SIXTEENTH_AND_VALENCIA)
+
+
+def test_unknown_places_are_none_not_a_guess() -> None:
+    resolver = offline()
+    assert resolver.geocode("Hogwarts Castle Rd & Privet Drive") is None
+    assert resolver.geocode("") is None
+    assert resolver.geocode("Zzyzx") is None
+
+
+def test_a_point_outside_the_boundary_is_reported_as_outside() -> None:
+    downtown_only = (37.77, -122.43, 37.80, -122.39)
+    resolver = build_geocoder(
+        "offline", {}, api_key=None, min_delay_seconds=0, cache_size=0, boundary=downtown_only
+    )
+    inside = resolver.geocode("5th and Market")
+    outside = resolver.geocode("19th Ave & Irving")  # the Sunset, west of the box
+    assert inside is not None
+    assert inside.inside_jurisdiction
+    assert outside is not None
+    assert not outside.inside_jurisdiction
+    # A shared point in Oakland: the nearest SF address is found, but the point is outside the city.
+    oakland = offline().reverse(37.8044, -122.2712)
+    assert oakland is not None
+    assert not oakland.inside_jurisdiction
+
+
+def test_a_shared_gps_point_reverse_geocodes_to_the_nearest_address() -> None:
+    # A few metres off 1355 Market St's gazetteer point.
+    place = offline().reverse(MARKET_1355[0] + 0.00003, MARKET_1355[1] - 0.00002)
+    assert place is not None
+    assert place.inside_jurisdiction
+    assert distance_metres(place.lat, place.long, *MARKET_1355) < 1.0
+    assert "MARKET ST" in place.address
+    assert float(place.raw["distance_m"]) < 10  # type: ignore[arg-type]
+    # ...and it is truly the nearest: no gazetteer address is closer to the shared point.
+    _number, _street, _point, distance = default_gazetteer().nearest_address(
+        MARKET_1355[0] + 0.00003, MARKET_1355[1] - 0.00002
+    )
+    assert distance == pytest.approx(
+        distance_metres(place.lat, place.long, MARKET_1355[0] + 0.00003, MARKET_1355[1] - 0.00002)
+    )
+
+
+def test_offline_geocoder_is_a_real_geopy_geocoder() -> None:
+    geocoder = OfflineGeocoder()
+    assert isinstance(geocoder, Geocoder)
+    location = geocoder.geocode("1355 market street")
+    assert isinstance(location, Location)
+    assert location.address == "1355 MARKET ST, San Francisco, CA"
+    assert (location.latitude, location.longitude) == pytest.approx(MARKET_1355)
+    many = geocoder.geocode("5th and Market", exactly_one=False)
+    assert isinstance(many, list)
+    assert len(many) == 1
+    # geopy accepts points as "lat, long" strings, tuples or Points; so does reverse here.
+    by_string = geocoder.reverse(f"{MARKET_1355[0]}, {MARKET_1355[1]}")
+    by_tuple = geocoder.reverse(MARKET_1355)
+    assert isinstance(by_string, Location)
+    assert by_tuple is not None
+    assert by_string.address == by_tuple.address
+
+
+def test_varied_sf_addresses_and_intersections_resolve_within_50_metres() -> None:
+    with open(QUERIES, encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) >= 100
+    resolver = offline()
+    misses = []
+    for row in rows:
+        place = resolver.geocode(row["query"])
+        expected = (float(row["lat"]), float(row["long"]))
+        if place is None or distance_metres(place.lat, place.long, *expected) > 50:
+            misses.append((row["query"], place.address if place else None))
+    share = 1 - len(misses) / len(rows)
+    assert share >= 0.95, f"{share:.1%} within 50 m; misses: {misses}"
+
+
+def test_configuration_selects_another_geopy_geocoder_with_rate_limit_and_cache() -> None:
+    fake = FakeNominatim(
+        {
+            "1 city hall square, boston": (42.3603, -71.0580, "Boston City Hall, 1 City Hall Square, Boston"),
+            "1 dr carlton b goodlett pl": (37.7793, -122.4193, "San Francisco City Hall"),
+        }
+    )
+    with live_server(fake.app()) as url:
+        domain = url.removeprefix("http://")
+        resolver = build_geocoder(
+            "nominatim",
+            {"domain": domain, "scheme": "http"},
+            api_key=None,
+            min_delay_seconds=0.3,
+            cache_size=100,
+            boundary=SF_BOUNDARY,
+        )
+        started = time.monotonic()
+        city_hall = resolver.geocode("1 Dr Carlton B Goodlett Pl")
+        boston = resolver.geocode("1 City Hall Square, Boston")
+        elapsed = time.monotonic() - started
+        again = resolver.geocode("1 dr carlton b goodlett pl")  # cached: no request
+        missing = resolver.geocode("nowhere at all")
+        reverse = resolver.reverse(37.7790, -122.4190)
+
+    assert city_hall is not None
+    assert (city_hall.lat, city_hall.long) == pytest.approx((37.7793, -122.4193))
+    assert city_hall.address == "San Francisco City Hall"
+    assert city_hall.inside_jurisdiction
+    assert boston is not None
+    assert not boston.inside_jurisdiction
+    assert again == city_hall
+    assert missing is None
+    assert reverse is not None
+    assert reverse.address == "San Francisco City Hall"
+    # geopy's RateLimiter spaced the two remote calls.
+    assert elapsed >= 0.3
+    paths = [path for path, _params, _agent in fake.requests]
+    assert paths == ["/search", "/search", "/search", "/reverse"]
+    _path, params, agent = fake.requests[0]
+    assert params["q"] == "1 Dr Carlton B Goodlett Pl"
+    assert params["format"] == "json"
+    assert agent == "open311-bot"
+
+
+def test_bad_geocoder_configuration_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="takes no API key"):
+        build_geocoder(
+            "nominatim", {}, api_key="secret-key", min_delay_seconds=1, cache_size=1, boundary=SF_BOUNDARY
+        )
+    with pytest.raises(ValueError, match="offline geocoder has no option"):
+        build_geocoder(
+            "offline", {"domain": "x"}, api_key=None, min_delay_seconds=1, cache_size=1, boundary=SF_BOUNDARY
+        )
+    with pytest.raises(Exception, match="Unknown geocoder"):
+        build_geocoder(
+            "no-such-service", {}, api_key=None, min_delay_seconds=1, cache_size=1, boundary=SF_BOUNDARY
+        )
