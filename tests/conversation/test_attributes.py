@@ -28,7 +28,11 @@ def test_required_attributes_are_asked_in_order_with_inference(settings: Setting
         assert "did not understand" in olga.ask("quite deep")
         hazards = olga.ask("about 4 inches")
         assert hazards.splitlines()[0].startswith("Anything else wrong there?")
-        assert hazards.splitlines()[1:] == ["1. Standing water", "2. Loose debris", "3. Missing warning signs"]
+        assert hazards.splitlines()[1:] == [
+            "1. Standing water",
+            "2. Loose debris",
+            "3. Missing warning signs",
+        ]
         request_id = filed_id(olga.ask("1 and 3"))
         stored = bot.runtime.open311.get_request(request_id)
         assert dict(stored.attributes) == {

@@ -99,7 +99,10 @@ def test_a_location_alone_is_asked_what(bot: RunningBot) -> None:
 
 def test_an_unsure_category_offers_the_top_choices_answered_by_number_or_words(settings: Settings) -> None:
     # No message is sure enough to file alone: every report offers choices.
-    overrides = {"intents": {"auto_file_threshold": 1.0}, "conversation": {"offer_choices_min_confidence": 0.0}}
+    overrides = {
+        "intents": {"auto_file_threshold": 1.0},
+        "conversation": {"offer_choices_min_confidence": 0.0},
+    }
     with running_bot(settings, **overrides) as bot:
         frank = bot.resident("frank")
         question = frank.ask(CLEAR_REPORT)
@@ -117,7 +120,10 @@ def test_an_unsure_category_offers_the_top_choices_answered_by_number_or_words(s
 
 
 def test_something_else_or_a_very_unsure_report_goes_to_review(settings: Settings) -> None:
-    overrides = {"intents": {"auto_file_threshold": 1.0}, "conversation": {"offer_choices_min_confidence": 0.0}}
+    overrides = {
+        "intents": {"auto_file_threshold": 1.0},
+        "conversation": {"offer_choices_min_confidence": 0.0},
+    }
     with running_bot(settings, **overrides) as bot:
         heidi = bot.resident("heidi")
         question = heidi.ask(CLEAR_REPORT)

@@ -1,0 +1,33 @@
+"""A message delivered twice (same channel and provider message id) files once and replies once."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+from tests.conversation.harness import RunningBot
+from tests.conversation.test_dialogue import CLEAR_REPORT, filed_id
+
+
+def test_a_redelivered_message_returns_the_same_replies_and_does_nothing_else(bot: RunningBot) -> None:
+    alice = bot.resident("alice")
+    first = alice.say(CLEAR_REPORT, id="msg-1")
+    again = alice.say(CLEAR_REPORT, id="msg-1")
+    assert again == first
+    filed_id(first[0]["text"])
+    assert bot.request_count() == 1
+    assert len(bot.outbox()) == 1
+    assert len(alice.received()) == 1
+    # The dialogue did not move either: a redelivered answer is not taken as a second answer.
+    question = alice.say("There is a big pothole in the road", id="msg-2")
+    assert alice.say("There is a big pothole in the road", id="msg-2") == question
+    filed_id(alice.say("5th St and Market St", id="msg-3")[0]["text"])
+    assert bot.request_count() == 2
+
+
+def test_concurrent_deliveries_of_one_message_file_once(bot: RunningBot) -> None:
+    bob = bot.resident("bob")
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        answers = list(pool.map(lambda _: bob.say(CLEAR_REPORT, id="dup"), range(6)))
+    assert all(answer == answers[0] for answer in answers)
+    assert bot.request_count() == 1
+    assert len(bot.outbox()) == 1

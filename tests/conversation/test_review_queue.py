@@ -1,0 +1,76 @@
+"""The review queue's API as the operator console uses it: claim, approve (files and tells the resident the
+id through the outbox), reject with a reason (tells the resident why)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlmodel import Session
+
+from bot.config import Settings
+from bot.review.queue import ReviewError
+from tests.conversation.harness import RunningBot, running_bot
+
+UNSURE = {"intents": {"auto_file_threshold": 1.0}, "conversation": {"offer_choices_min_confidence": 1.0}}
+
+
+def send_to_review(bot: RunningBot, resident: str, text: str) -> None:
+    assert "A person will look" in bot.resident(resident).ask(text)
+
+
+def test_claim_approve_and_reject_tell_the_resident(settings: Settings) -> None:
+    with running_bot(settings, **UNSURE) as bot:
+        send_to_review(bot, "alice", "There is a big pothole in the road at 5th St and Market St")
+        send_to_review(bot, "bob", "Something strange at 4th St and Mission St")
+        alice_item, bob_item = bot.review_items()
+        queue = bot.messaging.review_queue
+        assert alice_item.id is not None
+        assert bob_item.id is not None
+        with bot.runtime.sessions() as session:
+            queue.claim(session, alice_item.id, "olivia")
+            session.commit()
+        with bot.runtime.sessions() as session, pytest.raises(ReviewError, match="claimed by olivia"):
+            queue.claim(session, alice_item.id, "oscar")
+        with bot.runtime.sessions() as session, pytest.raises(ReviewError, match="claimed by olivia"):
+            queue.approve(session, alice_item.id, "oscar", service_code="pothole")
+        with bot.runtime.sessions() as session:
+            approved = queue.approve(session, alice_item.id, "olivia", service_code="pothole")
+            session.commit()
+        assert approved.status == "approved"
+        assert approved.service_request_id is not None
+        request = bot.request(approved.service_request_id)
+        assert request["description"] == "There is a big pothole in the road at 5th St and Market St"
+        with bot.runtime.sessions() as session:
+            queue.reject(session, bob_item.id, "oscar", "this is not something the city can fix")
+            session.commit()
+        with bot.runtime.sessions() as session, pytest.raises(ReviewError, match="already rejected"):
+            queue.approve(session, bob_item.id, "oscar", service_code="pothole")
+
+        report = bot.deliver()
+        assert report.delivered == 2
+        [to_alice] = bot.resident("alice").received(after=1)
+        assert re.fullmatch(
+            r"Your report is filed as #\d+ \(Pothole\)\. Reply STATUS for updates\.", to_alice["text"]
+        )
+        [to_bob] = bot.resident("bob").received(after=2)
+        assert to_bob["text"] == "Your report was not filed: this is not something the city can fix"
+        assert f"Report #{approved.service_request_id}" in bot.resident("alice").ask("status")
+
+
+def test_two_operators_claiming_at_once_one_wins(settings: Settings) -> None:
+    with running_bot(settings, **UNSURE) as bot:
+        send_to_review(bot, "carol", "Something strange at 4th St and Mission St")
+        [item] = bot.review_items()
+        assert item.id is not None
+        queue = bot.messaging.review_queue
+        first: Session = bot.runtime.sessions()
+        second: Session = bot.runtime.sessions()
+        try:
+            queue.claim(first, item.id, "olivia")
+            first.commit()
+            with pytest.raises(ReviewError):
+                queue.claim(second, item.id, "oscar")
+        finally:
+            first.close()
+            second.close()
