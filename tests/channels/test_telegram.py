@@ -8,17 +8,26 @@ the outbox, the database).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+import contextlib
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from sqlmodel import select
 from telegram import Update
 
+from bot.config import Settings
+from bot.state import InboxRecord
 from channels.base import DeliveryError, RecipientOptedOut
 from channels.fakes.telegram import SECRET_HEADER, FakeTelegram
 from channels.messages import Choice, InboundMessage, OutboundMessage
 from channels.telegram import TelegramChannel
 from tests.channels.serving import Recorder, serve_channel
+from tests.conftest import make_settings
+from tests.conversation.harness import RunningBot, running_bot
 from tests.support.live_server import bound_socket, live_server, socket_url
 
 SECRET = "s3cret-Token_1"
@@ -220,3 +229,146 @@ async def test_long_replies_are_split_and_unusable_buttons_become_numbered_lines
 def test_webhook_mode_refuses_to_start_without_a_secret_token(fake: FakeTelegram) -> None:
     with pytest.raises(ValueError, match="secret_token"):
         TelegramChannel(Recorder(), token=fake.token, mode="webhook", secret_token=None)
+
+
+# -- end to end: the whole bot (app, dispatcher, outbox, database) behind Telegram --------------------------
+
+CLEAR_REPORT = "There is a huge pothole in the road at 5th St and Market St"
+FILED = re.compile(r"filed as #(\d+) \(Pothole\)")
+
+
+@pytest.fixture
+def settings(tmp_path: Path, sqlite_database_url: str, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    # The whole bot on SQLite: the exactly-once machinery on both databases is the dispatcher's own tests'.
+    monkeypatch.delenv("OPEN311_BOT_CONFIG", raising=False)
+    (tmp_path / "data").mkdir()
+    return make_settings(tmp_path / "data", sqlite_database_url)
+
+
+@contextlib.contextmanager
+def telegram_bot(settings: Settings, fake: FakeTelegram, mode: str, **overrides: Any) -> Iterator[RunningBot]:
+    telegram = {
+        "enabled": True,
+        "token": fake.token,
+        "secret_token": SECRET,
+        "mode": mode,
+        "base_url": fake.base_url(),
+        "base_file_url": fake.base_file_url(),
+        "poll_timeout_seconds": 1,
+    }
+    with running_bot(settings, telegram=telegram, **overrides) as bot:
+        yield bot
+
+
+def inbox_size(bot: RunningBot) -> int:
+    with bot.runtime.sessions() as session:
+        return len(session.exec(select(InboxRecord)).all())
+
+
+def exchange(bot: RunningBot, fake: FakeTelegram, act: Callable[[], dict[str, Any]]) -> list[dict[str, Any]]:
+    """Does what a resident does, waits until the bot has handled it, runs the outbox sender once and
+    returns what the bot then sent to the chat."""
+    handled, sent = inbox_size(bot), len(fake.sent_to(CHAT))
+    act()
+    fake.wait_for(lambda: inbox_size(bot) > handled)
+    bot.deliver()
+    return fake.sent_to(CHAT)[sent:]
+
+
+def filed_id(messages: list[dict[str, Any]]) -> str:
+    match = FILED.search(" ".join(m["text"] for m in messages))
+    assert match, f"expected a filed request in {messages}"
+    return match.group(1)
+
+
+@pytest.mark.parametrize("mode", ["webhook", "polling"])
+def test_reports_by_text_location_and_photo_end_to_end(
+    settings: Settings, fake: FakeTelegram, mode: str
+) -> None:
+    with telegram_bot(settings, fake, mode) as bot:
+        # Text: filed at once, the reply quoting the resident's message.
+        update: dict[str, Any] = {}
+
+        def report() -> dict[str, Any]:
+            update.update(fake.send_text(CHAT, CLEAR_REPORT))
+            return update
+
+        replies = exchange(bot, fake, report)
+        first = filed_id(replies)
+        assert replies[0]["reply_parameters"]["message_id"] == update["message"]["message_id"]
+        request = bot.request(first)
+        assert (request["description"], request["service_code"]) == (CLEAR_REPORT, "pothole")
+        assert bot.runtime.open311.get_request(first).channel == "telegram"
+
+        # Telegram delivers the same update again: nothing new is filed or sent.
+        requests_before, sent_before = bot.request_count(), len(fake.sent_to(CHAT))
+        fake.deliver(update)
+        exchange(bot, fake, lambda: fake.send_text(CHAT, "/help"))  # handled after the redelivery
+        assert bot.request_count() == requests_before
+        assert len(fake.sent_to(CHAT)) == sent_before + 1  # the help text only
+
+        # A shared location answers "where?" with the exact GPS point.
+        assert (
+            "Where is it?"
+            in exchange(bot, fake, lambda: fake.send_text(CHAT, "There is a big pothole in the road"))[0][
+                "text"
+            ]
+        )
+        located = filed_id(exchange(bot, fake, lambda: fake.send_location(CHAT, 37.7793, -122.4193)))
+        request = bot.request(located)
+        assert (request["lat"], request["long"]) == pytest.approx((37.7793, -122.4193))
+
+        # A photo: fetched through the library, stored by us and served from our own URL.
+        photo = b"\xff\xd8\xff\xe0" + b"JFIF-pothole-photo" * 50
+        assert "Thanks for the photo" in exchange(bot, fake, lambda: fake.send_photo(CHAT, photo))[0]["text"]
+        with_photo = filed_id(exchange(bot, fake, lambda: fake.send_text(CHAT, CLEAR_REPORT)))
+        media_url = bot.request(with_photo)["media_url"]
+        assert media_url.startswith(bot.url)
+        assert fake.token not in media_url
+        assert httpx.get(media_url).content == photo
+
+        # /status is the engine's STATUS command.
+        status = exchange(bot, fake, lambda: fake.send_text(CHAT, f"/status {first}"))
+        assert f"Report #{first} (Pothole) is open" in status[0]["text"]
+    # Nothing the bot stored or sent carries the bot token.
+    assert all(fake.token not in str(m.text) + str(m.media_urls) for m in bot.outbox())
+
+
+@pytest.mark.parametrize("mode", ["webhook", "polling"])
+def test_which_of_these_buttons_end_to_end(settings: Settings, fake: FakeTelegram, mode: str) -> None:
+    # No report is sure enough to file alone: every one asks "what kind of problem?" with buttons.
+    unsure = {"intents": {"auto_file_threshold": 1.0}, "conversation": {"offer_choices_min_confidence": 0.0}}
+    with telegram_bot(settings, fake, mode, **unsure) as bot:
+        (question,) = exchange(bot, fake, lambda: fake.send_text(CHAT, CLEAR_REPORT))
+        assert "What kind of problem is it?" in question["text"]
+        buttons = [b for row in question["reply_markup"]["inline_keyboard"] for b in row]
+        assert buttons[-1]["text"] == "Something else"
+        pothole = next(b for b in buttons if b["text"] == "Pothole")
+
+        replies = exchange(
+            bot, fake, lambda: fake.press_button(CHAT, question["message_id"], pothole["callback_data"])
+        )
+        request_id = filed_id(replies)
+        assert bot.request(request_id)["service_code"] == "pothole"
+        assert [c.method for c in fake.sent if c.method == "answerCallbackQuery"] == ["answerCallbackQuery"]
+        assert "reply_markup" not in fake.bot_messages(CHAT)[0]  # the buttons cannot be pressed twice
+
+
+def test_a_forged_webhook_changes_nothing(settings: Settings, fake: FakeTelegram) -> None:
+    with telegram_bot(settings, fake, "webhook") as bot:
+        update = {
+            "update_id": 7,
+            "message": {
+                "message_id": 7,
+                "date": 1_700_000_000,
+                "chat": {"id": CHAT, "type": "private"},
+                "from": {"id": CHAT, "is_bot": False, "first_name": "Mallory"},
+                "text": CLEAR_REPORT,
+            },
+        }
+        response = bot.client.post(
+            "/webhooks/telegram", json=update, headers={SECRET_HEADER: "not-the-secret"}
+        )
+        assert response.status_code == 403
+        assert inbox_size(bot) == 0
+        assert bot.request_count() == 0

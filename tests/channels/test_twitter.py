@@ -8,7 +8,9 @@ and signature); the end-to-end tests at the bottom run the whole bot.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import re
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -16,6 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bot.config import Settings
 from bot.cursors import DatabaseCursorStore
 from bot.db import make_engine, make_session_factory, migrate
 from channels.base import DeliveryError
@@ -23,6 +26,8 @@ from channels.fakes.twitter import FakeX
 from channels.messages import Choice, InboundMessage, OutboundMessage
 from channels.twitter import TwitterChannel
 from tests.channels.serving import Recorder, serve_channel
+from tests.conftest import make_settings
+from tests.conversation.harness import RunningBot, running_bot
 from tests.support.live_server import live_server
 
 PAYLOADS = Path(__file__).parent.parent / "payloads"
@@ -290,3 +295,99 @@ def test_account_activity_webhook_crc_signature_and_events(fake: FakeX) -> None:
     assert direct.provider_message_id == "dm:1861234999999999999"
     assert (direct.reply_to, direct.metadata["public"]) == (None, "false")
     assert direct.text.startswith("My number is 415-555-0134")
+
+
+# -- end to end: the whole bot (app, dispatcher, outbox, database) behind X ---------------------------------
+
+CLEAR_REPORT = "There is a huge pothole in the road at 5th St and Market St"
+FILED = re.compile(r"filed as #(\d+) \(Pothole\)")
+
+
+@pytest.fixture
+def app_settings(tmp_path: Path, sqlite_database_url: str, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    # The whole bot on SQLite: the exactly-once machinery on both databases is the dispatcher's own tests'.
+    monkeypatch.delenv("OPEN311_BOT_CONFIG", raising=False)
+    (tmp_path / "data").mkdir()
+    return make_settings(tmp_path / "data", sqlite_database_url)
+
+
+@contextlib.contextmanager
+def x_bot(settings: Settings, fake: FakeX) -> Iterator[RunningBot]:
+    twitter = {
+        "enabled": True,
+        "user_id": fake.user_id,
+        "bearer_token": "app-bearer-token",
+        "consumer_key": "consumer-key",
+        "consumer_secret": CONSUMER_SECRET,
+        "access_token": "access-token",
+        "access_token_secret": "access-token-secret",
+        "api_base_url": fake.server_url,
+        "max_rate_limit_wait_seconds": 5,
+    }
+    with running_bot(settings, twitter=twitter) as bot:
+        yield bot
+
+
+def poll_and_deliver(bot: RunningBot) -> int:
+    """One run of the mention-polling job, then one of the outbox sender."""
+    channel = bot.messaging.channels["twitter"]
+    assert isinstance(channel, TwitterChannel)
+    handled = asyncio.run(channel.poll_mentions_once())
+    bot.deliver()
+    return handled
+
+
+def filed_id(text: str) -> str:
+    match = FILED.search(text)
+    assert match, f"expected a filed request in {text!r}"
+    return match.group(1)
+
+
+def test_mentions_are_filed_and_answered_in_their_thread_end_to_end(
+    app_settings: Settings, fake: FakeX
+) -> None:
+    with x_bot(app_settings, fake) as bot:
+        text = fake.mention(RESIDENT, CLEAR_REPORT)
+        geo = fake.mention("111", "There is a big pothole in the road", coordinates=(37.7793, -122.4193))
+        photo = fake.mention("222", CLEAR_REPORT, photo_urls=("https://pbs.twimg.com/media/GdPothole.jpg",))
+        fake.rate_limit("mentions", reset_in=1)  # the first read is refused: waited out, nothing lost
+        assert poll_and_deliver(bot) == 3
+
+        by_text = bot.request(filed_id(fake.replies_to(text)[0].text))
+        assert (by_text["description"], by_text["service_code"]) == (CLEAR_REPORT, "pothole")
+        assert bot.runtime.open311.get_request(by_text["service_request_id"]).channel == "twitter"
+        by_geo = bot.request(filed_id(fake.replies_to(geo)[0].text))
+        assert (by_geo["lat"], by_geo["long"]) == pytest.approx((37.7793, -122.4193))
+        by_photo = bot.request(filed_id(fake.replies_to(photo)[0].text))
+        assert by_photo["media_url"] == "https://pbs.twimg.com/media/GdPothole.jpg"
+        # Every public post is a reply in a thread where the account was mentioned.
+        assert all(p.kind == "dm" or p.in_reply_to_tweet_id in (text, geo, photo) for p in fake.posted)
+
+        assert poll_and_deliver(bot) == 0  # nothing new: nothing re-read, nothing re-sent
+        assert bot.request_count() == 3
+        assert len(fake.posted) == 3
+
+
+def test_a_restart_of_the_app_between_two_polls(app_settings: Settings, fake: FakeX) -> None:
+    with x_bot(app_settings, fake) as bot:
+        before = fake.mention(RESIDENT, CLEAR_REPORT)
+        assert poll_and_deliver(bot) == 1
+    after = fake.mention("111", CLEAR_REPORT)
+    with x_bot(app_settings, fake) as bot:  # the same database, a new process
+        assert poll_and_deliver(bot) == 1
+        assert bot.request_count() == 2
+    assert [len(fake.replies_to(t)) for t in (before, after)] == [1, 1]
+
+
+def test_a_forged_account_activity_event_changes_nothing(app_settings: Settings, fake: FakeX) -> None:
+    mention = json.loads((PAYLOADS / "twitter_tweet_create_event.json").read_text())
+    with x_bot(app_settings, fake) as bot:
+        webhook = f"{bot.url}/webhooks/twitter"
+        assert fake.crc_check(webhook, CONSUMER_SECRET)
+        assert fake.post_activity(webhook, mention, "a guessed secret").status_code == 403
+        assert bot.outbox() == []
+        assert fake.post_activity(webhook, mention, CONSUMER_SECRET).status_code == 200
+        assert fake.post_activity(webhook, mention, CONSUMER_SECRET).status_code == 200  # X retried
+        replies = [m for m in bot.outbox() if m.channel == "twitter"]
+        assert len(replies) == 1
+        assert replies[0].reply_to == "1861234567890123456"
