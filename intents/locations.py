@@ -91,8 +91,9 @@ PREPOSITIONS = frozenset(
     {"at", "on", "near", "by", "along", "outside", "behind", "across", "in", "off", "of"}
 )
 # Before a named place with no head noun: "at Bijou", "behind CVS", "in front of Zara".
-PLACE_PREPOSITIONS = frozenset({"at", "near", "outside", "behind", "by", "of", "from", "to"})
+PLACE_PREPOSITIONS = frozenset({"at", "near", "outside", "behind", "of", "from", "to"})
 _ARTICLES = frozenset({"the"})
+_NOT_STREETS = frozenset({"floor", "fl", "grade", "time", "place", "shift", "request", "day", "week", "year"})
 
 _KIND_STRENGTH: dict[str, float] = {
     "coordinates": 6.0,
@@ -231,11 +232,13 @@ class _Finder:
 
     # -- street phrases --------------------------------------------------------------------------------
 
-    def street_ending_at_suffix(self, suffix: int, *, after_number: bool = False) -> tuple[int, float] | None:
+    def street_ending_at_suffix(
+        self, suffix: int, *, after_number: bool = False, as_name: bool = False
+    ) -> tuple[int, float] | None:
         """A street phrase whose last word is the suffix at ``suffix``: (first token, evidence).
         "blue hill avenue", "Comm Ave", "W 7th St", "St Botolph St", after a number "ocallaghan way"."""
         tokens = self.tokens
-        if suffix + 1 < len(tokens) and tokens[suffix + 1].lower in STREET_COMPOUNDS:
+        if not as_name and suffix + 1 < len(tokens) and tokens[suffix + 1].lower in STREET_COMPOUNDS:
             return None
         words: list[int] = []
         index = suffix - 1
@@ -250,7 +253,10 @@ class _Finder:
             inner_suffix = _is_suffix(token) and not (
                 token.upper == "ST" or (token.upper in AMBIGUOUS_SUFFIXES and token.capitalized)
             )
-            if not (_is_name_word(token) or is_ordinal(token.text)) or inner_suffix:
+            saint = token.text == "St" and bool(words) and tokens[words[-1]].capitalized
+            # "A St": any single capital letter right before the suffix names the street.
+            letter = not words and len(token.text) == 1 and token.text.isupper()
+            if not (_is_name_word(token) or is_ordinal(token.text) or saint or letter) or inner_suffix:
                 break
             words.append(index)
             index -= 1
@@ -326,6 +332,9 @@ class _Finder:
                 or (token.upper in self.names and _is_name_word(token))
                 or (followed_by_suffix and _is_name_word(token) and token.lower not in self.common)
             ):
+                break
+            # "4th Floor", "3rd grade": an ordinal that counts something else.
+            if is_ordinal(token.text) and index + 1 < len(tokens) and tokens[index + 1].lower in _NOT_STREETS:
                 break
             words.append(token)
             index += 1
@@ -457,7 +466,10 @@ class _Finder:
         if start >= len(tokens) or not tokens[start].is_word:
             return None
         first = tokens[start]
-        if (first.lower in STOPWORDS and not _is_letter_name(first)) or first.lower in MONTHS_AND_DAYS:
+        saint = first.text == "St" and start + 1 < len(tokens) and tokens[start + 1].capitalized
+        if (
+            first.lower in STOPWORDS and not _is_letter_name(first) and not saint
+        ) or first.lower in MONTHS_AND_DAYS:
             return None
         # A number then a suffix within four words: "21 ocallaghan way", "1355 market street".
         for at in range(start + 1, min(start + 5, len(tokens))):
@@ -556,6 +568,8 @@ class _Finder:
             if left is None or not (left[1] or any(is_ordinal(t.text) for t in left[2])):
                 continue
             start = left[0]
+            if start >= 1 and _is_number(tokens[start - 1]):
+                start -= 1  # "148 Prince Street to Commercial Street"
             if token.lower == "between":
                 first = self.street_forward(index + 1)
                 if first is None or first[0] >= len(tokens) or tokens[first[0]].lower not in {"and", "&"}:
@@ -624,6 +638,32 @@ class _Finder:
         for index, token in enumerate(tokens):
             if token.lower not in LANDMARK_HEADS or index == 0:
                 continue
+            # "M street park", "Congress st bridge", "Ipswich St garage": a street names the place.
+            if _is_suffix(tokens[index - 1]):
+                street = self.street_ending_at_suffix(index - 1, as_name=True)
+                if street is not None:
+                    text = self._span_text(street[0], index + 1)
+                    strength = _KIND_STRENGTH["street"] + 0.5
+                    found.append(
+                        _Candidate(street[0], index + 1, "landmark", strength, " ".join(text.upper().split()))
+                    )
+                    continue
+            # "Academy of the Pacific Rim", "Church of the Covenant"
+            if token.capitalized and index + 2 < len(tokens) and tokens[index + 1].lower == "of":
+                at = index + 2 + (tokens[index + 2].lower in _ARTICLES)
+                end = at
+                while end < len(tokens) and end - at < 3 and tokens[end].proper:
+                    end += 1
+                if end > at:
+                    first = index - 1 if tokens[index - 1].proper else index
+                    text = self._span_text(first, end)
+                    found.append(_Candidate(first, end, "landmark", 2.5, " ".join(text.upper().split())))
+                    continue
+            # "in the Common", "on the Greenway": a capitalised head noun used as a name.
+            alone = index + 1 >= len(tokens) or not tokens[index + 1].capitalized
+            if token.capitalized and not token.initial and tokens[index - 1].lower in _ARTICLES and alone:
+                found.append(_Candidate(index, index + 1, "landmark", 2.0, token.upper))
+                continue
             words: list[int] = []
             at = index - 1
             while at >= 0 and len(words) < 3:
@@ -645,11 +685,10 @@ class _Finder:
                 named = [
                     i
                     for i in words
-                    if tokens[i].upper in DIRECTIONALS
-                    and len(tokens[i].text) > 2
+                    if (tokens[i].upper in DIRECTIONALS and len(tokens[i].text) > 2)
                     or (tokens[i].lower not in self.common and tokens[i].lower not in GENERIC_MODIFIERS)
                 ]
-                if not named or named[0] != words[0] and len(words) > 2:
+                if not named or (named[0] != words[0] and len(words) > 2):
                     continue
             first = named[0]
             modifiers = [tokens[i] for i in range(first, index)]
