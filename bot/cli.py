@@ -20,6 +20,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "bot.commands.keys",
     "bot.commands.operators",
     "bot.commands.worker",
+    "bot.commands.intents",
 )
 
 

@@ -1,0 +1,254 @@
+"""``open311-bot train | eval | classify``: the classifier's life cycle from the command line.
+
+- ``train [--data DIR] [--corrections FILE ...] [--out DIR]`` trains a model (with a progress bar);
+- ``eval FILE`` scores the configured model (and, in the same run, a TF-IDF + logistic regression
+  baseline trained on the same training split) on a CSV or JSON-lines file of labelled messages;
+- ``classify`` reads JSON lines ``{"text": ...}`` on stdin and writes one JSON line per input with
+  ``service_code``, ``confidence``, ``alternatives``, ``location`` and ``language``. A bad line gets an
+  ``{"error": ...}`` line of its own; the stream goes on.
+
+Heavy imports (spaCy, scikit-learn) happen inside the handlers so that ``open311-bot --help`` and the
+other subcommands stay quick.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from bot.config import IntentsSettings, load_settings
+
+if TYPE_CHECKING:
+    from intents.evaluation import Example
+    from intents.pipeline import Pipeline
+    from intents.types import Understanding
+
+
+def register(subparsers: Any) -> None:
+    train = subparsers.add_parser("train", help="train the service classifier")
+    train.add_argument(
+        "--data", type=Path, default=None, help="data directory with boston311/ (default: ../shared/data)"
+    )
+    train.add_argument(
+        "--corrections",
+        type=Path,
+        action="append",
+        default=[],
+        help="CSV or JSON lines of labelled examples (text, service_code) to add; repeatable",
+    )
+    train.add_argument("--out", type=Path, default=None, help="model directory (default: DATA_DIR/model)")
+    train.set_defaults(handler=run_train)
+
+    evaluate = subparsers.add_parser(
+        "eval", help="score the classifier (and a baseline) on labelled messages"
+    )
+    evaluate.add_argument(
+        "file", type=Path, help="CSV or JSON lines with text, service_code[, location_text]"
+    )
+    evaluate.add_argument("--model", type=Path, default=None, help="model directory (default: configured)")
+    evaluate.add_argument(
+        "--data", type=Path, default=None, help="training data for the baseline (default: ../shared/data)"
+    )
+    evaluate.set_defaults(handler=run_eval)
+
+    classify = subparsers.add_parser("classify", help="JSON lines {'text': ...} on stdin → understanding")
+    classify.add_argument("--model", type=Path, default=None, help="model directory (default: configured)")
+    classify.set_defaults(handler=run_classify)
+
+
+def pipeline_from_settings(intents: IntentsSettings, model_path: Path | None = None) -> Pipeline:
+    """The understanding pipeline as configured (the one way the bot builds it)."""
+    from intents.pipeline import load_pipeline
+
+    geocoder = intents.geocoder
+    south, west, north, east = geocoder.boundary
+    return load_pipeline(
+        model_path or intents.model_path,
+        geocoder_provider=geocoder.provider,
+        geocoder_options=geocoder.options,
+        geocoder_api_key=geocoder.api_key.get_secret_value() if geocoder.api_key else None,
+        min_delay_seconds=geocoder.min_delay_seconds,
+        cache_size=geocoder.cache_size,
+        boundary=(south, west, north, east),
+        auto_file_threshold=intents.auto_file_threshold,
+    )
+
+
+def _data_dir(explicit: Path | None) -> Path | None:
+    from intents.splits import default_data_dir
+
+    return explicit if explicit is not None else default_data_dir()
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from intents.evaluation import ExampleFileError
+    from intents.training import TRAINING_STEPS, TrainingDataError, train
+
+    settings = load_settings(args.config)
+    data_dir = _data_dir(args.data)
+    if data_dir is None:
+        print("open311-bot train: no data directory found; pass --data DIR", file=sys.stderr)
+        return 2
+    out = args.out or settings.data_dir / "model"
+    with tqdm(total=len(TRAINING_STEPS), unit="step", desc="training", file=sys.stderr) as bar:
+
+        def progress(step: str) -> None:
+            bar.set_description(step)
+            bar.update(1)
+
+        try:
+            report = train(data_dir, out, corrections=args.corrections, progress=progress)
+        except (TrainingDataError, ExampleFileError) as exc:
+            print(f"open311-bot train: {exc}", file=sys.stderr)
+            return 2
+    figures = report.meta["open311"]["cross_validation"]
+    print(
+        f"model saved to {out}\n"
+        f"cross-validated on {report.meta['open311']['training_examples']} labelled messages:"
+        f" macro-F1 {figures['macro_f1']:.3f}, accuracy {figures['accuracy']:.3f}, ECE {figures['ece']:.3f},"
+        f" auto-filed {figures['auto_file_share']:.1%} at threshold"
+        f" {report.meta['open311']['auto_file_threshold']:.3f}\n"
+        f'use it with [intents] model_path = "{out}" (or OPEN311_BOT_INTENTS__MODEL_PATH)'
+    )
+    return 0
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    from intents.baseline import Baseline
+    from intents.evaluation import (
+        ExampleFileError,
+        classification_metrics,
+        format_classification,
+        read_examples,
+    )
+    from intents.pipeline import ModelError
+    from intents.span_metrics import span_scores
+    from intents.splits import labelled_file
+    from intents.training import read_labelled
+
+    settings = load_settings(args.config)
+    try:
+        examples = read_examples(args.file)
+        pipeline = pipeline_from_settings(settings.intents, args.model)
+    except (ExampleFileError, ModelError) as exc:
+        print(f"open311-bot eval: {exc}", file=sys.stderr)
+        return 2
+    gold = [e.service_code for e in examples]
+    predictions = [pipeline.classify(e.text) for e in examples]
+    metrics = classification_metrics(
+        gold,
+        [p.service_code for p in predictions],
+        [p.confidence for p in predictions],
+        pipeline.auto_file_threshold,
+    )
+    print(f"{len(examples)} messages from {args.file}")
+    print(format_classification(metrics, "model"))
+    if all(e.location_text is not None for e in examples):
+        spans = span_scores((e.location_text, _span_text(pipeline, e.text)) for e in examples)
+        print("== location spans")
+        print(
+            f"span F1 (exact) {spans.f1:.3f}  precision {spans.precision:.3f}  recall {spans.recall:.3f}"
+            f"  token-overlap F1 {spans.token_f1:.3f}"
+        )
+    data_dir = _data_dir(args.data)
+    if data_dir is None or not labelled_file(data_dir).is_file():
+        print("== baseline: skipped (no training data; pass --data DIR)")
+        return 0
+    print(_baseline_report(examples, read_labelled(labelled_file(data_dir)), Baseline()))
+    return 0
+
+
+def _span_text(pipeline: Pipeline, text: str) -> str | None:
+    mention = pipeline.locate(text)
+    return mention.text if mention else None
+
+
+def _baseline_report(examples: list[Example], training: list[Example], baseline: Any) -> str:
+    from intents.evaluation import classification_metrics, format_classification
+
+    evaluated = {e.text for e in examples}
+    # Never train the baseline on a message it is scored on, whatever file is evaluated.
+    baseline.fit([e for e in training if e.text not in evaluated])
+    predicted, confidences = baseline.predict([e.text for e in examples])
+    metrics = classification_metrics([e.service_code for e in examples], predicted, confidences, None)
+    return format_classification(metrics, "baseline: TF-IDF + logistic regression (same training split)")
+
+
+def run_classify(args: argparse.Namespace) -> int:
+    from intents.pipeline import ModelError
+
+    settings = load_settings(args.config)
+    try:
+        pipeline = pipeline_from_settings(settings.intents, args.model)
+    except ModelError as exc:
+        print(f"open311-bot classify: {exc}", file=sys.stderr)
+        return 2
+    classify_stream(pipeline, sys.stdin, sys.stdout)
+    return 0
+
+
+def classify_stream(pipeline: Pipeline, source: IO[str], sink: IO[str]) -> int:
+    """One output line per input line; returns how many lines were errors."""
+    errors = 0
+    for line_number, line in enumerate(source, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = _classify_line(pipeline, line)
+        except Exception as exc:  # one bad message must never end the stream
+            record = {"error": f"line {line_number}: {type(exc).__name__}: {exc}"}
+        if "error" in record:
+            errors += 1
+        sink.write(json.dumps(record, ensure_ascii=False) + "\n")
+        sink.flush()
+    return errors
+
+
+def _classify_line(pipeline: Pipeline, line: str) -> dict[str, Any]:
+    try:
+        message = json.loads(line)
+    except json.JSONDecodeError as exc:
+        return {"error": f"not JSON: {exc.msg}"}
+    if not isinstance(message, dict):
+        return {"error": 'expected a JSON object like {"text": "..."}'}
+    text = message.get("text")
+    if not isinstance(text, str):
+        return _with_id(message, {"error": "'text' must be a string"})
+    return _with_id(message, understanding_record(pipeline.understand(text)))
+
+
+def _with_id(message: dict[str, Any], record: dict[str, Any]) -> dict[str, Any]:
+    # Echo an id the caller sent, so answers can be matched to questions.
+    return {"id": message["id"], **record} if "id" in message else record
+
+
+def understanding_record(understanding: Understanding) -> dict[str, Any]:
+    prediction = understanding.prediction
+    location: dict[str, Any] | None = None
+    if understanding.location is not None:
+        place = understanding.place
+        lat = place.lat if place is not None else understanding.location.lat
+        long = place.long if place is not None else understanding.location.long
+        location = {
+            "text": understanding.location.text,
+            "kind": understanding.location.kind,
+            "lat": _finite(lat),
+            "long": _finite(long),
+        }
+    return {
+        "service_code": prediction.service_code,
+        "confidence": prediction.confidence,
+        "alternatives": [{"service_code": code, "confidence": p} for code, p in prediction.alternatives],
+        "location": location,
+        "language": understanding.language,
+    }
+
+
+def _finite(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None

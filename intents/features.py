@@ -1,0 +1,49 @@
+"""The features the service classifier reads from a message: the same function at training and at inference.
+
+- words and word pairs (lower case), which carry most of the meaning;
+- character 3–5-grams inside words, so that misspellings ("pot hole", "potholes", "grafitti") and
+  other cities' vocabulary share features with what the labelled data saw;
+- the average of word vectors learnt from the unlabelled pool (see ``intents.classifier``), so that
+  "syringe" and "needle" or "rodent" and "rat" mean the same to the model;
+- one cue per service code from the labelling guide's definitions (``intents.keywords``): a prior that
+  holds in any city even for words too rare in the labelled data to get a weight of their own.
+
+Spanish and Chinese messages are read together with their English gloss (``intents.lexicon``).
+"""
+
+from __future__ import annotations
+
+import re
+from itertools import pairwise
+from typing import Final
+
+from intents.keywords import keyword_cues
+from intents.lexicon import with_gloss
+
+_WORD: Final = re.compile(r"\w+", re.UNICODE)
+_DIGITS: Final = re.compile(r"\d")
+CHAR_NGRAM_SIZES: Final = (3, 4, 5)
+
+
+def words(text: str) -> list[str]:
+    """Lower-case word tokens; digits are folded to 0 so house numbers do not become vocabulary."""
+    return [_DIGITS.sub("0", word) for word in _WORD.findall(text.lower())]
+
+
+def embedding_words(text: str) -> list[str]:
+    """The words whose learnt vectors are averaged into the message's dense representation."""
+    return words(with_gloss(text))
+
+
+def message_features(text: str) -> list[str]:
+    """The feature names of one message (repeated names count more)."""
+    glossed = with_gloss(text)
+    tokens = words(glossed)
+    features = ["w:" + token for token in tokens]
+    features.extend("b:" + first + " " + second for first, second in pairwise(tokens))
+    for token in tokens:
+        padded = f" {token} "
+        for size in CHAR_NGRAM_SIZES:
+            features.extend("c:" + padded[i : i + size] for i in range(len(padded) - size + 1))
+    features.extend("k:" + cue for cue in keyword_cues(glossed))
+    return features

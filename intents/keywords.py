@@ -1,0 +1,94 @@
+"""Cue words for each service code, written from the labelling guide's definitions (GUIDE.md).
+
+They serve twice: as classifier features (a prior that carries to other cities' vocabulary), and as
+high-precision weak labels for the unlabelled pool at training time (``weak_label``), where only a
+message that triggers exactly one code's cues gets that code.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+_CUES: Final[dict[str, str]] = {
+    "street_cleaning": (
+        r"litter|loose trash|broken glass|glass (?:on|in|all)|spill(?:ed)?|needles?|syringes?|sharps"
+        r"|human waste|feces|faeces|poop|dog (?:waste|mess|poop)|urine|vomit|dead (?:animal|rat|bird|cat|"
+        r"raccoon|squirrel|dog|skunk|possum|opossum)|carcass|overflowing (?:trash|litter|barrel|basket|bin)"
+        r"|litter basket|trash barrel|street sweep(?:ing|er)?|sweep|leaves|debris"
+    ),
+    "illegal_dumping": (
+        r"dump(?:ed|ing)|mattress(?:es)?|couch(?:es)?|sofa|furniture|appliances?|refrigerator|fridge"
+        r"|tires|tyres|construction debris|shopping carts?|abandoned bikes?|left on the sidewalk"
+        r"|pile of (?:bags|trash|junk)"
+    ),
+    "missed_collection": (
+        r"missed (?:trash|pick ?up|collection|recycling)|pick(?:ed)? ?up|not picked|wasn'?t picked"
+        r"|trash (?:day|pick ?up|collection)|recycling|yard waste|bulk (?:item|pick)|collection"
+        r"|toter|recycle bin|trash truck|garbage truck"
+    ),
+    "graffiti": r"graff?it+i|grafitti|tag(?:s|ged|ging)|spray ?paint(?:ed)?|vandali[sz]",
+    "pothole": (
+        r"pot ?holes?|road surface|pavement|sunken|sink ?hole|manhole|utility cover|asphalt|paving"
+        r"|repave|crater"
+    ),
+    "sidewalk": (
+        r"sidewalk (?:is )?(?:broken|cracked|damaged|raised|uneven|heaved|missing)|brick sidewalk"
+        r"|missing bricks?|curb|kerb|ramp|trip(?:ping)? hazard|uneven"
+    ),
+    "streetlight": r"street ?lights?|lamp ?posts?|light poles?|lights? (?:is |are )?out|flicker|park lights?",
+    "traffic_signal_sign": (
+        r"traffic (?:light|signal)s?|signal|walk (?:signal|light|button)|pedestrian (?:signal|light)"
+        r"|stop sign|street sign|signs?\b|speed bumps?|speed humps?|crosswalk (?:paint|marking)s?"
+        r"|faded|lane markings?|speeding|traffic calming|yield"
+    ),
+    "abandoned_vehicle": (
+        r"abandoned (?:car|vehicle|truck|van|suv)|hasn'?t (?:been )?moved|not moved|flat tires?"
+        r"|junk car|expired (?:registration|plates?)|no plates?|has(?:n'?t| not) moved"
+    ),
+    "illegal_parking": (
+        r"park(?:ed|ing)|double ?parked|blocking (?:the )?(?:driveway|hydrant|crosswalk|bike lane|alley)"
+        r"|driveway|resident permit|space savers?|tow|ticket|meter"
+    ),
+    "tree": (
+        r"trees?|branch(?:es)?|limbs?|stumps?|roots?|prun(?:e|ing)|overgrown|weeds|bushes|shrubs"
+        r"|hedges?|vegetation|tree pit"
+    ),
+    "encampment": (
+        r"homeless|encampment|tents?|sleeping (?:in|on|outside|under)|living (?:in|on|outside|under)"
+        r"|camp(?:ing|ed)?|panhandl\w*|needs help|unresponsive|passed out"
+    ),
+    "noise": (
+        r"noise|noisy|loud|music|part(?:y|ies)|bark(?:ing|s)?|alarm|construction (?:noise|hours)"
+        r"|beeping|engines? (?:running|idling)|idling|revving|fireworks|yelling|screaming"
+    ),
+    "water_sewer": (
+        r"water (?:leak|main|break)|leak(?:ing)?|hydrant|flood(?:ed|ing)?|catch ?basin|storm drain"
+        r"|drain|sewer|sewage|backup|puddle|standing water|gushing"
+    ),
+    "snow_ice": (
+        r"snow|shovel(?:ed|led|ing)?|unshovel(?:ed|led)|plow(?:ed|ing)?|plough|salt(?:ed|ing)?|sand(?:ed|ing)"
+        r"|ice|icy|icicles?|slippery|sleet|frozen"
+    ),
+    "pests": (
+        r"rats?|rodents?|mice|mouse|roach(?:es)?|cockroach(?:es)?|insects?|bugs|bed ?bugs|pigeons?"
+        r"|bees|wasps?|hornets?|mosquito(?:es)?|termites|infest\w*|exterminat\w*|skunks?|raccoons?"
+    ),
+}
+
+_PATTERNS: Final[dict[str, re.Pattern[str]]] = {
+    code: re.compile(r"\b(?:" + pattern + r")\b", re.IGNORECASE) for code, pattern in _CUES.items()
+}
+
+SERVICE_CODES: Final = (*_CUES, "other")
+
+
+def keyword_cues(text: str) -> list[str]:
+    """The service codes whose cue words occur in ``text``."""
+    return [code for code, pattern in _PATTERNS.items() if pattern.search(text)]
+
+
+def weak_label(text: str) -> str | None:
+    """The one code whose cues ``text`` triggers, or None when none or several do."""
+    cues = keyword_cues(text)
+    return cues[0] if len(cues) == 1 else None

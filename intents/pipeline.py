@@ -1,0 +1,120 @@
+"""The facade the rest of the project uses to understand a message: ``Pipeline`` implements
+``intents.types.Understander`` over the service classifier (a spaCy pipeline), the location finder, a
+geocoder and the language detector.
+
+``load_pipeline()`` with no arguments loads the model shipped in ``intents/model/`` and the offline San
+Francisco geocoder, so the project works right after set-up without training anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import spacy
+from spacy.language import Language
+
+from intents import classifier as _classifier  # registers the spaCy factory before spacy.load
+from intents.geocoding import PlaceResolver, build_geocoder
+from intents.language import detect_language, warm_up
+from intents.locations import find_location
+from intents.types import LocationMention, Place, Prediction, Understanding
+
+SHIPPED_MODEL_DIR = Path(__file__).resolve().parent / "model"
+# San Francisco: [south, west, north, east], the default jurisdiction of the bundled gazetteer.
+DEFAULT_BOUNDARY = (37.70, -122.52, 37.84, -122.35)
+
+
+class ModelError(ValueError):
+    """The model directory cannot be used; the message says which and why."""
+
+
+class Pipeline:
+    """Classify, locate, geocode and detect the language of resident messages."""
+
+    def __init__(
+        self, nlp: Language, resolver: PlaceResolver, auto_file_threshold: float | None = None
+    ) -> None:
+        if _classifier.COMPONENT_NAME not in nlp.pipe_names:
+            raise ModelError(f"the spaCy pipeline has no {_classifier.COMPONENT_NAME} component")
+        self.nlp = nlp
+        self.resolver = resolver
+        stored = nlp.meta.get("open311", {}).get("auto_file_threshold")
+        if auto_file_threshold is None and stored is None:
+            raise ModelError("the model's meta.json has no open311.auto_file_threshold; retrain it")
+        self.auto_file_threshold: float = float(
+            auto_file_threshold if auto_file_threshold is not None else stored
+        )
+
+    @property
+    def service_codes(self) -> list[str]:
+        return list(self.nlp.meta.get("labels", {}).get(_classifier.COMPONENT_NAME, []))
+
+    def classify(self, text: str) -> Prediction:
+        return _classifier.prediction_from_cats(self.nlp(text).cats)
+
+    def locate(self, text: str) -> LocationMention | None:
+        return find_location(text)
+
+    def geocode(self, query: str) -> Place | None:
+        return self.resolver.geocode(query)
+
+    def reverse(self, lat: float, long: float) -> Place | None:
+        return self.resolver.reverse(lat, long)
+
+    def detect_language(self, text: str) -> str:
+        return detect_language(text)
+
+    def place_of(self, mention: LocationMention) -> Place | None:
+        """Where a mention is: coordinates written in the text are reverse-geocoded (to the nearest address
+        and whether it lies inside the jurisdiction), anything else is geocoded by its normalised form."""
+        if mention.lat is not None and mention.long is not None:
+            return self.reverse(mention.lat, mention.long)
+        return self.geocode(mention.normalized or mention.text)
+
+    def understand(self, text: str) -> Understanding:
+        location = self.locate(text)
+        return Understanding(
+            prediction=self.classify(text),
+            language=self.detect_language(text),
+            location=location,
+            place=self.place_of(location) if location is not None else None,
+        )
+
+
+def load_model(model_path: Path | None = None) -> Language:
+    """The spaCy pipeline at ``model_path`` (default: the shipped model)."""
+    path = model_path or SHIPPED_MODEL_DIR
+    if not (path / "meta.json").is_file():
+        raise ModelError(f"{path} is not a trained model (no meta.json); run `open311-bot train`")
+    try:
+        return spacy.load(path)
+    except (OSError, ValueError, KeyError) as exc:
+        raise ModelError(f"{path}: cannot load the model: {exc}") from exc
+
+
+def load_pipeline(
+    model_path: Path | None = None,
+    *,
+    geocoder_provider: str = "offline",
+    geocoder_options: Mapping[str, Any] | None = None,
+    geocoder_api_key: str | None = None,
+    min_delay_seconds: float = 1.0,
+    cache_size: int = 10_000,
+    boundary: tuple[float, float, float, float] = DEFAULT_BOUNDARY,
+    auto_file_threshold: float | None = None,
+) -> Pipeline:
+    """The understanding pipeline: the model at ``model_path`` (default: the shipped one) and the configured
+    geocoder (plain arguments, so ``intents`` needs nothing from ``bot.config``)."""
+    resolver = build_geocoder(
+        geocoder_provider,
+        dict(geocoder_options or {}),
+        api_key=geocoder_api_key,
+        min_delay_seconds=min_delay_seconds,
+        cache_size=cache_size,
+        boundary=boundary,
+    )
+    pipeline = Pipeline(load_model(model_path), resolver, auto_file_threshold)
+    warm_up()
+    return pipeline

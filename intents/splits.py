@@ -1,0 +1,70 @@
+"""The held-out split of the labelled messages: decided by a hash of each message's text, so it is the same
+on every machine and in every run, and training (which skips it) and evaluation (which reads only it)
+never overlap, whatever order the rows come in.
+
+    python -m intents.splits OUT.csv [LABELLED.csv]    writes the held-out rows for ``open311-bot eval``
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import sys
+from pathlib import Path
+
+# One message in five is held out.
+HELDOUT_PERCENT = 20
+
+
+def is_heldout(text: str) -> bool:
+    digest = hashlib.sha256(" ".join(text.split()).lower().encode("utf-8")).digest()
+    return int.from_bytes(digest[:4], "big") % 100 < HELDOUT_PERCENT
+
+
+def default_data_dir() -> Path | None:
+    """``../shared/data`` beside the repository, where the project's data lives on its machines."""
+    candidate = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+    return candidate if candidate.is_dir() else None
+
+
+def labelled_file(data_dir: Path) -> Path:
+    return data_dir / "boston311" / "labelled.csv"
+
+
+def unlabelled_file(data_dir: Path) -> Path:
+    return data_dir / "boston311" / "unlabelled.csv.gz"
+
+
+def write_heldout(labelled: Path, out: Path) -> int:
+    """Writes the held-out rows of ``labelled`` (all columns) to ``out``; returns how many."""
+    with labelled.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        fieldnames = list(reader.fieldnames or [])
+        rows = [row for row in reader if is_heldout(row["text"])]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=fieldnames)
+        writer.writeheader()
+        writer.writerows(rows)
+    return len(rows)
+
+
+def main(argv: list[str]) -> int:
+    if not argv or len(argv) > 2:
+        print(__doc__, file=sys.stderr)
+        return 2
+    if len(argv) == 2:
+        source = Path(argv[1])
+    else:
+        data_dir = default_data_dir()
+        if data_dir is None:
+            print("no data directory found: pass LABELLED.csv", file=sys.stderr)
+            return 2
+        source = labelled_file(data_dir)
+    count = write_heldout(source, Path(argv[0]))
+    print(f"wrote {count} held-out messages to {argv[0]}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
