@@ -18,6 +18,7 @@ through the library and the bot serves the bytes from its own URL).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import logging
 import os
@@ -74,6 +75,8 @@ COMMAND_DESCRIPTIONS: dict[str, str] = {
     "cancel": "Forget the report in progress",
 }
 ALLOWED_UPDATES = ["message", "callback_query"]
+# Reconnection after Telegram was unreachable backs off up to this.
+MAX_RECONNECT_SECONDS = 300.0
 
 T = TypeVar("T")
 TelegramApplication = Application[Any, Any, Any, Any, Any, Any]
@@ -96,6 +99,7 @@ class TelegramChannel(Channel):
         base_file_url: str = "https://api.telegram.org/file/bot",
         register_webhook: bool = True,
         poll_timeout_seconds: float = 10.0,
+        reconnect_seconds: float = 5.0,
     ) -> None:
         super().__init__(handler)
         if not token:
@@ -108,6 +112,7 @@ class TelegramChannel(Channel):
         self.webhook_url = webhook_url
         self.register_webhook = register_webhook
         self.poll_timeout_seconds = poll_timeout_seconds
+        self.reconnect_seconds = reconnect_seconds
         self._secret = (secret_token or "").encode()
         builder = ApplicationBuilder().token(token).base_url(base_url).base_file_url(base_file_url)
         if mode == "webhook":
@@ -118,6 +123,7 @@ class TelegramChannel(Channel):
         self._waiting: dict[int, tuple[Update, asyncio.Future[None]]] = {}
         self._started = False
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._reconnecting: asyncio.Task[None] | None = None
 
     @classmethod
     def from_config(cls, config: Any, handler: MessageHandler, *, public_url: str) -> TelegramChannel:
@@ -145,6 +151,19 @@ class TelegramChannel(Channel):
         return [Route(self.webhook_path, self._webhook, methods=["POST"])]
 
     async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._started = True
+        try:
+            await self._connect()
+        except InvalidToken:
+            raise  # a configuration error: say so at start-up
+        except (NetworkError, RetryAfter) as exc:
+            # Telegram unreachable: the rest of the bot (the Open311 API, other channels) still starts,
+            # and this channel keeps trying in the background.
+            logger.warning("telegram not reachable at start-up (%s); retrying in the background", exc)
+            self._reconnecting = asyncio.create_task(self._keep_connecting())
+
+    async def _connect(self) -> None:
         await self.application.initialize()  # getMe: a wrong token fails here, loudly
         await self.application.bot.set_my_commands(
             [BotCommand(name, description) for name, description in COMMAND_DESCRIPTIONS.items()]
@@ -159,22 +178,44 @@ class TelegramChannel(Channel):
         else:
             updater = self.application.updater
             assert updater is not None  # built with one in polling mode
-            await updater.start_polling(
-                timeout=timedelta(seconds=self.poll_timeout_seconds), allowed_updates=ALLOWED_UPDATES
-            )
-        await self.application.start()
-        self._loop = asyncio.get_running_loop()
-        self._started = True
+            if not updater.running:
+                await updater.start_polling(
+                    timeout=timedelta(seconds=self.poll_timeout_seconds), allowed_updates=ALLOWED_UPDATES
+                )
+        if not self.application.running:
+            await self.application.start()
+
+    async def _keep_connecting(self) -> None:
+        delay = self.reconnect_seconds
+        while True:
+            await asyncio.sleep(delay)
+            try:
+                await self._connect()
+            except InvalidToken:
+                logger.error("telegram rejected the bot token; the channel stays off")
+                return
+            except (NetworkError, RetryAfter) as exc:
+                delay = min(delay * 2, MAX_RECONNECT_SECONDS)
+                logger.warning("telegram still not reachable (%s); next try in %.0f s", exc, delay)
+                continue
+            logger.info("telegram connected")
+            return
 
     async def stop(self) -> None:
         if not self._started:
             return
         self._started = False
         self._loop = None
+        if self._reconnecting is not None:
+            self._reconnecting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reconnecting
+            self._reconnecting = None
         updater = self.application.updater
         if updater is not None and updater.running:
             await updater.stop()
-        await self.application.stop()
+        if self.application.running:
+            await self.application.stop()
         await self.application.shutdown()
 
     async def _in_bot_loop(self, work: Coroutine[Any, Any, T]) -> T:

@@ -75,6 +75,8 @@ class _State:
     rate_limits: dict[str, list[int]] = field(default_factory=dict)
     # HTTP status of every webhook delivery attempt, in order.
     webhook_statuses: list[int] = field(default_factory=list)
+    # Method name → HTTP status of the outages still to answer.
+    outages: dict[str, list[int]] = field(default_factory=dict)
     # Chats whose resident blocked the bot: sending there is Forbidden.
     blocked: set[int] = field(default_factory=set)
     get_updates_calls: int = 0
@@ -197,6 +199,11 @@ class FakeTelegram:
         for update in pending:
             self._post_to_webhook(webhook, update)
 
+    def outage(self, method: str, *, times: int = 1, status: int = 502) -> None:
+        """The next ``times`` calls of ``method`` fail as when Telegram is down (a 5xx, no JSON)."""
+        with self._lock:
+            self._state.outages.setdefault(method, []).extend([status] * times)
+
     def rate_limit(self, method: str, retry_after: int = 5, *, times: int = 1) -> None:
         """The next ``times`` calls of ``method`` are answered 429 with ``parameters.retry_after``."""
         with self._lock:
@@ -310,6 +317,12 @@ class FakeTelegram:
         with self._lock:
             limits = self._state.rate_limits.get(method)
             retry_after = limits.pop(0) if limits else None
+            outages = self._state.outages.get(method)
+            outage = outages.pop(0) if outages else None
+        if outage is not None:
+            return Response(
+                "<html><body>Bad Gateway</body></html>", status_code=outage, media_type="text/html"
+            )
         if retry_after is not None:
             return _error(
                 429, f"Too Many Requests: retry after {retry_after}", parameters={"retry_after": retry_after}

@@ -226,6 +226,20 @@ async def test_long_replies_are_split_and_unusable_buttons_become_numbered_lines
     assert "reply_markup" not in sent[2]
 
 
+def test_telegram_down_at_start_up_does_not_stop_the_app_and_connects_later(fake: FakeTelegram) -> None:
+    recorder = Recorder(reply=echo)
+    sock = bound_socket()
+    channel = make_channel(fake, recorder, "webhook", socket_url(sock))
+    channel.reconnect_seconds = 0.1
+    fake.outage("getMe", times=3)
+    with serve_channel(channel, sock=sock) as url:
+        assert fake.webhook_url is None  # the app is up; the channel is still trying
+        fake.wait_for(lambda: fake.webhook_url == f"{url}/webhooks/telegram")
+        fake.send_text(CHAT, "Broken streetlight on Mission")
+        fake.wait_for(lambda: len(fake.sent_to(CHAT)) == 1)
+    assert [m.text for m in recorder.messages()] == ["Broken streetlight on Mission"]
+
+
 def test_webhook_mode_refuses_to_start_without_a_secret_token(fake: FakeTelegram) -> None:
     with pytest.raises(ValueError, match="secret_token"):
         TelegramChannel(Recorder(), token=fake.token, mode="webhook", secret_token=None)
