@@ -73,7 +73,8 @@ LANDMARK_HEADS = _words(
     wharf harborwalk reservation arboretum university college ymca courts market club bank apartments
     lofts grill kitchen bakery pizzeria diner pub bar shop store supermarket pharmacy museum theater
     theatre gym arena chapel parish temple mosque synagogue monument memorial wild trail marsh
-    reservoir lake river creek fountain tower towers garage depot
+    reservoir lake river creek fountain tower towers garage depot stop line connector plaque company
+    autobody barbershop salon development hall clinic office courthouse lot lobby
     """
 )
 # Words that make a head generic, not a name: "the park", "a dog park", "parking lot".
@@ -719,7 +720,9 @@ class _Finder:
         tokens = self.tokens
         found = []
         for index, token in enumerate(tokens[:-1]):
-            if token.lower not in PLACE_PREPOSITIONS:
+            # "in the South End", "on the Greenway": "in"/"on" only with an article before the name.
+            with_article = token.lower in {"in", "on"} and tokens[index + 1].lower in _ARTICLES
+            if token.lower not in PLACE_PREPOSITIONS and not with_article:
                 continue
             if token.lower in {"of", "from", "to"} and not (
                 index >= 1
@@ -738,7 +741,9 @@ class _Finder:
                         end += 1
                 else:
                     break
-            if end == start or not tokens[start].proper:
+            if end == start or not (
+                tokens[start].proper or (with_article and any(t.proper for t in tokens[start:end]))
+            ):
                 continue
             text = self._span_text(start, end)
             strength = _KIND_STRENGTH["landmark"] - (
