@@ -198,8 +198,12 @@ def test_two_operators_cannot_hold_the_same_item(deployment: Deployment, open_br
     )
     alice = open_browser().new_page()
     bob = open_browser().new_page()
+    bob.set_viewport_size({"width": 390, "height": 844})  # bob works from a phone
     sign_in(alice, url, "alice", PASSWORDS["alice"])
     sign_in(bob, url, "bob", PASSWORDS["bob"])
+    # Readable on a phone: nothing wider than the screen, so no sideways scrolling.
+    assert bob.evaluate("document.documentElement.scrollWidth") <= 390
+    screenshot(bob, "operator-queue-phone")
     # Both see the item as free to claim; alice is first.
     assert bob.get_by_role("button", name=f"Claim #{item_id}").is_visible()
     alice.get_by_role("button", name=f"Claim #{item_id}").click()
