@@ -1,0 +1,83 @@
+"""The local channel over real HTTP: replies as JSON, everything sent listed (notifications too), bad input
+refused with a clear error, and a conversation that spans a restart of the app."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from bot.config import Settings
+from tests.conversation.harness import RunningBot, running_bot
+from tests.conversation.test_dialogue import CLEAR_REPORT, filed_id
+
+
+@pytest.fixture
+def bot(settings: Settings) -> Iterator[RunningBot]:
+    with running_bot(settings) as running:
+        yield running
+
+
+@pytest.mark.parametrize(
+    ("payload", "error"),
+    [
+        ({"text": "hi"}, "'from' is required"),
+        ({"from": "", "text": "hi"}, "'from' is required"),
+        ({"from": "a", "text": 5}, "'text' must be a string"),
+        ({"from": "a"}, "send some 'text'"),
+        ({"from": "a", "lat": 37.7}, "'lat' and 'long' go together"),
+        ({"from": "a", "lat": 137.7, "long": 0}, "'lat' must be within"),
+        ({"from": "a", "lat": True, "long": 1.0}, "'lat' and 'long' go together"),
+        ({"from": "a", "media_url": "ftp://x/y.jpg"}, "'media_url' must be an http(s) URL"),
+        (["not", "an", "object"], "must be a JSON object"),
+    ],
+)
+def test_bad_messages_are_refused_with_the_reason(bot: RunningBot, payload: object, error: str) -> None:
+    response = bot.client.post("/local/messages", json=payload)
+    assert response.status_code == 422
+    assert error in response.json()["error"]
+    assert bot.outbox() == []
+
+
+def test_not_json_and_a_missing_recipient(bot: RunningBot) -> None:
+    response = bot.client.post(
+        "/local/messages", content=b"{nope", headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert bot.client.get("/local/messages").status_code == 422
+    assert bot.client.get("/local/messages", params={"to": "a", "after": "x"}).status_code == 422
+
+
+def test_everything_sent_is_listed_including_later_notifications(bot: RunningBot) -> None:
+    alice = bot.resident("alice")
+    request_id = filed_id(alice.ask(CLEAR_REPORT))
+    assert alice.ask("status").startswith(f"Report #{request_id}")
+    listed = alice.received()
+    assert listed[0]["text"].startswith("Thanks! Your report is filed")
+    assert listed[1]["text"].startswith(f"Report #{request_id} ")
+    assert len(listed) == 2
+    # A message the bot sends later (an operator's answer) appears once the outbox sends it.
+    from bot import outbox
+    from channels.messages import OutboundMessage
+
+    with bot.runtime.sessions() as session:
+        outbox.enqueue(
+            session, OutboundMessage(channel="local", resident_id="alice", text="Crew on the way.")
+        )
+        session.commit()
+    assert len(alice.received()) == 2  # queued, not sent yet
+    assert bot.deliver().delivered == 1
+    newest = alice.received(after=listed[-1]["id"])
+    assert [m["text"] for m in newest] == ["Crew on the way."]
+    assert bot.resident("bob").received() == []
+
+
+def test_a_conversation_spans_a_restart_of_the_app(settings: Settings) -> None:
+    with running_bot(settings) as bot:
+        carol = bot.resident("carol")
+        assert "Where is it?" in carol.ask("There is a big pothole in the road")
+    with running_bot(settings) as bot:
+        carol = bot.resident("carol")
+        request_id = filed_id(carol.ask("5th St and Market St"))
+        assert bot.request(request_id)["description"] == "There is a big pothole in the road"
+        assert len(carol.received()) == 2  # what was sent before the restart is still listed
