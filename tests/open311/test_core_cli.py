@@ -1,0 +1,120 @@
+"""The console command as a user runs it: real subprocesses of ``open311-bot``."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bot.config import load_settings
+from bot.db import make_engine, make_session_factory
+from bot.open311.errors import Forbidden
+from bot.open311.keys import KeyStore
+from tests.support.live_server import free_port
+
+COMMAND = str(Path(sys.executable).with_name("open311-bot"))
+
+
+def _config(tmp_path: Path, database_url: str) -> Path:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'data_dir = "data"\ndatabase_url = "{database_url}"\n[jobs]\nenabled = false\n', encoding="utf-8"
+    )
+    return config
+
+
+def _run(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("OPEN311_BOT_")}
+    return subprocess.run(
+        [COMMAND, "--config", str(config), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=environment,
+        check=False,
+    )
+
+
+def test_keys_create_list_revoke(tmp_path: Path, database_url: str) -> None:
+    config = _config(tmp_path, database_url)
+    created = _run(config, "keys", "create", "CityFix iOS")
+    assert created.returncode == 0, created.stderr
+    key = created.stdout.strip().splitlines()[-1]
+    assert len(key) >= 40
+    assert " " not in key
+    second = _run(config, "keys", "create", "Pothole Pal").stdout.strip().splitlines()[-1]
+    assert second != key
+
+    settings = load_settings(config)
+    engine = make_engine(settings.effective_database_url)
+    try:
+        keys = KeyStore(make_session_factory(engine))
+        assert keys.verify(key).app_name == "CityFix iOS"
+        stored = [k.key_prefix for k in keys.list()]
+        assert key[:8] in stored
+
+        listing = _run(config, "keys", "list")
+        assert listing.returncode == 0
+        assert "CityFix iOS" in listing.stdout
+        assert "Pothole Pal" in listing.stdout
+        assert key not in listing.stdout, "listings never show a key"
+
+        revoked = _run(config, "keys", "revoke", "CityFix iOS")
+        assert revoked.returncode == 0, revoked.stderr
+        with pytest.raises(Forbidden):
+            keys.verify(key)
+        assert keys.verify(second).app_name == "Pothole Pal"
+        assert _run(config, "keys", "revoke", "CityFix iOS").returncode == 1, "nothing left to revoke"
+        assert "CityFix iOS" not in _run(config, "keys", "list", "--active").stdout
+    finally:
+        engine.dispose()
+
+
+def test_bad_configuration_is_a_clear_error(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('[twilio]\nauth_token = "literal-secret"\n', encoding="utf-8")
+    result = _run(config, "keys", "list")
+    assert result.returncode == 2
+    assert "twilio.auth_token" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_serve_starts_on_the_given_port_with_migrations_applied(
+    tmp_path: Path, sqlite_database_url: str
+) -> None:
+    config = _config(tmp_path, sqlite_database_url)
+    port = free_port()
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("OPEN311_BOT_")}
+    server = subprocess.Popen(
+        [COMMAND, "--config", str(config), "serve", "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=environment,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if server.poll() is not None:
+                output = server.stdout.read().decode() if server.stdout else ""
+                pytest.fail(f"serve exited early with {server.returncode}: {output[-2000:]}")
+            assert time.monotonic() < deadline, "serve did not answer within 60 s"
+            time.sleep(0.2)
+        services = httpx.get(f"{base}/open311/v2/services.json", timeout=10)
+        assert services.status_code == 200
+        assert len(services.json()) == 16
+        listed = httpx.get(f"{base}/open311/v2/requests.json", timeout=10)
+        assert listed.json() == [], "the schema was created on start-up"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
