@@ -249,9 +249,9 @@ class TelegramChannel(Channel):
             await asyncio.wait_for(asyncio.shield(done), WEBHOOK_WAIT_SECONDS)
         except TimeoutError:
             # Still being handled: a non-200 makes Telegram try again, and the retry is deduplicated.
+            done.add_done_callback(lambda f: f.cancelled() or f.exception())  # outcome already logged
             return JSONResponse({"error": "still handling the update"}, status_code=503)
-        except Exception:
-            logger.exception("telegram update %s failed; Telegram will deliver it again", update.update_id)
+        except Exception:  # logged where it happened
             return JSONResponse({"error": "the update could not be handled"}, status_code=500)
         return JSONResponse({"ok": True})
 
@@ -262,10 +262,9 @@ class TelegramChannel(Channel):
             if inbound is not None:
                 await self.handler.handle(inbound)
         except Exception as exc:
-            if waiting is None:  # polling: nobody to answer; the error is logged
-                logger.exception("telegram update %s failed", update.update_id)
-            elif not waiting[1].done():
-                waiting[1].set_exception(exc)
+            logger.exception("telegram update %s failed", update.update_id)
+            if waiting is not None and not waiting[1].done():
+                waiting[1].set_exception(exc)  # the webhook answers 500: Telegram delivers it again
             return
         if waiting is not None and not waiting[1].done():
             waiting[1].set_result(None)
