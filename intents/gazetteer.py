@@ -28,6 +28,7 @@ from intents.streets import normalize_street, split_suffix, strip_directional
 DATA_DIR = Path(__file__).parent / "data" / "sf"
 ADDRESSES_FILE = "addresses.csv.gz"
 INTERSECTIONS_FILE = "intersections.csv"
+INDEX_FILE = DATA_DIR / "gazetteer.npz"
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,7 +245,81 @@ def load_gazetteer(directory: Path | None = None) -> Gazetteer:
     return Gazetteer(numbers, lats, longs, street_slices, intersections, street_points)
 
 
+def _source_sizes(directory: Path) -> NDArray[np.int64]:
+    return np.array([(directory / name).stat().st_size for name in (ADDRESSES_FILE, INTERSECTIONS_FILE)])
+
+
+def save_index(gazetteer: Gazetteer, path: Path, directory: Path) -> None:
+    """Writes the compact form of ``gazetteer`` (a numpy .npz, no pickles) built from ``directory``."""
+    names = sorted(gazetteer._street_points)
+    position = {name: index for index, name in enumerate(names)}
+    starts = np.full(len(names), -1, dtype=np.int32)
+    ends = np.full(len(names), -1, dtype=np.int32)
+    for name, (start, end) in gazetteer._slices.items():
+        starts[position[name]], ends[position[name]] = start, end
+    pairs = [(sorted(pair), point) for pair, point in gazetteer._intersections.items()]
+    np.savez_compressed(
+        path,
+        source_sizes=_source_sizes(directory),
+        numbers=gazetteer._numbers,
+        lats=gazetteer._lats,
+        longs=gazetteer._longs,
+        names=np.array(names),
+        slice_starts=starts,
+        slice_ends=ends,
+        name_lats=np.array([gazetteer._street_points[name].lat for name in names]),
+        name_longs=np.array([gazetteer._street_points[name].long for name in names]),
+        pair_a=np.array([position[pair[0]] for pair, _ in pairs], dtype=np.int32),
+        pair_b=np.array([position[pair[1]] for pair, _ in pairs], dtype=np.int32),
+        pair_lats=np.array([point.lat for _, point in pairs]),
+        pair_longs=np.array([point.long for _, point in pairs]),
+    )
+
+
+def load_index(path: Path, directory: Path) -> Gazetteer | None:
+    """The gazetteer from its compact form; None when missing or built from other source files."""
+    if not path.exists():
+        return None
+    with np.load(path, allow_pickle=False) as data:
+        if not np.array_equal(data["source_sizes"], _source_sizes(directory)):
+            return None
+        names = [str(name) for name in data["names"]]
+        starts, ends = data["slice_starts"].tolist(), data["slice_ends"].tolist()
+        street_slices = {name: (starts[i], ends[i]) for i, name in enumerate(names) if starts[i] >= 0}
+        street_points = {
+            name: Point(lat, long)
+            for name, lat, long in zip(
+                names, data["name_lats"].tolist(), data["name_longs"].tolist(), strict=True
+            )
+        }
+        intersections = {
+            frozenset((names[a], names[b])): Point(lat, long)
+            for a, b, lat, long in zip(
+                data["pair_a"].tolist(),
+                data["pair_b"].tolist(),
+                data["pair_lats"].tolist(),
+                data["pair_longs"].tolist(),
+                strict=True,
+            )
+        }
+        return Gazetteer(
+            data["numbers"], data["lats"], data["longs"], street_slices, intersections, street_points
+        )
+
+
 @cache
 def default_gazetteer() -> Gazetteer:
-    """The bundled San Francisco gazetteer, loaded once per process."""
-    return load_gazetteer()
+    """The bundled San Francisco gazetteer, loaded once per process: from the shipped compact index
+    (``gazetteer.npz``) when it matches the CSV files, otherwise built from the CSV files."""
+    return load_index(INDEX_FILE, DATA_DIR) or load_gazetteer(DATA_DIR)
+
+
+def main() -> None:
+    """Rebuilds ``intents/data/sf/gazetteer.npz`` from the CSV files: ``python -m intents.gazetteer``."""
+    gazetteer = load_gazetteer(DATA_DIR)
+    save_index(gazetteer, INDEX_FILE, DATA_DIR)
+    print(f"{len(gazetteer.streets)} streets, {len(gazetteer._numbers)} addresses -> {INDEX_FILE}")
+
+
+if __name__ == "__main__":
+    main()

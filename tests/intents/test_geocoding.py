@@ -14,7 +14,15 @@ import pytest
 from geopy.geocoders.base import Geocoder
 from geopy.location import Location
 
-from intents.gazetteer import default_gazetteer, distance_metres
+from intents.gazetteer import (
+    DATA_DIR,
+    INDEX_FILE,
+    default_gazetteer,
+    distance_metres,
+    load_gazetteer,
+    load_index,
+    save_index,
+)
 from intents.geocoding import OfflineGeocoder, PlaceResolver, build_geocoder
 from tests.intents.fake_nominatim import FakeNominatim
 from tests.support.live_server import live_server
@@ -215,3 +223,20 @@ def test_bad_geocoder_configuration_is_a_clear_error() -> None:
         build_geocoder(
             "no-such-service", {}, api_key=None, min_delay_seconds=1, cache_size=1, boundary=SF_BOUNDARY
         )
+
+
+def test_the_shipped_compact_index_matches_the_bundled_csv_files(tmp_path: Path) -> None:
+    shipped = load_index(INDEX_FILE, DATA_DIR)
+    assert shipped is not None, "intents/data/sf/gazetteer.npz is stale: run python -m intents.gazetteer"
+    built = load_gazetteer(DATA_DIR)
+    assert shipped.streets == built.streets
+    for query in ("1355 market street", "5th and Market", "Valenica St"):
+        assert OfflineGeocoder(shipped).geocode(query) == OfflineGeocoder(built).geocode(query)
+    # An index built from other files is refused, not trusted.
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "addresses.csv.gz").write_bytes(b"")
+    (other / "intersections.csv").write_bytes(b"cnn,lat,lon,streets,adjacent_cnns\n")
+    assert load_index(INDEX_FILE, other) is None
+    save_index(built, tmp_path / "index.npz", DATA_DIR)
+    assert load_index(tmp_path / "index.npz", DATA_DIR) is not None
