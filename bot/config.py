@@ -17,7 +17,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -35,6 +35,7 @@ class ConfigError(ValueError):
 
 
 class ServerSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt key is an error, not silently ignored
     host: str = "127.0.0.1"
     port: int = 8311
     # The URL residents and providers reach us at (behind a TLS proxy this is the proxy's URL). Webhook
@@ -44,6 +45,7 @@ class ServerSettings(BaseModel):
 
 
 class Open311Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
     base_path: str = "/open311/v2"
     # The jurisdictions this deployment serves. With more than one, jurisdiction_id is required.
     jurisdictions: list[str] = Field(default_factory=lambda: ["sfgov.org"])
@@ -308,12 +310,26 @@ def load_settings(config_file: Path | str | None = None, **overrides: Any) -> Se
         file_data = _expand_file_values(raw, _secret_field_paths(Settings))
         # Relative paths in the file are relative to the file, not to wherever the command runs.
         _resolve_relative_paths(file_data, config_path.parent)
-    settings = Settings(**file_data)
+    try:
+        settings = Settings(**file_data)
+    except ValidationError as exc:  # a clear message for the CLI, not a traceback
+        raise ConfigError(_describe(exc)) from exc
     if not overrides:
         return settings
     # model_validate does not read the environment again, so explicit overrides win over it.
     current = settings.model_dump(mode="python")
-    return Settings.model_validate(_deep_merge(current, overrides))
+    try:
+        return Settings.model_validate(_deep_merge(current, overrides))
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc)) from exc
+
+
+def _describe(error: ValidationError) -> str:
+    problems = []
+    for item in error.errors():
+        where = ".".join(str(part) for part in item["loc"]) or "settings"
+        problems.append(f"{where}: {item['msg']}")
+    return "; ".join(problems)
 
 
 def _resolve_relative_paths(data: dict[str, Any], base: Path) -> None:
