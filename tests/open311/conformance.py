@@ -316,7 +316,6 @@ class Deployment:
 def deployment(data_dir: Path, database_url: str, **overrides: Any) -> Iterator[Deployment]:
     """Builds settings like the suite's ``settings`` fixture (plus ``overrides``) and serves the app."""
     from bot.app import create_app
-
     from tests.conftest import make_settings
 
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -375,9 +374,10 @@ def insert_requests(api: Deployment, rows: list[dict[str, Any]]) -> list[str]:
         "channel": "api",
         "attributes": {},
     }
-    full_rows = [{**defaults, **row} for row in rows]
-    for row in full_rows:
-        row.setdefault("updated_datetime", row["requested_datetime"])
+    full_rows = [{**defaults, "updated_datetime": row.get("requested_datetime", now), **row} for row in rows]
+    # An executemany INSERT takes its columns from the first row: give every row the same keys.
+    columns = {name for row in full_rows for name in row}
+    full_rows = [{name: row.get(name) for name in columns} for row in full_rows]
     engine = create_engine(api.settings.effective_database_url)
     try:
         with engine.begin() as conn:

@@ -57,7 +57,9 @@ def test_discovery_in_both_formats_points_at_a_working_endpoint(api: Deployment)
         assert element.findtext("specification") == SPECIFICATION
         assert endpoint["type"] in ("production", "test")
         assert element.findtext("url") == endpoint["url"]
-        assert [f.text for f in element.find("formats") or []] == endpoint["formats"]
+        formats = element.find("formats")
+        assert formats is not None
+        assert [f.text for f in formats] == endpoint["formats"]
         assert set(endpoint["formats"]) == {"text/xml", "application/json"}
         assert endpoint["changeset"]
 

@@ -37,7 +37,9 @@ def _definition_from_xml(api: Deployment, code: str) -> dict[str, Any]:
     assert [child.tag for child in tree] == ["service_code", "attributes"]
     assert tree.findtext("service_code") == code
     attributes = []
-    for element in tree.find("attributes") or []:
+    attributes_element = tree.find("attributes")
+    assert attributes_element is not None
+    for element in attributes_element:
         assert element.tag == "attribute"
         tags = [child.tag for child in element]
         assert set(ATTRIBUTE_FIELDS) <= set(tags), f"{code}: attribute fields {tags}"
