@@ -1,0 +1,155 @@
+"""The notification step on a real database (SQLite and PostgreSQL): who gets what, in which language,
+exactly once, and no change skipped when a transaction with a lower id commits late."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from bot.config import Settings
+from bot.follows import follow, follow_filed
+from bot.notifications import CORE, NotifiedChange, notify_once
+from bot.open311.models import NewRequest, ServiceRequestRow, StatusChangeRow, utcnow
+from bot.outbox import OutboxMessage
+from bot.runtime import Runtime
+from bot.state import get_or_create_resident, mark_opted_out
+from bot.templates import load_templates
+from tests.conftest import make_settings
+
+
+@pytest.fixture
+def runtime(tmp_path: Path, database_url: str) -> Iterator[Runtime]:
+    settings: Settings = make_settings(tmp_path / "data", database_url)
+    built = Runtime.build(settings)
+    yield built
+    built.close()
+
+
+def notify(runtime: Runtime, **kwargs: object) -> int:
+    with runtime.sessions() as session:
+        return notify_once(session, load_templates(), CORE, **kwargs)  # type: ignore[arg-type]
+
+
+def outbox(runtime: Runtime) -> list[OutboxMessage]:
+    with runtime.sessions() as session:
+        return list(session.exec(select(OutboxMessage).order_by(OutboxMessage.id)).all())  # type: ignore[arg-type]
+
+
+def required(runtime: Runtime, code: str) -> dict[str, str | list[str]]:
+    answers: dict[str, str | list[str]] = {}
+    for attribute in runtime.open311.get_service_definition(code).attributes:
+        if attribute.required and attribute.variable:
+            first = attribute.values[0].key if attribute.values else "3"
+            answers[attribute.code] = [first] if attribute.datatype == "multivaluelist" else first
+    return answers
+
+
+def new_request(runtime: Runtime, code: str = "streetlight") -> tuple[str | None, str | None]:
+    submission = runtime.open311.create_request(
+        NewRequest(
+            service_code=code,
+            lat=37.77,
+            long=-122.42,
+            description="dark corner",
+            attributes=required(runtime, code),
+        ),
+        actor="test",
+    )
+    return submission.service_request_id, submission.token
+
+
+def test_each_follower_gets_one_message_in_their_language_and_nobody_after_stop(runtime: Runtime) -> None:
+    request_id, _ = new_request(runtime)
+    assert request_id is not None
+    with runtime.sessions() as session:
+        follow_filed(session, request_id, None, "sms", "+14155550301")
+        follow(session, request_id, "local", "lucia")
+        get_or_create_resident(session, "local", "lucia").language = "es"
+        follow(session, request_id, "sms", "+14155550302")
+        mark_opted_out(session, "sms", "+14155550302")
+        session.commit()
+
+    assert notify(runtime) == 0  # a new request is no news to anyone
+    when = utcnow() + timedelta(days=2)
+    runtime.open311.update_status(
+        request_id, "closed", "Bulb replaced.", expected_datetime=when, actor="crew"
+    )
+    assert notify(runtime) == 3
+    assert notify(runtime) == 0
+
+    sent = {(row.resident_id, row.status): row.text for row in outbox(runtime)}
+    day = when.strftime("%Y-%m-%d")
+    # One each; the resident who texted STOP has a record of it, never sent.
+    assert set(sent) == {("+14155550301", "pending"), ("lucia", "pending"), ("+14155550302", "suppressed")}
+    english, spanish = sent[("+14155550301", "pending")], sent[("lucia", "pending")]
+    assert english.startswith(f"Update on report #{request_id} (")
+    assert "it is now closed. Bulb replaced." in english
+    assert f"Expected by {day}." in english
+    assert spanish.startswith(f"Novedad del reporte #{request_id} (")
+    assert "ahora está cerrado. Bulb replaced." in spanish
+
+
+def test_the_filer_of_a_batch_request_hears_its_number_then_its_changes(runtime: Runtime) -> None:
+    _, token = new_request(runtime, "missed_collection")
+    assert token is not None
+    with runtime.sessions() as session:
+        follow_filed(session, None, token, "local", "filer")
+        session.commit()
+    accepted = runtime.open311.accept_pending_tokens(now=utcnow() + timedelta(hours=1))
+    assert [status.token for status in accepted] == [token]
+    request_id = accepted[0].service_request_id
+    assert request_id is not None
+
+    assert notify(runtime) == 1
+    runtime.open311.update_status(request_id, "closed", "Picked up.", actor="crew")
+    assert notify(runtime) == 1
+    texts = [row.text for row in outbox(runtime)]
+    assert texts[0].startswith(f"Your report {token} is now filed as #{request_id} (")
+    assert texts[1].startswith(f"Update on report #{request_id} (")
+
+
+def test_a_change_committed_late_with_a_lower_id_is_not_skipped(runtime: Runtime) -> None:
+    request_id, _ = new_request(runtime)
+    assert request_id is not None
+    with runtime.sessions() as session:
+        follow(session, request_id, "local", "ana")
+        session.commit()
+        last = max(session.exec(select(StatusChangeRow.id)).all())  # type: ignore[type-var]
+        request = session.get(ServiceRequestRow, int(request_id))
+        assert request is not None
+        assert last is not None
+
+    def change(change_id: int, notes: str) -> None:
+        with runtime.sessions() as session:
+            session.add(
+                StatusChangeRow(
+                    id=change_id,
+                    request_id=int(request_id),
+                    kind="status",
+                    status="open",
+                    status_notes=notes,
+                    changed_at=utcnow(),
+                    actor="crew",
+                )
+            )
+            session.commit()
+
+    # Ids 2..4 after the last one were handed to transactions still running; id 5 commits first.
+    change(last + 5, "Crew on the way.")
+    assert notify(runtime) == 1
+    change(last + 2, "Scheduled for Tuesday.")  # the slow transaction finally commits
+    assert notify(runtime) == 1
+    assert notify(runtime) == 0
+
+    # Once the changes are old enough the cursor passes them and their individual marks go.
+    assert notify(runtime, now=utcnow() + timedelta(minutes=5)) == 0
+    with runtime.sessions() as session:
+        assert session.exec(select(NotifiedChange)).all() == []
+    assert [row.text.split(": it is now open. ")[1].split(" Reply")[0] for row in outbox(runtime)] == [
+        "Crew on the way.",
+        "Scheduled for Tuesday.",
+    ]
