@@ -204,9 +204,11 @@ def test_two_operators_cannot_hold_the_same_item(deployment: Deployment, open_br
     # Readable on a phone: nothing wider than the screen, so no sideways scrolling.
     assert bob.evaluate("document.documentElement.scrollWidth") <= 390
     screenshot(bob, "operator-queue-phone")
-    # Both see the item as free to claim; alice is first.
+    # Both see the item as free to claim; alice is first, from the keyboard alone.
     assert bob.get_by_role("button", name=f"Claim #{item_id}").is_visible()
-    alice.get_by_role("button", name=f"Claim #{item_id}").click()
+    tab_to(alice, "Skip to content")
+    tab_to(alice, f"Claim #{item_id}")
+    alice.keyboard.press("Enter")
     alice.wait_for_url(re.compile(rf"/operator/queue/{item_id}"))
     bob.get_by_role("button", name=f"Claim #{item_id}").click()
     assert "claimed by alice" in bob.get_by_role("alert").inner_text()
@@ -220,3 +222,13 @@ def test_two_operators_cannot_hold_the_same_item(deployment: Deployment, open_br
     bob.get_by_role("button", name=f"Claim #{item_id}").click()
     bob.wait_for_url(re.compile(rf"/operator/queue/{item_id}\?done=claimed"))
     assert bob.get_by_role("button", name="Approve and file").is_visible()
+
+
+def tab_to(page: Any, text: str, limit: int = 30) -> None:
+    """Presses Tab until the focused element's text is ``text`` (keyboard users can reach it)."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        focused = page.evaluate("document.activeElement ? document.activeElement.textContent.trim() : ''")
+        if focused == text:
+            return
+    raise AssertionError(f"{text!r} cannot be reached with the Tab key")
