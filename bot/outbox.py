@@ -199,7 +199,7 @@ async def deliver_due(
     with session_factory() as session:
         rows = claim_due(session, now=moment, limit=limit, lease_seconds=policy.lease_seconds)
     for row in rows:
-        await _deliver_one(session_factory, channels, row, policy, report)
+        await _deliver_one(session_factory, channels, row, policy, report, moment)
     return report
 
 
@@ -209,6 +209,7 @@ async def _deliver_one(
     row: OutboxMessage,
     policy: RetryPolicy,
     report: DeliveryReport,
+    moment: datetime,
 ) -> None:
     with session_factory() as session:
         if is_opted_out(session, row.channel, row.resident_id):
@@ -228,11 +229,11 @@ async def _deliver_one(
         report.errors.append(str(exc))
         return
     except DeliveryError as exc:
-        _retry_or_fail(session_factory, row, policy, report, str(exc), exc.retryable, exc.retry_after)
+        _retry_or_fail(session_factory, row, policy, report, moment, str(exc), exc.retryable, exc.retry_after)
         return
     except Exception as exc:  # a bug or an unexpected library error: keep the row, retry later
         log.exception("sending outbox message %s failed unexpectedly", row.id)
-        _retry_or_fail(session_factory, row, policy, report, repr(exc), True, None)
+        _retry_or_fail(session_factory, row, policy, report, moment, repr(exc), True, None)
         return
     with session_factory() as session:
         _finish(session, row.id, status="delivered", provider_message_id=result.provider_message_id)
@@ -244,6 +245,7 @@ def _retry_or_fail(
     row: OutboxMessage,
     policy: RetryPolicy,
     report: DeliveryReport,
+    moment: datetime,
     error: str,
     retryable: bool,
     retry_after: float | None,
@@ -259,7 +261,8 @@ def _retry_or_fail(
             return
         stored.status = "pending"
         stored.last_error = error
-        stored.next_attempt_at = utcnow() + timedelta(seconds=policy.delay(row.attempts, retry_after))
+        # Counted from this round's clock, so a sender run with an explicit ``now`` backs off from it.
+        stored.next_attempt_at = moment + timedelta(seconds=policy.delay(row.attempts, retry_after))
         session.add(stored)
         session.commit()
         report.retried += 1

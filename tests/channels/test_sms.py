@@ -1,0 +1,264 @@
+"""SMS/MMS end to end: the real app on a real server, Twilio played by ``channels.fakes.twilio`` over real
+HTTP (signed webhooks in, the real twilio client out)."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+from sqlmodel import select
+
+from bot import outbox
+from bot.app import create_app
+from bot.config import Settings
+from bot.review.clock import utcnow
+from bot.state import InboxRecord, Resident
+from channels.fakes.twilio import OPTED_OUT_NUMBER, FakeTwilio
+from channels.messages import OutboundMessage
+from tests.conversation.harness import RunningBot, running_bot, with_public_url
+from tests.conversation.test_dialogue import CLEAR_REPORT
+from tests.support.live_server import bound_socket, live_server, socket_url
+
+BOT_NUMBER = "+14155550100"
+RESIDENT = "+14155550123"
+# A tiny valid JPEG header is enough for the media store's type sniffing.
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + b"\x00" * 64
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeTwilio]:
+    twilio = FakeTwilio()
+    with live_server(twilio.app) as url:
+        twilio.base_url = url
+        yield twilio
+
+
+def sms_settings(fake: FakeTwilio, **twilio: Any) -> dict[str, Any]:
+    return {
+        "twilio": {
+            "enabled": True,
+            "account_sid": fake.account_sid,
+            "auth_token": fake.auth_token,
+            "from_number": BOT_NUMBER,
+            "api_base_url": fake.base_url,
+            **twilio,
+        }
+    }
+
+
+@pytest.fixture
+def bot(settings: Settings, fake: FakeTwilio) -> Iterator[RunningBot]:
+    with running_bot(settings, **sms_settings(fake)) as running:
+        yield running
+
+
+def webhook(bot: RunningBot) -> str:
+    return bot.url + "/webhooks/twilio"
+
+
+def twiml_messages(response: httpx.Response) -> list[str]:
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("application/xml")
+    root = ET.fromstring(response.text)
+    assert root.tag == "Response"
+    return [message.text or "" for message in root.findall("Message")]
+
+
+def text(fake: FakeTwilio, bot: RunningBot, body: str, **kwargs: Any) -> list[str]:
+    return twiml_messages(
+        fake.inbound(webhook(bot), from_=kwargs.pop("from_", RESIDENT), body=body, **kwargs)
+    )
+
+
+def inbox_count(bot: RunningBot) -> int:
+    with bot.runtime.sessions() as session:
+        return len(session.exec(select(InboxRecord)).all())
+
+
+def test_a_signed_webhook_files_the_request_and_replies_in_twiml(fake: FakeTwilio, bot: RunningBot) -> None:
+    [reply] = text(fake, bot, CLEAR_REPORT, message_sid="SM" + "1" * 32)
+    match = re.search(r"filed as #(\d+) \(Pothole\)", reply)
+    assert match, reply
+    stored = bot.runtime.open311.get_request(match.group(1))
+    assert stored.description == CLEAR_REPORT
+    assert stored.channel == "sms"
+    assert stored.phone == RESIDENT
+    # Twilio redelivers the same webhook (it timed out on its side): the same TwiML, nothing else.
+    assert text(fake, bot, CLEAR_REPORT, message_sid="SM" + "1" * 32) == [reply]
+    assert bot.request_count() == 1
+    assert [row.status for row in bot.outbox()] == ["delivered"]  # answered inline: never sent again
+    assert bot.deliver().delivered == 0
+    assert fake.sent == []
+
+
+@pytest.mark.parametrize("signature", ["", "bm90IGEgc2lnbmF0dXJl", "wrong-url"])
+def test_unsigned_or_wrongly_signed_requests_get_403_and_change_nothing(
+    fake: FakeTwilio, bot: RunningBot, signature: str
+) -> None:
+    if signature == "wrong-url":
+        response = fake.inbound(
+            webhook(bot), from_=RESIDENT, body=CLEAR_REPORT, signed_url=bot.url + "/elsewhere"
+        )
+    elif signature:
+        response = fake.inbound(webhook(bot), from_=RESIDENT, body=CLEAR_REPORT, signature=signature)
+    else:
+        response = httpx.post(
+            webhook(bot), data={"From": RESIDENT, "Body": CLEAR_REPORT, "MessageSid": "SMx"}
+        )
+    assert response.status_code == 403
+    # A parameter changed after signing is refused too (the signature covers all of them).
+    signed = {"From": RESIDENT, "Body": "hello", "MessageSid": "SMy", "AccountSid": fake.account_sid}
+    header = {"X-Twilio-Signature": fake.signature(webhook(bot), signed)}
+    tampered = httpx.post(webhook(bot), data={**signed, "Body": CLEAR_REPORT}, headers=header)
+    assert tampered.status_code == 403
+    assert bot.request_count() == 0
+    assert inbox_count(bot) == 0
+    assert bot.outbox() == []
+
+
+def test_behind_a_tls_proxy_the_signature_is_checked_against_the_public_url(
+    settings: Settings, fake: FakeTwilio
+) -> None:
+    # Twilio calls https://311.example.org; the proxy forwards to the app's local http:// address.
+    public = "https://311.example.org"
+    sock = bound_socket()
+    local = socket_url(sock)
+    configured = with_public_url(settings, public, **sms_settings(fake))
+    with live_server(create_app(configured), sock=sock):
+        as_proxy = fake.inbound(
+            local + "/webhooks/twilio", from_=RESIDENT, body="HELP", signed_url=public + "/webhooks/twilio"
+        )
+        assert "STATUS" in twiml_messages(as_proxy)[0]
+        as_seen = fake.inbound(local + "/webhooks/twilio", from_=RESIDENT, body="HELP")
+        assert as_seen.status_code == 403
+
+
+def test_mms_media_is_stored_by_us_and_served_without_provider_credentials(
+    fake: FakeTwilio, bot: RunningBot
+) -> None:
+    media_url = fake.add_media(JPEG, "image/jpeg")
+    assert httpx.get(media_url).status_code == 401  # Twilio's copy needs the account's credentials
+    [question] = text(fake, bot, "", media=[(media_url, "image/jpeg")])
+    assert "Thanks for the photo" in question
+    [reply] = text(fake, bot, CLEAR_REPORT)
+    request_id = re.search(r"#(\d+)", reply).group(1)  # type: ignore[union-attr]
+    stored = bot.runtime.open311.get_request(request_id)
+    assert stored.media_url is not None
+    assert stored.media_url.startswith(bot.url + "/")
+    assert fake.account_sid not in stored.media_url
+    assert fake.auth_token not in stored.media_url
+    served = httpx.get(stored.media_url)
+    assert served.status_code == 200
+    assert served.content == JPEG
+
+
+def test_notifications_go_through_the_twilio_client_and_delivery_status_keeps_the_furthest(
+    fake: FakeTwilio, bot: RunningBot
+) -> None:
+    with bot.runtime.sessions() as session:
+        outbox.enqueue(
+            session, OutboundMessage(channel="sms", resident_id=RESIDENT, text="Your pothole is fixed.")
+        )
+        session.commit()
+    report = bot.deliver()
+    assert report.delivered == 1
+    [sent] = fake.sent
+    assert (sent.to, sent.from_, sent.body) == (RESIDENT, BOT_NUMBER, "Your pothole is fixed.")
+    assert sent.status_callback == bot.url + "/webhooks/twilio/status"
+    [row] = bot.outbox()
+    assert row.provider_message_id == sent.sid
+    assert fake.status_callback(sent.sid, "delivered").status_code == 204
+    assert fake.status_callback(sent.sid, "sent").status_code == 204  # late: must not win
+    assert fake.status_callback(sent.sid, "queued", signature="forged").status_code == 403
+    [row] = bot.outbox()
+    assert row.delivery_status == "delivered"
+
+
+def test_error_21610_records_the_opt_out_and_is_never_retried(fake: FakeTwilio, bot: RunningBot) -> None:
+    with bot.runtime.sessions() as session:
+        outbox.enqueue(session, OutboundMessage(channel="sms", resident_id=OPTED_OUT_NUMBER, text="Update 1"))
+        session.commit()
+    report = bot.deliver()
+    assert (report.delivered, report.failed) == (0, 1)
+    with bot.runtime.sessions() as session:
+        resident = session.get(Resident, ("sms", OPTED_OUT_NUMBER))
+        assert resident is not None
+        assert resident.opted_out
+        outbox.enqueue(session, OutboundMessage(channel="sms", resident_id=OPTED_OUT_NUMBER, text="Update 2"))
+        session.commit()
+    assert [row.status for row in bot.outbox()] == ["failed", "suppressed"]
+    assert bot.deliver().delivered == 0
+    assert fake.sent == []
+
+
+def test_failures_are_retried_with_backoff_and_permanent_errors_are_not(
+    fake: FakeTwilio, bot: RunningBot
+) -> None:
+    with bot.runtime.sessions() as session:
+        outbox.enqueue(session, OutboundMessage(channel="sms", resident_id=RESIDENT, text="Retry me"))
+        session.commit()
+    fake.fail_next(503, 20503, "Service Unavailable")
+    assert bot.deliver().retried == 1
+    [row] = bot.outbox()
+    assert row.status == "pending"
+    assert row.attempts == 1
+    wait = (row.next_attempt_at - utcnow()).total_seconds()
+    assert 3 < wait <= 5.5  # the first backoff step (outbox_backoff_seconds = 5)
+    assert bot.deliver().delivered == 0  # not due yet
+    channels = bot.messaging.channels
+    later = utcnow() + timedelta(seconds=6)
+    fake.fail_next(500)
+    asyncio.run(outbox.deliver_due(bot.runtime.sessions, channels, now=later))
+    [row] = bot.outbox()
+    assert row.attempts == 2
+    assert (row.next_attempt_at - later).total_seconds() > 9  # doubled
+    report = asyncio.run(
+        outbox.deliver_due(bot.runtime.sessions, channels, now=later + timedelta(seconds=11))
+    )
+    assert report.delivered == 1
+    assert [sms.body for sms in fake.sent] == ["Retry me"]
+
+    with bot.runtime.sessions() as session:
+        outbox.enqueue(session, OutboundMessage(channel="sms", resident_id="+1555", text="Bad number"))
+        session.commit()
+    fake.fail_next(400, 21211, "Invalid 'To' Phone Number")
+    assert bot.deliver().failed == 1
+    assert bot.outbox()[-1].status == "failed"
+
+
+def test_stop_means_silence(fake: FakeTwilio, bot: RunningBot) -> None:
+    [reply] = text(fake, bot, CLEAR_REPORT)
+    assert "filed as" in reply
+    assert text(fake, bot, "STOP") == []
+    assert text(fake, bot, "There is another pothole at 4th St and Mission St") == []
+    with bot.runtime.sessions() as session:
+        outbox.enqueue(session, OutboundMessage(channel="sms", resident_id=RESIDENT, text="Status changed"))
+        session.commit()
+    assert bot.deliver().delivered == 0
+    assert fake.sent == []
+    assert bot.request_count() == 1
+    assert "Welcome back" in text(fake, bot, "START")[0]
+
+
+def test_long_replies_are_split_at_sentence_boundaries(settings: Settings, fake: FakeTwilio) -> None:
+    with running_bot(settings, **sms_settings(fake, max_message_chars=160)) as bot:
+        parts = text(fake, bot, "HELP")
+    assert len(parts) >= 2
+    assert all(len(part) <= 160 for part in parts)
+    assert all(part.rstrip().endswith((".", ":")) for part in parts[:-1])
+    assert " ".join(parts).startswith("Text a problem and where it is")
+
+
+def test_an_sms_conversation_spans_a_restart(settings: Settings, fake: FakeTwilio) -> None:
+    with running_bot(settings, **sms_settings(fake)) as bot:
+        assert "Where is it?" in text(fake, bot, "There is a big pothole in the road")[0]
+    with running_bot(settings, **sms_settings(fake)) as bot:
+        [reply] = text(fake, bot, "5th St and Market St")
+        assert "filed as" in reply
+        assert bot.request_count() == 1
