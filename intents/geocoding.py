@@ -13,6 +13,7 @@ import re
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from geopy.extra.rate_limiter import RateLimiter
@@ -21,7 +22,14 @@ from geopy.geocoders.base import DEFAULT_SENTINEL, Geocoder
 from geopy.location import Location
 from geopy.point import Point as GeoPoint
 
-from intents.gazetteer import Gazetteer, default_gazetteer
+from intents.gazetteer import (
+    ADDRESSES_FILE,
+    INTERSECTIONS_FILE,
+    Gazetteer,
+    default_gazetteer,
+    load_gazetteer,
+    load_index,
+)
 from intents.types import Place
 
 Boundary = tuple[float, float, float, float]
@@ -92,18 +100,25 @@ class OfflineGeocoder(Geocoder):  # type: ignore[misc]  # geopy is untyped
         gazetteer: Gazetteer | None = None,
         *,
         city: str = DEFAULT_CITY,
+        data_dir: Path | None = None,
         timeout: Any = DEFAULT_SENTINEL,
         user_agent: str | None = None,
     ) -> None:
         super().__init__(timeout=timeout, user_agent=user_agent or DEFAULT_USER_AGENT)
         self._gazetteer = gazetteer
+        # Another city's gazetteer: a directory with addresses.csv.gz and intersections.csv.
+        self._data_dir = data_dir
         self.city = city
 
     @property
     def gazetteer(self) -> Gazetteer:
         # Loaded at first use, not at construction: building a resolver from configuration stays cheap.
         if self._gazetteer is None:
-            self._gazetteer = default_gazetteer()
+            if self._data_dir is None:
+                self._gazetteer = default_gazetteer()
+            else:
+                index = self._data_dir / "gazetteer.npz"
+                self._gazetteer = load_index(index, self._data_dir) or load_gazetteer(self._data_dir)
         return self._gazetteer
 
     def geocode(
@@ -279,7 +294,19 @@ def build_geocoder(
 
 
 def _offline_options(options: dict[str, object]) -> dict[str, Any]:
-    unknown = set(options) - {"city"}
+    """``city`` (the text after each address) and ``data_dir`` (another city's gazetteer files)."""
+    unknown = set(options) - {"city", "data_dir"}
     if unknown:
-        raise ValueError(f"the offline geocoder has no option(s) {sorted(unknown)}; it knows only 'city'")
-    return {"city": str(options["city"])} if "city" in options else {}
+        raise ValueError(
+            f"the offline geocoder has no option(s) {sorted(unknown)}; it knows only 'city' and 'data_dir'"
+        )
+    arguments: dict[str, Any] = {}
+    if "city" in options:
+        arguments["city"] = str(options["city"])
+    if "data_dir" in options:
+        data_dir = Path(str(options["data_dir"]))
+        missing = [name for name in (ADDRESSES_FILE, INTERSECTIONS_FILE) if not (data_dir / name).is_file()]
+        if missing:
+            raise ValueError(f"geocoder.options.data_dir {data_dir} lacks {', '.join(missing)}")
+        arguments["data_dir"] = data_dir
+    return arguments

@@ -7,6 +7,7 @@ geopy's real Nominatim client talking HTTP to a local fake Nominatim server.
 from __future__ import annotations
 
 import csv
+import gzip
 import time
 from pathlib import Path
 
@@ -215,6 +216,15 @@ def test_bad_geocoder_configuration_is_a_clear_error() -> None:
         build_geocoder(
             "nominatim", {}, api_key="secret-key", min_delay_seconds=1, cache_size=1, boundary=SF_BOUNDARY
         )
+    with pytest.raises(ValueError, match=r"lacks addresses\.csv\.gz"):
+        build_geocoder(
+            "offline",
+            {"data_dir": "/nonexistent"},
+            api_key=None,
+            min_delay_seconds=1,
+            cache_size=1,
+            boundary=SF_BOUNDARY,
+        )
     with pytest.raises(ValueError, match="offline geocoder has no option"):
         build_geocoder(
             "offline", {"domain": "x"}, api_key=None, min_delay_seconds=1, cache_size=1, boundary=SF_BOUNDARY
@@ -240,3 +250,29 @@ def test_the_shipped_compact_index_matches_the_bundled_csv_files(tmp_path: Path)
     assert load_index(INDEX_FILE, other) is None
     save_index(built, tmp_path / "index.npz", DATA_DIR)
     assert load_index(tmp_path / "index.npz", DATA_DIR) is not None
+
+
+def test_the_offline_geocoder_serves_another_city_from_its_own_files(tmp_path: Path) -> None:
+    with gzip.open(tmp_path / "addresses.csv.gz", "wt", encoding="utf-8") as handle:
+        handle.write(
+            "number,street,lat,lon\n100,N MAIN ST,39.7817,-89.6501\n102,N MAIN ST,39.7818,-89.6501\n"
+        )
+        handle.write("7,W WASHINGTON ST,39.8012,-89.6440\n")
+    (tmp_path / "intersections.csv").write_text(
+        "cnn,lat,lon,streets,adjacent_cnns\n1,39.7810,-89.6500,N MAIN ST|W WASHINGTON ST,\n", encoding="utf-8"
+    )
+    resolver = build_geocoder(
+        "offline",
+        {"data_dir": str(tmp_path), "city": "Springfield, IL"},
+        api_key=None,
+        min_delay_seconds=0,
+        cache_size=10,
+        boundary=(39.70, -89.75, 39.87, -89.55),
+    )
+    place = resolver.geocode("102 North Main Street")
+    assert place is not None
+    assert (place.lat, place.long, place.address) == (39.7818, -89.6501, "102 N MAIN ST, Springfield, IL")
+    corner = resolver.geocode("Washington & Main")
+    assert corner is not None
+    assert (corner.lat, corner.long) == (39.7810, -89.6500)
+    assert resolver.geocode("1355 Market St") is None  # San Francisco is not loaded
