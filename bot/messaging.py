@@ -7,16 +7,16 @@ uses the review queue).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 from fastapi import FastAPI
 
 from bot.backend import RequestBackend
-from bot.config import GeocoderSettings, Settings
+from bot.config import Settings
 from bot.conversation import ConversationEngine
 from bot.cursors import DatabaseCursorStore
 from bot.dispatcher import Dispatcher
@@ -113,25 +113,35 @@ def _backend(runtime: Runtime) -> RequestBackend:
 def load_understander(settings: Settings) -> Understander:
     """The intents pipeline for these settings; loaded once per process and shared (it is read-only)."""
     geocoder = settings.intents.geocoder
-    return _load_pipeline(settings.intents.model_path, _geocoder_key(geocoder))
-
-
-def _geocoder_key(geocoder: GeocoderSettings) -> str:
-    return geocoder.model_dump_json()
+    return _load_pipeline(
+        settings.intents.model_path,
+        geocoder.provider,
+        json.dumps(geocoder.options, sort_keys=True),
+        geocoder.api_key.get_secret_value() if geocoder.api_key else None,
+        geocoder.min_delay_seconds,
+        geocoder.cache_size,
+        (geocoder.boundary[0], geocoder.boundary[1], geocoder.boundary[2], geocoder.boundary[3]),
+    )
 
 
 @lru_cache(maxsize=4)
-def _load_pipeline(model_path: Path | None, geocoder_json: str) -> Understander:
+def _load_pipeline(
+    model_path: Path | None,
+    provider: str,
+    options_json: str,
+    api_key: str | None,
+    min_delay_seconds: float,
+    cache_size: int,
+    boundary: tuple[float, float, float, float],
+) -> Understander:
     from intents.pipeline import load_pipeline
 
-    geocoder = GeocoderSettings.model_validate_json(geocoder_json)
-    options: dict[str, Any] = {
-        "provider": geocoder.provider,
-        "options": geocoder.options,
-        "api_key": geocoder.api_key.get_secret_value() if geocoder.api_key else None,
-        "min_delay_seconds": geocoder.min_delay_seconds,
-        "cache_size": geocoder.cache_size,
-        "boundary": tuple(geocoder.boundary),
-    }
-    pipeline: Understander = load_pipeline(model_path, **options)
-    return pipeline
+    return load_pipeline(
+        model_path,
+        geocoder_provider=provider,
+        geocoder_options=json.loads(options_json),
+        geocoder_api_key=api_key,
+        min_delay_seconds=min_delay_seconds,
+        cache_size=cache_size,
+        boundary=boundary,
+    )
