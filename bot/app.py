@@ -7,7 +7,6 @@ module in ``APP_PARTS`` with a ``mount(app, runtime)`` function that adds its ro
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import importlib
 from collections.abc import AsyncIterator
@@ -17,12 +16,13 @@ from fastapi.responses import Response
 
 from bot.config import Settings
 from bot.open311.api import build_router, install_error_handlers
-from bot.open311.batch import run_batch_acceptance
 from bot.runtime import Runtime
 
 # One line per part; each module has mount(app: FastAPI, runtime: Runtime) -> None.
 APP_PARTS: tuple[str, ...] = (
     "bot.review.routes",  # the operator console under /operator
+    "bot.messaging",  # understanding, conversation, dispatcher and channels
+    "bot.jobs.part",  # apscheduler jobs (outbox, notifications, batch acceptance, X, remote); after messaging
 )
 
 
@@ -65,23 +65,4 @@ def mount_open311(app: FastAPI, runtime: Runtime) -> None:
     settings = runtime.settings
     app.include_router(build_router(runtime.open311, runtime.media, settings))
     install_error_handlers(app, settings.open311.base_path)
-    if settings.jobs.enabled and settings.open311.batch_acceptance == "auto":
-        _add_batch_acceptance(runtime)
-
-
-def _add_batch_acceptance(runtime: Runtime) -> None:
-    tasks: list[asyncio.Task[None]] = []
-
-    async def start() -> None:
-        interval = runtime.settings.jobs.batch_accept_seconds
-        tasks.append(asyncio.create_task(run_batch_acceptance(runtime.open311, interval)))
-
-    async def stop() -> None:
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        tasks.clear()
-
-    runtime.add_lifecycle(start, stop)
+    # Batch acceptance runs as the "batch-acceptance" job of bot.jobs (one scheduler among all workers).

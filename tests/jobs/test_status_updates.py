@@ -1,0 +1,168 @@
+"""Status updates end to end: the real app on a real server with its jobs running (apscheduler), a status
+change made through the Open311 core, and residents on the local channel and on SMS (through the twilio
+library against the local fake of Twilio's REST API, counted there)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from bot.config import Settings
+from bot.open311.models import NewRequest
+from bot.runtime import Runtime
+from channels.fakes.twilio import FakeTwilio
+from tests.conversation.harness import RunningBot, running_bot
+from tests.support.live_server import live_server
+
+SMS_RESIDENT = "+14155550111"
+SMS_QUITTER = "+14155550122"
+# Long enough for several rounds of every job at the intervals below, so a second send would show.
+SETTLE_SECONDS = 2.0
+
+
+@pytest.fixture
+def twilio() -> Iterator[tuple[FakeTwilio, str]]:
+    fake = FakeTwilio()
+    with live_server(fake.app) as url:
+        fake.base_url = url
+        yield fake, url
+
+
+def overrides(twilio_url: str, fake: FakeTwilio) -> dict[str, Any]:
+    return {
+        "jobs": {
+            "enabled": True,
+            "outbox_seconds": 0.2,
+            "notify_seconds": 0.2,
+            "batch_accept_seconds": 0.5,
+            "leader_check_seconds": 0.5,
+        },
+        "twilio": {
+            "enabled": True,
+            "account_sid": fake.account_sid,
+            "auth_token": fake.auth_token,
+            "from_number": "+14155550100",
+            "api_base_url": twilio_url,
+        },
+    }
+
+
+def wait_for(condition: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"waited {timeout} s for {what}")
+        time.sleep(0.1)
+
+
+def new_pothole(runtime: Runtime) -> str:
+    submission = runtime.open311.create_request(
+        NewRequest(
+            service_code="pothole",
+            lat=37.7793,
+            long=-122.4193,
+            description="pothole in the bike lane",
+            attributes=_required_answers(runtime, "pothole"),
+        ),
+        actor="test",
+    )
+    assert submission.service_request_id is not None
+    return submission.service_request_id
+
+
+def _required_answers(runtime: Runtime, code: str) -> dict[str, str | list[str]]:
+    answers: dict[str, str | list[str]] = {}
+    for attribute in runtime.open311.get_service_definition(code).attributes:
+        if attribute.required and attribute.variable:
+            first = attribute.values[0].key if attribute.values else "3"
+            answers[attribute.code] = [first] if attribute.datatype == "multivaluelist" else first
+    return answers
+
+
+def sms_say(bot: RunningBot, fake: FakeTwilio, number: str, body: str) -> str:
+    response = fake.inbound(f"{bot.url}/webhooks/twilio", from_=number, body=body)
+    assert response.status_code == 200, response.text
+    return response.text
+
+
+def updates_for(bot: RunningBot, resident: str) -> list[str]:
+    return [m["text"] for m in bot.resident(resident).received() if m["text"].startswith("Update on report")]
+
+
+def sms_updates(fake: FakeTwilio, number: str) -> list[str]:
+    return [sms.body for sms in fake.sent_to(number) if sms.body.startswith("Update on report")]
+
+
+def test_a_status_change_reaches_each_follower_once_on_their_channel(
+    settings: Settings, twilio: tuple[FakeTwilio, str]
+) -> None:
+    fake, twilio_url = twilio
+    with running_bot(settings, **overrides(twilio_url, fake)) as bot:
+        request_id = new_pothole(bot.runtime)
+
+        assert bot.resident("ana").ask(f"follow {request_id}") == (
+            f"You will get updates on report #{request_id} (Pothole). Reply UNFOLLOW {request_id} to stop."
+        )
+        assert bot.resident("ana").ask(f"FOLLOW #{request_id}").startswith("You already get updates")
+        assert f"updates on report #{request_id}" in sms_say(bot, fake, SMS_RESIDENT, f"Follow {request_id}")
+        sms_say(bot, fake, SMS_QUITTER, f"FOLLOW {request_id}")
+        sms_say(bot, fake, SMS_QUITTER, "STOP")
+        assert bot.resident("bo").ask("FOLLOW 999999") == "I could not find a report 999999."
+
+        bot.runtime.open311.update_status(request_id, "closed", "Filled with asphalt.", actor="crew")
+
+        expected = (
+            f"Update on report #{request_id} (Pothole): it is now closed. Filled with asphalt. "
+            f"Reply UNFOLLOW {request_id} to stop these updates."
+        )
+        wait_for(lambda: updates_for(bot, "ana") and sms_updates(fake, SMS_RESIDENT), "both updates")
+        time.sleep(SETTLE_SECONDS)
+        assert updates_for(bot, "ana") == [expected]
+        assert sms_updates(fake, SMS_RESIDENT) == [expected]
+        assert fake.sent_to(SMS_QUITTER) == []  # after STOP, nothing
+        assert updates_for(bot, "bo") == []  # never followed
+
+        # UNFOLLOW: the next change reaches the SMS resident only.
+        assert bot.resident("ana").ask(f"unfollow {request_id}") == (
+            f"You will no longer get updates on report #{request_id}."
+        )
+        bot.runtime.open311.update_status(request_id, "open", "Reopened: the patch sank.", actor="crew")
+        wait_for(lambda: len(sms_updates(fake, SMS_RESIDENT)) == 2, "the second SMS update")
+        time.sleep(SETTLE_SECONDS)
+        assert len(sms_updates(fake, SMS_RESIDENT)) == 2
+        assert "it is now open. Reopened: the patch sank." in sms_updates(fake, SMS_RESIDENT)[1]
+        assert updates_for(bot, "ana") == [expected]
+
+
+def test_a_change_made_while_the_bot_is_down_is_sent_once_after_the_restart(
+    settings: Settings, twilio: tuple[FakeTwilio, str]
+) -> None:
+    fake, twilio_url = twilio
+    options = overrides(twilio_url, fake)
+    with running_bot(settings, **options) as bot:
+        request_id = new_pothole(bot.runtime)
+        bot.resident("ana").ask(f"FOLLOW {request_id}")
+        sms_say(bot, fake, SMS_RESIDENT, f"FOLLOW {request_id}")
+
+    # Between the change and the send, nothing of the bot runs: the change waits in the event log.
+    offline = Runtime.build(settings, apply_migrations=False)
+    try:
+        offline.open311.update_status(request_id, "closed", "Done while you slept.", actor="crew")
+    finally:
+        offline.close()
+    assert sms_updates(fake, SMS_RESIDENT) == []
+
+    with running_bot(settings, **options) as bot:
+        wait_for(lambda: updates_for(bot, "ana") and sms_updates(fake, SMS_RESIDENT), "updates after restart")
+        time.sleep(SETTLE_SECONDS)
+        assert len(updates_for(bot, "ana")) == 1
+        assert len(sms_updates(fake, SMS_RESIDENT)) == 1
+
+    # And a second restart sends nothing again.
+    with running_bot(settings, **options) as bot:
+        time.sleep(SETTLE_SECONDS)
+        assert len(updates_for(bot, "ana")) == 1
+    assert len(sms_updates(fake, SMS_RESIDENT)) == 1
