@@ -160,7 +160,8 @@ def test_cancel_help_and_unknown_words(bot: RunningBot) -> None:
     help_text = judy.ask("hlep")
     assert "STATUS" in help_text
     assert "STOP" in help_text
-    assert "not available" in judy.ask("FOLLOW 12")  # reserved for status updates
+    assert "Where is it?" not in judy.ask("FOLLOW 12")  # a command (status updates'), not a report
+    assert bot.request_count() == 0
 
 
 def test_stop_silences_everything_until_start(bot: RunningBot) -> None:
