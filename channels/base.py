@@ -69,10 +69,10 @@ class Channel(ABC):
         """Web routes (webhooks) this channel serves inside the app; none by default."""
         return []
 
-    async def start(self) -> None:
+    async def start(self) -> None:  # noqa: B027  (optional hook: most channels have nothing to start)
         """Starts pollers or provider sessions; called once when the app starts."""
 
-    async def stop(self) -> None:
+    async def stop(self) -> None:  # noqa: B027  (optional hook)
         """Stops what ``start`` started; called once when the app stops."""
 
     @abstractmethod
