@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,13 +24,14 @@ from bot.config import Settings
 from bot.state import InboxRecord
 from channels.base import DeliveryError, RecipientOptedOut
 from channels.fakes.telegram import SECRET_HEADER, FakeTelegram
-from channels.messages import Choice, InboundMessage, OutboundMessage
+from channels.messages import Choice, GeoPoint, InboundMessage, OutboundMessage
 from channels.telegram import TelegramChannel
 from tests.channels.serving import Recorder, serve_channel
 from tests.conftest import make_settings
 from tests.conversation.harness import RunningBot, running_bot
 from tests.support.live_server import bound_socket, live_server, socket_url
 
+PAYLOADS = Path(__file__).parent.parent / "payloads"
 SECRET = "s3cret-Token_1"
 CHAT = 424242
 
@@ -144,6 +146,29 @@ async def test_photos_are_fetched_through_the_library(fake: FakeTelegram) -> Non
     finally:
         await channel.application.shutdown()
     assert (content, content_type) == (b"\xff\xd8the-big-one", "image/jpeg")
+
+
+def test_recorded_updates_become_the_engines_messages(fake: FakeTelegram) -> None:
+    recorder = Recorder()
+    sock = bound_socket()
+    channel = make_channel(fake, recorder, "webhook", socket_url(sock))
+    names = ("text", "command", "location", "photo", "callback_query")
+    with serve_channel(channel, sock=sock) as url:
+        for name in names:
+            payload = json.loads((PAYLOADS / f"telegram_{name}_update.json").read_text())
+            response = httpx.post(f"{url}/webhooks/telegram", json=payload, headers={SECRET_HEADER: SECRET})
+            assert response.status_code == 200, (name, response.text)
+    text, command, location, photo, button = recorder.messages()
+    assert all(m.resident_id == "5512345678" and m.language_hint == "es" for m in recorder.messages())
+    assert [m.provider_message_id for m in recorder.messages()] == [
+        f"update:84511030{n}" for n in range(1, 6)
+    ]
+    assert (text.text, text.reply_to) == ("Hay un bache enorme en la calle 24 y Mission", "1201")
+    assert command.text == "STATUS 101004263"
+    assert location.point == GeoPoint(lat=37.752254, long=-122.418466)
+    assert photo.text == "Grafiti en la pared de la biblioteca"
+    assert [a.url for a in photo.attachments] == ["telegram-file:AgACAgEAAxkBAAIBPGdTx-large"]  # the largest
+    assert (button.choice_value, button.text, button.reply_to) == ("graffiti", "Grafiti", None)
 
 
 def test_wrong_or_missing_secret_token_is_refused(fake: FakeTelegram) -> None:
