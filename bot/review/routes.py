@@ -12,9 +12,7 @@
 # No ``from __future__ import annotations`` here: FastAPI reads the route signatures at runtime, and the
 # dependency aliases (DB, Operator, Checked) are local to operator_router.
 import secrets
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -25,13 +23,10 @@ from fastapi.templating import Jinja2Templates
 from sqlmodel import Session
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bot.config import Settings
-from bot.db import SessionFactory
 from bot.embedded_backend import EmbeddedBackend
 from bot.open311.errors import Open311Error
 from bot.open311.models import ServiceRequestRow
-from bot.open311.service import Open311Service
-from bot.review import audit, dashboard, learning, views
+from bot.review import audit, dashboard, decisions, learning, views
 from bot.review.auth import (
     SESSION_COOKIE,
     SIGN_IN_CSRF_COOKIE,
@@ -42,6 +37,7 @@ from bot.review.auth import (
     sign_out,
     tokens_match,
 )
+from bot.review.console import Console
 from bot.review.map import online_map_url, render_map_svg
 from bot.review.models import ReviewItem
 from bot.review.queue import ReviewError, ReviewQueue
@@ -51,10 +47,6 @@ from bot.templates import load_templates
 PREFIX = "/operator"
 HERE = Path(__file__).parent
 CSRF_HEADER = "X-CSRF-Token"
-# A geocoder the console may use when an operator types an address without coordinates: text ->
-# (lat, long, normalised address) or None. Given by the app (the review package does not import intents).
-Geocode = Callable[[str], tuple[float, float, str] | None]
-
 NAV: tuple[tuple[str, str, str], ...] = (
     ("queue", "Review queue", "/"),
     ("requests", "Requests", "/requests"),
@@ -70,44 +62,6 @@ FLASHES = {
     "updated": "Saved; residents following this request are being told.",
     "signed-out": "You have signed out.",
 }
-
-
-@dataclass(slots=True)
-class Console:
-    """What the console needs from the running app."""
-
-    settings: Settings
-    sessions: SessionFactory
-    open311: Open311Service
-    queue: ReviewQueue
-    geocode: Geocode | None = None
-
-    @property
-    def claim_minutes(self) -> float:
-        return self.settings.operator.claim_minutes
-
-    @property
-    def secure_cookies(self) -> bool:
-        mode = self.settings.operator.secure_cookies
-        if mode == "auto":
-            return self.settings.server.public_url.lower().startswith("https://")
-        return mode == "always"
-
-    def service_code_for(self, code: str) -> str:
-        """A catalog service code for a code the classifier suggested (a city may name services apart)."""
-        services = self.open311.catalog.services
-        if any(service.code == code for service in services):
-            return code
-        return next((service.code for service in services if service.classifier_class == code), code)
-
-    def service_names(self) -> dict[str, str]:
-        """Service code (and classifier class) -> the city's name for it, in catalog order."""
-        names: dict[str, str] = {}
-        for service in self.open311.catalog.services:
-            names[service.code] = service.name
-        for service in self.open311.catalog.services:
-            names.setdefault(service.classifier_class, service.name)
-        return names
 
 
 class NotSignedIn(Exception):
@@ -352,145 +306,67 @@ def operator_router(console: Console) -> APIRouter:
     def show_item(request: Request, item_id: int, operator: Operator, session: DB) -> Response:
         return item_page(request, operator, session, item_id)
 
-    def snapshot(item: ReviewItem) -> dict[str, Any]:
-        return {
-            "status": item.status,
-            "claimed_by": item.claimed_by,
-            "service_code": item.service_code,
-            "service_request_id": item.service_request_id,
-            "token": item.token,
-            "address_string": item.address_string,
-            "lat": item.lat,
-            "long": item.long,
-            "rejection_reason": item.rejection_reason,
-        }
-
-    def decide(
-        request: Request,
-        operator: SignedIn,
-        session: Session,
-        item_id: int,
-        action: str,
-        change: Callable[[ReviewItem], Any],
+    def act(
+        request: Request, operator: SignedIn, session: Session, item_id: int, run: Any
     ) -> Response | None:
-        """Runs one queue action and its audit entry in one transaction; a refusal re-renders the item."""
-        item = session.get(ReviewItem, item_id)
-        if item is None:
-            raise HTTPException(404, f"there is no review item {item_id}")
+        """Runs one decision and commits; a refusal re-renders the item with the reason (409)."""
         try:
-            before = snapshot(item)
-            changed: ReviewItem = change(item)
-            audit.add_entry(
-                session,
-                actor=operator.name,
-                action=f"review.{action}",
-                subject_type="review_item",
-                subject_id=item_id,
-                before=before,
-                after=snapshot(changed),
-                client=client_of(request),
-            )
+            run(decisions.Actor(operator.name, client_of(request)))
             session.commit()
         except (ReviewError, Open311Error) as exc:
             session.rollback()
+            if session.get(ReviewItem, item_id) is None:
+                raise HTTPException(404, str(exc)) from exc
             return item_page(request, operator, session, item_id, error=str(exc), status=409)
         return None
 
     @router.post("/queue/{item_id}/claim")
     def claim(request: Request, item_id: int, operator: Checked, session: DB) -> Response:
-        stale = timedelta(minutes=console.claim_minutes)
-        refused = decide(
-            request,
-            operator,
-            session,
-            item_id,
-            "claim",
-            lambda _: console.queue.claim(session, item_id, operator.name, stale_after=stale),
+        refused = act(
+            request, operator, session, item_id, lambda who: decisions.claim(console, session, who, item_id)
         )
         return refused or redirect(f"/queue/{item_id}", "claimed")
 
     @router.post("/queue/{item_id}/release")
     def release(request: Request, item_id: int, operator: Checked, session: DB) -> Response:
-        refused = decide(
-            request,
-            operator,
-            session,
-            item_id,
-            "release",
-            lambda _: console.queue.release(session, item_id, operator.name),
+        refused = act(
+            request, operator, session, item_id, lambda who: decisions.release(console, session, who, item_id)
         )
         return refused or redirect("/", "released")
 
     @router.post("/queue/{item_id}/approve")
     async def approve(request: Request, item_id: int, operator: Checked, session: DB) -> Response:
         form = await request.form()
-        chosen = form_text(form, "service_code") or form_text(form, "other_service_code")
-        address = form_text(form, "address_string")
         try:
             lat, long = _coordinates(form_text(form, "lat"), form_text(form, "long"))
         except ValueError as exc:
             return item_page(request, operator, session, item_id, error=str(exc), status=400)
-
-        def approve_item(item: ReviewItem) -> ReviewItem:
-            nonlocal lat, long, address
-            item_view = views.item_view(item, claim_minutes=console.claim_minutes)
-            moved = address and address != (item.address_string or item.location_text or "")
-            if lat is None and moved and console.geocode is not None:
-                found = console.geocode(address)
-                if found is None:
-                    raise ReviewError(f"no place called {address!r} was found; give coordinates")
-                lat, long, address = found
-            code = console.service_code_for(chosen) if chosen else None
-            original = item.service_code or console.service_code_for(item_view.top_code)
-            decided = console.queue.approve(
-                session,
-                item_id,
-                operator.name,
-                service_code=code,
-                lat=lat,
-                long=long,
-                address_string=address or None,
-                # Answers collected for another service do not fit the one the operator chose.
-                attributes=None if code in (None, original) else {},
-            )
-            learning.record_decision(
-                session,
-                review_item_id=item_id,
-                operator=operator.name,
-                text=item.text,
-                language=item.language,
-                predicted_code=item_view.top_code,
-                predicted_confidence=item_view.top_confidence,
-                service_code=decided.service_code or "",
-                location_text=item.location_text or "",
-            )
-            return decided
-
-        refused = decide(request, operator, session, item_id, "approve", approve_item)
+        approval = decisions.Approval(
+            service_code=form_text(form, "service_code") or form_text(form, "other_service_code"),
+            address_string=form_text(form, "address_string"),
+            lat=lat,
+            long=long,
+        )
+        refused = act(
+            request,
+            operator,
+            session,
+            item_id,
+            lambda who: decisions.approve(console, session, who, item_id, approval),
+        )
         return refused or redirect("/", "approved")
 
     @router.post("/queue/{item_id}/reject")
     async def reject(request: Request, item_id: int, operator: Checked, session: DB) -> Response:
         form = await request.form()
         reason = form_text(form, "reason")
-
-        def reject_item(item: ReviewItem) -> ReviewItem:
-            item_view = views.item_view(item, claim_minutes=console.claim_minutes)
-            decided = console.queue.reject(session, item_id, operator.name, reason)
-            learning.record_decision(
-                session,
-                review_item_id=item_id,
-                operator=operator.name,
-                text=item.text,
-                language=item.language,
-                predicted_code=item_view.top_code,
-                predicted_confidence=item_view.top_confidence,
-                service_code="",
-                rejected=True,
-            )
-            return decided
-
-        refused = decide(request, operator, session, item_id, "reject", reject_item)
+        refused = act(
+            request,
+            operator,
+            session,
+            item_id,
+            lambda who: decisions.reject(console, session, who, item_id, reason),
+        )
         return refused or redirect("/", "rejected")
 
     # -------------------------------------------------------------------------------- requests
@@ -579,39 +455,18 @@ def operator_router(console: Console) -> APIRouter:
     async def change_status(request: Request, request_id: str, operator: Checked, session: DB) -> Response:
         form = await request.form()
         row = request_row(session, request_id)
-        before = _request_snapshot(row)
-        expected_text = form_text(form, "expected_datetime")
         try:
-            expected = datetime.fromisoformat(expected_text).replace(tzinfo=UTC) if expected_text else None
-        except ValueError:
-            return request_page(
-                request, operator, session, request_id, error="The expected date is not a date.", status=400
-            )
-        try:
-            updated = console.open311.update_status(
-                request_id,
+            change = _request_change(
                 form_text(form, "status"),
-                status_notes=form_text(form, "status_notes"),
-                agency_responsible=form_text(form, "agency_responsible"),
-                expected_datetime=expected,
-                actor=f"operator:{operator.name}",
-                session=session,
+                form_text(form, "status_notes"),
+                form_text(form, "agency_responsible"),
+                form_text(form, "expected_datetime"),
             )
-            after = {
-                "status": updated.status,
-                "status_notes": updated.status_notes,
-                "agency_responsible": updated.agency_responsible,
-                "expected_datetime": updated.expected_datetime,
-            }
-            audit.add_entry(
-                session,
-                actor=operator.name,
-                action="request.update",
-                subject_type="request",
-                subject_id=request_id,
-                before=before,
-                after=after,
-                client=client_of(request),
+        except ValueError as exc:
+            return request_page(request, operator, session, request_id, error=str(exc), status=400)
+        try:
+            decisions.update_request(
+                console, session, decisions.Actor(operator.name, client_of(request)), row, change
             )
             session.commit()
         except Open311Error as exc:
@@ -685,28 +540,96 @@ def operator_router(console: Console) -> APIRouter:
     def api_item(item_id: int, operator: Operator, session: DB) -> JSONResponse:
         return JSONResponse(item_or_404(session, item_id).as_json())
 
+    async def json_body(request: Request) -> dict[str, Any]:
+        try:
+            body = await request.json() if await request.body() else {}
+        except ValueError as exc:
+            raise HTTPException(400, "the body is not JSON") from exc
+        if not isinstance(body, dict):
+            raise HTTPException(400, "the body must be a JSON object")
+        return body
+
+    def json_act(
+        request: Request, operator: SignedIn, session: Session, item_id: int, run: Any
+    ) -> JSONResponse:
+        try:
+            run(decisions.Actor(operator.name, client_of(request)))
+            session.commit()
+        except (ReviewError, Open311Error) as exc:
+            session.rollback()
+            status = 404 if session.get(ReviewItem, item_id) is None else 409
+            return JSONResponse({"error": str(exc)}, status_code=status)
+        return JSONResponse(item_or_404(session, item_id).as_json())
+
     @router.post("/api/queue/{item_id}/claim")
     def api_claim(request: Request, item_id: int, operator: Checked, session: DB) -> JSONResponse:
-        stale = timedelta(minutes=console.claim_minutes)
+        return json_act(
+            request, operator, session, item_id, lambda who: decisions.claim(console, session, who, item_id)
+        )
+
+    @router.post("/api/queue/{item_id}/release")
+    def api_release(request: Request, item_id: int, operator: Checked, session: DB) -> JSONResponse:
+        return json_act(
+            request, operator, session, item_id, lambda who: decisions.release(console, session, who, item_id)
+        )
+
+    @router.post("/api/queue/{item_id}/approve")
+    async def api_approve(request: Request, item_id: int, operator: Checked, session: DB) -> JSONResponse:
+        body = await json_body(request)
         try:
-            item = console.queue.get(session, item_id)
-            before = snapshot(item)
-            claimed = console.queue.claim(session, item_id, operator.name, stale_after=stale)
-            audit.add_entry(
-                session,
-                actor=operator.name,
-                action="review.claim",
-                subject_type="review_item",
-                subject_id=item_id,
-                before=before,
-                after=snapshot(claimed),
-                client=client_of(request),
+            lat, long = _coordinates(str(body.get("lat") or ""), str(body.get("long") or ""))
+        except ValueError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=400)
+        approval = decisions.Approval(
+            service_code=str(body.get("service_code") or ""),
+            address_string=str(body.get("address_string") or ""),
+            lat=lat,
+            long=long,
+        )
+        return json_act(
+            request,
+            operator,
+            session,
+            item_id,
+            lambda who: decisions.approve(console, session, who, item_id, approval),
+        )
+
+    @router.post("/api/queue/{item_id}/reject")
+    async def api_reject(request: Request, item_id: int, operator: Checked, session: DB) -> JSONResponse:
+        reason = str((await json_body(request)).get("reason") or "")
+        return json_act(
+            request,
+            operator,
+            session,
+            item_id,
+            lambda who: decisions.reject(console, session, who, item_id, reason),
+        )
+
+    @router.post("/api/requests/{request_id}/status")
+    async def api_change_status(
+        request: Request, request_id: str, operator: Checked, session: DB
+    ) -> JSONResponse:
+        body = await json_body(request)
+        row = request_row(session, request_id)
+        try:
+            change = _request_change(
+                str(body.get("status") or ""),
+                str(body.get("status_notes") or ""),
+                str(body.get("agency_responsible") or ""),
+                str(body.get("expected_datetime") or ""),
+            )
+            decisions.update_request(
+                console, session, decisions.Actor(operator.name, client_of(request)), row, change
             )
             session.commit()
-        except ReviewError as exc:
+        except ValueError as exc:
+            session.rollback()
+            return JSONResponse({"error": str(exc)}, status_code=400)
+        except Open311Error as exc:
             session.rollback()
             return JSONResponse({"error": str(exc)}, status_code=409)
-        return JSONResponse(item_or_404(session, item_id).as_json())
+        session.refresh(row)
+        return JSONResponse(_request_json(row))
 
     @router.get("/api/requests")
     def api_requests(request: Request, operator: Operator, session: DB) -> JSONResponse:
@@ -833,13 +756,16 @@ def _coordinates(lat_text: str, long_text: str) -> tuple[float | None, float | N
     return lat, long
 
 
-def _request_snapshot(row: ServiceRequestRow) -> dict[str, Any]:
-    return {
-        "status": row.status,
-        "status_notes": row.status_notes,
-        "agency_responsible": row.agency_responsible,
-        "expected_datetime": row.expected_datetime,
-    }
+def _request_change(status: str, notes: str, agency: str, expected_text: str) -> decisions.RequestChange:
+    """The form's (or JSON's) fields as a change; the expected date is read as UTC."""
+    expected = None
+    if expected_text:
+        try:
+            expected = datetime.fromisoformat(expected_text)
+        except ValueError:
+            raise ValueError(f"the expected date {expected_text!r} is not a date and time") from None
+        expected = expected.replace(tzinfo=UTC) if expected.tzinfo is None else expected
+    return decisions.RequestChange(status, notes, agency, expected)
 
 
 def _request_json(row: ServiceRequestRow) -> dict[str, Any]:

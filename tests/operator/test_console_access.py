@@ -97,6 +97,30 @@ def test_nothing_is_reachable_without_a_session_or_the_csrf_token(deployment: De
         assert item is not None
         assert (item.status, item.claimed_by) == ("claimed", "alice")
 
+    # The JSON endpoints decide too: alice approves, then closes the request.
+    headers = {"X-CSRF-Token": csrf}
+    approved = client.post(f"/operator/api/queue/{item_id}/approve", json={}, headers=headers)
+    assert approved.status_code == 200, approved.text
+    request_id = approved.json()["service_request_id"]
+    assert approved.json()["status"] == "approved"
+    again = client.post(f"/operator/api/queue/{item_id}/reject", json={"reason": "late"}, headers=headers)
+    assert again.status_code == 409
+    bad_date = client.post(
+        f"/operator/api/requests/{request_id}/status",
+        json={"status": "closed", "expected_datetime": "next tuesday"},
+        headers=headers,
+    )
+    assert bad_date.status_code == 400
+    closed = client.post(
+        f"/operator/api/requests/{request_id}/status",
+        json={"status": "closed", "status_notes": "painted over"},
+        headers=headers,
+    )
+    assert closed.status_code == 200, closed.text
+    assert (closed.json()["status"], closed.json()["status_notes"]) == ("closed", "painted over")
+    listed = client.get("/operator/api/requests", params={"status": "closed", "service_code": "graffiti"})
+    assert [r["service_request_id"] for r in listed.json()["requests"]] == [request_id]
+
     # Signing out ends the session on the server: the old cookie opens nothing any more.
     cookie = dict(client.cookies)
     assert client.post("/operator/sign-out", data={"csrf_token": csrf}).status_code == 303
@@ -107,6 +131,8 @@ def test_nothing_is_reachable_without_a_session_or_the_csrf_token(deployment: De
         entries = session.exec(select(AuditEntry).order_by(col(AuditEntry.id))).all()
         actions = [(entry.actor, entry.action) for entry in entries]
     assert ("alice", "review.claim") in actions
+    assert ("alice", "review.approve") in actions
+    assert ("alice", "request.update") in actions
     assert ("alice", "sign_out") in actions
     assert ("bob", "review.reject") not in actions  # a refused action changes nothing, logs nothing
 

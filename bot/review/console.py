@@ -1,0 +1,51 @@
+"""What the console needs from the running app, in one object the routes and decisions share."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot.config import Settings
+from bot.db import SessionFactory
+from bot.open311.service import Open311Service
+from bot.review.queue import ReviewQueue
+
+# A geocoder the console may use when an operator types an address without coordinates: text ->
+# (lat, long, normalised address) or None. Given by the app (the review package does not import intents).
+Geocode = Callable[[str], tuple[float, float, str] | None]
+
+
+@dataclass(slots=True)
+class Console:
+    settings: Settings
+    sessions: SessionFactory
+    open311: Open311Service
+    queue: ReviewQueue
+    geocode: Geocode | None = None
+
+    @property
+    def claim_minutes(self) -> float:
+        return self.settings.operator.claim_minutes
+
+    @property
+    def secure_cookies(self) -> bool:
+        mode = self.settings.operator.secure_cookies
+        if mode == "auto":
+            return self.settings.server.public_url.lower().startswith("https://")
+        return mode == "always"
+
+    def service_code_for(self, code: str) -> str:
+        """A catalog service code for a code the classifier suggested (a city may name services apart)."""
+        services = self.open311.catalog.services
+        if any(service.code == code for service in services):
+            return code
+        return next((service.code for service in services if service.classifier_class == code), code)
+
+    def service_names(self) -> dict[str, str]:
+        """Service code (and classifier class) -> the city's name for it, in catalog order."""
+        names: dict[str, str] = {}
+        for service in self.open311.catalog.services:
+            names[service.code] = service.name
+        for service in self.open311.catalog.services:
+            names.setdefault(service.classifier_class, service.name)
+        return names

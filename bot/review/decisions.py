@@ -1,0 +1,193 @@
+"""What an operator can do, each as one function the pages and the JSON endpoints share.
+
+Each works in the caller's session and leaves committing to the caller, so the change, its audit entry and
+(for decisions on reports) the labelled example land together or not at all. Refusals are ``ReviewError``
+(from the queue) or ``Open311Error`` (from the core), with a message fit to show the operator.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlmodel import Session
+
+from bot.open311.models import ServiceRequest, ServiceRequestRow
+from bot.review import audit, learning, views
+from bot.review.console import Console
+from bot.review.models import ReviewItem
+from bot.review.queue import ReviewError
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    name: str
+    client: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Approval:
+    """The operator's corrections: empty fields keep what the bot understood."""
+
+    service_code: str = ""
+    address_string: str = ""
+    lat: float | None = None
+    long: float | None = None
+
+
+def _snapshot(item: ReviewItem) -> dict[str, Any]:
+    return {
+        "status": item.status,
+        "claimed_by": item.claimed_by,
+        "service_code": item.service_code,
+        "service_request_id": item.service_request_id,
+        "token": item.token,
+        "address_string": item.address_string,
+        "lat": item.lat,
+        "long": item.long,
+        "rejection_reason": item.rejection_reason,
+    }
+
+
+def _item(console: Console, session: Session, item_id: int) -> ReviewItem:
+    return console.queue.get(session, item_id)
+
+
+def _audit(
+    session: Session, actor: Actor, action: str, item_id: int, before: dict[str, Any], item: ReviewItem
+) -> None:
+    audit.add_entry(
+        session,
+        actor=actor.name,
+        action=f"review.{action}",
+        subject_type="review_item",
+        subject_id=item_id,
+        before=before,
+        after=_snapshot(item),
+        client=actor.client,
+    )
+
+
+def claim(console: Console, session: Session, actor: Actor, item_id: int) -> ReviewItem:
+    before = _snapshot(_item(console, session, item_id))
+    stale = timedelta(minutes=console.claim_minutes)
+    item = console.queue.claim(session, item_id, actor.name, stale_after=stale)
+    _audit(session, actor, "claim", item_id, before, item)
+    return item
+
+
+def release(console: Console, session: Session, actor: Actor, item_id: int) -> ReviewItem:
+    before = _snapshot(_item(console, session, item_id))
+    item = console.queue.release(session, item_id, actor.name)
+    _audit(session, actor, "release", item_id, before, item)
+    return item
+
+
+def approve(console: Console, session: Session, actor: Actor, item_id: int, approval: Approval) -> ReviewItem:
+    """Files the report with the operator's corrections; the resident is told the id (by the queue)."""
+    item = _item(console, session, item_id)
+    before = _snapshot(item)
+    view = views.item_view(item, claim_minutes=console.claim_minutes)
+    lat, long, address = approval.lat, approval.long, approval.address_string
+    if (lat is None) != (long is None):
+        raise ReviewError("give both latitude and longitude, or neither")
+    moved = bool(address) and address != (item.address_string or item.location_text or "")
+    if lat is None and moved and console.geocode is not None:
+        found = console.geocode(address)
+        if found is None:
+            raise ReviewError(f"no place called {address!r} was found; give its coordinates")
+        lat, long, address = found
+    code = console.service_code_for(approval.service_code) if approval.service_code else None
+    original = item.service_code or console.service_code_for(view.top_code)
+    decided = console.queue.approve(
+        session,
+        item_id,
+        actor.name,
+        service_code=code,
+        lat=lat,
+        long=long,
+        address_string=address or None,
+        # Answers collected for another service do not fit the one the operator chose.
+        attributes=None if code in (None, original) else {},
+    )
+    learning.record_decision(
+        session,
+        review_item_id=item_id,
+        operator=actor.name,
+        text=item.text,
+        language=item.language,
+        predicted_code=view.top_code,
+        predicted_confidence=view.top_confidence,
+        service_code=decided.service_code or "",
+        location_text=item.location_text or "",
+    )
+    _audit(session, actor, "approve", item_id, before, decided)
+    return decided
+
+
+def reject(console: Console, session: Session, actor: Actor, item_id: int, reason: str) -> ReviewItem:
+    """Closes the report unfiled; the resident is told the reason as written (by the queue)."""
+    item = _item(console, session, item_id)
+    before = _snapshot(item)
+    view = views.item_view(item, claim_minutes=console.claim_minutes)
+    decided = console.queue.reject(session, item_id, actor.name, reason)
+    learning.record_decision(
+        session,
+        review_item_id=item_id,
+        operator=actor.name,
+        text=item.text,
+        language=item.language,
+        predicted_code=view.top_code,
+        predicted_confidence=view.top_confidence,
+        service_code="",
+        rejected=True,
+    )
+    _audit(session, actor, "reject", item_id, before, decided)
+    return decided
+
+
+@dataclass(frozen=True, slots=True)
+class RequestChange:
+    status: str
+    status_notes: str = ""
+    agency_responsible: str = ""
+    expected_datetime: datetime | None = None
+
+
+def update_request(
+    console: Console, session: Session, actor: Actor, row: ServiceRequestRow, change: RequestChange
+) -> ServiceRequest:
+    """Changes a request through the core, so the history, the event and residents' notifications follow."""
+    assert row.id is not None
+    before = {
+        "status": row.status,
+        "status_notes": row.status_notes,
+        "agency_responsible": row.agency_responsible,
+        "expected_datetime": row.expected_datetime,
+    }
+    updated = console.open311.update_status(
+        str(row.id),
+        change.status,
+        status_notes=change.status_notes,
+        agency_responsible=change.agency_responsible,
+        expected_datetime=change.expected_datetime,
+        actor=f"operator:{actor.name}",
+        session=session,
+    )
+    audit.add_entry(
+        session,
+        actor=actor.name,
+        action="request.update",
+        subject_type="request",
+        subject_id=row.id,
+        before=before,
+        after={
+            "status": updated.status,
+            "status_notes": updated.status_notes,
+            "agency_responsible": updated.agency_responsible,
+            "expected_datetime": updated.expected_datetime,
+        },
+        client=actor.client,
+    )
+    return updated
