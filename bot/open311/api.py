@@ -18,10 +18,10 @@ from urllib.parse import parse_qsl
 
 import orjson
 from defusedxml import ElementTree as SafeElementTree
-from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi import APIRouter, FastAPI, Path, Query, Request
 from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -39,6 +39,8 @@ from bot.open311.validation import parse_w3c_datetime
 
 T = TypeVar("T")
 OptionalParam = Annotated[str | None, Query()]
+# A path segment of only blanks is one not provided (the spec's 400), and the description says so.
+PathParam = Annotated[str, Path(pattern=r"\S")]
 
 _ATTRIBUTE_KEY = re.compile(r"^attribute\[([^\]]{1,128})\](\[\])?$")
 _SUFFIX = re.compile(r"\.(xml|json)$")
@@ -300,14 +302,19 @@ def build_router(service: Open311Service, media: MediaStore, settings: Settings)
     def add_routes(fmt: Format) -> None:
         # One route per format, so the OpenAPI description lists the concrete paths clients call
         # (services.xml, services.json) and an unknown suffix is simply an unknown path.
-        @router.get(f"/discovery.{fmt}", summary="Service discovery")
+        documented = _responses(fmt)
+        doc_class = _DOCUMENT_CLASSES[fmt]
+
+        @router.get(f"/discovery.{fmt}", summary="Service discovery", response_class=doc_class)
         async def discovery() -> Response:
             record = discovery_record(
                 settings.open311, settings.server.public_url, changeset, service.sandbox
             )
             return document(fmt, "discovery", None, record)
 
-        @router.get(f"/services.{fmt}", summary="GET Service List")
+        @router.get(
+            f"/services.{fmt}", summary="GET Service List", response_class=doc_class, responses=documented
+        )
         async def list_services(request: Request, jurisdiction_id: OptionalParam = None) -> Response:
             def produce() -> Response:
                 found = service.list_services(_param(request, "jurisdiction_id"))
@@ -315,9 +322,14 @@ def build_router(service: Open311Service, media: MediaStore, settings: Settings)
 
             return guarded(fmt, produce)
 
-        @router.get(f"/services/{{service_code}}.{fmt}", summary="GET Service Definition")
+        @router.get(
+            f"/services/{{service_code}}.{fmt}",
+            summary="GET Service Definition",
+            response_class=doc_class,
+            responses=documented,
+        )
         async def service_definition(
-            request: Request, service_code: str, jurisdiction_id: OptionalParam = None
+            request: Request, service_code: PathParam, jurisdiction_id: OptionalParam = None
         ) -> Response:
             def produce() -> Response:
                 found = service.get_service_definition(service_code, _param(request, "jurisdiction_id"))
@@ -329,7 +341,10 @@ def build_router(service: Open311Service, media: MediaStore, settings: Settings)
             f"/requests.{fmt}",
             summary="POST Service Request",
             openapi_extra={"requestBody": _POST_BODY},
-            responses=_responses("Created: a service_request_id (realtime) or a token (batch)"),
+            status_code=201,
+            response_class=doc_class,
+            response_description="Created: a service_request_id (realtime) or a token (batch)",
+            responses=documented,
         )
         async def create_request(request: Request, jurisdiction_id: OptionalParam = None) -> Response:
             try:
@@ -353,15 +368,24 @@ def build_router(service: Open311Service, media: MediaStore, settings: Settings)
                 return error_response(fmt, status_for(error), error.description)
             return document(fmt, "service_requests", "request", [formats.submission_record(submission)], 201)
 
-        @router.get(f"/tokens/{{token_id}}.{fmt}", summary="GET service_request_id from a token")
-        async def token(request: Request, token_id: str, jurisdiction_id: OptionalParam = None) -> Response:
+        @router.get(
+            f"/tokens/{{token_id}}.{fmt}",
+            summary="GET service_request_id from a token",
+            response_class=doc_class,
+            responses=documented,
+        )
+        async def token(
+            request: Request, token_id: PathParam, jurisdiction_id: OptionalParam = None
+        ) -> Response:
             def produce() -> Response:
                 status = service.get_token(token_id, _param(request, "jurisdiction_id"))
                 return document(fmt, "service_requests", "request", [formats.token_record(status)])
 
             return guarded(fmt, produce)
 
-        @router.get(f"/requests.{fmt}", summary="GET Service Requests")
+        @router.get(
+            f"/requests.{fmt}", summary="GET Service Requests", response_class=doc_class, responses=documented
+        )
         async def query_requests(
             request: Request,
             jurisdiction_id: OptionalParam = None,
@@ -382,10 +406,15 @@ def build_router(service: Open311Service, media: MediaStore, settings: Settings)
             records = [formats.request_record(r, query.extensions) for r in found]
             return document(fmt, "service_requests", "request", records)
 
-        @router.get(f"/requests/{{service_request_id}}.{fmt}", summary="GET Service Request")
+        @router.get(
+            f"/requests/{{service_request_id}}.{fmt}",
+            summary="GET Service Request",
+            response_class=doc_class,
+            responses=documented,
+        )
         async def get_request(
             request: Request,
-            service_request_id: str,
+            service_request_id: PathParam,
             jurisdiction_id: OptionalParam = None,
             extensions: OptionalParam = None,
         ) -> Response:
@@ -533,6 +562,29 @@ _POST_BODY: dict[str, Any] = {
 }
 
 
-def _responses(success: str) -> dict[int | str, dict[str, Any]]:
-    error = {"description": "GeoReport v2 error list ({code, description})"}
-    return {201: {"description": success}, 400: error, 403: error, 404: error, 413: error, 415: error}
+class XMLDocument(Response):
+    media_type = "text/xml"
+
+
+# The response classes only document each route's media type in the OpenAPI description (the routes
+# build their bodies themselves); without them every XML route would be described as JSON.
+_DOCUMENT_CLASSES: dict[Format, type[Response]] = {"xml": XMLDocument, "json": JSONResponse}
+
+_ERROR_LIST_SCHEMA: dict[str, Any] = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "required": ["code", "description"],
+        "properties": {"code": {"type": "integer"}, "description": {"type": "string"}},
+    },
+}
+
+
+def _responses(fmt: Format) -> dict[int | str, dict[str, Any]]:
+    """The error answers every GeoReport v2 route can give, in the route's own format."""
+    if fmt == "xml":
+        content = {"text/xml": {"schema": {"type": "string"}}}
+    else:
+        content = {"application/json": {"schema": _ERROR_LIST_SCHEMA}}
+    error = {"description": "GeoReport v2 error list (code, description)", "content": content}
+    return dict.fromkeys((400, 403, 404, 413, 415), error)

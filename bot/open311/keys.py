@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -18,6 +18,15 @@ from bot.open311.errors import Forbidden, InvalidInput, NotFound
 from bot.open311.models import ApiKey, ApiKeyRow, utcnow
 
 _PREFIX_LENGTH = 8
+_keys_table = ApiKeyRow.__table__  # type: ignore[attr-defined]
+# Built once (Core, not ORM): checking a key is on the path of every POST.
+_KEY_BY_HASH = select(
+    _keys_table.c.id,
+    _keys_table.c.app_name,
+    _keys_table.c.key_prefix,
+    _keys_table.c.created_at,
+    _keys_table.c.revoked_at,
+).where(_keys_table.c.key_hash == bindparam("key_hash"))
 
 
 def hash_key(key: str) -> str:
@@ -85,15 +94,14 @@ class KeyStore:
         """The active key matching ``key``; Forbidden when it is missing, unknown or revoked."""
         if not key:
             raise Forbidden("api_key is required to submit a service request", field="api_key")
-        digest = hash_key(key)
-        query = select(ApiKeyRow).where(col(ApiKeyRow.key_hash) == digest)
+        parameters = {"key_hash": hash_key(key)}
         if session is not None:
-            row = session.scalars(query).first()
+            row = session.execute(_KEY_BY_HASH, parameters).first()
         else:
             with self._sessions() as own:
-                row = own.scalars(query).first()
+                row = own.execute(_KEY_BY_HASH, parameters).first()
         if row is None:
             raise Forbidden("invalid api_key", field="api_key")
         if row.revoked_at is not None:
             raise Forbidden("this api_key has been revoked", field="api_key")
-        return _public(row)
+        return ApiKey(*row)

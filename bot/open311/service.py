@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -66,6 +66,8 @@ class Open311Service:
         sandbox: bool = False,
     ) -> None:
         self._sessions = session_factory
+        # Reads go straight to a pooled connection: an ORM session costs more than the query itself.
+        self._engine: Engine = session_factory.kw["bind"]
         self.catalog = catalog
         self.settings = settings
         self.keys = keys
@@ -224,11 +226,8 @@ class Open311Service:
     ) -> ServiceRequest:
         jurisdiction = self.jurisdiction(jurisdiction_id)
         ids = store.parse_request_ids([service_request_id])
-        with self._sessions() as db:
-            row = None
-            if ids:
-                query = store.select_requests().where(store.requests_table.c.id == ids[0])
-                row = db.execute(query).first()
+        with self._engine.connect() as db:
+            row = store.request_by_id(db, ids[0]) if ids else None
             if row is None or row.jurisdiction_id != jurisdiction:
                 raise NotFound(
                     f"service_request_id {service_request_id!r} was not found", field="service_request_id"
@@ -271,7 +270,7 @@ class Open311Service:
                     statement = statement.where(c.status.in_(query.statuses))
             statement = statement.order_by(c.requested_datetime.desc(), c.id.desc())
         statement = statement.limit(page_size).offset((query.page - 1) * page_size)
-        with self._sessions() as db:
+        with self._engine.connect() as db:
             rows = db.execute(statement).all()
             if not query.extensions:
                 return [store.to_request(row) for row in rows]

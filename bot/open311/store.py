@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, insert, select
+from sqlalchemy import Connection, Row, bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from bot.open311.models import (
@@ -53,6 +53,15 @@ _REQUEST_COLUMNS = (
 _SELECT_REQUESTS = select(*(requests_table.c[name] for name in _REQUEST_COLUMNS))
 
 
+# Statements built once: building one per call (values(**...), where(...)) costs more than running it.
+# Parameters are passed at execution, so SQLAlchemy compiles each of these once and caches it.
+_INSERT_REQUEST = insert(requests_table).returning(requests_table.c.id)
+_INSERT_CHANGE = insert(changes_table).returning(changes_table.c.id)
+REQUEST_BY_ID = _SELECT_REQUESTS.where(requests_table.c.id == bindparam("request_id"))
+
+Executor = Session | Connection
+
+
 def select_requests() -> Any:
     """A SELECT of every public column of service_requests, ready for where/order_by/limit."""
     return _SELECT_REQUESTS
@@ -70,10 +79,12 @@ def to_request(row: Row[Any], notes: tuple[StatusNote, ...] = ()) -> ServiceRequ
 
 
 def insert_request(session: Session, values: dict[str, Any]) -> int:
-    new_id: int = session.execute(
-        insert(requests_table).values(**values).returning(requests_table.c.id)
-    ).scalar_one()
+    new_id: int = session.execute(_INSERT_REQUEST, values).scalar_one()
     return new_id
+
+
+def request_by_id(db: Executor, request_id: int) -> Row[Any] | None:
+    return db.execute(REQUEST_BY_ID, {"request_id": request_id}).first()
 
 
 def insert_change(
@@ -89,26 +100,22 @@ def insert_change(
     changed_at: datetime,
     actor: str,
 ) -> int:
-    statement = (
-        insert(changes_table)
-        .values(
-            request_id=request_id,
-            kind=kind,
-            status=status,
-            previous_status=previous_status,
-            status_notes=status_notes,
-            agency_responsible=agency_responsible,
-            expected_datetime=expected_datetime,
-            changed_at=changed_at,
-            actor=actor,
-        )
-        .returning(changes_table.c.id)
-    )
-    change_id: int = session.execute(statement).scalar_one()
+    values = {
+        "request_id": request_id,
+        "kind": kind,
+        "status": status,
+        "previous_status": previous_status,
+        "status_notes": status_notes,
+        "agency_responsible": agency_responsible,
+        "expected_datetime": expected_datetime,
+        "changed_at": changed_at,
+        "actor": actor,
+    }
+    change_id: int = session.execute(_INSERT_CHANGE, values).scalar_one()
     return change_id
 
 
-def notes_for(session: Session, request_ids: Sequence[int]) -> dict[int, tuple[StatusNote, ...]]:
+def notes_for(session: Executor, request_ids: Sequence[int]) -> dict[int, tuple[StatusNote, ...]]:
     """Every request's history in one query (chunked to stay under bound-parameter limits)."""
     found: dict[int, list[StatusNote]] = defaultdict(list)
     c = changes_table.c
