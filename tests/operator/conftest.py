@@ -37,7 +37,7 @@ CHROMIUM_ARGS = [
 @pytest.fixture
 def deployment(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Deployment]:
     """The whole app on a real uvicorn server, background jobs on (the outbox reaches residents), with two
-    operators, alice and bob."""
+    operators, alice and bob, and a bot that sends every report to review."""
     monkeypatch.delenv("OPEN311_BOT_CONFIG", raising=False)
     data_dir = tmp_path / "data"
     data_dir.mkdir()
@@ -46,6 +46,9 @@ def deployment(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatc
         database_url,
         jobs={"enabled": True, "outbox_seconds": 0.2, "notify_seconds": 0.2, "scheduler": "always"},
         operator={"max_sign_in_attempts": 3, "sign_in_window_seconds": 60},
+        # The bot files nothing by itself and offers no choices: every report reaches the review queue.
+        intents={"auto_file_threshold": 1.0},
+        conversation={"offer_choices_min_confidence": 1.0},
     )
     runtime = Runtime.build(settings)
     with runtime.sessions() as session:

@@ -38,6 +38,30 @@ def enqueue_report(runtime: Runtime, *, resident_id: str, text: str, **fields: A
         return item.id
 
 
+def report_as_resident(base_url: str, resident_id: str, *messages: str) -> list[str]:
+    """Talks to the bot over the local channel, as a resident; returns the bot's replies."""
+    replies: list[str] = []
+    for text in messages:
+        response = httpx.post(
+            f"{base_url}/local/messages", json={"from": resident_id, "text": text}, timeout=30
+        )
+        response.raise_for_status()
+        replies.extend(reply["text"] for reply in response.json()["replies"])
+    return replies
+
+
+def review_item_of(runtime: Runtime, resident_id: str) -> int:
+    """The id of the one review item the bot made for this resident."""
+    from sqlmodel import select
+
+    from bot.review.models import ReviewItem
+
+    with runtime.sessions() as session:
+        [item_id] = session.exec(select(ReviewItem.id).where(ReviewItem.resident_id == resident_id)).all()
+    assert item_id is not None
+    return item_id
+
+
 def sign_in(page: Any, base_url: str, name: str, password: str) -> None:
     page.goto(f"{base_url}/operator/")
     # Not signed in: the console sends the browser to its sign-in form.

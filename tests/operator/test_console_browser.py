@@ -18,6 +18,8 @@ from tests.operator.support import (
     PASSWORDS,
     Deployment,
     enqueue_report,
+    report_as_resident,
+    review_item_of,
     screenshot,
     sign_in,
     wait_for_message,
@@ -25,11 +27,6 @@ from tests.operator.support import (
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-SUGGESTIONS_POTHOLE = [
-    {"service_code": "pothole", "confidence": 0.58},
-    {"service_code": "sidewalk", "confidence": 0.21},
-    {"service_code": "street_cleaning", "confidence": 0.08},
-]
 SUGGESTIONS_GRAFFITI = [
     {"service_code": "graffiti", "confidence": 0.44},
     {"service_code": "illegal_dumping", "confidence": 0.31},
@@ -47,18 +44,12 @@ def _request_json(base_url: str, request_id: str) -> dict[str, Any]:
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_an_operator_approves_corrects_rejects_and_closes(deployment: Deployment, open_browser: Any) -> None:
     url, runtime = deployment.url, deployment.runtime
-    approve_id = enqueue_report(
-        runtime,
-        resident_id="res-approve",
-        text="big hole in the road at 5th and Market, my bike nearly went in",
-        suggestions=SUGGESTIONS_POTHOLE,
-        reason="low confidence",
-        location_text="5th and Market",
-        location_kind="intersection",
-        address_string="05TH ST & MARKET ST",
-        lat=37.78336,
-        long=-122.40779,
+    # A resident reports through the local channel; the bot is unsure and hands it to a person.
+    replies = report_as_resident(
+        url, "res-approve", "There is a big pothole in the road", "5th St and Market St"
     )
+    assert "A person will look" in replies[-1]
+    approve_id = review_item_of(runtime, "res-approve")
     correct_id = enqueue_report(
         runtime,
         resident_id="res-correct",
@@ -85,13 +76,17 @@ def test_an_operator_approves_corrects_rejects_and_closes(deployment: Deployment
         str(correct_id),
         str(reject_id),
     ]
-    assert "big hole in the road" in cards.nth(0).inner_text()
-    assert "58%" in cards.nth(0).inner_text()
+    assert "There is a big pothole in the road" in cards.nth(0).inner_text()
+    assert "Pothole" in cards.nth(0).inner_text()
     screenshot(page, "operator-queue")
 
     # 1. Approve as suggested: the request is filed and the resident told its id on their channel.
     page.get_by_role("button", name=f"Claim #{approve_id}").click()
     page.wait_for_url(re.compile(rf"/operator/queue/{approve_id}\?done=claimed"))
+    # The conversation so far: what the resident said and what the bot answered.
+    conversation = page.locator("ol.conversation").inner_text()
+    assert "5th St and Market St" in conversation
+    assert "Where is it?" in conversation
     assert page.locator("svg.street-map").count() == 1  # the offline map of 5th and Market
     assert "MARKET ST" in page.locator("svg.street-map").inner_html()
     assert "openstreetmap.org" in (
@@ -105,8 +100,8 @@ def test_an_operator_approves_corrects_rejects_and_closes(deployment: Deployment
     assert approved_request is not None
     filed = _request_json(url, approved_request.group(1))
     assert filed["service_code"] == "pothole"
-    assert filed["lat"] == pytest.approx(37.78336)
-    assert filed["description"].startswith("big hole in the road")
+    assert filed["lat"] == pytest.approx(37.7838, abs=0.01)
+    assert filed["description"] == "There is a big pothole in the road"
 
     # 2. Correct: another service and a fixed location, typed with the keyboard.
     page.goto(f"{url}/operator/queue/{correct_id}")
