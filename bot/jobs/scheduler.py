@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_SUBMITTED, JobEvent
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -39,6 +40,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 JOBS_TABLE = "scheduled_jobs"
+# How long a stopping process waits for its running jobs to finish.
+DRAIN_SECONDS = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,14 +96,44 @@ JOBS: tuple[JobSpec, ...] = (
 )
 
 
+class _RunningJobs:
+    """Counts the jobs a scheduler has started and not finished, so a shutdown can let them finish."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, event: JobEvent) -> None:
+        self.count += 1 if event.code == EVENT_JOB_SUBMITTED else -1
+
+
 def _new_scheduler(jobstore: Any) -> AsyncIOScheduler:
-    return AsyncIOScheduler(
+    scheduler = AsyncIOScheduler(
         jobstores={"default": jobstore},
         # A job that fell behind (a slow send, a pause) runs once, not once per missed interval, and never
         # overlaps itself.
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30},
         timezone=UTC,
     )
+    running = _RunningJobs()
+    scheduler.add_listener(running, EVENT_JOB_SUBMITTED | EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
+    scheduler.running_jobs = running
+    return scheduler
+
+
+async def _shutdown_gently(scheduler: AsyncIOScheduler, timeout: float = DRAIN_SECONDS) -> None:
+    """Starts nothing new and lets what runs finish (a send half done is not cut off), then shuts down.
+
+    apscheduler's asyncio executor cancels running jobs on shutdown; waiting first keeps a stopping
+    worker from abandoning a claimed batch until its lease runs out.
+    """
+    if not scheduler.running:
+        return
+    scheduler.pause()
+    running: _RunningJobs = scheduler.running_jobs
+    deadline = asyncio.get_running_loop().time() + timeout
+    while running.count > 0 and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.05)
+    scheduler.shutdown(wait=False)
 
 
 def _add_jobs(scheduler: AsyncIOScheduler, settings: Settings, specs: list[JobSpec]) -> None:
@@ -156,9 +189,11 @@ class JobRunner:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._election
             self._election = None
-        self._stop_persistent()
+        if self.persistent is not None:
+            await _shutdown_gently(self.persistent)
+            self.persistent = None
         if self.local is not None:
-            self.local.shutdown(wait=False)
+            await _shutdown_gently(self.local)
             self.local = None
         await asyncio.to_thread(self.leadership.resign)
         context.install(None)
