@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from intents.location_ranker import default_ranker
 from intents.street_names import common_words, street_names
 from intents.streets import AMBIGUOUS_SUFFIXES, DIRECTIONALS, SUFFIXES, is_ordinal, normalize_street
 from intents.types import LocationKind, LocationMention
@@ -94,6 +95,41 @@ PREPOSITIONS = frozenset(
 # Before a named place with no head noun: "at Bijou", "behind CVS", "in front of Zara".
 PLACE_PREPOSITIONS = frozenset({"at", "near", "outside", "behind", "of", "from", "to"})
 _ARTICLES = frozenset({"the"})
+_LOOSE_PREPOSITIONS = frozenset(
+    {"at", "near", "behind", "outside", "of", "by", "on", "in", "from", "to", "across"}
+)
+# Context words the ranker sees by name (function words only).
+_CONTEXT_WORDS = frozenset(
+    {
+        "at",
+        "on",
+        "in",
+        "near",
+        "of",
+        "by",
+        "the",
+        "to",
+        "from",
+        "and",
+        "behind",
+        "outside",
+        "front",
+        "corner",
+        "across",
+        "between",
+        "off",
+        "along",
+        "into",
+        "is",
+        "was",
+        "has",
+        "street",
+        "st",
+        "ave",
+        "please",
+        "next",
+    }
+)
 _NOT_STREETS = frozenset({"floor", "fl", "grade", "time", "place", "shift", "request", "day", "week", "year"})
 
 _KIND_STRENGTH: dict[str, float] = {
@@ -129,6 +165,7 @@ class _Candidate:
     normalized: str
     lat: float | None = None
     long: float | None = None
+    rule: str = "pattern"
 
 
 def _tokenize(text: str) -> list[_Token]:
@@ -166,6 +203,12 @@ def _tokenize(text: str) -> list[_Token]:
         elif is_word:
             initial = False
     return tokens
+
+
+def _context_class(word: str) -> str:
+    if word in _CONTEXT_WORDS:
+        return word
+    return "<word>" if word[:1].isalnum() else "<punct>"
 
 
 def _is_suffix(token: _Token) -> bool:
@@ -401,6 +444,102 @@ class _Finder:
         found.extend(self._streets())
         found.extend(self._landmarks())
         return found
+
+    def loose_candidates(self) -> list[_Candidate]:
+        """Weaker guesses the ranker may pick when the patterns find nothing better: runs of proper-looking
+        words ("Walgreens", "Back Bay") and short noun phrases after a place preposition ("at the ymca")."""
+        tokens = self.tokens
+        found: list[_Candidate] = []
+        index = 0
+        while index < len(tokens):
+            if tokens[index].proper or (
+                tokens[index].capitalized
+                and tokens[index].is_word
+                and len(tokens[index].text) > 1
+                and tokens[index].lower not in STOPWORDS
+            ):
+                end = index
+                while (
+                    end < len(tokens)
+                    and end - index < 4
+                    and tokens[end].is_word
+                    and (tokens[end].capitalized or tokens[end].text.isdigit())
+                    and tokens[end].lower not in STOPWORDS
+                ):
+                    end += 1
+                if end > index:
+                    text = self._span_text(index, end)
+                    found.append(
+                        _Candidate(index, end, "landmark", 0.0, " ".join(text.upper().split()), rule="proper")
+                    )
+                    index = end
+                    continue
+            index += 1
+        for index, token in enumerate(tokens[:-1]):
+            if token.lower not in _LOOSE_PREPOSITIONS:
+                continue
+            start = index + 1
+            if tokens[start].lower in _ARTICLES:
+                start += 1
+            end = start
+            while end < len(tokens) and end - start < 3 and _is_name_word(tokens[end]):
+                end += 1
+                found.append(
+                    _Candidate(
+                        start,
+                        end,
+                        "landmark",
+                        0.0,
+                        " ".join(self._span_text(start, end).upper().split()),
+                        rule="phrase",
+                    )
+                )
+        return found
+
+    def features(
+        self, candidate: _Candidate, rank: int | None, first_start: int, count: int
+    ) -> dict[str, float]:
+        """What the ranker knows about one candidate: its rule, kind, words, context and place among
+        the others. Names only general properties, never the words of a particular city."""
+        tokens = self.tokens
+        words = [t for t in tokens[candidate.start : candidate.end] if t.is_word]
+        before = tokens[candidate.start - 1].lower if candidate.start >= 1 else "<start>"
+        before2 = tokens[candidate.start - 2].lower if candidate.start >= 2 else "<start>"
+        after = tokens[candidate.end] if candidate.end < len(tokens) else None
+        size = len(words)
+        feats: dict[str, float] = {
+            f"kind={candidate.kind}": 1.0,
+            f"rule={candidate.rule}": 1.0,
+            f"kind_rule={candidate.kind}:{candidate.rule}": 1.0,
+            "strength": candidate.strength / 6.0,
+            f"rank={rank if rank is not None and rank < 2 else ('2+' if rank is not None else 'none')}": 1.0,
+            "position": candidate.start / max(len(tokens), 1),
+            "first": 1.0 if candidate.start == first_start else 0.0,
+            f"len={min(size, 4)}": 1.0,
+            f"before={_context_class(before)}": 1.0,
+            f"before2={before2 if before2 in _CONTEXT_WORDS else '<other>'}": 1.0,
+            "candidates": min(count, 20) / 20,
+        }
+        if after is None:
+            feats["after=<end>"] = 1.0
+        elif not after.is_word:
+            feats[f"after={after.text if after.text in {'.', ',', '!', '?'} else '<punct>'}"] = 1.0
+        elif after.lower in _CONTEXT_WORDS:
+            feats[f"after={after.lower}"] = 1.0
+        else:
+            feats["after=<cap>" if after.capitalized else "after=<lower>"] = 1.0
+        if words:
+            feats["all_proper"] = float(all(t.proper for t in words))
+            feats["any_proper"] = float(any(t.proper for t in words))
+            feats["all_lower"] = float(all(not t.capitalized for t in words))
+            feats["initial"] = float(words[0].initial)
+            feats["common_share"] = sum(t.lower in self.common for t in words) / size
+            feats["known_street"] = float(self._known(words) or words[-1].upper in self.names)
+            feats["head"] = float(words[-1].lower in LANDMARK_HEADS)
+            feats["suffix"] = float(any(_is_suffix(t) for t in words[1:]))
+            feats["digit"] = float(any(t.text[0].isdigit() for t in words))
+            feats["all_caps"] = float(all(t.text.isupper() and len(t.text) > 1 for t in words))
+        return feats
 
     def _coordinates(self) -> list[_Candidate]:
         found = []
@@ -786,10 +925,47 @@ def find_locations(text: str) -> list[LocationMention]:
     return [finder.mention(candidate) for candidate in sorted(chosen, key=lambda c: c.start)]
 
 
-def find_location(text: str) -> LocationMention | None:
-    """The place the text most likely means (the strongest candidate, the earliest on ties), or None."""
+def ranked_candidates(text: str) -> tuple[_Finder, list[tuple[_Candidate, dict[str, float]]]]:
+    """Every candidate (patterns and loose guesses) with its ranker features; for training the ranker."""
+    finder = _Finder(text)
+    patterns = finder.candidates()
+    order = {id(candidate): rank for rank, candidate in enumerate(_select(patterns))}
+    pool = patterns + finder.loose_candidates()
+    seen: set[tuple[int, int]] = set()
+    unique: list[_Candidate] = []
+    for candidate in pool:  # patterns first: a loose guess of the same span adds nothing
+        if (candidate.start, candidate.end) not in seen:
+            seen.add((candidate.start, candidate.end))
+            unique.append(candidate)
+    first_start = min((c.start for c in unique), default=0)
+    return finder, [
+        (candidate, finder.features(candidate, order.get(id(candidate)), first_start, len(unique)))
+        for candidate in unique
+    ]
+
+
+def pattern_location(text: str) -> LocationMention | None:
+    """The strongest pattern candidate (earliest on ties), without the ranker."""
     finder = _Finder(text)
     chosen = _select(finder.candidates())
-    if not chosen:
+    return finder.mention(chosen[0]) if chosen else None
+
+
+def find_location(text: str) -> LocationMention | None:
+    """The place the text most likely means, or None.
+
+    With the shipped ranker (``intents/data/location_ranker.json``), the candidate it scores highest, if
+    that score reaches its threshold; without it, the strongest pattern candidate (earliest on ties).
+    """
+    ranker = default_ranker()
+    if ranker is None:
+        return pattern_location(text)
+    finder, scored = ranked_candidates(text)
+    best: tuple[float, _Candidate] | None = None
+    for candidate, features in scored:
+        probability = ranker.probability(features)
+        if best is None or probability > best[0]:
+            best = (probability, candidate)
+    if best is None or best[0] < ranker.threshold:
         return None
-    return finder.mention(chosen[0])
+    return finder.mention(best[1])

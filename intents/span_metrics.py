@@ -29,7 +29,8 @@ class SpanScores:
     messages: int
 
 
-def _clean(span: str | None) -> str:
+def clean_span(span: str | None) -> str:
+    """The form spans are compared in: trimmed of spaces and punctuation, lower case, single spaces."""
     return " ".join((span or "").strip(" \t\n.,;:!?\"'()").lower().split())
 
 
@@ -58,7 +59,7 @@ def span_scores(pairs: Iterable[tuple[str | None, str | None]]) -> SpanScores:
     overlap_count = 0
     for gold_raw, predicted_raw in pairs:
         messages += 1
-        gold, predicted = _clean(gold_raw), _clean(predicted_raw)
+        gold, predicted = clean_span(gold_raw), clean_span(predicted_raw)
         if gold and predicted and gold == predicted:
             tp += 1
         else:

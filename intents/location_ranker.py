@@ -1,0 +1,175 @@
+"""A small logistic-regression ranker that picks, among the location finder's candidates, the one a
+labeller would mark (or none).
+
+The patterns in ``intents.locations`` propose candidates; their features (kind, rule, strength, context
+words, case, length, position; never a particular city's words) go through a linear model learnt from
+labelled messages (``location_text``). It ships as JSON weights (``intents/data/location_ranker.json``)
+and scores in pure Python. Rebuild it with ``python -m intents.location_ranker LABELLED.csv``; the same
+command prints its cross-validated span F1 against the patterns alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import random
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from intents.span_metrics import SpanScores, span_scores
+
+RANKER_FILE = Path(__file__).parent / "data" / "location_ranker.json"
+THRESHOLDS = (0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5)
+
+
+@dataclass(frozen=True, slots=True)
+class LocationRanker:
+    weights: dict[str, float]
+    bias: float
+    # Below this probability the best candidate is not reported: the text names no place.
+    threshold: float
+
+    def probability(self, features: dict[str, float]) -> float:
+        score = self.bias + sum(self.weights.get(name, 0.0) * value for name, value in features.items())
+        return 1.0 / (1.0 + math.exp(-max(min(score, 50.0), -50.0)))
+
+    def to_json(self) -> dict[str, object]:
+        return {"bias": self.bias, "threshold": self.threshold, "weights": self.weights}
+
+    @classmethod
+    def from_json(cls, data: dict[str, object]) -> LocationRanker:
+        weights = data["weights"]
+        if not isinstance(weights, dict):
+            raise ValueError("location ranker: weights must be an object")
+        return cls(
+            {str(k): float(v) for k, v in weights.items()},
+            float(data["bias"]),  # type: ignore[arg-type]
+            float(data["threshold"]),  # type: ignore[arg-type]
+        )
+
+
+@cache
+def default_ranker() -> LocationRanker | None:
+    """The shipped ranker, or None when there is none (the finder then uses pattern strength alone)."""
+    if not RANKER_FILE.exists():
+        return None
+    with open(RANKER_FILE, encoding="utf-8") as handle:
+        return LocationRanker.from_json(json.load(handle))
+
+
+def _examples(path: Path) -> list[tuple[str, str]]:
+    with open(path, encoding="utf-8", newline="") as handle:
+        return [
+            (row["text"], row.get("location_text") or "") for row in csv.DictReader(handle) if row.get("text")
+        ]
+
+
+def _candidate_sets(examples: list[tuple[str, str]]) -> list[list[tuple[str, dict[str, float], bool]]]:
+    from intents.locations import ranked_candidates  # the finder imports this module: import late
+    from intents.span_metrics import clean_span
+
+    sets = []
+    for text, gold in examples:
+        finder, scored = ranked_candidates(text)
+        wanted = clean_span(gold)
+        items = []
+        for candidate, features in scored:
+            span = finder.mention(candidate).text
+            items.append((span, features, bool(wanted) and clean_span(span) == wanted))
+        sets.append(items)
+    return sets
+
+
+def fit(sets: list[list[tuple[str, dict[str, float], bool]]], c: float, threshold: float) -> LocationRanker:
+    """Logistic regression over every candidate of every message (label: it is the labelled span)."""
+    from sklearn.feature_extraction import DictVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    features = [f for items in sets for _span, f, _label in items]
+    labels = [label for items in sets for _span, _f, label in items]
+    vectorizer = DictVectorizer()
+    model = LogisticRegression(C=c, max_iter=5000)
+    model.fit(vectorizer.fit_transform(features), labels)
+    weights = {
+        name: round(float(weight), 6)
+        for name, weight in zip(vectorizer.get_feature_names_out(), model.coef_[0], strict=True)
+        if abs(weight) > 1e-9
+    }
+    return LocationRanker(weights, round(float(model.intercept_[0]), 6), threshold)
+
+
+def _choose(ranker: LocationRanker, items: list[tuple[str, dict[str, float], bool]]) -> str | None:
+    best: tuple[float, str] | None = None
+    for span, features, _label in items:
+        probability = ranker.probability(features)
+        if best is None or probability > best[0]:
+            best = (probability, span)
+    return best[1] if best is not None and best[0] >= ranker.threshold else None
+
+
+def cross_validate(
+    examples: list[tuple[str, str]],
+    sets: list[list[tuple[str, dict[str, float], bool]]],
+    c: float,
+    folds: int = 5,
+) -> dict[float, SpanScores]:
+    """Span scores of rankers trained on the other folds, for a range of thresholds (fixed seed)."""
+    order = list(range(len(examples)))
+    random.Random(311).shuffle(order)
+    chosen: dict[float, list[tuple[str, str | None]]] = {t: [] for t in THRESHOLDS}
+    for fold in range(folds):
+        held_out = set(order[fold::folds])
+        ranker = fit([items for i, items in enumerate(sets) if i not in held_out], c, 0.0)
+        for i in sorted(held_out):
+            for threshold in THRESHOLDS:
+                picked = _choose(LocationRanker(ranker.weights, ranker.bias, threshold), sets[i])
+                chosen[threshold].append((examples[i][1], picked))
+    return {threshold: span_scores(pairs) for threshold, pairs in chosen.items()}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Train the location ranker on labelled messages.")
+    parser.add_argument("labelled", type=Path, help="CSV with text and location_text columns")
+    parser.add_argument("--c", type=float, default=1.0, help="inverse regularisation strength")
+    parser.add_argument("--output", type=Path, default=RANKER_FILE)
+    args = parser.parse_args(argv)
+    examples = _examples(args.labelled)
+    sets = _candidate_sets(examples)
+    reachable = sum(
+        1 for (_text, gold), items in zip(examples, sets, strict=True) if gold and any(i[2] for i in items)
+    )
+    print(
+        f"{len(examples)} messages, {sum(1 for _t, g in examples if g)} with a place, "
+        f"{reachable} of them among the candidates"
+    )
+    from intents.locations import pattern_location
+
+    patterns = span_scores((gold, _span_or_none(pattern_location(text))) for text, gold in examples)
+    print(
+        f"patterns alone:        span F1 {patterns.f1:.3f} "
+        f"(P {patterns.precision:.3f}, R {patterns.recall:.3f})"
+    )
+    results = cross_validate(examples, sets, args.c)
+    best_threshold = max(results, key=lambda t: results[t].f1)
+    for threshold, scores in results.items():
+        mark = "  <- chosen" if threshold == best_threshold else ""
+        print(
+            f"ranker, 5-fold CV, threshold {threshold:.2f}: span F1 {scores.f1:.3f} "
+            f"(P {scores.precision:.3f}, R {scores.recall:.3f}){mark}"
+        )
+    ranker = fit(sets, args.c, best_threshold)
+    with open(args.output, "w", encoding="utf-8") as handle:
+        json.dump(ranker.to_json(), handle, indent=1, sort_keys=True)
+        handle.write("\n")
+    print(f"{len(ranker.weights)} weights, threshold {best_threshold:.2f} -> {args.output}")
+
+
+def _span_or_none(mention: object) -> str | None:
+    return getattr(mention, "text", None)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,66 @@
+"""The location ranker: trained from labelled spans, it learns which candidate a labeller marks."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from intents.location_ranker import RANKER_FILE, LocationRanker, default_ranker, main
+from intents.locations import find_location, ranked_candidates
+
+TINY = [
+    ("Pothole in front of 12 Elm St near Oak Park", "12 Elm St"),
+    ("Graffiti at 40 Pine St by the Maple Playground", "40 Pine St"),
+    ("Trash at 7 Cedar Ave next to Birch Park", "7 Cedar Ave"),
+    ("Broken light at 99 Walnut St across from Ash Field", "99 Walnut St"),
+    ("Needles at 3 Spruce Rd behind Hemlock Park", "3 Spruce Rd"),
+    ("Dumped couch at 18 Willow Way by Poplar Park", "18 Willow Way"),
+    ("Car blocking 5 Laurel St near Holly Park", "5 Laurel St"),
+    ("Leak at 61 Hazel Ave outside Juniper Park", "61 Hazel Ave"),
+    ("Rats at 27 Alder St beside Linden Park", "27 Alder St"),
+    ("Noise at 8 Cherry Ln near Aspen Park", "8 Cherry Ln"),
+    ("Thank you all for the quick help", ""),
+    ("Please call me back about my case", ""),
+    ("The bins were not emptied again this week", ""),
+    ("Is anyone reading these reports", ""),
+    ("Still waiting for an answer from the city", ""),
+]
+
+
+def test_training_writes_a_ranker_that_reproduces_its_labels(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "tiny.csv"
+    with open(data, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["text", "location_text"])
+        writer.writerows(TINY)
+    output = tmp_path / "ranker.json"
+    main([str(data), "--output", str(output)])
+    printed = capsys.readouterr().out
+    assert "15 messages, 10 with a place, 10 of them among the candidates" in printed
+    assert "5-fold CV" in printed
+    ranker = LocationRanker.from_json(json.loads(output.read_text(encoding="utf-8")))
+    # On its own training messages, the labelled candidate scores highest, and no-place texts stay empty.
+    for text, gold in TINY:
+        finder, scored = ranked_candidates(text)
+        best = max(scored, key=lambda item: ranker.probability(item[1]), default=None)
+        if gold:
+            assert best is not None
+            assert finder.mention(best[0]).text == gold
+        else:
+            assert best is None or ranker.probability(best[1]) < ranker.threshold
+
+
+def test_the_shipped_ranker_is_used_and_says_nothing_when_unsure() -> None:
+    assert RANKER_FILE.exists()
+    ranker = default_ranker()
+    assert ranker is not None
+    assert 0.0 < ranker.threshold < 1.0
+    assert find_location("I have a question about my bill") is None
+    mention = find_location("Huge pothole at 5th and Market, please fix it")
+    assert mention is not None
+    assert mention.text == "5th and Market"
