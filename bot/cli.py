@@ -21,6 +21,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "bot.commands.operators",
     "bot.commands.worker",
     "bot.commands.intents",
+    "bot.commands.chat",
 )
 
 
