@@ -3,7 +3,8 @@
 Two ways in:
 
 - Polling (every tier): ``poll_mentions_once()`` reads the account's mentions newer than a persisted
-  ``since_id`` and hands each to the conversation engine, oldest first, advancing the cursor after each one.
+  ``since_id`` and hands each to the conversation engine, oldest first, advancing the cursor after each one;
+  ``poll_direct_messages_once()`` does the same for residents' direct messages (``poll_once`` runs both).
   A restart therefore neither misses a mention (the cursor only moves past handled ones) nor re-reads one
   (and if a crash falls between handling and saving, the engine deduplicates by tweet id). The scheduler
   runs it on one worker only (leader election); the cursor store is injected because channels never import
@@ -61,6 +62,10 @@ MENTION_FIELDS: dict[str, list[str]] = {
     "place_fields": ["geo", "full_name", "place_type"],
     "media_fields": ["url", "type"],
     "user_fields": ["username"],
+}
+DM_FIELDS: dict[str, Any] = {
+    "dm_event_fields": ["id", "text", "event_type", "created_at", "sender_id", "dm_conversation_id"],
+    "event_types": "MessageCreate",
 }
 _LEADING_MENTIONS = re.compile(r"^(?:\s*@\w+)+\s*")
 
@@ -166,6 +171,10 @@ class TwitterChannel(Channel):
     def cursor_name(self) -> str:
         return f"twitter:mentions:{self.user_id}"
 
+    @property
+    def dm_cursor_name(self) -> str:
+        return f"twitter:dms:{self.user_id}"
+
     def routes(self) -> list[BaseRoute]:
         return [
             Route(self.webhook_path, self._crc, methods=["GET"]),
@@ -181,9 +190,7 @@ class TwitterChannel(Channel):
         would be longer than ``max_rate_limit_wait_seconds`` the poll stops there, cursor untouched, and the
         next run carries on. The cursor moves past a mention only after the engine has handled it.
         """
-        store = self.cursor_store
-        if store is None:
-            raise RuntimeError("TwitterChannel.cursor_store is not set (the runtime injects it)")
+        store = self._store()
         async with self._poll_lock:
             since_id = await asyncio.to_thread(store.get, self.cursor_name)
             mentions = await self._fetch_mentions(since_id)
@@ -195,6 +202,64 @@ class TwitterChannel(Channel):
                     handled += 1
                 await asyncio.to_thread(store.set, self.cursor_name, str(tweet["id"]))
             return handled
+
+    async def poll_direct_messages_once(self) -> int:
+        """Reads and handles the direct messages residents sent since the saved cursor (the private side
+        of conversations: answers to questions the bot asked by DM); returns how many were handled.
+
+        Same guarantees as the mentions: oldest first, the cursor moved past each only once handled.
+        """
+        store = self._store()
+        async with self._poll_lock:
+            after = await asyncio.to_thread(store.get, self.dm_cursor_name)
+            events = await self._fetch_direct_messages(after)
+            handled = 0
+            for event in events:
+                sender = str(event.get("sender_id", ""))
+                if (
+                    sender
+                    and sender != self.user_id
+                    and event.get("event_type", "MessageCreate") == "MessageCreate"
+                ):
+                    await self.handler.handle(
+                        self._direct_message(str(event["id"]), sender, str(event.get("text", "")))
+                    )
+                    handled += 1
+                await asyncio.to_thread(store.set, self.dm_cursor_name, str(event["id"]))
+            return handled
+
+    async def poll_once(self) -> int:
+        """One run of the polling job: mentions, then direct messages."""
+        return await self.poll_mentions_once() + await self.poll_direct_messages_once()
+
+    def _store(self) -> CursorStore:
+        if self.cursor_store is None:
+            raise RuntimeError("TwitterChannel.cursor_store is not set (the runtime injects it)")
+        return self.cursor_store
+
+    async def _fetch_direct_messages(self, after: str | None) -> list[dict[str, Any]]:
+        """DM events newer than ``after``, oldest first (the endpoint has no since_id: pages are read newest
+        first until one reaches the cursor). Without a cursor only the newest page is read."""
+        found: list[dict[str, Any]] = []
+        token: str | None = None
+        while True:
+            page: dict[str, Any] = await self._rate_limited(
+                partial(
+                    self.client.get_direct_message_events,
+                    max_results=self.page_size,
+                    pagination_token=token,
+                    user_auth=True,
+                    **DM_FIELDS,
+                )
+            )
+            events = page.get("data", [])
+            newer = [e for e in events if after is None or int(e["id"]) > int(after)]
+            found.extend(newer)
+            token = page.get("meta", {}).get("next_token")
+            if not token or after is None or len(newer) < len(events):
+                break
+        found.sort(key=lambda event: int(event["id"]))
+        return found
 
     async def _fetch_mentions(self, since_id: str | None) -> list[tuple[dict[str, Any], dict[str, Any]]]:
         """Every mention after ``since_id``, oldest first, each with the includes of its page.
@@ -290,16 +355,18 @@ class TwitterChannel(Channel):
             if event.get("type") != "message_create" or not sender or sender == self.user_id:
                 continue
             data = create.get("message_data") or {}
-            messages.append(
-                InboundMessage(
-                    channel=self.name,
-                    resident_id=sender,
-                    provider_message_id=f"dm:{event['id']}",
-                    text=html.unescape(str(data.get("text", ""))),
-                    metadata={"public": "false"},
-                )
-            )
+            messages.append(self._direct_message(str(event["id"]), sender, str(data.get("text", ""))))
         return messages
+
+    def _direct_message(self, event_id: str, sender: str, text: str) -> InboundMessage:
+        # The same id whether it came by polling or by the Account Activity webhook.
+        return InboundMessage(
+            channel=self.name,
+            resident_id=sender,
+            provider_message_id=f"dm:{event_id}",
+            text=html.unescape(text),
+            metadata={"public": "false"},
+        )
 
     def _v1_tweet_to_inbound(self, tweet: Mapping[str, Any]) -> InboundMessage | None:
         user = tweet.get("user") or {}

@@ -61,6 +61,8 @@ class _State:
     tweets: dict[str, _Tweet] = field(default_factory=dict)
     own_tweets: dict[str, dict[str, Any]] = field(default_factory=dict)
     usernames: dict[str, str] = field(default_factory=dict)
+    # Direct-message events of the account's conversations, both ways, oldest first.
+    dm_events: list[dict[str, Any]] = field(default_factory=list)
     posted: list[Posted] = field(default_factory=list)
     # Endpoint name ("mentions", "tweets", "dm") → the seconds-until-reset of the 429s still to answer.
     rate_limits: dict[str, list[float]] = field(default_factory=dict)
@@ -84,6 +86,7 @@ class FakeX:
             routes=[
                 Route("/2/users/{user_id}/mentions", self._mentions, methods=["GET"]),
                 Route("/2/tweets", self._create_tweet, methods=["POST"]),
+                Route("/2/dm_events", self._dm_events, methods=["GET"]),
                 Route(
                     "/2/dm_conversations/with/{participant_id}/messages", self._create_dm, methods=["POST"]
                 ),
@@ -166,8 +169,25 @@ class FakeX:
             self._state.tweets[tweet_id] = _Tweet(data=data, place=place, media=media, author=author)
         return tweet_id
 
+    def direct_message(self, sender_id: str, text: str) -> str:
+        """A resident sends the city's account a direct message; returns the DM event id."""
+        event_id = str(next(self._ids))
+        with self._lock:
+            self._state.dm_events.append(self._dm_event(event_id, sender_id, sender_id, text))
+        return event_id
+
+    def _dm_event(self, event_id: str, sender_id: str, resident_id: str, text: str) -> dict[str, Any]:
+        return {
+            "id": event_id,
+            "event_type": "MessageCreate",
+            "text": text,
+            "sender_id": sender_id,
+            "dm_conversation_id": "-".join(sorted([self.user_id, resident_id])),
+            "created_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+        }
+
     def rate_limit(self, endpoint: str, *, reset_in: float = 1.0, times: int = 1) -> None:
-        """The next ``times`` calls to ``endpoint`` ("mentions", "tweets" or "dm") get a 429 whose
+        """The next ``times`` calls to ``endpoint`` ("mentions", "tweets", "dm", "dm_events") get a 429 whose
         ``x-rate-limit-reset`` is ``reset_in`` seconds away."""
         with self._lock:
             self._state.rate_limits.setdefault(endpoint, []).extend([reset_in] * times)
@@ -271,6 +291,30 @@ class FakeX:
             return JSONResponse({"meta": {"result_count": 0}})
         return JSONResponse(self._page(page, query, next_start=start + max_results, total=len(matching)))
 
+    async def _dm_events(self, request: Request) -> Response:
+        if not _authorized(request, user_context=True):
+            return _problem(403, "Unsupported Authentication", "Direct messages need OAuth 1.0a user context")
+        limited = self._limited("dm_events")
+        if limited is not None:
+            return limited
+        query = dict(request.query_params)
+        max_results = int(query.get("max_results") or 100)
+        if not 1 <= max_results <= 100:
+            return _problem(400, "Invalid Request", "max_results must be between 1 and 100")
+        start = int(query.get("pagination_token") or 0)
+        fields = _csv(query.get("dm_event.fields")) | {"id", "event_type", "text"}
+        with self._lock:
+            newest_first = list(reversed(self._state.dm_events))
+        page = newest_first[start : start + max_results]
+        meta: dict[str, Any] = {"result_count": len(page)}
+        if start + max_results < len(newest_first):
+            meta["next_token"] = str(start + max_results)
+        if not page:
+            return JSONResponse({"meta": meta})
+        return JSONResponse(
+            {"data": [{k: v for k, v in e.items() if k in fields} for e in page], "meta": meta}
+        )
+
     def _page(
         self, page: list[_Tweet], query: dict[str, str], *, next_start: int, total: int
     ) -> dict[str, Any]:
@@ -362,6 +406,7 @@ class FakeX:
         event_id = str(next(self._ids))
         with self._lock:
             self._state.posted.append(Posted("dm", event_id, text, participant_id=participant))
+            self._state.dm_events.append(self._dm_event(event_id, self.user_id, participant, text))
         conversation = "-".join(sorted([self.user_id, participant]))
         return JSONResponse(
             {"data": {"dm_conversation_id": conversation, "dm_event_id": event_id}}, status_code=201

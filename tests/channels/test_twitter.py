@@ -12,8 +12,9 @@ import contextlib
 import json
 import re
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -156,6 +157,31 @@ def test_a_crash_mid_poll_keeps_the_unhandled_mentions(fake: FakeX, cursors: Dat
     recovered = Recorder()
     assert asyncio.run(make_channel(fake, recovered, cursors).poll_mentions_once()) == 1
     assert [m.reply_to for m in recovered.messages()] == [second]
+
+
+def test_direct_messages_are_read_once_across_restarts(fake: FakeX, cursors: DatabaseCursorStore) -> None:
+    recorder = Recorder()
+    channel = make_channel(fake, recorder, cursors)
+    mention = fake.mention(RESIDENT, "Pothole at 1450 Valencia St")
+    asyncio.run(
+        channel.send(OutboundMessage("twitter", RESIDENT, "What number can the crew call?", private=True))
+    )
+    answer = fake.direct_message(RESIDENT, "415-555-0134 &amp; after 5pm")
+    assert asyncio.run(channel.poll_once()) == 2  # the mention and the answer, not the bot's own DM
+
+    later = fake.direct_message("111", "Is my report still open?")
+    after_restart = Recorder()
+    assert asyncio.run(make_channel(fake, after_restart, cursors).poll_once()) == 1
+
+    mentioned, direct = recorder.messages()
+    assert mentioned.provider_message_id == f"tweet:{mention}"
+    assert (direct.provider_message_id, direct.resident_id, direct.reply_to) == (
+        f"dm:{answer}",
+        RESIDENT,
+        None,
+    )
+    assert (direct.text, direct.metadata["public"]) == ("415-555-0134 & after 5pm", "false")
+    assert [m.provider_message_id for m in after_restart.messages()] == [f"dm:{later}"]
 
 
 def test_rate_limit_on_polling_is_waited_out_then_read(fake: FakeX, cursors: DatabaseCursorStore) -> None:
@@ -312,7 +338,7 @@ def app_settings(tmp_path: Path, sqlite_database_url: str, monkeypatch: pytest.M
 
 
 @contextlib.contextmanager
-def x_bot(settings: Settings, fake: FakeX) -> Iterator[RunningBot]:
+def x_bot(settings: Settings, fake: FakeX, **overrides: Any) -> Iterator[RunningBot]:
     twitter = {
         "enabled": True,
         "user_id": fake.user_id,
@@ -324,7 +350,7 @@ def x_bot(settings: Settings, fake: FakeX) -> Iterator[RunningBot]:
         "api_base_url": fake.server_url,
         "max_rate_limit_wait_seconds": 5,
     }
-    with running_bot(settings, twitter=twitter) as bot:
+    with running_bot(settings, twitter=twitter, **overrides) as bot:
         yield bot
 
 
@@ -391,3 +417,25 @@ def test_a_forged_account_activity_event_changes_nothing(app_settings: Settings,
         replies = [m for m in bot.outbox() if m.channel == "twitter"]
         assert len(replies) == 1
         assert replies[0].reply_to == "1861234567890123456"
+
+
+def test_the_scheduler_answers_mentions_and_direct_messages_on_its_own(
+    app_settings: Settings, fake: FakeX
+) -> None:
+    # As deployed: the polling job and the outbox sender run on the scheduler, nobody calls them.
+    jobs = {"enabled": True, "scheduler": "always", "twitter_poll_seconds": 0.3, "outbox_seconds": 0.2}
+    with x_bot(app_settings, fake, jobs=jobs) as bot:
+        tweet = fake.mention(RESIDENT, CLEAR_REPORT)
+        wait_for(lambda: len(fake.replies_to(tweet)) == 1)
+        filed = filed_id(fake.replies_to(tweet)[0].text)
+        fake.direct_message(RESIDENT, f"STATUS {filed}")
+        wait_for(lambda: len(fake.dms_to(RESIDENT)) == 1)
+        assert f"Report #{filed} (Pothole) is open" in fake.dms_to(RESIDENT)[0].text
+        assert bot.request_count() == 1
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "the bot did not answer in time"
+        time.sleep(0.05)
