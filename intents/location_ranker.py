@@ -4,8 +4,10 @@ labeller would mark (or none).
 The patterns in ``intents.locations`` propose candidates; their features (kind, rule, strength, context
 words, case, length, position; never a particular city's words) go through a linear model learnt from
 labelled messages (``location_text``). It ships as JSON weights (``intents/data/location_ranker.json``)
-and scores in pure Python. Rebuild it with ``python -m intents.location_ranker LABELLED.csv``; the same
-command prints its cross-validated span F1 against the patterns alone.
+and scores in pure Python. Rebuild it with ``python -m intents.location_ranker LABELLED.csv``: it trains on
+the rows outside the held-out split that ``open311-bot eval`` reads (``intents.splits``), chooses the
+threshold by 5-fold cross-validation there, and prints span F1 on the held-out split for the patterns
+alone and with the ranker.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from functools import cache
 from pathlib import Path
 
 from intents.span_metrics import SpanScores, span_scores
+from intents.splits import is_heldout
 
 RANKER_FILE = Path(__file__).parent / "data" / "location_ranker.json"
 THRESHOLDS = (0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5)
@@ -130,13 +133,32 @@ def cross_validate(
     return {threshold: span_scores(pairs) for threshold, pairs in chosen.items()}
 
 
+def _steady_best(results: dict[float, SpanScores]) -> float:
+    """The threshold whose F1, averaged with its neighbours', is highest: a plateau, not a lucky peak."""
+    thresholds = sorted(results)
+    f1 = [results[t].f1 for t in thresholds]
+
+    def smoothed(i: int) -> float:
+        window = f1[max(i - 1, 0) : i + 2]
+        return sum(window) / len(window)
+
+    return thresholds[max(range(len(thresholds)), key=smoothed)]
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Train the location ranker on labelled messages.")
     parser.add_argument("labelled", type=Path, help="CSV with text and location_text columns")
     parser.add_argument("--c", type=float, default=1.0, help="inverse regularisation strength")
     parser.add_argument("--output", type=Path, default=RANKER_FILE)
+    parser.add_argument(
+        "--all",
+        action="store_true",
+        help="train on every row (default: skip the held-out split `eval` reads)",
+    )
     args = parser.parse_args(argv)
-    examples = _examples(args.labelled)
+    rows = _examples(args.labelled)
+    examples = rows if args.all else [(text, gold) for text, gold in rows if not is_heldout(text)]
+    heldout = [] if args.all else [(text, gold) for text, gold in rows if is_heldout(text)]
     sets = _candidate_sets(examples)
     reachable = sum(
         1 for (_text, gold), items in zip(examples, sets, strict=True) if gold and any(i[2] for i in items)
@@ -153,7 +175,7 @@ def main(argv: list[str] | None = None) -> None:
         f"(P {patterns.precision:.3f}, R {patterns.recall:.3f})"
     )
     results = cross_validate(examples, sets, args.c)
-    best_threshold = max(results, key=lambda t: results[t].f1)
+    best_threshold = _steady_best(results)
     for threshold, scores in results.items():
         mark = "  <- chosen" if threshold == best_threshold else ""
         print(
@@ -165,6 +187,17 @@ def main(argv: list[str] | None = None) -> None:
         json.dump(ranker.to_json(), handle, indent=1, sort_keys=True)
         handle.write("\n")
     print(f"{len(ranker.weights)} weights, threshold {best_threshold:.2f} -> {args.output}")
+    if heldout:
+        held_sets = _candidate_sets(heldout)
+        held_patterns = span_scores((gold, _span_or_none(pattern_location(text))) for text, gold in heldout)
+        held_ranker = span_scores(
+            (gold, _choose(ranker, items)) for (_text, gold), items in zip(heldout, held_sets, strict=True)
+        )
+        print(
+            f"held-out split ({len(heldout)} messages): patterns span F1 {held_patterns.f1:.3f}, "
+            f"ranker span F1 {held_ranker.f1:.3f} (P {held_ranker.precision:.3f}, "
+            f"R {held_ranker.recall:.3f}, token-overlap F1 {held_ranker.token_f1:.3f})"
+        )
 
 
 def _span_or_none(mention: object) -> str | None:

@@ -39,7 +39,7 @@ def test_training_writes_a_ranker_that_reproduces_its_labels(
         writer.writerow(["text", "location_text"])
         writer.writerows(TINY)
     output = tmp_path / "ranker.json"
-    main([str(data), "--output", str(output)])
+    main([str(data), "--output", str(output), "--all"])
     printed = capsys.readouterr().out
     assert "15 messages, 10 with a place, 10 of them among the candidates" in printed
     assert "5-fold CV" in printed
