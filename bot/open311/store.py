@@ -136,6 +136,6 @@ def parse_request_ids(values: Iterable[str]) -> list[int]:
     ids: list[int] = []
     for value in values:
         text = value.strip()
-        if text.isdigit() and len(text) <= 18:
+        if text.isascii() and text.isdigit() and len(text) <= 18:  # "³".isdigit() but int("³") fails
             ids.append(int(text))
     return ids
