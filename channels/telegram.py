@@ -38,7 +38,15 @@ from telegram import (
     ReplyParameters,
     Update,
 )
-from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 from telegram.warnings import PTBDeprecationWarning
 
@@ -379,6 +387,8 @@ async def _delivered(call: Awaitable[T]) -> T:
         raise DeliveryError(f"Telegram flood control: {exc}", retry_after=_seconds(exc)) from exc
     except Forbidden as exc:  # the resident blocked the bot or deleted the chat
         raise RecipientOptedOut(f"Telegram refused: {exc.message}") from exc
+    except ChatMigrated as exc:  # a group became a supergroup: this chat id is gone for good
+        raise DeliveryError(f"Telegram chat moved to {exc.new_chat_id}", retryable=False) from exc
     except InvalidToken as exc:
         raise DeliveryError(f"Telegram rejected the bot token: {exc}", retryable=False) from exc
     except BadRequest as exc:

@@ -7,7 +7,6 @@ is about the provider's side (what the library sends and receives); the end-to-e
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
@@ -61,8 +60,3 @@ def serve_channel(channel: Channel, **server_options: Any) -> Iterator[str]:
     app = Starlette(routes=channel.routes(), lifespan=lifespan)
     with live_server(app, **server_options) as url:
         yield url
-
-
-def run(coroutine: Any) -> Any:
-    """Runs a channel coroutine from a synchronous test (the servers live in their own threads)."""
-    return asyncio.run(coroutine)
