@@ -9,14 +9,14 @@ from sqlmodel import SQLModel
 import bot.cursors  # channels: persisted provider cursors (X since_id)
 import bot.follows  # status updates: who follows which request
 import bot.notifications  # status updates: notification cursors, handled changes
-import bot.open311.models  # noqa: F401  (registers the tables on SQLModel.metadata)
-import bot.outbox  # noqa: F401  (conversation engine: outbox; resident, conversation, inbox via bot.state)
+import bot.open311.models  # the Open311 core
+import bot.outbox  # conversation engine: outbox; resident, conversation, inbox via bot.state
 import bot.remote.records  # the remote backend: submissions, catalog, status log
-import bot.review.models  # noqa: F401  (the review queue)
 import bot.review.audit  # the operator console: audit log
 import bot.review.auth  # the operator console: sessions, sign-in attempts
 import bot.review.learning  # the operator console: labelled examples
-import bot.review.operators  # the operator console: operator accounts
+import bot.review.models  # the review queue
+import bot.review.operators  # noqa: F401  (imported to register every table on SQLModel.metadata)
 
 target_metadata = SQLModel.metadata
 
