@@ -392,6 +392,16 @@ def test_which_of_these_buttons_end_to_end(settings: Settings, fake: FakeTelegra
         assert [c.method for c in fake.sent if c.method == "answerCallbackQuery"] == ["answerCallbackQuery"]
         assert "reply_markup" not in fake.bot_messages(CHAT)[0]  # the buttons cannot be pressed twice
 
+        # "Something else" puts the report before an operator, who sees which channel it came from.
+        (question,) = exchange(bot, fake, lambda: fake.send_text(CHAT, CLEAR_REPORT))
+        other = question["reply_markup"]["inline_keyboard"][-1][0]
+        (reply,) = exchange(
+            bot, fake, lambda: fake.press_button(CHAT, question["message_id"], other["callback_data"])
+        )
+        assert "A person will look at your report" in reply["text"]
+        (item,) = bot.review_items()
+        assert (item.channel, item.resident_id, item.text) == ("telegram", str(CHAT), CLEAR_REPORT)
+
 
 def test_a_forged_webhook_changes_nothing(settings: Settings, fake: FakeTelegram) -> None:
     with telegram_bot(settings, fake, "webhook") as bot:
