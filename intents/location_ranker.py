@@ -133,16 +133,12 @@ def cross_validate(
     return {threshold: span_scores(pairs) for threshold, pairs in chosen.items()}
 
 
-def _steady_best(results: dict[float, SpanScores]) -> float:
-    """The threshold whose F1, averaged with its neighbours', is highest: a plateau, not a lucky peak."""
-    thresholds = sorted(results)
-    f1 = [results[t].f1 for t in thresholds]
-
-    def smoothed(i: int) -> float:
-        window = f1[max(i - 1, 0) : i + 2]
-        return sum(window) / len(window)
-
-    return thresholds[max(range(len(thresholds)), key=smoothed)]
+def _steady_best(results: dict[float, SpanScores], tolerance: float = 0.005) -> float:
+    """The highest threshold whose F1 is within ``tolerance`` of the best. The F1 curve is flat over a
+    wide range; along it, the higher threshold trades recall for precision, and a wrong place costs
+    more than none (with none, the bot asks the resident where the problem is)."""
+    best = max(scores.f1 for scores in results.values())
+    return max(threshold for threshold, scores in results.items() if scores.f1 >= best - tolerance)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -27,6 +27,18 @@ _COORDINATES = re.compile(
     r"|(?<![\d.])(\d{1,2}\.\d{3,})\s*°?\s*([NS])\s*,?\s*(\d{1,3}\.\d{3,})\s*°?\s*([EW])\b",
     re.IGNORECASE,
 )
+_HIGHWAY = re.compile(
+    r"\b(?:(Interstate|Route|Rte\.?|Rt\.?|Hwy\.?|Highway|US|U\.S\.|SR|State Route)\s*-?\s*|(I)-?)"
+    r"(\d{1,3}[A-Za-z]?)\b(?![.:/]\d)"
+)
+_HIGHWAY_PREFIXES = {
+    "INTERSTATE": "I",
+    "RTE": "ROUTE",
+    "RT": "ROUTE",
+    "HIGHWAY": "HWY",
+    "U.S": "US",
+    "STATE ROUTE": "SR",
+}
 _SENTENCE_END = frozenset({".", "!", "?", "\n", ":", ";", "-", "(", ")", '"'})
 
 
@@ -86,9 +98,10 @@ GENERIC_MODIFIERS = _words(
     train subway police fire
     """
 )
-CONNECTORS = frozenset({"and", "&", "/", "@", "at", "n", "+"})
+# English, and "y" for Spanish ("Mission y 16").
+CONNECTORS = frozenset({"and", "&", "/", "@", "at", "n", "+", "y"})
 # "corner of X and Y", "intersection of X and Y": the cue is left out of the span.
-INTERSECTION_CUES = frozenset({"corner", "intersection", "crossing", "junction"})
+INTERSECTION_CUES = frozenset({"corner", "intersection", "crossing", "junction", "esquina", "cruce"})
 PREPOSITIONS = frozenset(
     {"at", "on", "near", "by", "along", "outside", "behind", "across", "in", "off", "of"}
 )
@@ -438,6 +451,7 @@ class _Finder:
 
     def candidates(self) -> list[_Candidate]:
         found: list[_Candidate] = []
+        found.extend(self._highways())
         found.extend(self._coordinates())
         found.extend(self._addresses())
         found.extend(self._intersections())
@@ -541,6 +555,18 @@ class _Finder:
             feats["all_caps"] = float(all(t.text.isupper() and len(t.text) > 1 for t in words))
         return feats
 
+    def _highways(self) -> list[_Candidate]:
+        """ "I-95", "Route 9", "Rt. 1A", "Hwy 101", "US-1", "SR 520": numbered roads, as streets."""
+        found = []
+        for match in _HIGHWAY.finditer(self.text):
+            start = self._token_at(match.start())
+            end = self._token_at(match.end() - 1) + 1
+            kind_word = (match.group(1) or match.group(2)).upper().rstrip(".")
+            prefix = _HIGHWAY_PREFIXES.get(kind_word, kind_word)
+            normalized = f"{prefix} {match.group(3).upper()}"
+            found.append(_Candidate(start, end, "street", _KIND_STRENGTH["street"] + 0.2, normalized))
+        return found
+
     def _coordinates(self) -> list[_Candidate]:
         found = []
         for match in _COORDINATES.finditer(self.text):
@@ -591,6 +617,9 @@ class _Finder:
                 and tokens[street_start].start == tokens[street_start - 1].end
             ):
                 street_start += 1
+            # "the 1200 block of N Main St": a block stands for its addresses.
+            if street_start + 1 < len(tokens) and tokens[street_start].lower == "block":
+                street_start += 2 if tokens[street_start + 1].lower == "of" else 1
             street = self._street_after_number(street_start)
             if street is None:
                 continue
@@ -729,7 +758,11 @@ class _Finder:
 
     def _cue_before(self, start: int) -> str | None:
         tokens = self.tokens
-        if start >= 2 and tokens[start - 1].lower == "of" and tokens[start - 2].lower in INTERSECTION_CUES:
+        if (
+            start >= 2
+            and tokens[start - 1].lower in {"of", "de"}
+            and tokens[start - 2].lower in INTERSECTION_CUES
+        ):
             return "intersection"
         if start >= 1 and tokens[start - 1].lower in INTERSECTION_CUES:
             return "intersection"

@@ -36,6 +36,7 @@ from intents.types import LocationKind
             "2300 N LINCOLN AVE",
         ),
         ("Missing parking meter at #80 Arch St...", "80 Arch St", "address", "80 ARCH ST"),
+        ("Pothole on the 1200 block of N Main St", "1200 block of N Main St", "address", "1200 N MAIN ST"),
         # Intersections
         ("Huge pothole at 5th and Market", "5th and Market", "intersection", "05TH & MARKET"),
         (
@@ -66,7 +67,10 @@ from intents.types import LocationKind
             "intersection",
             None,
         ),
+        ("basura en la esquina de Mission y 24th", "Mission y 24th", "intersection", "MISSION & 24TH"),
         # Streets
+        ("Debris on I-95 northbound near exit 12", "I-95", "street", "I 95"),
+        ("Big pothole on Route 9 in Brookline", "Route 9", "street", "ROUTE 9"),
         ("Cars parked on Comm Ave every night", "Comm Ave", "street", "COMM AVE"),
         ("Tree down on W Belmont Ave", "W Belmont Ave", "street", "W BELMONT AVE"),
         ("Pothole on Fifth Avenue near the library", "Fifth Avenue", "street", "05TH AVE"),
