@@ -8,22 +8,28 @@ are kept.
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlmodel import col, delete
 
-from bot.jobs.context import JobContext, current
+from bot.db import SessionFactory
+from bot.jobs.context import current
 from bot.open311.models import utcnow
 from bot.state import ConversationRecord
 
 
-def forget_stale_conversations(context: JobContext) -> int:
-    cutoff = utcnow() - timedelta(hours=context.settings.conversation.state_ttl_hours)
-    with context.sessions() as session:
+def forget_stale_conversations(
+    sessions: SessionFactory, ttl: timedelta, *, now: datetime | None = None
+) -> int:
+    """Deletes dialogue state untouched for ``ttl``; returns how many conversations were forgotten."""
+    cutoff = (now or utcnow()) - ttl
+    with sessions() as session:
         result = session.exec(delete(ConversationRecord).where(col(ConversationRecord.updated_at) < cutoff))
         session.commit()
         return int(result.rowcount or 0)
 
 
 async def run() -> None:
-    await asyncio.to_thread(forget_stale_conversations, current())
+    context = current()
+    ttl = timedelta(hours=context.settings.conversation.state_ttl_hours)
+    await asyncio.to_thread(forget_stale_conversations, context.sessions, ttl)
