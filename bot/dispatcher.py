@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
+import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
@@ -38,7 +40,7 @@ log = logging.getLogger(__name__)
 # A channel with this capability hands the replies to the provider in its webhook response.
 INLINE_REPLIES = "inline_replies"
 # SQLite lets one writer at a time; a transaction that lost the race is run again from the start.
-_LOCK_RETRIES = 5
+_LOCK_RETRIES = 10
 
 
 class Dispatcher:
@@ -131,6 +133,7 @@ class Dispatcher:
                     session.rollback()
                     if "locked" not in str(exc).lower() or attempt == _LOCK_RETRIES - 1:
                         raise
+                    time.sleep(random.uniform(0, 0.005 * (attempt + 1)))  # let the other writer finish
         raise AssertionError("unreachable")
 
     def _handle(
