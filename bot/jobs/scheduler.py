@@ -31,6 +31,7 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import Engine
 
+from bot.db import make_engine
 from bot.jobs import context
 from bot.jobs.leader import Leadership
 
@@ -215,7 +216,11 @@ class JobRunner:
             self._start_persistent()
 
     def _start_persistent(self) -> None:
-        scheduler = _new_scheduler(SQLAlchemyJobStore(engine=self.engine, tablename=JOBS_TABLE))
+        # The job store gets an engine of its own: apscheduler disposes of it when the scheduler stops,
+        # which must not reset the pool everyone else in this process uses.
+        url = self.engine.url.render_as_string(hide_password=False)
+        store = SQLAlchemyJobStore(engine=make_engine(url, pool_size=1), tablename=JOBS_TABLE)
+        scheduler = _new_scheduler(store)
         wanted = self.wanted(every_worker=False)
         _add_jobs(scheduler, self.settings, wanted)
         scheduler.start()
