@@ -228,8 +228,12 @@ def _is_suffix(token: _Token) -> bool:
     return token.upper in SUFFIXES
 
 
+_HOUSE_NUMBER = re.compile(r"\d{1,5}[A-Za-z]?")
+
+
 def _is_number(token: _Token) -> bool:
-    return token.text.isdigit() and len(token.text) <= 5
+    """A house number: "452", "221B" (not "5th")."""
+    return _HOUSE_NUMBER.fullmatch(token.text) is not None and not is_ordinal(token.text)
 
 
 def _is_letter_name(token: _Token) -> bool:
@@ -320,7 +324,8 @@ class _Finder:
         if not words:
             return None
         words.reverse()  # text order; words[-1] is the word right before the suffix
-        first = self._name_start(words, after_number)
+        # After a house number every word up to the suffix is the name ("4500 Woodland Park Ave").
+        first = words[0] if after_number and len(words) <= 3 else self._name_start(words, after_number)
         if first is None:
             return None
         name = [tokens[i] for i in range(first, suffix) if tokens[i].is_word]
@@ -416,6 +421,16 @@ class _Finder:
             last -= 1
         if last < 0:
             return None
+        # "Peachtree Rd NE": a directional after the suffix belongs to the street.
+        if (
+            last >= 2
+            and tokens[last].text.isupper()
+            and tokens[last].upper in DIRECTIONALS
+            and _is_suffix(tokens[last - 1])
+        ):
+            found = self.street_ending_at_suffix(last - 1)
+            if found is not None:
+                return found[0], True, [t for t in tokens[found[0] : last - 1] if t.is_word]
         if _is_suffix(tokens[last]) and last > 0 and not _is_letter_name(tokens[last]):
             found = self.street_ending_at_suffix(last)
             if found is not None:
@@ -689,6 +704,12 @@ class _Finder:
             cue = self._cue_before(start)
             if cue != "intersection" and (left_evidence < 0.5 or right_evidence < 0.5):
                 continue
+            # "the traffic signal at 5th Ave": an everyday lower-case word is no street without a cue.
+            if cue != "intersection" and any(
+                words and all(not t.capitalized and t.lower in self.common for t in words) and not suffix
+                for words, suffix in ((left_words, left_suffix), (right_words, right_suffix))
+            ):
+                continue
             if token.lower in {"at", "@", "n", "+"} and not (
                 left_suffix
                 or right_suffix
@@ -712,6 +733,8 @@ class _Finder:
             left_name = normalize_street(self._span_text(start, index))
             normalized = f"{left_name} & {normalize_street(self._span_text(index + 1, right[0]))}"
             strength = _KIND_STRENGTH["intersection"] + min(evidence, 5.0) / 10
+            if token.lower in {"at", "@"}:
+                strength -= 0.3  # "Central Fwy at Market & Octavia": the "&" corner is the place
             found.append(_Candidate(start, end, "intersection", strength, normalized))
         found.extend(self._segments())
         return found
@@ -734,7 +757,7 @@ class _Finder:
             if token.lower not in {"between", "to", "from"} or index == 0:
                 continue
             left = self.street_backward(index)
-            if left is None or not (left[1] or any(is_ordinal(t.text) for t in left[2])):
+            if left is None or not (left[1] or self._evidence(left[2], has_suffix=False) >= 1.0):
                 continue
             start = left[0]
             if start >= 1 and _is_number(tokens[start - 1]):

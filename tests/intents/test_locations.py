@@ -37,7 +37,27 @@ from intents.types import LocationKind
         ),
         ("Missing parking meter at #80 Arch St...", "80 Arch St", "address", "80 ARCH ST"),
         ("Pothole on the 1200 block of N Main St", "1200 block of N Main St", "address", "1200 N MAIN ST"),
+        ("Loud music from 221B Baker Street all night", "221B Baker Street", "address", "221B BAKER ST"),
+        (
+            "Tree branch down at 4500 Woodland Park Ave N, Seattle",
+            "4500 Woodland Park Ave N",
+            "address",
+            None,
+        ),
         # Intersections
+        (
+            "The traffic signal at 5th Ave and Pine St is stuck on red",
+            "5th Ave and Pine St",
+            "intersection",
+            None,
+        ),
+        ("Encampment under the Central Fwy at Market & Octavia", "Market & Octavia", "intersection", None),
+        (
+            "Pothole at intersection of Peachtree Rd NE and Lenox Rd",
+            "Peachtree Rd NE and Lenox Rd",
+            "intersection",
+            None,
+        ),
         ("Huge pothole at 5th and Market", "5th and Market", "intersection", "05TH & MARKET"),
         (
             "Graffiti on the mailbox, Market St & 5th St",
@@ -69,6 +89,12 @@ from intents.types import LocationKind
         ),
         ("basura en la esquina de Mission y 24th", "Mission y 24th", "intersection", "MISSION & 24TH"),
         # Streets
+        (
+            "Streetlight out on Broadway between W 72nd St and W 73rd St",
+            "Broadway between W 72nd St and W 73rd St",
+            "street",
+            "BROADWAY",
+        ),
         ("Debris on I-95 northbound near exit 12", "I-95", "street", "I 95"),
         ("Big pothole on Route 9 in Brookline", "Route 9", "street", "ROUTE 9"),
         ("Cars parked on Comm Ave every night", "Comm Ave", "street", "COMM AVE"),
