@@ -286,6 +286,11 @@ class TelegramChannel(Channel):
         if message is None or message.chat is None:
             return None  # edits, channel posts, ...: not a resident talking to the bot
         user = message.from_user
+        app_language = user.language_code if user else None
+        words = message.text or message.caption or ""
+        metadata = {"chat_type": str(message.chat.type)}
+        if app_language:
+            metadata["app_language"] = app_language
         return InboundMessage(
             channel=self.name,
             resident_id=str(message.chat.id),
@@ -298,9 +303,11 @@ class TelegramChannel(Channel):
                 else None
             ),
             reply_to=str(message.message_id),
-            language_hint=user.language_code if user else None,
+            # The app's language is the resident's language only when there are no words to tell by: many
+            # people write in one language with their phone set to another.
+            language_hint=app_language if not words or words.startswith("/") else None,
             received_at=message.date,
-            metadata={"chat_type": str(message.chat.type)},
+            metadata=metadata,
         )
 
     async def _from_button(self, update: Update, provider_id: str) -> InboundMessage | None:

@@ -159,7 +159,10 @@ def test_recorded_updates_become_the_engines_messages(fake: FakeTelegram) -> Non
             response = httpx.post(f"{url}/webhooks/telegram", json=payload, headers={SECRET_HEADER: SECRET})
             assert response.status_code == 200, (name, response.text)
     text, command, location, photo, button = recorder.messages()
-    assert all(m.resident_id == "5512345678" and m.language_hint == "es" for m in recorder.messages())
+    assert all(m.resident_id == "5512345678" for m in recorder.messages())
+    # The phone's language counts only where there are no words to detect the language from.
+    assert [m.language_hint for m in recorder.messages()] == [None, "es", "es", None, "es"]
+    assert text.metadata["app_language"] == "es"
     assert [m.provider_message_id for m in recorder.messages()] == [
         f"update:84511030{n}" for n in range(1, 6)
     ]
