@@ -21,9 +21,11 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
+from sqlalchemy import ColumnElement, exists, func
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Field, Session, SQLModel, col, select
+from sqlmodel import Field, Session, SQLModel, col, delete, select
 
 from bot.follows import followers
 from bot.open311.models import ServiceRequestRow, StatusChangeRow, UTCDateTime, utcnow
@@ -79,14 +81,25 @@ class StatusChange:
 @dataclass(frozen=True, slots=True)
 class ChangeSource:
     name: str
-    fetch: Callable[[Session, int, int], Sequence[StatusChange]]
+    # The event log's id and time columns.
+    id_column: Any
+    time_column: Any
+    # The changes after an id that ``unhandled`` (a condition on the id column) lets through, oldest first.
+    fetch: Callable[[Session, int, int, ColumnElement[bool]], Sequence[StatusChange]]
+
+    def unhandled(self) -> ColumnElement[bool]:
+        return ~exists().where(
+            col(NotifiedChange.source) == self.name, col(NotifiedChange.change_id) == self.id_column
+        )
 
 
-def _core_changes(session: Session, after: int, limit: int) -> list[StatusChange]:
+def _core_changes(
+    session: Session, after: int, limit: int, unhandled: ColumnElement[bool]
+) -> list[StatusChange]:
     query = (
         select(StatusChangeRow, ServiceRequestRow.service_name, ServiceRequestRow.token)
         .join(ServiceRequestRow, col(ServiceRequestRow.id) == col(StatusChangeRow.request_id))
-        .where(col(StatusChangeRow.id) > after)
+        .where(col(StatusChangeRow.id) > after, unhandled)
         .order_by(col(StatusChangeRow.id))
         .limit(limit)
     )
@@ -106,10 +119,12 @@ def _core_changes(session: Session, after: int, limit: int) -> list[StatusChange
     ]
 
 
-def _remote_changes(session: Session, after: int, limit: int) -> list[StatusChange]:
+def _remote_changes(
+    session: Session, after: int, limit: int, unhandled: ColumnElement[bool]
+) -> list[StatusChange]:
     rows = session.exec(
         select(RemoteStatusChange)
-        .where(col(RemoteStatusChange.id) > after)
+        .where(col(RemoteStatusChange.id) > after, unhandled)
         .order_by(col(RemoteStatusChange.id))
         .limit(limit)
     ).all()
@@ -129,8 +144,10 @@ def _remote_changes(session: Session, after: int, limit: int) -> list[StatusChan
     ]
 
 
-CORE = ChangeSource("core", _core_changes)
-REMOTE = ChangeSource("remote", _remote_changes)
+CORE = ChangeSource("core", col(StatusChangeRow.id), col(StatusChangeRow.changed_at), _core_changes)
+REMOTE = ChangeSource(
+    "remote", col(RemoteStatusChange.id), col(RemoteStatusChange.recorded_at), _remote_changes
+)
 
 
 def render_update(templates: Templates, language: str | None, change: StatusChange) -> str | None:
@@ -189,39 +206,40 @@ def notify_once(
     """Handles the changes of ``source`` not yet handled and commits; returns the messages queued."""
     moment = now or utcnow()
     cursor = _locked_cursor(session, f"notify:{source.name}")
-    changes = source.fetch(session, cursor.position, limit)
-    handled = set(
-        session.exec(
-            select(NotifiedChange.change_id).where(
-                NotifiedChange.source == source.name, col(NotifiedChange.change_id) > cursor.position
-            )
-        ).all()
-    )
     queued = 0
-    position = cursor.position
-    settled = True
-    for change in changes:
-        if change.change_id not in handled:
-            recipients = _notify(session, templates, source.name, change)
-            session.add(NotifiedChange(source=source.name, change_id=change.change_id, recipients=recipients))
-            queued += recipients
-        settled = settled and change.recorded_at <= moment - SETTLE
-        if settled:
-            position = change.change_id
+    for change in source.fetch(session, cursor.position, limit, source.unhandled()):
+        recipients = _notify(session, templates, source.name, change)
+        session.add(NotifiedChange(source=source.name, change_id=change.change_id, recipients=recipients))
+        queued += recipients
+    session.flush()
+    position = _settled_position(session, source, cursor.position, moment - SETTLE)
     if position != cursor.position:
         cursor.position = position
         cursor.updated_at = moment
         session.add(cursor)
-        session.flush()
         # What the cursor now covers needs no individual mark any more.
-        for mark in session.exec(
-            select(NotifiedChange).where(
-                NotifiedChange.source == source.name, col(NotifiedChange.change_id) <= position
+        session.exec(
+            delete(NotifiedChange).where(
+                col(NotifiedChange.source) == source.name, col(NotifiedChange.change_id) <= position
             )
-        ).all():
-            session.delete(mark)
+        )
     session.commit()
     return queued
+
+
+def _settled_position(session: Session, source: ChangeSource, after: int, settled_before: datetime) -> int:
+    """The furthest id the cursor may pass: every change up to it handled and older than the settle
+    window (a change still young may yet be joined by a lower id that commits late)."""
+    beyond = source.id_column > after
+    first_young = session.exec(
+        select(func.min(source.id_column)).where(beyond, source.time_column > settled_before)
+    )
+    first_unhandled = session.exec(select(func.min(source.id_column)).where(beyond, source.unhandled()))
+    last = session.exec(select(func.max(source.id_column)).where(beyond)).one()
+    if last is None:
+        return after
+    stops = [value for value in (first_young.one(), first_unhandled.one()) if value is not None]
+    return int(min(stops) - 1) if stops else int(last)
 
 
 def _recipients(session: Session, change: StatusChange) -> list[tuple[str, str]]:

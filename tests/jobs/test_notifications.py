@@ -153,3 +153,18 @@ def test_a_change_committed_late_with_a_lower_id_is_not_skipped(runtime: Runtime
         "Crew on the way.",
         "Scheduled for Tuesday.",
     ]
+
+
+def test_a_burst_of_recent_changes_is_worked_through_batch_after_batch(runtime: Runtime) -> None:
+    request_id, _ = new_request(runtime)
+    assert request_id is not None
+    with runtime.sessions() as session:
+        follow(session, request_id, "local", "ana")
+        session.commit()
+    for step in range(5):
+        runtime.open311.update_status(request_id, "open", f"Step {step}.", actor="crew")
+    # Handled changes too young for the cursor to pass never hold back the ones after them.
+    assert [notify(runtime, limit=2) for _ in range(4)] == [2, 2, 1, 0]
+    assert [row.text.split("open. ")[1].split(" Reply")[0] for row in outbox(runtime)] == [
+        f"Step {step}." for step in range(5)
+    ]
