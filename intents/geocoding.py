@@ -39,6 +39,8 @@ DEFAULT_CITY = "San Francisco, CA"
 # geopy geocoders name their key argument differently; the first one a geocoder accepts is used.
 _API_KEY_ARGUMENTS = ("api_key", "apikey", "key", "access_token", "auth_id")
 DEFAULT_USER_AGENT = "open311-bot"
+# Farther than this from every address, reverse geocoding finds no address (the point is elsewhere).
+MAX_REVERSE_DISTANCE_M = 500.0
 
 # "…, San Francisco, CA 94103", "…, SF", a trailing ZIP code: the city part of a query.
 _CITY_TAIL = re.compile(
@@ -101,6 +103,7 @@ class OfflineGeocoder(Geocoder):  # type: ignore[misc]  # geopy is untyped
         *,
         city: str = DEFAULT_CITY,
         data_dir: Path | None = None,
+        max_reverse_distance_m: float = MAX_REVERSE_DISTANCE_M,
         timeout: Any = DEFAULT_SENTINEL,
         user_agent: str | None = None,
     ) -> None:
@@ -109,6 +112,7 @@ class OfflineGeocoder(Geocoder):  # type: ignore[misc]  # geopy is untyped
         # Another city's gazetteer: a directory with addresses.csv.gz and intersections.csv.
         self._data_dir = data_dir
         self.city = city
+        self.max_reverse_distance_m = max_reverse_distance_m
 
     @property
     def gazetteer(self) -> Gazetteer:
@@ -165,6 +169,8 @@ class OfflineGeocoder(Geocoder):  # type: ignore[misc]  # geopy is untyped
     ) -> Location | list[Location] | None:
         point = GeoPoint(query)
         number, street, found, distance = self.gazetteer.nearest_address(point.latitude, point.longitude)
+        if distance > self.max_reverse_distance_m:
+            return None  # no address of this gazetteer is near: the point is somewhere else
         raw = {"kind": "address", "number": number, "street": street, "distance_m": round(distance, 1)}
         location = self._location(f"{number} {street}", found.lat, found.long, raw)
         return location if exactly_one else [location]
@@ -239,11 +245,19 @@ class GeopyPlaceResolver:
         return self._cache.get_or_compute(("geocode", key), lambda: self._place(self._geocode(query)))
 
     def reverse(self, lat: float, long: float) -> Place | None:
+        """The nearest address to a shared point; when the geocoder knows none near it, the point itself
+        with an empty address (still saying whether it lies inside the jurisdiction)."""
+        if not (-90.0 <= lat <= 90.0 and -180.0 <= long <= 180.0):
+            raise ValueError(f"not a point on Earth: latitude {lat}, longitude {long}")
         # Points closer than about a metre share a cache entry.
         key = ("reverse", round(lat, 5), round(long, 5))
-        return self._cache.get_or_compute(
-            key, lambda: self._place(self._reverse((lat, long)), asked=(lat, long))
-        )
+        return self._cache.get_or_compute(key, lambda: self._reverse_place(lat, long))
+
+    def _reverse_place(self, lat: float, long: float) -> Place:
+        place = self._place(self._reverse((lat, long)), asked=(lat, long))
+        if place is not None:
+            return place
+        return Place(lat, long, "", inside(self.boundary, lat, long), {"kind": "point"})
 
     def _place(self, location: Location | None, asked: tuple[float, float] | None = None) -> Place | None:
         if location is None:

@@ -110,10 +110,14 @@ def test_a_point_outside_the_boundary_is_reported_as_outside() -> None:
     assert inside.inside_jurisdiction
     assert outside is not None
     assert not outside.inside_jurisdiction
-    # A shared point in Oakland: the nearest SF address is found, but the point is outside the city.
+    # A shared point in Oakland, 13 km from any SF address: no address, the point itself, outside the city.
     oakland = offline().reverse(37.8044, -122.2712)
     assert oakland is not None
+    assert (oakland.lat, oakland.long, oakland.address) == (37.8044, -122.2712, "")
     assert not oakland.inside_jurisdiction
+    assert OfflineGeocoder().reverse((37.8044, -122.2712)) is None
+    with pytest.raises(ValueError, match="not a point on Earth"):
+        offline().reverse(200.0, 0.0)
 
 
 def test_a_shared_gps_point_reverse_geocodes_to_the_nearest_address() -> None:
