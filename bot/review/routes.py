@@ -150,10 +150,10 @@ def operator_router(console: Console) -> APIRouter:
     # ------------------------------------------------------------------------------- sign-in/out
 
     def sign_in_page(
-        request: Request, *, error: str = "", name: str = "", status_code: int = 200
+        request: Request, *, error: str = "", name: str = "", status_code: int = 200, next_path: str = ""
     ) -> Response:
         token = secrets.token_urlsafe(32)
-        next_path = request.query_params.get("next", "") or ""
+        next_path = next_path or request.query_params.get("next", "")
         response = page(
             request,
             "sign_in.html",
@@ -187,25 +187,25 @@ def operator_router(console: Console) -> APIRouter:
     async def do_sign_in(request: Request, session: DB) -> Response:
         form = await request.form()
         name, password = form_text(form, "name"), form.get("password")
-        if not tokens_match(
-            request.cookies.get(SIGN_IN_CSRF_COOKIE, ""), form_text(form, "csrf_token")
-        ) or not (request.cookies.get(SIGN_IN_CSRF_COOKIE)):
-            return sign_in_page(
-                request, error="The form expired; please try again.", name=name, status_code=403
-            )
+        next_path = form_text(form, "next")
+
+        def again(error: str, status_code: int) -> Response:
+            return sign_in_page(request, error=error, name=name, status_code=status_code, next_path=next_path)
+
+        cookie_token = request.cookies.get(SIGN_IN_CSRF_COOKIE, "")
+        if not cookie_token or not tokens_match(cookie_token, form_text(form, "csrf_token")):
+            return again("The form expired; please try again.", 403)
         if not name or not isinstance(password, str) or not password:
-            return sign_in_page(request, error="Enter your name and password.", name=name, status_code=400)
+            return again("Enter your name and password.", 400)
         client = client_of(request)
         try:
             result = sign_in(session, console.settings.operator, name, password, client)
         except Throttled as exc:
-            response = sign_in_page(request, error=f"{exc}.", name=name, status_code=429)
+            response = again(f"{exc}.", 429)
             response.headers["Retry-After"] = str(exc.retry_after_seconds)
             return response
         if result is None:
-            return sign_in_page(
-                request, error="That name and password do not match.", name=name, status_code=401
-            )
+            return again("That name and password do not match.", 401)
         operator, new = result
         audit.record(
             session,
@@ -215,7 +215,6 @@ def operator_router(console: Console) -> APIRouter:
             subject_id=operator.name,
             client=client,
         )
-        next_path = form_text(form, "next")
         # Only a path inside the console: never an open redirect to another site.
         target = next_path if next_path.startswith(PREFIX + "/") and "//" not in next_path else PREFIX + "/"
         response = RedirectResponse(target, status_code=303)
@@ -721,7 +720,8 @@ class ConsoleHeaders:
         (b"referrer-policy", b"same-origin"),
         (
             b"content-security-policy",
-            b"default-src 'self'; img-src 'self' https: data:; style-src 'self'; script-src 'none'; "
+            # Images from anywhere: residents' photos live on the providers' hosts (an image cannot run).
+            b"default-src 'self'; img-src * data:; style-src 'self'; script-src 'none'; "
             b"frame-ancestors 'none'; form-action 'self'",
         ),
     )

@@ -144,6 +144,23 @@ def test_sign_in_is_throttled_and_its_form_needs_the_csrf_cookie(deployment: Dep
     forged = client.post("/operator/sign-in", data={"csrf_token": "x", "name": "alice", "password": "x"})
     assert forged.status_code == 403
 
+    # After signing in, the operator lands where they were going, but never on another site.
+    for wanted, landed in (
+        ("/operator/requests?status=open", "/operator/requests?status=open"),
+        ("https://evil.example/", "/operator/"),
+        ("/operator//evil.example", "/operator/"),
+    ):
+        form = httpx.get(f"{url}/operator/sign-in", params={"next": wanted})
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+        assert token is not None
+        answer = httpx.post(
+            f"{url}/operator/sign-in",
+            data={"csrf_token": token.group(1), "name": "bob", "password": PASSWORDS["bob"], "next": wanted},
+            cookies=form.cookies,
+        )
+        assert answer.status_code == 303
+        assert answer.headers["location"] == landed
+
     def attempt(password: str) -> httpx.Response:
         form = client.get("/operator/sign-in")
         token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)

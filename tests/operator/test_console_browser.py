@@ -9,10 +9,16 @@ cannot hold the same item. Screenshots of the queue, an item and the dashboard g
 from __future__ import annotations
 
 import re
+import struct
+import zlib
 from typing import Any
 
 import httpx
 import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from tests.operator.support import (
     PASSWORDS,
@@ -24,6 +30,7 @@ from tests.operator.support import (
     sign_in,
     wait_for_message,
 )
+from tests.support.live_server import live_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -137,6 +144,7 @@ def test_an_operator_approves_corrects_rejects_and_closes(deployment: Deployment
     # What the bot learns: one agreement (approve), one correction graffiti -> illegal_dumping.
     page.get_by_role("link", name="Learning").click()
     learning_text = page.locator("main").inner_text()
+    screenshot(page, "operator-learning")
     assert "50%" in learning_text
     confused = page.locator("#confused ~ div table, section[aria-labelledby=confused] table").inner_text()
     assert "Graffiti" in confused or "graffiti" in confused
@@ -161,6 +169,7 @@ def test_an_operator_approves_corrects_rejects_and_closes(deployment: Deployment
     page.get_by_label("Agency responsible").fill("Public Works")
     page.get_by_role("button", name="Save and notify").click()
     page.wait_for_url(re.compile(r"\?done=updated"))
+    screenshot(page, "operator-request")
     history = page.locator("section[aria-labelledby=history]").inner_text()
     assert "open → closed" in history
     assert "operator:alice" in history
@@ -185,12 +194,19 @@ def test_an_operator_approves_corrects_rejects_and_closes(deployment: Deployment
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_two_operators_cannot_hold_the_same_item(deployment: Deployment, open_browser: Any) -> None:
     url = deployment.url
-    item_id = enqueue_report(
-        deployment.runtime,
-        resident_id="res-both",
-        text="streetlight out on Dolores",
-        suggestions=[{"service_code": "streetlight", "confidence": 0.6}],
-    )
+    # A resident sends a photo (hosted elsewhere, as providers host them), then says what and where.
+    with live_server(photo_host()) as photos:
+        photo_url = f"{photos}/streetlight.png"
+        sent = httpx.post(
+            f"{url}/local/messages", json={"from": "res-both", "media_url": photo_url}, timeout=30
+        )
+        assert sent.status_code == 200, sent.text
+        report_as_resident(url, "res-both", "The streetlight is out at 24th St and Mission St")
+        item_id = review_item_of(deployment.runtime, "res-both")
+        check_claims_and_photo(url, item_id, photo_url, open_browser)
+
+
+def check_claims_and_photo(url: str, item_id: int, photo_url: str, open_browser: Any) -> None:
     alice = open_browser().new_page()
     bob = open_browser().new_page()
     bob.set_viewport_size({"width": 390, "height": 844})  # bob works from a phone
@@ -208,9 +224,12 @@ def test_two_operators_cannot_hold_the_same_item(deployment: Deployment, open_br
     bob.get_by_role("button", name=f"Claim #{item_id}").click()
     assert "claimed by alice" in bob.get_by_role("alert").inner_text()
     assert bob.get_by_role("button", name="Approve and file").count() == 0
-    # bob's stale form cannot decide it either.
     bob.goto(f"{url}/operator/")
     assert "Being handled by alice" in bob.locator("main").inner_text()
+    # alice sees the resident's photo, loaded from where it is hosted.
+    photo = alice.get_by_role("img", name=re.compile("Photo sent by the resident"))
+    assert photo.get_attribute("src") == photo_url
+    assert photo.evaluate("img => img.complete && img.naturalWidth") == 4
     # alice puts it back; now bob may take it.
     alice.get_by_role("button", name="Put back in the queue").click()
     bob.reload()
@@ -227,3 +246,23 @@ def tab_to(page: Any, text: str, limit: int = 30) -> None:
         if focused == text:
             return
     raise AssertionError(f"{text!r} cannot be reached with the Tab key")
+
+
+def photo_host() -> Starlette:
+    """Another web site holding a resident's photo (a 4x4 PNG), as a provider's media host would."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    pixels = b"".join(b"\x00" + b"\xff\xd0\x00" * 4 for _ in range(4))
+    png = (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", 4, 4, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(pixels))
+        + chunk(b"IEND", b"")
+    )
+
+    async def photo(request: Request) -> Response:
+        return Response(png, media_type="image/png")
+
+    return Starlette(routes=[Route("/streetlight.png", photo)])
