@@ -22,6 +22,7 @@ import contextlib
 import hmac
 import logging
 import os
+import re
 import warnings
 from collections.abc import Awaitable, Coroutine
 from datetime import timedelta
@@ -67,6 +68,8 @@ logger = logging.getLogger(__name__)
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+# What Telegram accepts as a webhook secret token.
+SECRET_TOKEN_FORMAT = re.compile(r"[A-Za-z0-9_-]{1,256}")
 # How an attachment names a Telegram file without its token-bearing URL.
 FILE_URL_PREFIX = "telegram-file:"
 # Telegram's limits: message text length, callback_data bytes.
@@ -115,6 +118,8 @@ class TelegramChannel(Channel):
         if mode == "webhook" and not secret_token:
             # Without it anyone who learns the URL could post fake updates.
             raise ValueError("telegram.secret_token is required in webhook mode")
+        if secret_token and not SECRET_TOKEN_FORMAT.fullmatch(secret_token):
+            raise ValueError("telegram.secret_token must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
         self.mode = mode
         self.webhook_path = webhook_path
         self.webhook_url = webhook_url
@@ -163,8 +168,8 @@ class TelegramChannel(Channel):
         self._started = True
         try:
             await self._connect()
-        except InvalidToken:
-            raise  # a configuration error: say so at start-up
+        except (InvalidToken, BadRequest):
+            raise  # a configuration error (token, webhook URL, secret): say so at start-up
         except (NetworkError, RetryAfter) as exc:
             # Telegram unreachable: the rest of the bot (the Open311 API, other channels) still starts,
             # and this channel keeps trying in the background.
@@ -199,8 +204,8 @@ class TelegramChannel(Channel):
             await asyncio.sleep(delay)
             try:
                 await self._connect()
-            except InvalidToken:
-                logger.error("telegram rejected the bot token; the channel stays off")
+            except (InvalidToken, BadRequest) as exc:
+                logger.error("telegram refused the configuration (%s); the channel stays off", exc)
                 return
             except (NetworkError, RetryAfter) as exc:
                 delay = min(delay * 2, MAX_RECONNECT_SECONDS)

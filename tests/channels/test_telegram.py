@@ -19,6 +19,7 @@ import httpx
 import pytest
 from sqlmodel import select
 from telegram import Update
+from telegram.error import BadRequest
 
 from bot.config import Settings
 from bot.state import InboxRecord
@@ -268,9 +269,18 @@ def test_telegram_down_at_start_up_does_not_stop_the_app_and_connects_later(fake
     assert [m.text for m in recorder.messages()] == ["Broken streetlight on Mission"]
 
 
-def test_webhook_mode_refuses_to_start_without_a_secret_token(fake: FakeTelegram) -> None:
-    with pytest.raises(ValueError, match="secret_token"):
+def test_webhook_mode_refuses_to_start_without_a_usable_secret_token(fake: FakeTelegram) -> None:
+    with pytest.raises(ValueError, match="secret_token is required"):
         TelegramChannel(Recorder(), token=fake.token, mode="webhook", secret_token=None)
+    with pytest.raises(ValueError, match="secret_token must be"):
+        TelegramChannel(Recorder(), token=fake.token, mode="webhook", secret_token="has spaces & symbols")
+
+
+async def test_a_webhook_telegram_refuses_is_a_start_up_error(fake: FakeTelegram) -> None:
+    channel = make_channel(fake, Recorder(), "webhook", "ftp://not-a-web-address")
+    with pytest.raises(BadRequest, match="(?i)https url"):
+        await channel.start()
+    await channel.stop()
 
 
 # -- end to end: the whole bot (app, dispatcher, outbox, database) behind Telegram --------------------------
