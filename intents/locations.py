@@ -568,6 +568,15 @@ class _Finder:
             feats["suffix"] = float(any(_is_suffix(t) for t in words[1:]))
             feats["digit"] = float(any(t.text[0].isdigit() for t in words))
             feats["all_caps"] = float(all(t.text.isupper() and len(t.text) > 1 for t in words))
+        # A few conjunctions a linear model cannot form itself.
+        rank_name = next(name for name in feats if name.startswith("rank="))
+        before_name = next(name for name in feats if name.startswith("before="))
+        feats[f"{candidate.kind}|{rank_name}"] = 1.0
+        feats[f"{candidate.rule}|{before_name}"] = 1.0
+        feats[f"{candidate.rule}|len={min(size, 4)}"] = 1.0
+        if words:
+            feats[f"{candidate.rule}|all_proper"] = feats["all_proper"]
+            feats[f"{candidate.rule}|initial"] = feats["initial"]
         return feats
 
     def _highways(self) -> list[_Candidate]:
