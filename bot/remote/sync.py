@@ -269,6 +269,10 @@ class RemoteSync:
         """Replaces the cached catalog, only once the whole of it has been read."""
         report = report or SyncReport()
         services = await self.client.services()
+        if not services:
+            # An empty list from a city that had services is a glitch, not a closure: keep the cache.
+            log.warning("the city listed no services; keeping the cached catalog")
+            return report
         rows = []
         for position, service in enumerate(services):
             definition = (
