@@ -8,6 +8,7 @@ commits, e.g. together with its outbox row); without one, the service opens, com
 from __future__ import annotations
 
 import dataclasses
+import logging
 import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -22,7 +23,7 @@ from bot.config import Open311Settings
 from bot.db import SessionFactory
 from bot.open311 import store
 from bot.open311.catalog import Catalog, Service
-from bot.open311.errors import Conflict, InvalidInput, NotFound
+from bot.open311.errors import Conflict, InvalidInput, NotFound, Open311Error
 from bot.open311.events import EventBus, Listener
 from bot.open311.keys import KeyStore
 from bot.open311.models import (
@@ -51,6 +52,7 @@ STATUS_TRANSITIONS: dict[str, frozenset[str]] = {
 }
 
 Clock = Callable[[], datetime]
+log = logging.getLogger(__name__)
 
 
 class Open311Service:
@@ -180,11 +182,14 @@ class Open311Service:
         token: str | None,
         now: datetime,
         actor: str,
+        requested: datetime | None = None,
     ) -> int:
+        """Writes a new open request and its first history row; ``requested`` is when the resident
+        submitted it (for a batch submission: before it was accepted ``now``)."""
         values = columns | {
             "jurisdiction_id": jurisdiction,
             "status": "open",
-            "requested_datetime": now,
+            "requested_datetime": requested or now,
             "updated_datetime": now,
             "api_key_id": key_id,
             "token": token,
@@ -363,28 +368,46 @@ class Open311Service:
 
     def accept_pending_tokens(self, now: datetime | None = None, limit: int = 200) -> list[TokenStatus]:
         """Accepts batch submissions whose delay has passed (the background job's step). Safe to run in
-        several workers at once: rows are locked (PostgreSQL SKIP LOCKED) and claimed conditionally."""
+        several workers at once: each token is claimed with a conditional update before its request is
+        written, so a token another worker claimed first is skipped (PostgreSQL also skips locked rows).
+        A submission that no longer fits the catalog is left for an operator instead of blocking the rest."""
         moment = now or self._clock()
         t = RequestTokenRow
+        accepted: list[TokenStatus] = []
         with self._sessions() as db, db.begin():
             pending = db.scalars(
                 select(t)
-                .where(col(t.request_id).is_(None), col(t.due_at).is_not(None), col(t.due_at) <= moment)
+                .where(col(t.accepted_at).is_(None), col(t.due_at).is_not(None), col(t.due_at) <= moment)
                 .order_by(col(t.created_at))
                 .limit(limit)
                 .with_for_update(skip_locked=True)
             ).all()
-            return [self._accept(db, row, TOKEN_ACCEPTOR, moment) for row in pending]
+            for row in pending:
+                try:
+                    # Validation comes before any write in _accept, so a refusal leaves nothing behind.
+                    done = self._accept(db, row, TOKEN_ACCEPTOR, moment)
+                except Open311Error as error:
+                    log.error("batch submission %s cannot be accepted (%s); left for an operator",
+                              row.token, error.description)  # fmt: skip
+                    db.execute(
+                        update(t).where(col(t.token) == row.token).values(due_at=None)
+                        .execution_options(synchronize_session=False)
+                    )  # fmt: skip
+                    continue
+                if done is not None:
+                    accepted.append(done)
+        return accepted
 
     def accept_token(self, token_id: str, actor: str, *, session: Session | None = None) -> TokenStatus:
         """An operator accepts one batch submission (batch_acceptance = "operator")."""
         with self._session(session) as db:
-            row = db.get(RequestTokenRow, token_id, with_for_update=True)
+            row = db.get(RequestTokenRow, token_id)
             if row is None:
                 raise NotFound(f"token {token_id!r} was not found", field="token")
-            if row.request_id is not None:
+            done = self._accept(db, row, actor, self._clock())
+            if done is None:
                 raise Conflict(f"token {token_id!r} was already accepted", field="token")
-            return self._accept(db, row, actor, self._clock())
+            return done
 
     def pending_tokens(self) -> list[TokenStatus]:
         """Batch submissions still waiting for acceptance, oldest first (for the operator pages)."""
@@ -393,22 +416,29 @@ class Open311Service:
             rows = db.scalars(select(t).where(col(t.request_id).is_(None)).order_by(col(t.created_at))).all()
             return [_token_status(row) for row in rows]
 
-    def _accept(self, db: Session, row: RequestTokenRow, actor: str, now: datetime) -> TokenStatus:
+    def _accept(self, db: Session, row: RequestTokenRow, actor: str, now: datetime) -> TokenStatus | None:
+        """Claims the token, then files its request; None when someone else claimed it first."""
+        t = RequestTokenRow
         payload = dict(row.payload)
         new = NewRequest(**payload)
-        service = self._service(new.service_code)
-        columns = validate_submission(new, service)
-        request_id = self._insert(
-            db, columns, payload["jurisdiction_id"], row.api_key_id, row.token, now, actor
-        )
+        columns = validate_submission(new, self._service(new.service_code))
         claimed = db.execute(
-            update(RequestTokenRow)
-            .where(col(RequestTokenRow.token) == row.token, col(RequestTokenRow.request_id).is_(None))
-            .values(request_id=request_id, accepted_at=now, accepted_by=actor)
+            update(t)
+            .where(col(t.token) == row.token, col(t.accepted_at).is_(None))
+            .values(accepted_at=now, accepted_by=actor)
             .execution_options(synchronize_session=False)
         )
         if claimed.rowcount != 1:  # type: ignore[attr-defined]
-            raise Conflict(f"token {row.token!r} was accepted by someone else", field="token")
+            return None
+        request_id = self._insert(
+            db, columns, payload["jurisdiction_id"], row.api_key_id, row.token, now, actor, row.created_at
+        )
+        db.execute(
+            update(t)
+            .where(col(t.token) == row.token)
+            .values(request_id=request_id)
+            .execution_options(synchronize_session=False)
+        )
         return TokenStatus(row.token, str(request_id), row.created_at, now)
 
 

@@ -431,3 +431,33 @@ def test_sandbox_has_fixed_cases_needs_no_key_and_leaves_production_alone(
         assert production.open311.query_requests(RequestQuery())[0].channel == "sms"
     finally:
         production.close()
+
+
+def test_concurrent_writers_and_acceptors_lose_nothing_and_accept_once(core: Open311Service) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def file_both(_: int) -> str:
+        filed = core.create_request(pothole())
+        assert filed.service_request_id is not None
+        core.update_status(filed.service_request_id, "closed", "done")
+        token = core.create_request(
+            NewRequest(service_code="missed_collection", address_string="1 Elm St")
+        ).token
+        assert token is not None
+        return token
+
+    with ThreadPoolExecutor(6) as pool:
+        tokens = list(pool.map(file_both, range(60)))
+    later = datetime.now(UTC) + timedelta(minutes=1)
+    with ThreadPoolExecutor(4) as pool:
+        rounds = list(pool.map(lambda _: core.accept_pending_tokens(now=later, limit=7), range(16)))
+    accepted = [status.token for batch in rounds for status in batch]
+    assert sorted(accepted) == sorted(tokens), "every token accepted exactly once"
+    resolved = {core.get_token(token).service_request_id for token in tokens}
+    assert None not in resolved
+    assert len(resolved) == len(tokens)
+    requests = core.query_requests(RequestQuery())
+    assert len(requests) == 120
+    by_id = {r.service_request_id: r for r in requests}
+    token_request = by_id[core.get_token(tokens[0]).service_request_id or ""]
+    assert token_request.requested_datetime == core.get_token(tokens[0]).created_at, "when it was submitted"
