@@ -278,7 +278,7 @@ def test_webhook_mode_refuses_to_start_without_a_usable_secret_token(fake: FakeT
 
 async def test_a_webhook_telegram_refuses_is_a_start_up_error(fake: FakeTelegram) -> None:
     channel = make_channel(fake, Recorder(), "webhook", "ftp://not-a-web-address")
-    with pytest.raises(BadRequest, match="(?i)https url"):
+    with pytest.raises(BadRequest, match=r"(?i)https url"):
         await channel.start()
     await channel.stop()
 
