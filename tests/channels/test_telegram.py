@@ -255,6 +255,20 @@ async def test_long_replies_are_split_and_unusable_buttons_become_numbered_lines
     assert "reply_markup" not in sent[2]
 
 
+def test_polling_across_a_restart_neither_misses_nor_rereads(fake: FakeTelegram) -> None:
+    before, after = Recorder(), Recorder()
+    with serve_channel(make_channel(fake, before, "polling")):
+        fake.send_text(CHAT, "Streetlight out on Valencia")
+        fake.wait_for(lambda: len(before.messages()) == 1)
+    fake.send_text(CHAT, "Also a pothole on 16th")  # while the bot is down
+    with serve_channel(make_channel(fake, after, "polling")):
+        fake.wait_for(lambda: len(after.messages()) == 1)
+        fake.send_text(CHAT, "Thanks!")
+        fake.wait_for(lambda: len(after.messages()) == 2)
+    assert [m.text for m in before.messages()] == ["Streetlight out on Valencia"]
+    assert [m.text for m in after.messages()] == ["Also a pothole on 16th", "Thanks!"]
+
+
 def test_telegram_down_at_start_up_does_not_stop_the_app_and_connects_later(fake: FakeTelegram) -> None:
     recorder = Recorder(reply=echo)
     sock = bound_socket()
