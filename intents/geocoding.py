@@ -52,13 +52,18 @@ _CORNER_OF = re.compile(r"^.*?\b(?:corner|intersection|crossing|junction)\s+of\s
 _LEADING_WORDS = re.compile(r"^\s*(?:at|on|near|in front of|across from)\s+(?:the\s+)?", re.IGNORECASE)
 _UNIT = re.compile(r"(?:,\s*|\s+)(?:apt|apartment|unit|suite|ste|fl|floor|room|rm|#)\.?\s*#?\s*\w+\s*$", re.I)
 _BLOCK = re.compile(r"^\s*(\d+)\s+block\s+(?:of\s+)?", re.IGNORECASE)
-_CONNECTOR = re.compile(r"\s*(?:&|\+|@|/|\\|\s(?:and|at|x|y|n)\s)\s*", re.IGNORECASE)
+_CONNECTOR = re.compile(r"\s*(?:&|\+|@|/|\\|\s(?:and|at|x|y|n|near)\s)\s*", re.IGNORECASE)
+# "Mission St between 16th and 17th", "Valencia from 16th to 17th": a stretch of one street.
+_SEGMENT = re.compile(
+    r"^(?P<street>.+?)\s+(?:between|btwn|btw|from)\s+(?P<first>.+?)\s+(?:and|&|to|y)\s+(?P<second>.+)$",
+    re.IGNORECASE,
+)
 _ADDRESS = re.compile(r"^\s*#?\s*(\d{1,6})\s*[A-Za-z]?(?:\s*[-–]\s*\d{1,6}[A-Za-z]?)?\s*,?\s+(\S.*)$")
 
 
 @dataclass(frozen=True, slots=True)
 class ParsedQuery:
-    kind: Literal["address", "intersection", "street"]
+    kind: Literal["address", "intersection", "street", "segment"]
     streets: tuple[str, ...]
     number: int | None = None
 
@@ -75,6 +80,10 @@ def parse_query(query: str) -> ParsedQuery | None:
     text = text.strip(" ,.;:")
     if not text:
         return None
+    segment = _SEGMENT.match(text)
+    if segment:
+        streets = tuple(segment.group(name).strip(" ,.") for name in ("street", "first", "second"))
+        return ParsedQuery("segment", streets)
     parts = [part.strip(" ,.") for part in _CONNECTOR.split(text, maxsplit=1)]
     if len(parts) == 2 and all(parts):
         first, second = parts
@@ -140,6 +149,8 @@ class OfflineGeocoder(Geocoder):  # type: ignore[misc]  # geopy is untyped
         if parsed is None:
             return None
         gazetteer = self.gazetteer
+        if parsed.kind == "segment":
+            return self._segment(*parsed.streets)
         if parsed.kind == "intersection":
             first, second = (gazetteer.resolve_street(street) for street in parsed.streets)
             corner = gazetteer.intersection(first, second)
@@ -163,6 +174,22 @@ class OfflineGeocoder(Geocoder):  # type: ignore[misc]  # geopy is untyped
             return None
         raw = {"kind": "street", "street": streets[0], "exact": False}
         return self._location(streets[0], middle.lat, middle.long, raw)
+
+    def _segment(self, street: str, first: str, second: str) -> Location | None:
+        """The middle of a stretch of street between two cross streets (one end if only one is known)."""
+        gazetteer = self.gazetteer
+        names = gazetteer.resolve_street(street)
+        corners = [
+            gazetteer.intersection(names, gazetteer.resolve_street(cross)) for cross in (first, second)
+        ]
+        found = [corner for corner in corners if corner is not None]
+        if not found:
+            return None
+        lat = sum(corner[2].lat for corner in found) / len(found)
+        long = sum(corner[2].long for corner in found) / len(found)
+        crosses = [corner[1] for corner in found]
+        raw = {"kind": "segment", "street": found[0][0], "between": crosses, "exact": len(found) == 2}
+        return self._location(f"{found[0][0]} between {' & '.join(crosses)}", lat, long, raw)
 
     def reverse(
         self, query: Any, *, exactly_one: bool = True, timeout: Any = DEFAULT_SENTINEL

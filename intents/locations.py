@@ -779,12 +779,17 @@ class _Finder:
                 if second is None:
                     continue
                 end = second[0]
+                # The geocoder reads this form: the middle of the street between the two corners.
+                crosses = (self._span_text(index + 1, first[0]), self._span_text(first[0] + 1, end))
+                name = f"{normalize_street(self._span_text(left[0], index))} BETWEEN " + " & ".join(
+                    normalize_street(cross) for cross in crosses
+                )
             else:
                 other = self.street_forward(index + 1)
                 if other is None or not other[1]:
                     continue
                 end = other[0]
-            name = normalize_street(self._span_text(start, index))
+                name = normalize_street(self._span_text(left[0], index))
             found.append(_Candidate(start, end, "street", _KIND_STRENGTH["intersection"] + 0.6, name))
         return found
 

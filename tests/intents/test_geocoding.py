@@ -25,6 +25,7 @@ from intents.gazetteer import (
     save_index,
 )
 from intents.geocoding import OfflineGeocoder, PlaceResolver, build_geocoder
+from intents.locations import find_location
 from tests.intents.fake_nominatim import FakeNominatim
 from tests.support.live_server import live_server
 
@@ -90,6 +91,23 @@ def test_intersections_with_ordinals_either_order_and_typos(query: str) -> None:
 )
 def test_more_intersections(query: str) -> None:
     assert_near(offline().geocode(query), SIXTEENTH_AND_VALENCIA)
+
+
+def test_a_stretch_between_two_cross_streets_is_its_middle() -> None:
+    resolver = offline()
+    place = resolver.geocode("Valencia St between 16th and 17th")
+    sixteenth, seventeenth = resolver.geocode("Valencia & 16th"), resolver.geocode("Valencia & 17th")
+    assert place is not None
+    assert sixteenth is not None
+    assert seventeenth is not None
+    middle = ((sixteenth.lat + seventeenth.lat) / 2, (sixteenth.long + seventeenth.long) / 2)
+    assert_near(place, middle)
+    assert place.raw["kind"] == "segment"
+    # The finder's normalised form of such a stretch geocodes the same way.
+    mention = find_location("Fallen branch on Valencia St between 16th and 17th")
+    assert mention is not None
+    assert mention.normalized == "VALENCIA ST BETWEEN 16TH & 17TH"
+    assert resolver.geocode(mention.normalized) == place
 
 
 def test_unknown_places_are_none_not_a_guess() -> None:

@@ -93,7 +93,7 @@ from intents.types import LocationKind
             "Streetlight out on Broadway between W 72nd St and W 73rd St",
             "Broadway between W 72nd St and W 73rd St",
             "street",
-            "BROADWAY",
+            "BROADWAY BETWEEN W 72ND ST & W 73RD ST",
         ),
         ("Debris on I-95 northbound near exit 12", "I-95", "street", "I 95"),
         ("Big pothole on Route 9 in Brookline", "Route 9", "street", "ROUTE 9"),
@@ -110,7 +110,7 @@ from intents.types import LocationKind
             "Fallen tree blocking street. Augustus Ave between Crandall & Poplar",
             "Augustus Ave between Crandall & Poplar",
             "street",
-            "AUGUSTUS AVE",
+            "AUGUSTUS AVE BETWEEN CRANDALL & POPLAR",
         ),
         # Landmarks and parks
         ("Overflowing barrels in Johnson gates park", "Johnson gates park", "landmark", "JOHNSON GATES PARK"),
