@@ -163,9 +163,10 @@ async def measure(
     count: int,
     concurrency: int,
     check: Callable[[int, bytes], None],
+    warm_up: int,
 ) -> Result:
     connections = [await Connection.open("127.0.0.1", port) for _ in range(concurrency)]
-    for index in range(min(50, count)):  # warm-up: caches, connection pools, first-request costs
+    for index in range(warm_up):  # caches, connection pools, first-request costs
         status, body = await connections[0].request(*make_request(index))
         check(status, body)
     latencies: list[float] = []
@@ -268,11 +269,26 @@ async def run(args: argparse.Namespace, data_dir: Path) -> list[Result]:
                 expect(200, 201),
             ),
         ]
-        results = []
-        for name, make_request, check in scenarios:
-            count = args.count if "1000" not in name else max(50, args.count // 10)
-            results.append(await measure(name, port, make_request, count, args.concurrency, check))
-        return results
+        # The routes take turns, round after round, so that a change in the machine's load (other
+        # processes) weighs on every route alike and the ratios stay meaningful.
+        results: dict[str, Result] = {}
+        for round_number in range(args.rounds):
+            for name, make_request, check in scenarios:
+                count = args.count if "1000" not in name else max(50, args.count // 10)
+                warm_up = 50 if round_number == 0 else 0
+                part = await measure(
+                    name, port, make_request, count // args.rounds, args.concurrency, check, warm_up
+                )
+                if name in results:
+                    whole = results[name]
+                    part = Result(
+                        name,
+                        whole.count + part.count,
+                        whole.seconds + part.seconds,
+                        whole.latencies + part.latencies,
+                    )
+                results[name] = part
+        return list(results.values())
     finally:
         process.terminate()
         try:
@@ -296,7 +312,10 @@ def report(results: list[Result], args: argparse.Namespace, sqlite: bool) -> Non
     print(f"  GET list of 1000 p50 < 50 ms:    {listing.p50:.1f} ms -> {_verdict(listing.p50 < 50)}")
     if sqlite:
         print(f"  POST >= 300/s on SQLite:         {post.rate:.0f}/s -> {_verdict(post.rate >= 300)}")
-    print(f"(concurrency {args.concurrency}, one server process, client and server on this machine)")
+    print(
+        f"(concurrency {args.concurrency}, {args.rounds} rounds, one server process, "
+        "client and server on this machine)"
+    )
 
 
 def _verdict(ok: bool) -> str:
@@ -308,6 +327,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=100_000, help="size of the store")
     parser.add_argument("--count", type=int, default=2000, help="requests per route (list: a tenth)")
     parser.add_argument("--concurrency", type=int, default=1, help="keep-alive connections in parallel")
+    parser.add_argument("--rounds", type=int, default=5, help="the routes take turns this many times")
     parser.add_argument("--database-url", default=None, help="default: SQLite in a temporary directory")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="open311-bench-") as tmp:
