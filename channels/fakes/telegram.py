@@ -22,10 +22,12 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import httpx
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -100,6 +102,10 @@ class FakeTelegram:
             routes=[
                 Route("/bot{token}/{method}", self._api, methods=["GET", "POST"]),
                 Route("/file/bot{token}/{file_path:path}", self._download, methods=["GET"]),
+                # Playing the residents over HTTP, for demos (``python -m channels.fakes telegram``).
+                Route("/fake/messages", self._control_message, methods=["POST"]),
+                Route("/fake/buttons", self._control_button, methods=["POST"]),
+                Route("/fake/chats/{chat_id:int}", self._control_chat, methods=["GET"]),
             ]
         )
 
@@ -257,6 +263,31 @@ class FakeTelegram:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"condition not met within {timeout} s; bot calls so far: {self.sent}")
             time.sleep(0.02)
+
+    # -- the residents' side over HTTP (demos) ----------------------------------------------------------
+
+    async def _control_message(self, request: Request) -> Response:
+        """``{"chat_id": 42, "text": "..."}`` or ``{"chat_id": 42, "latitude": .., "longitude": ..}``."""
+        body = await request.json()
+        chat_id = int(body["chat_id"])
+        if "latitude" in body and "longitude" in body:
+            send = partial(self.send_location, chat_id, float(body["latitude"]), float(body["longitude"]))
+        else:
+            send = partial(self.send_text, chat_id, str(body.get("text", "")))
+        # In a thread: with a webhook set, delivering waits for the bot, which calls this server back.
+        return JSONResponse(await run_in_threadpool(send))
+
+    async def _control_button(self, request: Request) -> Response:
+        """``{"chat_id": 42, "message_id": 7, "data": "pothole"}``: a resident presses a button."""
+        body = await request.json()
+        press = partial(self.press_button, int(body["chat_id"]), int(body["message_id"]), str(body["data"]))
+        try:
+            return JSONResponse(await run_in_threadpool(press))
+        except LookupError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=404)
+
+    async def _control_chat(self, request: Request) -> Response:
+        return JSONResponse({"messages": self.bot_messages(request.path_params["chat_id"])})
 
     # -- internals: building updates ---------------------------------------------------------------------
 

@@ -21,7 +21,7 @@ import json
 import secrets
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -90,6 +90,10 @@ class FakeX:
                 Route(
                     "/2/dm_conversations/with/{participant_id}/messages", self._create_dm, methods=["POST"]
                 ),
+                # Playing the residents over HTTP, for demos (``python -m channels.fakes x``).
+                Route("/fake/mentions", self._control_mention, methods=["POST"]),
+                Route("/fake/direct_messages", self._control_direct_message, methods=["POST"]),
+                Route("/fake/posted", self._control_posted, methods=["GET"]),
             ]
         )
 
@@ -238,6 +242,28 @@ class FakeX:
         """The query parameters of every mentions request that was answered (not rate limited)."""
         with self._lock:
             return list(self._state.mention_requests)
+
+    # -- the residents' side over HTTP (demos) ----------------------------------------------------------
+
+    async def _control_mention(self, request: Request) -> Response:
+        """``{"author_id": "42", "text": "...", "lat": .., "long": .., "photo_url": "..."}``."""
+        body = await request.json()
+        point = (float(body["lat"]), float(body["long"])) if "lat" in body and "long" in body else None
+        tweet_id = self.mention(
+            str(body["author_id"]),
+            str(body.get("text", "")),
+            username=str(body.get("username", "resident")),
+            coordinates=point,
+            photo_urls=(str(body["photo_url"]),) if body.get("photo_url") else (),
+        )
+        return JSONResponse({"id": tweet_id})
+
+    async def _control_direct_message(self, request: Request) -> Response:
+        body = await request.json()
+        return JSONResponse({"id": self.direct_message(str(body["sender_id"]), str(body.get("text", "")))})
+
+    async def _control_posted(self, request: Request) -> Response:
+        return JSONResponse({"posted": [asdict(p) for p in self.posted]})
 
     # -- internals ------------------------------------------------------------------------------------------
 

@@ -11,6 +11,9 @@ import asyncio
 import contextlib
 import json
 import re
+import subprocess
+import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -448,3 +451,55 @@ def test_a_forged_webhook_changes_nothing(settings: Settings, fake: FakeTelegram
         assert response.status_code == 403
         assert inbox_size(bot) == 0
         assert bot.request_count() == 0
+
+
+def test_the_fake_plays_residents_over_http_for_demos(settings: Settings, fake: FakeTelegram) -> None:
+    unsure = {"intents": {"auto_file_threshold": 1.0}, "conversation": {"offer_choices_min_confidence": 0.0}}
+    with (
+        telegram_bot(settings, fake, "webhook", **unsure) as bot,
+        httpx.Client(base_url=fake.server_url) as demo,
+    ):
+        assert demo.post("/fake/messages", json={"chat_id": CHAT, "text": CLEAR_REPORT}).status_code == 200
+        bot.deliver()
+        (question,) = demo.get(f"/fake/chats/{CHAT}").json()["messages"]
+        pothole = next(
+            b for row in question["reply_markup"]["inline_keyboard"] for b in row if b["text"] == "Pothole"
+        )
+        # The bot answers the button press by calling the fake back while the fake waits for the webhook.
+        pressed = demo.post(
+            "/fake/buttons",
+            json={"chat_id": CHAT, "message_id": question["message_id"], "data": pothole["callback_data"]},
+        )
+        assert pressed.status_code == 200
+        bot.deliver()
+        answer = demo.get(f"/fake/chats/{CHAT}").json()["messages"][-1]
+        assert FILED.search(answer["text"])
+        missing = {"chat_id": CHAT, "message_id": 999, "data": "x"}
+        assert demo.post("/fake/buttons", json=missing).status_code == 404
+
+
+def test_the_fake_runs_on_its_own(tmp_path: Path) -> None:
+    sock = bound_socket()
+    port = sock.getsockname()[1]
+    sock.close()  # the fake binds it itself
+    process = subprocess.Popen(
+        [sys.executable, "-m", "channels.fakes", "telegram", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        fake = FakeTelegram()  # same default token
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                response = httpx.get(f"http://127.0.0.1:{port}/bot{fake.token}/getMe")
+                break
+            except httpx.ConnectError:
+                assert time.monotonic() < deadline, "the fake did not start"
+                time.sleep(0.1)
+        assert response.json()["result"]["username"] == "city311_bot"
+    finally:
+        process.terminate()
+        output, _ = process.communicate(timeout=10)
+    assert f'base_url = "http://127.0.0.1:{port}/bot"' in output

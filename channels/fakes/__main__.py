@@ -1,0 +1,51 @@
+"""Runs a fake provider on its own, for demos: ``python -m channels.fakes telegram|x [--port N]``.
+
+Point the bot at it (the printed configuration), start ``open311-bot serve``, and play the residents with
+plain HTTP: ``POST /fake/messages`` / ``/fake/buttons`` (Telegram), ``POST /fake/mentions`` /
+``/fake/direct_messages`` (X); see what the bot sent with ``GET /fake/chats/<chat_id>`` / ``/fake/posted``.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import uvicorn
+
+from channels.fakes.telegram import FakeTelegram
+from channels.fakes.twitter import FakeX
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m channels.fakes", description=__doc__.splitlines()[0])
+    parser.add_argument("provider", choices=["telegram", "x"])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8401)
+    args = parser.parse_args(argv)
+    url = f"http://{args.host}:{args.port}"
+    if args.provider == "telegram":
+        telegram = FakeTelegram()
+        telegram.server_url = url
+        app = telegram.app
+        print(
+            '[telegram]\nenabled = true\nmode = "polling"\n'
+            f'base_url = "{telegram.base_url()}"\nbase_file_url = "{telegram.base_file_url()}"\n'
+            f"# and in the environment: OPEN311_BOT_TELEGRAM__TOKEN='{telegram.token}'\n"
+            f'# a resident writes: curl -XPOST {url}/fake/messages -H "content-type: application/json" '
+            """-d '{"chat_id": 42, "text": "Huge pothole at 5th St and Market St"}'"""
+        )
+    else:
+        x = FakeX()
+        x.server_url = url
+        app = x.app
+        print(
+            f'[twitter]\nenabled = true\nuser_id = "{x.user_id}"\napi_base_url = "{url}"\n'
+            "# and any non-empty OPEN311_BOT_TWITTER__{CONSUMER_KEY,CONSUMER_SECRET,ACCESS_TOKEN,"
+            "ACCESS_TOKEN_SECRET,BEARER_TOKEN} in the environment\n"
+            f'# a resident tweets: curl -XPOST {url}/fake/mentions -H "content-type: application/json" '
+            """-d '{"author_id": "42", "text": "Huge pothole at 5th St and Market St"}'"""
+        )
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+
+
+if __name__ == "__main__":
+    main()
