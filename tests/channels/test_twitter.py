@@ -439,3 +439,20 @@ def wait_for(condition: Callable[[], bool], timeout: float = 20.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "the bot did not answer in time"
         time.sleep(0.05)
+
+
+def test_the_fake_plays_residents_over_http_for_demos(app_settings: Settings, fake: FakeX) -> None:
+    with x_bot(app_settings, fake) as bot, httpx.Client(base_url=fake.server_url) as demo:
+        tweet = demo.post("/fake/mentions", json={"author_id": RESIDENT, "text": CLEAR_REPORT}).json()["id"]
+        assert poll_and_deliver(bot) == 1
+        (reply,) = demo.get("/fake/posted").json()["posted"]
+        assert (reply["kind"], reply["in_reply_to_tweet_id"]) == ("tweet", tweet)
+        filed = filed_id(reply["text"])
+        demo.post("/fake/direct_messages", json={"sender_id": RESIDENT, "text": f"status {filed}"})
+        channel = bot.messaging.channels["twitter"]
+        assert isinstance(channel, TwitterChannel)
+        assert asyncio.run(channel.poll_once()) == 1
+        bot.deliver()
+        answer = demo.get("/fake/posted").json()["posted"][-1]
+        assert (answer["kind"], answer["participant_id"]) == ("dm", RESIDENT)
+        assert f"Report #{filed} (Pothole) is open" in answer["text"]
