@@ -67,9 +67,13 @@ class Dispatcher:
     # -- MessageHandler --------------------------------------------------------------------------------
 
     async def handle(self, message: InboundMessage) -> Sequence[OutboundMessage]:
-        stored = await asyncio.to_thread(self._stored_replies, message.channel, message.provider_message_id)
-        if stored is not None:
-            return stored
+        if any(attachment.needs_auth for attachment in message.attachments):
+            # Fetching media costs a provider round trip: not for a message already handled.
+            stored = await asyncio.to_thread(
+                self._stored_replies, message.channel, message.provider_message_id
+            )
+            if stored is not None:
+                return stored
         media_urls = await self._store_media(message)
         return await asyncio.to_thread(self._handle_once, message, media_urls)
 
@@ -107,14 +111,7 @@ class Dispatcher:
 
     def _stored_replies(self, channel: str, provider_message_id: str) -> list[OutboundMessage] | None:
         with self.sessions() as session:
-            record = session.exec(
-                select(InboxRecord).where(
-                    InboxRecord.channel == channel, InboxRecord.provider_message_id == provider_message_id
-                )
-            ).first()
-            if record is None:
-                return None
-            return [outbox.message_from_dict(reply) for reply in record.replies]
+            return _stored_replies(session, channel, provider_message_id)
 
     def _handle_once(self, message: InboundMessage, media_urls: tuple[str, ...]) -> list[OutboundMessage]:
         for attempt in range(_LOCK_RETRIES):
@@ -139,6 +136,9 @@ class Dispatcher:
     def _handle(
         self, session: Session, message: InboundMessage, media_urls: tuple[str, ...]
     ) -> list[OutboundMessage]:
+        stored = _stored_replies(session, message.channel, message.provider_message_id)
+        if stored is not None:
+            return stored  # a redelivery: nothing is written
         turn = Turn(
             channel=message.channel,
             resident_id=message.resident_id,
@@ -202,3 +202,14 @@ class Dispatcher:
                 continue
             urls.append(self.media.url_for(stored.name))
         return tuple(urls)
+
+
+def _stored_replies(session: Session, channel: str, provider_message_id: str) -> list[OutboundMessage] | None:
+    record = session.exec(
+        select(InboxRecord).where(
+            InboxRecord.channel == channel, InboxRecord.provider_message_id == provider_message_id
+        )
+    ).first()
+    if record is None:
+        return None
+    return [outbox.message_from_dict(reply) for reply in record.replies]

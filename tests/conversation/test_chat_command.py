@@ -4,9 +4,10 @@ with a message the bot sends later (a notification) shown too."""
 from __future__ import annotations
 
 import os
+import queue
 import subprocess
 import sys
-import time
+import threading
 from pathlib import Path
 
 from bot import outbox
@@ -59,21 +60,30 @@ def test_a_terminal_conversation_with_the_running_bot(bot: RunningBot, tmp_path:
         env=chat_env(tmp_path),
     )
     assert process.stdin is not None
+    assert process.stdout is not None
+    lines: queue.Queue[str] = queue.Queue()
+    reader = threading.Thread(
+        target=lambda: [lines.put(line.rstrip("\n")) for line in process.stdout], daemon=True
+    )  # type: ignore[union-attr]
+    reader.start()
     process.stdin.write("/where nowhere\nhlep\n")
     process.stdin.flush()
-    time.sleep(1.0)
+    assert lines.get(timeout=60) == "usage: /where LAT LONG"
+    assert "STATUS" in lines.get(timeout=60)  # the help reply: the chat is running and past its history
     with bot.runtime.sessions() as session:
         outbox.enqueue(
             session, OutboundMessage(channel="local", resident_id="terminal", text="Crew on the way.")
         )
         session.commit()
     bot.deliver()
-    time.sleep(POLL_SECONDS * 2 + 0.5)  # the chat polls for news every POLL_SECONDS
-    output, errors = process.communicate(f"/quit\n{CLEAR_REPORT}\n", timeout=60)
+    # Shown by the chat's poller, with nothing typed meanwhile.
+    assert lines.get(timeout=POLL_SECONDS * 5) == "bot> Crew on the way."
+    _, errors = process.communicate(f"/quit\n{CLEAR_REPORT}\n", timeout=60)
     assert process.returncode == 0, errors
-    lines = output.splitlines()
-    assert lines[0] == "usage: /where LAT LONG"
-    assert "STATUS" in lines[1]
-    assert "bot> Crew on the way." in lines
-    assert "Old news." not in output
-    assert bot.request_count() == 1  # nothing after /quit was sent
+    reader.join(timeout=10)
+    rest = []
+    while not lines.empty():
+        rest.append(lines.get())
+    assert "Old news." not in "\n".join(rest)
+    assert rest == []  # nothing after /quit was sent, nothing old replayed
+    assert bot.request_count() == 1
