@@ -87,7 +87,7 @@ LANDMARK_HEADS = _words(
     lofts grill kitchen bakery pizzeria diner pub bar shop store supermarket pharmacy museum theater
     theatre gym arena chapel parish temple mosque synagogue monument memorial wild trail marsh
     reservoir lake river creek fountain tower towers garage depot stop line connector plaque company
-    autobody barbershop salon development hall clinic office courthouse lot lobby
+    autobody barbershop salon development hall clinic office courthouse lot
     """
 )
 # Words that make a head generic, not a name: "the park", "a dog park", "parking lot".
@@ -329,6 +329,11 @@ class _Finder:
         if first is None:
             return None
         name = [tokens[i] for i in range(first, suffix) if tokens[i].is_word]
+        # "17 mins Union Sq": an everyday lower-case word after a number is no street name.
+        if after_number and any(
+            not t.capitalized and t.lower in self.common and t.upper not in self.names for t in name
+        ):
+            return None
         evidence = self._evidence(name, has_suffix=True)
         if after_number:
             evidence += 1.0
@@ -668,7 +673,13 @@ class _Finder:
         for at in range(start + 1, min(start + 5, len(tokens))):
             token = tokens[at]
             # "55 St. Stephen St.": a leading "St" before a capitalised word is "Saint".
-            saint = at > start + 1 and token.upper == "ST" and at + 1 < len(tokens) and tokens[at + 1].proper
+            saint = (
+                at > start + 1
+                and token.upper == "ST"
+                and at + 1 < len(tokens)
+                and tokens[at + 1].proper
+                and tokens[at + 1].upper not in DIRECTIONALS
+            )
             if _is_suffix(token) and not saint:
                 street = self.street_ending_at_suffix(at, after_number=True)
                 if street is not None and street[0] == start:
@@ -814,15 +825,27 @@ class _Finder:
             if index == 0 or not _is_suffix(token) or _is_letter_name(token):
                 continue
             # "St" before a capitalised name is "Saint" ("St Botolph"), not the end of a street.
-            if token.text == "St" and index + 1 < len(tokens) and tokens[index + 1].proper:
+            if (
+                token.text == "St"
+                and index + 1 < len(tokens)
+                and tokens[index + 1].proper
+                and tokens[index + 1].upper not in DIRECTIONALS
+            ):
                 continue
             street = self.street_ending_at_suffix(index)
             if street is None:
                 continue
             start, evidence = street
-            text = self._span_text(start, index + 1)
+            end = index + 1
+            # "Charles St South", "Main St NW": a directional after the suffix, unless it starts a phrase
+            # ("Main St north of the bridge").
+            if end < len(tokens) and tokens[end].upper in DIRECTIONALS and tokens[end].capitalized:
+                following = tokens[end + 1].lower if end + 1 < len(tokens) else ""
+                if following not in {"of", "side", "end", "bound", "on", "to", "from"}:
+                    end += 1
+            text = self._span_text(start, end)
             strength = _KIND_STRENGTH["street"] + min(evidence, 4.0) / 10 - 0.4
-            found.append(_Candidate(start, index + 1, "street", strength, normalize_street(text)))
+            found.append(_Candidate(start, end, "street", strength, normalize_street(text)))
         # "on Rutherford", "along Comm Ave": a known street name after "on"/"along" with no suffix.
         for index, token in enumerate(tokens[:-1]):
             if token.lower not in {"on", "along", "onto", "down", "up"}:
@@ -876,7 +899,8 @@ class _Finder:
                 continue
             words: list[int] = []
             at = index - 1
-            while at >= 0 and len(words) < 3:
+            # Up to three words, or five when capitalised ("Savin Hill MBTA Red Line station").
+            while at >= 0 and (len(words) < 3 or (len(words) < 5 and tokens[at].capitalized)):
                 candidate = tokens[at]
                 if not _is_name_word(candidate):
                     break

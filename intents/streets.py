@@ -137,7 +137,8 @@ def normalize_token(token: str) -> str:
 
 def street_tokens(name: str) -> list[str]:
     """Upper-cased word tokens of a street phrase, without punctuation ("St." -> "ST", "O'Farrell" kept)."""
-    upper = name.upper().replace("’", "'").replace(".", " ")
+    # "O'Farrell" is written OFARRELL in gazetteers.
+    upper = name.upper().replace("’", "").replace("'", "").replace(".", " ")
     tokens = _TOKEN.findall(upper)
     # "TWENTY FIRST" written as two words is one ordinal.
     merged: list[str] = []
@@ -157,14 +158,18 @@ def normalize_street(name: str) -> str:
         return ""
     out: list[str] = []
     last = len(tokens) - 1
+    # The suffix is the last word, or the one before a trailing directional ("Main St NW").
+    suffix_at = (
+        last - 1 if last >= 2 and tokens[last] in DIRECTIONALS and tokens[last - 1] in SUFFIXES else last
+    )
     for index, token in enumerate(tokens):
-        if index == last and index > 0 and token in SUFFIXES:
+        if index == suffix_at and index > 0 and token in SUFFIXES:
             out.append(SUFFIXES[token])
         elif (index == 0 and last > 0 and token in DIRECTIONALS and tokens[1] not in SUFFIXES) or (
             index == last and index > 0 and token in DIRECTIONALS
         ):
             out.append(DIRECTIONALS[token])
-        elif token == "ST" and index < last:
+        elif token == "ST" and index < suffix_at:
             out.append("SAINT")
         else:
             out.append(normalize_token(token))

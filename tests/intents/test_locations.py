@@ -99,6 +99,8 @@ from intents.types import LocationKind
         ("Big pothole on Route 9 in Brookline", "Route 9", "street", "ROUTE 9"),
         ("Cars parked on Comm Ave every night", "Comm Ave", "street", "COMM AVE"),
         ("Tree down on W Belmont Ave", "W Belmont Ave", "street", "W BELMONT AVE"),
+        ("Pothole on Main St NW by the school", "Main St NW", "street", "MAIN ST NW"),
+        ("Trash on Main St north of the bridge", "Main St", "street", "MAIN ST"),
         ("Pothole on Fifth Avenue near the library", "Fifth Avenue", "street", "05TH AVE"),
         (
             "Bus stop plowed in, people stand in blue hill avenue",
