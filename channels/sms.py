@@ -17,6 +17,7 @@ so a late "sent" never overwrites "delivered".
 from __future__ import annotations
 
 import asyncio
+import math
 import re
 from collections.abc import Sequence
 from typing import Any, ClassVar, Protocol, runtime_checkable
@@ -39,7 +40,7 @@ from channels.base import (
     SendResult,
     render_as_text,
 )
-from channels.messages import Attachment, InboundMessage, OutboundMessage
+from channels.messages import Attachment, GeoPoint, InboundMessage, OutboundMessage
 
 CHANNEL_NAME = "sms"
 SIGNATURE_HEADER = "X-Twilio-Signature"
@@ -251,8 +252,20 @@ def inbound_message(form: FormData) -> InboundMessage | None:
         provider_message_id=sid,
         text=str(form.get("Body") or ""),
         attachments=tuple(attachments),
+        point=_shared_location(form),
         metadata={"to": str(form.get("To") or "")},
     )
+
+
+def _shared_location(form: FormData) -> GeoPoint | None:
+    """Twilio's WhatsApp sender passes a shared location as ``Latitude``/``Longitude``; plain SMS never."""
+    try:
+        lat, long = float(str(form.get("Latitude"))), float(str(form.get("Longitude")))
+    except ValueError:
+        return None
+    if not (math.isfinite(lat) and math.isfinite(long) and -90 <= lat <= 90 and -180 <= long <= 180):
+        return None
+    return GeoPoint(lat, long)
 
 
 def split_text(text: str, limit: int) -> list[str]:

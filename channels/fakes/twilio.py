@@ -115,8 +115,11 @@ class FakeTwilio:
         message_sid: str | None = None,
         signed_url: str | None = None,
         signature: str | None = None,
+        extra: dict[str, str] | None = None,
     ) -> httpx.Response:
         """POSTs an inbound SMS/MMS webhook like Twilio does; returns the bot's response (TwiML).
+
+        ``extra``: more parameters Twilio may add (e.g. ``Latitude``/``Longitude`` of a WhatsApp location).
 
         ``signed_url``: the URL Twilio was configured with, when it differs from where the request really
         goes (a TLS-terminating proxy in front of the bot). ``signature`` overrides the computed one.
@@ -138,6 +141,7 @@ class FakeTwilio:
         for index, (url, content_type) in enumerate(media):
             params[f"MediaUrl{index}"] = url
             params[f"MediaContentType{index}"] = content_type
+        params.update(extra or {})
         return self._post_signed(webhook_url, params, signed_url=signed_url, signature=signature)
 
     def status_callback(

@@ -158,6 +158,15 @@ def test_mms_media_is_stored_by_us_and_served_without_provider_credentials(
     assert served.content == JPEG
 
 
+def test_a_shared_location_becomes_the_requests_point(fake: FakeTwilio, bot: RunningBot) -> None:
+    [question] = text(fake, bot, "", extra={"Latitude": "37.7793", "Longitude": "-122.4193"})
+    assert "I have your location" in question
+    [reply] = text(fake, bot, "There is a big pothole in the road")
+    request_id = re.search(r"#(\d+)", reply).group(1)  # type: ignore[union-attr]
+    stored = bot.runtime.open311.get_request(request_id)
+    assert (stored.lat, stored.long) == pytest.approx((37.7793, -122.4193))
+
+
 def test_notifications_go_through_the_twilio_client_and_delivery_status_keeps_the_furthest(
     fake: FakeTwilio, bot: RunningBot
 ) -> None:
