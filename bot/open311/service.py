@@ -329,7 +329,14 @@ class Open311Service:
         with self._session(session) as db:
             row = None
             if ids:
-                row = db.execute(store.select_requests().where(c.id == ids[0]).with_for_update()).first()
+                # Write first, read second: the touch takes the row's lock (PostgreSQL) or the database's
+                # write lock (SQLite, where SELECT ... FOR UPDATE does not exist), so two concurrent
+                # changes cannot both read the same previous status.
+                touched = db.execute(
+                    update(store.requests_table).where(c.id == ids[0]).values(updated_datetime=now)
+                )
+                if touched.rowcount == 1:  # type: ignore[attr-defined]
+                    row = store.request_by_id(db, ids[0])
             if row is None:
                 raise NotFound(
                     f"service_request_id {service_request_id!r} was not found", field="service_request_id"
