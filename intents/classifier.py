@@ -25,6 +25,8 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from intents.features import embedding_words, message_features
+from intents.keywords import keyword_cues
+from intents.lexicon import with_gloss
 from intents.types import Prediction
 
 COMPONENT_NAME = "service_classifier"
@@ -50,6 +52,10 @@ class LinearTextModel:
     embedding_vocabulary: dict[str, int]
     embeddings: FloatArray  # (n_words, dim)
     embedding_coef: FloatArray  # (dim, n_classes), the dense features' weight folded in
+    # One indicator per service code whose guide cue words occur (``intents.keywords``), outside TF-IDF so
+    # that a cue counts as much in a long message as in a short one.
+    cue_codes: list[str]
+    cue_coef: FloatArray  # (n_cues, n_classes), the indicators' weight folded in
     temperature: float = 1.0
 
     def vectorize(self, text: str) -> tuple[list[int], FloatArray]:
@@ -69,9 +75,12 @@ class LinearTextModel:
         """The unit-length IDF-weighted mean of the message's word vectors (zeros when none is known)."""
         return embed_words(embedding_words(text), self.embedding_vocabulary, self.embeddings)
 
+    def cues(self, text: str) -> FloatArray:
+        return cue_indicators(text, self.cue_codes)
+
     def scores(self, text: str) -> FloatArray:
         indices, values = self.vectorize(text)
-        scores = self.intercept + self.embed(text) @ self.embedding_coef
+        scores = self.intercept + self.embed(text) @ self.embedding_coef + self.cues(text) @ self.cue_coef
         if indices:
             scores = scores + values @ self.coef[indices]
         return np.asarray(scores, dtype=np.float32)
@@ -86,6 +95,7 @@ class LinearTextModel:
             "temperature": self.temperature,
             "terms": _ordered(self.vocabulary),
             "embedding_words": _ordered(self.embedding_vocabulary),
+            "cue_codes": self.cue_codes,
         }
         (directory / _VOCABULARY_FILE).write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
         # float16 halves the shipped size; the scores it changes are far below the calibration's precision.
@@ -96,6 +106,7 @@ class LinearTextModel:
             intercept=self.intercept.astype(np.float32),
             embeddings=self.embeddings.astype(np.float16),
             embedding_coef=self.embedding_coef.astype(np.float32),
+            cue_coef=self.cue_coef.astype(np.float32),
         )
 
     @classmethod
@@ -112,6 +123,7 @@ class LinearTextModel:
             "intercept": (n_classes,),
             "embeddings": (len(embedding_terms), loaded["embedding_coef"].shape[0]),
             "embedding_coef": (loaded["embeddings"].shape[1], n_classes),
+            "cue_coef": (len(meta["cue_codes"]), n_classes),
         }
         for name, shape in expected.items():
             if loaded[name].shape != shape:
@@ -125,6 +137,8 @@ class LinearTextModel:
             embedding_vocabulary={term: index for index, term in enumerate(embedding_terms)},
             embeddings=np.ascontiguousarray(loaded["embeddings"]),
             embedding_coef=loaded["embedding_coef"],
+            cue_codes=list(meta["cue_codes"]),
+            cue_coef=loaded["cue_coef"],
             temperature=float(meta["temperature"]),
         )
 
@@ -134,6 +148,12 @@ def _ordered(vocabulary: dict[str, int]) -> list[str]:
     for term, index in vocabulary.items():
         terms[index] = term
     return terms
+
+
+def cue_indicators(text: str, codes: Sequence[str]) -> FloatArray:
+    """1 for each of ``codes`` whose cue words occur in the message (read with its English gloss)."""
+    found = set(keyword_cues(with_gloss(text)))
+    return np.array([code in found for code in codes], dtype=np.float32)
 
 
 def embed_words(tokens: Sequence[str], vocabulary: dict[str, int], embeddings: FloatArray) -> FloatArray:
@@ -159,6 +179,11 @@ class ServiceClassifier:
     def __init__(self, nlp: Language, name: str = COMPONENT_NAME) -> None:
         self.name = name
         self.model: LinearTextModel | None = None
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """The service codes it predicts (spaCy lists them in the pipeline's meta)."""
+        return tuple(self.model.classes) if self.model is not None else ()
 
     def __call__(self, doc: Doc) -> Doc:
         if self.model is None:

@@ -173,8 +173,8 @@ def auto_file_threshold(
     confidences: Sequence[float],
     target_precision: float = TARGET_PRECISION,
 ) -> float | None:
-    """The lowest confidence threshold at which what would be filed is still ``target_precision`` correct
-    (None when no threshold reaches it)."""
+    """The lowest confidence threshold at which what would be filed is still ``target_precision`` correct,
+    i.e. the one that files the most messages at that precision (None when no threshold reaches it)."""
     candidates = sorted(
         ((c, g == p) for g, p, c in zip(gold, predicted, confidences, strict=True) if p != OTHER),
         key=lambda item: -item[0],

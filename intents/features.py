@@ -5,8 +5,9 @@
   other cities' vocabulary share features with what the labelled data saw;
 - the average of word vectors learnt from the unlabelled pool (see ``intents.classifier``), so that
   "syringe" and "needle" or "rodent" and "rat" mean the same to the model;
-- one cue per service code from the labelling guide's definitions (``intents.keywords``): a prior that
-  holds in any city even for words too rare in the labelled data to get a weight of their own.
+- one indicator per service code whose cue words from the labelling guide occur (``intents.keywords``,
+  computed in ``intents.classifier``): a prior that holds in any city even for words too rare in the
+  labelled data to get a weight of their own.
 
 Spanish and Chinese messages are read together with their English gloss (``intents.lexicon``).
 """
@@ -14,10 +15,10 @@ Spanish and Chinese messages are read together with their English gloss (``inten
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from itertools import pairwise
 from typing import Final
 
-from intents.keywords import keyword_cues
 from intents.lexicon import with_gloss
 
 _WORD: Final = re.compile(r"\w+", re.UNICODE)
@@ -28,6 +29,15 @@ CHAR_NGRAM_SIZES: Final = (3, 4, 5)
 def words(text: str) -> list[str]:
     """Lower-case word tokens; digits are folded to 0 so house numbers do not become vocabulary."""
     return [_DIGITS.sub("0", word) for word in _WORD.findall(text.lower())]
+
+
+@lru_cache(maxsize=100_000)
+def _char_ngrams(token: str) -> tuple[str, ...]:
+    # Cached: the same few thousand words make up most messages, and this loop is most of the time spent.
+    padded = f" {token} "
+    return tuple(
+        "c:" + padded[i : i + size] for size in CHAR_NGRAM_SIZES for i in range(len(padded) - size + 1)
+    )
 
 
 def embedding_words(text: str) -> list[str]:
@@ -42,8 +52,5 @@ def message_features(text: str) -> list[str]:
     features = ["w:" + token for token in tokens]
     features.extend("b:" + first + " " + second for first, second in pairwise(tokens))
     for token in tokens:
-        padded = f" {token} "
-        for size in CHAR_NGRAM_SIZES:
-            features.extend("c:" + padded[i : i + size] for i in range(len(padded) - size + 1))
-    features.extend("k:" + cue for cue in keyword_cues(glossed))
+        features.extend(_char_ngrams(token))
     return features

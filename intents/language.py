@@ -14,6 +14,8 @@ from typing import Final
 
 from lingua import Language, LanguageDetector, LanguageDetectorBuilder
 
+from intents.lexicon import SPANISH, fold
+
 SUPPORTED_LANGUAGES: Final = ("en", "es", "zh")
 DEFAULT_LANGUAGE: Final = "en"
 
@@ -119,6 +121,12 @@ _ENGLISH_WORDS: Final = frozenset(
 )
 
 
+# Problem words of the Spanish lexicon are Spanish cues too, except those English shares.
+_SPANISH_TERMS: Final = frozenset(term for term in SPANISH if " " not in term) - {"graffiti", "sofa", "sal"}
+# Below this, lingua is guessing (e.g. "hello": Spanish 0.61): answer with the default instead.
+_LINGUA_MIN_CONFIDENCE: Final = 0.7
+
+
 @lru_cache(maxsize=1)
 def _detector() -> LanguageDetector:
     return LanguageDetectorBuilder.from_languages(*_LINGUA_TO_CODE).with_preloaded_language_models().build()
@@ -134,16 +142,21 @@ def detect_language(text: str, default: str = DEFAULT_LANGUAGE) -> str:
     if han and han / len(letters) >= 0.2:
         return "zh"
     words = [word.lower() for word in _WORD.findall(text)]
-    spanish = sum(word in _SPANISH_WORDS for word in words)
+    spanish = sum(word in _SPANISH_WORDS or fold(word) in _SPANISH_TERMS for word in words)
     english = sum(word in _ENGLISH_WORDS for word in words)
-    if spanish >= 2 and spanish > english:
-        return "es"
-    if english >= 2 and english > spanish:
-        return "en"
-    found = _detector().detect_language_of(text)
-    if found is None:
+    if spanish > english:
+        return "es" if english == 0 or spanish >= 2 else _lingua(text, default)
+    if english > spanish:
+        return "en" if spanish == 0 or english >= 2 else _lingua(text, default)
+    return _lingua(text, default)
+
+
+def _lingua(text: str, default: str) -> str:
+    """lingua's answer when it is clear; the default language (most messages' language) when not."""
+    values = _detector().compute_language_confidence_values(text)
+    if not values or values[0].value < _LINGUA_MIN_CONFIDENCE:
         return default
-    return _LINGUA_TO_CODE.get(found, default)
+    return _LINGUA_TO_CODE.get(values[0].language, default)
 
 
 def warm_up() -> None:

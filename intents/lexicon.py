@@ -332,7 +332,8 @@ CHINESE: Final[dict[str, str]] = {
 }
 
 
-def _fold(text: str) -> str:
+def fold(text: str) -> str:
+    """Lower case without accents: how Spanish terms are matched ("Semáforo" → "semaforo")."""
     decomposed = unicodedata.normalize("NFKD", text.lower())
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
@@ -354,7 +355,7 @@ _HAN: Final = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 def english_gloss(text: str) -> str:
     """The English words for every Spanish or Chinese lexicon term in ``text`` ("" when there are none)."""
-    glosses = [SPANISH[match.group(1)] for match in _SPANISH_TERMS.finditer(_fold(text))]
+    glosses = [SPANISH[match.group(1)] for match in _SPANISH_TERMS.finditer(fold(text))]
     if _HAN.search(text):
         glosses.extend(CHINESE[match.group(0)] for match in _CHINESE_TERMS.finditer(text))
     return " ".join(glosses)

@@ -49,7 +49,8 @@ class Pipeline:
 
     @property
     def service_codes(self) -> list[str]:
-        return list(self.nlp.meta.get("labels", {}).get(_classifier.COMPONENT_NAME, []))
+        component = self.nlp.get_pipe(_classifier.COMPONENT_NAME)
+        return list(getattr(component, "labels", ()))
 
     def classify(self, text: str) -> Prediction:
         return _classifier.prediction_from_cats(self.nlp(text).cats)

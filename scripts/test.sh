@@ -7,3 +7,11 @@ bash scripts/setup.sh test
 .venv/bin/ruff format --check .
 .venv/bin/mypy
 .venv/bin/python -m pytest "$@"
+# The classifier's figures on the held-out split of the labelled messages (a report, not a threshold test).
+if [ -f ../shared/data/boston311/labelled.csv ]; then
+  heldout="$(mktemp -d)/heldout.csv"
+  .venv/bin/python -m intents.splits "$heldout" ../shared/data/boston311/labelled.csv
+  .venv/bin/open311-bot eval "$heldout"
+else
+  echo "no ../shared/data: skipping the classifier's held-out evaluation"
+fi

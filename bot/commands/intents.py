@@ -97,13 +97,18 @@ def run_train(args: argparse.Namespace) -> int:
         return 2
     out = args.out or settings.data_dir / "model"
     with tqdm(total=len(TRAINING_STEPS), unit="step", desc="training", file=sys.stderr) as bar:
+        started: list[str] = []
 
         def progress(step: str) -> None:
+            # Called as each step starts: the bar counts the steps finished before it.
+            if started:
+                bar.update(1)
+            started.append(step)
             bar.set_description(step)
-            bar.update(1)
 
         try:
             report = train(data_dir, out, corrections=args.corrections, progress=progress)
+            bar.update(1)
         except (TrainingDataError, ExampleFileError) as exc:
             print(f"open311-bot train: {exc}", file=sys.stderr)
             return 2

@@ -1,0 +1,120 @@
+"""Speed and memory of understanding messages: classify + locate + geocode, one at a time, on one core.
+
+    .venv/bin/python bench/intents.py [--messages N]
+
+Prints model load time, messages per second, p50/p99 per message and the resident memory of the loaded
+pipeline, each against its target, and, as a same-process baseline, the TF-IDF + logistic regression
+baseline classifying the same messages one at a time.
+Targets: ≥ 300 messages/s, p50 ≤ 5 ms, < 400 MB, load < 2 s.
+"""
+
+from __future__ import annotations
+
+import os
+
+# One core: pin BLAS and the process before numpy is imported.
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_var] = "1"
+
+import argparse  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from intents.evaluation import read_examples  # noqa: E402
+from intents.splits import default_data_dir, is_heldout, labelled_file  # noqa: E402
+
+FALLBACK = [
+    "huge pothole at 5th and Market",
+    "Car blocking my driveway at 452 Hanover St",
+    "Streetlight out on the corner of 16th & Valencia",
+    "Graffiti on the wall of the library",
+    "Hay basura en la acera de Mission St",
+    "路灯坏了",
+    "Loud music every night from the bar on Valencia",
+    "Rats in the alley behind 1355 market street",
+]
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=2000)
+    args = parser.parse_args()
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+
+    data_dir = default_data_dir()
+    examples = read_examples(labelled_file(data_dir)) if data_dir else []
+    texts = [e.text for e in examples] or FALLBACK
+    texts = (texts * (1 + args.messages // len(texts)))[: args.messages]
+
+    before = rss_mb()
+    started = time.perf_counter()
+    from intents.pipeline import load_model, load_pipeline
+
+    load_model()
+    load_seconds = time.perf_counter() - started
+    pipeline = load_pipeline()
+    pipeline.understand("warm up: pothole at 5th and Market")  # loads the gazetteer
+    loaded = rss_mb()
+
+    timings: list[float] = []
+    started = time.perf_counter()
+    for text in texts:
+        t0 = time.perf_counter()
+        pipeline.understand(text)
+        timings.append((time.perf_counter() - t0) * 1000)
+    total = time.perf_counter() - started
+    rate = len(texts) / total
+    p50, p99 = statistics.median(timings), percentile(timings, 0.99)
+    after = rss_mb()
+
+    classify_only: list[float] = []
+    for text in texts[:500]:
+        t0 = time.perf_counter()
+        pipeline.classify(text)
+        classify_only.append((time.perf_counter() - t0) * 1000)
+
+    from intents.baseline import Baseline
+
+    train = [e for e in examples if not is_heldout(e.text)]
+    baseline_ms = float("nan")
+    if train:
+        baseline = Baseline().fit(train)
+        baseline_times = []
+        for text in texts[:500]:
+            t0 = time.perf_counter()
+            baseline.predict([text])
+            baseline_times.append((time.perf_counter() - t0) * 1000)
+        baseline_ms = statistics.median(baseline_times)
+
+    print(f"messages                 {len(texts)} (one at a time, one core)")
+    print(f"model load               {load_seconds:.2f} s   (target < 2 s: {load_seconds / 2:.2f}× budget)")
+    print(f"throughput               {rate:.0f} msg/s   (target ≥ 300: {rate / 300:.2f}×)")
+    print(f"p50 per message          {p50:.2f} ms   (target ≤ 5 ms: {p50 / 5:.2f}× of budget)")
+    print(f"p99 per message          {p99:.2f} ms")
+    print(f"  of which classify p50  {statistics.median(classify_only):.2f} ms")
+    print(f"baseline classify p50    {baseline_ms:.2f} ms   (TF-IDF + LR, same messages, same process)")
+    print(f"  ratio ours/baseline    {statistics.median(classify_only) / baseline_ms:.2f}×")
+    print(f"resident memory          {after:.0f} MB   (pipeline: +{loaded - before:.0f} MB; target < 400 MB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,140 @@
+"""``open311-bot classify``, ``eval`` and ``train`` as real subprocesses, as a script or CI runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from intents.keywords import SERVICE_CODES
+from tests.intents.tiny_data import write_tiny_data
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _run(
+    args: list[str], cwd: Path, stdin: str = "", timeout: float = 240
+) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPEN311_BOT_")}
+    env["PYTHONPATH"] = str(REPO)
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def test_classify_answers_every_line_and_survives_bad_ones(tmp_path: Path) -> None:
+    lines = [
+        json.dumps({"text": "huge pothole at 5th and Market"}),
+        "this is not json",
+        json.dumps({"text": 42}),
+        json.dumps(["a", "list"]),
+        json.dumps({"id": "m-7", "text": "Hay basura en la acera de Valencia St"}),
+        "",  # blank lines are skipped, not answered
+        json.dumps({"text": "路灯坏了"}),
+        json.dumps({"text": ""}),
+    ]
+    result = _run(["classify"], tmp_path, stdin="\n".join(lines) + "\n")
+    assert result.returncode == 0, result.stderr
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(out) == 7
+
+    pothole = out[0]
+    assert set(pothole) == {"service_code", "confidence", "alternatives", "location", "language"}
+    assert pothole["service_code"] == "pothole"
+    assert 0.0 < pothole["confidence"] <= 1.0
+    assert [set(alt) for alt in pothole["alternatives"]] == [{"service_code", "confidence"}] * 3
+    assert pothole["location"]["text"] == "5th and Market"
+    assert pothole["location"]["kind"] == "intersection"
+    assert pothole["location"]["lat"] == pytest.approx(37.784, abs=0.002)
+    assert pothole["location"]["long"] == pytest.approx(-122.408, abs=0.002)
+    assert pothole["language"] == "en"
+
+    assert set(out[1]) == {"error"}
+    assert "not JSON" in out[1]["error"]
+    assert "'text' must be a string" in out[2]["error"]
+    assert "JSON object" in out[3]["error"]
+    assert out[4]["id"] == "m-7"
+    assert out[4]["service_code"] == "street_cleaning"
+    assert out[4]["language"] == "es"
+    assert out[5]["service_code"] == "streetlight"
+    assert out[5]["language"] == "zh"
+    assert out[5]["location"] is None
+    # An empty message is still answered (a person will have to look), not an error.
+    assert out[6]["service_code"] in SERVICE_CODES
+    assert out[6]["location"] is None
+
+
+def test_eval_prints_every_figure_and_the_baseline(tmp_path: Path) -> None:
+    data_dir = write_tiny_data(tmp_path / "data")
+    examples = [
+        {
+            "text": "Big pothole at 452 Hanover St",
+            "service_code": "pothole",
+            "location_text": "452 Hanover St",
+        },
+        {"text": "pothole on the road", "service_code": "pothole", "location_text": ""},
+        {
+            "text": "Graffiti on the wall at 5th and Market",
+            "service_code": "graffiti",
+            "location_text": "5th and Market",
+        },
+        {"text": "graffiti tags everywhere", "service_code": "graffiti", "location_text": ""},
+        {"text": "When is the council meeting?", "service_code": "other", "location_text": ""},
+    ]
+    file = tmp_path / "set.jsonl"
+    file.write_text("".join(json.dumps(e) + "\n" for e in examples), encoding="utf-8")
+    result = _run(["eval", str(file), "--data", str(data_dir)], tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    for expected in (
+        "5 messages",
+        "accuracy",
+        "macro-F1",
+        "ECE",
+        "auto-filed share",
+        "95% precision",
+        "most confused",
+        "== location spans",
+        "span F1",
+        "== baseline: TF-IDF + logistic regression",
+    ):
+        assert expected in out, expected
+    model_part, baseline_part = out.split("== baseline")
+    assert "\npothole " in model_part
+    assert "\ngraffiti " in baseline_part
+
+    broken = tmp_path / "broken.csv"
+    broken.write_text("text,service_code\nfine,pothole\n,graffiti\n", encoding="utf-8")
+    result = _run(["eval", str(broken)], tmp_path)
+    assert result.returncode == 2
+    assert "broken.csv:3: missing or empty 'text'" in result.stderr
+
+
+def test_train_shows_progress_and_writes_a_usable_model(tmp_path: Path) -> None:
+    data_dir = write_tiny_data(tmp_path / "data")
+    result = _run(["train", "--data", str(data_dir), "--out", str(tmp_path / "model")], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "6/6" in result.stderr  # tqdm's bar reached the last step
+    assert f"model saved to {tmp_path / 'model'}" in result.stdout
+    result = _run(
+        ["classify", "--model", str(tmp_path / "model")],
+        tmp_path,
+        stdin=json.dumps({"text": "graffiti on the wall"}),
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["service_code"] == "graffiti"
+
+    result = _run(["train", "--data", str(tmp_path / "nowhere"), "--out", str(tmp_path / "m2")], tmp_path)
+    assert result.returncode == 2
+    assert "no labelled data" in result.stderr

@@ -1,0 +1,89 @@
+"""Training end to end on a tiny data set: reproducible, recorded, loadable, and learning what it is given."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from intents.classifier import LinearTextModel
+from intents.pipeline import load_pipeline
+from intents.splits import is_heldout
+from intents.training import TRAINING_STEPS, TrainingConfig, TrainingDataError, sha256_file, train
+from tests.intents.tiny_data import TINY_LABELLED, write_tiny_data
+
+CONFIG = TrainingConfig(folds=3, vector_size=16, pool_sample=100)
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_tiny_data(tmp_path_factory.mktemp("data"))
+
+
+def _weights(model_dir: Path) -> LinearTextModel:
+    return LinearTextModel.load(model_dir / "service_classifier")
+
+
+def test_training_twice_gives_the_same_model_and_records_the_data(data_dir: Path, tmp_path: Path) -> None:
+    steps: list[str] = []
+    first = train(data_dir, tmp_path / "a", config=CONFIG, progress=steps.append)
+    second = train(data_dir, tmp_path / "b", config=CONFIG)
+    assert steps == list(TRAINING_STEPS)
+
+    a, b = _weights(tmp_path / "a"), _weights(tmp_path / "b")
+    assert a.vocabulary == b.vocabulary
+    assert a.embedding_vocabulary == b.embedding_vocabulary
+    for name in ("idf", "coef", "intercept", "embeddings", "embedding_coef"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
+    assert a.temperature == b.temperature
+    assert first.meta["open311"] == second.meta["open311"]
+
+    meta = json.loads((tmp_path / "a" / "meta.json").read_text(encoding="utf-8"))["open311"]
+    labelled = data_dir / "boston311" / "labelled.csv"
+    assert meta["data_sha256"]["boston311/labelled.csv"] == sha256_file(labelled)
+    assert meta["data_sha256"]["boston311/unlabelled.csv.gz"] == sha256_file(
+        data_dir / "boston311" / "unlabelled.csv.gz"
+    )
+    assert meta["training_config"]["seed"] == CONFIG.seed
+    # The held-out split never reaches training.
+    all_texts = [text for texts in TINY_LABELLED.values() for text in texts]
+    assert meta["training_examples"] == sum(not is_heldout(text) for text in all_texts) < len(all_texts)
+
+
+def test_the_trained_model_loads_and_classifies(data_dir: Path, tmp_path: Path) -> None:
+    train(data_dir, tmp_path / "model", config=CONFIG)
+    pipeline = load_pipeline(tmp_path / "model")
+    assert pipeline.classify("a pothole in the road").service_code == "pothole"
+    assert pipeline.classify("graffiti sprayed on the wall").service_code == "graffiti"
+    assert pipeline.classify("question about the council meeting").service_code == "other"
+    assert set(pipeline.service_codes) == {"pothole", "graffiti", "other"}
+
+
+def test_operator_corrections_are_learnt_and_hashed(data_dir: Path, tmp_path: Path) -> None:
+    corrections = tmp_path / "corrections.jsonl"
+    noise = [
+        "Loud music all night",
+        "noise from the bar",
+        "neighbours party is too loud",
+        "barking dog all day",
+    ]
+    corrections.write_text(
+        "\n".join(json.dumps({"text": text, "service_code": "noise"}) for text in noise) + "\n",
+        encoding="utf-8",
+    )
+    report = train(data_dir, tmp_path / "model", corrections=[corrections], config=CONFIG)
+    assert report.meta["open311"]["added_examples"] == 4
+    assert report.meta["open311"]["data_sha256"]["corrections.jsonl"] == sha256_file(corrections)
+    assert load_pipeline(tmp_path / "model").classify("loud music from the party").service_code == "noise"
+
+
+def test_bad_training_data_is_refused_clearly(data_dir: Path, tmp_path: Path) -> None:
+    corrections = tmp_path / "corrections.csv"
+    corrections.write_text("text,service_code\nbroken bench,park_furniture\n", encoding="utf-8")
+    with pytest.raises(TrainingDataError, match="park_furniture"):
+        train(data_dir, tmp_path / "model", corrections=[corrections], config=CONFIG)
+    with pytest.raises(TrainingDataError, match="no labelled data"):
+        train(tmp_path, tmp_path / "model", config=CONFIG)
+    assert not (tmp_path / "model").exists()
