@@ -10,6 +10,9 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 
 import httpx
 import pytest
@@ -222,3 +225,46 @@ def test_operators_are_managed_from_the_command_line(deployment: Deployment, tmp
     with pytest.raises(AssertionError):
         signed_in_client(deployment.url, "carol", "carol's long passphrase")
     assert "carol\tdisabled" in cli("list").stdout
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_claim_lapses_so_an_item_is_never_stuck(
+    deploy: Callable[..., AbstractContextManager[Deployment]],
+) -> None:
+    with deploy(operator={"claim_minutes": 0.02}) as deployment:  # 1.2 seconds
+        item_id = enqueue_report(
+            deployment.runtime,
+            resident_id="res-lapse",
+            text="broken glass all over the sidewalk on Valencia",
+            suggestions=[{"service_code": "street_cleaning", "confidence": 0.55}],
+        )
+        alice, alice_csrf = signed_in_client(deployment.url, "alice", PASSWORDS["alice"])
+        bob, bob_csrf = signed_in_client(deployment.url, "bob", PASSWORDS["bob"])
+        claim = f"/operator/api/queue/{item_id}/claim"
+        assert alice.post(claim, headers={"X-CSRF-Token": alice_csrf}).status_code == 200
+        assert bob.post(claim, headers={"X-CSRF-Token": bob_csrf}).status_code == 409
+        time.sleep(1.5)  # alice walked away
+        listed = bob.get("/operator/api/queue").json()["items"]
+        assert (listed[0]["status"], listed[0]["claimed_by"]) == ("pending", None)
+        taken = bob.post(claim, headers={"X-CSRF-Token": bob_csrf})
+        assert taken.status_code == 200
+        assert taken.json()["claimed_by"] == "bob"
+        # alice's old page cannot decide it now.
+        late = alice.post(
+            f"/operator/api/queue/{item_id}/approve", json={}, headers={"X-CSRF-Token": alice_csrf}
+        )
+        assert late.status_code == 409
+        assert "claimed by bob" in late.json()["error"]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_cookies_are_secure_behind_https(deploy: Callable[..., AbstractContextManager[Deployment]]) -> None:
+    with deploy(server={"public_url": "https://311.example.org"}) as deployment:
+        form = httpx.get(f"{deployment.url}/operator/sign-in")
+    cookie = form.headers["set-cookie"]
+    assert "Secure" in cookie
+    assert "HttpOnly" in cookie
+    assert "SameSite=strict" in cookie
+    assert form.headers["x-frame-options"] == "DENY"
+    assert "script-src 'none'" in form.headers["content-security-policy"]
+    assert form.headers["cache-control"] == "no-store"

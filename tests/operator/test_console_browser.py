@@ -1,9 +1,10 @@
 """The operator console in a real browser against the running app.
 
-One operator works through the queue the way a person would (keyboard and mouse in headless chromium):
-approves a report, corrects another (another service, a fixed location), rejects a third, then closes a
-request; each resident's message arrives at the local channel. A second browser shows that two operators
-cannot hold the same item. Screenshots of the queue, an item and the dashboard go to tests/artifacts/.
+On SQLite and PostgreSQL, one operator works through the queue the way a person would (keyboard and
+mouse in headless chromium): approves a report, corrects another (another service, a fixed location),
+rejects a third, then closes a request; each resident's message arrives at the local channel. A second
+browser shows that two operators cannot hold the same item. Screenshots of the queue, an item, a request,
+the learning page and the dashboard go to tests/artifacts/.
 """
 
 from __future__ import annotations
@@ -48,7 +49,6 @@ def _request_json(base_url: str, request_id: str) -> dict[str, Any]:
     return found[0]
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_an_operator_approves_corrects_rejects_and_closes(deployment: Deployment, open_browser: Any) -> None:
     url, runtime = deployment.url, deployment.runtime
     # A resident reports through the local channel; the bot is unsure and hands it to a person.
@@ -191,7 +191,6 @@ def test_an_operator_approves_corrects_rejects_and_closes(deployment: Deployment
     screenshot(page, "operator-dashboard")
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_two_operators_cannot_hold_the_same_item(deployment: Deployment, open_browser: Any) -> None:
     url = deployment.url
     # A resident sends a photo (hosted elsewhere, as providers host them), then says what and where.
