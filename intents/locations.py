@@ -224,6 +224,11 @@ def _context_class(word: str) -> str:
     return "<word>" if word[:1].isalnum() else "<punct>"
 
 
+def _plain(token: _Token) -> bool:
+    """Written in lower case, or shouted in capitals (longer than an acronym): no sign of a name."""
+    return token.text.islower() or (token.text.isupper() and len(token.text) > 4)
+
+
 def _is_suffix(token: _Token) -> bool:
     return token.upper in SUFFIXES
 
@@ -331,7 +336,7 @@ class _Finder:
         name = [tokens[i] for i in range(first, suffix) if tokens[i].is_word]
         # "17 mins Union Sq": an everyday lower-case word after a number is no street name.
         if after_number and any(
-            not t.capitalized and t.lower in self.common and t.upper not in self.names for t in name
+            _plain(t) and t.lower in self.common and t.upper not in self.names for t in name
         ):
             return None
         evidence = self._evidence(name, has_suffix=True)
@@ -631,6 +636,8 @@ class _Finder:
                     continue
                 if previous.lower in {"route", "rt", "bus", "highway", "hwy", "i", "interstate", "case"}:
                     continue
+                if previous.lower in MONTHS_AND_DAYS:  # "Jan 12", "Friday 16"
+                    continue
             street_start = index + 1
             # "48 and 50 Austin street", "48-50 Austin St"
             if (
@@ -664,7 +671,8 @@ class _Finder:
         if start >= len(tokens) or not tokens[start].is_word:
             return None
         first = tokens[start]
-        saint = first.text == "St" and start + 1 < len(tokens) and tokens[start + 1].capitalized
+        after_saint = start + 2 if start + 2 < len(tokens) and tokens[start + 1].text == "." else start + 1
+        saint = first.text == "St" and after_saint < len(tokens) and tokens[after_saint].capitalized
         if (
             first.lower in STOPWORDS and not _is_letter_name(first) and not saint
         ) or first.lower in MONTHS_AND_DAYS:
@@ -697,7 +705,7 @@ class _Finder:
         end, has_suffix, words = found
         if has_suffix:
             return end, True
-        if self._known(words):
+        if self._known(words) and not any(_plain(t) and t.lower in self.common for t in words):
             return end, False
         if not all(self._named(t) or t.upper in DIRECTIONALS for t in words):
             return None
@@ -848,7 +856,7 @@ class _Finder:
             found.append(_Candidate(start, end, "street", strength, normalize_street(text)))
         # "on Rutherford", "along Comm Ave": a known street name after "on"/"along" with no suffix.
         for index, token in enumerate(tokens[:-1]):
-            if token.lower not in {"on", "along", "onto", "down", "up"}:
+            if token.lower not in {"on", "along", "onto"}:
                 continue
             forward = self.street_forward(index + 1)
             if forward is None:
