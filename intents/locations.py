@@ -397,7 +397,8 @@ class _Finder:
                 name = [t for t in tokens[start:index] if t.is_word]
                 if token.upper in AMBIGUOUS_SUFFIXES and not all(self._named(t) for t in words):
                     break
-                return self._end_after_abbreviation(index + 1), True, name
+                # A period after the suffix stays out of the span ("Wareham St." -> "Wareham St").
+                return index + 1, True, name
             followed_by_suffix = index + 1 < len(tokens) and _is_suffix(tokens[index + 1])
             if not (
                 self._named(token)
@@ -418,10 +419,6 @@ class _Finder:
         while end > start and tokens[end - 1].text == ".":
             end -= 1
         return end, False, [t for t in tokens[start:end] if t.is_word]
-
-    def _end_after_abbreviation(self, end: int) -> int:
-        """Keeps "St." inside a span only when the sentence goes on after it ("W. Broadway")."""
-        return end
 
     def street_backward(self, end: int) -> tuple[int, bool, list[_Token]] | None:
         """A street phrase ending just before ``end``: (start, has suffix, its name words)."""
