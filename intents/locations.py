@@ -7,8 +7,10 @@ lists are evidence, never requirements: known US street names (``street_names``)
 lower case (``common_words``: a capital on "Trash" is grammar, a capital on "Shawmut" is a name).
 
 It returns the shortest span that identifies the place, without "at", "on", "in front of", "corner of",
-as the labelling guide asks. Every candidate gets a kind and a strength; ``find_location`` returns the
-strongest (earliest on ties), ``find_locations`` all non-overlapping ones in text order.
+as the labelling guide asks. Every candidate gets a kind and a strength. ``find_location`` lets the
+shipped ranker (``intents.location_ranker``, learnt from labelled spans) choose among the pattern
+candidates and a few looser guesses, or say there is no place; without a ranker it returns the strongest
+pattern candidate. ``find_locations`` returns all non-overlapping pattern candidates in text order.
 """
 
 from __future__ import annotations
