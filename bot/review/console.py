@@ -13,6 +13,8 @@ from bot.review.queue import ReviewQueue
 # A geocoder the console may use when an operator types an address without coordinates: text ->
 # (lat, long, normalised address) or None. Given by the app (the review package does not import intents).
 Geocode = Callable[[str], tuple[float, float, str] | None]
+# The classifier now running: text -> the service code (classifier class) it suggests first.
+Classify = Callable[[str], str]
 
 
 @dataclass(slots=True)
@@ -22,6 +24,7 @@ class Console:
     open311: Open311Service
     queue: ReviewQueue
     geocode: Geocode | None = None
+    classify: Classify | None = None
 
     @property
     def claim_minutes(self) -> float:

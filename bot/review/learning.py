@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -105,6 +106,34 @@ def agreement_report(session: Session, *, top: int = 10) -> AgreementReport:
     hits: Counter[str] = Counter(e.service_code for e in examples if e.service_code == e.predicted_code)
     return AgreementReport(
         examples=len(examples),
+        agreed=agreed,
+        confused_pairs=[(a, b, n) for (a, b), n in pairs.most_common(top)],
+        per_code=[(code, n, hits[code]) for code, n in totals.most_common()],
+    )
+
+
+def current_model_report(
+    session: Session, classify: Callable[[str], str], *, limit: int = 500, top: int = 10
+) -> AgreementReport:
+    """How the model running now labels the latest ``limit`` examples, against what people chose.
+
+    The suggestion stored with each example is what the model said *then*; after retraining with the
+    corrections, this shows whether the new model has learnt them.
+    """
+    query = (
+        select(LabelledExample)
+        .where(LabelledExample.rejected == False)  # noqa: E712 (SQL expression)
+        .order_by(col(LabelledExample.id).desc())
+        .limit(limit)
+    )
+    examples = list(session.exec(query).all())
+    predicted = [(classify(e.text), e.service_code) for e in examples]
+    agreed = sum(1 for now, chosen in predicted if now == chosen)
+    pairs = Counter((now, chosen) for now, chosen in predicted if now != chosen)
+    totals: Counter[str] = Counter(chosen for _, chosen in predicted)
+    hits: Counter[str] = Counter(chosen for now, chosen in predicted if now == chosen)
+    return AgreementReport(
+        examples=len(predicted),
         agreed=agreed,
         confused_pairs=[(a, b, n) for (a, b), n in pairs.most_common(top)],
         per_code=[(code, n, hits[code]) for code, n in totals.most_common()],

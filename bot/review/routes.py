@@ -498,6 +498,7 @@ def operator_router(console: Console) -> APIRouter:
             "learning",
             "What the bot learns",
             report=learning.agreement_report(session),
+            current=learning.current_model_report(session, console.classify) if console.classify else None,
             services=console.service_names(),
         )
 
@@ -649,9 +650,8 @@ def operator_router(console: Console) -> APIRouter:
 
     @router.get("/api/learning")
     def api_learning(operator: Operator, session: DB) -> JSONResponse:
-        report = learning.agreement_report(session)
-        return JSONResponse(
-            {
+        def as_json(report: learning.AgreementReport) -> dict[str, Any]:
+            return {
                 "examples": report.examples,
                 "agreed": report.agreed,
                 "agreement_rate": report.agreement_rate,
@@ -659,7 +659,11 @@ def operator_router(console: Console) -> APIRouter:
                     {"suggested": a, "chosen": b, "count": n} for a, b, n in report.confused_pairs
                 ],
             }
-        )
+
+        body = as_json(learning.agreement_report(session))
+        if console.classify is not None:
+            body["current_model"] = as_json(learning.current_model_report(session, console.classify))
+        return JSONResponse(body)
 
     return router
 
@@ -689,6 +693,7 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
             return None if place is None else (place.lat, place.long, place.address)
 
         console.geocode = geocode
+        console.classify = lambda text: str(understander.classify(text).service_code)
 
     runtime.add_lifecycle(share_messaging)
     install_console(app, console)

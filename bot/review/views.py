@@ -251,12 +251,12 @@ def find_requests(session: Session, filters: RequestFilters, *, page_size: int) 
     for word in filters.area.split():
         query = query.where(
             or_(
-                func.lower(col(ServiceRequestRow.address)).contains(word.lower()),
+                func.lower(col(ServiceRequestRow.address)).contains(word.lower(), autoescape=True),
                 col(ServiceRequestRow.zipcode) == word,
             )
         )
     for word in filters.q.split():
-        conditions = [func.lower(col(ServiceRequestRow.description)).contains(word.lower())]
+        conditions = [func.lower(col(ServiceRequestRow.description)).contains(word.lower(), autoescape=True)]
         if word.isdigit():
             conditions.append(col(ServiceRequestRow.id) == int(word))
         query = query.where(or_(*conditions))

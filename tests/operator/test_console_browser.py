@@ -146,6 +146,7 @@ def test_an_operator_approves_corrects_rejects_and_closes(deployment: Deployment
     learning_text = page.locator("main").inner_text()
     screenshot(page, "operator-learning")
     assert "50%" in learning_text
+    assert "The model running now" in learning_text  # the classifier in use, re-run on the examples
     confused = page.locator("#confused ~ div table, section[aria-labelledby=confused] table").inner_text()
     assert "Graffiti" in confused or "graffiti" in confused
     export = httpx.get(

@@ -134,6 +134,11 @@ def test_operator_decisions_become_labelled_examples(runtime: Runtime, tmp_path:
     assert report.confused_pairs[0] == ("graffiti", "illegal_dumping", 2)
     assert ("tree", "street_cleaning", 1) in report.confused_pairs
     assert exported == 4
+    # A model that now says "illegal_dumping" for everything agrees on the two corrected graffiti reports.
+    with runtime.sessions() as session:
+        now = learning.current_model_report(session, lambda text: "illegal_dumping")
+    assert (now.examples, now.agreed) == (4, 2)
+    assert ("illegal_dumping", "pothole", 1) in now.confused_pairs
     with (tmp_path / "out" / "corrections.csv").open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert [row["service_code"] for row in rows] == [
