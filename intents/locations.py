@@ -399,8 +399,12 @@ class _Finder:
                 name = [t for t in tokens[start:index] if t.is_word]
                 if token.upper in AMBIGUOUS_SUFFIXES and not all(self._named(t) for t in words):
                     break
-                # A period after the suffix stays out of the span ("Wareham St." -> "Wareham St").
-                return index + 1, True, name
+                # A period after the suffix stays out of the span ("Wareham St." -> "Wareham St"); a
+                # quadrant after it stays in ("14th & U St NW").
+                end = index + 1
+                if end < len(tokens) and tokens[end].text.isupper() and tokens[end].upper in DIRECTIONALS:
+                    end += 1
+                return end, True, name
             followed_by_suffix = index + 1 < len(tokens) and _is_suffix(tokens[index + 1])
             if not (
                 self._named(token)

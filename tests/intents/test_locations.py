@@ -81,6 +81,7 @@ from intents.types import LocationKind
         ("Broken signal at Peachtree St and 10th St", "Peachtree St and 10th St", "intersection", None),
         ("Graffiti at 1st Ave & E 14th St in Manhattan", "1st Ave & E 14th St", "intersection", None),
         ("Signal out at Figueroa and Adams", "Figueroa and Adams", "intersection", "FIGUEROA & ADAMS"),
+        ("Broken light at 14th & U St NW", "14th & U St NW", "intersection", "14TH & U ST NW"),
         (
             "Tree limb down. Corner of high and cedar streets in charlestown.",
             "high and cedar streets",
