@@ -41,6 +41,9 @@ Stage = Literal["idle", "category", "location", "what", "attribute"]
 SOMETHING_ELSE = "__something_else__"
 # Below this many characters a message is an answer ("2", "yes"), too short to tell its language.
 MIN_TEXT_FOR_LANGUAGE = 12
+# Chinese says as much in far fewer characters.
+MIN_CJK_FOR_LANGUAGE = 2
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _NUMBER = re.compile(r"^\s*#?(\d{1,2})[.)]?\s*$")
 _NUMBERS = re.compile(r"\d{1,2}")
 
@@ -155,7 +158,7 @@ class ConversationEngine:
     def _language(self, turn: Turn, resident: Resident) -> str:
         if turn.language_hint:
             resident.language = self.templates.language_for(turn.language_hint)
-        elif len(turn.text.strip()) >= MIN_TEXT_FOR_LANGUAGE and parse_command(turn.text) is None:
+        elif _long_enough_for_language(turn.text) and parse_command(turn.text) is None:
             resident.language = self.templates.language_for(self.understander.detect_language(turn.text))
         return self.templates.language_for(resident.language)
 
@@ -220,8 +223,9 @@ class ConversationEngine:
     def _answer_category(
         self, session: Session, turn: Turn, state: DialogueState, resident: Resident, reply: _Replies
     ) -> None:
-        if turn.point is not None or turn.media_urls:
-            self._absorb_extras(turn, state)
+        if not self._absorb_extras(turn, state, reply):
+            self._ask_category(state, reply)
+            return
         options = [*state.choices, SOMETHING_ELSE]
         labels = [self._service_name(code) for code in state.choices] + [reply.render("something_else")]
         picked = _pick_option(turn.choice_value or turn.text, options, labels)
@@ -242,7 +246,8 @@ class ConversationEngine:
     ) -> None:
         state.media_urls.extend(url for url in turn.media_urls if url not in state.media_urls)
         if turn.point is not None:
-            self._use_point(turn.point, state)
+            if not self._use_point(turn.point, state, reply):
+                return
         elif turn.text.strip():
             mention = self.understander.locate(turn.text)
             query = mention.normalized if mention is not None else turn.text.strip()
@@ -288,8 +293,10 @@ class ConversationEngine:
     def _report(
         self, session: Session, turn: Turn, state: DialogueState, resident: Resident, reply: _Replies
     ) -> None:
-        self._absorb_extras(turn, state)
+        point_taken = self._absorb_extras(turn, state, reply)
         text = turn.text.strip()
+        if not text and not point_taken:
+            return  # told the shared location is outside the city, asked for another
         if not text:
             state.stage = "what"
             if turn.media_urls:
@@ -303,6 +310,8 @@ class ConversationEngine:
         description = "\n".join(state.words)
         understanding = self.understander.understand(description)
         self._decide_category(understanding.prediction, state)
+        if not point_taken:
+            return  # told the shared location is outside the city, asked for another
         if not state.has_location:
             if understanding.place is not None:
                 if understanding.location is not None:
@@ -319,10 +328,10 @@ class ConversationEngine:
                 return
         self._proceed(session, turn, state, resident, reply)
 
-    def _absorb_extras(self, turn: Turn, state: DialogueState) -> None:
+    def _absorb_extras(self, turn: Turn, state: DialogueState, reply: _Replies) -> bool:
+        """Keeps the turn's photos and shared location; False when the location was refused."""
         state.media_urls.extend(url for url in turn.media_urls if url not in state.media_urls)
-        if turn.point is not None:
-            self._use_point(turn.point, state)
+        return turn.point is None or self._use_point(turn.point, state, reply)
 
     def _decide_category(self, prediction: Prediction, state: DialogueState) -> None:
         ranked = [(prediction.service_code, prediction.confidence), *prediction.alternatives]
@@ -350,12 +359,19 @@ class ConversationEngine:
         if not state.choices:
             state.needs_review = True
 
-    def _use_point(self, point: GeoPoint, state: DialogueState) -> None:
+    def _use_point(self, point: GeoPoint, state: DialogueState, reply: _Replies) -> bool:
+        """Takes a shared location unless it lies outside the city (then asks again and returns False)."""
+        place = self.understander.reverse(point.lat, point.long)
+        if place is not None and not place.inside_jurisdiction:
+            state.stage = "location"
+            # The nearest address the gazetteer knows would be misleading here: name the point itself.
+            reply.say("outside_area", place=f"{point.lat:.5f}, {point.long:.5f}")
+            return False
         state.lat, state.long = point.lat, point.long
         state.location_kind = "coordinates"
-        place = self.understander.reverse(point.lat, point.long)
         state.address_string = place.address if place is not None else None
         state.location_text = state.address_string
+        return True
 
     def _use_place(self, place: Place, state: DialogueState, reply: _Replies) -> bool:
         """Takes a geocoded place unless it lies outside the city (then asks again and returns False)."""
@@ -373,7 +389,12 @@ class ConversationEngine:
     ) -> None:
         if not state.words:
             state.stage = "what"
-            reply.say("ask_what")
+            if state.media_urls:
+                reply.say("ask_what_photo")
+            elif state.has_location:
+                reply.say("ask_what_point")
+            else:
+                reply.say("ask_what")
             return
         if state.service_code is None and not state.needs_review:
             self._ask_category(state, reply)
@@ -601,3 +622,8 @@ def _names_in(text: str, values: Sequence[tuple[str, str]]) -> list[str]:
                 found.append(key)
                 break
     return found
+
+
+def _long_enough_for_language(text: str) -> bool:
+    text = text.strip()
+    return len(text) >= MIN_TEXT_FOR_LANGUAGE or len(_CJK.findall(text)) >= MIN_CJK_FOR_LANGUAGE

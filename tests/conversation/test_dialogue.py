@@ -68,6 +68,15 @@ def test_a_shared_location_answers_where(bot: RunningBot) -> None:
     assert (request["lat"], request["long"]) == pytest.approx((37.7793, -122.4193))
 
 
+def test_a_shared_location_outside_the_city_is_refused(bot: RunningBot) -> None:
+    erin = bot.resident("erin")
+    refused = erin.ask(lat=37.8044, long=-122.2712)  # Oakland
+    assert "37.80440, -122.27120 is outside the area we serve" in refused
+    assert "I have your location" in erin.ask(lat=37.7793, long=-122.4193)
+    request_id = filed_id(erin.ask("There is a big pothole in the road"))
+    assert bot.request(request_id)["lat"] == pytest.approx(37.7793)
+
+
 def test_a_place_not_on_the_map_is_asked_again_then_kept_in_the_residents_words(bot: RunningBot) -> None:
     carol = bot.resident("carol")
     assert "Where is it?" in carol.ask("There is a big pothole in the road")
@@ -182,6 +191,9 @@ def test_replies_in_the_residents_language(bot: RunningBot) -> None:
     li = bot.resident("li", language="zh")
     reply = li.ask(CLEAR_REPORT)
     assert "报告" in reply
+    # A short Chinese message is enough to tell the language (no hint given here).
+    wang = bot.resident("wang")
+    assert "问题在哪里" in wang.ask("路上有个大坑")
 
 
 def test_city_templates_reword_replies(settings: Settings, tmp_path: Path) -> None:
