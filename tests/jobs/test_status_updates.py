@@ -166,3 +166,44 @@ def test_a_change_made_while_the_bot_is_down_is_sent_once_after_the_restart(
         time.sleep(SETTLE_SECONDS)
         assert len(updates_for(bot, "ana")) == 1
     assert len(sms_updates(fake, SMS_RESIDENT)) == 1
+
+
+def test_x_mentions_are_polled_by_the_job_and_updates_reach_the_resident_in_the_thread(
+    settings: Settings, twilio: tuple[FakeTwilio, str]
+) -> None:
+    from channels.fakes.twitter import FakeX
+
+    x = FakeX()
+    with live_server(x.app) as x_url:
+        x.server_url = x_url
+        twitter = {
+            "enabled": True,
+            "user_id": x.user_id,
+            "bearer_token": "app-bearer-token",
+            "consumer_key": "consumer-key",
+            "consumer_secret": "consumer-secret",
+            "access_token": "access-token",
+            "access_token_secret": "access-token-secret",
+            "api_base_url": x_url,
+            "max_rate_limit_wait_seconds": 5.0,
+        }
+        jobs = {"enabled": True, "twitter_poll_seconds": 0.3, "notify_seconds": 0.2, "outbox_seconds": 0.2}
+        with running_bot(settings, twitter=twitter, jobs=jobs) as bot:
+            request_id = new_pothole(bot.runtime)
+            tweet = x.mention("4242", f"FOLLOW {request_id}")
+            wait_for(lambda: bool(x.replies_to(tweet)), "the reply to the mention")
+            assert f"updates on report #{request_id}" in x.replies_to(tweet)[0].text
+
+            bot.runtime.open311.update_status(request_id, "closed", "Filled.", actor="crew")
+
+            def updates() -> list[str]:
+                return [
+                    post.text
+                    for post in x.posted
+                    if f"report #{request_id}" in post.text and "now" in post.text
+                ]
+
+            wait_for(lambda: bool(updates()), "the status update on X")
+            time.sleep(SETTLE_SECONDS)
+            assert len(updates()) == 1
+            assert len(x.replies_to(tweet)) == 1  # the mention was read once, answered once

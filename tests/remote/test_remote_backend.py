@@ -15,7 +15,7 @@ from defusedxml.ElementTree import fromstring
 from sqlmodel import select
 
 from bot.backend import Draft
-from bot.config import load_settings
+from bot.config import Settings, load_settings
 from bot.db import SessionFactory, make_engine, make_session_factory, migrate
 from bot.follows import follow_filed
 from bot.notifications import REMOTE, notify_once
@@ -27,7 +27,8 @@ from bot.remote.records import RemoteStatusChange, RemoteSubmission
 from bot.remote.sync import RemoteSync
 from bot.runtime import Runtime
 from bot.templates import load_templates
-from tests.jobs.processes import BOT, REPO
+from tests.conversation.harness import running_bot
+from tests.jobs.processes import BOT, REPO, wait_for
 from tests.remote.city import City, proxy_in_front, running_city
 
 pytestmark = pytest.mark.slow
@@ -238,3 +239,67 @@ async def test_a_report_filed_while_the_city_is_down_is_filed_after_it_restarts(
         city.start()
     request_id = await submit_until_filed(sync, sessions, reference, timeout=20)
     assert city_requests(city, service_request_id=request_id)[0]["service_request_id"] == request_id
+
+
+def test_a_resident_files_into_the_city_through_the_bot_and_hears_its_number_and_changes(
+    city: City, city_key: str, settings: Settings
+) -> None:
+    """The whole bot with remote.enabled: a local-channel resident's report goes to the city, the jobs
+    (apscheduler, in the app) submit it and bring back the number and the city's status change."""
+    remote = {
+        "enabled": True,
+        "base_url": city.api,
+        "api_key": city_key,
+        "timeout_seconds": 5.0,
+        "retry_first_seconds": 0.2,
+        "retry_max_seconds": 1.0,
+    }
+    jobs = {
+        "enabled": True,
+        "remote_submit_seconds": 0.3,
+        "remote_sync_seconds": 0.5,
+        "notify_seconds": 0.2,
+        "outbox_seconds": 0.2,
+    }
+    with running_bot(settings, remote=remote, jobs=jobs) as bot:
+        wait_for(
+            lambda: len(RemoteBackend(bot.runtime.sessions, {}).services()) > 0,
+            timeout=30,
+            what="the city's catalog",
+        )
+        ana = bot.resident("ana")
+        reply = ana.ask("There is a huge pothole at Market St and 5th St", lat=37.7837, long=-122.4079)
+        for _ in range(5):  # the city's required attributes, asked one at a time: take the first option
+            if "reference" in reply:
+                break
+            reply = ana.ask("1")
+        assert "reference R" in reply, reply
+        reference = reply.split("reference ")[1].split(".")[0].split(" ")[0]
+
+        def filed_message() -> str | None:
+            for message in ana.received():
+                if message["text"].startswith(f"Your report {reference} is now filed as #"):
+                    return str(message["text"])
+            return None
+
+        wait_for(lambda: filed_message() is not None, timeout=30, what="the city's number")
+        request_id = str(filed_message()).split("#")[1].split(" ")[0]
+        held = city_requests(city, service_request_id=request_id)
+        assert held[0]["description"] == "There is a huge pothole at Market St and 5th St"
+
+        city_runtime = Runtime.build(load_settings(city.config), apply_migrations=False)
+        try:
+            city_runtime.open311.update_status(request_id, "closed", "Patched.", actor="crew")
+        finally:
+            city_runtime.close()
+
+        def updates() -> list[str]:
+            return [
+                m["text"] for m in ana.received() if m["text"].startswith(f"Update on report #{request_id}")
+            ]
+
+        wait_for(lambda: len(updates()) == 1, timeout=30, what="the status update")
+        time.sleep(1.5)
+        assert len(updates()) == 1
+        assert "it is now closed. Patched." in updates()[0]
+        assert ana.ask(f"STATUS {reference}").startswith(f"Report #{request_id}")
