@@ -30,6 +30,7 @@ from intents.gazetteer import (
     load_gazetteer,
     load_index,
 )
+from intents.streets import DIRECTIONALS, SUFFIXES
 from intents.types import Place
 
 Boundary = tuple[float, float, float, float]
@@ -42,23 +43,48 @@ DEFAULT_USER_AGENT = "open311-bot"
 # Farther than this from every address, reverse geocoding finds no address (the point is elsewhere).
 MAX_REVERSE_DISTANCE_M = 500.0
 
-# "…, San Francisco, CA 94103", "…, SF", a trailing ZIP code: the city part of a query.
-_CITY_TAIL = re.compile(
-    r"(?:,|\s)\s*(?:san\s+francisco|s\.?f\.?)\b.*$|,?\s*\b(?:ca|california)\b\.?\s*(?:\d{5}(?:-\d{4})?)?\s*$"
-    r"|,?\s*\b\d{5}(?:-\d{4})?\s*$|,?\s*\b(?:usa|us|united states)\s*$",
+# ", CA 94103", " MA 02135", " 94103", ", USA": the state, ZIP and country at the end of a query. A bare
+# two-letter state needs its comma or its ZIP: "5 Mint Ct" ends in a street suffix, not Connecticut.
+_STATES = (
+    "AL|AK|AZ|AR|CA|CO|CT|DE|DC|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|NH|NJ|NM|NY|NC|ND|"
+    "OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY|California|Massachusetts|Illinois|New York|Texas"
+)
+_ZIP = r"\d{5}(?:-\d{4})?"
+_STATE_TAIL = re.compile(
+    rf"(?:,\s*(?:{_STATES})\.?(?:\s+{_ZIP})?|\s+(?:{_STATES})\.?\s+{_ZIP}|,?\s*{_ZIP}"
+    r"|,\s*(?:USA|United States))\s*$",
     re.IGNORECASE,
 )
+
+
+def city_tail(city: str) -> re.Pattern[str]:
+    """ "…, San Francisco" / "… SF" / "… S.F." for the city "San Francisco, CA": the city part of a query,
+    with everything after it."""
+    name = city.split(",")[0].strip()
+    words = name.split()
+    spellings = [r"\s+".join(re.escape(word) for word in words)] if words else []
+    if len(words) > 1:  # "SF", "S.F." for a two-word name
+        spellings.append(r"\.?".join(re.escape(word[0]) for word in words) + r"\.?")
+    if not spellings:
+        return re.compile(r"(?!x)x")  # matches nothing
+    return re.compile(r"(?:,|\s)\s*(?:" + "|".join(spellings) + r")\b.*$", re.IGNORECASE)
+
+
+_DEFAULT_CITY_TAIL = city_tail(DEFAULT_CITY)
 _CORNER_OF = re.compile(r"^.*?\b(?:corner|intersection|crossing|junction)\s+of\s+", re.IGNORECASE)
 _LEADING_WORDS = re.compile(r"^\s*(?:at|on|near|in front of|across from)\s+(?:the\s+)?", re.IGNORECASE)
 _UNIT = re.compile(r"(?:,\s*|\s+)(?:apt|apartment|unit|suite|ste|fl|floor|room|rm|#)\.?\s*#?\s*\w+\s*$", re.I)
 _BLOCK = re.compile(r"^\s*(\d+)\s+block\s+(?:of\s+)?", re.IGNORECASE)
-_CONNECTOR = re.compile(r"\s*(?:&|\+|@|/|\\|\s(?:and|at|x|y|n|near)\s)\s*", re.IGNORECASE)
+# "n" joins two streets only in lower case ("Melnea Cass n Clarendon"); "N" is north.
+_CONNECTOR = re.compile(r"\s*(?:&|\+|@|/|\\|\s(?:and|at|x|y|near)\s|\s(?-i:n)\s)\s*", re.IGNORECASE)
 # "Mission St between 16th and 17th", "Valencia from 16th to 17th": a stretch of one street.
 _SEGMENT = re.compile(
     r"^(?P<street>.+?)\s+(?:between|btwn|btw|from)\s+(?P<first>.+?)\s+(?:and|&|to|y)\s+(?P<second>.+)$",
     re.IGNORECASE,
 )
-_ADDRESS = re.compile(r"^\s*#?\s*(\d{1,6})\s*[A-Za-z]?(?:\s*[-–]\s*\d{1,6}[A-Za-z]?)?\s*,?\s+(\S.*)$")
+# "452 Hanover St", "221B Baker St", "1513-1515 Hyde Park Ave" (a letter belongs to the number only when
+# attached to it: "102 N Main St" is North Main).
+_ADDRESS = re.compile(r"^\s*#?\s*(\d{1,6})[A-Za-z]?(?:\s*[-–]\s*\d{1,6}[A-Za-z]?)?\s*,?\s+(\S.*)$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,11 +94,15 @@ class ParsedQuery:
     number: int | None = None
 
 
-def parse_query(query: str) -> ParsedQuery | None:
-    """Splits a written place into an address (number + street), an intersection (two streets) or a
-    street: "1355 market street, SF" / "corner of 16th & Valencia" / "Valencia St"."""
+def parse_query(query: str, tail: re.Pattern[str] = _DEFAULT_CITY_TAIL) -> ParsedQuery | None:
+    """Splits a written place into an address (number + street), an intersection (two streets), a stretch
+    of street or a street: "1355 market street, SF" / "corner of 16th & Valencia" / "Mission St between
+    16th and 17th" / "Valencia St". ``tail`` matches the city's name at the end (see ``city_tail``)."""
     text = " ".join(query.replace("’", "'").split())
-    text = _CITY_TAIL.sub("", text)
+    previous = None
+    while previous != text:  # "..., San Francisco, CA 94103, USA"
+        previous = text
+        text = _STATE_TAIL.sub("", tail.sub("", text))
     text = _UNIT.sub("", text)
     text = _CORNER_OF.sub("", text)
     text = _LEADING_WORDS.sub("", text)
@@ -85,7 +115,8 @@ def parse_query(query: str) -> ParsedQuery | None:
         streets = tuple(segment.group(name).strip(" ,.") for name in ("street", "first", "second"))
         return ParsedQuery("segment", streets)
     parts = [part.strip(" ,.") for part in _CONNECTOR.split(text, maxsplit=1)]
-    if len(parts) == 2 and all(parts):
+    # "102 n main st": a lone number before the connector is a house number, not a street.
+    if len(parts) == 2 and all(parts) and not parts[0].isdigit():
         first, second = parts
         # "452 Hanover St & Market" is an address on a street that also names the corner.
         address = _ADDRESS.match(first)
@@ -94,8 +125,23 @@ def parse_query(query: str) -> ParsedQuery | None:
         return ParsedQuery("intersection", (first, second))
     address = _ADDRESS.match(text)
     if address:
-        return ParsedQuery("address", (address.group(2).strip(" ,."),), int(address.group(1)))
-    return ParsedQuery("street", (text,))
+        return ParsedQuery(
+            "address", (_through_suffix(address.group(2).strip(" ,.")),), int(address.group(1))
+        )
+    return ParsedQuery("street", (_through_suffix(text),))
+
+
+def _through_suffix(street: str) -> str:
+    """ "Sidlaw Rd Brighton" -> "Sidlaw Rd": words after the street's suffix (a neighbourhood, a town)
+    are not part of its name; a directional is ("Main St NW")."""
+    words = street.split()
+    for index in range(len(words) - 1, 0, -1):
+        if words[index].upper().strip(".") in SUFFIXES:
+            rest = words[index + 1 :]
+            if rest and not all(word.upper().strip(".") in DIRECTIONALS for word in rest):
+                return " ".join(words[: index + 1])
+            return street
+    return street
 
 
 class OfflineGeocoder(Geocoder):  # type: ignore[misc]  # geopy is untyped
@@ -121,6 +167,7 @@ class OfflineGeocoder(Geocoder):  # type: ignore[misc]  # geopy is untyped
         # Another city's gazetteer: a directory with addresses.csv.gz and intersections.csv.
         self._data_dir = data_dir
         self.city = city
+        self._tail = city_tail(city)
         self.max_reverse_distance_m = max_reverse_distance_m
 
     @property
@@ -145,7 +192,7 @@ class OfflineGeocoder(Geocoder):  # type: ignore[misc]  # geopy is untyped
         return location if exactly_one else [location]
 
     def _geocode_one(self, query: str) -> Location | None:
-        parsed = parse_query(query)
+        parsed = parse_query(query, self._tail)
         if parsed is None:
             return None
         gazetteer = self.gazetteer

@@ -294,6 +294,13 @@ def test_the_offline_geocoder_serves_another_city_from_its_own_files(tmp_path: P
     place = resolver.geocode("102 North Main Street")
     assert place is not None
     assert (place.lat, place.long, place.address) == (39.7818, -89.6501, "102 N MAIN ST, Springfield, IL")
+    # That city's name, its state and ZIP, a neighbourhood after the street: all read as the tail.
+    for written in (
+        "102 N Main St, Springfield, IL 62701",
+        "102 N. Main St Downtown",
+        "102 n main st springfield",
+    ):
+        assert resolver.geocode(written) == place, written
     corner = resolver.geocode("Washington & Main")
     assert corner is not None
     assert (corner.lat, corner.long) == (39.7810, -89.6500)
