@@ -207,3 +207,19 @@ def test_x_mentions_are_polled_by_the_job_and_updates_reach_the_resident_in_the_
             time.sleep(SETTLE_SECONDS)
             assert len(updates()) == 1
             assert len(x.replies_to(tweet)) == 1  # the mention was read once, answered once
+
+
+def test_the_resident_who_filed_a_report_hears_about_it_without_following(
+    settings: Settings, twilio: tuple[FakeTwilio, str]
+) -> None:
+    fake, twilio_url = twilio
+    with running_bot(settings, **overrides(twilio_url, fake)) as bot:
+        reply = sms_say(bot, fake, SMS_RESIDENT, "There is a huge pothole at Market St and 5th St")
+        assert "Your report is filed as #" in reply, reply
+        request_id = reply.split("filed as #")[1].split(" ")[0]
+
+        bot.runtime.open311.update_status(request_id, "closed", "Patched this morning.", actor="crew")
+        wait_for(lambda: bool(sms_updates(fake, SMS_RESIDENT)), "the filer's update")
+        time.sleep(SETTLE_SECONDS)
+        assert len(sms_updates(fake, SMS_RESIDENT)) == 1
+        assert sms_updates(fake, SMS_RESIDENT)[0].startswith(f"Update on report #{request_id} (Pothole)")
