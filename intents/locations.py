@@ -722,7 +722,8 @@ class _Finder:
         tokens = self.tokens
         found = []
         for index, token in enumerate(tokens):
-            if token.lower not in CONNECTORS or index == 0:
+            # "n" and "y" join streets in lower case only: "N" is north.
+            if token.lower not in CONNECTORS or index == 0 or token.text in {"N", "Y"}:
                 continue
             left = self.street_backward(index)
             right = self.street_forward(index + 1)
