@@ -353,14 +353,6 @@ class _Finder:
 
     def _name_start(self, words: list[int], after_number: bool) -> int | None:
         tokens = self.tokens
-        # The longest run ending at the suffix that is a known street name ("BLUE HILL").
-        for size in range(len(words), 0, -1):
-            run = words[-size:]
-            if self._known([tokens[i] for i in run]):
-                # "W Belmont Ave": a directional before a known name belongs to it.
-                if size < len(words) and tokens[words[-size - 1]].upper in DIRECTIONALS:
-                    return words[-size - 1]
-                return run[0]
         # The run of name-like words (with directionals) before the suffix.
         run_start: int | None = None
         for i in reversed(words):
@@ -371,6 +363,16 @@ class _Finder:
                 run_start = i
             else:
                 break
+        # The longest run ending at the suffix that is a known street name ("BLUE HILL"), unless the
+        # name-like run is longer ("Hood Park Drive", where only "PARK" is known).
+        for size in range(len(words), 0, -1):
+            run = words[-size:]
+            if self._known([tokens[i] for i in run]):
+                # "W Belmont Ave": a directional before a known name belongs to it.
+                known_start = run[0]
+                if size < len(words) and tokens[words[-size - 1]].upper in DIRECTIONALS:
+                    known_start = words[-size - 1]
+                return known_start if run_start is None else min(known_start, run_start)
         if run_start is not None:
             return run_start
         if after_number:
@@ -449,6 +451,10 @@ class _Finder:
             if found is not None:
                 name = [t for t in tokens[found[0] : last] if t.is_word]
                 return found[0], True, name
+            # "corner of wetland Ave and hemenway": after the cue, any one word before the suffix.
+            word = last - 1
+            if _is_name_word(tokens[word]) and self._cue_before(word) == "intersection":
+                return word, True, [tokens[word]]
             return None
         index = last
         words = 0
