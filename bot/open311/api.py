@@ -435,7 +435,12 @@ def build_router(service: Open311Service, media: MediaStore, settings: Settings)
     for each_format in ("json", "xml"):  # JSON first: most clients ask for it, and routes match in order
         add_routes(each_format)
 
-    @router.get("/media/{name}", summary="Uploaded media", response_class=FileResponse)
+    @router.get(
+        "/media/{name}",
+        summary="Uploaded media",
+        response_class=FileResponse,
+        responses={404: _responses("json")[404]},
+    )
     async def served_media(name: str) -> Response:
         try:
             stored = media.open(name)
