@@ -990,8 +990,16 @@ class _Finder:
                     end += 1
                     if end < len(tokens) and tokens[end].text in {"'", "’"}:
                         end += 1
+                    # "W. Brookline": an initial's period does not end the name.
+                    if end + 1 < len(tokens) and tokens[end].text == "." and len(word.text) == 1:
+                        end += 1
                 else:
                     break
+            while end > start and tokens[end - 1].text == ".":
+                end -= 1
+            # A lone initial ("W") is no place.
+            if end - start == 1 and len(tokens[start].text) == 1:
+                continue
             if end == start or not (
                 tokens[start].proper or (with_article and any(t.proper for t in tokens[start:end]))
             ):
