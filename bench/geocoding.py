@@ -24,6 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from intents.gazetteer import default_gazetteer  # noqa: E402
 from intents.geocoding import build_geocoder  # noqa: E402
+from intents.location_ranker import default_ranker  # noqa: E402
 from intents.locations import find_location  # noqa: E402
 from intents.street_names import common_words, street_names  # noqa: E402
 
@@ -70,9 +71,10 @@ def main() -> None:
     default_gazetteer()
     street_names()
     common_words()
+    default_ranker()
     load = time.perf_counter() - t0
     print(
-        f"gazetteer + word lists load  {load:.2f} s   "
+        f"gazetteer, word lists, ranker load  {load:.2f} s   "
         f"resident memory {before:.0f} MB -> {resident_mb():.0f} MB"
     )
 
