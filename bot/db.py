@@ -12,7 +12,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session, create_engine
@@ -75,6 +75,12 @@ def migrate(engine: Engine, revision: str = "head") -> None:
     """Applies the migrations up to ``revision`` (run by ``serve`` on start-up and by tests)."""
     config = alembic_config()
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Several workers starting at once: one migrates, the others wait here and then find the
+            # schema at head. The lock is per schema and ends with this transaction.
+            connection.execute(
+                text("SELECT pg_advisory_xact_lock(hashtext('open311-bot:migrate:' || current_schema()))")
+            )
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 

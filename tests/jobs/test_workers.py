@@ -150,3 +150,29 @@ def _required(runtime: Runtime, code: str) -> dict[str, str | list[str]]:
             first = attribute.values[0].key if attribute.values else "3"
             answers[attribute.code] = [first] if attribute.datatype == "multivaluelist" else first
     return answers
+
+
+def test_workers_started_together_on_an_empty_database_migrate_it_once(
+    tmp_path: Path, postgres_url: str, twilio: FakeTwilio
+) -> None:
+    config = write_config(tmp_path, postgres_url, twilio)
+    env = {"FAKE_TWILIO_AUTH_TOKEN": twilio.auth_token}
+    workers = [
+        BotProcess(["worker"], config=config, log_path=tmp_path / f"worker{n}.log", env=env).start()
+        for n in (1, 2, 3)
+    ]
+    try:
+        wait_for(
+            lambda: all("running jobs" in w.log() for w in workers),
+            timeout=90,
+            what="all three workers to run",
+        )
+        assert all(w.alive() for w in workers)
+        wait_for(lambda: any(LEADER_LINE in w.log() for w in workers), timeout=30, what="a leader")
+        time.sleep(1.0)
+        assert sum(LEADER_LINE in w.log() for w in workers) == 1
+    finally:
+        for worker in workers:
+            worker.stop()
+    for worker in workers:
+        assert "Traceback" not in worker.log(), worker.log()[-3000:]
