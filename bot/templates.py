@@ -86,10 +86,10 @@ def load_templates(override_file: Path | None = None, default_language: str = "e
         for language, table in data.items():
             if not isinstance(table, dict):
                 raise TemplateError(f"{override_file}: [{language}] must be a table of templates")
-            keys = _read_table(override_file, table, language)
-            unknown = set(keys) - known_keys
+            unknown = set(table) - known_keys
             if unknown:
                 raise TemplateError(f"{override_file}: [{language}] has unknown keys {sorted(unknown)}")
+            keys = _read_table(override_file, table, language)
             by_language.setdefault(language, {}).update(keys)
     if default_language not in by_language:
         raise TemplateError(f"no templates for the default language {default_language!r}")

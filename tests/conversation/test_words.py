@@ -1,0 +1,89 @@
+"""The words residents type: commands with typos, and the templates a city may reword."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.resident_commands import ResidentCommand, parse_command
+from bot.templates import TemplateError, load_templates
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("STATUS", ResidentCommand("status")),
+        ("stauts", ResidentCommand("status")),
+        ("Status #123", ResidentCommand("status", "123")),
+        ("status 5f2a9c0b", ResidentCommand("status", "5f2a9c0b")),
+        ("estado 12", ResidentCommand("status", "12")),
+        ("hlep", ResidentCommand("help")),
+        ("Help!", ResidentCommand("help")),
+        ("Cancle", ResidentCommand("cancel")),
+        ("取消", ResidentCommand("cancel")),
+        ("stop", ResidentCommand("stop")),
+        ("STOP.", ResidentCommand("stop")),
+        ("unsubscribe", ResidentCommand("stop")),
+        ("strat", ResidentCommand("start")),
+        ("UNSTOP", ResidentCommand("start")),
+        ("follow 7", ResidentCommand("follow", "7")),
+        ("unfolow 7", ResidentCommand("unfollow", "7")),
+    ],
+)
+def test_commands_in_any_case_with_light_typos(text: str, expected: ResidentCommand) -> None:
+    assert parse_command(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the car won't stop leaking oil",  # a report that contains a command word
+        "help me please",
+        "stop sign knocked down",
+        "shop",  # one letter from STOP, but not a swap
+        "stat",
+        "hello",
+        "status of the pothole on 5th",
+        "cancel 12",  # CANCEL takes no argument
+        "",
+    ],
+)
+def test_reports_are_not_commands(text: str) -> None:
+    assert parse_command(text) is None
+
+
+def test_a_city_file_overrides_some_keys_per_language(tmp_path: Path) -> None:
+    custom = tmp_path / "replies.toml"
+    custom.write_text('[en]\nreview = "A 311 agent will follow up."\n[es]\nhelp = "Ayuda de la ciudad."\n')
+    templates = load_templates(custom)
+    assert templates.render("review", "en") == "A 311 agent will follow up."
+    assert templates.render("help", "es") == "Ayuda de la ciudad."
+    assert templates.render("review", "es").startswith("Gracias. Una persona")  # untouched keys stay
+    assert templates.render("review", "fr") == "A 311 agent will follow up."  # unknown language: default
+
+
+@pytest.mark.parametrize(
+    ("content", "error"),
+    [
+        ('[en]\nfiled = "Case {number}"\n', r"filed uses \['number'\]"),
+        ('[en]\nfiledd = "Case {id}"\n', "unknown keys"),
+        ("[en]\nfiled = 3\n", "must be a string"),
+        ('filed = "Case {id}"\n', "must be a table"),
+        ("[en\n", "not valid TOML"),
+    ],
+)
+def test_a_broken_city_file_is_refused_at_load_with_the_reason(
+    tmp_path: Path, content: str, error: str
+) -> None:
+    custom = tmp_path / "replies.toml"
+    custom.write_text(content)
+    with pytest.raises(TemplateError, match=error):
+        load_templates(custom)
+
+
+def test_every_bundled_language_has_every_key() -> None:
+    templates = load_templates()
+    english = templates._by_language["en"]
+    for language in ("es", "zh"):
+        assert set(templates._by_language[language]) == set(english), language
