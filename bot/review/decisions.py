@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from bot.open311.models import ServiceRequest, ServiceRequestRow
+from bot.open311.models import ServiceRequest, ServiceRequestRow, TokenStatus
 from bot.review import audit, learning, views
 from bot.review.console import Console
 from bot.review.models import ReviewItem
@@ -191,3 +191,19 @@ def update_request(
         client=actor.client,
     )
     return updated
+
+
+def accept_batch(console: Console, session: Session, actor: Actor, token: str) -> TokenStatus:
+    """Accepts a batch submission: the core files it and its filer learns the number (notifications)."""
+    accepted = console.open311.accept_token(token, f"operator:{actor.name}", session=session)
+    audit.add_entry(
+        session,
+        actor=actor.name,
+        action="batch.accept",
+        subject_type="token",
+        subject_id=token,
+        before={"service_request_id": None},
+        after={"service_request_id": accepted.service_request_id},
+        client=actor.client,
+    )
+    return accepted

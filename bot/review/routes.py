@@ -50,6 +50,7 @@ CSRF_HEADER = "X-CSRF-Token"
 NAV: tuple[tuple[str, str, str], ...] = (
     ("queue", "Review queue", "/"),
     ("requests", "Requests", "/requests"),
+    ("batch", "Batch", "/batch"),
     ("dashboard", "Dashboard", "/dashboard"),
     ("learning", "Learning", "/learning"),
     ("audit", "Audit log", "/audit"),
@@ -60,6 +61,7 @@ FLASHES = {
     "released": "Put back in the queue.",
     "claimed": "Claimed: no one else can take this item while you work on it.",
     "updated": "Saved; residents following this request are being told.",
+    "accepted": "Accepted and filed; the resident who sent it is being told its number.",
     "signed-out": "You have signed out.",
 }
 
@@ -472,6 +474,60 @@ def operator_router(console: Console) -> APIRouter:
             session.rollback()
             return request_page(request, operator, session, request_id, error=str(exc), status=409)
         return redirect(f"/requests/{request_id}", "updated")
+
+    # ------------------------------------------------------------------------ batch submissions
+
+    @router.get("/batch")
+    def batch_page(request: Request, operator: Operator, session: DB) -> Response:
+        return page(
+            request,
+            "batch.html",
+            operator,
+            "batch",
+            "Batch submissions",
+            submissions=views.pending_batch(session),
+            services=console.service_names(),
+            mode=console.settings.open311.batch_acceptance,
+        )
+
+    @router.post("/batch/{token}/accept")
+    def accept_batch(request: Request, token: str, operator: Checked, session: DB) -> Response:
+        try:
+            accepted = decisions.accept_batch(
+                console, session, decisions.Actor(operator.name, client_of(request)), token
+            )
+            session.commit()
+        except Open311Error as exc:
+            session.rollback()
+            return page(
+                request,
+                "batch.html",
+                operator,
+                "batch",
+                "Batch submissions",
+                409,
+                submissions=views.pending_batch(session),
+                services=console.service_names(),
+                mode=console.settings.open311.batch_acceptance,
+                error=str(exc),
+            )
+        return redirect(f"/requests/{accepted.service_request_id}", "accepted")
+
+    @router.get("/api/batch")
+    def api_batch(operator: Operator, session: DB) -> JSONResponse:
+        return JSONResponse({"submissions": [item.as_json() for item in views.pending_batch(session)]})
+
+    @router.post("/api/batch/{token}/accept")
+    def api_accept_batch(request: Request, token: str, operator: Checked, session: DB) -> JSONResponse:
+        try:
+            accepted = decisions.accept_batch(
+                console, session, decisions.Actor(operator.name, client_of(request)), token
+            )
+            session.commit()
+        except Open311Error as exc:
+            session.rollback()
+            return JSONResponse({"error": str(exc)}, status_code=409)
+        return JSONResponse({"token": token, "service_request_id": accepted.service_request_id})
 
     # ------------------------------------------------------------------- dashboard, learning, audit
 

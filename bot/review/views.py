@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
-from bot.open311.models import ServiceRequestRow, StatusChangeRow
+from bot.open311.models import RequestTokenRow, ServiceRequestRow, StatusChangeRow
 from bot.review.clock import as_utc, utcnow
 from bot.review.models import ReviewItem
 from bot.state import InboxRecord
@@ -284,3 +284,58 @@ def distinct_channels(session: Session) -> list[str]:
     return sorted(
         c for c in session.exec(select(ServiceRequestRow.channel).distinct()).all() if c is not None
     )
+
+
+# ------------------------------------------------------------------------------------ batch submissions
+
+
+@dataclass(frozen=True, slots=True)
+class BatchView:
+    """A batch service's submission waiting for a person to accept it (open311.batch_acceptance)."""
+
+    token: str
+    service_code: str
+    description: str
+    address: str
+    channel: str
+    created_at: datetime
+    age: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "token": self.token,
+            "service_code": self.service_code,
+            "description": self.description,
+            "address": self.address,
+            "channel": self.channel,
+            "created_at": self.created_at.isoformat(),
+        }
+
+
+def pending_batch(session: Session, *, limit: int = 200) -> list[BatchView]:
+    """Batch submissions not yet accepted, oldest first."""
+    rows = session.exec(
+        select(RequestTokenRow)
+        .where(col(RequestTokenRow.request_id).is_(None), col(RequestTokenRow.accepted_at).is_(None))
+        .order_by(col(RequestTokenRow.created_at))
+        .limit(limit)
+    ).all()
+    now = utcnow()
+    views: list[BatchView] = []
+    for row in rows:
+        payload = row.payload
+        where = payload.get("address_string") or ""
+        if not where and payload.get("lat") is not None and payload.get("long") is not None:
+            where = f"{float(payload['lat']):.5f}, {float(payload['long']):.5f}"
+        views.append(
+            BatchView(
+                token=row.token,
+                service_code=row.service_code,
+                description=str(payload.get("description") or ""),
+                address=str(where),
+                channel=str(payload.get("channel") or ""),
+                created_at=as_utc(row.created_at),
+                age=humanize_age(now - as_utc(row.created_at)),
+            )
+        )
+    return views

@@ -20,7 +20,7 @@ from sqlmodel import col, select
 
 from bot.review.audit import AuditEntry
 from bot.review.models import ReviewItem
-from tests.operator.support import PASSWORDS, Deployment, enqueue_report
+from tests.operator.support import PASSWORDS, Deployment, enqueue_report, wait_for_message
 
 PAGES = ["/operator/", "/operator/requests", "/operator/dashboard", "/operator/learning", "/operator/audit"]
 JSON = ["/operator/api/queue", "/operator/api/requests", "/operator/api/dashboard", "/operator/api/learning"]
@@ -268,3 +268,43 @@ def test_cookies_are_secure_behind_https(deploy: Callable[..., AbstractContextMa
     assert form.headers["x-frame-options"] == "DENY"
     assert "script-src 'none'" in form.headers["content-security-policy"]
     assert form.headers["cache-control"] == "no-store"
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_an_operator_accepts_a_batch_submission_and_its_filer_learns_the_number(
+    deploy: Callable[..., AbstractContextManager[Deployment]],
+) -> None:
+    with deploy(open311={"batch_acceptance": "operator"}) as deployment:
+        url = deployment.url
+        item_id = enqueue_report(
+            deployment.runtime,
+            resident_id="res-batch",
+            text="they skipped our recycling again on Guerrero",
+            suggestions=[{"service_code": "missed_collection", "confidence": 0.5}],
+            address_string="100 GUERRERO ST",
+        )
+        alice, csrf = signed_in_client(url, "alice", PASSWORDS["alice"])
+        headers = {"X-CSRF-Token": csrf}
+        approved = alice.post(f"/operator/api/queue/{item_id}/approve", json={}, headers=headers)
+        assert approved.status_code == 200, approved.text
+        # A batch service answers with a token: the resident gets a reference, not yet a number.
+        assert approved.json()["service_request_id"] is None
+        told = wait_for_message(url, "res-batch", "received with reference")
+        [waiting] = alice.get("/operator/api/batch").json()["submissions"]
+        assert waiting["token"] in told
+        assert waiting["address"] == "100 GUERRERO ST"
+        page = alice.get("/operator/batch")
+        assert "they skipped our recycling" in page.text
+        assert alice.post(f"/operator/api/batch/{waiting['token']}/accept").status_code == 403  # no CSRF
+        accepted = alice.post(f"/operator/api/batch/{waiting['token']}/accept", headers=headers)
+        assert accepted.status_code == 200, accepted.text
+        request_id = accepted.json()["service_request_id"]
+        again = alice.post(f"/operator/api/batch/{waiting['token']}/accept", headers=headers)
+        assert again.status_code == 409
+        assert alice.get("/operator/api/batch").json()["submissions"] == []
+        filed = httpx.get(f"{url}/open311/v2/requests/{request_id}.json", timeout=10).json()
+        assert filed[0]["service_code"] == "missed_collection"
+        wait_for_message(url, "res-batch", f"now filed as #{request_id}")
+        with deployment.runtime.sessions() as session:
+            entry = session.exec(select(AuditEntry).where(AuditEntry.action == "batch.accept")).one()
+        assert (entry.actor, entry.subject_id) == ("alice", waiting["token"])
