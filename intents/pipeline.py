@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import spacy
+from geopy.exc import GeopyError
 from spacy.language import Language
 
 from intents import classifier as _classifier  # registers the spaCy factory before spacy.load
@@ -21,9 +22,23 @@ from intents.language import detect_language, warm_up
 from intents.locations import find_location
 from intents.types import LocationMention, Place, Prediction, Understanding
 
+# Longer texts are read up to here: a resident's message is far shorter, and a pasted document must not
+# stall the bot (spans found stay valid offsets into the original text).
+MAX_TEXT_CHARS = 5_000
 SHIPPED_MODEL_DIR = Path(__file__).resolve().parent / "model"
 # San Francisco: [south, west, north, east], the default jurisdiction of the bundled gazetteer.
 DEFAULT_BOUNDARY = (37.70, -122.52, 37.84, -122.35)
+
+
+def readable(text: str) -> str:
+    """The part of ``text`` that is read: at most MAX_TEXT_CHARS, with lone surrogates (which JSON allows
+    and no encoder accepts) replaced by U+FFFD, one for one, so offsets into the text stay valid."""
+    text = text[:MAX_TEXT_CHARS]
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = "".join("\ufffd" if "\ud800" <= ch <= "\udfff" else ch for ch in text)
+    return text
 
 
 class ModelError(ValueError):
@@ -53,10 +68,10 @@ class Pipeline:
         return list(getattr(component, "labels", ()))
 
     def classify(self, text: str) -> Prediction:
-        return _classifier.prediction_from_cats(self.nlp(text).cats)
+        return _classifier.prediction_from_cats(self.nlp(readable(text)).cats)
 
     def locate(self, text: str) -> LocationMention | None:
-        return find_location(text)
+        return find_location(readable(text))
 
     def geocode(self, query: str) -> Place | None:
         return self.resolver.geocode(query)
@@ -75,12 +90,21 @@ class Pipeline:
         return self.geocode(mention.normalized or mention.text)
 
     def understand(self, text: str) -> Understanding:
+        """Everything at once. A geocoder that fails (a remote service down, a point off the globe) leaves
+        ``place`` empty rather than losing the rest; call ``geocode`` to see its error."""
+        text = readable(text)
         location = self.locate(text)
+        place: Place | None = None
+        if location is not None:
+            try:
+                place = self.place_of(location)
+            except (GeopyError, ValueError):
+                place = None
         return Understanding(
             prediction=self.classify(text),
             language=self.detect_language(text),
             location=location,
-            place=self.place_of(location) if location is not None else None,
+            place=place,
         )
 
 

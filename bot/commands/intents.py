@@ -14,6 +14,7 @@ other subcommands stay quick.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import math
 import sys
@@ -194,28 +195,40 @@ def run_classify(args: argparse.Namespace) -> int:
     except ModelError as exc:
         print(f"open311-bot classify: {exc}", file=sys.stderr)
         return 2
-    classify_stream(pipeline, sys.stdin, sys.stdout)
+    # Bytes that are not UTF-8 become U+FFFD in that line instead of ending the stream.
+    source = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace")
+    classify_stream(pipeline, source, sys.stdout)
     return 0
 
 
 def classify_stream(pipeline: Pipeline, source: IO[str], sink: IO[str]) -> int:
-    """One output line per input line; returns how many lines were errors."""
+    """Exactly one output line per input line (a blank or bad line gets an error object), so answers can be
+    matched to questions by position; returns how many lines were errors."""
     errors = 0
     for line_number, line in enumerate(source, start=1):
-        if not line.strip():
-            continue
         try:
             record = _classify_line(pipeline, line)
         except Exception as exc:  # one bad message must never end the stream
             record = {"error": f"line {line_number}: {type(exc).__name__}: {exc}"}
         if "error" in record:
             errors += 1
-        sink.write(json.dumps(record, ensure_ascii=False) + "\n")
+        sink.write(_json_line(record))
         sink.flush()
     return errors
 
 
+def _json_line(record: dict[str, Any]) -> str:
+    line = json.dumps(record, ensure_ascii=False)
+    try:
+        line.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate ("\\ud800") sent in and echoed: escape it
+        line = json.dumps(record, ensure_ascii=True)
+    return line + "\n"
+
+
 def _classify_line(pipeline: Pipeline, line: str) -> dict[str, Any]:
+    if not line.strip():
+        return {"error": "empty line"}
     try:
         message = json.loads(line)
     except json.JSONDecodeError as exc:

@@ -17,19 +17,21 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def _run(
-    args: list[str], cwd: Path, stdin: str = "", timeout: float = 240
+    args: list[str], cwd: Path, stdin: str | bytes = "", timeout: float = 240
 ) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPEN311_BOT_")}
     env["PYTHONPATH"] = str(REPO)
-    return subprocess.run(
+    result = subprocess.run(
         [sys.executable, "-m", "bot.cli", *args],
-        input=stdin,
+        input=stdin.encode("utf-8") if isinstance(stdin, str) else stdin,
         capture_output=True,
-        text=True,
         cwd=cwd,
         env=env,
         timeout=timeout,
         check=False,
+    )
+    return subprocess.CompletedProcess(
+        result.args, result.returncode, result.stdout.decode("utf-8"), result.stderr.decode("utf-8")
     )
 
 
@@ -40,14 +42,16 @@ def test_classify_answers_every_line_and_survives_bad_ones(tmp_path: Path) -> No
         json.dumps({"text": 42}),
         json.dumps(["a", "list"]),
         json.dumps({"id": "m-7", "text": "Hay basura en la acera de Valencia St"}),
-        "",  # blank lines are skipped, not answered
         json.dumps({"text": "路灯坏了"}),
         json.dumps({"text": ""}),
+        "",  # a blank line is answered too: answers match questions by position
+        '{"id": 9, "text": "lone surrogate \\ud800 pothole"}',
     ]
-    result = _run(["classify"], tmp_path, stdin="\n".join(lines) + "\n")
+    raw = ("\n".join(lines) + "\n").encode("utf-8") + b'{"text": "bad bytes \xff\xfe graffiti"}\n'
+    result = _run(["classify"], tmp_path, stdin=raw)
     assert result.returncode == 0, result.stderr
     out = [json.loads(line) for line in result.stdout.splitlines()]
-    assert len(out) == 7
+    assert len(out) == len(lines) + 1
 
     pothole = out[0]
     assert set(pothole) == {"service_code", "confidence", "alternatives", "location", "language"}
@@ -73,6 +77,10 @@ def test_classify_answers_every_line_and_survives_bad_ones(tmp_path: Path) -> No
     # An empty message is still answered (a person will have to look), not an error.
     assert out[6]["service_code"] in SERVICE_CODES
     assert out[6]["location"] is None
+    assert out[7] == {"error": "empty line"}
+    assert out[8]["id"] == 9
+    assert out[8]["service_code"] == "pothole"
+    assert out[9]["service_code"] == "graffiti"
 
 
 def test_eval_prints_every_figure_and_the_baseline(tmp_path: Path) -> None:
