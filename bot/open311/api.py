@@ -29,6 +29,7 @@ from starlette.formparsers import MultiPartException
 
 from bot.config import Settings
 from bot.open311 import formats
+from bot.open311 import openapi_schemas as schemas
 from bot.open311.discovery import discovery_record
 from bot.open311.errors import Conflict, Forbidden, InvalidInput, NotFound, Open311Error
 from bot.open311.formats import Format
@@ -302,7 +303,6 @@ def build_router(service: Open311Service, media: MediaStore, settings: Settings)
     def add_routes(fmt: Format) -> None:
         # One route per format, so the OpenAPI description lists the concrete paths clients call
         # (services.xml, services.json) and an unknown suffix is simply an unknown path.
-        documented = _responses(fmt)
         doc_class = _DOCUMENT_CLASSES[fmt]
 
         # Routes are matched in order: the busiest one comes first.
@@ -310,7 +310,7 @@ def build_router(service: Open311Service, media: MediaStore, settings: Settings)
             f"/requests/{{service_request_id}}.{fmt}",
             summary="GET Service Request",
             response_class=doc_class,
-            responses=documented,
+            responses=_responses(fmt, schemas.REQUEST_LIST),
             openapi_extra={"parameters": _GET_REQUEST_PARAMETERS},
         )
         async def get_request(request: Request) -> Response:
@@ -331,7 +331,12 @@ def build_router(service: Open311Service, media: MediaStore, settings: Settings)
 
             return guarded(fmt, produce)
 
-        @router.get(f"/discovery.{fmt}", summary="Service discovery", response_class=doc_class)
+        @router.get(
+            f"/discovery.{fmt}",
+            summary="Service discovery",
+            response_class=doc_class,
+            responses=_success(fmt, schemas.DISCOVERY),
+        )
         async def discovery() -> Response:
             record = discovery_record(
                 settings.open311, settings.server.public_url, changeset, service.sandbox
@@ -339,7 +344,10 @@ def build_router(service: Open311Service, media: MediaStore, settings: Settings)
             return document(fmt, "discovery", None, record)
 
         @router.get(
-            f"/services.{fmt}", summary="GET Service List", response_class=doc_class, responses=documented
+            f"/services.{fmt}",
+            summary="GET Service List",
+            response_class=doc_class,
+            responses=_responses(fmt, schemas.SERVICE_LIST),
         )
         async def list_services(request: Request, jurisdiction_id: OptionalParam = None) -> Response:
             def produce() -> Response:
@@ -352,7 +360,7 @@ def build_router(service: Open311Service, media: MediaStore, settings: Settings)
             f"/services/{{service_code}}.{fmt}",
             summary="GET Service Definition",
             response_class=doc_class,
-            responses=documented,
+            responses=_responses(fmt, schemas.SERVICE_DEFINITION),
         )
         async def service_definition(
             request: Request, service_code: PathParam, jurisdiction_id: OptionalParam = None
@@ -370,7 +378,7 @@ def build_router(service: Open311Service, media: MediaStore, settings: Settings)
             status_code=201,
             response_class=doc_class,
             response_description="Created: a service_request_id (realtime) or a token (batch)",
-            responses=documented,
+            responses=_responses(fmt, schemas.SUBMISSION_LIST, 201),
         )
         async def create_request(request: Request, jurisdiction_id: OptionalParam = None) -> Response:
             try:
@@ -398,7 +406,7 @@ def build_router(service: Open311Service, media: MediaStore, settings: Settings)
             f"/tokens/{{token_id}}.{fmt}",
             summary="GET service_request_id from a token",
             response_class=doc_class,
-            responses=documented,
+            responses=_responses(fmt, schemas.TOKEN_LIST),
         )
         async def token(
             request: Request, token_id: PathParam, jurisdiction_id: OptionalParam = None
@@ -410,7 +418,10 @@ def build_router(service: Open311Service, media: MediaStore, settings: Settings)
             return guarded(fmt, produce)
 
         @router.get(
-            f"/requests.{fmt}", summary="GET Service Requests", response_class=doc_class, responses=documented
+            f"/requests.{fmt}",
+            summary="GET Service Requests",
+            response_class=doc_class,
+            responses=_responses(fmt, schemas.REQUEST_LIST),
         )
         async def query_requests(
             request: Request,
@@ -573,8 +584,7 @@ class XMLDocument(Response):
     media_type = "text/xml"
 
 
-# The response classes only document each route's media type in the OpenAPI description (the routes
-# build their bodies themselves); without them every XML route would be described as JSON.
+# GET requests/{id} reads these itself (see the route); they are documented here.
 _GET_REQUEST_PARAMETERS: list[dict[str, Any]] = [
     {
         "name": "service_request_id",
@@ -591,6 +601,8 @@ _GET_REQUEST_PARAMETERS: list[dict[str, Any]] = [
         "description": "true adds the request's history (notes) and channel",
     },
 ]
+# The response classes only document each route's media type in the OpenAPI description (the routes
+# build their bodies themselves); without them every XML route would be described as JSON.
 _DOCUMENT_CLASSES: dict[Format, type[Response]] = {"xml": XMLDocument, "json": JSONResponse}
 
 _ERROR_LIST_SCHEMA: dict[str, Any] = {
@@ -603,11 +615,24 @@ _ERROR_LIST_SCHEMA: dict[str, Any] = {
 }
 
 
-def _responses(fmt: Format) -> dict[int | str, dict[str, Any]]:
-    """The error answers every GeoReport v2 route can give, in the route's own format."""
+def _success(fmt: Format, schema: dict[str, Any], status: int = 200) -> dict[int | str, dict[str, Any]]:
+    """The success answer's JSON Schema (openapi_schemas.py); XML documents are described as strings."""
+    if fmt == "xml":
+        return {}
+    return {status: {"content": {"application/json": {"schema": schema}}}}
+
+
+def _responses(
+    fmt: Format, success: dict[str, Any] | None = None, status: int = 200
+) -> dict[int | str, dict[str, Any]]:
+    """The success answer (when given) and the error answers every GeoReport v2 route can give, in the
+    route's own format."""
     if fmt == "xml":
         content = {"text/xml": {"schema": {"type": "string"}}}
     else:
         content = {"application/json": {"schema": _ERROR_LIST_SCHEMA}}
     error = {"description": "GeoReport v2 error list (code, description)", "content": content}
-    return dict.fromkeys((400, 403, 404, 413, 415), error)
+    documented: dict[int | str, dict[str, Any]] = dict.fromkeys((400, 403, 404, 413, 415), error)
+    if success is not None:
+        documented.update(_success(fmt, success, status))
+    return documented
