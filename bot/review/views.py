@@ -54,6 +54,7 @@ class ItemView:
     decided_at: datetime | None
     service_code: str | None
     service_request_id: str | None
+    token: str | None
     rejection_reason: str | None
     created_at: datetime
     age: str
@@ -91,6 +92,7 @@ class ItemView:
             "decided_by": self.decided_by,
             "service_code": self.service_code,
             "service_request_id": self.service_request_id,
+            "token": self.token,
             "rejection_reason": self.rejection_reason,
             "created_at": self.created_at.isoformat(),
         }
@@ -131,6 +133,7 @@ def item_view(item: ReviewItem, *, now: datetime | None = None, claim_minutes: f
         decided_at=as_utc(item.decided_at) if item.decided_at else None,
         service_code=item.service_code,
         service_request_id=item.service_request_id,
+        token=item.token,
         rejection_reason=item.rejection_reason,
         created_at=created,
         age=humanize_age(now - created),
