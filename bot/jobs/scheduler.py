@@ -159,7 +159,10 @@ class JobRunner:
         self.context = job_context
         self.settings = job_context.settings
         self.engine = engine
-        self.leadership = Leadership(self.settings.effective_database_url, self.settings.jobs.scheduler)
+        # The engine's URL, not the settings': in sandbox mode the runtime runs on the sandbox's database.
+        self.leadership = Leadership(
+            engine.url.render_as_string(hide_password=False), self.settings.jobs.scheduler
+        )
         self.local: AsyncIOScheduler | None = None
         self.persistent: AsyncIOScheduler | None = None
         self._election: asyncio.Task[None] | None = None
@@ -208,9 +211,12 @@ class JobRunner:
                 log.exception("scheduler election step failed")
 
     async def _step(self) -> None:
-        if self.leading:
+        if self.persistent is not None:
             if not await asyncio.to_thread(self.leadership.still_leading):
-                self._stop_persistent()
+                # The lock is gone (its connection died): another worker may be scheduling already.
+                log.warning("lost the scheduler election; stopping this process's scheduler")
+                scheduler, self.persistent = self.persistent, None
+                await _shutdown_gently(scheduler)
             return
         if await asyncio.to_thread(self.leadership.try_lead):
             self._start_persistent()
@@ -218,8 +224,9 @@ class JobRunner:
     def _start_persistent(self) -> None:
         # The job store gets an engine of its own: apscheduler disposes of it when the scheduler stops,
         # which must not reset the pool everyone else in this process uses.
-        url = self.engine.url.render_as_string(hide_password=False)
-        store = SQLAlchemyJobStore(engine=make_engine(url, pool_size=1), tablename=JOBS_TABLE)
+        store = SQLAlchemyJobStore(
+            engine=make_engine(self.leadership.database_url, pool_size=1), tablename=JOBS_TABLE
+        )
         scheduler = _new_scheduler(store)
         wanted = self.wanted(every_worker=False)
         _add_jobs(scheduler, self.settings, wanted)
@@ -231,10 +238,3 @@ class JobRunner:
                 job.remove()
         self.persistent = scheduler
         log.info("scheduler started with jobs: %s", ", ".join(sorted(wanted_ids)))
-
-    def _stop_persistent(self) -> None:
-        if self.persistent is not None:
-            if self.persistent.running:
-                self.persistent.shutdown(wait=False)
-            self.persistent = None
-            log.info("scheduler stopped")
