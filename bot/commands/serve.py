@@ -8,9 +8,6 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-import uvicorn
-
-from bot.app import create_app
 from bot.config import load_settings
 
 
@@ -29,6 +26,12 @@ def run(args: argparse.Namespace) -> int:
         overrides["port"] = args.port
     settings = load_settings(args.config, **({"server": overrides} if overrides else {}))
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    # Imported here, not at the top: the CLI imports every command module to build its parser, and the
+    # whole app would otherwise load for `open311-bot classify` too.
+    import uvicorn
+
+    from bot.app import create_app
+
     app = create_app(settings)
     print(
         f"open311-bot: serving on http://{settings.server.host}:{settings.server.port} "

@@ -14,7 +14,6 @@ import logging
 import signal
 from typing import Any
 
-from bot.app import create_app
 from bot.config import load_settings
 
 
@@ -32,6 +31,8 @@ def run(args: argparse.Namespace) -> int:
     # The worker exists to run jobs, whatever the shared file says for the HTTP processes.
     settings = load_settings(args.config, jobs={"enabled": True})
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    from bot.app import create_app  # here: every other command would load the whole app too
+
     app = create_app(settings)
     asyncio.run(_run_jobs(app))
     return 0
