@@ -171,6 +171,48 @@ def test_text_without_a_place_gives_none(text: str) -> None:
     assert find_location(text) is None
 
 
+@pytest.mark.parametrize(
+    ("text", "span", "kind", "normalized"),
+    [
+        (
+            "Hay un bache enorme en la calle 24 y Mission",
+            "calle 24 y Mission",
+            "intersection",
+            "24TH ST & MISSION",
+        ),
+        ("Alguien dejó un colchón en la esquina de 16th y Valencia", "16th y Valencia", "intersection", None),
+        ("Basura en la avenida Mission", "avenida Mission", "street", "MISSION AVE"),
+        ("Grafiti en la pared de la escuela en Folsom", "Folsom", "street", "FOLSOM"),
+        ("Stockton街有一个很大的坑洼", "Stockton街", "street", "STOCKTON ST"),
+        ("Kearny和Clay的红绿灯坏了", "Kearny和Clay", "intersection", "KEARNY & CLAY"),
+        ("在市场街和第五街交界有个大坑", "市场街和第五街", "intersection", "市场街 & 05TH ST"),
+        ("Mission街2000号门口有垃圾", "Mission街2000号", "address", "2000 MISSION ST"),
+    ],
+)
+def test_spanish_and_chinese_ways_of_writing_streets(
+    text: str, span: str, kind: LocationKind, normalized: str | None
+) -> None:
+    mention = find_location(text)
+    assert mention is not None
+    assert (mention.text, mention.kind) == (span, kind)
+    assert text[mention.start : mention.end] == span
+    if normalized is not None:
+        assert mention.normalized == normalized
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我家门口的路灯坏了不亮",
+        "这个路口需要一个停车标志",
+        "人行道上有很多垃圾和碎玻璃",
+        "有人在街角丢弃了床垫和沙发",
+    ],
+)
+def test_chinese_words_for_street_things_are_not_streets(text: str) -> None:
+    assert find_location(text) is None
+
+
 def test_the_address_wins_over_a_street_mentioned_later_and_all_places_are_listed_in_order() -> None:
     text = "Dumpster on the sidewalk at 80 Christopher Street off of Adams Street opposite Franklin Park"
     assert find_location(text) is not None
