@@ -41,7 +41,10 @@ from bot.open311.validation import parse_w3c_datetime
 T = TypeVar("T")
 OptionalParam = Annotated[str | None, Query()]
 # A path segment of only blanks is one not provided (the spec's 400), and the description says so.
-PathParam = Annotated[str, Path(pattern=r"\S")]
+# "Not only blanks" as str.strip() sees blanks: a JSON Schema (ECMA) \s leaves out the separators
+# \x1c-\x1f and \x85, which Python strips, so they are named.
+PRESENT_PATTERN = r"[^\s\x1c-\x1f\x85]"
+PathParam = Annotated[str, Path(pattern=PRESENT_PATTERN)]
 
 _ATTRIBUTE_KEY = re.compile(r"^attribute\[([^\]]{1,128})\](\[\])?$")
 _SUFFIX = re.compile(r"\.(xml|json)$")
@@ -590,7 +593,7 @@ _GET_REQUEST_PARAMETERS: list[dict[str, Any]] = [
         "name": "service_request_id",
         "in": "path",
         "required": True,
-        "schema": {"type": "string", "pattern": r"\S"},
+        "schema": {"type": "string", "pattern": PRESENT_PATTERN},
     },
     {"name": "jurisdiction_id", "in": "query", "required": False, "schema": {"type": "string"}},
     {
