@@ -31,7 +31,7 @@ from bot.db import SessionFactory
 from bot.open311.errors import Open311Error
 from bot.open311.media import MediaStore
 from bot.review.clock import as_utc, utcnow
-from bot.state import ConversationRecord, InboxRecord, get_or_create_resident
+from bot.state import LOCK_RETRIES, ConversationRecord, InboxRecord, get_or_create_resident, is_lock_conflict
 from channels.base import Channel, DeliveryError
 from channels.messages import InboundMessage, OutboundMessage
 
@@ -39,8 +39,6 @@ log = logging.getLogger(__name__)
 
 # A channel with this capability hands the replies to the provider in its webhook response.
 INLINE_REPLIES = "inline_replies"
-# SQLite lets one writer at a time; a transaction that lost the race is run again from the start.
-_LOCK_RETRIES = 10
 
 
 class Dispatcher:
@@ -114,7 +112,7 @@ class Dispatcher:
             return _stored_replies(session, channel, provider_message_id)
 
     def _handle_once(self, message: InboundMessage, media_urls: tuple[str, ...]) -> list[OutboundMessage]:
-        for attempt in range(_LOCK_RETRIES):
+        for attempt in range(LOCK_RETRIES):
             with self.sessions() as session:
                 try:
                     replies = self._handle(session, message, media_urls)
@@ -128,7 +126,7 @@ class Dispatcher:
                     raise
                 except OperationalError as exc:
                     session.rollback()
-                    if "locked" not in str(exc).lower() or attempt == _LOCK_RETRIES - 1:
+                    if not is_lock_conflict(exc) or attempt == LOCK_RETRIES - 1:
                         raise
                     time.sleep(random.uniform(0, 0.005 * (attempt + 1)))  # let the other writer finish
         raise AssertionError("unreachable")

@@ -13,18 +13,21 @@ send, so a sender that dies mid-send leaves its rows to be retried once the leas
 from __future__ import annotations
 
 import logging
+import random
+import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import JSON, Column
+from sqlalchemy import JSON, Column, update
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from bot.open311.models import UTCDateTime
 from bot.review.clock import as_utc, utcnow
-from bot.state import is_opted_out, mark_opted_out
+from bot.state import LOCK_RETRIES, is_lock_conflict, is_opted_out, mark_opted_out
 from channels.base import Channel, DeliveryError, RecipientOptedOut
 from channels.messages import Choice, OutboundMessage
 
@@ -159,26 +162,27 @@ def enqueue(
 def claim_due(session: Session, *, now: datetime, limit: int, lease_seconds: float) -> list[OutboxMessage]:
     """Claims up to ``limit`` due rows for this sender and commits the claim.
 
-    ``FOR UPDATE SKIP LOCKED`` makes concurrent senders on PostgreSQL take disjoint rows; the lease
-    (``next_attempt_at`` moved forward) keeps them away after the claim is committed.
+    One ``UPDATE ... WHERE id IN (due rows) RETURNING``: atomic on SQLite (one writer; a separate SELECT
+    then UPDATE would let two senders take the same rows), and on PostgreSQL the inner
+    ``FOR UPDATE SKIP LOCKED`` makes concurrent senders take disjoint rows without waiting. The lease
+    (``next_attempt_at`` moved forward) keeps other senders away once the claim is committed.
     """
-    query = (
-        select(OutboxMessage)
+    due = (
+        select(OutboxMessage.id)
         .where(OutboxMessage.status == "pending", col(OutboxMessage.next_attempt_at) <= now)
         .order_by(col(OutboxMessage.next_attempt_at), col(OutboxMessage.id))
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    rows = list(session.exec(query).all())
-    lease_end = now + timedelta(seconds=lease_seconds)
-    for row in rows:
-        row.attempts += 1
-        row.next_attempt_at = lease_end
-        session.add(row)
+    claim = (
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id).in_(due.scalar_subquery()))
+        .values(attempts=OutboxMessage.attempts + 1, next_attempt_at=now + timedelta(seconds=lease_seconds))
+        .returning(OutboxMessage)
+    )
+    rows = list(session.scalars(claim, execution_options={"synchronize_session": False}).all())
     session.commit()
-    for row in rows:
-        session.refresh(row)
-    return rows
+    return sorted(rows, key=lambda row: row.id or 0)
 
 
 async def deliver_due(
@@ -197,7 +201,13 @@ async def deliver_due(
     report = DeliveryReport()
     moment = now or utcnow()
     with session_factory() as session:
-        rows = claim_due(session, now=moment, limit=limit, lease_seconds=policy.lease_seconds)
+        try:
+            rows = claim_due(session, now=moment, limit=limit, lease_seconds=policy.lease_seconds)
+        except OperationalError as exc:
+            if not is_lock_conflict(exc):
+                raise
+            session.rollback()
+            rows = []  # another sender is claiming right now (SQLite): the next round takes the rest
     for row in rows:
         await _deliver_one(session_factory, channels, row, policy, report, moment)
     return report
@@ -212,19 +222,26 @@ async def _deliver_one(
     moment: datetime,
 ) -> None:
     with session_factory() as session:
-        if is_opted_out(session, row.channel, row.resident_id):
-            _finish(session, row.id, status="suppressed", error="the resident opted out")
-            report.suppressed += 1
-            return
+        opted_out = is_opted_out(session, row.channel, row.resident_id)
+    if opted_out:
+        _write(
+            session_factory, lambda s: _finish(s, row.id, status="suppressed", error="the resident opted out")
+        )
+        report.suppressed += 1
+        return
     channel = channels.get(row.channel)
     try:
         if channel is None:
             raise DeliveryError(f"channel {row.channel!r} is not enabled", retryable=True)
         result = await channel.send(as_message(row))
     except RecipientOptedOut as exc:
-        with session_factory() as session:
+        reason = f"recipient opted out: {exc}"
+
+        def opt_out(session: Session) -> None:
             mark_opted_out(session, row.channel, row.resident_id)
-            _finish(session, row.id, status="failed", error=f"recipient opted out: {exc}")
+            _finish(session, row.id, status="failed", error=reason)
+
+        _write(session_factory, opt_out)
         report.failed += 1
         report.errors.append(str(exc))
         return
@@ -235,8 +252,10 @@ async def _deliver_one(
         log.exception("sending outbox message %s failed unexpectedly", row.id)
         _retry_or_fail(session_factory, row, policy, report, moment, repr(exc), True, None)
         return
-    with session_factory() as session:
-        _finish(session, row.id, status="delivered", provider_message_id=result.provider_message_id)
+    _write(
+        session_factory,
+        lambda s: _finish(s, row.id, status="delivered", provider_message_id=result.provider_message_id),
+    )
     report.delivered += 1
 
 
@@ -251,21 +270,21 @@ def _retry_or_fail(
     retry_after: float | None,
 ) -> None:
     report.errors.append(error)
-    with session_factory() as session:
-        if not retryable or row.attempts >= policy.max_attempts:
-            _finish(session, row.id, status="failed", error=error)
-            report.failed += 1
-            return
-        stored = session.get(OutboxMessage, row.id)
-        if stored is None:
-            return
-        stored.status = "pending"
-        stored.last_error = error
-        # Counted from this round's clock, so a sender run with an explicit ``now`` backs off from it.
-        stored.next_attempt_at = moment + timedelta(seconds=policy.delay(row.attempts, retry_after))
-        session.add(stored)
-        session.commit()
-        report.retried += 1
+    if not retryable or row.attempts >= policy.max_attempts:
+        _write(session_factory, lambda s: _finish(s, row.id, status="failed", error=error))
+        report.failed += 1
+        return
+    # Counted from this round's clock, so a sender run with an explicit ``now`` backs off from it.
+    due = moment + timedelta(seconds=policy.delay(row.attempts, retry_after))
+    _write(
+        session_factory,
+        lambda s: s.execute(
+            update(OutboxMessage)
+            .where(col(OutboxMessage.id) == row.id)
+            .values(status="pending", last_error=error, next_attempt_at=due)
+        ),
+    )
+    report.retried += 1
 
 
 def _finish(
@@ -276,16 +295,29 @@ def _finish(
     error: str | None = None,
     provider_message_id: str | None = None,
 ) -> None:
-    stored = session.get(OutboxMessage, row_id)
-    if stored is None:
-        return
-    stored.status = status
-    stored.last_error = error
+    """Records how a send ended, with one UPDATE (no read first: on SQLite a read-then-write transaction
+    can lose its snapshot to a concurrent writer; a plain write waits for its turn instead)."""
+    values: dict[str, Any] = {"status": status, "last_error": error}
     if status == "delivered":
-        stored.delivered_at = utcnow()
-        stored.provider_message_id = provider_message_id
-    session.add(stored)
-    session.commit()
+        values |= {"delivered_at": utcnow(), "provider_message_id": provider_message_id}
+    session.execute(update(OutboxMessage).where(col(OutboxMessage.id) == row_id).values(**values))
+
+
+def _write(
+    session_factory: Callable[[], AbstractContextManager[Session]], work: Callable[[Session], Any]
+) -> None:
+    """Runs one small write transaction; on SQLite, a writer that lost the race runs it again."""
+    for attempt in range(LOCK_RETRIES):
+        with session_factory() as session:
+            try:
+                work(session)
+                session.commit()
+                return
+            except OperationalError as exc:
+                session.rollback()
+                if not is_lock_conflict(exc) or attempt == LOCK_RETRIES - 1:
+                    raise
+        time.sleep(random.uniform(0, 0.005 * (attempt + 1)))
 
 
 def record_delivery_status(

@@ -13,10 +13,20 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Field, Session, SQLModel
 
 from bot.open311.models import UTCDateTime
 from bot.review.clock import utcnow
+
+# SQLite lets one writer at a time, and a transaction that read before writing can lose its snapshot to
+# another writer ("database is locked" at once, not after the busy timeout): such a transaction is run
+# again from the start, up to this many times.
+LOCK_RETRIES = 10
+
+
+def is_lock_conflict(exc: OperationalError) -> bool:
+    return "locked" in str(exc).lower() or "busy" in str(exc).lower()
 
 
 class Resident(SQLModel, table=True):

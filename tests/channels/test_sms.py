@@ -7,6 +7,7 @@ import asyncio
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
@@ -239,6 +240,31 @@ def test_failures_are_retried_with_backoff_and_permanent_errors_are_not(
     fake.fail_next(400, 21211, "Invalid 'To' Phone Number")
     assert bot.deliver().failed == 1
     assert bot.outbox()[-1].status == "failed"
+
+
+def test_several_senders_draining_at_once_send_each_message_once(fake: FakeTwilio, bot: RunningBot) -> None:
+    with bot.runtime.sessions() as session:
+        for number in range(40):
+            outbox.enqueue(
+                session, OutboundMessage(channel="sms", resident_id=RESIDENT, text=f"Update {number}")
+            )
+        session.commit()
+    channels = bot.messaging.channels
+
+    def drain() -> int:
+        delivered = 0
+        for _ in range(100):  # bounded: each round claims at most 5
+            report = asyncio.run(outbox.deliver_due(bot.runtime.sessions, channels, limit=5))
+            delivered += report.delivered
+            if not any(row.status == "pending" for row in bot.outbox()):
+                break
+        return delivered
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        counts = list(pool.map(lambda _: drain(), range(3)))
+    assert sum(counts) == 40
+    assert sorted(sms.body for sms in fake.sent) == sorted(f"Update {number}" for number in range(40))
+    assert {row.status for row in bot.outbox()} == {"delivered"}
 
 
 def test_stop_means_silence(fake: FakeTwilio, bot: RunningBot) -> None:
