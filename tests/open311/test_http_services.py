@@ -157,3 +157,45 @@ def test_jurisdiction_is_required_when_several_are_served(tmp_path: Path, databa
             assert_error(api.post(f"requests.{fmt}", data=form), 400, fmt, "jurisdiction_id")
             filed = api.post(f"requests.{fmt}", data={**form, "jurisdiction_id": "citytwo.gov"})
             assert filed.status_code in (200, 201), filed.text
+
+
+TORONTO_CODES = {"CSROWR-12", "CSROWBM-03", "CSROWC-05", "CSROSC-14", "SWLMALB-02"}
+
+
+def test_toronto_example_catalog_and_its_sandbox(tmp_path: Path, database_url: str) -> None:
+    from bot.open311.catalog import CATALOG_DIR
+
+    overrides = {"open311": {"catalog_file": CATALOG_DIR / "toronto.toml", "sandbox": True}}
+    with deployment(tmp_path / "data", database_url, **overrides) as api:
+        services = json_records(api.get("services.json"))
+        assert {service["service_code"] for service in services} == TORONTO_CODES
+        for code in TORONTO_CODES:
+            # Toronto's codes carry a hyphen: they must round-trip through the path in both formats.
+            assert _definition_from_xml(api, code)["attributes"]
+            assert parse_json(api.get(f"services/{code}.json"))["service_code"] == code
+        cases = json_records(api.get("requests.json"))
+        codes = {case["service_code"] for case in cases}
+        assert "CSROWR-12" in codes, "a pothole test case"
+        assert codes & {"CSROWBM-03", "CSROWC-05", "CSROSC-14"}, "a graffiti test case"
+        # The sandbox takes a report without a key, validated against Toronto's definition.
+        graffiti = api.post(
+            "requests.json",
+            data={
+                "service_code": "CSROWC-05",
+                "lat": "43.6532",
+                "long": "-79.3832",
+                "attribute[offensive]": "x",
+            },
+        )
+        assert_error(graffiti, 400, "json", "offensive")
+        definition = parse_json(api.get("services/CSROWC-05.json"))
+        offensive = next(a for a in definition["attributes"] if a["code"] == "offensive")
+        key = offensive["values"][0]["key"]
+        form = {
+            "service_code": "CSROWC-05",
+            "lat": "43.6532",
+            "long": "-79.3832",
+            "attribute[offensive]": key,
+        }
+        accepted = api.post("requests.json", data=form)
+        assert accepted.status_code == 201, accepted.text
