@@ -9,6 +9,7 @@ which answers with ``intents.types.Place`` and says whether the point is inside 
 from __future__ import annotations
 
 import inspect
+import logging
 import re
 from collections import OrderedDict
 from collections.abc import Callable
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+from geopy.exc import GeopyError
 from geopy.extra.rate_limiter import RateLimiter
 from geopy.geocoders import get_geocoder_for_service
 from geopy.geocoders.base import DEFAULT_SENTINEL, Geocoder
@@ -32,6 +34,8 @@ from intents.gazetteer import (
 )
 from intents.streets import DIRECTIONALS, SUFFIXES
 from intents.types import Place
+
+log = logging.getLogger(__name__)
 
 Boundary = tuple[float, float, float, float]
 
@@ -268,19 +272,20 @@ def inside(boundary: Boundary, lat: float, long: float) -> bool:
 
 
 class _LruCache:
-    """A small least-recently-used map; ``None`` results are cached too (a miss stays a miss)."""
+    """A small least-recently-used map. ``None`` answers are cached too (a miss stays a miss); answers
+    given while the service failed are not (``compute`` says whether its answer may be kept)."""
 
     def __init__(self, size: int) -> None:
         self._size = size
         self._items: OrderedDict[object, Place | None] = OrderedDict()
 
-    def get_or_compute(self, key: object, compute: Callable[[], Place | None]) -> Place | None:
-        if self._size <= 0:
-            return compute()
+    def get_or_compute(self, key: object, compute: Callable[[], tuple[Place | None, bool]]) -> Place | None:
         if key in self._items:
             self._items.move_to_end(key)
             return self._items[key]
-        value = compute()
+        value, keep = compute()
+        if self._size <= 0 or not keep:
+            return value
         self._items[key] = value
         if len(self._items) > self._size:
             self._items.popitem(last=False)
@@ -305,8 +310,16 @@ class GeopyPlaceResolver:
         self._geocode: Callable[..., Any]
         self._reverse: Callable[..., Any]
         if rate_limited:
-            self._geocode = RateLimiter(geocoder.geocode, min_delay_seconds=min_delay_seconds)
-            self._reverse = RateLimiter(geocoder.reverse, min_delay_seconds=min_delay_seconds)
+            # Transient failures are retried twice, then reported to us (not swallowed into a miss that
+            # the cache would keep).
+            limits = {
+                "min_delay_seconds": min_delay_seconds,
+                "max_retries": 2,
+                "error_wait_seconds": max(2 * min_delay_seconds, 0.5),
+                "swallow_exceptions": False,
+            }
+            self._geocode = RateLimiter(geocoder.geocode, **limits)
+            self._reverse = RateLimiter(geocoder.reverse, **limits)
         else:
             self._geocode = geocoder.geocode
             self._reverse = geocoder.reverse
@@ -316,7 +329,14 @@ class GeopyPlaceResolver:
         key = " ".join(query.lower().split())
         if not key:
             return None
-        return self._cache.get_or_compute(("geocode", key), lambda: self._place(self._geocode(query)))
+        return self._cache.get_or_compute(("geocode", key), lambda: self._forward(query))
+
+    def _forward(self, query: str) -> tuple[Place | None, bool]:
+        try:
+            return self._place(self._geocode(query)), True
+        except GeopyError as exc:
+            log.warning("geocoder %s failed for %r: %s", type(self.geocoder).__name__, query, exc)
+            return None, False
 
     def reverse(self, lat: float, long: float) -> Place | None:
         """The nearest address to a shared point; when the geocoder knows none near it, the point itself
@@ -327,11 +347,18 @@ class GeopyPlaceResolver:
         key = ("reverse", round(lat, 5), round(long, 5))
         return self._cache.get_or_compute(key, lambda: self._reverse_place(lat, long))
 
-    def _reverse_place(self, lat: float, long: float) -> Place:
-        place = self._place(self._reverse((lat, long)), asked=(lat, long))
+    def _reverse_place(self, lat: float, long: float) -> tuple[Place, bool]:
+        keep = True
+        try:
+            place = self._place(self._reverse((lat, long)), asked=(lat, long))
+        except GeopyError as exc:
+            log.warning(
+                "geocoder %s failed to reverse %s,%s: %s", type(self.geocoder).__name__, lat, long, exc
+            )
+            place, keep = None, False
         if place is not None:
-            return place
-        return Place(lat, long, "", inside(self.boundary, lat, long), {"kind": "point"})
+            return place, keep
+        return Place(lat, long, "", inside(self.boundary, lat, long), {"kind": "point"}), keep
 
     def _place(self, location: Location | None, asked: tuple[float, float] | None = None) -> Place | None:
         if location is None:

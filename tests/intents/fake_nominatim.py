@@ -19,6 +19,8 @@ class FakeNominatim:
     # query text (lower case) -> (lat, lon, display_name)
     places: dict[str, tuple[float, float, str]]
     requests: list[tuple[str, dict[str, str], str]] = field(default_factory=list)
+    # The next this-many requests fail with HTTP 503, as an overloaded server does.
+    fail_next: int = 0
 
     def app(self) -> Starlette:
         return Starlette(routes=[Route("/search", self.search), Route("/reverse", self.reverse)])
@@ -28,8 +30,17 @@ class FakeNominatim:
         self.requests.append((request.url.path, params, request.headers.get("user-agent", "")))
         return params
 
+    def _failure(self) -> JSONResponse | None:
+        if self.fail_next > 0:
+            self.fail_next -= 1
+            return JSONResponse({"error": "Service Unavailable"}, status_code=503)
+        return None
+
     async def search(self, request: Request) -> JSONResponse:
         params = self._record(request)
+        failure = self._failure()
+        if failure is not None:
+            return failure
         if params.get("format") != "json":
             return JSONResponse({"error": "this fake speaks format=json only"}, status_code=400)
         found = self.places.get(params.get("q", "").strip().lower())
@@ -42,6 +53,9 @@ class FakeNominatim:
 
     async def reverse(self, request: Request) -> JSONResponse:
         params = self._record(request)
+        failure = self._failure()
+        if failure is not None:
+            return failure
         lat, lon = float(params["lat"]), float(params["lon"])
         nearest = min(self.places.values(), key=lambda p: (p[0] - lat) ** 2 + (p[1] - lon) ** 2)
         return JSONResponse(

@@ -233,6 +233,45 @@ def test_configuration_selects_another_geopy_geocoder_with_rate_limit_and_cache(
     assert agent == "open311-bot"
 
 
+def test_a_failing_remote_geocoder_is_retried_and_its_failures_are_not_cached() -> None:
+    fake = FakeNominatim(
+        {
+            "1 dr carlton b goodlett pl": (37.7793, -122.4193, "San Francisco City Hall"),
+            "1 market st": (37.7942, -122.3948, "1 Market Street"),
+        }
+    )
+    with live_server(fake.app()) as url:
+        resolver = build_geocoder(
+            "nominatim",
+            {"domain": url.removeprefix("http://"), "scheme": "http"},
+            api_key=None,
+            min_delay_seconds=0.0,
+            cache_size=100,
+            boundary=SF_BOUNDARY,
+        )
+        fake.fail_next = 1  # one 503, then geopy's RateLimiter retries and succeeds
+        first = resolver.geocode("1 Dr Carlton B Goodlett Pl")
+        assert first is not None
+        assert first.address == "San Francisco City Hall"
+        assert len(fake.requests) == 2
+
+        fake.fail_next = 3  # more failures than retries: no place, and nothing remembered
+        assert resolver.geocode("1 Market St") is None
+        assert len(fake.requests) == 5
+        later = resolver.geocode("1 Market St")
+        assert later is not None
+        assert later.address == "1 Market Street"
+        assert len(fake.requests) == 6
+
+        fake.fail_next = 3  # a shared point while the service is down: the point itself, not remembered
+        point = resolver.reverse(37.7790, -122.4190)
+        assert point is not None
+        assert (point.address, point.inside_jurisdiction) == ("", True)
+        again = resolver.reverse(37.7790, -122.4190)
+        assert again is not None
+        assert again.address == "San Francisco City Hall"
+
+
 def test_bad_geocoder_configuration_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="takes no API key"):
         build_geocoder(
