@@ -11,6 +11,7 @@ from __future__ import annotations
 import inspect
 import logging
 import re
+import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -278,17 +279,21 @@ class _LruCache:
     def __init__(self, size: int) -> None:
         self._size = size
         self._items: OrderedDict[object, Place | None] = OrderedDict()
+        # Web workers share one resolver; the lookup is not held while a remote service answers.
+        self._lock = threading.Lock()
 
     def get_or_compute(self, key: object, compute: Callable[[], tuple[Place | None, bool]]) -> Place | None:
-        if key in self._items:
-            self._items.move_to_end(key)
-            return self._items[key]
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
         value, keep = compute()
         if self._size <= 0 or not keep:
             return value
-        self._items[key] = value
-        if len(self._items) > self._size:
-            self._items.popitem(last=False)
+        with self._lock:
+            self._items[key] = value
+            if len(self._items) > self._size:
+                self._items.popitem(last=False)
         return value
 
 
