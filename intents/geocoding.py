@@ -329,6 +329,9 @@ class GeopyPlaceResolver:
             self._geocode = geocoder.geocode
             self._reverse = geocoder.reverse
         self._cache = _LruCache(cache_size)
+        # Geocoders that can prefer an area (Nominatim's viewbox, Pelias's boundary_rect) are told the
+        # jurisdiction, so "Franklin Park" means this city's park; results outside are still allowed.
+        self._area = _area_arguments(geocoder, boundary)
 
     def geocode(self, query: str) -> Place | None:
         key = " ".join(query.lower().split())
@@ -338,7 +341,7 @@ class GeopyPlaceResolver:
 
     def _forward(self, query: str) -> tuple[Place | None, bool]:
         try:
-            return self._place(self._geocode(query)), True
+            return self._place(self._geocode(query, **self._area)), True
         except GeopyError as exc:
             log.warning("geocoder %s failed for %r: %s", type(self.geocoder).__name__, query, exc)
             return None, False
@@ -378,6 +381,17 @@ class GeopyPlaceResolver:
             and (asked is None or inside(self.boundary, *asked)),
             raw=dict(raw),
         )
+
+
+def _area_arguments(geocoder: Geocoder, boundary: Boundary) -> dict[str, Any]:
+    south, west, north, east = boundary
+    corners = [(south, west), (north, east)]
+    parameters = inspect.signature(geocoder.geocode).parameters
+    if "viewbox" in parameters:
+        return {"viewbox": corners, "bounded": False}
+    if "boundary_rect" in parameters:
+        return {"boundary_rect": corners}
+    return {}
 
 
 def build_geocoder(

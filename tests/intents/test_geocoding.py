@@ -230,6 +230,8 @@ def test_configuration_selects_another_geopy_geocoder_with_rate_limit_and_cache(
     _path, params, agent = fake.requests[0]
     assert params["q"] == "1 Dr Carlton B Goodlett Pl"
     assert params["format"] == "json"
+    # The jurisdiction is sent as the area to prefer (Nominatim: viewbox=west,south,east,north).
+    assert params["viewbox"] == "-122.52,37.7,-122.35,37.84"
     assert agent == "open311-bot"
 
 
