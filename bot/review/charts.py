@@ -70,14 +70,19 @@ def stacked_bars(
                 )
     else:
         parts.append(f'<text class="axis" x="{left + 8}" y="{top + plot_h / 2}">No data yet</text>')
-    legend_x = left
+    # The legend wraps onto more rows rather than running off the right edge; the chart grows to fit.
+    legend_x, row = left, 0
     for index, (name, _) in enumerate(series):
+        item_w = 24 + 7 * len(name)
+        if legend_x + item_w > width and legend_x > left:
+            legend_x, row = left, row + 1
+        y = top + plot_h + 24 + row * 16
         parts.append(
-            f'<rect class="{_series_class(index)}" x="{legend_x}" y="{height - 16}" width="10" height="10"/>'
-            f'<text class="legend" x="{legend_x + 14}" y="{height - 7}">{escape(name)}</text>'
+            f'<rect class="{_series_class(index)}" x="{legend_x}" y="{y}" width="10" height="10"/>'
+            f'<text class="legend" x="{legend_x + 14}" y="{y + 9}">{escape(name)}</text>'
         )
-        legend_x += 24 + 7 * len(name)
-    return _svg(title, width, height, parts)
+        legend_x += item_w
+    return _svg(title, width, height + row * 16, parts)
 
 
 def horizontal_bars(

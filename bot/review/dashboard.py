@@ -174,14 +174,18 @@ class DashboardCharts:
     open_by_age: str
 
 
-def render_charts(figures: Dashboard) -> DashboardCharts:
+def render_charts(figures: Dashboard, names: dict[str, str] | None = None) -> DashboardCharts:
+    """The charts; ``names`` gives service codes their city names in the legends."""
+    names = names or {}
     short_days = [label[5:] for label in figures.days]  # "MM-DD"
     return DashboardCharts(
         by_channel=charts.stacked_bars(
             "Requests per day by channel", short_days, list(figures.by_channel.items())
         ),
         by_service=charts.stacked_bars(
-            "Requests per day by service", short_days, list(figures.by_service.items())
+            "Requests per day by service",
+            short_days,
+            [(names.get(code, code), values) for code, values in figures.by_service.items()],
         ),
         share=charts.share_meter(
             "Share of bot-filed requests filed without a person", figures.share_without_person

@@ -541,7 +541,8 @@ def operator_router(console: Console) -> APIRouter:
             "dashboard",
             "Dashboard",
             figures=figures,
-            charts=dashboard.render_charts(figures),
+            charts=dashboard.render_charts(figures, console.service_names()),
+            services=console.service_names(),
             median_wait=dashboard.format_duration(figures.median_review_wait_seconds),
         )
 

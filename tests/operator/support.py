@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,21 @@ def enqueue_report(runtime: Runtime, *, resident_id: str, text: str, **fields: A
         session.commit()
         assert item.id is not None
         return item.id
+
+
+def file_at(runtime: Runtime, when: datetime, service_code: str, channel: str) -> str:
+    """Files a request through the core as if it were ``when`` (the core's own clock, not a hand insert)."""
+    from bot.open311.models import NewRequest
+    from bot.open311.service import Open311Service
+
+    core = Open311Service(
+        runtime.sessions, runtime.catalog, runtime.settings.open311, runtime.keys, clock=lambda: when
+    )
+    submission = core.create_request(
+        NewRequest(service_code=service_code, lat=37.7793, long=-122.4193, description="x", channel=channel)
+    )
+    assert submission.service_request_id is not None
+    return submission.service_request_id
 
 
 def report_as_resident(base_url: str, resident_id: str, *messages: str) -> list[str]:

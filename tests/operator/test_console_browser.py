@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import struct
 import zlib
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -25,6 +26,7 @@ from tests.operator.support import (
     PASSWORDS,
     Deployment,
     enqueue_report,
+    file_at,
     report_as_resident,
     review_item_of,
     screenshot,
@@ -186,6 +188,13 @@ def test_an_operator_approves_corrects_rejects_and_closes(deployment: Deployment
         assert action in audit_text
     assert "open → closed" in audit_text
 
+    # A month of earlier requests from every channel, so the dashboard has something to draw.
+    now = datetime.now(UTC)
+    for day in range(1, 29):
+        for n in range(day % 4 + 1):
+            channel = ("sms", "telegram", "twitter", "api")[(day + n) % 4]
+            service = ("pothole", "graffiti", "streetlight", "street_cleaning", "tree")[(day * 3 + n) % 5]
+            file_at(runtime, now - timedelta(days=day, hours=n), service, channel)
     page.get_by_role("link", name="Dashboard").click()
     assert page.locator("svg.chart").count() >= 4
     assert "median time in the review queue" in page.locator("main").inner_text()

@@ -13,13 +13,12 @@ import pytest
 
 from bot.config import Settings
 from bot.embedded_backend import EmbeddedBackend
-from bot.open311.models import NewRequest
-from bot.open311.service import Open311Service
 from bot.review import dashboard, learning
 from bot.review.map import load_street_graph, render_map_svg
 from bot.review.queue import ReviewQueue
 from bot.runtime import Runtime
 from bot.templates import load_templates
+from tests.operator.support import file_at
 
 # The review queue files with the real clock, so the figures are taken at the real "now".
 NOW = datetime.now(UTC)
@@ -30,18 +29,6 @@ def runtime(settings: Settings) -> Iterator[Runtime]:
     built = Runtime.build(settings)
     yield built
     built.close()
-
-
-def file_at(runtime: Runtime, when: datetime, service_code: str, channel: str) -> str:
-    """Files a request through the core as if it were ``when`` (the core's own clock, not a hand insert)."""
-    core = Open311Service(
-        runtime.sessions, runtime.catalog, runtime.settings.open311, runtime.keys, clock=lambda: when
-    )
-    submission = core.create_request(
-        NewRequest(service_code=service_code, lat=37.7793, long=-122.4193, description="x", channel=channel)
-    )
-    assert submission.service_request_id is not None
-    return submission.service_request_id
 
 
 def test_dashboard_counts_what_was_filed(runtime: Runtime) -> None:
