@@ -160,7 +160,7 @@ GENERIC_MODIFIERS = _words(
     """
 )
 # English, and "y" for Spanish ("Mission y 16").
-CONNECTORS = frozenset({"and", "&", "/", "@", "at", "n", "+", "y"})
+CONNECTORS = frozenset({"and", "&", "/", "@", "at", "n", "+", "y", "near"})
 # "corner of X and Y", "intersection of X and Y": the cue is left out of the span.
 INTERSECTION_CUES = frozenset({"corner", "intersection", "crossing", "junction", "esquina", "cruce"})
 PREPOSITIONS = frozenset(
@@ -850,7 +850,7 @@ class _Finder:
                 for words, suffix in ((left_words, left_suffix), (right_words, right_suffix))
             ):
                 continue
-            if token.lower in {"at", "@", "n", "+"} and not (
+            if token.lower in {"at", "@", "n", "+", "near"} and not (
                 left_suffix
                 or right_suffix
                 or any(is_ordinal(t.text) for t in left_words + right_words)
@@ -873,7 +873,7 @@ class _Finder:
             left_name = normalize_street(self._span_text(start, index))
             normalized = f"{left_name} & {normalize_street(self._span_text(index + 1, right[0]))}"
             strength = _KIND_STRENGTH["intersection"] + min(evidence, 5.0) / 10
-            if token.lower in {"at", "@"}:
+            if token.lower in {"at", "@", "near"}:
                 strength -= 0.3  # "Central Fwy at Market & Octavia": the "&" corner is the place
             found.append(_Candidate(start, end, "intersection", strength, normalized))
         found.extend(self._segments())

@@ -83,6 +83,12 @@ from intents.types import LocationKind
         ("Signal out at Figueroa and Adams", "Figueroa and Adams", "intersection", "FIGUEROA & ADAMS"),
         ("Broken light at 14th & U St NW", "14th & U St NW", "intersection", "14TH & U ST NW"),
         (
+            "car parked in bike lane on valencia near 18th",
+            "valencia near 18th",
+            "intersection",
+            "VALENCIA & 18TH",
+        ),
+        (
             "Tree limb down. Corner of high and cedar streets in charlestown.",
             "high and cedar streets",
             "intersection",
