@@ -145,6 +145,7 @@ def test_an_operator_approves_corrects_rejects_and_closes(deployment: Deployment
 
     # What the bot learns: one agreement (approve), one correction graffiti -> illegal_dumping.
     page.get_by_role("link", name="Learning").click()
+    page.wait_for_url(re.compile(r"/operator/learning$"))
     learning_text = page.locator("main").inner_text()
     screenshot(page, "operator-learning")
     assert "50%" in learning_text
@@ -162,11 +163,14 @@ def test_an_operator_approves_corrects_rejects_and_closes(deployment: Deployment
 
     # 4. Requests: filter, open, close with notes; the resident following it hears about it.
     page.get_by_role("link", name="Requests").click()
+    page.wait_for_url(re.compile(r"/operator/requests$"))
     page.get_by_label("Service").select_option("illegal_dumping")
     page.get_by_role("button", name="Filter").click()
+    page.wait_for_url(re.compile(r"service_code=illegal_dumping"))
     rows = page.locator("table tbody tr")
     assert rows.count() == 1
     page.get_by_role("link", name=corrected_request.group(1), exact=True).click()
+    page.wait_for_url(re.compile(rf"/operator/requests/{corrected_request.group(1)}$"))
     page.get_by_label("Status", exact=True).select_option("closed")
     page.get_by_label(re.compile("Status notes")).fill("Collected by the sanitation crew.")
     page.get_by_label("Agency responsible").fill("Public Works")
@@ -183,6 +187,7 @@ def test_an_operator_approves_corrects_rejects_and_closes(deployment: Deployment
 
     # Every action is in the audit log with who and before/after.
     page.get_by_role("link", name="Audit log").click()
+    page.wait_for_url(re.compile(r"/operator/audit$"))
     audit_text = page.locator("main").inner_text()
     for action in ("review.claim", "review.approve", "review.reject", "request.update", "sign_in"):
         assert action in audit_text
@@ -196,6 +201,7 @@ def test_an_operator_approves_corrects_rejects_and_closes(deployment: Deployment
             service = ("pothole", "graffiti", "streetlight", "street_cleaning", "tree")[(day * 3 + n) % 5]
             file_at(runtime, now - timedelta(days=day, hours=n), service, channel)
     page.get_by_role("link", name="Dashboard").click()
+    page.wait_for_url(re.compile(r"/operator/dashboard$"))
     assert page.locator("svg.chart").count() >= 4
     assert "median time in the review queue" in page.locator("main").inner_text()
     screenshot(page, "operator-dashboard")
@@ -238,9 +244,10 @@ def check_claims_and_photo(url: str, item_id: int, photo_url: str, open_browser:
     # alice sees the resident's photo, loaded from where it is hosted.
     photo = alice.get_by_role("img", name=re.compile("Photo sent by the resident"))
     assert photo.get_attribute("src") == photo_url
-    assert photo.evaluate("img => img.complete && img.naturalWidth") == 4
+    alice.wait_for_function("() => document.querySelector('.photos img').naturalWidth === 4")
     # alice puts it back; now bob may take it.
     alice.get_by_role("button", name="Put back in the queue").click()
+    alice.wait_for_url(re.compile(r"/operator/\?done=released"))
     bob.reload()
     bob.get_by_role("button", name=f"Claim #{item_id}").click()
     bob.wait_for_url(re.compile(rf"/operator/queue/{item_id}\?done=claimed"))
