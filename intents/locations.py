@@ -15,6 +15,7 @@ pattern candidate. ``find_locations`` returns all non-overlapping pattern candid
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 
@@ -320,6 +321,7 @@ class _Finder:
     def __init__(self, text: str) -> None:
         self.text = text
         self.tokens = _tokenize(text)
+        self._ends = [token.end for token in self.tokens]
         self.names = street_names()
         self.common = common_words()
 
@@ -664,6 +666,8 @@ class _Finder:
         after it; a bare number after "calle" is a numbered street ("calle 24" is 24th Street)."""
         found = []
         for match in _SPANISH_STREET.finditer(self.text):
+            if not (match.group("kind1") or match.group("name2")):
+                continue  # a bare name: the English patterns judge it
             first = _spanish_name(match.group("kind1"), match.group("name1"))
             start = self._token_at(
                 match.start("name1") if match.group("kind1") is None else match.start("kind1")
@@ -729,10 +733,8 @@ class _Finder:
         return found
 
     def _token_at(self, offset: int) -> int:
-        for index, token in enumerate(self.tokens):
-            if token.start <= offset < token.end:
-                return index
-        return 0
+        """The token covering a character offset (or the one after it, in a gap)."""
+        return min(bisect.bisect_right(self._ends, offset), max(len(self.tokens) - 1, 0))
 
     def _addresses(self) -> list[_Candidate]:
         tokens = self.tokens
