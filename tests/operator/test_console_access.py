@@ -231,7 +231,7 @@ def test_operators_are_managed_from_the_command_line(deployment: Deployment, tmp
 def test_a_claim_lapses_so_an_item_is_never_stuck(
     deploy: Callable[..., AbstractContextManager[Deployment]],
 ) -> None:
-    with deploy(operator={"claim_minutes": 0.02}) as deployment:  # 1.2 seconds
+    with deploy(operator={"claim_minutes": 0.05}) as deployment:  # 3 seconds
         item_id = enqueue_report(
             deployment.runtime,
             resident_id="res-lapse",
@@ -243,7 +243,7 @@ def test_a_claim_lapses_so_an_item_is_never_stuck(
         claim = f"/operator/api/queue/{item_id}/claim"
         assert alice.post(claim, headers={"X-CSRF-Token": alice_csrf}).status_code == 200
         assert bob.post(claim, headers={"X-CSRF-Token": bob_csrf}).status_code == 409
-        time.sleep(1.5)  # alice walked away
+        time.sleep(3.5)  # alice walked away
         listed = bob.get("/operator/api/queue").json()["items"]
         assert (listed[0]["status"], listed[0]["claimed_by"]) == ("pending", None)
         taken = bob.post(claim, headers={"X-CSRF-Token": bob_csrf})
