@@ -1,0 +1,71 @@
+"""Streets as Spanish and Chinese speakers write them, for the location finder (``intents.locations``).
+
+Spanish puts the street type first ("la calle 24 y Mission", "avenida Mission"; a bare number after
+"calle" is a numbered street: "calle 24" is 24th Street). Chinese puts 街/路/大道 after the name
+("Stockton街", "市场街", "第五街") and joins corners with 和/与 ("Kearny和Clay"); an address ends in 号
+("Mission街2000号"). Names in Han characters keep their own script as the normalised form.
+"""
+
+from __future__ import annotations
+
+import re
+
+from intents.streets import normalize_street
+
+_SPANISH_NAME = r"(?:\d{1,3}(?:st|nd|rd|th|a|va|ta)?\b|[A-Z][\w']+(?:\s+[A-Z][\w']+)?)"
+SPANISH_STREET = re.compile(
+    rf"(?:\b(?P<kind1>[Cc]alle|[Aa]venida|[Aa]v\.)\s+)?(?P<name1>{_SPANISH_NAME})"
+    rf"(?:\s+(?:y|con|esquina\s+con)\s+(?:la\s+)?(?:(?P<kind2>[Cc]alle|[Aa]venida|[Aa]v\.)\s+)?(?P<name2>{_SPANISH_NAME}))?"
+)
+# A street in Chinese text: an English name with or without 街/路 ("Kearny", "Stockton街"), a numbered
+# street ("第五街"), or two to four Han characters ending in 街/路/大道 ("市场街"), not 路灯 (street light),
+# 路口 (crossing), 路面, 路边, 街角. A leading 在/从/到 ("at", "from", "to") is not part of the name.
+_LATIN_NAME = r"[A-Z][A-Za-z.']*(?: [A-Z][A-Za-z.']*){0,2}"
+_HAN_STREET = r"(?![在从到于])[\u4e00-\u9fff]{2,4}?(?:街|路|大道)(?![灯口面边角旁])"
+_NUMBERED = r"第[一二三四五六七八九十]{1,3}(?:街|路|大道)"
+_CHINESE_START = r"(?:(?<=[在从到于])|(?<![\u4e00-\u9fff]))"
+_CHINESE_NAME = rf"(?:{_LATIN_NAME}(?:\s*(?:街|路|大道))?|{_NUMBERED}|{_HAN_STREET})"
+CHINESE_CORNER = re.compile(rf"{_CHINESE_START}({_CHINESE_NAME})\s*(?:和|与|與|跟|同)\s*({_CHINESE_NAME})")
+CHINESE_ADDRESS = re.compile(
+    rf"{_CHINESE_START}({_LATIN_NAME}\s*(?:街|路|大道)|{_NUMBERED}|{_HAN_STREET})\s*(\d{{1,5}})\s*号"
+)
+CHINESE_STREET = re.compile(rf"{_CHINESE_START}(?:{_LATIN_NAME}\s*(?:街|路|大道)|{_NUMBERED}|{_HAN_STREET})")
+_CHINESE_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
+
+
+def _chinese_number(text: str) -> int | None:
+    """ "五" -> 5, "十六" -> 16, "二十四" -> 24."""
+    if not text or any(char not in _CHINESE_DIGITS for char in text):
+        return None
+    if "十" not in text:
+        return _CHINESE_DIGITS[text[-1]] if len(text) == 1 else None
+    tens, _, units = text.partition("十")
+    return (_CHINESE_DIGITS[tens] if tens else 1) * 10 + (_CHINESE_DIGITS[units] if units else 0)
+
+
+def chinese_name(written: str) -> str:
+    """ "Stockton街" -> "STOCKTON ST", "第五街" -> "05TH ST", "Clay" -> "CLAY", "市场街" -> "市场街"."""
+    text = written.strip()
+    kind = next(
+        (
+            suffix
+            for chinese, suffix in (("大道", "AVE"), ("街", "ST"), ("路", "ST"), ("巷", "ALY"))
+            if text.endswith(chinese)
+        ),
+        None,
+    )
+    core = text[: -2 if text.endswith("大道") else -1].strip() if kind else text
+    number = _chinese_number(core.removeprefix("第"))
+    if number is not None:
+        core = str(number) + "th"
+    if not core.isascii():
+        return text
+    return normalize_street(f"{core} {kind}" if kind else core)
+
+
+def spanish_name(kind: str | None, name: str) -> str:
+    """ "calle", "24" -> "24TH ST"; "avenida", "Mission" -> "MISSION AVE"; None, "Mission" -> "MISSION"."""
+    suffix = {"calle": "ST", "avenida": "AVE", "av.": "AVE"}.get((kind or "").lower())
+    digits = re.match(r"\d+", name)
+    core = f"{digits.group()}th" if digits else name
+    return normalize_street(f"{core} {suffix}" if suffix else core)
