@@ -42,7 +42,9 @@ def w3c(value: datetime | None) -> str | None:
     """A w3c datetime in UTC with the ``Z`` designator, seconds precision, as the spec shows."""
     if value is None:
         return None
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.replace(microsecond=0, tzinfo=None).isoformat() + "Z"  # faster than strftime
 
 
 # --------------------------------------------------------------------------------------- records
@@ -166,8 +168,18 @@ def render(
 
 
 def _xml_fields(parts: list[str], record: Mapping[str, Any]) -> None:
+    append = parts.append
     for name, value in record.items():
-        _xml_value(parts, name, value)
+        # Fast paths for the common leaves (a list of 1000 requests has 17,000 of them).
+        kind = type(value)
+        if kind is str:
+            append(f"<{name}>{escape(_xml_safe(value))}</{name}>")
+        elif value is None:
+            append(f"<{name}/>")
+        elif kind is float or kind is int:
+            append(f"<{name}>{value}</{name}>")
+        else:
+            _xml_value(parts, name, value)
 
 
 def _xml_value(parts: list[str], name: str, value: Any) -> None:

@@ -230,7 +230,8 @@ class TokenStatus:
 
 @dataclass(frozen=True, slots=True)
 class RequestQuery:
-    """GET requests filters. ``service_request_ids`` overrides every other filter (per the spec)."""
+    """GET requests filters. ``service_request_ids`` overrides every other filter (per the spec).
+    ``extensions`` also loads each request's history (notes) and submitted attributes."""
 
     service_request_ids: tuple[str, ...] = ()
     service_codes: tuple[str, ...] = ()

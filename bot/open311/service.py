@@ -252,7 +252,7 @@ class Open311Service:
         if query.page * page_size > 10_000_000:
             raise InvalidInput("page is beyond any result", field="page")
         c = store.requests_table.c
-        statement = store.select_requests()
+        statement = store.select_requests(with_attributes=query.extensions)
         if not self._single_jurisdiction:
             statement = statement.where(c.jurisdiction_id == jurisdiction)
         if query.service_request_ids:

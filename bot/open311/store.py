@@ -51,6 +51,8 @@ _REQUEST_COLUMNS = (
     "attributes",
 )
 _SELECT_REQUESTS = select(*(requests_table.c[name] for name in _REQUEST_COLUMNS))
+# Lists without extensions leave out the attributes: decoding 1000 JSON documents is a third of the cost.
+_SELECT_REQUESTS_LEAN = select(*(requests_table.c[name] for name in _REQUEST_COLUMNS[:-1]))
 
 
 # Statements built once: building one per call (values(**...), where(...)) costs more than running it.
@@ -62,15 +64,18 @@ REQUEST_BY_ID = _SELECT_REQUESTS.where(requests_table.c.id == bindparam("request
 Executor = Session | Connection
 
 
-def select_requests() -> Any:
-    """A SELECT of every public column of service_requests, ready for where/order_by/limit."""
-    return _SELECT_REQUESTS
+def select_requests(with_attributes: bool = True) -> Any:
+    """A SELECT of every public column of service_requests (the submitted attributes only when asked
+    for), ready for where/order_by/limit."""
+    return _SELECT_REQUESTS if with_attributes else _SELECT_REQUESTS_LEAN
 
 
 def to_request(row: Row[Any], notes: tuple[StatusNote, ...] = ()) -> ServiceRequest:
+    values = tuple(row)
+    attributes = values[26] if len(values) > 26 else None
     (id_, jurisdiction, status, code, name, requested, updated, status_notes, description, agency, notice,
      expected, address, address_id, zipcode, lat, long, media_url, channel, account_id, email, phone,
-     first_name, last_name, device_id, token, attributes) = tuple(row)  # fmt: skip
+     first_name, last_name, device_id, token) = values[:26]  # fmt: skip
     return ServiceRequest(
         str(id_), jurisdiction, status, code, name, requested, updated, status_notes, description, agency,
         notice, expected, address, address_id, zipcode, lat, long, media_url, channel, account_id, email,
