@@ -327,3 +327,22 @@ def test_sandbox_needs_no_key_serves_fixed_cases_and_leaves_production_alone(
             assert_error(
                 production.get(f"requests/{sandbox_case}.json"), 404, "json", sandbox_case, any_of=True
             )
+
+
+def test_batch_token_waits_for_an_operator_when_the_city_says_so(tmp_path: Path, database_url: str) -> None:
+    overrides = catalog_overrides(tmp_path, batch_acceptance="operator", batch_accept_delay_seconds=0.1)
+    overrides["jobs"] = {"enabled": True, "batch_accept_seconds": 0.1}
+    with deployment(tmp_path / "data", database_url, **overrides) as api:
+        key = create_key(api, "batch-client")
+        form = {"api_key": key, "service_code": "bulk_pickup", "address_string": "1 Market St"}
+        token = str(json_records(api.post("requests.json", data=form))[0]["token"])
+        time.sleep(1.5)  # many acceptance ticks: none may take it
+        for fmt in FORMATS:
+            pending = records(api.get(f"tokens/{token}.{fmt}"), fmt, "service_requests", "request")
+            assert str(pending[0]["token"]) == token
+            assert not pending[0].get("service_request_id"), "no id before an operator accepts"
+        assert _request_count(api) == 0
+
+        api.app.state.runtime.open311.accept_token(token, actor="operator-ana")
+        request_id = _poll_token(api, token, "xml", timeout=5.0)
+        assert request_records(api.get(f"requests/{request_id}.json"), "json")[0]["address"] == "1 Market St"
