@@ -308,3 +308,31 @@ def test_an_operator_accepts_a_batch_submission_and_its_filer_learns_the_number(
         with deployment.runtime.sessions() as session:
             entry = session.exec(select(AuditEntry).where(AuditEntry.action == "batch.accept")).one()
         assert (entry.actor, entry.subject_id) == ("alice", waiting["token"])
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_typed_address_is_looked_up_and_an_unknown_one_refused(deployment: Deployment) -> None:
+    item_id = enqueue_report(
+        deployment.runtime,
+        resident_id="res-where",
+        text="the traffic light is stuck on red near the bakery",
+        suggestions=[{"service_code": "traffic_signal_sign", "confidence": 0.6}],
+        location_text="near the bakery",
+    )
+    alice, csrf = signed_in_client(deployment.url, "alice", PASSWORDS["alice"])
+    headers = {"X-CSRF-Token": csrf}
+    approve = f"/operator/api/queue/{item_id}/approve"
+    nowhere = {"address_string": "Nowhere Plaza and Imaginary Lane"}
+    unknown = alice.post(approve, json=nowhere, headers=headers)
+    assert unknown.status_code == 409
+    assert "no place called" in unknown.json()["error"]
+    half = alice.post(approve, json={"lat": 37.75}, headers=headers)
+    assert half.status_code == 400
+    # The operator only types the intersection: the bot's geocoder finds it.
+    found = alice.post(approve, json={"address_string": "24th St and Mission St"}, headers=headers)
+    assert found.status_code == 200, found.text
+    request_id = found.json()["service_request_id"]
+    filed = httpx.get(f"{deployment.url}/open311/v2/requests/{request_id}.json", timeout=10).json()[0]
+    assert filed["lat"] == pytest.approx(37.7524, abs=0.002)
+    assert filed["long"] == pytest.approx(-122.4184, abs=0.002)
+    assert "MISSION" in filed["address"].upper()
