@@ -18,6 +18,7 @@ The branches:
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -84,7 +85,9 @@ class DialogueState:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> DialogueState:
-        known = {name: data[name] for name in cls.__dataclass_fields__ if name in data}
+        # A deep copy: the stored JSON must not share lists with the state, or changing the state would
+        # change the stored value too and the database would see nothing to write.
+        known = {name: copy.deepcopy(data[name]) for name in cls.__dataclass_fields__ if name in data}
         return cls(**known)
 
 

@@ -123,7 +123,10 @@ class Dispatcher:
                     stored = self._stored_replies(message.channel, message.provider_message_id)
                     if stored is not None:
                         return stored  # a concurrent delivery of the same message won
-                    raise
+                    if attempt == LOCK_RETRIES - 1:
+                        raise
+                    # Another message of the same resident created their first rows meanwhile: run
+                    # again on top of them.
                 except OperationalError as exc:
                     session.rollback()
                     if not is_lock_conflict(exc) or attempt == LOCK_RETRIES - 1:
@@ -134,6 +137,7 @@ class Dispatcher:
     def _handle(
         self, session: Session, message: InboundMessage, media_urls: tuple[str, ...]
     ) -> list[OutboundMessage]:
+        _serialize_residents(session)
         stored = _stored_replies(session, message.channel, message.provider_message_id)
         if stored is not None:
             return stored  # a redelivery: nothing is written
@@ -149,7 +153,9 @@ class Dispatcher:
             choice_value=message.choice_value,
         )
         resident = get_or_create_resident(session, message.channel, message.resident_id)
-        record = session.get(ConversationRecord, (message.channel, message.resident_id))
+        # Locked until commit, so two messages of one resident arriving together (an MMS photo and a
+        # text) take turns on the dialogue state instead of one overwriting the other's step.
+        record = session.get(ConversationRecord, (message.channel, message.resident_id), with_for_update=True)
         state = DialogueState()
         if record is not None and as_utc(record.updated_at) > utcnow() - self.state_ttl:
             state = DialogueState.from_json(record.state)
@@ -211,3 +217,11 @@ def _stored_replies(session: Session, channel: str, provider_message_id: str) ->
     if record is None:
         return None
     return [outbox.message_from_dict(reply) for reply in record.replies]
+
+
+def _serialize_residents(session: Session) -> None:
+    """On SQLite, takes the write lock before reading anything (``BEGIN IMMEDIATE``): the driver would
+    otherwise read outside any transaction, and two messages of one resident could both start from the
+    same dialogue state. PostgreSQL locks the resident's conversation row instead (``FOR UPDATE``)."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.connection().exec_driver_sql("BEGIN IMMEDIATE")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
+from bot.state import ConversationRecord
 from tests.conversation.harness import RunningBot
 from tests.conversation.test_dialogue import CLEAR_REPORT, filed_id
 
@@ -31,3 +32,18 @@ def test_concurrent_deliveries_of_one_message_file_once(bot: RunningBot) -> None
     assert all(answer == answers[0] for answer in answers)
     assert bot.request_count() == 1
     assert len(bot.outbox()) == 1
+
+
+def test_messages_of_one_resident_arriving_together_take_turns(bot: RunningBot) -> None:
+    # Five photos sent at once (an MMS split in parts, say): every one is kept, none overwrites another.
+    carol = bot.resident("carol")
+    photos = [f"https://example.org/photos/{number}.jpg" for number in range(5)]
+    with ThreadPoolExecutor(max_workers=5) as pool:
+        answers = list(pool.map(lambda url: carol.say(media_url=url), photos))
+    assert all("Thanks for the photo" in answer[0]["text"] for answer in answers)
+    with bot.runtime.sessions() as session:
+        record = session.get(ConversationRecord, ("local", "carol"))
+        assert record is not None
+        assert sorted(record.state["media_urls"]) == photos
+    request_id = filed_id(carol.say(CLEAR_REPORT)[0]["text"])
+    assert bot.runtime.open311.get_request(request_id).media_url in photos
