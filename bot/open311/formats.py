@@ -119,9 +119,24 @@ def request_record(request: ServiceRequest, extensions: bool = False) -> dict[st
     }
     if extensions:
         record["channel"] = request.channel
-        record["extended_attributes"] = {"channel": request.channel, "attributes": dict(request.attributes)}
+        record["extended_attributes"] = {
+            "channel": request.channel,
+            "attributes": _attribute_entries(request.attributes),
+        }
         record["notes"] = [_note_record(note) for note in request.notes]
     return record
+
+
+def _attribute_entries(values: Mapping[str, str | list[str]]) -> list[dict[str, str]]:
+    """A request's attribute answers as {code, value} entries, one per value of a multivaluelist.
+
+    Not a mapping keyed by code: in XML the keys would become element names, and the spec lets a code
+    be any identifier ("311_REF" is not a well-formed element name)."""
+    entries: list[dict[str, str]] = []
+    for code, value in values.items():
+        for each in value if isinstance(value, list) else [value]:
+            entries.append({"code": code, "value": each})
+    return entries
 
 
 def submission_record(submission: Submission) -> dict[str, Any]:

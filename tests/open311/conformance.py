@@ -265,6 +265,12 @@ code = "NOTES"
 datatype = "text"
 description = "Anything else?"
 
+# The spec lets an attribute code be any identifier; this one is not an XML element name.
+[[services.attributes]]
+code = "311_REF"
+datatype = "string"
+description = "A reference from an earlier call to 311"
+
 [[services]]
 code = "bulk_pickup"
 name = "Bulk item pickup"

@@ -237,3 +237,35 @@ def open311_service(api: Deployment) -> Any:
     """The running deployment's core (the same Open311Service the HTTP layer uses)."""
     runtime = api.app.state.runtime
     return runtime.open311
+
+
+def test_extensions_carry_the_submitted_attributes_in_both_formats(api: Deployment) -> None:
+    key = create_key(api, "attributes-client")
+    form = {
+        "api_key": key,
+        "service_code": "graffiti",
+        "address_string": "Mission St & 16th St",
+        "attribute[SURFACE]": "bridge",
+        "attribute[COLOURS][]": ["red", "black"],
+        "attribute[311_REF]": "ticket-4411",
+    }
+    filed = api.post("requests.json", data=form)
+    assert filed.status_code == 201, filed.text
+    request_id = str(filed.json()[0]["service_request_id"])
+
+    as_json = request_records(api.get(f"requests/{request_id}.json", {"extensions": "true"}), "json")[0]
+    json_texts = _leaf_texts(as_json)
+    # The XML document must stay well-formed whatever the attribute codes are (parse_xml parses it).
+    tree = parse_xml(api.get(f"requests/{request_id}.xml", {"extensions": "true"}), "service_requests")
+    xml_texts = {element.text for element in tree.iter() if element.text and element.text.strip()}
+    for value in ("bridge", "red", "black", "ticket-4411"):
+        assert value in json_texts, f"{value} in the JSON extensions: {as_json}"
+        assert value in xml_texts, f"{value} in the XML extensions"
+
+
+def _leaf_texts(value: Any) -> set[str]:
+    if isinstance(value, dict):
+        return set().union(*(_leaf_texts(item) for item in value.values())) if value else set()
+    if isinstance(value, list):
+        return set().union(*(_leaf_texts(item) for item in value)) if value else set()
+    return {str(value)} if value is not None else set()
