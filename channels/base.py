@@ -54,7 +54,9 @@ class RecipientOptedOut(DeliveryError):
 
 class Channel(ABC):
     name: ClassVar[str]
-    # What the provider can show: "buttons", "media", "threads", "private" (a private side channel).
+    # What the provider can show: "buttons", "media", "threads", "private" (a private side channel);
+    # "inline_replies": the channel answers in the webhook's own response (TwiML, the local channel), so
+    # the dispatcher records those replies as delivered and the outbox never sends them again.
     capabilities: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, handler: MessageHandler) -> None:
