@@ -26,6 +26,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.formparsers import MultiPartException
+from starlette.routing import Route as StarletteRoute
 
 from bot.config import Settings
 from bot.open311 import formats
@@ -308,18 +309,13 @@ def build_router(service: Open311Service, media: MediaStore, settings: Settings)
         # (services.xml, services.json) and an unknown suffix is simply an unknown path.
         doc_class = _DOCUMENT_CLASSES[fmt]
 
-        # Routes are matched in order: the busiest one comes first.
-        @router.get(
-            f"/requests/{{service_request_id}}.{fmt}",
-            summary="GET Service Request",
-            response_class=doc_class,
-            responses=_responses(fmt, schemas.REQUEST_LIST),
-            openapi_extra={"parameters": _GET_REQUEST_PARAMETERS},
-        )
+        # The hottest route, kept lean. It is served by a plain Starlette route registered first (routes
+        # match in order), which skips FastAPI's dependency solving; the FastAPI route of the same path
+        # after it only describes it in the OpenAPI document. Parameters are read from the request, and
+        # the lookup runs inline, since a primary-key read is cheaper than the hop to a thread.
+        get_request_path = f"{router.prefix}/requests/{{service_request_id}}.{fmt}"
+
         async def get_request(request: Request) -> Response:
-            # The hottest route, kept lean: parameters are read from the request (documented through
-            # openapi_extra) rather than declared, which spares FastAPI's per-parameter validation; and
-            # the lookup runs inline, since a primary-key read is cheaper than the hop to a thread.
             def produce() -> Response:
                 service_request_id = request.path_params["service_request_id"]
                 if not service_request_id.strip():
@@ -333,6 +329,19 @@ def build_router(service: Open311Service, media: MediaStore, settings: Settings)
                 )
 
             return guarded(fmt, produce)
+
+        router.routes.append(
+            StarletteRoute(get_request_path, get_request, methods=["GET"], include_in_schema=False)
+        )
+        router.add_api_route(
+            f"/requests/{{service_request_id}}.{fmt}",
+            get_request,
+            methods=["GET"],
+            summary="GET Service Request",
+            response_class=doc_class,
+            responses=_responses(fmt, schemas.REQUEST_LIST),
+            openapi_extra={"parameters": _GET_REQUEST_PARAMETERS},
+        )
 
         @router.get(
             f"/discovery.{fmt}",
