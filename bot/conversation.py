@@ -338,8 +338,17 @@ class ConversationEngine:
 
     def _decide_category(self, prediction: Prediction, state: DialogueState) -> None:
         ranked = [(prediction.service_code, prediction.confidence), *prediction.alternatives]
-        state.suggestions = [{"service_code": code, "confidence": round(conf, 4)} for code, conf in ranked]
         services = self.backend.services()
+        # In the city's service codes (what an operator files under), with the classifier's class kept.
+        state.suggestions = [
+            {"service_code": service.code, "classifier_class": code, "confidence": round(confidence, 4)}
+            for code, confidence in ranked
+            for service in _services_for(services, code)
+        ] + [
+            {"service_code": None, "classifier_class": code, "confidence": round(confidence, 4)}
+            for code, confidence in ranked
+            if not _services_for(services, code)
+        ]
         if prediction.service_code != "other" and prediction.confidence >= self.auto_file_threshold:
             matching = _services_for(services, prediction.service_code)
             if len(matching) == 1:

@@ -210,4 +210,6 @@ class ReviewQueue:
 
 
 def _best_suggestion(item: ReviewItem) -> str | None:
-    return str(item.suggestions[0]["service_code"]) if item.suggestions else None
+    """The most likely of the city's services (suggestions without one name only a classifier class)."""
+    codes = [str(s["service_code"]) for s in item.suggestions if s.get("service_code")]
+    return codes[0] if codes else None

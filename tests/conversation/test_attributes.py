@@ -3,11 +3,12 @@ or words, what the message already says filled in without asking, information-on
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from bot.config import Settings
 from tests.conversation.harness import running_bot
-from tests.conversation.test_dialogue import filed_id
+from tests.conversation.test_dialogue import CLEAR_REPORT, filed_id
 
 CATALOG = Path(__file__).with_name("attributes_catalog.toml")
 
@@ -53,3 +54,21 @@ def test_required_attributes_are_asked_in_order_with_inference(settings: Setting
         assert attributes["lane"] == "no"
         assert attributes["size"] == "small"
         assert attributes["hazards"] == ["water"]
+
+
+def test_a_city_with_its_own_service_codes(settings: Settings) -> None:
+    # Toronto's catalog maps its codes to the classifier's classes: the same model files into them.
+    toronto = CATALOG.parents[2] / "bot" / "open311" / "catalogs" / "toronto.toml"
+    with running_bot(settings, open311={"catalog_file": toronto}) as bot:
+        quinn = bot.resident("quinn")
+        question = quinn.ask(CLEAR_REPORT)
+        assert (
+            question.splitlines()[0]
+            == "Where on the road is the pothole? Reply with the number or the words."
+        )
+        reply = quinn.ask("bike lane")
+        match = re.search(r"filed as #(\d+) \(Road - Pot hole\)", reply)
+        assert match, reply
+        stored = bot.runtime.open311.get_request(match.group(1))
+        assert stored.service_code == "CSROWR-12"
+        assert dict(stored.attributes) == {"lane": "bike_lane"}
