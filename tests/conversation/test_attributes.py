@@ -4,9 +4,11 @@ or words, what the message already says filled in without asking, information-on
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
 
 from bot.config import Settings
+from bot.review.clock import utcnow
 from tests.conversation.harness import running_bot
 from tests.conversation.test_dialogue import CLEAR_REPORT, filed_id
 
@@ -72,3 +74,19 @@ def test_a_city_with_its_own_service_codes(settings: Settings) -> None:
         stored = bot.runtime.open311.get_request(match.group(1))
         assert stored.service_code == "CSROWR-12"
         assert dict(stored.attributes) == {"lane": "bike_lane"}
+
+
+def test_a_batch_service_answers_with_a_token_that_status_follows(settings: Settings) -> None:
+    catalog = CATALOG.with_name("batch_catalog.toml")
+    with running_bot(settings, open311={"catalog_file": catalog, "batch_accept_delay_seconds": 0}) as bot:
+        rosa = bot.resident("rosa")
+        reply = rosa.ask(CLEAR_REPORT)
+        match = re.search(r"received with reference ([0-9a-f]+)\.", reply)
+        assert match, reply
+        token = match.group(1)
+        assert "waiting for a number" in rosa.ask("status")
+        assert "waiting for a number" in rosa.ask(f"STATUS {token}")
+        [accepted] = bot.runtime.open311.accept_pending_tokens(utcnow() + timedelta(seconds=5))
+        assert accepted.service_request_id is not None
+        assert rosa.ask("status").startswith(f"Report #{accepted.service_request_id} (Pothole) is open")
+        assert rosa.ask(f"status {token}").startswith(f"Report #{accepted.service_request_id}")
