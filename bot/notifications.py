@@ -71,7 +71,8 @@ class StatusChange:
     expected_datetime: datetime | None
     recorded_at: datetime
     # "status": a change of status, notes or expected date; "submitted": a request was created (news only
-    # when it came from a token: its filer learns the number); "rejected": a token will never get one.
+    # when it came from a token: its filer learns the number); "rejected": a token will never get one;
+    # "unchanged": an entry that repeats the previous one in everything a resident is told.
     kind: str = "status"
     # The token (a batch service's, or the remote backend's local reference) the request was filed under;
     # the resident who filed it follows the token until the number exists.
@@ -112,11 +113,26 @@ def _core_changes(
             status_notes=row.status_notes,
             expected_datetime=row.expected_datetime,
             recorded_at=row.changed_at,
-            kind=row.kind,
+            # An entry that only changed what residents are not told (the agency) is no news to them.
+            kind="unchanged" if row.kind == "status" and _repeats_previous(session, row) else row.kind,
             token=token,
         )
         for row, service_name, token in session.exec(query).all()
     ]
+
+
+def _repeats_previous(session: Session, row: StatusChangeRow) -> bool:
+    previous = session.exec(
+        select(StatusChangeRow)
+        .where(StatusChangeRow.request_id == row.request_id, col(StatusChangeRow.id) < row.id)
+        .order_by(col(StatusChangeRow.id).desc())
+        .limit(1)
+    ).first()
+    return previous is not None and (previous.status, previous.status_notes, previous.expected_datetime) == (
+        row.status,
+        row.status_notes,
+        row.expected_datetime,
+    )
 
 
 def _remote_changes(
@@ -246,7 +262,7 @@ def _recipients(session: Session, change: StatusChange) -> list[tuple[str, str]]
     """(channel, resident id) of everyone following the request by its number or by its token."""
     if change.kind == "status":
         references = [change.service_request_id, change.token]
-    elif change.token:
+    elif change.kind in ("submitted", "rejected") and change.token:
         references = [change.token]  # only the filer waits on a token
     else:
         return []

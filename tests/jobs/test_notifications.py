@@ -169,3 +169,20 @@ def test_a_burst_of_recent_changes_is_worked_through_batch_after_batch(runtime: 
     assert [row.text.split("open. ")[1].split(" Reply")[0] for row in outbox(runtime)] == [
         f"Step {step}." for step in range(5)
     ]
+
+
+def test_an_entry_that_changes_nothing_a_resident_is_told_sends_nothing(runtime: Runtime) -> None:
+    request_id, _ = new_request(runtime)
+    assert request_id is not None
+    with runtime.sessions() as session:
+        follow(session, request_id, "local", "ana")
+        session.commit()
+    runtime.open311.update_status(request_id, "open", "Crew assigned.", actor="crew")
+    runtime.open311.update_status(
+        request_id, "open", "Crew assigned.", agency_responsible="Streets", actor="crew"
+    )
+    assert notify(runtime) == 1
+    runtime.open311.update_status(request_id, "open", "Crew assigned.", actor="crew")
+    runtime.open311.update_status(request_id, "closed", "Crew assigned.", actor="crew")
+    assert notify(runtime) == 1
+    assert len(outbox(runtime)) == 2
