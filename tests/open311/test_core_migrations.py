@@ -32,7 +32,7 @@ def test_migrations_create_the_core_schema_and_match_the_models(database_url: st
             ]
         assert differences == [], f"the core's models and migrations disagree: {differences}"
         indexes = {index["name"] for index in inspect(engine).get_indexes("service_requests")}
-        assert {"ix_service_requests_requested", "ix_service_requests_code_requested"} <= indexes
+        assert {"ix_service_requests_requested_id", "ix_service_requests_code_requested_id"} <= indexes
     finally:
         engine.dispose()
 
