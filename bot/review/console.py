@@ -44,6 +44,15 @@ class Console:
             return code
         return next((service.code for service in services if service.classifier_class == code), code)
 
+    def classifier_class_for(self, service_code: str) -> str:
+        """The classifier's class a catalog service receives: what a labelled example is labelled with."""
+        service = self.open311.catalog.get(service_code)
+        return service.classifier_class if service is not None else service_code
+
+    def catalog(self) -> dict[str, str]:
+        """The city's services only (code -> name), for choosing one."""
+        return {service.code: service.name for service in self.open311.catalog.services}
+
     def service_names(self) -> dict[str, str]:
         """Service code (and classifier class) -> the city's name for it, in catalog order."""
         names: dict[str, str] = {}

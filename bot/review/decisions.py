@@ -34,6 +34,10 @@ class Approval:
     address_string: str = ""
     lat: float | None = None
     long: float | None = None
+    # Answers to the service's questions, for the service named in ``details_for`` (empty: whichever
+    # service is filed).
+    attributes: dict[str, str | list[str]] | None = None
+    details_for: str = ""
 
 
 def _snapshot(item: ReviewItem) -> dict[str, Any]:
@@ -98,8 +102,9 @@ def approve(console: Console, session: Session, actor: Actor, item_id: int, appr
         if found is None:
             raise ReviewError(f"no place called {address!r} was found; give its coordinates")
         lat, long, address = found
-    code = console.service_code_for(approval.service_code) if approval.service_code else None
+    # Suggestions are the classifier's classes; a city's catalog may name its services differently.
     original = item.service_code or console.service_code_for(view.top_code)
+    code = console.service_code_for(approval.service_code) if approval.service_code else original
     decided = console.queue.approve(
         session,
         item_id,
@@ -108,8 +113,7 @@ def approve(console: Console, session: Session, actor: Actor, item_id: int, appr
         lat=lat,
         long=long,
         address_string=address or None,
-        # Answers collected for another service do not fit the one the operator chose.
-        attributes=None if code in (None, original) else {},
+        attributes=_answers(item, approval, code, original),
     )
     learning.record_decision(
         session,
@@ -119,11 +123,23 @@ def approve(console: Console, session: Session, actor: Actor, item_id: int, appr
         language=item.language,
         predicted_code=view.top_code,
         predicted_confidence=view.top_confidence,
-        service_code=decided.service_code or "",
+        # Labelled with the classifier's class, so training and the agreement figures compare like with like.
+        service_code=console.classifier_class_for(decided.service_code or ""),
         location_text=item.location_text or "",
     )
     _audit(session, actor, "approve", item_id, before, decided)
     return decided
+
+
+def _answers(
+    item: ReviewItem, approval: Approval, code: str, original: str
+) -> dict[str, str | list[str]] | None:
+    """The attribute answers to file with: the resident's (only for the service they were asked about),
+    with the operator's on top (only for the service the operator answered for). None keeps the item's."""
+    from_resident: dict[str, str | list[str]] = dict(item.attributes) if code == original else {}
+    if approval.attributes and approval.details_for in ("", code):
+        return {**from_resident, **approval.attributes}
+    return None if code == original else from_resident
 
 
 def reject(console: Console, session: Session, actor: Actor, item_id: int, reason: str) -> ReviewItem:

@@ -281,9 +281,14 @@ def operator_router(console: Console) -> APIRouter:
         *,
         error: str = "",
         status: int = 200,
+        details_for: str = "",
     ) -> Response:
         item = item_or_404(session, item_id)
         has_point = item.lat is not None and item.long is not None
+        row = session.get(ReviewItem, item_id)
+        # The chosen service's questions (attributes): the one an attempt was refused for, else the bot's.
+        details_code = details_for or item.service_code or console.service_code_for(item.top_code)
+        details_service = console.open311.catalog.get(details_code)
         return page(
             request,
             "item.html",
@@ -301,6 +306,11 @@ def operator_router(console: Console) -> APIRouter:
             if item.lat is not None and item.long is not None
             else "",
             error=error,
+            details_service=details_service,
+            chosen=details_for,
+            catalog=console.catalog(),
+            details=[a for a in details_service.attributes if a.variable] if details_service else [],
+            answers=dict(row.attributes) if row is not None and details_code == row.service_code else {},
         )
 
     @router.get("/queue/{item_id}")
@@ -308,7 +318,7 @@ def operator_router(console: Console) -> APIRouter:
         return item_page(request, operator, session, item_id)
 
     def act(
-        request: Request, operator: SignedIn, session: Session, item_id: int, run: Any
+        request: Request, operator: SignedIn, session: Session, item_id: int, run: Any, details_for: str = ""
     ) -> Response | None:
         """Runs one decision and commits; a refusal re-renders the item with the reason (409)."""
         try:
@@ -318,7 +328,9 @@ def operator_router(console: Console) -> APIRouter:
             session.rollback()
             if session.get(ReviewItem, item_id) is None:
                 raise HTTPException(404, str(exc)) from exc
-            return item_page(request, operator, session, item_id, error=str(exc), status=409)
+            return item_page(
+                request, operator, session, item_id, error=str(exc), status=409, details_for=details_for
+            )
         return None
 
     @router.post("/queue/{item_id}/claim")
@@ -342,11 +354,15 @@ def operator_router(console: Console) -> APIRouter:
             lat, long = _coordinates(form_text(form, "lat"), form_text(form, "long"))
         except ValueError as exc:
             return item_page(request, operator, session, item_id, error=str(exc), status=400)
+        # A service picked from the full list is a deliberate choice: it wins over the radio buttons.
+        chosen = form_text(form, "other_service_code") or form_text(form, "service_code")
         approval = decisions.Approval(
-            service_code=form_text(form, "service_code") or form_text(form, "other_service_code"),
+            service_code=chosen,
             address_string=form_text(form, "address_string"),
             lat=lat,
             long=long,
+            attributes=_attribute_answers(form.multi_items()),
+            details_for=form_text(form, "details_for"),
         )
         refused = act(
             request,
@@ -354,6 +370,7 @@ def operator_router(console: Console) -> APIRouter:
             session,
             item_id,
             lambda who: decisions.approve(console, session, who, item_id, approval),
+            details_for=console.service_code_for(chosen) if chosen else "",
         )
         return refused or redirect("/", "approved")
 
@@ -401,7 +418,7 @@ def operator_router(console: Console) -> APIRouter:
             "Requests",
             filters=filters,
             found=found,
-            services=console.service_names(),
+            services=console.catalog(),
             channels=views.distinct_channels(session),
             previous_href=f"?{urlencode({**query, 'page': found.page - 1})}" if found.page > 1 else "",
             next_href=f"?{urlencode({**query, 'page': found.page + 1})}" if found.page < found.pages else "",
@@ -637,11 +654,16 @@ def operator_router(console: Console) -> APIRouter:
             lat, long = _coordinates(str(body.get("lat") or ""), str(body.get("long") or ""))
         except ValueError as exc:
             return JSONResponse({"error": str(exc)}, status_code=400)
+        answers = body.get("attributes")
+        if answers is not None and not _valid_answers(answers):
+            return JSONResponse({"error": "attributes must map codes to a string or a list of strings"}, 400)
+        code = str(body.get("service_code") or "")
         approval = decisions.Approval(
-            service_code=str(body.get("service_code") or ""),
+            service_code=code,
             address_string=str(body.get("address_string") or ""),
             lat=lat,
             long=long,
+            attributes={str(k): v for k, v in answers.items()} if answers else None,
         )
         return json_act(
             request,
@@ -804,6 +826,28 @@ class ConsoleHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+def _attribute_answers(items: Any) -> dict[str, str | list[str]] | None:
+    """``attribute[code]`` and ``attribute[code][]`` form fields as attribute answers; None when none."""
+    answers: dict[str, str | list[str]] = {}
+    for key, value in items:
+        if not isinstance(value, str) or not key.startswith("attribute[") or not value.strip():
+            continue
+        if key.endswith("[]"):
+            listed = answers.setdefault(key[len("attribute[") : -3], [])
+            if isinstance(listed, list):
+                listed.append(value)
+        elif key.endswith("]"):
+            answers[key[len("attribute[") : -1]] = value.strip()
+    return answers or None
+
+
+def _valid_answers(answers: Any) -> bool:
+    def valid(value: Any) -> bool:
+        return isinstance(value, str) or (isinstance(value, list) and all(isinstance(v, str) for v in value))
+
+    return isinstance(answers, dict) and all(valid(value) for value in answers.values())
 
 
 def _coordinates(lat_text: str, long_text: str) -> tuple[float | None, float | None]:

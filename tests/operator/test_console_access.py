@@ -13,11 +13,14 @@ import sys
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from pathlib import Path
 
 import httpx
 import pytest
 from sqlmodel import col, select
 
+import bot.open311
+from bot.review import learning
 from bot.review.audit import AuditEntry
 from bot.review.models import ReviewItem
 from tests.operator.support import PASSWORDS, Deployment, enqueue_report, wait_for_message
@@ -336,3 +339,49 @@ def test_a_typed_address_is_looked_up_and_an_unknown_one_refused(deployment: Dep
     assert filed["lat"] == pytest.approx(37.7524, abs=0.002)
     assert filed["long"] == pytest.approx(-122.4184, abs=0.002)
     assert "MISSION" in filed["address"].upper()
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_city_with_its_own_service_codes(deploy: Callable[..., AbstractContextManager[Deployment]]) -> None:
+    """Toronto names its services its own way; the classifier's classes still reach the right ones."""
+    toronto = Path(bot.open311.__file__).parent / "catalogs" / "toronto.toml"
+    with deploy(open311={"catalog_file": toronto, "jurisdictions": ["toronto.ca"]}) as deployment:
+        item_id = enqueue_report(
+            deployment.runtime,
+            resident_id="res-toronto",
+            text="pothole on Queen St W near University",
+            suggestions=[{"service_code": "pothole", "confidence": 0.6}],
+            lat=43.6505,
+            long=-79.3872,
+            address_string="Queen St W & University Ave",
+        )
+        alice, csrf = signed_in_client(deployment.url, "alice", PASSWORDS["alice"])
+        page = alice.get(f"/operator/queue/{item_id}")
+        assert "Road - Pot hole" in page.text  # the city's name for the classifier's class
+        headers = {"X-CSRF-Token": csrf}
+        assert alice.post(f"/operator/api/queue/{item_id}/claim", headers=headers).status_code == 200
+        # Toronto requires to know where on the road the pothole is; the item page asks it.
+        decide = alice.get(f"/operator/queue/{item_id}")
+        assert 'name="attribute[lane]"' in decide.text
+        assert "(required)" in decide.text
+        approve = f"/operator/api/queue/{item_id}/approve"
+        refused = alice.post(approve, json={}, headers=headers)
+        assert refused.status_code == 409
+        assert "attribute[lane] is required" in refused.json()["error"]
+        service = deployment.runtime.catalog.get("CSROWR-12")
+        assert service is not None
+        lane = next(a for a in service.attributes if a.code == "lane")
+        approved = alice.post(approve, json={"attributes": {"lane": lane.values[0].key}}, headers=headers)
+        assert approved.status_code == 200, approved.text
+        assert approved.json()["service_code"] == "CSROWR-12"
+        request_id = approved.json()["service_request_id"]
+        filed = httpx.get(
+            f"{deployment.url}/open311/v2/requests/{request_id}.json",
+            params={"jurisdiction_id": "toronto.ca"},
+            timeout=10,
+        ).json()[0]
+        assert filed["service_code"] == "CSROWR-12"
+        with deployment.runtime.sessions() as session:
+            [example] = learning.labelled_examples(session)
+        # The labelled example speaks the classifier's language, so it trains and compares like with like.
+        assert (example.predicted_code, example.service_code) == ("pothole", "pothole")
