@@ -16,6 +16,7 @@ from tests.open311.conformance import (
     Deployment,
     Format,
     assert_error,
+    assert_same_records,
     assert_w3c_datetime,
     catalog_overrides,
     create_key,
@@ -94,6 +95,9 @@ def test_filters_in_both_formats(api: Deployment) -> None:
         closed = request_records(api.get(f"requests/{graffiti_closed}.{fmt}"), fmt)[0]
         assert closed["status"] == "closed"
         assert closed["status_notes"] == "Painted over."
+    assert_same_records(
+        request_records(api.get("requests.xml"), "xml"), request_records(api.get("requests.json"), "json")
+    )
 
 
 @pytest.mark.parametrize("fmt", FORMATS)

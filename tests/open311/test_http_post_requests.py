@@ -21,6 +21,7 @@ from tests.open311.conformance import (
     Deployment,
     Format,
     assert_error,
+    assert_same_records,
     assert_w3c_datetime,
     catalog_overrides,
     create_key,
@@ -94,6 +95,10 @@ def test_posted_request_comes_back_from_get_exactly_as_the_spec_names_it(
     assert created[0].get("service_notice") == "Crews remove offensive graffiti within 48 hours."
     request_id = str(created[0]["service_request_id"])
 
+    assert_same_records(
+        request_records(api.get(f"requests/{request_id}.xml"), "xml"),
+        request_records(api.get(f"requests/{request_id}.json"), "json"),
+    )
     for out in FORMATS:
         found = request_records(api.get(f"requests/{request_id}.{out}"), out)
         assert len(found) == 1, "GET requests/{id} is a list of one in both formats"
