@@ -50,7 +50,7 @@ def overrides(twilio_url: str, fake: FakeTwilio) -> dict[str, Any]:
     }
 
 
-def wait_for(condition: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
+def wait_for(condition: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:

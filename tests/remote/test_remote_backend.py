@@ -136,7 +136,7 @@ def notify(sessions: SessionFactory) -> int:
 @pytest.fixture
 async def remote(city: City, city_key: str, sessions: SessionFactory) -> AsyncIterator[dict[str, Any]]:
     with proxy_in_front(city) as (proxy, proxy_url):
-        client = GeoReportClient(proxy_url, jurisdiction_id="sfgov.org", api_key=city_key, timeout_seconds=5)
+        client = GeoReportClient(proxy_url, jurisdiction_id="sfgov.org", api_key=city_key, timeout_seconds=15)
         sync = RemoteSync(client, sessions, backoff=FAST, lease_seconds=5)
         backend = RemoteBackend(sessions, {})
         yield {"proxy": proxy, "sync": sync, "backend": backend, "client": client}
@@ -159,7 +159,7 @@ async def test_a_report_survives_a_5xx_burst_and_bad_xml_and_is_filed_once(
     reference = file_report(sessions, backend, "pothole", words, "ana")
     proxy.fail = 3  # three 503s in a row, then one answer that is not XML
     proxy.garble = 1
-    request_id = await submit_until_filed(sync, sessions, reference, timeout=20)
+    request_id = await submit_until_filed(sync, sessions, reference, timeout=60)
 
     row = submission(sessions, reference)
     assert row.attempts == 5  # four transient failures, kept and retried, then the POST that worked
@@ -192,7 +192,7 @@ async def test_a_batch_service_token_is_resolved_and_status_changes_reach_the_re
     row = submission(sessions, reference)
     assert row.state == "token"  # the city answered with its own token, not a number
     assert row.token
-    request_id = await submit_until_filed(sync, sessions, reference, timeout=30)
+    request_id = await submit_until_filed(sync, sessions, reference, timeout=60)
     assert notify(sessions) == 1
 
     # The city's crew closes it, through the city's own core.
@@ -237,7 +237,7 @@ async def test_a_report_filed_while_the_city_is_down_is_filed_after_it_restarts(
         assert row.last_error
     finally:
         city.start()
-    request_id = await submit_until_filed(sync, sessions, reference, timeout=20)
+    request_id = await submit_until_filed(sync, sessions, reference, timeout=60)
     assert city_requests(city, service_request_id=request_id)[0]["service_request_id"] == request_id
 
 
@@ -250,7 +250,7 @@ def test_a_resident_files_into_the_city_through_the_bot_and_hears_its_number_and
         "enabled": True,
         "base_url": city.api,
         "api_key": city_key,
-        "timeout_seconds": 5.0,
+        "timeout_seconds": 15.0,
         "retry_first_seconds": 0.2,
         "retry_max_seconds": 1.0,
     }
@@ -264,7 +264,7 @@ def test_a_resident_files_into_the_city_through_the_bot_and_hears_its_number_and
     with running_bot(settings, remote=remote, jobs=jobs) as bot:
         wait_for(
             lambda: len(RemoteBackend(bot.runtime.sessions, {}).services()) > 0,
-            timeout=30,
+            timeout=60,
             what="the city's catalog",
         )
         ana = bot.resident("ana")
@@ -282,7 +282,7 @@ def test_a_resident_files_into_the_city_through_the_bot_and_hears_its_number_and
                     return str(message["text"])
             return None
 
-        wait_for(lambda: filed_message() is not None, timeout=30, what="the city's number")
+        wait_for(lambda: filed_message() is not None, timeout=60, what="the city's number")
         request_id = str(filed_message()).split("#")[1].split(" ")[0]
         held = city_requests(city, service_request_id=request_id)
         assert held[0]["description"] == "There is a huge pothole at Market St and 5th St"
@@ -298,7 +298,7 @@ def test_a_resident_files_into_the_city_through_the_bot_and_hears_its_number_and
                 m["text"] for m in ana.received() if m["text"].startswith(f"Update on report #{request_id}")
             ]
 
-        wait_for(lambda: len(updates()) == 1, timeout=30, what="the status update")
+        wait_for(lambda: len(updates()) == 1, timeout=60, what="the status update")
         time.sleep(1.5)
         assert len(updates()) == 1
         assert "it is now closed. Patched." in updates()[0]
