@@ -3,6 +3,7 @@ small HTTP proxy in front of it that can fail on demand (5xx bursts, bodies that
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -71,14 +72,18 @@ enabled = false
 
 
 class FlakyProxy:
-    """Forwards every request to the city, except the next ``fail`` (answered with ``status``) and the
-    next ``garble`` (answered 200 with a body that is not XML). Counts what it saw."""
+    """Forwards every request to the city, except the next ``fail`` (answered with ``status``), the next
+    ``garble`` (answered 200 with a body that is not XML) and the next ``stall``. Counts what it saw."""
 
     def __init__(self, upstream: str) -> None:
         self.upstream = upstream
         self.fail = 0
         self.status = 503
         self.garble = 0
+        # The next ``stall`` requests hang for ``stall_seconds`` and are never forwarded (a city that
+        # does not answer in time; nothing reaches it, so a retry cannot file twice).
+        self.stall = 0
+        self.stall_seconds = 2.0
         self.seen: list[str] = []
         self.app = Starlette(routes=[Route("/{path:path}", self._forward, methods=["GET", "POST"])])
 
@@ -88,6 +93,10 @@ class FlakyProxy:
             self.fail -= 1
             body = "<html><body>Service Unavailable</body></html>"
             return Response(body, self.status, media_type="text/html")
+        if self.stall > 0:
+            self.stall -= 1
+            await asyncio.sleep(self.stall_seconds)
+            return Response("", 504)
         if self.garble > 0:
             self.garble -= 1
             return Response("<html><body>Maintenance</body>", 200, media_type="text/xml")

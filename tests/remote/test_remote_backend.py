@@ -303,3 +303,27 @@ def test_a_resident_files_into_the_city_through_the_bot_and_hears_its_number_and
         assert len(updates()) == 1
         assert "it is now closed. Patched." in updates()[0]
         assert ana.ask(f"STATUS {reference}").startswith(f"Report #{request_id}")
+
+
+async def test_a_city_that_does_not_answer_in_time_is_asked_again(
+    remote: dict[str, Any], sessions: SessionFactory, city: City, city_key: str
+) -> None:
+    proxy = remote["proxy"]
+    backend: RemoteBackend = remote["backend"]
+    await remote["sync"].refresh_catalog()
+    impatient = GeoReportClient(remote["client"].base_url, api_key=city_key, timeout_seconds=0.5)
+    sync = RemoteSync(impatient, sessions, backoff=FAST, lease_seconds=5)
+    try:
+        words = f"pothole swallowing bikes {time.time_ns()}"
+        reference = file_report(sessions, backend, "pothole", words, "dee")
+        proxy.stall, proxy.stall_seconds = 2, 1.5
+        await sync.run_submissions()
+        row = submission(sessions, reference)
+        assert row.state == "pending"
+        assert row.last_error == "POST requests.xml timed out"
+        request_id = await submit_until_filed(sync, sessions, reference, timeout=60)
+        assert submission(sessions, reference).attempts == 3
+        assert len([r for r in city_requests(city, service_code="pothole") if r["description"] == words]) == 1
+        assert request_id
+    finally:
+        await impatient.aclose()
