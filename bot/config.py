@@ -105,6 +105,9 @@ class ConversationSettings(BaseModel):
 class LocalChannelSettings(BaseModel):
     enabled: bool = True
     path: str = "/local/messages"
+    # The local channel believes whoever calls it (any "from", any "to"), so by default only this machine
+    # may use it; true opens it to every client (a demo behind your own access control).
+    allow_remote: bool = False
 
 
 class TwilioSettings(BaseModel):

@@ -12,6 +12,7 @@ What was sent lives in the bot's outbox in the database (the handler reads it ba
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import uuid
 from collections.abc import Sequence
@@ -49,13 +50,22 @@ class LocalChannel(Channel):
     # Replies go back in the POST's response, so the dispatcher marks them delivered at once.
     capabilities: ClassVar[frozenset[str]] = frozenset({"inline_replies", "buttons", "media"})
 
-    def __init__(self, handler: MessageHandler, path: str = "/local/messages") -> None:
+    def __init__(
+        self, handler: MessageHandler, path: str = "/local/messages", *, allow_remote: bool = False
+    ) -> None:
         super().__init__(handler)
         self.path = path
+        self.allow_remote = allow_remote
 
     @classmethod
     def from_config(cls, config: Any, handler: MessageHandler, *, public_url: str) -> LocalChannel:
-        return cls(handler, path=config.path)
+        return cls(handler, path=config.path, allow_remote=config.allow_remote)
+
+    def _refused(self, request: Request) -> Response | None:
+        """Anyone may speak as any resident here, so only this machine may, unless configured otherwise."""
+        if self.allow_remote or _is_loopback(request.client.host if request.client else None):
+            return None
+        return _error("the local channel only answers this machine (local.allow_remote = false)", 403)
 
     def routes(self) -> list[BaseRoute]:
         return [
@@ -71,6 +81,8 @@ class LocalChannel(Channel):
         return SendResult(provider_message_id=None)
 
     async def _post(self, request: Request) -> Response:
+        if refused := self._refused(request):
+            return refused
         try:
             payload = await request.json()
         except ValueError:
@@ -83,6 +95,8 @@ class LocalChannel(Channel):
         return JSONResponse({"id": message.provider_message_id, "replies": [_reply_json(r) for r in replies]})
 
     async def _list(self, request: Request) -> Response:
+        if refused := self._refused(request):
+            return refused
         resident = request.query_params.get("to", "").strip()
         if not resident or len(resident) > MAX_ID_CHARS:
             return _error(f"'to' is required: the resident's id (at most {MAX_ID_CHARS} characters)", 422)
@@ -158,6 +172,15 @@ def _point(lat: object, long: object) -> GeoPoint | None:
 
 def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _is_loopback(host: str | None) -> bool:
+    if host is None:
+        return False
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
 
 
 def _reply_json(message: OutboundMessage) -> dict[str, Any]:

@@ -81,3 +81,18 @@ def test_a_conversation_spans_a_restart_of_the_app(settings: Settings) -> None:
         request_id = filed_id(carol.ask("5th St and Market St"))
         assert bot.request(request_id)["description"] == "There is a big pothole in the road"
         assert len(carol.received()) == 2  # what was sent before the restart is still listed
+
+
+def test_only_this_machine_may_use_the_channel_unless_configured(settings: Settings) -> None:
+    # A client behind a proxy on this machine (uvicorn takes its address from X-Forwarded-For).
+    remote = {"X-Forwarded-For": "203.0.113.5"}
+    payload = {"from": "alice", "text": CLEAR_REPORT}
+    with running_bot(settings) as bot:
+        refused = bot.client.post("/local/messages", json=payload, headers=remote)
+        assert refused.status_code == 403
+        assert "local.allow_remote" in refused.json()["error"]
+        assert bot.client.get("/local/messages", params={"to": "alice"}, headers=remote).status_code == 403
+        assert bot.request_count() == 0
+    with running_bot(settings, local={"allow_remote": True}) as bot:
+        assert bot.client.post("/local/messages", json=payload, headers=remote).status_code == 200
+        assert bot.request_count() == 1
