@@ -34,9 +34,14 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _W3C_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$")
 
 
+# "...T10:00:00 05:00": a "+05:00" offset sent without percent-encoding, which a query string or a form
+# body decodes to a space. A space is never part of a w3c datetime, so reading it back is unambiguous.
+_UNENCODED_PLUS = re.compile(r"(T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}:\d{2})$")
+
+
 def parse_w3c_datetime(value: str, field: str) -> datetime:
     """A w3c datetime with a timezone (``Z`` or ``+HH:MM``), as the spec requires."""
-    text = value.strip()
+    text = _UNENCODED_PLUS.sub(r"\1+\2", value.strip())
     if not _W3C_DATETIME.fullmatch(text):
         raise InvalidInput(
             f"{field} must be a w3c datetime with a timezone, e.g. 2010-01-01T00:00:00Z", field=field

@@ -80,6 +80,13 @@ def test_filters_in_both_formats(api: Deployment) -> None:
         three_days_ago_utc = (now - timedelta(days=3)).replace(tzinfo=None)
         as_offset = (three_days_ago_utc - timedelta(hours=5)).isoformat(timespec="seconds") + "-05:00"
         assert set(_ids(api, fmt, start_date=as_offset)) == {pothole_new, graffiti_closed}
+        # The same with a "+" offset a client forgot to percent-encode (the query decodes it to a space).
+        plus_offset = (three_days_ago_utc + timedelta(hours=2)).isoformat(timespec="seconds") + "+02:00"
+        raw = api.http.get(api.url(f"requests.{fmt}") + f"?start_date={plus_offset}")
+        assert {str(r["service_request_id"]) for r in request_records(raw, fmt)} == {
+            pothole_new,
+            graffiti_closed,
+        }
         # service_request_id overrides every other filter, and its list is trimmed too.
         chosen = f" {pothole_old} ,{graffiti_closed}"
         assert set(_ids(api, fmt, service_request_id=chosen)) == {pothole_old, graffiti_closed}
