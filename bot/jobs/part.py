@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from bot.config import ConfigError
 from bot.jobs.context import JobContext
 from bot.jobs.scheduler import JobRunner
 from bot.messaging import Messaging
@@ -22,6 +23,10 @@ def build_remote_sync(runtime: Runtime) -> RemoteSync | None:
     remote = runtime.settings.remote
     if not remote.enabled:
         return None
+    if not remote.base_url.startswith(("http://", "https://")):
+        raise ConfigError(
+            f"remote.base_url must be the city's GeoReport v2 endpoint (http/https), not {remote.base_url!r}"
+        )
     client = GeoReportClient(
         remote.base_url,
         jurisdiction_id=remote.jurisdiction_id,
