@@ -9,24 +9,22 @@
 - Every action writes an audit entry in the same transaction as the change (``audit.py``).
 """
 
-# No ``from __future__ import annotations`` here: FastAPI reads the route signatures at runtime, and the
-# dependency aliases (DB, Operator, Checked) are local to operator_router.
+# No ``from __future__ import annotations`` here: FastAPI reads the route signatures at runtime.
 import secrets
-from datetime import UTC, date, datetime
+from datetime import UTC
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
+from fastapi import APIRouter, FastAPI, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlmodel import Session
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.embedded_backend import EmbeddedBackend
 from bot.open311.errors import Open311Error
-from bot.open311.models import ServiceRequestRow
 from bot.review import audit, dashboard, decisions, learning, views
+from bot.review.api import api_router
 from bot.review.auth import (
     SESSION_COOKIE,
     SIGN_IN_CSRF_COOKIE,
@@ -41,12 +39,25 @@ from bot.review.console import Console
 from bot.review.map import online_map_url, render_map_svg
 from bot.review.models import ReviewItem
 from bot.review.queue import ReviewError, ReviewQueue
+from bot.review.web import (
+    DB,
+    PREFIX,
+    Checked,
+    ConsoleHeaders,
+    NotSignedIn,
+    Operator,
+    attribute_answers,
+    client_of,
+    coordinates,
+    filters_from,
+    item_or_404,
+    request_change,
+    request_row,
+)
 from bot.runtime import Runtime
 from bot.templates import load_templates
 
-PREFIX = "/operator"
 HERE = Path(__file__).parent
-CSRF_HEADER = "X-CSRF-Token"
 NAV: tuple[tuple[str, str, str], ...] = (
     ("queue", "Review queue", "/"),
     ("requests", "Requests", "/requests"),
@@ -66,54 +77,11 @@ FLASHES = {
 }
 
 
-class NotSignedIn(Exception):
-    def __init__(self, wants_html: bool, next_path: str) -> None:
-        super().__init__("sign in first")
-        self.wants_html = wants_html
-        self.next_path = next_path
-
-
 def operator_router(console: Console) -> APIRouter:
-    """The console's routes; the app includes them with ``app.include_router(operator_router(console))``."""
+    """The console's pages (the JSON endpoints are ``api.api_router``)."""
     router = APIRouter(prefix=PREFIX, include_in_schema=False)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.globals["console_path"] = PREFIX
-
-    # ---------------------------------------------------------------------------------- plumbing
-
-    def db_session() -> Any:
-        with console.sessions() as session:
-            yield session
-
-    DB = Annotated[Session, Depends(db_session)]
-
-    def client_of(request: Request) -> str:
-        return request.client.host if request.client else "unknown"
-
-    def signed_in(request: Request, session: DB) -> SignedIn:
-        operator = resolve_session(session, request.cookies.get(SESSION_COOKIE))
-        if operator is None:
-            wants_html = request.method == "GET" and "/api/" not in request.url.path
-            raise NotSignedIn(wants_html, request.url.path)
-        return operator
-
-    Operator = Annotated[SignedIn, Depends(signed_in)]
-
-    async def checked(request: Request, session: DB) -> SignedIn:
-        """A signed-in operator whose POST carries the session's CSRF token."""
-        operator = signed_in(request, session)
-        given = request.headers.get(CSRF_HEADER)
-        if given is None and request.headers.get("content-type", "").startswith(
-            ("application/x-www-form-urlencoded", "multipart/form-data")
-        ):
-            form = await request.form()
-            value = form.get("csrf_token")
-            given = value if isinstance(value, str) else None
-        if not tokens_match(operator.csrf_token, given):
-            raise HTTPException(403, "the form's security token is missing or wrong; reload the page")
-        return operator
-
-    Checked = Annotated[SignedIn, Depends(checked)]
 
     def page(
         request: Request,
@@ -267,12 +235,6 @@ def operator_router(console: Console) -> APIRouter:
             claim_minutes=console.claim_minutes,
         )
 
-    def item_or_404(session: Session, item_id: int) -> views.ItemView:
-        item = views.get_item(session, item_id, claim_minutes=console.claim_minutes)
-        if item is None:
-            raise HTTPException(404, f"there is no review item {item_id}")
-        return item
-
     def item_page(
         request: Request,
         operator: SignedIn,
@@ -283,7 +245,7 @@ def operator_router(console: Console) -> APIRouter:
         status: int = 200,
         details_for: str = "",
     ) -> Response:
-        item = item_or_404(session, item_id)
+        item = item_or_404(console, session, item_id)
         has_point = item.lat is not None and item.long is not None
         row = session.get(ReviewItem, item_id)
         # The chosen service's questions (attributes): the one an attempt was refused for, else the bot's.
@@ -351,7 +313,7 @@ def operator_router(console: Console) -> APIRouter:
     async def approve(request: Request, item_id: int, operator: Checked, session: DB) -> Response:
         form = await request.form()
         try:
-            lat, long = _coordinates(form_text(form, "lat"), form_text(form, "long"))
+            lat, long = coordinates(form_text(form, "lat"), form_text(form, "long"))
         except ValueError as exc:
             return item_page(request, operator, session, item_id, error=str(exc), status=400)
         # A service picked from the full list is a deliberate choice: it wins over the radio buttons.
@@ -361,7 +323,7 @@ def operator_router(console: Console) -> APIRouter:
             address_string=form_text(form, "address_string"),
             lat=lat,
             long=long,
-            attributes=_attribute_answers(form.multi_items()),
+            attributes=attribute_answers(form.multi_items()),
             details_for=form_text(form, "details_for"),
         )
         refused = act(
@@ -389,22 +351,6 @@ def operator_router(console: Console) -> APIRouter:
 
     # -------------------------------------------------------------------------------- requests
 
-    def filters_from(request: Request) -> views.RequestFilters:
-        params = request.query_params
-        try:
-            return views.RequestFilters(
-                q=params.get("q", "").strip(),
-                service_code=params.get("service_code", "").strip(),
-                status=params.get("status", "").strip(),
-                channel=params.get("channel", "").strip(),
-                area=params.get("area", "").strip(),
-                start=date.fromisoformat(params["start"]) if params.get("start") else None,
-                end=date.fromisoformat(params["end"]) if params.get("end") else None,
-                page=max(1, int(params.get("page", "1") or "1")),
-            )
-        except ValueError as exc:
-            raise HTTPException(400, f"a filter is not valid: {exc}") from exc
-
     @router.get("/requests")
     def requests_page(request: Request, operator: Operator, session: DB) -> Response:
         filters = filters_from(request)
@@ -423,12 +369,6 @@ def operator_router(console: Console) -> APIRouter:
             previous_href=f"?{urlencode({**query, 'page': found.page - 1})}" if found.page > 1 else "",
             next_href=f"?{urlencode({**query, 'page': found.page + 1})}" if found.page < found.pages else "",
         )
-
-    def request_row(session: Session, request_id: str) -> ServiceRequestRow:
-        row = session.get(ServiceRequestRow, int(request_id)) if request_id.isdigit() else None
-        if row is None:
-            raise HTTPException(404, f"there is no request {request_id}")
-        return row
 
     def request_page(
         request: Request,
@@ -474,7 +414,7 @@ def operator_router(console: Console) -> APIRouter:
         form = await request.form()
         row = request_row(session, request_id)
         try:
-            change = _request_change(
+            change = request_change(
                 form_text(form, "status"),
                 form_text(form, "status_notes"),
                 form_text(form, "agency_responsible"),
@@ -529,22 +469,6 @@ def operator_router(console: Console) -> APIRouter:
                 error=str(exc),
             )
         return redirect(f"/requests/{accepted.service_request_id}", "accepted")
-
-    @router.get("/api/batch")
-    def api_batch(operator: Operator, session: DB) -> JSONResponse:
-        return JSONResponse({"submissions": [item.as_json() for item in views.pending_batch(session)]})
-
-    @router.post("/api/batch/{token}/accept")
-    def api_accept_batch(request: Request, token: str, operator: Checked, session: DB) -> JSONResponse:
-        try:
-            accepted = decisions.accept_batch(
-                console, session, decisions.Actor(operator.name, client_of(request)), token
-            )
-            session.commit()
-        except Open311Error as exc:
-            session.rollback()
-            return JSONResponse({"error": str(exc)}, status_code=409)
-        return JSONResponse({"token": token, "service_request_id": accepted.service_request_id})
 
     # ------------------------------------------------------------------- dashboard, learning, audit
 
@@ -603,147 +527,6 @@ def operator_router(console: Console) -> APIRouter:
             actor=actor or "",
         )
 
-    # ------------------------------------------------------------------------------------ JSON
-
-    @router.get("/api/queue")
-    def api_queue(operator: Operator, session: DB) -> JSONResponse:
-        items = views.open_items(session, claim_minutes=console.claim_minutes)
-        return JSONResponse({"items": [item.as_json() for item in items]})
-
-    @router.get("/api/queue/{item_id}")
-    def api_item(item_id: int, operator: Operator, session: DB) -> JSONResponse:
-        return JSONResponse(item_or_404(session, item_id).as_json())
-
-    async def json_body(request: Request) -> dict[str, Any]:
-        try:
-            body = await request.json() if await request.body() else {}
-        except ValueError as exc:
-            raise HTTPException(400, "the body is not JSON") from exc
-        if not isinstance(body, dict):
-            raise HTTPException(400, "the body must be a JSON object")
-        return body
-
-    def json_act(
-        request: Request, operator: SignedIn, session: Session, item_id: int, run: Any
-    ) -> JSONResponse:
-        try:
-            run(decisions.Actor(operator.name, client_of(request)))
-            session.commit()
-        except (ReviewError, Open311Error) as exc:
-            session.rollback()
-            status = 404 if session.get(ReviewItem, item_id) is None else 409
-            return JSONResponse({"error": str(exc)}, status_code=status)
-        return JSONResponse(item_or_404(session, item_id).as_json())
-
-    @router.post("/api/queue/{item_id}/claim")
-    def api_claim(request: Request, item_id: int, operator: Checked, session: DB) -> JSONResponse:
-        return json_act(
-            request, operator, session, item_id, lambda who: decisions.claim(console, session, who, item_id)
-        )
-
-    @router.post("/api/queue/{item_id}/release")
-    def api_release(request: Request, item_id: int, operator: Checked, session: DB) -> JSONResponse:
-        return json_act(
-            request, operator, session, item_id, lambda who: decisions.release(console, session, who, item_id)
-        )
-
-    @router.post("/api/queue/{item_id}/approve")
-    async def api_approve(request: Request, item_id: int, operator: Checked, session: DB) -> JSONResponse:
-        body = await json_body(request)
-        try:
-            lat, long = _coordinates(str(body.get("lat") or ""), str(body.get("long") or ""))
-        except ValueError as exc:
-            return JSONResponse({"error": str(exc)}, status_code=400)
-        answers = body.get("attributes")
-        if answers is not None and not _valid_answers(answers):
-            return JSONResponse({"error": "attributes must map codes to a string or a list of strings"}, 400)
-        code = str(body.get("service_code") or "")
-        approval = decisions.Approval(
-            service_code=code,
-            address_string=str(body.get("address_string") or ""),
-            lat=lat,
-            long=long,
-            attributes={str(k): v for k, v in answers.items()} if answers else None,
-        )
-        return json_act(
-            request,
-            operator,
-            session,
-            item_id,
-            lambda who: decisions.approve(console, session, who, item_id, approval),
-        )
-
-    @router.post("/api/queue/{item_id}/reject")
-    async def api_reject(request: Request, item_id: int, operator: Checked, session: DB) -> JSONResponse:
-        reason = str((await json_body(request)).get("reason") or "")
-        return json_act(
-            request,
-            operator,
-            session,
-            item_id,
-            lambda who: decisions.reject(console, session, who, item_id, reason),
-        )
-
-    @router.post("/api/requests/{request_id}/status")
-    async def api_change_status(
-        request: Request, request_id: str, operator: Checked, session: DB
-    ) -> JSONResponse:
-        body = await json_body(request)
-        row = request_row(session, request_id)
-        try:
-            change = _request_change(
-                str(body.get("status") or ""),
-                str(body.get("status_notes") or ""),
-                str(body.get("agency_responsible") or ""),
-                str(body.get("expected_datetime") or ""),
-            )
-            decisions.update_request(
-                console, session, decisions.Actor(operator.name, client_of(request)), row, change
-            )
-            session.commit()
-        except ValueError as exc:
-            session.rollback()
-            return JSONResponse({"error": str(exc)}, status_code=400)
-        except Open311Error as exc:
-            session.rollback()
-            return JSONResponse({"error": str(exc)}, status_code=409)
-        session.refresh(row)
-        return JSONResponse(_request_json(row))
-
-    @router.get("/api/requests")
-    def api_requests(request: Request, operator: Operator, session: DB) -> JSONResponse:
-        filters = filters_from(request)
-        found = views.find_requests(session, filters, page_size=console.settings.operator.page_size)
-        return JSONResponse(
-            {
-                "total": found.total,
-                "page": found.page,
-                "pages": found.pages,
-                "requests": [_request_json(row) for row in found.rows],
-            }
-        )
-
-    @router.get("/api/dashboard")
-    def api_dashboard(operator: Operator, session: DB) -> JSONResponse:
-        return JSONResponse(dashboard.compute(session).as_json())
-
-    @router.get("/api/learning")
-    def api_learning(operator: Operator, session: DB) -> JSONResponse:
-        def as_json(report: learning.AgreementReport) -> dict[str, Any]:
-            return {
-                "examples": report.examples,
-                "agreed": report.agreed,
-                "agreement_rate": report.agreement_rate,
-                "confused_pairs": [
-                    {"suggested": a, "chosen": b, "count": n} for a, b, n in report.confused_pairs
-                ],
-            }
-
-        body = as_json(learning.agreement_report(session))
-        if console.classify is not None:
-            body["current_model"] = as_json(learning.current_model_report(session, console.classify))
-        return JSONResponse(body)
-
     return router
 
 
@@ -779,8 +562,11 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
 
 
 def install_console(app: FastAPI, console: Console) -> None:
-    """Adds the console to a FastAPI app: its routes and the handlers that turn refusals into answers."""
+    """Adds the console to a FastAPI app: its pages and JSON endpoints, the handler that turns a missing
+    session into a redirect or a 401, and the security headers."""
+    app.state.operator_console = console
     app.include_router(operator_router(console))
+    app.include_router(api_router(console))
 
     async def not_signed_in(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, NotSignedIn)
@@ -791,103 +577,3 @@ def install_console(app: FastAPI, console: Console) -> None:
     app.add_exception_handler(NotSignedIn, not_signed_in)
 
     app.add_middleware(ConsoleHeaders)
-
-
-class ConsoleHeaders:
-    """Pure ASGI middleware: console pages hold residents' words and must not be cached, framed, or run
-    scripts from anywhere."""
-
-    HEADERS: tuple[tuple[bytes, bytes], ...] = (
-        (b"cache-control", b"no-store"),
-        (b"x-frame-options", b"DENY"),
-        (b"x-content-type-options", b"nosniff"),
-        (b"referrer-policy", b"same-origin"),
-        (
-            b"content-security-policy",
-            # Images from anywhere: residents' photos live on the providers' hosts (an image cannot run).
-            b"default-src 'self'; img-src * data:; style-src 'self'; script-src 'none'; "
-            b"frame-ancestors 'none'; form-action 'self'",
-        ),
-    )
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not str(scope.get("path", "")).startswith(PREFIX):
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                present = {name.lower() for name, _ in message.get("headers", [])}
-                extra = [(name, value) for name, value in self.HEADERS if name not in present]
-                message["headers"] = [*message.get("headers", []), *extra]
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
-
-
-def _attribute_answers(items: Any) -> dict[str, str | list[str]] | None:
-    """``attribute[code]`` and ``attribute[code][]`` form fields as attribute answers; None when none."""
-    answers: dict[str, str | list[str]] = {}
-    for key, value in items:
-        if not isinstance(value, str) or not key.startswith("attribute[") or not value.strip():
-            continue
-        if key.endswith("[]"):
-            listed = answers.setdefault(key[len("attribute[") : -3], [])
-            if isinstance(listed, list):
-                listed.append(value)
-        elif key.endswith("]"):
-            answers[key[len("attribute[") : -1]] = value.strip()
-    return answers or None
-
-
-def _valid_answers(answers: Any) -> bool:
-    def valid(value: Any) -> bool:
-        return isinstance(value, str) or (isinstance(value, list) and all(isinstance(v, str) for v in value))
-
-    return isinstance(answers, dict) and all(valid(value) for value in answers.values())
-
-
-def _coordinates(lat_text: str, long_text: str) -> tuple[float | None, float | None]:
-    if not lat_text and not long_text:
-        return None, None
-    try:
-        lat, long = float(lat_text), float(long_text)
-    except ValueError:
-        raise ValueError("latitude and longitude must both be numbers (or both empty)") from None
-    if not (-90 <= lat <= 90 and -180 <= long <= 180):
-        raise ValueError("latitude is between -90 and 90, longitude between -180 and 180")
-    return lat, long
-
-
-def _request_change(status: str, notes: str, agency: str, expected_text: str) -> decisions.RequestChange:
-    """The form's (or JSON's) fields as a change; the expected date is read as UTC."""
-    expected = None
-    if expected_text:
-        try:
-            expected = datetime.fromisoformat(expected_text)
-        except ValueError:
-            raise ValueError(f"the expected date {expected_text!r} is not a date and time") from None
-        expected = expected.replace(tzinfo=UTC) if expected.tzinfo is None else expected
-    return decisions.RequestChange(status, notes, agency, expected)
-
-
-def _request_json(row: ServiceRequestRow) -> dict[str, Any]:
-    return {
-        "service_request_id": str(row.id),
-        "service_code": row.service_code,
-        "service_name": row.service_name,
-        "status": row.status,
-        "status_notes": row.status_notes,
-        "channel": row.channel,
-        "description": row.description,
-        "address": row.address,
-        "lat": row.lat,
-        "long": row.long,
-        "agency_responsible": row.agency_responsible,
-        "requested_datetime": row.requested_datetime.isoformat(),
-        "updated_datetime": row.updated_datetime.isoformat(),
-        "expected_datetime": row.expected_datetime.isoformat() if row.expected_datetime else None,
-    }

@@ -1,0 +1,193 @@
+"""The console's JSON endpoints under ``/operator/api``: the same data and decisions as the pages, behind
+the same sign-in; every POST needs the session's CSRF token in the ``X-CSRF-Token`` header.
+
+No ``from __future__ import annotations`` here: FastAPI reads the route signatures at runtime.
+"""
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import JSONResponse
+from sqlmodel import Session
+
+from bot.open311.errors import Open311Error
+from bot.review import dashboard, decisions, learning, views
+from bot.review.auth import SignedIn
+from bot.review.console import Console
+from bot.review.models import ReviewItem
+from bot.review.queue import ReviewError
+from bot.review.web import (
+    DB,
+    PREFIX,
+    Checked,
+    Operator,
+    client_of,
+    coordinates,
+    filters_from,
+    item_or_404,
+    request_change,
+    request_json,
+    request_row,
+    valid_answers,
+)
+
+
+def api_router(console: Console) -> APIRouter:
+    router = APIRouter(prefix=PREFIX, include_in_schema=False)
+
+    @router.get("/api/batch")
+    def api_batch(operator: Operator, session: DB) -> JSONResponse:
+        return JSONResponse({"submissions": [item.as_json() for item in views.pending_batch(session)]})
+
+    @router.post("/api/batch/{token}/accept")
+    def api_accept_batch(request: Request, token: str, operator: Checked, session: DB) -> JSONResponse:
+        try:
+            accepted = decisions.accept_batch(
+                console, session, decisions.Actor(operator.name, client_of(request)), token
+            )
+            session.commit()
+        except Open311Error as exc:
+            session.rollback()
+            return JSONResponse({"error": str(exc)}, status_code=409)
+        return JSONResponse({"token": token, "service_request_id": accepted.service_request_id})
+
+    @router.get("/api/queue")
+    def api_queue(operator: Operator, session: DB) -> JSONResponse:
+        items = views.open_items(session, claim_minutes=console.claim_minutes)
+        return JSONResponse({"items": [item.as_json() for item in items]})
+
+    @router.get("/api/queue/{item_id}")
+    def api_item(item_id: int, operator: Operator, session: DB) -> JSONResponse:
+        return JSONResponse(item_or_404(console, session, item_id).as_json())
+
+    async def json_body(request: Request) -> dict[str, Any]:
+        try:
+            body = await request.json() if await request.body() else {}
+        except ValueError as exc:
+            raise HTTPException(400, "the body is not JSON") from exc
+        if not isinstance(body, dict):
+            raise HTTPException(400, "the body must be a JSON object")
+        return body
+
+    def json_act(
+        request: Request, operator: SignedIn, session: Session, item_id: int, run: Any
+    ) -> JSONResponse:
+        try:
+            run(decisions.Actor(operator.name, client_of(request)))
+            session.commit()
+        except (ReviewError, Open311Error) as exc:
+            session.rollback()
+            status = 404 if session.get(ReviewItem, item_id) is None else 409
+            return JSONResponse({"error": str(exc)}, status_code=status)
+        return JSONResponse(item_or_404(console, session, item_id).as_json())
+
+    @router.post("/api/queue/{item_id}/claim")
+    def api_claim(request: Request, item_id: int, operator: Checked, session: DB) -> JSONResponse:
+        return json_act(
+            request, operator, session, item_id, lambda who: decisions.claim(console, session, who, item_id)
+        )
+
+    @router.post("/api/queue/{item_id}/release")
+    def api_release(request: Request, item_id: int, operator: Checked, session: DB) -> JSONResponse:
+        return json_act(
+            request, operator, session, item_id, lambda who: decisions.release(console, session, who, item_id)
+        )
+
+    @router.post("/api/queue/{item_id}/approve")
+    async def api_approve(request: Request, item_id: int, operator: Checked, session: DB) -> JSONResponse:
+        body = await json_body(request)
+        try:
+            lat, long = coordinates(str(body.get("lat") or ""), str(body.get("long") or ""))
+        except ValueError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=400)
+        answers = body.get("attributes")
+        if answers is not None and not valid_answers(answers):
+            return JSONResponse({"error": "attributes must map codes to a string or a list of strings"}, 400)
+        code = str(body.get("service_code") or "")
+        approval = decisions.Approval(
+            service_code=code,
+            address_string=str(body.get("address_string") or ""),
+            lat=lat,
+            long=long,
+            attributes={str(k): v for k, v in answers.items()} if answers else None,
+        )
+        return json_act(
+            request,
+            operator,
+            session,
+            item_id,
+            lambda who: decisions.approve(console, session, who, item_id, approval),
+        )
+
+    @router.post("/api/queue/{item_id}/reject")
+    async def api_reject(request: Request, item_id: int, operator: Checked, session: DB) -> JSONResponse:
+        reason = str((await json_body(request)).get("reason") or "")
+        return json_act(
+            request,
+            operator,
+            session,
+            item_id,
+            lambda who: decisions.reject(console, session, who, item_id, reason),
+        )
+
+    @router.post("/api/requests/{request_id}/status")
+    async def api_change_status(
+        request: Request, request_id: str, operator: Checked, session: DB
+    ) -> JSONResponse:
+        body = await json_body(request)
+        row = request_row(session, request_id)
+        try:
+            change = request_change(
+                str(body.get("status") or ""),
+                str(body.get("status_notes") or ""),
+                str(body.get("agency_responsible") or ""),
+                str(body.get("expected_datetime") or ""),
+            )
+            decisions.update_request(
+                console, session, decisions.Actor(operator.name, client_of(request)), row, change
+            )
+            session.commit()
+        except ValueError as exc:
+            session.rollback()
+            return JSONResponse({"error": str(exc)}, status_code=400)
+        except Open311Error as exc:
+            session.rollback()
+            return JSONResponse({"error": str(exc)}, status_code=409)
+        session.refresh(row)
+        return JSONResponse(request_json(row))
+
+    @router.get("/api/requests")
+    def api_requests(request: Request, operator: Operator, session: DB) -> JSONResponse:
+        filters = filters_from(request)
+        found = views.find_requests(session, filters, page_size=console.settings.operator.page_size)
+        return JSONResponse(
+            {
+                "total": found.total,
+                "page": found.page,
+                "pages": found.pages,
+                "requests": [request_json(row) for row in found.rows],
+            }
+        )
+
+    @router.get("/api/dashboard")
+    def api_dashboard(operator: Operator, session: DB) -> JSONResponse:
+        return JSONResponse(dashboard.compute(session).as_json())
+
+    @router.get("/api/learning")
+    def api_learning(operator: Operator, session: DB) -> JSONResponse:
+        def as_json(report: learning.AgreementReport) -> dict[str, Any]:
+            return {
+                "examples": report.examples,
+                "agreed": report.agreed,
+                "agreement_rate": report.agreement_rate,
+                "confused_pairs": [
+                    {"suggested": a, "chosen": b, "count": n} for a, b, n in report.confused_pairs
+                ],
+            }
+
+        body = as_json(learning.agreement_report(session))
+        if console.classify is not None:
+            body["current_model"] = as_json(learning.current_model_report(session, console.classify))
+        return JSONResponse(body)
+
+    return router
