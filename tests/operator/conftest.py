@@ -79,7 +79,9 @@ def deployment(deploy: Callable[..., AbstractContextManager[Deployment]]) -> Ite
         yield deployed
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: Playwright's sync driver keeps an event loop of its own, which should not
+# outlive the browser tests into the rest of the suite's asyncio tests.
+@pytest.fixture(scope="module")
 def playwright_driver() -> Iterator[Any]:
     if not CHROMIUM.exists():
         reason = (
