@@ -21,9 +21,10 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Callable, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from rapidfuzz import fuzz, process
 from sqlmodel import Session
@@ -36,9 +37,10 @@ from bot.review.queue import ReviewQueue
 from bot.state import Resident
 from bot.templates import Templates
 from channels.messages import Choice, GeoPoint, OutboundMessage
-from intents.types import Place, Prediction, Understander
+from intents.types import LocationMention, Place, Prediction, Understander, Understanding
 
 Stage = Literal["idle", "category", "location", "what", "attribute"]
+_T = TypeVar("_T")
 SOMETHING_ELSE = "__something_else__"
 # Below this many characters a message is an answer ("2", "yes"), too short to tell its language.
 MIN_TEXT_FOR_LANGUAGE = 12
@@ -137,7 +139,47 @@ class ConversationEngine:
 
     # -- the entry point -------------------------------------------------------------------------------
 
+    def prepare(self, turn: Turn, state: DialogueState) -> PreparedUnderstanding:
+        """Asks the understander in advance what ``respond`` will ask it for this turn in this state.
+
+        The dispatcher calls this before the turn's transaction: geocoding may be a network call, and
+        the database lock the turn holds (SQLite's write lock) should not wait on it. If the state has
+        moved on meanwhile, ``respond`` simply asks for what was not prepared.
+        """
+        prepared = PreparedUnderstanding(self.understander)
+        text = turn.text.strip()
+        is_command = parse_command(turn.text) is not None
+        if turn.language_hint is None and _long_enough_for_language(turn.text) and not is_command:
+            prepared.detect_language(turn.text)
+        if text and not turn.media_urls and not turn.point and is_command:
+            return prepared
+        if turn.point is not None:
+            prepared.reverse(turn.point.lat, turn.point.long)
+        if state.stage == "location" and text:
+            mention = prepared.locate(turn.text)
+            prepared.geocode(mention.normalized if mention is not None else text)
+        elif state.stage in ("idle", "what") and text:
+            prepared.understand("\n".join([*state.words, text]))
+        return prepared
+
     def respond(
+        self,
+        session: Session,
+        turn: Turn,
+        state: DialogueState,
+        resident: Resident,
+        prepared: PreparedUnderstanding | None = None,
+    ) -> list[OutboundMessage]:
+        token = _turn_understander.set(prepared)
+        try:
+            return self._respond(session, turn, state, resident)
+        finally:
+            _turn_understander.reset(token)
+
+    def _understander(self) -> Understander:
+        return _turn_understander.get() or self.understander
+
+    def _respond(
         self, session: Session, turn: Turn, state: DialogueState, resident: Resident
     ) -> list[OutboundMessage]:
         language = self._language(turn, resident)
@@ -162,7 +204,7 @@ class ConversationEngine:
         if turn.language_hint:
             resident.language = self.templates.language_for(turn.language_hint)
         elif _long_enough_for_language(turn.text) and parse_command(turn.text) is None:
-            resident.language = self.templates.language_for(self.understander.detect_language(turn.text))
+            resident.language = self.templates.language_for(self._understander().detect_language(turn.text))
         return self.templates.language_for(resident.language)
 
     # -- commands --------------------------------------------------------------------------------------
@@ -252,9 +294,9 @@ class ConversationEngine:
             if not self._use_point(turn.point, state, reply):
                 return
         elif turn.text.strip():
-            mention = self.understander.locate(turn.text)
+            mention = self._understander().locate(turn.text)
             query = mention.normalized if mention is not None else turn.text.strip()
-            place = self.understander.geocode(query)
+            place = self._understander().geocode(query)
             state.location_text = mention.text if mention is not None else turn.text.strip()
             state.location_kind = mention.kind if mention is not None else None
             if place is not None:
@@ -311,7 +353,7 @@ class ConversationEngine:
             return
         state.words.append(text)
         description = "\n".join(state.words)
-        understanding = self.understander.understand(description)
+        understanding = self._understander().understand(description)
         self._decide_category(understanding.prediction, state)
         if not point_taken:
             return  # told the shared location is outside the city, asked for another
@@ -373,7 +415,7 @@ class ConversationEngine:
 
     def _use_point(self, point: GeoPoint, state: DialogueState, reply: _Replies) -> bool:
         """Takes a shared location unless it lies outside the city (then asks again and returns False)."""
-        place = self.understander.reverse(point.lat, point.long)
+        place = self._understander().reverse(point.lat, point.long)
         if place is not None and not place.inside_jurisdiction:
             state.stage = "location"
             # The nearest address the gazetteer knows would be misleading here: name the point itself.
@@ -520,6 +562,43 @@ class ConversationEngine:
             if service.code == code:
                 return service.name
         return code
+
+
+class PreparedUnderstanding:
+    """An understander that remembers its answers: what ``ConversationEngine.prepare`` asked before the
+    transaction is answered from memory inside it."""
+
+    def __init__(self, inner: Understander) -> None:
+        self.inner = inner
+        self.auto_file_threshold = inner.auto_file_threshold
+        self._answers: dict[tuple[object, ...], object] = {}
+
+    def understand(self, text: str) -> Understanding:
+        return self._ask(("understand", text), lambda: self.inner.understand(text))
+
+    def classify(self, text: str) -> Prediction:
+        return self._ask(("classify", text), lambda: self.inner.classify(text))
+
+    def locate(self, text: str) -> LocationMention | None:
+        return self._ask(("locate", text), lambda: self.inner.locate(text))
+
+    def geocode(self, query: str) -> Place | None:
+        return self._ask(("geocode", query), lambda: self.inner.geocode(query))
+
+    def reverse(self, lat: float, long: float) -> Place | None:
+        return self._ask(("reverse", lat, long), lambda: self.inner.reverse(lat, long))
+
+    def detect_language(self, text: str) -> str:
+        return self._ask(("language", text), lambda: self.inner.detect_language(text))
+
+    def _ask(self, key: tuple[object, ...], compute: Callable[[], _T]) -> _T:
+        if key not in self._answers:
+            self._answers[key] = compute()
+        return self._answers[key]  # type: ignore[return-value]
+
+
+# The turn's prepared understander, if any (per thread of execution: the engine is shared).
+_turn_understander: ContextVar[PreparedUnderstanding | None] = ContextVar("turn_understander", default=None)
 
 
 class _Replies:

@@ -6,7 +6,9 @@
    it and does nothing else, so a provider's redelivery never files twice nor replies twice;
 2. media that needs the provider's credentials is fetched through the channel and stored by us, so the
    request's ``media_url`` is our own URL with no provider token in it;
-3. in ONE transaction: the conversation step (which may file the request through the core or put it on the
+3. what the understander will be asked (classification, geocoding: possibly a network call) is worked out
+   before the transaction, so the database lock is not held while waiting on it;
+4. in ONE transaction: the conversation step (which may file the request through the core or put it on the
    review queue), the new dialogue state, the inbox row with the replies and the outbox rows. Replies a
    channel answers inline (TwiML, the local channel) are written already delivered; the others wait in the
    outbox for ``deliver_due``. Two deliveries of the same message racing each other meet at the inbox's
@@ -26,7 +28,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, select
 
 from bot import outbox
-from bot.conversation import ConversationEngine, DialogueState, Turn
+from bot.conversation import ConversationEngine, DialogueState, PreparedUnderstanding, Turn
 from bot.db import SessionFactory
 from bot.open311.errors import Open311Error
 from bot.open311.media import MediaStore
@@ -112,10 +114,12 @@ class Dispatcher:
             return _stored_replies(session, channel, provider_message_id)
 
     def _handle_once(self, message: InboundMessage, media_urls: tuple[str, ...]) -> list[OutboundMessage]:
+        turn = _turn(message, media_urls)
+        prepared = self._prepare(turn)
         for attempt in range(LOCK_RETRIES):
             with self.sessions() as session:
                 try:
-                    replies = self._handle(session, message, media_urls)
+                    replies = self._handle(session, turn, prepared)
                     session.commit()
                     return replies
                 except IntegrityError:
@@ -134,50 +138,47 @@ class Dispatcher:
                     time.sleep(random.uniform(0, 0.005 * (attempt + 1)))  # let the other writer finish
         raise AssertionError("unreachable")
 
-    def _handle(
-        self, session: Session, message: InboundMessage, media_urls: tuple[str, ...]
-    ) -> list[OutboundMessage]:
+    def _prepare(self, turn: Turn) -> PreparedUnderstanding:
+        """Understanding worked out before the transaction, from the state as it is now (unlocked)."""
+        with self.sessions() as session:
+            record = session.get(ConversationRecord, (turn.channel, turn.resident_id))
+            state = self._state(record)
+        return self.engine.prepare(turn, state)
+
+    def _state(self, record: ConversationRecord | None) -> DialogueState:
+        if record is not None and as_utc(record.updated_at) > utcnow() - self.state_ttl:
+            return DialogueState.from_json(record.state)
+        return DialogueState()  # none yet, or too old to pick up again
+
+    def _handle(self, session: Session, turn: Turn, prepared: PreparedUnderstanding) -> list[OutboundMessage]:
         _serialize_residents(session)
-        stored = _stored_replies(session, message.channel, message.provider_message_id)
+        stored = _stored_replies(session, turn.channel, turn.provider_message_id)
         if stored is not None:
             return stored  # a redelivery: nothing is written
-        turn = Turn(
-            channel=message.channel,
-            resident_id=message.resident_id,
-            provider_message_id=message.provider_message_id,
-            text=message.text,
-            point=message.point,
-            media_urls=media_urls,
-            reply_to=message.reply_to,
-            language_hint=message.language_hint,
-            choice_value=message.choice_value,
-        )
-        resident = get_or_create_resident(session, message.channel, message.resident_id)
+        resident = get_or_create_resident(session, turn.channel, turn.resident_id)
         # Locked until commit, so two messages of one resident arriving together (an MMS photo and a
         # text) take turns on the dialogue state instead of one overwriting the other's step.
-        record = session.get(ConversationRecord, (message.channel, message.resident_id), with_for_update=True)
-        state = DialogueState()
-        if record is not None and as_utc(record.updated_at) > utcnow() - self.state_ttl:
-            state = DialogueState.from_json(record.state)
-        replies = self.engine.respond(session, turn, state, resident)
+        record = session.get(ConversationRecord, (turn.channel, turn.resident_id), with_for_update=True)
+        state = self._state(record)
+        replies = self.engine.respond(session, turn, state, resident, prepared)
         now = utcnow()
         if record is None:
-            record = ConversationRecord(channel=message.channel, resident_id=message.resident_id)
+            record = ConversationRecord(channel=turn.channel, resident_id=turn.resident_id)
         record.state = state.to_json()
         record.updated_at = now
         resident.updated_at = now
         session.add(record)
         session.add(resident)
-        channel = self.channels.get(message.channel)
+        channel = self.channels.get(turn.channel)
         inline = channel is not None and INLINE_REPLIES in channel.capabilities
         for reply in replies:
             outbox.enqueue(session, reply, delivered_inline=inline)
         session.add(
             InboxRecord(
-                channel=message.channel,
-                provider_message_id=message.provider_message_id,
-                resident_id=message.resident_id,
-                text=message.text,
+                channel=turn.channel,
+                provider_message_id=turn.provider_message_id,
+                resident_id=turn.resident_id,
+                text=turn.text,
                 replies=[outbox.message_to_dict(reply) for reply in replies],
                 received_at=now,
             )
@@ -225,3 +226,17 @@ def _serialize_residents(session: Session) -> None:
     same dialogue state. PostgreSQL locks the resident's conversation row instead (``FOR UPDATE``)."""
     if session.get_bind().dialect.name == "sqlite":
         session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _turn(message: InboundMessage, media_urls: tuple[str, ...]) -> Turn:
+    return Turn(
+        channel=message.channel,
+        resident_id=message.resident_id,
+        provider_message_id=message.provider_message_id,
+        text=message.text,
+        point=message.point,
+        media_urls=media_urls,
+        reply_to=message.reply_to,
+        language_hint=message.language_hint,
+        choice_value=message.choice_value,
+    )

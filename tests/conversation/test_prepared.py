@@ -1,0 +1,63 @@
+"""The understanding of a turn (classification, geocoding) is worked out before its transaction: inside
+it, the engine asks the understander nothing new, so no database lock waits on a geocoder."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from bot.conversation import ConversationEngine, DialogueState, Turn
+from bot.state import Resident
+from intents.types import Understander
+from tests.conversation.harness import RunningBot
+from tests.conversation.test_dialogue import CLEAR_REPORT
+
+
+class CountingUnderstander:
+    """The real pipeline, counting what it is asked."""
+
+    def __init__(self, inner: Understander) -> None:
+        self.inner = inner
+        self.auto_file_threshold = inner.auto_file_threshold
+        self.calls: Counter[str] = Counter()
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self.inner, name)
+
+        def counted(*args: Any) -> Any:
+            self.calls[name] += 1
+            return method(*args)
+
+        return counted
+
+
+def test_nothing_new_is_asked_inside_the_transaction(bot: RunningBot) -> None:
+    messaging = bot.messaging
+    counting = CountingUnderstander(messaging.understander)
+    engine = ConversationEngine(
+        counting,  # type: ignore[arg-type]
+        messaging.backend,
+        messaging.templates,
+        messaging.review_queue,
+    )
+    cases = [
+        (Turn("local", "a", "m1", text=CLEAR_REPORT), DialogueState()),
+        (
+            Turn("local", "b", "m2", text="5th St and Market St"),
+            DialogueState(stage="location", words=["pothole"]),
+        ),
+        (Turn("local", "c", "m3", point=None, media_urls=("https://example.org/p.jpg",)), DialogueState()),
+        (Turn("local", "d", "m4", text="STATUS"), DialogueState()),
+    ]
+    for turn, state in cases:
+        prepared = engine.prepare(turn, state)
+        asked_before = sum(counting.calls.values())
+        with bot.runtime.sessions() as session:
+            replies = engine.respond(
+                session, turn, state, Resident(channel="local", resident_id=turn.resident_id), prepared
+            )
+            session.rollback()
+        assert replies
+        assert sum(counting.calls.values()) == asked_before, (turn, counting.calls)
+    assert counting.calls["understand"] == 1
+    assert counting.calls["geocode"] == 1
