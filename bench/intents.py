@@ -78,11 +78,14 @@ def main() -> int:
 
     timings: list[float] = []
     started = time.perf_counter()
+    cpu_started = time.process_time()
     for text in texts:
         t0 = time.perf_counter()
         pipeline.understand(text)
         timings.append((time.perf_counter() - t0) * 1000)
     total = time.perf_counter() - started
+    # On a machine shared with other jobs, wall time includes waiting for the core; CPU time does not.
+    cpu_rate = len(texts) / (time.process_time() - cpu_started)
     rate = len(texts) / total
     p50, p99 = statistics.median(timings), percentile(timings, 0.99)
     after = rss_mb()
@@ -110,6 +113,7 @@ def main() -> int:
     print(f"import spaCy and intents {import_seconds:.2f} s")
     print(f"model load               {load_seconds:.2f} s   (target < 2 s: {load_seconds / 2:.2f}× budget)")
     print(f"throughput               {rate:.0f} msg/s   (target ≥ 300: {rate / 300:.2f}×)")
+    print(f"  by CPU time            {cpu_rate:.0f} msg/s   (what one uncontended core would do)")
     print(f"p50 per message          {p50:.2f} ms   (target ≤ 5 ms: {p50 / 5:.2f}× of budget)")
     print(f"p99 per message          {p99:.2f} ms")
     print(f"  of which classify p50  {statistics.median(classify_only):.2f} ms")

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ import numpy.typing as npt
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from intents.features import embedding_words, message_features
+from intents.features import embedding_words, pair_features, token_features, words
 from intents.keywords import keyword_cues
 from intents.lexicon import with_gloss
 from intents.types import Prediction
@@ -34,6 +34,7 @@ OTHER = "other"
 ALTERNATIVES = 3
 _WEIGHTS_FILE = "weights.npz"
 _VOCABULARY_FILE = "vocabulary.json"
+_TOKEN_CACHE_SIZE = 200_000
 
 FloatArray = npt.NDArray[np.float32]
 
@@ -57,12 +58,28 @@ class LinearTextModel:
     cue_codes: list[str]
     cue_coef: FloatArray  # (n_cues, n_classes), the indicators' weight folded in
     temperature: float = 1.0
+    _token_cache: dict[str, tuple[int, ...]] = field(default_factory=dict, repr=False, compare=False)
 
     def vectorize(self, text: str) -> tuple[list[int], FloatArray]:
         """Indices and values of the message's l2-normalised sublinear TF-IDF vector (as sklearn has it)."""
-        counts = Counter(
-            index for name in message_features(text) if (index := self.vocabulary.get(name)) is not None
-        )
+        return self._vectorize(words(with_gloss(text)))
+
+    def _token_indices(self, token: str) -> tuple[int, ...]:
+        indices = self._token_cache.get(token)
+        if indices is None:
+            if len(self._token_cache) >= _TOKEN_CACHE_SIZE:
+                self._token_cache.clear()  # unbounded input must not mean unbounded memory
+            vocabulary = self.vocabulary
+            indices = tuple(i for name in token_features(token) if (i := vocabulary.get(name)) is not None)
+            self._token_cache[token] = indices
+        return indices
+
+    def _vectorize(self, tokens: list[str]) -> tuple[list[int], FloatArray]:
+        counts: Counter[int] = Counter()
+        for token in tokens:
+            counts.update(self._token_indices(token))
+        vocabulary = self.vocabulary
+        counts.update(i for name in pair_features(tokens) if (i := vocabulary.get(name)) is not None)
         if not counts:
             return [], np.zeros(0, dtype=np.float32)
         indices = list(counts)
@@ -79,8 +96,13 @@ class LinearTextModel:
         return cue_indicators(text, self.cue_codes)
 
     def scores(self, text: str) -> FloatArray:
-        indices, values = self.vectorize(text)
-        scores = self.intercept + self.embed(text) @ self.embedding_coef + self.cues(text) @ self.cue_coef
+        # The gloss and the tokens are computed once and shared by the three kinds of features.
+        glossed = with_gloss(text)
+        tokens = words(glossed)
+        indices, values = self._vectorize(tokens)
+        embedded = embed_words(tokens, self.embedding_vocabulary, self.embeddings)
+        cues = _indicators(keyword_cues(glossed), self.cue_codes)
+        scores = self.intercept + embedded @ self.embedding_coef + cues @ self.cue_coef
         if indices:
             scores = scores + values @ self.coef[indices]
         return np.asarray(scores, dtype=np.float32)
@@ -152,8 +174,12 @@ def _ordered(vocabulary: dict[str, int]) -> list[str]:
 
 def cue_indicators(text: str, codes: Sequence[str]) -> FloatArray:
     """1 for each of ``codes`` whose cue words occur in the message (read with its English gloss)."""
-    found = set(keyword_cues(with_gloss(text)))
-    return np.array([code in found for code in codes], dtype=np.float32)
+    return _indicators(keyword_cues(with_gloss(text)), codes)
+
+
+def _indicators(found: Sequence[str], codes: Sequence[str]) -> FloatArray:
+    present = set(found)
+    return np.array([code in present for code in codes], dtype=np.float32)
 
 
 def embed_words(tokens: Sequence[str], vocabulary: dict[str, int], embeddings: FloatArray) -> FloatArray:

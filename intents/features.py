@@ -32,12 +32,16 @@ def words(text: str) -> list[str]:
 
 
 @lru_cache(maxsize=100_000)
-def _char_ngrams(token: str) -> tuple[str, ...]:
+def token_features(token: str) -> tuple[str, ...]:
+    """The word feature and the character n-grams of one token."""
     # Cached: the same few thousand words make up most messages, and this loop is most of the time spent.
     padded = f" {token} "
-    return tuple(
-        "c:" + padded[i : i + size] for size in CHAR_NGRAM_SIZES for i in range(len(padded) - size + 1)
-    )
+    ngrams = ["c:" + padded[i : i + size] for size in CHAR_NGRAM_SIZES for i in range(len(padded) - size + 1)]
+    return ("w:" + token, *ngrams)
+
+
+def pair_features(tokens: list[str]) -> list[str]:
+    return ["b:" + first + " " + second for first, second in pairwise(tokens)]
 
 
 def embedding_words(text: str) -> list[str]:
@@ -46,11 +50,10 @@ def embedding_words(text: str) -> list[str]:
 
 
 def message_features(text: str) -> list[str]:
-    """The feature names of one message (repeated names count more)."""
-    glossed = with_gloss(text)
-    tokens = words(glossed)
-    features = ["w:" + token for token in tokens]
-    features.extend("b:" + first + " " + second for first, second in pairwise(tokens))
+    """The feature names of one message (repeated names count more): what training's vectorizer reads.
+    ``intents.classifier`` computes the same multiset from ``token_features`` and ``pair_features``."""
+    tokens = words(with_gloss(text))
+    features = pair_features(tokens)
     for token in tokens:
-        features.extend(_char_ngrams(token))
+        features.extend(token_features(token))
     return features

@@ -68,11 +68,14 @@ class TrainingConfig:
     min_df: int = 3
     # Unlabelled messages sampled (fixed seed) into the TF-IDF vocabulary; the vectors use the whole pool.
     pool_sample: int = 40_000
+    # Skip-gram with more epochs and rarer words than word2vec's defaults: +0.01 macro-F1 and about +5
+    # points of auto-filed share in cross-validation over CBOW with 5 epochs.
     vector_size: int = 100
-    vector_min_count: int = 5
-    vector_epochs: int = 5
+    vector_skip_gram: bool = True
+    vector_min_count: int = 3
+    vector_epochs: int = 10
     # How much the dense word-vector features count next to the (unit-length) sparse ones.
-    vector_weight: float = 0.5
+    vector_weight: float = 1.0
     # How much the guide's cue-word indicators (one per service code) count.
     cue_weight: float = 0.3
     target_precision: float = TARGET_PRECISION
@@ -288,6 +291,7 @@ def _learn_vectors(texts: Sequence[str], config: TrainingConfig) -> dict[str, Fl
         window=5,
         min_count=min(config.vector_min_count, 1 + len(texts) // 1000),
         epochs=config.vector_epochs,
+        sg=int(config.vector_skip_gram),
         seed=config.seed,
         # One worker thread and a fixed hash seed: the only way word2vec is exactly reproducible.
         workers=1,

@@ -157,3 +157,30 @@ def test_metrics_by_hand() -> None:
     ece = expected_calibration_error([0.9, 0.9, 0.3], [True, False, False])
     assert ece == pytest.approx(0.4 * 2 / 3 + 0.3 / 3)
     assert math.isnan(expected_calibration_error([], []))
+
+
+def test_inference_reads_the_same_features_training_did(pipeline: Pipeline) -> None:
+    # Training vectorises with scikit-learn over message_features; inference has its own cached path.
+    from collections import Counter
+
+    from intents.features import message_features
+
+    component = pipeline.nlp.get_pipe(COMPONENT_NAME)
+    assert isinstance(component, ServiceClassifier)
+    model = component.model
+    assert model is not None
+    texts = [text for text, _ in PLAIN_MESSAGES] + [
+        "Hay basura en la acera",
+        "Market街的路灯坏了",
+        "",
+        "a a a a",
+    ]
+    for text in texts:
+        counts = Counter(
+            i for name in message_features(text) if (i := model.vocabulary.get(name)) is not None
+        )
+        indices, values = model.vectorize(text)
+        assert dict(zip(indices, [counts[i] for i in indices], strict=True)) == dict(counts)
+        if counts:
+            expected = (1 + np.log([counts[i] for i in indices])) * model.idf[indices]
+            np.testing.assert_allclose(values, expected / np.linalg.norm(expected), rtol=1e-5)
