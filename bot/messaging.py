@@ -16,7 +16,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from bot.backend import RequestBackend
-from bot.config import Settings
+from bot.config import ConfigError, Settings
 from bot.conversation import ConversationEngine
 from bot.cursors import DatabaseCursorStore
 from bot.dispatcher import Dispatcher
@@ -27,7 +27,7 @@ from bot.review.queue import ReviewQueue
 from bot.runtime import Runtime
 from bot.templates import Templates, load_templates
 from channels.base import Channel
-from channels.registry import build_channels
+from channels.registry import ChannelUnavailable, build_channels
 from intents.types import Understander
 
 
@@ -70,7 +70,12 @@ def build_messaging(runtime: Runtime, *, understander: Understander | None = Non
             max_seconds=conversation.outbox_backoff_max_seconds,
         ),
     )
-    channels = build_channels(settings, dispatcher)
+    try:
+        channels = build_channels(settings, dispatcher)
+    except (ChannelUnavailable, ValueError) as exc:
+        # A channel that is enabled but cannot start (missing credentials or library) is a configuration
+        # problem: `serve` reports it as one instead of a traceback.
+        raise ConfigError(str(exc)) from exc
     dispatcher.attach(channels)
     _give_cursor_stores(channels, DatabaseCursorStore(runtime.sessions))
     return Messaging(templates, backend, understander, review_queue, engine, dispatcher, channels)

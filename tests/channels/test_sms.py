@@ -4,11 +4,15 @@ HTTP (signed webhooks in, the real twilio client out)."""
 from __future__ import annotations
 
 import asyncio
+import os
 import re
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -297,3 +301,21 @@ def test_an_sms_conversation_spans_a_restart(settings: Settings, fake: FakeTwili
         [reply] = text(fake, bot, "5th St and Market St")
         assert "filed as" in reply
         assert bot.request_count() == 1
+
+
+def test_an_enabled_sms_channel_without_credentials_is_a_configuration_error(tmp_path: Path) -> None:
+    config = tmp_path / "bot.toml"
+    config.write_text(f'data_dir = "{tmp_path}"\n[twilio]\nenabled = true\naccount_sid = "AC1"\n')
+    env = {key: value for key, value in os.environ.items() if not key.startswith("OPEN311_BOT_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "--config", str(config), "serve", "--port", "1"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "configuration error" in result.stderr
+    assert "twilio.auth_token" in result.stderr
+    assert "Traceback" not in result.stderr
