@@ -126,6 +126,7 @@ def load_understander(settings: Settings) -> Understander:
         geocoder.min_delay_seconds,
         geocoder.cache_size,
         (geocoder.boundary[0], geocoder.boundary[1], geocoder.boundary[2], geocoder.boundary[3]),
+        settings.intents.auto_file_threshold,
     )
 
 
@@ -138,6 +139,7 @@ def _load_pipeline(
     min_delay_seconds: float,
     cache_size: int,
     boundary: tuple[float, float, float, float],
+    auto_file_threshold: float | None = None,
 ) -> Understander:
     from intents.pipeline import load_pipeline
 
@@ -149,4 +151,5 @@ def _load_pipeline(
         min_delay_seconds=min_delay_seconds,
         cache_size=cache_size,
         boundary=boundary,
+        auto_file_threshold=auto_file_threshold,
     )
