@@ -20,7 +20,7 @@ from intents import classifier as _classifier  # registers the spaCy factory bef
 from intents.geocoding import PlaceResolver, build_geocoder
 from intents.language import detect_language, warm_up
 from intents.locations import find_location
-from intents.types import LocationMention, Place, Prediction, Understanding
+from intents.types import LocationMention, Place, Prediction, Understander, Understanding
 
 # Longer texts are read up to here: a resident's message is far shorter, and a pasted document must not
 # stall the bot (spans found stay valid offsets into the original text).
@@ -142,4 +142,9 @@ def load_pipeline(
     )
     pipeline = Pipeline(load_model(model_path), resolver, auto_file_threshold)
     warm_up()
+    return pipeline
+
+
+def _is_an_understander(pipeline: Pipeline) -> Understander:
+    # mypy checks here that Pipeline keeps implementing the protocol the dispatcher relies on.
     return pipeline
