@@ -23,6 +23,7 @@ from bot.review.web import (
     Operator,
     client_of,
     coordinates,
+    dashboard_days,
     filters_from,
     item_or_404,
     request_change,
@@ -170,8 +171,8 @@ def api_router(console: Console) -> APIRouter:
         )
 
     @router.get("/api/dashboard")
-    def api_dashboard(operator: Operator, session: DB) -> JSONResponse:
-        return JSONResponse(dashboard.compute(session).as_json())
+    def api_dashboard(request: Request, operator: Operator, session: DB) -> JSONResponse:
+        return JSONResponse(dashboard.compute(session, days=dashboard_days(request)).as_json())
 
     @router.get("/api/learning")
     def api_learning(operator: Operator, session: DB) -> JSONResponse:

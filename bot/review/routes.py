@@ -40,6 +40,7 @@ from bot.review.map import online_map_url, render_map_svg
 from bot.review.models import ReviewItem
 from bot.review.queue import ReviewError, ReviewQueue
 from bot.review.web import (
+    DASHBOARD_PERIODS,
     DB,
     PREFIX,
     Checked,
@@ -49,6 +50,7 @@ from bot.review.web import (
     attribute_answers,
     client_of,
     coordinates,
+    dashboard_days,
     filters_from,
     item_or_404,
     request_change,
@@ -390,6 +392,7 @@ def operator_router(console: Console) -> APIRouter:
             status,
             row=row,
             history=views.request_history(session, row.id),
+            review_item=views.review_item_for_request(session, str(row.id)),
             audit_entries=audit.recent_entries(
                 session, subject_type="request", subject_id=str(row.id), limit=20
             ),
@@ -474,7 +477,7 @@ def operator_router(console: Console) -> APIRouter:
 
     @router.get("/dashboard")
     def dashboard_page(request: Request, operator: Operator, session: DB) -> Response:
-        figures = dashboard.compute(session)
+        figures = dashboard.compute(session, days=dashboard_days(request))
         return page(
             request,
             "dashboard.html",
@@ -485,6 +488,7 @@ def operator_router(console: Console) -> APIRouter:
             charts=dashboard.render_charts(figures, console.service_names()),
             services=console.service_names(),
             median_wait=dashboard.format_duration(figures.median_review_wait_seconds),
+            periods=DASHBOARD_PERIODS,
         )
 
     @router.get("/learning")

@@ -273,6 +273,11 @@ def find_requests(session: Session, filters: RequestFilters, *, page_size: int) 
     return RequestPage(rows=list(rows), total=int(total), page=page, page_size=page_size)
 
 
+def review_item_for_request(session: Session, service_request_id: str) -> ReviewItem | None:
+    """The review item an operator filed this request from, if a person decided it."""
+    return session.exec(select(ReviewItem).where(ReviewItem.service_request_id == service_request_id)).first()
+
+
 def request_history(session: Session, request_id: int) -> list[StatusChangeRow]:
     return list(
         session.exec(

@@ -110,6 +110,18 @@ def filters_from(request: Request) -> views.RequestFilters:
         raise HTTPException(400, f"a filter is not valid: {exc}") from exc
 
 
+DASHBOARD_PERIODS = (7, 30, 90, 365)
+
+
+def dashboard_days(request: Request) -> int:
+    """The dashboard's period in days (``?days=``): one of DASHBOARD_PERIODS, 30 by default."""
+    text = request.query_params.get("days", "30")
+    if not text.isdigit() or int(text) not in DASHBOARD_PERIODS:
+        allowed = ", ".join(str(days) for days in DASHBOARD_PERIODS)
+        raise HTTPException(400, f"days must be one of {allowed}")
+    return int(text)
+
+
 def attribute_answers(items: Any) -> dict[str, str | list[str]] | None:
     """``attribute[code]`` and ``attribute[code][]`` form fields as attribute answers; None when none."""
     answers: dict[str, str | list[str]] = {}

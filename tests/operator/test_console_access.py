@@ -124,6 +124,10 @@ def test_nothing_is_reachable_without_a_session_or_the_csrf_token(deployment: De
     )
     assert closed.status_code == 200, closed.text
     assert (closed.json()["status"], closed.json()["status_notes"]) == ("closed", "painted over")
+    week = client.get("/operator/api/dashboard", params={"days": 7}).json()
+    assert len(week["days"]) == 7
+    assert sum(week["volumes_by_service"]["graffiti"]) == 1
+    assert client.get("/operator/api/dashboard", params={"days": 5}).status_code == 400
     listed = client.get("/operator/api/requests", params={"status": "closed", "service_code": "graffiti"})
     assert [r["service_request_id"] for r in listed.json()["requests"]] == [request_id]
 

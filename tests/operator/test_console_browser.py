@@ -176,6 +176,7 @@ def test_an_operator_approves_corrects_rejects_and_closes(deployment: Deployment
     page.get_by_label("Agency responsible").fill("Public Works")
     page.get_by_role("button", name="Save and notify").click()
     page.wait_for_url(re.compile(r"\?done=updated"))
+    assert f"review #{correct_id} by alice" in page.locator("main").inner_text()
     screenshot(page, "operator-request")
     history = page.locator("section[aria-labelledby=history]").inner_text()
     assert "open → closed" in history
@@ -202,6 +203,7 @@ def test_an_operator_approves_corrects_rejects_and_closes(deployment: Deployment
             file_at(runtime, now - timedelta(days=day, hours=n), service, channel)
     page.get_by_role("link", name="Dashboard").click()
     page.wait_for_url(re.compile(r"/operator/dashboard$"))
+    assert page.get_by_role("link", name="30 days").get_attribute("aria-current") == "page"
     assert page.locator("svg.chart").count() >= 4
     assert "median time in the review queue" in page.locator("main").inner_text()
     screenshot(page, "operator-dashboard")
