@@ -19,7 +19,7 @@ from bot.open311.catalog import Catalog, load_catalog
 from bot.open311.events import EventBus
 from bot.open311.keys import KeyStore
 from bot.open311.media import MediaStore
-from bot.open311.sandbox import reset_sandbox, sandbox_database_url
+from bot.open311.sandbox import fresh_sandbox_database, reset_sandbox
 from bot.open311.service import Open311Service
 
 Hook = Callable[[], Awaitable[None]]
@@ -44,7 +44,7 @@ class Runtime:
         database is the sandbox's own file, reset to its fixed test cases."""
         catalog = load_catalog(settings.open311.catalog_file)
         sandbox = settings.open311.sandbox
-        url = sandbox_database_url(settings.data_dir) if sandbox else settings.effective_database_url
+        url = fresh_sandbox_database(settings.data_dir) if sandbox else settings.effective_database_url
         engine = make_engine(url)
         if apply_migrations or sandbox:
             migrate(engine)

@@ -20,6 +20,14 @@ def sandbox_database_url(data_dir: Path) -> str:
     return f"sqlite:///{(data_dir / 'sandbox.db').as_posix()}"
 
 
+def fresh_sandbox_database(data_dir: Path) -> str:
+    """Removes the previous sandbox database (with its WAL files) and returns the URL of a new one:
+    every start begins from the fixed cases alone, with no conversations, cursors or keys left over."""
+    for suffix in ("", "-wal", "-shm"):
+        (data_dir / f"sandbox.db{suffix}").unlink(missing_ok=True)
+    return sandbox_database_url(data_dir)
+
+
 def reset_sandbox(engine: Engine, catalog: Catalog, jurisdiction_id: str, now: datetime | None = None) -> int:
     """Empties the sandbox's tables and loads the catalog's fixed test cases (in ``jurisdiction_id``);
     returns how many."""

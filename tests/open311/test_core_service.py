@@ -426,6 +426,13 @@ def test_sandbox_has_fixed_cases_needs_no_key_and_leaves_production_alone(
     finally:
         sandbox.close()
 
+    restarted = Runtime.build(make_settings(tmp_path / "data", database_url, open311={"sandbox": True}))
+    try:
+        ids = {r.service_request_id for r in restarted.open311.query_requests(RequestQuery())}
+        assert ids == {"1001", "1002", "2001", "2002"}, "a restart resets the sandbox to its fixed cases"
+    finally:
+        restarted.close()
+
     production = Runtime.build(make_settings(tmp_path / "data", database_url))
     try:
         assert len(production.open311.query_requests(RequestQuery())) == 1, "the sandbox wrote elsewhere"
