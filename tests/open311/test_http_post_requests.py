@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote
 
+import httpx
 import pytest
 
 from tests.open311.conformance import (
@@ -351,3 +353,20 @@ def test_batch_token_waits_for_an_operator_when_the_city_says_so(tmp_path: Path,
         api.app.state.runtime.open311.accept_token(token, actor="operator-ana")
         request_id = _poll_token(api, token, "xml", timeout=5.0)
         assert request_records(api.get(f"requests/{request_id}.json"), "json")[0]["address"] == "1 Market St"
+
+
+def test_concurrent_posts_all_land_once(api: Deployment, key: str) -> None:
+    # Several apps reporting at once: every POST gets its own id and every request is stored once.
+    def post(index: int) -> str:
+        with httpx.Client(timeout=30.0) as client:
+            form = _graffiti(key, description=f"concurrent report {index}")
+            response = client.post(api.url("requests.json"), data=form)
+            assert response.status_code == 201, response.text
+            return str(json_records(response)[0]["service_request_id"])
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        ids = list(pool.map(post, range(40)))
+    assert len(set(ids)) == 40
+    stored = request_records(api.get("requests.json"), "json")
+    assert sorted(str(r["service_request_id"]) for r in stored) == sorted(ids)
+    assert sorted(r["description"] for r in stored) == sorted(f"concurrent report {i}" for i in range(40))
