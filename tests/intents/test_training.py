@@ -87,3 +87,30 @@ def test_bad_training_data_is_refused_clearly(data_dir: Path, tmp_path: Path) ->
     with pytest.raises(TrainingDataError, match="no labelled data"):
         train(tmp_path, tmp_path / "model", config=CONFIG)
     assert not (tmp_path / "model").exists()
+
+
+def test_training_is_reproducible_across_processes(data_dir: Path, tmp_path: Path) -> None:
+    # Different hash seeds change set and dict orders between processes: the model must not depend on them.
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import sys; from pathlib import Path; from intents.training import train, TrainingConfig;"
+        "config = TrainingConfig(folds=3, vector_size=16, pool_sample=100);"
+        "train(Path(sys.argv[1]), Path(sys.argv[2]), config=config)"
+    )
+    repo = Path(__file__).resolve().parents[2]
+    for seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(repo)}
+        subprocess.run(
+            [sys.executable, "-c", script, str(data_dir), str(tmp_path / seed)],
+            env=env,
+            check=True,
+            timeout=240,
+        )
+    first, second = _weights(tmp_path / "1"), _weights(tmp_path / "2")
+    assert first.vocabulary == second.vocabulary
+    assert first.embedding_vocabulary == second.embedding_vocabulary
+    for name in ("coef", "embeddings", "embedding_coef", "cue_coef"):
+        np.testing.assert_array_equal(getattr(first, name), getattr(second, name), err_msg=name)
