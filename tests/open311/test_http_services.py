@@ -22,6 +22,7 @@ from tests.open311.conformance import (
     json_records,
     parse_json,
     parse_xml,
+    records,
     xml_records,
 )
 
@@ -157,6 +158,19 @@ def test_jurisdiction_is_required_when_several_are_served(tmp_path: Path, databa
             assert_error(api.post(f"requests.{fmt}", data=form), 400, fmt, "jurisdiction_id")
             filed = api.post(f"requests.{fmt}", data={**form, "jurisdiction_id": "citytwo.gov"})
             assert filed.status_code in (200, 201), filed.text
+            request_id = str(records(filed, fmt, "service_requests", "request")[0]["service_request_id"])
+            # The request belongs to citytwo.gov alone: cityone.gov neither lists nor finds it.
+            one_request = f"requests/{request_id}.{fmt}"
+            assert_error(api.get(one_request), 400, fmt, "jurisdiction_id")
+            assert api.get(one_request, params={"jurisdiction_id": "citytwo.gov"}).status_code == 200
+            assert_error(api.get(one_request, params={"jurisdiction_id": "cityone.gov"}), 404, fmt)
+            listed_one = records(
+                api.get(f"requests.{fmt}", params={"jurisdiction_id": "cityone.gov"}),
+                fmt,
+                "service_requests",
+                "request",
+            )
+            assert request_id not in {str(r["service_request_id"]) for r in listed_one}
 
 
 TORONTO_CODES = {"CSROWR-12", "CSROWBM-03", "CSROWC-05", "CSROSC-14", "SWLMALB-02"}
