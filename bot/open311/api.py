@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote
 
 import orjson
 from defusedxml import ElementTree as SafeElementTree
@@ -274,6 +274,10 @@ def split_submission(pairs: Iterable[tuple[str, str]]) -> tuple[dict[str, str], 
     fields: dict[str, str] = {}
     attributes: dict[str, str | list[str]] = {}
     for name, value in pairs:
+        # Form bodies arrive decoded, but some clients percent-encode the brackets again, or send
+        # multipart field names (never decoded by the parser) percent-encoded: decode them here.
+        if "%" in name:
+            name = unquote(name)
         match = _ATTRIBUTE_KEY.match(name.strip())
         if match:
             code, is_list = match.group(1).strip(), bool(match.group(2))
