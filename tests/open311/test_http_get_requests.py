@@ -179,6 +179,13 @@ def test_request_by_id_is_a_list_of_one_and_unknown_ids_are_404(api: Deployment)
         assert_error(api.get(f"requests/\u00b3.{fmt}"), 404, fmt)
         assert request_records(api.get(f"requests.{fmt}", {"service_request_id": "\u00b3,\u0663"}), fmt) == []
 
+    # A control character XML 1.0 cannot carry (pasted from somewhere) must not break the XML document.
+    (bell,) = insert_requests(api, [{"description": "Bell\x07 rang, then\x0b a tab\tand a newline\n."}])
+    as_xml = request_records(api.get(f"requests/{bell}.xml"), "xml")[0]
+    assert as_xml["description"].startswith("Bell")
+    assert "\t" in as_xml["description"]
+    assert "\n" in as_xml["description"]
+
 
 def test_status_changes_through_the_core_show_up_with_their_history(api: Deployment) -> None:
     key = create_key(api, "history-client")
