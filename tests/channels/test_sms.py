@@ -319,3 +319,19 @@ def test_an_enabled_sms_channel_without_credentials_is_a_configuration_error(tmp
     assert "configuration error" in result.stderr
     assert "twilio.auth_token" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_choices_arrive_as_numbered_lines_and_are_answered_by_number(
+    settings: Settings, fake: FakeTwilio
+) -> None:
+    unsure = {"intents": {"auto_file_threshold": 1.0}, "conversation": {"offer_choices_min_confidence": 0.0}}
+    with running_bot(settings, **sms_settings(fake), **unsure) as bot:
+        [question] = text(fake, bot, CLEAR_REPORT)
+        lines = question.splitlines()
+        assert lines[0] == "What kind of problem is it? Reply with the number or the words."
+        assert lines[1] == ""
+        options = lines[2:]
+        assert [line.split(". ", 1)[0] for line in options] == [str(n) for n in range(1, len(options) + 1)]
+        number = next(line.split(".")[0] for line in options if line.endswith("Pothole"))
+        [reply] = text(fake, bot, number)
+        assert "filed as" in reply
