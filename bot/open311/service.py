@@ -143,13 +143,14 @@ class Open311Service:
         bot, in-process, files without a key and names its ``channel`` in ``new``.
         """
         jurisdiction = self.jurisdiction(new.jurisdiction_id)
-        service = self._service(new.service_code)
-        columns = validate_submission(new, service)
         now = self._clock()
         with self._session(session) as db:
             key_id = None
             if require_api_key and not self.sandbox:
+                # The key first: a client without a valid key learns nothing about its submission.
                 key_id = self.keys.verify(api_key, session=db).id
+            service = self._service(new.service_code)
+            columns = validate_submission(new, service)
             if service.type == "batch":
                 token = secrets.token_hex(16)
                 payload = dataclasses.asdict(new) | {"jurisdiction_id": jurisdiction}

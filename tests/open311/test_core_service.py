@@ -498,3 +498,8 @@ def test_concurrent_status_changes_keep_a_consistent_history(core: Open311Servic
     for before, after in itertools.pairwise(rows):
         assert after.previous_status == before.status
     assert core.get_request(request_id).status == rows[-1].status
+
+
+def test_the_key_is_checked_before_the_submission(core: Open311Service) -> None:
+    with pytest.raises(Forbidden):
+        core.create_request(pothole(lat=123.0), api_key="wrong", require_api_key=True)
