@@ -228,6 +228,7 @@ class ConversationEngine:
             reply.say("started")
         elif command.name == "help":
             reply.say("help")
+            self._repeat_question(state, reply)
         elif command.name == "cancel":
             if state.in_progress:
                 _reset(state)
@@ -240,6 +241,17 @@ class ConversationEngine:
             hook = self.command_hooks.get(command.name)
             text = hook(session, command, resident, reply.language) if hook else None
             reply.text(text if text is not None else reply.render("follow_unavailable"))
+
+    def _repeat_question(self, state: DialogueState, reply: _Replies) -> None:
+        """After HELP in the middle of a report, the question still waiting for an answer, again."""
+        if state.stage == "location":
+            reply.say("ask_location")
+        elif state.stage == "category":
+            self._ask_category(state, reply)
+        elif state.stage == "what":
+            reply.say("ask_what")
+        elif state.stage == "attribute" and (spec := self._attribute(state)) is not None:
+            self._ask_attribute(spec, state, reply)
 
     def _status(self, session: Session, reference: str | None, resident: Resident, reply: _Replies) -> None:
         ref = reference or resident.last_request_id or resident.last_token

@@ -26,6 +26,12 @@ def test_required_attributes_are_asked_in_order_with_inference(settings: Setting
             "2. No",
         ]
         assert "did not understand" in olga.ask("maybe")
+        helped = olga.ask("HELP").splitlines()  # the help, then the question still waiting, again
+        assert "STATUS" in helped[0]
+        assert helped[0].endswith(
+            "Is it in a lane where cars or bikes travel? Reply with the number or the words."
+        )
+        assert helped[1:] == ["1. Yes", "2. No"]
         depth = olga.ask("yes")
         assert depth == "About how deep is it, in inches?"
         assert "did not understand" in olga.ask("quite deep")
