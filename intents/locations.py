@@ -32,7 +32,10 @@ from intents.street_names import common_words, street_names
 from intents.streets import AMBIGUOUS_SUFFIXES, DIRECTIONALS, SUFFIXES, is_ordinal, normalize_street
 from intents.types import LocationKind, LocationMention
 
-_TOKEN = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)*|\n|[^\sA-Za-z0-9]")
+# Words are runs of Latin letters (accents included: "Peña") and digits. Any other character is a token
+# of its own and never part of a name: a Han character is no English word ("坏了 在 Market" is no place).
+_LATIN = "A-Za-z0-9\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f"
+_TOKEN = re.compile(rf"(?P<word>[{_LATIN}]+(?:['’][{_LATIN}]+)*)|\n|[^\s{_LATIN}]")
 _COORDINATES = re.compile(
     r"(?<![\d.])([-+]?\d{1,2}\.\d{3,})\s*[,;/ ]\s*([-+]?\d{1,3}\.\d{3,})(?![\d.])"
     r"|(?<![\d.])(\d{1,2}\.\d{3,})\s*°?\s*([NS])\s*,?\s*(\d{1,3}\.\d{3,})\s*°?\s*([EW])\b",
@@ -203,7 +206,7 @@ def _tokenize(text: str) -> list[_Token]:
             continue
         normalized = raw.replace("’", "'")
         lower = normalized.lower()
-        is_word = raw[0].isalnum()
+        is_word = match.group("word") is not None
         capitalized = raw[0].isupper()
         proper = (
             capitalized and lower not in common and lower not in STOPWORDS and lower not in MONTHS_AND_DAYS
@@ -624,6 +627,13 @@ class _Finder:
             if match.group("name2"):
                 second = spanish_name(match.group("kind2"), match.group("name2"))
                 end = self._token_at(match.end("name2") - 1) + 1
+                # "West 5th St y Market": with no "calle" before it, the first street is the English
+                # phrase that ends at the "y", which may start before the Spanish pattern's name.
+                if match.group("kind1") is None:
+                    left = self.street_backward(self._token_at(match.end("name1")))
+                    if left is not None and left[0] < start:
+                        start = left[0]
+                        first = normalize_street(self._span_text(start, self._token_at(match.end("name1"))))
                 found.append(_Candidate(start, end, "intersection", 4.6, f"{first} & {second}"))
             elif match.group("kind1"):
                 end = self._token_at(match.end("name1") - 1) + 1

@@ -12,7 +12,15 @@ import re
 
 from intents.streets import normalize_street
 
-_SPANISH_NAME = r"(?:\d{1,3}(?:st|nd|rd|th|a|va|ta)?\b|[A-Z][\w']+(?:\s+[A-Z][\w']+)?)"
+# An English suffix may follow the name ("5th St y Market St"): it belongs to the street, so the name
+# never starts at the suffix ("St y Market St" is no corner).
+_ENGLISH_SUFFIX = (
+    r"(?i:st|street|ave|avenue|av|blvd|boulevard|rd|road|dr|drive|ln|lane|pl|ct|ter|pkwy|hwy)\b\.?"
+)
+_NAME_WORD = rf"(?!{_ENGLISH_SUFFIX})[A-ZÁÉÍÓÚÑ][\w']+"
+_SPANISH_NAME = (
+    rf"(?:\d{{1,3}}(?:st|nd|rd|th|a|va|ta)?\b|{_NAME_WORD}(?:\s+{_NAME_WORD})?)(?:\s+{_ENGLISH_SUFFIX})?"
+)
 SPANISH_STREET = re.compile(
     rf"(?:\b(?P<kind1>[Cc]alle|[Aa]venida|[Aa]v\.)\s+)?(?P<name1>{_SPANISH_NAME})"
     rf"(?:\s+(?:y|con|esquina\s+con)\s+(?:la\s+)?(?:(?P<kind2>[Cc]alle|[Aa]venida|[Aa]v\.)\s+)?(?P<name2>{_SPANISH_NAME}))?"
@@ -64,8 +72,10 @@ def chinese_name(written: str) -> str:
 
 
 def spanish_name(kind: str | None, name: str) -> str:
-    """ "calle", "24" -> "24TH ST"; "avenida", "Mission" -> "MISSION AVE"; None, "Mission" -> "MISSION"."""
+    """ "calle", "24" -> "24TH ST"; "avenida", "Mission" -> "MISSION AVE"; None, "Mission" -> "MISSION";
+    None, "5th St" -> "05TH ST"."""
     suffix = {"calle": "ST", "avenida": "AVE", "av.": "AVE"}.get((kind or "").lower())
-    digits = re.match(r"\d+", name)
-    core = f"{digits.group()}th" if digits else name
+    # A Spanish ordinal ("24a", "16va") is the English one: normalize_street writes it as "24TH".
+    number = re.fullmatch(r"(\d+)(?:st|nd|rd|th|a|va|ta)?", name.strip())
+    core = f"{number.group(1)}th" if number else name.rstrip(".")
     return normalize_street(f"{core} {suffix}" if suffix else core)

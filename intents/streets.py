@@ -9,6 +9,7 @@ all meet at one key.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 # USPS Publication 28, appendix C1 (the common ones): every spelling people write -> the abbreviation.
 SUFFIXES: dict[str, str] = {}
@@ -137,8 +138,11 @@ def normalize_token(token: str) -> str:
 
 def street_tokens(name: str) -> list[str]:
     """Upper-cased word tokens of a street phrase, without punctuation ("St." -> "ST", "O'Farrell" kept)."""
-    # "O'Farrell" is written OFARRELL in gazetteers.
-    upper = name.upper().replace("’", "").replace("'", "").replace(".", " ")
+    # "O'Farrell" is written OFARRELL in gazetteers, and "Peña" PENA: accents fold to plain letters.
+    folded = unicodedata.normalize("NFKD", name)
+    if not folded.isascii():
+        folded = "".join(char for char in folded if not unicodedata.combining(char))
+    upper = folded.upper().replace("’", "").replace("'", "").replace(".", " ")
     tokens = _TOKEN.findall(upper)
     # "TWENTY FIRST" written as two words is one ordinal.
     merged: list[str] = []

@@ -193,6 +193,12 @@ def test_text_without_a_place_gives_none(text: str) -> None:
         ("Kearny和Clay的红绿灯坏了", "Kearny和Clay", "intersection", "KEARNY & CLAY"),
         ("在市场街和第五街交界有个大坑", "市场街和第五街", "intersection", "市场街 & 05TH ST"),
         ("Mission街2000号门口有垃圾", "Mission街2000号", "address", "2000 MISSION ST"),
+        # An English suffix after the first street stays with it: not "St y Market St".
+        ("5th St y Market St", "5th St y Market St", "intersection", "05TH ST & MARKET ST"),
+        ("Bache en West 5th St y Market", "West 5th St y Market", "intersection", "W 05TH ST & MARKET"),
+        ("Basura tirada en la calle Peña", "calle Peña", "street", "PENA ST"),
+        # Han characters are never part of an English name: not the landmark "坏了 在 Market".
+        ("路灯坏了 在 Market街", "Market街", "street", "MARKET ST"),
     ],
 )
 def test_spanish_and_chinese_ways_of_writing_streets(
@@ -217,6 +223,13 @@ def test_spanish_and_chinese_ways_of_writing_streets(
 )
 def test_chinese_words_for_street_things_are_not_streets(text: str) -> None:
     assert find_location(text) is None
+
+
+def test_han_characters_never_join_an_english_place_name() -> None:
+    # "market" is a head noun of named places ("Faneuil Hall Market"); Han words before it are no name.
+    for text in ("路灯坏了 在 Market街", "路灯坏了在Market街", "路灯坏了 在 Market 街"):
+        assert [(m.text, m.kind) for m in find_locations(text)] == [(text[text.index("Market") :], "street")]
+    assert all("坏" not in m.text for m in find_locations("路灯坏了 在 Market"))
 
 
 def test_the_address_wins_over_a_street_mentioned_later_and_all_places_are_listed_in_order() -> None:
