@@ -7,16 +7,13 @@ uses the review queue).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import lru_cache
-from pathlib import Path
 
 from fastapi import FastAPI
 
 from bot.backend import RequestBackend
-from bot.config import ConfigError, Settings
+from bot.config import ConfigError
 from bot.conversation import ConversationEngine
 from bot.cursors import DatabaseCursorStore
 from bot.dispatcher import Dispatcher
@@ -26,6 +23,7 @@ from bot.outbox import RetryPolicy
 from bot.review.queue import ReviewQueue
 from bot.runtime import Runtime
 from bot.templates import Templates, load_templates
+from bot.understanding import pipeline_from_settings
 from channels.base import Channel
 from channels.registry import ChannelUnavailable, build_channels
 from intents.types import Understander
@@ -47,7 +45,7 @@ def build_messaging(runtime: Runtime, *, understander: Understander | None = Non
     conversation = settings.conversation
     templates = load_templates(conversation.templates_file, conversation.default_language)
     backend = _backend(runtime)
-    understander = understander or load_understander(settings)
+    understander = understander or pipeline_from_settings(settings.intents)
     review_queue = ReviewQueue(backend, templates)
     engine = ConversationEngine(
         understander,
@@ -113,43 +111,3 @@ def _backend(runtime: Runtime) -> RequestBackend:
 
         return RemoteBackend(runtime.sessions, settings.remote.classifier_classes)
     return EmbeddedBackend(runtime.open311)
-
-
-def load_understander(settings: Settings) -> Understander:
-    """The intents pipeline for these settings; loaded once per process and shared (it is read-only)."""
-    geocoder = settings.intents.geocoder
-    return _load_pipeline(
-        settings.intents.model_path,
-        geocoder.provider,
-        json.dumps(geocoder.options, sort_keys=True),
-        geocoder.api_key.get_secret_value() if geocoder.api_key else None,
-        geocoder.min_delay_seconds,
-        geocoder.cache_size,
-        (geocoder.boundary[0], geocoder.boundary[1], geocoder.boundary[2], geocoder.boundary[3]),
-        settings.intents.auto_file_threshold,
-    )
-
-
-@lru_cache(maxsize=4)
-def _load_pipeline(
-    model_path: Path | None,
-    provider: str,
-    options_json: str,
-    api_key: str | None,
-    min_delay_seconds: float,
-    cache_size: int,
-    boundary: tuple[float, float, float, float],
-    auto_file_threshold: float | None = None,
-) -> Understander:
-    from intents.pipeline import load_pipeline
-
-    return load_pipeline(
-        model_path,
-        geocoder_provider=provider,
-        geocoder_options=json.loads(options_json),
-        geocoder_api_key=api_key,
-        min_delay_seconds=min_delay_seconds,
-        cache_size=cache_size,
-        boundary=boundary,
-        auto_file_threshold=auto_file_threshold,
-    )

@@ -21,7 +21,8 @@ import sys
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from bot.config import IntentsSettings, load_settings
+from bot.config import load_settings
+from bot.understanding import pipeline_from_settings
 
 if TYPE_CHECKING:
     from intents.evaluation import Example
@@ -59,24 +60,6 @@ def register(subparsers: Any) -> None:
     classify = subparsers.add_parser("classify", help="JSON lines {'text': ...} on stdin → understanding")
     classify.add_argument("--model", type=Path, default=None, help="model directory (default: configured)")
     classify.set_defaults(handler=run_classify)
-
-
-def pipeline_from_settings(intents: IntentsSettings, model_path: Path | None = None) -> Pipeline:
-    """The understanding pipeline as configured (the one way the bot builds it)."""
-    from intents.pipeline import load_pipeline
-
-    geocoder = intents.geocoder
-    south, west, north, east = geocoder.boundary
-    return load_pipeline(
-        model_path or intents.model_path,
-        geocoder_provider=geocoder.provider,
-        geocoder_options=geocoder.options,
-        geocoder_api_key=geocoder.api_key.get_secret_value() if geocoder.api_key else None,
-        min_delay_seconds=geocoder.min_delay_seconds,
-        cache_size=geocoder.cache_size,
-        boundary=(south, west, north, east),
-        auto_file_threshold=intents.auto_file_threshold,
-    )
 
 
 def _data_dir(explicit: Path | None) -> Path | None:

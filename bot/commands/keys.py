@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.config import load_settings
-from bot.db import make_engine, make_session_factory, migrate
-from bot.open311.errors import Open311Error
-from bot.open311.keys import KeyStore
+
+if TYPE_CHECKING:
+    from bot.open311.keys import KeyStore
 
 
 def register(subparsers: Any) -> None:
@@ -31,6 +31,12 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # Imported here, not at the top: the CLI imports every command module to build its parser, and the
+    # database layer would otherwise load for `open311-bot classify` too.
+    from bot.db import make_engine, make_session_factory, migrate
+    from bot.open311.errors import Open311Error
+    from bot.open311.keys import KeyStore
+
     settings = load_settings(args.config)
     engine = make_engine(settings.effective_database_url)
     try:

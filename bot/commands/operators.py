@@ -20,15 +20,12 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
-
-from sqlmodel import Session
+from typing import TYPE_CHECKING, Any
 
 from bot.config import load_settings
-from bot.db import make_engine, make_session_factory, migrate
-from bot.review import audit, learning
-from bot.review.auth import end_sessions_of
-from bot.review.operators import OperatorError, create_operator, list_operators, set_disabled, set_password
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
 
 CLI_ACTOR = "cli"
 
@@ -54,6 +51,8 @@ def register(subparsers: Any) -> None:
 
 @contextmanager
 def _session(args: argparse.Namespace) -> Iterator[Session]:
+    from bot.db import make_engine, make_session_factory, migrate
+
     settings = load_settings(args.config)
     engine = make_engine(settings.effective_database_url, pool_size=1)
     try:
@@ -66,6 +65,8 @@ def _session(args: argparse.Namespace) -> Iterator[Session]:
 
 def read_password(prompt: str = "Password: ") -> str:
     """From the terminal (typed twice, not echoed) or, when stdin is not a terminal, its first line."""
+    from bot.review.operators import OperatorError
+
     if not sys.stdin.isatty():
         line = sys.stdin.readline()
         return line.rstrip("\r\n")
@@ -77,6 +78,18 @@ def read_password(prompt: str = "Password: ") -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    # Imported here, not at the top: the CLI imports every command module to build its parser, and the
+    # database layer would otherwise load for `open311-bot classify` too.
+    from bot.review import audit, learning
+    from bot.review.auth import end_sessions_of
+    from bot.review.operators import (
+        OperatorError,
+        create_operator,
+        list_operators,
+        set_disabled,
+        set_password,
+    )
+
     action: str = args.operators_action
     actor = f"{CLI_ACTOR}:{os.environ.get('USER', 'unknown')}"
     try:

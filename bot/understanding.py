@@ -1,0 +1,61 @@
+"""The intents pipeline as configured: the one place that turns ``[intents]`` settings into a Pipeline.
+
+Both the running bot (``bot.messaging``) and the ``train | eval | classify`` commands load it from here.
+This module stays light (spaCy and the model load inside the call), so ``open311-bot classify`` does not
+pay for the web app or the database layer at start-up.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bot.config import IntentsSettings
+
+if TYPE_CHECKING:
+    from intents.pipeline import Pipeline
+
+
+def pipeline_from_settings(intents: IntentsSettings, model_path: Path | None = None) -> Pipeline:
+    """The pipeline for these settings (``model_path`` overrides the configured one); loaded once per
+    process for the same settings and shared, since it is read-only."""
+    geocoder = intents.geocoder
+    south, west, north, east = geocoder.boundary
+    return _load_pipeline(
+        model_path or intents.model_path,
+        geocoder.provider,
+        # The options dict is not hashable: the cache keys on its canonical JSON.
+        json.dumps(geocoder.options, sort_keys=True),
+        geocoder.api_key.get_secret_value() if geocoder.api_key else None,
+        geocoder.min_delay_seconds,
+        geocoder.cache_size,
+        (south, west, north, east),
+        intents.auto_file_threshold,
+    )
+
+
+@lru_cache(maxsize=4)
+def _load_pipeline(
+    model_path: Path | None,
+    provider: str,
+    options_json: str,
+    api_key: str | None,
+    min_delay_seconds: float,
+    cache_size: int,
+    boundary: tuple[float, float, float, float],
+    auto_file_threshold: float | None,
+) -> Pipeline:
+    from intents.pipeline import load_pipeline
+
+    return load_pipeline(
+        model_path,
+        geocoder_provider=provider,
+        geocoder_options=json.loads(options_json),
+        geocoder_api_key=api_key,
+        min_delay_seconds=min_delay_seconds,
+        cache_size=cache_size,
+        boundary=boundary,
+        auto_file_threshold=auto_file_threshold,
+    )
