@@ -23,13 +23,24 @@ from intents.location_ranker import default_ranker
 from intents.multilingual_streets import (
     CHINESE_ADDRESS,
     CHINESE_CORNER,
+    CHINESE_PLACE,
     CHINESE_STREET,
+    SPANISH_PLACE,
     SPANISH_STREET,
     chinese_name,
+    chinese_place_name,
     spanish_name,
+    spanish_place_name,
 )
 from intents.street_names import common_words, street_names
-from intents.streets import AMBIGUOUS_SUFFIXES, DIRECTIONALS, SUFFIXES, is_ordinal, normalize_street
+from intents.streets import (
+    AMBIGUOUS_SUFFIXES,
+    DIRECTIONALS,
+    SUFFIXES,
+    is_ordinal,
+    normalize_street,
+    street_tokens,
+)
 from intents.types import LocationKind, LocationMention
 
 # Words are runs of Latin letters (accents included: "Peña") and digits. Any other character is a token
@@ -247,6 +258,15 @@ def _is_suffix(token: _Token) -> bool:
     return token.upper in SUFFIXES
 
 
+_QUADRANTS = frozenset({"NE", "NW", "SE", "SW"})
+
+
+def _is_quadrant(token: _Token) -> bool:
+    """A directional written after a suffix as part of the street ("Main St NW", "15th ave nw"): in
+    capitals, or a two-letter quadrant in any case (a lower-case "n" or "s" is more often a word)."""
+    return token.upper in DIRECTIONALS and (token.text.isupper() or token.upper in _QUADRANTS)
+
+
 _HOUSE_NUMBER = re.compile(r"\d{1,5}[A-Za-z]?")
 
 
@@ -417,7 +437,7 @@ class _Finder:
                 # A period after the suffix stays out of the span ("Wareham St." -> "Wareham St"); a
                 # quadrant after it stays in ("14th & U St NW").
                 end = index + 1
-                if end < len(tokens) and tokens[end].text.isupper() and tokens[end].upper in DIRECTIONALS:
+                if end < len(tokens) and _is_quadrant(tokens[end]):
                     end += 1
                 return end, True, name
             followed_by_suffix = index + 1 < len(tokens) and _is_suffix(tokens[index + 1])
@@ -450,12 +470,7 @@ class _Finder:
         if last < 0:
             return None
         # "Peachtree Rd NE": a directional after the suffix belongs to the street.
-        if (
-            last >= 2
-            and tokens[last].text.isupper()
-            and tokens[last].upper in DIRECTIONALS
-            and _is_suffix(tokens[last - 1])
-        ):
+        if last >= 2 and _is_quadrant(tokens[last]) and _is_suffix(tokens[last - 1]):
             found = self.street_ending_at_suffix(last - 1)
             if found is not None:
                 return found[0], True, [t for t in tokens[found[0] : last - 1] if t.is_word]
@@ -625,6 +640,10 @@ class _Finder:
                 match.start("name1") if match.group("kind1") is None else match.start("kind1")
             )
             if match.group("name2"):
+                # "el Lunes y Nadie vino": with no "calle"/"avenida", both sides need a street's marks.
+                bare = match.group("kind1") is None and match.group("kind2") is None
+                if bare and not all(self._street_like(match.group(g)) for g in ("name1", "name2")):
+                    continue
                 second = spanish_name(match.group("kind2"), match.group("name2"))
                 end = self._token_at(match.end("name2") - 1) + 1
                 # "West 5th St y Market": with no "calle" before it, the first street is the English
@@ -649,6 +668,15 @@ class _Finder:
         for match in CHINESE_STREET.finditer(self.text):
             start, end = self._token_at(match.start()), self._token_at(match.end() - 1) + 1
             found.append(_Candidate(start, end, "street", 3.3, chinese_name(match.group())))
+        for match in SPANISH_PLACE.finditer(self.text):
+            start, end = self._token_at(match.start()), self._token_at(match.end() - 1) + 1
+            normalized = spanish_place_name(match.group("head"), match.group("name"))
+            found.append(_Candidate(start, end, "landmark", _KIND_STRENGTH["landmark"], normalized))
+        for match in CHINESE_PLACE.finditer(self.text):
+            start, end = self._token_at(match.start()), self._token_at(match.end() - 1) + 1
+            found.append(
+                _Candidate(start, end, "landmark", _KIND_STRENGTH["landmark"], chinese_place_name(match))
+            )
         # "en Folsom": a capitalised known street after the Spanish "en".
         tokens = self.tokens
         for index, token in enumerate(tokens[:-1]):
@@ -662,6 +690,13 @@ class _Finder:
                 text = self._span_text(index + 1, forward[0])
                 found.append(_Candidate(index + 1, forward[0], "street", 2.6, normalize_street(text)))
         return found
+
+    def _street_like(self, name: str) -> bool:
+        """A number, a name ending in a suffix, or a known street name ("16th", "Main St", "Mission")."""
+        words = street_tokens(name)
+        return bool(words) and (
+            words[0][0].isdigit() or words[-1] in SUFFIXES or normalize_street(name) in self.names
+        )
 
     def _highways(self) -> list[_Candidate]:
         """ "I-95", "Route 9", "Rt. 1A", "Hwy 101", "US-1", "SR 520": numbered roads, as streets."""
@@ -726,7 +761,7 @@ class _Finder:
             ):
                 street_start += 1
             # "the 1200 block of N Main St": a block stands for its addresses.
-            if street_start + 1 < len(tokens) and tokens[street_start].lower == "block":
+            if street_start + 1 < len(tokens) and tokens[street_start].lower in {"block", "blk"}:
                 street_start += 2 if tokens[street_start + 1].lower == "of" else 1
             street = self._street_after_number(street_start)
             if street is None:
@@ -765,7 +800,7 @@ class _Finder:
                 if street is not None and street[0] == start:
                     end = at + 1
                     # "1600 Pennsylvania Ave NW": a directional after the suffix belongs to the street.
-                    if end < len(tokens) and tokens[end].text.isupper() and tokens[end].upper in DIRECTIONALS:
+                    if end < len(tokens) and _is_quadrant(tokens[end]):
                         end += 1
                     return end, True
             if not (_is_name_word(token) or token.text == "." or is_ordinal(token.text)):
@@ -920,7 +955,9 @@ class _Finder:
             end = index + 1
             # "Charles St South", "Main St NW": a directional after the suffix, unless it starts a phrase
             # ("Main St north of the bridge").
-            if end < len(tokens) and tokens[end].upper in DIRECTIONALS and tokens[end].capitalized:
+            if end < len(tokens) and (
+                (tokens[end].upper in DIRECTIONALS and tokens[end].capitalized) or _is_quadrant(tokens[end])
+            ):
                 following = tokens[end + 1].lower if end + 1 < len(tokens) else ""
                 if following not in {"of", "side", "end", "bound", "on", "to", "from"}:
                     end += 1

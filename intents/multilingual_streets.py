@@ -18,8 +18,10 @@ _ENGLISH_SUFFIX = (
     r"(?i:st|street|ave|avenue|av|blvd|boulevard|rd|road|dr|drive|ln|lane|pl|ct|ter|pkwy|hwy)\b\.?"
 )
 _NAME_WORD = rf"(?!{_ENGLISH_SUFFIX})[A-ZÁÉÍÓÚÑ][\w']+"
+# Up to three capitalised words, joined by "de", "del", "de la" ("Paseo del Prado").
 _SPANISH_NAME = (
-    rf"(?:\d{{1,3}}(?:st|nd|rd|th|a|va|ta)?\b|{_NAME_WORD}(?:\s+{_NAME_WORD})?)(?:\s+{_ENGLISH_SUFFIX})?"
+    rf"(?:\d{{1,3}}(?:st|nd|rd|th|a|va|ta)?\b|{_NAME_WORD}(?:\s+(?:de\s+la\s+|de\s+los\s+|del?\s+)?{_NAME_WORD}){{0,2}})"
+    rf"(?:\s+{_ENGLISH_SUFFIX})?"
 )
 SPANISH_STREET = re.compile(
     rf"(?:\b(?P<kind1>[Cc]alle|[Aa]venida|[Aa]v\.)\s+)?(?P<name1>{_SPANISH_NAME})"
@@ -30,7 +32,8 @@ SPANISH_STREET = re.compile(
 # 路口 (crossing), 路面, 路边, 街角. A leading 在/从/到 ("at", "from", "to") is not part of the name.
 _LATIN_NAME = r"[A-Z][A-Za-z.']*(?: [A-Z][A-Za-z.']*){0,2}"
 _HAN_STREET = r"(?![在从到于])[\u4e00-\u9fff]{2,4}?(?:街|路|大道)(?![灯口面边角旁])"
-_NUMBERED = r"第[一二三四五六七八九十]{1,3}(?:街|路|大道)"
+# "第五街", and in digits "19大道" / "19 大道" (19th Avenue).
+_NUMBERED = r"(?:第[一二三四五六七八九十]{1,3}|\d{1,3}\s*)(?:街|路|大道)"
 _CHINESE_START = r"(?:(?<=[在从到于])|(?<![\u4e00-\u9fff]))"
 _CHINESE_NAME = rf"(?:{_LATIN_NAME}(?:\s*(?:街|路|大道))?|{_NUMBERED}|{_HAN_STREET})"
 CHINESE_CORNER = re.compile(rf"{_CHINESE_START}({_CHINESE_NAME})\s*(?:和|与|與|跟|同)\s*({_CHINESE_NAME})")
@@ -38,6 +41,38 @@ CHINESE_ADDRESS = re.compile(
     rf"{_CHINESE_START}({_LATIN_NAME}\s*(?:街|路|大道)|{_NUMBERED}|{_HAN_STREET})\s*(\d{{1,5}})\s*号"
 )
 CHINESE_STREET = re.compile(rf"{_CHINESE_START}(?:{_LATIN_NAME}\s*(?:街|路|大道)|{_NUMBERED}|{_HAN_STREET})")
+# Named places, Spanish head first ("parque Lincoln", "Escuela Cesar Chavez"), Chinese head last
+# ("金门公园", "Dolores公园"). The normalised form puts the English head after the name ("LINCOLN PARK").
+_SPANISH_HEADS = {
+    "parque": "PARK",
+    "plaza": "PLAZA",
+    "escuela": "SCHOOL",
+    "biblioteca": "LIBRARY",
+    "iglesia": "CHURCH",
+    "hospital": "HOSPITAL",
+    "estación": "STATION",
+    "estacion": "STATION",
+    "mercado": "MARKET",
+}
+SPANISH_PLACE = re.compile(
+    rf"(?i:\b(?P<head>{'|'.join(_SPANISH_HEADS)}))\s+(?:(?:de\s+la|del?)\s+)?"
+    rf"(?P<name>{_NAME_WORD}(?:\s+(?:(?:de\s+la|del?)\s+)?{_NAME_WORD}){{0,2}})"
+)
+_CHINESE_HEADS = {
+    "公园": "PARK",
+    "广场": "PLAZA",
+    "图书馆": "LIBRARY",
+    "小学": "ELEMENTARY SCHOOL",
+    "中学": "SCHOOL",
+    "学校": "SCHOOL",
+    "医院": "HOSPITAL",
+    "教堂": "CHURCH",
+}
+# Two to four Han characters that are a name, not "家附近的" (near my home) or "这个" (this).
+_HAN_NAME = r"(?:(?![的了在从到于这那个里家附近我你他她它们有是把被和与])[\u4e00-\u9fff]){2,4}?"
+CHINESE_PLACE = re.compile(
+    rf"(?:(?P<latin>{_LATIN_NAME})\s*|(?P<han>{_HAN_NAME}))(?P<head>{'|'.join(_CHINESE_HEADS)})"
+)
 _CHINESE_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
 
 
@@ -63,12 +98,24 @@ def chinese_name(written: str) -> str:
         None,
     )
     core = text[: -2 if text.endswith("大道") else -1].strip() if kind else text
-    number = _chinese_number(core.removeprefix("第"))
+    number = int(core) if core.isdigit() else _chinese_number(core.removeprefix("第"))
     if number is not None:
         core = str(number) + "th"
     if not core.isascii():
         return text
     return normalize_street(f"{core} {kind}" if kind else core)
+
+
+def spanish_place_name(head: str, name: str) -> str:
+    """ "parque", "Lincoln" -> "LINCOLN PARK"."""
+    return f"{' '.join(name.upper().split())} {_SPANISH_HEADS[head.lower()]}"
+
+
+def chinese_place_name(match: re.Match[str]) -> str:
+    """ "Dolores公园" -> "DOLORES PARK"; a name in Han characters keeps its script: "金门公园"."""
+    if match.group("latin"):
+        return f"{' '.join(match.group('latin').upper().split())} {_CHINESE_HEADS[match.group('head')]}"
+    return match.group()
 
 
 def spanish_name(kind: str | None, name: str) -> str:

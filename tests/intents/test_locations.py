@@ -213,6 +213,91 @@ def test_spanish_and_chinese_ways_of_writing_streets(
 
 
 @pytest.mark.parametrize(
+    ("text", "span", "kind", "normalized"),
+    [
+        # Other US cities, written the way residents write them.
+        (
+            "@SeattleDOT pothole on 15th ave nw and nw market st is getting worse",
+            "15th ave nw and nw market st",
+            "intersection",
+            "15TH AVE NW & NW MARKET ST",
+        ),
+        (
+            "big pothole 2 ft wide at 1800 blk of n clark st",
+            "1800 blk of n clark st",
+            "address",
+            "1800 N CLARK ST",
+        ),
+        ("Pothole at 2100 W Cermak Rd, Chicago", "2100 W Cermak Rd", "address", "2100 W CERMAK RD"),
+        (
+            "Streetlight out on the corner of Halsted and Roosevelt",
+            "Halsted and Roosevelt",
+            "intersection",
+            None,
+        ),
+        ("abandoned car 300 block of S Broadway for 2 weeks", "300 block of S Broadway", "address", None),
+        (
+            "Fire hydrant leaking at Euclid Ave and E 105th St in Cleveland",
+            "Euclid Ave and E 105th St",
+            "intersection",
+            None,
+        ),
+        ("sewer smell near 600 Pine St #200, Seattle, WA 98101", "600 Pine St", "address", "600 PINE ST"),
+        (
+            "Flooded underpass at Northside Dr & MLK Jr Dr SW",
+            "Northside Dr & MLK Jr Dr SW",
+            "intersection",
+            None,
+        ),
+        ("Dead tree at 47.6097, -122.3331 needs removal", "47.6097, -122.3331", "coordinates", None),
+        # Spanish and Chinese from the same cities.
+        (
+            "Hay basura en la calle 5 y la avenida Central",
+            "calle 5 y la avenida Central",
+            "intersection",
+            None,
+        ),
+        (
+            "Hay un bache en Avenida Paseo del Prado",
+            "Avenida Paseo del Prado",
+            "street",
+            "PASEO DEL PRADO AVE",
+        ),
+        ("Grafiti en el parque Lincoln", "parque Lincoln", "landmark", "LINCOLN PARK"),
+        ("basura en la Escuela Cesar Chavez", "Escuela Cesar Chavez", "landmark", "CESAR CHAVEZ SCHOOL"),
+        ("在 Irving 街和 19 大道 有个大坑", "Irving 街和 19 大道", "intersection", "IRVING ST & 19TH AVE"),
+        ("Dolores公园有很多垃圾", "Dolores公园", "landmark", "DOLORES PARK"),
+        ("金门公园里有很多垃圾", "金门公园", "landmark", "金门公园"),
+    ],
+)
+def test_messages_from_other_cities_and_languages(
+    text: str, span: str, kind: LocationKind, normalized: str | None
+) -> None:
+    mention = find_location(text)
+    assert mention is not None
+    assert (mention.text, mention.kind) == (span, kind)
+    if normalized is not None:
+        assert mention.normalized == normalized
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Thanks Mayor Johnson for nothing. Called 311 on Monday and Nobody came",
+        "The City of Austin needs to do better with bulk pickup",
+        "Still no response on case #12345678",
+        "My Neighbor keeps parking his RV in the street",
+        "Llamé el Lunes y Nadie vino",  # two capitals joined by "y" are no corner without a street's marks
+        "No recogieron la basura esta semana",
+        "我家附近的公园很脏",  # "the park near my home" names no park
+        "这个公园的灯坏了",
+    ],
+)
+def test_messages_that_name_no_place(text: str) -> None:
+    assert find_location(text) is None
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "我家门口的路灯坏了不亮",
