@@ -97,11 +97,8 @@ class RemoteSync:
             assert row.id is not None
             try:
                 result = await self.client.post_request(row.fields)
-            except RemoteUnavailable as exc:
-                self._retry_later(row.id, str(exc), report)
-                continue
-            except RemoteRejected as exc:
-                self._reject(row.id, str(exc), report)
+            except (RemoteUnavailable, RemoteRejected) as exc:
+                self._failed(row.id, exc, report)
                 continue
             with self.session_factory() as session:
                 stored = session.get(RemoteSubmission, row.id)
@@ -127,11 +124,8 @@ class RemoteSync:
             assert row.token is not None
             try:
                 request_id = await self.client.resolve_token(row.token)
-            except RemoteUnavailable as exc:
-                self._retry_later(row.id, str(exc), report)
-                continue
-            except RemoteRejected as exc:
-                self._reject(row.id, str(exc), report)
+            except (RemoteUnavailable, RemoteRejected) as exc:
+                self._failed(row.id, exc, report)
                 continue
             with self.session_factory() as session:
                 stored = session.get(RemoteSubmission, row.id)
@@ -168,6 +162,15 @@ class RemoteSync:
                 status="open",
             )
         )
+
+    def _failed(
+        self, submission_id: int, exc: RemoteUnavailable | RemoteRejected, report: SyncReport
+    ) -> None:
+        """A call about this submission failed: a passing failure is tried again later, a refusal is final."""
+        if isinstance(exc, RemoteRejected):
+            self._reject(submission_id, str(exc), report)
+        else:
+            self._retry_later(submission_id, str(exc), report)
 
     def _retry_later(self, submission_id: int, error: str, report: SyncReport) -> None:
         with self.session_factory() as session:
