@@ -53,7 +53,8 @@ _COORDINATES = re.compile(
     re.IGNORECASE,
 )
 _HIGHWAY = re.compile(
-    r"\b(?:(Interstate|Route|Rte\.?|Rt\.?|Hwy\.?|Highway|US|U\.S\.|SR|State Route)\s*-?\s*|(I)-?)"
+    r"\b(?:(Interstate|Route|Rte\.?|Rt\.?|Hwy\.?|Highway|US|U\.S\.|SR|State Route|County Road|County Rd\.?"
+    r"|CR|FM|Farm to Market Road)\s*-?\s*|(I)-?)"
     r"(\d{1,3}[A-Za-z]?)\b(?![.:/]\d)"
 )
 _HIGHWAY_PREFIXES = {
@@ -63,6 +64,9 @@ _HIGHWAY_PREFIXES = {
     "HIGHWAY": "HWY",
     "U.S": "US",
     "STATE ROUTE": "SR",
+    "COUNTY ROAD": "CR",
+    "COUNTY RD": "CR",
+    "FARM TO MARKET ROAD": "FM",
 }
 _SENTENCE_END = frozenset({".", "!", "?", "\n", ":", ";", "-", "(", ")", '"'})
 
@@ -289,6 +293,9 @@ def _is_name_word(token: _Token) -> bool:
     return True
 
 
+_AVENUE_FIRST = frozenset({"AVENUE", "AVE"})
+
+
 class _Finder:
     def __init__(self, text: str) -> None:
         self.text = text
@@ -418,10 +425,38 @@ class _Finder:
             return words[-1]
         return None
 
+    def avenue_first(self, start: int) -> int | None:
+        """The end of a street whose type comes first: "Avenue B", "Avenue 50", "Avenue of the Americas"
+        (New York, Los Angeles, Miami write these)."""
+        tokens = self.tokens
+        if (
+            start + 1 >= len(tokens)
+            or tokens[start].upper not in _AVENUE_FIRST
+            or not tokens[start].capitalized
+        ):
+            return None
+        # "1st Ave S": after a name the avenue is a suffix and the letter a quadrant.
+        if start >= 1 and tokens[start - 1].is_word and tokens[start - 1].lower not in STOPWORDS:
+            return None
+        following = tokens[start + 1]
+        if _is_letter_name(following) or (following.text.isdigit() and len(following.text) <= 3):
+            return start + 2
+        if (
+            start + 3 < len(tokens)
+            and following.lower == "of"
+            and tokens[start + 2].lower == "the"
+            and tokens[start + 3].proper
+        ):
+            return start + 4
+        return None
+
     def street_forward(self, start: int) -> tuple[int, bool, list[_Token]] | None:
         """A street phrase starting at ``start``: (end, has suffix, its name words). "West Seventh",
-        "Market St", "L st", "Valencia", "cedar streets"."""
+        "Market St", "L st", "Valencia", "cedar streets", "Avenue B"."""
         tokens = self.tokens
+        avenue_end = self.avenue_first(start)
+        if avenue_end is not None:
+            return avenue_end, True, [t for t in tokens[start + 1 : avenue_end] if t.is_word]
         index = start
         if index + 1 < len(tokens) and tokens[index].upper in DIRECTIONALS and tokens[index].is_word:
             index += 2 if tokens[index + 1].text == "." else 1
@@ -469,6 +504,10 @@ class _Finder:
             last -= 1
         if last < 0:
             return None
+        # "Avenue B", "Avenue of the Americas": the street's type comes first.
+        for first in (last - 1, last - 3):
+            if first >= 0 and self.avenue_first(first) == last + 1:
+                return first, True, [t for t in tokens[first + 1 : last + 1] if t.is_word]
         # "Peachtree Rd NE": a directional after the suffix belongs to the street.
         if last >= 2 and _is_quadrant(tokens[last]) and _is_suffix(tokens[last - 1]):
             found = self.street_ending_at_suffix(last - 1)
@@ -964,6 +1003,13 @@ class _Finder:
             text = self._span_text(start, end)
             strength = _KIND_STRENGTH["street"] + min(evidence, 4.0) / 10 - 0.4
             found.append(_Candidate(start, end, "street", strength, normalize_street(text)))
+        for index in range(len(tokens)):
+            avenue_end = self.avenue_first(index)
+            if avenue_end is not None:
+                text = self._span_text(index, avenue_end)
+                found.append(
+                    _Candidate(index, avenue_end, "street", _KIND_STRENGTH["street"], normalize_street(text))
+                )
         # "on Rutherford", "along Comm Ave": a known street name after "on"/"along" with no suffix.
         for index, token in enumerate(tokens[:-1]):
             if token.lower not in {"on", "along", "onto"}:

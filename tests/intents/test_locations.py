@@ -250,6 +250,26 @@ def test_spanish_and_chinese_ways_of_writing_streets(
             None,
         ),
         ("Dead tree at 47.6097, -122.3331 needs removal", "47.6097, -122.3331", "coordinates", None),
+        # A street whose type comes first (New York, Los Angeles), county and farm-to-market roads.
+        (
+            "Garbage piling up on Avenue B between 5th and 6th St",
+            "Avenue B between 5th and 6th St",
+            "street",
+            "AVENUE B BETWEEN 05TH & 06TH ST",
+        ),
+        (
+            "Broken hydrant at Avenue of the Americas and W 40th St",
+            "Avenue of the Americas and W 40th St",
+            "intersection",
+            None,
+        ),
+        (
+            "Graffiti on the overpass at 1st Ave S and S Royal Brougham Way",
+            "1st Ave S and S Royal Brougham Way",
+            "intersection",
+            None,
+        ),
+        ("Pothole on County Rd. 12 near the farm", "County Rd. 12", "street", "CR 12"),
         # Spanish and Chinese from the same cities.
         (
             "Hay basura en la calle 5 y la avenida Central",
