@@ -21,21 +21,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from _support import Result, free_port, start_server, stop_server, wait_until_up
 from twilio.request_validator import RequestValidator
 
-REPO = Path(__file__).resolve().parent.parent
 AUTH_TOKEN = uuid.uuid4().hex
 REPORTS = (
     "There is a huge pothole in the road at 5th St and Market St",
@@ -44,69 +40,13 @@ REPORTS = (
     "Someone dumped a mattress and a couch at 24th St and Folsom St",
     "Overflowing trash on the sidewalk at Haight St and Ashbury St",
 )
-
-
-@dataclass
-class Result:
-    name: str
-    count: int
-    seconds: float
-    latencies: list[float]
-
-    @property
-    def rate(self) -> float:
-        return self.count / self.seconds
-
-    def percentile(self, q: float) -> float:
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000.0
-
-    @property
-    def p50(self) -> float:
-        return statistics.median(self.latencies) * 1000.0
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def start_server(data_dir: Path, port: int, database_url: str | None) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "OPEN311_BOT_DATA_DIR": str(data_dir),
-        "OPEN311_BOT_SERVER__PUBLIC_URL": f"http://127.0.0.1:{port}",
-        "OPEN311_BOT_TWILIO__ENABLED": "true",
-        "OPEN311_BOT_TWILIO__ACCOUNT_SID": "AC" + "0" * 32,
-        "OPEN311_BOT_TWILIO__AUTH_TOKEN": AUTH_TOKEN,
-        "OPEN311_BOT_TWILIO__FROM_NUMBER": "+14155550100",
-        # Only the webhook path is measured: no background sender competing for the two cores.
-        "OPEN311_BOT_JOBS__ENABLED": "false",
-    }
-    env.pop("OPEN311_BOT_CONFIG", None)
-    if database_url:
-        env["OPEN311_BOT_DATABASE_URL"] = database_url
-    command = [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
-    return subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-
-
-def wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            stderr = process.stderr.read().decode() if process.stderr else ""
-            raise SystemExit(f"the server exited: {stderr[-2000:]}")
-        try:
-            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit("the server did not start in time")
+# The SMS channel, so that Twilio-style webhooks can be signed with this run's throwaway auth token.
+SMS_CHANNEL = {
+    "OPEN311_BOT_TWILIO__ENABLED": "true",
+    "OPEN311_BOT_TWILIO__ACCOUNT_SID": "AC" + "0" * 32,
+    "OPEN311_BOT_TWILIO__AUTH_TOKEN": AUTH_TOKEN,
+    "OPEN311_BOT_TWILIO__FROM_NUMBER": "+14155550100",
+}
 
 
 async def measure(
@@ -189,9 +129,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-conversation-") as directory:
         port = free_port()
         url = f"http://127.0.0.1:{port}"
-        process = start_server(Path(directory), port, args.database_url)
+        process = start_server(Path(directory), port, args.database_url, env=SMS_CHANNEL)
         try:
-            wait_until_up(url, process)
+            wait_until_up(url, process, timeout=120.0)
             run_id = uuid.uuid4().hex[:8]
             all_scenarios = scenarios(url, run_id)
             # Warm-up: the first messages load lazily built parts (gazetteer indexes, spaCy vocab).
@@ -201,8 +141,7 @@ def main() -> int:
                 for name, one in all_scenarios.items()
             ]
         finally:
-            process.terminate()
-            process.wait(timeout=30)
+            stop_server(process)
     baseline = results[0].rate
     print(
         f"conversation benchmark: {args.count} per scenario, concurrency {args.concurrency}, "

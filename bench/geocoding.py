@@ -19,26 +19,18 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from _support import REPO as ROOT
+from _support import rss_mb
 
-from intents.gazetteer import default_gazetteer  # noqa: E402
-from intents.geocoding import build_geocoder  # noqa: E402
-from intents.location_ranker import default_ranker  # noqa: E402
-from intents.locations import find_location  # noqa: E402
-from intents.street_names import common_words, street_names  # noqa: E402
+from intents.gazetteer import default_gazetteer
+from intents.geocoding import build_geocoder
+from intents.location_ranker import default_ranker
+from intents.locations import find_location
+from intents.street_names import common_words, street_names
 
 DEFAULT_MESSAGES = ROOT.parent / "shared" / "data" / "boston311" / "labelled.csv"
 TARGET_PER_SECOND = 300.0
 _BASELINE = re.compile(r"\b\d{1,5}\s+[A-Z][a-z]+\s+(?:St|Ave|Rd)\b")
-
-
-def resident_mb() -> float:
-    with open("/proc/self/status", encoding="ascii") as handle:
-        for line in handle:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def timed(label: str, items: list[str], work: Callable[[str], object], baseline_rate: float | None) -> float:
@@ -66,7 +58,7 @@ def main() -> None:
     with open(path, encoding="utf-8", newline="") as handle:
         texts = [row["text"] for row in csv.DictReader(handle) if row.get("text")]
     print(f"{len(texts)} messages from {path}")
-    before = resident_mb()
+    before = rss_mb()
     t0 = time.perf_counter()
     default_gazetteer()
     street_names()
@@ -75,7 +67,7 @@ def main() -> None:
     load = time.perf_counter() - t0
     print(
         f"gazetteer, word lists, ranker load  {load:.2f} s   "
-        f"resident memory {before:.0f} MB -> {resident_mb():.0f} MB"
+        f"resident memory {before:.0f} MB -> {rss_mb():.0f} MB"
     )
 
     resolver = build_geocoder(
@@ -107,7 +99,7 @@ def main() -> None:
         lambda p: resolver.reverse(*map(float, p.split(","))),
         baseline,
     )
-    print(f"resident memory after the runs: {resident_mb():.0f} MB")
+    print(f"resident memory after the runs: {rss_mb():.0f} MB")
 
 
 if __name__ == "__main__":

@@ -20,9 +20,8 @@ import argparse  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
-from pathlib import Path  # noqa: E402
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from _support import percentile, rss_mb  # noqa: E402
 
 from intents.evaluation import read_examples  # noqa: E402
 from intents.splits import default_data_dir, is_heldout, labelled_file  # noqa: E402
@@ -37,19 +36,6 @@ FALLBACK = [
     "Loud music every night from the bar on Valencia",
     "Rats in the alley behind 1355 market street",
 ]
-
-
-def rss_mb() -> float:
-    with open("/proc/self/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def main() -> int:

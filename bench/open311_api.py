@@ -28,58 +28,23 @@ import asyncio
 import json
 import os
 import random
-import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlencode
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from _support import NOOP_PATH, Result, free_port, start_server, stop_server, wait_until_up
+from sqlalchemy import insert
 
-from sqlalchemy import insert  # noqa: E402
-
-from bot.db import make_engine, make_session_factory, migrate  # noqa: E402
-from bot.open311.keys import KeyStore  # noqa: E402
-from bot.open311.models import ServiceRequestRow  # noqa: E402
-from tests.support.live_server import free_port  # noqa: E402
+from bot.db import make_engine, make_session_factory, migrate
+from bot.open311.keys import KeyStore
+from bot.open311.models import ServiceRequestRow
 
 BASE_PATH = "/open311/v2"
-NOOP_PATH = "/healthz"
 JURISDICTION = "sfgov.org"
 CODES = ("pothole", "graffiti", "streetlight", "street_cleaning", "illegal_dumping", "noise", "tree")
-
-
-@dataclass
-class Result:
-    name: str
-    count: int
-    seconds: float
-    latencies: list[float]
-    # CPU time the server process spent on these requests: unlike wall time, it hardly changes when other
-    # processes compete for the cores, so it tells what the route costs on an idle machine.
-    server_cpu: float = 0.0
-
-    @property
-    def cpu_ms(self) -> float:
-        return self.server_cpu / self.count * 1000.0
-
-    @property
-    def rate(self) -> float:
-        return self.count / self.seconds
-
-    def percentile(self, q: float) -> float:
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000.0
-
-    @property
-    def p50(self) -> float:
-        return statistics.median(self.latencies) * 1000.0
 
 
 def build_store(database_url: str, total: int) -> tuple[int, str]:
@@ -222,47 +187,13 @@ def expect(*statuses: int, min_items: int | None = None) -> Callable[[int, bytes
     return check
 
 
-def start_server(data_dir: Path, database_url: str, port: int) -> subprocess.Popen[bytes]:
-    config = data_dir / "bench.toml"
-    config.write_text(
-        f"data_dir = {json.dumps(str(data_dir))}\n"
-        f"database_url = {json.dumps(database_url)}\n"
-        "[jobs]\nenabled = false\n"
-        f'[server]\npublic_url = "http://127.0.0.1:{port}"\n',
-        encoding="utf-8",
-    )
-    env = {key: value for key, value in os.environ.items() if not key.startswith("OPEN311_BOT_")}
-    command = [sys.executable, "-m", "bot.cli", "--config", str(config), "serve"]
-    command += ["--host", "127.0.0.1", "--port", str(port)]
-    return subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-
-
-async def wait_until_up(port: int, process: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            error = process.stderr.read().decode() if process.stderr else ""
-            raise SystemExit(f"the server exited with {process.returncode}:\n{error}")
-        try:
-            connection = await Connection.open("127.0.0.1", port)
-        except OSError:
-            await asyncio.sleep(0.2)
-            continue
-        status, _ = await connection.request("GET", NOOP_PATH)
-        connection.close()
-        if status == 200:
-            return
-        raise SystemExit(f"GET {NOOP_PATH} answered {status}")
-    raise SystemExit(f"the server did not start within {timeout} s")
-
-
 async def run(args: argparse.Namespace, data_dir: Path) -> list[Result]:
     database_url = args.database_url or f"sqlite:///{(data_dir / 'open311.db').as_posix()}"
     highest, key = build_store(database_url, args.requests)
     port = free_port()
-    process = start_server(data_dir, database_url, port)
+    process = start_server(data_dir, port, database_url)
     try:
-        await wait_until_up(port, process)
+        wait_until_up(f"http://127.0.0.1:{port}", process, timeout=60.0)
         rng = random.Random(7)
         post_body = urlencode(
             {
@@ -320,11 +251,7 @@ async def run(args: argparse.Namespace, data_dir: Path) -> list[Result]:
                 results[name] = part
         return list(results.values())
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_server(process)
 
 
 def report(results: list[Result], args: argparse.Namespace, sqlite: bool) -> None:

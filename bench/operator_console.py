@@ -22,30 +22,23 @@ feels instant to a person: every page p99 under 300 ms at 100,000 requests.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import re
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+from _support import free_port, percentile, start_server, stop_server, wait_until_up
+from sqlalchemy import insert
+from sqlmodel import Session
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from sqlalchemy import insert  # noqa: E402
-from sqlmodel import Session  # noqa: E402
-
-from bot.db import make_engine, migrate  # noqa: E402
-from bot.open311.models import ServiceRequestRow  # noqa: E402
-from bot.review.models import ReviewItem  # noqa: E402
-from bot.review.operators import create_operator  # noqa: E402
-from tests.support.live_server import free_port  # noqa: E402
+from bot.db import make_engine, migrate
+from bot.open311.models import ServiceRequestRow
+from bot.review.models import ReviewItem
+from bot.review.operators import create_operator
 
 CODES = ("pothole", "graffiti", "streetlight", "street_cleaning", "illegal_dumping", "noise", "tree")
 CHANNELS = ("sms", "local", "telegram", "api")
@@ -125,33 +118,6 @@ def build_store(database_url: str, total: int) -> int:
     return int(oldest)
 
 
-def start_server(data_dir: Path, database_url: str, port: int) -> subprocess.Popen[bytes]:
-    config = data_dir / "bench.toml"
-    config.write_text(
-        f'data_dir = "{data_dir.as_posix()}"\ndatabase_url = "{database_url}"\n'
-        f'[server]\npublic_url = "http://127.0.0.1:{port}"\n[jobs]\nenabled = false\n',
-        encoding="utf-8",
-    )
-    command = [sys.executable, "-m", "bot.cli", "--config", str(config), "serve", "--port", str(port)]
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-
-
-def wait_until_up(client: httpx.Client, process: subprocess.Popen[bytes], timeout: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            error = process.stderr.read().decode() if process.stderr else ""
-            raise SystemExit(f"the server exited with {process.returncode}:\n{error}")
-        try:
-            if client.get("/healthz").status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit(f"the server did not start within {timeout} s")
-
-
 def sign_in(client: httpx.Client) -> None:
     form = client.get("/operator/sign-in")
     token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
@@ -186,10 +152,10 @@ def main() -> None:
         database_url = args.database_url or f"sqlite:///{(data_dir / 'open311.db').as_posix()}"
         item_id = build_store(database_url, args.requests)
         port = free_port()
-        process = start_server(data_dir, database_url, port)
+        process = start_server(data_dir, port, database_url)
         try:
+            wait_until_up(f"http://127.0.0.1:{port}", process, timeout=90.0)
             with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
-                wait_until_up(client, process)
                 sign_in(client)
                 start = (datetime.now(UTC) - timedelta(days=60)).date().isoformat()
                 pages = [
@@ -206,14 +172,12 @@ def main() -> None:
                 ]
                 results = [(name, time_page(client, path, args.rounds)) for name, path in pages]
         finally:
-            process.terminate()
-            process.wait(timeout=30)
+            stop_server(process)
     baseline = statistics.median(results[0][1])
     print(f"{'page':<22}{'p50 ms':>10}{'p99 ms':>10}{'x no-op':>10}")
     for name, latencies in results:
-        ordered = sorted(latencies)
-        p50 = statistics.median(ordered)
-        p99 = ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
+        p50 = statistics.median(latencies)
+        p99 = percentile(latencies, 0.99)
         print(f"{name:<22}{p50 * 1000:>10.1f}{p99 * 1000:>10.1f}{p50 / baseline:>10.1f}")
     print(f"({args.requests:,} requests, {args.rounds} rounds per page, one client, one server process)")
 
