@@ -115,14 +115,12 @@ def approve(console: Console, session: Session, actor: Actor, item_id: int, appr
         address_string=address or None,
         attributes=_answers(item, approval, code, original),
     )
-    learning.record_decision(
+    _learn(
         session,
-        review_item_id=item_id,
-        operator=actor.name,
-        text=item.text,
-        language=item.language,
-        predicted_code=view.top_code,
-        predicted_confidence=view.top_confidence,
+        actor,
+        item_id,
+        item,
+        view,
         # Labelled with the classifier's class, so training and the agreement figures compare like with like.
         service_code=console.classifier_class_for(decided.service_code or ""),
         location_text=item.location_text or "",
@@ -142,12 +140,18 @@ def _answers(
     return None if code == original else from_resident
 
 
-def reject(console: Console, session: Session, actor: Actor, item_id: int, reason: str) -> ReviewItem:
-    """Closes the report unfiled; the resident is told the reason as written (by the queue)."""
-    item = _item(console, session, item_id)
-    before = _snapshot(item)
-    view = views.item_view(item, claim_minutes=console.claim_minutes)
-    decided = console.queue.reject(session, item_id, actor.name, reason)
+def _learn(
+    session: Session,
+    actor: Actor,
+    item_id: int,
+    item: ReviewItem,
+    view: views.ItemView,
+    *,
+    service_code: str,
+    location_text: str = "",
+    rejected: bool = False,
+) -> None:
+    """The operator's decision on this item as a labelled example, next to what the bot had predicted."""
     learning.record_decision(
         session,
         review_item_id=item_id,
@@ -156,9 +160,19 @@ def reject(console: Console, session: Session, actor: Actor, item_id: int, reaso
         language=item.language,
         predicted_code=view.top_code,
         predicted_confidence=view.top_confidence,
-        service_code="",
-        rejected=True,
+        service_code=service_code,
+        location_text=location_text,
+        rejected=rejected,
     )
+
+
+def reject(console: Console, session: Session, actor: Actor, item_id: int, reason: str) -> ReviewItem:
+    """Closes the report unfiled; the resident is told the reason as written (by the queue)."""
+    item = _item(console, session, item_id)
+    before = _snapshot(item)
+    view = views.item_view(item, claim_minutes=console.claim_minutes)
+    decided = console.queue.reject(session, item_id, actor.name, reason)
+    _learn(session, actor, item_id, item, view, service_code="", rejected=True)
     _audit(session, actor, "reject", item_id, before, decided)
     return decided
 

@@ -79,6 +79,13 @@ FLASHES = {
 }
 
 
+def map_context(lat: float | None, long: float | None, label: str) -> dict[str, str]:
+    """A page's map (an inline SVG and a link to an online map), empty where there is no point."""
+    if lat is None or long is None:
+        return {"map_svg": "", "online_map_url": ""}
+    return {"map_svg": render_map_svg(lat, long, label=label), "online_map_url": online_map_url(lat, long)}
+
+
 def operator_router(console: Console) -> APIRouter:
     """The console's pages (the JSON endpoints are ``api.api_router``)."""
     router = APIRouter(prefix=PREFIX, include_in_schema=False)
@@ -248,7 +255,6 @@ def operator_router(console: Console) -> APIRouter:
         details_for: str = "",
     ) -> Response:
         item = item_or_404(console, session, item_id)
-        has_point = item.lat is not None and item.long is not None
         row = session.get(ReviewItem, item_id)
         # The chosen service's questions (attributes): the one an attempt was refused for, else the bot's.
         details_code = details_for or item.service_code or console.service_code_for(item.top_code)
@@ -263,12 +269,7 @@ def operator_router(console: Console) -> APIRouter:
             item=item,
             services=console.service_names(),
             conversation=views.conversation(session, item.channel, item.resident_id),
-            map_svg=render_map_svg(item.lat, item.long, label=item.location_text or "")
-            if has_point and item.lat is not None and item.long is not None
-            else "",
-            online_map_url=online_map_url(item.lat, item.long)
-            if item.lat is not None and item.long is not None
-            else "",
+            **map_context(item.lat, item.long, item.location_text or ""),
             error=error,
             details_service=details_service,
             chosen=details_for,
@@ -396,12 +397,7 @@ def operator_router(console: Console) -> APIRouter:
             audit_entries=audit.recent_entries(
                 session, subject_type="request", subject_id=str(row.id), limit=20
             ),
-            map_svg=render_map_svg(row.lat, row.long, label=row.address or "")
-            if row.lat is not None and row.long is not None
-            else "",
-            online_map_url=online_map_url(row.lat, row.long)
-            if row.lat is not None and row.long is not None
-            else "",
+            **map_context(row.lat, row.long, row.address or ""),
             expected_value=row.expected_datetime.astimezone(UTC).strftime("%Y-%m-%dT%H:%M")
             if row.expected_datetime
             else "",
@@ -437,18 +433,25 @@ def operator_router(console: Console) -> APIRouter:
 
     # ------------------------------------------------------------------------ batch submissions
 
-    @router.get("/batch")
-    def batch_page(request: Request, operator: Operator, session: DB) -> Response:
+    def batch_page(
+        request: Request, operator: SignedIn, session: Session, *, error: str = "", status: int = 200
+    ) -> Response:
         return page(
             request,
             "batch.html",
             operator,
             "batch",
             "Batch submissions",
+            status,
             submissions=views.pending_batch(session),
             services=console.service_names(),
             mode=console.settings.open311.batch_acceptance,
+            error=error,
         )
+
+    @router.get("/batch")
+    def show_batch(request: Request, operator: Operator, session: DB) -> Response:
+        return batch_page(request, operator, session)
 
     @router.post("/batch/{token}/accept")
     def accept_batch(request: Request, token: str, operator: Checked, session: DB) -> Response:
@@ -459,18 +462,7 @@ def operator_router(console: Console) -> APIRouter:
             session.commit()
         except Open311Error as exc:
             session.rollback()
-            return page(
-                request,
-                "batch.html",
-                operator,
-                "batch",
-                "Batch submissions",
-                409,
-                submissions=views.pending_batch(session),
-                services=console.service_names(),
-                mode=console.settings.open311.batch_acceptance,
-                error=str(exc),
-            )
+            return batch_page(request, operator, session, error=str(exc), status=409)
         return redirect(f"/requests/{accepted.service_request_id}", "accepted")
 
     # ------------------------------------------------------------------- dashboard, learning, audit
