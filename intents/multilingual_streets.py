@@ -31,7 +31,10 @@ SPANISH_STREET = re.compile(
 # street ("第五街"), or two to four Han characters ending in 街/路/大道 ("市场街"), not 路灯 (street light),
 # 路口 (crossing), 路面, 路边, 街角. A leading 在/从/到 ("at", "from", "to") is not part of the name.
 _LATIN_NAME = r"[A-Z][A-Za-z.']*(?: [A-Z][A-Za-z.']*){0,2}"
-_HAN_STREET = r"(?![在从到于])[\u4e00-\u9fff]{2,4}?(?:街|路|大道)(?![灯口面边角旁])"
+# Two to four Han characters that can be a name: not a pronoun, demonstrative, measure word or particle
+# ("我们这条街" is "our street", "家附近的" is "near my home").
+_HAN_NAME = r"(?:(?![的了在从到于这那个条里家附近我你他她它们有是把被和与])[\u4e00-\u9fff]){2,4}?"
+_HAN_STREET = rf"{_HAN_NAME}(?:街|路|大道)(?![灯口面边角旁])"
 # "第五街", and in digits "19大道" / "19 大道" (19th Avenue).
 _NUMBERED = r"(?:第[一二三四五六七八九十]{1,3}|\d{1,3}\s*)(?:街|路|大道)"
 _CHINESE_START = r"(?:(?<=[在从到于])|(?<![\u4e00-\u9fff]))"
@@ -68,8 +71,6 @@ _CHINESE_HEADS = {
     "医院": "HOSPITAL",
     "教堂": "CHURCH",
 }
-# Two to four Han characters that are a name, not "家附近的" (near my home) or "这个" (this).
-_HAN_NAME = r"(?:(?![的了在从到于这那个里家附近我你他她它们有是把被和与])[\u4e00-\u9fff]){2,4}?"
 CHINESE_PLACE = re.compile(
     rf"(?:(?P<latin>{_LATIN_NAME})\s*|(?P<han>{_HAN_NAME}))(?P<head>{'|'.join(_CHINESE_HEADS)})"
 )

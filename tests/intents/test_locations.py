@@ -324,6 +324,8 @@ def test_messages_that_name_no_place(text: str) -> None:
         "这个路口需要一个停车标志",
         "人行道上有很多垃圾和碎玻璃",
         "有人在街角丢弃了床垫和沙发",
+        "我们这条街的路灯全坏了",  # "our street": a pronoun and a measure word are no street name
+        "那条路上有很多垃圾",
     ],
 )
 def test_chinese_words_for_street_things_are_not_streets(text: str) -> None:
