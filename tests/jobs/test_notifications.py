@@ -19,6 +19,7 @@ from bot.runtime import Runtime
 from bot.state import get_or_create_resident, mark_opted_out
 from bot.templates import load_templates
 from tests.conftest import make_settings
+from tests.support.answers import required_answers
 
 
 @pytest.fixture
@@ -39,15 +40,6 @@ def outbox(runtime: Runtime) -> list[OutboxMessage]:
         return list(session.exec(select(OutboxMessage).order_by(OutboxMessage.id)).all())  # type: ignore[arg-type]
 
 
-def required(runtime: Runtime, code: str) -> dict[str, str | list[str]]:
-    answers: dict[str, str | list[str]] = {}
-    for attribute in runtime.open311.get_service_definition(code).attributes:
-        if attribute.required and attribute.variable:
-            first = attribute.values[0].key if attribute.values else "3"
-            answers[attribute.code] = [first] if attribute.datatype == "multivaluelist" else first
-    return answers
-
-
 def new_request(runtime: Runtime, code: str = "streetlight") -> tuple[str | None, str | None]:
     submission = runtime.open311.create_request(
         NewRequest(
@@ -55,7 +47,7 @@ def new_request(runtime: Runtime, code: str = "streetlight") -> tuple[str | None
             lat=37.77,
             long=-122.42,
             description="dark corner",
-            attributes=required(runtime, code),
+            attributes=required_answers(runtime, code),
         ),
         actor="test",
     )

@@ -15,6 +15,7 @@ from bot.open311.models import NewRequest
 from bot.runtime import Runtime
 from channels.fakes.twilio import FakeTwilio
 from tests.conversation.harness import RunningBot, running_bot
+from tests.support.answers import required_answers
 from tests.support.live_server import live_server
 
 SMS_RESIDENT = "+14155550111"
@@ -65,21 +66,12 @@ def new_pothole(runtime: Runtime) -> str:
             lat=37.7793,
             long=-122.4193,
             description="pothole in the bike lane",
-            attributes=_required_answers(runtime, "pothole"),
+            attributes=required_answers(runtime, "pothole"),
         ),
         actor="test",
     )
     assert submission.service_request_id is not None
     return submission.service_request_id
-
-
-def _required_answers(runtime: Runtime, code: str) -> dict[str, str | list[str]]:
-    answers: dict[str, str | list[str]] = {}
-    for attribute in runtime.open311.get_service_definition(code).attributes:
-        if attribute.required and attribute.variable:
-            first = attribute.values[0].key if attribute.values else "3"
-            answers[attribute.code] = [first] if attribute.datatype == "multivaluelist" else first
-    return answers
 
 
 def sms_say(bot: RunningBot, fake: FakeTwilio, number: str, body: str) -> str:

@@ -17,6 +17,7 @@ from bot.open311.models import NewRequest
 from bot.runtime import Runtime
 from channels.fakes.twilio import FakeTwilio
 from tests.jobs.processes import BotProcess, wait_for
+from tests.support.answers import required_answers
 from tests.support.databases import fresh_postgres_schema
 from tests.support.live_server import live_server
 
@@ -93,7 +94,7 @@ def test_two_workers_send_each_notification_once_and_take_over_from_a_dead_leade
                     lat=37.78,
                     long=-122.41,
                     description=f"tag #{number}",
-                    attributes=_required(runtime, "graffiti"),
+                    attributes=required_answers(runtime, "graffiti"),
                 ),
                 actor="test",
             )
@@ -141,15 +142,6 @@ def test_two_workers_send_each_notification_once_and_take_over_from_a_dead_leade
         runtime.close()
     for worker in workers:
         assert "Traceback" not in worker.log(), worker.log()[-3000:]
-
-
-def _required(runtime: Runtime, code: str) -> dict[str, str | list[str]]:
-    answers: dict[str, str | list[str]] = {}
-    for attribute in runtime.open311.get_service_definition(code).attributes:
-        if attribute.required and attribute.variable:
-            first = attribute.values[0].key if attribute.values else "3"
-            answers[attribute.code] = [first] if attribute.datatype == "multivaluelist" else first
-    return answers
 
 
 def test_workers_started_together_on_an_empty_database_migrate_it_once(
