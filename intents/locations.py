@@ -54,7 +54,7 @@ _COORDINATES = re.compile(
 )
 _HIGHWAY = re.compile(
     r"\b(?:(Interstate|Route|Rte\.?|Rt\.?|Hwy\.?|Highway|US|U\.S\.|SR|State Route|County Road|County Rd\.?"
-    r"|CR|FM|Farm to Market Road)\s*-?\s*|(I)-?)"
+    r"|CR|FM|Farm to Market Road|[Cc]arretera|[Aa]utopista)\s*-?\s*|(I)-?)"
     r"(\d{1,3}[A-Za-z]?)\b(?![.:/]\d)"
 )
 _HIGHWAY_PREFIXES = {
@@ -67,6 +67,8 @@ _HIGHWAY_PREFIXES = {
     "COUNTY ROAD": "CR",
     "COUNTY RD": "CR",
     "FARM TO MARKET ROAD": "FM",
+    "CARRETERA": "HWY",
+    "AUTOPISTA": "HWY",
 }
 _SENTENCE_END = frozenset({".", "!", "?", "\n", ":", ";", "-", "(", ")", '"'})
 
@@ -173,6 +175,9 @@ _CONTEXT_WORDS = frozenset(
     }
 )
 _NOT_STREETS = frozenset({"floor", "fl", "grade", "time", "place", "shift", "request", "day", "week", "year"})
+
+# Candidates from the Spanish and Chinese patterns (``intents.multilingual_streets``).
+_UNRANKED_RULES = frozenset({"spanish", "chinese"})
 
 _KIND_STRENGTH: dict[str, float] = {
     "coordinates": 6.0,
@@ -692,29 +697,40 @@ class _Finder:
                     if left is not None and left[0] < start:
                         start = left[0]
                         first = normalize_street(self._span_text(start, self._token_at(match.end("name1"))))
-                found.append(_Candidate(start, end, "intersection", 4.6, f"{first} & {second}"))
+                found.append(
+                    _Candidate(start, end, "intersection", 4.6, f"{first} & {second}", rule="spanish")
+                )
             elif match.group("kind1"):
                 end = self._token_at(match.end("name1") - 1) + 1
-                found.append(_Candidate(start, end, "street", 3.3, first))
+                found.append(_Candidate(start, end, "street", 3.3, first, rule="spanish"))
         for match in CHINESE_CORNER.finditer(self.text):
             start, end = self._token_at(match.start()), self._token_at(match.end() - 1) + 1
             normalized = f"{chinese_name(match.group(1))} & {chinese_name(match.group(2))}"
-            found.append(_Candidate(start, end, "intersection", 4.6, normalized))
+            found.append(_Candidate(start, end, "intersection", 4.6, normalized, rule="chinese"))
         for match in CHINESE_ADDRESS.finditer(self.text):  # "Mission街2000号"
             start, end = self._token_at(match.start()), self._token_at(match.end() - 1) + 1
             normalized = f"{match.group(2)} {chinese_name(match.group(1))}"
-            found.append(_Candidate(start, end, "address", 5.5, normalized))
+            found.append(_Candidate(start, end, "address", 5.5, normalized, rule="chinese"))
         for match in CHINESE_STREET.finditer(self.text):
             start, end = self._token_at(match.start()), self._token_at(match.end() - 1) + 1
-            found.append(_Candidate(start, end, "street", 3.3, chinese_name(match.group())))
+            found.append(_Candidate(start, end, "street", 3.3, chinese_name(match.group()), rule="chinese"))
         for match in SPANISH_PLACE.finditer(self.text):
             start, end = self._token_at(match.start()), self._token_at(match.end() - 1) + 1
             normalized = spanish_place_name(match.group("head"), match.group("name"))
-            found.append(_Candidate(start, end, "landmark", _KIND_STRENGTH["landmark"], normalized))
+            found.append(
+                _Candidate(start, end, "landmark", _KIND_STRENGTH["landmark"], normalized, rule="spanish")
+            )
         for match in CHINESE_PLACE.finditer(self.text):
             start, end = self._token_at(match.start()), self._token_at(match.end() - 1) + 1
             found.append(
-                _Candidate(start, end, "landmark", _KIND_STRENGTH["landmark"], chinese_place_name(match))
+                _Candidate(
+                    start,
+                    end,
+                    "landmark",
+                    _KIND_STRENGTH["landmark"],
+                    chinese_place_name(match),
+                    rule="chinese",
+                )
             )
         # "en Folsom": a capitalised known street after the Spanish "en".
         tokens = self.tokens
@@ -727,7 +743,9 @@ class _Finder:
             words = forward[2]
             if words and all(t.capitalized for t in words) and self._known(words):
                 text = self._span_text(index + 1, forward[0])
-                found.append(_Candidate(index + 1, forward[0], "street", 2.6, normalize_street(text)))
+                found.append(
+                    _Candidate(index + 1, forward[0], "street", 2.6, normalize_street(text), rule="spanish")
+                )
         return found
 
     def _street_like(self, name: str) -> bool:
@@ -1227,6 +1245,12 @@ def find_location(text: str) -> LocationMention | None:
     if ranker is None:
         return pattern_location(text)
     finder, scored = ranked_candidates(text)
+    # The ranker learnt from English messages only; when the strongest pattern is a Spanish or Chinese
+    # way of writing a place ("la calle Main", "Stockton街"), the ranker's features (English context
+    # words) say nothing about it, so the pattern's own strength decides.
+    for candidate, features in scored:
+        if candidate.rule in _UNRANKED_RULES and features.get("rank=0") == 1.0:
+            return finder.mention(candidate)
     best: tuple[float, _Candidate] | None = None
     for candidate, features in scored:
         probability = ranker.probability(features)

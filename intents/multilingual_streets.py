@@ -20,7 +20,7 @@ _ENGLISH_SUFFIX = (
 _NAME_WORD = rf"(?!{_ENGLISH_SUFFIX})[A-ZÁÉÍÓÚÑ][\w']+"
 # Up to three capitalised words, joined by "de", "del", "de la" ("Paseo del Prado").
 _SPANISH_NAME = (
-    rf"(?:\d{{1,3}}(?:st|nd|rd|th|a|va|ta)?\b|{_NAME_WORD}(?:\s+(?:de\s+la\s+|de\s+los\s+|del?\s+)?{_NAME_WORD}){{0,2}})"
+    rf"(?:\d{{1,3}}(?:st|nd|rd|th|a|va|ta)?\b(?:\s+(?i:avenida|calle)\b)?|{_NAME_WORD}(?:\s+(?:de\s+la\s+|de\s+los\s+|del?\s+)?{_NAME_WORD}){{0,2}})"
     rf"(?:\s+{_ENGLISH_SUFFIX})?"
 )
 SPANISH_STREET = re.compile(
@@ -122,6 +122,10 @@ def chinese_place_name(match: re.Match[str]) -> str:
 def spanish_name(kind: str | None, name: str) -> str:
     """ "calle", "24" -> "24TH ST"; "avenida", "Mission" -> "MISSION AVE"; None, "Mission" -> "MISSION";
     None, "5th St" -> "05TH ST"."""
+    # "27 Avenida": a number may come before the street type instead of after it.
+    number_first = re.fullmatch(r"(\d+\w*)\s+(avenida|calle)", name.strip(), re.IGNORECASE)
+    if number_first:
+        kind, name = number_first.group(2), number_first.group(1)
     suffix = {"calle": "ST", "avenida": "AVE", "av.": "AVE"}.get((kind or "").lower())
     # A Spanish ordinal ("24a", "16va") is the English one: normalize_street writes it as "24TH".
     number = re.fullmatch(r"(\d+)(?:st|nd|rd|th|a|va|ta)?", name.strip())

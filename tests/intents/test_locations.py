@@ -284,6 +284,15 @@ def test_spanish_and_chinese_ways_of_writing_streets(
             "PASEO DEL PRADO AVE",
         ),
         ("Grafiti en el parque Lincoln", "parque Lincoln", "landmark", "LINCOLN PARK"),
+        # The ranker learnt English context words: a Spanish pattern is not judged by them.
+        ("Hay un bache enorme en la calle Main cerca del parque", "calle Main", "street", "MAIN ST"),
+        (
+            "Hay un colchón tirado en Calle Ocho y la 27 Avenida",
+            "Calle Ocho y la 27 Avenida",
+            "intersection",
+            "OCHO ST & 27TH AVE",
+        ),
+        ("Perro muerto en la carretera 101", "carretera 101", "street", "HWY 101"),
         ("basura en la Escuela Cesar Chavez", "Escuela Cesar Chavez", "landmark", "CESAR CHAVEZ SCHOOL"),
         ("在 Irving 街和 19 大道 有个大坑", "Irving 街和 19 大道", "intersection", "IRVING ST & 19TH AVE"),
         ("Dolores公园有很多垃圾", "Dolores公园", "landmark", "DOLORES PARK"),
