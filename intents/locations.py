@@ -46,7 +46,10 @@ from intents.types import LocationKind, LocationMention
 # Words are runs of Latin letters (accents included: "Peña") and digits. Any other character is a token
 # of its own and never part of a name: a Han character is no English word ("坏了 在 Market" is no place).
 _LATIN = "A-Za-z0-9\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f"
-_TOKEN = re.compile(rf"(?P<word>[{_LATIN}]+(?:['’][{_LATIN}]+)*)|\n|[^\s{_LATIN}]")
+# "S.W.", "N.E." (Washington and Seattle quadrants) are one word: a directional.
+_TOKEN = re.compile(
+    rf"(?P<word>(?:[NSEWnsew]\.){{2}}(?![{_LATIN}])|[{_LATIN}]+(?:['’][{_LATIN}]+)*)|\n|[^\s{_LATIN}]"
+)
 _COORDINATES = re.compile(
     r"(?<![\d.])([-+]?\d{1,2}\.\d{3,})\s*[,;/ ]\s*([-+]?\d{1,3}\.\d{3,})(?![\d.])"
     r"|(?<![\d.])(\d{1,2}\.\d{3,})\s*°?\s*([NS])\s*,?\s*(\d{1,3}\.\d{3,})\s*°?\s*([EW])\b",
@@ -225,6 +228,8 @@ def _tokenize(text: str) -> list[_Token]:
             initial = True
             continue
         normalized = raw.replace("’", "'")
+        if raw.endswith(".") and len(raw) == 4:  # "S.W." -> "SW"
+            normalized = raw.replace(".", "")
         lower = normalized.lower()
         is_word = match.group("word") is not None
         capitalized = raw[0].isupper()
@@ -430,6 +435,16 @@ class _Finder:
             return words[-1]
         return None
 
+    def _quadrant_after(self, end: int) -> int:
+        """``end`` moved past a quadrant written after a suffix ("Main St NW", "38th Ave. S.W.")."""
+        tokens = self.tokens
+        at = end + 1 if end + 1 < len(tokens) and tokens[end].text == "." else end
+        if at < len(tokens) and _is_quadrant(tokens[at]):
+            following = tokens[at + 1].lower if at + 1 < len(tokens) else ""
+            if following not in {"of", "side", "end", "bound", "on", "to", "from"}:
+                return at + 1
+        return end
+
     def avenue_first(self, start: int) -> int | None:
         """The end of a street whose type comes first: "Avenue B", "Avenue 50", "Avenue of the Americas"
         (New York, Los Angeles, Miami write these)."""
@@ -476,10 +491,7 @@ class _Finder:
                     break
                 # A period after the suffix stays out of the span ("Wareham St." -> "Wareham St"); a
                 # quadrant after it stays in ("14th & U St NW").
-                end = index + 1
-                if end < len(tokens) and _is_quadrant(tokens[end]):
-                    end += 1
-                return end, True, name
+                return self._quadrant_after(index + 1), True, name
             followed_by_suffix = index + 1 < len(tokens) and _is_suffix(tokens[index + 1])
             if not (
                 self._named(token)
@@ -513,11 +525,13 @@ class _Finder:
         for first in (last - 1, last - 3):
             if first >= 0 and self.avenue_first(first) == last + 1:
                 return first, True, [t for t in tokens[first + 1 : last + 1] if t.is_word]
-        # "Peachtree Rd NE": a directional after the suffix belongs to the street.
-        if last >= 2 and _is_quadrant(tokens[last]) and _is_suffix(tokens[last - 1]):
-            found = self.street_ending_at_suffix(last - 1)
-            if found is not None:
-                return found[0], True, [t for t in tokens[found[0] : last - 1] if t.is_word]
+        # "Peachtree Rd NE", "38th Ave. S.W.": a directional after the suffix belongs to the street.
+        if last >= 2 and _is_quadrant(tokens[last]):
+            suffix = last - 2 if tokens[last - 1].text == "." else last - 1
+            if suffix >= 1 and _is_suffix(tokens[suffix]):
+                found = self.street_ending_at_suffix(suffix)
+                if found is not None:
+                    return found[0], True, [t for t in tokens[found[0] : suffix] if t.is_word]
         if _is_suffix(tokens[last]) and last > 0 and not _is_letter_name(tokens[last]):
             found = self.street_ending_at_suffix(last)
             if found is not None:
@@ -855,11 +869,8 @@ class _Finder:
             if _is_suffix(token) and not saint:
                 street = self.street_ending_at_suffix(at, after_number=True)
                 if street is not None and street[0] == start:
-                    end = at + 1
                     # "1600 Pennsylvania Ave NW": a directional after the suffix belongs to the street.
-                    if end < len(tokens) and _is_quadrant(tokens[end]):
-                        end += 1
-                    return end, True
+                    return self._quadrant_after(at + 1), True
             if not (_is_name_word(token) or token.text == "." or is_ordinal(token.text)):
                 break
         # "11 Appleton", "5 W Broadway", "377 West First": a proper name straight after the number.
@@ -1009,11 +1020,14 @@ class _Finder:
             if street is None:
                 continue
             start, evidence = street
-            end = index + 1
-            # "Charles St South", "Main St NW": a directional after the suffix, unless it starts a phrase
-            # ("Main St north of the bridge").
-            if end < len(tokens) and (
-                (tokens[end].upper in DIRECTIONALS and tokens[end].capitalized) or _is_quadrant(tokens[end])
+            end = self._quadrant_after(index + 1)
+            # "Charles St South": a capitalised directional after the suffix too, unless it starts a
+            # phrase ("Main St North of the bridge").
+            if (
+                end == index + 1
+                and end < len(tokens)
+                and tokens[end].upper in DIRECTIONALS
+                and tokens[end].capitalized
             ):
                 following = tokens[end + 1].lower if end + 1 < len(tokens) else ""
                 if following not in {"of", "side", "end", "bound", "on", "to", "from"}:

@@ -136,13 +136,17 @@ def normalize_token(token: str) -> str:
     return _WORD_ABBREVIATIONS.get(upper, upper)
 
 
+_DOTTED_DIRECTIONAL = re.compile(r"\b([NS])\.([EW])\.")
+
+
 def street_tokens(name: str) -> list[str]:
     """Upper-cased word tokens of a street phrase, without punctuation ("St." -> "ST", "O'Farrell" kept)."""
     # "O'Farrell" is written OFARRELL in gazetteers, and "Peña" PENA: accents fold to plain letters.
     folded = unicodedata.normalize("NFKD", name)
     if not folded.isascii():
         folded = "".join(char for char in folded if not unicodedata.combining(char))
-    upper = folded.upper().replace("’", "").replace("'", "").replace(".", " ")
+    upper = folded.upper().replace("’", "").replace("'", "")
+    upper = _DOTTED_DIRECTIONAL.sub(r"\1\2", upper).replace(".", " ")  # "S.W." is "SW"
     tokens = _TOKEN.findall(upper)
     # "TWENTY FIRST" written as two words is one ordinal.
     merged: list[str] = []

@@ -270,6 +270,19 @@ def test_spanish_and_chinese_ways_of_writing_streets(
             None,
         ),
         ("Pothole on County Rd. 12 near the farm", "County Rd. 12", "street", "CR 12"),
+        # Quadrants written with periods (Washington, Seattle) stay with their street.
+        (
+            "Street light out at 38th Ave. S.W. and S.W. Alaska St.",
+            "38th Ave. S.W. and S.W. Alaska St",
+            "intersection",
+            "38TH AVE SW & SW ALASKA ST",
+        ),
+        (
+            "Pothole at 1600 Pennsylvania Ave. N.W.",
+            "1600 Pennsylvania Ave. N.W.",
+            "address",
+            "1600 PENNSYLVANIA AVE NW",
+        ),
         # Spanish and Chinese from the same cities.
         (
             "Hay basura en la calle 5 y la avenida Central",
