@@ -884,11 +884,21 @@ class _Finder:
             return end, False
         if not all(self._named(t) or t.upper in DIRECTIONALS for t in words):
             return None
-        if not (
-            self._known(words) or any(is_ordinal(t.text) for t in words) or words[-1].upper in self.names
+        if self._known(words) or any(is_ordinal(t.text) for t in words) or words[-1].upper in self.names:
+            return end, False
+        # "at 3300 Wilshire": a street name no list knows, after a place preposition and before the end
+        # of the sentence, written as a name (not a common word: "at 3 Guys" stays a shop).
+        before = tokens[start - 2].lower if start >= 2 else ""
+        closes = end >= len(tokens) or not tokens[end].is_word
+        after_cue = before in {"at", "near", "outside", "behind", "by"}
+        if (
+            after_cue
+            and closes
+            and len(words) <= 2
+            and all(t.proper and t.lower not in self.common for t in words)
         ):
-            return None
-        return end, False
+            return end, False
+        return None
 
     def _intersections(self) -> list[_Candidate]:
         tokens = self.tokens

@@ -243,6 +243,8 @@ def test_spanish_and_chinese_ways_of_writing_streets(
             None,
         ),
         ("sewer smell near 600 Pine St #200, Seattle, WA 98101", "600 Pine St", "address", "600 PINE ST"),
+        # A street no word list knows, after a house number, a place preposition and before the end.
+        ("Tree blocking sidewalk at 3300 Wilshire", "3300 Wilshire", "address", "3300 WILSHIRE"),
         (
             "Flooded underpass at Northside Dr & MLK Jr Dr SW",
             "Northside Dr & MLK Jr Dr SW",
