@@ -25,6 +25,7 @@ from intents.multilingual_streets import (
     CHINESE_CORNER,
     CHINESE_PLACE,
     CHINESE_STREET,
+    NUMBER_THEN_TYPE,
     SPANISH_PLACE,
     SPANISH_STREET,
     chinese_name,
@@ -691,7 +692,13 @@ class _Finder:
         after it; a bare number after "calle" is a numbered street ("calle 24" is 24th Street)."""
         found = []
         for match in SPANISH_STREET.finditer(self.text):
-            if not (match.group("kind1") or match.group("name2")):
+            # "la 27 Avenida": a number before the type, after the article that marks it as a name.
+            at = self._token_at(match.start("name1"))
+            number_first = NUMBER_THEN_TYPE.fullmatch(match.group("name1")) is not None
+            typed = bool(match.group("kind1")) or (
+                number_first and at >= 1 and self.tokens[at - 1].lower in {"la", "el"}
+            )
+            if not (typed or match.group("name2")):
                 continue  # a bare name: the English patterns judge it
             first = spanish_name(match.group("kind1"), match.group("name1"))
             start = self._token_at(
@@ -714,7 +721,7 @@ class _Finder:
                 found.append(
                     _Candidate(start, end, "intersection", 4.6, f"{first} & {second}", rule="spanish")
                 )
-            elif match.group("kind1"):
+            elif typed:
                 end = self._token_at(match.end("name1") - 1) + 1
                 found.append(_Candidate(start, end, "street", 3.3, first, rule="spanish"))
         for match in CHINESE_CORNER.finditer(self.text):

@@ -107,6 +107,10 @@ def chinese_name(written: str) -> str:
     return normalize_street(f"{core} {kind}" if kind else core)
 
 
+# "27 Avenida", "8 Calle": a numbered street with its Spanish type after the number.
+NUMBER_THEN_TYPE = re.compile(r"(\d+\w*)\s+(avenida|calle)", re.IGNORECASE)
+
+
 def spanish_place_name(head: str, name: str) -> str:
     """ "parque", "Lincoln" -> "LINCOLN PARK"."""
     return f"{' '.join(name.upper().split())} {_SPANISH_HEADS[head.lower()]}"
@@ -123,7 +127,7 @@ def spanish_name(kind: str | None, name: str) -> str:
     """ "calle", "24" -> "24TH ST"; "avenida", "Mission" -> "MISSION AVE"; None, "Mission" -> "MISSION";
     None, "5th St" -> "05TH ST"."""
     # "27 Avenida": a number may come before the street type instead of after it.
-    number_first = re.fullmatch(r"(\d+\w*)\s+(avenida|calle)", name.strip(), re.IGNORECASE)
+    number_first = NUMBER_THEN_TYPE.fullmatch(name.strip())
     if number_first:
         kind, name = number_first.group(2), number_first.group(1)
     suffix = {"calle": "ST", "avenida": "AVE", "av.": "AVE"}.get((kind or "").lower())

@@ -308,6 +308,7 @@ def test_spanish_and_chinese_ways_of_writing_streets(
             "OCHO ST & 27TH AVE",
         ),
         ("Perro muerto en la carretera 101", "carretera 101", "street", "HWY 101"),
+        ("Hay un bache en la 27 Avenida cerca de la escuela", "27 Avenida", "street", "27TH AVE"),
         ("basura en la Escuela Cesar Chavez", "Escuela Cesar Chavez", "landmark", "CESAR CHAVEZ SCHOOL"),
         ("在 Irving 街和 19 大道 有个大坑", "Irving 街和 19 大道", "intersection", "IRVING ST & 19TH AVE"),
         ("Dolores公园有很多垃圾", "Dolores公园", "landmark", "DOLORES PARK"),
