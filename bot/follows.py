@@ -76,14 +76,6 @@ def followers(session: Session, service_request_id: str) -> Sequence[Follow]:
     ).all()
 
 
-def followed_by(session: Session, channel: str, resident_id: str) -> Sequence[Follow]:
-    return session.exec(
-        select(Follow)
-        .where(Follow.channel == channel, Follow.resident_id == resident_id)
-        .order_by(col(Follow.id))
-    ).all()
-
-
 def follow_filed(
     session: Session, service_request_id: str | None, token: str | None, channel: str, resident_id: str
 ) -> None:

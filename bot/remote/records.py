@@ -13,14 +13,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import JSON, Column
 from sqlmodel import Field, SQLModel
 
 from bot.open311.models import UTCDateTime, utcnow
-
-SubmissionState = Literal["pending", "token", "filed", "rejected"]
 
 
 class RemoteSubmission(SQLModel, table=True):
@@ -29,6 +27,7 @@ class RemoteSubmission(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     # The GeoReport form fields to POST (``attribute[CODE]`` keys included; lists for multivaluelist).
     fields: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # "pending", "token", "filed" or "rejected" (the life cycle in the module's docstring).
     state: str = Field(default="pending", max_length=16, index=True)
     token: str | None = Field(default=None, max_length=128)
     service_request_id: str | None = Field(default=None, max_length=64, index=True)

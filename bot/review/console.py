@@ -39,10 +39,11 @@ class Console:
 
     def service_code_for(self, code: str) -> str:
         """A catalog service code for a code the classifier suggested (a city may name services apart)."""
-        services = self.open311.catalog.services
-        if any(service.code == code for service in services):
+        catalog = self.open311.catalog
+        if catalog.get(code) is not None:
             return code
-        return next((service.code for service in services if service.classifier_class == code), code)
+        receiving = catalog.for_class(code)
+        return receiving[0].code if receiving else code
 
     def classifier_class_for(self, service_code: str) -> str:
         """The classifier's class a catalog service receives: what a labelled example is labelled with."""
