@@ -58,7 +58,7 @@ _COORDINATES = re.compile(
 )
 _HIGHWAY = re.compile(
     r"\b(?:(Interstate|Route|Rte\.?|Rt\.?|Hwy\.?|Highway|US|U\.S\.|SR|State Route|County Road|County Rd\.?"
-    r"|CR|FM|Farm to Market Road|[Cc]arretera|[Aa]utopista)\s*-?\s*|(I)-?)"
+    r"|CR|FM|Farm to Market Road|Loop|[Cc]arretera|[Aa]utopista)\s*-?\s*|(I)-?)"
     r"(\d{1,3}[A-Za-z]?)\b(?![.:/]\d)"
 )
 _HIGHWAY_PREFIXES = {
@@ -572,7 +572,9 @@ class _Finder:
 
     def candidates(self) -> list[_Candidate]:
         found: list[_Candidate] = []
-        found.extend(self._highways())
+        highways = self._highways()
+        found.extend(highways)
+        found.extend(self._highway_corners(highways))
         found.extend(self._spanish_and_chinese())
         found.extend(self._coordinates())
         found.extend(self._addresses())
@@ -786,6 +788,37 @@ class _Finder:
             prefix = _HIGHWAY_PREFIXES.get(kind_word, kind_word)
             normalized = f"{prefix} {match.group(3).upper()}"
             found.append(_Candidate(start, end, "street", _KIND_STRENGTH["street"] + 0.2, normalized))
+        return found
+
+    def _highway_corners(self, highways: list[_Candidate]) -> list[_Candidate]:
+        """ "US 290 and Loop 1", "Route 9 & Main St", "Elm St at I-35": a numbered road meeting another
+        road is a corner, like two named streets."""
+        tokens = self.tokens
+        by_start = {h.start: h for h in highways}
+        found = []
+        for index, token in enumerate(tokens):
+            if token.lower not in {"and", "&", "/", "@", "at"} or index == 0:
+                continue
+            left_highway = next((h for h in highways if h.end == index), None)
+            right_highway = by_start.get(index + 1)
+            if left_highway is None and right_highway is None:
+                continue
+            if left_highway is not None:
+                start, left_name = left_highway.start, left_highway.normalized
+            else:
+                left = self.street_backward(index)
+                if left is None or self._evidence(left[2], left[1]) < 1.5:
+                    continue
+                start, left_name = left[0], normalize_street(self._span_text(left[0], index))
+            if right_highway is not None:
+                end, right_name = right_highway.end, right_highway.normalized
+            else:
+                right = self.street_forward(index + 1)
+                if right is None or self._evidence(right[2], right[1]) < 1.5:
+                    continue
+                end, right_name = right[0], normalize_street(self._span_text(index + 1, right[0]))
+            strength = _KIND_STRENGTH["intersection"] + 0.4
+            found.append(_Candidate(start, end, "intersection", strength, f"{left_name} & {right_name}"))
         return found
 
     def _coordinates(self) -> list[_Candidate]:

@@ -272,6 +272,14 @@ def test_spanish_and_chinese_ways_of_writing_streets(
             None,
         ),
         ("Pothole on County Rd. 12 near the farm", "County Rd. 12", "street", "CR 12"),
+        # Numbered roads meet other roads at corners too.
+        (
+            "Traffic signal timing at US 290 and Loop 1 is terrible",
+            "US 290 and Loop 1",
+            "intersection",
+            "US 290 & LOOP 1",
+        ),
+        ("pothole on Elm St at I-35", "Elm St at I-35", "intersection", "ELM ST & I 35"),
         # Quadrants written with periods (Washington, Seattle) stay with their street.
         (
             "Street light out at 38th Ave. S.W. and S.W. Alaska St.",
