@@ -26,7 +26,10 @@ COMMAND_MODULES: tuple[str, ...] = (
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="open311-bot", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="open311-bot",
+        description="A city's 311 intake bot with an embedded Open311 GeoReport v2 server.",
+    )
     parser.add_argument("--config", type=Path, default=None, help="TOML configuration file")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module_name in COMMAND_MODULES:
