@@ -180,6 +180,11 @@ _CONTEXT_WORDS = frozenset(
 )
 _NOT_STREETS = frozenset({"floor", "fl", "grade", "time", "place", "shift", "request", "day", "week", "year"})
 
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+# A word without which no Spanish pattern can match: a street type, a place head or a joining word.
+_SPANISH_MARKS = re.compile(
+    r"(?i)\b(?:calle|avenida|av|y|con|parque|plaza|escuela|biblioteca|iglesia|hospital|estaci[oó]n|mercado)\b"
+)
 # Candidates from the Spanish and Chinese patterns (``intents.multilingual_streets``).
 _UNRANKED_RULES = frozenset({"spanish", "chinese"})
 
@@ -693,7 +698,10 @@ class _Finder:
         "Stockton街", "Kearny和Clay", "第五街". A street type before the name (calle, avenida) or a 街/路
         after it; a bare number after "calle" is a numbered street ("calle 24" is 24th Street)."""
         found = []
-        for match in SPANISH_STREET.finditer(self.text):
+        # Most messages have neither a Spanish street word nor a Han character: skip the scans then.
+        spanish = _SPANISH_MARKS.search(self.text) is not None
+        chinese = _HAN.search(self.text) is not None
+        for match in SPANISH_STREET.finditer(self.text) if spanish else ():
             # "la 27 Avenida": a number before the type, after the article that marks it as a name.
             at = self._token_at(match.start("name1"))
             number_first = NUMBER_THEN_TYPE.fullmatch(match.group("name1")) is not None
@@ -726,24 +734,24 @@ class _Finder:
             elif typed:
                 end = self._token_at(match.end("name1") - 1) + 1
                 found.append(_Candidate(start, end, "street", 3.3, first, rule="spanish"))
-        for match in CHINESE_CORNER.finditer(self.text):
+        for match in CHINESE_CORNER.finditer(self.text) if chinese else ():
             start, end = self._token_at(match.start()), self._token_at(match.end() - 1) + 1
             normalized = f"{chinese_name(match.group(1))} & {chinese_name(match.group(2))}"
             found.append(_Candidate(start, end, "intersection", 4.6, normalized, rule="chinese"))
-        for match in CHINESE_ADDRESS.finditer(self.text):  # "Mission街2000号"
+        for match in CHINESE_ADDRESS.finditer(self.text) if chinese else ():  # "Mission街2000号"
             start, end = self._token_at(match.start()), self._token_at(match.end() - 1) + 1
             normalized = f"{match.group(2)} {chinese_name(match.group(1))}"
             found.append(_Candidate(start, end, "address", 5.5, normalized, rule="chinese"))
-        for match in CHINESE_STREET.finditer(self.text):
+        for match in CHINESE_STREET.finditer(self.text) if chinese else ():
             start, end = self._token_at(match.start()), self._token_at(match.end() - 1) + 1
             found.append(_Candidate(start, end, "street", 3.3, chinese_name(match.group()), rule="chinese"))
-        for match in SPANISH_PLACE.finditer(self.text):
+        for match in SPANISH_PLACE.finditer(self.text) if spanish else ():
             start, end = self._token_at(match.start()), self._token_at(match.end() - 1) + 1
             normalized = spanish_place_name(match.group("head"), match.group("name"))
             found.append(
                 _Candidate(start, end, "landmark", _KIND_STRENGTH["landmark"], normalized, rule="spanish")
             )
-        for match in CHINESE_PLACE.finditer(self.text):
+        for match in CHINESE_PLACE.finditer(self.text) if chinese else ():
             start, end = self._token_at(match.start()), self._token_at(match.end() - 1) + 1
             found.append(
                 _Candidate(
