@@ -41,8 +41,8 @@ FloatArray = npt.NDArray[np.float32]
 
 @dataclass
 class LinearTextModel:
-    """Sparse TF-IDF features plus a dense average of word vectors → per-class scores → temperature
-    softmax. Trained by ``intents.training``."""
+    """Sparse TF-IDF features plus two dense sums of word vectors (word2vec learnt from the pool; a static
+    table distilled from MiniLM) → per-class scores → temperature softmax. Trained by ``intents.training``."""
 
     classes: list[str]
     vocabulary: dict[str, int]
@@ -53,6 +53,11 @@ class LinearTextModel:
     embedding_vocabulary: dict[str, int]
     embeddings: FloatArray  # (n_words, dim)
     embedding_coef: FloatArray  # (dim, n_classes), the dense features' weight folded in
+    # Rows of the MiniLM-distilled word table (``intents/data/minilm_words_128.npz``; SIF weighting already
+    # folded in). Empty (0 words, 0 dims) for a model trained without it.
+    static_vocabulary: dict[str, int]
+    static_table: FloatArray  # (n_static_words, static_dim)
+    static_coef: FloatArray  # (static_dim, n_classes), the table's weight folded in
     # One indicator per service code whose guide cue words occur (``intents.keywords``), outside TF-IDF so
     # that a cue counts as much in a long message as in a short one.
     cue_codes: list[str]
@@ -101,8 +106,11 @@ class LinearTextModel:
         tokens = words(glossed)
         indices, values = self._vectorize(tokens)
         embedded = embed_words(tokens, self.embedding_vocabulary, self.embeddings)
+        static = embed_words(tokens, self.static_vocabulary, self.static_table)
         cues = _indicators(keyword_cues(glossed), self.cue_codes)
-        scores = self.intercept + embedded @ self.embedding_coef + cues @ self.cue_coef
+        scores = (
+            self.intercept + embedded @ self.embedding_coef + static @ self.static_coef + cues @ self.cue_coef
+        )
         if indices:
             scores = scores + values @ self.coef[indices]
         return np.asarray(scores, dtype=np.float32)
@@ -117,6 +125,7 @@ class LinearTextModel:
             "temperature": self.temperature,
             "terms": _ordered(self.vocabulary),
             "embedding_words": _ordered(self.embedding_vocabulary),
+            "static_words": _ordered(self.static_vocabulary),
             "cue_codes": self.cue_codes,
         }
         (directory / _VOCABULARY_FILE).write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
@@ -128,23 +137,31 @@ class LinearTextModel:
             intercept=self.intercept.astype(np.float32),
             embeddings=self.embeddings.astype(np.float16),
             embedding_coef=self.embedding_coef.astype(np.float32),
+            static_table=self.static_table.astype(np.float16),
+            static_coef=self.static_coef.astype(np.float32),
             cue_coef=self.cue_coef.astype(np.float32),
         )
 
     @classmethod
     def load(cls, directory: Path) -> LinearTextModel:
         meta = json.loads((directory / _VOCABULARY_FILE).read_text(encoding="utf-8"))
-        with np.load(directory / _WEIGHTS_FILE) as arrays:
+        with np.load(directory / _WEIGHTS_FILE, allow_pickle=False) as arrays:
             loaded = {name: arrays[name].astype(np.float32) for name in arrays.files}
         terms: list[str] = meta["terms"]
-        embedding_terms: list[str] = meta["embedding_words"]
         n_classes = len(meta["classes"])
+        embedding_terms: list[str] = meta["embedding_words"]
+        # A model trained without the static table (before it existed, or with ``static_table=None``).
+        static_terms: list[str] = meta.get("static_words", [])
+        loaded.setdefault("static_table", np.zeros((0, 0), dtype=np.float32))
+        loaded.setdefault("static_coef", np.zeros((0, n_classes), dtype=np.float32))
         expected = {
             "idf": (len(terms),),
             "coef": (len(terms), n_classes),
             "intercept": (n_classes,),
             "embeddings": (len(embedding_terms), loaded["embedding_coef"].shape[0]),
             "embedding_coef": (loaded["embeddings"].shape[1], n_classes),
+            "static_table": (len(static_terms), loaded["static_coef"].shape[0]),
+            "static_coef": (loaded["static_table"].shape[1], n_classes),
             "cue_coef": (len(meta["cue_codes"]), n_classes),
         }
         for name, shape in expected.items():
@@ -159,6 +176,9 @@ class LinearTextModel:
             embedding_vocabulary={term: index for index, term in enumerate(embedding_terms)},
             embeddings=np.ascontiguousarray(loaded["embeddings"]),
             embedding_coef=loaded["embedding_coef"],
+            static_vocabulary={term: index for index, term in enumerate(static_terms)},
+            static_table=np.ascontiguousarray(loaded["static_table"]),
+            static_coef=loaded["static_coef"],
             cue_codes=list(meta["cue_codes"]),
             cue_coef=loaded["cue_coef"],
             temperature=float(meta["temperature"]),

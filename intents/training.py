@@ -7,12 +7,19 @@ From ``DATA/boston311/labelled.csv`` (less the held-out split, ``intents.splits`
 1. word vectors are learnt from the whole pool (gensim word2vec, one worker and a fixed seed: the same
    vectors every run), so words the labelled data never saw still land near the ones it did;
 2. the TF-IDF vocabulary and weights are fitted on the labelled texts and a fixed sample of the pool;
-3. a linear SVM over those, the word-vector average and the guide's cue words is cross-validated
+3. a linear SVM over those, the word-vector average, the static MiniLM word table's sum (below) and the
+   guide's cue words is cross-validated
    (stratified folds, fixed seed) to get held-out scores for every labelled message; a softmax
    temperature fitted on those makes the confidences calibrated, and the lowest confidence at which
    95% of what would be filed is right becomes ``auto_file_threshold``;
 4. the SVM is fitted on everything and saved as a spaCy pipeline whose ``meta.json`` records the data's
    sha256, the configuration and the cross-validated figures.
+
+The static word table (``intents/data/minilm_words_128.npz``, ``TrainingConfig.static_table``) is a row of
+128 numbers per glossed word, distilled from the all-MiniLM-L6-v2 sentence encoder so that the sum of a
+message's rows approximates MiniLM's embedding of it: general English knowledge word2vec cannot learn from
+Boston's text alone, at the cost of a table lookup. Training only reads it; it is built, once and outside this
+project's environment, by ``scripts/distill_minilm_table.py``.
 """
 
 from __future__ import annotations
@@ -56,7 +63,8 @@ from intents.keywords import SERVICE_CODES
 from intents.splits import is_heldout, labelled_file, unlabelled_file
 
 MODEL_NAME = "open311_intents"
-MODEL_VERSION = "1.0.0"
+MODEL_VERSION = "1.1.0"
+DEFAULT_STATIC_TABLE = Path(__file__).parent / "data" / "minilm_words_128.npz"
 
 
 @dataclass(frozen=True)
@@ -78,6 +86,9 @@ class TrainingConfig:
     vector_weight: float = 1.0
     # How much the guide's cue-word indicators (one per service code) count.
     cue_weight: float = 0.3
+    # The distilled MiniLM word table (None: no such features); how much its unit-length sum counts.
+    static_table: Path | None = DEFAULT_STATIC_TABLE
+    static_weight: float = 1.0
     target_precision: float = TARGET_PRECISION
 
 
@@ -157,6 +168,11 @@ def train(
         data_hashes[str(pool_path.relative_to(data_dir))] = sha256_file(pool_path)
     if extra_examples:
         data_hashes["extra_examples"] = _hash_examples(extra_examples)
+    static_vocabulary: dict[str, int] = {}
+    static_table = np.zeros((0, 0), dtype=np.float32)
+    if config.static_table is not None:
+        static_vocabulary, static_table = read_static_table(config.static_table)
+        data_hashes[config.static_table.name] = sha256_file(config.static_table)
 
     texts = [e.text for e in examples]
     labels = np.array([e.service_code for e in examples])
@@ -180,16 +196,20 @@ def train(
     cue_codes = [code for code in SERVICE_CODES if code != OTHER]
     n_sparse = len(vectorizer.vocabulary_)
     n_dense = embeddings.shape[1]
+    n_static = static_table.shape[1]
 
     def featurize(batch: Sequence[str]) -> csr_matrix:
         if not batch:
-            return csr_matrix((0, n_sparse + n_dense + len(cue_codes)), dtype=np.float32)
-        dense = np.vstack([embed_words(embedding_words(t), embedding_vocabulary, embeddings) for t in batch])
+            return csr_matrix((0, n_sparse + n_dense + n_static + len(cue_codes)), dtype=np.float32)
+        tokens = [embedding_words(t) for t in batch]
+        dense = np.vstack([embed_words(t, embedding_vocabulary, embeddings) for t in tokens])
+        static = np.vstack([embed_words(t, static_vocabulary, static_table) for t in tokens])
         cues = np.vstack([cue_indicators(t, cue_codes) for t in batch])
         return hstack(
             [
                 vectorizer.transform(batch),
                 csr_matrix(dense * config.vector_weight),
+                csr_matrix(static * config.static_weight),
                 csr_matrix(cues * config.cue_weight),
             ]
         ).tocsr()
@@ -212,6 +232,8 @@ def train(
     svm = _svm(config)
     svm.fit(_stack(features, added_features), np.concatenate([labels, added_labels]))
     coef = svm.coef_.T.astype(np.float32)
+    static_start = n_sparse + n_dense
+    cue_start = static_start + n_static
     model = LinearTextModel(
         classes=[str(c) for c in svm.classes_],
         vocabulary={str(term): int(index) for term, index in vectorizer.vocabulary_.items()},
@@ -220,9 +242,12 @@ def train(
         intercept=svm.intercept_.astype(np.float32),
         embedding_vocabulary=embedding_vocabulary,
         embeddings=embeddings,
-        embedding_coef=np.ascontiguousarray(coef[n_sparse : n_sparse + n_dense] * config.vector_weight),
+        embedding_coef=np.ascontiguousarray(coef[n_sparse:static_start] * config.vector_weight),
+        static_vocabulary=static_vocabulary,
+        static_table=static_table,
+        static_coef=np.ascontiguousarray(coef[static_start:cue_start] * config.static_weight),
         cue_codes=cue_codes,
-        cue_coef=np.ascontiguousarray(coef[n_sparse + n_dense :] * config.cue_weight),
+        cue_coef=np.ascontiguousarray(coef[cue_start:] * config.cue_weight),
         temperature=temperature,
     )
 
@@ -237,7 +262,7 @@ def train(
             "auto_file_threshold": round(auto_threshold, 4),
             "target_precision": config.target_precision,
             "temperature": round(temperature, 6),
-            "training_config": asdict(config),
+            "training_config": _config_record(config),
             "data_sha256": data_hashes,
             "training_examples": len(examples),
             "added_examples": len(added),
@@ -258,6 +283,27 @@ def train(
     out_dir.mkdir(parents=True, exist_ok=True)
     nlp.to_disk(out_dir)
     return TrainingReport(out_dir, meta, list(zip(gold, predicted, confidences, strict=True)))
+
+
+def read_static_table(path: Path) -> tuple[dict[str, int], FloatArray]:
+    """The word table's word → row map and its rows as float32 (plain arrays: ``np.load`` runs no code)."""
+    try:
+        with np.load(path, allow_pickle=False) as arrays:
+            table_words = [str(word) for word in arrays["words"]]
+            vectors = np.ascontiguousarray(arrays["vectors"], dtype=np.float32)
+    except (OSError, KeyError, ValueError) as error:
+        raise TrainingDataError(f"{path}: not a word table (.npz of words and vectors): {error}") from error
+    if vectors.ndim != 2 or vectors.shape[0] != len(table_words):
+        raise TrainingDataError(f"{path}: {len(table_words)} words but vectors of shape {vectors.shape}")
+    return {word: row for row, word in enumerate(table_words)}, vectors
+
+
+def _config_record(config: TrainingConfig) -> dict[str, Any]:
+    # The table by its file name: its content is identified by the sha256 in data_sha256, and an absolute
+    # path would make two identical trainings differ.
+    record = asdict(config)
+    record["static_table"] = config.static_table.name if config.static_table is not None else None
+    return record
 
 
 def _check_codes(examples: Sequence[Example]) -> None:

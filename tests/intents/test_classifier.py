@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,7 @@ from intents.evaluation import (
 from intents.keywords import SERVICE_CODES
 from intents.pipeline import SHIPPED_MODEL_DIR, ModelError, Pipeline, load_model, load_pipeline
 from intents.splits import default_data_dir, is_heldout, labelled_file
+from intents.training import DEFAULT_STATIC_TABLE, read_static_table, sha256_file
 
 MULTILINGUAL = Path(__file__).parent / "data" / "multilingual.jsonl"
 
@@ -52,6 +54,22 @@ def test_the_model_records_how_it_was_made(pipeline: Pipeline) -> None:
     assert 0.5 < pipeline.auto_file_threshold < 1.0
     assert pipeline.auto_file_threshold == meta["auto_file_threshold"]
     assert load_pipeline(auto_file_threshold=0.99).auto_file_threshold == 0.99
+
+
+def test_the_shipped_model_carries_the_distilled_word_table_it_was_trained_with(pipeline: Pipeline) -> None:
+    meta = pipeline.nlp.meta["open311"]
+    assert meta["data_sha256"]["minilm_words_128.npz"] == sha256_file(DEFAULT_STATIC_TABLE)
+    component = pipeline.nlp.get_pipe(COMPONENT_NAME)
+    assert isinstance(component, ServiceClassifier)
+    model = component.model
+    assert model is not None
+    vocabulary, table = read_static_table(DEFAULT_STATIC_TABLE)
+    assert model.static_vocabulary == vocabulary
+    np.testing.assert_array_equal(model.static_table, table)
+    # The block carries weight: without it the scores of an ordinary message move.
+    text = "Rodents running around the dumpsters behind the restaurant"
+    bare = replace(model, static_coef=np.zeros_like(model.static_coef))
+    assert np.abs(bare.scores(text) - model.scores(text)).max() > 0.01
 
 
 PLAIN_MESSAGES = [

@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from intents.classifier import LinearTextModel
+from intents.classifier import LinearTextModel, embed_words
 from intents.pipeline import load_pipeline
 from intents.splits import is_heldout
-from intents.training import TRAINING_STEPS, TrainingConfig, TrainingDataError, sha256_file, train
+from intents.training import (
+    DEFAULT_STATIC_TABLE,
+    TRAINING_STEPS,
+    TrainingConfig,
+    TrainingDataError,
+    read_static_table,
+    sha256_file,
+    train,
+)
 from tests.intents.tiny_data import TINY_LABELLED, write_tiny_data
 
 CONFIG = TrainingConfig(folds=3, vector_size=16, pool_sample=100)
@@ -35,7 +44,8 @@ def test_training_twice_gives_the_same_model_and_records_the_data(data_dir: Path
     a, b = _weights(tmp_path / "a"), _weights(tmp_path / "b")
     assert a.vocabulary == b.vocabulary
     assert a.embedding_vocabulary == b.embedding_vocabulary
-    for name in ("idf", "coef", "intercept", "embeddings", "embedding_coef"):
+    assert a.static_vocabulary == b.static_vocabulary
+    for name in ("idf", "coef", "intercept", "embeddings", "embedding_coef", "static_table", "static_coef"):
         np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
     assert a.temperature == b.temperature
     assert first.meta["open311"] == second.meta["open311"]
@@ -47,6 +57,8 @@ def test_training_twice_gives_the_same_model_and_records_the_data(data_dir: Path
         data_dir / "boston311" / "unlabelled.csv.gz"
     )
     assert meta["training_config"]["seed"] == CONFIG.seed
+    assert meta["training_config"]["static_table"] == "minilm_words_128.npz"
+    assert meta["data_sha256"]["minilm_words_128.npz"] == sha256_file(DEFAULT_STATIC_TABLE)
     # The held-out split never reaches training.
     all_texts = [text for texts in TINY_LABELLED.values() for text in texts]
     assert meta["training_examples"] == sum(not is_heldout(text) for text in all_texts) < len(all_texts)
@@ -59,6 +71,44 @@ def test_the_trained_model_loads_and_classifies(data_dir: Path, tmp_path: Path) 
     assert pipeline.classify("graffiti sprayed on the wall").service_code == "graffiti"
     assert pipeline.classify("question about the council meeting").service_code == "other"
     assert set(pipeline.service_codes) == {"pothole", "graffiti", "other"}
+
+
+def test_the_static_word_table_is_shipped_with_the_model_and_counts(data_dir: Path, tmp_path: Path) -> None:
+    train(data_dir, tmp_path / "with", config=CONFIG)
+    model = _weights(tmp_path / "with")
+    table_vocabulary, table = read_static_table(DEFAULT_STATIC_TABLE)
+    # The whole table travels with the model (the tiny data's words are a few of its 14,666); float16 on disk.
+    assert model.static_vocabulary == table_vocabulary
+    np.testing.assert_array_equal(model.static_table, table.astype(np.float16).astype(np.float32))
+    assert model.static_coef.shape == (table.shape[1], len(model.classes))
+    assert np.abs(model.static_coef).max() > 0  # the SVM used the block
+
+    # Words the table lacks add nothing; a message of only such words gets a zero vector, not an error.
+    unknown = ["xqzv", "wrrbl"]
+    assert not any(word in model.static_vocabulary for word in unknown)
+    np.testing.assert_array_equal(embed_words(unknown, model.static_vocabulary, model.static_table), 0)
+    assert np.isfinite(model.probabilities(" ".join(unknown))).all()
+
+    # Without the table the block is empty and the model still trains, saves and loads.
+    train(data_dir, tmp_path / "without", config=replace(CONFIG, static_table=None))
+    bare = _weights(tmp_path / "without")
+    assert bare.static_vocabulary == {}
+    assert bare.static_table.shape == (0, 0)
+    meta = json.loads((tmp_path / "without" / "meta.json").read_text(encoding="utf-8"))["open311"]
+    assert "minilm_words_128.npz" not in meta["data_sha256"]
+    assert meta["training_config"]["static_table"] is None
+    assert load_pipeline(tmp_path / "without").classify("a pothole in the road").service_code == "pothole"
+
+
+def test_a_bad_static_table_is_refused_clearly(data_dir: Path, tmp_path: Path) -> None:
+    broken = tmp_path / "table.npz"
+    broken.write_bytes(b"not a zip file")
+    with pytest.raises(TrainingDataError, match="not a word table"):
+        train(data_dir, tmp_path / "model", config=replace(CONFIG, static_table=broken))
+    np.savez(broken, words=np.array(["pothole", "graffiti"]), vectors=np.zeros((3, 4), dtype=np.float16))
+    with pytest.raises(TrainingDataError, match="2 words but vectors of shape"):
+        train(data_dir, tmp_path / "model", config=replace(CONFIG, static_table=broken))
+    assert not (tmp_path / "model").exists()
 
 
 def test_operator_corrections_are_learnt_and_hashed(data_dir: Path, tmp_path: Path) -> None:
@@ -112,5 +162,5 @@ def test_training_is_reproducible_across_processes(data_dir: Path, tmp_path: Pat
     first, second = _weights(tmp_path / "1"), _weights(tmp_path / "2")
     assert first.vocabulary == second.vocabulary
     assert first.embedding_vocabulary == second.embedding_vocabulary
-    for name in ("coef", "embeddings", "embedding_coef", "cue_coef"):
+    for name in ("coef", "embeddings", "embedding_coef", "static_coef", "cue_coef"):
         np.testing.assert_array_equal(getattr(first, name), getattr(second, name), err_msg=name)
