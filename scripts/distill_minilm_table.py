@@ -1,7 +1,7 @@
 """Builds intents/data/minilm_words_128.npz: a static word table distilled from the all-MiniLM-L6-v2 sentence
 encoder, which the service classifier reads as one more feature block (``intents.training``).
 
-Why: MiniLM knows general English ("rodent" ~ "rat", "hypodermic" ~ "needle") that word2vec learnt from
+Why: MiniLM knows general English ("rodent" ~ "rat", "syringe" ~ "needle") that word2vec learnt from
 Boston's messages alone cannot, but running it costs 2 ms and 88 MB per process and pulls torch. Distilled
 into one 128-number row per word, a message's vector is a table lookup and a sum: +0.03 ms, no new runtime
 dependency, and about half of the full encoder's gain in cross-validation (README, "Understanding").
