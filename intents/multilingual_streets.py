@@ -30,7 +30,8 @@ SPANISH_STREET = re.compile(
 # A street in Chinese text: an English name with or without 街/路 ("Kearny", "Stockton街"), a numbered
 # street ("第五街"), or two to four Han characters ending in 街/路/大道 ("市场街"), not 路灯 (street light),
 # 路口 (crossing), 路面, 路边, 街角. A leading 在/从/到 ("at", "from", "to") is not part of the name.
-_LATIN_NAME = r"[A-Z][A-Za-z.']*(?: [A-Z][A-Za-z.']*){0,2}"
+# An English name, which may start with an ordinal ("5th Ave") and end with its suffix ("Pine St").
+_LATIN_NAME = r"(?:\b\d{1,3}(?:st|nd|rd|th)\b|[A-Z][A-Za-z.']*)(?: [A-Z][A-Za-z.']*){0,2}"
 # Two to four Han characters that can be a name: not a pronoun, demonstrative, measure word or particle
 # ("我们这条街" is "our street", "家附近的" is "near my home").
 _HAN_NAME = r"(?:(?![的了在从到于这那个条里家附近我你他她它们有是把被和与])[\u4e00-\u9fff]){2,4}?"
@@ -41,7 +42,7 @@ _CHINESE_START = r"(?:(?<=[在从到于])|(?<![\u4e00-\u9fff]))"
 _CHINESE_NAME = rf"(?:{_LATIN_NAME}(?:\s*(?:街|路|大道))?|{_NUMBERED}|{_HAN_STREET})"
 CHINESE_CORNER = re.compile(rf"{_CHINESE_START}({_CHINESE_NAME})\s*(?:和|与|與|跟|同)\s*({_CHINESE_NAME})")
 CHINESE_ADDRESS = re.compile(
-    rf"{_CHINESE_START}({_LATIN_NAME}\s*(?:街|路|大道)|{_NUMBERED}|{_HAN_STREET})\s*(\d{{1,5}})\s*号"
+    rf"{_CHINESE_START}({_LATIN_NAME}(?:\s*(?:街|路|大道))?|{_NUMBERED}|{_HAN_STREET})\s*(\d{{1,5}})\s*号"
 )
 CHINESE_STREET = re.compile(rf"{_CHINESE_START}(?:{_LATIN_NAME}\s*(?:街|路|大道)|{_NUMBERED}|{_HAN_STREET})")
 # Named places, Spanish head first ("parque Lincoln", "Escuela Cesar Chavez"), Chinese head last

@@ -320,6 +320,8 @@ def test_spanish_and_chinese_ways_of_writing_streets(
         ("basura en la Escuela Cesar Chavez", "Escuela Cesar Chavez", "landmark", "CESAR CHAVEZ SCHOOL"),
         ("在 Irving 街和 19 大道 有个大坑", "Irving 街和 19 大道", "intersection", "IRVING ST & 19TH AVE"),
         ("Dolores公园有很多垃圾", "Dolores公园", "landmark", "DOLORES PARK"),
+        ("在 5th Ave 和 Pine St 的路口有个大坑", "5th Ave 和 Pine St", "intersection", "05TH AVE & PINE ST"),
+        ("Mission St 2000号门口有垃圾", "Mission St 2000号", "address", "2000 MISSION ST"),
         ("金门公园里有很多垃圾", "金门公园", "landmark", "金门公园"),
     ],
 )
