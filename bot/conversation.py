@@ -30,9 +30,9 @@ from rapidfuzz import fuzz, process
 from sqlmodel import Session
 
 from bot.backend import AttributeSpec, Draft, FilingRefused, RequestBackend, ServiceSummary
+from bot.clock import utcnow
 from bot.follows import follow_filed
 from bot.resident_commands import ResidentCommand, parse_command
-from bot.review.clock import utcnow
 from bot.review.queue import ReviewQueue
 from bot.state import Resident
 from bot.templates import Templates

@@ -1,6 +1,7 @@
-"""Durable named cursors for channels that read a provider's feed by position (X's ``since_id``).
+"""Durable named cursors for channels that read a provider's feed by position (X's ``since_id``, Telegram's
+last handled ``update_id``).
 
-A channel (which never imports ``bot``) takes a ``channels.twitter.CursorStore``; this is the database
+A channel (which never imports ``bot``) takes a ``channels.base.CursorStore``; this is the database
 implementation. Values are the provider's opaque strings: X ids are 64-bit snowflakes, too big for the
 ``job_cursor`` table's integer positions (and never compared here, only stored).
 """
@@ -11,8 +12,9 @@ from datetime import datetime
 
 from sqlmodel import Field, Session, SQLModel
 
+from bot.clock import utcnow
 from bot.db import SessionFactory
-from bot.open311.models import UTCDateTime, utcnow
+from bot.open311.models import UTCDateTime
 
 
 class ChannelCursor(SQLModel, table=True):

@@ -28,11 +28,11 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, select
 
 from bot import outbox
+from bot.clock import as_utc, utcnow
 from bot.conversation import ConversationEngine, DialogueState, PreparedUnderstanding, Turn
 from bot.db import SessionFactory
 from bot.open311.errors import Open311Error
 from bot.open311.media import MediaStore
-from bot.review.clock import as_utc, utcnow
 from bot.state import LOCK_RETRIES, ConversationRecord, InboxRecord, get_or_create_resident, is_lock_conflict
 from channels.base import Channel, DeliveryError
 from channels.messages import InboundMessage, OutboundMessage

@@ -14,7 +14,8 @@ from typing import Literal
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from bot.open311.models import UTCDateTime, utcnow
+from bot.clock import utcnow
+from bot.open311.models import UTCDateTime
 
 FollowReason = Literal["filed", "followed"]
 

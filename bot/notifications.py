@@ -27,8 +27,9 @@ from sqlalchemy import ColumnElement, exists, func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, delete, select
 
+from bot.clock import utcnow
 from bot.follows import followers
-from bot.open311.models import ServiceRequestRow, StatusChangeRow, UTCDateTime, utcnow
+from bot.open311.models import ServiceRequestRow, StatusChangeRow, UTCDateTime
 from bot.outbox import enqueue
 from bot.remote.records import RemoteStatusChange
 from bot.state import get_resident

@@ -25,8 +25,8 @@ from sqlalchemy import JSON, Column, update
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from bot.clock import as_utc, utcnow
 from bot.open311.models import UTCDateTime
-from bot.review.clock import as_utc, utcnow
 from bot.state import LOCK_RETRIES, is_lock_conflict, is_opted_out, mark_opted_out
 from channels.base import Channel, DeliveryError, RecipientOptedOut
 from channels.messages import Choice, OutboundMessage

@@ -16,8 +16,8 @@ from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Field, Session, SQLModel
 
+from bot.clock import utcnow
 from bot.open311.models import UTCDateTime
-from bot.review.clock import utcnow
 
 # SQLite lets one writer at a time, and a transaction that read before writing can lose its snapshot to
 # another writer ("database is locked" at once, not after the busy timeout): such a transaction is run

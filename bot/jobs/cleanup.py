@@ -12,9 +12,9 @@ from datetime import datetime, timedelta
 
 from sqlmodel import col, delete
 
+from bot.clock import utcnow
 from bot.db import SessionFactory
 from bot.jobs.context import current
-from bot.open311.models import utcnow
 from bot.state import ConversationRecord
 
 

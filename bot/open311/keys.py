@@ -13,9 +13,10 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from bot.clock import utcnow
 from bot.db import SessionFactory
 from bot.open311.errors import Forbidden, InvalidInput, NotFound
-from bot.open311.models import ApiKey, ApiKeyRow, utcnow
+from bot.open311.models import ApiKey, ApiKeyRow
 
 _PREFIX_LENGTH = 8
 _keys_table = ApiKeyRow.__table__  # type: ignore[attr-defined]

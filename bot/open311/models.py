@@ -40,10 +40,6 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC)
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 # ---------------------------------------------------------------------------------------------- tables
 
 

@@ -9,9 +9,10 @@ from pathlib import Path
 
 from sqlalchemy import Engine, delete, insert
 
+from bot.clock import utcnow
 from bot.open311 import store
 from bot.open311.catalog import Catalog
-from bot.open311.models import ApiKeyRow, RequestTokenRow, utcnow
+from bot.open311.models import ApiKeyRow, RequestTokenRow
 
 SANDBOX_ACTOR = "sandbox"
 

@@ -19,6 +19,7 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from bot.clock import utcnow
 from bot.config import Open311Settings
 from bot.db import SessionFactory
 from bot.open311 import store
@@ -35,7 +36,6 @@ from bot.open311.models import (
     StatusChangeEvent,
     Submission,
     TokenStatus,
-    utcnow,
 )
 from bot.open311.validation import validate_submission
 

@@ -18,7 +18,8 @@ from typing import Any
 from sqlalchemy import JSON, Column
 from sqlmodel import Field, SQLModel
 
-from bot.open311.models import UTCDateTime, utcnow
+from bot.clock import utcnow
+from bot.open311.models import UTCDateTime
 
 
 class RemoteSubmission(SQLModel, table=True):

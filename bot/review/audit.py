@@ -15,8 +15,8 @@ from typing import Any
 from sqlalchemy import Column, Text
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from bot.clock import as_utc, utcnow
 from bot.open311.models import UTCDateTime
-from bot.review.clock import as_utc, utcnow
 
 
 class AuditEntry(SQLModel, table=True):

@@ -20,9 +20,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from bot.clock import as_utc, utcnow
 from bot.config import OperatorSettings
 from bot.open311.models import UTCDateTime
-from bot.review.clock import as_utc, utcnow
 from bot.review.operators import Operator, get_operator, verify_credentials
 
 SESSION_COOKIE = "open311_operator_session"

@@ -15,9 +15,9 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from bot.clock import as_utc, utcnow
 from bot.open311.models import ServiceRequestRow
 from bot.review import charts
-from bot.review.clock import as_utc, utcnow
 from bot.review.models import ReviewItem
 
 AGE_BRACKETS: tuple[tuple[str, timedelta], ...] = (

@@ -20,8 +20,8 @@ from pathlib import Path
 from sqlalchemy import Column, Text
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from bot.clock import utcnow
 from bot.open311.models import UTCDateTime
-from bot.review.clock import utcnow
 
 EXPORT_COLUMNS = ("text", "service_code", "sure", "location_text", "predicted_code", "operator", "decided_at")
 

@@ -13,8 +13,8 @@ from typing import Any, Literal
 from sqlalchemy import JSON, Column
 from sqlmodel import Field, SQLModel
 
+from bot.clock import utcnow
 from bot.open311.models import UTCDateTime
-from bot.review.clock import utcnow
 
 ReviewStatus = Literal["pending", "claimed", "approved", "rejected"]
 REVIEW_STATUSES: tuple[ReviewStatus, ...] = ("pending", "claimed", "approved", "rejected")

@@ -16,8 +16,8 @@ from sqlmodel import Session, col, select
 
 from bot import outbox
 from bot.backend import Draft, Filed, FilingRefused, RequestBackend
+from bot.clock import utcnow
 from bot.follows import follow_filed
-from bot.review.clock import utcnow
 from bot.review.models import ReviewItem
 from bot.state import get_or_create_resident
 from bot.templates import Templates

@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
+from bot.clock import as_utc, utcnow
 from bot.open311.models import RequestTokenRow, ServiceRequestRow, StatusChangeRow
-from bot.review.clock import as_utc, utcnow
 from bot.review.models import ReviewItem
 from bot.state import InboxRecord
 

@@ -21,8 +21,8 @@ from sqlmodel import select
 
 from bot import outbox
 from bot.app import create_app
+from bot.clock import utcnow
 from bot.config import Settings
-from bot.review.clock import utcnow
 from bot.state import InboxRecord, Resident
 from channels.fakes.twilio import OPTED_OUT_NUMBER, FakeTwilio
 from channels.messages import OutboundMessage

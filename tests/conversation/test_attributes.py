@@ -7,8 +7,8 @@ import re
 from datetime import timedelta
 from pathlib import Path
 
+from bot.clock import utcnow
 from bot.config import Settings
-from bot.review.clock import utcnow
 from tests.conversation.harness import running_bot
 from tests.conversation.test_dialogue import CLEAR_REPORT, filed_id
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from sqlmodel import select
 
+from bot.clock import utcnow
 from bot.db import make_engine, make_session_factory, migrate
 from bot.jobs.cleanup import forget_stale_conversations
-from bot.open311.models import utcnow
 from bot.state import ConversationRecord, Resident
 
 

@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
+from bot.clock import utcnow
 from bot.config import Settings
 from bot.follows import follow, follow_filed
 from bot.notifications import CORE, NotifiedChange, notify_once
-from bot.open311.models import NewRequest, ServiceRequestRow, StatusChangeRow, utcnow
+from bot.open311.models import NewRequest, ServiceRequestRow, StatusChangeRow
 from bot.outbox import OutboxMessage
 from bot.runtime import Runtime
 from bot.state import get_or_create_resident, mark_opted_out

@@ -1,4 +1,4 @@
-"""UTC time for the console's tables.
+"""UTC time, the one clock of every table (the core's, the conversation's, the console's).
 
 Everything is stored in UTC. SQLite hands datetimes back without a zone, PostgreSQL with one; ``as_utc``
 makes both comparable.
