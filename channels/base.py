@@ -30,6 +30,15 @@ class MessageHandler(Protocol):
     async def handle(self, message: InboundMessage) -> Sequence[OutboundMessage]: ...
 
 
+class CursorStore(Protocol):
+    """Durable named cursors for channels that read a provider's feed by position (X's ``since_id``,
+    Telegram's last handled ``update_id``); implemented in ``bot.cursors``, injected by the runtime."""
+
+    def get(self, name: str) -> str | None: ...
+
+    def set(self, name: str, value: str) -> None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class SendResult:
     # The provider's id of what was sent (Twilio MessageSid, tweet id, Telegram message id).

@@ -6,8 +6,14 @@ Two ways in, chosen by ``telegram.mode``:
   route checks ``X-Telegram-Bot-Api-Secret-Token``, puts ``Update.de_json(...)`` on
   ``application.update_queue`` and answers only once the update has been handled, so a failure becomes a
   non-200 and Telegram delivers the update again (the dispatcher deduplicates it).
-- ``polling``: ``updater.start_polling()`` runs as a task of the app's loop. ``run_polling`` /
-  ``run_webhook`` are never used: they take over and close the event loop.
+- ``polling``: our own ``bot.get_updates(offset=..., timeout=...)`` loop runs as a task of the app's loop
+  and hands each update to the same queue and handler as the webhook. python-telegram-bot's ``Updater`` is
+  not used: it acknowledges an update (asks for the next offset) before it has been handled, so a crash in
+  between would lose the resident's message. Here an update is acknowledged only once handled: its
+  ``update_id`` is saved in the injected ``CursorStore`` (the database) after the dispatcher committed it,
+  and the next ``getUpdates`` starts after the saved one, also after a restart. A crash between handling
+  and saving makes Telegram hand the update out again, and the dispatcher's inbox recognises it.
+  ``run_polling`` / ``run_webhook`` are never used: they take over and close the event loop.
 
 Every update becomes one ``InboundMessage`` whose ``provider_message_id`` is built from Telegram's
 ``update_id``, so a redelivered update is recognised. Photos are referenced by Telegram file id only:
@@ -42,6 +48,7 @@ from telegram import (
 from telegram.error import (
     BadRequest,
     ChatMigrated,
+    Conflict,
     Forbidden,
     InvalidToken,
     NetworkError,
@@ -53,6 +60,7 @@ from telegram.warnings import PTBDeprecationWarning
 
 from channels.base import (
     Channel,
+    CursorStore,
     DeliveryError,
     MessageHandler,
     RecipientOptedOut,
@@ -111,6 +119,7 @@ class TelegramChannel(Channel):
         register_webhook: bool = True,
         poll_timeout_seconds: float = 10.0,
         reconnect_seconds: float = 5.0,
+        cursor_store: CursorStore | None = None,
     ) -> None:
         super().__init__(handler)
         if not token:
@@ -126,17 +135,19 @@ class TelegramChannel(Channel):
         self.register_webhook = register_webhook
         self.poll_timeout_seconds = poll_timeout_seconds
         self.reconnect_seconds = reconnect_seconds
+        # Polling mode: where the last handled update_id is kept (the runtime injects the database's).
+        self.cursor_store = cursor_store
         self._secret = (secret_token or "").encode()
+        # No Updater in either mode: webhook updates come through our route, polled ones through _poll.
         builder = ApplicationBuilder().token(token).base_url(base_url).base_file_url(base_file_url)
-        if mode == "webhook":
-            builder = builder.updater(None)
-        self.application: TelegramApplication = builder.build()
+        self.application: TelegramApplication = builder.updater(None).build()
         self.application.add_handler(TypeHandler(Update, self._on_update))
         # Webhook requests waiting for their update to be handled, by id() of the Update object.
         self._waiting: dict[int, tuple[Update, asyncio.Future[None]]] = {}
         self._started = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._reconnecting: asyncio.Task[None] | None = None
+        self._polling: asyncio.Task[None] | None = None
 
     @classmethod
     def from_config(cls, config: Any, handler: MessageHandler, *, public_url: str) -> TelegramChannel:
@@ -164,6 +175,8 @@ class TelegramChannel(Channel):
         return [Route(self.webhook_path, self._webhook, methods=["POST"])]
 
     async def start(self) -> None:
+        if self.mode == "polling":
+            self._cursors()  # a missing store is a wiring error: say so at start-up, not in the poller
         self._loop = asyncio.get_running_loop()
         self._started = True
         try:
@@ -189,14 +202,12 @@ class TelegramChannel(Channel):
                     allowed_updates=ALLOWED_UPDATES,
                 )
         else:
-            updater = self.application.updater
-            assert updater is not None  # built with one in polling mode
-            if not updater.running:
-                await updater.start_polling(
-                    timeout=timedelta(seconds=self.poll_timeout_seconds), allowed_updates=ALLOWED_UPDATES
-                )
+            # getUpdates is refused while a webhook is set; pending updates are kept.
+            await self.application.bot.delete_webhook(drop_pending_updates=False)
         if not self.application.running:
             await self.application.start()
+        if self.mode == "polling" and self._polling is None:
+            self._polling = asyncio.create_task(self._poll(), name="telegram-polling")
 
     async def _keep_connecting(self) -> None:
         delay = self.reconnect_seconds
@@ -224,9 +235,12 @@ class TelegramChannel(Channel):
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reconnecting
             self._reconnecting = None
-        updater = self.application.updater
-        if updater is not None and updater.running:
-            await updater.stop()
+        if self._polling is not None:
+            # Nothing is acknowledged on the way out: the saved cursor already says what was handled.
+            self._polling.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._polling
+            self._polling = None
         if self.application.running:
             await self.application.stop()
         await self.application.shutdown()
@@ -244,6 +258,64 @@ class TelegramChannel(Channel):
 
     # -- inbound -------------------------------------------------------------------------------------------
 
+    @property
+    def cursor_name(self) -> str:
+        # By the bot's numeric id (public, unlike the token), so two bots sharing a database keep apart.
+        return f"telegram:{self.application.bot.id}:update_id"
+
+    async def _poll(self) -> None:
+        """Long-polls getUpdates and handles each update before acknowledging it (see the module doc)."""
+        saved = await asyncio.to_thread(self._cursors().get, self.cursor_name)
+        # Without a saved cursor: whatever Telegram still holds (it keeps unacknowledged updates a day).
+        offset = int(saved) + 1 if saved else None
+        delay = self.reconnect_seconds
+        while True:
+            try:
+                updates = await self.application.bot.get_updates(
+                    offset=offset,
+                    timeout=timedelta(seconds=self.poll_timeout_seconds),
+                    allowed_updates=ALLOWED_UPDATES,
+                )
+                for update in updates:
+                    await self._handled(update)
+                    if offset is None or update.update_id >= offset:
+                        # Saved before the next getUpdates acknowledges it to Telegram. An older id (an
+                        # update handed out again) is deduplicated by the dispatcher and moves nothing.
+                        await asyncio.to_thread(self._cursors().set, self.cursor_name, str(update.update_id))
+                        offset = update.update_id + 1
+            except RetryAfter as exc:
+                await asyncio.sleep(_seconds(exc))
+                continue
+            except InvalidToken as exc:
+                logger.error("telegram refused the bot token (%s); polling stops", exc)
+                return
+            except Conflict as exc:  # another poller with this token, or a webhook set meanwhile
+                logger.warning("telegram polling conflict (%s); retrying in %.0f s", exc, delay)
+            except NetworkError as exc:
+                logger.warning("telegram not reachable (%s); retrying in %.0f s", exc, delay)
+            except Exception:  # the update could not be handled or its cursor not saved: try it again
+                logger.exception("telegram polling failed; retrying in %.0f s", delay)
+            else:
+                delay = self.reconnect_seconds
+                continue
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, MAX_RECONNECT_SECONDS)
+
+    def _cursors(self) -> CursorStore:
+        if self.cursor_store is None:
+            raise RuntimeError("TelegramChannel.cursor_store is not set (the runtime injects it)")
+        return self.cursor_store
+
+    async def _handled(self, update: Update) -> None:
+        """Hands ``update`` to the application's queue (the handler below) and waits until it is handled."""
+        await (await self._enqueue(update))
+
+    async def _enqueue(self, update: Update) -> asyncio.Future[None]:
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting[id(update)] = (update, done)
+        await self.application.update_queue.put(update)
+        return done
+
     async def _webhook(self, request: Request) -> Response:
         given = request.headers.get(SECRET_HEADER, "").encode()
         if not hmac.compare_digest(given, self._secret):
@@ -255,9 +327,7 @@ class TelegramChannel(Channel):
             return JSONResponse({"error": f"not a Telegram update: {exc}"}, status_code=400)
         if update is None:
             return JSONResponse({"error": "not a Telegram update"}, status_code=400)
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiting[id(update)] = (update, done)
-        await self.application.update_queue.put(update)
+        done = await self._enqueue(update)
         try:
             await asyncio.wait_for(asyncio.shield(done), WEBHOOK_WAIT_SECONDS)
         except TimeoutError:
@@ -277,7 +347,8 @@ class TelegramChannel(Channel):
         except Exception as exc:
             logger.exception("telegram update %s failed", update.update_id)
             if waiting is not None and not waiting[1].done():
-                waiting[1].set_exception(exc)  # the webhook answers 500: Telegram delivers it again
+                # The webhook answers 500, the poller does not move its cursor: Telegram delivers it again.
+                waiting[1].set_exception(exc)
             return
         if waiting is not None and not waiting[1].done():
             waiting[1].set_result(None)

@@ -35,7 +35,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any, ClassVar, Protocol, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import requests
 import tweepy
@@ -43,7 +43,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from channels.base import Channel, DeliveryError, MessageHandler, SendResult, render_as_text
+from channels.base import (
+    Channel,
+    CursorStore,
+    DeliveryError,
+    MessageHandler,
+    SendResult,
+    render_as_text,
+)
 from channels.messages import Attachment, GeoPoint, InboundMessage, OutboundMessage
 from channels.redaction import redact_private_details
 
@@ -70,14 +77,6 @@ DM_FIELDS: dict[str, Any] = {
 _LEADING_MENTIONS = re.compile(r"^(?:\s*@\w+)+\s*")
 
 T = TypeVar("T")
-
-
-class CursorStore(Protocol):
-    """Durable named cursors (the poller's ``since_id``); implemented in ``bot.cursors``."""
-
-    def get(self, name: str) -> str | None: ...
-
-    def set(self, name: str, value: str) -> None: ...
 
 
 class RedirectingSession(requests.Session):

@@ -82,6 +82,8 @@ class _State:
     # Chats whose resident blocked the bot: sending there is Forbidden.
     blocked: set[int] = field(default_factory=set)
     get_updates_calls: int = 0
+    # The offset of every getUpdates call (0 when none was given), in order.
+    get_updates_offsets: list[int] = field(default_factory=list)
 
 
 class FakeTelegram:
@@ -250,6 +252,12 @@ class FakeTelegram:
     def webhook_statuses(self) -> list[int]:
         with self._lock:
             return list(self._state.webhook_statuses)
+
+    @property
+    def get_updates_offsets(self) -> list[int]:
+        """The offset each getUpdates call asked from (0: none given), oldest first."""
+        with self._lock:
+            return list(self._state.get_updates_offsets)
 
     @property
     def pending_update_count(self) -> int:
@@ -428,6 +436,7 @@ class FakeTelegram:
             if self._state.webhook is not None:
                 raise _ApiError(409, "Conflict: can't use getUpdates method while webhook is active")
             self._state.get_updates_calls += 1
+            self._state.get_updates_offsets.append(offset)
         while True:
             with self._lock:
                 # An offset acknowledges (forgets) every update before it, as on Telegram.

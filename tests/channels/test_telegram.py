@@ -25,6 +25,7 @@ from telegram import Update
 from telegram.error import BadRequest
 
 from bot.config import Settings
+from bot.cursors import ChannelCursor
 from bot.state import InboxRecord
 from channels.base import DeliveryError, RecipientOptedOut
 from channels.fakes.telegram import SECRET_HEADER, FakeTelegram
@@ -48,7 +49,26 @@ def fake() -> Iterator[FakeTelegram]:
         yield telegram
 
 
-def make_channel(fake: FakeTelegram, handler: Recorder, mode: str, public_url: str = "") -> TelegramChannel:
+class MemoryCursors:
+    """A CursorStore in a dict, for the channel-contract tests (the end-to-end ones use the database's)."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, str] = {}
+
+    def get(self, name: str) -> str | None:
+        return self.values.get(name)
+
+    def set(self, name: str, value: str) -> None:
+        self.values[name] = value
+
+
+def make_channel(
+    fake: FakeTelegram,
+    handler: Recorder,
+    mode: str,
+    public_url: str = "",
+    cursors: MemoryCursors | None = None,
+) -> TelegramChannel:
     channel = TelegramChannel(
         handler,
         token=fake.token,
@@ -58,6 +78,7 @@ def make_channel(fake: FakeTelegram, handler: Recorder, mode: str, public_url: s
         base_url=fake.base_url(),
         base_file_url=fake.base_file_url(),
         poll_timeout_seconds=1,
+        cursor_store=cursors or MemoryCursors(),
     )
     handler.channel = channel
     return channel
@@ -259,12 +280,12 @@ async def test_long_replies_are_split_and_unusable_buttons_become_numbered_lines
 
 
 def test_polling_across_a_restart_neither_misses_nor_rereads(fake: FakeTelegram) -> None:
-    before, after = Recorder(), Recorder()
-    with serve_channel(make_channel(fake, before, "polling")):
+    before, after, cursors = Recorder(), Recorder(), MemoryCursors()
+    with serve_channel(make_channel(fake, before, "polling", cursors=cursors)):
         fake.send_text(CHAT, "Streetlight out on Valencia")
         fake.wait_for(lambda: len(before.messages()) == 1)
     fake.send_text(CHAT, "Also a pothole on 16th")  # while the bot is down
-    with serve_channel(make_channel(fake, after, "polling")):
+    with serve_channel(make_channel(fake, after, "polling", cursors=cursors)):
         fake.wait_for(lambda: len(after.messages()) == 1)
         fake.send_text(CHAT, "Thanks!")
         fake.wait_for(lambda: len(after.messages()) == 2)
@@ -431,6 +452,71 @@ def test_which_of_these_buttons_end_to_end(settings: Settings, fake: FakeTelegra
         assert "A person will look at your report" in reply["text"]
         (item,) = bot.review_items()
         assert (item.channel, item.resident_id, item.text) == ("telegram", str(CHAT), CLEAR_REPORT)
+
+
+class DiesBeforeSaving:
+    """A cursor store the process dies at: the update was handled, its update_id never saved."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+
+    def get(self, name: str) -> str | None:
+        value: str | None = self.store.get(name)
+        return value
+
+    def set(self, name: str, value: str) -> None:
+        raise RuntimeError("the process died before acknowledging the update")
+
+
+def test_polling_a_crash_before_acknowledging_handles_the_update_exactly_once(
+    settings: Settings, fake: FakeTelegram
+) -> None:
+    with telegram_bot(settings, fake, "polling") as bot:
+        channel = bot.messaging.channels["telegram"]
+        assert isinstance(channel, TelegramChannel)
+        channel.cursor_store = DiesBeforeSaving(channel.cursor_store)
+        update = fake.send_text(CHAT, CLEAR_REPORT)
+        fake.wait_for(lambda: inbox_size(bot) == 1)  # filed and committed with its reply in the outbox
+        assert bot.request_count() == 1
+    # The app is gone before anything acknowledged the update: Telegram still holds it.
+    assert fake.pending_update_count == 1
+    assert fake.sent_to(CHAT) == []
+
+    with telegram_bot(settings, fake, "polling") as bot:
+        fake.wait_for(lambda: fake.pending_update_count == 0)  # handed out again, and now acknowledged
+        fake.wait_for(lambda: _saved_cursor(bot) == update["update_id"])
+        bot.deliver()
+        assert bot.request_count() == 1
+        assert inbox_size(bot) == 1
+        (reply,) = fake.sent_to(CHAT)
+        filed_id([reply])
+
+
+def test_polling_a_restart_after_acknowledging_rereads_nothing(
+    settings: Settings, fake: FakeTelegram
+) -> None:
+    with telegram_bot(settings, fake, "polling") as bot:
+        update = fake.send_text(CHAT, CLEAR_REPORT)
+        fake.wait_for(lambda: _saved_cursor(bot) == update["update_id"])
+        bot.deliver()
+    asked_before = len(fake.get_updates_offsets)
+
+    with telegram_bot(settings, fake, "polling") as bot:
+        fake.wait_for(lambda: len(fake.get_updates_offsets) > asked_before)
+        # The restarted poller asks for what comes after the saved update, not for what Telegram still has.
+        assert fake.get_updates_offsets[asked_before] == update["update_id"] + 1
+        help_replies = exchange(bot, fake, lambda: fake.send_text(CHAT, "/help"))
+        assert bot.request_count() == 1
+        assert inbox_size(bot) == 2  # the report once, then the help command
+    assert len(fake.sent_to(CHAT)) == 1 + len(help_replies)
+
+
+def _saved_cursor(bot: RunningBot) -> int | None:
+    channel = bot.messaging.channels["telegram"]
+    assert isinstance(channel, TelegramChannel)
+    with bot.runtime.sessions() as session:
+        row = session.get(ChannelCursor, channel.cursor_name)
+        return int(row.value) if row is not None else None
 
 
 def test_a_forged_webhook_changes_nothing(settings: Settings, fake: FakeTelegram) -> None:
