@@ -5,7 +5,7 @@ library against the local fake of Twilio's REST API, counted there)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -15,6 +15,7 @@ from bot.open311.models import NewRequest
 from bot.runtime import Runtime
 from channels.fakes.twilio import FakeTwilio
 from tests.conversation.harness import RunningBot, running_bot
+from tests.jobs.processes import wait_for
 from tests.support.answers import required_answers
 from tests.support.live_server import live_server
 
@@ -49,14 +50,6 @@ def overrides(twilio_url: str, fake: FakeTwilio) -> dict[str, Any]:
             "api_base_url": twilio_url,
         },
     }
-
-
-def wait_for(condition: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"waited {timeout} s for {what}")
-        time.sleep(0.1)
 
 
 def new_pothole(runtime: Runtime) -> str:
@@ -110,7 +103,11 @@ def test_a_status_change_reaches_each_follower_once_on_their_channel(
             f"Update on report #{request_id} (Pothole): it is now closed. Filled with asphalt. "
             f"Reply UNFOLLOW {request_id} to stop these updates."
         )
-        wait_for(lambda: updates_for(bot, "ana") and sms_updates(fake, SMS_RESIDENT), "both updates")
+        wait_for(
+            lambda: updates_for(bot, "ana") and sms_updates(fake, SMS_RESIDENT),
+            timeout=60.0,
+            what="both updates",
+        )
         time.sleep(SETTLE_SECONDS)
         assert updates_for(bot, "ana") == [expected]
         assert sms_updates(fake, SMS_RESIDENT) == [expected]
@@ -122,7 +119,9 @@ def test_a_status_change_reaches_each_follower_once_on_their_channel(
             f"You will no longer get updates on report #{request_id}."
         )
         bot.runtime.open311.update_status(request_id, "open", "Reopened: the patch sank.", actor="crew")
-        wait_for(lambda: len(sms_updates(fake, SMS_RESIDENT)) == 2, "the second SMS update")
+        wait_for(
+            lambda: len(sms_updates(fake, SMS_RESIDENT)) == 2, timeout=60.0, what="the second SMS update"
+        )
         time.sleep(SETTLE_SECONDS)
         assert len(sms_updates(fake, SMS_RESIDENT)) == 2
         assert "it is now open. Reopened: the patch sank." in sms_updates(fake, SMS_RESIDENT)[1]
@@ -148,7 +147,11 @@ def test_a_change_made_while_the_bot_is_down_is_sent_once_after_the_restart(
     assert sms_updates(fake, SMS_RESIDENT) == []
 
     with running_bot(settings, **options) as bot:
-        wait_for(lambda: updates_for(bot, "ana") and sms_updates(fake, SMS_RESIDENT), "updates after restart")
+        wait_for(
+            lambda: updates_for(bot, "ana") and sms_updates(fake, SMS_RESIDENT),
+            timeout=60.0,
+            what="updates after restart",
+        )
         time.sleep(SETTLE_SECONDS)
         assert len(updates_for(bot, "ana")) == 1
         assert len(sms_updates(fake, SMS_RESIDENT)) == 1
@@ -183,7 +186,7 @@ def test_x_mentions_are_polled_by_the_job_and_updates_reach_the_resident_in_the_
         with running_bot(settings, twitter=twitter, jobs=jobs) as bot:
             request_id = new_pothole(bot.runtime)
             tweet = x.mention("4242", f"FOLLOW {request_id}")
-            wait_for(lambda: bool(x.replies_to(tweet)), "the reply to the mention")
+            wait_for(lambda: bool(x.replies_to(tweet)), timeout=60.0, what="the reply to the mention")
             assert f"updates on report #{request_id}" in x.replies_to(tweet)[0].text
 
             bot.runtime.open311.update_status(request_id, "closed", "Filled.", actor="crew")
@@ -195,7 +198,7 @@ def test_x_mentions_are_polled_by_the_job_and_updates_reach_the_resident_in_the_
                     if f"report #{request_id}" in post.text and "now" in post.text
                 ]
 
-            wait_for(lambda: bool(updates()), "the status update on X")
+            wait_for(lambda: bool(updates()), timeout=60.0, what="the status update on X")
             time.sleep(SETTLE_SECONDS)
             assert len(updates()) == 1
             assert len(x.replies_to(tweet)) == 1  # the mention was read once, answered once
@@ -211,7 +214,7 @@ def test_the_resident_who_filed_a_report_hears_about_it_without_following(
         request_id = reply.split("filed as #")[1].split(" ")[0]
 
         bot.runtime.open311.update_status(request_id, "closed", "Patched this morning.", actor="crew")
-        wait_for(lambda: bool(sms_updates(fake, SMS_RESIDENT)), "the filer's update")
+        wait_for(lambda: bool(sms_updates(fake, SMS_RESIDENT)), timeout=60.0, what="the filer's update")
         time.sleep(SETTLE_SECONDS)
         assert len(sms_updates(fake, SMS_RESIDENT)) == 1
         assert sms_updates(fake, SMS_RESIDENT)[0].startswith(f"Update on report #{request_id} (Pothole)")
