@@ -34,6 +34,13 @@ def sqlite_database_url(tmp_path: Path) -> str:
     return sqlite_url(tmp_path)
 
 
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """For tests that only make sense on PostgreSQL (advisory locks, several processes): a fresh schema."""
+    with fresh_postgres_schema() as url:
+        yield url
+
+
 def make_settings(data_dir: Path, database_url: str, **overrides: Any) -> Settings:
     """Settings for a test deployment; ``overrides`` are nested dicts like load_settings takes."""
     base: dict[str, Any] = {

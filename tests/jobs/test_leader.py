@@ -3,19 +3,11 @@ connection dies (as it does when its process is killed)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from sqlalchemy import create_engine, text
 
 from bot.jobs.leader import Leadership
 from tests.support.databases import fresh_postgres_schema, postgres_server_url
-
-
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    with fresh_postgres_schema() as url:
-        yield url
 
 
 @pytest.mark.postgres

@@ -18,7 +18,6 @@ from bot.runtime import Runtime
 from channels.fakes.twilio import FakeTwilio
 from tests.jobs.processes import BotProcess, wait_for
 from tests.support.answers import required_answers
-from tests.support.databases import fresh_postgres_schema
 from tests.support.live_server import live_server
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -26,12 +25,6 @@ pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 FOLLOWERS = ("+14155550201", "+14155550202", "+14155550203")
 REQUESTS = 8
 LEADER_LINE = "this process now runs the scheduler"
-
-
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    with fresh_postgres_schema() as url:
-        yield url
 
 
 @pytest.fixture
