@@ -13,11 +13,12 @@ import getpass
 import sys
 import threading
 import uuid
-from typing import Any, TextIO
-
-import httpx
+from typing import TYPE_CHECKING, Any, TextIO
 
 from bot.config import load_settings
+
+if TYPE_CHECKING:
+    import httpx
 
 POLL_SECONDS = 2.0
 
@@ -109,6 +110,10 @@ class ChatSession:
 
 
 def run(args: argparse.Namespace) -> int:
+    # Imported here, not at the top: the CLI imports every command module to build its parser, and the
+    # HTTP client would otherwise load for `open311-bot classify` too.
+    import httpx
+
     settings = load_settings(args.config)
     if not settings.local.enabled:
         print("open311-bot chat: the local channel is disabled (local.enabled = false)", file=sys.stderr)
@@ -148,6 +153,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _poll(chat: ChatSession, stop: threading.Event) -> None:
     """Shows notifications that arrive between the resident's messages."""
+    import httpx
+
     while not stop.wait(POLL_SECONDS):
         try:
             chat.show_new()
