@@ -13,8 +13,11 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
@@ -32,6 +35,19 @@ __all__ = [
     "wait_until_up",
 ]
 NOOP_PATH = "/healthz"
+
+
+def insert_in_chunks(conn: Any, table: Any, rows: Iterable[dict[str, object]], size: int = 5000) -> None:
+    """Bulk-inserts ``rows`` into ``table`` (a SQLModel class) on ``conn``, ``size`` rows per statement."""
+    from sqlalchemy import insert
+
+    for chunk in _chunks(iter(rows), size):
+        conn.execute(insert(table), chunk)
+
+
+def _chunks(rows: Iterator[dict[str, object]], size: int) -> Iterator[list[dict[str, object]]]:
+    while chunk := list(islice(rows, size)):
+        yield chunk
 
 
 def free_port() -> int:

@@ -30,13 +30,20 @@ import os
 import random
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlencode
 
-from _support import NOOP_PATH, Result, free_port, start_server, stop_server, wait_until_up
-from sqlalchemy import insert
+from _support import (
+    NOOP_PATH,
+    Result,
+    free_port,
+    insert_in_chunks,
+    start_server,
+    stop_server,
+    wait_until_up,
+)
 
 from bot.db import make_engine, make_session_factory, migrate
 from bot.open311.keys import KeyStore
@@ -56,34 +63,30 @@ def build_store(database_url: str, total: int) -> tuple[int, str]:
     rng = random.Random(311)
     now = datetime.now(UTC)
     started = time.perf_counter()
-    chunk: list[dict[str, object]] = []
-    with engine.begin() as conn:
+
+    def rows() -> Iterator[dict[str, object]]:
         for index in range(total):
             requested = now - timedelta(seconds=rng.uniform(60, 80 * 86400))
             code = CODES[index % len(CODES)]
             closed = rng.random() < 0.4
-            chunk.append(
-                {
-                    "jurisdiction_id": JURISDICTION,
-                    "service_code": code,
-                    "service_name": code.replace("_", " ").title(),
-                    "status": "closed" if closed else "open",
-                    "status_notes": "Resolved by the crew." if closed else None,
-                    "description": f"Benchmark report {index}: something needs fixing near here.",
-                    "requested_datetime": requested,
-                    "updated_datetime": requested + timedelta(hours=6) if closed else requested,
-                    "address": f"{100 + index % 900} Market St, San Francisco",
-                    "lat": 37.70 + rng.random() * 0.12,
-                    "long": -122.51 + rng.random() * 0.15,
-                    "channel": "api",
-                    "attributes": {},
-                }
-            )
-            if len(chunk) == 5000:
-                conn.execute(insert(ServiceRequestRow), chunk)
-                chunk = []
-        if chunk:
-            conn.execute(insert(ServiceRequestRow), chunk)
+            yield {
+                "jurisdiction_id": JURISDICTION,
+                "service_code": code,
+                "service_name": code.replace("_", " ").title(),
+                "status": "closed" if closed else "open",
+                "status_notes": "Resolved by the crew." if closed else None,
+                "description": f"Benchmark report {index}: something needs fixing near here.",
+                "requested_datetime": requested,
+                "updated_datetime": requested + timedelta(hours=6) if closed else requested,
+                "address": f"{100 + index % 900} Market St, San Francisco",
+                "lat": 37.70 + rng.random() * 0.12,
+                "long": -122.51 + rng.random() * 0.15,
+                "channel": "api",
+                "attributes": {},
+            }
+
+    with engine.begin() as conn:
+        insert_in_chunks(conn, ServiceRequestRow, rows())
     _, key = KeyStore(make_session_factory(engine)).create("benchmark")
     with engine.connect() as conn:
         highest = conn.exec_driver_sql("SELECT max(id) FROM service_requests").scalar_one()

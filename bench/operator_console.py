@@ -27,12 +27,12 @@ import re
 import statistics
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
-from _support import free_port, percentile, start_server, stop_server, wait_until_up
-from sqlalchemy import insert
+from _support import free_port, insert_in_chunks, percentile, start_server, stop_server, wait_until_up
 from sqlmodel import Session
 
 from bot.db import make_engine, migrate
@@ -52,33 +52,29 @@ def build_store(database_url: str, total: int) -> int:
     rng = random.Random(311)
     now = datetime.now(UTC)
     started = time.perf_counter()
-    with engine.begin() as conn:
-        chunk: list[dict[str, object]] = []
+
+    def requests() -> Iterator[dict[str, object]]:
         for index in range(total):
             requested = now - timedelta(seconds=rng.uniform(60, 120 * 86400))
             code = CODES[index % len(CODES)]
             closed = rng.random() < 0.4
-            chunk.append(
-                {
-                    "jurisdiction_id": "sfgov.org",
-                    "service_code": code,
-                    "service_name": code.replace("_", " ").title(),
-                    "status": "closed" if closed else "open",
-                    "description": f"Benchmark report {index}: something needs fixing near here.",
-                    "requested_datetime": requested,
-                    "updated_datetime": requested,
-                    "address": f"{100 + index % 900} {rng.choice(('MARKET', 'MISSION', 'VALENCIA'))} ST",
-                    "lat": 37.70 + rng.random() * 0.12,
-                    "long": -122.51 + rng.random() * 0.15,
-                    "channel": CHANNELS[index % len(CHANNELS)],
-                    "attributes": {},
-                }
-            )
-            if len(chunk) == 5000:
-                conn.execute(insert(ServiceRequestRow), chunk)
-                chunk = []
-        if chunk:
-            conn.execute(insert(ServiceRequestRow), chunk)
+            yield {
+                "jurisdiction_id": "sfgov.org",
+                "service_code": code,
+                "service_name": code.replace("_", " ").title(),
+                "status": "closed" if closed else "open",
+                "description": f"Benchmark report {index}: something needs fixing near here.",
+                "requested_datetime": requested,
+                "updated_datetime": requested,
+                "address": f"{100 + index % 900} {rng.choice(('MARKET', 'MISSION', 'VALENCIA'))} ST",
+                "lat": 37.70 + rng.random() * 0.12,
+                "long": -122.51 + rng.random() * 0.15,
+                "channel": CHANNELS[index % len(CHANNELS)],
+                "attributes": {},
+            }
+
+    with engine.begin() as conn:
+        insert_in_chunks(conn, ServiceRequestRow, requests())
         items: list[dict[str, object]] = []
         for index in range(2200):
             created = now - timedelta(minutes=rng.uniform(5, 30 * 1440))
@@ -104,7 +100,7 @@ def build_store(database_url: str, total: int) -> int:
                     "updated_at": created,
                 }
             )
-        conn.execute(insert(ReviewItem), items)
+        insert_in_chunks(conn, ReviewItem, items)
     with Session(engine) as session:
         create_operator(session, "alice", PASSWORD)
     with engine.connect() as conn:
