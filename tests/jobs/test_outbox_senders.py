@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,20 +18,11 @@ from channels.fakes.twilio import FakeTwilio
 from channels.messages import OutboundMessage
 from tests.conftest import make_settings
 from tests.support.databases import fresh_postgres_schema
-from tests.support.live_server import live_server
 
 pytestmark = pytest.mark.postgres
 
 MESSAGES = 120
 SENDERS = 4
-
-
-@pytest.fixture
-def twilio() -> Iterator[FakeTwilio]:
-    fake = FakeTwilio()
-    with live_server(fake.app) as url:
-        fake.base_url = url
-        yield fake
 
 
 def test_concurrent_senders_send_every_message_exactly_once(tmp_path: Path, twilio: FakeTwilio) -> None:

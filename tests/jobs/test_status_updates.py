@@ -5,10 +5,7 @@ library against the local fake of Twilio's REST API, counted there)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
 
 from bot.config import Settings
 from bot.open311.models import NewRequest
@@ -23,14 +20,6 @@ SMS_RESIDENT = "+14155550111"
 SMS_QUITTER = "+14155550122"
 # Long enough for several rounds of every job at the intervals below, so a second send would show.
 SETTLE_SECONDS = 2.0
-
-
-@pytest.fixture
-def twilio() -> Iterator[tuple[FakeTwilio, str]]:
-    fake = FakeTwilio()
-    with live_server(fake.app) as url:
-        fake.base_url = url
-        yield fake, url
 
 
 def overrides(twilio_url: str, fake: FakeTwilio) -> dict[str, Any]:
@@ -82,9 +71,9 @@ def sms_updates(fake: FakeTwilio, number: str) -> list[str]:
 
 
 def test_a_status_change_reaches_each_follower_once_on_their_channel(
-    settings: Settings, twilio: tuple[FakeTwilio, str]
+    settings: Settings, twilio: FakeTwilio
 ) -> None:
-    fake, twilio_url = twilio
+    fake, twilio_url = twilio, twilio.base_url
     with running_bot(settings, **overrides(twilio_url, fake)) as bot:
         request_id = new_pothole(bot.runtime)
 
@@ -129,9 +118,9 @@ def test_a_status_change_reaches_each_follower_once_on_their_channel(
 
 
 def test_a_change_made_while_the_bot_is_down_is_sent_once_after_the_restart(
-    settings: Settings, twilio: tuple[FakeTwilio, str]
+    settings: Settings, twilio: FakeTwilio
 ) -> None:
-    fake, twilio_url = twilio
+    fake, twilio_url = twilio, twilio.base_url
     options = overrides(twilio_url, fake)
     with running_bot(settings, **options) as bot:
         request_id = new_pothole(bot.runtime)
@@ -164,7 +153,7 @@ def test_a_change_made_while_the_bot_is_down_is_sent_once_after_the_restart(
 
 
 def test_x_mentions_are_polled_by_the_job_and_updates_reach_the_resident_in_the_thread(
-    settings: Settings, twilio: tuple[FakeTwilio, str]
+    settings: Settings, twilio: FakeTwilio
 ) -> None:
     from channels.fakes.twitter import FakeX
 
@@ -205,9 +194,9 @@ def test_x_mentions_are_polled_by_the_job_and_updates_reach_the_resident_in_the_
 
 
 def test_the_resident_who_filed_a_report_hears_about_it_without_following(
-    settings: Settings, twilio: tuple[FakeTwilio, str]
+    settings: Settings, twilio: FakeTwilio
 ) -> None:
-    fake, twilio_url = twilio
+    fake, twilio_url = twilio, twilio.base_url
     with running_bot(settings, **overrides(twilio_url, fake)) as bot:
         reply = sms_say(bot, fake, SMS_RESIDENT, "There is a huge pothole at Market St and 5th St")
         assert "Your report is filed as #" in reply, reply

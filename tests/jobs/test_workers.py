@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,21 +17,12 @@ from bot.runtime import Runtime
 from channels.fakes.twilio import FakeTwilio
 from tests.jobs.processes import BotProcess, wait_for
 from tests.support.answers import required_answers
-from tests.support.live_server import live_server
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 FOLLOWERS = ("+14155550201", "+14155550202", "+14155550203")
 REQUESTS = 8
 LEADER_LINE = "this process now runs the scheduler"
-
-
-@pytest.fixture
-def twilio() -> Iterator[FakeTwilio]:
-    fake = FakeTwilio()
-    with live_server(fake.app) as url:
-        fake.base_url = url
-        yield fake
 
 
 def write_config(directory: Path, database_url: str, twilio: FakeTwilio) -> Path:
