@@ -25,6 +25,7 @@ from sqlalchemy import JSON, Column, update
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from bot.backoff import Backoff
 from bot.clock import as_utc, utcnow
 from bot.open311.models import UTCDateTime
 from bot.state import LOCK_RETRIES, is_lock_conflict, is_opted_out, mark_opted_out
@@ -76,8 +77,9 @@ class RetryPolicy:
     lease_seconds: float = 120.0
 
     def delay(self, attempts: int, retry_after: float | None = None) -> float:
-        backoff: float = min(self.max_seconds, self.base_seconds * 2.0 ** max(0, attempts - 1))
-        return max(backoff, retry_after or 0.0)
+        """Doubling from ``base_seconds`` up to ``max_seconds``, or longer when the provider said so."""
+        backoff = Backoff(first_seconds=self.base_seconds, max_seconds=self.max_seconds, jitter=0.0)
+        return max(backoff.delay(attempts), retry_after or 0.0)
 
 
 @dataclass(slots=True)

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from bot.backoff import Backoff
 from bot.config import ConfigError
 from bot.jobs.context import JobContext
 from bot.jobs.scheduler import JobRunner
 from bot.messaging import Messaging
-from bot.remote.backoff import Backoff
 from bot.remote.client import GeoReportClient
 from bot.remote.sync import RemoteSync
 from bot.runtime import Runtime

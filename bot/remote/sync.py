@@ -23,11 +23,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_
 from sqlmodel import Session, col, delete, select
 
+from bot.backoff import Backoff
 from bot.clock import utcnow
 from bot.db import SessionFactory
 from bot.follows import follow, followers
 from bot.remote.backend import local_reference
-from bot.remote.backoff import Backoff
 from bot.remote.client import GeoReportClient, RemoteRejected, RemoteRequest, RemoteUnavailable
 from bot.remote.records import RemoteRequestState, RemoteService, RemoteStatusChange, RemoteSubmission
 

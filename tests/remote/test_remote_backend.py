@@ -15,13 +15,13 @@ from defusedxml.ElementTree import fromstring
 from sqlmodel import select
 
 from bot.backend import Draft
+from bot.backoff import Backoff
 from bot.config import Settings, load_settings
 from bot.db import SessionFactory, make_engine, make_session_factory, migrate
 from bot.follows import follow_filed
 from bot.notifications import REMOTE, notify_once
 from bot.outbox import OutboxMessage
 from bot.remote.backend import RemoteBackend
-from bot.remote.backoff import Backoff
 from bot.remote.client import GeoReportClient
 from bot.remote.records import RemoteStatusChange, RemoteSubmission
 from bot.remote.sync import RemoteSync

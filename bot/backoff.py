@@ -1,4 +1,5 @@
-"""Exponential backoff with jitter, for anything retried against a remote system."""
+"""Exponential backoff, capped, with optional jitter: the one delay rule for everything retried (the outbox's
+sends, submissions to a remote city)."""
 
 from __future__ import annotations
 
@@ -17,5 +18,5 @@ class Backoff:
     def delay(self, attempt: int, *, rng: random.Random | None = None) -> float:
         """Seconds to wait after the ``attempt``-th failure (1 = the first failure)."""
         base = min(self.max_seconds, self.first_seconds * self.factor ** max(0, attempt - 1))
-        spread = (rng or random).uniform(-self.jitter, self.jitter)
+        spread = (rng or random).uniform(-self.jitter, self.jitter) if self.jitter else 0.0
         return max(0.0, base * (1.0 + spread))
