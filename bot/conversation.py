@@ -10,6 +10,8 @@ The branches:
 - an unsure category: the top choices are offered, answered by number or words; very unsure, or "something
   else": the report goes to the operator review queue (once it has a place) and the resident is told;
 - no place: asked for (address, intersection, landmark or shared location);
+- a place where a wrong one is plausible (an approximate match, a landmark, a corrected street name; see
+  ``bot.location_confirmation``): "Is it at ...?" with Yes / No; No asks for the place again;
 - a photo or a shared location alone: asked what (and where);
 - required attributes of the service: asked one at a time in their ``order``, lists as numbered options,
   with what the message already says filled in without asking;
@@ -32,6 +34,7 @@ from sqlmodel import Session
 from bot.backend import AttributeSpec, Draft, FilingRefused, RequestBackend, ServiceSummary
 from bot.clock import utcnow
 from bot.follows import follow_filed
+from bot.location_confirmation import needs_confirmation
 from bot.resident_commands import ResidentCommand, parse_command
 from bot.review.queue import ReviewQueue
 from bot.state import Resident
@@ -39,7 +42,7 @@ from bot.templates import Templates
 from channels.messages import Choice, GeoPoint, OutboundMessage
 from intents.types import LocationMention, Place, Prediction, Understander, Understanding
 
-Stage = Literal["idle", "category", "location", "what", "attribute"]
+Stage = Literal["idle", "category", "location", "confirm_location", "what", "attribute"]
 _T = TypeVar("_T")
 SOMETHING_ELSE = "__something_else__"
 # Below this many characters a message is an answer ("2", "yes"), too short to tell its language.
@@ -49,6 +52,10 @@ MIN_CJK_FOR_LANGUAGE = 2
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _NUMBER = re.compile(r"^\s*#?(\d{1,2})[.)]?\s*$")
 _NUMBERS = re.compile(r"\d{1,2}")
+# Answers to "Is it at ...?" besides the buttons' labels in the resident's language.
+YES, NO = "yes", "no"
+_YES_WORDS = frozenset({"yes", "y", "yeah", "yep", "correct", "right", "si", "sí", "是", "对", "是的"})
+_NO_WORDS = frozenset({"no", "n", "nope", "wrong", "不", "不是", "不对"})
 
 
 @dataclass(slots=True)
@@ -155,7 +162,8 @@ class ConversationEngine:
             return prepared
         if turn.point is not None:
             prepared.reverse(turn.point.lat, turn.point.long)
-        if state.stage == "location" and text:
+        another_place = state.stage == "confirm_location" and _yes_or_no(text) is None
+        if (state.stage == "location" or another_place) and text:
             mention = prepared.locate(turn.text)
             prepared.geocode(mention.normalized if mention is not None else text)
         elif state.stage in ("idle", "what") and text:
@@ -194,6 +202,8 @@ class ConversationEngine:
             self._answer_category(session, turn, state, resident, reply)
         elif state.stage == "location":
             self._answer_location(session, turn, state, resident, reply)
+        elif state.stage == "confirm_location":
+            self._answer_confirmation(session, turn, state, resident, reply)
         elif state.stage == "attribute":
             self._answer_attribute(session, turn, state, resident, reply)
         else:
@@ -246,6 +256,8 @@ class ConversationEngine:
         """After HELP in the middle of a report, the question still waiting for an answer, again."""
         if state.stage == "location":
             reply.say("ask_location")
+        elif state.stage == "confirm_location":
+            self._ask_confirmation(state, reply)
         elif state.stage == "category":
             self._ask_category(state, reply)
         elif state.stage == "what":
@@ -312,7 +324,7 @@ class ConversationEngine:
             state.location_text = mention.text if mention is not None else turn.text.strip()
             state.location_kind = mention.kind if mention is not None else None
             if place is not None:
-                if not self._use_place(place, state, reply):
+                if not self._use_place(place, state, reply, query):
                     return
             else:
                 state.location_attempts += 1
@@ -327,6 +339,26 @@ class ConversationEngine:
             reply.say("ask_location")
             return
         self._proceed(session, turn, state, resident, reply)
+
+    def _answer_confirmation(
+        self, session: Session, turn: Turn, state: DialogueState, resident: Resident, reply: _Replies
+    ) -> None:
+        labels = (reply.render("confirm_yes"), reply.render("confirm_no"))
+        answer = _yes_or_no(turn.choice_value or turn.text, labels)
+        if answer == YES:
+            state.media_urls.extend(url for url in turn.media_urls if url not in state.media_urls)
+            self._proceed(session, turn, state, resident, reply)
+        elif answer == NO:
+            _forget_location(state)
+            state.stage = "location"
+            reply.say("location_rejected")
+        elif turn.point is not None or turn.text.strip():
+            # Another place instead of yes or no ("no, at 1355 Market St", a shared location): the answer.
+            _forget_location(state)
+            self._answer_location(session, turn, state, resident, reply)
+        else:  # a photo alone: kept, and the question still stands
+            state.media_urls.extend(url for url in turn.media_urls if url not in state.media_urls)
+            self._ask_confirmation(state, reply)
 
     def _answer_attribute(
         self, session: Session, turn: Turn, state: DialogueState, resident: Resident, reply: _Replies
@@ -371,10 +403,12 @@ class ConversationEngine:
             return  # told the shared location is outside the city, asked for another
         if not state.has_location:
             if understanding.place is not None:
+                written = ""
                 if understanding.location is not None:
                     state.location_text = understanding.location.text
                     state.location_kind = understanding.location.kind
-                if not self._use_place(understanding.place, state, reply):
+                    written = understanding.location.normalized
+                if not self._use_place(understanding.place, state, reply, written):
                     return
             elif understanding.location is not None:
                 state.location_text = understanding.location.text
@@ -439,14 +473,25 @@ class ConversationEngine:
         state.location_text = state.address_string
         return True
 
-    def _use_place(self, place: Place, state: DialogueState, reply: _Replies) -> bool:
-        """Takes a geocoded place unless it lies outside the city (then asks again and returns False)."""
+    def _use_place(self, place: Place, state: DialogueState, reply: _Replies, written: str) -> bool:
+        """Takes a geocoded place (looked up by the normalised words ``written``). Returns False when a
+        question was asked instead of carrying on: the place lies outside the city (asks for another) or
+        a wrong one is plausible (asks the resident to confirm it)."""
         if not place.inside_jurisdiction:
             state.stage = "location"
             reply.say("outside_area", place=place.address or state.location_text or "")
             return False
         state.lat, state.long, state.address_string = place.lat, place.long, place.address
+        if needs_confirmation(place, state.location_kind, written):
+            self._ask_confirmation(state, reply)
+            return False
         return True
+
+    def _ask_confirmation(self, state: DialogueState, reply: _Replies) -> None:
+        state.stage = "confirm_location"
+        choices = (Choice(reply.render("confirm_yes"), YES), Choice(reply.render("confirm_no"), NO))
+        place = state.address_string or state.location_text or ""
+        reply.say("confirm_location", place=place, choices=choices)
 
     # -- what is still missing -------------------------------------------------------------------------
 
@@ -642,6 +687,26 @@ class _Replies:
                 reply_to=self.turn.reply_to,
             )
         )
+
+
+def _forget_location(state: DialogueState) -> None:
+    state.lat = state.long = None
+    state.address_string = state.location_text = state.location_kind = None
+    state.location_attempts = 0
+
+
+def _yes_or_no(answer: str, labels: tuple[str, str] = (YES, NO)) -> str | None:
+    """YES, NO, or None when the answer is neither (then it may be another place). ``labels``: the
+    buttons' Yes and No in the resident's language (a city may reword them)."""
+    lowered = answer.strip().strip(".!。！").strip().lower()
+    number = _NUMBER.match(lowered)
+    if number:
+        return {1: YES, 2: NO}.get(int(number.group(1)))
+    if lowered in (YES, labels[0].lower()) or lowered in _YES_WORDS:
+        return YES
+    if lowered in (NO, labels[1].lower()) or lowered in _NO_WORDS:
+        return NO
+    return None
 
 
 def _reset(state: DialogueState) -> None:

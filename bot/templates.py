@@ -22,6 +22,7 @@ PLACEHOLDERS: dict[str, frozenset[str]] = {
     "filed_token": frozenset({"token", "service"}),
     "location_not_found": frozenset({"place"}),
     "outside_area": frozenset({"place"}),
+    "confirm_location": frozenset({"place"}),
     "ask_attribute": frozenset({"question"}),
     "status": frozenset({"id", "service", "status", "notes"}),
     "status_token": frozenset({"token", "service", "status"}),

@@ -454,6 +454,34 @@ def test_which_of_these_buttons_end_to_end(settings: Settings, fake: FakeTelegra
         assert (item.channel, item.resident_id, item.text) == ("telegram", str(CHAT), CLEAR_REPORT)
 
 
+@pytest.mark.parametrize("mode", ["webhook", "polling"])
+def test_confirming_a_location_with_buttons_end_to_end(
+    settings: Settings, fake: FakeTelegram, mode: str
+) -> None:
+    with telegram_bot(settings, fake, mode) as bot:
+        # "Valenica" is corrected to VALENCIA ST: plausible, not certain, so the bot asks.
+        report = "There is a huge pothole in the road at Valenica St and 16th St"
+        (question,) = exchange(bot, fake, lambda: fake.send_text(CHAT, report))
+        assert question["text"] == "Is it at VALENCIA ST & 16TH ST, San Francisco, CA?"
+        buttons = [b for row in question["reply_markup"]["inline_keyboard"] for b in row]
+        assert [b["text"] for b in buttons] == ["Yes", "No"]
+        assert bot.request_count() == 0
+
+        replies = exchange(
+            bot, fake, lambda: fake.press_button(CHAT, question["message_id"], buttons[0]["callback_data"])
+        )
+        request = bot.request(filed_id(replies))
+        assert (request["address"], request["description"]) == (
+            "VALENCIA ST & 16TH ST, San Francisco, CA",
+            report,
+        )
+        assert [c.method for c in fake.sent if c.method == "answerCallbackQuery"] == ["answerCallbackQuery"]
+        # The question now shows the answer and has no buttons left to press.
+        (shown,) = [m for m in fake.bot_messages(CHAT) if m["message_id"] == question["message_id"]]
+        assert shown["text"].endswith("→ Yes")
+        assert "reply_markup" not in shown
+
+
 class DiesBeforeSaving:
     """A cursor store the process dies at: the update was handled, its update_id never saved."""
 

@@ -1,0 +1,58 @@
+"""Whether a place found from the resident's words is worth a "Is it at ...?" before filing.
+
+A wrong place sends a crew to the wrong street, so the bot asks when a wrong one is plausible: the geocoder
+says it matched only approximately (a street without a house number or cross street, a house number it does
+not know), the place is a landmark, or the street it found is not the one written (a typo it corrected,
+"Valenica" → VALENCIA ST). Exact addresses, intersections of the streets written and shared GPS points
+are not asked about: a clear report is filed without a question.
+
+What the geocoder matched is read from ``Place.raw`` (``kind``, ``exact``, ``street``/``streets``), which
+the offline gazetteer fills in; a geocoder that says nothing there is trusted except for streets and
+landmarks, the kinds that never name one spot.
+"""
+
+from __future__ import annotations
+
+import re
+
+from intents.types import Place
+
+# Mention kinds that name an area rather than a spot.
+VAGUE_KINDS = frozenset({"street", "landmark"})
+_WORD = re.compile(r"[A-Z0-9]+")
+# O'Farrell, O’Shaughnessy: one word however the apostrophe is written (or left out).
+_APOSTROPHES = re.compile(r"['’]")
+
+
+def needs_confirmation(place: Place, kind: str | None, written: str) -> bool:
+    """``kind`` is the mention's kind (None when unknown); ``written`` the normalised words the place was
+    looked up by (e.g. ``"VALENICA ST & 16TH ST"``), empty when unknown."""
+    matched = place.raw.get("kind")
+    if kind == "landmark" or matched == "landmark":
+        return True
+    exact = place.raw.get("exact")
+    if exact is False:
+        return True
+    if exact is None and kind in VAGUE_KINDS:
+        return True
+    return bool(written) and not _streets_written(place, written)
+
+
+def _streets_written(place: Place, written: str) -> bool:
+    """True when every street the geocoder matched is named in ``written`` (its suffix may be left out)."""
+    streets = place.raw.get("streets")
+    if not isinstance(streets, list):
+        street = place.raw.get("street")
+        streets = [street] if isinstance(street, str) else []
+    words = set(_words(written))
+    for street in streets:
+        name = _words(str(street))
+        # The suffix (ST, AVE) may be missing or different in what was written; the name itself may not.
+        core = name[:-1] if len(name) > 1 else name
+        if not all(word in words for word in core):
+            return False
+    return True
+
+
+def _words(text: str) -> list[str]:
+    return _WORD.findall(_APOSTROPHES.sub("", text.upper()))

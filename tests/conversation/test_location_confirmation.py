@@ -1,0 +1,109 @@
+"""Confirming a place where a wrong one is plausible, through the real app and intents pipeline.
+
+A corrected street name, a street without a number or cross street: the bot asks "Is it at ...?" with
+Yes / No (numbered lines on the local channel); No asks for the place again. Exact addresses,
+intersections of the streets written and shared GPS points are filed without the question (the clear
+reports of test_dialogue.py, unchanged).
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from bot.conversation import ConversationEngine, DialogueState, Turn
+from bot.state import Resident
+from tests.conversation.harness import RunningBot
+from tests.conversation.test_prepared import CountingUnderstander
+
+FILED = re.compile(r"filed as #(\d+) \(Pothole\)")
+TYPO_REPORT = "There is a huge pothole in the road at Valenica St and 16th St"
+
+
+def filed_id(reply: str) -> str:
+    match = FILED.search(reply)
+    assert match, f"expected a filed request in: {reply!r}"
+    return match.group(1)
+
+
+def test_no_to_a_corrected_street_asks_for_the_place_again(bot: RunningBot) -> None:
+    mia = bot.resident("mia")
+    question = mia.ask(TYPO_REPORT)
+    assert question == "Is it at VALENCIA ST & 16TH ST, San Francisco, CA?\n1. Yes\n2. No"
+    assert bot.request_count() == 0
+
+    again = mia.ask("2")
+    assert "Where is it exactly?" in again
+    assert bot.request_count() == 0
+
+    request = bot.request(filed_id(mia.ask("1355 Market St")))
+    # The answer is the place, not part of the description; the rejected place is gone.
+    assert request["description"] == TYPO_REPORT
+    assert request["address"] == "1355 MARKET ST, San Francisco, CA"
+    assert request["lat"] == pytest.approx(37.777, abs=0.01)
+
+
+def test_yes_keeps_the_place_and_files(bot: RunningBot) -> None:
+    noah = bot.resident("noah")
+    assert "Is it at MARKET ST, San Francisco, CA?" in noah.ask(
+        "There is a huge pothole in the road on Market St"
+    )
+    # HELP in the middle repeats the question.
+    assert noah.ask("help").endswith("Is it at MARKET ST, San Francisco, CA?\n1. Yes\n2. No")
+    request = bot.request(filed_id(noah.ask("yes")))
+    assert request["address"] == "MARKET ST, San Francisco, CA"
+
+
+def test_another_place_instead_of_yes_or_no_is_the_answer(bot: RunningBot) -> None:
+    olga = bot.resident("olga")
+    assert "Is it at" in olga.ask(TYPO_REPORT)
+    request = bot.request(filed_id(olga.ask("no, it is at 5th St and Market St")))
+    assert request["address"] == "05TH ST & MARKET ST, San Francisco, CA"
+    assert request["description"] == TYPO_REPORT
+
+
+def test_exact_places_and_shared_points_are_not_asked_about(bot: RunningBot) -> None:
+    pat = bot.resident("pat")
+    filed_id(pat.ask("There is a huge pothole in the road at 1355 Market St"))
+    filed_id(pat.ask("There is a huge pothole in the road at 5th and Market"))
+    assert "Where is it?" in pat.ask("There is a big pothole in the road")
+    filed_id(pat.ask(lat=37.7793, long=-122.4193))
+
+
+def test_the_question_in_spanish(bot: RunningBot) -> None:
+    rosa = bot.resident("rosa")
+    question = rosa.ask("Hay un bache muy grande en la calle en Valenica St y 16th St")
+    assert question == "¿Es en VALENCIA ST & 16TH ST, San Francisco, CA?\n1. Sí\n2. No"
+    assert "¿Dónde está exactamente?" in rosa.ask("no")
+
+
+def test_the_answer_to_the_question_asks_nothing_new_inside_the_transaction(bot: RunningBot) -> None:
+    messaging = bot.messaging
+    counting = CountingUnderstander(messaging.understander)
+    engine = ConversationEngine(
+        counting,  # type: ignore[arg-type]
+        messaging.backend,
+        messaging.templates,
+        messaging.review_queue,
+    )
+    asked = {
+        "stage": "confirm_location",
+        "words": [TYPO_REPORT],
+        "service_code": "pothole",
+        "lat": 37.765,
+        "long": -122.4219,
+        "address_string": "VALENCIA ST & 16TH ST, San Francisco, CA",
+    }
+    for text in ("Yes", "no, it is at 5th St and Market St"):
+        turn, state = Turn("local", "q", f"m-{text}", text=text), DialogueState(**asked)  # type: ignore[arg-type]
+        prepared = engine.prepare(turn, state)
+        asked_before = sum(counting.calls.values())
+        with bot.runtime.sessions() as session:
+            replies = engine.respond(
+                session, turn, state, Resident(channel="local", resident_id="q"), prepared
+            )
+            session.rollback()
+        assert sum(counting.calls.values()) == asked_before, (text, counting.calls)
+        assert state.stage == "idle", replies  # filed, at the place confirmed or given instead
+    assert counting.calls["geocode"] == 1  # only for the other place
