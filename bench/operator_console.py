@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import random
-import re
 import statistics
 import tempfile
 import time
@@ -39,6 +38,7 @@ from bot.db import make_engine, migrate
 from bot.open311.models import ServiceRequestRow
 from bot.review.models import ReviewItem
 from bot.review.operators import create_operator
+from tests.operator.support import csrf_token
 
 CODES = ("pothole", "graffiti", "streetlight", "street_cleaning", "illegal_dumping", "noise", "tree")
 CHANNELS = ("sms", "local", "telegram", "api")
@@ -116,10 +116,9 @@ def build_store(database_url: str, total: int) -> int:
 
 def sign_in(client: httpx.Client) -> None:
     form = client.get("/operator/sign-in")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
-    assert token is not None
+    token = csrf_token(form.text)
     answer = client.post(
-        "/operator/sign-in", data={"csrf_token": token.group(1), "name": "alice", "password": PASSWORD}
+        "/operator/sign-in", data={"csrf_token": token, "name": "alice", "password": PASSWORD}
     )
     if answer.status_code != 303:
         raise SystemExit(f"could not sign in: {answer.status_code} {answer.text[:300]}")

@@ -3,6 +3,7 @@ through the real form, and read what residents received on the local channel."""
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -76,6 +77,16 @@ def review_item_of(runtime: Runtime, resident_id: str) -> int:
         [item_id] = session.exec(select(ReviewItem.id).where(ReviewItem.resident_id == resident_id)).all()
     assert item_id is not None
     return item_id
+
+
+CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_token(html: str) -> str:
+    """The CSRF token a console page's form carries, which a browser would post back."""
+    found = CSRF_FIELD.search(html)
+    assert found is not None, "no csrf_token field on the page"
+    return found.group(1)
 
 
 def sign_in(page: Any, base_url: str, name: str, password: str) -> None:

@@ -7,7 +7,6 @@ cannot, and loses the sessions they had; every operator action lands in the audi
 
 from __future__ import annotations
 
-import re
 import subprocess
 import sys
 import time
@@ -23,7 +22,7 @@ import bot.open311
 from bot.review import learning
 from bot.review.audit import AuditEntry
 from bot.review.models import ReviewItem
-from tests.operator.support import PASSWORDS, Deployment, enqueue_report, wait_for_message
+from tests.operator.support import PASSWORDS, Deployment, csrf_token, enqueue_report, wait_for_message
 
 PAGES = ["/operator/", "/operator/requests", "/operator/dashboard", "/operator/learning", "/operator/audit"]
 JSON = ["/operator/api/queue", "/operator/api/requests", "/operator/api/dashboard", "/operator/api/learning"]
@@ -33,16 +32,12 @@ def signed_in_client(base_url: str, name: str, password: str) -> tuple[httpx.Cli
     """A client holding a session, and the session's CSRF token (read from a page, as a browser would)."""
     client = httpx.Client(base_url=base_url, timeout=10)
     form = client.get("/operator/sign-in")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
-    assert token is not None
-    answer = client.post(
-        "/operator/sign-in", data={"csrf_token": token.group(1), "name": name, "password": password}
-    )
+    token = csrf_token(form.text)
+    answer = client.post("/operator/sign-in", data={"csrf_token": token, "name": name, "password": password})
     assert answer.status_code == 303, answer.text
     page = client.get("/operator/")
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-    assert csrf is not None
-    return client, csrf.group(1)
+    csrf = csrf_token(page.text)
+    return client, csrf
 
 
 def test_nothing_is_reachable_without_a_session_or_the_csrf_token(deployment: Deployment) -> None:
@@ -161,11 +156,10 @@ def test_sign_in_is_throttled_and_its_form_needs_the_csrf_cookie(deployment: Dep
         ("/operator//evil.example", "/operator/"),
     ):
         form = httpx.get(f"{url}/operator/sign-in", params={"next": wanted})
-        token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
-        assert token is not None
+        token = csrf_token(form.text)
         answer = httpx.post(
             f"{url}/operator/sign-in",
-            data={"csrf_token": token.group(1), "name": "bob", "password": PASSWORDS["bob"], "next": wanted},
+            data={"csrf_token": token, "name": "bob", "password": PASSWORDS["bob"], "next": wanted},
             cookies=form.cookies,
         )
         assert answer.status_code == 303
@@ -173,10 +167,9 @@ def test_sign_in_is_throttled_and_its_form_needs_the_csrf_cookie(deployment: Dep
 
     def attempt(password: str) -> httpx.Response:
         form = client.get("/operator/sign-in")
-        token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
-        assert token is not None
+        token = csrf_token(form.text)
         return client.post(
-            "/operator/sign-in", data={"csrf_token": token.group(1), "name": "alice", "password": password}
+            "/operator/sign-in", data={"csrf_token": token, "name": "alice", "password": password}
         )
 
     # The deployment allows 3 failures a minute.
@@ -186,10 +179,9 @@ def test_sign_in_is_throttled_and_its_form_needs_the_csrf_cookie(deployment: Dep
     assert int(throttled.headers["retry-after"]) > 0
     # bob, from the same address, is held too: the throttle counts per name and per client.
     form = client.get("/operator/sign-in")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
-    assert token is not None
+    token = csrf_token(form.text)
     held = client.post(
-        "/operator/sign-in", data={"csrf_token": token.group(1), "name": "bob", "password": PASSWORDS["bob"]}
+        "/operator/sign-in", data={"csrf_token": token, "name": "bob", "password": PASSWORDS["bob"]}
     )
     assert held.status_code == 429
 
