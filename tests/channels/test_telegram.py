@@ -234,6 +234,23 @@ def test_an_update_that_failed_is_delivered_again_and_handled(fake: FakeTelegram
     assert [m.provider_message_id for m in recorder.messages()] == [f"update:{update['update_id']}"]
 
 
+def test_polling_retries_an_update_that_failed_and_waits_out_flood_control(fake: FakeTelegram) -> None:
+    recorder, cursors = Recorder(reply=echo), MemoryCursors()
+    recorder.fail_next = 1  # the database is down for the first try
+    channel = make_channel(fake, recorder, "polling", cursors=cursors)
+    channel.reconnect_seconds = 0.1
+    fake.rate_limit("getUpdates", retry_after=1)
+    with serve_channel(channel):
+        update = fake.send_text(CHAT, "streetlight out on Valencia")
+        fake.wait_for(lambda: len(fake.sent_to(CHAT)) == 1)
+    # Not acknowledged after the failure: asked for again (no offset yet), handled, then its id saved.
+    assert [m.provider_message_id for m in recorder.messages()] == [f"update:{update['update_id']}"]
+    assert cursors.values == {channel.cursor_name: str(update["update_id"])}
+    offsets = fake.get_updates_offsets
+    assert offsets.count(0) >= 2
+    assert offsets[-1] == update["update_id"] + 1
+
+
 async def test_flood_control_and_blocked_residents_become_delivery_errors(fake: FakeTelegram) -> None:
     channel = make_channel(fake, Recorder(), "polling")
     message = OutboundMessage(channel="telegram", resident_id=str(CHAT), text="Your request 42 is closed.")
