@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import re
 import subprocess
 import sys
 import time
@@ -33,7 +32,8 @@ from channels.messages import Choice, GeoPoint, InboundMessage, OutboundMessage
 from channels.telegram import TelegramChannel
 from tests.channels.serving import Recorder, serve_channel
 from tests.conftest import make_settings
-from tests.conversation.harness import RunningBot, running_bot
+from tests.conversation.harness import CLEAR_REPORT, FILED, RunningBot, running_bot
+from tests.conversation.harness import filed_id as filed_id_in
 from tests.support.live_server import bound_socket, live_server, socket_url
 
 PAYLOADS = Path(__file__).parent.parent / "payloads"
@@ -340,9 +340,6 @@ async def test_a_webhook_telegram_refuses_is_a_start_up_error(fake: FakeTelegram
 
 # -- end to end: the whole bot (app, dispatcher, outbox, database) behind Telegram --------------------------
 
-CLEAR_REPORT = "There is a huge pothole in the road at 5th St and Market St"
-FILED = re.compile(r"filed as #(\d+) \(Pothole\)")
-
 
 @pytest.fixture
 def settings(tmp_path: Path, sqlite_database_url: str, monkeypatch: pytest.MonkeyPatch) -> Settings:
@@ -383,9 +380,7 @@ def exchange(bot: RunningBot, fake: FakeTelegram, act: Callable[[], dict[str, An
 
 
 def filed_id(messages: list[dict[str, Any]]) -> str:
-    match = FILED.search(" ".join(m["text"] for m in messages))
-    assert match, f"expected a filed request in {messages}"
-    return match.group(1)
+    return filed_id_in(" ".join(m["text"] for m in messages))
 
 
 @pytest.mark.parametrize("mode", ["webhook", "polling"])

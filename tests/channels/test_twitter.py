@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -28,7 +27,7 @@ from channels.messages import Choice, InboundMessage, OutboundMessage
 from channels.twitter import TwitterChannel
 from tests.channels.serving import Recorder, serve_channel
 from tests.conftest import make_settings
-from tests.conversation.harness import RunningBot, running_bot
+from tests.conversation.harness import CLEAR_REPORT, RunningBot, filed_id, running_bot
 from tests.support.live_server import live_server
 
 PAYLOADS = Path(__file__).parent.parent / "payloads"
@@ -325,9 +324,6 @@ def test_account_activity_webhook_crc_signature_and_events(fake: FakeX) -> None:
 
 # -- end to end: the whole bot (app, dispatcher, outbox, database) behind X ---------------------------------
 
-CLEAR_REPORT = "There is a huge pothole in the road at 5th St and Market St"
-FILED = re.compile(r"filed as #(\d+) \(Pothole\)")
-
 
 @pytest.fixture
 def app_settings(tmp_path: Path, sqlite_database_url: str, monkeypatch: pytest.MonkeyPatch) -> Settings:
@@ -361,12 +357,6 @@ def poll_and_deliver(bot: RunningBot) -> int:
     handled = asyncio.run(channel.poll_mentions_once())
     bot.deliver()
     return handled
-
-
-def filed_id(text: str) -> str:
-    match = FILED.search(text)
-    assert match, f"expected a filed request in {text!r}"
-    return match.group(1)
 
 
 def test_mentions_are_filed_and_answered_in_their_thread_end_to_end(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,18 @@ from bot.outbox import DeliveryReport, OutboxMessage
 from bot.review.models import ReviewItem
 from bot.runtime import Runtime
 from tests.support.live_server import bound_socket, live_server, socket_url
+
+# A report the bot files at once: a clear service and an intersection it knows.
+CLEAR_REPORT = "There is a huge pothole in the road at 5th St and Market St"
+# What the bot says when it files a pothole report: "... filed as #123 (Pothole) ...".
+FILED = re.compile(r"filed as #(\d+) \(Pothole\)")
+
+
+def filed_id(reply: str) -> str:
+    """The request id a filing reply gives; fails the test when the reply is not one."""
+    match = FILED.search(reply)
+    assert match, f"expected a filed request in: {reply!r}"
+    return match.group(1)
 
 
 @dataclass

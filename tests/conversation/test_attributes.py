@@ -9,8 +9,7 @@ from pathlib import Path
 
 from bot.clock import utcnow
 from bot.config import Settings
-from tests.conversation.harness import running_bot
-from tests.conversation.test_dialogue import CLEAR_REPORT, filed_id
+from tests.conversation.harness import CLEAR_REPORT, filed_id, running_bot
 
 CATALOG = Path(__file__).with_name("attributes_catalog.toml")
 

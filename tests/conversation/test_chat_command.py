@@ -13,8 +13,7 @@ from pathlib import Path
 from bot import outbox
 from bot.commands.chat import POLL_SECONDS
 from channels.messages import OutboundMessage
-from tests.conversation.harness import RunningBot
-from tests.conversation.test_dialogue import CLEAR_REPORT
+from tests.conversation.harness import CLEAR_REPORT, RunningBot
 
 
 def chat_env(tmp_path: Path) -> dict[str, str]:

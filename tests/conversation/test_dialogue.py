@@ -13,16 +13,7 @@ import pytest
 
 from bot.config import Settings
 from bot.templates import load_templates
-from tests.conversation.harness import RunningBot, running_bot
-
-CLEAR_REPORT = "There is a huge pothole in the road at 5th St and Market St"
-FILED = re.compile(r"filed as #(\d+) \(Pothole\)")
-
-
-def filed_id(reply: str) -> str:
-    match = FILED.search(reply)
-    assert match, f"expected a filed request in: {reply!r}"
-    return match.group(1)
+from tests.conversation.harness import CLEAR_REPORT, RunningBot, filed_id, running_bot
 
 
 def test_a_clear_report_is_filed_at_once_with_the_residents_words(bot: RunningBot) -> None:

@@ -5,8 +5,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 from bot.state import ConversationRecord
-from tests.conversation.harness import RunningBot
-from tests.conversation.test_dialogue import CLEAR_REPORT, filed_id
+from tests.conversation.harness import CLEAR_REPORT, RunningBot, filed_id
 
 
 def test_a_redelivered_message_returns_the_same_replies_and_does_nothing_else(bot: RunningBot) -> None:

@@ -8,23 +8,14 @@ reports of test_dialogue.py, unchanged).
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from bot.conversation import ConversationEngine, DialogueState, Turn
 from bot.state import Resident
-from tests.conversation.harness import RunningBot
+from tests.conversation.harness import RunningBot, filed_id
 from tests.conversation.test_prepared import CountingUnderstander
 
-FILED = re.compile(r"filed as #(\d+) \(Pothole\)")
 TYPO_REPORT = "There is a huge pothole in the road at Valenica St and 16th St"
-
-
-def filed_id(reply: str) -> str:
-    match = FILED.search(reply)
-    assert match, f"expected a filed request in: {reply!r}"
-    return match.group(1)
 
 
 def test_no_to_a_corrected_street_asks_for_the_place_again(bot: RunningBot) -> None:

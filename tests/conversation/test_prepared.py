@@ -9,8 +9,7 @@ from typing import Any
 from bot.conversation import ConversationEngine, DialogueState, Turn
 from bot.state import Resident
 from intents.types import Understander
-from tests.conversation.harness import RunningBot
-from tests.conversation.test_dialogue import CLEAR_REPORT
+from tests.conversation.harness import CLEAR_REPORT, RunningBot
 
 
 class CountingUnderstander:
