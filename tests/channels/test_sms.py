@@ -17,13 +17,12 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlmodel import select
 
 from bot import outbox
 from bot.app import create_app
 from bot.clock import utcnow
 from bot.config import Settings
-from bot.state import InboxRecord, Resident
+from bot.state import Resident
 from channels.fakes.twilio import OPTED_OUT_NUMBER, FakeTwilio
 from channels.messages import OutboundMessage
 from tests.conversation.harness import RunningBot, running_bot, with_public_url
@@ -81,11 +80,6 @@ def text(fake: FakeTwilio, bot: RunningBot, body: str, **kwargs: Any) -> list[st
     )
 
 
-def inbox_count(bot: RunningBot) -> int:
-    with bot.runtime.sessions() as session:
-        return len(session.exec(select(InboxRecord)).all())
-
-
 def test_a_signed_webhook_files_the_request_and_replies_in_twiml(fake: FakeTwilio, bot: RunningBot) -> None:
     [reply] = text(fake, bot, CLEAR_REPORT, message_sid="SM" + "1" * 32)
     match = re.search(r"filed as #(\d+) \(Pothole\)", reply)
@@ -123,7 +117,7 @@ def test_unsigned_or_wrongly_signed_requests_get_403_and_change_nothing(
     tampered = httpx.post(webhook(bot), data={**signed, "Body": CLEAR_REPORT}, headers=header)
     assert tampered.status_code == 403
     assert bot.request_count() == 0
-    assert inbox_count(bot) == 0
+    assert bot.inbox_count() == 0
     assert bot.outbox() == []
 
 

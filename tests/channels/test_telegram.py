@@ -19,13 +19,11 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlmodel import select
 from telegram import Update
 from telegram.error import BadRequest
 
 from bot.config import Settings
 from bot.cursors import ChannelCursor
-from bot.state import InboxRecord
 from channels.base import DeliveryError, RecipientOptedOut
 from channels.fakes.telegram import SECRET_HEADER, FakeTelegram
 from channels.messages import Choice, GeoPoint, InboundMessage, OutboundMessage
@@ -364,17 +362,12 @@ def telegram_bot(settings: Settings, fake: FakeTelegram, mode: str, **overrides:
         yield bot
 
 
-def inbox_size(bot: RunningBot) -> int:
-    with bot.runtime.sessions() as session:
-        return len(session.exec(select(InboxRecord)).all())
-
-
 def exchange(bot: RunningBot, fake: FakeTelegram, act: Callable[[], dict[str, Any]]) -> list[dict[str, Any]]:
     """Does what a resident does, waits until the bot has handled it, runs the outbox sender once and
     returns what the bot then sent to the chat."""
-    handled, sent = inbox_size(bot), len(fake.sent_to(CHAT))
+    handled, sent = bot.inbox_count(), len(fake.sent_to(CHAT))
     act()
-    fake.wait_for(lambda: inbox_size(bot) > handled)
+    fake.wait_for(lambda: bot.inbox_count() > handled)
     bot.deliver()
     return fake.sent_to(CHAT)[sent:]
 
@@ -516,7 +509,7 @@ def test_polling_a_crash_before_acknowledging_handles_the_update_exactly_once(
         assert isinstance(channel, TelegramChannel)
         channel.cursor_store = DiesBeforeSaving(channel.cursor_store)
         update = fake.send_text(CHAT, CLEAR_REPORT)
-        fake.wait_for(lambda: inbox_size(bot) == 1)  # filed and committed with its reply in the outbox
+        fake.wait_for(lambda: bot.inbox_count() == 1)  # filed and committed with its reply in the outbox
         assert bot.request_count() == 1
     # The app is gone before anything acknowledged the update: Telegram still holds it.
     assert fake.pending_update_count == 1
@@ -527,7 +520,7 @@ def test_polling_a_crash_before_acknowledging_handles_the_update_exactly_once(
         fake.wait_for(lambda: _saved_cursor(bot) == update["update_id"])
         bot.deliver()
         assert bot.request_count() == 1
-        assert inbox_size(bot) == 1
+        assert bot.inbox_count() == 1
         (reply,) = fake.sent_to(CHAT)
         filed_id([reply])
 
@@ -547,7 +540,7 @@ def test_polling_a_restart_after_acknowledging_rereads_nothing(
         assert fake.get_updates_offsets[asked_before] == update["update_id"] + 1
         help_replies = exchange(bot, fake, lambda: fake.send_text(CHAT, "/help"))
         assert bot.request_count() == 1
-        assert inbox_size(bot) == 2  # the report once, then the help command
+        assert bot.inbox_count() == 2  # the report once, then the help command
     assert len(fake.sent_to(CHAT)) == 1 + len(help_replies)
 
 
@@ -575,7 +568,7 @@ def test_a_forged_webhook_changes_nothing(settings: Settings, fake: FakeTelegram
             "/webhooks/telegram", json=update, headers={SECRET_HEADER: "not-the-secret"}
         )
         assert response.status_code == 403
-        assert inbox_size(bot) == 0
+        assert bot.inbox_count() == 0
         assert bot.request_count() == 0
 
 

@@ -23,6 +23,7 @@ from bot.messaging import Messaging
 from bot.outbox import DeliveryReport, OutboxMessage
 from bot.review.models import ReviewItem
 from bot.runtime import Runtime
+from bot.state import InboxRecord
 from tests.support.live_server import bound_socket, live_server, socket_url
 
 # A report the bot files at once: a clear service and an intersection it knows.
@@ -73,6 +74,11 @@ class RunningBot:
             from bot.open311.models import ServiceRequestRow
 
             return len(session.exec(select(ServiceRequestRow)).all())
+
+    def inbox_count(self) -> int:
+        """How many inbound messages the bot has recorded as handled (one row per provider message)."""
+        with self.runtime.sessions() as session:
+            return len(session.exec(select(InboxRecord)).all())
 
     def review_items(self) -> list[ReviewItem]:
         with self.runtime.sessions() as session:
