@@ -33,7 +33,7 @@ from intents.multilingual_streets import (
     spanish_name,
     spanish_place_name,
 )
-from intents.street_names import common_words, street_names
+from intents.street_names import common_words, multiword_name_lengths, street_names
 from intents.streets import (
     AMBIGUOUS_SUFFIXES,
     DIRECTIONALS,
@@ -178,6 +178,11 @@ _CONTEXT_WORDS = frozenset(
         "next",
     }
 )
+# Words that open many street names of two words or more written without a suffix ("El Camino Real", "Del
+# Mar", "San Pablo", "Van Dyke", "La Salle"): after "on" such a run of capitalised words is a street.
+NAME_PARTICLES = _words("el la las los del de san santa saint van von mc mac")
+# The longest known street name the finder reads as one ("Martin Luther King Jr").
+_MAX_NAME_WORDS = 5
 _NOT_STREETS = frozenset({"floor", "fl", "grade", "time", "place", "shift", "request", "day", "week", "year"})
 
 _HAN = re.compile(r"[\u4e00-\u9fff]")
@@ -336,6 +341,66 @@ class _Finder:
     def _known(self, words: list[_Token]) -> bool:
         return bool(words) and normalize_street(" ".join(t.text for t in words)) in self.names
 
+    # -- names of several words ------------------------------------------------------------------------
+
+    def _known_run(self, start: int, end: int) -> bool:
+        """``tokens[start:end]`` (two words or more) spell a known street name, written as one: "Van Ness",
+        "van ness", "South Van Ness", "Martin Luther King Jr", "Mc Allister" (MCALLISTER). Each word alone
+        may be an everyday word ("van") that cuts the name short; together they are the street. Not when
+        every word is an everyday lower-case word ("the park view"), nor from a function word ("a", "of"),
+        nor when the list holds a place ("Thomas Park", "City Hall": the head noun makes it a landmark) or a
+        street with its neighbourhood ("Washington St Brighton": a suffix inside the run)."""
+        run = self.tokens[start:end]
+        if len(run) < 2 or not all(t.is_word for t in run) or run[-1].lower in LANDMARK_HEADS:
+            return False
+        if any(_is_suffix(t) for t in run[1:-1]):
+            return False
+        if run[0].lower in STOPWORDS and run[0].text != "St":
+            return False
+        if all(not t.capitalized and t.lower in self.common for t in run):
+            return False
+        name = normalize_street(" ".join(t.text for t in run))
+        if name in self.names:
+            return True
+        # "Mc Allister", "Mac Arthur", "De Haro": a short prefix written apart from the name.
+        return len(run) == 2 and len(run[0].text) <= 3 and name.replace(" ", "", 1) in self.names
+
+    def known_name_from(self, start: int) -> int | None:
+        """The end of the longest known name of several words starting at ``start``, if any."""
+        tokens = self.tokens
+        if start >= len(tokens):
+            return None
+        longest = multiword_name_lengths().get(tokens[start].upper, 0)
+        if len(tokens[start].text) <= 3:
+            longest = max(longest, 2)
+        for size in range(min(longest, len(tokens) - start), 1, -1):
+            if self._known_run(start, start + size):
+                return start + size
+        return None
+
+    def particle_name_before(self, end: int) -> int | None:
+        """The start of a run of capitalised words ending just before ``end`` and opened by a particle
+        that opens street names: "El Camino Real", "San Pablo", "Del Mar"."""
+        tokens = self.tokens
+        for start in range(end - 2, max(end - _MAX_NAME_WORDS, 0) - 1, -1):
+            token = tokens[start]
+            if not (token.capitalized and _is_name_word(tokens[start + 1])):
+                return None
+            if token.lower in NAME_PARTICLES:
+                run = tokens[start + 1 : end]
+                if all(t.capitalized and t.is_word and t.lower not in STOPWORDS for t in run):
+                    return start
+        return None
+
+    def known_name_before(self, end: int) -> int | None:
+        """The start of the longest known name of several words ending just before ``end``, if any."""
+        for size in range(min(_MAX_NAME_WORDS, end), 1, -1):
+            start = end - size
+            opens = multiword_name_lengths().get(self.tokens[start].upper, 0) >= size
+            if (opens or (size == 2 and len(self.tokens[start].text) <= 3)) and self._known_run(start, end):
+                return start
+        return None
+
     def _evidence(self, words: list[_Token], has_suffix: bool) -> float:
         """How sure we are that ``words`` (plus a suffix when ``has_suffix``) name a street."""
         if not words:
@@ -345,7 +410,9 @@ class _Finder:
             score += 1.5
         if self._known(words):
             score += 0.75
-        if all(self._named(t) or t.upper in DIRECTIONALS for t in words):
+        # "El Camino Real": capitalised words opened by a particle that opens street names.
+        particle = len(words) >= 2 and words[0].lower in NAME_PARTICLES and all(t.capitalized for t in words)
+        if particle or all(self._named(t) or t.upper in DIRECTIONALS for t in words):
             score += 1.0
         else:
             # Capitalised mid-sentence, or (before a suffix) lower-case words that are not everyday words.
@@ -366,8 +433,14 @@ class _Finder:
             return None
         words: list[int] = []
         index = suffix - 1
+        # "Del Mar Ave": a known name of several words before the suffix, though "Mar" is a month.
+        known_start = self.known_name_before(suffix)
         while index >= 0 and len(words) < 4:
             token = tokens[index]
+            if known_start is not None and index >= known_start:
+                words.append(index)
+                index -= 1
+                continue
             if token.text == "." and index >= 1 and len(tokens[index - 1].text) <= 3 and words:
                 index -= 1
                 continue
@@ -484,11 +557,18 @@ class _Finder:
         if avenue_end is not None:
             return avenue_end, True, [t for t in tokens[start + 1 : avenue_end] if t.is_word]
         index = start
+        known_end = self.known_name_from(start)
         if index + 1 < len(tokens) and tokens[index].upper in DIRECTIONALS and tokens[index].is_word:
             index += 2 if tokens[index + 1].text == "." else 1
+            known_end = known_end or self.known_name_from(index)
         words: list[_Token] = []
-        while index < len(tokens) and len(words) < 3:
+        while index < len(tokens) and (len(words) < 3 or (known_end is not None and index < known_end)):
             token = tokens[index]
+            # "Van Ness", "Martin Luther King Jr": every word of a known name, everyday words included.
+            if known_end is not None and index < known_end:
+                words.append(token)
+                index += 1
+                continue
             if _is_suffix(token) and words:
                 if index + 1 < len(tokens) and tokens[index + 1].lower in STREET_COMPOUNDS:
                     return None
@@ -499,8 +579,12 @@ class _Finder:
                 # quadrant after it stays in ("14th & U St NW").
                 return self._quadrant_after(index + 1), True, name
             followed_by_suffix = index + 1 < len(tokens) and _is_suffix(tokens[index + 1])
+            # "El Camino Real", "San Pablo": after a particle that opens street names, a capitalised word
+            # continues the name even when it is an everyday word.
+            after_particle = bool(words) and words[0].lower in NAME_PARTICLES and token.capitalized
             if not (
                 self._named(token)
+                or (after_particle and _is_name_word(token))
                 or (token.upper in self.names and _is_name_word(token))
                 or (followed_by_suffix and _is_name_word(token) and token.lower not in self.common)
             ):
@@ -560,11 +644,17 @@ class _Finder:
             index -= 1
             if index >= 1 and tokens[index].text == "." and len(tokens[index - 1].text) <= 2:
                 index -= 1
-        if words == 0:
+        # "Van Ness", "Martin Luther King Jr": the whole of a known name whose words alone are cut short.
+        known_start = self.known_name_before(last + 1)
+        if known_start is None:
+            known_start = self.particle_name_before(last + 1)
+        if words == 0 and known_start is None:
             return None
         first = index + 1
         while tokens[first].text == ".":
             first += 1
+        if known_start is not None and known_start < first:
+            first = known_start
         # "St Botolph": a capitalised "St" before a name is "Saint", part of the name.
         before = first - 1
         if before >= 1 and tokens[before].text == ".":
@@ -930,6 +1020,8 @@ class _Finder:
             return end, True
         if self._known(words) and not any(_plain(t) and t.lower in self.common for t in words):
             return end, False
+        if self.known_name_from(start) == end:  # "1200 van ness": a known name of several words
+            return end, False
         if not all(self._named(t) or t.upper in DIRECTIONALS for t in words):
             return None
         if self._known(words) or any(is_ordinal(t.text) for t in words) or words[-1].upper in self.names:
@@ -1100,18 +1192,26 @@ class _Finder:
                 found.append(
                     _Candidate(index, avenue_end, "street", _KIND_STRENGTH["street"], normalize_street(text))
                 )
-        # "on Rutherford", "along Comm Ave": a known street name after "on"/"along" with no suffix.
+        # "on Rutherford", "along Comm Ave": a known street name after "on"/"along" with no suffix; "on van
+        # ness", "at Van Ness": a known name of several words after "at" too; "on El Camino Real": a run of
+        # names opened by a particle that opens street names.
         for index, token in enumerate(tokens[:-1]):
-            if token.lower not in {"on", "along", "onto"}:
+            if token.lower not in {"on", "along", "onto", "at"}:
                 continue
             forward = self.street_forward(index + 1)
             if forward is None:
                 continue
             end, has_suffix, words = forward
-            if has_suffix or not words or not all(self._named(t) for t in words):
+            if has_suffix or not words:
                 continue
-            if not (self._known(words) or any(is_ordinal(t.text) for t in words)):
-                continue
+            if self.known_name_from(index + 1) != end:
+                if token.lower == "at":
+                    continue
+                named = all(self._named(t) for t in words) and (
+                    self._known(words) or any(is_ordinal(t.text) for t in words)
+                )
+                if not (named or self.particle_name_before(end) == index + 1):
+                    continue
             if end < len(tokens) and tokens[end].lower in {"floor", "grade", "time", "place", "shift"}:
                 continue
             text = self._span_text(index + 1, end)

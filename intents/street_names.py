@@ -52,6 +52,18 @@ def common_words() -> frozenset[str]:
         return frozenset(line.strip() for line in handle if line.strip() and not line.startswith("#"))
 
 
+@cache
+def multiword_name_lengths() -> dict[str, int]:
+    """For each first word of a known name of two words or more ("VAN" of "VAN NESS"), the most words such
+    a name has: the location finder looks up a run of words only when its first word opens one."""
+    lengths: dict[str, int] = {}
+    for name in street_names():
+        words = name.split()
+        if len(words) >= 2:
+            lengths[words[0]] = max(lengths.get(words[0], 0), len(words))
+    return lengths
+
+
 def _open_text(path: Path) -> Iterator[str]:
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rt", encoding="utf-8", newline="") as handle:

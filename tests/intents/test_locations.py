@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from intents.geocoding import build_geocoder
 from intents.locations import find_location, find_locations
 from intents.span_metrics import span_scores
 from intents.types import LocationKind
+
+SF_BOUNDARY = (37.70, -122.52, 37.84, -122.35)
 
 
 @pytest.mark.parametrize(
@@ -365,6 +368,97 @@ def test_messages_that_name_no_place(text: str) -> None:
 )
 def test_chinese_words_for_street_things_are_not_streets(text: str) -> None:
     assert find_location(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "span", "kind", "normalized"),
+    [
+        # "Van" alone is an everyday word (a vehicle); with "Ness" it is San Francisco's main street.
+        ("pothole at Van Ness and Geary", "Van Ness and Geary", "intersection", "VAN NESS & GEARY"),
+        (
+            "pothole at South Van Ness and 16th",
+            "South Van Ness and 16th",
+            "intersection",
+            "S VAN NESS & 16TH",
+        ),
+        ("tree down at Van Ness & Geary", "Van Ness & Geary", "intersection", "VAN NESS & GEARY"),
+        ("broken light at Geary and Van Ness", "Geary and Van Ness", "intersection", "GEARY & VAN NESS"),
+        ("graffiti on van ness", "van ness", "street", "VAN NESS"),
+        ("pothole at Van Ness", "Van Ness", "street", "VAN NESS"),
+        ("1200 Van Ness has graffiti", "1200 Van Ness", "address", "1200 VAN NESS"),
+        ("1200 van ness", "1200 van ness", "address", "1200 VAN NESS"),
+        # Other cities' names of several words written without a suffix.
+        (
+            "trash at Martin Luther King Jr and 5th",
+            "Martin Luther King Jr and 5th",
+            "intersection",
+            "MARTIN LUTHER KING JR & 05TH",
+        ),
+        ("pothole at Cesar Chavez and Mission", "Cesar Chavez and Mission", "intersection", None),
+        ("light out at Mission and Cesar Chavez", "Mission and Cesar Chavez", "intersection", None),
+        ("pothole on Del Mar", "Del Mar", "street", "DEL MAR"),
+        ("pothole on Del Mar Ave", "Del Mar Ave", "street", "DEL MAR AVE"),  # "Mar" is no month here
+        ("light out at La Salle and Main", "La Salle and Main", "intersection", "LA SALLE & MAIN"),
+        ("pothole at Saint Charles and Napoleon", "Saint Charles and Napoleon", "intersection", None),
+        ("crash at San Pablo and University", "San Pablo and University", "intersection", None),
+        ("graffiti on Mc Allister", "Mc Allister", "street", "MC ALLISTER"),
+        ("pothole on El Camino Real", "El Camino Real", "street", "EL CAMINO REAL"),
+        ("El Camino Real and Main St", "El Camino Real and Main St", "intersection", None),
+        ("pothole at Main and El Camino Real", "Main and El Camino Real", "intersection", None),
+        # Forms that worked before and must not change.
+        ("Van Ness Ave and Geary St", "Van Ness Ave and Geary St", "intersection", "VAN NESS AVE & GEARY ST"),
+        ("1200 Van Ness Ave", "1200 Van Ness Ave", "address", "1200 VAN NESS AVE"),
+        ("a white van parked on Main St", "Main St", "street", "MAIN ST"),
+        ("moving van and truck on Main St all day", "Main St", "street", "MAIN ST"),
+        ("Unreasonably long line at City Hall.", "City Hall", "landmark", None),  # a place, not a street
+        ("Cars parked illegally on Thomas park", "Thomas park", "landmark", None),
+    ],
+)
+def test_street_names_of_several_words_are_read_whole(
+    text: str, span: str, kind: LocationKind, normalized: str | None
+) -> None:
+    mention = find_location(text)
+    assert mention is not None
+    assert (mention.text, mention.kind) == (span, kind)
+    if normalized is not None:
+        assert mention.normalized == normalized
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the van and the truck",
+        "I drove my van on the highway",
+        "the van and the truck blocked the driveway all night",
+        "I saw Van Morrison and Joni Mitchell",
+    ],
+)
+def test_an_everyday_word_that_opens_a_street_name_is_no_place_alone(text: str) -> None:
+    assert find_location(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "streets"),
+    [
+        ("pothole at Van Ness and Geary", {"VAN NESS AVE", "GEARY BLVD"}),
+        ("broken light at Geary and Van Ness", {"VAN NESS AVE", "GEARY BLVD"}),
+        ("pothole at South Van Ness and 16th", {"SOUTH VAN NESS AVE", "16TH ST"}),
+        ("pothole at Cesar Chavez and Mission", {"CESAR CHAVEZ ST", "MISSION ST"}),
+        ("pothole at Mc Allister and Polk", {"MCALLISTER ST", "POLK ST"}),
+    ],
+)
+def test_the_offline_geocoder_places_corners_of_names_of_several_words(text: str, streets: set[str]) -> None:
+    geocoder = build_geocoder(
+        "offline", {}, api_key=None, min_delay_seconds=1.0, cache_size=10, boundary=SF_BOUNDARY
+    )
+    mention = find_location(text)
+    assert mention is not None
+    assert mention.kind == "intersection"
+    place = geocoder.geocode(mention.normalized or mention.text)
+    assert place is not None
+    assert place.raw["kind"] == "intersection"
+    assert set(place.raw["streets"]) == streets
+    assert place.inside_jurisdiction
 
 
 def test_han_characters_never_join_an_english_place_name() -> None:
