@@ -1210,7 +1210,11 @@ class _Finder:
                 named = all(self._named(t) for t in words) and (
                     self._known(words) or any(is_ordinal(t.text) for t in words)
                 )
-                if not (named or self.particle_name_before(end) == index + 1):
+                # "on La Brea", but not "on San Francisco Giants game day": the particle's run ends the
+                # phrase.
+                closes = end >= len(tokens) or not tokens[end].is_word or tokens[end].lower in STOPWORDS
+                particle = closes and self.particle_name_before(end) == index + 1
+                if not (named or particle):
                     continue
             if end < len(tokens) and tokens[end].lower in {"floor", "grade", "time", "place", "shift"}:
                 continue
