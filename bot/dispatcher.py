@@ -20,8 +20,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import threading
 import time
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -59,6 +61,12 @@ class Dispatcher:
         self.state_ttl = state_ttl
         self.retry_policy = retry_policy or outbox.RetryPolicy()
         self.channels: dict[str, Channel] = {}
+        # SQLite has one writer at a time. Taking turns on a lock in this process hands the write lock on
+        # the moment it is free, where SQLite's busy handler would have the waiters sleep in coarse steps
+        # (the p99 of concurrent messages). PostgreSQL writers run side by side.
+        bind = sessions.kw.get("bind")
+        on_sqlite = bind is not None and bind.dialect.name == "sqlite"
+        self._write_turns: AbstractContextManager[object] = threading.Lock() if on_sqlite else nullcontext()
 
     def attach(self, channels: Mapping[str, Channel]) -> None:
         """The channels replies go out through (they are built with this dispatcher as their handler)."""
@@ -117,7 +125,7 @@ class Dispatcher:
         turn = _turn(message, media_urls)
         prepared = self._prepare(turn)
         for attempt in range(LOCK_RETRIES):
-            with self.sessions() as session:
+            with self._write_turns, self.sessions() as session:
                 try:
                     replies = self._handle(session, turn, prepared)
                     session.commit()
