@@ -73,16 +73,23 @@ class Gazetteer:
         # base name ("05TH", "MARKET", "BUENA VISTA") -> full names ("05TH ST", "05TH AVE", ...)
         # Both sides go through normalize_street, so "SOUTH VAN NESS AVE" and "South Van Ness" meet at
         # "S VAN NESS AVE".
+        # A name whose own base is the key ranks before one that only meets it once its directional is
+        # dropped: "Van Ness" is VAN NESS AVE before SOUTH VAN NESS AVE.
         by_normalized: dict[str, set[str]] = defaultdict(set)
         by_base: dict[str, set[str]] = defaultdict(set)
+        by_base_without_directional: dict[str, set[str]] = defaultdict(set)
         for name in self.streets:
             normalized = normalize_street(name)
             by_normalized[normalized].add(name)
             base, _suffix = split_suffix(normalized)
             by_base[base].add(name)
-            by_base[strip_directional(base)].add(name)
+            by_base_without_directional[strip_directional(base)].add(name)
         self._by_normalized = {key: tuple(sorted(names)) for key, names in by_normalized.items()}
-        self._by_base = {base: tuple(sorted(names)) for base, names in by_base.items()}
+        self._by_base = {
+            base: tuple(sorted(by_base.get(base, ())))
+            + tuple(sorted(by_base_without_directional.get(base, set()) - by_base.get(base, set())))
+            for base in by_base.keys() | by_base_without_directional.keys()
+        }
         self._bases = list(self._by_base)
         # Reverse geocoding: nearest neighbour in a local equirectangular projection (metres-like units).
         self._cos_lat = math.cos(math.radians(float(np.mean(lats)) if len(lats) else 0.0))

@@ -110,6 +110,17 @@ def test_a_stretch_between_two_cross_streets_is_its_middle() -> None:
     assert resolver.geocode(mention.normalized) == place
 
 
+def test_a_street_named_without_its_directional_is_that_street_not_its_south_twin() -> None:
+    # "Van Ness" is VAN NESS AVE; SOUTH VAN NESS AVE only when the resident says South.
+    resolver = offline()
+    van_ness = resolver.geocode("Van Ness")
+    south = resolver.geocode("South Van Ness")
+    assert van_ness is not None
+    assert south is not None
+    assert van_ness.address.startswith("VAN NESS AVE")
+    assert south.address.startswith("SOUTH VAN NESS AVE")
+
+
 def test_unknown_places_are_none_not_a_guess() -> None:
     resolver = offline()
     assert resolver.geocode("Hogwarts Castle Rd & Privet Drive") is None
