@@ -24,7 +24,7 @@ import numpy.typing as npt
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from intents.features import embedding_words, pair_features, token_features, words
+from intents.features import embedding_words, pair_features, read_message, token_features, words
 from intents.keywords import keyword_cues
 from intents.lexicon import with_gloss
 from intents.types import Prediction
@@ -101,13 +101,14 @@ class LinearTextModel:
         return cue_indicators(text, self.cue_codes)
 
     def scores(self, text: str) -> FloatArray:
-        # The gloss and the tokens are computed once and shared by the three kinds of features.
-        glossed = with_gloss(text)
-        tokens = words(glossed)
+        # The gloss and the tokens are computed once and shared by the kinds of features.
+        reading = read_message(text)
+        tokens = words(reading.glossed)
         indices, values = self._vectorize(tokens)
         embedded = embed_words(tokens, self.embedding_vocabulary, self.embeddings)
-        static = embed_words(tokens, self.static_vocabulary, self.static_table)
-        cues = _indicators(keyword_cues(glossed), self.cue_codes)
+        english = tokens if reading.english is reading.glossed else words(reading.english)
+        static = embed_words(english, self.static_vocabulary, self.static_table)
+        cues = _indicators(keyword_cues(reading.glossed), self.cue_codes)
         scores = (
             self.intercept + embedded @ self.embedding_coef + static @ self.static_coef + cues @ self.cue_coef
         )

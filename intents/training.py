@@ -58,7 +58,7 @@ from intents.evaluation import (
     classification_metrics,
     read_examples,
 )
-from intents.features import embedding_words, message_features
+from intents.features import embedding_words, message_features, read_message, words
 from intents.keywords import SERVICE_CODES
 from intents.splits import is_heldout, labelled_file, unlabelled_file
 
@@ -203,7 +203,8 @@ def train(
             return csr_matrix((0, n_sparse + n_dense + n_static + len(cue_codes)), dtype=np.float32)
         tokens = [embedding_words(t) for t in batch]
         dense = np.vstack([embed_words(t, embedding_vocabulary, embeddings) for t in tokens])
-        static = np.vstack([embed_words(t, static_vocabulary, static_table) for t in tokens])
+        english = [words(read_message(t).english) for t in batch]
+        static = np.vstack([embed_words(t, static_vocabulary, static_table) for t in english])
         cues = np.vstack([cue_indicators(t, cue_codes) for t in batch])
         return hstack(
             [

@@ -107,6 +107,21 @@ def test_spanish_and_chinese_common_problems_are_understood(pipeline: Pipeline) 
     assert right / len(examples) >= 0.85
 
 
+def test_the_english_only_blocks_read_the_gloss_of_a_message_not_in_english(pipeline: Pipeline) -> None:
+    from intents.features import read_message
+
+    # Read raw, "calle" (street) and "mi" pulled this to pothole through the MiniLM word table.
+    spanish = "La farola de mi calle está apagada desde hace una semana"
+    assert read_message(spanish).english == "streetlight street out"
+    assert read_message(spanish).glossed.startswith(spanish)
+    assert pipeline.classify(spanish).service_code == "streetlight"
+    assert read_message("路灯坏了").english == "streetlight broken"
+    # English keeps its own words; a lexicon word English shares ("graffiti") does not make it Spanish.
+    english = "Graffiti on the stop sign"
+    assert read_message(english).english == read_message(english).glossed == f"{english} graffiti"
+    assert read_message("Pothole on Elm St").english == "Pothole on Elm St"
+
+
 def test_confidence_is_calibrated_and_the_threshold_holds_on_held_out_messages(pipeline: Pipeline) -> None:
     data_dir = default_data_dir()
     if data_dir is None:
