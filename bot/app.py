@@ -16,6 +16,7 @@ from fastapi.responses import Response
 
 from bot.config import Settings
 from bot.open311.api import build_router, install_error_handlers
+from bot.open311.cors import Open311CorsMiddleware
 from bot.runtime import Runtime
 
 # One line per part; each module has mount(app: FastAPI, runtime: Runtime) -> None.
@@ -65,4 +66,10 @@ def mount_open311(app: FastAPI, runtime: Runtime) -> None:
     settings = runtime.settings
     app.include_router(build_router(runtime.open311, runtime.media, settings))
     install_error_handlers(app, settings.open311.base_path)
+    if settings.open311.cors_origins:
+        app.add_middleware(
+            Open311CorsMiddleware,
+            base_path=settings.open311.base_path,
+            allow_origins=settings.open311.cors_origins,
+        )
     # Batch acceptance runs as the "batch-acceptance" job of bot.jobs (one scheduler among all workers).

@@ -62,6 +62,9 @@ class Open311Settings(BaseModel):
         default_factory=lambda: ["image/jpeg", "image/png", "image/gif", "image/webp"]
     )
     max_page_size: int = 1000
+    # Web origins allowed to call the API from a browser (CORS), e.g. ["https://app.example.org"]; "*" is any
+    # origin (the API is public and takes no cookies); [] turns CORS off. Only the API's paths are affected.
+    cors_origins: list[str] = Field(default_factory=lambda: ["*"])
     contact: str = "311 Customer Service Center, 311@example.org"
 
 

@@ -18,6 +18,9 @@ from bot.config import Settings, load_settings
 from tests.support.databases import fresh_postgres_schema, sqlite_url
 from tests.support.live_server import live_server
 
+# The browser fixtures (open_browser, playwright_driver), for every test that drives chromium.
+pytest_plugins = ["tests.support.browser"]
+
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
