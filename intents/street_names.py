@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator
 from functools import cache
 from pathlib import Path
 
-from intents.streets import is_ordinal, normalize_street, split_suffix
+from intents.streets import DIRECTIONALS, SUFFIXES, is_ordinal, normalize_street, split_suffix
 
 STREET_NAMES_FILE = Path(__file__).parent / "data" / "street_names.txt"
 COMMON_WORDS_FILE = Path(__file__).parent / "data" / "common_words.txt"
@@ -31,6 +31,8 @@ SF_DIR = Path(__file__).parent / "data" / "sf"
 MIN_COUNT = 3
 MIN_COUNT_WITHOUT_SUFFIX = 10
 _HOUSE_NUMBER = re.compile(r"^\s*#?\d+[A-Za-z]?(?:\s*-\s*\d+[A-Za-z]?)?\s+")
+# Boston's addresses name a corner as "Intersection Of W Fourth St & Dorchester Ave": the cue is no name.
+_CORNER_CUE = re.compile(r"^\s*intersection\s+of\s+", re.IGNORECASE)
 
 
 @cache
@@ -56,11 +58,17 @@ def common_words() -> frozenset[str]:
 def multiword_name_lengths() -> dict[str, int]:
     """For each first word of a known name of two words or more ("VAN" of "VAN NESS"), the most words such
     a name has: the location finder looks up a run of words only when its first word opens one."""
+    # A name is listed in its normalised form ("S VAN NESS", "SAINT JAMES"); the finder looks up the word
+    # as written ("South", "St"), so each opening word is registered under all its spellings.
+    spellings: dict[str, list[str]] = {"SAINT": ["SAINT", "ST"]}
+    for spelling, abbreviation in DIRECTIONALS.items():
+        spellings.setdefault(abbreviation, []).append(spelling)
     lengths: dict[str, int] = {}
     for name in street_names():
         words = name.split()
         if len(words) >= 2:
-            lengths[words[0]] = max(lengths.get(words[0], 0), len(words))
+            for opener in spellings.get(words[0], [words[0]]):
+                lengths[opener] = max(lengths.get(opener, 0), len(words))
     return lengths
 
 
@@ -77,8 +85,22 @@ def _streets_in(path: Path) -> Iterable[str]:
         elif "street" in record:
             yield record["street"] or ""
         elif "address" in record:
-            first = (record["address"] or "").split(",")[0]
+            first = _CORNER_CUE.sub("", (record["address"] or "").split(",")[0])
             yield from re.split(r"\s*&\s*", _HOUSE_NUMBER.sub("", first))
+
+
+def _glued_place(base: str) -> bool:
+    """ "ADAMS SAINT DORCHESTER", "ATLANTIC AVE NORTH END": a street with its neighbourhood after it, where
+    an address left out the comma. A suffix inside the name, followed by more than a directional
+    ("BUENA VISTA AVE E" is a street), marks it; a leading "AVENUE" or "SAINT" opens names ("AVENUE OF THE
+    PALMS", "SAINT JAMES")."""
+    words = base.split()
+    for at in range(1, len(words) - 1):
+        if words[at] in SUFFIXES or words[at] in SUFFIXES.values() or words[at] == "SAINT":
+            rest = words[at + 1 :]
+            if not (len(rest) == 1 and rest[0] in DIRECTIONALS):
+                return True
+    return False
 
 
 def build(sources: Iterable[Path]) -> list[str]:
@@ -88,7 +110,11 @@ def build(sources: Iterable[Path]) -> list[str]:
         for street in _streets_in(source):
             base, suffix = split_suffix(normalize_street(street))
             # "42 34N 71 07W", "11E W BROADWAY": numbers other than ordinals are not part of a name.
-            if base and all(is_ordinal(word) or not any(c.isdigit() for c in word) for word in base.split()):
+            if (
+                base
+                and all(is_ordinal(word) or not any(c.isdigit() for c in word) for word in base.split())
+                and not _glued_place(base)
+            ):
                 counts[base] += 1
                 if suffix is not None:
                     with_suffix.add(base)
