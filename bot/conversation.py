@@ -581,7 +581,14 @@ class ConversationEngine:
         except FilingRefused as exc:
             self._send_to_review(session, turn, state, reply, reason=f"the core refused it: {exc}")
             return
-        follow_filed(session, filed.service_request_id, filed.token, turn.channel, turn.resident_id)
+        follow_filed(
+            session,
+            filed.service_request_id,
+            filed.token,
+            turn.channel,
+            turn.resident_id,
+            reply_to=turn.reply_to,
+        )
         resident.last_request_id = filed.service_request_id
         resident.last_token = filed.token
         _reset(state)
@@ -598,6 +605,7 @@ class ConversationEngine:
             channel=turn.channel,
             resident_id=turn.resident_id,
             provider_message_id=turn.provider_message_id,
+            reply_to=turn.reply_to,
             language=reply.language,
             text="\n".join(state.words),
             media_urls=list(state.media_urls),

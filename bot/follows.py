@@ -32,6 +32,9 @@ class Follow(SQLModel, table=True):
     channel: str = Field(max_length=32)
     resident_id: str = Field(max_length=128)
     reason: str = Field(default="followed", max_length=16)
+    # The provider's id of the message the report was made in (a tweet, a Telegram message): updates answer
+    # in its thread, in public where the report was public (on X a mention, not a DM). None: a plain message.
+    reply_to: str | None = Field(default=None, max_length=128)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
@@ -52,12 +55,19 @@ def follow(
     resident_id: str,
     *,
     reason: FollowReason = "followed",
+    reply_to: str | None = None,
 ) -> bool:
     """Adds the resident to the request's followers in the caller's transaction; False if already there."""
     if _find(session, service_request_id, channel, resident_id) is not None:
         return False
     session.add(
-        Follow(service_request_id=service_request_id, channel=channel, resident_id=resident_id, reason=reason)
+        Follow(
+            service_request_id=service_request_id,
+            channel=channel,
+            resident_id=resident_id,
+            reason=reason,
+            reply_to=reply_to,
+        )
     )
     return True
 
@@ -78,9 +88,16 @@ def followers(session: Session, service_request_id: str) -> Sequence[Follow]:
 
 
 def follow_filed(
-    session: Session, service_request_id: str | None, token: str | None, channel: str, resident_id: str
+    session: Session,
+    service_request_id: str | None,
+    token: str | None,
+    channel: str,
+    resident_id: str,
+    *,
+    reply_to: str | None = None,
 ) -> None:
-    """The resident who filed a request follows it, by its number or, until it has one, by its token."""
+    """The resident who filed a request follows it, by its number or, until it has one, by its token;
+    ``reply_to`` is the message the report was made in, whose thread its updates answer in."""
     reference = service_request_id or token
     if reference:
-        follow(session, reference, channel, resident_id, reason="filed")
+        follow(session, reference, channel, resident_id, reason="filed", reply_to=reply_to)

@@ -259,32 +259,34 @@ def _settled_position(session: Session, source: ChangeSource, after: int, settle
     return int(min(stops) - 1) if stops else int(last)
 
 
-def _recipients(session: Session, change: StatusChange) -> list[tuple[str, str]]:
-    """(channel, resident id) of everyone following the request by its number or by its token."""
+def _recipients(session: Session, change: StatusChange) -> list[tuple[str, str, str | None]]:
+    """(channel, resident id, message to answer under) of everyone following the request by its number or
+    by its token; one entry per resident, with the thread of the report where one is known."""
     if change.kind == "status":
         references = [change.service_request_id, change.token]
     elif change.kind in ("submitted", "rejected") and change.token:
         references = [change.token]  # only the filer waits on a token
     else:
         return []
-    found: dict[tuple[str, str], None] = {}
+    found: dict[tuple[str, str], str | None] = {}
     for reference in references:
         if reference:
             for follower in followers(session, reference):
-                found[(follower.channel, follower.resident_id)] = None
-    return list(found)
+                key = (follower.channel, follower.resident_id)
+                found[key] = found.get(key) or follower.reply_to
+    return [(channel, resident_id, reply_to) for (channel, resident_id), reply_to in found.items()]
 
 
 def _notify(session: Session, templates: Templates, source: str, change: StatusChange) -> int:
     count = 0
-    for channel, resident_id in _recipients(session, change):
+    for channel, resident_id, reply_to in _recipients(session, change):
         resident = get_resident(session, channel, resident_id)
         text = render_update(templates, resident.language if resident else None, change)
         if text is None:
             continue
         enqueue(
             session,
-            OutboundMessage(channel=channel, resident_id=resident_id, text=text),
+            OutboundMessage(channel=channel, resident_id=resident_id, text=text, reply_to=reply_to),
             dedupe_key=f"status:{source}:{change.change_id}:{channel}:{resident_id}",
         )
         count += 1

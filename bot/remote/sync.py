@@ -152,7 +152,14 @@ class RemoteSync:
             session.add(RemoteRequestState(service_request_id=request_id, service_name=name, status="open"))
         # Who followed the local reference now follows the city's number, which status changes carry.
         for follower in followers(session, local_reference(submission.id)):
-            follow(session, request_id, follower.channel, follower.resident_id, reason="filed")
+            follow(
+                session,
+                request_id,
+                follower.channel,
+                follower.resident_id,
+                reason="filed",
+                reply_to=follower.reply_to,
+            )
         session.add(
             RemoteStatusChange(
                 kind="submitted",

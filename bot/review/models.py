@@ -29,6 +29,8 @@ class ReviewItem(SQLModel, table=True):
     resident_id: str = Field(max_length=128)
     # The inbound message that completed the report (its provider id), for tracing.
     provider_message_id: str | None = Field(default=None, max_length=128)
+    # The message to answer in the thread of (the channel's reply_to), once a person has decided.
+    reply_to: str | None = Field(default=None, max_length=128)
     language: str = Field(default="en", max_length=8)
     # The resident's own words: they become the request's description.
     text: str

@@ -52,11 +52,13 @@ class ReviewQueue:
         attributes: dict[str, Any] | None = None,
         service_code: str | None = None,
         provider_message_id: str | None = None,
+        reply_to: str | None = None,
     ) -> ReviewItem:
         item = ReviewItem(
             channel=channel,
             resident_id=resident_id,
             provider_message_id=provider_message_id,
+            reply_to=reply_to,
             language=language,
             text=text,
             media_urls=list(media_urls),
@@ -154,7 +156,14 @@ class ReviewQueue:
             filed = self.backend.file(draft, session)
         except FilingRefused as exc:
             raise ReviewError(f"the request was not filed: {exc}") from exc
-        follow_filed(session, filed.service_request_id, filed.token, item.channel, item.resident_id)
+        follow_filed(
+            session,
+            filed.service_request_id,
+            filed.token,
+            item.channel,
+            item.resident_id,
+            reply_to=item.reply_to,
+        )
         now = utcnow()
         item.status, item.decided_by, item.decided_at, item.updated_at = "approved", operator, now, now
         item.service_code, item.service_request_id, item.token = code, filed.service_request_id, filed.token
@@ -173,7 +182,10 @@ class ReviewQueue:
         session.add(item)
         text = self.templates.render("review_rejected", item.language, reason=item.rejection_reason)
         outbox.enqueue(
-            session, OutboundMessage(channel=item.channel, resident_id=item.resident_id, text=text)
+            session,
+            OutboundMessage(
+                channel=item.channel, resident_id=item.resident_id, text=text, reply_to=item.reply_to
+            ),
         )
         return item
 

@@ -424,6 +424,32 @@ def test_the_scheduler_answers_mentions_and_direct_messages_on_its_own(
         assert bot.request_count() == 1
 
 
+def test_status_updates_answer_in_the_thread_the_report_was_made_in(
+    app_settings: Settings, fake: FakeX
+) -> None:
+    # A report made in public is answered in public, under the resident's own tweet: residents who do not
+    # accept DMs from the city's account still hear about it. A report made by DM is answered by DM.
+    jobs = {"enabled": True, "scheduler": "always", "twitter_poll_seconds": 0.3, "outbox_seconds": 0.2}
+    jobs |= {"notify_seconds": 0.2}
+    with x_bot(app_settings, fake, jobs=jobs) as bot:
+        tweet = fake.mention(RESIDENT, CLEAR_REPORT)
+        wait_for(lambda: len(fake.replies_to(tweet)) == 1)
+        in_public = filed_id(fake.replies_to(tweet)[0].text)
+        fake.direct_message("555", CLEAR_REPORT)
+        wait_for(lambda: len(fake.dms_to("555")) == 1)
+        by_dm = filed_id(fake.dms_to("555")[0].text)
+
+        bot.runtime.open311.update_status(in_public, "closed", "Filled with asphalt.", actor="crew")
+        bot.runtime.open311.update_status(by_dm, "closed", "Filled with asphalt too.", actor="crew")
+        wait_for(lambda: len(fake.replies_to(tweet)) == 2 and len(fake.dms_to("555")) == 2)
+
+        update = fake.replies_to(tweet)[1].text
+        assert f"Update on report #{in_public} (Pothole): it is now closed. Filled with asphalt." in update
+        assert f"#{by_dm}" in fake.dms_to("555")[1].text
+        assert fake.dms_to(RESIDENT) == [], "the public reporter got a DM"
+        assert all(p.kind == "dm" or p.in_reply_to_tweet_id == tweet for p in fake.posted)
+
+
 def wait_for(condition: Callable[[], bool], timeout: float = 20.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
