@@ -183,6 +183,14 @@ _CONTEXT_WORDS = frozenset(
 NAME_PARTICLES = _words("el la las los del de san santa saint van von mc mac")
 # The longest known street name the finder reads as one ("Martin Luther King Jr").
 _MAX_NAME_WORDS = 5
+# Everyday words (function-word list, months) that name streets when capitalised right before a street
+# type: "Front St", "Day Blvd", "Back St", "March Ave".
+_NAMING_EVERYDAY_WORDS = _words(
+    """
+    front back side day january february march april may june july august september october november
+    december
+    """
+)
 _NOT_STREETS = frozenset({"floor", "fl", "grade", "time", "place", "shift", "request", "day", "week", "year"})
 
 _HAN = re.compile(r"[\u4e00-\u9fff]")
@@ -341,6 +349,18 @@ class _Finder:
     def _known(self, words: list[_Token]) -> bool:
         return bool(words) and normalize_street(" ".join(t.text for t in words)) in self.names
 
+    @staticmethod
+    def _everyday_name(word: _Token, suffix: _Token) -> bool:
+        """ "Front St", "Day Blvd", "March Ave": an everyday word, capitalised mid-sentence right before a
+        street type that is no English word itself, names the street."""
+        return (
+            word.lower in _NAMING_EVERYDAY_WORDS
+            and word.capitalized
+            and not word.initial
+            and _is_suffix(suffix)
+            and suffix.upper not in AMBIGUOUS_SUFFIXES
+        )
+
     # -- names of several words ------------------------------------------------------------------------
 
     def _known_run(self, start: int, end: int) -> bool:
@@ -408,16 +428,24 @@ class _Finder:
         score = 1.5 if has_suffix else 0.0
         if any(is_ordinal(t.text) for t in words):
             score += 1.5
-        if self._known(words):
+        known = self._known(words)
+        if known:
             score += 0.75
+            # "van ness", "cesar chavez": several words that together spell a known name are no chance.
+            if len(words) >= 2:
+                score += 0.75
         # "El Camino Real": capitalised words opened by a particle that opens street names.
         particle = len(words) >= 2 and words[0].lower in NAME_PARTICLES and all(t.capitalized for t in words)
         if particle or all(self._named(t) or t.upper in DIRECTIONALS for t in words):
             score += 1.0
         else:
-            # Capitalised mid-sentence, or (before a suffix) lower-case words that are not everyday words.
+            # Capitalised mid-sentence, or (before a suffix, or as a known name: "polk and sutter")
+            # lower-case words that are not everyday words.
             capitalised = all(t.capitalized and not t.initial for t in words)
-            uncommon = has_suffix and all(t.lower not in self.common for t in words)
+            # A lone lower-case letter is no name ("b&b", "w/o").
+            uncommon = (has_suffix or (known and all(len(t.text) > 1 for t in words))) and all(
+                t.lower not in self.common for t in words
+            )
             score += 0.5 if capitalised or uncommon else 0.0
         return score
 
@@ -453,7 +481,11 @@ class _Finder:
             saint = token.text == "St" and bool(words) and tokens[words[-1]].capitalized
             # "A St": any single capital letter right before the suffix names the street.
             letter = not words and len(token.text) == 1 and token.text.isupper()
-            if not (_is_name_word(token) or is_ordinal(token.text) or saint or letter) or inner_suffix:
+            everyday = not words and self._everyday_name(token, tokens[suffix])
+            if (
+                not (_is_name_word(token) or is_ordinal(token.text) or saint or letter or everyday)
+                or inner_suffix
+            ):
                 break
             words.append(index)
             index -= 1
@@ -685,11 +717,23 @@ class _Finder:
         found: list[_Candidate] = []
         index = 0
         while index < len(tokens):
-            if tokens[index].proper or (
-                tokens[index].capitalized
-                and tokens[index].is_word
-                and len(tokens[index].text) > 1
-                and tokens[index].lower not in STOPWORDS
+            # "Back Bay", "Front Street Mall": an everyday word capitalised mid-sentence before a name.
+            opens_name = (
+                tokens[index].lower in _NAMING_EVERYDAY_WORDS
+                and tokens[index].capitalized
+                and not tokens[index].initial
+                and index + 1 < len(tokens)
+                and tokens[index + 1].proper
+            )
+            if (
+                tokens[index].proper
+                or opens_name
+                or (
+                    tokens[index].capitalized
+                    and tokens[index].is_word
+                    and len(tokens[index].text) > 1
+                    and tokens[index].lower not in STOPWORDS
+                )
             ):
                 end = index
                 while (
@@ -697,7 +741,7 @@ class _Finder:
                     and end - index < 4
                     and tokens[end].is_word
                     and (tokens[end].capitalized or tokens[end].text.isdigit())
-                    and tokens[end].lower not in STOPWORDS
+                    and (tokens[end].lower not in STOPWORDS or (end == index and opens_name))
                 ):
                     end += 1
                 if end > index:
@@ -989,9 +1033,11 @@ class _Finder:
         first = tokens[start]
         after_saint = start + 2 if start + 2 < len(tokens) and tokens[start + 1].text == "." else start + 1
         saint = first.text == "St" and after_saint < len(tokens) and tokens[after_saint].capitalized
+        everyday = start + 1 < len(tokens) and self._everyday_name(first, tokens[start + 1])
         if (
-            first.lower in STOPWORDS and not _is_letter_name(first) and not saint
-        ) or first.lower in MONTHS_AND_DAYS:
+            (first.lower in STOPWORDS and not _is_letter_name(first) and not saint)
+            or first.lower in MONTHS_AND_DAYS
+        ) and not everyday:
             return None
         # A number then a suffix within four words: "21 ocallaghan way", "1355 market street".
         for at in range(start + 1, min(start + 5, len(tokens))):
@@ -1214,12 +1260,24 @@ class _Finder:
                 # phrase.
                 closes = end >= len(tokens) or not tokens[end].is_word or tokens[end].lower in STOPWORDS
                 particle = closes and self.particle_name_before(end) == index + 1
-                if not (named or particle):
+                # "block party on peterborough today": a known street name in lower case that is no
+                # everyday word (weaker: the ranker weighs it).
+                plain = (
+                    len(words) == 1
+                    and words[0].text.islower()
+                    and len(words[0].text) > 3
+                    and words[0].lower not in self.common
+                    and words[0].lower not in LANDMARK_HEADS
+                    and self._known(words)
+                )
+                if not (named or particle or plain):
                     continue
+            else:
+                plain = False
             if end < len(tokens) and tokens[end].lower in {"floor", "grade", "time", "place", "shift"}:
                 continue
             text = self._span_text(index + 1, end)
-            strength = _KIND_STRENGTH["street"] - 0.6
+            strength = _KIND_STRENGTH["street"] - (0.9 if plain else 0.6)
             found.append(_Candidate(index + 1, end, "street", strength, normalize_street(text)))
         return found
 

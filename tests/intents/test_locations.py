@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import csv
+from pathlib import Path
+
 import pytest
 
+from intents.gazetteer import distance_metres
 from intents.geocoding import build_geocoder
 from intents.locations import find_location, find_locations
 from intents.span_metrics import span_scores
 from intents.types import LocationKind
 
 SF_BOUNDARY = (37.70, -122.52, 37.84, -122.35)
+SF_DATA = Path(__file__).resolve().parents[2] / "intents" / "data" / "sf"
 
 
 @pytest.mark.parametrize(
@@ -499,3 +504,101 @@ def test_span_scores_on_a_hand_made_example() -> None:
     # token overlap: 1, 2*(3/3*3/5)/(1+3/5)=0.75, 0, 0, 1 over the five pairs with a span on either side
     assert scores.token_f1 == pytest.approx((1 + 0.75 + 0 + 0 + 1) / 5)
     assert scores.messages == 6
+
+
+@pytest.mark.parametrize(
+    ("text", "span", "kind"),
+    [
+        # Corners written all in lower case: each side a known street name that is no everyday word.
+        ("van ness and geary", "van ness and geary", "intersection"),
+        ("pothole at van ness and geary", "van ness and geary", "intersection"),
+        ("tree down on cesar chavez and mission", "cesar chavez and mission", "intersection"),
+        ("light out at polk and sutter", "polk and sutter", "intersection"),
+        ("graffiti on geary and fillmore", "geary and fillmore", "intersection"),
+        ("dumped mattress at mass ave and columbus", "mass ave and columbus", "intersection"),
+        # An everyday word capitalised right before a street type names the street.
+        ("Pothole on Front St near the bank", "Front St", "street"),
+        ("Trash dumped at 45 Front Street", "45 Front Street", "address"),
+        ("trash at Day Blvd and L St", "Day Blvd and L St", "intersection"),
+        ("ice on Back St near the river", "Back St", "street"),
+        (
+            "Recycling missed on March St between Park St and Bellvue",
+            "March St between Park St and Bellvue",
+            "street",
+        ),
+    ],
+)
+def test_lower_case_corners_and_streets_named_by_everyday_words(
+    text: str, span: str, kind: LocationKind
+) -> None:
+    mention = find_location(text)
+    assert mention is not None
+    assert (mention.text, mention.kind) == (span, kind)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I had bread and butter for lunch",
+        "the stop sign at elm and main is down",  # "main" is an everyday word: no corner without a cue
+        "it is an air b&b guest",  # a lone lower-case letter is no street
+        "ticket cars parked w/o permits",
+        "Dogs on beach! People drinking beers!",  # a place's head noun in lower case is no street
+        "It may be fixed by the front door",
+    ],
+)
+def test_everyday_lower_case_words_are_no_corner(text: str) -> None:
+    mention = find_location(text)
+    assert mention is None or mention.kind not in {"intersection", "street"}
+
+
+@pytest.mark.parametrize(
+    ("text", "streets"),
+    [
+        ("van ness and geary", {"VAN NESS AVE", "GEARY BLVD"}),
+        ("pothole at van ness and geary", {"VAN NESS AVE", "GEARY BLVD"}),
+        ("tree down on cesar chavez and mission", {"CESAR CHAVEZ ST", "MISSION ST"}),
+        ("light out at polk and sutter", {"POLK ST", "SUTTER ST"}),
+        ("graffiti on geary and fillmore", {"GEARY BLVD", "FILLMORE ST"}),
+        ("Broken sign at Front St and Market", {"FRONT ST", "MARKET ST"}),
+    ],
+)
+def test_the_offline_geocoder_places_lower_case_corners(text: str, streets: set[str]) -> None:
+    geocoder = build_geocoder(
+        "offline", {}, api_key=None, min_delay_seconds=1.0, cache_size=10, boundary=SF_BOUNDARY
+    )
+    mention = find_location(text)
+    assert mention is not None
+    assert mention.kind == "intersection"
+    place = geocoder.geocode(mention.normalized or mention.text)
+    assert place is not None
+    assert place.raw["kind"] == "intersection"
+    assert set(place.raw["streets"]) == streets
+    assert place.inside_jurisdiction
+
+
+@pytest.mark.parametrize(
+    ("text", "corner"),
+    [
+        ("pothole at van ness and geary", ("VAN NESS AVE", "GEARY BLVD")),
+        ("polk and sutter", ("POLK ST", "SUTTER ST")),
+    ],
+)
+def test_a_lower_case_corner_geocodes_within_50_metres_of_the_sf_intersection(
+    text: str, corner: tuple[str, str]
+) -> None:
+    # The corner's coordinates as DataSF lists them (the source of the bundled gazetteer).
+    with open(SF_DATA / "intersections.csv", encoding="utf-8", newline="") as handle:
+        expected = next(
+            (float(row["lat"]), float(row["lon"]))
+            for row in csv.DictReader(handle)
+            if set(corner) <= set(row["streets"].split("|"))
+        )
+    geocoder = build_geocoder(
+        "offline", {}, api_key=None, min_delay_seconds=1.0, cache_size=10, boundary=SF_BOUNDARY
+    )
+    mention = find_location(text)
+    assert mention is not None
+    place = geocoder.geocode(mention.normalized or mention.text)
+    assert place is not None
+    assert distance_metres(place.lat, place.long, *expected) <= 50
