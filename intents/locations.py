@@ -1288,8 +1288,9 @@ class _Finder:
             if token.lower not in LANDMARK_HEADS or index == 0:
                 continue
             # "M street park", "Congress st bridge", "Ipswich St garage": a street names the place.
-            if _is_suffix(tokens[index - 1]):
-                street = self.street_ending_at_suffix(index - 1, as_name=True)
+            suffix = self._street_naming_place(index)
+            if suffix is not None:
+                street = self.street_ending_at_suffix(suffix, as_name=True)
                 if street is not None:
                     text = self._span_text(street[0], index + 1)
                     strength = _KIND_STRENGTH["street"] + 0.5
@@ -1363,6 +1364,23 @@ class _Finder:
                 text = self._span_text(first, index + 2)
                 found.append(_Candidate(first, index + 2, "landmark", 3.2, " ".join(text.upper().split())))
         return found
+
+    def _street_naming_place(self, head: int) -> int | None:
+        """The suffix of a street that names the place whose head noun is at ``head``: right before it
+        ("M street park"), before its period ("m st. Park"), or before one capitalised word of the
+        place's name ("Bremen Street Dog Park")."""
+        tokens = self.tokens
+        before = head - 1
+        if _is_suffix(tokens[before]):
+            return before
+        if before < 1 or not _is_suffix(tokens[before - 1]):
+            return None
+        if tokens[before].text == ".":
+            return before - 1
+        capitalised_name = tokens[head].capitalized and tokens[before].capitalized
+        if capitalised_name and _is_name_word(tokens[before]) and not _is_suffix(tokens[before]):
+            return before - 1
+        return None
 
     def _named_places(self) -> list[_Candidate]:
         """A proper name after a place preposition, with no head noun: "at Bijou", "behind CVS"."""

@@ -521,6 +521,9 @@ def test_span_scores_on_a_hand_made_example() -> None:
         ("Trash dumped at 45 Front Street", "45 Front Street", "address"),
         ("trash at Day Blvd and L St", "Day Blvd and L St", "intersection"),
         ("ice on Back St near the river", "Back St", "street"),
+        # A street names a place: with a capitalised word of its name between, or after the period.
+        ("At East First Street Dog Park. Please install a fence", "East First Street Dog Park", "landmark"),
+        ("Fallen tree branch at m st. Park", "m st. Park", "landmark"),
         (
             "Recycling missed on March St between Park St and Bellvue",
             "March St between Park St and Bellvue",
