@@ -1302,7 +1302,15 @@ class _Finder:
             if token.capitalized and index + 2 < len(tokens) and tokens[index + 1].lower == "of":
                 at = index + 2 + (tokens[index + 2].lower in _ARTICLES)
                 end = at
-                while end < len(tokens) and end - at < 3 and tokens[end].proper:
+                # After the first proper word, any capitalised word continues the name ("Pacific Rim").
+                while (
+                    end < len(tokens)
+                    and end - at < 3
+                    and (
+                        tokens[end].proper
+                        or (end > at and tokens[end].capitalized and _is_name_word(tokens[end]))
+                    )
+                ):
                     end += 1
                 if end > at:
                     first = index - 1 if tokens[index - 1].proper else index
@@ -1319,7 +1327,7 @@ class _Finder:
             # Up to three words, or five when capitalised ("Savin Hill MBTA Red Line station").
             while at >= 0 and (len(words) < 3 or (len(words) < 5 and tokens[at].capitalized)):
                 candidate = tokens[at]
-                if not _is_name_word(candidate):
+                if not (_is_name_word(candidate) or self._corner_name(at)):
                     break
                 words.append(at)
                 at -= 1
@@ -1357,6 +1365,22 @@ class _Finder:
                 _Candidate(first, end, "landmark", _KIND_STRENGTH["landmark"], " ".join(text.upper().split()))
             )
         found.extend(self._named_places())
+        # "Fields Corner", "Tysons Corner": a neighbourhood named for a corner.
+        for index in range(1, len(tokens)):
+            if self._corner_name(index):
+                first = index - 1
+                if first >= 1 and tokens[first - 1].proper:
+                    first -= 1
+                text = self._span_text(first, index + 1)
+                found.append(
+                    _Candidate(
+                        first,
+                        index + 1,
+                        "landmark",
+                        _KIND_STRENGTH["landmark"],
+                        " ".join(text.upper().split()),
+                    )
+                )
         # "Public Alley 431"
         for index, token in enumerate(tokens[:-1]):
             if token.lower == "alley" and _is_number(tokens[index + 1]):
@@ -1364,6 +1388,20 @@ class _Finder:
                 text = self._span_text(first, index + 2)
                 found.append(_Candidate(first, index + 2, "landmark", 3.2, " ".join(text.upper().split())))
         return found
+
+    def _corner_name(self, index: int) -> bool:
+        """ "Fields Corner", "Field's Corner Mall": "Corner" capitalised after a name is part of a place's
+        name, not the cue of "corner of"."""
+        tokens = self.tokens
+        token = tokens[index]
+        return (
+            token.lower in {"corner", "corners"}
+            and token.capitalized
+            and not token.initial
+            and index >= 1
+            and tokens[index - 1].proper
+            and not (index + 1 < len(tokens) and tokens[index + 1].lower == "of")
+        )
 
     def _street_naming_place(self, head: int) -> int | None:
         """The suffix of a street that names the place whose head noun is at ``head``: right before it

@@ -524,6 +524,10 @@ def test_span_scores_on_a_hand_made_example() -> None:
         # A street names a place: with a capitalised word of its name between, or after the period.
         ("At East First Street Dog Park. Please install a fence", "East First Street Dog Park", "landmark"),
         ("Fallen tree branch at m st. Park", "m st. Park", "landmark"),
+        # A capitalised word after the first proper word of "X of the Y" continues its name.
+        ("The Academy of the Pacific Rim has a basketball court", "Academy of the Pacific Rim", "landmark"),
+        # "Corner" after a name is part of a place's name, not the cue of "corner of".
+        ("Bags of trash higher than the fence at Field's Corner Mall", "Field's Corner Mall", "landmark"),
         (
             "Recycling missed on March St between Park St and Bellvue",
             "March St between Park St and Bellvue",
@@ -605,3 +609,11 @@ def test_a_lower_case_corner_geocodes_within_50_metres_of_the_sf_intersection(
     place = geocoder.geocode(mention.normalized or mention.text)
     assert place is not None
     assert distance_metres(place.lat, place.long, *expected) <= 50
+
+
+def test_a_neighbourhood_named_for_a_corner_is_a_place_not_a_corner_cue() -> None:
+    mentions = find_locations("Needles all over Tysons Corner again")
+    assert [(m.text, m.kind) for m in mentions] == [("Tysons Corner", "landmark")]
+    corner = find_location("Light out on the corner of Elm St and Oak St")
+    assert corner is not None
+    assert (corner.text, corner.kind) == ("Elm St and Oak St", "intersection")
