@@ -58,7 +58,7 @@ _COORDINATES = re.compile(
 )
 _HIGHWAY = re.compile(
     r"\b(?:(Interstate|Route|Rte\.?|Rt\.?|Hwy\.?|Highway|US|U\.S\.|SR|State Route|County Road|County Rd\.?"
-    r"|CR|FM|Farm to Market Road|Loop|[Cc]arretera|[Aa]utopista)\s*-?\s*|(I)-?)"
+    r"|CR|FM|Farm to Market Road|Loop|[Cc]arretera|[Aa]utopista)\s*-?\s*|(I|i(?=-))-?)"
     r"(\d{1,3}[A-Za-z]?)\b(?![.:/]\d)"
 )
 _HIGHWAY_PREFIXES = {
@@ -594,7 +594,12 @@ class _Finder:
             index += 2 if tokens[index + 1].text == "." else 1
             known_end = known_end or self.known_name_from(index)
         words: list[_Token] = []
-        while index < len(tokens) and (len(words) < 3 or (known_end is not None and index < known_end)):
+        # Three words of a name at most, then a street type may still close it ("w fond du lac ave").
+        while index < len(tokens) and (
+            len(words) < 3
+            or (known_end is not None and index < known_end)
+            or (len(words) == 3 and _is_suffix(tokens[index]))
+        ):
             token = tokens[index]
             # "Van Ness", "Martin Luther King Jr": every word of a known name, everyday words included.
             if known_end is not None and index < known_end:
@@ -610,7 +615,7 @@ class _Finder:
                 # A period after the suffix stays out of the span ("Wareham St." -> "Wareham St"); a
                 # quadrant after it stays in ("14th & U St NW").
                 return self._quadrant_after(index + 1), True, name
-            followed_by_suffix = index + 1 < len(tokens) and _is_suffix(tokens[index + 1])
+            followed_by_suffix = self._suffix_ahead(index)
             # "El Camino Real", "San Pablo": after a particle that opens street names, a capitalised word
             # continues the name even when it is an everyday word.
             after_particle = bool(words) and words[0].lower in NAME_PARTICLES and token.capitalized
@@ -634,6 +639,17 @@ class _Finder:
         while end > start and tokens[end - 1].text == ".":
             end -= 1
         return end, False, [t for t in tokens[start:end] if t.is_word]
+
+    def _suffix_ahead(self, index: int) -> bool:
+        """A street type follows ``index`` within three words, with only words that are no everyday words
+        between: "w fond du lac ave" is a street though no list knows it."""
+        tokens = self.tokens
+        for at in range(index + 1, min(index + 4, len(tokens))):
+            if _is_suffix(tokens[at]):
+                return True
+            if not _is_name_word(tokens[at]) or tokens[at].lower in self.common:
+                return False
+        return False
 
     def street_backward(self, end: int) -> tuple[int, bool, list[_Token]] | None:
         """A street phrase ending just before ``end``: (start, has suffix, its name words)."""
@@ -1077,6 +1093,12 @@ class _Finder:
         before = tokens[start - 2].lower if start >= 2 else ""
         closes = end >= len(tokens) or not tokens[end].is_word
         after_cue = before in {"at", "near", "outside", "behind", "by"}
+        # "the 3400 block of W Diversey": a block is of a street.
+        block = tokens[start - 1].lower in {"block", "blk"} or (
+            start >= 2 and tokens[start - 1].lower == "of" and tokens[start - 2].lower in {"block", "blk"}
+        )
+        if block and all(t.proper or t.upper in DIRECTIONALS for t in words):
+            return end, False
         if (
             after_cue
             and closes

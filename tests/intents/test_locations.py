@@ -521,6 +521,15 @@ def test_span_scores_on_a_hand_made_example() -> None:
         ("Trash dumped at 45 Front Street", "45 Front Street", "address"),
         ("trash at Day Blvd and L St", "Day Blvd and L St", "intersection"),
         ("ice on Back St near the river", "Back St", "street"),
+        # Forms of other cities: a block is of a street; a name of three words no list knows closed by a
+        # street type; an interstate in lower case.
+        ("Abandoned car on the 3400 block of W Diversey", "3400 block of W Diversey", "address"),
+        (
+            "illegal dumping at n 24th st and w fond du lac ave",
+            "n 24th st and w fond du lac ave",
+            "intersection",
+        ),
+        ("debris on i-35 near exit 5", "i-35", "street"),
         # A street names a place: with a capitalised word of its name between, or after the period.
         ("At East First Street Dog Park. Please install a fence", "East First Street Dog Park", "landmark"),
         ("Fallen tree branch at m st. Park", "m st. Park", "landmark"),
