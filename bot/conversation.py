@@ -231,7 +231,10 @@ class ConversationEngine:
             resident.opted_out = True
             resident.opted_out_at = utcnow()
             _reset(state)
-            return  # silence: the provider (Twilio) sends the carrier-required confirmation itself
+            # The one message after STOP, so the resident knows it worked (dropped where the provider
+            # confirms opt-outs itself: Twilio sends the carrier-required confirmation).
+            reply.say("stopped", opt_out_confirmation=True)
+            return
         if command.name == "start":
             resident.opted_out = False
             resident.opted_out_at = None
@@ -678,11 +681,21 @@ class _Replies:
     def render(self, key: str, **values: object) -> str:
         return self.templates.render(key, self.language, **values)
 
-    def say(self, key: str, *, choices: tuple[Choice, ...] = (), **values: object) -> None:
-        self.text(self.render(key, **values), choices=choices)
+    def say(
+        self,
+        key: str,
+        *,
+        choices: tuple[Choice, ...] = (),
+        opt_out_confirmation: bool = False,
+        **values: object,
+    ) -> None:
+        self.text(self.render(key, **values), choices=choices, opt_out_confirmation=opt_out_confirmation)
 
-    def text(self, text: str, *, choices: tuple[Choice, ...] = ()) -> None:
-        if self.messages and not self.messages[-1].choices:
+    def text(
+        self, text: str, *, choices: tuple[Choice, ...] = (), opt_out_confirmation: bool = False
+    ) -> None:
+        last = self.messages[-1] if self.messages else None
+        if last is not None and not last.choices and not (opt_out_confirmation or last.opt_out_confirmation):
             # One message per turn reads better (and costs one SMS segment less): join to the previous.
             previous = self.messages.pop()
             text = f"{previous.text} {text}"
@@ -693,6 +706,7 @@ class _Replies:
                 text=text,
                 choices=choices,
                 reply_to=self.turn.reply_to,
+                opt_out_confirmation=opt_out_confirmation,
             )
         )
 

@@ -48,6 +48,8 @@ class OutboxMessage(SQLModel, table=True):
     reply_to: str | None = Field(default=None, max_length=128)
     private: bool = False
     media_urls: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # The answer to STOP: sent although the resident opted out (see OutboundMessage).
+    opt_out_confirmation: bool = False
     # pending → delivered | failed (given up, or the resident opted out) | suppressed (opted out before
     # it was sent: never sent).
     status: str = Field(default="pending", max_length=16, index=True)
@@ -100,6 +102,7 @@ def message_to_dict(message: OutboundMessage) -> dict[str, Any]:
         "reply_to": message.reply_to,
         "private": message.private,
         "media_urls": list(message.media_urls),
+        "opt_out_confirmation": message.opt_out_confirmation,
     }
 
 
@@ -112,6 +115,7 @@ def message_from_dict(data: Mapping[str, Any]) -> OutboundMessage:
         reply_to=data.get("reply_to"),
         private=bool(data.get("private", False)),
         media_urls=tuple(data.get("media_urls", [])),
+        opt_out_confirmation=bool(data.get("opt_out_confirmation", False)),
     )
 
 
@@ -124,6 +128,7 @@ def as_message(row: OutboxMessage) -> OutboundMessage:
         reply_to=row.reply_to,
         private=row.private,
         media_urls=tuple(row.media_urls),
+        opt_out_confirmation=row.opt_out_confirmation,
     )
 
 
@@ -148,11 +153,12 @@ def enqueue(
         reply_to=message.reply_to,
         private=message.private,
         media_urls=list(message.media_urls),
+        opt_out_confirmation=message.opt_out_confirmation,
         dedupe_key=dedupe_key,
         created_at=now,
         next_attempt_at=now,
     )
-    if is_opted_out(session, message.channel, message.resident_id):
+    if not message.opt_out_confirmation and is_opted_out(session, message.channel, message.resident_id):
         row.status = "suppressed"
     elif delivered_inline:
         row.status = "delivered"
@@ -225,7 +231,7 @@ async def _deliver_one(
 ) -> None:
     with session_factory() as session:
         opted_out = is_opted_out(session, row.channel, row.resident_id)
-    if opted_out:
+    if opted_out and not row.opt_out_confirmation:
         _write(
             session_factory, lambda s: _finish(s, row.id, status="suppressed", error="the resident opted out")
         )

@@ -65,7 +65,8 @@ class Channel(ABC):
     name: ClassVar[str]
     # What the provider can show: "buttons", "media", "threads", "private" (a private side channel);
     # "inline_replies": the channel answers in the webhook's own response (TwiML, the local channel), so
-    # the dispatcher records those replies as delivered and the outbox never sends them again.
+    # the dispatcher records those replies as delivered and the outbox never sends them again;
+    # "confirms_opt_out": the provider answers STOP itself (as carriers require of SMS), so the bot does not.
     capabilities: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, handler: MessageHandler) -> None:

@@ -67,3 +67,6 @@ class OutboundMessage:
     # True when the text holds private details that must not be posted publicly (X sends a DM instead).
     private: bool = False
     media_urls: tuple[str, ...] = ()
+    # The answer to STOP: the one message sent although the resident has just opted out, except on channels
+    # whose provider confirms the opt-out itself (capability "confirms_opt_out", e.g. Twilio).
+    opt_out_confirmation: bool = False

@@ -72,7 +72,8 @@ class DeliveryStatusSink(Protocol):
 
 class SmsChannel(Channel):
     name: ClassVar[str] = CHANNEL_NAME
-    capabilities: ClassVar[frozenset[str]] = frozenset({"inline_replies", "media"})
+    # Twilio answers STOP (and blocks anything sent after it) itself.
+    capabilities: ClassVar[frozenset[str]] = frozenset({"inline_replies", "media", "confirms_opt_out"})
 
     def __init__(
         self,

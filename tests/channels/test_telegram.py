@@ -425,6 +425,11 @@ def test_reports_by_text_location_and_photo_end_to_end(
         # /status is the engine's STATUS command.
         status = exchange(bot, fake, lambda: fake.send_text(CHAT, f"/status {first}"))
         assert f"Report #{first} (Pothole) is open" in status[0]["text"]
+
+        # STOP is answered once (Telegram has no carrier confirmation), then nothing is sent until START.
+        [stopped] = exchange(bot, fake, lambda: fake.send_text(CHAT, "STOP"))
+        assert "START" in stopped["text"]
+        assert exchange(bot, fake, lambda: fake.send_text(CHAT, f"/status {first}")) == []
     # Nothing the bot stored or sent carries the bot token.
     assert all(fake.token not in str(m.text) + str(m.media_urls) for m in bot.outbox())
 

@@ -168,7 +168,8 @@ def test_cancel_help_and_unknown_words(bot: RunningBot) -> None:
 def test_stop_silences_everything_until_start(bot: RunningBot) -> None:
     mallory = bot.resident("mallory")
     request_id = filed_id(mallory.ask(CLEAR_REPORT))
-    assert mallory.say("STOP") == []
+    # One answer, so the resident knows it worked; then nothing at all, not even the status update.
+    assert "Text START" in mallory.ask("STOP")
     assert mallory.say("There is a big pothole in the road") == []
     assert mallory.say("status") == []
     bot.runtime.open311.update_status(request_id, "closed", actor="crew")
