@@ -546,11 +546,22 @@ class _Finder:
             return words[-1]
         return None
 
+    def _quadrant_at(self, at: int) -> bool:
+        """A quadrant after a suffix: in capitals or two letters ("NW", "S.W."), or a lower-case letter that
+        closes the phrase ("1st ave s and s jackson st"); elsewhere "s" or "n" is more often a word."""
+        tokens = self.tokens
+        token = tokens[at]
+        if _is_quadrant(token):
+            return True
+        following = tokens[at + 1] if at + 1 < len(tokens) else None
+        closes = following is None or not following.is_word or following.lower in CONNECTORS
+        return token.upper in DIRECTIONALS and len(token.text) == 1 and closes
+
     def _quadrant_after(self, end: int) -> int:
         """``end`` moved past a quadrant written after a suffix ("Main St NW", "38th Ave. S.W.")."""
         tokens = self.tokens
         at = end + 1 if end + 1 < len(tokens) and tokens[end].text == "." else end
-        if at < len(tokens) and _is_quadrant(tokens[at]):
+        if at < len(tokens) and self._quadrant_at(at):
             following = tokens[at + 1].lower if at + 1 < len(tokens) else ""
             if following not in {"of", "side", "end", "bound", "on", "to", "from"}:
                 return at + 1
@@ -566,11 +577,20 @@ class _Finder:
             or not tokens[start].capitalized
         ):
             return None
-        # "1st Ave S": after a name the avenue is a suffix and the letter a quadrant.
-        if start >= 1 and tokens[start - 1].is_word and tokens[start - 1].lower not in STOPWORDS:
+        # "1st Ave S": after a name the avenue is a suffix and the letter a quadrant ("12 Avenue A": not
+        # after a house number).
+        previous = tokens[start - 1] if start >= 1 else None
+        if (
+            previous is not None
+            and previous.is_word
+            and previous.lower not in STOPWORDS
+            and not _is_number(previous)
+        ):
             return None
         following = tokens[start + 1]
-        if _is_letter_name(following) or (following.text.isdigit() and len(following.text) <= 3):
+        # Any capital letter, "A" and "I" too, after the type ("Avenue A").
+        letter = len(following.text) == 1 and following.text.isalpha() and following.text.isupper()
+        if letter or (following.text.isdigit() and len(following.text) <= 3):
             return start + 2
         if (
             start + 3 < len(tokens)
@@ -664,7 +684,7 @@ class _Finder:
             if first >= 0 and self.avenue_first(first) == last + 1:
                 return first, True, [t for t in tokens[first + 1 : last + 1] if t.is_word]
         # "Peachtree Rd NE", "38th Ave. S.W.": a directional after the suffix belongs to the street.
-        if last >= 2 and _is_quadrant(tokens[last]):
+        if last >= 2 and self._quadrant_at(last):
             suffix = last - 2 if tokens[last - 1].text == "." else last - 1
             if suffix >= 1 and _is_suffix(tokens[suffix]):
                 found = self.street_ending_at_suffix(suffix)
@@ -1050,6 +1070,8 @@ class _Finder:
         after_saint = start + 2 if start + 2 < len(tokens) and tokens[start + 1].text == "." else start + 1
         saint = first.text == "St" and after_saint < len(tokens) and tokens[after_saint].capitalized
         everyday = start + 1 < len(tokens) and self._everyday_name(first, tokens[start + 1])
+        if self.avenue_first(start) is not None:  # "12 Avenue A"
+            return self.avenue_first(start), True
         if (
             (first.lower in STOPWORDS and not _is_letter_name(first) and not saint)
             or first.lower in MONTHS_AND_DAYS

@@ -530,6 +530,9 @@ def test_span_scores_on_a_hand_made_example() -> None:
             "intersection",
         ),
         ("debris on i-35 near exit 5", "i-35", "street"),
+        ("Graffiti at 12 Avenue A", "12 Avenue A", "address"),
+        # A lower-case quadrant letter that closes a street before "and" (Seattle's "1st Ave S").
+        ("graffiti on 1st ave s and s jackson st", "1st ave s and s jackson st", "intersection"),
         # A street names a place: with a capitalised word of its name between, or after the period.
         ("At East First Street Dog Park. Please install a fence", "East First Street Dog Park", "landmark"),
         ("Fallen tree branch at m st. Park", "m st. Park", "landmark"),
