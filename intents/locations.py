@@ -1070,8 +1070,9 @@ class _Finder:
         after_saint = start + 2 if start + 2 < len(tokens) and tokens[start + 1].text == "." else start + 1
         saint = first.text == "St" and after_saint < len(tokens) and tokens[after_saint].capitalized
         everyday = start + 1 < len(tokens) and self._everyday_name(first, tokens[start + 1])
-        if self.avenue_first(start) is not None:  # "12 Avenue A"
-            return self.avenue_first(start), True
+        avenue_end = self.avenue_first(start)
+        if avenue_end is not None:  # "12 Avenue A"
+            return avenue_end, True
         if (
             (first.lower in STOPWORDS and not _is_letter_name(first) and not saint)
             or first.lower in MONTHS_AND_DAYS
