@@ -132,6 +132,9 @@ class Gazetteer:
         matches = process.extract(
             base, self._bases, scorer=DamerauLevenshtein.distance, score_cutoff=max_edits, limit=None
         )
+        # A one-letter word is the name itself, never a typo: "AVENUE A" is not AVENUE G.
+        letters = [word for word in base.split() if len(word) == 1]
+        matches = [match for match in matches if [w for w in match[0].split() if len(w) == 1] == letters]
         if not matches:
             return ()
         # Every name at the smallest distance: an intersection or address lookup picks the one that fits.

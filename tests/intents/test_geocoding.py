@@ -128,6 +128,16 @@ def test_unknown_places_are_none_not_a_guess() -> None:
     assert resolver.geocode("Zzyzx") is None
 
 
+def test_a_one_letter_street_name_is_never_corrected_into_another_letter() -> None:
+    resolver = offline()
+    # San Francisco has Avenues B to N on Treasure Island, no Avenue A: 12 Avenue A is no 12 Avenue G.
+    assert resolver.geocode("12 Avenue A") is None
+    # A typo elsewhere in the name is still corrected.
+    place = resolver.geocode("351 Avenu H")
+    assert place is not None
+    assert place.raw["street"] == "AVENUE H"
+
+
 def test_a_point_outside_the_boundary_is_reported_as_outside() -> None:
     downtown_only = (37.77, -122.43, 37.80, -122.39)
     resolver = build_geocoder(
