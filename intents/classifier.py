@@ -13,6 +13,7 @@ The weights are plain arrays serialised beside the pipeline (``service_classifie
 from __future__ import annotations
 
 import json
+import shutil
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ import numpy.typing as npt
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from intents.encoder import EncoderError, SentenceEncoder, sha256_file
 from intents.features import embedding_words, pair_features, read_message, token_features, words
 from intents.keywords import keyword_cues
 from intents.lexicon import with_gloss
@@ -42,7 +44,8 @@ FloatArray = npt.NDArray[np.float32]
 @dataclass
 class LinearTextModel:
     """Sparse TF-IDF features plus two dense sums of word vectors (word2vec learnt from the pool; a static
-    table distilled from MiniLM) → per-class scores → temperature softmax. Trained by ``intents.training``."""
+    table distilled from MiniLM) and the MiniLM sentence embedding itself → per-class scores → temperature
+    softmax. Trained by ``intents.training``."""
 
     classes: list[str]
     vocabulary: dict[str, int]
@@ -63,6 +66,10 @@ class LinearTextModel:
     cue_codes: list[str]
     cue_coef: FloatArray  # (n_cues, n_classes), the indicators' weight folded in
     temperature: float = 1.0
+    # The all-MiniLM-L6-v2 sentence encoder (``intents.encoder``) and the weights of its 384 numbers; None for
+    # a model trained without it (``TrainingConfig(encoder=None)``, or before it existed).
+    encoder: SentenceEncoder | None = None
+    encoder_coef: FloatArray | None = None  # (encoder.dim, n_classes), the block's weight folded in
     _token_cache: dict[str, tuple[int, ...]] = field(default_factory=dict, repr=False, compare=False)
 
     def vectorize(self, text: str) -> tuple[list[int], FloatArray]:
@@ -112,6 +119,8 @@ class LinearTextModel:
         scores = (
             self.intercept + embedded @ self.embedding_coef + static @ self.static_coef + cues @ self.cue_coef
         )
+        if self.encoder is not None and self.encoder_coef is not None:
+            scores = scores + self.encoder.embed(reading.english) @ self.encoder_coef
         if indices:
             scores = scores + values @ self.coef[indices]
         return np.asarray(scores, dtype=np.float32)
@@ -129,6 +138,10 @@ class LinearTextModel:
             "static_words": _ordered(self.static_vocabulary),
             "cue_codes": self.cue_codes,
         }
+        arrays: dict[str, Any] = {}
+        if self.encoder is not None and self.encoder_coef is not None:
+            meta["encoder"] = _copy_encoder(self.encoder, directory)
+            arrays["encoder_coef"] = self.encoder_coef.astype(np.float32)
         (directory / _VOCABULARY_FILE).write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
         # float16 halves the shipped size; the scores it changes are far below the calibration's precision.
         np.savez_compressed(
@@ -141,6 +154,7 @@ class LinearTextModel:
             static_table=self.static_table.astype(np.float16),
             static_coef=self.static_coef.astype(np.float32),
             cue_coef=self.cue_coef.astype(np.float32),
+            **arrays,
         )
 
     @classmethod
@@ -165,6 +179,9 @@ class LinearTextModel:
             "static_coef": (loaded["static_table"].shape[1], n_classes),
             "cue_coef": (len(meta["cue_codes"]), n_classes),
         }
+        encoder = _load_encoder(directory, meta.get("encoder"))
+        if encoder is not None:
+            expected["encoder_coef"] = (encoder.dim, n_classes)
         for name, shape in expected.items():
             if loaded[name].shape != shape:
                 raise ValueError(f"{directory}: {name} has shape {loaded[name].shape}, expected {shape}")
@@ -183,7 +200,34 @@ class LinearTextModel:
             cue_codes=list(meta["cue_codes"]),
             cue_coef=loaded["cue_coef"],
             temperature=float(meta["temperature"]),
+            encoder=encoder,
+            encoder_coef=loaded.get("encoder_coef") if encoder is not None else None,
         )
+
+
+def _copy_encoder(encoder: SentenceEncoder, directory: Path) -> dict[str, Any]:
+    """Copies the encoder's files into the model directory (so it is self-contained); their record."""
+    record: dict[str, Any] = {"max_tokens": encoder.max_tokens, "sha256": {}}
+    for key, source in (("onnx", encoder.onnx_path), ("tokenizer", encoder.tokenizer_path)):
+        target = directory / source.name
+        if source.resolve() != target.resolve():
+            shutil.copyfile(source, target)
+        record[key] = source.name
+        record["sha256"][source.name] = sha256_file(target)
+    return record
+
+
+def _load_encoder(directory: Path, record: dict[str, Any] | None) -> SentenceEncoder | None:
+    """The encoder a model was trained with, from its own directory, checked against the recorded sha256s."""
+    if record is None:
+        return None
+    paths = {key: directory / str(record[key]) for key in ("onnx", "tokenizer")}
+    for path in paths.values():
+        if not path.is_file():
+            raise EncoderError(f"{directory}: the model's encoder file {path.name} is missing")
+        if sha256_file(path) != record["sha256"][path.name]:
+            raise EncoderError(f"{path}: not the encoder the model was trained with (sha256 differs)")
+    return SentenceEncoder(paths["onnx"], paths["tokenizer"], int(record["max_tokens"]))
 
 
 def _ordered(vocabulary: dict[str, int]) -> list[str]:

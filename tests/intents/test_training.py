@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 
 from intents.classifier import LinearTextModel, embed_words
-from intents.pipeline import load_pipeline
+from intents.encoder import DEFAULT_DIR as DEFAULT_ENCODER_DIR
+from intents.encoder import ONNX_FILE, TOKENIZER_FILE
+from intents.pipeline import ModelError, load_pipeline
 from intents.splits import is_heldout
 from intents.training import (
     DEFAULT_STATIC_TABLE,
@@ -45,7 +47,8 @@ def test_training_twice_gives_the_same_model_and_records_the_data(data_dir: Path
     assert a.vocabulary == b.vocabulary
     assert a.embedding_vocabulary == b.embedding_vocabulary
     assert a.static_vocabulary == b.static_vocabulary
-    for name in ("idf", "coef", "intercept", "embeddings", "embedding_coef", "static_table", "static_coef"):
+    names = ("idf", "coef", "intercept", "embeddings", "embedding_coef", "static_table", "static_coef")
+    for name in (*names, "encoder_coef"):
         np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
     assert a.temperature == b.temperature
     assert first.meta["open311"] == second.meta["open311"]
@@ -98,6 +101,42 @@ def test_the_static_word_table_is_shipped_with_the_model_and_counts(data_dir: Pa
     assert "minilm_words_128.npz" not in meta["data_sha256"]
     assert meta["training_config"]["static_table"] is None
     assert load_pipeline(tmp_path / "without").classify("a pothole in the road").service_code == "pothole"
+
+
+def test_the_sentence_encoder_is_copied_into_the_model_recorded_and_counts(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    train(data_dir, tmp_path / "with", config=CONFIG)
+    component_dir = tmp_path / "with" / "service_classifier"
+    meta = json.loads((tmp_path / "with" / "meta.json").read_text(encoding="utf-8"))["open311"]
+    for name in (ONNX_FILE, TOKENIZER_FILE):
+        # Self-contained: the model directory holds the very files training read.
+        assert sha256_file(component_dir / name) == sha256_file(DEFAULT_ENCODER_DIR / name)
+        assert meta["data_sha256"][name] == sha256_file(DEFAULT_ENCODER_DIR / name)
+    assert meta["training_config"]["encoder"] == ONNX_FILE
+    model = _weights(tmp_path / "with")
+    assert model.encoder is not None
+    assert model.encoder_coef is not None
+    assert model.encoder.onnx_path.parent == component_dir
+    assert model.encoder.max_tokens == CONFIG.encoder_max_tokens
+    assert model.encoder_coef.shape == (model.encoder.dim, len(model.classes))
+    text = "a pothole in the road"
+    bare = replace(model, encoder_coef=np.zeros_like(model.encoder_coef))
+    assert np.abs(bare.scores(text) - model.scores(text)).max() > 0.01  # the SVM used the block
+
+    # A model whose encoder file is not the one it was trained with is refused, not silently misread.
+    onnx = component_dir / ONNX_FILE
+    onnx.write_bytes(onnx.read_bytes()[:-1] + b"x")
+    with pytest.raises(ModelError, match="sha256"):
+        load_pipeline(tmp_path / "with")
+
+    # Without the encoder the model still trains, saves (no encoder files) and loads.
+    train(data_dir, tmp_path / "without", config=replace(CONFIG, encoder=None))
+    assert not (tmp_path / "without" / "service_classifier" / ONNX_FILE).exists()
+    assert _weights(tmp_path / "without").encoder is None
+    meta = json.loads((tmp_path / "without" / "meta.json").read_text(encoding="utf-8"))["open311"]
+    assert ONNX_FILE not in meta["data_sha256"]
+    assert load_pipeline(tmp_path / "without").classify(text).service_code == "pothole"
 
 
 def test_a_bad_static_table_is_refused_clearly(data_dir: Path, tmp_path: Path) -> None:
