@@ -13,6 +13,8 @@ import pytest
 from sklearn.metrics import f1_score
 
 from intents.classifier import COMPONENT_NAME, LinearTextModel, ServiceClassifier
+from intents.encoder import DEFAULT_DIR as ENCODER_DIR
+from intents.encoder import ONNX_FILE, TOKENIZER_FILE
 from intents.evaluation import (
     auto_file_share,
     auto_file_threshold,
@@ -69,6 +71,23 @@ def test_the_shipped_model_carries_the_distilled_word_table_it_was_trained_with(
     # The block carries weight: without it the scores of an ordinary message move.
     text = "Rodents running around the dumpsters behind the restaurant"
     bare = replace(model, static_coef=np.zeros_like(model.static_coef))
+    assert np.abs(bare.scores(text) - model.scores(text)).max() > 0.01
+
+
+def test_the_shipped_model_carries_the_sentence_encoder_it_was_trained_with(pipeline: Pipeline) -> None:
+    meta = pipeline.nlp.meta["open311"]
+    component = pipeline.nlp.get_pipe(COMPONENT_NAME)
+    assert isinstance(component, ServiceClassifier)
+    model = component.model
+    assert model is not None
+    assert model.encoder is not None
+    assert model.encoder_coef is not None
+    # The model directory's own copy, identical to the repository's encoder that training read.
+    assert model.encoder.onnx_path.parent == SHIPPED_MODEL_DIR / COMPONENT_NAME
+    for name in (ONNX_FILE, TOKENIZER_FILE):
+        assert meta["data_sha256"][name] == sha256_file(ENCODER_DIR / name)
+    text = "Rodents running around the dumpsters behind the restaurant"
+    bare = replace(model, encoder_coef=np.zeros_like(model.encoder_coef))
     assert np.abs(bare.scores(text) - model.scores(text)).max() > 0.01
 
 
