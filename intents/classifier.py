@@ -7,7 +7,8 @@ turned into probabilities by a softmax with a temperature fitted on cross-valida
 ``doc.cats`` to those probabilities, so it composes with anything else that reads spaCy's ``cats``.
 
 The weights are plain arrays serialised beside the pipeline (``service_classifier/weights.npz`` and
-``vocabulary.json``), not pickles: loading a model never runs code from the model directory.
+``vocabulary.json``), not pickles: loading a model never runs code from the model directory. A model trained
+with the sentence encoder holds a copy of its ONNX graph and tokenizer there too, checked by sha256 on load.
 """
 
 from __future__ import annotations

@@ -5,6 +5,8 @@
   other cities' vocabulary share features with what the labelled data saw;
 - the average of word vectors learnt from the unlabelled pool (see ``intents.classifier``), so that
   "syringe" and "needle" or "rodent" and "rat" mean the same to the model;
+- the rows of a word table distilled from MiniLM and MiniLM's own sentence embedding (``intents.encoder``),
+  which bring general English knowledge;
 - one indicator per service code whose cue words from the labelling guide occur (``intents.keywords``,
   computed in ``intents.classifier``): a prior that holds in any city even for words too rare in the
   labelled data to get a weight of their own.

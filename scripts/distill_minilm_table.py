@@ -2,9 +2,10 @@
 encoder, which the service classifier reads as one more feature block (``intents.training``).
 
 Why: MiniLM knows general English ("rodent" ~ "rat", "syringe" ~ "needle") that word2vec learnt from
-Boston's messages alone cannot, but running it costs 2 ms and 88 MB per process and pulls torch. Distilled
-into one 128-number row per word, a message's vector is a table lookup and a sum: +0.03 ms, no new runtime
-dependency, and about half of the full encoder's gain in cross-validation (README, "Understanding").
+Boston's messages alone cannot. Distilled into one 128-number row per word, a message's vector is a table
+lookup and a sum (+0.03 ms). The classifier now also runs the encoder itself (int8 ONNX, ``intents.encoder``,
+built by ``scripts/export_minilm_onnx.py``); the table still adds to it in cross-validation about as much
+as it costs (README, "Understanding"), and it is what a model trained with ``encoder=None`` has.
 
 This script is NOT part of training: ``open311-bot train`` only reads the .npz this writes (its sha256 is
 recorded in the model's meta.json). It needs torch and the encoder, which the project's own environment does
