@@ -57,7 +57,7 @@ from intents.classifier import (
     softmax,
 )
 from intents.encoder import DEFAULT_DIR as DEFAULT_ENCODER_DIR
-from intents.encoder import ONNX_FILE, TOKENIZER_FILE, SentenceEncoder
+from intents.encoder import ONNX_FILE, TOKENIZER_FILE, SentenceEncoder, sha256_file
 from intents.evaluation import (
     TARGET_PRECISION,
     Example,
@@ -131,14 +131,6 @@ TRAINING_STEPS = (
 
 def _no_progress(step: str) -> None:
     return None
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def read_labelled(path: Path) -> list[Example]:
