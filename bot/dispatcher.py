@@ -86,6 +86,15 @@ class Dispatcher:
         media_urls = await self._store_media(message)
         return await asyncio.to_thread(self._handle_once, message, media_urls)
 
+    async def give_up(self, message: InboundMessage, reason: str) -> None:
+        """``channels.base.KeepsUnhandled``: a message its channel could not get handled in many tries.
+
+        It goes on the review queue with ``reason`` and the resident is told a person will look at it; the
+        inbox records it, so a later delivery is not handled again. Photos are not fetched (that may be
+        what kept failing): the reason says how many were left out.
+        """
+        await asyncio.to_thread(self._give_up, message, reason)
+
     # -- what channels ask of the bot besides handling messages ----------------------------------------
 
     async def record_delivery_status(
@@ -146,6 +155,48 @@ class Dispatcher:
                         raise
                     time.sleep(random.uniform(0, 0.005 * (attempt + 1)))  # let the other writer finish
         raise AssertionError("unreachable")
+
+    def _give_up(self, message: InboundMessage, reason: str) -> None:
+        left_out = sum(1 for attachment in message.attachments if attachment.needs_auth)
+        if left_out:
+            reason = f"{reason} ({left_out} photo{'s' if left_out > 1 else ''} not kept)"
+        with self._write_turns, self.sessions() as session:
+            _serialize_residents(session)
+            if _stored_replies(session, message.channel, message.provider_message_id) is not None:
+                return  # handled after all, or given up already
+            resident = get_or_create_resident(session, message.channel, message.resident_id)
+            language = self.engine.templates.language_for(resident.language or message.language_hint)
+            self.engine.review_queue.enqueue(
+                session,
+                channel=message.channel,
+                resident_id=message.resident_id,
+                provider_message_id=message.provider_message_id,
+                reply_to=message.reply_to,
+                language=language,
+                text=message.text,
+                media_urls=[a.url for a in message.attachments if not a.needs_auth],
+                reason=reason,
+                lat=message.point.lat if message.point else None,
+                long=message.point.long if message.point else None,
+            )
+            reply = OutboundMessage(
+                channel=message.channel,
+                resident_id=message.resident_id,
+                text=self.engine.templates.render("review", language),
+                reply_to=message.reply_to,
+            )
+            outbox.enqueue(session, reply)
+            session.add(
+                InboxRecord(
+                    channel=message.channel,
+                    provider_message_id=message.provider_message_id,
+                    resident_id=message.resident_id,
+                    text=message.text,
+                    replies=[outbox.message_to_dict(reply)],
+                    received_at=utcnow(),
+                )
+            )
+            session.commit()
 
     def _prepare(self, turn: Turn) -> PreparedUnderstanding:
         """Understanding worked out before the transaction, from the state as it is now (unlocked)."""

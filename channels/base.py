@@ -12,7 +12,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from starlette.routing import BaseRoute
 
@@ -28,6 +28,19 @@ class MessageHandler(Protocol):
     """
 
     async def handle(self, message: InboundMessage) -> Sequence[OutboundMessage]: ...
+
+
+@runtime_checkable
+class KeepsUnhandled(Protocol):
+    """A ``MessageHandler`` that also takes the messages a channel has stopped retrying (the dispatcher
+    implements it; a channel checks with ``isinstance`` and, without it, only logs what it gave up).
+
+    ``give_up`` keeps the message where a person sees it, tells the resident, and records its
+    ``provider_message_id`` as handled, so a later delivery of it changes nothing. Nothing is fetched
+    (fetching may be what kept failing). A message already handled is left as it is.
+    """
+
+    async def give_up(self, message: InboundMessage, reason: str) -> None: ...
 
 
 class CursorStore(Protocol):

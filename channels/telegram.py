@@ -15,6 +15,16 @@ Two ways in, chosen by ``telegram.mode``:
   and saving makes Telegram hand the update out again, and the dispatcher's inbox recognises it.
   ``run_polling`` / ``run_webhook`` are never used: they take over and close the event loop.
 
+  One update that fails holds back no one else: it is tried again on its own (after 5 s, doubling up to
+  5 min) while the updates after it are handled as they come. The saved cursor stays before it, so
+  ``getUpdates`` keeps handing it out (and a restart tries it again); the later ones come back with it
+  and are skipped here, or recognised by the inbox after a restart. As Telegram then answers at once,
+  the poller asks once a second instead of long-polling. After 18 tries (about an hour; Telegram keeps
+  an update a day) it is given up: logged at ERROR and handed to the handler's ``give_up``
+  (``KeepsUnhandled``: the dispatcher puts it on the review queue and tells the resident), then the
+  cursor moves on. Telegram hands out at most 100 updates from the offset, so when 99 handled ones pile
+  up behind a failing update it is given up at its next failure rather than stall the intake.
+
 Every update becomes one ``InboundMessage`` whose ``provider_message_id`` is built from Telegram's
 ``update_id``, so a redelivered update is recognised. Photos are referenced by Telegram file id only:
 the download URL contains the bot token, so it never leaves this module (``fetch_media`` downloads
@@ -29,8 +39,10 @@ import hmac
 import logging
 import os
 import re
+import time
 import warnings
-from collections.abc import Awaitable, Coroutine
+from collections.abc import Awaitable, Coroutine, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, ClassVar, Literal, TypeVar
 
@@ -62,6 +74,7 @@ from channels.base import (
     Channel,
     CursorStore,
     DeliveryError,
+    KeepsUnhandled,
     MessageHandler,
     RecipientOptedOut,
     SendResult,
@@ -96,6 +109,18 @@ COMMAND_DESCRIPTIONS: dict[str, str] = {
 ALLOWED_UPDATES = ["message", "callback_query"]
 # Reconnection after Telegram was unreachable backs off up to this.
 MAX_RECONNECT_SECONDS = 300.0
+# Polling: an update that fails is tried again on its own, first after ``retry_seconds``, then twice as
+# long each time up to this, while the updates after it go ahead.
+MAX_UPDATE_RETRY_SECONDS = 300.0
+# ... and given up after this many tries: about an hour at the default delays (5, 10, ... 160 s, then
+# every 300 s: 3,615 s), well inside the 24 hours Telegram keeps an update nobody acknowledged.
+MAX_UPDATE_ATTEMPTS = 18
+# While an update waits for its retry, getUpdates (asked from that update on) answers at once: poll at
+# this pace instead, so later updates still arrive within about a second without a busy loop.
+PENDING_POLL_SECONDS = 1.0
+# getUpdates hands out at most this many updates from the offset (Telegram's own limit).
+GET_UPDATES_LIMIT = 100
+UNHANDLED_REASON = "the bot could not handle this message"
 
 T = TypeVar("T")
 TelegramApplication = Application[Any, Any, Any, Any, Any, Any]
@@ -119,6 +144,9 @@ class TelegramChannel(Channel):
         register_webhook: bool = True,
         poll_timeout_seconds: float = 10.0,
         reconnect_seconds: float = 5.0,
+        retry_seconds: float = 5.0,
+        max_attempts: int = MAX_UPDATE_ATTEMPTS,
+        pending_poll_seconds: float = PENDING_POLL_SECONDS,
         cursor_store: CursorStore | None = None,
     ) -> None:
         super().__init__(handler)
@@ -135,6 +163,10 @@ class TelegramChannel(Channel):
         self.register_webhook = register_webhook
         self.poll_timeout_seconds = poll_timeout_seconds
         self.reconnect_seconds = reconnect_seconds
+        # Polling: how a failing update is retried, and when it is given up (see _poll).
+        self.retry_seconds = retry_seconds
+        self.max_attempts = max_attempts
+        self.pending_poll_seconds = pending_poll_seconds
         # Polling mode: where the last handled update_id is kept (the runtime injects the database's).
         self.cursor_store = cursor_store
         self._secret = (secret_token or "").encode()
@@ -267,22 +299,25 @@ class TelegramChannel(Channel):
         """Long-polls getUpdates and handles each update before acknowledging it (see the module doc)."""
         saved = await asyncio.to_thread(self._cursors().get, self.cursor_name)
         # Without a saved cursor: whatever Telegram still holds (it keeps unacknowledged updates a day).
-        offset = int(saved) + 1 if saved else None
+        backlog = _Backlog(int(saved) if saved else None)
         delay = self.reconnect_seconds
         while True:
             try:
                 updates = await self.application.bot.get_updates(
-                    offset=offset,
-                    timeout=timedelta(seconds=self.poll_timeout_seconds),
+                    offset=backlog.offset,
+                    # Asked from a failing update, Telegram answers at once anyway: no long poll then.
+                    timeout=timedelta(seconds=0 if backlog.failing else self.poll_timeout_seconds),
                     allowed_updates=ALLOWED_UPDATES,
                 )
+                for gone in backlog.seen([update.update_id for update in updates]):
+                    logger.warning("telegram no longer holds update %s; it was never handled", gone)
                 for update in updates:
-                    await self._handled(update)
-                    if offset is None or update.update_id >= offset:
-                        # Saved before the next getUpdates acknowledges it to Telegram. An older id (an
-                        # update handed out again) is deduplicated by the dispatcher and moves nothing.
-                        await asyncio.to_thread(self._cursors().set, self.cursor_name, str(update.update_id))
-                        offset = update.update_id + 1
+                    await self._take(update, backlog)
+                # Saved before the next getUpdates acknowledges it to Telegram.
+                moved_to = backlog.acknowledgeable()
+                if moved_to is not None:
+                    await asyncio.to_thread(self._cursors().set, self.cursor_name, str(moved_to))
+                    backlog.acknowledged(moved_to)
             except RetryAfter as exc:
                 await asyncio.sleep(_seconds(exc))
                 continue
@@ -293,13 +328,77 @@ class TelegramChannel(Channel):
                 logger.warning("telegram polling conflict (%s); retrying in %.0f s", exc, delay)
             except NetworkError as exc:
                 logger.warning("telegram not reachable (%s); retrying in %.0f s", exc, delay)
-            except Exception:  # the update could not be handled or its cursor not saved: try it again
+            except Exception:  # the cursor could not be saved: the handled updates are not acknowledged
                 logger.exception("telegram polling failed; retrying in %.0f s", delay)
             else:
                 delay = self.reconnect_seconds
+                if backlog.failing:
+                    await asyncio.sleep(backlog.wait(time.monotonic(), self.pending_poll_seconds))
                 continue
             await asyncio.sleep(delay)
             delay = min(delay * 2, MAX_RECONNECT_SECONDS)
+
+    async def _take(self, update: Update, backlog: _Backlog) -> None:
+        """Handles one update getUpdates returned, unless it is handled already or waiting for its retry.
+
+        A failure only schedules that update's own retry; the caller goes on with the next update.
+        """
+        update_id = update.update_id
+        if not backlog.due(update_id, time.monotonic()):
+            return
+        try:
+            await self._handled(update)
+        except Exception as exc:  # logged with its traceback where it happened (_on_update)
+            if backlog.is_old(update_id):
+                return  # handed out again below the saved cursor: it was handled once already
+            retry = backlog.failed(update_id, time.monotonic(), self.retry_seconds)
+            # Behind a full window nothing new can come until this one is settled: no more waiting.
+            if retry.attempts < self.max_attempts and not backlog.stalled:
+                logger.warning(
+                    "telegram update %s failed (try %d of %d); next try in %.0f s, later updates go ahead",
+                    update_id,
+                    retry.attempts,
+                    self.max_attempts,
+                    retry.delay,
+                )
+                return
+            if not await self._gave_up(update, retry.attempts, exc):
+                return
+        backlog.handled(update_id)
+
+    async def _gave_up(self, update: Update, attempts: int, error: Exception) -> bool:
+        """Stops retrying ``update``: logged, and handed to the handler to keep for a person if it can.
+        False when even that failed (the database is down, say): the update is then tried again later."""
+        cause = self._redacted(f"{type(error).__name__}: {error}")
+        keeper = self.handler if isinstance(self.handler, KeepsUnhandled) else None
+        message = self._inbound_for_person(update)
+        if keeper is None or message is None:
+            logger.error(
+                "telegram update %s given up after %d tries (%s); it is not kept anywhere",
+                update.update_id,
+                attempts,
+                cause,
+            )
+            return True
+        try:
+            await keeper.give_up(message, UNHANDLED_REASON)
+        except Exception:
+            logger.exception(
+                "telegram update %s could not be kept for review; trying it again", update.update_id
+            )
+            return False
+        logger.error(
+            "telegram update %s given up after %d tries (%s); kept for review",
+            update.update_id,
+            attempts,
+            cause,
+        )
+        return True
+
+    def _redacted(self, text: str) -> str:
+        """``text`` without the bot token (a file URL or a request URL in an error carries it)."""
+        token = self.application.bot.token
+        return text.replace(token, "<token>") if token else text
 
     def _cursors(self) -> CursorStore:
         if self.cursor_store is None:
@@ -354,10 +453,20 @@ class TelegramChannel(Channel):
             waiting[1].set_result(None)
 
     async def _to_inbound(self, update: Update) -> InboundMessage | None:
-        provider_id = f"update:{update.update_id}"
         query = update.callback_query
         if query is not None:
-            return await self._from_button(update, provider_id)
+            inbound = self._button_inbound(update)
+            try:
+                await query.answer()  # stops the spinner on the resident's button
+                if isinstance(query.message, Message) and query.message.text:
+                    # Shows what was chosen and removes the buttons so they cannot be pressed twice.
+                    await query.edit_message_text(f"{query.message.text}\n\n→ {inbound.text}")
+            except TelegramError as exc:  # a redelivered, too-old query: the choice itself still counts
+                logger.info("telegram callback query %s not answered: %s", query.id, exc)
+            return inbound
+        return self._message_inbound(update)
+
+    def _message_inbound(self, update: Update) -> InboundMessage | None:
         message = update.message
         if message is None or message.chat is None:
             return None  # edits, channel posts, ...: not a resident talking to the bot
@@ -370,7 +479,7 @@ class TelegramChannel(Channel):
         return InboundMessage(
             channel=self.name,
             resident_id=str(message.chat.id),
-            provider_message_id=provider_id,
+            provider_message_id=_provider_id(update),
             text=_command_text(message.text) if message.text else (message.caption or ""),
             attachments=_attachments(message),
             point=(
@@ -386,28 +495,36 @@ class TelegramChannel(Channel):
             metadata=metadata,
         )
 
-    async def _from_button(self, update: Update, provider_id: str) -> InboundMessage | None:
+    def _button_inbound(self, update: Update) -> InboundMessage:
         query = update.callback_query
         assert query is not None
         label = _button_label(query.message, query.data)
-        try:
-            await query.answer()  # stops the spinner on the resident's button
-            if isinstance(query.message, Message) and query.message.text:
-                # Shows what was chosen and removes the buttons so they cannot be pressed twice.
-                await query.edit_message_text(f"{query.message.text}\n\n→ {label or query.data}")
-        except TelegramError as exc:  # a redelivered, too-old query: the choice itself still counts
-            logger.info("telegram callback query %s not answered: %s", query.id, exc)
         chat = query.message.chat if query.message else None
         resident = str(chat.id) if chat else str(query.from_user.id)
         return InboundMessage(
             channel=self.name,
             resident_id=resident,
-            provider_message_id=provider_id,
+            provider_message_id=_provider_id(update),
             text=label or query.data or "",
             choice_value=query.data,
             language_hint=query.from_user.language_code,
             metadata={"chat_type": str(chat.type) if chat else "private"},
         )
+
+    def _inbound_for_person(self, update: Update) -> InboundMessage | None:
+        """What a person is shown of an update given up on; built without calling Telegram, and from the
+        bare chat when the full conversion is what fails. None when not even a chat is known."""
+        try:
+            if update.callback_query is not None:
+                return self._button_inbound(update)
+            return self._message_inbound(update)
+        except Exception:
+            sender = update.effective_chat or update.effective_user
+            if sender is None:
+                return None
+            return InboundMessage(
+                channel=self.name, resident_id=str(sender.id), provider_message_id=_provider_id(update)
+            )
 
     # -- outbound -------------------------------------------------------------------------------------------
 
@@ -453,6 +570,89 @@ class TelegramChannel(Channel):
         file = await _delivered(self.application.bot.get_file(file_id))
         content = await _delivered(file.download_as_bytearray())
         return bytes(content), attachment.content_type or "image/jpeg"
+
+
+def _provider_id(update: Update) -> str:
+    # From Telegram's update_id: a redelivered update carries the same one, so the dispatcher knows it.
+    return f"update:{update.update_id}"
+
+
+@dataclass(slots=True)
+class _Retry:
+    attempts: int
+    delay: float
+    due: float  # time.monotonic() of the next try
+
+
+class _Backlog:
+    """What the poller knows beyond its saved cursor (the last update_id acknowledged to Telegram).
+
+    getUpdates is always asked from the update after the cursor, and the cursor moves only over updates
+    that were handled (or given up), so a failing update holds it where it is and comes back in every
+    answer. The updates after it that are handled meanwhile are remembered here so each is handed over
+    once; after a restart they come back too and the dispatcher's inbox recognises them.
+    """
+
+    def __init__(self, cursor: int | None) -> None:
+        self.cursor = cursor
+        self.done: set[int] = set()
+        self.failing: dict[int, _Retry] = {}
+        # The last answer was a full window of updates all handled or failing: nothing new can come in
+        # until the failing ones are settled.
+        self.stalled = False
+
+    @property
+    def offset(self) -> int | None:
+        return None if self.cursor is None else self.cursor + 1
+
+    def is_old(self, update_id: int) -> bool:
+        return self.cursor is not None and update_id <= self.cursor
+
+    def seen(self, update_ids: Sequence[int]) -> list[int]:
+        """Takes in one getUpdates answer; returns (and forgets) the failing updates Telegram no longer
+        holds: it hands out every update from the offset on, so one missing from the answer is gone."""
+        fresh = [update_id for update_id in update_ids if not self.is_old(update_id)]
+        first = min(fresh, default=None)
+        gone = [update_id for update_id in self.failing if first is None or update_id < first]
+        for update_id in gone:
+            del self.failing[update_id]
+        known = all(update_id in self.done or update_id in self.failing for update_id in fresh)
+        self.stalled = len(update_ids) >= GET_UPDATES_LIMIT and known
+        return gone
+
+    def due(self, update_id: int, now: float) -> bool:
+        if update_id in self.done:
+            return False
+        retry = self.failing.get(update_id)
+        return retry is None or retry.due <= now
+
+    def failed(self, update_id: int, now: float, first_delay: float) -> _Retry:
+        previous = self.failing.get(update_id)
+        attempts = 1 if previous is None else previous.attempts + 1
+        delay = min(first_delay * 2 ** (attempts - 1), MAX_UPDATE_RETRY_SECONDS)
+        retry = self.failing[update_id] = _Retry(attempts=attempts, delay=delay, due=now + delay)
+        return retry
+
+    def handled(self, update_id: int) -> None:
+        self.failing.pop(update_id, None)
+        if not self.is_old(update_id):
+            self.done.add(update_id)
+
+    def acknowledgeable(self) -> int | None:
+        """The update_id the cursor may move to: the last handled one with no failing update before it."""
+        first_failing = min(self.failing, default=None)
+        ready = [d for d in self.done if first_failing is None or d < first_failing]
+        return max(ready, default=None)
+
+    def acknowledged(self, cursor: int) -> None:
+        self.cursor = cursor
+        self.done = {update_id for update_id in self.done if update_id > cursor}
+
+    def wait(self, now: float, interval: float) -> float:
+        """How long to wait before asking again while updates wait for their retries: until the next retry
+        is due, at most ``interval`` (new updates still come in at that pace)."""
+        soonest = min((retry.due for retry in self.failing.values()), default=now + interval)
+        return min(interval, max(soonest - now, interval / 10))
 
 
 def _chat_id(resident_id: str) -> int:

@@ -6,7 +6,7 @@ The fake plays Telegram's side too: it injects residents' updates (text, a share
 caption, a pressed inline button), hands them out through ``getUpdates`` (long polling honouring
 ``offset`` and ``timeout``) or POSTs them to the registered webhook with the
 ``X-Telegram-Bot-Api-Secret-Token`` header, keeps what a webhook refused for redelivery, and answers
-429 with ``parameters.retry_after`` when a test asks for it.
+429 with ``parameters.retry_after`` or refuses to serve a file when a test asks for it.
 
 Wire facts it follows: every method is ``POST /bot<token>/<method>``, form-encoded (multipart for uploads)
 with nested values (``reply_markup``, ``reply_parameters``) as JSON strings and numbers as strings;
@@ -81,6 +81,10 @@ class _State:
     outages: dict[str, list[int]] = field(default_factory=dict)
     # Chats whose resident blocked the bot: sending there is Forbidden.
     blocked: set[int] = field(default_factory=set)
+    # File id → how many more getFile calls are refused (None: all of them, until served again).
+    withheld: dict[str, int | None] = field(default_factory=dict)
+    # File id → how many times the bot asked for it with getFile.
+    file_requests: dict[str, int] = field(default_factory=dict)
     get_updates_calls: int = 0
     # The offset of every getUpdates call (0 when none was given), in order.
     get_updates_offsets: list[int] = field(default_factory=list)
@@ -216,6 +220,22 @@ class FakeTelegram:
         """The next ``times`` calls of ``method`` are answered 429 with ``parameters.retry_after``."""
         with self._lock:
             self._state.rate_limits.setdefault(method, []).extend([retry_after] * times)
+
+    def withhold_file(self, file_id: str, *, times: int | None = None) -> None:
+        """getFile refuses ``file_id`` the next ``times`` times (None: until ``serve_file``), as Telegram
+        does for a file it cannot serve (400 "wrong file_id or the file is temporarily unavailable")."""
+        with self._lock:
+            self._state.withheld[file_id] = times
+
+    def serve_file(self, file_id: str) -> None:
+        """Serves a withheld file again."""
+        with self._lock:
+            self._state.withheld.pop(file_id, None)
+
+    def file_requests(self, file_id: str) -> int:
+        """How many times the bot asked for ``file_id`` (getFile), served or refused."""
+        with self._lock:
+            return self._state.file_requests.get(file_id, 0)
 
     def block(self, chat_id: int) -> None:
         """The resident blocks the bot: from now on sending to the chat fails with 403 Forbidden."""
@@ -488,8 +508,19 @@ class FakeTelegram:
         return True
 
     async def _get_file(self, params: dict[str, Any]) -> dict[str, Any]:
+        file_id = str(params.get("file_id", ""))
         with self._lock:
-            stored = self._state.files.get(str(params.get("file_id", "")))
+            stored = self._state.files.get(file_id)
+            self._state.file_requests[file_id] = self._state.file_requests.get(file_id, 0) + 1
+            withheld = file_id in self._state.withheld
+            if withheld:
+                left = self._state.withheld[file_id]
+                if left is not None and left <= 1:
+                    del self._state.withheld[file_id]
+                elif left is not None:
+                    self._state.withheld[file_id] = left - 1
+        if withheld:
+            raise _ApiError(400, "Bad Request: wrong file_id or the file is temporarily unavailable")
         if stored is None:
             raise _ApiError(400, "Bad Request: invalid file_id")
         return {

@@ -13,7 +13,7 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,7 @@ from tests.support.live_server import bound_socket, live_server, socket_url
 PAYLOADS = Path(__file__).parent.parent / "payloads"
 SECRET = "s3cret-Token_1"
 CHAT = 424242
+OTHER_CHAT = 515151
 
 
 @pytest.fixture
@@ -236,7 +237,7 @@ def test_polling_retries_an_update_that_failed_and_waits_out_flood_control(fake:
     recorder, cursors = Recorder(reply=echo), MemoryCursors()
     recorder.fail_next = 1  # the database is down for the first try
     channel = make_channel(fake, recorder, "polling", cursors=cursors)
-    channel.reconnect_seconds = 0.1
+    channel.reconnect_seconds = channel.retry_seconds = 0.1
     fake.rate_limit("getUpdates", retry_after=1)
     with serve_channel(channel):
         update = fake.send_text(CHAT, "streetlight out on Valencia")
@@ -306,6 +307,113 @@ def test_polling_across_a_restart_neither_misses_nor_rereads(fake: FakeTelegram)
         fake.wait_for(lambda: len(after.messages()) == 2)
     assert [m.text for m in before.messages()] == ["Streetlight out on Valencia"]
     assert [m.text for m in after.messages()] == ["Also a pothole on 16th", "Thanks!"]
+
+
+class NeedsItsPhotos(Recorder):
+    """Like ``Recorder``, but a message's photos are fetched through the channel first (as the dispatcher
+    does) and a photo that cannot be had fails the message: a file the fake withholds makes its update
+    fail for real, through the library and the fake's getFile."""
+
+    async def handle(self, message: InboundMessage) -> Sequence[OutboundMessage]:
+        assert self.channel is not None
+        for attachment in message.attachments:
+            await self.channel.fetch_media(attachment)
+        return await super().handle(message)
+
+
+class KeepsForAPerson(NeedsItsPhotos):
+    """A handler that also keeps what the channel gave up on (``channels.base.KeepsUnhandled``)."""
+
+    def __init__(self, reply: Callable[[InboundMessage], OutboundMessage | None] | None = None) -> None:
+        super().__init__(reply)
+        self.given_up: list[tuple[InboundMessage, str]] = []
+
+    async def give_up(self, message: InboundMessage, reason: str) -> None:
+        self.given_up.append((message, reason))
+
+
+def photo_file_id(update: dict[str, Any]) -> str:
+    """The file id of the largest size of a photo update (the one the bot fetches)."""
+    file_id: str = update["message"]["photo"][-1]["file_id"]
+    return file_id
+
+
+def fast_retries(channel: TelegramChannel, *, max_attempts: int = 1000) -> TelegramChannel:
+    channel.retry_seconds = 0.05
+    channel.pending_poll_seconds = 0.05
+    channel.max_attempts = max_attempts
+    return channel
+
+
+def test_polling_a_failing_update_is_retried_on_its_own_while_later_ones_go_ahead(fake: FakeTelegram) -> None:
+    recorder, cursors = NeedsItsPhotos(reply=echo), MemoryCursors()
+    photo = fake.send_photo(CHAT, b"\xff\xd8graffiti", caption="graffiti on the library")
+    fake.withhold_file(photo_file_id(photo))
+    first = fake.send_text(OTHER_CHAT, "streetlight out on Valencia")
+    channel = fast_retries(make_channel(fake, recorder, "polling", cursors=cursors))
+    with serve_channel(channel):
+        fake.wait_for(lambda: len(fake.sent_to(OTHER_CHAT)) == 1)
+        # The photo keeps failing; a message sent meanwhile is answered all the same.
+        fake.wait_for(lambda: fake.file_requests(photo_file_id(photo)) >= 3)
+        last = fake.send_text(OTHER_CHAT, "and a pothole on 16th")
+        fake.wait_for(lambda: len(fake.sent_to(OTHER_CHAT)) == 2)
+        fake.wait_for(lambda: fake.file_requests(photo_file_id(photo)) >= 5)
+        # Nothing is acknowledged past the photo: a restart now would try it again.
+        assert channel.cursor_name not in cursors.values
+        assert [m.text for m in recorder.messages()] == [
+            "streetlight out on Valencia",
+            "and a pothole on 16th",
+        ]
+
+        fake.serve_file(photo_file_id(photo))
+        fake.wait_for(lambda: len(fake.sent_to(CHAT)) == 1)
+        fake.wait_for(lambda: cursors.values.get(channel.cursor_name) == str(last["update_id"]))
+    # Each update was handed over once: the later ones were not handed over again while the photo waited.
+    assert [m.provider_message_id for m in recorder.messages()] == [
+        f"update:{u['update_id']}" for u in (first, last, photo)
+    ]
+    assert fake.sent_to(CHAT)[0]["text"] == "heard: graffiti on the library"
+
+
+def test_polling_gives_up_a_failing_update_and_moves_on(
+    fake: FakeTelegram, caplog: pytest.LogCaptureFixture
+) -> None:
+    recorder, cursors = NeedsItsPhotos(reply=echo), MemoryCursors()  # nowhere to keep it: logged only
+    photo = fake.send_photo(CHAT, b"\xff\xd8graffiti", caption="graffiti on the library")
+    fake.withhold_file(photo_file_id(photo))
+    later = fake.send_text(OTHER_CHAT, "streetlight out on Valencia")
+    channel = fast_retries(make_channel(fake, recorder, "polling", cursors=cursors), max_attempts=3)
+    with caplog.at_level("ERROR", logger="channels.telegram"), serve_channel(channel):
+        fake.wait_for(lambda: cursors.values.get(channel.cursor_name) == str(later["update_id"]))
+        fake.wait_for(lambda: fake.pending_update_count == 0)  # acknowledged to Telegram
+    assert fake.file_requests(photo_file_id(photo)) == 3
+    assert [m.text for m in recorder.messages()] == ["streetlight out on Valencia"]
+    (given_up,) = [r for r in caplog.records if "given up" in r.getMessage()]
+    assert given_up.levelname == "ERROR"
+    assert f"update {photo['update_id']} given up after 3 tries" in given_up.getMessage()
+    assert "temporarily unavailable" in given_up.getMessage()
+    assert fake.token not in caplog.text
+
+
+def test_polling_behind_a_full_window_a_failing_update_is_given_up_at_once(fake: FakeTelegram) -> None:
+    # getUpdates hands out 100 updates from the failing one: the 101st comes only once it is settled.
+    keeper, cursors = KeepsForAPerson(), MemoryCursors()
+    photo = fake.send_photo(CHAT, b"\xff\xd8graffiti", caption="graffiti on the library")
+    fake.withhold_file(photo_file_id(photo))
+    for number in range(99):
+        fake.send_text(OTHER_CHAT, f"message {number}")
+    channel = fast_retries(make_channel(fake, keeper, "polling", cursors=cursors))
+    with serve_channel(channel):
+        fake.wait_for(lambda: len(keeper.messages()) == 99)
+        beyond = fake.send_text(OTHER_CHAT, "message 99")
+        fake.wait_for(lambda: len(keeper.messages()) == 100)
+        fake.wait_for(lambda: cursors.values.get(channel.cursor_name) == str(beyond["update_id"]))
+    ((message, reason),) = keeper.given_up
+    assert (message.provider_message_id, message.text) == (
+        f"update:{photo['update_id']}",
+        "graffiti on the library",
+    )
+    assert reason == "the bot could not handle this message"
 
 
 def test_telegram_down_at_start_up_does_not_stop_the_app_and_connects_later(fake: FakeTelegram) -> None:
@@ -547,6 +655,84 @@ def test_polling_a_restart_after_acknowledging_rereads_nothing(
         assert bot.request_count() == 1
         assert bot.inbox_count() == 2  # the report once, then the help command
     assert len(fake.sent_to(CHAT)) == 1 + len(help_replies)
+
+
+def polling_channel(bot: RunningBot) -> TelegramChannel:
+    channel = bot.messaging.channels["telegram"]
+    assert isinstance(channel, TelegramChannel)
+    return channel
+
+
+def break_photo_storage(settings: Settings) -> Path:
+    """A file where the photo directory should be: storing a resident's photo fails (OSError), a real
+    fault the dispatcher does not catch, so the photo's update fails until the directory is back."""
+    media = settings.data_dir / "media"
+    media.write_bytes(b"")
+    return media
+
+
+def test_polling_a_failing_photo_holds_no_one_back_and_a_restart_loses_and_repeats_nothing(
+    settings: Settings, fake: FakeTelegram
+) -> None:
+    media = break_photo_storage(settings)
+    with telegram_bot(settings, fake, "polling") as bot:
+        fast_retries(polling_channel(bot))
+        photo = fake.send_photo(CHAT, b"\xff\xd8\xff\xe0" + b"JFIF-pothole" * 50, caption=CLEAR_REPORT)
+        other = fake.send_text(OTHER_CHAT, CLEAR_REPORT)
+        fake.wait_for(lambda: bot.inbox_count() == 1)  # the later report is filed meanwhile
+        bot.deliver()
+        (answered,) = fake.sent_to(OTHER_CHAT)
+        other_request = filed_id([answered])
+        fake.wait_for(lambda: fake.file_requests(photo_file_id(photo)) >= 3)  # the photo keeps failing
+        assert bot.inbox_count() == 1
+        assert _saved_cursor(bot) is None  # nothing acknowledged past the photo
+    assert fake.pending_update_count == 2  # Telegram still holds both
+
+    media.unlink()  # the disk is fixed; the bot restarts
+    with telegram_bot(settings, fake, "polling") as bot:
+        fake.wait_for(lambda: _saved_cursor(bot) == other["update_id"])
+        fake.wait_for(lambda: fake.pending_update_count == 0)
+        bot.deliver()
+        # The photo's report is filed with its photo; the later one, handed out again, is recognised.
+        (photo_reply,) = fake.sent_to(CHAT)
+        with_photo = bot.request(filed_id([photo_reply]))
+        assert httpx.get(with_photo["media_url"]).content.startswith(b"\xff\xd8\xff\xe0JFIF-pothole")
+        assert bot.request_count() == 2
+        assert bot.inbox_count() == 2
+        assert fake.sent_to(OTHER_CHAT) == [answered]
+        assert with_photo["service_request_id"] != other_request
+
+
+def test_polling_an_update_that_keeps_failing_goes_to_the_review_queue(
+    settings: Settings, fake: FakeTelegram, caplog: pytest.LogCaptureFixture
+) -> None:
+    break_photo_storage(settings)  # and it stays broken
+    caption = "Graffiti all over the library wall"
+    with caplog.at_level("ERROR", logger="channels.telegram"), telegram_bot(settings, fake, "polling") as bot:
+        fast_retries(polling_channel(bot), max_attempts=3)
+        photo = fake.send_photo(CHAT, b"\xff\xd8\xff\xe0" + b"JFIF-graffiti" * 50, caption=caption)
+        fake.wait_for(lambda: _saved_cursor(bot) == photo["update_id"])
+        bot.deliver()
+        (item,) = bot.review_items()
+        assert (item.channel, item.resident_id, item.text) == ("telegram", str(CHAT), caption)
+        assert item.provider_message_id == f"update:{photo['update_id']}"
+        assert item.reason == "the bot could not handle this message (1 photo not kept)"
+        assert item.reply_to == str(photo["message"]["message_id"])
+        (told,) = fake.sent_to(CHAT)
+        assert "A person will look at your report" in told["text"]
+        assert fake.file_requests(photo_file_id(photo)) == 3
+
+        # Delivered once more (as after a crash before acknowledging): recognised, nothing new.
+        fake.deliver(photo)
+        help_replies = exchange(bot, fake, lambda: fake.send_text(CHAT, "/help"))
+        assert len(bot.review_items()) == 1
+        assert fake.sent_to(CHAT) == [told, *help_replies]
+        assert bot.request_count() == 0
+    (given_up,) = [r for r in caplog.records if "given up" in r.getMessage()]
+    assert given_up.levelname == "ERROR"
+    assert f"update {photo['update_id']} given up after 3 tries" in given_up.getMessage()
+    assert "FileExistsError" in given_up.getMessage()
+    assert fake.token not in caplog.text
 
 
 def _saved_cursor(bot: RunningBot) -> int | None:
