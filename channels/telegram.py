@@ -45,6 +45,7 @@ from collections.abc import Awaitable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, ClassVar, Literal, TypeVar
+from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -126,6 +127,31 @@ T = TypeVar("T")
 TelegramApplication = Application[Any, Any, Any, Any, Any, Any]
 
 
+class _TokenRedactor(logging.Filter):
+    """Keeps bot tokens out of httpx's log: it logs every request's URL at INFO (as a worker logs), and a
+    Bot API URL carries the token (``/bot<token>/sendMessage``, ``/file/bot<token>/...``). Installed once
+    at import on the "httpx" logger; each channel adds its token."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tokens: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self.tokens:
+            return True
+        message = record.getMessage()
+        redacted = message
+        for token in self.tokens:
+            redacted = redacted.replace(token, "<token>")
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
+
+
+_REDACTOR = _TokenRedactor()
+logging.getLogger("httpx").addFilter(_REDACTOR)
+
+
 class TelegramChannel(Channel):
     name: ClassVar[str] = "telegram"
     capabilities: ClassVar[frozenset[str]] = frozenset({"buttons", "media", "threads"})
@@ -157,6 +183,7 @@ class TelegramChannel(Channel):
             raise ValueError("telegram.secret_token is required in webhook mode")
         if secret_token and not SECRET_TOKEN_FORMAT.fullmatch(secret_token):
             raise ValueError("telegram.secret_token must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
+        _REDACTOR.tokens.update({token, quote(token, safe="")})  # file URLs carry it percent-encoded
         self.mode = mode
         self.webhook_path = webhook_path
         self.webhook_url = webhook_url
@@ -398,7 +425,9 @@ class TelegramChannel(Channel):
     def _redacted(self, text: str) -> str:
         """``text`` without the bot token (a file URL or a request URL in an error carries it)."""
         token = self.application.bot.token
-        return text.replace(token, "<token>") if token else text
+        for form in (token, quote(token, safe="")):
+            text = text.replace(form, "<token>")
+        return text
 
     def _cursors(self) -> CursorStore:
         if self.cursor_store is None:

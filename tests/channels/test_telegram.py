@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -414,6 +415,20 @@ def test_polling_behind_a_full_window_a_failing_update_is_given_up_at_once(fake:
         "graffiti on the library",
     )
     assert reason == "the bot could not handle this message"
+
+
+def test_the_bot_token_stays_out_of_the_logs(fake: FakeTelegram, caplog: pytest.LogCaptureFixture) -> None:
+    # httpx logs every request's URL at INFO (a worker logs at INFO), and a Bot API URL carries the token.
+    recorder = NeedsItsPhotos(reply=echo)
+    channel = make_channel(fake, recorder, "polling")
+    with caplog.at_level("INFO"), serve_channel(channel):
+        fake.send_photo(CHAT, b"\xff\xd8photo", caption="graffiti on the library")
+        fake.wait_for(lambda: len(fake.sent_to(CHAT)) == 1)
+    logged = caplog.text
+    assert "/getUpdates" in logged
+    assert "/file/bot<token>/photos/" in logged  # the photo's download
+    assert fake.token not in logged
+    assert quote(fake.token, safe="") not in logged  # as a file URL carries it
 
 
 def test_telegram_down_at_start_up_does_not_stop_the_app_and_connects_later(fake: FakeTelegram) -> None:
