@@ -810,7 +810,12 @@ class _Finder:
         return found
 
     def features(
-        self, candidate: _Candidate, rank: int | None, first_start: int, count: int
+        self,
+        candidate: _Candidate,
+        rank: int | None,
+        first_start: int,
+        count: int,
+        first_pattern: int,
     ) -> dict[str, float]:
         """What the ranker knows about one candidate: its rule, kind, words, context and place among
         the others. Names only general properties, never the words of a particular city."""
@@ -833,6 +838,10 @@ class _Finder:
             f"before2={before2 if before2 in _CONTEXT_WORDS else '<other>'}": 1.0,
             "candidates": min(count, 20) / 20,
         }
+        # Residents name the place first and describe around it after ("Firth Road is a major connecting
+        # street ... traffic diverts to Murray Hill Road"): at or before the first pattern candidate.
+        if first_pattern >= 0:
+            feats["first_pattern"] = float(candidate.start <= first_pattern)
         if after is None:
             feats["after=<end>"] = 1.0
         elif not after.is_word:
@@ -1557,8 +1566,12 @@ def ranked_candidates(text: str) -> tuple[_Finder, list[tuple[_Candidate, dict[s
             seen.add((candidate.start, candidate.end))
             unique.append(candidate)
     first_start = min((c.start for c in unique), default=0)
+    first_pattern = min((c.start for c in patterns), default=-1)
     return finder, [
-        (candidate, finder.features(candidate, order.get(id(candidate)), first_start, len(unique)))
+        (
+            candidate,
+            finder.features(candidate, order.get(id(candidate)), first_start, len(unique), first_pattern),
+        )
         for candidate in unique
     ]
 

@@ -64,3 +64,22 @@ def test_the_shipped_ranker_is_used_and_says_nothing_when_unsure() -> None:
     mention = find_location("Huge pothole at 5th and Market, please fix it")
     assert mention is not None
     assert mention.text == "5th and Market"
+
+
+def test_the_ranker_knows_which_candidates_come_no_later_than_the_first_pattern() -> None:
+    # The place a message is about is mostly named first ("Cedar Road is ..."); later streets describe
+    # around it ("traffic diverts to Oak Hill Road").
+    text = "Cedar Road is a busy street. A truck parks there all day, so traffic diverts to Oak Hill Road."
+    finder, scored = ranked_candidates(text)
+    flags = {finder.mention(candidate).text: features.get("first_pattern") for candidate, features in scored}
+    assert flags["Cedar Road"] == 1.0
+    assert flags["Oak Hill Road"] == 0.0
+    ranker = default_ranker()
+    assert ranker is not None
+    assert ranker.weights["first_pattern"] > 0.0
+
+
+def test_without_pattern_candidates_no_candidate_claims_to_come_first() -> None:
+    _finder, scored = ranked_candidates("Walgreens staff leave boxes out every night")
+    assert scored
+    assert all("first_pattern" not in features for _candidate, features in scored)
