@@ -1217,10 +1217,10 @@ class _Finder:
             if start >= 1 and _is_number(tokens[start - 1]):
                 start -= 1  # "148 Prince Street to Commercial Street"
             if token.lower == "between":
-                first = self.street_forward(index + 1)
-                if first is None or first[0] >= len(tokens) or tokens[first[0]].lower not in {"and", "&"}:
+                first = self._cross_street(index + 1)
+                if first is None or first[0] >= len(tokens) or not self._joins_crosses(tokens[first[0]]):
                     continue
-                second = self.street_forward(first[0] + 1)
+                second = self._cross_street(first[0] + 1)
                 if second is None:
                     continue
                 end = second[0]
@@ -1236,6 +1236,29 @@ class _Finder:
                 end = other[0]
                 name = normalize_street(self._span_text(left[0], index))
             found.append(_Candidate(start, end, "street", _KIND_STRENGTH["intersection"] + 0.6, name))
+        return found
+
+    @staticmethod
+    def _joins_crosses(token: _Token) -> bool:
+        """ "between Crandall & Poplar", "between Melnea Cass n Clarendon": the word between two cross
+        streets ("n" in lower case only: "N" is north)."""
+        return token.lower in {"and", "&"} or token.text == "n"
+
+    def _cross_street(self, start: int) -> tuple[int, bool, list[_Token]] | None:
+        """A cross street after "between": any street phrase, or a lone capital letter ("between I & H":
+        after "between", "I" and "A" are the streets' letters, not words)."""
+        tokens = self.tokens
+        token = tokens[start] if start < len(tokens) else None
+        if token is not None and len(token.text) == 1 and token.text in "AI":
+            following = tokens[start + 1] if start + 1 < len(tokens) else None
+            # "between I & H", "between H and I." but not "between Oak and I think".
+            if following is None or not following.is_word or self._joins_crosses(following):
+                return start + 1, False, [token]
+            return None
+        found = self.street_forward(start)
+        # "Melnea Cass n Clarendon": a lower-case "n" read into the first name joins it to the second.
+        if found is not None and len(found[2]) > 1 and found[2][-1].text == "n":
+            return found[0] - 1, found[1], found[2][:-1]
         return found
 
     def _cue_before(self, start: int) -> str | None:

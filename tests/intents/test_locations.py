@@ -659,3 +659,33 @@ def test_most_sf_corners_written_in_lower_case_without_street_types_geocode_with
         if place and distance_metres(place.lat, place.long, float(row["lat"]), float(row["lon"])) <= 50:
             placed += 1
     assert placed >= 225  # measured: 243 of 300
+
+
+@pytest.mark.parametrize(
+    ("text", "span", "normalized"),
+    [
+        # Lettered cross streets, "I" and "A" too: after "between" they are no words.
+        ("car parked on Day Blvd between I & H in no parking zone", "Day Blvd between I & H", None),
+        ("Cars speed on 5th Ave between I and J daily", "5th Ave between I and J", "05TH AVE BETWEEN I & J"),
+        # "n" for "and" between the cross streets, in lower case.
+        (
+            "Double parked trucks on Tremont st between Melnea Cass n Clarendon every day",
+            "Tremont st between Melnea Cass n Clarendon",
+            "TREMONT ST BETWEEN MELNEA CASS & CLARENDON",
+        ),
+    ],
+)
+def test_a_stretch_between_lettered_cross_streets_or_joined_by_n(
+    text: str, span: str, normalized: str | None
+) -> None:
+    mention = find_location(text)
+    assert mention is not None
+    assert (mention.text, mention.kind) == (span, "street")
+    if normalized is not None:
+        assert mention.normalized == normalized
+
+
+def test_i_after_between_and_a_connector_is_a_word_when_a_word_follows() -> None:
+    mention = find_location("Trash on Main St between Oak and I think Pine, for days")
+    assert mention is not None
+    assert mention.text == "Main St"
