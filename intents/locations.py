@@ -47,9 +47,12 @@ from intents.types import LocationKind, LocationMention
 # Words are runs of Latin letters (accents included: "Peña") and digits. Any other character is a token
 # of its own and never part of a name: a Han character is no English word ("坏了 在 Market" is no place).
 _LATIN = "A-Za-z0-9\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f"
-# "S.W.", "N.E." (Washington and Seattle quadrants) are one word: a directional.
+# "S.W.", "N.E." (Washington and Seattle quadrants) are one word: a directional. "@PWD", "@cityofboston"
+# (an "@" glued to the word after it, not to one before) is a social-media handle: one token, no word, so
+# neither a name nor the "@" of "Elm St @ Oak St".
 _TOKEN = re.compile(
-    rf"(?P<word>(?:[NSEWnsew]\.){{2}}(?![{_LATIN}])|[{_LATIN}]+(?:['’][{_LATIN}]+)*)|\n|[^\s{_LATIN}]"
+    rf"(?<![{_LATIN}])@[{_LATIN}_]+"
+    rf"|(?P<word>(?:[NSEWnsew]\.){{2}}(?![{_LATIN}])|[{_LATIN}]+(?:['’][{_LATIN}]+)*)|\n|[^\s{_LATIN}]"
 )
 _COORDINATES = re.compile(
     r"(?<![\d.])([-+]?\d{1,2}\.\d{3,})\s*[,;/ ]\s*([-+]?\d{1,3}\.\d{3,})(?![\d.])"

@@ -689,3 +689,14 @@ def test_i_after_between_and_a_connector_is_a_word_when_a_word_follows() -> None
     mention = find_location("Trash on Main St between Oak and I think Pine, for days")
     assert mention is not None
     assert mention.text == "Main St"
+
+
+def test_a_social_media_handle_is_no_name_and_no_corner_connector() -> None:
+    # "@PWD" addresses a city account on X; it does not join "BTD" and "FOURTH" into a corner.
+    assert find_location("@ISD @BTD @PWD FOURTH (4th) MISSED DUMPSTER PICK-up in a row!") is None
+    mention = find_location("@SpringfieldDPW huge pothole at Elm St @ Oak St, please fix")
+    assert mention is not None
+    assert (mention.text, mention.kind) == ("Elm St @ Oak St", "intersection")
+    mention = find_location("Pothole at Main@5th")
+    assert mention is not None
+    assert mention.text == "Main@5th"
