@@ -18,6 +18,7 @@ from __future__ import annotations
 import bisect
 import re
 from dataclasses import dataclass
+from itertools import pairwise
 
 from intents.location_ranker import default_ranker
 from intents.multilingual_streets import (
@@ -1430,6 +1431,11 @@ class _Finder:
                 if not named or (named[0] != words[0] and len(words) > 2):
                     continue
             first = named[0]
+            # "the City of Boston make Avana Lofts": a lower-case word between two names ends the first;
+            # the place's name is the last run ("Johnson gates park" keeps its one name).
+            for previous, following in pairwise(named):
+                if any(tokens[i].text.islower() for i in range(previous + 1, following)):
+                    first = following
             modifiers = [tokens[i] for i in range(first, index)]
             if all(t.lower in GENERIC_MODIFIERS or t.lower in LANDMARK_HEADS for t in modifiers):
                 continue

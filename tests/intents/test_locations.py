@@ -700,3 +700,14 @@ def test_a_social_media_handle_is_no_name_and_no_corner_connector() -> None:
     mention = find_location("Pothole at Main@5th")
     assert mention is not None
     assert mention.text == "Main@5th"
+
+
+def test_a_lower_case_word_between_two_names_ends_the_first_before_a_place_head() -> None:
+    # "Springfield make Riverside Lofts": the verb ends "Springfield"; the place is the last run of names.
+    mention = find_location("Can the City of Springfield make Riverside Lofts put their trash in barrels?")
+    assert mention is not None
+    assert mention.text == "Riverside Lofts"
+    # One name with a lower-case word of its own before the head stays whole.
+    mention = find_location("Overflowing barrels in Johnson gates park")
+    assert mention is not None
+    assert mention.text == "Johnson gates park"
