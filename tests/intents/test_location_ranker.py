@@ -83,3 +83,13 @@ def test_without_pattern_candidates_no_candidate_claims_to_come_first() -> None:
     _finder, scored = ranked_candidates("Walgreens staff leave boxes out every night")
     assert scored
     assert all("first_pattern" not in features for _candidate, features in scored)
+
+
+def test_next_to_is_read_as_the_cue_in_front_of_is() -> None:
+    def context(text: str) -> set[str]:
+        finder, scored = ranked_candidates(text)
+        features = next(f for candidate, f in scored if finder.mention(candidate).text == "Walgreens")
+        return {name for name in features if name.startswith(("before", "pattern|before"))}
+
+    assert context("Dumped couch next to Walgreens") == context("Dumped couch in front of Walgreens")
+    assert context("Dumped couch next to Walgreens") != context("Dumped couch close to Walgreens")

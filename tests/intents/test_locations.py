@@ -711,3 +711,35 @@ def test_a_lower_case_word_between_two_names_ends_the_first_before_a_place_head(
     mention = find_location("Overflowing barrels in Johnson gates park")
     assert mention is not None
     assert mention.text == "Johnson gates park"
+
+
+@pytest.mark.parametrize(
+    ("text", "span"),
+    [
+        # A shop or place named after "next to", "inside", like "in front of", "behind", "at".
+        ("Overflowing trash can next to Wendy's", "Wendy's"),
+        ("Needles on the floor inside Union Station", "Union Station"),
+        # A shop's name that opens with a number.
+        ("Car parked in the bike lane in front of 5 Guys again", "5 Guys"),
+        ("Trash piling up outside the 7-Eleven", "7-Eleven"),
+        # An acronym between a street and a place's head names the place, whatever the head's case.
+        ("Trash piling up at the 24th St BART stop", "24th St BART stop"),
+    ],
+)
+def test_places_named_after_place_cues_and_by_numbers_or_acronyms(text: str, span: str) -> None:
+    mention = find_location(text)
+    assert mention is not None
+    assert (mention.text, mention.kind) == (span, "landmark")
+
+
+@pytest.mark.parametrize(
+    "text", ["Let's meet at 5 PM about the permit", "Call me at 5 Tomorrow", "It happened at 5 I think"]
+)
+def test_a_time_after_at_is_no_numbered_place(text: str) -> None:
+    assert find_location(text) is None
+
+
+def test_a_quadrant_after_a_street_is_no_acronym_naming_a_place() -> None:
+    mention = find_location("Pothole on Main St NW station side")
+    assert mention is not None
+    assert mention.text == "Main St NW"
