@@ -1539,10 +1539,17 @@ class _Finder:
                 text = self._span_text(start, numbered)
                 found.append(_Candidate(start, numbered, "landmark", 2.0, " ".join(text.upper().split())))
                 continue
+            # "at Club Nova", "near Hotel Zephyr": a capitalised head noun opens the name of a proper one.
+            head_first = (
+                start + 1 < len(tokens)
+                and tokens[start].lower in LANDMARK_HEADS
+                and tokens[start].capitalized
+                and tokens[start + 1].proper
+            )
             end = start
             while end < len(tokens) and end - start < 4:
                 word = tokens[end]
-                if word.proper or (word.capitalized and _is_name_word(word) and end > start):
+                if word.proper or (word.capitalized and _is_name_word(word) and (end > start or head_first)):
                     end += 1
                     if end < len(tokens) and tokens[end].text in {"'", "’"}:
                         end += 1
@@ -1557,7 +1564,9 @@ class _Finder:
             if end - start == 1 and len(tokens[start].text) == 1:
                 continue
             if end == start or not (
-                tokens[start].proper or (with_article and any(t.proper for t in tokens[start:end]))
+                tokens[start].proper
+                or head_first
+                or (with_article and any(t.proper for t in tokens[start:end]))
             ):
                 continue
             text = self._span_text(start, end)

@@ -743,3 +743,16 @@ def test_a_quadrant_after_a_street_is_no_acronym_naming_a_place() -> None:
     mention = find_location("Pothole on Main St NW station side")
     assert mention is not None
     assert mention.text == "Main St NW"
+
+
+@pytest.mark.parametrize(
+    ("text", "span"),
+    [
+        ("Loud music at Club Nova every weekend", "Club Nova"),
+        ("Trash piled up behind Hotel Zephyr", "Hotel Zephyr"),
+    ],
+)
+def test_a_capitalised_head_noun_opens_a_place_name_after_a_place_cue(text: str, span: str) -> None:
+    mention = find_location(text)
+    assert mention is not None
+    assert (mention.text, mention.kind) == (span, "landmark")
