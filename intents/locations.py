@@ -129,6 +129,13 @@ LANDMARK_HEADS = _words(
     autobody barbershop salon development hall clinic office courthouse lot
     """
 )
+# Words after a place's head noun that make it a modifier: "school children", "park ranger", "school bus".
+_HEAD_COMPOUNDS = _words(
+    """
+    children kids students student pupils parents teacher teachers staff employees employee workers
+    ranger rangers bus buses van vans wagon district board officials official department dept
+    """
+)
 # Words that make a head generic, not a name: "the park", "a dog park", "parking lot".
 GENERIC_MODIFIERS = _words(
     """
@@ -1373,6 +1380,9 @@ class _Finder:
         found = []
         for index, token in enumerate(tokens):
             if token.lower not in LANDMARK_HEADS or index == 0:
+                continue
+            # "elementary school children", "the park ranger": the head names a kind of person or thing.
+            if index + 1 < len(tokens) and tokens[index + 1].lower in _HEAD_COMPOUNDS:
                 continue
             # "M street park", "Congress st bridge", "Ipswich St garage": a street names the place.
             suffix = self._street_naming_place(index)

@@ -756,3 +756,21 @@ def test_a_capitalised_head_noun_opens_a_place_name_after_a_place_cue(text: str,
     mention = find_location(text)
     assert mention is not None
     assert (mention.text, mention.kind) == (span, "landmark")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The streets around here are a hazard, most of the walkers are elementary school children.",
+        "Can the city School Dept fill the potholes?",
+        "I told the park ranger about it yesterday",
+    ],
+)
+def test_a_place_head_that_modifies_people_or_an_office_is_no_place(text: str) -> None:
+    assert find_location(text) is None
+
+
+def test_a_place_head_before_an_ordinary_word_is_still_a_place() -> None:
+    mention = find_location("Overflowing barrels in Johnson gates park today")
+    assert mention is not None
+    assert mention.text == "Johnson gates park"
