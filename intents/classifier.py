@@ -27,9 +27,8 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from intents.encoder import EncoderError, SentenceEncoder, sha256_file
-from intents.features import embedding_words, pair_features, read_message, token_features, words
+from intents.features import pair_features, read_message, token_features, words
 from intents.keywords import keyword_cues
-from intents.lexicon import with_gloss
 from intents.types import Prediction
 
 COMPONENT_NAME = "service_classifier"
@@ -45,8 +44,8 @@ FloatArray = npt.NDArray[np.float32]
 @dataclass
 class LinearTextModel:
     """Sparse TF-IDF features plus two dense sums of word vectors (word2vec learnt from the pool; a static
-    table distilled from MiniLM) and the MiniLM sentence embedding itself → per-class scores → temperature
-    softmax. Trained by ``intents.training``."""
+    table distilled from MiniLM), the MiniLM sentence embedding itself and its cosines to the guide's example
+    messages → per-class scores → temperature softmax. Trained by ``intents.training``."""
 
     classes: list[str]
     vocabulary: dict[str, int]
@@ -71,11 +70,19 @@ class LinearTextModel:
     # a model trained without it (``TrainingConfig(encoder=None)``, or before it existed).
     encoder: SentenceEncoder | None = None
     encoder_coef: FloatArray | None = None  # (encoder.dim, n_classes), the block's weight folded in
+    # The guide prior: the encoder's embeddings of short example messages written from the labelling guide
+    # (``intents.keywords.GUIDE_EXAMPLES``), grouped by code in ``prior_codes`` order, ``prior_counts`` of
+    # each. A message's cosine to the closest example of each code is one feature per code. Empty for a
+    # model trained without the encoder or without the prior.
+    prior_codes: list[str] = field(default_factory=list)
+    prior_counts: list[int] = field(default_factory=list)
+    prior_examples: FloatArray | None = None  # (sum(prior_counts), encoder.dim)
+    prior_coef: FloatArray | None = None  # (len(prior_codes), n_classes), the block's weight folded in
     _token_cache: dict[str, tuple[int, ...]] = field(default_factory=dict, repr=False, compare=False)
 
     def vectorize(self, text: str) -> tuple[list[int], FloatArray]:
         """Indices and values of the message's l2-normalised sublinear TF-IDF vector (as sklearn has it)."""
-        return self._vectorize(words(with_gloss(text)))
+        return self._vectorize(words(read_message(text).glossed))
 
     def _token_indices(self, token: str) -> tuple[int, ...]:
         indices = self._token_cache.get(token)
@@ -103,7 +110,7 @@ class LinearTextModel:
 
     def embed(self, text: str) -> FloatArray:
         """The unit-length IDF-weighted mean of the message's word vectors (zeros when none is known)."""
-        return embed_words(embedding_words(text), self.embedding_vocabulary, self.embeddings)
+        return embed_words(words(read_message(text).glossed), self.embedding_vocabulary, self.embeddings)
 
     def cues(self, text: str) -> FloatArray:
         return cue_indicators(text, self.cue_codes)
@@ -121,7 +128,12 @@ class LinearTextModel:
             self.intercept + embedded @ self.embedding_coef + static @ self.static_coef + cues @ self.cue_coef
         )
         if self.encoder is not None and self.encoder_coef is not None:
-            scores = scores + self.encoder.embed(reading.english) @ self.encoder_coef
+            sentence = self.encoder.embed(reading.english)
+            scores = scores + sentence @ self.encoder_coef
+            if self.prior_examples is not None and self.prior_coef is not None:
+                scores = (
+                    scores + guide_prior(sentence, self.prior_examples, self.prior_counts) @ self.prior_coef
+                )
         if indices:
             scores = scores + values @ self.coef[indices]
         return np.asarray(scores, dtype=np.float32)
@@ -143,6 +155,11 @@ class LinearTextModel:
         if self.encoder is not None and self.encoder_coef is not None:
             meta["encoder"] = _copy_encoder(self.encoder, directory)
             arrays["encoder_coef"] = self.encoder_coef.astype(np.float32)
+        if self.prior_examples is not None and self.prior_coef is not None:
+            meta["prior_codes"] = self.prior_codes
+            meta["prior_counts"] = self.prior_counts
+            arrays["prior_examples"] = self.prior_examples.astype(np.float32)
+            arrays["prior_coef"] = self.prior_coef.astype(np.float32)
         (directory / _VOCABULARY_FILE).write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
         # float16 halves the shipped size; the scores it changes are far below the calibration's precision.
         np.savez_compressed(
@@ -183,6 +200,14 @@ class LinearTextModel:
         encoder = _load_encoder(directory, meta.get("encoder"))
         if encoder is not None:
             expected["encoder_coef"] = (encoder.dim, n_classes)
+        # A model trained without the guide prior (or before it existed) has none of its arrays.
+        prior_codes: list[str] = meta.get("prior_codes", [])
+        prior_counts: list[int] = [int(n) for n in meta.get("prior_counts", [])]
+        has_prior = encoder is not None and "prior_coef" in loaded
+        if has_prior:
+            assert encoder is not None
+            expected["prior_examples"] = (sum(prior_counts), encoder.dim)
+            expected["prior_coef"] = (len(prior_codes), n_classes)
         for name, shape in expected.items():
             if loaded[name].shape != shape:
                 raise ValueError(f"{directory}: {name} has shape {loaded[name].shape}, expected {shape}")
@@ -203,6 +228,10 @@ class LinearTextModel:
             temperature=float(meta["temperature"]),
             encoder=encoder,
             encoder_coef=loaded.get("encoder_coef") if encoder is not None else None,
+            prior_codes=prior_codes if has_prior else [],
+            prior_counts=prior_counts if has_prior else [],
+            prior_examples=np.ascontiguousarray(loaded["prior_examples"]) if has_prior else None,
+            prior_coef=loaded["prior_coef"] if has_prior else None,
         )
 
 
@@ -239,8 +268,16 @@ def _ordered(vocabulary: dict[str, int]) -> list[str]:
 
 
 def cue_indicators(text: str, codes: Sequence[str]) -> FloatArray:
-    """1 for each of ``codes`` whose cue words occur in the message (read with its English gloss)."""
-    return _indicators(keyword_cues(with_gloss(text)), codes)
+    """1 for each of ``codes`` whose cue words occur in the message (read with its English gloss, without
+    its place: "Snow Hill St" is no snow)."""
+    return _indicators(keyword_cues(read_message(text).glossed), codes)
+
+
+def guide_prior(sentence: FloatArray, examples: FloatArray, counts: Sequence[int]) -> FloatArray:
+    """For each code, the cosine between the message's (unit-length) embedding and the closest of that
+    code's guide examples (``examples`` grouped by code, ``counts`` of each, all unit-length)."""
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.intp)
+    return np.asarray(np.maximum.reduceat(examples @ sentence, starts), dtype=np.float32)
 
 
 def _indicators(found: Sequence[str], codes: Sequence[str]) -> FloatArray:

@@ -9,7 +9,14 @@
   which bring general English knowledge;
 - one indicator per service code whose cue words from the labelling guide occur (``intents.keywords``,
   computed in ``intents.classifier``): a prior that holds in any city even for words too rare in the
-  labelled data to get a weight of their own.
+  labelled data to get a weight of their own;
+- the guide prior: per service code, how close the sentence embedding is to that code's example messages
+  written from the labelling guide (``intents.keywords.GUIDE_EXAMPLES``, ``intents.classifier.guide_prior``).
+
+The words, pairs, character n-grams, word-vector average and cue words read the message without the place it
+names (``without_place``: the span ``intents.locations.find_location`` finds is cut out): street names,
+neighbourhoods and landmarks say nothing about the service, and features of Boston's streets would not carry
+to another city. The MiniLM blocks read the whole message.
 
 Spanish and Chinese messages are read together with their English gloss (``intents.lexicon``). The dense
 blocks that only know English (the MiniLM word table, the sentence encoder) read the gloss alone when the
@@ -26,6 +33,7 @@ from itertools import pairwise
 from typing import Final
 
 from intents.lexicon import english_gloss, with_gloss
+from intents.types import LocationMention
 
 _WORD: Final = re.compile(r"\w+", re.UNICODE)
 _DIGITS: Final = re.compile(r"\d")
@@ -54,8 +62,29 @@ def pair_features(tokens: list[str]) -> list[str]:
 class Reading:
     """A message as the classifier's blocks read it."""
 
-    glossed: str  # the text followed by its English gloss: the sparse features, word2vec and cue words
-    english: str  # what the English-only blocks read: ``glossed``, or the gloss alone if not in English
+    # The text without its place, followed by its English gloss: the sparse features, word2vec and cue words.
+    glossed: str
+    # What the English-only blocks read (the whole text, place and all): the text with its gloss, or the
+    # gloss alone if not in English.
+    english: str
+
+
+@lru_cache(maxsize=16)
+def place_of(text: str) -> LocationMention | None:
+    """``intents.locations.find_location(text)``, remembered for the last few texts: the pipeline locates a
+    message and classifies it, and both need its place (a mention is frozen, so sharing it is safe)."""
+    # Imported here: the location finder loads its street lists, which the distillation script never needs.
+    from intents.locations import find_location
+
+    return find_location(text)
+
+
+def without_place(text: str) -> str:
+    """``text`` with the place ``intents.locations.find_location`` finds in it replaced by a space."""
+    mention = place_of(text)
+    if mention is None:
+        return text
+    return f"{text[: mention.start]} {text[mention.end :]}"
 
 
 def read_message(text: str) -> Reading:
@@ -66,25 +95,27 @@ def read_message(text: str) -> Reading:
     messages with a gloss (58 of the 1,578 labelled Boston ones, mostly for "graffiti"), so English text
     pays nothing. A Spanish message the lexicon knows no word of is read as it is.
     """
+    placeless = with_gloss(without_place(text))
     gloss = english_gloss(text)
     if not gloss:
-        return Reading(text, text)
-    glossed = f"{text} {gloss}"
+        return Reading(placeless, text)
     # Imported here: lingua is heavy, and the distillation script's environment does not have it.
     from intents.language import detect_language
 
-    return Reading(glossed, glossed if detect_language(text) == "en" else gloss)
+    return Reading(placeless, f"{text} {gloss}" if detect_language(text) == "en" else gloss)
 
 
 def embedding_words(text: str) -> list[str]:
-    """The words whose learnt vectors are averaged into the message's dense representation."""
+    """The words word2vec learns from (place names too: they are the context of the words that matter) and
+    the distilled table's vocabulary is built from. The classifier averages the vectors of
+    ``words(read_message(text).glossed)``, the same without the place."""
     return words(with_gloss(text))
 
 
 def message_features(text: str) -> list[str]:
     """The feature names of one message (repeated names count more): what training's vectorizer reads.
     ``intents.classifier`` computes the same multiset from ``token_features`` and ``pair_features``."""
-    tokens = words(with_gloss(text))
+    tokens = words(with_gloss(without_place(text)))
     features = pair_features(tokens)
     for token in tokens:
         features.extend(token_features(token))

@@ -3,6 +3,10 @@
 They serve twice: as classifier features (a prior that carries to other cities' vocabulary), and as
 high-precision weak labels for the unlabelled pool at training time (``weak_label``), where only a
 message that triggers exactly one code's cues gets that code.
+
+``GUIDE_EXAMPLES`` are short messages written from the same definitions, a few per code: the classifier
+compares the sentence encoder's embedding of a message with theirs (``intents.classifier.guide_prior``), so
+a message in words the labelled data never used still lands near the code whose definition it matches.
 """
 
 from __future__ import annotations
@@ -81,6 +85,120 @@ _PATTERNS: Final[dict[str, re.Pattern[str]]] = {
 }
 
 SERVICE_CODES: Final = (*_CUES, "other")
+
+
+# Written from GUIDE.md's definitions (not from the labelled messages), in plain everyday words.
+GUIDE_EXAMPLES: Final[dict[str, tuple[str, ...]]] = {
+    "street_cleaning": (
+        "There is trash and litter all over the street.",
+        "Broken glass on the sidewalk.",
+        "Used needles left in the park.",
+        "A dead animal in the road needs to be removed.",
+        "The public trash can on the corner is overflowing.",
+        "Dog poop and human waste on the sidewalk.",
+    ),
+    "illegal_dumping": (
+        "Someone dumped a mattress and a couch on the sidewalk.",
+        "An old refrigerator was left in the alley.",
+        "A pile of tires was dumped in the lot.",
+        "Construction debris dumped on public property.",
+        "Abandoned shopping cart on the street.",
+    ),
+    "missed_collection": (
+        "My trash was not picked up today.",
+        "The recycling truck missed our street.",
+        "Yard waste was not collected this week.",
+        "I need a new recycling bin.",
+        "Bulk item pickup was missed.",
+    ),
+    "graffiti": (
+        "Graffiti spray painted on the wall.",
+        "Someone tagged the mailbox.",
+        "Stickers and posters vandalizing the sign.",
+        "Graffiti on the side of the building.",
+    ),
+    "pothole": (
+        "There is a big pothole in the road.",
+        "The road surface is damaged and broken.",
+        "Sunken pavement in the street.",
+        "A manhole cover in the road is loose.",
+    ),
+    "sidewalk": (
+        "The sidewalk is cracked and raised, a trip hazard.",
+        "Missing bricks in the sidewalk.",
+        "The curb ramp is broken.",
+        "A dumpster is blocking the sidewalk.",
+    ),
+    "streetlight": (
+        "The streetlight is out.",
+        "The street light keeps flickering at night.",
+        "The light in the park is not working.",
+        "The street lamp is on during the day.",
+    ),
+    "traffic_signal_sign": (
+        "The traffic light is not working.",
+        "The walk signal is broken.",
+        "A stop sign is missing.",
+        "The crosswalk paint is faded.",
+        "We need a speed bump, cars drive too fast.",
+    ),
+    "abandoned_vehicle": (
+        "An abandoned car has not moved in weeks.",
+        "A junk car with flat tires is parked on the street.",
+        "A vehicle with no plates has been sitting here for a month.",
+    ),
+    "illegal_parking": (
+        "A car is blocking my driveway.",
+        "Someone parked in front of the fire hydrant.",
+        "A truck is double parked.",
+        "A car is parked in the bike lane.",
+        "Car parked without a resident permit.",
+    ),
+    "tree": (
+        "A tree branch fell on the sidewalk.",
+        "A dead tree needs to be removed.",
+        "The tree needs pruning.",
+        "Overgrown weeds and bushes on the city lot.",
+        "Please plant a tree in front of my house.",
+    ),
+    "encampment": (
+        "Homeless people have set up tents.",
+        "A man is sleeping on the sidewalk.",
+        "There is a homeless encampment under the bridge.",
+        "A person here needs help.",
+    ),
+    "noise": (
+        "Loud music from the neighbors' party.",
+        "Construction noise early in the morning.",
+        "A car alarm keeps going off.",
+        "A dog has been barking all night.",
+    ),
+    "water_sewer": (
+        "Water is leaking from the street.",
+        "The fire hydrant is leaking.",
+        "The storm drain is clogged and the street is flooded.",
+        "Sewer smell coming from the drain.",
+    ),
+    "snow_ice": (
+        "The sidewalk was not shoveled.",
+        "The street has not been plowed.",
+        "Icy sidewalk needs salt.",
+        "Snow is blocking the crosswalk.",
+    ),
+    "pests": (
+        "There are rats in the alley.",
+        "Mice and rodents everywhere.",
+        "Bed bugs and cockroaches in the building.",
+        "Pigeons are a problem here.",
+    ),
+    "other": (
+        "My landlord will not fix the heat.",
+        "I have a question about city services.",
+        "Drivers are rude on this street.",
+        "Where do I vote?",
+        "We need a bike rack here.",
+    ),
+}
 
 
 def keyword_cues(text: str) -> list[str]:

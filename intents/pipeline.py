@@ -17,9 +17,9 @@ from geopy.exc import GeopyError
 from spacy.language import Language
 
 from intents import classifier as _classifier  # registers the spaCy factory before spacy.load
+from intents.features import place_of
 from intents.geocoding import PlaceResolver, build_geocoder
 from intents.language import detect_language, warm_up
-from intents.locations import find_location
 from intents.types import LocationMention, Place, Prediction, Understander, Understanding
 
 # Longer texts are read up to here: a resident's message is far shorter, and a pasted document must not
@@ -71,7 +71,8 @@ class Pipeline:
         return _classifier.prediction_from_cats(self.nlp(readable(text)).cats)
 
     def locate(self, text: str) -> LocationMention | None:
-        return find_location(readable(text))
+        # The classifier reads the message without its place: one search serves both.
+        return place_of(readable(text))
 
     def geocode(self, query: str) -> Place | None:
         return self.resolver.geocode(query)

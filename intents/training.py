@@ -25,6 +25,13 @@ The sentence encoder (``intents/data/minilm_int8.onnx``, ``TrainingConfig.encode
 itself, int8, run by onnxruntime (``intents.encoder``): its 384-number embedding of each message is one more
 dense block. Its files are copied into the model directory, their sha256s recorded. Both MiniLM blocks read
 a Spanish or Chinese message's English gloss, not its words (``intents.features.read_message``).
+
+The guide prior (``TrainingConfig.guide_prior``) adds, per service code, the cosine between that embedding and
+the closest of the code's example messages written from the labelling guide (``intents.keywords``): domain
+knowledge that holds in any city, embedded once here and stored in the model.
+
+The sparse features, the word-vector average and the cue words read each message without the place it names
+(``intents.features.without_place``), so the model cannot learn Boston's street names.
 """
 
 from __future__ import annotations
@@ -54,6 +61,7 @@ from intents.classifier import (
     build_nlp,
     cue_indicators,
     embed_words,
+    guide_prior,
     softmax,
 )
 from intents.encoder import DEFAULT_DIR as DEFAULT_ENCODER_DIR
@@ -66,11 +74,11 @@ from intents.evaluation import (
     read_examples,
 )
 from intents.features import embedding_words, message_features, read_message, words
-from intents.keywords import SERVICE_CODES
+from intents.keywords import GUIDE_EXAMPLES, SERVICE_CODES
 from intents.splits import is_heldout, labelled_file, unlabelled_file
 
 MODEL_NAME = "open311_intents"
-MODEL_VERSION = "1.1.0"
+MODEL_VERSION = "1.2.0"
 DEFAULT_STATIC_TABLE = Path(__file__).parent / "data" / "minilm_words_128.npz"
 
 
@@ -103,6 +111,10 @@ class TrainingConfig:
     encoder: Path | None = DEFAULT_ENCODER_DIR
     encoder_weight: float = 1.0
     encoder_max_tokens: int = 48
+    # The guide prior (needs the encoder) and how much its cosines count: +1.1 macro-F1 and +1.4 points of
+    # auto-filed share in cross-validation (four fold seeds); weights 1–4 all helped, 2 most evenly.
+    guide_prior: bool = True
+    prior_weight: float = 2.0
     target_precision: float = TARGET_PRECISION
 
 
@@ -201,10 +213,18 @@ def train(
         min_df=min(config.min_df, 1 + len(texts) // 50),
         dtype=np.float32,
     )
+    # message_features reads the sample without its places too: street names do not enter the vocabulary.
     vectorizer.fit(texts + added_texts + sample)
     embedding_vocabulary, embeddings = _idf_weighted_vectors(vectors, vectorizer)
 
     cue_codes = [code for code in SERVICE_CODES if code != OTHER]
+    prior_codes = list(GUIDE_EXAMPLES) if encoder is not None and config.guide_prior else []
+    prior_counts = [len(GUIDE_EXAMPLES[code]) for code in prior_codes]
+    prior_examples: FloatArray | None = None
+    if encoder is not None and prior_codes:
+        prior_examples = np.vstack(
+            [encoder.embed(text) for code in prior_codes for text in GUIDE_EXAMPLES[code]]
+        )
     n_sparse = len(vectorizer.vocabulary_)
     n_dense = embeddings.shape[1]
     n_static = static_table.shape[1]
@@ -212,11 +232,12 @@ def train(
 
     def featurize(batch: Sequence[str]) -> csr_matrix:
         if not batch:
-            width = n_sparse + n_dense + n_static + len(cue_codes) + n_encoder
+            width = n_sparse + n_dense + n_static + len(cue_codes) + n_encoder + len(prior_codes)
             return csr_matrix((0, width), dtype=np.float32)
-        tokens = [embedding_words(t) for t in batch]
+        readings = [read_message(t) for t in batch]
+        tokens = [words(r.glossed) for r in readings]
         dense = np.vstack([embed_words(t, embedding_vocabulary, embeddings) for t in tokens])
-        english = [words(read_message(t).english) for t in batch]
+        english = [words(r.english) for r in readings]
         static = np.vstack([embed_words(t, static_vocabulary, static_table) for t in english])
         cues = np.vstack([cue_indicators(t, cue_codes) for t in batch])
         blocks = [
@@ -228,8 +249,11 @@ def train(
         if encoder is not None:
             # One message at a time, as at inference: int8 activations are quantised per call, so a batch
             # would give each message numbers that depend on its batch mates.
-            sentences = np.vstack([encoder.embed(read_message(t).english) for t in batch])
+            sentences = np.vstack([encoder.embed(r.english) for r in readings])
             blocks.append(csr_matrix(sentences * config.encoder_weight))
+            if prior_examples is not None:
+                prior = np.vstack([guide_prior(s, prior_examples, prior_counts) for s in sentences])
+                blocks.append(csr_matrix(prior * config.prior_weight))
         return hstack(blocks).tocsr()
 
     features = featurize(texts)
@@ -253,6 +277,7 @@ def train(
     static_start = n_sparse + n_dense
     cue_start = static_start + n_static
     encoder_start = cue_start + len(cue_codes)
+    prior_start = encoder_start + n_encoder
     model = LinearTextModel(
         classes=[str(c) for c in svm.classes_],
         vocabulary={str(term): int(index) for term, index in vectorizer.vocabulary_.items()},
@@ -269,7 +294,13 @@ def train(
         cue_coef=np.ascontiguousarray(coef[cue_start:encoder_start] * config.cue_weight),
         temperature=temperature,
         encoder=encoder,
-        encoder_coef=np.ascontiguousarray(coef[encoder_start:] * config.encoder_weight) if encoder else None,
+        encoder_coef=np.ascontiguousarray(coef[encoder_start:prior_start] * config.encoder_weight)
+        if encoder
+        else None,
+        prior_codes=prior_codes,
+        prior_counts=prior_counts,
+        prior_examples=prior_examples,
+        prior_coef=np.ascontiguousarray(coef[prior_start:] * config.prior_weight) if prior_codes else None,
     )
 
     progress("saving")

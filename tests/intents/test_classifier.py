@@ -91,6 +91,28 @@ def test_the_shipped_model_carries_the_sentence_encoder_it_was_trained_with(pipe
     assert np.abs(bare.scores(text) - model.scores(text)).max() > 0.01
 
 
+def test_the_shipped_model_carries_the_guide_prior_and_reads_messages_without_their_place(
+    pipeline: Pipeline,
+) -> None:
+    from intents.keywords import GUIDE_EXAMPLES
+
+    component = pipeline.nlp.get_pipe(COMPONENT_NAME)
+    assert isinstance(component, ServiceClassifier)
+    model = component.model
+    assert model is not None
+    assert model.prior_coef is not None
+    assert model.prior_examples is not None
+    assert model.prior_codes == list(GUIDE_EXAMPLES)
+    # Each code's cosine counts most for that code.
+    for row, code in enumerate(model.prior_codes):
+        assert model.classes[int(model.prior_coef[row].argmax())] == code, code
+    # The place a message names is no feature of the sparse block: the same words elsewhere read the same.
+    boston_indices, boston_values = model.vectorize("Pothole in front of 452 Hanover St")
+    other_indices, other_values = model.vectorize("Pothole in front of 9 Elm Street")
+    assert boston_indices == other_indices
+    np.testing.assert_array_equal(boston_values, other_values)
+
+
 PLAIN_MESSAGES = [
     # Written the way residents of other cities write, not copied from the training data.
     ("There's a giant pothole on Broadway that blew out my tire", "pothole"),

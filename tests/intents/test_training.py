@@ -203,3 +203,66 @@ def test_training_is_reproducible_across_processes(data_dir: Path, tmp_path: Pat
     assert first.embedding_vocabulary == second.embedding_vocabulary
     for name in ("coef", "embeddings", "embedding_coef", "static_coef", "cue_coef"):
         np.testing.assert_array_equal(getattr(first, name), getattr(second, name), err_msg=name)
+
+
+def test_the_guide_prior_places_words_the_labelled_data_never_used(data_dir: Path, tmp_path: Path) -> None:
+    from intents.classifier import guide_prior
+    from intents.features import read_message
+    from intents.keywords import GUIDE_EXAMPLES, keyword_cues
+
+    train(data_dir, tmp_path / "with", config=CONFIG)
+    model = _weights(tmp_path / "with")
+    assert model.encoder is not None
+    assert model.prior_examples is not None
+    assert model.prior_coef is not None
+    # Every code's examples travel with the model, one feature per code, whatever codes the data has.
+    assert model.prior_codes == list(GUIDE_EXAMPLES)
+    assert model.prior_counts == [len(examples) for examples in GUIDE_EXAMPLES.values()]
+    assert model.prior_coef.shape == (len(GUIDE_EXAMPLES), len(model.classes))
+
+    # Messages in words none of the tiny set's messages use, about codes it has no message of: the closest
+    # guide example is of the right code.
+    unseen = {
+        "The lamp on our block is dark at night": "streetlight",
+        "Rodents running around the dumpster": "pests",
+        "A man is camping under the overpass": "encampment",
+        "The neighbours blast music every night": "noise",
+        "Water pouring out of the ground": "water_sewer",
+        "Somebody scrawled their initials across the mural": "graffiti",
+    }
+    for text, code in unseen.items():
+        prior = guide_prior(
+            model.encoder.embed(read_message(text).english), model.prior_examples, model.prior_counts
+        )
+        assert model.prior_codes[int(prior.argmax())] == code, text
+
+    # With three codes and twelve messages each, the prior tips a message without cue words to its code.
+    text = "Somebody scrawled their initials across the mural"
+    assert not keyword_cues(text)
+    assert load_pipeline(tmp_path / "with").classify(text).service_code == "graffiti"
+    bare = replace(model, prior_coef=np.zeros_like(model.prior_coef))
+    assert bare.classes[int(bare.scores(text).argmax())] == "other"
+
+    # Without it the model still trains, saves and loads.
+    train(data_dir, tmp_path / "without", config=replace(CONFIG, guide_prior=False))
+    without = _weights(tmp_path / "without")
+    assert without.prior_examples is None
+    assert without.prior_codes == []
+    assert without.encoder is not None
+
+
+def test_the_place_a_message_names_is_not_a_feature(data_dir: Path, tmp_path: Path) -> None:
+    from intents.features import message_features, read_message, without_place
+
+    text = "Pothole on the road at 452 Hanover St"
+    assert without_place(text) == "Pothole on the road at  "
+    assert not any("hanover" in name for name in message_features(text))
+    assert "Hanover" not in read_message(text).glossed
+    assert read_message(text).english == text  # the MiniLM blocks read it all
+
+    train(data_dir, tmp_path / "model", config=replace(CONFIG, encoder=None, static_table=None))
+    model = _weights(tmp_path / "model")
+    # Two messages that differ only in their street get the same scores (the MiniLM blocks aside).
+    first = model.scores(text)
+    np.testing.assert_array_equal(first, model.scores("Pothole on the road at 9 Salem Street"))
+    assert not np.array_equal(first, model.scores("Pothole on the road at the school"))
