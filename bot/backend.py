@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from sqlmodel import Session
 
@@ -73,6 +73,10 @@ class FilingRefused(Exception):
     """The core refused the draft (e.g. an attribute value it does not accept); a person must look."""
 
 
+class RequestUnreachable(Exception):
+    """Where the request lives could not be asked just now (a remote city that is down): try again later."""
+
+
 class RequestBackend(Protocol):
     def services(self) -> Sequence[ServiceSummary]: ...
 
@@ -84,4 +88,15 @@ class RequestBackend(Protocol):
 
     def lookup(self, reference: str, session: Session) -> RequestStatus | None:
         """Finds a request by its id or its token; None when there is none."""
+        ...
+
+
+@runtime_checkable
+class TracksRequests(Protocol):
+    """A backend whose requests may live only elsewhere (a remote city's, filed by phone or another app):
+    FOLLOW finds them there and keeps a copy that is polled while anyone follows it."""
+
+    def track(self, reference: str, session: Session) -> RequestStatus | None:
+        """Finds the request, asking where it lives when no polled copy is kept, and keeps that copy in
+        the caller's transaction; None when there is none. Raises RequestUnreachable (nothing written)."""
         ...

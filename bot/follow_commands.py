@@ -2,14 +2,16 @@
 
 ``follow_command_hooks(backend)`` gives the hooks ``ConversationEngine(command_hooks=...)`` takes; they run
 in the engine's transaction and answer in the resident's language. A request is found through the same
-backend the bot files into (embedded core or remote city), by its number or its token.
+backend the bot files into (embedded core or remote city), by its number or its token. A remote city's
+request the bot did not file is looked up there and mirrored (``TracksRequests``), so it is polled from then
+on; a city that cannot be reached just now gets "try again later" and nothing is followed.
 """
 
 from __future__ import annotations
 
 from sqlmodel import Session
 
-from bot.backend import RequestBackend
+from bot.backend import RequestBackend, RequestStatus, RequestUnreachable, TracksRequests
 from bot.conversation import CommandHook
 from bot.follows import follow, unfollow
 from bot.resident_commands import ResidentCommand
@@ -21,7 +23,10 @@ def follow_command_hooks(backend: RequestBackend, templates: Templates) -> dict[
     def on_follow(session: Session, command: ResidentCommand, resident: Resident, language: str) -> str:
         if command.argument is None:
             return templates.render("follow_which", language)
-        found = backend.lookup(command.argument, session)
+        try:
+            found = _find_to_follow(backend, command.argument, session)
+        except RequestUnreachable:
+            return templates.render("city_unreachable", language)
         if found is None:
             return templates.render("status_not_found", language, reference=command.argument)
         reference = found.service_request_id or found.token or command.argument
@@ -43,3 +48,9 @@ def follow_command_hooks(backend: RequestBackend, templates: Templates) -> dict[
         return templates.render("unfollowed" if removed else "not_following", language, id=shown)
 
     return {"follow": on_follow, "unfollow": on_unfollow}
+
+
+def _find_to_follow(backend: RequestBackend, reference: str, session: Session) -> RequestStatus | None:
+    if isinstance(backend, TracksRequests):
+        return backend.track(reference, session)
+    return backend.lookup(reference, session)

@@ -109,5 +109,5 @@ def _backend(runtime: Runtime) -> RequestBackend:
     if settings.remote.enabled:
         from bot.remote.backend import RemoteBackend
 
-        return RemoteBackend(runtime.sessions, settings.remote.classifier_classes)
+        return RemoteBackend.from_settings(settings.remote, runtime.sessions)
     return EmbeddedBackend(runtime.open311)

@@ -4,21 +4,52 @@ Filing never waits on the city: ``file`` writes a ``RemoteSubmission`` in the co
 transaction and answers with a local reference (``R<number>``) the resident can ask STATUS about; the
 remote-submit job POSTs it, resolves the city's token, and tells the resident the city's number. The
 service list and definitions are read from the ``remote_service`` cache the sync job keeps fresh.
+
+Requests the bot did not file (a resident reported by phone or another app) are looked up at the city:
+``track`` (FOLLOW) mirrors one in ``remote_request_state``, which the remote-sync job then polls while
+anyone follows it; ``lookup`` (STATUS) reads the mirror while it is polled and otherwise asks the city.
+Such a lookup runs inside the resident's turn, whose transaction holds the database (on SQLite its one
+write lock), so it gets a single try of at most ``LOOKUP_TIMEOUT_SECONDS``: no retries while others wait.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import re
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from bot.backend import AttributeSpec, Draft, Filed, FilingRefused, RequestStatus, ServiceSummary
+from bot.backend import (
+    AttributeSpec,
+    Draft,
+    Filed,
+    FilingRefused,
+    RequestStatus,
+    RequestUnreachable,
+    ServiceSummary,
+)
+from bot.clock import utcnow
+from bot.config import RemoteSettings
 from bot.db import SessionFactory
+from bot.follows import followers
+from bot.remote.client import GeoReportClient, RemoteError, RemoteRequest
 from bot.remote.records import RemoteRequestState, RemoteService, RemoteSubmission
 
+log = logging.getLogger(__name__)
+
 LOCAL_REFERENCE = re.compile(r"^[Rr](\d{1,18})$")
+# The longest a resident's FOLLOW or STATUS waits on the city (see the module's docstring).
+LOOKUP_TIMEOUT_SECONDS = 5.0
+
+# Makes a client for one lookup: each runs on an event loop of its own (the conversation runs in a worker
+# thread), and an httpx client belongs to the loop it was first used on.
+CityClient = Callable[[], GeoReportClient]
+_T = TypeVar("_T")
 
 
 def local_reference(submission_id: int) -> str:
@@ -46,9 +77,30 @@ def draft_fields(draft: Draft) -> dict[str, Any]:
 
 
 class RemoteBackend:
-    def __init__(self, session_factory: SessionFactory, classifier_classes: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        session_factory: SessionFactory,
+        classifier_classes: Mapping[str, str],
+        city: CityClient | None = None,
+    ) -> None:
         self._session_factory = session_factory
         self._classifier_classes = dict(classifier_classes)
+        # None: only what the bot filed or mirrored is known (the city is never asked).
+        self._city = city
+
+    @classmethod
+    def from_settings(cls, remote: RemoteSettings, session_factory: SessionFactory) -> RemoteBackend:
+        timeout = min(remote.timeout_seconds, LOOKUP_TIMEOUT_SECONDS)
+
+        def city() -> GeoReportClient:
+            return GeoReportClient(
+                remote.base_url,
+                jurisdiction_id=remote.jurisdiction_id,
+                api_key=remote.api_key.get_secret_value() if remote.api_key else None,
+                timeout_seconds=timeout,
+            )
+
+        return cls(session_factory, remote.classifier_classes, city)
 
     def services(self) -> Sequence[ServiceSummary]:
         with self._session_factory() as session:
@@ -109,11 +161,100 @@ class RemoteBackend:
                 return RequestStatus(None, reference, name, status, submission.last_error)
             reference = submission.service_request_id
         state = session.get(RemoteRequestState, reference)
-        if state is None:
+        if state is not None and (self._city is None or _polled(session, state)):
+            return _status_of(state)
+        if self._city is None:
             return None
-        return RequestStatus(reference, None, state.service_name, state.status, state.status_notes or None)
+        try:
+            found = self._ask_city(reference)
+        except RequestUnreachable:
+            # STATUS has no "try again later" answer: the last state seen, else "not found".
+            return _status_of(state) if state is not None else None
+        if found is None:
+            return None
+        name = self._name_of(session, found)
+        return RequestStatus(found.service_request_id, None, name, found.status, found.status_notes or None)
+
+    def track(self, reference: str, session: Session) -> RequestStatus | None:
+        """FOLLOW: a request the city numbered is mirrored (unless polling keeps a copy already), so the
+        remote-sync job polls it from now on; raises RequestUnreachable, having written nothing."""
+        if LOCAL_REFERENCE.match(reference.strip()):
+            return self.lookup(reference, session)  # the bot's own: mirrored when the city numbers it
+        state = session.get(RemoteRequestState, reference)
+        if self._city is None or (state is not None and _polled(session, state)):
+            return self.lookup(reference, session)
+        found = self._ask_city(reference)
+        if found is None:
+            return None
+        state = self._mirror(session, found)
+        return _status_of(state)
+
+    def _ask_city(self, service_request_id: str) -> RemoteRequest | None:
+        assert self._city is not None
+        make_client = self._city
+
+        async def ask() -> RemoteRequest | None:
+            client = make_client()
+            try:
+                return await client.request(service_request_id)
+            finally:
+                await client.aclose()
+
+        try:
+            return _run_blocking(ask())
+        except RemoteError as exc:
+            log.warning("could not look up request %s at the city: %s", service_request_id, exc)
+            raise RequestUnreachable(str(exc)) from exc
+
+    def _mirror(self, session: Session, found: RemoteRequest) -> RemoteRequestState:
+        """Keeps the city's current state as the baseline polling compares with. Nobody follows it yet, so
+        setting it is no news to anyone: no change is logged."""
+        state = session.get(RemoteRequestState, found.service_request_id)
+        if state is None:
+            try:
+                with session.begin_nested():  # a second FOLLOW of the same request may be inserting it
+                    state = RemoteRequestState(service_request_id=found.service_request_id)
+                    session.add(state)
+            except IntegrityError:
+                state = session.get(RemoteRequestState, found.service_request_id)
+                assert state is not None
+        state.service_name = self._name_of(session, found)
+        state.status = found.status
+        state.status_notes = found.status_notes
+        state.agency_responsible = found.agency_responsible
+        state.expected_datetime = found.expected_datetime
+        state.updated_datetime = found.updated_datetime
+        state.checked_at = utcnow()
+        session.add(state)
+        return state
+
+    def _name_of(self, session: Session, found: RemoteRequest) -> str:
+        """The city's own name for the request's service, else the cached catalog's, else the code."""
+        return found.extra.get("service_name") or self._service_name(session, found.service_code)
 
     @staticmethod
     def _service_name(session: Session, service_code: str) -> str:
         service = session.get(RemoteService, service_code)
         return service.service_name if service is not None else service_code
+
+
+def _polled(session: Session, state: RemoteRequestState) -> bool:
+    """Whether the remote-sync job keeps this mirror fresh: it polls the requests someone follows."""
+    return bool(followers(session, state.service_request_id))
+
+
+def _status_of(state: RemoteRequestState) -> RequestStatus:
+    return RequestStatus(
+        state.service_request_id, None, state.service_name, state.status, state.status_notes or None
+    )
+
+
+def _run_blocking(coroutine: Coroutine[Any, Any, _T]) -> _T:
+    """Runs ``coroutine`` to completion from synchronous code (the conversation's worker thread)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    # Called on a running loop's own thread, which cannot run a second loop: on a thread of its own.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()

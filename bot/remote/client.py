@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 from xml.etree.ElementTree import Element, ParseError
 
 import httpx
@@ -111,6 +111,33 @@ def _datetime(value: str) -> datetime | None:
         return datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError as exc:
         raise RemoteUnavailable(f"the endpoint sent a date that is not W3C: {value!r}") from exc
+
+
+# The fields of a request the client reads itself; the others go to ``RemoteRequest.extra``.
+_REQUEST_FIELDS = frozenset(
+    {
+        "service_request_id",
+        "status",
+        "status_notes",
+        "service_code",
+        "agency_responsible",
+        "updated_datetime",
+        "expected_datetime",
+    }
+)
+
+
+def _request_record(node: Element) -> RemoteRequest:
+    return RemoteRequest(
+        service_request_id=_text(node, "service_request_id"),
+        status=_text(node, "status"),
+        status_notes=_text(node, "status_notes"),
+        service_code=_text(node, "service_code"),
+        agency_responsible=_text(node, "agency_responsible"),
+        updated_datetime=_datetime(_text(node, "updated_datetime")),
+        expected_datetime=_datetime(_text(node, "expected_datetime")),
+        extra={child.tag: (child.text or "").strip() for child in node if child.tag not in _REQUEST_FIELDS},
+    )
 
 
 class GeoReportClient:
@@ -218,30 +245,26 @@ class GeoReportClient:
             expect="service_requests",
             params={"service_request_id": ",".join(service_request_ids)},
         )
-        found = []
-        for node in root.findall("request"):
-            known = {
-                "service_request_id",
-                "status",
-                "status_notes",
-                "service_code",
-                "agency_responsible",
-                "updated_datetime",
-                "expected_datetime",
-            }
-            found.append(
-                RemoteRequest(
-                    service_request_id=_text(node, "service_request_id"),
-                    status=_text(node, "status"),
-                    status_notes=_text(node, "status_notes"),
-                    service_code=_text(node, "service_code"),
-                    agency_responsible=_text(node, "agency_responsible"),
-                    updated_datetime=_datetime(_text(node, "updated_datetime")),
-                    expected_datetime=_datetime(_text(node, "expected_datetime")),
-                    extra={child.tag: (child.text or "").strip() for child in node if child.tag not in known},
-                )
+        return [_request_record(node) for node in root.findall("request")]
+
+    async def request(self, service_request_id: str) -> RemoteRequest | None:
+        """One request by its id (GET requests/{id}); None when the city does not know it.
+
+        A 404 or 400 (an id the city's format cannot hold) is "no such request"; any other refusal is raised.
+        """
+        try:
+            root = await self._get(
+                f"requests/{quote(service_request_id, safe='')}.xml", expect="service_requests"
             )
-        return found
+        except RemoteRejected as exc:
+            if exc.status_code in (400, 404):
+                return None
+            raise
+        node = root.find("request")
+        if node is None:
+            return None  # some endpoints answer an empty list instead of 404
+        found = _request_record(node)
+        return found if found.service_request_id else None
 
     def _common_params(self, *, with_key: bool = False) -> list[tuple[str, str]]:
         params: list[tuple[str, str]] = []

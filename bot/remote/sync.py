@@ -5,8 +5,10 @@
   retried with backoff for as long as it takes; a GeoReport error from the city is recorded as a
   rejection the resident is told about. Nothing is ever deleted.
 - ``resolve_tokens``: asks the city what each token became.
-- ``poll_statuses``: GETs the requests we filed and logs every change of status, notes or expected date
-  in ``remote_status_change``, which the notification job turns into messages.
+- ``poll_statuses``: GETs the requests someone follows (the bot's own, whose filer follows them, and the
+  city's others a resident FOLLOWed, mirrored by ``RemoteBackend.track``) and logs every change of status,
+  notes or expected date in ``remote_status_change``, which the notification job turns into messages. A
+  request nobody follows any more is not polled.
 - ``refresh_catalog``: the city's services and definitions, cached for the conversation.
 
 Rows are claimed like the outbox's (``FOR UPDATE SKIP LOCKED`` and a lease), so even two runners at once
@@ -20,13 +22,13 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_
+from sqlalchemy import exists, or_
 from sqlmodel import Session, col, delete, select
 
 from bot.backoff import Backoff
-from bot.clock import utcnow
+from bot.clock import as_utc, utcnow
 from bot.db import SessionFactory
-from bot.follows import follow, followers
+from bot.follows import Follow, follow, followers
 from bot.remote.backend import local_reference
 from bot.remote.client import GeoReportClient, RemoteRejected, RemoteRequest, RemoteUnavailable
 from bot.remote.records import RemoteRequestState, RemoteService, RemoteStatusChange, RemoteSubmission
@@ -228,7 +230,10 @@ class RemoteSync:
                         or_(
                             col(RemoteRequestState.status) != "closed",
                             col(RemoteRequestState.checked_at) >= now - KEEP_POLLING_CLOSED,
-                        )
+                        ),
+                        exists().where(
+                            col(Follow.service_request_id) == col(RemoteRequestState.service_request_id)
+                        ),
                     )
                     .order_by(col(RemoteRequestState.checked_at))
                     .limit(limit)
@@ -248,6 +253,8 @@ class RemoteSync:
             state = session.get(RemoteRequestState, request.service_request_id)
             if state is None:
                 continue  # not one of ours
+            if _older(request, state):
+                continue  # a FOLLOW mirrored a newer answer while this one was on its way
             if (
                 request.status != state.status
                 or request.status_notes != state.status_notes
@@ -310,3 +317,10 @@ class RemoteSync:
             session.commit()
         report.services = len(rows)
         return report
+
+
+def _older(request: RemoteRequest, state: RemoteRequestState) -> bool:
+    """Whether the city's answer predates the state already mirrored (both dated by the city)."""
+    if request.updated_datetime is None or state.updated_datetime is None:
+        return False
+    return as_utc(request.updated_datetime) < as_utc(state.updated_datetime)

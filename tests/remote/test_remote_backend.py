@@ -18,14 +18,17 @@ from bot.backend import Draft
 from bot.backoff import Backoff
 from bot.config import Settings, load_settings
 from bot.db import SessionFactory, make_engine, make_session_factory, migrate
-from bot.follows import follow_filed
+from bot.follow_commands import follow_command_hooks
+from bot.follows import Follow, follow_filed
 from bot.notifications import REMOTE, notify_once
 from bot.outbox import OutboxMessage
 from bot.remote.backend import RemoteBackend
 from bot.remote.client import GeoReportClient
-from bot.remote.records import RemoteStatusChange, RemoteSubmission
+from bot.remote.records import RemoteRequestState, RemoteStatusChange, RemoteSubmission
 from bot.remote.sync import RemoteSync
+from bot.resident_commands import ResidentCommand
 from bot.runtime import Runtime
+from bot.state import get_or_create_resident
 from bot.templates import load_templates
 from tests.conversation.harness import running_bot
 from tests.jobs.processes import BOT, REPO, wait_for
@@ -327,3 +330,142 @@ async def test_a_city_that_does_not_answer_in_time_is_asked_again(
         assert request_id
     finally:
         await impatient.aclose()
+
+
+async def file_at_city(city: City, city_key: str, words: str) -> str:
+    """A pothole reported straight to the city, as another app or the city's phone line does: never
+    through the bot. Required attributes get their first allowed value."""
+    client = GeoReportClient(city.api, api_key=city_key, timeout_seconds=15)
+    try:
+        definition = await client.service_definition("pothole")
+        fields: dict[str, str] = {"service_code": "pothole", "description": words}
+        fields |= {"lat": "37.7793", "long": "-122.4193"}
+        for attribute in definition.attributes:
+            if attribute.required and attribute.variable:
+                fields[f"attribute[{attribute.code}]"] = attribute.values[0].key if attribute.values else "3"
+        posted = await client.post_request(fields)
+    finally:
+        await client.aclose()
+    assert posted.service_request_id is not None
+    return posted.service_request_id
+
+
+def set_status_at_city(city: City, request_id: str, status: str, notes: str) -> None:
+    """The city's crew changes a request in the city's own core."""
+    city_runtime = Runtime.build(load_settings(city.config), apply_migrations=False)
+    try:
+        city_runtime.open311.update_status(request_id, status, notes, actor="crew")
+    finally:
+        city_runtime.close()
+
+
+def follow_rows(sessions: SessionFactory, request_id: str) -> tuple[list[Follow], RemoteRequestState | None]:
+    with sessions() as session:
+        rows = list(session.exec(select(Follow).where(Follow.service_request_id == request_id)).all())
+        return rows, session.get(RemoteRequestState, request_id)
+
+
+def command(sessions: SessionFactory, backend: RemoteBackend, text: str, resident: str) -> str:
+    """FOLLOW/UNFOLLOW as the conversation engine runs it: the hook in the resident's transaction."""
+    name, argument = text.lower().split()
+    hooks = follow_command_hooks(backend, load_templates())
+    with sessions() as session:
+        who = get_or_create_resident(session, "local", resident)
+        reply = hooks[name](session, ResidentCommand(name, argument), who, "en")  # type: ignore[arg-type]
+        session.commit()
+    assert reply is not None
+    return reply
+
+
+async def test_following_a_request_the_bot_did_not_file_polls_it_only_while_followed(
+    remote: dict[str, Any], sessions: SessionFactory, city: City, city_key: str
+) -> None:
+    sync: RemoteSync = remote["sync"]
+    proxy = remote["proxy"]
+    await sync.refresh_catalog()
+    request_id = await file_at_city(city, city_key, f"pothole reported by phone {time.time_ns()}")
+    backend = RemoteBackend(
+        sessions, {}, city=lambda: GeoReportClient(remote["client"].base_url, timeout_seconds=5)
+    )
+
+    # The city is down: one try, a clear "try again later", and nothing followed nor mirrored.
+    proxy.fail = 1
+    reply = command(sessions, backend, f"FOLLOW {request_id}", "fay")
+    assert reply == load_templates().render("city_unreachable", "en")
+    assert proxy.seen.count(f"GET /requests/{request_id}.xml") == 1
+    assert follow_rows(sessions, request_id) == ([], None)
+
+    reply = command(sessions, backend, f"FOLLOW {request_id}", "fay")
+    assert reply.startswith(f"You will get updates on report #{request_id} (Pothole).")
+    followed, state = follow_rows(sessions, request_id)
+    assert [(row.resident_id, row.reason) for row in followed] == [("fay", "followed")]
+    assert state is not None
+    assert state.status == "open"
+    assert (await sync.poll_statuses()).changes == 0  # the mirror is the city's state: no news yet
+
+    set_status_at_city(city, request_id, "closed", "Filled the hole.")
+    assert (await sync.poll_statuses()).changes == 1
+    assert (await sync.poll_statuses()).changes == 0
+    assert notify(sessions) == 1
+    assert notify(sessions) == 0
+    texts = outbox_texts(sessions, "fay")
+    assert len(texts) == 1
+    assert texts[0].startswith(
+        f"Update on report #{request_id} (Pothole): it is now closed. Filled the hole."
+    )
+
+    # Nobody follows it any more: not polled, so a change at the city is logged for no one ...
+    assert command(sessions, backend, f"UNFOLLOW {request_id}", "fay").startswith("You will no longer")
+    set_status_at_city(city, request_id, "open", "Reopened: it sank again.")
+    assert (await sync.poll_statuses()).changes == 0
+    # ... and following again starts from the city's state now, not with news of what nobody followed.
+    assert command(sessions, backend, f"FOLLOW {request_id}", "fay").startswith("You will get updates")
+    assert follow_rows(sessions, request_id)[1].status == "open"  # type: ignore[union-attr]
+    assert (await sync.poll_statuses()).changes == 0
+    assert notify(sessions) == 0
+    with sessions() as session:
+        logged = session.exec(
+            select(RemoteStatusChange).where(RemoteStatusChange.service_request_id == request_id)
+        ).all()
+    assert [(change.kind, change.status) for change in logged] == [("status", "closed")]
+
+
+def test_a_resident_follows_a_city_request_filed_elsewhere_and_hears_its_change_once(
+    city: City, city_key: str, settings: Settings
+) -> None:
+    """The whole bot with remote.enabled: a resident who reported by phone FOLLOWs the city's number on
+    the local channel, the remote-sync job polls it, and the city's change reaches them once."""
+    remote = {"enabled": True, "base_url": city.api, "api_key": city_key, "timeout_seconds": 15.0}
+    jobs = {"enabled": True, "remote_sync_seconds": 0.5, "notify_seconds": 0.2, "outbox_seconds": 0.2}
+    request_id = asyncio.run(file_at_city(city, city_key, f"pothole phoned in {time.time_ns()}"))
+    other_id = asyncio.run(file_at_city(city, city_key, f"another pothole phoned in {time.time_ns()}"))
+    with running_bot(settings, remote=remote, jobs=jobs) as bot:
+        wait_for(
+            lambda: len(RemoteBackend(bot.runtime.sessions, {}).services()) > 0,
+            timeout=60,
+            what="the city's catalog",
+        )
+        eve = bot.resident("eve")
+        assert eve.ask(f"FOLLOW {request_id}").startswith(
+            f"You will get updates on report #{request_id} (Pothole)"
+        )
+        assert eve.ask(f"FOLLOW {request_id}") == f"You already get updates on report #{request_id}."
+        assert eve.ask("FOLLOW 987654321") == "I could not find a report 987654321."
+        # STATUS asks the city about a request nobody follows, and keeps no copy of it.
+        assert eve.ask(f"STATUS {other_id}") == f"Report #{other_id} (Pothole) is open."
+        with bot.runtime.sessions() as session:
+            assert session.get(RemoteRequestState, other_id) is None
+
+        set_status_at_city(city, request_id, "closed", "Patched.")
+        set_status_at_city(city, other_id, "closed", "Patched too.")
+
+        def updates() -> list[str]:
+            return [m["text"] for m in eve.received() if m["text"].startswith("Update on report #")]
+
+        wait_for(lambda: len(updates()) == 1, timeout=60, what="the status update")
+        time.sleep(1.5)  # several more sync and notification runs
+        assert updates() == [
+            f"Update on report #{request_id} (Pothole): it is now closed. Patched. "
+            f"Reply UNFOLLOW {request_id} to stop these updates."
+        ]
+        assert eve.ask(f"STATUS {request_id}") == f"Report #{request_id} (Pothole) is closed. Patched."
