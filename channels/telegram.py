@@ -5,7 +5,9 @@ Two ways in, chosen by ``telegram.mode``:
 - ``webhook``: Telegram POSTs updates to our app. The ``Application`` is built with ``updater(None)``; the
   route checks ``X-Telegram-Bot-Api-Secret-Token``, puts ``Update.de_json(...)`` on
   ``application.update_queue`` and answers only once the update has been handled, so a failure becomes a
-  non-200 and Telegram delivers the update again (the dispatcher deduplicates it).
+  non-200 and Telegram delivers the update again (the dispatcher deduplicates it). As Telegram holds the
+  later updates back behind a refused one, an update that fails 8 times in a row (counted per worker, in
+  memory) is given up as in polling (below) and answered 200, so the ones behind it come through.
 - ``polling``: our own ``bot.get_updates(offset=..., timeout=...)`` loop runs as a task of the app's loop
   and hands each update to the same queue and handler as the webhook. python-telegram-bot's ``Updater`` is
   not used: it acknowledges an update (asks for the next offset) before it has been handled, so a crash in
@@ -121,6 +123,15 @@ MAX_UPDATE_ATTEMPTS = 18
 PENDING_POLL_SECONDS = 1.0
 # getUpdates hands out at most this many updates from the offset (Telegram's own limit).
 GET_UPDATES_LIMIT = 100
+# Webhook: Telegram delivers a refused update again and holds the later ones back behind it, so an update
+# that keeps failing is given up after this many deliveries. Telegram does not document its schedule; the
+# open-source Bot API server (tdlib/telegram-bot-api, WebhookActor) tries again at once, then after 2, 4,
+# ... 64 s, then every 60-120 s, and drops an update only when it expires after a day. The 8th delivery
+# then comes about 2 minutes after the first: a dependency's brief outage is ridden out, the resident's
+# next messages are not held back for long, and Telegram is far from dropping the update.
+MAX_WEBHOOK_ATTEMPTS = 8
+# Webhook failures remembered at most; an update settled by another worker never comes back to this one.
+MAX_WEBHOOK_FAILURES_KEPT = 1000
 UNHANDLED_REASON = "the bot could not handle this message"
 
 T = TypeVar("T")
@@ -171,7 +182,7 @@ class TelegramChannel(Channel):
         poll_timeout_seconds: float = 10.0,
         reconnect_seconds: float = 5.0,
         retry_seconds: float = 5.0,
-        max_attempts: int = MAX_UPDATE_ATTEMPTS,
+        max_attempts: int | None = None,
         pending_poll_seconds: float = PENDING_POLL_SECONDS,
         cursor_store: CursorStore | None = None,
     ) -> None:
@@ -190,9 +201,10 @@ class TelegramChannel(Channel):
         self.register_webhook = register_webhook
         self.poll_timeout_seconds = poll_timeout_seconds
         self.reconnect_seconds = reconnect_seconds
-        # Polling: how a failing update is retried, and when it is given up (see _poll).
+        # Polling: how a failing update is retried; both modes: after how many tries it is given up.
         self.retry_seconds = retry_seconds
-        self.max_attempts = max_attempts
+        default_attempts = MAX_WEBHOOK_ATTEMPTS if mode == "webhook" else MAX_UPDATE_ATTEMPTS
+        self.max_attempts = max_attempts if max_attempts is not None else default_attempts
         self.pending_poll_seconds = pending_poll_seconds
         # Polling mode: where the last handled update_id is kept (the runtime injects the database's).
         self.cursor_store = cursor_store
@@ -203,6 +215,8 @@ class TelegramChannel(Channel):
         self.application.add_handler(TypeHandler(Update, self._on_update))
         # Webhook requests waiting for their update to be handled, by id() of the Update object.
         self._waiting: dict[int, tuple[Update, asyncio.Future[None]]] = {}
+        # Webhook: how many deliveries of each update failed in a row in this process.
+        self._webhook_failures = _FailureCounts(MAX_WEBHOOK_FAILURES_KEPT)
         self._started = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._reconnecting: asyncio.Task[None] | None = None
@@ -379,19 +393,34 @@ class TelegramChannel(Channel):
             if backlog.is_old(update_id):
                 return  # handed out again below the saved cursor: it was handled once already
             retry = backlog.failed(update_id, time.monotonic(), self.retry_seconds)
-            # Behind a full window nothing new can come until this one is settled: no more waiting.
-            if retry.attempts < self.max_attempts and not backlog.stalled:
-                logger.warning(
-                    "telegram update %s failed (try %d of %d); next try in %.0f s, later updates go ahead",
-                    update_id,
-                    retry.attempts,
-                    self.max_attempts,
-                    retry.delay,
-                )
-                return
-            if not await self._gave_up(update, retry.attempts, exc):
+            settled = await self._after_failure(
+                update,
+                retry.attempts,
+                exc,
+                # Behind a full window nothing new can come until this one is settled: no more waiting.
+                last_try=backlog.stalled,
+                next_try=f"next try in {retry.delay:.0f} s, later updates go ahead",
+            )
+            if not settled:
                 return
         backlog.handled(update_id)
+
+    async def _after_failure(
+        self, update: Update, attempts: int, error: Exception, *, last_try: bool = False, next_try: str
+    ) -> bool:
+        """What follows the ``attempts``-th failed try of ``update`` in either mode: below ``max_attempts``
+        (and unless ``last_try``) a warning saying what happens next; at the bound it is given up
+        (``_gave_up``). True when the update is settled, False when it is to be tried again."""
+        if attempts < self.max_attempts and not last_try:
+            logger.warning(
+                "telegram update %s failed (try %d of %d); %s",
+                update.update_id,
+                attempts,
+                self.max_attempts,
+                next_try,
+            )
+            return False
+        return await self._gave_up(update, attempts, error)
 
     async def _gave_up(self, update: Update, attempts: int, error: Exception) -> bool:
         """Stops retrying ``update``: logged, and handed to the handler to keep for a person if it can.
@@ -462,8 +491,13 @@ class TelegramChannel(Channel):
             # Still being handled: a non-200 makes Telegram try again, and the retry is deduplicated.
             done.add_done_callback(lambda f: f.cancelled() or f.exception())  # outcome already logged
             return JSONResponse({"error": "still handling the update"}, status_code=503)
-        except Exception:  # logged where it happened
-            return JSONResponse({"error": "the update could not be handled"}, status_code=500)
+        except Exception as exc:  # logged with its traceback where it happened (_on_update)
+            attempts = self._webhook_failures.failed(update.update_id)
+            if not await self._after_failure(update, attempts, exc, next_try="Telegram delivers it again"):
+                # Telegram keeps it and tries again (a non-200 also when it could not be kept: nothing lost).
+                return JSONResponse({"error": "the update could not be handled"}, status_code=500)
+            # Given up: a 200 lets Telegram move on to the updates it holds back behind this one.
+        self._webhook_failures.settled(update.update_id)
         return JSONResponse({"ok": True})
 
     async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -604,6 +638,29 @@ class TelegramChannel(Channel):
 def _provider_id(update: Update) -> str:
     # From Telegram's update_id: a redelivered update carries the same one, so the dispatcher knows it.
     return f"update:{update.update_id}"
+
+
+class _FailureCounts:
+    """How many tries of each unsettled update failed in a row, by update_id (the webhook's count; Telegram
+    chooses when to deliver again). Only the ``limit`` most recent are remembered: an update handled by
+    another worker, or dropped by Telegram, is never settled here, and a forgotten one counts from 1 again.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._counts: dict[int, int] = {}
+
+    def failed(self, update_id: int) -> int:
+        """Counts one more failed try; returns how many there have been."""
+        attempts = self._counts.pop(update_id, 0) + 1
+        self._counts[update_id] = attempts  # last in the dict: the oldest failure is forgotten first
+        while len(self._counts) > self.limit:
+            del self._counts[next(iter(self._counts))]
+        return attempts
+
+    def settled(self, update_id: int) -> None:
+        """Handled or given up: a later delivery of it (the dispatcher recognises it) counts from 1."""
+        self._counts.pop(update_id, None)
 
 
 @dataclass(slots=True)

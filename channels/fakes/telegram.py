@@ -5,8 +5,10 @@ python-telegram-bot is pointed at it with ``base_url`` / ``base_file_url`` (see 
 The fake plays Telegram's side too: it injects residents' updates (text, a shared location, a photo with a
 caption, a pressed inline button), hands them out through ``getUpdates`` (long polling honouring
 ``offset`` and ``timeout``) or POSTs them to the registered webhook with the
-``X-Telegram-Bot-Api-Secret-Token`` header, keeps what a webhook refused for redelivery, and answers
-429 with ``parameters.retry_after`` or refuses to serve a file when a test asks for it.
+``X-Telegram-Bot-Api-Secret-Token`` header, and answers 429 with ``parameters.retry_after`` or refuses to
+serve a file when a test asks for it. Like Telegram, it delivers to a webhook in order: an update the
+webhook refused is kept first in line, the later ones wait behind it, and ``redeliver_pending`` is
+Telegram's next try (tests choose when it comes).
 
 Wire facts it follows: every method is ``POST /bot<token>/<method>``, form-encoded (multipart for uploads)
 with nested values (``reply_markup``, ``reply_parameters``) as JSON strings and numbers as strings;
@@ -146,12 +148,24 @@ class FakeTelegram:
         return self._push({"message": message})
 
     def send_photo(
-        self, chat_id: int, content: bytes, *, caption: str = "", thumbnail: bytes = b"thumbnail"
+        self,
+        chat_id: int,
+        content: bytes,
+        *,
+        caption: str = "",
+        thumbnail: bytes = b"thumbnail",
+        withhold: int | None = 0,
     ) -> dict[str, Any]:
-        """A resident sends a photo: like Telegram, the update lists several sizes, largest last."""
+        """A resident sends a photo: like Telegram, the update lists several sizes, largest last.
+
+        ``withhold``: getFile refuses the largest size this many times first (None: until ``serve_file``),
+        as ``withhold_file`` does, but already for the update's first delivery to a webhook.
+        """
         message = self._resident_message(chat_id)
         small = self._store_file(thumbnail, "jpg")
         large = self._store_file(content, "jpg")
+        if withhold != 0:
+            self.withhold_file(large.file_id, times=withhold)
         message["photo"] = [
             {
                 "file_id": small.file_id,
@@ -199,17 +213,19 @@ class FakeTelegram:
                 # As after a poller died before acknowledging it: handed out once more whatever the offset.
                 self._state.redelivered.append(update)
                 return
-        self._post_to_webhook(webhook, update)
+        status = self._post_to_webhook(webhook, update)
+        with self._lock:
+            if status != 200 and update not in self._state.updates:  # Telegram keeps it and tries again
+                self._state.updates.append(update)
 
     def redeliver_pending(self) -> None:
-        """Retries every update a webhook has not accepted yet."""
+        """Telegram's next try: the updates the webhook has not accepted yet are posted oldest first until
+        one is refused again, which stays first in line with the later ones waiting behind it."""
         with self._lock:
-            webhook, pending = self._state.webhook, list(self._state.updates)
-            self._state.updates.clear()
+            webhook = self._state.webhook
         if webhook is None:
             raise RuntimeError("no webhook is set")
-        for update in pending:
-            self._post_to_webhook(webhook, update)
+        self._deliver_in_order(webhook)
 
     def outage(self, method: str, *, times: int = 1, status: int = 502) -> None:
         """The next ``times`` calls of ``method`` fail as when Telegram is down (a 5xx, no JSON)."""
@@ -349,13 +365,27 @@ class FakeTelegram:
             if message is not None:
                 self._state.messages[(message["chat"]["id"], message["message_id"])] = message
             webhook = self._state.webhook
-            if webhook is None:
-                self._state.updates.append(update)
-        if webhook is not None:
-            self._post_to_webhook(webhook, update)
+            self._state.updates.append(update)
+            # Behind an update the webhook refused, a new one waits for the next try (redeliver_pending).
+            first_in_line = len(self._state.updates) == 1
+        if webhook is not None and first_in_line:
+            self._deliver_in_order(webhook)
         return update
 
-    def _post_to_webhook(self, webhook: _Webhook, update: dict[str, Any]) -> None:
+    def _deliver_in_order(self, webhook: _Webhook) -> None:
+        """Posts the held updates oldest first; stops at one the webhook refuses (it is kept)."""
+        while True:
+            with self._lock:
+                if not self._state.updates:
+                    return
+                update = self._state.updates[0]
+            if self._post_to_webhook(webhook, update) != 200:
+                return
+            with self._lock:
+                if update in self._state.updates:
+                    self._state.updates.remove(update)
+
+    def _post_to_webhook(self, webhook: _Webhook, update: dict[str, Any]) -> int:
         headers = {SECRET_HEADER: webhook.secret_token} if webhook.secret_token else {}
         try:
             status = httpx.post(webhook.url, json=update, headers=headers, timeout=30).status_code
@@ -363,8 +393,7 @@ class FakeTelegram:
             status = 0
         with self._lock:
             self._state.webhook_statuses.append(status)
-            if status != 200:  # Telegram keeps it and tries again later
-                self._state.updates.append(update)
+        return status
 
     # -- internals: the Bot API ----------------------------------------------------------------------------
 

@@ -28,7 +28,7 @@ from bot.cursors import ChannelCursor
 from channels.base import DeliveryError, RecipientOptedOut
 from channels.fakes.telegram import SECRET_HEADER, FakeTelegram
 from channels.messages import Choice, GeoPoint, InboundMessage, OutboundMessage
-from channels.telegram import TelegramChannel
+from channels.telegram import TelegramChannel, _FailureCounts
 from tests.channels.serving import Recorder, serve_channel
 from tests.conftest import make_settings
 from tests.conversation.harness import CLEAR_REPORT, FILED, RunningBot, running_bot
@@ -328,8 +328,12 @@ class KeepsForAPerson(NeedsItsPhotos):
     def __init__(self, reply: Callable[[InboundMessage], OutboundMessage | None] | None = None) -> None:
         super().__init__(reply)
         self.given_up: list[tuple[InboundMessage, str]] = []
+        self.keeping_fails = 0  # how many more give_up calls fail, as when the database is down
 
     async def give_up(self, message: InboundMessage, reason: str) -> None:
+        if self.keeping_fails:
+            self.keeping_fails -= 1
+            raise RuntimeError("the database is down")
         self.given_up.append((message, reason))
 
 
@@ -415,6 +419,91 @@ def test_polling_behind_a_full_window_a_failing_update_is_given_up_at_once(fake:
         "graffiti on the library",
     )
     assert reason == "the bot could not handle this message"
+
+
+def test_webhook_gives_up_an_update_that_keeps_failing_and_the_ones_behind_it_come_through(
+    fake: FakeTelegram, caplog: pytest.LogCaptureFixture
+) -> None:
+    keeper = KeepsForAPerson(reply=echo)
+    sock = bound_socket()
+    channel = make_channel(fake, keeper, "webhook", socket_url(sock))
+    channel.max_attempts = 3
+    with caplog.at_level("WARNING", logger="channels.telegram"), serve_channel(channel, sock=sock):
+        photo = fake.send_photo(CHAT, b"\xff\xd8graffiti", caption="graffiti on the library", withhold=None)
+        later = fake.send_text(OTHER_CHAT, "streetlight out on Valencia")
+        # Refused, so Telegram tries it again later and holds the next update back behind it.
+        assert fake.webhook_statuses == [500]
+        assert fake.pending_update_count == 2
+        fake.redeliver_pending()
+        assert fake.webhook_statuses == [500, 500]
+        assert keeper.messages() == []
+        fake.redeliver_pending()  # the third try: given up and accepted, then the next one comes through
+        assert fake.webhook_statuses == [500, 500, 200, 200]
+        assert fake.pending_update_count == 0
+    assert fake.file_requests(photo_file_id(photo)) == 3
+    ((message, reason),) = keeper.given_up
+    assert (message.provider_message_id, message.text, message.resident_id) == (
+        f"update:{photo['update_id']}",
+        "graffiti on the library",
+        str(CHAT),
+    )
+    assert reason == "the bot could not handle this message"
+    assert [m.provider_message_id for m in keeper.messages()] == [f"update:{later['update_id']}"]
+    assert [m["text"] for m in fake.sent_to(OTHER_CHAT)] == ["heard: streetlight out on Valencia"]
+    retried = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert [m for m in retried if "Telegram delivers it again" in m] == [
+        f"telegram update {photo['update_id']} failed (try {n} of 3); Telegram delivers it again"
+        for n in (1, 2)
+    ]
+    (given_up,) = [r for r in caplog.records if "given up" in r.getMessage()]
+    assert given_up.levelname == "ERROR"
+    assert f"update {photo['update_id']} given up after 3 tries" in given_up.getMessage()
+    assert "temporarily unavailable" in given_up.getMessage()
+    assert fake.token not in caplog.text
+
+
+def test_webhook_an_update_that_fails_once_is_handled_when_delivered_again(fake: FakeTelegram) -> None:
+    keeper = KeepsForAPerson(reply=echo)
+    sock = bound_socket()
+    channel = make_channel(fake, keeper, "webhook", socket_url(sock))
+    channel.max_attempts = 2  # a second failure would give it up
+    with serve_channel(channel, sock=sock):
+        photo = fake.send_photo(CHAT, b"\xff\xd8graffiti", caption="graffiti on the library", withhold=1)
+        assert fake.webhook_statuses == [500]
+        fake.redeliver_pending()
+        assert fake.webhook_statuses == [500, 200]
+        # Handled, its count is forgotten: failing on a later delivery is a first failure again.
+        fake.withhold_file(photo_file_id(photo))
+        fake.deliver(photo)
+        assert fake.webhook_statuses == [500, 200, 500]
+    assert keeper.given_up == []
+    assert [m.provider_message_id for m in keeper.messages()] == [f"update:{photo['update_id']}"]
+    assert [m["text"] for m in fake.sent_to(CHAT)] == ["heard: graffiti on the library"]
+
+
+def test_webhook_an_update_that_cannot_be_kept_is_not_given_up(fake: FakeTelegram) -> None:
+    keeper = KeepsForAPerson(reply=echo)
+    keeper.keeping_fails = 1
+    sock = bound_socket()
+    channel = make_channel(fake, keeper, "webhook", socket_url(sock))
+    channel.max_attempts = 2
+    with serve_channel(channel, sock=sock):
+        photo = fake.send_photo(CHAT, b"\xff\xd8graffiti", caption="graffiti on the library", withhold=None)
+        fake.redeliver_pending()  # at the bound, but the review queue cannot take it: Telegram keeps it
+        assert fake.webhook_statuses == [500, 500]
+        assert (keeper.given_up, fake.pending_update_count) == ([], 1)
+        fake.redeliver_pending()
+        assert fake.webhook_statuses == [500, 500, 200]
+    assert [m.provider_message_id for m, _ in keeper.given_up] == [f"update:{photo['update_id']}"]
+    assert keeper.messages() == []
+
+
+def test_webhook_failure_counts_forget_the_oldest_beyond_their_limit() -> None:
+    # An update settled by another worker never comes back here: memory must not grow with them.
+    counts = _FailureCounts(limit=2)
+    seen = [counts.failed(update_id) for update_id in (1, 2, 1, 3, 1, 2)]
+    # 1 kept failing and is remembered (3 tries); 2 was the oldest when 3 came, so it counts from 1 again.
+    assert seen == [1, 1, 2, 1, 3, 1]
 
 
 def test_the_bot_token_stays_out_of_the_logs(fake: FakeTelegram, caplog: pytest.LogCaptureFixture) -> None:
@@ -672,7 +761,7 @@ def test_polling_a_restart_after_acknowledging_rereads_nothing(
     assert len(fake.sent_to(CHAT)) == 1 + len(help_replies)
 
 
-def polling_channel(bot: RunningBot) -> TelegramChannel:
+def telegram_channel(bot: RunningBot) -> TelegramChannel:
     channel = bot.messaging.channels["telegram"]
     assert isinstance(channel, TelegramChannel)
     return channel
@@ -691,7 +780,7 @@ def test_polling_a_failing_photo_holds_no_one_back_and_a_restart_loses_and_repea
 ) -> None:
     media = break_photo_storage(settings)
     with telegram_bot(settings, fake, "polling") as bot:
-        fast_retries(polling_channel(bot))
+        fast_retries(telegram_channel(bot))
         photo = fake.send_photo(CHAT, b"\xff\xd8\xff\xe0" + b"JFIF-pothole" * 50, caption=CLEAR_REPORT)
         other = fake.send_text(OTHER_CHAT, CLEAR_REPORT)
         fake.wait_for(lambda: bot.inbox_count() == 1)  # the later report is filed meanwhile
@@ -724,7 +813,7 @@ def test_polling_an_update_that_keeps_failing_goes_to_the_review_queue(
     break_photo_storage(settings)  # and it stays broken
     caption = "Graffiti all over the library wall"
     with caplog.at_level("ERROR", logger="channels.telegram"), telegram_bot(settings, fake, "polling") as bot:
-        fast_retries(polling_channel(bot), max_attempts=3)
+        fast_retries(telegram_channel(bot), max_attempts=3)
         photo = fake.send_photo(CHAT, b"\xff\xd8\xff\xe0" + b"JFIF-graffiti" * 50, caption=caption)
         fake.wait_for(lambda: _saved_cursor(bot) == photo["update_id"])
         bot.deliver()
@@ -745,6 +834,44 @@ def test_polling_an_update_that_keeps_failing_goes_to_the_review_queue(
         assert bot.request_count() == 0
     (given_up,) = [r for r in caplog.records if "given up" in r.getMessage()]
     assert given_up.levelname == "ERROR"
+    assert f"update {photo['update_id']} given up after 3 tries" in given_up.getMessage()
+    assert "FileExistsError" in given_up.getMessage()
+    assert fake.token not in caplog.text
+
+
+def test_webhook_an_update_that_keeps_failing_goes_to_the_review_queue_and_the_next_ones_follow(
+    settings: Settings, fake: FakeTelegram, caplog: pytest.LogCaptureFixture
+) -> None:
+    break_photo_storage(settings)  # and it stays broken
+    caption = "Graffiti all over the library wall"
+    with caplog.at_level("ERROR", logger="channels.telegram"), telegram_bot(settings, fake, "webhook") as bot:
+        telegram_channel(bot).max_attempts = 3
+        photo = fake.send_photo(CHAT, b"\xff\xd8\xff\xe0" + b"JFIF-graffiti" * 50, caption=caption)
+        fake.send_text(OTHER_CHAT, CLEAR_REPORT)
+        assert fake.webhook_statuses == [500]
+        assert bot.inbox_count() == 0  # the other resident's report waits behind the photo
+        fake.redeliver_pending()
+        fake.redeliver_pending()  # the third try gives the photo up; the report behind it is filed
+        assert fake.webhook_statuses == [500, 500, 200, 200]
+        bot.deliver()
+        (item,) = bot.review_items()
+        assert (item.channel, item.resident_id, item.text) == ("telegram", str(CHAT), caption)
+        assert item.provider_message_id == f"update:{photo['update_id']}"
+        assert item.reason == "the bot could not handle this message (1 photo not kept)"
+        (told,) = fake.sent_to(CHAT)
+        assert "A person will look at your report" in told["text"]
+        (answered,) = fake.sent_to(OTHER_CHAT)
+        filed_id([answered])
+
+        # Delivered once more (another worker was slow to answer, say): recognised, nothing new.
+        fake.deliver(photo)
+        assert fake.webhook_statuses[-1] == 200
+        help_replies = exchange(bot, fake, lambda: fake.send_text(CHAT, "/help"))
+        assert len(bot.review_items()) == 1
+        assert fake.sent_to(CHAT) == [told, *help_replies]
+        assert fake.sent_to(OTHER_CHAT) == [answered]
+        assert bot.request_count() == 1
+    (given_up,) = [r for r in caplog.records if "given up" in r.getMessage()]
     assert f"update {photo['update_id']} given up after 3 tries" in given_up.getMessage()
     assert "FileExistsError" in given_up.getMessage()
     assert fake.token not in caplog.text
