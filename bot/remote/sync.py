@@ -35,7 +35,7 @@ from bot.remote.records import RemoteRequestState, RemoteService, RemoteStatusCh
 
 log = logging.getLogger(__name__)
 
-# Closed requests are still polled this long: cities reopen requests.
+# Closed requests are still polled this long after the city last changed them: cities reopen requests.
 KEEP_POLLING_CLOSED = timedelta(days=30)
 # The most ids one GET requests carries (the comma list must fit in a URL).
 IDS_PER_GET = 50
@@ -229,7 +229,9 @@ class RemoteSync:
                     .where(
                         or_(
                             col(RemoteRequestState.status) != "closed",
-                            col(RemoteRequestState.checked_at) >= now - KEEP_POLLING_CLOSED,
+                            # Dated by the city's last change (checked_at is every poll's, always recent).
+                            col(RemoteRequestState.updated_datetime) >= now - KEEP_POLLING_CLOSED,
+                            col(RemoteRequestState.updated_datetime).is_(None),  # undated: keep asking
                         ),
                         exists().where(
                             col(Follow.service_request_id) == col(RemoteRequestState.service_request_id)

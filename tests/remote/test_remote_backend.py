@@ -7,6 +7,7 @@ import asyncio
 import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -25,7 +26,7 @@ from bot.outbox import OutboxMessage
 from bot.remote.backend import RemoteBackend
 from bot.remote.client import GeoReportClient
 from bot.remote.records import RemoteRequestState, RemoteStatusChange, RemoteSubmission
-from bot.remote.sync import RemoteSync
+from bot.remote.sync import KEEP_POLLING_CLOSED, RemoteSync
 from bot.resident_commands import ResidentCommand
 from bot.runtime import Runtime
 from bot.state import get_or_create_resident
@@ -469,3 +470,31 @@ def test_a_resident_follows_a_city_request_filed_elsewhere_and_hears_its_change_
             f"Reply UNFOLLOW {request_id} to stop these updates."
         ]
         assert eve.ask(f"STATUS {request_id}") == f"Report #{request_id} (Pothole) is closed. Patched."
+
+
+async def test_a_closed_request_is_polled_until_the_city_has_left_it_alone_for_a_while(
+    remote: dict[str, Any], sessions: SessionFactory, city: City, city_key: str
+) -> None:
+    sync: RemoteSync = remote["sync"]
+    request_id = await file_at_city(city, city_key, f"pothole phoned in {time.time_ns()}")
+    backend = RemoteBackend(
+        sessions, {}, city=lambda: GeoReportClient(remote["client"].base_url, timeout_seconds=5)
+    )
+    assert command(sessions, backend, f"FOLLOW {request_id}", "gus").startswith("You will get updates")
+
+    set_status_at_city(city, request_id, "closed", "Done.")
+    assert (await sync.poll_statuses()).changes == 1
+    set_status_at_city(city, request_id, "open", "Reopened.")  # closed recently: still polled
+    assert (await sync.poll_statuses()).changes == 1
+    set_status_at_city(city, request_id, "closed", "Done again.")
+    assert (await sync.poll_statuses()).changes == 1
+
+    with sessions() as session:  # the city last changed it longer ago than polling keeps watching
+        state = session.get(RemoteRequestState, request_id)
+        assert state is not None
+        assert state.updated_datetime is not None
+        state.updated_datetime -= KEEP_POLLING_CLOSED + timedelta(days=1)
+        session.add(state)
+        session.commit()
+    set_status_at_city(city, request_id, "open", "Reopened once more.")
+    assert (await sync.poll_statuses()).changes == 0
