@@ -100,3 +100,8 @@ class TracksRequests(Protocol):
         """Finds the request, asking where it lives when no polled copy is kept, and keeps that copy in
         the caller's transaction; None when there is none. Raises RequestUnreachable (nothing written)."""
         ...
+
+    def prefetch(self, reference: str) -> None:
+        """Asks where the request lives now, outside any transaction, so that ``track`` or ``lookup`` in
+        the turn that follows answer from memory instead of holding the database while they wait."""
+        ...

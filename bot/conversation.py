@@ -31,7 +31,7 @@ from typing import Any, Literal, TypeVar
 from rapidfuzz import fuzz, process
 from sqlmodel import Session
 
-from bot.backend import AttributeSpec, Draft, FilingRefused, RequestBackend, ServiceSummary
+from bot.backend import AttributeSpec, Draft, FilingRefused, RequestBackend, ServiceSummary, TracksRequests
 from bot.clock import utcnow
 from bot.follows import follow_filed
 from bot.location_confirmation import needs_confirmation
@@ -159,6 +159,7 @@ class ConversationEngine:
         if turn.language_hint is None and _long_enough_for_language(turn.text) and not is_command:
             prepared.detect_language(turn.text)
         if text and not turn.media_urls and not turn.point and is_command:
+            self._prefetch_request(turn.text)
             return prepared
         if turn.point is not None:
             prepared.reverse(turn.point.lat, turn.point.long)
@@ -169,6 +170,18 @@ class ConversationEngine:
         elif state.stage in ("idle", "what") and text:
             prepared.understand("\n".join([*state.words, text]))
         return prepared
+
+    def _prefetch_request(self, text: str) -> None:
+        """FOLLOW/STATUS of a request that lives elsewhere (a remote city's): asked now, before the turn's
+        transaction, so the turn does not hold the database while the city answers."""
+        command = parse_command(text)
+        if (
+            command is not None
+            and command.argument
+            and command.name in ("follow", "status")
+            and isinstance(self.backend, TracksRequests)
+        ):
+            self.backend.prefetch(command.argument)
 
     def respond(
         self,

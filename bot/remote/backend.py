@@ -8,8 +8,10 @@ service list and definitions are read from the ``remote_service`` cache the sync
 Requests the bot did not file (a resident reported by phone or another app) are looked up at the city:
 ``track`` (FOLLOW) mirrors one in ``remote_request_state``, which the remote-sync job then polls while
 anyone follows it; ``lookup`` (STATUS) reads the mirror while it is polled and otherwise asks the city.
-Such a lookup runs inside the resident's turn, whose transaction holds the database (on SQLite its one
-write lock), so it gets a single try of at most ``LOOKUP_TIMEOUT_SECONDS``: no retries while others wait.
+The conversation asks for such a lookup before the resident's turn (``prefetch``, outside any
+transaction) and the turn reads the answer from memory: the turn's transaction holds the database (on
+SQLite its one write lock) and should not wait on the city. A lookup the prefetch did not cover runs inside
+the turn with a single try of at most ``LOOKUP_TIMEOUT_SECONDS``: no retries while others wait.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -45,6 +48,8 @@ log = logging.getLogger(__name__)
 LOCAL_REFERENCE = re.compile(r"^[Rr](\d{1,18})$")
 # The longest a resident's FOLLOW or STATUS waits on the city (see the module's docstring).
 LOOKUP_TIMEOUT_SECONDS = 5.0
+# How long a prefetched answer serves the turn it was asked for (the turn normally follows at once).
+PREFETCH_FRESH_SECONDS = 30.0
 
 # Makes a client for one lookup: each runs on an event loop of its own (the conversation runs in a worker
 # thread), and an httpx client belongs to the loop it was first used on.
@@ -87,6 +92,9 @@ class RemoteBackend:
         self._classifier_classes = dict(classifier_classes)
         # None: only what the bot filed or mirrored is known (the city is never asked).
         self._city = city
+        # Answers asked for before a turn (``prefetch``): reference -> (when, the request or None, or the
+        # RequestUnreachable raised). Taken once by the turn's ``_ask_city``.
+        self._prefetched: dict[str, tuple[float, RemoteRequest | RequestUnreachable | None]] = {}
 
     @classmethod
     def from_settings(cls, remote: RemoteSettings, session_factory: SessionFactory) -> RemoteBackend:
@@ -189,7 +197,36 @@ class RemoteBackend:
         state = self._mirror(session, found)
         return _status_of(state)
 
+    def prefetch(self, reference: str) -> None:
+        """Asks the city about ``reference`` before the turn, unless the bot knows it without asking (its
+        own local reference, or a copy polling keeps); the turn's lookup then answers from memory."""
+        reference = reference.strip().lstrip("#")
+        if self._city is None or not reference or LOCAL_REFERENCE.match(reference):
+            return
+        with self._session_factory() as session:
+            state = session.get(RemoteRequestState, reference)
+            if state is not None and _polled(session, state):
+                return
+        try:
+            answer: RemoteRequest | RequestUnreachable | None = self._call_city(reference)
+        except RequestUnreachable as exc:
+            answer = exc
+        now = time.monotonic()
+        # Old entries (a turn that never came) are dropped so the memory stays small.
+        for stale in [key for key, (at, _) in self._prefetched.items() if now - at > PREFETCH_FRESH_SECONDS]:
+            self._prefetched.pop(stale, None)
+        self._prefetched[reference] = (now, answer)
+
     def _ask_city(self, service_request_id: str) -> RemoteRequest | None:
+        prefetched = self._prefetched.pop(service_request_id, None)
+        if prefetched is not None and time.monotonic() - prefetched[0] <= PREFETCH_FRESH_SECONDS:
+            answer = prefetched[1]
+            if isinstance(answer, RequestUnreachable):
+                raise answer
+            return answer
+        return self._call_city(service_request_id)
+
+    def _call_city(self, service_request_id: str) -> RemoteRequest | None:
         assert self._city is not None
         make_client = self._city
 

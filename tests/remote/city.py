@@ -4,6 +4,7 @@ small HTTP proxy in front of it that can fail on demand (5xx bursts, bodies that
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -84,6 +85,9 @@ class FlakyProxy:
         # does not answer in time; nothing reaches it, so a retry cannot file twice).
         self.stall = 0
         self.stall_seconds = 2.0
+        # While set and not yet released, a GET of one request (requests/{id}) waits before it is forwarded:
+        # a city that is slow to answer a lookup, for exactly as long as a test wants.
+        self.hold_lookups: threading.Event | None = None
         self.seen: list[str] = []
         self.app = Starlette(routes=[Route("/{path:path}", self._forward, methods=["GET", "POST"])])
 
@@ -97,6 +101,10 @@ class FlakyProxy:
             self.stall -= 1
             await asyncio.sleep(self.stall_seconds)
             return Response("", 504)
+        held = self.hold_lookups
+        if held is not None and request.method == "GET" and "/requests/" in request.url.path:
+            while not held.is_set():
+                await asyncio.sleep(0.02)
         if self.garble > 0:
             self.garble -= 1
             return Response("<html><body>Maintenance</body>", 200, media_type="text/xml")

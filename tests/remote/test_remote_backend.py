@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
+import threading
 import time
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
@@ -470,6 +472,38 @@ def test_a_resident_follows_a_city_request_filed_elsewhere_and_hears_its_change_
             f"Reply UNFOLLOW {request_id} to stop these updates."
         ]
         assert eve.ask(f"STATUS {request_id}") == f"Report #{request_id} (Pothole) is closed. Patched."
+
+
+def test_a_slow_city_lookup_does_not_hold_up_other_residents(
+    city: City, city_key: str, settings: Settings
+) -> None:
+    """FOLLOW of a request the bot did not file asks the city before the resident's turn, outside its
+    transaction: while the city takes its time, another resident's report is handled (on SQLite the turn
+    holds the one write lock, so a lookup inside it would make everyone wait on the city)."""
+    request_id = asyncio.run(file_at_city(city, city_key, f"pothole phoned in {time.time_ns()}"))
+    with proxy_in_front(city) as (proxy, url):
+        remote = {"enabled": True, "base_url": url, "api_key": city_key, "timeout_seconds": 15.0}
+        jobs = {"enabled": True, "remote_sync_seconds": 0.5}
+        with running_bot(settings, remote=remote, jobs=jobs) as bot:
+            wait_for(
+                lambda: len(RemoteBackend(bot.runtime.sessions, {}).services()) > 0,
+                timeout=60,
+                what="the city's catalog",
+            )
+            release = threading.Event()
+            proxy.hold_lookups = release
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                following = pool.submit(bot.resident("eve").ask, f"FOLLOW {request_id}")
+                lookup = f"GET /requests/{request_id}.xml"
+                wait_for(lambda: lookup in proxy.seen, timeout=30, what="the lookup at the city")
+                reply = bot.resident("bob").ask("There is a big pothole at 5th St and Market St")
+                assert not following.done(), "bob was answered only after eve's lookup at the city"
+                assert reply.startswith("Thanks"), reply
+                release.set()
+                assert following.result(timeout=30).startswith(
+                    f"You will get updates on report #{request_id} (Pothole)"
+                )
+            assert proxy.seen.count(lookup) == 1, "the turn asked the city again"
 
 
 async def test_a_closed_request_is_polled_until_the_city_has_left_it_alone_for_a_while(
