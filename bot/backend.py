@@ -87,7 +87,8 @@ class RequestBackend(Protocol):
         ...
 
     def lookup(self, reference: str, session: Session) -> RequestStatus | None:
-        """Finds a request by its id or its token; None when there is none."""
+        """Finds a request by its id or its token; None when there is none. Raises RequestUnreachable when
+        it lives elsewhere (a remote city) that cannot be asked just now and no copy of it is kept."""
         ...
 
 

@@ -31,7 +31,15 @@ from typing import Any, Literal, TypeVar
 from rapidfuzz import fuzz, process
 from sqlmodel import Session
 
-from bot.backend import AttributeSpec, Draft, FilingRefused, RequestBackend, ServiceSummary, TracksRequests
+from bot.backend import (
+    AttributeSpec,
+    Draft,
+    FilingRefused,
+    RequestBackend,
+    RequestUnreachable,
+    ServiceSummary,
+    TracksRequests,
+)
 from bot.clock import utcnow
 from bot.follows import follow_filed
 from bot.location_confirmation import needs_confirmation
@@ -286,7 +294,11 @@ class ConversationEngine:
         if ref is None:
             reply.say("status_none")
             return
-        found = self.backend.lookup(ref, session)
+        try:
+            found = self.backend.lookup(ref, session)
+        except RequestUnreachable:
+            reply.say("city_unreachable")
+            return
         if found is None:
             reply.say("status_not_found", reference=ref)
         elif found.service_request_id is None:

@@ -37,7 +37,10 @@ def follow_command_hooks(backend: RequestBackend, templates: Templates) -> dict[
     def on_unfollow(session: Session, command: ResidentCommand, resident: Resident, language: str) -> str:
         if command.argument is None:
             return templates.render("follow_which", language)
-        found = backend.lookup(command.argument, session)
+        try:
+            found = backend.lookup(command.argument, session)
+        except RequestUnreachable:
+            found = None  # what this resident follows is known here: the literal reference still stops
         # The filer of a batch request follows its token as well as its number: both stop.
         references = {command.argument.lstrip("#")}
         if found is not None:

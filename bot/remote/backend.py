@@ -176,8 +176,9 @@ class RemoteBackend:
         try:
             found = self._ask_city(reference)
         except RequestUnreachable:
-            # STATUS has no "try again later" answer: the last state seen, else "not found".
-            return _status_of(state) if state is not None else None
+            if state is None:
+                raise  # "try again later", not "no such report"
+            return _status_of(state)  # the last state seen
         if found is None:
             return None
         name = self._name_of(session, found)

@@ -88,6 +88,8 @@ class FlakyProxy:
         # While set and not yet released, a GET of one request (requests/{id}) waits before it is forwarded:
         # a city that is slow to answer a lookup, for exactly as long as a test wants.
         self.hold_lookups: threading.Event | None = None
+        # The next ``fail_lookups`` GETs of one request are answered 503 (the sync job's lists pass).
+        self.fail_lookups = 0
         self.seen: list[str] = []
         self.app = Starlette(routes=[Route("/{path:path}", self._forward, methods=["GET", "POST"])])
 
@@ -101,10 +103,14 @@ class FlakyProxy:
             self.stall -= 1
             await asyncio.sleep(self.stall_seconds)
             return Response("", 504)
+        lookup = request.method == "GET" and "/requests/" in request.url.path
         held = self.hold_lookups
-        if held is not None and request.method == "GET" and "/requests/" in request.url.path:
+        if held is not None and lookup:
             while not held.is_set():
                 await asyncio.sleep(0.02)
+        if lookup and self.fail_lookups > 0:
+            self.fail_lookups -= 1
+            return Response("<html><body>Service Unavailable</body></html>", 503, media_type="text/html")
         if self.garble > 0:
             self.garble -= 1
             return Response("<html><body>Maintenance</body>", 200, media_type="text/xml")

@@ -505,6 +505,14 @@ def test_a_slow_city_lookup_does_not_hold_up_other_residents(
                 )
             assert proxy.seen.count(lookup) == 1, "the turn asked the city again"
 
+            # STATUS of a request nobody follows while the city is down: "try again later", not "not found".
+            other_id = asyncio.run(file_at_city(city, city_key, f"another pothole {time.time_ns()}"))
+            proxy.hold_lookups, proxy.fail_lookups = None, 1
+            assert bot.resident("bob").ask(f"STATUS {other_id}") == load_templates().render(
+                "city_unreachable", "en"
+            )
+            assert bot.resident("bob").ask(f"STATUS {other_id}") == f"Report #{other_id} (Pothole) is open."
+
 
 async def test_a_closed_request_is_polled_until_the_city_has_left_it_alone_for_a_while(
     remote: dict[str, Any], sessions: SessionFactory, city: City, city_key: str
