@@ -343,6 +343,17 @@ def photo_file_id(update: dict[str, Any]) -> str:
     return file_id
 
 
+def assert_given_up_logged(
+    caplog: pytest.LogCaptureFixture, fake: FakeTelegram, update_id: int, *, tries: int, cause: str
+) -> None:
+    """One ERROR line says the update was given up, after how many tries and why; the token is nowhere."""
+    (given_up,) = [r for r in caplog.records if "given up" in r.getMessage()]
+    assert given_up.levelname == "ERROR"
+    assert f"update {update_id} given up after {tries} tries" in given_up.getMessage()
+    assert cause in given_up.getMessage()
+    assert fake.token not in caplog.text
+
+
 def fast_retries(channel: TelegramChannel, *, max_attempts: int = 1000) -> TelegramChannel:
     channel.retry_seconds = 0.05
     channel.pending_poll_seconds = 0.05
@@ -393,11 +404,7 @@ def test_polling_gives_up_a_failing_update_and_moves_on(
         fake.wait_for(lambda: fake.pending_update_count == 0)  # acknowledged to Telegram
     assert fake.file_requests(photo_file_id(photo)) == 3
     assert [m.text for m in recorder.messages()] == ["streetlight out on Valencia"]
-    (given_up,) = [r for r in caplog.records if "given up" in r.getMessage()]
-    assert given_up.levelname == "ERROR"
-    assert f"update {photo['update_id']} given up after 3 tries" in given_up.getMessage()
-    assert "temporarily unavailable" in given_up.getMessage()
-    assert fake.token not in caplog.text
+    assert_given_up_logged(caplog, fake, photo["update_id"], tries=3, cause="temporarily unavailable")
 
 
 def test_polling_behind_a_full_window_a_failing_update_is_given_up_at_once(fake: FakeTelegram) -> None:
@@ -455,11 +462,7 @@ def test_webhook_gives_up_an_update_that_keeps_failing_and_the_ones_behind_it_co
         f"telegram update {photo['update_id']} failed (try {n} of 3); Telegram delivers it again"
         for n in (1, 2)
     ]
-    (given_up,) = [r for r in caplog.records if "given up" in r.getMessage()]
-    assert given_up.levelname == "ERROR"
-    assert f"update {photo['update_id']} given up after 3 tries" in given_up.getMessage()
-    assert "temporarily unavailable" in given_up.getMessage()
-    assert fake.token not in caplog.text
+    assert_given_up_logged(caplog, fake, photo["update_id"], tries=3, cause="temporarily unavailable")
 
 
 def test_webhook_an_update_that_fails_once_is_handled_when_delivered_again(fake: FakeTelegram) -> None:
@@ -832,11 +835,7 @@ def test_polling_an_update_that_keeps_failing_goes_to_the_review_queue(
         assert len(bot.review_items()) == 1
         assert fake.sent_to(CHAT) == [told, *help_replies]
         assert bot.request_count() == 0
-    (given_up,) = [r for r in caplog.records if "given up" in r.getMessage()]
-    assert given_up.levelname == "ERROR"
-    assert f"update {photo['update_id']} given up after 3 tries" in given_up.getMessage()
-    assert "FileExistsError" in given_up.getMessage()
-    assert fake.token not in caplog.text
+    assert_given_up_logged(caplog, fake, photo["update_id"], tries=3, cause="FileExistsError")
 
 
 def test_webhook_an_update_that_keeps_failing_goes_to_the_review_queue_and_the_next_ones_follow(
@@ -871,10 +870,7 @@ def test_webhook_an_update_that_keeps_failing_goes_to_the_review_queue_and_the_n
         assert fake.sent_to(CHAT) == [told, *help_replies]
         assert fake.sent_to(OTHER_CHAT) == [answered]
         assert bot.request_count() == 1
-    (given_up,) = [r for r in caplog.records if "given up" in r.getMessage()]
-    assert f"update {photo['update_id']} given up after 3 tries" in given_up.getMessage()
-    assert "FileExistsError" in given_up.getMessage()
-    assert fake.token not in caplog.text
+    assert_given_up_logged(caplog, fake, photo["update_id"], tries=3, cause="FileExistsError")
 
 
 def _saved_cursor(bot: RunningBot) -> int | None:
