@@ -14,10 +14,22 @@ from intents.geocoding import build_geocoder
 from intents.locations import find_location, find_locations
 from intents.span_metrics import span_scores
 from intents.streets import split_suffix
-from intents.types import LocationKind
+from intents.types import LocationKind, LocationMention
 
 SF_BOUNDARY = (37.70, -122.52, 37.84, -122.35)
 SF_DATA = Path(__file__).resolve().parents[2] / "intents" / "data" / "sf"
+
+
+def assert_found(text: str, span: str, kind: LocationKind, normalized: str | None = None) -> LocationMention:
+    """The place ``find_location`` finds first is exactly ``span`` (cut from the text as written), of
+    ``kind``, normalised as ``normalized`` where given."""
+    mention = find_location(text)
+    assert mention is not None, text
+    assert (mention.text, mention.kind) == (span, kind)
+    assert text[mention.start : mention.end] == span
+    if normalized is not None:
+        assert mention.normalized == normalized
+    return mention
 
 
 @pytest.mark.parametrize(
@@ -144,13 +156,7 @@ SF_DATA = Path(__file__).resolve().parents[2] / "intents" / "data" / "sf"
 def test_each_form_is_found_with_its_exact_span(
     text: str, span: str, kind: LocationKind, normalized: str | None
 ) -> None:
-    mention = find_location(text)
-    assert mention is not None
-    assert mention.text == span
-    assert text[mention.start : mention.end] == mention.text
-    assert mention.kind == kind
-    if normalized is not None:
-        assert mention.normalized == normalized
+    mention = assert_found(text, span, kind, normalized)
     assert (mention.lat, mention.long) == (None, None)
 
 
@@ -215,12 +221,7 @@ def test_text_without_a_place_gives_none(text: str) -> None:
 def test_spanish_and_chinese_ways_of_writing_streets(
     text: str, span: str, kind: LocationKind, normalized: str | None
 ) -> None:
-    mention = find_location(text)
-    assert mention is not None
-    assert (mention.text, mention.kind) == (span, kind)
-    assert text[mention.start : mention.end] == span
-    if normalized is not None:
-        assert mention.normalized == normalized
+    assert_found(text, span, kind, normalized)
 
 
 @pytest.mark.parametrize(
@@ -339,11 +340,7 @@ def test_spanish_and_chinese_ways_of_writing_streets(
 def test_messages_from_other_cities_and_languages(
     text: str, span: str, kind: LocationKind, normalized: str | None
 ) -> None:
-    mention = find_location(text)
-    assert mention is not None
-    assert (mention.text, mention.kind) == (span, kind)
-    if normalized is not None:
-        assert mention.normalized == normalized
+    assert_found(text, span, kind, normalized)
 
 
 @pytest.mark.parametrize(
@@ -425,11 +422,7 @@ def test_chinese_words_for_street_things_are_not_streets(text: str) -> None:
 def test_street_names_of_several_words_are_read_whole(
     text: str, span: str, kind: LocationKind, normalized: str | None
 ) -> None:
-    mention = find_location(text)
-    assert mention is not None
-    assert (mention.text, mention.kind) == (span, kind)
-    if normalized is not None:
-        assert mention.normalized == normalized
+    assert_found(text, span, kind, normalized)
 
 
 @pytest.mark.parametrize(
@@ -560,9 +553,7 @@ def test_span_scores_on_a_hand_made_example() -> None:
 def test_lower_case_corners_and_streets_named_by_everyday_words(
     text: str, span: str, kind: LocationKind
 ) -> None:
-    mention = find_location(text)
-    assert mention is not None
-    assert (mention.text, mention.kind) == (span, kind)
+    assert_found(text, span, kind)
 
 
 @pytest.mark.parametrize(
@@ -660,11 +651,7 @@ def test_most_sf_corners_written_in_lower_case_without_street_types_geocode_with
 def test_a_stretch_between_lettered_cross_streets_or_joined_by_n(
     text: str, span: str, normalized: str | None
 ) -> None:
-    mention = find_location(text)
-    assert mention is not None
-    assert (mention.text, mention.kind) == (span, "street")
-    if normalized is not None:
-        assert mention.normalized == normalized
+    assert_found(text, span, "street", normalized)
 
 
 def test_i_after_between_and_a_connector_is_a_word_when_a_word_follows() -> None:
@@ -709,9 +696,7 @@ def test_a_lower_case_word_between_two_names_ends_the_first_before_a_place_head(
     ],
 )
 def test_places_named_after_place_cues_and_by_numbers_or_acronyms(text: str, span: str) -> None:
-    mention = find_location(text)
-    assert mention is not None
-    assert (mention.text, mention.kind) == (span, "landmark")
+    assert_found(text, span, "landmark")
 
 
 @pytest.mark.parametrize(
@@ -735,9 +720,7 @@ def test_a_quadrant_after_a_street_is_no_acronym_naming_a_place() -> None:
     ],
 )
 def test_a_capitalised_head_noun_opens_a_place_name_after_a_place_cue(text: str, span: str) -> None:
-    mention = find_location(text)
-    assert mention is not None
-    assert (mention.text, mention.kind) == (span, "landmark")
+    assert_found(text, span, "landmark")
 
 
 @pytest.mark.parametrize(
