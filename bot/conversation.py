@@ -163,11 +163,12 @@ class ConversationEngine:
         """
         prepared = PreparedUnderstanding(self.understander)
         text = turn.text.strip()
-        is_command = parse_command(turn.text) is not None
+        command = parse_command(turn.text)
+        is_command = command is not None
         if turn.language_hint is None and _long_enough_for_language(turn.text) and not is_command:
             prepared.detect_language(turn.text)
-        if text and not turn.media_urls and not turn.point and is_command:
-            self._prefetch_request(turn.text)
+        if text and not turn.media_urls and not turn.point and command is not None:
+            self._prefetch_request(command)
             return prepared
         if turn.point is not None:
             prepared.reverse(turn.point.lat, turn.point.long)
@@ -179,13 +180,11 @@ class ConversationEngine:
             prepared.understand("\n".join([*state.words, text]))
         return prepared
 
-    def _prefetch_request(self, text: str) -> None:
+    def _prefetch_request(self, command: ResidentCommand) -> None:
         """FOLLOW/STATUS of a request that lives elsewhere (a remote city's): asked now, before the turn's
         transaction, so the turn does not hold the database while the city answers."""
-        command = parse_command(text)
         if (
-            command is not None
-            and command.argument
+            command.argument
             and command.name in ("follow", "status")
             and isinstance(self.backend, TracksRequests)
         ):

@@ -186,15 +186,13 @@ class Dispatcher:
                 reply_to=message.reply_to,
             )
             outbox.enqueue(session, reply)
-            session.add(
-                InboxRecord(
-                    channel=message.channel,
-                    provider_message_id=message.provider_message_id,
-                    resident_id=message.resident_id,
-                    text=message.text,
-                    replies=[outbox.message_to_dict(reply)],
-                    received_at=utcnow(),
-                )
+            _record_handled(
+                session,
+                message.channel,
+                message.provider_message_id,
+                message.resident_id,
+                message.text,
+                [reply],
             )
             session.commit()
 
@@ -235,15 +233,8 @@ class Dispatcher:
             replies = [reply for reply in replies if not reply.opt_out_confirmation]
         for reply in replies:
             outbox.enqueue(session, reply, delivered_inline=inline)
-        session.add(
-            InboxRecord(
-                channel=turn.channel,
-                provider_message_id=turn.provider_message_id,
-                resident_id=turn.resident_id,
-                text=turn.text,
-                replies=[outbox.message_to_dict(reply) for reply in replies],
-                received_at=now,
-            )
+        _record_handled(
+            session, turn.channel, turn.provider_message_id, turn.resident_id, turn.text, replies, now
         )
         session.flush()
         return replies
@@ -280,6 +271,28 @@ def _stored_replies(session: Session, channel: str, provider_message_id: str) ->
     if record is None:
         return None
     return [outbox.message_from_dict(reply) for reply in record.replies]
+
+
+def _record_handled(
+    session: Session,
+    channel: str,
+    provider_message_id: str,
+    resident_id: str,
+    text: str,
+    replies: Sequence[OutboundMessage],
+    received_at: datetime | None = None,
+) -> None:
+    """Records the provider's message as handled, with its replies: a redelivery gets them, not a new turn."""
+    session.add(
+        InboxRecord(
+            channel=channel,
+            provider_message_id=provider_message_id,
+            resident_id=resident_id,
+            text=text,
+            replies=[outbox.message_to_dict(reply) for reply in replies],
+            received_at=received_at or utcnow(),
+        )
+    )
 
 
 def _serialize_residents(session: Session) -> None:
