@@ -257,12 +257,7 @@ class RemoteBackend:
                 state = session.get(RemoteRequestState, found.service_request_id)
                 assert state is not None
         state.service_name = self._name_of(session, found)
-        state.status = found.status
-        state.status_notes = found.status_notes
-        state.agency_responsible = found.agency_responsible
-        state.expected_datetime = found.expected_datetime
-        state.updated_datetime = found.updated_datetime
-        state.checked_at = utcnow()
+        state.take(found, utcnow())
         session.add(state)
         return state
 

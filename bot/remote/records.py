@@ -13,13 +13,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, Column
 from sqlmodel import Field, SQLModel
 
 from bot.clock import utcnow
 from bot.open311.models import UTCDateTime
+
+if TYPE_CHECKING:
+    from bot.remote.client import RemoteRequest
 
 
 class RemoteSubmission(SQLModel, table=True):
@@ -52,6 +55,15 @@ class RemoteRequestState(SQLModel, table=True):
     expected_datetime: datetime | None = Field(default=None, sa_type=UTCDateTime)
     updated_datetime: datetime | None = Field(default=None, sa_type=UTCDateTime)
     checked_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+    def take(self, request: RemoteRequest, checked_at: datetime) -> None:
+        """Becomes what the city answered about the request at ``checked_at`` (its name is kept)."""
+        self.status = request.status
+        self.status_notes = request.status_notes
+        self.expected_datetime = request.expected_datetime
+        self.agency_responsible = request.agency_responsible
+        self.updated_datetime = request.updated_datetime
+        self.checked_at = checked_at
 
 
 class RemoteStatusChange(SQLModel, table=True):

@@ -272,13 +272,8 @@ class RemoteSync:
                         expected_datetime=request.expected_datetime,
                     )
                 )
-                state.status = request.status
-                state.status_notes = request.status_notes
-                state.expected_datetime = request.expected_datetime
                 changes += 1
-            state.agency_responsible = request.agency_responsible
-            state.updated_datetime = request.updated_datetime
-            state.checked_at = now
+            state.take(request, now)
             session.add(state)
         return changes
 
