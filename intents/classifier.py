@@ -121,8 +121,8 @@ class LinearTextModel:
         tokens = words(reading.glossed)
         indices, values = self._vectorize(tokens)
         embedded = embed_words(tokens, self.embedding_vocabulary, self.embeddings)
-        english = tokens if reading.english is reading.glossed else words(reading.english)
-        static = embed_words(english, self.static_vocabulary, self.static_table)
+        # The English-only table reads the whole message (its place included) or, not in English, its gloss.
+        static = embed_words(words(reading.english), self.static_vocabulary, self.static_table)
         cues = _indicators(keyword_cues(reading.glossed), self.cue_codes)
         scores = (
             self.intercept + embedded @ self.embedding_coef + static @ self.static_coef + cues @ self.cue_coef
