@@ -22,7 +22,7 @@ from functools import cache
 from pathlib import Path
 
 from intents.span_metrics import SpanScores, span_scores
-from intents.splits import is_heldout
+from intents.splits import is_heldout, normalised
 
 RANKER_FILE = Path(__file__).parent / "data" / "location_ranker.json"
 THRESHOLDS = (0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5)
@@ -118,14 +118,17 @@ def cross_validate(
     sets: list[list[tuple[str, dict[str, float], bool]]],
     c: float,
     folds: int = 5,
+    extra_sets: list[list[tuple[str, dict[str, float], bool]]] | None = None,
 ) -> dict[float, SpanScores]:
-    """Span scores of rankers trained on the other folds, for a range of thresholds (fixed seed)."""
+    """Span scores of rankers trained on the other folds (and on every one of ``extra_sets``), for a range
+    of thresholds (fixed seed)."""
     order = list(range(len(examples)))
     random.Random(311).shuffle(order)
     chosen: dict[float, list[tuple[str, str | None]]] = {t: [] for t in THRESHOLDS}
     for fold in range(folds):
         held_out = set(order[fold::folds])
-        ranker = fit([items for i, items in enumerate(sets) if i not in held_out], c, 0.0)
+        training = [items for i, items in enumerate(sets) if i not in held_out]
+        ranker = fit(training + (extra_sets or []), c, 0.0)
         for i in sorted(held_out):
             for threshold in THRESHOLDS:
                 picked = _choose(LocationRanker(ranker.weights, ranker.bias, threshold), sets[i])
@@ -147,6 +150,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--c", type=float, default=1.0, help="inverse regularisation strength")
     parser.add_argument("--output", type=Path, default=RANKER_FILE)
     parser.add_argument(
+        "--extra",
+        type=Path,
+        action="append",
+        default=[],
+        help="more labelled messages (CSV with text, location_text) to train on in every fold, never scored;"
+        " e.g. intents/data/pool_labels.csv",
+    )
+    parser.add_argument(
         "--all",
         action="store_true",
         help="train on every row (default: skip the held-out split `eval` reads)",
@@ -156,6 +167,16 @@ def main(argv: list[str] | None = None) -> None:
     examples = rows if args.all else [(text, gold) for text, gold in rows if not is_heldout(text)]
     heldout = [] if args.all else [(text, gold) for text, gold in rows if is_heldout(text)]
     sets = _candidate_sets(examples)
+    labelled_texts = {normalised(text) for text, _gold in rows}
+    extra = [
+        (text, gold)
+        for path in args.extra
+        for text, gold in _examples(path)
+        if normalised(text) not in labelled_texts
+    ]
+    extra_sets = _candidate_sets(extra)
+    if extra:
+        print(f"{len(extra)} more messages to train on from {', '.join(str(p) for p in args.extra)}")
     reachable = sum(
         1 for (_text, gold), items in zip(examples, sets, strict=True) if gold and any(i[2] for i in items)
     )
@@ -170,7 +191,7 @@ def main(argv: list[str] | None = None) -> None:
         f"patterns alone:        span F1 {patterns.f1:.3f} "
         f"(P {patterns.precision:.3f}, R {patterns.recall:.3f})"
     )
-    results = cross_validate(examples, sets, args.c)
+    results = cross_validate(examples, sets, args.c, extra_sets=extra_sets)
     best_threshold = _steady_best(results)
     for threshold, scores in results.items():
         mark = "  <- chosen" if threshold == best_threshold else ""
@@ -178,7 +199,7 @@ def main(argv: list[str] | None = None) -> None:
             f"ranker, 5-fold CV, threshold {threshold:.2f}: span F1 {scores.f1:.3f} "
             f"(P {scores.precision:.3f}, R {scores.recall:.3f}){mark}"
         )
-    ranker = fit(sets, args.c, best_threshold)
+    ranker = fit(sets + extra_sets, args.c, best_threshold)
     with open(args.output, "w", encoding="utf-8") as handle:
         json.dump(ranker.to_json(), handle, indent=1, sort_keys=True)
         handle.write("\n")

@@ -16,8 +16,13 @@ from pathlib import Path
 HELDOUT_PERCENT = 20
 
 
+def normalised(text: str) -> str:
+    """The text as the split sees it: runs of whitespace as one space, lower case."""
+    return " ".join(text.split()).lower()
+
+
 def is_heldout(text: str) -> bool:
-    digest = hashlib.sha256(" ".join(text.split()).lower().encode("utf-8")).digest()
+    digest = hashlib.sha256(normalised(text).encode("utf-8")).digest()
     return int.from_bytes(digest[:4], "big") % 100 < HELDOUT_PERCENT
 
 

@@ -163,13 +163,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=Path("intents/data"), help="directory to write into")
     parser.add_argument("--keep", type=Path, help="also keep the float32 and fused graphs in this directory")
+    parser.add_argument(
+        "--source",
+        type=Path,
+        help="a BERT model directory to export instead of the package's (from scripts/finetune_minilm.py)",
+    )
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
 
     torch.manual_seed(0)
     torch.set_num_threads(1)
-    source = sentence_transformer_dir()
+    source = args.source or sentence_transformer_dir()
     args.out.mkdir(parents=True, exist_ok=True)
     onnx_path, tokenizer_path = args.out / ONNX_NAME, args.out / TOKENIZER_NAME
     with tempfile.TemporaryDirectory() as workdir:

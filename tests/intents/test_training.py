@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from dataclasses import replace
 from pathlib import Path
@@ -25,7 +26,8 @@ from intents.training import (
 )
 from tests.intents.tiny_data import TINY_LABELLED, write_tiny_data
 
-CONFIG = TrainingConfig(folds=3, vector_size=16, pool_sample=100)
+# Without the shipped pool labels: the tiny data set alone (test_pool_labels_* add their own).
+CONFIG = TrainingConfig(folds=3, vector_size=16, pool_sample=100, pool_labels=None)
 
 
 @pytest.fixture(scope="module")
@@ -168,6 +170,31 @@ def test_operator_corrections_are_learnt_and_hashed(data_dir: Path, tmp_path: Pa
     assert load_pipeline(tmp_path / "model").classify("loud music from the party").service_code == "noise"
 
 
+def test_pool_labels_train_the_model_but_never_copy_a_labelled_message(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    heldout = next(text for texts in TINY_LABELLED.values() for text in texts if is_heldout(text))
+    pool_labels = tmp_path / "pool_labels.csv"
+    rows = [
+        ("Loud music all night", "noise"),
+        ("noise from the bar", "noise"),
+        ("neighbours party is too loud", "noise"),
+        ("barking dog all day", "noise"),
+        # The held-out message with different spacing and case, under another code: must be dropped.
+        ("  " + heldout.upper().replace(" ", "  "), "noise"),
+    ]
+    with pool_labels.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["id", "text", "service_code", "sure", "location_text"])
+        writer.writerows([(str(i), text, code, "sure", "") for i, (text, code) in enumerate(rows)])
+    report = train(data_dir, tmp_path / "model", config=replace(CONFIG, pool_labels=pool_labels))
+    record = report.meta["open311"]
+    assert record["pool_labelled_examples"] == 4
+    assert record["training_config"]["pool_labels"] == "pool_labels.csv"
+    assert record["data_sha256"]["pool_labels.csv"] == sha256_file(pool_labels)
+    assert load_pipeline(tmp_path / "model").classify("loud music from the party").service_code == "noise"
+
+
 def test_bad_training_data_is_refused_clearly(data_dir: Path, tmp_path: Path) -> None:
     corrections = tmp_path / "corrections.csv"
     corrections.write_text("text,service_code\nbroken bench,park_furniture\n", encoding="utf-8")
@@ -186,7 +213,7 @@ def test_training_is_reproducible_across_processes(data_dir: Path, tmp_path: Pat
 
     script = (
         "import sys; from pathlib import Path; from intents.training import train, TrainingConfig;"
-        "config = TrainingConfig(folds=3, vector_size=16, pool_sample=100);"
+        "config = TrainingConfig(folds=3, vector_size=16, pool_sample=100, pool_labels=None);"
         "train(Path(sys.argv[1]), Path(sys.argv[2]), config=config)"
     )
     repo = Path(__file__).resolve().parents[2]
