@@ -66,8 +66,8 @@ class LinearTextModel:
     cue_codes: list[str]
     cue_coef: FloatArray  # (n_cues, n_classes), the indicators' weight folded in
     temperature: float = 1.0
-    # The all-MiniLM-L6-v2 sentence encoder (``intents.encoder``) and the weights of its 384 numbers; None for
-    # a model trained without it (``TrainingConfig(encoder=None)``, or before it existed).
+    # The (fine-tuned) MiniLM sentence encoder (``intents.encoder``) and the weights of its 384 numbers; None
+    # for a model trained without it (``TrainingConfig(encoder=None)``, or before it existed).
     encoder: SentenceEncoder | None = None
     encoder_coef: FloatArray | None = None  # (encoder.dim, n_classes), the block's weight folded in
     # The guide prior: the encoder's embeddings of short example messages written from the labelling guide

@@ -1,5 +1,6 @@
-"""The all-MiniLM-L6-v2 sentence encoder, int8 ONNX, run by onnxruntime: general English knowledge for the
-service classifier (one more dense feature block, ``intents.classifier``).
+"""The all-MiniLM-L6-v2 sentence encoder, fine-tuned on the pool labels (``scripts/finetune_minilm.py``), int8
+ONNX, run by onnxruntime: general English knowledge, taught which service a message is about, for the service
+classifier (one more dense feature block, ``intents.classifier``).
 
 The graph (``intents/data/minilm_int8.onnx``, built by ``scripts/export_minilm_onnx.py``) takes token ids
 and an attention mask and returns the unit-length mean-pooled embedding, 384 numbers; the tokenizer is the

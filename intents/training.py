@@ -22,9 +22,11 @@ Boston's text alone, at the cost of a table lookup. Training only reads it; it i
 project's environment, by ``scripts/distill_minilm_table.py``.
 
 The sentence encoder (``intents/data/minilm_int8.onnx``, ``TrainingConfig.encoder``) is all-MiniLM-L6-v2
-itself, int8, run by onnxruntime (``intents.encoder``): its 384-number embedding of each message is one more
-dense block. Its files are copied into the model directory, their sha256s recorded. Both MiniLM blocks read
-a Spanish or Chinese message's English gloss, not its words (``intents.features.read_message``).
+fine-tuned on the pool labels only (``scripts/finetune_minilm.py``: never on labelled.csv, so the
+cross-validated figures stay honest), int8, run by onnxruntime (``intents.encoder``): its 384-number embedding
+of each message is one more dense block. Its files are copied into the model directory, their sha256s
+recorded. Both MiniLM blocks read a Spanish or Chinese message's English gloss, not its words
+(``intents.features.read_message``).
 
 The guide prior (``TrainingConfig.guide_prior``) adds, per service code, the cosine between that embedding and
 the closest of the code's example messages written from the labelling guide (``intents.keywords``): domain

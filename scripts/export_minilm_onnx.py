@@ -1,5 +1,6 @@
-"""Builds intents/data/minilm_int8.onnx and intents/data/minilm_tokenizer.json: the all-MiniLM-L6-v2 sentence
-encoder as one int8 ONNX graph (token ids and attention mask in, the unit-length mean-pooled sentence
+"""Builds intents/data/minilm_int8.onnx and intents/data/minilm_tokenizer.json: the all-MiniLM-L6-v2
+sentence encoder (or, with ``--source``, the same model fine-tuned by ``scripts/finetune_minilm.py``: the
+shipped one) as one int8 ONNX graph (token ids and attention mask in, the unit-length mean-pooled sentence
 embedding out), which the service classifier reads as one more feature block (``intents.encoder``).
 
 This script is NOT part of training: ``open311-bot train`` only reads the files it writes (their sha256s

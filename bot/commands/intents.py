@@ -1,6 +1,7 @@
 """``open311-bot train | eval | classify``: the classifier's life cycle from the command line.
 
-- ``train [--data DIR] [--corrections FILE ...] [--out DIR]`` trains a model (with a progress bar);
+- ``train [--data DIR] [--corrections FILE ...] [--without-pool-labels] [--out DIR]`` trains a model (with a
+  progress bar);
 - ``eval FILE`` scores the configured model (and, in the same run, a TF-IDF + logistic regression
   baseline trained on the same training split) on a CSV or JSON-lines file of labelled messages;
 - ``classify`` reads JSON lines ``{"text": ...}`` on stdin and writes one JSON line per input with
@@ -42,6 +43,12 @@ def register(subparsers: Any) -> None:
         default=[],
         help="CSV or JSON lines of labelled examples (text, service_code) to add; repeatable",
     )
+    train.add_argument(
+        "--without-pool-labels",
+        action="store_true",
+        help="train on DATA (and corrections) alone, without the annotated pool messages the repository ships"
+        " (intents/data/pool_labels.csv)",
+    )
     train.add_argument("--out", type=Path, default=None, help="model directory (default: DATA_DIR/model)")
     train.set_defaults(handler=run_train)
 
@@ -72,7 +79,7 @@ def run_train(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from intents.evaluation import ExampleFileError
-    from intents.training import TRAINING_STEPS, TrainingDataError, train
+    from intents.training import TRAINING_STEPS, TrainingConfig, TrainingDataError, train
 
     settings = load_settings(args.config)
     data_dir = _data_dir(args.data)
@@ -91,7 +98,8 @@ def run_train(args: argparse.Namespace) -> int:
             bar.set_description(step)
 
         try:
-            report = train(data_dir, out, corrections=args.corrections, progress=progress)
+            config = TrainingConfig(pool_labels=None) if args.without_pool_labels else TrainingConfig()
+            report = train(data_dir, out, corrections=args.corrections, config=config, progress=progress)
             bar.update(1)
         except (TrainingDataError, ExampleFileError) as exc:
             print(f"open311-bot train: {exc}", file=sys.stderr)

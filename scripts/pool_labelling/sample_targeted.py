@@ -1,4 +1,4 @@
-"""Rounds 2–4 of the pool labelling: half of each batch drawn at random from the pool, half chosen where the
+"""Rounds 2–5 of the pool labelling: half of each batch drawn at random from the pool, half chosen where the
 shipped classifier predicts a specific code, or `other` without confidence, in equal numbers per predicted
 code (so rare codes such as pests or graffiti get more examples). The choice is only of WHICH messages are
 labelled: every label is still the annotator's own reading. Unmarked labelled.csv rows are mixed in while any
@@ -8,6 +8,10 @@ are left. Messages already in an earlier batch or in labelled.csv are never draw
         --random 200 --targeted 200 --gold 40 --candidates 30000      # round 2
     ... --seed 20261128 --first 28 --batches 14 --random 200 --targeted 200 --gold 28 --candidates 30000
     ... --seed 20261129 --first 42 --batches 28 --random 214 --targeted 214 --gold 0 --candidates 60000
+    ... --seed 20261130 --first 70 --batches 28 --random 214 --targeted 214 --gold 0 --candidates 60000
+
+Rounds 2–4 chose with the model shipped before any pool label (commit 3e1cfac), round 5 with the one trained
+with the first 16,800 (commit ac5baec): rerun against those models to draw the same messages.
 """
 
 from __future__ import annotations
