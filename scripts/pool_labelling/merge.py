@@ -17,11 +17,11 @@ from collections import Counter
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+
+from intents.splits import normalised  # noqa: E402  (the same text key training drops duplicates by)
+
 LABELLED = REPO.parent / "shared" / "data" / "boston311" / "labelled.csv"
-
-
-def normalised(text: str) -> str:
-    return " ".join(text.split()).lower()
 
 
 def main(argv: list[str] | None = None) -> int:
