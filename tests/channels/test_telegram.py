@@ -810,6 +810,22 @@ def test_polling_a_failing_photo_holds_no_one_back_and_a_restart_loses_and_repea
         assert with_photo["service_request_id"] != other_request
 
 
+def given_up_for_review(
+    bot: RunningBot, fake: FakeTelegram, photo: dict[str, Any], caption: str
+) -> dict[str, Any]:
+    """After the outbox runs: the photo's update, given up, is one review item (with its caption, its update
+    and the message to answer under) and the resident was told a person will look; returns that reply."""
+    bot.deliver()
+    (item,) = bot.review_items()
+    assert (item.channel, item.resident_id, item.text) == ("telegram", str(CHAT), caption)
+    assert item.provider_message_id == f"update:{photo['update_id']}"
+    assert item.reason == "the bot could not handle this message (1 photo not kept)"
+    assert item.reply_to == str(photo["message"]["message_id"])
+    (told,) = fake.sent_to(CHAT)
+    assert "A person will look at your report" in told["text"]
+    return told
+
+
 def test_polling_an_update_that_keeps_failing_goes_to_the_review_queue(
     settings: Settings, fake: FakeTelegram, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -819,14 +835,7 @@ def test_polling_an_update_that_keeps_failing_goes_to_the_review_queue(
         fast_retries(telegram_channel(bot), max_attempts=3)
         photo = fake.send_photo(CHAT, b"\xff\xd8\xff\xe0" + b"JFIF-graffiti" * 50, caption=caption)
         fake.wait_for(lambda: _saved_cursor(bot) == photo["update_id"])
-        bot.deliver()
-        (item,) = bot.review_items()
-        assert (item.channel, item.resident_id, item.text) == ("telegram", str(CHAT), caption)
-        assert item.provider_message_id == f"update:{photo['update_id']}"
-        assert item.reason == "the bot could not handle this message (1 photo not kept)"
-        assert item.reply_to == str(photo["message"]["message_id"])
-        (told,) = fake.sent_to(CHAT)
-        assert "A person will look at your report" in told["text"]
+        told = given_up_for_review(bot, fake, photo, caption)
         assert fake.file_requests(photo_file_id(photo)) == 3
 
         # Delivered once more (as after a crash before acknowledging): recognised, nothing new.
@@ -852,13 +861,7 @@ def test_webhook_an_update_that_keeps_failing_goes_to_the_review_queue_and_the_n
         fake.redeliver_pending()
         fake.redeliver_pending()  # the third try gives the photo up; the report behind it is filed
         assert fake.webhook_statuses == [500, 500, 200, 200]
-        bot.deliver()
-        (item,) = bot.review_items()
-        assert (item.channel, item.resident_id, item.text) == ("telegram", str(CHAT), caption)
-        assert item.provider_message_id == f"update:{photo['update_id']}"
-        assert item.reason == "the bot could not handle this message (1 photo not kept)"
-        (told,) = fake.sent_to(CHAT)
-        assert "A person will look at your report" in told["text"]
+        told = given_up_for_review(bot, fake, photo, caption)
         (answered,) = fake.sent_to(OTHER_CHAT)
         filed_id([answered])
 

@@ -33,7 +33,7 @@ from bot.resident_commands import ResidentCommand
 from bot.runtime import Runtime
 from bot.state import get_or_create_resident
 from bot.templates import load_templates
-from tests.conversation.harness import running_bot
+from tests.conversation.harness import RunningBot, running_bot
 from tests.jobs.processes import BOT, REPO, wait_for
 from tests.remote.city import City, proxy_in_front, running_city
 
@@ -119,6 +119,15 @@ async def submit_until_filed(
         if time.monotonic() > deadline:
             raise TimeoutError(f"{reference} not filed after {timeout} s: {row.state}, {row.last_error}")
         await asyncio.sleep(0.1)
+
+
+def wait_for_city_catalog(bot: RunningBot) -> None:
+    """Until the remote-sync job has fetched the city's services (the bot cannot file before)."""
+    wait_for(
+        lambda: len(RemoteBackend(bot.runtime.sessions, {}).services()) > 0,
+        timeout=60,
+        what="the city's catalog",
+    )
 
 
 def city_requests(city: City, **params: str) -> list[dict[str, str]]:
@@ -268,11 +277,7 @@ def test_a_resident_files_into_the_city_through_the_bot_and_hears_its_number_and
         "outbox_seconds": 0.2,
     }
     with running_bot(settings, remote=remote, jobs=jobs) as bot:
-        wait_for(
-            lambda: len(RemoteBackend(bot.runtime.sessions, {}).services()) > 0,
-            timeout=60,
-            what="the city's catalog",
-        )
+        wait_for_city_catalog(bot)
         ana = bot.resident("ana")
         reply = ana.ask("There is a huge pothole at Market St and 5th St", lat=37.7837, long=-122.4079)
         for _ in range(5):  # the city's required attributes, asked one at a time: take the first option
@@ -443,11 +448,7 @@ def test_a_resident_follows_a_city_request_filed_elsewhere_and_hears_its_change_
     request_id = asyncio.run(file_at_city(city, city_key, f"pothole phoned in {time.time_ns()}"))
     other_id = asyncio.run(file_at_city(city, city_key, f"another pothole phoned in {time.time_ns()}"))
     with running_bot(settings, remote=remote, jobs=jobs) as bot:
-        wait_for(
-            lambda: len(RemoteBackend(bot.runtime.sessions, {}).services()) > 0,
-            timeout=60,
-            what="the city's catalog",
-        )
+        wait_for_city_catalog(bot)
         eve = bot.resident("eve")
         assert eve.ask(f"FOLLOW {request_id}").startswith(
             f"You will get updates on report #{request_id} (Pothole)"
@@ -485,11 +486,7 @@ def test_a_slow_city_lookup_does_not_hold_up_other_residents(
         remote = {"enabled": True, "base_url": url, "api_key": city_key, "timeout_seconds": 15.0}
         jobs = {"enabled": True, "remote_sync_seconds": 0.5}
         with running_bot(settings, remote=remote, jobs=jobs) as bot:
-            wait_for(
-                lambda: len(RemoteBackend(bot.runtime.sessions, {}).services()) > 0,
-                timeout=60,
-                what="the city's catalog",
-            )
+            wait_for_city_catalog(bot)
             release = threading.Event()
             proxy.hold_lookups = release
             with ThreadPoolExecutor(max_workers=1) as pool:
