@@ -4,7 +4,9 @@ project's own labels on the gold rows hidden in each batch (which are left out o
     python scripts/pool_labelling/merge.py WORKDIR [--out intents/data/pool_labels.csv]
 
 WORKDIR holds ``batchNN.in.jsonl`` (what the annotator saw), ``batchNN.out.jsonl`` (their labels, checked by
-``check.py``) and ``gold_manifest.json`` (the ids of the labelled.csv rows mixed into each batch).
+``check.py``) and ``gold_manifest.json`` (the ids of the labelled.csv rows mixed into each batch; optional).
+Rows already in the output file from batches WORKDIR does not hold are kept, so a later round merges from a
+directory of its own batches only.
 """
 
 from __future__ import annotations
@@ -32,8 +34,14 @@ def main(argv: list[str] | None = None) -> int:
     with LABELLED.open(newline="", encoding="utf-8") as handle:
         gold = {row["id"]: row for row in csv.DictReader(handle)}
     gold_texts = {normalised(row["text"]) for row in gold.values()}
-    manifest: dict[str, list[str]] = json.loads((args.workdir / "gold_manifest.json").read_text())
+    manifest_file = args.workdir / "gold_manifest.json"
+    manifest: dict[str, list[str]] = json.loads(manifest_file.read_text()) if manifest_file.exists() else {}
+    here = {path.name.removesuffix(".in.jsonl") for path in args.workdir.glob("batch*.in.jsonl")}
     rows: list[dict[str, str]] = []
+    if args.out.exists():
+        with args.out.open(newline="", encoding="utf-8") as handle:
+            rows = [row for row in csv.DictReader(handle) if row["batch"] not in here]
+    kept = len(rows)
     agree = total = sure_agree = sure_total = span_agree = 0
     confusions: Counter[tuple[str, str]] = Counter()
     for out_path in sorted(args.workdir.glob("batch*.out.jsonl")):
@@ -74,14 +82,14 @@ def main(argv: list[str] | None = None) -> int:
                     "batch": batch,
                 }
             )
-    rows.sort(key=lambda row: (row["batch"], row["id"]))
+    rows.sort(key=lambda row: (int(row["batch"].removeprefix("batch")), row["id"]))
     with args.out.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(
             handle, fieldnames=["id", "text", "service_code", "sure", "location_text", "batch"]
         )
         writer.writeheader()
         writer.writerows(rows)
-    print(f"{len(rows)} pool labels -> {args.out}")
+    print(f"{len(rows)} pool labels ({kept} kept from earlier rounds) -> {args.out}")
     print(Counter(row["service_code"] for row in rows).most_common())
     print(f"unsure: {sum(row['sure'] == 'unsure' for row in rows) / len(rows):.1%}")
     if total:

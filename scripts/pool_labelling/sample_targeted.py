@@ -9,9 +9,14 @@ are left. Messages already in an earlier batch or in labelled.csv are never draw
     ... --seed 20261128 --first 28 --batches 14 --random 200 --targeted 200 --gold 28 --candidates 30000
     ... --seed 20261129 --first 42 --batches 28 --random 214 --targeted 214 --gold 0 --candidates 60000
     ... --seed 20261130 --first 70 --batches 28 --random 214 --targeted 214 --gold 0 --candidates 60000
+    ... --seed 20261201 --first 98 --batches 24 --random 215 --targeted 215 --gold 0 --candidates 60000
+
+Messages already in pool_labels.csv are never drawn either, so a round can start in a new WORKDIR holding only
+examples.json (made by sample_random.py): batches before --first that are not there are skipped.
 
 Rounds 2–4 chose with the model shipped before any pool label (commit 3e1cfac), round 5 with the one trained
-with the first 16,800 (commit ac5baec): rerun against those models to draw the same messages.
+with the first 16,800 (commit ac5baec), round 6 with the one trained with all 40,768 of rounds 1–5 (commit
+0662ae9): rerun against those models to draw the same messages.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from intents.classifier import LinearTextModel
 from scripts.pool_labelling.sample_random import DATA, key
 
 MODEL = Path(__file__).resolve().parents[2] / "intents" / "model" / "service_classifier"
+POOL_LABELS = Path(__file__).resolve().parents[2] / "intents" / "data" / "pool_labels.csv"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -43,11 +49,15 @@ def main(argv: list[str] | None = None) -> None:
     with (DATA / "labelled.csv").open(newline="", encoding="utf-8") as handle:
         gold = list(csv.DictReader(handle))
     seen = {key(g["text"]) for g in gold}
-    used = set()
+    with POOL_LABELS.open(newline="", encoding="utf-8") as handle:
+        used = {key(row["text"]) for row in csv.DictReader(handle)}
     for b in range(args.first):
-        for line in (args.workdir / f"batch{b:02d}.in.jsonl").read_text(encoding="utf-8").splitlines():
-            used.add(key(json.loads(line)["text"]))
-    manifest: dict[str, list[str]] = json.loads((args.workdir / "gold_manifest.json").read_text())
+        earlier = args.workdir / f"batch{b:02d}.in.jsonl"
+        if earlier.exists():
+            for line in earlier.read_text(encoding="utf-8").splitlines():
+                used.add(key(json.loads(line)["text"]))
+    manifest_file = args.workdir / "gold_manifest.json"
+    manifest: dict[str, list[str]] = json.loads(manifest_file.read_text()) if manifest_file.exists() else {}
     hidden_before = {i for ids in manifest.values() for i in ids}
     shown = {key(e["text"]) for e in json.loads((args.workdir / "examples.json").read_text())}
     pool = []
