@@ -1,4 +1,4 @@
-"""Rounds 2–5 of the pool labelling: half of each batch drawn at random from the pool, half chosen where the
+"""Rounds 2–8 of the pool labelling: half of each batch drawn at random from the pool, half chosen where the
 shipped classifier predicts a specific code, or `other` without confidence, in equal numbers per predicted
 code (so rare codes such as pests or graffiti get more examples). The choice is only of WHICH messages are
 labelled: every label is still the annotator's own reading. Unmarked labelled.csv rows are mixed in while any
@@ -10,12 +10,17 @@ are left. Messages already in an earlier batch or in labelled.csv are never draw
     ... --seed 20261129 --first 42 --batches 28 --random 214 --targeted 214 --gold 0 --candidates 60000
     ... --seed 20261130 --first 70 --batches 28 --random 214 --targeted 214 --gold 0 --candidates 60000
     ... --seed 20261201 --first 98 --batches 24 --random 215 --targeted 215 --gold 0 --candidates 60000
+    ... --seed 20261202 --first 122 --batches 24 --random 215 --targeted 215 --gold 25 --candidates 60000
+    ... --seed 20261203 --first 146 --batches 24 --random 215 --targeted 215 --gold 20 --candidates 60000
+
+(Round 6 was drawn without labelled rows; 25 were then mixed into each of batch106–121, drawn with
+random.seed(20261202) from labelled.csv's rows not among the worked examples, to measure that round too.)
 
 Messages already in pool_labels.csv are never drawn either, so a round can start in a new WORKDIR holding only
 examples.json (made by sample_random.py): batches before --first that are not there are skipped.
 
 Rounds 2–4 chose with the model shipped before any pool label (commit 3e1cfac), round 5 with the one trained
-with the first 16,800 (commit ac5baec), round 6 with the one trained with all 40,768 of rounds 1–5 (commit
+with the first 16,800 (commit ac5baec), rounds 6–8 with the one trained with all 40,768 of rounds 1–5 (commit
 0662ae9): rerun against those models to draw the same messages.
 """
 
