@@ -336,6 +336,7 @@ def _is_name_word(token: _Token) -> bool:
 
 
 _AVENUE_FIRST = frozenset({"AVENUE", "AVE"})
+_ABBREVIATED_DIRECTIONS = frozenset({"N", "S", "E", "W", "NE", "NW", "SE", "SW"})
 
 
 class _Finder:
@@ -1147,6 +1148,16 @@ class _Finder:
             start >= 2 and tokens[start - 1].lower == "of" and tokens[start - 2].lower in {"block", "blk"}
         )
         if block and all(t.proper or t.upper in DIRECTIONALS for t in words):
+            return end, False
+        # "2610 W Haddon", "4400 S Wood": in a grid city a house number, an abbreviated direction and a
+        # name is how every address is written, so the abbreviation is the sign a suffix would be (a
+        # number of two digits at least: "5 E Coli" is no address).
+        if (
+            2 <= len(words) <= 3
+            and words[0].text in _ABBREVIATED_DIRECTIONS
+            and len(tokens[start - 1].text) >= 2
+            and all(t.proper and t.lower not in self.common for t in words[1:])
+        ):
             return end, False
         if (
             after_cue

@@ -257,6 +257,13 @@ def test_spanish_and_chinese_ways_of_writing_streets(
         ("sewer smell near 600 Pine St #200, Seattle, WA 98101", "600 Pine St", "address", "600 PINE ST"),
         # A street no word list knows, after a house number, a place preposition and before the end.
         ("Tree blocking sidewalk at 3300 Wilshire", "3300 Wilshire", "address", "3300 WILSHIRE"),
+        # In a grid city a house number and an abbreviated direction mark an address without a type.
+        (
+            "Grey Impala hasn't moved from in front of 2610 W Haddon in over a month",
+            "2610 W Haddon",
+            "address",
+            "2610 W HADDON",
+        ),
         (
             "Flooded underpass at Northside Dr & MLK Jr Dr SW",
             "Northside Dr & MLK Jr Dr SW",
@@ -350,6 +357,7 @@ def test_messages_from_other_cities_and_languages(
         "The City of Austin needs to do better with bulk pickup",
         "Still no response on case #12345678",
         "My Neighbor keeps parking his RV in the street",
+        "There were 5 E Coli cases at the beach",  # a single digit and a letter make no grid address
         "Llamé el Lunes y Nadie vino",  # two capitals joined by "y" are no corner without a street's marks
         "No recogieron la basura esta semana",
         "我家附近的公园很脏",  # "the park near my home" names no park
