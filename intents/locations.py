@@ -336,7 +336,8 @@ def _is_name_word(token: _Token) -> bool:
 
 
 _AVENUE_FIRST = frozenset({"AVENUE", "AVE"})
-_ABBREVIATED_DIRECTIONS = frozenset({"N", "S", "E", "W", "NE", "NW", "SE", "SW"})
+# "N", "SW": the directionals written as their own abbreviation.
+_ABBREVIATED_DIRECTIONS = frozenset(name for name, short in DIRECTIONALS.items() if name == short)
 
 
 class _Finder:
