@@ -101,12 +101,20 @@ STOPWORDS = _words(
     sidewalks llc inc corp co ltd area location address rear
     """
 )
-MONTHS_AND_DAYS = _words(
-    """
+MONTHS_AND_DAYS = (
+    _words(
+        """
     january february march april may june july august september october november december jan feb mar
     apr jun jul aug sep sept oct nov dec monday tuesday wednesday thursday friday saturday sunday mon
-    tue tues wed thu thur thurs fri sat sun
+    tue tues wed weds thu thur thurs fri sat sun
     """
+    )
+    | frozenset(  # "on Mondays", "on Sunday's", "on Thanksgiving": when, not where
+        form
+        for day in ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+        for form in (day + "s", day + "'s")
+    )
+    | _words("christmas thanksgiving halloween easter")
 )
 # Words after "street" that make it a thing, not a street's name: "street light", "street cleaning".
 STREET_COMPOUNDS = _words(
@@ -1376,7 +1384,14 @@ class _Finder:
                     and words[0].lower not in LANDMARK_HEADS
                     and self._known(words)
                 )
-                if not (named or particle or plain):
+                # "on S Broadway", "along N Halsted": grid cities write an abbreviated direction before
+                # the name, the sign a street type would be.
+                grid = (
+                    2 <= len(words) <= 3
+                    and words[0].text in _ABBREVIATED_DIRECTIONS
+                    and all(t.proper for t in words[1:])
+                )
+                if not (named or particle or plain or grid):
                     continue
             else:
                 plain = False
@@ -1385,6 +1400,45 @@ class _Finder:
             text = self._span_text(index + 1, end)
             strength = _KIND_STRENGTH["street"] - (0.9 if plain else 0.6)
             found.append(_Candidate(index + 1, end, "street", strength, normalize_street(text)))
+        found.extend(self._unknown_street_after_on())
+        return found
+
+    def _unknown_street_after_on(self) -> list[_Candidate]:
+        """ "on Larimer", "POTHOLES ON WESTHEIMER": one capitalised word no list knows, closing its phrase
+        after "on", is how residents of a city whose streets the list lacks name a street. Weak and a rule
+        of its own: where the list is complete (Boston) such a word is mostly something else ("on
+        Facebook"), so the ranker weighs it."""
+        tokens = self.tokens
+        found = []
+        for index, token in enumerate(tokens[:-1]):
+            if token.lower not in {"on", "along", "onto"}:
+                continue
+            word = tokens[index + 1]
+            if (
+                not word.proper
+                or len(word.text) < 4
+                or not word.text.isalpha()
+                or word.upper in self.names
+                or word.lower in LANDMARK_HEADS
+                or _is_suffix(word)
+            ):
+                continue
+            following = tokens[index + 2] if index + 2 < len(tokens) else None
+            closes = following is None or not following.is_word or following.text.islower()
+            if not closes or (
+                following is not None and (_is_suffix(following) or following.lower in LANDMARK_HEADS)
+            ):
+                continue
+            found.append(
+                _Candidate(
+                    index + 1,
+                    index + 2,
+                    "street",
+                    _KIND_STRENGTH["street"] - 1.2,
+                    normalize_street(word.text),
+                    rule="unknown_on",
+                )
+            )
         return found
 
     def _landmarks(self) -> list[_Candidate]:

@@ -271,6 +271,17 @@ def test_spanish_and_chinese_ways_of_writing_streets(
             None,
         ),
         ("Dead tree at 47.6097, -122.3331 needs removal", "47.6097, -122.3331", "coordinates", None),
+        # Grid cities write an abbreviated direction before a street's name, with no type after it.
+        ("Business on S Broadway never shovels their walk", "S Broadway", "street", "S BROADWAY"),
+        ("graffiti along N. Halsted by the L", "N. Halsted", "street", "N HALSTED"),
+        # One capitalised word no list knows, closing its phrase after "on": a street of another city.
+        ("POTHOLES ON WESTHEIMER", "WESTHEIMER", "street", "WESTHEIMER"),
+        (
+            "Food truck generator droning all night outside our building on Larimer",
+            "Larimer",
+            "street",
+            "LARIMER",
+        ),
         # A street whose type comes first (New York, Los Angeles), county and farm-to-market roads.
         (
             "Garbage piling up on Avenue B between 5th and 6th St",
@@ -356,6 +367,7 @@ def test_messages_from_other_cities_and_languages(
         "Thanks Mayor Johnson for nothing. Called 311 on Monday and Nobody came",
         "The City of Austin needs to do better with bulk pickup",
         "Still no response on case #12345678",
+        "Cars park on Sundays and on Thanksgiving too",  # days and holidays say when, not where
         "My Neighbor keeps parking his RV in the street",
         "There were 5 E Coli cases at the beach",  # a single digit and a letter make no grid address
         "Llamé el Lunes y Nadie vino",  # two capitals joined by "y" are no corner without a street's marks
