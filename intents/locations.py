@@ -344,6 +344,9 @@ def _is_name_word(token: _Token) -> bool:
 
 
 _AVENUE_FIRST = frozenset({"AVENUE", "AVE"})
+# "Valencia btwn 17th and 18th": how 311 messages shorten "between" ("btw" too, where a street and two
+# cross streets around it rule out "by the way").
+_BETWEEN = frozenset({"between", "btwn", "btw", "betw"})
 # "N", "SW": the directionals written as their own abbreviation.
 _ABBREVIATED_DIRECTIONS = frozenset(name for name, short in DIRECTIONALS.items() if name == short)
 
@@ -1245,7 +1248,7 @@ class _Finder:
         tokens = self.tokens
         found = []
         for index, token in enumerate(tokens):
-            if token.lower not in {"between", "to", "from"} or index == 0:
+            if token.lower not in _BETWEEN | {"to", "from"} or index == 0:
                 continue
             left = self.street_backward(index)
             if left is None or not (left[1] or self._evidence(left[2], has_suffix=False) >= 1.0):
@@ -1253,7 +1256,7 @@ class _Finder:
             start = left[0]
             if start >= 1 and _is_number(tokens[start - 1]):
                 start -= 1  # "148 Prince Street to Commercial Street"
-            if token.lower == "between":
+            if token.lower in _BETWEEN:
                 first = self._cross_street(index + 1)
                 if first is None or first[0] >= len(tokens) or not self._joins_crosses(tokens[first[0]]):
                     continue

@@ -673,6 +673,17 @@ def test_most_sf_corners_written_in_lower_case_without_street_types_geocode_with
             "Tremont st between Melnea Cass n Clarendon",
             "TREMONT ST BETWEEN MELNEA CASS & CLARENDON",
         ),
+        # "between" shortened, as 311 messages often do.
+        (
+            "car parked in bike lane on Valencia btwn 17th and 18th",
+            "Valencia btwn 17th and 18th",
+            "VALENCIA BETWEEN 17TH & 18TH",
+        ),
+        (
+            "Trash piled up on Valencia btw 17th and 18th",
+            "Valencia btw 17th and 18th",
+            "VALENCIA BETWEEN 17TH & 18TH",
+        ),
     ],
 )
 def test_a_stretch_between_lettered_cross_streets_or_joined_by_n(
