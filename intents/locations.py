@@ -344,6 +344,7 @@ def _is_name_word(token: _Token) -> bool:
 
 
 _AVENUE_FIRST = frozenset({"AVENUE", "AVE"})
+_TYPES_THAT_NAME = frozenset({"BRIDGE", "HEIGHTS", "CROSSING", "PLAZA", "CIRCLE", "TERRACE"})
 # "Valencia btwn 17th and 18th": how 311 messages shorten "between" ("btw" too, where a street and two
 # cross streets around it rule out "by the way").
 _BETWEEN = frozenset({"between", "btwn", "btw", "betw"})
@@ -501,8 +502,11 @@ class _Finder:
             if token.text == "." and not words and index >= 1 and len(tokens[index - 1].text) <= 3:
                 index -= 1
                 continue
+            # "Bridge St", "Heights Blvd", "Circle Dr": a street type that is also a name, spelt out and
+            # capitalised right before the street's own type, is the name.
+            named_type = not words and token.upper in _TYPES_THAT_NAME and token.capitalized
             inner_suffix = _is_suffix(token) and not (
-                token.upper == "ST" or (token.upper in AMBIGUOUS_SUFFIXES and token.capitalized)
+                token.upper == "ST" or (token.upper in AMBIGUOUS_SUFFIXES and token.capitalized) or named_type
             )
             saint = token.text == "St" and bool(words) and tokens[words[-1]].capitalized
             # "A St": any single capital letter right before the suffix names the street.

@@ -274,6 +274,15 @@ def test_spanish_and_chinese_ways_of_writing_streets(
         # Grid cities write an abbreviated direction before a street's name, with no type after it.
         ("Business on S Broadway never shovels their walk", "S Broadway", "street", "S BROADWAY"),
         ("graffiti along N. Halsted by the L", "N. Halsted", "street", "N HALSTED"),
+        # A street type that is also a name, spelt out before the street's own type.
+        ("light out on Bridge St near the school", "Bridge St", "street", "BRIDGE ST"),
+        (
+            "oak limb down across the whole street after the storm, Heights Blvd",
+            "Heights Blvd",
+            "street",
+            "HEIGHTS BLVD",
+        ),
+        ("pothole on Circle Dr today", "Circle Dr", "street", "CIRCLE DR"),
         # One capitalised word no list knows, closing its phrase after "on": a street of another city.
         ("POTHOLES ON WESTHEIMER", "WESTHEIMER", "street", "WESTHEIMER"),
         (
