@@ -8,6 +8,7 @@ which answers with ``intents.types.Place`` and says whether the point is inside 
 
 from __future__ import annotations
 
+import csv
 import inspect
 import logging
 import re
@@ -27,13 +28,14 @@ from geopy.point import Point as GeoPoint
 
 from intents.gazetteer import (
     ADDRESSES_FILE,
+    DATA_DIR,
     INTERSECTIONS_FILE,
     Gazetteer,
     default_gazetteer,
     load_gazetteer,
     load_index,
 )
-from intents.streets import DIRECTIONALS, SUFFIXES
+from intents.streets import DIRECTIONALS, SUFFIXES, normalize_street, split_suffix
 from intents.types import Place
 
 log = logging.getLogger(__name__)
@@ -90,6 +92,30 @@ _SEGMENT = re.compile(
 # "452 Hanover St", "221B Baker St", "1513-1515 Hyde Park Ave" (a letter belongs to the number only when
 # attached to it: "102 N Main St" is North Main).
 _ADDRESS = re.compile(r"^\s*#?\s*(\d{1,6})[A-Za-z]?(?:\s*[-–]\s*\d{1,6}[A-Za-z]?)?\s*,?\s+(\S.*)$")
+
+
+# Places residents name instead of an address ("Dolores Park", "Union Square"), in the gazetteer's
+# directory: name, aliases ("|"-joined), where (an address, or corners "A & B|C & D" whose mean is the place).
+LANDMARKS_FILE = "landmarks.csv"
+# "16th St BART station", "Civic Center Plaza": a word after a place's name that names no other place.
+_LANDMARK_TAILS = frozenset({"PLZ", "STATION", "STA", "STOP", "ENTRANCE"})
+# Street types that name a place, not a street: "Union Square" is no stretch of Union St.
+_PLACE_SUFFIXES = frozenset({"SQ", "PLZ"})
+
+
+def landmark_key(text: str) -> str:
+    """The form a place's name is looked up in: "the Union Square" and "union sq" meet at "UNION SQ",
+    "16th Street BART" and "16th St BART" at "16TH ST BART" (every word a street type is spelt short,
+    "Saint" too)."""
+    words = [SUFFIXES.get(word, "ST" if word == "SAINT" else word) for word in normalize_street(text).split()]
+    return " ".join(words[1:] if words[:1] == ["THE"] else words)
+
+
+@dataclass(frozen=True, slots=True)
+class Landmark:
+    name: str
+    lat: float
+    long: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,8 +195,10 @@ class OfflineGeocoder(Geocoder):  # type: ignore[misc]  # geopy is untyped
     ) -> None:
         super().__init__(timeout=timeout, user_agent=user_agent or DEFAULT_USER_AGENT)
         self._gazetteer = gazetteer
-        # Another city's gazetteer: a directory with addresses.csv.gz and intersections.csv.
+        # Another city's gazetteer: a directory with addresses.csv.gz and intersections.csv (and optionally
+        # landmarks.csv).
         self._data_dir = data_dir
+        self._landmarks: dict[str, Landmark] | None = None
         self.city = city
         self._tail = city_tail(city)
         self.max_reverse_distance_m = max_reverse_distance_m
@@ -196,7 +224,65 @@ class OfflineGeocoder(Geocoder):  # type: ignore[misc]  # geopy is untyped
             return None
         return location if exactly_one else [location]
 
+    @property
+    def landmarks(self) -> dict[str, Landmark]:
+        """Named places by ``landmark_key`` of their names and aliases, located at first use through the
+        gazetteer itself (no coordinate is typed by hand). A row that does not resolve is logged and left
+        out: the rest of the city still geocodes."""
+        if self._landmarks is None:
+            path = (self._data_dir or DATA_DIR) / LANDMARKS_FILE
+            self._landmarks = self._load_landmarks(path) if path.exists() else {}
+        return self._landmarks
+
+    def _load_landmarks(self, path: Path) -> dict[str, Landmark]:
+        found: dict[str, Landmark] = {}
+        with open(path, encoding="utf-8", newline="") as handle:
+            for row in csv.DictReader(handle):
+                name = (row.get("name") or "").strip()
+                point = self._landmark_point(row.get("where") or "")
+                if not name or point is None:
+                    log.warning("%s: cannot place %r (where=%r); left out", path, name, row.get("where"))
+                    continue
+                landmark = Landmark(name, *point)
+                for alias in [name, *(row.get("aliases") or "").split("|")]:
+                    if alias.strip():
+                        found.setdefault(landmark_key(alias), landmark)
+        return found
+
+    def _landmark_point(self, where: str) -> tuple[float, float] | None:
+        """An exact street address, or the mean of corners ("A & B|C & D") that all exist."""
+        parts = [part.strip() for part in where.split("|") if part.strip()]
+        points = []
+        for part in parts:
+            location = self._geocode_streets(part)
+            if location is None:
+                return None
+            kind, exact = location.raw.get("kind"), location.raw.get("exact")
+            corner = len(parts) > 1 or "&" in part
+            if (corner and kind != "intersection") or (not corner and (kind != "address" or not exact)):
+                return None
+            points.append((location.latitude, location.longitude))
+        if not points:
+            return None
+        return sum(p[0] for p in points) / len(points), sum(p[1] for p in points) / len(points)
+
+    def _landmark(self, query: str) -> Location | None:
+        landmarks = self.landmarks
+        if not landmarks:
+            return None
+        key = landmark_key(self._tail.sub("", query))
+        landmark = landmarks.get(key)
+        if landmark is None and " " in key and key.rsplit(" ", 1)[1] in _LANDMARK_TAILS:
+            landmark = landmarks.get(key.rsplit(" ", 1)[0])
+        if landmark is None:
+            return None
+        raw = {"kind": "landmark", "name": landmark.name, "exact": True}
+        return self._location(landmark.name, landmark.lat, landmark.long, raw)
+
     def _geocode_one(self, query: str) -> Location | None:
+        return self._landmark(query) or self._geocode_streets(query)
+
+    def _geocode_streets(self, query: str) -> Location | None:
         parsed = parse_query(query, self._tail)
         if parsed is None:
             return None
@@ -220,6 +306,11 @@ class OfflineGeocoder(Geocoder):  # type: ignore[misc]  # geopy is untyped
             return self._location(f"{hit.number} {hit.street}", hit.point.lat, hit.point.long, raw)
         streets = gazetteer.resolve_street(parsed.streets[0])
         if not streets:
+            return None
+        # "Union Square", "Hallidie Plaza": a square or plaza the gazetteer has no street of is a place
+        # (a landmark, or unknown), not the street of the same name.
+        suffix = split_suffix(normalize_street(parsed.streets[0]))[1]
+        if suffix in _PLACE_SUFFIXES and split_suffix(streets[0])[1] != suffix:
             return None
         middle = gazetteer.street_point(streets[0])
         if middle is None:

@@ -1452,6 +1452,26 @@ class _Finder:
         tokens = self.tokens
         found = []
         for index, token in enumerate(tokens):
+            # "Pier 39", "Piers 30-32": a waterfront's piers are named by their numbers.
+            if (
+                token.lower in {"pier", "piers"}
+                and token.capitalized
+                and index + 1 < len(tokens)
+                and tokens[index + 1].text.isdigit()
+                and len(tokens[index + 1].text) <= 3
+            ):
+                end = index + 2
+                if (
+                    end + 1 < len(tokens)
+                    and tokens[end].text in {"-", "–"}
+                    and tokens[end + 1].text.isdigit()
+                ):
+                    end += 2
+                text = self._span_text(index, end)
+                found.append(
+                    _Candidate(index, end, "landmark", _KIND_STRENGTH["landmark"] + 0.5, text.upper())
+                )
+                continue
             if token.lower not in LANDMARK_HEADS or index == 0:
                 continue
             # "elementary school children", "the park ranger": the head names a kind of person or thing.

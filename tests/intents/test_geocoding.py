@@ -16,15 +16,17 @@ from geopy.geocoders.base import Geocoder
 from geopy.location import Location
 
 from intents.gazetteer import (
+    ADDRESSES_FILE,
     DATA_DIR,
     INDEX_FILE,
+    INTERSECTIONS_FILE,
     default_gazetteer,
     distance_metres,
     load_gazetteer,
     load_index,
     save_index,
 )
-from intents.geocoding import OfflineGeocoder, PlaceResolver, build_geocoder
+from intents.geocoding import LANDMARKS_FILE, OfflineGeocoder, PlaceResolver, build_geocoder
 from intents.locations import find_location
 from tests.intents.fake_nominatim import FakeNominatim
 from tests.support.live_server import live_server
@@ -367,3 +369,90 @@ def test_the_offline_geocoder_serves_another_city_from_its_own_files(tmp_path: P
     assert corner is not None
     assert (corner.lat, corner.long) == (39.7810, -89.6500)
     assert resolver.geocode("1355 Market St") is None  # San Francisco is not loaded
+
+
+def test_every_bundled_landmark_is_placed_inside_the_city_through_the_gazetteer(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level("WARNING", logger="intents.geocoding"):
+        landmarks = OfflineGeocoder().landmarks
+    assert not [r.getMessage() for r in caplog.records if "cannot place" in r.getMessage()]
+    names = {landmark.name for landmark in landmarks.values()}
+    assert len(names) >= 40
+    south, west, north, east = SF_BOUNDARY
+    for landmark in landmarks.values():
+        assert south <= landmark.lat <= north, landmark
+        assert west <= landmark.long <= east, landmark
+
+
+@pytest.mark.parametrize(
+    ("text", "near", "metres"),
+    [
+        # Each checked against a corner or address of the gazetteer that lies in or on the place.
+        ("needles all over Dolores Park", "Dolores St & 19th St", 250),
+        ("tents in the Union Square again", "Geary St & Powell St", 150),
+        ("broken bench at Civic Center Plaza", "McAllister St & Larkin St", 250),
+        ("pothole near City Hall", "1 Dr Carlton B Goodlett Pl", 50),
+    ],
+)
+def test_a_named_place_in_a_message_is_placed(text: str, near: str, metres: float) -> None:
+    resolver = offline()
+    mention = find_location(text)
+    assert mention is not None
+    place = resolver.geocode(mention.normalized or mention.text)
+    reference = resolver.geocode(near)
+    assert reference is not None
+    assert_near(place, (reference.lat, reference.long), metres)
+    assert place is not None
+    assert place.inside_jurisdiction
+
+
+def test_a_square_or_plaza_is_never_the_street_of_the_same_name(tmp_path: Path) -> None:
+    # The bundled city without its landmarks: "Union Square" was once placed on Union St, 1.3 km away.
+    for name in (ADDRESSES_FILE, INTERSECTIONS_FILE):
+        (tmp_path / name).write_bytes((DATA_DIR / name).read_bytes())
+    bare = OfflineGeocoder(data_dir=tmp_path)
+    assert bare.landmarks == {}
+    assert bare.geocode("Union Square") is None
+    assert bare.geocode("Washington Square") is None
+    union_street = bare.geocode("Union St")
+    assert union_street is not None
+    assert union_street.raw["kind"] == "street"
+
+
+def test_another_citys_landmarks_come_from_its_own_file_and_a_bad_row_loses_only_itself(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with gzip.open(tmp_path / ADDRESSES_FILE, "wt", encoding="utf-8") as handle:
+        handle.write("number,street,lat,lon\n1,N MAIN ST,39.7817,-89.6501\n200,S 2ND ST,39.7990,-89.6540\n")
+    (tmp_path / INTERSECTIONS_FILE).write_text(
+        "cnn,lat,lon,streets,adjacent_cnns\n1,39.7800,-89.6500,N MAIN ST|W WASHINGTON ST,\n"
+        "2,39.7820,-89.6520,N MAIN ST|W ADAMS ST,\n",
+        encoding="utf-8",
+    )
+    (tmp_path / LANDMARKS_FILE).write_text(
+        "name,aliases,where\n"
+        'Old State Capitol,"Capitol Square|the Old Capitol",'
+        "N MAIN ST & W WASHINGTON ST|N MAIN ST & W ADAMS ST\n"
+        "Lincoln Library,,200 S 2nd St\n"
+        "Nowhere Park,,ELM ST & OAK ST\n"
+        "Ghost House,,999 N MAIN ST\n",
+        encoding="utf-8",
+    )
+    geocoder = OfflineGeocoder(data_dir=tmp_path, city="Springfield, IL")
+    with caplog.at_level("WARNING", logger="intents.geocoding"):
+        capitol = geocoder.geocode("the old capitol, Springfield")
+    assert capitol is not None
+    assert (round(capitol.latitude, 4), round(capitol.longitude, 4)) == (39.781, -89.651)
+    assert capitol.address == "Old State Capitol, Springfield, IL"
+    assert capitol.raw["kind"] == "landmark"
+    assert geocoder.geocode("Capitol Square") == capitol
+    library = geocoder.geocode("Lincoln Library")
+    assert library is not None
+    assert (library.latitude, library.longitude) == (39.7990, -89.6540)
+    # A corner that does not exist, or a house number the street does not have, is no place.
+    assert geocoder.geocode("Nowhere Park") is None
+    assert geocoder.geocode("Ghost House") is None
+    warned = " ".join(record.getMessage() for record in caplog.records)
+    assert "Nowhere Park" in warned
+    assert "Ghost House" in warned

@@ -274,6 +274,9 @@ def test_spanish_and_chinese_ways_of_writing_streets(
         # Grid cities write an abbreviated direction before a street's name, with no type after it.
         ("Business on S Broadway never shovels their walk", "S Broadway", "street", "S BROADWAY"),
         ("graffiti along N. Halsted by the L", "N. Halsted", "street", "N HALSTED"),
+        # Piers are named by their numbers.
+        ("overflowing can at Pier 39", "Pier 39", "landmark", "PIER 39"),
+        ("needles on the sidewalk by Piers 30-32", "Piers 30-32", "landmark", "PIERS 30-32"),
         # A street type that is also a name, spelt out before the street's own type.
         ("light out on Bridge St near the school", "Bridge St", "street", "BRIDGE ST"),
         (
