@@ -376,6 +376,20 @@ class _Finder:
     def _known(self, words: list[_Token]) -> bool:
         return bool(words) and normalize_street(" ".join(t.text for t in words)) in self.names
 
+    def _numbered_street_at(self, index: int) -> bool:
+        """ "W 96 St", "EAST 12 STREET": New York writes its numbered streets without the ordinal's
+        ending, always after a direction and before the street type."""
+        tokens = self.tokens
+        return (
+            index >= 1
+            and index + 1 < len(tokens)
+            and tokens[index].text.isdigit()
+            and len(tokens[index].text) <= 3
+            and tokens[index - 1].is_word
+            and tokens[index - 1].upper in DIRECTIONALS
+            and _is_suffix(tokens[index + 1])
+        )
+
     @staticmethod
     def _everyday_name(word: _Token, suffix: _Token) -> bool:
         """ "Front St", "Day Blvd", "March Ave": an everyday word, capitalised mid-sentence right before a
@@ -453,7 +467,9 @@ class _Finder:
         if not words:
             return 0.0
         score = 1.5 if has_suffix else 0.0
-        if any(is_ordinal(t.text) for t in words):
+        # "W 96": a bare number after a direction is a numbered street (only ever proposed before a type).
+        numbered = len(words) >= 2 and words[-1].text.isdigit() and words[-2].upper in DIRECTIONALS
+        if numbered or any(is_ordinal(t.text) for t in words):
             score += 1.5
         known = self._known(words)
         if known:
@@ -512,8 +528,11 @@ class _Finder:
             # "A St": any single capital letter right before the suffix names the street.
             letter = not words and len(token.text) == 1 and token.text.isupper()
             everyday = not words and self._everyday_name(token, tokens[suffix])
+            numbered = not words and self._numbered_street_at(index)
             if (
-                not (_is_name_word(token) or is_ordinal(token.text) or saint or letter or everyday)
+                not (
+                    _is_name_word(token) or is_ordinal(token.text) or saint or letter or everyday or numbered
+                )
                 or inner_suffix
             ):
                 break
@@ -674,6 +693,7 @@ class _Finder:
                 or (after_particle and _is_name_word(token))
                 or (token.upper in self.names and _is_name_word(token))
                 or (followed_by_suffix and _is_name_word(token) and token.lower not in self.common)
+                or (not words and self._numbered_street_at(index))
             ):
                 break
             # "4th Floor", "3rd grade": an ordinal that counts something else.
@@ -1137,7 +1157,12 @@ class _Finder:
                 if street is not None and street[0] == start:
                     # "1600 Pennsylvania Ave NW": a directional after the suffix belongs to the street.
                     return self._quadrant_after(at + 1), True
-            if not (_is_name_word(token) or token.text == "." or is_ordinal(token.text)):
+            if not (
+                _is_name_word(token)
+                or token.text == "."
+                or is_ordinal(token.text)
+                or self._numbered_street_at(at)
+            ):
                 break
         # "11 Appleton", "5 W Broadway", "377 West First": a proper name straight after the number.
         found = self.street_forward(start)

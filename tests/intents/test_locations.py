@@ -274,6 +274,15 @@ def test_spanish_and_chinese_ways_of_writing_streets(
         # Grid cities write an abbreviated direction before a street's name, with no type after it.
         ("Business on S Broadway never shovels their walk", "S Broadway", "street", "S BROADWAY"),
         ("graffiti along N. Halsted by the L", "N. Halsted", "street", "N HALSTED"),
+        # New York's numbered streets without the ordinal's ending, after a direction.
+        ("DIRTY SIDEWALK IN FRONT OF 345 EAST 12 STREET", "345 EAST 12 STREET", "address", "345 E 12 ST"),
+        (
+            "BLOCKED HYDRANT ON BROADWAY BETWEEN W 96 ST AND W 97 ST",
+            "BROADWAY BETWEEN W 96 ST AND W 97 ST",
+            "street",
+            "BROADWAY BETWEEN W 96 ST & W 97 ST",
+        ),
+        ("pothole at E 14 St and 1st Ave", "E 14 St and 1st Ave", "intersection", "E 14 ST & 01ST AVE"),
         # Piers are named by their numbers.
         ("overflowing can at Pier 39", "Pier 39", "landmark", "PIER 39"),
         ("needles on the sidewalk by Piers 30-32", "Piers 30-32", "landmark", "PIERS 30-32"),
@@ -380,6 +389,7 @@ def test_messages_from_other_cities_and_languages(
         "The City of Austin needs to do better with bulk pickup",
         "Still no response on case #12345678",
         "Cars park on Sundays and on Thanksgiving too",  # days and holidays say when, not where
+        "the N 7 bus never came",  # a number after a direction is a street only before a street type
         "My Neighbor keeps parking his RV in the street",
         "There were 5 E Coli cases at the beach",  # a single digit and a letter make no grid address
         "Llamé el Lunes y Nadie vino",  # two capitals joined by "y" are no corner without a street's marks
