@@ -344,6 +344,7 @@ def _is_name_word(token: _Token) -> bool:
 
 
 _AVENUE_FIRST = frozenset({"AVENUE", "AVE"})
+# Street types that are also streets' names, spelt out before another type: "Bridge St", "Heights Blvd".
 _TYPES_THAT_NAME = frozenset({"BRIDGE", "HEIGHTS", "CROSSING", "PLAZA", "CIRCLE", "TERRACE"})
 # "Valencia btwn 17th and 18th": how 311 messages shorten "between" ("btw" too, where a street and two
 # cross streets around it rule out "by the way").
