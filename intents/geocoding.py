@@ -236,8 +236,14 @@ class OfflineGeocoder(Geocoder):  # type: ignore[misc]  # geopy is untyped
 
     def _load_landmarks(self, path: Path) -> dict[str, Landmark]:
         found: dict[str, Landmark] = {}
-        with open(path, encoding="utf-8", newline="") as handle:
-            for row in csv.DictReader(handle):
+        # utf-8-sig: a file saved from a spreadsheet often starts with a byte-order mark.
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            reader = csv.DictReader(handle)
+            missing = {"name", "where"} - set(reader.fieldnames or ())
+            if missing:
+                log.error("%s: no %s column; no landmark is used", path, " or ".join(sorted(missing)))
+                return found
+            for row in reader:
                 name = (row.get("name") or "").strip()
                 point = self._landmark_point(row.get("where") or "")
                 if not name or point is None:

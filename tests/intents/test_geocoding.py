@@ -456,3 +456,13 @@ def test_another_citys_landmarks_come_from_its_own_file_and_a_bad_row_loses_only
     warned = " ".join(record.getMessage() for record in caplog.records)
     assert "Nowhere Park" in warned
     assert "Ghost House" in warned
+    # Saved from a spreadsheet (a byte-order mark first), the file reads the same.
+    text = (tmp_path / LANDMARKS_FILE).read_text(encoding="utf-8")
+    (tmp_path / LANDMARKS_FILE).write_text(text, encoding="utf-8-sig")
+    assert OfflineGeocoder(data_dir=tmp_path, city="Springfield, IL").geocode("Capitol Square") == capitol
+    # A file without the columns it needs says so and places nothing.
+    (tmp_path / LANDMARKS_FILE).write_text("place,address\nOld State Capitol,1 N Main St\n", encoding="utf-8")
+    caplog.clear()
+    with caplog.at_level("ERROR", logger="intents.geocoding"):
+        assert OfflineGeocoder(data_dir=tmp_path, city="Springfield, IL").geocode("Old State Capitol") is None
+    assert any("no name or where column" in record.getMessage() for record in caplog.records)
