@@ -353,6 +353,14 @@ _BETWEEN = frozenset({"between", "btwn", "btw", "betw"})
 _ABBREVIATED_DIRECTIONS = frozenset(name for name, short in DIRECTIONALS.items() if name == short)
 
 
+def _grid_street(words: list[_Token]) -> bool:
+    """ "W Haddon", "S Broadway", "N Halsted": grid cities write an abbreviated direction before one or two
+    names (capitalised, no everyday words); the abbreviation is the sign a street type would be."""
+    return (
+        2 <= len(words) <= 3 and words[0].text in _ABBREVIATED_DIRECTIONS and all(t.proper for t in words[1:])
+    )
+
+
 class _Finder:
     def __init__(self, text: str) -> None:
         self.text = text
@@ -1192,14 +1200,8 @@ class _Finder:
         if block and all(t.proper or t.upper in DIRECTIONALS for t in words):
             return end, False
         # "2610 W Haddon", "4400 S Wood": in a grid city a house number, an abbreviated direction and a
-        # name is how every address is written, so the abbreviation is the sign a suffix would be (a
-        # number of two digits at least: "5 E Coli" is no address).
-        if (
-            2 <= len(words) <= 3
-            and words[0].text in _ABBREVIATED_DIRECTIONS
-            and len(tokens[start - 1].text) >= 2
-            and all(t.proper and t.lower not in self.common for t in words[1:])
-        ):
+        # name is how every address is written (a number of two digits at least: "5 E Coli" is no address).
+        if _grid_street(words) and len(tokens[start - 1].text) >= 2:
             return end, False
         if (
             after_cue
@@ -1417,14 +1419,7 @@ class _Finder:
                     and words[0].lower not in LANDMARK_HEADS
                     and self._known(words)
                 )
-                # "on S Broadway", "along N Halsted": grid cities write an abbreviated direction before
-                # the name, the sign a street type would be.
-                grid = (
-                    2 <= len(words) <= 3
-                    and words[0].text in _ABBREVIATED_DIRECTIONS
-                    and all(t.proper for t in words[1:])
-                )
-                if not (named or particle or plain or grid):
+                if not (named or particle or plain or _grid_street(words)):  # "on S Broadway"
                     continue
             else:
                 plain = False
