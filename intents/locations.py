@@ -221,6 +221,28 @@ _SPANISH_MARKS = re.compile(
 )
 # Candidates from the Spanish and Chinese patterns (``intents.multilingual_streets``).
 _UNRANKED_RULES = frozenset({"spanish", "chinese"})
+# Words joining two places that labellers often keep as one span: a shop on its street ("Finns Sushi on
+# Garden St"), a street fixed by a crossing or a landmark ("Charles St. across from Liberty Hotel",
+# "Somerset Street off of Beacon"). Grouped into a few classes so the ranker learns each from enough
+# examples; a class is a candidate's rule ("link_near").
+_LINKS: dict[tuple[str, ...], str] = {
+    ("on",): "on",
+    ("in",): "in",
+    ("inside",): "in",
+    ("at",): "at",
+    ("at", "the", "intersection", "of"): "corner",
+    ("at", "the", "corner", "of"): "corner",
+    ("across", "from"): "near",
+    ("off",): "near",
+    ("off", "of"): "near",
+    ("by",): "near",
+    ("here", "by"): "near",
+    ("near",): "near",
+    ("past",): "near",
+    ("just", "past"): "near",
+    ("behind",): "near",
+}
+_MAX_LINK_WORDS = max(len(words) for words in _LINKS)
 
 _KIND_STRENGTH: dict[str, float] = {
     "coordinates": 6.0,
@@ -256,6 +278,8 @@ class _Candidate:
     lat: float | None = None
     long: float | None = None
     rule: str = "pattern"
+    # For a span joining two places ("Finns Sushi on Garden St"): the kinds and rules of its parts.
+    parts: str = ""
 
 
 def _tokenize(text: str) -> list[_Token]:
@@ -868,6 +892,61 @@ class _Finder:
                 )
         return found
 
+    def compounds(self, parts: list[_Candidate]) -> list[_Candidate]:
+        """Spans of two places and the words joining them ("Clery's on Columbus", "Morrissey Blvd across
+        from Garvey Park"), and "corner of" kept before a crossing ("Corner of Isabella and Arlington").
+        Labellers keep such a span whole about as often as they keep one part, so each is one more
+        candidate for the ranker, never a pattern. It is geocoded as its more precise part."""
+        tokens = self.tokens
+        found: list[_Candidate] = []
+        for first in parts:
+            if first.rule == "phrase":
+                continue
+            if (
+                first.kind == "intersection"
+                and first.start >= 2
+                and tokens[first.start - 2].lower == "corner"
+                and tokens[first.start - 1].lower in {"of", "if"}
+            ):
+                found.append(
+                    _Candidate(
+                        first.start - 2,
+                        first.end,
+                        first.kind,
+                        first.strength,
+                        first.normalized,
+                        first.lat,
+                        first.long,
+                        rule="corner_of",
+                    )
+                )
+            for second in parts:
+                if second.rule == "phrase" or not 0 < second.start - first.end <= _MAX_LINK_WORDS:
+                    continue
+                if first.strength <= 0 and second.strength <= 0:
+                    continue  # two loose guesses: too weak to join
+                joining = tokens[first.end : second.start]
+                if joining[0].text == "." and len(tokens[first.end - 1].text) <= 4:
+                    joining = joining[1:]  # "Charles St. across from"
+                link = _LINKS.get(tuple(t.lower for t in joining))
+                if link is None:
+                    continue
+                precise = max((first, second), key=lambda c: _KIND_STRENGTH.get(c.kind, 0.0))
+                found.append(
+                    _Candidate(
+                        first.start,
+                        second.end,
+                        precise.kind,
+                        min(first.strength, second.strength),
+                        precise.normalized,
+                        precise.lat,
+                        precise.long,
+                        rule=f"link_{link}",
+                        parts=f"{first.kind}:{first.rule}>{second.kind}:{second.rule}",
+                    )
+                )
+        return found
+
     def features(
         self,
         candidate: _Candidate,
@@ -930,6 +1009,10 @@ class _Finder:
         feats[f"{candidate.kind}|{rank_name}"] = 1.0
         feats[f"{candidate.rule}|{before_name}"] = 1.0
         feats[f"{candidate.rule}|len={min(size, 4)}"] = 1.0
+        if candidate.parts:
+            feats[f"{candidate.rule}|parts={candidate.parts}"] = 1.0
+            first_part = candidate.parts.split(">")[0]
+            feats[f"{candidate.rule}|first={first_part}"] = 1.0
         if words:
             feats[f"{candidate.rule}|all_proper"] = feats["all_proper"]
             feats[f"{candidate.rule}|initial"] = feats["initial"]
@@ -1768,6 +1851,10 @@ def ranked_candidates(text: str) -> tuple[_Finder, list[tuple[_Candidate, dict[s
     seen: set[tuple[int, int]] = set()
     unique: list[_Candidate] = []
     for candidate in pool:  # patterns first: a loose guess of the same span adds nothing
+        if (candidate.start, candidate.end) not in seen:
+            seen.add((candidate.start, candidate.end))
+            unique.append(candidate)
+    for candidate in finder.compounds(unique):
         if (candidate.start, candidate.end) not in seen:
             seen.add((candidate.start, candidate.end))
             unique.append(candidate)

@@ -93,3 +93,43 @@ def test_next_to_is_read_as_the_cue_in_front_of_is() -> None:
 
     assert context("Dumped couch next to Walgreens") == context("Dumped couch in front of Walgreens")
     assert context("Dumped couch next to Walgreens") != context("Dumped couch close to Walgreens")
+
+
+COMPOUNDS = [
+    ("Grease spill next to Rosa Pizza on Elm St", "Rosa Pizza on Elm St"),
+    ("Broken light at Oak Ave across from Birch Park", "Oak Ave across from Birch Park"),
+    ("Snow piled on Pine St off of Cedar Rd by the hydrant", "Pine St off of Cedar Rd"),
+    ("Trash bags outside Lucky Laundry on Maple Ave", "Lucky Laundry on Maple Ave"),
+    ("Cars park on the corner of Ash St and Spruce St every night", "corner of Ash St and Spruce St"),
+    ("Pothole on Walnut St. across from Hazel Field", "Walnut St. across from Hazel Field"),
+    ("Needles behind Star Market on Willow Rd", "Star Market on Willow Rd"),
+    ("Corner of Holly St and Laurel Ave has a leaning sign", "Corner of Holly St and Laurel Ave"),
+    ("Thank you all for the quick help", ""),
+    ("Please call me back about my case", ""),
+]
+
+
+def test_two_places_and_the_words_joining_them_are_one_candidate_placed_at_its_more_precise_part(
+    tmp_path: Path,
+) -> None:
+    finder, scored = ranked_candidates("Antifreeze leak next to Finns Sushi on Garden St. Thanks")
+    joined = {finder.mention(c).text: c for c, _features in scored if c.rule.startswith("link_")}
+    assert set(joined) >= {"Finns Sushi on Garden St"}
+    # Geocoded as the street, the part a gazetteer knows.
+    assert joined["Finns Sushi on Garden St"].kind == "street"
+    assert joined["Finns Sushi on Garden St"].normalized == "GARDEN ST"
+    finder, scored = ranked_candidates("Corner of Lorenzo st and Walnut abandoned trailer")
+    corner = [c for c, _features in scored if finder.mention(c).text == "Corner of Lorenzo st and Walnut"]
+    assert [c.kind for c in corner] == ["intersection"]
+    # Labellers who keep such spans whole teach the ranker to pick them.
+    data = tmp_path / "compounds.csv"
+    with open(data, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["text", "location_text"])
+        writer.writerows(COMPOUNDS)
+    output = tmp_path / "ranker.json"
+    main([str(data), "--output", str(output), "--all"])
+    ranker = LocationRanker.from_json(json.loads(output.read_text(encoding="utf-8")))
+    finder, scored = ranked_candidates("Graffiti on the door of Blue Cafe on Poplar St")
+    best = max(scored, key=lambda item: ranker.probability(item[1]))
+    assert finder.mention(best[0]).text == "Blue Cafe on Poplar St"
