@@ -202,6 +202,10 @@ _CONTEXT_WORDS = frozenset(
 # Words that open many street names of two words or more written without a suffix ("El Camino Real", "Del
 # Mar", "San Pablo", "Van Dyke", "La Salle"): after "on" such a run of capitalised words is a street.
 NAME_PARTICLES = _words("el la las los del de san santa saint van von mc mac")
+# Initials that name streets in hundreds of US cities, written alone after "on": "on MLK".
+_STREET_INITIALS = frozenset({"MLK", "JFK"})
+# Written in lower case inside a capitalised name: "Ponce de Leon", "Camino del Rio", "Avenue du Parc".
+_INNER_PARTICLES = _words("de del du des da di la von van der")
 # The longest known street name the finder reads as one ("Martin Luther King Jr").
 _MAX_NAME_WORDS = 5
 # Everyday words (function-word list, months) that name streets when capitalised right before a street
@@ -512,6 +516,9 @@ class _Finder:
                 score += 0.75
         # "El Camino Real": capitalised words opened by a particle that opens street names.
         particle = len(words) >= 2 and words[0].lower in NAME_PARTICLES and all(t.capitalized for t in words)
+        # "Ponce de Leon": a lower-case particle inside a capitalised name is part of it.
+        if len(words) >= 3 and words[0].capitalized and words[-1].capitalized:
+            words = [t for t in words if t.capitalized or t.lower not in _INNER_PARTICLES]
         if particle or all(self._named(t) or t.upper in DIRECTIONALS for t in words):
             score += 1.0
         else:
@@ -579,9 +586,14 @@ class _Finder:
         if first is None:
             return None
         name = [tokens[i] for i in range(first, suffix) if tokens[i].is_word]
+
+        def inner_particle(token: _Token) -> bool:  # "640 Ponce de Leon Ave"
+            return token.lower in _INNER_PARTICLES and name[0].capitalized and token is not name[0]
+
         # "17 mins Union Sq": an everyday lower-case word after a number is no street name.
         if after_number and any(
-            _plain(t) and t.lower in self.common and t.upper not in self.names for t in name
+            _plain(t) and t.lower in self.common and t.upper not in self.names and not inner_particle(t)
+            for t in name
         ):
             return None
         evidence = self._evidence(name, has_suffix=True)
@@ -598,11 +610,21 @@ class _Finder:
         tokens = self.tokens
         # The run of name-like words (with directionals) before the suffix.
         run_start: int | None = None
-        for i in reversed(words):
+        for position in range(len(words) - 1, -1, -1):
+            i = words[position]
             token = tokens[i]
             name_like = self._named(token) or token.upper in DIRECTIONALS
             saint = token.capitalized and run_start is not None and token.upper == "ST"
-            if name_like or (token.capitalized and not token.initial) or saint:
+            # "Ponce de Leon Ave", "Camino del Rio": a lower-case particle between two capitalised words.
+            particle = (
+                run_start is not None
+                and token.lower in _INNER_PARTICLES
+                and not token.capitalized
+                and position >= 1
+                and tokens[words[position - 1]].capitalized
+                and tokens[run_start].capitalized
+            )
+            if name_like or (token.capitalized and not token.initial) or saint or particle:
                 run_start = i
             else:
                 break
@@ -1527,7 +1549,7 @@ class _Finder:
             word = tokens[index + 1]
             if (
                 not word.proper
-                or len(word.text) < 4
+                or (len(word.text) < 4 and word.upper not in _STREET_INITIALS)
                 or not word.text.isalpha()
                 or word.upper in self.names
                 or word.lower in LANDMARK_HEADS

@@ -344,6 +344,15 @@ def test_spanish_and_chinese_ways_of_writing_streets(
             "address",
             "1600 PENNSYLVANIA AVE NW",
         ),
+        # A lower-case particle inside a capitalised name (Atlanta, San Diego); initials after "on".
+        ("pothole on Ponce de Leon Ave NE", "Ponce de Leon Ave NE", "street", "PONCE DE LEON AVE NE"),
+        (
+            "Trash everywhere at 640 Ponce de Leon Ave",
+            "640 Ponce de Leon Ave",
+            "address",
+            "640 PONCE DE LEON AVE",
+        ),
+        ("Streetlight out on MLK near the school", "MLK", "street", "MLK"),
         # Spanish and Chinese from the same cities.
         (
             "Hay basura en la calle 5 y la avenida Central",
