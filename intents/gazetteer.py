@@ -29,6 +29,8 @@ DATA_DIR = Path(__file__).parent / "data" / "sf"
 ADDRESSES_FILE = "addresses.csv.gz"
 INTERSECTIONS_FILE = "intersections.csv"
 INDEX_FILE = DATA_DIR / "gazetteer.npz"
+# Points of one pair of streets closer than this are one corner (a divided road, an offset crossing).
+_SAME_CORNER_M = 100.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +92,8 @@ class Gazetteer:
             + tuple(sorted(by_base_without_directional.get(base, set()) - by_base.get(base, set())))
             for base in by_base.keys() | by_base_without_directional.keys()
         }
-        self._bases = list(self._by_base)
+        # Sorted: among equally close typo corrections the first wins, the same one in every process.
+        self._bases = sorted(self._by_base)
         # Reverse geocoding: nearest neighbour in a local equirectangular projection (metres-like units).
         self._cos_lat = math.cos(math.radians(float(np.mean(lats)) if len(lats) else 0.0))
         self._tree = cKDTree(np.column_stack([lats, longs * self._cos_lat]))
@@ -107,21 +110,34 @@ class Gazetteer:
         normalized = normalize_street(phrase)
         if not normalized:
             return ()
-        if normalized in self.streets:
-            return (normalized,)
+        # Every street written this way: "Fifth St" is 05TH ST and Mission Bay's FIFTH ST.
         if normalized in self._by_normalized:
             return self._by_normalized[normalized]
         base, suffix = split_suffix(normalized)
-        names = self._by_base.get(base) or self._by_base.get(strip_directional(base))
+        names = (
+            self._by_base.get(base)
+            or self._by_base.get(strip_directional(base))
+            or self._by_base.get(f"THE {base}")  # "Embarcadero" is THE EMBARCADERO
+        )
+        if suffix is not None:
+            # "North Point", "Diamond Heights", "Hunters Point": the last word of the name reads as a
+            # street type; with no street of the shorter name and that type, the whole is the name.
+            whole = self._by_base.get(split_suffix(normalize_street(f"{phrase} ST"))[0])
+            if whole and not (names and self._with_suffix(names, suffix)):
+                return whole
         if names is None:
             names = self._fuzzy_names(base)
         if not names:
             return ()
         if suffix is not None:
-            preferred = tuple(name for name in names if split_suffix(normalize_street(name))[1] == suffix)
+            preferred = self._with_suffix(names, suffix)
             if preferred:
                 return preferred + tuple(name for name in names if name not in preferred)
         return names
+
+    @staticmethod
+    def _with_suffix(names: tuple[str, ...], suffix: str) -> tuple[str, ...]:
+        return tuple(name for name in names if split_suffix(normalize_street(name))[1] == suffix)
 
     def _fuzzy_names(self, base: str) -> tuple[str, ...]:
         # Short names ("D", "ELM") are too easily confused to correct. A light typo is one edit
@@ -132,6 +148,16 @@ class Gazetteer:
         matches = process.extract(
             base, self._bases, scorer=DamerauLevenshtein.distance, score_cutoff=max_edits, limit=None
         )
+        # Two letters dropped from a long name leave a short one ("Hamhire" for HAMPSHIRE): two edits
+        # are allowed when the name they reach is long.
+        if not matches and len(base) >= 6:
+            matches = [
+                match
+                for match in process.extract(
+                    base, self._bases, scorer=DamerauLevenshtein.distance, score_cutoff=2, limit=None
+                )
+                if len(match[0]) >= 8
+            ]
         # A one-letter word is the name itself, never a typo: "AVENUE A" is not AVENUE G.
         letters = [word for word in base.split() if len(word) == 1]
         matches = [match for match in matches if [w for w in match[0].split() if len(w) == 1] == letters]
@@ -239,7 +265,7 @@ def load_gazetteer(directory: Path | None = None) -> Gazetteer:
         street_points[street] = Point(float(lats[middle]), float(longs[middle]))
     del rows
 
-    intersections: dict[frozenset[str], Point] = {}
+    corners: dict[frozenset[str], list[Point]] = defaultdict(list)
     points_by_street: dict[str, list[Point]] = defaultdict(list)
     with open(directory / INTERSECTIONS_FILE, encoding="utf-8", newline="") as handle:
         for record in csv.DictReader(handle):
@@ -248,11 +274,22 @@ def load_gazetteer(directory: Path | None = None) -> Gazetteer:
             for name in names:
                 points_by_street[name].append(point)
             for pair in combinations(names, 2):
-                intersections.setdefault(frozenset(pair), point)
+                corners[frozenset(pair)].append(point)
+    intersections = {pair: _corner_point(points) for pair, points in corners.items()}
     for street, points in points_by_street.items():
         if street not in street_points:
             street_points[street] = points[len(points) // 2]
     return Gazetteer(numbers, lats, longs, street_slices, intersections, street_points)
+
+
+def _corner_point(points: list[Point]) -> Point:
+    """Where two streets meet. A divided road or an offset corner is recorded as a few points close
+    together: their middle. Streets that meet twice far apart (a loop, a curve) keep the first point."""
+    first = points[0]
+    near = [p for p in points if distance_metres(first.lat, first.long, p.lat, p.long) <= _SAME_CORNER_M]
+    if len(near) == 1:
+        return first
+    return Point(sum(p.lat for p in near) / len(near), sum(p.long for p in near) / len(near))
 
 
 def _source_sizes(directory: Path) -> NDArray[np.int64]:

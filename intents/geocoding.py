@@ -80,7 +80,12 @@ def city_tail(city: str) -> re.Pattern[str]:
 _DEFAULT_CITY_TAIL = city_tail(DEFAULT_CITY)
 _CORNER_OF = re.compile(r"^.*?\b(?:corner|intersection|crossing|junction)\s+of\s+", re.IGNORECASE)
 _LEADING_WORDS = re.compile(r"^\s*(?:at|on|near|in front of|across from)\s+(?:the\s+)?", re.IGNORECASE)
-_UNIT = re.compile(r"(?:,\s*|\s+)(?:apt|apartment|unit|suite|ste|fl|floor|room|rm|#)\.?\s*#?\s*\w+\s*$", re.I)
+# "Apt 4-B", "Ste. 300", "#3", "St#3"; a unit word is a whole word ("3011 Steiner", "1443 Florida").
+_UNIT = re.compile(
+    r"(?:(?:,\s*|\s+)(?:apt|apartment|unit|suite|ste|fl|floor|room|rm)\b\.?\s*#?|\s*#)\s*[\w-]+\s*$", re.I
+)
+# "So. Van Ness": "So." is South only with its period ("so" is a word).
+_SO_DOT = re.compile(r"\bso\.\s*(?=\w)", re.IGNORECASE)
 _BLOCK = re.compile(r"^\s*(\d+)\s+block\s+(?:of\s+)?", re.IGNORECASE)
 # "n" joins two streets only in lower case ("Melnea Cass n Clarendon"); "N" is north.
 _CONNECTOR = re.compile(r"\s*(?:&|\+|@|/|\\|\s(?:and|at|x|y|near)\s|\s(?-i:n)\s)\s*", re.IGNORECASE)
@@ -135,6 +140,7 @@ def parse_query(query: str, tail: re.Pattern[str] = _DEFAULT_CITY_TAIL) -> Parse
         previous = text
         text = _STATE_TAIL.sub("", tail.sub("", text))
     text = _UNIT.sub("", text)
+    text = _SO_DOT.sub("South ", text)
     text = _CORNER_OF.sub("", text)
     text = _LEADING_WORDS.sub("", text)
     text = _BLOCK.sub(r"\1 ", text)

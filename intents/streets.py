@@ -32,6 +32,7 @@ _SUFFIX_SPELLINGS: dict[str, tuple[str, ...]] = {
     "RD": ("ROAD", "RD"),
     "ROW": ("ROW",),
     "SQ": ("SQUARE", "SQ", "SQR", "SQU"),
+    "STWY": ("STAIRWAY", "STWY"),
     "ST": ("STREET", "ST", "STR", "STRT", "STREETS", "STS"),
     "TER": ("TERRACE", "TER", "TERR", "TERRANCE"),
     "TRL": ("TRAIL", "TRL", "TRLS"),

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import csv
 import gzip
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -93,6 +96,71 @@ def test_intersections_with_ordinals_either_order_and_typos(query: str) -> None:
 )
 def test_more_intersections(query: str) -> None:
     assert_near(offline().geocode(query), SIXTEENTH_AND_VALENCIA)
+
+
+@pytest.mark.parametrize(
+    ("query", "address"),
+    [
+        # A unit word is a whole word: Steiner, Stevenson, Flood and Florida are streets.
+        ("3011 steiner", "3011 STEINER ST"),
+        ("annie / stevenson, san francisco", "ANNIE ST & STEVENSON ST"),
+        ("1443 Florida", "1443 FLORIDA ST"),
+        ("Frida Kahlo Way / Flood", "FRIDA KAHLO WAY & FLOOD AVE"),
+        ("1843 mason apt 4-b", "1843 MASON ST"),
+        ("12 Main St#3", "12 MAIN ST"),
+        ("346 So. Van Ness Ave Apt 4, San Francisco, CA 94103", "346 SOUTH VAN NESS AVE"),
+        # A name whose last word reads as a street type, written without its own type.
+        ("polk/north point", "POLK ST & NORTH POINT ST"),
+        ("5619 diamond heights 94122", "5619 DIAMOND HEIGHTS BLVD"),
+        ("401 Hunters Point", "401 HUNTERS POINT BLVD"),
+        ("100 Diamond St", "100 DIAMOND ST"),
+        ("1 Embarcadero", "1 THE EMBARCADERO"),
+        ("corner of Embarcadero & Harrison", "THE EMBARCADERO & HARRISON ST"),
+        ("nelson rising lane/fifth street", "NELSON RISING LN & FIFTH ST"),  # Mission Bay's FIFTH ST
+        ("74 Vulcan Stairway", "74 VULCAN STWY"),
+        # Two letters dropped from a long name.
+        ("1371 Hamhire St", "1371 HAMPSHIRE ST"),
+        ("597 Genwich St", "597 GREENWICH ST"),
+    ],
+)
+def test_streets_people_write_that_look_like_units_types_or_short_names(query: str, address: str) -> None:
+    place = offline().geocode(query)
+    assert place is not None, query
+    assert place.address.startswith(address + ",")
+
+
+def test_a_corner_recorded_as_several_close_points_is_their_middle() -> None:
+    # A divided road meets a street at points a few tens of metres apart: the middle is within 50 m of
+    # each; the first alone was 60-90 m from the others.
+    with open(DATA_DIR / INTERSECTIONS_FILE, encoding="utf-8", newline="") as handle:
+        points = [
+            (float(row["lat"]), float(row["lon"]))
+            for row in csv.DictReader(handle)
+            if {"POTRERO AVE", "22ND ST"} <= {name.strip() for name in row["streets"].split("|")}
+        ]
+    assert len(points) >= 2
+    assert max(distance_metres(*a, *b) for a in points for b in points) > 50
+    place = offline().geocode("potrero ave. & twenty-second street")
+    assert place is not None
+    assert all(distance_metres(place.lat, place.long, *point) <= 50 for point in points)
+
+
+def test_an_equally_close_typo_correction_is_the_same_in_every_process() -> None:
+    script = (
+        "from intents.geocoding import OfflineGeocoder; g = OfflineGeocoder(); "
+        "print([getattr(g.geocode(q), 'address', None) for q in ('83 CAREL STREET', 'AKANSAS ST & 16TH ST')])"
+    )
+    answers = {
+        subprocess.run(
+            [sys.executable, "-c", script],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in ("1", "2", "3", "4")
+    }
+    assert len(answers) == 1, answers
 
 
 def test_a_stretch_between_two_cross_streets_is_its_middle() -> None:
