@@ -36,6 +36,7 @@ from tests.support.live_server import live_server
 
 SF_BOUNDARY = (37.70, -122.52, 37.84, -122.35)
 QUERIES = Path(__file__).parent / "data" / "sf_queries.csv"
+VARIANTS = Path(__file__).parent / "data" / "sf_variants.csv"
 # Gazetteer coordinates of places used below (from intents/data/sf).
 FIFTH_AND_MARKET = (37.78399, -122.40807)
 SIXTEENTH_AND_VALENCIA = (37.76492, -122.42189)
@@ -277,6 +278,25 @@ def test_varied_sf_addresses_and_intersections_resolve_within_50_metres() -> Non
             misses.append((row["query"], place.address if place else None))
     share = 1 - len(misses) / len(rows)
     assert share >= 0.95, f"{share:.1%} within 50 m; misses: {misses}"
+
+
+def test_1200_generated_variants_of_sf_addresses_and_intersections_resolve_within_50_metres() -> None:
+    # tests/intents/data/make_sf_variants.py writes gazetteer places the ways residents do (suffix or
+    # none, "Fifth"/"05TH", lower case, a typo, a unit, a city/ZIP tail, "&"/"at"/"/", "corner of").
+    with open(VARIANTS, encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 1200
+    resolver = offline()
+    misses = []
+    for row in rows:
+        place = resolver.geocode(row["query"])
+        expected = (float(row["lat"]), float(row["long"]))
+        if place is None or distance_metres(place.lat, place.long, *expected) > 50:
+            misses.append((row["query"], place.address if place else None))
+    # The requirement is 95%; 99% resolve today (the misses are mostly streets that meet twice; 97.2%
+    # before unit words became whole words and names ending in a type word were read whole), so a change
+    # that loses a way of writing places fails here.
+    assert len(misses) / len(rows) <= 0.02, misses
 
 
 def test_configuration_selects_another_geopy_geocoder_with_rate_limit_and_cache() -> None:
