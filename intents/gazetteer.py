@@ -107,6 +107,14 @@ class Gazetteer:
         ("VALENCIA ST",). A stated suffix that exists wins; a wrong or missing one falls back to every
         street of that name.
         """
+        return self._resolve(phrase, correct_typos=True)
+
+    def spelled_as_known(self, phrase: str) -> bool:
+        """The phrase names a street as the gazetteer spells it (any suffix), without a typo correction:
+        "Valencia" does, "Valenica" does not."""
+        return bool(self._resolve(phrase, correct_typos=False))
+
+    def _resolve(self, phrase: str, *, correct_typos: bool) -> tuple[str, ...]:
         normalized = normalize_street(phrase)
         if not normalized:
             return ()
@@ -125,7 +133,7 @@ class Gazetteer:
             whole = self._by_base.get(split_suffix(normalize_street(f"{phrase} ST"))[0])
             if whole and not (names and self._with_suffix(names, suffix)):
                 return whole
-        if names is None:
+        if names is None and correct_typos:
             names = self._fuzzy_names(base)
         if not names:
             return ()

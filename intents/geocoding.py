@@ -327,7 +327,14 @@ class OfflineGeocoder(Geocoder):  # type: ignore[misc]  # geopy is untyped
         middle = gazetteer.street_point(streets[0])
         if middle is None:
             return None
-        raw = {"kind": "street", "street": streets[0], "exact": False}
+        raw = {
+            "kind": "street",
+            "street": streets[0],
+            "exact": False,
+            # Reached only by correcting a typo: for a word that names a shop or a place ("Harrys"), the
+            # street of a similar name is a guess (``Pipeline.place_of`` drops it for a landmark).
+            "corrected": not gazetteer.spelled_as_known(parsed.streets[0]),
+        }
         return self._location(streets[0], middle.lat, middle.long, raw)
 
     def _segment(self, street: str, first: str, second: str) -> Location | None:

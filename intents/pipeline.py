@@ -88,7 +88,12 @@ class Pipeline:
         and whether it lies inside the jurisdiction), anything else is geocoded by its normalised form."""
         if mention.lat is not None and mention.long is not None:
             return self.reverse(mention.lat, mention.long)
-        return self.geocode(mention.normalized or mention.text)
+        place = self.geocode(mention.normalized or mention.text)
+        # "in front of Harrys": a place's name that only a typo correction turns into a street (HARRY ST)
+        # is not that street.
+        if place is not None and mention.kind == "landmark" and place.raw.get("corrected"):
+            return None
+        return place
 
     def understand(self, text: str) -> Understanding:
         """Everything at once. A geocoder that fails (a remote service down, a point off the globe) leaves

@@ -31,6 +31,7 @@ from intents.gazetteer import (
 )
 from intents.geocoding import LANDMARKS_FILE, OfflineGeocoder, PlaceResolver, build_geocoder
 from intents.locations import find_location
+from intents.pipeline import load_pipeline
 from tests.intents.fake_nominatim import FakeNominatim
 from tests.support.live_server import live_server
 
@@ -493,6 +494,22 @@ def test_a_named_place_in_a_message_is_placed(text: str, near: str, metres: floa
     assert_near(place, (reference.lat, reference.long), metres)
     assert place is not None
     assert place.inside_jurisdiction
+
+
+def test_a_shop_whose_name_is_a_typo_away_from_a_street_is_not_that_street() -> None:
+    pipeline = load_pipeline()
+    harrys = pipeline.understand("Huge pothole right in front of Harrys, please fix")
+    assert harrys.location is not None
+    assert (harrys.location.text, harrys.location.kind) == ("Harrys", "landmark")
+    assert harrys.place is None  # not HARRY ST
+    # A street written with a typo is still corrected.
+    valencia = pipeline.understand("pothole on Valenica")
+    assert valencia.place is not None
+    assert valencia.place.address.startswith("VALENCIA ST")
+    assert valencia.place.raw["corrected"] is True
+    market = pipeline.geocode("Market")
+    assert market is not None
+    assert market.raw["corrected"] is False
 
 
 def test_a_square_or_plaza_is_never_the_street_of_the_same_name(tmp_path: Path) -> None:
