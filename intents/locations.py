@@ -63,8 +63,14 @@ _COORDINATES = re.compile(
 _HIGHWAY = re.compile(
     r"\b(?:(Interstate|Route|Rte\.?|Rt\.?|Hwy\.?|Highway|US|U\.S\.|SR|State Route|County Road|County Rd\.?"
     r"|CR|FM|Farm to Market Road|Loop|[Cc]arretera|[Aa]utopista)\s*-?\s*|(I|i(?=-))-?)"
-    r"(\d{1,3}[A-Za-z]?)\b(?![.:/]\d)"
+    r"(\d{1,4}[A-Za-z]?)\b(?![.:/]\d)"
+    # "I-10 frontage rd", "Loop 610 feeder", "I-95 overpass", "SR 51 on-ramp": the road beside or over it.
+    r"(?P<beside>\s+(?:(?:frontage|service|access|feeder)(?:\s+(?:rd|road)\b)?|(?:over|under)pass"
+    r"|on-?ramp|off-?ramp|ramp|exit(?:\s+\d{1,3}[A-Za-z]?)?))?\b"
 )
+# Farm-to-market and county roads run to four digits ("FM 1960"); a four-digit number after "Route" or
+# "US" is more often a year or a count.
+_FOUR_DIGIT_ROADS = frozenset({"FM", "CR"})
 _HIGHWAY_PREFIXES = {
     "INTERSTATE": "I",
     "RTE": "ROUTE",
@@ -134,7 +140,7 @@ LANDMARK_HEADS = _words(
     lofts grill kitchen bakery pizzeria diner pub bar shop store supermarket pharmacy museum theater
     theatre gym arena chapel parish temple mosque synagogue monument memorial wild trail marsh
     reservoir lake river creek fountain tower towers garage depot stop line connector plaque company
-    autobody barbershop salon development hall clinic office courthouse lot
+    autobody barbershop salon development hall clinic office courthouse lot metro
     """
 )
 # Words after a place's head noun that make it a modifier: "school children", "park ranger", "school bus".
@@ -245,6 +251,8 @@ _LINKS: dict[tuple[str, ...], str] = {
     ("past",): "near",
     ("just", "past"): "near",
     ("behind",): "near",
+    **{(side, "of"): "near" for side in ("north", "south", "east", "west")},
+    **{("just", side, "of"): "near" for side in ("north", "south", "east", "west")},
 }
 _MAX_LINK_WORDS = max(len(words) for words in _LINKS)
 
@@ -373,7 +381,7 @@ def _is_name_word(token: _Token) -> bool:
 
 _AVENUE_FIRST = frozenset({"AVENUE", "AVE"})
 # Street types that are also streets' names, spelt out before another type: "Bridge St", "Heights Blvd".
-_TYPES_THAT_NAME = frozenset({"BRIDGE", "HEIGHTS", "CROSSING", "PLAZA", "CIRCLE", "TERRACE"})
+_TYPES_THAT_NAME = frozenset({"BRIDGE", "HEIGHTS", "CROSSING", "PLAZA", "CIRCLE", "TERRACE", "POINT"})
 # "Valencia btwn 17th and 18th": how 311 messages shorten "between" ("btw" too, where a street and two
 # cross streets around it rule out "by the way").
 _BETWEEN = frozenset({"between", "btwn", "btw", "betw"})
@@ -541,6 +549,14 @@ class _Finder:
         "blue hill avenue", "Comm Ave", "W 7th St", "St Botolph St", after a number "ocallaghan way"."""
         tokens = self.tokens
         if not as_name and suffix + 1 < len(tokens) and tokens[suffix + 1].lower in STREET_COMPOUNDS:
+            return None
+        # "North Point St", "Hunts Point Ave": a type that names, before the street's own type, is no end.
+        if (
+            suffix + 1 < len(tokens)
+            and tokens[suffix].upper in _TYPES_THAT_NAME
+            and tokens[suffix].capitalized
+            and _is_suffix(tokens[suffix + 1])
+        ):
             return None
         words: list[int] = []
         index = suffix - 1
@@ -1141,6 +1157,10 @@ class _Finder:
             end = self._token_at(match.end() - 1) + 1
             kind_word = (match.group(1) or match.group(2)).upper().rstrip(".")
             prefix = _HIGHWAY_PREFIXES.get(kind_word, kind_word)
+            if len(match.group(3).rstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")) == 4 and (
+                prefix not in _FOUR_DIGIT_ROADS
+            ):
+                continue
             normalized = f"{prefix} {match.group(3).upper()}"
             found.append(_Candidate(start, end, "street", _KIND_STRENGTH["street"] + 0.2, normalized))
         return found
@@ -1152,7 +1172,7 @@ class _Finder:
         by_start = {h.start: h for h in highways}
         found = []
         for index, token in enumerate(tokens):
-            if token.lower not in {"and", "&", "/", "@", "at"} or index == 0:
+            if token.lower not in {"and", "&", "/", "@", "at", "near"} or index == 0:
                 continue
             left_highway = next((h for h in highways if h.end == index), None)
             right_highway = by_start.get(index + 1)

@@ -353,6 +353,31 @@ def test_spanish_and_chinese_ways_of_writing_streets(
             "640 PONCE DE LEON AVE",
         ),
         ("Streetlight out on MLK near the school", "MLK", "street", "MLK"),
+        # Roads beside, over or off a highway (Houston, Phoenix, Philadelphia), four-digit farm roads.
+        ("dead raccoon on FM 1960", "FM 1960", "street", "FM 1960"),
+        (
+            "graffiti on the I-95 overpass at Girard Ave",
+            "I-95 overpass at Girard Ave",
+            "intersection",
+            "I 95 & GIRARD AVE",
+        ),
+        (
+            "Pothole on the I-10 frontage rd near Bunker Hill",
+            "I-10 frontage rd near Bunker Hill",
+            "intersection",
+            "I 10 & BUNKER HILL",
+        ),
+        ("trash piling up on Loop 610 feeder", "Loop 610 feeder", "street", "LOOP 610"),
+        ("I-95 exit 22 is flooded", "I-95 exit 22", "street", "I 95"),
+        # A street type that names, before the street's own type; a metro stop.
+        ("debris on Hunts Point Ave under the Bruckner", "Hunts Point Ave", "street", "HUNTS POINT AVE"),
+        ("pothole on North Point St", "North Point St", "street", "NORTH POINT ST"),
+        (
+            "trash piled up by the escalator at the Columbia Heights metro",
+            "Columbia Heights metro",
+            "landmark",
+            "COLUMBIA HEIGHTS METRO",
+        ),
         # Spanish and Chinese from the same cities.
         (
             "Hay basura en la calle 5 y la avenida Central",
