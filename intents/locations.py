@@ -210,6 +210,8 @@ _CONTEXT_WORDS = frozenset(
 NAME_PARTICLES = _words("el la las los del de san santa saint van von mc mac")
 # Initials that name streets in hundreds of US cities, written alone after "on": "on MLK".
 _STREET_INITIALS = frozenset({"MLK", "JFK"})
+# Spanish street types that stay part of a street's name in English messages ("Calle Ocho", "Camino Real").
+_SPANISH_TYPES_IN_NAMES = frozenset({"calle", "camino", "avenida", "paseo"})
 # Written in lower case inside a capitalised name: "Ponce de Leon", "Camino del Rio", "Avenue du Parc".
 _INNER_PARTICLES = _words("de del du des da di la von van der")
 # The longest known street name the finder reads as one ("Martin Luther King Jr").
@@ -848,7 +850,9 @@ class _Finder:
         before = first - 1
         if before >= 1 and tokens[before].text == ".":
             before -= 1
-        if before >= 0 and tokens[before].text == "St":
+        # "Calle Ocho at SW 17th Ave": a Spanish street type, capitalised, opens the name in English text.
+        spanish_type = tokens[before].lower in _SPANISH_TYPES_IN_NAMES and tokens[before].capitalized
+        if before >= 0 and (tokens[before].text == "St" or spanish_type):
             first = before
         return first, False, [t for t in tokens[first:end] if t.is_word]
 

@@ -369,6 +369,13 @@ def test_spanish_and_chinese_ways_of_writing_streets(
         ),
         ("trash piling up on Loop 610 feeder", "Loop 610 feeder", "street", "LOOP 610"),
         ("I-95 exit 22 is flooded", "I-95 exit 22", "street", "I 95"),
+        # A Spanish street type opens the name in English text (Miami).
+        (
+            "huge pothole on Calle Ocho at SW 17th Ave",
+            "Calle Ocho at SW 17th Ave",
+            "intersection",
+            "CALLE OCHO & SW 17TH AVE",
+        ),
         # A street type that names, before the street's own type; a metro stop.
         ("debris on Hunts Point Ave under the Bruckner", "Hunts Point Ave", "street", "HUNTS POINT AVE"),
         ("pothole on North Point St", "North Point St", "street", "NORTH POINT ST"),
