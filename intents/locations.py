@@ -851,8 +851,10 @@ class _Finder:
         if before >= 1 and tokens[before].text == ".":
             before -= 1
         # "Calle Ocho at SW 17th Ave": a Spanish street type, capitalised, opens the name in English text.
-        spanish_type = tokens[before].lower in _SPANISH_TYPES_IN_NAMES and tokens[before].capitalized
-        if before >= 0 and (tokens[before].text == "St" or spanish_type):
+        if before >= 0 and (
+            tokens[before].text == "St"
+            or (tokens[before].lower in _SPANISH_TYPES_IN_NAMES and tokens[before].capitalized)
+        ):
             first = before
         return first, False, [t for t in tokens[first:end] if t.is_word]
 
@@ -1161,9 +1163,7 @@ class _Finder:
             end = self._token_at(match.end() - 1) + 1
             kind_word = (match.group(1) or match.group(2)).upper().rstrip(".")
             prefix = _HIGHWAY_PREFIXES.get(kind_word, kind_word)
-            if len(match.group(3).rstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")) == 4 and (
-                prefix not in _FOUR_DIGIT_ROADS
-            ):
+            if sum(ch.isdigit() for ch in match.group(3)) == 4 and prefix not in _FOUR_DIGIT_ROADS:
                 continue
             normalized = f"{prefix} {match.group(3).upper()}"
             found.append(_Candidate(start, end, "street", _KIND_STRENGTH["street"] + 0.2, normalized))
@@ -1893,17 +1893,18 @@ def ranked_candidates(text: str) -> tuple[_Finder, list[tuple[_Candidate, dict[s
     finder = _Finder(text)
     patterns = finder.candidates()
     order = {id(candidate): rank for rank, candidate in enumerate(_select(patterns))}
-    pool = patterns + finder.loose_candidates()
     seen: set[tuple[int, int]] = set()
     unique: list[_Candidate] = []
-    for candidate in pool:  # patterns first: a loose guess of the same span adds nothing
-        if (candidate.start, candidate.end) not in seen:
-            seen.add((candidate.start, candidate.end))
-            unique.append(candidate)
-    for candidate in finder.compounds(unique):
-        if (candidate.start, candidate.end) not in seen:
-            seen.add((candidate.start, candidate.end))
-            unique.append(candidate)
+
+    def add(candidates: list[_Candidate]) -> None:
+        for candidate in candidates:  # the first of a span wins: a later guess of it adds nothing
+            if (candidate.start, candidate.end) not in seen:
+                seen.add((candidate.start, candidate.end))
+                unique.append(candidate)
+
+    add(patterns)
+    add(finder.loose_candidates())
+    add(finder.compounds(unique))
     first_start = min((c.start for c in unique), default=0)
     first_pattern = min((c.start for c in patterns), default=-1)
     return finder, [
