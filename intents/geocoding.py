@@ -74,7 +74,9 @@ def city_tail(city: str) -> re.Pattern[str]:
         spellings.append(r"\.?".join(re.escape(word[0]) for word in words) + r"\.?")
     if not spellings:
         return re.compile(r"(?!x)x")  # matches nothing
-    return re.compile(r"(?:,|\s)\s*(?:" + "|".join(spellings) + r")\b.*$", re.IGNORECASE)
+    # Only a state, a ZIP code or the country may follow: "San Francisco Golf Club Road" is a street.
+    rest = rf"(?=[\s,.]*(?:(?:{_STATES}|USA|U\.S\.A?|United States|{_ZIP})\b\.?[\s,.]*)*$)"
+    return re.compile(r"(?:,|\s)\s*(?:" + "|".join(spellings) + r")\b" + rest + ".*$", re.IGNORECASE)
 
 
 _DEFAULT_CITY_TAIL = city_tail(DEFAULT_CITY)

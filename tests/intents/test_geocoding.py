@@ -120,6 +120,11 @@ def test_more_intersections(query: str) -> None:
         ("corner of Embarcadero & Harrison", "THE EMBARCADERO & HARRISON ST"),
         ("nelson rising lane/fifth street", "NELSON RISING LN & FIFTH ST"),  # Mission Bay's FIFTH ST
         ("74 Vulcan Stairway", "74 VULCAN STWY"),
+        # The city's name inside a street's is no city tail.
+        (
+            "Thomas More Wy & San Francisco Golf Club Road, San Francisco, CA",
+            "THOMAS MORE WAY & SAN FRANCISCO GOLF CLUB RD",
+        ),
         # Two letters dropped from a long name.
         ("1371 Hamhire St", "1371 HAMPSHIRE ST"),
         ("597 Genwich St", "597 GREENWICH ST"),
