@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections import defaultdict
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -943,6 +944,10 @@ class _Finder:
         candidate for the ranker, never a pattern. It is geocoded as its more precise part."""
         tokens = self.tokens
         found: list[_Candidate] = []
+        by_start: dict[int, list[_Candidate]] = defaultdict(list)
+        for part in parts:
+            if part.rule != "phrase":
+                by_start[part.start].append(part)
         for first in parts:
             if first.rule == "phrase":
                 continue
@@ -964,9 +969,8 @@ class _Finder:
                         rule="corner_of",
                     )
                 )
-            for second in parts:
-                if second.rule == "phrase" or not 0 < second.start - first.end <= _MAX_LINK_WORDS:
-                    continue
+            followers = range(first.end + 1, first.end + _MAX_LINK_WORDS + 1)
+            for second in (candidate for start in followers for candidate in by_start.get(start, ())):
                 if first.strength <= 0 and second.strength <= 0:
                     continue  # two loose guesses: too weak to join
                 joining = tokens[first.end : second.start]
