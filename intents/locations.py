@@ -1879,8 +1879,11 @@ def _select(candidates: list[_Candidate]) -> list[_Candidate]:
     """Non-overlapping candidates, strongest first (earlier, then longer, on ties)."""
     ranked = sorted(candidates, key=lambda c: (-round(c.strength, 3), c.start, -(c.end - c.start)))
     chosen: list[_Candidate] = []
+    # Which tokens a chosen candidate covers: a check per candidate, not per pair (long messages).
+    taken = bytearray(max((candidate.end for candidate in candidates), default=0))
     for candidate in ranked:
-        if all(candidate.end <= other.start or candidate.start >= other.end for other in chosen):
+        if not any(taken[candidate.start : candidate.end]):
+            taken[candidate.start : candidate.end] = b"\x01" * (candidate.end - candidate.start)
             chosen.append(candidate)
     return chosen
 
