@@ -30,20 +30,26 @@ TINY = [
 ]
 
 
-def test_training_writes_a_ranker_that_reproduces_its_labels(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    data = tmp_path / "tiny.csv"
+def train_on(tmp_path: Path, rows: list[tuple[str, str]]) -> LocationRanker:
+    """The ranker ``python -m intents.location_ranker`` trains on ``rows`` (text, location_text), all of
+    them (no held-out split), read back from the file it writes."""
+    data = tmp_path / "labelled.csv"
     with open(data, "w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["text", "location_text"])
-        writer.writerows(TINY)
+        writer.writerows(rows)
     output = tmp_path / "ranker.json"
     main([str(data), "--output", str(output), "--all"])
+    return LocationRanker.from_json(json.loads(output.read_text(encoding="utf-8")))
+
+
+def test_training_writes_a_ranker_that_reproduces_its_labels(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ranker = train_on(tmp_path, TINY)
     printed = capsys.readouterr().out
     assert "15 messages, 10 with a place, 10 of them among the candidates" in printed
     assert "5-fold CV" in printed
-    ranker = LocationRanker.from_json(json.loads(output.read_text(encoding="utf-8")))
     # On its own training messages, the labelled candidate scores highest, and no-place texts stay empty.
     for text, gold in TINY:
         finder, scored = ranked_candidates(text)
@@ -122,14 +128,7 @@ def test_two_places_and_the_words_joining_them_are_one_candidate_placed_at_its_m
     corner = [c for c, _features in scored if finder.mention(c).text == "Corner of Lorenzo st and Walnut"]
     assert [c.kind for c in corner] == ["intersection"]
     # Labellers who keep such spans whole teach the ranker to pick them.
-    data = tmp_path / "compounds.csv"
-    with open(data, "w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["text", "location_text"])
-        writer.writerows(COMPOUNDS)
-    output = tmp_path / "ranker.json"
-    main([str(data), "--output", str(output), "--all"])
-    ranker = LocationRanker.from_json(json.loads(output.read_text(encoding="utf-8")))
+    ranker = train_on(tmp_path, COMPOUNDS)
     finder, scored = ranked_candidates("Graffiti on the door of Blue Cafe on Poplar St")
     best = max(scored, key=lambda item: ranker.probability(item[1]))
     assert finder.mention(best[0]).text == "Blue Cafe on Poplar St"
