@@ -169,6 +169,32 @@ PREPOSITIONS = frozenset(
 # Before a named place with no head noun: "at Bijou", "behind CVS", "in front of Zara".
 PLACE_PREPOSITIONS = frozenset({"at", "near", "outside", "behind", "of", "from", "to", "inside"})
 _ARTICLES = frozenset({"the"})
+# Whole cities and states are never where a problem is ("this lot is a disgrace to the city of Boston",
+# "fix your roads Baltimore"): the US states and the largest US cities, as the ranker's sign of one.
+_REGIONS = frozenset(
+    name.replace("-", " ").upper()
+    for name in _words(
+        """
+    alabama alaska arizona arkansas california colorado connecticut delaware florida georgia hawaii idaho
+    illinois indiana iowa kansas kentucky louisiana maine maryland massachusetts michigan minnesota
+    mississippi missouri montana nebraska nevada new-hampshire new-jersey new-mexico new-york
+    north-carolina north-dakota ohio oklahoma oregon pennsylvania rhode-island south-carolina
+    south-dakota tennessee texas utah vermont virginia washington west-virginia wisconsin wyoming mass
+    usa america united-states dc nyc la philly
+    boston chicago houston phoenix philadelphia san-antonio san-diego dallas austin jacksonville
+    fort-worth columbus charlotte indianapolis san-francisco seattle denver nashville oklahoma-city
+    el-paso portland las-vegas detroit memphis louisville baltimore milwaukee albuquerque tucson fresno
+    sacramento mesa atlanta kansas-city omaha raleigh miami long-beach virginia-beach oakland
+    minneapolis tulsa tampa arlington new-orleans wichita cleveland bakersfield aurora anaheim honolulu
+    santa-ana riverside corpus-christi lexington henderson stockton st-paul saint-paul cincinnati
+    st-louis saint-louis pittsburgh greensboro lincoln anchorage plano orlando irvine newark durham
+    chula-vista toledo fort-wayne st-petersburg laredo jersey-city chandler madison lubbock scottsdale
+    reno buffalo gilbert glendale north-las-vegas winston-salem chesapeake norfolk fremont garland
+    irving hialeah richmond boise spokane baton-rouge tacoma san-bernardino modesto des-moines
+    rochester providence worcester cambridge brooklyn queens manhattan bronx staten-island toronto
+    """
+    )
+)
 _LOOSE_PREPOSITIONS = frozenset(
     {"at", "near", "behind", "outside", "of", "by", "on", "in", "from", "to", "across"}
 )
@@ -383,8 +409,13 @@ def _is_name_word(token: _Token) -> bool:
 
 
 _AVENUE_FIRST = frozenset({"AVENUE", "AVE"})
+# Street types spelt out as English words ("street light", "Road work"), not abbreviated.
+_SUFFIX_WORDS = frozenset({"STREET", "AVENUE", "ROAD", "DRIVE", "LANE", "BOULEVARD", "WAY", "PLACE", "COURT"})
 # Street types that are also streets' names, spelt out before another type: "Bridge St", "Heights Blvd".
-_TYPES_THAT_NAME = frozenset({"BRIDGE", "HEIGHTS", "CROSSING", "PLAZA", "CIRCLE", "TERRACE", "POINT"})
+_TYPES_THAT_NAME = frozenset(
+    {"BRIDGE", "HEIGHTS", "CROSSING", "PLAZA", "CIRCLE", "TERRACE", "POINT", "LANE"}
+    | {"CAUSEWAY", "PIKE", "TURNPIKE"}
+)
 # "Valencia btwn 17th and 18th": how 311 messages shorten "between" ("btw" too, where a street and two
 # cross streets around it rule out "by the way").
 _BETWEEN = frozenset({"between", "btwn", "btw", "betw"})
@@ -551,7 +582,14 @@ class _Finder:
         """A street phrase whose last word is the suffix at ``suffix``: (first token, evidence).
         "blue hill avenue", "Comm Ave", "W 7th St", "St Botolph St", after a number "ocallaghan way"."""
         tokens = self.tokens
-        if not as_name and suffix + 1 < len(tokens) and tokens[suffix + 1].lower in STREET_COMPOUNDS:
+        # "street light", "the avenue's sweeping": the suffix written out is the common noun; "Lakeshore Ave
+        # parking" names the street before what is on it.
+        if (
+            not as_name
+            and suffix + 1 < len(tokens)
+            and tokens[suffix + 1].lower in STREET_COMPOUNDS
+            and not (tokens[suffix].capitalized and tokens[suffix].upper not in _SUFFIX_WORDS)
+        ):
             return None
         # "North Point St", "Hunts Point Ave": a type that names, before the street's own type, is no end.
         if (
@@ -590,7 +628,13 @@ class _Finder:
             numbered = not words and self._numbered_street_at(index)
             if (
                 not (
-                    _is_name_word(token) or is_ordinal(token.text) or saint or letter or everyday or numbered
+                    _is_name_word(token)
+                    or is_ordinal(token.text)
+                    or saint
+                    or letter
+                    or everyday
+                    or numbered
+                    or named_type  # "Lane Ave", though "lane" is a stop word ("bike lane")
                 )
                 or inner_suffix
             ):
@@ -908,6 +952,10 @@ class _Finder:
                     and (tokens[end].lower not in STOPWORDS or (end == index and opens_name))
                 ):
                     end += 1
+                # "in January", "on Friday": a month or a day is a time, not a place.
+                if end > index and all(t.lower in MONTHS_AND_DAYS for t in tokens[index:end]):
+                    index = end
+                    continue
                 if end > index:
                     text = self._span_text(index, end)
                     found.append(
@@ -1041,6 +1089,8 @@ class _Finder:
         else:
             feats["after=<cap>" if after.capitalized else "after=<lower>"] = 1.0
         if words:
+            whole = " ".join(t.upper for t in words)
+            feats["region"] = float(whole in _REGIONS or (size > 1 and words[-1].upper == "COUNTY"))
             feats["all_proper"] = float(all(t.proper for t in words))
             feats["any_proper"] = float(any(t.proper for t in words))
             feats["all_lower"] = float(all(not t.capitalized for t in words))
@@ -1056,6 +1106,9 @@ class _Finder:
         before_name = next(name for name in feats if name.startswith("before="))
         feats[f"{candidate.kind}|{rank_name}"] = 1.0
         feats[f"{candidate.rule}|{before_name}"] = 1.0
+        # "fireworks every night in Dogtown": a name after "in" is the place when nothing else is one.
+        if first_pattern < 0 and before == "in":
+            feats[f"{candidate.rule}|in|no_pattern"] = 1.0
         feats[f"{candidate.rule}|len={min(size, 4)}"] = 1.0
         if candidate.parts:
             feats[f"{candidate.rule}|parts={candidate.parts}"] = 1.0
@@ -1561,8 +1614,29 @@ class _Finder:
             text = self._span_text(index + 1, end)
             strength = _KIND_STRENGTH["street"] - (0.9 if plain else 0.6)
             found.append(_Candidate(index + 1, end, "street", strength, normalize_street(text)))
+        found.extend(self._directional_ordinals(found))
         found.extend(self._unknown_street_after_on())
         return found
+
+    def _directional_ordinals(self, found: list[_Candidate]) -> list[_Candidate]:
+        """ "nobody plowed W 130th", "E 8th is a mess": a direction and an ordinal name a numbered street
+        without a type or a cue before them (weaker than after "on": the ranker weighs it)."""
+        tokens = self.tokens
+        taken = {candidate.start for candidate in found}
+        streets = []
+        for index in range(len(tokens) - 1):
+            token, number = tokens[index], tokens[index + 1]
+            if index in taken or not token.is_word or token.upper not in DIRECTIONALS:
+                continue
+            if not is_ordinal(number.text) or (len(token.text) == 1 and not token.text.isupper()):
+                continue
+            following = tokens[index + 2] if index + 2 < len(tokens) else None
+            if following is not None and (_is_suffix(following) or following.lower in _NOT_STREETS):
+                continue
+            text = self._span_text(index, index + 2)
+            strength = _KIND_STRENGTH["street"] - 0.6
+            streets.append(_Candidate(index, index + 2, "street", strength, normalize_street(text)))
+        return streets
 
     def _unknown_street_after_on(self) -> list[_Candidate]:
         """ "on Larimer", "POTHOLES ON WESTHEIMER": one capitalised word no list knows, closing its phrase

@@ -41,6 +41,10 @@ _SUFFIX_SPELLINGS: dict[str, tuple[str, ...]] = {
     "XING": ("CROSSING", "XING"),
     "HTS": ("HEIGHTS", "HTS"),
     "PT": ("POINT",),
+    # Nashville's and Kentucky's pikes, New Jersey's turnpikes, Florida's causeways.
+    "PIKE": ("PIKE", "PIKES"),
+    "TPKE": ("TURNPIKE", "TPKE", "TRNPK", "TPK"),
+    "CSWY": ("CAUSEWAY", "CSWY", "CAUSWA"),
 }
 for _abbreviation, _spellings in _SUFFIX_SPELLINGS.items():
     for _spelling in _spellings:

@@ -415,6 +415,34 @@ def test_spanish_and_chinese_ways_of_writing_streets(
         ("在 5th Ave 和 Pine St 的路口有个大坑", "5th Ave 和 Pine St", "intersection", "05TH AVE & PINE ST"),
         ("Mission St 2000号门口有垃圾", "Mission St 2000号", "address", "2000 MISSION ST"),
         ("金门公园里有很多垃圾", "金门公园", "landmark", "金门公园"),
+        # A street type that is a street's name, and the types of other states.
+        (
+            "Game day trash is still everywhere on Lane Ave and around the Shoe",
+            "Lane Ave",
+            "street",
+            "LANE AVE",
+        ),
+        ("water main break, water gushing on Dickerson Pike", "Dickerson Pike", "street", "DICKERSON PIKE"),
+        ("Potholes all over the Atlantic Turnpike", "Atlantic Turnpike", "street", "ATLANTIC TPKE"),
+        ("trash on Pike St by the market", "Pike St", "street", "PIKE ST"),  # a type that names
+        ("Cars double parked at 100 Causeway Street", "100 Causeway Street", "address", "100 CAUSEWAY ST"),
+        # A direction and an ordinal name a numbered street without a cue before them.
+        ("Lake effect snow and nobody plowed W 130th at all", "W 130th", "street", "W 130TH"),
+        # A street before what is on it.
+        (
+            "broken glass from car break ins at Lakeshore Ave parking? every day",
+            "Lakeshore Ave",
+            "street",
+            None,
+        ),
+        # A neighbourhood's name after "in", when nothing else in the message is a place.
+        ("Loud fireworks every night in Dogtown, its not even July", "Dogtown", "landmark", None),
+        (
+            "Trash wasn't picked up on my street in Waldo. Cart was out Monday night.",
+            "Waldo",
+            "landmark",
+            None,
+        ),
     ],
 )
 def test_messages_from_other_cities_and_languages(
@@ -428,6 +456,10 @@ def test_messages_from_other_cities_and_languages(
     [
         "Thanks Mayor Johnson for nothing. Called 311 on Monday and Nobody came",
         "The City of Austin needs to do better with bulk pickup",
+        "This lot is a disgrace to the city of Boston! Rats living in it",  # a whole city is no place
+        "Fix your roads Baltimore!!!",
+        "Where do I update my voter registration if I moved within Harris County",
+        "Inspection sticker expired in August",  # a month is a time
         "Still no response on case #12345678",
         "Cars park on Sundays and on Thanksgiving too",  # days and holidays say when, not where
         "the N 7 bus never came",  # a number after a direction is a street only before a street type
