@@ -66,7 +66,8 @@ _HIGHWAY = re.compile(
     r"|CR|FM|Farm to Market Road|Loop|[Cc]arretera|[Aa]utopista)\s*-?\s*|(I|i(?=-))-?)"
     r"(\d{1,4}[A-Za-z]?)\b(?![.:/]\d)"
     # "I-10 frontage rd", "Loop 610 feeder", "I-95 overpass", "SR 51 on-ramp": the road beside or over it.
-    r"(?P<beside>\s+(?:(?:frontage|service|access|feeder)(?:\s+(?:rd|road)\b)?|(?:over|under)pass"
+    # In any case: "I-10 OVERPASS AT GOVERNMENT ST".
+    r"(?P<beside>\s+(?i:(?:frontage|service|access|feeder)(?:\s+(?:rd|road)\b)?|(?:over|under)pass"
     r"|on-?ramp|off-?ramp|ramp|exit(?:\s+\d{1,3}[A-Za-z]?)?))?\b"
 )
 # Farm-to-market and county roads run to four digits ("FM 1960"); a four-digit number after "Route" or
@@ -141,7 +142,8 @@ LANDMARK_HEADS = _words(
     lofts grill kitchen bakery pizzeria diner pub bar shop store supermarket pharmacy museum theater
     theatre gym arena chapel parish temple mosque synagogue monument memorial wild trail marsh
     reservoir lake river creek fountain tower towers garage depot stop line connector plaque company
-    autobody barbershop salon development hall clinic office courthouse lot metro
+    autobody barbershop salon development hall clinic office courthouse lot metro footbridge underpass
+    overpass viaduct boardwalk promenade pavilion
     """
 )
 # Words after a place's head noun that make it a modifier: "school children", "park ranger", "school bus".
@@ -409,6 +411,7 @@ def _is_name_word(token: _Token) -> bool:
 
 
 _AVENUE_FIRST = frozenset({"AVENUE", "AVE"})
+_NUMBER_WORDS = _words("two three four five six seven eight nine ten eleven twelve")
 # Street types spelt out as English words ("street light", "Road work"), not abbreviated.
 _SUFFIX_WORDS = frozenset({"STREET", "AVENUE", "ROAD", "DRIVE", "LANE", "BOULEVARD", "WAY", "PLACE", "COURT"})
 # Street types that are also streets' names, spelt out before another type: "Bridge St", "Heights Blvd".
@@ -618,6 +621,14 @@ class _Finder:
             # "Bridge St", "Heights Blvd", "Circle Dr": a street type that is also a name, spelt out and
             # capitalised right before the street's own type, is the name.
             named_type = not words and token.upper in _TYPES_THAT_NAME and token.capitalized
+            # "Six Forks Rd", "Seven Mile Rd": a capitalised number word opening a capitalised name.
+            number_word = (
+                bool(words)
+                and token.lower in _NUMBER_WORDS
+                and token.capitalized
+                and not token.initial
+                and tokens[words[-1]].capitalized
+            )
             inner_suffix = _is_suffix(token) and not (
                 token.upper == "ST" or (token.upper in AMBIGUOUS_SUFFIXES and token.capitalized) or named_type
             )
@@ -635,6 +646,7 @@ class _Finder:
                     or everyday
                     or numbered
                     or named_type  # "Lane Ave", though "lane" is a stop word ("bike lane")
+                    or number_word
                 )
                 or inner_suffix
             ):

@@ -426,8 +426,22 @@ def test_spanish_and_chinese_ways_of_writing_streets(
         ("Potholes all over the Atlantic Turnpike", "Atlantic Turnpike", "street", "ATLANTIC TPKE"),
         ("trash on Pike St by the market", "Pike St", "street", "PIKE ST"),  # a type that names
         ("Cars double parked at 100 Causeway Street", "100 Causeway Street", "address", "100 CAUSEWAY ST"),
+        ("pothole on Seven Mile Rd", "Seven Mile Rd", "street", "SEVEN MILE RD"),  # a number word opens it
+        (
+            "Can the city add a crosswalk on Six Forks Rd at the greenway crossing?",
+            "Six Forks Rd",
+            "street",
+            None,
+        ),
+        ("POTHOLE ON I-95 EXIT 22", "I-95 EXIT 22", "street", None),  # shouted
+        (
+            "Trash all along the Belle Isle footbridge and the rocks underneath",
+            "Belle Isle footbridge",
+            "landmark",
+            None,
+        ),
         # A direction and an ordinal name a numbered street without a cue before them.
-        ("Lake effect snow and nobody plowed W 130th at all", "W 130th", "street", "W 130TH"),
+        ("Lake effect snow and nobody plowed E 8th at all", "E 8th", "street", "E 08TH"),
         # A street before what is on it.
         (
             "broken glass from car break ins at Lakeshore Ave parking? every day",
