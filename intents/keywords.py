@@ -31,7 +31,9 @@ _CUES: Final[dict[str, str]] = {
         r"|trash (?:day|pick ?up|collection)|recycling|yard waste|bulk (?:item|pick)|collection"
         r"|toter|recycle bin|trash truck|garbage truck"
     ),
-    "graffiti": r"graff?it+i|grafitti|tag(?:s|ged|ging)|spray ?paint(?:ed)?|vandali[sz]",
+    # "Tags" alone are licence plates, and "tagged" a ticketed car, in Boston's messages; a tag on a wall is
+    # glossed "graffiti" by ``intents.lexicon.REGIONAL`` and so found here.
+    "graffiti": r"graff?it+i|grafitti|spray ?paint(?:ed|ing)?|spray cans?|vandali[sz]",
     "pothole": (
         r"pot ?holes?|road surface|pavement|sunken|sink ?hole|manhole|utility cover|asphalt|paving"
         r"|repave|crater"

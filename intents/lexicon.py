@@ -332,6 +332,28 @@ CHINESE: Final[dict[str, str]] = {
 }
 
 
+# Other American cities' words for what Boston's messages (the training data) say otherwise: matched in
+# lower case and glossed with Boston's words, like a Spanish term. A tag is graffiti where it is on a
+# surface, fresh or sprayed (in Boston "tags" are licence plates and a "tagged" car got a ticket).
+_SURFACES = (
+    r"walls?|building|bridge|underpass|overpass|door|garage|fence|mailbox|side of|box|pole|bench|mural"
+    r"|dumpster|storefront|train|bus|supports?|sound wall|sign"
+)
+REGIONAL: Final[tuple[tuple[re.Pattern[str], str], ...]] = (
+    (
+        re.compile(
+            r"\b(?:(?:fresh|new|gang|bad|more|huge) (?:tags|tagging)|bombed with tags|tagged up|tags? sprayed"
+            r"|(?:tags?|tagging|tagged)(?: on| all over| across)? (?:the |a |our |my |their )?(?:\w+ ){0,2}"
+            rf"(?:{_SURFACES}))\b"
+        ),
+        "graffiti",
+    ),
+    (re.compile(r"\brim[- ]?benders?\b"), "pothole"),  # the Midwest's deep pothole
+    (re.compile(r"\bdibs\b"), "space saver"),  # Chicago's chairs holding a shovelled parking space
+    (re.compile(r"\bneutral ground\b"), "median"),  # New Orleans
+)
+
+
 def fold(text: str) -> str:
     """Lower case without accents: how Spanish terms are matched ("Semáforo" → "semaforo")."""
     decomposed = unicodedata.normalize("NFKD", text.lower())
@@ -354,8 +376,11 @@ _HAN: Final = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 
 def english_gloss(text: str) -> str:
-    """The English words for every Spanish or Chinese lexicon term in ``text`` ("" when there are none)."""
-    glosses = [SPANISH[match.group(1)] for match in _SPANISH_TERMS.finditer(fold(text))]
+    """The English words for every Spanish, Chinese or regional lexicon term in ``text`` ("" when there are
+    none)."""
+    folded = fold(text)
+    glosses = [SPANISH[match.group(1)] for match in _SPANISH_TERMS.finditer(folded)]
+    glosses.extend(gloss for pattern, gloss in REGIONAL if pattern.search(folded))
     if _HAN.search(text):
         glosses.extend(CHINESE[match.group(0)] for match in _CHINESE_TERMS.finditer(text))
     return " ".join(glosses)
