@@ -122,7 +122,7 @@ MONTHS_AND_DAYS = (
         for day in ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
         for form in (day + "s", day + "'s")
     )
-    | _words("christmas thanksgiving halloween easter")
+    | _words("christmas thanksgiving halloween easter juneteenth hanukkah kwanzaa passover ramadan diwali")
 )
 # Words after "street" that make it a thing, not a street's name: "street light", "street cleaning".
 STREET_COMPOUNDS = _words(
@@ -143,7 +143,7 @@ LANDMARK_HEADS = _words(
     theatre gym arena chapel parish temple mosque synagogue monument memorial wild trail marsh
     reservoir lake river creek fountain tower towers garage depot stop line connector plaque company
     autobody barbershop salon development hall clinic office courthouse lot metro footbridge underpass
-    overpass viaduct boardwalk promenade pavilion
+    overpass viaduct boardwalk promenade pavilion island islands
     """
 )
 # Words after a place's head noun that make it a modifier: "school children", "park ranger", "school bus".
@@ -160,6 +160,15 @@ GENERIC_MODIFIERS = _words(
     our my the a an same other community baseball basketball soccer tennis football skate street bus
     train subway police fire
     """
+)
+# "my mom's house", "a neighbor's yard": whose a place is, never its name.
+GENERIC_MODIFIERS |= frozenset(
+    f"{person}{ending}"
+    for person in _words(
+        "mom mother dad father grandma grandmother grandpa grandfather neighbor neighbour neighbors"
+        " neighbours friend sister brother aunt uncle cousin son daughter his her their your"
+    )
+    for ending in ("", "'s", "s'")
 )
 # English, and "y" for Spanish ("Mission y 16").
 CONNECTORS = frozenset({"and", "&", "/", "@", "at", "n", "+", "y", "near"})
@@ -422,8 +431,15 @@ _TYPES_THAT_NAME = frozenset(
 # "Valencia btwn 17th and 18th": how 311 messages shorten "between" ("btw" too, where a street and two
 # cross streets around it rule out "by the way").
 _BETWEEN = frozenset({"between", "btwn", "btw", "betw"})
+# After a grid street's number: "900 E", "1300 South".
+_GRID_DIRECTIONS = frozenset({"N", "S", "E", "W", "North", "South", "East", "West"})
 # "N", "SW": the directionals written as their own abbreviation.
 _ABBREVIATED_DIRECTIONS = frozenset(name for name, short in DIRECTIONALS.items() if name == short)
+
+
+def _is_grid(words: list[_Token]) -> bool:
+    """The words of a grid street found by ``_Finder.grid_street_end`` ("900 E")."""
+    return len(words) == 2 and words[0].text.isdigit() and words[1].text in _GRID_DIRECTIONS
 
 
 def _grid_street(words: list[_Token]) -> bool:
@@ -471,6 +487,25 @@ class _Finder:
             and tokens[index - 1].upper in DIRECTIONALS
             and _is_suffix(tokens[index + 1])
         )
+
+    def grid_street_end(self, index: int) -> int | None:
+        """ "900 E", "2100 S at 700 E", "600 N and 800 W": grid cities (Salt Lake City and Utah's others)
+        name streets by their distance from the centre in hundreds and a direction. Only round numbers, and
+        only when no name or number follows (then "1500 E Main St" is an address on Main St)."""
+        tokens = self.tokens
+        if index + 1 >= len(tokens):
+            return None
+        number, direction = tokens[index], tokens[index + 1]
+        if not (number.text.isdigit() and 3 <= len(number.text) <= 4 and int(number.text) % 50 == 0):
+            return None
+        if direction.text not in _GRID_DIRECTIONS:
+            return None
+        end = index + 2
+        if end < len(tokens) and (
+            tokens[end].capitalized or tokens[end].text[:1].isdigit() or _is_suffix(tokens[end])
+        ):
+            return None
+        return end
 
     @staticmethod
     def _everyday_name(word: _Token, suffix: _Token) -> bool:
@@ -548,6 +583,8 @@ class _Finder:
         """How sure we are that ``words`` (plus a suffix when ``has_suffix``) name a street."""
         if not words:
             return 0.0
+        if _is_grid(words):
+            return 2.5  # a number and a direction: as sure as an ordinal street's name
         score = 1.5 if has_suffix else 0.0
         # "W 96": a bare number after a direction is a numbered street (only ever proposed before a type).
         numbered = len(words) >= 2 and words[-1].text.isdigit() and words[-2].upper in DIRECTIONALS
@@ -787,6 +824,9 @@ class _Finder:
         avenue_end = self.avenue_first(start)
         if avenue_end is not None:
             return avenue_end, True, [t for t in tokens[start + 1 : avenue_end] if t.is_word]
+        grid_end = self.grid_street_end(start)
+        if grid_end is not None:
+            return grid_end, False, [t for t in tokens[start:grid_end] if t.is_word]
         index = start
         known_end = self.known_name_from(start)
         if index + 1 < len(tokens) and tokens[index].upper in DIRECTIONALS and tokens[index].is_word:
@@ -859,6 +899,8 @@ class _Finder:
             last -= 1
         if last < 0:
             return None
+        if last >= 1 and self.grid_street_end(last - 1) == last + 1:
+            return last - 1, False, [tokens[last - 1], tokens[last]]
         # "Avenue B", "Avenue of the Americas": the street's type comes first.
         for first in (last - 1, last - 3):
             if first >= 0 and self.avenue_first(first) == last + 1:
@@ -1417,8 +1459,10 @@ class _Finder:
             # "n" and "y" join streets in lower case only: "N" is north.
             if token.lower not in CONNECTORS or index == 0 or token.text in {"N", "Y"}:
                 continue
-            left = self.street_backward(index)
+            left = self.street_backward(index) or self._cued_word_before(index)
             right = self.street_forward(index + 1)
+            if right is None and left is not None and self._cue_before(left[0]) == "intersection":
+                right = self._cued_word_at(index + 1)
             if left is None or right is None:
                 continue
             start, left_suffix, left_words = left
@@ -1428,9 +1472,16 @@ class _Finder:
             cue = self._cue_before(start)
             if cue != "intersection" and (left_evidence < 0.5 or right_evidence < 0.5):
                 continue
-            # "the traffic signal at 5th Ave": an everyday lower-case word is no street without a cue.
+            # "the traffic signal at 5th Ave": an everyday lower-case word is no street without a cue; nor
+            # is one opening the sentence ("Signal at 86th & Ditch") unless a street has that name.
             if cue != "intersection" and any(
-                words and all(not t.capitalized and t.lower in self.common for t in words) and not suffix
+                words
+                and not suffix
+                and all(t.lower in self.common for t in words)
+                and (
+                    all(not t.capitalized for t in words)
+                    or (all(t.initial for t in words[:1]) and not self._known(words))
+                )
                 for words, suffix in ((left_words, left_suffix), (right_words, right_suffix))
             ):
                 continue
@@ -1438,6 +1489,8 @@ class _Finder:
                 left_suffix
                 or right_suffix
                 or any(is_ordinal(t.text) for t in left_words + right_words)
+                or _is_grid(left_words)
+                or _is_grid(right_words)
                 or (
                     start >= 1
                     and tokens[start - 1].lower in {"on", "along"}
@@ -1462,6 +1515,24 @@ class _Finder:
             found.append(_Candidate(start, end, "intersection", strength, normalized))
         found.extend(self._segments())
         return found
+
+    def _cued_word_before(self, index: int) -> tuple[int, bool, list[_Token]] | None:
+        """ "corner of Hope and Rochambeau": right after "corner of", one capitalised word is a street's name
+        even when it is an everyday word, which no street phrase takes alone."""
+        at = index - 1
+        if at < 0 or self._cue_before(at) != "intersection" or not self._cued_word(at):
+            return None
+        return at, False, [self.tokens[at]]
+
+    def _cued_word_at(self, index: int) -> tuple[int, bool, list[_Token]] | None:
+        """The other side of that corner: "corner of Rochambeau and Hope"."""
+        if index >= len(self.tokens) or not self._cued_word(index):
+            return None
+        return index + 1, False, [self.tokens[index]]
+
+    def _cued_word(self, index: int) -> bool:
+        token = self.tokens[index]
+        return token.capitalized and _is_name_word(token)
 
     def _extend_chain(self, end: int) -> int:
         tokens = self.tokens
@@ -1600,8 +1671,9 @@ class _Finder:
             if self.known_name_from(index + 1) != end:
                 if token.lower == "at":
                     continue
-                named = all(self._named(t) for t in words) and (
-                    self._known(words) or any(is_ordinal(t.text) for t in words)
+                named = _is_grid(words) or (
+                    all(self._named(t) for t in words)
+                    and (self._known(words) or any(is_ordinal(t.text) for t in words))
                 )
                 # "on La Brea", but not "on San Francisco Giants game day": the particle's run ends the
                 # phrase.

@@ -449,6 +449,17 @@ def test_spanish_and_chinese_ways_of_writing_streets(
             "street",
             None,
         ),
+        # Grid cities' streets: a round number of hundreds and a direction.
+        ("pot hole on 2100 S at 700 E eating tires lol", "2100 S at 700 E", "intersection", "2100 S & 700 E"),
+        ("Water main break at 1300 E and 2100 S, water pouring", "1300 E and 2100 S", "intersection", None),
+        (
+            "human waste and needles in the doorway of our business on 200 S every morning",
+            "200 S",
+            "street",
+            None,
+        ),
+        ("Trash at 1400 W 5th Ave", "1400 W 5th Ave", "address", None),  # a grid number that is an address
+        ("Golf carts parked on the sidewalk on Davis Islands every day", "Davis Islands", "landmark", None),
         # A neighbourhood's name after "in", when nothing else in the message is a place.
         ("Loud fireworks every night in Dogtown, its not even July", "Dogtown", "landmark", None),
         (
@@ -466,6 +477,19 @@ def test_messages_from_other_cities_and_languages(
 
 
 @pytest.mark.parametrize(
+    ("text", "corner"),
+    [
+        ("plow left a wall at the corner of Hope and Rochambeau, cant cross", "HOPE & ROCHAMBEAU"),
+        ("at the corner of Rochambeau and Hope", "ROCHAMBEAU & HOPE"),
+        ("flooding at the intersection of Hope and Main", "HOPE & MAIN"),
+    ],
+)
+def test_right_after_corner_of_a_capitalised_everyday_word_names_a_street(text: str, corner: str) -> None:
+    # Which place the bot reports is the ranker's choice; that the corner is among them is this rule's.
+    assert corner in [m.normalized for m in find_locations(text) if m.kind == "intersection"]
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "Thanks Mayor Johnson for nothing. Called 311 on Monday and Nobody came",
@@ -479,6 +503,9 @@ def test_messages_from_other_cities_and_languages(
         "the N 7 bus never came",  # a number after a direction is a street only before a street type
         "My Neighbor keeps parking his RV in the street",
         "There were 5 E Coli cases at the beach",  # a single digit and a letter make no grid address
+        "There were 300 E coli cases at the beach",  # nor a round number before a word
+        "Do I need a permit for a dumpster? We're cleaning out my mom's house",  # whose, not which
+        "Are the city pools open on Juneteenth?",
         "Llamé el Lunes y Nadie vino",  # two capitals joined by "y" are no corner without a street's marks
         "No recogieron la basura esta semana",
         "我家附近的公园很脏",  # "the park near my home" names no park
