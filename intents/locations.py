@@ -153,22 +153,25 @@ _HEAD_COMPOUNDS = _words(
     ranger rangers bus buses van vans wagon district board officials official department dept
     """
 )
-# Words that make a head generic, not a name: "the park", "a dog park", "parking lot".
-GENERIC_MODIFIERS = _words(
-    """
-    dog public city local small big large new old nearby neighborhood neighbourhood parking this that
-    our my the a an same other community baseball basketball soccer tennis football skate street bus
-    train subway police fire
-    """
-)
 # "my mom's house", "a neighbor's yard": whose a place is, never its name.
-GENERIC_MODIFIERS |= frozenset(
+_WHOSE = frozenset(
     f"{person}{ending}"
     for person in _words(
         "mom mother dad father grandma grandmother grandpa grandfather neighbor neighbour neighbors"
         " neighbours friend sister brother aunt uncle cousin son daughter his her their your"
     )
     for ending in ("", "'s", "s'")
+)
+# Words that make a head generic, not a name: "the park", "a dog park", "parking lot".
+GENERIC_MODIFIERS = (
+    _words(
+        """
+    dog public city local small big large new old nearby neighborhood neighbourhood parking this that
+    our my the a an same other community baseball basketball soccer tennis football skate street bus
+    train subway police fire
+    """
+    )
+    | _WHOSE
 )
 # English, and "y" for Spanish ("Mission y 16").
 CONNECTORS = frozenset({"and", "&", "/", "@", "at", "n", "+", "y", "near"})
@@ -1478,10 +1481,7 @@ class _Finder:
                 words
                 and not suffix
                 and all(t.lower in self.common for t in words)
-                and (
-                    all(not t.capitalized for t in words)
-                    or (all(t.initial for t in words[:1]) and not self._known(words))
-                )
+                and (all(not t.capitalized for t in words) or (words[0].initial and not self._known(words)))
                 for words, suffix in ((left_words, left_suffix), (right_words, right_suffix))
             ):
                 continue
