@@ -1,6 +1,6 @@
 """Speed and memory of understanding messages: classify + locate + geocode, one at a time, on one core.
 
-    .venv/bin/python bench/intents.py [--messages N] [--texts FILE]
+    .venv/bin/python bench/intents.py [--messages N] [--model DIR] [--texts FILE | --builtin]
 
 Reads the messages of ``../shared/data/boston311/labelled.csv`` (or ``--texts``: CSV or JSON lines with
 ``text`` and ``service_code``, as ``open311-bot eval`` reads). Without either it stops rather than measure
