@@ -73,11 +73,21 @@ class BotProcess:
             self.kill()
 
 
-def wait_for(condition: Callable[[], bool], *, timeout: float, what: str, interval: float = 0.1) -> None:
+def wait_for(
+    condition: Callable[[], bool],
+    *,
+    timeout: float,
+    what: str,
+    interval: float = 0.1,
+    diagnose: Callable[[], str] | None = None,
+) -> None:
+    """Polls ``condition`` until it holds; on timeout the error says what was awaited and, from
+    ``diagnose``, the state that would tell why it never came."""
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
-            raise TimeoutError(f"waited {timeout} s for {what}")
+            state = f"\n{diagnose()}" if diagnose is not None else ""
+            raise TimeoutError(f"waited {timeout} s for {what}{state}")
         time.sleep(interval)
 
 

@@ -293,7 +293,20 @@ def test_a_resident_files_into_the_city_through_the_bot_and_hears_its_number_and
                     return str(message["text"])
             return None
 
-        wait_for(lambda: filed_message() is not None, timeout=60, what="the city's number")
+        def submissions_and_city_log() -> str:
+            # What the jobs did with the report, and what the city saw: the first places to look.
+            with bot.runtime.sessions() as session:
+                rows = session.exec(select(RemoteSubmission)).all()
+                states = [(r.state, r.attempts, r.last_error, r.next_attempt_at) for r in rows]
+            city_log = city.process.log()[-3000:]
+            return f"submissions (state, attempts, last error, next attempt): {states}\ncity log:\n{city_log}"
+
+        wait_for(
+            lambda: filed_message() is not None,
+            timeout=60,
+            what="the city's number",
+            diagnose=submissions_and_city_log,
+        )
         request_id = str(filed_message()).split("#")[1].split(" ")[0]
         held = city_requests(city, service_request_id=request_id)
         assert held[0]["description"] == "There is a huge pothole at Market St and 5th St"
