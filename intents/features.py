@@ -45,13 +45,17 @@ def words(text: str) -> list[str]:
     return [_DIGITS.sub("0", word) for word in _WORD.findall(text.lower())]
 
 
-@lru_cache(maxsize=100_000)
 def token_features(token: str) -> tuple[str, ...]:
     """The word feature and the character n-grams of one token."""
-    # Cached: the same few thousand words make up most messages, and this loop is most of the time spent.
     padded = f" {token} "
     ngrams = ["c:" + padded[i : i + size] for size in CHAR_NGRAM_SIZES for i in range(len(padded) - size + 1)]
     return ("w:" + token, *ngrams)
+
+
+# Training reads tens of thousands of messages made of the same few thousand words, and this loop is most of
+# its featurising time. Only training uses the cache: a serving process keeps feature indices, not these
+# strings (about 2 KB a word: a full cache would be 200 MB in a bot that runs for weeks).
+_training_token_features = lru_cache(maxsize=100_000)(token_features)
 
 
 def pair_features(tokens: list[str]) -> list[str]:
@@ -118,5 +122,5 @@ def message_features(text: str) -> list[str]:
     tokens = words(with_gloss(without_place(text)))
     features = pair_features(tokens)
     for token in tokens:
-        features.extend(token_features(token))
+        features.extend(_training_token_features(token))
     return features

@@ -80,18 +80,30 @@ class Gazetteer:
         by_normalized: dict[str, set[str]] = defaultdict(set)
         by_base: dict[str, set[str]] = defaultdict(set)
         by_base_without_directional: dict[str, set[str]] = defaultdict(set)
+        by_alias: dict[str, set[str]] = defaultdict(set)
         for name in self.streets:
             normalized = normalize_street(name)
             by_normalized[normalized].add(name)
             base, _suffix = split_suffix(normalized)
             by_base[base].add(name)
             by_base_without_directional[strip_directional(base)].add(name)
+            # "Terry Francois Blvd", "Carlton Goodlett": people leave out a middle initial the city's
+            # list writes (TERRY A FRANCOIS BLVD, DR CARLTON B GOODLETT PL).
+            alias = _written_base(base)
+            if alias is not None:
+                by_alias[alias].add(name)
         self._by_normalized = {key: tuple(sorted(names)) for key, names in by_normalized.items()}
         self._by_base = {
             base: tuple(sorted(by_base.get(base, ())))
             + tuple(sorted(by_base_without_directional.get(base, set()) - by_base.get(base, set())))
             for base in by_base.keys() | by_base_without_directional.keys()
         }
+        # Names as residents write them, after every name that is spelt that way.
+        self._aliases = {base: tuple(sorted(names)) for base, names in by_alias.items()}
+        self._alias_names = frozenset(name for names in by_alias.values() for name in names)
+        for base, names in self._aliases.items():
+            known = self._by_base.get(base, ())
+            self._by_base[base] = known + tuple(name for name in names if name not in known)
         # Sorted: among equally close typo corrections the first wins, the same one in every process.
         self._bases = sorted(self._by_base)
         # Reverse geocoding: nearest neighbour in a local equirectangular projection (metres-like units).
@@ -118,10 +130,13 @@ class Gazetteer:
         normalized = normalize_street(phrase)
         if not normalized:
             return ()
-        # Every street written this way: "Fifth St" is 05TH ST and Mission Bay's FIFTH ST.
-        if normalized in self._by_normalized:
-            return self._by_normalized[normalized]
         base, suffix = split_suffix(normalized)
+        # Every street written this way: "Fifth St" is 05TH ST and Mission Bay's FIFTH ST; then the ones
+        # residents write so ("10th St" is Treasure Island's 10TH TI ST too, where it meets Avenue M).
+        if normalized in self._by_normalized:
+            exact = self._by_normalized[normalized]
+            aliases = self._aliases.get(base, ())
+            return exact + (self._with_suffix(aliases, suffix) if suffix is not None else ())
         names = (
             self._by_base.get(base)
             or self._by_base.get(strip_directional(base))
@@ -189,6 +204,10 @@ class Gazetteer:
         nearest number of the same parity (same side of the street) on the first street that has any."""
         nearest: AddressHit | None = None
         for street in streets:
+            # "401 13th St" is on 13TH ST, whatever numbers Treasure Island's 13TH TI ST has: a name
+            # reached only as residents write it counts where no street spelt that way has the address.
+            if nearest is not None and street in self._alias_names:
+                continue
             hit = self._address_on(number, street)
             if hit is None:
                 continue
@@ -234,6 +253,18 @@ class Gazetteer:
                 if point is not None:
                     return a, b, point
         return None
+
+
+def _written_base(base: str) -> str | None:
+    """How residents write a base name the city's list spells with more, if they do: "10TH TI" (Treasure
+    Island's numbered streets) as "10TH", "TERRY A FRANCOIS" and "DR CARLTON B GOODLETT" without the middle
+    initial; None for any other name."""
+    words = base.split()
+    if len(words) == 2 and words[1] == "TI":
+        return words[0]
+    if len(words) >= 3 and any(len(word) == 1 for word in words[1:-1]):
+        return " ".join(words[:1] + [word for word in words[1:-1] if len(word) > 1] + words[-1:])
+    return None
 
 
 def distance_metres(lat1: float, long1: float, lat2: float, long2: float) -> float:

@@ -13,6 +13,7 @@ import inspect
 import logging
 import re
 import threading
+import unicodedata
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -81,7 +82,14 @@ def city_tail(city: str) -> re.Pattern[str]:
 
 _DEFAULT_CITY_TAIL = city_tail(DEFAULT_CITY)
 _CORNER_OF = re.compile(r"^.*?\b(?:corner|intersection|crossing|junction)\s+of\s+", re.IGNORECASE)
-_LEADING_WORDS = re.compile(r"^\s*(?:at|on|near|in front of|across from)\s+(?:the\s+)?", re.IGNORECASE)
+# "Kirkham and 27th Ave intersection": the word after a corner says what it is.
+_CORNER_AFTER = re.compile(r"\s+(?:intersection|corner|crossing)$", re.IGNORECASE)
+_LEADING_WORDS = re.compile(
+    r"^\s*(?:at|on|near|in front of|across from|outside(?: of)?|next to|behind|by)\s+(?:the\s+)?",
+    re.IGNORECASE,
+)
+# "Apt 3, 1395 Van Ness Ave": the unit written first.
+_LEADING_UNIT = re.compile(r"^\s*(?:apt|apartment|unit|suite|ste|#)\.?\s*#?\s*[\w-]+\s*,\s*(?=\d)", re.I)
 # "Apt 4-B", "Ste. 300", "#3", "St#3"; a unit word is a whole word ("3011 Steiner", "1443 Florida").
 _UNIT = re.compile(
     r"(?:(?:,\s*|\s+)(?:apt|apartment|unit|suite|ste|fl|floor|room|rm)\b\.?\s*#?|\s*#)\s*[\w-]+\s*$", re.I
@@ -90,7 +98,16 @@ _UNIT = re.compile(
 _SO_DOT = re.compile(r"\bso\.\s*(?=\w)", re.IGNORECASE)
 _BLOCK = re.compile(r"^\s*(\d+)\s+block\s+(?:of\s+)?", re.IGNORECASE)
 # "n" joins two streets only in lower case ("Melnea Cass n Clarendon"); "N" is north.
-_CONNECTOR = re.compile(r"\s*(?:&|\+|@|/|\\|\s(?:and|at|x|y|near)\s|\s(?-i:n)\s)\s*", re.IGNORECASE)
+# "Clement cross st 38th", "Surrey St (cross st Ohlone Way)", "Mary Teresa St, cross street Megan Dr": an
+# app's "cross street" field written into the text.
+_CONNECTOR = re.compile(
+    r"\s*(?:&|\+|@|/|\\|,?\s+cross\s+(?:st\.?|street)\s|\s(?:and|at|x|y|near)\s|\s(?-i:n)\s)\s*",
+    re.IGNORECASE,
+)
+# "24 ave", "9 st": a numbered street written without its ordinal's ending.
+_BARE_NUMBERED = re.compile(r"^(\d{1,2})\s+(ave|av|avenue|st|street)\b\.?$", re.IGNORECASE)
+# "ave. m", "av i": Avenue written short before a letter (Treasure Island's AVENUE M).
+_SHORT_AVENUE_FIRST = re.compile(r"^av(?:e|enue)?\.?\s+(?=[A-Za-z]$)", re.IGNORECASE)
 # "Mission St between 16th and 17th", "Valencia from 16th to 17th": a stretch of one street.
 _SEGMENT = re.compile(
     r"^(?P<street>.+?)\s+(?:between|btwn|btw|from)\s+(?P<first>.+?)\s+(?:and|&|to|y)\s+(?P<second>.+)$",
@@ -136,14 +153,17 @@ def parse_query(query: str, tail: re.Pattern[str] = _DEFAULT_CITY_TAIL) -> Parse
     """Splits a written place into an address (number + street), an intersection (two streets), a stretch
     of street or a street: "1355 market street, SF" / "corner of 16th & Valencia" / "Mission St between
     16th and 17th" / "Valencia St". ``tail`` matches the city's name at the end (see ``city_tail``)."""
-    text = " ".join(query.replace("’", "'").split())
+    text = " ".join(_without_accents(query).replace("’", "'").replace("(", " ").replace(")", " ").split())
+    text = text.rstrip(" ?!")  # "Federal St & Rincon St, SF, CA?"
     previous = None
     while previous != text:  # "..., San Francisco, CA 94103, USA"
         previous = text
         text = _STATE_TAIL.sub("", tail.sub("", text))
     text = _UNIT.sub("", text)
+    text = _LEADING_UNIT.sub("", text)
     text = _SO_DOT.sub("South ", text)
     text = _CORNER_OF.sub("", text)
+    text = _CORNER_AFTER.sub("", text)
     text = _LEADING_WORDS.sub("", text)
     text = _BLOCK.sub(r"\1 ", text)
     text = text.strip(" ,.;:")
@@ -153,7 +173,7 @@ def parse_query(query: str, tail: re.Pattern[str] = _DEFAULT_CITY_TAIL) -> Parse
     if segment:
         streets = tuple(segment.group(name).strip(" ,.") for name in ("street", "first", "second"))
         return ParsedQuery("segment", streets)
-    parts = [part.strip(" ,.") for part in _CONNECTOR.split(text, maxsplit=1)]
+    parts = [_street_part(part) for part in _CONNECTOR.split(text, maxsplit=1)]
     # "102 n main st": a lone number before the connector is a house number, not a street.
     if len(parts) == 2 and all(parts) and not parts[0].isdigit():
         first, second = parts
@@ -168,6 +188,27 @@ def parse_query(query: str, tail: re.Pattern[str] = _DEFAULT_CITY_TAIL) -> Parse
             "address", (_through_suffix(address.group(2).strip(" ,.")),), int(address.group(1))
         )
     return ParsedQuery("street", (_through_suffix(text),))
+
+
+def _without_accents(text: str) -> str:
+    """ "Junípero Serra" -> "Junipero Serra": gazetteers spell names without accents."""
+    if text.isascii():
+        return text
+    return "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
+
+
+def _street_part(part: str) -> str:
+    """One side of a corner as a street name: "9th St. on Treasure Island" -> "9th St.", "tenth, ti" ->
+    "tenth" (what follows a comma or the street's type names the area), "24 ave" -> "24th ave", "ave. m" ->
+    "Avenue m"."""
+    part = part.split(",")[0].strip(" ,.")
+    part = _through_suffix(part)
+    bare = _BARE_NUMBERED.match(part)
+    if bare:
+        number = int(bare.group(1))
+        ending = "th" if number % 100 in (11, 12, 13) else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+        part = f"{number}{ending} {bare.group(2)}"
+    return _SHORT_AVENUE_FIRST.sub("Avenue ", part)
 
 
 def _through_suffix(street: str) -> str:

@@ -356,6 +356,8 @@ REGIONAL: Final[tuple[tuple[re.Pattern[str], str], ...]] = (
 
 def fold(text: str) -> str:
     """Lower case without accents: how Spanish terms are matched ("Semáforo" → "semaforo")."""
+    if text.isascii():  # most messages: nothing to decompose
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text.lower())
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 

@@ -42,6 +42,7 @@ from intents.streets import (
     SUFFIXES,
     is_ordinal,
     normalize_street,
+    split_suffix,
     street_tokens,
 )
 from intents.types import LocationKind, LocationMention
@@ -52,13 +53,23 @@ _LATIN = "A-Za-z0-9\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f"
 # "S.W.", "N.E." (Washington and Seattle quadrants) are one word: a directional. "@PWD", "@cityofboston"
 # (an "@" glued to the word after it, not to one before) is a social-media handle: one token, no word, so
 # neither a name nor the "@" of "Elm St @ Oak St".
+# "Twenty-First", "twenty-fourth": an ordinal written in words with its hyphen is one word, not "First".
+_HYPHENATED_ORDINAL = (
+    r"(?i:twenty|thirty|forty|fifty)-(?i:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth)"
+    rf"(?![{_LATIN}])"
+)
 _TOKEN = re.compile(
     rf"(?<![{_LATIN}])@[{_LATIN}_]+"
-    rf"|(?P<word>(?:[NSEWnsew]\.){{2}}(?![{_LATIN}])|[{_LATIN}]+(?:['’][{_LATIN}]+)*)|\n|[^\s{_LATIN}]"
+    rf"|(?P<word>(?:[NSEWnsew]\.){{2}}(?![{_LATIN}])|{_HYPHENATED_ORDINAL}|[{_LATIN}]+(?:['’][{_LATIN}]+)*)"
+    rf"|\n|[^\s{_LATIN}]"
 )
 _COORDINATES = re.compile(
-    r"(?<![\d.])([-+]?\d{1,2}\.\d{3,})\s*[,;/ ]\s*([-+]?\d{1,3}\.\d{3,})(?![\d.])"
-    r"|(?<![\d.])(\d{1,2}\.\d{3,})\s*°?\s*([NS])\s*,?\s*(\d{1,3}\.\d{3,})\s*°?\s*([EW])\b",
+    # A number may end a sentence ("Location: 37.73547, -122.50672."), not run on into more digits.
+    r"(?<![\d.])([-+]?\d{1,2}\.\d{3,})\s*[,;/ ]\s*([-+]?\d{1,3}\.\d{3,})(?!\d|\.\d)"
+    r"|(?<![\d.])(\d{1,2}\.\d{3,})\s*°?\s*([NS])\s*,?\s*(\d{1,3}\.\d{3,})\s*°?\s*([EW])\b"
+    # "lat 37.7131 long -122.404", "lat: 37.7359 lon: -122.3815", "latitude 37.7, longitude -122.4"
+    r"|\blat(?:itude)?\s*[:=]?\s*([-+]?\d{1,2}\.\d{3,})\s*[,;/]?\s*"
+    r"(?:lng|lon|long|longitude)\s*[:=]?\s*([-+]?\d{1,3}\.\d{3,})(?!\d|\.\d)",
     re.IGNORECASE,
 )
 _HIGHWAY = re.compile(
@@ -174,7 +185,8 @@ GENERIC_MODIFIERS = (
     | _WHOSE
 )
 # English, and "y" for Spanish ("Mission y 16").
-CONNECTORS = frozenset({"and", "&", "/", "@", "at", "n", "+", "y", "near"})
+# "x" as in "Buchanan x Linden"; "cross st" (an app's cross-street field) is read in ``_intersections``.
+CONNECTORS = frozenset({"and", "&", "/", "@", "at", "n", "+", "y", "near", "x", "cross"})
 # "corner of X and Y", "intersection of X and Y": the cue is left out of the span.
 INTERSECTION_CUES = frozenset({"corner", "intersection", "crossing", "junction", "esquina", "cruce"})
 PREPOSITIONS = frozenset(
@@ -530,9 +542,13 @@ class _Finder:
         may be an everyday word ("van") that cuts the name short; together they are the street. Not when
         every word is an everyday lower-case word ("the park view"), nor from a function word ("a", "of"),
         nor when the list holds a place ("Thomas Park", "City Hall": the head noun makes it a landmark) or a
-        street with its neighbourhood ("Washington St Brighton": a suffix inside the run)."""
+        street with its neighbourhood ("Washington St Brighton": a suffix inside the run). Before a street
+        type the head noun is the street's name: "bernal heights blvd"."""
         run = self.tokens[start:end]
-        if len(run) < 2 or not all(t.is_word for t in run) or run[-1].lower in LANDMARK_HEADS:
+        before_type = end < len(self.tokens) and _is_suffix(self.tokens[end])
+        if len(run) < 2 or not all(t.is_word for t in run):
+            return False
+        if run[-1].lower in LANDMARK_HEADS and not before_type:
             return False
         if any(_is_suffix(t) for t in run[1:-1]):
             return False
@@ -540,9 +556,15 @@ class _Finder:
             return False
         if all(not t.capitalized and t.lower in self.common for t in run):
             return False
-        name = normalize_street(" ".join(t.text for t in run))
+        written = " ".join(t.text for t in run)
+        name = normalize_street(written)
         if name in self.names:
             return True
+        # "bernal heights blvd": alone, the last word would be read as the street's type ("BERNAL HTS").
+        if before_type:
+            with_type = normalize_street(f"{written} {self.tokens[end].text}")
+            if split_suffix(with_type)[0] in self.names:
+                return True
         # "Mc Allister", "Mac Arthur", "De Haro": a short prefix written apart from the name.
         return len(run) == 2 and len(run[0].text) <= 3 and name.replace(" ", "", 1) in self.names
 
@@ -698,6 +720,8 @@ class _Finder:
         words.reverse()  # text order; words[-1] is the word right before the suffix
         # After a house number every word up to the suffix is the name ("4500 Woodland Park Ave").
         first = words[0] if after_number and len(words) <= 3 else self._name_start(words, after_number)
+        if known_start is not None and (first is None or known_start < first):
+            first = known_start  # "bernal heights blvd": the whole known name, its head noun included
         if first is None:
             return None
         name = [tokens[i] for i in range(first, suffix) if tokens[i].is_word]
@@ -849,7 +873,11 @@ class _Finder:
                 index += 1
                 continue
             if _is_suffix(token) and words:
-                if index + 1 < len(tokens) and tokens[index + 1].lower in STREET_COMPOUNDS:
+                # "street light" is the common noun; "jackson st and spruce st tree roots": a type written
+                # short after a known name is the street's, whatever follows it.
+                abbreviated = token.upper not in _SUFFIX_WORDS and (token.capitalized or self._known(words))
+                compound = index + 1 < len(tokens) and tokens[index + 1].lower in STREET_COMPOUNDS
+                if compound and not abbreviated:
                     return None
                 name = [t for t in tokens[start:index] if t.is_word]
                 if token.upper in AMBIGUOUS_SUFFIXES and not all(self._named(t) for t in words):
@@ -1319,6 +1347,8 @@ class _Finder:
         for match in _COORDINATES.finditer(self.text):
             if match.group(1) is not None:
                 lat, long = float(match.group(1)), float(match.group(2))
+            elif match.group(7) is not None:
+                lat, long = float(match.group(7)), float(match.group(8))
             else:
                 lat = float(match.group(3)) * (-1 if match.group(4).upper() == "S" else 1)
                 long = float(match.group(5)) * (-1 if match.group(6).upper() == "W" else 1)
@@ -1462,8 +1492,13 @@ class _Finder:
             # "n" and "y" join streets in lower case only: "N" is north.
             if token.lower not in CONNECTORS or index == 0 or token.text in {"N", "Y"}:
                 continue
-            left = self.street_backward(index) or self._cued_word_before(index)
-            right = self.street_forward(index + 1)
+            # "Clement cross st 38th", "Harrison St (cross st 19th)": the cross street after "cross st".
+            right_start = self._cross_street_start(index) if token.lower == "cross" else index + 1
+            if right_start is None:
+                continue
+            left_end = index - 1 if token.lower == "cross" and tokens[index - 1].text in {"(", ","} else index
+            left = self.street_backward(left_end) or self._cued_word_before(index)
+            right = self.street_forward(right_start)
             if right is None and left is not None and self._cue_before(left[0]) == "intersection":
                 right = self._cued_word_at(index + 1)
             if left is None or right is None:
@@ -1476,18 +1511,35 @@ class _Finder:
             if cue != "intersection" and (left_evidence < 0.5 or right_evidence < 0.5):
                 continue
             # "the traffic signal at 5th Ave": an everyday lower-case word is no street without a cue; nor
-            # is one opening the sentence ("Signal at 86th & Ditch") unless a street has that name.
+            # is one opening the sentence ("Signal at 86th & Ditch") unless a street has that name. It is
+            # one when a street has that name and the other side is plainly a street, joined by "&" or "/"
+            # ("fell & gough", "ocean & manor dr"; "elm and main" stays no corner).
+            sides = (
+                (left_words, left_suffix, right_words, right_suffix),
+                (right_words, right_suffix, left_words, left_suffix),
+            )
             if cue != "intersection" and any(
                 words
                 and not suffix
                 and all(t.lower in self.common for t in words)
                 and (all(not t.capitalized for t in words) or (words[0].initial and not self._known(words)))
-                for words, suffix in ((left_words, left_suffix), (right_words, right_suffix))
+                and not (
+                    token.lower in {"&", "/"}
+                    and self._known(words)
+                    and self._plainly_street(other_words, other_suffix)
+                )
+                for words, suffix, other_words, other_suffix in sides
             ):
                 continue
-            if token.lower in {"at", "@", "n", "+", "near"} and not (
+            if token.lower in {"at", "@", "n", "+", "near", "x"} and not (
                 left_suffix
                 or right_suffix
+                # "Buchanan x Linden", "Felton + Colby": two known street names no reader takes for words.
+                or (
+                    token.lower in {"x", "@", "+"}
+                    and self._plainly_street(left_words, left_suffix)
+                    and self._plainly_street(right_words, right_suffix)
+                )
                 or any(is_ordinal(t.text) for t in left_words + right_words)
                 or _is_grid(left_words)
                 or _is_grid(right_words)
@@ -1507,14 +1559,37 @@ class _Finder:
                 continue
             # "Academy Hill Road/Chestnut Hill Avenue/William Jackson Ave", "W. Broadway and B St, and C St"
             end = self._extend_chain(end)
-            left_name = normalize_street(self._span_text(start, index))
-            normalized = f"{left_name} & {normalize_street(self._span_text(index + 1, right[0]))}"
+            if left_end < index and end < len(tokens) and tokens[end].text == ")":
+                end += 1  # "Harrison St (cross st 19th)"
+            left_name = normalize_street(self._span_text(start, left_end))
+            normalized = f"{left_name} & {normalize_street(self._span_text(right_start, right[0]))}"
             strength = _KIND_STRENGTH["intersection"] + min(evidence, 5.0) / 10
             if token.lower in {"at", "@", "near"}:
                 strength -= 0.3  # "Central Fwy at Market & Octavia": the "&" corner is the place
             found.append(_Candidate(start, end, "intersection", strength, normalized))
         found.extend(self._segments())
         return found
+
+    def _cross_street_start(self, index: int) -> int | None:
+        """Where the street after "cross st" / "cross street" at ``index`` starts; None when "cross" is
+        not followed by that."""
+        tokens = self.tokens
+        after = index + 1
+        if after >= len(tokens) or tokens[after].lower not in {"st", "street"}:
+            return None
+        after += 1
+        if after < len(tokens) and tokens[after].text == ".":
+            after += 1
+        return after
+
+    def _plainly_street(self, words: list[_Token], has_suffix: bool) -> bool:
+        """A street phrase no reader would take for anything else: with a street type, an ordinal, or a
+        known street name that is no everyday word ("gough", "manor dr", "5th")."""
+        return bool(words) and (
+            has_suffix
+            or any(is_ordinal(t.text) for t in words)
+            or (self._known(words) and all(t.lower not in self.common for t in words))
+        )
 
     def _cued_word_before(self, index: int) -> tuple[int, bool, list[_Token]] | None:
         """ "corner of Hope and Rochambeau": right after "corner of", one capitalised word is a street's name

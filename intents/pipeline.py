@@ -9,6 +9,7 @@ Francisco geocoder, so the project works right after set-up without training any
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -68,7 +69,12 @@ class Pipeline:
         return list(getattr(component, "labels", ()))
 
     def classify(self, text: str) -> Prediction:
-        return _classifier.prediction_from_cats(self.nlp(readable(text)).cats)
+        # Every new word a Doc reads would otherwise stay in the shared vocabulary for the life of the
+        # process (a bot reading typos, links and case numbers for weeks grows without bound); the zone
+        # forgets them when the message is done. The cats dict outlives the Doc.
+        with self.nlp.memory_zone():
+            cats = self.nlp(readable(text)).cats
+        return _classifier.prediction_from_cats(cats)
 
     def locate(self, text: str) -> LocationMention | None:
         # The classifier reads the message without its place: one search serves both.
@@ -84,10 +90,14 @@ class Pipeline:
         return detect_language(text)
 
     def place_of(self, mention: LocationMention) -> Place | None:
-        """Where a mention is: coordinates written in the text are reverse-geocoded (to the nearest address
-        and whether it lies inside the jurisdiction), anything else is geocoded by its normalised form."""
+        """Where a mention is: coordinates written in the text stay where they are, named by the nearest
+        address (reverse geocoding, which also says whether they lie inside the jurisdiction); anything else
+        is geocoded by its normalised form."""
         if mention.lat is not None and mention.long is not None:
-            return self.reverse(mention.lat, mention.long)
+            named = self.reverse(mention.lat, mention.long)
+            # The point the resident wrote is where the problem is; the nearest address (up to 500 m away
+            # on a beach or in a park) only describes it.
+            return None if named is None else replace(named, lat=mention.lat, long=mention.long)
         place = self.geocode(mention.normalized or mention.text)
         # "in front of Harrys": a place's name that only a typo correction turns into a street (HARRY ST)
         # is not that street.

@@ -103,10 +103,14 @@ def _glued_place(base: str) -> bool:
     return False
 
 
-def build(sources: Iterable[Path]) -> list[str]:
+def build(sources: Iterable[Path], official: Iterable[Path] = ()) -> list[str]:
+    """The names seen in ``sources`` often enough, and every name the ``official`` gazetteers give with a
+    street type: a city's own list has no typos or glued neighbourhoods, and its short streets ("EMMA ST",
+    "MERRIE WAY": one or two addresses) are streets all the same."""
     counts: Counter[str] = Counter()
     with_suffix: set[str] = set()
-    for source in sources:
+    listed: set[str] = set()
+    for source, is_official in [(path, True) for path in official] + [(path, False) for path in sources]:
         for street in _streets_in(source):
             base, suffix = split_suffix(normalize_street(street))
             # "42 34N 71 07W", "11E W BROADWAY": numbers other than ordinals are not part of a name.
@@ -118,12 +122,17 @@ def build(sources: Iterable[Path]) -> list[str]:
                 counts[base] += 1
                 if suffix is not None:
                     with_suffix.add(base)
+                    if is_official:
+                        listed.add(base)
     # Names with no suffix ("BROADWAY", "E BROADWAY", "JAMAICAWAY") need more sightings: address data
-    # also holds a neighbourhood glued to a street now and then.
+    # also holds a neighbourhood glued to a street now and then (and the city's own list has "EASEMENT").
     return sorted(
-        name
-        for name, count in counts.items()
-        if count >= (MIN_COUNT if name in with_suffix else MIN_COUNT_WITHOUT_SUFFIX)
+        listed
+        | {
+            name
+            for name, count in counts.items()
+            if count >= (MIN_COUNT if name in with_suffix else MIN_COUNT_WITHOUT_SUFFIX)
+        }
     )
 
 
@@ -165,8 +174,7 @@ def main(argv: list[str] | None = None) -> None:
         "--messages", nargs="*", type=Path, default=[], help="CSV files with a text column (common words)"
     )
     args = parser.parse_args(argv)
-    sources = [SF_DIR / "addresses.csv.gz", SF_DIR / "intersections.csv", *args.sources]
-    names = build(sources)
+    names = build(args.sources, official=[SF_DIR / "addresses.csv.gz", SF_DIR / "intersections.csv"])
     with open(STREET_NAMES_FILE, "w", encoding="utf-8") as handle:
         handle.write("# US street base names; rebuilt by `python -m intents.street_names` (see module doc)\n")
         handle.writelines(f"{name}\n" for name in names)

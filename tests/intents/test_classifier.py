@@ -48,6 +48,16 @@ def test_the_shipped_model_is_a_spacy_pipeline_with_calibrated_cats(pipeline: Pi
     assert prediction.service_code not in {code for code, _ in prediction.alternatives}
 
 
+def test_a_bot_reading_new_words_for_weeks_keeps_none_of_them(pipeline: Pipeline) -> None:
+    # spaCy keeps every string a Doc meets in the shared vocabulary for the life of the process; a bot
+    # reading case numbers, links and typos would grow without bound.
+    pipeline.classify("warm up: pothole on Elm St")
+    strings = len(pipeline.nlp.vocab.strings)
+    for number in range(200):
+        pipeline.classify(f"Case #{number}x{number * 7919} still open, see https://example.org/r/{number}q")
+    assert len(pipeline.nlp.vocab.strings) == strings
+
+
 def test_the_model_records_how_it_was_made(pipeline: Pipeline) -> None:
     meta = pipeline.nlp.meta["open311"]
     assert set(meta["data_sha256"]) >= {"boston311/labelled.csv"}

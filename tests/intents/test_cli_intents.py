@@ -10,10 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from intents.gazetteer import distance_metres
 from intents.keywords import SERVICE_CODES
 from tests.intents.tiny_data import write_tiny_data
 
 REPO = Path(__file__).resolve().parents[2]
+SF_MESSAGES = Path(__file__).parent / "data" / "sf_messages.jsonl"
 
 
 def _run(
@@ -81,6 +83,35 @@ def test_classify_answers_every_line_and_survives_bad_ones(tmp_path: Path) -> No
     assert out[8]["id"] == 9
     assert out[8]["service_code"] == "pothole"
     assert out[9]["service_code"] == "graffiti"
+
+
+def test_classify_places_sf_messages_within_50_metres(tmp_path: Path) -> None:
+    # 250 messages written the way San Francisco residents tweet and text (typos, lower case, "divis",
+    # "05th ave & irving", "lat: 37.7359 lon: -122.3815"), each naming a gazetteer address, corner, stretch
+    # or typed point, or no place: written by a helper who never read the finder or the geocoder.
+    rows = [json.loads(line) for line in SF_MESSAGES.read_text(encoding="utf-8").splitlines()]
+    assert len(rows) == 250
+    stdin = "".join(json.dumps({"id": row["id"], "text": row["text"]}) + "\n" for row in rows)
+    result = _run(["classify"], tmp_path, stdin=stdin)
+    assert result.returncode == 0, result.stderr
+    answers = {answer["id"]: answer["location"] for answer in map(json.loads, result.stdout.splitlines())}
+    misses = []
+    for row in rows:
+        location = answers[row["id"]]
+        if row["kind"] == "none":
+            if location is not None:
+                misses.append((row["text"], location))
+            continue
+        if (
+            location is None
+            or location["lat"] is None
+            or distance_metres(location["lat"], location["long"], row["lat"], row["long"]) > 50
+        ):
+            misses.append((row["text"], location))
+    # The requirement is 95% within 50 m; 245 of 250 are today (229 when the set was written). The misses:
+    # a corner the city records twice 132 m apart, "divis", "St. Elmo Way", "mariposa n rhode island" and
+    # "at page and stanyan" (everyday words joined by "and": no corner, as "elm and main" is none).
+    assert len(misses) <= 6, misses
 
 
 def test_eval_prints_every_figure_and_the_baseline(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import json
 import os
 import subprocess
 import sys
@@ -38,6 +39,7 @@ from tests.support.live_server import live_server
 SF_BOUNDARY = (37.70, -122.52, 37.84, -122.35)
 QUERIES = Path(__file__).parent / "data" / "sf_queries.csv"
 VARIANTS = Path(__file__).parent / "data" / "sf_variants.csv"
+SF_QUERIES_BLIND = Path(__file__).parent / "data" / "sf_queries_blind.jsonl"
 # Gazetteer coordinates of places used below (from intents/data/sf).
 FIFTH_AND_MARKET = (37.78399, -122.40807)
 SIXTEENTH_AND_VALENCIA = (37.76492, -122.42189)
@@ -304,6 +306,32 @@ def test_1200_generated_variants_of_sf_addresses_and_intersections_resolve_withi
     assert len(misses) / count <= 0.02, misses
 
 
+def test_a_blind_set_of_sf_places_typed_as_residents_type_them_resolves_within_50_metres() -> None:
+    # 300 addresses and corners drawn at random over the whole city from the gazetteer and written by a
+    # helper who never read the geocoder ("Apt 3, 1395 Van Ness Ave", "Harrison St (cross st 19th)",
+    # "junípero serra blvd, cross street font blvd", "ave. m and tenth, ti", "24 ave & noriega st",
+    # "BUCHANAN ST X IVY ST", "Federal St & Rincon St, SF, CA?").
+    rows = [json.loads(line) for line in SF_QUERIES_BLIND.read_text(encoding="utf-8").splitlines()]
+    assert len(rows) == 300
+    resolver = offline()
+    pipeline = load_pipeline()
+    typed, in_a_message = [], []
+    for row in rows:
+        expected = (row["lat"], row["long"])
+        place = resolver.geocode(row["query"])
+        if place is None or distance_metres(place.lat, place.long, *expected) > 50:
+            typed.append((row["query"], place))
+        # The same words sent to the bot as a message: the location finder reads them first.
+        understood = pipeline.understand(row["query"]).place
+        if understood is None or distance_metres(understood.lat, understood.long, *expected) > 50:
+            in_a_message.append((row["query"], understood))
+    # The requirement is 95%. Typed into the geocoder all 300 resolve today (281 when the set was
+    # written); as messages 285 (typos in a house number's street with no type, "30 CRESTLKE", and
+    # everyday words such as "lyon st. at page" are what the finder does not take).
+    assert len(typed) <= 3, typed
+    assert len(in_a_message) <= 15, in_a_message
+
+
 def test_configuration_selects_another_geopy_geocoder_with_rate_limit_and_cache() -> None:
     fake = FakeNominatim(
         {
@@ -514,6 +542,21 @@ def test_a_shop_whose_name_is_a_typo_away_from_a_street_is_not_that_street() -> 
     market = pipeline.geocode("Market")
     assert market is not None
     assert market.raw["corrected"] is False
+
+
+def test_coordinates_in_a_message_stay_where_they_were_written_named_by_the_nearest_address() -> None:
+    pipeline = load_pipeline()
+    # On Ocean Beach's path: the nearest address is tens of metres inland.
+    understood = pipeline.understand("Location: 37.73547, -122.50672. Sand blocking the bike path")
+    assert understood.location is not None
+    assert understood.location.kind == "coordinates"
+    assert understood.place is not None
+    assert (understood.place.lat, understood.place.long) == (37.73547, -122.50672)
+    assert understood.place.address  # the nearest address names it
+    nearest = pipeline.reverse(37.73547, -122.50672)
+    assert nearest is not None
+    assert nearest.address == understood.place.address
+    assert distance_metres(nearest.lat, nearest.long, 37.73547, -122.50672) > 20
 
 
 def test_a_square_or_plaza_is_never_the_street_of_the_same_name(tmp_path: Path) -> None:

@@ -165,6 +165,10 @@ def test_each_form_is_found_with_its_exact_span(
     [
         ("Dumped mattress here 37.7749, -122.4194 please", "37.7749, -122.4194", 37.7749, -122.4194),
         ("needles at 40.7128 N, 74.0060 W", "40.7128 N, 74.0060 W", 40.7128, -74.006),
+        # Labelled, and a point that ends the sentence.
+        ("abandoned car lat: 37.7359 lon: -122.3815", "lat: 37.7359 lon: -122.3815", 37.7359, -122.3815),
+        ("Graffiti. lat 37.79384, lng -122.39888", "lat 37.79384, lng -122.39888", 37.79384, -122.39888),
+        ("Location: 37.73547, -122.50672. Sand on the path", "37.73547, -122.50672", 37.73547, -122.50672),
     ],
 )
 def test_coordinates_written_in_the_text_carry_their_point(
@@ -617,6 +621,24 @@ def test_a_particles_run_that_goes_on_is_no_street() -> None:
         ("light out at polk and sutter", {"POLK ST", "SUTTER ST"}),
         ("graffiti on geary and fillmore", {"GEARY BLVD", "FILLMORE ST"}),
         ("Broken sign at Front St and Market", {"FRONT ST", "MARKET ST"}),
+        # An everyday word that is a street's name, joined by "&" to a plain street.
+        ("@SF311 traffic light at fell & gough stuck on red", {"FELL ST", "GOUGH ST"}),
+        ("ocean & manor dr - broken sidewalk", {"OCEAN AVE", "MANOR DR"}),
+        # A short street only the city's own list knows (one or two addresses).
+        ("encampment at stockton & emma right by the tunnel", {"STOCKTON ST", "EMMA ST"}),
+        # A type written short after a known name, before a word that often follows "street".
+        ("jackson st and spruce st tree roots lifting sidewalk", {"JACKSON ST", "SPRUCE ST"}),
+        # A known name whose last word is a street type, before the street's own type.
+        ("dumped mattress at bernal heights blvd & ellsworth", {"BERNAL HEIGHTS BLVD", "ELLSWORTH ST"}),
+        # The city lists a middle initial residents leave out, and Treasure Island's 10TH TI ST.
+        ("graffiti at Terry Francois & Mission Bay Blvd", {"TERRY A FRANCOIS BLVD", "MISSION BAY BLVD"}),
+        ("Streetlight out at 10th St and Avenue M on Treasure Island", {"10TH TI ST", "AVENUE M"}),
+        # "x", "+" and an app's "cross st" between two streets.
+        ("BUCHANAN ST X IVY ST", {"BUCHANAN ST", "IVY ST"}),
+        ("tree down at Buchanan x Linden", {"BUCHANAN ST", "LINDEN ST"}),
+        ("Felton + Colby", {"FELTON ST", "COLBY ST"}),
+        ("Harrison St (cross st 19th)", {"HARRISON ST", "19TH ST"}),
+        ("Clement cross st 38th SF", {"CLEMENT ST", "38TH AVE"}),
     ],
 )
 def test_the_offline_geocoder_places_corners_as_people_write_them(text: str, streets: set[str]) -> None:
@@ -697,6 +719,9 @@ def test_span_scores_on_a_hand_made_example() -> None:
         ),
         ("debris on i-35 near exit 5", "i-35", "street"),
         ("Graffiti at 12 Avenue A", "12 Avenue A", "address"),
+        # An ordinal in words with its hyphen ("Fourth" alone would be 4th St).
+        ("water main break at 3727 twenty-first st", "3727 twenty-first st", "address"),
+        ("pothole on Twenty-Fourth Street", "Twenty-Fourth Street", "street"),
         # A lower-case quadrant letter that closes a street before "and" (Seattle's "1st Ave S").
         ("graffiti on 1st ave s and s jackson st", "1st ave s and s jackson st", "intersection"),
         # A street names a place: with a capitalised word of its name between, or after the period.
