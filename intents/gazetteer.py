@@ -23,12 +23,18 @@ from rapidfuzz import process
 from rapidfuzz.distance import DamerauLevenshtein
 from scipy.spatial import cKDTree  # type: ignore[import-untyped]
 
-from intents.streets import normalize_street, split_suffix, strip_directional
+from intents.streets import SUFFIXES, normalize_street, split_suffix, strip_directional
 
 DATA_DIR = Path(__file__).parent / "data" / "sf"
 ADDRESSES_FILE = "addresses.csv.gz"
 INTERSECTIONS_FILE = "intersections.csv"
 INDEX_FILE = DATA_DIR / "gazetteer.npz"
+# "HTS" -> ("HEIGHTS",): a street type spelt out, for names that end in one ("SOUTHERN HEIGHTS AVE").
+_SPELLED_TYPES: dict[str, tuple[str, ...]] = {}
+for _spelling, _abbreviation in SUFFIXES.items():
+    if _spelling != _abbreviation and len(_spelling) > len(_abbreviation):
+        _SPELLED_TYPES.setdefault(_abbreviation, ())
+        _SPELLED_TYPES[_abbreviation] += (_spelling,)
 # Points of one pair of streets closer than this are one corner (a divided road, an offset crossing).
 _SAME_CORNER_M = 100.0
 
@@ -141,11 +147,15 @@ class Gazetteer:
             self._by_base.get(base)
             or self._by_base.get(strip_directional(base))
             or self._by_base.get(f"THE {base}")  # "Embarcadero" is THE EMBARCADERO
+            or self._spelled_out(base)  # "Bernal Hts Blvd" is BERNAL HEIGHTS BLVD
         )
         if suffix is not None:
             # "North Point", "Diamond Heights", "Hunters Point": the last word of the name reads as a
-            # street type; with no street of the shorter name and that type, the whole is the name.
-            whole = self._by_base.get(split_suffix(normalize_street(f"{phrase} ST"))[0])
+            # street type; with no street of the shorter name and that type, the whole is the name (the
+            # location finder hands it over normalised, "SOUTHERN HTS": its type is spelt out again).
+            whole = self._by_base.get(split_suffix(normalize_street(f"{phrase} ST"))[0]) or self._spelled_out(
+                f"{base} {suffix}"
+            )
             if whole and not (names and self._with_suffix(names, suffix)):
                 return whole
         if names is None and correct_typos:
@@ -157,6 +167,16 @@ class Gazetteer:
             if preferred:
                 return preferred + tuple(name for name in names if name not in preferred)
         return names
+
+    def _spelled_out(self, base: str) -> tuple[str, ...] | None:
+        """The streets of a name whose last word is a street type written short ("SOUTHERN HTS", "BERNAL
+        HTS"), where the list spells it out (SOUTHERN HEIGHTS AVE)."""
+        head, _, last = base.rpartition(" ")
+        for spelling in _SPELLED_TYPES.get(last, ()) if head else ():
+            names = self._by_base.get(f"{head} {spelling}")
+            if names:
+                return names
+        return None
 
     @staticmethod
     def _with_suffix(names: tuple[str, ...], suffix: str) -> tuple[str, ...]:

@@ -639,6 +639,8 @@ def test_a_particles_run_that_goes_on_is_no_street() -> None:
         ("Felton + Colby", {"FELTON ST", "COLBY ST"}),
         ("Harrison St (cross st 19th)", {"HARRISON ST", "19TH ST"}),
         ("Clement cross st 38th SF", {"CLEMENT ST", "38TH AVE"}),
+        # A name ending in a type word, which the finder hands over as "SOUTHERN HTS".
+        ("Southern Heights & Rhode Island", {"SOUTHERN HEIGHTS AVE", "RHODE ISLAND ST"}),
     ],
 )
 def test_the_offline_geocoder_places_corners_as_people_write_them(text: str, streets: set[str]) -> None:
