@@ -145,9 +145,11 @@ def load_pipeline(
     cache_size: int = 10_000,
     boundary: tuple[float, float, float, float] = DEFAULT_BOUNDARY,
     auto_file_threshold: float | None = None,
+    nlp: Language | None = None,
 ) -> Pipeline:
-    """The understanding pipeline: the model at ``model_path`` (default: the shipped one) and the configured
-    geocoder (plain arguments, so ``intents`` needs nothing from ``bot.config``)."""
+    """The understanding pipeline: the model at ``model_path`` (default: the shipped one; or ``nlp``, one
+    already loaded by ``load_model``) and the configured geocoder (plain arguments, so ``intents`` needs
+    nothing from ``bot.config``)."""
     resolver = build_geocoder(
         geocoder_provider,
         dict(geocoder_options or {}),
@@ -156,7 +158,7 @@ def load_pipeline(
         cache_size=cache_size,
         boundary=boundary,
     )
-    pipeline = Pipeline(load_model(model_path), resolver, auto_file_threshold)
+    pipeline = Pipeline(nlp if nlp is not None else load_model(model_path), resolver, auto_file_threshold)
     warm_up()
     return pipeline
 

@@ -28,6 +28,7 @@ from intents.splits import default_data_dir, is_heldout, labelled_file
 from intents.training import DEFAULT_STATIC_TABLE, read_static_table, sha256_file
 
 MULTILINGUAL = Path(__file__).parent / "data" / "multilingual.jsonl"
+MULTILINGUAL_BLIND = Path(__file__).parent / "data" / "multilingual_blind.jsonl"
 
 
 @pytest.fixture(scope="module")
@@ -177,6 +178,17 @@ def test_spanish_and_chinese_common_problems_are_understood(pipeline: Pipeline) 
     examples = read_examples(MULTILINGUAL)
     right = sum(pipeline.classify(e.text).service_code == e.service_code for e in examples)
     assert right / len(examples) >= 0.85
+
+
+def test_spanish_and_chinese_written_by_someone_who_never_saw_the_lexicon(pipeline: Pipeline) -> None:
+    # 100 Spanish and 100 Chinese messages (Mexican, Caribbean, Spain; simplified, traditional, Cantonese),
+    # every code, often without the obvious word, written and labelled by a helper that read only the
+    # guide; the lexicon was then extended by another helper that never saw them. 51.5% before, 75.0% now.
+    rows = [json.loads(line) for line in MULTILINGUAL_BLIND.read_text(encoding="utf-8").splitlines()]
+    assert len(rows) == 200
+    assert all(pipeline.detect_language(row["text"]) == row["language"] for row in rows)
+    right = sum(pipeline.classify(row["text"]).service_code == row["service_code"] for row in rows)
+    assert right / len(rows) >= 0.70
 
 
 def test_the_english_only_blocks_read_the_gloss_of_a_message_not_in_english(pipeline: Pipeline) -> None:
