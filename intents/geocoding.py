@@ -13,7 +13,6 @@ import inspect
 import logging
 import re
 import threading
-import unicodedata
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,7 +35,7 @@ from intents.gazetteer import (
     load_gazetteer,
     load_index,
 )
-from intents.streets import DIRECTIONALS, SUFFIXES, normalize_street, split_suffix
+from intents.streets import DIRECTIONALS, SUFFIXES, normalize_street, ordinal_token, split_suffix
 from intents.types import Place
 
 log = logging.getLogger(__name__)
@@ -153,7 +152,7 @@ def parse_query(query: str, tail: re.Pattern[str] = _DEFAULT_CITY_TAIL) -> Parse
     """Splits a written place into an address (number + street), an intersection (two streets), a stretch
     of street or a street: "1355 market street, SF" / "corner of 16th & Valencia" / "Mission St between
     16th and 17th" / "Valencia St". ``tail`` matches the city's name at the end (see ``city_tail``)."""
-    text = " ".join(_without_accents(query).replace("’", "'").replace("(", " ").replace(")", " ").split())
+    text = " ".join(query.replace("’", "'").replace("(", " ").replace(")", " ").split())
     text = text.rstrip(" ?!")  # "Federal St & Rincon St, SF, CA?"
     previous = None
     while previous != text:  # "..., San Francisco, CA 94103, USA"
@@ -190,24 +189,15 @@ def parse_query(query: str, tail: re.Pattern[str] = _DEFAULT_CITY_TAIL) -> Parse
     return ParsedQuery("street", (_through_suffix(text),))
 
 
-def _without_accents(text: str) -> str:
-    """ "Junípero Serra" -> "Junipero Serra": gazetteers spell names without accents."""
-    if text.isascii():
-        return text
-    return "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
-
-
 def _street_part(part: str) -> str:
     """One side of a corner as a street name: "9th St. on Treasure Island" -> "9th St.", "tenth, ti" ->
-    "tenth" (what follows a comma or the street's type names the area), "24 ave" -> "24th ave", "ave. m" ->
+    "tenth" (what follows a comma or the street's type names the area), "24 ave" -> "24TH ave", "ave. m" ->
     "Avenue m"."""
     part = part.split(",")[0].strip(" ,.")
     part = _through_suffix(part)
     bare = _BARE_NUMBERED.match(part)
     if bare:
-        number = int(bare.group(1))
-        ending = "th" if number % 100 in (11, 12, 13) else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
-        part = f"{number}{ending} {bare.group(2)}"
+        part = f"{ordinal_token(int(bare.group(1)))} {bare.group(2)}"
     return _SHORT_AVENUE_FIRST.sub("Avenue ", part)
 
 
