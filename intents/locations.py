@@ -50,14 +50,14 @@ from intents.types import LocationKind, LocationMention
 # Words are runs of Latin letters (accents included: "Peña") and digits. Any other character is a token
 # of its own and never part of a name: a Han character is no English word ("坏了 在 Market" is no place).
 _LATIN = "A-Za-z0-9\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f"
-# "S.W.", "N.E." (Washington and Seattle quadrants) are one word: a directional. "@PWD", "@cityofboston"
-# (an "@" glued to the word after it, not to one before) is a social-media handle: one token, no word, so
-# neither a name nor the "@" of "Elm St @ Oak St".
 # "Twenty-First", "twenty-fourth": an ordinal written in words with its hyphen is one word, not "First".
 _HYPHENATED_ORDINAL = (
     r"(?i:twenty|thirty|forty|fifty)-(?i:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth)"
     rf"(?![{_LATIN}])"
 )
+# "S.W.", "N.E." (Washington and Seattle quadrants) are one word: a directional. "@PWD", "@cityofboston"
+# (an "@" glued to the word after it, not to one before) is a social-media handle: one token, no word, so
+# neither a name nor the "@" of "Elm St @ Oak St".
 _TOKEN = re.compile(
     rf"(?<![{_LATIN}])@[{_LATIN}_]+"
     rf"|(?P<word>(?:[NSEWnsew]\.){{2}}(?![{_LATIN}])|{_HYPHENATED_ORDINAL}|[{_LATIN}]+(?:['’][{_LATIN}]+)*)"
