@@ -27,7 +27,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from intents.encoder import EncoderError, SentenceEncoder, sha256_file
-from intents.features import pair_features, read_message, token_features, words
+from intents.features import Reading, pair_features, read_message, token_features, words
 from intents.keywords import keyword_cues
 from intents.types import Prediction
 
@@ -68,6 +68,9 @@ class LinearTextModel:
     cue_codes: list[str]
     cue_coef: FloatArray  # (n_cues, n_classes), the indicators' weight folded in
     temperature: float = 1.0
+    # The temperature of a message read through its Spanish or Chinese gloss alone (``Reading.gloss_only``):
+    # a few keywords make the scores look surer than they are. None for a model trained before it existed.
+    gloss_temperature: float | None = None
     # The (fine-tuned) MiniLM sentence encoder (``intents.encoder``) and the weights of its 384 numbers; None
     # for a model trained without it (``TrainingConfig(encoder=None)``, or before it existed).
     encoder: SentenceEncoder | None = None
@@ -118,8 +121,10 @@ class LinearTextModel:
         return cue_indicators(text, self.cue_codes)
 
     def scores(self, text: str) -> FloatArray:
+        return self._scores(read_message(text))
+
+    def _scores(self, reading: Reading) -> FloatArray:
         # The gloss and the tokens are computed once and shared by the kinds of features.
-        reading = read_message(text)
         tokens = words(reading.glossed)
         indices, values = self._vectorize(tokens)
         embedded = embed_words(tokens, self.embedding_vocabulary, self.embeddings)
@@ -141,13 +146,18 @@ class LinearTextModel:
         return np.asarray(scores, dtype=np.float32)
 
     def probabilities(self, text: str) -> FloatArray:
-        return softmax(self.scores(text), self.temperature)
+        reading = read_message(text)
+        temperature = self.temperature
+        if reading.gloss_only and self.gloss_temperature is not None:
+            temperature = self.gloss_temperature
+        return softmax(self._scores(reading), temperature)
 
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         meta = {
             "classes": self.classes,
             "temperature": self.temperature,
+            "gloss_temperature": self.gloss_temperature,
             "terms": _ordered(self.vocabulary),
             "embedding_words": _ordered(self.embedding_vocabulary),
             "static_words": _ordered(self.static_vocabulary),
@@ -228,6 +238,7 @@ class LinearTextModel:
             cue_codes=list(meta["cue_codes"]),
             cue_coef=loaded["cue_coef"],
             temperature=float(meta["temperature"]),
+            gloss_temperature=_optional_float(meta.get("gloss_temperature")),
             encoder=encoder,
             encoder_coef=loaded.get("encoder_coef") if encoder is not None else None,
             prior_codes=prior_codes if has_prior else [],
@@ -295,6 +306,10 @@ def embed_words(tokens: Sequence[str], vocabulary: dict[str, int], embeddings: F
     total = embeddings[indices].sum(axis=0)
     norm = float(np.linalg.norm(total))
     return np.asarray(total / norm if norm > 0 else total, dtype=np.float32)
+
+
+def _optional_float(value: Any) -> float | None:
+    return None if value is None else float(value)
 
 
 def softmax(scores: FloatArray, temperature: float = 1.0) -> FloatArray:

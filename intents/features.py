@@ -32,7 +32,7 @@ from functools import lru_cache
 from itertools import pairwise
 from typing import Final
 
-from intents.lexicon import english_gloss, with_gloss
+from intents.lexicon import english_gloss, gloss_vocabulary, with_gloss
 from intents.types import LocationMention
 
 _WORD: Final = re.compile(r"\w+", re.UNICODE)
@@ -71,6 +71,9 @@ class Reading:
     # What the English-only blocks read (the whole text, place and all): the text with its gloss, or the
     # gloss alone if not in English.
     english: str
+    # Read through the gloss alone (a Spanish or Chinese message): the classifier sees only the lexicon's
+    # words for it, and its confidence has its own temperature.
+    gloss_only: bool = False
 
 
 @lru_cache(maxsize=16)
@@ -106,7 +109,16 @@ def read_message(text: str) -> Reading:
     # Imported here: lingua is heavy, and the distillation script's environment does not have it.
     from intents.language import detect_language
 
-    return Reading(placeless, f"{text} {gloss}" if detect_language(text) == "en" else gloss)
+    if detect_language(text) == "en":
+        return Reading(placeless, f"{text} {gloss}")
+    return Reading(placeless, gloss, gloss_only=True)
+
+
+def gloss_words_only(text: str) -> str:
+    """An English message cut down to the words the lexicon glosses into, in order ("Huge pothole next to
+    the hydrant on Elm St" -> "pothole hydrant"): about what the classifier sees of a Spanish or Chinese
+    message. Training fits the temperature of gloss-only readings on such messages."""
+    return " ".join(word for word in words(text) if word in gloss_vocabulary())
 
 
 def embedding_words(text: str) -> list[str]:

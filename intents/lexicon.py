@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 from typing import Final
 
 # Spanish (accents folded, lower case) → English. Longer phrases are tried first. Words English shares
@@ -3108,6 +3109,13 @@ def _chinese_pattern() -> re.Pattern[str]:
 _SPANISH_TERMS: Final = _spanish_pattern()
 _CHINESE_TERMS: Final = _chinese_pattern()
 _HAN: Final = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+
+
+@lru_cache(maxsize=1)
+def gloss_vocabulary() -> frozenset[str]:
+    """Every English word a gloss can hold (lower case)."""
+    glosses = [*SPANISH.values(), *CHINESE.values(), *(gloss for _pattern, gloss in REGIONAL)]
+    return frozenset(word for gloss in glosses for word in re.findall(r"\w+", gloss.lower()))
 
 
 def english_gloss(text: str) -> str:

@@ -75,7 +75,7 @@ from intents.evaluation import (
     classification_metrics,
     read_examples,
 )
-from intents.features import embedding_words, message_features, read_message, words
+from intents.features import embedding_words, gloss_words_only, message_features, read_message, words
 from intents.keywords import GUIDE_EXAMPLES, SERVICE_CODES
 from intents.splits import is_heldout, labelled_file, normalised, unlabelled_file
 
@@ -278,10 +278,18 @@ def train(
 
     features = featurize(texts)
     added_features = featurize(added_texts)
+    # Each labelled message cut down to the words a Spanish or Chinese gloss can hold: what the model sees of
+    # a message it reads through the lexicon, scored by the same held-out folds.
+    reduced = [gloss_words_only(text) for text in texts]
+    has_gloss_words = np.array([bool(text) for text in reduced])
+    reduced_features = featurize([text for text in reduced if text])
 
     progress("cross-validating")
-    oof_scores, classes = _cross_validated_scores(features, labels, added_features, added_labels, config)
+    oof_scores, classes, reduced_scores = _cross_validated_scores(
+        features, labels, added_features, added_labels, config, also=(reduced_features, has_gloss_words)
+    )
     temperature = _fit_temperature(oof_scores, labels, classes)
+    gloss_temperature = _fit_temperature(reduced_scores, labels[has_gloss_words], classes)
     probabilities = softmax(oof_scores, temperature)
     predicted = [classes[i] for i in probabilities.argmax(axis=1)]
     confidences = [float(p) for p in probabilities.max(axis=1)]
@@ -313,6 +321,7 @@ def train(
         cue_codes=cue_codes,
         cue_coef=np.ascontiguousarray(coef[cue_start:encoder_start] * config.cue_weight),
         temperature=temperature,
+        gloss_temperature=gloss_temperature,
         encoder=encoder,
         encoder_coef=np.ascontiguousarray(coef[encoder_start:prior_start] * config.encoder_weight)
         if encoder
@@ -334,6 +343,7 @@ def train(
             "auto_file_threshold": round(auto_threshold, 4),
             "target_precision": config.target_precision,
             "temperature": round(temperature, 6),
+            "gloss_temperature": round(gloss_temperature, 6),
             "training_config": _config_record(config),
             "data_sha256": data_hashes,
             "training_examples": len(examples),
@@ -466,27 +476,40 @@ def _cross_validated_scores(
     added_features: csr_matrix,
     added_labels: np.ndarray,
     config: TrainingConfig,
-) -> tuple[FloatArray, list[str]]:
-    """Held-out SVM scores for every labelled message (operator corrections train every fold)."""
+    also: tuple[csr_matrix, np.ndarray],
+) -> tuple[FloatArray, list[str], FloatArray]:
+    """Held-out SVM scores for every labelled message (operator corrections train every fold), and for
+    ``also``'s rows (another view of the messages where its mask is true) by the fold that held each out."""
     classes = sorted(set(labels.tolist()) | set(added_labels.tolist()))
     if min(Counter(labels.tolist()).values()) < 2:
         rare = [code for code, n in Counter(labels.tolist()).items() if n < 2]
         raise TrainingDataError(f"every service code needs at least 2 labelled examples: {', '.join(rare)}")
     folds = StratifiedKFold(_fold_count(labels, config.folds), shuffle=True, random_state=config.seed)
     scores = np.zeros((len(labels), len(classes)), dtype=np.float32)
+    also_features, also_mask = also
+    also_row = np.cumsum(also_mask) - 1  # the row of ``also_features`` for each masked message
+    also_scores = np.zeros((also_features.shape[0], len(classes)), dtype=np.float32)
     for train_index, test_index in folds.split(np.zeros(len(labels)), labels):
         svm = _svm(config)
         svm.fit(
             _stack(features[train_index], added_features),
             np.concatenate([labels[train_index], added_labels]),
         )
-        fold_scores = svm.decision_function(features[test_index])
-        # A class absent from this fold's training data can never be predicted: score it far below the rest.
-        full = np.full((len(test_index), len(classes)), -10.0, dtype=np.float32)
-        for column, code in enumerate(svm.classes_):
-            full[:, classes.index(str(code))] = fold_scores[:, column]
-        scores[test_index] = full
-    return scores, classes
+        scores[test_index] = _full_scores(svm, features[test_index], classes)
+        held_out = test_index[also_mask[test_index]]
+        if len(held_out):
+            also_scores[also_row[held_out]] = _full_scores(svm, also_features[also_row[held_out]], classes)
+    return scores, classes, also_scores
+
+
+def _full_scores(svm: LinearSVC, features: csr_matrix, classes: list[str]) -> FloatArray:
+    """The SVM's scores in ``classes`` order. A class absent from this fold's training data can never be
+    predicted: it scores far below the rest."""
+    fold_scores = svm.decision_function(features)
+    full = np.full((features.shape[0], len(classes)), -10.0, dtype=np.float32)
+    for column, code in enumerate(svm.classes_):
+        full[:, classes.index(str(code))] = fold_scores[:, column]
+    return full
 
 
 def _fit_temperature(scores: FloatArray, labels: np.ndarray, classes: list[str]) -> float:

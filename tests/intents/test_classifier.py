@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import f1_score
 
-from intents.classifier import COMPONENT_NAME, LinearTextModel, ServiceClassifier
+from intents.classifier import COMPONENT_NAME, LinearTextModel, ServiceClassifier, softmax
 from intents.encoder import DEFAULT_DIR as ENCODER_DIR
 from intents.encoder import ONNX_FILE, TOKENIZER_FILE
 from intents.evaluation import (
@@ -178,6 +178,19 @@ def test_spanish_and_chinese_common_problems_are_understood(pipeline: Pipeline) 
     examples = read_examples(MULTILINGUAL)
     right = sum(pipeline.classify(e.text).service_code == e.service_code for e in examples)
     assert right / len(examples) >= 0.85
+
+
+def test_a_message_read_through_its_gloss_alone_has_its_own_temperature(pipeline: Pipeline) -> None:
+    model = pipeline.nlp.get_pipe(COMPONENT_NAME).model
+    assert model.gloss_temperature is not None
+    assert model.gloss_temperature != model.temperature
+    spanish = "hay un bache enorme en la calle"
+    expected = softmax(model.scores(spanish), model.gloss_temperature)
+    np.testing.assert_allclose(model.probabilities(spanish), expected, rtol=1e-6)
+    english = "huge pothole in the street"
+    np.testing.assert_allclose(
+        model.probabilities(english), softmax(model.scores(english), model.temperature), rtol=1e-6
+    )
 
 
 def test_spanish_and_chinese_written_by_someone_who_never_saw_the_lexicon(pipeline: Pipeline) -> None:

@@ -53,6 +53,9 @@ def test_training_twice_gives_the_same_model_and_records_the_data(data_dir: Path
     for name in (*names, "encoder_coef"):
         np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
     assert a.temperature == b.temperature
+    # Fitted on the held-out folds' scores of the messages cut down to the words a gloss can hold.
+    assert a.gloss_temperature is not None
+    assert a.gloss_temperature == b.gloss_temperature > 0
     assert first.meta["open311"] == second.meta["open311"]
 
     meta = json.loads((tmp_path / "a" / "meta.json").read_text(encoding="utf-8"))["open311"]
@@ -62,6 +65,7 @@ def test_training_twice_gives_the_same_model_and_records_the_data(data_dir: Path
         data_dir / "boston311" / "unlabelled.csv.gz"
     )
     assert meta["training_config"]["seed"] == CONFIG.seed
+    assert meta["gloss_temperature"] == pytest.approx(a.gloss_temperature, abs=1e-6)
     assert meta["training_config"]["static_table"] == "minilm_words_128.npz"
     assert meta["data_sha256"]["minilm_words_128.npz"] == sha256_file(DEFAULT_STATIC_TABLE)
     # The held-out split never reaches training.
