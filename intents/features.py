@@ -116,8 +116,9 @@ def read_message(text: str) -> Reading:
 
 def gloss_words_only(text: str) -> str:
     """An English message cut down to the words the lexicon glosses into, in order ("Huge pothole next to
-    the hydrant on Elm St" -> "pothole hydrant"): about what the classifier sees of a Spanish or Chinese
-    message. Training fits the temperature of gloss-only readings on such messages."""
+    the hydrant on Elm St" -> "huge pothole to the hydrant on": glosses hold a few small words too): about
+    what the classifier sees of a Spanish or Chinese message. Training fits the temperature of gloss-only
+    readings on such messages."""
     return " ".join(word for word in words(text) if word in gloss_vocabulary())
 
 
