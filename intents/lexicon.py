@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from functools import lru_cache
-from typing import Final
+from typing import Any, Final
 
 # Spanish (accents folded, lower case) → English. Longer phrases are tried first. Words English shares
 # ("trash", "parking", "driveway", "stop") are entered only inside a Spanish phrase ("el trash"): a
@@ -3096,14 +3097,34 @@ def fold(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
+def _trie_pattern(terms: Iterable[str]) -> str:
+    """One regular expression for many terms, as a trie ("bache|baches|basura" -> "ba(?:che(?:s)?|sura)"):
+    an alternation of 1,500 terms tries each in turn at every position of every message, a trie follows
+    the text one character at a time. Where terms share a start the longer is tried first and a shorter one
+    is backtracked to, so it matches what the alternation sorted longest first matches."""
+    trie: dict[str, Any] = {}
+    for term in terms:
+        node = trie
+        for char in term:
+            node = node.setdefault(char, {})
+        node[""] = {}  # a term ends here
+
+    def build(node: dict[str, Any]) -> str:
+        branches = [re.escape(char) + build(child) for char, child in sorted(node.items()) if char]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        return f"(?:{body})?" if "" in node else body
+
+    return build(trie)
+
+
 def _spanish_pattern() -> re.Pattern[str]:
-    terms = sorted(SPANISH, key=len, reverse=True)
-    return re.compile(r"(?<!\w)(" + "|".join(re.escape(term) for term in terms) + r")(?!\w)")
+    return re.compile(r"(?<!\w)(" + _trie_pattern(SPANISH) + r")(?!\w)")
 
 
 def _chinese_pattern() -> re.Pattern[str]:
-    terms = sorted(CHINESE, key=len, reverse=True)
-    return re.compile("|".join(re.escape(term) for term in terms))
+    return re.compile(_trie_pattern(CHINESE))
 
 
 _SPANISH_TERMS: Final = _spanish_pattern()
