@@ -82,8 +82,10 @@ _CUES: Final[dict[str, str]] = {
     ),
 }
 
+# Matched against the lower-cased text (the cues are written in lower case): sixteen searches with
+# re.IGNORECASE took 0.18 ms a message, against 0.08 ms for one lower() and sixteen plain searches.
 _PATTERNS: Final[dict[str, re.Pattern[str]]] = {
-    code: re.compile(r"\b(?:" + pattern + r")\b", re.IGNORECASE) for code, pattern in _CUES.items()
+    code: re.compile(r"\b(?:" + pattern + r")\b") for code, pattern in _CUES.items()
 }
 
 SERVICE_CODES: Final = (*_CUES, "other")
@@ -204,8 +206,9 @@ GUIDE_EXAMPLES: Final[dict[str, tuple[str, ...]]] = {
 
 
 def keyword_cues(text: str) -> list[str]:
-    """The service codes whose cue words occur in ``text``."""
-    return [code for code, pattern in _PATTERNS.items() if pattern.search(text)]
+    """The service codes whose cue words occur in ``text`` (in any case)."""
+    lowered = text.lower()
+    return [code for code, pattern in _PATTERNS.items() if pattern.search(lowered)]
 
 
 def weak_label(text: str) -> str | None:

@@ -18,6 +18,7 @@ from geopy.exc import GeopyError
 from spacy.language import Language
 
 from intents import classifier as _classifier  # registers the spaCy factory before spacy.load
+from intents import tokenizer_warmup
 from intents.features import place_of
 from intents.geocoding import PlaceResolver, build_geocoder
 from intents.language import detect_language, warm_up
@@ -130,9 +131,11 @@ def load_model(model_path: Path | None = None) -> Language:
     if not (path / "meta.json").is_file():
         raise ModelError(f"{path} is not a trained model (no meta.json); run `open311-bot train`")
     try:
-        return spacy.load(path)
+        nlp = spacy.load(path)
     except (OSError, ValueError, KeyError) as exc:
         raise ModelError(f"{path}: cannot load the model: {exc}") from exc
+    tokenizer_warmup.warm_tokenizer(nlp, path)
+    return nlp
 
 
 def load_pipeline(

@@ -59,6 +59,13 @@ def test_a_bot_reading_new_words_for_weeks_keeps_none_of_them(pipeline: Pipeline
     assert len(pipeline.nlp.vocab.strings) == strings
 
 
+def test_the_shipped_model_knows_the_common_words_before_the_first_message(pipeline: Pipeline) -> None:
+    # Inside the memory zone every word met for the first time is derived again at each message; the
+    # words residents write most are read once at load instead (intents.tokenizer_warmup).
+    strings = pipeline.nlp.vocab.strings
+    assert all(word in strings for word in ("pothole", "Please", "parked", "sidewalk", "trash"))
+
+
 def test_the_model_records_how_it_was_made(pipeline: Pipeline) -> None:
     meta = pipeline.nlp.meta["open311"]
     assert set(meta["data_sha256"]) >= {"boston311/labelled.csv"}
