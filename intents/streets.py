@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
+from typing import Final
 
 # USPS Publication 28, appendix C1 (the common ones): every spelling people write -> the abbreviation.
 SUFFIXES: dict[str, str] = {}
@@ -118,6 +120,12 @@ def ordinal_token(number: int) -> str:
     return f"{number:02d}{ending}"
 
 
+# The finder asks about the same few thousand words in message after message (30 calls a message): remembered,
+# within a bound that a bot reading new words for weeks cannot exceed.
+_WORD_CACHE_SIZE: Final = 20_000
+
+
+@lru_cache(maxsize=_WORD_CACHE_SIZE)
 def ordinal_value(token: str) -> int | None:
     """The number an ordinal token stands for: "5th", "05TH", "Fifth", "twenty-first"; None otherwise."""
     upper = token.upper().replace("’", "'")
@@ -163,6 +171,7 @@ def street_tokens(name: str) -> list[str]:
     return merged
 
 
+@lru_cache(maxsize=_WORD_CACHE_SIZE)
 def normalize_street(name: str) -> str:
     """ "Fifth street" -> "05TH ST", "market St." -> "MARKET ST", "West 7th" -> "W 07TH", "Comm Ave" ->
     "COMM AVE". A leading "St" before a name is "SAINT" ("St Botolph St")."""

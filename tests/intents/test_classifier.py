@@ -21,6 +21,7 @@ from intents.evaluation import (
     classification_metrics,
     expected_calibration_error,
     read_examples,
+    wilson_lower_bound,
 )
 from intents.keywords import SERVICE_CODES
 from intents.pipeline import SHIPPED_MODEL_DIR, ModelError, Pipeline, load_model, load_pipeline
@@ -290,6 +291,18 @@ def test_metrics_by_hand() -> None:
     # Lower thresholds add the wrong graffiti→pothole at 0.8: 2/3 < 95%, so 0.9 is the lowest that holds.
     assert auto_file_threshold(gold, predicted, confidences) == 0.9
     assert auto_file_threshold(["a"], ["b"], [0.9]) is None
+    # With a margin: one wrong in every 25 is 96% right, enough for the bare 95% at the lowest threshold;
+    # but the Wilson lower bound (one-sided 95%, z=1.645) of 96 of 100 is 91.4%, and no run of right answers
+    # before the first error (24 of 24: 89.9%) reaches 95% either.
+    gold = ["tree" if i % 25 == 24 else "pothole" for i in range(100)]
+    many = [1.0 - i / 1000 for i in range(100)]
+    assert auto_file_threshold(gold, ["pothole"] * 100, many) == pytest.approx(0.901)
+    assert auto_file_threshold(gold, ["pothole"] * 100, many, z=1.645) is None
+    assert wilson_lower_bound(96, 100, 1.645) == pytest.approx(0.9138, abs=1e-4)
+    assert wilson_lower_bound(24, 24, 1.645) == pytest.approx(0.8987, abs=1e-4)
+    assert wilson_lower_bound(96, 100, 0.0) == 0.96
+    # Four hundred right answers in a row carry the bound past 95% (99.3%).
+    assert auto_file_threshold(["pothole"] * 400, ["pothole"] * 400, [0.99] * 400, z=1.645) == 0.99
     # One bin at 0.9 with half right, one at 0.3 all wrong: |0.9-0.5|*2/3 + |0.3-0|*1/3.
     ece = expected_calibration_error([0.9, 0.9, 0.3], [True, False, False])
     assert ece == pytest.approx(0.4 * 2 / 3 + 0.3 / 3)
