@@ -1,12 +1,15 @@
 """Speed and memory of understanding messages: classify + locate + geocode, one at a time, on one core.
 
-    .venv/bin/python bench/intents.py [--messages N] [--model DIR] [--texts FILE | --builtin] [--pool N]
+    .venv/bin/python bench/intents.py [--messages N] [--model DIR] [--pool N]
+                                      [--texts FILE | --builtin | --unseen]
 
 Reads the messages of ``../shared/data/boston311/labelled.csv`` (or ``--texts``: CSV or JSON lines with
 ``text`` and ``service_code``, as ``open311-bot eval`` reads). Without either it stops rather than measure
 a few short built-in sentences: they run two to three times faster than real messages (the encoder's time
 grows with the words read), so such a figure would not be comparable with any other. ``--builtin``
-measures them anyway, and the output says so.
+measures them anyway, and the output says so. ``--unseen`` measures distinct pool messages that no part of
+training saw labelled instead: the classifier's shortcut (``intents.classifier.Shortcut``) is surer of the
+labelled messages it was trained on, so there more of them skip the encoder than a bot's new messages would.
 Prints model load time, messages per second, p50/p99 per message and the resident memory of the loaded
 pipeline, each against its target, and, as a same-process baseline, the TF-IDF + logistic regression
 baseline classifying the same messages one at a time. ``--pool N`` then reads N distinct messages of the
@@ -58,6 +61,11 @@ def main() -> int:
         "--builtin", action="store_true", help="with no data beside the repository, run 8 short sentences"
     )
     parser.add_argument(
+        "--unseen",
+        action="store_true",
+        help="measure pool messages no part of training saw labelled (not labelled.csv, not the pool labels)",
+    )
+    parser.add_argument(
         "--pool",
         type=int,
         default=0,
@@ -71,14 +79,23 @@ def main() -> int:
     data_dir = default_data_dir()
     source = args.texts or (labelled_file(data_dir) if data_dir else None)
     examples = read_examples(source) if source else []
+    unseen: list[str] = []
+    if args.unseen:
+        unseen = _unseen_pool_texts(data_dir, args.messages, {e.text for e in examples})
     if not examples and not args.builtin:
         parser.error(
             "no messages to measure: ../shared/data is not beside this checkout"
             f" ({Path(__file__).resolve().parent.parent});"
             " pass --texts FILE, or --builtin for 8 short sentences"
         )
-    texts = [e.text for e in examples] or FALLBACK
-    described = f"from {source}" if examples else "8 built-in sentences: NOT comparable with real messages"
+    texts = unseen or [e.text for e in examples] or FALLBACK
+    described = (
+        "distinct pool messages never labelled for training"
+        if unseen
+        else f"from {source}"
+        if examples
+        else "8 built-in sentences: NOT comparable with real messages"
+    )
     texts = (texts * (1 + args.messages // len(texts)))[: args.messages]
 
     before = rss_mb()
@@ -117,6 +134,7 @@ def main() -> int:
         classify_only.append((time.perf_counter() - t0) * 1000)
 
     encoder_only = _encoder_timings(pipeline, texts[:500])
+    shortcut_share = _shortcut_share(pipeline, texts)
     # A bot that runs for weeks keeps meeting words it never saw: its memory must level off, not grow.
     soaked = _soak(pipeline, args.pool, data_dir) if args.pool else None
 
@@ -146,6 +164,11 @@ def main() -> int:
         print(
             f"  of which the encoder {statistics.median(encoder_only):.2f} ms p50,"
             f" {statistics.mean(encoder_only):.2f} ms mean (MiniLM int8, one message per call)"
+        )
+    if shortcut_share is not None:
+        print(
+            f"  answered without the encoder {shortcut_share:.1%} of the messages (the shortcut was sure"
+            " enough; more of them for messages the model was trained on, such as labelled.csv's)"
         )
     print(f"baseline classify p50    {baseline_ms:.2f} ms   (TF-IDF + LR, same messages, same process)")
     print(f"  ratio ours/baseline    {statistics.median(classify_only) / baseline_ms:.2f}×")
@@ -178,6 +201,40 @@ def _soak(pipeline: Pipeline, count: int, data_dir: Path | None) -> tuple[int, f
                 seen.add(row["text"])
                 pipeline.understand(row["text"])
     return len(seen), rss_mb()
+
+
+def _unseen_pool_texts(data_dir: Path | None, count: int, labelled: set[str]) -> list[str]:
+    """The first ``count`` distinct messages of the unlabelled pool that are neither labelled messages nor
+    pool labels: what the classifier never learnt from (the shortcut is surer of what it was trained on)."""
+    import csv
+    import gzip
+
+    from intents.splits import unlabelled_file
+    from intents.training import DEFAULT_POOL_LABELS
+
+    if data_dir is None:
+        sys.exit("--unseen needs ../shared/data beside the repository")
+    with open(DEFAULT_POOL_LABELS, encoding="utf-8", newline="") as handle:
+        seen = labelled | {row["text"] for row in csv.DictReader(handle)}
+    texts: list[str] = []
+    with gzip.open(unlabelled_file(data_dir), "rt", encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            if len(texts) >= count:
+                break
+            if row["text"] and row["text"] not in seen:
+                seen.add(row["text"])
+                texts.append(row["text"])
+    return texts
+
+
+def _shortcut_share(pipeline: Pipeline, texts: list[str]) -> float | None:
+    """The share of ``texts`` the classifier's shortcut answers without the encoder (None: no shortcut)."""
+    from intents.classifier import COMPONENT_NAME
+
+    model = getattr(pipeline.nlp.get_pipe(COMPONENT_NAME), "model", None)
+    if model is None or model.shortcut is None:
+        return None
+    return sum(model.takes_shortcut(text) for text in texts) / len(texts)
 
 
 def _encoder_timings(pipeline: Pipeline, texts: list[str]) -> list[float]:

@@ -43,6 +43,46 @@ _TOKEN_CACHE_SIZE = 50_000
 FloatArray = npt.NDArray[np.float32]
 
 
+@dataclass(frozen=True, slots=True)
+class _Features:
+    """The blocks of one message every head reads (the sentence encoder's are computed only when needed)."""
+
+    indices: list[int]  # sparse TF-IDF features present
+    values: FloatArray
+    embedded: FloatArray  # word2vec average
+    static: FloatArray  # MiniLM-distilled word table sum
+    cues: FloatArray  # guide cue indicators
+
+
+@dataclass
+class Shortcut:
+    """The same linear model without the sentence encoder's blocks (the encoder embedding and the guide
+    prior), trained and calibrated on its own. A message it is at least ``threshold`` sure of is answered
+    without running the encoder, which takes most of a message's time; a message in English only (one read
+    through its Spanish or Chinese gloss always gets the whole model). Training sets ``threshold`` to the
+    lowest confidence above which, in cross-validation, the shortcut's answers were right at least as often
+    as the whole model's on the same messages (``intents.training``), so it costs no right answer there."""
+
+    coef: FloatArray  # (n_features, n_classes), float16 in memory too: it is read a few rows at a time
+    intercept: FloatArray  # (n_classes,)
+    embedding_coef: FloatArray  # (dim, n_classes)
+    static_coef: FloatArray  # (static_dim, n_classes)
+    cue_coef: FloatArray  # (n_cues, n_classes)
+    temperature: float
+    threshold: float
+
+    def probabilities(self, features: _Features) -> FloatArray:
+        scores = (
+            self.intercept
+            + features.embedded @ self.embedding_coef
+            + features.static @ self.static_coef
+            + features.cues @ self.cue_coef
+        )
+        if features.indices:
+            scores = scores + features.values @ self.coef[features.indices].astype(np.float32)
+        return softmax(np.asarray(scores, dtype=np.float32), self.temperature)
+
+
 @dataclass
 class LinearTextModel:
     """Sparse TF-IDF features plus two dense sums of word vectors (word2vec learnt from the pool; a static
@@ -83,6 +123,8 @@ class LinearTextModel:
     prior_counts: list[int] = field(default_factory=list)
     prior_examples: FloatArray | None = None  # (sum(prior_counts), encoder.dim)
     prior_coef: FloatArray | None = None  # (len(prior_codes), n_classes), the block's weight folded in
+    # Answers the messages it is sure of without the encoder (None: every message gets the whole model).
+    shortcut: Shortcut | None = None
     _token_cache: dict[str, tuple[int, ...]] = field(default_factory=dict, repr=False, compare=False)
 
     def vectorize(self, text: str) -> tuple[list[int], FloatArray]:
@@ -121,18 +163,29 @@ class LinearTextModel:
         return cue_indicators(text, self.cue_codes)
 
     def scores(self, text: str) -> FloatArray:
-        return self._scores(read_message(text))
+        """The whole model's scores (never the shortcut's)."""
+        reading = read_message(text)
+        return self._scores(reading, self._features(reading))
 
-    def _scores(self, reading: Reading) -> FloatArray:
+    def _features(self, reading: Reading) -> _Features:
         # The gloss and the tokens are computed once and shared by the kinds of features.
         tokens = words(reading.glossed)
         indices, values = self._vectorize(tokens)
-        embedded = embed_words(tokens, self.embedding_vocabulary, self.embeddings)
-        # The English-only table reads the whole message (its place included) or, not in English, its gloss.
-        static = embed_words(words(reading.english), self.static_vocabulary, self.static_table)
-        cues = _indicators(keyword_cues(reading.glossed), self.cue_codes)
+        return _Features(
+            indices,
+            values,
+            embed_words(tokens, self.embedding_vocabulary, self.embeddings),
+            # The English-only table reads the whole message (place included) or, not in English, its gloss.
+            embed_words(words(reading.english), self.static_vocabulary, self.static_table),
+            _indicators(keyword_cues(reading.glossed), self.cue_codes),
+        )
+
+    def _scores(self, reading: Reading, features: _Features) -> FloatArray:
         scores = (
-            self.intercept + embedded @ self.embedding_coef + static @ self.static_coef + cues @ self.cue_coef
+            self.intercept
+            + features.embedded @ self.embedding_coef
+            + features.static @ self.static_coef
+            + features.cues @ self.cue_coef
         )
         if self.encoder is not None and self.encoder_coef is not None:
             sentence = self.encoder.embed(reading.english)
@@ -141,16 +194,33 @@ class LinearTextModel:
                 scores = (
                     scores + guide_prior(sentence, self.prior_examples, self.prior_counts) @ self.prior_coef
                 )
-        if indices:
-            scores = scores + values @ self.coef[indices]
+        if features.indices:
+            scores = scores + features.values @ self.coef[features.indices]
         return np.asarray(scores, dtype=np.float32)
 
     def probabilities(self, text: str) -> FloatArray:
         reading = read_message(text)
+        features = self._features(reading)
+        quick = self._sure_shortcut(reading, features)
+        if quick is not None:
+            return quick
         temperature = self.temperature
         if reading.gloss_only and self.gloss_temperature is not None:
             temperature = self.gloss_temperature
-        return softmax(self._scores(reading), temperature)
+        return softmax(self._scores(reading, features), temperature)
+
+    def takes_shortcut(self, text: str) -> bool:
+        """Whether ``text`` is answered by the shortcut, without the sentence encoder."""
+        reading = read_message(text)
+        return self._sure_shortcut(reading, self._features(reading)) is not None
+
+    def _sure_shortcut(self, reading: Reading, features: _Features) -> FloatArray | None:
+        """The shortcut's probabilities when it is sure enough of this message (None otherwise)."""
+        shortcut = self.shortcut
+        if shortcut is None or reading.gloss_only:
+            return None
+        quick = shortcut.probabilities(features)
+        return quick if float(quick.max()) >= shortcut.threshold else None
 
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
@@ -172,6 +242,14 @@ class LinearTextModel:
             meta["prior_counts"] = self.prior_counts
             arrays["prior_examples"] = self.prior_examples.astype(np.float32)
             arrays["prior_coef"] = self.prior_coef.astype(np.float32)
+        if self.shortcut is not None:
+            meta["shortcut"] = {
+                "temperature": self.shortcut.temperature,
+                "threshold": self.shortcut.threshold,
+            }
+            arrays["shortcut_coef"] = self.shortcut.coef.astype(np.float16)
+            for name in ("intercept", "embedding_coef", "static_coef", "cue_coef"):
+                arrays[f"shortcut_{name}"] = getattr(self.shortcut, name).astype(np.float32)
         (directory / _VOCABULARY_FILE).write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
         # float16 halves the shipped size; the scores it changes are far below the calibration's precision.
         np.savez_compressed(
@@ -191,7 +269,11 @@ class LinearTextModel:
     def load(cls, directory: Path) -> LinearTextModel:
         meta = json.loads((directory / _VOCABULARY_FILE).read_text(encoding="utf-8"))
         with np.load(directory / _WEIGHTS_FILE, allow_pickle=False) as arrays:
-            loaded = {name: arrays[name].astype(np.float32) for name in arrays.files}
+            # The shortcut's sparse weights stay float16 (half the memory; it reads a few rows a message).
+            loaded = {
+                name: arrays[name] if name == "shortcut_coef" else arrays[name].astype(np.float32)
+                for name in arrays.files
+            }
         terms: list[str] = meta["terms"]
         n_classes = len(meta["classes"])
         embedding_terms: list[str] = meta["embedding_words"]
@@ -220,9 +302,28 @@ class LinearTextModel:
             assert encoder is not None
             expected["prior_examples"] = (sum(prior_counts), encoder.dim)
             expected["prior_coef"] = (len(prior_codes), n_classes)
+        shortcut_meta = meta.get("shortcut")
+        if shortcut_meta is not None:
+            for name in ("coef", "intercept", "embedding_coef", "static_coef", "cue_coef"):
+                expected[f"shortcut_{name}"] = expected[name]
         for name, shape in expected.items():
+            if name not in loaded:
+                raise ValueError(f"{directory}: {name} is missing from {_WEIGHTS_FILE}")
             if loaded[name].shape != shape:
                 raise ValueError(f"{directory}: {name} has shape {loaded[name].shape}, expected {shape}")
+        shortcut = (
+            Shortcut(
+                coef=np.ascontiguousarray(loaded["shortcut_coef"]),
+                intercept=loaded["shortcut_intercept"],
+                embedding_coef=loaded["shortcut_embedding_coef"],
+                static_coef=loaded["shortcut_static_coef"],
+                cue_coef=loaded["shortcut_cue_coef"],
+                temperature=float(shortcut_meta["temperature"]),
+                threshold=float(shortcut_meta["threshold"]),
+            )
+            if shortcut_meta is not None
+            else None
+        )
         return cls(
             classes=list(meta["classes"]),
             vocabulary={term: index for index, term in enumerate(terms)},
@@ -245,6 +346,7 @@ class LinearTextModel:
             prior_counts=prior_counts if has_prior else [],
             prior_examples=np.ascontiguousarray(loaded["prior_examples"]) if has_prior else None,
             prior_coef=loaded["prior_coef"] if has_prior else None,
+            shortcut=shortcut,
         )
 
 

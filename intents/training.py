@@ -62,6 +62,7 @@ from intents.classifier import (
     OTHER,
     FloatArray,
     LinearTextModel,
+    Shortcut,
     build_nlp,
     cue_indicators,
     embed_words,
@@ -129,6 +130,9 @@ class TrainingConfig:
     # The threshold must reach target_precision with this margin (standard errors of the Wilson interval:
     # 1.645 is one-sided 95%), so that messages the model never saw are filed at that precision too.
     threshold_z: float = 1.645
+    # Also train the shortcut (``intents.classifier.Shortcut``): the model without the encoder's blocks,
+    # answering the messages it is sure enough of without running the encoder.
+    shortcut: bool = True
 
 
 @dataclass
@@ -296,6 +300,36 @@ def train(
     temperature = _fit_temperature(oof_scores, labels, classes)
     gloss_temperature = _fit_temperature(reduced_scores, labels[has_gloss_words], classes)
     probabilities = softmax(oof_scores, temperature)
+    # Columns: sparse, word2vec, static table, cues, then the encoder's blocks (embedding, guide prior).
+    static_start = n_sparse + n_dense
+    cue_start = static_start + n_static
+    encoder_start = cue_start + len(cue_codes)
+    prior_start = encoder_start + n_encoder
+    shortcut_temperature: float | None = None
+    shortcut_threshold: float | None = None
+    shortcut_share = 0.0
+    if config.shortcut and encoder is not None:
+        # The same folds without the encoder's blocks; the shortcut answers where it is sure enough (never a
+        # message read through its gloss alone), and the figures below are those of what is served.
+        cheap_scores, _classes, _none = _cross_validated_scores(
+            features[:, :encoder_start],
+            labels,
+            added_features[:, :encoder_start],
+            added_labels,
+            config,
+            also=(reduced_features[:0, :encoder_start], np.zeros(len(labels), dtype=bool)),
+        )
+        shortcut_temperature = _fit_temperature(cheap_scores, labels, classes)
+        quick = softmax(cheap_scores, shortcut_temperature)
+        eligible = np.array([not read_message(text).gloss_only for text in texts])
+        gold_index = np.array([classes.index(str(label)) for label in labels])
+        shortcut_threshold = shortcut_threshold_for(
+            quick[eligible], probabilities[eligible], gold_index[eligible]
+        )
+        if shortcut_threshold is not None:
+            taken = eligible & (quick.max(axis=1) >= shortcut_threshold)
+            probabilities = np.where(taken[:, None], quick, probabilities)
+            shortcut_share = float(taken.mean())
     predicted = [classes[i] for i in probabilities.argmax(axis=1)]
     confidences = [float(p) for p in probabilities.max(axis=1)]
     gold = [str(label) for label in labels]
@@ -307,10 +341,23 @@ def train(
     svm = _svm(config)
     svm.fit(_stack(features, added_features), np.concatenate([labels, added_labels]))
     coef = svm.coef_.T.astype(np.float32)
-    static_start = n_sparse + n_dense
-    cue_start = static_start + n_static
-    encoder_start = cue_start + len(cue_codes)
-    prior_start = encoder_start + n_encoder
+    shortcut: Shortcut | None = None
+    if shortcut_temperature is not None and shortcut_threshold is not None:
+        cheap_svm = _svm(config)
+        cheap_svm.fit(
+            _stack(features[:, :encoder_start], added_features[:, :encoder_start]),
+            np.concatenate([labels, added_labels]),
+        )
+        cheap_coef = cheap_svm.coef_.T.astype(np.float32)
+        shortcut = Shortcut(
+            coef=np.ascontiguousarray(cheap_coef[:n_sparse]),
+            intercept=cheap_svm.intercept_.astype(np.float32),
+            embedding_coef=np.ascontiguousarray(cheap_coef[n_sparse:static_start] * config.vector_weight),
+            static_coef=np.ascontiguousarray(cheap_coef[static_start:cue_start] * config.static_weight),
+            cue_coef=np.ascontiguousarray(cheap_coef[cue_start:encoder_start] * config.cue_weight),
+            temperature=shortcut_temperature,
+            threshold=shortcut_threshold,
+        )
     model = LinearTextModel(
         classes=[str(c) for c in svm.classes_],
         vocabulary={str(term): int(index) for term, index in vectorizer.vocabulary_.items()},
@@ -335,6 +382,7 @@ def train(
         prior_counts=prior_counts,
         prior_examples=prior_examples,
         prior_coef=np.ascontiguousarray(coef[prior_start:] * config.prior_weight) if prior_codes else None,
+        shortcut=shortcut,
     )
 
     progress("saving")
@@ -349,6 +397,14 @@ def train(
             "target_precision": config.target_precision,
             "temperature": round(temperature, 6),
             "gloss_temperature": round(gloss_temperature, 6),
+            # The share of the cross-validated messages the shortcut answered without the encoder.
+            "shortcut": None
+            if shortcut is None
+            else {
+                "threshold": round(shortcut.threshold, 6),
+                "temperature": round(shortcut.temperature, 6),
+                "cross_validated_share": round(shortcut_share, 4),
+            },
             "training_config": _config_record(config),
             "data_sha256": data_hashes,
             "training_examples": len(examples),
@@ -506,6 +562,23 @@ def _cross_validated_scores(
         if len(held_out):
             also_scores[also_row[held_out]] = _full_scores(svm, also_features[also_row[held_out]], classes)
     return scores, classes, also_scores
+
+
+def shortcut_threshold_for(quick: FloatArray, whole: FloatArray, gold: np.ndarray) -> float | None:
+    """The lowest confidence of the shortcut's (``quick``: cross-validated probabilities, one row a message)
+    above which it is right at least as often as the whole model (``whole``) on the same messages; None
+    when no such threshold exists. ``gold`` holds each message's class index."""
+    confidence = quick.max(axis=1)
+    order = np.argsort(-confidence, kind="stable")
+    quick_right = np.cumsum(quick.argmax(axis=1)[order] == gold[order])
+    whole_right = np.cumsum(whole.argmax(axis=1)[order] == gold[order])
+    best: float | None = None
+    for count, index in enumerate(order, start=1):
+        # Only a boundary between distinct confidences is a threshold one can actually set.
+        is_boundary = count == len(order) or confidence[order[count]] < confidence[index]
+        if is_boundary and quick_right[count - 1] >= whole_right[count - 1]:
+            best = float(confidence[index])
+    return best
 
 
 def _full_scores(svm: LinearSVC, features: csr_matrix, classes: list[str]) -> FloatArray:

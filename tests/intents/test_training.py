@@ -12,9 +12,10 @@ import numpy as np
 import pytest
 
 from intents import tokenizer_warmup
-from intents.classifier import LinearTextModel, embed_words
+from intents.classifier import LinearTextModel, embed_words, softmax
 from intents.encoder import DEFAULT_DIR as DEFAULT_ENCODER_DIR
-from intents.encoder import ONNX_FILE, TOKENIZER_FILE
+from intents.encoder import ONNX_FILE, TOKENIZER_FILE, SentenceEncoder
+from intents.features import read_message
 from intents.pipeline import ModelError, load_model, load_pipeline
 from intents.splits import is_heldout
 from intents.training import (
@@ -24,6 +25,7 @@ from intents.training import (
     TrainingDataError,
     read_static_table,
     sha256_file,
+    shortcut_threshold_for,
     train,
 )
 from tests.intents.tiny_data import TINY_LABELLED, write_tiny_data
@@ -171,6 +173,81 @@ def test_the_sentence_encoder_is_copied_into_the_model_recorded_and_counts(
     meta = json.loads((tmp_path / "without" / "meta.json").read_text(encoding="utf-8"))["open311"]
     assert ONNX_FILE not in meta["data_sha256"]
     assert load_pipeline(tmp_path / "without").classify(text).service_code == "pothole"
+
+
+def test_the_shortcut_answers_what_it_is_sure_of_without_the_encoder(data_dir: Path, tmp_path: Path) -> None:
+    report = train(data_dir, tmp_path / "model", config=CONFIG)
+    model = _weights(tmp_path / "model")
+    shortcut = model.shortcut
+    assert shortcut is not None
+    assert model.encoder is not None
+    recorded = report.meta["open311"]["shortcut"]
+    assert recorded["threshold"] == pytest.approx(shortcut.threshold, abs=1e-6)
+    assert 0.0 <= recorded["cross_validated_share"] <= 1.0
+    # The shortcut's own weights: trained without the encoder's blocks, so not the whole model's.
+    assert shortcut.coef.dtype == np.float16
+    assert shortcut.coef.shape == model.coef.shape
+    assert not np.allclose(shortcut.intercept, model.intercept)
+
+    encoder = _CountingEncoder(model.encoder)
+    counted = replace(model, encoder=encoder)  # type: ignore[arg-type]
+    taken = 0
+    for text in (*(t for texts in TINY_LABELLED.values() for t in texts), "huge pothole", "grafiti?"):
+        before = encoder.calls
+        probabilities = counted.probabilities(text)
+        reading = read_message(text)
+        sure = float(shortcut.probabilities(counted._features(reading)).max())
+        # "grafiti?" is read through its Spanish gloss alone: always the whole model, with its temperature.
+        if sure >= shortcut.threshold and not reading.gloss_only:
+            taken += 1
+            assert encoder.calls == before, text  # answered without the encoder
+            assert float(probabilities.max()) == pytest.approx(sure)
+        else:
+            assert encoder.calls == before + 1, text
+            temperature = model.gloss_temperature if reading.gloss_only else model.temperature
+            assert temperature is not None
+            expected = softmax(model.scores(text), temperature)
+            np.testing.assert_allclose(probabilities, expected, rtol=1e-5)
+    assert taken > 0
+    # A shortcut never sure enough leaves every message to the whole model, encoder and all.
+    unsure = replace(counted, shortcut=replace(shortcut, threshold=1.01))
+    before = encoder.calls
+    np.testing.assert_allclose(
+        unsure.probabilities("a pothole in the road"),
+        softmax(model.scores("a pothole in the road"), model.temperature),
+        rtol=1e-5,
+    )
+    assert encoder.calls == before + 1
+    # Without it (a model trained before it existed, or TrainingConfig(shortcut=False)) every message gets
+    # the whole model, and the model still saves and loads.
+    train(data_dir, tmp_path / "whole", config=replace(CONFIG, shortcut=False))
+    assert _weights(tmp_path / "whole").shortcut is None
+    meta = json.loads((tmp_path / "whole" / "meta.json").read_text(encoding="utf-8"))["open311"]
+    assert meta["shortcut"] is None
+
+
+class _CountingEncoder:
+    """The real encoder, counting the messages it embeds."""
+
+    def __init__(self, encoder: SentenceEncoder) -> None:
+        self._encoder = encoder
+        self.calls = 0
+
+    def embed(self, text: str) -> np.ndarray:
+        self.calls += 1
+        return self._encoder.embed(text)
+
+
+def test_the_shortcut_threshold_costs_no_right_answer() -> None:
+    # Four messages, most sure first by the shortcut: right, right, wrong, right; the whole model is right
+    # on all but the first. Above 0.9 the shortcut has 2 right to the whole model's 1; above 0.7, 2 to 2;
+    # above 0.6, 3 to 3: the lowest threshold that loses nothing is 0.6.
+    quick = np.array([[0.95, 0.05], [0.9, 0.1], [0.3, 0.7], [0.6, 0.4]], dtype=np.float32)
+    whole = np.array([[0.4, 0.6], [0.8, 0.2], [0.9, 0.1], [0.9, 0.1]], dtype=np.float32)
+    gold = np.array([0, 0, 0, 0])
+    assert shortcut_threshold_for(quick, whole, gold) == pytest.approx(0.6)
+    # The shortcut wrong where the whole model is right, from the start: no threshold.
+    assert shortcut_threshold_for(quick[2:3], whole[2:3], gold[2:3]) is None
 
 
 def test_a_bad_static_table_is_refused_clearly(data_dir: Path, tmp_path: Path) -> None:
