@@ -210,19 +210,22 @@ def _unseen_pool_texts(data_dir: Path | None, count: int, labelled: set[str]) ->
     import gzip
 
     from intents.splits import unlabelled_file
-    from intents.training import DEFAULT_POOL_LABELS
 
     if data_dir is None:
         sys.exit("--unseen needs ../shared/data beside the repository")
-    with open(DEFAULT_POOL_LABELS, encoding="utf-8", newline="") as handle:
-        seen = labelled | {row["text"] for row in csv.DictReader(handle)}
+    # intents.training.DEFAULT_POOL_LABELS, without importing training (scikit-learn and scipy would add
+    # 100 MB to the resident memory measured).
+    pool_labels = Path(__file__).resolve().parent.parent / "intents" / "data" / "pool_labels.csv"
+    # Hashes, not the 72,000 texts: what this reads must not stay in the resident memory measured after it.
+    with open(pool_labels, encoding="utf-8", newline="") as handle:
+        seen = {hash(text) for text in labelled} | {hash(row["text"]) for row in csv.DictReader(handle)}
     texts: list[str] = []
     with gzip.open(unlabelled_file(data_dir), "rt", encoding="utf-8", newline="") as handle:
         for row in csv.DictReader(handle):
             if len(texts) >= count:
                 break
-            if row["text"] and row["text"] not in seen:
-                seen.add(row["text"])
+            if row["text"] and hash(row["text"]) not in seen:
+                seen.add(hash(row["text"]))
                 texts.append(row["text"])
     return texts
 
