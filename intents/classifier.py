@@ -58,7 +58,7 @@ class _Features:
 class Shortcut:
     """The same linear model without the sentence encoder's blocks (the encoder embedding and the guide
     prior), trained and calibrated on its own. A message it is at least ``threshold`` sure of is answered
-    without running the encoder, which takes most of a message's time; a message in English only (one read
+    without running the encoder, which takes most of a message's time (only in English: a message read
     through its Spanish or Chinese gloss always gets the whole model). Training sets ``threshold`` to the
     lowest confidence above which, in cross-validation, the shortcut's answers were right at least as often
     as the whole model's on the same messages (``intents.training``), so it costs no right answer there."""
@@ -72,15 +72,27 @@ class Shortcut:
     threshold: float
 
     def probabilities(self, features: _Features) -> FloatArray:
-        scores = (
-            self.intercept
-            + features.embedded @ self.embedding_coef
-            + features.static @ self.static_coef
-            + features.cues @ self.cue_coef
+        scores = _linear_scores(
+            features, self.intercept, self.coef, self.embedding_coef, self.static_coef, self.cue_coef
         )
-        if features.indices:
-            scores = scores + features.values @ self.coef[features.indices].astype(np.float32)
-        return softmax(np.asarray(scores, dtype=np.float32), self.temperature)
+        return softmax(scores, self.temperature)
+
+
+def _linear_scores(
+    features: _Features,
+    intercept: FloatArray,
+    coef: FloatArray,
+    embedding_coef: FloatArray,
+    static_coef: FloatArray,
+    cue_coef: FloatArray,
+) -> FloatArray:
+    """The scores of every block but the encoder's, under one head's weights (the whole model's or the
+    shortcut's)."""
+    scores = intercept + features.embedded @ embedding_coef + features.static @ static_coef
+    scores = scores + features.cues @ cue_coef
+    if features.indices:
+        scores = scores + features.values @ coef[features.indices].astype(np.float32, copy=False)
+    return np.asarray(scores, dtype=np.float32)
 
 
 @dataclass
@@ -181,11 +193,8 @@ class LinearTextModel:
         )
 
     def _scores(self, reading: Reading, features: _Features) -> FloatArray:
-        scores = (
-            self.intercept
-            + features.embedded @ self.embedding_coef
-            + features.static @ self.static_coef
-            + features.cues @ self.cue_coef
+        scores = _linear_scores(
+            features, self.intercept, self.coef, self.embedding_coef, self.static_coef, self.cue_coef
         )
         if self.encoder is not None and self.encoder_coef is not None:
             sentence = self.encoder.embed(reading.english)
@@ -194,8 +203,6 @@ class LinearTextModel:
                 scores = (
                     scores + guide_prior(sentence, self.prior_examples, self.prior_counts) @ self.prior_coef
                 )
-        if features.indices:
-            scores = scores + features.values @ self.coef[features.indices]
         return np.asarray(scores, dtype=np.float32)
 
     def probabilities(self, text: str) -> FloatArray:
