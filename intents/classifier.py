@@ -41,6 +41,8 @@ _VOCABULARY_FILE = "vocabulary.json"
 _TOKEN_CACHE_SIZE = 50_000
 
 FloatArray = npt.NDArray[np.float32]
+# Arrays a loaded model keeps in float16 (see LinearTextModel.load).
+_KEPT_HALF = frozenset({"idf", "coef", "embeddings", "static_table", "shortcut_coef"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +65,7 @@ class Shortcut:
     lowest confidence above which, in cross-validation, the shortcut's answers were right at least as often
     as the whole model's on the same messages (``intents.training``), so it costs no right answer there."""
 
-    coef: FloatArray  # (n_features, n_classes), float16 in memory too: it is read a few rows at a time
+    coef: FloatArray  # (n_features, n_classes), float16 once loaded: it is read a few rows at a time
     intercept: FloatArray  # (n_classes,)
     embedding_coef: FloatArray  # (dim, n_classes)
     static_coef: FloatArray  # (static_dim, n_classes)
@@ -276,9 +278,10 @@ class LinearTextModel:
     def load(cls, directory: Path) -> LinearTextModel:
         meta = json.loads((directory / _VOCABULARY_FILE).read_text(encoding="utf-8"))
         with np.load(directory / _WEIGHTS_FILE, allow_pickle=False) as arrays:
-            # The shortcut's sparse weights stay float16 (half the memory; it reads a few rows a message).
+            # The large tables stay float16, as stored (half the memory: about 12 MB); a message reads a few
+            # of their rows, widened to float32 there, so the scores are those of float32 copies exactly.
             loaded = {
-                name: arrays[name] if name == "shortcut_coef" else arrays[name].astype(np.float32)
+                name: arrays[name] if name in _KEPT_HALF else arrays[name].astype(np.float32)
                 for name in arrays.files
             }
         terms: list[str] = meta["terms"]
@@ -412,7 +415,7 @@ def embed_words(tokens: Sequence[str], vocabulary: dict[str, int], embeddings: F
     indices = [index for token in tokens if (index := vocabulary.get(token)) is not None]
     if not indices:
         return np.zeros(embeddings.shape[1], dtype=np.float32)
-    total = embeddings[indices].sum(axis=0)
+    total = embeddings[indices].astype(np.float32, copy=False).sum(axis=0)
     norm = float(np.linalg.norm(total))
     return np.asarray(total / norm if norm > 0 else total, dtype=np.float32)
 
