@@ -105,13 +105,19 @@ def run_train(args: argparse.Namespace) -> int:
             print(f"open311-bot train: {exc}", file=sys.stderr)
             return 2
     figures = report.meta["open311"]["cross_validation"]
+    shortcut = report.meta["open311"].get("shortcut")
     print(
         f"model saved to {out}\n"
         f"cross-validated on {report.meta['open311']['training_examples']} labelled messages:"
         f" macro-F1 {figures['macro_f1']:.3f}, accuracy {figures['accuracy']:.3f}, ECE {figures['ece']:.3f},"
         f" auto-filed {figures['auto_file_share']:.1%} at threshold"
-        f" {report.meta['open311']['auto_file_threshold']:.3f}\n"
-        f'use it with [intents] model_path = "{out}" (or OPEN311_BOT_INTENTS__MODEL_PATH)'
+        f" {report.meta['open311']['auto_file_threshold']:.3f}"
+        + (
+            f"; {shortcut['cross_validated_share']:.1%} answered without the encoder"
+            if shortcut is not None
+            else ""
+        )
+        + f'\nuse it with [intents] model_path = "{out}" (or OPEN311_BOT_INTENTS__MODEL_PATH)'
     )
     return 0
 

@@ -170,6 +170,8 @@ def test_train_shows_progress_and_writes_a_usable_model(tmp_path: Path) -> None:
     assert json.loads((model_dir / "meta.json").read_text())["open311"]["pool_labelled_examples"] == 0
     assert "6/6" in result.stderr  # tqdm's bar reached the last step
     assert f"model saved to {tmp_path / 'model'}" in result.stdout
+    share = json.loads((model_dir / "meta.json").read_text())["open311"]["shortcut"]["cross_validated_share"]
+    assert f"{share:.1%} answered without the encoder" in result.stdout
     result = _run(
         ["classify", "--model", str(tmp_path / "model")],
         tmp_path,
