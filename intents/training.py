@@ -48,7 +48,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 from scipy.optimize import minimize_scalar
@@ -341,6 +341,8 @@ def train(
     svm = _svm(config)
     svm.fit(_stack(features, added_features), np.concatenate([labels, added_labels]))
     coef = svm.coef_.T.astype(np.float32)
+    # The weights of the blocks both heads read, each block's weight folded in (the columns in ``coef``).
+    blocks = (n_sparse, static_start, cue_start, encoder_start)
     shortcut: Shortcut | None = None
     if shortcut_temperature is not None and shortcut_threshold is not None:
         cheap_svm = _svm(config)
@@ -348,13 +350,8 @@ def train(
             _stack(features[:, :encoder_start], added_features[:, :encoder_start]),
             np.concatenate([labels, added_labels]),
         )
-        cheap_coef = cheap_svm.coef_.T.astype(np.float32)
         shortcut = Shortcut(
-            coef=np.ascontiguousarray(cheap_coef[:n_sparse]),
-            intercept=cheap_svm.intercept_.astype(np.float32),
-            embedding_coef=np.ascontiguousarray(cheap_coef[n_sparse:static_start] * config.vector_weight),
-            static_coef=np.ascontiguousarray(cheap_coef[static_start:cue_start] * config.static_weight),
-            cue_coef=np.ascontiguousarray(cheap_coef[cue_start:encoder_start] * config.cue_weight),
+            **_linear_head(cheap_svm, blocks, config),
             temperature=shortcut_temperature,
             threshold=shortcut_threshold,
         )
@@ -362,16 +359,12 @@ def train(
         classes=[str(c) for c in svm.classes_],
         vocabulary={str(term): int(index) for term, index in vectorizer.vocabulary_.items()},
         idf=vectorizer.idf_.astype(np.float32),
-        coef=np.ascontiguousarray(coef[:n_sparse]),
-        intercept=svm.intercept_.astype(np.float32),
         embedding_vocabulary=embedding_vocabulary,
         embeddings=embeddings,
-        embedding_coef=np.ascontiguousarray(coef[n_sparse:static_start] * config.vector_weight),
         static_vocabulary=static_vocabulary,
         static_table=static_table,
-        static_coef=np.ascontiguousarray(coef[static_start:cue_start] * config.static_weight),
         cue_codes=cue_codes,
-        cue_coef=np.ascontiguousarray(coef[cue_start:encoder_start] * config.cue_weight),
+        **_linear_head(svm, blocks, config),
         temperature=temperature,
         gloss_temperature=gloss_temperature,
         encoder=encoder,
@@ -562,6 +555,29 @@ def _cross_validated_scores(
         if len(held_out):
             also_scores[also_row[held_out]] = _full_scores(svm, also_features[also_row[held_out]], classes)
     return scores, classes, also_scores
+
+
+class _HeadWeights(TypedDict):
+    coef: FloatArray
+    intercept: FloatArray
+    embedding_coef: FloatArray
+    static_coef: FloatArray
+    cue_coef: FloatArray
+
+
+def _linear_head(svm: LinearSVC, blocks: tuple[int, int, int, int], config: TrainingConfig) -> _HeadWeights:
+    """The weights of every block but the encoder's (``intents.classifier._linear_scores`` reads them), from
+    an SVM over columns laid out as sparse, word2vec, static table, cues (``blocks``: where the word2vec,
+    static, cue and encoder columns start), each block's feature weight folded in."""
+    n_sparse, static_start, cue_start, encoder_start = blocks
+    coef = svm.coef_.T.astype(np.float32)
+    return _HeadWeights(
+        coef=np.ascontiguousarray(coef[:n_sparse]),
+        intercept=svm.intercept_.astype(np.float32),
+        embedding_coef=np.ascontiguousarray(coef[n_sparse:static_start] * config.vector_weight),
+        static_coef=np.ascontiguousarray(coef[static_start:cue_start] * config.static_weight),
+        cue_coef=np.ascontiguousarray(coef[cue_start:encoder_start] * config.cue_weight),
+    )
 
 
 def shortcut_threshold_for(quick: FloatArray, whole: FloatArray, gold: np.ndarray) -> float | None:
