@@ -10,8 +10,9 @@ import csv
 import json
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from itertools import accumulate
 from pathlib import Path
 
 import numpy as np
@@ -186,13 +187,21 @@ def auto_file_threshold(
         ((c, g == p) for g, p, c in zip(gold, predicted, confidences, strict=True) if p != OTHER),
         key=lambda item: -item[0],
     )
+    hits = list(accumulate(correct for _confidence, correct in candidates))
+    return lowest_threshold(
+        [confidence for confidence, _correct in candidates],
+        lambda count: wilson_lower_bound(hits[count - 1], count, z) >= target_precision,
+    )
+
+
+def lowest_threshold(descending: Sequence[float], holds: Callable[[int], bool]) -> float | None:
+    """The lowest of ``descending`` (confidences, most confident first) at which ``holds(count)`` is true of
+    the ``count`` messages at or above it; None when it holds nowhere. Only a boundary between distinct
+    confidences is a threshold one can actually set."""
     best: float | None = None
-    hits = 0
-    for count, (confidence, correct) in enumerate(candidates, start=1):
-        hits += correct
-        # Only a boundary between distinct confidences is a threshold one can actually set.
-        is_boundary = count == len(candidates) or candidates[count][0] < confidence
-        if is_boundary and wilson_lower_bound(hits, count, z) >= target_precision:
+    for count, confidence in enumerate(descending, start=1):
+        is_boundary = count == len(descending) or descending[count] < confidence
+        if is_boundary and holds(count):
             best = confidence
     return best
 

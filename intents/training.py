@@ -76,6 +76,7 @@ from intents.evaluation import (
     Example,
     auto_file_threshold,
     classification_metrics,
+    lowest_threshold,
     read_examples,
 )
 from intents.features import embedding_words, gloss_words_only, message_features, read_message, words
@@ -312,12 +313,7 @@ def train(
         # The same folds without the encoder's blocks; the shortcut answers where it is sure enough (never a
         # message read through its gloss alone), and the figures below are those of what is served.
         cheap_scores, _classes, _none = _cross_validated_scores(
-            features[:, :encoder_start],
-            labels,
-            added_features[:, :encoder_start],
-            added_labels,
-            config,
-            also=(reduced_features[:0, :encoder_start], np.zeros(len(labels), dtype=bool)),
+            features[:, :encoder_start], labels, added_features[:, :encoder_start], added_labels, config
         )
         shortcut_temperature = _fit_temperature(cheap_scores, labels, classes)
         quick = softmax(cheap_scores, shortcut_temperature)
@@ -531,17 +527,18 @@ def _cross_validated_scores(
     added_features: csr_matrix,
     added_labels: np.ndarray,
     config: TrainingConfig,
-    also: tuple[csr_matrix, np.ndarray],
+    also: tuple[csr_matrix, np.ndarray] | None = None,
 ) -> tuple[FloatArray, list[str], FloatArray]:
     """Held-out SVM scores for every labelled message (operator corrections train every fold), and for
-    ``also``'s rows (another view of the messages where its mask is true) by the fold that held each out."""
+    ``also``'s rows (another view of the messages where its mask is true) by the fold that held each out
+    (no rows without ``also``)."""
     classes = sorted(set(labels.tolist()) | set(added_labels.tolist()))
     if min(Counter(labels.tolist()).values()) < 2:
         rare = [code for code, n in Counter(labels.tolist()).items() if n < 2]
         raise TrainingDataError(f"every service code needs at least 2 labelled examples: {', '.join(rare)}")
     folds = StratifiedKFold(_fold_count(labels, config.folds), shuffle=True, random_state=config.seed)
     scores = np.zeros((len(labels), len(classes)), dtype=np.float32)
-    also_features, also_mask = also
+    also_features, also_mask = also or (features[:0], np.zeros(len(labels), dtype=bool))
     also_row = np.cumsum(also_mask) - 1  # the row of ``also_features`` for each masked message
     also_scores = np.zeros((also_features.shape[0], len(classes)), dtype=np.float32)
     for train_index, test_index in folds.split(np.zeros(len(labels)), labels):
@@ -588,13 +585,10 @@ def shortcut_threshold_for(quick: FloatArray, whole: FloatArray, gold: np.ndarra
     order = np.argsort(-confidence, kind="stable")
     quick_right = np.cumsum(quick.argmax(axis=1)[order] == gold[order])
     whole_right = np.cumsum(whole.argmax(axis=1)[order] == gold[order])
-    best: float | None = None
-    for count, index in enumerate(order, start=1):
-        # Only a boundary between distinct confidences is a threshold one can actually set.
-        is_boundary = count == len(order) or confidence[order[count]] < confidence[index]
-        if is_boundary and quick_right[count - 1] >= whole_right[count - 1]:
-            best = float(confidence[index])
-    return best
+    return lowest_threshold(
+        [float(value) for value in confidence[order]],
+        lambda count: bool(quick_right[count - 1] >= whole_right[count - 1]),
+    )
 
 
 def _full_scores(svm: LinearSVC, features: csr_matrix, classes: list[str]) -> FloatArray:
