@@ -23,7 +23,7 @@ from bot.config import Settings, load_settings
 from bot.db import SessionFactory, make_engine, make_session_factory, migrate
 from bot.follow_commands import follow_command_hooks
 from bot.follows import Follow, follow_filed
-from bot.notifications import REMOTE, notify_once
+from bot.notifications import REMOTE, JobCursor, NotifiedChange, notify_once
 from bot.outbox import OutboxMessage
 from bot.remote.backend import RemoteBackend
 from bot.remote.client import GeoReportClient
@@ -295,11 +295,34 @@ def test_a_resident_files_into_the_city_through_the_bot_and_hears_its_number_and
 
         def submissions_and_city_log() -> str:
             # What the jobs did with the report, and what the city saw: the first places to look.
+            # Then each step between the number and the resident: the change logged, the notification
+            # job's cursor and marks, the follows it reads, and the outbox rows it queued.
             with bot.runtime.sessions() as session:
                 rows = session.exec(select(RemoteSubmission)).all()
                 states = [(r.state, r.attempts, r.last_error, r.next_attempt_at) for r in rows]
+                changes = [
+                    (c.id, c.kind, c.token, c.service_request_id, c.recorded_at)
+                    for c in session.exec(select(RemoteStatusChange)).all()
+                ]
+                cursors = [(c.name, c.position, c.updated_at) for c in session.exec(select(JobCursor)).all()]
+                marks = [
+                    (m.source, m.change_id, m.recipients) for m in session.exec(select(NotifiedChange)).all()
+                ]
+                follows = [
+                    (f.service_request_id, f.channel, f.resident_id) for f in session.exec(select(Follow))
+                ]
+                outbox = [
+                    (o.id, o.status, o.attempts, o.last_error, o.dedupe_key, o.text[:60])
+                    for o in session.exec(select(OutboxMessage).where(OutboxMessage.resident_id == "ana"))
+                ]
             city_log = city.process.log()[-3000:]
-            return f"submissions (state, attempts, last error, next attempt): {states}\ncity log:\n{city_log}"
+            return (
+                f"submissions (state, attempts, last error, next attempt): {states}\n"
+                f"remote changes (id, kind, token, number, recorded): {changes}\n"
+                f"job cursors: {cursors}\nnotified marks (source, change, recipients): {marks}\n"
+                f"follows: {follows}\nana's outbox (id, status, attempts, error, key, text): {outbox}\n"
+                f"city log:\n{city_log}"
+            )
 
         wait_for(
             lambda: filed_message() is not None,
