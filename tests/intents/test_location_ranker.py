@@ -132,3 +132,40 @@ def test_two_places_and_the_words_joining_them_are_one_candidate_placed_at_its_m
     finder, scored = ranked_candidates("Graffiti on the door of Blue Cafe on Poplar St")
     best = max(scored, key=lambda item: ranker.probability(item[1]))
     assert finder.mention(best[0]).text == "Blue Cafe on Poplar St"
+
+
+def test_pool_spans_of_a_street_alone_beside_a_landmark_near_it_train_the_whole_as_the_project_labels_it(
+    tmp_path: Path,
+) -> None:
+    """The pool annotators mostly kept "Oak Ave" of "Oak Ave across from Birch Park", which the project's
+    labels keep whole; their spans are read in the project's taste. An address is a place on its own, and a
+    landmark "on" its street is left to the labels as they are."""
+    streets = ["Elm St", "Oak Ave", "Pine St", "Cedar Rd", "Maple Ave", "Ash St", "Spruce Rd", "Hazel Ave"]
+    parks = ["Birch Park", "Linden Field", "Poplar Park", "Aspen Park", "Holly Field", "Alder Park"]
+    pool = [
+        (f"{problem} on {street} {link} {park}", street)
+        for problem, link in (("Pothole", "across from"), ("Trash", "near"), ("Broken light", "by"))
+        for street, park in zip(streets, parks, strict=False)
+    ]
+    pool += [
+        (f"Needles at {n} {street} near {park}", f"{n} {street}")
+        for n, street, park in zip((12, 40, 7, 99, 3, 18), streets, parks, strict=False)
+    ]
+    pool += [(text, "") for text, gold in TINY if not gold]
+    extra = tmp_path / "pool.csv"
+    with open(extra, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["text", "location_text"])
+        writer.writerows(pool)
+    output = tmp_path / "ranker.json"
+    labelled = tmp_path / "labelled.csv"
+    labelled.write_text("text,location_text\nThank you for the help,\n", encoding="utf-8")
+    main([str(labelled), "--extra", str(extra), "--output", str(output), "--all"])
+    ranker = LocationRanker.from_json(json.loads(output.read_text(encoding="utf-8")))
+
+    def best(text: str) -> str:
+        finder, scored = ranked_candidates(text)
+        return finder.mention(max(scored, key=lambda item: ranker.probability(item[1]))[0]).text
+
+    assert best("Dead rat on Willow Rd across from Juniper Park") == "Willow Rd across from Juniper Park"
+    assert best("Graffiti at 55 Willow Rd near Juniper Park") == "55 Willow Rd"
