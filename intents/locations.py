@@ -1113,13 +1113,18 @@ class _Finder:
                 if link is None:
                     continue
                 precise = max((first, second), key=lambda c: _KIND_STRENGTH.get(c.kind, 0.0))
+                kind, normalized = precise.kind, precise.normalized
+                if link == "near" and first.kind == second.kind == "street":
+                    # "Mission St just past 24th St", "Somerset Street off of Beacon": the corner of the two
+                    # is where it is, as "Valencia St near 16th St" is to the corner pattern.
+                    kind, normalized = "intersection", f"{first.normalized} & {second.normalized}"
                 found.append(
                     _Candidate(
                         first.start,
                         second.end,
-                        precise.kind,
+                        kind,
                         min(first.strength, second.strength),
-                        precise.normalized,
+                        normalized,
                         precise.lat,
                         precise.long,
                         rule=f"link_{link}",

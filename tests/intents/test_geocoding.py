@@ -619,3 +619,18 @@ def test_another_citys_landmarks_come_from_its_own_file_and_a_bad_row_loses_only
     with caplog.at_level("ERROR", logger="intents.geocoding"):
         assert OfflineGeocoder(data_dir=tmp_path, city="Springfield, IL").geocode("Old State Capitol") is None
     assert any("no name or where column" in record.getMessage() for record in caplog.records)
+
+
+def test_a_street_fixed_by_a_crossing_near_it_is_placed_at_their_corner() -> None:
+    pipeline = load_pipeline()
+    corner = pipeline.geocode("MISSION ST & 24TH ST")
+    assert corner is not None
+    past = pipeline.understand("Dumped mattress on Mission St just past 24th St since Monday")
+    assert past.location is not None
+    assert (past.location.text, past.location.kind) == ("Mission St just past 24th St", "intersection")
+    assert_near(past.place, (corner.lat, corner.long), 1)
+    # A landmark beside a street is no corner: the street is what the gazetteer knows.
+    market = pipeline.understand("Trash bags on Market St across from the Ferry Building")
+    assert market.location is not None
+    assert market.location.kind == "street"
+    assert market.location.normalized == "MARKET ST"
