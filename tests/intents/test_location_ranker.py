@@ -30,16 +30,23 @@ TINY = [
 ]
 
 
-def train_on(tmp_path: Path, rows: list[tuple[str, str]]) -> LocationRanker:
-    """The ranker ``python -m intents.location_ranker`` trains on ``rows`` (text, location_text), all of
-    them (no held-out split), read back from the file it writes."""
-    data = tmp_path / "labelled.csv"
-    with open(data, "w", encoding="utf-8", newline="") as handle:
+def write_rows(path: Path, rows: list[tuple[str, str]]) -> Path:
+    with open(path, "w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["text", "location_text"])
         writer.writerows(rows)
+    return path
+
+
+def train_on(
+    tmp_path: Path, rows: list[tuple[str, str]], pool: list[tuple[str, str]] | None = None
+) -> LocationRanker:
+    """The ranker ``python -m intents.location_ranker`` trains on ``rows`` (text, location_text), all of
+    them (no held-out split), and on ``pool`` as its ``--extra``, read back from the file it writes."""
+    data = write_rows(tmp_path / "labelled.csv", rows)
+    extra = ["--extra", str(write_rows(tmp_path / "pool.csv", pool))] if pool else []
     output = tmp_path / "ranker.json"
-    main([str(data), "--output", str(output), "--all"])
+    main([str(data), *extra, "--output", str(output), "--all"])
     return LocationRanker.from_json(json.loads(output.read_text(encoding="utf-8")))
 
 
@@ -138,8 +145,7 @@ def test_pool_spans_of_a_street_alone_beside_a_landmark_near_it_train_the_whole_
     tmp_path: Path,
 ) -> None:
     """The pool annotators mostly kept "Oak Ave" of "Oak Ave across from Birch Park", which the project's
-    labels keep whole; their spans are read in the project's taste. An address is a place on its own, and a
-    landmark "on" its street is left to the labels as they are."""
+    labels keep whole; their spans are read in the project's taste. An address is a place on its own."""
     streets = ["Elm St", "Oak Ave", "Pine St", "Cedar Rd", "Maple Ave", "Ash St", "Spruce Rd", "Hazel Ave"]
     parks = ["Birch Park", "Linden Field", "Poplar Park", "Aspen Park", "Holly Field", "Alder Park"]
     pool = [
@@ -152,16 +158,7 @@ def test_pool_spans_of_a_street_alone_beside_a_landmark_near_it_train_the_whole_
         for n, street, park in zip((12, 40, 7, 99, 3, 18), streets, parks, strict=False)
     ]
     pool += [(text, "") for text, gold in TINY if not gold]
-    extra = tmp_path / "pool.csv"
-    with open(extra, "w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["text", "location_text"])
-        writer.writerows(pool)
-    output = tmp_path / "ranker.json"
-    labelled = tmp_path / "labelled.csv"
-    labelled.write_text("text,location_text\nThank you for the help,\n", encoding="utf-8")
-    main([str(labelled), "--extra", str(extra), "--output", str(output), "--all"])
-    ranker = LocationRanker.from_json(json.loads(output.read_text(encoding="utf-8")))
+    ranker = train_on(tmp_path, [("Thank you for the help", "")], pool)
 
     def best(text: str) -> str:
         finder, scored = ranked_candidates(text)
