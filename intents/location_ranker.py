@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from intents.span_metrics import SpanScores, span_scores
+from intents.span_metrics import SpanScores, clean_span, span_scores
 from intents.splits import is_heldout, normalised
 
 RANKER_FILE = Path(__file__).parent / "data" / "location_ranker.json"
@@ -72,7 +72,6 @@ def _examples(path: Path) -> list[tuple[str, str]]:
 
 def _candidate_sets(examples: list[tuple[str, str]]) -> list[list[tuple[str, dict[str, float], bool]]]:
     from intents.locations import ranked_candidates  # the finder imports this module: import late
-    from intents.span_metrics import clean_span
 
     sets = []
     for text, gold in examples:
@@ -102,8 +101,6 @@ def keep_linked_whole(
 ) -> list[tuple[str, dict[str, float], bool]]:
     """A pool message's candidates relabelled to the project's taste: where the annotated span is a part of
     a street-near-place candidate, that candidate is the span (the first such: candidates come in order)."""
-    from intents.span_metrics import clean_span
-
     gold = next((clean_span(span) for span, _f, label in items if label), "")
     if not gold:
         return items
