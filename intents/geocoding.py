@@ -325,7 +325,15 @@ class OfflineGeocoder(Geocoder):  # type: ignore[misc]  # geopy is untyped
         return self._location(landmark.name, landmark.lat, landmark.long, raw)
 
     def _geocode_one(self, query: str) -> Location | None:
-        return self._landmark(query) or self._geocode_streets(query)
+        return self._landmark(query) or self._geocode_streets(query) or self._landmark_of_corner(query)
+
+    def _landmark_of_corner(self, query: str) -> Location | None:
+        """A corner the gazetteer does not have, one side of which is a place it knows, read as a street by
+        the corner pattern ("Dolores Park near 18th St"): the place is where the resident means."""
+        parsed = parse_query(query, self._tail)
+        if parsed is None or parsed.kind != "intersection":
+            return None
+        return next((place for side in parsed.streets if (place := self._landmark(side))), None)
 
     def _geocode_streets(self, query: str) -> Location | None:
         parsed = parse_query(query, self._tail)

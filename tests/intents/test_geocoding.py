@@ -634,3 +634,15 @@ def test_a_street_fixed_by_a_crossing_near_it_is_placed_at_their_corner() -> Non
     assert market.location is not None
     assert market.location.kind == "street"
     assert market.location.normalized == "MARKET ST"
+
+
+def test_a_corner_of_a_known_place_and_a_street_is_the_place() -> None:
+    pipeline = load_pipeline()
+    park = pipeline.geocode("Dolores Park")
+    assert park is not None
+    assert park.raw["kind"] == "landmark"
+    understood = pipeline.understand("Graffiti all over the benches at Dolores Park near 18th St")
+    assert understood.location is not None
+    assert_near(understood.place, (park.lat, park.long), 1)
+    # Two streets that never meet are still no place.
+    assert pipeline.geocode("CLEMENT ST & GEARY BLVD") is None
