@@ -11,7 +11,8 @@ Exactly once, across restarts and workers:
   a bug elsewhere cannot queue the same update twice for one resident;
 - on PostgreSQL a change with a lower id can commit after one with a higher id; the cursor therefore
   only moves past changes older than ``SETTLE``, and the changes it has not yet passed are remembered
-  individually (``notified_change``) so none is skipped and none handled twice.
+  individually (``notified_change``) so none is skipped and none handled twice; and it only moves past
+  changes this run has marks for, since a change can also commit while the run reads the log.
 After STOP the resident gets nothing: the outbox suppresses messages to opted-out residents.
 """
 
@@ -246,17 +247,22 @@ def notify_once(
 
 def _settled_position(session: Session, source: ChangeSource, after: int, settled_before: datetime) -> int:
     """The furthest id the cursor may pass: every change up to it handled and older than the settle
-    window (a change still young may yet be joined by a lower id that commits late)."""
+    window (a change still young may yet be joined by a lower id that commits late).
+
+    On PostgreSQL each query sees what has committed when it starts, so a change may appear between the
+    first two queries and the last: the last counts only changes that are themselves handled and settled,
+    and one that committed after the run fetched what to send is left for the next run."""
     beyond = source.id_column > after
     first_young = session.exec(
         select(func.min(source.id_column)).where(beyond, source.time_column > settled_before)
-    )
-    first_unhandled = session.exec(select(func.min(source.id_column)).where(beyond, source.unhandled()))
-    last = session.exec(select(func.max(source.id_column)).where(beyond)).one()
-    if last is None:
-        return after
-    stops = [value for value in (first_young.one(), first_unhandled.one()) if value is not None]
-    return int(min(stops) - 1) if stops else int(last)
+    ).one()
+    first_unhandled = session.exec(select(func.min(source.id_column)).where(beyond, source.unhandled())).one()
+    stops = [value for value in (first_young, first_unhandled) if value is not None]
+    passable = [beyond, source.time_column <= settled_before, ~source.unhandled()]
+    if stops:
+        passable.append(source.id_column < min(stops))
+    last = session.exec(select(func.max(source.id_column)).where(*passable)).one()
+    return after if last is None else int(last)
 
 
 def _recipients(session: Session, change: StatusChange) -> list[tuple[str, str, str | None]]:

@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import event
 from sqlmodel import select
 
 from bot.clock import utcnow
@@ -179,3 +180,41 @@ def test_an_entry_that_changes_nothing_a_resident_is_told_sends_nothing(runtime:
     runtime.open311.update_status(request_id, "closed", "Crew assigned.", actor="crew")
     assert notify(runtime) == 1
     assert len(outbox(runtime)) == 2
+
+
+def test_a_change_that_commits_while_a_run_reads_the_log_is_left_for_the_next_run(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    """On PostgreSQL each query of a run sees what has committed when it starts: a change that commits
+    after the run fetched what to send, just before it works out how far its cursor may go, must not be
+    passed over unsent (seen once in CI, a resident never told their report's number)."""
+    runtime = Runtime.build(make_settings(tmp_path / "data", postgres_url))
+    try:
+        request_id, _ = new_request(runtime)
+        assert request_id is not None
+        with runtime.sessions() as session:
+            follow(session, request_id, "local", "ana")
+            session.commit()
+        # Runs dated five minutes on: the cursor has passed every change before, as on a bot that has
+        # run a while (the request's "submitted" entry is news to nobody).
+        later = utcnow() + timedelta(minutes=5)
+        assert notify(runtime, now=later) == 0
+
+        committed: list[str] = []
+
+        def commit_a_change_first(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+            # Right before the run's last look at the log: the crew's change commits on another connection.
+            if not committed and statement.lower().startswith("select max(status_changes.id)"):
+                committed.append(statement)
+                runtime.open311.update_status(request_id, "closed", "Patched.", actor="crew")
+
+        event.listen(runtime.engine, "before_cursor_execute", commit_a_change_first)
+        try:
+            assert notify(runtime, now=later) == 0  # it fetched before the change was there
+        finally:
+            event.remove(runtime.engine, "before_cursor_execute", commit_a_change_first)
+        assert committed, "the run's queries changed: the race is no longer where this test puts it"
+        assert notify(runtime) == 1
+        assert "it is now closed. Patched." in outbox(runtime)[-1].text
+    finally:
+        runtime.close()
