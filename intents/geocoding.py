@@ -329,7 +329,8 @@ class OfflineGeocoder(Geocoder):  # type: ignore[misc]  # geopy is untyped
 
     def _landmark_of_corner(self, query: str) -> Location | None:
         """A corner the gazetteer does not have, one side of which is a place it knows, read as a street by
-        the corner pattern ("Dolores Park near 18th St"): the place is where the resident means."""
+        the corner pattern ("Dolores Park near 18th St"): the place is where the resident means. Not inside
+        ``_geocode_streets``: loading the landmarks resolves their own corners through it."""
         parsed = parse_query(query, self._tail)
         if parsed is None or parsed.kind != "intersection":
             return None
