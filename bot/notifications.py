@@ -12,7 +12,7 @@ Exactly once, across restarts and workers:
 - on PostgreSQL a change with a lower id can commit after one with a higher id; the cursor therefore
   only moves past changes older than ``SETTLE``, and the changes it has not yet passed are remembered
   individually (``notified_change``) so none is skipped and none handled twice; and it only moves past
-  changes this run has marks for, since a change can also commit while the run reads the log.
+  changes already marked handled, since a change can also commit while a run reads the log.
 After STOP the resident gets nothing: the outbox suppresses messages to opted-out residents.
 """
 

@@ -92,7 +92,7 @@ def _candidate_sets(examples: list[tuple[str, str]]) -> list[list[tuple[str, dic
 # annotators mostly kept the street alone, and being 70 times as many they taught the ranker their taste.
 # Their spans are read in the project's: a part of such a candidate means the whole. (An address or a
 # landmark is a place on its own: "Woodall Rodgers overpass by Klyde Warren Park" is not joined.)
-_NEAR_LINK = "rule=link_near"
+# The feature naming a "near" link's parts when the first is a street (``_Finder.features``).
 _STREET_FIRST = "link_near|parts=street:"
 
 
@@ -107,8 +107,7 @@ def keep_linked_whole(
     for k, (span, features, _label) in enumerate(items):
         whole = clean_span(span)
         if (
-            _NEAR_LINK in features
-            and any(name.startswith(_STREET_FIRST) for name in features)
+            any(name.startswith(_STREET_FIRST) for name in features)
             and whole != gold
             and f" {gold} " in f" {whole} "
         ):
