@@ -63,7 +63,9 @@ def read_examples(path: Path) -> list[Example]:
 
 
 def _read_csv(path: Path) -> list[tuple[int, dict[str, object]]]:
-    with path.open(newline="", encoding="utf-8") as handle:
+    # utf-8-sig: Excel's "CSV UTF-8" starts with a byte-order mark, which would otherwise be part of the
+    # first column's name ("\ufefftext") and hide the header.
+    with path.open(newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle)
         if reader.fieldnames is None or not {"text", "service_code"} <= set(reader.fieldnames):
             raise ExampleFileError(f"{path}: a CSV header with 'text' and 'service_code' columns is required")
@@ -73,7 +75,7 @@ def _read_csv(path: Path) -> list[tuple[int, dict[str, object]]]:
 
 def _read_jsonl(path: Path) -> list[tuple[int, dict[str, object]]]:
     rows: list[tuple[int, dict[str, object]]] = []
-    with path.open(encoding="utf-8") as handle:
+    with path.open(encoding="utf-8-sig") as handle:
         for line_number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue

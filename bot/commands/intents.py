@@ -192,8 +192,9 @@ def run_classify(args: argparse.Namespace) -> int:
     except ModelError as exc:
         print(f"open311-bot classify: {exc}", file=sys.stderr)
         return 2
-    # Bytes that are not UTF-8 become U+FFFD in that line instead of ending the stream.
-    source = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace")
+    # Bytes that are not UTF-8 become U+FFFD in that line instead of ending the stream; a byte-order mark
+    # that Windows tools put before the first line is dropped (as JSON it would make that line an error).
+    source = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8-sig", errors="replace")
     classify_stream(pipeline, source, sys.stdout)
     return 0
 

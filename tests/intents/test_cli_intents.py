@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import subprocess
@@ -49,7 +50,12 @@ def test_classify_answers_every_line_and_survives_bad_ones(tmp_path: Path) -> No
         "",  # a blank line is answered too: answers match questions by position
         '{"id": 9, "text": "lone surrogate \\ud800 pothole"}',
     ]
-    raw = ("\n".join(lines) + "\n").encode("utf-8") + b'{"text": "bad bytes \xff\xfe graffiti"}\n'
+    # The byte-order mark a Windows tool writes first must not cost the first line its answer.
+    raw = (
+        b"\xef\xbb\xbf"
+        + ("\n".join(lines) + "\n").encode("utf-8")
+        + b'{"text": "bad bytes \xff\xfe graffiti"}\n'
+    )
     result = _run(["classify"], tmp_path, stdin=raw)
     assert result.returncode == 0, result.stderr
     out = [json.loads(line) for line in result.stdout.splitlines()]
@@ -131,8 +137,12 @@ def test_eval_prints_every_figure_and_the_baseline(tmp_path: Path) -> None:
         {"text": "graffiti tags everywhere", "service_code": "graffiti", "location_text": ""},
         {"text": "When is the council meeting?", "service_code": "other", "location_text": ""},
     ]
-    file = tmp_path / "set.jsonl"
-    file.write_text("".join(json.dumps(e) + "\n" for e in examples), encoding="utf-8")
+    # Saved by Excel as "CSV UTF-8": a byte-order mark before the header.
+    file = tmp_path / "set.csv"
+    with file.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["text", "service_code", "location_text"])
+        writer.writeheader()
+        writer.writerows(examples)
     result = _run(["eval", str(file), "--data", str(data_dir)], tmp_path)
     assert result.returncode == 0, result.stderr
     out = result.stdout
