@@ -45,6 +45,7 @@ from bot.follows import follow_filed
 from bot.location_confirmation import needs_confirmation
 from bot.resident_commands import ResidentCommand, parse_command
 from bot.review.queue import ReviewQueue
+from bot.small_talk import SmallTalk, parse_small_talk
 from bot.state import Resident
 from bot.templates import Templates
 from channels.messages import Choice, GeoPoint, OutboundMessage
@@ -163,12 +164,14 @@ class ConversationEngine:
         """
         prepared = PreparedUnderstanding(self.understander)
         text = turn.text.strip()
-        command = parse_command(turn.text)
-        is_command = command is not None
-        if turn.language_hint is None and _long_enough_for_language(turn.text) and not is_command:
+        command, small_talk = _words_instead_of_a_report(turn, state)
+        words_only = command is not None or small_talk is not None
+        if turn.language_hint is None and _long_enough_for_language(turn.text) and not words_only:
             prepared.detect_language(turn.text)
-        if text and not turn.media_urls and not turn.point and command is not None:
+        if command is not None:
             self._prefetch_request(command)
+            return prepared
+        if small_talk is not None:
             return prepared
         if turn.point is not None:
             prepared.reverse(turn.point.lat, turn.point.long)
@@ -210,13 +213,19 @@ class ConversationEngine:
     def _respond(
         self, session: Session, turn: Turn, state: DialogueState, resident: Resident
     ) -> list[OutboundMessage]:
-        language = self._language(turn, resident)
+        command, small_talk = _words_instead_of_a_report(turn, state)
+        language = self._language(turn, resident, command, small_talk)
         reply = _Replies(self.templates, turn, language)
-        command = parse_command(turn.text) if turn.text and not turn.media_urls and not turn.point else None
         if resident.opted_out and (command is None or command.name != "start"):
             return []  # SMS opt-out rules: after STOP nothing is sent until START
         if command is not None:
             self._command(session, command, state, resident, reply)
+            return reply.messages
+        if small_talk is not None:
+            # "Hi" before the problem: how to report one. Thanks (or "ok") after a reply needs no answer:
+            # one would cost an SMS, and two bots thanking each other would never stop.
+            if small_talk.kind == "greeting":
+                reply.say("help")
             return reply.messages
         if state.stage == "category":
             self._answer_category(session, turn, state, resident, reply)
@@ -230,10 +239,19 @@ class ConversationEngine:
             self._report(session, turn, state, resident, reply)
         return reply.messages
 
-    def _language(self, turn: Turn, resident: Resident) -> str:
+    def _language(
+        self,
+        turn: Turn,
+        resident: Resident,
+        command: ResidentCommand | None,
+        small_talk: SmallTalk | None,
+    ) -> str:
+        said_in = command.language if command is not None else small_talk.language if small_talk else None
         if turn.language_hint:
             resident.language = self.templates.language_for(turn.language_hint)
-        elif _long_enough_for_language(turn.text) and parse_command(turn.text) is None:
+        elif said_in is not None:  # "AYUDA", "hola": few letters, but they say which language
+            resident.language = self.templates.language_for(said_in)
+        elif _long_enough_for_language(turn.text) and command is None and small_talk is None:
             resident.language = self.templates.language_for(self._understander().detect_language(turn.text))
         return self.templates.language_for(resident.language)
 
@@ -836,6 +854,19 @@ def _names_in(text: str, values: Sequence[tuple[str, str]]) -> list[str]:
                 found.append(key)
                 break
     return found
+
+
+def _words_instead_of_a_report(
+    turn: Turn, state: DialogueState
+) -> tuple[ResidentCommand | None, SmallTalk | None]:
+    """A command, or a greeting or thanks while no report is in progress (during one, "ok" may answer the
+    bot's question); neither when the turn carries a photo or a location."""
+    if not turn.text or turn.media_urls or turn.point is not None:
+        return None, None
+    command = parse_command(turn.text)
+    if command is not None or state.in_progress:
+        return command, None
+    return None, parse_small_talk(turn.text)
 
 
 def _long_enough_for_language(text: str) -> bool:

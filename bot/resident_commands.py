@@ -26,6 +26,12 @@ WORDS: dict[CommandName, tuple[str, ...]] = {
     "follow": ("follow", "seguir", "关注"),
     "unfollow": ("unfollow", "dejar", "取消关注"),
 }
+# The command words that tell the resident's language: a Spanish speaker who texts AYUDA reads the help in
+# Spanish. The English words tell nothing: every resident is told to "reply STATUS".
+LANGUAGE_OF_WORD: dict[str, str] = {
+    **dict.fromkeys(("estado", "cancelar", "ayuda", "seguir", "dejar"), "es"),
+    **{word: "zh" for words in WORDS.values() for word in words if not word.isascii()},
+}
 TAKES_ARGUMENT: frozenset[CommandName] = frozenset({"status", "follow", "unfollow"})
 _REFERENCE = re.compile(r"^#?([A-Za-z0-9][A-Za-z0-9._-]{0,63})$")
 _TRIM = " \t\r\n.!?¡¿,;:'\"。！？"
@@ -36,21 +42,25 @@ class ResidentCommand:
     name: CommandName
     # A request id or token, for STATUS/FOLLOW/UNFOLLOW.
     argument: str | None = None
+    # The language of the word, where it tells one (``LANGUAGE_OF_WORD``).
+    language: str | None = None
 
 
 def parse_command(text: str) -> ResidentCommand | None:
     words = text.strip(_TRIM).split()
     if not words or len(words) > 2:
         return None
-    name = _match_word(words[0].strip(_TRIM).lower())
+    word = words[0].strip(_TRIM).lower()
+    name = _match_word(word)
     if name is None:
         return None
+    language = LANGUAGE_OF_WORD.get(word)
     if len(words) == 1:
-        return ResidentCommand(name)
+        return ResidentCommand(name, language=language)
     if name not in TAKES_ARGUMENT:
         return None
     match = _REFERENCE.match(words[1].strip(_TRIM))
-    return ResidentCommand(name, match.group(1)) if match else None
+    return ResidentCommand(name, match.group(1), language) if match else None
 
 
 def _match_word(word: str) -> CommandName | None:

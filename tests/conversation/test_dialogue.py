@@ -165,6 +165,30 @@ def test_cancel_help_and_unknown_words(bot: RunningBot) -> None:
     assert bot.request_count() == 0
 
 
+def test_greetings_and_thanks_start_no_report(bot: RunningBot) -> None:
+    # Read as reports, "Hi" and "Thanks!" each started one ("Where is it?"), and the resident's next
+    # message, the real problem, was then taken for its location.
+    tom = bot.resident("tom")
+    assert tom.ask("Hi there!").startswith("Text a problem and where it is")
+    first = filed_id(tom.ask(CLEAR_REPORT))
+    assert tom.say("Thanks!") == []  # no answer owed (an SMS each, and two bots would thank forever)
+    assert tom.say("ok 👍") == []
+    assert f"Report #{first}" in tom.ask("status")
+    second = filed_id(tom.ask(CLEAR_REPORT))
+    assert second != first
+    assert bot.request_count() == 2
+    # A greeting or a command word in Spanish or Chinese is answered in that language.
+    rosa = bot.resident("rosa")
+    assert rosa.ask("¡Hola!").startswith("Escriba el problema y dónde está")
+    assert bot.resident("pilar").ask("AYUDA").startswith("Escriba el problema y dónde está")
+    assert bot.resident("wei").ask("你好").startswith("请发送问题和地点")
+    assert bot.resident("fang").ask("帮助").startswith("请发送问题和地点")
+    # During a report the same words are answers, not small talk: "ok" here is where, and not on the map.
+    judy = bot.resident("judy")
+    assert "Where is it?" in judy.ask("There is a big pothole in the road")
+    assert "could not find" in judy.ask("ok")
+
+
 def test_stop_silences_everything_until_start(bot: RunningBot) -> None:
     mallory = bot.resident("mallory")
     request_id = filed_id(mallory.ask(CLEAR_REPORT))

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.resident_commands import ResidentCommand, parse_command
+from bot.small_talk import SmallTalk, parse_small_talk
 from bot.templates import TemplateError, load_templates
 
 
@@ -17,11 +18,12 @@ from bot.templates import TemplateError, load_templates
         ("stauts", ResidentCommand("status")),
         ("Status #123", ResidentCommand("status", "123")),
         ("status 5f2a9c0b", ResidentCommand("status", "5f2a9c0b")),
-        ("estado 12", ResidentCommand("status", "12")),
+        ("estado 12", ResidentCommand("status", "12", "es")),
+        ("AYUDA", ResidentCommand("help", language="es")),
         ("hlep", ResidentCommand("help")),
         ("Help!", ResidentCommand("help")),
         ("Cancle", ResidentCommand("cancel")),
-        ("取消", ResidentCommand("cancel")),
+        ("取消", ResidentCommand("cancel", language="zh")),
         ("stop", ResidentCommand("stop")),
         ("STOP.", ResidentCommand("stop")),
         ("unsubscribe", ResidentCommand("stop")),
@@ -51,6 +53,46 @@ def test_commands_in_any_case_with_light_typos(text: str, expected: ResidentComm
 )
 def test_reports_are_not_commands(text: str) -> None:
     assert parse_command(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Hi", SmallTalk("greeting")),
+        ("hello there!", SmallTalk("greeting")),
+        ("Good morning", SmallTalk("greeting")),
+        ("¡Hola! Buenas tardes", SmallTalk("greeting", "es")),
+        ("您好", SmallTalk("greeting", "zh")),
+        ("Thanks!", SmallTalk("thanks")),
+        ("ok thank you so much!!", SmallTalk("thanks")),
+        ("Great, thanks :)", SmallTalk("thanks")),
+        ("👍🏽", SmallTalk("thanks")),
+        ("❤️", SmallTalk("thanks")),
+        ("muchas gracias", SmallTalk("thanks", "es")),
+        ("hola, gracias", SmallTalk("thanks", "es")),
+        ("好的谢谢", SmallTalk("thanks", "zh")),
+        ("多謝晒！", SmallTalk("thanks", "zh")),
+    ],
+)
+def test_greetings_and_thanks(text: str, expected: SmallTalk) -> None:
+    assert parse_small_talk(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "thanks, and there is another pothole at 5th and Market",
+        "hi there is a pothole",
+        "Hola, hay un bache en la calle",
+        "你好，路灯坏了",
+        "great big pothole",
+        "ok so the streetlight is still out",
+        "😡",
+        "",
+    ],
+)
+def test_reports_are_not_small_talk(text: str) -> None:
+    assert parse_small_talk(text) is None
 
 
 def test_a_city_file_overrides_some_keys_per_language(tmp_path: Path) -> None:

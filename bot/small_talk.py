@@ -1,0 +1,99 @@
+"""Messages that are neither a report nor a command: a greeting ("Hi", "hola", "你好") or thanks ("thanks!",
+"ok", "gracias", "谢谢", "👍").
+
+Residents often say hello before the problem and thanks after the tracking id. Read as a report, either one
+started a report of nothing ("Where is it?"), and the resident's next message, the real problem, was then
+taken as its location. Only a message made of such words alone is small talk: "thanks, and there is another
+pothole at 5th and Market" is a report.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Final, Literal
+
+SmallTalkKind = Literal["greeting", "thanks"]
+_HAN_LETTERS: Final = "\u3400-\u9fff\uf900-\ufaff"
+_HAN: Final = re.compile(f"[{_HAN_LETTERS}]")
+
+
+@dataclass(frozen=True, slots=True)
+class SmallTalk:
+    kind: SmallTalkKind
+    # The language the words are in, where they tell it (Spanish or Chinese); None for English words and
+    # for "ok" or an emoji, which anyone writes.
+    language: str | None = None
+
+
+Said = tuple[SmallTalkKind, str | None]
+
+
+def _phrases(kind: SmallTalkKind, language: str | None, text: str) -> dict[str, Said]:
+    """Phrases keyed as ``parse_small_talk`` reads them: words joined by one space, and a Chinese phrase as
+    its characters so joined (Chinese writes no spaces: "好的谢谢" is two phrases)."""
+    return {
+        (" ".join(phrase) if _HAN.search(phrase) else phrase.strip()): (kind, language)
+        for phrase in text.split("|")
+    }
+
+
+_PHRASES: Final = {
+    **_phrases(
+        "greeting",
+        None,
+        "hi|hello|hey|hiya|howdy|hi there|hello there|hey there|good morning|good afternoon|good evening"
+        "|morning|afternoon|evening",
+    ),
+    **_phrases(
+        "thanks",
+        None,
+        "thanks|thank you|thankyou|thank u|thanks you|thx|thnx|thanx|ty|tysm|thanks so much|thank you so much"
+        "|thanks a lot|thanks again|thank you again|many thanks|much appreciated|appreciate it|appreciated"
+        "|ok|okay|k|kk|great|cool|got it|awesome|perfect|sounds good|nice|wonderful|excellent|will do"
+        "|👍|🙏|👌|😊|🙂|❤|♥|✅",
+    ),
+    **_phrases(
+        "greeting",
+        "es",
+        "hola|buenos días|buenos dias|buen día|buen dia|buenas|buenas tardes|buenas noches|saludos",
+    ),
+    **_phrases(
+        "thanks", "es", "gracias|muchas gracias|mil gracias|muchísimas gracias|vale|perfecto|de acuerdo|listo"
+    ),
+    **_phrases("greeting", "zh", "你好|您好|哈囉|哈啰|嗨|早上好|早安|下午好|晚上好|喂"),
+    **_phrases(
+        "thanks",
+        "zh",
+        "谢谢|謝謝|谢谢你|謝謝你|谢谢您|謝謝您|多谢|多謝|多謝晒|唔該|感谢|感謝|好的|好|收到|知道了",
+    ),
+}
+# A greeting or thanks is a few words (a Han character counts as one); a longer message is about something.
+_MAX_WORDS: Final = 10
+_LONGEST_PHRASE: Final = max(len(phrase.split()) for phrase in _PHRASES)
+_EMOJI: Final = "".join(phrase for phrase in _PHRASES if len(phrase) == 1 and not phrase.isalnum())
+# Emoji skin tones and the variation selector ("❤️") change nothing.
+_MODIFIERS: Final = re.compile("[\U0001f3fb-\U0001f3ff\ufe0f]")
+# A Han character or an emoji is a word of its own.
+_SEPARATORS: Final = r"\s.,;:!?¡¿。，、！？~…\"()\[\]\-"
+_TOKEN: Final = re.compile(rf"[{_HAN_LETTERS}{_EMOJI}]|[^{_SEPARATORS}{_HAN_LETTERS}{_EMOJI}]+")
+
+
+def parse_small_talk(text: str) -> SmallTalk | None:
+    """A greeting or thanks when ``text`` is made of nothing else (in any case, with any punctuation)."""
+    words = _TOKEN.findall(_MODIFIERS.sub("", text.lower()))
+    if not words or len(words) > _MAX_WORDS:
+        return None
+    found: list[Said] = []
+    position = 0
+    while position < len(words):
+        for size in range(min(_LONGEST_PHRASE, len(words) - position), 0, -1):
+            said = _PHRASES.get(" ".join(words[position : position + size]))
+            if said is not None:
+                found.append(said)
+                position += size
+                break
+        else:
+            return None
+    kind: SmallTalkKind = "thanks" if any(said[0] == "thanks" for said in found) else "greeting"
+    return SmallTalk(kind, next((language for _kind, language in found if language), None))
