@@ -8,7 +8,7 @@ caller's transaction; a remote city's GeoReport v2 endpoint can implement the sa
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol, runtime_checkable
 
 from sqlmodel import Session
@@ -21,6 +21,21 @@ class ServiceSummary:
     # The classifier's class this service receives (a city may name its services differently).
     classifier_class: str
     batch: bool = False
+    # The name in other languages, (language, name) pairs (the catalog's ``names``).
+    names: tuple[tuple[str, str], ...] = ()
+
+    def name_in(self, language: str) -> str:
+        """The name a resident who writes in ``language`` reads (the catalog's own when not translated)."""
+        return next((name for lang, name in self.names if lang == language), self.name)
+
+
+def service_name_in(services: Sequence[ServiceSummary], code_or_name: str, language: str) -> str:
+    """A service's name in a resident's language, found by its code or its catalog name (a request read back
+    knows only its name); ``code_or_name`` itself when no service has it."""
+    for service in services:
+        if code_or_name in (service.code, service.name):
+            return service.name_in(language)
+    return code_or_name
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +50,15 @@ class AttributeSpec:
     order: int = 0
     # (key, name) pairs of a list datatype, in catalog order.
     values: tuple[tuple[str, str], ...] = ()
+    # The question and the values' names in other languages: (language, description, values) triples.
+    translations: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = ()
+
+    def in_language(self, language: str) -> AttributeSpec:
+        """The attribute as a resident who writes in ``language`` is asked it (as it is, untranslated)."""
+        for lang, description, values in self.translations:
+            if lang == language:
+                return replace(self, description=description, values=values, translations=())
+        return self
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,6 +39,7 @@ from bot.backend import (
     RequestUnreachable,
     ServiceSummary,
     TracksRequests,
+    service_name_in,
 )
 from bot.clock import utcnow
 from bot.follows import follow_filed
@@ -320,14 +321,17 @@ class ConversationEngine:
             reply.say("status_not_found", reference=ref)
         elif found.service_request_id is None:
             reply.say(
-                "status_token", token=found.token or ref, service=found.service_name, status=found.status
+                "status_token",
+                token=found.token or ref,
+                service=self._service_name(found.service_name, reply.language),
+                status=found.status,
             )
         else:
             notes = f" {found.status_notes}" if found.status_notes else ""
             reply.say(
                 "status",
                 id=found.service_request_id,
-                service=found.service_name,
+                service=self._service_name(found.service_name, reply.language),
                 status=found.status,
                 notes=notes,
             )
@@ -341,7 +345,8 @@ class ConversationEngine:
             self._ask_category(state, reply)
             return
         options = [*state.choices, SOMETHING_ELSE]
-        labels = [self._service_name(code) for code in state.choices] + [reply.render("something_else")]
+        labels = [self._service_name(code, reply.language) for code in state.choices]
+        labels.append(reply.render("something_else"))
         picked = _pick_option(turn.choice_value or turn.text, options, labels)
         if picked is None:
             if turn.text.strip():
@@ -413,7 +418,11 @@ class ConversationEngine:
             state.pending_attribute = None
             self._proceed(session, turn, state, resident, reply)
             return
-        value = parse_attribute_answer(spec, turn.choice_value or turn.text)
+        answer = turn.choice_value or turn.text
+        # In the words the question was asked in, or in the catalog's own.
+        value = parse_attribute_answer(spec.in_language(reply.language), answer)
+        if value is None:
+            value = parse_attribute_answer(spec, answer)
         if value is None:
             reply.say("attribute_invalid")
             self._ask_attribute(spec, state, reply)
@@ -562,7 +571,7 @@ class ConversationEngine:
         if state.needs_review or state.service_code is None:
             self._send_to_review(session, turn, state, reply, reason="the bot is not sure what this is")
             return
-        spec = self._next_attribute(state)
+        spec = self._next_attribute(state, reply.language)
         if spec is not None:
             self._ask_attribute(spec, state, reply)
             return
@@ -570,18 +579,20 @@ class ConversationEngine:
 
     def _ask_category(self, state: DialogueState, reply: _Replies) -> None:
         state.stage = "category"
-        choices = [Choice(self._service_name(code), code) for code in state.choices]
+        choices = [Choice(self._service_name(code, reply.language), code) for code in state.choices]
         choices.append(Choice(reply.render("something_else"), SOMETHING_ELSE))
         reply.say("ask_category", choices=tuple(choices))
 
-    def _next_attribute(self, state: DialogueState) -> AttributeSpec | None:
+    def _next_attribute(self, state: DialogueState, language: str) -> AttributeSpec | None:
         assert state.service_code is not None
         specs = sorted(self.backend.attributes(state.service_code), key=lambda spec: spec.order)
         description = "\n".join(state.words)
         for spec in specs:
             if not spec.variable or spec.code in state.attributes:
                 continue
-            inferred = infer_attribute(spec, description)
+            inferred = infer_attribute(spec.in_language(language), description)
+            if inferred is None:
+                inferred = infer_attribute(spec, description)
             if inferred is not None:
                 state.attributes[spec.code] = inferred
             elif spec.required:
@@ -599,6 +610,7 @@ class ConversationEngine:
     def _ask_attribute(self, spec: AttributeSpec, state: DialogueState, reply: _Replies) -> None:
         state.stage = "attribute"
         state.pending_attribute = spec.code
+        spec = spec.in_language(reply.language)
         if spec.values:
             choices = tuple(Choice(name, key) for key, name in spec.values)
             question = f"{spec.description} {reply.render('attribute_list_hint')}"
@@ -636,11 +648,12 @@ class ConversationEngine:
         )
         resident.last_request_id = filed.service_request_id
         resident.last_token = filed.token
+        service = self._service_name(filed.service_name, reply.language)
         _reset(state)
         if filed.service_request_id is not None:
-            reply.say("filed", id=filed.service_request_id, service=filed.service_name)
+            reply.say("filed", id=filed.service_request_id, service=service)
         else:
-            reply.say("filed_token", token=filed.token or "", service=filed.service_name)
+            reply.say("filed_token", token=filed.token or "", service=service)
 
     def _send_to_review(
         self, session: Session, turn: Turn, state: DialogueState, reply: _Replies, *, reason: str
@@ -667,11 +680,8 @@ class ConversationEngine:
         _reset(state)
         reply.say("review")
 
-    def _service_name(self, code: str) -> str:
-        for service in self.backend.services():
-            if service.code == code:
-                return service.name
-        return code
+    def _service_name(self, code_or_name: str, language: str) -> str:
+        return service_name_in(self.backend.services(), code_or_name, language)
 
 
 class PreparedUnderstanding:

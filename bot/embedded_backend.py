@@ -8,7 +8,7 @@ from functools import cached_property
 from sqlmodel import Session
 
 from bot.backend import AttributeSpec, Draft, Filed, FilingRefused, RequestStatus, ServiceSummary
-from bot.open311.catalog import Service
+from bot.open311.catalog import Attribute, Service
 from bot.open311.errors import NotFound, Open311Error
 from bot.open311.models import NewRequest, RequestTokenRow
 from bot.open311.service import Open311Service
@@ -26,6 +26,7 @@ class EmbeddedBackend:
                 name=service.name,
                 classifier_class=service.classifier_class,
                 batch=service.type == "batch",
+                names=tuple(sorted(service.names.items())),
             )
             for service in self.service.list_services()
         )
@@ -47,6 +48,7 @@ class EmbeddedBackend:
                 variable=attribute.variable,
                 order=attribute.order,
                 values=tuple((value.key, value.name) for value in attribute.values),
+                translations=_translations(attribute),
             )
             for attribute in definition.attributes
         )
@@ -102,3 +104,17 @@ class EmbeddedBackend:
     def _name(self, service_code: str) -> str:
         service: Service | None = self.service.catalog.get(service_code)
         return service.name if service is not None else service_code
+
+
+def _translations(attribute: Attribute) -> tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...]:
+    """The attribute's question and values in each language the catalog translates any of them into (an
+    untranslated part stays in the catalog's own language)."""
+    languages = set(attribute.descriptions).union(*(value.names for value in attribute.values))
+    return tuple(
+        (
+            language,
+            attribute.descriptions.get(language, attribute.description),
+            tuple((value.key, value.names.get(language, value.name)) for value in attribute.values),
+        )
+        for language in sorted(languages)
+    )

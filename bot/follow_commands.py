@@ -11,7 +11,13 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from bot.backend import RequestBackend, RequestStatus, RequestUnreachable, TracksRequests
+from bot.backend import (
+    RequestBackend,
+    RequestStatus,
+    RequestUnreachable,
+    TracksRequests,
+    service_name_in,
+)
 from bot.conversation import CommandHook
 from bot.follows import follow, unfollow
 from bot.resident_commands import ResidentCommand
@@ -32,7 +38,8 @@ def follow_command_hooks(backend: RequestBackend, templates: Templates) -> dict[
         reference = found.service_request_id or found.token or command.argument
         if not follow(session, reference, resident.channel, resident.resident_id):
             return templates.render("already_following", language, id=reference)
-        return templates.render("followed", language, id=reference, service=found.service_name)
+        service = service_name_in(backend.services(), found.service_name, templates.language_for(language))
+        return templates.render("followed", language, id=reference, service=service)
 
     def on_unfollow(session: Session, command: ResidentCommand, resident: Resident, language: str) -> str:
         if command.argument is None:

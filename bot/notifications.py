@@ -28,6 +28,7 @@ from sqlalchemy import ColumnElement, exists, func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, delete, select
 
+from bot.backend import ServiceSummary, service_name_in
 from bot.clock import utcnow
 from bot.follows import followers
 from bot.open311.models import ServiceRequestRow, StatusChangeRow, UTCDateTime
@@ -168,14 +169,21 @@ REMOTE = ChangeSource(
 )
 
 
-def render_update(templates: Templates, language: str | None, change: StatusChange) -> str | None:
-    """The message a follower gets for ``change`` in their language; None when it is no news."""
+def render_update(
+    templates: Templates,
+    language: str | None,
+    change: StatusChange,
+    services: Sequence[ServiceSummary] = (),
+) -> str | None:
+    """The message a follower gets for ``change`` in their language (the service's name too, where
+    ``services`` translate it); None when it is no news."""
     lang = templates.language_for(language)
+    service = service_name_in(services, change.service_name, lang)
     if change.kind == "submitted":
         if not change.token:
             return None
         return templates.render(
-            "token_filed", lang, token=change.token, id=change.service_request_id, service=change.service_name
+            "token_filed", lang, token=change.token, id=change.service_request_id, service=service
         )
     if change.kind == "rejected":
         return templates.render(
@@ -189,7 +197,7 @@ def render_update(templates: Templates, language: str | None, change: StatusChan
         "status_update",
         lang,
         id=change.service_request_id,
-        service=change.service_name,
+        service=service,
         status=templates.render(f"status_word_{change.status}", lang)
         if change.status in ("open", "closed")
         else change.status,
@@ -220,13 +228,15 @@ def notify_once(
     *,
     limit: int = 200,
     now: datetime | None = None,
+    services: Sequence[ServiceSummary] = (),
 ) -> int:
-    """Handles the changes of ``source`` not yet handled and commits; returns the messages queued."""
+    """Handles the changes of ``source`` not yet handled and commits; returns the messages queued.
+    ``services`` name the requests' services in each follower's language."""
     moment = now or utcnow()
     cursor = _locked_cursor(session, f"notify:{source.name}")
     queued = 0
     for change in source.fetch(session, cursor.position, limit, source.unhandled()):
-        recipients = _notify(session, templates, source.name, change)
+        recipients = _notify(session, templates, source.name, change, services)
         session.add(NotifiedChange(source=source.name, change_id=change.change_id, recipients=recipients))
         queued += recipients
     session.flush()
@@ -283,11 +293,17 @@ def _recipients(session: Session, change: StatusChange) -> list[tuple[str, str, 
     return [(channel, resident_id, reply_to) for (channel, resident_id), reply_to in found.items()]
 
 
-def _notify(session: Session, templates: Templates, source: str, change: StatusChange) -> int:
+def _notify(
+    session: Session,
+    templates: Templates,
+    source: str,
+    change: StatusChange,
+    services: Sequence[ServiceSummary],
+) -> int:
     count = 0
     for channel, resident_id, reply_to in _recipients(session, change):
         resident = get_resident(session, channel, resident_id)
-        text = render_update(templates, resident.language if resident else None, change)
+        text = render_update(templates, resident.language if resident else None, change, services)
         if text is None:
             continue
         enqueue(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import tomllib
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -26,10 +26,16 @@ class CatalogError(ValueError):
     """The catalog file cannot be used; the message names the file and the entry."""
 
 
+# A text in other languages than the catalog's own, by language code ("es", "zh"): what the bot shows a
+# resident who writes in that language (the Open311 API keeps the catalog's own).
+Translations = dict[str, Annotated[str, Field(min_length=1)]]
+
+
 class AttributeValue(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     key: str
     name: str
+    names: Translations = Field(default_factory=dict)
 
 
 class Attribute(BaseModel):
@@ -37,6 +43,8 @@ class Attribute(BaseModel):
     code: str
     datatype: Datatype
     description: str
+    # The question (``description``) in other languages.
+    descriptions: Translations = Field(default_factory=dict)
     required: bool = False
     # false: shown to the user as information only, never submitted.
     variable: bool = True
@@ -62,6 +70,7 @@ class Service(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     code: str = Field(min_length=1, max_length=64)
     name: str
+    names: Translations = Field(default_factory=dict)
     description: str
     group: str
     keywords: tuple[str, ...] = ()

@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement, or_, update
 from sqlmodel import Session, col, select
 
 from bot import outbox
-from bot.backend import Draft, Filed, FilingRefused, RequestBackend
+from bot.backend import Draft, Filed, FilingRefused, RequestBackend, service_name_in
 from bot.clock import utcnow
 from bot.follows import follow_filed
 from bot.review.models import ReviewItem
@@ -208,13 +208,16 @@ class ReviewQueue:
         resident = get_or_create_resident(session, item.channel, item.resident_id)
         resident.last_request_id, resident.last_token = filed.service_request_id, filed.token
         session.add(resident)
+        service = service_name_in(
+            self.backend.services(), filed.service_name, self.templates.language_for(item.language)
+        )
         if filed.service_request_id is not None:
             text = self.templates.render(
-                "review_approved", item.language, id=filed.service_request_id, service=filed.service_name
+                "review_approved", item.language, id=filed.service_request_id, service=service
             )
         else:
             text = self.templates.render(
-                "review_approved_token", item.language, token=filed.token or "", service=filed.service_name
+                "review_approved_token", item.language, token=filed.token or "", service=service
             )
         outbox.enqueue(
             session, OutboundMessage(channel=item.channel, resident_id=item.resident_id, text=text)

@@ -14,6 +14,38 @@ from tests.conversation.harness import CLEAR_REPORT, filed_id, running_bot
 CATALOG = Path(__file__).with_name("attributes_catalog.toml")
 
 
+def test_a_spanish_speaker_is_asked_in_the_catalogs_spanish_and_answers_in_either(
+    settings: Settings,
+) -> None:
+    with running_bot(settings, open311={"catalog_file": CATALOG}) as bot:
+        ana = bot.resident("ana", language="es")
+        lane = ana.ask(CLEAR_REPORT)
+        assert lane.splitlines() == [
+            "¿Está en un carril de carros o bicicletas? Responda con el número o con palabras.",
+            "1. Sí",
+            "2. No",
+        ]
+        size = ana.ask("sí")
+        # A value the catalog does not translate keeps its own words; the answer may use either language.
+        assert size.splitlines() == [
+            "¿Qué tan grande es? Responda con el número o con palabras.",
+            "1. Más pequeño que un plato",
+            "2. Larger than a car tire",
+        ]
+        assert ana.ask("larger than a car tire") == "¿Qué tan profundo es, en pulgadas?"
+        hazards = ana.ask("4")
+        assert hazards.splitlines()[0] == "Anything else wrong there? Responda con el número o con palabras."
+        filed = re.fullmatch(
+            r"¡Gracias! Su reporte quedó registrado con el número #(\d+) \(Bache\)\..*", ana.ask("1")
+        )
+        assert filed is not None
+        request_id = filed.group(1)
+        stored = bot.runtime.open311.get_request(request_id)
+        assert dict(stored.attributes) == {"lane": "yes", "size": "large", "depth": "4", "hazards": ["water"]}
+        assert stored.service_name == "Pothole"  # the API keeps the catalog's own name
+        assert f"El reporte #{request_id} (Bache)" in ana.ask("estado")
+
+
 def test_required_attributes_are_asked_in_order_with_inference(settings: Settings) -> None:
     with running_bot(settings, open311={"catalog_file": CATALOG}) as bot:
         olga = bot.resident("olga")

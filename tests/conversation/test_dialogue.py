@@ -210,6 +210,7 @@ def test_replies_in_the_residents_language(bot: RunningBot) -> None:
     li = bot.resident("li", language="zh")
     reply = li.ask(CLEAR_REPORT)
     assert "报告" in reply
+    assert "（坑洞）" in reply  # the bundled catalog's Chinese name of the service
     # A short Chinese message is enough to tell the language (no hint given here).
     wang = bot.resident("wang")
     assert "问题在哪里" in wang.ask("路上有个大坑")

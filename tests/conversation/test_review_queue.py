@@ -74,3 +74,17 @@ def test_two_operators_claiming_at_once_one_wins(settings: Settings) -> None:
         finally:
             first.close()
             second.close()
+
+
+def test_an_approval_names_the_service_in_the_residents_language(settings: Settings) -> None:
+    with running_bot(settings, **UNSURE) as bot:
+        li = bot.resident("li", language="zh")
+        assert "工作人员" in li.ask("There is a big pothole in the road at 5th St and Market St")
+        [item] = bot.review_items()
+        assert item.id is not None
+        with bot.runtime.sessions() as session:
+            approved = bot.messaging.review_queue.approve(session, item.id, "olivia", service_code="pothole")
+            session.commit()
+        assert bot.deliver().delivered == 1
+        [told] = li.received(after=1)
+        assert told["text"].startswith(f"您的报告已登记，编号 #{approved.service_request_id}（坑洞）")

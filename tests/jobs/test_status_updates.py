@@ -85,6 +85,9 @@ def test_a_status_change_reaches_each_follower_once_on_their_channel(
         sms_say(bot, fake, SMS_QUITTER, f"FOLLOW {request_id}")
         sms_say(bot, fake, SMS_QUITTER, "STOP")
         assert bot.resident("bo").ask("FOLLOW 999999") == "I could not find a report 999999."
+        # In Chinese, the service's name too comes from the catalog's translation.
+        mei = bot.resident("mei", language="zh")
+        assert mei.ask(f"关注 {request_id}").startswith(f"您将收到报告 #{request_id}（坑洞）的更新")
 
         bot.runtime.open311.update_status(request_id, "closed", "Filled with asphalt.", actor="crew")
 
@@ -92,10 +95,15 @@ def test_a_status_change_reaches_each_follower_once_on_their_channel(
             f"Update on report #{request_id} (Pothole): it is now closed. Filled with asphalt. "
             f"Reply UNFOLLOW {request_id} to stop these updates."
         )
+        in_chinese = f"报告 #{request_id}（坑洞）有更新：当前状态为已关闭。 Filled with asphalt."
         wait_for(
-            lambda: updates_for(bot, "ana") and sms_updates(fake, SMS_RESIDENT),
+            lambda: (
+                updates_for(bot, "ana")
+                and sms_updates(fake, SMS_RESIDENT)
+                and any(m["text"].startswith(in_chinese) for m in mei.received())
+            ),
             timeout=60.0,
-            what="both updates",
+            what="the three updates",
         )
         time.sleep(SETTLE_SECONDS)
         assert updates_for(bot, "ana") == [expected]
