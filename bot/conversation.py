@@ -324,7 +324,7 @@ class ConversationEngine:
                 "status_token",
                 token=found.token or ref,
                 service=self._service_name(found.service_name, reply.language),
-                status=found.status,
+                status=self.templates.status_word(found.status, reply.language),
             )
         else:
             notes = f" {found.status_notes}" if found.status_notes else ""
@@ -332,7 +332,7 @@ class ConversationEngine:
                 "status",
                 id=found.service_request_id,
                 service=self._service_name(found.service_name, reply.language),
-                status=found.status,
+                status=self.templates.status_word(found.status, reply.language),
                 notes=notes,
             )
 

@@ -198,9 +198,7 @@ def render_update(
         lang,
         id=change.service_request_id,
         service=service,
-        status=templates.render(f"status_word_{change.status}", lang)
-        if change.status in ("open", "closed")
-        else change.status,
+        status=templates.status_word(change.status, lang),
         notes=notes,
         expected=expected,
     )

@@ -62,6 +62,10 @@ class Templates:
                 return base
         return self.default_language
 
+    def status_word(self, status: str, language: str | None = None) -> str:
+        """A request's status as a resident reads it ("abierto"); one without a word of its own as it is."""
+        return self.render(f"status_word_{status}", language) if status in ("open", "closed") else status
+
     def render(self, key: str, language: str | None = None, **values: object) -> str:
         lang = self.language_for(language)
         for candidate in (lang, self.default_language, "en"):
