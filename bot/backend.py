@@ -29,13 +29,15 @@ class ServiceSummary:
         return next((name for lang, name in self.names if lang == language), self.name)
 
 
+def find_service(services: Sequence[ServiceSummary], code_or_name: str) -> ServiceSummary | None:
+    """The service with that code or that catalog name (a request read back knows only its name)."""
+    return next((s for s in services if code_or_name in (s.code, s.name)), None)
+
+
 def service_name_in(services: Sequence[ServiceSummary], code_or_name: str, language: str) -> str:
-    """A service's name in a resident's language, found by its code or its catalog name (a request read back
-    knows only its name); ``code_or_name`` itself when no service has it."""
-    for service in services:
-        if code_or_name in (service.code, service.name):
-            return service.name_in(language)
-    return code_or_name
+    """A service's name in a resident's language (``code_or_name`` itself when no service has it)."""
+    service = find_service(services, code_or_name)
+    return service.name_in(language) if service is not None else code_or_name
 
 
 @dataclass(frozen=True, slots=True)

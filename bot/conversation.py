@@ -31,6 +31,7 @@ from typing import Any, Literal, TypeVar
 from rapidfuzz import fuzz, process
 from sqlmodel import Session
 
+from bot.back_reference import refers_to_last_report
 from bot.backend import (
     AttributeSpec,
     Draft,
@@ -39,6 +40,7 @@ from bot.backend import (
     RequestUnreachable,
     ServiceSummary,
     TracksRequests,
+    find_service,
     service_name_in,
 )
 from bot.clock import utcnow
@@ -453,6 +455,8 @@ class ConversationEngine:
         description = "\n".join(state.words)
         understanding = self._understander().understand(description)
         self._decide_category(understanding.prediction, state)
+        if state.service_code is None and refers_to_last_report(text):
+            self._same_service_as_last(session, resident, state)
         if not point_taken:
             return  # told the shared location is outside the city, asked for another
         if not state.has_location:
@@ -472,6 +476,21 @@ class ConversationEngine:
                 reply.say("location_not_found", place=understanding.location.text)
                 return
         self._proceed(session, turn, state, resident, reply)
+
+    def _same_service_as_last(self, session: Session, resident: Resident, state: DialogueState) -> None:
+        """ "Another one at 17th and Valencia": the service of the resident's last report, if known."""
+        reference = resident.last_request_id or resident.last_token
+        if reference is None:
+            return
+        try:
+            found = self.backend.lookup(reference, session)
+        except RequestUnreachable:
+            return
+        service = find_service(self.backend.services(), found.service_name) if found is not None else None
+        if service is not None:
+            state.service_code = service.code
+            state.needs_review = False
+            state.choices = []
 
     def _absorb_extras(self, turn: Turn, state: DialogueState, reply: _Replies) -> bool:
         """Keeps the turn's photos and shared location; False when the location was refused."""

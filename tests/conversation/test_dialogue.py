@@ -189,6 +189,18 @@ def test_greetings_and_thanks_start_no_report(bot: RunningBot) -> None:
     assert "could not find" in judy.ask("ok")
 
 
+def test_another_one_is_filed_as_the_residents_last_report(bot: RunningBot) -> None:
+    ida = bot.resident("ida")
+    first = filed_id(ida.ask(CLEAR_REPORT))
+    # "one" could be anything to the classifier; to the resident it is the pothole just reported.
+    second = filed_id(ida.ask("There's another one at 4th St and Mission St"))
+    assert second != first
+    assert bot.request(second)["service_code"] == "pothole"
+    assert bot.request(second)["description"] == "There's another one at 4th St and Mission St"
+    # With no report before it, the same words are for a person to read.
+    assert "filed as" not in bot.resident("joe").ask("There's another one at 4th St and Mission St")
+
+
 def test_stop_silences_everything_until_start(bot: RunningBot) -> None:
     mallory = bot.resident("mallory")
     request_id = filed_id(mallory.ask(CLEAR_REPORT))

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.back_reference import refers_to_last_report
 from bot.resident_commands import ResidentCommand, parse_command
 from bot.small_talk import SmallTalk, parse_small_talk
 from bot.templates import TemplateError, load_templates
@@ -93,6 +94,23 @@ def test_greetings_and_thanks(text: str, expected: SmallTalk) -> None:
 )
 def test_reports_are_not_small_talk(text: str) -> None:
     assert parse_small_talk(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "refers"),
+    [
+        ("There's another one at 17th and Valencia", True),
+        ("same problem at 5th and Mission again", True),
+        ("one more on Elm St", True),
+        ("Otro más en la 24 y Mission", True),
+        ("这里又有一个", True),
+        ("another pothole at 5th and Market", False),  # names its own problem: the classifier reads it
+        ("one more thing: the light is out", False),
+        ("someone dumped a couch", False),
+    ],
+)
+def test_words_that_point_back_at_the_last_report(text: str, refers: bool) -> None:
+    assert refers_to_last_report(text) is refers
 
 
 def test_a_city_file_overrides_some_keys_per_language(tmp_path: Path) -> None:

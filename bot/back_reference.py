@@ -1,0 +1,31 @@
+"""Words that point back at the resident's last report: "there's another one at 17th and Valencia", "same
+problem at 5th and Mission", "otro más en la 24 y Mission", "这里又有一个".
+
+The classifier cannot tell what "one" is, so such a report went to a person or offered choices; the
+resident's last report says what it is. Only words with no problem of their own count ("another pothole"
+is read by the classifier like any report), and only when the classifier is unsure.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+_BACK_REFERENCE: Final = re.compile(
+    r"(?<!\w)(?:"
+    r"another one|one more(?! (?:thing|question|time|day|week|night))|"
+    r"another here|another there|here too|there too|"
+    r"(?:the )?same (?:thing|issue|problem)(?: again| here| there)?|same again|same here|"
+    r"otr[oa] más|un[oa] más|otr[oa] igual|lo mismo|(?:el )?mismo problema|aquí también|también aquí"
+    r")(?!\w)",
+    re.IGNORECASE,
+)
+_CHINESE: Final = re.compile(
+    "又一个|又一個|又有一个|又有一個|还有一个|還有一個|也有一个|也有一個"
+    "|同样的问题|同樣的問題|一样的问题|一樣的問題"
+)
+
+
+def refers_to_last_report(text: str) -> bool:
+    """Whether ``text`` says its problem is the one the resident reported before."""
+    return _BACK_REFERENCE.search(text) is not None or _CHINESE.search(text) is not None
