@@ -282,7 +282,6 @@ class ConversationEngine:
             reply.say("started")
         elif command.name == "help":
             reply.say("help")
-            self._repeat_question(state, reply)
         elif command.name == "cancel":
             if state.in_progress:
                 _reset(state)
@@ -295,9 +294,11 @@ class ConversationEngine:
             hook = self.command_hooks.get(command.name)
             text = hook(session, command, resident, reply.language) if hook else None
             reply.text(text if text is not None else reply.render("follow_unavailable"))
+        # HELP, STATUS or FOLLOW in the middle of a report: the report is still waiting on its answer.
+        self._repeat_question(state, reply)
 
     def _repeat_question(self, state: DialogueState, reply: _Replies) -> None:
-        """After HELP in the middle of a report, the question still waiting for an answer, again."""
+        """The question a report in progress is waiting on, again (nothing when none is in progress)."""
         if state.stage == "location":
             reply.say("ask_location")
         elif state.stage == "confirm_location":

@@ -155,6 +155,10 @@ def test_cancel_help_and_unknown_words(bot: RunningBot) -> None:
     judy = bot.resident("judy")
     assert "There is nothing to cancel" in judy.ask("cancel")
     assert "Where is it?" in judy.ask("There is a big pothole in the road")
+    # STATUS in the middle of a report answers, then asks again what the report still needs.
+    status = judy.ask("status")
+    assert status.startswith("You have not filed a report yet.")
+    assert status.endswith(load_templates().render("ask_location"))
     assert "Cancelled" in judy.ask("CANCLE")
     assert "Where is it?" not in judy.ask("5th St and Market St")  # a fresh start, not an answer
     assert bot.request_count() == 0
