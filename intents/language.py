@@ -79,6 +79,17 @@ _SPANISH_WORDS: Final = frozenset(
         "su",
         "sus",
         "y",
+        # Greetings and courtesies, often a whole short message ("Hola", "Buenas tardes, necesito ayuda").
+        "hola",
+        "buenos",
+        "buenas",
+        "tardes",
+        "noches",
+        "favor",
+        "ayuda",
+        "necesito",
+        "quiero",
+        "reportar",
     ]
 )
 _ENGLISH_WORDS: Final = frozenset(

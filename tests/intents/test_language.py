@@ -45,6 +45,8 @@ def test_real_english_messages_stay_english() -> None:
         ("bache", "es"),
         ("Hay un bache enorme en la calle Mission", "es"),  # lingua alone says English
         ("Nieve sin palear", "es"),
+        ("Hola", "es"),  # a greeting alone: lingua is too unsure either way
+        ("Buenas tardes, necesito ayuda", "es"),
         ("Market街的路灯坏了", "zh"),  # a Latin street name inside Chinese
         ("路燈不亮", "zh"),  # traditional characters
     ],
