@@ -48,7 +48,7 @@ from bot.follows import follow_filed
 from bot.location_confirmation import needs_confirmation
 from bot.resident_commands import ResidentCommand, parse_command
 from bot.review.queue import ReviewQueue
-from bot.small_talk import SmallTalk, parse_small_talk
+from bot.small_talk import HAN, SmallTalk, parse_small_talk
 from bot.state import Resident
 from bot.templates import Templates
 from channels.messages import Choice, GeoPoint, OutboundMessage
@@ -61,7 +61,6 @@ SOMETHING_ELSE = "__something_else__"
 MIN_TEXT_FOR_LANGUAGE = 12
 # Chinese says as much in far fewer characters.
 MIN_CJK_FOR_LANGUAGE = 2
-_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _NUMBER = re.compile(r"^\s*#?(\d{1,2})[.)]?\s*$")
 _NUMBERS = re.compile(r"\d{1,2}")
 # Answers to "Is it at ...?" besides the buttons' labels in the resident's language.
@@ -901,4 +900,4 @@ def _words_instead_of_a_report(
 
 def _long_enough_for_language(text: str) -> bool:
     text = text.strip()
-    return len(text) >= MIN_TEXT_FOR_LANGUAGE or len(_CJK.findall(text)) >= MIN_CJK_FOR_LANGUAGE
+    return len(text) >= MIN_TEXT_FOR_LANGUAGE or len(HAN.findall(text)) >= MIN_CJK_FOR_LANGUAGE

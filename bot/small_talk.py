@@ -15,7 +15,8 @@ from typing import Final, Literal
 
 SmallTalkKind = Literal["greeting", "thanks"]
 _HAN_LETTERS: Final = "\u3400-\u9fff\uf900-\ufaff"
-_HAN: Final = re.compile(f"[{_HAN_LETTERS}]")
+# A Chinese character (the conversation counts them to tell a message's language too).
+HAN: Final = re.compile(f"[{_HAN_LETTERS}]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,10 +33,8 @@ Said = tuple[SmallTalkKind, str | None]
 def _phrases(kind: SmallTalkKind, language: str | None, text: str) -> dict[str, Said]:
     """Phrases keyed as ``parse_small_talk`` reads them: words joined by one space, and a Chinese phrase as
     its characters so joined (Chinese writes no spaces: "好的谢谢" is two phrases)."""
-    return {
-        (" ".join(phrase) if _HAN.search(phrase) else phrase.strip()): (kind, language)
-        for phrase in text.split("|")
-    }
+    phrases = [phrase.strip() for phrase in text.split("|")]
+    return {(" ".join(phrase) if HAN.search(phrase) else phrase): (kind, language) for phrase in phrases}
 
 
 _PHRASES: Final = {
