@@ -454,9 +454,13 @@ class ConversationEngine:
         state.words.append(text)
         description = "\n".join(state.words)
         understanding = self._understander().understand(description)
-        self._decide_category(understanding.prediction, state)
-        if state.service_code is None and refers_to_last_report(text):
-            self._same_service_as_last(session, resident, state)
+        if len(state.words) == 1 and _names_only_a_place(text, understanding.location):
+            # "5th St and Market St" alone is where, not what: the place is kept and the problem asked.
+            state.words.clear()
+        else:
+            self._decide_category(understanding.prediction, state)
+            if state.service_code is None and refers_to_last_report(text):
+                self._same_service_as_last(session, resident, state)
         if not point_taken:
             return  # told the shared location is outside the city, asked for another
         if not state.has_location:
@@ -883,6 +887,51 @@ def _names_in(text: str, values: Sequence[tuple[str, str]]) -> list[str]:
                 found.append(key)
                 break
     return found
+
+
+# Words around a place that say nothing of a problem ("at 452 Hanover St", "corner of 16th and Valencia").
+_PLACE_WORDS = frozenset(
+    [
+        "at",
+        "on",
+        "in",
+        "near",
+        "by",
+        "the",
+        "a",
+        "an",
+        "corner",
+        "of",
+        "and",
+        "intersection",
+        "between",
+        "located",
+        "it",
+        "is",
+        "its",
+        "s",
+        "here",
+        "there",
+        "please",
+        "en",
+        "la",
+        "el",
+        "esquina",
+        "de",
+        "y",
+        "cerca",
+        "calle",
+    ]
+)
+_WORD = re.compile(r"[^\W_]+")
+
+
+def _names_only_a_place(text: str, mention: LocationMention | None) -> bool:
+    """Whether ``text`` is a place and nothing more (the words around ``mention`` name no problem)."""
+    if mention is None:
+        return False
+    rest = f"{text[: mention.start]} {text[mention.end :]}"
+    return all(word.lower() in _PLACE_WORDS for word in _WORD.findall(rest))
 
 
 def _words_instead_of_a_report(

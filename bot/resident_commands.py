@@ -32,6 +32,13 @@ LANGUAGE_OF_WORD: dict[str, str] = {
     **dict.fromkeys(("estado", "cancelar", "ayuda", "seguir", "dejar"), "es"),
     **{word: "zh" for words in WORDS.values() for word in words if not word.isascii()},
 }
+# Whole messages of a few words that mean a command: a resident who changes their mind says so in words
+# (with the language they tell, where they tell one).
+PHRASES: dict[str, tuple[CommandName, str | None]] = {
+    **dict.fromkeys(("never mind", "nevermind", "nvm", "forget it", "forget about it"), ("cancel", None)),
+    **dict.fromkeys(("no importa", "olvídalo", "olvidalo", "déjalo", "dejalo"), ("cancel", "es")),
+    **dict.fromkeys(("算了", "不用了"), ("cancel", "zh")),
+}
 TAKES_ARGUMENT: frozenset[CommandName] = frozenset({"status", "follow", "unfollow"})
 _REFERENCE = re.compile(r"^#?([A-Za-z0-9][A-Za-z0-9._-]{0,63})$")
 _TRIM = " \t\r\n.!?¡¿,;:'\"。！？"
@@ -48,6 +55,9 @@ class ResidentCommand:
 
 def parse_command(text: str) -> ResidentCommand | None:
     words = text.strip(_TRIM).split()
+    phrase = PHRASES.get(" ".join(words).lower())
+    if phrase is not None:
+        return ResidentCommand(phrase[0], language=phrase[1])
     if not words or len(words) > 2:
         return None
     word = words[0].strip(_TRIM).lower()

@@ -205,6 +205,25 @@ def test_another_one_is_filed_as_the_residents_last_report(bot: RunningBot) -> N
     assert "filed as" not in bot.resident("joe").ask("There's another one at 4th St and Mission St")
 
 
+def test_a_place_alone_is_kept_and_the_problem_asked(bot: RunningBot) -> None:
+    kim = bot.resident("kim")
+    assert kim.ask("at 5th St and Market St") == "Thanks, I have your location. What is the problem there?"
+    request_id = filed_id(kim.ask("There is a huge pothole in the road"))
+    request = bot.request(request_id)
+    assert request["description"] == "There is a huge pothole in the road"
+    assert request["lat"] == pytest.approx(37.784, abs=0.002)
+
+
+def test_never_mind_drops_the_report_in_progress(bot: RunningBot) -> None:
+    # Taken for a place twice, "never mind" was kept as the report's address and the report filed.
+    lee = bot.resident("lee")
+    assert "Where is it?" in lee.ask("There is a big pothole in the road")
+    assert lee.ask("Never mind!") == "Cancelled. Nothing was filed."
+    assert bot.resident("ramon").ask("Hay un bache enorme en la calle")
+    assert bot.resident("ramon").ask("olvídalo").startswith("Cancelado")
+    assert bot.request_count() == 0
+
+
 def test_stop_silences_everything_until_start(bot: RunningBot) -> None:
     mallory = bot.resident("mallory")
     request_id = filed_id(mallory.ask(CLEAR_REPORT))

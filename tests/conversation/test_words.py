@@ -21,6 +21,8 @@ from bot.templates import TemplateError, load_templates
         ("status 5f2a9c0b", ResidentCommand("status", "5f2a9c0b")),
         ("estado 12", ResidentCommand("status", "12", "es")),
         ("AYUDA", ResidentCommand("help", language="es")),
+        ("Never mind!", ResidentCommand("cancel")),
+        ("算了", ResidentCommand("cancel", language="zh")),
         ("hlep", ResidentCommand("help")),
         ("Help!", ResidentCommand("help")),
         ("Cancle", ResidentCommand("cancel")),
