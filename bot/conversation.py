@@ -457,6 +457,8 @@ class ConversationEngine:
         if len(state.words) == 1 and _names_only_a_place(text, understanding.location):
             # "5th St and Market St" alone is where, not what: the place is kept and the problem asked.
             state.words.clear()
+            if turn.point is None:
+                _forget_location(state)  # written now, it replaces a place given before ("sorry, at ...")
         else:
             self._decide_category(understanding.prediction, state)
             if state.service_code is None and refers_to_last_report(text):
@@ -889,9 +891,21 @@ def _names_in(text: str, values: Sequence[tuple[str, str]]) -> list[str]:
     return found
 
 
-# Words around a place that say nothing of a problem ("at 452 Hanover St", "corner of 16th and Valencia").
+# Words around a place that say nothing of a problem ("at 452 Hanover St", "corner of 16th and Valencia",
+# "sorry, I meant 5th and Market").
 _PLACE_WORDS = frozenset(
     [
+        "sorry",
+        "oops",
+        "i",
+        "meant",
+        "mean",
+        "actually",
+        "no",
+        "perdón",
+        "perdon",
+        "quise",
+        "decir",
         "at",
         "on",
         "in",

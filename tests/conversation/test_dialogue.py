@@ -207,11 +207,14 @@ def test_another_one_is_filed_as_the_residents_last_report(bot: RunningBot) -> N
 
 def test_a_place_alone_is_kept_and_the_problem_asked(bot: RunningBot) -> None:
     kim = bot.resident("kim")
-    assert kim.ask("at 5th St and Market St") == "Thanks, I have your location. What is the problem there?"
+    asked = "Thanks, I have your location. What is the problem there?"
+    assert kim.ask("at 16th St and Valencia St") == asked
+    assert kim.ask("sorry, I meant 5th St and Market St") == asked  # the place written last counts
     request_id = filed_id(kim.ask("There is a huge pothole in the road"))
     request = bot.request(request_id)
     assert request["description"] == "There is a huge pothole in the road"
     assert request["lat"] == pytest.approx(37.784, abs=0.002)
+    assert request["long"] == pytest.approx(-122.408, abs=0.002)
 
 
 def test_never_mind_drops_the_report_in_progress(bot: RunningBot) -> None:
