@@ -12,10 +12,14 @@ The branches:
 - no place: asked for (address, intersection, landmark or shared location);
 - a place where a wrong one is plausible (an approximate match, a landmark, a corrected street name; see
   ``bot.location_confirmation``): "Is it at ...?" with Yes / No; No asks for the place again;
-- a photo or a shared location alone: asked what (and where);
+- a photo, a shared location or a place written alone: asked what (and where);
+- "another one at ...", when the category is unsure: the service of the resident's last report
+  (``bot.back_reference``);
 - required attributes of the service: asked one at a time in their ``order``, lists as numbered options,
-  with what the message already says filled in without asking;
-- commands (STATUS, CANCEL, HELP, STOP/START, FOLLOW/UNFOLLOW) in any case with light typos.
+  with what the message already says filled in without asking (in the resident's language where the
+  catalog translates them);
+- commands (STATUS, CANCEL, HELP, STOP/START, FOLLOW/UNFOLLOW) in any case with light typos; a greeting
+  alone gets the help and thanks alone nothing (``bot.small_talk``), neither starting a report.
 """
 
 from __future__ import annotations
