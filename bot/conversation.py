@@ -50,7 +50,7 @@ from bot.backend import (
 from bot.clock import utcnow
 from bot.follows import follow_filed
 from bot.location_confirmation import needs_confirmation
-from bot.resident_commands import ResidentCommand, parse_command
+from bot.resident_commands import ResidentCommand, asks_for_status, parse_command
 from bot.review.queue import ReviewQueue
 from bot.small_talk import HAN, SmallTalk, parse_small_talk
 from bot.state import Resident
@@ -170,7 +170,8 @@ class ConversationEngine:
         """
         prepared = PreparedUnderstanding(self.understander)
         text = turn.text.strip()
-        command, small_talk = _words_instead_of_a_report(turn, state)
+        # The resident is not known yet here: a question about their last report is prepared as a report.
+        command, small_talk = _words_instead_of_a_report(turn, state, None)
         words_only = command is not None or small_talk is not None
         if turn.language_hint is None and _long_enough_for_language(turn.text) and not words_only:
             prepared.detect_language(turn.text)
@@ -219,7 +220,7 @@ class ConversationEngine:
     def _respond(
         self, session: Session, turn: Turn, state: DialogueState, resident: Resident
     ) -> list[OutboundMessage]:
-        command, small_talk = _words_instead_of_a_report(turn, state)
+        command, small_talk = _words_instead_of_a_report(turn, state, resident)
         language = self._language(turn, resident, command, small_talk)
         reply = _Replies(self.templates, turn, language)
         if resident.opted_out and (command is None or command.name != "start"):
@@ -953,15 +954,18 @@ def _names_only_a_place(text: str, mention: LocationMention | None) -> bool:
 
 
 def _words_instead_of_a_report(
-    turn: Turn, state: DialogueState
+    turn: Turn, state: DialogueState, resident: Resident | None
 ) -> tuple[ResidentCommand | None, SmallTalk | None]:
-    """A command, or a greeting or thanks while no report is in progress (during one, "ok" may answer the
-    bot's question); neither when the turn carries a photo or a location."""
+    """A command, or while no report is in progress (during one, "ok" may answer the bot's question) a
+    greeting or thanks, or a question about the resident's last report ("any update?", answered as STATUS);
+    none of them when the turn carries a photo or a location."""
     if not turn.text or turn.media_urls or turn.point is not None:
         return None, None
     command = parse_command(turn.text)
     if command is not None or state.in_progress:
         return command, None
+    if resident and (resident.last_request_id or resident.last_token) and asks_for_status(turn.text):
+        return ResidentCommand("status"), None
     return None, parse_small_talk(turn.text)
 
 

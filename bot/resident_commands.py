@@ -91,3 +91,24 @@ def _is_typo_of(word: str, candidate: str) -> bool:
     if len(word) == 4 or len(candidate) == 4:
         return len(word) == len(candidate) and sorted(word) == sorted(candidate)
     return OSA.distance(word, candidate) <= 1
+
+
+# A question about a report already made, in a resident's own words: "any update?", "what's the status of
+# my report?", "why hasn't it been fixed yet?", "¿alguna novedad?", "进展如何".
+_STATUS_QUESTION = re.compile(
+    r"(?<!\w)(?:"
+    r"any (?:updates?|news|progress)|(?:what'?s|what is) the status|status (?:of|on) my|updates? on my|"
+    r"(?:why|when) (?:has|hasn'?t|have|haven'?t|is|isn'?t|will|won'?t) (?:it|this|that|my \w+) "
+    r"(?:been |be )?(?:fixed|done|repaired|cleaned|picked up|removed|taken care of)|"
+    r"alguna novedad|(?:qué|que) pasó con mi (?:reporte|queja)"
+    r")(?!\w)",
+    re.IGNORECASE,
+)
+# Chinese writes no spaces, so no word boundaries there.
+_STATUS_QUESTION_CHINESE = re.compile("进展|進展|进度|進度|处理得怎么样|處理得怎麼樣")
+
+
+def asks_for_status(text: str) -> bool:
+    """Whether ``text`` asks how a report already made is going (the engine answers it as STATUS for a
+    resident who has made one)."""
+    return _STATUS_QUESTION.search(text) is not None or _STATUS_QUESTION_CHINESE.search(text) is not None

@@ -42,7 +42,7 @@ _PHRASES: Final = {
         "greeting",
         None,
         "hi|hello|hey|hiya|howdy|hi there|hello there|hey there|good morning|good afternoon|good evening"
-        "|morning|afternoon|evening",
+        "|morning|afternoon|evening|anyone there|anybody there|is anyone there|is anybody there",
     ),
     **_phrases(
         "thanks",

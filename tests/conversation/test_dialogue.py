@@ -227,6 +227,18 @@ def test_never_mind_drops_the_report_in_progress(bot: RunningBot) -> None:
     assert bot.request_count() == 0
 
 
+def test_a_question_about_the_last_report_is_answered_as_status(bot: RunningBot) -> None:
+    uma = bot.resident("uma")
+    request_id = filed_id(uma.ask(CLEAR_REPORT))
+    status = f"Report #{request_id} (Pothole) is open."
+    assert uma.ask("I reported a pothole last week, any update?") == status
+    assert uma.ask("Why hasn't it been fixed yet??") == status
+    assert bot.request_count() == 1
+    # Someone who reported nothing here is making a report, not asking about one.
+    reply = bot.resident("vic").ask("Why hasn't the pothole at 5th St and Market St been fixed? It's huge")
+    assert "have not filed" not in reply
+
+
 def test_stop_silences_everything_until_start(bot: RunningBot) -> None:
     mallory = bot.resident("mallory")
     request_id = filed_id(mallory.ask(CLEAR_REPORT))

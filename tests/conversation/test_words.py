@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.back_reference import refers_to_last_report
-from bot.resident_commands import ResidentCommand, parse_command
+from bot.resident_commands import ResidentCommand, asks_for_status, parse_command
 from bot.small_talk import SmallTalk, parse_small_talk
 from bot.templates import TemplateError, load_templates
 
@@ -64,6 +64,7 @@ def test_reports_are_not_commands(text: str) -> None:
         ("Hi", SmallTalk("greeting")),
         ("hello there!", SmallTalk("greeting")),
         ("Good morning", SmallTalk("greeting")),
+        ("hello? anyone there?", SmallTalk("greeting")),
         ("¡Hola! Buenas tardes", SmallTalk("greeting", "es")),
         ("您好", SmallTalk("greeting", "zh")),
         ("Thanks!", SmallTalk("thanks")),
@@ -113,6 +114,22 @@ def test_reports_are_not_small_talk(text: str) -> None:
 )
 def test_words_that_point_back_at_the_last_report(text: str, refers: bool) -> None:
     assert refers_to_last_report(text) is refers
+
+
+@pytest.mark.parametrize(
+    ("text", "asks"),
+    [
+        ("Any update on my report?", True),
+        ("what's the status of my pothole report", True),
+        ("Why hasn't my pothole been fixed yet?", True),
+        ("¿Alguna novedad?", True),
+        ("我的报告有进展吗", True),
+        ("the streetlight has been out for a week", False),
+        ("pothole at 5th and Market, please fix", False),
+    ],
+)
+def test_questions_about_a_report_already_made(text: str, asks: bool) -> None:
+    assert asks_for_status(text) is asks
 
 
 def test_a_city_file_overrides_some_keys_per_language(tmp_path: Path) -> None:
