@@ -15,6 +15,8 @@ The branches:
 - a photo, a shared location or a place written alone: asked what (and where);
 - "another one at ...", when the category is unsure: the service of the resident's last report
   (``bot.back_reference``);
+- several problems at several places in one message: one report each, one after the other
+  (``bot.several_reports``);
 - required attributes of the service: asked one at a time in their ``order``, lists as numbered options,
   with what the message already says filled in without asking (in the resident's language where the
   catalog translates them);
@@ -28,7 +30,7 @@ import copy
 import re
 from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal, TypeVar
 
@@ -52,6 +54,7 @@ from bot.follows import follow_filed
 from bot.location_confirmation import needs_confirmation
 from bot.resident_commands import ResidentCommand, asks_for_status, parse_command
 from bot.review.queue import ReviewQueue
+from bot.several_reports import split_reports
 from bot.small_talk import HAN, SmallTalk, parse_small_talk
 from bot.state import Resident
 from bot.templates import Templates
@@ -95,6 +98,9 @@ class DialogueState:
     location_attempts: int = 0
     attributes: dict[str, str | list[str]] = field(default_factory=dict)
     pending_attribute: str | None = None
+    # The other reports of a message that made several ("... and also a broken light at 16th and
+    # Mission"), in the resident's words: each is taken up once the one before is filed or sent to review.
+    queued: list[str] = field(default_factory=list)
 
     @property
     def has_location(self) -> bool:
@@ -188,6 +194,11 @@ class ConversationEngine:
             prepared.geocode(mention.normalized if mention is not None else text)
         elif state.stage in ("idle", "what") and text:
             prepared.understand("\n".join([*state.words, text]))
+            if _may_hold_several(turn, state):
+                split_reports(text, prepared)
+        # The message's other reports, taken up once this turn finishes the one in progress.
+        for waiting in state.queued:
+            prepared.understand(waiting)
         return prepared
 
     def _prefetch_request(self, command: ResidentCommand) -> None:
@@ -243,8 +254,20 @@ class ConversationEngine:
         elif state.stage == "attribute":
             self._answer_attribute(session, turn, state, resident, reply)
         else:
+            if _may_hold_several(turn, state):
+                first, *state.queued = split_reports(turn.text.strip(), self._understander())
+                turn = replace(turn, text=first)
             self._report(session, turn, state, resident, reply)
+        self._report_queued(session, turn, state, resident, reply)
         return reply.messages
+
+    def _report_queued(
+        self, session: Session, turn: Turn, state: DialogueState, resident: Resident, reply: _Replies
+    ) -> None:
+        """The next reports of a message that made several, while the one before is done."""
+        while state.queued and not state.in_progress:
+            text = state.queued.pop(0)
+            self._report(session, replace(turn, text=text, point=None, media_urls=()), state, resident, reply)
 
     def _language(
         self,
@@ -679,7 +702,7 @@ class ConversationEngine:
         resident.last_request_id = filed.service_request_id
         resident.last_token = filed.token
         service = self._service_name(filed.service_name, reply.language)
-        _reset(state)
+        _reset(state, keep_queued=True)
         if filed.service_request_id is not None:
             reply.say("filed", id=filed.service_request_id, service=service)
         else:
@@ -707,7 +730,7 @@ class ConversationEngine:
             attributes=dict(state.attributes),
             service_code=state.service_code,
         )
-        _reset(state)
+        _reset(state, keep_queued=True)
         reply.say("review")
 
     def _service_name(self, code_or_name: str, language: str) -> str:
@@ -813,10 +836,20 @@ def _yes_or_no(answer: str, labels: tuple[str, str] = (YES, NO)) -> str | None:
     return None
 
 
-def _reset(state: DialogueState) -> None:
+def _reset(state: DialogueState, *, keep_queued: bool = False) -> None:
+    """A fresh state; with ``keep_queued`` the message's other reports still wait their turn (after a
+    report is filed), without it they go too (STOP, CANCEL)."""
+    queued = state.queued if keep_queued else []
     fresh = DialogueState()
     for name in DialogueState.__dataclass_fields__:
         setattr(state, name, getattr(fresh, name))
+    state.queued = queued
+
+
+def _may_hold_several(turn: Turn, state: DialogueState) -> bool:
+    """Whether this turn's words start a report that may be several: a photo or a shared location sent
+    with them belongs to one of them, but which one the words do not say."""
+    return not state.in_progress and not turn.media_urls and turn.point is None and bool(turn.text.strip())
 
 
 def _services_for(services: Sequence[ServiceSummary], classifier_class: str) -> list[ServiceSummary]:

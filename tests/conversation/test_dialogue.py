@@ -205,6 +205,36 @@ def test_another_one_is_filed_as_the_residents_last_report(bot: RunningBot) -> N
     assert "filed as" not in bot.resident("joe").ask("There's another one at 4th St and Mission St")
 
 
+def test_several_problems_in_one_message_are_one_report_each(bot: RunningBot) -> None:
+    # The streetlight used to end up in the pothole's description, never seen by the crew that fixes it.
+    ana = bot.resident("ana")
+    reply = ana.ask("pothole on 5th St and Market St and also a broken streetlight at 16th St and Mission St")
+    pothole, streetlight = re.findall(r"filed as #(\w+)", reply)
+    assert bot.request(pothole)["service_code"] == "pothole"
+    assert bot.request(pothole)["description"] == "pothole on 5th St and Market St"
+    assert bot.request(streetlight)["service_code"] == "streetlight"
+    assert bot.request(streetlight)["description"] == "a broken streetlight at 16th St and Mission St"
+    assert bot.request(streetlight)["lat"] == pytest.approx(37.765, abs=0.002)
+    # The first asks a question: the second waits for it, then is filed too.
+    ben = bot.resident("ben")
+    message = "Graffiti on the wall at 123 Main St. Also a broken streetlight at 16th St and Mission St"
+    assert ben.ask(message).startswith("Is it at 123 MAIN ST")
+    graffiti, streetlight = re.findall(r"filed as #(\w+)", ben.ask("yes"))
+    assert bot.request(graffiti)["description"] == "Graffiti on the wall at 123 Main St."
+    assert bot.request(streetlight)["service_code"] == "streetlight"
+    # CANCEL drops the whole message, the waiting report too.
+    cy = bot.resident("cy")
+    assert cy.ask(message).startswith("Is it at 123 MAIN ST")
+    assert cy.ask("cancel") == "Cancelled. Nothing was filed."
+    assert "have not filed" in cy.ask("status")
+    # One car told twice is one report.
+    dee = bot.resident("dee")
+    one = "There's an abandoned car at 5th St and Market St. It's been parked at 6th St and Market St a month"
+    (car,) = re.findall(r"filed as #(\w+)", dee.ask(one))
+    assert bot.request(car)["description"] == one
+    assert bot.request_count() == 5
+
+
 def test_a_place_alone_is_kept_and_the_problem_asked(bot: RunningBot) -> None:
     kim = bot.resident("kim")
     asked = "Thanks, I have your location. What is the problem there?"

@@ -47,6 +47,19 @@ def test_nothing_new_is_asked_inside_the_transaction(bot: RunningBot) -> None:
         ),
         (Turn("local", "c", "m3", point=None, media_urls=("https://example.org/p.jpg",)), DialogueState()),
         (Turn("local", "d", "m4", text="STATUS"), DialogueState()),
+        (Turn("local", "e", "m5", text=f"{CLEAR_REPORT}. Also graffiti at 452 Hanover St"), DialogueState()),
+        (
+            Turn("local", "f", "m6", text="yes"),
+            DialogueState(
+                stage="confirm_location",
+                words=["pothole"],
+                service_code="pothole",
+                lat=37.7838,
+                long=-122.4079,
+                address_string="5TH ST & MARKET ST",
+                queued=["a broken streetlight at 16th St and Mission St"],
+            ),
+        ),
     ]
     for turn, state in cases:
         prepared = engine.prepare(turn, state)
@@ -58,5 +71,6 @@ def test_nothing_new_is_asked_inside_the_transaction(bot: RunningBot) -> None:
             session.rollback()
         assert replies
         assert sum(counting.calls.values()) == asked_before, (turn, counting.calls)
-    assert counting.calls["understand"] == 1
+    # The clear report; the two-report message whole and its two parts; the report waiting its turn.
+    assert counting.calls["understand"] == 5
     assert counting.calls["geocode"] == 1

@@ -1,0 +1,115 @@
+"""A message that reports more than one problem, each at its own place: "pothole on 5th and Market and also
+a broken streetlight at 16th and Mission". Each becomes its own report.
+
+A request has one service and one place, so before, the first problem was filed and the rest of the
+message went into its description, never to be seen by the crew that fixes the second one. A message is
+split only where every report in it stands on its own: a place of its own and a category the classifier is
+sure of (not "other"). Words that do neither ("It's been there for weeks.", "Please fix it.") stay with the
+report before them, as does a sentence that goes on about the same thing ("It's been parked in front of 125
+Main St for weeks" after a car at 123 Main St: it, this, that, they...). Two parts about the same service are
+two reports only when the resident says so ("also", "another", "plus"), and so are two services at one
+place: without it they may be one problem told twice (a car "abandoned", then "parked" there).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Final
+
+from intents.types import Understander, Understanding
+
+# More than this many reports in one message is more likely a story than a list: it is not split.
+MAX_REPORTS: Final = 3
+# Where one report may end and the next begin: after a sentence, a line, or before words that add
+# another thing ("and also", "y también", "还有"). The connector belongs to neither part.
+_BOUNDARY: Final = re.compile(
+    r"(?<=[.!?;。！？；])\s+|\s*\n+\s*"
+    r"|,?\s+(?:and\s+also|also|plus|as\s+well\s+as|and\s+another|y\s+también|también)\s+"
+    r"|,\s+and\s+(?=there(?:'s|\s+is|\s+are)\b)"
+    r"|[，,]?\s*(?:还有|還有|另外)\s*",
+    re.IGNORECASE,
+)
+# Words saying the resident is adding a problem, not going on about the same one.
+_ADDING: Final = re.compile(
+    r"^(?:also|plus|another|and\s+also|and\s+another|y\s+también|también|otr[oa]|还有|還有|另外)\b"
+    r"|\b(?:also|another|too|as\s+well|también|otr[oa]|也)\b",
+    re.IGNORECASE,
+)
+# A sentence that opens with these words goes on about the thing before it.
+_GOES_ON: Final = re.compile(
+    r"^(?:it|it's|its|this|that|they|they're|these|those|he|she|same|still|esto|eso|está|它|这|這|那)\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Part:
+    start: int
+    end: int
+    # Where the words before it left off (the connector, if any, lies between).
+    gap_start: int
+
+
+def split_reports(text: str, understander: Understander) -> list[str]:
+    """The reports in ``text``, each in the resident's own words; ``[text]`` when it is one report."""
+    parts = _parts(text)
+    if len(parts) < 2:
+        return [text]
+    reports: list[tuple[list[_Part], Understanding]] = []
+    leading: list[_Part] = []
+    for part in parts:
+        words = text[part.start : part.end]
+        understanding = understander.understand(words) if _may_stand_alone(words, bool(reports)) else None
+        if understanding is not None and _stands_alone(understanding, understander.auto_file_threshold):
+            if reports and not _different(reports[-1][1], understanding, text[part.gap_start : part.end]):
+                reports[-1][0].append(part)
+                continue
+            reports.append(([*leading, part] if not reports else [part], understanding))
+            leading = []
+        elif reports:
+            reports[-1][0].append(part)
+        else:
+            leading.append(part)
+    if len(reports) < 2 or len(reports) > MAX_REPORTS:
+        return [text]
+    return [text[group[0].start : group[-1].end] for group, _understanding in reports]
+
+
+def _parts(text: str) -> list[_Part]:
+    parts = []
+    position = gap = 0
+    for boundary in _BOUNDARY.finditer(text):
+        if boundary.start() > position:
+            parts.append(_Part(position, boundary.start(), gap))
+            gap = boundary.start()
+        position = boundary.end()
+    if position < len(text):
+        parts.append(_Part(position, len(text), gap))
+    return [part for part in parts if text[part.start : part.end].strip(" .,;!?")]
+
+
+def _may_stand_alone(words: str, after_a_report: bool) -> bool:
+    return not (after_a_report and _GOES_ON.match(words.strip()))
+
+
+def _stands_alone(understanding: Understanding, threshold: float) -> bool:
+    prediction = understanding.prediction
+    return (
+        understanding.location is not None
+        and prediction.service_code != "other"
+        and prediction.confidence >= threshold
+    )
+
+
+def _different(before: Understanding, after: Understanding, words_between_and_after: str) -> bool:
+    """Whether ``after`` is another report than ``before``: another service, or the same service at
+    another place when the resident says it is another one."""
+    assert before.location is not None
+    assert after.location is not None
+    another_service = before.prediction.service_code != after.prediction.service_code
+    another_place = before.location.normalized != after.location.normalized
+    if another_service and another_place:
+        return True
+    # One of the two alone may be the same problem told twice (a car "abandoned" then "parked" there).
+    return (another_service or another_place) and _ADDING.search(words_between_and_after) is not None
