@@ -74,6 +74,13 @@ _NUMBERS = re.compile(r"\d{1,2}")
 YES, NO = "yes", "no"
 _YES_WORDS = frozenset({"yes", "y", "yeah", "yep", "correct", "right", "si", "sí", "是", "对", "是的"})
 _NO_WORDS = frozenset({"no", "n", "nope", "wrong", "不", "不是", "不对"})
+# "Where is it?" answered "not sure": kept as the report's address, it was filed at "not sure".
+_DONT_KNOW = re.compile(
+    r"^\W*(?:i\s+)?(?:(?:really\s+)?(?:don'?t|do\s+not|dunno|idk)\b(?:\s+know)?|not\s+sure|no\s+idea|unsure"
+    r"|no\s+s[ée]|ni\s+idea|no\s+estoy\s+segur[oa])\b"
+    r"|不知道|不清楚|唔知|不確定|不确定",
+    re.IGNORECASE,
+)
 
 
 @dataclass(slots=True)
@@ -240,9 +247,10 @@ class ConversationEngine:
             self._command(session, command, state, resident, reply)
             return reply.messages
         if small_talk is not None:
-            # "Hi" before the problem: how to report one. Thanks (or "ok") after a reply needs no answer:
-            # one would cost an SMS, and two bots thanking each other would never stop.
-            if small_talk.kind == "greeting":
+            # "Hi" before the problem, or "yes" to a question no longer waiting: how to report one. Thanks
+            # (or "ok") after a reply needs no answer: one would cost an SMS, and two bots thanking each
+            # other would never stop.
+            if small_talk.kind in ("greeting", "answer"):
                 reply.say("help")
             return reply.messages
         if state.stage == "category":
@@ -399,6 +407,11 @@ class ConversationEngine:
                 return
         elif turn.text.strip():
             mention = self._understander().locate(turn.text)
+            if mention is None and _DONT_KNOW.search(turn.text):
+                # "I don't know the address": no place to look up, and no place to keep for a person.
+                state.stage = "location"
+                reply.say("location_unknown")
+                return
             query = mention.normalized if mention is not None else turn.text.strip()
             place = self._understander().geocode(query)
             state.location_text = mention.text if mention is not None else turn.text.strip()

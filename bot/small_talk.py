@@ -1,5 +1,6 @@
-"""Messages that are neither a report nor a command: a greeting ("Hi", "hola", "你好") or thanks ("thanks!",
-"ok", "gracias", "谢谢", "👍").
+"""Messages that are neither a report nor a command: a greeting ("Hi", "hola", "你好"), thanks ("thanks!",
+"ok", "gracias", "谢谢", "👍"), or a yes or no with no question waiting for it (the resident answers one we
+asked long ago, or another bot's).
 
 Residents often say hello before the problem and thanks after the tracking id. Read as a report, either one
 started a report of nothing ("Where is it?"), and the resident's next message, the real problem, was then
@@ -13,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Final, Literal
 
-SmallTalkKind = Literal["greeting", "thanks"]
+SmallTalkKind = Literal["greeting", "thanks", "answer"]
 _HAN_LETTERS: Final = "\u3400-\u9fff\uf900-\ufaff"
 # A Chinese character (the conversation counts them to tell a message's language too).
 HAN: Final = re.compile(f"[{_HAN_LETTERS}]")
@@ -61,6 +62,9 @@ _PHRASES: Final = {
         "thanks", "es", "gracias|muchas gracias|mil gracias|muchísimas gracias|vale|perfecto|de acuerdo|listo"
     ),
     **_phrases("greeting", "zh", "你好|您好|哈囉|哈啰|嗨|早上好|早安|下午好|晚上好|喂"),
+    **_phrases("answer", None, "yes|y|yeah|yep|yup|no|n|nope|nah|yes please"),
+    **_phrases("answer", "es", "sí|si"),
+    **_phrases("answer", "zh", "是|是的|对|對|不|不是|不对|不對|没有|沒有"),
     **_phrases(
         "thanks",
         "zh",
@@ -94,5 +98,7 @@ def parse_small_talk(text: str) -> SmallTalk | None:
                 break
         else:
             return None
-    kind: SmallTalkKind = "thanks" if any(said[0] == "thanks" for said in found) else "greeting"
+    kinds = {said[0] for said in found}
+    # "no thanks" is thanks; "hi, yes" a greeting; "yes" alone an answer.
+    kind: SmallTalkKind = "thanks" if "thanks" in kinds else "greeting" if "greeting" in kinds else "answer"
     return SmallTalk(kind, next((language for _kind, language in found if language), None))

@@ -46,10 +46,16 @@ def test_a_missing_location_is_asked_for_and_the_answer_is_not_the_description(b
     bob = bot.resident("bob")
     question = bob.ask("There is a big pothole in the road")
     assert "Where is it?" in question
+    # "Not sure" is no place: asked twice, it was kept as the address and the pothole filed there.
+    for answer in ("not sure", "I don't know the address sorry"):
+        assert bob.ask(answer).startswith("No problem. If you are there now, share your location.")
+    assert bot.request_count() == 0
     request_id = filed_id(bob.ask("5th St and Market St"))
     request = bot.request(request_id)
     assert request["description"] == "There is a big pothole in the road"
     assert request["lat"] == pytest.approx(37.7838, abs=0.01)
+    assert bot.resident("ling").ask("路上有个大坑")
+    assert bot.resident("ling").ask("不知道").startswith("没关系")
 
 
 def test_a_shared_location_answers_where(bot: RunningBot) -> None:
@@ -181,6 +187,9 @@ def test_greetings_and_thanks_start_no_report(bot: RunningBot) -> None:
     second = filed_id(tom.ask(CLEAR_REPORT))
     assert second != first
     assert bot.request_count() == 2
+    # "Yes" with no question waiting (one asked long ago) started a report of "yes": "Where is it?".
+    assert tom.ask("yes").startswith("Text a problem and where it is")
+    assert bot.resident("lu").ask("是的").startswith("请发送问题和地点")
     # A greeting or a command word in Spanish or Chinese is answered in that language.
     rosa = bot.resident("rosa")
     assert rosa.ask("¡Hola!").startswith("Escriba el problema y dónde está")
