@@ -31,7 +31,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal, TypeVar
 
 from rapidfuzz import fuzz, process
@@ -49,7 +49,7 @@ from bot.backend import (
     find_service,
     service_name_in,
 )
-from bot.clock import utcnow
+from bot.clock import as_utc, utcnow
 from bot.follows import follow_filed
 from bot.location_confirmation import needs_confirmation
 from bot.resident_commands import ResidentCommand, asks_for_status, parse_command
@@ -68,6 +68,11 @@ SOMETHING_ELSE = "__something_else__"
 MIN_TEXT_FOR_LANGUAGE = 12
 # Chinese says as much in far fewer characters.
 MIN_CJK_FOR_LANGUAGE = 2
+# The same report sent again this soon (the reply not seen yet, a double tap, an app retrying) is answered
+# with the first one's number instead of being filed twice.
+DUPLICATE_WINDOW = timedelta(hours=1)
+# How alike two descriptions must be to be one report sent twice ("There is a huge pothole!!").
+DUPLICATE_SIMILARITY = 90
 _NUMBER = re.compile(r"^\s*#?(\d{1,2})[.)]?\s*$")
 _NUMBERS = re.compile(r"\d{1,2}")
 # Answers to "Is it at ...?" besides the buttons' labels in the resident's language.
@@ -108,6 +113,9 @@ class DialogueState:
     # The other reports of a message that made several ("... and also a broken light at 16th and
     # Mission"), in the resident's words: each is taken up once the one before is filed or sent to review.
     queued: list[str] = field(default_factory=list)
+    # The last report filed in this conversation ({"service_code", "description", "place", "reference",
+    # "service", "at"}), to know the same report sent again: it outlives the report in progress.
+    last_filed: dict[str, Any] | None = None
 
     @property
     def has_location(self) -> bool:
@@ -688,6 +696,14 @@ class ConversationEngine:
         self, session: Session, turn: Turn, state: DialogueState, resident: Resident, reply: _Replies
     ) -> None:
         assert state.service_code is not None
+        report = _report_key(state)
+        if _sent_again(state.last_filed, report):
+            assert state.last_filed is not None
+            service = self._service_name(state.last_filed["service"], reply.language)
+            reference = state.last_filed["reference"]
+            _reset(state, keep_queued=True)
+            reply.say("already_filed", reference=reference, service=service)
+            return
         draft = Draft(
             service_code=state.service_code,
             description="\n".join(state.words),
@@ -716,6 +732,13 @@ class ConversationEngine:
         resident.last_token = filed.token
         service = self._service_name(filed.service_name, reply.language)
         _reset(state, keep_queued=True)
+        reference = f"#{filed.service_request_id}" if filed.service_request_id is not None else filed.token
+        state.last_filed = {
+            **report,
+            "reference": reference,
+            "service": filed.service_name,
+            "at": utcnow().isoformat(),
+        }
         if filed.service_request_id is not None:
             reply.say("filed", id=filed.service_request_id, service=service)
         else:
@@ -851,12 +874,44 @@ def _yes_or_no(answer: str, labels: tuple[str, str] = (YES, NO)) -> str | None:
 
 def _reset(state: DialogueState, *, keep_queued: bool = False) -> None:
     """A fresh state; with ``keep_queued`` the message's other reports still wait their turn (after a
-    report is filed), without it they go too (STOP, CANCEL)."""
+    report is filed), without it they go too (STOP, CANCEL). The last report filed is kept."""
     queued = state.queued if keep_queued else []
+    last_filed = state.last_filed
     fresh = DialogueState()
     for name in DialogueState.__dataclass_fields__:
         setattr(state, name, getattr(fresh, name))
     state.queued = queued
+    state.last_filed = last_filed
+
+
+def _report_key(state: DialogueState) -> dict[str, Any]:
+    """What makes a report the same report: its service, its place and (nearly) its words."""
+    place = state.address_string or ""
+    if state.lat is not None and state.long is not None:
+        place = f"{state.lat:.4f},{state.long:.4f}"  # about 10 m
+    words = " ".join(state.words)
+    if state.location_text:
+        # The place is compared as a point; in the words it would make "... at 5th and Market" another
+        # report than the same words with the place sent in a second message.
+        words = re.sub(re.escape(state.location_text), " ", words, flags=re.IGNORECASE)
+    description = " ".join(re.sub(r"[^\w]+", " ", words.lower()).split())
+    return {"service_code": state.service_code, "description": description, "place": place}
+
+
+def _sent_again(last_filed: Mapping[str, Any] | None, report: Mapping[str, Any]) -> bool:
+    if not last_filed or last_filed.get("service_code") != report["service_code"]:
+        return False
+    if last_filed.get("place") != report["place"]:
+        return False
+    try:
+        filed_at = as_utc(datetime.fromisoformat(str(last_filed.get("at"))))
+    except ValueError:
+        return False
+    if utcnow() - filed_at > DUPLICATE_WINDOW:
+        return False
+    # One set of words inside the other counts as alike: "huge pothole" and "there is a huge pothole".
+    similarity = fuzz.token_set_ratio(str(last_filed.get("description", "")), report["description"])
+    return bool(similarity >= DUPLICATE_SIMILARITY)
 
 
 def _may_hold_several(turn: Turn, state: DialogueState) -> bool:

@@ -20,6 +20,7 @@ BUNDLED_LANGUAGES = ("en", "es", "zh")
 PLACEHOLDERS: dict[str, frozenset[str]] = {
     "filed": frozenset({"id", "service"}),
     "filed_token": frozenset({"token", "service"}),
+    "already_filed": frozenset({"reference", "service"}),
     "location_not_found": frozenset({"place"}),
     "outside_area": frozenset({"place"}),
     "confirm_location": frozenset({"place"}),

@@ -184,7 +184,7 @@ def test_greetings_and_thanks_start_no_report(bot: RunningBot) -> None:
     assert tom.say("Thanks!") == []  # no answer owed (an SMS each, and two bots would thank forever)
     assert tom.say("ok 👍") == []
     assert f"Report #{first}" in tom.ask("status")
-    second = filed_id(tom.ask(CLEAR_REPORT))
+    second = filed_id(tom.ask("Another pothole at 4th St and Mission St, a deep one"))
     assert second != first
     assert bot.request_count() == 2
     # "Yes" with no question waiting (one asked long ago) started a report of "yes": "Where is it?".
@@ -200,6 +200,22 @@ def test_greetings_and_thanks_start_no_report(bot: RunningBot) -> None:
     judy = bot.resident("judy")
     assert "Where is it?" in judy.ask("There is a big pothole in the road")
     assert "could not find" in judy.ask("ok")
+
+
+def test_the_same_report_sent_again_is_not_filed_twice(bot: RunningBot) -> None:
+    # Sent again before the reply was seen (or tapped twice), it was a second request for one pothole.
+    eve = bot.resident("eve")
+    first = filed_id(eve.ask(CLEAR_REPORT))
+    again = eve.ask(CLEAR_REPORT.upper() + "!!")
+    assert again == f"You reported this already: #{first} (Pothole). Reply STATUS for updates."
+    # In two messages this time, the same report all the same.
+    assert "Where is it?" in eve.ask("There is a huge pothole in the road")
+    assert eve.ask("5th St and Market St").startswith("You reported this already")
+    assert bot.request_count() == 1
+    # Another place, another problem or another resident is another report.
+    assert filed_id(eve.ask("There is a huge pothole in the road at 4th St and Mission St")) != first
+    assert filed_id(bot.resident("flo").ask(CLEAR_REPORT)) != first
+    assert bot.request_count() == 3
 
 
 def test_another_one_is_filed_as_the_residents_last_report(bot: RunningBot) -> None:

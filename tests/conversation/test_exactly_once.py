@@ -20,7 +20,7 @@ def test_a_redelivered_message_returns_the_same_replies_and_does_nothing_else(bo
     # The dialogue did not move either: a redelivered answer is not taken as a second answer.
     question = alice.say("There is a big pothole in the road", id="msg-2")
     assert alice.say("There is a big pothole in the road", id="msg-2") == question
-    filed_id(alice.say("5th St and Market St", id="msg-3")[0]["text"])
+    filed_id(alice.say("4th St and Mission St", id="msg-3")[0]["text"])
     assert bot.request_count() == 2
 
 
