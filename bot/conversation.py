@@ -697,7 +697,8 @@ class ConversationEngine:
     ) -> None:
         assert state.service_code is not None
         report = _report_key(state)
-        if _sent_again(state.last_filed, report):
+        # A photo is news even about the same problem: a report with one is filed.
+        if not state.media_urls and _sent_again(state.last_filed, report):
             assert state.last_filed is not None
             service = self._service_name(state.last_filed["service"], reply.language)
             reference = state.last_filed["reference"]

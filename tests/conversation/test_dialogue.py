@@ -212,10 +212,11 @@ def test_the_same_report_sent_again_is_not_filed_twice(bot: RunningBot) -> None:
     assert "Where is it?" in eve.ask("There is a huge pothole in the road")
     assert eve.ask("5th St and Market St").startswith("You reported this already")
     assert bot.request_count() == 1
-    # Another place, another problem or another resident is another report.
+    # Another place, another problem, a photo or another resident is another report.
+    assert filed_id(eve.ask(CLEAR_REPORT, media_url="https://example.org/pothole.jpg")) != first
     assert filed_id(eve.ask("There is a huge pothole in the road at 4th St and Mission St")) != first
     assert filed_id(bot.resident("flo").ask(CLEAR_REPORT)) != first
-    assert bot.request_count() == 3
+    assert bot.request_count() == 4
 
 
 def test_another_one_is_filed_as_the_residents_last_report(bot: RunningBot) -> None:
