@@ -247,6 +247,8 @@ class ConversationEngine:
         self, session: Session, turn: Turn, state: DialogueState, resident: Resident
     ) -> list[OutboundMessage]:
         command, small_talk = _words_instead_of_a_report(turn, state, resident)
+        if resident.opted_out and command is None and _carrier_opt_in(turn):
+            command = ResidentCommand("start")
         language = self._language(turn, resident, command, small_talk)
         reply = _Replies(self.templates, turn, language)
         if resident.opted_out and (command is None or command.name != "start"):
@@ -913,6 +915,12 @@ def _sent_again(last_filed: Mapping[str, Any] | None, report: Mapping[str, Any])
     # One set of words inside the other counts as alike: "huge pothole" and "there is a huge pothole".
     similarity = fuzz.token_set_ratio(str(last_filed.get("description", "")), report["description"])
     return bool(similarity >= DUPLICATE_SIMILARITY)
+
+
+def _carrier_opt_in(turn: Turn) -> bool:
+    """ "YES" alone on SMS: one of the carriers' opt-in words (with START and UNSTOP, which are commands
+    everywhere), after which Twilio delivers to the resident again. Elsewhere "yes" is an answer."""
+    return turn.channel == "sms" and turn.text.strip(" \t\r\n.!").lower() == "yes"
 
 
 def _may_hold_several(turn: Turn, state: DialogueState) -> bool:

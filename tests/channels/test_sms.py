@@ -277,6 +277,11 @@ def test_stop_means_silence(fake: FakeTwilio, bot: RunningBot) -> None:
     assert fake.sent == []
     assert bot.request_count() == 1
     assert "Welcome back" in text(fake, bot, "START")[0]
+    # YES is one of the carrier's opt-in words too: after it Twilio delivers again, and so must the bot
+    # (it stayed silent, the resident opted in at the carrier and out here).
+    assert text(fake, bot, "STOP") == []
+    assert "Welcome back" in text(fake, bot, "Yes")[0]
+    assert "Report #" in text(fake, bot, "STATUS")[0]
 
 
 def test_long_replies_are_split_at_sentence_boundaries(settings: Settings, fake: FakeTwilio) -> None:
