@@ -375,7 +375,7 @@ class ConversationEngine:
                 status=self.templates.status_word(found.status, reply.language),
             )
         else:
-            notes = f" {found.status_notes}" if found.status_notes else ""
+            notes = self.templates.following_sentence(found.status_notes, reply.language)
             reply.say(
                 "status",
                 id=found.service_request_id,

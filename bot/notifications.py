@@ -189,7 +189,7 @@ def render_update(
         return templates.render(
             "token_rejected", lang, token=change.token or "", reason=change.status_notes or ""
         )
-    notes = f" {change.status_notes.strip()}" if change.status_notes and change.status_notes.strip() else ""
+    notes = templates.following_sentence(change.status_notes, lang)
     expected = ""
     if change.expected_datetime is not None:
         expected = templates.render("expected_by", lang, date=change.expected_datetime.strftime("%Y-%m-%d"))

@@ -42,6 +42,10 @@ PLACEHOLDERS: dict[str, frozenset[str]] = {
 }
 
 
+# Languages that write no space after a full stop.
+_NO_SPACE_BETWEEN_SENTENCES = frozenset({"zh", "ja"})
+
+
 class TemplateError(ValueError):
     """A templates file cannot be used; the message names the file, language and key."""
 
@@ -66,6 +70,14 @@ class Templates:
     def status_word(self, status: str, language: str | None = None) -> str:
         """A request's status as a resident reads it ("abierto"); one without a word of its own as it is."""
         return self.render(f"status_word_{status}", language) if status in ("open", "closed") else status
+
+    def following_sentence(self, text: str | None, language: str | None = None) -> str:
+        """``text`` (a crew's status notes) as a sentence after another: after a space, or right after the
+        full stop in Chinese ("已关闭。已填补。"); empty when there is none."""
+        text = (text or "").strip()
+        if not text:
+            return ""
+        return text if self.language_for(language) in _NO_SPACE_BETWEEN_SENTENCES else f" {text}"
 
     def render(self, key: str, language: str | None = None, **values: object) -> str:
         lang = self.language_for(language)

@@ -95,7 +95,7 @@ def test_a_status_change_reaches_each_follower_once_on_their_channel(
             f"Update on report #{request_id} (Pothole): it is now closed. Filled with asphalt. "
             f"Reply UNFOLLOW {request_id} to stop these updates."
         )
-        in_chinese = f"报告 #{request_id}（坑洞）有更新：当前状态为已关闭。 Filled with asphalt."
+        in_chinese = f"报告 #{request_id}（坑洞）有更新：当前状态为已关闭。Filled with asphalt."
         wait_for(
             lambda: (
                 updates_for(bot, "ana")
