@@ -55,14 +55,20 @@ class _Part:
 
 def split_reports(text: str, understander: Understander) -> list[str]:
     """The reports in ``text``, each in the resident's own words; ``[text]`` when it is one report."""
+    # Cheap checks first: most messages with several sentences add no problem ("also") and name at most
+    # one place, and classifying each sentence costs as much as a message.
+    if _ADDING.search(text) is None:
+        return [text]
     parts = _parts(text)
-    if len(parts) < 2:
+    placed = [understander.locate(text[part.start : part.end]) is not None for part in parts]
+    if sum(placed) < 2:
         return [text]
     reports: list[tuple[list[_Part], Understanding]] = []
     leading: list[_Part] = []
-    for part in parts:
+    for part, has_place in zip(parts, placed, strict=True):
         words = text[part.start : part.end]
-        understanding = understander.understand(words) if _may_stand_alone(words, bool(reports)) else None
+        may_stand_alone = has_place and _may_stand_alone(words, bool(reports))
+        understanding = understander.understand(words) if may_stand_alone else None
         if understanding is not None and _stands_alone(understanding, understander.auto_file_threshold):
             if reports and not _different(reports[-1][1], understanding, text[part.gap_start : part.end]):
                 reports[-1][0].append(part)
