@@ -55,7 +55,7 @@ from bot.location_confirmation import needs_confirmation
 from bot.resident_commands import ResidentCommand, asks_for_status, parse_command
 from bot.review.queue import ReviewQueue
 from bot.several_reports import split_reports
-from bot.small_talk import HAN, SmallTalk, parse_small_talk
+from bot.small_talk import HAN, NO_WORDS, YES_WORDS, SmallTalk, parse_small_talk
 from bot.state import Resident
 from bot.templates import Templates
 from channels.messages import Choice, GeoPoint, OutboundMessage
@@ -77,8 +77,6 @@ _NUMBER = re.compile(r"^\s*#?(\d{1,2})[.)]?\s*$")
 _NUMBERS = re.compile(r"\d{1,2}")
 # Answers to "Is it at ...?" besides the buttons' labels in the resident's language.
 YES, NO = "yes", "no"
-_YES_WORDS = frozenset({"yes", "y", "yeah", "yep", "correct", "right", "si", "sí", "是", "对", "是的"})
-_NO_WORDS = frozenset({"no", "n", "nope", "wrong", "不", "不是", "不对"})
 # "Where is it?" answered "not sure": kept as the report's address, it was filed at "not sure".
 _DONT_KNOW = re.compile(
     r"^\W*(?:i\s+)?(?:(?:really\s+)?(?:don'?t|do\s+not|dunno|idk)\b(?:\s+know)?|not\s+sure|no\s+idea|unsure"
@@ -868,9 +866,9 @@ def _yes_or_no(answer: str, labels: tuple[str, str] = (YES, NO)) -> str | None:
     number = _NUMBER.match(lowered)
     if number:
         return {1: YES, 2: NO}.get(int(number.group(1)))
-    if lowered in (YES, labels[0].lower()) or lowered in _YES_WORDS:
+    if lowered in (YES, labels[0].lower()) or lowered in YES_WORDS:
         return YES
-    if lowered in (NO, labels[1].lower()) or lowered in _NO_WORDS:
+    if lowered in (NO, labels[1].lower()) or lowered in NO_WORDS:
         return NO
     return None
 

@@ -30,6 +30,13 @@ class SmallTalk:
 
 Said = tuple[SmallTalkKind, str | None]
 
+# Yes and no as residents write them: answers to "Is it at ...?" in the conversation, small talk when no
+# question waits for them.
+YES_WORDS: Final = frozenset(
+    {"yes", "y", "yeah", "yep", "yup", "yes please", "correct", "right", "si", "sí", "是", "对", "對", "是的"}
+)
+NO_WORDS: Final = frozenset({"no", "n", "nope", "nah", "wrong", "不", "不是", "不对", "不對", "没有", "沒有"})
+
 
 def _phrases(kind: SmallTalkKind, language: str | None, text: str) -> dict[str, Said]:
     """Phrases keyed as ``parse_small_talk`` reads them: words joined by one space, and a Chinese phrase as
@@ -62,9 +69,11 @@ _PHRASES: Final = {
         "thanks", "es", "gracias|muchas gracias|mil gracias|muchísimas gracias|vale|perfecto|de acuerdo|listo"
     ),
     **_phrases("greeting", "zh", "你好|您好|哈囉|哈啰|嗨|早上好|早安|下午好|晚上好|喂"),
-    **_phrases("answer", None, "yes|y|yeah|yep|yup|no|n|nope|nah|yes please"),
+    **_phrases(
+        "answer", None, "|".join(word for word in YES_WORDS | NO_WORDS if word.isascii() and word != "si")
+    ),
     **_phrases("answer", "es", "sí|si"),
-    **_phrases("answer", "zh", "是|是的|对|對|不|不是|不对|不對|没有|沒有"),
+    **_phrases("answer", "zh", "|".join(word for word in YES_WORDS | NO_WORDS if HAN.search(word))),
     **_phrases(
         "thanks",
         "zh",
