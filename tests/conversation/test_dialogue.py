@@ -6,6 +6,7 @@ and the intersection plainly, or a threshold set in configuration that makes eve
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -327,3 +328,23 @@ def test_city_templates_reword_replies(settings: Settings, tmp_path: Path) -> No
     custom.write_text('[en]\nfiled = "Got it. Case {id}: {service}."\n', encoding="utf-8")
     with running_bot(settings, conversation={"templates_file": custom}) as bot:
         assert re.fullmatch(r"Got it\. Case \d+: Pothole\.", bot.resident("ken").ask(CLEAR_REPORT))
+
+
+def test_a_language_the_city_has_replies_in_is_answered_in_it(settings: Settings, tmp_path: Path) -> None:
+    # The city adds Portuguese replies (here: the English ones marked "PT:"); the bundled set has none.
+    english = load_templates()._by_language["en"]
+    custom = tmp_path / "replies.toml"
+    lines = [
+        "[pt]",
+        *(f"{key} = {json.dumps('PT: ' + text, ensure_ascii=False)}" for key, text in english.items()),
+    ]
+    custom.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with running_bot(settings, conversation={"templates_file": custom}) as bot:
+        joana = bot.resident("joana")
+        assert joana.ask("Tem um buraco enorme na rua em frente ao 1355 Market St").startswith("PT: ")
+        # French: no French replies, so the default language's; before, French was taken for Spanish.
+        reply = bot.resident("amelie").ask(
+            "Il y a un nid de poule énorme sur la rue devant le 1355 Market St"
+        )
+        openings = [text.split("{")[0] for text in english.values() if text.split("{")[0]]
+        assert any(reply.startswith(opening) for opening in openings), reply

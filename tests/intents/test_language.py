@@ -11,7 +11,15 @@ import pytest
 from intents.language import SUPPORTED_LANGUAGES, detect_language
 from intents.splits import default_data_dir, labelled_file
 
-MULTILINGUAL = Path(__file__).parent / "data" / "multilingual.jsonl"
+DATA = Path(__file__).parent / "data"
+MULTILINGUAL = DATA / "multilingual.jsonl"
+# Written for the project by AI helpers: 136 messages in eleven other languages (French, Portuguese, Haitian
+# Creole, Vietnamese, Tagalog, Korean, Japanese, Russian, Arabic, Italian, German); 181 in those, Polish
+# and Somali, with English and Spanish ones that look like them ("Rue de la Paix Cafe dumpster overflowing");
+# and 179 more, measured once and not tuned to (16 other languages, 40 Spanish, 50 English).
+OTHER_LANGUAGES = DATA / "other_languages.jsonl"
+MIXED_LANGUAGES = DATA / "languages_mixed.jsonl"
+BLIND_LANGUAGES = DATA / "languages_blind.jsonl"
 
 
 def test_spanish_and_chinese_messages_are_recognised() -> None:
@@ -61,6 +69,43 @@ def test_nothing_to_go_on_gives_the_default(text: str) -> None:
     assert detect_language(text, default="es") == "es"
 
 
-def test_only_supported_languages_come_out() -> None:
-    for text in ["Bonjour, il y a un nid-de-poule", "Guten Tag, Schlagloch hier", "こんにちは", "Привет"]:
-        assert detect_language(text) in SUPPORTED_LANGUAGES
+@pytest.mark.parametrize(
+    ("path", "most_wrong"),
+    [(OTHER_LANGUAGES, 0.05), (MIXED_LANGUAGES, 0.05), (BLIND_LANGUAGES, 0.1)],
+    ids=lambda value: value.stem if isinstance(value, Path) else str(value),
+)
+def test_other_languages_are_named_not_taken_for_spanish(path: Path, most_wrong: float) -> None:
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    assert len({row["language"] for row in rows} - set(SUPPORTED_LANGUAGES)) >= 11
+    detected = [(row["text"], row["language"], detect_language(row["text"])) for row in rows]
+    wrong = [(text, found) for text, language, found in detected if found != language]
+    assert len(wrong) <= len(rows) * most_wrong, wrong
+    # English and Spanish messages stay English and Spanish, whatever names they mention.
+    supported = [
+        (text, found) for text, language, found in detected if language in ("en", "es") and found != language
+    ]
+    assert len(supported) <= 2, supported
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("Il y a un nid de poule sur la rue Market", "fr"),  # before: Spanish ("y", "un", "de", "la")
+        ("Tem um buraco enorme na rua em frente ao 1355 Market St", "pt"),
+        ("Gen yon gwo twou nan lari a sou Blue Hill Ave", "ht"),
+        ("Đèn đường bị hư trên đường Market", "vi"),
+        ("den duong khong sang o nga tu 5th va Mission, nhieu ngay roi", "vi"),
+        ("道路に大きな穴があります", "ja"),  # kanji and kana: not Chinese
+        ("На улице большая яма", "ru"),
+        ("На вулиці велика яма, і тут є сміття", "uk"),
+        ("도로에 구멍이 있어요", "ko"),
+        # English and Spanish messages that look like other languages stay English and Spanish.
+        ("Un shoveled sidewalk", "en"),  # before: Spanish "un"
+        ("Non resident parked in resident spot all night", "en"),
+        ("Truck and trailer parked illegally. PA plates, PA trailer", "en"),
+        ("Hay basura tirada en la esquina de la calle desde hace una semana", "es"),
+        ("la luz esta quemada en la 5th St, no han pasado a arreglarla", "es"),
+    ],
+)
+def test_other_languages_and_their_lookalikes(text: str, language: str) -> None:
+    assert detect_language(text) == language
