@@ -354,9 +354,19 @@ class ConversationEngine:
             self._ask_attribute(spec, state, reply)
 
     def _status(self, session: Session, reference: str | None, resident: Resident, reply: _Replies) -> None:
+        # A report waiting for a person is the resident's latest too: "you have not filed a report yet"
+        # would tell them it was lost.
+        waiting = (
+            self.review_queue.waiting_for(session, resident.channel, resident.resident_id)
+            if reference is None
+            else None
+        )
+        if waiting is not None:
+            reply.say("status_in_review", excerpt=_excerpt(waiting.text))
         ref = reference or resident.last_request_id or resident.last_token
         if ref is None:
-            reply.say("status_none")
+            if waiting is None:
+                reply.say("status_none")
             return
         try:
             found = self.backend.lookup(ref, session)
@@ -840,7 +850,7 @@ class _Replies:
         if last is not None and not last.choices and not (opt_out_confirmation or last.opt_out_confirmation):
             # One message per turn reads better (and costs one SMS segment less): join to the previous.
             previous = self.messages.pop()
-            text = f"{previous.text} {text}"
+            text = previous.text + self.templates.following_sentence(text, self.language)
         self.messages.append(
             OutboundMessage(
                 channel=self.turn.channel,
@@ -871,6 +881,17 @@ def _yes_or_no(answer: str, labels: tuple[str, str] = (YES, NO)) -> str | None:
     if lowered in (NO, labels[1].lower()) or lowered in NO_WORDS:
         return NO
     return None
+
+
+def _excerpt(text: str, width: int = 60) -> str:
+    """The start of a resident's words, enough to recognise their report by: cut at a space where the
+    text has one (Chinese has none), with an ellipsis."""
+    words = " ".join(text.split())
+    if len(words) <= width:
+        return words
+    cut = words[:width]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > width // 2 else cut).rstrip(" ,.;:") + "…"
 
 
 def _reset(state: DialogueState, *, keep_queued: bool = False) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from intents.streets import normalize_street
+from intents.streets import SUFFIXES, normalize_street
 
 # An English suffix may follow the name ("5th St y Market St"): it belongs to the street, so the name
 # never starts at the suffix ("St y Market St" is no corner).
@@ -105,6 +105,9 @@ def chinese_name(written: str) -> str:
         core = str(number) + "th"
     if not core.isascii():
         return text
+    # "Market St路口" (the crossing at Market St): the English name has its type already.
+    if kind and core.split()[-1].upper().rstrip(".") in SUFFIXES:
+        return normalize_street(core)
     return normalize_street(f"{core} {kind}" if kind else core)
 
 

@@ -82,6 +82,17 @@ class ReviewQueue:
             raise ReviewError(f"there is no review item {item_id}")
         return item
 
+    def waiting_for(self, session: Session, channel: str, resident_id: str) -> ReviewItem | None:
+        """The resident's latest report still waiting for a person (pending or claimed), if any."""
+        query = (
+            select(ReviewItem)
+            .where(ReviewItem.channel == channel, ReviewItem.resident_id == resident_id)
+            .where(col(ReviewItem.status).in_(("pending", "claimed")))
+            .order_by(col(ReviewItem.created_at).desc(), col(ReviewItem.id).desc())
+            .limit(1)
+        )
+        return session.exec(query).first()
+
     def list(self, session: Session, *, status: str | None = None, limit: int = 100) -> list[ReviewItem]:
         query = select(ReviewItem).order_by(col(ReviewItem.created_at), col(ReviewItem.id)).limit(limit)
         if status is not None:

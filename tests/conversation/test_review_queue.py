@@ -88,3 +88,34 @@ def test_an_approval_names_the_service_in_the_residents_language(settings: Setti
         assert bot.deliver().delivered == 1
         [told] = li.received(after=1)
         assert told["text"].startswith(f"您的报告已登记，编号 #{approved.service_request_id}（坑洞）")
+
+
+def test_status_while_a_report_waits_for_a_person(settings: Settings) -> None:
+    with running_bot(settings, **UNSURE) as bot:
+        dana = bot.resident("dana")
+        send_to_review(
+            bot,
+            "dana",
+            "Something strange   has been going on for weeks at 4th St and Mission St, please look",
+        )
+        # Before: "You have not filed a report yet", as if the report had been lost.
+        assert dana.ask("status") == (
+            'Your report "Something strange has been going on for weeks at 4th St and…" is waiting for a'
+            " person to look at it; they will answer here."
+        )
+        [item] = bot.review_items()
+        assert item.id is not None
+        with bot.runtime.sessions() as session:
+            approved = bot.messaging.review_queue.approve(session, item.id, "olivia", service_code="graffiti")
+            session.commit()
+        assert dana.ask("status").startswith(f"Report #{approved.service_request_id} (")
+        chinese = (
+            "5th St和Market St路口有奇怪的东西，已经好几个星期了，"
+            "请派人来看看到底是什么情况，谢谢你们的帮助，麻烦尽快处理"
+        )
+        assert "工作人员会查看" in dana.ask(chinese)
+        # The waiting report first (cut where a Chinese text has no space to cut at), then the one filed
+        # before it, in Chinese now, in one message with no space after the full stop.
+        reply = dana.ask("status")
+        assert reply.startswith("您的报告“5th St和Market St路口有奇怪的东西")
+        assert f"…”正在等待工作人员查看，他们会在这里回复您。报告 #{approved.service_request_id}（" in reply

@@ -220,6 +220,8 @@ def test_text_without_a_place_gives_none(text: str) -> None:
         ("Basura tirada en la calle Peña", "calle Peña", "street", "PENA ST"),
         # Han characters are never part of an English name: not the landmark "坏了 在 Market".
         ("路灯坏了 在 Market街", "Market街", "street", "MARKET ST"),
+        # 路口 (the crossing) after an English name with its own type: one type, not "MARKET SAINT ST".
+        ("5th St和Market St路口有个大坑", "5th St和Market St路", "intersection", "05TH ST & MARKET ST"),
     ],
 )
 def test_spanish_and_chinese_ways_of_writing_streets(
