@@ -51,7 +51,7 @@ from bot.backend import (
 )
 from bot.clock import as_utc, utcnow
 from bot.follows import follow_filed
-from bot.location_confirmation import needs_confirmation
+from bot.location_confirmation import needs_confirmation, on_the_street
 from bot.resident_commands import ResidentCommand, asks_for_status, parse_command
 from bot.review.queue import ReviewQueue
 from bot.several_reports import split_reports
@@ -205,6 +205,8 @@ class ConversationEngine:
         if (state.stage == "location" or another_place) and text:
             mention = prepared.locate(turn.text)
             prepared.geocode(mention.normalized if mention is not None else text)
+            if another_place:
+                self._narrowed(turn, state, prepared)
         elif state.stage in ("idle", "what") and text:
             prepared.understand("\n".join([*state.words, text]))
             if _may_hold_several(turn, state):
@@ -464,12 +466,22 @@ class ConversationEngine:
             state.stage = "location"
             reply.say("location_rejected")
         elif turn.point is not None or turn.text.strip():
-            # Another place instead of yes or no ("no, at 1355 Market St", a shared location): the answer.
+            # Another place instead of yes or no ("no, at 1355 Market St", a shared location): the answer;
+            # or a spot on the street asked about ("between 16th and 17th"): that street there.
+            narrowed = self._narrowed(turn, state, self._understander())
             _forget_location(state)
-            self._answer_location(session, turn, state, resident, reply)
+            self._answer_location(session, replace(turn, text=narrowed or turn.text), state, resident, reply)
         else:  # a photo alone: kept, and the question still stands
             state.media_urls.extend(url for url in turn.media_urls if url not in state.media_urls)
             self._ask_confirmation(state, reply)
+
+    @staticmethod
+    def _narrowed(turn: Turn, state: DialogueState, understander: Understander) -> str | None:
+        """The answer to "Is it at <a street>?" as a spot on that street, if that is what it names."""
+        # The kind is None when the street was looked up by the resident's words as they were ("Valencia").
+        if turn.point is not None or state.location_kind not in ("street", None) or not state.location_text:
+            return None
+        return on_the_street(understander, state.location_text, turn.text)
 
     def _answer_attribute(
         self, session: Session, turn: Turn, state: DialogueState, resident: Resident, reply: _Replies

@@ -1,4 +1,5 @@
-"""Whether a place found from the resident's words is worth a "Is it at ...?" before filing.
+"""Whether a place found from the resident's words is worth a "Is it at ...?" before filing, and what an
+answer that narrows a street down means.
 
 A wrong place sends a crew to the wrong street, so the bot asks when a wrong one is plausible: the geocoder
 says it matched only approximately (a street without a house number or cross street, a house number it does
@@ -15,13 +16,20 @@ from __future__ import annotations
 
 import re
 
-from intents.types import Place
+from intents.types import Place, Understander
 
 # Mention kinds that name an area rather than a spot.
 VAGUE_KINDS = frozenset({"street", "landmark"})
 _WORD = re.compile(r"[A-Z0-9]+")
 # O'Farrell, O’Shaughnessy: one word however the apostrophe is written (or left out).
 _APOSTROPHES = re.compile(r"['’]")
+# Kinds of place that stand on their own, not as a point along a street already named.
+_WHOLE_PLACES = frozenset({"address", "intersection", "landmark", "coordinates"})
+# Words before a cross street: "at 16th", "on the corner of 16th", "y 16th", "和16街".
+_CROSS_STREET_LEAD = re.compile(
+    r"^(?:(?:at|on|near|by|and|&|the|corner|of|cross|street|is|it's|its|y|en|la|esquina|con|和|与|在)\s*)+",
+    re.IGNORECASE,
+)
 
 
 def needs_confirmation(place: Place, kind: str | None, written: str) -> bool:
@@ -56,3 +64,25 @@ def _streets_written(place: Place, written: str) -> bool:
 
 def _words(text: str) -> list[str]:
     return _WORD.findall(_APOSTROPHES.sub("", text.upper()))
+
+
+def on_the_street(understander: Understander, street: str, answer: str) -> str | None:
+    """``answer`` to "Is it at VALENCIA ST?" read as a spot on that street, when it is not a place of its
+    own: "between 16th and 17th" -> "Valencia between 16th and 17th", "at 16th" / "16th" -> "Valencia and
+    16th". ``street`` is the resident's words for the street. None when the answer is a whole place (an
+    address, a corner), or names nothing found on that street: it is then read as it is."""
+    answer = " ".join(answer.split())
+    own = understander.locate(answer)
+    if own is not None and own.kind in _WHOLE_PLACES and understander.geocode(own.normalized) is not None:
+        return None
+    cross = _CROSS_STREET_LEAD.sub("", answer)
+    for text in (f"{street} {answer}", f"{street} and {cross}"):
+        mention = understander.locate(text)
+        if (
+            mention is not None
+            and len(mention.text) > len(street)
+            and mention.text.lower().startswith(street.lower())
+            and understander.geocode(mention.normalized) is not None
+        ):
+            return text
+    return None

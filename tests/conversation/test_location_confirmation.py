@@ -86,8 +86,18 @@ def test_the_answer_to_the_question_asks_nothing_new_inside_the_transaction(bot:
         "long": -122.4219,
         "address_string": "VALENCIA ST & 16TH ST, San Francisco, CA",
     }
-    for text in ("Yes", "no, it is at 5th St and Market St"):
-        turn, state = Turn("local", "q", f"m-{text}", text=text), DialogueState(**asked)  # type: ignore[arg-type]
+    on_a_street = {
+        **asked,
+        "location_text": "Valencia",
+        "location_kind": "street",
+        "address_string": "VALENCIA ST, San Francisco, CA",
+    }
+    for text, before in (
+        ("Yes", asked),
+        ("no, it is at 5th St and Market St", asked),
+        ("between 16th and 17th", on_a_street),
+    ):
+        turn, state = Turn("local", "q", f"m-{text}", text=text), DialogueState(**before)  # type: ignore[arg-type]
         prepared = engine.prepare(turn, state)
         asked_before = sum(counting.calls.values())
         with bot.runtime.sessions() as session:
@@ -97,4 +107,26 @@ def test_the_answer_to_the_question_asks_nothing_new_inside_the_transaction(bot:
             session.rollback()
         assert sum(counting.calls.values()) == asked_before, (text, counting.calls)
         assert state.stage == "idle", replies  # filed, at the place confirmed or given instead
-    assert counting.calls["geocode"] == 1  # only for the other place
+    # For the other place; for the spot on the street, its words alone and on the street (in prepare).
+    assert counting.calls["geocode"] == 3
+
+
+def test_a_spot_on_the_street_asked_about_narrows_it_down(bot: RunningBot) -> None:
+    sam = bot.resident("sam")
+    report = "There is a huge pothole in the road on Valencia"
+    assert "Is it at VALENCIA ST, San Francisco, CA?" in sam.ask(report)
+    # Before: 'I could not find "16th and 17th" on the map' (two parallel streets never meet).
+    request = bot.request(filed_id(sam.ask("between 16th and 17th")))
+    assert request["address"] == "VALENCIA ST between 16TH ST & 17TH ST, San Francisco, CA"
+    assert request["description"] == report
+    # Before: filed on 16th Street as a whole, nowhere near Valencia.
+    tom = bot.resident("tom")
+    assert "Where is it?" in tom.ask("There is a big pothole in the road")
+    assert "Is it at VALENCIA ST, San Francisco, CA?" in tom.ask("Valencia")
+    assert (
+        bot.request(filed_id(tom.ask("near 16th")))["address"] == "VALENCIA ST & 16TH ST, San Francisco, CA"
+    )
+    # A whole place of its own is still the answer as it is.
+    uma = bot.resident("uma")
+    assert "Is it at VALENCIA ST, San Francisco, CA?" in uma.ask(report)
+    assert bot.request(filed_id(uma.ask("1355 Market St")))["address"] == "1355 MARKET ST, San Francisco, CA"
