@@ -16,6 +16,7 @@ pattern candidate. ``find_locations`` returns all non-overlapping pattern candid
 from __future__ import annotations
 
 import bisect
+import math
 import re
 from collections import defaultdict
 from dataclasses import dataclass
@@ -70,6 +71,17 @@ _COORDINATES = re.compile(
     # "lat 37.7131 long -122.404", "lat: 37.7359 lon: -122.3815", "latitude 37.7, longitude -122.4"
     r"|\blat(?:itude)?\s*[:=]?\s*([-+]?\d{1,2}\.\d{3,})\s*[,;/]?\s*"
     r"(?:lng|lon|long|longitude)\s*[:=]?\s*([-+]?\d{1,3}\.\d{3,})(?!\d|\.\d)",
+    re.IGNORECASE,
+)
+# Degrees, minutes and seconds, as GPS apps, photo details and maps' "dropped pin" write them:
+# 37°46'45.5"N 122°25'09.5"W, 37° 46.758′ N, 122° 25.158′ W, N37°46.758' W122°25.158'. Each half needs its
+# hemisphere (before or after), which gives the sign.
+_SECONDS = r"(?:(\d{1,2}(?:\.\d+)?)\s*(?:[\"″”]|'')\s*)?"
+_ANGLE = rf"(\d{{1,3}}(?:\.\d+)?)\s*[°º]\s*(?:(\d{{1,2}}(?:\.\d+)?)\s*['′’]\s*{_SECONDS})?"
+_DEGREES = re.compile(
+    rf"(?<![\w.])([NS])?\s*{_ANGLE}([NS])?\s*[,;/]?\s*([EW])?\s*{_ANGLE}([EW])?(?![\w°])"
+    # Decimal degrees with the hemisphere first: "N 37.7793 W 122.4193", "N37.7793, W122.4193".
+    r"|(?<![\w.])([NS])\s*(\d{1,2}\.\d{3,})\s*°?\s*[,;/]?\s*([EW])\s*(\d{1,3}\.\d{3,})\s*°?(?![\w.])",
     re.IGNORECASE,
 )
 _HIGHWAY = re.compile(
@@ -1348,7 +1360,7 @@ class _Finder:
         return found
 
     def _coordinates(self) -> list[_Candidate]:
-        found = []
+        found: list[_Candidate | None] = []
         for match in _COORDINATES.finditer(self.text):
             if match.group(1) is not None:
                 lat, long = float(match.group(1)), float(match.group(2))
@@ -1357,13 +1369,19 @@ class _Finder:
             else:
                 lat = float(match.group(3)) * (-1 if match.group(4).upper() == "S" else 1)
                 long = float(match.group(5)) * (-1 if match.group(6).upper() == "W" else 1)
-            if not (-90 <= lat <= 90 and -180 <= long <= 180):
-                continue
-            start = self._token_at(match.start())
-            end = self._token_at(match.end() - 1) + 1
-            strength = _KIND_STRENGTH["coordinates"]
-            found.append(_Candidate(start, end, "coordinates", strength, f"{lat:.6f},{long:.6f}", lat, long))
-        return found
+            found.append(self._coordinates_at(match, lat, long))
+        for match in _DEGREES.finditer(self.text):
+            found.append(self._coordinates_at(match, *(_degrees(match) or (math.nan, math.nan))))
+        return [candidate for candidate in found if candidate is not None]
+
+    def _coordinates_at(self, match: re.Match[str], lat: float, long: float) -> _Candidate | None:
+        """The candidate for coordinates written at ``match``, if they are a point on Earth."""
+        if not (-90 <= lat <= 90 and -180 <= long <= 180):  # NaN too
+            return None
+        start = self._token_at(match.start())
+        end = self._token_at(match.end() - 1) + 1
+        strength = _KIND_STRENGTH["coordinates"]
+        return _Candidate(start, end, "coordinates", strength, f"{lat:.6f},{long:.6f}", lat, long)
 
     def _token_at(self, offset: int) -> int:
         """The token covering a character offset (or the one after it, in a gap)."""
@@ -2124,6 +2142,28 @@ def _select(candidates: list[_Candidate]) -> list[_Candidate]:
             taken[candidate.start : candidate.end] = b"\x01" * (candidate.end - candidate.start)
             chosen.append(candidate)
     return chosen
+
+
+def _degrees(match: re.Match[str]) -> tuple[float, float] | None:
+    """Latitude and longitude of a ``_DEGREES`` match; None without a hemisphere for each half, or for
+    decimal degrees with the hemisphere after (``_COORDINATES`` reads those)."""
+    groups = match.groups()
+    if groups[10] is not None:  # decimal degrees, hemisphere first
+        north, lat, east, long = groups[10:14]
+        return _signed(float(lat), north), _signed(float(long), east)
+    lat_hemisphere, long_hemisphere = groups[0] or groups[4], groups[5] or groups[9]
+    if lat_hemisphere is None or long_hemisphere is None or (groups[2] is None and groups[7] is None):
+        return None
+    return _signed(_angle(*groups[1:4]), lat_hemisphere), _signed(_angle(*groups[6:9]), long_hemisphere)
+
+
+def _angle(degrees: str, minutes: str | None, seconds: str | None) -> float:
+    return float(degrees) + float(minutes or 0) / 60 + float(seconds or 0) / 3600
+
+
+def _signed(value: float, hemisphere: str) -> float:
+    # Six decimals, as the decimal forms are kept: about 10 cm.
+    return round(-value if hemisphere.upper() in ("S", "W") else value, 6)
 
 
 def find_locations(text: str) -> list[LocationMention]:

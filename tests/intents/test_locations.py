@@ -169,6 +169,16 @@ def test_each_form_is_found_with_its_exact_span(
         ("abandoned car lat: 37.7359 lon: -122.3815", "lat: 37.7359 lon: -122.3815", 37.7359, -122.3815),
         ("Graffiti. lat 37.79384, lng -122.39888", "lat 37.79384, lng -122.39888", 37.79384, -122.39888),
         ("Location: 37.73547, -122.50672. Sand on the path", "37.73547, -122.50672", 37.73547, -122.50672),
+        # Degrees, minutes and seconds, as GPS apps and photo details write them; the hemisphere before too.
+        ("pothole at 37°46'45.5\"N 122°25'09.5\"W", "37°46'45.5\"N 122°25'09.5\"W", 37.779306, -122.419306),
+        (
+            "Tree down 37° 46.758′ N, 122° 25.158′ W by the park",
+            "37° 46.758′ N, 122° 25.158′ W",
+            37.7793,
+            -122.4193,
+        ),
+        ("leak at N37°46.758' W122°25.158'", "N37°46.758' W122°25.158'", 37.7793, -122.4193),
+        ("graffiti N 37.7793 W 122.4193", "N 37.7793 W 122.4193", 37.7793, -122.4193),
     ],
 )
 def test_coordinates_written_in_the_text_carry_their_point(
