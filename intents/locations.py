@@ -84,6 +84,7 @@ _DEGREES = re.compile(
     r"|(?<![\w.])([NS])\s*(\d{1,2}\.\d{3,})\s*°?\s*[,;/]?\s*([EW])\s*(\d{1,3}\.\d{3,})\s*°?(?![\w.])",
     re.IGNORECASE,
 )
+_DECIMAL = re.compile(r"\d\.\d{3}")
 _HIGHWAY = re.compile(
     r"\b(?:(Interstate|Route|Rte\.?|Rt\.?|Hwy\.?|Highway|US|U\.S\.|SR|State Route|County Road|County Rd\.?"
     r"|CR|FM|Farm to Market Road|Loop|[Cc]arretera|[Aa]utopista)\s*-?\s*|(I|i(?=-))-?)"
@@ -1370,7 +1371,9 @@ class _Finder:
                 lat = float(match.group(3)) * (-1 if match.group(4).upper() == "S" else 1)
                 long = float(match.group(5)) * (-1 if match.group(6).upper() == "W" else 1)
             found.append(self._coordinates_at(match, lat, long))
-        for match in _DEGREES.finditer(self.text):
+        # Most messages have neither a degree sign nor a decimal number: skip the scan then (11 us).
+        written = "°" in self.text or "º" in self.text or _DECIMAL.search(self.text) is not None
+        for match in _DEGREES.finditer(self.text) if written else ():
             found.append(self._coordinates_at(match, *(_degrees(match) or (math.nan, math.nan))))
         return [candidate for candidate in found if candidate is not None]
 
