@@ -45,12 +45,21 @@ def _phrases(kind: SmallTalkKind, language: str | None, text: str) -> dict[str, 
     return {(" ".join(phrase) if HAN.search(phrase) else phrase): (kind, language) for phrase in phrases}
 
 
+def _greetings_and_thanks(by_language: dict[str, tuple[str, str]]) -> dict[str, Said]:
+    phrases: dict[str, Said] = {}
+    for language, (greetings, thanks) in by_language.items():
+        phrases |= _phrases("greeting", language, greetings) | _phrases("thanks", language, thanks)
+    return phrases
+
+
 _PHRASES: Final = {
     **_phrases(
         "greeting",
         None,
         "hi|hello|hey|hiya|howdy|hi there|hello there|hey there|good morning|good afternoon|good evening"
-        "|morning|afternoon|evening|anyone there|anybody there|is anyone there|is anybody there",
+        "|morning|afternoon|evening|anyone there|anybody there|is anyone there|is anybody there"
+        # Greetings of several languages ("ola" is Spanish texting's "hola" too): they tell no language.
+        "|ola|oi|ciao|chao|salut|salve|hallo|alo|allo|allô",
     ),
     **_phrases(
         "thanks",
@@ -69,6 +78,28 @@ _PHRASES: Final = {
         "thanks", "es", "gracias|muchas gracias|mil gracias|muchísimas gracias|vale|perfecto|de acuerdo|listo"
     ),
     **_phrases("greeting", "zh", "你好|您好|哈囉|哈啰|嗨|早上好|早安|下午好|晚上好|喂"),
+    # Other languages residents of US cities write in: answered in the city's default language (or the
+    # language's own, where the city gave it templates), never taken for a report of "Bonjour".
+    **_greetings_and_thanks(
+        {
+            "fr": ("bonjour|bonsoir", "merci|merci beaucoup|merci bien|d'accord|parfait"),
+            "pt": (
+                "olá|bom dia|boa tarde|boa noite",
+                "obrigado|obrigada|muito obrigado|muito obrigada|valeu|beleza|tá bom|ta bom",
+            ),
+            "ht": ("bonjou|bonswa|sak pase", "mèsi|mesi|mèsi anpil|mesi anpil|dakò|dako"),
+            "vi": ("xin chào|xin chao|chào|chào bạn", "cảm ơn|cam on|cám ơn|cảm ơn nhiều|cam on nhieu"),
+            "tl": ("kamusta|kumusta|magandang umaga|magandang hapon|magandang gabi", "salamat|salamat po"),
+            "ko": ("안녕하세요|안녕", "감사합니다|고맙습니다|고마워요|감사해요"),
+            "ja": ("こんにちは|こんばんは|おはようございます", "ありがとう|ありがとうございます|どうも"),
+            "ru": ("здравствуйте|привет|добрый день", "спасибо|спасибо большое|большое спасибо"),
+            "ar": ("مرحبا|السلام عليكم|اهلا", "شكرا|شكرا جزيلا"),
+            "it": ("buongiorno|buonasera", "grazie|grazie mille"),
+            "de": ("guten tag|guten morgen|guten abend", "danke|danke schön|danke schon|vielen dank"),
+            "pl": ("dzień dobry|dzien dobry|cześć|czesc", "dziękuję|dziekuje|dzięki|dzieki"),
+            "so": ("salaan|iska warran", "mahadsanid|mahadsanid badan"),
+        }
+    ),
     **_phrases(
         "answer", None, "|".join(word for word in YES_WORDS | NO_WORDS if word.isascii() and word != "si")
     ),

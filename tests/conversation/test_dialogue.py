@@ -197,6 +197,10 @@ def test_greetings_and_thanks_start_no_report(bot: RunningBot) -> None:
     assert bot.resident("pilar").ask("AYUDA").startswith("Escriba el problema y dónde está")
     assert bot.resident("wei").ask("你好").startswith("请发送问题和地点")
     assert bot.resident("fang").ask("帮助").startswith("请发送问题和地点")
+    # In a language the city has no replies in, the help in its default language; thanks, nothing.
+    amelie = bot.resident("amelie")
+    assert amelie.ask("Bonjour").startswith("Text a problem and where it is")
+    assert amelie.say("merci") == []
     # During a report the same words are answers, not small talk: "ok" here is where, and not on the map.
     judy = bot.resident("judy")
     assert "Where is it?" in judy.ask("There is a big pothole in the road")

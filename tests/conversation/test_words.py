@@ -76,6 +76,17 @@ def test_reports_are_not_commands(text: str) -> None:
         ("hola, gracias", SmallTalk("thanks", "es")),
         ("好的谢谢", SmallTalk("thanks", "zh")),
         ("多謝晒！", SmallTalk("thanks", "zh")),
+        # Other languages: before, each started a report of itself ("Where is it?").
+        ("Bonjour", SmallTalk("greeting", "fr")),
+        ("Merci beaucoup!", SmallTalk("thanks", "fr")),
+        ("Bom dia, obrigado", SmallTalk("thanks", "pt")),
+        ("mèsi anpil", SmallTalk("thanks", "ht")),
+        ("Xin chào", SmallTalk("greeting", "vi")),
+        ("감사합니다", SmallTalk("thanks", "ko")),
+        ("ありがとうございます", SmallTalk("thanks", "ja")),
+        ("Спасибо!", SmallTalk("thanks", "ru")),
+        # Greetings several languages share tell none: "ola" is Spanish texting's "hola" too.
+        ("ola", SmallTalk("greeting")),
     ],
 )
 def test_greetings_and_thanks(text: str, expected: SmallTalk) -> None:
@@ -89,6 +100,7 @@ def test_greetings_and_thanks(text: str, expected: SmallTalk) -> None:
         "hi there is a pothole",
         "Hola, hay un bache en la calle",
         "你好，路灯坏了",
+        "Bonjour, il y a un nid de poule rue Market",
         "great big pothole",
         "ok so the streetlight is still out",
         "😡",
