@@ -205,6 +205,8 @@ class ConversationEngine:
         if (state.stage == "location" or another_place) and text:
             mention = prepared.locate(turn.text)
             prepared.geocode(mention.normalized if mention is not None else text)
+            if mention is None and _describes_problem(prepared, state, text, self.auto_file_threshold):
+                prepared.classify("\n".join([*state.words, text]))
             if another_place:
                 self._narrowed(turn, state, prepared)
         elif state.stage in ("idle", "what") and text:
@@ -431,6 +433,17 @@ class ConversationEngine:
                 # "I don't know the address": no place to look up, and no place to keep for a person.
                 state.stage = "location"
                 reply.say("location_unknown")
+                return
+            if mention is None and _describes_problem(
+                self._understander(), state, turn.text.strip(), self.auto_file_threshold
+            ):
+                # "Where is it?" answered with the problem ("I want to report something" first): more of
+                # the description, and the question again. Before, "a broken streetlight" was looked up
+                # on the map, and the report went to a person as "I want to report something".
+                state.words.append(turn.text.strip())
+                state.service_code, state.needs_review, state.choices = None, False, []
+                self._decide_category(self._understander().classify("\n".join(state.words)), state)
+                self._proceed(session, turn, state, resident, reply)
                 return
             query = mention.normalized if mention is not None else turn.text.strip()
             place = self._understander().geocode(query)
@@ -893,6 +906,15 @@ def _yes_or_no(answer: str, labels: tuple[str, str] = (YES, NO)) -> str | None:
     if lowered in (NO, labels[1].lower()) or lowered in NO_WORDS:
         return NO
     return None
+
+
+def _describes_problem(understander: Understander, state: DialogueState, text: str, threshold: float) -> bool:
+    """Whether an answer to "Where is it?" that names no place is the problem instead: the first answer
+    (none was looked up yet), and a category the classifier is sure of."""
+    if state.stage != "location" or state.location_text is not None:
+        return False
+    prediction = understander.classify(text)
+    return prediction.service_code != "other" and prediction.confidence >= threshold
 
 
 def _excerpt(text: str, width: int = 60) -> str:

@@ -43,6 +43,22 @@ def test_status_of_the_latest_or_a_named_request_with_typos_and_any_case(bot: Ru
     assert f"Report #{first} (Pothole) is closed. Filled today." in alice.ask(f"status {first}")
 
 
+def test_the_problem_given_where_the_place_was_asked_is_the_problem(bot: RunningBot) -> None:
+    # Before: 'I could not find "a broken streetlight" on the map', and the report went to a person as
+    # "I want to report something".
+    sol = bot.resident("sol")
+    assert "Where is it?" in sol.ask("I want to report something")
+    assert "Where is it?" in sol.ask("a broken streetlight")
+    filed = re.search(r"filed as #(\d+) \(Streetlight\)", sol.ask("5th St and Market St"))
+    assert filed is not None
+    request = bot.request(filed.group(1))
+    assert request["description"] == "I want to report something\na broken streetlight"
+    # A place the map does not know is still a place: looked up, then kept for a person.
+    ted = bot.resident("ted")
+    assert "Where is it?" in ted.ask("graffiti")
+    assert "could not find" in ted.ask("the playground behind the school")
+
+
 def test_a_missing_location_is_asked_for_and_the_answer_is_not_the_description(bot: RunningBot) -> None:
     bob = bot.resident("bob")
     question = bob.ask("There is a big pothole in the road")

@@ -60,6 +60,11 @@ def test_nothing_new_is_asked_inside_the_transaction(bot: RunningBot) -> None:
                 queued=["a broken streetlight at 16th St and Mission St"],
             ),
         ),
+        # "Where is it?" answered with the problem: classified (alone, then with the words before it).
+        (
+            Turn("local", "g", "m7", text="a broken streetlight"),
+            DialogueState(stage="location", words=["I want to report something"], needs_review=True),
+        ),
     ]
     for turn, state in cases:
         prepared = engine.prepare(turn, state)
@@ -73,4 +78,5 @@ def test_nothing_new_is_asked_inside_the_transaction(bot: RunningBot) -> None:
         assert sum(counting.calls.values()) == asked_before, (turn, counting.calls)
     # The clear report; the two-report message whole and its two parts; the report waiting its turn.
     assert counting.calls["understand"] == 5
-    assert counting.calls["geocode"] == 1
+    assert counting.calls["geocode"] == 2
+    assert counting.calls["classify"] == 2
