@@ -93,10 +93,9 @@ class Gazetteer:
             base, _suffix = split_suffix(normalized)
             by_base[base].add(name)
             by_base_without_directional[strip_directional(base)].add(name)
-            # "Terry Francois Blvd", "Carlton Goodlett": people leave out a middle initial the city's
-            # list writes (TERRY A FRANCOIS BLVD, DR CARLTON B GOODLETT PL).
-            alias = _written_base(base)
-            if alias is not None:
+            # "Terry Francois Blvd", "Carlton Goodlett", "MLK Dr": people leave out a middle initial,
+            # a title or a "Jr" the city's list writes, or write a person's initials.
+            for alias in _written_bases(base):
                 by_alias[alias].add(name)
         self._by_normalized = {key: tuple(sorted(names)) for key, names in by_normalized.items()}
         self._by_base = {
@@ -295,16 +294,34 @@ class Gazetteer:
         return None
 
 
-def _written_base(base: str) -> str | None:
-    """How residents write a base name the city's list spells with more, if they do: "10TH TI" (Treasure
-    Island's numbered streets) as "10TH", "TERRY A FRANCOIS" and "DR CARLTON B GOODLETT" without the middle
-    initial; None for any other name."""
+# Titles before a person's name in a street's ("DR CARLTON B GOODLETT PL", "DR MAYA ANGELOU LN").
+_TITLES = frozenset({"DR", "REV", "GEN", "ADM", "CAPT", "COL", "SGT", "PRES", "GOV", "SEN"})
+
+
+def _written_bases(base: str) -> list[str]:
+    """How residents write a base name the city's list spells with more: "10TH TI" (Treasure Island's
+    numbered streets) as "10TH"; a person's name without its title, middle initial or "Jr" ("DR CARLTON B
+    GOODLETT" as "CARLTON B GOODLETT", "CARLTON GOODLETT"; "MARTIN LUTHER KING JR" as "MARTIN LUTHER
+    KING"), or as initials ("MLK", "MLK JR", "JFK" for "JOHN F KENNEDY"). Empty for any other name."""
     words = base.split()
     if len(words) == 2 and words[1] == "TI":
-        return words[0]
-    if len(words) >= 3 and any(len(word) == 1 for word in words[1:-1]):
-        return " ".join(words[:1] + [word for word in words[1:-1] if len(word) > 1] + words[-1:])
-    return None
+        return [words[0]]
+    aliases: list[str] = []
+    if len(words) >= 3 and words[0] in _TITLES:
+        words = words[1:]
+        aliases.append(" ".join(words))
+    junior = words[-1] in ("JR", "SR") and len(words) >= 3
+    if junior:
+        aliases.append(" ".join(words[:-1]))
+    name = words[:-1] if junior else words
+    initials = len(name) >= 3 and any(len(word) == 1 for word in name[1:-1])
+    if len(name) >= 3 and initials:
+        aliases.append(" ".join(name[:1] + [word for word in name[1:-1] if len(word) > 1] + name[-1:]))
+    # Initials only for a person's name (a "Jr" or a middle initial says so): "South Van Ness" is not "SVN".
+    if len(name) == 3 and (junior or initials) and all(word.isalpha() for word in name):
+        short = "".join(word[0] for word in name)
+        aliases += [short, f"{short} {words[-1]}"] if junior else [short]
+    return [alias for alias in dict.fromkeys(aliases) if alias != base]
 
 
 def distance_metres(lat1: float, long1: float, lat2: float, long2: float) -> float:

@@ -130,6 +130,12 @@ def test_more_intersections(query: str) -> None:
         # Two letters dropped from a long name.
         ("1371 Hamhire St", "1371 HAMPSHIRE ST"),
         ("597 Genwich St", "597 GREENWICH ST"),
+        # A person's name without the title or "Jr" the city's list writes, or as initials.
+        ("1 Carlton B Goodlett Pl", "1 DR CARLTON B GOODLETT PL"),
+        ("MLK Dr & 9th Ave", "MARTIN LUTHER KING JR DR & 09TH AVE"),
+        ("Martin Luther King Dr and 7th Ave", "MARTIN LUTHER KING JR DR & 07TH AVE"),
+        ("JFK Dr and Stow Lake Dr", "JOHN F KENNEDY DR & STOW LAKE DR"),
+        ("Maya Angelou Ln", "DR MAYA ANGELOU LN"),
     ],
 )
 def test_streets_people_write_that_look_like_units_types_or_short_names(query: str, address: str) -> None:
