@@ -521,6 +521,7 @@ def test_every_bundled_landmark_is_placed_inside_the_city_through_the_gazetteer(
         ("tents in the Union Square again", "Geary St & Powell St", 150),
         ("broken bench at Civic Center Plaza", "McAllister St & Larkin St", 250),
         ("pothole near City Hall", "1 Dr Carlton B Goodlett Pl", 50),
+        ("tents in Civic Center again", "McAllister St & Larkin St", 250),  # before: not found
     ],
 )
 def test_a_named_place_in_a_message_is_placed(text: str, near: str, metres: float) -> None:
@@ -533,6 +534,8 @@ def test_a_named_place_in_a_message_is_placed(text: str, near: str, metres: floa
     assert_near(place, (reference.lat, reference.long), metres)
     assert place is not None
     assert place.inside_jurisdiction
+    # The mean of its corners to six decimals, not 37.795455000000004.
+    assert (round(place.lat, 6), round(place.long, 6)) == (place.lat, place.long)
 
 
 def test_a_shop_whose_name_is_a_typo_away_from_a_street_is_not_that_street() -> None:
