@@ -78,10 +78,12 @@ def on_the_street(understander: Understander, street: str, answer: str) -> str |
     cross = _CROSS_STREET_LEAD.sub("", answer)
     for text in (f"{street} {answer}", f"{street} and {cross}"):
         mention = understander.locate(text)
+        # The place found starts within the street's words ("calle Valencia" may lose its "calle") and
+        # reaches into the answer's.
         if (
             mention is not None
-            and len(mention.text) > len(street)
-            and mention.text.lower().startswith(street.lower())
+            and mention.start < len(street)
+            and mention.end > len(street)
             and understander.geocode(mention.normalized) is not None
         ):
             return text

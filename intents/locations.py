@@ -43,6 +43,7 @@ from intents.streets import (
     SUFFIXES,
     is_ordinal,
     normalize_street,
+    ordinal_token,
     split_suffix,
     street_tokens,
 )
@@ -458,7 +459,7 @@ _TYPES_THAT_NAME = frozenset(
 )
 # "Valencia btwn 17th and 18th": how 311 messages shorten "between" ("btw" too, where a street and two
 # cross streets around it rule out "by the way").
-_BETWEEN = frozenset({"between", "btwn", "btw", "betw"})
+_BETWEEN = frozenset({"between", "btwn", "btw", "betw", "entre"})
 # After a grid street's number: "900 E", "1300 South".
 _GRID_DIRECTIONS = frozenset({"N", "S", "E", "W", "North", "South", "East", "West"})
 # "N", "SW": the directionals written as their own abbreviation.
@@ -1669,7 +1670,7 @@ class _Finder:
                 # The geocoder reads this form: the middle of the street between the two corners.
                 crosses = (self._span_text(index + 1, first[0]), self._span_text(first[0] + 1, end))
                 name = f"{normalize_street(self._span_text(left[0], index))} BETWEEN " + " & ".join(
-                    normalize_street(cross) for cross in crosses
+                    _cross_name(cross) for cross in crosses
                 )
             else:
                 other = self.street_forward(index + 1)
@@ -1684,13 +1685,20 @@ class _Finder:
     def _joins_crosses(token: _Token) -> bool:
         """ "between Crandall & Poplar", "between Melnea Cass n Clarendon": the word between two cross
         streets ("n" in lower case only: "N" is north)."""
-        return token.lower in {"and", "&"} or token.text == "n"
+        return token.lower in {"and", "&", "y"} or token.text == "n"
 
     def _cross_street(self, start: int) -> tuple[int, bool, list[_Token]] | None:
         """A cross street after "between": any street phrase, or a lone capital letter ("between I & H":
         after "between", "I" and "A" are the streets' letters, not words)."""
         tokens = self.tokens
         token = tokens[start] if start < len(tokens) else None
+        # "entre la 16 y la 17": Spanish names a numbered street by its number after "la" (or "el").
+        if token is not None and token.lower in {"la", "el"} and start + 1 < len(tokens):
+            number = tokens[start + 1]
+            following = tokens[start + 2] if start + 2 < len(tokens) else None
+            ends = following is None or not following.is_word or self._joins_crosses(following)
+            if number.text.isdigit() and len(number.text) <= 2 and ends:
+                return start + 2, False, [number]
         if token is not None and len(token.text) == 1 and token.text in "AI":
             following = tokens[start + 1] if start + 1 < len(tokens) else None
             # "between I & H", "between H and I." but not "between Oak and I think".
@@ -2145,6 +2153,14 @@ def _select(candidates: list[_Candidate]) -> list[_Candidate]:
             taken[candidate.start : candidate.end] = b"\x01" * (candidate.end - candidate.start)
             chosen.append(candidate)
     return chosen
+
+
+def _cross_name(written: str) -> str:
+    """A cross street's normalised name; "la 16" (Spanish for 16th Street) as "16TH"."""
+    words = written.split()
+    if len(words) == 2 and words[0].lower() in ("la", "el") and words[1].isdigit():
+        return ordinal_token(int(words[1]))
+    return normalize_street(written)
 
 
 def _degrees(match: re.Match[str]) -> tuple[float, float] | None:

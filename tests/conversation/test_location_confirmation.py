@@ -8,6 +8,8 @@ reports of test_dialogue.py, unchanged).
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from bot.conversation import ConversationEngine, DialogueState, Turn
@@ -125,6 +127,14 @@ def test_a_spot_on_the_street_asked_about_narrows_it_down(bot: RunningBot) -> No
     assert "Is it at VALENCIA ST, San Francisco, CA?" in tom.ask("Valencia")
     assert (
         bot.request(filed_id(tom.ask("near 16th")))["address"] == "VALENCIA ST & 16TH ST, San Francisco, CA"
+    )
+    # In Spanish, numbered streets by their number: "calle Valencia" + "entre la 16 y la 17".
+    rita = bot.resident("rita")
+    assert "¿Es en VALENCIA ST" in rita.ask("Hay un bache muy grande en la calle Valencia")
+    filed = re.search(r"#(\d+)", rita.ask("entre la 16 y la 17"))
+    assert filed is not None
+    assert (
+        bot.request(filed.group(1))["address"] == "VALENCIA ST between 16TH ST & 17TH ST, San Francisco, CA"
     )
     # A whole place of its own is still the answer as it is.
     uma = bot.resident("uma")

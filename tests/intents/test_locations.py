@@ -230,6 +230,14 @@ def test_text_without_a_place_gives_none(text: str) -> None:
         ("Basura tirada en la calle Peña", "calle Peña", "street", "PENA ST"),
         # Han characters are never part of an English name: not the landmark "坏了 在 Market".
         ("路灯坏了 在 Market街", "Market街", "street", "MARKET ST"),
+        # A stretch between two cross streets, the numbered ones by their number after "la".
+        (
+            "Hay un carro abandonado en la calle Valencia entre la 16 y la 17",
+            "Valencia entre la 16 y la 17",
+            "street",
+            "VALENCIA BETWEEN 16TH & 17TH",
+        ),
+        ("Bache en Valencia entre 16th y 17th", "Valencia entre 16th y 17th", "street", None),
         # 路口 (the crossing) after an English name with its own type: one type, not "MARKET SAINT ST".
         ("5th St和Market St路口有个大坑", "5th St和Market St路", "intersection", "05TH ST & MARKET ST"),
     ],
