@@ -215,8 +215,8 @@ _OTHER_LATIN_WORDS: Final = {
         meel weyn""",
 }
 
-# Cue words of English or Spanish the other language writes too ("de", "la" in French; "a" in Portuguese):
-# they say nothing against it.
+# Cue words of English or Spanish another language writes too ("de", "la" in French; "a" in Portuguese):
+# they say nothing against it (the other languages share none).
 _SHARED_CUES: Final = {
     language: frozenset(words.split())
     for language, words in {
@@ -225,10 +225,6 @@ _SHARED_CUES: Final = {
         "it": "a in la le con una un del al se su lo casa",
         "de": "in an es",
         "ht": "a la se de an",
-        "tl": "",
-        "vi": "",
-        "pl": "",
-        "so": "",
     }.items()
 }
 
@@ -323,7 +319,7 @@ def _other_latin_language(words: list[str]) -> str | None:
             counts[language] = counts.get(language, 0) + 1
     best: tuple[int, str] | None = None
     for language, count in counts.items():
-        shared = _SHARED_CUES[language]
+        shared = _SHARED_CUES.get(language, frozenset())
         against = max(
             sum(
                 word not in shared and (word in _SPANISH_WORDS or fold(word) in _SPANISH_TERMS)
