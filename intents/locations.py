@@ -1653,12 +1653,21 @@ class _Finder:
         for index, token in enumerate(tokens):
             if token.lower not in _BETWEEN | {"to", "from"} or index == 0:
                 continue
-            left = self.street_backward(index)
+            # "la 16 entre Valencia y Guerrero": Spanish names a numbered street by its number after "la".
+            numbered = (
+                token.lower == "entre"
+                and index >= 2
+                and tokens[index - 2].lower in {"la", "el"}
+                and tokens[index - 1].text.isdigit()
+                and len(tokens[index - 1].text) <= 2
+            )
+            left = (index - 1, True, [tokens[index - 1]]) if numbered else self.street_backward(index)
             if left is None or not (left[1] or self._evidence(left[2], has_suffix=False) >= 1.0):
                 continue
             start = left[0]
             if start >= 1 and _is_number(tokens[start - 1]):
                 start -= 1  # "148 Prince Street to Commercial Street"
+            street = _cross_name(self._span_text(left[0] - 1 if numbered else left[0], index))
             if token.lower in _BETWEEN:
                 first = self._cross_street(index + 1)
                 if first is None or first[0] >= len(tokens) or not self._joins_crosses(tokens[first[0]]):
@@ -1669,15 +1678,13 @@ class _Finder:
                 end = second[0]
                 # The geocoder reads this form: the middle of the street between the two corners.
                 crosses = (self._span_text(index + 1, first[0]), self._span_text(first[0] + 1, end))
-                name = f"{normalize_street(self._span_text(left[0], index))} BETWEEN " + " & ".join(
-                    _cross_name(cross) for cross in crosses
-                )
+                name = f"{street} BETWEEN " + " & ".join(_cross_name(cross) for cross in crosses)
             else:
                 other = self.street_forward(index + 1)
                 if other is None or not other[1]:
                     continue
                 end = other[0]
-                name = normalize_street(self._span_text(left[0], index))
+                name = street
             found.append(_Candidate(start, end, "street", _KIND_STRENGTH["intersection"] + 0.6, name))
         return found
 

@@ -238,6 +238,12 @@ def test_text_without_a_place_gives_none(text: str) -> None:
             "VALENCIA BETWEEN 16TH & 17TH",
         ),
         ("Bache en Valencia entre 16th y 17th", "Valencia entre 16th y 17th", "street", None),
+        (
+            "Hay un colchón tirado en la 16 entre Valencia y Guerrero",
+            "16 entre Valencia y Guerrero",
+            "street",
+            "16TH BETWEEN VALENCIA & GUERRERO",
+        ),
         # 路口 (the crossing) after an English name with its own type: one type, not "MARKET SAINT ST".
         ("5th St和Market St路口有个大坑", "5th St和Market St路", "intersection", "05TH ST & MARKET ST"),
     ],
