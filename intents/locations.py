@@ -2163,7 +2163,8 @@ def _select(candidates: list[_Candidate]) -> list[_Candidate]:
 
 
 def _cross_name(written: str) -> str:
-    """A cross street's normalised name; "la 16" (Spanish for 16th Street) as "16TH"."""
+    """The normalised name of a street around "between" / "entre"; "la 16" (Spanish for 16th Street) as
+    "16TH"."""
     words = written.split()
     if len(words) == 2 and words[0].lower() in ("la", "el") and words[1].isdigit():
         return ordinal_token(int(words[1]))
