@@ -35,7 +35,14 @@ from intents.gazetteer import (
     load_gazetteer,
     load_index,
 )
-from intents.streets import DIRECTIONALS, SUFFIXES, normalize_street, ordinal_token, split_suffix
+from intents.streets import (
+    DIRECTIONALS,
+    SUFFIXES,
+    TRANSIT_SYSTEMS,
+    normalize_street,
+    ordinal_token,
+    split_suffix,
+)
 from intents.types import Place
 
 log = logging.getLogger(__name__)
@@ -129,8 +136,12 @@ _PLACE_SUFFIXES = frozenset({"SQ", "PLZ"})
 def landmark_key(text: str) -> str:
     """The form a place's name is looked up in: "the Union Square" and "union sq" meet at "UNION SQ",
     "16th Street BART" and "16th St BART" at "16TH ST BART" (every word a street type is spelt short,
-    "Saint" too)."""
-    words = [SUFFIXES.get(word, "ST" if word == "SAINT" else word) for word in normalize_street(text).split()]
+    "Saint" too), "16th & Mission BART" and "16th and Mission BART" at "16TH MISSION BART"."""
+    words = [
+        SUFFIXES.get(word, "ST" if word == "SAINT" else word)
+        for word in normalize_street(text).split()
+        if word != "AND"  # normalize_street drops "&"
+    ]
     return " ".join(words[1:] if words[:1] == ["THE"] else words)
 
 
@@ -325,7 +336,11 @@ class OfflineGeocoder(Geocoder):  # type: ignore[misc]  # geopy is untyped
         return self._location(landmark.name, landmark.lat, landmark.long, raw)
 
     def _geocode_one(self, query: str) -> Location | None:
-        return self._landmark(query) or self._geocode_streets(query) or self._landmark_of_corner(query)
+        found = self._landmark(query) or self._geocode_streets(query) or self._landmark_of_corner(query)
+        if found is None and (station_at := _without_transit_system(query)):
+            # "16th & Mission BART", "Park St MBTA" where no such station is listed: its street or corner.
+            return self._geocode_one(station_at)
+        return found
 
     def _landmark_of_corner(self, query: str) -> Location | None:
         """A corner the gazetteer does not have, one side of which is a place it knows, read as a street by
@@ -596,6 +611,17 @@ def _offline_options(options: dict[str, object]) -> dict[str, Any]:
             raise ValueError(f"geocoder.options.data_dir {data_dir} lacks {', '.join(missing)}")
         arguments["data_dir"] = data_dir
     return arguments
+
+
+def _without_transit_system(query: str) -> str | None:
+    """``query`` without a transit system (and a station word) closing it, or None if none does: "16TH ST
+    BART STATION" is at "16TH ST"."""
+    words = query.split()
+    while words and words[-1].upper().strip(".,") in _LANDMARK_TAILS:
+        words.pop()
+    if len(words) < 2 or words[-1].upper().strip(".,") not in TRANSIT_SYSTEMS:
+        return None
+    return " ".join(words[:-1])
 
 
 def _mean(values: list[float]) -> float:

@@ -19,7 +19,7 @@ import bisect
 import math
 import re
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import pairwise
 
 from intents.location_ranker import default_ranker
@@ -41,6 +41,7 @@ from intents.streets import (
     AMBIGUOUS_SUFFIXES,
     DIRECTIONALS,
     SUFFIXES,
+    TRANSIT_SYSTEMS,
     is_ordinal,
     normalize_street,
     ordinal_token,
@@ -899,6 +900,8 @@ class _Finder:
                 # A period after the suffix stays out of the span ("Wareham St." -> "Wareham St"); a
                 # quadrant after it stays in ("14th & U St NW").
                 return self._quadrant_after(index + 1), True, name
+            if words and token.upper in TRANSIT_SYSTEMS:
+                break  # "16th and Mission BART": the station at the corner (``_station``)
             followed_by_suffix = self._suffix_ahead(index)
             # "El Camino Real", "San Pablo": after a particle that opens street names, a capitalised word
             # continues the name even when it is an everyday word.
@@ -1460,6 +1463,7 @@ class _Finder:
                 and at + 1 < len(tokens)
                 and tokens[at + 1].proper
                 and tokens[at + 1].upper not in DIRECTIONALS
+                and tokens[at + 1].upper not in TRANSIT_SYSTEMS
             )
             if _is_suffix(token) and not saint:
                 street = self.street_ending_at_suffix(at, after_number=True)
@@ -1744,6 +1748,7 @@ class _Finder:
                 and index + 1 < len(tokens)
                 and tokens[index + 1].proper
                 and tokens[index + 1].upper not in DIRECTIONALS
+                and tokens[index + 1].upper not in TRANSIT_SYSTEMS  # "16th St BART"
             ):
                 continue
             street = self.street_ending_at_suffix(index)
@@ -2136,6 +2141,7 @@ class _Finder:
         return self.text[self.tokens[start].start : self.tokens[end - 1].end]
 
     def mention(self, candidate: _Candidate) -> LocationMention:
+        candidate = self._station(candidate)
         start = self.tokens[candidate.start].start
         end = self.tokens[candidate.end - 1].end
         return LocationMention(
@@ -2147,6 +2153,28 @@ class _Finder:
             lat=candidate.lat,
             long=candidate.long,
         )
+
+    def _station(self, candidate: _Candidate) -> _Candidate:
+        """A street, corner or place followed by a transit system is its station: "16th St BART", "Powell
+        St BART", "16th and Mission BART", "Park St MBTA station" (a landmark, geocoded as the station the
+        city lists, or else as its street or corner)."""
+        tokens = self.tokens
+        if candidate.lat is not None:
+            return candidate
+        end = candidate.end
+        system = tokens[end - 1].upper if tokens[end - 1].upper in TRANSIT_SYSTEMS else None
+        if system is None and end < len(tokens) and tokens[end].upper in TRANSIT_SYSTEMS:
+            system = tokens[end].upper
+            end += 1
+        if system is None or end - candidate.start < 2:
+            return candidate
+        # "Tremont St MBTA buses": the system's vehicles or people, not its station.
+        if end < len(tokens) and tokens[end].lower in _HEAD_COMPOUNDS:
+            return candidate
+        normalized = candidate.normalized if end == candidate.end else f"{candidate.normalized} {system}"
+        if end < len(tokens) and tokens[end].lower in {"station", "stop", "stn"}:
+            end += 1
+        return replace(candidate, end=end, kind="landmark", normalized=normalized)
 
 
 def _select(candidates: list[_Candidate]) -> list[_Candidate]:

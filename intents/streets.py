@@ -55,6 +55,12 @@ for _abbreviation, _spellings in _SUFFIX_SPELLINGS.items():
 # Suffixes that are also ordinary English words: they name a street only after a name-like word.
 AMBIGUOUS_SUFFIXES = frozenset({"WAY", "ROW", "WALK", "LOOP", "POINT", "PLACE", "COURT", "SQUARE", "TRAIL"})
 
+# Transit systems whose stations residents name by a street or a corner: "16th St BART", "Park St MBTA",
+# "16th and Mission BART". After a place they make it the station; after "St" they are no saint's name.
+TRANSIT_SYSTEMS = frozenset(
+    {"BART", "MUNI", "MBTA", "CTA", "MTA", "SEPTA", "MARTA", "WMATA", "DART", "TRAX", "RTD", "LIRR", "NJT"}
+)
+
 DIRECTIONALS: dict[str, str] = {
     "NORTH": "N",
     "SOUTH": "S",

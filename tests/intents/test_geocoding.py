@@ -538,6 +538,41 @@ def test_a_named_place_in_a_message_is_placed(text: str, near: str, metres: floa
     assert (round(place.lat, 6), round(place.long, 6)) == (place.lat, place.long)
 
 
+@pytest.mark.parametrize(
+    ("text", "span", "near"),
+    [
+        # A street, corner or place followed by a transit system is its station. Before: "16th St BART"
+        # and "Powell St BART" were nothing ("St" before a capital read as "Saint"), "Glen Park BART" the
+        # neighbourhood (not found), "16th and Mission BART" a corner with a street called "Mission BART".
+        ("homeless camp at 16th St BART", "16th St BART", "Mission St & 16th St"),
+        ("someone sleeping at the 24th street bart", "24th street bart", "Mission St & 24th St"),
+        ("fight at Powell St BART", "Powell St BART", "Market St & 4th St"),
+        ("graffiti near Glen Park BART", "Glen Park BART", "2901 Diamond St"),
+        ("trash at 16th and Mission BART", "16th and Mission BART", "Mission St & 16th St"),
+        ("trash at 24th and Mission BART station", "24th and Mission BART station", "Mission St & 24th St"),
+        ("broken light at Civic Center BART", "Civic Center BART", "Market St & 8th St"),
+        # A station the city does not list is its corner.
+        ("graffiti at the 5th and Market MUNI stop", "5th and Market MUNI stop", "Market St & 5th St"),
+    ],
+)
+def test_a_street_or_corner_followed_by_a_transit_system_is_its_station(
+    text: str, span: str, near: str
+) -> None:
+    resolver = offline()
+    mention = find_location(text)
+    assert mention is not None
+    assert (mention.text, mention.kind) == (span, "landmark")
+    reference = resolver.geocode(near)
+    assert reference is not None
+    assert_near(resolver.geocode(mention.normalized or mention.text), (reference.lat, reference.long), 150)
+
+
+def test_a_transit_systems_buses_are_no_station() -> None:
+    mention = find_location("speeding on Tremont St MBTA buses all day")
+    assert mention is not None
+    assert (mention.text, mention.kind) == ("Tremont St", "street")
+
+
 def test_a_shop_whose_name_is_a_typo_away_from_a_street_is_not_that_street() -> None:
     pipeline = load_pipeline()
     harrys = pipeline.understand("Huge pothole right in front of Harrys, please fix")
