@@ -31,6 +31,9 @@ _CROSS_STREET_LEAD = re.compile(
     re.IGNORECASE,
 )
 
+# Words opening a stretch of the street asked about: "between Valencia and Mission", "entre la 16 y la 17".
+_STRETCH_LEAD = re.compile(r"^(?:between|btwn|btw|from|entre)\b", re.IGNORECASE)
+
 
 def needs_confirmation(place: Place, kind: str | None, written: str) -> bool:
     """``kind`` is the mention's kind (None when unknown); ``written`` the normalised words the place was
@@ -68,13 +71,18 @@ def _words(text: str) -> list[str]:
 
 def on_the_street(understander: Understander, street: str, answer: str) -> str | None:
     """``answer`` to "Is it at VALENCIA ST?" read as a spot on that street, when it is not a place of its
-    own: "between 16th and 17th" -> "Valencia between 16th and 17th", "at 16th" / "16th" -> "Valencia and
-    16th". ``street`` is the resident's words for the street. None when the answer is a whole place (an
-    address, a corner), or names nothing found on that street: it is then read as it is."""
+    own: "between 16th and 17th" -> "Valencia between 16th and 17th", "at 16th" / "16th" / "near 16th" ->
+    "Valencia and 16th"; asked about 16th St, "between Valencia and Mission" is that block of 16th St.
+    ``street`` is the resident's words for the street. None when the answer is a whole place (an address,
+    a corner), or names nothing found on that street: it is then read as it is."""
     answer = " ".join(answer.split())
     own = understander.locate(answer)
-    if own is not None and own.kind in _WHOLE_PLACES and understander.geocode(own.normalized) is not None:
-        return None
+    # "between Valencia and Mission" asked about 16th St is its block between the two, not where Valencia
+    # meets Mission 2 km away; "near Valencia" names a street (found as a place after "near"), not a spot.
+    if own is not None and own.kind in _WHOLE_PLACES and not _STRETCH_LEAD.match(answer):
+        place = understander.geocode(own.normalized)
+        if place is not None and place.raw.get("kind") != "street":
+            return None
     cross = _CROSS_STREET_LEAD.sub("", answer)
     for text in (f"{street} {answer}", f"{street} and {cross}"):
         mention = understander.locate(text)

@@ -136,6 +136,18 @@ def test_a_spot_on_the_street_asked_about_narrows_it_down(bot: RunningBot) -> No
     assert (
         bot.request(filed.group(1))["address"] == "VALENCIA ST between 16TH ST & 17TH ST, San Francisco, CA"
     )
+    # Named cross streets: before, "between Valencia St and Mission St" asked about 16th St was filed where
+    # Valencia meets Mission, 2 km south, and "near Valencia" asked about Valencia Street itself.
+    ada = bot.resident("ada")
+    assert "Is it at 16TH ST, San Francisco, CA?" in ada.ask("pothole on 16th St")
+    assert (
+        bot.request(filed_id(ada.ask("between Valencia St and Mission St")))["address"]
+        == "16TH ST between VALENCIA ST & MISSION ST, San Francisco, CA"
+    )
+    bea = bot.resident("bea")
+    assert "Is it at 16TH ST, San Francisco, CA?" in bea.ask("pothole on 16th St")
+    corner = bot.request(filed_id(bea.ask("near Valencia")))
+    assert corner["address"] == "16TH ST & VALENCIA ST, San Francisco, CA"
     # A whole place of its own is still the answer as it is.
     uma = bot.resident("uma")
     assert "Is it at VALENCIA ST, San Francisco, CA?" in uma.ask(report)
