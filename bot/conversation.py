@@ -429,6 +429,12 @@ class ConversationEngine:
                 return
         elif turn.text.strip():
             mention = self._understander().locate(turn.text)
+            if mention is None and parse_small_talk(turn.text) is not None:
+                # "ok", "yes", "👍" while the bot waits for a place: no place, the question again (it used
+                # to be looked up, "I could not find "ok" on the map", and filed as the address the second
+                # time).
+                reply.say("ask_location")
+                return
             if mention is None and _DONT_KNOW.search(turn.text):
                 # "I don't know the address": no place to look up, and no place to keep for a person.
                 state.stage = "location"
@@ -458,9 +464,11 @@ class ConversationEngine:
                     state.stage = "location"
                     reply.say("location_not_found", place=state.location_text)
                     return
-                # Asked twice: keep the resident's words as the address; a person can find a landmark
-                # the gazetteer does not know.
-                state.address_string = state.location_text
+                # Asked twice and still not on the map: a person finds the place (a landmark the
+                # gazetteer does not know, a spot described) before anything is filed. Before, the words
+                # were filed as the address, whatever they were ("yes it is!", "Times Square, New York").
+                self._send_to_review(session, turn, state, reply, reason="the place is not on the map")
+                return
         else:
             reply.say("ask_location")
             return
