@@ -248,7 +248,12 @@ class ConversationEngine:
     def _respond(
         self, session: Session, turn: Turn, state: DialogueState, resident: Resident
     ) -> list[OutboundMessage]:
-        command, small_talk = _words_instead_of_a_report(turn, state, resident)
+        command, small_talk = _words_instead_of_a_report(
+            turn,
+            state,
+            resident,
+            waiting=lambda: self.review_queue.waiting_for(session, resident.channel, resident.resident_id),
+        )
         if resident.opted_out and command is None and _carrier_opt_in(turn):
             command = ResidentCommand("start")
         language = self._language(turn, resident, command, small_talk)
@@ -1125,17 +1130,25 @@ def _names_only_a_place(text: str, mention: LocationMention | None) -> bool:
 
 
 def _words_instead_of_a_report(
-    turn: Turn, state: DialogueState, resident: Resident | None
+    turn: Turn,
+    state: DialogueState,
+    resident: Resident | None,
+    waiting: Callable[[], object | None] = lambda: None,
 ) -> tuple[ResidentCommand | None, SmallTalk | None]:
     """A command, or while no report is in progress (during one, "ok" may answer the bot's question) a
-    greeting or thanks, or a question about the resident's last report ("any update?", answered as STATUS);
-    none of them when the turn carries a photo or a location."""
+    greeting or thanks, or a question about the resident's last report ("any update?", answered as STATUS:
+    a report filed, or one still ``waiting`` for a person); none of them when the turn carries a photo or a
+    location."""
     if not turn.text or turn.media_urls or turn.point is not None:
         return None, None
     command = parse_command(turn.text)
     if command is not None or state.in_progress:
         return command, None
-    if resident and (resident.last_request_id or resident.last_token) and asks_for_status(turn.text):
+    if (
+        resident
+        and asks_for_status(turn.text)
+        and (resident.last_request_id or resident.last_token or waiting() is not None)
+    ):
         return ResidentCommand("status"), None
     return None, parse_small_talk(turn.text)
 

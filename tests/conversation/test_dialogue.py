@@ -320,6 +320,13 @@ def test_a_question_about_the_last_report_is_answered_as_status(bot: RunningBot)
     assert uma.ask("I reported a pothole last week, any update?") == status
     assert uma.ask("Why hasn't it been fixed yet??") == status
     assert bot.request_count() == 1
+    # A report still waiting for a person is asked about the same way (before: "any update?" started a
+    # new report and was asked "Where is it?").
+    wes = bot.resident("wes")
+    assert "A person will look at your report" in wes.ask("something weird going on at 5th St and Mission St")
+    waiting = wes.ask("any update?")
+    assert waiting.startswith('Your report "something weird going on at 5th St and Mission St" is waiting')
+    assert len(bot.review_items()) == 1
     # Someone who reported nothing here is making a report, not asking about one.
     reply = bot.resident("vic").ask("Why hasn't the pothole at 5th St and Market St been fixed? It's huge")
     assert "have not filed" not in reply
