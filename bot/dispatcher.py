@@ -2,8 +2,9 @@
 
 ``Dispatcher.handle`` implements ``channels.base.MessageHandler`` with exactly-once semantics:
 
-1. a message already in the inbox (same channel and provider message id) returns the replies stored with
-   it and does nothing else, so a provider's redelivery never files twice nor replies twice;
+1. a message already in the inbox (same channel, sender and message id) returns the replies stored with it
+   and does nothing else, so a provider's redelivery never files twice nor replies twice; the id counts per
+   sender, so two residents' clients that number their messages alike do not collide;
 2. media that needs the provider's credentials is fetched through the channel and stored by us, so the
    request's ``media_url`` is our own URL with no provider token in it;
 3. what the understander will be asked (classification, geocoding: possibly a network call) is worked out
@@ -79,7 +80,7 @@ class Dispatcher:
         if any(attachment.needs_auth for attachment in message.attachments):
             # Fetching media costs a provider round trip: not for a message already handled.
             stored = await asyncio.to_thread(
-                self._stored_replies, message.channel, message.provider_message_id
+                self._stored_replies, message.channel, message.resident_id, message.provider_message_id
             )
             if stored is not None:
                 return stored
@@ -127,9 +128,11 @@ class Dispatcher:
 
     # -- inside ----------------------------------------------------------------------------------------
 
-    def _stored_replies(self, channel: str, provider_message_id: str) -> list[OutboundMessage] | None:
+    def _stored_replies(
+        self, channel: str, resident_id: str, provider_message_id: str
+    ) -> list[OutboundMessage] | None:
         with self.sessions() as session:
-            return _stored_replies(session, channel, provider_message_id)
+            return _stored_replies(session, channel, resident_id, provider_message_id)
 
     def _handle_once(self, message: InboundMessage, media_urls: tuple[str, ...]) -> list[OutboundMessage]:
         turn = _turn(message, media_urls)
@@ -142,7 +145,9 @@ class Dispatcher:
                     return replies
                 except IntegrityError:
                     session.rollback()
-                    stored = self._stored_replies(message.channel, message.provider_message_id)
+                    stored = self._stored_replies(
+                        message.channel, message.resident_id, message.provider_message_id
+                    )
                     if stored is not None:
                         return stored  # a concurrent delivery of the same message won
                     if attempt == LOCK_RETRIES - 1:
@@ -162,7 +167,10 @@ class Dispatcher:
             reason = f"{reason} ({left_out} photo{'s' if left_out > 1 else ''} not kept)"
         with self._write_turns, self.sessions() as session:
             _serialize_residents(session)
-            if _stored_replies(session, message.channel, message.provider_message_id) is not None:
+            if (
+                _stored_replies(session, message.channel, message.resident_id, message.provider_message_id)
+                is not None
+            ):
                 return  # handled after all, or given up already
             resident = get_or_create_resident(session, message.channel, message.resident_id)
             language = self.engine.templates.language_for(resident.language or message.language_hint)
@@ -210,7 +218,7 @@ class Dispatcher:
 
     def _handle(self, session: Session, turn: Turn, prepared: PreparedUnderstanding) -> list[OutboundMessage]:
         _serialize_residents(session)
-        stored = _stored_replies(session, turn.channel, turn.provider_message_id)
+        stored = _stored_replies(session, turn.channel, turn.resident_id, turn.provider_message_id)
         if stored is not None:
             return stored  # a redelivery: nothing is written
         resident = get_or_create_resident(session, turn.channel, turn.resident_id)
@@ -262,10 +270,15 @@ class Dispatcher:
         return tuple(urls)
 
 
-def _stored_replies(session: Session, channel: str, provider_message_id: str) -> list[OutboundMessage] | None:
+def _stored_replies(
+    session: Session, channel: str, resident_id: str, provider_message_id: str
+) -> list[OutboundMessage] | None:
+    """The replies to a message already handled: one of this sender's on this channel with this id."""
     record = session.exec(
         select(InboxRecord).where(
-            InboxRecord.channel == channel, InboxRecord.provider_message_id == provider_message_id
+            InboxRecord.channel == channel,
+            InboxRecord.resident_id == resident_id,
+            InboxRecord.provider_message_id == provider_message_id,
         )
     ).first()
     if record is None:

@@ -3,8 +3,9 @@
 - ``Resident``: one row per (channel, resident id): language, opt-out, the latest request they filed.
 - ``ConversationRecord``: the dialogue in progress (a JSON document of ``bot.conversation.DialogueState``),
   so a restart of the app loses no conversation.
-- ``InboxRecord``: every inbound message handled, keyed by (channel, provider message id), with the replies
-  it produced; a redelivery of the same message returns these and does nothing else.
+- ``InboxRecord``: every inbound message handled, keyed by (channel, sender, message id), with the replies it
+  produced; a redelivery of the same message returns these and does nothing else. The id is the sender's:
+  two local clients that each number their messages from 1 do not collide.
 """
 
 from __future__ import annotations
@@ -56,7 +57,9 @@ class ConversationRecord(SQLModel, table=True):
 
 class InboxRecord(SQLModel, table=True):
     __tablename__ = "inbox"
-    __table_args__ = (UniqueConstraint("channel", "provider_message_id", name="uq_inbox_provider_message"),)
+    __table_args__ = (
+        UniqueConstraint("channel", "resident_id", "provider_message_id", name="uq_inbox_sender_message"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     channel: str = Field(max_length=32)

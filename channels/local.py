@@ -1,8 +1,8 @@
 """The local channel: talk to the bot as a resident would, over plain HTTP, with no account anywhere.
 
 - ``POST {path}`` with JSON ``{"from": ID, "text": ...}`` (optionally ``"lat"``, ``"long"``, ``"media_url"``,
-  ``"choice"``, ``"language"``, and ``"id"``: a message id the client picks so a retried POST is not handled
-  twice) answers with the bot's replies: ``{"replies": [{"text", "choices": [{"label", "value"}]}]}``.
+  ``"choice"``, ``"language"``, and ``"id"``: a message id the client picks, its own among its ``"from"``'s
+  messages, so a retried POST is not handled twice) answers with the bot's replies: ``{"replies": [{"text", "choices": [{"label", "value"}]}]}``.
 - ``GET {path}?to=ID[&after=N]`` lists everything sent to that resident, oldest first, including later
   notifications: ``{"messages": [{"id", "text", "choices", "sent_at"}]}``; ``after`` skips what was seen.
 

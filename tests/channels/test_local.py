@@ -96,3 +96,16 @@ def test_only_this_machine_may_use_the_channel_unless_configured(settings: Setti
     with running_bot(settings, local={"allow_remote": True}) as bot:
         assert bot.client.post("/local/messages", json=payload, headers=remote).status_code == 200
         assert bot.request_count() == 1
+
+
+def test_a_message_id_is_the_senders_own(bot: RunningBot) -> None:
+    # Two clients that each number their messages from 1: the second is a new message, not a redelivery.
+    k1, k2 = bot.resident("k1"), bot.resident("k2")
+    first = filed_id(k1.ask(CLEAR_REPORT, id="1"))
+    second = k2.ask("There is a huge pothole in the road at 4th St and Mission St", id="1")
+    assert filed_id(second) != first
+    assert bot.request_count() == 2
+    # Each sender's own redelivery is still recognised.
+    assert k2.ask("There is a huge pothole in the road at 4th St and Mission St", id="1") == second
+    assert bot.request_count() == 2
+    assert bot.inbox_count() == 2
