@@ -918,7 +918,71 @@ def _yes_or_no(answer: str, labels: tuple[str, str] = (YES, NO)) -> str | None:
         return YES
     if lowered in (NO, labels[1].lower()) or lowered in NO_WORDS:
         return NO
+    # "yes it is", "Yes, that's right", "no it's not", "sí, es ahí": the word, then only words that agree.
+    first, *rest = _ANSWER_WORD.findall(lowered) or [""]
+    if rest and all(word in _AGREEING for word in rest):
+        if first in YES_WORDS or first == labels[0].lower():
+            return YES
+        if first in NO_WORDS or first == labels[1].lower():
+            return NO
     return None
+
+
+_ANSWER_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
+# Words after a yes or a no that add nothing to it.
+_AGREEING = frozenset(
+    [
+        "it",
+        "is",
+        "it's",
+        "its",
+        "that",
+        "that's",
+        "thats",
+        "this",
+        "the",
+        "place",
+        "spot",
+        "one",
+        "right",
+        "correct",
+        "exactly",
+        "sure",
+        "please",
+        "thanks",
+        "thank",
+        "you",
+        "there",
+        "yes",
+        "yeah",
+        "yep",
+        "no",
+        "not",
+        "isn't",
+        "isnt",
+        "wrong",
+        "nope",
+        "sorry",
+        "absolutely",
+        "definitely",
+        "indeed",
+        "ok",
+        "okay",
+        "es",
+        "eso",
+        "ahí",
+        "ahi",
+        "allí",
+        "alli",
+        "correcto",
+        "exacto",
+        "así",
+        "asi",
+        "está",
+        "esta",
+        "gracias",
+    ]
+)
 
 
 def _describes_problem(understander: Understander, state: DialogueState, text: str, threshold: float) -> bool:

@@ -152,3 +152,14 @@ def test_a_spot_on_the_street_asked_about_narrows_it_down(bot: RunningBot) -> No
     uma = bot.resident("uma")
     assert "Is it at VALENCIA ST, San Francisco, CA?" in uma.ask(report)
     assert bot.request(filed_id(uma.ask("1355 Market St")))["address"] == "1355 MARKET ST, San Francisco, CA"
+
+
+def test_yes_or_no_in_a_few_more_words_answers_the_question(bot: RunningBot) -> None:
+    # Before: 'I could not find "yes it is" on the map', and "yes it is!" sent again was filed as the address.
+    yan = bot.resident("yan")
+    assert "Is it at GUERRERO ST, San Francisco, CA?" in yan.ask("pothole on Guerrero St")
+    request = bot.request(filed_id(yan.ask("Yes, that's right")))
+    assert request["address"] == "GUERRERO ST, San Francisco, CA"
+    noa = bot.resident("noa")
+    assert "Is it at GUERRERO ST, San Francisco, CA?" in noa.ask("pothole on Guerrero St")
+    assert noa.ask("no it's not").startswith("Sorry about that. Where is it exactly?")
