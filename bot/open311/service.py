@@ -12,7 +12,7 @@ import logging
 import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, select, update
@@ -37,7 +37,7 @@ from bot.open311.models import (
     Submission,
     TokenStatus,
 )
-from bot.open311.validation import validate_submission
+from bot.open311.validation import as_utc, validate_submission
 
 # The spec's default window and the longest window a query may ask for.
 QUERY_WINDOW = timedelta(days=90)
@@ -287,14 +287,17 @@ class Open311Service:
         for value, name in ((start, "start_date"), (end, "end_date")):
             if value is not None and value.tzinfo is None:
                 raise InvalidInput(f"{name} needs a timezone", field=name)
+        # In UTC first: an offset can push a date past what a datetime (and the database) holds.
+        start = as_utc(start, "start_date") if start is not None else None
+        end = as_utc(end, "end_date") if end is not None else None
         if start is None and end is None:
             end = self._clock()
             start = end - QUERY_WINDOW
         elif start is None:
             assert end is not None
-            start = end - QUERY_WINDOW
+            start = _shifted(end, -QUERY_WINDOW)
         elif end is None:
-            end = start + QUERY_WINDOW
+            end = _shifted(start, QUERY_WINDOW)
         if start > end:
             raise InvalidInput("start_date is after end_date", field="start_date")
         if end - start > QUERY_WINDOW:
@@ -448,6 +451,16 @@ class Open311Service:
             .execution_options(synchronize_session=False)
         )
         return TokenStatus(row.token, str(request_id), row.created_at, now)
+
+
+def _shifted(moment: datetime, delta: timedelta) -> datetime:
+    """``moment + delta``, stopping at the first or last datetime: the default window of a date at the
+    edge of the calendar (start_date=9999-12-31T23:59:59Z) is the part of it that exists."""
+    try:
+        return moment + delta
+    except OverflowError:
+        edge = datetime.min if delta < timedelta(0) else datetime.max
+        return edge.replace(tzinfo=UTC)
 
 
 def _token_status(row: RequestTokenRow) -> TokenStatus:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -40,16 +40,27 @@ _UNENCODED_PLUS = re.compile(r"(T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}:\d{2})
 
 
 def parse_w3c_datetime(value: str, field: str) -> datetime:
-    """A w3c datetime with a timezone (``Z`` or ``+HH:MM``), as the spec requires."""
+    """A w3c datetime with a timezone (``Z`` or ``+HH:MM``), as the spec requires, in UTC."""
     text = _UNENCODED_PLUS.sub(r"\1+\2", value.strip())
     if not _W3C_DATETIME.fullmatch(text):
         raise InvalidInput(
             f"{field} must be a w3c datetime with a timezone, e.g. 2010-01-01T00:00:00Z", field=field
         )
     try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError as exc:
         raise InvalidInput(f"{field} is not a valid date: {exc}", field=field) from exc
+    return as_utc(parsed, field)
+
+
+def as_utc(moment: datetime, field: str) -> datetime:
+    """``moment`` (aware) in UTC; a 400 for one that UTC cannot hold (9999-12-31T23:59:59-14:00)."""
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError as exc:
+        raise InvalidInput(
+            f"{field} is out of range: in UTC it falls before the year 1 or after the year 9999", field=field
+        ) from exc
 
 
 def check_http_url(value: str, field: str) -> str:

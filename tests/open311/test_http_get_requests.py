@@ -127,6 +127,22 @@ def test_bad_filters_are_400_naming_the_parameter(api: Deployment, fmt: Format) 
         assert_error(api.get(f"requests.{fmt}", params), 400, fmt, *mentions, any_of=True)
 
 
+def test_dates_at_the_edges_of_the_calendar_are_answered_not_crashed_on(api: Deployment) -> None:
+    insert_requests(api, [{"requested_datetime": datetime.now(UTC) - timedelta(days=1)}])
+    for fmt in FORMATS:
+        # Valid dates whose default 90-day window would run off the calendar: the part that exists.
+        assert _ids(api, fmt, start_date="9999-12-31T23:59:59Z") == []
+        assert _ids(api, fmt, end_date="0001-02-01T00:00:00Z") == []
+        assert _ids(api, fmt, start_date="0001-01-01T00:00:00Z") == []
+        # Dates that only exist in their own time zone: in UTC they are before year 1 or after 9999.
+        url = api.url(f"requests.{fmt}")
+        for query, name in (
+            ("end_date=9999-12-31T23:59:59-14:00", "end_date"),
+            ("start_date=0001-01-01T00:00:00%2B14:00", "start_date"),
+        ):
+            assert_error(api.http.get(f"{url}?{query}"), 400, fmt, name, "range")
+
+
 def test_default_window_is_90_days_and_at_most_1000_results(api: Deployment) -> None:
     now = datetime.now(UTC)
     old = insert_requests(api, [{"requested_datetime": now - timedelta(days=91, hours=1)}])[0]
