@@ -74,6 +74,12 @@ DUPLICATE_WINDOW = timedelta(hours=1)
 # How alike two descriptions must be to be one report sent twice ("There is a huge pothole!!").
 DUPLICATE_SIMILARITY = 90
 _NUMBER = re.compile(r"^\s*#?(\d{1,2})[.)]?\s*$")
+# "the second one", "first": a choice by its place in the list.
+_ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth")
+_ORDINAL_CHOICE = re.compile(rf"^(?:the\s+)?({'|'.join(_ORDINALS)})(?:\s+one)?\W*$")
+# How sure the classifier must be that a resident's own word for their problem ("rats") is one of the
+# choices offered; it need not be sure enough to file (the resident was asked, the choices are few).
+_CHOICE_IN_WORDS_CONFIDENCE = 0.5
 _NUMBERS = re.compile(r"\d{1,2}")
 # Answers to "Is it at ...?" besides the buttons' labels in the resident's language.
 YES, NO = "yes", "no"
@@ -412,8 +418,16 @@ class ConversationEngine:
         options = [*state.choices, SOMETHING_ELSE]
         labels = [self._service_name(code, reply.language) for code in state.choices]
         labels.append(reply.render("something_else"))
-        picked = _pick_option(turn.choice_value or turn.text, options, labels)
+        picked = _pick_option(turn.choice_value or turn.text, options, labels) or self._choice_in_words(
+            turn, state
+        )
         if picked is None:
+            understander = self._understander()
+            if not state.has_location and _names_only_a_place(turn.text, understander.locate(turn.text)):
+                # The place, sent before the kind was chosen ("Mission and 19th"): kept, and the
+                # question again (it was "Sorry, I did not understand that answer" and the place lost).
+                self._answer_location(session, turn, state, resident, reply)
+                return
             if turn.text.strip():
                 reply.say("attribute_invalid")
             self._ask_category(state, reply)
@@ -424,6 +438,27 @@ class ConversationEngine:
             state.service_code = picked
         state.choices = []
         self._proceed(session, turn, state, resident, reply)
+
+    def _choice_in_words(self, turn: Turn, state: DialogueState) -> str | None:
+        """The offered service the resident's own words name ("rats" for Rodents and Pests, "ratas", "the
+        second one"), when the classifier reads them as one of the choices and no other."""
+        text = turn.text.strip()
+        if not text or turn.choice_value:
+            return None
+        ordinal = _ORDINAL_CHOICE.search(text.lower())
+        if ordinal is not None:
+            index = _ORDINALS.index(ordinal.group(1))
+            return state.choices[index] if index < len(state.choices) else None
+        prediction = self._understander().classify(text)
+        if prediction.service_code == "other" or prediction.confidence < _CHOICE_IN_WORDS_CONFIDENCE:
+            return None
+        services = self.backend.services()
+        matching = [
+            code
+            for code in state.choices
+            if any(s.code == code for s in _services_for(services, prediction.service_code))
+        ]
+        return matching[0] if len(matching) == 1 else None
 
     def _answer_location(
         self, session: Session, turn: Turn, state: DialogueState, resident: Resident, reply: _Replies
@@ -540,13 +575,7 @@ class ConversationEngine:
         if not text and not point_taken:
             return  # told the shared location is outside the city, asked for another
         if not text:
-            state.stage = "what"
-            if turn.media_urls:
-                reply.say("ask_what_photo")
-            elif turn.point is not None:
-                reply.say("ask_what_point")
-            else:
-                reply.say("ask_what")
+            self._ask_what(state, reply)
             return
         state.words.append(text)
         description = "\n".join(state.words)
@@ -675,13 +704,7 @@ class ConversationEngine:
         self, session: Session, turn: Turn, state: DialogueState, resident: Resident, reply: _Replies
     ) -> None:
         if not state.words:
-            state.stage = "what"
-            if state.media_urls:
-                reply.say("ask_what_photo")
-            elif state.has_location:
-                reply.say("ask_what_point")
-            else:
-                reply.say("ask_what")
+            self._ask_what(state, reply)
             return
         if state.service_code is None and not state.needs_review:
             self._ask_category(state, reply)
@@ -698,6 +721,17 @@ class ConversationEngine:
             self._ask_attribute(spec, state, reply)
             return
         self._file(session, turn, state, resident, reply)
+
+    @staticmethod
+    def _ask_what(state: DialogueState, reply: _Replies) -> None:
+        state.stage = "what"
+        # A place already given (shared, or written after a photo) is not asked for again.
+        if state.has_location:
+            reply.say("ask_what_point")
+        elif state.media_urls:
+            reply.say("ask_what_photo")
+        else:
+            reply.say("ask_what")
 
     def _ask_category(self, state: DialogueState, reply: _Replies) -> None:
         state.stage = "category"

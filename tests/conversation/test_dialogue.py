@@ -123,6 +123,18 @@ def test_a_photo_alone_is_asked_what_and_where(bot: RunningBot) -> None:
 
 
 def test_a_location_alone_is_asked_what(bot: RunningBot) -> None:
+    # With a photo, or written after one, the place is not asked for again (it was: "Thanks for the photo.
+    # What is the problem, and where is it?").
+    photo = "https://example.org/photos/pothole.jpg"
+    assert "I have your location" in bot.resident("finn").ask(lat=37.7793, long=-122.4193, media_url=photo)
+    gus = bot.resident("gus")
+    assert "where is it?" in gus.ask(media_url=photo)
+    assert "I have your location" in gus.ask("Valencia St and 16th St")
+    filed = re.search(r"filed as #(\d+) \(Graffiti\)", gus.ask("graffiti all over the wall"))
+    assert filed is not None
+    request = bot.request(filed.group(1))
+    assert request["address"] == "VALENCIA ST & 16TH ST, San Francisco, CA"
+    assert request["media_url"] == photo
     erin = bot.resident("erin")
     assert "I have your location" in erin.ask(lat=37.7793, long=-122.4193)
     request_id = filed_id(erin.ask("There is a big pothole in the road"))
@@ -150,6 +162,31 @@ def test_an_unsure_category_offers_the_top_choices_answered_by_number_or_words(s
         assert "did not understand" in grace.ask("purple elephants")  # not an option: asked again
         filed_id(grace.ask("pothole"))
         assert bot.request_count() == 2
+
+
+def test_the_choice_in_the_residents_own_words_and_a_place_sent_instead_are_taken(settings: Settings) -> None:
+    overrides = {
+        "intents": {"auto_file_threshold": 1.0},
+        "conversation": {"offer_choices_min_confidence": 0.0},
+    }
+    with running_bot(settings, **overrides) as bot:
+        # Before: "Sorry, I did not understand that answer." to each of these.
+        for resident, answer in (("nina", "it's the rats"), ("olga", "ratas")):
+            question = bot.resident(resident).ask("rats and trash everywhere at Mission St and 20th St")
+            assert "Rodents and Pests" in question, question
+            assert "(Rodents and Pests)" in bot.resident(resident).ask(answer), answer
+        pia = bot.resident("pia")
+        options = pia.ask(CLEAR_REPORT).splitlines()[1:]
+        second = options[1].split(". ", 1)[1]
+        assert f"({second})" in pia.ask("the second one")
+        # The place sent before the kind was chosen is kept, and the kind asked again (it was refused as
+        # an answer and lost).
+        quinn = bot.resident("quinn")
+        assert "What kind of problem" in quinn.ask("There is a huge pothole in the road")
+        assert "What kind of problem" in quinn.ask("5th St and Market St")
+        request = bot.request(filed_id(quinn.ask("pothole")))
+        assert request["address"] == "05TH ST & MARKET ST, San Francisco, CA"
+        assert request["description"] == "There is a huge pothole in the road"
 
 
 def test_something_else_or_a_very_unsure_report_goes_to_review(settings: Settings) -> None:
