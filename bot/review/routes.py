@@ -319,8 +319,21 @@ def operator_router(console: Console) -> APIRouter:
             lat, long = coordinates(form_text(form, "lat"), form_text(form, "long"))
         except ValueError as exc:
             return item_page(request, operator, session, item_id, error=str(exc), status=400)
-        # A service picked from the full list is a deliberate choice: it wins over the radio buttons.
-        chosen = form_text(form, "other_service_code") or form_text(form, "service_code")
+        # The checked radio decides: a suggestion, or "Another service" with the one picked from the list.
+        radio = form.get("service_code")
+        if isinstance(radio, str) and radio.strip():
+            chosen = radio.strip()
+        else:
+            chosen = form_text(form, "other_service_code")
+            if radio is not None and not chosen:
+                return item_page(
+                    request,
+                    operator,
+                    session,
+                    item_id,
+                    error="Another service: choose a service from the list.",
+                    status=400,
+                )
         approval = decisions.Approval(
             service_code=chosen,
             address_string=form_text(form, "address_string"),

@@ -1,0 +1,65 @@
+"""The item page's decision form in a real browser: the service that is filed is the one whose radio is
+checked, and a form refused for a mistake comes back as the operator filled it in."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.operator.support import PASSWORDS, Deployment, enqueue_report, sign_in, wait_for_message
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+SUGGESTIONS = [
+    {"service_code": "graffiti", "confidence": 0.44},
+    {"service_code": "illegal_dumping", "confidence": 0.31},
+]
+
+
+def queue_report(deployment: Deployment, resident_id: str) -> int:
+    return enqueue_report(
+        deployment.runtime,
+        resident_id=resident_id,
+        text="paint cans and a sofa dumped by the church",
+        suggestions=SUGGESTIONS,
+        address_string="VALENCIA ST & 16TH ST",
+        lat=37.76502,
+        long=-122.42196,
+    )
+
+
+def claimed_item_page(deployment: Deployment, open_browser: Any, item_id: int) -> Any:
+    page = open_browser().new_page()
+    sign_in(page, deployment.url, "alice", PASSWORDS["alice"])
+    page.goto(f"{deployment.url}/operator/queue/{item_id}")
+    page.get_by_role("button", name=f"Claim #{item_id}").click()
+    page.wait_for_url(re.compile(rf"/operator/queue/{item_id}\?done=claimed"))
+    return page
+
+
+def filed_service(url: str, resident_id: str) -> str:
+    told = wait_for_message(url, resident_id, "filed as #")
+    found = re.search(r"#(\d+)", told)
+    assert found is not None
+    answer = httpx.get(f"{url}/open311/v2/requests/{found.group(1)}.json", timeout=10)
+    return str(answer.json()[0]["service_code"])
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_checked_radio_decides_the_service(deployment: Deployment, open_browser: Any) -> None:
+    item_id = queue_report(deployment, "res-radio")
+    page = claimed_item_page(deployment, open_browser, item_id)
+    # "Another service" checked but nothing chosen from the list: refused, not filed as the bot's guess.
+    page.get_by_label("Another service:").check()
+    page.get_by_role("button", name="Approve and file").click()
+    assert "choose a service" in page.get_by_role("alert").inner_text()
+    assert page.get_by_role("button", name="Approve and file").is_visible()
+    # A service left chosen in the list, then the second suggestion's radio: the radio wins.
+    page.locator("#other_service").select_option("tree")
+    page.get_by_label(re.compile(r"Illegal Dumping")).check()
+    page.get_by_role("button", name="Approve and file").click()
+    page.wait_for_url(re.compile(r"/operator/\?done=approved"))
+    assert filed_service(deployment.url, "res-radio") == "illegal_dumping"
