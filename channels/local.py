@@ -2,7 +2,8 @@
 
 - ``POST {path}`` with JSON ``{"from": ID, "text": ...}`` (optionally ``"lat"``, ``"long"``, ``"media_url"``,
   ``"choice"``, ``"language"``, and ``"id"``: a message id the client picks, its own among its ``"from"``'s
-  messages, so a retried POST is not handled twice) answers with the bot's replies: ``{"replies": [{"text", "choices": [{"label", "value"}]}]}``.
+  messages, so a retried POST is not handled twice) answers with the bot's replies:
+  ``{"replies": [{"text", "choices": [{"label", "value"}]}]}``.
 - ``GET {path}?to=ID[&after=N]`` lists everything sent to that resident, oldest first, including later
   notifications: ``{"messages": [{"id", "text", "choices", "sent_at"}]}``; ``after`` skips what was seen.
 
@@ -30,6 +31,9 @@ from channels.messages import Attachment, GeoPoint, InboundMessage, OutboundMess
 CHANNEL_NAME = "local"
 MAX_ID_CHARS = 128
 MAX_TEXT_CHARS = 4000
+# The largest message id the outbox can hold (PostgreSQL's INTEGER, 32 bits): 'after' beyond it is refused.
+MAX_AFTER = 2**31 - 1
+_STRING_FIELDS = ("from", "text", "media_url", "choice", "language", "id")
 
 
 @runtime_checkable
@@ -101,8 +105,8 @@ class LocalChannel(Channel):
         if not resident or len(resident) > MAX_ID_CHARS:
             return _error(f"'to' is required: the resident's id (at most {MAX_ID_CHARS} characters)", 422)
         after_text = request.query_params.get("after", "0")
-        if not after_text.isdigit():
-            return _error("'after' must be a message id (a whole number)", 422)
+        if not after_text.isascii() or not after_text.isdigit() or int(after_text) > MAX_AFTER:
+            return _error(f"'after' must be a message id (a whole number up to {MAX_AFTER})", 422)
         if not isinstance(self.handler, SentMessageLog):
             return _error("this deployment keeps no record of sent messages", 501)
         sent = await self.handler.sent_messages(CHANNEL_NAME, resident, int(after_text))
@@ -119,6 +123,11 @@ class LocalChannel(Channel):
 def parse_local_message(payload: object) -> InboundMessage:
     if not isinstance(payload, dict):
         raise LocalMessageError('the body must be a JSON object like {"from": "alice", "text": "..."}')
+    for name in _STRING_FIELDS:
+        value = payload.get(name)
+        if isinstance(value, str) and not _is_unicode(value):
+            # JSON can escape half of a surrogate pair ("\ud800"), which is no character at all.
+            raise LocalMessageError(f"'{name}' must be valid Unicode text (it has a lone surrogate)")
     sender = payload.get("from")
     if not isinstance(sender, str) or not sender.strip() or len(sender) > MAX_ID_CHARS:
         raise LocalMessageError(f"'from' is required: the resident's id (at most {MAX_ID_CHARS} characters)")
@@ -172,6 +181,15 @@ def _point(lat: object, long: object) -> GeoPoint | None:
 
 def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _is_unicode(text: str) -> bool:
+    """False for a string holding a lone surrogate, which no encoding (nor the database) can store."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _is_loopback(host: str | None) -> bool:

@@ -3,6 +3,7 @@ refused with a clear error, and a conversation that spans a restart of the app."
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
@@ -30,10 +31,19 @@ def bot(settings: Settings) -> Iterator[RunningBot]:
         ({"from": "a", "lat": True, "long": 1.0}, "'lat' and 'long' go together"),
         ({"from": "a", "media_url": "ftp://x/y.jpg"}, "'media_url' must be an http(s) URL"),
         (["not", "an", "object"], "must be a JSON object"),
+        # Half a surrogate pair, which JSON can escape but no text holds.
+        ({"from": "z3", "text": "\ud800"}, "'text' must be valid Unicode text"),
+        ({"from": "\ud83d", "text": "hi"}, "'from' must be valid Unicode text"),
+        ({"from": "z3", "text": "hi", "id": "\udc00"}, "'id' must be valid Unicode text"),
+        ({"from": "z3", "media_url": "https://example.org/\udc00.jpg"}, "'media_url' must be valid Unicode"),
+        ({"from": "z3", "text": "hi", "choice": "\udc00"}, "'choice' must be valid Unicode text"),
+        ({"from": "z3", "text": "hi", "language": "\udc00"}, "'language' must be valid Unicode text"),
     ],
 )
 def test_bad_messages_are_refused_with_the_reason(bot: RunningBot, payload: object, error: str) -> None:
-    response = bot.client.post("/local/messages", json=payload)
+    # As JSON escapes it (a lone surrogate as "\\ud800"; httpx's json= would write it raw, and fail).
+    body = json.dumps(payload).encode()
+    response = bot.client.post("/local/messages", content=body, headers={"content-type": "application/json"})
     assert response.status_code == 422
     assert error in response.json()["error"]
     assert bot.outbox() == []
@@ -46,6 +56,13 @@ def test_not_json_and_a_missing_recipient(bot: RunningBot) -> None:
     assert response.status_code == 400
     assert bot.client.get("/local/messages").status_code == 422
     assert bot.client.get("/local/messages", params={"to": "a", "after": "x"}).status_code == 422
+    for after in ("99999999999999999999999", str(2**31), "²", "-1"):
+        listed = bot.client.get("/local/messages", params={"to": "a", "after": after})
+        assert listed.status_code == 422, after
+        assert "'after' must be a message id" in listed.json()["error"]
+    assert bot.client.get("/local/messages", params={"to": "a", "after": str(2**31 - 1)}).json() == {
+        "messages": []
+    }
 
 
 def test_everything_sent_is_listed_including_later_notifications(bot: RunningBot) -> None:
