@@ -265,7 +265,13 @@ class Open311Service:
             statement = statement.where(c.id.in_(ids)).order_by(c.id)
         else:
             start, end = self._window(query.start_date, query.end_date)
-            statement = statement.where(c.requested_datetime >= start, c.requested_datetime <= end)
+            # Clients are shown whole seconds (formats.w3c) while stored times keep their microseconds, so
+            # the bounds compare the times as shown: end_date=X includes the whole second X, and
+            # start_date=X&end_date=X finds every request shown as requested at X.
+            statement = statement.where(
+                c.requested_datetime >= _whole_second_from(start),
+                c.requested_datetime <= end.replace(microsecond=999_999),
+            )
             if query.service_codes:
                 statement = statement.where(c.service_code.in_(query.service_codes))
             if query.statuses:
@@ -461,6 +467,13 @@ def _shifted(moment: datetime, delta: timedelta) -> datetime:
     except OverflowError:
         edge = datetime.min if delta < timedelta(0) else datetime.max
         return edge.replace(tzinfo=UTC)
+
+
+def _whole_second_from(moment: datetime) -> datetime:
+    """The first whole second at or after ``moment``: the earliest time shown as ``moment`` or later."""
+    if not moment.microsecond:
+        return moment
+    return _shifted(moment.replace(microsecond=0), timedelta(seconds=1))
 
 
 def _token_status(row: RequestTokenRow) -> TokenStatus:

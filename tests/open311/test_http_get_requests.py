@@ -143,6 +143,26 @@ def test_dates_at_the_edges_of_the_calendar_are_answered_not_crashed_on(api: Dep
             assert_error(api.http.get(f"{url}?{query}"), 400, fmt, name, "range")
 
 
+def test_date_bounds_compare_the_whole_seconds_clients_are_shown(api: Deployment) -> None:
+    shown = (datetime.now(UTC) - timedelta(days=1)).replace(microsecond=0)
+    # Stored with microseconds, as the core stores every request; the API shows the whole second.
+    (late_in_second,) = insert_requests(
+        api, [{"requested_datetime": shown + timedelta(microseconds=700_000)}]
+    )
+    second = timedelta(seconds=1)
+    for fmt in FORMATS:
+        record = request_records(api.get(f"requests/{late_in_second}.{fmt}"), fmt)[0]
+        assert record["requested_datetime"] == _w3c(shown)
+        assert _ids(api, fmt, end_date=_w3c(shown)) == [late_in_second], "end_date is inclusive"
+        assert _ids(api, fmt, start_date=_w3c(shown), end_date=_w3c(shown)) == [late_in_second]
+        assert _ids(api, fmt, start_date=_w3c(shown)) == [late_in_second]
+        assert _ids(api, fmt, end_date=_w3c(shown - second)) == []
+        assert _ids(api, fmt, start_date=_w3c(shown + second)) == []
+        # A bound with a fraction is compared as shown too: the request is shown at the second before.
+        assert _ids(api, fmt, start_date=_w3c(shown).replace("Z", ".5Z")) == []
+        assert _ids(api, fmt, end_date=_w3c(shown).replace("Z", ".5Z")) == [late_in_second]
+
+
 def test_default_window_is_90_days_and_at_most_1000_results(api: Deployment) -> None:
     now = datetime.now(UTC)
     old = insert_requests(api, [{"requested_datetime": now - timedelta(days=91, hours=1)}])[0]
