@@ -130,6 +130,13 @@ def _comma_list(value: str | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(part.strip() for part in value.split(",") if part.strip()))
 
 
+def _list_param(request: Request, name: str) -> tuple[str, ...]:
+    """A list parameter, which the spec lets a client declare several times, comma delimited: the union
+    of every occurrence's comma list (``status=open&status=closed`` is ``status=open,closed``)."""
+    values = (_clean(value, name) for value in request.query_params.getlist(name))
+    return tuple(dict.fromkeys(part for value in values for part in _comma_list(value)))
+
+
 def _integer(value: str | None, name: str, low: int, high: int) -> int | None:
     if value is None:
         return None
@@ -506,11 +513,11 @@ def _request_query(request: Request, max_page_size: int) -> RequestQuery:
     start = _param(request, "start_date")
     end = _param(request, "end_date")
     return RequestQuery(
-        service_request_ids=_comma_list(_param(request, "service_request_id")),
-        service_codes=_comma_list(_param(request, "service_code")),
+        service_request_ids=_list_param(request, "service_request_id"),
+        service_codes=_list_param(request, "service_code"),
         start_date=parse_w3c_datetime(start, "start_date") if start else None,
         end_date=parse_w3c_datetime(end, "end_date") if end else None,
-        statuses=tuple(s.lower() for s in _comma_list(_param(request, "status"))),
+        statuses=tuple(dict.fromkeys(s.lower() for s in _list_param(request, "status"))),
         page=_integer(_param(request, "page"), "page", 1, 1_000_000) or 1,
         page_size=_integer(_param(request, "page_size"), "page_size", 1, max_page_size),
         extensions=_boolean(_param(request, "extensions")),

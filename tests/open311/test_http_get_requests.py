@@ -33,8 +33,10 @@ def api(tmp_path: Path, database_url: str) -> Iterator[Deployment]:
         yield running
 
 
-def _ids(api: Deployment, fmt: Format = "json", **params: Any) -> list[str]:
-    return [str(r["service_request_id"]) for r in request_records(api.get(f"requests.{fmt}", params), fmt)]
+def _ids(api: Deployment, fmt: Format = "json", pairs: Any = None, **params: Any) -> list[str]:
+    """The ids GET requests answers for ``params`` (or a list of ``pairs``, to repeat a parameter)."""
+    query = pairs if pairs is not None else params
+    return [str(r["service_request_id"]) for r in request_records(api.get(f"requests.{fmt}", query), fmt)]
 
 
 def _w3c(moment: datetime) -> str:
@@ -105,6 +107,48 @@ def test_filters_in_both_formats(api: Deployment) -> None:
     assert_same_records(
         request_records(api.get("requests.xml"), "xml"), request_records(api.get("requests.json"), "json")
     )
+
+
+def test_list_parameters_declared_several_times_are_the_union(api: Deployment) -> None:
+    now = datetime.now(UTC)
+    pothole, graffiti, closed_pothole, noise = insert_requests(
+        api,
+        [
+            {"service_code": "pothole", "requested_datetime": now - timedelta(hours=4)},
+            {
+                "service_code": "graffiti",
+                "service_name": "Graffiti",
+                "requested_datetime": now - timedelta(hours=3),
+            },
+            {"service_code": "pothole", "status": "closed", "requested_datetime": now - timedelta(hours=2)},
+            {
+                "service_code": "noise",
+                "service_name": "Noise",
+                "requested_datetime": now - timedelta(hours=1),
+            },
+        ],
+    )
+    for fmt in FORMATS:
+        codes = [("service_code", "pothole"), ("service_code", "graffiti")]
+        assert set(_ids(api, fmt, codes)) == {pothole, graffiti, closed_pothole}
+        # Comma lists within each occurrence, and empty occurrences, count too.
+        mixed = [("service_code", "graffiti, noise"), ("service_code", ""), ("service_code", "pothole")]
+        assert set(_ids(api, fmt, mixed)) == {pothole, graffiti, closed_pothole, noise}
+        assert set(_ids(api, fmt, [("status", "closed"), ("status", "open")])) == {
+            pothole,
+            graffiti,
+            closed_pothole,
+            noise,
+        }
+        assert set(_ids(api, fmt, [("status", "closed"), ("service_code", "pothole")])) == {closed_pothole}
+        assert set(_ids(api, fmt, [("service_request_id", pothole), ("service_request_id", noise)])) == {
+            pothole,
+            noise,
+        }
+        # A bad value in any occurrence is refused, not hidden behind a later good one.
+        assert_error(
+            api.get(f"requests.{fmt}", [("status", "pending"), ("status", "open")]), 400, fmt, "status"
+        )
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
