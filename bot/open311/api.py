@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 from urllib.parse import parse_qsl, unquote
@@ -22,6 +22,7 @@ from fastapi import APIRouter, FastAPI, Path, Query, Request
 from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -50,6 +51,8 @@ PathParam = Annotated[str, Path(pattern=PRESENT_PATTERN)]
 _ATTRIBUTE_KEY = re.compile(r"^attribute\[([^\]]{1,128})\](\[\])?$")
 _SUFFIX = re.compile(r"\.(xml|json)$")
 _MAX_PARAM_LENGTH = 20_000
+# The methods a 405 is answered for in the spec's error format (with Allow naming what the path serves).
+_HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE")
 _NEW_REQUEST_FIELDS = (
     "address_string",
     "address_id",
@@ -484,7 +487,48 @@ def build_router(service: Open311Service, media: MediaStore, settings: Settings)
             stored.path, media_type=stored.media_type, headers={"cache-control": "public, max-age=86400"}
         )
 
+    _complete_methods(router)
     return router
+
+
+def _complete_methods(router: APIRouter) -> None:
+    """HEAD wherever GET is served, and a 405 naming every method a path serves.
+
+    A HEAD route reuses the GET route's endpoint, so the status and headers are the same, and uvicorn
+    leaves the body out. (FastAPI routes answer only the methods they list, where Starlette's add HEAD
+    to GET; listing HEAD on the GET routes would describe every read twice in the OpenAPI document.)
+    Starlette's own 405 names only the methods of the first route matching the path (GET requests.json
+    and POST requests.json are two routes), so each path ends with a route answering every other method.
+    """
+    methods: dict[str, set[str]] = {}
+    for route in list(router.routes):
+        if not isinstance(route, StarletteRoute) or not route.methods:
+            continue
+        methods.setdefault(route.path, set()).update(route.methods)
+        if isinstance(route, APIRoute) and "GET" in route.methods:
+            router.add_api_route(
+                route.path.removeprefix(router.prefix),
+                route.endpoint,
+                methods=["HEAD"],
+                include_in_schema=False,
+                response_class=route.response_class,
+            )
+            methods[route.path].add("HEAD")
+    for path, allowed in methods.items():
+        others = [method for method in _HTTP_METHODS if method not in allowed]
+        endpoint = _method_not_allowed(format_of(path), allowed)
+        router.routes.append(StarletteRoute(path, endpoint, methods=others, include_in_schema=False))
+
+
+def _method_not_allowed(fmt: Format, allowed: set[str]) -> Callable[[Request], Awaitable[Response]]:
+    allow = ", ".join(sorted(allowed))
+
+    async def not_allowed(request: Request) -> Response:
+        response = error_response(fmt, 405, "method not allowed")
+        response.headers["allow"] = allow
+        return response
+
+    return not_allowed
 
 
 def _new_request(

@@ -93,8 +93,40 @@ def test_unknown_format_and_method(api: Deployment) -> None:
         assert_no_stack_trace(response)
     for fmt in FORMATS:
         response = api.http.delete(api.url(f"requests.{fmt}"))
-        assert response.status_code == 405
-        assert_no_stack_trace(response)
+        assert_error(response, 405, fmt)
+        # Every method the resource serves, not only the first route's (GET and POST share the path).
+        assert _methods(response.headers["allow"]) == {"GET", "HEAD", "POST"}
+        for path in (f"services.{fmt}", f"services/pothole.{fmt}", f"discovery.{fmt}", f"requests/1.{fmt}"):
+            response = api.http.post(api.url(path))
+            assert_error(response, 405, fmt)
+            assert _methods(response.headers["allow"]) == {"GET", "HEAD"}, path
+
+
+def test_head_answers_like_get_without_a_body(api: Deployment) -> None:
+    key = create_key(api, "head-client")
+    filed = api.post(
+        "requests.json", data={"api_key": key, "service_code": "pothole", "address_string": "1 Main"}
+    )
+    assert filed.status_code == 201, filed.text
+    request_id = filed.json()[0]["service_request_id"]
+    paths = ["services.{}", "services/graffiti.{}", "requests.{}", f"requests/{request_id}.{{}}"]
+    paths += ["tokens/no-such-token.{}", "discovery.{}", "services/no-such-service.{}"]
+    for fmt in FORMATS:
+        for path in (each.format(fmt) for each in paths):
+            got = api.get(path)
+            head = api.http.head(api.url(path))
+            assert head.status_code == got.status_code, (
+                f"HEAD {path}: {head.status_code}, GET {got.status_code}"
+            )
+            for header in ("content-type", "content-length"):
+                assert head.headers.get(header) == got.headers.get(header), f"HEAD {path}: {header}"
+            assert head.content == b"", f"HEAD {path} has no body"
+        head = api.http.head(api.url(f"requests.{fmt}"), params={"status": "pending"})
+        assert head.status_code == 400
+
+
+def _methods(allow: str) -> set[str]:
+    return {method.strip().upper() for method in allow.split(",") if method.strip()}
 
 
 def _billion_laughs() -> bytes:
