@@ -495,6 +495,12 @@ class ConversationEngine:
             place = self._understander().geocode(query)
             state.location_text = mention.text if mention is not None else turn.text.strip()
             state.location_kind = mention.kind if mention is not None else None
+            # More than the place ("at 16th and Mission, right in the bike lane, really deep"; "it's really
+            # deep and my tire got flat"): the description too. Before, those words were lost.
+            if mention is not None and not _names_only_a_place(turn.text, mention):
+                self._add_words(turn.text.strip(), mention, state)
+            elif mention is None and place is None and _says_more_than_where(turn.text):
+                self._add_words(turn.text.strip(), None, state)
             if place is not None:
                 if not self._use_place(place, state, reply, query):
                     return
@@ -513,6 +519,20 @@ class ConversationEngine:
             reply.say("ask_location")
             return
         self._proceed(session, turn, state, resident, reply)
+
+    def _add_words(self, text: str, mention: LocationMention | None, state: DialogueState) -> None:
+        """More of the description, sent with a place or instead of one. When the new words are surely about
+        another kind of problem ("wait, it's actually a pothole" after "broken streetlight"), the kind is
+        decided again from all the words (it may be asked); otherwise it stays."""
+        state.words.append(text)
+        rest = text if mention is None else f"{text[: mention.start]} {text[mention.end :]}"
+        said = self._understander().classify(rest)
+        if said.service_code == "other" or said.confidence < self.auto_file_threshold:
+            return
+        current = {s.code: s.classifier_class for s in self.backend.services()}.get(state.service_code or "")
+        if said.service_code != current:
+            state.service_code, state.needs_review, state.choices = None, False, []
+            self._decide_category(self._understander().classify("\n".join(state.words)), state)
 
     def _answer_confirmation(
         self, session: Session, turn: Turn, state: DialogueState, resident: Resident, reply: _Replies
@@ -1217,6 +1237,20 @@ _PLACE_WORDS = frozenset(
     ]
 )
 _WORD = re.compile(r"[^\W_]+")
+# An answer to "Where is it?" of this many words, not found on the map, says something: kept in the
+# description ("it's really deep and my tire got flat"), where a name ("misison") is not.
+_WORDS_OF_A_SENTENCE = 4
+# ... unless it opens as a place does ("behind the old blue bakery"): that is where, not what.
+_OPENS_A_PLACE = re.compile(
+    r"^\W*(?:at|on|in|near|by|behind|beside|outside|inside|next|across|in front|opposite|along|between|"
+    r"corner|en|cerca|detr[aá]s|frente|al lado|entre|esquina)\b|^\W*在",
+    re.IGNORECASE,
+)
+
+
+def _says_more_than_where(text: str) -> bool:
+    """Whether an answer to "Where is it?" that is no place on the map tells more of the problem."""
+    return len(_WORD.findall(text)) >= _WORDS_OF_A_SENTENCE and _OPENS_A_PLACE.match(text) is None
 
 
 def _names_only_a_place(text: str, mention: LocationMention | None) -> bool:

@@ -75,6 +75,28 @@ def test_a_missing_location_is_asked_for_and_the_answer_is_not_the_description(b
     assert bot.resident("ling").ask("不知道").startswith("没关系")
 
 
+def test_words_sent_with_the_place_or_instead_of_it_are_kept(bot: RunningBot) -> None:
+    # Before: the description was "there's a pothole" alone each time, the rest lost.
+    mia = bot.resident("mia")
+    assert "Where is it?" in mia.ask("there's a pothole")
+    answer = "at 16th St and Mission St, right in the bike lane, really deep"
+    request = bot.request(filed_id(mia.ask(answer)))
+    assert request["description"] == f"there's a pothole\n{answer}"
+    assert request["address"] == "16TH ST & MISSION ST, San Francisco, CA"
+    pam = bot.resident("pam")
+    assert "Where is it?" in pam.ask("there's a pothole")
+    pam.ask("it's really deep and my tire got flat")
+    request = bot.request(filed_id(pam.ask("Valencia St and 22nd St")))
+    assert request["description"] == "there's a pothole\nit's really deep and my tire got flat"
+    # Another kind of problem said with the place is not filed as the first (it was: "filed as ...
+    # (Streetlight)", the pothole nowhere).
+    wyn = bot.resident("wyn")
+    assert "Where is it?" in wyn.ask("broken streetlight")
+    reply = wyn.ask("wait, it's actually a pothole at Valencia St and 21st St")
+    assert "(Streetlight)" not in reply
+    assert "(Pothole)" in reply or "What kind of problem" in reply
+
+
 def test_a_shared_location_answers_where(bot: RunningBot) -> None:
     bob = bot.resident("bob")
     assert "Where is it?" in bob.ask("There is a big pothole in the road")
