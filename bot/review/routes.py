@@ -126,6 +126,20 @@ def operator_router(console: Console) -> APIRouter:
         value = form.get(key)
         return value.strip() if isinstance(value, str) else ""
 
+    def entered_decision(form: Any) -> dict[str, Any]:
+        """What the operator entered in an item's forms, to fill them in again when a decision is refused."""
+        radio = form.get("service_code")
+        return {
+            "service_code": radio.strip() if isinstance(radio, str) else None,
+            "other_service_code": form_text(form, "other_service_code"),
+            "address_string": form_text(form, "address_string"),
+            "lat": form_text(form, "lat"),
+            "long": form_text(form, "long"),
+            "attributes": attribute_answers(form.multi_items()),
+            "details_for": form_text(form, "details_for"),
+            "reason": form_text(form, "reason"),
+        }
+
     # ------------------------------------------------------------------------------- sign-in/out
 
     def sign_in_page(
@@ -253,12 +267,19 @@ def operator_router(console: Console) -> APIRouter:
         error: str = "",
         status: int = 200,
         details_for: str = "",
+        entered: dict[str, Any] | None = None,
     ) -> Response:
+        """The item; after a refused decision, its forms hold what the operator had entered (``entered``)."""
         item = item_or_404(console, session, item_id)
         row = session.get(ReviewItem, item_id)
         # The chosen service's questions (attributes): the one an attempt was refused for, else the bot's.
         details_code = details_for or item.service_code or console.service_code_for(item.top_code)
         details_service = console.open311.catalog.get(details_code)
+        answers: dict[str, Any] = {}
+        if entered is not None and entered.get("details_for") == details_code:
+            answers = dict(entered.get("attributes") or {})
+        elif row is not None and details_code == row.service_code:
+            answers = dict(row.attributes)
         return page(
             request,
             "item.html",
@@ -272,10 +293,10 @@ def operator_router(console: Console) -> APIRouter:
             **map_context(item.lat, item.long, item.location_text or ""),
             error=error,
             details_service=details_service,
-            chosen=details_for,
             catalog=console.catalog(),
             details=[a for a in details_service.attributes if a.variable] if details_service else [],
-            answers=dict(row.attributes) if row is not None and details_code == row.service_code else {},
+            answers=answers,
+            entered=entered or {},
         )
 
     @router.get("/queue/{item_id}")
@@ -283,9 +304,16 @@ def operator_router(console: Console) -> APIRouter:
         return item_page(request, operator, session, item_id)
 
     def act(
-        request: Request, operator: SignedIn, session: Session, item_id: int, run: Any, details_for: str = ""
+        request: Request,
+        operator: SignedIn,
+        session: Session,
+        item_id: int,
+        run: Any,
+        details_for: str = "",
+        entered: dict[str, Any] | None = None,
     ) -> Response | None:
-        """Runs one decision and commits; a refusal re-renders the item with the reason (409)."""
+        """Runs one decision and commits; a refusal re-renders the item with the reason (409) and what the
+        operator had entered."""
         try:
             run(decisions.Actor(operator.name, client_of(request)))
             session.commit()
@@ -294,7 +322,14 @@ def operator_router(console: Console) -> APIRouter:
             if session.get(ReviewItem, item_id) is None:
                 raise HTTPException(404, str(exc)) from exc
             return item_page(
-                request, operator, session, item_id, error=str(exc), status=409, details_for=details_for
+                request,
+                operator,
+                session,
+                item_id,
+                error=str(exc),
+                status=409,
+                details_for=details_for,
+                entered=entered,
             )
         return None
 
@@ -315,10 +350,11 @@ def operator_router(console: Console) -> APIRouter:
     @router.post("/queue/{item_id}/approve")
     async def approve(request: Request, item_id: int, operator: Checked, session: DB) -> Response:
         form = await request.form()
+        entered = entered_decision(form)
         try:
             lat, long = coordinates(form_text(form, "lat"), form_text(form, "long"))
         except ValueError as exc:
-            return item_page(request, operator, session, item_id, error=str(exc), status=400)
+            return item_page(request, operator, session, item_id, error=str(exc), status=400, entered=entered)
         # The checked radio decides: a suggestion, or "Another service" with the one picked from the list.
         radio = form.get("service_code")
         if isinstance(radio, str) and radio.strip():
@@ -333,14 +369,15 @@ def operator_router(console: Console) -> APIRouter:
                     item_id,
                     error="Another service: choose a service from the list.",
                     status=400,
+                    entered=entered,
                 )
         approval = decisions.Approval(
             service_code=chosen,
             address_string=form_text(form, "address_string"),
             lat=lat,
             long=long,
-            attributes=attribute_answers(form.multi_items()),
-            details_for=form_text(form, "details_for"),
+            attributes=entered["attributes"],
+            details_for=entered["details_for"],
         )
         refused = act(
             request,
@@ -349,6 +386,7 @@ def operator_router(console: Console) -> APIRouter:
             item_id,
             lambda who: decisions.approve(console, session, who, item_id, approval),
             details_for=console.service_code_for(chosen) if chosen else "",
+            entered=entered,
         )
         return refused or redirect("/", "approved")
 
@@ -362,6 +400,7 @@ def operator_router(console: Console) -> APIRouter:
             session,
             item_id,
             lambda who: decisions.reject(console, session, who, item_id, reason),
+            entered={"reason": reason},
         )
         return refused or redirect("/", "rejected")
 

@@ -63,3 +63,42 @@ def test_the_checked_radio_decides_the_service(deployment: Deployment, open_brow
     page.get_by_role("button", name="Approve and file").click()
     page.wait_for_url(re.compile(r"/operator/\?done=approved"))
     assert filed_service(deployment.url, "res-radio") == "illegal_dumping"
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_refused_form_comes_back_as_the_operator_filled_it(
+    deployment: Deployment, open_browser: Any
+) -> None:
+    item_id = queue_report(deployment, "res-kept")
+    page = claimed_item_page(deployment, open_browser, item_id)
+    page.get_by_label("Another service:").check()
+    page.locator("#other_service").select_option("tree")
+    page.get_by_label("Address or intersection").fill("MISSION ST & 24TH ST")
+    page.get_by_label("Latitude").fill("abc")
+    page.get_by_label("Longitude").fill("-122.41")
+    page.get_by_role("button", name="Approve and file").click()
+    assert "latitude and longitude must both be numbers" in page.get_by_role("alert").inner_text()
+    assert page.get_by_label("Another service:").is_checked()
+    assert page.locator("#other_service").input_value() == "tree"
+    assert page.get_by_label("Address or intersection").input_value() == "MISSION ST & 24TH ST"
+    assert page.get_by_label("Latitude").input_value() == "abc"
+    assert page.get_by_label("Longitude").input_value() == "-122.41"
+
+    # An address nowhere on the map (409): the operator's choice and words stay too.
+    page.get_by_label(re.compile(r"Illegal Dumping")).check()
+    page.get_by_label("Address or intersection").fill("zzqx nowhere blvd")
+    page.get_by_label("Latitude").fill("")
+    page.get_by_label("Longitude").fill("")
+    page.get_by_role("button", name="Approve and file").click()
+    assert "no place called 'zzqx nowhere blvd' was found" in page.get_by_role("alert").inner_text()
+    assert page.get_by_label(re.compile(r"Illegal Dumping")).is_checked()
+    assert page.get_by_label("Address or intersection").input_value() == "zzqx nowhere blvd"
+    assert page.get_by_label("Latitude").input_value() == ""
+
+    # Fixed and sent again: filed as the operator chose, where they said.
+    page.get_by_label("Latitude").fill("37.7524")
+    page.get_by_label("Longitude").fill("-122.4184")
+    page.get_by_label("Address or intersection").fill("MISSION ST & 24TH ST")
+    page.get_by_role("button", name="Approve and file").click()
+    page.wait_for_url(re.compile(r"/operator/\?done=approved"))
+    assert filed_service(deployment.url, "res-kept") == "illegal_dumping"
