@@ -59,6 +59,7 @@ from bot.small_talk import HAN, NO_WORDS, YES_WORDS, SmallTalk, parse_small_talk
 from bot.state import Resident
 from bot.templates import Templates
 from channels.messages import Choice, GeoPoint, OutboundMessage
+from intents.gazetteer import distance_metres
 from intents.types import LocationMention, Place, Prediction, Understander, Understanding
 
 Stage = Literal["idle", "category", "location", "confirm_location", "what", "attribute"]
@@ -73,6 +74,9 @@ MIN_CJK_FOR_LANGUAGE = 2
 DUPLICATE_WINDOW = timedelta(hours=1)
 # How alike two descriptions must be to be one report sent twice ("There is a huge pothole!!").
 DUPLICATE_SIMILARITY = 90
+# A spot written this far from a location shared with it is the place meant (the phone is elsewhere);
+# nearer, the shared point is the more precise of the two.
+WRITTEN_PLACE_WINS_METRES = 300
 _NUMBER = re.compile(r"^\s*#?(\d{1,2})[.)]?\s*$")
 # "the second one", "first": a choice by its place in the list.
 _ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth")
@@ -611,6 +615,10 @@ class ConversationEngine:
                 self._same_service_as_last(session, resident, state)
         if not point_taken:
             return  # told the shared location is outside the city, asked for another
+        if turn.point is not None and _written_elsewhere(understanding, turn.point):
+            # "pothole at 5th and Market" sent from across town: the place written is the one meant (the
+            # shared point is where the phone is); it used to be filed at the point.
+            _forget_location(state)
         if not state.has_location:
             if understanding.place is not None:
                 written = ""
@@ -1099,6 +1107,17 @@ def _sent_again(last_filed: Mapping[str, Any] | None, report: Mapping[str, Any])
     # One set of words inside the other counts as alike: "huge pothole" and "there is a huge pothole".
     similarity = fuzz.token_set_ratio(str(last_filed.get("description", "")), report["description"])
     return bool(similarity >= DUPLICATE_SIMILARITY)
+
+
+def _written_elsewhere(understanding: Understanding, point: GeoPoint) -> bool:
+    """Whether the words name a spot on the map (an address, a corner, a landmark: not a street, whose
+    point is its middle) far from a location shared with them."""
+    place = understanding.place
+    if place is None or understanding.location is None:
+        return False
+    if understanding.location.kind not in ("address", "intersection", "landmark"):
+        return False
+    return distance_metres(place.lat, place.long, point.lat, point.long) > WRITTEN_PLACE_WINS_METRES
 
 
 def _carrier_opt_in(turn: Turn) -> bool:

@@ -105,6 +105,18 @@ def test_a_shared_location_answers_where(bot: RunningBot) -> None:
     assert (request["lat"], request["long"]) == pytest.approx((37.7793, -122.4193))
 
 
+def test_a_spot_written_far_from_a_shared_location_is_the_place_meant(bot: RunningBot) -> None:
+    # Sent from 2331 Folsom St, about 2.5 km away: it was filed there.
+    sol = bot.resident("sol")
+    request = bot.request(filed_id(sol.ask(CLEAR_REPORT, lat=37.7599, long=-122.4148)))
+    assert request["address"] == "05TH ST & MARKET ST, San Francisco, CA"
+    assert request["lat"] == pytest.approx(37.7838, abs=0.002)
+    # Near it, the shared point is the more precise of the two and is kept.
+    tia = bot.resident("tia")
+    request = bot.request(filed_id(tia.ask(CLEAR_REPORT, lat=37.78381, long=-122.40812)))
+    assert (request["lat"], request["long"]) == pytest.approx((37.78381, -122.40812))
+
+
 def test_a_shared_location_outside_the_city_is_refused(bot: RunningBot) -> None:
     erin = bot.resident("erin")
     refused = erin.ask(lat=37.8044, long=-122.2712)  # Oakland
