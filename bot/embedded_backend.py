@@ -10,11 +10,14 @@ from sqlmodel import Session
 from bot.backend import AttributeSpec, Draft, Filed, FilingRefused, RequestStatus, ServiceSummary
 from bot.open311.catalog import Attribute, Service
 from bot.open311.errors import NotFound, Open311Error
-from bot.open311.models import NewRequest, RequestTokenRow
+from bot.open311.models import NewRequest, RequestTokenRow, ServiceRequest
 from bot.open311.service import Open311Service
 
 
 class EmbeddedBackend:
+    """The catalog is the same for every jurisdiction the core serves, so the bot reads it straight from
+    the catalog: through list_services() it would need a jurisdiction_id once several are served."""
+
     def __init__(self, service: Open311Service) -> None:
         self.service = service
 
@@ -28,16 +31,15 @@ class EmbeddedBackend:
                 batch=service.type == "batch",
                 names=tuple(sorted(service.names.items())),
             )
-            for service in self.service.list_services()
+            for service in self.service.catalog.services
         )
 
     def services(self) -> Sequence[ServiceSummary]:
         return self._summaries
 
     def attributes(self, service_code: str) -> Sequence[AttributeSpec]:
-        try:
-            definition = self.service.get_service_definition(service_code)
-        except Open311Error:
+        definition = self.service.catalog.get(service_code)
+        if definition is None:
             return ()
         return tuple(
             AttributeSpec(
@@ -78,9 +80,8 @@ class EmbeddedBackend:
     def lookup(self, reference: str, session: Session) -> RequestStatus | None:
         reference = reference.strip().lstrip("#")
         if reference.isdigit():
-            try:
-                found = self.service.get_request(reference)
-            except NotFound:
+            found = self._request(reference)
+            if found is None:
                 return None
             return RequestStatus(
                 service_request_id=found.service_request_id,
@@ -100,6 +101,16 @@ class EmbeddedBackend:
             service_name=self._name(row.service_code),
             status="received",
         )
+
+    def _request(self, reference: str) -> ServiceRequest | None:
+        """The request numbered ``reference`` in whichever served jurisdiction holds it (a resident knows
+        the number, not the jurisdiction; ids are unique across them)."""
+        for jurisdiction in self.service.settings.jurisdictions:
+            try:
+                return self.service.get_request(reference, jurisdiction)
+            except NotFound:
+                continue
+        return None
 
     def _name(self, service_code: str) -> str:
         service: Service | None = self.service.catalog.get(service_code)

@@ -215,3 +215,34 @@ def test_the_resident_who_filed_a_report_hears_about_it_without_following(
         time.sleep(SETTLE_SECONDS)
         assert len(sms_updates(fake, SMS_RESIDENT)) == 1
         assert sms_updates(fake, SMS_RESIDENT)[0].startswith(f"Update on report #{request_id} (Pothole)")
+
+
+def test_status_updates_run_when_several_jurisdictions_are_served(settings: Settings) -> None:
+    jobs = {"enabled": True, "notify_seconds": 0.2, "outbox_seconds": 0.2, "leader_check_seconds": 0.5}
+    open311 = {"jurisdictions": ["toronto.ca", "york.ca"]}
+    with running_bot(settings, jobs=jobs, open311=open311) as bot:
+        submission = bot.runtime.open311.create_request(
+            NewRequest(
+                service_code="pothole",
+                jurisdiction_id="york.ca",
+                address_string="1 Yonge St",
+                attributes={"size": "large"},
+            ),
+            actor="test",
+        )
+        request_id = submission.service_request_id
+        assert request_id is not None
+        assert (
+            bot.resident("ana")
+            .ask(f"follow {request_id}")
+            .startswith(f"You will get updates on report #{request_id} (Pothole).")
+        )
+
+        bot.runtime.open311.update_status(request_id, "closed", "Filled.", actor="crew")
+
+        wait_for(lambda: bool(updates_for(bot, "ana")), timeout=60.0, what="the update")
+        time.sleep(SETTLE_SECONDS)
+        assert updates_for(bot, "ana") == [
+            f"Update on report #{request_id} (Pothole): it is now closed. Filled. "
+            f"Reply UNFOLLOW {request_id} to stop these updates."
+        ]
