@@ -43,6 +43,10 @@ PLACEHOLDERS: dict[str, frozenset[str]] = {
 }
 
 
+# The statuses with a word of their own in every language (``status_word_{status}``): a request's, and a
+# reference's still waiting for a number (the embedded core's "received"; a remote city's "pending",
+# "rejected").
+_STATUS_WORDS = frozenset({"open", "closed", "received", "pending", "rejected"})
 # Languages that write no space after a full stop.
 _NO_SPACE_BETWEEN_SENTENCES = frozenset({"zh", "ja"})
 
@@ -69,8 +73,9 @@ class Templates:
         return self.default_language
 
     def status_word(self, status: str, language: str | None = None) -> str:
-        """A request's status as a resident reads it ("abierto"); one without a word of its own as it is."""
-        return self.render(f"status_word_{status}", language) if status in ("open", "closed") else status
+        """A request's status as a resident reads it ("abierto"), also a reference's still waiting for a
+        number ("received"; a city's: "pending", "rejected"); one without a word of its own as it is."""
+        return self.render(f"status_word_{status}", language) if status in _STATUS_WORDS else status
 
     def following_sentence(self, text: str | None, language: str | None = None) -> str:
         """``text`` (a crew's status notes) as a sentence after another: after a space, or right after the

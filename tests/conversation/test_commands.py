@@ -1,0 +1,48 @@
+"""Resident commands end to end over the local channel: STATUS of a reference still waiting for a number,
+and STOP in the words residents really text (Spanish too, and a short request in English)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from bot.config import Settings
+from bot.templates import load_templates
+from tests.conversation.harness import CLEAR_REPORT, running_bot
+
+# Its pothole service answers with a token; the catalog names it in English only.
+BATCH_CATALOG = "batch_catalog.toml"
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("en", "Report {token} (Pothole) was received and is waiting for a number."),
+        ("es", "El reporte {token} (Pothole) fue recibido y espera un número."),
+        ("zh", "报告 {token}（Pothole）已收到，正在等待编号。"),
+    ],
+)
+def test_status_of_a_reference_waiting_for_its_number_reads_as_words(
+    settings: Settings, language: str, expected: str
+) -> None:
+    # Before: "... waiting for a number (received)", the core's status code, in every language.
+    catalog = Path(__file__).with_name(BATCH_CATALOG)
+    with running_bot(settings, open311={"catalog_file": catalog}) as bot:
+        resident = bot.resident("rosa", language=language)
+        filed = resident.ask(CLEAR_REPORT)
+        match = re.search(r"[0-9a-f]{8,}", filed)
+        assert match, filed
+        token = match.group(0)
+        assert resident.ask("status") == expected.format(token=token)
+        assert resident.ask(f"status {token}") == expected.format(token=token)
+
+
+@pytest.mark.parametrize("language", ["en", "es", "zh"])
+@pytest.mark.parametrize("status", ["open", "closed", "received", "pending", "rejected"])
+def test_every_status_a_resident_can_be_told_has_a_word_in_each_language(language: str, status: str) -> None:
+    # A city's rewording that keeps {status} in status_token reads a word, never the code.
+    templates = load_templates()
+    word = templates._by_language[language][f"status_word_{status}"]
+    assert templates.status_word(status, language) == word
