@@ -9,7 +9,6 @@ the only place core errors become HTTP status codes.
 from __future__ import annotations
 
 import dataclasses
-import math
 import re
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
@@ -38,7 +37,7 @@ from bot.open311.formats import Format
 from bot.open311.media import MediaStore
 from bot.open311.models import NewRequest, RequestQuery
 from bot.open311.service import Open311Service
-from bot.open311.validation import parse_w3c_datetime
+from bot.open311.validation import parse_decimal, parse_w3c_datetime
 
 T = TypeVar("T")
 OptionalParam = Annotated[str | None, Query()]
@@ -153,15 +152,7 @@ def _integer(value: str | None, name: str, low: int, high: int) -> int | None:
 
 
 def _coordinate(value: str | None, name: str) -> float | None:
-    if value is None:
-        return None
-    try:
-        number = float(value)
-    except ValueError as exc:
-        raise InvalidInput(f"{name} must be a decimal number", field=name) from exc
-    if not math.isfinite(number):
-        raise InvalidInput(f"{name} must be a finite number", field=name)
-    return number
+    return parse_decimal(value, name) if value is not None else None
 
 
 def _boolean(value: str | None) -> bool:
@@ -289,6 +280,12 @@ def split_submission(pairs: Iterable[tuple[str, str]]) -> tuple[dict[str, str], 
         if "%" in name:
             name = unquote(name)
         match = _ATTRIBUTE_KEY.match(name.strip())
+        if not match and _looks_like_attribute(name):
+            raise InvalidInput(
+                f"{name!r} is not an attribute key: write attribute[CODE] (attribute[CODE][] for a "
+                "multivaluelist)",
+                field=name,
+            )
         if match:
             code, is_list = match.group(1).strip(), bool(match.group(2))
             if not value.strip():
@@ -302,6 +299,13 @@ def split_submission(pairs: Iterable[tuple[str, str]]) -> tuple[dict[str, str], 
         elif value.strip() and name not in fields:
             fields[name] = value
     return fields, attributes
+
+
+def _looks_like_attribute(name: str) -> bool:
+    """``attribute``, ``attribute[]``, ``attribute[size][foo]``, ``attribute[size``: meant as an
+    attribute answer but malformed, so refused rather than silently dropped."""
+    text = name.strip()
+    return text == "attribute" or text.startswith("attribute[")
 
 
 # ------------------------------------------------------------------------------------------ router

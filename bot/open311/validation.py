@@ -30,6 +30,9 @@ _LIMITS = {
     "media_url": 2048,
     "channel": 32,
 }
+# A plain decimal number, as a person writes one: float() also takes "1_000", "1e3", "nan", "inf" and
+# digits of other scripts, none of which a form should carry.
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _W3C_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$")
 
@@ -61,6 +64,17 @@ def as_utc(moment: datetime, field: str) -> datetime:
         raise InvalidInput(
             f"{field} is out of range: in UTC it falls before the year 1 or after the year 9999", field=field
         ) from exc
+
+
+def parse_decimal(value: str, field: str) -> float:
+    """A plain decimal number (``-122.4194``, ``3``); a 400 naming ``field`` for anything else."""
+    text = value.strip()
+    if not _DECIMAL.fullmatch(text):
+        raise InvalidInput(f"{field} must be a plain decimal number, e.g. 12 or -122.41", field=field)
+    number = float(text)
+    if not math.isfinite(number):
+        raise InvalidInput(f"{field} is too large a number", field=field)
+    return number
 
 
 def check_http_url(value: str, field: str) -> str:
@@ -143,13 +157,14 @@ def validate_attributes(values: AttributeValues, service: Service) -> AttributeV
     checked: AttributeValues = {}
     known = service.attributes_by_code
     for code in values:
-        attribute = known.get(code)
-        if attribute is None or not attribute.variable:
+        if known.get(code) is None:
             raise InvalidInput(
                 f"attribute[{code}] is not an attribute of service {service.code}", field=f"attribute[{code}]"
             )
     for attribute in service.attributes:
         if not attribute.variable:
+            # Informational (variable=false): a client that echoes it back is not refused, but it is
+            # no answer of the resident's, so it is not stored.
             continue
         raw = values.get(attribute.code)
         value = _check_attribute(attribute, raw)
@@ -183,12 +198,7 @@ def _check_attribute(attribute: Attribute, raw: str | list[str] | None) -> str |
             keys = ", ".join(sorted(attribute.value_keys))
             raise InvalidInput(f"{field}: {value!r} is not one of its value keys ({keys})", field=field)
     elif attribute.datatype == "number":
-        try:
-            number = float(value)
-        except ValueError as exc:
-            raise InvalidInput(f"{field} must be a number", field=field) from exc
-        if not math.isfinite(number):
-            raise InvalidInput(f"{field} must be a finite number", field=field)
+        parse_decimal(value, field)
     elif attribute.datatype == "datetime":
         parse_w3c_datetime(value, field)
     elif attribute.datatype == "string":

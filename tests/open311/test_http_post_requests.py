@@ -179,6 +179,15 @@ INVALID_POSTS: list[tuple[str, dict[str, str | None], int, tuple[str, ...]]] = [
     ("key not in the value list", {"attribute[SURFACE]": "moon"}, 400, ("SURFACE",)),
     ("multivaluelist key not in the list", {"attribute[COLOURS][]": "purple"}, 400, ("COLOURS",)),
     ("number that is not a number", {"attribute[COUNT]": "lots"}, 400, ("COUNT",)),
+    # float() reads these; a form's number is a plain decimal.
+    ("number with an underscore", {"attribute[COUNT]": "1_000"}, 400, ("COUNT",)),
+    ("number in other digits", {"attribute[COUNT]": "\u0663"}, 400, ("COUNT",)),
+    ("lat with an underscore", {"lat": "3_7"}, 400, ("lat",)),
+    # Malformed attribute keys are named, not silently dropped.
+    ("attribute without a code", {"attribute[]": "x"}, 400, ("attribute[]",)),
+    ("attribute without brackets", {"attribute": "x"}, 400, ("attribute",)),
+    ("attribute nested twice", {"attribute[SURFACE][foo]": "wall"}, 400, ("attribute[SURFACE][foo]",)),
+    ("attribute bracket left open", {"attribute[SURFACE": "wall"}, 400, ("attribute[SURFACE",)),
     ("datetime that is not a datetime", {"attribute[SEEN]": "last tuesday"}, 400, ("SEEN",)),
     ("media_url with ftp scheme", {"media_url": "ftp://example.org/a.jpg"}, 400, ("media_url",)),
     ("media_url javascript", {"media_url": "javascript:alert(1)"}, 400, ("media_url",)),
@@ -203,6 +212,26 @@ def test_invalid_post_is_refused_by_field_and_writes_nothing(
     for fmt in FORMATS:
         assert_error(api.post(f"requests.{fmt}", data=form), status, fmt, *mentions, any_of=True)
     assert _request_count(api) == 0, "a refused request leaves nothing behind"
+
+
+def test_informational_attributes_are_accepted_and_not_stored(tmp_path: Path, database_url: str) -> None:
+    with deployment(tmp_path / "data", database_url) as api:  # the bundled catalog
+        definition = api.get("services/encampment.json").json()
+        notice = next(a for a in definition["attributes"] if a["code"] == "emergency_notice")
+        assert notice["variable"] is False
+        form = {
+            "api_key": create_key(api, "echoing-client"),
+            "service_code": "encampment",
+            "address_string": "Civic Center Plaza",
+            "attribute[emergency_notice]": "hello",
+            "attribute[people_count]": "3",
+        }
+        filed = api.post("requests.json", data=form)
+        assert filed.status_code == 201, filed.text
+        request_id = filed.json()[0]["service_request_id"]
+        stored = json_records(api.get(f"requests/{request_id}.json", params={"extensions": "true"}))[0]
+        answers = {entry["code"]: entry["value"] for entry in stored["extended_attributes"]["attributes"]}
+        assert answers == {"people_count": "3"}, "the notice is the city's text, not the resident's answer"
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
