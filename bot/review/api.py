@@ -138,12 +138,7 @@ def api_router(console: Console) -> APIRouter:
         body = await json_body(request)
         row = request_row(session, request_id)
         try:
-            change = request_change(
-                str(body.get("status") or ""),
-                str(body.get("status_notes") or ""),
-                str(body.get("agency_responsible") or ""),
-                str(body.get("expected_datetime") or ""),
-            )
+            change = request_change(body)
             decisions.update_request(
                 console, session, decisions.Actor(operator.name, client_of(request)), row, change
             )

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import Enum
 from typing import Any
 
+from sqlalchemy import update
 from sqlmodel import Session
 
+from bot.clock import as_utc
 from bot.open311.models import ServiceRequest, ServiceRequestRow, TokenStatus
 from bot.review import audit, learning, views
 from bot.review.console import Console
@@ -77,7 +80,8 @@ def claim(console: Console, session: Session, actor: Actor, item_id: int) -> Rev
     before = _snapshot(_item(console, session, item_id))
     stale = timedelta(minutes=console.claim_minutes)
     item = console.queue.claim(session, item_id, actor.name, stale_after=stale)
-    _audit(session, actor, "claim", item_id, before, item)
+    if _snapshot(item) != before:  # claiming an item one already holds changes nothing to log
+        _audit(session, actor, "claim", item_id, before, item)
     return item
 
 
@@ -177,31 +181,80 @@ def reject(console: Console, session: Session, actor: Actor, item_id: int, reaso
     return decided
 
 
+class Keep(Enum):
+    """A field of a change the operator left out: it stays as it is."""
+
+    KEEP = "keep"
+
+
+KEEP = Keep.KEEP
+
+
 @dataclass(frozen=True, slots=True)
 class RequestChange:
-    status: str
-    status_notes: str = ""
-    agency_responsible: str = ""
-    expected_datetime: datetime | None = None
+    """What to change on a request; a field left as KEEP stays as it is, an empty one is cleared."""
+
+    status: str | Keep = KEEP
+    status_notes: str | Keep = KEEP
+    agency_responsible: str | Keep = KEEP
+    # None clears the expected date.
+    expected_datetime: datetime | Keep | None = KEEP
+
+
+def _request_fields(row: ServiceRequestRow) -> dict[str, Any]:
+    return {
+        "status": row.status,
+        "status_notes": row.status_notes,
+        "agency_responsible": row.agency_responsible,
+        "expected_datetime": as_utc(row.expected_datetime) if row.expected_datetime else None,
+    }
 
 
 def update_request(
     console: Console, session: Session, actor: Actor, row: ServiceRequestRow, change: RequestChange
-) -> ServiceRequest:
-    """Changes a request through the core, so the history, the event and residents' notifications follow."""
+) -> ServiceRequest | None:
+    """Changes a request through the core, so the history, the event and residents' notifications follow.
+
+    A change that changes nothing (a double submit, Save without edits) records nothing: None."""
     assert row.id is not None
-    before = {
-        "status": row.status,
-        "status_notes": row.status_notes,
-        "agency_responsible": row.agency_responsible,
-        "expected_datetime": row.expected_datetime,
+    # Take the row's lock (PostgreSQL) or the write lock (SQLite) before reading it, so of two identical
+    # changes sent at once the second sees the first's result and finds nothing left to change.
+    requests = ServiceRequestRow.__table__  # type: ignore[attr-defined]
+    session.execute(
+        update(requests).where(requests.c.id == row.id).values(updated_datetime=requests.c.updated_datetime)
+    )
+    session.refresh(row)
+    before = _request_fields(row)
+
+    def text(value: str | Keep, current: str | None) -> str | None:
+        return current if isinstance(value, Keep) else (value.strip() or None)
+
+    status = row.status if isinstance(change.status, Keep) else change.status
+    notes = text(change.status_notes, row.status_notes)
+    agency = text(change.agency_responsible, row.agency_responsible)
+    expected = (
+        before["expected_datetime"]
+        if isinstance(change.expected_datetime, Keep)
+        else change.expected_datetime
+    )
+    after = {
+        "status": status,
+        "status_notes": notes,
+        "agency_responsible": agency,
+        "expected_datetime": expected,
     }
+    if after == before:
+        return None
+    if expected is None and before["expected_datetime"] is not None:
+        # The core keeps the expected date when given none: clearing it is done here, before the core
+        # writes the history row, so that row says it was cleared.
+        session.execute(update(requests).where(requests.c.id == row.id).values(expected_datetime=None))
     updated = console.open311.update_status(
         str(row.id),
-        change.status,
-        status_notes=change.status_notes,
-        agency_responsible=change.agency_responsible,
-        expected_datetime=change.expected_datetime,
+        status,
+        status_notes=notes,
+        agency_responsible=agency or "",
+        expected_datetime=expected,
         actor=f"operator:{actor.name}",
         session=session,
     )

@@ -40,6 +40,7 @@ from bot.review.map import online_map_url, render_map_svg
 from bot.review.models import ReviewItem
 from bot.review.queue import ReviewError, ReviewQueue
 from bot.review.web import (
+    CHANGE_FIELDS,
     DASHBOARD_PERIODS,
     DB,
     PREFIX,
@@ -74,6 +75,7 @@ FLASHES = {
     "released": "Put back in the queue.",
     "claimed": "Claimed: no one else can take this item while you work on it.",
     "updated": "Saved; residents following this request are being told.",
+    "unchanged": "Nothing was changed, so nothing was saved.",
     "accepted": "Accepted and filed; the resident who sent it is being told its number.",
     "signed-out": "You have signed out.",
 }
@@ -465,23 +467,18 @@ def operator_router(console: Console) -> APIRouter:
         form = await request.form()
         row = request_row(session, request_id)
         try:
-            change = request_change(
-                form_text(form, "status"),
-                form_text(form, "status_notes"),
-                form_text(form, "agency_responsible"),
-                form_text(form, "expected_datetime"),
-            )
+            change = request_change({key: form_text(form, key) for key in CHANGE_FIELDS if key in form})
         except ValueError as exc:
             return request_page(request, operator, session, request_id, error=str(exc), status=400)
         try:
-            decisions.update_request(
+            updated = decisions.update_request(
                 console, session, decisions.Actor(operator.name, client_of(request)), row, change
             )
             session.commit()
         except Open311Error as exc:
             session.rollback()
             return request_page(request, operator, session, request_id, error=str(exc), status=409)
-        return redirect(f"/requests/{request_id}", "updated")
+        return redirect(f"/requests/{request_id}", "updated" if updated is not None else "unchanged")
 
     # ------------------------------------------------------------------------ batch submissions
 

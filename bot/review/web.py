@@ -156,16 +156,35 @@ def coordinates(lat_text: str, long_text: str) -> tuple[float | None, float | No
     return lat, long
 
 
-def request_change(status: str, notes: str, agency: str, expected_text: str) -> decisions.RequestChange:
-    """The form's (or JSON's) fields as a change; an expected date without a zone is read as UTC."""
-    expected = None
-    if expected_text:
-        try:
-            expected = datetime.fromisoformat(expected_text)
-        except ValueError:
-            raise ValueError(f"the expected date {expected_text!r} is not a date and time") from None
-        expected = expected.replace(tzinfo=UTC) if expected.tzinfo is None else expected
-    return decisions.RequestChange(status, notes, agency, expected)
+CHANGE_FIELDS = ("status", "status_notes", "agency_responsible", "expected_datetime")
+
+
+def request_change(given: dict[str, Any]) -> decisions.RequestChange:
+    """A form's (or JSON body's) fields as a change: a field left out stays as it is, an empty one is
+    cleared (an empty status is left out). An expected date without a zone is read as UTC."""
+    fields: dict[str, Any] = {}
+    for key in CHANGE_FIELDS:
+        if key not in given:
+            continue
+        value = given[key]
+        if value is not None and not isinstance(value, str):
+            raise ValueError(f"{key} must be text")
+        fields[key] = (value or "").strip()
+    if not fields.get("status"):
+        fields.pop("status", None)
+    if not fields:
+        raise ValueError(f"give at least one of {', '.join(CHANGE_FIELDS)}")
+    if "expected_datetime" in fields:
+        expected_text = fields["expected_datetime"]
+        expected = None
+        if expected_text:
+            try:
+                expected = datetime.fromisoformat(expected_text)
+            except ValueError:
+                raise ValueError(f"the expected date {expected_text!r} is not a date and time") from None
+            expected = expected.replace(tzinfo=UTC) if expected.tzinfo is None else expected
+        fields["expected_datetime"] = expected
+    return decisions.RequestChange(**fields)
 
 
 def request_json(row: ServiceRequestRow) -> dict[str, Any]:

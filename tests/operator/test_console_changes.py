@@ -1,0 +1,119 @@
+"""Changing requests from the console over real HTTP, on SQLite and PostgreSQL: what a change leaves out
+stays as it is, an emptied field is cleared, and a change that changes nothing (a double submit, Save
+without edits, claiming an item one holds) records nothing."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+
+import httpx
+from sqlmodel import col, select
+
+from bot.open311.models import ServiceRequestRow, StatusChangeRow
+from bot.review.audit import AuditEntry
+from tests.operator.support import PASSWORDS, Deployment, enqueue_report, file_at
+from tests.operator.test_console_access import signed_in_client
+
+
+def history(deployment: Deployment, request_id: str) -> list[tuple[str | None, str]]:
+    with deployment.runtime.sessions() as session:
+        rows = session.exec(
+            select(StatusChangeRow)
+            .where(StatusChangeRow.request_id == int(request_id))
+            .order_by(col(StatusChangeRow.id))
+        ).all()
+        return [(row.previous_status, row.status) for row in rows if row.kind == "status"]
+
+
+def audit_actions(deployment: Deployment, action: str) -> list[AuditEntry]:
+    with deployment.runtime.sessions() as session:
+        return list(session.exec(select(AuditEntry).where(AuditEntry.action == action)).all())
+
+
+def stored(deployment: Deployment, request_id: str) -> ServiceRequestRow:
+    with deployment.runtime.sessions() as session:
+        row = session.get(ServiceRequestRow, int(request_id))
+        assert row is not None
+        return row
+
+
+def test_a_change_keeps_the_fields_it_leaves_out(deployment: Deployment) -> None:
+    request_id = file_at(deployment.runtime, datetime.now(UTC), "pothole", "api")
+    client, csrf = signed_in_client(deployment.url, "alice", PASSWORDS["alice"])
+    headers = {"X-CSRF-Token": csrf}
+    path = f"/operator/api/requests/{request_id}/status"
+    first = client.post(
+        path,
+        json={"status": "open", "status_notes": "crew booked", "agency_responsible": "DPW"},
+        headers=headers,
+    )
+    assert first.status_code == 200, first.text
+    closed = client.post(path, json={"status": "closed"}, headers=headers)
+    assert closed.status_code == 200, closed.text
+    assert (closed.json()["status_notes"], closed.json()["agency_responsible"]) == ("crew booked", "DPW")
+    # No status: only the notes change.
+    noted = client.post(path, json={"status_notes": "note only"}, headers=headers)
+    assert noted.status_code == 200, noted.text
+    assert (noted.json()["status"], noted.json()["status_notes"]) == ("closed", "note only")
+    assert noted.json()["agency_responsible"] == "DPW"
+    empty = client.post(path, json={}, headers=headers)
+    assert empty.status_code == 400
+    assert "give at least one of" in empty.json()["error"]
+
+
+def test_emptying_the_expected_date_clears_it(deployment: Deployment) -> None:
+    request_id = file_at(deployment.runtime, datetime.now(UTC), "pothole", "api")
+    client, csrf = signed_in_client(deployment.url, "alice", PASSWORDS["alice"])
+    form = {"csrf_token": csrf, "status": "open", "status_notes": "", "agency_responsible": ""}
+    path = f"/operator/requests/{request_id}/status"
+    assert client.post(path, data={**form, "expected_datetime": "2030-05-01T09:30"}).status_code == 303
+    assert stored(deployment, request_id).expected_datetime is not None
+    cleared = client.post(path, data={**form, "expected_datetime": ""})
+    assert cleared.status_code == 303
+    assert stored(deployment, request_id).expected_datetime is None
+    [_, last] = audit_actions(deployment, "request.update")
+    assert '"expected_datetime": null' in last.after_json
+    assert "2030-05-01" in last.before_json
+
+
+def test_a_change_that_changes_nothing_records_nothing(deployment: Deployment) -> None:
+    url, runtime = deployment.url, deployment.runtime
+    request_id = file_at(runtime, datetime.now(UTC), "pothole", "api")
+    client, csrf = signed_in_client(url, "alice", PASSWORDS["alice"])
+    cookies = dict(client.cookies)
+
+    def close() -> int:
+        answer = httpx.post(
+            f"{url}/operator/api/requests/{request_id}/status",
+            json={"status": "closed", "status_notes": "done"},
+            headers={"X-CSRF-Token": csrf},
+            cookies=cookies,
+            timeout=30,
+        )
+        return answer.status_code
+
+    # Three identical submits at once: one change.
+    with ThreadPoolExecutor(3) as pool:
+        assert list(pool.map(lambda _: close(), range(3))) == [200, 200, 200]
+    assert history(deployment, request_id) == [("open", "closed")]
+    assert len(audit_actions(deployment, "request.update")) == 1
+    # Save with nothing changed (the form as the page shows it): nothing recorded, and the page says so.
+    form = {
+        "csrf_token": csrf,
+        "status": "closed",
+        "status_notes": "done",
+        "agency_responsible": stored(deployment, request_id).agency_responsible or "",
+        "expected_datetime": "",
+    }
+    saved = client.post(f"/operator/requests/{request_id}/status", data=form, follow_redirects=True)
+    assert "Nothing was changed" in saved.text
+    assert history(deployment, request_id) == [("open", "closed")]
+    assert len(audit_actions(deployment, "request.update")) == 1
+
+    # Claiming an item one already holds: logged once.
+    item_id = enqueue_report(runtime, resident_id="res-twice", text="graffiti on the door")
+    for _ in range(2):
+        claimed = client.post(f"/operator/api/queue/{item_id}/claim", headers={"X-CSRF-Token": csrf})
+        assert claimed.status_code == 200
+    assert len(audit_actions(deployment, "review.claim")) == 1
