@@ -17,7 +17,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -39,9 +39,35 @@ class ServerSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 8311
     # The URL residents and providers reach us at (behind a TLS proxy this is the proxy's URL). Webhook
-    # signatures are checked against it and media URLs are built from it.
-    public_url: str = "http://127.0.0.1:8311"
+    # signatures are checked against it and media URLs are built from it. Empty: http://host:port of what
+    # is served (so `serve --port` moves it too).
+    public_url: str = ""
     max_body_bytes: int = 10 * 1024 * 1024
+    _public_url_derived: bool = PrivateAttr(default=False)
+
+    @model_validator(mode="after")
+    def _derive_public_url(self) -> ServerSettings:
+        if not self.public_url.strip():
+            self.public_url = served_url(self.host, self.port)
+            self._public_url_derived = True
+        return self
+
+    @property
+    def public_url_derived(self) -> bool:
+        """True when public_url was not set but follows host and port."""
+        return self._public_url_derived
+
+
+def served_url(host: str, port: int) -> str:
+    """The URL of ``host:port`` as a client on this machine reaches it (a wildcard address is served on
+    the loopback one too; an IPv6 address is bracketed)."""
+    if host in ("", "0.0.0.0"):
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "::1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
 
 
 class Open311Settings(BaseModel):
@@ -324,6 +350,8 @@ def load_settings(config_file: Path | str | None = None, **overrides: Any) -> Se
         return settings
     # model_validate does not read the environment again, so explicit overrides win over it.
     current = settings.model_dump(mode="python")
+    if settings.server.public_url_derived:
+        current["server"]["public_url"] = ""  # derived again, from the host and port overridden here
     try:
         return Settings.model_validate(_deep_merge(current, overrides))
     except ValidationError as exc:

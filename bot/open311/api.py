@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Awaitable, Callable, Iterable
-from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 from urllib.parse import parse_qsl, unquote
 
@@ -31,7 +30,8 @@ from starlette.routing import Route as StarletteRoute
 from bot.config import Settings
 from bot.open311 import formats
 from bot.open311 import openapi_schemas as schemas
-from bot.open311.discovery import discovery_record
+from bot.open311.catalog import DEFAULT_CATALOG
+from bot.open311.discovery import catalog_changeset, discovery_record
 from bot.open311.errors import Conflict, Forbidden, InvalidInput, NotFound, Open311Error
 from bot.open311.formats import Format
 from bot.open311.media import MediaStore
@@ -314,7 +314,7 @@ def _looks_like_attribute(name: str) -> bool:
 def build_router(service: Open311Service, media: MediaStore, settings: Settings) -> APIRouter:
     router = APIRouter(prefix=settings.open311.base_path.rstrip("/"), tags=["GeoReport v2"])
     max_body = settings.server.max_body_bytes
-    changeset = datetime.now(UTC).strftime("%Y-%m-%d %H:%M")
+    changeset = catalog_changeset(settings.open311.catalog_file or DEFAULT_CATALOG)
 
     def guarded(fmt: Format, produce: Callable[[], Response]) -> Response:
         try:

@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from bot.config import Open311Settings
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
+
+
+def catalog_changeset(catalog_file: Path) -> str:
+    """The discovery document's changeset: when the service catalog file was last modified, in UTC.
+
+    The spec's changeset is a sortable "last time this document was updated", and a changed one tells
+    clients to refresh the service list and definitions they cache. Those come from the catalog file,
+    so its modification time changes exactly when they may have (a restart alone does not change it,
+    as the server's start time did), and it sorts like a date. The settings the document also shows
+    (contact, public_url) are not covered: changing only them keeps the changeset.
+    """
+    modified = datetime.fromtimestamp(catalog_file.stat().st_mtime, UTC)
+    return modified.strftime("%Y-%m-%d %H:%M:%S")
 
 
 def discovery_record(

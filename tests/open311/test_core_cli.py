@@ -15,6 +15,7 @@ from bot.config import load_settings
 from bot.db import make_engine, make_session_factory
 from bot.open311.errors import Forbidden
 from bot.open311.keys import KeyStore
+from tests.open311.test_http_post_requests import PNG
 from tests.support.live_server import free_port
 
 COMMAND = str(Path(sys.executable).with_name("open311-bot"))
@@ -118,3 +119,52 @@ def test_serve_starts_on_the_given_port_with_migrations_applied(
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_serve_on_another_port_announces_that_port(tmp_path: Path, sqlite_database_url: str) -> None:
+    """Without a public_url of its own, the deployment's URL follows the port it is served on: in the
+    discovery document and in the URLs of uploaded media."""
+    config = _config(tmp_path, sqlite_database_url)
+    key = _run(config, "keys", "create", "port-check").stdout.strip().splitlines()[-1]
+    port = free_port()
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("OPEN311_BOT_")}
+    server = subprocess.Popen(
+        [COMMAND, "--config", str(config), "serve", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=environment,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        _wait_until_serving(server, base)
+        discovery = httpx.get(f"{base}/open311/v2/discovery.json", timeout=10).json()
+        assert [endpoint["url"] for endpoint in discovery["endpoints"]] == [f"{base}/open311/v2"]
+        filed = httpx.post(
+            f"{base}/open311/v2/requests.json",
+            data={"api_key": key, "service_code": "graffiti", "address_string": "1 Market St"},
+            files={"media": ("tag.png", PNG, "image/png")},
+            timeout=10,
+        )
+        assert filed.status_code == 201, filed.text
+        request_id = filed.json()[0]["service_request_id"]
+        media_url = httpx.get(f"{base}/open311/v2/requests/{request_id}.json", timeout=10).json()[0][
+            "media_url"
+        ]
+        assert media_url.startswith(f"{base}/"), media_url
+        assert httpx.get(media_url, timeout=10).content == PNG
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def _wait_until_serving(server: subprocess.Popen[bytes], base: str) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert server.poll() is None, f"serve exited early with {server.returncode}"
+        assert time.monotonic() < deadline, "serve did not answer within 60 s"
+        time.sleep(0.2)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -9,6 +11,7 @@ from typing import Any
 import pytest
 
 from tests.open311.conformance import (
+    CONFORMANCE_CATALOG,
     Deployment,
     deployment,
     element_record,
@@ -88,3 +91,26 @@ def test_openapi_description_lists_the_six_methods_in_both_formats(api: Deployme
     post = next(paths[p]["post"] for p in paths if p.startswith(f"{base}/requests.") and "post" in paths[p])
     body = post.get("requestBody", {}).get("content", {})
     assert "application/x-www-form-urlencoded" in body, "POST requests is described as a form"
+
+
+def test_changeset_changes_with_the_catalog_not_with_a_restart(
+    tmp_path: Path, sqlite_database_url: str
+) -> None:
+    catalog = tmp_path / "catalog.toml"
+    catalog.write_text(CONFORMANCE_CATALOG, encoding="utf-8")
+    os.utime(catalog, (1_600_000_000, 1_600_000_000))
+    overrides: dict[str, Any] = {"open311": {"catalog_file": catalog}}
+
+    def changeset() -> str:
+        with deployment(tmp_path / "data", sqlite_database_url, **overrides) as running:
+            as_json = parse_json(running.http.get(discovery_url(running, "json")))
+            assert as_json["endpoints"][0]["changeset"] == as_json["changeset"]
+            return str(as_json["changeset"])
+
+    first = changeset()
+    time.sleep(1.1)  # a start time would differ by now
+    assert changeset() == first, "a restart alone changes nothing the document describes"
+    catalog.write_text(CONFORMANCE_CATALOG + "\n# a new service would go here\n", encoding="utf-8")
+    changed = changeset()
+    assert changed != first
+    assert sorted([first, changed]) == [first, changed], "changesets sort by when the catalog changed"
