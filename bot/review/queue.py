@@ -178,6 +178,8 @@ class ReviewQueue:
         now = utcnow()
         item.status, item.decided_by, item.decided_at, item.updated_at = "approved", operator, now, now
         item.service_code, item.service_request_id, item.token = code, filed.service_request_id, filed.token
+        # Where it was filed: the operator's corrections are part of the decision (and of its audit entry).
+        item.address_string, item.lat, item.long = draft.address_string, draft.lat, draft.long
         session.add(item)
         self._tell_filed(session, item, filed)
         return item

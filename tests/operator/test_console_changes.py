@@ -4,6 +4,7 @@ without edits, claiming an item one holds) records nothing."""
 
 from __future__ import annotations
 
+import json
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
@@ -117,3 +118,33 @@ def test_a_change_that_changes_nothing_records_nothing(deployment: Deployment) -
         claimed = client.post(f"/operator/api/queue/{item_id}/claim", headers={"X-CSRF-Token": csrf})
         assert claimed.status_code == 200
     assert len(audit_actions(deployment, "review.claim")) == 1
+
+
+def test_the_audit_log_shows_a_corrected_location(deployment: Deployment) -> None:
+    item_id = enqueue_report(
+        deployment.runtime,
+        resident_id="res-moved",
+        text="graffiti on the bakery's shutter",
+        suggestions=[{"service_code": "graffiti", "confidence": 0.5}],
+        address_string="VALENCIA ST & 16TH ST",
+        lat=37.76502,
+        long=-122.42196,
+    )
+    client, csrf = signed_in_client(deployment.url, "alice", PASSWORDS["alice"])
+    corrected = {"address_string": "MISSION ST & 24TH ST", "lat": 37.7524, "long": -122.4184}
+    approved = client.post(
+        f"/operator/api/queue/{item_id}/approve", json=corrected, headers={"X-CSRF-Token": csrf}
+    )
+    assert approved.status_code == 200, approved.text
+    [entry] = audit_actions(deployment, "review.approve")
+    before, after = json.loads(entry.before_json), json.loads(entry.after_json)
+    assert (before["address_string"], before["lat"], before["long"]) == (
+        "VALENCIA ST & 16TH ST",
+        37.76502,
+        -122.42196,
+    )
+    assert (after["address_string"], after["lat"], after["long"]) == (
+        "MISSION ST & 24TH ST",
+        37.7524,
+        -122.4184,
+    )
