@@ -102,3 +102,38 @@ def test_a_refused_form_comes_back_as_the_operator_filled_it(
     page.get_by_role("button", name="Approve and file").click()
     page.wait_for_url(re.compile(r"/operator/\?done=approved"))
     assert filed_service(deployment.url, "res-kept") == "illegal_dumping"
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_an_item_and_a_request_fit_a_small_phone(deployment: Deployment, open_browser: Any) -> None:
+    long_address = (
+        "1234 SOUTH VAN NESS AVENUE AT THE CORNER OF CESAR CHAVEZ STREET, SAN FRANCISCO, CALIFORNIA"
+    )
+    item_id = enqueue_report(
+        deployment.runtime,
+        resident_id="res-phone",
+        text="Graffiti-on-the-whole-wall-of-the-building-next-to-the-laundromat-and-the-bakery",
+        suggestions=SUGGESTIONS,
+        location_text=long_address,
+        address_string=long_address,
+        lat=37.74818,
+        long=-122.41793,
+    )
+    page = claimed_item_page(deployment, open_browser, item_id)
+    page.get_by_role("button", name="Approve and file").click()
+    page.wait_for_url(re.compile(r"/operator/\?done=approved"))
+    told = wait_for_message(deployment.url, "res-phone", "filed as #")
+    found = re.search(r"#(\d+)", told)
+    assert found is not None
+    page.set_viewport_size({"width": 360, "height": 780})
+    for path in (f"/operator/queue/{item_id}", f"/operator/requests/{found.group(1)}"):
+        page.goto(deployment.url + path)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360, path
+        link = page.get_by_role("link", name=re.compile("OpenStreetMap")).bounding_box()
+        assert link is not None and link["x"] + link["width"] <= 360, path
+    # A claimed item's decision form too.
+    other = queue_report(deployment, "res-phone-2")
+    page.goto(f"{deployment.url}/operator/queue/{other}")
+    page.get_by_role("button", name=f"Claim #{other}").click()
+    page.wait_for_url(re.compile(rf"/operator/queue/{other}\?done=claimed"))
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
