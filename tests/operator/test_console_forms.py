@@ -130,7 +130,8 @@ def test_an_item_and_a_request_fit_a_small_phone(deployment: Deployment, open_br
         page.goto(deployment.url + path)
         assert page.evaluate("document.documentElement.scrollWidth") <= 360, path
         link = page.get_by_role("link", name=re.compile("OpenStreetMap")).bounding_box()
-        assert link is not None and link["x"] + link["width"] <= 360, path
+        assert link is not None
+        assert link["x"] + link["width"] <= 360, path
     # A claimed item's decision form too.
     other = queue_report(deployment, "res-phone-2")
     page.goto(f"{deployment.url}/operator/queue/{other}")
