@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import random
 import threading
@@ -38,7 +39,7 @@ from bot.open311.errors import Open311Error
 from bot.open311.media import MediaStore
 from bot.state import LOCK_RETRIES, ConversationRecord, InboxRecord, get_or_create_resident, is_lock_conflict
 from channels.base import Channel, DeliveryError
-from channels.messages import InboundMessage, OutboundMessage
+from channels.messages import MAX_MEDIA_URL_CHARS, InboundMessage, OutboundMessage, clean_text
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +78,7 @@ class Dispatcher:
     # -- MessageHandler --------------------------------------------------------------------------------
 
     async def handle(self, message: InboundMessage) -> Sequence[OutboundMessage]:
+        message = _cleaned(message)
         if any(attachment.needs_auth for attachment in message.attachments):
             # Fetching media costs a provider round trip: not for a message already handled.
             stored = await asyncio.to_thread(
@@ -94,7 +96,7 @@ class Dispatcher:
         inbox records it, so a later delivery is not handled again. Photos are not fetched (that may be
         what kept failing): the reason says how many were left out.
         """
-        await asyncio.to_thread(self._give_up, message, reason)
+        await asyncio.to_thread(self._give_up, _cleaned(message), reason)
 
     # -- what channels ask of the bot besides handling messages ----------------------------------------
 
@@ -251,6 +253,15 @@ class Dispatcher:
         urls: list[str] = []
         for attachment in message.attachments:
             if not attachment.needs_auth:
+                if len(attachment.url) > MAX_MEDIA_URL_CHARS:
+                    # The provider's URL, not the resident's doing: the report goes ahead without it.
+                    log.warning(
+                        "media of %s message %s left out: its URL is longer than %d characters",
+                        message.channel,
+                        message.provider_message_id,
+                        MAX_MEDIA_URL_CHARS,
+                    )
+                    continue
                 urls.append(attachment.url)
                 continue
             channel = self.channels.get(message.channel)
@@ -314,6 +325,13 @@ def _serialize_residents(session: Session) -> None:
     same dialogue state. PostgreSQL locks the resident's conversation row instead (``FOR UPDATE``)."""
     if session.get_bind().dialect.name == "sqlite":
         session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _cleaned(message: InboundMessage) -> InboundMessage:
+    """The message with its text cleaned of control characters (a NUL, an escape sequence), which no
+    resident means and the core would refuse in a description."""
+    text = clean_text(message.text)
+    return message if text == message.text else dataclasses.replace(message, text=text)
 
 
 def _turn(message: InboundMessage, media_urls: tuple[str, ...]) -> Turn:

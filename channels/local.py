@@ -26,7 +26,14 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from channels.base import Channel, MessageHandler, SendResult
-from channels.messages import Attachment, GeoPoint, InboundMessage, OutboundMessage
+from channels.messages import (
+    MAX_MEDIA_URL_CHARS,
+    Attachment,
+    GeoPoint,
+    InboundMessage,
+    OutboundMessage,
+    clean_text,
+)
 
 CHANNEL_NAME = "local"
 MAX_ID_CHARS = 128
@@ -128,19 +135,20 @@ def parse_local_message(payload: object) -> InboundMessage:
         if isinstance(value, str) and not _is_unicode(value):
             # JSON can escape half of a surrogate pair ("\ud800"), which is no character at all.
             raise LocalMessageError(f"'{name}' must be valid Unicode text (it has a lone surrogate)")
+        if isinstance(value, str) and name != "text" and clean_text(value) != value:
+            raise LocalMessageError(f"'{name}' must not contain control characters")
     sender = payload.get("from")
     if not isinstance(sender, str) or not sender.strip() or len(sender) > MAX_ID_CHARS:
         raise LocalMessageError(f"'from' is required: the resident's id (at most {MAX_ID_CHARS} characters)")
     text = payload.get("text", "")
     if not isinstance(text, str) or len(text) > MAX_TEXT_CHARS:
         raise LocalMessageError(f"'text' must be a string of at most {MAX_TEXT_CHARS} characters")
+    text = clean_text(text)  # a NUL or an escape sequence is nothing the resident meant to say
     point = _point(payload.get("lat"), payload.get("long"))
     attachments: tuple[Attachment, ...] = ()
     media_url = payload.get("media_url")
     if media_url is not None:
-        if not isinstance(media_url, str) or urlsplit(media_url).scheme not in ("http", "https"):
-            raise LocalMessageError("'media_url' must be an http(s) URL")
-        attachments = (Attachment(url=media_url),)
+        attachments = (Attachment(url=_media_url(media_url)),)
     choice = payload.get("choice")
     if choice is not None and not isinstance(choice, str):
         raise LocalMessageError("'choice' must be a string (the value of a choice the bot offered)")
@@ -162,6 +170,26 @@ def parse_local_message(payload: object) -> InboundMessage:
         language_hint=language,
         choice_value=choice,
     )
+
+
+def _media_url(value: object) -> str:
+    """An http(s) URL the core will keep as the report's ``media_url``."""
+    try:
+        parts = urlsplit(value) if isinstance(value, str) else None
+    except ValueError:  # "http://[::1": not a URL
+        parts = None
+    if (
+        parts is None
+        or parts.scheme not in ("http", "https")
+        or not parts.netloc
+        or any(c.isspace() for c in str(value))
+    ):
+        raise LocalMessageError("'media_url' must be an http(s) URL")
+    if len(str(value)) > MAX_MEDIA_URL_CHARS:
+        raise LocalMessageError(
+            f"'media_url' must be at most {MAX_MEDIA_URL_CHARS} characters (the most a report keeps)"
+        )
+    return str(value)
 
 
 def _point(lat: object, long: object) -> GeoPoint | None:

@@ -6,8 +6,21 @@ imports them from here (channels never import ``bot``).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+
+# The longest media URL a report keeps (the Open311 core's limit on ``media_url``).
+MAX_MEDIA_URL_CHARS = 2048
+# Control characters, but for the newline and the tab: no resident means them (a NUL is refused by the core
+# and by PostgreSQL alike).
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def clean_text(text: str) -> str:
+    """A resident's words without the control characters nobody types: line breaks become newlines, the
+    rest (NUL, escape sequences, C1 codes) are dropped."""
+    return _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
 
 
 @dataclass(frozen=True, slots=True)

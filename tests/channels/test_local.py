@@ -31,6 +31,14 @@ def bot(settings: Settings) -> Iterator[RunningBot]:
         ({"from": "a", "lat": True, "long": 1.0}, "'lat' and 'long' go together"),
         ({"from": "a", "media_url": "ftp://x/y.jpg"}, "'media_url' must be an http(s) URL"),
         (["not", "an", "object"], "must be a JSON object"),
+        # What the core would refuse is refused here, with the reason (before: 200, then sent to a person).
+        ({"from": "a", "media_url": "https://example.org/" + "p" * 2100}, "'media_url' must be at most 2048"),
+        ({"from": "a", "media_url": "http://"}, "'media_url' must be an http(s) URL"),
+        ({"from": "a", "media_url": "http://[::1/x.jpg"}, "'media_url' must be an http(s) URL"),
+        ({"from": "a", "media_url": "https://example.org/a b.jpg"}, "'media_url' must be an http(s) URL"),
+        ({"from": "a", "text": "\x00\x1b"}, "send some 'text'"),
+        ({"from": "a\x00", "text": "hi"}, "'from' must not contain control characters"),
+        ({"from": "a", "text": "hi", "id": "1\x00"}, "'id' must not contain control characters"),
         # Half a surrogate pair, which JSON can escape but no text holds.
         ({"from": "z3", "text": "\ud800"}, "'text' must be valid Unicode text"),
         ({"from": "\ud83d", "text": "hi"}, "'from' must be valid Unicode text"),
@@ -126,3 +134,14 @@ def test_a_message_id_is_the_senders_own(bot: RunningBot) -> None:
     assert k2.ask("There is a huge pothole in the road at 4th St and Mission St", id="1") == second
     assert bot.request_count() == 2
     assert bot.inbox_count() == 2
+
+
+def test_control_characters_in_the_text_are_dropped_before_anything_reads_it(bot: RunningBot) -> None:
+    # Before: filed nowhere, sent to a person as "the core refused it: description contains a NUL character".
+    alice = bot.resident("alice")
+    request_id = filed_id(alice.ask("There is a huge pothole\x00 in the road\x1b at 5th St and\r\nMarket St"))
+    assert (
+        bot.request(request_id)["description"]
+        == "There is a huge pothole in the road at 5th St and\nMarket St"
+    )
+    assert bot.review_items() == []

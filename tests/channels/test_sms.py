@@ -96,6 +96,17 @@ def test_a_signed_webhook_files_the_request_and_replies_in_twiml(fake: FakeTwili
     assert fake.sent == []
 
 
+def test_control_characters_in_a_text_are_dropped_and_the_report_filed(
+    fake: FakeTwilio, bot: RunningBot
+) -> None:
+    # Before: the core refused "description contains a NUL character" and the report went to a person.
+    [reply] = text(fake, bot, "There is a huge pothole\x00 in the road at 5th St and Market St\x07")
+    match = re.search(r"filed as #(\d+) \(Pothole\)", reply)
+    assert match, reply
+    assert bot.runtime.open311.get_request(match.group(1)).description == CLEAR_REPORT
+    assert bot.review_items() == []
+
+
 @pytest.mark.parametrize("signature", ["", "bm90IGEgc2lnbmF0dXJl", "wrong-url"])
 def test_unsigned_or_wrongly_signed_requests_get_403_and_change_nothing(
     fake: FakeTwilio, bot: RunningBot, signature: str

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -472,3 +473,18 @@ def test_the_fake_plays_residents_over_http_for_demos(app_settings: Settings, fa
         answer = demo.get("/fake/posted").json()["posted"][-1]
         assert (answer["kind"], answer["participant_id"]) == ("dm", RESIDENT)
         assert f"Report #{filed} (Pothole) is open" in answer["text"]
+
+
+def test_a_photo_url_longer_than_a_report_keeps_is_left_out_and_the_report_filed(
+    app_settings: Settings, fake: FakeX, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The provider's URL is not the resident's fault (before: the core refused the report, sent to a person).
+    long_url = "https://pbs.twimg.com/media/" + "G" * 2100 + ".jpg"
+    with x_bot(app_settings, fake) as bot, caplog.at_level(logging.WARNING, logger="bot.dispatcher"):
+        photo = fake.mention(RESIDENT, CLEAR_REPORT, photo_urls=(long_url,))
+        assert poll_and_deliver(bot) == 1
+        filed = bot.request(filed_id(fake.replies_to(photo)[0].text))
+        assert filed["description"] == CLEAR_REPORT
+        assert filed.get("media_url") in (None, "")
+        assert bot.review_items() == []
+    assert f"media of twitter message tweet:{photo} left out: its URL is longer than 2048" in caplog.text
