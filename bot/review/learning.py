@@ -140,11 +140,21 @@ def current_model_report(
     )
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula ("=HYPERLINK(...)").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: str) -> str:
+    """A cell a spreadsheet shows as text: one that would start a formula gets a leading single quote."""
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
 def export_corrections_csv(session: Session, path: Path) -> int:
     """Writes every operator-labelled example (rejections left out) as CSV; returns how many.
 
     The first four columns are those of the project's labelled data, so training reads both alike; the
-    rest say where each label came from.
+    rest say where each label came from. Every cell is written as a spreadsheet shows it as text (the
+    console's download and ``open311-bot operators export-corrections`` both write through here).
     """
     examples = labelled_examples(session)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -152,15 +162,14 @@ def export_corrections_csv(session: Session, path: Path) -> int:
         writer = csv.writer(handle)
         writer.writerow(EXPORT_COLUMNS)
         for e in examples:
-            writer.writerow(
-                (
-                    e.text,
-                    e.service_code,
-                    "sure",  # a person decided it
-                    e.location_text,
-                    e.predicted_code,
-                    e.operator,
-                    e.decided_at.isoformat(),
-                )
+            row = (
+                e.text,
+                e.service_code,
+                "sure",  # a person decided it
+                e.location_text,
+                e.predicted_code,
+                e.operator,
+                e.decided_at.isoformat(),
             )
+            writer.writerow([spreadsheet_safe(value) for value in row])
     return len(examples)

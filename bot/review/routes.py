@@ -103,7 +103,7 @@ def operator_router(console: Console) -> APIRouter:
         status_code: int = 200,
         **context: Any,
     ) -> HTMLResponse:
-        flash = FLASHES.get(request.query_params.get("done", ""))
+        flash = context.pop("flash", FLASHES.get(request.query_params.get("done", "")))
         response = templates.TemplateResponse(
             request,
             template,
@@ -257,7 +257,7 @@ def operator_router(console: Console) -> APIRouter:
             items=views.open_items(session, claim_minutes=console.claim_minutes),
             recent=views.recently_decided(session),
             services=console.service_names(),
-            claim_minutes=console.claim_minutes,
+            claim_lapses=views.humanize_minutes(console.claim_minutes),
         )
 
     def item_page(
@@ -277,6 +277,9 @@ def operator_router(console: Console) -> APIRouter:
         # The chosen service's questions (attributes): the one an attempt was refused for, else the bot's.
         details_code = details_for or item.service_code or console.service_code_for(item.top_code)
         details_service = console.open311.catalog.get(details_code)
+        # "Claimed: no one else can take this item" only while that is still true (not on the back button
+        # after deciding, nor after the claim lapsed).
+        flash_override = {} if item.claimed_by == operator.name else {"flash": None}
         answers: dict[str, Any] = {}
         if entered is not None and entered.get("details_for") == details_code:
             answers = dict(entered.get("attributes") or {})
@@ -299,6 +302,7 @@ def operator_router(console: Console) -> APIRouter:
             details=[a for a in details_service.attributes if a.variable] if details_service else [],
             answers=answers,
             entered=entered or {},
+            **(flash_override if request.query_params.get("done") == "claimed" else {}),
         )
 
     @router.get("/queue/{item_id}")

@@ -33,6 +33,16 @@ def humanize_age(delta: timedelta) -> str:
     return f"{seconds // 86400} days"
 
 
+def humanize_minutes(minutes: float) -> str:
+    """A configured number of minutes as a person says it: "30 seconds", "1 minute", "2.5 minutes"."""
+    if minutes < 1:
+        seconds = max(1, round(minutes * 60))
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    if minutes == int(minutes):
+        return f"{int(minutes)} minute{'s' if minutes != 1 else ''}"
+    return f"{minutes:g} minutes"
+
+
 @dataclass(frozen=True, slots=True)
 class ItemView:
     id: int

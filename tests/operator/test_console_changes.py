@@ -4,11 +4,16 @@ without edits, claiming an item one holds) records nothing."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 
 import httpx
+import pytest
 from sqlmodel import col, select
 
 from bot.open311.models import ServiceRequestRow, StatusChangeRow
@@ -148,3 +153,34 @@ def test_the_audit_log_shows_a_corrected_location(deployment: Deployment) -> Non
         37.7524,
         -122.4184,
     )
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_small_things_an_operator_sees(deploy: Callable[..., AbstractContextManager[Deployment]]) -> None:
+    with deploy(operator={"claim_minutes": 0.5}) as deployment:
+        item_id = enqueue_report(
+            deployment.runtime,
+            resident_id="res-formula",
+            text='=HYPERLINK("https://evil.example/","click me")',
+            suggestions=[{"service_code": "graffiti", "confidence": 0.5}],
+            location_text="+1 MISSION ST",
+            address_string="VALENCIA ST & 16TH ST",
+            lat=37.76502,
+            long=-122.42196,
+        )
+        client, csrf = signed_in_client(deployment.url, "alice", PASSWORDS["alice"])
+        assert "a claim lapses after 30 seconds" in client.get("/operator/").text
+        headers = {"X-CSRF-Token": csrf}
+        assert client.post(f"/operator/api/queue/{item_id}/claim", headers=headers).status_code == 200
+        assert "Claimed: no one else" in client.get(f"/operator/queue/{item_id}?done=claimed").text
+        assert (
+            client.post(f"/operator/api/queue/{item_id}/approve", json={}, headers=headers).status_code == 200
+        )
+        # The back button to the claimed page, after approving: no claim to speak of any more.
+        back = client.get(f"/operator/queue/{item_id}?done=claimed")
+        assert "Claimed: no one else" not in back.text
+        # Residents' words cannot run as spreadsheet formulas in the export.
+        exported = client.get("/operator/learning/corrections.csv")
+        [row] = list(csv.DictReader(io.StringIO(exported.text)))
+        assert row["text"] == '\'=HYPERLINK("https://evil.example/","click me")'
+        assert row["location_text"] == "'+1 MISSION ST"
