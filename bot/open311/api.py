@@ -32,7 +32,7 @@ from bot.open311 import formats
 from bot.open311 import openapi_schemas as schemas
 from bot.open311.catalog import DEFAULT_CATALOG
 from bot.open311.discovery import catalog_changeset, discovery_record
-from bot.open311.errors import Conflict, Forbidden, InvalidInput, NotFound, Open311Error
+from bot.open311.errors import Conflict, Forbidden, InvalidInput, NotFound, Open311Error, shown
 from bot.open311.formats import Format
 from bot.open311.media import MediaStore
 from bot.open311.models import NewRequest, RequestQuery
@@ -200,7 +200,8 @@ async def read_submission(request: Request, max_bytes: int) -> tuple[list[tuple[
     if content_type in ("text/xml", "application/xml"):
         return _xml_pairs(body), None
     raise UnsupportedMediaType(
-        f"content type {content_type!r} is not accepted; send application/x-www-form-urlencoded", field="body"
+        f"content type {shown(content_type)} is not accepted; send application/x-www-form-urlencoded",
+        field="body",
     )
 
 
@@ -282,7 +283,7 @@ def split_submission(pairs: Iterable[tuple[str, str]]) -> tuple[dict[str, str], 
         match = _ATTRIBUTE_KEY.match(name.strip())
         if not match and _looks_like_attribute(name):
             raise InvalidInput(
-                f"{name!r} is not an attribute key: write attribute[CODE] (attribute[CODE][] for a "
+                f"{shown(name)} is not an attribute key: write attribute[CODE] (attribute[CODE][] for a "
                 "multivaluelist)",
                 field=name,
             )
@@ -413,9 +414,16 @@ def build_router(service: Open311Service, media: MediaStore, settings: Settings)
         async def create_request(request: Request, jurisdiction_id: OptionalParam = None) -> Response:
             try:
                 pairs, upload = await read_submission(request, max_body)
-                fields, attributes = split_submission(pairs)
-                api_key = fields.get("api_key") or _clean(request.query_params.get("api_key"), "api_key")
-                new = _new_request(request, fields, attributes)
+                api_key = next((value for name, value in pairs if name == "api_key" and value.strip()), None)
+                api_key = api_key or _clean(request.query_params.get("api_key"), "api_key")
+                try:
+                    fields, attributes = split_submission(pairs)
+                    new = _new_request(request, fields, attributes)
+                except InvalidInput:
+                    # The key first: a client without a valid key hears 403, not what else is wrong.
+                    if not service.sandbox:
+                        await run_in_threadpool(service.keys.verify, api_key)
+                    raise
                 stored = None
                 if upload is not None:
                     stored = await run_in_threadpool(media.save, upload)

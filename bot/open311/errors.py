@@ -26,3 +26,11 @@ class NotFound(Open311Error):
 
 class Conflict(Open311Error):
     """The operation does not fit the current state (e.g. accepting a token that is already accepted)."""
+
+
+def shown(value: str, limit: int = 80) -> str:
+    """A client's value quoted in an error description, cut to ``limit`` characters (with an ellipsis):
+    an error names what was wrong without echoing a 100,000-character value back."""
+    if len(value) > limit:
+        value = value[:limit] + "…"
+    return repr(value)

@@ -24,7 +24,7 @@ from bot.config import Open311Settings
 from bot.db import SessionFactory
 from bot.open311 import store
 from bot.open311.catalog import Catalog, Service
-from bot.open311.errors import Conflict, InvalidInput, NotFound, Open311Error
+from bot.open311.errors import Conflict, InvalidInput, NotFound, Open311Error, shown
 from bot.open311.events import EventBus, Listener
 from bot.open311.keys import KeyStore
 from bot.open311.models import (
@@ -101,7 +101,7 @@ class Open311Service:
             )
         value = jurisdiction_id.strip()
         if value not in served:
-            raise NotFound(f"jurisdiction_id {value!r} is not served here", field="jurisdiction_id")
+            raise NotFound(f"jurisdiction_id {shown(value)} is not served here", field="jurisdiction_id")
         return value
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
@@ -124,7 +124,7 @@ class Open311Service:
             raise InvalidInput("service_code is required", field="service_code")
         service = self.catalog.get(code)
         if service is None:
-            raise NotFound(f"service_code {code!r} is not a service of this city", field="service_code")
+            raise NotFound(f"service_code {shown(code)} is not a service of this city", field="service_code")
         return service
 
     def create_request(
@@ -142,13 +142,13 @@ class Open311Service:
         ``require_api_key``: the HTTP layer sets it for third-party clients (ignored in the sandbox); the
         bot, in-process, files without a key and names its ``channel`` in ``new``.
         """
-        jurisdiction = self.jurisdiction(new.jurisdiction_id)
         now = self._clock()
         with self._session(session) as db:
             key_id = None
             if require_api_key and not self.sandbox:
                 # The key first: a client without a valid key learns nothing about its submission.
                 key_id = self.keys.verify(api_key, session=db).id
+            jurisdiction = self.jurisdiction(new.jurisdiction_id)
             service = self._service(new.service_code)
             columns = validate_submission(new, service)
             if service.type == "batch":
@@ -224,7 +224,7 @@ class Open311Service:
         with self._sessions() as db:
             row = db.get(RequestTokenRow, token) if len(token) <= 64 else None
             if row is None:
-                raise NotFound(f"token {token!r} was not found", field="token")
+                raise NotFound(f"token {shown(token)} was not found", field="token")
             return _token_status(row)
 
     def get_request(
@@ -236,7 +236,8 @@ class Open311Service:
             row = store.request_by_id(db, ids[0]) if ids else None
             if row is None or row.jurisdiction_id != jurisdiction:
                 raise NotFound(
-                    f"service_request_id {service_request_id!r} was not found", field="service_request_id"
+                    f"service_request_id {shown(service_request_id)} was not found",
+                    field="service_request_id",
                 )
             notes = store.notes_for(db, ids).get(ids[0], ()) if with_notes else ()
             return store.to_request(row, notes)
@@ -277,7 +278,9 @@ class Open311Service:
             if query.statuses:
                 unknown = [s for s in query.statuses if s not in STATUSES]
                 if unknown:
-                    raise InvalidInput(f"status {unknown[0]!r} is not one of: open, closed", field="status")
+                    raise InvalidInput(
+                        f"status {shown(unknown[0])} is not one of: open, closed", field="status"
+                    )
                 if set(query.statuses) != set(STATUSES):
                     statement = statement.where(c.status.in_(query.statuses))
             statement = statement.order_by(c.requested_datetime.desc(), c.id.desc())
@@ -349,7 +352,8 @@ class Open311Service:
                     row = store.request_by_id(db, ids[0])
             if row is None:
                 raise NotFound(
-                    f"service_request_id {service_request_id!r} was not found", field="service_request_id"
+                    f"service_request_id {shown(service_request_id)} was not found",
+                    field="service_request_id",
                 )
             previous = row.status
             if status not in STATUS_TRANSITIONS[previous]:
@@ -420,10 +424,10 @@ class Open311Service:
         with self._session(session) as db:
             row = db.get(RequestTokenRow, token_id)
             if row is None:
-                raise NotFound(f"token {token_id!r} was not found", field="token")
+                raise NotFound(f"token {shown(token_id)} was not found", field="token")
             done = self._accept(db, row, actor, self._clock())
             if done is None:
-                raise Conflict(f"token {token_id!r} was already accepted", field="token")
+                raise Conflict(f"token {shown(token_id)} was already accepted", field="token")
             return done
 
     def pending_tokens(self) -> list[TokenStatus]:

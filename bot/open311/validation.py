@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bot.open311.catalog import Attribute, Service
-from bot.open311.errors import InvalidInput
+from bot.open311.errors import InvalidInput, shown
 from bot.open311.models import AttributeValues, NewRequest
 
 MAX_DESCRIPTION = 4000
@@ -49,10 +49,20 @@ def parse_w3c_datetime(value: str, field: str) -> datetime:
         raise InvalidInput(
             f"{field} must be a w3c datetime with a timezone, e.g. 2010-01-01T00:00:00Z", field=field
         )
+    offset = re.search(r"[+-](\d{2}):(\d{2})$", text)
+    if offset and (int(offset.group(1)) > 23 or int(offset.group(2)) > 59):
+        raise InvalidInput(
+            f"{field} has an impossible timezone offset {offset.group(0)} (from -23:59 to +23:59)",
+            field=field,
+        )
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError as exc:
-        raise InvalidInput(f"{field} is not a valid date: {exc}", field=field) from exc
+        raise InvalidInput(
+            f"{field} is not a date of the calendar (months 1-12, days of that month, hours 0-23, "
+            "minutes and seconds 0-59)",
+            field=field,
+        ) from exc
     return as_utc(parsed, field)
 
 
@@ -188,7 +198,7 @@ def _check_attribute(attribute: Attribute, raw: str | list[str] | None) -> str |
     if attribute.datatype == "multivaluelist":
         unknown = [item for item in items if item not in attribute.value_keys]
         if unknown:
-            raise InvalidInput(f"{field}: {unknown[0]!r} is not one of its value keys", field=field)
+            raise InvalidInput(f"{field}: {shown(unknown[0])} is not one of its value keys", field=field)
         return list(dict.fromkeys(items))
     if len(items) > 1:
         raise InvalidInput(f"{field} takes a single value", field=field)
@@ -196,7 +206,7 @@ def _check_attribute(attribute: Attribute, raw: str | list[str] | None) -> str |
     if attribute.datatype == "singlevaluelist":
         if value not in attribute.value_keys:
             keys = ", ".join(sorted(attribute.value_keys))
-            raise InvalidInput(f"{field}: {value!r} is not one of its value keys ({keys})", field=field)
+            raise InvalidInput(f"{field}: {shown(value)} is not one of its value keys ({keys})", field=field)
     elif attribute.datatype == "number":
         parse_decimal(value, field)
     elif attribute.datatype == "datetime":

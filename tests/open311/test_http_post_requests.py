@@ -235,6 +235,28 @@ def test_informational_attributes_are_accepted_and_not_stored(tmp_path: Path, da
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
+def test_errors_are_plain_short_and_the_key_comes_first(api: Deployment, key: str, fmt: Format) -> None:
+    # A huge bad value is named, not echoed back in full.
+    refused = api.post(f"requests.{fmt}", data=_graffiti(key, **{"attribute[SURFACE]": "m" * 100_000}))
+    body = assert_error(refused, 400, fmt, "SURFACE", "m" * 80 + "…")
+    assert len(body.text) < 400, body.text[:500]
+    # No key: 403 before anything about the submission, even when service_code is only in the query.
+    no_key = api.post(f"requests.{fmt}", params={"service_code": "pothole"}, data={"lat": "37.7"})
+    assert_error(no_key, 403, fmt, "api_key")
+    assert_error(api.post(f"requests.{fmt}", data={"api_key": "wrong", "lat": "north"}), 403, fmt, "api_key")
+    assert_error(api.post(f"requests.{fmt}", data={"api_key": "wrong", "attribute[]": "x"}), 403, fmt)
+    # A date a person mistyped gets a sentence for a person, not Python's internals.
+    url = api.url(f"requests.{fmt}")
+    for query, words in (
+        ("start_date=2026-11-27T07:00:00%2B25:00", ("start_date", "offset", "+25:00")),
+        ("end_date=2026-02-30T07:00:00Z", ("end_date", "calendar")),
+    ):
+        text = assert_error(api.http.get(f"{url}?{query}"), 400, fmt, *words).text
+        assert "timedelta" not in text
+        assert "out of range for month" not in text
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
 def test_api_key_missing_invalid_or_revoked_is_403(api: Deployment, fmt: Format) -> None:
     key = create_key(api, "revoked-app")
     form = _graffiti(key)
