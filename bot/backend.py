@@ -40,6 +40,20 @@ def service_name_in(services: Sequence[ServiceSummary], code_or_name: str, langu
     return service.name_in(language) if service is not None else code_or_name
 
 
+def ranked_services(
+    ranked: Sequence[tuple[str, float]], services: Sequence[ServiceSummary]
+) -> list[tuple[str, str, float]]:
+    """The classifier's classes, best first, as the city's services that receive them: (service code,
+    class, confidence). A class no service receives ("other", in most catalogs) is left out: the
+    suggestions an operator sees and the model's answer the learning page compares are both these."""
+    return [
+        (service.code, code, confidence)
+        for code, confidence in ranked
+        for service in services
+        if service.classifier_class == code
+    ]
+
+
 @dataclass(frozen=True, slots=True)
 class AttributeSpec:
     code: str

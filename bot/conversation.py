@@ -47,6 +47,7 @@ from bot.backend import (
     ServiceSummary,
     TracksRequests,
     find_service,
+    ranked_services,
     service_name_in,
 )
 from bot.clock import as_utc, utcnow
@@ -662,9 +663,8 @@ class ConversationEngine:
         services = self.backend.services()
         # In the city's service codes (what an operator files under), with the classifier's class kept.
         state.suggestions = [
-            {"service_code": service.code, "classifier_class": code, "confidence": round(confidence, 4)}
-            for code, confidence in ranked
-            for service in _services_for(services, code)
+            {"service_code": service_code, "classifier_class": code, "confidence": round(confidence, 4)}
+            for service_code, code, confidence in ranked_services(ranked, services)
         ] + [
             {"service_code": None, "classifier_class": code, "confidence": round(confidence, 4)}
             for code, confidence in ranked

@@ -21,6 +21,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Redirect
 from fastapi.templating import Jinja2Templates
 from sqlmodel import Session
 
+from bot.backend import ranked_services
 from bot.embedded_backend import EmbeddedBackend
 from bot.open311.errors import Open311Error
 from bot.review import audit, dashboard, decisions, learning, views
@@ -604,7 +605,17 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
             return None if place is None else (place.lat, place.long, place.address)
 
         console.geocode = geocode
-        console.classify = lambda text: str(understander.classify(text).service_code)
+
+        def classify(text: str) -> str:
+            # The same rule as the suggestion stored with each decision (its top service): the model's
+            # raw top class is "other" for most vague messages, which no service receives, and the page
+            # read 0% agreement where the stored suggestions agreed 62%.
+            prediction = understander.classify(text)
+            ranked = [(prediction.service_code, prediction.confidence), *prediction.alternatives]
+            services = ranked_services(ranked, messaging.backend.services())
+            return services[0][0] if services else "other"
+
+        console.classify = classify
 
     runtime.add_lifecycle(share_messaging)
     install_console(app, console)

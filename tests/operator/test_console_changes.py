@@ -18,7 +18,14 @@ from sqlmodel import col, select
 
 from bot.open311.models import ServiceRequestRow, StatusChangeRow
 from bot.review.audit import AuditEntry
-from tests.operator.support import PASSWORDS, Deployment, enqueue_report, file_at
+from tests.operator.support import (
+    PASSWORDS,
+    Deployment,
+    enqueue_report,
+    file_at,
+    report_as_resident,
+    review_item_of,
+)
 from tests.operator.test_console_access import signed_in_client
 
 
@@ -184,3 +191,29 @@ def test_small_things_an_operator_sees(deploy: Callable[..., AbstractContextMana
         [row] = list(csv.DictReader(io.StringIO(exported.text)))
         assert row["text"] == '\'=HYPERLINK("https://evil.example/","click me")'
         assert row["location_text"] == "'+1 MISSION ST"
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_model_running_now_is_compared_by_the_same_rule_as_the_stored_suggestions(
+    deployment: Deployment,
+) -> None:
+    # Vague reports whose top class is "other" (no service receives it): the operator approves the top
+    # suggestion the page shows, a service. Before, the learning page compared the model's raw top class
+    # now ("other") with those services and read 0% where the stored suggestions agreed 100%.
+    texts = (
+        "something weird going on at 16th St and Valencia St",
+        "the thing at 5th St and Market St is broken",
+    )
+    client, csrf = signed_in_client(deployment.url, "alice", PASSWORDS["alice"])
+    headers = {"X-CSRF-Token": csrf}
+    for number, text in enumerate(texts):
+        resident = f"res-vague-{number}"
+        assert "A person will look" in report_as_resident(deployment.url, resident, text)[0]
+        item_id = review_item_of(deployment.runtime, resident)
+        item = client.get(f"/operator/api/queue/{item_id}").json()
+        assert item["suggestions"], item
+        approved = client.post(f"/operator/api/queue/{item_id}/approve", json={}, headers=headers)
+        assert approved.status_code == 200, approved.text
+    learning = client.get("/operator/api/learning").json()
+    assert learning["agreed"] == len(texts), learning
+    assert learning["current_model"]["agreed"] == len(texts), learning["current_model"]
