@@ -66,6 +66,9 @@ class EmbeddedBackend:
             media_url=draft.media_url,
             attributes=dict(draft.attributes),
             channel=draft.channel,
+            # The bot files in the first jurisdiction served (config.example.toml says so): with several,
+            # the core requires one, and a resident's message names none.
+            jurisdiction_id=self.service.settings.jurisdictions[0],
         )
         try:
             submission = self.service.create_request(new, actor=f"bot:{draft.channel}", session=session)

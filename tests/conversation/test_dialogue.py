@@ -223,6 +223,17 @@ def test_the_choice_in_the_residents_own_words_and_a_place_sent_instead_are_take
         assert request["description"] == "There is a huge pothole in the road"
 
 
+def test_a_city_serving_several_jurisdictions_files_in_the_first(settings: Settings) -> None:
+    # Before: the core refused every report ("jurisdiction_id is required") and each went to a person.
+    with running_bot(settings, open311={"jurisdictions": ["sfgov.org", "oakland.gov"]}) as bot:
+        request_id = filed_id(bot.resident("uli").ask(CLEAR_REPORT))
+        found = bot.client.get(f"/open311/v2/requests/{request_id}.json?jurisdiction_id=sfgov.org")
+        assert found.status_code == 200, found.text
+        assert found.json()[0]["service_code"] == "pothole"
+        assert "(Pothole) is open" in bot.resident("uli").ask("STATUS")
+        assert bot.review_items() == []
+
+
 def test_something_else_or_a_very_unsure_report_goes_to_review(settings: Settings) -> None:
     overrides = {
         "intents": {"auto_file_threshold": 1.0},
