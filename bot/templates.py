@@ -47,8 +47,11 @@ PLACEHOLDERS: dict[str, frozenset[str]] = {
 # reference's still waiting for a number (the embedded core's "received"; a remote city's "pending",
 # "rejected").
 _STATUS_WORDS = frozenset({"open", "closed", "received", "pending", "rejected"})
-# Languages that write no space after a full stop.
+# Languages that write no space after a full stop, and end a sentence with "。".
 _NO_SPACE_BETWEEN_SENTENCES = frozenset({"zh", "ja"})
+# What ends a sentence already, also before closing quotes or brackets ('Done (see photo).', '"Fixed."').
+_SENTENCE_ENDS = (".", "!", "?", "…", "。", "！", "？", "．")
+_CLOSING = "\"')]}»”’」』）】"
 
 
 class TemplateError(ValueError):
@@ -79,11 +82,16 @@ class Templates:
 
     def following_sentence(self, text: str | None, language: str | None = None) -> str:
         """``text`` (a crew's status notes) as a sentence after another: after a space, or right after the
-        full stop in Chinese ("已关闭。已填补。"); empty when there is none."""
+        full stop in Chinese ("已关闭。已填补。"); ended with the language's full stop when it has no final
+        punctuation, so the sentence after it does not run on ("cerrado. Bache reparado. Responda...");
+        empty when there is none."""
         text = (text or "").strip()
         if not text:
             return ""
-        return text if self.language_for(language) in _NO_SPACE_BETWEEN_SENTENCES else f" {text}"
+        lang = self.language_for(language)
+        if not text.rstrip(_CLOSING).endswith(_SENTENCE_ENDS):
+            text += "。" if lang in _NO_SPACE_BETWEEN_SENTENCES else "."
+        return text if lang in _NO_SPACE_BETWEEN_SENTENCES else f" {text}"
 
     def render(self, key: str, language: str | None = None, **values: object) -> str:
         lang = self.language_for(language)

@@ -87,6 +87,35 @@ def test_each_follower_gets_one_message_in_their_language_and_nobody_after_stop(
     assert "ahora está cerrado. Bulb replaced." in spanish
 
 
+def test_a_note_without_final_punctuation_ends_its_sentence_in_each_language(runtime: Runtime) -> None:
+    # Before: "ahora está cerrado. Bache reparado Responda UNFOLLOW ...", and in Chinese with no note
+    # "当前状态为已关闭。 回复 UNFOLLOW ...", a space where Chinese writes none.
+    request_id, _ = new_request(runtime)
+    assert request_id is not None
+    with runtime.sessions() as session:
+        for resident, language in (("ann", "en"), ("lucia", "es"), ("mei", "zh")):
+            follow(session, request_id, "local", resident)
+            get_or_create_resident(session, "local", resident).language = language
+        session.commit()
+    runtime.open311.update_status(request_id, "closed", "Bache reparado", actor="crew")
+    runtime.open311.update_status(request_id, "open", "已重新打开", actor="crew")
+    runtime.open311.update_status(request_id, "closed", "Lamp replaced (new LED).", actor="crew")
+    runtime.open311.update_status(request_id, "open", "", actor="crew")
+    assert notify(runtime) == 12
+    sent: dict[str, list[str]] = {}
+    for row in outbox(runtime):
+        sent.setdefault(row.resident_id, []).append(row.text)
+    english, spanish, chinese = sent["ann"], sent["lucia"], sent["mei"]
+    assert "it is now closed. Bache reparado. Reply UNFOLLOW" in english[0]
+    assert "it is now closed. Lamp replaced (new LED). Reply UNFOLLOW" in english[2]
+    assert "it is now open. Reply UNFOLLOW" in english[3]
+    assert "ahora está cerrado. Bache reparado. Responda UNFOLLOW" in spanish[0]
+    assert "ahora está abierto. 已重新打开. Responda UNFOLLOW" in spanish[1]
+    assert "当前状态为已关闭。Bache reparado。回复 UNFOLLOW" in chinese[0]
+    assert "当前状态为处理中。已重新打开。回复 UNFOLLOW" in chinese[1]
+    assert "当前状态为处理中。回复 UNFOLLOW" in chinese[3]
+
+
 def test_the_filer_of_a_batch_request_hears_its_number_then_its_changes(runtime: Runtime) -> None:
     _, token = new_request(runtime, "missed_collection")
     assert token is not None
