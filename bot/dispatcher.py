@@ -45,7 +45,6 @@ log = logging.getLogger(__name__)
 
 # A channel with this capability hands the replies to the provider in its webhook response.
 INLINE_REPLIES = "inline_replies"
-CONFIRMS_OPT_OUT = "confirms_opt_out"
 
 
 class Dispatcher:
@@ -239,7 +238,8 @@ class Dispatcher:
         session.add(resident)
         channel = self.channels.get(turn.channel)
         inline = channel is not None and INLINE_REPLIES in channel.capabilities
-        if channel is not None and CONFIRMS_OPT_OUT in channel.capabilities:
+        if channel is not None and channel.confirms_opt_out(turn.text):
+            # The provider answered this STOP itself (Twilio's keywords); to other words the bot answers.
             replies = [reply for reply in replies if not reply.opt_out_confirmation]
         for reply in replies:
             outbox.enqueue(session, reply, delivered_inline=inline)

@@ -2,7 +2,10 @@
 
 Any case, light typos ("Stauts", "hlep", "cancle") and a few words in Spanish and Chinese are understood.
 A command is a whole message: "stop" alone opts out, "car won't stop leaking oil" is a report. STATUS,
-FOLLOW and UNFOLLOW may carry a request id or token ("status 123", "STATUS #123").
+FOLLOW and UNFOLLOW may carry a request id or token ("status 123", "STATUS #123"). STOP is also a message
+of stop words only ("STOP STOP", "alto, alto") or a short request to stop messages ("please stop texting
+me", "unsubscribe me", "dejen de enviarme mensajes", "别再发了"), never a report that only has the word in
+it ("stop sign missing at 5th and Market").
 """
 
 from __future__ import annotations
@@ -16,13 +19,19 @@ from rapidfuzz.distance import OSA
 CommandName = Literal["status", "cancel", "help", "stop", "start", "follow", "unfollow"]
 
 # The words of each command. Twilio's own opt-out/opt-in keywords are included for STOP/START so the bot's
-# record agrees with what the carrier does (except CANCEL, which here drops a report in progress).
+# record agrees with what the carrier does (except CANCEL, which here drops a report in progress). Twilio
+# has English ones only (``channels.sms.TWILIO_OPT_OUT_WORDS``); the Spanish are what residents text to
+# stop messages ("ALTO", "PARAR", "BASTA") and to get them again ("INICIAR", "EMPEZAR").
 WORDS: dict[CommandName, tuple[str, ...]] = {
     "status": ("status", "estado", "状态", "狀態"),
     "cancel": ("cancel", "cancelar", "取消"),
     "help": ("help", "ayuda", "帮助", "幫助", "info"),
-    "stop": ("stop", "stopall", "unsubscribe", "quit", "end", "停止", "退订"),
-    "start": ("start", "unstop", "subscribe", "开始", "開始"),
+    "stop": (
+        *("stop", "stopall", "unsubscribe", "quit", "end", "revoke", "optout"),
+        *("alto", "parar", "basta", "detener"),
+        *("停止", "退订", "取消订阅"),
+    ),
+    "start": ("start", "unstop", "subscribe", "iniciar", "empezar", "comenzar", "开始", "開始"),
     "follow": ("follow", "seguir", "关注"),
     "unfollow": ("unfollow", "dejar", "取消关注"),
 }
@@ -30,6 +39,7 @@ WORDS: dict[CommandName, tuple[str, ...]] = {
 # Spanish. The English words tell nothing: every resident is told to "reply STATUS".
 LANGUAGE_OF_WORD: dict[str, str] = {
     **dict.fromkeys(("estado", "cancelar", "ayuda", "seguir", "dejar"), "es"),
+    **dict.fromkeys(("alto", "parar", "basta", "detener", "iniciar", "empezar", "comenzar"), "es"),
     **{word: "zh" for words in WORDS.values() for word in words if not word.isascii()},
 }
 # Whole messages of a few words that mean a command: a resident who changes their mind says so in words
@@ -38,10 +48,47 @@ PHRASES: dict[str, tuple[CommandName, str | None]] = {
     **dict.fromkeys(("never mind", "nevermind", "nvm", "forget it", "forget about it"), ("cancel", None)),
     **dict.fromkeys(("no importa", "olvídalo", "olvidalo", "déjalo", "dejalo"), ("cancel", "es")),
     **dict.fromkeys(("算了", "不用了"), ("cancel", "zh")),
+    **dict.fromkeys(("stop all", "opt out"), ("stop", None)),
 }
+# A short request to stop messages, the whole message (lower case, punctuation as spaces): a verb of
+# stopping with messages or "me" as its object, so "stop sign missing" or "stop the leak" is no request.
+_POLITE = r"(?:please|pls|plz|ok|okay|just)"
+_STOPPING = r"(?:stop|quit|cease)"
+_TEXTING = r"(?:texting|txting|messaging|msging|contacting|spamming|bothering|writing)"
+_MESSAGES = r"(?:messages|texts|msgs)"
+_STOP_REQUEST = re.compile(
+    rf"(?:{_POLITE} )*(?:"
+    rf"{_STOPPING} {_TEXTING}(?: to)? me"
+    rf"|{_STOPPING} (?:texting|messaging)"
+    rf"|{_STOPPING} (?:all |the |these |your )?{_MESSAGES}"
+    rf"|{_STOPPING} (?:texting|messaging|sending)(?: me)? (?:{_MESSAGES}|these(?: {_MESSAGES})?)"
+    r"|(?:do not|don't|dont) (?:text|message|msg|contact) me"
+    rf"|no more {_MESSAGES}"
+    rf"|unsubscribe(?: me)?(?: from (?:this|these|all)(?: {_MESSAGES})?)?"
+    r"|opt me out"
+    rf")(?: (?:{_POLITE}|anymore|any more|now|again|thanks|thank you|from this number|ever))*"
+)
+_SENDING_ES = r"(?:envíen|envien|manden|escriban|envíe|envie|mande|escriba)"
+_STOP_REQUEST_SPANISH = re.compile(
+    r"(?:por favor |ya )*(?:"
+    r"(?:deja|dejen|dejar|dejad|paren|para|parar) de (?:enviar|mandar|escribir)(?:me)?(?: (?:más )?mensajes)?"
+    rf"|no (?:me )?{_SENDING_ES} (?:más|mas)(?: mensajes)?"
+    r"|no (?:más|mas) mensajes"
+    r"|basta(?: de mensajes)?"
+    r"|(?:quiero )?dar(?:me)? de baja"
+    r"|cancelar (?:la )?suscripci[oó]n"
+    r")(?: (?:por favor|gracias|ya))*"
+)
+# Written without spaces: "别再发了", "不要再给我发消息了", "请停止发送短信".
+_STOP_REQUEST_CHINESE = re.compile(
+    r"请?(?:不要|别)再?(?:给我)?发(?:消息|短信|信息)?了?|请?停止发送(?:消息|短信|信息)?"
+)
 TAKES_ARGUMENT: frozenset[CommandName] = frozenset({"status", "follow", "unfollow"})
 _REFERENCE = re.compile(r"^#?([A-Za-z0-9][A-Za-z0-9._-]{0,63})$")
+# Words too close to a command word to be taken for its typo ("alot" is no "alto").
+_NO_TYPOS = frozenset({"alot"})
 _TRIM = " \t\r\n.!?¡¿,;:'\"。！？"
+_PUNCTUATION = re.compile(r"[.!?¡¿,;:\"。！？，、…]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +105,8 @@ def parse_command(text: str) -> ResidentCommand | None:
     phrase = PHRASES.get(" ".join(words).lower())
     if phrase is not None:
         return ResidentCommand(phrase[0], language=phrase[1])
+    if stop := _stop_request(text):
+        return stop
     if not words or len(words) > 2:
         return None
     word = words[0].strip(_TRIM).lower()
@@ -73,13 +122,30 @@ def parse_command(text: str) -> ResidentCommand | None:
     return ResidentCommand(name, match.group(1), language) if match else None
 
 
+def _stop_request(text: str) -> ResidentCommand | None:
+    """STOP said in more than one word: stop words only ("STOP STOP", "alto, alto"), or a short request
+    to stop messages ("please stop texting me", "dejen de enviarme mensajes", "别再发了")."""
+    plain = " ".join(_PUNCTUATION.sub(" ", text.lower().replace("’", "'")).split())
+    words = plain.split()
+    if len(words) > 1 and all(word in WORDS["stop"] for word in words):
+        languages = {LANGUAGE_OF_WORD.get(word) for word in words}
+        return ResidentCommand("stop", language=languages.pop() if len(languages) == 1 else None)
+    if _STOP_REQUEST.fullmatch(plain):
+        return ResidentCommand("stop")
+    if _STOP_REQUEST_SPANISH.fullmatch(plain):
+        return ResidentCommand("stop", language="es")
+    if _STOP_REQUEST_CHINESE.fullmatch(plain.replace(" ", "")):
+        return ResidentCommand("stop", language="zh")
+    return None
+
+
 def _match_word(word: str) -> CommandName | None:
     for name, words in WORDS.items():
         if word in words:
             return name
     # Light typos, first letter kept and only when exactly one command is that close: on four-letter
     # words only swapped letters ("hlep", not "shop" for STOP), on longer ones one edit ("stauts", "cancle").
-    if len(word) < 4 or not word.isascii():
+    if len(word) < 4 or not word.isascii() or word in _NO_TYPOS:
         return None
     close = {name for name, words in WORDS.items() for candidate in words if _is_typo_of(word, candidate)}
     return close.pop() if len(close) == 1 else None

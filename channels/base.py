@@ -78,8 +78,7 @@ class Channel(ABC):
     name: ClassVar[str]
     # What the provider can show: "buttons", "media", "threads", "private" (a private side channel);
     # "inline_replies": the channel answers in the webhook's own response (TwiML, the local channel), so
-    # the dispatcher records those replies as delivered and the outbox never sends them again;
-    # "confirms_opt_out": the provider answers STOP itself (as carriers require of SMS), so the bot does not.
+    # the dispatcher records those replies as delivered and the outbox never sends them again.
     capabilities: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, handler: MessageHandler) -> None:
@@ -107,6 +106,11 @@ class Channel(ABC):
     async def send(self, message: OutboundMessage) -> SendResult:
         """Sends a full message; channels with richer capabilities override this."""
         return await self.send_text(message.resident_id, render_as_text(message), reply_to=message.reply_to)
+
+    def confirms_opt_out(self, text: str) -> bool:
+        """Whether the provider itself answers this message as an opt-out (as carriers require of SMS:
+        Twilio answers its STOP keywords), so the bot's own answer to it is not sent; by default it is."""
+        return False
 
     async def fetch_media(self, attachment: Attachment) -> tuple[bytes, str]:
         """Fetches media that needs the provider's credentials; returns (bytes, content type)."""

@@ -81,5 +81,5 @@ class OutboundMessage:
     private: bool = False
     media_urls: tuple[str, ...] = ()
     # The answer to STOP: the one message sent although the resident has just opted out, except on channels
-    # whose provider confirms the opt-out itself (capability "confirms_opt_out", e.g. Twilio).
+    # whose provider confirms this opt-out itself (``Channel.confirms_opt_out``: Twilio, for its keywords).
     opt_out_confirmation: bool = False

@@ -46,6 +46,12 @@ CHANNEL_NAME = "sms"
 SIGNATURE_HEADER = "X-Twilio-Signature"
 OPTED_OUT_ERROR = 21610
 MAX_MEDIA_BYTES = 10 * 1024 * 1024
+# Twilio's own opt-out keywords: a message of one of them alone (not "STOP PLEASE"), in any case, is
+# answered by Twilio and blocks what is sent after it. Twilio knows no Spanish ones unless a Messaging
+# Service's Advanced Opt-Out adds them, so "ALTO" is the bot's to answer.
+TWILIO_OPT_OUT_WORDS = frozenset(
+    {"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "revoke", "optout"}
+)
 # How far along a message is; a callback with a lower rank than the stored one arrived late and is ignored.
 STATUS_RANK: dict[str, int] = {
     "accepted": 1,
@@ -72,8 +78,7 @@ class DeliveryStatusSink(Protocol):
 
 class SmsChannel(Channel):
     name: ClassVar[str] = CHANNEL_NAME
-    # Twilio answers STOP (and blocks anything sent after it) itself.
-    capabilities: ClassVar[frozenset[str]] = frozenset({"inline_replies", "media", "confirms_opt_out"})
+    capabilities: ClassVar[frozenset[str]] = frozenset({"inline_replies", "media"})
 
     def __init__(
         self,
@@ -131,6 +136,9 @@ class SmsChannel(Channel):
             api_base_url=config.api_base_url,
             max_message_chars=config.max_message_chars,
         )
+
+    def confirms_opt_out(self, text: str) -> bool:
+        return text.strip().strip(".!").lower() in TWILIO_OPT_OUT_WORDS
 
     def routes(self) -> list[BaseRoute]:
         return [

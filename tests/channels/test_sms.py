@@ -295,6 +295,25 @@ def test_stop_means_silence(fake: FakeTwilio, bot: RunningBot) -> None:
     assert "Report #" in text(fake, bot, "STATUS")[0]
 
 
+@pytest.mark.parametrize(
+    ("body", "answer"),
+    [
+        ("ALTO", "No recibirá más mensajes nuestros."),
+        ("please stop texting me", "You will get no more messages from us."),
+        ("STOP STOP", "You will get no more messages from us."),
+    ],
+)
+def test_stop_words_twilio_does_not_answer_are_answered_by_the_bot(
+    fake: FakeTwilio, bot: RunningBot, body: str, answer: str
+) -> None:
+    # Twilio answers its own keywords alone ("STOP"), not Spanish ones nor a sentence: before, the bot
+    # left those to Twilio as well, and the resident heard nothing.
+    [reply] = text(fake, bot, body)
+    assert reply.startswith(answer)
+    assert text(fake, bot, "There is another pothole at 4th St and Mission St") == []
+    assert text(fake, bot, "Stop.") == []  # still opted out; Twilio answers its keyword
+
+
 def test_long_replies_are_split_at_sentence_boundaries(settings: Settings, fake: FakeTwilio) -> None:
     with running_bot(settings, **sms_settings(fake, max_message_chars=160)) as bot:
         parts = text(fake, bot, "HELP")

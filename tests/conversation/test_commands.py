@@ -10,7 +10,7 @@ import pytest
 
 from bot.config import Settings
 from bot.templates import load_templates
-from tests.conversation.harness import CLEAR_REPORT, running_bot
+from tests.conversation.harness import CLEAR_REPORT, RunningBot, filed_id, running_bot
 
 # Its pothole service answers with a token; the catalog names it in English only.
 BATCH_CATALOG = "batch_catalog.toml"
@@ -46,3 +46,46 @@ def test_every_status_a_resident_can_be_told_has_a_word_in_each_language(languag
     templates = load_templates()
     word = templates._by_language[language][f"status_word_{status}"]
     assert templates.status_word(status, language) == word
+
+
+STOPPED = {
+    "en": "You will get no more messages from us.",
+    "es": "No recibirá más mensajes nuestros.",
+    "zh": "您将不会再收到我们的消息。",
+}
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "start"),
+    [
+        ("STOP STOP", "en", "start"),
+        ("please stop texting me", "en", "START"),
+        ("Stop messaging me!", "en", "start"),
+        ("unsubscribe me please", "en", "start"),
+        ("ALTO", "es", "INICIAR"),
+        ("parar", "es", "empezar"),
+        ("Basta ya", "es", "Iniciar"),
+        ("dejen de enviarme mensajes por favor", "es", "INICIAR"),
+        ("别再发了", "zh", "开始"),
+    ],
+)
+def test_stop_in_the_words_residents_text(bot: RunningBot, text: str, language: str, start: str) -> None:
+    # Before: all but a single English word started a report ("Where is it?").
+    resident = bot.resident("nina")
+    request_id = filed_id(resident.ask(CLEAR_REPORT))
+    assert resident.ask(text).startswith(STOPPED[language])
+    assert resident.say("There is a big pothole in the road") == []
+    bot.runtime.open311.update_status(request_id, "closed", actor="crew")
+    assert bot.deliver().delivered == 0
+    assert resident.say(start) != []  # back again, in the words of the same language
+    assert f"#{request_id}" in resident.ask("status")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["bus stop sign is down at 5th St and Market St", "stop sign missing at 5th and Market", "stop the leak"],
+)
+def test_a_report_that_only_has_the_word_stop_in_it_is_a_report(bot: RunningBot, text: str) -> None:
+    resident = bot.resident("omar")
+    assert not resident.ask(text).startswith(STOPPED["en"])
+    assert resident.say("status") != []  # not opted out
