@@ -344,7 +344,10 @@ def build_router(service: Open311Service, media: MediaStore, settings: Settings)
                     service_request_id, _param(request, "jurisdiction_id"), with_notes=with_notes
                 )
                 return document(
-                    fmt, "service_requests", "request", [formats.request_record(found, with_notes)]
+                    fmt,
+                    "service_requests",
+                    "request",
+                    [formats.request_record(found, with_notes, service.catalog)],
                 )
 
             return guarded(fmt, produce)
@@ -478,7 +481,7 @@ def build_router(service: Open311Service, media: MediaStore, settings: Settings)
                 found = await run_in_threadpool(service.query_requests, query)
             except Open311Error as error:
                 return error_response(fmt, status_for(error), error.description)
-            records = [formats.request_record(r, query.extensions) for r in found]
+            records = [formats.request_record(r, query.extensions, service.catalog) for r in found]
             return document(fmt, "service_requests", "request", records)
 
     for each_format in ("json", "xml"):  # JSON first: most clients ask for it, and routes match in order

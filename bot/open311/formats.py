@@ -16,7 +16,7 @@ from xml.sax.saxutils import escape
 
 import orjson
 
-from bot.open311.catalog import Attribute, Service
+from bot.open311.catalog import Attribute, Catalog, Service
 from bot.open311.models import ServiceRequest, StatusNote, Submission, TokenStatus
 
 Format = Literal["xml", "json"]
@@ -97,7 +97,9 @@ def _note_record(note: StatusNote) -> dict[str, Any]:
     }
 
 
-def request_record(request: ServiceRequest, extensions: bool = False) -> dict[str, Any]:
+def request_record(
+    request: ServiceRequest, extensions: bool = False, catalog: Catalog | None = None
+) -> dict[str, Any]:
     record: dict[str, Any] = {
         "service_request_id": request.service_request_id,
         "status": request.status,
@@ -123,8 +125,33 @@ def request_record(request: ServiceRequest, extensions: bool = False) -> dict[st
             "channel": request.channel,
             "attributes": _attribute_entries(request.attributes),
         }
+        # The form San Francisco's, Chicago's and Boston's endpoints give (the GeoReport v2 extensions
+        # page): each answer with its question as ``label``, the attribute's code as ``name``, and a
+        # list value's name and key as ``value`` and ``code``.
+        service = catalog.get(request.service_code) if catalog is not None else None
+        record["attributes"] = _labelled_attributes(request.attributes, service)
         record["notes"] = [_note_record(note) for note in request.notes]
     return record
+
+
+def _labelled_attributes(
+    values: Mapping[str, str | list[str]], service: Service | None
+) -> list[dict[str, str]]:
+    definitions = {attribute.code: attribute for attribute in service.attributes} if service else {}
+    entries: list[dict[str, str]] = []
+    for code, value in values.items():
+        attribute = definitions.get(code)
+        names = {v.key: v.name for v in attribute.values} if attribute is not None else {}
+        for each in value if isinstance(value, list) else [value]:
+            entries.append(
+                {
+                    "label": attribute.description if attribute is not None else code,
+                    "name": code,
+                    "value": names.get(each, each),
+                    "code": each,
+                }
+            )
+    return entries
 
 
 def _attribute_entries(values: Mapping[str, str | list[str]]) -> list[dict[str, str]]:

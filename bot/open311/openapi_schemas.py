@@ -82,6 +82,15 @@ REQUEST["properties"].update(
     {
         "channel": _TEXT,
         "extended_attributes": {"type": "object"},
+        # Each answer: its question (label), the attribute's code (name), a value's name and key.
+        "attributes": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["label", "name", "value", "code"],
+                "properties": {"label": _TEXT, "name": _TEXT, "value": _TEXT, "code": _TEXT},
+            },
+        },
         "notes": {"type": "array", "items": _NOTE},
     }
 )

@@ -359,6 +359,20 @@ def test_extensions_carry_the_submitted_attributes_in_both_formats(api: Deployme
     for value in ("bridge", "red", "black", "ticket-4411"):
         assert value in json_texts, f"{value} in the JSON extensions: {as_json}"
         assert value in xml_texts, f"{value} in the XML extensions"
+    # In the form the GeoReport v2 extensions page documents (San Francisco's, Chicago's, Boston's): a
+    # request-level list, each answer with its question, the attribute's code, and a value's name and key.
+    assert {
+        "label": "What is the graffiti on?",
+        "name": "SURFACE",
+        "value": "A bridge",
+        "code": "bridge",
+    } in (as_json["attributes"])
+    assert {"label": "Which colours?", "name": "COLOURS", "value": "Black", "code": "black"} in as_json[
+        "attributes"
+    ]
+    [element] = list(tree)
+    labels = [item.findtext("label") for item in element.findall("attributes/attribute")]
+    assert "What is the graffiti on?" in labels
 
 
 def _leaf_texts(value: Any) -> set[str]:
