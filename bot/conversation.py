@@ -334,10 +334,16 @@ class ConversationEngine:
         if command.name == "stop":
             resident.opted_out = True
             resident.opted_out_at = utcnow()
-            _reset(state)
             # The one message after STOP, so the resident knows it worked (dropped where the provider
-            # confirms opt-outs itself: Twilio sends the carrier-required confirmation).
-            reply.say("stopped", opt_out_confirmation=True)
+            # confirms opt-outs itself: Twilio sends the carrier-required confirmation); with a report in
+            # progress, that nothing of it was filed (it was dropped without a word).
+            stopped = reply.render("stopped")
+            if state.in_progress:
+                stopped = reply.render("cancelled") + self.templates.following_sentence(
+                    stopped, reply.language
+                )
+            _reset(state)
+            reply.text(stopped, opt_out_confirmation=True)
             return
         if command.name == "start":
             resident.opted_out = False
@@ -349,10 +355,14 @@ class ConversationEngine:
             if state.in_progress:
                 _reset(state)
                 reply.say("cancelled")
+            elif command.argument is not None:
+                # "CANCEL 109": a filed request cannot be withdrawn by message (GeoReport v2 has no way);
+                # before, the words became a new report and went to a person.
+                reply.say("cancel_filed", reference=command.argument)
             else:
                 reply.say("nothing_to_cancel")
         elif command.name == "status":
-            self._status(session, command.argument, resident, reply)
+            self._status(session, command.argument, resident, reply, in_progress=state.in_progress)
         else:
             hook = self.command_hooks.get(command.name)
             text = hook(session, command, resident, reply.language) if hook else None
@@ -373,7 +383,15 @@ class ConversationEngine:
         elif state.stage == "attribute" and (spec := self._attribute(state)) is not None:
             self._ask_attribute(spec, state, reply)
 
-    def _status(self, session: Session, reference: str | None, resident: Resident, reply: _Replies) -> None:
+    def _status(
+        self,
+        session: Session,
+        reference: str | None,
+        resident: Resident,
+        reply: _Replies,
+        *,
+        in_progress: bool = False,
+    ) -> None:
         # A report waiting for a person is the resident's latest too: "you have not filed a report yet"
         # would tell them it was lost.
         waiting = (
@@ -386,7 +404,9 @@ class ConversationEngine:
         ref = reference or resident.last_request_id or resident.last_token
         if ref is None:
             if waiting is None:
-                reply.say("status_none")
+                # In the middle of a first report, "you have not filed a report yet" and then its question
+                # read as a contradiction: it is on its way.
+                reply.say("status_in_progress" if in_progress else "status_none")
             return
         try:
             found = self.backend.lookup(ref, session)

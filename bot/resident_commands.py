@@ -2,10 +2,10 @@
 
 Any case, light typos ("Stauts", "hlep", "cancle") and a few words in Spanish and Chinese are understood.
 A command is a whole message: "stop" alone opts out, "car won't stop leaking oil" is a report. STATUS,
-FOLLOW and UNFOLLOW may carry a request id or token ("status 123", "STATUS #123"). STOP is also a message
-of stop words only ("STOP STOP", "alto, alto") or a short request to stop messages ("please stop texting
-me", "unsubscribe me", "dejen de enviarme mensajes", "别再发了"), never a report that only has the word in
-it ("stop sign missing at 5th and Market").
+FOLLOW, UNFOLLOW and CANCEL may carry a request id or token ("status 123", "STATUS #123", "CANCEL 109").
+STOP is also a message of stop words only ("STOP STOP", "alto, alto") or a short request to stop messages
+("please stop texting me", "unsubscribe me", "dejen de enviarme mensajes", "别再发了"), never a report that
+only has the word in it ("stop sign missing at 5th and Market").
 """
 
 from __future__ import annotations
@@ -83,7 +83,8 @@ _STOP_REQUEST_SPANISH = re.compile(
 _STOP_REQUEST_CHINESE = re.compile(
     r"请?(?:不要|别)再?(?:给我)?发(?:消息|短信|信息)?了?|请?停止发送(?:消息|短信|信息)?"
 )
-TAKES_ARGUMENT: frozenset[CommandName] = frozenset({"status", "follow", "unfollow"})
+TAKES_ARGUMENT: frozenset[CommandName] = frozenset({"status", "follow", "unfollow", "cancel"})
+_LONGEST_REFERENCE = 64
 _REFERENCE = re.compile(r"^#?([A-Za-z0-9][A-Za-z0-9._-]{0,63})$")
 # Words too close to a command word to be taken for its typo ("alot" is no "alto").
 _NO_TYPOS = frozenset({"alot"})
@@ -118,8 +119,15 @@ def parse_command(text: str) -> ResidentCommand | None:
         return ResidentCommand(name, language=language)
     if name not in TAKES_ARGUMENT:
         return None
-    match = _REFERENCE.match(words[1].strip(_TRIM))
-    return ResidentCommand(name, match.group(1), language) if match else None
+    argument = words[1].strip(_TRIM)
+    match = _REFERENCE.match(argument)
+    if match:
+        return ResidentCommand(name, match.group(1), language)
+    # "status -1", "CANCEL #1O9": a reference mistyped is still the command (answered "no such report"),
+    # not a report about "-1".
+    if any(character.isdigit() for character in argument) and len(argument) <= _LONGEST_REFERENCE:
+        return ResidentCommand(name, argument.lstrip("#"), language)
+    return None
 
 
 def _stop_request(text: str) -> ResidentCommand | None:

@@ -89,3 +89,21 @@ def test_a_report_that_only_has_the_word_stop_in_it_is_a_report(bot: RunningBot,
     resident = bot.resident("omar")
     assert not resident.ask(text).startswith(STOPPED["en"])
     assert resident.say("status") != []  # not opted out
+
+
+def test_cancel_or_status_with_a_reference_is_a_command_not_a_report(bot: RunningBot) -> None:
+    # Before: "CANCEL 109" and "status -1" were reports ("Where is it?"), and went to a person.
+    ada = bot.resident("ada")
+    request_id = filed_id(ada.ask(CLEAR_REPORT))
+    assert ada.ask(f"CANCEL {request_id}").startswith(f"Report #{request_id} is already filed")
+    assert ada.ask("status -1") == "I could not find a report -1."
+    assert bot.request(request_id)["status"] == "open"
+    assert bot.review_items() == []
+
+
+def test_stop_during_a_report_says_nothing_was_filed(bot: RunningBot) -> None:
+    bea = bot.resident("bea")
+    assert "Where is it?" in bea.ask("There is a big pothole in the road")
+    # Before: only "You will get no more messages from us...", the report silently dropped.
+    assert bea.ask("STOP").startswith("Cancelled. Nothing was filed. You will get no more messages")
+    assert bot.request_count() == 0

@@ -269,9 +269,10 @@ def test_cancel_help_and_unknown_words(bot: RunningBot) -> None:
     judy = bot.resident("judy")
     assert "There is nothing to cancel" in judy.ask("cancel")
     assert "Where is it?" in judy.ask("There is a big pothole in the road")
-    # STATUS in the middle of a report answers, then asks again what the report still needs.
+    # STATUS in the middle of a report answers, then asks again what the report still needs (before:
+    # "You have not filed a report yet. Text a problem and where it is to file one. Where is it?...").
     status = judy.ask("status")
-    assert status.startswith("You have not filed a report yet.")
+    assert status.startswith("Your report is not filed yet: it needs one more answer.")
     assert status.endswith(load_templates().render("ask_location"))
     assert "Cancelled" in judy.ask("CANCLE")
     assert "Where is it?" not in judy.ask("5th St and Market St")  # a fresh start, not an answer
