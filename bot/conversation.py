@@ -415,6 +415,10 @@ class ConversationEngine:
             return
         if found is None:
             reply.say("status_not_found", reference=ref)
+        elif found.service_request_id is None and found.status == "rejected":
+            # A remote city refused the submission: say so, with its reason (it read "received and is
+            # waiting for a number").
+            reply.say("token_rejected", token=found.token or ref, reason=found.status_notes or "")
         elif found.service_request_id is None:
             reply.say(
                 "status_token",

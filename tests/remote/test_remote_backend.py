@@ -20,6 +20,7 @@ from sqlmodel import select
 from bot.backend import Draft
 from bot.backoff import Backoff
 from bot.config import Settings, load_settings
+from bot.conversation import ConversationEngine, DialogueState, Turn
 from bot.db import SessionFactory, make_engine, make_session_factory, migrate
 from bot.follow_commands import follow_command_hooks
 from bot.follows import Follow, follow_filed
@@ -30,9 +31,11 @@ from bot.remote.client import GeoReportClient
 from bot.remote.records import RemoteRequestState, RemoteStatusChange, RemoteSubmission
 from bot.remote.sync import KEEP_POLLING_CLOSED, RemoteSync
 from bot.resident_commands import ResidentCommand
+from bot.review.queue import ReviewQueue
 from bot.runtime import Runtime
 from bot.state import get_or_create_resident
 from bot.templates import load_templates
+from intents.pipeline import load_pipeline
 from tests.conversation.harness import RunningBot, running_bot
 from tests.jobs.processes import BOT, REPO, wait_for
 from tests.remote.city import City, proxy_in_front, running_city
@@ -193,6 +196,46 @@ async def test_a_report_survives_a_5xx_burst_and_bad_xml_and_is_filed_once(
         status = backend.lookup(reference, session)
     assert status is not None
     assert (status.service_request_id, status.status) == (request_id, "open")
+
+
+async def test_status_of_a_report_the_city_refused_says_so_and_why(
+    remote: dict[str, Any], sessions: SessionFactory
+) -> None:
+    sync: RemoteSync = remote["sync"]
+    backend: RemoteBackend = remote["backend"]
+    await sync.refresh_catalog()
+    # A photo link the city does not take (http and https only): it answers 400, which no retry changes.
+    refused = Draft(
+        service_code="pothole",
+        description=f"photo by ftp {time.time_ns()}",
+        channel="local",
+        lat=37.7793,
+        long=-122.4193,
+        media_url="ftp://example.org/pothole.jpg",
+    )
+    with sessions() as session:
+        reference = backend.file(refused, session).token
+        session.commit()
+    assert reference is not None
+    for _ in range(50):
+        await sync.run_submissions()
+        if submission(sessions, reference).state == "rejected":
+            break
+        await asyncio.sleep(0.1)
+    reason = submission(sessions, reference).last_error
+    assert submission(sessions, reference).state == "rejected", reason
+    templates = load_templates()
+    engine = ConversationEngine(
+        load_pipeline(), backend, templates, ReviewQueue(backend, templates), auto_file_threshold=0.9
+    )
+    with sessions() as session:
+        resident = get_or_create_resident(session, "local", "rhea")
+        resident.last_token = reference
+        [reply] = engine.respond(
+            session, Turn("local", "rhea", "m-status", text="STATUS"), DialogueState(), resident
+        )
+    # Before: "Report R1 (pothole) was received and is waiting for a number."
+    assert reply.text == f"Your report {reference} could not be filed: {reason}"
 
 
 async def test_a_batch_service_token_is_resolved_and_status_changes_reach_the_resident(
