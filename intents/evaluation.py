@@ -70,7 +70,19 @@ def _read_csv(path: Path) -> list[tuple[int, dict[str, object]]]:
         if reader.fieldnames is None or not {"text", "service_code"} <= set(reader.fieldnames):
             raise ExampleFileError(f"{path}: a CSV header with 'text' and 'service_code' columns is required")
         # Line numbers count the header as line 1.
-        return [(reader.line_num, dict(row)) for row in reader]
+        return [(reader.line_num, _unquoted(row)) for row in reader]
+
+
+# The operator console writes a cell that a spreadsheet would run as a formula ("=HYPERLINK(...)") with a
+# leading single quote; read back for training, the quote is not the resident's.
+_FORMULA_STARTS = ("'=", "'+", "'-", "'@", "'\t", "'\r")
+
+
+def _unquoted(row: dict[str, str | None]) -> dict[str, object]:
+    return {
+        key: value[1:] if isinstance(value, str) and value.startswith(_FORMULA_STARTS) else value
+        for key, value in row.items()
+    }
 
 
 def _read_jsonl(path: Path) -> list[tuple[int, dict[str, object]]]:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 import pytest
@@ -18,6 +19,7 @@ from sqlmodel import col, select
 
 from bot.open311.models import ServiceRequestRow, StatusChangeRow
 from bot.review.audit import AuditEntry
+from intents.evaluation import read_examples
 from tests.operator.support import (
     PASSWORDS,
     Deployment,
@@ -163,7 +165,9 @@ def test_the_audit_log_shows_a_corrected_location(deployment: Deployment) -> Non
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_small_things_an_operator_sees(deploy: Callable[..., AbstractContextManager[Deployment]]) -> None:
+def test_small_things_an_operator_sees(
+    deploy: Callable[..., AbstractContextManager[Deployment]], tmp_path: Path
+) -> None:
     with deploy(operator={"claim_minutes": 0.5}) as deployment:
         item_id = enqueue_report(
             deployment.runtime,
@@ -191,6 +195,12 @@ def test_small_things_an_operator_sees(deploy: Callable[..., AbstractContextMana
         [row] = list(csv.DictReader(io.StringIO(exported.text)))
         assert row["text"] == '\'=HYPERLINK("https://evil.example/","click me")'
         assert row["location_text"] == "'+1 MISSION ST"
+        # Read back for training (train --corrections), the words are the resident's, quote gone.
+        saved = tmp_path / "corrections.csv"
+        saved.write_text(exported.text, encoding="utf-8")
+        [example] = read_examples(saved)
+        assert example.text == '=HYPERLINK("https://evil.example/","click me")'
+        assert example.location_text == "+1 MISSION ST"
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
