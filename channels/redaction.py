@@ -19,11 +19,13 @@ _SUFFIXES = (
     "Street|St|Avenue|Ave|Boulevard|Blvd|Road|Rd|Drive|Dr|Lane|Ln|Way|Court|Ct|Place|Pl|Terrace|Ter|"
     "Parkway|Pkwy|Highway|Hwy|Circle|Cir|Square|Sq|Alley|Aly|Plaza|Row"
 )
-# "1450 Valencia St", "22 N. Main Street, Apt 4B", "301 Van Ness Avenue #12".
+# "1450 Valencia St", "22 N. Main Street, Apt 4B", "301 Van Ness Avenue #12", and the geocoder's own
+# capitals, "1400 VALENCIA ST" (the type in any case; the name still capitalised, so "3 cats on the way"
+# is no address).
 _ADDRESS = re.compile(
     rf"\b(?P<number>\d{{1,6}})[A-Za-z]?\s+"
-    rf"(?P<street>(?:[NSEW]\.?\s+)?(?:[A-Z0-9][\w'.-]*\s+){{0,3}}(?:{_SUFFIXES})\b\.?)"
-    r"(?:,?\s*(?:Apt\.?|Apartment|Unit|Suite|Ste\.?|#)\s*[\w-]+)?"
+    rf"(?P<street>(?:[NSEW]\.?\s+)?(?:[A-Z0-9][\w'.-]*\s+){{0,3}}(?i:{_SUFFIXES})\b\.?)"
+    r"(?:,?\s*(?i:Apt\.?|Apartment|Unit|Suite|Ste\.?|#)\s*[\w-]+)?"
 )
 
 
