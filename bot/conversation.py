@@ -270,7 +270,23 @@ class ConversationEngine:
         language = self._language(turn, resident, command, small_talk)
         reply = _Replies(self.templates, turn, language)
         if resident.opted_out and (command is None or command.name != "start"):
-            return []  # SMS opt-out rules: after STOP nothing is sent until START
+            # SMS opt-out rules: after STOP nothing is sent until START. A report sent meanwhile is still
+            # kept for a person (it was dropped without a trace); the resident hears nothing of it.
+            if command is None and small_talk is None and (turn.text.strip() or turn.media_urls):
+                self.review_queue.enqueue(
+                    session,
+                    channel=turn.channel,
+                    resident_id=turn.resident_id,
+                    provider_message_id=turn.provider_message_id,
+                    reply_to=turn.reply_to,
+                    language=language,
+                    text=turn.text.strip(),
+                    media_urls=list(turn.media_urls),
+                    lat=turn.point.lat if turn.point is not None else None,
+                    long=turn.point.long if turn.point is not None else None,
+                    reason="sent after STOP: the resident gets no replies until START",
+                )
+            return []
         if command is not None:
             self._command(session, command, state, resident, reply)
             return reply.messages
@@ -346,9 +362,11 @@ class ConversationEngine:
             reply.text(stopped, opt_out_confirmation=True)
             return
         if command.name == "start":
+            # "Welcome back" only to someone who had stopped; START (Telegram's /start, every new user's
+            # first message) from anyone else is a hello: how to report.
+            reply.say("started" if resident.opted_out else "help")
             resident.opted_out = False
             resident.opted_out_at = None
-            reply.say("started")
         elif command.name == "help":
             reply.say("help")
         elif command.name == "cancel":

@@ -422,9 +422,16 @@ def test_stop_silences_everything_until_start(bot: RunningBot) -> None:
     assert "Text START" in mallory.ask("STOP")
     assert mallory.say("There is a big pothole in the road") == []
     assert mallory.say("status") == []
+    # The report sent meanwhile is kept for a person, not dropped (it was, without a trace).
+    [kept] = bot.review_items()
+    assert (kept.text, kept.resident_id) == ("There is a big pothole in the road", "mallory")
+    assert kept.reason.startswith("sent after STOP")
     bot.runtime.open311.update_status(request_id, "closed", actor="crew")
     assert "Welcome back" in mallory.ask("start")
     assert f"Report #{request_id}" in mallory.ask("status")
+    # START from someone who never stopped (Telegram's /start, a new user's first message) is a hello,
+    # not "Welcome back".
+    assert bot.resident("newton").ask("START").startswith("Text a problem and where it is")
 
 
 def test_replies_in_the_residents_language(bot: RunningBot) -> None:
