@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.backend import Draft
 from bot.config import Settings
 from bot.templates import load_templates
 from tests.conversation.harness import CLEAR_REPORT, RunningBot, filed_id, running_bot
@@ -95,6 +96,24 @@ def test_words_sent_with_the_place_or_instead_of_it_are_kept(bot: RunningBot) ->
     reply = wyn.ask("wait, it's actually a pothole at Valencia St and 21st St")
     assert "(Streetlight)" not in reply
     assert "(Pothole)" in reply or "What kind of problem" in reply
+
+
+def test_a_report_longer_than_the_core_keeps_is_filed_cut(bot: RunningBot) -> None:
+    # Telegram allows 4,096 characters; the core keeps 4,000. Before: the bot's filing was refused and the
+    # report sent to a person, whose approval (the same filing) was refused too.
+    long_report = CLEAR_REPORT + ". " + "It is really deep and getting worse every day. " * 85
+    assert 4000 < len(long_report) <= 4096
+    draft = Draft(
+        service_code="pothole", description=long_report, channel="telegram", lat=37.7838, long=-122.408
+    )
+    with bot.runtime.sessions() as session:
+        filed = bot.messaging.backend.file(draft, session)
+        session.commit()
+    assert filed.service_request_id is not None
+    request = bot.request(filed.service_request_id)
+    assert len(request["description"]) == 4000
+    assert request["description"].endswith("…")
+    assert request["description"].startswith(CLEAR_REPORT)
 
 
 def test_a_shared_location_answers_where(bot: RunningBot) -> None:
