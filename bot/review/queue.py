@@ -232,8 +232,13 @@ class ReviewQueue:
             text = self.templates.render(
                 "review_approved_token", item.language, token=filed.token or "", service=service
             )
+        # Under the resident's own message, as the rejection and status updates are (a report made in a
+        # public X mention heard its number only by direct message, which many residents refuse).
         outbox.enqueue(
-            session, OutboundMessage(channel=item.channel, resident_id=item.resident_id, text=text)
+            session,
+            OutboundMessage(
+                channel=item.channel, resident_id=item.resident_id, text=text, reply_to=item.reply_to
+            ),
         )
 
 

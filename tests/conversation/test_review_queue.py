@@ -119,3 +119,29 @@ def test_status_while_a_report_waits_for_a_person(settings: Settings) -> None:
         reply = dana.ask("status")
         assert reply.startswith("您的报告“5th St和Market St路口有奇怪的东西")
         assert f"…”正在等待工作人员查看，他们会在这里回复您。报告 #{approved.service_request_id}（" in reply
+
+
+def test_the_decision_answers_under_the_residents_own_message(settings: Settings) -> None:
+    # A report made in a public X mention: its number was sent only by direct message (no reply_to), which
+    # many residents refuse; the rejection and status updates already answered under the mention.
+    with running_bot(settings, **UNSURE) as bot:
+        queue = bot.messaging.review_queue
+        with bot.runtime.sessions() as session:
+            item = queue.enqueue(
+                session,
+                channel="twitter",
+                resident_id="7004",
+                text="trash dumped at 5th St and Market St",
+                reply_to="1860000000000000001",
+                lat=37.7838,
+                long=-122.408,
+            )
+            session.commit()
+            assert item.id is not None
+            item_id = item.id
+        with bot.runtime.sessions() as session:
+            queue.approve(session, item_id, "olivia", service_code="illegal_dumping")
+            session.commit()
+        [told] = [row for row in bot.outbox() if row.resident_id == "7004"]
+        assert told.reply_to == "1860000000000000001"
+        assert told.text.startswith("Your report is filed as #")
