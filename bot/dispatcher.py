@@ -6,7 +6,10 @@
    and does nothing else, so a provider's redelivery never files twice nor replies twice; the id counts per
    sender, so two residents' clients that number their messages alike do not collide;
 2. media that needs the provider's credentials is fetched through the channel and stored by us, so the
-   request's ``media_url`` is our own URL with no provider token in it;
+   request's ``media_url`` is our own URL with no provider token in it. A fetch that may work later (the
+   provider unreachable, a file not available yet) fails the message (``MediaNotStored``), so its channel
+   has it delivered again rather than filed without its photo; one that never will (gone, too large, not
+   an image) leaves the photo out with a warning;
 3. what the understander will be asked (classification, geocoding: possibly a network call) is worked out
    before the transaction, so the database lock is not held while waiting on it;
 4. in ONE transaction: the conversation step (which may file the request through the core or put it on the
@@ -93,7 +96,7 @@ class Dispatcher:
 
         It goes on the review queue with ``reason`` and the resident is told a person will look at it; the
         inbox records it, so a later delivery is not handled again. Photos are not fetched (that may be
-        what kept failing): the reason says how many were left out.
+        what kept failing): the reason says how many were left out and where the provider holds them.
         """
         await asyncio.to_thread(self._give_up, _cleaned(message), reason)
 
@@ -163,9 +166,11 @@ class Dispatcher:
         raise AssertionError("unreachable")
 
     def _give_up(self, message: InboundMessage, reason: str) -> None:
-        left_out = sum(1 for attachment in message.attachments if attachment.needs_auth)
+        left_out = [attachment.url for attachment in message.attachments if attachment.needs_auth]
         if left_out:
-            reason = f"{reason} ({left_out} photo{'s' if left_out > 1 else ''} not kept)"
+            # Where the provider still holds them (no credentials in these URLs), for the person to look.
+            count = len(left_out)
+            reason = f"{reason} ({count} photo{'s' if count > 1 else ''} not kept: {', '.join(left_out)})"
         with self._write_turns, self.sessions() as session:
             _serialize_residents(session)
             if (
@@ -271,14 +276,35 @@ class Dispatcher:
             try:
                 data, _content_type = await channel.fetch_media(attachment)
                 stored = await asyncio.to_thread(self.media.save, data)
-            except (DeliveryError, Open311Error) as exc:
-                # The report still goes ahead without the photo; nothing of the resident's words is lost.
-                log.warning(
-                    "media of %s message %s left out: %s", message.channel, message.provider_message_id, exc
-                )
+            except DeliveryError as exc:
+                if exc.retryable:
+                    # Telegram or Twilio down for a moment: the message fails, so its channel has it
+                    # delivered again (or, after its retries, gives it to a person with the photo noted);
+                    # filing it now would lose the photo for good.
+                    raise MediaNotStored(
+                        f"media of {message.channel} message {message.provider_message_id} could not be "
+                        f"fetched yet: {exc}"
+                    ) from exc
+                self._left_out(message, exc)
+                continue
+            except Open311Error as exc:  # not an image, too large: no retry changes that
+                self._left_out(message, exc)
                 continue
             urls.append(self.media.url_for(stored.name))
         return tuple(urls)
+
+    @staticmethod
+    def _left_out(message: InboundMessage, error: Exception) -> None:
+        # A photo that can never be had (gone, too large, not an image): the report goes ahead without it;
+        # nothing of the resident's words is lost.
+        log.warning(
+            "media of %s message %s left out: %s", message.channel, message.provider_message_id, error
+        )
+
+
+class MediaNotStored(DeliveryError):
+    """A message's photo could not be fetched for a reason that may pass (the provider unreachable, a file
+    it has not made available yet): the message is not handled, so its channel has it delivered again."""
 
 
 def _stored_replies(

@@ -58,6 +58,29 @@ class SendResult:
     provider_message_id: str | None = None
 
 
+class FailureCounts:
+    """How many deliveries of each unsettled message failed in a row, by the provider's id of it (a webhook's
+    count: the provider chooses when to deliver again). Only the ``limit`` most recent are remembered: a
+    message handled by another worker, or dropped by the provider, is never settled here, and a forgotten
+    one counts from 1 again. Kept in memory, per worker."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._counts: dict[str | int, int] = {}
+
+    def failed(self, key: str | int) -> int:
+        """Counts one more failed try; returns how many there have been."""
+        attempts = self._counts.pop(key, 0) + 1
+        self._counts[key] = attempts  # last in the dict: the oldest failure is forgotten first
+        while len(self._counts) > self.limit:
+            del self._counts[next(iter(self._counts))]
+        return attempts
+
+    def settled(self, key: str | int) -> None:
+        """Handled or given up: a later delivery of it (the dispatcher recognises it) counts from 1."""
+        self._counts.pop(key, None)
+
+
 class DeliveryError(Exception):
     """Sending failed. ``retryable`` says whether the outbox should try again later."""
 

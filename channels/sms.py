@@ -8,6 +8,10 @@ response as TwiML (``MessagingResponse``), long ones split at sensible boundarie
 
 MMS media (``NumMedia``, ``MediaUrlN``, ``MediaContentTypeN``) needs the account's credentials to fetch, so
 attachments are marked ``needs_auth``; the bot fetches them through ``fetch_media`` and serves its own copy.
+A message the handler fails on (a photo that cannot be fetched for now, the database down) is answered 500,
+so Twilio delivers it again (the number's fallback URL, a connection override's retries); the
+``max_attempts``-th failed delivery to this worker is given up to the handler's ``give_up`` (a person) and
+answered 200.
 
 Outbound (status updates): twilio's REST client; error 21610 (the recipient texted STOP to the carrier)
 becomes ``RecipientOptedOut``. Delivery status callbacks (signed too) are handed to the handler with a rank,
@@ -17,6 +21,7 @@ so a late "sent" never overwrites "delivered".
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import re
 from collections.abc import Sequence
@@ -35,6 +40,8 @@ from twilio.twiml.messaging_response import MessagingResponse
 from channels.base import (
     Channel,
     DeliveryError,
+    FailureCounts,
+    KeepsUnhandled,
     MessageHandler,
     RecipientOptedOut,
     SendResult,
@@ -42,10 +49,19 @@ from channels.base import (
 )
 from channels.messages import Attachment, GeoPoint, InboundMessage, OutboundMessage
 
+logger = logging.getLogger(__name__)
+
 CHANNEL_NAME = "sms"
 SIGNATURE_HEADER = "X-Twilio-Signature"
 OPTED_OUT_ERROR = 21610
 MAX_MEDIA_BYTES = 10 * 1024 * 1024
+# A message the bot could not handle is answered 500, so Twilio delivers it again: to the number's fallback
+# URL (set to the same webhook) or by a connection override's retries (``#rc=..&rp=5xx``). The delivery
+# that fails for the ``MAX_WEBHOOK_ATTEMPTS``-th time (counted per worker, in memory) is given up: the
+# message goes to a person and the webhook answers 200.
+MAX_WEBHOOK_ATTEMPTS = 2
+MAX_WEBHOOK_FAILURES_KEPT = 1000
+UNHANDLED_REASON = "the bot could not handle this message"
 # Twilio's own opt-out keywords: a message of one of them alone (not "STOP PLEASE"), in any case, is
 # answered by Twilio and blocks what is sent after it. Twilio knows no Spanish ones unless a Messaging
 # Service's Advanced Opt-Out adds them, so "ALTO" is the bot's to answer.
@@ -92,8 +108,11 @@ class SmsChannel(Channel):
         status_path: str = "/webhooks/twilio/status",
         api_base_url: str | None = None,
         max_message_chars: int = 1600,
+        max_attempts: int = MAX_WEBHOOK_ATTEMPTS,
     ) -> None:
         super().__init__(handler)
+        self.max_attempts = max_attempts
+        self._failures = FailureCounts(MAX_WEBHOOK_FAILURES_KEPT)
         self.account_sid = account_sid
         self.from_number = from_number
         self.webhook_path = webhook_path
@@ -163,8 +182,37 @@ class SmsChannel(Channel):
         message = inbound_message(form)
         if message is None:
             return PlainTextResponse("MessageSid and From are required", status_code=400)
-        replies = await self.handler.handle(message)
+        try:
+            replies = await self.handler.handle(message)
+        except Exception as exc:
+            logger.exception("sms message %s failed", message.provider_message_id)
+            attempts = self._failures.failed(message.provider_message_id)
+            if attempts < self.max_attempts or not await self._gave_up(message, attempts, exc):
+                # Twilio delivers it again (fallback URL, retries); the dispatcher deduplicates it.
+                return PlainTextResponse("the message could not be handled", status_code=500)
+            replies = []  # the dispatcher queued the answer ("a person will look") in the outbox
+        self._failures.settled(message.provider_message_id)
         return Response(self.twiml(replies), media_type="application/xml")
+
+    async def _gave_up(self, message: InboundMessage, attempts: int, error: Exception) -> bool:
+        """Stops waiting for ``message`` to be handled: kept for a person when the handler can keep it.
+        False when even that failed (the database is down): the webhook then fails again."""
+        keeper = self.handler if isinstance(self.handler, KeepsUnhandled) else None
+        if keeper is not None:
+            try:
+                await keeper.give_up(message, UNHANDLED_REASON)
+            except Exception:
+                logger.exception("sms message %s could not be kept for review", message.provider_message_id)
+                return False
+        logger.error(
+            "sms message %s given up after %d tries (%s: %s); %s",
+            message.provider_message_id,
+            attempts,
+            type(error).__name__,
+            error,
+            "kept for review" if keeper is not None else "it is not kept anywhere",
+        )
+        return True
 
     def twiml(self, replies: Sequence[OutboundMessage]) -> str:
         response = MessagingResponse()
@@ -231,8 +279,10 @@ class SmsChannel(Channel):
         except httpx.HTTPError as exc:
             raise DeliveryError(f"fetching {attachment.url} failed: {exc}", retryable=True) from exc
         if response.status_code != 200:
+            # Twilio down or busy may pass; a 4xx (the media deleted, say) will not.
+            transient = response.status_code == 429 or response.status_code >= 500
             raise DeliveryError(
-                f"fetching {attachment.url} gave HTTP {response.status_code}", retryable=False
+                f"fetching {attachment.url} gave HTTP {response.status_code}", retryable=transient
             )
         if len(response.content) > MAX_MEDIA_BYTES:
             raise DeliveryError(f"{attachment.url} is larger than {MAX_MEDIA_BYTES} bytes", retryable=False)

@@ -77,6 +77,7 @@ from channels.base import (
     Channel,
     CursorStore,
     DeliveryError,
+    FailureCounts,
     KeepsUnhandled,
     MessageHandler,
     RecipientOptedOut,
@@ -216,7 +217,7 @@ class TelegramChannel(Channel):
         # Webhook requests waiting for their update to be handled, by id() of the Update object.
         self._waiting: dict[int, tuple[Update, asyncio.Future[None]]] = {}
         # Webhook: how many deliveries of each update failed in a row in this process.
-        self._webhook_failures = _FailureCounts(MAX_WEBHOOK_FAILURES_KEPT)
+        self._webhook_failures = FailureCounts(MAX_WEBHOOK_FAILURES_KEPT)
         self._started = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._reconnecting: asyncio.Task[None] | None = None
@@ -630,7 +631,18 @@ class TelegramChannel(Channel):
         if not attachment.url.startswith(FILE_URL_PREFIX):
             raise DeliveryError(f"not a Telegram file: {attachment.url}", retryable=False)
         file_id = attachment.url.removeprefix(FILE_URL_PREFIX)
-        file = await _delivered(self.application.bot.get_file(file_id))
+        try:
+            file = await self.application.bot.get_file(file_id)
+        except BadRequest as exc:
+            # Telegram names the file it just sent us: "wrong file_id or the file is temporarily
+            # unavailable" passes. A file over the Bot API's 20 MB download limit ("file is too big") never
+            # will be downloadable.
+            retryable = "too big" not in exc.message.lower()
+            raise DeliveryError(
+                f"Telegram did not give the file: {exc.message}", retryable=retryable
+            ) from exc
+        except TelegramError as exc:
+            raise _delivery_error(exc) from exc
         content = await _delivered(file.download_as_bytearray())
         return bytes(content), attachment.content_type or "image/jpeg"
 
@@ -638,29 +650,6 @@ class TelegramChannel(Channel):
 def _provider_id(update: Update) -> str:
     # From Telegram's update_id: a redelivered update carries the same one, so the dispatcher knows it.
     return f"update:{update.update_id}"
-
-
-class _FailureCounts:
-    """How many tries of each unsettled update failed in a row, by update_id (the webhook's count; Telegram
-    chooses when to deliver again). Only the ``limit`` most recent are remembered: an update handled by
-    another worker, or dropped by Telegram, is never settled here, and a forgotten one counts from 1 again.
-    """
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self._counts: dict[int, int] = {}
-
-    def failed(self, update_id: int) -> int:
-        """Counts one more failed try; returns how many there have been."""
-        attempts = self._counts.pop(update_id, 0) + 1
-        self._counts[update_id] = attempts  # last in the dict: the oldest failure is forgotten first
-        while len(self._counts) > self.limit:
-            del self._counts[next(iter(self._counts))]
-        return attempts
-
-    def settled(self, update_id: int) -> None:
-        """Handled or given up: a later delivery of it (the dispatcher recognises it) counts from 1."""
-        self._counts.pop(update_id, None)
 
 
 @dataclass(slots=True)
@@ -752,20 +741,24 @@ async def _delivered(call: Awaitable[T]) -> T:
     """Awaits a Bot API call, turning the library's errors into the channel interface's."""
     try:
         return await call
-    except RetryAfter as exc:
-        raise DeliveryError(f"Telegram flood control: {exc}", retry_after=_seconds(exc)) from exc
-    except Forbidden as exc:  # the resident blocked the bot or deleted the chat
-        raise RecipientOptedOut(f"Telegram refused: {exc.message}") from exc
-    except ChatMigrated as exc:  # a group became a supergroup: this chat id is gone for good
-        raise DeliveryError(f"Telegram chat moved to {exc.new_chat_id}", retryable=False) from exc
-    except InvalidToken as exc:
-        raise DeliveryError(f"Telegram rejected the bot token: {exc}", retryable=False) from exc
-    except BadRequest as exc:
-        raise DeliveryError(f"Telegram refused the message: {exc.message}", retryable=False) from exc
-    except NetworkError as exc:  # includes TimedOut
-        raise DeliveryError(f"Telegram unreachable: {exc}") from exc
     except TelegramError as exc:
-        raise DeliveryError(f"Telegram error: {exc}") from exc
+        raise _delivery_error(exc) from exc
+
+
+def _delivery_error(exc: TelegramError) -> DeliveryError:
+    if isinstance(exc, RetryAfter):
+        return DeliveryError(f"Telegram flood control: {exc}", retry_after=_seconds(exc))
+    if isinstance(exc, Forbidden):  # the resident blocked the bot or deleted the chat
+        return RecipientOptedOut(f"Telegram refused: {exc.message}")
+    if isinstance(exc, ChatMigrated):  # a group became a supergroup: this chat id is gone for good
+        return DeliveryError(f"Telegram chat moved to {exc.new_chat_id}", retryable=False)
+    if isinstance(exc, InvalidToken):
+        return DeliveryError(f"Telegram rejected the bot token: {exc}", retryable=False)
+    if isinstance(exc, BadRequest):
+        return DeliveryError(f"Telegram refused the message: {exc.message}", retryable=False)
+    if isinstance(exc, NetworkError):  # includes TimedOut
+        return DeliveryError(f"Telegram unreachable: {exc}")
+    return DeliveryError(f"Telegram error: {exc}")
 
 
 def _seconds(exc: RetryAfter) -> float:

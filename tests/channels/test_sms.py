@@ -364,3 +364,67 @@ def test_choices_arrive_as_numbered_lines_and_are_answered_by_number(
         number = next(line.split(".")[0] for line in options if line.endswith("Pothole"))
         [reply] = text(fake, bot, number)
         assert "filed as" in reply
+
+
+def test_an_mms_whose_photo_cannot_be_fetched_yet_fails_and_is_filed_with_it_when_delivered_again(
+    fake: FakeTwilio, bot: RunningBot
+) -> None:
+    # Twilio's media host refuses connections for a moment (the bot calls that retryable): filing the
+    # report now would lose the photo for good. Before, the webhook answered 200 and filed it without.
+    sock = bound_socket()  # bound, not listening: connection refused
+    media_host = FakeTwilio(fake.account_sid, fake.auth_token, base_url=socket_url(sock))
+    media_url = media_host.add_media(JPEG)
+    sid = "MM" + "2" * 32
+    first = fake.inbound(
+        webhook(bot), from_=RESIDENT, body=CLEAR_REPORT, media=[(media_url, "image/jpeg")], message_sid=sid
+    )
+    assert first.status_code == 500  # Twilio delivers it again (its fallback URL, its retries)
+    assert (bot.request_count(), bot.inbox_count(), bot.review_items()) == (0, 0, [])
+    with live_server(media_host.app, sock=sock):
+        again = fake.inbound(
+            webhook(bot),
+            from_=RESIDENT,
+            body=CLEAR_REPORT,
+            media=[(media_url, "image/jpeg")],
+            message_sid=sid,
+        )
+    [reply] = twiml_messages(again)
+    request_id = re.search(r"filed as #(\d+)", reply).group(1)  # type: ignore[union-attr]
+    stored = bot.runtime.open311.get_request(request_id)
+    assert stored.media_url is not None
+    assert httpx.get(stored.media_url).content == JPEG
+    assert bot.request_count() == 1
+
+
+def test_an_mms_whose_photo_stays_unreachable_goes_to_a_person_with_the_photo_noted(
+    fake: FakeTwilio, bot: RunningBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    sock = bound_socket()  # never listening
+    media_url = FakeTwilio(fake.account_sid, fake.auth_token, base_url=socket_url(sock)).add_media(JPEG)
+    sid = "MM" + "3" * 32
+
+    def deliver() -> httpx.Response:
+        return fake.inbound(
+            webhook(bot),
+            from_=RESIDENT,
+            body=CLEAR_REPORT,
+            media=[(media_url, "image/jpeg")],
+            message_sid=sid,
+        )
+
+    with caplog.at_level("ERROR", logger="channels.sms"):
+        assert deliver().status_code == 500
+        given_up = deliver()  # the second delivery (Twilio's fallback or retry) is the last the bot waits for
+    assert twiml_messages(given_up) == []
+    (item,) = bot.review_items()
+    assert (item.channel, item.resident_id, item.text) == ("sms", RESIDENT, CLEAR_REPORT)
+    assert item.reason == f"the bot could not handle this message (1 photo not kept: {media_url})"
+    assert bot.request_count() == 0
+    assert bot.deliver().delivered == 1
+    [told] = fake.sent_to(RESIDENT)
+    assert "A person will look at your report" in told.body
+    assert f"sms message {sid} given up after 2 tries" in caplog.text
+    # A later delivery of it is recognised: nothing new is kept or filed.
+    assert deliver().status_code == 200
+    assert (len(bot.review_items()), bot.request_count()) == (1, 0)
+    sock.close()

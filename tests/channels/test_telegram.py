@@ -25,10 +25,10 @@ from telegram.error import BadRequest
 
 from bot.config import Settings
 from bot.cursors import ChannelCursor
-from channels.base import DeliveryError, RecipientOptedOut
+from channels.base import DeliveryError, FailureCounts, RecipientOptedOut
 from channels.fakes.telegram import SECRET_HEADER, FakeTelegram
 from channels.messages import Choice, GeoPoint, InboundMessage, OutboundMessage
-from channels.telegram import TelegramChannel, _FailureCounts
+from channels.telegram import TelegramChannel
 from tests.channels.serving import Recorder, serve_channel
 from tests.conftest import make_settings
 from tests.conversation.harness import CLEAR_REPORT, FILED, RunningBot, running_bot
@@ -503,7 +503,7 @@ def test_webhook_an_update_that_cannot_be_kept_is_not_given_up(fake: FakeTelegra
 
 def test_webhook_failure_counts_forget_the_oldest_beyond_their_limit() -> None:
     # An update settled by another worker never comes back here: memory must not grow with them.
-    counts = _FailureCounts(limit=2)
+    counts = FailureCounts(limit=2)
     seen = [counts.failed(update_id) for update_id in (1, 2, 1, 3, 1, 2)]
     # 1 kept failing and is remembered (3 tries); 2 was the oldest when 3 came, so it counts from 1 again.
     assert seen == [1, 1, 2, 1, 3, 1]
@@ -810,6 +810,57 @@ def test_polling_a_failing_photo_holds_no_one_back_and_a_restart_loses_and_repea
         assert with_photo["service_request_id"] != other_request
 
 
+def test_webhook_a_photo_telegram_withholds_once_fails_the_update_and_is_filed_when_delivered_again(
+    settings: Settings, fake: FakeTelegram, caplog: pytest.LogCaptureFixture
+) -> None:
+    # getFile answers 400 "temporarily unavailable" once. Before, the webhook answered 200 (Telegram never
+    # delivered it again) and the report was filed without its photo.
+    photo = b"\xff\xd8\xff\xe0" + b"JFIF-pothole" * 50
+    with caplog.at_level("WARNING"), telegram_bot(settings, fake, "webhook") as bot:
+        update = fake.send_photo(CHAT, photo, caption=CLEAR_REPORT, withhold=1)
+        assert fake.webhook_statuses == [500]  # Telegram keeps it
+        assert (bot.inbox_count(), bot.request_count()) == (0, 0)
+        fake.redeliver_pending()
+        assert fake.webhook_statuses == [500, 200]
+        bot.deliver()
+        request = bot.request(filed_id(fake.sent_to(CHAT)))
+        assert httpx.get(request["media_url"]).content == photo
+        assert fake.file_requests(photo_file_id(update)) == 2
+    assert "left out" not in caplog.text
+
+
+def test_polling_a_photo_telegram_withholds_once_is_tried_again_and_filed_with_it(
+    settings: Settings, fake: FakeTelegram
+) -> None:
+    photo = b"\xff\xd8\xff\xe0" + b"JFIF-pothole" * 50
+    with telegram_bot(settings, fake, "polling") as bot:
+        fast_retries(telegram_channel(bot))
+        update = fake.send_photo(CHAT, photo, caption=CLEAR_REPORT, withhold=1)
+        fake.wait_for(lambda: _saved_cursor(bot) == update["update_id"])
+        bot.deliver()
+        request = bot.request(filed_id(fake.sent_to(CHAT)))
+        assert httpx.get(request["media_url"]).content == photo
+        assert fake.file_requests(photo_file_id(update)) == 2
+
+
+def test_webhook_a_photo_telegram_keeps_withholding_goes_to_a_person_with_the_file_noted(
+    settings: Settings, fake: FakeTelegram
+) -> None:
+    with telegram_bot(settings, fake, "webhook") as bot:
+        telegram_channel(bot).max_attempts = 2
+        photo = fake.send_photo(CHAT, b"\xff\xd8\xff\xe0" + b"JFIF" * 50, caption=CLEAR_REPORT, withhold=None)
+        fake.redeliver_pending()
+        assert fake.webhook_statuses == [500, 200]
+        bot.deliver()
+        (item,) = bot.review_items()
+        assert item.reason == (
+            f"the bot could not handle this message (1 photo not kept: telegram-file:{photo_file_id(photo)})"
+        )
+        assert bot.request_count() == 0
+        (told,) = fake.sent_to(CHAT)
+        assert "A person will look at your report" in told["text"]
+
+
 def given_up_for_review(
     bot: RunningBot, fake: FakeTelegram, photo: dict[str, Any], caption: str
 ) -> dict[str, Any]:
@@ -819,7 +870,9 @@ def given_up_for_review(
     (item,) = bot.review_items()
     assert (item.channel, item.resident_id, item.text) == ("telegram", str(CHAT), caption)
     assert item.provider_message_id == f"update:{photo['update_id']}"
-    assert item.reason == "the bot could not handle this message (1 photo not kept)"
+    assert item.reason == (
+        f"the bot could not handle this message (1 photo not kept: telegram-file:{photo_file_id(photo)})"
+    )
     assert item.reply_to == str(photo["message"]["message_id"])
     (told,) = fake.sent_to(CHAT)
     assert "A person will look at your report" in told["text"]
