@@ -2,8 +2,11 @@
 state change that caused it, then sent by ``deliver_due`` with retries and exponential backoff.
 
 So a crash between filing a request and replying loses no reply (the row is there) and sends none twice
-(a row is sent by one sender at a time and marked delivered once). Replies a channel gives inline (TwiML,
-the local channel's HTTP response) are written already delivered, so the sender never sends them again.
+(a row is sent by one sender at a time and marked delivered once). A message a channel sends in several
+parts records each part as it goes out (``parts_sent``, ``last_part_id``), so a retry after a failure
+partway sends only the rest (an X thread goes on under the last tweet posted). Replies a channel gives
+inline (TwiML, the local channel's HTTP response) are written already delivered, so the sender never
+sends them again.
 
 Several workers may drain the outbox at once: ``claim_due`` locks rows with ``FOR UPDATE SKIP LOCKED`` on
 PostgreSQL (SQLite has one writer at a time anyway) and leases them by pushing ``next_attempt_at`` past the
@@ -29,7 +32,7 @@ from bot.backoff import Backoff
 from bot.clock import as_utc, utcnow
 from bot.open311.models import UTCDateTime
 from bot.state import LOCK_RETRIES, is_lock_conflict, is_opted_out, mark_opted_out
-from channels.base import Channel, DeliveryError, RecipientOptedOut
+from channels.base import Channel, DeliveryError, RecipientOptedOut, SendProgress
 from channels.messages import Choice, OutboundMessage
 
 log = logging.getLogger(__name__)
@@ -54,6 +57,10 @@ class OutboxMessage(SQLModel, table=True):
     # it was sent: never sent).
     status: str = Field(default="pending", max_length=16, index=True)
     attempts: int = 0
+    # A message sent in several parts (a long SMS, a thread of tweets): how many went out and the last
+    # one's provider id, recorded part by part, so a retry after a failure partway resumes after them.
+    parts_sent: int = 0
+    last_part_id: str | None = Field(default=None, max_length=128)
     # When a pending row is due; while a sender holds it, the end of its lease.
     next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
     last_error: str | None = None
@@ -238,10 +245,15 @@ async def _deliver_one(
         report.suppressed += 1
         return
     channel = channels.get(row.channel)
+
+    def part_sent(progress: SendProgress) -> None:
+        _write(session_factory, lambda s: _record_progress(s, row.id, progress))
+
+    progress = SendProgress(parts_sent=row.parts_sent, last_id=row.last_part_id, on_part=part_sent)
     try:
         if channel is None:
             raise DeliveryError(f"channel {row.channel!r} is not enabled", retryable=True)
-        result = await channel.send(as_message(row))
+        result = await channel.send(as_message(row), progress)
     except RecipientOptedOut as exc:
         reason = f"recipient opted out: {exc}"
 
@@ -293,6 +305,15 @@ def _retry_or_fail(
         ),
     )
     report.retried += 1
+
+
+def _record_progress(session: Session, row_id: int | None, progress: SendProgress) -> None:
+    """One more part of a message went out: a retry starts after it."""
+    session.execute(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id) == row_id)
+        .values(parts_sent=progress.parts_sent, last_part_id=progress.last_id)
+    )
 
 
 def _finish(

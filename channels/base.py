@@ -10,7 +10,7 @@ Adding a channel means one new module here and one line in ``channels/registry.p
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
@@ -56,6 +56,26 @@ class CursorStore(Protocol):
 class SendResult:
     # The provider's id of what was sent (Twilio MessageSid, tweet id, Telegram message id).
     provider_message_id: str | None = None
+
+
+@dataclass(slots=True)
+class SendProgress:
+    """How far a message sent in several parts (a long SMS, a thread of tweets, Telegram chunks and photos)
+    has gone. A retry passes in what the earlier tries sent, and the channel resumes after it (an X thread
+    goes on under ``last_id``); after each part the channel calls ``part_sent``, which tells ``on_part``
+    (the outbox records it), so a failure partway sends no part twice."""
+
+    parts_sent: int = 0
+    # The provider's id of the last part sent (the tweet the next one replies to).
+    last_id: str | None = None
+    on_part: Callable[[SendProgress], None] | None = None
+
+    def part_sent(self, provider_id: str | None) -> None:
+        self.parts_sent += 1
+        if provider_id:
+            self.last_id = provider_id
+        if self.on_part is not None:
+            self.on_part(self)
 
 
 class FailureCounts:
@@ -126,9 +146,16 @@ class Channel(ABC):
     async def send_text(self, resident_id: str, text: str, *, reply_to: str | None = None) -> SendResult:
         """Sends plain text; the only method every channel must have."""
 
-    async def send(self, message: OutboundMessage) -> SendResult:
-        """Sends a full message; channels with richer capabilities override this."""
-        return await self.send_text(message.resident_id, render_as_text(message), reply_to=message.reply_to)
+    async def send(self, message: OutboundMessage, progress: SendProgress | None = None) -> SendResult:
+        """Sends a full message; channels with richer capabilities override this. A channel that sends a
+        message in several parts skips the ``progress.parts_sent`` already sent and reports each part it
+        sends to ``progress.part_sent``; this one sends one part."""
+        if progress is not None and progress.parts_sent:
+            return SendResult(provider_message_id=progress.last_id)
+        result = await self.send_text(message.resident_id, render_as_text(message), reply_to=message.reply_to)
+        if progress is not None:
+            progress.part_sent(result.provider_message_id)
+        return result
 
     def confirms_opt_out(self, text: str) -> bool:
         """Whether the provider itself answers this message as an opt-out (as carriers require of SMS:

@@ -25,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from channels.base import Channel, MessageHandler, SendResult
+from channels.base import Channel, MessageHandler, SendProgress, SendResult
 from channels.messages import (
     MAX_MEDIA_URL_CHARS,
     Attachment,
@@ -88,7 +88,7 @@ class LocalChannel(Channel):
         # Nothing to hand over: the outbox row this comes from is the record GET lists.
         return SendResult(provider_message_id=None)
 
-    async def send(self, message: OutboundMessage) -> SendResult:
+    async def send(self, message: OutboundMessage, progress: SendProgress | None = None) -> SendResult:
         return SendResult(provider_message_id=None)
 
     async def _post(self, request: Request) -> Response:

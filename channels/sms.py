@@ -44,6 +44,7 @@ from channels.base import (
     KeepsUnhandled,
     MessageHandler,
     RecipientOptedOut,
+    SendProgress,
     SendResult,
     render_as_text,
 )
@@ -245,13 +246,15 @@ class SmsChannel(Channel):
     async def send_text(self, resident_id: str, text: str, *, reply_to: str | None = None) -> SendResult:
         return await self.send(OutboundMessage(channel=CHANNEL_NAME, resident_id=resident_id, text=text))
 
-    async def send(self, message: OutboundMessage) -> SendResult:
+    async def send(self, message: OutboundMessage, progress: SendProgress | None = None) -> SendResult:
+        """Sends the parts not sent yet (``progress``: a retry resumes after those the earlier tries sent);
+        the last part's MessageSid is the result."""
+        progress = progress or SendProgress()
         parts = split_text(render_as_text(message), self.max_message_chars)
-        sid: str | None = None
-        for index, part in enumerate(parts):
+        for index, part in enumerate(parts[progress.parts_sent :], start=progress.parts_sent):
             media = list(message.media_urls) if index == 0 else []
-            sid = await asyncio.to_thread(self._create, message.resident_id, part, media) or sid
-        return SendResult(provider_message_id=sid)
+            progress.part_sent(await asyncio.to_thread(self._create, message.resident_id, part, media))
+        return SendResult(provider_message_id=progress.last_id)
 
     def _create(self, to: str, body: str, media_urls: list[str]) -> str | None:
         kwargs: dict[str, Any] = {"to": to, "from_": self.from_number, "body": body}

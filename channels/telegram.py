@@ -43,9 +43,10 @@ import os
 import re
 import time
 import warnings
-from collections.abc import Awaitable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from typing import Any, ClassVar, Literal, TypeVar
 from urllib.parse import quote
 
@@ -81,6 +82,7 @@ from channels.base import (
     KeepsUnhandled,
     MessageHandler,
     RecipientOptedOut,
+    SendProgress,
     SendResult,
     render_as_text,
 )
@@ -597,10 +599,12 @@ class TelegramChannel(Channel):
             OutboundMessage(channel=self.name, resident_id=resident_id, text=text, reply_to=reply_to)
         )
 
-    async def send(self, message: OutboundMessage) -> SendResult:
-        return await self._in_bot_loop(self._send(message))
+    async def send(self, message: OutboundMessage, progress: SendProgress | None = None) -> SendResult:
+        return await self._in_bot_loop(self._send(message, progress or SendProgress()))
 
-    async def _send(self, message: OutboundMessage) -> SendResult:
+    async def _send(self, message: OutboundMessage, progress: SendProgress) -> SendResult:
+        """Sends the text in chunks, then the photos: each one a part, those ``progress`` says were sent
+        by an earlier try skipped."""
         chat_id = _chat_id(message.resident_id)
         keyboard = _keyboard(message)
         text = message.text if keyboard is not None else render_as_text(message)
@@ -610,19 +614,23 @@ class TelegramChannel(Channel):
             if message.reply_to and message.reply_to.isdigit()
             else None
         )
-        last: Message | None = None
-        for number, chunk in enumerate(chunks):
-            last = await _delivered(
-                self.application.bot.send_message(
-                    chat_id=chat_id,
-                    text=chunk,
-                    reply_parameters=reply if number == 0 else None,
-                    reply_markup=keyboard if number == len(chunks) - 1 else None,
-                )
+        parts: list[Callable[[], Awaitable[Message]]] = [
+            partial(
+                self.application.bot.send_message,
+                chat_id=chat_id,
+                text=chunk,
+                reply_parameters=reply if number == 0 else None,
+                reply_markup=keyboard if number == len(chunks) - 1 else None,
             )
-        for url in message.media_urls:
-            last = await _delivered(self.application.bot.send_photo(chat_id=chat_id, photo=url))
-        return SendResult(provider_message_id=str(last.message_id) if last else None)
+            for number, chunk in enumerate(chunks)
+        ]
+        parts += [
+            partial(self.application.bot.send_photo, chat_id=chat_id, photo=url) for url in message.media_urls
+        ]
+        for part in parts[progress.parts_sent :]:
+            sent = await _delivered(part())
+            progress.part_sent(str(sent.message_id))
+        return SendResult(provider_message_id=progress.last_id)
 
     async def fetch_media(self, attachment: Attachment) -> tuple[bytes, str]:
         return await self._in_bot_loop(self._fetch_media(attachment))

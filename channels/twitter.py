@@ -48,6 +48,7 @@ from channels.base import (
     CursorStore,
     DeliveryError,
     MessageHandler,
+    SendProgress,
     SendResult,
     render_as_text,
 )
@@ -435,13 +436,16 @@ class TwitterChannel(Channel):
             OutboundMessage(channel=self.name, resident_id=resident_id, text=text, reply_to=reply_to)
         )
 
-    async def send(self, message: OutboundMessage) -> SendResult:
+    async def send(self, message: OutboundMessage, progress: SendProgress | None = None) -> SendResult:
+        progress = progress or SendProgress()
         text = render_as_text(message)
         if message.media_urls:
             text = "\n".join([text, *message.media_urls])
         reply_to = _tweet_id(message.reply_to)
         if message.private or reply_to is None:
             # Private details, or nothing to reply under (X forbids unsolicited mentions): a direct message.
+            if progress.parts_sent:
+                return SendResult(provider_message_id=progress.last_id)  # sent by an earlier try
             response = await self._send(
                 partial(
                     self.client.create_direct_message,
@@ -450,13 +454,18 @@ class TwitterChannel(Channel):
                     user_auth=True,
                 )
             )
-            return SendResult(provider_message_id=str(response["data"]["dm_event_id"]))
-        last = reply_to
-        for chunk in split_for_tweets(redact_private_details(text)):
+            progress.part_sent(str(response["data"]["dm_event_id"]))
+            return SendResult(provider_message_id=progress.last_id)
+        chunks = split_for_tweets(redact_private_details(text))
+        # A long reply continues as a thread under itself: resumed, under the last tweet an earlier try
+        # posted.
+        last = progress.last_id if progress.parts_sent else reply_to
+        for chunk in chunks[progress.parts_sent :]:
             response = await self._send(
                 partial(self.client.create_tweet, text=chunk, in_reply_to_tweet_id=last, user_auth=True)
             )
-            last = str(response["data"]["id"])  # a long reply continues as a thread under itself
+            last = str(response["data"]["id"])
+            progress.part_sent(last)
         return SendResult(provider_message_id=last)
 
     async def _send(self, call: Callable[[], Any]) -> dict[str, Any]:

@@ -76,7 +76,7 @@ class _State:
     files: dict[str, _StoredFile] = field(default_factory=dict)
     webhook: _Webhook | None = None
     # Method name → retry_after seconds of the 429s still to answer.
-    rate_limits: dict[str, list[int]] = field(default_factory=dict)
+    rate_limits: dict[str, list[int | None]] = field(default_factory=dict)
     # HTTP status of every webhook delivery attempt, in order.
     webhook_statuses: list[int] = field(default_factory=list)
     # Method name → HTTP status of the outages still to answer.
@@ -232,10 +232,11 @@ class FakeTelegram:
         with self._lock:
             self._state.outages.setdefault(method, []).extend([status] * times)
 
-    def rate_limit(self, method: str, retry_after: int = 5, *, times: int = 1) -> None:
-        """The next ``times`` calls of ``method`` are answered 429 with ``parameters.retry_after``."""
+    def rate_limit(self, method: str, retry_after: int = 5, *, times: int = 1, after: int = 0) -> None:
+        """The next ``times`` calls of ``method`` are answered 429 with ``parameters.retry_after`` (once
+        ``after`` more calls have gone through: a long message's second chunk, say)."""
         with self._lock:
-            self._state.rate_limits.setdefault(method, []).extend([retry_after] * times)
+            self._state.rate_limits.setdefault(method, []).extend([None] * after + [retry_after] * times)
 
     def withhold_file(self, file_id: str, *, times: int | None = None) -> None:
         """getFile refuses ``file_id`` the next ``times`` times (None: until ``serve_file``), as Telegram

@@ -62,7 +62,7 @@ class FakeTwilio:
     # Set by the test once the fake is served (the media URLs it hands out point at it).
     base_url: str = "http://127.0.0.1"
     sent: list[SentSms] = field(default_factory=list)
-    _failures: list[_Failure] = field(default_factory=list)
+    _failures: list[_Failure | None] = field(default_factory=list)
     _media: dict[str, tuple[bytes, str]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _counter: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -80,10 +80,13 @@ class FakeTwilio:
 
     # -- what a test arranges --------------------------------------------------------------------------
 
-    def fail_next(self, status: int = 500, code: int = 20500, message: str = "Internal Server Error") -> None:
-        """The next send fails with this HTTP status and Twilio error code."""
+    def fail_next(
+        self, status: int = 500, code: int = 20500, message: str = "Internal Server Error", *, after: int = 0
+    ) -> None:
+        """The next send fails with this HTTP status and Twilio error code (once ``after`` more sends have
+        gone through: a long message's second part, say)."""
         with self._lock:
-            self._failures.append(_Failure(status, code, message))
+            self._failures.extend([None] * after + [_Failure(status, code, message)])
 
     def add_media(self, data: bytes, content_type: str = "image/jpeg") -> str:
         """Stores MMS media as Twilio would; returns its URL (fetching it needs basic auth)."""

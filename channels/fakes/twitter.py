@@ -65,7 +65,7 @@ class _State:
     dm_events: list[dict[str, Any]] = field(default_factory=list)
     posted: list[Posted] = field(default_factory=list)
     # Endpoint name ("mentions", "tweets", "dm") → the seconds-until-reset of the 429s still to answer.
-    rate_limits: dict[str, list[float]] = field(default_factory=dict)
+    rate_limits: dict[str, list[float | None]] = field(default_factory=dict)
     mention_requests: list[dict[str, str]] = field(default_factory=list)
 
 
@@ -190,11 +190,12 @@ class FakeX:
             "created_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
         }
 
-    def rate_limit(self, endpoint: str, *, reset_in: float = 1.0, times: int = 1) -> None:
+    def rate_limit(self, endpoint: str, *, reset_in: float = 1.0, times: int = 1, after: int = 0) -> None:
         """The next ``times`` calls to ``endpoint`` ("mentions", "tweets", "dm", "dm_events") get a 429 whose
-        ``x-rate-limit-reset`` is ``reset_in`` seconds away."""
+        ``x-rate-limit-reset`` is ``reset_in`` seconds away (once ``after`` more calls have gone through:
+        a thread's second tweet, say)."""
         with self._lock:
-            self._state.rate_limits.setdefault(endpoint, []).extend([reset_in] * times)
+            self._state.rate_limits.setdefault(endpoint, []).extend([None] * after + [reset_in] * times)
 
     # -- X's side of the Account Activity webhook ------------------------------------------------------------
 

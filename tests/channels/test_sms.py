@@ -428,3 +428,26 @@ def test_an_mms_whose_photo_stays_unreachable_goes_to_a_person_with_the_photo_no
     assert deliver().status_code == 200
     assert (len(bot.review_items()), bot.request_count()) == (1, 0)
     sock.close()
+
+
+def test_a_long_message_that_fails_partway_is_resumed_after_the_parts_sent(
+    fake: FakeTwilio, bot: RunningBot
+) -> None:
+    # A ~2,000-character status note is two SMS. Twilio refuses the second (503): before, the outbox's
+    # retry sent the whole message again and the resident got part 1 twice.
+    note = " ".join(f"The crew checked section {n} of the block and it is fine." for n in range(35))
+    with bot.runtime.sessions() as session:
+        outbox.enqueue(session, OutboundMessage(channel="sms", resident_id=RESIDENT, text=note))
+        session.commit()
+    fake.fail_next(503, 20503, "Service Unavailable", after=1)
+    assert bot.deliver().retried == 1
+    [row] = bot.outbox()
+    assert (row.status, row.parts_sent, row.last_part_id) == ("pending", 1, fake.sent[0].sid)
+    later = utcnow() + timedelta(seconds=10)
+    report = asyncio.run(outbox.deliver_due(bot.runtime.sessions, bot.messaging.channels, now=later))
+    assert report.delivered == 1
+    bodies = [sms.body for sms in fake.sent_to(RESIDENT)]
+    assert len(bodies) == 2
+    assert " ".join(bodies) == note
+    [row] = bot.outbox()
+    assert (row.status, row.parts_sent, row.provider_message_id) == ("delivered", 2, fake.sent[1].sid)

@@ -13,12 +13,15 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from bot import outbox
+from bot.clock import utcnow
 from bot.config import Settings
 from bot.cursors import DatabaseCursorStore
 from bot.db import make_engine, make_session_factory, migrate
@@ -488,3 +491,33 @@ def test_a_photo_url_longer_than_a_report_keeps_is_left_out_and_the_report_filed
         assert filed.get("media_url") in (None, "")
         assert bot.review_items() == []
     assert f"media of twitter message tweet:{photo} left out: its URL is longer than 2048" in caplog.text
+
+
+def test_a_long_reply_rate_limited_partway_goes_on_under_the_last_tweet_posted(
+    app_settings: Settings, fake: FakeX
+) -> None:
+    # X answers 429 after the first tweet of a thread: before, the outbox's retry posted the first tweet
+    # again. Now the retry posts the rest, the next tweet replying to the last one posted.
+    long_text = " ".join(f"item{n}" for n in range(100))  # 589 characters: three tweets
+    with x_bot(app_settings, fake) as bot:
+        mention = fake.mention(RESIDENT, "Several problems on my block")
+        with bot.runtime.sessions() as session:
+            outbox.enqueue(
+                session,
+                OutboundMessage(channel="twitter", resident_id=RESIDENT, text=long_text, reply_to=mention),
+            )
+            session.commit()
+        fake.rate_limit("tweets", reset_in=1, after=1)
+        assert bot.deliver().retried == 1
+        [first] = [p for p in fake.posted if p.kind == "tweet"]
+        [row] = bot.outbox()
+        assert (row.parts_sent, row.last_part_id) == (1, first.id)
+        later = utcnow() + timedelta(seconds=30)
+        report = asyncio.run(outbox.deliver_due(bot.runtime.sessions, bot.messaging.channels, now=later))
+        assert report.delivered == 1
+        thread = [p for p in fake.posted if p.kind == "tweet"]
+        assert " ".join(p.text for p in thread) == long_text
+        assert len(thread) == 3
+        assert [p.in_reply_to_tweet_id for p in thread] == [mention, thread[0].id, thread[1].id]
+        [row] = bot.outbox()
+        assert (row.status, row.provider_message_id) == ("delivered", thread[-1].id)
