@@ -4,22 +4,32 @@
   and per client address; success opens a server-side session (``auth.py``) in an HttpOnly, SameSite=Strict
   cookie, Secure when the public URL is https.
 - Every other route needs that session; every POST needs the session's CSRF token (a ``csrf_token`` form
-  field, or an ``X-CSRF-Token`` header for JSON clients). Pages without a session redirect to sign-in;
-  POSTs and JSON without one get 401, with a wrong or missing CSRF token 403.
+  field, or an ``X-CSRF-Token`` header for JSON clients). Pages and their forms without a session redirect
+  to sign-in (a form: ``next`` is the page it was on); a form with an expired token comes back filled in
+  (403). JSON without a session gets 401, with a wrong or missing token 403.
+- Errors on pages are pages in the console's layout; errors in JSON are ``{"error": "..."}``
+  (``install_error_answers``); the rest of the app keeps its own.
 - Every action writes an audit entry in the same transaction as the change (``audit.py``).
 """
 
 # No ``from __future__ import annotations`` here: FastAPI reads the route signatures at runtime.
+import inspect
 import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bot.backend import ranked_services
 from bot.embedded_backend import EmbeddedBackend
@@ -47,6 +57,7 @@ from bot.review.web import (
     PREFIX,
     Checked,
     ConsoleHeaders,
+    FormExpired,
     NotSignedIn,
     Operator,
     attribute_answers,
@@ -54,9 +65,13 @@ from bot.review.web import (
     coordinates,
     dashboard_days,
     filters_from,
+    form_page,
+    is_console_api,
+    is_console_page,
     item_or_404,
     request_change,
     request_row,
+    whole_number,
 )
 from bot.runtime import Runtime
 from bot.templates import load_templates
@@ -89,37 +104,93 @@ def map_context(lat: float | None, long: float | None, label: str) -> dict[str, 
     return {"map_svg": render_map_svg(lat, long, label=label), "online_map_url": online_map_url(lat, long)}
 
 
-def operator_router(console: Console) -> APIRouter:
+TEMPLATES = Jinja2Templates(directory=str(HERE / "templates"))
+TEMPLATES.env.globals["console_path"] = PREFIX
+
+
+def page(
+    request: Request,
+    template: str,
+    operator: SignedIn | None,
+    section: str,
+    title: str,
+    status_code: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    """A console page in the layout: the header, and the navigation when someone is signed in."""
+    flash = context.pop("flash", FLASHES.get(request.query_params.get("done", "")))
+    return TEMPLATES.TemplateResponse(
+        request,
+        template,
+        {
+            "operator": operator,
+            "section": section,
+            "page_title": title,
+            "nav": [(key, label, PREFIX + href) for key, label, href in NAV],
+            "flash": flash,
+            "flash_kind": "ok",
+            **context,
+        },
+        status_code=status_code,
+    )
+
+
+def error_page(
+    request: Request, operator: SignedIn | None, status_code: int, message: str, back_href: str = ""
+) -> HTMLResponse:
+    """An error as a console page: what went wrong in words for a person, and a link back to where they were
+    (by default the list page of the section the address is in)."""
+    section, back_label, list_href = section_of(request.url.path)
+    if back_href and back_href != list_href:
+        back_label = "Back to the page you were on"
+    return page(
+        request,
+        "error.html",
+        operator,
+        section,
+        HTTPStatus(status_code).phrase,
+        status_code,
+        message=as_sentence(message),
+        back_href=back_href or list_href,
+        back_label=back_label,
+    )
+
+
+def section_of(path: str) -> tuple[str, str, str]:
+    """The navigation section a console path is in: its key, a "back to" label and its list page."""
+    first = path.removeprefix(PREFIX).strip("/").split("/")[0]
+    for key, label, href in NAV:
+        if href.strip("/") == first or (key == "queue" and first == "queue"):
+            return key, f"Back to {label}", PREFIX + href
+    return "", "Back to Review queue", PREFIX + "/"
+
+
+def as_sentence(text: str) -> str:
+    text = text.strip()
+    if not text:
+        return text
+    text = text[0].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
+FORM_EXPIRED = (
+    "This form had expired (you signed out or in again since the page was loaded), so nothing was saved. "
+    "Check it and submit it again."
+)
+FORM_NOT_SENT = "You were signed out, so that form was not saved. Sign in, then submit it again."
+
+
+@dataclass(frozen=True, slots=True)
+class ConsolePages:
+    """The console's page routes, and how a form posted with an expired CSRF token comes back."""
+
+    router: APIRouter
+    form_expired: Callable[[Request, FormExpired], Response]
+
+
+def operator_router(console: Console) -> ConsolePages:
     """The console's pages (the JSON endpoints are ``api.api_router``)."""
     router = APIRouter(prefix=PREFIX, include_in_schema=False)
-    templates = Jinja2Templates(directory=str(HERE / "templates"))
-    templates.env.globals["console_path"] = PREFIX
-
-    def page(
-        request: Request,
-        template: str,
-        operator: SignedIn | None,
-        section: str,
-        title: str,
-        status_code: int = 200,
-        **context: Any,
-    ) -> HTMLResponse:
-        flash = context.pop("flash", FLASHES.get(request.query_params.get("done", "")))
-        response = templates.TemplateResponse(
-            request,
-            template,
-            {
-                "operator": operator,
-                "section": section,
-                "page_title": title,
-                "nav": [(key, label, PREFIX + href) for key, label, href in NAV],
-                "flash": flash,
-                "flash_kind": "ok",
-                **context,
-            },
-            status_code=status_code,
-        )
-        return response
 
     def redirect(path: str, done: str | None = None) -> RedirectResponse:
         target = PREFIX + path + (f"?{urlencode({'done': done})}" if done else "")
@@ -142,6 +213,10 @@ def operator_router(console: Console) -> APIRouter:
             "details_for": form_text(form, "details_for"),
             "reason": form_text(form, "reason"),
         }
+
+    def entered_change(form: Any) -> dict[str, str]:
+        """What the operator entered in a request's change form, to fill it in again when it is refused."""
+        return {key: form_text(form, key) for key in CHANGE_FIELDS if key in form}
 
     # ------------------------------------------------------------------------------- sign-in/out
 
@@ -177,7 +252,9 @@ def operator_router(console: Console) -> APIRouter:
     def show_sign_in(request: Request, session: DB) -> Response:
         if resolve_session(session, request.cookies.get(SESSION_COOKIE)) is not None:
             return redirect("/")
-        return sign_in_page(request)
+        # A form posted after signing out was sent here (``install_console``): say it was not saved.
+        lost = request.query_params.get("done") == "form-not-sent"
+        return sign_in_page(request, error=FORM_NOT_SENT if lost else "")
 
     @router.post("/sign-in")
     async def do_sign_in(request: Request, session: DB) -> Response:
@@ -440,7 +517,9 @@ def operator_router(console: Console) -> APIRouter:
         *,
         error: str = "",
         status: int = 200,
+        entered: dict[str, str] | None = None,
     ) -> Response:
+        """The request; after a refused change, its form holds what the operator had entered (``entered``)."""
         row = request_row(session, request_id)
         assert row.id is not None
         return page(
@@ -461,6 +540,7 @@ def operator_router(console: Console) -> APIRouter:
             if row.expected_datetime
             else "",
             error=error,
+            entered=entered or {},
         )
 
     @router.get("/requests/{request_id}")
@@ -471,10 +551,13 @@ def operator_router(console: Console) -> APIRouter:
     async def change_status(request: Request, request_id: str, operator: Checked, session: DB) -> Response:
         form = await request.form()
         row = request_row(session, request_id)
+        entered = entered_change(form)
         try:
-            change = request_change({key: form_text(form, key) for key in CHANGE_FIELDS if key in form})
+            change = request_change(entered)
         except ValueError as exc:
-            return request_page(request, operator, session, request_id, error=str(exc), status=400)
+            return request_page(
+                request, operator, session, request_id, error=str(exc), status=400, entered=entered
+            )
         try:
             updated = decisions.update_request(
                 console, session, decisions.Actor(operator.name, client_of(request)), row, change
@@ -482,7 +565,9 @@ def operator_router(console: Console) -> APIRouter:
             session.commit()
         except Open311Error as exc:
             session.rollback()
-            return request_page(request, operator, session, request_id, error=str(exc), status=409)
+            return request_page(
+                request, operator, session, request_id, error=str(exc), status=409, entered=entered
+            )
         return redirect(f"/requests/{request_id}", "updated" if updated is not None else "unchanged")
 
     # ------------------------------------------------------------------------ batch submissions
@@ -577,7 +662,55 @@ def operator_router(console: Console) -> APIRouter:
             actor=actor or "",
         )
 
-    return router
+    # ------------------------------------------------------------------------------ expired forms
+
+    def form_expired(request: Request, exc: FormExpired) -> Response:
+        """A form posted with a CSRF token that is no longer the session's: nothing is done, and the page it
+        was on comes back (with a fresh token) holding what the operator had entered, saying so (403). Where
+        that page cannot be shown (no such item), an error page says the same."""
+        with console.sessions() as session:
+            try:
+                again = form_page_again(request, exc, session)
+            except HTTPException:
+                again = None
+        return again or error_page(request, exc.operator, 403, FORM_EXPIRED, back_href=form_page(request))
+
+    def form_page_again(request: Request, exc: FormExpired, session: Session) -> Response | None:
+        endpoint = request.scope.get("endpoint")
+        params = request.path_params
+        form = exc.form
+        item_id = whole_number(str(params.get("item_id", "")))
+        if endpoint in (claim, release, approve, reject) and item_id is not None:
+            entered = None
+            if form is not None and endpoint is approve:
+                entered = entered_decision(form)
+            elif form is not None and endpoint is reject:
+                entered = {"reason": form_text(form, "reason")}
+            return item_page(
+                request,
+                exc.operator,
+                session,
+                item_id,
+                error=FORM_EXPIRED,
+                status=403,
+                details_for=(entered or {}).get("details_for") or "",
+                entered=entered,
+            )
+        if endpoint is change_status:
+            return request_page(
+                request,
+                exc.operator,
+                session,
+                str(params.get("request_id", "")),
+                error=FORM_EXPIRED,
+                status=403,
+                entered=entered_change(form) if form is not None else None,
+            )
+        if endpoint is accept_batch:
+            return batch_page(request, exc.operator, session, error=FORM_EXPIRED, status=403)
+        return None
+
+    return ConsolePages(router, form_expired)
 
 
 def mount(app: FastAPI, runtime: Runtime) -> None:
@@ -622,18 +755,93 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
 
 
 def install_console(app: FastAPI, console: Console) -> None:
-    """Adds the console to a FastAPI app: its pages and JSON endpoints, the handler that turns a missing
-    session into a redirect or a 401, and the security headers."""
+    """Adds the console to a FastAPI app: its pages and JSON endpoints, how it answers errors, and the
+    security headers."""
     app.state.operator_console = console
-    app.include_router(operator_router(console))
+    pages = operator_router(console)
+    app.include_router(pages.router)
     app.include_router(api_router(console))
+    install_error_answers(app, console, pages)
+    app.add_middleware(ConsoleHeaders)
+
+
+def install_error_answers(app: FastAPI, console: Console, pages: ConsolePages) -> None:
+    """How the console answers errors, on its own paths only:
+
+    - its pages (under /operator, not /operator/api): an error page in the console's layout with the status
+      kept; a form posted with an expired CSRF token comes back filled in (``ConsolePages.form_expired``);
+      without a session, a page or a form sends the browser to sign in, then back to the page it was on;
+    - its JSON (/operator/api): ``{"error": "..."}``; 401 without a session.
+
+    HTTP and validation errors anywhere else go to the handlers installed before this (the Open311 API's,
+    which defer to FastAPI's own), so this must be installed after them (``bot.app`` mounts the Open311 API
+    first)."""
+    previous_http = app.exception_handlers[StarletteHTTPException]
+    previous_validation = app.exception_handlers[RequestValidationError]
+
+    def operator_of(request: Request) -> SignedIn | None:
+        with console.sessions() as session:
+            return resolve_session(session, request.cookies.get(SESSION_COOKIE))
+
+    async def deferred(handler: Callable[[Request, Any], Any], request: Request, exc: Exception) -> Response:
+        answer = handler(request, exc)
+        response: Response = await answer if inspect.isawaitable(answer) else answer
+        return response
+
+    async def console_error(request: Request, status_code: int, message: str) -> Response:
+        if is_console_api(request.url.path):
+            return JSONResponse({"error": message}, status_code=status_code)
+        operator = await run_in_threadpool(operator_of, request)
+        return error_page(request, operator, status_code, message)
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        path = request.url.path
+        if not is_console_page(path) and not is_console_api(path):
+            return await deferred(previous_http, request, exc)
+        # FastAPI's own (no route, wrong method) carry only the status phrase: say it for a person.
+        message = str(exc.detail)
+        if message == HTTPStatus(exc.status_code).phrase:
+            message = FRAMEWORK_ERRORS.get(exc.status_code, message)
+        response = await console_error(request, exc.status_code, message)
+        if exc.headers:
+            response.headers.update(exc.headers)
+        return response
+
+    async def validation_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        path = request.url.path
+        if not is_console_page(path) and not is_console_api(path):
+            return await deferred(previous_validation, request, exc)
+        errors = exc.errors()
+        if any(tuple(error.get("loc", ()))[:1] == ("path",) for error in errors):
+            # /operator/queue/abc: an address that names nothing.
+            return await console_error(request, 404, FRAMEWORK_ERRORS[404])
+        names = ", ".join(sorted({str(tuple(e.get("loc", ("?",)))[-1]) for e in errors})) or "request"
+        return await console_error(request, 400, f"not valid: {names}")
 
     async def not_signed_in(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, NotSignedIn)
-        if exc.wants_html:
-            return RedirectResponse(f"{PREFIX}/sign-in?{urlencode({'next': exc.next_path})}", status_code=303)
-        return JSONResponse({"error": "sign in first"}, status_code=401)
+        if not is_console_page(request.url.path):
+            return JSONResponse({"error": "sign in first"}, status_code=401)
+        if request.method in ("GET", "HEAD"):
+            query = {"next": request.url.path}
+        else:
+            # A form: back to the page it was on (not to its action, which only takes a POST).
+            query = {"next": form_page(request), "done": "form-not-sent"}
+        return RedirectResponse(f"{PREFIX}/sign-in?{urlencode(query)}", status_code=303)
 
+    async def form_expired(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, FormExpired)
+        return await run_in_threadpool(pages.form_expired, request, exc)
+
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(NotSignedIn, not_signed_in)
+    app.add_exception_handler(FormExpired, form_expired)
 
-    app.add_middleware(ConsoleHeaders)
+
+FRAMEWORK_ERRORS = {
+    404: "there is no console page at this address",
+    405: "this address does not take that kind of request (a form's address cannot be opened as a page)",
+}

@@ -270,7 +270,8 @@ def find_requests(session: Session, filters: RequestFilters, *, page_size: int) 
         )
     for word in filters.q.split():
         conditions = [func.lower(col(ServiceRequestRow.description)).contains(word.lower(), autoescape=True)]
-        if word.isdigit():
+        # An id: ASCII digits only ("²".isdigit() is true), and short enough for an integer column.
+        if word.isascii() and word.isdigit() and len(word) <= 9:
             conditions.append(col(ServiceRequestRow.id) == int(word))
         query = query.where(or_(*conditions))
     total = session.exec(select(func.count()).select_from(query.subquery())).one()

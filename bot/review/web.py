@@ -10,9 +10,11 @@ No ``from __future__ import annotations`` here: FastAPI reads the dependency ali
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from fastapi import Depends, HTTPException, Request
 from sqlmodel import Session
+from starlette.datastructures import FormData
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.open311.models import ServiceRequestRow
@@ -25,12 +27,54 @@ CSRF_HEADER = "X-CSRF-Token"
 
 
 class NotSignedIn(Exception):
-    """No valid session: pages redirect to the sign-in form, everything else answers 401."""
+    """No valid session: pages (and their forms) send the browser to the sign-in form, JSON answers 401."""
 
-    def __init__(self, wants_html: bool, next_path: str) -> None:
+    def __init__(self) -> None:
         super().__init__("sign in first")
-        self.wants_html = wants_html
-        self.next_path = next_path
+
+
+class FormExpired(Exception):
+    """A console form posted by a signed-in operator with a CSRF token that is not their session's (the page
+    was loaded before they signed out and in again): the page comes back, filled in as it was sent."""
+
+    def __init__(self, operator: SignedIn, form: FormData | None) -> None:
+        super().__init__("the form's security token is missing or wrong")
+        self.operator = operator
+        self.form = form
+
+
+def whole_number(text: str, max_digits: int = 9) -> int | None:
+    """``text`` as a number when it is ASCII digits only (``"²".isdigit()`` is true, yet ``int("²")``
+    fails) and short enough for any database's integer; None otherwise."""
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= max_digits else None
+
+
+def is_console_api(path: str) -> bool:
+    return path == PREFIX + "/api" or path.startswith(PREFIX + "/api/")
+
+
+def is_console_page(path: str) -> bool:
+    """A path of the console's HTML pages (and their forms): under /operator, not under /operator/api."""
+    return (path == PREFIX or path.startswith(PREFIX + "/")) and not is_console_api(path)
+
+
+def form_page(request: Request) -> str:
+    """The console page a form was posted from: the Referer's path when it is a page of this console, else
+    the page that holds the form for this action (an item's actions are on the item's page)."""
+    referer = urlsplit(request.headers.get("referer", ""))
+    if (
+        referer.netloc == request.headers.get("host")
+        and is_console_page(referer.path)
+        and "//" not in referer.path
+        and not referer.path.startswith((PREFIX + "/sign-in", PREFIX + "/static/"))
+    ):
+        return referer.path
+    parts = request.url.path.removeprefix(PREFIX).strip("/").split("/")
+    if len(parts) == 3 and parts[0] in ("queue", "requests"):
+        return f"{PREFIX}/{parts[0]}/{parts[1]}"
+    if parts[0] == "batch":
+        return f"{PREFIX}/batch"
+    return f"{PREFIX}/"
 
 
 def console_of(request: Request) -> Console:
@@ -53,8 +97,7 @@ def client_of(request: Request) -> str:
 def signed_in(request: Request, session: DB) -> SignedIn:
     operator = resolve_session(session, request.cookies.get(SESSION_COOKIE))
     if operator is None:
-        wants_html = request.method == "GET" and "/api/" not in request.url.path
-        raise NotSignedIn(wants_html, request.url.path)
+        raise NotSignedIn()
     return operator
 
 
@@ -62,9 +105,11 @@ Operator = Annotated[SignedIn, Depends(signed_in)]
 
 
 async def checked(request: Request, session: DB) -> SignedIn:
-    """A signed-in operator whose POST carries the session's CSRF token (form field or header)."""
+    """A signed-in operator whose POST carries the session's CSRF token (form field or header). A console
+    form without it raises FormExpired (its page comes back, filled in); JSON gets 403."""
     operator = signed_in(request, session)
     given = request.headers.get(CSRF_HEADER)
+    form = None
     if given is None and request.headers.get("content-type", "").startswith(
         ("application/x-www-form-urlencoded", "multipart/form-data")
     ):
@@ -72,7 +117,9 @@ async def checked(request: Request, session: DB) -> SignedIn:
         value = form.get("csrf_token")
         given = value if isinstance(value, str) else None
     if not tokens_match(operator.csrf_token, given):
-        raise HTTPException(403, "the form's security token is missing or wrong; reload the page")
+        if is_console_page(request.url.path):
+            raise FormExpired(operator, form)
+        raise HTTPException(403, "the security token (X-CSRF-Token) is missing or wrong")
     return operator
 
 
@@ -87,27 +134,40 @@ def item_or_404(console: Console, session: Session, item_id: int) -> views.ItemV
 
 
 def request_row(session: Session, request_id: str) -> ServiceRequestRow:
-    row = session.get(ServiceRequestRow, int(request_id)) if request_id.isdigit() else None
+    number = whole_number(request_id)
+    row = session.get(ServiceRequestRow, number) if number is not None else None
     if row is None:
         raise HTTPException(404, f"there is no request {request_id}")
     return row
 
 
 def filters_from(request: Request) -> views.RequestFilters:
+    """The request search's filters from the query string; 400 naming the filter that is not valid."""
     params = request.query_params
-    try:
-        return views.RequestFilters(
-            q=params.get("q", "").strip(),
-            service_code=params.get("service_code", "").strip(),
-            status=params.get("status", "").strip(),
-            channel=params.get("channel", "").strip(),
-            area=params.get("area", "").strip(),
-            start=date.fromisoformat(params["start"]) if params.get("start") else None,
-            end=date.fromisoformat(params["end"]) if params.get("end") else None,
-            page=max(1, int(params.get("page", "1") or "1")),
-        )
-    except ValueError as exc:
-        raise HTTPException(400, f"a filter is not valid: {exc}") from exc
+
+    def day(key: str) -> date | None:
+        text = params.get(key, "").strip()
+        if not text:
+            return None
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            example = datetime.now(UTC).date().isoformat()
+            raise HTTPException(400, f"{key} must be a date like {example}") from None
+
+    page = whole_number(params.get("page", "").strip() or "1")
+    if page is None:
+        raise HTTPException(400, "page must be a whole number like 2")
+    return views.RequestFilters(
+        q=params.get("q", "").strip(),
+        service_code=params.get("service_code", "").strip(),
+        status=params.get("status", "").strip(),
+        channel=params.get("channel", "").strip(),
+        area=params.get("area", "").strip(),
+        start=day("start"),
+        end=day("end"),
+        page=max(1, page),
+    )
 
 
 DASHBOARD_PERIODS = (7, 30, 90, 365)
@@ -116,7 +176,7 @@ DASHBOARD_PERIODS = (7, 30, 90, 365)
 def dashboard_days(request: Request) -> int:
     """The dashboard's period in days (``?days=``): one of DASHBOARD_PERIODS, 30 by default."""
     text = request.query_params.get("days", "30")
-    if not text.isdigit() or int(text) not in DASHBOARD_PERIODS:
+    if whole_number(text) not in DASHBOARD_PERIODS:
         allowed = ", ".join(str(days) for days in DASHBOARD_PERIODS)
         raise HTTPException(400, f"days must be one of {allowed}")
     return int(text)
