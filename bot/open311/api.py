@@ -37,7 +37,7 @@ from bot.open311.formats import Format
 from bot.open311.media import MediaStore
 from bot.open311.models import NewRequest, RequestQuery
 from bot.open311.service import Open311Service
-from bot.open311.validation import parse_decimal, parse_w3c_datetime
+from bot.open311.validation import parse_w3c_datetime
 
 T = TypeVar("T")
 OptionalParam = Annotated[str | None, Query()]
@@ -101,6 +101,13 @@ def error_response(fmt: Format, status: int, description: str) -> Response:
     return document(fmt, "errors", "error", formats.error_records([(status, description)]), status)
 
 
+def refusal(fmt: Format, error: Open311Error) -> Response:
+    """The spec's error list for a core error: one entry per problem it carries (``error.errors``)."""
+    status = status_for(error)
+    records = formats.error_records((status, each.description) for each in error.errors)
+    return document(fmt, "errors", "error", records, status)
+
+
 def format_of(path: str) -> Format:
     """The format a path asks for (XML, the spec's required format, when it names none)."""
     match = _SUFFIX.search(path)
@@ -149,10 +156,6 @@ def _integer(value: str | None, name: str, low: int, high: int) -> int | None:
     if not low <= number <= high:
         raise InvalidInput(f"{name} must be between {low} and {high}", field=name)
     return number
-
-
-def _coordinate(value: str | None, name: str) -> float | None:
-    return parse_decimal(value, name) if value is not None else None
 
 
 def _boolean(value: str | None) -> bool:
@@ -271,10 +274,14 @@ def _xml_pairs(body: bytes) -> list[tuple[str, str]]:
     return pairs
 
 
-def split_submission(pairs: Iterable[tuple[str, str]]) -> tuple[dict[str, str], dict[str, str | list[str]]]:
-    """Plain fields (first non-empty value wins) and ``attribute[CODE]`` / ``attribute[CODE][]`` values."""
+def split_submission(
+    pairs: Iterable[tuple[str, str]],
+) -> tuple[dict[str, str], dict[str, str | list[str]], list[InvalidInput]]:
+    """Plain fields (first non-empty value wins), ``attribute[CODE]`` / ``attribute[CODE][]`` values, and
+    an error for each malformed attribute key (the core reports them with the submission's others)."""
     fields: dict[str, str] = {}
     attributes: dict[str, str | list[str]] = {}
+    malformed: list[InvalidInput] = []
     for name, value in pairs:
         # Form bodies arrive decoded, but some clients percent-encode the brackets again, or send
         # multipart field names (never decoded by the parser) percent-encoded: decode them here.
@@ -282,12 +289,14 @@ def split_submission(pairs: Iterable[tuple[str, str]]) -> tuple[dict[str, str], 
             name = unquote(name)
         match = _ATTRIBUTE_KEY.match(name.strip())
         if not match and _looks_like_attribute(name):
-            raise InvalidInput(
-                f"{shown(name)} is not an attribute key: write attribute[CODE] (attribute[CODE][] for a "
-                "multivaluelist)",
-                field=name,
+            malformed.append(
+                InvalidInput(
+                    f"{shown(name)} is not an attribute key: write attribute[CODE] (attribute[CODE][] for a "
+                    "multivaluelist)",
+                    field=name,
+                )
             )
-        if match:
+        elif match:
             code, is_list = match.group(1).strip(), bool(match.group(2))
             if not value.strip():
                 continue
@@ -299,7 +308,7 @@ def split_submission(pairs: Iterable[tuple[str, str]]) -> tuple[dict[str, str], 
                 attributes[code] = value
         elif value.strip() and name not in fields:
             fields[name] = value
-    return fields, attributes
+    return fields, attributes, malformed
 
 
 def _looks_like_attribute(name: str) -> bool:
@@ -321,7 +330,7 @@ def build_router(service: Open311Service, media: MediaStore, settings: Settings)
         try:
             return produce()
         except Open311Error as error:
-            return error_response(fmt, status_for(error), error.description)
+            return refusal(fmt, error)
 
     def add_routes(fmt: Format) -> None:
         # One route per format, so the OpenAPI description lists the concrete paths clients call
@@ -419,8 +428,8 @@ def build_router(service: Open311Service, media: MediaStore, settings: Settings)
                 pairs, upload = await read_submission(request, max_body)
                 api_key = next((value for name, value in pairs if name == "api_key" and value.strip()), None)
                 api_key = api_key or _clean(request.query_params.get("api_key"), "api_key")
+                fields, attributes, read_errors = split_submission(pairs)
                 try:
-                    fields, attributes = split_submission(pairs)
                     new = _new_request(request, fields, attributes)
                 except InvalidInput:
                     # The key first: a client without a valid key hears 403, not what else is wrong.
@@ -429,18 +438,24 @@ def build_router(service: Open311Service, media: MediaStore, settings: Settings)
                     raise
                 stored = None
                 if upload is not None:
-                    stored = await run_in_threadpool(media.save, upload)
-                    new = _with_media(new, media.url_for(stored.name))
+                    try:
+                        stored = await run_in_threadpool(media.save, upload)
+                    except InvalidInput as refused:
+                        read_errors.append(refused)  # reported after the key, with the other problems
+                    else:
+                        new = _with_media(new, media.url_for(stored.name))
                 try:
                     submission = await run_in_threadpool(
-                        lambda: service.create_request(new, api_key=api_key, require_api_key=True)
+                        lambda: service.create_request(
+                            new, api_key=api_key, require_api_key=True, read_errors=read_errors
+                        )
                     )
                 except BaseException:
                     if stored is not None:
                         stored.path.unlink(missing_ok=True)
                     raise
             except Open311Error as error:
-                return error_response(fmt, status_for(error), error.description)
+                return refusal(fmt, error)
             return document(fmt, "service_requests", "request", [formats.submission_record(submission)], 201)
 
         @router.get(
@@ -480,7 +495,7 @@ def build_router(service: Open311Service, media: MediaStore, settings: Settings)
                 query = _request_query(request, settings.open311.max_page_size)
                 found = await run_in_threadpool(service.query_requests, query)
             except Open311Error as error:
-                return error_response(fmt, status_for(error), error.description)
+                return refusal(fmt, error)
             records = [formats.request_record(r, query.extensions, service.catalog) for r in found]
             return document(fmt, "service_requests", "request", records)
 
@@ -549,15 +564,17 @@ def _method_not_allowed(fmt: Format, allowed: set[str]) -> Callable[[Request], A
 def _new_request(
     request: Request, fields: dict[str, str], attributes: dict[str, str | list[str]]
 ) -> NewRequest:
+    """The submission as the core reads it. Only what gates the rest is checked here (service_code,
+    jurisdiction_id); every other field goes to the core as sent, which checks them all together."""
     service_code = _clean(fields.get("service_code"), "service_code")
     if not service_code:
         raise InvalidInput("service_code is required", field="service_code")
-    values = {name: _clean(fields.get(name), name) for name in _NEW_REQUEST_FIELDS}
+    values = {name: fields.get(name) for name in _NEW_REQUEST_FIELDS}
     return NewRequest(
         service_code=service_code,
         jurisdiction_id=_param(request, "jurisdiction_id", fields),
-        lat=_coordinate(_clean(fields.get("lat"), "lat"), "lat"),
-        long=_coordinate(_clean(fields.get("long"), "long"), "long"),
+        lat=fields.get("lat"),
+        long=fields.get("long"),
         attributes=attributes,
         channel="api",
         **values,

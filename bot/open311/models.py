@@ -187,12 +187,17 @@ class ServiceRequest:
 
 @dataclass(frozen=True, slots=True)
 class NewRequest:
-    """A submission, as the HTTP layer or the bot hands it to the core (validated by the service)."""
+    """A submission, as the HTTP layer or the bot hands it to the core (validated by the service).
+
+    ``lat`` and ``long`` are numbers (the bot) or the text a client sent (the HTTP layer), which the core
+    reads as plain decimals, so that a malformed one is refused together with the submission's other
+    problems.
+    """
 
     service_code: str
     jurisdiction_id: str | None = None
-    lat: float | None = None
-    long: float | None = None
+    lat: float | str | None = None
+    long: float | str | None = None
     address_string: str | None = None
     address_id: str | None = None
     zipcode: str | None = None

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -135,12 +135,18 @@ class Open311Service:
         require_api_key: bool = False,
         actor: str | None = None,
         session: Session | None = None,
+        read_errors: Sequence[InvalidInput] = (),
     ) -> Submission:
         """Files a request. Realtime services answer with its id; batch services with a token that
         resolves once the request is accepted (automatically after a delay, or by an operator).
 
         ``require_api_key``: the HTTP layer sets it for third-party clients (ignored in the sandbox); the
         bot, in-process, files without a key and names its ``channel`` in ``new``.
+
+        Checked in order, each stopping the rest: the key (Forbidden), the jurisdiction, the service.
+        Then every field and attribute is checked and all that fail are raised together, as one
+        InvalidInput whose ``errors`` list them (with ``read_errors``, what the caller met reading the
+        submission, e.g. a malformed attribute key); nothing is filed.
         """
         now = self._clock()
         with self._session(session) as db:
@@ -150,10 +156,15 @@ class Open311Service:
                 key_id = self.keys.verify(api_key, session=db).id
             jurisdiction = self.jurisdiction(new.jurisdiction_id)
             service = self._service(new.service_code)
-            columns = validate_submission(new, service)
+            columns = validate_submission(new, service, read_errors)
             if service.type == "batch":
                 token = secrets.token_hex(16)
-                payload = dataclasses.asdict(new) | {"jurisdiction_id": jurisdiction}
+                # lat and long as numbers, however they came (see NewRequest).
+                payload = dataclasses.asdict(new) | {
+                    "jurisdiction_id": jurisdiction,
+                    "lat": columns["lat"],
+                    "long": columns["long"],
+                }
                 due = None
                 if self.settings.batch_acceptance == "auto":
                     due = now + timedelta(seconds=self.settings.batch_accept_delay_seconds)

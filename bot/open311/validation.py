@@ -1,4 +1,5 @@
-"""Checks a submission against the service definition; every error names the offending field.
+"""Checks a submission against the service definition; every error names the offending field, and a
+submission with several independent problems is refused with all of them at once (InvalidInput.of).
 
 Returns the columns to store, normalised (trimmed strings, attribute values as the catalog's keys).
 """
@@ -7,13 +8,17 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 from urllib.parse import urlsplit
 
 from bot.open311.catalog import Attribute, Service
 from bot.open311.errors import InvalidInput, shown
 from bot.open311.models import AttributeValues, NewRequest
+
+T = TypeVar("T")
+P = ParamSpec("P")
 
 MAX_DESCRIPTION = 4000
 # Column widths of service_requests (models.py), checked here so the database never truncates or fails.
@@ -95,13 +100,13 @@ def check_http_url(value: str, field: str) -> str:
     return text
 
 
-def _text(value: str | None, field: str) -> str | None:
+def _text(value: str | None, field: str, limit: int | None = None) -> str | None:
     if value is None:
         return None
     text = value.strip()
     if not text:
         return None
-    limit = _LIMITS.get(field)
+    limit = limit or _LIMITS.get(field)
     if limit is not None and len(text) > limit:
         raise InvalidInput(f"{field} is longer than {limit} characters", field=field)
     if "\x00" in text:
@@ -109,80 +114,168 @@ def _text(value: str | None, field: str) -> str | None:
     return text
 
 
-def validate_submission(new: NewRequest, service: Service) -> dict[str, Any]:
-    """The columns of a new request (without ids, dates or status), or InvalidInput."""
-    lat, long = new.lat, new.long
-    if (lat is None) != (long is None):
-        missing = "long" if long is None else "lat"
-        raise InvalidInput(
-            f"{missing} is required when {'lat' if missing == 'long' else 'long'} is given", field=missing
+def _given(value: float | str | None) -> bool:
+    return value is not None and not (isinstance(value, str) and not value.strip())
+
+
+def _coordinate(value: float | str | None, field: str, bound: float) -> float | None:
+    """A latitude or longitude, given as a number (the bot) or as the text a client sent (the API)."""
+    if not _given(value):
+        return None
+    assert value is not None
+    number = parse_decimal(value, field) if isinstance(value, str) else value
+    if not math.isfinite(number) or not -bound <= number <= bound:
+        raise InvalidInput(f"{field} must be between {-bound:g} and {bound:g}", field=field)
+    return number
+
+
+# The order errors are reported in: the spec's parameter list for POST Service Request (zipcode, an
+# extension, with the location; the uploaded media with media_url), then the service definition's
+# attributes in its order, then attribute codes it does not have (as sent), then anything else (the
+# malformed attribute keys the HTTP layer found).
+_FIELD_ORDER = {
+    name: rank
+    for rank, name in enumerate(
+        (
+            "jurisdiction_id",
+            "service_code",
+            "lat",
+            "long",
+            "address_string",
+            "address_id",
+            "zipcode",
+            "email",
+            "device_id",
+            "account_id",
+            "first_name",
+            "last_name",
+            "phone",
+            "description",
+            "media_url",
+            "media",
+            "channel",
         )
-    if lat is not None and long is not None:
-        if not math.isfinite(lat) or not -90.0 <= lat <= 90.0:
-            raise InvalidInput("lat must be between -90 and 90", field="lat")
-        if not math.isfinite(long) or not -180.0 <= long <= 180.0:
-            raise InvalidInput("long must be between -180 and 180", field="long")
-    address = _text(new.address_string, "address_string")
-    address_id = _text(new.address_id, "address_id")
-    if lat is None and address is None and address_id is None:
-        raise InvalidInput(
-            "a location is required: lat and long, address_string or address_id", field="address_string"
+    )
+}
+
+
+def _report_order(errors: list[InvalidInput], new: NewRequest, service: Service) -> list[InvalidInput]:
+    defined = {f"attribute[{a.code}]": rank for rank, a in enumerate(service.attributes)}
+    undefined = {f"attribute[{code}]": rank for rank, code in enumerate(new.attributes)}
+
+    def rank(error: InvalidInput) -> tuple[int, int]:
+        field = error.field or ""
+        if field in _FIELD_ORDER:
+            return (0, _FIELD_ORDER[field])
+        if field in defined:
+            return (1, defined[field])
+        return (2, undefined[field]) if field in undefined else (3, 0)
+
+    return sorted(errors, key=rank)  # stable: several errors of one field keep their order
+
+
+class _Checks:
+    """Runs independent checks, keeping every InvalidInput instead of stopping at the first."""
+
+    def __init__(self, found: Sequence[InvalidInput] = ()) -> None:
+        self.found: list[InvalidInput] = list(found)
+
+    def run(self, check: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T | None:
+        try:
+            return check(*args, **kwargs)
+        except InvalidInput as error:
+            self.found.append(error)
+            return None
+
+    def refuse(self, description: str, field: str) -> None:
+        self.found.append(InvalidInput(description, field=field))
+
+
+def validate_submission(
+    new: NewRequest, service: Service, also: Sequence[InvalidInput] = ()
+) -> dict[str, Any]:
+    """The columns of a new request (without ids, dates or status), or one InvalidInput carrying every
+    failed check (with ``also``, the errors the caller met reading the submission) in report order."""
+    checks = _Checks(also)
+    lat_given, long_given = _given(new.lat), _given(new.long)
+    if lat_given != long_given:
+        missing, present = ("long", "lat") if lat_given else ("lat", "long")
+        checks.refuse(f"{missing} is required when {present} is given", missing)
+    lat = checks.run(_coordinate, new.lat, "lat", 90.0)
+    long = checks.run(_coordinate, new.long, "long", 180.0)
+    if not (lat_given or long_given or _given(new.address_string) or _given(new.address_id)):
+        checks.refuse("a location is required: lat and long, address_string or address_id", "address_string")
+    texts = {
+        name: checks.run(_text, getattr(new, name), name)
+        for name in (
+            "address_string",
+            "address_id",
+            "zipcode",
+            "email",
+            "device_id",
+            "account_id",
+            "first_name",
+            "last_name",
+            "phone",
         )
-    description = new.description.strip() if new.description else None
-    if description and len(description) > MAX_DESCRIPTION:
-        raise InvalidInput(f"description is longer than {MAX_DESCRIPTION} characters", field="description")
-    if description and "\x00" in description:
-        raise InvalidInput("description contains a NUL character", field="description")
-    email = _text(new.email, "email")
-    if email is not None and not _EMAIL.fullmatch(email):
-        raise InvalidInput("email is not an email address", field="email")
-    media_url = _text(new.media_url, "media_url")
+    }
+    if texts["email"] is not None and not _EMAIL.fullmatch(texts["email"]):
+        checks.refuse("email is not an email address", "email")
+    description = checks.run(_text, new.description, "description", MAX_DESCRIPTION)
+    media_url = checks.run(_text, new.media_url, "media_url")
     if media_url is not None:
-        media_url = check_http_url(media_url, "media_url")
-    channel = _text(new.channel, "channel") or "api"
+        media_url = checks.run(check_http_url, media_url, "media_url")
+    channel = checks.run(_text, new.channel, "channel") or "api"
+    attributes = validate_attributes(new.attributes, service, checks)
+    if checks.found:
+        raise InvalidInput.of(_report_order(checks.found, new, service))
     return {
         "service_code": service.code,
         "service_name": service.name,
         "agency_responsible": service.agency_responsible,
         "service_notice": service.service_notice,
-        "description": description or None,
-        "address": address,
-        "address_id": address_id,
-        "zipcode": _text(new.zipcode, "zipcode"),
+        "description": description,
+        "address": texts["address_string"],
+        "address_id": texts["address_id"],
+        "zipcode": texts["zipcode"],
         "lat": lat,
         "long": long,
         "media_url": media_url,
-        "email": email,
-        "device_id": _text(new.device_id, "device_id"),
-        "account_id": _text(new.account_id, "account_id"),
-        "first_name": _text(new.first_name, "first_name"),
-        "last_name": _text(new.last_name, "last_name"),
-        "phone": _text(new.phone, "phone"),
+        "email": texts["email"],
+        "device_id": texts["device_id"],
+        "account_id": texts["account_id"],
+        "first_name": texts["first_name"],
+        "last_name": texts["last_name"],
+        "phone": texts["phone"],
         "channel": channel,
-        "attributes": validate_attributes(new.attributes, service),
+        "attributes": attributes,
     }
 
 
-def validate_attributes(values: AttributeValues, service: Service) -> AttributeValues:
+def validate_attributes(values: AttributeValues, service: Service, checks: _Checks) -> AttributeValues:
+    """The answers to store, keyed by the catalog's codes; every refusal goes to ``checks``."""
     checked: AttributeValues = {}
     known = service.attributes_by_code
     for code in values:
         if known.get(code) is None:
-            raise InvalidInput(
-                f"attribute[{code}] is not an attribute of service {service.code}", field=f"attribute[{code}]"
+            checks.refuse(
+                f"attribute[{code}] is not an attribute of service {service.code}", f"attribute[{code}]"
             )
     for attribute in service.attributes:
         if not attribute.variable:
             # Informational (variable=false): a client that echoes it back is not refused, but it is
             # no answer of the resident's, so it is not stored.
             continue
-        raw = values.get(attribute.code)
-        value = _check_attribute(attribute, raw)
+        try:
+            value = _check_attribute(attribute, values.get(attribute.code))
+        except InvalidInput as error:
+            checks.found.append(error)
+            continue
         if value is None:
             if attribute.required:
-                raise InvalidInput(
+                checks.refuse(
                     f"attribute[{attribute.code}] is required: {attribute.description}",
-                    field=f"attribute[{attribute.code}]",
+                    f"attribute[{attribute.code}]",
                 )
             continue
         checked[attribute.code] = value

@@ -128,6 +128,26 @@ def test_bad_submissions_name_their_field_and_store_nothing(
     assert count(runtime, ServiceRequestRow) == 0
 
 
+def test_every_problem_of_a_submission_is_raised_at_once(core: Open311Service, runtime: Runtime) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        core.create_request(
+            pothole(lat="north", email="nope", attributes={"colour": "red", "size": "enormous"})
+        )
+    errors = refused.value.errors
+    # The spec's parameter order, then the definition's attributes, then codes the service does not have.
+    assert [error.field for error in errors] == ["lat", "email", "attribute[size]", "attribute[colour]"]
+    assert all(isinstance(error, InvalidInput) and error.errors == (error,) for error in errors)
+    # One exception for callers that read one message (the bot's FilingRefused, the operator pages).
+    assert refused.value.field == "lat"
+    assert refused.value.description == "; ".join(error.description for error in errors)
+    assert str(refused.value) == refused.value.description
+    assert count(runtime, ServiceRequestRow) == 0
+    # The gates come alone: without the service, its attributes cannot be checked.
+    with pytest.raises(NotFound) as unknown:
+        core.create_request(pothole(service_code="nope", lat="north", email="nope"))
+    assert unknown.value.errors == (unknown.value,)
+
+
 def test_attribute_datatypes_against_a_city_catalog(tmp_path: Path, database_url: str) -> None:
     catalog = tmp_path / "city.toml"
     catalog.write_text(

@@ -210,7 +210,56 @@ def test_invalid_post_is_refused_by_field_and_writes_nothing(
         else:
             form[name] = value
     for fmt in FORMATS:
-        assert_error(api.post(f"requests.{fmt}", data=form), status, fmt, *mentions, any_of=True)
+        body = assert_error(api.post(f"requests.{fmt}", data=form), status, fmt, *mentions, any_of=True)
+        assert len(body.errors) == 1, f"one problem is one error: {body.errors}"
+    assert _request_count(api) == 0, "a refused request leaves nothing behind"
+
+
+# Independent problems of one form, each with the start of its error, in the order they come back: the
+# spec's parameter list (lat ... media_url), the service definition's attributes in its order (SURFACE
+# before COUNT), then codes the service does not have and malformed attribute keys.
+SEVERAL_PROBLEMS: dict[str, tuple[str, str]] = {
+    "attribute[NOPE]": ("x", "attribute[NOPE] is not an attribute"),
+    "attribute[COUNT]": ("lots", "attribute[COUNT] must be a plain decimal"),
+    "attribute[SURFACE]": ("moon", "attribute[SURFACE]: 'moon' is not one of its value keys"),
+    "media_url": ("ftp://example.org/a.jpg", "media_url must be an http(s) URL"),
+    "description": ("x" * 4001, "description is longer than 4000 characters"),
+    "email": ("not-an-email", "email is not an email address"),
+    "lat": ("abc", "lat must be a plain decimal number"),
+    "attribute[]": ("x", "'attribute[]' is not an attribute key"),
+}
+SEVERAL_PROBLEMS_ORDER = (
+    *("lat", "email", "description", "media_url"),
+    *("attribute[SURFACE]", "attribute[COUNT]", "attribute[NOPE]", "attribute[]"),
+)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_every_independent_problem_of_a_post_comes_back_at_once_in_a_stable_order(
+    api: Deployment, key: str, fmt: Format
+) -> None:
+    form = _graffiti(key, **{name: value for name, (value, _) in SEVERAL_PROBLEMS.items()})
+    body = assert_error(api.post(f"requests.{fmt}", data=form), 400, fmt)
+    assert [code for code, _ in body.errors] == ["400"] * len(SEVERAL_PROBLEMS), body.errors
+    for (_, description), name in zip(body.errors, SEVERAL_PROBLEMS_ORDER, strict=True):
+        assert description.startswith(SEVERAL_PROBLEMS[name][1]), (name, body.errors)
+
+    # A missing required attribute, a location out of range, a text too long; an upload that is no image.
+    form = _graffiti(key, long="-181", phone="5" * 65)
+    del form["attribute[SURFACE]"]
+    errors = assert_error(api.post(f"requests.{fmt}", data=form), 400, fmt).errors
+    assert [description.split(" ")[0] for _, description in errors] == ["long", "phone", "attribute[SURFACE]"]
+    not_an_image = {"media": ("notes.txt", b"just some text, not an image", "text/plain")}
+    upload = api.post(f"requests.{fmt}", data=_graffiti(key, lat="north"), files=not_an_image)
+    assert [d.split(" ")[0] for _, d in assert_error(upload, 400, fmt).errors] == ["lat", "media"]
+
+    # What gates the rest still comes alone: the key (even before the upload), then the service.
+    bad_key = {**_graffiti("wrong"), **{name: value for name, (value, _) in SEVERAL_PROBLEMS.items()}}
+    assert len(assert_error(api.post(f"requests.{fmt}", data=bad_key), 403, fmt, "api_key").errors) == 1
+    refused = api.post(f"requests.{fmt}", data=_graffiti("wrong", lat="north"), files=not_an_image)
+    assert len(assert_error(refused, 403, fmt, "api_key").errors) == 1
+    unknown = api.post(f"requests.{fmt}", data={**form, "service_code": "no_such_service", "email": "x"})
+    assert len(assert_error(unknown, 404, fmt, "service_code").errors) == 1
     assert _request_count(api) == 0, "a refused request leaves nothing behind"
 
 
