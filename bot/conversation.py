@@ -80,8 +80,28 @@ DUPLICATE_SIMILARITY = 90
 WRITTEN_PLACE_WINS_METRES = 300
 _NUMBER = re.compile(r"^\s*#?(\d{1,2})[.)]?\s*$")
 # "the second one", "first": a choice by its place in the list.
-_ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth")
-_ORDINAL_CHOICE = re.compile(rf"^(?:the\s+)?({'|'.join(_ORDINALS)})(?:\s+one)?\W*$")
+# "the second one", "two", "option 2", "la segunda", "第二个": a choice by its place in the list.
+_POSITIONS: dict[str, int] = {
+    word: index
+    for index, words in enumerate(
+        (
+            "first one 1 primera primero primer uno una 一 1st",
+            "second two 2 segunda segundo dos 二 2nd",
+            "third three 3 tercera tercero tres 三 3rd",
+            "fourth four 4 cuarta cuarto cuatro 四 4th",
+            "fifth five 5 quinta quinto cinco 五 5th",
+            "sixth six 6 sexta sexto seis 六 6th",
+        )
+    )
+    for word in words.split()
+}
+_ORDINAL_CHOICE = re.compile(
+    r"^(?:(?:the|la|el|option|opci[oó]n|number|n[uú]mero|no\.?|#)\s*)?"
+    rf"({'|'.join(sorted(_POSITIONS, key=len, reverse=True))})(?:\s+(?:one|option|opci[oó]n))?\W*$"
+    r"|^第?([一二三四五六1-6])(?:个|個|项|項|种|種)?\W*$"
+)
+# A short answer to "What kind of problem is it?" is only the choice; a longer one says more of the problem.
+_CHOICE_WORDS = 3
 # How sure the classifier must be that a resident's own word for their problem ("rats") is one of the
 # choices offered; it need not be sure enough to file (the resident was asked, the choices are few).
 _CHOICE_IN_WORDS_CONFIDENCE = 0.5
@@ -220,6 +240,11 @@ class ConversationEngine:
                 prepared.classify("\n".join([*state.words, text]))
             if another_place:
                 self._narrowed(turn, state, prepared)
+                rest = _after_yes(text, (YES, NO))
+                if rest is not None:
+                    self._narrowed(replace(turn, text=rest), state, prepared)
+                    if (said := prepared.locate(rest)) is not None:
+                        prepared.geocode(said.normalized)
         elif state.stage in ("idle", "what") and text:
             prepared.understand("\n".join([*state.words, text]))
             if _may_hold_several(turn, state):
@@ -267,7 +292,7 @@ class ConversationEngine:
         )
         if resident.opted_out and command is None and _carrier_opt_in(turn):
             command = ResidentCommand("start")
-        language = self._language(turn, resident, command, small_talk)
+        language = self._language(turn, resident, command, small_talk, answering=state.in_progress)
         reply = _Replies(self.templates, turn, language)
         if resident.opted_out and (command is None or command.name != "start"):
             # SMS opt-out rules: after STOP nothing is sent until START. A report sent meanwhile is still
@@ -327,13 +352,19 @@ class ConversationEngine:
         resident: Resident,
         command: ResidentCommand | None,
         small_talk: SmallTalk | None,
+        *,
+        answering: bool = False,
     ) -> str:
         said_in = command.language if command is not None else small_talk.language if small_talk else None
         if turn.language_hint:
             resident.language = self.templates.language_for(turn.language_hint)
         elif said_in is not None:  # "AYUDA", "hola": few letters, but they say which language
             resident.language = self.templates.language_for(said_in)
-        elif _long_enough_for_language(turn.text) and command is None and small_talk is None:
+        elif (
+            _long_enough_for_language(turn.text) and command is None and small_talk is None and not answering
+        ):
+            # An answer to the bot's question keeps the language of the report: "5th St and Market St"
+            # after "hay un bache" was read as English and the report filed in English.
             resident.language = self.templates.language_for(self._understander().detect_language(turn.text))
         return self.templates.language_for(resident.language)
 
@@ -465,16 +496,20 @@ class ConversationEngine:
         options = [*state.choices, SOMETHING_ELSE]
         labels = [self._service_name(code, reply.language) for code in state.choices]
         labels.append(reply.render("something_else"))
-        picked = _pick_option(turn.choice_value or turn.text, options, labels) or self._choice_in_words(
-            turn, state
-        )
-        if picked is None:
+        picked = _pick_option(turn.choice_value or turn.text, options, labels)
+        if picked is None and not turn.choice_value and turn.text.strip():
             understander = self._understander()
-            if not state.has_location and _names_only_a_place(turn.text, understander.locate(turn.text)):
-                # The place, sent before the kind was chosen ("Mission and 19th"): kept, and the
-                # question again (it was "Sorry, I did not understand that answer" and the place lost).
+            if _names_only_a_place(turn.text, understander.locate(turn.text)):
+                # A place sent while the kind is asked ("Mission and 19th", "17th y Mission"; the one given
+                # before, if any, is replaced): kept, and the question again. It was refused and lost, or,
+                # read as words for a kind, filed at once at the old place.
+                _forget_location(state)
                 self._answer_location(session, turn, state, resident, reply)
                 return
+            picked = self._choice_in_words(turn, state)
+            if picked is not None and picked != SOMETHING_ELSE and not _only_a_choice(turn.text):
+                state.words.append(turn.text.strip())  # "rats, and lots of them running around the bins"
+        if picked is None:
             if turn.text.strip():
                 reply.say("attribute_invalid")
             self._ask_category(state, reply)
@@ -494,7 +529,7 @@ class ConversationEngine:
             return None
         ordinal = _ORDINAL_CHOICE.search(text.lower())
         if ordinal is not None:
-            index = _ORDINALS.index(ordinal.group(1))
+            index = _POSITIONS[ordinal.group(1) or ordinal.group(2)]
             return state.choices[index] if index < len(state.choices) else None
         prediction = self._understander().classify(text)
         if prediction.service_code == "other" or prediction.confidence < _CHOICE_IN_WORDS_CONFIDENCE:
@@ -533,9 +568,7 @@ class ConversationEngine:
                 # "Where is it?" answered with the problem ("I want to report something" first): more of
                 # the description, and the question again. Before, "a broken streetlight" was looked up
                 # on the map, and the report went to a person as "I want to report something".
-                state.words.append(turn.text.strip())
-                state.service_code, state.needs_review, state.choices = None, False, []
-                self._decide_category(self._understander().classify("\n".join(state.words)), state)
+                self._add_words(turn.text.strip(), None, state)
                 self._proceed(session, turn, state, resident, reply)
                 return
             query = mention.normalized if mention is not None else turn.text.strip()
@@ -547,7 +580,16 @@ class ConversationEngine:
             if mention is not None and not _names_only_a_place(turn.text, mention):
                 self._add_words(turn.text.strip(), mention, state)
             elif mention is None and place is None and _says_more_than_where(turn.text):
+                # More of the problem, and no place at all: the question again, not "I could not find
+                # ... on the map", and no try at a place spent (two such sentences sent it to a person).
+                state.location_text = state.location_kind = None
                 self._add_words(turn.text.strip(), None, state)
+                if state.service_code is None and not state.needs_review:
+                    self._proceed(session, turn, state, resident, reply)  # the kind, asked again
+                else:
+                    state.stage = "location"
+                    reply.say("ask_location")
+                return
             if place is not None:
                 if not self._use_place(place, state, reply, query):
                     return
@@ -569,23 +611,37 @@ class ConversationEngine:
 
     def _add_words(self, text: str, mention: LocationMention | None, state: DialogueState) -> None:
         """More of the description, sent with a place or instead of one. When the new words are surely about
-        another kind of problem ("wait, it's actually a pothole" after "broken streetlight"), the kind is
-        decided again from all the words (it may be asked); otherwise it stays."""
+        a kind of problem: with none decided yet, the kind is decided from all the words; with another one
+        decided ("wait, it's actually a pothole" after "broken streetlight"), the resident chooses between
+        the two (all the words together still read as the first, so deciding again changed nothing)."""
         state.words.append(text)
         rest = text if mention is None else f"{text[: mention.start]} {text[mention.end :]}"
         said = self._understander().classify(rest)
         if said.service_code == "other" or said.confidence < self.auto_file_threshold:
             return
-        current = {s.code: s.classifier_class for s in self.backend.services()}.get(state.service_code or "")
-        if said.service_code != current:
+        services = self.backend.services()
+        current = next((s.classifier_class for s in services if s.code == state.service_code), None)
+        if said.service_code == current:
+            return
+        if current is None:
             state.service_code, state.needs_review, state.choices = None, False, []
             self._decide_category(self._understander().classify("\n".join(state.words)), state)
+            return
+        both = [s.code for s in _services_for(services, said.service_code)] + [str(state.service_code)]
+        state.service_code, state.needs_review = None, False
+        state.choices = list(dict.fromkeys(both))[: self.max_choices]
 
     def _answer_confirmation(
         self, session: Session, turn: Turn, state: DialogueState, resident: Resident, reply: _Replies
     ) -> None:
         labels = (reply.render("confirm_yes"), reply.render("confirm_no"))
         answer = _yes_or_no(turn.choice_value or turn.text, labels)
+        rest = _after_yes(turn.text, labels) if answer is None and turn.point is None else None
+        if rest is not None and self._says_yes_and_more(turn, rest, state):
+            # "yes, near the playground": yes, and more of the description (it was looked up on the map,
+            # not found, and the place asked about forgotten).
+            state.words.append(rest)
+            answer = YES
         if answer == YES:
             state.media_urls.extend(url for url in turn.media_urls if url not in state.media_urls)
             self._proceed(session, turn, state, resident, reply)
@@ -602,6 +658,15 @@ class ConversationEngine:
         else:  # a photo alone: kept, and the question still stands
             state.media_urls.extend(url for url in turn.media_urls if url not in state.media_urls)
             self._ask_confirmation(state, reply)
+
+    def _says_yes_and_more(self, turn: Turn, rest: str, state: DialogueState) -> bool:
+        """Whether the words after a yes are more about the problem, not a spot on the street asked about
+        ("yes, between 16th and 17th") nor another place on the map."""
+        understander = self._understander()
+        if self._narrowed(replace(turn, text=rest), state, understander) is not None:
+            return False
+        mention = understander.locate(rest)
+        return mention is None or understander.geocode(mention.normalized) is None
 
     @staticmethod
     def _narrowed(turn: Turn, state: DialogueState, understander: Understander) -> str | None:
@@ -658,9 +723,12 @@ class ConversationEngine:
                 self._same_service_as_last(session, resident, state)
         if not point_taken:
             return  # told the shared location is outside the city, asked for another
-        if turn.point is not None and _written_elsewhere(understanding, turn.point):
-            # "pothole at 5th and Market" sent from across town: the place written is the one meant (the
-            # shared point is where the phone is); it used to be filed at the point.
+        shared = turn.point
+        if shared is None and state.location_kind == "coordinates" and state.lat is not None:
+            shared = GeoPoint(state.lat, state.long if state.long is not None else 0.0)  # shared before
+        if shared is not None and _written_elsewhere(understanding, shared):
+            # "pothole at 5th and Market" sent from across town, with the location or after it: the place
+            # written is the one meant (the shared point is where the phone is); it was filed at the point.
             _forget_location(state)
         if not state.has_location:
             if understanding.place is not None:
@@ -1005,6 +1073,10 @@ class _Replies:
         )
 
 
+def _only_a_choice(text: str) -> bool:
+    return len(_WORD.findall(text)) <= _CHOICE_WORDS
+
+
 def _forget_location(state: DialogueState) -> None:
     state.lat = state.long = None
     state.address_string = state.location_text = state.location_kind = None
@@ -1018,7 +1090,7 @@ def _yes_or_no(answer: str, labels: tuple[str, str] = (YES, NO)) -> str | None:
     number = _NUMBER.match(lowered)
     if number:
         return {1: YES, 2: NO}.get(int(number.group(1)))
-    if lowered in (YES, labels[0].lower()) or lowered in YES_WORDS:
+    if lowered in (YES, labels[0].lower()) or lowered in YES_WORDS or lowered in _AFFIRMATIONS:
         return YES
     if lowered in (NO, labels[1].lower()) or lowered in NO_WORDS:
         return NO
@@ -1032,6 +1104,20 @@ def _yes_or_no(answer: str, labels: tuple[str, str] = (YES, NO)) -> str | None:
     return None
 
 
+# Ways of saying yes to "Is it at ...?" besides the yes words themselves.
+_AFFIRMATIONS = frozenset(
+    {
+        "exactly",
+        "that's it",
+        "thats it",
+        "that's right",
+        "thats right",
+        "perfect",
+        "that's the one",
+        "sure",
+        "ok",
+    }
+)
 _ANSWER_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 # Words after a yes or a no that add nothing to it.
 _AGREEING = frozenset(
@@ -1087,6 +1173,18 @@ _AGREEING = frozenset(
         "gracias",
     ]
 )
+
+
+_LEADING_WORD = re.compile(r"^\W*([^\W_]+)[\s,.!;:—–-]+(\S.*)$", re.DOTALL)
+
+
+def _after_yes(text: str, labels: tuple[str, str]) -> str | None:
+    """The words after a yes that opens the answer ("yes, near the playground" -> "near the playground")."""
+    match = _LEADING_WORD.match(text.strip())
+    if match is None:
+        return None
+    first = match.group(1).lower()
+    return match.group(2).strip() if first in YES_WORDS or first == labels[0].lower() else None
 
 
 def _describes_problem(understander: Understander, state: DialogueState, text: str, threshold: float) -> bool:
@@ -1301,17 +1399,21 @@ _WORD = re.compile(r"[^\W_]+")
 # An answer to "Where is it?" of this many words, not found on the map, says something: kept in the
 # description ("it's really deep and my tire got flat"), where a name ("misison") is not.
 _WORDS_OF_A_SENTENCE = 4
-# ... unless it opens as a place does ("behind the old blue bakery"): that is where, not what.
-_OPENS_A_PLACE = re.compile(
-    r"^\W*(?:at|on|in|near|by|behind|beside|outside|inside|next|across|in front|opposite|along|between|"
-    r"corner|en|cerca|detr[aá]s|frente|al lado|entre|esquina)\b|^\W*在",
+# ... unless it reads as a place described ("behind the old blue bakery", "the playground behind the
+# school"): a place's cue or head noun anywhere in it makes it a try at where, not more of what.
+_DESCRIBES_A_PLACE = re.compile(
+    r"\b(?:at|near|by|behind|beside|outside|inside|next|across|front|opposite|along|between|corner|"
+    r"school|park|playground|church|library|station|store|shop|market|hospital|building|garden|plaza|"
+    r"square|parking|lot|house|apartment|bridge|stop|mall|alley|"
+    r"cerca|detr[aá]s|frente|lado|entre|esquina|escuela|parque|tienda|iglesia|edificio|casa)\b"
+    r"|在|旁边|旁邊|对面|對面|附近|门口|門口|学校|學校|公园|公園",
     re.IGNORECASE,
 )
 
 
 def _says_more_than_where(text: str) -> bool:
     """Whether an answer to "Where is it?" that is no place on the map tells more of the problem."""
-    return len(_WORD.findall(text)) >= _WORDS_OF_A_SENTENCE and _OPENS_A_PLACE.match(text) is None
+    return len(_WORD.findall(text)) >= _WORDS_OF_A_SENTENCE and _DESCRIBES_A_PLACE.search(text) is None
 
 
 def _names_only_a_place(text: str, mention: LocationMention | None) -> bool:

@@ -28,7 +28,7 @@ WORDS: dict[CommandName, tuple[str, ...]] = {
     "help": ("help", "ayuda", "帮助", "幫助", "info"),
     "stop": (
         *("stop", "stopall", "unsubscribe", "quit", "end", "revoke", "optout"),
-        *("alto", "parar", "basta", "detener"),
+        *("alto", "parar", "paren", "pare", "basta", "detener"),
         *("停止", "退订", "取消订阅"),
     ),
     "start": ("start", "unstop", "subscribe", "iniciar", "empezar", "comenzar", "开始", "開始"),
@@ -39,7 +39,9 @@ WORDS: dict[CommandName, tuple[str, ...]] = {
 # Spanish. The English words tell nothing: every resident is told to "reply STATUS".
 LANGUAGE_OF_WORD: dict[str, str] = {
     **dict.fromkeys(("estado", "cancelar", "ayuda", "seguir", "dejar"), "es"),
-    **dict.fromkeys(("alto", "parar", "basta", "detener", "iniciar", "empezar", "comenzar"), "es"),
+    **dict.fromkeys(
+        ("alto", "parar", "paren", "pare", "basta", "detener", "iniciar", "empezar", "comenzar"), "es"
+    ),
     **{word: "zh" for words in WORDS.values() for word in words if not word.isascii()},
 }
 # Whole messages of a few words that mean a command: a resident who changes their mind says so in words
@@ -83,6 +85,9 @@ _STOP_REQUEST_SPANISH = re.compile(
 _STOP_REQUEST_CHINESE = re.compile(
     r"请?(?:不要|别)再?(?:给我)?发(?:消息|短信|信息)?了?|请?停止发送(?:消息|短信|信息)?"
 )
+# Words around a command word that leave it the command.
+_POLITE_SPANISH = frozenset({"por", "favor", "ya", "gracias"})
+_POLITE = frozenset({"please", "pls", "plz", "it", "now", "thanks", "thank", "you"}) | _POLITE_SPANISH
 TAKES_ARGUMENT: frozenset[CommandName] = frozenset({"status", "follow", "unfollow", "cancel"})
 _LONGEST_REFERENCE = 64
 _REFERENCE = re.compile(r"^#?([A-Za-z0-9][A-Za-z0-9._-]{0,63})$")
@@ -108,6 +113,14 @@ def parse_command(text: str) -> ResidentCommand | None:
         return ResidentCommand(phrase[0], language=phrase[1])
     if stop := _stop_request(text):
         return stop
+    # "please stop", "stop it", "Start please", "help pls", "por favor paren": a command word with only
+    # politeness around it is the command (each began a report).
+    bare = [word for word in words if word.strip(_TRIM).lower() not in _POLITE]
+    if len(bare) == 1 and len(bare) < len(words):
+        command = parse_command(bare[0])
+        if command is not None and command.argument is None:
+            spanish = any(word.strip(_TRIM).lower() in _POLITE_SPANISH for word in words)
+            return ResidentCommand(command.name, language=command.language or ("es" if spanish else None))
     if not words or len(words) > 2:
         return None
     word = words[0].strip(_TRIM).lower()

@@ -116,6 +116,62 @@ def test_a_report_longer_than_the_core_keeps_is_filed_cut(bot: RunningBot) -> No
     assert request["description"].startswith(CLEAR_REPORT)
 
 
+def test_second_round_answers_are_read_as_meant(bot: RunningBot) -> None:
+    # A location shared first, then a spot written far from it: the spot (it was filed at the phone).
+    ana = bot.resident("ana")
+    assert "I have your location" in ana.ask(lat=37.7599, long=-122.4148)
+    request = bot.request(filed_id(ana.ask("pothole at 5th St and Market St")))
+    assert request["address"] == "05TH ST & MARKET ST, San Francisco, CA"
+    # More of the problem instead of the place: the question again, no try at a place spent (it was
+    # "I could not find ... on the map", and the second such sentence sent the report to a person).
+    ben = bot.resident("ben")
+    assert "Where is it?" in ben.ask("there's a pothole")
+    assert ben.ask("it's really deep and my tire got flat").startswith("Where is it?")
+    assert ben.ask("it's in the bike lane and cars swerve around it").startswith("Where is it?")
+    request = bot.request(filed_id(ben.ask("16th St and Mission St")))
+    assert "my tire got flat" in request["description"]
+    assert "cars swerve around it" in request["description"]
+    # Yes and more words: yes, and the words join the description (they were looked up on the map).
+    cai = bot.resident("cai")
+    assert "Is it at GUERRERO ST" in cai.ask("pothole on Guerrero St")
+    request = bot.request(filed_id(cai.ask("yes, right by the laundromat")))
+    assert request["description"] == "pothole on Guerrero St\nright by the laundromat"
+    # Another kind of problem said instead of the place: the resident chooses (it was filed as the first).
+    dee = bot.resident("dee")
+    assert "Where is it?" in dee.ask("there's a pothole")
+    question = dee.ask("actually it's a broken streetlight")
+    assert "What kind of problem" in question
+    assert "Streetlight" in question
+    # An answer keeps the report's language (it was read as English and the report filed in English).
+    eva = bot.resident("eva")
+    assert "¿Dónde" in eva.ask("hay un bache enorme en la calle")
+    assert "Su reporte quedó registrado" in eva.ask("5th St and Market St")
+    # STOP with politeness around it (each began a report).
+    for number, text in enumerate(("please stop", "stop it", "Stop please", "por favor paren")):
+        assert "START" in bot.resident(f"fay{number}").ask(text), text
+
+
+def test_a_place_sent_while_the_kind_is_asked_replaces_the_one_before(settings: Settings) -> None:
+    overrides = {
+        "intents": {"auto_file_threshold": 1.0},
+        "conversation": {"offer_choices_min_confidence": 0.0},
+    }
+    with running_bot(settings, **overrides) as bot:
+        # Before: "17th St y Mission St", read as words for a kind, filed the report at once at 16th St.
+        gil = bot.resident("gil")
+        assert "¿Qué tipo de problema" in gil.ask("basura y ratas en 16th St y Mission St")
+        assert "¿Qué tipo de problema" in gil.ask("17th St y Mission St")
+        reply = gil.ask("la segunda")
+        filed = re.search(r"#(\d+)", reply)
+        assert filed is not None, reply
+        assert bot.request(filed.group(1))["address"] == "17TH ST & MISSION ST, San Francisco, CA"
+        # A choice by its number in words.
+        hal = bot.resident("hal")
+        options = hal.ask(CLEAR_REPORT).splitlines()[1:]
+        second = options[1].split(". ", 1)[1]
+        assert f"({second})" in hal.ask("option 2")
+
+
 def test_a_shared_location_answers_where(bot: RunningBot) -> None:
     bob = bot.resident("bob")
     assert "Where is it?" in bob.ask("There is a big pothole in the road")
