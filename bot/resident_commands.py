@@ -87,7 +87,7 @@ _STOP_REQUEST_CHINESE = re.compile(
 )
 # Words around a command word that leave it the command.
 _POLITE_SPANISH = frozenset({"por", "favor", "ya", "gracias"})
-_POLITE = frozenset({"please", "pls", "plz", "it", "now", "thanks", "thank", "you"}) | _POLITE_SPANISH
+_POLITE_WORDS = frozenset({"please", "pls", "plz", "it", "now", "thanks", "thank", "you"}) | _POLITE_SPANISH
 TAKES_ARGUMENT: frozenset[CommandName] = frozenset({"status", "follow", "unfollow", "cancel"})
 _LONGEST_REFERENCE = 64
 _REFERENCE = re.compile(r"^#?([A-Za-z0-9][A-Za-z0-9._-]{0,63})$")
@@ -115,7 +115,7 @@ def parse_command(text: str) -> ResidentCommand | None:
         return stop
     # "please stop", "stop it", "Start please", "help pls", "por favor paren": a command word with only
     # politeness around it is the command (each began a report).
-    bare = [word for word in words if word.strip(_TRIM).lower() not in _POLITE]
+    bare = [word for word in words if word.strip(_TRIM).lower() not in _POLITE_WORDS]
     if len(bare) == 1 and len(bare) < len(words):
         command = parse_command(bare[0])
         if command is not None and command.argument is None:
