@@ -56,6 +56,7 @@ CHANNEL_NAME = "sms"
 SIGNATURE_HEADER = "X-Twilio-Signature"
 OPTED_OUT_ERROR = 21610
 MAX_MEDIA_BYTES = 10 * 1024 * 1024
+MAX_MEDIA_PER_MESSAGE = 10
 # A message the bot could not handle is answered 500, so Twilio delivers it again: to the number's fallback
 # URL (set to the same webhook) or by a connection override's retries (``#rc=..&rp=5xx``). The delivery
 # that fails for the ``MAX_WEBHOOK_ATTEMPTS``-th time (counted per worker, in memory) is given up: the
@@ -301,7 +302,8 @@ def inbound_message(form: FormData) -> InboundMessage | None:
         return None
     attachments: list[Attachment] = []
     count = str(form.get("NumMedia") or "0")
-    for index in range(int(count) if count.isdigit() else 0):
+    # At most Twilio's 10 per MMS: a signed but absurd NumMedia must not have the bot count to it.
+    for index in range(min(int(count), MAX_MEDIA_PER_MESSAGE) if count.isdigit() else 0):
         url = form.get(f"MediaUrl{index}")
         if isinstance(url, str) and url:
             content_type = form.get(f"MediaContentType{index}")

@@ -482,8 +482,11 @@ class TelegramChannel(Channel):
             return JSONResponse({"error": "wrong or missing secret token"}, status_code=403)
         try:
             payload = await request.json()
+            if not isinstance(payload, dict):  # a JSON array, string, number or null
+                raise TypeError(f"the body is a JSON {type(payload).__name__}, not an object")
             update = Update.de_json(payload, self.application.bot)
-        except (ValueError, TypeError, KeyError) as exc:
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            # AttributeError: the library reads a nested object that is a list, a string or a number.
             return JSONResponse({"error": f"not a Telegram update: {exc}"}, status_code=400)
         if update is None:
             return JSONResponse({"error": "not a Telegram update"}, status_code=400)

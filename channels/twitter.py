@@ -422,6 +422,8 @@ class TwitterChannel(Channel):
             return JSONResponse({"error": "wrong or missing x-twitter-webhooks-signature"}, status_code=403)
         try:
             payload = json.loads(body)
+            if not isinstance(payload, dict):  # a JSON array, string, number or null
+                raise TypeError(f"the body is a JSON {type(payload).__name__}, not an object")
             messages = self.activity_to_inbound(payload)
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             return JSONResponse({"error": f"not an Account Activity event: {exc}"}, status_code=400)

@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 import httpx
 import pytest
@@ -451,3 +452,25 @@ def test_a_long_message_that_fails_partway_is_resumed_after_the_parts_sent(
     assert " ".join(bodies) == note
     [row] = bot.outbox()
     assert (row.status, row.parts_sent, row.provider_message_id) == ("delivered", 2, fake.sent[1].sid)
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        ("application/json", b"[1,2]"),
+        ("application/x-www-form-urlencoded", b"NumMedia=2&MediaUrl0=x"),
+        ("application/x-www-form-urlencoded", b"From=%2B1&MessageSid=SM1&NumMedia=-1&Latitude=nan"),
+        ("application/x-www-form-urlencoded", b"From=%2B1&MessageSid=SM2&NumMedia=99999999999999999999"),
+    ],
+)
+def test_a_signed_webhook_that_is_not_a_message_is_refused_or_read_safely(
+    fake: FakeTwilio, bot: RunningBot, content_type: str, body: bytes
+) -> None:
+    # Before, a signed NumMedia of 10**20 had the bot count to it, holding the request (and a worker)
+    # for ever; a JSON body is no Twilio form: 400.
+    params = dict(parse_qsl(body.decode())) if "form" in content_type else {}
+    headers = {"content-type": content_type, "X-Twilio-Signature": fake.signature(webhook(bot), params)}
+    response = httpx.post(webhook(bot), content=body, headers=headers)
+    assert response.status_code in (200, 400), response.text
+    if "MessageSid" not in params:
+        assert response.status_code == 400

@@ -988,6 +988,34 @@ def test_a_forged_webhook_changes_nothing(settings: Settings, fake: FakeTelegram
         assert bot.request_count() == 0
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[1,2]",
+        b'"an update"',
+        b"null",
+        b"not json",
+        b'{"update_id": 9}',
+        b'{"update_id": "nine", "message": 5}',
+        b'{"update_id": 9, "message": [1]}',
+        b'{"update_id": 9, "message": {"message_id": 1, "date": 1700000000, "chat": [1]}}',
+        b'{"update_id": 9, "callback_query": "pressed"}',
+    ],
+)
+def test_a_signed_webhook_that_is_not_an_update_is_refused_with_400(
+    settings: Settings, fake: FakeTelegram, body: bytes
+) -> None:
+    # Before, a JSON array gave 500 (AttributeError: 'list' object has no attribute 'get'), so Telegram
+    # would have delivered it again and again.
+    with telegram_bot(settings, fake, "webhook") as bot:
+        headers = {SECRET_HEADER: SECRET, "content-type": "application/json"}
+        response = bot.client.post("/webhooks/telegram", content=body, headers=headers)
+        assert response.status_code in (200, 400), response.text
+        if body != b'{"update_id": 9}':  # an update with nothing in it is fine, and ignored
+            assert response.status_code == 400, response.text
+        assert (bot.inbox_count(), bot.request_count()) == (0, 0)
+
+
 def test_the_fake_plays_residents_over_http_for_demos(settings: Settings, fake: FakeTelegram) -> None:
     unsure = {"intents": {"auto_file_threshold": 1.0}, "conversation": {"offer_choices_min_confidence": 0.0}}
     with (

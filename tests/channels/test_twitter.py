@@ -521,3 +521,29 @@ def test_a_long_reply_rate_limited_partway_goes_on_under_the_last_tweet_posted(
         assert [p.in_reply_to_tweet_id for p in thread] == [mention, thread[0].id, thread[1].id]
         [row] = bot.outbox()
         assert (row.status, row.provider_message_id) == ("delivered", thread[-1].id)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[1,2]",
+        b"null",
+        b"not json",
+        b'{"for_user_id": "%s", "tweet_create_events": 5}',
+        b'{"for_user_id": "%s", "tweet_create_events": [1]}',
+        b'{"for_user_id": "%s", "direct_message_events": [{"type": "message_create", "message_create": 7}]}',
+        b'{"for_user_id": "%s", "tweet_create_events": [{"id_str": "1", "user": 5}]}',
+    ],
+)
+def test_a_signed_account_activity_event_that_is_not_one_is_refused_with_400(
+    app_settings: Settings, fake: FakeX, body: bytes
+) -> None:
+    body = body.replace(b"%s", fake.user_id.encode())
+    with x_bot(app_settings, fake) as bot:
+        headers = {
+            "content-type": "application/json",
+            "x-twitter-webhooks-signature": fake.sign(CONSUMER_SECRET, body),
+        }
+        response = bot.client.post("/webhooks/twitter", content=body, headers=headers)
+        assert response.status_code == 400, response.text
+        assert bot.outbox() == []
