@@ -401,13 +401,19 @@ class OfflineGeocoder(Geocoder):  # type: ignore[misc]  # geopy is untyped
         corners = [
             gazetteer.intersection(names, gazetteer.resolve_street(cross)) for cross in (first, second)
         ]
-        found = [corner for corner in corners if corner is not None]
+        found = list({corner[1]: corner for corner in corners if corner is not None}.values())
         if not found:
             return None
         lat = _mean([corner[2].lat for corner in found])
         long = _mean([corner[2].long for corner in found])
         crosses = [corner[1] for corner in found]
-        raw = {"kind": "segment", "street": found[0][0], "between": crosses, "exact": len(found) == 2}
+        exact = len(found) == 2 or (len(crosses) == 1 and first.strip().upper() == second.strip().upper())
+        raw = {"kind": "segment", "street": found[0][0], "between": crosses, "exact": exact}
+        if len(found) == 1:
+            # One end on the map ("between 16th and 30th": 30th never meets Valencia), or both ends the same
+            # cross: that corner, named as one (it read "VALENCIA ST between 16TH ST", or "between 16TH ST &
+            # 16TH ST"); with an end not found it is not exact, so the bot asks.
+            return self._location(f"{found[0][0]} & {crosses[0]}", lat, long, raw)
         return self._location(f"{found[0][0]} between {' & '.join(crosses)}", lat, long, raw)
 
     def reverse(

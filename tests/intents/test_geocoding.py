@@ -193,6 +193,16 @@ def test_a_stretch_between_two_cross_streets_is_its_middle() -> None:
     assert mention is not None
     assert mention.normalized == "VALENCIA ST BETWEEN 16TH & 17TH"
     assert resolver.geocode(mention.normalized) == place
+    # One end on the map (30th never meets Valencia), or the same cross twice: that corner, named as one
+    # (it read "VALENCIA ST between 16TH ST" and "MISSION ST between 16TH ST & 16TH ST"), asked about when
+    # an end was not found.
+    one_end = resolver.geocode("Valencia St between 16th and 30th")
+    assert one_end is not None
+    assert (one_end.address, one_end.raw["exact"]) == ("VALENCIA ST & 16TH ST, San Francisco, CA", False)
+    assert_near(one_end, (sixteenth.lat, sixteenth.long), 1)
+    same = resolver.geocode("Mission St between 16th and 16th")
+    assert same is not None
+    assert same.address == "MISSION ST & 16TH ST, San Francisco, CA"
 
 
 def test_a_street_named_without_its_directional_is_that_street_not_its_south_twin() -> None:
