@@ -37,8 +37,10 @@ _LATIN_NAME = r"(?:\b\d{1,3}(?:st|nd|rd|th)\b|[A-Z][A-Za-z.']*)(?: [A-Z][A-Za-z.
 _HAN_NAME = r"(?:(?![的了在从到于这那个条里家附近我你他她它们有是把被和与])[\u4e00-\u9fff]){2,4}?"
 _HAN_STREET = rf"{_HAN_NAME}(?:街|路|大道)(?![灯口面边角旁])"
 # "第五街", and in digits "19大道" / "19 大道" (19th Avenue).
-_NUMBERED = r"(?:第[一二三四五六七八九十]{1,3}|\d{1,3}\s*)(?:街|路|大道)"
-_CHINESE_START = r"(?:(?<=[在从到于])|(?<![\u4e00-\u9fff]))"
+_NUMBERED = r"(?:第[一二三四五六七八九十]{1,3}|(?<!\d)\d{1,3}\s*)(?:街|路|大道)"
+# A name starts after 在/从/到/于, after no Han character, or, in digits, after any word ("有16街和Mission":
+# it was read from its last digit, 6街, another street 1.7 km away).
+_CHINESE_START = r"(?:(?<=[在从到于])|(?<![\u4e00-\u9fff])|(?<!\d)(?=\d))"
 _CHINESE_NAME = rf"(?:{_LATIN_NAME}(?:\s*(?:街|路|大道))?|{_NUMBERED}|{_HAN_STREET})"
 CHINESE_CORNER = re.compile(rf"{_CHINESE_START}({_CHINESE_NAME})\s*(?:和|与|與|跟|同)\s*({_CHINESE_NAME})")
 CHINESE_ADDRESS = re.compile(

@@ -222,6 +222,8 @@ def test_text_without_a_place_gives_none(text: str) -> None:
         ("Grafiti en la pared de la escuela en Folsom", "Folsom", "street", "FOLSOM"),
         ("Stockton街有一个很大的坑洼", "Stockton街", "street", "STOCKTON ST"),
         ("Kearny和Clay的红绿灯坏了", "Kearny和Clay", "intersection", "KEARNY & CLAY"),
+        # A numbered street right after a word: "有16街" was read from its last digit, 6th St.
+        ("有16街和Mission的路灯坏了", "16街和Mission", "intersection", "16TH ST & MISSION"),
         ("在市场街和第五街交界有个大坑", "市场街和第五街", "intersection", "市场街 & 05TH ST"),
         ("Mission街2000号门口有垃圾", "Mission街2000号", "address", "2000 MISSION ST"),
         # An English suffix after the first street stays with it: not "St y Market St".
