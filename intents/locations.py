@@ -2154,6 +2154,10 @@ class _Finder:
             long=candidate.long,
         )
 
+    def names_a_station(self, candidate: _Candidate) -> bool:
+        """Whether ``candidate`` with the transit system after it is a station (``_station``)."""
+        return self._station(candidate).end > candidate.end
+
     def _station(self, candidate: _Candidate) -> _Candidate:
         """A street, corner or place followed by a transit system is its station: "16th St BART", "Powell
         St BART", "16th and Mission BART", "Park St MBTA station" (a landmark, geocoded as the station the
@@ -2163,9 +2167,10 @@ class _Finder:
             return candidate
         end = candidate.end
         system = tokens[end - 1].upper if tokens[end - 1].upper in TRANSIT_SYSTEMS else None
-        if system is None and end < len(tokens) and tokens[end].upper in TRANSIT_SYSTEMS:
-            system = tokens[end].upper
-            end += 1
+        after = end + 1 if end < len(tokens) and tokens[end].text == "." else end  # "16th St. BART"
+        if system is None and after < len(tokens) and tokens[after].upper in TRANSIT_SYSTEMS:
+            system = tokens[after].upper
+            end = after + 1
         if system is None or end - candidate.start < 2:
             return candidate
         # "Tremont St MBTA buses": the system's vehicles or people, not its station.
@@ -2279,11 +2284,18 @@ def find_location(text: str) -> LocationMention | None:
     for candidate, features in scored:
         if candidate.rule in _UNRANKED_RULES and features.get("rank=0") == 1.0:
             return finder.mention(candidate)
-    best: tuple[float, _Candidate] | None = None
-    for candidate, features in scored:
-        probability = ranker.probability(features)
-        if best is None or probability > best[0]:
-            best = (probability, candidate)
-    if best is None or best[0] < ranker.threshold:
+    ranked = sorted(
+        (
+            (ranker.probability(features), index, candidate)
+            for index, (candidate, features) in enumerate(scored)
+        ),
+        key=lambda entry: (-entry[0], entry[1]),
+    )
+    if not ranked:
         return None
-    return finder.mention(best[1])
+    if ranked[0][0] >= ranker.threshold:
+        return finder.mention(ranked[0][2])
+    # A street or corner followed by a transit system names its station whatever the ranker thinks of the
+    # words around it ("at the 16th Street BART": the street alone scored 0.28, below the threshold).
+    station = next((c for _, _, c in ranked if finder.names_a_station(c)), None)
+    return finder.mention(station) if station is not None else None

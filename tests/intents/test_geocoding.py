@@ -561,6 +561,9 @@ def test_a_named_place_in_a_message_is_placed(text: str, near: str, metres: floa
         ("trash at 16th and Mission BART", "16th and Mission BART", "Mission St & 16th St"),
         ("trash at 24th and Mission BART station", "24th and Mission BART station", "Mission St & 24th St"),
         ("broken light at Civic Center BART", "Civic Center BART", "Market St & 8th St"),
+        # Below the ranker's threshold as a street ("the" before it), and after "St." with its period.
+        ("graffiti at the 16th Street BART", "16th Street BART", "Mission St & 16th St"),
+        ("graffiti outside 16th St. BART station", "16th St. BART station", "Mission St & 16th St"),
         # A station the city does not list is its corner.
         ("graffiti at the 5th and Market MUNI stop", "5th and Market MUNI stop", "Market St & 5th St"),
     ],
