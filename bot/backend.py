@@ -133,6 +133,16 @@ class RequestBackend(Protocol):
 
 
 @runtime_checkable
+class AddsMedia(Protocol):
+    """A backend that can give a filed request a photo sent after it (the embedded core; GeoReport v2 has
+    no way to ask a remote city)."""
+
+    def add_media(self, reference: str, media_url: str, session: Session) -> bool:
+        """True when the request had no photo and now has this one."""
+        ...
+
+
+@runtime_checkable
 class TracksRequests(Protocol):
     """A backend whose requests may live only elsewhere (a remote city's, filed by phone or another app):
     FOLLOW finds them there and keeps a copy that is polled while anyone follows it."""

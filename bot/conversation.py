@@ -39,6 +39,7 @@ from sqlmodel import Session
 
 from bot.back_reference import refers_to_last_report
 from bot.backend import (
+    AddsMedia,
     AttributeSpec,
     Draft,
     FilingRefused,
@@ -322,6 +323,8 @@ class ConversationEngine:
             if small_talk.kind in ("greeting", "answer"):
                 reply.say("help")
             return reply.messages
+        if self._photo_for_the_last_report(session, turn, state, resident, reply):
+            return reply.messages
         if state.stage == "category":
             self._answer_category(session, turn, state, resident, reply)
         elif state.stage == "location":
@@ -337,6 +340,31 @@ class ConversationEngine:
             self._report(session, turn, state, resident, reply)
         self._report_queued(session, turn, state, resident, reply)
         return reply.messages
+
+    def _photo_for_the_last_report(
+        self, session: Session, turn: Turn, state: DialogueState, resident: Resident, reply: _Replies
+    ) -> bool:
+        """A photo sent alone, or with a few words about it ("here's a photo of it"), soon after a report
+        was filed: the report's photo, when it had none. It used to start a new report ("What is the
+        problem, and where is it?") that went to a person as a duplicate."""
+        if state.in_progress or not turn.media_urls or turn.point is not None:
+            return False
+        if turn.text.strip() and not _about_a_photo(turn.text):
+            return False
+        filed = state.last_filed
+        reference = resident.last_request_id
+        if not filed or reference is None or not isinstance(self.backend, AddsMedia):
+            return False
+        try:
+            filed_at = as_utc(datetime.fromisoformat(str(filed.get("at"))))
+        except ValueError:
+            return False
+        if utcnow() - filed_at > DUPLICATE_WINDOW or filed.get("reference") != f"#{reference}":
+            return False
+        if not self.backend.add_media(reference, turn.media_urls[0], session):
+            return False  # it has a photo already: this one starts a report of its own, as before
+        reply.say("photo_added", id=reference)
+        return True
 
     def _report_queued(
         self, session: Session, turn: Turn, state: DialogueState, resident: Resident, reply: _Replies
@@ -1258,6 +1286,17 @@ def _written_elsewhere(understanding: Understanding, point: GeoPoint) -> bool:
     if understanding.location.kind not in ("address", "intersection", "landmark"):
         return False
     return distance_metres(place.lat, place.long, point.lat, point.long) > WRITTEN_PLACE_WINS_METRES
+
+
+# A few words that only present a photo: "here's a photo of it", "pic", "foto", "照片".
+_ABOUT_A_PHOTO = re.compile(
+    r"\b(?:photos?|pics?|pictures?|images?|fotos?|imagen(?:es)?)\b|照片|图片|圖片", re.I
+)
+_PHOTO_WORDS = 8
+
+
+def _about_a_photo(text: str) -> bool:
+    return len(_WORD.findall(text)) <= _PHOTO_WORDS and _ABOUT_A_PHOTO.search(text) is not None
 
 
 def _carrier_opt_in(turn: Turn) -> bool:

@@ -81,6 +81,12 @@ class EmbeddedBackend:
             service_name=self._name(draft.service_code),
         )
 
+    def add_media(self, reference: str, media_url: str, session: Session) -> bool:
+        try:
+            return self.service.add_media(reference, media_url, actor="bot", session=session)
+        except Open311Error:
+            return False  # no such request (a token), or a link the core does not keep
+
     def lookup(self, reference: str, session: Session) -> RequestStatus | None:
         reference = reference.strip().lstrip("#")
         if reference.isdigit():

@@ -29,6 +29,7 @@ PLACEHOLDERS: dict[str, frozenset[str]] = {
     "status_token": frozenset({"token", "service", "status"}),
     "status_not_found": frozenset({"reference"}),
     "cancel_filed": frozenset({"reference"}),
+    "photo_added": frozenset({"id"}),
     "status_in_review": frozenset({"excerpt"}),
     "review_approved": frozenset({"id", "service"}),
     "review_approved_token": frozenset({"token", "service"}),

@@ -37,7 +37,7 @@ from bot.open311.models import (
     Submission,
     TokenStatus,
 )
-from bot.open311.validation import as_utc, validate_submission
+from bot.open311.validation import MAX_MEDIA_URL, as_utc, check_http_url, validate_submission
 
 # The spec's default window and the longest window a query may ask for.
 QUERY_WINDOW = timedelta(days=90)
@@ -395,6 +395,34 @@ class Open311Service:
             )
             updated = db.execute(store.select_requests().where(c.id == ids[0])).one()
             return store.to_request(updated)
+
+    def add_media(
+        self,
+        service_request_id: str,
+        media_url: str,
+        actor: str = "system",
+        *,
+        session: Session | None = None,
+    ) -> bool:
+        """Gives a request without a photo this one (a resident's photo sent right after the report).
+        GeoReport v2 keeps one media_url per request and no way to add one: a request that has a photo
+        keeps it, and False says so; True when the photo was added."""
+        media_url = check_http_url(media_url, "media_url")
+        if len(media_url) > MAX_MEDIA_URL:
+            raise InvalidInput(f"media_url is longer than {MAX_MEDIA_URL} characters", field="media_url")
+        ids = store.parse_request_ids([service_request_id])
+        if not ids:
+            raise NotFound(
+                f"service_request_id {shown(service_request_id)} was not found", field="service_request_id"
+            )
+        c = store.requests_table.c
+        with self._session(session) as db:
+            added = db.execute(
+                update(store.requests_table)
+                .where(c.id == ids[0], c.media_url.is_(None))
+                .values(media_url=media_url, updated_datetime=self._clock())
+            )
+            return bool(added.rowcount == 1)  # type: ignore[attr-defined]
 
     # ------------------------------------------------------------------------- batch acceptance
 

@@ -21,6 +21,7 @@ T = TypeVar("T")
 P = ParamSpec("P")
 
 MAX_DESCRIPTION = 4000
+MAX_MEDIA_URL = 2048
 # Column widths of service_requests (models.py), checked here so the database never truncates or fails.
 _LIMITS = {
     "address_string": 1024,
@@ -32,7 +33,7 @@ _LIMITS = {
     "first_name": 255,
     "last_name": 255,
     "phone": 64,
-    "media_url": 2048,
+    "media_url": MAX_MEDIA_URL,
     "channel": 32,
 }
 # A plain decimal number, as a person writes one: float() also takes "1_000", "1e3", "nan", "inf" and

@@ -172,6 +172,23 @@ def test_a_place_sent_while_the_kind_is_asked_replaces_the_one_before(settings: 
         assert f"({second})" in hal.ask("option 2")
 
 
+def test_a_photo_sent_right_after_a_report_is_its_photo(bot: RunningBot) -> None:
+    # Before: "Thanks for the photo. What is the problem, and where is it?", a new report, then a duplicate
+    # in the review queue; the filed request never had the photo.
+    photo = "https://example.org/photos/pothole-after.jpg"
+    ivy = bot.resident("ivy")
+    request_id = filed_id(ivy.ask(CLEAR_REPORT))
+    assert (
+        ivy.ask("here's a photo of it", media_url=photo)
+        == f"Thanks, the photo is added to report #{request_id}."
+    )
+    assert bot.request(request_id)["media_url"] == photo
+    # A request that has a photo keeps it: another one starts a report, as before.
+    assert "Thanks for the photo" in ivy.ask(media_url="https://example.org/photos/another.jpg")
+    assert bot.request(request_id)["media_url"] == photo
+    assert bot.request_count() == 1
+
+
 def test_a_shared_location_answers_where(bot: RunningBot) -> None:
     bob = bot.resident("bob")
     assert "Where is it?" in bob.ask("There is a big pothole in the road")
