@@ -28,7 +28,9 @@ Two ways in, chosen by ``telegram.mode``:
   up behind a failing update it is given up at its next failure rather than stall the intake.
 
 Every update becomes one ``InboundMessage`` whose ``provider_message_id`` is built from Telegram's
-``update_id``, so a redelivered update is recognised. Photos are referenced by Telegram file id only:
+``update_id``, so a redelivered update is recognised. Its resident is the private chat, or in a group each
+member (``<chat id>:<user id>``: replies go to the group, under the member's message); the bot's own
+@username is taken out of the words. Photos are referenced by Telegram file id only:
 the download URL contains the bot token, so it never leaves this module (``fetch_media`` downloads
 through the library and the bot serves the bytes from its own URL).
 """
@@ -545,11 +547,12 @@ class TelegramChannel(Channel):
         metadata = {"chat_type": str(message.chat.type)}
         if app_language:
             metadata["app_language"] = app_language
+        text = _command_text(message.text) if message.text else (message.caption or "")
         return InboundMessage(
             channel=self.name,
-            resident_id=str(message.chat.id),
+            resident_id=resident_id(message.chat.id, message.chat.type, user.id if user else None),
             provider_message_id=_provider_id(update),
-            text=_command_text(message.text) if message.text else (message.caption or ""),
+            text=self._without_own_mention(text),
             attachments=_attachments(message),
             point=(
                 GeoPoint(lat=message.location.latitude, long=message.location.longitude)
@@ -569,7 +572,8 @@ class TelegramChannel(Channel):
         assert query is not None
         label = _button_label(query.message, query.data)
         chat = query.message.chat if query.message else None
-        resident = str(chat.id) if chat else str(query.from_user.id)
+        user_id = query.from_user.id
+        resident = resident_id(chat.id, chat.type, user_id) if chat else str(user_id)
         return InboundMessage(
             channel=self.name,
             resident_id=resident,
@@ -588,12 +592,28 @@ class TelegramChannel(Channel):
                 return self._button_inbound(update)
             return self._message_inbound(update)
         except Exception:
-            sender = update.effective_chat or update.effective_user
-            if sender is None:
+            chat, user = update.effective_chat, update.effective_user
+            if chat is not None:
+                resident = resident_id(chat.id, chat.type, user.id if user else None)
+            elif user is not None:
+                resident = str(user.id)
+            else:
                 return None
             return InboundMessage(
-                channel=self.name, resident_id=str(sender.id), provider_message_id=_provider_id(update)
+                channel=self.name, resident_id=resident, provider_message_id=_provider_id(update)
             )
+
+    def _without_own_mention(self, text: str) -> str:
+        """The resident's words without "@city311_bot" (how a group member addresses the bot): the bot's
+        own name is no part of the report."""
+        if "@" not in text:
+            return text
+        try:
+            username = self.application.bot.username
+        except RuntimeError:  # getMe not answered yet: there is no update to read before it either
+            return text
+        mention = re.compile(rf"(?<![\w@])@{re.escape(username)}(?!\w)", re.IGNORECASE)
+        return re.sub(r"[ \t]{2,}", " ", mention.sub("", text)).strip()
 
     # -- outbound -------------------------------------------------------------------------------------------
 
@@ -741,9 +761,22 @@ class _Backlog:
         return min(interval, max(soonest - now, interval / 10))
 
 
+GROUP_CHAT_TYPES = frozenset({"group", "supergroup"})
+
+
+def resident_id(chat_id: int, chat_type: str, user_id: int | None) -> str:
+    """Who a conversation is with: in a private chat the chat (the person); in a group or supergroup each
+    member on their own, as ``<chat id>:<user id>`` (replies go to the group chat, under the member's own
+    message), so two residents' messages in one group never make one report."""
+    if str(chat_type) in GROUP_CHAT_TYPES and user_id is not None:
+        return f"{chat_id}:{user_id}"
+    return str(chat_id)
+
+
 def _chat_id(resident_id: str) -> int:
+    """The chat to send to: the resident id itself, or the group of a group member's ``<chat>:<user>``."""
     try:
-        return int(resident_id)
+        return int(resident_id.split(":", 1)[0])
     except ValueError:
         raise DeliveryError(f"{resident_id!r} is not a Telegram chat id", retryable=False) from None
 

@@ -133,9 +133,14 @@ class FakeTelegram:
 
     # -- the resident's side -----------------------------------------------------------------------------
 
-    def send_text(self, chat_id: int, text: str, *, language_code: str = "en") -> dict[str, Any]:
-        """A resident sends text; returns the update (already handed to the bot if a webhook is set)."""
-        message = self._resident_message(chat_id, language_code)
+    def send_text(
+        self, chat_id: int, text: str, *, language_code: str = "en", from_id: int | None = None
+    ) -> dict[str, Any]:
+        """A resident sends text; returns the update (already handed to the bot if a webhook is set).
+
+        ``from_id``: a member of the group ``chat_id`` (a negative id, as Telegram's groups have) sends it.
+        """
+        message = self._resident_message(chat_id, language_code, from_id=from_id)
         message["text"] = text
         if text.startswith("/"):
             command = text.split()[0]
@@ -186,8 +191,11 @@ class FakeTelegram:
             message["caption"] = caption
         return self._push({"message": message})
 
-    def press_button(self, chat_id: int, message_id: int, data: str) -> dict[str, Any]:
-        """A resident presses an inline button of one of the bot's messages."""
+    def press_button(
+        self, chat_id: int, message_id: int, data: str, *, from_id: int | None = None
+    ) -> dict[str, Any]:
+        """A resident (``from_id``: a member of the group ``chat_id``) presses an inline button of one of the
+        bot's messages."""
         with self._lock:
             message = self._state.messages.get((chat_id, message_id))
         if message is None:
@@ -198,7 +206,7 @@ class FakeTelegram:
             raise LookupError(f"message {message_id} has no button with callback_data {data!r}: {offered}")
         query = {
             "id": str(next(self._callback_ids)),
-            "from": self._user(chat_id),
+            "from": self._user(chat_id if from_id is None else from_id),
             "chat_instance": f"instance-{chat_id}",
             "message": message,
             "data": data,
@@ -339,12 +347,18 @@ class FakeTelegram:
     def _user(self, chat_id: int, language_code: str = "en") -> dict[str, Any]:
         return {"id": chat_id, "is_bot": False, "first_name": "Resident", "language_code": language_code}
 
-    def _resident_message(self, chat_id: int, language_code: str = "en") -> dict[str, Any]:
+    def _resident_message(
+        self, chat_id: int, language_code: str = "en", *, from_id: int | None = None
+    ) -> dict[str, Any]:
+        if from_id is None:
+            chat = {"id": chat_id, "type": "private", "first_name": "Resident"}
+        else:
+            chat = {"id": chat_id, "type": "supergroup", "title": "Mission neighbours"}
         return {
             "message_id": next(self._message_ids),
             "date": int(time.time()),
-            "chat": {"id": chat_id, "type": "private", "first_name": "Resident"},
-            "from": self._user(chat_id, language_code),
+            "chat": chat,
+            "from": self._user(chat_id if from_id is None else from_id, language_code),
         }
 
     def _store_file(self, content: bytes, extension: str) -> _StoredFile:

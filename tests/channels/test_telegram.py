@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 import subprocess
 import sys
 import time
@@ -736,6 +737,53 @@ def test_a_long_message_flood_controlled_partway_is_resumed_after_the_chunks_sen
             "delivered",
             str(fake.bot_messages(CHAT)[-1]["message_id"]),
         )
+
+
+GROUP = -1001234567890
+
+
+def test_in_a_group_each_member_is_their_own_conversation(settings: Settings, fake: FakeTelegram) -> None:
+    # Before, a group's conversation was keyed on the chat: user 48's place finished user 49's report, one
+    # request held both users' words and "@city311_bot", and its status update went to the whole group.
+    jobs = {"enabled": True, "scheduler": "always", "notify_seconds": 0.2, "outbox_seconds": 0.2}
+    with telegram_bot(settings, fake, "webhook", jobs=jobs) as bot:
+
+        def sent() -> list[dict[str, Any]]:
+            return fake.sent_to(GROUP)
+
+        report = fake.send_text(GROUP, "@city311_bot broken streetlight", from_id=49)
+        fake.wait_for(lambda: len(sent()) == 1)
+        assert "Where is it?" in sent()[0]["text"]
+        assert sent()[0]["reply_parameters"]["message_id"] == report["message"]["message_id"]
+
+        other = fake.send_text(GROUP, "@city311_bot at 24th St and Folsom St", from_id=48)
+        fake.wait_for(lambda: len(sent()) == 2)
+        assert sent()[1]["reply_parameters"]["message_id"] == other["message"]["message_id"]
+        assert bot.request_count() == 0  # 48's place is 48's own report's, not 49's
+
+        place = fake.send_text(GROUP, "24th St and Folsom St", from_id=49)
+        fake.wait_for(lambda: len(sent()) == 3)
+        filed = sent()[2]
+        assert filed["reply_parameters"]["message_id"] == place["message"]["message_id"]
+        match = re.search(r"filed as #(\d+) \(Streetlight\)", filed["text"])
+        assert match, filed["text"]
+        request = bot.request(match.group(1))
+        assert request["description"] == "broken streetlight"
+        assert request["service_code"] == "streetlight"
+        assert bot.runtime.open311.get_request(request["service_request_id"]).channel == "telegram"
+
+        bot.runtime.open311.update_status(
+            request["service_request_id"], "closed", "Bulb replaced.", actor="crew"
+        )
+        fake.wait_for(lambda: len(sent()) == 4, timeout=20)
+        update = sent()[3]
+        # To the group, under the reporter's own message: not to the chat as a whole.
+        assert update["reply_parameters"]["message_id"] in (
+            report["message"]["message_id"],
+            place["message"]["message_id"],
+        )
+        assert "Bulb replaced." in update["text"]
+        assert [m.resident_id for m in bot.outbox()][:1] == [f"{GROUP}:49"]
 
 
 class DiesBeforeSaving:
