@@ -1481,10 +1481,20 @@ def _words_instead_of_a_report(
     if (
         resident
         and asks_for_status(turn.text)
-        and (resident.last_request_id or resident.last_token or waiting() is not None)
+        and (
+            resident.last_request_id
+            or resident.last_token
+            or waiting() is not None
+            # "any update?" from someone who reported nothing here is no report either (it was asked
+            # "Where is it?"); a longer question may be the report ("Why hasn't the pothole at ...").
+            or len(_WORD.findall(turn.text)) <= _SHORT_STATUS_QUESTION
+        )
     ):
         return ResidentCommand("status"), None
     return None, parse_small_talk(turn.text)
+
+
+_SHORT_STATUS_QUESTION = 4
 
 
 def _long_enough_for_language(text: str) -> bool:

@@ -502,6 +502,8 @@ def test_a_question_about_the_last_report_is_answered_as_status(bot: RunningBot)
     waiting = wes.ask("any update?")
     assert waiting.startswith('Your report "something weird going on at 5th St and Mission St" is waiting')
     assert len(bot.review_items()) == 1
+    # A short question from someone who reported nothing is answered too (it was asked "Where is it?").
+    assert bot.resident("yul").ask("any update?").startswith("You have not filed a report yet.")
     # Someone who reported nothing here is making a report, not asking about one.
     reply = bot.resident("vic").ask("Why hasn't the pothole at 5th St and Market St been fixed? It's huge")
     assert "have not filed" not in reply
