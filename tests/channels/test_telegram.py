@@ -632,11 +632,12 @@ def test_reports_by_text_location_and_photo_end_to_end(
         request = bot.request(located)
         assert (request["lat"], request["long"]) == pytest.approx((37.7793, -122.4193))
 
-        # A photo: fetched through the library, stored by us and served from our own URL.
+        # A photo: fetched through the library, stored by us and served from our own URL; sent right after
+        # a report without one, it is that report's photo.
         photo = b"\xff\xd8\xff\xe0" + b"JFIF-pothole-photo" * 50
-        assert "Thanks for the photo" in exchange(bot, fake, lambda: fake.send_photo(CHAT, photo))[0]["text"]
-        with_photo = filed_id(exchange(bot, fake, lambda: fake.send_text(CHAT, CLEAR_REPORT)))
-        media_url = bot.request(with_photo)["media_url"]
+        [added] = exchange(bot, fake, lambda: fake.send_photo(CHAT, photo))
+        assert added["text"] == f"Thanks, the photo is added to report #{located}."
+        media_url = bot.request(located)["media_url"]
         assert media_url.startswith(bot.url)
         assert fake.token not in media_url
         assert httpx.get(media_url).content == photo
