@@ -37,7 +37,7 @@ from bot.open311.formats import Format
 from bot.open311.media import MediaStore
 from bot.open311.models import NewRequest, RequestQuery
 from bot.open311.service import Open311Service
-from bot.open311.validation import parse_w3c_datetime
+from bot.open311.validation import TEXT_FIELDS, parse_w3c_datetime
 
 T = TypeVar("T")
 OptionalParam = Annotated[str | None, Query()]
@@ -52,19 +52,7 @@ _SUFFIX = re.compile(r"\.(xml|json)$")
 _MAX_PARAM_LENGTH = 20_000
 # The methods a 405 is answered for in the spec's error format (with Allow naming what the path serves).
 _HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE")
-_NEW_REQUEST_FIELDS = (
-    "address_string",
-    "address_id",
-    "zipcode",
-    "email",
-    "device_id",
-    "account_id",
-    "first_name",
-    "last_name",
-    "phone",
-    "description",
-    "media_url",
-)
+_NEW_REQUEST_FIELDS = (*TEXT_FIELDS, "description", "media_url")
 
 
 class PayloadTooLarge(InvalidInput):

@@ -130,10 +130,22 @@ def _coordinate(value: float | str | None, field: str, bound: float) -> float | 
     return number
 
 
-# The order errors are reported in: the spec's parameter list for POST Service Request (zipcode, an
-# extension, with the location; the uploaded media with media_url), then the service definition's
-# attributes in its order, then attribute codes it does not have (as sent), then anything else (the
-# malformed attribute keys the HTTP layer found).
+# The free-text fields of a submission after its location, in the spec's order for POST Service Request
+# (zipcode is an extension, kept with the location).
+TEXT_FIELDS = (
+    "address_string",
+    "address_id",
+    "zipcode",
+    "email",
+    "device_id",
+    "account_id",
+    "first_name",
+    "last_name",
+    "phone",
+)
+# The order errors are reported in: the spec's parameter list (the uploaded media with media_url), then
+# the service definition's attributes in its order, then attribute codes it does not have (as sent), then
+# anything else (the malformed attribute keys the HTTP layer found).
 _FIELD_ORDER = {
     name: rank
     for rank, name in enumerate(
@@ -142,15 +154,7 @@ _FIELD_ORDER = {
             "service_code",
             "lat",
             "long",
-            "address_string",
-            "address_id",
-            "zipcode",
-            "email",
-            "device_id",
-            "account_id",
-            "first_name",
-            "last_name",
-            "phone",
+            *TEXT_FIELDS,
             "description",
             "media_url",
             "media",
@@ -206,20 +210,7 @@ def validate_submission(
     long = checks.run(_coordinate, new.long, "long", 180.0)
     if not (lat_given or long_given or _given(new.address_string) or _given(new.address_id)):
         checks.refuse("a location is required: lat and long, address_string or address_id", "address_string")
-    texts = {
-        name: checks.run(_text, getattr(new, name), name)
-        for name in (
-            "address_string",
-            "address_id",
-            "zipcode",
-            "email",
-            "device_id",
-            "account_id",
-            "first_name",
-            "last_name",
-            "phone",
-        )
-    }
+    texts = {name: checks.run(_text, getattr(new, name), name) for name in TEXT_FIELDS}
     if texts["email"] is not None and not _EMAIL.fullmatch(texts["email"]):
         checks.refuse("email is not an email address", "email")
     description = checks.run(_text, new.description, "description", MAX_DESCRIPTION)
