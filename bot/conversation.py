@@ -80,7 +80,6 @@ DUPLICATE_SIMILARITY = 90
 # nearer, the shared point is the more precise of the two.
 WRITTEN_PLACE_WINS_METRES = 300
 _NUMBER = re.compile(r"^\s*#?(\d{1,2})[.)]?\s*$")
-# "the second one", "first": a choice by its place in the list.
 # "the second one", "two", "option 2", "la segunda", "第二个": a choice by its place in the list.
 _POSITIONS: dict[str, int] = {
     word: index
@@ -355,11 +354,7 @@ class ConversationEngine:
         reference = resident.last_request_id
         if not filed or reference is None or not isinstance(self.backend, AddsMedia):
             return False
-        try:
-            filed_at = as_utc(datetime.fromisoformat(str(filed.get("at"))))
-        except ValueError:
-            return False
-        if utcnow() - filed_at > DUPLICATE_WINDOW or filed.get("reference") != f"#{reference}":
+        if not _filed_lately(filed) or filed.get("reference") != f"#{reference}":
             return False
         if not self.backend.add_media(reference, turn.media_urls[0], session):
             return False  # it has a photo already: this one starts a report of its own, as before
@@ -1261,16 +1256,19 @@ def _report_key(state: DialogueState) -> dict[str, Any]:
     return {"service_code": state.service_code, "description": description, "place": place}
 
 
-def _sent_again(last_filed: Mapping[str, Any] | None, report: Mapping[str, Any]) -> bool:
-    if not last_filed or last_filed.get("service_code") != report["service_code"]:
-        return False
-    if last_filed.get("place") != report["place"]:
-        return False
+def _filed_lately(last_filed: Mapping[str, Any]) -> bool:
+    """Whether the last report was filed within ``DUPLICATE_WINDOW`` (what comes that soon is about it)."""
     try:
         filed_at = as_utc(datetime.fromisoformat(str(last_filed.get("at"))))
     except ValueError:
         return False
-    if utcnow() - filed_at > DUPLICATE_WINDOW:
+    return utcnow() - filed_at <= DUPLICATE_WINDOW
+
+
+def _sent_again(last_filed: Mapping[str, Any] | None, report: Mapping[str, Any]) -> bool:
+    if not last_filed or last_filed.get("service_code") != report["service_code"]:
+        return False
+    if last_filed.get("place") != report["place"] or not _filed_lately(last_filed):
         return False
     # One set of words inside the other counts as alike: "huge pothole" and "there is a huge pothole".
     similarity = fuzz.token_set_ratio(str(last_filed.get("description", "")), report["description"])
