@@ -83,7 +83,6 @@ from channels.base import (
     FailureCounts,
     KeepsUnhandled,
     MessageHandler,
-    RecipientOptedOut,
     SendProgress,
     SendResult,
     render_as_text,
@@ -792,8 +791,11 @@ async def _delivered(call: Awaitable[T]) -> T:
 def _delivery_error(exc: TelegramError) -> DeliveryError:
     if isinstance(exc, RetryAfter):
         return DeliveryError(f"Telegram flood control: {exc}", retry_after=_seconds(exc))
-    if isinstance(exc, Forbidden):  # the resident blocked the bot or deleted the chat
-        return RecipientOptedOut(f"Telegram refused: {exc.message}")
+    if isinstance(exc, Forbidden):
+        # The resident blocked the bot (or deleted the chat): this message cannot go, but it is no opt-out.
+        # Recorded as one, a resident who unblocked and wrote again was silenced until START, which they
+        # had no reason to send: everything they reported was dropped.
+        return DeliveryError(f"Telegram refused: {exc.message}", retryable=False)
     if isinstance(exc, ChatMigrated):  # a group became a supergroup: this chat id is gone for good
         return DeliveryError(f"Telegram chat moved to {exc.new_chat_id}", retryable=False)
     if isinstance(exc, InvalidToken):

@@ -267,6 +267,11 @@ class FakeTelegram:
         with self._lock:
             self._state.blocked.add(chat_id)
 
+    def unblock(self, chat_id: int) -> None:
+        """The resident unblocks the bot: sending to the chat works again."""
+        with self._lock:
+            self._state.blocked.discard(chat_id)
+
     # -- what the bot did --------------------------------------------------------------------------------
 
     @property

@@ -269,8 +269,10 @@ async def test_flood_control_and_blocked_residents_become_delivery_errors(fake: 
         assert result.provider_message_id == str(fake.bot_messages(CHAT)[-1]["message_id"])
 
         fake.block(CHAT)
-        with pytest.raises(RecipientOptedOut):
+        with pytest.raises(DeliveryError) as blocked:
             await channel.send(message)
+        assert not blocked.value.retryable
+        assert not isinstance(blocked.value, RecipientOptedOut)  # a block is no opt-out (below)
     finally:
         await channel.application.shutdown()
     assert [p["text"] for p in fake.sent_to(CHAT)] == ["Your request 42 is closed."]
@@ -593,6 +595,28 @@ def exchange(bot: RunningBot, fake: FakeTelegram, act: Callable[[], dict[str, An
 
 def filed_id(messages: list[dict[str, Any]]) -> str:
     return filed_id_in(" ".join(m["text"] for m in messages))
+
+
+def test_a_resident_who_blocked_the_bot_and_writes_again_is_answered(
+    settings: Settings, fake: FakeTelegram
+) -> None:
+    # Before: the failed send marked the resident opted out, and their next report, after unblocking,
+    # was dropped without a reply (only START, which they had no reason to send, undid it).
+    with telegram_bot(settings, fake, "polling") as bot:
+        first = filed_id(exchange(bot, fake, lambda: fake.send_text(CHAT, CLEAR_REPORT)))
+        fake.block(CHAT)
+        with bot.runtime.sessions() as session:
+            update = OutboundMessage(
+                channel="telegram", resident_id=str(CHAT), text=f"Report #{first} is closed."
+            )
+            outbox.enqueue(session, update)
+            session.commit()
+        assert bot.deliver().failed == 1
+        fake.unblock(CHAT)
+        again = exchange(
+            bot, fake, lambda: fake.send_text(CHAT, "There is a huge pothole at 9th St and Mission St")
+        )
+        assert "filed as #" in " ".join(m["text"] for m in again)
 
 
 @pytest.mark.parametrize("mode", ["webhook", "polling"])
