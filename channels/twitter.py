@@ -6,7 +6,10 @@ Two ways in:
   ``since_id`` and hands each to the conversation engine, oldest first, advancing the cursor after each one;
   ``poll_direct_messages_once()`` does the same for residents' direct messages (``poll_once`` runs both).
   A restart therefore neither misses a mention (the cursor only moves past handled ones) nor re-reads one
-  (and if a crash falls between handling and saving, the engine deduplicates by tweet id). The scheduler
+  (and if a crash falls between handling and saving, the engine deduplicates by tweet id). One the bot
+  fails on holds back no one else: the ones after it are handled while the cursor stays before it, so the
+  next poll reads it again (and the engine recognises the later ones); at its ``MAX_POLL_ATTEMPTS``-th
+  failure it is given up to the handler's ``give_up`` (a person) and the cursor moves on. The scheduler
   runs it on one worker only (leader election); the cursor store is injected because channels never import
   ``bot`` (``bot.cursors.DatabaseCursorStore`` implements it).
 - The Account Activity webhook (enterprise tiers): the CRC ``GET`` is answered with the HMAC of the consumer
@@ -47,6 +50,8 @@ from channels.base import (
     Channel,
     CursorStore,
     DeliveryError,
+    FailureCounts,
+    KeepsUnhandled,
     MessageHandler,
     SendProgress,
     SendResult,
@@ -76,6 +81,13 @@ DM_FIELDS: dict[str, Any] = {
     "event_types": "MessageCreate",
 }
 _LEADING_MENTIONS = re.compile(r"^(?:\s*@\w+)+\s*")
+# A mention or direct message the bot fails on is read again at every poll (each ``twitter_poll_seconds``,
+# a minute by default): a passing fault (the database restarting) heals within a few; one that fails this
+# many times in a row (a quarter of an hour by default) is given up to a person rather than hold the
+# cursor back for ever. Counted in memory: a restart gives it the full count again.
+MAX_POLL_ATTEMPTS = 15
+MAX_POLL_FAILURES_KEPT = 1000
+UNHANDLED_REASON = "the bot could not handle this message"
 
 T = TypeVar("T")
 
@@ -116,6 +128,7 @@ class TwitterChannel(Channel):
         cursor_store: CursorStore | None = None,
         max_rate_limit_wait_seconds: float = 900.0,
         page_size: int = 100,
+        max_poll_attempts: int = MAX_POLL_ATTEMPTS,
     ) -> None:
         super().__init__(handler)
         if not user_id:
@@ -145,6 +158,11 @@ class TwitterChannel(Channel):
             self.client.session = RedirectingSession(api_base_url)
         # One poll at a time in this process (the scheduler keeps it to one process).
         self._poll_lock = asyncio.Lock()
+        self.max_poll_attempts = max_poll_attempts
+        self._poll_failures = FailureCounts(MAX_POLL_FAILURES_KEPT)
+        # Ids handled while an earlier one that failed keeps the cursor before them (read again each poll;
+        # after a restart the engine's inbox recognises them instead).
+        self._handled_ahead: set[str] = set()
 
     @classmethod
     def from_config(cls, config: Any, handler: MessageHandler, *, public_url: str) -> TwitterChannel:
@@ -188,20 +206,17 @@ class TwitterChannel(Channel):
 
         A 429 is waited out (until ``x-rate-limit-reset``) and the same page asked again; if the wait
         would be longer than ``max_rate_limit_wait_seconds`` the poll stops there, cursor untouched, and the
-        next run carries on. The cursor moves past a mention only after the engine has handled it.
+        next run carries on. The cursor moves past a mention only after the engine has handled it (or it
+        was given up, see ``MAX_POLL_ATTEMPTS``).
         """
         store = self._store()
         async with self._poll_lock:
             since_id = await asyncio.to_thread(store.get, self.cursor_name)
             mentions = await self._fetch_mentions(since_id)
-            handled = 0
-            for tweet, includes in mentions:
-                inbound = self.mention_to_inbound(tweet, includes)
-                if inbound is not None:
-                    await self.handler.handle(inbound)
-                    handled += 1
-                await asyncio.to_thread(store.set, self.cursor_name, str(tweet["id"]))
-            return handled
+            return await self._handle_in_order(
+                self.cursor_name,
+                [(tweet, partial(self.mention_to_inbound, tweet, includes)) for tweet, includes in mentions],
+            )
 
     async def poll_direct_messages_once(self) -> int:
         """Reads and handles the direct messages residents sent since the saved cursor (the private side
@@ -213,20 +228,107 @@ class TwitterChannel(Channel):
         async with self._poll_lock:
             after = await asyncio.to_thread(store.get, self.dm_cursor_name)
             events = await self._fetch_direct_messages(after)
-            handled = 0
-            for event in events:
-                sender = str(event.get("sender_id", ""))
-                if (
-                    sender
-                    and sender != self.user_id
-                    and event.get("event_type", "MessageCreate") == "MessageCreate"
-                ):
-                    await self.handler.handle(
-                        self._direct_message(str(event["id"]), sender, str(event.get("text", "")))
-                    )
-                    handled += 1
-                await asyncio.to_thread(store.set, self.dm_cursor_name, str(event["id"]))
-            return handled
+            return await self._handle_in_order(
+                self.dm_cursor_name,
+                [(event, partial(self._event_to_inbound, event)) for event in events],
+            )
+
+    async def _handle_in_order(
+        self, cursor_name: str, items: Sequence[tuple[Mapping[str, Any], Callable[[], InboundMessage | None]]]
+    ) -> int:
+        """Hands each item (X's tweet or event, and how to make it a message: None to skip it) to the
+        engine, oldest first. The cursor follows the handled ones until the first that fails and is not
+        given up yet; the ones after it are still handled (the engine's inbox recognises them when they
+        are read again)."""
+        store = self._store()
+        handled = 0
+        held_back = False
+        for raw, to_inbound in items:
+            item_id = str(raw["id"])
+            if item_id not in self._handled_ahead:
+                try:
+                    inbound = to_inbound()
+                    if inbound is not None:
+                        await self.handler.handle(inbound)
+                        handled += 1
+                except Exception as exc:
+                    if not await self._after_failure(item_id, raw, to_inbound, exc):
+                        held_back = True
+                        continue
+                self._poll_failures.settled(item_id)
+            if held_back:
+                self._handled_ahead.add(item_id)  # not handed over again while the cursor waits
+            else:
+                await asyncio.to_thread(store.set, cursor_name, item_id)
+                self._handled_ahead.discard(item_id)
+        return handled
+
+    async def _after_failure(
+        self,
+        item_id: str,
+        raw: Mapping[str, Any],
+        to_inbound: Callable[[], InboundMessage | None],
+        error: Exception,
+    ) -> bool:
+        """Counts a failed try of a mention or direct message; at ``max_poll_attempts`` it is given up to
+        the handler's ``give_up``. True when it is settled (given up), False to read it again next poll."""
+        attempts = self._poll_failures.failed(item_id)
+        if attempts < self.max_poll_attempts:
+            logger.warning(
+                "X message %s failed (try %d of %d); read again at the next poll",
+                item_id,
+                attempts,
+                self.max_poll_attempts,
+                exc_info=error,
+            )
+            return False
+        keeper = self.handler if isinstance(self.handler, KeepsUnhandled) else None
+        try:
+            message = to_inbound()
+        except Exception:
+            message = self._bare_inbound(item_id, raw)  # the conversion itself is what fails
+        if keeper is not None and message is not None:
+            try:
+                await keeper.give_up(message, UNHANDLED_REASON)
+            except Exception:
+                logger.exception("X message %s could not be kept for review; read again next poll", item_id)
+                return False
+        logger.error(
+            "X message %s given up after %d tries (%s: %s); %s",
+            item_id,
+            attempts,
+            type(error).__name__,
+            error,
+            "kept for review" if keeper is not None and message is not None else "it is not kept anywhere",
+        )
+        return True
+
+    def _bare_inbound(self, item_id: str, raw: Mapping[str, Any]) -> InboundMessage | None:
+        """What a person is shown of a tweet or direct message that could not even be converted: who sent
+        it and its words. None when not even the sender is known."""
+        sender = str(raw.get("author_id") or raw.get("sender_id") or "")
+        if not sender:
+            return None
+        is_tweet = "author_id" in raw
+        return InboundMessage(
+            channel=self.name,
+            resident_id=sender,
+            provider_message_id=f"{'tweet' if is_tweet else 'dm'}:{item_id}",
+            text=html.unescape(str(raw.get("text", ""))),
+            reply_to=item_id if is_tweet else None,
+            metadata={"public": "true" if is_tweet else "false"},
+        )
+
+    def _event_to_inbound(self, event: Mapping[str, Any]) -> InboundMessage | None:
+        """A polled direct-message event as the engine's message; None for our own and for other events."""
+        sender = str(event.get("sender_id", ""))
+        if (
+            not sender
+            or sender == self.user_id
+            or event.get("event_type", "MessageCreate") != "MessageCreate"
+        ):
+            return None
+        return self._direct_message(str(event["id"]), sender, str(event.get("text", "")))
 
     async def poll_once(self) -> int:
         """One run of the polling job: mentions, then direct messages."""

@@ -142,19 +142,72 @@ def test_a_restart_between_two_polls_neither_misses_nor_rereads(
     assert fake.mention_requests[1]["since_id"] == second
 
 
-class CrashesOnTheSecondMention(Recorder):
+class FailsOn(Recorder):
+    """Fails every message with ``words`` in it (a fault only that message meets) and keeps what the channel
+    gives up on for a person (``channels.base.KeepsUnhandled``, as the dispatcher does)."""
+
+    def __init__(self, words: str) -> None:
+        super().__init__()
+        self.words = words
+        self.tries: list[str] = []
+        self.given_up: list[tuple[InboundMessage, str]] = []
+
     async def handle(self, message: InboundMessage) -> Sequence[OutboundMessage]:
-        if self.messages():
-            raise RuntimeError("the database went away")
+        self.tries.append(message.provider_message_id)
+        if self.words in message.text.lower():
+            raise RuntimeError("the engine fails on this message")
         return await super().handle(message)
+
+    async def give_up(self, message: InboundMessage, reason: str) -> None:
+        self.given_up.append((message, reason))
+
+
+def test_a_message_that_keeps_failing_holds_back_no_one_then_goes_to_a_person(
+    fake: FakeX, cursors: DatabaseCursorStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    before = fake.mention("111", "Pothole on Guerrero")
+    failing = fake.mention(RESIDENT, "Sinkhole at 16th and Valencia")
+    after = fake.mention("222", "Broken bench at the park")
+    failing_dm = fake.direct_message(RESIDENT, "the sinkhole is getting bigger")
+    later_dm = fake.direct_message("222", "it is the one by the playground")
+    handler = FailsOn("sinkhole")
+    channel = make_channel(fake, handler, cursors)
+    channel.max_poll_attempts = 3
+
+    # The first poll answers everyone but the failing ones; the cursors wait before those.
+    assert asyncio.run(channel.poll_once()) == 3
+    assert [m.reply_to for m in handler.messages()] == [before, after, None]
+    assert cursors.get(channel.cursor_name) == before
+    assert cursors.get(channel.dm_cursor_name) is None
+
+    # The next polls read them again, and only they are tried again (not the ones handled after them).
+    with caplog.at_level("ERROR", logger="channels.twitter"):
+        assert asyncio.run(channel.poll_once()) == 0
+        assert cursors.get(channel.cursor_name) == before
+        assert asyncio.run(channel.poll_once()) == 0
+    assert handler.tries.count(f"tweet:{failing}") == 3
+    assert handler.tries.count(f"tweet:{after}") == 1
+    assert handler.tries.count(f"dm:{later_dm}") == 1
+
+    # At the third failure each is given up to a person and the cursors move past everything read.
+    kept = {message.provider_message_id: message for message, _ in handler.given_up}
+    assert set(kept) == {f"tweet:{failing}", f"dm:{failing_dm}"}
+    assert kept[f"tweet:{failing}"].reply_to == failing  # a person's answer goes under the mention
+    assert kept[f"dm:{failing_dm}"].text == "the sinkhole is getting bigger"
+    assert (cursors.get(channel.cursor_name), cursors.get(channel.dm_cursor_name)) == (after, later_dm)
+    assert sum("given up after 3 tries" in r.getMessage() for r in caplog.records) == 2
+
+    # Nothing is read again.
+    assert asyncio.run(channel.poll_once()) == 0
+    assert len(handler.tries) == 3 + 2 * 3
 
 
 def test_a_crash_mid_poll_keeps_the_unhandled_mentions(fake: FakeX, cursors: DatabaseCursorStore) -> None:
     first = fake.mention(RESIDENT, "Pothole on Guerrero")
     second = fake.mention("111", "Broken bench at the park")
-    channel = make_channel(fake, CrashesOnTheSecondMention(), cursors)
-    with pytest.raises(RuntimeError, match="went away"):
-        asyncio.run(channel.poll_mentions_once())
+    handler = FailsOn("bench")  # as if the process died at the second mention
+    channel = make_channel(fake, handler, cursors)
+    assert asyncio.run(channel.poll_mentions_once()) == 1
     assert cursors.get(channel.cursor_name) == first  # moved past the handled mention only
 
     recovered = Recorder()
