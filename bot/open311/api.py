@@ -19,7 +19,7 @@ from defusedxml import ElementTree as SafeElementTree
 from fastapi import APIRouter, FastAPI, Path, Query, Request
 from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
@@ -620,8 +620,22 @@ def install_error_handlers(app: FastAPI, base_path: str) -> None:
         names = ", ".join(str(tuple(e.get("loc", ("?",)))[-1]) for e in exc.errors()) or "request"
         return error_response(fmt, 400, f"invalid parameter: {names}")
 
+    async def server_error(request: Request, exc: Exception) -> Response:
+        # A fault of ours (the database gone, a bug): a client of the API still gets the spec's error
+        # body it can parse, without a trace. Starlette logs the exception after this answer.
+        if not request.url.path.startswith(prefix):
+            response: Response = PlainTextResponse("Internal Server Error", status_code=500)
+        else:
+            description = "the server could not answer; try again later"
+            response = error_response(format_of(request.url.path), 500, description)
+        # The server closes the connection after a fault: a keep-alive client must not send its next
+        # request on it (it would be reset).
+        response.headers["connection"] = "close"
+        return response
+
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(Exception, server_error)
 
 
 # ------------------------------------------------------------------------------------ OpenAPI bits

@@ -25,7 +25,14 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import (
+    FileResponse,
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
 from fastapi.templating import Jinja2Templates
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
@@ -289,7 +296,9 @@ def operator_router(console: Console) -> ConsolePages:
             client=client,
         )
         # Only a path inside the console: never an open redirect to another site.
-        target = next_path if next_path.startswith(PREFIX + "/") and "//" not in next_path else PREFIX + "/"
+        path = next_path.partition("?")[0]
+        inside = path.startswith(PREFIX + "/") and "//" not in path and "\\" not in path
+        target = next_path if inside else PREFIX + "/"
         response = RedirectResponse(target, status_code=303)
         response.set_cookie(
             SESSION_COOKIE,
@@ -778,6 +787,7 @@ def install_error_answers(app: FastAPI, console: Console, pages: ConsolePages) -
     first)."""
     previous_http = app.exception_handlers[StarletteHTTPException]
     previous_validation = app.exception_handlers[RequestValidationError]
+    previous_server_error = app.exception_handlers.get(Exception)
 
     def operator_of(request: Request) -> SignedIn | None:
         with console.sessions() as session:
@@ -820,12 +830,35 @@ def install_error_answers(app: FastAPI, console: Console, pages: ConsolePages) -
         names = ", ".join(sorted({str(tuple(e.get("loc", ("?",)))[-1]) for e in errors})) or "request"
         return await console_error(request, 400, f"not valid: {names}")
 
+    async def server_error(request: Request, exc: Exception) -> Response:
+        # A fault of ours (the database gone, a bug); Starlette logs the exception after this answer.
+        path = request.url.path
+        message = "the console could not do this just now; nothing was changed, try again in a moment"
+        if not is_console_page(path) and not is_console_api(path):
+            if previous_server_error is not None:
+                return await deferred(previous_server_error, request, exc)
+            return PlainTextResponse(
+                "Internal Server Error", status_code=500, headers={"connection": "close"}
+            )
+        if is_console_api(path):
+            response: Response = JSONResponse({"error": message}, status_code=500)
+        else:
+            try:
+                operator = await run_in_threadpool(operator_of, request)
+            except Exception:
+                operator = None  # the database may be what failed: the page without the navigation
+            response = error_page(request, operator, 500, message)
+        # The server closes the connection after a fault: the browser must not reuse it.
+        response.headers["connection"] = "close"
+        return response
+
     async def not_signed_in(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, NotSignedIn)
         if not is_console_page(request.url.path):
             return JSONResponse({"error": "sign in first"}, status_code=401)
         if request.method in ("GET", "HEAD"):
-            query = {"next": request.url.path}
+            # The page with its filters and page number, as it was asked for.
+            query = {"next": request.url.path + (f"?{request.url.query}" if request.url.query else "")}
         else:
             # A form: back to the page it was on (not to its action, which only takes a POST).
             query = {"next": form_page(request), "done": "form-not-sent"}
@@ -839,6 +872,7 @@ def install_error_answers(app: FastAPI, console: Console, pages: ConsolePages) -
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(NotSignedIn, not_signed_in)
     app.add_exception_handler(FormExpired, form_expired)
+    app.add_exception_handler(Exception, server_error)
 
 
 FRAMEWORK_ERRORS = {

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -58,6 +59,11 @@ def test_nothing_is_reachable_without_a_session_or_the_csrf_token(deployment: De
         answer = anonymous.get(path, headers={"accept": "application/json"})
         assert answer.status_code in (401, 303), path
     assert anonymous.get("/operator/api/queue").status_code == 401
+    # A page asked for with its filters comes back with them after signing in.
+    filtered = anonymous.get("/operator/requests", params={"status": "open", "page": "2"})
+    assert parse_qs(urlsplit(filtered.headers["location"]).query)["next"] == [
+        "/operator/requests?status=open&page=2"
+    ]
     # A form posted without a session leads to sign-in, then back to the page the form is on.
     refused = anonymous.post(f"/operator/queue/{item_id}/approve", data={"service_code": "graffiti"})
     assert refused.status_code == 303
@@ -156,6 +162,8 @@ def test_sign_in_is_throttled_and_its_form_needs_the_csrf_cookie(deployment: Dep
         ("/operator/requests?status=open", "/operator/requests?status=open"),
         ("https://evil.example/", "/operator/"),
         ("/operator//evil.example", "/operator/"),
+        ("/operator/\\evil.example", "/operator/"),
+        ("/operator/requests?q=http://a//b", "/operator/requests?q=http://a//b"),
     ):
         form = httpx.get(f"{url}/operator/sign-in", params={"next": wanted})
         token = csrf_token(form.text)

@@ -8,13 +8,16 @@ the rest of the app (the Open311 API, the local channel, FastAPI's own 404) keep
 
 from __future__ import annotations
 
+import contextlib
 import re
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 from bot.review.models import ReviewItem
 from tests.operator.support import (
@@ -133,6 +136,48 @@ def test_page_errors_are_console_pages_and_json_errors_stay_json(deployment: Dep
     )
     assert local.status_code in (400, 422)
     assert "error" in local.json()
+
+
+@contextlib.contextmanager
+def table_gone(deployment: Deployment, table: str) -> Iterator[None]:
+    """A real fault of ours: a table the page reads is not there (a migration half-run, a restore gone
+    wrong), then back as it was."""
+    with deployment.runtime.sessions() as session:
+        session.execute(text(f"ALTER TABLE {table} RENAME TO {table}_away"))
+        session.commit()
+    try:
+        yield
+    finally:
+        with deployment.runtime.sessions() as session:
+            session.execute(text(f"ALTER TABLE {table}_away RENAME TO {table}"))
+            session.commit()
+
+
+def test_a_fault_of_ours_is_still_an_answer_each_side_can_read(deployment: Deployment) -> None:
+    client, _ = signed_in_client(deployment.url, "alice", PASSWORDS["alice"])
+    anonymous = httpx.Client(base_url=deployment.url, timeout=10)
+    with table_gone(deployment, "review_item"):
+        page = assert_console_page(client.get("/operator/"), 500, "nothing was changed, try again")
+        assert "Traceback" not in page
+        assert "review_item" not in page
+        answer = client.get("/operator/api/queue")
+        assert (answer.status_code, answer.headers["content-type"]) == (500, "application/json")
+        assert set(answer.json()) == {"error"}
+    with table_gone(deployment, "service_requests"):
+        # A GeoReport client parses the spec's error list, in the format it asked for.
+        as_json = anonymous.get("/open311/v2/requests.json")
+        assert as_json.status_code == 500
+        assert as_json.json() == [
+            {"code": 500, "description": "the server could not answer; try again later"}
+        ]
+        as_xml = anonymous.get("/open311/v2/requests.xml")
+        assert as_xml.status_code == 500
+        assert as_xml.text.startswith("<?xml")
+        assert "<code>500</code>" in as_xml.text
+        assert "service_requests" not in as_xml.text
+    # Back to normal once the fault is gone.
+    assert client.get("/operator/").status_code == 200
+    assert anonymous.get("/open311/v2/requests.json").status_code == 200
 
 
 def test_an_expired_form_comes_back_filled_in_and_a_signed_out_form_leads_back(
