@@ -45,7 +45,7 @@ import os
 import re
 import time
 import warnings
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
@@ -221,6 +221,8 @@ class TelegramChannel(Channel):
         self._waiting: dict[int, tuple[Update, asyncio.Future[None]]] = {}
         # Webhook: how many deliveries of each update failed in a row in this process.
         self._webhook_failures = FailureCounts(MAX_WEBHOOK_FAILURES_KEPT)
+        # Groups upgraded to supergroups since start-up: the old chat id -> the new one.
+        self._moved_chats: dict[int, int] = {}
         self._started = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._reconnecting: asyncio.Task[None] | None = None
@@ -636,7 +638,7 @@ class TelegramChannel(Channel):
             if message.reply_to and message.reply_to.isdigit()
             else None
         )
-        parts: list[Callable[[], Awaitable[Message]]] = [
+        parts: list[partial[Awaitable[Message]]] = [
             partial(
                 self.application.bot.send_message,
                 chat_id=chat_id,
@@ -650,9 +652,23 @@ class TelegramChannel(Channel):
             partial(self.application.bot.send_photo, chat_id=chat_id, photo=url) for url in message.media_urls
         ]
         for part in parts[progress.parts_sent :]:
-            sent = await _delivered(part())
+            sent = await _delivered(self._to_current_chat(part))
             progress.part_sent(str(sent.message_id))
         return SendResult(provider_message_id=progress.last_id)
+
+    async def _to_current_chat(self, part: partial[Awaitable[Message]]) -> Message:
+        """Sends ``part``; to a group upgraded to a supergroup (Telegram gives it a new chat id and refuses
+        the old one), to the supergroup instead: a member's status update still reaches them there. Known
+        moves are remembered, so later messages go straight to the new chat."""
+        chat_id = part.keywords["chat_id"]
+        current = self._moved_chats.get(chat_id, chat_id)
+        try:
+            return await part(chat_id=current)
+        except ChatMigrated as exc:
+            moved_to = int(exc.new_chat_id)
+            self._moved_chats[chat_id] = moved_to
+            logger.info("telegram chat %s became supergroup %s; sending there", chat_id, moved_to)
+            return await part(chat_id=moved_to)
 
     async def fetch_media(self, attachment: Attachment) -> tuple[bytes, str]:
         return await self._in_bot_loop(self._fetch_media(attachment))
@@ -796,7 +812,7 @@ def _delivery_error(exc: TelegramError) -> DeliveryError:
         # Recorded as one, a resident who unblocked and wrote again was silenced until START, which they
         # had no reason to send: everything they reported was dropped.
         return DeliveryError(f"Telegram refused: {exc.message}", retryable=False)
-    if isinstance(exc, ChatMigrated):  # a group became a supergroup: this chat id is gone for good
+    if isinstance(exc, ChatMigrated):  # moved again while being sent to its new id: not followed twice
         return DeliveryError(f"Telegram chat moved to {exc.new_chat_id}", retryable=False)
     if isinstance(exc, InvalidToken):
         return DeliveryError(f"Telegram rejected the bot token: {exc}", retryable=False)

@@ -83,6 +83,8 @@ class _State:
     outages: dict[str, list[int]] = field(default_factory=dict)
     # Chats whose resident blocked the bot: sending there is Forbidden.
     blocked: set[int] = field(default_factory=set)
+    # Groups upgraded to supergroups: the old chat id -> the supergroup's (sending to the old one fails).
+    migrated: dict[int, int] = field(default_factory=dict)
     # File id → how many more getFile calls are refused (None: all of them, until served again).
     withheld: dict[str, int | None] = field(default_factory=dict)
     # File id → how many times the bot asked for it with getFile.
@@ -267,6 +269,12 @@ class FakeTelegram:
         with self._lock:
             self._state.blocked.add(chat_id)
 
+    def migrate(self, chat_id: int, to_chat_id: int) -> None:
+        """The group is upgraded to a supergroup with a new id: from now on sending to the old id fails with
+        400 and ``parameters.migrate_to_chat_id``, as Telegram answers."""
+        with self._lock:
+            self._state.migrated[chat_id] = to_chat_id
+
     def unblock(self, chat_id: int) -> None:
         """The resident unblocks the bot: sending to the chat works again."""
         with self._lock:
@@ -441,7 +449,7 @@ class FakeTelegram:
         try:
             result = await handler(params)
         except _ApiError as exc:
-            return _error(exc.status, exc.description)
+            return _error(exc.status, exc.description, **exc.extra)
         return JSONResponse({"ok": True, "result": result})
 
     def _methods(self) -> dict[str, Callable[[dict[str, Any]], Any]]:
@@ -599,6 +607,12 @@ class FakeTelegram:
         with self._lock:
             if chat_id in self._state.blocked:
                 raise _ApiError(403, "Forbidden: bot was blocked by the user")
+            if chat_id in self._state.migrated:
+                raise _ApiError(
+                    400,
+                    "Bad Request: group chat was upgraded to a supergroup chat",
+                    parameters={"migrate_to_chat_id": self._state.migrated[chat_id]},
+                )
         message: dict[str, Any] = {
             "message_id": next(self._message_ids),
             "date": int(time.time()),
@@ -633,10 +647,11 @@ class FakeTelegram:
 
 
 class _ApiError(Exception):
-    def __init__(self, status: int, description: str) -> None:
+    def __init__(self, status: int, description: str, **extra: Any) -> None:
         super().__init__(description)
         self.status = status
         self.description = description
+        self.extra = extra  # more fields of the error body (``parameters``)
 
 
 def _error(status: int, description: str, **extra: Any) -> JSONResponse:

@@ -811,6 +811,30 @@ def test_in_a_group_each_member_is_their_own_conversation(settings: Settings, fa
         assert [m.resident_id for m in bot.outbox()][:1] == [f"{GROUP}:49"]
 
 
+def test_a_status_update_follows_a_group_upgraded_to_a_supergroup(
+    settings: Settings, fake: FakeTelegram
+) -> None:
+    # Before, the update failed for good: Telegram refuses the old group's id once it is a supergroup.
+    basic_group, supergroup = -412345678, -1009876543210
+    jobs = {"enabled": True, "scheduler": "always", "notify_seconds": 0.2, "outbox_seconds": 0.2}
+    with telegram_bot(settings, fake, "webhook", jobs=jobs) as bot:
+        fake.send_text(basic_group, f"@city311_bot {CLEAR_REPORT}", from_id=49)
+        fake.wait_for(lambda: len(fake.sent_to(basic_group)) == 1)
+        filed = filed_id(fake.sent_to(basic_group))
+
+        fake.migrate(basic_group, supergroup)
+        for note in ("Crew on the way.", "Pothole filled."):
+            bot.runtime.open311.update_status(
+                filed, "closed" if "filled" in note else "open", note, actor="crew"
+            )
+        fake.wait_for(lambda: len(fake.sent_to(supergroup)) == 2, timeout=20)
+        assert "Crew on the way." in fake.sent_to(supergroup)[0]["text"]
+        assert "Pothole filled." in fake.sent_to(supergroup)[1]["text"]
+        fake.wait_for(lambda: [row.status for row in bot.outbox()] == ["delivered"] * 3)
+    # The old id was tried once: the move is remembered for the second update.
+    assert len([c for c in fake.sent if str(c.params.get("chat_id")) == str(basic_group)]) == 1
+
+
 class DiesBeforeSaving:
     """A cursor store the process dies at: the update was handled, its update_id never saved."""
 
