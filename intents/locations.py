@@ -504,6 +504,25 @@ class _Finder:
     def _known(self, words: list[_Token]) -> bool:
         return bool(words) and normalize_street(" ".join(t.text for t in words)) in self.names
 
+    def _misspelt_known(self, words: list[_Token]) -> bool:
+        """ "markt", "valenca", "misson": one word, no everyday word, one letter away from a known street
+        name (a letter dropped, added, changed or two swapped). Only ever evidence at a corner whose other
+        side is plainly a street: alone, too many slips of everyday words are a street somewhere."""
+        if len(words) != 1 or not words[0].text.isalpha() or len(words[0].text) < 5:
+            return False
+        word = words[0].upper
+        if word in self.names or words[0].lower in self.common:
+            return False
+        letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+        splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+        variants = (
+            [a + b[1:] for a, b in splits if b]
+            + [a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1]
+            + [a + c + b[1:] for a, b in splits if b for c in letters]
+            + [a + c + b for a, b in splits for c in letters]
+        )
+        return any(variant in self.names for variant in variants)
+
     def _numbered_street_at(self, index: int) -> bool:
         """ "W 96 St", "EAST 12 STREET": New York writes its numbered streets without the ordinal's
         ending, always after a direction and before the street type."""
@@ -1532,12 +1551,23 @@ class _Finder:
             right = self.street_forward(right_start)
             if right is None and left is not None and self._cue_before(left[0]) == "intersection":
                 right = self._cued_word_at(index + 1)
+            # "5th and markt", "valenca & 16th": a slip in a known name, beside a plain street.
+            slips = token.lower in {"and", "&", "/"}
+            if slips and right is None and left is not None and self._plainly_street(left[2], left[1]):
+                right = self._misspelt_word_at(right_start)
+            if slips and left is None and right is not None and self._plainly_street(right[2], right[1]):
+                misspelt = self._misspelt_word_at(left_end - 1)
+                left = None if misspelt is None else (left_end - 1, False, misspelt[2])
             if left is None or right is None:
                 continue
             start, left_suffix, left_words = left
             end, right_suffix, right_words = right
             left_evidence = self._evidence(left_words, left_suffix)
             right_evidence = self._evidence(right_words, right_suffix)
+            if slips and left_evidence < 0.5 and self._misspelt_known(left_words):
+                left_evidence = 0.5
+            if slips and right_evidence < 0.5 and self._misspelt_known(right_words):
+                right_evidence = 0.5
             cue = self._cue_before(start)
             if cue != "intersection" and (left_evidence < 0.5 or right_evidence < 0.5):
                 continue
@@ -1600,6 +1630,17 @@ class _Finder:
             found.append(_Candidate(start, end, "intersection", strength, normalized))
         found.extend(self._segments())
         return found
+
+    def _misspelt_word_at(self, index: int) -> tuple[int, bool, list[_Token]] | None:
+        """The one word at ``index`` as a street phrase read forward (its end, no suffix, the word) when it
+        is a slip in a known name (``_misspelt_known``); the caller has checked the corner's other side is
+        plainly a street."""
+        if not 0 <= index < len(self.tokens) or not self._misspelt_known([self.tokens[index]]):
+            return None
+        if index + 1 < len(self.tokens) and _is_suffix(self.tokens[index + 1]):
+            return None  # "mision st": the street type makes it a street already
+        word = self.tokens[index]
+        return (index + 1, False, [word]) if index > 0 or word.lower not in self.common else None
 
     def _cross_street_start(self, index: int) -> int | None:
         """Where the street after "cross st" / "cross street" at ``index`` starts; None when "cross" is

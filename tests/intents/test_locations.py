@@ -783,6 +783,9 @@ def test_lower_case_corners_and_streets_named_by_everyday_words(
         "ticket cars parked w/o permits",
         "Dogs on beach! People drinking beers!",  # a place's head noun in lower case is no street
         "It may be fixed by the front door",
+        # A slip of a known name counts only beside a plain street, joined by "and", "&" or "/".
+        "the 5th time and marks are still there",
+        "trash at elm and markt",
     ],
 )
 def test_everyday_lower_case_words_are_no_corner(text: str) -> None:
@@ -795,6 +798,10 @@ def test_everyday_lower_case_words_are_no_corner(text: str) -> None:
     [
         ("pothole at van ness and geary", ("VAN NESS AVE", "GEARY BLVD")),
         ("polk and sutter", ("POLK ST", "SUTTER ST")),
+        # A slip in a known name beside a plain street (before: no place, the resident was asked).
+        ("pothole at 5th and markt", ("05TH ST", "MARKET ST")),
+        ("graffiti at valenca and 16th", ("VALENCIA ST", "16TH ST")),
+        ("streetlight out at 24th & misson", ("24TH ST", "MISSION ST")),
     ],
 )
 def test_a_lower_case_corner_geocodes_within_50_metres_of_the_sf_intersection(
