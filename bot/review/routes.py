@@ -184,6 +184,16 @@ FORM_EXPIRED = (
     "This form had expired (you signed out or in again since the page was loaded), so nothing was saved. "
     "Check it and submit it again."
 )
+
+
+def conflicting_services(checked: str, listed: str) -> str:
+    return (
+        f"Two services are chosen: {checked} (checked) and {listed} (in the list under Another service), "
+        f"so nothing was filed. To file as {listed}, check Another service; to file as {checked}, "
+        "set the list back to “— choose —”. Then approve again."
+    )
+
+
 FORM_NOT_SENT = "You were signed out, so that form was not saved. Sign in, then submit it again."
 
 
@@ -450,10 +460,28 @@ def operator_router(console: Console) -> ConsolePages:
             return item_page(request, operator, session, item_id, error=str(exc), status=400, entered=entered)
         # The checked radio decides: a suggestion, or "Another service" with the one picked from the list.
         radio = form.get("service_code")
+        listed = form_text(form, "other_service_code")
         if isinstance(radio, str) and radio.strip():
             chosen = radio.strip()
+            # A service picked in the list while a different suggestion is checked is refused, not read either
+            # way: a keyboard user tabs from the pre-checked suggestion to the list and picks there (they mean
+            # the list), while someone who picked in the list and then checked a suggestion means the
+            # suggestion. Filing by either rule silently files the wrong service for the other; asking costs
+            # one more press, with everything kept as entered (WCAG 3.3.4). The list left at "choose" is no
+            # choice: then the checked suggestion decides, as before.
+            if listed and console.service_code_for(listed) != console.service_code_for(chosen):
+                names = console.service_names()
+                return item_page(
+                    request,
+                    operator,
+                    session,
+                    item_id,
+                    error=conflicting_services(names.get(chosen, chosen), names.get(listed, listed)),
+                    status=400,
+                    entered=entered,
+                )
         else:
-            chosen = form_text(form, "other_service_code")
+            chosen = listed
             if radio is not None and not chosen:
                 return item_page(
                     request,

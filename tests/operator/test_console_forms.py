@@ -1,5 +1,6 @@
-"""The item page's decision form in a real browser: the service that is filed is the one whose radio is
-checked, and a form refused for a mistake comes back as the operator filled it in."""
+"""The item page's decision form in a real browser: the service that is filed is the one the operator
+chose (two chosen at once are refused, never one silently dropped), and a form refused for a mistake comes
+back as the operator filled it in."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from bot.review.models import ReviewItem
 from tests.operator.support import PASSWORDS, Deployment, enqueue_report, sign_in, wait_for_message
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -49,7 +51,9 @@ def filed_service(url: str, resident_id: str) -> str:
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_the_checked_radio_decides_the_service(deployment: Deployment, open_browser: Any) -> None:
+def test_a_service_chosen_in_the_list_is_never_silently_ignored(
+    deployment: Deployment, open_browser: Any
+) -> None:
     item_id = queue_report(deployment, "res-radio")
     page = claimed_item_page(deployment, open_browser, item_id)
     # "Another service" checked but nothing chosen from the list: refused, not filed as the bot's guess.
@@ -57,8 +61,28 @@ def test_the_checked_radio_decides_the_service(deployment: Deployment, open_brow
     page.get_by_role("button", name="Approve and file").click()
     assert "choose a service" in page.get_by_role("alert").inner_text()
     assert page.get_by_role("button", name="Approve and file").is_visible()
-    # A service left chosen in the list, then the second suggestion's radio: the radio wins.
+
+    # From the keyboard: Tab from the pre-checked suggestion goes to the list (past "Another service",
+    # a radio of the same group), and a service is picked there. Two services are chosen: nothing is
+    # filed, the page asks which one, and keeps both as they were.
+    page.goto(f"{deployment.url}/operator/queue/{item_id}")
+    page.locator("input[name=service_code][value=graffiti]").focus()
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "other_service"
+    assert page.locator("#other_service").input_value() == ""  # the list starts at "choose"
     page.locator("#other_service").select_option("tree")
+    page.get_by_role("button", name="Approve and file").click()
+    alert = page.get_by_role("alert").inner_text()
+    assert "Two services are chosen" in alert
+    assert "nothing was filed" in alert
+    assert page.locator("input[name=service_code][value=graffiti]").is_checked()
+    assert page.locator("#other_service").input_value() == "tree"
+    with deployment.runtime.sessions() as session:
+        item = session.get(ReviewItem, item_id)
+        assert item is not None
+        assert item.status == "claimed"
+    # The list back at "choose": the checked radio decides.
+    page.locator("#other_service").select_option("")
     page.get_by_label(re.compile(r"Illegal Dumping")).check()
     page.get_by_role("button", name="Approve and file").click()
     page.wait_for_url(re.compile(r"/operator/\?done=approved"))
@@ -85,6 +109,7 @@ def test_a_refused_form_comes_back_as_the_operator_filled_it(
     assert page.get_by_label("Longitude").input_value() == "-122.41"
 
     # An address nowhere on the map (409): the operator's choice and words stay too.
+    page.locator("#other_service").select_option("")
     page.get_by_label(re.compile(r"Illegal Dumping")).check()
     page.get_by_label("Address or intersection").fill("zzqx nowhere blvd")
     page.get_by_label("Latitude").fill("")
