@@ -35,6 +35,7 @@ from intents.gazetteer import (
     load_gazetteer,
     load_index,
 )
+from intents.street_names import common_words
 from intents.streets import (
     DIRECTIONALS,
     SUFFIXES,
@@ -381,6 +382,10 @@ class OfflineGeocoder(Geocoder):  # type: ignore[misc]  # geopy is untyped
         suffix = split_suffix(normalize_street(parsed.streets[0]))[1]
         if suffix in _PLACE_SUFFIXES and split_suffix(streets[0])[1] != suffix:
             return None
+        corrected = not gazetteer.spelled_as_known(parsed.streets[0])
+        if corrected and not suffix and _everyday_words(parsed.streets[0]):
+            # "here", "home", "near here": everyday words, not a slip in a street's name (HARE ST, HOMER ST).
+            return None
         middle = gazetteer.street_point(streets[0])
         if middle is None:
             return None
@@ -390,7 +395,7 @@ class OfflineGeocoder(Geocoder):  # type: ignore[misc]  # geopy is untyped
             "exact": False,
             # Reached only by correcting a typo: for a word that names a shop or a place ("Harrys"), the
             # street of a similar name is a guess (``Pipeline.place_of`` drops it for a landmark).
-            "corrected": not gazetteer.spelled_as_known(parsed.streets[0]),
+            "corrected": corrected,
         }
         return self._location(streets[0], middle.lat, middle.long, raw)
 
@@ -617,6 +622,12 @@ def _offline_options(options: dict[str, object]) -> dict[str, Any]:
             raise ValueError(f"geocoder.options.data_dir {data_dir} lacks {', '.join(missing)}")
         arguments["data_dir"] = data_dir
     return arguments
+
+
+def _everyday_words(phrase: str) -> bool:
+    """Every word of ``phrase`` is one people write every day (``street_names.common_words``)."""
+    words = re.findall(r"[a-z']+", phrase.lower())
+    return bool(words) and all(word in common_words() for word in words)
 
 
 def _without_transit_system(query: str) -> str | None:

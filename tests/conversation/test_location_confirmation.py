@@ -37,6 +37,18 @@ def test_no_to_a_corrected_street_asks_for_the_place_again(bot: RunningBot) -> N
     assert request["lat"] == pytest.approx(37.777, abs=0.01)
 
 
+def test_here_or_home_as_the_place_is_no_street_of_a_similar_name(bot: RunningBot) -> None:
+    # Before: "Is it at HARE ST, San Francisco, CA?" and "Is it at HOMER ST...?" (typo corrections).
+    for resident, answer in (("quinn", "here"), ("rosa", "at home"), ("sam", "near here")):
+        talker = bot.resident(resident)
+        assert "Where is it?" in talker.ask("There is a huge pothole in the road")
+        reply = talker.ask(answer)
+        assert "Is it at" not in reply, (answer, reply)
+        assert "share your location" in reply, (answer, reply)
+    # A street written with a slip is still offered.
+    assert "Is it at VALENCIA ST, San Francisco, CA?" in talker.ask("valenica")
+
+
 def test_yes_keeps_the_place_and_files(bot: RunningBot) -> None:
     noah = bot.resident("noah")
     assert "Is it at MARKET ST, San Francisco, CA?" in noah.ask(
