@@ -1790,6 +1790,8 @@ class _Finder:
                 and tokens[index + 1].proper
                 and tokens[index + 1].upper not in DIRECTIONALS
                 and tokens[index + 1].upper not in TRANSIT_SYSTEMS  # "16th St BART"
+                # "24th St Mission BART": no saint follows a numbered street.
+                and not is_ordinal(tokens[index - 1].text)
             ):
                 continue
             street = self.street_ending_at_suffix(index)
@@ -2209,15 +2211,29 @@ class _Finder:
         end = candidate.end
         system = tokens[end - 1].upper if tokens[end - 1].upper in TRANSIT_SYSTEMS else None
         after = end + 1 if end < len(tokens) and tokens[end].text == "." else end  # "16th St. BART"
+        named = ""
         if system is None and after < len(tokens) and tokens[after].upper in TRANSIT_SYSTEMS:
             system = tokens[after].upper
             end = after + 1
+        elif (
+            system is None
+            and after + 1 < len(tokens)
+            and tokens[after].proper
+            and tokens[after + 1].upper in TRANSIT_SYSTEMS
+        ):
+            # "24th St Mission BART": a station named by its street and its neighbourhood.
+            named, system = tokens[after].upper, tokens[after + 1].upper
+            end = after + 2
         if system is None or end - candidate.start < 2:
             return candidate
         # "Tremont St MBTA buses": the system's vehicles or people, not its station.
         if end < len(tokens) and tokens[end].lower in _HEAD_COMPOUNDS:
             return candidate
-        normalized = candidate.normalized if end == candidate.end else f"{candidate.normalized} {system}"
+        normalized = (
+            candidate.normalized
+            if end == candidate.end
+            else " ".join(filter(None, (candidate.normalized, named, system)))
+        )
         if end < len(tokens) and tokens[end].lower in {"station", "stop", "stn"}:
             end += 1
         return replace(candidate, end=end, kind="landmark", normalized=normalized)

@@ -566,6 +566,13 @@ def test_a_named_place_in_a_message_is_placed(text: str, near: str, metres: floa
         ("graffiti outside 16th St. BART station", "16th St. BART station", "Mission St & 16th St"),
         # A station the city does not list is its corner.
         ("graffiti at the 5th and Market MUNI stop", "5th and Market MUNI stop", "Market St & 5th St"),
+        # BART's own names: the street and the neighbourhood (before: "St Mission" read as "Saint Mission").
+        (
+            "homeless camp at 24th St Mission BART station",
+            "24th St Mission BART station",
+            "Mission St & 24th St",
+        ),
+        ("graffiti at 16th St Mission BART", "16th St Mission BART", "Mission St & 16th St"),
     ],
 )
 def test_a_street_or_corner_followed_by_a_transit_system_is_its_station(
