@@ -104,7 +104,9 @@ def approve(console: Console, session: Session, actor: Actor, item_id: int, appr
     if lat is None and moved and console.geocode is not None:
         found = console.geocode(address)
         if found is None:
-            raise ReviewError(f"no place called {address!r} was found; give its coordinates")
+            raise ReviewError(
+                f"no place called {address!r} was found; give its coordinates", field="address_string"
+            )
         lat, long, address = found
     # Suggestions are the classifier's classes; a city's catalog may name its services differently.
     original = item.service_code or console.service_code_for(view.top_code)

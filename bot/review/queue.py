@@ -25,7 +25,14 @@ from channels.messages import OutboundMessage
 
 
 class ReviewError(ValueError):
-    """The decision does not fit the item (unknown, already decided, claimed by someone else, ...)."""
+    """The decision does not fit the item (unknown, already decided, claimed by someone else, ...).
+
+    ``field`` names the input the refusal is about, when it is about one (``service_code``, ``reason``,
+    ``address_string``), so a page can show the message next to that field."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class ReviewQueue:
@@ -150,7 +157,7 @@ class ReviewQueue:
         item = self._decidable(session, item_id, operator)
         code = service_code or item.service_code or _best_suggestion(item)
         if not code:
-            raise ReviewError("choose a service for this report")
+            raise ReviewError("choose a service for this report", field="service_code")
         has_point = lat is not None and long is not None
         draft = Draft(
             service_code=code,
@@ -159,7 +166,7 @@ class ReviewQueue:
             lat=lat if has_point else item.lat,
             long=long if has_point else item.long,
             address_string=address_string if address_string is not None else item.address_string,
-            media_url=item.media_urls[0] if item.media_urls else None,
+            media_urls=tuple(item.media_urls),
             attributes=attributes if attributes is not None else dict(item.attributes),
             phone=item.resident_id if item.channel == "sms" else None,
         )
@@ -187,7 +194,7 @@ class ReviewQueue:
     def reject(self, session: Session, item_id: int, operator: str, reason: str) -> ReviewItem:
         """Closes the item unfiled and tells the resident why (the reason is sent to them as written)."""
         if not reason.strip():
-            raise ReviewError("give the resident a reason")
+            raise ReviewError("give the resident a reason", field="reason")
         item = self._decidable(session, item_id, operator)
         now = utcnow()
         item.status, item.decided_by, item.decided_at, item.updated_at = "rejected", operator, now, now

@@ -41,7 +41,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from bot.backend import ranked_services
 from bot.embedded_backend import EmbeddedBackend
 from bot.open311.errors import Open311Error
-from bot.review import audit, dashboard, decisions, learning, views
+from bot.review import audit, dashboard, decisions, forms, learning, views
 from bot.review.api import api_router
 from bot.review.auth import (
     SESSION_COOKIE,
@@ -54,6 +54,7 @@ from bot.review.auth import (
     tokens_match,
 )
 from bot.review.console import Console
+from bot.review.forms import FieldProblems
 from bot.review.map import online_map_url, render_map_svg
 from bot.review.models import ReviewItem
 from bot.review.queue import ReviewError, ReviewQueue
@@ -61,6 +62,7 @@ from bot.review.web import (
     CHANGE_FIELDS,
     DASHBOARD_PERIODS,
     DB,
+    FILTER_LABELS,
     PREFIX,
     Checked,
     ConsoleHeaders,
@@ -126,13 +128,17 @@ def page(
 ) -> HTMLResponse:
     """A console page in the layout: the header, and the navigation when someone is signed in."""
     flash = context.pop("flash", FLASHES.get(request.query_params.get("done", "")))
+    refused = bool(context.get("error") or context.get("problems"))
     return TEMPLATES.TemplateResponse(
         request,
         template,
         {
             "operator": operator,
             "section": section,
-            "page_title": title,
+            # A page that refuses a form says so first in its title (WCAG 3.3.1).
+            "page_title": f"Error: {title}" if refused else title,
+            "heading": title,
+            "problems": {},
             "nav": [(key, label, PREFIX + href) for key, label, href in NAV],
             "flash": flash,
             "flash_kind": "ok",
@@ -157,7 +163,7 @@ def error_page(
         section,
         HTTPStatus(status_code).phrase,
         status_code,
-        message=as_sentence(message),
+        message=forms.sentence(message),
         back_href=back_href or list_href,
         back_label=back_label,
     )
@@ -172,18 +178,24 @@ def section_of(path: str) -> tuple[str, str, str]:
     return "", "Back to Review queue", PREFIX + "/"
 
 
-def as_sentence(text: str) -> str:
-    text = text.strip()
-    if not text:
-        return text
-    text = text[0].upper() + text[1:]
-    return text if text.endswith((".", "!", "?")) else text + "."
-
-
 FORM_EXPIRED = (
     "This form had expired (you signed out or in again since the page was loaded), so nothing was saved. "
     "Check it and submit it again."
 )
+
+
+def refusal(exc: Exception, fields: forms.FieldLabels) -> tuple[str, dict[str, str]]:
+    """A refused form's page: the message about the form as a whole (empty when each problem is about a
+    field), and the problems by field id, in the words of the fields' labels."""
+    if isinstance(exc, FieldProblems):
+        return "", exc.fields
+    if isinstance(exc, ReviewError) and exc.field is not None and exc.field in fields:
+        field_id, _ = fields[exc.field]
+        return "", {field_id: forms.sentence(str(exc))}
+    problems, others = forms.core_problems(exc, fields)
+    if not problems:
+        return str(exc), {}
+    return " ".join(others), problems
 
 
 def conflicting_services(checked: str, listed: str) -> str:
@@ -238,7 +250,13 @@ def operator_router(console: Console) -> ConsolePages:
     # ------------------------------------------------------------------------------- sign-in/out
 
     def sign_in_page(
-        request: Request, *, error: str = "", name: str = "", status_code: int = 200, next_path: str = ""
+        request: Request,
+        *,
+        error: str = "",
+        problems: dict[str, str] | None = None,
+        name: str = "",
+        status_code: int = 200,
+        next_path: str = "",
     ) -> Response:
         token = secrets.token_urlsafe(32)
         next_path = next_path or request.query_params.get("next", "")
@@ -253,6 +271,7 @@ def operator_router(console: Console) -> ConsolePages:
             next_path=next_path,
             name=name,
             error=error,
+            problems=problems or {},
         )
         response.set_cookie(
             SIGN_IN_CSRF_COOKIE,
@@ -279,14 +298,24 @@ def operator_router(console: Console) -> ConsolePages:
         name, password = form_text(form, "name"), form.get("password")
         next_path = form_text(form, "next")
 
-        def again(error: str, status_code: int) -> Response:
-            return sign_in_page(request, error=error, name=name, status_code=status_code, next_path=next_path)
+        def again(error: str, status_code: int, problems: dict[str, str] | None = None) -> Response:
+            return sign_in_page(
+                request,
+                error=error,
+                problems=problems,
+                name=name,
+                status_code=status_code,
+                next_path=next_path,
+            )
 
         cookie_token = request.cookies.get(SIGN_IN_CSRF_COOKIE, "")
         if not cookie_token or not tokens_match(cookie_token, form_text(form, "csrf_token")):
             return again("The form expired; please try again.", 403)
         if not name or not isinstance(password, str) or not password:
-            return again("Enter your name and password.", 400)
+            missing = {"name": "Enter your operator name."} if not name else {}
+            if not isinstance(password, str) or not password:
+                missing["password"] = "Enter your password."
+            return again("", 400, missing)
         client = client_of(request)
         try:
             result = sign_in(session, console.settings.operator, name, password, client)
@@ -295,7 +324,7 @@ def operator_router(console: Console) -> ConsolePages:
             response.headers["Retry-After"] = str(exc.retry_after_seconds)
             return response
         if result is None:
-            return again("That name and password do not match.", 401)
+            return again("", 401, {"password": "That name and password do not match."})
         operator, new = result
         audit.record(
             session,
@@ -367,12 +396,13 @@ def operator_router(console: Console) -> ConsolePages:
         status: int = 200,
         details_for: str = "",
         entered: dict[str, Any] | None = None,
+        problems: dict[str, str] | None = None,
     ) -> Response:
-        """The item; after a refused decision, its forms hold what the operator had entered (``entered``)."""
+        """The item; after a refused decision, its forms hold what the operator had entered (``entered``),
+        and ``problems`` (field id -> message) are shown next to their fields."""
         item = item_or_404(console, session, item_id)
         row = session.get(ReviewItem, item_id)
-        # The chosen service's questions (attributes): the one an attempt was refused for, else the bot's.
-        details_code = details_for or item.service_code or console.service_code_for(item.top_code)
+        details_code = details_code_of(item, details_for)
         details_service = console.open311.catalog.get(details_code)
         # "Claimed: no one else can take this item" only while that is still true (not on the back button
         # after deciding, nor after the claim lapsed).
@@ -394,6 +424,7 @@ def operator_router(console: Console) -> ConsolePages:
             conversation=views.conversation(session, item.channel, item.resident_id),
             **map_context(item.lat, item.long, item.location_text or ""),
             error=error,
+            problems=problems or {},
             details_service=details_service,
             catalog=console.catalog(),
             details=[a for a in details_service.attributes if a.variable] if details_service else [],
@@ -401,6 +432,11 @@ def operator_router(console: Console) -> ConsolePages:
             entered=entered or {},
             **(flash_override if request.query_params.get("done") == "claimed" else {}),
         )
+
+    def details_code_of(item: views.ItemView, details_for: str) -> str:
+        """The service whose questions (attributes) the item page asks: the one an attempt was refused for,
+        else the one it was filed as, else the bot's."""
+        return details_for or item.service_code or console.service_code_for(item.top_code)
 
     @router.get("/queue/{item_id}")
     def show_item(request: Request, item_id: int, operator: Operator, session: DB) -> Response:
@@ -424,15 +460,18 @@ def operator_router(console: Console) -> ConsolePages:
             session.rollback()
             if session.get(ReviewItem, item_id) is None:
                 raise HTTPException(404, str(exc)) from exc
+            filed_as = details_code_of(item_or_404(console, session, item_id), details_for)
+            error, problems = refusal(exc, forms.item_fields(console.open311.catalog.get(filed_as)))
             return item_page(
                 request,
                 operator,
                 session,
                 item_id,
-                error=str(exc),
+                error=error,
                 status=409,
                 details_for=details_for,
                 entered=entered,
+                problems=problems,
             )
         return None
 
@@ -456,8 +495,10 @@ def operator_router(console: Console) -> ConsolePages:
         entered = entered_decision(form)
         try:
             lat, long = coordinates(form_text(form, "lat"), form_text(form, "long"))
-        except ValueError as exc:
-            return item_page(request, operator, session, item_id, error=str(exc), status=400, entered=entered)
+        except FieldProblems as exc:
+            return item_page(
+                request, operator, session, item_id, status=400, entered=entered, problems=exc.fields
+            )
         # The checked radio decides: a suggestion, or "Another service" with the one picked from the list.
         radio = form.get("service_code")
         listed = form_text(form, "other_service_code")
@@ -471,14 +512,15 @@ def operator_router(console: Console) -> ConsolePages:
             # choice: then the checked suggestion decides, as before.
             if listed and console.service_code_for(listed) != console.service_code_for(chosen):
                 names = console.service_names()
+                both = conflicting_services(names.get(chosen, chosen), names.get(listed, listed))
                 return item_page(
                     request,
                     operator,
                     session,
                     item_id,
-                    error=conflicting_services(names.get(chosen, chosen), names.get(listed, listed)),
                     status=400,
                     entered=entered,
+                    problems={"other_service": both},
                 )
         else:
             chosen = listed
@@ -488,9 +530,9 @@ def operator_router(console: Console) -> ConsolePages:
                     operator,
                     session,
                     item_id,
-                    error="Another service: choose a service from the list.",
                     status=400,
                     entered=entered,
+                    problems={"other_service": "Another service: choose a service from the list."},
                 )
         approval = decisions.Approval(
             service_code=chosen,
@@ -529,7 +571,7 @@ def operator_router(console: Console) -> ConsolePages:
 
     @router.get("/requests")
     def requests_page(request: Request, operator: Operator, session: DB) -> Response:
-        filters = filters_from(request)
+        filters = filters_from(request, FILTER_LABELS)
         found = views.find_requests(session, filters, page_size=console.settings.operator.page_size)
         query = filters.as_query()
         return page(
@@ -555,8 +597,10 @@ def operator_router(console: Console) -> ConsolePages:
         error: str = "",
         status: int = 200,
         entered: dict[str, str] | None = None,
+        problems: dict[str, str] | None = None,
     ) -> Response:
-        """The request; after a refused change, its form holds what the operator had entered (``entered``)."""
+        """The request; after a refused change, its form holds what the operator had entered (``entered``),
+        and ``problems`` (field id -> message) are shown next to their fields."""
         row = request_row(session, request_id)
         assert row.id is not None
         return page(
@@ -577,6 +621,7 @@ def operator_router(console: Console) -> ConsolePages:
             if row.expected_datetime
             else "",
             error=error,
+            problems=problems or {},
             entered=entered or {},
         )
 
@@ -592,8 +637,16 @@ def operator_router(console: Console) -> ConsolePages:
         try:
             change = request_change(entered)
         except ValueError as exc:
+            error, problems = refusal(exc, forms.REQUEST_FIELDS)
             return request_page(
-                request, operator, session, request_id, error=str(exc), status=400, entered=entered
+                request,
+                operator,
+                session,
+                request_id,
+                error=error,
+                status=400,
+                entered=entered,
+                problems=problems,
             )
         try:
             updated = decisions.update_request(
@@ -602,8 +655,16 @@ def operator_router(console: Console) -> ConsolePages:
             session.commit()
         except Open311Error as exc:
             session.rollback()
+            error, problems = refusal(exc, forms.REQUEST_FIELDS)
             return request_page(
-                request, operator, session, request_id, error=str(exc), status=409, entered=entered
+                request,
+                operator,
+                session,
+                request_id,
+                error=error,
+                status=409,
+                entered=entered,
+                problems=problems,
             )
         return redirect(f"/requests/{request_id}", "updated" if updated is not None else "unchanged")
 

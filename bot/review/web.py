@@ -7,7 +7,7 @@ dependencies are plain module-level functions the page and JSON routers both use
 No ``from __future__ import annotations`` here: FastAPI reads the dependency aliases at runtime.
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -21,6 +21,7 @@ from bot.open311.models import ServiceRequestRow
 from bot.review import decisions, views
 from bot.review.auth import SESSION_COOKIE, SignedIn, resolve_session, tokens_match
 from bot.review.console import Console
+from bot.review.forms import FieldProblems
 
 PREFIX = "/operator"
 CSRF_HEADER = "X-CSRF-Token"
@@ -141,8 +142,13 @@ def request_row(session: Session, request_id: str) -> ServiceRequestRow:
     return row
 
 
-def filters_from(request: Request) -> views.RequestFilters:
-    """The request search's filters from the query string; 400 naming the filter that is not valid."""
+# The request search form's labels, for its page's errors (the JSON endpoint names its parameters).
+FILTER_LABELS = {"start": "\u201cFrom\u201d", "end": "\u201cTo\u201d"}
+
+
+def filters_from(request: Request, labels: Mapping[str, str] | None = None) -> views.RequestFilters:
+    """The request search's filters from the query string; 400 naming the filter that is not valid, by
+    its label in ``labels`` (a page's) or else by its parameter."""
     params = request.query_params
 
     def day(key: str) -> date | None:
@@ -153,7 +159,8 @@ def filters_from(request: Request) -> views.RequestFilters:
             return date.fromisoformat(text)
         except ValueError:
             example = datetime.now(UTC).date().isoformat()
-            raise HTTPException(400, f"{key} must be a date like {example}") from None
+            name = (labels or {}).get(key, key)
+            raise HTTPException(400, f"{name} must be a date like {example}") from None
 
     page = whole_number(params.get("page", "").strip() or "1")
     if page is None:
@@ -204,16 +211,32 @@ def valid_answers(answers: Any) -> bool:
     return isinstance(answers, dict) and all(valid(value) for value in answers.values())
 
 
+COORDINATES = (("lat", "Latitude", 90.0, "37.7749"), ("long", "Longitude", 180.0, "-122.4194"))
+
+
 def coordinates(lat_text: str, long_text: str) -> tuple[float | None, float | None]:
+    """Both coordinates, or neither; FieldProblems names each one that is wrong."""
     if not lat_text and not long_text:
         return None, None
-    try:
-        lat, long = float(lat_text), float(long_text)
-    except ValueError:
-        raise ValueError("latitude and longitude must both be numbers (or both empty)") from None
-    if not (-90 <= lat <= 90 and -180 <= long <= 180):
-        raise ValueError("latitude is between -90 and 90, longitude between -180 and 180")
-    return lat, long
+    problems: dict[str, str] = {}
+    numbers: dict[str, float] = {}
+    for (key, label, _limit, example), text in zip(COORDINATES, (lat_text, long_text), strict=True):
+        try:
+            numbers[key] = float(text)
+        except ValueError:
+            problems[key] = (
+                f"Give the {label.lower()} too, or leave both empty."
+                if not text
+                else f"{label} must be a number, like {example}."
+            )
+    if problems:
+        raise FieldProblems("latitude and longitude must both be numbers (or both empty)", problems)
+    for key, label, limit, _ in COORDINATES:
+        if not -limit <= numbers[key] <= limit:
+            problems[key] = f"{label} must be between -{limit:g} and {limit:g}."
+    if problems:
+        raise FieldProblems("latitude is between -90 and 90, longitude between -180 and 180", problems)
+    return numbers["lat"], numbers["long"]
 
 
 CHANGE_FIELDS = ("status", "status_notes", "agency_responsible", "expected_datetime")
@@ -241,7 +264,10 @@ def request_change(given: dict[str, Any]) -> decisions.RequestChange:
             try:
                 expected = datetime.fromisoformat(expected_text)
             except ValueError:
-                raise ValueError(f"the expected date {expected_text!r} is not a date and time") from None
+                raise FieldProblems(
+                    f"the expected date {expected_text!r} is not a date and time",
+                    {"expected_datetime": "Expected by must be a date and time, like 2026-11-27 09:30."},
+                ) from None
             expected = expected.replace(tzinfo=UTC) if expected.tzinfo is None else expected
         fields["expected_datetime"] = expected
     return decisions.RequestChange(**fields)

@@ -77,12 +77,12 @@ def test_page_errors_are_console_pages_and_json_errors_stay_json(deployment: Dep
         client.get("/operator/dashboard", params={"days": 5}), 400, "Days must be one of 7, 30, 90, 365."
     )
     assert 'href="/operator/dashboard">Back to Dashboard' in period
-    # Which filter, and the format it expects: not Python's message.
+    # Which filter, by its label, and the format it expects: not Python's message.
     bad_date = assert_console_page(
-        client.get("/operator/requests", params={"start": "notadate"}), 400, "Start must be a date like 20"
+        client.get("/operator/requests", params={"start": "notadate"}), 400, "“From” must be a date"
     )
-    assert re.search(r"Start must be a date like \d{4}-\d\d-\d\d\.", bad_date)
-    assert_console_page(client.get("/operator/requests", params={"end": "31/12"}), 400, "End must be a date")
+    assert re.search(r"“From” must be a date like \d{4}-\d\d-\d\d\.", bad_date)
+    assert_console_page(client.get("/operator/requests", params={"end": "31/12"}), 400, "“To” must be")
     assert_console_page(client.get("/operator/requests", params={"page": "two"}), 400, "Page must be a whole")
     # Digits that are not ASCII ("²".isdigit() is true) or too long for a database's integer.
     for params in ({"q": "²"}, {"q": "9" * 30}, {"q": "12"}):

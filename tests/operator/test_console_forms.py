@@ -5,13 +5,21 @@ back as the operator filled it in."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 
 from bot.review.models import ReviewItem
-from tests.operator.support import PASSWORDS, Deployment, enqueue_report, sign_in, wait_for_message
+from tests.operator.support import (
+    PASSWORDS,
+    Deployment,
+    enqueue_report,
+    file_at,
+    sign_in,
+    wait_for_message,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -101,7 +109,16 @@ def test_a_refused_form_comes_back_as_the_operator_filled_it(
     page.get_by_label("Latitude").fill("abc")
     page.get_by_label("Longitude").fill("-122.41")
     page.get_by_role("button", name="Approve and file").click()
-    assert "latitude and longitude must both be numbers" in page.get_by_role("alert").inner_text()
+    # The refusal is said first: in the title, and in a summary at the top, where the focus is.
+    assert page.title().startswith("Error: Review #")
+    assert_focus(page, "error-summary")
+    assert "Latitude must be a number, like 37.7749." in page.get_by_role("alert").inner_text()
+    # The message stands next to the field, tied to it; the summary's link leads there.
+    assert_problem(page, "lat", "Latitude must be a number, like 37.7749.")
+    assert page.locator("#long").get_attribute("aria-invalid") is None
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "lat"
     assert page.get_by_label("Another service:").is_checked()
     assert page.locator("#other_service").input_value() == "tree"
     assert page.get_by_label("Address or intersection").input_value() == "MISSION ST & 24TH ST"
@@ -115,7 +132,8 @@ def test_a_refused_form_comes_back_as_the_operator_filled_it(
     page.get_by_label("Latitude").fill("")
     page.get_by_label("Longitude").fill("")
     page.get_by_role("button", name="Approve and file").click()
-    assert "no place called 'zzqx nowhere blvd' was found" in page.get_by_role("alert").inner_text()
+    assert "No place called 'zzqx nowhere blvd' was found" in page.get_by_role("alert").inner_text()
+    assert_problem(page, "address_string", "No place called 'zzqx nowhere blvd' was found; give its")
     assert page.get_by_label(re.compile(r"Illegal Dumping")).is_checked()
     assert page.get_by_label("Address or intersection").input_value() == "zzqx nowhere blvd"
     assert page.get_by_label("Latitude").input_value() == ""
@@ -127,6 +145,72 @@ def test_a_refused_form_comes_back_as_the_operator_filled_it(
     page.get_by_role("button", name="Approve and file").click()
     page.wait_for_url(re.compile(r"/operator/\?done=approved"))
     assert filed_service(deployment.url, "res-kept") == "illegal_dumping"
+
+
+def assert_focus(page: Any, element_id: str) -> None:
+    """The focus is (or, once the page has applied its autofocus, comes) on the element with this id."""
+    page.wait_for_function("id => document.activeElement && document.activeElement.id === id", arg=element_id)
+
+
+def assert_problem(page: Any, field_id: str, message: str) -> None:
+    """The field is marked as refused, and described by the message shown next to it."""
+    control = page.locator(f"#{field_id}")
+    assert control.get_attribute("aria-invalid") == "true"
+    assert control.get_attribute("aria-describedby") == f"{field_id}-error"
+    assert message in page.locator(f"#{field_id}-error").inner_text()
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_refusal_names_the_field_by_its_label_next_to_it(deployment: Deployment, open_browser: Any) -> None:
+    url = deployment.url
+    browser = open_browser()
+    # Sign-in: the focus goes to what went wrong, not past it to the name field.
+    page = browser.new_page()
+    page.goto(f"{url}/operator/sign-in")
+    assert_focus(page, "name")
+    page.get_by_label("Operator name").fill("alice")
+    page.get_by_label("Password").fill("not her password")
+    page.get_by_role("button", name="Sign in").click()
+    assert page.title().startswith("Error: Sign in")
+    assert_focus(page, "error-summary")
+    assert_problem(page, "password", "That name and password do not match.")
+    page.get_by_label("Password").fill(PASSWORDS["alice"])
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{url}/operator/")
+
+    # A request's expected date that is not a date (typed where the browser offers no date picker).
+    request_id = file_at(deployment.runtime, datetime.now(UTC), "graffiti", "api")
+    page.goto(f"{url}/operator/requests/{request_id}")
+    page.get_by_label(re.compile("Status notes")).fill("crew booked")
+    page.locator("#expected_datetime").evaluate("field => field.type = 'text'")
+    page.locator("#expected_datetime").fill("next tuesday")
+    page.get_by_role("button", name="Save and notify").click()
+    assert page.title().startswith("Error: Request ")
+    assert_focus(page, "error-summary")
+    assert_problem(page, "expected_datetime", "Expected by must be a date and time, like 2026-11-27 09:30.")
+    assert page.get_by_label(re.compile("Status notes")).input_value() == "crew booked"
+
+    # A service's question answered wrongly: named by its label, not attribute[item_count].
+    item_id = enqueue_report(
+        deployment.runtime,
+        resident_id="res-count",
+        text="a sofa and a mattress dumped by the church",
+        suggestions=[{"service_code": "illegal_dumping", "confidence": 0.5}],
+        address_string="VALENCIA ST & 16TH ST",
+        lat=37.76502,
+        long=-122.42196,
+    )
+    page.goto(f"{url}/operator/queue/{item_id}")
+    page.get_by_role("button", name=f"Claim #{item_id}").click()
+    page.wait_for_url(re.compile(rf"/operator/queue/{item_id}\?done=claimed"))
+    page.get_by_label("About how many items are there?").fill("a few")
+    page.get_by_role("button", name="Approve and file").click()
+    summary = page.get_by_role("alert").inner_text()
+    assert "attribute[" not in summary
+    assert "“About how many items are there?” must be a plain decimal number" in summary
+    assert_focus(page, "error-summary")
+    assert_problem(page, "attr-item_count", "“About how many items are there?” must be a plain")
+    assert page.get_by_label("About how many items are there?").input_value() == "a few"
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
