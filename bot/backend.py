@@ -87,10 +87,27 @@ class Draft:
     lat: float | None = None
     long: float | None = None
     address_string: str | None = None
-    media_url: str | None = None
+    # Every photo the resident sent, in order. GeoReport v2 has one media_url per request: the first is
+    # it, the others are listed at the end of the description (``description_with_photos``).
+    media_urls: Sequence[str] = ()
     attributes: Mapping[str, str | list[str]] = field(default_factory=dict)
     # A phone number when the channel is SMS, for the city to call back.
     phone: str | None = None
+
+    @property
+    def media_url(self) -> str | None:
+        return self.media_urls[0] if self.media_urls else None
+
+    def description_with_photos(self, limit: int | None = None) -> str:
+        """The description, with the photos after the first listed at its end (an MMS or a Telegram album
+        with several: before, all but the first were lost). Cut to ``limit`` characters with an ellipsis,
+        the words cut and the photos kept."""
+        more = self.media_urls[1:]
+        tail = f"\n\nMore photos: {' '.join(more)}" if more else ""
+        words = self.description
+        if limit is not None and len(words) + len(tail) > limit:
+            words = words[: max(limit - len(tail) - 1, 0)].rstrip() + "…"
+        return (words + tail)[:limit] if limit is not None else words + tail
 
 
 @dataclass(frozen=True, slots=True)

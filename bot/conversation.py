@@ -955,7 +955,7 @@ class ConversationEngine:
             lat=state.lat,
             long=state.long,
             address_string=state.address_string,
-            media_url=state.media_urls[0] if state.media_urls else None,
+            media_urls=tuple(state.media_urls),
             attributes=dict(state.attributes),
             phone=turn.resident_id if turn.channel == "sms" else None,
         )

@@ -63,7 +63,10 @@ def local_reference(submission_id: int) -> str:
 
 def draft_fields(draft: Draft) -> dict[str, Any]:
     """The GeoReport v2 form fields for a draft (multivaluelist answers as ``attribute[CODE][]``)."""
-    fields: dict[str, Any] = {"service_code": draft.service_code, "description": draft.description}
+    fields: dict[str, Any] = {
+        "service_code": draft.service_code,
+        "description": draft.description_with_photos(),
+    }
     if draft.lat is not None and draft.long is not None:
         fields["lat"] = repr(draft.lat)
         fields["long"] = repr(draft.long)

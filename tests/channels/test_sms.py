@@ -169,6 +169,22 @@ def test_mms_media_is_stored_by_us_and_served_without_provider_credentials(
     assert served.content == JPEG
 
 
+def test_an_mms_with_several_photos_keeps_them_all(fake: FakeTwilio, bot: RunningBot) -> None:
+    # GeoReport v2 has one media_url: the first photo is it, the others are listed in the description.
+    # Before, all but the first were dropped.
+    photos = [fake.add_media(JPEG + bytes([n]), "image/jpeg") for n in range(3)]
+    [reply] = text(fake, bot, CLEAR_REPORT, media=[(url, "image/jpeg") for url in photos])
+    request_id = re.search(r"#(\d+)", reply).group(1)  # type: ignore[union-attr]
+    stored = bot.runtime.open311.get_request(request_id)
+    assert stored.media_url is not None
+    assert stored.description is not None
+    words, _, listed = stored.description.partition("\n\nMore photos: ")
+    assert words == CLEAR_REPORT
+    urls = [stored.media_url, *listed.split(" ")]
+    assert len(set(urls)) == 3
+    assert [httpx.get(url).content for url in urls] == [JPEG + bytes([n]) for n in range(3)]
+
+
 def test_a_shared_location_becomes_the_requests_point(fake: FakeTwilio, bot: RunningBot) -> None:
     [question] = text(fake, bot, "", extra={"Latitude": "37.7793", "Longitude": "-122.4193"})
     assert "I have your location" in question

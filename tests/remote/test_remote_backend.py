@@ -211,7 +211,7 @@ async def test_status_of_a_report_the_city_refused_says_so_and_why(
         channel="local",
         lat=37.7793,
         long=-122.4193,
-        media_url="ftp://example.org/pothole.jpg",
+        media_urls=("ftp://example.org/pothole.jpg",),
     )
     with sessions() as session:
         reference = backend.file(refused, session).token
