@@ -104,6 +104,17 @@ FLASHES = {
     "accepted": "Accepted and filed; the resident who sent it is being told its number.",
     "signed-out": "You have signed out.",
 }
+# The outcome first in the page's title too ("Approved – Review queue"): the title is read on arrival.
+FLASH_TITLES = {
+    "approved": "Approved",
+    "rejected": "Rejected",
+    "released": "Put back",
+    "claimed": "Claimed",
+    "updated": "Saved",
+    "unchanged": "Nothing changed",
+    "accepted": "Accepted",
+    "signed-out": "Signed out",
+}
 
 
 def map_context(lat: float | None, long: float | None, label: str) -> dict[str, str]:
@@ -127,16 +138,21 @@ def page(
     **context: Any,
 ) -> HTMLResponse:
     """A console page in the layout: the header, and the navigation when someone is signed in."""
-    flash = context.pop("flash", FLASHES.get(request.query_params.get("done", "")))
+    done = request.query_params.get("done", "")
+    flash = context.pop("flash", FLASHES.get(done))
     refused = bool(context.get("error") or context.get("problems"))
+    # The title, read first on arrival, says what happened: a refused form (WCAG 3.3.1), or the outcome of
+    # what was just done (4.1.3).
+    full_title = f"Error: {title}" if refused else title
+    if flash and not refused and done in FLASH_TITLES:
+        full_title = f"{FLASH_TITLES[done]} \u2013 {title}"
     return TEMPLATES.TemplateResponse(
         request,
         template,
         {
             "operator": operator,
             "section": section,
-            # A page that refuses a form says so first in its title (WCAG 3.3.1).
-            "page_title": f"Error: {title}" if refused else title,
+            "page_title": full_title,
             "heading": title,
             "problems": {},
             "nav": [(key, label, PREFIX + href) for key, label, href in NAV],

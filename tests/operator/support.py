@@ -99,6 +99,18 @@ def sign_in(page: Any, base_url: str, name: str, password: str) -> None:
     page.wait_for_url(f"{base_url}/operator/")
 
 
+def assert_focus(page: Any, element_id: str) -> None:
+    """The focus is (or, once the page has applied its autofocus, comes) on the element with this id."""
+    page.wait_for_function("id => document.activeElement && document.activeElement.id === id", arg=element_id)
+
+
+def assert_outcome(page: Any, title: str, words: str) -> None:
+    """The page says what was just done: first in its title, and in the status message the focus is on."""
+    assert page.title().startswith(title), page.title()
+    assert_focus(page, "flash")
+    assert words in page.locator("#flash").inner_text()
+
+
 def resident_messages(base_url: str, resident_id: str) -> list[str]:
     response = httpx.get(f"{base_url}/local/messages", params={"to": resident_id}, timeout=10)
     response.raise_for_status()

@@ -25,6 +25,7 @@ from starlette.routing import Route
 from tests.operator.support import (
     PASSWORDS,
     Deployment,
+    assert_outcome,
     enqueue_report,
     file_at,
     report_as_resident,
@@ -92,6 +93,8 @@ def test_an_operator_approves_corrects_rejects_and_closes(deployment: Deployment
     # 1. Approve as suggested: the request is filed and the resident told its id on their channel.
     page.get_by_role("button", name=f"Claim #{approve_id}").click()
     page.wait_for_url(re.compile(rf"/operator/queue/{approve_id}\?done=claimed"))
+    # What was just done is said where a screen reader starts reading: the title and the focus.
+    assert_outcome(page, f"Claimed \u2013 Review #{approve_id}", "Claimed: no one else can take this item")
     # The conversation so far: what the resident said and what the bot answered.
     conversation = page.locator("ol.conversation").inner_text()
     assert "5th St and Market St" in conversation
@@ -104,6 +107,7 @@ def test_an_operator_approves_corrects_rejects_and_closes(deployment: Deployment
     screenshot(page, "operator-item")
     page.get_by_role("button", name="Approve and file").click()
     page.wait_for_url(re.compile(r"/operator/\?done=approved"))
+    assert_outcome(page, "Approved \u2013 Review queue", "Approved and filed")
     told = wait_for_message(url, "res-approve", "filed as #")
     approved_request = re.search(r"#(\d+)", told)
     assert approved_request is not None
@@ -140,6 +144,7 @@ def test_an_operator_approves_corrects_rejects_and_closes(deployment: Deployment
     page.get_by_label(re.compile("Reason for rejecting")).fill(reason)
     page.get_by_role("button", name="Reject").click()
     page.wait_for_url(re.compile(r"/operator/\?done=rejected"))
+    assert_outcome(page, "Rejected \u2013 Review queue", "Rejected; the resident is being told why")
     wait_for_message(url, "res-reject", reason)
     assert "Nothing to review" in page.locator("main").inner_text()
 
@@ -176,6 +181,7 @@ def test_an_operator_approves_corrects_rejects_and_closes(deployment: Deployment
     page.get_by_label("Agency responsible").fill("Public Works")
     page.get_by_role("button", name="Save and notify").click()
     page.wait_for_url(re.compile(r"\?done=updated"))
+    assert_outcome(page, f"Saved \u2013 Request {corrected_request.group(1)}", "Saved; residents following")
     assert f"review #{correct_id} by alice" in page.locator("main").inner_text()
     screenshot(page, "operator-request")
     history = page.locator("section[aria-labelledby=history]").inner_text()
@@ -207,6 +213,10 @@ def test_an_operator_approves_corrects_rejects_and_closes(deployment: Deployment
     assert page.locator("svg.chart").count() >= 4
     assert "median time in the review queue" in page.locator("main").inner_text()
     screenshot(page, "operator-dashboard")
+
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url(re.compile(r"/operator/sign-in\?done=signed-out"))
+    assert_outcome(page, "Signed out \u2013 Sign in", "You have signed out.")
 
 
 def test_two_operators_cannot_hold_the_same_item(deployment: Deployment, open_browser: Any) -> None:

@@ -15,6 +15,7 @@ from bot.review.models import ReviewItem
 from tests.operator.support import (
     PASSWORDS,
     Deployment,
+    assert_focus,
     enqueue_report,
     file_at,
     sign_in,
@@ -145,11 +146,6 @@ def test_a_refused_form_comes_back_as_the_operator_filled_it(
     page.get_by_role("button", name="Approve and file").click()
     page.wait_for_url(re.compile(r"/operator/\?done=approved"))
     assert filed_service(deployment.url, "res-kept") == "illegal_dumping"
-
-
-def assert_focus(page: Any, element_id: str) -> None:
-    """The focus is (or, once the page has applied its autofocus, comes) on the element with this id."""
-    page.wait_for_function("id => document.activeElement && document.activeElement.id === id", arg=element_id)
 
 
 def assert_problem(page: Any, field_id: str, message: str) -> None:
