@@ -412,7 +412,9 @@ async def test_a_city_that_does_not_answer_in_time_is_asked_again(
         assert row.state == "pending"
         assert row.last_error == "POST requests.xml timed out"
         request_id = await submit_until_filed(sync, sessions, reference, timeout=60)
-        assert submission(sessions, reference).attempts == 3
+        # The two stalled tries and the one that got through (more on a loaded machine, where an unstalled
+        # answer can take longer than the 0.5 s too); the city has it once all the same.
+        assert submission(sessions, reference).attempts >= 3
         assert len([r for r in city_requests(city, service_code="pothole") if r["description"] == words]) == 1
         assert request_id
     finally:
