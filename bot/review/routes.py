@@ -598,6 +598,7 @@ def operator_router(console: Console) -> ConsolePages:
             "Requests",
             filters=filters,
             found=found,
+            languages=views.languages_of(session, [str(row.id) for row in found.rows]),
             services=console.catalog(),
             channels=views.distinct_channels(session),
             previous_href=f"?{urlencode({**query, 'page': found.page - 1})}" if found.page > 1 else "",
@@ -619,6 +620,7 @@ def operator_router(console: Console) -> ConsolePages:
         and ``problems`` (field id -> message) are shown next to their fields."""
         row = request_row(session, request_id)
         assert row.id is not None
+        review_item = views.review_item_for_request(session, str(row.id))
         return page(
             request,
             "request.html",
@@ -628,7 +630,8 @@ def operator_router(console: Console) -> ConsolePages:
             status,
             row=row,
             history=views.request_history(session, row.id),
-            review_item=views.review_item_for_request(session, str(row.id)),
+            review_item=review_item,
+            language=views.languages_of(session, [str(row.id)]).get(str(row.id), ""),
             audit_entries=audit.recent_entries(
                 session, subject_type="request", subject_id=str(row.id), limit=20
             ),
@@ -689,6 +692,7 @@ def operator_router(console: Console) -> ConsolePages:
     def batch_page(
         request: Request, operator: SignedIn, session: Session, *, error: str = "", status: int = 200
     ) -> Response:
+        submissions = views.pending_batch(session)
         return page(
             request,
             "batch.html",
@@ -696,7 +700,8 @@ def operator_router(console: Console) -> ConsolePages:
             "batch",
             "Batch submissions",
             status,
-            submissions=views.pending_batch(session),
+            submissions=submissions,
+            languages=views.languages_of(session, [s.token for s in submissions]),
             services=console.service_names(),
             mode=console.settings.open311.batch_acceptance,
             error=error,

@@ -7,17 +7,19 @@ notifications, the event log and the audit log see it.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_
+from sqlalchemy import and_, func, or_
 from sqlmodel import Session, col, select
 
 from bot.clock import as_utc, utcnow
+from bot.follows import Follow
 from bot.open311.models import RequestTokenRow, ServiceRequestRow, StatusChangeRow
 from bot.review.models import ReviewItem
-from bot.state import InboxRecord
+from bot.state import InboxRecord, Resident
 
 STATE_LABELS = {"pending": "waiting", "claimed": "claimed", "approved": "approved", "rejected": "rejected"}
 
@@ -287,6 +289,40 @@ def find_requests(session: Session, filters: RequestFilters, *, page_size: int) 
 def review_item_for_request(session: Session, service_request_id: str) -> ReviewItem | None:
     """The review item an operator filed this request from, if a person decided it."""
     return session.exec(select(ReviewItem).where(ReviewItem.service_request_id == service_request_id)).first()
+
+
+def languages_of(session: Session, references: Collection[str]) -> dict[str, str]:
+    """The language residents wrote requests in, by request id or batch token, where it is known: that of the
+    review item an operator filed it from, else that of the resident who filed it through the bot (the one
+    they speak with it). Requests made through the API have none."""
+    wanted = sorted({reference for reference in references if reference})
+    if not wanted:
+        return {}
+    found: dict[str, str] = {}
+    filers = session.exec(
+        select(Follow.service_request_id, Resident.language)
+        .join(
+            Resident,
+            and_(
+                col(Resident.channel) == col(Follow.channel),
+                col(Resident.resident_id) == col(Follow.resident_id),
+            ),
+        )
+        .where(col(Follow.service_request_id).in_(wanted), Follow.reason == "filed")
+    ).all()
+    for reference, language in filers:
+        if language:
+            found[reference] = language
+    reviewed = session.exec(
+        select(ReviewItem.service_request_id, ReviewItem.token, ReviewItem.language).where(
+            or_(col(ReviewItem.service_request_id).in_(wanted), col(ReviewItem.token).in_(wanted))
+        )
+    ).all()
+    for request_id, token, language in reviewed:
+        for known in (request_id, token):
+            if known is not None and known in wanted and language:
+                found[known] = language
+    return found
 
 
 def request_history(session: Session, request_id: int) -> list[StatusChangeRow]:

@@ -303,7 +303,8 @@ def test_an_operator_accepts_a_batch_submission_and_its_filer_learns_the_number(
         assert waiting["token"] in told
         assert waiting["address"] == "100 GUERRERO ST"
         page = alice.get("/operator/batch")
-        assert "they skipped our recycling" in page.text
+        # The resident's words, in the language they wrote them in.
+        assert '<td lang="en">they skipped our recycling again on Guerrero</td>' in page.text
         assert alice.post(f"/operator/api/batch/{waiting['token']}/accept").status_code == 403  # no CSRF
         accepted = alice.post(f"/operator/api/batch/{waiting['token']}/accept", headers=headers)
         assert accepted.status_code == 200, accepted.text

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
@@ -227,3 +228,28 @@ def test_the_model_running_now_is_compared_by_the_same_rule_as_the_stored_sugges
     learning = client.get("/operator/api/learning").json()
     assert learning["agreed"] == len(texts), learning
     assert learning["current_model"]["agreed"] == len(texts), learning["current_model"]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_residents_words_carry_their_language(deployment: Deployment) -> None:
+    """A screen reader reads a resident's Spanish in Spanish: their words carry ``lang`` wherever the
+    console shows them (WCAG 3.1.2)."""
+    url = deployment.url
+    replies = report_as_resident(url, "res-es", "Hay un bache muy grande en la calle", "5th St y Market St")
+    assert "persona" in replies[-1]  # a person will look, said in Spanish
+    item_id = review_item_of(deployment.runtime, "res-es")
+    client, csrf = signed_in_client(url, "alice", PASSWORDS["alice"])
+    item_page = client.get(f"/operator/queue/{item_id}").text
+    conversation = re.findall(r'<li class="(in|out)" lang="([a-z]+)">', item_page)
+    assert ("in", "es") in conversation
+    assert ("out", "es") in conversation
+    approved = client.post(f"/operator/api/queue/{item_id}/approve", json={}, headers={"X-CSRF-Token": csrf})
+    assert approved.status_code == 200, approved.text
+    request_id = approved.json()["service_request_id"]
+    # Another request, from the API: no language is known for it, so none is claimed.
+    file_at(deployment.runtime, datetime.now(UTC), "graffiti", "api")
+    request_page = client.get(f"/operator/requests/{request_id}").text
+    assert '<blockquote lang="es">Hay un bache muy grande en la calle</blockquote>' in request_page
+    listed = client.get("/operator/requests").text
+    assert '<td lang="es">Hay un bache muy grande en la calle</td>' in listed
+    assert "<td>x</td>" in listed  # file_at's description, with no language
