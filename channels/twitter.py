@@ -36,7 +36,7 @@ import logging
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any, ClassVar, TypeVar
 
@@ -85,6 +85,11 @@ _LEADING_MENTIONS = re.compile(r"^(?:\s*@\w+)+\s*")
 # a minute by default): a passing fault (the database restarting) heals within a few; one that fails this
 # many times in a row (a quarter of an hour by default) is given up to a person rather than hold the
 # cursor back for ever. Counted in memory: a restart gives it the full count again.
+# The very first poll of an account (no cursor yet) answers only what was written this long before it: a
+# new deployment on an account residents have been mentioning for years must not reply under all of them
+# (X's automation rules forbid unsolicited replies), but a report sent while the bot was being set up is
+# answered. Older ones only move the cursor past them, and are logged.
+FIRST_POLL_LOOKBACK = timedelta(minutes=15)
 MAX_POLL_ATTEMPTS = 15
 MAX_POLL_FAILURES_KEPT = 1000
 UNHANDLED_REASON = "the bot could not handle this message"
@@ -163,6 +168,8 @@ class TwitterChannel(Channel):
         # Ids handled while an earlier one that failed keeps the cursor before them (read again each poll;
         # after a restart the engine's inbox recognises them instead).
         self._handled_ahead: set[str] = set()
+        # Per cursor, what the first poll without a cursor answers from (``FIRST_POLL_LOOKBACK``).
+        self._answer_from: dict[str, datetime] = {}
 
     @classmethod
     def from_config(cls, config: Any, handler: MessageHandler, *, public_url: str) -> TwitterChannel:
@@ -216,6 +223,7 @@ class TwitterChannel(Channel):
             return await self._handle_in_order(
                 self.cursor_name,
                 [(tweet, partial(self.mention_to_inbound, tweet, includes)) for tweet, includes in mentions],
+                first_poll=since_id is None,
             )
 
     async def poll_direct_messages_once(self) -> int:
@@ -231,21 +239,44 @@ class TwitterChannel(Channel):
             return await self._handle_in_order(
                 self.dm_cursor_name,
                 [(event, partial(self._event_to_inbound, event)) for event in events],
+                first_poll=after is None,
             )
 
     async def _handle_in_order(
-        self, cursor_name: str, items: Sequence[tuple[Mapping[str, Any], Callable[[], InboundMessage | None]]]
+        self,
+        cursor_name: str,
+        items: Sequence[tuple[Mapping[str, Any], Callable[[], InboundMessage | None]]],
+        *,
+        first_poll: bool = False,
     ) -> int:
         """Hands each item (X's tweet or event, and how to make it a message: None to skip it) to the
         engine, oldest first. The cursor follows the handled ones until the first that fails and is not
         given up yet; the ones after it are still handled (the engine's inbox recognises them when they
-        are read again)."""
+        are read again). On the ``first_poll`` of an account, what is older than ``FIRST_POLL_LOOKBACK`` is
+        passed over."""
         store = self._store()
         handled = 0
         held_back = False
+        # Fixed at this process's first poll, so a first poll tried again (its first item failed, the
+        # cursor still unset) passes over no more than the first did.
+        oldest_answered = self._answer_from.setdefault(cursor_name, datetime.now(UTC) - FIRST_POLL_LOOKBACK)
+        passed_over = {
+            str(raw["id"])
+            for raw, _ in items
+            if first_poll and _parse_time(raw.get("created_at")) < oldest_answered
+        }
+        if passed_over:
+            logger.info(
+                "X %s: first poll; %d written before %s passed over (not answered)",
+                cursor_name,
+                len(passed_over),
+                oldest_answered.isoformat(timespec="seconds"),
+            )
         for raw, to_inbound in items:
             item_id = str(raw["id"])
-            if item_id not in self._handled_ahead:
+            if item_id in passed_over:
+                pass  # only the cursor moves past it
+            elif item_id not in self._handled_ahead:
                 try:
                     inbound = to_inbound()
                     if inbound is not None:

@@ -110,11 +110,13 @@ class FakeX:
         photo_urls: tuple[str, ...] = (),
         in_reply_to_tweet_id: str | None = None,
         lang: str = "en",
+        created_at: datetime | None = None,
     ) -> str:
         """A resident tweets at the city's account; returns the tweet id.
 
         ``coordinates`` is (lat, long) of a precise geotag; ``place`` is an X place object
-        (``{"id", "full_name", "place_type", "geo": {"bbox": [w, s, e, n]}}``).
+        (``{"id", "full_name", "place_type", "geo": {"bbox": [w, s, e, n]}}``); ``created_at`` backdates it
+        (a mention from before the bot was running).
         """
         tweet_id = str(next(self._ids))
         body = text if f"@{self.username}".lower() in text.lower() else f"@{self.username} {text}"
@@ -128,7 +130,7 @@ class FakeX:
             "text": body.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"),
             "edit_history_tweet_ids": [tweet_id],
             "author_id": author_id,
-            "created_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+            "created_at": (created_at or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
             "lang": lang,
             "entities": {
                 "mentions": [
@@ -173,21 +175,23 @@ class FakeX:
             self._state.tweets[tweet_id] = _Tweet(data=data, place=place, media=media, author=author)
         return tweet_id
 
-    def direct_message(self, sender_id: str, text: str) -> str:
+    def direct_message(self, sender_id: str, text: str, *, created_at: datetime | None = None) -> str:
         """A resident sends the city's account a direct message; returns the DM event id."""
         event_id = str(next(self._ids))
         with self._lock:
-            self._state.dm_events.append(self._dm_event(event_id, sender_id, sender_id, text))
+            self._state.dm_events.append(self._dm_event(event_id, sender_id, sender_id, text, created_at))
         return event_id
 
-    def _dm_event(self, event_id: str, sender_id: str, resident_id: str, text: str) -> dict[str, Any]:
+    def _dm_event(
+        self, event_id: str, sender_id: str, resident_id: str, text: str, created_at: datetime | None = None
+    ) -> dict[str, Any]:
         return {
             "id": event_id,
             "event_type": "MessageCreate",
             "text": text,
             "sender_id": sender_id,
             "dm_conversation_id": "-".join(sorted([self.user_id, resident_id])),
-            "created_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+            "created_at": (created_at or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
         }
 
     def rate_limit(self, endpoint: str, *, reset_in: float = 1.0, times: int = 1, after: int = 0) -> None:

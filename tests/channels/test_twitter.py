@@ -215,6 +215,28 @@ def test_a_crash_mid_poll_keeps_the_unhandled_mentions(fake: FakeX, cursors: Dat
     assert [m.reply_to for m in recovered.messages()] == [second]
 
 
+def test_a_new_deployment_does_not_answer_the_accounts_old_mentions(
+    fake: FakeX, cursors: DatabaseCursorStore
+) -> None:
+    # Before, the first poll answered the newest page of mentions, however old: a bot put on an account
+    # residents had been mentioning for years replied publicly under each of them.
+    long_ago = utcnow() - timedelta(days=40)
+    fake.mention("111", "Pothole on Guerrero, anyone?", created_at=long_ago)
+    fake.direct_message("111", "is this account run by the city?", created_at=long_ago)
+    during_set_up = fake.mention(
+        RESIDENT, "Streetlight out on Valencia", created_at=utcnow() - timedelta(minutes=5)
+    )
+    recorder = Recorder()
+    channel = make_channel(fake, recorder, cursors)
+    assert asyncio.run(channel.poll_once()) == 1
+    assert [m.reply_to for m in recorder.messages()] == [during_set_up]
+
+    # The cursors are past the old ones: later polls answer what is new, and only that.
+    later = fake.mention("222", "Illegal dumping on 16th")
+    assert asyncio.run(make_channel(fake, recorder, cursors).poll_once()) == 1
+    assert [m.reply_to for m in recorder.messages()] == [during_set_up, later]
+
+
 def test_direct_messages_are_read_once_across_restarts(fake: FakeX, cursors: DatabaseCursorStore) -> None:
     recorder = Recorder()
     channel = make_channel(fake, recorder, cursors)
