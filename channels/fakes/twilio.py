@@ -13,7 +13,11 @@ real socket. The fake:
   does;
 - plays Twilio's side of webhooks: ``inbound`` POSTs a signed SMS/MMS webhook to the bot (signature from
   twilio's own ``RequestValidator.compute_signature`` over the URL Twilio would call and all parameters),
-  ``status_callback`` POSTs a signed delivery status to the callback URL the bot gave when sending.
+  ``status_callback`` POSTs a signed delivery status to the callback URL the bot gave when sending;
+- plays the residents over HTTP for demos (``python -m channels.fakes twilio``): ``POST /fake/messages``
+  with ``{"from": "+14155550123", "body": "..."}`` texts the bot at ``webhook_url`` and answers with its
+  replies (the TwiML's messages); ``GET /fake/numbers/<number>`` lists what the bot sent there by the REST
+  API (status updates).
 """
 
 from __future__ import annotations
@@ -25,9 +29,12 @@ import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
+from functools import partial
 
 import httpx
+from defusedxml import ElementTree
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -61,6 +68,8 @@ class FakeTwilio:
     auth_token: str = "fake-twilio-auth-token"
     # Set by the test once the fake is served (the media URLs it hands out point at it).
     base_url: str = "http://127.0.0.1"
+    # Where the bot takes Twilio's webhooks (only for playing residents over HTTP, ``/fake/messages``).
+    webhook_url: str = "http://127.0.0.1:8311/webhooks/twilio"
     sent: list[SentSms] = field(default_factory=list)
     _failures: list[_Failure | None] = field(default_factory=list)
     _media: dict[str, tuple[bytes, str]] = field(default_factory=dict)
@@ -75,6 +84,9 @@ class FakeTwilio:
             routes=[
                 Route(messages, self._create_message, methods=["POST"]),
                 Route(media, self._get_media, methods=["GET"]),
+                # Playing the residents over HTTP, for demos (``python -m channels.fakes twilio``).
+                Route("/fake/messages", self._control_message, methods=["POST"]),
+                Route("/fake/numbers/{number}", self._control_number, methods=["GET"]),
             ]
         )
 
@@ -236,6 +248,24 @@ class FakeTwilio:
             },
             status_code=201,
         )
+
+    async def _control_message(self, request: Request) -> Response:
+        """``{"from": "+14155550123", "body": "..."}``: a resident texts the bot; answers with its replies."""
+        try:
+            body = await request.json()
+            sender, text = str(body["from"]), str(body.get("body", ""))
+        except (ValueError, KeyError, TypeError):
+            return JSONResponse({"error": 'send {"from": "+1...", "body": "..."}'}, status_code=400)
+        # In a thread: the bot may call this server back (MMS media) while answering.
+        answer = await run_in_threadpool(partial(self.inbound, self.webhook_url, from_=sender, body=text))
+        if answer.status_code != 200:
+            return JSONResponse({"status": answer.status_code, "error": answer.text}, status_code=502)
+        replies = [element.text or "" for element in ElementTree.fromstring(answer.text).iter("Message")]
+        return JSONResponse({"replies": replies})
+
+    async def _control_number(self, request: Request) -> Response:
+        sent = self.sent_to(request.path_params["number"])
+        return JSONResponse({"messages": [{"sid": sms.sid, "body": sms.body} for sms in sent]})
 
     async def _get_media(self, request: Request) -> Response:
         if not self._authorized(request, request.path_params["account_sid"]):

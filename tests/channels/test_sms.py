@@ -97,6 +97,23 @@ def test_a_signed_webhook_files_the_request_and_replies_in_twiml(fake: FakeTwili
     assert fake.sent == []
 
 
+def test_the_fake_plays_residents_over_http_for_demos(fake: FakeTwilio, bot: RunningBot) -> None:
+    # ``python -m channels.fakes twilio``: a resident texts with curl and reads the bot's answers.
+    fake.webhook_url = webhook(bot)
+    with httpx.Client(base_url=fake.base_url, timeout=30) as demo:
+        answer = demo.post("/fake/messages", json={"from": RESIDENT, "body": CLEAR_REPORT})
+        assert answer.status_code == 200, answer.text
+        [reply] = answer.json()["replies"]
+        filed = re.search(r"filed as #(\d+)", reply)
+        assert filed, reply
+        bot.runtime.open311.update_status(filed.group(1), "closed", "Patched.", actor="crew")
+        bot.notify()
+        bot.deliver()
+        [update] = demo.get(f"/fake/numbers/{RESIDENT}").json()["messages"]
+        assert "Patched." in update["body"]
+        assert demo.post("/fake/messages", json={"body": "no sender"}).status_code == 400
+
+
 def test_control_characters_in_a_text_are_dropped_and_the_report_filed(
     fake: FakeTwilio, bot: RunningBot
 ) -> None:

@@ -62,6 +62,14 @@ class RunningBot:
         """Runs the outbox sender once (the job the scheduler runs every few seconds)."""
         return asyncio.run(self.messaging.dispatcher.deliver_due())
 
+    def notify(self) -> int:
+        """Runs the status-notification job once on the core's changes; returns the messages queued."""
+        from bot.notifications import CORE, notify_once
+        from bot.templates import load_templates
+
+        with self.runtime.sessions() as session:
+            return notify_once(session, load_templates(), CORE)
+
     def request(self, service_request_id: str) -> dict[str, Any]:
         response = self.client.get(f"/open311/v2/requests/{service_request_id}.json")
         assert response.status_code == 200, response.text
