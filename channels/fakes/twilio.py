@@ -257,7 +257,12 @@ class FakeTwilio:
         except (ValueError, KeyError, TypeError):
             return JSONResponse({"error": 'send {"from": "+1...", "body": "..."}'}, status_code=400)
         # In a thread: the bot may call this server back (MMS media) while answering.
-        answer = await run_in_threadpool(partial(self.inbound, self.webhook_url, from_=sender, body=text))
+        try:
+            answer = await run_in_threadpool(partial(self.inbound, self.webhook_url, from_=sender, body=text))
+        except httpx.HTTPError as exc:
+            return JSONResponse(
+                {"error": f"the bot does not answer at {self.webhook_url}: {exc}"}, status_code=502
+            )
         if answer.status_code != 200:
             return JSONResponse({"status": answer.status_code, "error": answer.text}, status_code=502)
         replies = [element.text or "" for element in ElementTree.fromstring(answer.text).iter("Message")]
