@@ -5,6 +5,8 @@ back as the operator filled it in."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,6 +23,7 @@ from tests.operator.support import (
     sign_in,
     wait_for_message,
 )
+from tests.operator.test_console_access import signed_in_client
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -209,13 +212,44 @@ def test_a_refusal_names_the_field_by_its_label_next_to_it(deployment: Deploymen
     assert page.get_by_label("About how many items are there?").input_value() == "a few"
 
 
+# Words in table cells that the layout broke across lines ("ali/ce", a date one digit per line): each word's
+# text as laid out takes more than one line box. A word is what lies between spaces and hyphens (a break
+# after a hyphen is a proper one); visually hidden text (a button's name) is left out.
+BROKEN_WORDS = """() => {
+  const broken = [];
+  for (const cell of document.querySelectorAll('.table-wrap td, .table-wrap th')) {
+    const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      if (node.parentElement.closest('.visually-hidden')) continue;
+      for (const word of node.data.matchAll(/[^\\s-]+/g)) {
+        const range = document.createRange();
+        range.setStart(node, word.index);
+        range.setEnd(node, word.index + word[0].length);
+        const boxes = [...range.getClientRects()].filter(r => r.width > 0);
+        const lines = new Set(boxes.map(r => Math.round(r.top)));
+        if (lines.size > 1) broken.push(word[0]);
+      }
+    }
+  }
+  return broken;
+}"""
+
+
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_an_item_and_a_request_fit_a_small_phone(deployment: Deployment, open_browser: Any) -> None:
+def test_the_pages_fit_a_small_phone(
+    deploy: Callable[..., AbstractContextManager[Deployment]], open_browser: Any
+) -> None:
+    with deploy(open311={"batch_acceptance": "operator"}) as deployment:
+        check_the_pages_fit_a_small_phone(deployment, open_browser)
+
+
+def check_the_pages_fit_a_small_phone(deployment: Deployment, open_browser: Any) -> None:
+    url, runtime = deployment.url, deployment.runtime
     long_address = (
         "1234 SOUTH VAN NESS AVENUE AT THE CORNER OF CESAR CHAVEZ STREET, SAN FRANCISCO, CALIFORNIA"
     )
     item_id = enqueue_report(
-        deployment.runtime,
+        runtime,
         resident_id="res-phone",
         text="Graffiti-on-the-whole-wall-of-the-building-next-to-the-laundromat-and-the-bakery",
         suggestions=SUGGESTIONS,
@@ -227,19 +261,63 @@ def test_an_item_and_a_request_fit_a_small_phone(deployment: Deployment, open_br
     page = claimed_item_page(deployment, open_browser, item_id)
     page.get_by_role("button", name="Approve and file").click()
     page.wait_for_url(re.compile(r"/operator/\?done=approved"))
-    told = wait_for_message(deployment.url, "res-phone", "filed as #")
+    told = wait_for_message(url, "res-phone", "filed as #")
     found = re.search(r"#(\d+)", told)
     assert found is not None
-    page.set_viewport_size({"width": 360, "height": 780})
-    for path in (f"/operator/queue/{item_id}", f"/operator/requests/{found.group(1)}"):
-        page.goto(deployment.url + path)
-        assert page.evaluate("document.documentElement.scrollWidth") <= 360, path
-        link = page.get_by_role("link", name=re.compile("OpenStreetMap")).bounding_box()
-        assert link is not None
-        assert link["x"] + link["width"] <= 360, path
+    request_id = found.group(1)
+    # Something in every table: the request's history, a rejection, a batch submission waiting.
+    client, csrf = signed_in_client(url, "alice", PASSWORDS["alice"])
+    headers = {"X-CSRF-Token": csrf}
+    changed = client.post(
+        f"/operator/api/requests/{request_id}/status",
+        json={"status_notes": "Painted over by the crew from the northeast yard"},
+        headers=headers,
+    )
+    assert changed.status_code == 200, changed.text
+    rejected = queue_report(deployment, "res-phone-3")
+    refusal = {"reason": "A duplicate of the report made at Valencia and 16th this morning"}
+    assert client.post(f"/operator/api/queue/{rejected}/reject", json=refusal, headers=headers).is_success
+    batch = enqueue_report(
+        runtime,
+        resident_id="res-phone-4",
+        text="they skipped our recycling again",
+        suggestions=[{"service_code": "missed_collection", "confidence": 0.5}],
+        address_string="300 HOWARD ST",
+    )
+    assert client.post(f"/operator/api/queue/{batch}/approve", json={}, headers=headers).is_success
+
+    tables = ["/operator/", "/operator/requests", "/operator/audit", "/operator/batch"]
+    with_map = [f"/operator/queue/{item_id}", f"/operator/requests/{request_id}"]
+    for width in (320, 360, 640):
+        page.set_viewport_size({"width": width, "height": 780})
+        for path in [*with_map, *tables]:
+            page.goto(url + path)
+            # Nothing wider than the screen: the page itself never scrolls sideways.
+            assert page.evaluate("document.documentElement.scrollWidth") <= width, (width, path)
+            # Tables scroll inside their frame instead, and no word in them is broken across lines.
+            assert page.evaluate(BROKEN_WORDS) == [], (width, path)
+            if path in with_map:
+                link = page.get_by_role("link", name=re.compile("OpenStreetMap")).bounding_box()
+                assert link is not None
+                assert link["x"] + link["width"] <= width, (width, path)
+
+    # A table wider than the phone is a region the keyboard reaches and scrolls.
+    page.set_viewport_size({"width": 320, "height": 780})
+    page.goto(f"{url}/operator/audit")
+    frame = page.get_by_role("region", name="Audit log entries")
+    assert frame.evaluate("frame => frame.scrollWidth > frame.clientWidth")
+    for _ in range(30):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.getAttribute('aria-label')") == "Audit log entries":
+            break
+    else:
+        raise AssertionError("the audit log's table cannot be reached with the Tab key")
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function("() => document.activeElement.scrollLeft > 0")
+
     # A claimed item's decision form too.
     other = queue_report(deployment, "res-phone-2")
-    page.goto(f"{deployment.url}/operator/queue/{other}")
+    page.goto(f"{url}/operator/queue/{other}")
     page.get_by_role("button", name=f"Claim #{other}").click()
     page.wait_for_url(re.compile(rf"/operator/queue/{other}\?done=claimed"))
-    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    assert page.evaluate("document.documentElement.scrollWidth") <= 320
