@@ -141,6 +141,8 @@ def test_an_operator_approves_corrects_rejects_and_closes(deployment: Deployment
     page.get_by_role("button", name=f"Claim #{reject_id}").click()
     page.wait_for_url(re.compile(rf"/operator/queue/{reject_id}"))
     reason = "Meter prices are set by the transport agency."
+    # The reason must be given, and its label says so where everyone sees it.
+    assert page.locator("label[for=reason]").inner_text().startswith("Reason for rejecting (required)")
     page.get_by_label(re.compile("Reason for rejecting")).fill(reason)
     page.get_by_role("button", name="Reject").click()
     page.wait_for_url(re.compile(r"/operator/\?done=rejected"))
