@@ -2,7 +2,8 @@
 
 The session cookie holds only a random token; the database keeps its SHA-256 digest, the operator, the
 session's CSRF token and its expiry. Keeping sessions on the server (not in a signed cookie) means signing
-out, or disabling an operator, ends their sessions at once, in every worker.
+out, or disabling an operator, ends their sessions at once, in every worker. A session ends after
+``session_hours`` without use: each use moves its end (``keep_alive``); there is no limit on a session in use.
 
 Sign-in attempts are recorded in the database too, so the throttle holds across workers and restarts: after
 ``max_sign_in_attempts`` failures for one name or from one address within ``sign_in_window_seconds``,
@@ -134,6 +135,24 @@ def resolve_session(session: Session, token: str | None) -> SignedIn | None:
     if operator is None or operator.disabled or operator.id is None:
         return None
     return SignedIn(operator_id=operator.id, name=operator.name, csrf_token=stored.csrf_token)
+
+
+def keep_alive(session: Session, token: str, idle_hours: float) -> datetime | None:
+    """Moves the end of a session in use to ``idle_hours`` from now (``operator.session_hours``): a session
+    ends after that long without use, never while the operator is working. To spare a write per request, it
+    moves only once a tenth of that (at most a minute) has passed since it last did; returns the new end
+    when it moved, else None."""
+    stored = session.get(OperatorSession, _digest(token))
+    if stored is None:
+        return None
+    idle = timedelta(hours=idle_hours)
+    now = utcnow()
+    if as_utc(stored.expires_at) - now > idle - min(timedelta(minutes=1), idle / 10):
+        return None
+    stored.expires_at = now + idle
+    session.add(stored)
+    session.commit()
+    return stored.expires_at
 
 
 def sign_out(session: Session, token: str | None) -> None:

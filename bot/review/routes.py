@@ -80,6 +80,7 @@ from bot.review.web import (
     item_or_404,
     request_change,
     request_row,
+    set_session_cookie,
     whole_number,
 )
 from bot.runtime import Runtime
@@ -355,15 +356,7 @@ def operator_router(console: Console) -> ConsolePages:
         inside = path.startswith(PREFIX + "/") and "//" not in path and "\\" not in path
         target = next_path if inside else PREFIX + "/"
         response = RedirectResponse(target, status_code=303)
-        response.set_cookie(
-            SESSION_COOKIE,
-            new.token,
-            max_age=int(console.settings.operator.session_hours * 3600),
-            path=PREFIX,
-            httponly=True,
-            samesite="strict",
-            secure=console.secure_cookies,
-        )
+        set_session_cookie(response, console, new.token)
         response.delete_cookie(SIGN_IN_CSRF_COOKIE, path=PREFIX)
         return response
 

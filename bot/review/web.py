@@ -12,14 +12,14 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Request, Response
 from sqlmodel import Session
 from starlette.datastructures import FormData
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.open311.models import ServiceRequestRow
 from bot.review import decisions, views
-from bot.review.auth import SESSION_COOKIE, SignedIn, resolve_session, tokens_match
+from bot.review.auth import SESSION_COOKIE, SignedIn, keep_alive, resolve_session, tokens_match
 from bot.review.console import Console
 from bot.review.forms import FieldProblems
 
@@ -95,10 +95,35 @@ def client_of(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+def set_session_cookie(response: Response, console: Console, token: str) -> None:
+    """The session cookie, kept by the browser as long as the session lasts without use."""
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=int(console.settings.operator.session_hours * 3600),
+        path=PREFIX,
+        httponly=True,
+        samesite="strict",
+        secure=console.secure_cookies,
+    )
+
+
+# Where signed_in leaves the session cookie to send again when the session's end moved (ConsoleHeaders
+# adds it to the response: a route that returns its own Response gets no headers from a dependency).
+RENEWED_COOKIE = "console_renewed_session_cookie"
+
+
 def signed_in(request: Request, session: DB) -> SignedIn:
-    operator = resolve_session(session, request.cookies.get(SESSION_COOKIE))
-    if operator is None:
+    """The operator whose session this is; using it moves the session's end (and the cookie's) further."""
+    token = request.cookies.get(SESSION_COOKIE)
+    operator = resolve_session(session, token)
+    if operator is None or token is None:
         raise NotSignedIn()
+    console = console_of(request)
+    if keep_alive(session, token, console.settings.operator.session_hours) is not None:
+        carrier = Response()
+        set_session_cookie(carrier, console, token)
+        setattr(request.state, RENEWED_COOKIE, carrier.headers["set-cookie"].encode("latin-1"))
     return operator
 
 
@@ -319,9 +344,18 @@ class ConsoleHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                present = {name.lower() for name, _ in message.get("headers", [])}
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
                 extra = [(name, value) for name, value in self.HEADERS if name not in present]
-                message["headers"] = [*message.get("headers", []), *extra]
+                # The session's cookie again, its end moved (signed_in), unless the response sets or ends
+                # it itself (signing in or out).
+                renewed = scope.get("state", {}).get(RENEWED_COOKIE)
+                cookie = SESSION_COOKIE.encode() + b"="
+                if renewed and not any(
+                    name.lower() == b"set-cookie" and value.startswith(cookie) for name, value in headers
+                ):
+                    extra.append((b"set-cookie", renewed))
+                message["headers"] = [*headers, *extra]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -22,6 +22,7 @@ from sqlmodel import col, select
 import bot.open311
 from bot.review import learning
 from bot.review.audit import AuditEntry
+from bot.review.auth import SESSION_COOKIE
 from bot.review.models import ReviewItem
 from tests.operator.support import PASSWORDS, Deployment, csrf_token, enqueue_report, wait_for_message
 
@@ -264,6 +265,29 @@ def test_a_claim_lapses_so_an_item_is_never_stuck(
         )
         assert late.status_code == 409
         assert "claimed by bob" in late.json()["error"]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_session_lasts_while_the_operator_works_and_ends_when_they_stop(
+    deploy: Callable[..., AbstractContextManager[Deployment]],
+) -> None:
+    with deploy(operator={"session_hours": 0.001}) as deployment:  # 3.6 seconds without use
+        client, _ = signed_in_client(deployment.url, "alice", PASSWORDS["alice"])
+        token = client.cookies[SESSION_COOKIE]
+        started = time.monotonic()
+        while time.monotonic() - started < 8:  # working for more than twice that
+            time.sleep(0.8)
+            answer = client.get("/operator/api/queue")
+            assert answer.status_code == 200, f"signed out after {time.monotonic() - started:.1f} s of work"
+            # The browser is told to keep the cookie as long again (it would drop it 3 s after sign-in).
+            assert f"{SESSION_COOKIE}={token}" in answer.headers["set-cookie"]
+            assert "Max-Age=3" in answer.headers["set-cookie"]
+        time.sleep(4.5)  # away
+        assert client.get("/operator/api/queue").status_code == 401
+        replayed = httpx.get(
+            f"{deployment.url}/operator/api/queue", cookies={SESSION_COOKIE: token}, timeout=10
+        )
+        assert replayed.status_code == 401  # ended on the server too, not only in the browser
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
