@@ -8,6 +8,7 @@ Francisco geocoder, so the project works right after set-up without training any
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -57,6 +58,11 @@ class Pipeline:
             raise ModelError(f"the spaCy pipeline has no {_classifier.COMPONENT_NAME} component")
         self.nlp = nlp
         self.resolver = resolver
+        # spaCy's memory zones share one vocabulary and are not safe across threads: a zone ending in one
+        # thread forgot the words another thread's message was still reading ("Ness" of "Van Ness"), and
+        # from then on every message with that word failed (E018, then E109) until a restart. The bot
+        # classifies from worker threads, so one message at a time reads through spaCy.
+        self._one_at_a_time = threading.Lock()
         stored = nlp.meta.get("open311", {}).get("auto_file_threshold")
         if auto_file_threshold is None and stored is None:
             raise ModelError("the model's meta.json has no open311.auto_file_threshold; retrain it")
@@ -73,7 +79,7 @@ class Pipeline:
         # Every new word a Doc reads would otherwise stay in the shared vocabulary for the life of the
         # process (a bot reading typos, links and case numbers for weeks grows without bound); the zone
         # forgets them when the message is done. The cats dict outlives the Doc.
-        with self.nlp.memory_zone():
+        with self._one_at_a_time, self.nlp.memory_zone():
             cats = self.nlp(readable(text)).cats
         return _classifier.prediction_from_cats(cats)
 

@@ -3,10 +3,16 @@ and the metrics that judge it."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -58,6 +64,39 @@ def test_a_bot_reading_new_words_for_weeks_keeps_none_of_them(pipeline: Pipeline
     for number in range(200):
         pipeline.classify(f"Case #{number}x{number * 7919} still open, see https://example.org/r/{number}q")
     assert len(pipeline.nlp.vocab.strings) == strings
+
+
+def test_messages_read_from_many_threads_never_share_a_memory_zone() -> None:
+    # The bot classifies from worker threads. spaCy's memory zones share one vocabulary: a zone ending in
+    # one thread forgot words another thread was still reading, and from then on every message with such a
+    # word ("Van Ness") failed until a restart. Each zone is held a little, so overlapping ones would meet.
+    pipeline = load_pipeline()
+    real_zone = pipeline.nlp.memory_zone
+    guard = threading.Lock()
+    active, most = 0, 0
+
+    @contextlib.contextmanager
+    def watched_zone(*args: Any, **kwargs: Any) -> Iterator[None]:
+        nonlocal active, most
+        with guard:
+            active += 1
+            most = max(most, active)
+        try:
+            time.sleep(0.005)
+            with real_zone(*args, **kwargs):
+                yield
+        finally:
+            with guard:
+                active -= 1
+
+    texts = [f"pothole at Zq{n}vell Ave and Van Ness, near the Blorp{n} cafe" for n in range(64)]
+    expected = [pipeline.classify(text) for text in texts]
+    pipeline.nlp.memory_zone = watched_zone  # type: ignore[method-assign]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        got = list(pool.map(pipeline.classify, texts))
+    assert most == 1
+    assert got == expected
+    assert pipeline.classify("pothole at Van Ness Ave and Geary Blvd").service_code == "pothole"
 
 
 def test_the_shipped_model_knows_the_common_words_before_the_first_message(pipeline: Pipeline) -> None:
