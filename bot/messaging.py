@@ -7,12 +7,16 @@ uses the review queue).
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
 from fastapi import FastAPI
 
+from bot import outbox
 from bot.backend import RequestBackend
+from bot.clock import utcnow
 from bot.config import ConfigError
 from bot.conversation import ConversationEngine
 from bot.cursors import DatabaseCursorStore
@@ -27,6 +31,8 @@ from bot.understanding import pipeline_from_settings
 from channels.base import Channel
 from channels.registry import ChannelUnavailable, build_channels
 from intents.types import Understander
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -86,6 +92,8 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
         app.router.routes.extend(channel.routes())
 
     async def start() -> None:
+        if runtime.engine.dialect.name == "sqlite":
+            await asyncio.to_thread(_release_dead_senders_leases, runtime, messaging)
         for channel in messaging.channels.values():
             await channel.start()
 
@@ -94,6 +102,16 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
             await channel.stop()
 
     runtime.add_lifecycle(start, stop)
+
+
+def _release_dead_senders_leases(runtime: Runtime, messaging: Messaging) -> None:
+    # One process per SQLite database: replies a crash left mid-send go out now, not after the lease.
+    with runtime.sessions() as session:
+        released = outbox.release_leases(
+            session, now=utcnow(), lease_seconds=messaging.dispatcher.retry_policy.lease_seconds
+        )
+    if released:
+        log.info("outbox: %d replies a stopped process left unsent are due again", released)
 
 
 def _give_cursor_stores(channels: dict[str, Channel], store: DatabaseCursorStore) -> None:

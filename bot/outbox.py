@@ -200,6 +200,28 @@ def claim_due(session: Session, *, now: datetime, limit: int, lease_seconds: flo
     return sorted(rows, key=lambda row: row.id or 0)
 
 
+def release_leases(session: Session, *, now: datetime, lease_seconds: float) -> int:
+    """Makes due again the rows a sender that died left leased (claimed, never finished), and commits.
+
+    Only for a database one process uses (SQLite): at its start no sender of its own is running yet, so a
+    lease can only be a dead process's, and its replies would otherwise wait out the lease (two minutes)
+    after a crash. A row waiting out a backoff shorter than a lease is tried once sooner: harmless. With
+    several workers (PostgreSQL) the others' leases are live and left alone.
+    """
+    released = session.execute(
+        update(OutboxMessage)
+        .where(
+            col(OutboxMessage.status) == "pending",
+            col(OutboxMessage.next_attempt_at) > now,
+            col(OutboxMessage.next_attempt_at) <= now + timedelta(seconds=lease_seconds),
+        )
+        .values(next_attempt_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    return int(getattr(released, "rowcount", 0) or 0)
+
+
 async def deliver_due(
     session_factory: Callable[[], AbstractContextManager[Session]],
     channels: Mapping[str, Channel],

@@ -366,6 +366,27 @@ def test_an_sms_conversation_spans_a_restart(settings: Settings, fake: FakeTwili
         assert bot.request_count() == 1
 
 
+def test_a_status_update_a_crash_left_mid_send_goes_out_when_the_bot_restarts(
+    settings: Settings, fake: FakeTwilio
+) -> None:
+    with running_bot(settings, **sms_settings(fake)) as bot, bot.runtime.sessions() as session:
+        outbox.enqueue(session, OutboundMessage(channel="sms", resident_id=RESIDENT, text="Pothole filled."))
+        session.commit()
+        # A sender claims it, and the process dies before sending it.
+        [claimed] = outbox.claim_due(session, now=utcnow(), limit=10, lease_seconds=120)
+    with running_bot(settings, **sms_settings(fake)) as bot:
+        report = bot.deliver()
+    if settings.database_url.startswith("sqlite"):
+        # One process per SQLite database: the lease can only be the dead one's. Before, the update waited
+        # out the two-minute lease.
+        assert report.delivered == 1
+        assert [sms.body for sms in fake.sent_to(RESIDENT)] == ["Pothole filled."]
+    else:
+        # Several workers share PostgreSQL: the lease may be a live sender's, and is left to run out.
+        assert report.delivered == 0
+    assert claimed.text == "Pothole filled."
+
+
 def test_an_enabled_sms_channel_without_credentials_is_a_configuration_error(tmp_path: Path) -> None:
     config = tmp_path / "bot.toml"
     config.write_text(f'data_dir = "{tmp_path}"\n[twilio]\nenabled = true\naccount_sid = "AC1"\n')
