@@ -37,7 +37,9 @@ from channels.messages import (
 
 CHANNEL_NAME = "local"
 MAX_ID_CHARS = 128
-MAX_TEXT_CHARS = 4000
+# As long as the longest message another channel brings (an X direct message); the report keeps the first
+# 4,000 characters of it, as for every channel.
+MAX_TEXT_CHARS = 10_000
 # The largest message id the outbox can hold (PostgreSQL's INTEGER, 32 bits): 'after' beyond it is refused.
 MAX_AFTER = 2**31 - 1
 _STRING_FIELDS = ("from", "text", "media_url", "choice", "language", "id")

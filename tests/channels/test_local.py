@@ -36,6 +36,7 @@ def bot(settings: Settings) -> Iterator[RunningBot]:
         ({"from": "a", "media_url": "http://"}, "'media_url' must be an http(s) URL"),
         ({"from": "a", "media_url": "http://[::1/x.jpg"}, "'media_url' must be an http(s) URL"),
         ({"from": "a", "media_url": "https://example.org/a b.jpg"}, "'media_url' must be an http(s) URL"),
+        ({"from": "a", "text": "x" * 10_001}, "'text' must be a string of at most 10000 characters"),
         ({"from": "a", "text": "\x00\x1b"}, "send some 'text'"),
         ({"from": "a\x00", "text": "hi"}, "'from' must not contain control characters"),
         ({"from": "a", "text": "hi", "id": "1\x00"}, "'id' must not contain control characters"),
@@ -145,3 +146,12 @@ def test_control_characters_in_the_text_are_dropped_before_anything_reads_it(bot
         == "There is a huge pothole in the road at 5th St and\nMarket St"
     )
     assert bot.review_items() == []
+
+
+def test_a_long_report_is_filed_with_its_first_4000_characters(bot: RunningBot) -> None:
+    # Before: 422 for anything over 4,000 characters, where Telegram's 4,096 were filed, cut.
+    words = CLEAR_REPORT + ". " + "It is very deep and dangerous. " * 150
+    assert 4000 < len(words) <= 10_000
+    request = bot.request(filed_id(bot.resident("long1").ask(words)))
+    assert len(request["description"]) == 4000
+    assert request["description"].endswith("…")
