@@ -36,7 +36,9 @@ from fastapi.responses import (
 from fastapi.templating import Jinja2Templates
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from bot.backend import ranked_services
 from bot.embedded_backend import EmbeddedBackend
@@ -80,6 +82,7 @@ from bot.review.web import (
     item_or_404,
     request_change,
     request_row,
+    same_origin,
     set_session_cookie,
     whole_number,
 )
@@ -224,14 +227,26 @@ def conflicting_services(checked: str, listed: str) -> str:
 
 
 FORM_NOT_SENT = "You were signed out, so that form was not saved. Sign in, then submit it again."
+FORM_CARRIED = (
+    "You were signed out, so that form was not saved. Sign in and it comes back as you filled it in, to "
+    "check and submit again."
+)
+FORM_KEPT = (
+    "You were signed out, so that form was not saved. Here it is as you filled it in: check it and submit it "
+    "again."
+)
+# The fields of a form sent after signing out, carried through the sign-in form under this prefix.
+CARRIED = "carried:"
 
 
 @dataclass(frozen=True, slots=True)
 class ConsolePages:
-    """The console's page routes, and how a form posted with an expired CSRF token comes back."""
+    """The console's page routes, how a form posted with an expired CSRF token comes back, and how one
+    posted after the session ended is carried through signing in again."""
 
     router: APIRouter
     form_expired: Callable[[Request, FormExpired], Response]
+    form_not_sent: Callable[[Request, FormData], Response]
 
 
 def operator_router(console: Console) -> ConsolePages:
@@ -274,7 +289,11 @@ def operator_router(console: Console) -> ConsolePages:
         name: str = "",
         status_code: int = 200,
         next_path: str = "",
+        carried: list[tuple[str, str]] | None = None,
+        carried_action: str = "",
     ) -> Response:
+        """The sign-in form; ``carried`` are the fields of a form sent to ``carried_action`` after the session
+        ended, sent on with it (hidden) so that form's page comes back filled in once signed in."""
         token = secrets.token_urlsafe(32)
         next_path = next_path or request.query_params.get("next", "")
         response = page(
@@ -287,8 +306,10 @@ def operator_router(console: Console) -> ConsolePages:
             sign_in_csrf=token,
             next_path=next_path,
             name=name,
-            error=error,
+            error=error or (FORM_CARRIED if carried else ""),
             problems=problems or {},
+            carried=carried or [],
+            carried_action=carried_action if carried else "",
         )
         response.set_cookie(
             SIGN_IN_CSRF_COOKIE,
@@ -314,6 +335,12 @@ def operator_router(console: Console) -> ConsolePages:
         form = await request.form()
         name, password = form_text(form, "name"), form.get("password")
         next_path = form_text(form, "next")
+        carried = [
+            (key.removeprefix(CARRIED), value)
+            for key, value in form.multi_items()
+            if key.startswith(CARRIED) and isinstance(value, str)
+        ]
+        carried_action = form_text(form, "form_action")
 
         def again(error: str, status_code: int, problems: dict[str, str] | None = None) -> Response:
             return sign_in_page(
@@ -323,6 +350,8 @@ def operator_router(console: Console) -> ConsolePages:
                 name=name,
                 status_code=status_code,
                 next_path=next_path,
+                carried=carried,
+                carried_action=carried_action,
             )
 
         cookie_token = request.cookies.get(SIGN_IN_CSRF_COOKIE, "")
@@ -355,7 +384,10 @@ def operator_router(console: Console) -> ConsolePages:
         path = next_path.partition("?")[0]
         inside = path.startswith(PREFIX + "/") and "//" not in path and "\\" not in path
         target = next_path if inside else PREFIX + "/"
-        response = RedirectResponse(target, status_code=303)
+        # A form sent after the session ended: its page, filled in as it was sent, to submit again.
+        signed = SignedIn(operator_id=operator.id or 0, name=operator.name, csrf_token=new.csrf_token)
+        refilled = carried_form_page(request, signed, session, carried_action, carried) if carried else None
+        response = refilled or RedirectResponse(target, status_code=303)
         set_session_cookie(response, console, new.token)
         response.delete_cookie(SIGN_IN_CSRF_COOKIE, path=PREFIX)
         return response
@@ -780,17 +812,65 @@ def operator_router(console: Console) -> ConsolePages:
         """A form posted with a CSRF token that is no longer the session's: nothing is done, and the page it
         was on comes back (with a fresh token) holding what the operator had entered, saying so (403). Where
         that page cannot be shown (no such item), an error page says the same."""
+        endpoint, params = request.scope.get("endpoint"), request.path_params
         with console.sessions() as session:
             try:
-                again = form_page_again(request, exc, session)
+                again = form_page_again(
+                    request, exc.operator, session, endpoint, params, exc.form, FORM_EXPIRED, 403
+                )
             except HTTPException:
                 again = None
         return again or error_page(request, exc.operator, 403, FORM_EXPIRED, back_href=form_page(request))
 
-    def form_page_again(request: Request, exc: FormExpired, session: Session) -> Response | None:
-        endpoint = request.scope.get("endpoint")
-        params = request.path_params
-        form = exc.form
+    def form_not_sent(request: Request, form: FormData) -> Response:
+        """A form posted after the session ended: the sign-in form in its place (403), carrying what was
+        entered, so that once signed in the form's page comes back filled in (``carried_form_page``)."""
+        carried = [(key, value) for key, value in form.multi_items() if isinstance(value, str)]
+        return sign_in_page(
+            request,
+            status_code=403,
+            next_path=form_page(request),
+            carried=[(key, value) for key, value in carried if key != "csrf_token"],
+            carried_action=request.url.path,
+        )
+
+    def carried_form_page(
+        request: Request, operator: SignedIn, session: Session, action: str, carried: list[tuple[str, str]]
+    ) -> Response | None:
+        """The page of the console form at ``action`` filled in with ``carried``; None when ``action`` is no
+        such form or its page cannot be shown."""
+        scope = {"type": "http", "path": action, "root_path": "", "method": "POST"}
+        fields: list[tuple[str, str | UploadFile]] = list(carried)
+        for route in router.routes:
+            match, child = route.matches(scope)
+            if match is Match.FULL:
+                try:
+                    return form_page_again(
+                        request,
+                        operator,
+                        session,
+                        child.get("endpoint"),
+                        child.get("path_params", {}),
+                        FormData(fields),
+                        FORM_KEPT,
+                        200,
+                    )
+                except HTTPException:
+                    return None
+        return None
+
+    def form_page_again(
+        request: Request,
+        operator: SignedIn,
+        session: Session,
+        endpoint: Any,
+        params: dict[str, Any],
+        form: FormData | None,
+        message: str,
+        status: int,
+    ) -> Response | None:
+        """The page holding the form of ``endpoint`` (an item's, a request's, the batch list), filled in with
+        ``form`` and saying ``message``; None for any other endpoint."""
         item_id = whole_number(str(params.get("item_id", "")))
         if endpoint in (claim, release, approve, reject) and item_id is not None:
             entered = None
@@ -800,29 +880,29 @@ def operator_router(console: Console) -> ConsolePages:
                 entered = {"reason": form_text(form, "reason")}
             return item_page(
                 request,
-                exc.operator,
+                operator,
                 session,
                 item_id,
-                error=FORM_EXPIRED,
-                status=403,
+                error=message,
+                status=status,
                 details_for=(entered or {}).get("details_for") or "",
                 entered=entered,
             )
         if endpoint is change_status:
             return request_page(
                 request,
-                exc.operator,
+                operator,
                 session,
                 str(params.get("request_id", "")),
-                error=FORM_EXPIRED,
-                status=403,
+                error=message,
+                status=status,
                 entered=entered_change(form) if form is not None else None,
             )
         if endpoint is accept_batch:
-            return batch_page(request, exc.operator, session, error=FORM_EXPIRED, status=403)
+            return batch_page(request, operator, session, error=message, status=status)
         return None
 
-    return ConsolePages(router, form_expired)
+    return ConsolePages(router, form_expired, form_not_sent)
 
 
 def mount(app: FastAPI, runtime: Runtime) -> None:
@@ -963,9 +1043,25 @@ def install_error_answers(app: FastAPI, console: Console, pages: ConsolePages) -
             # The page with its filters and page number, as it was asked for.
             query = {"next": request.url.path + (f"?{request.url.query}" if request.url.query else "")}
         else:
-            # A form: back to the page it was on (not to its action, which only takes a POST).
+            # A form with something in it, sent from this console's page: the sign-in form in its place,
+            # carrying what was entered back to that page (never a form from another site: it could fill in
+            # a form for the operator to submit).
+            form = await form_of(request)
+            if form is not None and same_origin(request) and any(key != "csrf_token" for key in form):
+                return pages.form_not_sent(request, form)
+            # Else back to the page it was on (not to its action, which only takes a POST).
             query = {"next": form_page(request), "done": "form-not-sent"}
         return RedirectResponse(f"{PREFIX}/sign-in?{urlencode(query)}", status_code=303)
+
+    async def form_of(request: Request) -> FormData | None:
+        if not request.headers.get("content-type", "").startswith(
+            ("application/x-www-form-urlencoded", "multipart/form-data")
+        ):
+            return None
+        try:
+            return await request.form()
+        except Exception:  # a body that is no form: nothing to carry
+            return None
 
     async def form_expired(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, FormExpired)

@@ -78,6 +78,15 @@ def form_page(request: Request) -> str:
     return f"{PREFIX}/"
 
 
+def same_origin(request: Request) -> bool:
+    """Whether a form was sent from a page of this site (its Origin, else its Referer, is this host)."""
+    host = request.headers.get("host")
+    origin = request.headers.get("origin")
+    if origin:
+        return urlsplit(origin).netloc == host
+    return urlsplit(request.headers.get("referer", "")).netloc == host
+
+
 def console_of(request: Request) -> Console:
     console: Console = request.app.state.operator_console
     return console

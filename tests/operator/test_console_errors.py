@@ -23,6 +23,7 @@ from bot.review.models import ReviewItem
 from tests.operator.support import (
     PASSWORDS,
     Deployment,
+    assert_focus,
     csrf_token,
     enqueue_report,
     file_at,
@@ -287,6 +288,48 @@ def test_a_form_from_before_signing_in_again_comes_back_with_the_notes(
         "closed",
         "Painted over by the graffiti crew on Tuesday",
     )
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_a_form_sent_after_signing_out_comes_back_filled_in_once_signed_in(
+    deployment: Deployment, open_browser: Any
+) -> None:
+    url = deployment.url
+    request_id = file_at(deployment.runtime, datetime.now(UTC), "graffiti", "api")
+    browser = open_browser()
+    tab1, tab2 = browser.new_page(), browser.new_page()
+    sign_in(tab1, url, "alice", PASSWORDS["alice"])
+    tab1.goto(f"{url}/operator/requests/{request_id}")
+    # In another tab alice signs out (or her session ended while she wrote).
+    tab2.goto(f"{url}/operator/")
+    tab2.get_by_role("button", name="Sign out").click()
+    tab2.wait_for_url(re.compile(r"/operator/sign-in"))
+
+    notes = "Painted over by the graffiti crew on Tuesday;\nthe wall needs a second coat"
+    tab1.get_by_label("Status", exact=True).select_option("closed")
+    tab1.get_by_label(re.compile("Status notes")).fill(notes)
+    tab1.get_by_role("button", name="Save and notify").click()
+    # Nothing saved: the sign-in form says so, and what she wrote goes along with it.
+    assert "that form was not saved" in tab1.get_by_role("alert").inner_text()
+    assert_focus(tab1, "error-summary")
+    tab1.get_by_label("Operator name").fill("alice")
+    tab1.get_by_label("Password").fill("not her password")
+    tab1.get_by_role("button", name="Sign in").click()
+    assert "That name and password do not match" in tab1.get_by_role("alert").inner_text()
+    tab1.get_by_label("Password").fill(PASSWORDS["alice"])
+    tab1.get_by_role("button", name="Sign in").click()
+    # Signed in: the request's form as she filled it in, saying it was not saved yet.
+    assert "Here it is as you filled it in" in tab1.get_by_role("alert").inner_text()
+    assert tab1.get_by_label(re.compile("Status notes")).input_value() == notes
+    assert tab1.get_by_label("Status", exact=True).input_value() == "closed"
+    answer = httpx.get(f"{url}/open311/v2/requests/{request_id}.json", timeout=10).json()[0]
+    assert answer["status"] == "open"
+    tab1.get_by_role("button", name="Save and notify").click()
+    tab1.wait_for_url(re.compile(rf"/operator/requests/{request_id}\?done=updated"))
+    answer = httpx.get(f"{url}/open311/v2/requests/{request_id}.json", timeout=10).json()[0]
+    # (A browser sends a text area's line breaks as CRLF, as on any save.)
+    assert (answer["status"], answer["status_notes"].replace("\r\n", "\n")) == ("closed", notes)
 
 
 @pytest.mark.browser
