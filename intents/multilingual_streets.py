@@ -77,6 +77,30 @@ _CHINESE_HEADS = {
 CHINESE_PLACE = re.compile(
     rf"(?:(?P<latin>{_LATIN_NAME})\s*|(?P<han>{_HAN_NAME}))(?P<head>{'|'.join(_CHINESE_HEADS)})"
 )
+# San Francisco's streets as its Chinese-language signs and press name them (simplified and traditional):
+# the literal "市场街" for Market, and Chinatown's Cantonese names. Only names no other street could carry;
+# a Han name not listed keeps its own script, and the geocoder finds nothing for it (the bot then asks).
+_HAN_STREET_NAMES = {
+    "市场": "MARKET",
+    "市場": "MARKET",
+    "都板": "GRANT",
+    "士德顿": "STOCKTON",
+    "士德頓": "STOCKTON",
+    "企李": "CLAY",
+    "沙加缅度": "SACRAMENTO",
+    "沙加緬度": "SACRAMENTO",
+    "华盛顿": "WASHINGTON",
+    "華盛頓": "WASHINGTON",
+    "积臣": "JACKSON",
+    "積臣": "JACKSON",
+    "坚尼": "KEARNY",
+    "堅尼": "KEARNY",
+    "百老汇": "BROADWAY",
+    "百老匯": "BROADWAY",
+    "加州": "CALIFORNIA",
+    "吉利": "GEARY",
+    "太平洋": "PACIFIC",
+}
 _CHINESE_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
 
 
@@ -91,7 +115,8 @@ def _chinese_number(text: str) -> int | None:
 
 
 def chinese_name(written: str) -> str:
-    """ "Stockton街" -> "STOCKTON ST", "第五街" -> "05TH ST", "Clay" -> "CLAY", "市场街" -> "市场街"."""
+    """ "Stockton街" -> "STOCKTON ST", "第五街" -> "05TH ST", "Clay" -> "CLAY", "市场街" -> "MARKET ST",
+    "金山街" -> "金山街" (a Han name not known in English keeps its script)."""
     text = written.strip()
     kind = next(
         (
@@ -105,6 +130,7 @@ def chinese_name(written: str) -> str:
     number = int(core) if core.isdigit() else _chinese_number(core.removeprefix("第"))
     if number is not None:
         core = str(number) + "th"
+    core = _HAN_STREET_NAMES.get(core, core)
     if not core.isascii():
         return text
     # "Market St路口" (the crossing at Market St): the English name has its type already.

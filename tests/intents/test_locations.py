@@ -224,7 +224,10 @@ def test_text_without_a_place_gives_none(text: str) -> None:
         ("Kearny和Clay的红绿灯坏了", "Kearny和Clay", "intersection", "KEARNY & CLAY"),
         # A numbered street right after a word: "有16街" was read from its last digit, 6th St.
         ("有16街和Mission的路灯坏了", "16街和Mission", "intersection", "16TH ST & MISSION"),
-        ("在市场街和第五街交界有个大坑", "市场街和第五街", "intersection", "市场街 & 05TH ST"),
+        # San Francisco's streets by their Chinese names (before: kept in Han, found nowhere on the map).
+        ("在市场街和第五街交界有个大坑", "市场街和第五街", "intersection", "MARKET ST & 05TH ST"),
+        ("都板街和積臣街有很多垃圾", "都板街和積臣街", "intersection", "GRANT ST & JACKSON ST"),
+        ("在金山街有涂鸦", "金山街", "street", "金山街"),
         ("Mission街2000号门口有垃圾", "Mission街2000号", "address", "2000 MISSION ST"),
         # An English suffix after the first street stays with it: not "St y Market St".
         ("5th St y Market St", "5th St y Market St", "intersection", "05TH ST & MARKET ST"),
@@ -802,6 +805,8 @@ def test_everyday_lower_case_words_are_no_corner(text: str) -> None:
         ("pothole at 5th and markt", ("05TH ST", "MARKET ST")),
         ("graffiti at valenca and 16th", ("VALENCIA ST", "16TH ST")),
         ("streetlight out at 24th & misson", ("24TH ST", "MISSION ST")),
+        ("市场街和第五街有一个大坑洞", ("05TH ST", "MARKET ST")),
+        ("都板街和積臣街有很多垃圾", ("GRANT AVE", "JACKSON ST")),
     ],
 )
 def test_a_lower_case_corner_geocodes_within_50_metres_of_the_sf_intersection(
