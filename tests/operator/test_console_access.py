@@ -7,6 +7,7 @@ cannot, and loses the sessions they had; every operator action lands in the audi
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import time
@@ -329,6 +330,12 @@ def test_an_operator_accepts_a_batch_submission_and_its_filer_learns_the_number(
         page = alice.get("/operator/batch")
         # The resident's words, in the language they wrote them in.
         assert '<td lang="en">they skipped our recycling again on Guerrero</td>' in page.text
+        # Its button is named in words: what it accepts and where, not a code.
+        accept = re.search(r"<button[^>]*>(.*?)</button>", page.text.split("<tbody>")[1], re.S)
+        assert accept is not None
+        assert re.sub(r"<[^>]+>", "", accept.group(1)) == (
+            "Accept Missed Trash, Recycling or Yard Waste Collection at 100 GUERRERO ST"
+        )
         assert alice.post(f"/operator/api/batch/{waiting['token']}/accept").status_code == 403  # no CSRF
         accepted = alice.post(f"/operator/api/batch/{waiting['token']}/accept", headers=headers)
         assert accepted.status_code == 200, accepted.text
