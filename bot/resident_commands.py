@@ -187,12 +187,18 @@ _STATUS_QUESTION = re.compile(
     r"any (?:updates?|news|progress)|(?:what'?s|what is) the status|status (?:of|on) my|updates? on my|"
     r"(?:why|when) (?:has|hasn'?t|have|haven'?t|is|isn'?t|will|won'?t) (?:it|this|that|my \w+) "
     r"(?:been |be )?(?:fixed|done|repaired|cleaned|picked up|removed|taken care of)|"
-    r"alguna novedad|(?:qué|que) pasó con mi (?:reporte|queja)"
+    # "is it fixed yet", "has it been fixed?", "was my pothole repaired yet": the question's word order.
+    r"(?:^|[.!?]\s*)(?:is|was|has|have) (?:it|this|that|my \w+) (?:been |)"
+    r"(?:fixed|done|repaired|cleaned|picked up|removed|taken care of)(?: yet)?\s*(?:\?|$)|"
+    r"alguna novedad|hay novedades|ya lo (?:arreglaron|repararon|limpiaron)|"
+    r"(?:qué|que) pasó con mi (?:reporte|queja)"
     r")(?!\w)",
     re.IGNORECASE,
 )
 # Chinese writes no spaces, so no word boundaries there.
-_STATUS_QUESTION_CHINESE = re.compile("进展|進展|进度|進度|处理得怎么样|處理得怎麼樣")
+_STATUS_QUESTION_CHINESE = re.compile(
+    "进展|進展|进度|進度|处理得怎么样|處理得怎麼樣|修好了[吗嗎没沒]|处理了[吗嗎没沒]|處理了[嗎吗沒没]"
+)
 
 
 def asks_for_status(text: str) -> bool:

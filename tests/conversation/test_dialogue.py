@@ -494,6 +494,7 @@ def test_a_question_about_the_last_report_is_answered_as_status(bot: RunningBot)
     status = f"Report #{request_id} (Pothole) is open."
     assert uma.ask("I reported a pothole last week, any update?") == status
     assert uma.ask("Why hasn't it been fixed yet??") == status
+    assert uma.ask("is it fixed yet") == status  # before: a new report, "Where is it?"
     assert bot.request_count() == 1
     # A report still waiting for a person is asked about the same way (before: "any update?" started a
     # new report and was asked "Where is it?").

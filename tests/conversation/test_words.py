@@ -137,8 +137,17 @@ def test_words_that_point_back_at_the_last_report(text: str, refers: bool) -> No
         ("Why hasn't my pothole been fixed yet?", True),
         ("¿Alguna novedad?", True),
         ("我的报告有进展吗", True),
+        # Before, these started a new report and were asked "Where is it?".
+        ("is it fixed yet", True),
+        ("Has it been fixed?", True),
+        ("Was my pothole repaired yet?", True),
+        ("¿Ya lo arreglaron?", True),
+        ("¿Hay novedades?", True),
+        ("修好了吗", True),
         ("the streetlight has been out for a week", False),
         ("pothole at 5th and Market, please fix", False),
+        ("it was fixed last year but the hole is back at 5th and Market", False),
+        ("the graffiti was removed and now it is back", False),
     ],
 )
 def test_questions_about_a_report_already_made(text: str, asks: bool) -> None:
