@@ -105,6 +105,9 @@ def test_an_operator_approves_corrects_rejects_and_closes(deployment: Deployment
         page.get_by_role("link", name=re.compile("OpenStreetMap")).get_attribute("href") or ""
     )
     screenshot(page, "operator-item")
+    # Each confidence is read once, as the percentage written beside it, not again as a meter.
+    assert page.get_by_role("meter").count() == 0
+    assert "%" in page.locator("ol.suggestions").inner_text()
     page.get_by_role("button", name="Approve and file").click()
     page.wait_for_url(re.compile(r"/operator/\?done=approved"))
     assert_outcome(page, "Approved \u2013 Review queue", "Approved and filed")
@@ -212,6 +215,15 @@ def test_an_operator_approves_corrects_rejects_and_closes(deployment: Deployment
     page.get_by_role("link", name="Dashboard").click()
     page.wait_for_url(re.compile(r"/operator/dashboard$"))
     assert page.get_by_role("link", name="30 days").get_attribute("aria-current") == "page"
+    # The heading is the page's name, as in the title and the navigation.
+    assert page.get_by_role("heading", level=1).inner_text().startswith("Dashboard")
+    # Each "As a table" says which figures it holds.
+    tables = [page.locator("summary").nth(i).text_content() for i in range(page.locator("summary").count())]
+    assert tables == [
+        "As a table: requests per day by channel",
+        "As a table: requests per day by service",
+        "As a table: open requests by age",
+    ]
     assert page.locator("svg.chart").count() >= 4
     assert "median time in the review queue" in page.locator("main").inner_text()
     screenshot(page, "operator-dashboard")
