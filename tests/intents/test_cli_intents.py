@@ -163,6 +163,18 @@ def test_eval_prints_every_figure_and_the_baseline(tmp_path: Path) -> None:
     assert "\npothole " in model_part
     assert "\ngraffiti " in baseline_part
 
+    assert "codes the model does not know" not in result.stderr
+    # A label the model does not know (a typo, another taxonomy) is scored as a miss, and said.
+    typo = tmp_path / "typo.csv"
+    typo.write_text(
+        "text,service_code\npothole on 5th,pothole\ngraffiti on a wall,grafiti\n", encoding="utf-8"
+    )
+    result = _run(["eval", str(typo), "--data", str(data_dir)], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "1 message is labelled with codes the model does not know, counted as misses: 'grafiti' (1)" in (
+        result.stderr
+    )
+
     broken = tmp_path / "broken.csv"
     broken.write_text("text,service_code\nfine,pothole\n,graffiti\n", encoding="utf-8")
     result = _run(["eval", str(broken)], tmp_path)
