@@ -14,10 +14,11 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 from fastapi.responses import Response
 
-from bot.config import Settings
+from bot.config import ConfigError, Settings, check_channel_settings
 from bot.open311.api import build_router, install_error_handlers
 from bot.open311.cors import Open311CorsMiddleware
 from bot.runtime import Runtime
+from bot.templates import TemplateError, load_templates
 
 # One line per part; each module has mount(app: FastAPI, runtime: Runtime) -> None.
 APP_PARTS: tuple[str, ...] = (
@@ -28,9 +29,16 @@ APP_PARTS: tuple[str, ...] = (
 
 
 def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
-    """The app for ``settings``; builds (and at shutdown closes) its own Runtime unless given one."""
+    """The app for ``settings``; builds (and at shutdown closes) its own Runtime unless given one.
+
+    What the configuration names is checked here, before anything starts: a problem is a ConfigError
+    naming the key (the channels' credentials, the templates, the catalog, the model and geocoder), and an
+    unreachable database a StartupError."""
+    check_channel_settings(settings)
+    check_templates(settings)
     owned = runtime is None
     active = runtime or Runtime.build(settings)
+    check_understanding(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -60,6 +68,38 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     for module_name in APP_PARTS:
         importlib.import_module(module_name).mount(app, active)
     return app
+
+
+def check_templates(settings: Settings) -> None:
+    """The reply templates load, and there are some in ``conversation.default_language``."""
+    conversation = settings.conversation
+    try:
+        templates = load_templates(conversation.templates_file)
+    except TemplateError as exc:
+        raise ConfigError(f"conversation.templates_file: {exc}") from exc
+    language = conversation.default_language
+    if language not in templates.languages:
+        raise ConfigError(
+            f"conversation.default_language: there are no templates in {language!r}; there are "
+            f"{', '.join(sorted(templates.languages))} (a [{language}] table in conversation.templates_file "
+            "adds a language)"
+        )
+
+
+def check_understanding(settings: Settings) -> None:
+    """Loads the intents pipeline (the model and the geocoder) as the conversation side will: it is loaded
+    once per process and shared, so this costs nothing more, and a problem names its key."""
+    from geopy.exc import GeopyError
+
+    from bot.understanding import pipeline_from_settings
+    from intents.pipeline import ModelError
+
+    try:
+        pipeline_from_settings(settings.intents)
+    except ModelError as exc:
+        raise ConfigError(f"intents.model_path: {exc}") from exc
+    except (GeopyError, ValueError) as exc:  # an unknown option, a gazetteer missing its files
+        raise ConfigError(f"intents.geocoder: {exc}") from exc
 
 
 def mount_open311(app: FastAPI, runtime: Runtime) -> None:

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.config import ConfigError
+from bot.config import ConfigError, StartupError
 
 # One line per command module; adding a subcommand means adding its module here.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -45,6 +45,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"open311-bot: configuration error: {exc}", file=sys.stderr)
         return 2
+    except StartupError as exc:
+        print(f"open311-bot: {exc}", file=sys.stderr)
+        return 1
     return code
 
 

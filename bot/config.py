@@ -11,21 +11,40 @@ Every key is documented in ``config.example.toml``.
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import os
 import re
 import tomllib
+import types
+import typing
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
+from pydantic_settings.exceptions import SettingsError
 
 ENV_PREFIX = "OPEN311_BOT_"
 CONFIG_ENV_VAR = "OPEN311_BOT_CONFIG"
+# Variables with the prefix that are no setting: the configuration file's path, and the test suite's own
+# (the PostgreSQL server it uses, the browser it drives). Any other OPEN311_BOT_* must name a setting.
+OTHER_ENV_VARS = frozenset({CONFIG_ENV_VAR, "OPEN311_BOT_TEST_POSTGRES_URL", "OPEN311_BOT_CHROMIUM"})
 _ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _PLACEHOLDERS = {"changeme", "change-me", "secret", "xxx", "todo", "placeholder"}
 
@@ -34,15 +53,75 @@ class ConfigError(ValueError):
     """The configuration cannot be used as it is; the message says which key and why."""
 
 
-class ServerSettings(BaseModel):
+class StartupError(RuntimeError):
+    """Something the deployment needs cannot be reached (the database); the message says what and why."""
+
+
+# -- value checks shared by the sections (a refusal names the key; pydantic adds it from the field) ------
+
+
+def _http_url(value: str) -> str:
+    text = value.strip()
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - a port out of range raises here
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or " " in text:
+        raise ValueError(f"must be an http:// or https:// URL, not {text!r}")
+    return text
+
+
+def _optional_http_url(value: str | None) -> str | None:
+    if value is None or not value.strip():
+        return None
+    return _http_url(value)
+
+
+def _http_url_or_empty(value: str) -> str:
+    return _http_url(value) if value.strip() else ""
+
+
+def _url_path(value: str) -> str:
+    if not value.startswith("/") or any(c.isspace() or c in "?#" for c in value):
+        raise ValueError(f'must be a URL path starting with "/", such as "/open311/v2", not {value!r}')
+    return value
+
+
+def _port(value: int) -> int:
+    if not 1 <= value <= 65535:
+        raise ValueError(f"must be a port number from 1 to 65535, not {value}")
+    return value
+
+
+Seconds = Annotated[float, Field(gt=0)]  # an interval or a duration: zero or less is refused
+Hours = Annotated[float, Field(gt=0)]
+Count = Annotated[int, Field(ge=1)]
+Bytes = Annotated[int, Field(ge=1)]
+HttpUrl = Annotated[str, AfterValidator(_http_url)]
+OptionalHttpUrl = Annotated[str | None, AfterValidator(_optional_http_url)]
+UrlPath = Annotated[str, AfterValidator(_url_path)]
+Port = Annotated[int, AfterValidator(_port)]
+
+# The photo types uploads may have: the ones bot.open311.media recognises from a file's bytes.
+MEDIA_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp")
+# Where the real Telegram Bot API is: it calls webhooks only at https URLs.
+TELEGRAM_API_HOST = "api.telegram.org"
+
+
+class Section(BaseModel):
     model_config = ConfigDict(extra="forbid")  # a misspelt key is an error, not silently ignored
+
+
+class ServerSettings(Section):
     host: str = "127.0.0.1"
-    port: int = 8311
+    port: Port = 8311
     # The URL residents and providers reach us at (behind a TLS proxy this is the proxy's URL). Webhook
     # signatures are checked against it and media URLs are built from it. Empty: http://host:port of what
     # is served (so `serve --port` moves it too).
-    public_url: str = ""
-    max_body_bytes: int = 10 * 1024 * 1024
+    public_url: Annotated[str, AfterValidator(_http_url_or_empty)] = ""
+    # Every request body (Open311 API, webhooks, the local channel, the console) is refused above this.
+    max_body_bytes: Bytes = 10 * 1024 * 1024
     _public_url_derived: bool = PrivateAttr(default=False)
 
     @model_validator(mode="after")
@@ -70,9 +149,8 @@ def served_url(host: str, port: int) -> str:
     return f"http://{host}:{port}"
 
 
-class Open311Settings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    base_path: str = "/open311/v2"
+class Open311Settings(Section):
+    base_path: UrlPath = "/open311/v2"
     # The jurisdictions this deployment serves. With more than one, jurisdiction_id is required.
     jurisdictions: list[str] = Field(default_factory=lambda: ["sfgov.org"])
     # A TOML file holding the service catalog; empty means the bundled default catalog.
@@ -81,46 +159,95 @@ class Open311Settings(BaseModel):
     sandbox: bool = False
     # Batch (token) services: "auto" accepts after batch_accept_delay_seconds, "operator" waits for a person.
     batch_acceptance: Literal["auto", "operator"] = "auto"
-    batch_accept_delay_seconds: float = 3.0
+    batch_accept_delay_seconds: float = Field(default=3.0, ge=0)
     # Uploaded media (multipart `media` on POST requests).
-    media_max_bytes: int = 5 * 1024 * 1024
-    media_types: list[str] = Field(
-        default_factory=lambda: ["image/jpeg", "image/png", "image/gif", "image/webp"]
-    )
-    max_page_size: int = 1000
+    media_max_bytes: Bytes = 5 * 1024 * 1024
+    media_types: list[str] = Field(default_factory=lambda: list(MEDIA_TYPES))
+    max_page_size: Count = 1000
     # Web origins allowed to call the API from a browser (CORS), e.g. ["https://app.example.org"]; "*" is any
     # origin (the API is public and takes no cookies); [] turns CORS off. Only the API's paths are affected.
     cors_origins: list[str] = Field(default_factory=lambda: ["*"])
     contact: str = "311 Customer Service Center, 311@example.org"
 
+    @field_validator("jurisdictions")
+    @classmethod
+    def _at_least_one_jurisdiction(cls, value: list[str]) -> list[str]:
+        names = [name.strip() for name in value]
+        if not names:
+            raise ValueError("list at least one jurisdiction (residents' reports are filed in the first)")
+        if not all(names):
+            raise ValueError("a jurisdiction cannot be empty")
+        return names
 
-class GeocoderSettings(BaseModel):
+    @field_validator("media_types")
+    @classmethod
+    def _known_media_types(cls, value: list[str]) -> list[str]:
+        unknown = [kind for kind in value if kind not in MEDIA_TYPES]
+        if unknown:
+            raise ValueError(
+                f"{', '.join(map(repr, unknown))} cannot be accepted; uploads are recognised from "
+                f"their bytes as one of {', '.join(MEDIA_TYPES)}"
+            )
+        return value
+
+
+class GeocoderSettings(Section):
     # "offline" is the bundled San Francisco gazetteer; any geopy geocoder name works too
     # ("nominatim", "arcgis", "pelias", ...), with its options in `options`.
     provider: str = "offline"
     options: dict[str, Any] = Field(default_factory=dict)
     api_key: SecretStr | None = None
-    min_delay_seconds: float = 1.0
-    cache_size: int = 10_000
+    min_delay_seconds: float = Field(default=1.0, ge=0)
+    cache_size: int = Field(default=10_000, ge=0)
     # Points outside this bounding box [south, west, north, east] are reported as outside the city.
     boundary: list[float] = Field(default_factory=lambda: [37.70, -122.52, 37.84, -122.35])
 
+    @field_validator("provider")
+    @classmethod
+    def _known_provider(cls, value: str) -> str:
+        name = value.strip().lower()
+        if name == "offline":
+            return value
+        from geopy.geocoders import SERVICE_TO_GEOCODER  # here: only a deployment that names one pays
 
-class IntentsSettings(BaseModel):
+        if name not in SERVICE_TO_GEOCODER:
+            raise ValueError(
+                f'no geocoder is called {value!r}; use "offline" (the bundled gazetteer) or one of geopy\'s: '
+                f"{', '.join(sorted(SERVICE_TO_GEOCODER))}"
+            )
+        return value
+
+    @field_validator("boundary")
+    @classmethod
+    def _south_west_north_east(cls, value: list[float]) -> list[float]:
+        if len(value) != 4:
+            raise ValueError(
+                f"must be 4 numbers [south, west, north, east] (latitudes and longitudes), not {value}"
+            )
+        south, west, north, east = value
+        if not (-90 <= south < north <= 90 and -180 <= west < east <= 180):
+            raise ValueError(
+                f"[south, west, north, east] must have south < north within -90..90 and west < east within "
+                f"-180..180, not {value}"
+            )
+        return value
+
+
+class IntentsSettings(Section):
     # A trained spaCy pipeline directory; empty means the model shipped with the package.
     model_path: Path | None = None
     # Messages whose confidence is at least this are filed without a person; empty means the threshold
     # stored in the model's metadata (chosen for 95% precision on held-out data).
-    auto_file_threshold: float | None = None
+    auto_file_threshold: float | None = Field(default=None, ge=0.0, le=1.0)
     geocoder: GeocoderSettings = Field(default_factory=GeocoderSettings)
 
 
-class ConversationSettings(BaseModel):
+class ConversationSettings(Section):
     # A TOML file of reply templates per language; empty means the bundled English/Spanish/Chinese set.
     templates_file: Path | None = None
     default_language: str = "en"
     # Conversation state older than this is cleaned up.
-    state_ttl_hours: float = 72.0
+    state_ttl_hours: Hours = 72.0
     # Below the auto-file threshold but at least this confident: the top choices are offered to the
     # resident; below it (or "other"), the report goes to the operator review queue.
     offer_choices_min_confidence: float = Field(default=0.2, ge=0.0, le=1.0)
@@ -131,105 +258,122 @@ class ConversationSettings(BaseModel):
     outbox_backoff_max_seconds: float = Field(default=3600.0, gt=0)
 
 
-class LocalChannelSettings(BaseModel):
+class LocalChannelSettings(Section):
     enabled: bool = True
-    path: str = "/local/messages"
+    path: UrlPath = "/local/messages"
     # The local channel believes whoever calls it (any "from", any "to"), so by default only this machine
     # may use it; true opens it to every client (a demo behind your own access control).
     allow_remote: bool = False
 
 
-class TwilioSettings(BaseModel):
+class TwilioSettings(Section):
     enabled: bool = False
     account_sid: str = ""
     auth_token: SecretStr | None = None
     from_number: str = ""
-    webhook_path: str = "/webhooks/twilio"
-    status_path: str = "/webhooks/twilio/status"
+    webhook_path: UrlPath = "/webhooks/twilio"
+    status_path: UrlPath = "/webhooks/twilio/status"
     # Only for tests and demos against a local fake of Twilio's REST API.
-    api_base_url: str | None = None
+    api_base_url: OptionalHttpUrl = None
     # Longer replies are split at paragraph, sentence or word boundaries (Twilio's limit is 1600).
     max_message_chars: int = Field(default=1600, ge=160, le=1600)
 
 
-class TelegramSettings(BaseModel):
+class TelegramSettings(Section):
     enabled: bool = False
     token: SecretStr | None = None
     mode: Literal["webhook", "polling"] = "webhook"
     secret_token: SecretStr | None = None
-    webhook_path: str = "/webhooks/telegram"
-    base_url: str = "https://api.telegram.org/bot"
-    base_file_url: str = "https://api.telegram.org/file/bot"
+    webhook_path: UrlPath = "/webhooks/telegram"
+    # The Bot API's URLs (another only for a local Bot API server, or a fake in tests and demos).
+    base_url: HttpUrl = "https://api.telegram.org/bot"
+    base_file_url: HttpUrl = "https://api.telegram.org/file/bot"
     # Webhook mode: call setWebhook(server.public_url + webhook_path) at start-up.
     register_webhook: bool = True
     # Polling mode: how long one getUpdates long poll waits for news.
-    poll_timeout_seconds: float = 10.0
+    poll_timeout_seconds: Seconds = 10.0
 
 
-class TwitterSettings(BaseModel):
+class TwitterSettings(Section):
     enabled: bool = False
+    # The numeric id of the city's X account (not its @name).
     user_id: str = ""
     bearer_token: SecretStr | None = None
     consumer_key: SecretStr | None = None
     consumer_secret: SecretStr | None = None
     access_token: SecretStr | None = None
     access_token_secret: SecretStr | None = None
-    webhook_path: str = "/webhooks/twitter"
+    webhook_path: UrlPath = "/webhooks/twitter"
     # Only for tests and demos against a local fake of the X API.
-    api_base_url: str | None = None
+    api_base_url: OptionalHttpUrl = None
     # A mention poll that hits the rate limit waits for the reset up to this long (X's window is 15 min);
     # beyond it the poll stops, its cursor untouched, and the next scheduled poll carries on.
-    max_rate_limit_wait_seconds: float = 900.0
+    max_rate_limit_wait_seconds: float = Field(default=900.0, ge=0)
+
+    @field_validator("user_id")
+    @classmethod
+    def _numeric_user_id(cls, value: str) -> str:
+        text = value.strip()
+        if text and not (text.isascii() and text.isdigit()):
+            raise ValueError(f"must be the account's numeric id (digits only, not its @name), not {value!r}")
+        return text
 
 
-class JobsSettings(BaseModel):
+class JobsSettings(Section):
     enabled: bool = True
-    outbox_seconds: float = 1.0
-    notify_seconds: float = 2.0
-    twitter_poll_seconds: float = 60.0
-    remote_sync_seconds: float = 60.0
+    outbox_seconds: Seconds = 1.0
+    notify_seconds: Seconds = 2.0
+    twitter_poll_seconds: Seconds = 60.0
+    remote_sync_seconds: Seconds = 60.0
     # Submitting reports to the remote city and resolving its tokens (status polling is remote_sync).
-    remote_submit_seconds: float = 5.0
-    batch_accept_seconds: float = 2.0
-    cleanup_seconds: float = 3600.0
+    remote_submit_seconds: Seconds = 5.0
+    batch_accept_seconds: Seconds = 2.0
+    cleanup_seconds: Seconds = 3600.0
     # "auto": a PostgreSQL advisory lock elects one scheduler among the workers (SQLite: this process);
     # "always": this process runs the scheduler; "never": it only serves HTTP.
     scheduler: Literal["auto", "always", "never"] = "auto"
     # How often a worker that does not run the scheduler asks to take over (and the leader checks it still
     # holds the lock): the longest a dead leader's jobs wait for a successor.
-    leader_check_seconds: float = 5.0
+    leader_check_seconds: Seconds = 5.0
     # Status changes a notification run handles at most (the rest wait for the next run).
-    notify_batch_size: int = 200
+    notify_batch_size: Count = 200
 
 
-class RemoteSettings(BaseModel):
+class RemoteSettings(Section):
     # File into an existing city's GeoReport v2 endpoint instead of the embedded core.
     enabled: bool = False
-    base_url: str = ""
+    base_url: Annotated[str, AfterValidator(_http_url_or_empty)] = ""
+    # The jurisdiction_id sent with every call to the city; empty sends none.
     jurisdiction_id: str = ""
     api_key: SecretStr | None = None
-    timeout_seconds: float = 10.0
+    timeout_seconds: Seconds = 10.0
     # The city's service_code → the classifier's class it receives, for codes that differ from ours
     # (e.g. {"CSROWR-12" = "pothole"}); a code not listed is its own class.
     classifier_classes: dict[str, str] = Field(default_factory=dict)
     # Retries of a failed submission or token lookup wait this long, doubling up to retry_max_seconds;
     # a report is retried until the city has it, never dropped.
-    retry_first_seconds: float = 5.0
-    retry_max_seconds: float = 600.0
+    retry_first_seconds: Seconds = 5.0
+    retry_max_seconds: Seconds = 600.0
+
+    @model_validator(mode="after")
+    def _base_url_when_enabled(self) -> RemoteSettings:
+        if self.enabled and not self.base_url:
+            raise ValueError("remote.base_url: not set; [remote] enabled = true needs the city's endpoint")
+        return self
 
 
-class OperatorSettings(BaseModel):
+class OperatorSettings(Section):
     # Sessions are kept server-side (the cookie holds only a random token), so no signing secret is needed.
-    session_hours: float = 12.0
+    session_hours: Hours = 12.0
     # Failed sign-ins allowed per operator name and per client address within the window, then refused.
-    max_sign_in_attempts: int = 5
-    sign_in_window_seconds: float = 300.0
+    max_sign_in_attempts: Count = 5
+    sign_in_window_seconds: Seconds = 300.0
     # "auto": cookies are Secure when server.public_url is https; "always"/"never" force it.
     secure_cookies: Literal["auto", "always", "never"] = "auto"
     # A claim on a review item lapses after this long, so an operator who walks away does not lock it.
-    claim_minutes: float = 15.0
+    claim_minutes: Annotated[float, Field(gt=0)] = 15.0
     # Page size of the console's request list.
-    page_size: int = 50
+    page_size: Count = 50
 
 
 class Settings(BaseSettings):
@@ -256,12 +400,49 @@ class Settings(BaseSettings):
     remote: RemoteSettings = Field(default_factory=RemoteSettings)
     operator: OperatorSettings = Field(default_factory=OperatorSettings)
 
+    # ${ENV_VAR} references in the file whose variable is not set, by key: named when the key is needed.
+    _unset_references: dict[str, str] = PrivateAttr(default_factory=dict)
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        return supported_database_url(value.strip())
+
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:
         for path, value in _walk_secrets(self):
             if value.get_secret_value().strip().lower() in _PLACEHOLDERS:
                 raise ConfigError(f"{path} holds a placeholder secret; set the real value in the environment")
         return self
+
+    @model_validator(mode="after")
+    def _telegram_webhook_needs_https(self) -> Settings:
+        telegram = self.telegram
+        if not (telegram.enabled and telegram.mode == "webhook" and telegram.register_webhook):
+            return self
+        # Telegram itself calls webhooks only at https URLs; a local Bot API server (or the fake used in
+        # tests and demos) also calls plain http, so only the real one is held to it.
+        if urlsplit(telegram.base_url).hostname != TELEGRAM_API_HOST:
+            return self
+        if self.server.public_url_derived:
+            raise ConfigError(
+                "server.public_url: not set, so Telegram would be told to call "
+                f"{self.server.public_url}{telegram.webhook_path}; webhook mode needs the https URL Telegram "
+                'reaches this server at (or set telegram.mode = "polling")'
+            )
+        if not self.server.public_url.startswith("https://"):
+            raise ConfigError(
+                "server.public_url: Telegram calls webhooks only at https URLs, not "
+                f'{self.server.public_url!r} (or set telegram.mode = "polling")'
+            )
+        return self
+
+    @property
+    def unset_references(self) -> dict[str, str]:
+        """Keys the file gives as ``${ENV_VAR}`` whose variable is not set: key → variable name."""
+        return dict(self._unset_references)
 
     @property
     def effective_database_url(self) -> str:
@@ -306,13 +487,16 @@ def _secret_field_paths(model_cls: type[BaseModel], prefix: str = "") -> set[str
     return paths
 
 
-def _expand_file_values(data: dict[str, Any], secret_paths: set[str], prefix: str = "") -> dict[str, Any]:
-    """Expands ``${ENV_VAR}`` references and refuses literal secrets written into the file."""
+def _expand_file_values(
+    data: dict[str, Any], secret_paths: set[str], unset: dict[str, str], prefix: str = ""
+) -> dict[str, Any]:
+    """Expands ``${ENV_VAR}`` references and refuses literal secrets written into the file; a reference to
+    a variable that is not set is noted in ``unset`` (key → variable) for the message that needs it."""
     expanded: dict[str, Any] = {}
     for key, value in data.items():
         path = f"{prefix}{key}"
         if isinstance(value, dict):
-            expanded[key] = _expand_file_values(value, secret_paths, path + ".")
+            expanded[key] = _expand_file_values(value, secret_paths, unset, path + ".")
             continue
         if isinstance(value, str):
             is_reference = bool(_ENV_REFERENCE.fullmatch(value.strip()))
@@ -320,6 +504,9 @@ def _expand_file_values(data: dict[str, Any], secret_paths: set[str], prefix: st
                 raise ConfigError(
                     f"{path} is a secret: write it as ${{ENV_VAR}} in the file and set it in the environment"
                 )
+            for name in _ENV_REFERENCE.findall(value):
+                if not os.environ.get(name):
+                    unset[path] = name
             value = _ENV_REFERENCE.sub(lambda m: os.environ.get(m.group(1), ""), value)
             if path in secret_paths and not value:
                 continue  # an unset secret is an absent one
@@ -330,6 +517,7 @@ def _expand_file_values(data: dict[str, Any], secret_paths: set[str], prefix: st
 def load_settings(config_file: Path | str | None = None, **overrides: Any) -> Settings:
     """Loads settings from the TOML file (if any) and the environment; ``overrides`` win over both."""
     file_data: dict[str, Any] = {}
+    unset: dict[str, str] = {}
     path = config_file or os.environ.get(CONFIG_ENV_VAR)
     if path:
         config_path = Path(path)
@@ -339,31 +527,194 @@ def load_settings(config_file: Path | str | None = None, **overrides: Any) -> Se
             raw = tomllib.loads(config_path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{config_path} is not valid TOML: {exc}") from exc
-        file_data = _expand_file_values(raw, _secret_field_paths(Settings))
+        file_data = _expand_file_values(raw, _secret_field_paths(Settings), unset)
         # Relative paths in the file are relative to the file, not to wherever the command runs.
         _resolve_relative_paths(file_data, config_path.parent)
+    from_environment = _environment_settings()
     try:
         settings = Settings(**file_data)
     except ValidationError as exc:  # a clear message for the CLI, not a traceback
-        raise ConfigError(_describe(exc)) from exc
-    if not overrides:
-        return settings
-    # model_validate does not read the environment again, so explicit overrides win over it.
-    current = settings.model_dump(mode="python")
-    if settings.server.public_url_derived:
-        current["server"]["public_url"] = ""  # derived again, from the host and port overridden here
+        raise ConfigError(_describe(exc, from_environment)) from exc
+    except SettingsError as exc:  # what _environment_settings did not foresee, still without a traceback
+        raise ConfigError(f"the OPEN311_BOT_* environment: {exc}") from exc
+    if overrides:
+        # model_validate does not read the environment again, so explicit overrides win over it.
+        current = settings.model_dump(mode="python")
+        if settings.server.public_url_derived:
+            current["server"]["public_url"] = ""  # derived again, from the host and port overridden here
+        try:
+            settings = Settings.model_validate(_deep_merge(current, overrides))
+        except ValidationError as exc:
+            raise ConfigError(_describe(exc, from_environment)) from exc
+    settings._unset_references = unset
+    return settings
+
+
+def supported_database_url(url: str) -> str:
+    """The URL if it is one this bot runs on (SQLite, or PostgreSQL through psycopg 3); a plain
+    ``postgresql://`` or ``postgres://`` URL is given psycopg's driver name."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
-        return Settings.model_validate(_deep_merge(current, overrides))
-    except ValidationError as exc:
-        raise ConfigError(_describe(exc)) from exc
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise ValueError(f"is not a database URL: {exc}") from exc
+    backend, driver = parsed.get_backend_name(), parsed.get_driver_name()
+    if backend == "postgres":  # an old spelling some hosts still hand out
+        backend = "postgresql"
+    if backend == "sqlite":
+        return url
+    if backend != "postgresql":
+        raise ValueError(
+            f"{backend!r} is not supported: the bot runs on SQLite (sqlite:///path/open311.db, or leave "
+            "database_url empty) or PostgreSQL (postgresql+psycopg://user@host:5432/database)"
+        )
+    if "+" in parsed.drivername and driver != "psycopg":
+        raise ValueError(f"the PostgreSQL driver is psycopg 3: write postgresql+psycopg://, not {driver!r}")
+    if importlib.util.find_spec("psycopg") is None:
+        raise ValueError("PostgreSQL needs psycopg: pip install 'open311-bot[postgres]'")
+    return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
 
 
-def _describe(error: ValidationError) -> str:
+def check_channel_settings(settings: Settings) -> None:
+    """Refuses, naming each key, what an enabled channel cannot start without (run when the app is built,
+    so commands that reach no channel, such as ``keys``, do not need the channels' secrets)."""
+    needed: list[tuple[str, bool]] = []  # (key, whether it is set)
+    twilio, telegram, twitter = settings.twilio, settings.telegram, settings.twitter
+    if twilio.enabled:
+        needed += [
+            ("twilio.account_sid", bool(twilio.account_sid)),
+            ("twilio.auth_token", twilio.auth_token is not None),
+            ("twilio.from_number", bool(twilio.from_number)),
+        ]
+    if telegram.enabled:
+        needed.append(("telegram.token", telegram.token is not None))
+        if telegram.mode == "webhook":
+            needed.append(("telegram.secret_token", telegram.secret_token is not None))
+    if twitter.enabled:
+        needed.append(("twitter.user_id", bool(twitter.user_id)))
+        for name in ("consumer_key", "consumer_secret", "access_token", "access_token_secret"):
+            needed.append((f"twitter.{name}", getattr(twitter, name) is not None))
+    problems = [_not_set(settings, key) for key, present in needed if not present]
+    if problems:
+        raise ConfigError("; ".join(problems))
+
+
+def _not_set(settings: Settings, key: str) -> str:
+    section, name = key.split(".")
+    variable = f"{ENV_PREFIX}{section.upper()}__{name.upper()}"
+    reference = settings.unset_references.get(key)
+    if reference is not None:
+        return (
+            f"{key}: not set; the configuration file takes it from ${{{reference}}}, and {reference} is not "
+            f"set in the environment (or set {variable})"
+        )
+    if key in _secret_field_paths(Settings):
+        return f'{key}: not set; set {variable} in the environment (or write {name} = "${{VAR}}" in the file)'
+    return f"{key}: not set ([{section}] enabled = true needs it)"
+
+
+# -- the environment --------------------------------------------------------------------------------------
+
+
+def _environment_settings() -> dict[str, str]:
+    """Checks the OPEN311_BOT_* variables before pydantic reads them: each must name a setting (a misspelt
+    one would be ignored), and a list or table must be JSON. Returns key → variable, for messages."""
+    found: dict[str, str] = {}
+    problems: list[str] = []
+    for variable, value in sorted(os.environ.items()):
+        if not variable.upper().startswith(ENV_PREFIX) or variable.upper() in OTHER_ENV_VARS:
+            continue
+        parts = variable[len(ENV_PREFIX) :].lower().split("__")
+        annotation = _field_annotation(Settings, parts)
+        if annotation is None:
+            problems.append(
+                f"{variable}: no setting is called {'.'.join(parts)} (variables are "
+                f'{ENV_PREFIX}<KEY>, nested keys joined with "__", as in {ENV_PREFIX}SERVER__PORT; '
+                f"{CONFIG_ENV_VAR} names the file)"
+            )
+            continue
+        found[".".join(parts)] = variable
+        kind = _complex_kind(annotation)
+        if kind is not None:
+            try:
+                json.loads(value)
+            except ValueError:
+                example = '\'["a.org", "b.org"]\'' if kind is list else '\'{"key": "value"}\''
+                problems.append(
+                    f"{variable}: not valid JSON; in the environment a {'list' if kind is list else 'table'} "
+                    f"is written as JSON, e.g. {variable}={example} (got {_shown(value)})"
+                )
+    if problems:
+        raise ConfigError("; ".join(problems))
+    return found
+
+
+def _field_annotation(model: type[BaseModel], parts: list[str]) -> Any:
+    """The type of the setting at ``parts`` (a path into dict settings is the dict's), None if none."""
+    annotation: Any = model
+    for index, part in enumerate(parts):
+        if _complex_kind(annotation) is dict and not (
+            isinstance(annotation, type) and issubclass(annotation, BaseModel)
+        ):
+            return annotation  # a key inside a table setting (intents.geocoder.options.domain)
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return None
+        field = annotation.model_fields.get(part)
+        if field is None:
+            return None
+        annotation = field.annotation
+        if index == len(parts) - 1:
+            return annotation
+    return None
+
+
+def _complex_kind(annotation: Any) -> type | None:
+    """list or dict for the settings pydantic-settings reads from the environment as JSON, else None."""
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        kinds = {_complex_kind(arg) for arg in typing.get_args(annotation)} - {None}
+        return kinds.pop() if len(kinds) == 1 else None
+    if typing.get_origin(annotation) is Annotated:
+        return _complex_kind(typing.get_args(annotation)[0])
+    if annotation is list or typing.get_origin(annotation) is list:
+        return list
+    if annotation is dict or typing.get_origin(annotation) is dict:
+        return dict
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return dict
+    return None
+
+
+def _describe(error: ValidationError, from_environment: dict[str, str] | None = None) -> str:
+    secrets = _secret_field_paths(Settings)
     problems = []
     for item in error.errors():
-        where = ".".join(str(part) for part in item["loc"]) or "settings"
-        problems.append(f"{where}: {item['msg']}")
+        where = ".".join(str(part) for part in item["loc"])
+        cause = item.get("ctx", {}).get("error")
+        text = str(cause) if item["type"] == "value_error" and cause is not None else item["msg"]
+        value = item.get("input")
+        if (
+            item["type"] != "value_error"
+            and isinstance(value, str | int | float)
+            and not isinstance(value, bool)
+            and where not in secrets
+        ):
+            text += f" (got {_shown(value)})"
+        variable = next(
+            (name for key, name in (from_environment or {}).items() if f"{where}.".startswith(f"{key}.")),
+            None,
+        )
+        if variable is not None:
+            text += f" (from {variable})"
+        # A check over several keys names its key itself.
+        problems.append(text if not where or text.startswith(f"{where}.") else f"{where}: {text}")
     return "; ".join(problems)
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _resolve_relative_paths(data: dict[str, Any], base: Path) -> None:

@@ -12,10 +12,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import InterfaceError, OperationalError
 
-from bot.config import Settings
+from bot.config import ConfigError, Settings, StartupError
 from bot.db import SessionFactory, make_engine, make_session_factory, migrate
-from bot.open311.catalog import Catalog, load_catalog
+from bot.open311.catalog import Catalog, CatalogError, load_catalog
 from bot.open311.events import EventBus
 from bot.open311.keys import KeyStore
 from bot.open311.media import MediaStore
@@ -42,12 +44,13 @@ class Runtime:
     def build(cls, settings: Settings, *, apply_migrations: bool = True) -> Runtime:
         """Builds the runtime; applies pending migrations unless told not to. In sandbox mode the
         database is the sandbox's own file, reset to its fixed test cases."""
-        catalog = load_catalog(settings.open311.catalog_file)
+        try:
+            catalog = load_catalog(settings.open311.catalog_file)
+        except CatalogError as exc:
+            raise ConfigError(f"open311.catalog_file: {exc}") from exc
         sandbox = settings.open311.sandbox
         url = fresh_sandbox_database(settings.data_dir) if sandbox else settings.effective_database_url
-        engine = make_engine(url)
-        if apply_migrations or sandbox:
-            migrate(engine)
+        engine = open_database(url, apply_migrations=apply_migrations or sandbox)
         if sandbox:
             reset_sandbox(engine, catalog, settings.open311.jurisdictions[0])
         sessions = make_session_factory(engine)
@@ -79,3 +82,21 @@ class Runtime:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def open_database(url: str, *, apply_migrations: bool = True, pool_size: int = 10) -> Engine:
+    """An engine for ``url`` that has connected once (and applied pending migrations unless told not to);
+    a database that cannot be reached is a StartupError naming it (without its password) and why."""
+    engine = make_engine(url, pool_size=pool_size)
+    try:
+        if apply_migrations:
+            migrate(engine)
+        else:
+            with engine.connect():
+                pass
+    except (OperationalError, InterfaceError) as exc:
+        engine.dispose()
+        shown = make_url(url).render_as_string(hide_password=True)
+        reason = " ".join(str(exc.orig or exc).split())
+        raise StartupError(f"cannot connect to the database at {shown}: {reason}") from exc
+    return engine

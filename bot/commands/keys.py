@@ -33,14 +33,14 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     # Imported here, not at the top: the CLI imports every command module to build its parser, and the
     # database layer would otherwise load for `open311-bot classify` too.
-    from bot.db import make_engine, make_session_factory, migrate
+    from bot.db import make_session_factory
     from bot.open311.errors import Open311Error
     from bot.open311.keys import KeyStore
+    from bot.runtime import open_database
 
     settings = load_settings(args.config)
-    engine = make_engine(settings.effective_database_url)
+    engine = open_database(settings.effective_database_url)
     try:
-        migrate(engine)
         keys = KeyStore(make_session_factory(engine))
         try:
             return _act(keys, args)

@@ -51,12 +51,12 @@ def register(subparsers: Any) -> None:
 
 @contextmanager
 def _session(args: argparse.Namespace) -> Iterator[Session]:
-    from bot.db import make_engine, make_session_factory, migrate
+    from bot.db import make_session_factory
+    from bot.runtime import open_database
 
     settings = load_settings(args.config)
-    engine = make_engine(settings.effective_database_url, pool_size=1)
+    engine = open_database(settings.effective_database_url, pool_size=1)
     try:
-        migrate(engine)
         with make_session_factory(engine)() as session:
             yield session
     finally:

@@ -1,6 +1,8 @@
 """``open311-bot serve``: runs the whole service (API, channels, operator pages, jobs) with uvicorn.
 
-Migrations are applied on start-up (Runtime.build), so a fresh data directory just works.
+Migrations are applied on start-up (Runtime.build), so a fresh data directory just works. ``--check``
+builds everything ``serve`` would (settings, database and migrations, catalog, templates, model, channels)
+and exits without listening, starting channels or running jobs: 0 when the deployment would start.
 """
 
 from __future__ import annotations
@@ -15,6 +17,11 @@ def register(subparsers: Any) -> None:
     parser: argparse.ArgumentParser = subparsers.add_parser("serve", help="run the bot and its Open311 API")
     parser.add_argument("--host", default=None, help="interface to listen on (default: server.host)")
     parser.add_argument("--port", type=int, default=None, help="port to listen on (default: server.port)")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="check the configuration (and the database, catalog, templates and model it names), then exit",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -28,9 +35,18 @@ def run(args: argparse.Namespace) -> int:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     # Imported here, not at the top: the CLI imports every command module to build its parser, and the
     # whole app would otherwise load for `open311-bot classify` too.
-    import uvicorn
-
     from bot.app import create_app
+
+    if args.check:
+        create_app(settings).state.runtime.close()
+        print(
+            "open311-bot: the configuration is usable (serve would listen on "
+            f"{settings.server.host}:{settings.server.port})",
+            flush=True,
+        )
+        return 0
+
+    import uvicorn
 
     app = create_app(settings)
     print(

@@ -3,6 +3,7 @@ only from the environment."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -118,3 +119,33 @@ def test_the_example_documents_every_key() -> None:
 
     missing = sorted(keys(Settings) - documented)
     assert missing == [], f"config.example.toml does not document: {missing}"
+
+
+def test_the_example_explains_every_key() -> None:
+    """Each key in config.example.toml (set or shown commented out) has a comment above it saying what it
+    does; keys written one after another share that comment only when it names each of them."""
+    example = Path(__file__).resolve().parents[2] / "config.example.toml"
+    key_line = re.compile(r"^(?:# )?([a-z_]+) = ")
+    unexplained: list[str] = []
+    section = ""
+    lines = example.read_text(encoding="utf-8").splitlines()
+    for number, line in enumerate(lines):
+        if line.startswith("["):
+            section = line.strip("[] ")
+            continue
+        found = key_line.match(line)
+        if not found:
+            continue
+        key = found.group(1)
+        above = number - 1
+        while above >= 0 and key_line.match(lines[above]):
+            above -= 1
+        comment: list[str] = []
+        while above >= 0 and lines[above].startswith("#") and not key_line.match(lines[above]):
+            comment.insert(0, lines[above])
+            above -= 1
+        first_of_its_run = not key_line.match(lines[number - 1])
+        explained = bool(comment) and (first_of_its_run or key in " ".join(comment))
+        if not explained:
+            unexplained.append(f"{section}.{key}" if section else key)
+    assert unexplained == [], f"config.example.toml does not explain: {unexplained}"

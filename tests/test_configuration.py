@@ -1,0 +1,192 @@
+"""A deployer's configuration, as ``open311-bot serve`` meets it: every value it cannot use is refused at
+start-up naming the key (``configuration error: KEY: ...``, exit 2) or, for a database it cannot reach,
+saying so (exit 1); never a traceback, a hang, or a bot that starts and then fails residents.
+
+The table runs the real command line (``bot.cli.main``) with ``serve --check``, which builds everything
+``serve`` does and exits instead of listening."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import NamedTuple
+
+import pytest
+
+from bot.cli import main
+from tests.support.databases import postgres_server_url
+
+COMMAND = str(Path(sys.executable).with_name("open311-bot"))
+
+
+class Case(NamedTuple):
+    toml: str
+    expected: tuple[str, ...]  # in the error, in order of appearance not required
+    env: dict[str, str] = {}  # noqa: RUF012 - a NamedTuple default, never mutated
+    code: int = 2
+
+
+def _no_such_database() -> str:
+    """A database on the test server that does not exist, with a password that must not be shown."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(postgres_server_url()).set(database="open311_bot_no_such_database", password="hunter2")
+    return url.render_as_string(hide_password=False)
+
+
+CASES: dict[str, Case] = {
+    # 1. intervals: a negative one hung start-up for ever, zero ran the job back to back
+    "negative outbox interval": Case(
+        "[jobs]\noutbox_seconds = -1\n", ("jobs.outbox_seconds:", "greater than 0")
+    ),
+    "zero notify interval": Case("[jobs]\nnotify_seconds = 0\n", ("jobs.notify_seconds:",)),
+    "negative leader check": Case("[jobs]\nleader_check_seconds = -1\n", ("jobs.leader_check_seconds:",)),
+    "zero cleanup interval": Case("[jobs]\ncleanup_seconds = 0\n", ("jobs.cleanup_seconds:",)),
+    # 2. no jurisdiction: every resident's message failed with a 500
+    "no jurisdiction": Case("[open311]\njurisdictions = []\n", ("open311.jurisdictions:", "at least one")),
+    # 3. tracebacks before
+    "mysql": Case('database_url = "mysql://x"\n', ("database_url:", "SQLite", "PostgreSQL")),
+    "unreachable database": Case(
+        f'database_url = "{_no_such_database()}"\n',
+        ("cannot connect to the database at", "open311_bot_no_such_database", "***"),
+        code=1,
+    ),
+    "unknown geocoder": Case(
+        '[intents.geocoder]\nprovider = "bogus"\n', ("intents.geocoder.provider:", "'bogus'", "nominatim")
+    ),
+    "three-number boundary": Case(
+        "[intents.geocoder]\nboundary = [1, 2, 3]\n",
+        ("intents.geocoder.boundary:", "south, west, north, east"),
+    ),
+    "boundary upside down": Case(
+        "[intents.geocoder]\nboundary = [37.84, -122.52, 37.70, -122.35]\n", ("intents.geocoder.boundary:",)
+    ),
+    "language without templates": Case(
+        '[conversation]\ndefault_language = "fr"\n', ("conversation.default_language:", "en, es, zh")
+    ),
+    "missing catalog": Case(
+        '[open311]\ncatalog_file = "nope.toml"\n',
+        ("open311.catalog_file:", "{dir}/nope.toml", "does not exist"),
+    ),
+    "missing templates": Case(
+        '[conversation]\ntemplates_file = "nope.toml"\n', ("conversation.templates_file:", "{dir}/nope.toml")
+    ),
+    "missing model": Case('[intents]\nmodel_path = "nope"\n', ("intents.model_path:", "{dir}/nope")),
+    "base path without slash": Case('[open311]\nbase_path = "open311"\n', ("open311.base_path:", '"/"')),
+    "local path without slash": Case('[local]\npath = "local"\n', ("local.path:", '"/"')),
+    "port too large": Case("[server]\nport = 99999\n", ("server.port:", "1 to 65535")),
+    "negative port": Case("[server]\nport = -1\n", ("server.port:", "1 to 65535")),
+    "comma list in the environment": Case(
+        "",
+        ("OPEN311_BOT_OPEN311__JURISDICTIONS:", "JSON", '["a.org", "b.org"]'),
+        env={"OPEN311_BOT_OPEN311__JURISDICTIONS": "a.org,b.org"},
+    ),
+    # 4. accepted silently before
+    "public url not a url": Case('[server]\npublic_url = "not a url"\n', ("server.public_url:", "http")),
+    "public url ftp": Case('[server]\npublic_url = "ftp://x.org"\n', ("server.public_url:", "http")),
+    "negative body limit": Case("[server]\nmax_body_bytes = -5\n", ("server.max_body_bytes:",)),
+    "negative media limit": Case("[open311]\nmedia_max_bytes = -1\n", ("open311.media_max_bytes:",)),
+    "threshold above one": Case("[intents]\nauto_file_threshold = 5\n", ("intents.auto_file_threshold:",)),
+    "html uploads": Case(
+        '[open311]\nmedia_types = ["text/html"]\n', ("open311.media_types:", "'text/html'", "image/jpeg")
+    ),
+    "negative state ttl": Case("[conversation]\nstate_ttl_hours = -3\n", ("conversation.state_ttl_hours:",)),
+    "zero session": Case("[operator]\nsession_hours = 0\n", ("operator.session_hours:",)),
+    "negative geocoder cache": Case(
+        "[intents.geocoder]\ncache_size = -1\n", ("intents.geocoder.cache_size:",)
+    ),
+    "twitter name for id": Case('[twitter]\nuser_id = "not-a-number"\n', ("twitter.user_id:", "numeric")),
+    "twitter api not a url": Case('[twitter]\napi_base_url = "not a url"\n', ("twitter.api_base_url:",)),
+    "telegram api over ftp": Case('[telegram]\nbase_url = "ftp://nowhere"\n', ("telegram.base_url:", "http")),
+    "port zero": Case("[server]\nport = 0\n", ("server.port:", "1 to 65535")),
+    "misspelt section in the environment": Case(
+        "", ("OPEN311_BOT_SERVR__PORT:", "servr.port"), env={"OPEN311_BOT_SERVR__PORT": "8615"}
+    ),
+    "misspelt key in a section": Case('[intents]\nmodl_path = "x"\n', ("intents.modl_path:",)),
+    # 6. the variable the file names
+    "twilio without its secrets": Case(
+        '[twilio]\nenabled = true\nauth_token = "${CITY_TWILIO_TOKEN_UNSET}"\n',
+        (
+            "twilio.account_sid: not set",
+            "twilio.from_number: not set",
+            "twilio.auth_token: not set; the configuration file takes it from ${CITY_TWILIO_TOKEN_UNSET}",
+        ),
+    ),
+    # 8. Telegram would have been told to call http://127.0.0.1
+    "telegram webhook without public url": Case(
+        '[telegram]\nenabled = true\ntoken = "${CITY_TG_TOKEN}"\nsecret_token = "${CITY_TG_SECRET}"\n',
+        ("server.public_url:", "https", "polling"),
+        env={"CITY_TG_TOKEN": "123:abc", "CITY_TG_SECRET": "webhook-secret"},
+    ),
+    "telegram webhook at an http url": Case(
+        '[server]\npublic_url = "http://311.example.org"\n'
+        '[telegram]\nenabled = true\ntoken = "${CITY_TG_TOKEN}"\nsecret_token = "${CITY_TG_SECRET}"\n',
+        ("server.public_url:", "https"),
+        env={"CITY_TG_TOKEN": "123:abc", "CITY_TG_SECRET": "webhook-secret"},
+    ),
+}
+
+
+@pytest.fixture
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(os.environ):
+        if name.startswith("OPEN311_BOT_") and name != "OPEN311_BOT_TEST_POSTGRES_URL":
+            monkeypatch.delenv(name)
+
+
+@pytest.mark.usefixtures("clean_environment")
+@pytest.mark.parametrize("case", list(CASES.values()), ids=list(CASES))
+def test_serve_refuses_what_it_cannot_use_naming_the_key(
+    case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "city.toml"
+    config.write_text('data_dir = "data"\n' + case.toml, encoding="utf-8")
+    for name, value in case.env.items():
+        monkeypatch.setenv(name, value)
+
+    code = main(["--config", str(config), "serve", "--check"])
+
+    error = capsys.readouterr().err
+    assert code == case.code, error
+    if case.code == 2:
+        assert error.startswith("open311-bot: configuration error: "), error
+    for expected in case.expected:
+        assert expected.replace("{dir}", str(tmp_path)) in error, error
+    assert "hunter2" not in error
+    assert "Traceback" not in error
+
+
+def test_what_used_to_hang_is_refused_by_the_real_command(tmp_path: Path) -> None:
+    """`outbox_seconds = -1` kept start-up spinning at "Waiting for application startup." for ever."""
+    config = tmp_path / "city.toml"
+    config.write_text("[jobs]\noutbox_seconds = -1\n", encoding="utf-8")
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("OPEN311_BOT_")}
+    result = subprocess.run(
+        [COMMAND, "--config", str(config), "serve", "--port", "8399"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=environment,
+        check=False,
+    )
+    assert result.returncode == 2, result.stderr
+    assert "configuration error: jobs.outbox_seconds: " in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.usefixtures("clean_environment")
+def test_a_usable_configuration_passes_the_check(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The example file, with what the environment supplies in a deployment, passes as it is; and so do
+    the environment's JSON lists."""
+    example = Path(__file__).resolve().parents[1] / "config.example.toml"
+    config = tmp_path / "city.toml"
+    config.write_text(example.read_text(encoding="utf-8"), encoding="utf-8")
+    monkeypatch.setenv("OPEN311_BOT_OPEN311__JURISDICTIONS", '["sfgov.org", "oakland.gov"]')
+    monkeypatch.setenv("OPEN311_BOT_JOBS__ENABLED", "false")
+
+    assert main(["--config", str(config), "serve", "--check"]) == 0, capsys.readouterr().err
+    assert "configuration is usable" in capsys.readouterr().out
