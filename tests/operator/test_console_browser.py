@@ -152,6 +152,13 @@ def test_an_operator_approves_corrects_rejects_and_closes(deployment: Deployment
     assert_outcome(page, "Rejected \u2013 Review queue", "Rejected; the resident is being told why")
     wait_for_message(url, "res-reject", reason)
     assert "Nothing to review" in page.locator("main").inner_text()
+    # Recently decided: the reason under its own header, not under "Request".
+    recent = page.get_by_role("region", name="Recently decided")
+    headers = recent.locator("th").all_inner_texts()
+    rejected_row = recent.locator("tbody tr", has_text="rejected").locator("td").all_inner_texts()
+    by_header = dict(zip((h.casefold() for h in headers), rejected_row, strict=True))
+    assert by_header["reason for rejecting"] == reason
+    assert by_header["request"] == ""
 
     # What the bot learns: one agreement (approve), one correction graffiti -> illegal_dumping.
     page.get_by_role("link", name="Learning").click()
