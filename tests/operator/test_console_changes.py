@@ -169,7 +169,7 @@ def test_the_audit_log_shows_a_corrected_location(deployment: Deployment) -> Non
 def test_small_things_an_operator_sees(
     deploy: Callable[..., AbstractContextManager[Deployment]], tmp_path: Path
 ) -> None:
-    with deploy(operator={"claim_minutes": 0.5}) as deployment:
+    with deploy(operator={"claim_minutes": 0.5, "page_size": 1}) as deployment:
         item_id = enqueue_report(
             deployment.runtime,
             resident_id="res-formula",
@@ -202,6 +202,16 @@ def test_small_things_an_operator_sees(
         [example] = read_examples(saved)
         assert example.text == '=HYPERLINK("https://evil.example/","click me")'
         assert example.location_text == "+1 MISSION ST"
+
+        # The request list's page links only when there is another page (an empty "Pages" landmark was
+        # announced on a list of one page).
+        file_at(deployment.runtime, datetime.now(UTC), "pothole", "api")
+        two_pages = client.get("/operator/requests").text
+        assert '<nav class="pager" aria-label="Pages">' in two_pages
+        assert 'rel="next">Next</a>' in two_pages
+        one_page = client.get("/operator/requests", params={"service_code": "pothole"}).text
+        assert "1 request." in one_page
+        assert 'aria-label="Pages"' not in one_page
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
