@@ -224,6 +224,15 @@ def test_an_operator_approves_corrects_rejects_and_closes(deployment: Deployment
     assert page.get_by_role("link", name="30 days").get_attribute("aria-current") == "page"
     # The heading is the page's name, as in the title and the navigation.
     assert page.get_by_role("heading", level=1).inner_text().startswith("Dashboard")
+    # A chart's text grows with the text size an operator sets (here twice the browser's default).
+    axis = page.locator("svg.chart text.axis").first
+    before = axis.bounding_box()
+    page.evaluate("document.documentElement.style.fontSize = '200%'")
+    after = axis.bounding_box()
+    assert before is not None
+    assert after is not None
+    assert after["height"] >= 1.9 * before["height"], (before, after)
+    page.evaluate("document.documentElement.style.fontSize = ''")
     # Each "As a table" says which figures it holds.
     tables = [page.locator("summary").nth(i).text_content() for i in range(page.locator("summary").count())]
     assert tables == [

@@ -286,7 +286,7 @@ def check_the_pages_fit_a_small_phone(deployment: Deployment, open_browser: Any)
     )
     assert client.post(f"/operator/api/queue/{batch}/approve", json={}, headers=headers).is_success
 
-    tables = ["/operator/", "/operator/requests", "/operator/audit", "/operator/batch"]
+    tables = ["/operator/", "/operator/requests", "/operator/audit", "/operator/batch", "/operator/dashboard"]
     with_map = [f"/operator/queue/{item_id}", f"/operator/requests/{request_id}"]
     for width in (320, 360, 640):
         page.set_viewport_size({"width": width, "height": 780})
