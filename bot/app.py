@@ -11,8 +11,10 @@ import contextlib
 import importlib
 from collections.abc import AsyncIterator
 
+import orjson
 from fastapi import FastAPI
 from fastapi.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.config import ConfigError, Settings, check_channel_settings
 from bot.open311.api import build_router, install_error_handlers
@@ -67,6 +69,10 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     mount_open311(app, active)
     for module_name in APP_PARTS:
         importlib.import_module(module_name).mount(app, active)
+    # Outermost: a body over the limit is refused before any part reads it.
+    app.add_middleware(
+        BodySizeLimit, max_bytes=settings.server.max_body_bytes, open311_path=settings.open311.base_path
+    )
     return app
 
 
@@ -113,3 +119,71 @@ def mount_open311(app: FastAPI, runtime: Runtime) -> None:
             allow_origins=settings.open311.cors_origins,
         )
     # Batch acceptance runs as the "batch-acceptance" job of bot.jobs (one scheduler among all workers).
+
+
+class BodySizeLimit:
+    """Refuses a request body larger than ``server.max_body_bytes`` with 413 before reading on: at once
+    when its Content-Length says so, or as soon as a chunked body passes the limit (whatever the route
+    then answers is replaced by the 413). The Open311 API's own paths are left to the API, which applies
+    the same limit and answers in the spec's error format."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int, open311_path: str) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+        self.open311_prefix = open311_path.rstrip("/") + "/"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or str(scope["path"]).startswith(self.open311_prefix):
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            await self._refuse(send)
+            return
+        received = 0
+        too_large = False
+        answered = False
+
+        async def counting_receive() -> Message:
+            nonlocal received, too_large
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    too_large = True
+                    raise _BodyTooLarge
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            nonlocal answered
+            if too_large and not answered:
+                return  # the route's own answer to a body it could not read: the 413 goes instead
+            answered = answered or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, guarded_send)
+        except _BodyTooLarge:
+            if answered:  # a route that answered before reading all of it: nothing to replace
+                raise
+        if too_large and not answered:
+            await self._refuse(send)
+
+    async def _refuse(self, send: Send) -> None:
+        body = orjson.dumps({"error": f"the request body is larger than {self.max_bytes} bytes"})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"connection", b"close"),  # the rest of the body is not read
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+
+class _BodyTooLarge(Exception):
+    """Raised into the route that reads past the limit."""

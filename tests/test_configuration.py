@@ -10,13 +10,17 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
+import httpx
 import pytest
 
 from bot.cli import main
+from tests.conftest import make_settings
 from tests.support.databases import postgres_server_url
+from tests.support.live_server import live_server
 
 COMMAND = str(Path(sys.executable).with_name("open311-bot"))
 
@@ -190,3 +194,50 @@ def test_a_usable_configuration_passes_the_check(
 
     assert main(["--config", str(config), "serve", "--check"]) == 0, capsys.readouterr().err
     assert "configuration is usable" in capsys.readouterr().out
+
+
+# -- server.max_body_bytes, on every path -------------------------------------------------------------------
+
+
+@pytest.fixture
+def small_bodies_url(
+    tmp_path: Path, sqlite_database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
+    from bot.app import create_app
+
+    monkeypatch.delenv("OPEN311_BOT_CONFIG", raising=False)
+    settings = make_settings(tmp_path / "data", sqlite_database_url, server={"max_body_bytes": 1000})
+    with live_server(create_app(settings)) as url:
+        yield url
+
+
+def test_a_body_over_the_limit_is_refused_everywhere(small_bodies_url: str) -> None:
+    """config.example.toml says larger bodies are refused with 413; only the Open311 API did."""
+    message: dict[str, Any] = {"from": "alice", "text": "Huge pothole at 5th St and Market St"}
+    with httpx.Client(base_url=small_bodies_url, timeout=60) as client:
+        assert client.post("/local/messages", json=message).status_code == 200, "under the limit: handled"
+
+        large = {**message, "text": "pothole " * 190}  # about 1.5 KB
+        refused = client.post("/local/messages", json=large)
+        assert refused.status_code == 413
+        assert "1000 bytes" in refused.json()["error"]
+
+        def chunks() -> Iterator[bytes]:  # no Content-Length: counted as it arrives
+            yield b'{"from": "bob", "text": "'
+            for _ in range(30):
+                yield b"pothole " * 10
+            yield b'"}'
+
+        streamed = client.post(
+            "/local/messages", content=chunks(), headers={"content-type": "application/json"}
+        )
+        assert streamed.status_code == 413
+        assert client.get("/local/messages", params={"to": "bob"}).json()["messages"] == [], "not handled"
+
+        assert client.post("/operator/sign-in", content=b"x" * 1500).status_code == 413
+
+        # The Open311 API keeps answering in the spec's error format.
+        api = client.post("/open311/v2/requests.json", data={"description": "x" * 1500})
+        assert api.status_code == 413
+        assert isinstance(api.json(), list)
+        assert "1000 bytes" in api.json()[0]["description"]
