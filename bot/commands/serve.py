@@ -48,6 +48,9 @@ def run(args: argparse.Namespace) -> int:
 
     import uvicorn
 
+    from bot.commands.logs import configure_logging
+
+    configure_logging()
     app = create_app(settings)
     print(
         f"open311-bot: serving on http://{settings.server.host}:{settings.server.port} "

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import signal
 from typing import Any
 
+from bot.commands.logs import configure_logging
 from bot.config import load_settings
 
 
@@ -25,9 +25,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # apscheduler logs every run of every job at INFO: seconds-apart jobs would drown everything else.
-    logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
+    configure_logging()
     # The worker exists to run jobs, whatever the shared file says for the HTTP processes.
     settings = load_settings(args.config, jobs={"enabled": True})
     settings.data_dir.mkdir(parents=True, exist_ok=True)

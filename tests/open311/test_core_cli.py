@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import queue
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -168,3 +171,53 @@ def _wait_until_serving(server: subprocess.Popen[bytes], base: str) -> None:
         assert server.poll() is None, f"serve exited early with {server.returncode}"
         assert time.monotonic() < deadline, "serve did not answer within 60 s"
         time.sleep(0.2)
+
+
+def test_the_readme_shows_every_command() -> None:
+    """Every command and action `open311-bot --help` lists is in the README (operators enable was not)."""
+    import argparse
+
+    from bot.cli import build_parser
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+
+    def actions(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                return dict(action.choices)
+        return {}
+
+    missing = []
+    for command, command_parser in actions(build_parser()).items():
+        for action in actions(command_parser) or {"": command_parser}:
+            shown = f"open311-bot {command} {action}".strip()
+            if shown not in readme:
+                missing.append(shown)
+    assert missing == [], f"the README does not show: {missing}"
+
+
+def test_serve_logs_which_process_runs_the_scheduler(tmp_path: Path, postgres_url: str) -> None:
+    """Like `worker`, `serve` says when it becomes the elected scheduler (it said nothing before)."""
+    config = tmp_path / "config.toml"
+    config.write_text(f'data_dir = "data"\ndatabase_url = "{postgres_url}"\n', encoding="utf-8")
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("OPEN311_BOT_")}
+    server = subprocess.Popen(
+        [COMMAND, "--config", str(config), "serve", "--port", str(free_port())],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=environment,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    seen: list[str] = []
+    assert server.stdout is not None
+    threading.Thread(target=lambda: [lines.put(line) for line in server.stdout or ()], daemon=True).start()
+    try:
+        deadline = time.monotonic() + 90
+        while not any("this process now runs the scheduler" in line for line in seen):
+            assert time.monotonic() < deadline, "".join(seen[-30:])
+            with contextlib.suppress(queue.Empty):
+                seen.append(lines.get(timeout=1))
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
