@@ -580,25 +580,29 @@ def supported_database_url(url: str) -> str:
 def check_channel_settings(settings: Settings) -> None:
     """Refuses, naming each key, what an enabled channel cannot start without (run when the app is built,
     so commands that reach no channel, such as ``keys``, do not need the channels' secrets)."""
-    needed: list[tuple[str, bool]] = []  # (key, whether it is set)
+    needed: list[str] = []
     twilio, telegram, twitter = settings.twilio, settings.telegram, settings.twitter
     if twilio.enabled:
-        needed += [
-            ("twilio.account_sid", bool(twilio.account_sid)),
-            ("twilio.auth_token", twilio.auth_token is not None),
-            ("twilio.from_number", bool(twilio.from_number)),
-        ]
+        needed += ["twilio.account_sid", "twilio.auth_token", "twilio.from_number"]
     if telegram.enabled:
-        needed.append(("telegram.token", telegram.token is not None))
+        needed.append("telegram.token")
         if telegram.mode == "webhook":
-            needed.append(("telegram.secret_token", telegram.secret_token is not None))
+            needed.append("telegram.secret_token")
     if twitter.enabled:
-        needed.append(("twitter.user_id", bool(twitter.user_id)))
-        for name in ("consumer_key", "consumer_secret", "access_token", "access_token_secret"):
-            needed.append((f"twitter.{name}", getattr(twitter, name) is not None))
-    problems = [_not_set(settings, key) for key, present in needed if not present]
+        needed.append("twitter.user_id")
+        needed += [f"twitter.{name}" for name in ("consumer_key", "consumer_secret", "access_token")]
+        needed.append("twitter.access_token_secret")
+    problems = [_not_set(settings, key) for key in needed if not _is_set(settings, key)]
     if problems:
         raise ConfigError("; ".join(problems))
+
+
+def _is_set(settings: Settings, key: str) -> bool:
+    section, name = key.split(".")
+    value = getattr(getattr(settings, section), name)
+    if isinstance(value, SecretStr):
+        value = value.get_secret_value()
+    return bool(value and str(value).strip())  # an empty variable sets nothing
 
 
 def _not_set(settings: Settings, key: str) -> str:

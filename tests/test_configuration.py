@@ -118,6 +118,11 @@ CASES: dict[str, Case] = {
             "twilio.auth_token: not set; the configuration file takes it from ${CITY_TWILIO_TOKEN_UNSET}",
         ),
     ),
+    "twilio token set empty": Case(
+        '[twilio]\nenabled = true\naccount_sid = "AC123"\nfrom_number = "+14155550100"\n',
+        ("twilio.auth_token: not set; set OPEN311_BOT_TWILIO__AUTH_TOKEN",),
+        env={"OPEN311_BOT_TWILIO__AUTH_TOKEN": ""},
+    ),
     # 8. Telegram would have been told to call http://127.0.0.1
     "telegram webhook without public url": Case(
         '[telegram]\nenabled = true\ntoken = "${CITY_TG_TOKEN}"\nsecret_token = "${CITY_TG_SECRET}"\n',
