@@ -12,6 +12,7 @@ Every key is documented in ``config.example.toml``.
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import json
 import os
 import re
@@ -216,6 +217,25 @@ class GeocoderSettings(Section):
                 f"{', '.join(sorted(SERVICE_TO_GEOCODER))}"
             )
         return value
+
+    @model_validator(mode="after")
+    def _options_the_geocoder_takes(self) -> GeocoderSettings:
+        name = self.provider.strip().lower()
+        if name == "offline" or not self.options:
+            return self  # the offline geocoder's options are checked where its gazetteer is read
+        from geopy.geocoders import SERVICE_TO_GEOCODER
+
+        parameters = inspect.signature(SERVICE_TO_GEOCODER[name].__init__).parameters
+        if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+            return self
+        known = [p for p in parameters if p not in ("self", "user_agent")]
+        unknown = sorted(set(self.options) - set(parameters))
+        if unknown:
+            raise ValueError(
+                f"intents.geocoder.options: the {name} geocoder takes no {', '.join(unknown)}; it takes "
+                f"{', '.join(known)}"
+            )
+        return self
 
     @field_validator("boundary")
     @classmethod

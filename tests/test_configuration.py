@@ -60,6 +60,10 @@ CASES: dict[str, Case] = {
     "unknown geocoder": Case(
         '[intents.geocoder]\nprovider = "bogus"\n', ("intents.geocoder.provider:", "'bogus'", "nominatim")
     ),
+    "unknown geocoder option": Case(
+        '[intents.geocoder]\nprovider = "nominatim"\noptions = { bogus = 1 }\n',
+        ("intents.geocoder.options:", "bogus", "domain"),
+    ),
     "three-number boundary": Case(
         "[intents.geocoder]\nboundary = [1, 2, 3]\n",
         ("intents.geocoder.boundary:", "south, west, north, east"),
