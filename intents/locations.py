@@ -22,6 +22,9 @@ from collections import defaultdict
 from dataclasses import dataclass, replace
 from itertools import pairwise
 
+from rapidfuzz import process
+from rapidfuzz.distance import DamerauLevenshtein
+
 from intents.location_ranker import default_ranker
 from intents.multilingual_streets import (
     CHINESE_ADDRESS,
@@ -513,15 +516,8 @@ class _Finder:
         word = words[0].upper
         if word in self.names or words[0].lower in self.common:
             return False
-        letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-        splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
-        variants = (
-            [a + b[1:] for a, b in splits if b]
-            + [a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1]
-            + [a + c + b[1:] for a, b in splits if b for c in letters]
-            + [a + c + b for a, b in splits for c in letters]
-        )
-        return any(variant in self.names for variant in variants)
+        closest = process.extractOne(word, self.names, scorer=DamerauLevenshtein.distance, score_cutoff=1)
+        return closest is not None
 
     def _numbered_street_at(self, index: int) -> bool:
         """ "W 96 St", "EAST 12 STREET": New York writes its numbered streets without the ordinal's
