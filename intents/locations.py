@@ -327,7 +327,11 @@ _LINKS: dict[tuple[str, ...], str] = {
     **{(side, "of"): "near" for side in ("north", "south", "east", "west")},
     **{("just", side, "of"): "near" for side in ("north", "south", "east", "west")},
 }
-_MAX_LINK_WORDS = max(len(words) for words in _LINKS)
+# "Ludlow Ave by the Esquire Theatre", "Elmwood Ave at the Roger Williams Park entrance": a link that fixes
+# a street by a place beside it may end in an article. ("on the" and "in the" are left out: "Man Hole cover
+# center on the Jamaica way" and "PARKED IN THE BIKE LANE" join no two places.)
+_LINKS_BEFORE_AN_ARTICLE = frozenset({"near", "at"})
+_MAX_LINK_WORDS = max(len(words) for words in _LINKS) + 1
 
 _KIND_STRENGTH: dict[str, float] = {
     "coordinates": 6.0,
@@ -1141,7 +1145,15 @@ class _Finder:
                 joining = tokens[first.end : second.start]
                 if joining[0].text == "." and len(tokens[first.end - 1].text) <= 4:
                     joining = joining[1:]  # "Charles St. across from"
-                link = _LINKS.get(tuple(t.lower for t in joining))
+                words = tuple(t.lower for t in joining)
+                link = _LINKS.get(words)
+                if (
+                    link is None
+                    and words[-1:] == ("the",)
+                    and _LINKS.get(words[:-1]) in _LINKS_BEFORE_AN_ARTICLE
+                    and first.strength > 0
+                ):
+                    link = _LINKS.get(words[:-1])
                 if link is None:
                     continue
                 precise = max((first, second), key=lambda c: _KIND_STRENGTH.get(c.kind, 0.0))

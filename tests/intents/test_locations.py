@@ -980,3 +980,32 @@ def test_a_place_head_before_an_ordinary_word_is_still_a_place() -> None:
     mention = find_location("Overflowing barrels in Johnson gates park today")
     assert mention is not None
     assert mention.text == "Johnson gates park"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Huge pothole on Elm St by the Riverside Library, almost lost a tire",
+        "Graffiti on Oak Ave across from the Lincoln Elementary School",
+        "Streetlight out on Pine Street near the Grand Hotel since Friday",
+    ],
+)
+def test_a_street_fixed_by_the_place_beside_it_is_one_span_with_the_article(text: str) -> None:
+    # "the" between the link and the place is how most residents write it; the span is the street and
+    # the place, placed on the street.
+    street = text.split(" on ", 1)[1].split(" ")[0:2]
+    mention = find_location(text)
+    assert mention is not None
+    assert re.search(r" (by|across from|near) the ", mention.text), mention.text
+    assert mention.text.startswith(" ".join(street))
+    assert mention.kind == "street"
+
+
+def test_on_the_or_in_the_joins_no_two_places() -> None:
+    # "Man Hole cover center" is no place the Jamaica way is fixed by.
+    from intents.locations import ranked_candidates
+
+    finder, scored = ranked_candidates("Man Hole cover center on the Jamaica way sinking in roadway")
+    spans = {finder.mention(candidate).text for candidate, _features in scored}
+    assert "Jamaica way" in spans
+    assert not any(" on the " in span for span in spans)
