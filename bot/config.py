@@ -438,6 +438,18 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _a_photo_fits_in_a_body(self) -> Settings:
+        # A POST requests.* carries the photo and the form's other fields in one body: a body limit at or
+        # below the photo limit would refuse, with a bare 413, photos the API says it accepts.
+        if self.server.max_body_bytes <= self.open311.media_max_bytes:
+            raise ConfigError(
+                f"server.max_body_bytes: {self.server.max_body_bytes} leaves no room for a photo of "
+                f"open311.media_max_bytes ({self.open311.media_max_bytes}) and the form around it; "
+                "set it higher (the default is twice the photo limit) or lower open311.media_max_bytes"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _telegram_webhook_needs_https(self) -> Settings:
         telegram = self.telegram
         if not (telegram.enabled and telegram.mode == "webhook" and telegram.register_webhook):

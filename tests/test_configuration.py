@@ -96,6 +96,10 @@ CASES: dict[str, Case] = {
     "public url ftp": Case('[server]\npublic_url = "ftp://x.org"\n', ("server.public_url:", "http")),
     "negative body limit": Case("[server]\nmax_body_bytes = -5\n", ("server.max_body_bytes:",)),
     "negative media limit": Case("[open311]\nmedia_max_bytes = -1\n", ("open311.media_max_bytes:",)),
+    "body limit below the photo limit": Case(
+        "[server]\nmax_body_bytes = 1000000\n[open311]\nmedia_max_bytes = 2000000\n",
+        ("server.max_body_bytes:", "open311.media_max_bytes (2000000)"),
+    ),
     "threshold above one": Case("[intents]\nauto_file_threshold = 5\n", ("intents.auto_file_threshold:",)),
     "html uploads": Case(
         '[open311]\nmedia_types = ["text/html"]\n', ("open311.media_types:", "'text/html'", "image/jpeg")
@@ -215,7 +219,12 @@ def small_bodies_url(
     from bot.app import create_app
 
     monkeypatch.delenv("OPEN311_BOT_CONFIG", raising=False)
-    settings = make_settings(tmp_path / "data", sqlite_database_url, server={"max_body_bytes": 1000})
+    settings = make_settings(
+        tmp_path / "data",
+        sqlite_database_url,
+        server={"max_body_bytes": 1000},
+        open311={"media_max_bytes": 500},
+    )
     with live_server(create_app(settings)) as url:
         yield url
 

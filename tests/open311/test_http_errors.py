@@ -25,7 +25,7 @@ FORM = "application/x-www-form-urlencoded; charset=utf-8"
 
 @pytest.fixture
 def api(tmp_path: Path, database_url: str) -> Iterator[Deployment]:
-    overrides = catalog_overrides(tmp_path)
+    overrides = catalog_overrides(tmp_path, media_max_bytes=32 * 1024)
     overrides["server"] = {"max_body_bytes": 64 * 1024}
     with deployment(tmp_path / "data", database_url, **overrides) as running:
         yield running
