@@ -139,12 +139,15 @@ def page(
     section: str,
     title: str,
     status_code: int = 200,
+    *,
+    failed: bool = False,
     **context: Any,
 ) -> HTMLResponse:
-    """A console page in the layout: the header, and the navigation when someone is signed in."""
+    """A console page in the layout: the header, and the navigation when someone is signed in. ``failed``:
+    the page itself reports an error (not found, not allowed), so its title starts with "Error:" too."""
     done = request.query_params.get("done", "")
     flash = context.pop("flash", FLASHES.get(done))
-    refused = bool(context.get("error") or context.get("problems"))
+    refused = failed or bool(context.get("error") or context.get("problems"))
     # The title, read first on arrival, says what happened: a refused form (WCAG 3.3.1), or the outcome of
     # what was just done (4.1.3).
     full_title = f"Error: {title}" if refused else title
@@ -183,6 +186,7 @@ def error_page(
         section,
         HTTPStatus(status_code).phrase,
         status_code,
+        failed=True,
         message=forms.sentence(message),
         back_href=back_href or list_href,
         back_label=back_label,

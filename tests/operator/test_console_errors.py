@@ -60,6 +60,8 @@ def assert_console_page(
     assert ('aria-label="Console"' in html) is signed_in
     if error_page:
         assert re.search(r'<a href="/operator/[^"]*">(Back to|Go back)', html), "no link back"
+        # Read first by a screen reader on arrival (WCAG 3.3.1), as on a refused form.
+        assert re.search(r"<title>Error: [^<]+ · 311 operator console</title>", html), "title"
     for word in words:
         assert word in html, (word, html)
     assert '{"detail"' not in html, "a developer's message reached the page"
