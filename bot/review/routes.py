@@ -132,6 +132,9 @@ TEMPLATES = Jinja2Templates(directory=str(HERE / "templates"))
 TEMPLATES.env.globals["console_path"] = PREFIX
 
 
+ERROR_TEMPLATE = "error.html"
+
+
 def page(
     request: Request,
     template: str,
@@ -139,15 +142,13 @@ def page(
     section: str,
     title: str,
     status_code: int = 200,
-    *,
-    failed: bool = False,
     **context: Any,
 ) -> HTMLResponse:
-    """A console page in the layout: the header, and the navigation when someone is signed in. ``failed``:
-    the page itself reports an error (not found, not allowed), so its title starts with "Error:" too."""
+    """A console page in the layout: the header, and the navigation when someone is signed in."""
     done = request.query_params.get("done", "")
     flash = context.pop("flash", FLASHES.get(done))
-    refused = failed or bool(context.get("error") or context.get("problems"))
+    # An error page (not found, not allowed) is titled as a refused form is.
+    refused = template == ERROR_TEMPLATE or bool(context.get("error") or context.get("problems"))
     # The title, read first on arrival, says what happened: a refused form (WCAG 3.3.1), or the outcome of
     # what was just done (4.1.3).
     full_title = f"Error: {title}" if refused else title
@@ -181,12 +182,11 @@ def error_page(
         back_label = "Back to the page you were on"
     return page(
         request,
-        "error.html",
+        ERROR_TEMPLATE,
         operator,
         section,
         HTTPStatus(status_code).phrase,
         status_code,
-        failed=True,
         message=forms.sentence(message),
         back_href=back_href or list_href,
         back_label=back_label,
@@ -538,12 +538,17 @@ def operator_router(console: Console) -> ConsolePages:
     async def approve(request: Request, item_id: int, operator: Checked, session: DB) -> Response:
         form = await request.form()
         entered = entered_decision(form)
+
+        def refuse(problems: dict[str, str]) -> Response:
+            """The item again, its forms as entered, each problem next to its field."""
+            return item_page(
+                request, operator, session, item_id, status=400, entered=entered, problems=problems
+            )
+
         try:
             lat, long = coordinates(form_text(form, "lat"), form_text(form, "long"))
         except FieldProblems as exc:
-            return item_page(
-                request, operator, session, item_id, status=400, entered=entered, problems=exc.fields
-            )
+            return refuse(exc.fields)
         # The checked radio decides: a suggestion, or "Another service" with the one picked from the list.
         radio = form.get("service_code")
         listed = form_text(form, "other_service_code")
@@ -558,27 +563,11 @@ def operator_router(console: Console) -> ConsolePages:
             if listed and console.service_code_for(listed) != console.service_code_for(chosen):
                 names = console.service_names()
                 both = conflicting_services(names.get(chosen, chosen), names.get(listed, listed))
-                return item_page(
-                    request,
-                    operator,
-                    session,
-                    item_id,
-                    status=400,
-                    entered=entered,
-                    problems={"other_service": both},
-                )
+                return refuse({"other_service": both})
         else:
             chosen = listed
             if radio is not None and not chosen:
-                return item_page(
-                    request,
-                    operator,
-                    session,
-                    item_id,
-                    status=400,
-                    entered=entered,
-                    problems={"other_service": "Another service: choose a service from the list."},
-                )
+                return refuse({"other_service": "Another service: choose a service from the list."})
         approval = decisions.Approval(
             service_code=chosen,
             address_string=form_text(form, "address_string"),
