@@ -54,7 +54,7 @@ from bot.backend import (
 from bot.clock import as_utc, utcnow
 from bot.follows import follow_filed
 from bot.location_confirmation import needs_confirmation, on_the_street
-from bot.resident_commands import ResidentCommand, asks_for_status, parse_command
+from bot.resident_commands import ResidentCommand, parse_command, status_question_language
 from bot.review.queue import ReviewQueue
 from bot.several_reports import split_reports
 from bot.small_talk import HAN, NO_WORDS, YES_WORDS, SmallTalk, parse_small_talk
@@ -1476,9 +1476,10 @@ def _words_instead_of_a_report(
     command = parse_command(turn.text)
     if command is not None or state.in_progress:
         return command, None
+    asked_in = status_question_language(turn.text)
     if (
         resident
-        and asks_for_status(turn.text)
+        and asked_in is not None
         and (
             resident.last_request_id
             or resident.last_token
@@ -1488,7 +1489,7 @@ def _words_instead_of_a_report(
             or len(_WORD.findall(turn.text)) <= _SHORT_STATUS_QUESTION
         )
     ):
-        return ResidentCommand("status"), None
+        return ResidentCommand("status", language=asked_in), None
     return None, parse_small_talk(turn.text)
 
 

@@ -189,7 +189,12 @@ _STATUS_QUESTION = re.compile(
     r"(?:been |be )?(?:fixed|done|repaired|cleaned|picked up|removed|taken care of)|"
     # "is it fixed yet", "has it been fixed?", "was my pothole repaired yet": the question's word order.
     r"(?:^|[.!?]\s*)(?:is|was|has|have) (?:it|this|that|my \w+) (?:been |)"
-    r"(?:fixed|done|repaired|cleaned|picked up|removed|taken care of)(?: yet)?\s*(?:\?|$)|"
+    r"(?:fixed|done|repaired|cleaned|picked up|removed|taken care of)(?: yet)?\s*(?:\?|$)"
+    r")(?!\w)",
+    re.IGNORECASE,
+)
+_STATUS_QUESTION_SPANISH = re.compile(
+    r"(?<!\w)(?:"
     r"alguna novedad|hay novedades|ya lo (?:arreglaron|repararon|limpiaron)|"
     r"(?:qué|que) pasó con mi (?:reporte|queja)"
     r")(?!\w)",
@@ -201,7 +206,15 @@ _STATUS_QUESTION_CHINESE = re.compile(
 )
 
 
-def asks_for_status(text: str) -> bool:
-    """Whether ``text`` asks how a report already made is going (the engine answers it as STATUS for a
-    resident who has made one)."""
-    return _STATUS_QUESTION.search(text) is not None or _STATUS_QUESTION_CHINESE.search(text) is not None
+def status_question_language(text: str) -> str | None:
+    """The language ``text`` asks in how a report already made is going, or None when it asks no such
+    thing (the engine answers it as STATUS for a resident who has made one). Unlike the word STATUS, which
+    every resident is told to send, "any update?" is English: a resident who reported in Chinese and asks
+    it in English reads the answer in English."""
+    if _STATUS_QUESTION_CHINESE.search(text):
+        return "zh"
+    if _STATUS_QUESTION_SPANISH.search(text):
+        return "es"
+    if _STATUS_QUESTION.search(text):
+        return "en"
+    return None

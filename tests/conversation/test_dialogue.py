@@ -508,6 +508,16 @@ def test_a_question_about_the_last_report_is_answered_as_status(bot: RunningBot)
     # Someone who reported nothing here is making a report, not asking about one.
     reply = bot.resident("vic").ask("Why hasn't the pothole at 5th St and Market St been fixed? It's huge")
     assert "have not filed" not in reply
+    # The question's own words say its language: a resident who reported in Chinese and asks in English
+    # reads the answer in English (before: in Chinese, "any update?" being too short to tell).
+    mei = bot.resident("mei")
+    reported = mei.ask("路上有个大坑 5th St and Market St")
+    number = re.search(r"您的报告已登记，编号 #(\d+)", reported)
+    assert number is not None, reported
+    chinese_id = number.group(1)
+    assert mei.ask("any update?") == f"Report #{chinese_id} (Pothole) is open."
+    assert "报告" in mei.ask("修好了吗")
+    assert mei.ask("¿Alguna novedad?") == f"El reporte #{chinese_id} (Bache) está abierto."
 
 
 def test_stop_silences_everything_until_start(bot: RunningBot) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.back_reference import refers_to_last_report
-from bot.resident_commands import ResidentCommand, asks_for_status, parse_command
+from bot.resident_commands import ResidentCommand, parse_command, status_question_language
 from bot.small_talk import SmallTalk, parse_small_talk
 from bot.templates import TemplateError, load_templates
 
@@ -130,28 +130,28 @@ def test_words_that_point_back_at_the_last_report(text: str, refers: bool) -> No
 
 
 @pytest.mark.parametrize(
-    ("text", "asks"),
+    ("text", "language"),
     [
-        ("Any update on my report?", True),
-        ("what's the status of my pothole report", True),
-        ("Why hasn't my pothole been fixed yet?", True),
-        ("¿Alguna novedad?", True),
-        ("我的报告有进展吗", True),
+        ("Any update on my report?", "en"),
+        ("what's the status of my pothole report", "en"),
+        ("Why hasn't my pothole been fixed yet?", "en"),
+        ("¿Alguna novedad?", "es"),
+        ("我的报告有进展吗", "zh"),
         # Before, these started a new report and were asked "Where is it?".
-        ("is it fixed yet", True),
-        ("Has it been fixed?", True),
-        ("Was my pothole repaired yet?", True),
-        ("¿Ya lo arreglaron?", True),
-        ("¿Hay novedades?", True),
-        ("修好了吗", True),
-        ("the streetlight has been out for a week", False),
-        ("pothole at 5th and Market, please fix", False),
-        ("it was fixed last year but the hole is back at 5th and Market", False),
-        ("the graffiti was removed and now it is back", False),
+        ("is it fixed yet", "en"),
+        ("Has it been fixed?", "en"),
+        ("Was my pothole repaired yet?", "en"),
+        ("¿Ya lo arreglaron?", "es"),
+        ("¿Hay novedades?", "es"),
+        ("修好了吗", "zh"),
+        ("the streetlight has been out for a week", None),
+        ("pothole at 5th and Market, please fix", None),
+        ("it was fixed last year but the hole is back at 5th and Market", None),
+        ("the graffiti was removed and now it is back", None),
     ],
 )
-def test_questions_about_a_report_already_made(text: str, asks: bool) -> None:
-    assert asks_for_status(text) is asks
+def test_questions_about_a_report_already_made_and_their_language(text: str, language: str | None) -> None:
+    assert status_question_language(text) == language
 
 
 def test_a_city_file_overrides_some_keys_per_language(tmp_path: Path) -> None:
