@@ -176,6 +176,7 @@ def parse_query(query: str, tail: re.Pattern[str] = _DEFAULT_CITY_TAIL) -> Parse
     text = _CORNER_OF.sub("", text)
     text = _CORNER_AFTER.sub("", text)
     text = _LEADING_WORDS.sub("", text)
+    text = _without_leading_the(text)
     text = _BLOCK.sub(r"\1 ", text)
     text = text.strip(" ,.;:")
     if not text:
@@ -383,9 +384,14 @@ class OfflineGeocoder(Geocoder):  # type: ignore[misc]  # geopy is untyped
         if suffix in _PLACE_SUFFIXES and split_suffix(streets[0])[1] != suffix:
             return None
         corrected = not gazetteer.spelled_as_known(parsed.streets[0])
-        if corrected and not suffix and _everyday_words(parsed.streets[0]):
+        if not suffix and _everyday_words(parsed.streets[0]):
             # "here", "home", "near here": everyday words, not a slip in a street's name (HARE ST, HOMER ST).
-            return None
+            if corrected:
+                return None
+            # "near the church", "by the school": the building, not Church St or School Alley ("on Church",
+            # with no article, is the street).
+            if re.search(rf"\bthe\s+{re.escape(parsed.streets[0])}\W*$", query, re.IGNORECASE):
+                return None
         middle = gazetteer.street_point(streets[0])
         if middle is None:
             return None
@@ -622,6 +628,19 @@ def _offline_options(options: dict[str, object]) -> dict[str, Any]:
             raise ValueError(f"geocoder.options.data_dir {data_dir} lacks {', '.join(missing)}")
         arguments["data_dir"] = data_dir
     return arguments
+
+
+def _without_leading_the(text: str) -> str:
+    """``text`` without "the" opening it where one of the next four words is a street type ("the Great
+    Highway and Lincoln"); as it was otherwise ("the Mission")."""
+    words = text.split()
+    if (
+        len(words) > 1
+        and words[0].lower() == "the"
+        and any(w.upper().strip(".,") in SUFFIXES for w in words[1:5])
+    ):
+        return " ".join(words[1:])
+    return text
 
 
 def _everyday_words(phrase: str) -> bool:

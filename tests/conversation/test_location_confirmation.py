@@ -49,6 +49,22 @@ def test_here_or_home_as_the_place_is_no_street_of_a_similar_name(bot: RunningBo
     assert "Is it at VALENCIA ST, San Francisco, CA?" in talker.ask("valenica")
 
 
+def test_the_building_named_by_an_everyday_word_is_no_street_of_that_name(bot: RunningBot) -> None:
+    # Before: "Is it at CHURCH ST, San Francisco, CA?" and "Is it at SCHOOL ALY...?".
+    for resident, answer in (("una", "near the church"), ("vic", "by the school")):
+        talker = bot.resident(resident)
+        assert "Where is it?" in talker.ask("There is a huge pothole in the road")
+        reply = talker.ask(answer)
+        assert "Is it at" not in reply, (answer, reply)
+        assert "share your location" in reply, (answer, reply)
+    # Without the article it is the street; with its type after "the" too (before: the Great Highway
+    # was found only after "on the").
+    assert "Is it at CHURCH ST, San Francisco, CA?" in talker.ask("on Church")
+    wes = bot.resident("wes")
+    assert "Where is it?" in wes.ask("There is a huge pothole in the road")
+    assert "Is it at GREAT HWY, San Francisco, CA?" in wes.ask("the Great Highway")
+
+
 def test_yes_keeps_the_place_and_files(bot: RunningBot) -> None:
     noah = bot.resident("noah")
     assert "Is it at MARKET ST, San Francisco, CA?" in noah.ask(
