@@ -13,7 +13,8 @@ Two ways in:
   runs it on one worker only (leader election); the cursor store is injected because channels never import
   ``bot`` (``bot.cursors.DatabaseCursorStore`` implements it).
 - The Account Activity webhook (enterprise tiers): the CRC ``GET`` is answered with the HMAC of the consumer
-  secret, and event ``POST``s are accepted only with a valid ``x-twitter-webhooks-signature``.
+  secret, and event ``POST``s are accepted only with a valid ``x-twitter-webhooks-signature``. Both are the
+  same HMAC, so only a token-shaped ``crc_token`` is signed (``CRC_TOKEN``): a JSON event body never is.
 
 Both produce the same ``provider_message_id`` for a tweet, so running both never handles a mention twice.
 
@@ -64,6 +65,9 @@ logger = logging.getLogger(__name__)
 
 X_API = "https://api.twitter.com"
 SIGNATURE_HEADER = "x-twitter-webhooks-signature"
+# What X sends as a CRC challenge: a short random string (base64 or base64url). The CRC answer is the same
+# HMAC that signs event POSTs, so signing anything else would sign a forged event body for whoever asks.
+CRC_TOKEN = re.compile(r"[A-Za-z0-9+/=_-]{1,255}")
 MAX_TWEET_LENGTH = 280
 MAX_DM_LENGTH = 10_000
 # A place whose bounding box is smaller than this (degrees, about 300 m) is a point of interest precise
@@ -546,6 +550,10 @@ class TwitterChannel(Channel):
         token = request.query_params.get("crc_token")
         if not token:
             return JSONResponse({"error": "crc_token is required"}, status_code=400)
+        if not CRC_TOKEN.fullmatch(token):
+            return JSONResponse(
+                {"error": "crc_token must be 1 to 255 of A-Z a-z 0-9 + / = _ -, as X sends"}, status_code=400
+            )
         return JSONResponse({"response_token": webhook_signature(self._consumer_secret, token.encode())})
 
     async def _activity(self, request: Request) -> Response:

@@ -488,6 +488,26 @@ def test_a_forged_account_activity_event_changes_nothing(app_settings: Settings,
         assert replies[0].reply_to == "1861234567890123456"
 
 
+def test_the_crc_challenge_signs_no_event_body(app_settings: Settings, fake: FakeX) -> None:
+    # The CRC answer is the HMAC that signs events: asked to "challenge" with a whole event body, it would
+    # hand out that body's signature. A forged direct message from anyone, filing a report in their name.
+    forged = json.loads((PAYLOADS / "twitter_direct_message_event.json").read_text())
+    forged["direct_message_events"][0]["id"] = "77001"
+    forged["direct_message_events"][0]["message_create"]["sender_id"] = "31337"
+    forged["direct_message_events"][0]["message_create"]["message_data"]["text"] = CLEAR_REPORT
+    with x_bot(app_settings, fake) as bot:
+        webhook = f"{bot.url}/webhooks/twitter"
+        challenge = httpx.get(webhook, params={"crc_token": json.dumps(forged)})
+        assert challenge.status_code == 400
+        assert "response_token" not in challenge.json()
+        assert "crc_token" in challenge.json()["error"]
+        stolen = str(challenge.json().get("response_token", "sha256="))
+        assert fake.post_activity(webhook, forged, CONSUMER_SECRET, signature=stolen).status_code == 403
+        bot.deliver()
+        assert (bot.outbox(), bot.inbox_count(), bot.request_count(), fake.posted) == ([], 0, 0, [])
+        assert fake.crc_check(webhook, CONSUMER_SECRET)  # X's own challenge is still answered
+
+
 def test_the_scheduler_answers_mentions_and_direct_messages_on_its_own(
     app_settings: Settings, fake: FakeX
 ) -> None:
