@@ -160,7 +160,38 @@ def test_serve_on_another_port_announces_that_port(tmp_path: Path, sqlite_databa
         server.wait(timeout=30)
 
 
-def _wait_until_serving(server: subprocess.Popen[bytes], base: str) -> None:
+def test_serve_writes_no_api_key_to_its_access_log(tmp_path: Path, sqlite_database_url: str) -> None:
+    """A GeoReport client may send its key in the query string; the access log names the request, not the
+    key."""
+    config = _config(tmp_path, sqlite_database_url)
+    key = _run(config, "keys", "create", "query-string client").stdout.strip().splitlines()[-1]
+    port = free_port()
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("OPEN311_BOT_")}
+    server = subprocess.Popen(
+        [COMMAND, "--config", str(config), "serve", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=environment,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        _wait_until_serving(server, base)
+        report = {"service_code": "graffiti", "address_string": "1 Market St"}
+        for name in ("api_key", "api%5Fkey"):  # the app decodes the name, so must the log
+            filed = httpx.post(
+                f"{base}/open311/v2/requests.json?{name}={key}&page=1", data=report, timeout=10
+            )
+            assert filed.status_code == 201, filed.text
+    finally:
+        server.terminate()
+        output, _ = server.communicate(timeout=30)
+    assert key not in output
+    assert '"POST /open311/v2/requests.json?api_key=<redacted>&page=1 HTTP/1.1" 201' in output
+    assert '"POST /open311/v2/requests.json?api%5Fkey=<redacted>&page=1 HTTP/1.1" 201' in output
+
+
+def _wait_until_serving(server: subprocess.Popen[bytes] | subprocess.Popen[str], base: str) -> None:
     deadline = time.monotonic() + 60
     while True:
         try:
