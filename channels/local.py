@@ -3,7 +3,9 @@
 - ``POST {path}`` with JSON ``{"from": ID, "text": ...}`` (optionally ``"lat"``, ``"long"``, ``"media_url"``,
   ``"choice"``, ``"language"``, and ``"id"``: a message id the client picks, its own among its ``"from"``'s
   messages, so a retried POST is not handled twice) answers with the bot's replies:
-  ``{"replies": [{"text", "choices": [{"label", "value"}]}]}``.
+  ``{"replies": [{"text", "choices": [{"label", "value"}]}]}``. The body must come as
+  ``content-type: application/json``: any web page can make a browser post a form or ``text/plain`` body
+  here, not a JSON one.
 - ``GET {path}?to=ID[&after=N]`` lists everything sent to that resident, oldest first, including later
   notifications: ``{"messages": [{"id", "text", "choices", "sent_at"}]}``; ``after`` skips what was seen.
 
@@ -25,7 +27,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from channels.base import Channel, MessageHandler, SendProgress, SendResult
+from channels.base import Channel, MessageHandler, SendProgress, SendResult, parse_json
 from channels.messages import (
     MAX_MEDIA_URL_CHARS,
     Attachment,
@@ -96,10 +98,15 @@ class LocalChannel(Channel):
     async def _post(self, request: Request) -> Response:
         if refused := self._refused(request):
             return refused
+        # Any web page can make a browser on this machine post a form or text/plain body here (no CORS
+        # preflight for those); only a JSON one needs the page's origin to be allowed, and none is.
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type != "application/json":
+            return _error("send the message as JSON, with content-type: application/json", 415)
         try:
-            payload = await request.json()
-        except ValueError:
-            return _error("the body must be JSON", 400)
+            payload = parse_json(await request.body())
+        except ValueError as exc:
+            return _error(f"the body must be JSON: {exc}", 400)
         try:
             message = parse_local_message(payload)
         except LocalMessageError as exc:

@@ -85,6 +85,7 @@ from channels.base import (
     MessageHandler,
     SendProgress,
     SendResult,
+    parse_json,
     render_as_text,
 )
 from channels.messages import Attachment, GeoPoint, InboundMessage, OutboundMessage
@@ -484,7 +485,7 @@ class TelegramChannel(Channel):
         if not hmac.compare_digest(given, self._secret):
             return JSONResponse({"error": "wrong or missing secret token"}, status_code=403)
         try:
-            payload = await request.json()
+            payload = parse_json(await request.body())
             if not isinstance(payload, dict):  # a JSON array, string, number or null
                 raise TypeError(f"the body is a JSON {type(payload).__name__}, not an object")
             update = Update.de_json(payload, self.application.bot)

@@ -32,7 +32,6 @@ import base64
 import hashlib
 import hmac
 import html
-import json
 import logging
 import re
 import time
@@ -56,6 +55,7 @@ from channels.base import (
     MessageHandler,
     SendProgress,
     SendResult,
+    parse_json,
     render_as_text,
 )
 from channels.messages import Attachment, GeoPoint, InboundMessage, OutboundMessage
@@ -562,7 +562,7 @@ class TwitterChannel(Channel):
         if not hmac.compare_digest(given.encode(), webhook_signature(self._consumer_secret, body).encode()):
             return JSONResponse({"error": "wrong or missing x-twitter-webhooks-signature"}, status_code=403)
         try:
-            payload = json.loads(body)
+            payload = parse_json(body)
             if not isinstance(payload, dict):  # a JSON array, string, number or null
                 raise TypeError(f"the body is a JSON {type(payload).__name__}, not an object")
             messages = self.activity_to_inbound(payload)

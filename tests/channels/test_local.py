@@ -74,6 +74,44 @@ def test_not_json_and_a_missing_recipient(bot: RunningBot) -> None:
     }
 
 
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        # What any web page can make a browser on this machine send here, with no CORS preflight.
+        ("text/plain;charset=UTF-8", json.dumps({"from": "alice", "text": CLEAR_REPORT})),
+        ("application/x-www-form-urlencoded", '{"from": "alice", "text": "pothole at 5th St and Market St"}'),
+        (
+            "multipart/form-data; boundary=x",
+            '--x\r\nContent-Disposition: form-data; name="a"\r\n\r\n{}\r\n--x--',
+        ),
+        (None, json.dumps({"from": "alice", "text": CLEAR_REPORT})),
+    ],
+)
+def test_a_message_must_come_as_application_json(
+    bot: RunningBot, content_type: str | None, body: str
+) -> None:
+    headers = {"content-type": content_type} if content_type else {}
+    response = bot.client.post("/local/messages", content=body.encode(), headers=headers)
+    assert response.status_code == 415
+    assert "content-type: application/json" in response.json()["error"]
+    assert (bot.outbox(), bot.inbox_count(), bot.request_count()) == ([], 0, 0)
+    charset = {"content-type": "application/json; charset=utf-8"}
+    assert bot.client.post(
+        "/local/messages", content=b'{"from": "alice", "text": "hi"}', headers=charset
+    ).is_success
+
+
+def test_json_nested_too_deeply_is_refused_with_the_reason(bot: RunningBot) -> None:
+    # Before, a RecursionError: a 500 with a traceback in the log.
+    for body in (b"[" * 100_000, b'{"from": "alice", "text": ' + b"[" * 100_000):
+        response = bot.client.post(
+            "/local/messages", content=body, headers={"content-type": "application/json"}
+        )
+        assert response.status_code == 400
+        assert response.json()["error"] == "the body must be JSON: the JSON is nested too deeply"
+    assert bot.outbox() == []
+
+
 def test_everything_sent_is_listed_including_later_notifications(bot: RunningBot) -> None:
     alice = bot.resident("alice")
     request_id = filed_id(alice.ask(CLEAR_REPORT))

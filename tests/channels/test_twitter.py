@@ -624,6 +624,7 @@ def test_a_long_reply_rate_limited_partway_goes_on_under_the_last_tweet_posted(
         b"[1,2]",
         b"null",
         b"not json",
+        b"[" * 100_000,  # too deep for the JSON parser: was a RecursionError, a 500
         b'{"for_user_id": "%s", "tweet_create_events": 5}',
         b'{"for_user_id": "%s", "tweet_create_events": [1]}',
         b'{"for_user_id": "%s", "direct_message_events": [{"type": "message_create", "message_create": 7}]}',
