@@ -6,7 +6,7 @@ No ``from __future__ import annotations`` here: FastAPI reads the route signatur
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlmodel import Session
 
@@ -20,6 +20,7 @@ from bot.review.web import (
     DB,
     PREFIX,
     Checked,
+    JSONObject,
     Operator,
     client_of,
     coordinates,
@@ -61,15 +62,6 @@ def api_router(console: Console) -> APIRouter:
     def api_item(item_id: int, operator: Operator, session: DB) -> JSONResponse:
         return JSONResponse(item_or_404(console, session, item_id).as_json())
 
-    async def json_body(request: Request) -> dict[str, Any]:
-        try:
-            body = await request.json() if await request.body() else {}
-        except ValueError as exc:
-            raise HTTPException(400, "the body is not JSON") from exc
-        if not isinstance(body, dict):
-            raise HTTPException(400, "the body must be a JSON object")
-        return body
-
     def json_act(
         request: Request, operator: SignedIn, session: Session, item_id: int, run: Any
     ) -> JSONResponse:
@@ -95,8 +87,9 @@ def api_router(console: Console) -> APIRouter:
         )
 
     @router.post("/api/queue/{item_id}/approve")
-    async def api_approve(request: Request, item_id: int, operator: Checked, session: DB) -> JSONResponse:
-        body = await json_body(request)
+    def api_approve(
+        request: Request, item_id: int, operator: Checked, session: DB, body: JSONObject
+    ) -> JSONResponse:
         try:
             lat, long = coordinates(str(body.get("lat") or ""), str(body.get("long") or ""))
         except ValueError as exc:
@@ -121,8 +114,10 @@ def api_router(console: Console) -> APIRouter:
         )
 
     @router.post("/api/queue/{item_id}/reject")
-    async def api_reject(request: Request, item_id: int, operator: Checked, session: DB) -> JSONResponse:
-        reason = str((await json_body(request)).get("reason") or "")
+    def api_reject(
+        request: Request, item_id: int, operator: Checked, session: DB, body: JSONObject
+    ) -> JSONResponse:
+        reason = str(body.get("reason") or "")
         return json_act(
             request,
             operator,
@@ -132,10 +127,9 @@ def api_router(console: Console) -> APIRouter:
         )
 
     @router.post("/api/requests/{request_id}/status")
-    async def api_change_status(
-        request: Request, request_id: str, operator: Checked, session: DB
+    def api_change_status(
+        request: Request, request_id: str, operator: Checked, session: DB, body: JSONObject
     ) -> JSONResponse:
-        body = await json_body(request)
         row = request_row(session, request_id)
         try:
             change = request_change(body)

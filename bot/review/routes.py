@@ -71,6 +71,7 @@ from bot.review.web import (
     FormExpired,
     NotSignedIn,
     Operator,
+    PostedForm,
     attribute_answers,
     client_of,
     coordinates,
@@ -335,8 +336,7 @@ def operator_router(console: Console) -> ConsolePages:
         return sign_in_page(request, error=FORM_NOT_SENT if lost else "")
 
     @router.post("/sign-in")
-    async def do_sign_in(request: Request, session: DB) -> Response:
-        form = await request.form()
+    def do_sign_in(request: Request, session: DB, form: PostedForm) -> Response:
         name, password = form_text(form, "name"), form.get("password")
         next_path = form_text(form, "next")
         carried = [
@@ -535,8 +535,7 @@ def operator_router(console: Console) -> ConsolePages:
         return refused or redirect("/", "released")
 
     @router.post("/queue/{item_id}/approve")
-    async def approve(request: Request, item_id: int, operator: Checked, session: DB) -> Response:
-        form = await request.form()
+    def approve(request: Request, item_id: int, operator: Checked, session: DB, form: PostedForm) -> Response:
         entered = entered_decision(form)
 
         def refuse(problems: dict[str, str]) -> Response:
@@ -588,8 +587,7 @@ def operator_router(console: Console) -> ConsolePages:
         return refused or redirect("/", "approved")
 
     @router.post("/queue/{item_id}/reject")
-    async def reject(request: Request, item_id: int, operator: Checked, session: DB) -> Response:
-        form = await request.form()
+    def reject(request: Request, item_id: int, operator: Checked, session: DB, form: PostedForm) -> Response:
         reason = form_text(form, "reason")
         refused = act(
             request,
@@ -667,8 +665,9 @@ def operator_router(console: Console) -> ConsolePages:
         return request_page(request, operator, session, request_id)
 
     @router.post("/requests/{request_id}/status")
-    async def change_status(request: Request, request_id: str, operator: Checked, session: DB) -> Response:
-        form = await request.form()
+    def change_status(
+        request: Request, request_id: str, operator: Checked, session: DB, form: PostedForm
+    ) -> Response:
         row = request_row(session, request_id)
         entered = entered_change(form)
         try:

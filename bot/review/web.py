@@ -139,10 +139,36 @@ def signed_in(request: Request, session: DB) -> SignedIn:
 Operator = Annotated[SignedIn, Depends(signed_in)]
 
 
-async def checked(request: Request, session: DB) -> SignedIn:
-    """A signed-in operator whose POST carries the session's CSRF token (form field or header). A console
-    form without it raises FormExpired (its page comes back, filled in); JSON gets 403."""
-    operator = signed_in(request, session)
+# Routes and dependencies that touch the database are plain functions, which FastAPI runs in its thread
+# pool: one waiting for a pooled connection (or hashing a password) must never hold up the event loop, where
+# every other request of every route waits behind it (40 failed sign-ins at once froze the whole server).
+# What a POST carries is read by the async dependencies below, which touch no database.
+
+
+async def posted_form(request: Request) -> FormData:
+    """The form a POST carries (read once; Starlette keeps it for the route and the CSRF check)."""
+    return await request.form()
+
+
+PostedForm = Annotated[FormData, Depends(posted_form)]
+
+
+async def json_object(request: Request) -> dict[str, Any]:
+    """The JSON object a console API POST carries ({} when it has no body)."""
+    try:
+        body = await request.json() if await request.body() else {}
+    except ValueError as exc:
+        raise HTTPException(400, "the body is not JSON") from exc
+    if not isinstance(body, dict):
+        raise HTTPException(400, "the body must be a JSON object")
+    return body
+
+
+JSONObject = Annotated[dict[str, Any], Depends(json_object)]
+
+
+async def sent_csrf_token(request: Request) -> tuple[str | None, FormData | None]:
+    """The CSRF token a POST carries (the X-CSRF-Token header, or a console form's field) and the form."""
     given = request.headers.get(CSRF_HEADER)
     form = None
     if given is None and request.headers.get("content-type", "").startswith(
@@ -151,6 +177,18 @@ async def checked(request: Request, session: DB) -> SignedIn:
         form = await request.form()
         value = form.get("csrf_token")
         given = value if isinstance(value, str) else None
+    return given, form
+
+
+def checked(
+    request: Request,
+    session: DB,
+    sent: Annotated[tuple[str | None, FormData | None], Depends(sent_csrf_token)],
+) -> SignedIn:
+    """A signed-in operator whose POST carries the session's CSRF token (form field or header). A console
+    form without it raises FormExpired (its page comes back, filled in); JSON gets 403."""
+    operator = signed_in(request, session)
+    given, form = sent
     if not tokens_match(operator.csrf_token, given):
         if is_console_page(request.url.path):
             raise FormExpired(operator, form)

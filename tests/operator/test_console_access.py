@@ -423,3 +423,43 @@ def test_a_city_with_its_own_service_codes(deploy: Callable[..., AbstractContext
             [example] = learning.labelled_examples(session)
         # The labelled example speaks the classifier's language, so it trains and compares like with like.
         assert (example.predicted_code, example.service_code) == ("pothole", "pothole")
+
+
+def test_a_burst_of_failed_sign_ins_leaves_the_server_answering(deployment: Deployment) -> None:
+    """40 failed sign-ins at once from one client froze every route (the API, webhooks, /healthz) for at
+    least the database pool's 30 s: each held a connection while the event loop waited for one."""
+    import asyncio
+
+    url = deployment.url
+
+    async def burst() -> tuple[list[int], int]:
+        limits = httpx.Limits(max_connections=100)
+        async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as client:
+            forms = []
+            for _ in range(40):  # each attempt with its own form and its cookie, as 40 browsers would
+                form = await client.get("/operator/sign-in")
+                cookie = "; ".join(f"{name}={value}" for name, value in form.cookies.items())
+                forms.append((csrf_token(form.text), cookie))
+            client.cookies.clear()
+
+            async def attempt(i: int) -> int:
+                token, cookie = forms[i]
+                answer = await client.post(
+                    "/operator/sign-in",
+                    data={"csrf_token": token, "name": "nobody", "password": f"wrong {i}"},
+                    headers={"cookie": cookie},
+                )
+                return answer.status_code
+
+            attempts = [asyncio.create_task(attempt(i)) for i in range(40)]
+            await asyncio.sleep(0.05)
+            # While they are in flight, the rest of the deployment still answers.
+            async with httpx.AsyncClient(base_url=url, timeout=15) as other:
+                services = (await other.get("/open311/v2/services.json")).status_code
+            return list(await asyncio.gather(*attempts)), services
+
+    codes, services = asyncio.run(burst())
+    assert services == 200
+    assert set(codes) <= {401, 429}, codes
+    assert codes.count(401) == 3  # the deployment allows 3 failures a minute; the rest are throttled
+    assert httpx.get(f"{url}/healthz", timeout=15).status_code == 200
