@@ -7,16 +7,23 @@ The schema is created and upgraded only by the alembic migrations in ``bot/migra
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
 import orjson
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, event, text
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.script.revision import RevisionError
+from alembic.util.exc import CommandError
+from sqlalchemy import Connection, Engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session, create_engine
+
+log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -86,8 +93,34 @@ def alembic_config() -> Config:
     return config
 
 
-def migrate(engine: Engine, revision: str = "head") -> None:
-    """Applies the migrations up to ``revision`` (run by ``serve`` on start-up and by tests)."""
+class UnknownSchemaRevision(RuntimeError):
+    """The database's schema is at a revision this release does not have: a newer release upgraded it."""
+
+
+def schema_revision(connection: Connection) -> str | None:
+    """The migration the database's schema is at (None: no schema yet)."""
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+def pending_migrations(connection: Connection) -> tuple[str | None, list[str]]:
+    """The database's schema revision and the migrations ``serve`` would apply to it, oldest first."""
+    current = schema_revision(connection)
+    scripts = ScriptDirectory.from_config(alembic_config())
+    try:
+        pending = [script.revision for script in scripts.iterate_revisions("head", current)]
+    except (CommandError, RevisionError) as exc:
+        raise UnknownSchemaRevision(
+            f"the database's schema is at revision {current}, which this release does not have: a newer "
+            "release has upgraded it (migrations go one way; run that release, or restore the backup taken "
+            "before the upgrade)"
+        ) from exc
+    return current, list(reversed(pending))
+
+
+def migrate(engine: Engine, revision: str = "head") -> str | None:
+    """Applies the migrations up to ``revision`` (run by ``serve`` on start-up and by tests). An upgrade of
+    an existing schema is a one-way change the operator should hear of: it is logged, and its description
+    returned (None when there was none)."""
     config = alembic_config()
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
@@ -96,5 +129,11 @@ def migrate(engine: Engine, revision: str = "head") -> None:
             connection.execute(
                 text("SELECT pg_advisory_xact_lock(hashtext('open311-bot:migrate:' || current_schema()))")
             )
+        current, pending = pending_migrations(connection)
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+    if not pending or current is None:
+        return None
+    upgraded = f"upgraded the database schema from {current} to {pending[-1]}"
+    log.warning(upgraded)
+    return upgraded

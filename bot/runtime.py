@@ -8,6 +8,7 @@ reverse.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -16,7 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from bot.config import ConfigError, Settings, StartupError
-from bot.db import SessionFactory, make_engine, make_session_factory, migrate
+from bot.db import SessionFactory, UnknownSchemaRevision, make_engine, make_session_factory, migrate
 from bot.open311.catalog import Catalog, CatalogError, load_catalog
 from bot.open311.events import EventBus
 from bot.open311.keys import KeyStore
@@ -84,16 +85,25 @@ class Runtime:
         self.engine.dispose()
 
 
-def open_database(url: str, *, apply_migrations: bool = True, pool_size: int = 10) -> Engine:
+def open_database(
+    url: str, *, apply_migrations: bool = True, pool_size: int = 10, say_upgrades: bool = False
+) -> Engine:
     """An engine for ``url`` that has connected once (and applied pending migrations unless told not to);
-    a database that cannot be reached is a StartupError naming it (without its password) and why."""
+    a database that cannot be reached is a StartupError naming it (without its password) and why.
+    ``say_upgrades``: a command with no log (``keys``, ``operators``) says on stderr that it upgraded the
+    schema, which the release before can no longer use."""
     engine = make_engine(url, pool_size=pool_size)
     try:
         if apply_migrations:
-            migrate(engine)
+            upgraded = migrate(engine)
+            if upgraded and say_upgrades:
+                print(f"open311-bot: {upgraded}", file=sys.stderr, flush=True)
         else:
             with engine.connect():
                 pass
+    except UnknownSchemaRevision as exc:
+        engine.dispose()
+        raise StartupError(str(exc)) from exc
     except (OperationalError, InterfaceError) as exc:
         engine.dispose()
         shown = make_url(url).render_as_string(hide_password=True)

@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     from bot.runtime import open_database
 
     settings = load_settings(args.config)
-    engine = open_database(settings.effective_database_url)
+    engine = open_database(settings.effective_database_url, say_upgrades=True)
     try:
         keys = KeyStore(make_session_factory(engine))
         try:

@@ -55,7 +55,7 @@ def _session(args: argparse.Namespace) -> Iterator[Session]:
     from bot.runtime import open_database
 
     settings = load_settings(args.config)
-    engine = open_database(settings.effective_database_url, pool_size=1)
+    engine = open_database(settings.effective_database_url, pool_size=1, say_upgrades=True)
     try:
         with make_session_factory(engine)() as session:
             yield session

@@ -1,8 +1,9 @@
 """``open311-bot serve``: runs the whole service (API, channels, operator pages, jobs) with uvicorn.
 
 Migrations are applied on start-up (Runtime.build), so a fresh data directory just works. ``--check``
-builds everything ``serve`` would (settings, database and migrations, catalog, templates, model, channels)
-and exits without listening, starting channels or running jobs: 0 when the deployment would start.
+builds everything ``serve`` would (settings, database, catalog, templates, model, channels) and exits
+without listening, starting channels, running jobs or changing the database (it says which migrations
+``serve`` would apply): 0 when the deployment would start.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from bot.config import load_settings
+from bot.config import Settings, StartupError, load_settings
 
 
 def register(subparsers: Any) -> None:
@@ -38,13 +39,7 @@ def run(args: argparse.Namespace) -> int:
     from bot.app import create_app
 
     if args.check:
-        create_app(settings).state.runtime.close()
-        print(
-            "open311-bot: the configuration is usable (serve would listen on "
-            f"{settings.server.host}:{settings.server.port})",
-            flush=True,
-        )
-        return 0
+        return check(settings)
 
     import uvicorn
 
@@ -59,5 +54,39 @@ def run(args: argparse.Namespace) -> int:
     )
     uvicorn.run(
         app, host=settings.server.host, port=settings.server.port, proxy_headers=True, log_level="info"
+    )
+    return 0
+
+
+def check(settings: Settings) -> int:
+    """Builds what ``serve`` would, without changing the database: its schema is only read, and the
+    migrations ``serve`` would apply are named (a release that is still serving from it would no longer
+    start once they ran)."""
+    from bot.app import create_app
+    from bot.db import UnknownSchemaRevision, pending_migrations
+    from bot.runtime import Runtime
+
+    runtime = Runtime.build(settings, apply_migrations=False)
+    try:
+        with runtime.engine.connect() as connection:
+            current, pending = pending_migrations(connection)
+        create_app(settings, runtime)
+    except UnknownSchemaRevision as exc:
+        raise StartupError(str(exc)) from exc
+    finally:
+        runtime.close()
+    if current is None:
+        schema = "the database is empty: serve would create its schema"
+    elif pending:
+        schema = (
+            f"the database's schema is at {current}: serve would upgrade it to {pending[-1]} "
+            f"({len(pending)} migration{'s' if len(pending) > 1 else ''}, one way: back it up first)"
+        )
+    else:
+        schema = f"the database's schema is up to date ({current})"
+    print(
+        f"open311-bot: the configuration is usable (serve would listen on {settings.server.host}:"
+        f"{settings.server.port}); {schema}",
+        flush=True,
     )
     return 0

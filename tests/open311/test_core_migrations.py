@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect
+from sqlalchemy import Engine, inspect, text
 from sqlmodel import SQLModel
 
 import bot.open311.models  # noqa: F401  (the core's tables on SQLModel.metadata)
@@ -61,3 +64,53 @@ def _table_of(diff: object) -> str | None:
         if name in CORE_TABLES:
             return str(name)
     return None
+
+
+def test_the_check_leaves_an_older_database_alone_and_a_newer_one_is_refused_clearly(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`serve --check` ran the migrations: a deployer checking the new release against the database the old
+    one still served from upgraded it, and the old one then failed at its next start with a traceback."""
+    from bot.cli import main
+
+    monkeypatch.delenv("OPEN311_BOT_CONFIG", raising=False)
+    config = tmp_path / "city.toml"
+    config.write_text(
+        f'data_dir = "{tmp_path / "data"}"\ndatabase_url = "{database_url}"\n', encoding="utf-8"
+    )
+    engine = make_engine(database_url)
+    try:
+        migrate(engine, "0007_open311_list_indexes")  # the schema of an earlier release
+
+        assert main(["--config", str(config), "serve", "--check"]) == 0
+        said = capsys.readouterr().out
+        assert "schema is at 0007_open311_list_indexes: serve would upgrade it to " in said, said
+        assert "4 migrations, one way: back it up first" in said
+        assert _revision(engine) == "0007_open311_list_indexes"
+
+        # Any other command upgrades it, as serve does, and says so.
+        assert main(["--config", str(config), "keys", "list"]) == 0
+        head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+        assert (
+            f"upgraded the database schema from 0007_open311_list_indexes to {head}"
+            in capsys.readouterr().err
+        )
+        assert _revision(engine) == head
+        assert main(["--config", str(config), "serve", "--check"]) == 0
+        assert f"the database's schema is up to date ({head})" in capsys.readouterr().out
+
+        # A release older than the database's schema says so and stops (before: alembic's traceback).
+        with engine.begin() as connection:
+            connection.execute(text("UPDATE alembic_version SET version_num = '0099_a_later_release'"))
+        for command in (["serve", "--check"], ["keys", "list"]):
+            assert main(["--config", str(config), *command]) == 1
+            error = capsys.readouterr().err
+            assert "schema is at revision 0099_a_later_release, which this release does not have" in error
+            assert "Traceback" not in error
+    finally:
+        engine.dispose()
+
+
+def _revision(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
