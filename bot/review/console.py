@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from bot.config import Settings
 from bot.db import SessionFactory
@@ -36,6 +37,19 @@ class Console:
         if mode == "auto":
             return self.settings.server.public_url.lower().startswith("https://")
         return mode == "always"
+
+    @property
+    def media_prefix(self) -> str:
+        """Where the photos the bot stored are served (``MediaStore``'s URLs start with it): the only
+        photos the console shows inline."""
+        public = self.settings.server.public_url.rstrip("/")
+        return f"{public}{self.settings.open311.base_path.rstrip('/')}/media/"
+
+    @property
+    def media_origin(self) -> str:
+        """The origin of ``media_prefix`` (scheme and host), for the console's image policy."""
+        parts = urlsplit(self.media_prefix)
+        return f"{parts.scheme}://{parts.netloc}"
 
     def service_code_for(self, code: str) -> str:
         """A catalog service code for a code the classifier suggested (a city may name services apart)."""

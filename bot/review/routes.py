@@ -21,7 +21,7 @@ from datetime import UTC
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from fastapi import APIRouter, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
@@ -74,6 +74,7 @@ from bot.review.web import (
     PostedForm,
     attribute_answers,
     client_of,
+    console_of,
     coordinates,
     dashboard_days,
     filters_from,
@@ -131,6 +132,7 @@ def map_context(lat: float | None, long: float | None, label: str) -> dict[str, 
 
 TEMPLATES = Jinja2Templates(directory=str(HERE / "templates"))
 TEMPLATES.env.globals["console_path"] = PREFIX
+TEMPLATES.env.filters["host_of"] = lambda url: urlsplit(str(url)).netloc or str(url)
 
 
 ERROR_TEMPLATE = "error.html"
@@ -163,6 +165,8 @@ def page(
             "section": section,
             "page_title": full_title,
             "heading": title,
+            # Photos served from here are shown; others are links (``ConsoleHeaders``' image policy).
+            "own_media": console_of(request).media_prefix,
             "problems": {},
             "nav": [(key, label, PREFIX + href) for key, label, href in NAV],
             "flash": flash,
@@ -946,7 +950,7 @@ def install_console(app: FastAPI, console: Console) -> None:
     app.include_router(pages.router)
     app.include_router(api_router(console))
     install_error_answers(app, console, pages)
-    app.add_middleware(ConsoleHeaders)
+    app.add_middleware(ConsoleHeaders, media_origin=console.media_origin)
 
 
 def install_error_answers(app: FastAPI, console: Console, pages: ConsolePages) -> None:

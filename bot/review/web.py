@@ -366,23 +366,26 @@ def request_json(row: ServiceRequestRow) -> dict[str, Any]:
 
 class ConsoleHeaders:
     """Pure ASGI middleware: console pages hold residents' words and must not be cached, framed, or run
-    scripts from anywhere."""
+    scripts from anywhere, nor load images from anywhere but here (``media_origin``: where the photos the
+    bot stored are served, when that is not the console's own origin)."""
 
-    HEADERS: tuple[tuple[bytes, bytes], ...] = (
-        (b"cache-control", b"no-store"),
-        (b"x-frame-options", b"DENY"),
-        (b"x-content-type-options", b"nosniff"),
-        (b"referrer-policy", b"same-origin"),
-        (
-            b"content-security-policy",
-            # Images from anywhere: residents' photos live on the providers' hosts (an image cannot run).
-            b"default-src 'self'; img-src * data:; style-src 'self'; script-src 'none'; "
-            b"frame-ancestors 'none'; form-action 'self'",
-        ),
-    )
-
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, media_origin: str = "") -> None:
         self.app = app
+        # Only our own copies of photos are shown: an image on another site, loaded by the operator's
+        # browser, tells that site when an operator opens the report (and can point the browser at the
+        # city's internal addresses). Others are links (``photo_link``).
+        images = " ".join(filter(None, ("'self'", "data:", media_origin)))
+        self.headers: tuple[tuple[bytes, bytes], ...] = (
+            (b"cache-control", b"no-store"),
+            (b"x-frame-options", b"DENY"),
+            (b"x-content-type-options", b"nosniff"),
+            (b"referrer-policy", b"same-origin"),
+            (
+                b"content-security-policy",
+                f"default-src 'self'; img-src {images}; style-src 'self'; script-src 'none'; "
+                "frame-ancestors 'none'; form-action 'self'".encode(),
+            ),
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not str(scope.get("path", "")).startswith(PREFIX):
@@ -393,7 +396,7 @@ class ConsoleHeaders:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 present = {name.lower() for name, _ in headers}
-                extra = [(name, value) for name, value in self.HEADERS if name not in present]
+                extra = [(name, value) for name, value in self.headers if name not in present]
                 # The session's cookie again, its end moved (signed_in), unless the response sets or ends
                 # it itself (signing in or out).
                 renewed = scope.get("state", {}).get(RENEWED_COOKIE)

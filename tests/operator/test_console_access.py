@@ -463,3 +463,30 @@ def test_a_burst_of_failed_sign_ins_leaves_the_server_answering(deployment: Depl
     assert set(codes) <= {401, 429}, codes
     assert codes.count(401) == 3  # the deployment allows 3 failures a minute; the rest are throttled
     assert httpx.get(f"{url}/healthz", timeout=15).status_code == 200
+
+
+def test_photos_stored_here_are_shown_and_photos_elsewhere_are_links(deployment: Deployment) -> None:
+    """The image policy allowed images from anywhere: a photo URL on another site made each operator's
+    browser fetch it on opening the report (telling that site, or probing the city's own network)."""
+    from bot.open311.models import NewRequest
+
+    settings = deployment.settings
+    own = f"{settings.server.public_url.rstrip('/')}{settings.open311.base_path.rstrip('/')}/media/a1b2.png"
+    elsewhere = "http://10.0.0.7/camera.png"
+    ids = []
+    for url in (own, elsewhere):
+        filed = deployment.runtime.open311.create_request(
+            NewRequest(service_code="pothole", lat=37.7793, long=-122.4193, media_url=url, channel="api")
+        )
+        ids.append(filed.service_request_id)
+    client, _csrf = signed_in_client(deployment.url, "alice", PASSWORDS["alice"])
+
+    shown = client.get(f"/operator/requests/{ids[0]}")
+    assert f'<img src="{own}" alt="Photo attached to the request">' in shown.text
+    policy = shown.headers["content-security-policy"]
+    origin = settings.server.public_url.rstrip("/")
+    assert f"img-src 'self' data: {origin};" in policy, policy
+
+    linked = client.get(f"/operator/requests/{ids[1]}").text
+    assert "<img" not in linked.split('class="photos"')[1].split("</div>")[0]
+    assert f'<a href="{elsewhere}" rel="noopener noreferrer" target="_blank">Photo on 10.0.0.7' in linked

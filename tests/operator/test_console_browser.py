@@ -251,8 +251,10 @@ def test_an_operator_approves_corrects_rejects_and_closes(deployment: Deployment
 
 def test_two_operators_cannot_hold_the_same_item(deployment: Deployment, open_browser: Any) -> None:
     url = deployment.url
-    # A resident sends a photo (hosted elsewhere, as providers host them), then says what and where.
-    with live_server(photo_host()) as photos:
+    # A resident sends a photo hosted on another site (as X and app developers host them), then says what
+    # and where.
+    fetched: list[str] = []
+    with live_server(photo_host(fetched)) as photos:
         photo_url = f"{photos}/streetlight.png"
         sent = httpx.post(
             f"{url}/local/messages", json={"from": "res-both", "media_url": photo_url}, timeout=30
@@ -261,6 +263,9 @@ def test_two_operators_cannot_hold_the_same_item(deployment: Deployment, open_br
         report_as_resident(url, "res-both", "The streetlight is out at 24th St and Mission St")
         item_id = review_item_of(deployment.runtime, "res-both")
         check_claims_and_photo(url, item_id, photo_url, open_browser)
+    # The operator's browser never loaded it: that site learns nothing of who opens the report, and cannot
+    # point the browser at the city's own network (before, the page showed it as an image from there).
+    assert fetched == []
 
 
 def check_claims_and_photo(url: str, item_id: int, photo_url: str, open_browser: Any) -> None:
@@ -283,10 +288,11 @@ def check_claims_and_photo(url: str, item_id: int, photo_url: str, open_browser:
     assert bob.get_by_role("button", name="Approve and file").count() == 0
     bob.goto(f"{url}/operator/")
     assert "Being handled by alice" in bob.locator("main").inner_text()
-    # alice sees the resident's photo, loaded from where it is hosted.
-    photo = alice.get_by_role("img", name=re.compile("Photo sent by the resident"))
-    assert photo.get_attribute("src") == photo_url
-    alice.wait_for_function("() => document.querySelector('.photos img').naturalWidth === 4")
+    # alice sees a link to the resident's photo, on the site it is on; the page loads no image from there.
+    host = photo_url.split("/")[2]
+    link = alice.get_by_role("link", name=f"Photo 1 on {host} (another site, new tab)")
+    assert link.get_attribute("href") == photo_url
+    assert alice.locator(".photos img").count() == 0
     # alice puts it back; now bob may take it.
     alice.get_by_role("button", name="Put back in the queue").click()
     alice.wait_for_url(re.compile(r"/operator/\?done=released"))
@@ -306,8 +312,9 @@ def tab_to(page: Any, text: str, limit: int = 30) -> None:
     raise AssertionError(f"{text!r} cannot be reached with the Tab key")
 
 
-def photo_host() -> Starlette:
-    """Another web site holding a resident's photo (a 4x4 PNG), as a provider's media host would."""
+def photo_host(fetched: list[str]) -> Starlette:
+    """Another web site holding a resident's photo (a 4x4 PNG), as a provider's media host would; each
+    request for it goes into ``fetched``."""
 
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
@@ -321,6 +328,7 @@ def photo_host() -> Starlette:
     )
 
     async def photo(request: Request) -> Response:
+        fetched.append(request.headers.get("user-agent", ""))
         return Response(png, media_type="image/png")
 
     return Starlette(routes=[Route("/streetlight.png", photo)])
