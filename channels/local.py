@@ -66,21 +66,39 @@ class LocalChannel(Channel):
     capabilities: ClassVar[frozenset[str]] = frozenset({"inline_replies", "buttons", "media"})
 
     def __init__(
-        self, handler: MessageHandler, path: str = "/local/messages", *, allow_remote: bool = False
+        self,
+        handler: MessageHandler,
+        path: str = "/local/messages",
+        *,
+        allow_remote: bool = False,
+        public_url: str = "",
     ) -> None:
         super().__init__(handler)
         self.path = path
         self.allow_remote = allow_remote
+        self.public_host = urlsplit(public_url).hostname or ""
 
     @classmethod
     def from_config(cls, config: Any, handler: MessageHandler, *, public_url: str) -> LocalChannel:
-        return cls(handler, path=config.path, allow_remote=config.allow_remote)
+        return cls(handler, path=config.path, allow_remote=config.allow_remote, public_url=public_url)
 
     def _refused(self, request: Request) -> Response | None:
         """Anyone may speak as any resident here, so only this machine may, unless configured otherwise."""
-        if self.allow_remote or _is_loopback(request.client.host if request.client else None):
+        if self.allow_remote:
             return None
-        return _error("the local channel only answers this machine (local.allow_remote = false)", 403)
+        if not _is_loopback(request.client.host if request.client else None):
+            return _error("the local channel only answers this machine (local.allow_remote = false)", 403)
+        # A web page whose name its owner points at 127.0.0.1 (DNS rebinding) is "this machine" to a
+        # browser here, and same-origin with it: it could speak as any resident and read their replies.
+        # Such a request names the page's host, not this machine's.
+        host = urlsplit("//" + request.headers.get("host", "")).hostname or ""
+        if not (_is_loopback(host) or host.endswith(".localhost") or host == self.public_host):
+            return _error(
+                "the local channel only answers requests addressed to this machine (Host: localhost, "
+                f"127.0.0.1{', ' + self.public_host if self.public_host else ''}), not {host or 'none'}",
+                403,
+            )
+        return None
 
     def routes(self) -> list[BaseRoute]:
         return [

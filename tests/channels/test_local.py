@@ -162,6 +162,24 @@ def test_only_this_machine_may_use_the_channel_unless_configured(settings: Setti
         assert bot.request_count() == 1
 
 
+def test_a_page_whose_name_points_here_cannot_use_the_channel(settings: Settings) -> None:
+    # DNS rebinding: evil.example resolves to 127.0.0.1, so a page from it, opened in a browser on this
+    # machine, reaches the bot from this machine and is same-origin with it (it may post JSON and read the
+    # answer). Its requests name its own host.
+    payload = {"from": "alice", "text": CLEAR_REPORT}
+    with running_bot(settings) as bot:
+        rebound = {"Host": "evil.example:8311"}
+        refused = bot.client.post("/local/messages", json=payload, headers=rebound)
+        assert refused.status_code == 403
+        assert "not evil.example" in refused.json()["error"]
+        assert bot.client.get("/local/messages", params={"to": "alice"}, headers=rebound).status_code == 403
+        assert bot.request_count() == 0
+        # This machine by any of its names is answered.
+        for host in ("localhost:8311", "127.0.0.1", "[::1]:8311", "bot.localhost"):
+            answer = bot.client.post("/local/messages", json=payload | {"id": host}, headers={"Host": host})
+            assert answer.status_code == 200, (host, answer.text)
+
+
 def test_a_message_id_is_the_senders_own(bot: RunningBot) -> None:
     # Two clients that each number their messages from 1: the second is a new message, not a redelivery.
     k1, k2 = bot.resident("k1"), bot.resident("k2")
