@@ -102,6 +102,11 @@ class FailureCounts:
         self._counts.pop(key, None)
 
 
+class ChannelRefused(RuntimeError):
+    """The provider refused the channel's configuration at start-up (a wrong token, a webhook URL it will
+    not call): the message names the setting and never holds the secret itself."""
+
+
 class DeliveryError(Exception):
     """Sending failed. ``retryable`` says whether the outbox should try again later."""
 

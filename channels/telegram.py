@@ -78,6 +78,7 @@ from telegram.warnings import PTBDeprecationWarning
 
 from channels.base import (
     Channel,
+    ChannelRefused,
     CursorStore,
     DeliveryError,
     FailureCounts,
@@ -261,8 +262,10 @@ class TelegramChannel(Channel):
         self._started = True
         try:
             await self._connect()
-        except (InvalidToken, BadRequest):
-            raise  # a configuration error (token, webhook URL, secret): say so at start-up
+        except (InvalidToken, BadRequest) as exc:
+            # A configuration error (token, webhook URL, secret): say so at start-up, without the token
+            # (python-telegram-bot's own message quotes it, and start-up errors reach the log).
+            raise ChannelRefused(_refusal(exc)) from None
         except (NetworkError, RetryAfter) as exc:
             # Telegram unreachable: the rest of the bot (the Open311 API, other channels) still starts,
             # and this channel keeps trying in the background.
@@ -296,7 +299,7 @@ class TelegramChannel(Channel):
             try:
                 await self._connect()
             except (InvalidToken, BadRequest) as exc:
-                logger.error("telegram refused the configuration (%s); the channel stays off", exc)
+                logger.error("%s; the channel stays off", _refusal(exc))
                 return
             except (NetworkError, RetryAfter) as exc:
                 delay = min(delay * 2, MAX_RECONNECT_SECONDS)
@@ -898,3 +901,10 @@ def _split(text: str, limit: int) -> list[str]:
         rest = rest[cut:].lstrip()
     chunks.append(rest)
     return chunks
+
+
+def _refusal(exc: TelegramError) -> str:
+    """What Telegram refused at start-up, in words naming the setting, never the token."""
+    if isinstance(exc, InvalidToken):
+        return "telegram.token was rejected by Telegram (getMe): check the token BotFather gave the bot"
+    return f"Telegram refused the channel's configuration (telegram.mode, server.public_url): {exc.message}"

@@ -14,6 +14,7 @@ import re
 import subprocess
 import sys
 import time
+import traceback
 from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
 from pathlib import Path
@@ -23,13 +24,12 @@ from urllib.parse import quote
 import httpx
 import pytest
 from telegram import Update
-from telegram.error import BadRequest
 
 from bot import outbox
 from bot.clock import utcnow
 from bot.config import Settings
 from bot.cursors import ChannelCursor
-from channels.base import DeliveryError, FailureCounts, RecipientOptedOut
+from channels.base import ChannelRefused, DeliveryError, FailureCounts, RecipientOptedOut
 from channels.fakes.telegram import SECRET_HEADER, FakeTelegram
 from channels.messages import Choice, GeoPoint, InboundMessage, OutboundMessage
 from channels.telegram import TelegramChannel
@@ -552,9 +552,29 @@ def test_webhook_mode_refuses_to_start_without_a_usable_secret_token(fake: FakeT
 
 async def test_a_webhook_telegram_refuses_is_a_start_up_error(fake: FakeTelegram) -> None:
     channel = make_channel(fake, Recorder(), "webhook", "ftp://not-a-web-address")
-    with pytest.raises(BadRequest, match=r"(?i)https url"):
+    with pytest.raises(ChannelRefused, match=r"(?i)server.public_url.*https url"):
         await channel.start()
     await channel.stop()
+
+
+async def test_a_wrong_token_is_a_start_up_error_that_does_not_print_it(fake: FakeTelegram) -> None:
+    # python-telegram-bot's InvalidToken quotes the token, and start-up errors go to the log with their
+    # traceback: the error now names the setting, and carries no exception that holds the token.
+    wrong = fake.token.split(":")[0] + ":not-the-right-one"  # telegram.token mistyped
+    channel = TelegramChannel(
+        Recorder(),
+        token=wrong,
+        mode="polling",
+        base_url=fake.base_url(),
+        base_file_url=fake.base_file_url(),
+        cursor_store=MemoryCursors(),
+    )
+    with pytest.raises(ChannelRefused, match=r"telegram\.token was rejected") as refused:
+        await channel.start()
+    await channel.stop()
+    shown = "".join(traceback.format_exception(refused.value))
+    assert wrong not in shown
+    assert "not-the-right-one" not in shown
 
 
 # -- end to end: the whole bot (app, dispatcher, outbox, database) behind Telegram --------------------------
