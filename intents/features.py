@@ -37,6 +37,8 @@ from intents.types import LocationMention
 
 _WORD: Final = re.compile(r"\w+", re.UNICODE)
 _DIGITS: Final = re.compile(r"\d")
+# Words in Latin letters, also where no space parts them from Han characters ("Stop牌").
+_ASCII_WORD: Final = re.compile(r"[A-Za-z]{3,}")
 CHAR_NGRAM_SIZES: Final = (3, 4, 5)
 
 
@@ -111,7 +113,11 @@ def read_message(text: str) -> Reading:
 
     if detect_language(text) == "en":
         return Reading(placeless, f"{text} {gloss}")
-    return Reading(placeless, gloss, gloss_only=True)
+    # English problem words inside the Spanish or Chinese ("sidewalk todo roto", "Stop牌畀人撞冧咗", "el
+    # camion del recycling") are words the English-only blocks know: they read them before the gloss.
+    # Two-letter ones ("a", "no") are Spanish as often as English.
+    english_words = gloss_words_only(" ".join(_ASCII_WORD.findall(without_place(text))))
+    return Reading(placeless, f"{english_words} {gloss}".strip(), gloss_only=True)
 
 
 def gloss_words_only(text: str) -> str:

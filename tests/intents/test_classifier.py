@@ -289,6 +289,27 @@ def test_the_english_only_blocks_read_the_gloss_of_a_message_not_in_english(pipe
     assert read_message("Pothole on Elm St").english == "Pothole on Elm St"
 
 
+@pytest.mark.parametrize(
+    ("text", "english", "code"),
+    [
+        ("otra vez el streetlight de mi cuadra no prende", "streetlight", "streetlight"),
+        ("我家门口的sidewalk裂开了", "sidewalk cracked", "sidewalk"),
+        ("門口個streetlight壞咗", "streetlight", "streetlight"),
+    ],
+)
+def test_english_problem_words_inside_spanish_or_chinese_are_read_with_the_gloss(
+    pipeline: Pipeline, text: str, english: str, code: str
+) -> None:
+    # Read through the gloss alone, the English-only blocks lost them: "streetlight" in a Spanish message
+    # the lexicon knew only "otra vez" of was "other", as was "sidewalk" before Han characters.
+    from intents.features import read_message
+
+    reading = read_message(text)
+    assert reading.gloss_only
+    assert reading.english.startswith(english), reading.english
+    assert pipeline.classify(text).service_code == code
+
+
 def test_confidence_is_calibrated_and_the_threshold_holds_on_held_out_messages(pipeline: Pipeline) -> None:
     data_dir = default_data_dir()
     if data_dir is None:
