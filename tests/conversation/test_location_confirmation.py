@@ -14,7 +14,7 @@ import pytest
 
 from bot.conversation import ConversationEngine, DialogueState, Turn
 from bot.state import Resident
-from tests.conversation.harness import RunningBot, filed_id
+from tests.conversation.harness import LocalResident, RunningBot, filed_id
 from tests.conversation.test_prepared import CountingUnderstander
 
 TYPO_REPORT = "There is a huge pothole in the road at Valenica St and 16th St"
@@ -37,14 +37,20 @@ def test_no_to_a_corrected_street_asks_for_the_place_again(bot: RunningBot) -> N
     assert request["lat"] == pytest.approx(37.777, abs=0.01)
 
 
+def asked_for_the_place_again(bot: RunningBot, resident: str, answer: str) -> LocalResident:
+    """``answer`` to "Where is it?" is no place: the bot asks again (no "Is it at ...?")."""
+    talker = bot.resident(resident)
+    assert "Where is it?" in talker.ask("There is a huge pothole in the road")
+    reply = talker.ask(answer)
+    assert "Is it at" not in reply, (answer, reply)
+    assert "share your location" in reply, (answer, reply)
+    return talker
+
+
 def test_here_or_home_as_the_place_is_no_street_of_a_similar_name(bot: RunningBot) -> None:
     # Before: "Is it at HARE ST, San Francisco, CA?" and "Is it at HOMER ST...?" (typo corrections).
     for resident, answer in (("quinn", "here"), ("rosa", "at home"), ("sam", "near here")):
-        talker = bot.resident(resident)
-        assert "Where is it?" in talker.ask("There is a huge pothole in the road")
-        reply = talker.ask(answer)
-        assert "Is it at" not in reply, (answer, reply)
-        assert "share your location" in reply, (answer, reply)
+        talker = asked_for_the_place_again(bot, resident, answer)
     # A street written with a slip is still offered.
     assert "Is it at VALENCIA ST, San Francisco, CA?" in talker.ask("valenica")
 
@@ -52,11 +58,7 @@ def test_here_or_home_as_the_place_is_no_street_of_a_similar_name(bot: RunningBo
 def test_the_building_named_by_an_everyday_word_is_no_street_of_that_name(bot: RunningBot) -> None:
     # Before: "Is it at CHURCH ST, San Francisco, CA?" and "Is it at SCHOOL ALY...?".
     for resident, answer in (("una", "near the church"), ("vic", "by the school")):
-        talker = bot.resident(resident)
-        assert "Where is it?" in talker.ask("There is a huge pothole in the road")
-        reply = talker.ask(answer)
-        assert "Is it at" not in reply, (answer, reply)
-        assert "share your location" in reply, (answer, reply)
+        talker = asked_for_the_place_again(bot, resident, answer)
     # Without the article it is the street; with its type after "the" too (before: the Great Highway
     # was found only after "on the").
     assert "Is it at CHURCH ST, San Francisco, CA?" in talker.ask("on Church")

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -92,36 +93,12 @@ def test_serve_starts_on_the_given_port_with_migrations_applied(
     tmp_path: Path, sqlite_database_url: str
 ) -> None:
     config = _config(tmp_path, sqlite_database_url)
-    port = free_port()
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("OPEN311_BOT_")}
-    server = subprocess.Popen(
-        [COMMAND, "--config", str(config), "serve", "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        env=environment,
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if server.poll() is not None:
-                output = server.stdout.read().decode() if server.stdout else ""
-                pytest.fail(f"serve exited early with {server.returncode}: {output[-2000:]}")
-            assert time.monotonic() < deadline, "serve did not answer within 60 s"
-            time.sleep(0.2)
+    with _serving(config, "--host", "127.0.0.1") as (base, _output):
         services = httpx.get(f"{base}/open311/v2/services.json", timeout=10)
         assert services.status_code == 200
         assert len(services.json()) == 16
         listed = httpx.get(f"{base}/open311/v2/requests.json", timeout=10)
         assert listed.json() == [], "the schema was created on start-up"
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def test_serve_on_another_port_announces_that_port(tmp_path: Path, sqlite_database_url: str) -> None:
@@ -129,17 +106,7 @@ def test_serve_on_another_port_announces_that_port(tmp_path: Path, sqlite_databa
     discovery document and in the URLs of uploaded media."""
     config = _config(tmp_path, sqlite_database_url)
     key = _run(config, "keys", "create", "port-check").stdout.strip().splitlines()[-1]
-    port = free_port()
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("OPEN311_BOT_")}
-    server = subprocess.Popen(
-        [COMMAND, "--config", str(config), "serve", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=environment,
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        _wait_until_serving(server, base)
+    with _serving(config) as (base, _output):
         discovery = httpx.get(f"{base}/open311/v2/discovery.json", timeout=10).json()
         assert [endpoint["url"] for endpoint in discovery["endpoints"]] == [f"{base}/open311/v2"]
         filed = httpx.post(
@@ -155,9 +122,6 @@ def test_serve_on_another_port_announces_that_port(tmp_path: Path, sqlite_databa
         ]
         assert media_url.startswith(f"{base}/"), media_url
         assert httpx.get(media_url, timeout=10).content == PNG
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def test_serve_writes_no_api_key_to_its_access_log(tmp_path: Path, sqlite_database_url: str) -> None:
@@ -165,43 +129,51 @@ def test_serve_writes_no_api_key_to_its_access_log(tmp_path: Path, sqlite_databa
     key."""
     config = _config(tmp_path, sqlite_database_url)
     key = _run(config, "keys", "create", "query-string client").stdout.strip().splitlines()[-1]
-    port = free_port()
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("OPEN311_BOT_")}
-    server = subprocess.Popen(
-        [COMMAND, "--config", str(config), "serve", "--port", str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=environment,
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        _wait_until_serving(server, base)
+    with _serving(config) as (base, output):
         report = {"service_code": "graffiti", "address_string": "1 Market St"}
         for name in ("api_key", "api%5Fkey"):  # the app decodes the name, so must the log
             filed = httpx.post(
                 f"{base}/open311/v2/requests.json?{name}={key}&page=1", data=report, timeout=10
             )
             assert filed.status_code == 201, filed.text
+    logged = "".join(output)
+    assert key not in logged
+    assert '"POST /open311/v2/requests.json?api_key=<redacted>&page=1 HTTP/1.1" 201' in logged
+    assert '"POST /open311/v2/requests.json?api%5Fkey=<redacted>&page=1 HTTP/1.1" 201' in logged
+
+
+@contextlib.contextmanager
+def _serving(config: Path, *arguments: str) -> Iterator[tuple[str, list[str]]]:
+    """`open311-bot serve` on a free port, as a deployer starts it (none of this process's OPEN311_BOT_*
+    variables), until it answers /healthz: its URL, and a list that holds all it printed once it stopped."""
+    port = free_port()
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("OPEN311_BOT_")}
+    server = subprocess.Popen(
+        [COMMAND, "--config", str(config), "serve", *arguments, "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=environment,
+    )
+    output: list[str] = []
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if server.poll() is not None:
+                printed = server.stdout.read() if server.stdout else ""
+                pytest.fail(f"serve exited early with {server.returncode}: {printed[-2000:]}")
+            assert time.monotonic() < deadline, "serve did not answer within 60 s"
+            time.sleep(0.2)
+        yield base, output
     finally:
         server.terminate()
-        output, _ = server.communicate(timeout=30)
-    assert key not in output
-    assert '"POST /open311/v2/requests.json?api_key=<redacted>&page=1 HTTP/1.1" 201' in output
-    assert '"POST /open311/v2/requests.json?api%5Fkey=<redacted>&page=1 HTTP/1.1" 201' in output
-
-
-def _wait_until_serving(server: subprocess.Popen[bytes] | subprocess.Popen[str], base: str) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        assert server.poll() is None, f"serve exited early with {server.returncode}"
-        assert time.monotonic() < deadline, "serve did not answer within 60 s"
-        time.sleep(0.2)
+        output.append(server.communicate(timeout=30)[0])
 
 
 def test_the_readme_shows_every_command() -> None:
