@@ -51,6 +51,30 @@ PHRASES: dict[str, tuple[CommandName, str | None]] = {
     **dict.fromkeys(("no importa", "olvídalo", "olvidalo", "déjalo", "dejalo"), ("cancel", "es")),
     **dict.fromkeys(("算了", "不用了"), ("cancel", "zh")),
     **dict.fromkeys(("stop all", "opt out"), ("stop", None)),
+    # "How does this work?": the help, not a report of it.
+    **dict.fromkeys(
+        ("how does this work", "how does it work", "how do i use this", "how do i use it"), ("help", None)
+    ),
+    **dict.fromkeys(
+        (
+            "como funciona",
+            "cómo funciona",
+            "como funciona esto",
+            "cómo funciona esto",
+            "como se usa",
+            "cómo se usa",
+        ),
+        ("help", "es"),
+    ),
+    **dict.fromkeys(
+        ("点用", "點用", "点用㗎", "點用㗎", "怎么用", "怎麼用", "点样用", "點樣用"), ("help", "zh")
+    ),
+}
+# Commands said in several words, before a report's number: "dejar de seguir 14" is UNFOLLOW 14.
+_LONG_COMMANDS: dict[tuple[str, ...], tuple[CommandName, str | None]] = {
+    ("dejar", "de", "seguir"): ("unfollow", "es"),
+    ("no", "seguir"): ("unfollow", "es"),
+    ("stop", "following"): ("unfollow", None),
 }
 # A short request to stop messages, the whole message (lower case, punctuation as spaces): a verb of
 # stopping with messages or "me" as its object, so "stop sign missing" or "stop the leak" is no request.
@@ -71,19 +95,26 @@ _STOP_REQUEST = re.compile(
     rf")(?: (?:{_POLITE}|anymore|any more|now|again|thanks|thank you|from this number|ever))*"
 )
 _SENDING_ES = r"(?:envíen|envien|manden|escriban|envíe|envie|mande|escriba)"
+_POLITE_ES = r"(?:por favor|porfa|porfavor|plis|please|gracias|ya)"
 _STOP_REQUEST_SPANISH = re.compile(
-    r"(?:por favor |ya )*(?:"
+    rf"(?:{_POLITE_ES} )*(?:"
     r"(?:deja|dejen|dejar|dejad|paren|para|parar) de (?:enviar|mandar|escribir)(?:me)?(?: (?:más )?mensajes)?"
-    rf"|no (?:me )?{_SENDING_ES} (?:más|mas)(?: mensajes)?"
+    # "ya no me manden mensajes", "no me envíen más mensajes"
+    rf"|no (?:me )?{_SENDING_ES} (?:(?:más|mas) )?mensajes|no (?:me )?{_SENDING_ES} (?:más|mas)"
+    r"|no quiero (?:recibir |que me (?:manden|envíen|envien) )?(?:más |mas )?mensajes"
     r"|no (?:más|mas) mensajes"
     r"|basta(?: de mensajes)?"
     r"|(?:quiero )?dar(?:me)? de baja"
     r"|cancelar (?:la )?suscripci[oó]n"
-    r")(?: (?:por favor|gracias|ya))*"
+    rf")(?: {_POLITE_ES})*"
 )
-# Written without spaces: "别再发了", "不要再给我发消息了", "请停止发送短信".
+# Written without spaces: "别再发了", "別再發了", "不要再给我发消息了", "请停止发送短信", and Cantonese
+# "唔好再send嘢俾我", "唔該停止發送" (唔該: please).
+_SEND_ZH = "(?:发|發|send|傳|传)"
+_MESSAGES_ZH = "(?:消息|短信|信息|訊息|簡訊|短訊|嘢|野)"
 _STOP_REQUEST_CHINESE = re.compile(
-    r"请?(?:不要|别)再?(?:给我)?发(?:消息|短信|信息)?了?|请?停止发送(?:消息|短信|信息)?"
+    rf"(?:请|請|唔該|唔该)?(?:不要|别|別|唔好)再?(?:给我|給我)?{_SEND_ZH}{_MESSAGES_ZH}?(?:俾我|畀我|比我|给我|給我)?(?:了|喇|啦)?"
+    rf"|(?:请|請|唔該|唔该)?停止(?:发送|發送|send){_MESSAGES_ZH}?"
 )
 # Words around a command word that leave it the command.
 _POLITE_SPANISH = frozenset({"por", "favor", "ya", "gracias"})
@@ -111,6 +142,12 @@ def parse_command(text: str) -> ResidentCommand | None:
     phrase = PHRASES.get(" ".join(words).lower())
     if phrase is not None:
         return ResidentCommand(phrase[0], language=phrase[1])
+    lowered = tuple(word.lower() for word in words)
+    for opening, (long_name, long_language) in _LONG_COMMANDS.items():
+        if lowered[: len(opening)] == opening and len(words) <= len(opening) + 1:
+            # The command's own word before the rest ("unfollow 14") reads the number as UNFOLLOW does.
+            said = parse_command(" ".join((WORDS[long_name][0], *words[len(opening) :])))
+            return ResidentCommand(long_name, said.argument, long_language) if said is not None else None
     if stop := _stop_request(text):
         return stop
     # "please stop", "stop it", "Start please", "help pls", "por favor paren": a command word with only
@@ -195,14 +232,22 @@ _STATUS_QUESTION = re.compile(
 )
 _STATUS_QUESTION_SPANISH = re.compile(
     r"(?<!\w)(?:"
-    r"alguna novedad|hay novedades|ya lo (?:arreglaron|repararon|limpiaron)|"
-    r"(?:qué|que) pasó con mi (?:reporte|queja)"
+    r"alguna novedad|hay novedades|"
+    r"ya (?:lo|la|los|las) (?:arreglaron|repararon|limpiaron|quitaron|recogieron)|"
+    # "¿cómo va mi reporte?", "y qué pasó con el bache?", "que paso con mi reporte del carro"
+    r"(?:cómo|como) (?:va|van|sigue|siguen) (?:mi|mis|el|la|los|las|lo de)|"
+    r"(?:qué|que) (?:pasó|paso|ha pasado|onda) con (?:mi|mis|el|la|los|las|lo de)"
     r")(?!\w)",
     re.IGNORECASE,
 )
-# Chinese writes no spaces, so no word boundaries there.
+# Chinese writes no spaces, so no word boundaries there. "我的投诉怎么样了", "我個報告搞成點呀", "查一下我的
+# 投诉", "有冇人嚟整?": a report (投诉, 报告, 举报...) with how it is going, or whether someone has come.
+_REPORT_ZH = "(?:投诉|投訴|报告|報告|举报|舉報|反映|申请|申請|個案|个案)"
 _STATUS_QUESTION_CHINESE = re.compile(
     "进展|進展|进度|進度|处理得怎么样|處理得怎麼樣|修好了[吗嗎没沒]|处理了[吗嗎没沒]|處理了[嗎吗沒没]"
+    f"|{_REPORT_ZH}.{{0,3}}(?:怎么样|怎麼樣|怎样|怎樣|點樣|点样|搞成點|搞成点|如何|處理咗|处理咗)"
+    f"|查(?:一下|下|查)?我的{_REPORT_ZH}"
+    "|有(?:冇|没有|沒有)人(?:嚟|来|來)(?:整|修|處理|处理|睇|看)"
 )
 
 

@@ -34,8 +34,13 @@ Said = tuple[SmallTalkKind, str | None]
 # question waits for them.
 YES_WORDS: Final = frozenset(
     {"yes", "y", "yeah", "yep", "yup", "yes please", "correct", "right", "si", "sí", "是", "对", "對", "是的"}
+    # Cantonese: "係呀" was taken for the place itself ("not on the map").
+    | {"係", "係呀", "係啊", "係嘅", "啱", "啱呀", "啱啊", "冇錯", "没错", "沒錯"}
 )
-NO_WORDS: Final = frozenset({"no", "n", "nope", "nah", "wrong", "不", "不是", "不对", "不對", "没有", "沒有"})
+NO_WORDS: Final = frozenset(
+    {"no", "n", "nope", "nah", "wrong", "不", "不是", "不对", "不對", "没有", "沒有"}
+    | {"唔係", "唔係呀", "唔啱", "唔使", "唔使喇", "唔使了", "唔好", "冇", "不用", "不用了"}
+)
 
 
 def _phrases(kind: SmallTalkKind, language: str | None, text: str) -> dict[str, Said]:
@@ -108,7 +113,8 @@ _PHRASES: Final = {
     **_phrases(
         "thanks",
         "zh",
-        "谢谢|謝謝|谢谢你|謝謝你|谢谢您|謝謝您|多谢|多謝|多謝晒|唔該|感谢|感謝|好的|好|收到|知道了",
+        "谢谢|謝謝|谢谢你|謝謝你|谢谢您|謝謝您|谢谢你们|謝謝你們|谢谢大家|謝謝大家|多谢|多謝|多谢晒|多謝晒"
+        "|唔該|唔该|唔該晒|唔该晒|感谢|感謝|非常感谢|非常感謝|好的|好|收到|知道了",
     ),
 }
 # A greeting or thanks is a few words (a Han character counts as one); a longer message is about something.

@@ -67,6 +67,12 @@ STOPPED = {
         ("Basta ya", "es", "Iniciar"),
         ("dejen de enviarme mensajes por favor", "es", "INICIAR"),
         ("别再发了", "zh", "开始"),
+        # Each of these started a report, and the resident kept getting messages.
+        ("ya no me manden mensajes porfa", "es", "INICIAR"),
+        ("no quiero recibir mas mensajes", "es", "INICIAR"),
+        ("別再發了", "zh", "開始"),
+        ("唔好再send嘢俾我", "zh", "開始"),
+        ("唔該停止發送", "zh", "开始"),
     ],
 )
 def test_stop_in_the_words_residents_text(bot: RunningBot, text: str, language: str, start: str) -> None:

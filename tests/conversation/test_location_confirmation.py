@@ -101,6 +101,16 @@ def test_the_question_in_spanish(bot: RunningBot) -> None:
     assert "¿Dónde está exactamente?" in rosa.ask("no")
 
 
+def test_a_cantonese_yes_confirms_the_place(bot: RunningBot) -> None:
+    # Before: "係呀" was taken for the place ("not on the map"), and "係" sent the report to a person.
+    ming = bot.resident("ming")
+    question = ming.ask("Clay St 有个大坑")
+    assert question.startswith("是在 CLAY ST, San Francisco, CA 吗？"), question
+    filed = ming.ask("係呀")
+    assert "您的报告已登记" in filed, filed
+    assert bot.request_count() == 1
+
+
 def test_the_answer_to_the_question_asks_nothing_new_inside_the_transaction(bot: RunningBot) -> None:
     messaging = bot.messaging
     counting = CountingUnderstander(messaging.understander)

@@ -36,6 +36,12 @@ from bot.templates import TemplateError, load_templates
         ("unfolow 7", ResidentCommand("unfollow", "7")),
         ("CANCEL 109", ResidentCommand("cancel", "109")),  # a filed report: told it cannot be withdrawn
         ("status -1", ResidentCommand("status", "-1")),  # a reference mistyped: "I could not find..."
+        # Said in several words (each began a report).
+        ("dejar de seguir 14", ResidentCommand("unfollow", "14", "es")),
+        ("stop following #9", ResidentCommand("unfollow", "9")),
+        ("¿Cómo funciona esto?", ResidentCommand("help", language="es")),
+        ("点用㗎？", ResidentCommand("help", language="zh")),
+        ("how does this work?", ResidentCommand("help")),
     ],
 )
 def test_commands_in_any_case_with_light_typos(text: str, expected: ResidentCommand) -> None:
@@ -52,6 +58,8 @@ def test_commands_in_any_case_with_light_typos(text: str, expected: ResidentComm
         "stat",
         "hello",
         "status of the pothole on 5th",
+        "stop following the car in front, it dumps trash",
+        "dejar de seguir tirando basura en la esquina de 24 y Mission",
         "",
     ],
 )
@@ -77,6 +85,11 @@ def test_reports_are_not_commands(text: str) -> None:
         ("hola, gracias", SmallTalk("thanks", "es")),
         ("好的谢谢", SmallTalk("thanks", "zh")),
         ("多謝晒！", SmallTalk("thanks", "zh")),
+        ("谢谢你们！", SmallTalk("thanks", "zh")),  # before: "问题在哪里？"
+        ("唔該晒", SmallTalk("thanks", "zh")),
+        # Cantonese yes and no: "係呀" was taken for the place itself.
+        ("係呀", SmallTalk("answer", "zh")),
+        ("唔使喇", SmallTalk("answer", "zh")),
         # Other languages: before, each started a report of itself ("Where is it?").
         ("Bonjour", SmallTalk("greeting", "fr")),
         ("Merci beaucoup!", SmallTalk("thanks", "fr")),
@@ -144,6 +157,16 @@ def test_words_that_point_back_at_the_last_report(text: str, refers: bool) -> No
         ("¿Ya lo arreglaron?", "es"),
         ("¿Hay novedades?", "es"),
         ("修好了吗", "zh"),
+        # Each of these began a report ("¿Dónde está?", "问题在哪里？").
+        ("¿cómo va mi reporte?", "es"),
+        ("y que paso con el bache?", "es"),
+        ("que paso con mi reporte del carro", "es"),
+        ("我的投诉怎么样了？", "zh"),
+        ("我個報告搞成點呀", "zh"),
+        ("查一下我的投诉", "zh"),
+        ("有冇人嚟整？", "zh"),
+        ("hay un bache enorme en la calle, como va a pasar un carro", None),
+        ("投诉：路灯坏了", None),
         ("the streetlight has been out for a week", None),
         ("pothole at 5th and Market, please fix", None),
         ("it was fixed last year but the hole is back at 5th and Market", None),
