@@ -35,7 +35,7 @@ from intents.multilingual_streets import (
     SPANISH_PLACE,
     SPANISH_STREET,
     chinese_name,
-    chinese_place_name,
+    chinese_place,
     spanish_name,
     spanish_place_name,
 )
@@ -1274,7 +1274,9 @@ class _Finder:
             start = self._token_at(
                 match.start("name1") if match.group("kind1") is None else match.start("kind1")
             )
-            if match.group("name2"):
+            if not self._spanish_side(match.group("name1")):
+                continue  # "calle de mi casa"
+            if match.group("name2") and self._spanish_corner_sides(match):
                 # "el Lunes y Nadie vino": with no "calle"/"avenida", both sides need a street's marks.
                 bare = match.group("kind1") is None and match.group("kind2") is None
                 if bare and not all(self._street_like(match.group(g)) for g in ("name1", "name2")):
@@ -1287,7 +1289,7 @@ class _Finder:
                     left = self.street_backward(self._token_at(match.end("name1")))
                     if left is not None and left[0] < start:
                         start = left[0]
-                        first = normalize_street(self._span_text(start, self._token_at(match.end("name1"))))
+                        first = spanish_name(None, self._span_text(start, self._token_at(match.end("name1"))))
                 found.append(
                     _Candidate(start, end, "intersection", 4.6, f"{first} & {second}", rule="spanish")
                 )
@@ -1312,16 +1314,10 @@ class _Finder:
                 _Candidate(start, end, "landmark", _KIND_STRENGTH["landmark"], normalized, rule="spanish")
             )
         for match in CHINESE_PLACE.finditer(self.text) if chinese else ():
-            start, end = self._token_at(match.start()), self._token_at(match.end() - 1) + 1
+            offset, normalized = chinese_place(match)
+            start, end = self._token_at(offset), self._token_at(match.end() - 1) + 1
             found.append(
-                _Candidate(
-                    start,
-                    end,
-                    "landmark",
-                    _KIND_STRENGTH["landmark"],
-                    chinese_place_name(match),
-                    rule="chinese",
-                )
+                _Candidate(start, end, "landmark", _KIND_STRENGTH["landmark"], normalized, rule="chinese")
             )
         # "en Folsom": a capitalised known street after the Spanish "en".
         tokens = self.tokens
@@ -1332,19 +1328,44 @@ class _Finder:
             if forward is None or forward[1]:
                 continue
             words = forward[2]
-            if words and all(t.capitalized for t in words) and self._known(words):
-                text = self._span_text(index + 1, forward[0])
+            text = self._span_text(index + 1, forward[0])
+            if words and all(t.capitalized for t in words) and spanish_name(None, text) in self.names:
                 found.append(
-                    _Candidate(index + 1, forward[0], "street", 2.6, normalize_street(text), rule="spanish")
+                    _Candidate(index + 1, forward[0], "street", 2.6, spanish_name(None, text), rule="spanish")
                 )
         return found
 
     def _street_like(self, name: str) -> bool:
-        """A number, a name ending in a suffix, or a known street name ("16th", "Main St", "Mission")."""
+        """A number, a name ending in a suffix, or a known street name ("16th", "Main St", "Mission",
+        "Misión")."""
         words = street_tokens(name)
         return bool(words) and (
-            words[0][0].isdigit() or words[-1] in SUFFIXES or normalize_street(name) in self.names
+            words[0][0].isdigit() or words[-1] in SUFFIXES or spanish_name(None, name) in self.names
         )
+
+    def _spanish_side(self, name: str) -> bool:
+        """A name the Spanish pattern read: capitalised or a number, or in lower case a known street name
+        that is no everyday word ("mission", "folsom st"; not "basura", "puerta", "main")."""
+        if name[0].isupper() or name[0].isdigit():
+            return True
+        word = name.split()[0]
+        return word.lower() not in self.common and spanish_name(None, word) in self.names
+
+    def _spanish_corner_sides(self, match: re.Match[str]) -> bool:
+        """Both sides of a Spanish corner are names, and one written in lower case ("la 24 y mission",
+        "folsom y 22") is met by a number or a street with its type ("la 24 y basura" is no corner; the
+        street before it, "calle 18 con la puerta", still is a street)."""
+        for side, other in (("1", "2"), ("2", "1")):
+            name = match.group(f"name{side}")
+            if name[0].isupper() or name[0].isdigit():
+                continue
+            if not self._spanish_side(name):
+                return False
+            other_name = match.group(f"name{other}")
+            typed = match.group(f"kind{other}") is not None or street_tokens(other_name)[-1] in SUFFIXES
+            if not (other_name[0].isdigit() or typed):
+                return False
+        return True
 
     def _highways(self) -> list[_Candidate]:
         """ "I-95", "Route 9", "Rt. 1A", "Hwy 101", "US-1", "SR 520": numbered roads, as streets."""

@@ -23,30 +23,54 @@ _SPANISH_NAME = (
     rf"(?:\d{{1,3}}(?:st|nd|rd|th|a|va|ta)?\b(?:\s+(?i:avenida|calle)\b)?|{_NAME_WORD}(?:\s+(?:de\s+la\s+|de\s+los\s+|del?\s+)?{_NAME_WORD}){{0,2}})"
     rf"(?:\s+{_ENGLISH_SUFFIX})?"
 )
+# At a corner one side may be a word in lower case ("la 24 y mission", "folsom y 22"): the finder keeps it
+# only when it is a known street name, no everyday word, and the other side a number or a typed street.
+# Before "y", only before a number, so that it never swallows the start of another street ("basura y la
+# calle Mission").
+_LOWER_NAME = rf"(?!{_ENGLISH_SUFFIX})\b[a-záéíóúñ][a-záéíóúñ']+(?:\s+{_ENGLISH_SUFFIX})?"
 SPANISH_STREET = re.compile(
-    rf"(?:\b(?P<kind1>[Cc]alle|[Aa]venida|[Aa]v\.)\s+)?(?P<name1>{_SPANISH_NAME})"
-    rf"(?:\s+(?:y|con|esquina\s+con)\s+(?:la\s+)?(?:(?P<kind2>[Cc]alle|[Aa]venida|[Aa]v\.)\s+)?(?P<name2>{_SPANISH_NAME}))?"
+    rf"(?:\b(?P<kind1>[Cc]alle|[Aa]venida|[Aa]v\.)\s+)?"
+    rf"(?P<name1>{_SPANISH_NAME}|{_LOWER_NAME}(?=\s+(?:y|con)\s+(?:la\s+)?\d))"
+    rf"(?:\s+(?:y|con|esquina\s+con)\s+(?:la\s+)?(?:(?P<kind2>[Cc]alle|[Aa]venida|[Aa]v\.)\s+)?"
+    rf"(?P<name2>{_SPANISH_NAME}|{_LOWER_NAME}))?"
 )
+# San Francisco's streets whose names are Spanish words, as Spanish speakers spell them: "Misión",
+# "Mision" (accents go with ``normalize_street``: "Peña" is PENA).
+_SPANISH_STREET_NAMES = {"MISION": "MISSION"}
 # A street in Chinese text: an English name with or without 街/路 ("Kearny", "Stockton街"), a numbered
 # street ("第五街"), or two to four Han characters ending in 街/路/大道 ("市场街"), not 路灯 (street light),
 # 路口 (crossing), 路面, 路边, 街角. A leading 在/从/到 ("at", "from", "to") is not part of the name.
 # An English name, which may start with an ordinal ("5th Ave") and end with its suffix ("Pine St").
-_LATIN_NAME = r"(?:\b\d{1,3}(?:st|nd|rd|th)\b|[A-Z][A-Za-z.']*)(?: [A-Z][A-Za-z.']*){0,2}"
+# A Han character is a word character to ``re``: "和22nd Ave" has no word boundary before the 2, so the
+# ordinal is marked off by what is no letter or digit ("Clement街和5th Ave" was Clement St alone).
+_LATIN_NAME = (
+    r"(?:(?<![A-Za-z0-9])\d{1,3}(?:st|nd|rd|th)(?![A-Za-z0-9])|[A-Z][A-Za-z.']*)(?: [A-Z][A-Za-z.']*){0,2}"
+)
 # Two to four Han characters that can be a name: not a pronoun, demonstrative, measure word or particle
-# ("我们这条街" is "our street", "家附近的" is "near my home").
-_HAN_NAME = r"(?:(?![的了在从到于这那个条里家附近我你他她它们有是把被和与])[\u4e00-\u9fff]){2,4}?"
-_HAN_STREET = rf"{_HAN_NAME}(?:街|路|大道)(?![灯口面边角旁])"
+# ("我们这条街" is "our street", "家附近的" is "near my home"), simplified, traditional or Cantonese
+# ("這條街", "呢條街" this street; "嘅行人路" 's sidewalk; 喺 "at").
+_HAN_NAME = (
+    r"(?:(?![的了在从到于这那个条里家附近我你他她它们有是把被和与"
+    r"從於這個條裡們與喺嘅呢咗])[\u4e00-\u9fff]){2,4}?"
+)
+# Words ending in 街/路 that name no street: 唐人街 is Chinatown, a neighbourhood ("唐人街Stockton街同
+# Washington街" was read as a street 唐人街, not the corner after it); 行人路 a sidewalk, 马路 the road.
+_NOT_STREETS = ("唐人街", "行人路", "马路", "馬路")
+_STREET_TYPE = r"(?:街|路|大道)(?![灯口面边角旁燈邊])"
+_HAN_STREET = rf"{_HAN_NAME}{_STREET_TYPE}{''.join(f'(?<!{word})' for word in _NOT_STREETS)}"
 # "第五街", and in digits "19大道" / "19 大道" (19th Avenue).
 _NUMBERED = r"(?:第[一二三四五六七八九十]{1,3}|(?<!\d)\d{1,3}\s*)(?:街|路|大道)"
-# A name starts after 在/从/到/于, after no Han character, or, in digits, after any word ("有16街和Mission":
-# it was read from its last digit, 6街, another street 1.7 km away).
-_CHINESE_START = r"(?:(?<=[在从到于])|(?<![\u4e00-\u9fff])|(?<!\d)(?=\d))"
-_CHINESE_NAME = rf"(?:{_LATIN_NAME}(?:\s*(?:街|路|大道))?|{_NUMBERED}|{_HAN_STREET})"
+# A name starts after 在/从/到/于 (從/於, Cantonese 喺), after no Han character, or, in digits, after any
+# word ("有16街和Mission": it was read from its last digit, 6街, another street 1.7 km away). An English
+# name starts after any Han character ("喺Jackson街同Powell街", "唐人街Stockton街"), never inside a word.
+_CHINESE_START = r"(?:(?<=[在从到于從於喺])|(?<![\u4e00-\u9fff])|(?<!\d)(?=\d)|(?<![A-Za-z])(?=[A-Z]))"
+# 街/路 after an English name, but not the 路 of 路口 ("Market St路口", at the crossing).
+_CHINESE_NAME = rf"(?:{_LATIN_NAME}(?:\s*{_STREET_TYPE})?|{_NUMBERED}|{_HAN_STREET})"
 CHINESE_CORNER = re.compile(rf"{_CHINESE_START}({_CHINESE_NAME})\s*(?:和|与|與|跟|同)\s*({_CHINESE_NAME})")
 CHINESE_ADDRESS = re.compile(
-    rf"{_CHINESE_START}({_LATIN_NAME}(?:\s*(?:街|路|大道))?|{_NUMBERED}|{_HAN_STREET})\s*(\d{{1,5}})\s*号"
+    rf"{_CHINESE_START}({_LATIN_NAME}(?:\s*{_STREET_TYPE})?|{_NUMBERED}|{_HAN_STREET})\s*(\d{{1,5}})\s*[号號]"
 )
-CHINESE_STREET = re.compile(rf"{_CHINESE_START}(?:{_LATIN_NAME}\s*(?:街|路|大道)|{_NUMBERED}|{_HAN_STREET})")
+CHINESE_STREET = re.compile(rf"{_CHINESE_START}(?:{_LATIN_NAME}\s*{_STREET_TYPE}|{_NUMBERED}|{_HAN_STREET})")
 # Named places, Spanish head first ("parque Lincoln", "Escuela Cesar Chavez"), Chinese head last
 # ("金门公园", "Dolores公园"). The normalised form puts the English head after the name ("LINCOLN PARK").
 _SPANISH_HEADS = {
@@ -66,12 +90,19 @@ SPANISH_PLACE = re.compile(
 )
 _CHINESE_HEADS = {
     "公园": "PARK",
+    "公園": "PARK",
     "广场": "PLAZA",
+    "廣場": "PLAZA",
     "图书馆": "LIBRARY",
+    "圖書館": "LIBRARY",
     "小学": "ELEMENTARY SCHOOL",
+    "小學": "ELEMENTARY SCHOOL",
     "中学": "SCHOOL",
+    "中學": "SCHOOL",
     "学校": "SCHOOL",
+    "學校": "SCHOOL",
     "医院": "HOSPITAL",
+    "醫院": "HOSPITAL",
     "教堂": "CHURCH",
 }
 CHINESE_PLACE = re.compile(
@@ -100,6 +131,16 @@ _HAN_STREET_NAMES = {
     "加州": "CALIFORNIA",
     "吉利": "GEARY",
     "太平洋": "PACIFIC",
+}
+# San Francisco's places by their Chinese names, as the streets above: the name the gazetteer's landmarks
+# know them by ("金门公园" was kept in Han, and the geocoder found it nowhere).
+_HAN_PLACE_NAMES = {
+    "金门公园": "GOLDEN GATE PARK",
+    "金門公園": "GOLDEN GATE PARK",
+    "联合广场": "UNION SQUARE",
+    "聯合廣場": "UNION SQUARE",
+    "华盛顿广场": "WASHINGTON SQUARE",
+    "華盛頓廣場": "WASHINGTON SQUARE",
 }
 _CHINESE_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
 
@@ -148,16 +189,24 @@ def spanish_place_name(head: str, name: str) -> str:
     return f"{' '.join(name.upper().split())} {_SPANISH_HEADS[head.lower()]}"
 
 
-def chinese_place_name(match: re.Match[str]) -> str:
-    """ "Dolores公园" -> "DOLORES PARK"; a name in Han characters keeps its script: "金门公园"."""
+def chinese_place(match: re.Match[str]) -> tuple[int, str]:
+    """Where a place's name starts, and the name: "Dolores公园" -> "DOLORES PARK"; a known Han name in
+    English, from where it starts ("去金门公园" -> "金门公园", "GOLDEN GATE PARK"); any other name in Han
+    characters keeps its script: "湖心公园"."""
     if match.group("latin"):
-        return f"{' '.join(match.group('latin').upper().split())} {_CHINESE_HEADS[match.group('head')]}"
-    return match.group()
+        return (
+            match.start(),
+            f"{' '.join(match.group('latin').upper().split())} {_CHINESE_HEADS[match.group('head')]}",
+        )
+    known = next((name for name in _HAN_PLACE_NAMES if match.group().endswith(name)), None)
+    if known is not None:
+        return match.end() - len(known), _HAN_PLACE_NAMES[known]
+    return match.start(), match.group()
 
 
 def spanish_name(kind: str | None, name: str) -> str:
     """ "calle", "24" -> "24TH ST"; "avenida", "Mission" -> "MISSION AVE"; None, "Mission" -> "MISSION";
-    None, "5th St" -> "05TH ST"."""
+    None, "Misión" -> "MISSION"; None, "5th St" -> "05TH ST"."""
     # "27 Avenida": a number may come before the street type instead of after it.
     number_first = NUMBER_THEN_TYPE.fullmatch(name.strip())
     if number_first:
@@ -166,4 +215,5 @@ def spanish_name(kind: str | None, name: str) -> str:
     # A Spanish ordinal ("24a", "16va") is the English one: normalize_street writes it as "24TH".
     number = re.fullmatch(r"(\d+)(?:st|nd|rd|th|a|va|ta)?", name.strip())
     core = f"{number.group(1)}th" if number else name.rstrip(".")
-    return normalize_street(f"{core} {suffix}" if suffix else core)
+    normalized = normalize_street(f"{core} {suffix}" if suffix else core)
+    return " ".join(_SPANISH_STREET_NAMES.get(word, word) for word in normalized.split())

@@ -710,3 +710,32 @@ def test_a_corner_of_a_known_place_and_a_street_is_the_place() -> None:
     assert_near(understood.place, (park.lat, park.long), 1)
     # Two streets that never meet are still no place.
     assert pipeline.geocode("CLEMENT ST & GEARY BLVD") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "near"),
+    [
+        # A street with 街 and an English avenue with its type: before, the first street alone, whose
+        # middle is a kilometre or more from the corner.
+        ("Judah街同33rd Ave有個大窿", "Judah St & 33rd Ave"),
+        ("Anza街和25th Ave路口的红绿灯坏了", "Anza St & 25th Ave"),
+        # A neighbourhood (唐人街, Chinatown) before the corner, and Cantonese 喺 ("at"): before, the
+        # neighbourhood as a street, and nothing.
+        ("唐人街Washington街同Grant街成地都係垃圾", "Washington St & Grant Ave"),
+        ("架車泊咗成個禮拜喺Sacramento街同Powell街", "Sacramento St & Powell St"),
+        # Spanish corners with the street in lower case or spelt the Spanish way: before, no place.
+        ("hay un colchón en la 18 y mission", "Mission St & 18th St"),
+        ("bache enorme en folsom y 24", "Folsom St & 24th St"),
+        ("grafiti en la Misión y la 21", "Mission St & 21st St"),
+        # A place by its Chinese name: before, kept in Han and found nowhere on the map.
+        ("金門公園入口有好多垃圾", "Golden Gate Park"),
+    ],
+)
+def test_spanish_and_chinese_corners_and_places_are_placed_there(text: str, near: str) -> None:
+    resolver = offline()
+    mention = find_location(text)
+    assert mention is not None, text
+    place = resolver.geocode(mention.normalized or mention.text)
+    reference = resolver.geocode(near)
+    assert reference is not None
+    assert_near(place, (reference.lat, reference.long), 1.0)

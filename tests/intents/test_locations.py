@@ -249,8 +249,29 @@ def test_text_without_a_place_gives_none(text: str) -> None:
             "street",
             "16TH BETWEEN VALENCIA & GUERRERO",
         ),
-        # 路口 (the crossing) after an English name with its own type: one type, not "MARKET SAINT ST".
-        ("5th St和Market St路口有个大坑", "5th St和Market St路", "intersection", "05TH ST & MARKET ST"),
+        # 路口 (the crossing) after an English name with its own type: one type, not "MARKET SAINT ST",
+        # and the crossing's 路 is not the street's (the span was "5th St和Market St路").
+        ("5th St和Market St路口有个大坑", "5th St和Market St", "intersection", "05TH ST & MARKET ST"),
+        # A street with 街 joined to an English street with its type: an ordinal right after the Han
+        # joiner (no word boundary to ``re``) was missed, and the corner read as its first street alone.
+        ("Judah街和31st Ave路口有个大坑", "Judah街和31st Ave", "intersection", "JUDAH ST & 31ST AVE"),
+        ("Balboa街同12th Ave有架车停咗成个月", "Balboa街同12th Ave", "intersection", "BALBOA ST & 12TH AVE"),
+        ("Ortega街與41st Ave嘅路燈壞咗", "Ortega街與41st Ave", "intersection", "ORTEGA ST & 41ST AVE"),
+        # Cantonese 喺 ("at") before a corner, and a neighbourhood (唐人街, Chinatown) before one.
+        ("有人亂拋垃圾喺Pacific街同Grant街", "Pacific街同Grant街", "intersection", "PACIFIC ST & GRANT ST"),
+        ("唐人街Clay街同Kearny街有好多垃圾", "Clay街同Kearny街", "intersection", "CLAY ST & KEARNY ST"),
+        ("喺Polk街有涂鸦", "Polk街", "street", "POLK ST"),
+        ("Noriega St 2200號門口有個大窿", "Noriega St 2200號", "address", "2200 NORIEGA ST"),
+        # San Francisco's places by their Chinese names, in English as the gazetteer's landmarks know them.
+        ("我哋去金門公園見到好多垃圾", "金門公園", "landmark", "GOLDEN GATE PARK"),
+        ("联合广场有人睡在地上", "联合广场", "landmark", "UNION SQUARE"),
+        # Spanish corners with a known street in lower case, or spelt the Spanish way.
+        ("hay un colchón en la 16 y valencia", "16 y valencia", "intersection", "16TH & VALENCIA"),
+        ("bache grande en guerrero y 20", "guerrero y 20", "intersection", "GUERRERO & 20TH"),
+        ("grafiti en la Misión y la 22", "Misión y la 22", "intersection", "MISSION & 22ND"),
+        ("la basura sigue en Misión", "Misión", "street", "MISSION"),
+        # A lower-case word after "con" that is no street leaves the street before it alone.
+        ("una lavadora tirada en la calle 20 con la puerta abierta", "calle 20", "street", "20TH ST"),
     ],
 )
 def test_spanish_and_chinese_ways_of_writing_streets(
@@ -449,7 +470,7 @@ def test_spanish_and_chinese_ways_of_writing_streets(
         ("Dolores公园有很多垃圾", "Dolores公园", "landmark", "DOLORES PARK"),
         ("在 5th Ave 和 Pine St 的路口有个大坑", "5th Ave 和 Pine St", "intersection", "05TH AVE & PINE ST"),
         ("Mission St 2000号门口有垃圾", "Mission St 2000号", "address", "2000 MISSION ST"),
-        ("金门公园里有很多垃圾", "金门公园", "landmark", "金门公园"),
+        ("金门公园里有很多垃圾", "金门公园", "landmark", "GOLDEN GATE PARK"),
         # A street type that is a street's name, and the types of other states.
         (
             "Game day trash is still everywhere on Lane Ave and around the Shoe",
@@ -542,6 +563,8 @@ def test_right_after_corner_of_a_capitalised_everyday_word_names_a_street(text: 
         "Do I need a permit for a dumpster? We're cleaning out my mom's house",  # whose, not which
         "Are the city pools open on Juneteenth?",
         "Llamé el Lunes y Nadie vino",  # two capitals joined by "y" are no corner without a street's marks
+        "dejaron la basura y 3 colchones",  # a lower-case word is a corner's side only if a known street
+        "cerca de la 24 y luego a la derecha",
         "No recogieron la basura esta semana",
         "我家附近的公园很脏",  # "the park near my home" names no park
         "这个公园的灯坏了",
@@ -560,6 +583,11 @@ def test_messages_that_name_no_place(text: str) -> None:
         "有人在街角丢弃了床垫和沙发",
         "我们这条街的路灯全坏了",  # "our street": a pronoun and a measure word are no street name
         "那条路上有很多垃圾",
+        "呢條街啲垃圾成個禮拜冇人執",  # Cantonese and traditional: "this street"
+        "這條路晚上好黑",
+        "喺行人路有好多狗屎",  # the sidewalk, after 喺 ("at")
+        "過馬路嘅燈壞咗",  # crossing the road
+        "唐人街好多垃圾",  # Chinatown, a neighbourhood, is no street
     ],
 )
 def test_chinese_words_for_street_things_are_not_streets(text: str) -> None:
