@@ -13,6 +13,8 @@ from typing import Protocol, runtime_checkable
 
 from sqlmodel import Session
 
+from bot.open311.media import with_more_photos
+
 
 @dataclass(frozen=True, slots=True)
 class ServiceSummary:
@@ -102,12 +104,7 @@ class Draft:
         """The description, with the photos after the first listed at its end (an MMS or a Telegram album
         with several: before, all but the first were lost). Cut to ``limit`` characters with an ellipsis,
         the words cut and the photos kept."""
-        more = self.media_urls[1:]
-        tail = f"\n\nMore photos: {' '.join(more)}" if more else ""
-        words = self.description
-        if limit is not None and len(words) + len(tail) > limit:
-            words = words[: max(limit - len(tail) - 1, 0)].rstrip() + "…"
-        return (words + tail)[:limit] if limit is not None else words + tail
+        return with_more_photos(self.description, self.media_urls[1:], limit)
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,7 +152,8 @@ class AddsMedia(Protocol):
     no way to ask a remote city)."""
 
     def add_media(self, reference: str, media_url: str, session: Session) -> bool:
-        """True when the request had no photo and now has this one."""
+        """True when the request has this photo now: as its photo when it had none, else listed at the
+        end of its description with the others ("More photos: ..."); False when it cannot be added."""
         ...
 
 

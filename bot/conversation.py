@@ -343,9 +343,10 @@ class ConversationEngine:
     def _photo_for_the_last_report(
         self, session: Session, turn: Turn, state: DialogueState, resident: Resident, reply: _Replies
     ) -> bool:
-        """A photo sent alone, or with a few words about it ("here's a photo of it"), soon after a report
-        was filed: the report's photo, when it had none. It used to start a new report ("What is the
-        problem, and where is it?") that went to a person as a duplicate."""
+        """A photo sent alone, or with a few words about it ("here's a photo of it", "otra foto"), soon
+        after a report was filed: the report's photo, or one more listed in its description when it has
+        one. It used to start a new report ("What is the problem, and where is it?") that went to a person
+        as a duplicate, the second photo also after the first was added."""
         if state.in_progress or not turn.media_urls or turn.point is not None:
             return False
         if turn.text.strip() and not _about_a_photo(turn.text):
@@ -356,8 +357,10 @@ class ConversationEngine:
             return False
         if not _filed_lately(filed) or filed.get("reference") != f"#{reference}":
             return False
-        if not self.backend.add_media(reference, turn.media_urls[0], session):
-            return False  # it has a photo already: this one starts a report of its own, as before
+        with session.begin_nested() as photos:
+            if not all(self.backend.add_media(reference, url, session) for url in turn.media_urls):
+                photos.rollback()
+                return False  # no room left for them: they start a report of their own
         reply.say("photo_added", id=reference)
         return True
 
@@ -1286,9 +1289,9 @@ def _written_elsewhere(understanding: Understanding, point: GeoPoint) -> bool:
     return distance_metres(place.lat, place.long, point.lat, point.long) > WRITTEN_PLACE_WINS_METRES
 
 
-# A few words that only present a photo: "here's a photo of it", "pic", "foto", "照片".
+# A few words that only present a photo: "here's a photo of it", "pic", "foto", "照片", "多張相".
 _ABOUT_A_PHOTO = re.compile(
-    r"\b(?:photos?|pics?|pictures?|images?|fotos?|imagen(?:es)?)\b|照片|图片|圖片", re.I
+    r"\b(?:photos?|pics?|pictures?|images?|fotos?|imagen(?:es)?)\b|照片|图片|圖片|相片|[张張]相", re.I
 )
 _PHOTO_WORDS = 8
 

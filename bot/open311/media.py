@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +24,26 @@ _SIGNATURES: tuple[tuple[bytes, str], ...] = (
 _EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "image/gif": ".gif", "image/webp": ".webp"}
 _TYPES_BY_EXTENSION = {extension: media_type for media_type, extension in _EXTENSIONS.items()}
 _NAME = re.compile(r"^[A-Za-z0-9_-]{16,64}\.(jpg|png|gif|webp)$")
+# GeoReport v2 has one media_url per request: the photos after it are listed at the end of the description.
+_MORE_PHOTOS = "\n\nMore photos: "
+
+
+def with_more_photos(words: str, more: Sequence[str], limit: int | None = None) -> str:
+    """A description: ``words``, then the photos after the request's first listed at its end. Cut to
+    ``limit`` characters with an ellipsis, the words cut and the photos kept."""
+    tail = f"{_MORE_PHOTOS}{' '.join(more)}" if more else ""
+    if limit is not None and len(words) + len(tail) > limit:
+        words = words[: max(limit - len(tail) - 1, 0)].rstrip() + "…"
+    return (words + tail)[:limit] if limit is not None else words + tail
+
+
+def more_photos(description: str) -> tuple[str, list[str]]:
+    """A description's words and the photos listed at its end (``with_more_photos`` undone)."""
+    words, found, tail = description.rpartition(_MORE_PHOTOS)
+    urls = tail.split()
+    if not found or not urls or not all(url.startswith(("http://", "https://")) for url in urls):
+        return description, []
+    return words, urls
 
 
 def sniff_media_type(data: bytes) -> str | None:

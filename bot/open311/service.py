@@ -27,6 +27,7 @@ from bot.open311.catalog import Catalog, Service
 from bot.open311.errors import Conflict, InvalidInput, NotFound, Open311Error, shown
 from bot.open311.events import EventBus, Listener
 from bot.open311.keys import KeyStore
+from bot.open311.media import more_photos, with_more_photos
 from bot.open311.models import (
     STATUSES,
     NewRequest,
@@ -37,7 +38,13 @@ from bot.open311.models import (
     Submission,
     TokenStatus,
 )
-from bot.open311.validation import MAX_MEDIA_URL, as_utc, check_http_url, validate_submission
+from bot.open311.validation import (
+    MAX_DESCRIPTION,
+    MAX_MEDIA_URL,
+    as_utc,
+    check_http_url,
+    validate_submission,
+)
 
 # The spec's default window and the longest window a query may ask for.
 QUERY_WINDOW = timedelta(days=90)
@@ -404,9 +411,11 @@ class Open311Service:
         *,
         session: Session | None = None,
     ) -> bool:
-        """Gives a request without a photo this one (a resident's photo sent right after the report).
-        GeoReport v2 keeps one media_url per request and no way to add one: a request that has a photo
-        keeps it, and False says so; True when the photo was added."""
+        """Gives a request a photo sent after it (a resident's, right after the report). GeoReport v2 keeps
+        one media_url per request and no way to add one: a request without a photo gets this one as its
+        media_url, a request with one gets it listed at the end of its description ("More photos: ...",
+        as a report filed with several has them), the words cut to make room. True when the request has
+        the photo now; False when it has no room for it, or changed meanwhile."""
         media_url = check_http_url(media_url, "media_url")
         if len(media_url) > MAX_MEDIA_URL:
             raise InvalidInput(f"media_url is longer than {MAX_MEDIA_URL} characters", field="media_url")
@@ -417,10 +426,28 @@ class Open311Service:
             )
         c = store.requests_table.c
         with self._session(session) as db:
+            row = store.request_by_id(db, ids[0])
+            if row is None:
+                return False
+            if row.media_url is None:
+                changes = {"media_url": media_url}
+            else:
+                words, more = more_photos(row.description or "")
+                if media_url == row.media_url or media_url in more:
+                    return True  # the same photo again
+                description = with_more_photos(words, [*more, media_url], MAX_DESCRIPTION)
+                if not description.endswith(media_url):
+                    return False  # the photos listed fill the description already
+                changes = {"description": description}
+            # Only over what was read: a change made meanwhile is not overwritten.
             added = db.execute(
                 update(store.requests_table)
-                .where(c.id == ids[0], c.media_url.is_(None))
-                .values(media_url=media_url, updated_datetime=self._clock())
+                .where(
+                    c.id == ids[0],
+                    c.media_url.is_not_distinct_from(row.media_url),
+                    c.description.is_not_distinct_from(row.description),
+                )
+                .values(**changes, updated_datetime=self._clock())
             )
             return bool(added.rowcount == 1)  # type: ignore[attr-defined]
 

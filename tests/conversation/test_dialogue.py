@@ -183,10 +183,47 @@ def test_a_photo_sent_right_after_a_report_is_its_photo(bot: RunningBot) -> None
         == f"Thanks, the photo is added to report #{request_id}."
     )
     assert bot.request(request_id)["media_url"] == photo
-    # A request that has a photo keeps it: another one starts a report, as before.
-    assert "Thanks for the photo" in ivy.ask(media_url="https://example.org/photos/another.jpg")
-    assert bot.request(request_id)["media_url"] == photo
+    # Another one is listed in its description, as a report filed with several photos lists them. Before:
+    # "Where is it?", and the second photo a report of its own in the review queue.
+    another = "https://example.org/photos/another.jpg"
+    assert (
+        ivy.ask("here's another pic", media_url=another)
+        == f"Thanks, the photo is added to report #{request_id}."
+    )
+    assert ivy.ask(media_url=f"{another}?3") == f"Thanks, the photo is added to report #{request_id}."
+    request = bot.request(request_id)
+    assert request["media_url"] == photo
+    assert request["description"] == f"{CLEAR_REPORT}\n\nMore photos: {another} {another}?3"
     assert bot.request_count() == 1
+    assert bot.review_items() == []
+
+
+@pytest.mark.parametrize(
+    ("report", "photo_words", "added"),
+    [
+        (
+            "Hay un bache muy grande en la calle en 5th St y Market St",
+            ("le mando foto", "aqui esta otra foto"),
+            "Gracias, la foto quedó agregada al reporte #{id}.",
+        ),
+        ("路上有个大坑 5th St and Market St", ("再来一张照片", "多張相"), "谢谢，照片已添加到报告 #{id}。"),
+    ],
+)
+def test_each_photo_sent_after_a_report_is_added_to_it(
+    bot: RunningBot, report: str, photo_words: tuple[str, str], added: str
+) -> None:
+    resident = bot.resident("noa")
+    number = re.search(r"#(\d+)", resident.ask(report))
+    assert number is not None
+    request_id = number.group(1)
+    first, second = (f"https://example.org/photos/{n}.jpg" for n in (1, 2))
+    assert resident.ask(photo_words[0], media_url=first) == added.format(id=request_id)
+    assert resident.ask(photo_words[1], media_url=second) == added.format(id=request_id)
+    request = bot.request(request_id)
+    assert request["media_url"] == first
+    assert request["description"].endswith(f"\n\nMore photos: {second}")
+    assert bot.request_count() == 1
+    assert bot.review_items() == []
 
 
 def test_a_shared_location_answers_where(bot: RunningBot) -> None:
