@@ -80,6 +80,9 @@ class StatusChange:
     # The token (a batch service's, or the remote backend's local reference) the request was filed under;
     # the resident who filed it follows the token until the number exists.
     token: str | None = None
+    # False when the status is the one before and only the notes or the expected date changed: "it is
+    # still open", not "it is now open" (which says the status changed).
+    status_changed: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +122,7 @@ def _core_changes(
             # An entry that only changed what residents are not told (the agency) is no news to them.
             kind="unchanged" if row.kind == "status" and _repeats_previous(session, row) else row.kind,
             token=token,
+            status_changed=row.status != row.previous_status,
         )
         for row, service_name, token in session.exec(query).all()
     ]
@@ -158,9 +162,26 @@ def _remote_changes(
             recorded_at=row.recorded_at,
             kind=row.kind,
             token=row.token,
+            status_changed=row.kind != "status" or _remote_status_before(session, row) != row.status,
         )
         for row in rows
     ]
+
+
+def _remote_status_before(session: Session, row: RemoteStatusChange) -> str | None:
+    """The request's status in the change recorded before ``row``; None when none was (a FOLLOWed request's
+    first change: what it was before is not known, and its status is told as news)."""
+    if not row.service_request_id:
+        return None
+    return session.exec(
+        select(RemoteStatusChange.status)
+        .where(
+            RemoteStatusChange.service_request_id == row.service_request_id,
+            col(RemoteStatusChange.id) < (row.id or 0),
+        )
+        .order_by(col(RemoteStatusChange.id).desc())
+        .limit(1)
+    ).first()
 
 
 CORE = ChangeSource("core", col(StatusChangeRow.id), col(StatusChangeRow.changed_at), _core_changes)
@@ -194,7 +215,7 @@ def render_update(
     if change.expected_datetime is not None:
         expected = templates.render("expected_by", lang, date=change.expected_datetime.strftime("%Y-%m-%d"))
     return templates.render(
-        "status_update",
+        "status_update" if change.status_changed else "status_update_same_status",
         lang,
         id=change.service_request_id,
         service=service,

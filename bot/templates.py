@@ -35,6 +35,7 @@ PLACEHOLDERS: dict[str, frozenset[str]] = {
     "review_approved_token": frozenset({"token", "service"}),
     "review_rejected": frozenset({"reason"}),
     "status_update": frozenset({"id", "service", "status", "notes", "expected"}),
+    "status_update_same_status": frozenset({"id", "service", "status", "notes", "expected"}),
     "expected_by": frozenset({"date"}),
     "followed": frozenset({"id", "service"}),
     "already_following": frozenset({"id"}),
@@ -53,6 +54,8 @@ _STATUS_WORDS = frozenset({"open", "closed", "received", "pending", "rejected"})
 _NO_SPACE_BETWEEN_SENTENCES = frozenset({"zh", "ja"})
 # What ends a sentence already, also before closing quotes or brackets ('Done (see photo).', '"Fixed."').
 _SENTENCE_ENDS = (".", "!", "?", "…", "。", "！", "？", "．")
+# The ones English writes a space after, also before Chinese ("Lamp replaced. 回复").
+_LATIN_SENTENCE_ENDS = (".", "!", "?", "…")
 _CLOSING = "\"')]}»”’」』）】"
 
 
@@ -86,21 +89,27 @@ class Templates:
         """``text`` (a crew's status notes) as a sentence after another: after a space, or right after the
         full stop in Chinese ("已关闭。已填补。"); ended with the language's full stop when it has no final
         punctuation, so the sentence after it does not run on ("cerrado. Bache reparado. Responda...");
-        empty when there is none."""
+        empty when there is none. In Chinese a sentence ended with a Latin full stop ("Lamp replaced.") is
+        followed by a space, as the next would be in English ("已关闭。Lamp replaced. 回复..."): it ran
+        into the Chinese after it."""
         text = (text or "").strip()
         if not text:
             return ""
         lang = self.language_for(language)
-        if not text.rstrip(_CLOSING).endswith(_SENTENCE_ENDS):
-            text += "。" if lang in _NO_SPACE_BETWEEN_SENTENCES else "."
-        return text if lang in _NO_SPACE_BETWEEN_SENTENCES else f" {text}"
+        if lang not in _NO_SPACE_BETWEEN_SENTENCES:
+            return f" {text}" if text.rstrip(_CLOSING).endswith(_SENTENCE_ENDS) else f" {text}."
+        if text.rstrip(_CLOSING).endswith(_LATIN_SENTENCE_ENDS):
+            return f"{text} "
+        return text if text.rstrip(_CLOSING).endswith(_SENTENCE_ENDS) else f"{text}。"
 
     def render(self, key: str, language: str | None = None, **values: object) -> str:
         lang = self.language_for(language)
         for candidate in (lang, self.default_language, "en"):
             text = self._by_language.get(candidate, {}).get(key)
             if text is not None:
-                return text.format_map({name: str(value) for name, value in values.items()})
+                rendered = text.format_map({name: str(value) for name, value in values.items()})
+                # A space a value ends with (a following sentence in Chinese) does not end the message.
+                return rendered if text[-1:].isspace() else rendered.rstrip()
         raise KeyError(f"no template {key!r}")
 
 

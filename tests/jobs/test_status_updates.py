@@ -5,6 +5,7 @@ library against the local fake of Twilio's REST API, counted there)."""
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.config import Settings
@@ -20,6 +21,8 @@ SMS_RESIDENT = "+14155550111"
 SMS_QUITTER = "+14155550122"
 # Long enough for several rounds of every job at the intervals below, so a second send would show.
 SETTLE_SECONDS = 2.0
+# Residents on the local channel, by the language they write in.
+LANGUAGES = {"ann": "en", "lucia": "es", "mei": "zh"}
 
 
 def overrides(twilio_url: str, fake: FakeTwilio) -> dict[str, Any]:
@@ -246,3 +249,54 @@ def test_status_updates_run_when_several_jurisdictions_are_served(settings: Sett
             f"Update on report #{request_id} (Pothole): it is now closed. Filled. "
             f"Reply UNFOLLOW {request_id} to stop these updates."
         ]
+
+
+def test_an_update_reads_as_written_in_each_language_and_says_whether_the_status_changed(
+    settings: Settings,
+) -> None:
+    jobs = {"enabled": True, "notify_seconds": 0.2, "outbox_seconds": 0.2, "leader_check_seconds": 0.5}
+    with running_bot(settings, jobs=jobs) as bot:
+        request_id = new_pothole(bot.runtime)
+        residents = {name: bot.resident(name, language=language) for name, language in LANGUAGES.items()}
+        for resident in residents.values():
+            assert f"#{request_id}" in resident.ask(f"FOLLOW {request_id}")
+        core = bot.runtime.open311
+        core.update_status(request_id, "closed", "Lamp replaced.", actor="crew")
+        core.update_status(request_id, "open", "Flickering again.", actor="crew")
+        # Only the expected date: before, "ahora está abierto", as if it had just been opened.
+        expected = datetime(2026, 12, 2, 17, 0, tzinfo=UTC)
+        core.update_status(request_id, "open", "Flickering again.", expected_datetime=expected, actor="crew")
+
+        def updates() -> dict[str, list[str]]:
+            return {name: [m["text"] for m in r.received()][1:] for name, r in residents.items()}
+
+        wait_for(lambda: all(len(sent) == 3 for sent in updates().values()), timeout=60.0, what="9 updates")
+        time.sleep(SETTLE_SECONDS)
+        sent = updates()
+        en = f"Update on report #{request_id} (Pothole): "
+        en_stop = f"Reply UNFOLLOW {request_id} to stop these updates."
+        assert sent["ann"] == [
+            f"{en}it is now closed. Lamp replaced. {en_stop}",
+            f"{en}it is now open. Flickering again. {en_stop}",
+            f"{en}it is still open. Flickering again. Expected by 2026-12-02. {en_stop}",
+        ]
+        es = f"Novedad del reporte #{request_id} (Bache): "
+        es_stop = f"Responda UNFOLLOW {request_id} para no recibir más novedades."
+        assert sent["lucia"] == [
+            f"{es}ahora está cerrado. Lamp replaced. {es_stop}",
+            f"{es}ahora está abierto. Flickering again. {es_stop}",
+            f"{es}sigue abierto. Flickering again. Fecha prevista: 2026-12-02. {es_stop}",
+        ]
+        # Before: "已关闭。Lamp replaced.回复 UNFOLLOW", the English note run into the Chinese after it.
+        zh = f"报告 #{request_id}（坑洞）有更新："
+        zh_stop = f"回复 UNFOLLOW {request_id} 停止接收更新。"
+        assert sent["mei"] == [
+            f"{zh}当前状态为已关闭。Lamp replaced. {zh_stop}",
+            f"{zh}当前状态为处理中。Flickering again. {zh_stop}",
+            f"{zh}状态仍为处理中。Flickering again. 预计完成日期：2026-12-02。{zh_stop}",
+        ]
+        # STATUS ends with the note: no space is left after it.
+        assert (
+            residents["mei"].ask(f"STATUS {request_id}")
+            == f"报告 #{request_id}（坑洞）的状态：处理中。Flickering again."
+        )
