@@ -826,6 +826,9 @@ SPANISH: Final[dict[str, str]] = {
     "nadie lo ha movido": "hasn't moved",
     "semanas": "weeks",
     "meses": "months",
+    # "lleva como un mes parqueado": a month as well as months (only the plurals were glossed).
+    "semana": "week",
+    "mes": "month",
     "hace semanas": "for weeks",
     "por semanas": "for weeks",
     "lleva semanas": "for weeks",
@@ -2332,6 +2335,9 @@ CHINESE: Final[dict[str, str]] = {
     "幾週": "weeks",
     "几个月": "months",
     "幾個月": "months",
+    # "停了两个多月", "泊咗成個月", "一个月": any count of months, not only "several".
+    "个月": "months",
+    "個月": "months",
     "车牌": "plates",
     "車牌": "plates",
     "没有车牌": "no plates",
@@ -2373,6 +2379,11 @@ CHINESE: Final[dict[str, str]] = {
     "拖車": "tow truck tow",
     "拖吊": "tow",
     "汽车": "car vehicle",
+    # A car counted ("一辆车", Cantonese "一架車"): the measure word makes the bare 车 safe to read.
+    "辆车": "car",
+    "輛車": "car",
+    "架车": "car",
+    "架車": "car",
     "汽車": "car vehicle",
     "车辆": "vehicle",
     "車輛": "vehicle",

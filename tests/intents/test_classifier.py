@@ -279,7 +279,7 @@ def test_the_english_only_blocks_read_the_gloss_of_a_message_not_in_english(pipe
 
     # Read raw, "calle" (street) and "mi" pulled this to pothole through the MiniLM word table.
     spanish = "La farola de mi calle está apagada desde hace una semana"
-    assert read_message(spanish).english == "streetlight street out"
+    assert read_message(spanish).english == "streetlight street out week"
     assert read_message(spanish).glossed.startswith(spanish)
     assert pipeline.classify(spanish).service_code == "streetlight"
     assert read_message("路灯坏了").english == "streetlight broken"
@@ -287,6 +287,18 @@ def test_the_english_only_blocks_read_the_gloss_of_a_message_not_in_english(pipe
     english = "Graffiti on the stop sign"
     assert read_message(english).english == read_message(english).glossed == f"{english} graffiti"
     assert read_message("Pothole on Elm St").english == "Pothole on Elm St"
+
+
+def test_how_long_a_car_has_stood_is_read_in_spanish_and_chinese(pipeline: Pipeline) -> None:
+    # Only "meses", "semanas" and "几个月" were glossed: "un mes", "成個月", "一个月" said nothing, and a
+    # counted car ("一辆车", "一架車") was no car, so these read as illegal parking or "other".
+    from intents.features import read_message
+
+    assert read_message("hay un carro parqueado hace un mes").english.split() == ["car", "parked", "month"]
+    assert read_message("有架車泊咗成個月").english == "car parked months"
+    assert read_message("门口有辆车停了一个月").english == "car months"
+    assert pipeline.classify("有架車泊咗成個月喺門口").service_code == "abandoned_vehicle"
+    assert pipeline.classify("门口有辆车停了一个月").service_code == "abandoned_vehicle"
 
 
 @pytest.mark.parametrize(
