@@ -121,6 +121,10 @@ class RequestStatus:
     service_name: str
     status: str
     status_notes: str | None = None
+    # Where it is, where the backend knows (a resident who says "it's still there" means that place).
+    address: str | None = None
+    lat: float | None = None
+    long: float | None = None
 
 
 class FilingRefused(Exception):

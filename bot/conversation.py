@@ -37,7 +37,7 @@ from typing import Any, Literal, TypeVar
 from rapidfuzz import fuzz, process
 from sqlmodel import Session
 
-from bot.back_reference import refers_to_last_report
+from bot.back_reference import refers_to_last_report, says_it_is_still_there
 from bot.backend import (
     AddsMedia,
     AttributeSpec,
@@ -772,7 +772,30 @@ class ConversationEngine:
                 state.stage = "location"
                 reply.say("location_not_found", place=understanding.location.text)
                 return
+            elif says_it_is_still_there(text) and self._at_last_reports_place(session, resident, state):
+                # "Pero no lo arreglaron bien, el hoyo sigue ahí" after an update: that report's place,
+                # asked about (it was "¿Dónde está?", as if it were a new problem somewhere).
+                self._ask_confirmation(state, reply)
+                return
         self._proceed(session, turn, state, resident, reply)
+
+    def _at_last_reports_place(self, session: Session, resident: Resident, state: DialogueState) -> bool:
+        """Takes the place of the resident's last filed report (and its service, if none is decided);
+        False when there is none or it is not known."""
+        if resident.last_request_id is None:
+            return False
+        try:
+            found = self.backend.lookup(resident.last_request_id, session)
+        except RequestUnreachable:
+            return False
+        if found is None or found.lat is None or found.long is None:
+            return False
+        state.lat, state.long = found.lat, found.long
+        state.address_string = found.address
+        state.location_text = found.address or f"{found.lat}, {found.long}"
+        if state.service_code is None:
+            self._same_service_as_last(session, resident, state)
+        return True
 
     def _same_service_as_last(self, session: Session, resident: Resident, state: DialogueState) -> None:
         """ "Another one at 17th and Valencia": the service of the resident's last report, if known."""

@@ -101,6 +101,9 @@ class EmbeddedBackend:
                 service_name=found.service_name,
                 status=found.status,
                 status_notes=found.status_notes,
+                address=found.address,
+                lat=found.lat,
+                long=found.long,
             )
         row = session.get(RequestTokenRow, reference) if len(reference) <= 64 else None
         if row is None:

@@ -616,3 +616,25 @@ def test_a_language_the_city_has_replies_in_is_answered_in_it(settings: Settings
         )
         openings = [text.split("{")[0] for text in english.values() if text.split("{")[0]]
         assert any(reply.startswith(opening) for opening in openings), reply
+
+
+def test_the_problem_still_there_after_an_update_is_offered_the_reports_place(bot: RunningBot) -> None:
+    # Before: "¿Dónde está?", as if it were a new problem somewhere, after the city closed the report.
+    rosa = bot.resident("rosa", language="es")
+    first = filed_id_in(rosa.ask("Hay un bache enorme en 5th St y Market St"))
+    bot.runtime.open311.update_status(first, "closed", "Bache reparado.", actor="crew")
+    question = rosa.ask("pero no lo arreglaron bien, el hoyo sigue ahi!!")
+    assert question.startswith("¿Es en 05TH ST & MARKET ST, San Francisco, CA?"), question
+    again = bot.request(filed_id_in(rosa.ask("sí")))
+    assert again["address"] == "05TH ST & MARKET ST, San Francisco, CA"
+    assert again["service_code"] == bot.request(first)["service_code"]
+    assert again["description"] == "pero no lo arreglaron bien, el hoyo sigue ahi!!"
+    # A resident with no report before is asked where, as before.
+    assert "Where is it?" in bot.resident("sol").ask("the pothole is still there, nobody fixed it")
+
+
+def filed_id_in(reply: str) -> str:
+    """The number of the request a reply in any language says was filed."""
+    number = re.search(r"#(\d+)", reply)
+    assert number is not None, reply
+    return number.group(1)

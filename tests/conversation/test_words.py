@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.back_reference import refers_to_last_report
+from bot.back_reference import refers_to_last_report, says_it_is_still_there
 from bot.resident_commands import ResidentCommand, parse_command, status_question_language
 from bot.small_talk import SmallTalk, parse_small_talk
 from bot.templates import TemplateError, load_templates
@@ -140,6 +140,23 @@ def test_reports_are_not_small_talk(text: str) -> None:
 )
 def test_words_that_point_back_at_the_last_report(text: str, refers: bool) -> None:
     assert refers_to_last_report(text) is refers
+
+
+@pytest.mark.parametrize(
+    ("text", "still"),
+    [
+        ("pero no lo arreglaron bien, el hoyo sigue ahi!!", True),
+        ("the pothole is still there", True),
+        ("it was never fixed", True),
+        ("仲未清晒呀，仲有好多", True),
+        ("垃圾还在", True),
+        ("There is a huge pothole in the road", False),
+        ("the streetlight is back on, thanks", False),
+        ("one more at 17th and Valencia", False),
+    ],
+)
+def test_words_that_say_the_problem_of_the_last_report_is_still_there(text: str, still: bool) -> None:
+    assert says_it_is_still_there(text) is still
 
 
 @pytest.mark.parametrize(
