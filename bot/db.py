@@ -23,6 +23,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session, create_engine
 
+from bot.config import StartupError
+
 log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -93,8 +95,9 @@ def alembic_config() -> Config:
     return config
 
 
-class UnknownSchemaRevision(RuntimeError):
-    """The database's schema is at a revision this release does not have: a newer release upgraded it."""
+class UnknownSchemaRevision(StartupError):
+    """The database's schema is at a revision this release does not have: a newer release upgraded it (the
+    CLI says so in one line, as for any start-up error)."""
 
 
 def schema_revision(connection: Connection) -> str | None:

@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from bot.config import ConfigError, Settings, StartupError
-from bot.db import SessionFactory, UnknownSchemaRevision, make_engine, make_session_factory, migrate
+from bot.db import SessionFactory, make_engine, make_session_factory, migrate
 from bot.open311.catalog import Catalog, CatalogError, load_catalog
 from bot.open311.events import EventBus
 from bot.open311.keys import KeyStore
@@ -101,9 +101,9 @@ def open_database(
         else:
             with engine.connect():
                 pass
-    except UnknownSchemaRevision as exc:
+    except StartupError:
         engine.dispose()
-        raise StartupError(str(exc)) from exc
+        raise
     except (OperationalError, InterfaceError) as exc:
         engine.dispose()
         shown = make_url(url).render_as_string(hide_password=True)

@@ -104,7 +104,8 @@ def read_message(text: str) -> Reading:
     messages with a gloss (58 of the 1,578 labelled Boston ones, mostly for "graffiti"), so English text
     pays nothing. A Spanish message the lexicon knows no word of is read as it is.
     """
-    placeless = with_gloss(without_place(text))
+    words_around_place = without_place(text)
+    placeless = with_gloss(words_around_place)
     gloss = english_gloss(text)
     if not gloss:
         return Reading(placeless, text)
@@ -116,7 +117,7 @@ def read_message(text: str) -> Reading:
     # English problem words inside the Spanish or Chinese ("sidewalk todo roto", "Stop牌畀人撞冧咗", "el
     # camion del recycling") are words the English-only blocks know: they read them before the gloss.
     # Two-letter ones ("a", "no") are Spanish as often as English.
-    english_words = gloss_words_only(" ".join(_ASCII_WORD.findall(without_place(text))))
+    english_words = gloss_words_only(" ".join(_ASCII_WORD.findall(words_around_place)))
     return Reading(placeless, f"{english_words} {gloss}".strip(), gloss_only=True)
 
 
