@@ -1502,6 +1502,10 @@ def _words_instead_of_a_report(
     command = parse_command(turn.text)
     if command is not None or state.in_progress:
         return command, None
+    # Small talk first: "muchas gracias ya lo arreglaron" is thanks, not the question "¿ya lo arreglaron?".
+    small_talk = parse_small_talk(turn.text)
+    if small_talk is not None:
+        return None, small_talk
     asked_in = status_question_language(turn.text)
     if (
         resident
@@ -1516,7 +1520,7 @@ def _words_instead_of_a_report(
         )
     ):
         return ResidentCommand("status", language=asked_in), None
-    return None, parse_small_talk(turn.text)
+    return None, None
 
 
 _SHORT_STATUS_QUESTION = 4

@@ -5,7 +5,9 @@ asked long ago, or another bot's).
 Residents often say hello before the problem and thanks after the tracking id. Read as a report, either one
 started a report of nothing ("Where is it?"), and the resident's next message, the real problem, was then
 taken as its location. Only a message made of such words alone is small talk: "thanks, and there is another
-pothole at 5th and Market" is a report.
+pothole at 5th and Market" is a report. Thanks with a few words that the problem is gone ("thanks, it's
+been fixed!", "gracias!! ya se lo llevaron 👍", "谢谢，已经修好了") is thanks too: read as a report, it was
+filed or queued for a person as a report of nothing.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Final, Literal
+
+from intents.lexicon import fold
 
 SmallTalkKind = Literal["greeting", "thanks", "answer"]
 _HAN_LETTERS: Final = "\u3400-\u9fff\uf900-\ufaff"
@@ -128,11 +132,83 @@ _SEPARATORS: Final = r"\s.,;:!?¡¿。，、！？~…\"()\[\]\-"
 _TOKEN: Final = re.compile(rf"[{_HAN_LETTERS}{_EMOJI}]|[^{_SEPARATORS}{_HAN_LETTERS}{_EMOJI}]+")
 
 
+# A few words that the problem is gone, said with thanks: the whole rest of the message, in English, Spanish
+# (accents folded) or Chinese (spaces between the characters removed). A question ("thanks, is it fixed?") or
+# "not", "still", "never" (which these leave no room for) says it is not done, and is about the report.
+_FIXED: Final = (
+    r"(?:fixed|repaired|removed|patched|filled(?: in)?|towed|cleaned(?: up)?|cleared|picked up|taken away"
+    r"|hauled away|taken care of|collected|resolved|sorted(?: out)?|replaced|painted over|gone|done"
+    r"|back on|working(?: again)?)"
+)
+_DID: Final = (
+    r"(?:fixed|repaired|removed|patched|filled|towed|cleaned|cleared|picked|took|hauled|collected|got"
+    r"|came(?: by| out)?(?: and (?:fixed|repaired|removed|cleaned|cleared|picked|took|towed|hauled))?)"
+)
+_WHEN: Final = (
+    r"(?: (?:already|now|today|finally|yesterday|quickly|so fast|this morning|last night|earlier))*"
+)
+_DONE_ENGLISH: Final = re.compile(
+    r"(?:"
+    # "fixed", "all fixed", "it's been fixed", "the trash was picked up", "the light is back on"
+    r"(?:(?:(?:it|this|that|everything|they|(?:the|my|our) \w+(?: \w+){0,3})"
+    r" (?:is|was|are|were|has been|have been|had been|got|'s been)"
+    r"|(?:it's|its|that's|thats|everything's|they're|theyre|they've|theyve)(?: been)?) )?"
+    rf"(?:(?:already|finally|now|just|all) )?{_FIXED}"
+    # "they fixed it", "someone picked it up", "the crew came and took it away"
+    r"|(?:they|someone|somebody|the city|the crew|a crew|you|you guys|you all|y'all)"
+    rf" (?:(?:already|finally|just) )?{_DID}"
+    r"(?: (?:it|them|that|this|everything))?(?: (?:up|away|out|off|in))?"
+    r"|(?:(?:it's|its|it is|they're|theyre|they are) )?(?:no longer there|not there anymore|gone)"
+    r"|problem solved|issue resolved|all good"
+    rf"){_WHEN}"
+)
+_DONE_SPANISH: Final = re.compile(
+    r"(?:(?:el|la|los|las|mi|mis) \w+(?: \w+)? )?(?:ya )?(?:"
+    # "ya se lo llevaron", "ya lo arreglaron", "vinieron a recogerlo"
+    r"(?:se )?(?:(?:lo|la|los|las|le|les) )?(?:arreglaron|repararon|limpiaron|quitaron|recogieron|llevaron"
+    r"|retiraron|taparon|rellenaron|removieron|pintaron|cambiaron|resolvieron|solucionaron|compusieron"
+    r"|arreglo|reparo|quito|recogio|llevo|retiro|tapo|vinieron|vino|pasaron)(?: a \w+)?"
+    # "ya está arreglado", "ya quedó", "ya no está"
+    r"|(?:esta|estan|quedo|quedaron)(?: (?:arreglad[oa]s?|reparad[oa]s?|limpi[oa]s?|resuelto|solucionado"
+    r"|listo|lista|bien))?"
+    r"|no (?:esta|estan)(?: (?:ahi|alli|aqui))?|se fue|funciona|prende|sirve|(?:todo )?bien|problema resuelto"
+    r")(?: (?:todo|hoy|ayer|rapido|esta manana))*"
+)
+_DONE_CHINESE: Final = re.compile(
+    f"(?:[{_HAN_LETTERS}]{{1,4}}?(?=已|都))?(?:已经|已經|已|都|终于|終於)?(?:被人|被)?(?:"
+    # "已经修好了", "整好咗", "搬走了", "清走咗", "已處理"
+    "(?:清理|修理|处理|處理|解决|解決|修复|修復|清除|修|整|清|搬|拿|收|运|運|拖|移|弄|搞|补|補|填|换|換|執|执)"
+    "返?(?:好|走|掉|完|晒|妥|定|掂|咗|了|啦|喇|嘞)+"
+    # "已经没了", "冇咗啦", "好了"
+    "|(?:没有|沒有|没|沒|冇|唔见|唔見|好)(?:了|咗|啦|喇)+"
+    ")"
+)
+_QUESTION: Final = re.compile("[?？¿]")
+
+
 def parse_small_talk(text: str) -> SmallTalk | None:
-    """A greeting or thanks when ``text`` is made of nothing else (in any case, with any punctuation)."""
-    words = _TOKEN.findall(_MODIFIERS.sub("", text.lower()))
-    if not words or len(words) > _MAX_WORDS:
+    """A greeting or thanks when ``text`` is made of nothing else (in any case, with any punctuation), or
+    thanks with a few words that the problem is gone."""
+    words = _TOKEN.findall(_MODIFIERS.sub("", text.lower().replace("’", "'")))
+    if not words or len(words) > _MAX_WORDS_WITH_A_FIX:
         return None
+    found = _said(words) if len(words) <= _MAX_WORDS else None
+    if found is None:
+        found = _thanks_for_a_fix(words) if not _QUESTION.search(text) else None
+        if found is None:
+            return None
+    kinds = {said[0] for said in found}
+    # "no thanks" is thanks; "hi, yes" a greeting; "yes" alone an answer.
+    kind: SmallTalkKind = "thanks" if "thanks" in kinds else "greeting" if "greeting" in kinds else "answer"
+    return SmallTalk(kind, next((language for _kind, language in found if language), None))
+
+
+# "thank you so much, the trash on my street has been picked up" is longer than thanks alone.
+_MAX_WORDS_WITH_A_FIX: Final = 16
+
+
+def _said(words: list[str]) -> list[Said] | None:
+    """The phrases ``words`` are made of, longest first; None when some are no small talk."""
     found: list[Said] = []
     position = 0
     while position < len(words):
@@ -144,7 +220,35 @@ def parse_small_talk(text: str) -> SmallTalk | None:
                 break
         else:
             return None
-    kinds = {said[0] for said in found}
-    # "no thanks" is thanks; "hi, yes" a greeting; "yes" alone an answer.
-    kind: SmallTalkKind = "thanks" if "thanks" in kinds else "greeting" if "greeting" in kinds else "answer"
-    return SmallTalk(kind, next((language for _kind, language in found if language), None))
+    return found
+
+
+def _thanks_for_a_fix(words: list[str]) -> list[Said] | None:
+    """Thanks (or "ok") before or after words that the problem is gone, as ``_said`` reads them with the
+    words that it is gone counted as thanks in their language."""
+    for start in range(len(words)):
+        before = _said(words[:start])
+        if before is None:
+            continue
+        for end in range(len(words), start, -1):
+            after = _said(words[end:])
+            # "gracias, no lo arreglaron": a "no" (or "yes": an answer, to no question) is no thanks for it.
+            if after is None or any(kind == "answer" for kind, _ in [*before, *after]):
+                continue
+            if not any(kind == "thanks" for kind, _ in [*before, *after]):
+                continue
+            fixed = _fixed(" ".join(words[start:end]))
+            if fixed is not None:
+                return [*before, fixed, *after]
+    return None
+
+
+def _fixed(words: str) -> Said | None:
+    """Words that say the problem is gone, as thanks in their language; None when they say no such thing."""
+    if _DONE_ENGLISH.fullmatch(words):
+        return ("thanks", None)
+    if _DONE_SPANISH.fullmatch(fold(words)):
+        return ("thanks", "es")
+    if HAN.search(words) and _DONE_CHINESE.fullmatch(words.replace(" ", "")):
+        return ("thanks", "zh")
+    return None

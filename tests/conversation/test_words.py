@@ -10,6 +10,7 @@ from bot.back_reference import refers_to_last_report, says_it_is_still_there
 from bot.resident_commands import ResidentCommand, parse_command, status_question_language
 from bot.small_talk import SmallTalk, parse_small_talk
 from bot.templates import TemplateError, load_templates
+from tests.conversation.harness import CLEAR_REPORT, RunningBot, filed_id
 
 
 @pytest.mark.parametrize(
@@ -101,6 +102,18 @@ def test_reports_are_not_commands(text: str) -> None:
         ("Спасибо!", SmallTalk("thanks", "ru")),
         # Greetings several languages share tell none: "ola" is Spanish texting's "hola" too.
         ("ola", SmallTalk("greeting")),
+        # Thanks with a few words that the problem is gone: each was filed or queued as a report of nothing.
+        ("gracias!! ya se lo llevaron 👍", SmallTalk("thanks", "es")),
+        ("thanks, it's been fixed!", SmallTalk("thanks")),
+        ("谢谢，已经修好了", SmallTalk("thanks", "zh")),
+        ("muchas gracias ya lo arreglaron", SmallTalk("thanks", "es")),
+        ("Thank you so much, the trash on my street has been picked up!", SmallTalk("thanks")),
+        ("thank you, someone came and took it away this morning", SmallTalk("thanks")),
+        ("ok the light is back on, thanks", SmallTalk("thanks")),
+        ("ya quedó, gracias", SmallTalk("thanks", "es")),
+        ("gracias, ya no está", SmallTalk("thanks", "es")),
+        ("唔該晒，清走咗喇", SmallTalk("thanks", "zh")),
+        ("謝謝！垃圾已經清理了", SmallTalk("thanks", "zh")),
     ],
 )
 def test_greetings_and_thanks(text: str, expected: SmallTalk) -> None:
@@ -119,10 +132,48 @@ def test_greetings_and_thanks(text: str, expected: SmallTalk) -> None:
         "ok so the streetlight is still out",
         "😡",
         "",
+        # Thanks before a report, a question, or words that it is not gone are no thanks for a fix.
+        "thanks! also there's a pothole at 5th and Market",
+        "gracias, otra cosa: hay basura en la 24 y Mission",
+        "thanks, is it fixed?",
+        "gracias, ¿ya lo arreglaron?",
+        "thanks but it is still not fixed",
+        "thanks, it was never fixed",
+        "gracias, no lo arreglaron",
+        "gracias pero ya no funciona",
+        "thanks, they didn't fix it",
+        "thanks, the light is working but the pothole is not fixed",
+        "谢谢，修好了吗",
+        "谢谢，还没修好",
+        "it's been fixed",  # no thanks: a report may say so ("it was fixed but...")
     ],
 )
 def test_reports_are_not_small_talk(text: str) -> None:
     assert parse_small_talk(text) is None
+
+
+def test_thanks_that_the_problem_is_gone_starts_no_report(bot: RunningBot) -> None:
+    # Before: "¿Dónde está?", "Where is it?", "问题在哪里？", a report of nothing (or, for a resident with a
+    # report, "muchas gracias ya lo arreglaron" was answered as STATUS).
+    for number, text in enumerate(
+        [
+            "gracias!! ya se lo llevaron 👍",
+            "thanks, it's been fixed!",
+            "谢谢，已经修好了",
+            "muchas gracias ya lo arreglaron",
+        ]
+    ):
+        resident = bot.resident(f"grateful{number}")
+        filed_id(resident.ask(CLEAR_REPORT))
+        assert resident.say(text) == []  # thanks: no reply owed
+        assert bot.resident(f"new{number}").say(text) == []
+    assert bot.request_count() == 4
+    assert bot.review_items() == []
+    # Thanks before a report is still a report, in its language.
+    carla = bot.resident("carla")
+    assert "Where is it?" not in carla.ask("thanks! also there's a pothole at 5th St and Market St")
+    assert "Gracias" in bot.resident("rosa").ask("gracias, otra cosa: hay basura en la 24 y Mission")
+    assert bot.request_count() + len(bot.review_items()) == 6
 
 
 @pytest.mark.parametrize(
