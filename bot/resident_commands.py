@@ -95,7 +95,11 @@ _STOP_REQUEST = re.compile(
     rf")(?: (?:{_POLITE}|anymore|any more|now|again|thanks|thank you|from this number|ever))*"
 )
 _SENDING_ES = r"(?:envíen|envien|manden|escriban|envíe|envie|mande|escriba)"
-_POLITE_ES = r"(?:por favor|porfa|porfavor|plis|please|gracias|ya)"
+# Spanish politeness, one list for both places it is read: around a request to stop ("dejen de enviarme
+# mensajes por favor") and around a command word ("ALTO porfa", "ayuda por favor"), where it also tells the
+# language ("STOP porfa" is answered in Spanish). Spanish speakers write "please" too, which tells nothing.
+_POLITE_SPANISH = ("por favor", "porfavor", "porfa", "plis", "gracias", "ya")
+_POLITE_ES = rf"(?:{'|'.join(_POLITE_SPANISH)}|please)"
 _STOP_REQUEST_SPANISH = re.compile(
     rf"(?:{_POLITE_ES} )*(?:"
     r"(?:deja|dejen|dejar|dejad|paren|para|parar) de (?:enviar|mandar|escribir)(?:me)?(?: (?:más )?mensajes)?"
@@ -117,8 +121,10 @@ _STOP_REQUEST_CHINESE = re.compile(
     rf"|(?:请|請|唔該|唔该)?停止(?:发送|發送|send){_MESSAGES_ZH}?"
 )
 # Words around a command word that leave it the command.
-_POLITE_SPANISH = frozenset({"por", "favor", "ya", "gracias"})
-_POLITE_WORDS = frozenset({"please", "pls", "plz", "it", "now", "thanks", "thank", "you"}) | _POLITE_SPANISH
+_POLITE_SPANISH_WORDS = frozenset(word for phrase in _POLITE_SPANISH for word in phrase.split())
+_POLITE_WORDS = (
+    frozenset({"please", "pls", "plz", "it", "now", "thanks", "thank", "you"}) | _POLITE_SPANISH_WORDS
+)
 TAKES_ARGUMENT: frozenset[CommandName] = frozenset({"status", "follow", "unfollow", "cancel"})
 _LONGEST_REFERENCE = 64
 _REFERENCE = re.compile(r"^#?([A-Za-z0-9][A-Za-z0-9._-]{0,63})$")
@@ -150,13 +156,13 @@ def parse_command(text: str) -> ResidentCommand | None:
             return ResidentCommand(long_name, said.argument, long_language) if said is not None else None
     if stop := _stop_request(text):
         return stop
-    # "please stop", "stop it", "Start please", "help pls", "por favor paren": a command word with only
-    # politeness around it is the command (each began a report).
+    # "please stop", "stop it", "Start please", "help pls", "por favor paren", "ALTO porfa": a command word
+    # with only politeness around it is the command (each began a report).
     bare = [word for word in words if word.strip(_TRIM).lower() not in _POLITE_WORDS]
     if len(bare) == 1 and len(bare) < len(words):
         command = parse_command(bare[0])
         if command is not None and command.argument is None:
-            spanish = any(word.strip(_TRIM).lower() in _POLITE_SPANISH for word in words)
+            spanish = any(word.strip(_TRIM).lower() in _POLITE_SPANISH_WORDS for word in words)
             return ResidentCommand(command.name, language=command.language or ("es" if spanish else None))
     if not words or len(words) > 2:
         return None

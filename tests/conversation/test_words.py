@@ -43,6 +43,10 @@ from tests.conversation.harness import CLEAR_REPORT, RunningBot, filed_id
         ("¿Cómo funciona esto?", ResidentCommand("help", language="es")),
         ("点用㗎？", ResidentCommand("help", language="zh")),
         ("how does this work?", ResidentCommand("help")),
+        # Spanish politeness is one list for command words and requests to stop ("porfa" began a report).
+        ("ALTO porfa", ResidentCommand("stop", language="es")),
+        ("ayuda plis", ResidentCommand("help", language="es")),
+        ("STOP por favor", ResidentCommand("stop", language="es")),
     ],
 )
 def test_commands_in_any_case_with_light_typos(text: str, expected: ResidentCommand) -> None:
@@ -61,6 +65,8 @@ def test_commands_in_any_case_with_light_typos(text: str, expected: ResidentComm
         "status of the pothole on 5th",
         "stop following the car in front, it dumps trash",
         "dejar de seguir tirando basura en la esquina de 24 y Mission",
+        "el pasto está muy alto porfa",  # "alto" is tall here
+        "porfa",
         "",
     ],
 )
@@ -174,6 +180,16 @@ def test_thanks_that_the_problem_is_gone_starts_no_report(bot: RunningBot) -> No
     assert "Where is it?" not in carla.ask("thanks! also there's a pothole at 5th St and Market St")
     assert "Gracias" in bot.resident("rosa").ask("gracias, otra cosa: hay basura en la 24 y Mission")
     assert bot.request_count() + len(bot.review_items()) == 6
+
+
+def test_alto_porfa_stops_messages_in_spanish(bot: RunningBot) -> None:
+    # Before: "Where is it?", a report of "ALTO porfa", and the messages went on.
+    lola = bot.resident("lola")
+    request_id = filed_id(lola.ask(CLEAR_REPORT))
+    assert lola.ask("ALTO porfa").startswith("No recibirá más mensajes nuestros.")
+    assert lola.say("There is a big pothole in the road") == []
+    assert lola.say("iniciar") != []
+    assert f"#{request_id}" in lola.ask("status")
 
 
 @pytest.mark.parametrize(
