@@ -44,7 +44,7 @@ from intents.streets import (
     ordinal_token,
     split_suffix,
 )
-from intents.types import Place
+from intents.types import PLACE_ON_STREET, Place
 
 log = logging.getLogger(__name__)
 
@@ -524,6 +524,16 @@ class GeopyPlaceResolver:
         return self._cache.get_or_compute(("geocode", key), lambda: self._forward(query))
 
     def _forward(self, query: str) -> tuple[Place | None, bool]:
+        parts = place_then_street(query)
+        if parts is not None:
+            # Each part through the cache (which keeps a part's transient failure out of it): a miss of
+            # the pair is not kept, so it is asked again once a part can be found.
+            # A place's name that only a typo correction makes a street ("HARRYS" as HARRY ST) is not
+            # that street.
+            found = self.geocode(parts[0])
+            if found is None or found.raw.get("corrected"):
+                found = self.geocode(parts[1])
+            return found, found is not None
         try:
             return self._place(self._geocode(query, **self._area)), True
         except GeopyError as exc:
@@ -565,6 +575,15 @@ class GeopyPlaceResolver:
             and (asked is None or inside(self.boundary, *asked)),
             raw=dict(raw),
         )
+
+
+def place_then_street(query: str) -> tuple[str, str] | None:
+    """``PLACE ON STREET`` (the location finder's form for "Marcy Park on Grove Street") as the two queries
+    to try in turn: the place, which is more precise when the geocoder knows it, then its street."""
+    place, joined, street = query.rpartition(PLACE_ON_STREET)
+    if not joined or not place.strip() or not street.strip():
+        return None
+    return place, street
 
 
 def _area_arguments(geocoder: Geocoder, boundary: Boundary) -> dict[str, Any]:

@@ -51,7 +51,7 @@ from intents.streets import (
     split_suffix,
     street_tokens,
 )
-from intents.types import LocationKind, LocationMention
+from intents.types import PLACE_ON_STREET, LocationKind, LocationMention
 
 # Words are runs of Latin letters (accents included: "Peña") and digits. Any other character is a token
 # of its own and never part of a name: a Han character is no English word ("坏了 在 Market" is no place).
@@ -2335,16 +2335,53 @@ def ranked_candidates(text: str) -> tuple[_Finder, list[tuple[_Candidate, dict[s
 
     add(patterns)
     add(finder.loose_candidates())
-    add(finder.compounds(unique))
+    compounds = finder.compounds(unique)
+    add(compounds)
     first_start = min((c.start for c in unique), default=0)
     first_pattern = min((c.start for c in patterns), default=-1)
-    return finder, [
+    scored = []
+    for candidate in unique:
+        rank = order.get(id(candidate))
+        features = finder.features(candidate, rank, first_start, len(unique), first_pattern)
+        features.update(_part_features(candidate, compounds))
+        scored.append((candidate, features))
+    return finder, scored
+
+
+def _with_its_street(chosen: _Candidate, candidates: list[_Candidate]) -> _Candidate:
+    """A place chosen alone where the text says which street it is on ("Marcy Park on Grove Street") keeps
+    that street in its normalised form, ``PLACE ON STREET``: a geocoder that does not know the place still
+    finds the street (``intents.geocoding.place_then_street``)."""
+    if chosen.kind != "landmark":
+        return chosen
+    on_street = next(
         (
-            candidate,
-            finder.features(candidate, order.get(id(candidate)), first_start, len(unique), first_pattern),
-        )
-        for candidate in unique
-    ]
+            compound
+            for compound in candidates
+            if compound.rule == "link_on"
+            and compound.start == chosen.start
+            and compound.end > chosen.end
+            and compound.kind in {"street", "address", "intersection"}
+        ),
+        None,
+    )
+    if on_street is None:
+        return chosen
+    return replace(chosen, normalized=f"{chosen.normalized}{PLACE_ON_STREET}{on_street.normalized}")
+
+
+def _part_features(candidate: _Candidate, compounds: list[_Candidate]) -> dict[str, float]:
+    """What a candidate is part of: labellers rarely mark the street alone where a place on it is named
+    before ("Rotch Playground on Albany St", "Starbucks on Newbury Street"); they mark the place or both.
+    A pointwise ranker cannot see that from the street's own features."""
+    features: dict[str, float] = {}
+    for compound in compounds:
+        if compound.rule.startswith("link_") and compound is not candidate:
+            if compound.end == candidate.end and compound.start < candidate.start:
+                features[f"second_of={compound.rule}|{compound.parts}"] = 1.0
+            elif compound.start == candidate.start and compound.end > candidate.end:
+                features[f"first_of={compound.rule}|{compound.parts}"] = 1.0
+    return features
 
 
 def pattern_location(text: str) -> LocationMention | None:
@@ -2380,7 +2417,7 @@ def find_location(text: str) -> LocationMention | None:
     if not ranked:
         return None
     if ranked[0][0] >= ranker.threshold:
-        return finder.mention(ranked[0][2])
+        return finder.mention(_with_its_street(ranked[0][2], [candidate for candidate, _ in scored]))
     # A street or corner followed by a transit system names its station whatever the ranker thinks of the
     # words around it ("at the 16th Street BART": the street alone scored 0.28, below the threshold).
     station = next((c for _, _, c in ranked if finder.names_a_station(c)), None)

@@ -23,7 +23,7 @@ from intents import tokenizer_warmup
 from intents.features import place_of
 from intents.geocoding import PlaceResolver, build_geocoder
 from intents.language import detect_language, warm_up
-from intents.types import LocationMention, Place, Prediction, Understander, Understanding
+from intents.types import PLACE_ON_STREET, LocationMention, Place, Prediction, Understander, Understanding
 
 # Longer texts are read up to here: a resident's message is far shorter, and a pasted document must not
 # stall the bot (spans found stay valid offsets into the original text).
@@ -108,7 +108,13 @@ class Pipeline:
         place = self.geocode(mention.normalized or mention.text)
         # "in front of Harrys": a place's name that only a typo correction turns into a street (HARRY ST)
         # is not that street.
-        if place is not None and mention.kind == "landmark" and place.raw.get("corrected"):
+        # (A place on a named street, PLACE ON STREET, falls back to that street, corrected or not.)
+        if (
+            place is not None
+            and mention.kind == "landmark"
+            and place.raw.get("corrected")
+            and PLACE_ON_STREET not in mention.normalized
+        ):
             return None
         return place
 

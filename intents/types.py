@@ -19,6 +19,10 @@ class Prediction:
     alternatives: tuple[tuple[str, float], ...] = ()
 
 
+# Joins a place's name and the street it is on in a normalised form.
+PLACE_ON_STREET = " ON "
+
+
 @dataclass(frozen=True, slots=True)
 class LocationMention:
     """Where the text says the problem is: the span, its kind and a normalised form."""
@@ -27,7 +31,8 @@ class LocationMention:
     start: int
     end: int
     kind: LocationKind
-    # e.g. "452 HANOVER ST", "05TH ST & MARKET ST", "COMMONWEALTH AVE"
+    # e.g. "452 HANOVER ST", "05TH ST & MARKET ST", "COMMONWEALTH AVE"; a place named with the street it
+    # is on, "MARCY PARK ON GROVE ST" (``PLACE_ON_STREET``): geocoded as the place, else as the street.
     normalized: str
     # Only for coordinates written in the text.
     lat: float | None = None

@@ -739,3 +739,50 @@ def test_spanish_and_chinese_corners_and_places_are_placed_there(text: str, near
     reference = resolver.geocode(near)
     assert reference is not None
     assert_near(place, (reference.lat, reference.long), 1.0)
+
+
+def test_a_place_named_with_the_street_it_is_on_is_the_place_else_that_street() -> None:
+    pipeline = load_pipeline()
+    # Labellers mark the park alone ("Rotch Playground on Albany St"); a geocoder that does not know it
+    # still finds its street. Before: the park alone, which the gazetteer does not know: no place at all.
+    marcy = pipeline.understand("Needles in the grass at Marcy Park on Grove Street")
+    assert marcy.location is not None
+    assert (marcy.location.text, marcy.location.kind) == ("Marcy Park", "landmark")
+    assert marcy.place is not None
+    assert marcy.place.address.startswith("GROVE ST")
+    # A place the gazetteer knows is where it is, not the middle of a long street.
+    dolores = pipeline.understand("Broken swing at Dolores Park on 18th St")
+    park = pipeline.geocode("Dolores Park")
+    assert dolores.location is not None
+    assert park is not None
+    assert dolores.location.text == "Dolores Park"
+    assert_near(dolores.place, (park.lat, park.long), 1)
+    # A shop's name that only a typo correction makes a street is still not that street: its street is.
+    harrys = pipeline.geocode("HARRYS ON VALENCIA ST")
+    assert harrys is not None
+    assert harrys.address.startswith("VALENCIA ST")
+    # The same through a configured remote geocoder (geopy's Nominatim client over HTTP): the place first,
+    # then its street, each a request of its own, never the joined form nobody's geocoder knows.
+    fake = FakeNominatim(
+        {
+            "grove st": (37.7759, -122.4260, "Grove Street, San Francisco"),
+            "dolores park": (37.7597, -122.4269, "Mission Dolores Park, San Francisco"),
+        }
+    )
+    with live_server(fake.app()) as url:
+        resolver = build_geocoder(
+            "nominatim",
+            {"domain": url.removeprefix("http://"), "scheme": "http"},
+            api_key=None,
+            min_delay_seconds=0.0,
+            cache_size=100,
+            boundary=SF_BOUNDARY,
+        )
+        street = resolver.geocode(marcy.location.normalized)
+        known = resolver.geocode(dolores.location.normalized)
+    assert street is not None
+    assert street.address == "Grove Street, San Francisco"
+    assert known is not None
+    assert known.address == "Mission Dolores Park, San Francisco"
+    asked = [params["q"] for _path, params, _agent in fake.requests]
+    assert asked == ["MARCY PARK", "GROVE ST", "DOLORES PARK"]

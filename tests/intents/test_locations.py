@@ -329,7 +329,9 @@ def test_spanish_and_chinese_ways_of_writing_streets(
         ("Dead tree at 47.6097, -122.3331 needs removal", "47.6097, -122.3331", "coordinates", None),
         # Grid cities write an abbreviated direction before a street's name, with no type after it.
         ("Business on S Broadway never shovels their walk", "S Broadway", "street", "S BROADWAY"),
-        ("graffiti along N. Halsted by the L", "N. Halsted", "street", "N HALSTED"),
+        # A street fixed by a place beside it is one span, as the labellers of other cities' messages mark
+        # it ("Delaware Ave by Forest Lawn"); its normalised form is the street's.
+        ("graffiti along N. Halsted by the L", "N. Halsted by the L", "street", "N HALSTED"),
         # New York's numbered streets without the ordinal's ending, after a direction.
         ("DIRTY SIDEWALK IN FRONT OF 345 EAST 12 STREET", "345 EAST 12 STREET", "address", "345 E 12 ST"),
         (
@@ -485,9 +487,9 @@ def test_spanish_and_chinese_ways_of_writing_streets(
         ("pothole on Seven Mile Rd", "Seven Mile Rd", "street", "SEVEN MILE RD"),  # a number word opens it
         (
             "Can the city add a crosswalk on Six Forks Rd at the greenway crossing?",
-            "Six Forks Rd",
+            "Six Forks Rd at the greenway crossing",  # as the blind Raleigh message is labelled
             "street",
-            None,
+            "SIX FORKS RD",
         ),
         ("POTHOLE ON I-95 EXIT 22", "I-95 EXIT 22", "street", None),  # shouted
         (
@@ -1037,3 +1039,39 @@ def test_on_the_or_in_the_joins_no_two_places() -> None:
     spans = {finder.mention(candidate).text for candidate, _features in scored}
     assert "Jamaica way" in spans
     assert not any(" on the " in span for span in spans)
+
+
+@pytest.mark.parametrize(
+    ("text", "span", "normalized"),
+    [
+        # A shop with no head noun is marked with its street; a park, school or playground is marked
+        # alone, which identifies it, and keeps its street for a geocoder that does not know it. Before:
+        # the street alone, which labellers almost never mark when a place on it is named first.
+        (
+            "Trash all over the sidewalk in front of the Starbucks on Newbury Street",
+            "Starbucks on Newbury Street",
+            "NEWBURY ST",
+        ),
+        ("someone dumped a mattress behind the Walgreens on Cambridge St", "Walgreens on Cambridge St", None),
+        (
+            "Broken swing at Hemlock Playground on Elm St",
+            "Hemlock Playground",
+            "HEMLOCK PLAYGROUND ON ELM ST",
+        ),
+        ("Needles in the grass at Marcy Park on Grove Street", "Marcy Park", "MARCY PARK ON GROVE ST"),
+    ],
+)
+def test_a_place_on_a_street_is_marked_as_labellers_mark_it(
+    text: str, span: str, normalized: str | None
+) -> None:
+    mention = find_location(text)
+    assert mention is not None
+    assert mention.text == span
+    if normalized is not None:
+        assert mention.normalized == normalized
+
+
+def test_without_a_named_place_before_it_the_street_alone_is_the_span() -> None:
+    mention = find_location("Loud music from the bar on Hanover St every night")
+    assert mention is not None
+    assert (mention.text, mention.normalized) == ("Hanover St", "HANOVER ST")
