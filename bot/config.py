@@ -610,8 +610,8 @@ def supported_database_url(url: str) -> str:
 
 
 def check_channel_settings(settings: Settings) -> None:
-    """Refuses, naming each key, what an enabled channel cannot start without (run when the app is built,
-    so commands that reach no channel, such as ``keys``, do not need the channels' secrets)."""
+    """Refuses, naming each key, what an enabled channel or remote city cannot start without (run when the
+    app is built, so commands that reach no channel, such as ``keys``, do not need the channels' secrets)."""
     needed: list[str] = []
     twilio, telegram, twitter = settings.twilio, settings.telegram, settings.twitter
     if twilio.enabled:
@@ -624,6 +624,10 @@ def check_channel_settings(settings: Settings) -> None:
         needed.append("twitter.user_id")
         needed += [f"twitter.{name}" for name in ("consumer_key", "consumer_secret", "access_token")]
         needed.append("twitter.access_token_secret")
+    if settings.remote.enabled and "remote.api_key" in settings.unset_references:
+        # Some cities take reports without a key, so none written is allowed; but a key the file takes from
+        # an unset variable is a deployment mistake, and every POST would then be refused (401/403).
+        needed.append("remote.api_key")
     problems = [_not_set(settings, key) for key in needed if not _is_set(settings, key)]
     if problems:
         raise ConfigError("; ".join(problems))
