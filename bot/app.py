@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from fastapi.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bot.config import ConfigError, Settings, check_channel_settings
+from bot.config import ConfigError, Settings, check_channel_settings, check_classifier_classes
 from bot.open311.api import build_router, install_error_handlers
 from bot.open311.cors import Open311CorsMiddleware
 from bot.runtime import Runtime
@@ -94,18 +94,20 @@ def check_templates(settings: Settings) -> None:
 
 def check_understanding(settings: Settings) -> None:
     """Loads the intents pipeline (the model and the geocoder) as the conversation side will: it is loaded
-    once per process and shared, so this costs nothing more, and a problem names its key."""
+    once per process and shared, so this costs nothing more, and a problem names its key. The classes
+    ``[remote] classifier_classes`` names are checked against the model's own."""
     from geopy.exc import GeopyError
 
     from bot.understanding import pipeline_from_settings
     from intents.pipeline import ModelError
 
     try:
-        pipeline_from_settings(settings.intents)
+        pipeline = pipeline_from_settings(settings.intents)
     except ModelError as exc:
         raise ConfigError(f"intents.model_path: {exc}") from exc
     except (GeopyError, ValueError) as exc:  # an unknown option, a gazetteer missing its files
         raise ConfigError(f"intents.geocoder: {exc}") from exc
+    check_classifier_classes(settings.remote, pipeline.service_codes)
 
 
 def mount_open311(app: FastAPI, runtime: Runtime) -> None:

@@ -655,6 +655,22 @@ def _not_set(settings: Settings, key: str) -> str:
     return f"{key}: not set ([{section}] enabled = true needs it)"
 
 
+def check_classifier_classes(remote: RemoteSettings, classes: list[str]) -> None:
+    """Refuses a ``[remote] classifier_classes`` value that is not one of the classifier's ``classes`` (run
+    once the model is loaded): a misspelt one ("potholes") silently sent every report of that kind to a
+    person, as no service received the class the classifier gave."""
+    if not remote.enabled:
+        return
+    unknown = [
+        f'"{code}" = "{name}"' for code, name in remote.classifier_classes.items() if name not in classes
+    ]
+    if unknown:
+        raise ConfigError(
+            f"remote.classifier_classes: {', '.join(unknown)}: not a class of the classifier; its classes "
+            f"are {', '.join(sorted(classes))}"
+        )
+
+
 # -- the environment --------------------------------------------------------------------------------------
 
 

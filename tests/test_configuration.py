@@ -143,6 +143,14 @@ CASES: dict[str, Case] = {
         ("server.public_url:", "https"),
         env={"CITY_TG_TOKEN": "123:abc", "CITY_TG_SECRET": "webhook-secret"},
     ),
+    # 9. every report of that kind went to a person, silently
+    "remote class misspelt": Case(
+        '[remote]\nenabled = true\nbase_url = "https://city.example/open311/v2"\n'
+        'api_key = "${CITY_OPEN311_KEY}"\n'
+        'classifier_classes = { "4fd3b167e750846744000005" = "potholes", "CSROWR-12" = "pothole" }\n',
+        ("remote.classifier_classes:", '"4fd3b167e750846744000005" = "potholes"', "pothole, sidewalk"),
+        env={"CITY_OPEN311_KEY": "a-key"},
+    ),
 }
 
 
