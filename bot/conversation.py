@@ -304,7 +304,7 @@ class ConversationEngine:
                     resident_id=turn.resident_id,
                     provider_message_id=turn.provider_message_id,
                     reply_to=turn.reply_to,
-                    language=language,
+                    language=self._written_in(turn.text.strip(), language),
                     text=turn.text.strip(),
                     media_urls=list(turn.media_urls),
                     lat=turn.point.lat if turn.point is not None else None,
@@ -1023,7 +1023,7 @@ class ConversationEngine:
             resident_id=turn.resident_id,
             provider_message_id=turn.provider_message_id,
             reply_to=turn.reply_to,
-            language=reply.language,
+            language=self._written_in("\n".join(state.words), reply.language),
             text="\n".join(state.words),
             media_urls=list(state.media_urls),
             suggestions=list(state.suggestions),
@@ -1038,6 +1038,14 @@ class ConversationEngine:
         )
         _reset(state, keep_queued=True)
         reply.say("review")
+
+    def _written_in(self, text: str, reply_language: str) -> str:
+        """The language a report kept for a person is shown in: the one its words are written in, where the
+        replies are in it or the city has none in it (Portuguese, answered in the default language, showed
+        "en"), else the replies' (a short "5th and Market" from a resident answered in Spanish stays "es";
+        the item's own replies are rendered in ``Templates.language_for`` of it all the same)."""
+        written = self._understander().detect_language(text) if text else reply_language
+        return written if self.templates.language_for(written) == reply_language else reply_language
 
     def _service_name(self, code_or_name: str, language: str) -> str:
         return service_name_in(self.backend.services(), code_or_name, language)

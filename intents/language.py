@@ -11,7 +11,10 @@ Korean, Russian...). Those are named too, so that a French message is not taken 
 in it: a script of its own (kana, Hangul, Cyrillic, Arabic...) names its language, and in Latin script a
 few words no English or Spanish message uses ("rua", "não"; "mwen", "lari"; "nid", "poule") or
 Vietnamese's own letters do. They need clear evidence (two such words, more than the Spanish or English
-ones), so a Spanish or English message never comes out as another language.
+ones), so a Spanish or English message never comes out as another language. Portuguese is also told by its
+own spellings ("ã", "õ", "consertaram"), which make short messages ("já consertaram?") Portuguese, not
+Spanish; and Chinese written in pinyin ("jie deng huai le") is ``zh-Latn``: Chinese its writer may not read in
+characters, and no Spanish because of "le".
 """
 
 from __future__ import annotations
@@ -23,10 +26,13 @@ from typing import Final
 from lingua import Language, LanguageDetector, LanguageDetectorBuilder
 
 from intents.lexicon import SPANISH, fold
+from intents.street_names import common_words
 
 # The languages the lexicon reads and the bot answers in (others are detected, not understood).
 SUPPORTED_LANGUAGES: Final = ("en", "es", "zh")
 DEFAULT_LANGUAGE: Final = "en"
+# Chinese in pinyin (BCP 47: Chinese in Latin script), without tones as residents type it.
+PINYIN: Final = "zh-Latn"
 
 _LINGUA_TO_CODE: Final = {Language.ENGLISH: "en", Language.SPANISH: "es", Language.CHINESE: "zh"}
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
@@ -192,7 +198,7 @@ _OTHER_LATIN_WORDS: Final = {
         esgoto obrigado obrigada foi estão estao ficou fica ninguém ninguem vizinho vizinhos prefeitura
         poste quebrado quebrada faz dias recolhido carros abandonado semana bueiro entupido tudo noite
         escuro queimado novo parede mais sem com os pessoas têm passeio alagada lixeira transbordando
-        alguém alguem jogou entulho manhã manha beco""",
+        alguém alguem jogou entulho manhã manha beco já""",
     "ht": """mwen yon gen genyen nan lari tanpri ki fatra twou limyè limye kote pou anpil machin gwo bò
         jou semèn semen dlo nèj nej bri kay li sa te ap toujou moun vin pran fè fe gade souple mèsi
         mesi lapli poubèl poubel bwa sou miray lekòl lekol nou bezwen dèyè deye lakou anvayi""",
@@ -206,7 +212,8 @@ _OTHER_LATIN_WORDS: Final = {
         wird schon verstopft ganze kreuzung steht unter über ueber mülleimer haltestelle musik bis uhr
         nachts haus gegenüber kann jemand machen""",
     "tl": """ang ng mga po ito yung kalye basura sira sa na hindi dito walang daan ilaw kotse ingay
-        puno tubig baha salamat naman lang nasa ay kami namin araw linggo""",
+        puno tubig baha salamat naman lang nasa ay kami namin araw linggo butas kalsada sirang nasira
+        maraming kanto bahay kapitbahay harap likod tapat barado nakaparada madilim mabaho""",
     "vi": """khong duong nhieu cua nguoi truoc nha rac bi xe tren ngay tuan chung toi
         duoc vui cam""",
     "pl": """nie jest przy od się sie za ulicy ulica dziura jezdni latarnia śmieci smieci proszę prosze bardzo
@@ -241,6 +248,29 @@ def _other_word_languages() -> dict[str, frozenset[str]]:
 
 
 _OTHER_WORD_LANGUAGES: Final = _other_word_languages()
+# Portuguese spellings no English or Spanish word has: "ã" and "õ" ("não", "calçadão", "ações") and the
+# "-aram" of its past ("consertaram", "levaram"; Spanish "-aron"). They count as Portuguese words.
+_PORTUGUESE_SPELLING: Final = re.compile(r"\w*[ãõ]\w*|\w+(?:aram|eram|iram)")
+# A syllable of pinyin: its initials with the finals each takes (a tone number may follow), and the
+# finals that stand alone ("an", "er"), which begin a word only: inside one pinyin writes an apostrophe
+# ("xi'an"), so "tengo" is no "teng" + "o".
+_PINYIN_SYLLABLE: Final = (
+    "(?:[bpmdtnl](?:i(?:a|e|ao|u|an|n|ang|ng)?|a|o|e|ai|ei|ao|ou|an|en|ang|eng|ong|u(?:o|n|an)?|v|ve)"
+    "|f(?:a|o|ei|ou|an|en|ang|eng|u)"
+    "|[gkh](?:a|e|ai|ei|ao|ou|an|en|ang|eng|ong|u(?:a|o|ai|i|an|n|ang)?)"
+    "|[jqx](?:i(?:a|e|ao|u|an|n|ang|ng|ong)?|u(?:e|an|n)?)"
+    "|(?:[zcs]h?|r)(?:a|e|i|ai|ei|ao|ou|an|en|ang|eng|ong|u(?:a|o|ai|i|an|n|ang)?)"
+    "|y(?:a|e|i|ao|ou|an|in|ang|ing|ong|u(?:e|an|n)?)"
+    "|w(?:a|o|ai|ei|an|en|ang|eng|u))[1-5]?"
+)
+_PINYIN_WORD: Final = re.compile(
+    f"(?:{_PINYIN_SYLLABLE}|(?:a|o|e|ai|ei|ao|ou|an|en|ang|eng|er)[1-5]?)(?:{_PINYIN_SYLLABLE}){{0,2}}"
+)
+# What only pinyin has, not the English or Spanish words of its shape ("pan", "mi", "tu", "tiene"): the
+# initials j, q, x, zh, ch, sh and the finals ai, ei, ao, ou, iu, ui, uo, -ng.
+_PINYIN_OWN: Final = re.compile(r"^(?:[jqx]|[zcs]h)|ai|ei|ao|ou|iu|ui|uo|ng")
+# A message in pinyin has at least this many words only pinyin writes.
+_MIN_PINYIN_OWN_WORDS: Final = 2
 # Below this, lingua is guessing (e.g. "hello": Spanish 0.61): answer with the default instead.
 _LINGUA_MIN_CONFIDENCE: Final = 0.7
 
@@ -270,6 +300,8 @@ def detect_language(text: str, default: str = DEFAULT_LANGUAGE) -> str:
     other = _other_latin_language(words)
     if other is not None:
         return other
+    if _is_pinyin(words):
+        return PINYIN
     if spanish > english:
         return "es" if english == 0 or spanish >= 2 else _lingua(text, default)
     if english > spanish:
@@ -315,7 +347,10 @@ def _other_latin_language(words: list[str]) -> str | None:
     Spanish cue words it does not share."""
     counts: dict[str, int] = {}
     for word in words:
-        for language in _OTHER_WORD_LANGUAGES.get(word, ()):
+        languages = _OTHER_WORD_LANGUAGES.get(word, frozenset())
+        if not languages and _PORTUGUESE_SPELLING.fullmatch(word):
+            languages = frozenset({"pt"})
+        for language in languages:
             counts[language] = counts.get(language, 0) + 1
     best: tuple[int, str] | None = None
     for language, count in counts.items():
@@ -330,6 +365,23 @@ def _other_latin_language(words: list[str]) -> str | None:
         if count >= 2 and count > against and (best is None or count > best[0]):
             best = (count, language)
     return best[1] if best is not None else None
+
+
+def _is_pinyin(words: list[str]) -> bool:
+    """Whether ``words`` are Chinese in pinyin ("jie deng huai le", "lù dēng huài le zai Market St"): two
+    thirds of them syllables of pinyin ("men", "la" too), and more of those what only pinyin writes than
+    there are English or Spanish cue words ("la", "y": "La acera tiene nieve y hielo" is Spanish)."""
+    shaped = [word for word in map(fold, words) if _PINYIN_WORD.fullmatch(word)]
+    own = [
+        word
+        for word in shaped
+        if _PINYIN_OWN.search(word)
+        and word not in common_words()
+        and word not in _ENGLISH_WORDS
+        and not _is_spanish_cue(word)
+    ]
+    cues = sum(word in _ENGLISH_WORDS or _is_spanish_cue(word) for word in words)
+    return len(own) >= max(_MIN_PINYIN_OWN_WORDS, cues + 1) and 3 * len(shaped) >= 2 * len(words)
 
 
 def _lingua(text: str, default: str) -> str:

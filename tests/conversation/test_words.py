@@ -7,10 +7,13 @@ from pathlib import Path
 import pytest
 
 from bot.back_reference import refers_to_last_report, says_it_is_still_there
+from bot.config import Settings
 from bot.resident_commands import ResidentCommand, parse_command, status_question_language
 from bot.small_talk import SmallTalk, parse_small_talk
 from bot.templates import TemplateError, load_templates
-from tests.conversation.harness import CLEAR_REPORT, RunningBot, filed_id
+from tests.conversation.harness import CLEAR_REPORT, RunningBot, filed_id, running_bot
+
+UNSURE = {"intents": {"auto_file_threshold": 1.0}, "conversation": {"offer_choices_min_confidence": 1.0}}
 
 
 @pytest.mark.parametrize(
@@ -190,6 +193,22 @@ def test_alto_porfa_stops_messages_in_spanish(bot: RunningBot) -> None:
     assert lola.say("There is a big pothole in the road") == []
     assert lola.say("iniciar") != []
     assert f"#{request_id}" in lola.ask("status")
+
+
+def test_the_review_queue_shows_the_language_a_report_is_written_in(settings: Settings) -> None:
+    # Before: "en" for each of the Portuguese, Vietnamese and Tagalog ones, the language of the replies.
+    written = {
+        "Tem um buraco enorme na rua em frente ao 1355 Market St": "pt",
+        "Đèn đường bị hư ở 1355 Market St": "vi",
+        "Sira ang ilaw sa kalye sa 5th St at Market St": "tl",
+        "Hay un bache enorme en 1355 Market St": "es",
+        CLEAR_REPORT: "en",
+    }
+    with running_bot(settings, **UNSURE) as bot:
+        for number, text in enumerate(written):
+            reply = bot.resident(f"writer{number}").ask(text)
+            assert "A person will look" in reply or "Una persona" in reply, reply
+        assert {item.text: item.language for item in bot.review_items()} == written
 
 
 @pytest.mark.parametrize(

@@ -105,6 +105,19 @@ def test_other_languages_are_named_not_taken_for_spanish(path: Path, most_wrong:
         ("Truck and trailer parked illegally. PA plates, PA trailer", "en"),
         ("Hay basura tirada en la esquina de la calle desde hace una semana", "es"),
         ("la luz esta quemada en la 5th St, no han pasado a arreglarla", "es"),
+        # Short messages with no English or Spanish word were Spanish, lingua's guess, and answered in it.
+        ("já consertaram?", "pt"),  # Portuguese's own spellings: "já", "-aram" (Spanish "-aron")
+        ("não tem luz na rua", "pt"),
+        ("may butas sa kalsada", "tl"),
+        # Pinyin: Chinese its writer may not read in characters (before: Spanish, for "le").
+        ("jie deng huai le", "zh-Latn"),
+        ("jiē dēng huài le, 45 Dudley St", "zh-Latn"),
+        ("wo jia men kou you la ji", "zh-Latn"),
+        # Spanish words of pinyin's shape ("tiene", "la", "tengo") stay Spanish, English names English.
+        ("La acera tiene nieve y hielo, nadie la ha palado", "es"),
+        ("tengo un problema con el bache", "es"),
+        ("ya se lo llevaron", "es"),
+        ("Xiao Long Bao shop trash", "en"),
     ],
 )
 def test_other_languages_and_their_lookalikes(text: str, language: str) -> None:
