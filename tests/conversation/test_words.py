@@ -195,6 +195,14 @@ def test_alto_porfa_stops_messages_in_spanish(bot: RunningBot) -> None:
     assert f"#{request_id}" in lola.ask("status")
 
 
+def test_a_short_message_in_a_language_without_replies_is_answered_in_the_default_one(
+    bot: RunningBot,
+) -> None:
+    # Before: "¿Dónde está?", Spanish for Portuguese (lingua, told only English, Spanish and Chinese).
+    assert bot.resident("joao").ask("já consertaram?").startswith("Where is it?")
+    assert bot.resident("rosa").ask("hay un hoyo enorme").startswith("¿Dónde está?")
+
+
 def test_the_review_queue_shows_the_language_a_report_is_written_in(settings: Settings) -> None:
     # Before: "en" for each of the Portuguese, Vietnamese and Tagalog ones, the language of the replies.
     written = {
