@@ -43,6 +43,7 @@ PLACEHOLDERS: dict[str, frozenset[str]] = {
     "not_following": frozenset({"id"}),
     "token_filed": frozenset({"token", "id", "service"}),
     "token_rejected": frozenset({"token", "reason"}),
+    "token_in_review": frozenset({"token"}),
 }
 
 

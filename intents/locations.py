@@ -1580,6 +1580,17 @@ class _Finder:
             right = self.street_forward(right_start)
             if right is None and left is not None and self._cue_before(left[0]) == "intersection":
                 right = self._cued_word_at(index + 1)
+            # "at 63rd and halsted": beside a numbered street after a place cue, a name no list knows.
+            numbered_beside = (
+                left is not None
+                and token.lower in {"and", "&", "/"}
+                and any(is_ordinal(t.text) for t in left[2])
+                and self._cue_before(left[0]) is not None
+            )
+            if numbered_beside and right is None:
+                right = self._uncommon_run(right_start)
+            if numbered_beside and right is not None:
+                numbered_beside = len(right[2]) <= 2 and all(self._uncommon_name(t) for t in right[2])
             # "5th and markt", "valenca & 16th": a slip in a known name, beside a plain street.
             slips = token.lower in {"and", "&", "/"}
             if slips and right is None and left is not None and self._plainly_street(left[2], left[1]):
@@ -1587,6 +1598,25 @@ class _Finder:
             if slips and left is None and right is not None and self._plainly_street(right[2], right[1]):
                 misspelt = self._misspelt_word_at(left_end - 1)
                 left = None if misspelt is None else (left_end - 1, False, misspelt[2])
+            # "at halsted and madison": one side a name no list knows, in lower case (its evidence decides).
+            if token.lower in {"and", "&", "/"} and (left is None) != (right is None):
+                if left is None and index >= 1 and self._lone_uncommon([tokens[index - 1]]):
+                    left = (index - 1, False, [tokens[index - 1]])
+                elif (
+                    right is None
+                    and self._lone_uncommon(tokens[right_start : right_start + 1])
+                    # "comm and chestnut hill aves", "pier 4 Blvd": the name goes on, beyond one word.
+                    and not (
+                        right_start + 1 < len(tokens)
+                        and tokens[right_start + 1].is_word
+                        and (
+                            self._uncommon(tokens[right_start + 1])
+                            or _is_suffix(tokens[right_start + 1])
+                            or tokens[right_start + 1].text[0].isdigit()
+                        )
+                    )
+                ):
+                    right = (right_start + 1, False, [tokens[right_start]])
             if left is None or right is None:
                 continue
             start, left_suffix, left_words = left
@@ -1597,6 +1627,15 @@ class _Finder:
                 left_evidence = 0.5
             if slips and right_evidence < 0.5 and self._misspelt_known(right_words):
                 right_evidence = 0.5
+            if numbered_beside:
+                right_evidence = max(right_evidence, 0.5)
+            # "at halsted and madison": beside a street a list knows, after a place cue, one name it does not.
+            if token.lower in {"and", "&", "/"} and self._cue_before(start) is not None:
+                # As sure as a capitalised name there: with the cue, just enough for a corner.
+                if left_evidence < 0.5 and right_evidence >= 1.0 and self._lone_uncommon(left_words):
+                    left_evidence = 0.75
+                if right_evidence < 0.5 and left_evidence >= 1.0 and self._lone_uncommon(right_words):
+                    right_evidence = 0.75
             cue = self._cue_before(start)
             if cue != "intersection" and (left_evidence < 0.5 or right_evidence < 0.5):
                 continue
@@ -1708,7 +1747,36 @@ class _Finder:
 
     def _cued_word(self, index: int) -> bool:
         token = self.tokens[index]
-        return token.capitalized and _is_name_word(token)
+        # "corner of halsted and madison": in lower case, a word residents never write as an everyday word.
+        return (token.capitalized or self._uncommon_name(token)) and _is_name_word(token)
+
+    def _uncommon(self, token: _Token) -> bool:
+        """A lower-case word that is no everyday word: in a 311 message, most likely a name ("halsted")."""
+        return token.text.isalpha() and len(token.text) >= 3 and token.lower not in self.common
+
+    def _uncommon_name(self, token: _Token) -> bool:
+        """Such a word that is not a direction ("east and west bound") or a street type ("Essex and avenue
+        Du Lafayette")."""
+        return self._uncommon(token) and token.upper not in DIRECTIONALS and not _is_suffix(token)
+
+    def _lone_uncommon(self, words: list[_Token]) -> bool:
+        return len(words) == 1 and not words[0].capitalized and self._uncommon_name(words[0])
+
+    def _uncommon_run(self, start: int) -> tuple[int, bool, list[_Token]] | None:
+        """One or two such words from ``start``, the other side of a numbered street's corner: "63rd and
+        halsted", "63rd and cottage grove" (not "5th and final", "3rd and the alley")."""
+        tokens = self.tokens
+        end = start
+        while (
+            end < len(tokens)
+            and end - start < 2
+            and _is_name_word(tokens[end])
+            and self._uncommon_name(tokens[end])
+        ):
+            end += 1
+        if end == start or (end < len(tokens) and tokens[end].is_word and self._uncommon(tokens[end])):
+            return None
+        return end, False, tokens[start:end]
 
     def _extend_chain(self, end: int) -> int:
         tokens = self.tokens

@@ -1075,3 +1075,34 @@ def test_without_a_named_place_before_it_the_street_alone_is_the_span() -> None:
     mention = find_location("Loud music from the bar on Hanover St every night")
     assert mention is not None
     assert (mention.text, mention.normalized) == ("Hanover St", "HANOVER ST")
+
+
+@pytest.mark.parametrize(
+    ("text", "span"),
+    [
+        # Lower case, a name no list knows beside a numbered street or a known one after a place cue, or
+        # after "corner of": before, no place (Chicago's streets are in neither bundled list).
+        ("pothole at 63rd and halsted", "63rd and halsted"),
+        ("pothole at 63rd and cottage grove", "63rd and cottage grove"),
+        ("pothole at halsted and madison", "halsted and madison"),
+        ("corner of halsted and madison has a pothole", "halsted and madison"),
+        ("encampment growing under the viaduct at Kinzie st and desplaines", "Kinzie st and desplaines"),
+    ],
+)
+def test_a_lower_case_name_no_list_knows_beside_a_street_after_a_cue_is_a_corner(
+    text: str, span: str
+) -> None:
+    assert_found(text, span, "intersection")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "at 5th and final warning they towed it",
+        "Lane markings separating east and west bound travel lanes faded",
+        "Illegally parked bus. On Essex and avenue Du Lafayette",
+    ],
+)
+def test_directions_street_types_and_everyday_words_are_no_such_corner(text: str) -> None:
+    mention = find_location(text)
+    assert mention is None or " and " not in mention.text, mention
