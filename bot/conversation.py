@@ -837,7 +837,13 @@ class ConversationEngine:
             if matching:  # the city splits this class: the resident says which
                 state.choices = [service.code for service in matching][: self.max_choices]
                 return
-        if prediction.service_code == "other" or prediction.confidence < self.offer_choices_min_confidence:
+        if (
+            prediction.service_code == "other"
+            or prediction.confidence < self.offer_choices_min_confidence
+            # Sure of a kind of problem the city has no service for: its other services are ones the
+            # classifier gives no weight ("water main break" was offered "Pot hole"); a person decides.
+            or not _services_for(services, prediction.service_code)
+        ):
             state.needs_review = True
             return
         choices: list[str] = []

@@ -9,6 +9,7 @@ import pytest
 from sqlmodel import Session
 
 from bot.config import Settings
+from bot.open311.catalog import CATALOG_DIR
 from bot.review.queue import ReviewError
 from tests.conversation.harness import RunningBot, running_bot
 
@@ -145,3 +146,16 @@ def test_the_decision_answers_under_the_residents_own_message(settings: Settings
         [told] = [row for row in bot.outbox() if row.resident_id == "7004"]
         assert told.reply_to == "1860000000000000001"
         assert told.text.startswith("Your report is filed as #")
+
+
+def test_a_problem_the_city_has_no_service_for_goes_to_a_person(settings: Settings) -> None:
+    # Toronto's catalog has potholes and graffiti, no water service. A report the classifier is sure is a
+    # water main break was offered "Road - Pot hole", a service it gave no weight; now a person decides.
+    toronto = CATALOG_DIR / "toronto.toml"
+    with running_bot(settings, open311={"catalog_file": toronto}) as bot:
+        send_to_review(bot, "wanda", "water main break flooding the street at 5th St and Market St")
+        [item] = bot.review_items()
+        assert item.text == "water main break flooding the street at 5th St and Market St"
+        # A class the city splits among several services is still the resident's to choose.
+        choices = bot.resident("gus").ask("fresh graffiti on the wall at 5th St and Market St")
+        assert "1. Bridge - Graffiti Complaint\n2. Road - Graffiti Complaint" in choices
