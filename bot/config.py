@@ -202,6 +202,9 @@ class GeocoderSettings(Section):
     cache_size: int = Field(default=10_000, ge=0)
     # Points outside this bounding box [south, west, north, east] are reported as outside the city.
     boundary: list[float] = Field(default_factory=lambda: [37.70, -122.52, 37.84, -122.35])
+    # The city's limits as a GeoJSON polygon: points inside the box but outside the polygon (a neighbouring
+    # town) are outside too. Without `boundary`, the box is the polygon's own.
+    boundary_file: Path | None = None
 
     @field_validator("provider")
     @classmethod
@@ -234,6 +237,31 @@ class GeocoderSettings(Section):
             raise ValueError(
                 f"intents.geocoder.options: the {name} geocoder takes no {', '.join(unknown)}; it takes "
                 f"{', '.join(known)}"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _box_of_the_limits(self) -> GeocoderSettings:
+        """A city that draws its limits need not also type a box: the default one is San Francisco's."""
+        if self.boundary_file is None:
+            return self
+        from intents.geocoding import CityLimits  # here: only a deployment that draws its limits pays
+
+        try:
+            limits = CityLimits.from_file(self.boundary_file)
+        except ValueError as exc:
+            raise ValueError(f"boundary_file: {exc}") from exc
+        if "boundary" not in self.model_fields_set:
+            self.boundary = list(limits.box)
+            return self
+        # A box copied from the example (San Francisco's) would put the whole drawn city outside.
+        south, west, north, east = self.boundary
+        limit_south, limit_west, limit_north, limit_east = limits.box
+        if south > limit_north or north < limit_south or west > limit_east or east < limit_west:
+            raise ValueError(
+                f"boundary {self.boundary} and the limits in boundary_file "
+                f"{[round(v, 5) for v in limits.box]} do not overlap: every point would be outside the city; "
+                "remove boundary to use the limits' own box"
             )
         return self
 
@@ -787,6 +815,11 @@ def _resolve_relative_paths(data: dict[str, Any], base: Path) -> None:
             for key in keys:
                 if isinstance(sub.get(key), str) and sub[key] and not Path(sub[key]).is_absolute():
                     sub[key] = str(base / sub[key])
+    geocoder = data.get("intents", {}).get("geocoder") if isinstance(data.get("intents"), dict) else None
+    if isinstance(geocoder, dict):
+        value = geocoder.get("boundary_file")
+        if isinstance(value, str) and value and not Path(value).is_absolute():
+            geocoder["boundary_file"] = str(base / value)
 
 
 def _deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:

@@ -33,6 +33,7 @@ def pipeline_from_settings(intents: IntentsSettings, model_path: Path | None = N
         geocoder.cache_size,
         (south, west, north, east),
         intents.auto_file_threshold,
+        geocoder.boundary_file,
     )
 
 
@@ -46,6 +47,7 @@ def _load_pipeline(
     cache_size: int,
     boundary: tuple[float, float, float, float],
     auto_file_threshold: float | None,
+    limits_file: Path | None,
 ) -> Pipeline:
     from intents.pipeline import load_pipeline
 
@@ -58,4 +60,5 @@ def _load_pipeline(
         cache_size=cache_size,
         boundary=boundary,
         auto_file_threshold=auto_file_threshold,
+        limits_file=limits_file,
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import inspect
+import json
 import logging
 import re
 import threading
@@ -17,8 +18,11 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+import shapely
+import shapely.errors
+import shapely.geometry
 from geopy.exc import GeopyError
 from geopy.extra.rate_limiter import RateLimiter
 from geopy.geocoders import get_geocoder_for_service
@@ -45,6 +49,9 @@ from intents.streets import (
     split_suffix,
 )
 from intents.types import PLACE_ON_STREET, Place
+
+if TYPE_CHECKING:
+    from shapely.geometry.base import BaseGeometry
 
 log = logging.getLogger(__name__)
 
@@ -456,6 +463,62 @@ def inside(boundary: Boundary, lat: float, long: float) -> bool:
     return south <= lat <= north and west <= long <= east
 
 
+class CityLimits:
+    """A city's limits drawn as a GeoJSON polygon (a Polygon or MultiPolygon, bare or in a Feature or
+    FeatureCollection): a city is no box, and a neighbouring town inside its box is not the city."""
+
+    def __init__(self, geometry: BaseGeometry, source: str) -> None:
+        self.source = source
+        self._geometry = geometry
+        shapely.prepare(geometry)  # many points are tested against one shape
+
+    @classmethod
+    def from_file(cls, path: Path) -> CityLimits:
+        """Read ``path``; a ValueError names the file and what is wrong with it."""
+        try:
+            document = json.loads(path.read_text(encoding="utf-8-sig"))
+        except OSError as exc:
+            raise ValueError(f"cannot read {path}: {exc.strerror or exc}") from exc
+        except ValueError as exc:
+            raise ValueError(f"{path} is not JSON: {exc}") from exc
+        geometries = _polygons(document)
+        if not geometries:
+            raise ValueError(f"{path} holds no GeoJSON Polygon or MultiPolygon")
+        try:
+            shapes = [shapely.geometry.shape(geometry) for geometry in geometries]
+        except (ValueError, TypeError, KeyError, IndexError, shapely.errors.ShapelyError) as exc:
+            raise ValueError(f"{path}: not a GeoJSON polygon: {exc}") from exc
+        union = shapely.union_all(shapes)
+        if union.is_empty or union.area == 0:
+            raise ValueError(f"{path}: the polygon encloses no area")
+        return cls(union, str(path))
+
+    @property
+    def box(self) -> Boundary:
+        """[south, west, north, east] around the limits."""
+        west, south, east, north = self._geometry.bounds
+        return (south, west, north, east)
+
+    def contains(self, lat: float, long: float) -> bool:
+        # GeoJSON is (longitude, latitude); a point on the line is inside.
+        return bool(shapely.intersects_xy(self._geometry, long, lat))
+
+
+def _polygons(document: object) -> list[dict[str, Any]]:
+    if not isinstance(document, dict):
+        return []
+    kind = document.get("type")
+    if kind in {"Polygon", "MultiPolygon"}:
+        return [document]
+    if kind == "Feature":
+        return _polygons(document.get("geometry"))
+    if kind == "FeatureCollection" and isinstance(document.get("features"), list):
+        return [polygon for feature in document["features"] for polygon in _polygons(feature)]
+    if kind == "GeometryCollection" and isinstance(document.get("geometries"), list):
+        return [polygon for geometry in document["geometries"] for polygon in _polygons(geometry)]
+    return []
+
+
 class _LruCache:
     """A small least-recently-used map. ``None`` answers are cached too (a miss stays a miss); answers
     given while the service failed are not (``compute`` says whether its answer may be kept)."""
@@ -493,22 +556,24 @@ class GeopyPlaceResolver:
         min_delay_seconds: float = 0.0,
         cache_size: int = 10_000,
         rate_limited: bool = True,
+        limits: CityLimits | None = None,
     ) -> None:
         self.geocoder = geocoder
         self.boundary = boundary
+        self.limits = limits
         self._geocode: Callable[..., Any]
         self._reverse: Callable[..., Any]
         if rate_limited:
             # Transient failures are retried twice, then reported to us (not swallowed into a miss that
             # the cache would keep).
-            limits = {
+            rate_limits = {
                 "min_delay_seconds": min_delay_seconds,
                 "max_retries": 2,
                 "error_wait_seconds": max(2 * min_delay_seconds, 0.5),
                 "swallow_exceptions": False,
             }
-            self._geocode = RateLimiter(geocoder.geocode, **limits)
-            self._reverse = RateLimiter(geocoder.reverse, **limits)
+            self._geocode = RateLimiter(geocoder.geocode, **rate_limits)
+            self._reverse = RateLimiter(geocoder.reverse, **rate_limits)
         else:
             self._geocode = geocoder.geocode
             self._reverse = geocoder.reverse
@@ -549,6 +614,10 @@ class GeopyPlaceResolver:
         key = ("reverse", round(lat, 5), round(long, 5))
         return self._cache.get_or_compute(key, lambda: self._reverse_place(lat, long))
 
+    def serves(self, lat: float, long: float) -> bool:
+        """Inside the box and, where they are drawn, inside the city's limits."""
+        return inside(self.boundary, lat, long) and (self.limits is None or self.limits.contains(lat, long))
+
     def _reverse_place(self, lat: float, long: float) -> tuple[Place, bool]:
         keep = True
         try:
@@ -560,7 +629,7 @@ class GeopyPlaceResolver:
             place, keep = None, False
         if place is not None:
             return place, keep
-        return Place(lat, long, "", inside(self.boundary, lat, long), {"kind": "point"}), keep
+        return Place(lat, long, "", self.serves(lat, long), {"kind": "point"}), keep
 
     def _place(self, location: Location | None, asked: tuple[float, float] | None = None) -> Place | None:
         if location is None:
@@ -571,8 +640,8 @@ class GeopyPlaceResolver:
             long=float(location.longitude),
             address=str(location.address),
             # A shared point outside the city is outside even when the nearest known address is not.
-            inside_jurisdiction=inside(self.boundary, location.latitude, location.longitude)
-            and (asked is None or inside(self.boundary, *asked)),
+            inside_jurisdiction=self.serves(location.latitude, location.longitude)
+            and (asked is None or self.serves(*asked)),
             raw=dict(raw),
         )
 
@@ -605,15 +674,17 @@ def build_geocoder(
     min_delay_seconds: float,
     cache_size: int,
     boundary: tuple[float, float, float, float],
+    limits: CityLimits | None = None,
 ) -> PlaceResolver:
     """The configured geocoder: "offline" (the bundled gazetteer) or any name geopy knows ("nominatim",
-    "arcgis", "pelias", ...) with ``options`` passed to its constructor (``domain``, ``scheme``, ...)."""
+    "arcgis", "pelias", ...) with ``options`` passed to its constructor (``domain``, ``scheme``, ...).
+    A point is inside the jurisdiction when it lies in ``boundary`` and, if given, in ``limits``."""
     if len(boundary) != 4:
         raise ValueError(f"boundary must be [south, west, north, east], got {list(boundary)}")
     name = provider.strip().lower()
     if name == OFFLINE_PROVIDER:
         offline = OfflineGeocoder(**_offline_options(options))
-        return GeopyPlaceResolver(offline, boundary, cache_size=cache_size, rate_limited=False)
+        return GeopyPlaceResolver(offline, boundary, cache_size=cache_size, rate_limited=False, limits=limits)
     geocoder_class = get_geocoder_for_service(name)
     arguments: dict[str, Any] = dict(options)
     parameters = inspect.signature(geocoder_class.__init__).parameters
@@ -626,7 +697,12 @@ def build_geocoder(
         arguments.setdefault("user_agent", DEFAULT_USER_AGENT)
     geocoder = geocoder_class(**arguments)
     return GeopyPlaceResolver(
-        geocoder, boundary, min_delay_seconds=min_delay_seconds, cache_size=cache_size, rate_limited=True
+        geocoder,
+        boundary,
+        min_delay_seconds=min_delay_seconds,
+        cache_size=cache_size,
+        rate_limited=True,
+        limits=limits,
     )
 
 

@@ -21,7 +21,7 @@ from spacy.language import Language
 from intents import classifier as _classifier  # registers the spaCy factory before spacy.load
 from intents import tokenizer_warmup
 from intents.features import place_of
-from intents.geocoding import PlaceResolver, build_geocoder
+from intents.geocoding import CityLimits, PlaceResolver, build_geocoder
 from intents.language import detect_language, warm_up
 from intents.types import PLACE_ON_STREET, LocationMention, Place, Prediction, Understander, Understanding
 
@@ -161,6 +161,7 @@ def load_pipeline(
     boundary: tuple[float, float, float, float] = DEFAULT_BOUNDARY,
     auto_file_threshold: float | None = None,
     nlp: Language | None = None,
+    limits_file: Path | None = None,
 ) -> Pipeline:
     """The understanding pipeline: the model at ``model_path`` (default: the shipped one; or ``nlp``, one
     already loaded by ``load_model``) and the configured geocoder (plain arguments, so ``intents`` needs
@@ -172,6 +173,7 @@ def load_pipeline(
         min_delay_seconds=min_delay_seconds,
         cache_size=cache_size,
         boundary=boundary,
+        limits=CityLimits.from_file(limits_file) if limits_file is not None else None,
     )
     pipeline = Pipeline(nlp if nlp is not None else load_model(model_path), resolver, auto_file_threshold)
     warm_up()

@@ -786,3 +786,119 @@ def test_a_place_named_with_the_street_it_is_on_is_the_place_else_that_street() 
     assert known.address == "Mission Dolores Park, San Francisco"
     asked = [params["q"] for _path, params, _agent in fake.requests]
     assert asked == ["MARCY PARK", "GROVE ST", "DOLORES PARK"]
+
+
+def _limits_file(path: Path, polygon: list[tuple[float, float]]) -> Path:
+    """A GeoJSON Feature whose polygon has these (lat, long) corners."""
+    ring = [[long, lat] for lat, long in [*polygon, polygon[0]]]
+    feature = {
+        "type": "Feature",
+        "properties": {"name": "city"},
+        "geometry": {"type": "Polygon", "coordinates": [ring]},
+    }
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}), encoding="utf-8")
+    return path
+
+
+def test_city_limits_drawn_as_a_polygon_leave_a_town_inside_the_box_outside(tmp_path: Path) -> None:
+    from intents.geocoding import CityLimits
+
+    # San Francisco east of Divisadero only: the Sunset and Richmond stand in for a neighbouring town
+    # inside the city's box, as Oak Park is inside Chicago's.
+    limits = CityLimits.from_file(
+        _limits_file(
+            tmp_path / "limits.geojson",
+            [(37.70, -122.4375), (37.70, -122.35), (37.84, -122.35), (37.84, -122.4375)],
+        )
+    )
+    resolver = build_geocoder(
+        "offline", {}, api_key=None, min_delay_seconds=0, cache_size=10, boundary=SF_BOUNDARY, limits=limits
+    )
+    inside_place = resolver.geocode("1355 Market St")
+    town = resolver.geocode("1800 Irving St")
+    assert inside_place is not None
+    assert inside_place.inside_jurisdiction
+    assert town is not None
+    assert not town.inside_jurisdiction  # inside the box: before, inside the city
+    shared = resolver.reverse(37.7636, -122.4760)  # a resident's GPS point in the Sunset
+    assert shared is not None
+    assert not shared.inside_jurisdiction
+    assert limits.box == pytest.approx((37.70, -122.4375, 37.84, -122.35))
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ("not json", "is not JSON"),
+        ('{"type": "Point", "coordinates": [-122.4, 37.7]}', "no GeoJSON Polygon or MultiPolygon"),
+        ('{"type": "Polygon", "coordinates": [[[-122.4, 37.7], [-122.4, 37.7], [-122.4, 37.7]]]}', "no area"),
+    ],
+)
+def test_a_limits_file_the_bot_cannot_use_is_refused_at_start_up_naming_the_key(
+    content: str,
+    expected: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from bot.cli import main
+
+    for name in list(os.environ):
+        if name.startswith("OPEN311_BOT_"):
+            monkeypatch.delenv(name)
+    (tmp_path / "limits.geojson").write_text(content, encoding="utf-8")
+    config = tmp_path / "city.toml"
+    # A path relative to the configuration file, as the other files' are.
+    config.write_text(
+        'data_dir = "data"\n[intents.geocoder]\nboundary_file = "limits.geojson"\n', encoding="utf-8"
+    )
+
+    assert main(["--config", str(config), "serve", "--check"]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("open311-bot: configuration error: intents.geocoder"), error
+    assert "limits.geojson" in error
+    assert expected in error
+    assert "Traceback" not in error
+
+
+def test_a_usable_limits_file_gives_the_box_and_passes_the_check(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.cli import main
+    from bot.config import load_settings
+
+    for name in list(os.environ):
+        if name.startswith("OPEN311_BOT_"):
+            monkeypatch.delenv(name)
+    _limits_file(tmp_path / "limits.geojson", [(37.70, -122.4375), (37.70, -122.35), (37.84, -122.4375)])
+    config = tmp_path / "city.toml"
+    config.write_text(
+        'data_dir = "data"\n[intents.geocoder]\nboundary_file = "limits.geojson"\n', encoding="utf-8"
+    )
+    settings = load_settings(config)
+    assert settings.intents.geocoder.boundary == pytest.approx([37.70, -122.4375, 37.84, -122.35])
+    assert main(["--config", str(config), "serve", "--check"]) == 0, capsys.readouterr().err
+
+
+def test_limits_far_from_the_box_are_refused_rather_than_every_point_outside(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Chicago's limits with San Francisco's box, copied from the example file."""
+    from bot.cli import main
+
+    for name in list(os.environ):
+        if name.startswith("OPEN311_BOT_"):
+            monkeypatch.delenv(name)
+    _limits_file(
+        tmp_path / "chicago.geojson", [(41.64, -87.94), (41.64, -87.52), (42.02, -87.52), (42.02, -87.94)]
+    )
+    config = tmp_path / "city.toml"
+    config.write_text(
+        'data_dir = "data"\n[intents.geocoder]\nboundary = [37.70, -122.52, 37.84, -122.35]\n'
+        'boundary_file = "chicago.geojson"\n',
+        encoding="utf-8",
+    )
+    assert main(["--config", str(config), "serve", "--check"]) == 2
+    error = capsys.readouterr().err
+    assert "intents.geocoder" in error
+    assert "do not overlap" in error
