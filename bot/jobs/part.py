@@ -9,17 +9,16 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from bot.backoff import Backoff
 from bot.config import ConfigError
 from bot.jobs.context import JobContext
 from bot.jobs.scheduler import JobRunner
 from bot.messaging import Messaging
-from bot.remote.client import GeoReportClient
 from bot.remote.sync import RemoteSync
+from bot.review.queue import ReviewQueue
 from bot.runtime import Runtime
 
 
-def build_remote_sync(runtime: Runtime) -> RemoteSync | None:
+def build_remote_sync(runtime: Runtime, review_queue: ReviewQueue) -> RemoteSync | None:
     remote = runtime.settings.remote
     if not remote.enabled:
         return None
@@ -27,15 +26,8 @@ def build_remote_sync(runtime: Runtime) -> RemoteSync | None:
         raise ConfigError(
             f"remote.base_url must be the city's GeoReport v2 endpoint (http/https), not {remote.base_url!r}"
         )
-    client = GeoReportClient(
-        remote.base_url,
-        jurisdiction_id=remote.jurisdiction_id,
-        api_key=remote.api_key.get_secret_value() if remote.api_key else None,
-        timeout_seconds=remote.timeout_seconds,
-    )
-    backoff = Backoff(first_seconds=remote.retry_first_seconds, max_seconds=remote.retry_max_seconds)
-    # A claimed report stays invisible to other runners a little longer than a POST can take.
-    return RemoteSync(client, runtime.sessions, backoff=backoff, lease_seconds=remote.timeout_seconds * 3)
+    # Reports the city refuses go to the conversation's review queue.
+    return RemoteSync.from_settings(remote, runtime.sessions, review_queue)
 
 
 def build_job_runner(runtime: Runtime, messaging: Messaging) -> JobRunner:
@@ -46,7 +38,7 @@ def build_job_runner(runtime: Runtime, messaging: Messaging) -> JobRunner:
         open311=runtime.open311,
         dispatcher=messaging.dispatcher,
         channels=messaging.channels,
-        remote=build_remote_sync(runtime),
+        remote=build_remote_sync(runtime, messaging.review_queue),
     )
     return JobRunner(context, runtime.engine)
 

@@ -42,6 +42,7 @@ from bot.db import SessionFactory
 from bot.follows import followers
 from bot.remote.client import GeoReportClient, RemoteError, RemoteRequest
 from bot.remote.records import RemoteRequestState, RemoteService, RemoteSubmission
+from bot.review.models import ReviewItem
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +83,17 @@ def draft_fields(draft: Draft) -> dict[str, Any]:
         else:
             fields[f"attribute[{code}][]"] = list(value)
     return fields
+
+
+def field_attributes(fields: Mapping[str, Any]) -> dict[str, str | list[str]]:
+    """The attribute answers in GeoReport form fields (``draft_fields``' ``attribute[CODE]`` keys)."""
+    answers: dict[str, str | list[str]] = {}
+    for key, value in fields.items():
+        if key.startswith("attribute[") and key.endswith("][]"):
+            answers[key[len("attribute[") : -3]] = [str(item) for item in value]
+        elif key.startswith("attribute[") and key.endswith("]"):
+            answers[key[len("attribute[") : -1]] = str(value)
+    return answers
 
 
 class RemoteBackend:
@@ -167,6 +179,8 @@ class RemoteBackend:
             if submission is None:
                 return None
             name = self._service_name(session, str(submission.fields.get("service_code", "")))
+            if submission.state == "review":
+                return self._decided(session, reference, name, submission.review_item_id)
             if submission.service_request_id is None:
                 status = "rejected" if submission.state == "rejected" else "pending"
                 return RequestStatus(None, reference, name, status, submission.last_error)
@@ -186,6 +200,21 @@ class RemoteBackend:
             return None
         name = self._name_of(session, found)
         return RequestStatus(found.service_request_id, None, name, found.status, found.status_notes or None)
+
+    def _decided(
+        self, session: Session, reference: str, name: str, item_id: int | None
+    ) -> RequestStatus | None:
+        """A report the city refused, as the person who reviewed it decided: filed again (its new
+        reference's status), turned down (with the reason the resident was given), or still waiting
+        for a person (pending, as it was before the city refused it)."""
+        item = session.get(ReviewItem, item_id) if item_id is not None else None
+        if item is not None and item.status == "approved":
+            filed_as = item.service_request_id or item.token
+            if filed_as:
+                return self.lookup(filed_as, session)
+        if item is not None and item.status == "rejected":
+            return RequestStatus(None, reference, name, "rejected", item.rejection_reason)
+        return RequestStatus(None, reference, name, "pending")
 
     def track(self, reference: str, session: Session) -> RequestStatus | None:
         """FOLLOW: a request the city numbered is mirrored (unless polling keeps a copy already), so the

@@ -1,8 +1,9 @@
 """The remote backend's tables.
 
 - ``RemoteSubmission``: a resident's report on its way to the city. Written in the same transaction as
-  the conversation step that completed it, and kept until the city has it (pending → token → filed, or
-  rejected with the city's reason), so no timeout, 5xx burst or restart loses a report.
+  the conversation step that completed it, and kept until the city has it (pending → token → filed), so
+  no timeout, 5xx burst or restart loses a report. A report the city refuses goes to the operators' review
+  queue (review), unless the refusal is of the bot's key (held until the city accepts it).
 - ``RemoteRequestState``: the last status seen for each request filed at the city.
 - ``RemoteService``: the city's service list and definitions, refreshed by the sync job and read by the
   conversation (which must not wait on the city's HTTP while a resident waits).
@@ -31,7 +32,9 @@ class RemoteSubmission(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     # The GeoReport form fields to POST (``attribute[CODE]`` keys included; lists for multivaluelist).
     fields: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    # "pending", "token", "filed" or "rejected" (the life cycle in the module's docstring).
+    # "pending", "token", "filed"; "held": the city refused the bot's key (401/403), sent again until it
+    # takes it; "review": the city refused the report, now a review item (``review_item_id``) a person
+    # files again; "rejected": refused before refusals went to review (kept as a record).
     state: str = Field(default="pending", max_length=16, index=True)
     token: str | None = Field(default=None, max_length=128)
     service_request_id: str | None = Field(default=None, max_length=64, index=True)
@@ -40,6 +43,8 @@ class RemoteSubmission(SQLModel, table=True):
     # When the next step is due (POST again, ask for the token again); also a sender's lease.
     next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
     last_error: str | None = None
+    # The review item a refused report became: what a person decided is what its reference now means.
+    review_item_id: int | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 

@@ -2,8 +2,11 @@
 
 - ``submit_due``: POSTs reports waiting in ``remote_submission``; a realtime answer records the city's
   number, a token answer waits for ``resolve_tokens``; a transient failure (timeout, 5xx, bad XML) is
-  retried with backoff for as long as it takes; a GeoReport error from the city is recorded as a
-  rejection the resident is told about. Nothing is ever deleted.
+  retried with backoff for as long as it takes. A GeoReport error from the city goes to the operators'
+  review queue with the city's reason, and the resident is told in plain words that a person will look at
+  it; a refusal of the bot's key (401/403) is no fault of the report: it is held, logged as an error, and
+  sent again until the city takes the key (at once on the first run after a restart). Nothing is ever
+  deleted.
 - ``resolve_tokens``: asks the city what each token became.
 - ``poll_statuses``: GETs the requests someone follows (the bot's own, whose filer follows them, and the
   city's others a resident FOLLOWed, mirrored by ``RemoteBackend.track``) and logs every change of status,
@@ -22,18 +25,25 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import exists, or_
+from sqlalchemy import exists, func, or_, update
 from sqlmodel import Session, col, delete, select
 
 from bot.backoff import Backoff
 from bot.clock import as_utc, utcnow
+from bot.config import RemoteSettings
 from bot.db import SessionFactory
 from bot.follows import Follow, follow, followers
-from bot.remote.backend import local_reference
+from bot.remote.backend import field_attributes, local_reference
 from bot.remote.client import GeoReportClient, RemoteRejected, RemoteRequest, RemoteUnavailable
 from bot.remote.records import RemoteRequestState, RemoteService, RemoteStatusChange, RemoteSubmission
+from bot.review.models import ReviewItem
+from bot.review.queue import ReviewQueue
+from bot.state import get_resident
 
 log = logging.getLogger(__name__)
+
+# The city refusing the bot's own credentials, not the report: it waits until the key works.
+KEY_REFUSALS = frozenset({401, 403})
 
 # Closed requests are still polled this long after the city last changed them: cities reopen requests.
 KEEP_POLLING_CLOSED = timedelta(days=30)
@@ -57,6 +67,7 @@ class RemoteSync:
         self,
         client: GeoReportClient,
         session_factory: SessionFactory,
+        review_queue: ReviewQueue,
         *,
         backoff: Backoff | None = None,
         lease_seconds: float = 120.0,
@@ -64,11 +75,35 @@ class RemoteSync:
     ) -> None:
         self.client = client
         self.session_factory = session_factory
+        # Where a report the city refuses goes, for a person to correct and file again.
+        self.review_queue = review_queue
         self.backoff = backoff or Backoff()
         self.lease = timedelta(seconds=lease_seconds)
         self.batch_size = batch_size
+        self._held_released = False
+
+    @classmethod
+    def from_settings(
+        cls, remote: RemoteSettings, session_factory: SessionFactory, review_queue: ReviewQueue
+    ) -> RemoteSync:
+        client = GeoReportClient(
+            remote.base_url,
+            jurisdiction_id=remote.jurisdiction_id,
+            api_key=remote.api_key.get_secret_value() if remote.api_key else None,
+            timeout_seconds=remote.timeout_seconds,
+        )
+        backoff = Backoff(first_seconds=remote.retry_first_seconds, max_seconds=remote.retry_max_seconds)
+        # A claimed report stays invisible to other runners a little longer than a POST can take.
+        return cls(
+            client, session_factory, review_queue, backoff=backoff, lease_seconds=remote.timeout_seconds * 3
+        )
 
     async def run_submissions(self) -> SyncReport:
+        if not self._held_released:
+            # The first run of this process: a restart is how a fixed key arrives, so what waits on the
+            # key goes now rather than at the end of its backoff.
+            self._release_held()
+            self._held_released = True
         report = SyncReport()
         await self.submit_due(report)
         await self.resolve_tokens(report)
@@ -76,13 +111,15 @@ class RemoteSync:
 
     # -- submitting ------------------------------------------------------------------------------------
 
-    def _claim(self, state: str) -> list[RemoteSubmission]:
+    def _claim(self, *states: str) -> list[RemoteSubmission]:
         now = utcnow()
         with self.session_factory() as session:
             rows = list(
                 session.exec(
                     select(RemoteSubmission)
-                    .where(RemoteSubmission.state == state, col(RemoteSubmission.next_attempt_at) <= now)
+                    .where(
+                        col(RemoteSubmission.state).in_(states), col(RemoteSubmission.next_attempt_at) <= now
+                    )
                     .order_by(col(RemoteSubmission.id))
                     .limit(self.batch_size)
                     .with_for_update(skip_locked=True)
@@ -94,13 +131,30 @@ class RemoteSync:
             session.commit()
         return rows
 
+    def _release_held(self) -> None:
+        with self.session_factory() as session:
+            session.execute(
+                update(RemoteSubmission)
+                .where(col(RemoteSubmission.state) == "held")
+                .values(next_attempt_at=utcnow())
+            )
+            session.commit()
+
     async def submit_due(self, report: SyncReport) -> None:
-        for row in self._claim("pending"):
+        claimed = self._claim("pending", "held")
+        for index, row in enumerate(claimed):
             assert row.id is not None
             try:
                 result = await self.client.post_request(row.fields)
-            except (RemoteUnavailable, RemoteRejected) as exc:
-                self._failed(row.id, exc, report)
+            except RemoteRejected as exc:
+                if exc.status_code in KEY_REFUSALS:
+                    # The rest would be refused the same way: they wait with it, unsent.
+                    self._hold([r.id for r in claimed[index:] if r.id is not None], exc, report)
+                    return
+                self._to_review(row.id, exc, report)
+                continue
+            except RemoteUnavailable as exc:
+                self._retry_later(row.id, str(exc), report)
                 continue
             with self.session_factory() as session:
                 stored = session.get(RemoteSubmission, row.id)
@@ -126,8 +180,16 @@ class RemoteSync:
             assert row.token is not None
             try:
                 request_id = await self.client.resolve_token(row.token)
-            except (RemoteUnavailable, RemoteRejected) as exc:
-                self._failed(row.id, exc, report)
+            except RemoteRejected as exc:
+                if exc.status_code in KEY_REFUSALS:
+                    # Not the report's fault, and the city holds it already: asked again, loudly.
+                    log.error("the city refused to say what token %s became: %s", row.token, exc)
+                    self._retry_later(row.id, str(exc), report)
+                else:
+                    self._to_review(row.id, exc, report)
+                continue
+            except RemoteUnavailable as exc:
+                self._retry_later(row.id, str(exc), report)
                 continue
             with self.session_factory() as session:
                 stored = session.get(RemoteSubmission, row.id)
@@ -172,15 +234,6 @@ class RemoteSync:
             )
         )
 
-    def _failed(
-        self, submission_id: int, exc: RemoteUnavailable | RemoteRejected, report: SyncReport
-    ) -> None:
-        """A call about this submission failed: a passing failure is tried again later, a refusal is final."""
-        if isinstance(exc, RemoteRejected):
-            self._reject(submission_id, str(exc), report)
-        else:
-            self._retry_later(submission_id, str(exc), report)
-
     def _retry_later(self, submission_id: int, error: str, report: SyncReport) -> None:
         with self.session_factory() as session:
             stored = session.get(RemoteSubmission, submission_id)
@@ -194,28 +247,84 @@ class RemoteSync:
         report.retried += 1
         log.warning("remote submission %s will be retried: %s", submission_id, error)
 
-    def _reject(self, submission_id: int, error: str, report: SyncReport) -> None:
+    def _hold(self, submission_ids: Sequence[int], exc: RemoteRejected, report: SyncReport) -> None:
+        """The city refused the bot's key: the report tried (the first) and those behind it wait, unsent,
+        until a POST gets through; the resident is not told it failed (it has not, yet)."""
+        with self.session_factory() as session:
+            tried = session.get(RemoteSubmission, submission_ids[0])
+            assert tried is not None
+            tried.attempts += 1
+            due = utcnow() + timedelta(seconds=self.backoff.delay(tried.attempts))
+            for submission_id in submission_ids:
+                stored = session.get(RemoteSubmission, submission_id)
+                assert stored is not None
+                stored.state = "held"
+                stored.last_error = str(exc)
+                stored.next_attempt_at = due
+                stored.updated_at = utcnow()
+                session.add(stored)
+            held = session.exec(
+                select(func.count()).select_from(RemoteSubmission).where(RemoteSubmission.state == "held")
+            ).one()
+            session.commit()
+        report.retried += 1
+        log.error(
+            "the city refused the bot's key (%s): %d report(s) are held, not filed, and sent again from %s "
+            "until the city accepts it; check remote.api_key (and that the city has enabled this key)",
+            exc,
+            held,
+            due.isoformat(timespec="seconds"),
+        )
+
+    def _to_review(self, submission_id: int, exc: RemoteRejected, report: SyncReport) -> None:
+        """The city refused the report itself: it becomes a review item, with the city's reason, for a
+        person to correct and file again; the resident hears that in plain words, in their language."""
+        reference = local_reference(submission_id)
         with self.session_factory() as session:
             stored = session.get(RemoteSubmission, submission_id)
             assert stored is not None
             stored.attempts += 1
-            stored.state = "rejected"
-            stored.last_error = error
+            stored.state = "review"
+            stored.last_error = str(exc)
             stored.updated_at = utcnow()
+            item = self._review_item(session, stored, f"the city refused it: {exc}")
+            stored.review_item_id = item.id
             session.add(stored)
-            service_code = str(stored.fields.get("service_code", ""))
-            session.add(
-                RemoteStatusChange(
-                    kind="rejected",
-                    token=local_reference(submission_id),
-                    service_name=service_code,
-                    status="rejected",
-                    status_notes=error,
-                )
-            )
+            self.review_queue.tell(session, item, "token_in_review", token=reference)
             session.commit()
+            item_id = item.id
         report.rejected += 1
-        log.warning("the city rejected remote submission %s: %s", submission_id, error)
+        log.warning("the city refused report %s (%s); it is review item %s", reference, exc, item_id)
+
+    def _review_item(self, session: Session, submission: RemoteSubmission, reason: str) -> ReviewItem:
+        """The review item for a refused submission: what was sent, and who is waiting on it (the
+        resident who filed it follows its reference)."""
+        assert submission.id is not None
+        waiting = sorted(
+            followers(session, local_reference(submission.id)), key=lambda f: f.reason != "filed"
+        )
+        filer = waiting[0] if waiting else None
+        resident = get_resident(session, filer.channel, filer.resident_id) if filer is not None else None
+        fields = submission.fields
+        media_url = str(fields.get("media_url") or "")
+        address = str(fields.get("address_string") or "") or None
+        return self.review_queue.enqueue(
+            session,
+            channel=filer.channel if filer is not None else "",
+            resident_id=filer.resident_id if filer is not None else "",
+            reply_to=filer.reply_to if filer is not None else None,
+            language=(resident.language if resident is not None else None)
+            or self.review_queue.templates.default_language,
+            text=str(fields.get("description", "")),
+            media_urls=[media_url] if media_url else [],
+            reason=reason,
+            location_text=address,
+            address_string=address,
+            lat=_coordinate(fields.get("lat")),
+            long=_coordinate(fields.get("long")),
+            attributes=field_attributes(fields),
+            service_code=str(fields.get("service_code") or "") or None,
+        )
 
     # -- polling ---------------------------------------------------------------------------------------
 
@@ -314,6 +423,13 @@ class RemoteSync:
             session.commit()
         report.services = len(rows)
         return report
+
+
+def _coordinate(value: object) -> float | None:
+    try:
+        return float(str(value)) if value is not None else None
+    except ValueError:
+        return None
 
 
 def _older(request: RemoteRequest, state: RemoteRequestState) -> bool:

@@ -174,14 +174,15 @@ class ReviewQueue:
             filed = self.backend.file(draft, session)
         except FilingRefused as exc:
             raise ReviewError(f"the request was not filed: {exc}") from exc
-        follow_filed(
-            session,
-            filed.service_request_id,
-            filed.token,
-            item.channel,
-            item.resident_id,
-            reply_to=item.reply_to,
-        )
+        if item.channel:
+            follow_filed(
+                session,
+                filed.service_request_id,
+                filed.token,
+                item.channel,
+                item.resident_id,
+                reply_to=item.reply_to,
+            )
         now = utcnow()
         item.status, item.decided_by, item.decided_at, item.updated_at = "approved", operator, now, now
         item.service_code, item.service_request_id, item.token = code, filed.service_request_id, filed.token
@@ -200,14 +201,23 @@ class ReviewQueue:
         item.status, item.decided_by, item.decided_at, item.updated_at = "rejected", operator, now, now
         item.rejection_reason = reason.strip()
         session.add(item)
-        text = self.templates.render("review_rejected", item.language, reason=item.rejection_reason)
+        self.tell(session, item, "review_rejected", reason=item.rejection_reason)
+        return item
+
+    def tell(self, session: Session, item: ReviewItem, key: str, **values: object) -> None:
+        """Sends the resident of ``item`` the template ``key`` in their language, in the caller's
+        transaction: under the resident's own message, as status updates are (a report made in a public X
+        mention heard its number only by direct message, which many residents refuse). An item nobody is
+        waiting on (a refused report whose filer stopped following it) tells no one."""
+        if not item.channel:
+            return
+        text = self.templates.render(key, item.language, **values)
         outbox.enqueue(
             session,
             OutboundMessage(
                 channel=item.channel, resident_id=item.resident_id, text=text, reply_to=item.reply_to
             ),
         )
-        return item
 
     def _claimed_by(self, session: Session, item_id: int, operator: str) -> ReviewItem:
         item = self.get(session, item_id)
@@ -225,6 +235,8 @@ class ReviewQueue:
         return item
 
     def _tell_filed(self, session: Session, item: ReviewItem, filed: Filed) -> None:
+        if not item.channel:
+            return
         resident = get_or_create_resident(session, item.channel, item.resident_id)
         resident.last_request_id, resident.last_token = filed.service_request_id, filed.token
         session.add(resident)
@@ -232,21 +244,9 @@ class ReviewQueue:
             self.backend.services(), filed.service_name, self.templates.language_for(item.language)
         )
         if filed.service_request_id is not None:
-            text = self.templates.render(
-                "review_approved", item.language, id=filed.service_request_id, service=service
-            )
+            self.tell(session, item, "review_approved", id=filed.service_request_id, service=service)
         else:
-            text = self.templates.render(
-                "review_approved_token", item.language, token=filed.token or "", service=service
-            )
-        # Under the resident's own message, as the rejection and status updates are (a report made in a
-        # public X mention heard its number only by direct message, which many residents refuse).
-        outbox.enqueue(
-            session,
-            OutboundMessage(
-                channel=item.channel, resident_id=item.resident_id, text=text, reply_to=item.reply_to
-            ),
-        )
+            self.tell(session, item, "review_approved_token", token=filed.token or "", service=service)
 
 
 def _best_suggestion(item: ReviewItem) -> str | None:

@@ -31,6 +31,7 @@ from bot.remote.client import GeoReportClient
 from bot.remote.records import RemoteRequestState, RemoteStatusChange, RemoteSubmission
 from bot.remote.sync import KEEP_POLLING_CLOSED, RemoteSync
 from bot.resident_commands import ResidentCommand
+from bot.review.models import ReviewItem
 from bot.review.queue import ReviewQueue
 from bot.runtime import Runtime
 from bot.state import get_or_create_resident
@@ -155,9 +156,10 @@ def notify(sessions: SessionFactory) -> int:
 async def remote(city: City, city_key: str, sessions: SessionFactory) -> AsyncIterator[dict[str, Any]]:
     with proxy_in_front(city) as (proxy, proxy_url):
         client = GeoReportClient(proxy_url, jurisdiction_id="sfgov.org", api_key=city_key, timeout_seconds=15)
-        sync = RemoteSync(client, sessions, backoff=FAST, lease_seconds=5)
         backend = RemoteBackend(sessions, {})
-        yield {"proxy": proxy, "sync": sync, "backend": backend, "client": client}
+        queue = ReviewQueue(backend, load_templates())
+        sync = RemoteSync(client, sessions, queue, backoff=FAST, lease_seconds=5)
+        yield {"proxy": proxy, "sync": sync, "backend": backend, "client": client, "queue": queue}
         await client.aclose()
 
 
@@ -198,44 +200,135 @@ async def test_a_report_survives_a_5xx_burst_and_bad_xml_and_is_filed_once(
     assert (status.service_request_id, status.status) == (request_id, "open")
 
 
-async def test_status_of_a_report_the_city_refused_says_so_and_why(
-    remote: dict[str, Any], sessions: SessionFactory
-) -> None:
-    sync: RemoteSync = remote["sync"]
-    backend: RemoteBackend = remote["backend"]
-    await sync.refresh_catalog()
-    # A photo link the city does not take (http and https only): it answers 400, which no retry changes.
-    refused = Draft(
-        service_code="pothole",
-        description=f"photo by ftp {time.time_ns()}",
-        channel="local",
-        lat=37.7793,
-        long=-122.4193,
-        media_urls=("ftp://example.org/pothole.jpg",),
-    )
-    with sessions() as session:
-        reference = backend.file(refused, session).token
-        session.commit()
-    assert reference is not None
-    for _ in range(50):
-        await sync.run_submissions()
-        if submission(sessions, reference).state == "rejected":
-            break
-        await asyncio.sleep(0.1)
-    reason = submission(sessions, reference).last_error
-    assert submission(sessions, reference).state == "rejected", reason
+def status_reply(backend: RemoteBackend, sessions: SessionFactory, resident_id: str, text: str) -> str:
+    """What the resident is answered to ``text`` (STATUS ...), as the conversation engine answers it."""
     templates = load_templates()
     engine = ConversationEngine(
         load_pipeline(), backend, templates, ReviewQueue(backend, templates), auto_file_threshold=0.9
     )
     with sessions() as session:
-        resident = get_or_create_resident(session, "local", "rhea")
-        resident.last_token = reference
-        [reply] = engine.respond(
-            session, Turn("local", "rhea", "m-status", text="STATUS"), DialogueState(), resident
+        resident = get_or_create_resident(session, "local", resident_id)
+        replies = engine.respond(
+            session, Turn("local", resident_id, f"m-{time.time_ns()}", text=text), DialogueState(), resident
         )
-    # Before: "Report R1 (pothole) was received and is waiting for a number."
-    assert reply.text == f"Your report {reference} could not be filed: {reason}"
+        session.commit()
+    return "\n".join(reply.text for reply in replies)
+
+
+async def run_until(
+    sync: RemoteSync, sessions: SessionFactory, reference: str, state: str
+) -> RemoteSubmission:
+    for _ in range(50):
+        await sync.run_submissions()
+        row = submission(sessions, reference)
+        if row.state == state:
+            return row
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{reference} is {row.state}, not {state}: {row.last_error}")
+
+
+async def test_a_report_the_city_refuses_goes_to_a_person_and_the_resident_is_told_plainly(
+    remote: dict[str, Any], sessions: SessionFactory, city: City
+) -> None:
+    """Before: the resident got "could not be filed: 400: attribute[size]: ...", the operators saw nothing,
+    and the report was never filed."""
+    sync: RemoteSync = remote["sync"]
+    backend: RemoteBackend = remote["backend"]
+    queue: ReviewQueue = remote["queue"]
+    await sync.refresh_catalog()
+    words = f"bache enorme frente a la biblioteca {time.time_ns()}"
+    refused = Draft(
+        service_code="pothole",
+        description=words,
+        channel="local",
+        lat=37.7793,
+        long=-122.4193,
+        attributes={
+            "size": "gigantic"
+        },  # not one of the city's values: it answers 400, which no retry changes
+    )
+    with sessions() as session:
+        get_or_create_resident(session, "local", "rhea").language = "es"
+        filed = backend.file(refused, session)
+        follow_filed(session, None, filed.token, "local", "rhea", reply_to="m-report")
+        session.commit()
+    reference = filed.token
+    assert reference is not None
+
+    row = await run_until(sync, sessions, reference, "review")
+    assert row.last_error is not None
+    assert "size" in row.last_error
+    with sessions() as session:
+        [item] = session.exec(select(ReviewItem).where(ReviewItem.resident_id == "rhea")).all()
+    # Everything a person needs to correct it, the city's reason included.
+    assert item.id == row.review_item_id
+    assert (item.status, item.channel, item.language, item.reply_to) == ("pending", "local", "es", "m-report")
+    assert (item.text, item.service_code, item.lat, item.long) == (words, "pothole", 37.7793, -122.4193)
+    assert item.attributes == {"size": "gigantic"}
+    assert item.reason == f"the city refused it: {row.last_error}"
+    # The resident hears it in their language, without the city's error.
+    told = load_templates().render("token_in_review", "es", token=reference)
+    assert outbox_texts(sessions, "rhea") == [told]
+    assert "400" not in told
+    assert "esperando que una persona lo revise" in status_reply(backend, sessions, "rhea", "ESTADO")
+    assert "400" not in status_reply(backend, sessions, "rhea", f"STATUS {reference}")
+
+    # A person corrects the answer and files it: the city takes it, and the old reference leads to it.
+    with sessions() as session:
+        approved = queue.approve(session, item.id or 0, "maria", attributes={"size": "large"})
+        session.commit()
+    assert approved.token is not None
+    request_id = await submit_until_filed(sync, sessions, approved.token, timeout=60)
+    held = [r for r in city_requests(city, service_code="pothole") if r["description"] == words]
+    assert [r["service_request_id"] for r in held] == [request_id]
+    with sessions() as session:
+        status = backend.lookup(reference, session)
+    assert status is not None
+    assert (status.service_request_id, status.status) == (request_id, "open")
+
+
+async def test_a_refused_key_holds_reports_until_the_city_takes_it(
+    remote: dict[str, Any],
+    sessions: SessionFactory,
+    city: City,
+    city_key: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Before: every report was "could not be filed: 403: invalid api_key" for good, told to residents, and
+    never sent again once the key was fixed."""
+    backend: RemoteBackend = remote["backend"]
+    queue: ReviewQueue = remote["queue"]
+    proxy = remote["proxy"]
+    await remote["sync"].refresh_catalog()
+    slow_retries = Backoff(first_seconds=600, max_seconds=600, jitter=0.0)
+    words = [f"pothole by the bakery {time.time_ns()}", f"pothole by the bank {time.time_ns()}"]
+    references = [file_report(sessions, backend, "pothole", text, "kay") for text in words]
+
+    wrong = GeoReportClient(remote["client"].base_url, api_key="not-the-key", timeout_seconds=15)
+    try:
+        await RemoteSync(wrong, sessions, queue, backoff=slow_retries).run_submissions()
+    finally:
+        await wrong.aclose()
+    assert proxy.seen.count("POST /requests.xml") == 1  # the second would be refused the same way
+    assert [submission(sessions, r).state for r in references] == ["held", "held"]
+    assert "the city refused the bot's key" in caplog.text
+    assert "remote.api_key" in caplog.text
+    with sessions() as session:
+        assert session.exec(select(ReviewItem).where(ReviewItem.resident_id == "kay")).all() == []
+    assert outbox_texts(sessions, "kay") == []  # nothing failed as far as the resident is concerned
+    assert status_reply(backend, sessions, "kay", f"STATUS {references[0]}").startswith(
+        f"Report {references[0]} (Pothole) was received and is waiting for a number."
+    )
+
+    # The key is fixed and the bot restarted: the held reports go at once, not after their backoff.
+    fixed = GeoReportClient(remote["client"].base_url, api_key=city_key, timeout_seconds=15)
+    try:
+        await RemoteSync(fixed, sessions, queue, backoff=slow_retries).run_submissions()
+    finally:
+        await fixed.aclose()
+    assert [submission(sessions, r).state for r in references] == ["filed", "filed"]
+    for text in words:
+        assert len([r for r in city_requests(city, service_code="pothole") if r["description"] == text]) == 1
 
 
 async def test_a_batch_service_token_is_resolved_and_status_changes_reach_the_resident(
@@ -402,7 +495,7 @@ async def test_a_city_that_does_not_answer_in_time_is_asked_again(
     backend: RemoteBackend = remote["backend"]
     await remote["sync"].refresh_catalog()
     impatient = GeoReportClient(remote["client"].base_url, api_key=city_key, timeout_seconds=0.5)
-    sync = RemoteSync(impatient, sessions, backoff=FAST, lease_seconds=5)
+    sync = RemoteSync(impatient, sessions, remote["queue"], backoff=FAST, lease_seconds=5)
     try:
         words = f"pothole swallowing bikes {time.time_ns()}"
         reference = file_report(sessions, backend, "pothole", words, "dee")
