@@ -284,6 +284,22 @@ class GeocoderSettings(Section):
 class IntentsSettings(Section):
     # A trained spaCy pipeline directory; empty means the model shipped with the package.
     model_path: Path | None = None
+    # The city's street names, one a line, or a CSV with a street/streets/address column: the location
+    # finder then reads "halsted and madison" as a corner. An offline gazetteer's own are read anyway.
+    street_names_file: Path | None = None
+
+    @field_validator("street_names_file")
+    @classmethod
+    def _names_streets(cls, value: Path | None) -> Path | None:
+        if value is not None:
+            from intents.street_names import read_street_names  # light: no model, no spaCy
+
+            try:
+                read_street_names(value)
+            except OSError as exc:
+                raise ValueError(f"cannot read {value}: {exc.strerror or exc}") from exc
+        return value
+
     # Messages whose confidence is at least this are filed without a person; empty means the threshold
     # stored in the model's metadata (chosen for 95% precision on held-out data).
     auto_file_threshold: float | None = Field(default=None, ge=0.0, le=1.0)
@@ -807,7 +823,7 @@ def _resolve_relative_paths(data: dict[str, Any], base: Path) -> None:
             data[key] = str(base / data[key])
     for section, keys in {
         "open311": ("catalog_file",),
-        "intents": ("model_path",),
+        "intents": ("model_path", "street_names_file"),
         "conversation": ("templates_file",),
     }.items():
         sub = data.get(section)

@@ -34,6 +34,7 @@ def pipeline_from_settings(intents: IntentsSettings, model_path: Path | None = N
         (south, west, north, east),
         intents.auto_file_threshold,
         geocoder.boundary_file,
+        intents.street_names_file,
     )
 
 
@@ -48,6 +49,7 @@ def _load_pipeline(
     boundary: tuple[float, float, float, float],
     auto_file_threshold: float | None,
     limits_file: Path | None,
+    street_names_file: Path | None,
 ) -> Pipeline:
     from intents.pipeline import load_pipeline
 
@@ -61,4 +63,5 @@ def _load_pipeline(
         boundary=boundary,
         auto_file_threshold=auto_file_threshold,
         limits_file=limits_file,
+        street_names_file=street_names_file,
     )

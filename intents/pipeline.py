@@ -21,8 +21,10 @@ from spacy.language import Language
 from intents import classifier as _classifier  # registers the spaCy factory before spacy.load
 from intents import tokenizer_warmup
 from intents.features import place_of
-from intents.geocoding import CityLimits, PlaceResolver, build_geocoder
+from intents.gazetteer import INTERSECTIONS_FILE
+from intents.geocoding import OFFLINE_PROVIDER, CityLimits, PlaceResolver, build_geocoder
 from intents.language import detect_language, warm_up
+from intents.street_names import read_street_names, use_city_street_names
 from intents.types import PLACE_ON_STREET, LocationMention, Place, Prediction, Understander, Understanding
 
 # Longer texts are read up to here: a resident's message is far shorter, and a pasted document must not
@@ -162,10 +164,23 @@ def load_pipeline(
     auto_file_threshold: float | None = None,
     nlp: Language | None = None,
     limits_file: Path | None = None,
+    street_names_file: Path | None = None,
 ) -> Pipeline:
     """The understanding pipeline: the model at ``model_path`` (default: the shipped one; or ``nlp``, one
     already loaded by ``load_model``) and the configured geocoder (plain arguments, so ``intents`` needs
-    nothing from ``bot.config``)."""
+    nothing from ``bot.config``).
+
+    The location finder also knows the city's own street names, for this process: those of an offline
+    gazetteer's ``data_dir`` and of ``street_names_file`` (``intents.street_names.read_street_names``)."""
+    city_names: set[str] = set()
+    data_dir = (geocoder_options or {}).get("data_dir")
+    if geocoder_provider.strip().lower() == OFFLINE_PROVIDER and data_dir:
+        intersections = Path(str(data_dir)) / INTERSECTIONS_FILE
+        if intersections.is_file():
+            city_names |= read_street_names(intersections)
+    if street_names_file is not None:
+        city_names |= read_street_names(street_names_file)
+    use_city_street_names(city_names)
     resolver = build_geocoder(
         geocoder_provider,
         dict(geocoder_options or {}),

@@ -35,13 +35,56 @@ _HOUSE_NUMBER = re.compile(r"^\s*#?\d+[A-Za-z]?(?:\s*-\s*\d+[A-Za-z]?)?\s+")
 _CORNER_CUE = re.compile(r"^\s*intersection\s+of\s+", re.IGNORECASE)
 
 
+# The configured city's own street names, beside the bundled list (``use_city_street_names``).
+_city_names: frozenset[str] = frozenset()
+
+
 @cache
 def street_names() -> frozenset[str]:
-    """Normalised base names (no suffix): "MARKET", "BLUE HILL", "05TH", "W BROADWAY"."""
+    """Normalised base names (no suffix): "MARKET", "BLUE HILL", "05TH", "W BROADWAY"; the bundled list
+    (San Francisco's and Boston's) and the configured city's."""
     if not STREET_NAMES_FILE.exists():
-        return frozenset()
+        return _city_names
     with open(STREET_NAMES_FILE, encoding="utf-8") as handle:
-        return frozenset(line.strip() for line in handle if line.strip() and not line.startswith("#"))
+        bundled = frozenset(line.strip() for line in handle if line.strip() and not line.startswith("#"))
+    return bundled | _city_names
+
+
+def use_city_street_names(names: Iterable[str]) -> None:
+    """Adds a city's street names to the list the location finder knows, for this process (one city per
+    process): "halsted and madison" is a corner only where HALSTED is known."""
+    global _city_names
+    wanted = frozenset(names)
+    if wanted != _city_names:
+        _city_names = wanted
+        street_names.cache_clear()
+        multiword_name_lengths.cache_clear()
+
+
+def read_street_names(path: Path) -> set[str]:
+    """The base names in a city's list: a text file of street names, one a line ("N Halsted St", "Cottage
+    Grove Ave"; "#" starts a comment), or a CSV with a ``street``, ``streets`` or ``address`` column (a
+    gazetteer's addresses.csv.gz or intersections.csv). A ValueError names the file when it has none."""
+    if path.name.endswith((".csv", ".csv.gz")):
+        streets: Iterable[str] = _streets_in(path)
+    else:
+        streets = (line.split("#", 1)[0] for line in _open_text(path))
+    names = set()
+    try:
+        lines = list(streets)
+    except (UnicodeDecodeError, gzip.BadGzipFile, EOFError, csv.Error) as exc:
+        raise ValueError(f"{path} is not a UTF-8 text or CSV file of street names: {exc}") from exc
+    for street in lines:
+        base = split_suffix(normalize_street(street))[0] if street.strip() else ""
+        if base and not base.isdigit():
+            names.add(base)
+            # Residents leave the direction out of a grid city's names: "halsted" for N HALSTED ST.
+            first, _, rest = base.partition(" ")
+            if first in DIRECTIONALS.values() and rest:
+                names.add(rest)
+    if not names:
+        raise ValueError(f"{path} names no street")
+    return names
 
 
 @cache

@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -902,3 +903,66 @@ def test_limits_far_from_the_box_are_refused_rather_than_every_point_outside(
     error = capsys.readouterr().err
     assert "intents.geocoder" in error
     assert "do not overlap" in error
+
+
+@pytest.fixture
+def city_street_names() -> Iterator[None]:
+    """Street names a test adds stay in that test (they are the process's, one city per process)."""
+    from intents.street_names import use_city_street_names
+
+    yield
+    use_city_street_names(())
+
+
+@pytest.mark.usefixtures("city_street_names")
+def test_the_finder_knows_the_configured_citys_street_names(tmp_path: Path) -> None:
+    corner = "potholes all over halsted and madison, blew a tire"
+    assert find_location(corner) is None  # no place cue, and HALSTED is on neither bundled list
+    names = tmp_path / "chicago-streets.txt"
+    names.write_text("# Chicago\nN Halsted St\nW Madison St\nS Cottage Grove Ave\n", encoding="utf-8")
+    pipeline = load_pipeline(street_names_file=names)
+    understood = pipeline.understand(corner)
+    assert understood.location is not None
+    assert (understood.location.text, understood.location.kind) == ("halsted and madison", "intersection")
+    # A gazetteer of the city's own (the offline geocoder's data_dir) brings its names too.
+    (tmp_path / "gazetteer").mkdir()
+    with gzip.open(tmp_path / "gazetteer" / "addresses.csv.gz", "wt", encoding="utf-8") as handle:
+        handle.write("number,street,lat,lon\n100,N KEDZIE AVE,41.88,-87.70\n")
+    (tmp_path / "gazetteer" / "intersections.csv").write_text(
+        "cnn,lat,lon,streets,adjacent_cnns\n1,41.88,-87.70,N KEDZIE AVE|W LAKE ST,\n", encoding="utf-8"
+    )
+    assert find_location("kedzie and lake is flooded again") is None
+    load_pipeline(
+        geocoder_options={"data_dir": str(tmp_path / "gazetteer")}, boundary=(41.6, -88.0, 42.1, -87.5)
+    )
+    found = find_location("kedzie and lake is flooded again")
+    assert found is not None
+    assert found.normalized == "KEDZIE & LAKE"
+
+
+def test_a_street_names_file_the_bot_cannot_read_is_refused_naming_the_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.cli import main
+
+    for name in list(os.environ):
+        if name.startswith("OPEN311_BOT_"):
+            monkeypatch.delenv(name)
+    config = tmp_path / "city.toml"
+    for content, expected in (
+        (None, "cannot read"),
+        (b"# nothing here\n", "names no street"),
+        (b"\xff\xfe", "UTF-8"),
+    ):
+        names = tmp_path / "streets.txt"
+        names.unlink(missing_ok=True)
+        if content is not None:
+            names.write_bytes(content)
+        config.write_text(
+            'data_dir = "data"\n[intents]\nstreet_names_file = "streets.txt"\n', encoding="utf-8"
+        )
+        assert main(["--config", str(config), "serve", "--check"]) == 2
+        error = capsys.readouterr().err
+        assert error.startswith("open311-bot: configuration error: intents.street_names_file: "), error
+        assert expected in error
+        assert "Traceback" not in error
