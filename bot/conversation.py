@@ -54,6 +54,7 @@ from bot.backend import (
 from bot.clock import as_utc, utcnow
 from bot.follows import follow_filed
 from bot.location_confirmation import needs_confirmation, on_the_street
+from bot.quantities import number_answer
 from bot.resident_commands import ResidentCommand, parse_command, status_question_language
 from bot.review.queue import ReviewQueue
 from bot.several_reports import split_reports
@@ -1395,8 +1396,7 @@ def parse_attribute_answer(spec: AttributeSpec, answer: str) -> str | list[str] 
         single = _pick_option(answer, keys, names)
         return [single] if single is not None else None
     if spec.datatype == "number":
-        match = re.search(r"-?\d+(?:[.,]\d+)?", answer)
-        return match.group(0).replace(",", ".") if match else None
+        return number_answer(spec.description, answer)  # "about 3 weeks" to "How many days...?" is 21
     if spec.datatype == "datetime":
         try:
             return datetime.fromisoformat(answer).isoformat()

@@ -127,3 +127,51 @@ def test_a_batch_service_answers_with_a_token_that_status_follows(settings: Sett
         assert accepted.service_request_id is not None
         assert rosa.ask("status").startswith(f"Report #{accepted.service_request_id} (Pothole) is open")
         assert rosa.ask(f"status {token}").startswith(f"Report #{accepted.service_request_id}")
+
+
+def test_a_number_asked_in_days_is_answered_in_weeks_months_or_words(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """A Chicago tester answered "How many days has the vehicle been parked?" with "about 3 weeks" and the
+    city got 3."""
+    catalog = tmp_path / "vehicles.toml"
+    catalog.write_text(
+        """name = "vehicles"
+[[services]]
+code = "abandoned_vehicle"
+name = "Abandoned Vehicle"
+names = { es = "Vehículo abandonado" }
+description = "A vehicle left on the street."
+group = "street"
+[[services.attributes]]
+code = "days"
+datatype = "number"
+description = "How many days has the vehicle been parked there?"
+descriptions = { es = "¿Cuántos días lleva estacionado?", zh = "停泊了多少天？" }
+required = true
+""",
+        encoding="utf-8",
+    )
+    report = "Abandoned car with flat tires at 5th St and Market St, it has not moved at all"
+    with running_bot(settings, open311={"catalog_file": catalog}) as bot:
+        for name, language, text, answers, days in [
+            ("ana", "en", report, ["about 3 weeks"], "21"),
+            ("ben", "en", report, ["since last Monday", "a couple of days"], "2"),
+            (
+                "eva",
+                "es",
+                "Carro abandonado con llantas ponchadas en 5th St y Market St, no se mueve",
+                ["un mes"],
+                "30",
+            ),
+            ("wei", "zh", "5th St和Market St有一辆弃车，好几个星期没动过了", ["两个星期"], "14"),
+        ]:
+            resident = bot.resident(name, language=language)
+            question = resident.ask(text)
+            assert question.endswith(("parked there?", "estacionado?", "多少天？")), question
+            for answer in answers[:-1]:
+                again = resident.ask(answer)  # no number: asked again, not filed with a wrong one
+                assert again.endswith(question), again
+            filed = re.search(r"#(\d+)", resident.ask(answers[-1]))
+            assert filed is not None, name
+            assert dict(bot.runtime.open311.get_request(filed.group(1)).attributes) == {"days": days}, name
