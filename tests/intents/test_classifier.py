@@ -299,6 +299,12 @@ def test_how_long_a_car_has_stood_is_read_in_spanish_and_chinese(pipeline: Pipel
     assert read_message("门口有辆车停了一个月").english == "car months"
     assert pipeline.classify("有架車泊咗成個月喺門口").service_code == "abandoned_vehicle"
     assert pipeline.classify("门口有辆车停了一个月").service_code == "abandoned_vehicle"
+    # A car's tyres all flat are no tyres dumped: this was filed as illegal dumping (0.81, above threshold).
+    assert read_message("有一辆废弃的车，轮胎都没气了").english == "abandoned car flat tires"
+    assert (
+        pipeline.classify("5th St和Market St有一辆废弃的车，轮胎都没气了").service_code == "abandoned_vehicle"
+    )
+    assert pipeline.classify("路边有人扔了很多旧轮胎").service_code == "illegal_dumping"
 
 
 @pytest.mark.parametrize(
