@@ -236,7 +236,10 @@ class ConversationEngine:
         another_place = state.stage == "confirm_location" and _yes_or_no(text) is None
         if (state.stage == "location" or another_place) and text:
             mention = prepared.locate(turn.text)
-            prepared.geocode(mention.normalized if mention is not None else text)
+            # "not sure", "ok": no place, so nothing to ask a geocoder (an online one is sent what residents
+            # write, and each request counts against its rate limit), as ``_answer_location`` reads them.
+            if mention is not None or not (_DONT_KNOW.search(turn.text) or parse_small_talk(turn.text)):
+                prepared.geocode(mention.normalized if mention is not None else text)
             if mention is None and _describes_problem(prepared, state, text, self.auto_file_threshold):
                 prepared.classify("\n".join([*state.words, text]))
             if another_place:

@@ -80,3 +80,20 @@ def test_nothing_new_is_asked_inside_the_transaction(bot: RunningBot) -> None:
     assert counting.calls["understand"] == 5
     assert counting.calls["geocode"] == 2
     assert counting.calls["classify"] == 2
+
+
+def test_words_that_name_no_place_are_never_sent_to_the_geocoder(bot: RunningBot) -> None:
+    """A Chicago tester's Nominatim log showed `q=not sure`: an online geocoder is sent what residents
+    write, and each request counts against its rate limit."""
+    messaging = bot.messaging
+    counting = CountingUnderstander(messaging.understander)
+    engine = ConversationEngine(counting, messaging.backend, messaging.templates, messaging.review_queue)  # type: ignore[arg-type]
+    for number, text in enumerate(["not sure", "I don't know", "no sé", "ok", "👍", "5th St and Market St"]):
+        turn = Turn("local", f"r{number}", f"n{number}", text=text)
+        state = DialogueState(stage="location", words=["pothole"])
+        prepared = engine.prepare(turn, state)
+        with bot.runtime.sessions() as session:
+            resident = Resident(channel="local", resident_id=turn.resident_id)
+            engine.respond(session, turn, state, resident, prepared)
+            session.rollback()
+    assert counting.calls["geocode"] == 1  # the corner alone
