@@ -40,6 +40,7 @@ from bot.clock import utcnow
 from bot.config import RemoteSettings
 from bot.db import SessionFactory
 from bot.follows import followers
+from bot.open311.errors import InvalidInput
 from bot.remote.client import GeoReportClient, RemoteError, RemoteRequest
 from bot.remote.records import RemoteRequestState, RemoteService, RemoteSubmission
 from bot.review.models import ReviewItem
@@ -162,6 +163,16 @@ class RemoteBackend:
             raise FilingRefused(f"the city does not offer the service {draft.service_code!r}")
         if draft.lat is None and not draft.address_string:
             raise FilingRefused("a location (lat/long or an address) is required")
+        unanswered = [
+            InvalidInput(f"attribute[{spec.code}] is required: {spec.description}", f"attribute[{spec.code}]")
+            for spec in self.attributes(draft.service_code)
+            if spec.required and spec.variable and not draft.attributes.get(spec.code)
+        ]
+        if unanswered:
+            # Refused here in the core's words (and type, which the console shows next to each question),
+            # not by the city after the report has left: a person can answer now.
+            error = InvalidInput.of(unanswered)
+            raise FilingRefused(error.description) from error
         # The filer follows the returned reference (the engine records that), and hears the city's number
         # through the notification job once the submit job has it.
         submission = RemoteSubmission(fields=draft_fields(draft))

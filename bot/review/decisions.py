@@ -101,7 +101,10 @@ def approve(console: Console, session: Session, actor: Actor, item_id: int, appr
     if (lat is None) != (long is None):
         raise ReviewError("give both latitude and longitude, or neither")
     moved = bool(address) and address != (item.address_string or item.location_text or "")
-    if lat is None and moved and console.geocode is not None:
+    # An address with no point to go with it is looked up: one the operator changed, or the one they
+    # confirm for a report that has no point (the geocoder was down, or did not know the resident's words).
+    unplaced = bool(address) and item.lat is None
+    if lat is None and (moved or unplaced) and console.geocode is not None:
         found = console.geocode(address)
         if found is None:
             raise ReviewError(

@@ -159,15 +159,17 @@ class ReviewQueue:
         if not code:
             raise ReviewError("choose a service for this report", field="service_code")
         has_point = lat is not None and long is not None
+        words = description if description is not None else item.text
+        answers = attributes if attributes is not None else dict(item.attributes)
         draft = Draft(
             service_code=code,
-            description=description if description is not None else item.text,
+            description=words,
             channel=item.channel,
             lat=lat if has_point else item.lat,
             long=long if has_point else item.long,
             address_string=address_string if address_string is not None else item.address_string,
             media_urls=tuple(item.media_urls),
-            attributes=attributes if attributes is not None else dict(item.attributes),
+            attributes=self._with_inferred_answers(code, words, item.language, answers),
             phone=item.resident_id if item.channel == "sms" else None,
         )
         try:
@@ -191,6 +193,25 @@ class ReviewQueue:
         session.add(item)
         self._tell_filed(session, item, filed)
         return item
+
+    def _with_inferred_answers(
+        self, service_code: str, words: str, language: str, answers: dict[str, Any]
+    ) -> dict[str, Any]:
+        """``answers``, with the service's questions the resident's words already answer ("a large
+        pothole": its size) answered as the conversation does: the approval files what a resident who
+        was asked would have, and only what they leave open must come from the operator."""
+        # Here, not at the top: the conversation engine imports this module.
+        from bot.conversation import infer_attribute
+
+        filled = dict(answers)
+        lang = self.templates.language_for(language)
+        for spec in self.backend.attributes(service_code):
+            if not spec.variable or filled.get(spec.code):
+                continue
+            inferred = infer_attribute(spec.in_language(lang), words) or infer_attribute(spec, words)
+            if inferred is not None:
+                filled[spec.code] = inferred
+        return filled
 
     def reject(self, session: Session, item_id: int, operator: str, reason: str) -> ReviewItem:
         """Closes the item unfiled and tells the resident why (the reason is sent to them as written)."""

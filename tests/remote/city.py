@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+import bot.open311
 from tests.jobs.processes import BotProcess, wait_until_serving
 from tests.support.live_server import free_port, live_server
 
@@ -45,6 +46,20 @@ class City:
         self.process.stop()
 
 
+# The bundled catalog, with a question the city requires an answer to (as Chicago's pothole service
+# requires where the pothole is): the pothole's size.
+BUNDLED_CATALOG = Path(bot.open311.__file__).parent / "catalogs" / "default.toml"
+REQUIRED_SIZE = 'code = "size"\ndatatype = "singlevaluelist"\n'
+
+
+def write_city_catalog(data_dir: Path) -> Path:
+    catalog = data_dir / "city_catalog.toml"
+    bundled = BUNDLED_CATALOG.read_text(encoding="utf-8")
+    assert bundled.count(REQUIRED_SIZE) == 1, "the bundled pothole's size question moved"
+    catalog.write_text(bundled.replace(REQUIRED_SIZE, REQUIRED_SIZE + "required = true\n"), encoding="utf-8")
+    return catalog
+
+
 def write_city_config(data_dir: Path, port: int) -> Path:
     config = data_dir / "city.toml"
     config.write_text(
@@ -56,6 +71,7 @@ port = {port}
 public_url = "http://127.0.0.1:{port}"
 
 [open311]
+catalog_file = "{write_city_catalog(data_dir).as_posix()}"
 batch_acceptance = "auto"
 batch_accept_delay_seconds = 0.5
 

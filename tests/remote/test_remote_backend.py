@@ -31,8 +31,9 @@ from bot.remote.client import GeoReportClient
 from bot.remote.records import RemoteRequestState, RemoteStatusChange, RemoteSubmission
 from bot.remote.sync import KEEP_POLLING_CLOSED, RemoteSync
 from bot.resident_commands import ResidentCommand
+from bot.review import decisions, forms
 from bot.review.models import ReviewItem
-from bot.review.queue import ReviewQueue
+from bot.review.queue import ReviewError, ReviewQueue
 from bot.runtime import Runtime
 from bot.state import get_or_create_resident
 from bot.templates import load_templates
@@ -667,7 +668,7 @@ def test_a_slow_city_lookup_does_not_hold_up_other_residents(
                 following = pool.submit(bot.resident("eve").ask, f"FOLLOW {request_id}")
                 lookup = f"GET /requests/{request_id}.xml"
                 wait_for(lambda: lookup in proxy.seen, timeout=30, what="the lookup at the city")
-                reply = bot.resident("bob").ask("There is a big pothole at 5th St and Market St")
+                reply = bot.resident("bob").ask("There is a large pothole at 5th St and Market St")
                 assert not following.done(), "bob was answered only after eve's lookup at the city"
                 assert reply.startswith("Thanks"), reply
                 release.set()
@@ -711,3 +712,83 @@ async def test_a_closed_request_is_polled_until_the_city_has_left_it_alone_for_a
         session.commit()
     set_status_at_city(city, request_id, "open", "Reopened once more.")
     assert (await sync.poll_statuses()).changes == 0
+
+
+def test_an_operator_files_a_queued_report_at_the_city_with_its_answers_and_its_place(
+    city: City, city_key: str, settings: Settings
+) -> None:
+    """Approving in remote mode, through the console's decisions. Before: the POST carried no answer to
+    the city's required question (the city answered 400 and the report was lost), and an address the
+    operator typed for a report with no point went without one, though the page says it is looked up."""
+    remote = {
+        "enabled": True,
+        "base_url": city.api,
+        "api_key": city_key,
+        "timeout_seconds": 15.0,
+        "retry_first_seconds": 0.2,
+        "retry_max_seconds": 1.0,
+    }
+    jobs = {"enabled": True, "remote_submit_seconds": 0.3, "remote_sync_seconds": 0.5}
+    stamp = time.time_ns()
+    with running_bot(settings, remote=remote, jobs=jobs) as bot:
+        wait_for_city_catalog(bot)
+        queue = bot.messaging.review_queue
+        console = bot.app.state.operator_console
+        with bot.runtime.sessions() as session:
+            # As the engine queues a report whose place the geocoder did not find just then: no point.
+            unplaced = queue.enqueue(
+                session,
+                channel="local",
+                resident_id="lia",
+                text=f"large pothole in the crosswalk {stamp}",
+                location_text="24th St and Mission St",
+                location_kind="intersection",
+                service_code="pothole",
+                reason="the place is not on the map",
+            )
+            # Words that do not say how big it is, which the city requires.
+            unsized = queue.enqueue(
+                session,
+                channel="local",
+                resident_id="moe",
+                text=f"pothole by the library {stamp}",
+                lat=37.7793,
+                long=-122.4193,
+                service_code="pothole",
+            )
+            session.commit()
+        assert unplaced.id is not None
+        assert unsized.id is not None
+
+        maria = decisions.Actor("maria")
+        with bot.runtime.sessions() as session:
+            approval = decisions.Approval(address_string="24th St and Mission St")
+            decisions.approve(console, session, maria, unplaced.id, approval)
+            session.commit()
+        # The question the words leave open is put to the operator, next to its field; nothing is filed.
+        with bot.runtime.sessions() as session, pytest.raises(ReviewError) as refused:
+            decisions.approve(console, session, maria, unsized.id, decisions.Approval())
+        labels = {"attribute[size]": ("attr-size", "About how big is it?")}
+        assert forms.core_problems(refused.value, labels) == (
+            {"attr-size": "\u201cAbout how big is it?\u201d is required."},
+            [],
+        )
+        with bot.runtime.sessions() as session:
+            approval = decisions.Approval(attributes={"size": "medium"})
+            decisions.approve(console, session, maria, unsized.id, approval)
+            session.commit()
+
+        def filed() -> dict[str, RemoteSubmission]:
+            with bot.runtime.sessions() as session:
+                rows = session.exec(select(RemoteSubmission)).all()
+            return {str(row.fields["description"]): row for row in rows if row.state == "filed"}
+
+        wait_for(lambda: len(filed()) == 2, timeout=60, what="both approvals filed at the city")
+        sent = filed()
+        large = sent[f"large pothole in the crosswalk {stamp}"]
+        assert large.fields["attribute[size]"] == "large"  # from the resident's words, as the chat does
+        assert large.fields["address_string"].upper().startswith("24TH ST")
+        held = city_requests(city, service_request_id=str(large.service_request_id))[0]
+        assert float(held["lat"]) == pytest.approx(37.7524, abs=0.002)
+        assert float(held["long"]) == pytest.approx(-122.4184, abs=0.002)
+        assert sent[f"pothole by the library {stamp}"].fields["attribute[size]"] == "medium"
