@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from intents.streets import SUFFIXES, normalize_street
+from intents.streets import SUFFIXES, normalize_street, split_suffix
 
 # An English suffix may follow the name ("5th St y Market St"): it belongs to the street, so the name
 # never starts at the suffix ("St y Market St" is no corner).
@@ -212,6 +212,9 @@ def spanish_name(kind: str | None, name: str) -> str:
     if number_first:
         kind, name = number_first.group(2), number_first.group(1)
     suffix = {"calle": "ST", "avenida": "AVE", "av.": "AVE"}.get((kind or "").lower())
+    # "la calle 5th St": a name with its English type keeps it (it was "05TH SAINT ST", found nowhere).
+    if suffix is not None and split_suffix(normalize_street(name.rstrip(".")))[1] is not None:
+        suffix = None
     # A Spanish ordinal ("24a", "16va") is the English one: normalize_street writes it as "24TH".
     number = re.fullmatch(r"(\d+)(?:st|nd|rd|th|a|va|ta)?", name.strip())
     core = f"{number.group(1)}th" if number else name.rstrip(".")

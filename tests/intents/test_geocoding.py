@@ -727,6 +727,8 @@ def test_a_corner_of_a_known_place_and_a_street_is_the_place() -> None:
         # Spanish corners with the street in lower case or spelt the Spanish way: before, no place.
         ("hay un colchón en la 18 y mission", "Mission St & 18th St"),
         ("bache enorme en folsom y 24", "Folsom St & 24th St"),
+        # "la calle" before a street written with its English type: before, "05TH SAINT ST", no place.
+        ("Hay un bache enorme en la calle 5th St y Market St", "Market St & 5th St"),
         ("grafiti en la Misión y la 21", "Mission St & 21st St"),
         # A place by its Chinese name: before, kept in Han and found nowhere on the map.
         ("金門公園入口有好多垃圾", "Golden Gate Park"),
