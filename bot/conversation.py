@@ -337,6 +337,11 @@ class ConversationEngine:
         elif state.stage == "attribute":
             self._answer_attribute(session, turn, state, resident, reply)
         else:
+            if _says_nothing(turn):
+                # "1", "21", "?": a late answer to a question already answered, or a slip. No report of
+                # nothing: before, "1" was filed as a problem and "Where is it?" asked about it.
+                reply.say("ask_what")
+                return reply.messages
             if _may_hold_several(turn, state):
                 first, *state.queued = split_reports(turn.text.strip(), self._understander())
                 turn = replace(turn, text=first)
@@ -1339,6 +1344,11 @@ _PHOTO_WORDS = 8
 
 def _about_a_photo(text: str) -> bool:
     return len(_WORD.findall(text)) <= _PHOTO_WORDS and _ABOUT_A_PHOTO.search(text) is not None
+
+
+def _says_nothing(turn: Turn) -> bool:
+    """Only numbers and signs, no photo, no shared location: nothing a report could be about."""
+    return not turn.media_urls and turn.point is None and not any(char.isalpha() for char in turn.text)
 
 
 def _carrier_opt_in(turn: Turn) -> bool:

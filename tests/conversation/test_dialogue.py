@@ -14,6 +14,7 @@ import pytest
 
 from bot.backend import Draft
 from bot.config import Settings
+from bot.open311.models import RequestQuery
 from bot.templates import load_templates
 from tests.conversation.harness import CLEAR_REPORT, RunningBot, filed_id, running_bot
 
@@ -638,3 +639,16 @@ def filed_id_in(reply: str) -> str:
     number = re.search(r"#(\d+)", reply)
     assert number is not None, reply
     return number.group(1)
+
+
+def test_a_message_of_only_numbers_or_signs_starts_no_report(bot: RunningBot) -> None:
+    """A Chicago tester's late "1" after a report was filed started a report of "1": "Where is it?", then
+    "21" was looked up on the map."""
+    ana = bot.resident("ana")
+    request_id = filed_id(ana.ask(CLEAR_REPORT))
+    ask_what = "What is the problem, and where is it? For example: pothole at 5th St and Market St."
+    for nothing in ("1", "21", "?", "#2 !!"):
+        assert ana.ask(nothing) == ask_what
+    # Nothing is in progress: a report is still a report, and STATUS tells of the one filed.
+    assert ana.ask("status").startswith(f"Report #{request_id} (Pothole) is open")
+    assert [r.service_request_id for r in bot.runtime.open311.query_requests(RequestQuery())] == [request_id]
