@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from sqlmodel import Session
 
 from bot.open311.errors import Open311Error
-from bot.review import dashboard, decisions, learning, views
+from bot.review import city_requests, dashboard, decisions, learning, views
 from bot.review.auth import SignedIn
 from bot.review.console import Console
 from bot.review.models import ReviewItem
@@ -130,6 +130,8 @@ def api_router(console: Console) -> APIRouter:
     def api_change_status(
         request: Request, request_id: str, operator: Checked, session: DB, body: JSONObject
     ) -> JSONResponse:
+        if console.remote:
+            return JSONResponse({"error": city_requests.CITY_OWNS_REQUESTS}, status_code=409)
         row = request_row(session, request_id)
         try:
             change = request_change(body)
@@ -149,19 +151,21 @@ def api_router(console: Console) -> APIRouter:
     @router.get("/api/requests")
     def api_requests(request: Request, operator: Operator, session: DB) -> JSONResponse:
         filters = filters_from(request)
-        found = views.find_requests(session, filters, page_size=console.settings.operator.page_size)
-        return JSONResponse(
-            {
-                "total": found.total,
-                "page": found.page,
-                "pages": found.pages,
-                "requests": [request_json(row) for row in found.rows],
-            }
-        )
+        page_size = console.settings.operator.page_size
+        if console.remote:
+            city = city_requests.find(session, filters, console.catalog(), page_size=page_size)
+            total, page, pages = city.total, city.page, city.pages
+            rows = [row.as_json() for row in city.rows]
+        else:
+            found = views.find_requests(session, filters, page_size=page_size)
+            total, page, pages = found.total, found.page, found.pages
+            rows = [request_json(row) for row in found.rows]
+        return JSONResponse({"total": total, "page": page, "pages": pages, "requests": rows})
 
     @router.get("/api/dashboard")
     def api_dashboard(request: Request, operator: Operator, session: DB) -> JSONResponse:
-        return JSONResponse(dashboard.compute(session, days=dashboard_days(request)).as_json())
+        figures = dashboard.compute(session, days=dashboard_days(request), remote=console.remote)
+        return JSONResponse(figures.as_json())
 
     @router.get("/api/learning")
     def api_learning(operator: Operator, session: DB) -> JSONResponse:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from bot.backend import AttributeSpec, ServiceSummary, find_service
 from bot.config import Settings
 from bot.db import SessionFactory
 from bot.open311.service import Open311Service
@@ -51,28 +52,46 @@ class Console:
         parts = urlsplit(self.media_prefix)
         return f"{parts.scheme}://{parts.netloc}"
 
+    @property
+    def remote(self) -> bool:
+        """Whether the bot files into a remote city's GeoReport v2 endpoint (``[remote] enabled``): then the
+        city's services are the ones to choose from and its requests are the bot's submissions to it."""
+        return self.settings.remote.enabled
+
+    def services(self) -> Sequence[ServiceSummary]:
+        """The services decisions file into, from the backend the review queue files through: the catalog's,
+        or a remote city's as the remote-sync job last cached them (names, codes, classes)."""
+        return self.queue.backend.services()
+
+    def service(self, code: str) -> ServiceSummary | None:
+        return find_service(self.services(), code)
+
+    def attributes(self, service_code: str) -> Sequence[AttributeSpec]:
+        """The questions of a service, as the backend asks residents them."""
+        return self.queue.backend.attributes(service_code)
+
     def service_code_for(self, code: str) -> str:
-        """A catalog service code for a code the classifier suggested (a city may name services apart)."""
-        catalog = self.open311.catalog
-        if catalog.get(code) is not None:
+        """A service code for a code the classifier suggested (a city may name services apart)."""
+        services = self.services()
+        if any(service.code == code for service in services):
             return code
-        receiving = catalog.for_class(code)
+        receiving = [service for service in services if service.classifier_class == code]
         return receiving[0].code if receiving else code
 
     def classifier_class_for(self, service_code: str) -> str:
-        """The classifier's class a catalog service receives: what a labelled example is labelled with."""
-        service = self.open311.catalog.get(service_code)
+        """The classifier's class a service receives: what a labelled example is labelled with."""
+        service = self.service(service_code)
         return service.classifier_class if service is not None else service_code
 
     def catalog(self) -> dict[str, str]:
-        """The city's services only (code -> name), for choosing one."""
-        return {service.code: service.name for service in self.open311.catalog.services}
+        """The city's services only (code -> name), for choosing one; those no classifier class goes to
+        (a remote city's code not in ``classifier_classes``) too, since only a person files into them."""
+        return {service.code: service.name for service in self.services()}
 
     def service_names(self) -> dict[str, str]:
         """Service code (and classifier class) -> the city's name for it, in catalog order."""
-        names: dict[str, str] = {}
-        for service in self.open311.catalog.services:
-            names[service.code] = service.name
-        for service in self.open311.catalog.services:
+        services = self.services()
+        names = {service.code: service.name for service in services}
+        for service in services:
             names.setdefault(service.classifier_class, service.name)
         return names

@@ -8,6 +8,7 @@ back. ``render_charts`` turns the figures into inline SVG (``charts.py``).
 from __future__ import annotations
 
 import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -17,7 +18,8 @@ from sqlmodel import Session, col, select
 
 from bot.clock import as_utc, utcnow
 from bot.open311.models import ServiceRequestRow
-from bot.review import charts
+from bot.remote.records import RemoteSubmission
+from bot.review import charts, city_requests
 from bot.review.models import ReviewItem
 
 AGE_BRACKETS: tuple[tuple[str, timedelta], ...] = (
@@ -72,7 +74,11 @@ def _as_day(value: Any) -> str:
     return value.isoformat() if isinstance(value, date) else str(value)[:10]
 
 
-def compute(session: Session, *, days: int = 30, now: datetime | None = None) -> Dashboard:
+def compute(
+    session: Session, *, days: int = 30, now: datetime | None = None, remote: bool = False
+) -> Dashboard:
+    """The figures over the last ``days`` days; with ``remote``, of the reports the bot filed at the remote
+    city (``city_requests``) instead of the embedded core's requests."""
     now = now or utcnow()
     first_day = (now - timedelta(days=days - 1)).date()
     since = datetime.combine(first_day, datetime.min.time(), tzinfo=now.tzinfo)
@@ -80,13 +86,7 @@ def compute(session: Session, *, days: int = 30, now: datetime | None = None) ->
     index = {label: i for i, label in enumerate(day_labels)}
 
     # One pass over the window, grouped by day, channel and service; every volume is summed from it.
-    day = func.date(col(ServiceRequestRow.requested_datetime))
-    channel, service = col(ServiceRequestRow.channel), col(ServiceRequestRow.service_code)
-    grouped = session.exec(
-        select(day, channel, service, func.count())
-        .where(col(ServiceRequestRow.requested_datetime) >= since)
-        .group_by(day, channel, service)
-    ).all()
+    grouped = city_requests.volumes(session, since) if remote else _core_volumes(session, since)
     channels: dict[str, list[int]] = {}
     services: dict[str, list[int]] = {}
     bot_filed = 0
@@ -120,25 +120,40 @@ def compute(session: Session, *, days: int = 30, now: datetime | None = None) ->
         bot_filed=int(bot_filed),
         filed_after_review=filed_after_review,
         review_waits_seconds=waits,
-        open_by_age=open_by_age(session, now),
+        open_by_age=open_by_age(session, now, remote=remote),
         waiting_now=int(waiting_now),
     )
 
 
-def open_by_age(session: Session, now: datetime) -> list[tuple[str, int]]:
-    """Open requests counted per age bracket (youngest first), each bracket counted by the database."""
+def _core_volumes(session: Session, since: datetime) -> Sequence[tuple[Any, str, str, int]]:
+    """The embedded core's requests since ``since``, counted by day, channel and service."""
+    day = func.date(col(ServiceRequestRow.requested_datetime))
+    channel, service = col(ServiceRequestRow.channel), col(ServiceRequestRow.service_code)
+    return session.exec(
+        select(day, channel, service, func.count())
+        .where(col(ServiceRequestRow.requested_datetime) >= since)
+        .group_by(day, channel, service)
+    ).all()
+
+
+def open_by_age(session: Session, now: datetime, *, remote: bool = False) -> list[tuple[str, int]]:
+    """Open requests (with ``remote``, the bot's open reports to the city) counted per age bracket
+    (youngest first), each bracket counted by the database."""
+    if remote:
+        count_open, opened = city_requests.open_count(), col(RemoteSubmission.created_at)
+    else:
+        count_open = select(func.count()).where(col(ServiceRequestRow.status) == "open")
+        opened = col(ServiceRequestRow.requested_datetime)
     counts: list[tuple[str, int]] = []
     younger_than: datetime | None = None
-    opened = col(ServiceRequestRow.requested_datetime)
-    is_open = col(ServiceRequestRow.status) == "open"
     for label, age in AGE_BRACKETS:
         older_than = now - age
-        query = select(func.count()).where(is_open, opened > older_than)
+        query = count_open.where(opened > older_than)
         if younger_than is not None:
             query = query.where(opened <= younger_than)
         counts.append((label, int(session.exec(query).one())))
         younger_than = older_than
-    query = select(func.count()).where(is_open)
+    query = count_open
     if younger_than is not None:
         query = query.where(opened <= younger_than)
     counts.append((OLDEST_BRACKET, int(session.exec(query).one())))

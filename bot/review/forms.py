@@ -8,9 +8,9 @@ names in the form or the core ("lat", "attribute[item_count]"): the JSON endpoin
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
-from bot.open311.catalog import Service
+from bot.backend import AttributeSpec
 from bot.open311.errors import Open311Error
 
 
@@ -46,10 +46,10 @@ def attribute_id(code: str) -> str:
     return f"attr-{code}"
 
 
-def item_fields(service: Service | None) -> dict[str, tuple[str, str]]:
+def item_fields(attributes: Sequence[AttributeSpec]) -> dict[str, tuple[str, str]]:
     """The item page's fields, with the questions (attributes) of the service it is being filed as."""
     fields = dict(ITEM_FIELDS)
-    for attribute in service.attributes if service is not None else ():
+    for attribute in attributes:
         fields[f"attribute[{attribute.code}]"] = (attribute_id(attribute.code), attribute.description)
     return fields
 

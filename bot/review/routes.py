@@ -43,7 +43,7 @@ from starlette.routing import Match
 from bot.backend import ranked_services
 from bot.embedded_backend import EmbeddedBackend
 from bot.open311.errors import Open311Error
-from bot.review import audit, dashboard, decisions, forms, learning, views
+from bot.review import audit, city_requests, dashboard, decisions, forms, learning, views
 from bot.review.api import api_router
 from bot.review.auth import (
     SESSION_COOKIE,
@@ -167,6 +167,8 @@ def page(
             "heading": title,
             # Photos served from here are shown; others are links (``ConsoleHeaders``' image policy).
             "own_media": console_of(request).media_prefix,
+            # Filing into a remote city: its requests are the bot's reports to it (``city_requests``).
+            "remote": console_of(request).remote,
             "problems": {},
             "nav": [(key, label, PREFIX + href) for key, label, href in NAV],
             "flash": flash,
@@ -452,7 +454,9 @@ def operator_router(console: Console) -> ConsolePages:
         item = item_or_404(console, session, item_id)
         row = session.get(ReviewItem, item_id)
         details_code = details_code_of(item, details_for)
-        details_service = console.open311.catalog.get(details_code)
+        details_service = console.service(details_code)
+        # The questions a resident would have been asked, in the order they are asked (a remote city's too).
+        details = sorted((a for a in console.attributes(details_code) if a.variable), key=lambda a: a.order)
         # "Claimed: no one else can take this item" only while that is still true (not on the back button
         # after deciding, nor after the claim lapsed).
         flash_override = {} if item.claimed_by == operator.name else {"flash": None}
@@ -476,7 +480,7 @@ def operator_router(console: Console) -> ConsolePages:
             problems=problems or {},
             details_service=details_service,
             catalog=console.catalog(),
-            details=[a for a in details_service.attributes if a.variable] if details_service else [],
+            details=details if details_service else [],
             answers=answers,
             entered=entered or {},
             **(flash_override if request.query_params.get("done") == "claimed" else {}),
@@ -510,7 +514,7 @@ def operator_router(console: Console) -> ConsolePages:
             if session.get(ReviewItem, item_id) is None:
                 raise HTTPException(404, str(exc)) from exc
             filed_as = details_code_of(item_or_404(console, session, item_id), details_for)
-            error, problems = refusal(exc, forms.item_fields(console.open311.catalog.get(filed_as)))
+            error, problems = refusal(exc, forms.item_fields(console.attributes(filed_as)))
             return item_page(
                 request,
                 operator,
@@ -608,7 +612,17 @@ def operator_router(console: Console) -> ConsolePages:
     @router.get("/requests")
     def requests_page(request: Request, operator: Operator, session: DB) -> Response:
         filters = filters_from(request, FILTER_LABELS)
-        found = views.find_requests(session, filters, page_size=console.settings.operator.page_size)
+        page_size = console.settings.operator.page_size
+        found: views.RequestPage | city_requests.CityRequestPage
+        statuses: tuple[str, ...]
+        if console.remote:
+            found = city_requests.find(session, filters, console.catalog(), page_size=page_size)
+            references = [row.reference for row in found.rows]
+            channels, statuses = city_requests.channels(session), city_requests.STATUSES
+        else:
+            found = views.find_requests(session, filters, page_size=page_size)
+            references = [str(row.id) for row in found.rows]
+            channels, statuses = views.distinct_channels(session), ("open", "closed")
         query = filters.as_query()
         return page(
             request,
@@ -618,9 +632,10 @@ def operator_router(console: Console) -> ConsolePages:
             "Requests",
             filters=filters,
             found=found,
-            languages=views.languages_of(session, [str(row.id) for row in found.rows]),
+            languages=views.languages_of(session, references),
             services=console.catalog(),
-            channels=views.distinct_channels(session),
+            channels=channels,
+            statuses=[(status, city_requests.STATUS_LABELS.get(status, status)) for status in statuses],
             previous_href=f"?{urlencode({**query, 'page': found.page - 1})}" if found.page > 1 else "",
             next_href=f"?{urlencode({**query, 'page': found.page + 1})}" if found.page < found.pages else "",
         )
@@ -638,6 +653,8 @@ def operator_router(console: Console) -> ConsolePages:
     ) -> Response:
         """The request; after a refused change, its form holds what the operator had entered (``entered``),
         and ``problems`` (field id -> message) are shown next to their fields."""
+        if console.remote:
+            return city_request_page(request, operator, session, request_id)
         row = request_row(session, request_id)
         assert row.id is not None
         review_item = views.review_item_for_request(session, str(row.id))
@@ -664,6 +681,26 @@ def operator_router(console: Console) -> ConsolePages:
             entered=entered or {},
         )
 
+    def city_request_page(request: Request, operator: SignedIn, session: Session, reference: str) -> Response:
+        """A report the bot filed at the remote city, as last read from it: shown, not changed (the city's
+        own system changes it)."""
+        found = city_requests.get(session, reference, console.catalog())
+        if found is None:
+            raise HTTPException(404, f"there is no request {reference}")
+        numbered = f" (#{found.service_request_id})" if found.service_request_id else ""
+        return page(
+            request,
+            "city_request.html",
+            operator,
+            "requests",
+            f"Report {found.reference}{numbered}",
+            200,
+            row=found,
+            review_item=views.review_item_for_request(session, found.reference),
+            language=views.languages_of(session, [found.reference]).get(found.reference, ""),
+            **map_context(found.lat, found.long, found.address),
+        )
+
     @router.get("/requests/{request_id}")
     def show_request(request: Request, request_id: str, operator: Operator, session: DB) -> Response:
         return request_page(request, operator, session, request_id)
@@ -672,6 +709,8 @@ def operator_router(console: Console) -> ConsolePages:
     def change_status(
         request: Request, request_id: str, operator: Checked, session: DB, form: PostedForm
     ) -> Response:
+        if console.remote:
+            raise HTTPException(409, city_requests.CITY_OWNS_REQUESTS)
         row = request_row(session, request_id)
         entered = entered_change(form)
         try:
@@ -748,7 +787,7 @@ def operator_router(console: Console) -> ConsolePages:
 
     @router.get("/dashboard")
     def dashboard_page(request: Request, operator: Operator, session: DB) -> Response:
-        figures = dashboard.compute(session, days=dashboard_days(request))
+        figures = dashboard.compute(session, days=dashboard_days(request), remote=console.remote)
         return page(
             request,
             "dashboard.html",

@@ -246,7 +246,7 @@ class RequestPage:
         return max(1, -(-self.total // self.page_size))
 
 
-def _day_start(day: date) -> datetime:
+def day_start(day: date) -> datetime:
     return datetime.combine(day, time.min).replace(tzinfo=utcnow().tzinfo)
 
 
@@ -259,9 +259,9 @@ def find_requests(session: Session, filters: RequestFilters, *, page_size: int) 
     if filters.channel:
         query = query.where(ServiceRequestRow.channel == filters.channel)
     if filters.start:
-        query = query.where(col(ServiceRequestRow.requested_datetime) >= _day_start(filters.start))
+        query = query.where(col(ServiceRequestRow.requested_datetime) >= day_start(filters.start))
     if filters.end:
-        end = _day_start(filters.end) + timedelta(days=1)
+        end = day_start(filters.end) + timedelta(days=1)
         query = query.where(col(ServiceRequestRow.requested_datetime) < end)
     for word in filters.area.split():
         query = query.where(
@@ -286,9 +286,15 @@ def find_requests(session: Session, filters: RequestFilters, *, page_size: int) 
     return RequestPage(rows=list(rows), total=int(total), page=page, page_size=page_size)
 
 
-def review_item_for_request(session: Session, service_request_id: str) -> ReviewItem | None:
-    """The review item an operator filed this request from, if a person decided it."""
-    return session.exec(select(ReviewItem).where(ReviewItem.service_request_id == service_request_id)).first()
+def review_item_for_request(session: Session, reference: str) -> ReviewItem | None:
+    """The review item an operator filed this request from, if a person decided it: by the request's id, or
+    by the token it was filed with (a remote city's report is the bot's reference until the city numbers
+    it, and the item keeps that reference)."""
+    return session.exec(
+        select(ReviewItem).where(
+            or_(col(ReviewItem.service_request_id) == reference, col(ReviewItem.token) == reference)
+        )
+    ).first()
 
 
 def languages_of(session: Session, references: Collection[str]) -> dict[str, str]:
