@@ -1,8 +1,9 @@
 """The web application: ``create_app(settings)`` builds the runtime and mounts every part on one app.
 
-The Open311 API is mounted here; every other part (channel webhooks, operator pages, the scheduler) is a
-module in ``APP_PARTS`` with a ``mount(app, runtime)`` function that adds its routes and, through
-``runtime.add_lifecycle(start, stop)``, its start-up and shutdown work. Adding a part is one line.
+The Open311 API is mounted here (with ``[remote] enabled``, only the photos it stores: ``photos_only``);
+every other part (channel webhooks, operator pages, the scheduler) is a module in ``APP_PARTS`` with a
+``mount(app, runtime)`` function that adds its routes and, through ``runtime.add_lifecycle(start, stop)``,
+its start-up and shutdown work. Adding a part is one line.
 """
 
 from __future__ import annotations
@@ -12,12 +13,13 @@ import importlib
 from collections.abc import AsyncIterator
 
 import orjson
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
+from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.config import ConfigError, Settings, check_channel_settings, check_classifier_classes
-from bot.open311.api import build_router, install_error_handlers
+from bot.open311.api import build_router, error_response, format_of, install_error_handlers
 from bot.open311.cors import Open311CorsMiddleware
 from bot.runtime import Runtime
 from bot.templates import TemplateError, load_templates
@@ -112,7 +114,8 @@ def check_understanding(settings: Settings) -> None:
 
 def mount_open311(app: FastAPI, runtime: Runtime) -> None:
     settings = runtime.settings
-    app.include_router(build_router(runtime.open311, runtime.media, settings))
+    router = build_router(runtime.open311, runtime.media, settings)
+    app.include_router(photos_only(router, settings.remote.base_url) if settings.remote.enabled else router)
     install_error_handlers(app, settings.open311.base_path)
     if settings.open311.cors_origins:
         app.add_middleware(
@@ -121,6 +124,27 @@ def mount_open311(app: FastAPI, runtime: Runtime) -> None:
             allow_origins=settings.open311.cors_origins,
         )
     # Batch acceptance runs as the "batch-acceptance" job of bot.jobs (one scheduler among all workers).
+
+
+def photos_only(router: APIRouter, city_url: str) -> APIRouter:
+    """The Open311 API of a bot that files into a remote city (``[remote] enabled``): only the photos it
+    stores, which the requests it files there link to. Its own GeoReport API would take reports that never
+    reach the city, under the bundled catalog's codes, and its discovery document would advertise that as
+    the production endpoint; every other path says, in the spec's error format, where the city's is."""
+    media = f"{router.prefix}/media/"
+    kept = APIRouter()
+    kept.routes.extend(route for route in router.routes if getattr(route, "path", "").startswith(media))
+    elsewhere = (
+        f"this bot files reports into the city's own Open311 GeoReport v2 endpoint, {city_url}; it serves "
+        "no GeoReport API of its own"
+    )
+
+    async def not_here(request: Request) -> Response:
+        return error_response(format_of(request.url.path), 404, elsewhere)
+
+    methods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
+    kept.routes.append(Route(f"{router.prefix}/{{path:path}}", not_here, methods=methods))
+    return kept
 
 
 class BodySizeLimit:

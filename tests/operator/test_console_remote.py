@@ -4,7 +4,7 @@ The "city" is this project's own server in a separate process, with Toronto's ca
 (``CSROWR-12`` "Road - Pot hole", which asks where on the road it is) are not the bundled catalog's, and
 one of them (``SWLMALB-02``) is mapped to no classifier class. The console shows the city's services by
 name, files an operator's decision into any of them, lists the reports the bot filed at the city with the
-status it last read, and counts them on the dashboard.
+status it last read, and counts them on the dashboard; the bot serves no GeoReport API of its own.
 """
 
 from __future__ import annotations
@@ -204,3 +204,33 @@ def test_the_console_works_from_the_citys_services_and_requests(
         assert sum(figures["volumes_by_service"]["CSROWR-12"]) == 1
         assert sum(figures["open_by_age"].values()) == 1  # the litter bin; the pothole is closed
         assert "Litter Bin - Graffiti Complaint" in alice.get("/operator/dashboard").text
+
+
+def test_the_bot_serves_no_open311_api_of_its_own_when_it_files_into_the_city(
+    deploy: Callable[..., AbstractContextManager[Deployment]],
+) -> None:
+    """Its embedded API took reports that never reached the city, under the bundled catalog's codes, and its
+    discovery document called that the production endpoint. Only the photos it stores are served."""
+    city_url = "https://open311.city.example/v2"
+    with deploy(remote={"enabled": True, "base_url": city_url}, jobs={"enabled": False}) as deployment:
+        api = f"{deployment.url}/open311/v2"
+        for method, path in (
+            ("GET", "/services.json"),
+            ("GET", "/discovery.json"),
+            ("GET", "/requests.json"),
+            ("POST", "/requests.json"),
+            ("GET", "/services/pothole.json"),
+        ):
+            answer = httpx.request(method, api + path, timeout=10)
+            assert answer.status_code == 404, (method, path, answer.text)
+            [error] = answer.json()
+            assert city_url in error["description"], error
+        in_xml = httpx.get(f"{api}/discovery.xml", timeout=10)
+        assert in_xml.status_code == 404
+        assert in_xml.headers["content-type"].startswith("text/xml")
+        assert city_url in in_xml.text
+        # The photos the bot stores (a resident's on Telegram, say), which its requests at the city link to,
+        # are still served.
+        stored = deployment.runtime.media.save(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
+        photo = httpx.get(f"{api}/media/{stored.name}", timeout=10)
+        assert (photo.status_code, photo.headers["content-type"]) == (200, "image/png")
