@@ -410,7 +410,12 @@ class RemoteSettings(Section):
     # The jurisdiction_id sent with every call to the city; empty sends none.
     jurisdiction_id: str = ""
     api_key: SecretStr | None = None
+    # How long a GET (services, definitions, tokens, statuses, a lookup) may take.
     timeout_seconds: Seconds = 10.0
+    # How long a POST of a report may take: longer, since a POST the city stores but answers too late for
+    # is searched for before it is sent again (GeoReport v2 has no idempotency key), and a slow city
+    # answers a POST slowest.
+    post_timeout_seconds: Seconds = 30.0
     # The city's service_code → the classifier's class it receives, for codes that differ from ours
     # (e.g. {"CSROWR-12" = "pothole"}); a code not listed is its own class.
     classifier_classes: dict[str, str] = Field(default_factory=dict)
@@ -423,6 +428,16 @@ class RemoteSettings(Section):
     def _base_url_when_enabled(self) -> RemoteSettings:
         if self.enabled and not self.base_url:
             raise ValueError("remote.base_url: not set; [remote] enabled = true needs the city's endpoint")
+        return self
+
+    @model_validator(mode="after")
+    def _post_waits_at_least_as_long(self) -> RemoteSettings:
+        if self.post_timeout_seconds < self.timeout_seconds:
+            raise ValueError(
+                f"remote.post_timeout_seconds: {self.post_timeout_seconds} is shorter than "
+                f"remote.timeout_seconds ({self.timeout_seconds}); a POST the city answers late is the one "
+                "that may be filed twice, so give it at least as long"
+            )
         return self
 
 

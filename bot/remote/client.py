@@ -2,7 +2,8 @@
 
 Failures come in two kinds, and callers treat them differently:
 - ``RemoteUnavailable``: try again later (timeouts, refused connections, 5xx, 429, a body that is not the
-  XML the spec promises);
+  XML the spec promises); ``RemoteTimedOut`` when the call was sent and its answer did not come in time,
+  so the city may have done it (a POST it stored);
 - ``RemoteRejected``: the city answered with a GeoReport error (4xx) — trying the same thing again will
   not help.
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 from xml.etree.ElementTree import Element, ParseError
@@ -27,6 +28,10 @@ class RemoteError(Exception):
 
 class RemoteUnavailable(RemoteError):
     """A transient failure: the same call may succeed later."""
+
+
+class RemoteTimedOut(RemoteUnavailable):
+    """The call reached the city but its answer did not come in time: the city may have acted on it."""
 
 
 class RemoteRejected(RemoteError):
@@ -95,6 +100,11 @@ class RemoteRequest:
     extra: dict[str, str] = field(default_factory=dict)
 
 
+def _w3c(moment: datetime) -> str:
+    """A W3C datetime in UTC ("2026-11-27T16:05:00Z"), as the spec's start_date and end_date take it."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def _text(element: Element, tag: str) -> str:
     child = element.find(tag)
     return (child.text or "").strip() if child is not None else ""
@@ -150,6 +160,7 @@ class GeoReportClient:
         jurisdiction_id: str = "",
         api_key: str | None = None,
         timeout_seconds: float = 10.0,
+        post_timeout_seconds: float | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         if not base_url.startswith(("http://", "https://")):
@@ -158,6 +169,8 @@ class GeoReportClient:
         self.jurisdiction_id = jurisdiction_id
         self._api_key = api_key
         self._http = httpx.AsyncClient(timeout=timeout_seconds, transport=transport)
+        # A POST the city answers late may be stored all the same: it is given longer than the GETs.
+        self._post_timeout = httpx.Timeout(post_timeout_seconds or timeout_seconds)
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -216,6 +229,7 @@ class GeoReportClient:
             content=urlencode(form).encode(),
             headers={"content-type": "application/x-www-form-urlencoded; charset=utf-8"},
             expect="service_requests",
+            timeout=self._post_timeout,
         )
         node = root.find("request")
         if node is None:
@@ -244,6 +258,16 @@ class GeoReportClient:
             "requests.xml",
             expect="service_requests",
             params={"service_request_id": ",".join(service_request_ids)},
+        )
+        return [_request_record(node) for node in root.findall("request")]
+
+    async def requests_of(self, service_code: str, start: datetime, end: datetime) -> list[RemoteRequest]:
+        """The requests of a service the city says were made between ``start`` and ``end`` (GET requests
+        with service_code, start_date and end_date; the fields beyond the client's own in ``extra``)."""
+        root = await self._get(
+            "requests.xml",
+            expect="service_requests",
+            params={"service_code": service_code, "start_date": _w3c(start), "end_date": _w3c(end)},
         )
         return [_request_record(node) for node in root.findall("request")]
 
@@ -282,7 +306,10 @@ class GeoReportClient:
         url = f"{self.base_url}/{path}"
         try:
             response = await self._http.request(method, url, **kwargs)
-        except httpx.TimeoutException as exc:
+        except (httpx.ReadTimeout, httpx.WriteTimeout) as exc:
+            # Sent, or being sent: the city may have it.
+            raise RemoteTimedOut(f"{method} {path} timed out") from exc
+        except httpx.TimeoutException as exc:  # no connection: nothing reached the city
             raise RemoteUnavailable(f"{method} {path} timed out") from exc
         except httpx.TransportError as exc:
             raise RemoteUnavailable(f"{method} {path} failed: {exc}") from exc

@@ -45,6 +45,9 @@ class RemoteSubmission(SQLModel, table=True):
     last_error: str | None = None
     # The review item a refused report became: what a person decided is what its reference now means.
     review_item_id: int | None = None
+    # When a POST of it was first sent and not answered in time: the city may have stored it, so before
+    # each POST after that the city's requests are searched for it (GeoReport v2 has no idempotency key).
+    unanswered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 

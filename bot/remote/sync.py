@@ -5,8 +5,11 @@
   retried with backoff for as long as it takes. A GeoReport error from the city goes to the operators'
   review queue with the city's reason, and the resident is told in plain words that a person will look at
   it; a refusal of the bot's key (401/403) is no fault of the report: it is held, logged as an error, and
-  sent again until the city takes the key (at once on the first run after a restart). Nothing is ever
-  deleted.
+  sent again until the city takes the key (at once on the first run after a restart). A POST whose answer
+  did not come in time may have been stored by the city all the same, and GeoReport v2 has no
+  idempotency key: before that report is POSTed again, the city's requests of its service since the first
+  try are searched for one with its description and place, which is adopted instead of filing it twice.
+  Nothing is ever deleted.
 - ``resolve_tokens``: asks the city what each token became.
 - ``poll_statuses``: GETs the requests someone follows (the bot's own, whose filer follows them, and the
   city's others a resident FOLLOWed, mirrored by ``RemoteBackend.track``) and logs every change of status,
@@ -23,7 +26,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import exists, func, or_, update
 from sqlmodel import Session, col, delete, select
@@ -34,7 +38,13 @@ from bot.config import RemoteSettings
 from bot.db import SessionFactory
 from bot.follows import Follow, follow, followers
 from bot.remote.backend import field_attributes, local_reference
-from bot.remote.client import GeoReportClient, RemoteRejected, RemoteRequest, RemoteUnavailable
+from bot.remote.client import (
+    GeoReportClient,
+    RemoteRejected,
+    RemoteRequest,
+    RemoteTimedOut,
+    RemoteUnavailable,
+)
 from bot.remote.records import RemoteRequestState, RemoteService, RemoteStatusChange, RemoteSubmission
 from bot.review.models import ReviewItem
 from bot.review.queue import ReviewQueue
@@ -44,6 +54,12 @@ log = logging.getLogger(__name__)
 
 # The city refusing the bot's own credentials, not the report: it waits until the key works.
 KEY_REFUSALS = frozenset({401, 403})
+# How far the city's clock may be from ours when its requests are searched for an unanswered POST.
+CLOCK_SKEW = timedelta(minutes=15)
+# A city that cuts descriptions: its cut one matches ours when at least this long and a start of ours.
+MIN_CUT_DESCRIPTION = 40
+# The city's point for a request may be snapped to a street or rounded: this close is the same place.
+SAME_PLACE_DEGREES = 0.0005
 
 # Closed requests are still polled this long after the city last changed them: cities reopen requests.
 KEEP_POLLING_CLOSED = timedelta(days=30)
@@ -58,6 +74,8 @@ class SyncReport:
     resolved: int = 0
     rejected: int = 0
     retried: int = 0
+    # Unanswered POSTs found stored at the city, adopted instead of POSTed again.
+    adopted: int = 0
     changes: int = 0
     services: int = 0
 
@@ -91,12 +109,12 @@ class RemoteSync:
             jurisdiction_id=remote.jurisdiction_id,
             api_key=remote.api_key.get_secret_value() if remote.api_key else None,
             timeout_seconds=remote.timeout_seconds,
+            post_timeout_seconds=remote.post_timeout_seconds,
         )
         backoff = Backoff(first_seconds=remote.retry_first_seconds, max_seconds=remote.retry_max_seconds)
         # A claimed report stays invisible to other runners a little longer than a POST can take.
-        return cls(
-            client, session_factory, review_queue, backoff=backoff, lease_seconds=remote.timeout_seconds * 3
-        )
+        lease = remote.post_timeout_seconds * 3
+        return cls(client, session_factory, review_queue, backoff=backoff, lease_seconds=lease)
 
     async def run_submissions(self) -> SyncReport:
         if not self._held_released:
@@ -144,6 +162,17 @@ class RemoteSync:
         claimed = self._claim("pending", "held")
         for index, row in enumerate(claimed):
             assert row.id is not None
+            if row.unanswered_at is not None:
+                try:
+                    stored_as = await self._stored_at_city(row)
+                except RemoteUnavailable as exc:
+                    # Not POSTed while the city cannot say whether it has it already.
+                    self._retry_later(row.id, f"searching the city for it failed: {exc}", report)
+                    continue
+                if stored_as is not None:
+                    self._adopt(row.id, stored_as, report)
+                    continue
+            sent_at = utcnow()
             try:
                 result = await self.client.post_request(row.fields)
             except RemoteRejected as exc:
@@ -152,6 +181,9 @@ class RemoteSync:
                     self._hold([r.id for r in claimed[index:] if r.id is not None], exc, report)
                     return
                 self._to_review(row.id, exc, report)
+                continue
+            except RemoteTimedOut as exc:
+                self._retry_later(row.id, str(exc), report, unanswered_at=sent_at)
                 continue
             except RemoteUnavailable as exc:
                 self._retry_later(row.id, str(exc), report)
@@ -234,12 +266,69 @@ class RemoteSync:
             )
         )
 
-    def _retry_later(self, submission_id: int, error: str, report: SyncReport) -> None:
+    async def _stored_at_city(self, row: RemoteSubmission) -> str | None:
+        """The city's number for ``row`` if a POST of it that went unanswered was stored: the earliest of
+        the service's requests since that POST with the same description and place that is no other
+        report's of the bot's. None when there is none, or when the city refuses the search (then it is
+        POSTed again: better twice than lost)."""
+        assert row.unanswered_at is not None
+        fields = row.fields
+        try:
+            found = await self.client.requests_of(
+                str(fields.get("service_code", "")),
+                as_utc(row.unanswered_at) - CLOCK_SKEW,
+                utcnow() + CLOCK_SKEW,
+            )
+        except RemoteRejected as exc:
+            log.warning(
+                "the city cannot be searched for remote submission %s, whose POST went unanswered (%s): "
+                "posting it again, which files it twice if the city stored the first",
+                row.id,
+                exc,
+            )
+            return None
+        same = [request for request in found if request.service_request_id and _same_report(fields, request)]
+        if not same:
+            return None
+        with self.session_factory() as session:
+            taken = set(
+                session.exec(
+                    select(RemoteSubmission.service_request_id).where(
+                        col(RemoteSubmission.service_request_id).in_([r.service_request_id for r in same])
+                    )
+                ).all()
+            )
+        free = [request for request in same if request.service_request_id not in taken]
+        if not free:
+            return None
+        return min(free, key=_requested_at).service_request_id
+
+    def _adopt(self, submission_id: int, request_id: str, report: SyncReport) -> None:
+        with self.session_factory() as session:
+            stored = session.get(RemoteSubmission, submission_id)
+            assert stored is not None
+            stored.last_error = None
+            self._record_number(session, stored, request_id)
+            session.add(stored)
+            session.commit()
+        report.adopted += 1
+        log.warning(
+            "remote submission %s: the city had stored the POST it did not answer in time, as request %s; "
+            "taken as it is, not posted again",
+            submission_id,
+            request_id,
+        )
+
+    def _retry_later(
+        self, submission_id: int, error: str, report: SyncReport, *, unanswered_at: datetime | None = None
+    ) -> None:
         with self.session_factory() as session:
             stored = session.get(RemoteSubmission, submission_id)
             assert stored is not None
             stored.attempts += 1
             stored.last_error = error
+            # The first unanswered POST: what the city may hold dates from it.
+            stored.unanswered_at = stored.unanswered_at or unanswered_at
             stored.next_attempt_at = utcnow() + timedelta(seconds=self.backoff.delay(stored.attempts))
             stored.updated_at = utcnow()
             session.add(stored)
@@ -423,6 +512,32 @@ class RemoteSync:
             session.commit()
         report.services = len(rows)
         return report
+
+
+def _same_report(fields: dict[str, Any], found: RemoteRequest) -> bool:
+    """Whether the city's ``found`` is the report POSTed as ``fields``: its service, its description (the
+    whitespace aside, or cut by the city to a long enough start of it) and, where both have one, its point."""
+    if found.service_code and found.service_code != fields.get("service_code"):
+        return False
+    ours = " ".join(str(fields.get("description", "")).split())
+    theirs = " ".join(found.extra.get("description", "").split())
+    cut = theirs.rstrip(".… ")
+    if not theirs or (theirs != ours and not (len(cut) >= MIN_CUT_DESCRIPTION and ours.startswith(cut))):
+        return False
+    lat, long = _coordinate(fields.get("lat")), _coordinate(fields.get("long"))
+    their_lat, their_long = _coordinate(found.extra.get("lat")), _coordinate(found.extra.get("long"))
+    if lat is None or long is None or their_lat is None or their_long is None:
+        return True  # an address, or a city that does not say where: the words decide
+    return abs(lat - their_lat) <= SAME_PLACE_DEGREES and abs(long - their_long) <= SAME_PLACE_DEGREES
+
+
+def _requested_at(request: RemoteRequest) -> datetime:
+    """When the city says ``request`` was made (the earliest of several is the first POST's)."""
+    value = request.extra.get("requested_datetime", "")
+    try:
+        return as_utc(datetime.fromisoformat(value.replace("Z", "+00:00")))
+    except ValueError:
+        return datetime.max.replace(tzinfo=UTC)
 
 
 def _coordinate(value: object) -> float | None:

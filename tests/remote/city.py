@@ -90,7 +90,8 @@ enabled = false
 
 class FlakyProxy:
     """Forwards every request to the city, except the next ``fail`` (answered with ``status``), the next
-    ``garble`` (answered 200 with a body that is not XML) and the next ``stall``. Counts what it saw."""
+    ``garble`` (answered 200 with a body that is not XML) and the next ``stall``; the next ``late`` POSTs
+    are answered late. Counts what it saw."""
 
     def __init__(self, upstream: str) -> None:
         self.upstream = upstream
@@ -106,6 +107,10 @@ class FlakyProxy:
         self.hold_lookups: threading.Event | None = None
         # The next ``fail_lookups`` GETs of one request are answered 503 (the sync job's lists pass).
         self.fail_lookups = 0
+        # The next ``late`` POSTs reach the city, which stores them, and its answer comes ``late_seconds``
+        # later: a slow city under load, whose answer the bot may stop waiting for.
+        self.late = 0
+        self.late_seconds = 2.0
         self.seen: list[str] = []
         self.app = Starlette(routes=[Route("/{path:path}", self._forward, methods=["GET", "POST"])])
 
@@ -138,6 +143,9 @@ class FlakyProxy:
                 content=await request.body(),
                 headers={"content-type": request.headers.get("content-type", "")},
             )
+        if request.method == "POST" and self.late > 0:
+            self.late -= 1
+            await asyncio.sleep(self.late_seconds)
         return Response(
             upstream.content, upstream.status_code, media_type=upstream.headers.get("content-type")
         )

@@ -19,7 +19,7 @@ from sqlmodel import select
 
 from bot.backend import Draft
 from bot.backoff import Backoff
-from bot.config import Settings, load_settings
+from bot.config import RemoteSettings, Settings, load_settings
 from bot.conversation import ConversationEngine, DialogueState, Turn
 from bot.db import SessionFactory, make_engine, make_session_factory, migrate
 from bot.follow_commands import follow_command_hooks
@@ -188,6 +188,8 @@ async def test_a_report_survives_a_5xx_burst_and_bad_xml_and_is_filed_once(
     assert [(r["service_request_id"], r["description"]) for r in held] == [(request_id, words)]
     same_words = [r for r in city_requests(city, service_code="pothole") if r["description"] == words]
     assert len(same_words) == 1  # filed once, not once per retry
+    # A 5xx or a bad body means the city did not take it: sent again without searching the city for it.
+    assert "GET /requests.xml" not in proxy.seen
 
     # The filer learns the city's number, once, however often the notifier runs.
     assert notify(sessions) == 1
@@ -513,6 +515,64 @@ async def test_a_city_that_does_not_answer_in_time_is_asked_again(
         assert request_id
     finally:
         await impatient.aclose()
+
+
+async def test_a_post_the_city_stores_but_answers_too_late_for_is_found_not_filed_again(
+    remote: dict[str, Any], sessions: SessionFactory, city: City, city_key: str
+) -> None:
+    """Before: every timed-out POST was sent again, and a slow city that stored each one had the report
+    once per try (five requests for one report at the Chicago tester's)."""
+    proxy = remote["proxy"]
+    backend: RemoteBackend = remote["backend"]
+    await remote["sync"].refresh_catalog()
+    impatient = GeoReportClient(remote["client"].base_url, api_key=city_key, timeout_seconds=0.5)
+    sync = RemoteSync(impatient, sessions, remote["queue"], backoff=FAST, lease_seconds=5)
+    try:
+        words = f"pothole the slow city stores {time.time_ns()}"
+        reference = file_report(sessions, backend, "pothole", words, "sal")
+        proxy.late, proxy.late_seconds = 1, 1.5
+        await sync.run_submissions()
+        row = submission(sessions, reference)
+        assert (row.state, row.last_error) == ("pending", "POST requests.xml timed out")
+        stored = [r for r in city_requests(city, service_code="pothole") if r["description"] == words]
+        assert len(stored) == 1  # the city has it, though the bot never heard its answer
+
+        request_id = await submit_until_filed(sync, sessions, reference, timeout=60)
+        assert request_id == stored[0]["service_request_id"]
+        assert proxy.seen.count("POST /requests.xml") == 1  # found by searching, not posted again
+        assert len([r for r in city_requests(city, service_code="pothole") if r["description"] == words]) == 1
+        assert notify(sessions) == 1
+        assert outbox_texts(sessions, "sal") == [
+            f"Your report {reference} is now filed as #{request_id} (Pothole). Reply STATUS for updates."
+        ]
+    finally:
+        await impatient.aclose()
+
+
+async def test_a_post_is_given_longer_than_a_get(
+    remote: dict[str, Any], sessions: SessionFactory, city: City, city_key: str
+) -> None:
+    """remote.post_timeout_seconds: a city slow to answer POSTs (as cities under load are) is waited for,
+    while GETs keep remote.timeout_seconds. Before, both had timeout_seconds, and the POST was sent again."""
+    proxy = remote["proxy"]
+    backend: RemoteBackend = remote["backend"]
+    await remote["sync"].refresh_catalog()
+    settings = RemoteSettings(
+        enabled=True,
+        base_url=remote["client"].base_url,
+        api_key=city_key,
+        timeout_seconds=0.5,
+        post_timeout_seconds=10,
+    )
+    sync = RemoteSync.from_settings(settings, sessions, remote["queue"])
+    try:
+        reference = file_report(sessions, backend, "pothole", f"pothole slowly taken {time.time_ns()}", "ty")
+        proxy.late, proxy.late_seconds = 1, 1.5
+        await sync.run_submissions()
+        row = submission(sessions, reference)
+        assert (row.state, row.attempts) == ("filed", 1)
+    finally:
+        await sync.client.aclose()
 
 
 async def file_at_city(city: City, city_key: str, words: str) -> str:

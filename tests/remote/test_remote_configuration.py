@@ -79,3 +79,17 @@ def test_a_city_that_takes_reports_without_a_key_may_be_given_none(
     )
     code = check(tmp_path, toml)
     assert code == 0, capsys.readouterr().err
+
+
+def test_a_post_timeout_shorter_than_the_get_timeout_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    toml = (
+        'data_dir = "data"\n[remote]\nenabled = true\nbase_url = "https://api.city.example.org/open311/v2"\n'
+        "timeout_seconds = 10\npost_timeout_seconds = 5\n"
+    )
+    code = check(tmp_path, toml)
+    error = capsys.readouterr().err
+    assert code == 2, error
+    assert error.startswith("open311-bot: configuration error: "), error
+    assert "remote.post_timeout_seconds: 5.0 is shorter than remote.timeout_seconds (10.0)" in error, error
