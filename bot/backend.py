@@ -27,8 +27,10 @@ class ServiceSummary:
     names: tuple[tuple[str, str], ...] = ()
 
     def name_in(self, language: str) -> str:
-        """The name a resident who writes in ``language`` reads (the catalog's own when not translated)."""
-        return next((name for lang, name in self.names if lang == language), self.name)
+        """The name a resident who writes in ``language`` reads (the catalog's own when not translated); a
+        script of a language reads the language's ("zh-Hant": "zh", which the reply's template converts)."""
+        names = dict(self.names)
+        return names.get(language) or names.get(language.split("-")[0]) or self.name
 
 
 def find_service(services: Sequence[ServiceSummary], code_or_name: str) -> ServiceSummary | None:
@@ -72,10 +74,12 @@ class AttributeSpec:
     translations: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = ()
 
     def in_language(self, language: str) -> AttributeSpec:
-        """The attribute as a resident who writes in ``language`` is asked it (as it is, untranslated)."""
-        for lang, description, values in self.translations:
-            if lang == language:
-                return replace(self, description=description, values=values, translations=())
+        """The attribute as a resident who writes in ``language`` is asked it (as it is, untranslated); as
+        ``ServiceSummary.name_in``, "zh-Hant" is asked in "zh" where the catalog has no "zh-Hant"."""
+        for wanted in dict.fromkeys((language, language.split("-")[0])):
+            for lang, description, values in self.translations:
+                if lang == wanted:
+                    return replace(self, description=description, values=values, translations=())
         return self
 
 

@@ -51,6 +51,7 @@ from bot.backend import (
     ranked_services,
     service_name_in,
 )
+from bot.chinese_script import with_script
 from bot.clock import as_utc, utcnow
 from bot.follows import follow_filed
 from bot.location_confirmation import needs_confirmation, on_the_street
@@ -391,6 +392,7 @@ class ConversationEngine:
         answering: bool = False,
     ) -> str:
         said_in = command.language if command is not None else small_talk.language if small_talk else None
+        before = resident.language
         if turn.language_hint:
             resident.language = self.templates.language_for(turn.language_hint)
         elif said_in is not None:  # "AYUDA", "hola": few letters, but they say which language
@@ -401,6 +403,8 @@ class ConversationEngine:
             # An answer to the bot's question keeps the language of the report: "5th St and Market St"
             # after "hay un bache" was read as English and the report filed in English.
             resident.language = self.templates.language_for(self._understander().detect_language(turn.text))
+        # Chinese in the script the resident writes ("街燈壞咗": zh-Hant), kept like the language itself.
+        resident.language = with_script(resident.language, turn.text, before)
         return self.templates.language_for(resident.language)
 
     # -- commands --------------------------------------------------------------------------------------
@@ -1138,7 +1142,10 @@ class _Replies:
                 channel=self.turn.channel,
                 resident_id=self.turn.resident_id,
                 text=text,
-                choices=choices,
+                # The labels of the catalog's names in the reply's script, as the text is.
+                choices=tuple(
+                    replace(c, label=self.templates.in_script(c.label, self.language)) for c in choices
+                ),
                 reply_to=self.turn.reply_to,
                 opt_out_confirmation=opt_out_confirmation,
             )

@@ -5,14 +5,20 @@ a TOML file with ``[en]``, ``[es]``, ``[zh]`` (or other language) tables that ov
 language lacks falls back to the default language, then to English. Unknown keys and placeholders the bot
 does not fill are refused when the file is loaded, so a typo in a city's file fails at start-up, not in a
 resident's conversation.
+
+Residents who write traditional characters (language ``zh-Hant``, see ``bot.chinese_script``) read the
+``[zh]`` replies converted to traditional, the city's ``[zh]`` rewording included; a ``[zh-Hant]`` table
+in the city's file gives them wording of its own, key by key, before that.
 """
 
 from __future__ import annotations
 
 import string
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+
+from bot.chinese_script import TRADITIONAL, is_traditional, to_traditional
 
 BUNDLED_DIR = Path(__file__).parent / "templates"
 BUNDLED_LANGUAGES = ("en", "es", "zh")
@@ -67,18 +73,20 @@ class TemplateError(ValueError):
 class Templates:
     def __init__(self, by_language: Mapping[str, Mapping[str, str]], default_language: str = "en") -> None:
         self._by_language = {lang: dict(keys) for lang, keys in by_language.items()}
-        self.default_language = default_language if default_language in self._by_language else "en"
+        self.default_language = default_language if default_language in self.languages else "en"
 
     @property
     def languages(self) -> frozenset[str]:
-        return frozenset(self._by_language)
+        """The languages replies can be written in: each table's, and Chinese in traditional characters."""
+        return frozenset(self._by_language) | ({TRADITIONAL} if "zh" in self._by_language else set())
 
     def language_for(self, language: str | None) -> str:
-        """The language replies are written in: the resident's when we have it, else the default."""
+        """The language replies are written in: the resident's when we have it, else the default. Chinese
+        keeps its script ("zh-TW", "zh-Hant" -> "zh-Hant"); other tags their language ("es-MX" -> "es")."""
         if language:
             base = language.lower().split("-")[0].split("_")[0]
             if base in self._by_language:
-                return base
+                return TRADITIONAL if base == "zh" and is_traditional(language) else base
         return self.default_language
 
     def status_word(self, status: str, language: str | None = None) -> str:
@@ -96,7 +104,7 @@ class Templates:
         text = (text or "").strip()
         if not text:
             return ""
-        lang = self.language_for(language)
+        lang = self.language_for(language).split("-")[0]
         if lang not in _NO_SPACE_BETWEEN_SENTENCES:
             return f" {text}" if text.rstrip(_CLOSING).endswith(_SENTENCE_ENDS) else f" {text}."
         if text.rstrip(_CLOSING).endswith(_LATIN_SENTENCE_ENDS):
@@ -104,14 +112,28 @@ class Templates:
         return text if text.rstrip(_CLOSING).endswith(_SENTENCE_ENDS) else f"{text}。"
 
     def render(self, key: str, language: str | None = None, **values: object) -> str:
-        lang = self.language_for(language)
-        for candidate in (lang, self.default_language, "en"):
-            text = self._by_language.get(candidate, {}).get(key)
+        for table, traditional in self._tables(self.language_for(language)):
+            text = self._by_language.get(table, {}).get(key)
             if text is not None:
                 rendered = text.format_map({name: str(value) for name, value in values.items()})
                 # A space a value ends with (a following sentence in Chinese) does not end the message.
-                return rendered if text[-1:].isspace() else rendered.rstrip()
+                rendered = rendered if text[-1:].isspace() else rendered.rstrip()
+                # The values too: the catalog's zh name of the service, an operator's reason.
+                return to_traditional(rendered) if traditional else rendered
         raise KeyError(f"no template {key!r}")
+
+    def in_script(self, text: str, language: str | None = None) -> str:
+        """``text`` (a choice's label: a service's or an attribute value's zh name) in the script replies
+        in ``language`` are written in: traditional characters for ``zh-Hant``, else as it is."""
+        return to_traditional(text) if self.language_for(language) == TRADITIONAL else text
+
+    def _tables(self, language: str) -> Iterator[tuple[str, bool]]:
+        """The tables a key is looked up in, in order, each with whether its text is to be converted to
+        traditional characters: the language's, then its base language's ("zh-Hant", then "zh"), the
+        default language's, English."""
+        for tag in (language, self.default_language, "en"):
+            for table in dict.fromkeys((tag, tag.split("-")[0])):
+                yield table, tag == TRADITIONAL
 
 
 def load_templates(override_file: Path | None = None, default_language: str = "en") -> Templates:
@@ -135,7 +157,7 @@ def load_templates(override_file: Path | None = None, default_language: str = "e
                 raise TemplateError(f"{override_file}: [{language}] has unknown keys {sorted(unknown)}")
             keys = _read_table(override_file, table, language)
             by_language.setdefault(language, {}).update(keys)
-    if default_language not in by_language:
+    if default_language not in by_language and default_language != TRADITIONAL:
         raise TemplateError(f"no templates for the default language {default_language!r}")
     return Templates(by_language, default_language)
 

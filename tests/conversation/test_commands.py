@@ -52,6 +52,8 @@ STOPPED = {
     "en": "You will get no more messages from us.",
     "es": "No recibirá más mensajes nuestros.",
     "zh": "您将不会再收到我们的消息。",
+    # Written in traditional characters, answered in them.
+    "zh-Hant": "您將不會再收到我們的消息。",
 }
 
 
@@ -70,9 +72,9 @@ STOPPED = {
         # Each of these started a report, and the resident kept getting messages.
         ("ya no me manden mensajes porfa", "es", "INICIAR"),
         ("no quiero recibir mas mensajes", "es", "INICIAR"),
-        ("別再發了", "zh", "開始"),
+        ("別再發了", "zh-Hant", "開始"),
         ("唔好再send嘢俾我", "zh", "開始"),
-        ("唔該停止發送", "zh", "开始"),
+        ("唔該停止發送", "zh-Hant", "开始"),
     ],
 )
 def test_stop_in_the_words_residents_text(bot: RunningBot, text: str, language: str, start: str) -> None:

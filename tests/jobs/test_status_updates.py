@@ -281,7 +281,7 @@ def test_an_update_reads_as_written_in_each_language_and_says_whether_the_status
             f"{en}it is still open. Flickering again. Expected by 2026-12-02. {en_stop}",
         ]
         es = f"Novedad del reporte #{request_id} (Bache): "
-        es_stop = f"Responda UNFOLLOW {request_id} para no recibir más novedades."
+        es_stop = f"Responda DEJAR DE SEGUIR {request_id} para no recibir más novedades."
         assert sent["lucia"] == [
             f"{es}ahora está cerrado. Lamp replaced. {es_stop}",
             f"{es}ahora está abierto. Flickering again. {es_stop}",
