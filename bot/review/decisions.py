@@ -41,6 +41,8 @@ class Approval:
     # service is filed).
     attributes: dict[str, str | list[str]] | None = None
     details_for: str = ""
+    # The description to file instead of the resident's words (a city refused them: too long, say).
+    description: str = ""
 
 
 def _snapshot(item: ReviewItem) -> dict[str, Any]:
@@ -119,6 +121,7 @@ def approve(console: Console, session: Session, actor: Actor, item_id: int, appr
         item_id,
         actor.name,
         service_code=code,
+        description=approval.description.strip() or None,
         lat=lat,
         long=long,
         address_string=address or None,

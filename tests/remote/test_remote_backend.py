@@ -852,3 +852,57 @@ def test_an_operator_files_a_queued_report_at_the_city_with_its_answers_and_its_
         assert float(held["lat"]) == pytest.approx(37.7524, abs=0.002)
         assert float(held["long"]) == pytest.approx(-122.4184, abs=0.002)
         assert sent[f"pothole by the library {stamp}"].fields["attribute[size]"] == "medium"
+
+
+def test_an_operator_shortens_a_description_the_city_refused_and_files_it(
+    city: City, city_key: str, settings: Settings
+) -> None:
+    """A city that takes fewer characters than the resident wrote (Chicago: 2,000) refuses the report; it
+    comes back to the queue and the operator files it with a description of their own. Before: the
+    resident was told "400: description: ...", and nothing could be done."""
+    remote = {
+        "enabled": True,
+        "base_url": city.api,
+        "api_key": city_key,
+        "timeout_seconds": 15.0,
+        "retry_first_seconds": 0.2,
+        "retry_max_seconds": 1.0,
+    }
+    jobs = {"enabled": True, "remote_submit_seconds": 0.3, "remote_sync_seconds": 0.5}
+    stamp = time.time_ns()
+    with running_bot(settings, remote=remote, jobs=jobs) as bot:
+        wait_for_city_catalog(bot)
+        backend = bot.messaging.backend
+        assert isinstance(backend, RemoteBackend)
+        long_words = f"pothole {stamp} " + "and it keeps getting worse every day " * 120  # over 4,000
+        with bot.runtime.sessions() as session:
+            filed = backend.file(
+                Draft("pothole", long_words, "local", 37.7793, -122.4193, attributes={"size": "large"}),
+                session,
+            )
+            follow_filed(session, None, filed.token, "local", "ned")
+            session.commit()
+
+        def item() -> ReviewItem | None:
+            with bot.runtime.sessions() as session:
+                return session.exec(select(ReviewItem).where(ReviewItem.resident_id == "ned")).first()
+
+        wait_for(lambda: item() is not None, timeout=60, what="the refused report in the review queue")
+        refused = item()
+        assert refused is not None
+        assert refused.id is not None
+        assert "description" in refused.reason
+        assert refused.text == long_words
+
+        short = f"Deep pothole {stamp}, getting worse every day."
+        console = bot.app.state.operator_console
+        with bot.runtime.sessions() as session:
+            approval = decisions.Approval(description=short)
+            decisions.approve(console, session, decisions.Actor("maria"), refused.id, approval)
+            session.commit()
+
+        def at_city() -> list[dict[str, str]]:
+            return [r for r in city_requests(city, service_code="pothole") if str(stamp) in r["description"]]
+
+        wait_for(lambda: len(at_city()) == 1, timeout=60, what="the shortened report at the city")
+        assert at_city()[0]["description"] == short
