@@ -128,6 +128,7 @@ def approve(console: Console, session: Session, actor: Actor, item_id: int, appr
         attributes=_answers(item, approval, code, original),
     )
     _learn(
+        console,
         session,
         actor,
         item_id,
@@ -153,6 +154,7 @@ def _answers(
 
 
 def _learn(
+    console: Console,
     session: Session,
     actor: Actor,
     item_id: int,
@@ -170,7 +172,8 @@ def _learn(
         operator=actor.name,
         text=item.text,
         language=item.language,
-        predicted_code=view.top_code,
+        # The class of the service suggested (a city's code, "CSROWR-12", was compared with "pothole").
+        predicted_code=console.classifier_class_for(view.top_code),
         predicted_confidence=view.top_confidence,
         service_code=service_code,
         location_text=location_text,
@@ -184,7 +187,7 @@ def reject(console: Console, session: Session, actor: Actor, item_id: int, reaso
     before = _snapshot(item)
     view = views.item_view(item, claim_minutes=console.claim_minutes)
     decided = console.queue.reject(session, item_id, actor.name, reason)
-    _learn(session, actor, item_id, item, view, service_code="", rejected=True)
+    _learn(console, session, actor, item_id, item, view, service_code="", rejected=True)
     _audit(session, actor, "reject", item_id, before, decided)
     return decided
 

@@ -967,13 +967,13 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
         console.geocode = geocode
 
         def classify(text: str) -> str:
-            # The same rule as the suggestion stored with each decision (its top service): the model's
-            # raw top class is "other" for most vague messages, which no service receives, and the page
-            # read 0% agreement where the stored suggestions agreed 62%.
+            # The same rule as the suggestion stored with each decision (its top service, by its class as
+            # decisions are labelled): the model's raw top class is "other" for most vague messages, which
+            # no service receives, and the page read 0% agreement where the stored suggestions agreed 62%.
             prediction = understander.classify(text)
             ranked = [(prediction.service_code, prediction.confidence), *prediction.alternatives]
             services = ranked_services(ranked, messaging.backend.services())
-            return services[0][0] if services else "other"
+            return services[0][1] if services else "other"
 
         console.classify = classify
 

@@ -205,6 +205,14 @@ def test_the_console_works_from_the_citys_services_and_requests(
         assert sum(figures["open_by_age"].values()) == 1  # the litter bin; the pothole is closed
         assert "Litter Bin - Graffiti Complaint" in alice.get("/operator/dashboard").text
 
+        # What operators taught the bot, in the classifier's classes: approving the suggested pothole service
+        # agrees with the bot (it was "CSROWR-12" against "pothole", a disagreement); the litter bin, which
+        # no class goes to, corrects it.
+        learned = alice.get("/operator/api/learning").json()
+        for report in (learned, learned["current_model"]):
+            assert (report["examples"], report["agreed"]) == (2, 1), learned
+            assert report["confused_pairs"] == [{"suggested": "graffiti", "chosen": "SWLMALB-02", "count": 1}]
+
 
 def test_the_bot_serves_no_open311_api_of_its_own_when_it_files_into_the_city(
     deploy: Callable[..., AbstractContextManager[Deployment]],
