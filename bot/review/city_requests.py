@@ -74,6 +74,8 @@ class CityRequest:
     attempts: int
     # Why the last attempt failed, or why the city refused it.
     last_error: str | None
+    # The review item a report the city refused became, for a person to file again.
+    review_item_id: int | None = None
 
     @property
     def status_label(self) -> str:
@@ -104,6 +106,7 @@ class CityRequest:
             "checked_datetime": self.checked_at.isoformat() if self.checked_at else None,
             "attempts": self.attempts,
             "error": self.last_error,
+            "review_item_id": self.review_item_id,
         }
 
 
@@ -266,6 +269,7 @@ def _view(
         checked_at=as_utc(state.checked_at) if state is not None else None,
         attempts=submission.attempts,
         last_error=submission.last_error,
+        review_item_id=submission.review_item_id,
     )
 
 

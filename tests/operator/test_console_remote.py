@@ -213,6 +213,26 @@ def test_the_console_works_from_the_citys_services_and_requests(
             assert (report["examples"], report["agreed"]) == (2, 1), learned
             assert report["confused_pairs"] == [{"suggested": "graffiti", "chosen": "SWLMALB-02", "count": 1}]
 
+        # A report the city refuses (a description over its 4,000 characters) is listed as refused, and its
+        # page leads to the review item it became, where a person files it again.
+        report_as_resident(deployment.url, "cy", "The pothole is deep. " * 200 + "At Market St and 5th St")
+        long_item = review_item_of(deployment.runtime, "cy")
+        approve = f"/operator/api/queue/{long_item}/approve"
+        body = {"service_code": "CSROWR-12", "attributes": {"lane": "curb_lane"}}
+        assert alice.post(approve, json=body, headers={"X-CSRF-Token": csrf}).status_code == 200
+        wait_for(
+            lambda: alice.get("/operator/api/requests", params={"status": "refused"}).json()["total"] == 1,
+            timeout=60,
+            what="the city's refusal",
+        )
+        [refused_row] = alice.get("/operator/api/requests", params={"status": "refused"}).json()["requests"]
+        assert "description" in refused_row["error"], refused_row
+        again = refused_row["review_item_id"]
+        assert again not in (None, long_item)
+        shown = alice.get(f"/operator/requests/{refused_row['reference']}").text
+        assert f'a person files it again from <a href="/operator/queue/{again}">review #{again}</a>' in shown
+        assert alice.get("/operator/api/dashboard").json()["bot_filed"] == 2  # the refused one left out
+
 
 def test_the_bot_serves_no_open311_api_of_its_own_when_it_files_into_the_city(
     deploy: Callable[..., AbstractContextManager[Deployment]],
