@@ -22,6 +22,7 @@ import typing
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AfterValidator,
@@ -40,6 +41,8 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 from pydantic_settings.exceptions import SettingsError
+
+from bot.clock import DEFAULT_TIME_ZONE
 
 ENV_PREFIX = "OPEN311_BOT_"
 CONFIG_ENV_VAR = "OPEN311_BOT_CONFIG"
@@ -89,6 +92,17 @@ def _url_path(value: str) -> str:
     return value
 
 
+def _time_zone(value: str) -> str:
+    name = value.strip()
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):  # not found is a KeyError; "../x" a ValueError
+        raise ValueError(
+            f'no time zone is called {value!r}; give an IANA name such as "America/Chicago" or "UTC"'
+        ) from None
+    return name
+
+
 def _port(value: int) -> int:
     if not 1 <= value <= 65535:
         raise ValueError(f"must be a port number from 1 to 65535, not {value}")
@@ -103,6 +117,7 @@ HttpUrl = Annotated[str, AfterValidator(_http_url)]
 OptionalHttpUrl = Annotated[str | None, AfterValidator(_optional_http_url)]
 UrlPath = Annotated[str, AfterValidator(_url_path)]
 Port = Annotated[int, AfterValidator(_port)]
+TimeZoneName = Annotated[str, AfterValidator(_time_zone)]
 
 # The photo types uploads may have: the ones bot.open311.media recognises from a file's bytes.
 MEDIA_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp")
@@ -467,6 +482,9 @@ class Settings(BaseSettings):
     data_dir: Path = Path("var")
     # Empty means SQLite (WAL) at data_dir/open311.db; a postgresql:// URL shares the load among workers.
     database_url: str | None = None
+    # The city's time zone (an IANA name): the dates and times residents and operators read are in it.
+    # Everything is stored in UTC. San Francisco's, like the other defaults.
+    time_zone: TimeZoneName = DEFAULT_TIME_ZONE
     server: ServerSettings = Field(default_factory=ServerSettings)
     open311: Open311Settings = Field(default_factory=Open311Settings)
     intents: IntentsSettings = Field(default_factory=IntentsSettings)
@@ -529,6 +547,11 @@ class Settings(BaseSettings):
                 f'{self.server.public_url!r} (or set telegram.mode = "polling")'
             )
         return self
+
+    @property
+    def city_zone(self) -> ZoneInfo:
+        """``time_zone`` as a ``tzinfo``, for showing a stored (UTC) moment as the city reads it."""
+        return ZoneInfo(self.time_zone)
 
     @property
     def unset_references(self) -> dict[str, str]:

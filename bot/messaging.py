@@ -26,7 +26,7 @@ from bot.follow_commands import follow_command_hooks
 from bot.outbox import RetryPolicy
 from bot.review.queue import ReviewQueue
 from bot.runtime import Runtime
-from bot.templates import Templates, load_templates
+from bot.templates import Templates, configured_templates
 from bot.understanding import pipeline_from_settings
 from channels.base import Channel
 from channels.registry import ChannelUnavailable, build_channels
@@ -49,7 +49,7 @@ class Messaging:
 def build_messaging(runtime: Runtime, *, understander: Understander | None = None) -> Messaging:
     settings = runtime.settings
     conversation = settings.conversation
-    templates = load_templates(conversation.templates_file, conversation.default_language)
+    templates = configured_templates(settings)
     backend = _backend(runtime)
     understander = understander or pipeline_from_settings(settings.intents)
     review_queue = ReviewQueue(backend, templates)

@@ -213,7 +213,7 @@ def render_update(
     notes = templates.following_sentence(change.status_notes, lang)
     expected = ""
     if change.expected_datetime is not None:
-        expected = templates.render("expected_by", lang, date=change.expected_datetime.strftime("%Y-%m-%d"))
+        expected = templates.render("expected_by", lang, date=templates.date(change.expected_datetime))
     return templates.render(
         "status_update" if change.status_changed else "status_update_same_status",
         lang,

@@ -16,9 +16,16 @@ from __future__ import annotations
 import string
 import tomllib
 from collections.abc import Iterator, Mapping
+from datetime import datetime, tzinfo
 from pathlib import Path
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from bot.chinese_script import TRADITIONAL, is_traditional, to_traditional
+from bot.clock import DEFAULT_TIME_ZONE, local_date
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 BUNDLED_DIR = Path(__file__).parent / "templates"
 BUNDLED_LANGUAGES = ("en", "es", "zh")
@@ -71,9 +78,21 @@ class TemplateError(ValueError):
 
 
 class Templates:
-    def __init__(self, by_language: Mapping[str, Mapping[str, str]], default_language: str = "en") -> None:
+    def __init__(
+        self,
+        by_language: Mapping[str, Mapping[str, str]],
+        default_language: str = "en",
+        *,
+        time_zone: tzinfo | None = None,
+    ) -> None:
         self._by_language = {lang: dict(keys) for lang, keys in by_language.items()}
         self.default_language = default_language if default_language in self.languages else "en"
+        # The city's: a date a resident reads is the day it is there ("Expected by ...").
+        self.time_zone = time_zone or ZoneInfo(DEFAULT_TIME_ZONE)
+
+    def date(self, moment: datetime) -> str:
+        """The day of ``moment`` (stored in UTC) in the city: "2026-12-01" for a crew's 8 pm in Chicago."""
+        return local_date(moment, self.time_zone)
 
     @property
     def languages(self) -> frozenset[str]:
@@ -136,7 +155,18 @@ class Templates:
                 yield table, tag == TRADITIONAL
 
 
-def load_templates(override_file: Path | None = None, default_language: str = "en") -> Templates:
+def configured_templates(settings: Settings) -> Templates:
+    """The templates a deployment replies with: ``[conversation]``'s file and default language, in the
+    city's time zone."""
+    conversation = settings.conversation
+    return load_templates(
+        conversation.templates_file, conversation.default_language, time_zone=settings.city_zone
+    )
+
+
+def load_templates(
+    override_file: Path | None = None, default_language: str = "en", *, time_zone: tzinfo | None = None
+) -> Templates:
     by_language: dict[str, dict[str, str]] = {}
     for language in BUNDLED_LANGUAGES:
         path = BUNDLED_DIR / f"{language}.toml"
@@ -159,7 +189,7 @@ def load_templates(override_file: Path | None = None, default_language: str = "e
             by_language.setdefault(language, {}).update(keys)
     if default_language not in by_language and default_language != TRADITIONAL:
         raise TemplateError(f"no templates for the default language {default_language!r}")
-    return Templates(by_language, default_language)
+    return Templates(by_language, default_language, time_zone=time_zone)
 
 
 def _read_table(source: Path, table: Mapping[str, object], language: str) -> dict[str, str]:

@@ -117,6 +117,7 @@ CASES: dict[str, Case] = {
         "", ("OPEN311_BOT_SERVR__PORT:", "servr.port"), env={"OPEN311_BOT_SERVR__PORT": "8615"}
     ),
     "misspelt key in a section": Case('[intents]\nmodl_path = "x"\n', ("intents.modl_path:",)),
+    "misspelt time zone": Case('time_zone = "America/Chicgo"\n', ("time_zone:", "'America/Chicgo'", "IANA")),
     # 6. the variable the file names
     "twilio without its secrets": Case(
         '[twilio]\nenabled = true\nauth_token = "${CITY_TWILIO_TOKEN_UNSET}"\n',

@@ -134,7 +134,7 @@ def api_router(console: Console) -> APIRouter:
             return JSONResponse({"error": city_requests.CITY_OWNS_REQUESTS}, status_code=409)
         row = request_row(session, request_id)
         try:
-            change = request_change(body)
+            change = request_change(body, console.settings.city_zone)
             decisions.update_request(
                 console, session, decisions.Actor(operator.name, client_of(request)), row, change
             )

@@ -17,7 +17,6 @@ import inspect
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
@@ -43,7 +42,7 @@ from starlette.routing import Match
 from bot.backend import ranked_services
 from bot.embedded_backend import EmbeddedBackend
 from bot.open311.errors import Open311Error
-from bot.review import audit, city_requests, dashboard, decisions, forms, learning, views
+from bot.review import audit, city_requests, dashboard, decisions, forms, learning, times, views
 from bot.review.api import api_router
 from bot.review.auth import (
     SESSION_COOKIE,
@@ -89,7 +88,7 @@ from bot.review.web import (
     whole_number,
 )
 from bot.runtime import Runtime
-from bot.templates import load_templates
+from bot.templates import configured_templates
 
 HERE = Path(__file__).parent
 NAV: tuple[tuple[str, str, str], ...] = (
@@ -133,6 +132,8 @@ def map_context(lat: float | None, long: float | None, label: str) -> dict[str, 
 TEMPLATES = Jinja2Templates(directory=str(HERE / "templates"))
 TEMPLATES.env.globals["console_path"] = PREFIX
 TEMPLATES.env.filters["host_of"] = lambda url: urlsplit(str(url)).netloc or str(url)
+TEMPLATES.env.filters["city_time"] = times.city_time
+TEMPLATES.env.globals["city_zone"] = times.city_zone
 
 
 ERROR_TEMPLATE = "error.html"
@@ -673,9 +674,7 @@ def operator_router(console: Console) -> ConsolePages:
                 session, subject_type="request", subject_id=str(row.id), limit=20
             ),
             **map_context(row.lat, row.long, row.address or ""),
-            expected_value=row.expected_datetime.astimezone(UTC).strftime("%Y-%m-%dT%H:%M")
-            if row.expected_datetime
-            else "",
+            expected_value=times.form_value(row.expected_datetime, console.settings.city_zone),
             error=error,
             problems=problems or {},
             entered=entered or {},
@@ -714,7 +713,7 @@ def operator_router(console: Console) -> ConsolePages:
         row = request_row(session, request_id)
         entered = entered_change(form)
         try:
-            change = request_change(entered)
+            change = request_change(entered, console.settings.city_zone)
         except ValueError as exc:
             error, problems = refusal(exc, forms.REQUEST_FIELDS)
             return request_page(
@@ -943,7 +942,7 @@ def operator_router(console: Console) -> ConsolePages:
 def mount(app: FastAPI, runtime: Runtime) -> None:
     """The app part (``bot.app.APP_PARTS``): the console over this deployment's core and review queue."""
     settings = runtime.settings
-    templates = load_templates(settings.conversation.templates_file, settings.conversation.default_language)
+    templates = configured_templates(settings)
     console = Console(
         settings=settings,
         sessions=runtime.sessions,

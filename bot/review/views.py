@@ -183,7 +183,7 @@ def get_item(session: Session, item_id: int, *, claim_minutes: float) -> ItemVie
 class Line:
     direction: str  # "in" (the resident) or "out" (the bot)
     text: str
-    at: str
+    at: datetime  # UTC; the page shows it in the city's time
 
 
 def conversation(session: Session, channel: str, resident_id: str, *, limit: int = 30) -> list[Line]:
@@ -196,7 +196,7 @@ def conversation(session: Session, channel: str, resident_id: str, *, limit: int
     ).all()
     lines: list[Line] = []
     for row in reversed(rows):
-        at = as_utc(row.received_at).strftime("%Y-%m-%d %H:%M UTC")
+        at = as_utc(row.received_at)
         if row.text:
             lines.append(Line("in", row.text, at))
         for reply in row.replies:

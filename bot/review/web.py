@@ -8,7 +8,7 @@ No ``from __future__ import annotations`` here: FastAPI reads the dependency ali
 """
 
 from collections.abc import Iterator, Mapping
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
@@ -314,9 +314,10 @@ def coordinates(lat_text: str, long_text: str) -> tuple[float | None, float | No
 CHANGE_FIELDS = ("status", "status_notes", "agency_responsible", "expected_datetime")
 
 
-def request_change(given: dict[str, Any]) -> decisions.RequestChange:
+def request_change(given: dict[str, Any], zone: tzinfo = UTC) -> decisions.RequestChange:
     """A form's (or JSON body's) fields as a change: a field left out stays as it is, an empty one is
-    cleared (an empty status is left out). An expected date without a zone is read as UTC."""
+    cleared (an empty status is left out). An expected date without a zone is read in ``zone`` (the
+    city's: the form shows it in the city's time)."""
     fields: dict[str, Any] = {}
     for key in CHANGE_FIELDS:
         if key not in given:
@@ -340,7 +341,7 @@ def request_change(given: dict[str, Any]) -> decisions.RequestChange:
                     f"the expected date {expected_text!r} is not a date and time",
                     {"expected_datetime": "Expected by must be a date and time, like 2026-11-27 09:30."},
                 ) from None
-            expected = expected.replace(tzinfo=UTC) if expected.tzinfo is None else expected
+            expected = expected.replace(tzinfo=zone) if expected.tzinfo is None else expected
         fields["expected_datetime"] = expected
     return decisions.RequestChange(**fields)
 
