@@ -48,6 +48,7 @@ from channels.base import (
     SendResult,
     render_as_text,
 )
+from channels.gsm7 import plain_typography
 from channels.messages import Attachment, GeoPoint, InboundMessage, OutboundMessage
 
 logger = logging.getLogger(__name__)
@@ -219,7 +220,7 @@ class SmsChannel(Channel):
     def twiml(self, replies: Sequence[OutboundMessage]) -> str:
         response = MessagingResponse()
         for reply in replies:
-            parts = split_text(render_as_text(reply), self.max_message_chars)
+            parts = split_text(sms_text(reply), self.max_message_chars)
             for index, part in enumerate(parts):
                 message = response.message(part)
                 if index == 0:
@@ -251,7 +252,7 @@ class SmsChannel(Channel):
         """Sends the parts not sent yet (``progress``: a retry resumes after those the earlier tries sent);
         the last part's MessageSid is the result."""
         progress = progress or SendProgress()
-        parts = split_text(render_as_text(message), self.max_message_chars)
+        parts = split_text(sms_text(message), self.max_message_chars)
         for index, part in enumerate(parts[progress.parts_sent :], start=progress.parts_sent):
             media = list(message.media_urls) if index == 0 else []
             progress.part_sent(await asyncio.to_thread(self._create, message.resident_id, part, media))
@@ -330,6 +331,12 @@ def _shared_location(form: FormData) -> GeoPoint | None:
     if not (math.isfinite(lat) and math.isfinite(long) and -90 <= lat <= 90 and -180 <= long <= 180):
         return None
     return GeoPoint(lat, long)
+
+
+def sms_text(message: OutboundMessage) -> str:
+    """The text a reply is sent as: typography that alone would make it UCS-2 (70 characters a segment
+    instead of 160) in its GSM-7 look-alikes (``channels.gsm7``)."""
+    return plain_typography(render_as_text(message))
 
 
 def split_text(text: str, limit: int) -> list[str]:

@@ -528,3 +528,28 @@ def test_a_signed_webhook_that_is_not_a_message_is_refused_or_read_safely(
     assert response.status_code in (200, 400), response.text
     if "MessageSid" not in params:
         assert response.status_code == 400
+
+
+def test_typography_that_alone_would_make_a_reply_ucs2_is_sent_as_gsm7(
+    fake: FakeTwilio, bot: RunningBot
+) -> None:
+    """A curly apostrophe or an em dash pasted by an operator made a one-segment update three (UCS-2:
+    70 characters a segment, not 160); Spanish accents or Chinese keep their text as it is."""
+    note = "Update on report #7 (Pothole): it is now closed. We’ll send a crew on Tuesday — thanks… “Fixed”."
+    spanish = "El reporte #7 (Bache) está cerrado — gracias."
+    with bot.runtime.sessions() as session:
+        for body in (note, spanish):
+            outbox.enqueue(session, OutboundMessage(channel="sms", resident_id=RESIDENT, text=body))
+        session.commit()
+    assert bot.deliver().delivered == 2
+    sent = [message.body for message in fake.sent]
+    assert sent[0] == (
+        'Update on report #7 (Pothole): it is now closed. We\'ll send a crew on Tuesday - thanks... "Fixed".'
+    )
+    assert sent[0].isascii()
+    assert sent[1] == spanish  # UCS-2 whatever is done: its typography stays
+    # Inline replies too: the bot's own "…" cutting the excerpt of a report waiting for a person.
+    text(fake, bot, "Something strange is going on with the thing next to my neighbour’s fence at 5th St and Market St")
+    [reply] = text(fake, bot, "status")
+    assert "..." in reply
+    assert reply.isascii(), reply
