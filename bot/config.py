@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PrivateAttr,
@@ -103,6 +104,10 @@ def _time_zone(value: str) -> str:
     return name
 
 
+def _lower_case(value: Any) -> Any:
+    return value.strip().lower() if isinstance(value, str) else value
+
+
 def _port(value: int) -> int:
     if not 1 <= value <= 65535:
         raise ValueError(f"must be a port number from 1 to 65535, not {value}")
@@ -118,6 +123,7 @@ OptionalHttpUrl = Annotated[str | None, AfterValidator(_optional_http_url)]
 UrlPath = Annotated[str, AfterValidator(_url_path)]
 Port = Annotated[int, AfterValidator(_port)]
 TimeZoneName = Annotated[str, AfterValidator(_time_zone)]
+LogLevel = Annotated[Literal["debug", "info", "warning", "error"], BeforeValidator(_lower_case)]
 
 # The photo types uploads may have: the ones bot.open311.media recognises from a file's bytes.
 MEDIA_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp")
@@ -485,6 +491,10 @@ class Settings(BaseSettings):
     # The city's time zone (an IANA name): the dates and times residents and operators read are in it.
     # Everything is stored in UTC. San Francisco's, like the other defaults.
     time_zone: TimeZoneName = DEFAULT_TIME_ZONE
+    # How much `serve` and `worker` log: the bot's own lines from this level up. The libraries under it
+    # stay at INFO or WARNING whatever it says (their debug lines carry tokens, headers and residents'
+    # messages), and the settings' secrets are written as <redacted> in every line (bot.commands.logs).
+    log_level: LogLevel = "info"
     server: ServerSettings = Field(default_factory=ServerSettings)
     open311: Open311Settings = Field(default_factory=Open311Settings)
     intents: IntentsSettings = Field(default_factory=IntentsSettings)
@@ -552,6 +562,12 @@ class Settings(BaseSettings):
     def city_zone(self) -> ZoneInfo:
         """``time_zone`` as a ``tzinfo``, for showing a stored (UTC) moment as the city reads it."""
         return ZoneInfo(self.time_zone)
+
+    @property
+    def secret_values(self) -> list[str]:
+        """Every secret set (tokens, keys, passwords of the providers and the remote city), for the logs to
+        leave out."""
+        return [value.get_secret_value() for _, value in _walk_secrets(self) if value.get_secret_value()]
 
     @property
     def unset_references(self) -> dict[str, str]:

@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
 
     from bot.commands.logs import configure_logging
 
-    configure_logging()
+    configure_logging(settings)
     app = create_app(settings)
     print(
         f"open311-bot: serving on http://{settings.server.host}:{settings.server.port} "
@@ -53,7 +53,11 @@ def run(args: argparse.Namespace) -> int:
         flush=True,
     )
     uvicorn.run(
-        app, host=settings.server.host, port=settings.server.port, proxy_headers=True, log_level="info"
+        app,
+        host=settings.server.host,
+        port=settings.server.port,
+        proxy_headers=True,
+        log_level=settings.log_level,
     )
     return 0
 

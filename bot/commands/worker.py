@@ -25,9 +25,9 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    configure_logging()
     # The worker exists to run jobs, whatever the shared file says for the HTTP processes.
     settings = load_settings(args.config, jobs={"enabled": True})
+    configure_logging(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     from bot.app import create_app  # here: every other command would load the whole app too
 

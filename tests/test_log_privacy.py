@@ -1,0 +1,158 @@
+"""What ``serve`` writes to its log: no secret and no resident's words, at any log level.
+
+A real ``open311-bot serve`` (its own process, Python logging set to DEBUG before it starts, as a deployer
+debugging it would) with Telegram (polling), SMS and X pointed at the fakes; residents write on each, and
+the whole log is searched for the secrets and their words.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+
+from bot.commands.logs import REDACTED, redact_secrets
+from channels.fakes.telegram import FakeTelegram
+from channels.fakes.twilio import FakeTwilio
+from channels.fakes.twitter import FakeX
+from tests.jobs.processes import REPO, wait_for
+from tests.support.live_server import free_port, live_server
+
+TELEGRAM_TOKEN = "123456:TELEGRAM-secret-token-0042"
+TWILIO_TOKEN = "twilio-auth-SECRET-0123456789"
+X_SECRETS = {
+    "BEARER_TOKEN": "x-bearer-SECRET-0123456789",
+    "CONSUMER_KEY": "x-consumer-key-SECRET-01",
+    "CONSUMER_SECRET": "x-consumer-secret-SECRET-02",
+    "ACCESS_TOKEN": "x-access-token-SECRET-03",
+    "ACCESS_TOKEN_SECRET": "x-access-secret-SECRET-04",
+}
+# A deployer's own DEBUG set-up before the bot starts (the privacy review's debugserve.py).
+DEBUG_FIRST = (
+    "import logging, sys; logging.basicConfig(level=logging.DEBUG); "
+    "from bot.cli import main; sys.exit(main(sys.argv[1:]))"
+)
+
+
+@pytest.fixture
+def fakes() -> Iterator[tuple[FakeTelegram, FakeTwilio, FakeX]]:
+    telegram, twilio, x = FakeTelegram(TELEGRAM_TOKEN), FakeTwilio(auth_token=TWILIO_TOKEN), FakeX()
+    with live_server(telegram.app) as t_url, live_server(twilio.app) as s_url, live_server(x.app) as x_url:
+        telegram.server_url, twilio.base_url, x.server_url = t_url, s_url, x_url
+        yield telegram, twilio, x
+
+
+def test_at_debug_serve_logs_no_secret_and_no_residents_words(
+    tmp_path: Path, fakes: tuple[FakeTelegram, FakeTwilio, FakeX]
+) -> None:
+    telegram, twilio, x = fakes
+    port = free_port()
+    config = tmp_path / "city.toml"
+    config.write_text(
+        f"""data_dir = "data"
+[jobs]
+outbox_seconds = 0.2
+twitter_poll_seconds = 1
+[telegram]
+enabled = true
+mode = "polling"
+base_url = "{telegram.base_url()}"
+base_file_url = "{telegram.base_file_url()}"
+poll_timeout_seconds = 1
+[twilio]
+enabled = true
+account_sid = "{twilio.account_sid}"
+from_number = "+14155550100"
+api_base_url = "{twilio.base_url}"
+[twitter]
+enabled = true
+user_id = "{x.user_id}"
+api_base_url = "{x.server_url}"
+""",
+        encoding="utf-8",
+    )
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("OPEN311_BOT_")}
+    environment |= {
+        "OPEN311_BOT_LOG_LEVEL": "DEBUG",
+        "OPEN311_BOT_TELEGRAM__TOKEN": TELEGRAM_TOKEN,
+        "OPEN311_BOT_TWILIO__AUTH_TOKEN": TWILIO_TOKEN,
+        **{f"OPEN311_BOT_TWITTER__{name}": value for name, value in X_SECRETS.items()},
+    }
+    log_path = tmp_path / "serve.log"
+    with log_path.open("wb") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-c", DEBUG_FIRST, "--config", str(config), "serve", "--port", str(port)],
+            cwd=REPO,
+            env=environment,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def logged() -> str:
+        text = log_path.read_text(encoding="utf-8", errors="replace")
+        if server.poll() is not None and "Uvicorn running" not in text:
+            raise AssertionError(f"serve exited before serving:\n{text[-3000:]}")
+        return text
+
+    try:
+        bot = f"http://127.0.0.1:{port}"
+        wait_for(lambda: "Uvicorn running" in logged(), timeout=90, what="serve", diagnose=logged)
+        telegram.send_text(42, "Graffiti at 2500 Mission St, call Ivy at 415-555-0155")
+        answer = twilio.inbound(
+            f"{bot}/webhooks/twilio", from_="+14155550123", body="Pothole at 3421 20th St, I am Maria Garcia"
+        )
+        assert answer.status_code == 200, answer.text
+        x.direct_message("9010", "abandoned car plate 5JKL321 at 1800 Folsom St, Jack")
+        wait_for(lambda: len(telegram.sent_to(42)) >= 1, timeout=30, what="Telegram's reply", diagnose=logged)
+        wait_for(lambda: len(x.dms_to("9010")) >= 1, timeout=30, what="X's reply", diagnose=logged)
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(30)
+
+    text = logged()
+    assert "Uvicorn running" in text  # it did log
+    for secret in (TELEGRAM_TOKEN, TWILIO_TOKEN, *X_SECRETS.values()):
+        assert secret not in text
+        assert quote(secret, safe="") not in text
+    assert "TELEGRAM-secret-token" not in text  # the token's secret half alone, as a URL may carry it
+    assert "Authorization" not in text
+    for words in ("Ivy at 415-555-0155", "Maria Garcia", "5JKL321"):
+        assert words not in text, f"a resident's words reached the log: {words}"
+
+
+def test_a_secret_in_a_line_or_a_traceback_of_any_logger_is_redacted(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """What a warning or an error of a library would carry (an httpx error names its URL)."""
+    factory = logging.getLogRecordFactory()
+    try:
+        redact_secrets([TELEGRAM_TOKEN, "short"])
+        log = logging.getLogger("some.library")
+        with caplog.at_level(logging.WARNING):
+            log.warning("GET %s failed", f"https://api.telegram.org/bot{TELEGRAM_TOKEN}/getMe")
+            try:
+                raise RuntimeError(f"file/bot{quote(TELEGRAM_TOKEN, safe='')}/photos/1.jpg")
+            except RuntimeError:
+                log.exception("download failed")
+            # uvicorn's access formatter unpacks its five arguments: they keep their shape.
+            log.warning('%s - "%s %s HTTP/%s" %d', "127.0.0.1:5", "GET", f"/x?t={TELEGRAM_TOKEN}", "1.1", 200)
+            log.warning("a short secret is left alone: short")
+        assert TELEGRAM_TOKEN not in caplog.text
+        assert quote(TELEGRAM_TOKEN, safe="") not in caplog.text
+        assert f"https://api.telegram.org/bot{REDACTED}/getMe" in caplog.text
+        assert f"file/bot{REDACTED}/photos/1.jpg" in caplog.text
+        access = caplog.records[2].args
+        assert isinstance(access, tuple)
+        assert len(access) == 5
+        assert "short secret is left alone: short" in caplog.text
+    finally:
+        logging.setLogRecordFactory(factory)  # the tests after this one log as they did
