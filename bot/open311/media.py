@@ -1,7 +1,8 @@
 """Uploaded media (the multipart ``media`` extension): checked, stored under data_dir, served by us.
 
 The type is decided from the file's own bytes, not from what the client declares, so a script renamed
-to .jpg is refused. Files are named by a random id, never by the client's file name.
+to .jpg is refused. Files are named by a random id, never by the client's file name. Every photo is
+stored without its metadata (``image_metadata``): what is served is public.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.open311.errors import InvalidInput, NotFound
+from bot.open311.image_metadata import without_metadata
 
 _SIGNATURES: tuple[tuple[bytes, str], ...] = (
     (b"\xff\xd8\xff", "image/jpeg"),
@@ -72,8 +74,10 @@ class MediaStore:
         self.max_bytes = max_bytes
 
     def save(self, data: bytes) -> StoredMedia:
-        """Checks and stores an upload; InvalidInput (field ``media``) when it is empty, too big or not
-        an allowed image type."""
+        """Checks and stores an upload without its metadata (GPS position, camera, owner); InvalidInput
+        (field ``media``) when it is empty, too big or not an allowed image type. A file that only starts
+        as an image of its type (truncated, corrupt) is stored as received, as before: what cannot be
+        decoded cannot be encoded again."""
         if not data:
             raise InvalidInput("media is empty", field="media")
         if len(data) > self.max_bytes:
@@ -82,6 +86,7 @@ class MediaStore:
         if media_type is None or media_type not in self.allowed_types:
             allowed = ", ".join(sorted(self.allowed_types))
             raise InvalidInput(f"media must be one of: {allowed}", field="media")
+        data = without_metadata(data, media_type) or data
         self.directory.mkdir(parents=True, exist_ok=True)
         name = secrets.token_urlsafe(18) + _EXTENSIONS[media_type]
         path = self.directory / name

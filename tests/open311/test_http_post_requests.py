@@ -7,6 +7,7 @@ checked by test_http_services.py.
 
 from __future__ import annotations
 
+import io
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -16,6 +17,7 @@ from urllib.parse import quote
 
 import httpx
 import pytest
+from PIL import Image
 
 from tests.open311.conformance import (
     FORMATS,
@@ -33,7 +35,9 @@ from tests.open311.conformance import (
     request_records,
     revoke_key,
 )
+from tests.support.photos import assert_published_without_metadata, photo_with_metadata
 
+FORMATS_OF_PHOTOS = ("image/jpeg", "image/png", "image/gif", "image/webp")
 PNG = (
     b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4"
     b"\x89\x00\x00\x00\rIDATx\x9cc\xf8\xcf\xc0\xf0\x1f\x00\x05\x00\x01\xff\x89\x99=\x1d\x00\x00\x00\x00IEND"
@@ -377,7 +381,9 @@ def test_multipart_media_is_stored_checked_and_served_from_our_url(tmp_path: Pat
         assert media_url.startswith(public + "/"), f"{media_url} is served from our own URL ({public})"
         served = api.http.get(api.root + media_url[len(public) :])
         assert served.status_code == 200
-        assert served.content == PNG
+        with Image.open(io.BytesIO(served.content)) as image, Image.open(io.BytesIO(PNG)) as sent:
+            assert image.format == "PNG"
+            assert (image.mode, image.tobytes()) == (sent.mode, sent.tobytes()), "the picture, losslessly"
         assert served.headers["content-type"].split(";")[0] == "image/png"
 
         # Wrong type (by what the bytes are, whatever the client claims) and too large: refused by name.
@@ -389,6 +395,41 @@ def test_multipart_media_is_stored_checked_and_served_from_our_url(tmp_path: Pat
             for fmt in FORMATS:
                 assert_error(api.post(f"requests.{fmt}", data=form, files=files), 400, fmt, "media")
         assert _request_count(api) == 1, "refused uploads leave no request behind"
+
+
+def test_an_uploaded_photo_is_published_without_its_metadata(tmp_path: Path, database_url: str) -> None:
+    # Before, the file served was the upload byte for byte: the GPS position the phone recorded (a photo
+    # taken at home gives the home away), the camera and the owner's name, to anyone with the URL.
+    with deployment(tmp_path / "data", database_url, **catalog_overrides(tmp_path)) as api:
+        key = create_key(api, "photo-app")
+        public = api.settings.server.public_url.rstrip("/")
+        for media_type in FORMATS_OF_PHOTOS:
+            photo = photo_with_metadata(media_type)
+            files = {"media": (f"photo.{media_type.split('/')[1]}", photo, media_type)}
+            response = api.post("requests.json", data=_graffiti(key), files=files)
+            assert response.status_code in (200, 201), response.text
+            request_id = str(json_records(response)[0]["service_request_id"])
+            media_url = request_records(api.get(f"requests/{request_id}.json"), "json")[0]["media_url"]
+            served = api.http.get(api.root + media_url[len(public) :])
+            assert served.status_code == 200
+            assert served.headers["content-type"].split(";")[0] == media_type
+            assert_published_without_metadata(served.content, media_type)
+            stored = api.settings.data_dir / "media" / media_url.rsplit("/", 1)[1]
+            assert stored.read_bytes() == served.content, "the copy on disk has no metadata either"
+
+
+def test_a_photo_that_does_not_decode_is_stored_as_received(tmp_path: Path, database_url: str) -> None:
+    # Only its first bytes are a JPEG's: accepted and served as it came, as before (nothing to re-encode).
+    broken = b"\xff\xd8\xff\xe0" + b"JFIF-not-really" * 20
+    with deployment(tmp_path / "data", database_url, **catalog_overrides(tmp_path)) as api:
+        key = create_key(api, "photo-app")
+        files = {"media": ("broken.jpg", broken, "image/jpeg")}
+        response = api.post("requests.json", data=_graffiti(key), files=files)
+        assert response.status_code in (200, 201), response.text
+        request_id = str(json_records(response)[0]["service_request_id"])
+        media_url = request_records(api.get(f"requests/{request_id}.json"), "json")[0]["media_url"]
+        public = api.settings.server.public_url.rstrip("/")
+        assert api.http.get(api.root + media_url[len(public) :]).content == broken
 
 
 def test_sandbox_needs_no_key_serves_fixed_cases_and_leaves_production_alone(
