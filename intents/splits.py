@@ -7,6 +7,7 @@ never overlap, whatever order the rows come in.
 
 from __future__ import annotations
 
+import argparse
 import csv
 import hashlib
 import sys
@@ -55,19 +56,23 @@ def write_heldout(labelled: Path, out: Path) -> int:
 
 
 def main(argv: list[str]) -> int:
-    if not argv or len(argv) > 2:
-        print(__doc__, file=sys.stderr)
-        return 2
-    if len(argv) == 2:
-        source = Path(argv[1])
-    else:
+    parser = argparse.ArgumentParser(
+        prog="python -m intents.splits", description="Write the held-out rows of the labelled messages."
+    )
+    parser.add_argument("out", type=Path, help="the CSV to write (for open311-bot eval)")
+    parser.add_argument(
+        "labelled", type=Path, nargs="?", help="labelled.csv (default: the data directory beside the project)"
+    )
+    args = parser.parse_args(argv)
+    source = args.labelled
+    if source is None:
         data_dir = default_data_dir()
         if data_dir is None:
             print("no data directory found: pass LABELLED.csv", file=sys.stderr)
             return 2
         source = labelled_file(data_dir)
-    count = write_heldout(source, Path(argv[0]))
-    print(f"wrote {count} held-out messages to {argv[0]}")
+    count = write_heldout(source, args.out)
+    print(f"wrote {count} held-out messages to {args.out}")
     return 0
 
 

@@ -18,6 +18,7 @@ import argparse
 import io
 import json
 import math
+import os
 import sys
 from collections import Counter
 from pathlib import Path
@@ -207,7 +208,14 @@ def run_classify(args: argparse.Namespace) -> int:
     # Bytes that are not UTF-8 become U+FFFD in that line instead of ending the stream; a byte-order mark
     # that Windows tools put before the first line is dropped (as JSON it would make that line an error).
     source = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8-sig", errors="replace")
-    classify_stream(pipeline, source, sys.stdout)
+    try:
+        classify_stream(pipeline, source, sys.stdout)
+    except BrokenPipeError:
+        # The reader stopped (`| head -1`): stop quietly, as grep does, not with a traceback. Python would
+        # fail again flushing stdout at exit, so it points at /dev/null from here on.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except KeyboardInterrupt:
+        return 130  # Ctrl-C: the shell's status for SIGINT, without a traceback
     return 0
 
 

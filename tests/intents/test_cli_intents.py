@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -205,3 +206,64 @@ def test_train_shows_progress_and_writes_a_usable_model(tmp_path: Path) -> None:
     result = _run(["train", "--data", str(tmp_path / "nowhere"), "--out", str(tmp_path / "m2")], tmp_path)
     assert result.returncode == 2
     assert "no labelled data" in result.stderr
+
+
+def test_classify_stops_quietly_when_the_reader_stops_or_on_ctrl_c(tmp_path: Path) -> None:
+    """`open311-bot classify < messages | head -1` printed a BrokenPipeError traceback and exited 1; Ctrl-C
+    a KeyboardInterrupt one."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPEN311_BOT_")}
+    env["PYTHONPATH"] = str(REPO)
+    lines = "".join(
+        json.dumps({"text": f"pothole number {n} at 5th St and Market St"}) + "\n" for n in range(3000)
+    )
+    (tmp_path / "in.jsonl").write_text(lines, encoding="utf-8")
+    command = (
+        f'{sys.executable} -m bot.cli classify < in.jsonl | head -1; echo "status ${{PIPESTATUS[0]}}" >&2'
+    )
+    result = subprocess.run(
+        ["bash", "-c", command],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=240,
+        check=False,
+    )
+    assert json.loads(result.stdout)["service_code"] == "pothole"
+    assert result.stderr.strip() == "status 0", result.stderr
+    # Ctrl-C (SIGINT) while it reads: status 130, no traceback.
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "classify"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=tmp_path,
+        env=env,
+        text=True,
+    )
+    assert process.stdin is not None
+    assert process.stdout is not None
+    process.stdin.write(json.dumps({"text": "pothole at 5th St and Market St"}) + "\n")
+    process.stdin.flush()
+    assert process.stdout.readline()  # the model is loaded and the line answered
+    process.send_signal(signal.SIGINT)
+    _out, error = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert "Traceback" not in error
+
+
+def test_the_held_out_split_writer_answers_help_instead_of_writing_a_file_named_help(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPEN311_BOT_")}
+    env["PYTHONPATH"] = str(REPO)
+    result = subprocess.run(
+        [sys.executable, "-m", "intents.splits", "--help"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0
+    assert "usage:" in result.stdout
+    assert list(tmp_path.iterdir()) == []  # before: "wrote 296 held-out messages to --help"
