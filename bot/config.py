@@ -476,6 +476,25 @@ class OperatorSettings(Section):
     page_size: Count = 50
 
 
+class RetentionSettings(Section):
+    # Days the words of a message are kept: a resident's (the inbox) and the bot's replies (the outbox, once
+    # sent or given up). After them the clean-up job blanks the text (the inbox's stored replies, the
+    # outbox's choices, photos and last error too) and keeps the row: its ids still recognise a provider's
+    # redelivery (answered with nothing, never handled twice) and a status update already queued. 0 keeps
+    # them for ever; otherwise at least 1 (Telegram hands an update out again for up to a day).
+    message_text_days: float = Field(default=90.0, ge=0)
+
+    @field_validator("message_text_days")
+    @classmethod
+    def _longer_than_a_redelivery(cls, value: float) -> float:
+        if 0 < value < 1:
+            raise ValueError(
+                f"must be 0 (keep for ever) or at least 1 day, not {value}: a message a provider delivers "
+                "again within the day must still find its replies"
+            )
+        return value
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
@@ -506,6 +525,7 @@ class Settings(BaseSettings):
     jobs: JobsSettings = Field(default_factory=JobsSettings)
     remote: RemoteSettings = Field(default_factory=RemoteSettings)
     operator: OperatorSettings = Field(default_factory=OperatorSettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
 
     # ${ENV_VAR} references in the file whose variable is not set, by key: named when the key is needed.
     _unset_references: dict[str, str] = PrivateAttr(default_factory=dict)
