@@ -55,7 +55,7 @@ from intents.types import PLACE_ON_STREET, LocationKind, LocationMention
 
 # Words are runs of Latin letters (accents included: "Peña") and digits. Any other character is a token
 # of its own and never part of a name: a Han character is no English word ("坏了 在 Market" is no place).
-_LATIN = "A-Za-z0-9\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f"
+_LATIN = "A-Za-z0-9\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f\u0300-\u036f\u1e00-\u1eff"
 # "Twenty-First", "twenty-fourth": an ordinal written in words with its hyphen is one word, not "First".
 _HYPHENATED_ORDINAL = (
     r"(?i:twenty|thirty|forty|fifty)-(?i:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth)"

@@ -1106,3 +1106,16 @@ def test_a_lower_case_name_no_list_knows_beside_a_street_after_a_cue_is_a_corner
 def test_directions_street_types_and_everyday_words_are_no_such_corner(text: str) -> None:
     mention = find_location(text)
     assert mention is None or " and " not in mention.text, mention
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["có ổ gà lớn trên đường Market", "Đèn đường ở góc Mission và 16th bị hỏng", "rác trên phố Nguyễn Huệ"],
+)
+def test_a_span_never_starts_or_ends_inside_a_word_of_vietnamese(text: str) -> None:
+    """Letters of Latin Extended Additional ("ờ" of "đường") ended a word: the span was "ng Market"."""
+    for mention in find_locations(text):
+        before = text[mention.start - 1] if mention.start else " "
+        after = text[mention.end] if mention.end < len(text) else " "
+        assert not before.isalpha(), mention
+        assert not after.isalpha(), mention
