@@ -207,7 +207,7 @@ def train(
         data_hashes[config.pool_labels.name] = sha256_file(config.pool_labels)
     for path in corrections:
         added.extend(read_examples(path))
-        data_hashes[path.name] = sha256_file(path)
+        data_hashes[_unused_key(data_hashes, path)] = sha256_file(path)
     _check_codes(examples + added)
     pool_path = unlabelled_file(data_dir)
     pool: list[str] = []
@@ -442,6 +442,17 @@ def _config_record(config: TrainingConfig) -> dict[str, Any]:
     return record
 
 
+def _unused_key(recorded: dict[str, str], path: Path) -> str:
+    """The name a data file's sha256 is recorded under: its file name, or with its folders where another
+    file of that name is recorded already (operator exports are all "corrections.csv")."""
+    parts = path.parts
+    for depth in range(1, len(parts) + 1):
+        key = "/".join(parts[-depth:])
+        if key not in recorded:
+            return key
+    return f"{path} ({len(recorded)})"
+
+
 def _check_codes(examples: Sequence[Example]) -> None:
     unknown = Counter(e.service_code for e in examples if e.service_code not in SERVICE_CODES)
     if unknown:
@@ -534,8 +545,11 @@ def _cross_validated_scores(
     (no rows without ``also``)."""
     classes = sorted(set(labels.tolist()) | set(added_labels.tolist()))
     if min(Counter(labels.tolist()).values()) < 2:
-        rare = [code for code, n in Counter(labels.tolist()).items() if n < 2]
-        raise TrainingDataError(f"every service code needs at least 2 labelled examples: {', '.join(rare)}")
+        raise TrainingDataError(
+            "every service code in the labelled file needs at least 2 examples there (cross-validation "
+            "scores them; pool labels and operator corrections train every fold but are never scored): "
+            + ", ".join(f"{code} ({n})" for code, n in sorted(Counter(labels.tolist()).items()) if n < 2)
+        )
     folds = StratifiedKFold(_fold_count(labels, config.folds), shuffle=True, random_state=config.seed)
     scores = np.zeros((len(labels), len(classes)), dtype=np.float32)
     also_features, also_mask = also or (features[:0], np.zeros(len(labels), dtype=bool))

@@ -273,9 +273,14 @@ def test_operator_corrections_are_learnt_and_hashed(data_dir: Path, tmp_path: Pa
         "\n".join(json.dumps({"text": text, "service_code": "noise"}) for text in noise) + "\n",
         encoding="utf-8",
     )
-    report = train(data_dir, tmp_path / "model", corrections=[corrections], config=CONFIG)
-    assert report.meta["open311"]["added_examples"] == 4
+    # A second export of the same name, from another day's folder: both recorded (one replaced the other).
+    (tmp_path / "later").mkdir()
+    later = tmp_path / "later" / "corrections.jsonl"
+    later.write_text(json.dumps({"text": "music blasting at 3am", "service_code": "noise"}) + "\n", "utf-8")
+    report = train(data_dir, tmp_path / "model", corrections=[corrections, later], config=CONFIG)
+    assert report.meta["open311"]["added_examples"] == 5
     assert report.meta["open311"]["data_sha256"]["corrections.jsonl"] == sha256_file(corrections)
+    assert report.meta["open311"]["data_sha256"]["later/corrections.jsonl"] == sha256_file(later)
     assert load_pipeline(tmp_path / "model").classify("loud music from the party").service_code == "noise"
 
 
