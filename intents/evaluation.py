@@ -256,9 +256,15 @@ def format_classification(metrics: ClassificationMetrics, title: str, top_confus
         f"ECE (10 bins)       {metrics.ece:.3f}",
     ]
     if metrics.threshold is not None:
+        # Nothing filed has no precision: say so rather than "precision nan".
+        precision = (
+            "nothing filed"
+            if math.isnan(metrics.auto_file_precision)
+            else f"precision {metrics.auto_file_precision:.3f}"
+        )
         lines.append(
             f"auto-filed share    {metrics.auto_file_share:.3f}"
-            f" at the model's threshold {metrics.threshold:.3f} (precision {metrics.auto_file_precision:.3f})"
+            f" at the model's threshold {metrics.threshold:.3f} ({precision})"
         )
     if metrics.best_threshold is not None:
         lines.append(

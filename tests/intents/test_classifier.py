@@ -435,3 +435,13 @@ def test_inference_reads_the_same_features_training_did(pipeline: Pipeline) -> N
         if counts:
             expected = (1 + np.log([counts[i] for i in indices])) * model.idf[indices]
             np.testing.assert_allclose(values, expected / np.linalg.norm(expected), rtol=1e-5)
+
+
+def test_the_evaluation_report_says_when_nothing_is_filed_rather_than_precision_nan() -> None:
+    from intents.evaluation import classification_metrics, format_classification
+
+    gold = ["pothole", "noise", "other"]
+    metrics = classification_metrics(gold, ["pothole", "noise", "other"], [0.5, 0.6, 0.9], 0.95)
+    report = format_classification(metrics, "model")
+    assert "at the model's threshold 0.950 (nothing filed)" in report
+    assert "nan" not in report
