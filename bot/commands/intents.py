@@ -15,6 +15,7 @@ other subcommands stay quick.
 from __future__ import annotations
 
 import argparse
+import csv
 import io
 import json
 import math
@@ -156,6 +157,15 @@ def run_eval(args: argparse.Namespace) -> int:
             f" misses: {listed}",
             file=sys.stderr,
         )
+    data_dir = _data_dir(args.data)
+    trained_on = _trained_on(examples, data_dir)
+    if trained_on:
+        print(
+            f"open311-bot eval: {trained_on} of {len(examples)} messages are ones the shipped model was"
+            " trained on (labelled.csv outside its held-out split, or the pool labels): figures on them are"
+            " not held-out. `python -m intents.splits OUT.csv` writes the held-out split.",
+            file=sys.stderr,
+        )
     predictions = [pipeline.classify(e.text) for e in examples]
     metrics = classification_metrics(
         gold,
@@ -172,12 +182,28 @@ def run_eval(args: argparse.Namespace) -> int:
             f"span F1 (exact) {spans.f1:.3f}  precision {spans.precision:.3f}  recall {spans.recall:.3f}"
             f"  token-overlap F1 {spans.token_f1:.3f}"
         )
-    data_dir = _data_dir(args.data)
     if data_dir is None or not labelled_file(data_dir).is_file():
         print("== baseline: skipped (no training data; pass --data DIR)")
         return 0
     print(_baseline_report(examples, read_labelled(labelled_file(data_dir)), Baseline()))
     return 0
+
+
+def _trained_on(examples: list[Example], data_dir: Path | None) -> int:
+    """How many of ``examples`` the shipped model learnt from: an evaluation on them reads 0.94 where
+    held-out messages read 0.83, and a data scientist with Boston's files at hand is likely to try one."""
+    from intents.splits import is_heldout, labelled_file, normalised
+    from intents.training import DEFAULT_POOL_LABELS, read_labelled
+
+    texts = {normalised(e.text) for e in examples}
+    seen: set[str] = set()
+    if data_dir is not None and labelled_file(data_dir).is_file():
+        labelled = read_labelled(labelled_file(data_dir))
+        seen |= {normalised(e.text) for e in labelled if not is_heldout(e.text)} & texts
+    if DEFAULT_POOL_LABELS.is_file():
+        with DEFAULT_POOL_LABELS.open(encoding="utf-8", newline="") as handle:
+            seen |= {normalised(row["text"]) for row in csv.DictReader(handle)} & texts
+    return sum(1 for e in examples if normalised(e.text) in seen)
 
 
 def _span_text(pipeline: Pipeline, text: str) -> str | None:
