@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bot.config import ConfigError, StartupError
+from bot.files import keep_files_private
 
 # One line per command module; adding a subcommand means adding its module here.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -38,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    keep_files_private()  # the database, photos and exports it writes hold residents' data
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -12,6 +12,7 @@ import argparse
 from typing import Any
 
 from bot.config import Settings, load_settings
+from bot.files import make_data_dir
 
 
 def register(subparsers: Any) -> None:
@@ -33,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     if args.port is not None:
         overrides["port"] = args.port
     settings = load_settings(args.config, **({"server": overrides} if overrides else {}))
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    make_data_dir(settings.data_dir)
     # Imported here, not at the top: the CLI imports every command module to build its parser, and the
     # whole app would otherwise load for `open311-bot classify` too.
     from bot.app import create_app

@@ -15,6 +15,7 @@ from typing import Any
 
 from bot.commands.logs import configure_logging
 from bot.config import load_settings
+from bot.files import make_data_dir
 
 
 def register(subparsers: Any) -> None:
@@ -28,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
     # The worker exists to run jobs, whatever the shared file says for the HTTP processes.
     settings = load_settings(args.config, jobs={"enabled": True})
     configure_logging(settings)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    make_data_dir(settings.data_dir)
     from bot.app import create_app  # here: every other command would load the whole app too
 
     app = create_app(settings)
