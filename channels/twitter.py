@@ -20,7 +20,7 @@ Both produce the same ``provider_message_id`` for a tweet, so running both never
 
 Out: a reply is posted only in the thread where the account was mentioned (X's automation rules); with no
 tweet to reply to, or when ``OutboundMessage.private`` is set, it goes by direct message. A public reply
-never repeats a phone number, an email or an exact home address (``channels.redaction``). Rate limits are
+never repeats a phone number, an email or an exact home address (``bot.redaction``). Rate limits are
 waited out: the poller sleeps until ``x-rate-limit-reset`` and retries; a send raises ``DeliveryError`` with
 ``retry_after`` so the outbox tries again then.
 """
@@ -46,6 +46,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from bot.redaction import redact_private_details
 from channels.base import (
     Channel,
     CursorStore,
@@ -59,7 +60,6 @@ from channels.base import (
     render_as_text,
 )
 from channels.messages import Attachment, GeoPoint, InboundMessage, OutboundMessage
-from channels.redaction import redact_private_details
 
 logger = logging.getLogger(__name__)
 

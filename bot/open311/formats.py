@@ -4,7 +4,9 @@ JSON follows the Spark convention (the spec's mapping of its XML): a list of rec
 nested lists are arrays named like the XML's wrapper element. XML starts with the utf-8 declaration, has
 no namespace, and names each nested list's items by the wrapper's singular (``notes`` -> ``note``).
 Records are built as dicts in the spec's field order; every field is present, empty ones as null / an
-empty element, so clients that index fields never miss one.
+empty element, so clients that index fields never miss one. A request's words (``description``,
+``status_notes``, its notes) are published with phone numbers, emails and SSN-like numbers masked
+(``public_words``); the store keeps them as written, for the operators.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from xml.sax.saxutils import escape
 import orjson
 
 from bot.open311.catalog import Attribute, Catalog, Service
+from bot.open311.media import more_photos, with_more_photos
 from bot.open311.models import ServiceRequest, StatusNote, Submission, TokenStatus
+from bot.redaction import mask_contact_details
 
 Format = Literal["xml", "json"]
 FORMATS: tuple[Format, ...] = ("xml", "json")
@@ -84,11 +88,23 @@ def definition_record(service: Service) -> dict[str, Any]:
     }
 
 
+def public_words(text: str | None) -> str | None:
+    """What the API publishes of a resident's or an operator's words: phone numbers, emails and SSN-like
+    numbers masked (``bot.redaction``, as the bot's public replies on X are), the photos listed at the end
+    of a description left as they are. Residents write them in reports they think private (an SMS, a
+    direct message), and anyone may read the API."""
+    if not text:
+        return text
+    words, photos = more_photos(text)
+    return with_more_photos(mask_contact_details(words), photos)
+
+
 def _note_record(note: StatusNote) -> dict[str, Any]:
     if note.kind == "submitted":
         description = f"Submitted ({note.actor})"
     else:
-        description = f"Status {note.status}" + (f": {note.status_notes}" if note.status_notes else "")
+        notes = public_words(note.status_notes)
+        description = f"Status {note.status}" + (f": {notes}" if notes else "")
     return {
         "datetime": w3c(note.changed_at),
         "description": description,
@@ -103,10 +119,10 @@ def request_record(
     record: dict[str, Any] = {
         "service_request_id": request.service_request_id,
         "status": request.status,
-        "status_notes": request.status_notes,
+        "status_notes": public_words(request.status_notes),
         "service_name": request.service_name,
         "service_code": request.service_code,
-        "description": request.description,
+        "description": public_words(request.description),
         "agency_responsible": request.agency_responsible,
         "service_notice": request.service_notice,
         "requested_datetime": w3c(request.requested_datetime),

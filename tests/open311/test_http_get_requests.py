@@ -381,3 +381,48 @@ def _leaf_texts(value: Any) -> set[str]:
     if isinstance(value, list):
         return set().union(*(_leaf_texts(item) for item in value)) if value else set()
     return {str(value)} if value is not None else set()
+
+
+PRIVATE_WORDS = (
+    "Car abandoned at 2130 Harrison St. My name is Robert Jones, phone (415) 555-0142, "
+    "robert.j@example.org, my SSN is 123-45-6789 if you need it"
+)
+PUBLIC_WORDS = (
+    "Car abandoned at 2130 Harrison St. My name is Robert Jones, phone [phone], "
+    "[email], my SSN is [id number] if you need it"
+)
+
+
+def test_phone_numbers_emails_and_ssns_are_masked_in_what_get_publishes(api: Deployment) -> None:
+    # Before, the description and status notes were published verbatim: a resident's SMS or direct message
+    # with their phone number, email or SSN was on the public API for anyone (CORS *) to harvest.
+    key = create_key(api, "masking-client")
+    photo = "https://photos.example.org/p/415-555-0142.jpg"
+    filed = api.post(
+        "requests.json",
+        data={"api_key": key, "service_code": "pothole", "lat": "37.77", "long": "-122.41"}
+        | {"description": f"{PRIVATE_WORDS}\n\nMore photos: {photo}"},
+    )
+    assert filed.status_code in (200, 201), filed.text
+    request_id = str(filed.json()[0]["service_request_id"])
+    service = open311_service(api)
+    service.update_status(request_id, "open", status_notes="Called her at 415-555-0199, crew sent.")
+
+    for fmt in FORMATS:
+        for query in ({}, {"extensions": "true"}):
+            for listed in (
+                request_records(api.get(f"requests/{request_id}.{fmt}", query), fmt),
+                request_records(api.get(f"requests.{fmt}", query), fmt),
+            ):
+                (record,) = (r for r in listed if str(r["service_request_id"]) == request_id)
+                # The photos listed at the end are links, left as they are.
+                assert record["description"] == f"{PUBLIC_WORDS}\n\nMore photos: {photo}"
+                assert record["status_notes"] == "Called her at [phone], crew sent."
+                if query:
+                    assert "Status open: Called her at [phone], crew sent." in [
+                        note["description"] for note in record["notes"]
+                    ]
+    # What was written is kept for the operators.
+    stored = service.get_request(request_id)
+    assert stored.description == f"{PRIVATE_WORDS}\n\nMore photos: {photo}"
+    assert stored.status_notes == "Called her at 415-555-0199, crew sent."

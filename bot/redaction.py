@@ -1,8 +1,11 @@
-"""Keeps private details out of public posts.
+"""Keeps residents' private details out of what the bot publishes.
 
-A public reply (a tweet) never repeats a phone number, an email address or an exact home address: those
-go by direct message. Street addresses are not removed but widened to their block ("the 1400 block of
-Valencia St"), as cities publish them, so the reply still says where the problem is.
+Two places publish a resident's words to the world: the public replies on X and the GeoReport v2 API
+(``description``, ``status_notes``, ``notes``). Neither repeats a phone number, an email address or a
+number written like a US Social Security number (``mask_contact_details``). A public reply on X also
+widens a street address to its block ("the 1400 block of Valencia St", as cities publish them), so it
+still says where the problem is (``redact_private_details``); the API keeps the address, as its
+``address`` field does.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ _EMAIL = re.compile(r"[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 _PHONE = re.compile(
     r"(?<![\w+])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{3}\)\s?|\d{3}[\s.-])\d{3}[\s.-]\d{4}(?!\w)|\+\d{10,14}(?!\w)"
 )
+# 123-45-6789 or 123 45 6789 (the same separator twice): a Social Security number's shape.
+_SSN = re.compile(r"(?<![\w-])\d{3}([-\s])\d{2}\1\d{4}(?![\w-])")
 _SUFFIXES = (
     "Street|St|Avenue|Ave|Boulevard|Blvd|Road|Rd|Drive|Dr|Lane|Ln|Way|Court|Ct|Place|Pl|Terrace|Ter|"
     "Parkway|Pkwy|Highway|Hwy|Circle|Cir|Square|Sq|Alley|Aly|Plaza|Row"
@@ -29,11 +34,16 @@ _ADDRESS = re.compile(
 )
 
 
-def redact_private_details(text: str) -> str:
-    """The text with emails and phone numbers replaced and street addresses widened to their block."""
+def mask_contact_details(text: str) -> str:
+    """The text with emails, phone numbers and SSN-like numbers replaced by [email], [phone], [id number]."""
     text = _EMAIL.sub("[email]", text)
-    text = _PHONE.sub("[phone]", text)
-    return _ADDRESS.sub(_block, text)
+    text = _SSN.sub("[id number]", text)
+    return _PHONE.sub("[phone]", text)
+
+
+def redact_private_details(text: str) -> str:
+    """The text with contact details masked and street addresses widened to their block."""
+    return _ADDRESS.sub(_block, mask_contact_details(text))
 
 
 def has_private_details(text: str) -> bool:

@@ -1,10 +1,11 @@
-"""What a public reply may repeat: never a phone number, an email or an exact home address."""
+"""What the bot publishes of a resident's words: never a phone number, an email or an SSN; on X, no exact
+home address either (the API's tests check it end to end: tests/open311/test_http_get_requests.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from channels.redaction import has_private_details, redact_private_details
+from bot.redaction import has_private_details, mask_contact_details, redact_private_details
 
 
 @pytest.mark.parametrize(
@@ -23,6 +24,7 @@ from channels.redaction import has_private_details, redact_private_details
             "Is it at the 1400 block of VALENCIA ST, San Francisco, CA?",
         ),
         ("Filed at 1355 MARKET ST APT 5, SF", "Filed at the 1300 block of MARKET ST, SF"),
+        ("my SSN is 123-45-6789, or 123 45 6789", "my SSN is [id number], or [id number]"),
     ],
 )
 def test_private_details_are_removed_or_widened(text: str, public: str) -> None:
@@ -43,3 +45,22 @@ def test_private_details_are_removed_or_widened(text: str, public: str) -> None:
 def test_what_is_not_private_is_left_alone(text: str) -> None:
     assert redact_private_details(text) == text
     assert not has_private_details(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "public"),
+    [
+        (
+            "Car at 2130 Harrison St, Robert Jones, phone (415) 555-0142",
+            "Car at 2130 Harrison St, Robert Jones, phone [phone]",
+        ),
+        ("I am Maria Garcia, maria.g@example.org", "I am Maria Garcia, [email]"),
+        ("my number is +1 415 555 0177, Tom", "my number is [phone], Tom"),
+        ("my SSN is 123-45-6789 if you need it", "my SSN is [id number] if you need it"),
+        # Not a Social Security number's shape: left alone.
+        ("Request 101004263, plate 7ABC123, call 311, 12-34-5678, 123-456-789", None),
+    ],
+)
+def test_contact_details_are_masked_and_addresses_kept(text: str, public: str | None) -> None:
+    # What the Open311 API publishes: the address stays, as the request's own address field has it.
+    assert mask_contact_details(text) == (public if public is not None else text)
