@@ -26,6 +26,7 @@ The branches:
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -64,7 +65,14 @@ from bot.state import Resident
 from bot.templates import Templates
 from channels.messages import Choice, GeoPoint, OutboundMessage
 from intents.gazetteer import distance_metres
-from intents.types import LocationMention, Place, Prediction, Understander, Understanding
+from intents.types import (
+    GeocodingUnavailable,
+    LocationMention,
+    Place,
+    Prediction,
+    Understander,
+    Understanding,
+)
 
 Stage = Literal["idle", "category", "location", "confirm_location", "what", "attribute"]
 _T = TypeVar("_T")
@@ -221,6 +229,12 @@ class ConversationEngine:
         moved on meanwhile, ``respond`` simply asks for what was not prepared.
         """
         prepared = PreparedUnderstanding(self.understander)
+        # A map service that failed is remembered: the turn meets the failure without waiting on it twice.
+        with contextlib.suppress(GeocodingUnavailable):
+            self._ask_in_advance(prepared, turn, state)
+        return prepared
+
+    def _ask_in_advance(self, prepared: PreparedUnderstanding, turn: Turn, state: DialogueState) -> None:
         text = turn.text.strip()
         # The resident is not known yet here: a question about their last report is prepared as a report.
         command, small_talk = _words_instead_of_a_report(turn, state, None)
@@ -229,9 +243,9 @@ class ConversationEngine:
             prepared.detect_language(turn.text)
         if command is not None:
             self._prefetch_request(command)
-            return prepared
+            return
         if small_talk is not None:
-            return prepared
+            return
         if turn.point is not None:
             prepared.reverse(turn.point.lat, turn.point.long)
         another_place = state.stage == "confirm_location" and _yes_or_no(text) is None
@@ -257,7 +271,6 @@ class ConversationEngine:
         # The message's other reports, taken up once this turn finishes the one in progress.
         for waiting in state.queued:
             prepared.understand(waiting)
-        return prepared
 
     def _prefetch_request(self, command: ResidentCommand) -> None:
         """FOLLOW/STATUS of a request that lives elsewhere (a remote city's): asked now, before the turn's
@@ -278,8 +291,15 @@ class ConversationEngine:
         prepared: PreparedUnderstanding | None = None,
     ) -> list[OutboundMessage]:
         token = _turn_understander.set(prepared)
+        before = state.to_json()
         try:
-            return self._respond(session, turn, state, resident)
+            with session.begin_nested():
+                return self._respond(session, turn, state, resident)
+        except GeocodingUnavailable as exc:
+            # The map service failed partway through the turn: what the turn did is undone, and the report
+            # goes to a person from the state before it.
+            _restore(state, before)
+            return self._without_the_map(session, turn, state, resident, exc)
         finally:
             _turn_understander.reset(token)
 
@@ -778,6 +798,8 @@ class ConversationEngine:
                     written = understanding.location.normalized
                 if not self._use_place(understanding.place, state, reply, written):
                     return
+            elif understanding.geocoding_failed is not None:
+                raise understanding.geocoding_failed
             elif understanding.location is not None:
                 state.location_text = understanding.location.text
                 state.location_kind = understanding.location.kind
@@ -1034,7 +1056,14 @@ class ConversationEngine:
             reply.say("filed_token", token=filed.token or "", service=service)
 
     def _send_to_review(
-        self, session: Session, turn: Turn, state: DialogueState, reply: _Replies, *, reason: str
+        self,
+        session: Session,
+        turn: Turn,
+        state: DialogueState,
+        reply: _Replies,
+        *,
+        reason: str,
+        tell: bool = True,
     ) -> None:
         self.review_queue.enqueue(
             session,
@@ -1056,7 +1085,43 @@ class ConversationEngine:
             service_code=state.service_code,
         )
         _reset(state, keep_queued=True)
-        reply.say("review")
+        if tell:
+            reply.say("review")
+
+    def _without_the_map(
+        self,
+        session: Session,
+        turn: Turn,
+        state: DialogueState,
+        resident: Resident,
+        error: GeocodingUnavailable,
+    ) -> list[OutboundMessage]:
+        """The turn when the map service failed (down, erring, too slow) while the resident's place was
+        looked up: the report goes to a person saying so, and the resident is told the truth. Before, they
+        read "I could not find "1060 W Addison St" on the map" for a good address and retyped it, and the
+        second try went to a person as "the place is not on the map"."""
+        language = self._language(turn, resident, None, None, answering=state.in_progress)
+        reply = _Replies(self.templates, turn, language)
+        text = turn.text.strip()
+        mention = self._understander().locate(text) if text else None
+        if text and not (state.words and _names_only_a_place(text, mention)):
+            state.words.append(text)
+        if mention is not None:
+            state.location_text, state.location_kind = mention.text, mention.kind
+        if turn.point is not None:
+            state.lat, state.long = turn.point.lat, turn.point.long
+        state.media_urls.extend(url for url in turn.media_urls if url not in state.media_urls)
+        place = state.location_text or error.query
+        self._send_to_review(
+            session,
+            turn,
+            state,
+            reply,
+            reason=f'the map service was not answering, so "{place}" could not be looked up',
+            tell=False,
+        )
+        reply.say("map_unavailable", place=place)
+        return reply.messages
 
     def _written_in(self, text: str, reply_language: str) -> str:
         """The language a report kept for a person is shown in: the one its words are written in, where the
@@ -1099,8 +1164,14 @@ class PreparedUnderstanding:
 
     def _ask(self, key: tuple[object, ...], compute: Callable[[], _T]) -> _T:
         if key not in self._answers:
-            self._answers[key] = compute()
-        return self._answers[key]  # type: ignore[return-value]
+            try:
+                self._answers[key] = compute()
+            except GeocodingUnavailable as exc:
+                self._answers[key] = exc  # the turn is told of it without asking the service again
+        answer = self._answers[key]
+        if isinstance(answer, GeocodingUnavailable):
+            raise answer
+        return answer  # type: ignore[return-value]
 
 
 # The turn's prepared understander, if any (per thread of execution: the engine is shared).
@@ -1284,6 +1355,13 @@ def _excerpt(text: str, width: int = 60) -> str:
     cut = words[:width]
     space = cut.rfind(" ")
     return (cut[:space] if space > width // 2 else cut).rstrip(" ,.;:") + "…"
+
+
+def _restore(state: DialogueState, saved: Mapping[str, Any]) -> None:
+    """``state`` as it was when saved (``to_json``), in place: the caller keeps this object."""
+    restored = DialogueState.from_json(saved)
+    for name in DialogueState.__dataclass_fields__:
+        setattr(state, name, getattr(restored, name))
 
 
 def _reset(state: DialogueState, *, keep_queued: bool = False) -> None:

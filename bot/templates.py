@@ -35,6 +35,7 @@ PLACEHOLDERS: dict[str, frozenset[str]] = {
     "filed_token": frozenset({"token", "service"}),
     "already_filed": frozenset({"reference", "service"}),
     "location_not_found": frozenset({"place"}),
+    "map_unavailable": frozenset({"place"}),
     "outside_area": frozenset({"place"}),
     "confirm_location": frozenset({"place"}),
     "ask_attribute": frozenset({"question"}),

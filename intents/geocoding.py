@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 import shapely
 import shapely.errors
 import shapely.geometry
-from geopy.exc import GeopyError
+from geopy.exc import GeocoderQueryError, GeopyError
 from geopy.extra.rate_limiter import RateLimiter
 from geopy.geocoders import get_geocoder_for_service
 from geopy.geocoders.base import DEFAULT_SENTINEL, Geocoder
@@ -48,7 +48,7 @@ from intents.streets import (
     ordinal_token,
     split_suffix,
 )
-from intents.types import PLACE_ON_STREET, Place
+from intents.types import PLACE_ON_STREET, GeocodingUnavailable, Place
 
 if TYPE_CHECKING:
     from shapely.geometry.base import BaseGeometry
@@ -453,9 +453,14 @@ class OfflineGeocoder(Geocoder):  # type: ignore[misc]  # geopy is untyped
 class PlaceResolver(Protocol):
     """What the project asks "where is this?": forward and reverse geocoding into ``Place``."""
 
-    def geocode(self, query: str) -> Place | None: ...
+    def geocode(self, query: str) -> Place | None:
+        """The place, or None when it is not on the map; raises ``GeocodingUnavailable`` when the service
+        failed to say."""
+        ...
 
-    def reverse(self, lat: float, long: float) -> Place | None: ...
+    def reverse(self, lat: float, long: float) -> Place | None:
+        """The nearest address, or the point itself when the service knows none or failed."""
+        ...
 
 
 def inside(boundary: Boundary, lat: float, long: float) -> bool:
@@ -601,9 +606,15 @@ class GeopyPlaceResolver:
             return found, found is not None
         try:
             return self._place(self._geocode(query, **self._area)), True
-        except GeopyError as exc:
-            log.warning("geocoder %s failed for %r: %s", type(self.geocoder).__name__, query, exc)
+        except GeocoderQueryError as exc:
+            # The service read the query and refused it (a 400): for this query it is a miss, not an outage.
+            log.warning("geocoder %s refused %r: %s", type(self.geocoder).__name__, query, exc)
             return None, False
+        except GeopyError as exc:
+            # Down, erring or too slow after the retries: not a miss (residents were told a good address was
+            # not on the map, and retyped it), and not remembered.
+            log.warning("geocoder %s failed for %r: %s", type(self.geocoder).__name__, query, exc)
+            raise GeocodingUnavailable(query, f"{type(exc).__name__}: {exc}") from exc
 
     def reverse(self, lat: float, long: float) -> Place | None:
         """The nearest address to a shared point; when the geocoder knows none near it, the point itself

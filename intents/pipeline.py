@@ -25,7 +25,15 @@ from intents.gazetteer import INTERSECTIONS_FILE
 from intents.geocoding import OFFLINE_PROVIDER, CityLimits, PlaceResolver, build_geocoder
 from intents.language import detect_language, warm_up
 from intents.street_names import read_street_names, use_city_street_names
-from intents.types import PLACE_ON_STREET, LocationMention, Place, Prediction, Understander, Understanding
+from intents.types import (
+    PLACE_ON_STREET,
+    GeocodingUnavailable,
+    LocationMention,
+    Place,
+    Prediction,
+    Understander,
+    Understanding,
+)
 
 # Longer texts are read up to here: a resident's message is far shorter, and a pasted document must not
 # stall the bot (spans found stay valid offsets into the original text).
@@ -122,13 +130,17 @@ class Pipeline:
 
     def understand(self, text: str) -> Understanding:
         """Everything at once. A geocoder that fails (a remote service down, a point off the globe) leaves
-        ``place`` empty rather than losing the rest; call ``geocode`` to see its error."""
+        ``place`` empty rather than losing the rest; a service that failed is named in
+        ``geocoding_failed`` (the place may be on the map after all)."""
         text = readable(text)
         location = self.locate(text)
         place: Place | None = None
+        failed: GeocodingUnavailable | None = None
         if location is not None:
             try:
                 place = self.place_of(location)
+            except GeocodingUnavailable as exc:
+                failed = exc
             except (GeopyError, ValueError):
                 place = None
         return Understanding(
@@ -136,6 +148,7 @@ class Pipeline:
             language=self.detect_language(text),
             location=location,
             place=place,
+            geocoding_failed=failed,
         )
 
 

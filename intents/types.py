@@ -51,6 +51,15 @@ class Place:
     raw: dict[str, object] = field(default_factory=dict)
 
 
+class GeocodingUnavailable(Exception):
+    """The geocoding service failed (down, answering errors, too slow) after its retries, so whether a place
+    is on the map is not known: not "not found". Never remembered; asking again once it answers may work."""
+
+    def __init__(self, query: str, cause: str) -> None:
+        super().__init__(f"the geocoder failed for {query!r}: {cause}")
+        self.query = query
+
+
 @dataclass(frozen=True, slots=True)
 class Understanding:
     """Everything the bot learns from one message."""
@@ -59,6 +68,9 @@ class Understanding:
     language: str
     location: LocationMention | None = None
     place: Place | None = None
+    # Set when ``location`` could not be looked up because the geocoding service failed: ``place`` is then
+    # None, though the place may well be on the map.
+    geocoding_failed: GeocodingUnavailable | None = None
 
 
 class Understander(Protocol):
@@ -73,6 +85,7 @@ class Understander(Protocol):
 
     def locate(self, text: str) -> LocationMention | None: ...
 
+    # None when the place is not on the map; raises GeocodingUnavailable when the service failed to say.
     def geocode(self, query: str) -> Place | None: ...
 
     def reverse(self, lat: float, long: float) -> Place | None: ...

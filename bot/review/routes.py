@@ -956,11 +956,20 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
         messaging = getattr(app.state, "messaging", None)
         if messaging is None:
             return
+        from intents.types import GeocodingUnavailable  # the conversation side's geocoder, shared here
+
         console.queue = messaging.review_queue
         understander = messaging.understander
 
         def geocode(text: str) -> tuple[float, float, str] | None:
-            place = understander.geocode(text)
+            try:
+                place = understander.geocode(text)
+            except GeocodingUnavailable as exc:  # not "no place called ... was found"
+                raise ReviewError(
+                    "the map service is not answering just now, so the address could not be looked up; "
+                    "give its coordinates, or try again later",
+                    field="address_string",
+                ) from exc
             return None if place is None else (place.lat, place.long, place.address)
 
         console.geocode = geocode

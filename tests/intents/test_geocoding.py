@@ -20,6 +20,7 @@ import pytest
 from geopy.geocoders.base import Geocoder
 from geopy.location import Location
 
+from bot.commands.intents import understanding_record
 from intents.gazetteer import (
     ADDRESSES_FILE,
     DATA_DIR,
@@ -33,7 +34,8 @@ from intents.gazetteer import (
 )
 from intents.geocoding import LANDMARKS_FILE, OfflineGeocoder, PlaceResolver, build_geocoder
 from intents.locations import find_location
-from intents.pipeline import load_pipeline
+from intents.pipeline import Pipeline, load_pipeline
+from intents.types import GeocodingUnavailable
 from tests.intents.fake_nominatim import FakeNominatim
 from tests.support.live_server import live_server
 
@@ -419,13 +421,24 @@ def test_a_failing_remote_geocoder_is_retried_and_its_failures_are_not_cached() 
         assert first.address == "San Francisco City Hall"
         assert len(fake.requests) == 2
 
-        fake.fail_next = 3  # more failures than retries: no place, and nothing remembered
-        assert resolver.geocode("1 Market St") is None
+        fake.fail_next = 3  # more failures than retries: not "not found" but a failure, not remembered
+        with pytest.raises(GeocodingUnavailable, match="1 Market St"):
+            resolver.geocode("1 Market St")
         assert len(fake.requests) == 5
         later = resolver.geocode("1 Market St")
         assert later is not None
         assert later.address == "1 Market Street"
         assert len(fake.requests) == 6
+
+        # The batch interface (``open311-bot classify``) still reads a message, with no point for its place.
+        pipeline = Pipeline(load_pipeline().nlp, resolver)
+        fake.fail_next = 3
+        understood = pipeline.understand("pothole at 1355 Market St, please fix")
+        assert understood.place is None
+        assert understood.geocoding_failed is not None
+        record = understanding_record(understood)
+        assert set(record) == {"service_code", "confidence", "alternatives", "location", "language"}
+        assert record["location"] == {"text": "1355 Market St", "kind": "address", "lat": None, "long": None}
 
         fake.fail_next = 3  # a shared point while the service is down: the point itself, not remembered
         point = resolver.reverse(37.7790, -122.4190)
