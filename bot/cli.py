@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "bot.commands.worker",
     "bot.commands.intents",
     "bot.commands.chat",
+    "bot.commands.residents",
 )
 
 
