@@ -652,3 +652,13 @@ def test_a_message_of_only_numbers_or_signs_starts_no_report(bot: RunningBot) ->
     # Nothing is in progress: a report is still a report, and STATUS tells of the one filed.
     assert ana.ask("status").startswith(f"Report #{request_id} (Pothole) is open")
     assert [r.service_request_id for r in bot.runtime.open311.query_requests(RequestQuery())] == [request_id]
+
+
+def test_a_place_not_on_the_map_is_quoted_back_short(bot: RunningBot) -> None:
+    """The whole answer was quoted: 1,500 characters with one curly apostrophe cost 24 SMS segments."""
+    ana = bot.resident("ana")
+    ana.ask("There is a pothole")
+    long_answer = "Behind the old Kwazulu warehouse where my friend’s dog lives and the long blue fence " * 10
+    reply = ana.ask(long_answer)
+    assert reply.startswith('I could not find "Behind the old Kwazulu warehouse where..." on the map.'), reply
+    assert len(reply) < 200
