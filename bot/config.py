@@ -331,6 +331,9 @@ class ConversationSettings(Section):
     # A TOML file of reply templates per language; empty means the bundled English/Spanish/Chinese set.
     templates_file: Path | None = None
     default_language: str = "en"
+    # Two streets that cross in the city, the corner the replies give as an example ("like 5th St and
+    # Market St"); each language joins them its own way (the example_corner template).
+    example_streets: list[str] = Field(default_factory=lambda: ["5th St", "Market St"])
     # Conversation state older than this is cleaned up.
     state_ttl_hours: Hours = 72.0
     # Below the auto-file threshold but at least this confident: the top choices are offered to the
@@ -341,6 +344,14 @@ class ConversationSettings(Section):
     outbox_max_attempts: int = Field(default=8, ge=1)
     outbox_backoff_seconds: float = Field(default=5.0, gt=0)
     outbox_backoff_max_seconds: float = Field(default=3600.0, gt=0)
+
+    @field_validator("example_streets")
+    @classmethod
+    def _two_streets(cls, value: list[str]) -> list[str]:
+        names = [name.strip() for name in value]
+        if len(names) != 2 or not all(names):
+            raise ValueError(f'give two street names, like ["N Halsted St", "W Madison St"], not {value}')
+        return names
 
 
 class LocalChannelSettings(Section):

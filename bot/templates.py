@@ -9,13 +9,18 @@ resident's conversation.
 Residents who write traditional characters (language ``zh-Hant``, see ``bot.chinese_script``) read the
 ``[zh]`` replies converted to traditional, the city's ``[zh]`` rewording included; a ``[zh-Hant]`` table
 in the city's file gives them wording of its own, key by key, before that.
+
+Any key may use ``{example_corner}``: the city's two example streets (``conversation.example_streets``)
+joined by the ``example_corner`` template of the reply's language ("5th St and Market St", "5th St y
+Market St"), so a city names its own corner once instead of rewording every reply that gives one.
 """
 
 from __future__ import annotations
 
+import difflib
 import string
 import tomllib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -51,6 +56,7 @@ PLACEHOLDERS: dict[str, frozenset[str]] = {
     "status_update": frozenset({"id", "service", "status", "notes", "expected"}),
     "status_update_same_status": frozenset({"id", "service", "status", "notes", "expected"}),
     "expected_by": frozenset({"date"}),
+    "example_corner": frozenset({"first", "second"}),
     "followed": frozenset({"id", "service"}),
     "already_following": frozenset({"id"}),
     "unfollowed": frozenset({"id"}),
@@ -59,6 +65,10 @@ PLACEHOLDERS: dict[str, frozenset[str]] = {
     "token_rejected": frozenset({"token", "reason"}),
     "token_in_review": frozenset({"token"}),
 }
+# Every key but example_corner itself may give the city's example corner.
+EXAMPLE_CORNER = "example_corner"
+# San Francisco's, the default city's.
+DEFAULT_EXAMPLE_STREETS = ("5th St", "Market St")
 
 
 # The statuses with a word of their own in every language (``status_word_{status}``): a request's, and a
@@ -85,11 +95,13 @@ class Templates:
         default_language: str = "en",
         *,
         time_zone: tzinfo | None = None,
+        example_streets: Sequence[str] = DEFAULT_EXAMPLE_STREETS,
     ) -> None:
         self._by_language = {lang: dict(keys) for lang, keys in by_language.items()}
         self.default_language = default_language if default_language in self.languages else "en"
         # The city's: a date a resident reads is the day it is there ("Expected by ...").
         self.time_zone = time_zone or ZoneInfo(DEFAULT_TIME_ZONE)
+        self.example_streets = tuple(example_streets)
 
     def date(self, moment: datetime) -> str:
         """The day of ``moment`` (stored in UTC) in the city: "2026-12-01" for a crew's 8 pm in Chicago."""
@@ -135,6 +147,10 @@ class Templates:
         for table, traditional in self._tables(self.language_for(language)):
             text = self._by_language.get(table, {}).get(key)
             if text is not None:
+                if key != EXAMPLE_CORNER and EXAMPLE_CORNER in _placeholders(text):
+                    first, second = self.example_streets
+                    corner = self.render(EXAMPLE_CORNER, table, first=first, second=second)
+                    values = {EXAMPLE_CORNER: corner, **values}
                 rendered = text.format_map({name: str(value) for name, value in values.items()})
                 # A space a value ends with (a following sentence in Chinese) does not end the message.
                 rendered = rendered if text[-1:].isspace() else rendered.rstrip()
@@ -157,16 +173,23 @@ class Templates:
 
 
 def configured_templates(settings: Settings) -> Templates:
-    """The templates a deployment replies with: ``[conversation]``'s file and default language, in the
-    city's time zone."""
+    """The templates a deployment replies with: ``[conversation]``'s file, default language and example
+    streets, in the city's time zone."""
     conversation = settings.conversation
     return load_templates(
-        conversation.templates_file, conversation.default_language, time_zone=settings.city_zone
+        conversation.templates_file,
+        conversation.default_language,
+        time_zone=settings.city_zone,
+        example_streets=conversation.example_streets,
     )
 
 
 def load_templates(
-    override_file: Path | None = None, default_language: str = "en", *, time_zone: tzinfo | None = None
+    override_file: Path | None = None,
+    default_language: str = "en",
+    *,
+    time_zone: tzinfo | None = None,
+    example_streets: Sequence[str] = DEFAULT_EXAMPLE_STREETS,
 ) -> Templates:
     by_language: dict[str, dict[str, str]] = {}
     for language in BUNDLED_LANGUAGES:
@@ -185,12 +208,12 @@ def load_templates(
                 raise TemplateError(f"{override_file}: [{language}] must be a table of templates")
             unknown = set(table) - known_keys
             if unknown:
-                raise TemplateError(f"{override_file}: [{language}] has unknown keys {sorted(unknown)}")
+                raise TemplateError(f"{override_file}: [{language}] {_unknown_keys(unknown, known_keys)}")
             keys = _read_table(override_file, table, language)
             by_language.setdefault(language, {}).update(keys)
     if default_language not in by_language and default_language != TRADITIONAL:
         raise TemplateError(f"no templates for the default language {default_language!r}")
-    return Templates(by_language, default_language, time_zone=time_zone)
+    return Templates(by_language, default_language, time_zone=time_zone, example_streets=example_streets)
 
 
 def _read_table(source: Path, table: Mapping[str, object], language: str) -> dict[str, str]:
@@ -198,11 +221,28 @@ def _read_table(source: Path, table: Mapping[str, object], language: str) -> dic
     for key, text in table.items():
         if not isinstance(text, str):
             raise TemplateError(f"{source}: [{language}] {key} must be a string")
-        used = {name for _, name, _, _ in string.Formatter().parse(text) if name}
-        allowed = PLACEHOLDERS.get(key, frozenset())
+        used = _placeholders(text)
+        allowed = PLACEHOLDERS.get(key, frozenset()) | ({EXAMPLE_CORNER} if key != EXAMPLE_CORNER else set())
         if not used <= allowed:
             raise TemplateError(
                 f"{source}: [{language}] {key} uses {sorted(used - allowed)}; it may use {sorted(allowed)}"
             )
         keys[key] = text
     return keys
+
+
+def _placeholders(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def _unknown_keys(unknown: set[str], known: set[str]) -> str:
+    """What is wrong with keys no template has, the closest known key for each, and every key there is: a
+    city's deployer had no list but the bundled en.toml."""
+    problems = []
+    for key in sorted(unknown):
+        close = difflib.get_close_matches(key, known, n=1, cutoff=0.5)
+        problems.append(f"{key!r} (did you mean {close[0]!r}?)" if close else repr(key))
+    return (
+        f"has unknown keys {', '.join(problems)}; the keys are {', '.join(sorted(known))} "
+        "(each in bot/templates/en.toml with its placeholders)"
+    )
