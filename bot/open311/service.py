@@ -451,6 +451,38 @@ class Open311Service:
             )
             return bool(added.rowcount == 1)  # type: ignore[attr-defined]
 
+    def change_description(
+        self, service_request_id: str, words: str, *, session: Session | None = None
+    ) -> ServiceRequest:
+        """Replaces a request's words (an operator taking a resident's name or a neighbour's details out of
+        what is published); the photos listed at the end of its description stay. ``updated_datetime``
+        moves, so clients that mirror the API by it fetch the new words; no status note, no event (nothing
+        happened to the problem, so no one following it is told)."""
+        ids = store.parse_request_ids([service_request_id])
+        c = store.requests_table.c
+        with self._session(session) as db:
+            row = store.request_by_id(db, ids[0]) if ids else None
+            if row is None:
+                raise NotFound(
+                    f"service_request_id {shown(service_request_id)} was not found",
+                    field="service_request_id",
+                )
+            _, photos = more_photos(row.description or "")
+            description = with_more_photos(words.strip(), photos)
+            if len(description) > MAX_DESCRIPTION:
+                raise InvalidInput(
+                    f"description is longer than {MAX_DESCRIPTION} characters"
+                    + (" with the photos listed at its end" if photos else ""),
+                    field="description",
+                )
+            db.execute(
+                update(store.requests_table)
+                .where(c.id == ids[0])
+                .values(description=description or None, updated_datetime=self._clock())
+            )
+            updated = db.execute(store.select_requests().where(c.id == ids[0])).one()
+            return store.to_request(updated)
+
     # ------------------------------------------------------------------------- batch acceptance
 
     def accept_pending_tokens(self, now: datetime | None = None, limit: int = 200) -> list[TokenStatus]:

@@ -4,6 +4,7 @@ the same sign-in; every POST needs the session's CSRF token in the ``X-CSRF-Toke
 No ``from __future__ import annotations`` here: FastAPI reads the route signatures at runtime.
 """
 
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -17,6 +18,7 @@ from bot.review.console import Console
 from bot.review.models import ReviewItem
 from bot.review.queue import ReviewError
 from bot.review.web import (
+    CHANGE_FIELDS,
     DB,
     PREFIX,
     Checked,
@@ -32,6 +34,23 @@ from bot.review.web import (
     request_row,
     valid_answers,
 )
+
+# The fields each decision's body may have. Any other is refused (400), not dropped: an operator who sends
+# "descripton" to take a resident's phone number out of what is published must hear it was not done.
+APPROVE_FIELDS = ("service_code", "address_string", "lat", "long", "attributes", "description")
+REJECT_FIELDS = ("reason",)
+
+
+def unknown_fields(body: dict[str, Any], known: Sequence[str]) -> JSONResponse | None:
+    """A 400 naming the fields of ``body`` that are not in ``known``; None when there are none."""
+    unknown = sorted(key for key in body if key not in known)
+    if not unknown:
+        return None
+    named = ", ".join(repr(key) for key in unknown)
+    plural = "s" if len(unknown) > 1 else ""
+    return JSONResponse(
+        {"error": f"unknown field{plural} {named}; this call takes {', '.join(known)}"}, status_code=400
+    )
 
 
 def api_router(console: Console) -> APIRouter:
@@ -90,6 +109,9 @@ def api_router(console: Console) -> APIRouter:
     def api_approve(
         request: Request, item_id: int, operator: Checked, session: DB, body: JSONObject
     ) -> JSONResponse:
+        refused = unknown_fields(body, APPROVE_FIELDS)
+        if refused is not None:
+            return refused
         try:
             lat, long = coordinates(str(body.get("lat") or ""), str(body.get("long") or ""))
         except ValueError as exc:
@@ -97,6 +119,9 @@ def api_router(console: Console) -> APIRouter:
         answers = body.get("attributes")
         if answers is not None and not valid_answers(answers):
             return JSONResponse({"error": "attributes must map codes to a string or a list of strings"}, 400)
+        description = body.get("description")
+        if description is not None and not isinstance(description, str):
+            return JSONResponse({"error": "description must be text (null files the resident's words)"}, 400)
         code = str(body.get("service_code") or "")
         approval = decisions.Approval(
             service_code=code,
@@ -104,6 +129,7 @@ def api_router(console: Console) -> APIRouter:
             lat=lat,
             long=long,
             attributes={str(k): v for k, v in answers.items()} if answers else None,
+            description=description,
         )
         return json_act(
             request,
@@ -117,6 +143,9 @@ def api_router(console: Console) -> APIRouter:
     def api_reject(
         request: Request, item_id: int, operator: Checked, session: DB, body: JSONObject
     ) -> JSONResponse:
+        refused = unknown_fields(body, REJECT_FIELDS)
+        if refused is not None:
+            return refused
         reason = str(body.get("reason") or "")
         return json_act(
             request,
@@ -132,6 +161,9 @@ def api_router(console: Console) -> APIRouter:
     ) -> JSONResponse:
         if console.remote:
             return JSONResponse({"error": city_requests.CITY_OWNS_REQUESTS}, status_code=409)
+        refused = unknown_fields(body, CHANGE_FIELDS)
+        if refused is not None:
+            return refused
         row = request_row(session, request_id)
         try:
             change = request_change(body, console.settings.city_zone)

@@ -16,6 +16,7 @@ from sqlalchemy import update
 from sqlmodel import Session
 
 from bot.clock import as_utc
+from bot.open311.media import more_photos
 from bot.open311.models import ServiceRequest, ServiceRequestRow, TokenStatus
 from bot.review import audit, learning, views
 from bot.review.console import Console
@@ -41,8 +42,10 @@ class Approval:
     # service is filed).
     attributes: dict[str, str | list[str]] | None = None
     details_for: str = ""
-    # The description to file instead of the resident's words (a city refused them: too long, say).
-    description: str = ""
+    # The description to file instead of the resident's words (a city refused them as too long, say, or
+    # they hold what should not be published: a name, a neighbour's details). None files their words; ""
+    # files none.
+    description: str | None = None
 
 
 def _snapshot(item: ReviewItem) -> dict[str, Any]:
@@ -64,7 +67,13 @@ def _item(console: Console, session: Session, item_id: int) -> ReviewItem:
 
 
 def _audit(
-    session: Session, actor: Actor, action: str, item_id: int, before: dict[str, Any], item: ReviewItem
+    session: Session,
+    actor: Actor,
+    action: str,
+    item_id: int,
+    before: dict[str, Any],
+    item: ReviewItem,
+    extra: dict[str, Any] | None = None,
 ) -> None:
     audit.add_entry(
         session,
@@ -73,7 +82,7 @@ def _audit(
         subject_type="review_item",
         subject_id=item_id,
         before=before,
-        after=_snapshot(item),
+        after={**_snapshot(item), **(extra or {})},
         client=actor.client,
     )
 
@@ -114,6 +123,7 @@ def approve(console: Console, session: Session, actor: Actor, item_id: int, appr
             )
         lat, long, address = found
     # Suggestions are the classifier's classes; a city's catalog may name its services differently.
+    words = approval.description.strip() if approval.description is not None else None
     original = item.service_code or console.service_code_for(view.top_code)
     code = console.service_code_for(approval.service_code) if approval.service_code else original
     decided = console.queue.approve(
@@ -121,7 +131,7 @@ def approve(console: Console, session: Session, actor: Actor, item_id: int, appr
         item_id,
         actor.name,
         service_code=code,
-        description=approval.description.strip() or None,
+        description=words,
         lat=lat,
         long=long,
         address_string=address or None,
@@ -138,7 +148,9 @@ def approve(console: Console, session: Session, actor: Actor, item_id: int, appr
         service_code=console.classifier_class_for(decided.service_code or ""),
         location_text=item.location_text or "",
     )
-    _audit(session, actor, "approve", item_id, before, decided)
+    # Words of the operator's own are part of the decision: the log keeps what was published instead.
+    rewritten = {"description": words} if words is not None and words != item.text.strip() else {}
+    _audit(session, actor, "approve", item_id, before, decided, rewritten)
     return decided
 
 
@@ -210,6 +222,8 @@ class RequestChange:
     agency_responsible: str | Keep = KEEP
     # None clears the expected date.
     expected_datetime: datetime | Keep | None = KEEP
+    # The published words (the photos listed at the end of the description stay): no one is notified.
+    description: str | Keep = KEEP
 
 
 def _request_fields(row: ServiceRequestRow) -> dict[str, Any]:
@@ -224,7 +238,8 @@ def _request_fields(row: ServiceRequestRow) -> dict[str, Any]:
 def update_request(
     console: Console, session: Session, actor: Actor, row: ServiceRequestRow, change: RequestChange
 ) -> ServiceRequest | None:
-    """Changes a request through the core, so the history, the event and residents' notifications follow.
+    """Changes a request through the core, so the history, the event and residents' notifications follow
+    (a change of its words alone notifies no one and leaves no history row: only the audit log has it).
 
     A change that changes nothing (a double submit, Save without edits) records nothing: None."""
     assert row.id is not None
@@ -254,34 +269,45 @@ def update_request(
         "agency_responsible": agency,
         "expected_datetime": expected,
     }
-    if after == before:
+    words_before = more_photos(row.description or "")[0].strip()
+    words = words_before if isinstance(change.description, Keep) else change.description.strip()
+    if after == before and words == words_before:
         return None
-    if expected is None and before["expected_datetime"] is not None:
-        # The core keeps the expected date when given none: clearing it is done here, before the core
-        # writes the history row, so that row says it was cleared.
-        session.execute(update(requests).where(requests.c.id == row.id).values(expected_datetime=None))
-    updated = console.open311.update_status(
-        str(row.id),
-        status,
-        status_notes=notes,
-        agency_responsible=agency or "",
-        expected_datetime=expected,
-        actor=f"operator:{actor.name}",
-        session=session,
-    )
+    updated: ServiceRequest | None = None
+    if words != words_before:
+        updated = console.open311.change_description(str(row.id), words, session=session)
+    if after != before:
+        if expected is None and before["expected_datetime"] is not None:
+            # The core keeps the expected date when given none: clearing it is done here, before the core
+            # writes the history row, so that row says it was cleared.
+            session.execute(update(requests).where(requests.c.id == row.id).values(expected_datetime=None))
+        updated = console.open311.update_status(
+            str(row.id),
+            status,
+            status_notes=notes,
+            agency_responsible=agency or "",
+            expected_datetime=expected,
+            actor=f"operator:{actor.name}",
+            session=session,
+        )
+    assert updated is not None
+    logged_after = {
+        "status": updated.status,
+        "status_notes": updated.status_notes,
+        "agency_responsible": updated.agency_responsible,
+        "expected_datetime": updated.expected_datetime,
+    }
+    logged_before = dict(before)
+    if words != words_before:  # only then: the log does not copy a resident's words at every status change
+        logged_before["description"], logged_after["description"] = words_before, words
     audit.add_entry(
         session,
         actor=actor.name,
         action="request.update",
         subject_type="request",
         subject_id=row.id,
-        before=before,
-        after={
-            "status": updated.status,
-            "status_notes": updated.status_notes,
-            "agency_responsible": updated.agency_responsible,
-            "expected_datetime": updated.expected_datetime,
-        },
+        before=logged_before,
+        after=logged_after,
         client=actor.client,
     )
     return updated

@@ -32,12 +32,14 @@ ITEM_FIELDS: dict[str, tuple[str, str]] = {
     "lat": ("lat", "Latitude"),
     "long": ("long", "Longitude"),
     "reason": ("reason", "Reason for rejecting"),
+    "description": ("description", "Description"),
 }
 REQUEST_FIELDS: dict[str, tuple[str, str]] = {
     "status": ("status", "Status"),
     "status_notes": ("status_notes", "Status notes"),
     "agency_responsible": ("agency_responsible", "Agency responsible"),
     "expected_datetime": ("expected_datetime", "Expected by"),
+    "description": ("description", "Description"),
 }
 
 

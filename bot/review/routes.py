@@ -42,6 +42,7 @@ from starlette.routing import Match
 from bot.backend import ranked_services
 from bot.embedded_backend import EmbeddedBackend
 from bot.open311.errors import Open311Error
+from bot.open311.media import more_photos
 from bot.review import audit, city_requests, dashboard, decisions, forms, learning, times, views
 from bot.review.api import api_router
 from bot.review.auth import (
@@ -285,6 +286,7 @@ def operator_router(console: Console) -> ConsolePages:
             "attributes": attribute_answers(form.multi_items()),
             "details_for": form_text(form, "details_for"),
             "reason": form_text(form, "reason"),
+            "description": form_text(form, "description") if "description" in form else None,
         }
 
     def entered_change(form: Any) -> dict[str, str]:
@@ -583,6 +585,9 @@ def operator_router(console: Console) -> ConsolePages:
             long=long,
             attributes=entered["attributes"],
             details_for=entered["details_for"],
+            # The form holds the resident's words to edit: what is in it is published (None: no such
+            # field, a form from before it had one, files the resident's words).
+            description=entered["description"],
         )
         refused = act(
             request,
@@ -675,6 +680,8 @@ def operator_router(console: Console) -> ConsolePages:
             ),
             **map_context(row.lat, row.long, row.address or ""),
             expected_value=times.form_value(row.expected_datetime, console.settings.city_zone),
+            # The words alone: the photos listed at the end of the description are kept as they are.
+            description_words=more_photos(row.description or "")[0],
             error=error,
             problems=problems or {},
             entered=entered or {},

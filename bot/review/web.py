@@ -311,7 +311,9 @@ def coordinates(lat_text: str, long_text: str) -> tuple[float | None, float | No
     return numbers["lat"], numbers["long"]
 
 
-CHANGE_FIELDS = ("status", "status_notes", "agency_responsible", "expected_datetime")
+# What a request's change may name: its status and what goes with it (residents following it are told),
+# and its published words (no one is told).
+CHANGE_FIELDS = ("status", "status_notes", "agency_responsible", "expected_datetime", "description")
 
 
 def request_change(given: dict[str, Any], zone: tzinfo = UTC) -> decisions.RequestChange:
