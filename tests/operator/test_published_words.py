@@ -164,3 +164,17 @@ def test_an_operator_changes_a_filed_requests_description_and_it_is_logged(deplo
         for entry in entries(deployment, "request.update")
     ]
     assert logged == [(WORDS, REWRITTEN), (REWRITTEN, "Something strange")]
+
+
+def test_the_request_page_says_status_notes_are_public(deployment: Deployment) -> None:
+    # Before: "Status notes (residents following the request see them)", while the API publishes them to
+    # anyone (status_notes, notes) and staff wrote internal remarks there.
+    request_id = file_at(deployment.runtime, datetime.now(UTC), "pothole", "api")
+    client, _ = signed_in_client(deployment.url, "alice", PASSWORDS["alice"])
+    page = client.get(f"/operator/requests/{request_id}")
+    label = re.search(r'<label for="status_notes">(.*?)</label>', page.text, re.S)
+    assert label is not None
+    said = re.sub(r"<[^>]+>", "", label.group(1))
+    assert "public" in said
+    assert "anyone can read them on the Open311 API" in said
+    assert "nothing internal" in said
