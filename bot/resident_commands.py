@@ -32,8 +32,8 @@ WORDS: dict[CommandName, tuple[str, ...]] = {
         *("停止", "退订", "取消订阅"),
     ),
     "start": ("start", "unstop", "subscribe", "iniciar", "empezar", "comenzar", "开始", "開始"),
-    "follow": ("follow", "seguir", "关注"),
-    "unfollow": ("unfollow", "dejar", "取消关注"),
+    "follow": ("follow", "seguir", "关注", "關注"),
+    "unfollow": ("unfollow", "dejar", "取消关注", "取消關注"),
 }
 # The command words that tell the resident's language: a Spanish speaker who texts AYUDA reads the help in
 # Spanish. The English words tell nothing: every resident is told to "reply STATUS".
@@ -247,8 +247,9 @@ _STATUS_QUESTION_SPANISH = re.compile(
     re.IGNORECASE,
 )
 # Chinese writes no spaces, so no word boundaries there. "我的投诉怎么样了", "我個報告搞成點呀", "查一下我的
-# 投诉", "有冇人嚟整?": a report (投诉, 报告, 举报...) with how it is going, or whether someone has come.
-_REPORT_ZH = "(?:投诉|投訴|报告|報告|举报|舉報|反映|申请|申請|個案|个案)"
+# 投诉", "有冇人嚟整?": a report (投诉, 报告, 举报, Taiwan's 檢舉...) with how it is going, or whether someone
+# has come.
+_REPORT_ZH = "(?:投诉|投訴|报告|報告|举报|舉報|检举|檢舉|反映|申请|申請|個案|个案)"
 _STATUS_QUESTION_CHINESE = re.compile(
     "进展|進展|进度|進度|处理得怎么样|處理得怎麼樣|修好了[吗嗎没沒]|处理了[吗嗎没沒]|處理了[嗎吗沒没]"
     f"|{_REPORT_ZH}.{{0,3}}(?:怎么样|怎麼樣|怎样|怎樣|點樣|点样|搞成點|搞成点|如何|處理咗|处理咗)"

@@ -58,7 +58,7 @@ def test_a_resident_who_writes_traditional_characters_is_answered_in_them(bot: R
         services = EmbeddedBackend(bot.runtime.open311).services()
         assert notify_once(session, load_templates(), CORE, services=services) == 1
     assert bot.outbox()[-1].text == (
-        f"報告 #{request_id}（路燈）有更新：當前狀態為已關閉。回覆 UNFOLLOW {request_id} 停止接收更新。"
+        f"報告 #{request_id}（路燈）有更新：當前狀態為已關閉。回覆 取消關注 {request_id} 停止接收更新。"
     )
 
     # A question's choices too: "是在 CLEMENT ST ... 嗎？" [是, 不是], then the kinds of problem.
@@ -159,12 +159,21 @@ def test_the_command_words_a_chinese_reply_names_are_chinese_ones_that_work(
     status = named(filed, said(r"回复 (\S+) 查询进度"), "zh")
     answer = wen.ask(status)
     assert answer == said(f"报告 #{request_id}（坑洞）的状态：处理中。")
+    # "How is my report?" with 检举 (檢舉), a report as Taiwan and Hong Kong write it: was a new report.
+    assert wen.ask(said("我的检举怎么样了")) == answer
     help_text = wen.ask("你好")
     another = named(help_text, said(r"，(\S+) 加编号查询其他报告"), "zh")
     assert wen.ask(f"{another} {request_id}") == answer
     cancel = named(help_text, said(r"回复 (\S+) 放弃进行中的报告"), "zh")
     assert wen.ask(said("有个大坑洞")).startswith(said("问题在哪里？"))
     assert wen.ask(cancel) == said("已取消，未登记任何内容。")
+    # Another resident's report, to follow and stop following with the words the replies name (关注, 關注).
+    other = number_in(bot.resident("li").ask("There is a huge pothole in the road at 16th St and Mission St"))
+    follow = named(wen.ask(said("关注")), said(r"请发送 (\S+) 加编号"), "zh")
+    followed = wen.ask(f"{follow} {other}")
+    assert followed.startswith(said(f"您将收到报告 #{other}（")), followed
+    unfollow = named(followed, said(rf"回复 (\S+) {other} 停止接收"), "zh")
+    assert wen.ask(f"{unfollow} {other}") == said(f"您将不再收到报告 #{other} 的更新。")
     # STOP and START stay the carrier's words (see the Spanish test).
     assert said("回复 STOP 不再接收消息") in help_text
     assert said("发送 START 可重新接收") in wen.ask("停止")
@@ -179,8 +188,7 @@ def test_spanish_and_chinese_replies_name_no_english_command_word_but_the_carrie
         for word in words
         if word.isascii() and word not in LANGUAGE_OF_WORD
     }
-    # FOLLOW/UNFOLLOW stay English in Chinese for now: the bot understands 关注, not its traditional 關注.
-    kept = {"es": {"STOP", "START"}, "zh": {"STOP", "START", "FOLLOW", "UNFOLLOW"}}
+    kept = {"es": {"STOP", "START"}, "zh": {"STOP", "START"}}
     for language, allowed in kept.items():
         table = tomllib.loads((BUNDLED_DIR / f"{language}.toml").read_text(encoding="utf-8"))
         named_words = {word for text in table.values() for word in re.findall(r"\b[A-Z]+\b", text)}

@@ -289,7 +289,7 @@ def test_an_update_reads_as_written_in_each_language_and_says_whether_the_status
         ]
         # Before: "已关闭。Lamp replaced.回复 UNFOLLOW", the English note run into the Chinese after it.
         zh = f"报告 #{request_id}（坑洞）有更新："
-        zh_stop = f"回复 UNFOLLOW {request_id} 停止接收更新。"
+        zh_stop = f"回复 取消关注 {request_id} 停止接收更新。"
         assert sent["mei"] == [
             f"{zh}当前状态为已关闭。Lamp replaced. {zh_stop}",
             f"{zh}当前状态为处理中。Flickering again. {zh_stop}",
