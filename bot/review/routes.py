@@ -478,6 +478,8 @@ def operator_router(console: Console) -> ConsolePages:
             item=item,
             services=console.service_names(),
             conversation=views.conversation(session, item.channel, item.resident_id),
+            # The language the bot's replies are in: the report's where there are replies in it.
+            reply_language=console.queue.templates.language_for(item.language),
             **map_context(item.lat, item.long, item.location_text or ""),
             error=error,
             problems=problems or {},
