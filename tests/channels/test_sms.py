@@ -549,7 +549,11 @@ def test_typography_that_alone_would_make_a_reply_ucs2_is_sent_as_gsm7(
     assert sent[0].isascii()
     assert sent[1] == spanish  # UCS-2 whatever is done: its typography stays
     # Inline replies too: the bot's own "…" cutting the excerpt of a report waiting for a person.
-    text(fake, bot, "Something strange is going on with the thing next to my neighbour’s fence at 5th St and Market St")
+    text(
+        fake,
+        bot,
+        "Something strange is going on with the thing next to my neighbour’s fence at 5th St and Market St",
+    )
     [reply] = text(fake, bot, "status")
     assert "..." in reply
     assert reply.isascii(), reply
