@@ -11,6 +11,7 @@ only has the word in it ("stop sign missing at 5th and Market").
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Literal
 
@@ -92,6 +93,11 @@ _STOP_REQUEST = re.compile(
     rf"|no more {_MESSAGES}"
     rf"|unsubscribe(?: me)?(?: from (?:this|these|all)(?: {_MESSAGES})?)?"
     r"|opt me out"
+    # "Cancel my subscription", "I don't want these texts", "Stop sending me updates about the pothole".
+    r"|cancel (?:my |the |this )?subscription"
+    rf"|(?:i )?(?:do not|don't|dont) want (?:these |your |any |more )*(?:{_MESSAGES}|updates)"
+    rf"|{_STOPPING} (?:sending|texting)(?: me)? (?:(?:these|the|your) )?(?:updates|notifications|alerts)"
+    r"(?: (?:about|on|for) (?:\w+ ){0,3}\w+)?"
     rf")(?: (?:{_POLITE}|anymore|any more|now|again|thanks|thank you|from this number|ever))*"
 )
 _SENDING_ES = r"(?:envíen|envien|manden|escriban|envíe|envie|mande|escriba)"
@@ -123,8 +129,14 @@ _STOP_REQUEST_CHINESE = re.compile(
 # Words around a command word that leave it the command.
 _POLITE_SPANISH_WORDS = frozenset(word for phrase in _POLITE_SPANISH for word in phrase.split())
 _POLITE_WORDS = (
-    frozenset({"please", "pls", "plz", "it", "now", "thanks", "thank", "you"}) | _POLITE_SPANISH_WORDS
+    frozenset({"please", "pls", "plz", "it", "now", "thanks", "thank", "you"})
+    | _POLITE_SPANISH_WORDS
+    | frozenset({"谢谢", "謝謝", "多谢", "多謝", "唔该", "唔該", "请", "請"})
 )
+# Where a message's sentences part: "Please stop. I don't want these texts".
+_SENTENCE_BREAK = re.compile(r"[.!?。！？;]+\s*|\n+")
+# What builds emoji besides symbols: joiners, variation selectors, skin tones, keycaps.
+_EMOJI_PARTS = frozenset("\u200d\ufe0e\ufe0f\u20e3") | frozenset(chr(c) for c in range(0x1F3FB, 0x1F400))
 TAKES_ARGUMENT: frozenset[CommandName] = frozenset({"status", "follow", "unfollow", "cancel"})
 _LONGEST_REFERENCE = 64
 _REFERENCE = re.compile(r"^#?([A-Za-z0-9][A-Za-z0-9._-]{0,63})$")
@@ -144,7 +156,11 @@ class ResidentCommand:
 
 
 def parse_command(text: str) -> ResidentCommand | None:
-    words = text.strip(_TRIM).split()
+    # "STOP 🛑", "stop 🙏", "END ✋": a symbol beside a command word leaves it the command (each began a
+    # report, and the resident kept getting messages).
+    text = _without_symbols(text)
+    # "退订，谢谢": Chinese punctuation parts words as spaces do.
+    words = re.sub(r"[，、。！？]+", " ", text).strip(_TRIM).split()
     phrase = PHRASES.get(" ".join(words).lower())
     if phrase is not None:
         return ResidentCommand(phrase[0], language=phrase[1])
@@ -186,6 +202,19 @@ def parse_command(text: str) -> ResidentCommand | None:
     return None
 
 
+def _asks_to_stop(sentence: str) -> bool:
+    command = parse_command(sentence)
+    return command is not None and command.name == "stop"
+
+
+def _without_symbols(text: str) -> str:
+    """``text`` without emoji and other symbols (and the joiners and modifiers that build emoji)."""
+    return "".join(
+        " " if unicodedata.category(char) in {"So", "Sk", "Cs"} or char in _EMOJI_PARTS else char
+        for char in text
+    )
+
+
 def _stop_request(text: str) -> ResidentCommand | None:
     """STOP said in more than one word: stop words only ("STOP STOP", "alto, alto"), or a short request
     to stop messages ("please stop texting me", "dejen de enviarme mensajes", "别再发了")."""
@@ -195,6 +224,12 @@ def _stop_request(text: str) -> ResidentCommand | None:
         languages = {LANGUAGE_OF_WORD.get(word) for word in words}
         return ResidentCommand("stop", language=languages.pop() if len(languages) == 1 else None)
     if _STOP_REQUEST.fullmatch(plain):
+        return ResidentCommand("stop")
+    # "Please stop. I don't want these texts", "STOP. No more messages please": every sentence asks it.
+    sentences = [" ".join(part.split()) for part in _SENTENCE_BREAK.split(text.lower().replace("’", "'"))]
+    sentences = [" ".join(_PUNCTUATION.sub(" ", part).split()) for part in sentences]
+    sentences = [part for part in sentences if part]
+    if len(sentences) > 1 and all(part in _POLITE_WORDS or _asks_to_stop(part) for part in sentences):
         return ResidentCommand("stop")
     if _STOP_REQUEST_SPANISH.fullmatch(plain):
         return ResidentCommand("stop", language="es")

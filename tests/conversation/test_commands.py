@@ -75,6 +75,14 @@ STOPPED = {
         ("別再發了", "zh-Hant", "開始"),
         ("唔好再send嘢俾我", "zh", "開始"),
         ("唔該停止發送", "zh-Hant", "开始"),
+        # An SMS program reviewer's: each began a report, and the updates went on (the FCC counts them as
+        # revoking consent).
+        ("Please stop. I don't want these texts", "en", "START"),
+        ("STOP 🛑", "en", "start"),
+        ("END ✋", "en", "start"),
+        ("Cancel my subscription", "en", "start"),
+        ("Stop sending me updates about the pothole", "en", "start"),
+        ("退订，谢谢", "zh", "开始"),
     ],
 )
 def test_stop_in_the_words_residents_text(bot: RunningBot, text: str, language: str, start: str) -> None:
@@ -91,7 +99,12 @@ def test_stop_in_the_words_residents_text(bot: RunningBot, text: str, language: 
 
 @pytest.mark.parametrize(
     "text",
-    ["bus stop sign is down at 5th St and Market St", "stop sign missing at 5th and Market", "stop the leak"],
+    [
+        "bus stop sign is down at 5th St and Market St",
+        "stop sign missing at 5th and Market",
+        "stop the leak",
+        "Stop. There is a pothole at 5th St and Market St",
+    ],
 )
 def test_a_report_that_only_has_the_word_stop_in_it_is_a_report(bot: RunningBot, text: str) -> None:
     resident = bot.resident("omar")
