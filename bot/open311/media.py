@@ -105,3 +105,23 @@ class MediaStore:
         if not path.is_file():
             raise NotFound("no such media", field="media")
         return StoredMedia(name=name, media_type=_TYPES_BY_EXTENSION[path.suffix], path=path)
+
+    def name_in(self, url: str) -> str | None:
+        """The name of the file a URL of ours (``url_for``) points at, stored or not; None when the URL
+        does not end in a name the store gives. Only the name is compared: workers with no ``public_url``
+        each name their own port in the URLs."""
+        name = url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+        return name if _NAME.fullmatch(name) else None
+
+    def has(self, name: str) -> bool:
+        return bool(_NAME.fullmatch(name)) and (self.directory / name).is_file()
+
+    def delete(self, name: str) -> bool:
+        """Deletes a stored file (no longer served); False when there was none."""
+        if not _NAME.fullmatch(name):
+            return False
+        try:
+            (self.directory / name).unlink()
+        except FileNotFoundError:
+            return False
+        return True

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from bot.backend import AttributeSpec, ServiceSummary, find_service
 from bot.config import Settings
 from bot.db import SessionFactory
+from bot.open311.media import MediaStore
 from bot.open311.service import Open311Service
 from bot.review.queue import ReviewQueue
 
@@ -27,6 +28,8 @@ class Console:
     queue: ReviewQueue
     geocode: Geocode | None = None
     classify: Classify | None = None
+    # The photos the bot stored (a rejected report's are deleted: ``photos``).
+    media: MediaStore | None = None
 
     @property
     def claim_minutes(self) -> float:

@@ -18,7 +18,7 @@ from sqlmodel import Session
 from bot.clock import as_utc
 from bot.open311.media import more_photos
 from bot.open311.models import ServiceRequest, ServiceRequestRow, TokenStatus
-from bot.review import audit, learning, views
+from bot.review import audit, learning, photos, views
 from bot.review.console import Console
 from bot.review.models import ReviewItem
 from bot.review.queue import ReviewError
@@ -194,13 +194,16 @@ def _learn(
 
 
 def reject(console: Console, session: Session, actor: Actor, item_id: int, reason: str) -> ReviewItem:
-    """Closes the report unfiled; the resident is told the reason as written (by the queue)."""
+    """Closes the report unfiled; the resident is told the reason as written (by the queue). Its photos,
+    which no public request shows, are deleted once the rejection is committed (``photos``)."""
     item = _item(console, session, item_id)
     before = _snapshot(item)
     view = views.item_view(item, claim_minutes=console.claim_minutes)
     decided = console.queue.reject(session, item_id, actor.name, reason)
     _learn(console, session, actor, item_id, item, view, service_code="", rejected=True)
     _audit(session, actor, "reject", item_id, before, decided)
+    if console.media is not None:  # filed nowhere: its photos are no longer served
+        photos.delete_after_commit(session, console.media, decided)
     return decided
 
 

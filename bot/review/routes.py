@@ -43,7 +43,7 @@ from bot.backend import ranked_services
 from bot.embedded_backend import EmbeddedBackend
 from bot.open311.errors import Open311Error
 from bot.open311.media import more_photos
-from bot.review import audit, city_requests, dashboard, decisions, forms, learning, times, views
+from bot.review import audit, city_requests, dashboard, decisions, forms, learning, photos, times, views
 from bot.review.api import api_router
 from bot.review.auth import (
     SESSION_COOKIE,
@@ -488,6 +488,7 @@ def operator_router(console: Console) -> ConsolePages:
             details=details if details_service else [],
             answers=answers,
             entered=entered or {},
+            deleted_photos=photos.deleted_photos(console.media, row) if row is not None else set(),
             **(flash_override if request.query_params.get("done") == "claimed" else {}),
         )
 
@@ -957,6 +958,7 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
         sessions=runtime.sessions,
         open311=runtime.open311,
         queue=ReviewQueue(EmbeddedBackend(runtime.open311), templates),
+        media=runtime.media,
     )
 
     async def share_messaging() -> None:
