@@ -37,7 +37,7 @@ def without_metadata(data: bytes, media_type: str) -> bytes | None:
     # Pillow's decoders say "not an image of this kind" with OSError, SyntaxError, ValueError, EOFError,
     # struct.error, ... depending on the format and where the bytes go wrong; any of them means the same.
     except Exception as exc:
-        log.info("a %s photo could not be decoded (%s); it is stored as received", media_type, exc)
+        log.warning("a %s photo could not be decoded (%s); it is stored as received", media_type, exc)
         return None
 
 
@@ -49,7 +49,9 @@ def _encoded(image: Image.Image, image_format: str, *, lossless_webp: bool) -> b
     if image_format == "WEBP":
         options["lossless"] = lossless_webp
         options["quality"] = 100 if lossless_webp else _LOSSY_WEBP_QUALITY
-    if getattr(image, "n_frames", 1) > 1:  # an animated GIF or WebP: every frame, each shown as long
+    # An animated GIF or WebP: every frame, each shown as long. A JPEG's other frames (an iPhone's MPO holds
+    # a depth or HDR gain map after the photo) are not the picture, and carry metadata of their own.
+    if image_format in ("GIF", "WEBP") and getattr(image, "n_frames", 1) > 1:
         frames = [_clean(frame.copy()) for frame in ImageSequence.Iterator(image)]
         options.update(
             save_all=True,

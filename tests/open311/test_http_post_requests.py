@@ -35,7 +35,11 @@ from tests.open311.conformance import (
     request_records,
     revoke_key,
 )
-from tests.support.photos import assert_published_without_metadata, photo_with_metadata
+from tests.support.photos import (
+    assert_published_without_metadata,
+    iphone_mpo_with_metadata,
+    photo_with_metadata,
+)
 
 FORMATS_OF_PHOTOS = ("image/jpeg", "image/png", "image/gif", "image/webp")
 PNG = (
@@ -403,8 +407,8 @@ def test_an_uploaded_photo_is_published_without_its_metadata(tmp_path: Path, dat
     with deployment(tmp_path / "data", database_url, **catalog_overrides(tmp_path)) as api:
         key = create_key(api, "photo-app")
         public = api.settings.server.public_url.rstrip("/")
-        for media_type in FORMATS_OF_PHOTOS:
-            photo = photo_with_metadata(media_type)
+        photos = [(media_type, photo_with_metadata(media_type)) for media_type in FORMATS_OF_PHOTOS]
+        for media_type, photo in [*photos, ("image/jpeg", iphone_mpo_with_metadata())]:
             files = {"media": (f"photo.{media_type.split('/')[1]}", photo, media_type)}
             response = api.post("requests.json", data=_graffiti(key), files=files)
             assert response.status_code in (200, 201), response.text

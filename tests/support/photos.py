@@ -62,6 +62,15 @@ def photo_with_metadata(media_type: str = "image/jpeg") -> bytes:
     return out.getvalue()
 
 
+def iphone_mpo_with_metadata() -> bytes:
+    """``picture()`` as many iPhones save a JPEG: an MPO, the photo then a smaller image after it (an HDR
+    gain map), each with its own EXIF."""
+    out = io.BytesIO()
+    image = picture()
+    image.save(out, "MPO", save_all=True, append_images=[image.resize((16, 8))], exif=_exif(TURNED))
+    return out.getvalue()
+
+
 def assert_published_without_metadata(served: bytes, media_type: str = "image/jpeg") -> None:
     """``served`` is ``photo_with_metadata(media_type)``'s picture, shown as the phone meant it, with
     nothing of the phone's metadata."""
