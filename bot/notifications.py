@@ -33,6 +33,7 @@ from bot.clock import utcnow
 from bot.follows import followers
 from bot.open311.models import ServiceRequestRow, StatusChangeRow, UTCDateTime
 from bot.outbox import enqueue
+from bot.redaction import mask_contact_details
 from bot.remote.records import RemoteStatusChange
 from bot.state import get_resident
 from bot.templates import Templates
@@ -208,9 +209,9 @@ def render_update(
         )
     if change.kind == "rejected":
         return templates.render(
-            "token_rejected", lang, token=change.token or "", reason=change.status_notes or ""
+            "token_rejected", lang, token=change.token or "", reason=_public(change.status_notes) or ""
         )
-    notes = templates.following_sentence(change.status_notes, lang)
+    notes = templates.following_sentence(_public(change.status_notes), lang)
     expected = ""
     if change.expected_datetime is not None:
         expected = templates.render("expected_by", lang, date=templates.date(change.expected_datetime))
@@ -223,6 +224,12 @@ def render_update(
         notes=notes,
         expected=expected,
     )
+
+
+def _public(notes: str | None) -> str | None:
+    """Notes as the Open311 API publishes them: anyone may FOLLOW any request, so a phone number or an
+    email an operator wrote in them goes to followers masked, as it does to apps."""
+    return mask_contact_details(notes) if notes else notes
 
 
 def _locked_cursor(session: Session, name: str) -> JobCursor:

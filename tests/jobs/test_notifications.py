@@ -248,3 +248,20 @@ def test_a_change_that_commits_while_a_run_reads_the_log_is_left_for_the_next_ru
         assert "it is now closed. Patched." in outbox(runtime)[-1].text
     finally:
         runtime.close()
+
+
+def test_a_phone_number_or_email_in_the_notes_reaches_followers_masked(runtime: Runtime) -> None:
+    """Anyone may FOLLOW any request number; the notes went to them as written, while the Open311 API
+    publishes them masked."""
+    request_id, _ = new_request(runtime)
+    assert request_id is not None
+    with runtime.sessions() as session:
+        follow(session, request_id, "local", "stranger")
+        session.commit()
+    runtime.open311.update_status(
+        request_id, "closed", "Called Alice at (415) 555-0199, alice@example.org.", actor="crew"
+    )
+    assert notify(runtime) == 1
+    [row] = outbox(runtime)
+    assert "Called Alice at [phone], [email]." in row.text
+    assert "555-0199" not in row.text
