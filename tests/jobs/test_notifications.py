@@ -112,9 +112,9 @@ def test_a_note_without_final_punctuation_ends_its_sentence_in_each_language(run
     assert "it is now open. Reply UNFOLLOW" in english[3]
     assert "ahora está cerrado. Bache reparado. Responda DEJAR DE SEGUIR" in spanish[0]
     assert "ahora está abierto. 已重新打开. Responda DEJAR DE SEGUIR" in spanish[1]
-    assert "当前状态为已关闭。Bache reparado。回复 UNFOLLOW" in chinese[0]
-    assert "当前状态为处理中。已重新打开。回复 UNFOLLOW" in chinese[1]
-    assert "当前状态为处理中。回复 UNFOLLOW" in chinese[3]
+    assert "当前状态为已关闭。Bache reparado。回复 取消关注" in chinese[0]
+    assert "当前状态为处理中。已重新打开。回复 取消关注" in chinese[1]
+    assert "当前状态为处理中。回复 取消关注" in chinese[3]
 
 
 def test_the_filer_of_a_batch_request_hears_its_number_then_its_changes(runtime: Runtime) -> None:
