@@ -33,6 +33,7 @@ from pydantic import (
     PrivateAttr,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -334,6 +335,11 @@ class ConversationSettings(Section):
     # Two streets that cross in the city, the corner the replies give as an example ("like 5th St and
     # Market St"); each language joins them its own way (the example_corner template).
     example_streets: list[str] = Field(default_factory=lambda: ["5th St", "Market St"])
+    # The program's name and how to reach a person, as the HELP reply names them ({program}, {help_contact}
+    # in any template): carriers require both in an SMS program's HELP answer. Empty help_contact leaves
+    # that sentence out (and `serve` warns when SMS is enabled).
+    program_name: str = Field(default="311", max_length=20)
+    help_contact: str = Field(default="", max_length=60)
     # Conversation state older than this is cleaned up.
     state_ttl_hours: Hours = 72.0
     # Below the auto-file threshold but at least this confident: the top choices are offered to the
@@ -344,6 +350,13 @@ class ConversationSettings(Section):
     outbox_max_attempts: int = Field(default=8, ge=1)
     outbox_backoff_seconds: float = Field(default=5.0, gt=0)
     outbox_backoff_max_seconds: float = Field(default=3600.0, gt=0)
+
+    @field_validator("program_name", "help_contact")
+    @classmethod
+    def _stripped(cls, value: str, info: ValidationInfo) -> str:
+        if info.field_name == "program_name" and not value.strip():
+            raise ValueError('name the program residents text, like "SF311"')
+        return value.strip()
 
     @field_validator("example_streets")
     @classmethod

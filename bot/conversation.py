@@ -319,8 +319,9 @@ class ConversationEngine:
             command = ResidentCommand("start")
         language = self._language(turn, resident, command, small_talk, answering=state.in_progress)
         reply = _Replies(self.templates, turn, language)
-        if resident.opted_out and (command is None or command.name != "start"):
-            # SMS opt-out rules: after STOP nothing is sent until START. A report sent meanwhile is still
+        if resident.opted_out and (command is None or command.name not in ("start", "help")):
+            # SMS opt-out rules: after STOP nothing is sent until START (but HELP, which carriers require
+            # to be answered always, and it opts no one back in). A report sent meanwhile is still
             # kept for a person (it was dropped without a trace); the resident hears nothing of it.
             if command is None and small_talk is None and (turn.text.strip() or turn.media_urls):
                 self.review_queue.enqueue(
@@ -458,7 +459,8 @@ class ConversationEngine:
             resident.opted_out = False
             resident.opted_out_at = None
         elif command.name == "help":
-            reply.say("help")
+            # Sent to a resident who opted out too, as the answer to STOP is.
+            reply.say("help", opt_out_confirmation=resident.opted_out)
         elif command.name == "cancel":
             if state.in_progress:
                 _reset(state)
@@ -1188,7 +1190,7 @@ class _Replies:
         self.messages: list[OutboundMessage] = []
 
     def render(self, key: str, **values: object) -> str:
-        return self.templates.render(key, self.language, **values)
+        return self.templates.render(self.templates.key_for(key, self.turn.channel), self.language, **values)
 
     def say(
         self,

@@ -12,12 +12,16 @@ in the city's file gives them wording of its own, key by key, before that.
 
 Any key may use ``{example_corner}``: the city's two example streets (``conversation.example_streets``)
 joined by the ``example_corner`` template of the reply's language ("5th St and Market St", "5th St y
-Market St"), so a city names its own corner once instead of rewording every reply that gives one.
+Market St"), so a city names its own corner once instead of rewording every reply that gives one. Any key
+may also use ``{program}`` (``conversation.program_name``) and ``{help_contact}`` (the ``help_contact``
+sentence with ``conversation.help_contact``, empty while that is unset). A channel may have a key of its
+own for a reply (``CHANNEL_KEYS``: HELP over SMS is ``help_sms``, as US carriers require it).
 """
 
 from __future__ import annotations
 
 import difflib
+import logging
 import string
 import tomllib
 from collections.abc import Iterator, Mapping, Sequence
@@ -31,6 +35,8 @@ from bot.clock import DEFAULT_TIME_ZONE, local_date
 
 if TYPE_CHECKING:
     from bot.config import Settings
+
+log = logging.getLogger(__name__)
 
 BUNDLED_DIR = Path(__file__).parent / "templates"
 BUNDLED_LANGUAGES = ("en", "es", "zh")
@@ -64,9 +70,17 @@ PLACEHOLDERS: dict[str, frozenset[str]] = {
     "token_filed": frozenset({"token", "id", "service"}),
     "token_rejected": frozenset({"token", "reason"}),
     "token_in_review": frozenset({"token"}),
+    "help_contact": frozenset({"contact"}),
 }
 # Every key but example_corner itself may give the city's example corner.
 EXAMPLE_CORNER = "example_corner"
+# Any key may also name the program ({program}: conversation.program_name) and how to reach a person
+# ({help_contact}: the help_contact template with conversation.help_contact, empty when that is unset).
+PROGRAM = "program"
+HELP_CONTACT = "help_contact"
+# Replies a channel has words of its own for: over SMS, HELP is answered as US carriers require of a
+# messaging program (CTIA): its name, a person to contact, "Msg&data rates may apply", how to opt out.
+CHANNEL_KEYS: dict[tuple[str, str], str] = {("help", "sms"): "help_sms"}
 # San Francisco's, the default city's.
 DEFAULT_EXAMPLE_STREETS = ("5th St", "Market St")
 
@@ -96,8 +110,12 @@ class Templates:
         *,
         time_zone: tzinfo | None = None,
         example_streets: Sequence[str] = DEFAULT_EXAMPLE_STREETS,
+        program_name: str = "311",
+        help_contact: str = "",
     ) -> None:
         self._by_language = {lang: dict(keys) for lang, keys in by_language.items()}
+        self.program_name = program_name
+        self.help_contact = help_contact
         self.default_language = default_language if default_language in self.languages else "en"
         # The city's: a date a resident reads is the day it is there ("Expected by ...").
         self.time_zone = time_zone or ZoneInfo(DEFAULT_TIME_ZONE)
@@ -143,14 +161,26 @@ class Templates:
             return f"{text} "
         return text if text.rstrip(_CLOSING).endswith(_SENTENCE_ENDS) else f"{text}。"
 
+    @staticmethod
+    def key_for(key: str, channel: str | None) -> str:
+        """The key a reply is rendered from on ``channel``: its channel's own (``help_sms``) if it has one."""
+        return CHANNEL_KEYS.get((key, channel), key) if channel else key
+
     def render(self, key: str, language: str | None = None, **values: object) -> str:
         for table, traditional in self._tables(self.language_for(language)):
             text = self._by_language.get(table, {}).get(key)
             if text is not None:
-                if key != EXAMPLE_CORNER and EXAMPLE_CORNER in _placeholders(text):
+                used = _placeholders(text)
+                if key != EXAMPLE_CORNER and EXAMPLE_CORNER in used:
                     first, second = self.example_streets
                     corner = self.render(EXAMPLE_CORNER, table, first=first, second=second)
                     values = {EXAMPLE_CORNER: corner, **values}
+                if PROGRAM in used:
+                    values = {PROGRAM: self.program_name, **values}
+                if key != HELP_CONTACT and HELP_CONTACT in used:
+                    contact = self.help_contact
+                    contact = contact and self.render(HELP_CONTACT, table, contact=contact)
+                    values = {HELP_CONTACT: contact, **values}
                 rendered = text.format_map({name: str(value) for name, value in values.items()})
                 # A space a value ends with (a following sentence in Chinese) does not end the message.
                 rendered = rendered if text[-1:].isspace() else rendered.rstrip()
@@ -176,11 +206,19 @@ def configured_templates(settings: Settings) -> Templates:
     """The templates a deployment replies with: ``[conversation]``'s file, default language and example
     streets, in the city's time zone."""
     conversation = settings.conversation
+    if settings.twilio.enabled and not conversation.help_contact:
+        log.warning(
+            "conversation.help_contact is not set: the SMS HELP reply names no person to contact, which US "
+            "carriers require of a messaging program (set it to the city's 311 number or web page, \"311, "
+            'sf311.org")'
+        )
     return load_templates(
         conversation.templates_file,
         conversation.default_language,
         time_zone=settings.city_zone,
         example_streets=conversation.example_streets,
+        program_name=conversation.program_name,
+        help_contact=conversation.help_contact,
     )
 
 
@@ -190,6 +228,8 @@ def load_templates(
     *,
     time_zone: tzinfo | None = None,
     example_streets: Sequence[str] = DEFAULT_EXAMPLE_STREETS,
+    program_name: str = "311",
+    help_contact: str = "",
 ) -> Templates:
     by_language: dict[str, dict[str, str]] = {}
     for language in BUNDLED_LANGUAGES:
@@ -213,7 +253,14 @@ def load_templates(
             by_language.setdefault(language, {}).update(keys)
     if default_language not in by_language and default_language != TRADITIONAL:
         raise TemplateError(f"no templates for the default language {default_language!r}")
-    return Templates(by_language, default_language, time_zone=time_zone, example_streets=example_streets)
+    return Templates(
+        by_language,
+        default_language,
+        time_zone=time_zone,
+        example_streets=example_streets,
+        program_name=program_name,
+        help_contact=help_contact,
+    )
 
 
 def _read_table(source: Path, table: Mapping[str, object], language: str) -> dict[str, str]:
@@ -222,7 +269,7 @@ def _read_table(source: Path, table: Mapping[str, object], language: str) -> dic
         if not isinstance(text, str):
             raise TemplateError(f"{source}: [{language}] {key} must be a string")
         used = _placeholders(text)
-        allowed = PLACEHOLDERS.get(key, frozenset()) | ({EXAMPLE_CORNER} if key != EXAMPLE_CORNER else set())
+        allowed = PLACEHOLDERS.get(key, frozenset()) | ({EXAMPLE_CORNER, PROGRAM, HELP_CONTACT} - {key})
         if not used <= allowed:
             raise TemplateError(
                 f"{source}: [{language}] {key} uses {sorted(used - allowed)}; it may use {sorted(allowed)}"

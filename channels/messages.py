@@ -82,4 +82,5 @@ class OutboundMessage:
     media_urls: tuple[str, ...] = ()
     # The answer to STOP: the one message sent although the resident has just opted out, except on channels
     # whose provider confirms this opt-out itself (``Channel.confirms_opt_out``: Twilio, for its keywords).
+    # Also the answer to HELP from a resident who opted out (carriers require HELP answered always).
     opt_out_confirmation: bool = False

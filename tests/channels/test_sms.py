@@ -354,7 +354,7 @@ def test_long_replies_are_split_at_sentence_boundaries(settings: Settings, fake:
     assert len(parts) >= 2
     assert all(len(part) <= 160 for part in parts)
     assert all(part.rstrip().endswith((".", ":")) for part in parts[:-1])
-    assert " ".join(parts).startswith("Text a problem and where it is")
+    assert " ".join(parts).startswith("311: text a problem and where it is")
 
 
 def test_an_sms_conversation_spans_a_restart(settings: Settings, fake: FakeTwilio) -> None:
