@@ -40,7 +40,14 @@ from bot.conversation import ConversationEngine, DialogueState, PreparedUndersta
 from bot.db import SessionFactory
 from bot.open311.errors import Open311Error
 from bot.open311.media import MediaStore
-from bot.state import LOCK_RETRIES, ConversationRecord, InboxRecord, get_or_create_resident, is_lock_conflict
+from bot.state import (
+    LOCK_RETRIES,
+    ConversationRecord,
+    InboxRecord,
+    get_or_create_resident,
+    is_lock_conflict,
+    mark_opted_out,
+)
 from channels.base import Channel, DeliveryError
 from channels.messages import MAX_MEDIA_URL_CHARS, InboundMessage, OutboundMessage, clean_text
 
@@ -114,6 +121,17 @@ class Dispatcher:
                 return stored
 
         return await asyncio.to_thread(record)
+
+    async def recipient_opted_out(self, channel: str, resident_id: str) -> None:
+        """The provider says the resident opted out at their carrier (Twilio's 21610 in a delivery report):
+        nothing more is sent to them until they opt in again, as when a send fails so."""
+
+        def record() -> None:
+            with self.sessions() as session:
+                mark_opted_out(session, channel, resident_id)
+                session.commit()
+
+        await asyncio.to_thread(record)
 
     async def sent_messages(
         self, channel: str, resident_id: str, after_id: int = 0

@@ -15,7 +15,9 @@ answered 200.
 
 Outbound (status updates): twilio's REST client; error 21610 (the recipient texted STOP to the carrier)
 becomes ``RecipientOptedOut``. Delivery status callbacks (signed too) are handed to the handler with a rank,
-so a late "sent" never overwrites "delivered".
+so a late "sent" never overwrites "delivered"; one with an error code is logged with the message id
+(``DELIVERY_ERRORS``: carrier filtering, an unknown number, a landline), and 21610 there opts the resident
+out as it does when sending.
 """
 
 from __future__ import annotations
@@ -71,6 +73,17 @@ UNHANDLED_REASON = "the bot could not handle this message"
 TWILIO_OPT_OUT_WORDS = frozenset(
     {"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "revoke", "optout"}
 )
+# Delivery errors a status callback may report that no retry fixes, as an operator reads them in the log.
+# 21610 also marks the resident opted out (the handler's ``recipient_opted_out``), as it does when sending.
+DELIVERY_ERRORS: dict[str, str] = {
+    str(OPTED_OUT_ERROR): "the recipient opted out at the carrier (texted STOP); they get nothing more",
+    "30003": "unreachable handset (off, out of coverage)",
+    "30004": "blocked by the recipient",
+    "30005": "unknown number (it does not exist, or is no longer in service)",
+    "30006": "a landline or a carrier that takes no SMS",
+    "30007": "filtered by the carrier (taken for spam: check the number's registration, A2P 10DLC)",
+    "30008": "unknown error at the carrier",
+}
 # How far along a message is; a callback with a lower rank than the stored one arrived late and is ignored.
 STATUS_RANK: dict[str, int] = {
     "accepted": 1,
@@ -93,6 +106,13 @@ class DeliveryStatusSink(Protocol):
     async def record_delivery_status(
         self, channel: str, provider_message_id: str, status: str, rank: int, error_code: str | None
     ) -> bool: ...
+
+
+@runtime_checkable
+class OptOutSink(Protocol):
+    """Where the SMS channel records that a resident opted out at the carrier (the dispatcher has it)."""
+
+    async def recipient_opted_out(self, channel: str, resident_id: str) -> None: ...
 
 
 class SmsChannel(Channel):
@@ -236,11 +256,24 @@ class SmsChannel(Channel):
         status = str(form.get("MessageStatus") or form.get("SmsStatus") or "").lower()
         if not sid or not status:
             return PlainTextResponse("MessageSid and MessageStatus are required", status_code=400)
-        error_code = form.get("ErrorCode")
+        error_code = str(form.get("ErrorCode") or "").strip() or None
+        if error_code is not None:
+            # Twilio does not try again and neither does the bot (the message left the outbox when Twilio
+            # took it): the log and the stored delivery status are what an operator sees of it.
+            logger.warning(
+                "sms message %s %s: Twilio error %s, %s",
+                sid,
+                status,
+                error_code,
+                DELIVERY_ERRORS.get(error_code, "see https://www.twilio.com/docs/api/errors/" + error_code),
+            )
         if isinstance(self.handler, DeliveryStatusSink):
             await self.handler.record_delivery_status(
-                CHANNEL_NAME, sid, status, STATUS_RANK.get(status, 0), str(error_code) if error_code else None
+                CHANNEL_NAME, sid, status, STATUS_RANK.get(status, 0), error_code
             )
+        recipient = str(form.get("To") or "")
+        if error_code == str(OPTED_OUT_ERROR) and recipient and isinstance(self.handler, OptOutSink):
+            await self.handler.recipient_opted_out(CHANNEL_NAME, recipient)
         return Response(status_code=204)
 
     # -- outbound --------------------------------------------------------------------------------------
