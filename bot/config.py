@@ -350,6 +350,11 @@ class ConversationSettings(Section):
     outbox_max_attempts: int = Field(default=8, ge=1)
     outbox_backoff_seconds: float = Field(default=5.0, gt=0)
     outbox_backoff_max_seconds: float = Field(default=3600.0, gt=0)
+    # At most reply_limit of one sender's messages are answered within reply_limit_minutes (a turn that
+    # files a new report is always answered): past it the bot stays silent, so it never texts back and
+    # forth for ever with an auto-reply (bot/loop_guard.py). 0 turns the limit off.
+    reply_limit: int = Field(default=15, ge=0)
+    reply_limit_minutes: float = Field(default=10.0, gt=0)
 
     @field_validator("program_name", "help_contact")
     @classmethod

@@ -38,6 +38,7 @@ from bot import outbox
 from bot.clock import as_utc, utcnow
 from bot.conversation import ConversationEngine, DialogueState, PreparedUnderstanding, Turn
 from bot.db import SessionFactory
+from bot.loop_guard import ReplyLimit
 from bot.open311.errors import Open311Error
 from bot.open311.media import MediaStore
 from bot.state import (
@@ -66,8 +67,10 @@ class Dispatcher:
         media: MediaStore | None = None,
         state_ttl: timedelta = timedelta(hours=72),
         retry_policy: outbox.RetryPolicy | None = None,
+        reply_limit: ReplyLimit | None = None,
     ) -> None:
         self.sessions = sessions
+        self.reply_limit = reply_limit
         self.engine = engine
         self.media = media
         self.state_ttl = state_ttl
@@ -250,6 +253,7 @@ class Dispatcher:
         # text) take turns on the dialogue state instead of one overwriting the other's step.
         record = session.get(ConversationRecord, (turn.channel, turn.resident_id), with_for_update=True)
         state = self._state(record)
+        filed_before = (state.last_filed or {}).get("at")
         replies = self.engine.respond(session, turn, state, resident, prepared)
         now = utcnow()
         if record is None:
@@ -264,6 +268,11 @@ class Dispatcher:
         if channel is not None and channel.confirms_opt_out(turn.text):
             # The provider answered this STOP itself (Twilio's keywords); to other words the bot answers.
             replies = [reply for reply in replies if not reply.opt_out_confirmation]
+        if self.reply_limit is not None and (state.last_filed or {}).get("at") == filed_before:
+            # No new report filed: an automated sender answering every reply must not keep the bot going.
+            replies = self.reply_limit.apply(
+                session, turn.channel, turn.resident_id, turn.provider_message_id, replies, now=now
+            )
         for reply in replies:
             outbox.enqueue(session, reply, delivered_inline=inline)
         _record_handled(

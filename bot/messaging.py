@@ -23,6 +23,7 @@ from bot.cursors import DatabaseCursorStore
 from bot.dispatcher import Dispatcher
 from bot.embedded_backend import EmbeddedBackend
 from bot.follow_commands import follow_command_hooks
+from bot.loop_guard import ReplyLimit
 from bot.outbox import RetryPolicy
 from bot.review.queue import ReviewQueue
 from bot.runtime import Runtime
@@ -73,6 +74,9 @@ def build_messaging(runtime: Runtime, *, understander: Understander | None = Non
             base_seconds=conversation.outbox_backoff_seconds,
             max_seconds=conversation.outbox_backoff_max_seconds,
         ),
+        reply_limit=ReplyLimit(conversation.reply_limit, timedelta(minutes=conversation.reply_limit_minutes))
+        if conversation.reply_limit
+        else None,
     )
     try:
         channels = build_channels(settings, dispatcher)
