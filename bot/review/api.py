@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from sqlmodel import Session
 
 from bot.open311.errors import Open311Error
-from bot.review import city_requests, dashboard, decisions, learning, views
+from bot.review import city_requests, dashboard, decisions, learning, undelivered, views
 from bot.review.auth import SignedIn
 from bot.review.console import Console
 from bot.review.models import ReviewItem
@@ -198,6 +198,11 @@ def api_router(console: Console) -> APIRouter:
     def api_dashboard(request: Request, operator: Operator, session: DB) -> JSONResponse:
         figures = dashboard.compute(session, days=dashboard_days(request), remote=console.remote)
         return JSONResponse(figures.as_json())
+
+    @router.get("/api/undelivered")
+    def api_undelivered(request: Request, operator: Operator, session: DB) -> JSONResponse:
+        replies = undelivered.recent(session, days=dashboard_days(request))
+        return JSONResponse({"replies": [reply.as_json() for reply in replies]})
 
     @router.get("/api/learning")
     def api_learning(operator: Operator, session: DB) -> JSONResponse:

@@ -43,7 +43,18 @@ from bot.backend import ranked_services
 from bot.embedded_backend import EmbeddedBackend
 from bot.open311.errors import Open311Error
 from bot.open311.media import more_photos
-from bot.review import audit, city_requests, dashboard, decisions, forms, learning, photos, times, views
+from bot.review import (
+    audit,
+    city_requests,
+    dashboard,
+    decisions,
+    forms,
+    learning,
+    photos,
+    times,
+    undelivered,
+    views,
+)
 from bot.review.api import api_router
 from bot.review.auth import (
     SESSION_COOKIE,
@@ -97,9 +108,12 @@ NAV: tuple[tuple[str, str, str], ...] = (
     ("requests", "Requests", "/requests"),
     ("batch", "Batch", "/batch"),
     ("dashboard", "Dashboard", "/dashboard"),
+    ("undelivered", "Undelivered", "/undelivered"),
     ("learning", "Learning", "/learning"),
     ("audit", "Audit log", "/audit"),
 )
+# The most undelivered replies a page lists (newest first).
+UNDELIVERED_LIMIT = 200
 FLASHES = {
     "approved": "Approved and filed; the resident is being told the request id.",
     "rejected": "Rejected; the resident is being told why.",
@@ -808,6 +822,21 @@ def operator_router(console: Console) -> ConsolePages:
             services=console.service_names(),
             median_wait=dashboard.format_duration(figures.median_review_wait_seconds),
             periods=DASHBOARD_PERIODS,
+        )
+
+    @router.get("/undelivered")
+    def undelivered_page(request: Request, operator: Operator, session: DB) -> Response:
+        days = dashboard_days(request)
+        return page(
+            request,
+            "undelivered.html",
+            operator,
+            "undelivered",
+            "Undelivered replies",
+            replies=undelivered.recent(session, days=days, limit=UNDELIVERED_LIMIT),
+            days=days,
+            periods=DASHBOARD_PERIODS,
+            limit=UNDELIVERED_LIMIT,
         )
 
     @router.get("/learning")
