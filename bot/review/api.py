@@ -38,7 +38,7 @@ from bot.review.web import (
 # The fields each decision's body may have. Any other is refused (400), not dropped: an operator who sends
 # "descripton" to take a resident's phone number out of what is published must hear it was not done.
 APPROVE_FIELDS = ("service_code", "address_string", "lat", "long", "attributes", "description")
-REJECT_FIELDS = ("reason",)
+REJECT_FIELDS = ("reason", "not_city_problem")
 
 
 def unknown_fields(body: dict[str, Any], known: Sequence[str]) -> JSONResponse | None:
@@ -147,12 +147,17 @@ def api_router(console: Console) -> APIRouter:
         if refused is not None:
             return refused
         reason = str(body.get("reason") or "")
+        not_city_problem = body.get("not_city_problem", False)
+        if not isinstance(not_city_problem, bool):
+            return JSONResponse({"error": "not_city_problem must be true or false"}, status_code=400)
         return json_act(
             request,
             operator,
             session,
             item_id,
-            lambda who: decisions.reject(console, session, who, item_id, reason),
+            lambda who: decisions.reject(
+                console, session, who, item_id, reason, not_city_problem=not_city_problem
+            ),
         )
 
     @router.post("/api/requests/{request_id}/status")

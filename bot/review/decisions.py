@@ -193,15 +193,38 @@ def _learn(
     )
 
 
-def reject(console: Console, session: Session, actor: Actor, item_id: int, reason: str) -> ReviewItem:
+def reject(
+    console: Console,
+    session: Session,
+    actor: Actor,
+    item_id: int,
+    reason: str,
+    *,
+    not_city_problem: bool = False,
+) -> ReviewItem:
     """Closes the report unfiled; the resident is told the reason as written (by the queue). Its photos,
-    which no public request shows, are deleted once the rejection is committed (``photos``)."""
+    which no public request shows, are deleted once the rejection is committed (``photos``).
+
+    ``not_city_problem``: the operator says the message is none of the catalog's problems, so it becomes a
+    training example of the classifier's ``other`` ("a person must look"); any other rejection (a duplicate,
+    a real problem refused for another reason) teaches nothing."""
     item = _item(console, session, item_id)
     before = _snapshot(item)
     view = views.item_view(item, claim_minutes=console.claim_minutes)
     decided = console.queue.reject(session, item_id, actor.name, reason)
-    _learn(console, session, actor, item_id, item, view, service_code="", rejected=True)
-    _audit(session, actor, "reject", item_id, before, decided)
+    if not_city_problem:
+        _learn(console, session, actor, item_id, item, view, service_code=learning.OTHER)
+    else:
+        _learn(console, session, actor, item_id, item, view, service_code="", rejected=True)
+    _audit(
+        session,
+        actor,
+        "reject",
+        item_id,
+        before,
+        decided,
+        {"not_city_problem": True} if not_city_problem else None,
+    )
     if console.media is not None:  # filed nowhere: its photos are no longer served
         photos.delete_after_commit(session, console.media, decided)
     return decided

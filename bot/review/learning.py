@@ -2,7 +2,8 @@
 
 Every decision an operator makes on a reviewed message is a labelled example: the resident's words and the
 service code a person chose for them, beside what the classifier had suggested. Approving the suggestion
-is agreement; picking another service is a correction. ``open311-bot train --corrections FILE`` takes them
+is agreement; picking another service is a correction, and so is rejecting it as not a problem for a city
+service (labelled ``other``: a person must look). ``open311-bot train --corrections FILE`` takes them
 in the labelled-data CSV format (``text,service_code,sure,location_text``), written by
 ``export_corrections_csv``; the console shows how the classifier does on them: the agreement rate and the
 pairs it confuses most.
@@ -23,6 +24,10 @@ from sqlmodel import Field, Session, SQLModel, col, select
 from bot.clock import utcnow
 from bot.open311.models import UTCDateTime
 
+# The classifier's class for a message that is none of the catalog's problems ("a person must look"); an
+# operator teaches it by rejecting a report as not a problem for a city service.
+OTHER = "other"
+OTHER_LABEL = "Not a city problem (other)"
 EXPORT_COLUMNS = ("text", "service_code", "sure", "location_text", "predicted_code", "operator", "decided_at")
 
 
@@ -38,7 +43,8 @@ class LabelledExample(SQLModel, table=True):
     language: str = Field(default="", max_length=16)
     predicted_code: str = Field(max_length=64)
     predicted_confidence: float = 0.0
-    # The service code the operator chose; empty when the item was rejected as not a request at all.
+    # The service code the operator chose (``OTHER`` when they rejected it as not a problem for a city
+    # service); empty when the item was rejected for another reason, which teaches nothing (``rejected``).
     service_code: str = Field(default="", max_length=64)
     location_text: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     rejected: bool = False

@@ -620,13 +620,17 @@ def operator_router(console: Console) -> ConsolePages:
     @router.post("/queue/{item_id}/reject")
     def reject(request: Request, item_id: int, operator: Checked, session: DB, form: PostedForm) -> Response:
         reason = form_text(form, "reason")
+        # Checked: the resident's words are labelled "other" (a person must look) for training.
+        not_city_problem = bool(form_text(form, "not_city_problem"))
         refused = act(
             request,
             operator,
             session,
             item_id,
-            lambda who: decisions.reject(console, session, who, item_id, reason),
-            entered={"reason": reason},
+            lambda who: decisions.reject(
+                console, session, who, item_id, reason, not_city_problem=not_city_problem
+            ),
+            entered={"reason": reason, "not_city_problem": "yes" if not_city_problem else ""},
         )
         return refused or redirect("/", "rejected")
 
@@ -849,7 +853,7 @@ def operator_router(console: Console) -> ConsolePages:
             "What the bot learns",
             report=learning.agreement_report(session),
             current=learning.current_model_report(session, console.classify) if console.classify else None,
-            services=console.service_names(),
+            services={**console.service_names(), learning.OTHER: learning.OTHER_LABEL},
         )
 
     @router.get("/learning/corrections.csv")
