@@ -8,6 +8,7 @@ pay for the web app or the database layer at start-up.
 from __future__ import annotations
 
 import json
+import logging
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,6 +17,8 @@ from bot.config import IntentsSettings
 
 if TYPE_CHECKING:
     from intents.pipeline import Pipeline
+
+log = logging.getLogger(__name__)
 
 
 def pipeline_from_settings(intents: IntentsSettings, model_path: Path | None = None) -> Pipeline:
@@ -51,9 +54,9 @@ def _load_pipeline(
     limits_file: Path | None,
     street_names_file: Path | None,
 ) -> Pipeline:
-    from intents.pipeline import load_pipeline
+    from intents.pipeline import SHIPPED_MODEL_DIR, load_pipeline
 
-    return load_pipeline(
+    pipeline = load_pipeline(
         model_path,
         geocoder_provider=provider,
         geocoder_options=json.loads(options_json),
@@ -65,3 +68,18 @@ def _load_pipeline(
         limits_file=limits_file,
         street_names_file=street_names_file,
     )
+    # Which model answers residents is the first thing to know when its answers change after a deploy.
+    meta = pipeline.nlp.meta.get("open311", {})
+    figures = meta.get("cross_validation", {})
+    log.info(
+        "model %s (version %s; trained on %s labelled messages and %s added ones: pool labels, corrections;"
+        " cross-validated macro-F1 %s); auto-filing at confidence %.3f; geocoder %s",
+        model_path or f"{SHIPPED_MODEL_DIR} (shipped)",
+        pipeline.nlp.meta.get("version", "?"),
+        meta.get("training_examples", "?"),
+        meta.get("added_examples", 0),
+        f"{figures['macro_f1']:.3f}" if "macro_f1" in figures else "?",
+        pipeline.auto_file_threshold,
+        provider,
+    )
+    return pipeline

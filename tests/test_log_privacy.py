@@ -120,6 +120,9 @@ api_base_url = "{x.server_url}"
 
     text = logged()
     assert "Uvicorn running" in text  # it did log
+    # Which model answers residents, with its figures (the shipped one here).
+    assert "intents/model (shipped)" in text
+    assert "auto-filing at confidence" in text
     for secret in (TELEGRAM_TOKEN, TWILIO_TOKEN, *X_SECRETS.values()):
         assert secret not in text
         assert quote(secret, safe="") not in text

@@ -82,6 +82,7 @@ def run_train(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from intents.evaluation import ExampleFileError
+    from intents.splits import labelled_file, unlabelled_file
     from intents.training import TRAINING_STEPS, TrainingConfig, TrainingDataError, train
 
     settings = load_settings(args.config)
@@ -90,6 +91,14 @@ def run_train(args: argparse.Namespace) -> int:
         print("open311-bot train: no data directory found; pass --data DIR", file=sys.stderr)
         return 2
     out = args.out or settings.data_dir / "model"
+    pool = unlabelled_file(data_dir)
+    if labelled_file(data_dir).is_file() and not pool.is_file():
+        # Training goes on (a city may have no pool of its own), but the model is weaker without it: say so.
+        print(
+            f"open311-bot train: no unlabelled messages at {pool}: word vectors and TF-IDF learn from the"
+            " labelled messages alone (a weaker model)",
+            file=sys.stderr,
+        )
     with tqdm(total=len(TRAINING_STEPS), unit="step", desc="training", file=sys.stderr) as bar:
         started: list[str] = []
 

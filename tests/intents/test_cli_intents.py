@@ -192,6 +192,7 @@ def test_train_shows_progress_and_writes_a_usable_model(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert json.loads((model_dir / "meta.json").read_text())["open311"]["pool_labelled_examples"] == 0
     assert "6/6" in result.stderr  # tqdm's bar reached the last step
+    assert "no unlabelled messages" not in result.stderr
     assert f"model saved to {tmp_path / 'model'}" in result.stdout
     share = json.loads((model_dir / "meta.json").read_text())["open311"]["shortcut"]["cross_validated_share"]
     assert f"{share:.1%} answered without the encoder" in result.stdout
@@ -206,6 +207,13 @@ def test_train_shows_progress_and_writes_a_usable_model(tmp_path: Path) -> None:
     result = _run(["train", "--data", str(tmp_path / "nowhere"), "--out", str(tmp_path / "m2")], tmp_path)
     assert result.returncode == 2
     assert "no labelled data" in result.stderr
+    assert "no unlabelled messages" not in result.stderr  # the error that matters, alone
+
+    # Without the unlabelled pool training still works, and says the model is the weaker for it.
+    (data_dir / "boston311" / "unlabelled.csv.gz").unlink()
+    result = _run([*arguments[:-1], str(tmp_path / "m3")], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert f"no unlabelled messages at {data_dir / 'boston311' / 'unlabelled.csv.gz'}" in result.stderr
 
 
 def test_classify_stops_quietly_when_the_reader_stops_or_on_ctrl_c(tmp_path: Path) -> None:
