@@ -1591,6 +1591,22 @@ class _Finder:
                 right = self._uncommon_run(right_start)
             if numbered_beside and right is not None:
                 numbered_beside = len(right[2]) <= 2 and all(self._uncommon_name(t) for t in right[2])
+            # "Mission and 24", "valenica & 16": a number that ends the phrase, beside a known street name
+            # (or a slip in one), is the numbered street, as the Spanish "Valencia y 16" is.
+            bare_number = (
+                right is None
+                and token.lower in {"and", "&", "/", "y"}
+                and self._bare_cross_number(right_start)
+            )
+            if bare_number:
+                if left is None:
+                    left = self._misspelt_word_at(left_end - 1)
+                if left is not None and (
+                    self._plainly_street(left[2], left[1]) or self._misspelt_known(left[2])
+                ):
+                    right = (right_start + 1, False, [tokens[right_start]])
+                else:
+                    bare_number = False
             # "5th and markt", "valenca & 16th": a slip in a known name, beside a plain street.
             slips = token.lower in {"and", "&", "/"}
             if slips and right is None and left is not None and self._plainly_street(left[2], left[1]):
@@ -1629,6 +1645,8 @@ class _Finder:
                 right_evidence = 0.5
             if numbered_beside:
                 right_evidence = max(right_evidence, 0.5)
+            if bare_number:
+                right_evidence = max(right_evidence, 1.5)  # as an ordinal's ("16th")
             # "at halsted and madison": beside a street a list knows, after a place cue, one name it does not.
             if token.lower in {"and", "&", "/"} and self._cue_before(start) is not None:
                 # As sure as a capitalised name there: with the cue, just enough for a corner.
@@ -1691,13 +1709,36 @@ class _Finder:
             if left_end < index and end < len(tokens) and tokens[end].text == ")":
                 end += 1  # "Harrison St (cross st 19th)"
             left_name = normalize_street(self._span_text(start, left_end))
-            normalized = f"{left_name} & {normalize_street(self._span_text(right_start, right[0]))}"
+            right_text = self._span_text(right_start, right[0])
+            right_name = normalize_street(f"{right_text}th" if bare_number else right_text)
+            normalized = f"{left_name} & {right_name}"
             strength = _KIND_STRENGTH["intersection"] + min(evidence, 5.0) / 10
             if token.lower in {"at", "@", "near"}:
                 strength -= 0.3  # "Central Fwy at Market & Octavia": the "&" corner is the place
             found.append(_Candidate(start, end, "intersection", strength, normalized))
         found.extend(self._segments())
         return found
+
+    def _bare_cross_number(self, index: int) -> bool:
+        """A bare number at ``index`` that could be a numbered street at a corner: 1 to 48 (SF's streets and
+        avenues), written without its ordinal's letters, ending the phrase (the text, a stop or comma, or a
+        place word: "Mission and 24 in the Mission"; not "on": "Hinckley and 1 on light pole"), and not
+        after a house number's street ("2 whitfield and 24": two addresses) nor before a unit ("and 2
+        cars", "and 5 pm")."""
+        tokens = self.tokens
+        if not 0 <= index < len(tokens) or not tokens[index].text.isdigit() or len(tokens[index].text) > 2:
+            return False
+        if not 1 <= int(tokens[index].text) <= 48:
+            return False
+        after = tokens[index + 1] if index + 1 < len(tokens) else None
+        if after is not None and not (
+            after.text in {".", ",", "!", "?", ";", ")", "\n"}
+            or after.lower in {"in", "near", "by", "en", "cerca"}
+        ):
+            return False
+        # A house number two words before the connector: "26 Hinckley and 1 on light pole".
+        connector = index - 1
+        return not any(t.text.isdigit() for t in tokens[max(connector - 3, 0) : connector])
 
     def _misspelt_word_at(self, index: int) -> tuple[int, bool, list[_Token]] | None:
         """The one word at ``index`` as a street phrase read forward (its end, no suffix, the word) when it

@@ -819,6 +819,10 @@ def test_lower_case_corners_and_streets_named_by_everyday_words(
         # A slip of a known name counts only beside a plain street, joined by "and", "&" or "/".
         "the 5th time and marks are still there",
         "trash at elm and markt",
+        # A bare number beside a street is a numbered street only where it ends the phrase, after no house
+        # number (Boston's "26 Hinckley and 1 on light pole", "between 2 whitfield and 24").
+        "Signs on Hinckley and 1 on light pole at 23",
+        "2 cars parked at Valencia and 2 more on the sidewalk",
     ],
 )
 def test_everyday_lower_case_words_are_no_corner(text: str) -> None:
@@ -835,6 +839,10 @@ def test_everyday_lower_case_words_are_no_corner(text: str) -> None:
         ("pothole at 5th and markt", ("05TH ST", "MARKET ST")),
         ("graffiti at valenca and 16th", ("VALENCIA ST", "16TH ST")),
         ("streetlight out at 24th & misson", ("24TH ST", "MISSION ST")),
+        # A numbered street written as its bare number, beside a street's name (or a slip in one).
+        ("graffiti at Mission and 24.", ("24TH ST", "MISSION ST")),
+        ("pothole at Valenica and 16", ("VALENCIA ST", "16TH ST")),
+        ("hay un bache en Valenica y 16", ("VALENCIA ST", "16TH ST")),
         ("市场街和第五街有一个大坑洞", ("05TH ST", "MARKET ST")),
         ("都板街和積臣街有很多垃圾", ("GRANT AVE", "JACKSON ST")),
     ],
