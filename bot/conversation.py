@@ -55,7 +55,7 @@ from bot.backend import (
 from bot.chinese_script import with_script
 from bot.clock import as_utc, utcnow
 from bot.follows import follow_filed
-from bot.location_confirmation import needs_confirmation, on_the_street
+from bot.location_confirmation import near_the_street, needs_confirmation, on_the_street
 from bot.quantities import number_answer
 from bot.resident_commands import ResidentCommand, parse_command, status_question_language
 from bot.review.queue import ReviewQueue
@@ -155,6 +155,9 @@ class DialogueState:
     # The last report filed in this conversation ({"service_code", "description", "place", "reference",
     # "service", "at"}), to know the same report sent again: it outlives the report in progress.
     last_filed: dict[str, Any] | None = None
+    # The resident's words for a street they answered No to ("Is it at SANCHEZ ST?"): "near 19th" next is
+    # that corner, not 19th Ave across the city.
+    rejected_street: str | None = None
 
     @property
     def has_location(self) -> bool:
@@ -249,6 +252,9 @@ class ConversationEngine:
         if turn.point is not None:
             prepared.reverse(turn.point.lat, turn.point.long)
         another_place = state.stage == "confirm_location" and _yes_or_no(text) is None
+        if state.stage == "location" and text and (near := self._near_rejected_street(turn, state, prepared)):
+            text = near
+            turn = replace(turn, text=near)
         if (state.stage == "location" or another_place) and text:
             mention = prepared.locate(turn.text)
             # "not sure", "ok": no place, so nothing to ask a geocoder (an online one is sent what residents
@@ -353,7 +359,8 @@ class ConversationEngine:
         if state.stage == "category":
             self._answer_category(session, turn, state, resident, reply)
         elif state.stage == "location":
-            self._answer_location(session, turn, state, resident, reply)
+            near = self._near_rejected_street(turn, state, self._understander())
+            self._answer_location(session, replace(turn, text=near) if near else turn, state, resident, reply)
         elif state.stage == "confirm_location":
             self._answer_confirmation(session, turn, state, resident, reply)
         elif state.stage == "attribute":
@@ -419,7 +426,13 @@ class ConversationEngine:
         elif said_in is not None:  # "AYUDA", "hola": few letters, but they say which language
             resident.language = self.templates.language_for(said_in)
         elif (
-            _long_enough_for_language(turn.text) and command is None and small_talk is None and not answering
+            _long_enough_for_language(turn.text)
+            and command is None
+            and small_talk is None
+            and not answering
+            # A place alone ("Folsom St y 24th St", "Clement St和10th Ave") is street names, in no language:
+            # the resident's own is kept (it was read as English, and the rest of the dialogue with it).
+            and not (resident.language and self._only_street_names(turn.text))
         ):
             # An answer to the bot's question keeps the language of the report: "5th St and Market St"
             # after "hay un bache" was read as English and the report filed in English.
@@ -427,6 +440,13 @@ class ConversationEngine:
         # Chinese in the script the resident writes ("街燈壞咗": zh-Hant), kept like the language itself.
         resident.language = with_script(resident.language, turn.text, before)
         return self.templates.language_for(resident.language)
+
+    def _only_street_names(self, text: str) -> bool:
+        """Whether ``text`` is a place and words too few to tell a language around it."""
+        mention = self._understander().locate(text)
+        if mention is None or not _names_only_a_place(text, mention):
+            return False
+        return not _long_enough_for_language(f"{text[: mention.start]} {text[mention.end :]}")
 
     # -- commands --------------------------------------------------------------------------------------
 
@@ -489,7 +509,7 @@ class ConversationEngine:
         elif state.stage == "category":
             self._ask_category(state, reply)
         elif state.stage == "what":
-            reply.say("ask_what")
+            self._ask_what(state, reply)  # "What is the problem there?" when the place is given
         elif state.stage == "attribute" and (spec := self._attribute(state)) is not None:
             self._ask_attribute(spec, state, reply)
 
@@ -707,6 +727,8 @@ class ConversationEngine:
             state.media_urls.extend(url for url in turn.media_urls if url not in state.media_urls)
             self._proceed(session, turn, state, resident, reply)
         elif answer == NO:
+            if turn.point is None and state.location_kind in ("street", None) and state.location_text:
+                state.rejected_street = state.location_text  # "near 19th" next: on it
             _forget_location(state)
             state.stage = "location"
             reply.say("location_rejected")
@@ -728,6 +750,15 @@ class ConversationEngine:
             return False
         mention = understander.locate(rest)
         return mention is None or understander.geocode(mention.normalized) is None
+
+    @staticmethod
+    def _near_rejected_street(turn: Turn, state: DialogueState, understander: Understander) -> str | None:
+        """ "near 19th" after No to "Is it at SANCHEZ ST?" (the street, but not just anywhere on it): the
+        corner of that street and 19th St, as the answer to the question itself is read. Before, the street
+        was forgotten and "near 19th" offered 19TH AVE, across the city."""
+        if turn.point is not None or not state.rejected_street or not turn.text.strip():
+            return None
+        return near_the_street(understander, state.rejected_street, turn.text)
 
     @staticmethod
     def _narrowed(turn: Turn, state: DialogueState, understander: Understander) -> str | None:
@@ -774,6 +805,8 @@ class ConversationEngine:
         description = "\n".join(state.words)
         understanding = self._understander().understand(description)
         if len(state.words) == 1 and _names_only_a_place(text, understanding.location):
+            if self._place_right_after_filing(session, turn, state, resident, reply, understanding):
+                return
             # "5th St and Market St" alone is where, not what: the place is kept and the problem asked.
             state.words.clear()
             if turn.point is None:
@@ -815,6 +848,70 @@ class ConversationEngine:
                 self._ask_confirmation(state, reply)
                 return
         self._proceed(session, turn, state, resident, reply)
+
+    def _place_right_after_filing(
+        self,
+        session: Session,
+        turn: Turn,
+        state: DialogueState,
+        resident: Resident,
+        reply: _Replies,
+        understanding: Understanding,
+    ) -> bool:
+        """A place sent alone within the hour after a report was filed, with nothing else in progress: the
+        same place again (a double send, "Haight and Ashbury" after "Haight St and Ashbury St") is that
+        report, "You reported this already"; another place after "no", "sorry", "I mean" corrects the
+        report's place: the resident is told where it was filed and that a person moves it, and the operator
+        gets the correction in the review queue (GeoReport v2 has no way to move a request, and a remote
+        city's cannot be moved by the bot). Before, each began a new report ("What is the problem there?")
+        and the resident's next words ("any update?", "wait") were filed as its problem."""
+        filed = state.last_filed
+        place = understanding.place
+        mention = understanding.location
+        if (
+            filed is None
+            or state.stage != "idle"
+            or state.has_location
+            or state.media_urls
+            or turn.point is not None
+            or place is None
+            or mention is None
+            or not place.inside_jurisdiction
+            or not _filed_lately(filed)
+        ):
+            return False
+        reference = str(filed.get("reference") or "")
+        service = self._service_name(str(filed.get("service") or ""), reply.language)
+        if _same_place(filed, place):
+            state.words.clear()
+            reply.say("already_filed", reference=reference, service=service)
+            return True
+        if not _CORRECTION.search(turn.text):
+            return False
+        before = str(filed.get("address") or filed.get("place") or "")
+        after = place.address or mention.text
+        self.review_queue.enqueue(
+            session,
+            channel=turn.channel,
+            resident_id=turn.resident_id,
+            provider_message_id=turn.provider_message_id,
+            reply_to=turn.reply_to,
+            language=self._written_in(turn.text.strip(), reply.language),
+            text=turn.text.strip(),
+            reason=(
+                f"a correction of the place of report {reference}, sent right after it was filed at {before}:"
+                f" move {reference} to {after} (not a new report)"
+            ),
+            location_text=mention.text,
+            location_kind=mention.kind,
+            address_string=place.address,
+            lat=place.lat,
+            long=place.long,
+            service_code=filed.get("service_code"),
+        )
+        state.words.clear()
+        reply.say("place_corrected", reference=reference, service=service, place=before, new_place=after)
+        return True
 
     def _at_last_reports_place(self, session: Session, resident: Resident, state: DialogueState) -> bool:
         """Takes the place of the resident's last filed report (and its service, if none is decided);
@@ -1044,10 +1141,12 @@ class ConversationEngine:
         resident.last_request_id = filed.service_request_id
         resident.last_token = filed.token
         service = self._service_name(filed.service_name, reply.language)
+        address = state.address_string or state.location_text
         _reset(state, keep_queued=True)
         reference = f"#{filed.service_request_id}" if filed.service_request_id is not None else filed.token
         state.last_filed = {
             **report,
+            "address": address,
             "reference": reference,
             "service": filed.service_name,
             "at": utcnow().isoformat(),
@@ -1411,6 +1510,29 @@ def _sent_again(last_filed: Mapping[str, Any] | None, report: Mapping[str, Any])
     return bool(similarity >= DUPLICATE_SIMILARITY)
 
 
+# A place sent again this near the one a report was just filed at is the same place (the same corner
+# written another way, "Folsom St y 24th St" after "24th St y Folsom St").
+SAME_PLACE_METRES = 25
+# Words that open a correction of what was just sent: "no, valencia and 17th", "sorry, I meant ...",
+# "perdón, quise decir ...", "不是，是 ...".
+_CORRECTION = re.compile(
+    r"^\W*(?:no|nope|sorry|oops|actually|correction|i\s+mean|i\s+meant|meant|perd[oó]n|quise\s+decir"
+    r"|mejor\s+dicho|correcci[oó]n)\b|^\W*(?:不是|不对|不對|我是说|我是說|应该是|應該是|更正)",
+    re.IGNORECASE,
+)
+
+
+def _same_place(last_filed: Mapping[str, Any], place: Place) -> bool:
+    """Whether ``place`` is where the last report was filed (``_report_key``'s place: a point, else an
+    address)."""
+    filed_at = str(last_filed.get("place") or "")
+    try:
+        lat, long = (float(part) for part in filed_at.split(","))
+    except ValueError:
+        return bool(filed_at) and filed_at == (place.address or "")
+    return distance_metres(lat, long, place.lat, place.long) <= SAME_PLACE_METRES
+
+
 def _written_elsewhere(understanding: Understanding, point: GeoPoint) -> bool:
     """Whether the words name a spot on the map (an address, a corner, a landmark: not a street, whose
     point is its middle) far from a location shared with them."""
@@ -1553,6 +1675,15 @@ _PLACE_WORDS = frozenset(
         "perdon",
         "quise",
         "decir",
+        "mejor",
+        "dicho",
+        "correction",
+        "不是",
+        "不对",
+        "不對",
+        "是",
+        "我是说",
+        "我是說",
         "at",
         "on",
         "in",
@@ -1626,8 +1757,19 @@ def _words_instead_of_a_report(
     if not turn.text or turn.media_urls or turn.point is not None:
         return None, None
     command = parse_command(turn.text)
-    if command is not None or state.in_progress:
+    if command is not None:
         return command, None
+    if state.in_progress:
+        # "wait", "hold on" answer no question (filed as the problem, "wait" went to a person), and a short
+        # question about a report is asked in every state: while "What is the problem there?" waited,
+        # "any update?" was filed as the problem.
+        small_talk = parse_small_talk(turn.text)
+        if small_talk is not None and small_talk.kind == "filler":
+            return None, small_talk
+        asked_in = status_question_language(turn.text)
+        if asked_in is not None and len(_WORD.findall(turn.text)) <= _STATUS_QUESTION_IN_PROGRESS:
+            return ResidentCommand("status", language=asked_in), None
+        return None, None
     # Small talk first: "muchas gracias ya lo arreglaron" is thanks, not the question "¿ya lo arreglaron?".
     small_talk = parse_small_talk(turn.text)
     if small_talk is not None:
@@ -1650,6 +1792,9 @@ def _words_instead_of_a_report(
 
 
 _SHORT_STATUS_QUESTION = 4
+# During a report a question about one is its whole message ("any update on my report?"): a longer one
+# with the words in it ("why hasn't my streetlight been fixed, it's been out for a month") may be the problem.
+_STATUS_QUESTION_IN_PROGRESS = 6
 
 
 def _long_enough_for_language(text: str) -> bool:

@@ -31,6 +31,14 @@ _CROSS_STREET_LEAD = re.compile(
     re.IGNORECASE,
 )
 
+# Words that place an answer along something ("near 19th", "at 19th", "cerca de la 19", "在19街"): after No
+# to "Is it at SANCHEZ ST?", the resident saying where on it.
+_NEAR_LEAD = re.compile(
+    r"^(?:(?:near|by|at|close\s+to|next\s+to|(?:on\s+)?(?:the\s+)?corner\s+(?:of|with)|cerca\s+de"
+    r"|junto\s+a|(?:en\s+)?(?:la\s+)?esquina\s+(?:de|con))\s+|(?:在|靠近|接近|近))",
+    re.IGNORECASE,
+)
+
 # Words opening a stretch of the street asked about: "between Valencia and Mission", "entre la 16 y la 17".
 _STRETCH_LEAD = re.compile(r"^(?:between|btwn|btw|from|entre)\b", re.IGNORECASE)
 
@@ -96,3 +104,13 @@ def on_the_street(understander: Understander, street: str, answer: str) -> str |
         ):
             return text
     return None
+
+
+def near_the_street(understander: Understander, street: str, answer: str) -> str | None:
+    """``answer`` to "Where is it exactly?" after No to "Is it at SANCHEZ ST?" (the street, not just anywhere
+    on it) read as a spot on that street when it says where along it and is no place of its own: "near
+    19th" -> "Sanchez near 19th" (where it used to be 19TH AVE, across the city); "at 16th St and
+    Valencia St" or a bare "Mission St" stays what it says (None)."""
+    if not _NEAR_LEAD.match(answer.strip()):
+        return None
+    return on_the_street(understander, street, answer.strip())

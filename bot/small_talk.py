@@ -1,5 +1,6 @@
 """Messages that are neither a report nor a command: a greeting ("Hi", "hola", "你好"), thanks ("thanks!",
-"ok", "gracias", "谢谢", "👍"), or a yes or no with no question waiting for it (the resident answers one we
+"ok", "gracias", "谢谢", "👍"), a filler that more is coming ("wait", "hold on", "un momento", "等一下"), or
+a yes or no with no question waiting for it (the resident answers one we
 asked long ago, or another bot's).
 
 Residents often say hello before the problem and thanks after the tracking id. Read as a report, either one
@@ -18,7 +19,7 @@ from typing import Final, Literal
 
 from intents.lexicon import fold
 
-SmallTalkKind = Literal["greeting", "thanks", "answer"]
+SmallTalkKind = Literal["greeting", "thanks", "answer", "filler"]
 _HAN_LETTERS: Final = "\u3400-\u9fff\uf900-\ufaff"
 # A Chinese character (the conversation counts them to tell a message's language too).
 HAN: Final = re.compile(f"[{_HAN_LETTERS}]")
@@ -87,6 +88,19 @@ _PHRASES: Final = {
         "thanks", "es", "gracias|muchas gracias|mil gracias|muchísimas gracias|vale|perfecto|de acuerdo|listo"
     ),
     **_phrases("greeting", "zh", "你好|您好|哈囉|哈啰|嗨|早上好|早安|下午好|晚上好|喂"),
+    # "wait", "hold on", "un momento", "等一下": more is coming (a correction, the rest of the report). Filed
+    # as a report of "wait", it went to a person; answered, it would cut in before the resident's next words.
+    **_phrases(
+        "filler",
+        None,
+        "wait|wait a sec|wait a second|wait a minute|wait a moment|hold on|hold on a sec|hold on a second"
+        "|hang on|hang on a sec|one sec|one second|one moment|one minute|just a sec|just a second"
+        "|just a moment|just a minute|a sec|sec|brb|hmm|hmmm|umm|um|uh|erm",
+    ),
+    **_phrases(
+        "filler", "es", "espera|espere|esperen|un momento|un momentito|un segundo|momento|aguarda|aguarde"
+    ),
+    **_phrases("filler", "zh", "等一下|等等|稍等|等一等|等阵|等陣|等一陣|等一阵|等下|且慢"),
     # Other languages residents of US cities write in: answered in the city's default language (or the
     # language's own, where the city gave it templates), never taken for a report of "Bonjour".
     **_greetings_and_thanks(
@@ -198,8 +212,9 @@ def parse_small_talk(text: str) -> SmallTalk | None:
         if found is None:
             return None
     kinds = {said[0] for said in found}
-    # "no thanks" is thanks; "hi, yes" a greeting; "yes" alone an answer.
-    kind: SmallTalkKind = "thanks" if "thanks" in kinds else "greeting" if "greeting" in kinds else "answer"
+    # "no thanks" is thanks; "hi, yes" a greeting; "yes" (or "wait, no") an answer; "wait" alone a filler.
+    order: tuple[SmallTalkKind, ...] = ("thanks", "greeting", "answer", "filler")
+    kind = next(kind for kind in order if kind in kinds)
     return SmallTalk(kind, next((language for _kind, language in found if language), None))
 
 
