@@ -350,11 +350,24 @@ class ConversationSettings(Section):
     outbox_max_attempts: int = Field(default=8, ge=1)
     outbox_backoff_seconds: float = Field(default=5.0, gt=0)
     outbox_backoff_max_seconds: float = Field(default=3600.0, gt=0)
-    # At most reply_limit of one sender's messages are answered within reply_limit_minutes (a turn that
-    # files a new report is always answered): past it the bot stays silent, so it never texts back and
-    # forth for ever with an auto-reply (bot/loop_guard.py). 0 turns the limit off.
-    reply_limit: int = Field(default=15, ge=0)
+    # The loop guard (bot/loop_guard.py), so the bot never texts back and forth for ever with an
+    # auto-reply: within reply_limit_minutes, one sender's same text (near-same, digits aside) is answered
+    # reply_limit_repeats times, and more than reply_limit_max_messages of their messages are not
+    # answered; commands, a new report and a first answer to a new text always are. 0 repeats: off.
+    reply_limit_repeats: int = Field(default=5, ge=0)
     reply_limit_minutes: float = Field(default=10.0, gt=0)
+    reply_limit_max_messages: int = Field(default=60, ge=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_reply_limit(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "reply_limit" in data:
+            raise ValueError(
+                "reply_limit is gone (it silenced residents who wrote a lot): the loop guard now counts a "
+                "sender's repeated texts, reply_limit_repeats (5), and all their messages, "
+                "reply_limit_max_messages (60), within reply_limit_minutes"
+            )
+        return data
 
     @field_validator("program_name", "help_contact")
     @classmethod

@@ -41,6 +41,7 @@ from bot.db import SessionFactory
 from bot.loop_guard import ReplyLimit
 from bot.open311.errors import Open311Error
 from bot.open311.media import MediaStore
+from bot.resident_commands import parse_command
 from bot.state import (
     LOCK_RETRIES,
     ConversationRecord,
@@ -268,10 +269,19 @@ class Dispatcher:
         if channel is not None and channel.confirms_opt_out(turn.text):
             # The provider answered this STOP itself (Twilio's keywords); to other words the bot answers.
             replies = [reply for reply in replies if not reply.opt_out_confirmation]
-        if self.reply_limit is not None and (state.last_filed or {}).get("at") == filed_before:
-            # No new report filed: an automated sender answering every reply must not keep the bot going.
+        if self.reply_limit is not None:
+            # An automated sender answering every reply must not keep the bot going; a command or a new
+            # report is always answered.
             replies = self.reply_limit.apply(
-                session, turn.channel, turn.resident_id, turn.provider_message_id, replies, now=now
+                session,
+                turn.channel,
+                turn.resident_id,
+                turn.provider_message_id,
+                turn.text,
+                replies,
+                now=now,
+                always=parse_command(turn.text) is not None
+                or (state.last_filed or {}).get("at") != filed_before,
             )
         for reply in replies:
             outbox.enqueue(session, reply, delivered_inline=inline)

@@ -74,8 +74,12 @@ def build_messaging(runtime: Runtime, *, understander: Understander | None = Non
             base_seconds=conversation.outbox_backoff_seconds,
             max_seconds=conversation.outbox_backoff_max_seconds,
         ),
-        reply_limit=ReplyLimit(conversation.reply_limit, timedelta(minutes=conversation.reply_limit_minutes))
-        if conversation.reply_limit
+        reply_limit=ReplyLimit(
+            conversation.reply_limit_repeats,
+            timedelta(minutes=conversation.reply_limit_minutes),
+            conversation.reply_limit_max_messages,
+        )
+        if conversation.reply_limit_repeats
         else None,
     )
     try:

@@ -7,6 +7,7 @@ request and the message telling the resident are one transaction. Approving file
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
@@ -18,10 +19,13 @@ from bot import outbox
 from bot.backend import Draft, Filed, FilingRefused, RequestBackend, service_name_in
 from bot.clock import utcnow
 from bot.follows import follow_filed
+from bot.loop_guard import normalised, same_text
 from bot.review.models import ReviewItem
 from bot.state import get_or_create_resident
 from bot.templates import Templates
 from channels.messages import OutboundMessage
+
+log = logging.getLogger(__name__)
 
 
 class ReviewError(ValueError):
@@ -61,6 +65,20 @@ class ReviewQueue:
         provider_message_id: str | None = None,
         reply_to: str | None = None,
     ) -> ReviewItem:
+        """A new pending item; or, when the same sender's same text (``bot.loop_guard.same_text``) about the
+        same place, without photos, is pending or claimed already, that item: an auto-reply sent again and
+        again is one item, not many."""
+        if channel and not media_urls:
+            place = (location_text, address_string, lat, long)
+            waiting = self._waiting_with_text(session, channel, resident_id, text, place)
+            if waiting is not None:
+                log.info(
+                    "%s message %s not queued for review again: its sender's same text is review item %s",
+                    channel,
+                    provider_message_id,
+                    waiting.id,
+                )
+                return waiting
         item = ReviewItem(
             channel=channel,
             resident_id=resident_id,
@@ -99,6 +117,29 @@ class ReviewQueue:
             .limit(1)
         )
         return session.exec(query).first()
+
+    @staticmethod
+    def _waiting_with_text(
+        session: Session, channel: str, resident_id: str, text: str, place: tuple[object, ...]
+    ) -> ReviewItem | None:
+        key = normalised(text)
+        if not key:
+            return None
+        waiting = session.exec(
+            select(ReviewItem)
+            .where(ReviewItem.channel == channel, ReviewItem.resident_id == resident_id)
+            .where(col(ReviewItem.status).in_(("pending", "claimed")))
+        ).all()
+        return next(
+            (
+                item
+                for item in waiting
+                if not item.media_urls
+                and (item.location_text, item.address_string, item.lat, item.long) == place
+                and same_text(key, normalised(item.text))
+            ),
+            None,
+        )
 
     def list(self, session: Session, *, status: str | None = None, limit: int = 100) -> list[ReviewItem]:
         query = select(ReviewItem).order_by(col(ReviewItem.created_at), col(ReviewItem.id)).limit(limit)

@@ -95,9 +95,9 @@ def served(
         server={"public_url": url},
         jobs={"enabled": True, "outbox_seconds": 0.2, "notify_seconds": 0.2, "scheduler": "always"},
         intents={"auto_file_threshold": 1.0},
-        # Two answers to one sender in ten minutes, then silence (the loop guard): the third text is not
-        # answered.
-        conversation={"offer_choices_min_confidence": 1.0, "reply_limit": 2},
+        # The same text answered twice in ten minutes, then silence (the loop guard): the third time it
+        # is not answered.
+        conversation={"offer_choices_min_confidence": 1.0, "reply_limit_repeats": 2},
         twilio={
             "enabled": True,
             "account_sid": twilio.account_sid,
@@ -142,8 +142,8 @@ def undelivered_happen(deployment: Deployment, twilio: FakeTwilio) -> tuple[str,
         headers=headers,
     )
     assert rejected.status_code == 200, rejected.text
-    # 3. An automated sender: the third message in a few minutes is not answered.
-    for body in ("hello", "hello again", "are you there"):
+    # 3. An automated sender: the third time the same text comes in a few minutes it is not answered.
+    for body in ("I am driving and will reply when I can",) * 3:
         text_the_bot(deployment, twilio, CHATTY, body)
     client.close()
     return request_id, rejected_item
