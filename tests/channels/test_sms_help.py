@@ -20,6 +20,15 @@ from tests.support.live_server import live_server
 
 # Two concatenated GSM-7 segments hold 2 x 153 characters.
 TWO_SEGMENTS = 306
+
+
+def segments(text: str) -> int:
+    """The SMS segments a text takes: GSM-7 160 characters alone or 153 a part, UCS-2 70 or 67."""
+    if is_gsm7(text):
+        return 1 if len(text) <= 160 else -(-len(text) // 153)
+    return 1 if len(text) <= 70 else -(-len(text) // 67)
+
+
 CITY = {"conversation": {"program_name": "SF311", "help_contact": "311, sf311.org"}}
 
 
@@ -55,6 +64,7 @@ def test_help_over_sms_names_the_program_a_person_the_rates_and_stop(
     assert "Para hablar con una persona: 311, sf311.org." in ayuda
     assert "Pueden aplicar tarifas de mensajes y datos." in ayuda
     assert "Responda STOP" in ayuda
+    assert segments(ayuda) <= 2  # was 5: á, í, ó made it UCS-2
     [bangzhu] = text(fake, city_bot, "帮助", from_="+14155550125")
     assert bangzhu.startswith("SF311：")
     assert "人工帮助：311, sf311.org。" in bangzhu
@@ -104,3 +114,14 @@ def test_help_after_stop_is_answered_and_opts_no_one_back_in(
     [ayuda] = text(fake, city_bot, "ayuda", from_="+14155550126")
     assert "tarifas de mensajes y datos" in ayuda
     assert text(fake, city_bot, "hay un bache en 4th St y Mission St", from_="+14155550126") == []
+
+
+def test_help_stays_within_two_segments_with_the_longest_name_and_contact(
+    settings: Settings, fake: FakeTwilio
+) -> None:
+    longest = {"conversation": {"program_name": "P" * 20, "help_contact": "c" * 60}}
+    with running_bot(settings, **sms_settings(fake), **longest) as bot:
+        for number, word in (("+14155550127", "HELP"), ("+14155550128", "AYUDA")):
+            [help_text] = text(fake, bot, word, from_=number)
+            assert "c" * 60 in help_text
+            assert segments(help_text) <= 2, (word, len(help_text), is_gsm7(help_text))
