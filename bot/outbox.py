@@ -31,6 +31,7 @@ from sqlmodel import Field, Session, SQLModel, col, select
 from bot.backoff import Backoff
 from bot.clock import as_utc, utcnow
 from bot.open311.models import UTCDateTime
+from bot.redaction import mask_contact_details
 from bot.state import LOCK_RETRIES, is_lock_conflict, is_opted_out, mark_opted_out
 from channels.base import Channel, DeliveryError, RecipientOptedOut, SendProgress
 from channels.messages import Choice, OutboundMessage
@@ -285,7 +286,7 @@ async def _deliver_one(
 
         _write(session_factory, opt_out)
         report.failed += 1
-        report.errors.append(str(exc))
+        report.errors.append(mask_contact_details(str(exc)))
         return
     except DeliveryError as exc:
         _retry_or_fail(session_factory, row, policy, report, moment, str(exc), exc.retryable, exc.retry_after)
@@ -311,7 +312,9 @@ def _retry_or_fail(
     retryable: bool,
     retry_after: float | None,
 ) -> None:
-    report.errors.append(error)
+    # For the log: a provider's error may quote the recipient's number ("To number: +1415..., is not a
+    # mobile number"); the row keeps it whole.
+    report.errors.append(mask_contact_details(error))
     if not retryable or row.attempts >= policy.max_attempts:
         _write(session_factory, lambda s: _finish(s, row.id, status="failed", error=error))
         report.failed += 1
