@@ -2304,6 +2304,11 @@ class _Finder:
         following = tokens[start + 1]
         if following.text == "-" and following.start == tokens[start].end and start + 2 < len(tokens):
             glued = tokens[start + 2]
+            # "415-555-0199", "555-1234": a phone number's groups, not "7-11".
+            if glued.text.isdigit() and (
+                len(glued.text) >= 3 or (start + 3 < len(tokens) and tokens[start + 3].text == "-")
+            ):
+                return None
             return start + 3 if glued.is_word and glued.start == following.end else None
         end = start + 1
         while (

@@ -979,9 +979,17 @@ def test_places_named_after_place_cues_and_by_numbers_or_acronyms(text: str, spa
 
 
 @pytest.mark.parametrize(
-    "text", ["Let's meet at 5 PM about the permit", "Call me at 5 Tomorrow", "It happened at 5 I think"]
+    "text",
+    [
+        "Let's meet at 5 PM about the permit",
+        "Call me at 5 Tomorrow",
+        "It happened at 5 I think",
+        # A phone number's groups are no "7-11" (an auto-reply's "call Acme Plumbing at 415-555-0199").
+        "I am out of the office until Monday. For urgent matters call Acme Plumbing at 415-555-0199.",
+        "call me at 555-1234",
+    ],
 )
-def test_a_time_after_at_is_no_numbered_place(text: str) -> None:
+def test_a_time_or_a_phone_number_after_at_is_no_numbered_place(text: str) -> None:
     assert find_location(text) is None
 
 
