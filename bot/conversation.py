@@ -58,6 +58,7 @@ from bot.follows import follow_filed
 from bot.location_confirmation import near_the_street, needs_confirmation, on_the_street
 from bot.quantities import number_answer
 from bot.resident_commands import ResidentCommand, parse_command, status_question_language
+from bot.review import corrections
 from bot.review.queue import ReviewQueue
 from bot.several_reports import split_reports
 from bot.small_talk import HAN, NO_WORDS, YES_WORDS, SmallTalk, parse_small_talk
@@ -898,10 +899,8 @@ class ConversationEngine:
             reply_to=turn.reply_to,
             language=self._written_in(turn.text.strip(), reply.language),
             text=turn.text.strip(),
-            reason=(
-                f"a correction of the place of report {reference}, sent right after it was filed at {before}:"
-                f" move {reference} to {after} (not a new report)"
-            ),
+            # The console reads the report to move back from this reason (``bot.review.corrections``).
+            reason=corrections.reason(reference, before, after),
             location_text=mention.text,
             location_kind=mention.kind,
             address_string=place.address,

@@ -483,6 +483,48 @@ class Open311Service:
             updated = db.execute(store.select_requests().where(c.id == ids[0])).one()
             return store.to_request(updated)
 
+    def move_request(
+        self,
+        service_request_id: str,
+        *,
+        lat: float | None,
+        long: float | None,
+        address: str | None,
+        session: Session | None = None,
+    ) -> ServiceRequest:
+        """Moves a request to another place (an operator applying a resident's correction of where it is):
+        its point and address become these; its address id and zip code, which were the old place's, are
+        cleared. ``updated_datetime`` moves, so clients that mirror the API by it fetch the new place; no
+        status note, no event (nothing happened to the problem)."""
+        words = (address or "").strip() or None
+        if (lat is None) != (long is None):
+            raise InvalidInput("give both lat and long, or neither", field="lat")
+        if lat is None and words is None:
+            raise InvalidInput(
+                "a location is required: lat and long, or address_string", field="address_string"
+            )
+        if lat is not None and long is not None and not (-90 <= lat <= 90 and -180 <= long <= 180):
+            raise InvalidInput("lat must be within ±90 and long within ±180", field="lat")
+        if words is not None and len(words) > 1024:
+            raise InvalidInput("address_string is longer than 1024 characters", field="address_string")
+        ids = store.parse_request_ids([service_request_id])
+        c = store.requests_table.c
+        with self._session(session) as db:
+            row = store.request_by_id(db, ids[0]) if ids else None
+            if row is None:
+                raise NotFound(
+                    f"service_request_id {shown(service_request_id)} was not found",
+                    field="service_request_id",
+                )
+            db.execute(
+                update(store.requests_table)
+                .where(c.id == ids[0])
+                .values(lat=lat, long=long, address=words, address_id=None, zipcode=None)
+                .values(updated_datetime=self._clock())
+            )
+            updated = db.execute(store.select_requests().where(c.id == ids[0])).one()
+            return store.to_request(updated)
+
     # ------------------------------------------------------------------------- batch acceptance
 
     def accept_pending_tokens(self, now: datetime | None = None, limit: int = 200) -> list[TokenStatus]:

@@ -39,6 +39,8 @@ from bot.review.web import (
 # "descripton" to take a resident's phone number out of what is published must hear it was not done.
 APPROVE_FIELDS = ("service_code", "address_string", "lat", "long", "attributes", "description")
 REJECT_FIELDS = ("reason", "not_city_problem")
+MOVE_FIELDS = ("address_string", "lat", "long")
+CLOSE_FIELDS = ("note",)
 
 
 def unknown_fields(body: dict[str, Any], known: Sequence[str]) -> JSONResponse | None:
@@ -55,6 +57,14 @@ def unknown_fields(body: dict[str, Any], known: Sequence[str]) -> JSONResponse |
 
 def api_router(console: Console) -> APIRouter:
     router = APIRouter(prefix=PREFIX, include_in_schema=False)
+
+    def item_json(item: views.ItemView) -> dict[str, Any]:
+        """An item as JSON; a correction of a filed report's place says whether it can be moved from here
+        (``cannot_move``: null, or why not: a remote city's report)."""
+        body = item.as_json()
+        if item.correction is not None:
+            body["correction"]["cannot_move"] = decisions.cannot_move(console, item.correction)
+        return body
 
     @router.get("/api/batch")
     def api_batch(operator: Operator, session: DB) -> JSONResponse:
@@ -75,11 +85,11 @@ def api_router(console: Console) -> APIRouter:
     @router.get("/api/queue")
     def api_queue(operator: Operator, session: DB) -> JSONResponse:
         items = views.open_items(session, claim_minutes=console.claim_minutes)
-        return JSONResponse({"items": [item.as_json() for item in items]})
+        return JSONResponse({"items": [item_json(item) for item in items]})
 
     @router.get("/api/queue/{item_id}")
     def api_item(item_id: int, operator: Operator, session: DB) -> JSONResponse:
-        return JSONResponse(item_or_404(console, session, item_id).as_json())
+        return JSONResponse(item_json(item_or_404(console, session, item_id)))
 
     def json_act(
         request: Request, operator: SignedIn, session: Session, item_id: int, run: Any
@@ -91,7 +101,7 @@ def api_router(console: Console) -> APIRouter:
             session.rollback()
             status = 404 if session.get(ReviewItem, item_id) is None else 409
             return JSONResponse({"error": str(exc)}, status_code=status)
-        return JSONResponse(item_or_404(console, session, item_id).as_json())
+        return JSONResponse(item_json(item_or_404(console, session, item_id)))
 
     @router.post("/api/queue/{item_id}/claim")
     def api_claim(request: Request, item_id: int, operator: Checked, session: DB) -> JSONResponse:
@@ -137,6 +147,44 @@ def api_router(console: Console) -> APIRouter:
             session,
             item_id,
             lambda who: decisions.approve(console, session, who, item_id, approval),
+        )
+
+    @router.post("/api/queue/{item_id}/move")
+    def api_move(
+        request: Request, item_id: int, operator: Checked, session: DB, body: JSONObject
+    ) -> JSONResponse:
+        refused = unknown_fields(body, MOVE_FIELDS)
+        if refused is not None:
+            return refused
+        try:
+            lat, long = coordinates(str(body.get("lat") or ""), str(body.get("long") or ""))
+        except ValueError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=400)
+        place = decisions.Place(str(body.get("address_string") or ""), lat, long)
+        return json_act(
+            request,
+            operator,
+            session,
+            item_id,
+            lambda who: decisions.move_report(console, session, who, item_id, place),
+        )
+
+    @router.post("/api/queue/{item_id}/close")
+    def api_close(
+        request: Request, item_id: int, operator: Checked, session: DB, body: JSONObject
+    ) -> JSONResponse:
+        refused = unknown_fields(body, CLOSE_FIELDS)
+        if refused is not None:
+            return refused
+        note = body.get("note")
+        if not isinstance(note, str):
+            return JSONResponse({"error": "note must be text"}, status_code=400)
+        return json_act(
+            request,
+            operator,
+            session,
+            item_id,
+            lambda who: decisions.close_correction(console, session, who, item_id, note),
         )
 
     @router.post("/api/queue/{item_id}/reject")

@@ -20,7 +20,7 @@ from bot.clock import as_utc, utcnow
 from bot.open311.models import ServiceRequestRow
 from bot.remote.records import RemoteSubmission
 from bot.review import charts, city_requests
-from bot.review.models import ReviewItem
+from bot.review.models import DECIDED_STATUSES, ReviewItem
 
 AGE_BRACKETS: tuple[tuple[str, timedelta], ...] = (
     ("under 1 day", timedelta(days=1)),
@@ -101,7 +101,7 @@ def compute(
     by_channel, by_service = _top_series(channels), _top_series(services)
     decided = session.exec(
         select(ReviewItem.created_at, ReviewItem.decided_at, ReviewItem.service_request_id, ReviewItem.token)
-        .where(col(ReviewItem.status).in_(("approved", "rejected")))
+        .where(col(ReviewItem.status).in_(DECIDED_STATUSES))
         .where(col(ReviewItem.decided_at) >= since)
     ).all()
     waits = [

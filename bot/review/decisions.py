@@ -17,8 +17,8 @@ from sqlmodel import Session
 
 from bot.clock import as_utc
 from bot.open311.media import more_photos
-from bot.open311.models import ServiceRequest, ServiceRequestRow, TokenStatus
-from bot.review import audit, learning, photos, views
+from bot.open311.models import RequestTokenRow, ServiceRequest, ServiceRequestRow, TokenStatus
+from bot.review import audit, corrections, learning, photos, views
 from bot.review.console import Console
 from bot.review.models import ReviewItem
 from bot.review.queue import ReviewError
@@ -103,12 +103,11 @@ def release(console: Console, session: Session, actor: Actor, item_id: int) -> R
     return item
 
 
-def approve(console: Console, session: Session, actor: Actor, item_id: int, approval: Approval) -> ReviewItem:
-    """Files the report with the operator's corrections; the resident is told the id (by the queue)."""
-    item = _item(console, session, item_id)
-    before = _snapshot(item)
-    view = views.item_view(item, claim_minutes=console.claim_minutes)
-    lat, long, address = approval.lat, approval.long, approval.address_string
+def _placed(
+    console: Console, item: ReviewItem, address: str, lat: float | None, long: float | None
+) -> tuple[float | None, float | None, str]:
+    """The place the operator gave (``address``, ``lat``, ``long``; empty keeps the item's), with the point of
+    an address looked up where it has none."""
     if (lat is None) != (long is None):
         raise ReviewError("give both latitude and longitude, or neither")
     moved = bool(address) and address != (item.address_string or item.location_text or "")
@@ -122,6 +121,23 @@ def approve(console: Console, session: Session, actor: Actor, item_id: int, appr
                 f"no place called {address!r} was found; give its coordinates", field="address_string"
             )
         lat, long, address = found
+    return lat, long, address
+
+
+def approve(console: Console, session: Session, actor: Actor, item_id: int, approval: Approval) -> ReviewItem:
+    """Files the report with the operator's corrections; the resident is told the id (by the queue).
+
+    A resident's correction of a filed report's place is not filed: approving it moves that report
+    (``move_report``), and is refused when it asks for more than a place (a service, words, answers)."""
+    item = _item(console, session, item_id)
+    correction = corrections.read(item.reason)
+    if correction is not None:
+        _only_a_place(console, item, correction, approval)
+        place = Place(approval.address_string, approval.lat, approval.long)
+        return move_report(console, session, actor, item_id, place)
+    before = _snapshot(item)
+    view = views.item_view(item, claim_minutes=console.claim_minutes)
+    lat, long, address = _placed(console, item, approval.address_string, approval.lat, approval.long)
     # Suggestions are the classifier's classes; a city's catalog may name its services differently.
     words = approval.description.strip() if approval.description is not None else None
     original = item.service_code or console.service_code_for(view.top_code)
@@ -151,6 +167,110 @@ def approve(console: Console, session: Session, actor: Actor, item_id: int, appr
     # Words of the operator's own are part of the decision: the log keeps what was published instead.
     rewritten = {"description": words} if words is not None and words != item.text.strip() else {}
     _audit(session, actor, "approve", item_id, before, decided, rewritten)
+    return decided
+
+
+def _only_a_place(
+    console: Console, item: ReviewItem, correction: corrections.Correction, approval: Approval
+) -> None:
+    service = approval.service_code and console.service_code_for(approval.service_code) != item.service_code
+    words = approval.description is not None and approval.description.strip() != item.text.strip()
+    if service or words or approval.attributes:
+        raise ReviewError(
+            f"review item {item.id} corrects the place of report {correction.reference}: approving it moves"
+            " that report and takes only a place (address, latitude, longitude); it files nothing new"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """Where the operator moves a report to: empty fields keep the place the resident gave."""
+
+    address_string: str = ""
+    lat: float | None = None
+    long: float | None = None
+
+
+def cannot_move(console: Console, correction: corrections.Correction) -> str | None:
+    """Why the report a correction names cannot be moved from here, or None when it can."""
+    if console.remote:
+        return (
+            f"report {correction.reference} is in the city's own system, which the bot cannot change: change"
+            " its place there, then close this item with a note"
+        )
+    return None
+
+
+def _report_to_move(
+    console: Console, session: Session, correction: corrections.Correction
+) -> ServiceRequestRow:
+    refused = cannot_move(console, correction)
+    if refused is not None:
+        raise ReviewError(refused)
+    request_id: int | None = int(correction.request_id) if correction.request_id is not None else None
+    if request_id is None:  # a batch service's token: its request once it is accepted
+        token = session.get(RequestTokenRow, correction.reference)
+        if token is not None and token.request_id is None:
+            raise ReviewError(
+                f"report {correction.reference} is waiting for acceptance (Batch): accept it first, then move"
+                " it, or close this item with a note"
+            )
+        request_id = token.request_id if token is not None else None
+    row = session.get(ServiceRequestRow, request_id) if request_id is not None else None
+    if row is None:
+        raise ReviewError(f"there is no request {correction.reference} to move; close this item with a note")
+    return row
+
+
+def move_report(
+    console: Console, session: Session, actor: Actor, item_id: int, place: Place | None = None
+) -> ReviewItem:
+    """Applies a resident's correction of a filed report's place: moves that report (through the core,
+    logged as this operator's change of the request) and closes the item as "moved". Files nothing, tells
+    no one: as a change of a request's words, a change of its place is no news about the problem."""
+    item = _item(console, session, item_id)
+    correction = corrections.read(item.reason)
+    if correction is None:
+        raise ReviewError(f"review item {item_id} is a report, not a correction of a filed report's place")
+    wanted = place or Place()
+    lat, long, address = _placed(console, item, wanted.address_string, wanted.lat, wanted.long)
+    if lat is None:
+        # The resident's point, unless the operator typed another address that has none (then none).
+        retyped = bool(address) and address != (item.address_string or item.location_text or "")
+        lat, long = (None, None) if retyped else (item.lat, item.long)
+    where = address or item.address_string or item.location_text or None
+    before = _snapshot(item)
+    decided = console.queue.close(session, item_id, actor.name, moved=True)
+    row = _report_to_move(console, session, correction)
+    assert row.id is not None
+    was = {"address": row.address, "lat": row.lat, "long": row.long}
+    moved = console.open311.move_request(str(row.id), lat=lat, long=long, address=where, session=session)
+    now = {"address": moved.address, "lat": moved.lat, "long": moved.long}
+    audit.add_entry(
+        session,
+        actor=actor.name,
+        action="request.move",
+        subject_type="request",
+        subject_id=row.id,
+        before=was,
+        after={**now, "review_item": item_id},
+        client=actor.client,
+    )
+    decided.address_string, decided.lat, decided.long = moved.address, moved.lat, moved.long
+    session.add(decided)
+    _audit(session, actor, "move", item_id, before, decided, {"moved_request": str(row.id)})
+    return decided
+
+
+def close_correction(console: Console, session: Session, actor: Actor, item_id: int, note: str) -> ReviewItem:
+    """Closes a resident's correction of a filed report's place without moving it (a remote city's report,
+    moved in the city's own system; a correction that was wrong), with the operator's note. Tells no one."""
+    item = _item(console, session, item_id)
+    if corrections.read(item.reason) is None:
+        raise ReviewError(f"review item {item_id} is a report, not a correction: approve or reject it")
+    before = _snapshot(item)
+    decided = console.queue.close(session, item_id, actor.name, moved=False, note=note)
+    _audit(session, actor, "close", item_id, before, decided)
     return decided
 
 
@@ -209,6 +329,12 @@ def reject(
     training example of the classifier's ``other`` ("a person must look"); any other rejection (a duplicate,
     a real problem refused for another reason) teaches nothing."""
     item = _item(console, session, item_id)
+    correction = corrections.read(item.reason)
+    if correction is not None:  # "Your report was not filed" would be untrue: report #4 was
+        raise ReviewError(
+            f"review item {item_id} corrects the place of report {correction.reference}: move that report,"
+            " or close this item with a note"
+        )
     before = _snapshot(item)
     view = views.item_view(item, claim_minutes=console.claim_minutes)
     decided = console.queue.reject(session, item_id, actor.name, reason)

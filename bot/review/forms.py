@@ -33,6 +33,7 @@ ITEM_FIELDS: dict[str, tuple[str, str]] = {
     "long": ("long", "Longitude"),
     "reason": ("reason", "Reason for rejecting"),
     "description": ("description", "Description"),
+    "note": ("note", "Note"),
 }
 REQUEST_FIELDS: dict[str, tuple[str, str]] = {
     "status": ("status", "Status"),

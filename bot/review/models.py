@@ -16,8 +16,12 @@ from sqlmodel import Field, SQLModel
 from bot.clock import utcnow
 from bot.open311.models import UTCDateTime
 
-ReviewStatus = Literal["pending", "claimed", "approved", "rejected"]
-REVIEW_STATUSES: tuple[ReviewStatus, ...] = ("pending", "claimed", "approved", "rejected")
+# "moved" and "closed" end a resident's correction of a filed report's place (``corrections``): the report
+# was moved there, or the item was closed with the operator's note and nothing moved. Neither files anything.
+ReviewStatus = Literal["pending", "claimed", "approved", "rejected", "moved", "closed"]
+REVIEW_STATUSES: tuple[ReviewStatus, ...] = ("pending", "claimed", "approved", "rejected", "moved", "closed")
+# An item with one of these is decided: nothing more can be done with it.
+DECIDED_STATUSES: tuple[ReviewStatus, ...] = ("approved", "rejected", "moved", "closed")
 
 
 class ReviewItem(SQLModel, table=True):
@@ -52,6 +56,7 @@ class ReviewItem(SQLModel, table=True):
     decided_by: str | None = Field(default=None, max_length=64)
     decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # Approved: the filed request (id, or token for a batch service). Rejected: the reason told the resident.
+    # Closed (a correction): the operator's note, told no one.
     service_code: str | None = Field(default=None, max_length=64)
     service_request_id: str | None = Field(default=None, max_length=64)
     token: str | None = Field(default=None, max_length=64)

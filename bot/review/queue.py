@@ -20,7 +20,8 @@ from bot.backend import Draft, Filed, FilingRefused, RequestBackend, service_nam
 from bot.clock import utcnow
 from bot.follows import follow_filed
 from bot.loop_guard import normalised, same_text
-from bot.review.models import ReviewItem
+from bot.review import corrections
+from bot.review.models import DECIDED_STATUSES, ReviewItem
 from bot.state import get_or_create_resident
 from bot.templates import Templates
 from channels.messages import OutboundMessage
@@ -194,8 +195,15 @@ class ReviewQueue:
         address_string: str | None = None,
         attributes: dict[str, Any] | None = None,
     ) -> ReviewItem:
-        """Files the request (the operator's corrections win) and tells the resident its id."""
+        """Files the request (the operator's corrections win) and tells the resident its id. A resident's
+        correction of a filed report's place is never filed: that would be the report again."""
         item = self._decidable(session, item_id, operator)
+        correction = corrections.read(item.reason)
+        if correction is not None:
+            raise ReviewError(
+                f"review item {item_id} corrects the place of report {correction.reference}: move that report"
+                " (or close the item with a note); filing it would make a second request"
+            )
         code = service_code or item.service_code or _best_suggestion(item)
         if not code:
             raise ReviewError("choose a service for this report", field="service_code")
@@ -266,6 +274,25 @@ class ReviewQueue:
         self.tell(session, item, "review_rejected", reason=item.rejection_reason)
         return item
 
+    def close(
+        self, session: Session, item_id: int, operator: str, *, moved: bool, note: str = ""
+    ) -> ReviewItem:
+        """Ends a correction of a filed report's place, filing nothing: ``moved`` (the operator moved the
+        report) or closed with the operator's ``note`` (required then; told no one)."""
+        if not moved and not note.strip():
+            raise ReviewError("write a note saying why it is closed", field="note")
+        item = self._decidable(session, item_id, operator)
+        now = utcnow()
+        item.status, item.decided_by, item.decided_at, item.updated_at = (
+            "moved" if moved else "closed",
+            operator,
+            now,
+            now,
+        )
+        item.rejection_reason = None if moved else note.strip()
+        session.add(item)
+        return item
+
     def tell(self, session: Session, item: ReviewItem, key: str, **values: object) -> None:
         """Sends the resident of ``item`` the template ``key`` in their language, in the caller's
         transaction: under the resident's own message, as status updates are (a report made in a public X
@@ -290,7 +317,7 @@ class ReviewQueue:
     def _decidable(self, session: Session, item_id: int, operator: str) -> ReviewItem:
         """A pending item, or one this operator claimed (deciding without claiming first is allowed)."""
         item = self.get(session, item_id)
-        if item.status in ("approved", "rejected"):
+        if item.status in DECIDED_STATUSES:
             raise ReviewError(f"review item {item_id} is already {item.status}")
         if item.status == "claimed" and item.claimed_by != operator:
             raise ReviewError(f"review item {item_id} is claimed by {item.claimed_by}")

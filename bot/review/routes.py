@@ -46,6 +46,7 @@ from bot.open311.media import more_photos
 from bot.review import (
     audit,
     city_requests,
+    corrections,
     dashboard,
     decisions,
     forms,
@@ -122,6 +123,8 @@ FLASHES = {
     "updated": "Saved; residents following this request are being told.",
     "unchanged": "Nothing was changed, so nothing was saved.",
     "accepted": "Accepted and filed; the resident who sent it is being told its number.",
+    "moved": "Report moved to the place the resident gave; nothing new was filed.",
+    "closed": "Closed with your note; nothing was moved or filed.",
     "signed-out": "You have signed out.",
 }
 # The outcome first in the page's title too ("Approved – Review queue"): the title is read on arrival.
@@ -133,6 +136,8 @@ FLASH_TITLES = {
     "updated": "Saved",
     "unchanged": "Nothing changed",
     "accepted": "Accepted",
+    "moved": "Moved",
+    "closed": "Closed",
     "signed-out": "Signed out",
 }
 
@@ -503,6 +508,8 @@ def operator_router(console: Console) -> ConsolePages:
             answers=answers,
             entered=entered or {},
             deleted_photos=photos.deleted_photos(console.media, row) if row is not None else set(),
+            # A resident's correction of a filed report's place: why it cannot be moved from here, if so.
+            cannot_move=decisions.cannot_move(console, item.correction) if item.correction else None,
             **(flash_override if request.query_params.get("done") == "claimed" else {}),
         )
 
@@ -562,8 +569,48 @@ def operator_router(console: Console) -> ConsolePages:
         )
         return refused or redirect("/", "released")
 
+    @router.post("/queue/{item_id}/move")
+    def move(request: Request, item_id: int, operator: Checked, session: DB, form: PostedForm) -> Response:
+        """A resident's correction of a filed report's place applied: that report moves, nothing is filed."""
+        entered = entered_decision(form)
+        try:
+            lat, long = coordinates(form_text(form, "lat"), form_text(form, "long"))
+        except FieldProblems as exc:
+            return item_page(
+                request, operator, session, item_id, status=400, entered=entered, problems=exc.fields
+            )
+        place = decisions.Place(form_text(form, "address_string"), lat, long)
+        refused = act(
+            request,
+            operator,
+            session,
+            item_id,
+            lambda who: decisions.move_report(console, session, who, item_id, place),
+            entered=entered,
+        )
+        return refused or redirect("/", "moved")
+
+    @router.post("/queue/{item_id}/close")
+    def close(request: Request, item_id: int, operator: Checked, session: DB, form: PostedForm) -> Response:
+        """A resident's correction closed with the operator's note, nothing moved (a remote city's report)."""
+        note = form_text(form, "note")
+        refused = act(
+            request,
+            operator,
+            session,
+            item_id,
+            lambda who: decisions.close_correction(console, session, who, item_id, note),
+            entered={"note": note},
+        )
+        return refused or redirect("/", "closed")
+
     @router.post("/queue/{item_id}/approve")
     def approve(request: Request, item_id: int, operator: Checked, session: DB, form: PostedForm) -> Response:
+        row = session.get(ReviewItem, item_id)
+        if row is not None and corrections.read(row.reason) is not None:
+            # A correction's approve form (a page from before it was one): it moves the report, as Move does;
+            # its service and words, for a new report, are not used.
+            return move(request, item_id, operator, session, form)
         entered = entered_decision(form)
 
         def refuse(problems: dict[str, str]) -> Response:
@@ -949,12 +996,14 @@ def operator_router(console: Console) -> ConsolePages:
         """The page holding the form of ``endpoint`` (an item's, a request's, the batch list), filled in with
         ``form`` and saying ``message``; None for any other endpoint."""
         item_id = whole_number(str(params.get("item_id", "")))
-        if endpoint in (claim, release, approve, reject) and item_id is not None:
+        if endpoint in (claim, release, approve, reject, move, close) and item_id is not None:
             entered = None
-            if form is not None and endpoint is approve:
+            if form is not None and endpoint in (approve, move):
                 entered = entered_decision(form)
             elif form is not None and endpoint is reject:
                 entered = {"reason": form_text(form, "reason")}
+            elif form is not None and endpoint is close:
+                entered = {"note": form_text(form, "note")}
             return item_page(
                 request,
                 operator,

@@ -18,10 +18,18 @@ from sqlmodel import Session, col, select
 from bot.clock import as_utc, utcnow
 from bot.follows import Follow
 from bot.open311.models import RequestTokenRow, ServiceRequestRow, StatusChangeRow
-from bot.review.models import ReviewItem
+from bot.review.corrections import Correction, read
+from bot.review.models import DECIDED_STATUSES, ReviewItem
 from bot.state import InboxRecord, Resident
 
-STATE_LABELS = {"pending": "waiting", "claimed": "claimed", "approved": "approved", "rejected": "rejected"}
+STATE_LABELS = {
+    "pending": "waiting",
+    "claimed": "claimed",
+    "approved": "approved",
+    "rejected": "rejected",
+    "moved": "place moved",
+    "closed": "closed",
+}
 
 
 def humanize_age(delta: timedelta) -> str:
@@ -70,6 +78,10 @@ class ItemView:
     rejection_reason: str | None
     created_at: datetime
     age: str
+    # A resident's correction of the place of a report already filed: to move that report, not to file.
+    correction: Correction | None = None
+    # A correction closed without moving anything: the operator's note (told no one).
+    note: str | None = None
 
     @property
     def state_label(self) -> str:
@@ -107,6 +119,18 @@ class ItemView:
             "token": self.token,
             "rejection_reason": self.rejection_reason,
             "created_at": self.created_at.isoformat(),
+            "correction": (
+                {
+                    "summary": self.correction.summary,
+                    "reference": self.correction.reference,
+                    "service_request_id": self.correction.request_id,
+                    "from": self.correction.before,
+                    "to": self.correction.after,
+                    "note": self.note,
+                }
+                if self.correction is not None
+                else None
+            ),
         }
 
 
@@ -146,9 +170,11 @@ def item_view(item: ReviewItem, *, now: datetime | None = None, claim_minutes: f
         service_code=item.service_code,
         service_request_id=item.service_request_id,
         token=item.token,
-        rejection_reason=item.rejection_reason,
+        rejection_reason=item.rejection_reason if item.status == "rejected" else None,
         created_at=created,
         age=humanize_age(now - created),
+        correction=read(item.reason),
+        note=item.rejection_reason if item.status == "closed" else None,
     )
 
 
@@ -167,7 +193,7 @@ def open_items(session: Session, *, claim_minutes: float, limit: int = 200) -> l
 def recently_decided(session: Session, *, limit: int = 10) -> list[ItemView]:
     rows = session.exec(
         select(ReviewItem)
-        .where(col(ReviewItem.status).in_(("approved", "rejected")))
+        .where(col(ReviewItem.status).in_(DECIDED_STATUSES))
         .order_by(col(ReviewItem.decided_at).desc(), col(ReviewItem.id).desc())
         .limit(limit)
     ).all()
