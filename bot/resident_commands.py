@@ -17,6 +17,8 @@ from typing import Literal
 
 from rapidfuzz.distance import OSA
 
+from bot.small_talk import HAN, parse_small_talk, says_it_is_gone
+
 CommandName = Literal["status", "cancel", "help", "stop", "start", "follow", "unfollow"]
 
 # The words of each command. Twilio's own opt-out/opt-in keywords are included for STOP/START so the bot's
@@ -164,6 +166,8 @@ def parse_command(text: str) -> ResidentCommand | None:
     phrase = PHRASES.get(" ".join(words).lower())
     if phrase is not None:
         return ResidentCommand(phrase[0], language=phrase[1])
+    if dropped := _cancel_in_words(text):
+        return dropped
     lowered = tuple(word.lower() for word in words)
     for opening, (long_name, long_language) in _LONG_COMMANDS.items():
         if lowered[: len(opening)] == opening and len(words) <= len(opening) + 1:
@@ -200,6 +204,47 @@ def parse_command(text: str) -> ResidentCommand | None:
     if any(character.isdigit() for character in argument) and len(argument) <= _LONGEST_REFERENCE:
         return ResidentCommand(name, argument.lstrip("#"), language)
     return None
+
+
+# Words before "never mind" that leave it the resident dropping the report ("oh never mind", "actually,
+# forget it", "bueno, olvídalo"), and words after it that say no more than that ("never mind then").
+_BEFORE_CANCEL = frozenset(
+    {"oh", "ah", "aw", "oops", "actually", "ok", "okay", "um", "umm", "uh", "hmm", "well", "sorry", "nah"}
+    | {"ay", "bueno", "pues", "mejor", "ya", "perdón", "perdon", "oye"}
+)
+_AFTER_CANCEL = frozenset({"then", "anyway", "anyways", "lol", "please", "sorry", "it's", "its", "fine"})
+_BEFORE_CANCEL_ZH = re.compile("^(?:哦|噢|喔|啊|嗯|唉|呃|那|好吧|还是|還是|其实|其實)*")
+_CANCEL_PHRASES = sorted(
+    (phrase for phrase, (name, _language) in PHRASES.items() if name == "cancel"), key=len, reverse=True
+)
+
+
+def _cancel_in_words(text: str) -> ResidentCommand | None:
+    """ "never mind" with fillers before it, and after it nothing or that the problem is gone ("oh never
+    mind", "forget it, someone already fixed it", "never mind, it's working again", "olvídalo, ya lo
+    arreglaron", "算了，已经修好了"): the resident drops the report in progress (CANCEL). Before, each was
+    taken for its place or its words, and the words filed with the next report."""
+    plain = " ".join(_PUNCTUATION.sub(" ", text.lower().replace("’", "'")).split())
+    if HAN.search(plain):
+        compact = _BEFORE_CANCEL_ZH.sub("", plain.replace(" ", ""))
+        said = next((phrase for phrase in _CANCEL_PHRASES if compact.startswith(phrase)), None)
+        rest = compact[len(said) :].removeprefix("吧") if said is not None else ""
+    else:
+        words = plain.split()
+        while words and words[0] in _BEFORE_CANCEL:
+            words.pop(0)
+        joined = " ".join(words)
+        said = next((p for p in _CANCEL_PHRASES if joined == p or joined.startswith(f"{p} ")), None)
+        rest = joined[len(said) :].strip() if said is not None else ""
+    if said is None:
+        return None
+    language = PHRASES[said][1]
+    if not rest or all(word in _AFTER_CANCEL for word in rest.split()):
+        return ResidentCommand("cancel", language=language)
+    gone = says_it_is_gone(rest) or parse_small_talk(rest)
+    if gone is None or gone.kind not in ("thanks", "filler"):
+        return None
+    return ResidentCommand("cancel", language=language or gone.language)
 
 
 def _asks_to_stop(sentence: str) -> bool:

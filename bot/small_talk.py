@@ -241,6 +241,12 @@ def _said(words: list[str]) -> list[Said] | None:
 def _thanks_for_a_fix(words: list[str]) -> list[Said] | None:
     """Thanks (or "ok") before or after words that the problem is gone, as ``_said`` reads them with the
     words that it is gone counted as thanks in their language."""
+    return _around_a_fix(words, thanked=True)
+
+
+def _around_a_fix(words: list[str], *, thanked: bool) -> list[Said] | None:
+    """Words that the problem is gone with small talk before and after them (with thanks among it, when
+    ``thanked``), as ``_said`` reads them; None when ``words`` are anything else."""
     for start in range(len(words)):
         before = _said(words[:start])
         if before is None:
@@ -250,7 +256,7 @@ def _thanks_for_a_fix(words: list[str]) -> list[Said] | None:
             # "gracias, no lo arreglaron": a "no" (or "yes": an answer, to no question) is no thanks for it.
             if after is None or any(kind == "answer" for kind, _ in [*before, *after]):
                 continue
-            if not any(kind == "thanks" for kind, _ in [*before, *after]):
+            if thanked and not any(kind == "thanks" for kind, _ in [*before, *after]):
                 continue
             fixed = _fixed(" ".join(words[start:end]))
             if fixed is not None:
@@ -267,3 +273,16 @@ def _fixed(words: str) -> Said | None:
     if HAN.search(words) and _DONE_CHINESE.fullmatch(words.replace(" ", "")):
         return ("thanks", "zh")
     return None
+
+
+def says_it_is_gone(text: str) -> SmallTalk | None:
+    """Words that say the problem is gone, with or without thanks around them ("someone already fixed it",
+    "it's working again", "ya lo arreglaron", "已经修好了"): thanks in the words' language. None when they say
+    anything more, or ask ("is it fixed?")."""
+    words = _TOKEN.findall(_MODIFIERS.sub("", text.lower().replace("’", "'")))
+    if not words or len(words) > _MAX_WORDS_WITH_A_FIX or _QUESTION.search(text):
+        return None
+    found = _around_a_fix(words, thanked=False)
+    if found is None:
+        return None
+    return SmallTalk("thanks", next((language for _kind, language in found if language), None))
