@@ -437,10 +437,21 @@ class ConversationEngine:
         ):
             # An answer to the bot's question keeps the language of the report: "5th St and Market St"
             # after "hay un bache" was read as English and the report filed in English.
-            resident.language = self.templates.language_for(self._understander().detect_language(turn.text))
+            resident.language = self.templates.language_for(self._detect_language(turn.text))
         # Chinese in the script the resident writes ("街燈壞咗": zh-Hant), kept like the language itself.
         resident.language = with_script(resident.language, turn.text, before)
         return self.templates.language_for(resident.language)
+
+    def _detect_language(self, text: str) -> str:
+        """The language ``text`` is written in. Chinese around a place written in English ("不是，Clement St
+        和9th Ave") is Chinese: the street names, most of its letters, made it English (the correction was
+        answered in English, and the replies after it)."""
+        mention = self._understander().locate(text)
+        if mention is not None:
+            around = f"{text[: mention.start]} {text[mention.end :]}"
+            if len(HAN.findall(around)) >= MIN_CJK_FOR_LANGUAGE:
+                text = around
+        return self._understander().detect_language(text)
 
     def _only_street_names(self, text: str) -> bool:
         """Whether ``text`` is a place and words too few to tell a language around it."""

@@ -7,6 +7,8 @@ a report; a Chinese correction of a report's place was answered in English.
 
 from __future__ import annotations
 
+import re
+
 from tests.conversation.harness import RunningBot, filed_id
 
 CANCELLED = "Cancelled. Nothing was filed."
@@ -48,3 +50,18 @@ def test_never_mind_with_more_of_a_problem_is_no_cancel(bot: RunningBot) -> None
     # The words go on with the report (here the resident is asked which of the two it is).
     assert "Pothole" in cal.ask("never mind the streetlight, big pothole at 5th St and Market St")
     assert cal.ask("forget it, the pothole is still there") != CANCELLED
+
+
+def test_a_chinese_correction_of_the_place_is_answered_in_chinese(bot: RunningBot) -> None:
+    # Before: "不是，Clement St和9th Ave" was answered in English, and STATUS after it too.
+    lin = bot.resident("lin")
+    filed = re.search(r"编号 #(\d+)（涂鸦）", lin.ask("有人乱涂鸦 在 Clement St和8th Ave"))
+    assert filed, "not filed"
+    number = filed.group(1)
+    corrected = lin.ask("不是，Clement St和9th Ave")
+    assert corrected.startswith(f"您的报告 #{number}（涂鸦）已登记在 CLEMENT ST & 08TH AVE"), corrected
+    assert "工作人员会把地点改为 CLEMENT ST & 09TH AVE" in corrected
+    assert f"#{number}（涂鸦）" in lin.ask("STATUS")
+    assert "Report" not in lin.ask("STATUS")
+    [item] = bot.review_items()
+    assert item.language == "zh"
