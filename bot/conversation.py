@@ -244,7 +244,7 @@ class ConversationEngine:
         command, small_talk = _words_instead_of_a_report(turn, state, None)
         words_only = command is not None or small_talk is not None
         if turn.language_hint is None and _long_enough_for_language(turn.text) and not words_only:
-            prepared.detect_language(turn.text)
+            _language_of(prepared, turn.text)
         if command is not None:
             self._prefetch_request(command)
             return
@@ -437,21 +437,10 @@ class ConversationEngine:
         ):
             # An answer to the bot's question keeps the language of the report: "5th St and Market St"
             # after "hay un bache" was read as English and the report filed in English.
-            resident.language = self.templates.language_for(self._detect_language(turn.text))
+            resident.language = self.templates.language_for(_language_of(self._understander(), turn.text))
         # Chinese in the script the resident writes ("街燈壞咗": zh-Hant), kept like the language itself.
         resident.language = with_script(resident.language, turn.text, before)
         return self.templates.language_for(resident.language)
-
-    def _detect_language(self, text: str) -> str:
-        """The language ``text`` is written in. Chinese around a place written in English ("不是，Clement St
-        和9th Ave") is Chinese: the street names, most of its letters, made it English (the correction was
-        answered in English, and the replies after it)."""
-        mention = self._understander().locate(text)
-        if mention is not None:
-            around = f"{text[: mention.start]} {text[mention.end :]}"
-            if len(HAN.findall(around)) >= MIN_CJK_FOR_LANGUAGE:
-                text = around
-        return self._understander().detect_language(text)
 
     def _only_street_names(self, text: str) -> bool:
         """Whether ``text`` is a place and words too few to tell a language around it."""
@@ -1805,6 +1794,17 @@ _SHORT_STATUS_QUESTION = 4
 # During a report a question about one is its whole message ("any update on my report?"): a longer one
 # with the words in it ("why hasn't my streetlight been fixed, it's been out for a month") may be the problem.
 _STATUS_QUESTION_IN_PROGRESS = 6
+
+
+def _language_of(understander: Understander, text: str) -> str:
+    """The language ``text`` is written in. Chinese around a place written in English ("不是，Clement St和9th
+    Ave") is Chinese: the street names, most of its letters, made it English (the correction was answered in
+    English, and the replies after it)."""
+    if HAN.search(text) and (mention := understander.locate(text)) is not None:
+        around = f"{text[: mention.start]} {text[mention.end :]}"
+        if len(HAN.findall(around)) >= MIN_CJK_FOR_LANGUAGE:
+            text = around
+    return understander.detect_language(text)
 
 
 def _long_enough_for_language(text: str) -> bool:
