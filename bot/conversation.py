@@ -271,6 +271,8 @@ class ConversationEngine:
                     self._narrowed(replace(turn, text=rest), state, prepared)
                     if (said := prepared.locate(rest)) is not None:
                         prepared.geocode(said.normalized)
+        elif state.stage == "category" and text and not turn.choice_value and not _only_a_choice(text):
+            prepared.understand(text)  # a whole new report, maybe (``_another_report``)
         elif state.stage in ("idle", "what") and text:
             prepared.understand("\n".join([*state.words, text]))
             if _may_hold_several(turn, state):
@@ -588,6 +590,15 @@ class ConversationEngine:
                 _forget_location(state)
                 self._answer_location(session, turn, state, resident, reply)
                 return
+        # A label's words inside a whole report ("also a broken streetlight at ...") are no answer.
+        if (
+            (picked is None or not _only_a_choice(turn.text))
+            and not turn.choice_value
+            and turn.text.strip()
+            and self._another_report(session, turn, state, resident, reply)
+        ):
+            return
+        if picked is None and not turn.choice_value and turn.text.strip():
             picked = self._choice_in_words(turn, state)
             if picked is not None and picked != SOMETHING_ELSE and not _only_a_choice(turn.text):
                 state.words.append(turn.text.strip())  # "rats, and lots of them running around the bins"
@@ -602,6 +613,42 @@ class ConversationEngine:
             state.service_code = picked
         state.choices = []
         self._proceed(session, turn, state, resident, reply)
+
+    def _another_report(
+        self, session: Session, turn: Turn, state: DialogueState, resident: Resident, reply: _Replies
+    ) -> bool:
+        """A whole new report sent while the kind of the one in progress is asked ("also a broken
+        streetlight at 24th St and Mission St": a kind the classifier is sure of, not one of the choices or
+        said to be another, and a place in the city): filed as its own report, and the question asked
+        again; when it has a question of its own, kept to be taken up next. Before, it was "Sorry, I did not
+        understand that answer" and lost."""
+        text = turn.text.strip()
+        if turn.media_urls or turn.point is not None or _only_a_choice(text):
+            return False
+        understanding = self._understander().understand(text)
+        prediction, place = understanding.prediction, understanding.place
+        if prediction.service_code == "other" or prediction.confidence < self.auto_file_threshold:
+            return False
+        if understanding.location is None or place is None or not place.inside_jurisdiction:
+            return False
+        offered = {s.classifier_class for s in self.backend.services() if s.code in state.choices}
+        if prediction.service_code in offered and not _ANOTHER.search(text):
+            return False  # the answer, with more words ("a broken streetlight, at ...")
+        side = DialogueState(last_filed=state.last_filed)
+        filed = _Replies(self.templates, turn, reply.language)
+        self._report(session, turn, side, resident, filed)
+        pending = _quoted("\n".join(state.words))
+        if side.in_progress:
+            # It has a question of its own (which place, a detail): asked once this report is done.
+            state.queued.append(text)
+            reply.say("report_kept_for_later", excerpt=_quoted(text))
+        else:
+            state.last_filed = side.last_filed
+            for message in filed.messages:
+                reply.text(message.text, choices=message.choices)
+            reply.say("earlier_report", excerpt=pending)
+        self._ask_category(state, reply)
+        return True
 
     def _choice_in_words(self, turn: Turn, state: DialogueState) -> str | None:
         """The offered service the resident's own words name ("rats" for Rodents and Pests, "ratas", "the
@@ -1509,6 +1556,12 @@ def _sent_again(last_filed: Mapping[str, Any] | None, report: Mapping[str, Any])
     return bool(similarity >= DUPLICATE_SIMILARITY)
 
 
+# Words that open one more report ("also a broken streetlight at ...", "otro bache en ...", "还有...").
+_ANOTHER = re.compile(
+    r"^\W*(?:and\s+|y\s+)?(?:also|another|plus|one\s+more|there'?s\s+also|tambi[eé]n|otr[oa]|adem[aá]s)\b"
+    r"|^\W*(?:还有|還有|另外|另|也有)",
+    re.IGNORECASE,
+)
 # A place sent again this near the one a report was just filed at is the same place (the same corner
 # written another way, "Folsom St y 24th St" after "24th St y Folsom St").
 SAME_PLACE_METRES = 25

@@ -57,6 +57,8 @@ PLACEHOLDERS: dict[str, frozenset[str]] = {
     "cancel_filed": frozenset({"reference"}),
     "photo_added": frozenset({"id"}),
     "status_in_review": frozenset({"excerpt"}),
+    "earlier_report": frozenset({"excerpt"}),
+    "report_kept_for_later": frozenset({"excerpt"}),
     "review_approved": frozenset({"id", "service"}),
     "review_approved_token": frozenset({"token", "service"}),
     "review_rejected": frozenset({"reason"}),

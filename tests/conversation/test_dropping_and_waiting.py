@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from tests.conversation.harness import RunningBot, filed_id
+from tests.conversation.harness import LocalResident, RunningBot, filed_id
 
 CANCELLED = "Cancelled. Nothing was filed."
 WHERE = "Where is it?"
@@ -65,3 +65,50 @@ def test_a_chinese_correction_of_the_place_is_answered_in_chinese(bot: RunningBo
     assert "Report" not in lin.ask("STATUS")
     [item] = bot.review_items()
     assert item.language == "zh"
+
+
+def _menu(resident: LocalResident) -> str:
+    """A report whose kind is asked: pothole, then "actually it's a broken streetlight"."""
+    assert resident.ask("there's a pothole").startswith(WHERE)
+    menu = resident.ask("actually it's a broken streetlight")
+    assert "What kind of problem is it?" in menu
+    return menu
+
+
+def test_a_new_report_sent_while_the_kind_is_asked_is_kept(bot: RunningBot) -> None:
+    # Before: "Sorry, I did not understand that answer", and the report was lost.
+    dee = bot.resident("dee")
+    _menu(dee)
+    reply = dee.ask("also graffiti at 24th St and Mission St")
+    number = re.search(r"filed as #(\d+) \(Graffiti\)", reply)
+    assert number, reply
+    assert "Now back to your earlier report (\"there's a pothole actually it's a broken...\")" in reply
+    assert "What kind of problem is it?" in reply
+    assert bot.request(number.group(1))["address"].startswith("24TH ST & MISSION ST")
+    # The earlier report goes on where it was.
+    options = reply.splitlines()[1:]
+    pothole = next(line.split(".")[0] for line in options if line.endswith("Pothole"))
+    assert dee.ask(pothole).startswith(WHERE)
+    request = bot.request(filed_id(dee.ask("5th St and Market St")))
+    assert "graffiti" not in request["description"]
+    # "also" and a kind that was offered: a report of its own too.
+    fay = bot.resident("fay")
+    _menu(fay)
+    reply = fay.ask("also a broken streetlight at 24th St and Mission St")
+    assert "(Streetlight)" in reply
+    assert "What kind of problem is it?" in reply
+    assert bot.review_items() == []
+    assert bot.request_count() == 3
+
+
+def test_a_new_report_with_a_question_of_its_own_comes_next(bot: RunningBot) -> None:
+    gus = bot.resident("gus")
+    menu = _menu(gus)
+    reply = gus.ask("also graffiti on Guerrero St")
+    assert reply.startswith('I kept your other report ("also graffiti on Guerrero St") too'), reply
+    pothole = next(line.split(".")[0] for line in menu.splitlines()[1:] if line.endswith("Pothole"))
+    assert gus.ask(pothole).startswith(WHERE)
+    reply = gus.ask("5th St and Market St")
+    assert "(Pothole)" in reply
+    assert "Is it at GUERRERO ST" in reply
+    assert "(Graffiti)" in gus.ask("yes")
