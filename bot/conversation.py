@@ -490,8 +490,15 @@ class ConversationEngine:
                 reply.say("cancelled")
             elif command.argument is not None:
                 # "CANCEL 109": a filed request cannot be withdrawn by message (GeoReport v2 has no way);
-                # before, the words became a new report and went to a person.
-                reply.say("cancel_filed", reference=command.argument)
+                # before, the words became a new report and went to a person. One that does not exist is
+                # said so, as STATUS says it (it was "already filed").
+                try:
+                    found = self.backend.lookup(command.argument, session)
+                except RequestUnreachable:
+                    reply.say("city_unreachable")
+                else:
+                    key = "cancel_filed" if found is not None else "status_not_found"
+                    reply.say(key, reference=command.argument)
             else:
                 reply.say("nothing_to_cancel")
         elif command.name == "status":

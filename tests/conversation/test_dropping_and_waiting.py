@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from tests.conversation.harness import LocalResident, RunningBot, filed_id
+from tests.conversation.harness import CLEAR_REPORT, LocalResident, RunningBot, filed_id
 
 CANCELLED = "Cancelled. Nothing was filed."
 WHERE = "Where is it?"
@@ -112,3 +112,12 @@ def test_a_new_report_with_a_question_of_its_own_comes_next(bot: RunningBot) -> 
     assert "(Pothole)" in reply
     assert "Is it at GUERRERO ST" in reply
     assert "(Graffiti)" in gus.ask("yes")
+
+
+def test_cancel_of_a_report_that_does_not_exist_says_so(bot: RunningBot) -> None:
+    # Before: "Report #99999 is already filed, so it cannot be withdrawn by message".
+    eli = bot.resident("eli")
+    assert eli.ask("CANCEL 99999") == "I could not find a report 99999."
+    assert eli.ask("cancelar 99999") == "No encontré el reporte 99999."
+    request_id = filed_id(eli.ask(CLEAR_REPORT))
+    assert eli.ask(f"CANCEL {request_id}").startswith(f"Report #{request_id} is already filed")
