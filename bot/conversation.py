@@ -354,7 +354,9 @@ class ConversationEngine:
             # "Hi" before the problem, or "yes" to a question no longer waiting: how to report one. Thanks
             # (or "ok") after a reply needs no answer: one would cost an SMS, and two bots thanking each
             # other would never stop.
-            if small_talk.kind in ("greeting", "answer"):
+            if small_talk.kind != "filler" and state.in_progress:
+                self._repeat_question(state, reply)
+            elif small_talk.kind in ("greeting", "answer"):
                 reply.say("help")
             return reply.messages
         if self._photo_for_the_last_report(session, turn, state, resident, reply):
@@ -1825,6 +1827,11 @@ def _words_instead_of_a_report(
         small_talk = parse_small_talk(turn.text)
         if small_talk is not None and small_talk.kind == "filler":
             return None, small_talk
+        # "thanks", "ok", "hi" while the problem, its kind or its place is asked: no answer, the question
+        # again ("thanks" after "What is the problem there?" went to a person as the report "thanks").
+        # "ok" does answer "Is it at ...?", and may be an attribute's value.
+        if small_talk is not None and small_talk.kind != "answer" and state.stage in _ASKED_NOT_ANSWERED:
+            return None, small_talk
         asked_in = status_question_language(turn.text)
         if asked_in is not None and len(_WORD.findall(turn.text)) <= _STATUS_QUESTION_IN_PROGRESS:
             return ResidentCommand("status", language=asked_in), None
@@ -1851,6 +1858,8 @@ def _words_instead_of_a_report(
 
 
 _SHORT_STATUS_QUESTION = 4
+# The questions thanks or a greeting does not answer.
+_ASKED_NOT_ANSWERED: frozenset[Stage] = frozenset({"what", "category", "location"})
 # During a report a question about one is its whole message ("any update on my report?"): a longer one
 # with the words in it ("why hasn't my streetlight been fixed, it's been out for a month") may be the problem.
 _STATUS_QUESTION_IN_PROGRESS = 6

@@ -114,6 +114,25 @@ def test_a_new_report_with_a_question_of_its_own_comes_next(bot: RunningBot) -> 
     assert "(Graffiti)" in gus.ask("yes")
 
 
+def test_thanks_while_a_question_waits_is_no_report(bot: RunningBot) -> None:
+    # Before: "thanks" after "What is the problem there?" went to a person as a report "thanks".
+    cy = bot.resident("cy")
+    asked = "Thanks, I have your location. What is the problem there?"
+    assert cy.ask("16th St and Mission St") == asked
+    assert cy.ask("thanks") == asked
+    assert cy.ask("ok") == asked
+    assert cy.ask("gracias") == "Gracias, tengo su ubicación. ¿Cuál es el problema allí?"
+    assert bot.review_items() == []
+    filed = re.search(r"con el número #(\d+) \(Bache\)", cy.ask("hay un bache enorme"))
+    assert filed, "not filed"
+    assert bot.request(filed.group(1))["address"].startswith("16TH ST & MISSION ST")
+    # While the kind is asked too: the question again, not "Sorry, I did not understand that answer".
+    dee = bot.resident("dee")
+    menu = _menu(dee)
+    assert dee.ask("thanks") == menu
+    assert bot.review_items() == []
+
+
 def test_cancel_of_a_report_that_does_not_exist_says_so(bot: RunningBot) -> None:
     # Before: "Report #99999 is already filed, so it cannot be withdrawn by message".
     eli = bot.resident("eli")
