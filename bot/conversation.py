@@ -541,7 +541,13 @@ class ConversationEngine:
             if reference is None
             else None
         )
-        if waiting is not None:
+        correction = corrections.read(waiting.reason) if waiting is not None else None
+        if correction is not None:
+            # "no, valencia and 17th" after report #4 is a correction of #4, not a report of those words.
+            reply.say(
+                "status_correction_in_review", reference=correction.reference, new_place=correction.after
+            )
+        elif waiting is not None:
             reply.say("status_in_review", excerpt=_excerpt(waiting.text))
         ref = reference or resident.last_request_id or resident.last_token
         if ref is None:

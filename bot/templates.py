@@ -57,6 +57,7 @@ PLACEHOLDERS: dict[str, frozenset[str]] = {
     "cancel_filed": frozenset({"reference"}),
     "photo_added": frozenset({"id"}),
     "status_in_review": frozenset({"excerpt"}),
+    "status_correction_in_review": frozenset({"reference", "new_place"}),
     "earlier_report": frozenset({"excerpt"}),
     "report_kept_for_later": frozenset({"excerpt"}),
     "review_approved": frozenset({"id", "service"}),

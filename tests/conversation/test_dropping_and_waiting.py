@@ -140,3 +140,17 @@ def test_cancel_of_a_report_that_does_not_exist_says_so(bot: RunningBot) -> None
     assert eli.ask("cancelar 99999") == "No encontré el reporte 99999."
     request_id = filed_id(eli.ask(CLEAR_REPORT))
     assert eli.ask(f"CANCEL {request_id}").startswith(f"Report #{request_id} is already filed")
+
+
+def test_status_after_a_place_correction_names_the_report_corrected(bot: RunningBot) -> None:
+    # Before: 'Your report "no, valencia and 17th" is waiting for a person...'.
+    cal = bot.resident("cal")
+    assert WHERE in cal.ask("There is graffiti on the wall")
+    number = re.search(r"filed as #(\d+)", cal.ask("valencia near 16th"))
+    assert number, "not filed"
+    cal.ask("no, valencia and 17th")
+    status = cal.ask("STATUS")
+    assert status.startswith(
+        f"Your correction of the place of report #{number.group(1)} (to VALENCIA ST & 17TH ST"
+    ), status
+    assert "no, valencia" not in status
