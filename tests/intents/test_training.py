@@ -249,6 +249,15 @@ def test_the_shortcut_threshold_costs_no_right_answer() -> None:
     # The shortcut wrong where the whole model is right, from the start: no threshold.
     assert shortcut_threshold_for(quick[2:3], whole[2:3], gold[2:3]) is None
 
+    # With a tolerance the shortcut may lose that share of the answers it gives to the whole model. Its
+    # surest message (0.95) is wrong where the whole model is right, its next (0.9) right: above 0.9 it has
+    # 1 right of 2 against 2. Losing one in two is allowed at a tolerance of 0.5, not at 0.4 or 0.
+    lost = np.array([[0.05, 0.95], [0.9, 0.1]], dtype=np.float32)
+    right = np.array([[0.9, 0.1], [0.9, 0.1]], dtype=np.float32)
+    assert shortcut_threshold_for(lost, right, np.array([0, 0])) is None
+    assert shortcut_threshold_for(lost, right, np.array([0, 0]), tolerance=0.5) == pytest.approx(0.9)
+    assert shortcut_threshold_for(lost, right, np.array([0, 0]), tolerance=0.4) is None
+
 
 def test_a_bad_static_table_is_refused_clearly(data_dir: Path, tmp_path: Path) -> None:
     broken = tmp_path / "table.npz"
