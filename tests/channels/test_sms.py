@@ -8,12 +8,9 @@ import os
 import re
 import subprocess
 import sys
-import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 from urllib.parse import parse_qsl
 
 import httpx
@@ -26,59 +23,13 @@ from bot.config import Settings
 from bot.state import Resident
 from channels.fakes.twilio import OPTED_OUT_NUMBER, FakeTwilio
 from channels.messages import OutboundMessage
+from tests.channels.conftest import BOT_NUMBER, RESIDENT, sms_settings, text, twiml_messages, webhook
 from tests.conversation.harness import RunningBot, running_bot, with_public_url
 from tests.conversation.test_dialogue import CLEAR_REPORT
 from tests.support.live_server import bound_socket, live_server, socket_url
 
-BOT_NUMBER = "+14155550100"
-RESIDENT = "+14155550123"
 # A tiny valid JPEG header is enough for the media store's type sniffing.
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + b"\x00" * 64
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeTwilio]:
-    twilio = FakeTwilio()
-    with live_server(twilio.app) as url:
-        twilio.base_url = url
-        yield twilio
-
-
-def sms_settings(fake: FakeTwilio, **twilio: Any) -> dict[str, Any]:
-    return {
-        "twilio": {
-            "enabled": True,
-            "account_sid": fake.account_sid,
-            "auth_token": fake.auth_token,
-            "from_number": BOT_NUMBER,
-            "api_base_url": fake.base_url,
-            **twilio,
-        }
-    }
-
-
-@pytest.fixture
-def bot(settings: Settings, fake: FakeTwilio) -> Iterator[RunningBot]:
-    with running_bot(settings, **sms_settings(fake)) as running:
-        yield running
-
-
-def webhook(bot: RunningBot) -> str:
-    return bot.url + "/webhooks/twilio"
-
-
-def twiml_messages(response: httpx.Response) -> list[str]:
-    assert response.status_code == 200, response.text
-    assert response.headers["content-type"].startswith("application/xml")
-    root = ET.fromstring(response.text)
-    assert root.tag == "Response"
-    return [message.text or "" for message in root.findall("Message")]
-
-
-def text(fake: FakeTwilio, bot: RunningBot, body: str, **kwargs: Any) -> list[str]:
-    return twiml_messages(
-        fake.inbound(webhook(bot), from_=kwargs.pop("from_", RESIDENT), body=body, **kwargs)
-    )
 
 
 def test_a_signed_webhook_files_the_request_and_replies_in_twiml(fake: FakeTwilio, bot: RunningBot) -> None:

@@ -4,8 +4,6 @@ writes a lot (several reports, a long search for the place, HELP, STATUS) gets e
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from sqlmodel import select
 
@@ -13,10 +11,9 @@ from bot.config import Settings
 from bot.loop_guard import HELD_BACK
 from bot.review.models import ReviewItem
 from channels.fakes.twilio import FakeTwilio
-from tests.channels.test_sms import RESIDENT, sms_settings, text
+from tests.channels.conftest import RESIDENT, sms_settings, text
 from tests.conversation.harness import RunningBot, running_bot
 from tests.conversation.test_dialogue import CLEAR_REPORT
-from tests.support.live_server import live_server
 
 # What QA saw (a phone number was read as the place "415-555" then): every second message went to review.
 AWAY = (
@@ -56,20 +53,6 @@ BUSY_RESIDENT = (
     "HELP",
     "STATUS",
 )
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeTwilio]:
-    twilio = FakeTwilio()
-    with live_server(twilio.app) as url:
-        twilio.base_url = url
-        yield twilio
-
-
-@pytest.fixture
-def bot(settings: Settings, fake: FakeTwilio) -> Iterator[RunningBot]:
-    with running_bot(settings, **sms_settings(fake)) as running:
-        yield running
 
 
 def review_items(bot: RunningBot) -> list[ReviewItem]:

@@ -3,32 +3,14 @@ status update the bot sent through the real twilio client."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from bot import outbox
-from bot.config import Settings
 from bot.state import Resident
 from channels.fakes.twilio import FakeTwilio, SentSms
 from channels.messages import OutboundMessage
-from tests.channels.test_sms import RESIDENT, sms_settings, text
-from tests.conversation.harness import RunningBot, running_bot
-from tests.support.live_server import live_server
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeTwilio]:
-    twilio = FakeTwilio()
-    with live_server(twilio.app) as url:
-        twilio.base_url = url
-        yield twilio
-
-
-@pytest.fixture
-def bot(settings: Settings, fake: FakeTwilio) -> Iterator[RunningBot]:
-    with running_bot(settings, **sms_settings(fake)) as running:
-        yield running
+from tests.channels.conftest import RESIDENT, text
+from tests.conversation.harness import RunningBot
 
 
 def send_update(fake: FakeTwilio, bot: RunningBot, body: str) -> SentSms:

@@ -4,35 +4,17 @@ text quotes it ("To number: +1415..., is not a mobile number"), and it is masked
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
 import pytest
 
 from bot import outbox
-from bot.config import Settings
 from bot.jobs import context, outbox_delivery
 from bot.jobs.context import JobContext
 from channels.fakes.twilio import FakeTwilio
 from channels.messages import OutboundMessage
-from tests.channels.test_sms import sms_settings
-from tests.conversation.harness import RunningBot, running_bot
-from tests.support.live_server import live_server
+from tests.conversation.harness import RunningBot
 
 LANDLINE = "+14155550105"
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeTwilio]:
-    twilio = FakeTwilio()
-    with live_server(twilio.app) as url:
-        twilio.base_url = url
-        yield twilio
-
-
-@pytest.fixture
-def bot(settings: Settings, fake: FakeTwilio) -> Iterator[RunningBot]:
-    with running_bot(settings, **sms_settings(fake)) as running:
-        yield running
 
 
 def test_a_refused_send_is_logged_without_the_phone_number(

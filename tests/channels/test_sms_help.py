@@ -14,9 +14,8 @@ from bot.state import Resident
 from channels.fakes.twilio import FakeTwilio
 from channels.gsm7 import is_gsm7
 from channels.messages import OutboundMessage
-from tests.channels.test_sms import RESIDENT, sms_settings, text
+from tests.channels.conftest import RESIDENT, sms_settings, text
 from tests.conversation.harness import RunningBot, running_bot
-from tests.support.live_server import live_server
 
 # Two concatenated GSM-7 segments hold 2 x 153 characters.
 TWO_SEGMENTS = 306
@@ -30,14 +29,6 @@ def segments(text: str) -> int:
 
 
 CITY = {"conversation": {"program_name": "SF311", "help_contact": "311, sf311.org"}}
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeTwilio]:
-    twilio = FakeTwilio()
-    with live_server(twilio.app) as url:
-        twilio.base_url = url
-        yield twilio
 
 
 @pytest.fixture
