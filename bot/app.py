@@ -9,7 +9,10 @@ its start-up and shutdown work. Adding a part is one line.
 from __future__ import annotations
 
 import contextlib
+import csv
 import importlib
+import logging
+import pathlib
 from collections.abc import AsyncIterator
 
 import orjson
@@ -18,11 +21,20 @@ from fastapi.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bot.config import ConfigError, Settings, check_channel_settings, check_classifier_classes
+from bot.config import (
+    ConfigError,
+    GeocoderSettings,
+    Settings,
+    check_channel_settings,
+    check_classifier_classes,
+)
 from bot.open311.api import build_router, error_response, format_of, install_error_handlers
+from bot.open311.catalog import Catalog
 from bot.open311.cors import Open311CorsMiddleware
 from bot.runtime import Runtime
 from bot.templates import TemplateError, load_templates
+
+log = logging.getLogger(__name__)
 
 # One line per part; each module has mount(app: FastAPI, runtime: Runtime) -> None.
 APP_PARTS: tuple[str, ...] = (
@@ -42,7 +54,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     check_templates(settings)
     owned = runtime is None
     active = runtime or Runtime.build(settings)
-    check_understanding(settings)
+    check_understanding(settings, active.catalog)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -94,10 +106,11 @@ def check_templates(settings: Settings) -> None:
         )
 
 
-def check_understanding(settings: Settings) -> None:
+def check_understanding(settings: Settings, catalog: Catalog) -> None:
     """Loads the intents pipeline (the model and the geocoder) as the conversation side will: it is loaded
     once per process and shared, so this costs nothing more, and a problem names its key. The classes
-    ``[remote] classifier_classes`` names are checked against the model's own."""
+    ``[remote] classifier_classes`` or the catalog's services name are checked against the model's own, and
+    another city's gazetteer against the boundary."""
     from geopy.exc import GeopyError
 
     from bot.understanding import pipeline_from_settings
@@ -110,6 +123,69 @@ def check_understanding(settings: Settings) -> None:
     except (GeopyError, ValueError) as exc:  # an unknown option, a gazetteer missing its files
         raise ConfigError(f"intents.geocoder: {exc}") from exc
     check_classifier_classes(settings.remote, pipeline.service_codes)
+    if not settings.remote.enabled:
+        check_catalog_classes(catalog, pipeline.service_codes)
+    check_gazetteer_inside_boundary(settings.intents.geocoder)
+
+
+def check_catalog_classes(catalog: Catalog, classes: list[str]) -> None:
+    """Refuses a service whose ``classifier_class`` is not one of the model's ``classes``: a misspelt one
+    ("potholes") silently sent every report of that kind to a person. Warns of a class no service receives
+    (a service without ``classifier_class`` receives only its own code): the bot can file none of those
+    reports itself."""
+    unknown = [
+        f'{service.code} (classifier_class = "{service.classifier_class}")'
+        for service in catalog.services
+        if "classifier_class" in service.model_fields_set and service.classifier_class not in classes
+    ]
+    if unknown:
+        raise ConfigError(
+            f"open311.catalog_file: {', '.join(unknown)}: not a class of the classifier; its classes are "
+            f"{', '.join(sorted(classes))}"
+        )
+    received = {service.classifier_class for service in catalog.services}
+    # "other" is the class of what a person must look at anyway.
+    unreceived = [name for name in classes if name not in received and name != "other"]
+    if unreceived:
+        log.warning(
+            "open311.catalog_file: no service receives the classifier's class%s %s (a service names the "
+            "class it receives in classifier_class): a person files every such report",
+            "es" if len(unreceived) > 1 else "",
+            ", ".join(unreceived),
+        )
+
+
+def check_gazetteer_inside_boundary(geocoder: GeocoderSettings) -> None:
+    """Refuses another city's offline gazetteer none of whose corners lies in ``boundary``: the default
+    boundary is San Francisco's box, so a city that brought its gazetteer but not its limits had every
+    place a resident named reported as outside the area. Only ``intersections.csv`` is read (it is small;
+    the addresses load at first use)."""
+    from intents.gazetteer import INTERSECTIONS_FILE
+    from intents.geocoding import OFFLINE_PROVIDER
+
+    data_dir = geocoder.options.get("data_dir")
+    if geocoder.provider.strip().lower() != OFFLINE_PROVIDER or not data_dir:
+        return
+    south, west, north, east = geocoder.boundary
+    lats: list[float] = []
+    longs: list[float] = []
+    with open(pathlib.Path(str(data_dir)) / INTERSECTIONS_FILE, encoding="utf-8", newline="") as handle:
+        for record in csv.DictReader(handle):
+            lat, long = float(record["lat"]), float(record["lon"])
+            if south <= lat <= north and west <= long <= east:
+                return
+            lats.append(lat)
+            longs.append(long)
+    if not lats:
+        return
+    extent = [round(min(lats), 4), round(min(longs), 4), round(max(lats), 4), round(max(longs), 4)]
+    default = "" if "boundary" in geocoder.model_fields_set else " (the default: San Francisco's)"
+    raise ConfigError(
+        f"intents.geocoder.boundary: none of the gazetteer's {len(lats)} corners in {data_dir} lies inside "
+        f"{geocoder.boundary}{default}"
+        f": every place would be outside the area; set boundary_file to the city's limits, or boundary "
+        f"(the gazetteer spans {extent})"
+    )
 
 
 def mount_open311(app: FastAPI, runtime: Runtime) -> None:

@@ -752,8 +752,9 @@ def supported_database_url(url: str) -> str:
         parsed = make_url(url)
     except ArgumentError as exc:
         raise ValueError(f"is not a database URL: {exc}") from exc
-    backend, driver = parsed.get_backend_name(), parsed.get_driver_name()
-    if backend == "postgres":  # an old spelling some hosts still hand out
+    # Read from the URL's own words: get_driver_name() loads the dialect, and there is none for "postgres".
+    backend, _, driver = parsed.drivername.partition("+")
+    if backend == "postgres":  # an old spelling some hosts (Heroku, Render) still hand out
         backend = "postgresql"
     if backend == "sqlite":
         return url
@@ -762,7 +763,7 @@ def supported_database_url(url: str) -> str:
             f"{backend!r} is not supported: the bot runs on SQLite (sqlite:///path/open311.db, or leave "
             "database_url empty) or PostgreSQL (postgresql+psycopg://user@host:5432/database)"
         )
-    if "+" in parsed.drivername and driver != "psycopg":
+    if driver and driver != "psycopg":
         raise ValueError(f"the PostgreSQL driver is psycopg 3: write postgresql+psycopg://, not {driver!r}")
     if importlib.util.find_spec("psycopg") is None:
         raise ValueError("PostgreSQL needs psycopg: pip install 'open311-bot[postgres]'")
@@ -788,22 +789,47 @@ def check_channel_settings(settings: Settings) -> None:
         # Some cities take reports without a key, so none written is allowed; but a key the file takes from
         # an unset variable is a deployment mistake, and every POST would then be refused (401/403).
         needed.append("remote.api_key")
+    geocoder = settings.intents.geocoder
+    if "intents.geocoder.api_key" in settings.unset_references or _needs_api_key(geocoder):
+        # Before, a geocoder such as OpenCage failed at start-up with a TypeError traceback.
+        needed.append("intents.geocoder.api_key")
     problems = [_not_set(settings, key) for key in needed if not _is_set(settings, key)]
     if problems:
         raise ConfigError("; ".join(problems))
 
 
+def _needs_api_key(geocoder: GeocoderSettings) -> bool:
+    """Whether the configured geopy geocoder cannot be built without a key that ``options`` does not give."""
+    name = geocoder.provider.strip().lower()
+    if name == "offline":
+        return False
+    from geopy.geocoders import SERVICE_TO_GEOCODER
+
+    from intents.geocoding import API_KEY_ARGUMENTS
+
+    parameters = inspect.signature(SERVICE_TO_GEOCODER[name].__init__).parameters
+    return any(
+        parameter.default is inspect.Parameter.empty and argument not in geocoder.options
+        for argument, parameter in parameters.items()
+        if argument in API_KEY_ARGUMENTS
+    )
+
+
 def _is_set(settings: Settings, key: str) -> bool:
-    section, name = key.split(".")
-    value = getattr(getattr(settings, section), name)
+    *sections, name = key.split(".")
+    owner: Any = settings
+    for section in sections:
+        owner = getattr(owner, section)
+    value = getattr(owner, name)
     if isinstance(value, SecretStr):
         value = value.get_secret_value()
     return bool(value and str(value).strip())  # an empty variable sets nothing
 
 
 def _not_set(settings: Settings, key: str) -> str:
-    section, name = key.split(".")
-    variable = f"{ENV_PREFIX}{section.upper()}__{name.upper()}"
+    *sections, name = key.split(".")
+    section = sections[-1]
+    variable = f"{ENV_PREFIX}{'__'.join(part.upper() for part in [*sections, name])}"
     reference = settings.unset_references.get(key)
     if reference is not None:
         return (
@@ -952,6 +978,12 @@ def _resolve_relative_paths(data: dict[str, Any], base: Path) -> None:
         value = geocoder.get("boundary_file")
         if isinstance(value, str) and value and not Path(value).is_absolute():
             geocoder["boundary_file"] = str(base / value)
+        options = geocoder.get("options")
+        # The offline geocoder's gazetteer directory (another city's): a path like the others.
+        if isinstance(options, dict):
+            value = options.get("data_dir")
+            if isinstance(value, str) and value and not Path(value).is_absolute():
+                options["data_dir"] = str(base / value)
 
 
 def _deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:

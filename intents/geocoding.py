@@ -700,7 +700,7 @@ def build_geocoder(
     arguments: dict[str, Any] = dict(options)
     parameters = inspect.signature(geocoder_class.__init__).parameters
     if api_key:
-        key_argument = next((arg for arg in _API_KEY_ARGUMENTS if arg in parameters), None)
+        key_argument = next((arg for arg in API_KEY_ARGUMENTS if arg in parameters), None)
         if key_argument is None:
             raise ValueError(f"the geocoder {provider!r} takes no API key; remove geocoder.api_key")
         arguments.setdefault(key_argument, api_key)

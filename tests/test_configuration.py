@@ -7,6 +7,7 @@ The table runs the real command line (``bot.cli.main``) with ``serve --check``, 
 
 from __future__ import annotations
 
+import gzip
 import os
 import subprocess
 import sys
@@ -152,6 +153,25 @@ CASES: dict[str, Case] = {
         ("remote.classifier_classes:", '"4fd3b167e750846744000005" = "potholes"', "pothole, sidewalk"),
         env={"CITY_OPEN311_KEY": "a-key"},
     ),
+    # 10. tracebacks before (a deployer's own city)
+    "postgres scheme": Case(
+        f'database_url = "{_no_such_database().replace("postgresql+psycopg://", "postgres://", 1)}"\n',
+        ("cannot connect to the database at", "open311_bot_no_such_database"),
+        code=1,
+    ),
+    "geocoder that needs a key, from an unset variable": Case(
+        '[intents.geocoder]\nprovider = "opencage"\napi_key = "${CITY_GEO_KEY_UNSET}"\n',
+        ("intents.geocoder.api_key: not set; the configuration file takes it from ${CITY_GEO_KEY_UNSET}",),
+    ),
+    "geocoder that needs a key, none given": Case(
+        '[intents.geocoder]\nprovider = "opencage"\n',
+        ("intents.geocoder.api_key: not set; set OPEN311_BOT_INTENTS__GEOCODER__API_KEY",),
+    ),
+    # 11. accepted silently before: every report of that kind went to a person
+    "geocoder key from an unset variable": Case(
+        '[intents.geocoder]\nprovider = "nominatim"\napi_key = "${CITY_GEO_KEY_UNSET}"\n',
+        ("intents.geocoder.api_key: not set; the configuration file takes it from ${CITY_GEO_KEY_UNSET}",),
+    ),
 }
 
 
@@ -268,3 +288,83 @@ def test_a_body_over_the_limit_is_refused_everywhere(small_bodies_url: str) -> N
         assert api.status_code == 413
         assert isinstance(api.json(), list)
         assert "1000 bytes" in api.json()[0]["description"]
+
+
+def _toronto_catalog(tmp_path: Path, pothole_class: str) -> Path:
+    """Toronto's bundled example catalog with CSROWR-12's classifier_class replaced."""
+    from bot.open311.catalog import CATALOG_DIR
+
+    source = (CATALOG_DIR / "toronto.toml").read_text(encoding="utf-8")
+    written = source.replace('classifier_class = "pothole"', f'classifier_class = "{pothole_class}"', 1)
+    assert written != source
+    path = tmp_path / "catalog.toml"
+    path.write_text(written, encoding="utf-8")
+    return path
+
+
+@pytest.mark.usefixtures("clean_environment")
+def test_a_catalog_class_the_model_lacks_is_refused_and_one_no_service_receives_is_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A misspelt ``classifier_class`` ("potholes") passed the check, and every pothole report went to a
+    person; so did a catalog where no service receives a class."""
+    config = tmp_path / "city.toml"
+    config.write_text(
+        f'data_dir = "data"\n[open311]\ncatalog_file = "{_toronto_catalog(tmp_path, "potholes")}"\n',
+        encoding="utf-8",
+    )
+
+    assert main(["--config", str(config), "serve", "--check"]) == 2
+    error = capsys.readouterr().err
+    assert 'open311.catalog_file: CSROWR-12 (classifier_class = "potholes"): not a class' in error, error
+    assert "pothole, sidewalk" in error
+
+    # Mapped to another real class, pothole is received by no service: usable, and said at start-up.
+    config.write_text(
+        f'data_dir = "data"\n[open311]\ncatalog_file = "{_toronto_catalog(tmp_path, "sidewalk")}"\n',
+        encoding="utf-8",
+    )
+    with caplog.at_level("WARNING"):
+        assert main(["--config", str(config), "serve", "--check"]) == 0, capsys.readouterr().err
+    warnings = [record.getMessage() for record in caplog.records if record.levelname == "WARNING"]
+    assert any("no service receives the classifier's class" in w and "pothole" in w for w in warnings), (
+        warnings
+    )
+
+
+def _springfield_gazetteer(directory: Path) -> None:
+    directory.mkdir()
+    with gzip.open(directory / "addresses.csv.gz", "wt", encoding="utf-8") as handle:
+        handle.write(
+            "number,street,lat,lon\n100,N MAIN ST,39.7817,-89.6501\n7,W WASHINGTON ST,39.8012,-89.6440\n"
+        )
+    (directory / "intersections.csv").write_text(
+        "cnn,lat,lon,streets,adjacent_cnns\n1,39.7810,-89.6500,N MAIN ST|W WASHINGTON ST,\n", encoding="utf-8"
+    )
+
+
+@pytest.mark.usefixtures("clean_environment")
+def test_another_citys_gazetteer_is_found_beside_the_file_and_checked_against_the_boundary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``data_dir = "gaz"`` was read from wherever the command ran (a systemd unit elsewhere failed to
+    start), and a gazetteer outside the default boundary (San Francisco's) passed the check while every
+    place residents named was then "outside the area we serve"."""
+    deployment = tmp_path / "springfield"
+    deployment.mkdir()
+    _springfield_gazetteer(deployment / "gaz")
+    config = deployment / "city.toml"
+    geocoder = '[intents.geocoder]\noptions = { data_dir = "gaz", city = "Springfield, IL" }\n'
+    config.write_text('data_dir = "data"\n' + geocoder, encoding="utf-8")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+
+    assert main(["--config", str(config), "serve", "--check"]) == 2
+    error = capsys.readouterr().err
+    assert "intents.geocoder.boundary: none of the gazetteer's 1 corners" in error, error
+    assert "(the default: San Francisco's)" in error
+    assert "[39.781, -89.65, 39.781, -89.65]" in error
+
+    config.write_text('data_dir = "data"\n' + geocoder + "boundary = [39.70, -89.75, 39.87, -89.55]\n")
+    assert main(["--config", str(config), "serve", "--check"]) == 0, capsys.readouterr().err
