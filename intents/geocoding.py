@@ -60,7 +60,7 @@ Boundary = tuple[float, float, float, float]
 OFFLINE_PROVIDER = "offline"
 DEFAULT_CITY = "San Francisco, CA"
 # geopy geocoders name their key argument differently; the first one a geocoder accepts is used.
-_API_KEY_ARGUMENTS = ("api_key", "apikey", "key", "access_token", "auth_id")
+API_KEY_ARGUMENTS = ("api_key", "apikey", "key", "access_token", "auth_id")
 DEFAULT_USER_AGENT = "open311-bot"
 # Farther than this from every address, reverse geocoding finds no address (the point is elsewhere).
 MAX_REVERSE_DISTANCE_M = 500.0
