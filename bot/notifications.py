@@ -1,5 +1,6 @@
-"""Status-change notifications: every change of a request's status, notes or expected date reaches each
-resident who filed or follows it, once, on the channel they used, in their language, through the outbox.
+"""Status-change notifications: every change of a request's status, notes or expected date, and every move
+of it to another place, reaches each resident who filed or follows it, once, on the channel they used, in
+their language, through the outbox.
 
 Changes come from event logs with monotonically increasing ids: the embedded core's ``status_changes``
 and, with the remote backend, ``remote_status_change``. Each log is scanned from a persisted cursor.
@@ -76,6 +77,7 @@ class StatusChange:
     recorded_at: datetime
     # "status": a change of status, notes or expected date; "submitted": a request was created (news only
     # when it came from a token: its filer learns the number); "rejected": a token will never get one;
+    # "moved": an operator moved it to another place, ``status_notes`` (the history entry's) the new place;
     # "unchanged": an entry that repeats the previous one in everything a resident is told.
     kind: str = "status"
     # The token (a batch service's, or the remote backend's local reference) the request was filed under;
@@ -130,9 +132,14 @@ def _core_changes(
 
 
 def _repeats_previous(session: Session, row: StatusChangeRow) -> bool:
+    # A move's entry has the place for notes, not the request's: the entry before it is what to compare.
     previous = session.exec(
         select(StatusChangeRow)
-        .where(StatusChangeRow.request_id == row.request_id, col(StatusChangeRow.id) < row.id)
+        .where(
+            StatusChangeRow.request_id == row.request_id,
+            col(StatusChangeRow.id) < row.id,
+            StatusChangeRow.kind != "moved",
+        )
         .order_by(col(StatusChangeRow.id).desc())
         .limit(1)
     ).first()
@@ -210,6 +217,12 @@ def render_update(
     if change.kind == "rejected":
         return templates.render(
             "token_rejected", lang, token=change.token or "", reason=_public(change.status_notes) or ""
+        )
+    if change.kind == "moved":
+        # The address as the API publishes it (as given), so no masking.
+        place = change.status_notes or ""
+        return templates.render(
+            "request_moved", lang, id=change.service_request_id, service=service, place=place
         )
     notes = templates.following_sentence(_public(change.status_notes), lang)
     expected = ""
@@ -304,7 +317,7 @@ def _settled_position(session: Session, source: ChangeSource, after: int, settle
 def _recipients(session: Session, change: StatusChange) -> list[tuple[str, str, str | None]]:
     """(channel, resident id, message to answer under) of everyone following the request by its number or
     by its token; one entry per resident, with the thread of the report where one is known."""
-    if change.kind == "status":
+    if change.kind in ("status", "moved"):
         references = [change.service_request_id, change.token]
     elif change.kind in ("submitted", "rejected") and change.token:
         references = [change.token]  # only the filer waits on a token

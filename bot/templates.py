@@ -65,6 +65,7 @@ PLACEHOLDERS: dict[str, frozenset[str]] = {
     "review_rejected": frozenset({"reason"}),
     "status_update": frozenset({"id", "service", "status", "notes", "expected"}),
     "status_update_same_status": frozenset({"id", "service", "status", "notes", "expected"}),
+    "request_moved": frozenset({"id", "service", "place"}),
     "expected_by": frozenset({"date"}),
     "example_corner": frozenset({"first", "second"}),
     "followed": frozenset({"id", "service"}),

@@ -102,6 +102,8 @@ def public_words(text: str | None) -> str | None:
 def _note_record(note: StatusNote) -> dict[str, Any]:
     if note.kind == "submitted":
         description = f"Submitted ({note.actor})"
+    elif note.kind == "moved":  # its notes are the new place, published as given (as the address is)
+        description = f"Moved to {note.status_notes}"
     else:
         notes = public_words(note.status_notes)
         description = f"Status {note.status}" + (f": {notes}" if notes else "")

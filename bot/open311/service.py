@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, Row, select, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -354,41 +354,63 @@ class Open311Service:
         notes = status_notes.strip() if status_notes and status_notes.strip() else None
         if notes and len(notes) > 4000:
             raise InvalidInput("status_notes is longer than 4000 characters", field="status_notes")
-        ids = store.parse_request_ids([service_request_id])
-        c = store.requests_table.c
-        now = self._clock()
         with self._session(session) as db:
-            row = None
-            if ids:
-                # Write first, read second: the touch takes the row's lock (PostgreSQL) or the database's
-                # write lock (SQLite, where SELECT ... FOR UPDATE does not exist), so two concurrent
-                # changes cannot both read the same previous status.
-                touched = db.execute(
-                    update(store.requests_table).where(c.id == ids[0]).values(updated_datetime=now)
-                )
-                if touched.rowcount == 1:  # type: ignore[attr-defined]
-                    row = store.request_by_id(db, ids[0])
-            if row is None:
-                raise NotFound(
-                    f"service_request_id {shown(service_request_id)} was not found",
-                    field="service_request_id",
-                )
-            previous = row.status
-            if status not in STATUS_TRANSITIONS[previous]:
-                raise Conflict(f"a {previous} request cannot become {status}", field="status")
-            changes: dict[str, Any] = {"status": status, "status_notes": notes, "updated_datetime": now}
+            row = self._locked(db, service_request_id)
+            if status not in STATUS_TRANSITIONS[row.status]:
+                raise Conflict(f"a {row.status} request cannot become {status}", field="status")
+            changes: dict[str, Any] = {"status": status, "status_notes": notes}
             if agency_responsible is not None:
                 changes["agency_responsible"] = agency_responsible.strip() or None
             if expected_datetime is not None:
                 changes["expected_datetime"] = expected_datetime
-            db.execute(update(store.requests_table).where(c.id == ids[0]).values(**changes))
+            return self._change(db, row, changes, kind="status", noted=notes, actor=actor)
+
+    def _locked(self, db: Session, service_request_id: str) -> Row[Any]:
+        """The request about to change, read once its row is locked; NotFound when there is none.
+
+        Write first, read second: the touch (``updated_datetime``, which every change moves anyway) takes
+        the row's lock (PostgreSQL) or the database's write lock (SQLite, where SELECT ... FOR UPDATE does
+        not exist), so two concurrent changes cannot both read the request as it was before either."""
+        ids = store.parse_request_ids([service_request_id])
+        if ids:
+            c = store.requests_table.c
+            touched = db.execute(
+                update(store.requests_table).where(c.id == ids[0]).values(updated_datetime=self._clock())
+            )
+            if touched.rowcount == 1:  # type: ignore[attr-defined]
+                row = store.request_by_id(db, ids[0])
+                if row is not None:
+                    return row
+        raise NotFound(
+            f"service_request_id {shown(service_request_id)} was not found", field="service_request_id"
+        )
+
+    def _change(
+        self,
+        db: Session,
+        row: Row[Any],
+        changes: dict[str, Any],
+        *,
+        kind: str | None = None,
+        noted: str | None = None,
+        actor: str = "system",
+    ) -> ServiceRequest:
+        """Writes ``changes`` over the request read by ``_locked`` (``updated_datetime`` moves, so clients
+        that mirror the API by it fetch the change) and returns it as it is now. With a ``kind``, the change
+        is also an entry of the request's history (``noted`` its notes) and an event after commit, which
+        the notification job tells the request's followers of; without, only the request changes."""
+        now = self._clock()
+        c = store.requests_table.c
+        db.execute(update(store.requests_table).where(c.id == row.id).values(**changes, updated_datetime=now))
+        if kind is not None:
+            status = changes.get("status", row.status)
             change_id = store.insert_change(
                 db,
-                request_id=ids[0],
-                kind="status",
+                request_id=row.id,
+                kind=kind,
                 status=status,
-                previous_status=previous,
-                status_notes=notes,
+                previous_status=row.status,
+                status_notes=noted,
                 agency_responsible=changes.get("agency_responsible", row.agency_responsible),
                 expected_datetime=changes.get("expected_datetime", row.expected_datetime),
                 changed_at=now,
@@ -397,11 +419,10 @@ class Open311Service:
             self.events.publish_after_commit(
                 db,
                 StatusChangeEvent(
-                    change_id, str(ids[0]), "status", status, previous, notes, now, actor, row.channel
+                    change_id, str(row.id), kind, status, row.status, noted, now, actor, row.channel
                 ),
             )
-            updated = db.execute(store.select_requests().where(c.id == ids[0])).one()
-            return store.to_request(updated)
+        return store.to_request(db.execute(store.select_requests().where(c.id == row.id)).one())
 
     def add_media(
         self,
@@ -458,15 +479,8 @@ class Open311Service:
         what is published); the photos listed at the end of its description stay. ``updated_datetime``
         moves, so clients that mirror the API by it fetch the new words; no status note, no event (nothing
         happened to the problem, so no one following it is told)."""
-        ids = store.parse_request_ids([service_request_id])
-        c = store.requests_table.c
         with self._session(session) as db:
-            row = store.request_by_id(db, ids[0]) if ids else None
-            if row is None:
-                raise NotFound(
-                    f"service_request_id {shown(service_request_id)} was not found",
-                    field="service_request_id",
-                )
+            row = self._locked(db, service_request_id)
             _, photos = more_photos(row.description or "")
             description = with_more_photos(words.strip(), photos)
             if len(description) > MAX_DESCRIPTION:
@@ -475,13 +489,7 @@ class Open311Service:
                     + (" with the photos listed at its end" if photos else ""),
                     field="description",
                 )
-            db.execute(
-                update(store.requests_table)
-                .where(c.id == ids[0])
-                .values(description=description or None, updated_datetime=self._clock())
-            )
-            updated = db.execute(store.select_requests().where(c.id == ids[0])).one()
-            return store.to_request(updated)
+            return self._change(db, row, {"description": description or None})
 
     def move_request(
         self,
@@ -490,12 +498,15 @@ class Open311Service:
         lat: float | None,
         long: float | None,
         address: str | None,
+        actor: str = "system",
         session: Session | None = None,
     ) -> ServiceRequest:
         """Moves a request to another place (an operator applying a resident's correction of where it is):
         its point and address become these; its address id and zip code, which were the old place's, are
-        cleared. ``updated_datetime`` moves, so clients that mirror the API by it fetch the new place; no
-        status note, no event (nothing happened to the problem)."""
+        cleared. Recorded as a status change is: a history entry of kind "moved" whose notes are the new
+        place (the address, or the point without one; the status, its notes, agency and expected date
+        stay), an event after commit, and ``updated_datetime`` moves, so clients that mirror the API by it
+        fetch the new place. The notification job tells the request's followers where it is now."""
         words = (address or "").strip() or None
         if (lat is None) != (long is None):
             raise InvalidInput("give both lat and long, or neither", field="lat")
@@ -507,23 +518,11 @@ class Open311Service:
             raise InvalidInput("lat must be within ±90 and long within ±180", field="lat")
         if words is not None and len(words) > 1024:
             raise InvalidInput("address_string is longer than 1024 characters", field="address_string")
-        ids = store.parse_request_ids([service_request_id])
-        c = store.requests_table.c
+        place = words or f"{lat}, {long}"
         with self._session(session) as db:
-            row = store.request_by_id(db, ids[0]) if ids else None
-            if row is None:
-                raise NotFound(
-                    f"service_request_id {shown(service_request_id)} was not found",
-                    field="service_request_id",
-                )
-            db.execute(
-                update(store.requests_table)
-                .where(c.id == ids[0])
-                .values(lat=lat, long=long, address=words, address_id=None, zipcode=None)
-                .values(updated_datetime=self._clock())
-            )
-            updated = db.execute(store.select_requests().where(c.id == ids[0])).one()
-            return store.to_request(updated)
+            row = self._locked(db, service_request_id)
+            changes = {"lat": lat, "long": long, "address": words, "address_id": None, "zipcode": None}
+            return self._change(db, row, changes, kind="moved", noted=place, actor=actor)
 
     # ------------------------------------------------------------------------- batch acceptance
 

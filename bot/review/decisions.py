@@ -226,8 +226,8 @@ def move_report(
     console: Console, session: Session, actor: Actor, item_id: int, place: Place | None = None
 ) -> ReviewItem:
     """Applies a resident's correction of a filed report's place: moves that report (through the core,
-    logged as this operator's change of the request) and closes the item as "moved". Files nothing, tells
-    no one: as a change of a request's words, a change of its place is no news about the problem."""
+    logged as this operator's change of the request: its history has the move, and the notification job
+    tells whoever filed or follows it where it is now) and closes the item as "moved". Files nothing."""
     item = _item(console, session, item_id)
     correction = corrections.read(item.reason)
     if correction is None:
@@ -244,7 +244,9 @@ def move_report(
     row = _report_to_move(console, session, correction)
     assert row.id is not None
     was = {"address": row.address, "lat": row.lat, "long": row.long}
-    moved = console.open311.move_request(str(row.id), lat=lat, long=long, address=where, session=session)
+    moved = console.open311.move_request(
+        str(row.id), lat=lat, long=long, address=where, actor=f"operator:{actor.name}", session=session
+    )
     now = {"address": moved.address, "lat": moved.lat, "long": moved.long}
     audit.add_entry(
         session,

@@ -123,7 +123,8 @@ FLASHES = {
     "updated": "Saved; residents following this request are being told.",
     "unchanged": "Nothing was changed, so nothing was saved.",
     "accepted": "Accepted and filed; the resident who sent it is being told its number.",
-    "moved": "Report moved to the place the resident gave; nothing new was filed.",
+    "moved": "Report moved to the place the resident gave; nothing new was filed, and whoever filed or"
+    " follows it is being told its new place.",
     "closed": "Closed with your note; nothing was moved or filed.",
     "signed-out": "You have signed out.",
 }

@@ -57,6 +57,15 @@ def new_request(runtime: Runtime, code: str = "streetlight") -> tuple[str | None
     return submission.service_request_id, submission.token
 
 
+def follow_in_each_language(runtime: Runtime, request_id: str) -> None:
+    """ann (English), lucia (Spanish) and mei (Chinese) follow the request on the local channel."""
+    with runtime.sessions() as session:
+        for resident, language in (("ann", "en"), ("lucia", "es"), ("mei", "zh")):
+            follow(session, request_id, "local", resident)
+            get_or_create_resident(session, "local", resident).language = language
+        session.commit()
+
+
 def test_each_follower_gets_one_message_in_their_language_and_nobody_after_stop(runtime: Runtime) -> None:
     request_id, _ = new_request(runtime)
     assert request_id is not None
@@ -93,11 +102,7 @@ def test_a_note_without_final_punctuation_ends_its_sentence_in_each_language(run
     # "当前状态为已关闭。 回复 UNFOLLOW ...", a space where Chinese writes none.
     request_id, _ = new_request(runtime)
     assert request_id is not None
-    with runtime.sessions() as session:
-        for resident, language in (("ann", "en"), ("lucia", "es"), ("mei", "zh")):
-            follow(session, request_id, "local", resident)
-            get_or_create_resident(session, "local", resident).language = language
-        session.commit()
+    follow_in_each_language(runtime, request_id)
     runtime.open311.update_status(request_id, "closed", "Bache reparado", actor="crew")
     runtime.open311.update_status(request_id, "open", "已重新打开", actor="crew")
     runtime.open311.update_status(request_id, "closed", "Lamp replaced (new LED).", actor="crew")

@@ -11,6 +11,7 @@ city's report: the item says so and is closed with a note.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from html import escape
@@ -25,7 +26,9 @@ from tests.operator.support import (
     csrf_token,
     enqueue_report,
     report_as_resident,
+    resident_messages,
     review_item_of,
+    wait_for_message,
 )
 from tests.operator.test_console_access import signed_in_client
 
@@ -154,6 +157,49 @@ def test_the_json_api_moves_a_correction_and_never_files_it(deploy: Deploy) -> N
         base = deployment.settings.open311.base_path.rstrip("/")
         public = httpx.get(f"{url}{base}/requests/{number}.json", timeout=10).json()
         assert public[0]["address"] == AT_18TH
+
+
+def test_a_move_is_in_the_reports_history_and_its_filer_is_told_the_new_place_once(deploy: Deploy) -> None:
+    # Before: the move left no history entry (the console's History and the API's notes had none) and the
+    # resident who corrected the place was never told that a person had moved the report.
+    with deploy(**FILING) as deployment:
+        url = deployment.url
+        number = file_and_correct(url, "eve", "no, valencia and 17th")
+        item_id = review_item_of(deployment.runtime, "eve")
+        with deployment.runtime.sessions() as session:
+            filed = session.get(ServiceRequestRow, int(number))
+            assert filed is not None
+            filed_updated = filed.updated_datetime
+        client, csrf = signed_in_client(url, "alice", PASSWORDS["alice"])
+        moved = client.post(f"/operator/api/queue/{item_id}/move", json={}, headers={"X-CSRF-Token": csrf})
+        assert moved.status_code == 200, moved.text
+
+        # The resident is told, once, by the status notifications (the jobs run every 0.2 s here).
+        told = wait_for_message(url, "eve", "its place is now")
+        assert told == (
+            f"Update on report #{number} (Graffiti): its place is now {AT_17TH}."
+            f" Reply UNFOLLOW {number} to stop these updates."
+        )
+        time.sleep(1.5)
+        assert [m for m in resident_messages(url, "eve") if "its place is now" in m] == [told]
+
+        # The history has the move: the console's page of the request, and the API's notes.
+        history = client.get(f"/operator/requests/{number}").text
+        assert f"moved to {escape(AT_17TH)}" in history
+        assert "operator:alice" in history
+        base = deployment.settings.open311.base_path.rstrip("/")
+        [public] = httpx.get(f"{url}{base}/requests/{number}.json?extensions=true", timeout=10).json()
+        assert public["address"] == AT_17TH
+        assert [(note["type"], note["description"]) for note in public["notes"]][-1] == (
+            "moved",
+            f"Moved to {AT_17TH}",
+        )
+        assert public["status"] == "open"  # a move is no change of status
+        # Polling clients see it changed.
+        with deployment.runtime.sessions() as session:
+            row = session.get(ServiceRequestRow, int(number))
+            assert row is not None
+            assert row.updated_datetime > filed_updated
 
 
 def test_a_report_that_is_not_a_correction_cannot_be_moved_or_closed(deployment: Deployment) -> None:
