@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 import struct
 import zlib
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -34,6 +36,7 @@ from tests.operator.support import (
     sign_in,
     wait_for_message,
 )
+from tests.operator.test_place_corrections import AT_16TH, AT_17TH, FILING, file_and_correct
 from tests.support.live_server import live_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -266,6 +269,49 @@ def test_two_operators_cannot_hold_the_same_item(deployment: Deployment, open_br
     # The operator's browser never loaded it: that site learns nothing of who opens the report, and cannot
     # point the browser at the city's own network (before, the page showed it as an image from there).
     assert fetched == []
+
+
+def test_an_operator_moves_a_report_to_the_place_its_resident_corrected(
+    deploy: Callable[..., AbstractContextManager[Deployment]], open_browser: Any
+) -> None:
+    with deploy(**FILING) as deployment:
+        url = deployment.url
+        # The resident files graffiti at Valencia and 16th, then says it is at 17th.
+        number = file_and_correct(url, "res-moved", "no, valencia and 17th")
+        item_id = review_item_of(deployment.runtime, "res-moved")
+
+        page = open_browser().new_page()
+        sign_in(page, url, "alice", PASSWORDS["alice"])
+        # The queue says it is a correction of report #N, from the old place to the new, not a report.
+        card = page.locator(f"ol.queue > li[data-item-id='{item_id}']")
+        summary = f"Resident corrected the place of report #{number}: from {AT_16TH} to {AT_17TH}"
+        assert summary in card.inner_text()
+        page.get_by_role("button", name=f"Claim #{item_id}").click()
+        page.wait_for_url(re.compile(rf"/operator/queue/{item_id}\?done=claimed"))
+        heading = page.get_by_role("heading", level=1).inner_text()
+        assert heading.startswith(f"Review #{item_id}: place correction")
+        assert page.get_by_role("heading", name=summary).is_visible()
+        assert f"filed at {AT_16TH}" in page.get_by_role("region", name="The report").inner_text()
+        assert f"Address: {AT_17TH}" in page.get_by_role("region", name="The new place").inner_text()
+        # The move goes to the resident's new place; there is no filing, and nothing to reject.
+        assert page.get_by_label("Address or intersection").input_value() == AT_17TH
+        assert page.get_by_role("button", name="Approve and file").count() == 0
+        assert page.get_by_role("button", name="Reject").count() == 0
+        screenshot(page, "operator-place-correction")
+        page.get_by_role("button", name=f"Move report #{number} here").click()
+        page.wait_for_url(re.compile(r"/operator/\?done=moved"))
+        assert_outcome(page, "Moved \u2013 Review queue", "Report moved to the place the resident gave")
+
+        # The API shows the report at its new place, and the resident is told where it is now.
+        moved = _request_json(url, number)
+        assert moved["address"] == AT_17TH
+        assert moved["lat"] == pytest.approx(37.7633, abs=0.002)
+        wait_for_message(url, "res-moved", f"its place is now {AT_17TH}")
+        # Its page has the move in its history, under the operator's name.
+        page.goto(f"{url}/operator/requests/{number}")
+        history = page.locator("section[aria-labelledby=history]").inner_text()
+        assert f"moved to {AT_17TH}" in history
+        assert "operator:alice" in history
 
 
 def check_claims_and_photo(url: str, item_id: int, photo_url: str, open_browser: Any) -> None:
