@@ -281,7 +281,7 @@ class Open311Service:
                     f"service_request_id takes at most {MAX_IDS_PER_QUERY} ids", field="service_request_id"
                 )
             ids = store.parse_request_ids(query.service_request_ids)
-            statement = statement.where(c.id.in_(ids)).order_by(c.id)
+            statement = statement.where(store.ids_among(ids)).order_by(c.id)
         else:
             start, end = self._window(query.start_date, query.end_date)
             # Clients are shown whole seconds (formats.w3c) while stored times keep their microseconds, so

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, insert, select
+from sqlalchemy import BigInteger, Connection, Row, bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from bot.open311.models import (
@@ -59,7 +59,16 @@ _SELECT_REQUESTS_LEAN = select(*(requests_table.c[name] for name in _REQUEST_COL
 # Parameters are passed at execution, so SQLAlchemy compiles each of these once and caches it.
 _INSERT_REQUEST = insert(requests_table).returning(requests_table.c.id)
 _INSERT_CHANGE = insert(changes_table).returning(changes_table.c.id)
-REQUEST_BY_ID = _SELECT_REQUESTS.where(requests_table.c.id == bindparam("request_id"))
+# A number a resident or client types is bound as a BIGINT: bound as the column's INTEGER, PostgreSQL
+# refused one above 2,147,483,647 (a 12-digit ticket number from another system) with a 500, where such a
+# request simply does not exist. SQLite's INTEGER holds 64 bits (the sandbox's 12-digit test cases).
+REQUEST_BY_ID = _SELECT_REQUESTS.where(requests_table.c.id == bindparam("request_id", type_=BigInteger))
+
+
+def ids_among(ids: Sequence[int]) -> Any:
+    """The WHERE clause "the request's id is one of ``ids``", bound as BIGINTs (see REQUEST_BY_ID)."""
+    return requests_table.c.id.in_(bindparam("request_ids", list(ids), expanding=True, type_=BigInteger))
+
 
 Executor = Session | Connection
 

@@ -254,6 +254,11 @@ def test_request_by_id_is_a_list_of_one_and_unknown_ids_are_404(api: Deployment)
             assert_w3c_datetime(found[0][field], field)
         assert_error(api.get(f"requests/999999999.{fmt}"), 404, fmt, "999999999")
         assert_error(api.get(f"requests/{'9' * 5000}.{fmt}"), 404, fmt)
+        # Past a 32-bit INTEGER (another system's 12-digit ticket number): PostgreSQL answered a 500.
+        assert_error(api.get(f"requests/2147483648.{fmt}"), 404, fmt, "2147483648")
+        assert_error(api.get(f"requests/101000512345.{fmt}"), 404, fmt, "101000512345")
+        listed = api.get(f"requests.{fmt}", {"service_request_id": f"{request_id},99999999999"})
+        assert [str(r["service_request_id"]) for r in request_records(listed, fmt)] == [str(request_id)]
         assert_error(api.get(f"requests/not-a-number.{fmt}"), 404, fmt, "not-a-number")
         # Unicode digits that str.isdigit() accepts but int() does not (found by schemathesis).
         assert_error(api.get(f"requests/\u00b3.{fmt}"), 404, fmt)
