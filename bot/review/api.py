@@ -55,6 +55,19 @@ def unknown_fields(body: dict[str, Any], known: Sequence[str]) -> JSONResponse |
     )
 
 
+def place_in(body: dict[str, Any], known: Sequence[str]) -> decisions.Place | JSONResponse:
+    """The place ``body`` names (address_string, lat, long: both coordinates or neither), or a 400 naming a
+    field not in ``known`` or what is wrong with the coordinates."""
+    refused = unknown_fields(body, known)
+    if refused is not None:
+        return refused
+    try:
+        lat, long = coordinates(str(body.get("lat") or ""), str(body.get("long") or ""))
+    except ValueError as exc:
+        return JSONResponse({"error": str(exc)}, status_code=400)
+    return decisions.Place(str(body.get("address_string") or ""), lat, long)
+
+
 def api_router(console: Console) -> APIRouter:
     router = APIRouter(prefix=PREFIX, include_in_schema=False)
 
@@ -119,13 +132,9 @@ def api_router(console: Console) -> APIRouter:
     def api_approve(
         request: Request, item_id: int, operator: Checked, session: DB, body: JSONObject
     ) -> JSONResponse:
-        refused = unknown_fields(body, APPROVE_FIELDS)
-        if refused is not None:
-            return refused
-        try:
-            lat, long = coordinates(str(body.get("lat") or ""), str(body.get("long") or ""))
-        except ValueError as exc:
-            return JSONResponse({"error": str(exc)}, status_code=400)
+        place = place_in(body, APPROVE_FIELDS)
+        if isinstance(place, JSONResponse):
+            return place
         answers = body.get("attributes")
         if answers is not None and not valid_answers(answers):
             return JSONResponse({"error": "attributes must map codes to a string or a list of strings"}, 400)
@@ -135,9 +144,9 @@ def api_router(console: Console) -> APIRouter:
         code = str(body.get("service_code") or "")
         approval = decisions.Approval(
             service_code=code,
-            address_string=str(body.get("address_string") or ""),
-            lat=lat,
-            long=long,
+            address_string=place.address_string,
+            lat=place.lat,
+            long=place.long,
             attributes={str(k): v for k, v in answers.items()} if answers else None,
             description=description,
         )
@@ -153,14 +162,9 @@ def api_router(console: Console) -> APIRouter:
     def api_move(
         request: Request, item_id: int, operator: Checked, session: DB, body: JSONObject
     ) -> JSONResponse:
-        refused = unknown_fields(body, MOVE_FIELDS)
-        if refused is not None:
-            return refused
-        try:
-            lat, long = coordinates(str(body.get("lat") or ""), str(body.get("long") or ""))
-        except ValueError as exc:
-            return JSONResponse({"error": str(exc)}, status_code=400)
-        place = decisions.Place(str(body.get("address_string") or ""), lat, long)
+        place = place_in(body, MOVE_FIELDS)
+        if isinstance(place, JSONResponse):
+            return place
         return json_act(
             request,
             operator,
