@@ -373,9 +373,10 @@ class Open311Service:
         not exist), so two concurrent changes cannot both read the request as it was before either."""
         ids = store.parse_request_ids([service_request_id])
         if ids:
-            c = store.requests_table.c
             touched = db.execute(
-                update(store.requests_table).where(c.id == ids[0]).values(updated_datetime=self._clock())
+                update(store.requests_table)
+                .where(store.ids_among(ids))
+                .values(updated_datetime=self._clock())
             )
             if touched.rowcount == 1:  # type: ignore[attr-defined]
                 row = store.request_by_id(db, ids[0])
