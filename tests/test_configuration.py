@@ -290,12 +290,13 @@ def test_a_body_over_the_limit_is_refused_everywhere(small_bodies_url: str) -> N
         assert "1000 bytes" in api.json()[0]["description"]
 
 
-def _toronto_catalog(tmp_path: Path, pothole_class: str) -> Path:
-    """Toronto's bundled example catalog with CSROWR-12's classifier_class replaced."""
+def _toronto_catalog(tmp_path: Path, pothole_class: str, old: str = "", new: str = "") -> Path:
+    """Toronto's example catalog, CSROWR-12's classifier_class replaced (and ``old`` by ``new``)."""
     from bot.open311.catalog import CATALOG_DIR
 
     source = (CATALOG_DIR / "toronto.toml").read_text(encoding="utf-8")
     written = source.replace('classifier_class = "pothole"', f'classifier_class = "{pothole_class}"', 1)
+    written = written.replace(old, new, 1) if old else written
     assert written != source
     path = tmp_path / "catalog.toml"
     path.write_text(written, encoding="utf-8")
@@ -330,6 +331,25 @@ def test_a_catalog_class_the_model_lacks_is_refused_and_one_no_service_receives_
     assert any("no service receives the classifier's class" in w and "pothole" in w for w in warnings), (
         warnings
     )
+
+
+@pytest.mark.usefixtures("clean_environment")
+def test_catalog_mistakes_name_the_service_in_words(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """They were pydantic's own text ("services.0.nam ... [type=extra_forbidden ...] For further information
+    visit https://errors.pydantic.dev/..."), and a repeated code was "service codes repeat", naming none."""
+    config = tmp_path / "city.toml"
+    for old, new, expected in (
+        ('name = "Road - Pot hole"', 'nam = "Road - Pot hole"', "service CSROWR-12: nam: not a key here"),
+        ('code = "CSROWR-12"', 'code = "SWLMALB-02"', "service code SWLMALB-02 repeat"),
+    ):
+        catalog = _toronto_catalog(tmp_path, "pothole", old, new)
+        config.write_text(f'data_dir = "data"\n[open311]\ncatalog_file = "{catalog}"\n', encoding="utf-8")
+        assert main(["--config", str(config), "serve", "--check"]) == 2
+        error = capsys.readouterr().err
+        assert expected in error, error
+        assert "pydantic" not in error
 
 
 def _springfield_gazetteer(directory: Path) -> None:

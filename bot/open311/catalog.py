@@ -144,8 +144,9 @@ class Catalog(BaseModel):
     @model_validator(mode="after")
     def _check_references(self) -> Catalog:
         codes = [service.code for service in self.services]
-        if len(codes) != len(set(codes)):
-            raise ValueError("service codes repeat")
+        repeated = sorted({code for code in codes if codes.count(code) > 1})
+        if repeated:
+            raise ValueError(f"service code{'s' if len(repeated) > 1 else ''} {', '.join(repeated)} repeat")
         for case in self.sandbox_cases:
             if case.service_code not in codes:
                 raise ValueError(
@@ -181,4 +182,28 @@ def load_catalog(path: Path | None = None) -> Catalog:
             sandbox_cases=data.get("sandbox_cases", []),
         )
     except ValidationError as exc:
-        raise CatalogError(f"catalog file {source}: {exc}") from exc
+        raise CatalogError(f"catalog file {source}: {_described(exc, data)}") from exc
+
+
+def _described(error: ValidationError, data: dict[str, object]) -> str:
+    """pydantic's errors in a city's words: each names its service by code ("service CSROWR-12: nam: not a
+    key of a service") where pydantic said ``services.0.nam`` and linked to its documentation."""
+    problems: list[str] = []
+    for item in error.errors():
+        where = [str(part) for part in item["loc"]]
+        if len(where) >= 2 and where[0] in ("services", "sandbox_cases") and where[1].isdigit():
+            entries, index = data.get(where[0]), int(where[1])
+            entry = entries[index] if isinstance(entries, list) and index < len(entries) else {}
+            name = "service_request_id" if where[0] == "sandbox_cases" else "code"
+            label = entry.get(name) if isinstance(entry, dict) else None
+            kind = "sandbox case" if where[0] == "sandbox_cases" else "service"
+            where = [f"{kind} {label}" if label else f"{kind} #{index + 1}", *where[2:]]
+        cause = item.get("ctx", {}).get("error")
+        if item["type"] == "value_error" and cause is not None:
+            text = str(cause)
+        elif item["type"] == "extra_forbidden":
+            text = "not a key here (a misspelling?)"
+        else:
+            text = item["msg"]
+        problems.append(f"{': '.join(where)}: {text}" if where else text)
+    return "; ".join(problems)
