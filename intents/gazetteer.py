@@ -12,7 +12,7 @@ import csv
 import gzip
 import math
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from itertools import combinations
 from pathlib import Path
@@ -23,7 +23,14 @@ from rapidfuzz import process
 from rapidfuzz.distance import DamerauLevenshtein, Levenshtein
 from scipy.spatial import cKDTree  # type: ignore[import-untyped]
 
-from intents.streets import SUFFIXES, normalize_street, split_suffix, strip_directional
+from intents.streets import (
+    DIRECTIONALS,
+    SUFFIXES,
+    normalize_street,
+    split_suffix,
+    split_trailing_direction,
+    strip_directional,
+)
 
 DATA_DIR = Path(__file__).parent / "data" / "sf"
 ADDRESSES_FILE = "addresses.csv.gz"
@@ -52,6 +59,9 @@ class AddressHit:
     point: Point
     # True when this exact number exists; False when the nearest number on the street was taken.
     exact: bool
+    # The same street with another direction that has this number too, where the direction was left out
+    # ("100 Queen St": 100 QUEEN ST E, and QUEEN ST W here): the place is not known for sure.
+    alternatives: tuple[str, ...] = ()
 
 
 class Gazetteer:
@@ -87,16 +97,32 @@ class Gazetteer:
         by_base: dict[str, set[str]] = defaultdict(set)
         by_base_without_directional: dict[str, set[str]] = defaultdict(set)
         by_alias: dict[str, set[str]] = defaultdict(set)
+        # Names that differ only by their direction ("QUEEN ST E", "QUEEN ST W"; "E 08TH ST", "W 08TH ST"),
+        # by the name without it.
+        by_core: dict[tuple[str, str | None], set[str]] = defaultdict(set)
         for name in self.streets:
             normalized = normalize_street(name)
             by_normalized[normalized].add(name)
             base, _suffix = split_suffix(normalized)
             by_base[base].add(name)
             by_base_without_directional[strip_directional(base)].add(name)
+            # Toronto writes the direction after the type, "QUEEN ST W": residents write "Queen West",
+            # "Queen W", "West Queen", or leave the direction out ("Queen St", "Queen").
+            name_base, suffix, after = split_trailing_direction(normalized)
+            if after is not None:
+                by_base[f"{name_base} {after}"].add(name)
+                by_base[f"{after} {name_base}"].add(name)
+                by_base_without_directional[name_base].add(name)
+                by_core[name_base, suffix].add(name)
+            elif len(name_base.split()) > 1 and name_base.split()[0] in _DIRECTIONS:
+                by_core[strip_directional(name_base), suffix].add(name)
             # "Terry Francois Blvd", "Carlton Goodlett", "MLK Dr": people leave out a middle initial,
             # a title or a "Jr" the city's list writes, or write a person's initials.
-            for alias in _written_bases(base):
+            for alias in _written_bases(name_base):
                 by_alias[alias].add(name)
+        self._twins = {
+            name: frozenset(names) for names in by_core.values() if len(names) > 1 for name in names
+        }
         self._by_normalized = {key: tuple(sorted(names)) for key, names in by_normalized.items()}
         self._by_base = {
             base: tuple(sorted(by_base.get(base, ())))
@@ -185,7 +211,14 @@ class Gazetteer:
 
     @staticmethod
     def _with_suffix(names: tuple[str, ...], suffix: str) -> tuple[str, ...]:
-        return tuple(name for name in names if split_suffix(normalize_street(name))[1] == suffix)
+        return tuple(name for name in names if split_trailing_direction(normalize_street(name))[1] == suffix)
+
+    def direction_twins(self, street: str, among: tuple[str, ...]) -> tuple[str, ...]:
+        """The streets of ``among`` that are ``street`` with another direction: QUEEN ST W for QUEEN ST E,
+        W 08TH ST for E 08TH ST (not VAN NESS AVE for S VAN NESS AVE: one of the two has none). A lookup
+        finds such twins among its names only where the resident left the direction out."""
+        twins = self._twins.get(street, frozenset())
+        return tuple(name for name in among if name != street and name in twins)
 
     def _fuzzy_names(self, base: str) -> tuple[str, ...]:
         # Short names ("D", "ELM") are too easily confused to correct. A light typo is one edit
@@ -251,7 +284,13 @@ class Gazetteer:
             if hit is None:
                 continue
             if hit.exact:
-                return hit
+                # "100 Queen St": where QUEEN ST W has a 100 as well as QUEEN ST E, it is either.
+                twins = tuple(
+                    twin
+                    for twin in self.direction_twins(street, streets)
+                    if (other := self._address_on(number, twin)) is not None and other.exact
+                )
+                return replace(hit, alternatives=twins) if twins else hit
             if nearest is None:
                 nearest = hit
         return nearest
@@ -293,7 +332,25 @@ class Gazetteer:
                     return a, b, point
         return None
 
+    def other_corners(
+        self, corner: tuple[str, str, Point], first: tuple[str, ...], second: tuple[str, ...]
+    ) -> list[tuple[str, str, Point]]:
+        """Where the same streets with another direction (``direction_twins`` among ``first`` and
+        ``second``) meet elsewhere than ``corner``: "Queen and Yonge" is one corner (QUEEN ST E and
+        QUEEN ST W meet Yonge at one point), a street crossing both halves of another far apart is two."""
+        a, b, point = corner
+        found = []
+        for x in (a, *self.direction_twins(a, first)):
+            for y in (b, *self.direction_twins(b, second)):
+                other = self._intersections.get(frozenset((x, y))) if (x, y) != (a, b) and x != y else None
+                if other is not None and distance_metres(point.lat, point.long, other.lat, other.long) > (
+                    _SAME_CORNER_M
+                ):
+                    found.append((x, y, other))
+        return found
 
+
+_DIRECTIONS = frozenset(DIRECTIONALS.values())
 # Titles before a person's name in a street's ("DR CARLTON B GOODLETT PL", "DR MAYA ANGELOU LN").
 _TITLES = frozenset({"DR", "REV", "GEN", "ADM", "CAPT", "COL", "SGT", "PRES", "GOV", "SEN"})
 

@@ -373,14 +373,28 @@ class OfflineGeocoder(Geocoder):  # type: ignore[misc]  # geopy is untyped
             if corner is None:
                 return None
             a, b, point = corner
-            raw = {"kind": "intersection", "streets": [a, b], "exact": True}
+            # A direction left out ("Dundas and Spadina" for DUNDAS ST W) is taken where only one of the
+            # street's directions meets the other; where several do far apart, the first is a guess, not
+            # exact (the bot asks), and the others are named.
+            others = gazetteer.other_corners(corner, first, second)
+            raw = {"kind": "intersection", "streets": [a, b], "exact": not others}
+            if others:
+                raw["alternatives"] = [f"{x} & {y}" for x, y, _point in others]
             return self._location(f"{a} & {b}", point.lat, point.long, raw)
         if parsed.kind == "address" and parsed.number is not None:
             streets = gazetteer.resolve_street(parsed.streets[0])
             hit = gazetteer.address(parsed.number, streets)
             if hit is None:
                 return None
-            raw = {"kind": "address", "number": hit.number, "street": hit.street, "exact": hit.exact}
+            raw = {
+                "kind": "address",
+                "number": hit.number,
+                "street": hit.street,
+                # "100 Queen St" where QUEEN ST E and QUEEN ST W both have a 100: a guess, so not exact.
+                "exact": hit.exact and not hit.alternatives,
+            }
+            if hit.alternatives:
+                raw["alternatives"] = [f"{hit.number} {street}" for street in hit.alternatives]
             return self._location(f"{hit.number} {hit.street}", hit.point.lat, hit.point.long, raw)
         streets = gazetteer.resolve_street(parsed.streets[0])
         if not streets:

@@ -426,6 +426,8 @@ def _is_suffix(token: _Token) -> bool:
 
 
 _QUADRANTS = frozenset({"NE", "NW", "SE", "SW"})
+# Marks after which a direction spelt out after a street type ends the place ("Dundas Street East.").
+_CLOSING_MARKS = frozenset({",", ".", ";", ":", "!", "?", ")"})
 
 
 def _is_quadrant(token: _Token) -> bool:
@@ -830,9 +832,28 @@ class _Finder:
         token = tokens[at]
         if _is_quadrant(token):
             return True
+        if token.upper not in DIRECTIONALS:
+            return False
         following = tokens[at + 1] if at + 1 < len(tokens) else None
-        closes = following is None or not following.is_word or following.lower in CONNECTORS
-        return token.upper in DIRECTIONALS and len(token.text) == 1 and closes
+        if len(token.text) == 1:
+            return following is None or not following.is_word or following.lower in CONNECTORS
+        # Spelt out: "10 Dundas Street East", "2 Bloor St West, Toronto", "Queen Street East and Broadview",
+        # "Charles St South is always unshoveled" (Toronto's names, and Boston's few, carry a direction
+        # after the type). Not where it opens a name ("Saratoga St East boston", "Centre st. West
+        # roxbury") or a phrase ("Washington St north and south of", "comm ave. east-bound"); after a
+        # period only at the end of the place.
+        if following is None or following.text in _CLOSING_MARKS:
+            return True
+        if following.lower in CONNECTORS:
+            after = tokens[at + 2] if at + 2 < len(tokens) else None
+            return after is None or after.upper not in DIRECTIONALS
+        return (
+            token.capitalized
+            and tokens[at - 1].text != "."
+            and following.text.islower()
+            and following.lower in self.common
+            and following.upper not in DIRECTIONALS
+        )
 
     def _quadrant_after(self, end: int) -> int:
         """``end`` moved past a quadrant written after a suffix ("Main St NW", "38th Ave. S.W.")."""

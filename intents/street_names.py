@@ -21,7 +21,14 @@ from collections.abc import Iterable, Iterator
 from functools import cache
 from pathlib import Path
 
-from intents.streets import DIRECTIONALS, SUFFIXES, is_ordinal, normalize_street, split_suffix
+from intents.streets import (
+    DIRECTIONALS,
+    SUFFIXES,
+    is_ordinal,
+    normalize_street,
+    split_suffix,
+    split_trailing_direction,
+)
 
 STREET_NAMES_FILE = Path(__file__).parent / "data" / "street_names.txt"
 COMMON_WORDS_FILE = Path(__file__).parent / "data" / "common_words.txt"
@@ -75,7 +82,8 @@ def read_street_names(path: Path) -> set[str]:
     except (UnicodeDecodeError, gzip.BadGzipFile, EOFError, csv.Error) as exc:
         raise ValueError(f"{path} is not a UTF-8 text or CSV file of street names: {exc}") from exc
     for street in lines:
-        base = split_suffix(normalize_street(street))[0] if street.strip() else ""
+        # "QUEEN ST W": Toronto writes the direction after the type; its name is QUEEN.
+        base = split_trailing_direction(normalize_street(street))[0] if street.strip() else ""
         if base and not base.isdigit():
             names.add(base)
             # Residents leave the direction out of a grid city's names: "halsted" for N HALSTED ST.

@@ -80,6 +80,8 @@ DIRECTIONALS: dict[str, str] = {
     "SW": "SW",
 }
 
+_DIRECTION_ABBREVIATIONS = frozenset(DIRECTIONALS.values())
+
 _UNITS = {
     "FIRST": 1,
     "SECOND": 2,
@@ -211,6 +213,18 @@ def split_suffix(normalized: str) -> tuple[str, str | None]:
     if len(parts) > 1 and parts[-1] in _SUFFIX_SPELLINGS:
         return " ".join(parts[:-1]), parts[-1]
     return normalized, None
+
+
+def split_trailing_direction(normalized: str) -> tuple[str, str | None, str | None]:
+    """ "QUEEN ST W" -> ("QUEEN", "ST", "W"): the base, the street type and a direction written after the
+    type, as Toronto's ("DUNDAS ST E") and Washington's ("PENNSYLVANIA AVE NW") lists write them. Without
+    such a direction, ``split_suffix`` with None after: "05TH ST" -> ("05TH", "ST", None), "AVENUE N" ->
+    ("AVENUE N", None, None) (its letter names it)."""
+    parts = normalized.split()
+    if len(parts) > 2 and parts[-1] in _DIRECTION_ABBREVIATIONS and parts[-2] in _SUFFIX_SPELLINGS:
+        return " ".join(parts[:-2]), parts[-2], parts[-1]
+    base, suffix = split_suffix(normalized)
+    return base, suffix, None
 
 
 def strip_directional(normalized_base: str) -> str:

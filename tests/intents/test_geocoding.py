@@ -981,3 +981,177 @@ def test_a_street_names_file_the_bot_cannot_read_is_refused_naming_the_key(
         assert error.startswith("open311-bot: configuration error: intents.street_names_file: "), error
         assert expected in error
         assert "Traceback" not in error
+
+
+# A Toronto-style gazetteer: the city writes the direction after the street type (QUEEN ST W, DUNDAS ST E),
+# and a grid city's twins carry it first (E 08TH ST, W 08TH ST).
+TORONTO_ADDRESSES = """number,street,lat,lon
+100,QUEEN ST W,43.6525,-79.3838
+100,QUEEN ST E,43.6537,-79.3727
+10,DUNDAS ST E,43.6561,-79.3802
+500,DUNDAS ST W,43.6530,-79.3980
+2,BLOOR ST W,43.6708,-79.3865
+2,BLOOR ST E,43.6710,-79.3855
+300,YONGE ST,43.6570,-79.3810
+200,BAY ST,43.6490,-79.3810
+400,SPADINA AVE,43.6560,-79.3990
+100,E 08TH ST,43.6601,-79.3601
+100,W 08TH ST,43.6602,-79.3702
+"""
+TORONTO_INTERSECTIONS = """cnn,lat,lon,streets,adjacent_cnns
+1,43.6561,-79.3806,DUNDAS ST E|YONGE ST,
+2,43.6523,-79.3819,BAY ST|QUEEN ST W,
+3,43.6710,-79.3860,BLOOR ST E|BLOOR ST W|YONGE ST,
+4,43.6530,-79.3975,DUNDAS ST W|SPADINA AVE,
+5,43.6477,-79.3959,KING ST W|SPADINA AVE,
+6,43.6476,-79.3848,KING ST W|UNIVERSITY AVE,
+7,43.6527,-79.3790,QUEEN ST E|YONGE ST,
+8,43.6527,-79.3791,QUEEN ST W|YONGE ST,
+9,43.6600,-79.3500,DUNDAS ST E|MAIN ST,
+10,43.6500,-79.4500,DUNDAS ST W|MAIN ST,
+"""
+
+
+def toronto_gazetteer(directory: Path) -> Path:
+    directory.mkdir(exist_ok=True)
+    with gzip.open(directory / ADDRESSES_FILE, "wt", encoding="utf-8") as handle:
+        handle.write(TORONTO_ADDRESSES)
+    (directory / INTERSECTIONS_FILE).write_text(TORONTO_INTERSECTIONS, encoding="utf-8")
+    return directory
+
+
+def toronto(directory: Path) -> PlaceResolver:
+    return build_geocoder(
+        "offline",
+        {"data_dir": str(toronto_gazetteer(directory)), "city": "Toronto, ON"},
+        api_key=None,
+        min_delay_seconds=0,
+        cache_size=10,
+        boundary=(43.58, -79.64, 43.86, -79.11),
+    )
+
+
+@pytest.mark.parametrize(
+    ("query", "address", "point"),
+    [
+        # The direction left out, where only one of the street's directions meets the other street.
+        ("Yonge and Dundas", "YONGE ST & DUNDAS ST E", (43.6561, -79.3806)),
+        ("Yonge St at Dundas", "YONGE ST & DUNDAS ST E", (43.6561, -79.3806)),
+        ("Queen and Bay", "QUEEN ST W & BAY ST", (43.6523, -79.3819)),
+        ("Queen St and Bay St", "QUEEN ST W & BAY ST", (43.6523, -79.3819)),
+        ("Dundas and Spadina", "DUNDAS ST W & SPADINA AVE", (43.6530, -79.3975)),
+        ("King and University", "KING ST W & UNIVERSITY AVE", (43.6476, -79.3848)),
+        # Both directions meet it at one corner (a row naming both, or two rows a metre apart).
+        ("Bloor and Yonge", "BLOOR ST E & YONGE ST", (43.6710, -79.3860)),
+        ("Queen and Yonge", "QUEEN ST E & YONGE ST", (43.6527, -79.3790)),
+        # The direction written, however it is written.
+        ("Bloor West and Yonge", "BLOOR ST W & YONGE ST", (43.6710, -79.3860)),
+        ("West Queen St & Bay", "QUEEN ST W & BAY ST", (43.6523, -79.3819)),
+        ("10 Dundas E", "10 DUNDAS ST E", (43.6561, -79.3802)),
+        ("10 Dundas Street East", "10 DUNDAS ST E", (43.6561, -79.3802)),
+        ("100 Queen Street West", "100 QUEEN ST W", (43.6525, -79.3838)),
+        ("2 Bloor St West, Toronto", "2 BLOOR ST W", (43.6708, -79.3865)),
+        # A house number only one direction has.
+        ("10 Dundas St", "10 DUNDAS ST E", (43.6561, -79.3802)),
+        ("500 Dundas", "500 DUNDAS ST W", (43.6530, -79.3980)),
+    ],
+)
+def test_a_direction_after_the_street_type_may_be_left_out_where_one_street_fits(
+    tmp_path: Path, query: str, address: str, point: tuple[float, float]
+) -> None:
+    place = toronto(tmp_path / "gaz").geocode(query)
+    assert place is not None, query
+    assert (place.address, (place.lat, place.long)) == (f"{address}, Toronto, ON", point)
+    assert place.raw["exact"] is True
+    assert "alternatives" not in place.raw
+
+
+def test_a_direction_left_out_where_several_streets_fit_is_no_silent_guess(tmp_path: Path) -> None:
+    resolver = toronto(tmp_path / "gaz")
+    # 100 Queen St E and 100 Queen St W both exist: the first is offered, not exact (the bot asks "Is it at
+    # 100 QUEEN ST E?", as for a house number the street lacks), and the other is named.
+    for query, first, other in (
+        ("100 Queen St", "100 QUEEN ST E", "100 QUEEN ST W"),
+        ("100 Queen Street", "100 QUEEN ST E", "100 QUEEN ST W"),
+        ("2 Bloor", "2 BLOOR ST E", "2 BLOOR ST W"),
+        # A direction written first is left out the same way ("8th" for E 08TH ST and W 08TH ST).
+        ("100 8th St", "100 E 08TH ST", "100 W 08TH ST"),
+        # Main St crosses both halves of Dundas, 8 km apart.
+        ("Main and Dundas", "MAIN ST & DUNDAS ST E", "MAIN ST & DUNDAS ST W"),
+    ):
+        place = resolver.geocode(query)
+        assert place is not None, query
+        assert (place.address, place.raw["exact"], place.raw["alternatives"]) == (
+            f"{first}, Toronto, ON",
+            False,
+            [other],
+        ), query
+    # Written with its direction, each is the one meant.
+    for query, address in (
+        ("100 Queen St E", "100 QUEEN ST E"),
+        ("100 Queen St W", "100 QUEEN ST W"),
+        ("100 W 8th St", "100 W 08TH ST"),
+        ("Main and Dundas St W", "MAIN ST & DUNDAS ST W"),
+    ):
+        place = resolver.geocode(query)
+        assert place is not None, query
+        assert (place.address, place.raw["exact"]) == (f"{address}, Toronto, ON", True), query
+
+
+def test_a_toronto_gazetteer_through_geopy_forward_and_reverse(tmp_path: Path) -> None:
+    geocoder = OfflineGeocoder(data_dir=toronto_gazetteer(tmp_path / "gaz"), city="Toronto, ON")
+    location = geocoder.geocode("Queen and Bay")
+    assert isinstance(location, Location)
+    assert (location.address, location.latitude, location.longitude) == (
+        "QUEEN ST W & BAY ST, Toronto, ON",
+        43.6523,
+        -79.3819,
+    )
+    back = geocoder.reverse((43.65251, -79.38381))
+    assert isinstance(back, Location)
+    assert back.address == "100 QUEEN ST W, Toronto, ON"
+
+
+@pytest.mark.parametrize(
+    ("text", "span"),
+    [
+        ("pothole at 10 Dundas Street East", "10 Dundas Street East"),
+        ("100 Queen Street West is flooded", "100 Queen Street West"),
+        ("graffiti at 2 Bloor St West, Toronto", "2 Bloor St West"),
+        ("broken light at 10 Dundas St. East", "10 Dundas St. East"),
+        ("10 dundas street east", "10 dundas street east"),
+        ("Queen Street East and Broadview Avenue has a pothole", "Queen Street East and Broadview Avenue"),
+        ("pothole at Yonge and Dundas Street East", "Yonge and Dundas Street East"),
+        ("Corner of Melrose St and Charles St South is always icy", "Melrose St and Charles St South"),
+        # A direction that opens a name or a phrase stays out: Boston's neighbourhoods, "north and south of".
+        ("123 Saratoga St East Boston", "123 Saratoga St"),
+        ("15 moore st East boston 2 hour parking limit", "15 moore st"),
+        ("intersection of Grove and Centre st. West roxbury", "Grove and Centre st"),
+        ("trees on Washington St north and south of Tower St", "Washington St"),
+        ("Main St North of the bridge", "Main St"),
+    ],
+)
+def test_the_finder_keeps_a_direction_written_after_the_street_type(text: str, span: str) -> None:
+    found = find_location(text)
+    assert found is not None, text
+    assert found.text == span
+
+
+@pytest.mark.usefixtures("city_street_names")
+def test_a_toronto_gazetteer_places_corners_written_without_directions(tmp_path: Path) -> None:
+    pipeline = load_pipeline(
+        geocoder_options={"data_dir": str(toronto_gazetteer(tmp_path / "gaz")), "city": "Toronto, ON"},
+        boundary=(43.58, -79.64, 43.86, -79.11),
+    )
+    for text, span, address in (
+        ("pothole on Yonge St at Dundas", "Yonge St at Dundas", "YONGE ST & DUNDAS ST E"),
+        ("Queen and Bay", "Queen and Bay", "QUEEN ST W & BAY ST"),
+        ("streetlight out at Bloor West and Yonge", "Bloor West and Yonge", "BLOOR ST W & YONGE ST"),
+        ("graffiti, 100 Queen Street West", "100 Queen Street West", "100 QUEEN ST W"),
+        # Lower case and with no cue: a corner of names the gazetteer brings (DUNDAS of DUNDAS ST W).
+        ("potholes all over dundas and spadina", "dundas and spadina", "DUNDAS ST W & SPADINA AVE"),
+    ):
+        understood = pipeline.understand(text)
+        assert understood.location is not None, text
+        assert understood.place is not None, text
+        assert (understood.location.text, understood.place.address) == (span, f"{address}, Toronto, ON")
