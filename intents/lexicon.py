@@ -3108,6 +3108,71 @@ REGIONAL: Final[tuple[tuple[re.Pattern[str], str], ...]] = (
     (re.compile(r"\bneutral ground\b"), "median"),  # New Orleans
 )
 
+# Emoji residents write for the problem itself on social media ("💩💩 on the sidewalk", "🐀 everywhere",
+# "huge 🕳️ on Elm St"), glossed with the words Boston's messages use. Only emoji that name a thing a
+# city service handles: faces and hands say how the resident feels, not what the problem is.
+EMOJI: Final[dict[str, str]] = {
+    "💩": "dog poop feces",
+    "🤮": "vomit",
+    "💉": "needles",
+    "🐀": "rats",
+    "🐁": "mice",
+    "🐭": "mice",
+    "🪳": "cockroaches",
+    "🦟": "mosquitoes",
+    "🐜": "ants",
+    "🦝": "raccoon",
+    "🐦": "pigeons",
+    "🗑": "trash",
+    "🚮": "trash",
+    "🕳": "pothole",
+    "💡": "light",
+    "🚦": "traffic light",
+    "🚥": "traffic light",
+    "🛑": "stop sign",
+    "🪧": "sign",
+    "🚧": "construction",
+    "🌳": "tree",
+    "🌲": "tree",
+    "🌴": "tree",
+    "🪵": "tree branch",
+    "🍂": "leaves",
+    "🍁": "leaves",
+    "🌿": "weeds",
+    "🚗": "car",
+    "🚙": "car",
+    "🚘": "car",
+    "🚚": "truck",
+    "🚛": "truck",
+    "🅿": "parking",
+    "🔊": "loud noise",
+    "📢": "loud noise",
+    "🎶": "loud music",
+    "🎵": "loud music",
+    "🎉": "party",
+    "🥳": "party",
+    "🔥": "fire",
+    "💧": "water leak",
+    "💦": "water",
+    "🌊": "flooding",
+    "🚰": "water",
+    "❄": "snow",
+    "☃": "snow",
+    "🌨": "snow",
+    "🧊": "ice",
+    "🛒": "shopping cart",
+    "🛏": "mattress",
+    "🛋": "couch",
+    "📺": "tv",
+    "⛺": "tent",
+    "🏕": "tent",
+    "🧱": "bricks",
+    "🚽": "toilet",
+    "🎨": "graffiti paint",
+}
+# A variation selector (U+FE0F) often follows an emoji; it is skipped, so "🕳️" reads as "🕳".
+_EMOJI_CHARACTERS: Final = re.compile("[" + "".join(EMOJI) + "]")
+
 
 def fold(text: str) -> str:
     """Lower case without accents: how Spanish terms are matched ("Semáforo" → "semaforo")."""
@@ -3155,7 +3220,12 @@ _HAN: Final = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 @lru_cache(maxsize=1)
 def gloss_vocabulary() -> frozenset[str]:
     """Every English word a gloss can hold (lower case)."""
-    glosses = [*SPANISH.values(), *CHINESE.values(), *(gloss for _pattern, gloss in REGIONAL)]
+    glosses = [
+        *SPANISH.values(),
+        *CHINESE.values(),
+        *(gloss for _pattern, gloss in REGIONAL),
+        *EMOJI.values(),
+    ]
     return frozenset(word for gloss in glosses for word in re.findall(r"\w+", gloss.lower()))
 
 
@@ -3167,6 +3237,9 @@ def english_gloss(text: str) -> str:
     glosses.extend(gloss for pattern, gloss in REGIONAL if pattern.search(folded))
     if _HAN.search(text):
         glosses.extend(CHINESE[match.group(0)] for match in _CHINESE_TERMS.finditer(text))
+    if not text.isascii():
+        # One gloss per kind of emoji: "🐀🐀🐀" is rats, not rats rats rats.
+        glosses.extend(EMOJI[emoji] for emoji in dict.fromkeys(_EMOJI_CHARACTERS.findall(text)))
     return " ".join(glosses)
 
 

@@ -446,3 +446,25 @@ def test_the_evaluation_report_says_when_nothing_is_filed_rather_than_precision_
     report = format_classification(metrics, "model")
     assert "at the model's threshold 0.950 (nothing filed)" in report
     assert "nan" not in report
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("🐀🐀🐀 everywhere behind 24th and Mission", "pests"),
+        ("huge 🕳️ in the road at 5th and Market", "pothole"),
+        ("💡 out at Castro and 18th", "streetlight"),
+        ("🌳 fell on a car at Haight and Ashbury", "tree"),
+        ("💩💩 on the sidewalk at 16th St and Mission St", "street_cleaning"),
+    ],
+)
+def test_an_emoji_that_names_the_problem_is_read_as_its_word(
+    pipeline: Pipeline, text: str, expected: str
+) -> None:
+    """On social media the problem is often an emoji: "🐀🐀🐀", "🕳️" and "💡" were "other", "🌳 fell on a
+    car" was "other", and "💩💩 on the sidewalk" was filed automatically as a broken sidewalk."""
+    prediction = pipeline.classify(text)
+    assert (prediction.service_code, prediction.confidence >= pipeline.auto_file_threshold) == (
+        expected,
+        True,
+    )
