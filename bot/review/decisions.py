@@ -20,7 +20,7 @@ from bot.open311.media import more_photos
 from bot.open311.models import RequestTokenRow, ServiceRequest, ServiceRequestRow, TokenStatus
 from bot.review import audit, corrections, learning, photos, views
 from bot.review.console import Console
-from bot.review.models import ReviewItem
+from bot.review.models import DECIDED_STATUSES, ReviewItem
 from bot.review.queue import ReviewError
 
 
@@ -64,6 +64,27 @@ def _snapshot(item: ReviewItem) -> dict[str, Any]:
 
 def _item(console: Console, session: Session, item_id: int) -> ReviewItem:
     return console.queue.get(session, item_id)
+
+
+def _undecided(console: Console, session: Session, item_id: int) -> ReviewItem:
+    """The item about to be decided, read once its row is locked; refused when it is decided already.
+
+    Write first, read second (as ``Open311Service._locked``): the touch, only of an undecided item, takes
+    its row's lock (PostgreSQL) or the database's write lock (SQLite) in the transaction that then files the
+    report and tells the resident, so of two decisions sent at once (a double click on Approve, two tabs,
+    two workers) the second waits for the first to commit and finds the item decided: one request filed,
+    one message to the resident, one audit entry."""
+    items = ReviewItem.__table__  # type: ignore[attr-defined]
+    touched = session.execute(
+        update(items)
+        .where(items.c.id == item_id, items.c.status.not_in(DECIDED_STATUSES))
+        .values(updated_at=items.c.updated_at)
+    )
+    item = _item(console, session, item_id)
+    session.refresh(item)  # the session may hold it as it was read before the lock
+    if touched.rowcount != 1:  # type: ignore[attr-defined]
+        raise ReviewError(f"review item {item_id} is already {item.status} by {item.decided_by}")
+    return item
 
 
 def _audit(
@@ -129,7 +150,7 @@ def approve(console: Console, session: Session, actor: Actor, item_id: int, appr
 
     A resident's correction of a filed report's place is not filed: approving it moves that report
     (``move_report``), and is refused when it asks for more than a place (a service, words, answers)."""
-    item = _item(console, session, item_id)
+    item = _undecided(console, session, item_id)
     correction = corrections.read(item.reason)
     if correction is not None:
         _only_a_place(console, item, correction, approval)
@@ -228,7 +249,7 @@ def move_report(
     """Applies a resident's correction of a filed report's place: moves that report (through the core,
     logged as this operator's change of the request: its history has the move, and the notification job
     tells whoever filed or follows it where it is now) and closes the item as "moved". Files nothing."""
-    item = _item(console, session, item_id)
+    item = _undecided(console, session, item_id)
     correction = corrections.read(item.reason)
     if correction is None:
         raise ReviewError(f"review item {item_id} is a report, not a correction of a filed report's place")
@@ -267,7 +288,7 @@ def move_report(
 def close_correction(console: Console, session: Session, actor: Actor, item_id: int, note: str) -> ReviewItem:
     """Closes a resident's correction of a filed report's place without moving it (a remote city's report,
     moved in the city's own system; a correction that was wrong), with the operator's note. Tells no one."""
-    item = _item(console, session, item_id)
+    item = _undecided(console, session, item_id)
     if corrections.read(item.reason) is None:
         raise ReviewError(f"review item {item_id} is a report, not a correction: approve or reject it")
     before = _snapshot(item)
@@ -330,7 +351,7 @@ def reject(
     ``not_city_problem``: the operator says the message is none of the catalog's problems, so it becomes a
     training example of the classifier's ``other`` ("a person must look"); any other rejection (a duplicate,
     a real problem refused for another reason) teaches nothing."""
-    item = _item(console, session, item_id)
+    item = _undecided(console, session, item_id)
     correction = corrections.read(item.reason)
     if correction is not None:  # "Your report was not filed" would be untrue: report #4 was
         raise ReviewError(
