@@ -17,6 +17,8 @@ Two ways in:
   same HMAC, so only a token-shaped ``crc_token`` is signed (``CRC_TOKEN``): a JSON event body never is.
 
 Both produce the same ``provider_message_id`` for a tweet, so running both never handles a mention twice.
+Retweets are passed over on both (nobody wrote to the city); a direct message's photo is X's private file,
+which ``fetch_media`` gets with the account's OAuth 1.0a signature for the bot to keep its own copy.
 
 Out: a reply is posted only in the thread where the account was mentioned (X's automation rules); with no
 tweet to reply to, or when ``OutboundMessage.private`` is set, it goes by direct message. A public reply
@@ -64,6 +66,10 @@ from channels.messages import Attachment, GeoPoint, InboundMessage, OutboundMess
 logger = logging.getLogger(__name__)
 
 X_API = "https://api.twitter.com"
+# Where X keeps the photos of direct messages: fetched with the account's OAuth 1.0a signature (and nothing
+# else is signed so).
+X_DM_MEDIA = "https://ton.twitter.com/"
+MAX_MEDIA_BYTES = 10 * 1024 * 1024
 SIGNATURE_HEADER = "x-twitter-webhooks-signature"
 # What X sends as a CRC challenge: a short random string (base64 or base64url). The CRC answer is the same
 # HMAC that signs event POSTs, so signing anything else would sign a forged event body for whoever asks.
@@ -75,7 +81,15 @@ MAX_DM_LENGTH = 10_000
 MAX_PLACE_SPAN_DEGREES = 0.003
 MENTION_FIELDS: dict[str, list[str]] = {
     "expansions": ["author_id", "geo.place_id", "attachments.media_keys"],
-    "tweet_fields": ["conversation_id", "geo", "entities", "created_at", "lang", "attachments"],
+    "tweet_fields": [
+        "conversation_id",
+        "geo",
+        "entities",
+        "created_at",
+        "lang",
+        "attachments",
+        "referenced_tweets",
+    ],
     "place_fields": ["geo", "full_name", "place_type"],
     "media_fields": ["url", "type"],
     "user_fields": ["username"],
@@ -84,7 +98,8 @@ DM_FIELDS: dict[str, Any] = {
     "dm_event_fields": ["id", "text", "event_type", "created_at", "sender_id", "dm_conversation_id"],
     "event_types": "MessageCreate",
 }
-_LEADING_MENTIONS = re.compile(r"^(?:\s*@\w+)+\s*")
+# The @handles a reply starts with (its reply chain), with the colon or comma after one ("@SF311: ...").
+_LEADING_MENTIONS = re.compile(r"^(?:\s*@\w+[:,]?)+\s*")
 # A mention or direct message the bot fails on is read again at every poll (each ``twitter_poll_seconds``,
 # a minute by default): a passing fault (the database restarting) heals within a few; one that fails this
 # many times in a row (a quarter of an hour by default) is given up to a person rather than hold the
@@ -102,7 +117,8 @@ T = TypeVar("T")
 
 
 class RedirectingSession(requests.Session):
-    """A requests session that sends tweepy's ``https://api.twitter.com`` calls to another base URL.
+    """A requests session that sends tweepy's ``https://api.twitter.com`` calls (and the fetches of
+    direct messages' photos from ``https://ton.twitter.com``) to another base URL.
 
     tweepy's v2 client has no host setting; this is how it reaches a local fake of the API.
     """
@@ -113,8 +129,9 @@ class RedirectingSession(requests.Session):
 
     def request(self, method: str, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         target = url.decode() if isinstance(url, bytes) else url
-        if target.startswith(X_API):
-            target = self.base_url + target[len(X_API) :]
+        for host in (X_API, X_DM_MEDIA.rstrip("/")):
+            if target.startswith(host + "/"):
+                target = self.base_url + target[len(host) :]
         return super().request(method, target, *args, **kwargs)
 
 
@@ -363,7 +380,7 @@ class TwitterChannel(Channel):
             or event.get("event_type", "MessageCreate") != "MessageCreate"
         ):
             return None
-        return self._direct_message(str(event["id"]), sender, str(event.get("text", "")))
+        return self._direct_message(str(event["id"]), sender, _clean_text(str(event.get("text", "")), []))
 
     async def poll_once(self) -> int:
         """One run of the polling job: mentions, then direct messages."""
@@ -441,12 +458,28 @@ class TwitterChannel(Channel):
     def mention_to_inbound(
         self, tweet: Mapping[str, Any], includes: Mapping[str, Any]
     ) -> InboundMessage | None:
-        """An API v2 tweet (with its page's ``includes``) as the engine's message; None for our own."""
+        """An API v2 tweet (with its page's ``includes``) as the engine's message; None for our own and for
+        retweets (someone passing a tweet on, the bot's own replies too, writes nothing to the city).
+
+        A quote is the quoter's own words: the quoted tweet, and the link to it, are not part of them."""
         author = str(tweet.get("author_id", ""))
         if not author or author == self.user_id:
             return None
+        referenced = tweet.get("referenced_tweets") or []
+        if any(r.get("type") == "retweeted" for r in referenced):
+            return None
+        quoted = {str(r.get("id")) for r in referenced if r.get("type") == "quoted"}
         entities = tweet.get("entities", {})
-        media_links = [u["url"] for u in entities.get("urls", []) if u.get("media_key")]
+        media_links = [
+            u["url"]
+            for u in entities.get("urls", [])
+            if u.get("media_key") or _status_id(u.get("expanded_url")) in quoted
+        ]
+        own_handles = [
+            str(m.get("username", ""))
+            for m in entities.get("mentions", [])
+            if str(m.get("id")) == self.user_id
+        ]
         geo = tweet.get("geo") or {}
         point = _v2_point(geo)
         metadata = {"public": "true", "conversation_id": str(tweet.get("conversation_id", tweet["id"]))}
@@ -468,7 +501,7 @@ class TwitterChannel(Channel):
             channel=self.name,
             resident_id=author,
             provider_message_id=f"tweet:{tweet['id']}",
-            text=_clean_text(str(tweet.get("text", "")), media_links),
+            text=_clean_text(str(tweet.get("text", "")), media_links, own_handles),
             attachments=photos,
             point=point,
             reply_to=str(tweet["id"]),
@@ -492,16 +525,28 @@ class TwitterChannel(Channel):
             if event.get("type") != "message_create" or not sender or sender == self.user_id:
                 continue
             data = create.get("message_data") or {}
-            messages.append(self._direct_message(str(event["id"]), sender, str(data.get("text", ""))))
+            media = (data.get("attachment") or {}).get("media") or {}
+            photos = _v1_photos([media])
+            messages.append(
+                self._direct_message(
+                    str(event["id"]),
+                    sender,
+                    _clean_text(str(data.get("text", "")), [str(media.get("url", ""))] if photos else []),
+                    photos,
+                )
+            )
         return messages
 
-    def _direct_message(self, event_id: str, sender: str, text: str) -> InboundMessage:
+    def _direct_message(
+        self, event_id: str, sender: str, text: str, photos: tuple[Attachment, ...] = ()
+    ) -> InboundMessage:
         # The same id whether it came by polling or by the Account Activity webhook.
         return InboundMessage(
             channel=self.name,
             resident_id=sender,
             provider_message_id=f"dm:{event_id}",
-            text=html.unescape(text),
+            text=text,
+            attachments=photos,
             metadata={"public": "false"},
         )
 
@@ -512,8 +557,11 @@ class TwitterChannel(Channel):
             return None
         extended = tweet.get("extended_tweet") or {}
         entities = extended.get("entities") or tweet.get("entities") or {}
-        mentioned = {str(m.get("id_str")) for m in entities.get("user_mentions", [])}
-        if self.user_id not in mentioned and str(tweet.get("in_reply_to_user_id_str")) != self.user_id:
+        mentions = entities.get("user_mentions", [])
+        own_handles = [
+            str(m.get("screen_name", "")) for m in mentions if str(m.get("id_str")) == self.user_id
+        ]
+        if not own_handles and str(tweet.get("in_reply_to_user_id_str")) != self.user_id:
             return None  # the account's followers' other tweets: not addressed to us
         media = (extended.get("extended_entities") or tweet.get("extended_entities") or entities).get(
             "media", []
@@ -532,17 +580,37 @@ class TwitterChannel(Channel):
             channel=self.name,
             resident_id=author,
             provider_message_id=f"tweet:{tweet['id_str']}",
-            text=_clean_text(text, [str(m.get("url", "")) for m in media]),
-            attachments=tuple(
-                Attachment(url=str(m["media_url_https"]), content_type=_image_type(str(m["media_url_https"])))
-                for m in media
-                if m.get("type") == "photo" and m.get("media_url_https")
-            ),
+            text=_clean_text(text, [str(m.get("url", "")) for m in media], own_handles),
+            attachments=_v1_photos(media),
             point=point,
             reply_to=str(tweet["id_str"]),
             language_hint=_language(tweet.get("lang")),
             metadata=metadata,
         )
+
+    async def fetch_media(self, attachment: Attachment) -> tuple[bytes, str]:
+        """A direct message's photo: X serves it (from ``ton.twitter.com``) only to a GET signed with the
+        account's OAuth 1.0a user context, as tweepy signs its calls. Nothing else is ever signed."""
+        if not attachment.url.startswith(X_DM_MEDIA):
+            raise DeliveryError(f"not a direct message's photo on X: {attachment.url}", retryable=False)
+        client = self.client
+        auth = tweepy.OAuth1UserHandler(
+            client.consumer_key, client.consumer_secret, client.access_token, client.access_token_secret
+        ).apply_auth()
+        try:
+            response = await asyncio.to_thread(client.session.get, attachment.url, auth=auth, timeout=30)
+        except requests.RequestException as exc:
+            raise DeliveryError(f"fetching {attachment.url} failed: {exc}") from exc
+        if response.status_code != 200:
+            # X down or busy may pass; a 4xx (the message deleted, the signature refused) will not.
+            transient = response.status_code == 429 or response.status_code >= 500
+            raise DeliveryError(
+                f"fetching {attachment.url} gave HTTP {response.status_code}", retryable=transient
+            )
+        if len(response.content) > MAX_MEDIA_BYTES:
+            raise DeliveryError(f"{attachment.url} is larger than {MAX_MEDIA_BYTES} bytes", retryable=False)
+        content_type = response.headers.get("content-type") or attachment.content_type or "image/jpeg"
+        return response.content, content_type.split(";")[0].strip()
 
     # -- the Account Activity webhook ----------------------------------------------------------------------
 
@@ -696,13 +764,41 @@ def _bbox_centre(bbox: Sequence[float] | None) -> GeoPoint | None:
     return GeoPoint(lat=(south + north) / 2, long=(west + east) / 2)
 
 
-def _clean_text(text: str, media_links: Sequence[str]) -> str:
-    """The resident's words: HTML entities decoded, the leading @mentions and the photo links removed."""
+def _clean_text(text: str, links: Sequence[str], own_handles: Sequence[str] = ()) -> str:
+    """The resident's words: HTML entities decoded; the links that stand for an attached photo or a quoted
+    tweet, the leading @mentions (a reply's chain) and the account's own @handle wherever it is, removed.
+
+    Anyone else's @handle after the first word is part of what the resident says ("the pothole @bob
+    reported"); the account's is not ("STOP @SF311", "Thanks @SF311!", "hi @SF311").
+    """
     text = html.unescape(text)
-    for link in media_links:
+    for link in links:
         if link:
             text = text.replace(link, "")
-    return _LEADING_MENTIONS.sub("", text).strip()
+    text = _LEADING_MENTIONS.sub("", text)
+    for handle in {h.lower() for h in own_handles if h}:
+        text = re.sub(rf"\s*(?<![\w@])@{re.escape(handle)}(?!\w)", "", text, flags=re.IGNORECASE)
+    return text.strip()
+
+
+def _status_id(url: Any) -> str | None:
+    """The tweet id of a link to a tweet (``https://x.com/maria_sf/status/186...``), else None."""
+    found = re.search(r"/status(?:es)?/(\d+)", str(url or ""))
+    return found.group(1) if found else None
+
+
+def _v1_photos(media: Sequence[Mapping[str, Any]]) -> tuple[Attachment, ...]:
+    """The photos of API v1.1 media objects (a tweet's, or a direct message's attachment). A direct
+    message's are on ``ton.twitter.com`` and need the account's signature to fetch (``fetch_media``)."""
+    return tuple(
+        Attachment(
+            url=str(m["media_url_https"]),
+            content_type=_image_type(str(m["media_url_https"])),
+            needs_auth=str(m["media_url_https"]).startswith(X_DM_MEDIA),
+        )
+        for m in media
+        if m.get("type") == "photo" and m.get("media_url_https")
+    )
 
 
 def _image_type(url: str) -> str | None:

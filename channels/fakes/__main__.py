@@ -57,6 +57,7 @@ def main(argv: list[str] | None = None) -> None:
             f'[twitter]\nenabled = true\nuser_id = "{x.user_id}"\napi_base_url = "{url}"\n'
             "# and any non-empty OPEN311_BOT_TWITTER__{CONSUMER_KEY,CONSUMER_SECRET,ACCESS_TOKEN,"
             "ACCESS_TOKEN_SECRET,BEARER_TOKEN} in the environment\n"
+            "\n[jobs]\ntwitter_poll_seconds = 2  # a demo's answers in seconds (60 by default)\n"
             f'# a resident tweets: curl -XPOST {url}/fake/mentions -H "content-type: application/json" '
             """-d '{"author_id": "42", "text": "Huge pothole at 5th St and Market St"}'"""
         )

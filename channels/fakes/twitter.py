@@ -4,11 +4,13 @@ tweepy's v2 ``Client`` hard-codes ``https://api.twitter.com``; it is pointed her
 ``session`` (``channels.twitter.RedirectingSession``), so every call goes through tweepy and a real socket.
 
 Endpoints: ``GET /2/users/:id/mentions`` (``since_id``, ``max_results``, ``pagination_token``; fields and
-``includes`` — places, media, users — only when asked for, newest first, ``meta.newest_id``),
-``POST /2/tweets`` (replies; like a self-serve tier, a reply is refused unless the account was mentioned
-in that conversation), ``POST /2/dm_conversations/with/:participant_id/messages``; 429 with
+``includes`` — places, media, users — only when asked for, newest first, ``meta.newest_id``; replies,
+quotes and retweets carry ``referenced_tweets`` when it is asked for), ``POST /2/tweets`` (replies; like a
+self-serve tier, a reply is refused unless the account was mentioned in that conversation),
+``POST /2/dm_conversations/with/:participant_id/messages``, and the photos of direct messages at
+``ton.twitter.com`` (``GET /1.1/ton/data/dm/...``, for an OAuth 1.0a-signed request only); 429 with
 ``x-rate-limit-reset`` on demand. It also plays X's side of the Account Activity webhook: the CRC check and
-signed event POSTs.
+signed event POSTs (``direct_message_event`` builds a direct message's, photo included).
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import html
 import itertools
 import json
+import re
 import secrets
 import threading
 import time
@@ -33,6 +37,8 @@ from starlette.routing import Route
 
 SIGNATURE_HEADER = "x-twitter-webhooks-signature"
 MAX_TWEET_LENGTH = 280
+DM_MEDIA_URL = "https://ton.twitter.com/1.1/ton/data/dm"
+_HANDLE = re.compile(r"(?<![\w@])@(\w{1,15})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +73,8 @@ class _State:
     # Endpoint name ("mentions", "tweets", "dm") → the seconds-until-reset of the 429s still to answer.
     rate_limits: dict[str, list[float | None]] = field(default_factory=dict)
     mention_requests: list[dict[str, str]] = field(default_factory=list)
+    # The path under ``/1.1/ton/data/dm/`` → (bytes, content type) of a direct message's photo.
+    dm_media: dict[str, tuple[bytes, str]] = field(default_factory=dict)
 
 
 class FakeX:
@@ -87,6 +95,7 @@ class FakeX:
                 Route("/2/users/{user_id}/mentions", self._mentions, methods=["GET"]),
                 Route("/2/tweets", self._create_tweet, methods=["POST"]),
                 Route("/2/dm_events", self._dm_events, methods=["GET"]),
+                Route("/1.1/ton/data/dm/{path:path}", self._dm_media, methods=["GET"]),
                 Route(
                     "/2/dm_conversations/with/{participant_id}/messages", self._create_dm, methods=["POST"]
                 ),
@@ -102,13 +111,15 @@ class FakeX:
     def mention(
         self,
         author_id: str,
-        text: str,
+        text: str = "",
         *,
         username: str = "resident",
         coordinates: tuple[float, float] | None = None,
         place: dict[str, Any] | None = None,
         photo_urls: tuple[str, ...] = (),
         in_reply_to_tweet_id: str | None = None,
+        quoted_tweet_id: str | None = None,
+        retweeted_tweet_id: str | None = None,
         lang: str = "en",
         created_at: datetime | None = None,
     ) -> str:
@@ -116,15 +127,55 @@ class FakeX:
 
         ``coordinates`` is (lat, long) of a precise geotag; ``place`` is an X place object
         (``{"id", "full_name", "place_type", "geo": {"bbox": [w, s, e, n]}}``); ``created_at`` backdates it
-        (a mention from before the bot was running).
+        (a mention from before the bot was running). ``in_reply_to_tweet_id`` answers a tweet (a resident's
+        or one of the account's replies) in its thread; ``quoted_tweet_id`` quotes one (``text`` then ends
+        with the link to it, as on X); ``retweeted_tweet_id`` retweets one: ``"RT @maria_sf: "`` and its
+        text (``text`` is not used), as X shows a retweet to the API.
         """
         tweet_id = str(next(self._ids))
-        body = text if f"@{self.username}".lower() in text.lower() else f"@{self.username} {text}"
+        with self._lock:
+            # An account has one username: the first one a test gives for an id sticks.
+            username = self._state.usernames.setdefault(author_id, username)
+            replied = self._stored(in_reply_to_tweet_id)
+            shared = self._stored(retweeted_tweet_id or quoted_tweet_id)
+        if retweeted_tweet_id:
+            if shared is None:
+                raise KeyError(f"no tweet {retweeted_tweet_id} to retweet")
+            body = f"RT @{shared['username']}: {html.unescape(shared['text'])}"
+            lang = str(shared.get("lang", lang))
+        else:
+            body = text if f"@{self.username}".lower() in text.lower() else f"@{self.username} {text}"
         media: list[dict[str, Any]] = []
         for url in photo_urls:
             key = f"3_{next(self._media_keys)}"
             media.append({"media_key": key, "type": "photo", "url": url, "width": 1200, "height": 900})
             body += f" https://t.co/{key}"
+        urls = [
+            {
+                "url": f"https://t.co/{m['media_key']}",
+                "expanded_url": f"https://x.com/{username}/status/{tweet_id}/photo/1",
+                "display_url": "pic.x.com/…",
+                "media_key": m["media_key"],
+            }
+            for m in media
+        ]
+        referenced: list[dict[str, str]] = []
+        if in_reply_to_tweet_id:
+            referenced.append({"type": "replied_to", "id": in_reply_to_tweet_id})
+        if quoted_tweet_id:
+            link = f"https://t.co/q{tweet_id[-6:]}"
+            body += f" {link}"
+            author = shared["username"] if shared else "i"
+            urls.append(
+                {
+                    "url": link,
+                    "expanded_url": f"https://x.com/{author}/status/{quoted_tweet_id}",
+                    "display_url": f"x.com/{author}/status/…",
+                }
+            )
+            referenced.append({"type": "quoted", "id": quoted_tweet_id})
+        if retweeted_tweet_id:
+            referenced.append({"type": "retweeted", "id": retweeted_tweet_id})
         data: dict[str, Any] = {
             "id": tweet_id,
             "text": body.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"),
@@ -132,32 +183,13 @@ class FakeX:
             "author_id": author_id,
             "created_at": (created_at or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
             "lang": lang,
-            "entities": {
-                "mentions": [
-                    {
-                        "start": body.find("@"),
-                        "end": body.find("@") + len(self.username) + 1,
-                        "username": self.username,
-                        "id": self.user_id,
-                    }
-                ],
-                "urls": [
-                    {
-                        "url": f"https://t.co/{m['media_key']}",
-                        "expanded_url": f"https://x.com/{username}/status/{tweet_id}/photo/1",
-                        "display_url": "pic.x.com/…",
-                        "media_key": m["media_key"],
-                    }
-                    for m in media
-                ],
-            },
+            "entities": {"mentions": self._mention_entities(body), "urls": urls},
+            "conversation_id": replied["conversation_id"] if replied else tweet_id,
         }
-        with self._lock:
-            parent = self._state.tweets.get(in_reply_to_tweet_id or "")
-        data["conversation_id"] = parent.data["conversation_id"] if parent else tweet_id
         if in_reply_to_tweet_id:
-            data["in_reply_to_user_id"] = parent.data["author_id"] if parent else self.user_id
-            data["referenced_tweets"] = [{"type": "replied_to", "id": in_reply_to_tweet_id}]
+            data["in_reply_to_user_id"] = replied["author_id"] if replied else self.user_id
+        if referenced:
+            data["referenced_tweets"] = referenced
         geo: dict[str, Any] = {}
         if coordinates is not None:
             geo["coordinates"] = {"type": "Point", "coordinates": [coordinates[1], coordinates[0]]}
@@ -167,13 +199,33 @@ class FakeX:
             data["geo"] = geo
         if media:
             data["attachments"] = {"media_keys": [m["media_key"] for m in media]}
+        author_object = {"id": author_id, "username": username, "name": username.title()}
         with self._lock:
-            # An account has one username: the first one a test gives for an id sticks.
-            username = self._state.usernames.setdefault(author_id, username)
-        author = {"id": author_id, "username": username, "name": username.title()}
-        with self._lock:
-            self._state.tweets[tweet_id] = _Tweet(data=data, place=place, media=media, author=author)
+            self._state.tweets[tweet_id] = _Tweet(data=data, place=place, media=media, author=author_object)
         return tweet_id
+
+    def _stored(self, tweet_id: str | None) -> dict[str, Any] | None:
+        """A resident's tweet or one of the account's, with its author's ``username`` (under the lock)."""
+        if not tweet_id:
+            return None
+        if (tweet := self._state.tweets.get(tweet_id)) is not None:
+            return {**tweet.data, "username": (tweet.author or {}).get("username", "resident")}
+        if (own := self._state.own_tweets.get(tweet_id)) is not None:
+            return {**own, "username": self.username}
+        return None
+
+    def _mention_entities(self, body: str) -> list[dict[str, Any]]:
+        """Every @handle of a tweet, as X lists them: where it is, and whose it is when the account exists."""
+        with self._lock:
+            ids = {name.lower(): user_id for user_id, name in self._state.usernames.items()}
+        ids[self.username.lower()] = self.user_id
+        entities: list[dict[str, Any]] = []
+        for found in _HANDLE.finditer(body):
+            entity: dict[str, Any] = {"start": found.start(), "end": found.end(), "username": found.group(1)}
+            if (user_id := ids.get(found.group(1).lower())) is not None:
+                entity["id"] = user_id
+            entities.append(entity)
+        return entities
 
     def direct_message(self, sender_id: str, text: str, *, created_at: datetime | None = None) -> str:
         """A resident sends the city's account a direct message; returns the DM event id."""
@@ -218,6 +270,66 @@ class FakeX:
         expected = self.sign(consumer_secret, token.encode())
         return hmac.compare_digest(str(response.json().get("response_token", "")), expected)
 
+    def direct_message_event(
+        self, sender_id: str, text: str, *, photo: bytes | None = None, content_type: str = "image/jpeg"
+    ) -> dict[str, Any]:
+        """An Account Activity event (API v1.1 shapes) of a resident's direct message to the account, to
+        ``post_activity``. With a ``photo``, as X sends one: the text ends with a t.co link standing for it,
+        and ``message_data.attachment.media`` points at ``ton.twitter.com``, where the fake serves it to a
+        request signed with OAuth 1.0a only."""
+        event_id = str(next(self._ids))
+        data: dict[str, Any] = {
+            "text": text,
+            "entities": {"hashtags": [], "symbols": [], "user_mentions": [], "urls": []},
+        }
+        if photo is not None:
+            media_id = str(next(self._ids))
+            path = f"{event_id}/{media_id}/{secrets.token_urlsafe(6)}.jpg"
+            with self._lock:
+                self._state.dm_media[path] = (photo, content_type)
+            link = f"https://t.co/{secrets.token_urlsafe(7)}"
+            data["text"] = f"{text} {link}" if text else link
+            indices = [len(data["text"]) - len(link), len(data["text"])]
+            expanded = f"https://twitter.com/messages/media/{event_id}"
+            data["entities"]["urls"] = [
+                {
+                    "url": link,
+                    "expanded_url": expanded,
+                    "display_url": "pic.twitter.com/…",
+                    "indices": indices,
+                },
+            ]
+            data["attachment"] = {
+                "type": "media",
+                "media": {
+                    "id": int(media_id),
+                    "id_str": media_id,
+                    "indices": indices,
+                    "media_url": f"{DM_MEDIA_URL}/{path}",
+                    "media_url_https": f"{DM_MEDIA_URL}/{path}",
+                    "url": link,
+                    "display_url": "pic.twitter.com/…",
+                    "expanded_url": expanded,
+                    "type": "photo",
+                    "sizes": {"large": {"w": 1200, "h": 900, "resize": "fit"}},
+                },
+            }
+        return {
+            "for_user_id": self.user_id,
+            "direct_message_events": [
+                {
+                    "type": "message_create",
+                    "id": event_id,
+                    "created_timestamp": str(int(time.time() * 1000)),
+                    "message_create": {
+                        "target": {"recipient_id": self.user_id},
+                        "sender_id": sender_id,
+                        "message_data": data,
+                    },
+                }
+            ],
+        }
+
     def post_activity(
         self, webhook_url: str, payload: dict[str, Any], consumer_secret: str, *, signature: str | None = None
     ) -> httpx.Response:
@@ -251,16 +363,28 @@ class FakeX:
     # -- the residents' side over HTTP (demos) ----------------------------------------------------------
 
     async def _control_mention(self, request: Request) -> Response:
-        """``{"author_id": "42", "text": "...", "lat": .., "long": .., "photo_url": "..."}``."""
+        """``{"author_id": "42", "text": "...", "username": "ana_in_sf", "lat": .., "long": ..,
+        "photo_url": "...", "in_reply_to": "<tweet id>", "quoted": "<tweet id>", "retweeted": "<tweet id>",
+        "lang": "es", "place": {"id", "full_name", "place_type", "geo": {"bbox": [w, s, e, n]}}}``: all but
+        ``author_id`` optional, as ``mention()`` takes them. A tweet id it does not know is a 404."""
         body = await request.json()
         point = (float(body["lat"]), float(body["long"])) if "lat" in body and "long" in body else None
-        tweet_id = self.mention(
-            str(body["author_id"]),
-            str(body.get("text", "")),
-            username=str(body.get("username", "resident")),
-            coordinates=point,
-            photo_urls=(str(body["photo_url"]),) if body.get("photo_url") else (),
-        )
+        place = body.get("place")
+        try:
+            tweet_id = self.mention(
+                str(body["author_id"]),
+                str(body.get("text", "")),
+                username=str(body.get("username", "resident")),
+                coordinates=point,
+                place=dict(place) if isinstance(place, dict) else None,
+                photo_urls=(str(body["photo_url"]),) if body.get("photo_url") else (),
+                in_reply_to_tweet_id=_tweet_id(body.get("in_reply_to")),
+                quoted_tweet_id=_tweet_id(body.get("quoted")),
+                retweeted_tweet_id=_tweet_id(body.get("retweeted")),
+                lang=str(body.get("lang", "en")),
+            )
+        except KeyError as exc:
+            return _problem(404, "Not Found Error", str(exc))
         return JSONResponse({"id": tweet_id})
 
     async def _control_direct_message(self, request: Request) -> Response:
@@ -321,6 +445,16 @@ class FakeX:
         if not page:
             return JSONResponse({"meta": {"result_count": 0}})
         return JSONResponse(self._page(page, query, next_start=start + max_results, total=len(matching)))
+
+    async def _dm_media(self, request: Request) -> Response:
+        # X serves a direct message's photo to the account's OAuth 1.0a-signed GET, never to a bearer token.
+        if not _authorized(request, user_context=True):
+            return _problem(401, "Unauthorized", "Direct message media need OAuth 1.0a user context")
+        with self._lock:
+            found = self._state.dm_media.get(request.path_params["path"])
+        if found is None:
+            return _problem(404, "Not Found Error", "no such media")
+        return Response(found[0], media_type=found[1])
 
     async def _dm_events(self, request: Request) -> Response:
         if not _authorized(request, user_context=True):
@@ -465,6 +599,10 @@ def _problem(status: int, title: str, detail: str) -> JSONResponse:
     return JSONResponse(
         {"title": title, "detail": detail, "type": "about:blank", "status": status}, status_code=status
     )
+
+
+def _tweet_id(value: Any) -> str | None:
+    return str(value) if value not in (None, "") else None
 
 
 def _csv(value: str | None) -> set[str]:

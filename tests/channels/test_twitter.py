@@ -11,7 +11,9 @@ import asyncio
 import contextlib
 import json
 import logging
+import re
 import time
+import tomllib
 from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
 from pathlib import Path
@@ -26,6 +28,7 @@ from bot.config import Settings
 from bot.cursors import DatabaseCursorStore
 from bot.db import make_engine, make_session_factory, migrate
 from channels.base import DeliveryError
+from channels.fakes import __main__ as fakes_main
 from channels.fakes.twitter import FakeX
 from channels.messages import Choice, InboundMessage, OutboundMessage
 from channels.twitter import TwitterChannel
@@ -33,6 +36,7 @@ from tests.channels.serving import Recorder, serve_channel
 from tests.conftest import make_settings
 from tests.conversation.harness import CLEAR_REPORT, RunningBot, filed_id, running_bot
 from tests.support.live_server import live_server
+from tests.support.photos import assert_published_without_metadata, photo_with_metadata
 
 PAYLOADS = Path(__file__).parent.parent / "payloads"
 CONSUMER_SECRET = "consumer-secret-for-tests"
@@ -571,6 +575,165 @@ def test_the_fake_plays_residents_over_http_for_demos(app_settings: Settings, fa
         answer = demo.get("/fake/posted").json()["posted"][-1]
         assert (answer["kind"], answer["participant_id"]) == ("dm", RESIDENT)
         assert f"Report #{filed} (Pothole) is open" in answer["text"]
+
+
+def test_the_accounts_handle_anywhere_in_a_tweet_is_not_the_residents_words(
+    app_settings: Settings, fake: FakeX
+) -> None:
+    # Before, only a handle at the very start was taken out: "STOP @SF311", "STATUS @SF311", "Thanks @SF311!",
+    # "hi @SF311" and "help @SF311" were each read as a report and answered "Where is it? Send an address...".
+    with x_bot(app_settings, fake) as bot:
+        report = fake.mention(RESIDENT, CLEAR_REPORT)
+        assert poll_and_deliver(bot) == 1
+        filed = filed_id(fake.replies_to(report)[0].text)
+        said = {
+            "STOP @SF311": fake.mention("101", "STOP @SF311"),
+            "@SF311 STOP @SF311": fake.mention("102", "@SF311 STOP @SF311"),
+            "STATUS @SF311": fake.mention(RESIDENT, "STATUS @SF311"),
+            "Thanks @SF311!": fake.mention("103", "Thanks @SF311!"),
+            "hi @SF311": fake.mention("104", "hi @SF311"),
+            "help @sf311": fake.mention("105", "help @sf311"),
+            # Leading handles are the reply chain; the account's own, further on, is not the report's either.
+            "@bob the pothole": fake.mention("106", "@bob the pothole @SF311 at 5th St and Market St"),
+        }
+        assert poll_and_deliver(bot) == len(said)
+        answers = {words: [r.text for r in fake.replies_to(tweet)] for words, tweet in said.items()}
+        assert not any("Where is it" in text for texts in answers.values() for text in texts), answers
+        assert "You will get no more messages from us" in answers["STOP @SF311"][0]
+        assert "You will get no more messages from us" in answers["@SF311 STOP @SF311"][0]
+        assert f"Report #{filed} (Pothole) is open" in answers["STATUS @SF311"][0]
+        assert answers["hi @SF311"] == answers["help @sf311"]
+        assert "Text a problem and where it is" in answers["help @sf311"][0]
+        described = bot.request(filed_id(answers["@bob the pothole"][0]))["description"]
+        assert described == "the pothole at 5th St and Market St"
+
+        # The Account Activity webhook reads the words the same way.
+        event = json.loads((PAYLOADS / "twitter_tweet_create_event.json").read_text())
+        tweet = event["tweet_create_events"][0]
+        tweet |= {"id_str": "1861234567890123999", "text": "STOP @SF311", "in_reply_to_user_id_str": None}
+        tweet["entities"] |= {
+            "media": [],
+            "user_mentions": [{**tweet["entities"]["user_mentions"][0], "indices": [5, 11]}],
+        }
+        tweet["user"] |= {"id_str": "107", "screen_name": "carlos_sf"}
+        for shown_only_with_a_report in ("extended_entities", "coordinates", "geo", "place"):
+            del tweet[shown_only_with_a_report]
+        assert fake.post_activity(f"{bot.url}/webhooks/twitter", event, CONSUMER_SECRET).status_code == 200
+        [stopped] = [m for m in bot.outbox() if m.reply_to == "1861234567890123999"]
+        assert "You will get no more messages from us" in stopped.text
+
+
+def test_retweets_are_passed_over_and_a_quote_is_the_quoters_own_words(
+    app_settings: Settings, fake: FakeX
+) -> None:
+    # Before, mentions were read without referenced_tweets: "RT @maria_sf: @SF311 Huge pothole ..." filed a
+    # second report whose public description carried @maria_sf, and a retweet of the bot's own reply got a
+    # public "Where is it?".
+    with x_bot(app_settings, fake) as bot:
+        original = fake.mention("555", CLEAR_REPORT, username="maria_sf")
+        assert poll_and_deliver(bot) == 1
+        [filed] = fake.replies_to(original)
+        retweet = fake.mention("556", retweeted_tweet_id=original)
+        our_reply_retweeted = fake.mention("557", retweeted_tweet_id=filed.id)
+        quote = fake.mention(
+            "558",
+            "Another one: a huge pothole in the road at 16th St and Mission St",
+            quoted_tweet_id=original,
+        )
+        assert poll_and_deliver(bot) == 1  # the quote
+        assert fake.replies_to(retweet) == fake.replies_to(our_reply_retweeted) == []
+        quoted = bot.request(filed_id(fake.replies_to(quote)[0].text))
+        # The quoter's words only: neither the quoted tweet nor the t.co link to it.
+        assert quoted["description"] == "Another one: a huge pothole in the road at 16th St and Mission St"
+        assert bot.request_count() == 2
+    assert "referenced_tweets" in fake.mention_requests[-1]["tweet.fields"].split(",")
+
+
+def test_a_direct_messages_photo_is_fetched_signed_and_filed_with_the_report(
+    app_settings: Settings, fake: FakeX
+) -> None:
+    # Before, a direct message's photo (message_data.attachment.media, on ton.twitter.com) was dropped: the
+    # report had no media_url and its description kept the dead t.co link; a DM of only a photo was answered
+    # "Where is it?".
+    with x_bot(app_settings, fake) as bot:
+        webhook = f"{bot.url}/webhooks/twitter"
+        event = fake.direct_message_event(
+            RESIDENT, "Graffiti on my fence at 1400 Valencia St", photo=photo_with_metadata()
+        )
+        media = event["direct_message_events"][0]["message_create"]["message_data"]["attachment"]["media"]
+        unsigned = httpx.get(
+            fake.server_url + media["media_url_https"].removeprefix("https://ton.twitter.com")
+        )
+        assert unsigned.status_code == 401  # X serves it to the account's signed request only
+        assert fake.post_activity(webhook, event, CONSUMER_SECRET).status_code == 200
+        bot.deliver()
+        assert "Is it at 1400 VALENCIA ST" in fake.dms_to(RESIDENT)[-1].text
+        assert fake.post_activity(
+            webhook, fake.direct_message_event(RESIDENT, "yes"), CONSUMER_SECRET
+        ).is_success
+        bot.deliver()
+        number = re.search(r"filed as #(\d+)", fake.dms_to(RESIDENT)[-1].text)
+        assert number is not None, fake.dms_to(RESIDENT)[-1].text
+        request = bot.request(number.group(1))
+        assert request["description"] == "Graffiti on my fence at 1400 Valencia St"
+        assert request["media_url"].startswith(bot.url + "/"), "our own copy, not X's private URL"
+        assert_published_without_metadata(httpx.get(request["media_url"]).content)
+
+        only_a_photo = fake.direct_message_event("111", "", photo=photo_with_metadata())
+        assert fake.post_activity(webhook, only_a_photo, CONSUMER_SECRET).status_code == 200
+        bot.deliver()
+        assert fake.dms_to("111")[-1].text == "Thanks for the photo. What is the problem, and where is it?"
+
+
+def test_the_fake_plays_threads_quotes_retweets_places_and_languages_over_http(
+    app_settings: Settings, fake: FakeX
+) -> None:
+    # Before, POST /fake/mentions took only the author, text, username, lat/long and a photo: a demo could
+    # not answer the bot in its thread, quote, retweet, tag a place or a language.
+    park = {
+        "id": "07d9db48bc083000",
+        "full_name": "Mission Dolores Park",
+        "place_type": "poi",
+        "geo": {"type": "Feature", "bbox": [-122.4281, 37.7585, -122.4261, 37.7605], "properties": {}},
+    }
+    with x_bot(app_settings, fake) as bot, httpx.Client(base_url=fake.server_url) as demo:
+
+        def tweet(**body: Any) -> str:
+            response = demo.post("/fake/mentions", json={"author_id": RESIDENT} | body)
+            assert response.status_code == 200, response.text
+            return str(response.json()["id"])
+
+        first = tweet(text="There is a big pothole in the road")
+        spanish = tweet(author_id="111", text="Hay un bache enorme en la calle", lang="es", place=park)
+        assert poll_and_deliver(bot) == 2
+        [question] = fake.replies_to(first)
+        assert question.text.startswith("Where is it?")
+        [answered_in_spanish] = fake.replies_to(spanish)
+        assert answered_in_spanish.text.startswith("¡Gracias!")
+
+        in_thread = tweet(text="5th St and Market St", in_reply_to=question.id)
+        tweet(author_id="222", retweeted=first)
+        quote = tweet(author_id="333", text="Same at 16th St and Mission St, a huge pothole", quoted=first)
+        assert poll_and_deliver(bot) == 2  # the retweet is passed over
+        filed = bot.request(filed_id(fake.replies_to(in_thread)[0].text))
+        assert filed["description"] == "There is a big pothole in the road"
+        assert filed_id(fake.replies_to(quote)[0].text)
+        number = re.search(r"#(\d+)", answered_in_spanish.text)
+        assert number is not None
+        spanish_request = bot.request(number.group(1))
+        assert (spanish_request["lat"], spanish_request["long"]) == pytest.approx((37.7595, -122.4271))
+        assert demo.post("/fake/mentions", json={"author_id": "444", "retweeted": "12345"}).status_code == 404
+
+
+def test_the_printed_demo_configuration_polls_x_every_few_seconds(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Before, it left the poll at its 60 s default: each answer in a demo took up to a minute.
+    monkeypatch.setattr(fakes_main.uvicorn, "run", lambda *args, **kwargs: None)
+    fakes_main.main(["x", "--port", "8499"])
+    printed = tomllib.loads(capsys.readouterr().out)
+    assert printed["twitter"]["api_base_url"] == "http://127.0.0.1:8499"
+    assert printed["jobs"]["twitter_poll_seconds"] <= 5
 
 
 def test_a_photo_url_longer_than_a_report_keeps_is_left_out_and_the_report_filed(
