@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 
+from intents.streets import DIRECTIONALS
 from intents.types import Place, Understander
 
 # Mention kinds that name an area rather than a spot.
@@ -58,7 +59,8 @@ def needs_confirmation(place: Place, kind: str | None, written: str) -> bool:
 
 
 def _streets_written(place: Place, written: str) -> bool:
-    """True when every street the geocoder matched is named in ``written`` (its suffix may be left out)."""
+    """True when every street the geocoder matched is named in ``written`` (its suffix, and a direction
+    after it, may be left out)."""
     streets = place.raw.get("streets")
     if not isinstance(streets, list):
         street = place.raw.get("street")
@@ -66,6 +68,10 @@ def _streets_written(place: Place, written: str) -> bool:
     words = set(_words(written))
     for street in streets:
         name = _words(str(street))
+        # A direction after the type (Toronto's QUEEN ST W, San Francisco's BUENA VISTA AVE EAST) may be
+        # left out as the type may: the geocoder says where it had to choose (``exact`` False).
+        while len(name) > 2 and name[-1] in DIRECTIONALS:
+            name.pop()
         # The suffix (ST, AVE) may be missing or different in what was written; the name itself may not.
         core = name[:-1] if len(name) > 1 else name
         if not all(word in words for word in core):
