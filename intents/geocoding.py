@@ -14,6 +14,7 @@ import json
 import logging
 import re
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,13 +24,16 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 import shapely
 import shapely.errors
 import shapely.geometry
-from geopy.exc import GeocoderQueryError, GeopyError
+from geopy.adapters import AdapterHTTPError, RequestsAdapter
+from geopy.exc import GeocoderQueryError, GeocoderServiceError, GeopyError
 from geopy.extra.rate_limiter import RateLimiter
 from geopy.geocoders import get_geocoder_for_service
+from geopy.geocoders import options as geopy_options
 from geopy.geocoders.base import DEFAULT_SENTINEL, Geocoder
 from geopy.location import Location
 from geopy.point import Point as GeoPoint
 
+from bot.backoff import Backoff
 from intents.gazetteer import (
     ADDRESSES_FILE,
     DATA_DIR,
@@ -563,9 +567,139 @@ class _LruCache:
         return value
 
 
+# A lookup that fails is tried this many more times at once before the service counts as not answering.
+RETRIES = 2
+# After a second failed lookup in a row the service is left alone this long, longer each time it still
+# fails; lookups meanwhile answer "unavailable" at once (a circuit breaker).
+OUTAGE_PAUSES = Backoff(first_seconds=2.0, factor=2.0, max_seconds=120.0)
+
+
+class _Unanswered(Exception):
+    """The service failed to answer one lookup (after its tries), or was not asked because it is resting.
+    Carries what failed in words without the query (``reason``), never the query or its URL."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def failure_reason(exc: BaseException) -> str:
+    """What failed, without the query: geopy's messages quote the URL asked, and with it the resident's
+    place ("GeocoderUnavailable: ... url: /search?q=YONGE+ST..."). The HTTP status the service answered
+    ("HTTP 503"), else the exception's class with the socket's own error where one caused it
+    ("GeocoderUnavailable: Connection refused")."""
+    name = type(exc).__name__
+    causes: list[BaseException] = []
+    link: BaseException | None = exc
+    while link is not None and link not in causes and len(causes) < 10:
+        causes.append(link)
+        link = link.__cause__ or link.__context__
+    for cause in causes:
+        if isinstance(cause, AdapterHTTPError):
+            return f"HTTP {cause.status_code}"  # geopy calls a 503 GeocoderTimedOut
+    root = causes[-1]
+    # The socket's own errors ("Connection refused", "timed out") name no URL; a library's may.
+    if root is not exc and isinstance(root, OSError) and type(root).__module__ == "builtins":
+        detail = root.strerror or (str(root) if isinstance(root, TimeoutError) else "")
+        return f"{name}: {detail or type(root).__name__}"
+    return name
+
+
+class _Breaker:
+    """Whether the geocoding service answers, and how long to leave it alone when it does not.
+
+    A failed lookup (after its retries) is followed by one more, tried once; when that fails too, the
+    service is not asked for ``pauses.delay(1)`` seconds, then once, and for longer each time it still
+    fails: lookups meanwhile answer "unavailable" at once, so a resident is told in a moment rather than
+    after every retry's timeout. The log gets one warning when an outage starts and one line when the
+    service answers again, with how long and how many lookups it cost; never what was looked up.
+    """
+
+    def __init__(self, service: str, pauses: Backoff, clock: Callable[[], float] = time.monotonic) -> None:
+        self.service = service
+        self._pauses = pauses
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._failures = 0  # failed lookups in a row
+        self._not_asked = 0  # lookups answered "unavailable" without asking, this outage
+        self._since = 0.0
+        self._next_try = 0.0
+        self._trying = False  # a lookup is asking the service whether it is back
+        self._reason = ""
+
+    def tries(self) -> int:
+        """How many times the lookup starting now may ask the service; raises ``_Unanswered`` when it is
+        not to be asked at all."""
+        with self._lock:
+            if not self._failures:
+                return 1 + RETRIES
+            now = self._clock()
+            if self._trying or now < self._next_try:
+                self._not_asked += 1
+                wait = max(0.0, self._next_try - now)
+                raise _Unanswered(f"not asked: {self._reason}; next try in {wait:.0f} s")
+            self._trying = True
+            return 1
+
+    def stop_trying(self) -> None:
+        with self._lock:
+            self._trying = False
+
+    def answered(self) -> None:
+        with self._lock:
+            self._trying = False
+            if not self._failures:
+                return
+            # At the outage's own level: whoever saw it start sees it end.
+            log.warning(
+                'geocoder %s answers again after %.0f s: %s failed and %s answered "unavailable" without '
+                "asking it",
+                self.service,
+                self._clock() - self._since,
+                _lookups(self._failures),
+                _lookups(self._not_asked),
+            )
+            self._failures = self._not_asked = 0
+
+    def failed(self, reason: str, tries: int) -> None:
+        with self._lock:
+            self._trying = False
+            self._failures += 1
+            self._reason = reason
+            now = self._clock()
+            if self._failures == 1:
+                self._since, self._next_try = now, now
+                log.warning(
+                    'geocoder %s is not answering (%s, %d %s); lookups answer "unavailable" and it is asked '
+                    "again after pauses of %g s to %g s until it answers",
+                    self.service,
+                    reason,
+                    tries,
+                    "try" if tries == 1 else "tries",
+                    self._pauses.first_seconds,
+                    self._pauses.max_seconds,
+                )
+                return
+            pause = self._pauses.delay(self._failures - 1)
+            self._next_try = now + pause
+            log.debug(
+                "geocoder %s still not answering (%s): %s failed in %.0f s; next try in %.1f s",
+                self.service,
+                reason,
+                _lookups(self._failures),
+                now - self._since,
+                pause,
+            )
+
+
+def _lookups(count: int) -> str:
+    return f"{count} lookup" if count == 1 else f"{count} lookups"
+
+
 class GeopyPlaceResolver:
     """A ``PlaceResolver`` over any geopy geocoder, with an LRU cache and, for remote services, geopy's
-    ``RateLimiter`` (one request per ``min_delay_seconds``, retries on transient errors)."""
+    ``RateLimiter`` (one request per ``min_delay_seconds``), ``RETRIES`` retries of a transient failure
+    and a circuit breaker that stops asking a service that does not answer (``_Breaker``)."""
 
     def __init__(
         self,
@@ -576,6 +710,7 @@ class GeopyPlaceResolver:
         cache_size: int = 10_000,
         rate_limited: bool = True,
         limits: CityLimits | None = None,
+        outage_pauses: Backoff = OUTAGE_PAUSES,
     ) -> None:
         self.geocoder = geocoder
         self.boundary = boundary
@@ -583,12 +718,10 @@ class GeopyPlaceResolver:
         self._geocode: Callable[..., Any]
         self._reverse: Callable[..., Any]
         if rate_limited:
-            # Transient failures are retried twice, then reported to us (not swallowed into a miss that
-            # the cache would keep).
+            # The limiter only spaces the requests: its own retries log the query (and a traceback) each.
             rate_limits = {
                 "min_delay_seconds": min_delay_seconds,
-                "max_retries": 2,
-                "error_wait_seconds": max(2 * min_delay_seconds, 0.5),
+                "max_retries": 0,
                 "swallow_exceptions": False,
             }
             self._geocode = RateLimiter(geocoder.geocode, **rate_limits)
@@ -596,6 +729,8 @@ class GeopyPlaceResolver:
         else:
             self._geocode = geocoder.geocode
             self._reverse = geocoder.reverse
+        self._error_wait_seconds = max(2 * min_delay_seconds, 0.5)
+        self._breaker = _Breaker(type(geocoder).__name__, outage_pauses)
         self._cache = _LruCache(cache_size)
         # Geocoders that can prefer an area (Nominatim's viewbox, Pelias's boundary_rect) are told the
         # jurisdiction, so "Franklin Park" means this city's park; results outside are still allowed.
@@ -619,16 +754,45 @@ class GeopyPlaceResolver:
                 found = self.geocode(parts[1])
             return found, found is not None
         try:
-            return self._place(self._geocode(query, **self._area)), True
+            return self._place(self._ask(self._geocode, query, **self._area)), True
         except GeocoderQueryError as exc:
             # The service read the query and refused it (a 400): for this query it is a miss, not an outage.
-            log.warning("geocoder %s refused %r: %s", type(self.geocoder).__name__, query, exc)
+            log.warning(
+                "geocoder %s refused a query (%s); taken as not on the map",
+                self._breaker.service,
+                failure_reason(exc),
+            )
             return None, False
-        except GeopyError as exc:
-            # Down, erring or too slow after the retries: not a miss (residents were told a good address was
-            # not on the map, and retyped it), and not remembered.
-            log.warning("geocoder %s failed for %r: %s", type(self.geocoder).__name__, query, exc)
-            raise GeocodingUnavailable(query, f"{type(exc).__name__}: {exc}") from exc
+        except _Unanswered as exc:
+            # Down, erring or too slow after the retries, or resting: not a miss (residents were told a good
+            # address was not on the map, and retyped it), and not remembered.
+            raise GeocodingUnavailable(query, exc.reason) from None
+
+    def _ask(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """``function`` (the service's geocode or reverse) called as the breaker allows, retrying transient
+        failures; raises ``_Unanswered`` when the service did not answer, ``GeocoderQueryError`` when it
+        refused the query."""
+        tries = self._breaker.tries()
+        for attempt in range(1, tries + 1):
+            try:
+                answer = function(*args, **kwargs)
+            except GeocoderQueryError:
+                self._breaker.answered()
+                raise
+            except GeopyError as exc:
+                # A geocoder's own mistake (not a service's error) is not worth trying again.
+                if attempt < tries and isinstance(exc, GeocoderServiceError):
+                    time.sleep(self._error_wait_seconds)
+                    continue
+                reason = failure_reason(exc)
+                self._breaker.failed(reason, attempt)
+                raise _Unanswered(reason) from None
+            except BaseException:
+                self._breaker.stop_trying()  # whatever this was, it says nothing of the service
+                raise
+            self._breaker.answered()
+            return answer
+        raise AssertionError("unreachable: the last try returns or raises")
 
     def reverse(self, lat: float, long: float) -> Place | None:
         """The nearest address to a shared point; when the geocoder knows none near it, the point itself
@@ -646,11 +810,9 @@ class GeopyPlaceResolver:
     def _reverse_place(self, lat: float, long: float) -> tuple[Place, bool]:
         keep = True
         try:
-            place = self._place(self._reverse((lat, long)), asked=(lat, long))
-        except GeopyError as exc:
-            log.warning(
-                "geocoder %s failed to reverse %s,%s: %s", type(self.geocoder).__name__, lat, long, exc
-            )
+            place = self._place(self._ask(self._reverse, (lat, long)), asked=(lat, long))
+        except (GeocoderQueryError, _Unanswered):
+            # The breaker has logged an outage (a shared point is a resident's place: never logged).
             place, keep = None, False
         if place is not None:
             return place, keep
@@ -700,10 +862,12 @@ def build_geocoder(
     cache_size: int,
     boundary: tuple[float, float, float, float],
     limits: CityLimits | None = None,
+    outage_pauses: Backoff | None = None,
 ) -> PlaceResolver:
     """The configured geocoder: "offline" (the bundled gazetteer) or any name geopy knows ("nominatim",
     "arcgis", "pelias", ...) with ``options`` passed to its constructor (``domain``, ``scheme``, ...).
-    A point is inside the jurisdiction when it lies in ``boundary`` and, if given, in ``limits``."""
+    A point is inside the jurisdiction when it lies in ``boundary`` and, if given, in ``limits``; a remote
+    service that stops answering is left alone for ``outage_pauses`` (default ``OUTAGE_PAUSES``)."""
     if len(boundary) != 4:
         raise ValueError(f"boundary must be [south, west, north, east], got {list(boundary)}")
     name = provider.strip().lower()
@@ -720,6 +884,8 @@ def build_geocoder(
         arguments.setdefault(key_argument, api_key)
     if "user_agent" in parameters:
         arguments.setdefault("user_agent", DEFAULT_USER_AGENT)
+    if "adapter_factory" in parameters and geopy_options.default_adapter_factory is RequestsAdapter:
+        arguments.setdefault("adapter_factory", _adapter_without_retries)
     geocoder = geocoder_class(**arguments)
     return GeopyPlaceResolver(
         geocoder,
@@ -728,7 +894,15 @@ def build_geocoder(
         cache_size=cache_size,
         rate_limited=True,
         limits=limits,
+        outage_pauses=outage_pauses or OUTAGE_PAUSES,
     )
+
+
+def _adapter_without_retries(*, proxies: Any, ssl_context: Any) -> RequestsAdapter:
+    """geopy's requests adapter without urllib3's retries inside each request: the resolver retries and
+    counts lookups itself, and urllib3 logs each of its retries as a warning quoting the URL asked, the
+    resident's place in it."""
+    return RequestsAdapter(proxies=proxies, ssl_context=ssl_context, max_retries=0)
 
 
 def _offline_options(options: dict[str, object]) -> dict[str, Any]:

@@ -12,18 +12,22 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
+import httpx
 import pytest
 
 from bot.commands.logs import REDACTED, redact_secrets
 from channels.fakes.telegram import FakeTelegram
 from channels.fakes.twilio import FakeTwilio
 from channels.fakes.twitter import FakeX
+from tests.intents.fake_nominatim import FakeNominatim
 from tests.jobs.processes import REPO, wait_for
-from tests.support.live_server import free_port, live_server
+from tests.support.live_server import bound_socket, free_port, live_server, socket_url
 
 TELEGRAM_TOKEN = "123456:TELEGRAM-secret-token-0042"
 TWILIO_TOKEN = "twilio-auth-SECRET-0123456789"
@@ -49,11 +53,46 @@ def fakes() -> Iterator[tuple[FakeTelegram, FakeTwilio, FakeX]]:
         yield telegram, twilio, x
 
 
+@contextmanager
+def serving_at_debug(
+    tmp_path: Path, config: Path, environment: dict[str, str]
+) -> Iterator[tuple[str, Callable[[], str]]]:
+    """``open311-bot --config config serve`` in its own process, Python logging set to DEBUG before it
+    starts and ``log_level`` debug, with ``environment`` (beside no other ``OPEN311_BOT_`` variable): yields
+    its URL and a function reading its whole log so far (after the block, all of it)."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPEN311_BOT_")}
+    env |= {"OPEN311_BOT_LOG_LEVEL": "DEBUG", **environment}
+    log_path = tmp_path / "serve.log"
+    with log_path.open("wb") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-c", DEBUG_FIRST, "--config", str(config), "serve", "--port", str(port)],
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def logged() -> str:
+        text = log_path.read_text(encoding="utf-8", errors="replace")
+        if server.poll() is not None and "Uvicorn running" not in text:
+            raise AssertionError(f"serve exited before serving:\n{text[-3000:]}")
+        return text
+
+    try:
+        wait_for(lambda: "Uvicorn running" in logged(), timeout=90, what="serve", diagnose=logged)
+        yield f"http://127.0.0.1:{port}", logged
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(30)
+
+
 def test_at_debug_serve_logs_no_secret_and_no_residents_words(
     tmp_path: Path, fakes: tuple[FakeTelegram, FakeTwilio, FakeX]
 ) -> None:
     telegram, twilio, x = fakes
-    port = free_port()
     config = tmp_path / "city.toml"
     config.write_text(
         f"""data_dir = "data"
@@ -78,33 +117,12 @@ api_base_url = "{x.server_url}"
 """,
         encoding="utf-8",
     )
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("OPEN311_BOT_")}
-    environment |= {
-        "OPEN311_BOT_LOG_LEVEL": "DEBUG",
+    environment = {
         "OPEN311_BOT_TELEGRAM__TOKEN": TELEGRAM_TOKEN,
         "OPEN311_BOT_TWILIO__AUTH_TOKEN": TWILIO_TOKEN,
         **{f"OPEN311_BOT_TWITTER__{name}": value for name, value in X_SECRETS.items()},
     }
-    log_path = tmp_path / "serve.log"
-    with log_path.open("wb") as log:
-        server = subprocess.Popen(
-            [sys.executable, "-c", DEBUG_FIRST, "--config", str(config), "serve", "--port", str(port)],
-            cwd=REPO,
-            env=environment,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    def logged() -> str:
-        text = log_path.read_text(encoding="utf-8", errors="replace")
-        if server.poll() is not None and "Uvicorn running" not in text:
-            raise AssertionError(f"serve exited before serving:\n{text[-3000:]}")
-        return text
-
-    try:
-        bot = f"http://127.0.0.1:{port}"
-        wait_for(lambda: "Uvicorn running" in logged(), timeout=90, what="serve", diagnose=logged)
+    with serving_at_debug(tmp_path, config, environment) as (bot, logged):
         telegram.send_text(42, "Graffiti at 2500 Mission St, call Ivy at 415-555-0155")
         answer = twilio.inbound(
             f"{bot}/webhooks/twilio", from_="+14155550123", body="Pothole at 3421 20th St, I am Maria Garcia"
@@ -113,10 +131,6 @@ api_base_url = "{x.server_url}"
         x.direct_message("9010", "abandoned car plate 5JKL321 at 1800 Folsom St, Jack")
         wait_for(lambda: len(telegram.sent_to(42)) >= 1, timeout=30, what="Telegram's reply", diagnose=logged)
         wait_for(lambda: len(x.dms_to("9010")) >= 1, timeout=30, what="X's reply", diagnose=logged)
-    finally:
-        if server.poll() is None:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(30)
 
     text = logged()
     assert "Uvicorn running" in text  # it did log
@@ -130,6 +144,53 @@ api_base_url = "{x.server_url}"
     assert "Authorization" not in text
     for words in ("Ivy at 415-555-0155", "Maria Garcia", "5JKL321"):
         assert words not in text, f"a resident's words reached the log: {words}"
+
+
+def test_a_map_service_that_is_down_is_logged_once_without_residents_places(tmp_path: Path) -> None:
+    """A configured geopy geocoder whose server is down: the residents are told the map is not answering,
+    and the log says so once, and once that it answers again, with no place a resident wrote, no URL asked
+    and no traceback. Before, each message logged "geocoder Nominatim failed for '2500 MISSION ST'",
+    urllib3's retries quoting "/search?q=2500+MISSION+ST..." and geopy's retries with a traceback each."""
+    fake = FakeNominatim({"2500 mission st": (37.7563, -122.4186, "2500 Mission Street, San Francisco")})
+    down = bound_socket()  # bound, not listening: connections are refused until the fake serves on it
+    domain = socket_url(down).removeprefix("http://")
+    config = tmp_path / "city.toml"
+    config.write_text(
+        f"""data_dir = "data"
+[intents.geocoder]
+provider = "nominatim"
+min_delay_seconds = 0
+options = {{ domain = "{domain}", scheme = "http" }}
+""",
+        encoding="utf-8",
+    )
+    reports = [
+        ("ann", "Pothole at 2500 Mission St, it is huge"),
+        ("bob", "Graffiti at 1800 Folsom St"),
+        ("cleo", "Streetlight out at 3421 20th St"),
+    ]
+    with serving_at_debug(tmp_path, config, {}) as (bot, logged), httpx.Client(base_url=bot) as client:
+
+        def say(resident: str, text: str) -> str:
+            answer = client.post("/local/messages", json={"from": resident, "text": text}, timeout=30)
+            assert answer.status_code == 200, answer.text
+            return " ".join(reply["text"] for reply in answer.json()["replies"])
+
+        for resident, text in reports:
+            assert "The map service is not answering just now" in say(resident, text)
+        # The server comes back: once the pause is over (2 s, give or take a fifth), places are found again.
+        with live_server(fake.app(), sock=down):
+            time.sleep(2.5)
+            assert "not answering" not in say("dan", "Pothole at 2500 Mission St, it is huge")
+        assert len(fake.requests) == 1
+
+    text = logged()
+    assert text.count("geocoder Nominatim is not answering (GeocoderUnavailable: Connection refused") == 1
+    assert text.count("geocoder Nominatim answers again") == 1
+    assert "Traceback" not in text
+    assert "search?" not in text
+    for words in ("2500 MISSION", "2500+MISSION", "MISSION ST", "1800", "FOLSOM", "3421", "20TH ST"):
+        assert words not in text.upper(), f"a resident's place reached the log: {words}"
 
 
 def test_a_secret_in_a_line_or_a_traceback_of_any_logger_is_redacted(

@@ -9,17 +9,20 @@ from __future__ import annotations
 import csv
 import gzip
 import json
+import logging
 import os
+import re
+import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from geopy.geocoders.base import Geocoder
 from geopy.location import Location
 
+from bot.backoff import Backoff
 from bot.commands.intents import understanding_record
 from intents.gazetteer import (
     ADDRESSES_FILE,
@@ -37,7 +40,13 @@ from intents.locations import find_location
 from intents.pipeline import Pipeline, load_pipeline
 from intents.types import GeocodingUnavailable
 from tests.intents.fake_nominatim import FakeNominatim
-from tests.support.live_server import live_server
+from tests.intents.toronto_gazetteer import (  # noqa: F401 (runtime: the fixture)
+    TORONTO_BOUNDARY,
+    TORONTO_CITY,
+    city_street_names,
+    toronto_gazetteer,
+)
+from tests.support.live_server import bound_socket, live_server
 
 SF_BOUNDARY = (37.70, -122.52, 37.84, -122.35)
 QUERIES = Path(__file__).parent / "data" / "sf_queries.csv"
@@ -414,8 +423,9 @@ def test_a_failing_remote_geocoder_is_retried_and_its_failures_are_not_cached() 
             min_delay_seconds=0.0,
             cache_size=100,
             boundary=SF_BOUNDARY,
+            outage_pauses=PAUSES,
         )
-        fake.fail_next = 1  # one 503, then geopy's RateLimiter retries and succeeds
+        fake.fail_next = 1  # one 503, then the resolver retries and succeeds
         first = resolver.geocode("1 Dr Carlton B Goodlett Pl")
         assert first is not None
         assert first.address == "San Francisco City Hall"
@@ -425,7 +435,7 @@ def test_a_failing_remote_geocoder_is_retried_and_its_failures_are_not_cached() 
         with pytest.raises(GeocodingUnavailable, match="1 Market St"):
             resolver.geocode("1 Market St")
         assert len(fake.requests) == 5
-        later = resolver.geocode("1 Market St")
+        later = resolver.geocode("1 Market St")  # the next lookup asks once more
         assert later is not None
         assert later.address == "1 Market Street"
         assert len(fake.requests) == 6
@@ -440,13 +450,103 @@ def test_a_failing_remote_geocoder_is_retried_and_its_failures_are_not_cached() 
         assert set(record) == {"service_code", "confidence", "alternatives", "location", "language"}
         assert record["location"] == {"text": "1355 Market St", "kind": "address", "lat": None, "long": None}
 
-        fake.fail_next = 3  # a shared point while the service is down: the point itself, not remembered
+        # A shared point while the service is down (asked once after the failure above, it fails again):
+        # the point itself, not remembered.
+        fake.fail_next = 1
         point = resolver.reverse(37.7790, -122.4190)
         assert point is not None
         assert (point.address, point.inside_jurisdiction) == ("", True)
+        time.sleep(PAUSES.first_seconds + 0.05)  # the service is left alone that long
         again = resolver.reverse(37.7790, -122.4190)
         assert again is not None
         assert again.address == "San Francisco City Hall"
+
+
+# Short pauses, without jitter, so that a test can wait them out.
+PAUSES = Backoff(first_seconds=0.3, factor=2.0, max_seconds=10.0, jitter=0.0)
+
+
+def _unavailable(resolver: PlaceResolver, query: str) -> float:
+    """Seconds it took ``resolver`` to say the service is not answering for ``query``."""
+    started = time.monotonic()
+    with pytest.raises(GeocodingUnavailable):
+        resolver.geocode(query)
+    return time.monotonic() - started
+
+
+def test_a_map_service_that_stops_answering_is_left_alone_for_a_growing_while_and_logged_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Before, every lookup paid geopy's retries again (about 4 s a message against a server that was down),
+    and the log carried each retry's traceback, the resident's place ("geocoder Nominatim failed for 'YONGE
+    ST & DUNDAS ST E'") and the URL asked ("/search?q=YONGE+ST...")."""
+    fake = FakeNominatim({"yonge st & dundas st e": (43.6561, -79.3806, "Yonge and Dundas")})
+    sock = bound_socket()
+    port = sock.getsockname()[1]
+    caplog.set_level(logging.DEBUG)  # every level: what is logged names no place
+    with live_server(fake.app(), sock=sock) as url:
+        resolver = build_geocoder(
+            "nominatim",
+            {"domain": url.removeprefix("http://"), "scheme": "http"},
+            api_key=None,
+            min_delay_seconds=0.0,
+            cache_size=100,
+            boundary=TORONTO_BOUNDARY,
+            outage_pauses=PAUSES,
+        )
+        fake.fail_next = 1000  # erring: 503 after 503
+        _unavailable(resolver, "YONGE ST & DUNDAS ST E")
+        assert len(fake.requests) == 3  # tried, and retried twice
+        _unavailable(resolver, "QUEEN ST W & BAY ST")
+        assert len(fake.requests) == 4  # asked once more: it still fails
+        # Now it is left alone: the answer comes at once, for forward and reverse lookups alike.
+        assert _unavailable(resolver, "BAY ST & KING ST W") < 0.05
+        point = resolver.reverse(43.6561, -79.3806)
+        assert point is not None
+        assert point.address == ""
+        assert len(fake.requests) == 4
+        time.sleep(0.35)  # the first pause is over: asked once, and it fails again
+        _unavailable(resolver, "BAY ST & KING ST W")
+        assert len(fake.requests) == 5
+        time.sleep(0.35)  # the pause has grown to 0.6 s: not asked yet
+        assert _unavailable(resolver, "BAY ST & KING ST W") < 0.05
+        assert len(fake.requests) == 5
+    # The server goes away (connection refused).
+    time.sleep(0.3)
+    _unavailable(resolver, "DUNDAS ST W & SPADINA AVE")
+    # It comes back on its address and answers: after the pause (1.2 s now) the place is found.
+    fake.fail_next = 0
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
+    with live_server(fake.app(), sock=sock):
+        assert _unavailable(resolver, "YONGE ST & DUNDAS ST E") < 0.05
+        time.sleep(1.25)
+        found = resolver.geocode("YONGE ST & DUNDAS ST E")
+        assert found is not None
+        assert found.address == "Yonge and Dundas"
+        assert len(fake.requests) == 6
+
+    # What reaches the log of a bot (its own lines at any level, the libraries' from WARNING up): one
+    # warning when the outage starts and one when it ends, saying what failed and how often, not for what.
+    shown = [r for r in caplog.records if r.name.startswith("intents") or r.levelno >= logging.WARNING]
+    for record in shown:
+        line = record.getMessage()
+        assert record.exc_info is None, line
+        for place in ("YONGE", "QUEEN", "BAY", "SPADINA", "43.65", "q="):
+            assert place.lower() not in line.lower(), line
+    warned = [r.getMessage() for r in shown if r.levelno >= logging.WARNING]
+    assert len(warned) == 2, warned
+    assert warned[0] == (
+        'geocoder Nominatim is not answering (HTTP 503, 3 tries); lookups answer "unavailable" and it is '
+        "asked again after pauses of 0.3 s to 10 s until it answers"
+    )
+    assert re.fullmatch(
+        r"geocoder Nominatim answers again after \d+ s: 4 lookups failed and 4 lookups answered "
+        '"unavailable" without asking it',
+        warned[1],
+    ), warned[1]
+    assert "not answering (GeocoderUnavailable: Connection refused): 4 lookups failed" in caplog.text
 
 
 def test_bad_geocoder_configuration_is_a_clear_error() -> None:
@@ -920,15 +1020,6 @@ def test_limits_far_from_the_box_are_refused_rather_than_every_point_outside(
     assert "do not overlap" in error
 
 
-@pytest.fixture
-def city_street_names() -> Iterator[None]:
-    """Street names a test adds stay in that test (they are the process's, one city per process)."""
-    from intents.street_names import use_city_street_names
-
-    yield
-    use_city_street_names(())
-
-
 @pytest.mark.usefixtures("city_street_names")
 def test_the_finder_knows_the_configured_citys_street_names(tmp_path: Path) -> None:
     corner = "potholes all over halsted and madison, blew a tire"
@@ -983,51 +1074,14 @@ def test_a_street_names_file_the_bot_cannot_read_is_refused_naming_the_key(
         assert "Traceback" not in error
 
 
-# A Toronto-style gazetteer: the city writes the direction after the street type (QUEEN ST W, DUNDAS ST E),
-# and a grid city's twins carry it first (E 08TH ST, W 08TH ST).
-TORONTO_ADDRESSES = """number,street,lat,lon
-100,QUEEN ST W,43.6525,-79.3838
-100,QUEEN ST E,43.6537,-79.3727
-10,DUNDAS ST E,43.6561,-79.3802
-500,DUNDAS ST W,43.6530,-79.3980
-2,BLOOR ST W,43.6708,-79.3865
-2,BLOOR ST E,43.6710,-79.3855
-300,YONGE ST,43.6570,-79.3810
-200,BAY ST,43.6490,-79.3810
-400,SPADINA AVE,43.6560,-79.3990
-100,E 08TH ST,43.6601,-79.3601
-100,W 08TH ST,43.6602,-79.3702
-"""
-TORONTO_INTERSECTIONS = """cnn,lat,lon,streets,adjacent_cnns
-1,43.6561,-79.3806,DUNDAS ST E|YONGE ST,
-2,43.6523,-79.3819,BAY ST|QUEEN ST W,
-3,43.6710,-79.3860,BLOOR ST E|BLOOR ST W|YONGE ST,
-4,43.6530,-79.3975,DUNDAS ST W|SPADINA AVE,
-5,43.6477,-79.3959,KING ST W|SPADINA AVE,
-6,43.6476,-79.3848,KING ST W|UNIVERSITY AVE,
-7,43.6527,-79.3790,QUEEN ST E|YONGE ST,
-8,43.6527,-79.3791,QUEEN ST W|YONGE ST,
-9,43.6600,-79.3500,DUNDAS ST E|MAIN ST,
-10,43.6500,-79.4500,DUNDAS ST W|MAIN ST,
-"""
-
-
-def toronto_gazetteer(directory: Path) -> Path:
-    directory.mkdir(exist_ok=True)
-    with gzip.open(directory / ADDRESSES_FILE, "wt", encoding="utf-8") as handle:
-        handle.write(TORONTO_ADDRESSES)
-    (directory / INTERSECTIONS_FILE).write_text(TORONTO_INTERSECTIONS, encoding="utf-8")
-    return directory
-
-
 def toronto(directory: Path) -> PlaceResolver:
     return build_geocoder(
         "offline",
-        {"data_dir": str(toronto_gazetteer(directory)), "city": "Toronto, ON"},
+        {"data_dir": str(toronto_gazetteer(directory)), "city": TORONTO_CITY},
         api_key=None,
         min_delay_seconds=0,
         cache_size=10,
-        boundary=(43.58, -79.64, 43.86, -79.11),
+        boundary=TORONTO_BOUNDARY,
     )
 
 
@@ -1099,7 +1153,7 @@ def test_a_direction_left_out_where_several_streets_fit_is_no_silent_guess(tmp_p
 
 
 def test_a_toronto_gazetteer_through_geopy_forward_and_reverse(tmp_path: Path) -> None:
-    geocoder = OfflineGeocoder(data_dir=toronto_gazetteer(tmp_path / "gaz"), city="Toronto, ON")
+    geocoder = OfflineGeocoder(data_dir=toronto_gazetteer(tmp_path / "gaz"), city=TORONTO_CITY)
     location = geocoder.geocode("Queen and Bay")
     assert isinstance(location, Location)
     assert (location.address, location.latitude, location.longitude) == (
@@ -1140,8 +1194,8 @@ def test_the_finder_keeps_a_direction_written_after_the_street_type(text: str, s
 @pytest.mark.usefixtures("city_street_names")
 def test_a_toronto_gazetteer_places_corners_written_without_directions(tmp_path: Path) -> None:
     pipeline = load_pipeline(
-        geocoder_options={"data_dir": str(toronto_gazetteer(tmp_path / "gaz")), "city": "Toronto, ON"},
-        boundary=(43.58, -79.64, 43.86, -79.11),
+        geocoder_options={"data_dir": str(toronto_gazetteer(tmp_path / "gaz")), "city": TORONTO_CITY},
+        boundary=TORONTO_BOUNDARY,
     )
     for text, span, address in (
         ("pothole on Yonge St at Dundas", "Yonge St at Dundas", "YONGE ST & DUNDAS ST E"),
