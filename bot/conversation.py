@@ -245,6 +245,7 @@ class ConversationEngine:
         words_only = command is not None or small_talk is not None
         if turn.language_hint is None and _long_enough_for_language(turn.text) and not words_only:
             _language_of(prepared, turn.text)
+            prepared.locate(turn.text)  # a place alone tells no language (``_only_street_names``)
         if command is not None:
             self._prefetch_request(command)
             return
@@ -271,10 +272,16 @@ class ConversationEngine:
                     self._narrowed(replace(turn, text=rest), state, prepared)
                     if (said := prepared.locate(rest)) is not None:
                         prepared.geocode(said.normalized)
-        elif state.stage == "category" and text and not turn.choice_value and not _only_a_choice(text):
-            prepared.understand(text)  # a whole new report, maybe (``_another_report``)
+        elif state.stage == "category" and text and not turn.choice_value:
+            if not _only_a_choice(text):
+                prepared.understand(text)  # a whole new report, maybe (``_another_report``)
+            if (mention := prepared.locate(text)) is not None:
+                prepared.geocode(mention.normalized)  # the place with the answer (``_place_with_the_kind``)
         elif state.stage in ("idle", "what") and text:
             prepared.understand("\n".join([*state.words, text]))
+            if _just_filed(turn, state) is not None and _SAYS_IT_IS_ANOTHER.search(text):
+                # Another kind than the report's, maybe (``_kind_right_after_filing``).
+                prepared.classify(_without_what_it_is_not(text))
             if _may_hold_several(turn, state):
                 split_reports(text, prepared)
         # The message's other reports, taken up once this turn finishes the one in progress.
@@ -425,6 +432,11 @@ class ConversationEngine:
         answering: bool = False,
     ) -> str:
         said_in = command.language if command is not None else small_talk.language if small_talk else None
+        if small_talk is not None and resident.language and (answering or small_talk.kind != "greeting"):
+            # "gracias", "un momento", "sí" are few words of a language, not the resident's choice of it: the
+            # one they have been writing in stays (an English resident's "gracias" was answered in Spanish
+            # from then on, a Chinese resident's too). A greeting opening a conversation ("¡Hola!") is one.
+            said_in = None
         before = resident.language
         if turn.language_hint:
             resident.language = self.templates.language_for(turn.language_hint)
@@ -434,10 +446,12 @@ class ConversationEngine:
             _long_enough_for_language(turn.text)
             and command is None
             and small_talk is None
-            and not answering
+            # An answer keeps the language of the report, when one is known.
+            and not (answering and resident.language)
             # A place alone ("Folsom St y 24th St", "Clement St和10th Ave") is street names, in no language:
-            # the resident's own is kept (it was read as English, and the rest of the dialogue with it).
-            and not (resident.language and self._only_street_names(turn.text))
+            # the resident's own is kept (it was read as English, and the rest of the dialogue with it), or
+            # none is known yet.
+            and not self._only_street_names(turn.text)
         ):
             # An answer to the bot's question keeps the language of the report: "5th St and Market St"
             # after "hay un bache" was read as English and the report filed in English.
@@ -471,9 +485,10 @@ class ConversationEngine:
             # progress, that nothing of it was filed (it was dropped without a word).
             stopped = reply.render("stopped")
             if state.in_progress:
-                stopped = reply.render("cancelled") + self.templates.following_sentence(
-                    stopped, reply.language
-                )
+                # The reports kept to come after it go too, and the resident is told so (they were told they
+                # would come next).
+                cancelled = reply.render("cancelled_all" if state.queued else "cancelled")
+                stopped = cancelled + self.templates.following_sentence(stopped, reply.language)
             _reset(state)
             reply.text(stopped, opt_out_confirmation=True)
             return
@@ -487,6 +502,13 @@ class ConversationEngine:
             # Sent to a resident who opted out too, as the answer to STOP is.
             reply.say("help", opt_out_confirmation=resident.opted_out)
         elif command.name == "cancel":
+            if state.in_progress and state.queued:
+                # Only the report asked about: the ones kept to come after it (sent while it was asked about,
+                # or in the same message) come now. Before, they went too, without a word.
+                _reset(state, keep_queued=True)
+                reply.say("cancelled_next", excerpt=_quoted(state.queued[0]))
+                self._report_queued(session, reply.turn, state, resident, reply)
+                return
             if state.in_progress:
                 _reset(state)
                 reply.say("cancelled")
@@ -542,10 +564,18 @@ class ConversationEngine:
             else None
         )
         correction = corrections.read(waiting.reason) if waiting is not None else None
+        kind = _kind_correction(waiting.reason) if waiting is not None else None
         if correction is not None:
             # "no, valencia and 17th" after report #4 is a correction of #4, not a report of those words.
             reply.say(
                 "status_correction_in_review", reference=correction.reference, new_place=correction.after
+            )
+        elif kind is not None:
+            reference, new_service = kind
+            reply.say(
+                "status_kind_correction_in_review",
+                reference=reference,
+                new_service=self._service_name(new_service, reply.language),
             )
         elif waiting is not None:
             reply.say("status_in_review", excerpt=_excerpt(waiting.text))
@@ -613,21 +643,48 @@ class ConversationEngine:
             and self._another_report(session, turn, state, resident, reply)
         ):
             return
+        in_words = False
         if picked is None and not turn.choice_value and turn.text.strip():
             picked = self._choice_in_words(turn, state)
-            if picked is not None and picked != SOMETHING_ELSE and not _only_a_choice(turn.text):
-                state.words.append(turn.text.strip())  # "rats, and lots of them running around the bins"
+            in_words = picked is not None and picked != SOMETHING_ELSE and not _only_a_choice(turn.text)
         if picked is None:
             if turn.text.strip():
                 reply.say("attribute_invalid")
             self._ask_category(state, reply)
             return
+        placed = self._place_with_the_kind(turn, labels)
+        if in_words and placed is None:
+            state.words.append(turn.text.strip())  # "rats, and lots of them running around the bins"
         if picked == SOMETHING_ELSE:
             state.needs_review = True
         else:
             state.service_code = picked
         state.choices = []
+        if placed is not None:
+            # "streetlight out at 16th and Valencia": the kind and where it is (replacing a place given
+            # before, as a place alone does). Before, the place was left out and "Where is it?" asked.
+            _forget_location(state)
+            self._answer_location(session, placed, state, resident, reply)
+            return
         self._proceed(session, turn, state, resident, reply)
+
+    def _place_with_the_kind(self, turn: Turn, labels: Sequence[str]) -> Turn | None:
+        """The answer to "What kind of problem is it?" as a turn answering "Where is it?" when it names a
+        place on the map as well ("streetlight out at 16th and Valencia"): the whole answer, or the place
+        alone when the rest is only the choice ("Streetlight, Valencia St"). None for a label, a number, or
+        no place."""
+        text = turn.text.strip()
+        if turn.choice_value or not text or text.lower() in {label.lower() for label in labels}:
+            return None
+        understander = self._understander()
+        mention = understander.locate(text)
+        if mention is None or understander.geocode(mention.normalized) is None:
+            return None
+        return (
+            replace(turn, text=mention.text)
+            if _only_a_choice(f"{text[: mention.start]} {text[mention.end :]}")
+            else turn
+        )
 
     def _another_report(
         self, session: Session, turn: Turn, state: DialogueState, resident: Resident, reply: _Replies
@@ -867,6 +924,11 @@ class ConversationEngine:
         state.words.append(text)
         description = "\n".join(state.words)
         understanding = self._understander().understand(description)
+        if len(state.words) == 1 and (
+            self._kind_right_after_filing(session, turn, state, reply, understanding)
+            or self._still_there_right_after_filing(session, turn, state, resident, reply, understanding)
+        ):
+            return
         if len(state.words) == 1 and _names_only_a_place(text, understanding.location):
             if self._place_right_after_filing(session, turn, state, resident, reply, understanding):
                 return
@@ -928,20 +990,10 @@ class ConversationEngine:
         gets the correction in the review queue (GeoReport v2 has no way to move a request, and a remote
         city's cannot be moved by the bot). Before, each began a new report ("What is the problem there?")
         and the resident's next words ("any update?", "wait") were filed as its problem."""
-        filed = state.last_filed
+        filed = _just_filed(turn, state)
         place = understanding.place
         mention = understanding.location
-        if (
-            filed is None
-            or state.stage != "idle"
-            or state.has_location
-            or state.media_urls
-            or turn.point is not None
-            or place is None
-            or mention is None
-            or not place.inside_jurisdiction
-            or not _filed_lately(filed)
-        ):
+        if filed is None or place is None or mention is None or not place.inside_jurisdiction:
             return False
         reference = str(filed.get("reference") or "")
         service = self._service_name(str(filed.get("service") or ""), reply.language)
@@ -972,6 +1024,111 @@ class ConversationEngine:
         )
         state.words.clear()
         reply.say("place_corrected", reference=reference, service=service, place=before, new_place=after)
+        return True
+
+    def _kind_right_after_filing(
+        self,
+        session: Session,
+        turn: Turn,
+        state: DialogueState,
+        reply: _Replies,
+        understanding: Understanding,
+    ) -> bool:
+        """Another kind of problem said right after a report was filed, as a correction ("sorry, it's
+        actually a broken streetlight, not a pothole", "perdón, es una farola rota", "不是坑洞，是路灯坏了"),
+        at no place or the report's own: a correction of that report's kind, as one of its place is. The
+        resident is told what it was filed as and that a person changes it; the operator gets the correction
+        in the review queue (GeoReport v2 has no way to change a request's service). Before, it began a new
+        report ("What kind of problem is it?"), and its answers filed a second one at the same place."""
+        filed = _just_filed(turn, state)
+        text = turn.text.strip()
+        if filed is None or not _SAYS_IT_IS_ANOTHER.search(text) or _ADDS.search(text):
+            return False
+        if understanding.location is not None and not (
+            understanding.place is not None and _same_place(filed, understanding.place)
+        ):
+            return False  # another place: a report of its own, or a correction of the place
+        services = self.backend.services()
+        was = find_service(services, str(filed.get("service_code") or ""))
+        # The kind it is, without the one it is not ("..., not a pothole" read as a pothole).
+        said = self._understander().classify(_without_what_it_is_not(text))
+        if (
+            was is None
+            or said.service_code in ("other", was.classifier_class)
+            or said.confidence < self.auto_file_threshold
+            or len(matching := _services_for(services, said.service_code)) != 1
+        ):
+            return False
+        reference = str(filed.get("reference") or "")
+        lat, long = _filed_point(filed)
+        self.review_queue.enqueue(
+            session,
+            channel=turn.channel,
+            resident_id=turn.resident_id,
+            provider_message_id=turn.provider_message_id,
+            reply_to=turn.reply_to,
+            language=self._written_in(text, reply.language),
+            text=text,
+            reason=_kind_correction_reason(reference, was.name, matching[0].name),
+            location_text=filed.get("address"),
+            address_string=filed.get("address"),
+            lat=lat,
+            long=long,
+            service_code=matching[0].code,
+        )
+        state.words.clear()
+        reply.say(
+            "kind_corrected",
+            reference=reference,
+            service=self._service_name(was.code, reply.language),
+            new_service=self._service_name(matching[0].code, reply.language),
+        )
+        return True
+
+    def _still_there_right_after_filing(
+        self,
+        session: Session,
+        turn: Turn,
+        state: DialogueState,
+        resident: Resident,
+        reply: _Replies,
+        understanding: Understanding,
+    ) -> bool:
+        """ "it was never fixed", "still not fixed", "todavía no lo arreglaron" right after a report was
+        filed, naming no other place nor another kind of problem: about that report, which the city has had
+        for a minute. The resident is told it was filed just now and its status. Before, it was asked "Is it
+        at <the report's place>?" as a problem back after an update, and yes filed the report a second time.
+        Once the report is closed, the problem still there is news (``_at_last_reports_place``)."""
+        filed = _just_filed(turn, state)
+        text = turn.text.strip()
+        reference = resident.last_request_id or resident.last_token
+        if filed is None or reference is None or not says_it_is_still_there(text):
+            return False
+        if filed.get("reference") not in (f"#{reference}", reference):
+            return False
+        if understanding.location is not None and not (
+            understanding.place is not None and _same_place(filed, understanding.place)
+        ):
+            return False
+        said = understanding.prediction
+        was = find_service(self.backend.services(), str(filed.get("service_code") or ""))
+        sure = said.service_code != "other" and said.confidence >= self.auto_file_threshold
+        if sure and (was is None or said.service_code != was.classifier_class):
+            return False  # another kind of problem: not this report
+        try:
+            found = self.backend.lookup(reference, session)
+        except RequestUnreachable:
+            found = None
+        if found is not None and found.status in ("closed", "rejected"):
+            return False
+        state.words.clear()
+        service = self._service_name(str(filed.get("service") or ""), reply.language)
+        shown = str(filed.get("reference") or "")
+        if found is None:
+            reply.say("already_filed", reference=shown, service=service)
+        else:
+            status = self.templates.status_word(found.status, reply.language)
+            reply.say("just_filed", reference=shown, service=service, status=status)
         return True
 
     def _at_last_reports_place(self, session: Session, resident: Resident, state: DialogueState) -> bool:
@@ -1589,13 +1746,97 @@ _CORRECTION = re.compile(
 )
 
 
+# Words that say the problem is another than the one filed ("sorry, it's actually a broken streetlight,
+# not a pothole", "oops, I meant the streetlight", "perdón, es una farola rota", "不是坑洞，是路灯坏了"):
+# "actually" or "I meant", "no", "sorry" opening "it's ...", or what it is not, after a verb or a comma.
+# Not "No streetlights working on my block", "Sorry to bother you, ...", "a car not a block away".
+_SAYS_IT_IS_ANOTHER = re.compile(
+    r"\b(?:actually|i\s+meant?|meant|in\s+fact|en\s+realidad|quise\s+decir|mejor\s+dicho)\b"
+    r"|^\W*(?:no|nope|sorry|oops|my\s+bad|wrong|correction|perd[oó]n|disculp[ae]|lo\s+siento)\b[\s,.!:;-]*"
+    r"(?:it'?s|it\s+is|it\s+was|that'?s|this\s+is|es|era)\b"
+    r"|(?:^|[,;.]|\b(?:it'?s|it\s+is|it\s+was|that'?s|this\s+is))\s*not\s+(?:(?:really|actually|just)\s+)?"
+    r"(?:a|an|the)\b(?!\s+(?:single|lot|bit|little|few)\b)"
+    r"|\b(?:isn'?t|wasn'?t)\s+(?:(?:really|actually|just)\s+)?(?:a|an|the)\b"
+    r"|(?:^|[,;.])\s*no\s+(?:un|una|el|la)\b|\bno\s+(?:es|era)\s+(?:un|una|el|la)\b"
+    r"|其实|其實|实际上|實際上|我是说|我是說|应该是|應該是|^\W*(?:不是|不对|不對|更正)[\s，,。！!、]"
+    r"|不是[^，,。！!？?\s]{1,6}[，,。]?\s*而?是",
+    re.IGNORECASE,
+)
+# Words that add a problem rather than correct one ("sorry, also a broken streetlight", "otro bache").
+_ADDS = re.compile(
+    r"\b(?:also|another|too|as\s+well|one\s+more|plus|in\s+addition|tambi[eé]n|otr[oa]s?|adem[aá]s)\b"
+    r"|还有|還有|另外|也有|又有",
+    re.IGNORECASE,
+)
+# What the problem is not, in a correction of its kind: ", not a pothole", "it's not a pothole", "no es un
+# bache", "不是坑洞，": left out when reading what it is (the classifier read the pothole in them).
+_WHAT_IT_IS_NOT = re.compile(
+    r"[,;]?\s*\b(?:(?:and|but)\s+)?(?:(?:it'?s|it\s+is|it\s+was|that'?s|this\s+is)\s+)?"
+    r"(?:not|isn'?t|wasn'?t)\s+(?:(?:really|actually|just)\s+)?(?:a|an|the)\s+[^\W\d_]+(?:\s+[^\W\d_]+)?"
+    r"|[,;]?\s*\bno\s+(?:(?:es|era|fue|son)\s+)?(?:un|una|unos|unas|el|la|los|las)\s+[^\W\d_]+(?:\s+[^\W\d_]+)?"
+    r"|不是[^，,。！!？?\s]{1,6}[，,。]?",
+    re.IGNORECASE,
+)
+# A correction of a filed report's kind, as queued for a person (the operator reads it; ``_status`` reads it
+# back): "a correction of the kind of report #4, sent right after it was filed as Pothole: it is Streetlight".
+_KIND_CORRECTION = re.compile(
+    r"^a correction of the kind of report (?P<reference>\S+),"
+    r" sent right after it was filed as (?P<before>.*?): it is (?P<after>.*?), at the same place",
+    re.DOTALL,
+)
+
+
+def _kind_correction_reason(reference: str, before: str, after: str) -> str:
+    """The reason of a review item that corrects the kind of a filed report: what the operator reads."""
+    return (
+        f"a correction of the kind of report {reference}, sent right after it was filed as {before}: it is"
+        f" {after}, at the same place (not a new report: approving files it as {after};"
+        f" then close {reference})"
+    )
+
+
+def _kind_correction(reason: str) -> tuple[str, str] | None:
+    """The report and the kind a correction item's reason names (``_kind_correction_reason``), or None."""
+    found = _KIND_CORRECTION.match(reason or "")
+    return (found["reference"], found["after"]) if found is not None else None
+
+
+def _without_what_it_is_not(text: str) -> str:
+    return " ".join(_WHAT_IT_IS_NOT.sub(" ", text).split())
+
+
+def _just_filed(turn: Turn, state: DialogueState) -> Mapping[str, Any] | None:
+    """The report filed within the hour, when this turn's words are the first since it (nothing else in
+    progress, no photo, no shared location): what they say may be about that report."""
+    filed = state.last_filed
+    if (
+        filed is None
+        or state.stage != "idle"
+        or state.has_location
+        or state.media_urls
+        or turn.point is not None
+        or len(state.words) > 1
+        or not _filed_lately(filed)
+    ):
+        return None
+    return filed
+
+
+def _filed_point(last_filed: Mapping[str, Any]) -> tuple[float | None, float | None]:
+    """The point a report was filed at (``_report_key``'s place), or (None, None) when it was an address."""
+    try:
+        lat, long = (float(part) for part in str(last_filed.get("place") or "").split(","))
+    except ValueError:
+        return None, None
+    return lat, long
+
+
 def _same_place(last_filed: Mapping[str, Any], place: Place) -> bool:
     """Whether ``place`` is where the last report was filed (``_report_key``'s place: a point, else an
     address)."""
-    filed_at = str(last_filed.get("place") or "")
-    try:
-        lat, long = (float(part) for part in filed_at.split(","))
-    except ValueError:
+    lat, long = _filed_point(last_filed)
+    if lat is None or long is None:
+        filed_at = str(last_filed.get("place") or "")
         return bool(filed_at) and filed_at == (place.address or "")
     return distance_metres(lat, long, place.lat, place.long) <= SAME_PLACE_METRES
 
@@ -1837,6 +2078,10 @@ def _words_instead_of_a_report(
         # again ("thanks" after "What is the problem there?" went to a person as the report "thanks").
         # "ok" does answer "Is it at ...?", and may be an attribute's value.
         if small_talk is not None and small_talk.kind != "answer" and state.stage in _ASKED_NOT_ANSWERED:
+            return None, small_talk
+        # So is "Is it at ...?", unless the words are a yes ("ok", "perfect"): "gracias" was taken for another
+        # place, the place asked about forgotten and "Where is it?" asked.
+        if small_talk is not None and state.stage == "confirm_location" and _yes_or_no(turn.text) is None:
             return None, small_talk
         asked_in = status_question_language(turn.text)
         if asked_in is not None and len(_WORD.findall(turn.text)) <= _STATUS_QUESTION_IN_PROGRESS:

@@ -116,3 +116,63 @@ def test_near_a_cross_street_after_no_is_the_corner_of_the_street(bot: RunningBo
     assert gus.ask("valencia").startswith("Is it at VALENCIA ST")
     gus.ask("no")
     assert gus.ask("Mission St").startswith("Is it at MISSION ST, San Francisco, CA?")
+
+
+def test_another_kind_right_after_filing_corrects_the_report(bot: RunningBot) -> None:
+    # Before: "What kind of problem is it?", and its answers filed a second report at the same place.
+    amy = bot.resident("amy")
+    number = filed_id(amy.ask("pothole at Mission and 24th"))
+    assert amy.ask("sorry, it's actually a broken streetlight, not a pothole") == (
+        f"Your report #{number} was filed as Pothole. A person will change it to Streetlight."
+        " Reply STATUS for updates."
+    )
+    assert amy.ask("STATUS") == (
+        f"Your correction of the kind of report #{number} (to Streetlight) is waiting for a person."
+        f" Report #{number} (Pothole) is open."
+    )
+    [item] = bot.review_items()
+    assert item.reason.startswith(f"a correction of the kind of report #{number}, sent right after it was")
+    assert item.service_code == "streetlight"
+    assert item.address_string == bot.request(number)["address"]
+    # In Spanish and Chinese, with the words of what it is not.
+    eva = bot.resident("eva")
+    spanish = re.search(r"con el número #(\d+) \(Bache\)", eva.ask("hay un bache en Mission y 24th"))
+    assert spanish, "not filed"
+    assert eva.ask("perdón, es una farola rota, no un bache").startswith(
+        f"Su reporte #{spanish.group(1)} quedó registrado como Bache."
+        " Una persona lo cambiará a Alumbrado público."
+    )
+    lin = bot.resident("lin")
+    chinese = re.search(r"编号 #(\d+)（坑洞）", lin.ask("路上有个大坑 Clement St和10th Ave"))
+    assert chinese, "not filed"
+    corrected = lin.ask("不是坑洞，是路灯坏了")
+    assert corrected.startswith(f"您的报告 #{chinese.group(1)} 已登记为坑洞。工作人员会把类别改为路灯。")
+    assert bot.request_count() == 3
+    # Another problem said with "sorry" is no correction: a report of its own (here asked where).
+    bo = bot.resident("bo")
+    filed_id(bo.ask("pothole at Mission and 24th"))
+    assert bo.ask("sorry, also a broken streetlight").startswith("Where is it?")
+    assert len(bot.review_items()) == 3
+
+
+def test_not_fixed_right_after_filing_is_that_report(bot: RunningBot) -> None:
+    # Before: "Is it at MISSION ST & 24TH ST?", and yes filed the report again. Once the report is closed,
+    # the problem still there is news (test_dialogue's test of the problem still there after an update).
+    amy = bot.resident("amy")
+    number = filed_id(amy.ask("pothole at Mission and 24th"))
+    just = f"Your report #{number} (Pothole) was filed just now and is open. Reply STATUS for updates."
+    assert amy.ask("it was never fixed") == just
+    assert amy.ask("still not fixed") == just
+    eva = bot.resident("eva")
+    spanish = re.search(r"con el número #(\d+) \(Bache\)", eva.ask("hay un bache en Mission y 24th"))
+    assert spanish, "not filed"
+    assert eva.ask("todavía no lo arreglaron") == (
+        f"Su reporte #{spanish.group(1)} (Bache) se registró hace un momento y está abierto."
+        " Responda ESTADO para saber cómo va."
+    )
+    lin = bot.resident("lin")
+    chinese = re.search(r"编号 #(\d+)（坑洞）", lin.ask("路上有个大坑 Clement St和10th Ave"))
+    assert chinese, "not filed"
+    assert lin.ask("还没修好").startswith(f"您的报告 #{chinese.group(1)}（坑洞）刚刚登记，状态：处理中。")
+    assert bot.request_count() == 3
+    assert bot.review_items() == []

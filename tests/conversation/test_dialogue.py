@@ -491,17 +491,21 @@ def test_several_problems_in_one_message_are_one_report_each(bot: RunningBot) ->
     graffiti, streetlight = re.findall(r"filed as #(\w+)", ben.ask("yes"))
     assert bot.request(graffiti)["description"] == "Graffiti on the wall at 123 Main St."
     assert bot.request(streetlight)["service_code"] == "streetlight"
-    # CANCEL drops the whole message, the waiting report too.
+    # CANCEL drops the report asked about; the one waiting after it comes next, and is filed here (before,
+    # it went too, unsaid).
     cy = bot.resident("cy")
     assert cy.ask(message).startswith("Is it at 123 MAIN ST")
-    assert cy.ask("cancel") == "Cancelled. Nothing was filed."
-    assert "have not filed" in cy.ask("status")
+    cancelled = cy.ask("cancel")
+    assert cancelled.startswith(
+        'Cancelled: nothing of that report was filed. Now your other report ("Also a broken streetlight at'
+    ), cancelled
+    assert bot.request(filed_id_in(cancelled.split("filed as")[1]))["service_code"] == "streetlight"
     # One car told twice is one report.
     dee = bot.resident("dee")
     one = "There's an abandoned car at 5th St and Market St. It's been parked at 6th St and Market St a month"
     (car,) = re.findall(r"filed as #(\w+)", dee.ask(one))
     assert bot.request(car)["description"] == one
-    assert bot.request_count() == 5
+    assert bot.request_count() == 6
 
 
 def test_a_place_alone_is_kept_and_the_problem_asked(bot: RunningBot) -> None:

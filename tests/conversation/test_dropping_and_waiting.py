@@ -154,3 +154,75 @@ def test_status_after_a_place_correction_names_the_report_corrected(bot: Running
         f"Your correction of the place of report #{number.group(1)} (to VALENCIA ST & 17TH ST"
     ), status
     assert "no, valencia" not in status
+
+
+def test_the_kind_answered_with_a_place_takes_the_place(bot: RunningBot) -> None:
+    # Before: the place was left out and "Where is it?" asked.
+    hal = bot.resident("hal")
+    _menu(hal)
+    reply = hal.ask("streetlight out at 16th and Valencia")
+    number = re.search(r"filed as #(\d+) \(Streetlight\)", reply)
+    assert number, reply
+    assert bot.request(number.group(1))["address"] == "16TH ST & VALENCIA ST, San Francisco, CA"
+    # A place where a wrong one is plausible is asked about, as it is when it comes alone.
+    ida = bot.resident("ida")
+    _menu(ida)
+    assert ida.ask("streetlight out on Valencia").startswith("Is it at VALENCIA ST")
+    assert bot.review_items() == []
+
+
+def test_cancel_drops_only_the_report_asked_about_and_the_kept_one_comes_next(bot: RunningBot) -> None:
+    # Before: "Cancelled. Nothing was filed." and the report kept for later was gone too, without a word.
+    jo = bot.resident("jo")
+    _menu(jo)
+    assert jo.ask("also graffiti on Guerrero St").startswith("I kept your other report")
+    assert jo.ask("CANCEL") == (
+        'Cancelled: nothing of that report was filed. Now your other report ("also graffiti on Guerrero St").'
+        " Is it at GUERRERO ST, San Francisco, CA?\n1. Yes\n2. No"
+    )
+    number = re.search(r"filed as #(\d+) \(Graffiti\)", jo.ask("yes"))
+    assert number, "not filed"
+    assert bot.request(number.group(1))["description"] == "also graffiti on Guerrero St"
+    # In ordinary words and in Spanish too.
+    eva = bot.resident("eva")
+    assert eva.ask("hay un bache").startswith("¿Dónde")
+    assert "¿Qué tipo de problema es?" in eva.ask("y una luz rota")
+    eva.ask("también hay grafiti en Guerrero St")
+    assert eva.ask("olvídalo").startswith(
+        'Cancelado: no se registró nada de ese reporte. Ahora, su otro reporte ("también hay grafiti en'
+    )
+    # STOP drops them all, and says so.
+    kim = bot.resident("kim")
+    _menu(kim)
+    kim.ask("also graffiti on Guerrero St")
+    assert kim.ask("STOP") == (
+        "Cancelled, with everything that was waiting after it. Nothing was filed."
+        " You will get no more messages from us. Text START to get them again."
+    )
+    assert bot.request_count() == 1
+    assert bot.review_items() == []
+
+
+def test_a_few_words_of_another_language_keep_the_residents_own(bot: RunningBot) -> None:
+    # Before: an English resident's "gracias" was answered in Spanish from then on (the report filed in
+    # Spanish), a Chinese resident's too; and "gracias" to "Is it at ...?" forgot the place asked about.
+    gus = bot.resident("gus")
+    asked = gus.ask("there is a huge pothole on Guerrero St")
+    assert asked.startswith("Is it at GUERRERO ST")
+    assert gus.ask("gracias") == asked
+    assert gus.say("un momento") == []
+    assert filed_id(gus.ask("yes"))
+    lin = bot.resident("lin")
+    where = lin.ask("路上有个大坑")
+    assert where.startswith("问题在哪里")
+    assert lin.ask("gracias") == where
+    assert "（坑洞）" in lin.ask("Clement St和10th Ave")
+    # A Spanish resident's own words keep Spanish, and English thanks do not change it.
+    eva = bot.resident("eva")
+    asked = eva.ask("hay un bache en la calle Guerrero")
+    assert asked.startswith("¿Es en GUERRERO ST")
+    assert eva.ask("gracias") == asked
+    assert eva.ask("thanks") == asked
+    assert eva.say("un momento") == []
+    assert "(Bache)" in eva.ask("sí")
+    assert bot.review_items() == []

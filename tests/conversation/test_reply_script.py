@@ -76,6 +76,10 @@ def test_a_resident_who_writes_simplified_characters_keeps_them_after_a_cantones
     mei = bot.resident("mei")
     filed = in_simplified(mei.ask("5th St 和 Market St 路口有个大坑洞"))
     assert "回复 状态 查询进度" in filed
+    # Once the report is closed, "not cleared yet" is the problem back, asked about at the report's place.
+    number = re.search(r"#(\d+)", filed)
+    assert number, filed
+    bot.runtime.open311.update_status(number.group(1), "closed", "Filled.", actor="crew")
     assert in_simplified(mei.ask("仲未清晒")).startswith("是在 05TH ST & MARKET ST")
     # "係" is written only in traditional characters, but a yes does not change the script.
     assert in_simplified(mei.ask("係呀")).startswith("谢谢！您的报告已登记")
