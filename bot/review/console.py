@@ -92,9 +92,33 @@ class Console:
         return {service.code: service.name for service in self.services()}
 
     def service_names(self) -> dict[str, str]:
-        """Service code (and classifier class) -> the city's name for it, in catalog order."""
-        services = self.services()
-        names = {service.code: service.name for service in services}
-        for service in services:
-            names.setdefault(service.classifier_class, service.name)
+        """Service code (and classifier class, as ``class_names``) -> the city's name for it, in catalog
+        order."""
+        names = {service.code: service.name for service in self.services()}
+        for classifier_class, name in self.class_names().items():
+            names.setdefault(classifier_class, name)
         return names
+
+    def class_names(self) -> dict[str, str]:
+        """Classifier class -> what it stands for in the city's words: the one service that receives it, or,
+        when the city splits it among several (Toronto's graffiti on a bridge, a road, a sidewalk, a litter
+        bin), the class in words and all of them: "Graffiti (Bridge - Graffiti Complaint, ... or Litter Bin -
+        Graffiti Complaint)". Never the first of them alone: that named an item an operator filed as a
+        litter bin's graffiti "Bridge - Graffiti Complaint" on the learning page."""
+        sharing: dict[str, list[str]] = {}
+        for service in self.services():
+            sharing.setdefault(service.classifier_class, []).append(service.name)
+        return {
+            code: names[0] if len(names) == 1 else f"{in_words(code)} ({listed(names)})"
+            for code, names in sharing.items()
+        }
+
+
+def in_words(code: str) -> str:
+    """A classifier class as words: "street_cleaning" -> "Street cleaning"."""
+    return code.replace("_", " ").strip().capitalize()
+
+
+def listed(names: Sequence[str]) -> str:
+    """Names as one of several: A, B or C."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"

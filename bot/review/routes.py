@@ -457,6 +457,7 @@ def operator_router(console: Console) -> ConsolePages:
             items=views.open_items(session, claim_minutes=console.claim_minutes),
             recent=views.recently_decided(session),
             services=console.service_names(),
+            classes=console.class_names(),
             claim_lapses=views.humanize_minutes(console.claim_minutes),
         )
 
@@ -497,6 +498,7 @@ def operator_router(console: Console) -> ConsolePages:
             status,
             item=item,
             services=console.service_names(),
+            classes=console.class_names(),
             conversation=views.conversation(session, item.channel, item.resident_id),
             # The language the bot's replies are in: the report's where there are replies in it.
             reply_language=console.queue.templates.language_for(item.language),
@@ -893,6 +895,7 @@ def operator_router(console: Console) -> ConsolePages:
 
     @router.get("/learning")
     def learning_page(request: Request, operator: Operator, session: DB) -> Response:
+        names = console.service_names()
         return page(
             request,
             "learning.html",
@@ -901,7 +904,10 @@ def operator_router(console: Console) -> ConsolePages:
             "What the bot learns",
             report=learning.agreement_report(session),
             current=learning.current_model_report(session, console.classify) if console.classify else None,
-            services={**console.service_names(), learning.OTHER: learning.OTHER_LABEL},
+            # What the bot suggested and learns are classes; what operators filed, the city's services.
+            classes={**names, **console.class_names(), learning.OTHER: learning.OTHER_LABEL},
+            by_service=views.decided_services(session),
+            services={**names, learning.OTHER: learning.OTHER_LABEL},
         )
 
     @router.get("/learning/corrections.csv")

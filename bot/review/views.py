@@ -7,18 +7,20 @@ notifications, the event log and the audit log see it.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_
+from sqlalchemy import String, and_, cast, func, or_
 from sqlmodel import Session, col, select
 
 from bot.clock import as_utc, utcnow
 from bot.follows import Follow
 from bot.open311.models import RequestTokenRow, ServiceRequestRow, StatusChangeRow
 from bot.review.corrections import Correction, read
+from bot.review.learning import LabelledExample
 from bot.review.models import DECIDED_STATUSES, ReviewItem
 from bot.state import InboxRecord, Resident
 
@@ -54,6 +56,22 @@ def humanize_minutes(minutes: float) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class Suggestion:
+    """One guess of the bot's: a classifier class with its confidence, and the city's services that receive
+    it (several when the city splits the class: Toronto's graffiti on a bridge, a road, a sidewalk or a
+    litter bin, each stored at the class's confidence). The bot guessed the class, not one of them."""
+
+    # None when not known (an item queued before suggestions kept their class): each service is its own guess.
+    classifier_class: str | None
+    confidence: float
+    service_codes: tuple[str, ...]
+
+    @property
+    def shared(self) -> bool:
+        return len(self.service_codes) > 1
+
+
+@dataclass(frozen=True, slots=True)
 class ItemView:
     id: int
     state: str
@@ -82,6 +100,8 @@ class ItemView:
     correction: Correction | None = None
     # A correction closed without moving anything: the operator's note (told no one).
     note: str | None = None
+    # ``suggestions`` as the bot made them, one per classifier class, best first.
+    suggested: tuple[Suggestion, ...] = ()
 
     @property
     def state_label(self) -> str:
@@ -103,7 +123,12 @@ class ItemView:
             "language": self.language,
             "text": self.text,
             "media_urls": self.media_urls,
-            "suggestions": [{"service_code": c, "confidence": p} for c, p in self.suggestions],
+            "suggestions": [
+                {"service_code": code, "confidence": s.confidence}
+                | ({"classifier_class": s.classifier_class} if s.classifier_class else {})
+                for s in self.suggested
+                for code in s.service_codes
+            ],
             "reason": self.reason,
             "location": {
                 "text": self.location_text,
@@ -149,6 +174,15 @@ def item_view(item: ReviewItem, *, now: datetime | None = None, claim_minutes: f
         for s in item.suggestions
         if s.get("service_code")
     ]
+    # Each class once, with the services that receive it.
+    guesses: dict[str, Suggestion] = {}
+    for s in item.suggestions:
+        if s.get("service_code"):
+            code, guessed = str(s["service_code"]), str(s.get("classifier_class") or "") or None
+            key = f"class:{guessed}" if guessed else f"service:{code}"
+            known = guesses.get(key) or Suggestion(guessed, float(s.get("confidence", 0.0)), ())
+            guesses[key] = replace(known, service_codes=(*known.service_codes, code))
+    suggested = tuple(guesses.values())
     return ItemView(
         id=item.id,
         state=state,
@@ -175,6 +209,7 @@ def item_view(item: ReviewItem, *, now: datetime | None = None, claim_minutes: f
         age=humanize_age(now - created),
         correction=read(item.reason),
         note=item.rejection_reason if item.status == "closed" else None,
+        suggested=suggested,
     )
 
 
@@ -198,6 +233,28 @@ def recently_decided(session: Session, *, limit: int = 10) -> list[ItemView]:
         .limit(limit)
     ).all()
     return [item_view(row) for row in rows]
+
+
+def decided_services(session: Session) -> list[tuple[str, int, int]]:
+    """The learning page's per-service figures: (the service an operator filed, its labelled examples, how
+    many the bot's suggestion agreed with), most examples first. Examples are labelled with the classifier's
+    class, which several of a city's services may share: counted by the label, an item filed as a litter
+    bin's graffiti read as the first graffiti service's. An example with no filed service (rejected as not a
+    city problem, or its item forgotten) counts under its label."""
+    examples = LabelledExample.__table__  # type: ignore[attr-defined]
+    items = ReviewItem.__table__  # type: ignore[attr-defined]
+    rows = session.execute(
+        select(examples.c.service_code, examples.c.predicted_code, items.c.service_code)
+        .select_from(examples)
+        .outerjoin(items, cast(items.c.id, String) == examples.c.review_item_id)
+        .where(examples.c.rejected == False)  # noqa: E712 (SQL expression)
+    ).all()
+    totals: Counter[str] = Counter()
+    agreed: Counter[str] = Counter()
+    for label, predicted, filed in rows:
+        totals[filed or label] += 1
+        agreed[filed or label] += label == predicted
+    return [(code, n, agreed[code]) for code, n in totals.most_common()]
 
 
 def get_item(session: Session, item_id: int, *, claim_minutes: float) -> ItemView | None:
