@@ -116,6 +116,22 @@ class DeliveryError(Exception):
         self.retry_after = retry_after
 
 
+# The largest photo a channel fetches from its provider (Twilio's MMS limit is 5 MB; X and Telegram less).
+MAX_MEDIA_BYTES = 10 * 1024 * 1024
+
+
+def fetched_media(url: str, status_code: int, content: bytes, content_type: str | None) -> tuple[bytes, str]:
+    """A provider's answer to fetching a resident's photo, as (bytes, media type), or the DeliveryError
+    that says whether to try again: a provider down or busy may pass, a 4xx (the media deleted, the
+    signature refused) will not, and a file over MAX_MEDIA_BYTES never will."""
+    if status_code != 200:
+        transient = status_code == 429 or status_code >= 500
+        raise DeliveryError(f"fetching {url} gave HTTP {status_code}", retryable=transient)
+    if len(content) > MAX_MEDIA_BYTES:
+        raise DeliveryError(f"{url} is larger than {MAX_MEDIA_BYTES} bytes", retryable=False)
+    return content, (content_type or "").split(";")[0].strip()
+
+
 class RecipientOptedOut(DeliveryError):
     """The provider says the resident opted out (Twilio 21610): record the opt-out, never retry."""
 

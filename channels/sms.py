@@ -48,6 +48,7 @@ from channels.base import (
     RecipientOptedOut,
     SendProgress,
     SendResult,
+    fetched_media,
     render_as_text,
 )
 from channels.gsm7 import plain_typography
@@ -58,7 +59,6 @@ logger = logging.getLogger(__name__)
 CHANNEL_NAME = "sms"
 SIGNATURE_HEADER = "X-Twilio-Signature"
 OPTED_OUT_ERROR = 21610
-MAX_MEDIA_BYTES = 10 * 1024 * 1024
 MAX_MEDIA_PER_MESSAGE = 10
 # A message the bot could not handle is answered 500, so Twilio delivers it again: to the number's fallback
 # URL (set to the same webhook) or by a connection override's retries (``#rc=..&rp=5xx``). The delivery
@@ -316,16 +316,8 @@ class SmsChannel(Channel):
                 response = await client.get(attachment.url)
         except httpx.HTTPError as exc:
             raise DeliveryError(f"fetching {attachment.url} failed: {exc}", retryable=True) from exc
-        if response.status_code != 200:
-            # Twilio down or busy may pass; a 4xx (the media deleted, say) will not.
-            transient = response.status_code == 429 or response.status_code >= 500
-            raise DeliveryError(
-                f"fetching {attachment.url} gave HTTP {response.status_code}", retryable=transient
-            )
-        if len(response.content) > MAX_MEDIA_BYTES:
-            raise DeliveryError(f"{attachment.url} is larger than {MAX_MEDIA_BYTES} bytes", retryable=False)
         content_type = response.headers.get("content-type", attachment.content_type or "")
-        return response.content, content_type.split(";")[0].strip()
+        return fetched_media(attachment.url, response.status_code, response.content, content_type)
 
 
 def inbound_message(form: FormData) -> InboundMessage | None:

@@ -58,6 +58,7 @@ from channels.base import (
     MessageHandler,
     SendProgress,
     SendResult,
+    fetched_media,
     parse_json,
     render_as_text,
 )
@@ -69,7 +70,6 @@ X_API = "https://api.twitter.com"
 # Where X keeps the photos of direct messages: fetched with the account's OAuth 1.0a signature (and nothing
 # else is signed so).
 X_DM_MEDIA = "https://ton.twitter.com/"
-MAX_MEDIA_BYTES = 10 * 1024 * 1024
 SIGNATURE_HEADER = "x-twitter-webhooks-signature"
 # What X sends as a CRC challenge: a short random string (base64 or base64url). The CRC answer is the same
 # HMAC that signs event POSTs, so signing anything else would sign a forged event body for whoever asks.
@@ -601,16 +601,8 @@ class TwitterChannel(Channel):
             response = await asyncio.to_thread(client.session.get, attachment.url, auth=auth, timeout=30)
         except requests.RequestException as exc:
             raise DeliveryError(f"fetching {attachment.url} failed: {exc}") from exc
-        if response.status_code != 200:
-            # X down or busy may pass; a 4xx (the message deleted, the signature refused) will not.
-            transient = response.status_code == 429 or response.status_code >= 500
-            raise DeliveryError(
-                f"fetching {attachment.url} gave HTTP {response.status_code}", retryable=transient
-            )
-        if len(response.content) > MAX_MEDIA_BYTES:
-            raise DeliveryError(f"{attachment.url} is larger than {MAX_MEDIA_BYTES} bytes", retryable=False)
         content_type = response.headers.get("content-type") or attachment.content_type or "image/jpeg"
-        return response.content, content_type.split(";")[0].strip()
+        return fetched_media(attachment.url, response.status_code, response.content, content_type)
 
     # -- the Account Activity webhook ----------------------------------------------------------------------
 
