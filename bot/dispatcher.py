@@ -17,6 +17,12 @@
    channel answers inline (TwiML, the local channel) are written already delivered; the others wait in the
    outbox for ``deliver_due``. Two deliveries of the same message racing each other meet at the inbox's
    unique key: the loser rolls back and returns the winner's replies.
+
+On a channel with a public and a private side (X: mentions and direct messages), what a resident told
+privately is answered privately (``OutboundMessage.private``: a DM), also when they ask in public: a report in
+progress begun by DM (its question, its filing: the turn is handed to the engine without its public thread),
+and STATUS of a report they made by DM or that waits for a person since one. A public STATUS of public
+reports stays a public reply.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ import time
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime, timedelta
+from typing import Literal
 
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, select
@@ -38,14 +45,16 @@ from bot import outbox
 from bot.clock import as_utc, utcnow
 from bot.conversation import ConversationEngine, DialogueState, PreparedUnderstanding, Turn
 from bot.db import SessionFactory
+from bot.follows import filed_in_thread
 from bot.loop_guard import ReplyLimit
 from bot.open311.errors import Open311Error
 from bot.open311.media import MediaStore
-from bot.resident_commands import parse_command
+from bot.resident_commands import ResidentCommand, parse_command, status_question_language
 from bot.state import (
     LOCK_RETRIES,
     ConversationRecord,
     InboxRecord,
+    Resident,
     get_or_create_resident,
     is_lock_conflict,
     mark_opted_out,
@@ -57,6 +66,10 @@ log = logging.getLogger(__name__)
 
 # A channel with this capability hands the replies to the provider in its webhook response.
 INLINE_REPLIES = "inline_replies"
+# A channel with this capability has a private side besides its public one (X: direct messages besides
+# mentions); its messages say which side they came by in ``metadata["public"]``.
+PRIVATE_SIDE = "private"
+Side = Literal["public", "private"]
 
 
 class Dispatcher:
@@ -163,10 +176,11 @@ class Dispatcher:
     def _handle_once(self, message: InboundMessage, media_urls: tuple[str, ...]) -> list[OutboundMessage]:
         turn = _turn(message, media_urls)
         prepared = self._prepare(turn)
+        side = self._side(message)
         for attempt in range(LOCK_RETRIES):
             with self._write_turns, self.sessions() as session:
                 try:
-                    replies = self._handle(session, turn, prepared)
+                    replies = self._handle(session, turn, prepared, side)
                     session.commit()
                     return replies
                 except IntegrityError:
@@ -244,7 +258,16 @@ class Dispatcher:
             return DialogueState.from_json(record.state)
         return DialogueState()  # none yet, or too old to pick up again
 
-    def _handle(self, session: Session, turn: Turn, prepared: PreparedUnderstanding) -> list[OutboundMessage]:
+    def _side(self, message: InboundMessage) -> Side | None:
+        """The side of its channel ``message`` came by, on a channel with two (X); None on the others."""
+        channel = self.channels.get(message.channel)
+        if channel is None or PRIVATE_SIDE not in channel.capabilities:
+            return None
+        return "public" if message.metadata.get("public") == "true" else "private"
+
+    def _handle(
+        self, session: Session, turn: Turn, prepared: PreparedUnderstanding, side: Side | None = None
+    ) -> list[OutboundMessage]:
         _serialize_residents(session)
         stored = _stored_replies(session, turn.channel, turn.resident_id, turn.provider_message_id)
         if stored is not None:
@@ -254,12 +277,23 @@ class Dispatcher:
         # text) take turns on the dialogue state instead of one overwriting the other's step.
         record = session.get(ConversationRecord, (turn.channel, turn.resident_id), with_for_update=True)
         state = self._state(record)
+        begun_privately = record is not None and record.private and state.in_progress
+        privately = side == "public" and (
+            begun_privately or self._asks_of_private_report(session, turn, resident)
+        )
+        if privately:
+            # What the turn files or leaves for a person belongs to the private report: no public thread to
+            # answer it in, nor its status updates.
+            turn = dataclasses.replace(turn, reply_to=None)
         filed_before = (state.last_filed or {}).get("at")
         replies = self.engine.respond(session, turn, state, resident, prepared)
+        if privately:
+            replies = [dataclasses.replace(reply, private=True) for reply in replies]
         now = utcnow()
         if record is None:
             record = ConversationRecord(channel=turn.channel, resident_id=turn.resident_id)
         record.state = state.to_json()
+        record.private = state.in_progress and (side == "private" or begun_privately)
         record.updated_at = now
         resident.updated_at = now
         session.add(record)
@@ -290,6 +324,26 @@ class Dispatcher:
         )
         session.flush()
         return replies
+
+    def _asks_of_private_report(self, session: Session, turn: Turn, resident: Resident) -> bool:
+        """Whether ``turn`` asks STATUS ("any update?" too) of what the resident told privately: the report
+        waiting for a person, or the request named or else their last, when they made it by DM (their
+        last is also private when nothing says where they made it)."""
+        if not turn.text or turn.media_urls or turn.point is not None:
+            return False  # a report, not a question (as the engine reads it)
+        command = parse_command(turn.text)
+        if command is None and status_question_language(turn.text) is not None:
+            command = ResidentCommand("status")
+        if command is None or command.name != "status":
+            return False
+        channel, resident_id = turn.channel, turn.resident_id
+        if command.argument is not None:
+            return filed_in_thread(session, [command.argument], channel, resident_id) is False
+        waiting = self.engine.review_queue.waiting_for(session, channel, resident_id)
+        if waiting is not None and waiting.reply_to is None:
+            return True
+        last = [reference for reference in (resident.last_request_id, resident.last_token) if reference]
+        return bool(last) and filed_in_thread(session, last, channel, resident_id) is not True
 
     async def _store_media(self, message: InboundMessage) -> tuple[str, ...]:
         urls: list[str] = []

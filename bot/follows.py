@@ -87,6 +87,23 @@ def followers(session: Session, service_request_id: str) -> Sequence[Follow]:
     ).all()
 
 
+def filed_in_thread(
+    session: Session, references: Sequence[str], channel: str, resident_id: str
+) -> bool | None:
+    """Whether the resident filed the request known by any of ``references`` in a message with a thread
+    (on X a mention, in public: True) or without one (a direct message: False); None when no row says they
+    filed it (someone else's request, or one they have UNFOLLOWed since)."""
+    rows = session.exec(
+        select(Follow).where(
+            col(Follow.service_request_id).in_(references),
+            Follow.channel == channel,
+            Follow.resident_id == resident_id,
+            Follow.reason == "filed",
+        )
+    ).all()
+    return any(row.reply_to is not None for row in rows) if rows else None
+
+
 def follow_filed(
     session: Session,
     service_request_id: str | None,

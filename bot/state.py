@@ -2,7 +2,7 @@
 
 - ``Resident``: one row per (channel, resident id): language, opt-out, the latest request they filed.
 - ``ConversationRecord``: the dialogue in progress (a JSON document of ``bot.conversation.DialogueState``),
-  so a restart of the app loses no conversation.
+  so a restart of the app loses no conversation, and whether it was begun privately.
 - ``InboxRecord``: every inbound message handled, keyed by (channel, sender, message id), with the replies it
   produced; a redelivery of the same message returns these and does nothing else. The id is the sender's:
   two local clients that each number their messages from 1 do not collide.
@@ -53,6 +53,10 @@ class ConversationRecord(SQLModel, table=True):
     resident_id: str = Field(primary_key=True, max_length=128)
     state: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    # On a channel with a public and a private side (X's mentions and direct messages): the report in
+    # progress was told, at least in part, privately, so what the bot says of it goes privately, also in
+    # answer to a public message.
+    private: bool = False
 
 
 class InboxRecord(SQLModel, table=True):
