@@ -33,7 +33,7 @@ from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
 from rapidfuzz import fuzz, process
 from sqlmodel import Session
@@ -194,9 +194,20 @@ class Turn:
     choice_value: str | None = None
 
 
-# A command the engine does not handle itself (FOLLOW/UNFOLLOW belong to status updates): returns the
-# reply text, or None to use the default "not available" reply.
-CommandHook = Callable[[Session, ResidentCommand, Resident, str], str | None]
+class CommandHook(Protocol):
+    """A command the engine does not handle itself (FOLLOW/UNFOLLOW belong to status updates): returns the
+    reply text, or None to use the default "not available" reply. ``thread`` is the message the command
+    came in (``Turn.reply_to``), under which the updates a FOLLOW asks for answer."""
+
+    def __call__(
+        self,
+        session: Session,
+        command: ResidentCommand,
+        resident: Resident,
+        language: str,
+        *,
+        thread: str | None = None,
+    ) -> str | None: ...
 
 
 class ConversationEngine:
@@ -529,7 +540,9 @@ class ConversationEngine:
             self._status(session, command.argument, resident, reply, in_progress=state.in_progress)
         else:
             hook = self.command_hooks.get(command.name)
-            text = hook(session, command, resident, reply.language) if hook else None
+            text = (
+                hook(session, command, resident, reply.language, thread=reply.turn.reply_to) if hook else None
+            )
             reply.text(text if text is not None else reply.render("follow_unavailable"))
         # HELP, STATUS or FOLLOW in the middle of a report: the report is still waiting on its answer.
         self._repeat_question(state, reply)

@@ -4,7 +4,8 @@
 in the engine's transaction and answer in the resident's language. A request is found through the same
 backend the bot files into (embedded core or remote city), by its number or its token. A remote city's
 request the bot did not file is looked up there and mirrored (``TracksRequests``), so it is polled from then
-on; a city that cannot be reached just now gets "try again later" and nothing is followed.
+on; a city that cannot be reached just now gets "try again later" and nothing is followed. Its updates
+answer in the thread of the message FOLLOW came in (on X under the tweet; a DM's by DM).
 """
 
 from __future__ import annotations
@@ -26,7 +27,14 @@ from bot.templates import Templates
 
 
 def follow_command_hooks(backend: RequestBackend, templates: Templates) -> dict[str, CommandHook]:
-    def on_follow(session: Session, command: ResidentCommand, resident: Resident, language: str) -> str:
+    def on_follow(
+        session: Session,
+        command: ResidentCommand,
+        resident: Resident,
+        language: str,
+        *,
+        thread: str | None = None,
+    ) -> str:
         if command.argument is None:
             return templates.render("follow_which", language)
         try:
@@ -36,12 +44,21 @@ def follow_command_hooks(backend: RequestBackend, templates: Templates) -> dict[
         if found is None:
             return templates.render("status_not_found", language, reference=command.argument)
         reference = found.service_request_id or found.token or command.argument
-        if not follow(session, reference, resident.channel, resident.resident_id):
+        # A FOLLOW tweeted in public gets its updates under that tweet, as a report's come under the report's:
+        # a resident who refuses the city's DMs still gets them.
+        if not follow(session, reference, resident.channel, resident.resident_id, reply_to=thread):
             return templates.render("already_following", language, id=reference)
         service = service_name_in(backend.services(), found.service_name, templates.language_for(language))
         return templates.render("followed", language, id=reference, service=service)
 
-    def on_unfollow(session: Session, command: ResidentCommand, resident: Resident, language: str) -> str:
+    def on_unfollow(
+        session: Session,
+        command: ResidentCommand,
+        resident: Resident,
+        language: str,
+        *,
+        thread: str | None = None,
+    ) -> str:
         if command.argument is None:
             return templates.render("follow_which", language)
         try:

@@ -4,6 +4,8 @@ and what they do in public is answered in public: the whole bot behind tweepy an
 A public STATUS about a report made by DM, or one waiting for a person, or a report still being asked about
 by DM, is answered by DM (before: a reply under the tweet quoting the DM's words, the question asked about
 it, or "Report #7 (Abandoned Vehicle) is open"); a public STATUS about public reports stays a public reply.
+A FOLLOW tweeted in public gets its updates under that tweet (before: by DM, which residents with closed DMs
+never get).
 """
 
 from __future__ import annotations
@@ -118,3 +120,28 @@ def test_a_public_status_is_answered_where_the_report_was_made(
         exchange(bot)
         assert f"Report #{in_public} (Pothole) is open" in fake.replies_to(status)[0].text
         assert dms(fake, "555") == []
+
+
+def test_a_follow_tweeted_in_public_is_updated_under_that_tweet(
+    app_settings: Settings,  # noqa: F811
+    fake: FakeX,  # noqa: F811
+) -> None:
+    with x_bot(app_settings, fake) as bot:
+        report = fake.mention("555", CLEAR_REPORT)
+        exchange(bot)
+        filed = filed_id(fake.replies_to(report)[0].text)
+
+        follow = fake.mention(RESIDENT, f"FOLLOW {filed}")
+        fake.direct_message("777", f"FOLLOW {filed}")
+        exchange(bot)
+        assert f"You will get updates on report #{filed}" in fake.replies_to(follow)[0].text
+        assert f"You will get updates on report #{filed}" in dms(fake, "777")[0]
+
+        bot.runtime.open311.update_status(filed, "closed", "Filled with asphalt.", actor="crew")
+        assert bot.notify() == 3
+        bot.deliver()
+        update = f"Update on report #{filed} (Pothole): it is now closed"
+        assert update in fake.replies_to(follow)[-1].text
+        assert dms(fake) == [], "the public follower got a DM (X refuses it when their DMs are closed)"
+        assert update in dms(fake, "777")[-1]  # a FOLLOW by DM is updated by DM
+        assert update in fake.replies_to(report)[-1].text

@@ -201,7 +201,10 @@ def test_x_mentions_are_polled_by_the_job_and_updates_reach_the_resident_in_the_
             wait_for(lambda: bool(updates()), timeout=60.0, what="the status update on X")
             time.sleep(SETTLE_SECONDS)
             assert len(updates()) == 1
-            assert len(x.replies_to(tweet)) == 1  # the mention was read once, answered once
+            # The mention was read once and answered once, and the update came under it: a FOLLOW tweeted
+            # in public is updated in public, as a report tweeted is.
+            assert [post.text for post in x.replies_to(tweet)][1:] == updates()
+            assert x.dms_to("4242") == []
 
 
 def test_the_resident_who_filed_a_report_hears_about_it_without_following(
