@@ -177,10 +177,11 @@ class Dispatcher:
         turn = _turn(message, media_urls)
         prepared = self._prepare(turn)
         side = self._side(message)
+        username = message.metadata.get("username") or None
         for attempt in range(LOCK_RETRIES):
             with self._write_turns, self.sessions() as session:
                 try:
-                    replies = self._handle(session, turn, prepared, side)
+                    replies = self._handle(session, turn, prepared, side, username)
                     session.commit()
                     return replies
                 except IntegrityError:
@@ -215,6 +216,7 @@ class Dispatcher:
             ):
                 return  # handled after all, or given up already
             resident = get_or_create_resident(session, message.channel, message.resident_id)
+            resident.username = message.metadata.get("username") or resident.username
             language = self.engine.templates.language_for(resident.language or message.language_hint)
             self.engine.review_queue.enqueue(
                 session,
@@ -266,13 +268,20 @@ class Dispatcher:
         return "public" if message.metadata.get("public") == "true" else "private"
 
     def _handle(
-        self, session: Session, turn: Turn, prepared: PreparedUnderstanding, side: Side | None = None
+        self,
+        session: Session,
+        turn: Turn,
+        prepared: PreparedUnderstanding,
+        side: Side | None = None,
+        username: str | None = None,
     ) -> list[OutboundMessage]:
         _serialize_residents(session)
         stored = _stored_replies(session, turn.channel, turn.resident_id, turn.provider_message_id)
         if stored is not None:
             return stored  # a redelivery: nothing is written
         resident = get_or_create_resident(session, turn.channel, turn.resident_id)
+        if username:
+            resident.username = username  # the operators' way to the resident when no reply reaches them
         # Locked until commit, so two messages of one resident arriving together (an MMS photo and a
         # text) take turns on the dialogue state instead of one overwriting the other's step.
         record = session.get(ConversationRecord, (turn.channel, turn.resident_id), with_for_update=True)

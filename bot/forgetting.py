@@ -160,7 +160,7 @@ def forget(
     if found.resident is not None:
         if found.opted_out and keep_opt_out:
             resident = found.resident
-            resident.language = resident.last_request_id = resident.last_token = None
+            resident.language = resident.last_request_id = resident.last_token = resident.username = None
             resident.created_at = resident.updated_at = resident.opted_out_at or now
             session.add(resident)
         else:

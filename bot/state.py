@@ -1,6 +1,7 @@
 """The conversation engine's tables: residents, their dialogue state, and the inbox of handled messages.
 
-- ``Resident``: one row per (channel, resident id): language, opt-out, the latest request they filed.
+- ``Resident``: one row per (channel, resident id): language, opt-out, the latest request they filed, their
+  public name there (X).
 - ``ConversationRecord``: the dialogue in progress (a JSON document of ``bot.conversation.DialogueState``),
   so a restart of the app loses no conversation, and whether it was begun privately.
 - ``InboxRecord``: every inbound message handled, keyed by (channel, sender, message id), with the replies it
@@ -42,6 +43,9 @@ class Resident(SQLModel, table=True):
     # What "STATUS" alone looks up: the request id, or the token while a batch service has given no id.
     last_request_id: str | None = Field(default=None, max_length=64)
     last_token: str | None = Field(default=None, max_length=64)
+    # Their public name on the channel, where its messages carry one (an X @username, without the @; as in
+    # their latest public message): how an operator finds a resident no reply reached.
+    username: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 

@@ -9,7 +9,8 @@ Before, only the log said so.
 
 A recipient is shown by the last digits of their id alone ("phone ending in 0134"), and the words of a
 reply or an error go through ``bot.redaction.mask_contact_details``, so the page never shows a full phone
-number.
+number. On X, where residents have a public name, it is shown ("X account @ana_in_sf"): an operator can
+reach them there when the bot's reply was refused.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from bot.open311.models import ServiceRequestRow
 from bot.outbox import OutboxMessage
 from bot.redaction import mask_contact_details
 from bot.review.models import ReviewItem
+from bot.state import get_resident
 
 # What a provider's delivery report says when the message never reached the phone.
 NOT_DELIVERED = ("failed", "undelivered")
@@ -85,7 +87,7 @@ class Undelivered:
     id: int
     at: datetime  # UTC, when the reply was written
     channel: str
-    recipient: str  # masked: "phone ending in 0134"
+    recipient: str  # masked: "phone ending in 0134"; or a public name: "X account @ana_in_sf"
     state: str  # "failed", "suppressed" or "retrying"
     reason: str  # in plain words
     detail: str  # the provider's own words, contact details masked ("" when the reason says it all)
@@ -112,9 +114,12 @@ class Undelivered:
         }
 
 
-def masked_recipient(channel: str, resident_id: str) -> str:
-    """Who a reply was for, by the last four characters of their id alone ("phone ending in 0134")."""
+def masked_recipient(channel: str, resident_id: str, username: str | None = None) -> str:
+    """Who a reply was for: by their public name on the channel where one is known ("X account @ana_in_sf"),
+    else by the last four characters of their id alone ("phone ending in 0134")."""
     kind = _RECIPIENT_KINDS.get(channel, "resident")
+    if username:
+        return f"{kind} @{username}"
     tail = resident_id[-4:] if len(resident_id) >= 8 else ""
     return f"{kind} ending in {tail}" if tail else f"{kind} (id hidden)"
 
@@ -146,7 +151,8 @@ def _view(session: Session, row: OutboxMessage) -> Undelivered:
         "retrying" if row.status == "pending" else "suppressed" if row.status == "suppressed" else "failed"
     )
     reason, detail = plain_reason(row)
-    recipient = masked_recipient(row.channel, row.resident_id)
+    resident = get_resident(session, row.channel, row.resident_id)
+    recipient = masked_recipient(row.channel, row.resident_id, resident.username if resident else None)
     request_id = _request_named(session, row)
     return Undelivered(
         id=row.id,
