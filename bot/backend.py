@@ -14,6 +14,7 @@ from typing import Protocol, runtime_checkable
 from sqlmodel import Session
 
 from bot.open311.media import with_more_photos
+from bot.redaction import mask_contact_details
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +26,8 @@ class ServiceSummary:
     batch: bool = False
     # The name in other languages, (language, name) pairs (the catalog's ``names``).
     names: tuple[tuple[str, str], ...] = ()
+    # The catalog's keywords (GeoReport v2's ``keywords``): words that tell services sharing a class apart.
+    keywords: tuple[str, ...] = ()
 
     def name_in(self, language: str) -> str:
         """The name a resident who writes in ``language`` reads (the catalog's own when not translated); a
@@ -120,6 +123,10 @@ class Filed:
 
 @dataclass(frozen=True, slots=True)
 class RequestStatus:
+    """A request as a resident may be told it. Anyone may ask about any request number (STATUS 12), so
+    ``status_notes`` hold a phone number or an email an operator wrote masked, as the Open311 API and the
+    status updates publish them (before, STATUS showed them whole)."""
+
     service_request_id: str | None
     token: str | None
     service_name: str
@@ -129,6 +136,10 @@ class RequestStatus:
     address: str | None = None
     lat: float | None = None
     long: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.status_notes:
+            object.__setattr__(self, "status_notes", mask_contact_details(self.status_notes))
 
 
 class FilingRefused(Exception):
