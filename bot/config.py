@@ -507,8 +507,11 @@ class RemoteSettings(Section):
 class OperatorSettings(Section):
     # Sessions are kept server-side (the cookie holds only a random token), so no signing secret is needed.
     session_hours: Hours = 12.0
-    # Failed sign-ins allowed per operator name and per client address within the window, then refused.
+    # Failed sign-ins allowed per operator name within the window, then refused.
     max_sign_in_attempts: Count = 5
+    # Failed sign-ins allowed from one client address within the window (for any names), then refused:
+    # larger, since a call centre's operators share one address.
+    max_sign_in_attempts_per_address: Count = 20
     sign_in_window_seconds: Seconds = 300.0
     # "auto": cookies are Secure when server.public_url is https; "always"/"never" force it.
     secure_cookies: Literal["auto", "always", "never"] = "auto"

@@ -6,8 +6,10 @@ out, or disabling an operator, ends their sessions at once, in every worker. A s
 ``session_hours`` without use: each use moves its end (``keep_alive``); there is no limit on a session in use.
 
 Sign-in attempts are recorded in the database too, so the throttle holds across workers and restarts: after
-``max_sign_in_attempts`` failures for one name or from one address within ``sign_in_window_seconds``,
-further attempts are refused until the window has passed.
+``max_sign_in_attempts`` failures for one name, or ``max_sign_in_attempts_per_address`` from one address,
+within ``sign_in_window_seconds``, further attempts are refused until the window has passed. The address's
+limit is the larger: a call centre's operators share one address behind its NAT, and one operator's typos
+locked all of them out.
 """
 
 from __future__ import annotations
@@ -78,16 +80,21 @@ class Throttled(Exception):
 
 
 def check_throttle(session: Session, settings: OperatorSettings, name: str, client: str) -> None:
-    """Raises Throttled when this name or this client failed too often within the window."""
+    """Raises Throttled when this name or this client failed too often within the window (each its own
+    limit)."""
     since = utcnow() - timedelta(seconds=settings.sign_in_window_seconds)
     failures = (
         select(func.count(), func.min(SignInAttempt.at))
         .where(SignInAttempt.at >= since)
         .where(SignInAttempt.succeeded == False)  # noqa: E712 (an SQL expression, not a Python test)
     )
-    for condition in (SignInAttempt.name == name, SignInAttempt.client == client):
+    limits = (
+        (SignInAttempt.name == name, settings.max_sign_in_attempts),
+        (SignInAttempt.client == client, settings.max_sign_in_attempts_per_address),
+    )
+    for condition, limit in limits:
         count, oldest = session.exec(failures.where(condition)).one()
-        if count >= settings.max_sign_in_attempts and oldest is not None:
+        if count >= limit and oldest is not None:
             free_at = as_utc(oldest) + timedelta(seconds=settings.sign_in_window_seconds)
             raise Throttled(max(1, int((free_at - utcnow()).total_seconds()) + 1))
 

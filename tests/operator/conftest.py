@@ -37,7 +37,11 @@ def deploy(
         data_dir.mkdir()
         sections: dict[str, dict[str, Any]] = {
             "jobs": {"enabled": True, "outbox_seconds": 0.2, "notify_seconds": 0.2, "scheduler": "always"},
-            "operator": {"max_sign_in_attempts": 3, "sign_in_window_seconds": 60},
+            "operator": {
+                "max_sign_in_attempts": 3,
+                "max_sign_in_attempts_per_address": 4,
+                "sign_in_window_seconds": 60,
+            },
             # The bot files nothing by itself and offers no choices: every report reaches the review queue.
             "intents": {"auto_file_threshold": 1.0},
             "conversation": {"offer_choices_min_confidence": 1.0},
