@@ -577,18 +577,17 @@ class ConversationEngine:
             else None
         )
         correction = corrections.read(waiting.reason) if waiting is not None else None
-        kind = _kind_correction(waiting.reason) if waiting is not None else None
+        kind = corrections.read_kind(waiting.reason) if waiting is not None else None
         if correction is not None:
             # "no, valencia and 17th" after report #4 is a correction of #4, not a report of those words.
             reply.say(
                 "status_correction_in_review", reference=correction.reference, new_place=correction.after
             )
         elif kind is not None:
-            reference, new_service = kind
             reply.say(
                 "status_kind_correction_in_review",
-                reference=reference,
-                new_service=self._service_name(new_service, reply.language),
+                reference=kind.reference,
+                new_service=self._service_name(kind.after, reply.language),
             )
         elif waiting is not None:
             reply.say("status_in_review", excerpt=_excerpt(waiting.text))
@@ -1082,7 +1081,8 @@ class ConversationEngine:
             reply_to=turn.reply_to,
             language=self._written_in(text, reply.language),
             text=text,
-            reason=_kind_correction_reason(reference, was.name, matching[0].name),
+            # The console reads the report and its new kind back from it (``bot.review.corrections``).
+            reason=corrections.kind_reason(reference, was.name, matching[0].name),
             location_text=filed.get("address"),
             address_string=filed.get("address"),
             lat=lat,
@@ -1790,28 +1790,6 @@ _WHAT_IT_IS_NOT = re.compile(
     r"|不是[^，,。！!？?\s]{1,6}[，,。]?",
     re.IGNORECASE,
 )
-# A correction of a filed report's kind, as queued for a person (the operator reads it; ``_status`` reads it
-# back): "a correction of the kind of report #4, sent right after it was filed as Pothole: it is Streetlight".
-_KIND_CORRECTION = re.compile(
-    r"^a correction of the kind of report (?P<reference>\S+),"
-    r" sent right after it was filed as (?P<before>.*?): it is (?P<after>.*?), at the same place",
-    re.DOTALL,
-)
-
-
-def _kind_correction_reason(reference: str, before: str, after: str) -> str:
-    """The reason of a review item that corrects the kind of a filed report: what the operator reads."""
-    return (
-        f"a correction of the kind of report {reference}, sent right after it was filed as {before}: it is"
-        f" {after}, at the same place (not a new report: approving files it as {after};"
-        f" then close {reference})"
-    )
-
-
-def _kind_correction(reason: str) -> tuple[str, str] | None:
-    """The report and the kind a correction item's reason names (``_kind_correction_reason``), or None."""
-    found = _KIND_CORRECTION.match(reason or "")
-    return (found["reference"], found["after"]) if found is not None else None
 
 
 def _without_what_it_is_not(text: str) -> str:

@@ -1,6 +1,6 @@
-"""Status-change notifications: every change of a request's status, notes or expected date, and every move
-of it to another place, reaches each resident who filed or follows it, once, on the channel they used, in
-their language, through the outbox.
+"""Status-change notifications: every change of a request's status, notes or expected date, every move of
+it to another place and every change of its service, reaches each resident who filed or follows it, once, on
+the channel they used, in their language, through the outbox.
 
 Changes come from event logs with monotonically increasing ids: the embedded core's ``status_changes``
 and, with the remote backend, ``remote_status_change``. Each log is scanned from a persisted cursor.
@@ -78,6 +78,7 @@ class StatusChange:
     # "status": a change of status, notes or expected date; "submitted": a request was created (news only
     # when it came from a token: its filer learns the number); "rejected": a token will never get one;
     # "moved": an operator moved it to another place, ``status_notes`` (the history entry's) the new place;
+    # "recategorised": an operator made it one of another service, ``status_notes`` that service's name;
     # "unchanged": an entry that repeats the previous one in everything a resident is told.
     kind: str = "status"
     # The token (a batch service's, or the remote backend's local reference) the request was filed under;
@@ -131,14 +132,19 @@ def _core_changes(
     ]
 
 
+# The history entries whose notes are not the request's status notes.
+_NOTES_NOT_THE_REQUESTS = ("moved", "recategorised")
+
+
 def _repeats_previous(session: Session, row: StatusChangeRow) -> bool:
-    # A move's entry has the place for notes, not the request's: the entry before it is what to compare.
+    # A move's entry has the place for notes, not the request's, and a change of service the service's:
+    # the entry before them is what to compare.
     previous = session.exec(
         select(StatusChangeRow)
         .where(
             StatusChangeRow.request_id == row.request_id,
             col(StatusChangeRow.id) < row.id,
-            StatusChangeRow.kind != "moved",
+            col(StatusChangeRow.kind).not_in(_NOTES_NOT_THE_REQUESTS),
         )
         .order_by(col(StatusChangeRow.id).desc())
         .limit(1)
@@ -224,6 +230,10 @@ def render_update(
         return templates.render(
             "request_moved", lang, id=change.service_request_id, service=service, place=place
         )
+    if change.kind == "recategorised":
+        # The service it was made then (a later change may have made it another since).
+        now = service_name_in(services, change.status_notes or change.service_name, lang)
+        return templates.render("request_recategorised", lang, id=change.service_request_id, service=now)
     notes = templates.following_sentence(_public(change.status_notes), lang)
     expected = ""
     if change.expected_datetime is not None:
@@ -317,7 +327,7 @@ def _settled_position(session: Session, source: ChangeSource, after: int, settle
 def _recipients(session: Session, change: StatusChange) -> list[tuple[str, str, str | None]]:
     """(channel, resident id, message to answer under) of everyone following the request by its number or
     by its token; one entry per resident, with the thread of the report where one is known."""
-    if change.kind in ("status", "moved"):
+    if change.kind in ("status", "moved", "recategorised"):
         references = [change.service_request_id, change.token]
     elif change.kind in ("submitted", "rejected") and change.token:
         references = [change.token]  # only the filer waits on a token

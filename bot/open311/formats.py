@@ -104,6 +104,8 @@ def _note_record(note: StatusNote) -> dict[str, Any]:
         description = f"Submitted ({note.actor})"
     elif note.kind == "moved":  # its notes are the new place, published as given (as the address is)
         description = f"Moved to {note.status_notes}"
+    elif note.kind == "recategorised":  # its notes are the service it is now, as its service_name
+        description = f"Service changed to {note.status_notes}"
     else:
         notes = public_words(note.status_notes)
         description = f"Status {note.status}" + (f": {notes}" if notes else "")

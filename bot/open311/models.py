@@ -95,7 +95,8 @@ class StatusChangeRow(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     request_id: int = Field(foreign_key="service_requests.id", index=True)
     # "submitted" for the request's first row, "status" for changes afterwards, "moved" for a move to
-    # another place (its status_notes are the new place; the request's own notes are unchanged).
+    # another place (its status_notes are the new place; the request's own notes are unchanged),
+    # "recategorised" for a change of its service (its status_notes are the new service's name).
     kind: str = Field(max_length=16)
     status: str = Field(max_length=16)
     previous_status: str | None = Field(default=None, max_length=16)

@@ -30,6 +30,7 @@ from bot.open311.keys import KeyStore
 from bot.open311.media import more_photos, with_more_photos
 from bot.open311.models import (
     STATUSES,
+    AttributeValues,
     NewRequest,
     RequestQuery,
     RequestTokenRow,
@@ -43,6 +44,7 @@ from bot.open311.validation import (
     MAX_MEDIA_URL,
     as_utc,
     check_http_url,
+    validate_answers,
     validate_submission,
 )
 
@@ -525,6 +527,51 @@ class Open311Service:
             changes = {"lat": lat, "long": long, "address": words, "address_id": None, "zipcode": None}
             return self._change(db, row, changes, kind="moved", noted=place, actor=actor)
 
+    def change_service(
+        self,
+        service_request_id: str,
+        service_code: str,
+        *,
+        attributes: AttributeValues | None = None,
+        actor: str = "system",
+        session: Session | None = None,
+    ) -> ServiceRequest:
+        """Makes a request one of another service (an operator applying a resident's correction of what it
+        is: "a broken streetlight, not a pothole" after it was filed as a pothole): its number, place, words,
+        photos and status stay; its service code and name, agency responsible and service notice become the
+        new service's (the old service's agency is not the one to fix it).
+
+        Its answers are checked against the new service's questions as a submission's are: an answer to a
+        question the new service asks too is kept where the new service accepts it (Toronto's graffiti on a
+        bridge made a road's keeps whether it is offensive); the others, answers to the old service's
+        questions, are dropped (the caller's audit log keeps them); ``attributes`` answer the new service's
+        questions on top. A required question left unanswered, a wrong value or a question the service does
+        not have is refused as one InvalidInput naming each, and nothing changes.
+
+        Recorded as a move is: a history entry of kind "recategorised" whose notes are the new service's name
+        (the status and its notes stay), an event after commit, and ``updated_datetime`` moves, so clients
+        that mirror the API by it fetch the new service. The notification job tells the request's followers
+        what it is now. The same service again is a Conflict."""
+        service = self._service(service_code)
+        with self._session(session) as db:
+            row = self._locked(db, service_request_id)
+            if row.service_code == service.code:
+                raise Conflict(
+                    f"service_request_id {row.id} is {service.name} ({service.code}) already",
+                    field="service_code",
+                )
+            given = dict(attributes or {})
+            asked = service.attributes_by_code
+            kept = {code: value for code, value in (row.attributes or {}).items() if code in asked}
+            changes = {
+                "service_code": service.code,
+                "service_name": service.name,
+                "agency_responsible": service.agency_responsible,
+                "service_notice": service.service_notice,
+                "attributes": _answers_for(service, kept, given),
+            }
+            return self._change(db, row, changes, kind="recategorised", noted=service.name, actor=actor)
+
     # ------------------------------------------------------------------------- batch acceptance
 
     def accept_pending_tokens(self, now: datetime | None = None, limit: int = 200) -> list[TokenStatus]:
@@ -601,6 +648,20 @@ class Open311Service:
             .execution_options(synchronize_session=False)
         )
         return TokenStatus(row.token, str(request_id), row.created_at, now)
+
+
+def _answers_for(service: Service, kept: AttributeValues, given: AttributeValues) -> AttributeValues:
+    """The answers a request made one of ``service`` stores: ``given`` (refused when the service refuses
+    them) over ``kept`` (dropped where the service does not accept them: the old service's list of values
+    was not this one's)."""
+    try:
+        return validate_answers({**kept, **given}, service)
+    except InvalidInput as refused:
+        wrong = {error.field for error in refused.errors}
+        fitting = {code: value for code, value in kept.items() if f"attribute[{code}]" not in wrong}
+        if fitting == kept:
+            raise
+        return validate_answers({**fitting, **given}, service)
 
 
 def _shifted(moment: datetime, delta: timedelta) -> datetime:

@@ -244,6 +244,16 @@ def validate_submission(
     }
 
 
+def validate_answers(values: AttributeValues, service: Service) -> AttributeValues:
+    """Answers to ``service``'s questions checked as a submission's are (a code it does not have, a wrong
+    value, a required question unanswered): the answers to store, or one InvalidInput with every problem."""
+    checks = _Checks()
+    checked = validate_attributes(values, service, checks)
+    if checks.found:
+        raise InvalidInput.of(checks.found)
+    return checked
+
+
 def validate_attributes(values: AttributeValues, service: Service, checks: _Checks) -> AttributeValues:
     """The answers to store, keyed by the catalog's codes; every refusal goes to ``checks``."""
     checked: AttributeValues = {}

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from sqlmodel import Session
 
 from bot.open311.errors import Open311Error
-from bot.review import city_requests, dashboard, decisions, learning, undelivered, views
+from bot.review import city_requests, corrections, dashboard, decisions, learning, undelivered, views
 from bot.review.auth import SignedIn
 from bot.review.console import Console
 from bot.review.models import ReviewItem
@@ -41,6 +41,8 @@ APPROVE_FIELDS = ("service_code", "address_string", "lat", "long", "attributes",
 REJECT_FIELDS = ("reason", "not_city_problem")
 MOVE_FIELDS = ("address_string", "lat", "long")
 CLOSE_FIELDS = ("note",)
+CHANGE_KIND_FIELDS = ("service_code", "attributes")
+KEEP_FIELDS = ("note",)
 
 
 def unknown_fields(body: dict[str, Any], known: Sequence[str]) -> JSONResponse | None:
@@ -73,10 +75,18 @@ def api_router(console: Console) -> APIRouter:
 
     def item_json(item: views.ItemView) -> dict[str, Any]:
         """An item as JSON; a correction of a filed report's place says whether it can be moved from here
-        (``cannot_move``: null, or why not: a remote city's report)."""
+        (``cannot_move``: null, or why not: a remote city's report), one of its kind whether it can be
+        changed (``cannot_change``) and the services it may be made (``choices``: several when the city
+        splits the class the resident said)."""
         body = item.as_json()
         if item.correction is not None:
             body["correction"]["cannot_move"] = decisions.cannot_move(console, item.correction)
+        if item.kind_correction is not None:
+            choices = decisions.kind_choices(console, item.kind_correction, item.service_code)
+            body["kind_correction"]["choices"] = [
+                {"service_code": service.code, "service_name": service.name} for service in choices
+            ]
+            body["kind_correction"]["cannot_change"] = decisions.cannot_change(console, item.kind_correction)
         return body
 
     @router.get("/api/batch")
@@ -142,6 +152,10 @@ def api_router(console: Console) -> APIRouter:
         if description is not None and not isinstance(description, str):
             return JSONResponse({"error": "description must be text (null files the resident's words)"}, 400)
         code = str(body.get("service_code") or "")
+        item = session.get(ReviewItem, item_id)
+        if not code and item is not None and (choices := decisions.services_to_choose(console, item)):
+            # The bot guessed a class several services share: filing the first of them was no one's choice.
+            return JSONResponse({"error": decisions.choose_one(choices)}, status_code=400)
         approval = decisions.Approval(
             service_code=code,
             address_string=place.address_string,
@@ -189,6 +203,51 @@ def api_router(console: Console) -> APIRouter:
             session,
             item_id,
             lambda who: decisions.close_correction(console, session, who, item_id, note),
+        )
+
+    @router.post("/api/queue/{item_id}/change")
+    def api_change_kind(
+        request: Request, item_id: int, operator: Checked, session: DB, body: JSONObject
+    ) -> JSONResponse:
+        refused = unknown_fields(body, CHANGE_KIND_FIELDS)
+        if refused is not None:
+            return refused
+        code = body.get("service_code") or ""
+        if not isinstance(code, str):
+            return JSONResponse({"error": "service_code must be text"}, status_code=400)
+        answers = body.get("attributes")
+        if answers is not None and not valid_answers(answers):
+            return JSONResponse({"error": "attributes must map codes to a string or a list of strings"}, 400)
+        item = session.get(ReviewItem, item_id)
+        kind = corrections.read_kind(item.reason) if item is not None else None
+        choices = decisions.kind_choices(console, kind, item.service_code) if item and kind else []
+        if not code and len(choices) > 1:
+            return JSONResponse({"error": decisions.choose_one(choices)}, status_code=400)
+        change = decisions.KindChange(code, {str(k): v for k, v in answers.items()} if answers else None)
+        return json_act(
+            request,
+            operator,
+            session,
+            item_id,
+            lambda who: decisions.change_kind(console, session, who, item_id, change),
+        )
+
+    @router.post("/api/queue/{item_id}/keep")
+    def api_keep(
+        request: Request, item_id: int, operator: Checked, session: DB, body: JSONObject
+    ) -> JSONResponse:
+        refused = unknown_fields(body, KEEP_FIELDS)
+        if refused is not None:
+            return refused
+        note = body.get("note") or ""
+        if not isinstance(note, str):
+            return JSONResponse({"error": "note must be text"}, status_code=400)
+        return json_act(
+            request,
+            operator,
+            session,
+            item_id,
+            lambda who: decisions.keep_kind(console, session, who, item_id, note),
         )
 
     @router.post("/api/queue/{item_id}/reject")

@@ -1,10 +1,12 @@
-"""A resident's correction of the place of a report just filed ("no, valencia and 17th" after report #4 was
-filed at Valencia and 16th), as the conversation engine queues it for a person: not a new report, but a
-request to move one.
+"""A resident's correction of a report just filed, as the conversation engine queues it for a person: not a
+new report, but a request to change one. Of its place ("no, valencia and 17th" after report #4 was filed at
+Valencia and 16th): move it. Of its kind ("sorry, it's actually a broken streetlight, not a pothole" after
+report #4 was filed as Pothole): change its service.
 
-The item is marked by its reason, which the engine writes with ``reason`` and the console reads back with
-``read``: the report to move, where it was filed and where the resident says it is. The new place is also
-the item's own place (``address_string``, ``lat``, ``long``), as for any report.
+The item is marked by its reason, which the engine writes with ``reason`` (``kind_reason``) and the console
+and STATUS read back with ``read`` (``read_kind``): the report to change, what it was filed as and what the
+resident says. The new place is also the item's own place (``address_string``, ``lat``, ``long``), as for any
+report; the new kind is the item's ``service_code``.
 """
 
 from __future__ import annotations
@@ -18,6 +20,13 @@ _REASON = re.compile(
     r" move (?P=reference) to (?P<after>.*) \(not a new report\)$",
     re.DOTALL,
 )
+# What follows "at the same place" is for the operator to read: items queued before the console could change
+# a report's service said "(not a new report: approving files it as Streetlight; then close #4)".
+_KIND_REASON = re.compile(
+    r"^a correction of the kind of report (?P<reference>\S+),"
+    r" sent right after it was filed as (?P<before>.*?): it is (?P<after>.*?), at the same place",
+    re.DOTALL,
+)
 
 
 def reason(reference: str, before: str, after: str) -> str:
@@ -28,8 +37,24 @@ def reason(reference: str, before: str, after: str) -> str:
     )
 
 
+def kind_reason(reference: str, before: str, after: str) -> str:
+    """The reason of an item correcting the kind of a filed report (``before`` and ``after`` the services'
+    names): what the operator reads, and what marks the item as one."""
+    return (
+        f"a correction of the kind of report {reference}, sent right after it was filed as {before}: it is"
+        f" {after}, at the same place (not a new report: change {reference} to {after})"
+    )
+
+
+def _request_id(reference: str) -> str | None:
+    number = reference.removeprefix("#")
+    return number if reference.startswith("#") and number.isascii() and number.isdigit() else None
+
+
 @dataclass(frozen=True, slots=True)
 class Correction:
+    """A correction of a filed report's place."""
+
     # The report as the resident knows it: "#4" (the embedded core's request 4), a batch token, or a
     # remote city's report "R42".
     reference: str
@@ -40,17 +65,44 @@ class Correction:
     @property
     def request_id(self) -> str | None:
         """The embedded core's request id of a "#4" reference; None for a token or a remote reference."""
-        number = self.reference.removeprefix("#")
-        return number if self.reference.startswith("#") and number.isascii() and number.isdigit() else None
+        return _request_id(self.reference)
 
     @property
     def summary(self) -> str:
         return f"Resident corrected the place of report {self.reference}: from {self.before} to {self.after}"
 
 
+@dataclass(frozen=True, slots=True)
+class KindCorrection:
+    """A correction of a filed report's kind (its service)."""
+
+    # The report, as ``Correction.reference``.
+    reference: str
+    # The service it was filed as, and the one the resident says it is (their names).
+    before: str
+    after: str
+
+    @property
+    def request_id(self) -> str | None:
+        """The embedded core's request id of a "#4" reference; None for a token or a remote reference."""
+        return _request_id(self.reference)
+
+    @property
+    def summary(self) -> str:
+        return f"Resident corrected the kind of report {self.reference}: from {self.before} to {self.after}"
+
+
 def read(item_reason: str) -> Correction | None:
-    """The correction an item's reason names; None for any other item."""
+    """The correction of a place an item's reason names; None for any other item."""
     found = _REASON.match(item_reason or "")
     if found is None:
         return None
     return Correction(found["reference"], found["before"].strip(), found["after"].strip())
+
+
+def read_kind(item_reason: str) -> KindCorrection | None:
+    """The correction of a kind an item's reason names; None for any other item."""
+    found = _KIND_REASON.match(item_reason or "")
+    if found is None:
+        return None
+    return KindCorrection(found["reference"], found["before"].strip(), found["after"].strip())

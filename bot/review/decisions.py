@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import Session
 
+from bot.backend import ServiceSummary, service_name_in
 from bot.clock import as_utc
 from bot.open311.media import more_photos
 from bot.open311.models import RequestTokenRow, ServiceRequest, ServiceRequestRow, TokenStatus
@@ -149,13 +150,26 @@ def approve(console: Console, session: Session, actor: Actor, item_id: int, appr
     """Files the report with the operator's corrections; the resident is told the id (by the queue).
 
     A resident's correction of a filed report's place is not filed: approving it moves that report
-    (``move_report``), and is refused when it asks for more than a place (a service, words, answers)."""
+    (``move_report``), and is refused when it asks for more than a place (a service, words, answers). One of
+    its kind is not filed either: approving it changes that report's service (``change_kind``), and is
+    refused when it asks for more than a service and answers (words, a place).
+
+    Refused when no service is chosen and the bot's best guess is a class several services share
+    (``services_to_choose``): filing the first of them was a guess the bot did not make."""
     item = _undecided(console, session, item_id)
     correction = corrections.read(item.reason)
     if correction is not None:
         _only_a_place(console, item, correction, approval)
         place = Place(approval.address_string, approval.lat, approval.long)
         return move_report(console, session, actor, item_id, place)
+    kind = corrections.read_kind(item.reason)
+    if kind is not None:
+        _only_a_kind(item, kind, approval)
+        return change_kind(
+            console, session, actor, item_id, KindChange(approval.service_code, approval.attributes)
+        )
+    if not approval.service_code and (choices := services_to_choose(console, item)):
+        raise ReviewError(choose_one(choices), field="service_code")
     before = _snapshot(item)
     view = views.item_view(item, claim_minutes=console.claim_minutes)
     lat, long, address = _placed(console, item, approval.address_string, approval.lat, approval.long)
@@ -203,6 +217,38 @@ def _only_a_place(
         )
 
 
+def services_to_choose(console: Console, item: ReviewItem) -> list[ServiceSummary]:
+    """The services an operator must choose among when approving ``item`` names none: those sharing the
+    bot's best guess, when it is a class several services share (Toronto's graffiti on a bridge, a road, a
+    sidewalk, a litter bin) and the item has no service of its own; else none (the bot's guess is one)."""
+    if item.service_code:
+        return []
+    view = views.item_view(item, claim_minutes=console.claim_minutes)
+    if not view.suggested or not view.suggested[0].shared:
+        return []
+    codes = view.suggested[0].service_codes
+    return [service for code in codes if (service := console.service(code)) is not None]
+
+
+def choose_one(choices: list[ServiceSummary]) -> str:
+    """The refusal of a decision that names no service where the operator must choose one of ``choices``."""
+    named = [f"{service.name} ({service.code})" for service in choices]
+    return (
+        f"choose the service: the bot is as sure of each of these {len(named)}, so it files none of them by"
+        f" itself: {', '.join(named[:-1])} or {named[-1]}"
+    )
+
+
+def _only_a_kind(item: ReviewItem, kind: corrections.KindCorrection, approval: Approval) -> None:
+    words = approval.description is not None and approval.description.strip() != item.text.strip()
+    place = approval.lat is not None or approval.address_string not in ("", item.address_string or "")
+    if words or place:
+        raise ReviewError(
+            f"review item {item.id} corrects the kind of report {kind.reference}: approving it changes that"
+            " report's service and takes only a service and its answers; it files nothing new"
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class Place:
     """Where the operator moves a report to: empty fields keep the place the resident gave."""
@@ -222,25 +268,43 @@ def cannot_move(console: Console, correction: corrections.Correction) -> str | N
     return None
 
 
+def cannot_change(console: Console, kind: corrections.KindCorrection) -> str | None:
+    """Why the report a correction of its kind names cannot be changed from here, or None when it can."""
+    if console.remote:
+        return (
+            f"report {kind.reference} is in the city's own system, which the bot cannot change: change its"
+            " service there, then close this item with a note (or keep it as it is)"
+        )
+    return None
+
+
+def _report_to_change(
+    session: Session, correction: corrections.Correction | corrections.KindCorrection, verb: str, other: str
+) -> ServiceRequestRow:
+    """The embedded core's request a correction names (by number, or by the batch token it was filed
+    under); refused, saying what to do instead (``other``), when there is none yet or none at all."""
+    request_id: int | None = int(correction.request_id) if correction.request_id is not None else None
+    if request_id is None:  # a batch service's token: its request once it is accepted
+        token = session.get(RequestTokenRow, correction.reference)
+        if token is not None and token.request_id is None:
+            raise ReviewError(
+                f"report {correction.reference} is waiting for acceptance (Batch): accept it first, then"
+                f" {verb} it, or {other}"
+            )
+        request_id = token.request_id if token is not None else None
+    row = session.get(ServiceRequestRow, request_id) if request_id is not None else None
+    if row is None:
+        raise ReviewError(f"there is no request {correction.reference} to {verb}; {other}")
+    return row
+
+
 def _report_to_move(
     console: Console, session: Session, correction: corrections.Correction
 ) -> ServiceRequestRow:
     refused = cannot_move(console, correction)
     if refused is not None:
         raise ReviewError(refused)
-    request_id: int | None = int(correction.request_id) if correction.request_id is not None else None
-    if request_id is None:  # a batch service's token: its request once it is accepted
-        token = session.get(RequestTokenRow, correction.reference)
-        if token is not None and token.request_id is None:
-            raise ReviewError(
-                f"report {correction.reference} is waiting for acceptance (Batch): accept it first, then move"
-                " it, or close this item with a note"
-            )
-        request_id = token.request_id if token is not None else None
-    row = session.get(ServiceRequestRow, request_id) if request_id is not None else None
-    if row is None:
-        raise ReviewError(f"there is no request {correction.reference} to move; close this item with a note")
-    return row
+    return _report_to_change(session, correction, "move", "close this item with a note")
 
 
 def move_report(
@@ -261,7 +325,7 @@ def move_report(
         lat, long = (None, None) if retyped else (item.lat, item.long)
     where = address or item.address_string or item.location_text or None
     before = _snapshot(item)
-    decided = console.queue.close(session, item_id, actor.name, moved=True)
+    decided = console.queue.close(session, item_id, actor.name, outcome="moved")
     row = _report_to_move(console, session, correction)
     assert row.id is not None
     was = {"address": row.address, "lat": row.lat, "long": row.long}
@@ -286,14 +350,144 @@ def move_report(
 
 
 def close_correction(console: Console, session: Session, actor: Actor, item_id: int, note: str) -> ReviewItem:
-    """Closes a resident's correction of a filed report's place without moving it (a remote city's report,
-    moved in the city's own system; a correction that was wrong), with the operator's note. Tells no one."""
+    """Closes a resident's correction of a filed report's place or kind without changing the report (a
+    remote city's report, changed in the city's own system; a correction that was wrong), with the
+    operator's note. Tells no one."""
     item = _undecided(console, session, item_id)
-    if corrections.read(item.reason) is None:
+    if corrections.read(item.reason) is None and corrections.read_kind(item.reason) is None:
         raise ReviewError(f"review item {item_id} is a report, not a correction: approve or reject it")
     before = _snapshot(item)
-    decided = console.queue.close(session, item_id, actor.name, moved=False, note=note)
+    decided = console.queue.close(session, item_id, actor.name, outcome="closed", note=note)
     _audit(session, actor, "close", item_id, before, decided)
+    return decided
+
+
+def kind_choices(
+    console: Console, kind: corrections.KindCorrection, service_code: str | None
+) -> list[ServiceSummary]:
+    """The services a correction of a report's kind may make it: the one the resident said (the item's
+    ``service_code``, else the one the reason names), with those that share its classifier class (Toronto's
+    graffiti on a bridge, a road, a sidewalk, a litter bin: the resident said "graffiti", not which)."""
+    said = console.service(service_code or "") or console.service(kind.after)
+    if said is None:
+        return []
+    return [service for service in console.services() if service.classifier_class == said.classifier_class]
+
+
+@dataclass(frozen=True, slots=True)
+class KindChange:
+    """What the operator makes the report: a service among ``kind_choices`` (empty: the only one), and
+    answers to its questions (on top of those its resident's words and the report's answers give)."""
+
+    service_code: str = ""
+    attributes: dict[str, str | list[str]] | None = None
+    # The service ``attributes`` answer the questions of (empty: whichever the report is made).
+    details_for: str = ""
+
+
+def _chosen(console: Console, item: ReviewItem, kind: corrections.KindCorrection, wanted: str) -> str:
+    choices = kind_choices(console, kind, item.service_code)
+    if not wanted:
+        if len(choices) == 1:
+            return choices[0].code
+        if not choices:
+            raise ReviewError(
+                f"{kind.after} is not a service of this city; keep report {kind.reference} as it is",
+                field="service_code",
+            )
+        raise ReviewError(choose_one(choices), field="service_code")
+    # A service's code, or a class only one of them receives (a class several share is no choice).
+    matching = [service for service in choices if wanted in (service.code, service.classifier_class)]
+    if len(matching) > 1:
+        raise ReviewError(choose_one(matching), field="service_code")
+    if not matching:
+        named = ", ".join(f"{service.name} ({service.code})" for service in choices)
+        raise ReviewError(
+            f"{wanted!r} is not what the resident said report {kind.reference} is: choose one of {named}",
+            field="service_code",
+        )
+    return matching[0].code
+
+
+def change_kind(
+    console: Console, session: Session, actor: Actor, item_id: int, change: KindChange | None = None
+) -> ReviewItem:
+    """Applies a resident's correction of a filed report's kind: makes that report one of the service they
+    said (through the core, logged as this operator's change of the request: its history has the change, and
+    the notification job tells whoever filed or follows it what it is now) and closes the item as
+    "changed". Files nothing.
+
+    The new service's questions are answered as approving a report answers them: the operator's answers,
+    then the report's own answers to the questions the new service asks too (``Open311Service
+    .change_service`` keeps those it accepts), then what the resident's words (the correction and the
+    report's description) already say; a required one none of them answers is refused, naming it, and
+    nothing changes."""
+    item = _undecided(console, session, item_id)
+    kind = corrections.read_kind(item.reason)
+    if kind is None:
+        raise ReviewError(f"review item {item_id} is not a correction of a filed report's kind")
+    refused = cannot_change(console, kind)
+    if refused is not None:
+        raise ReviewError(refused)
+    wanted = change or KindChange()
+    code = _chosen(console, item, kind, wanted.service_code.strip())
+    before = _snapshot(item)
+    decided = console.queue.close(session, item_id, actor.name, outcome="changed")
+    row = _report_to_change(session, kind, "change", "keep it as it is or close this item with a note")
+    assert row.id is not None
+    was = {
+        "service_code": row.service_code,
+        "service_name": row.service_name,
+        "attributes": dict(row.attributes),
+    }
+    # The report's answers to questions the new service asks too are the core's to keep (or drop, where the
+    # new service does not accept them); the words answer only what neither they nor the operator do.
+    asked = {spec.code for spec in console.attributes(code)}
+    answered = {c: v for c, v in row.attributes.items() if c in asked}
+    operators = dict(wanted.attributes or {}) if wanted.details_for in ("", code) else {}
+    words = "\n".join(part for part in (item.text, more_photos(row.description or "")[0]) if part.strip())
+    inferred = console.queue.with_inferred_answers(code, words, item.language, {**answered, **operators})
+    given = {c: v for c, v in inferred.items() if c in operators or c not in answered}
+    changed = console.open311.change_service(
+        str(row.id), code, attributes=given, actor=f"operator:{actor.name}", session=session
+    )
+    now = {
+        "service_code": changed.service_code,
+        "service_name": changed.service_name,
+        "attributes": changed.attributes,
+    }
+    audit.add_entry(
+        session,
+        actor=actor.name,
+        action="request.change_service",
+        subject_type="request",
+        subject_id=row.id,
+        before=was,
+        after={**now, "review_item": item_id},
+        client=actor.client,
+    )
+    decided.service_code = changed.service_code
+    session.add(decided)
+    _audit(session, actor, "change", item_id, before, decided, {"changed_request": str(row.id)})
+    return decided
+
+
+def keep_kind(console: Console, session: Session, actor: Actor, item_id: int, note: str = "") -> ReviewItem:
+    """Closes a resident's correction of a filed report's kind with the report as it is (the operator's
+    ``note``, if any, told no one), and tells the resident it stays as it was filed: they were told a person
+    would change it."""
+    item = _undecided(console, session, item_id)
+    kind = corrections.read_kind(item.reason)
+    if kind is None:
+        raise ReviewError(f"review item {item_id} is not a correction of a filed report's kind")
+    before = _snapshot(item)
+    decided = console.queue.close(session, item_id, actor.name, outcome="kept", note=note)
+    row = session.get(ServiceRequestRow, int(kind.request_id)) if kind.request_id is not None else None
+    filed_as = row.service_code if row is not None else kind.before
+    language = console.queue.templates.language_for(item.language)
+    service = service_name_in(console.services(), filed_as, language)
+    console.queue.tell(session, decided, "kind_kept", reference=kind.reference, service=service)
+    _audit(session, actor, "keep", item_id, before, decided)
     return decided
 
 
@@ -357,6 +551,12 @@ def reject(
         raise ReviewError(
             f"review item {item_id} corrects the place of report {correction.reference}: move that report,"
             " or close this item with a note"
+        )
+    kind = corrections.read_kind(item.reason)
+    if kind is not None:
+        raise ReviewError(
+            f"review item {item_id} corrects the kind of report {kind.reference}: change that report, or keep"
+            " it as it is (the resident is told it stays as filed)"
         )
     before = _snapshot(item)
     view = views.item_view(item, claim_minutes=console.claim_minutes)

@@ -17,11 +17,23 @@ from bot.clock import utcnow
 from bot.open311.models import UTCDateTime
 
 # "moved" and "closed" end a resident's correction of a filed report's place (``corrections``): the report
-# was moved there, or the item was closed with the operator's note and nothing moved. Neither files anything.
-ReviewStatus = Literal["pending", "claimed", "approved", "rejected", "moved", "closed"]
-REVIEW_STATUSES: tuple[ReviewStatus, ...] = ("pending", "claimed", "approved", "rejected", "moved", "closed")
+# was moved there, or the item was closed with the operator's note and nothing moved. "changed" and "kept"
+# end a correction of its kind: the report was made one of the service the resident said, or kept as filed
+# (the resident is told). "closed" ends one too (a remote city's report, changed in the city's system). None
+# of them files anything.
+ReviewStatus = Literal["pending", "claimed", "approved", "rejected", "moved", "changed", "kept", "closed"]
+REVIEW_STATUSES: tuple[ReviewStatus, ...] = (
+    "pending",
+    "claimed",
+    "approved",
+    "rejected",
+    "moved",
+    "changed",
+    "kept",
+    "closed",
+)
 # An item with one of these is decided: nothing more can be done with it.
-DECIDED_STATUSES: tuple[ReviewStatus, ...] = ("approved", "rejected", "moved", "closed")
+DECIDED_STATUSES: tuple[ReviewStatus, ...] = ("approved", "rejected", "moved", "changed", "kept", "closed")
 
 
 class ReviewItem(SQLModel, table=True):
@@ -56,7 +68,8 @@ class ReviewItem(SQLModel, table=True):
     decided_by: str | None = Field(default=None, max_length=64)
     decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # Approved: the filed request (id, or token for a batch service). Rejected: the reason told the resident.
-    # Closed (a correction): the operator's note, told no one.
+    # Closed (a correction): the operator's note, told no one. Kept (a correction of a kind): the operator's
+    # note, if any, told no one. Changed: the service the report was made.
     service_code: str | None = Field(default=None, max_length=64)
     service_request_id: str | None = Field(default=None, max_length=64)
     token: str | None = Field(default=None, max_length=64)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, or_, update
 from sqlmodel import Session, col, select
@@ -196,13 +196,19 @@ class ReviewQueue:
         attributes: dict[str, Any] | None = None,
     ) -> ReviewItem:
         """Files the request (the operator's corrections win) and tells the resident its id. A resident's
-        correction of a filed report's place is never filed: that would be the report again."""
+        correction of a filed report's place or kind is never filed: that would be the report again."""
         item = self._decidable(session, item_id, operator)
         correction = corrections.read(item.reason)
         if correction is not None:
             raise ReviewError(
                 f"review item {item_id} corrects the place of report {correction.reference}: move that report"
                 " (or close the item with a note); filing it would make a second request"
+            )
+        kind = corrections.read_kind(item.reason)
+        if kind is not None:
+            raise ReviewError(
+                f"review item {item_id} corrects the kind of report {kind.reference}: change that report"
+                " (or keep it as it is); filing it would make a second request"
             )
         code = service_code or item.service_code or _best_suggestion(item)
         if not code:
@@ -218,7 +224,7 @@ class ReviewQueue:
             long=long if has_point else item.long,
             address_string=address_string if address_string is not None else item.address_string,
             media_urls=tuple(item.media_urls),
-            attributes=self._with_inferred_answers(code, words, item.language, answers),
+            attributes=self.with_inferred_answers(code, words, item.language, answers),
             phone=item.resident_id if item.channel == "sms" else None,
         )
         try:
@@ -243,12 +249,13 @@ class ReviewQueue:
         self._tell_filed(session, item, filed)
         return item
 
-    def _with_inferred_answers(
+    def with_inferred_answers(
         self, service_code: str, words: str, language: str, answers: dict[str, Any]
     ) -> dict[str, Any]:
         """``answers``, with the service's questions the resident's words already answer ("a large
-        pothole": its size) answered as the conversation does: the approval files what a resident who
-        was asked would have, and only what they leave open must come from the operator."""
+        pothole": its size) answered as the conversation does: the approval (or the change of a report's
+        service) files what a resident who was asked would have, and only what they leave open must come
+        from the operator."""
         # Here, not at the top: the conversation engine imports this module.
         from bot.conversation import infer_attribute
 
@@ -275,21 +282,23 @@ class ReviewQueue:
         return item
 
     def close(
-        self, session: Session, item_id: int, operator: str, *, moved: bool, note: str = ""
+        self,
+        session: Session,
+        item_id: int,
+        operator: str,
+        *,
+        outcome: Literal["moved", "changed", "kept", "closed"],
+        note: str = "",
     ) -> ReviewItem:
-        """Ends a correction of a filed report's place, filing nothing: ``moved`` (the operator moved the
-        report) or closed with the operator's ``note`` (required then; told no one)."""
-        if not moved and not note.strip():
+        """Ends a resident's correction of a filed report, filing nothing: "moved" (the operator moved the
+        report), "changed" (made it one of another service), "kept" (kept it as filed, with the operator's
+        ``note`` if any) or "closed" with the operator's ``note`` (required then). The note is told no one."""
+        if outcome == "closed" and not note.strip():
             raise ReviewError("write a note saying why it is closed", field="note")
         item = self._decidable(session, item_id, operator)
         now = utcnow()
-        item.status, item.decided_by, item.decided_at, item.updated_at = (
-            "moved" if moved else "closed",
-            operator,
-            now,
-            now,
-        )
-        item.rejection_reason = None if moved else note.strip()
+        item.status, item.decided_by, item.decided_at, item.updated_at = outcome, operator, now, now
+        item.rejection_reason = (note.strip() or None) if outcome in ("kept", "closed") else None
         session.add(item)
         return item
 

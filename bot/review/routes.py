@@ -43,6 +43,7 @@ from bot.backend import ranked_services
 from bot.embedded_backend import EmbeddedBackend
 from bot.open311.errors import Open311Error
 from bot.open311.media import more_photos
+from bot.open311.models import ServiceRequestRow
 from bot.review import (
     audit,
     city_requests,
@@ -125,6 +126,9 @@ FLASHES = {
     "accepted": "Accepted and filed; the resident who sent it is being told its number.",
     "moved": "Report moved to the place the resident gave; nothing new was filed, and whoever filed or"
     " follows it is being told its new place.",
+    "changed": "Report changed to the kind the resident gave; nothing new was filed, and whoever filed or"
+    " follows it is being told what it is now.",
+    "kept": "Report kept as it was filed; the resident is being told it stays so.",
     "closed": "Closed with your note; nothing was moved or filed.",
     "signed-out": "You have signed out.",
 }
@@ -138,6 +142,8 @@ FLASH_TITLES = {
     "unchanged": "Nothing changed",
     "accepted": "Accepted",
     "moved": "Moved",
+    "changed": "Changed",
+    "kept": "Kept",
     "closed": "Closed",
     "signed-out": "Signed out",
 }
@@ -477,6 +483,7 @@ def operator_router(console: Console) -> ConsolePages:
         and ``problems`` (field id -> message) are shown next to their fields."""
         item = item_or_404(console, session, item_id)
         row = session.get(ReviewItem, item_id)
+        kind = item.kind_correction
         details_code = details_code_of(item, details_for)
         details_service = console.service(details_code)
         # The questions a resident would have been asked, in the order they are asked (a remote city's too).
@@ -513,6 +520,15 @@ def operator_router(console: Console) -> ConsolePages:
             deleted_photos=photos.deleted_photos(console.media, row) if row is not None else set(),
             # A resident's correction of a filed report's place: why it cannot be moved from here, if so.
             cannot_move=decisions.cannot_move(console, item.correction) if item.correction else None,
+            # One of its kind: why it cannot be changed from here, if so; the services it may be made, and
+            # the report as it is.
+            cannot_change=decisions.cannot_change(console, kind) if kind else None,
+            kind_choices=decisions.kind_choices(console, kind, item.service_code) if kind else [],
+            kind_report=(
+                session.get(ServiceRequestRow, int(kind.request_id))
+                if kind and kind.request_id and not console.remote
+                else None
+            ),
             **(flash_override if request.query_params.get("done") == "claimed" else {}),
         )
 
@@ -607,6 +623,52 @@ def operator_router(console: Console) -> ConsolePages:
         )
         return refused or redirect("/", "closed")
 
+    @router.post("/queue/{item_id}/change")
+    def change(request: Request, item_id: int, operator: Checked, session: DB, form: PostedForm) -> Response:
+        """A resident's correction of a filed report's kind applied: that report becomes one of the service
+        they said (the one checked, when the city splits it among several); nothing is filed."""
+        entered = entered_decision(form)
+        chosen = form_text(form, "service_code")
+        row = session.get(ReviewItem, item_id)
+        kind = corrections.read_kind(row.reason) if row is not None else None
+        choices = decisions.kind_choices(console, kind, row.service_code) if row and kind else []
+        if not chosen and len(choices) > 1:
+            problem = forms.sentence(decisions.choose_one(choices))
+            return item_page(
+                request,
+                operator,
+                session,
+                item_id,
+                status=400,
+                entered=entered,
+                problems={"service_code": problem},
+            )
+        change = decisions.KindChange(chosen, entered["attributes"], entered["details_for"])
+        refused = act(
+            request,
+            operator,
+            session,
+            item_id,
+            lambda who: decisions.change_kind(console, session, who, item_id, change),
+            details_for=console.service_code_for(chosen) if chosen else "",
+            entered=entered,
+        )
+        return refused or redirect("/", "changed")
+
+    @router.post("/queue/{item_id}/keep")
+    def keep(request: Request, item_id: int, operator: Checked, session: DB, form: PostedForm) -> Response:
+        """A resident's correction of a filed report's kind closed with the report as it is; they are told."""
+        note = form_text(form, "note")
+        refused = act(
+            request,
+            operator,
+            session,
+            item_id,
+            lambda who: decisions.keep_kind(console, session, who, item_id, note),
+            entered={"keep_note": note},
+        )
+        return refused or redirect("/", "kept")
+
     @router.post("/queue/{item_id}/approve")
     def approve(request: Request, item_id: int, operator: Checked, session: DB, form: PostedForm) -> Response:
         row = session.get(ReviewItem, item_id)
@@ -614,6 +676,9 @@ def operator_router(console: Console) -> ConsolePages:
             # A correction's approve form (a page from before it was one): it moves the report, as Move does;
             # its service and words, for a new report, are not used.
             return move(request, item_id, operator, session, form)
+        if row is not None and corrections.read_kind(row.reason) is not None:
+            # The same for a correction of a report's kind: it changes the report to the service checked.
+            return change(request, item_id, operator, session, form)
         entered = entered_decision(form)
 
         def refuse(problems: dict[str, str]) -> Response:
@@ -645,6 +710,10 @@ def operator_router(console: Console) -> ConsolePages:
             chosen = listed
             if radio is not None and not chosen:
                 return refuse({"other_service": "Another service: choose a service from the list."})
+        if not chosen and row is not None and (choices := decisions.services_to_choose(console, row)):
+            # No service checked (a form without the radios) where the bot guessed a class several services
+            # share: filing the first of them was no one's choice.
+            return refuse({"service_code": forms.sentence(decisions.choose_one(choices))})
         approval = decisions.Approval(
             service_code=chosen,
             address_string=form_text(form, "address_string"),
@@ -1003,14 +1072,16 @@ def operator_router(console: Console) -> ConsolePages:
         """The page holding the form of ``endpoint`` (an item's, a request's, the batch list), filled in with
         ``form`` and saying ``message``; None for any other endpoint."""
         item_id = whole_number(str(params.get("item_id", "")))
-        if endpoint in (claim, release, approve, reject, move, close) and item_id is not None:
+        if endpoint in (claim, release, approve, reject, move, close, change, keep) and item_id is not None:
             entered = None
-            if form is not None and endpoint in (approve, move):
+            if form is not None and endpoint in (approve, move, change):
                 entered = entered_decision(form)
             elif form is not None and endpoint is reject:
                 entered = {"reason": form_text(form, "reason")}
             elif form is not None and endpoint is close:
                 entered = {"note": form_text(form, "note")}
+            elif form is not None and endpoint is keep:
+                entered = {"keep_note": form_text(form, "note")}
             return item_page(
                 request,
                 operator,

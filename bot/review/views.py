@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 from bot.clock import as_utc, utcnow
 from bot.follows import Follow
 from bot.open311.models import RequestTokenRow, ServiceRequestRow, StatusChangeRow
-from bot.review.corrections import Correction, read
+from bot.review.corrections import Correction, KindCorrection, read, read_kind
 from bot.review.learning import LabelledExample
 from bot.review.models import DECIDED_STATUSES, ReviewItem
 from bot.state import InboxRecord, Resident
@@ -30,6 +30,8 @@ STATE_LABELS = {
     "approved": "approved",
     "rejected": "rejected",
     "moved": "place moved",
+    "changed": "kind changed",
+    "kept": "kept as filed",
     "closed": "closed",
 }
 
@@ -98,8 +100,11 @@ class ItemView:
     age: str
     # A resident's correction of the place of a report already filed: to move that report, not to file.
     correction: Correction | None = None
-    # A correction closed without moving anything: the operator's note (told no one).
+    # A correction closed without moving anything (or a kind correction kept as filed): the operator's note
+    # (told no one).
     note: str | None = None
+    # A resident's correction of the kind of a report already filed: to change that report's service.
+    kind_correction: KindCorrection | None = None
     # ``suggestions`` as the bot made them, one per classifier class, best first.
     suggested: tuple[Suggestion, ...] = ()
 
@@ -156,6 +161,18 @@ class ItemView:
                 if self.correction is not None
                 else None
             ),
+            "kind_correction": (
+                {
+                    "summary": self.kind_correction.summary,
+                    "reference": self.kind_correction.reference,
+                    "service_request_id": self.kind_correction.request_id,
+                    "from": self.kind_correction.before,
+                    "to": self.kind_correction.after,
+                    "note": self.note,
+                }
+                if self.kind_correction is not None
+                else None
+            ),
         }
 
 
@@ -208,8 +225,9 @@ def item_view(item: ReviewItem, *, now: datetime | None = None, claim_minutes: f
         created_at=created,
         age=humanize_age(now - created),
         correction=read(item.reason),
-        note=item.rejection_reason if item.status == "closed" else None,
+        note=item.rejection_reason if item.status in ("closed", "kept") else None,
         suggested=suggested,
+        kind_correction=read_kind(item.reason),
     )
 
 

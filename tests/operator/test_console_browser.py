@@ -36,6 +36,7 @@ from tests.operator.support import (
     sign_in,
     wait_for_message,
 )
+from tests.operator.test_kind_corrections import file_and_correct_kind
 from tests.operator.test_place_corrections import AT_16TH, AT_17TH, FILING, file_and_correct
 from tests.support.live_server import live_server
 
@@ -311,6 +312,58 @@ def test_an_operator_moves_a_report_to_the_place_its_resident_corrected(
         page.goto(f"{url}/operator/requests/{number}")
         history = page.locator("section[aria-labelledby=history]").inner_text()
         assert f"moved to {AT_17TH}" in history
+        assert "operator:alice" in history
+
+
+def test_an_operator_changes_a_reports_kind_as_its_resident_corrected(
+    deploy: Callable[..., AbstractContextManager[Deployment]], open_browser: Any
+) -> None:
+    # Before: the item was an ordinary report, whose Approve filed a second request (a streetlight) and whose
+    # Reject told the resident their report was not filed.
+    with deploy(**FILING) as deployment:
+        url = deployment.url
+        # The resident files a pothole at Mission and 24th, then says it is a broken streetlight.
+        number = file_and_correct_kind(url, "res-kind")
+        item_id = review_item_of(deployment.runtime, "res-kind")
+
+        page = open_browser().new_page()
+        sign_in(page, url, "alice", PASSWORDS["alice"])
+        card = page.locator(f"ol.queue > li[data-item-id='{item_id}']")
+        summary = f"Resident corrected the kind of report #{number}: from Pothole to Streetlight"
+        assert summary in card.inner_text()
+        page.get_by_role("button", name=f"Claim #{item_id}").click()
+        page.wait_for_url(re.compile(rf"/operator/queue/{item_id}\?done=claimed"))
+        assert (
+            page.get_by_role("heading", level=1)
+            .inner_text()
+            .startswith(f"Review #{item_id}: kind correction")
+        )
+        assert page.get_by_role("heading", name=summary).is_visible()
+        report = page.get_by_role("region", name="The report").inner_text()
+        assert f"Report #{number}: Pothole (pothole)" in report
+        assert "pothole at Mission and 24th" in report
+        assert "Streetlight (streetlight)" in page.get_by_role("region", name="The new kind").inner_text()
+        # Change it, or keep it: nothing that files a request or tells the resident it was not filed.
+        assert page.get_by_role("button", name="Approve and file").count() == 0
+        assert page.get_by_role("button", name="Reject").count() == 0
+        assert page.get_by_role("button", name="Keep it as it is").is_visible()
+        # The streetlight's questions may be answered on the way.
+        page.get_by_label("What is the light doing?").select_option("out")
+        screenshot(page, "operator-kind-correction")
+        page.get_by_role("button", name=f"Change report #{number} to Streetlight").click()
+        page.wait_for_url(re.compile(r"/operator/\?done=changed"))
+        assert_outcome(page, "Changed \u2013 Review queue", "Report changed to the kind the resident gave")
+
+        # The API shows report #N as a streetlight, with the answer; the resident is told what it is now.
+        changed = _request_json(url, number)
+        assert (changed["service_code"], changed["service_name"]) == ("streetlight", "Streetlight")
+        public = httpx.get(f"{url}/open311/v2/requests/{number}.json?extensions=true", timeout=10).json()[0]
+        assert {"code": "condition", "value": "out"} in public["extended_attributes"]["attributes"]
+        wait_for_message(url, "res-kind", f"Update on report #{number}: it is now filed as Streetlight.")
+        # Its page has the change in its history, under the operator's name.
+        page.goto(f"{url}/operator/requests/{number}")
+        history = page.locator("section[aria-labelledby=history]").inner_text()
+        assert "service changed to Streetlight" in history
         assert "operator:alice" in history
 
 
