@@ -9,6 +9,9 @@ The branches:
 - a clear report (confident category, a place on the map) is filed at once;
 - an unsure category: the top choices are offered, answered by number or words; very unsure, or "something
   else": the report goes to the operator review queue (once it has a place) and the resident is told;
+- services that share a classifier class: the catalog's words for one of them pick it; else the resident
+  chooses, among all of them ("something else" offers those that did not fit first);
+- a question that is no report ("Is 311 open on Thanksgiving?"): what the bot takes, and no report opened;
 - no place: asked for (address, intersection, landmark or shared location);
 - a place where a wrong one is plausible (an approximate match, a landmark, a corrected street name; see
   ``bot.location_confirmation``): "Is it at ...?" with Yes / No; No asks for the place again;
@@ -61,11 +64,13 @@ from bot.resident_commands import ResidentCommand, parse_command, status_questio
 from bot.review import corrections
 from bot.review.queue import ReviewQueue
 from bot.several_reports import split_reports
-from bot.small_talk import HAN, NO_WORDS, YES_WORDS, SmallTalk, parse_small_talk
+from bot.small_talk import HAN, NO_WORDS, YES_WORDS, SmallTalk, after_thanks, parse_small_talk
 from bot.state import Resident
 from bot.templates import Templates
 from channels.messages import Choice, GeoPoint, OutboundMessage
 from intents.gazetteer import distance_metres
+from intents.keywords import keyword_cues
+from intents.lexicon import fold, with_gloss
 from intents.types import (
     GeocodingUnavailable,
     LocationMention,
@@ -111,6 +116,23 @@ _ORDINAL_CHOICE = re.compile(
     rf"({'|'.join(sorted(_POSITIONS, key=len, reverse=True))})(?:\s+(?:one|option|opci[oó]n))?\W*$"
     r"|^第?([一二三四五六1-6])(?:个|個|项|項|种|種)?\W*$"
 )
+# Words after a choice by its place that add nothing to it ("the first one obviously", "la segunda, claro").
+_AFTER_A_CHOICE = re.compile(
+    r"(?:[\s,.!;:-]+(?:obviously|of\s+course|please|pls|plz|thanks|thank\s+you|thx|i\s+think|i\s+guess"
+    r"|i\s+suppose|definitely|for\s+sure|surely|clearly|probably|then|lol|haha|por\s+favor|claro|gracias"
+    r"|supongo|creo|谢谢|謝謝|吧))+[\W_]*$",
+    re.IGNORECASE,
+)
+
+
+def _ordinal(text: str) -> int | None:
+    """The place in the list a choice is given by ("the second one", "option 2", "la segunda", "第二个",
+    "the first one obviously"), from 0; None when the words are no such choice."""
+    lowered = _AFTER_A_CHOICE.sub("", text.strip().lower())
+    found = _ORDINAL_CHOICE.search(lowered)
+    return _POSITIONS[found.group(1) or found.group(2)] if found is not None else None
+
+
 # A short answer to "What kind of problem is it?" is only the choice; a longer one says more of the problem.
 _CHOICE_WORDS = 3
 # How sure the classifier must be that a resident's own word for their problem ("rats") is one of the
@@ -141,6 +163,9 @@ class DialogueState:
     suggestions: list[dict[str, Any]] = field(default_factory=list)
     # City service codes offered as choices (the "category" stage).
     choices: list[str] = field(default_factory=list)
+    # Services of the offered kinds that did not fit in ``max_choices`` (more services share a class than
+    # fit): "something else" offers them before the report goes to a person.
+    more_choices: list[str] = field(default_factory=list)
     needs_review: bool = False
     lat: float | None = None
     long: float | None = None
@@ -254,7 +279,7 @@ class ConversationEngine:
         # The resident is not known yet here: a question about their last report is prepared as a report.
         command, small_talk = _words_instead_of_a_report(turn, state, None)
         words_only = command is not None or small_talk is not None
-        if turn.language_hint is None and _long_enough_for_language(turn.text) and not words_only:
+        if _long_enough_for_language(turn.text) and not words_only:
             _language_of(prepared, turn.text)
             prepared.locate(turn.text)  # a place alone tells no language (``_only_street_names``)
         if command is not None:
@@ -264,6 +289,8 @@ class ConversationEngine:
             return
         if turn.point is not None:
             prepared.reverse(turn.point.lat, turn.point.long)
+        if _waits_with_words_of_no_kind(state) and text:
+            prepared.understand(text)  # a whole report instead of the place (``_a_new_report_instead``)
         another_place = state.stage == "confirm_location" and _yes_or_no(text) is None
         if state.stage == "location" and text and (near := self._near_rejected_street(turn, state, prepared)):
             text = near
@@ -379,6 +406,11 @@ class ConversationEngine:
             return reply.messages
         if self._photo_for_the_last_report(session, turn, state, resident, reply):
             return reply.messages
+        if self._a_new_report_instead(turn, state):
+            # "Where is it?" asked of words of no known kind ("Anyone know if 311 is open on Thanksgiving?",
+            # a press tweet), answered with a whole report ("Broken streetlight at Castro St and 18th St"):
+            # the report, on its own. Before, it was asked its kind and filed with the earlier words first.
+            _reset(state, keep_queued=True)
         if state.stage == "category":
             self._answer_category(session, turn, state, resident, reply)
         elif state.stage == "location":
@@ -400,6 +432,22 @@ class ConversationEngine:
             self._report(session, turn, state, resident, reply)
         self._report_queued(session, turn, state, resident, reply)
         return reply.messages
+
+    def _a_new_report_instead(self, turn: Turn, state: DialogueState) -> bool:
+        """Whether the turn is a whole report (a kind the classifier is sure of and a place in the city) sent
+        while the place of words of no known kind is asked: a report of its own, not their place."""
+        text = turn.text.strip()
+        if not _waits_with_words_of_no_kind(state) or turn.media_urls or turn.point is not None or not text:
+            return False
+        understanding = self._understander().understand(text)
+        prediction, place = understanding.prediction, understanding.place
+        return (
+            prediction.service_code != "other"
+            and prediction.confidence >= self.auto_file_threshold
+            and understanding.location is not None
+            and place is not None
+            and place.inside_jurisdiction
+        )
 
     def _photo_for_the_last_report(
         self, session: Session, turn: Turn, state: DialogueState, resident: Resident, reply: _Replies
@@ -449,16 +497,15 @@ class ConversationEngine:
             # from then on, a Chinese resident's too). A greeting opening a conversation ("¡Hola!") is one.
             said_in = None
         before = resident.language
-        if turn.language_hint:
-            resident.language = self.templates.language_for(turn.language_hint)
-        elif said_in is not None:  # "AYUDA", "hola": few letters, but they say which language
+        # An answer keeps the language of the report, when one is known.
+        kept = answering and bool(resident.language)
+        if said_in is not None:  # "AYUDA", "hola": few letters, but they say which language
             resident.language = self.templates.language_for(said_in)
         elif (
             _long_enough_for_language(turn.text)
             and command is None
             and small_talk is None
-            # An answer keeps the language of the report, when one is known.
-            and not (answering and resident.language)
+            and not kept
             # A place alone ("Folsom St y 24th St", "Clement St和10th Ave") is street names, in no language:
             # the resident's own is kept (it was read as English, and the rest of the dialogue with it), or
             # none is known yet.
@@ -467,6 +514,10 @@ class ConversationEngine:
             # An answer to the bot's question keeps the language of the report: "5th St and Market St"
             # after "hay un bache" was read as English and the report filed in English.
             resident.language = self.templates.language_for(_language_of(self._understander(), turn.text))
+        elif turn.language_hint and not kept:
+            # The channel's guess (X's `lang` of a tweet, a phone's language), only when the words tell none:
+            # "AYUDA" and "Hay un bache enorme en Mission St y 24th St" tagged "en" were answered in English.
+            resident.language = self.templates.language_for(turn.language_hint)
         # Chinese in the script the resident writes ("街燈壞咗": zh-Hant), kept like the language itself.
         resident.language = with_script(resident.language, turn.text, before)
         return self.templates.language_for(resident.language)
@@ -637,7 +688,12 @@ class ConversationEngine:
         options = [*state.choices, SOMETHING_ELSE]
         labels = [self._service_name(code, reply.language) for code in state.choices]
         labels.append(reply.render("something_else"))
-        picked = _pick_option(turn.choice_value or turn.text, options, labels)
+        # A label written loosely ("streetlite") is a short answer: in a sentence, a label's words found
+        # loosely were no answer ("graffiti on the sidewalk at ..." read as "Road - Graffiti Complaint").
+        loosely = bool(turn.choice_value) or _only_a_choice(turn.text)
+        picked = _pick_option(turn.choice_value or turn.text, options, labels, loosely=loosely)
+        if picked is None and not turn.choice_value and turn.text.strip():
+            picked = self._service_named(turn.text, state)  # one not shown ("Litter Bin", "SWLMALB-02")
         if picked is None and not turn.choice_value and turn.text.strip():
             understander = self._understander()
             if _names_only_a_place(turn.text, understander.locate(turn.text)):
@@ -667,11 +723,18 @@ class ConversationEngine:
         placed = self._place_with_the_kind(turn, labels)
         if in_words and placed is None:
             state.words.append(turn.text.strip())  # "rats, and lots of them running around the bins"
+        if picked == SOMETHING_ELSE and state.more_choices:
+            # The other services of the kinds offered, before a person: with five graffiti services and
+            # three choices, a litter bin's could never be chosen.
+            state.choices = state.more_choices[: self.max_choices]
+            state.more_choices = state.more_choices[self.max_choices :]
+            self._ask_category(state, reply)
+            return
         if picked == SOMETHING_ELSE:
             state.needs_review = True
         else:
             state.service_code = picked
-        state.choices = []
+        state.choices, state.more_choices = [], []
         if placed is not None:
             # "streetlight out at 16th and Valencia": the kind and where it is (replacing a place given
             # before, as a place alone does). Before, the place was left out and "Where is it?" asked.
@@ -690,7 +753,14 @@ class ConversationEngine:
             return None
         understander = self._understander()
         mention = understander.locate(text)
-        if mention is None or understander.geocode(mention.normalized) is None:
+        if mention is None:
+            return None
+        # An address or a corner the map does not know is still the place meant: it replaces the one given
+        # before and is asked about (it was dropped, and the report filed at the old place).
+        if (
+            mention.kind not in ("address", "intersection")
+            and understander.geocode(mention.normalized) is None
+        ):
             return None
         return (
             replace(turn, text=mention.text)
@@ -715,8 +785,12 @@ class ConversationEngine:
             return False
         if understanding.location is None or place is None or not place.inside_jurisdiction:
             return False
-        offered = {s.classifier_class for s in self.backend.services() if s.code in state.choices}
-        if prediction.service_code in offered and not _ANOTHER.search(text):
+        offered = self._offered(state)
+        if not _ANOTHER.search(text) and (
+            prediction.service_code in {s.classifier_class for s in offered}
+            # "Sidewalk, 220 Yonge St" (read as a sidewalk's problem) answers "graffiti on which surface?"
+            or _named_in_groups(offered, self._without_the_place(text)) is not None
+        ):
             return False  # the answer, with more words ("a broken streetlight, at ...")
         side = DialogueState(last_filed=state.last_filed)
         filed = _Replies(self.templates, turn, reply.language)
@@ -740,20 +814,47 @@ class ConversationEngine:
         text = turn.text.strip()
         if not text or turn.choice_value:
             return None
-        ordinal = _ORDINAL_CHOICE.search(text.lower())
-        if ordinal is not None:
-            index = _POSITIONS[ordinal.group(1) or ordinal.group(2)]
+        index = _ordinal(text)
+        if index is not None:
             return state.choices[index] if index < len(state.choices) else None
+        offered = self._offered(state)
+        said = self._without_the_place(text)
         prediction = self._understander().classify(text)
-        if prediction.service_code == "other" or prediction.confidence < _CHOICE_IN_WORDS_CONFIDENCE:
+        if prediction.service_code != "other" and prediction.confidence >= _CHOICE_IN_WORDS_CONFIDENCE:
+            matching = [s for s in offered if s.classifier_class == prediction.service_code]
+            if len(matching) > 1:
+                # Services that share the class: the one the words name ("graffiti on the sidewalk").
+                named = _named_service(matching, said)
+                matching = [named] if named is not None else matching
+            if len(matching) == 1:
+                return matching[0].code
+        # Words for one of the services sharing a class that the classifier reads as another kind ("it's on
+        # a litter bin"): their names and keywords.
+        named = _named_in_groups(offered, said)
+        return named.code if named is not None else None
+
+    def _service_named(self, text: str, state: DialogueState) -> str | None:
+        """The offered kinds' service whose code or name (in any language) the answer is, shown or not."""
+        said = " ".join(_WORD.findall(text.lower()))
+        if not said:
             return None
+        for service in self._offered(state):
+            names = [service.code, service.name, *(name for _language, name in service.names)]
+            if any(said == " ".join(_WORD.findall(name.lower())) for name in names):
+                return service.code
+        return None
+
+    def _offered(self, state: DialogueState) -> list[ServiceSummary]:
+        """The services of the kinds offered as choices, shown or not (all those that share their class)."""
         services = self.backend.services()
-        matching = [
-            code
-            for code in state.choices
-            if any(s.code == code for s in _services_for(services, prediction.service_code))
-        ]
-        return matching[0] if len(matching) == 1 else None
+        codes = {*state.choices, *state.more_choices}
+        classes = {s.classifier_class for s in services if s.code in codes}
+        return [s for s in services if s.classifier_class in classes]
+
+    def _without_the_place(self, text: str) -> str:
+        """The words without the place they name ("Bridge St" names no bridge)."""
+        mention = self._understander().locate(text)
+        return text if mention is None else f"{text[: mention.start]} {text[mention.end :]}"
 
     def _answer_location(
         self, session: Session, turn: Turn, state: DialogueState, resident: Resident, reply: _Replies
@@ -838,17 +939,27 @@ class ConversationEngine:
             return
         if current is None:
             state.service_code, state.needs_review, state.choices = None, False, []
-            self._decide_category(self._understander().classify("\n".join(state.words)), state)
+            description = "\n".join(state.words)
+            said_now = _without(description, state.location_text)
+            self._decide_category(self._understander().classify(description), state, said_now)
             return
         both = [s.code for s in _services_for(services, said.service_code)] + [str(state.service_code)]
         state.service_code, state.needs_review = None, False
-        state.choices = list(dict.fromkeys(both))[: self.max_choices]
+        self._offer(list(dict.fromkeys(both)), state)
 
     def _answer_confirmation(
         self, session: Session, turn: Turn, state: DialogueState, resident: Resident, reply: _Replies
     ) -> None:
         labels = (reply.render("confirm_yes"), reply.render("confirm_no"))
         answer = _yes_or_no(turn.choice_value or turn.text, labels)
+        thanked = after_thanks(turn.text) if answer is None and turn.point is None else None
+        if thanked is not None:
+            # "Thanks! I appreciate it", "thanks for the quick reply": no answer, and no other place (it was
+            # looked up as one, the place asked about forgotten and "Where is it?" asked); "thanks, yes" is.
+            answer = _yes_or_no(thanked, labels) if thanked else None
+            if answer is None and not self._names_a_place(replace(turn, text=thanked), state):
+                self._ask_confirmation(state, reply)
+                return
         rest = _after_yes(turn.text, labels) if answer is None and turn.point is None else None
         if rest is not None and self._says_yes_and_more(turn, rest, state):
             # "yes, near the playground": yes, and more of the description (it was looked up on the map,
@@ -873,6 +984,16 @@ class ConversationEngine:
         else:  # a photo alone: kept, and the question still stands
             state.media_urls.extend(url for url in turn.media_urls if url not in state.media_urls)
             self._ask_confirmation(state, reply)
+
+    def _names_a_place(self, turn: Turn, state: DialogueState) -> bool:
+        """Whether the words name a place, or a spot on the street asked about."""
+        understander = self._understander()
+        if not turn.text.strip():
+            return False
+        return (
+            understander.locate(turn.text) is not None
+            or self._narrowed(turn, state, understander) is not None
+        )
 
     def _says_yes_and_more(self, turn: Turn, rest: str, state: DialogueState) -> bool:
         """Whether the words after a yes are more about the problem, not a spot on the street asked about
@@ -941,6 +1062,18 @@ class ConversationEngine:
             or self._still_there_right_after_filing(session, turn, state, resident, reply, understanding)
         ):
             return
+        if (
+            len(state.words) == 1
+            and turn.point is None
+            and not state.media_urls
+            and not state.has_location
+            and self._asks_no_report(text, understanding)
+        ):
+            # "Anyone know if 311 is open on Thanksgiving?": no report, so no "Where is it?" and no report
+            # in progress for the next words to join (they were filed with it, days later).
+            state.words.clear()
+            reply.say("not_a_report")
+            return
         if len(state.words) == 1 and _names_only_a_place(text, understanding.location):
             if self._place_right_after_filing(session, turn, state, resident, reply, understanding):
                 return
@@ -949,7 +1082,8 @@ class ConversationEngine:
             if turn.point is None:
                 _forget_location(state)  # written now, it replaces a place given before ("sorry, at ...")
         else:
-            self._decide_category(understanding.prediction, state)
+            place_text = understanding.location.text if understanding.location is not None else None
+            self._decide_category(understanding.prediction, state, _without(description, place_text))
             if state.service_code is None and refers_to_last_report(text):
                 self._same_service_as_last(session, resident, state)
         if not point_taken:
@@ -985,6 +1119,22 @@ class ConversationEngine:
                 self._ask_confirmation(state, reply)
                 return
         self._proceed(session, turn, state, resident, reply)
+
+    def _asks_no_report(self, text: str, understanding: Understanding) -> bool:
+        """Whether ``text`` is a question and no report: one sentence asking, the classifier sure it is none
+        of the city's kinds of problem, no place, no word of a problem (``intents.keywords``). Of the 6,951
+        labelled Boston messages with a question mark (of 73,306), 164 read so, none labelled with a
+        kind of problem: "Where do I vote?", "Is the water fountain being turned on for the kids
+        tomorrow?". A vague report is still asked where ("Can someone fix the pothole?" has a problem's
+        word; "This pole was damaged back in July. Can someone take care of it?" is two sentences)."""
+        prediction = understanding.prediction
+        return (
+            _ONE_QUESTION.fullmatch(text) is not None
+            and prediction.service_code == "other"
+            and prediction.confidence >= self.auto_file_threshold
+            and understanding.location is None
+            and not keyword_cues(with_gloss(text))
+        )
 
     def _place_right_after_filing(
         self,
@@ -1182,7 +1332,9 @@ class ConversationEngine:
         state.media_urls.extend(url for url in turn.media_urls if url not in state.media_urls)
         return turn.point is None or self._use_point(turn.point, state, reply)
 
-    def _decide_category(self, prediction: Prediction, state: DialogueState) -> None:
+    def _decide_category(self, prediction: Prediction, state: DialogueState, said: str = "") -> None:
+        """The service for the classifier's ``prediction``, or the choices to offer, or a person. ``said``:
+        the resident's words without their place, which may name one of the services sharing a class."""
         ranked = [(prediction.service_code, prediction.confidence), *prediction.alternatives]
         services = self.backend.services()
         # In the city's service codes (what an operator files under), with the classifier's class kept.
@@ -1196,11 +1348,14 @@ class ConversationEngine:
         ]
         if prediction.service_code != "other" and prediction.confidence >= self.auto_file_threshold:
             matching = _services_for(services, prediction.service_code)
-            if len(matching) == 1:
-                state.service_code = matching[0].code
+            named = _named_service(matching, said) if len(matching) > 1 else None
+            if len(matching) == 1 or named is not None:
+                # "graffiti all over the sidewalk": the catalog's words for one of the services sharing the
+                # class (it was asked which surface).
+                state.service_code = (named or matching[0]).code
                 return
             if matching:  # the city splits this class: the resident says which
-                state.choices = [service.code for service in matching][: self.max_choices]
+                self._offer([service.code for service in matching], state)
                 return
         if (
             prediction.service_code == "other"
@@ -1218,9 +1373,21 @@ class ConversationEngine:
             for service in _services_for(services, code):
                 if service.code not in choices:
                     choices.append(service.code)
-        state.choices = choices[: self.max_choices]
+        self._offer(choices, state)
         if not state.choices:
             state.needs_review = True
+
+    def _offer(self, codes: Sequence[str], state: DialogueState) -> None:
+        """The choices to offer, at most ``max_choices``; the rest of the offered kinds' services (more of
+        them share a class than fit) wait for "something else"."""
+        state.choices = list(codes[: self.max_choices])
+        services = self.backend.services()
+        offered = {s.classifier_class for s in services if s.code in state.choices}
+        state.more_choices = [
+            code
+            for code in codes[self.max_choices :]
+            if any(s.code == code and s.classifier_class in offered for s in services)
+        ]
 
     def _use_point(self, point: GeoPoint, state: DialogueState, reply: _Replies) -> bool:
         """Takes a shared location unless it lies outside the city (then asks again and returns False)."""
@@ -1572,6 +1739,9 @@ def _yes_or_no(answer: str, labels: tuple[str, str] = (YES, NO)) -> str | None:
     number = _NUMBER.match(lowered)
     if number:
         return {1: YES, 2: NO}.get(int(number.group(1)))
+    index = _ordinal(lowered)
+    if index is not None:
+        return {0: YES, 1: NO}.get(index)  # "the first one", as the choices are numbered
     if lowered in (YES, labels[0].lower()) or lowered in YES_WORDS or lowered in _AFFIRMATIONS:
         return YES
     if lowered in (NO, labels[1].lower()) or lowered in NO_WORDS:
@@ -1871,6 +2041,25 @@ def _says_nothing(turn: Turn) -> bool:
     return not turn.media_urls and turn.point is None and not any(char.isalpha() for char in turn.text)
 
 
+# A message that is one question: no sentence ends before its question mark.
+_ONE_QUESTION = re.compile(r"(?s)\W*(?:(?![.!?]\s|[。！？]).)+?[?？][\s?？!！]*")
+
+
+def _waits_with_words_of_no_kind(state: DialogueState) -> bool:
+    """Whether the place is asked of words the bot knows no kind of problem in ("other", or very unsure),
+    with nothing else (no photo, no place): what comes next may be a report of its own."""
+    return (
+        state.stage == "location"
+        and bool(state.words)
+        and state.needs_review
+        and state.service_code is None
+        and not state.choices
+        and not state.media_urls
+        and not state.has_location
+        and state.location_text is None
+    )
+
+
 def _carrier_opt_in(turn: Turn) -> bool:
     """ "YES" alone on SMS: one of the carriers' opt-in words (with START and UNSTOP, which are commands
     everywhere), after which Twilio delivers to the resident again. Elsewhere "yes" is an answer."""
@@ -1887,8 +2076,73 @@ def _services_for(services: Sequence[ServiceSummary], classifier_class: str) -> 
     return [service for service in services if service.classifier_class == classifier_class]
 
 
-def _pick_option(answer: str, values: Sequence[str], labels: Sequence[str]) -> str | None:
-    """An answer by number ("2", "#2", "2.") or by words (the label, loosely) → the option's value."""
+def _by_class(services: Sequence[ServiceSummary]) -> list[list[ServiceSummary]]:
+    groups: dict[str, list[ServiceSummary]] = {}
+    for service in services:
+        groups.setdefault(service.classifier_class, []).append(service)
+    return list(groups.values())
+
+
+# Words of a service's name that tell nothing of which one it is.
+_NAME_FILLER = frozenset(
+    {"and", "or", "of", "the", "on", "in", "a", "an", "city", "de", "del", "la", "el", "y"}
+)
+
+
+def _telling_words(service: ServiceSummary) -> set[str]:
+    """A service's names (each language's) and keywords as words and phrases, lower case."""
+    terms = {keyword.lower().strip() for keyword in service.keywords}
+    for name in (service.name, *(name for _language, name in service.names)):
+        for part in re.split(r"\s+[-–—/|]\s+|[,;:()]", name.lower()):
+            terms.add(part.strip())
+            terms.update(_WORD.findall(part))
+    return {term for term in terms if term and term not in _NAME_FILLER}
+
+
+def _named_service(group: Sequence[ServiceSummary], text: str) -> ServiceSummary | None:
+    """The one service of ``group`` (services sharing a class) whose own words ``text`` says: its name's or
+    keywords' words the others do not share ("sidewalk", "litter bin"; not "graffiti", which all have)."""
+    if len(group) < 2 or not text.strip():
+        return None
+    terms = [_telling_words(service) for service in group]
+    shared = set.intersection(*terms)
+    lowered = fold(text)
+    named = [
+        service
+        for service, words in zip(group, terms, strict=True)
+        if any(_says_term(lowered, fold(term)) for term in words - shared)
+    ]
+    return named[0] if len(named) == 1 else None
+
+
+def _named_in_groups(services: Sequence[ServiceSummary], text: str) -> ServiceSummary | None:
+    """The one service, among those of ``services`` that share a class with others, that ``text`` names."""
+    named = [
+        found
+        for group in _by_class(services)
+        if len(group) > 1 and (found := _named_service(group, text)) is not None
+    ]
+    return named[0] if len(named) == 1 else None
+
+
+def _says_term(lowered: str, term: str) -> bool:
+    if HAN.search(term):
+        return term in lowered
+    return re.search(rf"(?<!\w){re.escape(term)}(?!\w)", lowered) is not None
+
+
+def _without(text: str, place_text: str | None) -> str:
+    """``text`` without the place written in it."""
+    if not place_text:
+        return text
+    return re.sub(re.escape(place_text), " ", text, flags=re.IGNORECASE)
+
+
+def _pick_option(
+    answer: str, values: Sequence[str], labels: Sequence[str], *, loosely: bool = True
+) -> str | None:
+    """An answer by number ("2", "#2", "2.") or by words (the label, ``loosely`` with typos) → the option's
+    value."""
     answer = answer.strip()
     if not answer:
         return None
@@ -1902,6 +2156,8 @@ def _pick_option(answer: str, values: Sequence[str], labels: Sequence[str]) -> s
     for value, label in zip(values, labels, strict=True):
         if lowered == label.lower() or lowered == value.lower():
             return value
+    if not loosely:
+        return None
     best = process.extractOne(lowered, [label.lower() for label in labels], scorer=fuzz.WRatio)
     if best is not None and best[1] >= 85:
         return values[best[2]]
@@ -1915,8 +2171,14 @@ def parse_attribute_answer(spec: AttributeSpec, answer: str) -> str | list[str] 
         return None
     keys = [key for key, _ in spec.values]
     names = [name for _, name in spec.values]
+    if spec.datatype in ("singlevaluelist", "multivaluelist") and _DONT_KNOW.search(answer):
+        # "no idea", "not sure": none of the values, unless one is named so (it was "No", read loosely).
+        exact = _pick_option(answer, keys, names, loosely=False)
+        if exact is None:
+            return None
+        return exact if spec.datatype == "singlevaluelist" else [exact]
     if spec.datatype == "singlevaluelist":
-        return _pick_option(answer, keys, names)
+        return _pick_option(answer, keys, names) or _list_answer_in_words(answer, spec.values)
     if spec.datatype == "multivaluelist":
         if re.fullmatch(r"[\d\s,;&#.]+|[\d\s,;&#.]*(and|y|和)[\d\s,;&#.]*", answer.lower()):
             picked = [int(n) - 1 for n in _NUMBERS.findall(answer)]
@@ -1926,7 +2188,7 @@ def parse_attribute_answer(spec: AttributeSpec, answer: str) -> str | list[str] 
         found = _names_in(answer, spec.values)
         if found:
             return found
-        single = _pick_option(answer, keys, names)
+        single = _pick_option(answer, keys, names) or _list_answer_in_words(answer, spec.values)
         return [single] if single is not None else None
     if spec.datatype == "number":
         return number_answer(spec.description, answer)  # "about 3 weeks" to "How many days...?" is 21
@@ -1936,6 +2198,22 @@ def parse_attribute_answer(spec: AttributeSpec, answer: str) -> str | list[str] 
         except ValueError:
             return None
     return answer
+
+
+def _list_answer_in_words(answer: str, values: Sequence[tuple[str, str]]) -> str | None:
+    """A list's value said by its place ("the first one obviously") or, where the list is a yes and a no, by a
+    yes or a no that opens more words ("yes it's offensive, it's a slur", "no, just tags")."""
+    index = _ordinal(answer)
+    if index is not None:
+        return values[index][0] if index < len(values) else None
+    first = _ANSWER_WORD.findall(answer.lower())[:1]
+    if not first:
+        return None
+    for words in (YES_WORDS, NO_WORDS):
+        if first[0] in words:
+            said = [key for key, name in values if name.lower() in words or key.lower() in words]
+            return said[0] if len(said) == 1 else None
+    return None
 
 
 def infer_attribute(spec: AttributeSpec, description: str) -> str | list[str] | None:
@@ -2051,13 +2329,17 @@ def _words_instead_of_a_report(
 ) -> tuple[ResidentCommand | None, SmallTalk | None]:
     """A command, or while no report is in progress (during one, "ok" may answer the bot's question) a
     greeting or thanks, or a question about the resident's last report ("any update?", answered as STATUS:
-    a report filed, or one still ``waiting`` for a person); none of them when the turn carries a photo or a
-    location."""
-    if not turn.text or turn.media_urls or turn.point is not None:
+    a report filed, or one still ``waiting`` for a person); none of them when the turn carries a photo (it is
+    news). A shared location sent with them (a phone that adds one to every message) is left out, but where
+    the bot asks where: there it is the answer."""
+    if not turn.text or turn.media_urls:
         return None, None
     command = parse_command(turn.text)
     if command is not None:
+        # STOP, STATUS with the phone's location were filed as a report of "STOP" at that point.
         return command, None
+    if turn.point is not None and state.stage in ("location", "confirm_location"):
+        return None, None
     if state.in_progress:
         # "wait", "hold on" answer no question (filed as the problem, "wait" went to a person), and a short
         # question about a report is asked in every state: while "What is the problem there?" waited,
@@ -2072,8 +2354,11 @@ def _words_instead_of_a_report(
             return None, small_talk
         # So is "Is it at ...?", unless the words are a yes ("ok", "perfect"): "gracias" was taken for another
         # place, the place asked about forgotten and "Where is it?" asked.
+        # "thanks, yes" is a yes.
         if small_talk is not None and state.stage == "confirm_location" and _yes_or_no(turn.text) is None:
-            return None, small_talk
+            thanked = after_thanks(turn.text)
+            if not thanked or _yes_or_no(thanked) is None:
+                return None, small_talk
         asked_in = status_question_language(turn.text)
         if asked_in is not None and len(_WORD.findall(turn.text)) <= _STATUS_QUESTION_IN_PROGRESS:
             return ResidentCommand("status", language=asked_in), None

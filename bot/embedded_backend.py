@@ -31,6 +31,7 @@ class EmbeddedBackend:
                 classifier_class=service.classifier_class,
                 batch=service.type == "batch",
                 names=tuple(sorted(service.names.items())),
+                keywords=service.keywords,
             )
             for service in self.service.catalog.services
         )

@@ -275,6 +275,29 @@ def _fixed(words: str) -> Said | None:
     return None
 
 
+def after_thanks(text: str) -> str | None:
+    """The words after the thanks (or greeting) that open ``text``: "Thanks! I appreciate it" -> "I appreciate
+    it", "thanks for the quick reply" -> "for the quick reply", "gracias" -> ""; None when ``text`` opens with
+    none."""
+    lowered = text.lower().replace("’", "'")
+    if len(lowered) != len(text):  # a letter whose lower case is longer: positions would not match
+        return None
+    tokens = list(_TOKEN.finditer(lowered))
+    end = position = 0
+    while position < len(tokens):
+        for size in range(min(_LONGEST_PHRASE, len(tokens) - position), 0, -1):
+            said = _PHRASES.get(" ".join(token.group() for token in tokens[position : position + size]))
+            if said is not None and said[0] in ("thanks", "greeting"):
+                end = tokens[position + size - 1].end()
+                position += size
+                break
+        else:
+            break
+    if end == 0:
+        return None
+    return re.sub(r"^[\W_]+", "", text[end:]).strip()
+
+
 def says_it_is_gone(text: str) -> SmallTalk | None:
     """Words that say the problem is gone, with or without thanks around them ("someone already fixed it",
     "it's working again", "ya lo arreglaron", "已经修好了"): thanks in the words' language. None when they say

@@ -135,6 +135,7 @@ class RemoteBackend:
                 name=row.service_name,
                 classifier_class=self._classifier_classes.get(row.service_code, row.service_code),
                 batch=row.type == "batch",
+                keywords=tuple(word.strip() for word in row.keywords.split(",") if word.strip()),
             )
             for row in rows
         ]

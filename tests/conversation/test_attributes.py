@@ -19,7 +19,7 @@ def test_a_spanish_speaker_is_asked_in_the_catalogs_spanish_and_answers_in_eithe
 ) -> None:
     with running_bot(settings, open311={"catalog_file": CATALOG}) as bot:
         ana = bot.resident("ana", language="es")
-        lane = ana.ask(CLEAR_REPORT)
+        lane = ana.ask("Hay un bache enorme en la calle en 5th St y Market St")
         assert lane.splitlines() == [
             "¿Está en un carril de carros o bicicletas? Responda con el número o con palabras.",
             "1. Sí",

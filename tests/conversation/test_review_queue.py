@@ -80,7 +80,7 @@ def test_two_operators_claiming_at_once_one_wins(settings: Settings) -> None:
 def test_an_approval_names_the_service_in_the_residents_language(settings: Settings) -> None:
     with running_bot(settings, **UNSURE) as bot:
         li = bot.resident("li", language="zh")
-        assert "工作人员" in li.ask("There is a big pothole in the road at 5th St and Market St")
+        assert "工作人员" in li.ask("5th St和Market St路上有一个很大的坑")
         [item] = bot.review_items()
         assert item.id is not None
         with bot.runtime.sessions() as session:

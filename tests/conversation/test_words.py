@@ -198,8 +198,9 @@ def test_alto_porfa_stops_messages_in_spanish(bot: RunningBot) -> None:
 def test_a_short_message_in_a_language_without_replies_is_answered_in_the_default_one(
     bot: RunningBot,
 ) -> None:
-    # Before: "¿Dónde está?", Spanish for Portuguese (lingua, told only English, Spanish and Chinese).
-    assert bot.resident("joao").ask("já consertaram?").startswith("Where is it?")
+    # Before: "¿Dónde está?", Spanish for Portuguese (lingua, told only English, Spanish and Chinese). A
+    # question and no report, it is told what the bot takes.
+    assert bot.resident("joao").ask("já consertaram?").startswith("I take reports of problems")
     assert bot.resident("rosa").ask("hay un hoyo enorme").startswith("¿Dónde está?")
 
 
