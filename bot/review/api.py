@@ -21,6 +21,7 @@ from bot.review.web import (
     CHANGE_FIELDS,
     DB,
     PREFIX,
+    VERSION,
     Checked,
     JSONObject,
     Operator,
@@ -277,7 +278,7 @@ def api_router(console: Console) -> APIRouter:
     ) -> JSONResponse:
         if console.remote:
             return JSONResponse({"error": city_requests.CITY_OWNS_REQUESTS}, status_code=409)
-        refused = unknown_fields(body, CHANGE_FIELDS)
+        refused = unknown_fields(body, (*CHANGE_FIELDS, VERSION))
         if refused is not None:
             return refused
         row = request_row(session, request_id)
@@ -287,6 +288,12 @@ def api_router(console: Console) -> APIRouter:
                 console, session, decisions.Actor(operator.name, client_of(request)), row, change
             )
             session.commit()
+        except decisions.ChangedMeanwhile as exc:
+            # Nothing changed; the request as it is now, to read before sending the change again.
+            session.rollback()
+            session.refresh(row)
+            body = {"error": str(exc), "changed": exc.fields, "request": request_json(row)}
+            return JSONResponse(body, status_code=409)
         except ValueError as exc:
             session.rollback()
             return JSONResponse({"error": str(exc)}, status_code=400)

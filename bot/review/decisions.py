@@ -7,18 +7,24 @@ Each works in the caller's session and leaves committing to the caller, so the c
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta, tzinfo
 from enum import Enum
 from typing import Any
 
 from sqlalchemy import update
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from bot.backend import ServiceSummary, service_name_in
-from bot.clock import as_utc
+from bot.clock import as_utc, utcnow
 from bot.open311.media import more_photos
-from bot.open311.models import RequestTokenRow, ServiceRequest, ServiceRequestRow, TokenStatus
+from bot.open311.models import (
+    RequestTokenRow,
+    ServiceRequest,
+    ServiceRequestRow,
+    StatusChangeRow,
+    TokenStatus,
+)
 from bot.review import audit, corrections, learning, photos, views
 from bot.review.console import Console
 from bot.review.models import DECIDED_STATUSES, ReviewItem
@@ -590,7 +596,14 @@ KEEP = Keep.KEEP
 
 @dataclass(frozen=True, slots=True)
 class RequestChange:
-    """What to change on a request; a field left as KEEP stays as it is, an empty one is cleared."""
+    """What to change on a request; a field left as KEEP stays as it is, an empty one is cleared.
+
+    ``version`` is the request's ``updated_datetime`` as the operator read it (the page they saved, the JSON
+    they last got): when the request has changed since, a field this change sets that someone else changed
+    meanwhile is refused (``ChangedMeanwhile``) rather than written over theirs. ``shown`` is what the
+    operator's page showed of the fields this change sets (a change of the same fields), which tells which
+    of them someone else changed; without it (the JSON API) each field this change would change counts as
+    changed meanwhile."""
 
     status: str | Keep = KEEP
     status_notes: str | Keep = KEEP
@@ -599,6 +612,24 @@ class RequestChange:
     expected_datetime: datetime | Keep | None = KEEP
     # The published words (the photos listed at the end of the description stay): no one is notified.
     description: str | Keep = KEEP
+    version: datetime | None = None
+    shown: RequestChange | None = None
+
+
+# The fields of a request a change sets, in the order a page shows them.
+REQUEST_CHANGE_FIELDS = ("status", "status_notes", "agency_responsible", "expected_datetime", "description")
+
+
+class ChangedMeanwhile(Exception):
+    """A change refused, nothing changed: someone else changed ``fields`` of the request since the operator
+    read it (``RequestChange.version``), and the change would write over that."""
+
+    def __init__(self, request_id: int, fields: list[str]) -> None:
+        super().__init__(
+            f"request {request_id} was changed since you read it ({', '.join(fields)}), so nothing was"
+            " changed: read it again, then send your change again"
+        )
+        self.fields = fields
 
 
 def _request_fields(row: ServiceRequestRow) -> dict[str, Any]:
@@ -610,13 +641,73 @@ def _request_fields(row: ServiceRequestRow) -> dict[str, Any]:
     }
 
 
+def same_value(one: Any, other: Any) -> bool:
+    """Two values of a request's field are the same as a person reads them: a time to the minute (what the
+    page's form holds), text without the blanks around it and with its line breaks however a browser sent
+    them, none and empty alike."""
+    if isinstance(one, datetime) or isinstance(other, datetime):
+        if one is None or other is None:
+            return False
+        return as_utc(one).replace(second=0, microsecond=0) == as_utc(other).replace(second=0, microsecond=0)
+    return str(one or "").replace("\r\n", "\n").strip() == str(other or "").replace("\r\n", "\n").strip()
+
+
+def _changed_meanwhile(row: ServiceRequestRow, words: str, change: RequestChange) -> list[str]:
+    """The fields ``change`` would write over a change someone else made since its ``version``."""
+    if change.version is None or as_utc(row.updated_datetime) == as_utc(change.version):
+        return []
+    now = {**_request_fields(row), "description": words}
+    clashes = []
+    for name in REQUEST_CHANGE_FIELDS:
+        wanted = getattr(change, name)
+        if isinstance(wanted, Keep) or same_value(now[name], wanted):
+            continue  # not changed, or changed to what it already is
+        seen = KEEP if change.shown is None else getattr(change.shown, name)
+        if isinstance(seen, Keep) or not same_value(now[name], seen):
+            clashes.append(name)
+    return clashes
+
+
+def _not_past(expected: datetime, zone: tzinfo) -> None:
+    """Refuses an expected date before today in the city's zone (residents were told "Expected by
+    2020-01-01")."""
+    day = as_utc(expected).astimezone(zone).date()
+    today = utcnow().astimezone(zone).date()
+    if day < today:
+        raise ReviewError(
+            f"Expected by must be today ({today.isoformat()}) or later, not {day.isoformat()}",
+            field="expected_datetime",
+        )
+
+
+def _last_told_notes(session: Session, request_id: int) -> str | None:
+    """The notes of the request's last history entry whose notes are the request's (a move's are its place,
+    a change of service's the service: ``notifications._repeats_previous`` passes over them too)."""
+    return session.exec(
+        select(StatusChangeRow.status_notes)
+        .where(
+            StatusChangeRow.request_id == request_id,
+            col(StatusChangeRow.kind).not_in(("moved", "recategorised")),
+        )
+        .order_by(col(StatusChangeRow.id).desc())
+        .limit(1)
+    ).first()
+
+
 def update_request(
     console: Console, session: Session, actor: Actor, row: ServiceRequestRow, change: RequestChange
 ) -> ServiceRequest | None:
     """Changes a request through the core, so the history, the event and residents' notifications follow
     (a change of its words alone notifies no one and leaves no history row: only the audit log has it).
 
-    A change that changes nothing (a double submit, Save without edits) records nothing: None."""
+    A change that changes nothing (a double submit, Save without edits) records nothing: None. One that
+    would write over what someone else changed since ``change.version`` is refused (``ChangedMeanwhile``),
+    and an expected date before today in the city's zone too (``ReviewError``).
+
+    Residents are told what is news: the history entry (what the notification job tells them) has the notes
+    only when this change changes them, so a status change alone reads "it is now closed.", not "it is now
+    closed. Crew scheduled." again; the request keeps its notes all the same. Closing clears the expected
+    date (the core keeps it, and a closed request expects nothing) unless this change sets one."""
     assert row.id is not None
     # Take the row's lock (PostgreSQL) or the write lock (SQLite) before reading it, so of two identical
     # changes sent at once the second sees the first's result and finds nothing left to change.
@@ -626,6 +717,10 @@ def update_request(
     )
     session.refresh(row)
     before = _request_fields(row)
+    words_before = more_photos(row.description or "")[0].strip()
+    clashes = _changed_meanwhile(row, words_before, change)
+    if clashes:
+        raise ChangedMeanwhile(row.id, clashes)
 
     def text(value: str | Keep, current: str | None) -> str | None:
         return current if isinstance(value, Keep) else (value.strip() or None)
@@ -633,18 +728,19 @@ def update_request(
     status = row.status if isinstance(change.status, Keep) else change.status
     notes = text(change.status_notes, row.status_notes)
     agency = text(change.agency_responsible, row.agency_responsible)
-    expected = (
-        before["expected_datetime"]
-        if isinstance(change.expected_datetime, Keep)
-        else change.expected_datetime
-    )
+    expected = before["expected_datetime"]
+    if not isinstance(change.expected_datetime, Keep) and not same_value(change.expected_datetime, expected):
+        expected = change.expected_datetime
+        if expected is not None:
+            _not_past(expected, console.settings.city_zone)
+    elif status == "closed" and row.status != "closed":
+        expected = None
     after = {
         "status": status,
         "status_notes": notes,
         "agency_responsible": agency,
         "expected_datetime": expected,
     }
-    words_before = more_photos(row.description or "")[0].strip()
     words = words_before if isinstance(change.description, Keep) else change.description.strip()
     if after == before and words == words_before:
         return None
@@ -656,15 +752,24 @@ def update_request(
             # The core keeps the expected date when given none: clearing it is done here, before the core
             # writes the history row, so that row says it was cleared.
             session.execute(update(requests).where(requests.c.id == row.id).values(expected_datetime=None))
+        told = notes
+        if notes == row.status_notes:
+            # Notes residents were told before are no news: none with a new status or date; with neither
+            # (the agency alone) the last entry's, so this one repeats it and no one is told anything.
+            news = status != row.status or expected != before["expected_datetime"]
+            told = None if news else _last_told_notes(session, row.id)
         updated = console.open311.update_status(
             str(row.id),
             status,
-            status_notes=notes,
+            status_notes=told,
             agency_responsible=agency or "",
             expected_datetime=expected,
             actor=f"operator:{actor.name}",
             session=session,
         )
+        if told != notes:  # the core wrote the entry's notes on the request too: it keeps its own
+            session.execute(update(requests).where(requests.c.id == row.id).values(status_notes=notes))
+            updated = replace(updated, status_notes=notes)
     assert updated is not None
     logged_after = {
         "status": updated.status,

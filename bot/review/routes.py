@@ -40,6 +40,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from bot.backend import ranked_services
+from bot.clock import as_utc, local_minute
 from bot.embedded_backend import EmbeddedBackend
 from bot.open311.errors import Open311Error
 from bot.open311.media import more_photos
@@ -79,6 +80,8 @@ from bot.review.web import (
     DB,
     FILTER_LABELS,
     PREFIX,
+    SHOWN,
+    VERSION,
     Checked,
     ConsoleHeaders,
     FormExpired,
@@ -90,6 +93,7 @@ from bot.review.web import (
     console_of,
     coordinates,
     dashboard_days,
+    edited,
     filters_from,
     form_page,
     is_console_api,
@@ -265,6 +269,11 @@ def conflicting_services(checked: str, listed: str) -> str:
     )
 
 
+CHANGED_MEANWHILE = (
+    "Someone else changed this request since you opened this page, so nothing was saved. What you entered is"
+    " still in the form, and what it is now is next to each field you both changed: save again to replace it"
+    " with yours."
+)
 FORM_NOT_SENT = "You were signed out, so that form was not saved. Sign in, then submit it again."
 FORM_CARRIED = (
     "You were signed out, so that form was not saved. Sign in and it comes back as you filled it in, to "
@@ -318,6 +327,10 @@ def operator_router(console: Console) -> ConsolePages:
     def entered_change(form: Any) -> dict[str, str]:
         """What the operator entered in a request's change form, to fill it in again when it is refused."""
         return {key: form_text(form, key) for key in CHANGE_FIELDS if key in form}
+
+    def shown_change(form: Any) -> dict[str, str]:
+        """What a request's change form showed when its page was made (its hidden copies of the fields)."""
+        return {key: form_text(form, SHOWN + key) for key in CHANGE_FIELDS if SHOWN + key in form}
 
     # ------------------------------------------------------------------------------- sign-in/out
 
@@ -796,14 +809,27 @@ def operator_router(console: Console) -> ConsolePages:
         status: int = 200,
         entered: dict[str, str] | None = None,
         problems: dict[str, str] | None = None,
+        shown: dict[str, str] | None = None,
+        version: str = "",
     ) -> Response:
         """The request; after a refused change, its form holds what the operator had entered (``entered``),
-        and ``problems`` (field id -> message) are shown next to their fields."""
+        and ``problems`` (field id -> message) are shown next to their fields. The form keeps what its page
+        showed and the request's version (``shown``, ``version``: by default the request as it is now), so
+        that saving it changes only what the operator changed, and refuses what someone else changed since."""
         if console.remote:
             return city_request_page(request, operator, session, request_id)
         row = request_row(session, request_id)
         assert row.id is not None
         review_item = views.review_item_for_request(session, str(row.id))
+        expected_value = times.form_value(row.expected_datetime, console.settings.city_zone)
+        words = more_photos(row.description or "")[0]
+        as_shown = {
+            "status": row.status,
+            "status_notes": row.status_notes or "",
+            "agency_responsible": row.agency_responsible or "",
+            "expected_datetime": expected_value,
+            "description": words,
+        }
         return page(
             request,
             "request.html",
@@ -819,12 +845,14 @@ def operator_router(console: Console) -> ConsolePages:
                 session, subject_type="request", subject_id=str(row.id), limit=20
             ),
             **map_context(row.lat, row.long, row.address or ""),
-            expected_value=times.form_value(row.expected_datetime, console.settings.city_zone),
+            expected_value=expected_value,
             # The words alone: the photos listed at the end of the description are kept as they are.
-            description_words=more_photos(row.description or "")[0],
+            description_words=words,
             error=error,
             problems=problems or {},
             entered=entered or {},
+            shown=shown or as_shown,
+            version=version if shown else as_utc(row.updated_datetime).isoformat(),
         )
 
     def city_request_page(request: Request, operator: SignedIn, session: Session, reference: str) -> Response:
@@ -858,10 +886,14 @@ def operator_router(console: Console) -> ConsolePages:
         if console.remote:
             raise HTTPException(409, city_requests.CITY_OWNS_REQUESTS)
         row = request_row(session, request_id)
-        entered = entered_change(form)
-        try:
-            change = request_change(entered, console.settings.city_zone)
-        except ValueError as exc:
+        # Only what the operator changed on their page is saved: the form sends every field, and one they
+        # left as it was may have been changed by someone else since their page was made.
+        entered, shown, version = entered_change(form), shown_change(form), form_text(form, VERSION)
+        edits = edited(entered, shown)
+        if shown and not edits:
+            return redirect(f"/requests/{request_id}", "unchanged")
+
+        def again(exc: Exception, status: int) -> Response:
             error, problems = refusal(exc, forms.REQUEST_FIELDS)
             return request_page(
                 request,
@@ -869,29 +901,67 @@ def operator_router(console: Console) -> ConsolePages:
                 session,
                 request_id,
                 error=error,
-                status=400,
+                status=status,
                 entered=entered,
                 problems=problems,
+                shown=shown,
+                version=version,
             )
+
+        try:
+            seen = {key: shown[key] for key in edits if key in shown}
+            change = request_change({**edits, VERSION: version}, console.settings.city_zone, seen)
+        except ValueError as exc:
+            return again(exc, 400)
         try:
             updated = decisions.update_request(
                 console, session, decisions.Actor(operator.name, client_of(request)), row, change
             )
             session.commit()
-        except Open311Error as exc:
+        except decisions.ChangedMeanwhile as exc:
             session.rollback()
-            error, problems = refusal(exc, forms.REQUEST_FIELDS)
+            # The page as the request is now, but for what this operator changed: saving it again is their
+            # choice made seeing the other's, and changes nothing else.
             return request_page(
                 request,
                 operator,
                 session,
                 request_id,
-                error=error,
+                error=CHANGED_MEANWHILE,
                 status=409,
-                entered=entered,
-                problems=problems,
+                entered=edits,
+                problems=changed_meanwhile(session, request_id, exc.fields),
             )
+        except ReviewError as exc:
+            session.rollback()
+            return again(exc, 400)
+        except Open311Error as exc:
+            session.rollback()
+            return again(exc, 409)
         return redirect(f"/requests/{request_id}", "updated" if updated is not None else "unchanged")
+
+    def changed_meanwhile(session: Session, request_id: str, fields: list[str]) -> dict[str, str]:
+        """The fields someone else changed since the operator's page was made, each with what it is now."""
+        row = request_row(session, request_id)
+        now = {
+            "status": row.status,
+            "status_notes": row.status_notes or "",
+            "agency_responsible": row.agency_responsible or "",
+            "expected_datetime": (
+                local_minute(row.expected_datetime, console.settings.city_zone)
+                if row.expected_datetime
+                else ""
+            ),
+            "description": more_photos(row.description or "")[0].strip(),
+        }
+        problems = {}
+        for name in fields:
+            field_id, label = forms.REQUEST_FIELDS[name]
+            value = f"“{now[name]}”" if now[name] else "empty"
+            problems[field_id] = (
+                f"{label} was changed by someone else since you opened this page; it is now {value}."
+            )
+        return problems
 
     # ------------------------------------------------------------------------ batch submissions
 
@@ -1101,6 +1171,8 @@ def operator_router(console: Console) -> ConsolePages:
                 error=message,
                 status=status,
                 entered=entered_change(form) if form is not None else None,
+                shown=shown_change(form) if form is not None else None,
+                version=form_text(form, VERSION) if form is not None else "",
             )
         if endpoint is accept_batch:
             return batch_page(request, operator, session, error=message, status=status)

@@ -17,6 +17,7 @@ from sqlmodel import Session
 from starlette.datastructures import FormData
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from bot.clock import as_utc
 from bot.open311.models import ServiceRequestRow
 from bot.review import decisions, views
 from bot.review.auth import SESSION_COOKIE, SignedIn, keep_alive, resolve_session, tokens_match
@@ -313,13 +314,44 @@ def coordinates(lat_text: str, long_text: str) -> tuple[float | None, float | No
 
 # What a request's change may name: its status and what goes with it (residents following it are told),
 # and its published words (no one is told).
-CHANGE_FIELDS = ("status", "status_notes", "agency_responsible", "expected_datetime", "description")
+CHANGE_FIELDS = decisions.REQUEST_CHANGE_FIELDS
+# The request's updated_datetime as the change's sender read it (a page's form, a JSON answer); and the
+# prefix of the form's hidden copies of what its page showed (``shown_status_notes``).
+VERSION = "version"
+SHOWN = "shown_"
 
 
-def request_change(given: dict[str, Any], zone: tzinfo = UTC) -> decisions.RequestChange:
+def edited(entered: Mapping[str, str], shown: Mapping[str, str]) -> dict[str, str]:
+    """The fields of a request's change form that its operator changed: those not as their page showed them
+    (a field without its shown copy, from a page made before pages kept one, counts as changed)."""
+    return {
+        key: value
+        for key, value in entered.items()
+        if key not in shown or not decisions.same_value(value, shown[key])
+    }
+
+
+def version_of(value: Any) -> datetime | None:
+    """A change's ``version``: the request's updated_datetime as read (ISO 8601); none when not given."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        try:
+            return as_utc(datetime.fromisoformat(value))
+        except ValueError:
+            pass
+    raise ValueError(
+        "version must be the request's updated_datetime as you read it, like 2026-11-27T17:30:00.123456+00:00"
+    )
+
+
+def request_change(
+    given: Mapping[str, Any], zone: tzinfo = UTC, shown: Mapping[str, Any] | None = None
+) -> decisions.RequestChange:
     """A form's (or JSON body's) fields as a change: a field left out stays as it is, an empty one is
     cleared (an empty status is left out). An expected date without a zone is read in ``zone`` (the
-    city's: the form shows it in the city's time)."""
+    city's: the form shows it in the city's time). Its ``version``, and ``shown`` (what the page showed of
+    these fields, read the same way), go with it: they tell a field someone else changed meanwhile."""
     fields: dict[str, Any] = {}
     for key in CHANGE_FIELDS:
         if key not in given:
@@ -345,7 +377,8 @@ def request_change(given: dict[str, Any], zone: tzinfo = UTC) -> decisions.Reque
                 ) from None
             expected = expected.replace(tzinfo=zone) if expected.tzinfo is None else expected
         fields["expected_datetime"] = expected
-    return decisions.RequestChange(**fields)
+    seen = request_change(shown, zone) if shown else None
+    return decisions.RequestChange(**fields, version=version_of(given.get(VERSION)), shown=seen)
 
 
 def request_json(row: ServiceRequestRow) -> dict[str, Any]:
