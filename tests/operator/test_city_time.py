@@ -67,17 +67,19 @@ def test_the_console_shows_and_reads_times_in_the_citys_zone(chicago: Deployment
     assert 'value="2026-12-01T20:00"' in page  # the form holds the city's time too
     assert f"({CHICAGO} time)" in page
 
-    # What the operator types is read in the city's time: 09:30 in Chicago is 15:30 UTC.
+    # What the operator types is read in the city's time: 09:30 in Chicago (in December, CST) is 15:30 UTC.
+    # Next year's: a date already past is refused.
+    year = datetime.now(UTC).year + 1
     form = {"csrf_token": csrf, "status": "open", "status_notes": "", "agency_responsible": ""}
     saved = client.post(
-        f"/operator/requests/{request_id}/status", data={**form, "expected_datetime": "2026-12-03T09:30"}
+        f"/operator/requests/{request_id}/status", data={**form, "expected_datetime": f"{year}-12-03T09:30"}
     )
     assert saved.status_code == 303, saved.text
     with chicago.runtime.sessions() as session:
         row = session.get(ServiceRequestRow, int(request_id))
         assert row is not None
         assert row.expected_datetime is not None
-        assert as_utc(row.expected_datetime) == datetime(2026, 12, 3, 15, 30, tzinfo=UTC)
+        assert as_utc(row.expected_datetime) == datetime(year, 12, 3, 15, 30, tzinfo=UTC)
 
     item = client.get(f"/operator/queue/{item_id}").text
     shown = re.search(r"On local, (\d{4}-\d\d-\d\d \d\d:\d\d) (\w+) \(", item)

@@ -8,6 +8,7 @@ import csv
 from collections.abc import Iterator
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
+from time import sleep
 
 import pytest
 
@@ -20,8 +21,19 @@ from bot.runtime import Runtime
 from bot.templates import load_templates
 from tests.operator.support import file_at
 
-# The review queue files with the real clock, so the figures are taken at the real "now".
-NOW = datetime.now(UTC)
+
+def _now_within_the_day() -> datetime:
+    """The real "now" (the review queue files with the real clock, so the figures are taken at it), at
+    least two minutes from midnight UTC: taken at import, it failed a run that reached the test just after
+    midnight, the reports filed then falling on the day after the figures' "today"."""
+    now = datetime.now(UTC)
+    from_midnight = now - datetime.combine(now.date(), time(0), tzinfo=UTC)
+    if from_midnight < timedelta(minutes=2) or from_midnight > timedelta(hours=23, minutes=58):
+        tomorrow_or_today = now.date() + timedelta(days=1 if from_midnight > timedelta(hours=12) else 0)
+        start = datetime.combine(tomorrow_or_today, time(0, 2), tzinfo=UTC)
+        sleep((start - now).total_seconds())
+        now = datetime.now(UTC)
+    return now
 
 
 @pytest.fixture
@@ -32,13 +44,14 @@ def runtime(settings: Settings) -> Iterator[Runtime]:
 
 
 def test_dashboard_counts_what_was_filed(runtime: Runtime) -> None:
-    two_days_ago = datetime.combine((NOW - timedelta(days=2)).date(), time(10), tzinfo=UTC)
+    now = _now_within_the_day()
+    two_days_ago = datetime.combine((now - timedelta(days=2)).date(), time(10), tzinfo=UTC)
     file_at(runtime, two_days_ago, "pothole", "sms")
     file_at(runtime, two_days_ago + timedelta(hours=1), "pothole", "sms")
     file_at(runtime, two_days_ago, "graffiti", "api")
-    today = file_at(runtime, NOW - timedelta(seconds=5), "pothole", "local")
-    file_at(runtime, NOW - timedelta(days=10), "tree", "telegram")
-    file_at(runtime, NOW - timedelta(days=40), "tree", "telegram")  # before the window, still open
+    today = file_at(runtime, now - timedelta(seconds=5), "pothole", "local")
+    file_at(runtime, now - timedelta(days=10), "tree", "telegram")
+    file_at(runtime, now - timedelta(days=40), "tree", "telegram")  # before the window, still open
     runtime.open311.update_status(today, "closed", "fixed", actor="test")
 
     # Two reports went through the review queue: one waited 10 minutes, one 30 (median 20).
@@ -50,17 +63,17 @@ def test_dashboard_counts_what_was_filed(runtime: Runtime) -> None:
             )
             assert item.id is not None
             queue.approve(session, item.id, "alice", service_code="pothole")
-            item.created_at = NOW - timedelta(minutes=minutes + 1)
-            item.decided_at = NOW - timedelta(minutes=1)
+            item.created_at = now - timedelta(minutes=minutes + 1)
+            item.decided_at = now - timedelta(minutes=1)
             session.add(item)
         queue.enqueue(session, channel="sms", resident_id="c", text="waiting")
         session.commit()
 
     with runtime.sessions() as session:
-        figures = dashboard.compute(session, days=30, now=NOW)
+        figures = dashboard.compute(session, days=30, now=now)
 
     assert len(figures.days) == 30
-    assert figures.days[-1] == NOW.date().isoformat()
+    assert figures.days[-1] == now.date().isoformat()
     day = figures.days.index(two_days_ago.date().isoformat())
     assert figures.by_channel["sms"][day] == 2
     assert figures.by_channel["api"][day] == 1
