@@ -309,6 +309,12 @@ def operator_router(console: Console) -> ConsolePages:
         value = form.get(key)
         return value.strip() if isinstance(value, str) else ""
 
+    def entered_rejection(form: Any) -> dict[str, str]:
+        """What the reject form holds, as its page shows it again (refused, expired, or carried through
+        signing in): the reason, and whether "Not a problem for a city service" is ticked."""
+        ticked = form_text(form, "not_city_problem")
+        return {"reason": form_text(form, "reason"), "not_city_problem": "yes" if ticked else ""}
+
     def entered_decision(form: Any) -> dict[str, Any]:
         """What the operator entered in an item's forms, to fill them in again when a decision is refused."""
         radio = form.get("service_code")
@@ -751,9 +757,10 @@ def operator_router(console: Console) -> ConsolePages:
 
     @router.post("/queue/{item_id}/reject")
     def reject(request: Request, item_id: int, operator: Checked, session: DB, form: PostedForm) -> Response:
-        reason = form_text(form, "reason")
+        entered = entered_rejection(form)
+        reason = entered["reason"]
         # Checked: the resident's words are labelled "other" (a person must look) for training.
-        not_city_problem = bool(form_text(form, "not_city_problem"))
+        not_city_problem = bool(entered["not_city_problem"])
         refused = act(
             request,
             operator,
@@ -762,7 +769,7 @@ def operator_router(console: Console) -> ConsolePages:
             lambda who: decisions.reject(
                 console, session, who, item_id, reason, not_city_problem=not_city_problem
             ),
-            entered={"reason": reason, "not_city_problem": "yes" if not_city_problem else ""},
+            entered=entered,
         )
         return refused or redirect("/", "rejected")
 
@@ -1147,7 +1154,7 @@ def operator_router(console: Console) -> ConsolePages:
             if form is not None and endpoint in (approve, move, change):
                 entered = entered_decision(form)
             elif form is not None and endpoint is reject:
-                entered = {"reason": form_text(form, "reason")}
+                entered = entered_rejection(form)
             elif form is not None and endpoint is close:
                 entered = {"note": form_text(form, "note")}
             elif form is not None and endpoint is keep:
