@@ -39,7 +39,8 @@ from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol, TypeVar
 
 from rapidfuzz import fuzz, process
-from sqlmodel import Session
+from sqlalchemy import update
+from sqlmodel import Session, col
 
 from bot.back_reference import refers_to_last_report, says_it_is_still_there
 from bot.backend import (
@@ -62,6 +63,7 @@ from bot.location_confirmation import near_the_street, needs_confirmation, on_th
 from bot.quantities import number_answer
 from bot.resident_commands import ResidentCommand, parse_command, status_question_language
 from bot.review import corrections
+from bot.review.models import ReviewItem
 from bot.review.queue import ReviewQueue
 from bot.several_reports import split_reports
 from bot.small_talk import HAN, NO_WORDS, YES_WORDS, SmallTalk, after_thanks, parse_small_talk
@@ -404,6 +406,8 @@ class ConversationEngine:
             elif small_talk.kind in ("greeting", "answer"):
                 reply.say("help")
             return reply.messages
+        if self._more_for_the_waiting_report(session, turn, state, resident, reply):
+            return reply.messages
         if self._photo_for_the_last_report(session, turn, state, resident, reply):
             return reply.messages
         if self._a_new_report_instead(turn, state):
@@ -471,6 +475,69 @@ class ConversationEngine:
                 photos.rollback()
                 return False  # no room left for them: they start a report of their own
         reply.say("photo_added", id=reference)
+        return True
+
+    def _more_for_the_waiting_report(
+        self, session: Session, turn: Turn, state: DialogueState, resident: Resident, reply: _Replies
+    ) -> bool:
+        """A photo, or words that go on about it ("here is a photo of it", "it is a big crack in the
+        sidewalk"), sent soon after a report went to a person and with nothing else since: added to that
+        report (its photos and its words, which the operator reads), and the resident told so. Before, they
+        began a new report ("Where is it?") that was filed on its own, while the one waiting lacked them (and
+        approving it filed a duplicate). A whole other report (a kind the bot is sure of at another place),
+        or one more ("also ..."), is still a report of its own."""
+        text = turn.text.strip()
+        if state.in_progress or state.queued or turn.point is not None or not (text or turn.media_urls):
+            return False
+        waiting = self.review_queue.waiting_for(session, resident.channel, resident.resident_id)
+        if waiting is None or waiting.id is None or not _sent_to_review_lately(waiting, state.last_filed):
+            return False
+        if corrections.read(waiting.reason) is not None or corrections.read_kind(waiting.reason) is not None:
+            return False  # a correction of a filed report waits there, not a report
+        only_the_photo = bool(turn.media_urls) and (not text or _about_a_photo(text))
+        if not only_the_photo and (_ANOTHER.search(text) or not self._goes_on_about(text, waiting)):
+            return False
+        words = waiting.text if only_the_photo else "\n".join(part for part in (waiting.text, text) if part)
+        photos = [*waiting.media_urls, *(url for url in turn.media_urls if url not in waiting.media_urls)]
+        # Only while it still waits: an operator who decided it meanwhile has decided without these.
+        result = session.execute(
+            update(ReviewItem)
+            .where(col(ReviewItem.id) == waiting.id, col(ReviewItem.status).in_(("pending", "claimed")))
+            .values(text=words, media_urls=photos, updated_at=utcnow())
+        )
+        if getattr(result, "rowcount", 0) != 1:
+            return False
+        session.refresh(waiting)
+        reply.say("added_to_review")
+        return True
+
+    def _goes_on_about(self, text: str, waiting: ReviewItem) -> bool:
+        """Whether words sent after ``waiting`` went to a person say more about it: they name no place (and
+        are no question of no report), or its place (not a report elsewhere)."""
+        understanding = self._understander().understand(text)
+        mention, place = understanding.location, understanding.place
+        if mention is None:
+            return not self._asks_no_report(text, understanding)  # "Is 311 open on Thanksgiving?"
+        if waiting.location_text and mention.text.strip().lower() == waiting.location_text.strip().lower():
+            return True
+        if place is None or waiting.lat is None or waiting.long is None:
+            return False
+        return distance_metres(place.lat, place.long, waiting.lat, waiting.long) <= SAME_PLACE_METRES
+
+    def _withdraw(self, session: Session, waiting: ReviewItem, words: str) -> bool:
+        """CANCEL or "never mind" while a report waits for a person and none is in progress: the item leaves
+        the queue closed, its note saying the resident withdrew it (with their words). False when an
+        operator decided it meanwhile."""
+        now = utcnow()
+        note = f'Withdrawn by the resident: "{_quoted(words)}"' if words else "Withdrawn by the resident"
+        result = session.execute(
+            update(ReviewItem)
+            .where(col(ReviewItem.id) == waiting.id, col(ReviewItem.status).in_(("pending", "claimed")))
+            .values(status="closed", rejection_reason=note, decided_at=now, updated_at=now)
+        )
+        if getattr(result, "rowcount", 0) != 1:
+            return False
+        session.refresh(waiting)
         return True
 
     def _report_queued(
@@ -585,6 +652,12 @@ class ConversationEngine:
                 else:
                     key = "cancel_filed" if found is not None else "status_not_found"
                     reply.say(key, reference=command.argument)
+            elif (
+                waiting := self.review_queue.waiting_for(session, resident.channel, resident.resident_id)
+            ) is not None and self._withdraw(session, waiting, reply.turn.text.strip()):
+                # The report sent to a person is the one in progress: "nothing to cancel" was false, and the
+                # operator went on to file what the resident had dropped.
+                reply.say("withdrawn")
             else:
                 reply.say("nothing_to_cancel")
         elif command.name == "status":
@@ -969,6 +1042,16 @@ class ConversationEngine:
         if answer == YES:
             state.media_urls.extend(url for url in turn.media_urls if url not in state.media_urls)
             self._proceed(session, turn, state, resident, reply)
+        elif (
+            turn.media_urls
+            and turn.point is None
+            and (not turn.text.strip() or self._presents_a_photo(turn, state))
+        ):
+            # A photo with a few words about it ("here is a photo of it"): kept, and the question still
+            # stands. Before, the words were looked up as the place, the place asked about forgotten and
+            # "Where is it?" asked (then again after "yes").
+            state.media_urls.extend(url for url in turn.media_urls if url not in state.media_urls)
+            self._ask_confirmation(state, reply)
         elif answer == NO:
             if turn.point is None and state.location_kind in ("street", None) and state.location_text:
                 state.rejected_street = state.location_text  # "near 19th" next: on it
@@ -984,6 +1067,10 @@ class ConversationEngine:
         else:  # a photo alone: kept, and the question still stands
             state.media_urls.extend(url for url in turn.media_urls if url not in state.media_urls)
             self._ask_confirmation(state, reply)
+
+    def _presents_a_photo(self, turn: Turn, state: DialogueState) -> bool:
+        """Whether the words sent with a photo only present it, naming no place."""
+        return _about_a_photo(turn.text) and not self._names_a_place(turn, state)
 
     def _names_a_place(self, turn: Turn, state: DialogueState) -> bool:
         """Whether the words name a place, or a spot on the street asked about."""
@@ -1899,6 +1986,18 @@ def _filed_lately(last_filed: Mapping[str, Any]) -> bool:
     except ValueError:
         return False
     return utcnow() - filed_at <= DUPLICATE_WINDOW
+
+
+def _sent_to_review_lately(item: ReviewItem, last_filed: Mapping[str, Any] | None) -> bool:
+    """Whether ``item`` went to a person within ``DUPLICATE_WINDOW``, after the last report filed."""
+    sent_at = as_utc(item.created_at)
+    if utcnow() - sent_at > DUPLICATE_WINDOW:
+        return False
+    return not last_filed or not _filed_lately(last_filed) or _filed_at(last_filed) < sent_at
+
+
+def _filed_at(last_filed: Mapping[str, Any]) -> datetime:
+    return as_utc(datetime.fromisoformat(str(last_filed.get("at"))))
 
 
 def _sent_again(last_filed: Mapping[str, Any] | None, report: Mapping[str, Any]) -> bool:

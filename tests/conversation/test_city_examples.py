@@ -69,7 +69,7 @@ def test_an_unknown_key_in_a_city_file_names_the_closest_and_lists_the_keys(
     assert main(["--config", str(config), "serve", "--check"]) == 2
     error = capsys.readouterr().err
     assert "conversation.templates_file:" in error
-    assert "the keys are already_filed, already_following, ask_attribute" in error
+    assert "the keys are added_to_review, already_filed, already_following" in error
 
 
 def test_the_readme_lists_every_key_a_city_may_reword() -> None:
