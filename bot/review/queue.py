@@ -28,6 +28,14 @@ from channels.messages import OutboundMessage
 
 log = logging.getLogger(__name__)
 
+# A rejection's reason is sent to the resident as written, inside "Your report was not filed: ...". A few
+# sentences say why; over SMS 500 characters and the template's words are four parts in plain Latin text
+# (153 characters each) and about nine in Chinese or with accents and emoji (67 each). Longer (a pasted
+# 21,000-character text was sent whole, 140 parts) reaches no one as a message: the operator is asked to
+# shorten it, as the core asks for status notes over 4000 characters (which residents are told in a
+# notification they chose to follow, not one per rejection).
+MAX_REASON = 500
+
 
 class ReviewError(ValueError):
     """The decision does not fit the item (unknown, already decided, claimed by someone else, ...).
@@ -273,6 +281,8 @@ class ReviewQueue:
         """Closes the item unfiled and tells the resident why (the reason is sent to them as written)."""
         if not reason.strip():
             raise ReviewError("give the resident a reason", field="reason")
+        if len(reason.strip()) > MAX_REASON:
+            raise ReviewError(f"reason is longer than {MAX_REASON} characters", field="reason")
         item = self._decidable(session, item_id, operator)
         now = utcnow()
         item.status, item.decided_by, item.decided_at, item.updated_at = "rejected", operator, now, now

@@ -73,7 +73,7 @@ from bot.review.console import Console
 from bot.review.forms import FieldProblems
 from bot.review.map import online_map_url, render_map_svg
 from bot.review.models import ReviewItem
-from bot.review.queue import ReviewError, ReviewQueue
+from bot.review.queue import MAX_REASON, ReviewError, ReviewQueue
 from bot.review.web import (
     CHANGE_FIELDS,
     DASHBOARD_PERIODS,
@@ -253,8 +253,8 @@ def refusal(exc: Exception, fields: forms.FieldLabels) -> tuple[str, dict[str, s
     if isinstance(exc, FieldProblems):
         return "", exc.fields
     if isinstance(exc, ReviewError) and exc.field is not None and exc.field in fields:
-        field_id, _ = fields[exc.field]
-        return "", {field_id: forms.sentence(str(exc))}
+        field_id, label = fields[exc.field]
+        return "", {field_id: forms.in_label_words(str(exc), exc.field, label)}
     problems, others = forms.core_problems(exc, fields)
     if not problems:
         return str(exc), {}
@@ -536,6 +536,7 @@ def operator_router(console: Console) -> ConsolePages:
             details=details if details_service else [],
             answers=answers,
             entered=entered or {},
+            max_reason=MAX_REASON,
             deleted_photos=photos.deleted_photos(console.media, row) if row is not None else set(),
             # A resident's correction of a filed report's place: why it cannot be moved from here, if so.
             cannot_move=decisions.cannot_move(console, item.correction) if item.correction else None,

@@ -8,7 +8,14 @@ from __future__ import annotations
 
 import re
 
-from tests.operator.support import PASSWORDS, Deployment, csrf_token, enqueue_report
+from tests.operator.support import (
+    PASSWORDS,
+    Deployment,
+    csrf_token,
+    enqueue_report,
+    resident_messages,
+    wait_for_message,
+)
 from tests.operator.test_console_access import signed_in_client
 from tests.operator.test_not_a_city_problem import SUGGESTED, corrections
 
@@ -35,3 +42,37 @@ def test_an_expired_reject_form_comes_back_with_its_tick(deployment: Deployment)
     )
     assert again.status_code == 303, again.text
     assert [row["service_code"] for row in corrections(client)] == ["other"]
+
+
+def test_a_rejection_reason_longer_than_a_message_is_refused(deployment: Deployment) -> None:
+    item_id = enqueue_report(
+        deployment.runtime, resident_id="res-long", text="pothole on 5th", suggestions=SUGGESTED
+    )
+    client, csrf = signed_in_client(deployment.url, "alice", PASSWORDS["alice"])
+    assert client.post(f"/operator/queue/{item_id}/claim", data={"csrf_token": csrf}).status_code == 303
+    pasted = "This was reported already. " * 800  # 21,600 characters
+    refused = client.post(
+        f"/operator/queue/{item_id}/reject",
+        data={"csrf_token": csrf, "reason": pasted, "not_city_problem": "yes"},
+    )
+    # Refused as any decision that does not fit the item is (409), next to the field.
+    assert refused.status_code == 409, refused.text
+    assert "\u201cReason for rejecting\u201d is longer than 500 characters." in refused.text
+    # What was entered stays, to shorten.
+    assert f"{pasted.strip()}</textarea>" in refused.text
+    assert re.search(r'name="not_city_problem" value="yes" checked', refused.text)
+    as_json = client.post(
+        f"/operator/api/queue/{item_id}/reject", json={"reason": pasted}, headers={"X-CSRF-Token": csrf}
+    )
+    assert as_json.status_code == 409, as_json.text
+    assert as_json.json()["error"] == "reason is longer than 500 characters"
+    # Nothing was sent or decided; one that fits is.
+    assert not [text for text in resident_messages(deployment.url, "res-long") if "not filed" in text]
+    fits = "x" * 500
+    assert (
+        client.post(
+            f"/operator/queue/{item_id}/reject", data={"csrf_token": csrf, "reason": fits}
+        ).status_code
+        == 303
+    )
+    assert wait_for_message(deployment.url, "res-long", "not filed").endswith(fits)
