@@ -163,11 +163,14 @@ def find(
     for word in filters.area.split():
         query = query.where(func.lower(_address).contains(word.lower(), autoescape=True))
     for word in filters.q.split():
-        # Words of the description, or a reference: the bot's ("R5") or the city's number.
+        # Words of the description or of the service's name, or a reference: the bot's ("R5", "#R5") or
+        # the city's number.
+        named = sorted(code for code, name in names.items() if word.lower() in name.lower())
         query = query.where(
             or_(
                 func.lower(_description).contains(word.lower(), autoescape=True),
-                _reference == word.upper(),
+                _service_code.in_(named),
+                _reference == word.lstrip("#").upper(),
                 col(RemoteSubmission.service_request_id) == word.lstrip("#"),
             )
         )

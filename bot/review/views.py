@@ -372,10 +372,16 @@ def find_requests(session: Session, filters: RequestFilters, *, page_size: int) 
             )
         )
     for word in filters.q.split():
-        conditions = [func.lower(col(ServiceRequestRow.description)).contains(word.lower(), autoescape=True)]
-        # An id: ASCII digits only ("²".isdigit() is true), and short enough for an integer column.
-        if word.isascii() and word.isdigit() and len(word) <= 9:
-            conditions.append(col(ServiceRequestRow.id) == int(word))
+        # Words of the description or of the service's name ("pothole" finds "Pothole or street defect").
+        conditions = [
+            func.lower(col(ServiceRequestRow.description)).contains(word.lower(), autoescape=True),
+            func.lower(col(ServiceRequestRow.service_name)).contains(word.lower(), autoescape=True),
+        ]
+        # An id, as the bot writes it to residents ("#15") or bare: ASCII digits only ("²".isdigit() is
+        # true), and short enough for an integer column.
+        number = word.removeprefix("#")
+        if number.isascii() and number.isdigit() and len(number) <= 9:
+            conditions.append(col(ServiceRequestRow.id) == int(number))
         query = query.where(or_(*conditions))
     total = session.exec(select(func.count()).select_from(query.subquery())).one()
     page = max(1, filters.page)

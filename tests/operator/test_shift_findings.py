@@ -7,7 +7,13 @@ console refuses what it cannot do instead of saying something untrue.
 from __future__ import annotations
 
 import re
+from typing import Any
 
+import httpx
+
+from bot.open311.models import NewRequest
+from bot.open311.service import Open311Service
+from bot.runtime import Runtime
 from tests.operator.support import (
     PASSWORDS,
     Deployment,
@@ -76,3 +82,45 @@ def test_a_rejection_reason_longer_than_a_message_is_refused(deployment: Deploym
         == 303
     )
     assert wait_for_message(deployment.url, "res-long", "not filed").endswith(fits)
+
+
+def file_request(runtime: Runtime, service_code: str, description: str, **place: Any) -> str:
+    """Files a request through the core, as the bot does (an address, no zip code) or an API client may."""
+    core = Open311Service(runtime.sessions, runtime.catalog, runtime.settings.open311, runtime.keys)
+    filed = core.create_request(
+        NewRequest(service_code=service_code, lat=37.76502, long=-122.42196, description=description, **place)
+    )
+    assert filed.service_request_id is not None
+    return filed.service_request_id
+
+
+def ids_found(client: httpx.Client, **params: str) -> list[str]:
+    listed = client.get("/operator/api/requests", params=params)
+    assert listed.status_code == 200, listed.text
+    return sorted(str(row["service_request_id"]) for row in listed.json()["requests"])
+
+
+def test_request_search_finds_the_number_as_residents_see_it_service_names_and_streets(
+    deployment: Deployment,
+) -> None:
+    runtime = deployment.runtime
+    sofa = file_request(runtime, "illegal_dumping", "a sofa", address_string="VALENCIA ST & 16TH ST")
+    tag = file_request(runtime, "graffiti", "tag on the wall", address_string="MISSION ST & 24TH ST")
+    zipped = file_request(
+        runtime, "graffiti", "more paint", address_string="3321 16TH ST", zipcode="94110", channel="api"
+    )
+    client, _ = signed_in_client(deployment.url, "alice", PASSWORDS["alice"])
+    # The number as the bot writes it in every reply ("#15"), and bare.
+    assert ids_found(client, q=f"#{sofa}") == [sofa]
+    assert ids_found(client, q=sofa) == [sofa]
+    # Words of the service's name, as of the description.
+    assert ids_found(client, q="graffiti") == sorted([tag, zipped])
+    assert ids_found(client, q="dumping sofa") == [sofa]
+    # The area: words of the address; a zip code where the request has one (the bot's have none), and the
+    # page says so.
+    assert ids_found(client, area="valencia") == [sofa]
+    assert ids_found(client, area="94110") == [zipped]
+    page = client.get("/operator/requests", params={"area": "94110"}).text
+    assert "the requests it files are found by the words of their address" in page
+    assert "where the request has one" in page
+    assert "zip-note" not in client.get("/operator/requests", params={"area": "valencia"}).text
