@@ -95,8 +95,20 @@ MENTION_FIELDS: dict[str, list[str]] = {
     "user_fields": ["username"],
 }
 DM_FIELDS: dict[str, Any] = {
-    "dm_event_fields": ["id", "text", "event_type", "created_at", "sender_id", "dm_conversation_id"],
+    "dm_event_fields": [
+        "id",
+        "text",
+        "event_type",
+        "created_at",
+        "sender_id",
+        "dm_conversation_id",
+        "attachments",
+        "entities",
+    ],
     "event_types": "MessageCreate",
+    # A photo in a direct message: its ton.twitter.com url, fetched signed (``fetch_media``).
+    "expansions": ["attachments.media_keys"],
+    "media_fields": ["url", "type"],
 }
 # The @handles a reply starts with (its reply chain), with the colon or comma after one ("@SF311: ...").
 _LEADING_MENTIONS = re.compile(r"^(?:\s*@\w+[:,]?)+\s*")
@@ -259,7 +271,7 @@ class TwitterChannel(Channel):
             events = await self._fetch_direct_messages(after)
             return await self._handle_in_order(
                 self.dm_cursor_name,
-                [(event, partial(self._event_to_inbound, event)) for event in events],
+                [(event, partial(self._event_to_inbound, event, includes)) for event, includes in events],
                 first_poll=after is None,
             )
 
@@ -371,8 +383,12 @@ class TwitterChannel(Channel):
             metadata={"public": "true" if is_tweet else "false"},
         )
 
-    def _event_to_inbound(self, event: Mapping[str, Any]) -> InboundMessage | None:
-        """A polled direct-message event as the engine's message; None for our own and for other events."""
+    def _event_to_inbound(
+        self, event: Mapping[str, Any], includes: Mapping[str, Any]
+    ) -> InboundMessage | None:
+        """A polled direct-message event (with its page's ``includes``) as the engine's message; None for our
+        own and for other events. A photo it carries is kept, and the t.co link standing for it removed
+        (before, a polled direct message's photo was lost and its dead link published)."""
         sender = str(event.get("sender_id", ""))
         if (
             not sender
@@ -380,7 +396,19 @@ class TwitterChannel(Channel):
             or event.get("event_type", "MessageCreate") != "MessageCreate"
         ):
             return None
-        return self._direct_message(str(event["id"]), sender, _clean_text(str(event.get("text", "")), []))
+        keys = set((event.get("attachments") or {}).get("media_keys", []))
+        photos = tuple(
+            Attachment(url=str(m["url"]), content_type=_image_type(str(m["url"])), needs_auth=True)
+            for m in includes.get("media", [])
+            if m.get("media_key") in keys
+            and m.get("type") == "photo"
+            and str(m.get("url", "")).startswith(X_DM_MEDIA)
+        )
+        links = [
+            u["url"] for u in (event.get("entities") or {}).get("urls", []) if u.get("media_key") in keys
+        ]
+        text = _clean_text(str(event.get("text", "")), links if photos else [])
+        return self._direct_message(str(event["id"]), sender, text, photos)
 
     async def poll_once(self) -> int:
         """One run of the polling job: mentions, then direct messages."""
@@ -391,10 +419,11 @@ class TwitterChannel(Channel):
             raise RuntimeError("TwitterChannel.cursor_store is not set (the runtime injects it)")
         return self.cursor_store
 
-    async def _fetch_direct_messages(self, after: str | None) -> list[dict[str, Any]]:
-        """DM events newer than ``after``, oldest first (the endpoint has no since_id: pages are read newest
-        first until one reaches the cursor). Without a cursor only the newest page is read."""
-        found: list[dict[str, Any]] = []
+    async def _fetch_direct_messages(self, after: str | None) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+        """DM events newer than ``after``, oldest first, each with the includes of its page (the endpoint
+        has no since_id: pages are read newest first until one reaches the cursor). Without a cursor only
+        the newest page is read."""
+        found: list[tuple[dict[str, Any], dict[str, Any]]] = []
         token: str | None = None
         while True:
             page: dict[str, Any] = await self._rate_limited(
@@ -408,11 +437,11 @@ class TwitterChannel(Channel):
             )
             events = page.get("data", [])
             newer = [e for e in events if after is None or int(e["id"]) > int(after)]
-            found.extend(newer)
+            found.extend((event, page.get("includes", {})) for event in newer)
             token = page.get("meta", {}).get("next_token")
             if not token or after is None or len(newer) < len(events):
                 break
-        found.sort(key=lambda event: int(event["id"]))
+        found.sort(key=lambda pair: int(pair[0]["id"]))
         return found
 
     async def _fetch_mentions(self, since_id: str | None) -> list[tuple[dict[str, Any], dict[str, Any]]]:

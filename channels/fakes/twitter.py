@@ -75,6 +75,8 @@ class _State:
     mention_requests: list[dict[str, str]] = field(default_factory=list)
     # The path under ``/1.1/ton/data/dm/`` → (bytes, content type) of a direct message's photo.
     dm_media: dict[str, tuple[bytes, str]] = field(default_factory=dict)
+    # A polled direct message's photo as API v2 lists it in ``includes.media``, by its media_key.
+    dm_media_objects: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 class FakeX:
@@ -227,11 +229,47 @@ class FakeX:
             entities.append(entity)
         return entities
 
-    def direct_message(self, sender_id: str, text: str, *, created_at: datetime | None = None) -> str:
-        """A resident sends the city's account a direct message; returns the DM event id."""
+    def direct_message(
+        self,
+        sender_id: str,
+        text: str,
+        *,
+        created_at: datetime | None = None,
+        photo: bytes | None = None,
+        content_type: str = "image/jpeg",
+    ) -> str:
+        """A resident sends the city's account a direct message; returns the DM event id. With a ``photo``,
+        as API v2 lists one: the text ends with a t.co link standing for it (an ``entities`` url with its
+        ``media_key``), the event's ``attachments.media_keys`` name it, and ``GET /2/dm_events`` with the
+        ``attachments.media_keys`` expansion gives its ``ton.twitter.com`` url in ``includes.media``."""
         event_id = str(next(self._ids))
+        event = self._dm_event(event_id, sender_id, sender_id, text, created_at)
+        if photo is not None:
+            media_id = str(next(self._ids))
+            media_key = f"3_{media_id}"
+            path = f"{event_id}/{media_id}/{secrets.token_urlsafe(6)}.jpg"
+            link = f"https://t.co/{secrets.token_urlsafe(7)}"
+            event["text"] = f"{text} {link}" if text else link
+            start = len(event["text"]) - len(link)
+            event["entities"] = {
+                "urls": [
+                    {
+                        "start": start,
+                        "end": len(event["text"]),
+                        "url": link,
+                        "expanded_url": f"https://twitter.com/messages/media/{event_id}",
+                        "display_url": "pic.twitter.com/…",
+                        "media_key": media_key,
+                    }
+                ]
+            }
+            event["attachments"] = {"media_keys": [media_key]}
+            media = {"media_key": media_key, "type": "photo", "url": f"{DM_MEDIA_URL}/{path}"}
         with self._lock:
-            self._state.dm_events.append(self._dm_event(event_id, sender_id, sender_id, text, created_at))
+            if photo is not None:
+                self._state.dm_media[path] = (photo, content_type)
+                self._state.dm_media_objects[media_key] = media
+            self._state.dm_events.append(event)
         return event_id
 
     def _dm_event(
@@ -476,9 +514,22 @@ class FakeX:
             meta["next_token"] = str(start + max_results)
         if not page:
             return JSONResponse({"meta": meta})
-        return JSONResponse(
-            {"data": [{k: v for k, v in e.items() if k in fields} for e in page], "meta": meta}
-        )
+        body: dict[str, Any] = {
+            "data": [{k: v for k, v in e.items() if k in fields} for e in page],
+            "meta": meta,
+        }
+        if "attachments.media_keys" in _csv(query.get("expansions")):
+            media_fields = _csv(query.get("media.fields")) | {"media_key", "type"}
+            keys = [key for e in page for key in (e.get("attachments") or {}).get("media_keys", [])]
+            with self._lock:
+                media = [
+                    self._state.dm_media_objects[key] for key in keys if key in self._state.dm_media_objects
+                ]
+            if media:
+                body["includes"] = {
+                    "media": [{k: v for k, v in m.items() if k in media_fields} for m in media]
+                }
+        return JSONResponse(body)
 
     def _page(
         self, page: list[_Tweet], query: dict[str, str], *, next_start: int, total: int

@@ -806,3 +806,30 @@ def test_a_signed_account_activity_event_that_is_not_one_is_refused_with_400(
         response = bot.client.post("/webhooks/twitter", content=body, headers=headers)
         assert response.status_code == 400, response.text
         assert bot.outbox() == []
+
+
+def test_a_polled_direct_messages_photo_is_fetched_signed_and_filed_with_the_report(
+    app_settings: Settings, fake: FakeX
+) -> None:
+    # Before, direct messages read by polling (GET /2/dm_events) asked for no attachments: their photo was
+    # lost and the t.co link standing for it was published in the report's description.
+    with x_bot(app_settings, fake) as bot:
+        channel = bot.messaging.channels["twitter"]
+        assert isinstance(channel, TwitterChannel)
+
+        def poll_direct_messages() -> int:
+            handled = asyncio.run(channel.poll_direct_messages_once())
+            bot.deliver()
+            return handled
+
+        fake.direct_message(RESIDENT, "Graffiti on my fence at 1400 Valencia St", photo=photo_with_metadata())
+        assert poll_direct_messages() == 1
+        assert "Is it at 1400 VALENCIA ST" in fake.dms_to(RESIDENT)[-1].text
+        fake.direct_message(RESIDENT, "yes")
+        assert poll_direct_messages() == 1
+        number = re.search(r"filed as #(\d+)", fake.dms_to(RESIDENT)[-1].text)
+        assert number is not None, fake.dms_to(RESIDENT)[-1].text
+        request = bot.request(number.group(1))
+        assert request["description"] == "Graffiti on my fence at 1400 Valencia St"
+        assert request["media_url"].startswith(bot.url + "/"), "our own copy, not X's private URL"
+        assert_published_without_metadata(httpx.get(request["media_url"]).content)
