@@ -305,7 +305,9 @@ def api_router(console: Console) -> APIRouter:
 
     @router.get("/api/requests")
     def api_requests(request: Request, operator: Operator, session: DB) -> JSONResponse:
-        filters = filters_from(request)
+        filters = filters_from(
+            request, services=console.catalog(), statuses=city_requests.searchable_statuses(console.remote)
+        )
         page_size = console.settings.operator.page_size
         if console.remote:
             city = city_requests.find(session, filters, console.catalog(), page_size=page_size)

@@ -122,6 +122,12 @@ class CityRequestPage:
         return max(1, -(-self.total // self.page_size))
 
 
+def searchable_statuses(remote: bool) -> tuple[str, ...]:
+    """The statuses the request search filters by: the core's, or with [remote] the console's for the
+    city's reports (``STATUSES``)."""
+    return STATUSES if remote else ("open", "closed")
+
+
 def status_is(status: str) -> ColumnElement[bool]:
     """The submissions whose console status (``CityRequest.status``) is ``status``."""
     if status == PENDING:

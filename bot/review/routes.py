@@ -778,18 +778,24 @@ def operator_router(console: Console) -> ConsolePages:
 
     @router.get("/requests")
     def requests_page(request: Request, operator: Operator, session: DB) -> Response:
-        filters = filters_from(request, FILTER_LABELS)
+        filters = filters_from(
+            request,
+            FILTER_LABELS,
+            services=console.catalog(),
+            statuses=city_requests.searchable_statuses(console.remote),
+        )
         page_size = console.settings.operator.page_size
         found: views.RequestPage | city_requests.CityRequestPage
         statuses: tuple[str, ...]
         if console.remote:
             found = city_requests.find(session, filters, console.catalog(), page_size=page_size)
             references = [row.reference for row in found.rows]
-            channels, statuses = city_requests.channels(session), city_requests.STATUSES
+            channels = city_requests.channels(session)
         else:
             found = views.find_requests(session, filters, page_size=page_size)
             references = [str(row.id) for row in found.rows]
-            channels, statuses = views.distinct_channels(session), ("open", "closed")
+            channels = views.distinct_channels(session)
+        statuses = city_requests.searchable_statuses(console.remote)
         query = filters.as_query()
         return page(
             request,
@@ -803,8 +809,11 @@ def operator_router(console: Console) -> ConsolePages:
             services=console.catalog(),
             channels=channels,
             statuses=[(status, city_requests.STATUS_LABELS.get(status, status)) for status in statuses],
-            previous_href=f"?{urlencode({**query, 'page': found.page - 1})}" if found.page > 1 else "",
+            previous_href=(
+                f"?{urlencode({**query, 'page': min(found.page - 1, found.pages)})}" if found.page > 1 else ""
+            ),
             next_href=f"?{urlencode({**query, 'page': found.page + 1})}" if found.page < found.pages else "",
+            last_href=f"?{urlencode({**query, 'page': found.pages})}",
             # A zip code in the area: the bot finds places offline, without zip codes, so the requests it
             # files have none; the page says so rather than let "0 requests" suggest there are none there.
             zip_asked=any(word.isascii() and word.isdigit() for word in filters.area.split()),

@@ -7,7 +7,7 @@ dependencies are plain module-level functions the page and JSON routers both use
 No ``from __future__ import annotations`` here: FastAPI reads the dependency aliases at runtime.
 """
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from datetime import UTC, date, datetime, tzinfo
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -216,12 +216,24 @@ def request_row(session: Session, request_id: str) -> ServiceRequestRow:
 
 
 # The request search form's labels, for its page's errors (the JSON endpoint names its parameters).
-FILTER_LABELS = {"start": "\u201cFrom\u201d", "end": "\u201cTo\u201d"}
+FILTER_LABELS = {
+    "start": "\u201cFrom\u201d",
+    "end": "\u201cTo\u201d",
+    "status": "\u201cStatus\u201d",
+    "service_code": "\u201cService\u201d",
+}
 
 
-def filters_from(request: Request, labels: Mapping[str, str] | None = None) -> views.RequestFilters:
+def filters_from(
+    request: Request,
+    labels: Mapping[str, str] | None = None,
+    *,
+    services: Collection[str] = (),
+    statuses: Collection[str] = (),
+) -> views.RequestFilters:
     """The request search's filters from the query string; 400 naming the filter that is not valid, by
-    its label in ``labels`` (a page's) or else by its parameter."""
+    its label in ``labels`` (a page's) or else by its parameter. A status or service none of ``statuses``
+    or ``services``, and a start after the end, are not valid: they would find nothing whatever there is."""
     params = request.query_params
 
     def day(key: str) -> date | None:
@@ -238,7 +250,7 @@ def filters_from(request: Request, labels: Mapping[str, str] | None = None) -> v
     page = whole_number(params.get("page", "").strip() or "1")
     if page is None:
         raise HTTPException(400, "page must be a whole number like 2")
-    return views.RequestFilters(
+    filters = views.RequestFilters(
         q=params.get("q", "").strip(),
         service_code=params.get("service_code", "").strip(),
         status=params.get("status", "").strip(),
@@ -248,6 +260,19 @@ def filters_from(request: Request, labels: Mapping[str, str] | None = None) -> v
         end=day("end"),
         page=max(1, page),
     )
+
+    def name(key: str) -> str:
+        return (labels or {}).get(key, key)
+
+    if filters.status and statuses and filters.status not in statuses:
+        raise HTTPException(400, f"{name('status')} must be one of: {', '.join(statuses)}")
+    if filters.service_code and services and filters.service_code not in services:
+        raise HTTPException(400, f"{name('service_code')} has no service {filters.service_code!r}")
+    if filters.start and filters.end and filters.start > filters.end:
+        raise HTTPException(
+            400, f"{name('start')} ({filters.start}) is later than {name('end')} ({filters.end})"
+        )
+    return filters
 
 
 DASHBOARD_PERIODS = (7, 30, 90, 365)

@@ -124,3 +124,29 @@ def test_request_search_finds_the_number_as_residents_see_it_service_names_and_s
     assert "the requests it files are found by the words of their address" in page
     assert "where the request has one" in page
     assert "zip-note" not in client.get("/operator/requests", params={"area": "valencia"}).text
+
+
+def test_a_filter_that_cannot_match_is_refused_and_a_page_past_the_end_says_so(
+    deployment: Deployment,
+) -> None:
+    for number in range(3):
+        file_request(deployment.runtime, "graffiti", f"tag {number}", address_string="MISSION ST & 24TH ST")
+    client, _ = signed_in_client(deployment.url, "alice", PASSWORDS["alice"])
+    refusals = {
+        "start=2026-03-02&end=2026-03-01": (
+            "\u201cFrom\u201d (2026-03-02) is later than \u201cTo\u201d (2026-03-01)"
+        ),
+        "status=bogus": "\u201cStatus\u201d must be one of: open, closed",
+        "service_code=nope": "\u201cService\u201d has no service &#39;nope&#39;",
+    }
+    for query, message in refusals.items():
+        answer = client.get(f"/operator/requests?{query}")
+        assert answer.status_code == 400, (query, answer.status_code)
+        assert message in answer.text, answer.text
+        as_json = client.get(f"/operator/api/requests?{query}")
+        assert as_json.status_code == 400, (query, as_json.text)
+    assert client.get("/operator/requests?status=open&service_code=graffiti").status_code == 200
+    past = client.get("/operator/requests", params={"page": "99999"})
+    assert past.status_code == 200
+    assert "3 requests; page 99999 is past the last page" in past.text
+    assert "None on this page." in past.text
