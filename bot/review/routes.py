@@ -106,6 +106,7 @@ from bot.review.web import (
     whole_number,
 )
 from bot.runtime import Runtime
+from bot.state import is_opted_out
 from bot.templates import configured_templates
 
 HERE = Path(__file__).parent
@@ -123,9 +124,15 @@ UNDELIVERED_LIMIT = 200
 FLASHES = {
     "approved": "Approved and filed; the resident is being told the request id.",
     "rejected": "Rejected; the resident is being told why.",
+    # The resident sent STOP: the outbox sends them nothing until they send START.
+    "approved-untold": "Approved and filed; the resident is not told the request id (they sent STOP, so"
+    " nothing is sent to them).",
+    "rejected-untold": "Rejected; the resident is not told why (they sent STOP, so nothing is sent to them).",
     "released": "Put back in the queue.",
     "claimed": "Claimed: no one else can take this item while you work on it.",
     "updated": "Saved; residents following this request are being told.",
+    # Its words or agency alone: residents are told of a status, notes or an expected date.
+    "updated-quietly": "Saved; no one is notified of this change.",
     "unchanged": "Nothing was changed, so nothing was saved.",
     "accepted": "Accepted and filed; the resident who sent it is being told its number.",
     "moved": "Report moved to the place the resident gave; nothing new was filed, and whoever filed or"
@@ -139,10 +146,13 @@ FLASHES = {
 # The outcome first in the page's title too ("Approved – Review queue"): the title is read on arrival.
 FLASH_TITLES = {
     "approved": "Approved",
+    "approved-untold": "Approved",
     "rejected": "Rejected",
+    "rejected-untold": "Rejected",
     "released": "Put back",
     "claimed": "Claimed",
     "updated": "Saved",
+    "updated-quietly": "Saved",
     "unchanged": "Nothing changed",
     "accepted": "Accepted",
     "moved": "Moved",
@@ -308,6 +318,13 @@ def operator_router(console: Console) -> ConsolePages:
     def form_text(form: Any, key: str) -> str:
         value = form.get(key)
         return value.strip() if isinstance(value, str) else ""
+
+    def told(session: Session, item_id: int, done: str) -> str:
+        """The outcome of deciding an item, saying whether its resident is told (not after STOP)."""
+        item = session.get(ReviewItem, item_id)
+        if item is not None and item.channel and is_opted_out(session, item.channel, item.resident_id):
+            return f"{done}-untold"
+        return done
 
     def entered_rejection(form: Any) -> dict[str, str]:
         """What the reject form holds, as its page shows it again (refused, expired, or carried through
@@ -754,7 +771,7 @@ def operator_router(console: Console) -> ConsolePages:
             details_for=console.service_code_for(chosen) if chosen else "",
             entered=entered,
         )
-        return refused or redirect("/", "approved")
+        return refused or redirect("/", told(session, item_id, "approved"))
 
     @router.post("/queue/{item_id}/reject")
     def reject(request: Request, item_id: int, operator: Checked, session: DB, form: PostedForm) -> Response:
@@ -772,7 +789,7 @@ def operator_router(console: Console) -> ConsolePages:
             ),
             entered=entered,
         )
-        return refused or redirect("/", "rejected")
+        return refused or redirect("/", told(session, item_id, "rejected"))
 
     # -------------------------------------------------------------------------------- requests
 
@@ -958,7 +975,12 @@ def operator_router(console: Console) -> ConsolePages:
         except Open311Error as exc:
             session.rollback()
             return again(exc, 409)
-        return redirect(f"/requests/{request_id}", "updated" if updated is not None else "unchanged")
+        if updated is None:
+            return redirect(f"/requests/{request_id}", "unchanged")
+        # Followers are told of a status, notes or an expected date; a change of the words or the agency
+        # alone tells no one (``decisions.update_request``).
+        news = bool(set(edits) & {"status", "status_notes", "expected_datetime"})
+        return redirect(f"/requests/{request_id}", "updated" if news else "updated-quietly")
 
     def changed_meanwhile(session: Session, request_id: str, fields: list[str]) -> dict[str, str]:
         """The fields someone else changed since the operator's page was made, each with what it is now."""

@@ -19,11 +19,13 @@ from tests.operator.support import (
     Deployment,
     csrf_token,
     enqueue_report,
+    report_as_resident,
     resident_messages,
     wait_for_message,
 )
 from tests.operator.test_console_access import signed_in_client
 from tests.operator.test_not_a_city_problem import SUGGESTED, corrections
+from tests.operator.test_request_edits import open_page
 
 
 def test_an_expired_reject_form_comes_back_with_its_tick(deployment: Deployment) -> None:
@@ -150,3 +152,43 @@ def test_a_filter_that_cannot_match_is_refused_and_a_page_past_the_end_says_so(
     assert past.status_code == 200
     assert "3 requests; page 99999 is past the last page" in past.text
     assert "None on this page." in past.text
+
+
+def test_the_confirmation_says_who_is_told(deployment: Deployment) -> None:
+    url, runtime = deployment.url, deployment.runtime
+    place = {"address_string": "VALENCIA ST & 16TH ST", "lat": 37.76502, "long": -122.42196}
+    report_as_resident(url, "res-stopped", "STOP")
+    stopped = enqueue_report(
+        runtime, resident_id="res-stopped", text="graffiti on the wall", suggestions=SUGGESTED, **place
+    )
+    other = enqueue_report(runtime, resident_id="res-stopped", text="more graffiti", suggestions=SUGGESTED)
+    client, csrf = signed_in_client(url, "alice", PASSWORDS["alice"])
+    approve = {
+        "csrf_token": csrf,
+        "service_code": "graffiti",
+        **{key: str(value) for key, value in place.items()},
+    }
+    approved = client.post(f"/operator/queue/{stopped}/approve", data=approve, follow_redirects=True)
+    assert approved.status_code == 200, approved.text
+    assert "Approved and filed; the resident is not told the request id (they sent STOP" in approved.text
+    assert "being told" not in approved.text
+    rejected = client.post(
+        f"/operator/queue/{other}/reject",
+        data={"csrf_token": csrf, "reason": "Duplicate."},
+        follow_redirects=True,
+    )
+    assert "Rejected; the resident is not told why (they sent STOP" in rejected.text
+
+    request_id = file_request(runtime, "graffiti", "tag", address_string="MISSION ST & 24TH ST")
+    form = open_page(client, request_id)
+    words = client.post(
+        f"/operator/requests/{request_id}/status",
+        data={**form, "description": "tag on the wall"},
+        follow_redirects=True,
+    )
+    assert "Saved; no one is notified of this change." in words.text, words.text
+    form = open_page(client, request_id)
+    closed = client.post(
+        f"/operator/requests/{request_id}/status", data={**form, "status": "closed"}, follow_redirects=True
+    )
+    assert "Saved; residents following this request are being told." in closed.text
