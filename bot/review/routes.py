@@ -271,6 +271,11 @@ def refusal(exc: Exception, fields: forms.FieldLabels) -> tuple[str, dict[str, s
     return " ".join(others), problems
 
 
+PLACE_CLEARED = (
+    "Give the place to file this report at: an address or intersection, or its latitude and longitude."
+)
+
+
 def conflicting_services(checked: str, listed: str) -> str:
     return (
         f"Two services are chosen: {checked} (checked) and {listed} (in the list under Another service), "
@@ -728,6 +733,10 @@ def operator_router(console: Console) -> ConsolePages:
             lat, long = coordinates(form_text(form, "lat"), form_text(form, "long"))
         except FieldProblems as exc:
             return refuse(exc.fields)
+        if "address_string" in form and not entered["address_string"] and lat is None:
+            # The page's form holds the item's place: all of it emptied is no place, not "keep the
+            # resident's" (as empty fields mean in the JSON call), which it filed at before.
+            return refuse({"address_string": PLACE_CLEARED})
         # The checked radio decides: a suggestion, or "Another service" with the one picked from the list.
         radio = form.get("service_code")
         listed = form_text(form, "other_service_code")

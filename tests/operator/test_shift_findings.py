@@ -13,6 +13,7 @@ import httpx
 
 from bot.open311.models import NewRequest
 from bot.open311.service import Open311Service
+from bot.review.models import ReviewItem
 from bot.runtime import Runtime
 from tests.operator.support import (
     PASSWORDS,
@@ -192,3 +193,29 @@ def test_the_confirmation_says_who_is_told(deployment: Deployment) -> None:
         f"/operator/requests/{request_id}/status", data={**form, "status": "closed"}, follow_redirects=True
     )
     assert "Saved; residents following this request are being told." in closed.text
+
+
+def test_approving_with_the_place_cleared_asks_for_one(deployment: Deployment) -> None:
+    item_id = enqueue_report(
+        deployment.runtime,
+        resident_id="res-place",
+        text="graffiti on the wall",
+        suggestions=SUGGESTED,
+        address_string="VALENCIA ST & 16TH ST",
+        lat=37.76502,
+        long=-122.42196,
+    )
+    client, csrf = signed_in_client(deployment.url, "alice", PASSWORDS["alice"])
+    assert client.post(f"/operator/queue/{item_id}/claim", data={"csrf_token": csrf}).status_code == 303
+    cleared = {"csrf_token": csrf, "service_code": "graffiti", "address_string": "", "lat": "", "long": ""}
+    refused = client.post(f"/operator/queue/{item_id}/approve", data=cleared)
+    assert refused.status_code == 400, refused.text
+    assert "Give the place to file this report at" in refused.text
+    assert re.search(
+        r'id="address_string" name="address_string" type="text" aria-invalid="true"', refused.text
+    )
+    with deployment.runtime.sessions() as session:
+        item = session.get(ReviewItem, item_id)
+        assert item is not None
+        assert item.service_request_id is None
+        assert item.status == "claimed"
