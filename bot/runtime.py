@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from bot.config import ConfigError, Settings, StartupError
+from bot.config import ConfigError, GeocoderSettings, Settings, StartupError
 from bot.db import SessionFactory, make_engine, make_session_factory, migrate
 from bot.open311.catalog import Catalog, CatalogError, load_catalog
 from bot.open311.events import EventBus
@@ -24,6 +24,7 @@ from bot.open311.keys import KeyStore
 from bot.open311.media import MediaStore
 from bot.open311.sandbox import fresh_sandbox_database, reset_sandbox
 from bot.open311.service import Open311Service
+from bot.open311.validation import AreaServed
 
 Hook = Callable[[], Awaitable[None]]
 
@@ -57,7 +58,10 @@ class Runtime:
         sessions = make_session_factory(engine)
         events = EventBus()
         keys = KeyStore(sessions)
-        service = Open311Service(sessions, catalog, settings.open311, keys, events, sandbox=sandbox)
+        serves = None if sandbox else area_served(settings.intents.geocoder)
+        service = Open311Service(
+            sessions, catalog, settings.open311, keys, events, sandbox=sandbox, serves=serves
+        )
         public = settings.server.public_url.rstrip("/")
         media = MediaStore(
             directory=settings.data_dir / "media",
@@ -83,6 +87,22 @@ class Runtime:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def area_served(geocoder: GeocoderSettings) -> AreaServed:
+    """Whether a point lies in the area residents are served: ``[intents.geocoder] boundary`` and, where
+    drawn, the limits in ``boundary_file``, as the conversation's resolver decides "outside the area we
+    serve" (``GeopyPlaceResolver.serves``). The Open311 core holds API submissions to it."""
+    from intents.geocoding import CityLimits, inside  # here: geopy and shapely load with a runtime only
+
+    south, west, north, east = geocoder.boundary
+    box = (south, west, north, east)
+    limits = CityLimits.from_file(geocoder.boundary_file) if geocoder.boundary_file is not None else None
+
+    def serves(lat: float, long: float) -> bool:
+        return inside(box, lat, long) and (limits is None or limits.contains(lat, long))
+
+    return serves
 
 
 def open_database(

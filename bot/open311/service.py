@@ -42,6 +42,7 @@ from bot.open311.models import (
 from bot.open311.validation import (
     MAX_DESCRIPTION,
     MAX_MEDIA_URL,
+    AreaServed,
     as_utc,
     check_http_url,
     validate_answers,
@@ -75,6 +76,7 @@ class Open311Service:
         *,
         clock: Clock = utcnow,
         sandbox: bool = False,
+        serves: AreaServed | None = None,
     ) -> None:
         self._sessions = session_factory
         # Reads go straight to a pooled connection: an ORM session costs more than the query itself.
@@ -86,6 +88,9 @@ class Open311Service:
         self._clock = clock
         # In the sandbox POST needs no key (its data is separate from production, see sandbox.py).
         self.sandbox = sandbox
+        # The area a third-party client's point must lie in (the one residents are held to, given by the
+        # runtime); None: anywhere. Not in the sandbox, whose fixed cases may lie in another city.
+        self.serves = serves
         self._single_jurisdiction = len(settings.jurisdictions) == 1
 
     # ------------------------------------------------------------------------------------ helpers
@@ -150,7 +155,9 @@ class Open311Service:
         resolves once the request is accepted (automatically after a delay, or by an operator).
 
         ``require_api_key``: the HTTP layer sets it for third-party clients (ignored in the sandbox); the
-        bot, in-process, files without a key and names its ``channel`` in ``new``.
+        bot, in-process, files without a key and names its ``channel`` in ``new``. A third-party client's
+        lat/long outside ``serves`` is refused (not in the sandbox); the bot's places were checked by the
+        conversation.
 
         Checked in order, each stopping the rest: the key (Forbidden), the jurisdiction, the service.
         Then every field and attribute is checked and all that fail are raised together, as one
@@ -165,7 +172,8 @@ class Open311Service:
                 key_id = self.keys.verify(api_key, session=db).id
             jurisdiction = self.jurisdiction(new.jurisdiction_id)
             service = self._service(new.service_code)
-            columns = validate_submission(new, service, read_errors)
+            area = self.serves if require_api_key and not self.sandbox else None
+            columns = validate_submission(new, service, read_errors, serves=area)
             if service.type == "batch":
                 token = secrets.token_hex(16)
                 # lat and long as numbers, however they came (see NewRequest).

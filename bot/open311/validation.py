@@ -19,6 +19,8 @@ from bot.open311.models import AttributeValues, NewRequest
 
 T = TypeVar("T")
 P = ParamSpec("P")
+# Whether a point (latitude, longitude) lies in the area a jurisdiction serves.
+AreaServed = Callable[[float, float], bool]
 
 MAX_DESCRIPTION = 4000
 MAX_MEDIA_URL = 2048
@@ -197,10 +199,15 @@ class _Checks:
 
 
 def validate_submission(
-    new: NewRequest, service: Service, also: Sequence[InvalidInput] = ()
+    new: NewRequest,
+    service: Service,
+    also: Sequence[InvalidInput] = (),
+    *,
+    serves: AreaServed | None = None,
 ) -> dict[str, Any]:
     """The columns of a new request (without ids, dates or status), or one InvalidInput carrying every
-    failed check (with ``also``, the errors the caller met reading the submission) in report order."""
+    failed check (with ``also``, the errors the caller met reading the submission) in report order.
+    Given ``serves``, a point (lat and long) it says is outside the area is refused."""
     checks = _Checks(also)
     lat_given, long_given = _given(new.lat), _given(new.long)
     if lat_given != long_given:
@@ -208,6 +215,8 @@ def validate_submission(
         checks.refuse(f"{missing} is required when {present} is given", missing)
     lat = checks.run(_coordinate, new.lat, "lat", 90.0)
     long = checks.run(_coordinate, new.long, "long", 180.0)
+    if serves is not None and lat is not None and long is not None and not serves(lat, long):
+        checks.refuse(f"lat and long ({lat}, {long}) are outside the area this jurisdiction serves", "lat")
     if not (lat_given or long_given or _given(new.address_string) or _given(new.address_id)):
         checks.refuse("a location is required: lat and long, address_string or address_id", "address_string")
     texts = {name: checks.run(_text, getattr(new, name), name) for name in TEXT_FIELDS}
