@@ -118,12 +118,13 @@ def _sign_in(
     session: Session, settings: OperatorSettings, name: str, password: str, client: str
 ) -> tuple[Operator, NewSession] | None:
     try:
-        check_throttle(session, settings, name, client)
+        # Per name in any case, as names are: "Alice" and "ALICE" are guesses at the same account.
+        check_throttle(session, settings, name.lower(), client)
     except Throttled:
         session.rollback()  # the connection goes back to the pool now, not when the request is done
         raise
     operator = verify_credentials(session, name, password)
-    session.add(SignInAttempt(name=name, client=client[:64], succeeded=operator is not None))
+    session.add(SignInAttempt(name=name.lower(), client=client[:64], succeeded=operator is not None))
     if operator is None or operator.id is None:
         session.commit()
         return None

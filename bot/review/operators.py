@@ -12,7 +12,7 @@ from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlmodel import Field, Session, SQLModel, select
+from sqlmodel import Field, Session, SQLModel, col, func, select
 
 from bot.clock import utcnow
 from bot.open311.models import UTCDateTime
@@ -59,8 +59,10 @@ def validate_password(password: str) -> str:
 def create_operator(session: Session, name: str, password: str) -> Operator:
     validate_name(name)
     validate_password(password)
-    if find_operator(session, name) is not None:
-        raise OperatorError(f"an operator named {name!r} already exists")
+    taken = _named(session, name)
+    if taken:
+        # Names are case-insensitive: "Alice" next to "alice" would be two accounts one person signs in to.
+        raise OperatorError(f"an operator named {taken[0].name!r} already exists")
     operator = Operator(name=name, password_hash=_hasher.hash(password))
     session.add(operator)
     session.commit()
@@ -68,8 +70,21 @@ def create_operator(session: Session, name: str, password: str) -> Operator:
     return operator
 
 
+def _named(session: Session, name: str) -> list[Operator]:
+    """The accounts whose name is ``name`` in any case (names are ASCII: lower() is the same everywhere)."""
+    query = select(Operator).where(func.lower(Operator.name) == name.lower()).order_by(col(Operator.id))
+    return list(session.exec(query).all())
+
+
 def find_operator(session: Session, name: str) -> Operator | None:
-    return session.exec(select(Operator).where(Operator.name == name)).first()
+    """The account named ``name``, in any case ("Alice" is alice). Accounts created before names were
+    case-insensitive may differ only in case: then the exact name finds its own, and any other spelling
+    none (which of them would be a guess)."""
+    found = _named(session, name)
+    exact = [operator for operator in found if operator.name == name]
+    if exact:
+        return exact[0]
+    return found[0] if len(found) == 1 else None
 
 
 def get_operator(session: Session, operator_id: int) -> Operator | None:

@@ -10,10 +10,13 @@ import re
 from typing import Any
 
 import httpx
+import pytest
+from argon2 import PasswordHasher
 
 from bot.open311.models import NewRequest
 from bot.open311.service import Open311Service
 from bot.review.models import ReviewItem
+from bot.review.operators import Operator, OperatorError, create_operator
 from bot.runtime import Runtime
 from tests.operator.support import (
     PASSWORDS,
@@ -219,3 +222,25 @@ def test_approving_with_the_place_cleared_asks_for_one(deployment: Deployment) -
         assert item is not None
         assert item.service_request_id is None
         assert item.status == "claimed"
+
+
+def test_operator_names_are_case_insensitive(deployment: Deployment) -> None:
+    runtime = deployment.runtime
+    taken = pytest.raises(OperatorError, match="an operator named 'alice' already exists")
+    with runtime.sessions() as session, taken:
+        create_operator(session, "Alice", "another long passphrase")
+    # "ALICE" signs in to alice's account.
+    client, _ = signed_in_client(deployment.url, "ALICE", PASSWORDS["alice"])
+    assert "Signed in as <strong>alice</strong>" in client.get("/operator/").text
+    # Accounts made before differ only in case: each signs in by its exact name; another spelling is a guess.
+    with runtime.sessions() as session:
+        session.add(Operator(name="Bob", password_hash=PasswordHasher().hash("Bob's own passphrase")))
+        session.commit()
+    signed_in_client(deployment.url, "Bob", "Bob's own passphrase")
+    signed_in_client(deployment.url, "bob", PASSWORDS["bob"])
+    anonymous = httpx.Client(base_url=deployment.url, timeout=10)
+    token = csrf_token(anonymous.get("/operator/sign-in").text)
+    guessed = anonymous.post(
+        "/operator/sign-in", data={"csrf_token": token, "name": "BOB", "password": PASSWORDS["bob"]}
+    )
+    assert guessed.status_code != 303, guessed.text
