@@ -25,10 +25,10 @@ from bot.review import decisions
 from bot.review.audit import AuditEntry
 from bot.state import Resident
 from channels.fakes.twilio import FakeTwilio
-from tests.channels.test_sms import sms_settings, twiml_messages
+from tests.channels.conftest import sms_settings, twiml_messages
 from tests.conversation.harness import CLEAR_REPORT, RunningBot, filed_id, running_bot
 from tests.open311.test_http_post_requests import PNG
-from tests.support.live_server import live_server
+from tests.support.fakes import served_twilio
 
 NUMBER = "+14155550142"
 REPORT = "There is a huge pothole in the road at 5th St and Market St, call Maria Garcia"
@@ -37,9 +37,7 @@ AFTER_STOP = "Something strange at my house 77 Dolores St, Gina Ortiz"
 
 @pytest.fixture
 def fake() -> Iterator[FakeTwilio]:
-    twilio = FakeTwilio()
-    with live_server(twilio.app) as url:
-        twilio.base_url = url
+    with served_twilio() as twilio:
         yield twilio
 
 

@@ -17,7 +17,7 @@ import pytest
 from bot.config import Settings
 from channels.fakes.twilio import FakeTwilio
 from tests.conversation.harness import RunningBot, running_bot
-from tests.support.live_server import live_server
+from tests.support.fakes import served_twilio
 
 BOT_NUMBER = "+14155550100"
 RESIDENT = "+14155550123"
@@ -25,9 +25,7 @@ RESIDENT = "+14155550123"
 
 @pytest.fixture
 def fake() -> Iterator[FakeTwilio]:
-    twilio = FakeTwilio()
-    with live_server(twilio.app) as url:
-        twilio.base_url = url
+    with served_twilio() as twilio:
         yield twilio
 
 

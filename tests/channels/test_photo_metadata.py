@@ -17,6 +17,7 @@ from bot.config import Settings
 from channels.fakes.telegram import FakeTelegram
 from channels.fakes.twilio import FakeTwilio
 from tests.conversation.harness import CLEAR_REPORT, RunningBot, filed_id, running_bot
+from tests.support.fakes import served_twilio
 from tests.support.live_server import live_server
 from tests.support.photos import assert_published_without_metadata, photo_with_metadata
 
@@ -26,9 +27,7 @@ CHAT = 424242
 
 @pytest.fixture
 def twilio() -> Iterator[FakeTwilio]:
-    fake = FakeTwilio()
-    with live_server(fake.app) as url:
-        fake.base_url = url
+    with served_twilio() as fake:
         yield fake
 
 

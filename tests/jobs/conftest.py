@@ -7,13 +7,11 @@ from collections.abc import Iterator
 import pytest
 
 from channels.fakes.twilio import FakeTwilio
-from tests.support.live_server import live_server
+from tests.support.fakes import served_twilio
 
 
 @pytest.fixture
 def twilio() -> Iterator[FakeTwilio]:
     """The Twilio fake on a real server; ``base_url`` is where the bot's Twilio client must send."""
-    fake = FakeTwilio()
-    with live_server(fake.app) as url:
-        fake.base_url = url
+    with served_twilio() as fake:
         yield fake

@@ -26,6 +26,7 @@ from channels.fakes.twilio import OPTED_OUT_NUMBER, FakeTwilio, SentSms
 from tests.conftest import make_settings
 from tests.operator.support import PASSWORDS, Deployment, screenshot, sign_in
 from tests.operator.test_console_access import signed_in_client
+from tests.support.fakes import served_twilio
 from tests.support.live_server import bound_socket, live_server, socket_url
 
 FILTERED = "+14155550123"  # the carrier filters the bot's reply to this phone
@@ -35,9 +36,7 @@ REPORT = "There is a big pothole in the road at 5th St and Market St"
 
 @pytest.fixture
 def twilio() -> Iterator[FakeTwilio]:
-    fake = FakeTwilio()
-    with live_server(fake.app) as url:
-        fake.base_url = url
+    with served_twilio() as fake:
         yield fake
 
 

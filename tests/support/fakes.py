@@ -1,0 +1,19 @@
+"""The providers' fakes on a real server, for tests that point the bot's real client libraries at them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from channels.fakes.twilio import FakeTwilio
+from tests.support.live_server import live_server
+
+
+@contextmanager
+def served_twilio() -> Iterator[FakeTwilio]:
+    """The Twilio fake, served until the block ends; its ``base_url`` is where the bot's Twilio client must
+    send (``api_base_url`` in the bot's settings)."""
+    twilio = FakeTwilio()
+    with live_server(twilio.app) as url:
+        twilio.base_url = url
+        yield twilio
