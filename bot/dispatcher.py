@@ -21,8 +21,9 @@
 On a channel with a public and a private side (X: mentions and direct messages), what a resident told
 privately is answered privately (``OutboundMessage.private``: a DM), also when they ask in public: a report in
 progress begun by DM (its question, its filing: the turn is handed to the engine without its public thread),
-and STATUS of a report they made by DM or that waits for a person since one. A public STATUS of public
-reports stays a public reply.
+and STATUS of a report they made by DM or that waits for a person since one; so is a tweet the engine takes as
+about such a report (a photo added to it, "another one at ..." filed as its kind), taken again without its
+public thread. A public STATUS of public reports stays a public reply.
 """
 
 from __future__ import annotations
@@ -295,7 +296,26 @@ class Dispatcher:
             # answer it in, nor its status updates.
             turn = dataclasses.replace(turn, reply_to=None)
         filed_before = (state.last_filed or {}).get("at")
+        # A tweet that begins a report (none in progress) may be taken as about the one before it.
+        private_last = (
+            side == "public"
+            and not privately
+            and not state.in_progress
+            and self._last_report_private(session, turn, state, resident)
+        )
+        before, last_before = state.to_json(), dict(state.last_filed or {})
+        tried = session.begin_nested() if private_last else None
         replies = self.engine.respond(session, turn, state, resident, prepared)
+        if tried is not None and self._about_last_report(session, turn, prepared, last_before, state):
+            # The engine took the tweet as about the report made by DM (its photo, "another one at ..."): the
+            # turn is taken again without its public thread, as one of that private report.
+            tried.rollback()
+            state = DialogueState.from_json(before)
+            turn = dataclasses.replace(turn, reply_to=None)
+            privately = begun_privately = True
+            replies = self.engine.respond(session, turn, state, resident, prepared)
+        elif tried is not None:
+            tried.commit()
         if privately:
             replies = [dataclasses.replace(reply, private=True) for reply in replies]
         now = utcnow()
@@ -353,6 +373,42 @@ class Dispatcher:
             return True
         last = [reference for reference in (resident.last_request_id, resident.last_token) if reference]
         return bool(last) and filed_in_thread(session, last, channel, resident_id) is not True
+
+    def _last_report_private(
+        self, session: Session, turn: Turn, state: DialogueState, resident: Resident
+    ) -> bool:
+        """Whether what the engine may take ``turn`` as about was told privately: the report waiting for a
+        person since a DM, or the last report filed lately, when it was made by DM."""
+        waiting = self.engine.review_queue.waiting_for(session, turn.channel, turn.resident_id)
+        if waiting is not None and waiting.reply_to is None:
+            return True
+        last = [reference for reference in (resident.last_request_id, resident.last_token) if reference]
+        return (
+            bool(last)
+            and state.last_filed is not None
+            and filed_in_thread(session, last, turn.channel, turn.resident_id) is not True
+        )
+
+    def _about_last_report(
+        self,
+        session: Session,
+        turn: Turn,
+        prepared: PreparedUnderstanding,
+        last: Mapping[str, object],
+        state: DialogueState,
+    ) -> bool:
+        """Whether the engine's answer to ``turn`` is about the resident's report before it rather than one of
+        its own: its photo added to that report (or to the one waiting for a person), or a report of no kind
+        the words say given that report's ("another one at ...")."""
+        filed = state.last_filed if (state.last_filed or {}).get("at") != last.get("at") else None
+        if turn.media_urls and filed is None and not state.in_progress:
+            waiting = self.engine.review_queue.waiting_for(session, turn.channel, turn.resident_id)
+            return waiting is None or waiting.provider_message_id != turn.provider_message_id
+        service = state.service_code or (filed or {}).get("service_code")
+        if service is None or service != last.get("service_code"):
+            return False
+        said = prepared.understand(turn.text.strip()).prediction if turn.text.strip() else None
+        return said is None or said.service_code == "other" or said.confidence < prepared.auto_file_threshold
 
     async def _store_media(self, message: InboundMessage) -> tuple[str, ...]:
         urls: list[str] = []
