@@ -497,7 +497,10 @@ class ConversationEngine:
         only_the_photo = bool(turn.media_urls) and (not text or _about_a_photo(text))
         if not only_the_photo and (_ANOTHER.search(text) or not self._goes_on_about(text, waiting)):
             return False
-        words = waiting.text if only_the_photo else "\n".join(part for part in (waiting.text, text) if part)
+        # Words it already holds are not added again: an auto-responder answering every reply sent the same
+        # text six times over into the report an operator reads.
+        said = waiting.text.split("\n") if waiting.text else []
+        words = waiting.text if only_the_photo or text in said else "\n".join([*said, text])
         photos = [*waiting.media_urls, *(url for url in turn.media_urls if url not in waiting.media_urls)]
         # Only while it still waits: an operator who decided it meanwhile has decided without these.
         result = session.execute(
