@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from sqlmodel import Session
 
 from bot.open311.errors import Open311Error
-from bot.review import city_requests, corrections, dashboard, decisions, learning, undelivered, views
+from bot.review import city_requests, dashboard, decisions, learning, undelivered, views
 from bot.review.auth import SignedIn
 from bot.review.console import Console
 from bot.review.models import ReviewItem
@@ -219,9 +219,7 @@ def api_router(console: Console) -> APIRouter:
         answers = body.get("attributes")
         if answers is not None and not valid_answers(answers):
             return JSONResponse({"error": "attributes must map codes to a string or a list of strings"}, 400)
-        item = session.get(ReviewItem, item_id)
-        kind = corrections.read_kind(item.reason) if item is not None else None
-        choices = decisions.kind_choices(console, kind, item.service_code) if item and kind else []
+        choices = decisions.kind_choices_of(console, session.get(ReviewItem, item_id))
         if not code and len(choices) > 1:
             return JSONResponse({"error": decisions.choose_one(choices)}, status_code=400)
         change = decisions.KindChange(code, {str(k): v for k, v in answers.items()} if answers else None)

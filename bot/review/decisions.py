@@ -380,6 +380,12 @@ def kind_choices(
     return [service for service in console.services() if service.classifier_class == said.classifier_class]
 
 
+def kind_choices_of(console: Console, item: ReviewItem | None) -> list[ServiceSummary]:
+    """``kind_choices`` of a review item that corrects a report's kind; none for any other item."""
+    kind = corrections.read_kind(item.reason) if item is not None else None
+    return kind_choices(console, kind, item.service_code) if item is not None and kind is not None else []
+
+
 @dataclass(frozen=True, slots=True)
 class KindChange:
     """What the operator makes the report: a service among ``kind_choices`` (empty: the only one), and

@@ -671,9 +671,7 @@ def operator_router(console: Console) -> ConsolePages:
         they said (the one checked, when the city splits it among several); nothing is filed."""
         entered = entered_decision(form)
         chosen = form_text(form, "service_code")
-        row = session.get(ReviewItem, item_id)
-        kind = corrections.read_kind(row.reason) if row is not None else None
-        choices = decisions.kind_choices(console, kind, row.service_code) if row and kind else []
+        choices = decisions.kind_choices_of(console, session.get(ReviewItem, item_id))
         if not chosen and len(choices) > 1:
             problem = forms.sentence(decisions.choose_one(choices))
             return item_page(
