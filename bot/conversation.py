@@ -63,6 +63,7 @@ from bot.location_confirmation import near_the_street, needs_confirmation, on_th
 from bot.quantities import number_answer
 from bot.resident_commands import ResidentCommand, parse_command, status_question_language
 from bot.review import corrections
+from bot.review.console import in_words
 from bot.review.models import ReviewItem
 from bot.review.queue import ReviewQueue
 from bot.several_reports import split_reports
@@ -1303,15 +1304,23 @@ class ConversationEngine:
         services = self.backend.services()
         was = find_service(services, str(filed.get("service_code") or ""))
         # The kind it is, without the one it is not ("..., not a pothole" read as a pothole).
-        said = self._understander().classify(_without_what_it_is_not(text))
+        words = _without_what_it_is_not(text)
+        said = self._understander().classify(words)
         if (
             was is None
             or said.service_code in ("other", was.classifier_class)
             or said.confidence < self.auto_file_threshold
-            or len(matching := _services_for(services, said.service_code)) != 1
+            or not (matching := _services_for(services, said.service_code))
         ):
             return False
+        if len(matching) > 1:
+            # Services that share the class (Toronto's four graffiti services): the one the words name
+            # ("graffiti on the sidewalk"), as for a new report; else the operator picks among them.
+            named = _named_service(matching, self._without_the_place(words))
+            matching = [named] if named is not None else matching
         reference = str(filed.get("reference") or "")
+        # What the operator reads it is now: one service, or the class in words when the city splits it.
+        after = matching[0].name if len(matching) == 1 else in_words(said.service_code)
         lat, long = _filed_point(filed)
         self.review_queue.enqueue(
             session,
@@ -1322,21 +1331,33 @@ class ConversationEngine:
             language=self._written_in(text, reply.language),
             text=text,
             # The console reads the report and its new kind back from it (``bot.review.corrections``).
-            reason=corrections.kind_reason(reference, was.name, matching[0].name),
+            reason=corrections.kind_reason(reference, was.name, after),
             location_text=filed.get("address"),
             address_string=filed.get("address"),
             lat=lat,
             long=long,
+            # One of them: the console offers every service that shares its class, none chosen
+            # (``decisions.kind_choices``), so a person picks which when the words do not say.
             service_code=matching[0].code,
         )
         state.words.clear()
-        reply.say(
-            "kind_corrected",
-            reference=reference,
-            service=self._service_name(was.code, reply.language),
-            new_service=self._service_name(matching[0].code, reply.language),
-        )
+        self._tell_kind_corrected(reply, reference, was, matching)
         return True
+
+    def _tell_kind_corrected(
+        self, reply: _Replies, reference: str, was: ServiceSummary, now: Sequence[ServiceSummary]
+    ) -> None:
+        """Tells the resident a person changes their report's kind: to the one service it is, or, when the
+        city has several of that kind and their words did not say which, to the one of them a person picks
+        (told as such: no service was chosen for them)."""
+        service = self._service_name(was.code, reply.language)
+        if len(now) == 1:
+            new_service = self._service_name(now[0].code, reply.language)
+            reply.say("kind_corrected", reference=reference, service=service, new_service=new_service)
+            return
+        # (``services``, not ``choices``: that is the reply's buttons.)
+        services = ", ".join(self._service_name(choice.code, reply.language) for choice in now)
+        reply.say("kind_corrected_choices", reference=reference, service=service, services=services)
 
     def _still_there_right_after_filing(
         self,
