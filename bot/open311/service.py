@@ -547,7 +547,8 @@ class Open311Service:
         """Makes a request one of another service (an operator applying a resident's correction of what it
         is: "a broken streetlight, not a pothole" after it was filed as a pothole): its number, place, words,
         photos and status stay; its service code and name, agency responsible and service notice become the
-        new service's (the old service's agency is not the one to fix it).
+        new service's (the old service's agency is not the one to fix it). A new service with no agency of its
+        own keeps one an operator set (``update_status``), not the old service's (see ``_agency_after``).
 
         Its answers are checked against the new service's questions as a submission's are: an answer to a
         question the new service asks too is kept where the new service accepts it (Toronto's graffiti on a
@@ -574,11 +575,22 @@ class Open311Service:
             changes = {
                 "service_code": service.code,
                 "service_name": service.name,
-                "agency_responsible": service.agency_responsible,
+                "agency_responsible": self._agency_after(row, service),
                 "service_notice": service.service_notice,
                 "attributes": _answers_for(service, kept, given),
             }
             return self._change(db, row, changes, kind="recategorised", noted=service.name, actor=actor)
+
+    def _agency_after(self, row: Row[Any], service: Service) -> str | None:
+        """The agency responsible for a request made one of ``service``: the new service's own; without one,
+        the agency an operator set on the request, which would otherwise be silently lost, but not the old
+        service's catalog agency, which is not the one to fix it. An old service the catalog no longer has
+        leaves no telling the two apart: the request's agency is kept."""
+        if service.agency_responsible:
+            return service.agency_responsible
+        old = self.catalog.get(row.service_code)
+        filed_with = old.agency_responsible if old is not None else None
+        return None if row.agency_responsible == filed_with else row.agency_responsible
 
     # ------------------------------------------------------------------------- batch acceptance
 
