@@ -71,6 +71,18 @@ def place_in(body: dict[str, Any], known: Sequence[str]) -> decisions.Place | JS
     return decisions.Place(str(body.get("address_string") or ""), lat, long)
 
 
+def note_in(body: dict[str, Any], known: Sequence[str], *, required: bool) -> str | JSONResponse:
+    """The operator's ``note`` in ``body`` (when not ``required``, one left out or null is ""), or a 400
+    naming a field not in ``known`` or saying the note is not text."""
+    refused = unknown_fields(body, known)
+    if refused is not None:
+        return refused
+    note = body.get("note") if required else body.get("note") or ""
+    if not isinstance(note, str):
+        return JSONResponse({"error": "note must be text"}, status_code=400)
+    return note
+
+
 def api_router(console: Console) -> APIRouter:
     router = APIRouter(prefix=PREFIX, include_in_schema=False)
 
@@ -192,12 +204,9 @@ def api_router(console: Console) -> APIRouter:
     def api_close(
         request: Request, item_id: int, operator: Checked, session: DB, body: JSONObject
     ) -> JSONResponse:
-        refused = unknown_fields(body, CLOSE_FIELDS)
-        if refused is not None:
-            return refused
-        note = body.get("note")
-        if not isinstance(note, str):
-            return JSONResponse({"error": "note must be text"}, status_code=400)
+        note = note_in(body, CLOSE_FIELDS, required=True)
+        if isinstance(note, JSONResponse):
+            return note
         return json_act(
             request,
             operator,
@@ -235,12 +244,9 @@ def api_router(console: Console) -> APIRouter:
     def api_keep(
         request: Request, item_id: int, operator: Checked, session: DB, body: JSONObject
     ) -> JSONResponse:
-        refused = unknown_fields(body, KEEP_FIELDS)
-        if refused is not None:
-            return refused
-        note = body.get("note") or ""
-        if not isinstance(note, str):
-            return JSONResponse({"error": "note must be text"}, status_code=400)
+        note = note_in(body, KEEP_FIELDS, required=False)
+        if isinstance(note, JSONResponse):
+            return note
         return json_act(
             request,
             operator,
