@@ -61,6 +61,16 @@ STATUS_TRANSITIONS: dict[str, frozenset[str]] = {
     "closed": frozenset({"closed", "open"}),
 }
 
+
+def closes(previous_status: str, status: str) -> bool:
+    """Whether a change from ``previous_status`` to ``status`` closes the request. Closing ends what the
+    request said while it was open: a change that closes it and brings no notes or expected date of its
+    own clears them (``Open311Service.update_status``), else a closed request read "Crew scheduled",
+    expected by Friday, to a resident asking STATUS and in GET /requests. Its history keeps the old notes.
+    The operator console asks this too, so the core is the one place that decides."""
+    return status == "closed" and previous_status != "closed"
+
+
 Clock = Callable[[], datetime]
 log = logging.getLogger(__name__)
 
@@ -355,8 +365,9 @@ class Open311Service:
         session: Session | None = None,
     ) -> ServiceRequest:
         """Changes a request's status (and notes, agency, expected date), keeps the history, emits an
-        event after commit. ``status_notes`` replaces the current notes; agency and expected date are
-        kept when not given."""
+        event after commit. ``status_notes`` replaces the current notes (none clears them); agency and
+        expected date are kept when not given, but for a change that closes the request, which clears
+        its expected date (see ``closes``)."""
         if status not in STATUSES:
             raise InvalidInput(f"status must be one of: {', '.join(STATUSES)}", field="status")
         if expected_datetime is not None and expected_datetime.tzinfo is None:
@@ -373,6 +384,8 @@ class Open311Service:
                 changes["agency_responsible"] = agency_responsible.strip() or None
             if expected_datetime is not None:
                 changes["expected_datetime"] = expected_datetime
+            elif closes(row.status, status):
+                changes["expected_datetime"] = None
             return self._change(db, row, changes, kind="status", noted=notes, actor=actor)
 
     def _locked(self, db: Session, service_request_id: str) -> Row[Any]:

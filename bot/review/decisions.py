@@ -25,6 +25,7 @@ from bot.open311.models import (
     StatusChangeRow,
     TokenStatus,
 )
+from bot.open311.service import closes
 from bot.review import audit, corrections, learning, photos, views
 from bot.review.console import Console
 from bot.review.models import DECIDED_STATUSES, ReviewItem
@@ -712,8 +713,8 @@ def update_request(
 
     Residents are told what is news: the history entry (what the notification job tells them) has the notes
     only when this change changes them, so a status change alone reads "it is now closed.", not "it is now
-    closed. Crew scheduled." again; the request keeps its notes all the same. Closing clears the expected
-    date (the core keeps it, and a closed request expects nothing) unless this change sets one."""
+    closed. Crew scheduled." again; the request keeps its notes all the same, but closing clears the notes
+    and the expected date this change does not set (the core's rule, ``closes``)."""
     assert row.id is not None
     # Take the row's lock (PostgreSQL) or the write lock (SQLite) before reading it, so of two identical
     # changes sent at once the second sees the first's result and finds nothing left to change.
@@ -739,7 +740,7 @@ def update_request(
         expected = change.expected_datetime
         if expected is not None:
             _not_past(expected, console.settings.city_zone)
-    elif status == "closed" and row.status != "closed":
+    elif closes(row.status, status):
         expected = None
     after = {
         "status": status,
@@ -773,7 +774,8 @@ def update_request(
             actor=f"operator:{actor.name}",
             session=session,
         )
-        if told != notes:  # the core wrote the entry's notes on the request too: it keeps its own
+        if told != notes and not closes(before["status"], status):
+            # The core wrote the entry's notes on the request too: it keeps its own (but when closed).
             session.execute(update(requests).where(requests.c.id == row.id).values(status_notes=notes))
             updated = replace(updated, status_notes=notes)
     assert updated is not None

@@ -67,7 +67,8 @@ def test_a_change_keeps_the_fields_it_leaves_out(deployment: Deployment) -> None
     assert first.status_code == 200, first.text
     closed = client.post(path, json={"status": "closed"}, headers=headers)
     assert closed.status_code == 200, closed.text
-    assert (closed.json()["status_notes"], closed.json()["agency_responsible"]) == ("crew booked", "DPW")
+    # The agency is kept; the notes go with the closing (test_closing_clears_notes).
+    assert (closed.json()["status_notes"], closed.json()["agency_responsible"]) == (None, "DPW")
     # No status: only the notes change.
     noted = client.post(path, json={"status_notes": "note only"}, headers=headers)
     assert noted.status_code == 200, noted.text

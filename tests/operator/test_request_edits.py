@@ -3,7 +3,8 @@ it with three operators: a save from a page opened earlier wrote back every fiel
 colleague's changes (a privacy edit of the published description, their notes and agency). Now the form
 carries what it showed: only what its operator changed is applied, and a field a colleague changed meanwhile
 is refused (409) with both values shown. A status change alone tells residents the status (not the notes and
-expected date they were already told), closing clears the expected date, and a date before today is refused.
+expected date they were already told), closing clears the notes and the expected date, and a date before
+today is refused.
 """
 
 from __future__ import annotations
@@ -139,17 +140,19 @@ def test_a_page_opened_earlier_saves_only_what_its_operator_changed(deployment: 
     closed = save(bob, request_id, {**bobs, "status": "closed"})
     assert closed.status_code == 303, closed.text
     now = published(deployment, request_id)
-    # Before: closed with the notes cleared and the agency put back.
+    # Before: the agency put back. The notes go with the closing: a closed request read "Outreach team
+    # visiting at 2pm today." (test_closing_clears_notes).
     assert (now["status"], now["status_notes"], now["agency_responsible"]) == (
         "closed",
-        note,
+        None,
         "HSH Outreach Team B",
     )
     [bobs_change] = [entry for entry in audit_actions(deployment, "request.update") if entry.actor == "bob"][
         -1:
     ]
-    # Before: "agency_responsible, status, status_notes". Closing clears no expected date here: it had none.
-    assert changed(bobs_change) == ["status"]
+    # Before: "agency_responsible, status, status_notes" (the agency his page showed, put back). Closing
+    # clears no expected date here: it had none.
+    assert changed(bobs_change) == ["status", "status_notes"]
     told = wait_for_message(url, "res-7", "it is now closed")
     # The note was news when alice wrote it, and the resident was told then.
     assert told == closed_update(request_id, "Encampment or Person in Need")
@@ -253,12 +256,8 @@ def test_a_status_change_alone_is_news_of_the_status_alone(deployment: Deploymen
     # Before: "it is now closed. Crew scheduled. Expected by ...".
     assert told == closed_update(request_id, "Pothole")
     now = published(deployment, request_id)
-    # Closed, it is expected by no date; the notes stay what they were.
-    assert (now["status"], now["status_notes"], now.get("expected_datetime")) == (
-        "closed",
-        "Crew scheduled",
-        None,
-    )
+    # Closed, it is expected by no date and no longer says "Crew scheduled" (test_closing_clears_notes).
+    assert (now["status"], now["status_notes"], now.get("expected_datetime")) == ("closed", None, None)
 
     # The agency alone is no news at all.
     form = open_page(alice, request_id)
