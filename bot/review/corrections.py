@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import ClassVar
 
 _REASON = re.compile(
     r"^a correction of the place of report (?P<reference>\S+),"
@@ -46,50 +47,48 @@ def kind_reason(reference: str, before: str, after: str) -> str:
     )
 
 
-def _request_id(reference: str) -> str | None:
-    number = reference.removeprefix("#")
-    return number if reference.startswith("#") and number.isascii() and number.isdigit() else None
-
-
 @dataclass(frozen=True, slots=True)
-class Correction:
-    """A correction of a filed report's place."""
+class _Corrected:
+    """What a resident's correction of a filed report names; ``Correction`` or ``KindCorrection`` says of
+    what."""
 
+    # What is corrected, as the operator reads it: "place", "kind".
+    corrected: ClassVar[str]
     # The report as the resident knows it: "#4" (the embedded core's request 4), a batch token, or a
     # remote city's report "R42".
     reference: str
-    # Where it was filed, and where the resident says it is.
+    # What it was filed as, and what the resident says it is.
     before: str
     after: str
 
     @property
     def request_id(self) -> str | None:
         """The embedded core's request id of a "#4" reference; None for a token or a remote reference."""
-        return _request_id(self.reference)
+        number = self.reference.removeprefix("#")
+        return number if self.reference.startswith("#") and number.isascii() and number.isdigit() else None
 
     @property
     def summary(self) -> str:
-        return f"Resident corrected the place of report {self.reference}: from {self.before} to {self.after}"
+        return (
+            f"Resident corrected the {self.corrected} of report {self.reference}: from {self.before} to"
+            f" {self.after}"
+        )
 
 
 @dataclass(frozen=True, slots=True)
-class KindCorrection:
-    """A correction of a filed report's kind (its service)."""
+class Correction(_Corrected):
+    """A correction of a filed report's place: ``before`` and ``after`` are where it was filed and where the
+    resident says it is."""
 
-    # The report, as ``Correction.reference``.
-    reference: str
-    # The service it was filed as, and the one the resident says it is (their names).
-    before: str
-    after: str
+    corrected: ClassVar[str] = "place"
 
-    @property
-    def request_id(self) -> str | None:
-        """The embedded core's request id of a "#4" reference; None for a token or a remote reference."""
-        return _request_id(self.reference)
 
-    @property
-    def summary(self) -> str:
-        return f"Resident corrected the kind of report {self.reference}: from {self.before} to {self.after}"
+@dataclass(frozen=True, slots=True)
+class KindCorrection(_Corrected):
+    """A correction of a filed report's kind (its service): ``before`` and ``after`` are the names of the
+    service it was filed as and of the one the resident says it is."""
+
+    corrected: ClassVar[str] = "kind"
 
 
 def read(item_reason: str) -> Correction | None:
