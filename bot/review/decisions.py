@@ -314,6 +314,29 @@ def _report_to_move(
     return _report_to_change(session, correction, "move", "close this item with a note")
 
 
+def _audit_report_change(
+    session: Session,
+    actor: Actor,
+    action: str,
+    request_id: int,
+    item_id: int,
+    was: dict[str, Any],
+    now: dict[str, Any],
+) -> None:
+    """Logs the operator's change of the filed report a correction item asked for: the request's fields as
+    they were (``was``) and are ``now``, with the item."""
+    audit.add_entry(
+        session,
+        actor=actor.name,
+        action=action,
+        subject_type="request",
+        subject_id=request_id,
+        before=was,
+        after={**now, "review_item": item_id},
+        client=actor.client,
+    )
+
+
 def move_report(
     console: Console, session: Session, actor: Actor, item_id: int, place: Place | None = None
 ) -> ReviewItem:
@@ -340,16 +363,7 @@ def move_report(
         str(row.id), lat=lat, long=long, address=where, actor=f"operator:{actor.name}", session=session
     )
     now = {"address": moved.address, "lat": moved.lat, "long": moved.long}
-    audit.add_entry(
-        session,
-        actor=actor.name,
-        action="request.move",
-        subject_type="request",
-        subject_id=row.id,
-        before=was,
-        after={**now, "review_item": item_id},
-        client=actor.client,
-    )
+    _audit_report_change(session, actor, "request.move", row.id, item_id, was, now)
     decided.address_string, decided.lat, decided.long = moved.address, moved.lat, moved.long
     session.add(decided)
     _audit(session, actor, "move", item_id, before, decided, {"moved_request": str(row.id)})
@@ -469,16 +483,7 @@ def change_kind(
         "service_name": changed.service_name,
         "attributes": changed.attributes,
     }
-    audit.add_entry(
-        session,
-        actor=actor.name,
-        action="request.change_service",
-        subject_type="request",
-        subject_id=row.id,
-        before=was,
-        after={**now, "review_item": item_id},
-        client=actor.client,
-    )
+    _audit_report_change(session, actor, "request.change_service", row.id, item_id, was, now)
     decided.service_code = changed.service_code
     session.add(decided)
     _audit(session, actor, "change", item_id, before, decided, {"changed_request": str(row.id)})
