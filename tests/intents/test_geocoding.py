@@ -64,6 +64,25 @@ def offline() -> PlaceResolver:
     )
 
 
+def nominatim_at(
+    url: str,
+    *,
+    boundary: tuple[float, float, float, float] = SF_BOUNDARY,
+    outage_pauses: Backoff | None = None,
+) -> PlaceResolver:
+    """The geocoder configured as ``provider = "nominatim"`` (geopy's client, no delay between requests),
+    asking the fake Nominatim served at ``url``."""
+    return build_geocoder(
+        "nominatim",
+        {"domain": url.removeprefix("http://"), "scheme": "http"},
+        api_key=None,
+        min_delay_seconds=0.0,
+        cache_size=100,
+        boundary=boundary,
+        outage_pauses=outage_pauses,
+    )
+
+
 def assert_near(place: object, expected: tuple[float, float], metres: float = 1.0) -> None:
     assert place is not None, "expected a place, got None"
     lat, long = place.lat, place.long  # type: ignore[attr-defined]
@@ -416,15 +435,7 @@ def test_a_failing_remote_geocoder_is_retried_and_its_failures_are_not_cached() 
         }
     )
     with live_server(fake.app()) as url:
-        resolver = build_geocoder(
-            "nominatim",
-            {"domain": url.removeprefix("http://"), "scheme": "http"},
-            api_key=None,
-            min_delay_seconds=0.0,
-            cache_size=100,
-            boundary=SF_BOUNDARY,
-            outage_pauses=PAUSES,
-        )
+        resolver = nominatim_at(url, outage_pauses=PAUSES)
         fake.fail_next = 1  # one 503, then the resolver retries and succeeds
         first = resolver.geocode("1 Dr Carlton B Goodlett Pl")
         assert first is not None
@@ -485,15 +496,7 @@ def test_a_map_service_that_stops_answering_is_left_alone_for_a_growing_while_an
     port = sock.getsockname()[1]
     caplog.set_level(logging.DEBUG)  # every level: what is logged names no place
     with live_server(fake.app(), sock=sock) as url:
-        resolver = build_geocoder(
-            "nominatim",
-            {"domain": url.removeprefix("http://"), "scheme": "http"},
-            api_key=None,
-            min_delay_seconds=0.0,
-            cache_size=100,
-            boundary=TORONTO_BOUNDARY,
-            outage_pauses=PAUSES,
-        )
+        resolver = nominatim_at(url, boundary=TORONTO_BOUNDARY, outage_pauses=PAUSES)
         fake.fail_next = 1000  # erring: 503 after 503
         _unavailable(resolver, "YONGE ST & DUNDAS ST E")
         assert len(fake.requests) == 3  # tried, and retried twice
@@ -886,14 +889,7 @@ def test_a_place_named_with_the_street_it_is_on_is_the_place_else_that_street() 
         }
     )
     with live_server(fake.app()) as url:
-        resolver = build_geocoder(
-            "nominatim",
-            {"domain": url.removeprefix("http://"), "scheme": "http"},
-            api_key=None,
-            min_delay_seconds=0.0,
-            cache_size=100,
-            boundary=SF_BOUNDARY,
-        )
+        resolver = nominatim_at(url)
         street = resolver.geocode(marcy.location.normalized)
         known = resolver.geocode(dolores.location.normalized)
     assert street is not None
