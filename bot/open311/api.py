@@ -49,6 +49,9 @@ PathParam = Annotated[str, Path(pattern=PRESENT_PATTERN)]
 
 _ATTRIBUTE_KEY = re.compile(r"^attribute\[([^\]]{1,128})\](\[\])?$")
 _SUFFIX = re.compile(r"\.(xml|json)$")
+# What no text holds though a client can send it (U+FFFE and U+FFFF, surrogates escaped in JSON or
+# decoded by a lax client): XML 1.0 cannot carry them, so a request holding one could not be read back.
+_NOT_TEXT = re.compile("[\ud800-\udfff\ufffe\uffff]")
 _MAX_PARAM_LENGTH = 20_000
 # The most fields a POST body may carry, whatever its type (each attribute, and each value of a
 # multivaluelist, counts one): a body of many thousands of unknown attribute keys would otherwise be
@@ -57,6 +60,8 @@ MAX_FIELDS = 2000
 # The methods a 405 is answered for in the spec's error format (with Allow naming what the path serves).
 _HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE")
 _NEW_REQUEST_FIELDS = (*TEXT_FIELDS, "description", "media_url")
+# The fields of a POST body that are read (api_key is checked as a key; any other field is ignored).
+_READ_FIELDS = frozenset(("service_code", "jurisdiction_id", "lat", "long", *_NEW_REQUEST_FIELDS))
 
 
 class PayloadTooLarge(InvalidInput):
@@ -310,6 +315,27 @@ def split_submission(
     return fields, attributes, malformed
 
 
+def _non_characters(fields: dict[str, str], attributes: dict[str, str | list[str]]) -> list[InvalidInput]:
+    """An error for each field read and each attribute that holds a ``_NOT_TEXT`` character.
+
+    The submission is refused (the errors go with its others): filed, such a value would break every
+    XML answer carrying it, and a client that cannot parse the answer to its POST files again."""
+    errors: list[InvalidInput] = []
+
+    def check(field: str, *texts: str) -> None:
+        found = next((match for text in texts if (match := _NOT_TEXT.search(text))), None)
+        if found is not None:
+            description = f"{field} contains U+{ord(found.group()):04X}, which is not a character of text"
+            errors.append(InvalidInput(description, field=field))
+
+    for name, value in fields.items():
+        if name in _READ_FIELDS:
+            check(name, value)
+    for code, answer in attributes.items():
+        check(f"attribute[{code}]", code, *(answer if isinstance(answer, list) else [answer]))
+    return errors
+
+
 def _looks_like_attribute(name: str) -> bool:
     """``attribute``, ``attribute[]``, ``attribute[size][foo]``, ``attribute[size``: meant as an
     attribute answer but malformed, so refused rather than silently dropped."""
@@ -428,6 +454,7 @@ def build_router(service: Open311Service, media: MediaStore, settings: Settings)
                 api_key = next((value for name, value in pairs if name == "api_key" and value.strip()), None)
                 api_key = api_key or _clean(request.query_params.get("api_key"), "api_key")
                 fields, attributes, read_errors = split_submission(pairs)
+                read_errors.extend(_non_characters(fields, attributes))
                 try:
                     new = _new_request(request, fields, attributes)
                 except InvalidInput:

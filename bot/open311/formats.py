@@ -11,6 +11,7 @@ empty element, so clients that index fields never miss one. A request's words (`
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -30,6 +31,11 @@ CONTENT_TYPES: dict[Format, str] = {
     "json": "application/json; charset=utf-8",
 }
 XML_DECLARATION = '<?xml version="1.0" encoding="utf-8"?>'
+
+# What XML 1.0 cannot carry (outside its Char production): the C0 controls but tab and the newlines,
+# surrogates, and the non-characters U+FFFE and U+FFFF. One of them makes the whole document not
+# well-formed, so a client cannot read any request of a list that holds it.
+NOT_XML_CHARACTER = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 # Item element names of nested lists (Spark convention: the wrapper's singular).
 _ITEM_NAMES = {
@@ -266,7 +272,8 @@ def _xml_value(parts: list[str], name: str, value: Any) -> None:
 
 
 def _xml_safe(text: str) -> str:
-    """Drops characters XML 1.0 cannot carry (control characters other than tab and newlines)."""
-    if text.isprintable():
+    """Drops the characters XML 1.0 cannot carry (``NOT_XML_CHARACTER``): a request stored with one
+    (pasted text, another channel, a row older than the API's refusal) is published without it."""
+    if text.isprintable():  # never true of a text holding one of them (they are not printable)
         return text
-    return "".join(ch for ch in text if ch in "\t\n\r" or ord(ch) >= 0x20)
+    return NOT_XML_CHARACTER.sub("", text)
