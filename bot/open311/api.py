@@ -47,7 +47,10 @@ OptionalParam = Annotated[str | None, Query()]
 PRESENT_PATTERN = r"[^\s\x1c-\x1f\x85]"
 PathParam = Annotated[str, Path(pattern=PRESENT_PATTERN)]
 
-_ATTRIBUTE_KEY = re.compile(r"^attribute\[([^\]]{1,128})\](\[\])?$")
+# attribute[CODE], or for a multivaluelist's values attribute[CODE][] or attribute[CODE][0], [1]... (the
+# indexed keys of PHP's http_build_query and Node's qs); the index only numbers them, the order they
+# come in is kept.
+_ATTRIBUTE_KEY = re.compile(r"^attribute\[([^\]]{1,128})\](\[[0-9]{0,9}\])?$")
 _SUFFIX = re.compile(r"\.(xml|json)$")
 # What no text holds though a client can send it (U+FFFE and U+FFFF, surrogates escaped in JSON or
 # decoded by a lax client): XML 1.0 cannot carry them, so a request holding one could not be read back.
@@ -281,8 +284,9 @@ def _xml_pairs(body: bytes) -> list[tuple[str, str]]:
 def split_submission(
     pairs: Iterable[tuple[str, str]],
 ) -> tuple[dict[str, str], dict[str, str | list[str]], list[InvalidInput]]:
-    """Plain fields (first non-empty value wins), ``attribute[CODE]`` / ``attribute[CODE][]`` values, and
-    an error for each malformed attribute key (the core reports them with the submission's others)."""
+    """Plain fields (first non-empty value wins), ``attribute[CODE]`` / ``attribute[CODE][]`` (or
+    ``attribute[CODE][0]``) values, and an error for each malformed attribute key (the core reports
+    them with the submission's others)."""
     fields: dict[str, str] = {}
     attributes: dict[str, str | list[str]] = {}
     malformed: list[InvalidInput] = []
@@ -295,8 +299,8 @@ def split_submission(
         if not match and _looks_like_attribute(name):
             malformed.append(
                 InvalidInput(
-                    f"{shown(name)} is not an attribute key: write attribute[CODE] (attribute[CODE][] for a "
-                    "multivaluelist)",
+                    f"{shown(name)} is not an attribute key: write attribute[CODE] (attribute[CODE][] or "
+                    "attribute[CODE][0] for a multivaluelist)",
                     field=name,
                 )
             )
@@ -698,7 +702,10 @@ _POST_FIELDS = {
 }
 _POST_BODY: dict[str, Any] = {
     "required": True,
-    "description": "Form fields per GeoReport v2; attribute[CODE]=value (attribute[CODE][]=value for lists).",
+    "description": (
+        "Form fields per GeoReport v2; attribute[CODE]=value (attribute[CODE][]=value or "
+        "attribute[CODE][0]=value for lists)."
+    ),
     "content": {
         "application/x-www-form-urlencoded": {
             "schema": {

@@ -103,3 +103,33 @@ def test_stored_characters_xml_cannot_carry_are_left_out_of_every_xml_answer(api
     assert_error(api.get("services/x%EF%BF%BF.xml"), 404, "xml")
     assert_error(api.get("requests/x%EF%BF%BE.xml"), 404, "xml")
     assert_error(api.get("services.xml", params={"jurisdiction_id": "\ufffe"}), 404, "xml")
+
+
+# ------------------------------------------------------------------------------ indexed array keys
+
+
+def test_multivaluelist_values_under_indexed_keys_are_read_in_order(api: Deployment, key: str) -> None:
+    # PHP's http_build_query and Node's qs (by default) number an array's values: attribute[CODE][0].
+    url = api.url("requests.json")
+    base = f"api_key={key}&service_code=graffiti&lat=37.77&long=-122.41&attribute[SURFACE]=wall"
+    for colours in (
+        "attribute[COLOURS][0]=red&attribute[COLOURS][1]=blue",
+        "attribute%5BCOLOURS%5D%5B0%5D=red&attribute%5BCOLOURS%5D%5B1%5D=blue",
+        "attribute[COLOURS][1]=red&attribute[COLOURS][0]=blue",  # the order they come in is kept
+    ):
+        filed = api.http.post(url, content=f"{base}&{colours}".encode(), headers=FORM_TYPE)
+        assert filed.status_code == 201, f"{colours}: {filed.text}"
+        request_id = filed.json()[0]["service_request_id"]
+        stored = request_records(api.get(f"requests/{request_id}.json", {"extensions": "true"}), "json")[0]
+        answers = [
+            entry["value"]
+            for entry in stored["extended_attributes"]["attributes"]
+            if entry["code"] == "COLOURS"
+        ]
+        assert answers == ["red", "blue"], colours
+    # A wrong value under an index is refused by name; other nested keys still are not attribute keys.
+    wrong = api.http.post(url, content=f"{base}&attribute[COLOURS][0]=purple".encode(), headers=FORM_TYPE)
+    assert_error(wrong, 400, "json", "COLOURS")
+    for malformed in ("attribute[COLOURS][x]", "attribute[COLOURS][0][1]", "attribute[COLOURS][-1]"):
+        refused = api.http.post(url, content=f"{base}&{malformed}=red".encode(), headers=FORM_TYPE)
+        assert_error(refused, 400, "json", f"'{malformed}' is not an attribute key")
