@@ -8,7 +8,6 @@ which still keeps the bot silent; another resident's data is untouched.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -25,26 +24,13 @@ from bot.review import decisions
 from bot.review.audit import AuditEntry
 from bot.state import Resident
 from channels.fakes.twilio import FakeTwilio
-from tests.channels.conftest import sms_settings, twiml_messages
-from tests.conversation.harness import CLEAR_REPORT, RunningBot, filed_id, running_bot
+from tests.conversation.harness import CLEAR_REPORT, RunningBot, filed_id
 from tests.open311.test_http_post_requests import PNG
-from tests.support.fakes import served_twilio
+from tests.support.sms import served_twilio_fake, sms_bot, twiml_messages  # noqa: F401 (the fixtures fake and bot)
 
 NUMBER = "+14155550142"
 REPORT = "There is a huge pothole in the road at 5th St and Market St, call Maria Garcia"
 AFTER_STOP = "Something strange at my house 77 Dolores St, Gina Ortiz"
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeTwilio]:
-    with served_twilio() as twilio:
-        yield twilio
-
-
-@pytest.fixture
-def bot(settings: Settings, fake: FakeTwilio) -> Iterator[RunningBot]:
-    with running_bot(settings, **sms_settings(fake)) as running:
-        yield running
 
 
 def sms(fake: FakeTwilio, bot: RunningBot, body: str, **fields: object) -> list[str]:
