@@ -149,6 +149,16 @@ class FilingRefused(Exception):
 class RequestUnreachable(Exception):
     """Where the request lives could not be asked just now (a remote city that is down): try again later."""
 
+    # The reply the resident gets (a template key).
+    reply_key = "city_unreachable"
+
+
+class RequestUnreadable(RequestUnreachable):
+    """Where the request lives answered, but with a record of it the bot cannot read (a remote city's
+    broken XML): it is not down, and saying so would be false."""
+
+    reply_key = "city_unreadable"
+
 
 class RequestBackend(Protocol):
     def services(self) -> Sequence[ServiceSummary]: ...

@@ -651,8 +651,8 @@ class ConversationEngine:
                 # said so, as STATUS says it (it was "already filed").
                 try:
                     found = self.backend.lookup(command.argument, session)
-                except RequestUnreachable:
-                    reply.say("city_unreachable")
+                except RequestUnreachable as exc:
+                    reply.say(exc.reply_key)
                 else:
                     key = "cancel_filed" if found is not None else "status_not_found"
                     reply.say(key, reference=command.argument)
@@ -728,8 +728,8 @@ class ConversationEngine:
             return
         try:
             found = self.backend.lookup(ref, session)
-        except RequestUnreachable:
-            reply.say("city_unreachable")
+        except RequestUnreachable as exc:
+            reply.say(exc.reply_key)
             return
         if found is None:
             reply.say("status_not_found", reference=ref)

@@ -39,8 +39,8 @@ def follow_command_hooks(backend: RequestBackend, templates: Templates) -> dict[
             return templates.render("follow_which", language)
         try:
             found = _find_to_follow(backend, command.argument, session)
-        except RequestUnreachable:
-            return templates.render("city_unreachable", language)
+        except RequestUnreachable as exc:
+            return templates.render(exc.reply_key, language)
         if found is None:
             return templates.render("status_not_found", language, reference=command.argument)
         reference = found.service_request_id or found.token or command.argument

@@ -34,6 +34,7 @@ from bot.backend import (
     FilingRefused,
     RequestStatus,
     RequestUnreachable,
+    RequestUnreadable,
     ServiceSummary,
 )
 from bot.clock import utcnow
@@ -41,7 +42,7 @@ from bot.config import RemoteSettings
 from bot.db import SessionFactory
 from bot.follows import followers
 from bot.open311.errors import InvalidInput
-from bot.remote.client import GeoReportClient, RemoteError, RemoteRequest
+from bot.remote.client import GeoReportClient, RemoteError, RemoteRequest, RemoteUnreadable
 from bot.remote.records import RemoteRequestState, RemoteService, RemoteSubmission
 from bot.review.models import ReviewItem
 
@@ -286,7 +287,9 @@ class RemoteBackend:
             return _run_blocking(ask())
         except RemoteError as exc:
             log.warning("could not look up request %s at the city: %s", service_request_id, exc)
-            raise RequestUnreachable(str(exc)) from exc
+            # The city answered with a broken record: the resident is told that, not that it is down.
+            unreachable = RequestUnreadable if isinstance(exc, RemoteUnreadable) else RequestUnreachable
+            raise unreachable(str(exc)) from exc
 
     def _mirror(self, session: Session, found: RemoteRequest) -> RemoteRequestState:
         """Keeps the city's current state as the baseline polling compares with. Nobody follows it yet, so

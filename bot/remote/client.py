@@ -3,13 +3,16 @@
 Failures come in two kinds, and callers treat them differently:
 - ``RemoteUnavailable``: try again later (timeouts, refused connections, 5xx, 429, a body that is not the
   XML the spec promises); ``RemoteTimedOut`` when the call was sent and its answer did not come in time,
-  so the city may have done it (a POST it stored);
+  so the city may have done it (a POST it stored); ``RemoteUnreadable`` when the city answered the
+  document asked for but it cannot be read (not well-formed, a date that is not W3C): asking again gets
+  the same, so a list of requests is asked for in smaller parts to leave out only the broken one;
 - ``RemoteRejected``: the city answered with a GeoReport error (4xx) — trying the same thing again will
   not help.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -28,6 +31,12 @@ class RemoteError(Exception):
 
 class RemoteUnavailable(RemoteError):
     """A transient failure: the same call may succeed later."""
+
+
+class RemoteUnreadable(RemoteUnavailable):
+    """The city answered the document asked for, but it cannot be read: a record of it is broken (a
+    character XML forbids, a tag left open, a date that is not W3C). Unlike a proxy's error page, asking
+    the same again is likely to get the same answer."""
 
 
 class RemoteTimedOut(RemoteUnavailable):
@@ -120,7 +129,7 @@ def _datetime(value: str) -> datetime | None:
     try:
         return datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError as exc:
-        raise RemoteUnavailable(f"the endpoint sent a date that is not W3C: {value!r}") from exc
+        raise RemoteUnreadable(f"the endpoint sent a date that is not W3C: {value!r}") from exc
 
 
 # The fields of a request the client reads itself; the others go to ``RemoteRequest.extra``.
@@ -315,7 +324,7 @@ class GeoReportClient:
             raise RemoteUnavailable(f"{method} {path} failed: {exc}") from exc
         if response.status_code >= 500 or response.status_code == 429:
             raise RemoteUnavailable(f"{method} {path} answered HTTP {response.status_code}")
-        root = self._parse(response, f"{method} {path}")
+        root = self._parse(response, f"{method} {path}", expect)
         if response.status_code >= 400:
             errors = [(_text(node, "code"), _text(node, "description")) for node in root.iter("error")]
             raise RemoteRejected(response.status_code, errors)
@@ -324,10 +333,35 @@ class GeoReportClient:
         return root
 
     @staticmethod
-    def _parse(response: httpx.Response, what: str) -> Element:
+    def _parse(response: httpx.Response, what: str, expect: str) -> Element:
         try:
-            root: Element = fromstring(response.content)
+            return _element(response.content)
         except (ParseError, DefusedXmlException) as exc:
-            # A proxy's HTML error page or a truncated body: the city's answer did not arrive intact.
-            raise RemoteUnavailable(f"{what} answered a body that is not XML ({exc})") from exc
-        return root
+            problem = f"{what} answered a body that is not XML ({exc})"
+        try:
+            # Characters XML forbids (U+FFFF, control characters) in a field the city did not clean: the
+            # rest of its answer is readable without them, and residents would rather hear it.
+            return _element(_FORBIDDEN_IN_XML.sub(b"", response.content))
+        except (ParseError, DefusedXmlException):
+            pass
+        if _opens_with(response.content, expect):
+            raise RemoteUnreadable(problem)  # the city's document, broken somewhere inside
+        # A proxy's HTML error page or a truncated body: the city's answer did not arrive intact.
+        raise RemoteUnavailable(problem)
+
+
+# What XML 1.0 forbids in a document, as UTF-8 (the spec's encoding, and what cities send): the C0 controls
+# but tab, newline and carriage return, U+FFFE and U+FFFF, and lone surrogates.
+_FORBIDDEN_IN_XML = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]|\xef\xbf[\xbe\xbf]|\xed[\xa0-\xbf][\x80-\xbf]")
+# How far into a body its root element is looked for (after the XML declaration, a comment or two).
+_ROOT_WITHIN = 512
+
+
+def _element(body: bytes) -> Element:
+    root: Element = fromstring(body)
+    return root
+
+
+def _opens_with(body: bytes, tag: str) -> bool:
+    """Whether ``body`` starts as the document asked for (``<service_requests>``), broken or not."""
+    return re.search(rb"<" + re.escape(tag.encode()) + rb"[\s>/]", body[:_ROOT_WITHIN]) is not None

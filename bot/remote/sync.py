@@ -14,7 +14,9 @@
 - ``poll_statuses``: GETs the requests someone follows (the bot's own, whose filer follows them, and the
   city's others a resident FOLLOWed, mirrored by ``RemoteBackend.track``) and logs every change of status,
   notes or expected date in ``remote_status_change``, which the notification job turns into messages. A
-  request nobody follows any more is not polled.
+  request nobody follows any more is not polled. A request whose record the city serves broken (not
+  well-formed XML) is left out, logged once, and asked for alone until the city serves it readable: one
+  broken record does not hold back the others' news.
 - ``refresh_catalog``: the city's services and definitions, cached for the conversation.
 
 Rows are claimed like the outbox's (``FOR UPDATE SKIP LOCKED`` and a lease), so even two runners at once
@@ -44,6 +46,7 @@ from bot.remote.client import (
     RemoteRequest,
     RemoteTimedOut,
     RemoteUnavailable,
+    RemoteUnreadable,
 )
 from bot.remote.records import RemoteRequestState, RemoteService, RemoteStatusChange, RemoteSubmission
 from bot.review.models import ReviewItem
@@ -99,6 +102,8 @@ class RemoteSync:
         self.lease = timedelta(seconds=lease_seconds)
         self.batch_size = batch_size
         self._held_released = False
+        # Requests whose record the city serves unreadable, with why: polled alone, and logged once.
+        self._unreadable: dict[str, str] = {}
 
     @classmethod
     def from_settings(
@@ -439,13 +444,46 @@ class RemoteSync:
                     .limit(limit)
                 ).all()
             )
-        for start in range(0, len(ids), IDS_PER_GET):
-            chunk = ids[start : start + IDS_PER_GET]
-            found = await self.client.requests(chunk)  # failures propagate: the job retries next run
+        # A request known to be unreadable is asked for alone, so the others' lists are read at once.
+        batches = [[request_id] for request_id in ids if request_id in self._unreadable]
+        readable = [request_id for request_id in ids if request_id not in self._unreadable]
+        batches += [readable[start : start + IDS_PER_GET] for start in range(0, len(readable), IDS_PER_GET)]
+        for batch in batches:
+            found = await self._readable(batch)  # the city down propagates: the job retries next run
             with self.session_factory() as session:
                 report.changes += self._apply(session, found, now)
                 session.commit()
         return report
+
+    async def _readable(self, ids: Sequence[str]) -> list[RemoteRequest]:
+        """The city's requests ``ids``, but those whose record it serves unreadable: an answer that cannot
+        be read is asked for again in halves, down to the one request, which is left out until its record
+        can be read (its followers hear nothing rather than every other follower hearing nothing)."""
+        try:
+            found = await self.client.requests(ids)
+        except RemoteUnreadable as exc:
+            if len(ids) > 1:
+                middle = len(ids) // 2
+                return [*await self._readable(ids[:middle]), *await self._readable(ids[middle:])]
+            self._left_out(ids[0], str(exc))
+            return []
+        for request_id in ids:
+            if self._unreadable.pop(request_id, None) is not None:
+                log.info(
+                    "the city's record of request %s can be read again; it is polled as before", request_id
+                )
+        return found
+
+    def _left_out(self, request_id: str, problem: str) -> None:
+        """Logs a request whose record cannot be read: once, not on every poll while the city keeps it so."""
+        if request_id not in self._unreadable:
+            log.warning(
+                "the city's record of request %s cannot be read (%s): its followers get no status updates "
+                "until the city serves it readable; the other requests are polled as before",
+                request_id,
+                problem,
+            )
+        self._unreadable[request_id] = problem
 
     def _apply(self, session: Session, found: Sequence[RemoteRequest], now: datetime) -> int:
         changes = 0

@@ -111,6 +111,9 @@ class FlakyProxy:
         # later: a slow city under load, whose answer the bot may stop waiting for.
         self.late = 0
         self.late_seconds = 2.0
+        # Request id -> bytes put into that request's record in every answer the city gives: a city that
+        # serves one record broken (b"Fish & chips" is not well-formed XML), as any vendor's may.
+        self.broken: dict[str, bytes] = {}
         self.seen: list[str] = []
         self.app = Starlette(routes=[Route("/{path:path}", self._forward, methods=["GET", "POST"])])
 
@@ -147,8 +150,16 @@ class FlakyProxy:
             self.late -= 1
             await asyncio.sleep(self.late_seconds)
         return Response(
-            upstream.content, upstream.status_code, media_type=upstream.headers.get("content-type")
+            self._break_records(upstream.content),
+            upstream.status_code,
+            media_type=upstream.headers.get("content-type"),
         )
+
+    def _break_records(self, body: bytes) -> bytes:
+        for request_id, junk in self.broken.items():
+            number = f"<service_request_id>{request_id}</service_request_id>".encode()
+            body = body.replace(number, number + b"<crew_note>" + junk + b"</crew_note>")
+        return body
 
 
 @contextmanager

@@ -906,3 +906,72 @@ def test_an_operator_shortens_a_description_the_city_refused_and_files_it(
 
         wait_for(lambda: len(at_city()) == 1, timeout=60, what="the shortened report at the city")
         assert at_city()[0]["description"] == short
+
+
+async def test_one_record_the_city_serves_broken_does_not_stop_the_others_updates(
+    remote: dict[str, Any],
+    sessions: SessionFactory,
+    city: City,
+    city_key: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A black-box tester's city served one request with XML that was not well-formed: the sync job asked
+    for every followed request in one GET, could not read the answer, and nobody heard of any change, on
+    every poll; STATUS of that request said the city was not answering. Now the broken record is left out
+    (logged once), the others' changes reach their followers once, and the resident is told the truth."""
+    sync: RemoteSync = remote["sync"]
+    proxy = remote["proxy"]
+    await sync.refresh_catalog()
+    backend = RemoteBackend(
+        sessions, {}, city=lambda: GeoReportClient(remote["client"].base_url, timeout_seconds=5)
+    )
+    residents = ["ida", "jon", "kim", "lea"]
+    ids = {who: await file_at_city(city, city_key, f"pothole of {who} {time.time_ns()}") for who in residents}
+    for who in residents:
+        assert command(sessions, backend, f"FOLLOW {ids[who]}", who).startswith("You will get updates")
+    # jon's record is broken beyond repair; kim's has a character XML forbids, which can be dropped.
+    proxy.broken = {ids["jon"]: b"Fish & chips", ids["kim"]: "crew \uffff note".encode()}
+    for who in residents:
+        set_status_at_city(city, ids[who], "closed", f"Patched for {who}.")
+
+    with caplog.at_level("WARNING", logger="bot.remote.sync"):
+        assert (await sync.poll_statuses()).changes == 3
+        assert (await sync.poll_statuses()).changes == 0
+        asked = len(proxy.seen)
+        assert (await sync.poll_statuses()).changes == 0
+    # Known broken, jon's is asked for alone: two GETs a poll, not the halving again.
+    assert proxy.seen[asked:] == ["GET /requests.xml"] * 2, proxy.seen[asked:]
+    left_out = [r.getMessage() for r in caplog.records if "cannot be read" in r.getMessage()]
+    assert len(left_out) == 1, left_out  # once, not on every poll
+    assert f"request {ids['jon']}" in left_out[0]
+    assert notify(sessions) == 3
+    assert notify(sessions) == 0
+    for who in ("ida", "kim", "lea"):
+        texts = outbox_texts(sessions, who)
+        assert len(texts) == 1, (who, texts)
+        assert texts[0].startswith(
+            f"Update on report #{ids[who]} (Pothole): it is now closed. Patched for {who}."
+        )
+    assert outbox_texts(sessions, "jon") == []
+
+    # A request nobody follows, served broken: STATUS and FOLLOW say what happened, and nothing is followed.
+    other_id = await file_at_city(city, city_key, f"pothole nobody follows {time.time_ns()}")
+    proxy.broken[other_id] = b"<unclosed>"
+    unreadable = load_templates().render("city_unreadable", "en")
+    assert unreadable != load_templates().render("city_unreachable", "en")
+    assert status_reply(backend, sessions, "max", f"STATUS {other_id}") == unreadable
+    assert command(sessions, backend, f"FOLLOW {other_id}", "max") == unreadable
+    assert follow_rows(sessions, other_id) == ([], None)
+
+    # The city mends jon's record: his change arrives, once.
+    proxy.broken.pop(ids["jon"])
+    assert (await sync.poll_statuses()).changes == 1
+    assert (await sync.poll_statuses()).changes == 0
+    assert notify(sessions) == 1
+    assert notify(sessions) == 0
+    texts = outbox_texts(sessions, "jon")
+    assert len(texts) == 1
+    assert texts[0].startswith(
+        f"Update on report #{ids['jon']} (Pothole): it is now closed. Patched for jon."
+    )
+    assert sum(len(outbox_texts(sessions, who)) for who in ("ida", "kim", "lea")) == 3
