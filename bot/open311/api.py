@@ -190,7 +190,11 @@ async def read_submission(request: Request, max_bytes: int) -> tuple[list[tuple[
     if content_type in ("", "application/x-www-form-urlencoded"):
         try:
             text = body.decode("utf-8")
-            pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=False, max_num_fields=MAX_FIELDS)
+            # errors="strict": a percent-encoded byte that is not UTF-8 (Caf%E9, a Latin-1 client) is
+            # refused as raw bytes are, not stored as U+FFFD.
+            pairs = parse_qsl(
+                text, keep_blank_values=True, strict_parsing=False, max_num_fields=MAX_FIELDS, errors="strict"
+            )
         except UnicodeDecodeError as exc:
             raise InvalidInput("the form body is not valid UTF-8", field="body") from exc
         except ValueError as exc:

@@ -133,3 +133,26 @@ def test_multivaluelist_values_under_indexed_keys_are_read_in_order(api: Deploym
     for malformed in ("attribute[COLOURS][x]", "attribute[COLOURS][0][1]", "attribute[COLOURS][-1]"):
         refused = api.http.post(url, content=f"{base}&{malformed}=red".encode(), headers=FORM_TYPE)
         assert_error(refused, 400, "json", f"'{malformed}' is not an attribute key")
+
+
+# ------------------------------------------------------------------------------- bodies not in UTF-8
+
+
+@pytest.mark.parametrize(
+    "description",
+    [b"Caf\xe9 au lait", b"Caf%E9+au+lait", b"Caf%C3+au+lait", b"%ED%A0%80"],
+    ids=["raw Latin-1", "percent-encoded Latin-1", "percent-encoded cut sequence", "encoded surrogate"],
+)
+def test_a_form_body_not_in_utf8_is_refused_however_it_is_encoded(
+    api: Deployment, key: str, description: bytes
+) -> None:
+    # Percent-encoded, the bytes were decoded to U+FFFD and the request filed with a mangled text.
+    body = f"api_key={key}&service_code=pothole&lat=37.77&long=-122.41&description=".encode() + description
+    for fmt in FORMATS:
+        refused = api.http.post(api.url(f"requests.{fmt}"), content=body, headers=FORM_TYPE)
+        assert_error(refused, 400, fmt, "the form body is not valid UTF-8")
+    assert _request_count(api) == 0, "a refused request leaves nothing behind"
+    filed = api.http.post(
+        api.url("requests.json"), content=body.replace(description, b"Caf%C3%A9"), headers=FORM_TYPE
+    )
+    assert filed.status_code == 201, filed.text
