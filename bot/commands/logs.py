@@ -144,14 +144,32 @@ class RedactSecretParameters(logging.Filter):
 
 
 def redact_query(target: str) -> str:
-    """``/path?api_key=abc&x=1`` → ``/path?api_key=<redacted>&x=1``; the name is compared decoded, as the
-    app reads it (``api%5Fkey`` is ``api_key`` too)."""
+    """``/path?api_key=abc&x=1`` → ``/path?api_key=<redacted>&x=1``, in every form a client may write it:
+    the name compared decoded, as the app reads it (``api%5Fkey`` is ``api_key`` too), in any case and
+    with a trailing ``[]``; and after a ``;`` (``page_size=1;api_key=abc``: the app reads pairs split at
+    ``&`` only, so not that key, but it is still the client's secret)."""
     path, question, query = target.partition("?")
     if not question:
         return target
-    pairs = []
-    for pair in query.split("&"):
-        name, equals, _value = pair.partition("=")
-        secret = equals and unquote_plus(name) in SECRET_QUERY_PARAMETERS
-        pairs.append(f"{name}={REDACTED}" if secret else pair)
-    return f"{path}?{'&'.join(pairs)}"
+    return f"{path}?{'&'.join(_redact_pair(pair) for pair in query.split('&'))}"
+
+
+def _redact_pair(pair: str) -> str:
+    """A pair split at ``&``: its whole value redacted when its name is a secret's (the app reads
+    ``api_key=abc;def`` as the key ``abc;def``), else any ``;``-separated pair in it that is one."""
+    name, equals, _value = pair.partition("=")
+    if equals and _secret_name(name):
+        return f"{name}={REDACTED}"
+    if ";" not in pair:
+        return pair
+    pieces = pair.split(";")
+    for index, piece in enumerate(pieces[1:], start=1):
+        name, equals, _value = piece.partition("=")
+        if equals and _secret_name(name):
+            pieces[index] = f"{name}={REDACTED}"
+    return ";".join(pieces)
+
+
+def _secret_name(name: str) -> bool:
+    plain = unquote_plus(name).strip().lower()
+    return plain.removesuffix("[]") in SECRET_QUERY_PARAMETERS
