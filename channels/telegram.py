@@ -76,6 +76,7 @@ from telegram.error import (
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 from telegram.warnings import PTBDeprecationWarning
 
+from bot.resident_commands import WORDS as COMMAND_WORDS
 from channels.base import (
     Channel,
     ChannelRefused,
@@ -107,13 +108,19 @@ MAX_TEXT = 4096
 MAX_CALLBACK_DATA_BYTES = 64
 # Telegram's own webhook gives up after about a minute; answer before that so a slow update is retried.
 WEBHOOK_WAIT_SECONDS = 50.0
-# Slash commands and the engine's command words they stand for.
-COMMANDS: dict[str, str] = {"start": "START", "help": "HELP", "status": "STATUS", "cancel": "CANCEL"}
+# Slash commands: Telegram residents type the engine's command words as commands (``/stop``,
+# ``/unsubscribe``, ``/follow 123``), so every word the engine knows (``resident_commands.WORDS``, the
+# Latin-script ones: a command is ``[a-z0-9_]``) is one, sent on as the word itself (``/ayuda`` keeps
+# telling Spanish). ``/start`` is START whatever follows it (a deep link's payload).
+COMMANDS: frozenset[str] = frozenset(
+    word for words in COMMAND_WORDS.values() for word in words if re.fullmatch(r"[a-z0-9_]+", word)
+)
 COMMAND_DESCRIPTIONS: dict[str, str] = {
     "start": "Report a problem to 311",
     "help": "What I can do",
     "status": "Status of your report: /status <id>",
     "cancel": "Forget the report in progress",
+    "stop": "Get no more messages from me",
 }
 ALLOWED_UPDATES = ["message", "callback_query"]
 # Reconnection after Telegram was unreachable backs off up to this.
@@ -839,14 +846,13 @@ def _command_text(text: str) -> str:
     """``/status@city311_bot 123`` → ``STATUS 123``: slash commands become the engine's command words."""
     if not text.startswith("/"):
         return text
-    head, _, rest = text.partition(" ")
+    head, *rest = text.split(None, 1)
     command = head[1:].split("@", 1)[0].lower()
-    word = COMMANDS.get(command)
-    if word is None:
+    if command not in COMMANDS:
         return text
     if command == "start":
-        return word  # a deep-link payload after /start is not the resident's words
-    return f"{word} {rest.strip()}".strip()
+        return "START"  # a deep-link payload after /start is not the resident's words
+    return " ".join([command.upper(), *rest])
 
 
 def _attachments(message: Message) -> tuple[Attachment, ...]:

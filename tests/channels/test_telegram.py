@@ -1184,3 +1184,20 @@ def test_the_fake_runs_on_its_own(tmp_path: Path) -> None:
         process.terminate()
         output, _ = process.communicate(timeout=10)
     assert f'base_url = "http://127.0.0.1:{port}/bot"' in output
+
+
+def test_slash_commands_are_the_engines_commands(settings: Settings, fake: FakeTelegram) -> None:
+    # Before, only /start, /help, /status and /cancel were: "/stop" was taken as a report ("Where is it?")
+    # and "/unsubscribe" as its place ('I could not find "/unsubscribe" on the map').
+    with telegram_bot(settings, fake, "polling") as bot:
+        [stopped] = exchange(bot, fake, lambda: fake.send_text(CHAT, "/stop"))
+        assert stopped["text"].startswith("You will get no more messages from us.")
+        [started] = exchange(bot, fake, lambda: fake.send_text(CHAT, "/start"))
+        assert started["text"].startswith("Welcome back")
+        [helped] = exchange(bot, fake, lambda: fake.send_text(CHAT, "/ayuda"))
+        assert helped["text"].startswith("Escriba")  # the Spanish word still tells the language
+        [unsubscribed] = exchange(bot, fake, lambda: fake.send_text(CHAT, "/unsubscribe@city311_bot"))
+        assert unsubscribed["text"].startswith("You will get no more messages from us.")
+        assert bot.request_count() == 0
+    [menu] = [c.params for c in fake.sent if c.method == "setMyCommands"]
+    assert "stop" in [command["command"] for command in menu["commands"]]
