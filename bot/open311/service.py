@@ -124,9 +124,12 @@ class Open311Service:
                 f"jurisdiction_id is required (one of: {', '.join(served)})", field="jurisdiction_id"
             )
         value = jurisdiction_id.strip()
-        if value not in served:
+        # A domain name, compared as DNS compares them (SFGov.org is sfgov.org); the configured
+        # spelling is the one stored and compared with stored requests.
+        found = next((name for name in served if name.lower() == value.lower()), None)
+        if found is None:
             raise NotFound(f"jurisdiction_id {shown(value)} is not served here", field="jurisdiction_id")
-        return value
+        return found
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         """Calls ``listener`` after every committed status change (and new request); returns unsubscribe."""

@@ -156,3 +156,26 @@ def test_a_form_body_not_in_utf8_is_refused_however_it_is_encoded(
         api.url("requests.json"), content=body.replace(description, b"Caf%C3%A9"), headers=FORM_TYPE
     )
     assert filed.status_code == 201, filed.text
+
+
+# ------------------------------------------------------------------------------ jurisdiction_id case
+
+
+def test_jurisdiction_id_is_a_domain_name_read_in_any_case(api: Deployment, key: str) -> None:
+    served = api.settings.open311.jurisdictions[0]
+    shouted = served.upper()
+    assert shouted != served, "the test needs a jurisdiction with letters"
+    for fmt in FORMATS:
+        assert api.get(f"services.{fmt}", {"jurisdiction_id": shouted}).status_code == 200
+        assert api.get(f"services/graffiti.{fmt}", {"jurisdiction_id": shouted}).status_code == 200
+    filed = api.post("requests.json", data=_graffiti(key, jurisdiction_id=shouted.title()))
+    assert filed.status_code == 201, filed.text
+    request_id = str(filed.json()[0]["service_request_id"])
+    for fmt in FORMATS:
+        (found,) = request_records(api.get(f"requests/{request_id}.{fmt}", {"jurisdiction_id": shouted}), fmt)
+        assert str(found["service_request_id"]) == request_id
+        listed = request_records(api.get(f"requests.{fmt}", {"jurisdiction_id": shouted}), fmt)
+        assert [str(record["service_request_id"]) for record in listed] == [request_id]
+        # Stored under the configured spelling: the usual one finds it too.
+        assert request_records(api.get(f"requests/{request_id}.{fmt}", {"jurisdiction_id": served}), fmt)
+        assert_error(api.get(f"services.{fmt}", {"jurisdiction_id": "other" + served}), 404, fmt)
