@@ -59,6 +59,8 @@ log = logging.getLogger(__name__)
 KEY_REFUSALS = frozenset({401, 403})
 # How far the city's clock may be from ours when its requests are searched for an unanswered POST.
 CLOCK_SKEW = timedelta(minutes=15)
+# The shortest time searched apart when the city's answer for a longer one cannot be read.
+MIN_SEARCH_WINDOW = timedelta(seconds=1)
 # A city that cuts descriptions: its cut one matches ours when at least this long and a start of ours.
 MIN_CUT_DESCRIPTION = 40
 # The city's point for a request may be snapped to a street or rounded: this close is the same place.
@@ -279,7 +281,7 @@ class RemoteSync:
         assert row.unanswered_at is not None
         fields = row.fields
         try:
-            found = await self.client.requests_of(
+            found = await self._requests_of(
                 str(fields.get("service_code", "")),
                 as_utc(row.unanswered_at) - CLOCK_SKEW,
                 utcnow() + CLOCK_SKEW,
@@ -307,6 +309,30 @@ class RemoteSync:
         if not free:
             return None
         return min(free, key=_requested_at).service_request_id
+
+    async def _requests_of(self, service_code: str, start: datetime, end: datetime) -> list[RemoteRequest]:
+        """The city's requests of a service made between ``start`` and ``end``, but those it serves
+        unreadable: an answer that cannot be read is asked for again in halves of the time, down to a
+        second, which is left out (a report stored in that second is then posted again: better twice than
+        lost). Without that, one broken record of the service kept every unanswered report from being
+        searched for, and so from being sent again, for ever."""
+        try:
+            return await self.client.requests_of(service_code, start, end)
+        except RemoteUnreadable as exc:
+            if end - start > MIN_SEARCH_WINDOW:
+                middle = start + (end - start) / 2
+                return [
+                    *await self._requests_of(service_code, start, middle),
+                    *await self._requests_of(service_code, middle, end),
+                ]
+            log.warning(
+                "the city's %s requests made from %s to %s cannot be read (%s): left out of the search",
+                service_code,
+                start.isoformat(timespec="seconds"),
+                end.isoformat(timespec="seconds"),
+                exc,
+            )
+            return []
 
     def _adopt(self, submission_id: int, request_id: str, report: SyncReport) -> None:
         with self.session_factory() as session:

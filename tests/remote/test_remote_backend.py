@@ -975,3 +975,32 @@ async def test_one_record_the_city_serves_broken_does_not_stop_the_others_update
         f"Update on report #{ids['jon']} (Pothole): it is now closed. Patched for jon."
     )
     assert sum(len(outbox_texts(sessions, who)) for who in ("ida", "kim", "lea")) == 3
+
+
+async def test_a_broken_record_does_not_keep_an_unanswered_post_from_being_found(
+    remote: dict[str, Any], sessions: SessionFactory, city: City, city_key: str
+) -> None:
+    """Before a POST that went unanswered is sent again, the city's requests of its service are searched.
+    One of them served broken made that search fail on every try: the report was never filed. Now the
+    broken one is left out and the stored report is found, not posted again."""
+    proxy = remote["proxy"]
+    backend: RemoteBackend = remote["backend"]
+    await remote["sync"].refresh_catalog()
+    broken_id = await file_at_city(city, city_key, f"pothole served broken {time.time_ns()}")
+    proxy.broken[broken_id] = b"Fish & chips"
+    await asyncio.sleep(2)  # the search tells requests apart down to the second the city gives
+    impatient = GeoReportClient(remote["client"].base_url, api_key=city_key, timeout_seconds=0.5)
+    sync = RemoteSync(impatient, sessions, remote["queue"], backoff=FAST, lease_seconds=5)
+    try:
+        words = f"pothole the slow city stores next to a broken one {time.time_ns()}"
+        reference = file_report(sessions, backend, "pothole", words, "una")
+        proxy.late, proxy.late_seconds = 1, 1.5
+        await sync.run_submissions()
+        assert submission(sessions, reference).state == "pending"
+
+        request_id = await submit_until_filed(sync, sessions, reference, timeout=20)
+        stored = [r for r in city_requests(city, service_code="pothole") if r["description"] == words]
+        assert [r["service_request_id"] for r in stored] == [request_id]
+        assert proxy.seen.count("POST /requests.xml") == 1  # found by searching, not posted again
+    finally:
+        await impatient.aclose()
