@@ -553,6 +553,8 @@ class TelegramChannel(Channel):
         message = update.message
         if message is None or message.chat is None:
             return None  # edits, channel posts, ...: not a resident talking to the bot
+        if not self._addressed_to_us(message):
+            return None  # another bot's command, or group members talking among themselves
         user = message.from_user
         app_language = user.language_code if user else None
         words = message.text or message.caption or ""
@@ -615,6 +617,32 @@ class TelegramChannel(Channel):
                 channel=self.name, resident_id=resident, provider_message_id=_provider_id(update)
             )
 
+    def _addressed_to_us(self, message: Message) -> bool:
+        """Whether the resident speaks to this bot. A command naming another bot (``/stop@music_bot``) is
+        that bot's, in any chat. In a group (where the bot may see every message: privacy mode off, or an
+        admin) only a command, a message mentioning the bot or a reply to one of its messages is; the
+        members' talk among themselves ("see you at the bbq at Dolores Park") is no report."""
+        try:
+            me = self.application.bot
+            username, bot_id = str(me.username), me.id
+        except RuntimeError:  # getMe not answered yet: there is no update to read before it either
+            return True
+        text = message.text or message.caption or ""
+        command = _COMMAND.match(message.text or "")
+        in_group = str(message.chat.type) in GROUP_CHAT_TYPES
+        if command is not None:
+            addressee: str | None = command.group("bot")
+            if addressee is not None:
+                return addressee.lower() == username.lower()
+            # "/roll" in a group is some other bot's; ours are the engine's words.
+            return not in_group or str(command.group("command")).lower() in COMMANDS
+        if not in_group:
+            return True
+        replied = message.reply_to_message
+        if replied is not None and replied.from_user is not None and replied.from_user.id == bot_id:
+            return True
+        return _mention(username).search(text) is not None
+
     def _without_own_mention(self, text: str) -> str:
         """The resident's words without "@city311_bot" (how a group member addresses the bot): the bot's
         own name is no part of the report."""
@@ -624,8 +652,7 @@ class TelegramChannel(Channel):
             username = self.application.bot.username
         except RuntimeError:  # getMe not answered yet: there is no update to read before it either
             return text
-        mention = re.compile(rf"(?<![\w@])@{re.escape(username)}(?!\w)", re.IGNORECASE)
-        return re.sub(r"[ \t]{2,}", " ", mention.sub("", text)).strip()
+        return re.sub(r"[ \t]{2,}", " ", _mention(username).sub("", text)).strip()
 
     # -- outbound -------------------------------------------------------------------------------------------
 
@@ -840,6 +867,15 @@ def _seconds(exc: RetryAfter) -> float:
         warnings.simplefilter("ignore", PTBDeprecationWarning)
         value = exc.retry_after
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+# A slash command at the start of a message, with the bot it names if it names one ("/help@city311_bot").
+_COMMAND = re.compile(r"/(?P<command>\w+)(?:@(?P<bot>\w+))?(?!\S)")
+
+
+def _mention(username: str) -> re.Pattern[str]:
+    """``@username`` in a message, not inside a longer name or an e-mail address."""
+    return re.compile(rf"(?<![\w@])@{re.escape(username)}(?!\w)", re.IGNORECASE)
 
 
 def _command_text(text: str) -> str:

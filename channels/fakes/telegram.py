@@ -136,14 +136,24 @@ class FakeTelegram:
     # -- the resident's side -----------------------------------------------------------------------------
 
     def send_text(
-        self, chat_id: int, text: str, *, language_code: str = "en", from_id: int | None = None
+        self,
+        chat_id: int,
+        text: str,
+        *,
+        language_code: str = "en",
+        from_id: int | None = None,
+        reply_to: int | None = None,
     ) -> dict[str, Any]:
         """A resident sends text; returns the update (already handed to the bot if a webhook is set).
 
         ``from_id``: a member of the group ``chat_id`` (a negative id, as Telegram's groups have) sends it.
+        ``reply_to``: the id of the message in the chat it answers (Telegram's "Reply").
         """
         message = self._resident_message(chat_id, language_code, from_id=from_id)
         message["text"] = text
+        if reply_to is not None:
+            with self._lock:
+                message["reply_to_message"] = self._state.messages[(chat_id, reply_to)]
         if text.startswith("/"):
             command = text.split()[0]
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]

@@ -806,7 +806,8 @@ def test_in_a_group_each_member_is_their_own_conversation(settings: Settings, fa
         assert sent()[1]["reply_parameters"]["message_id"] == other["message"]["message_id"]
         assert bot.request_count() == 0  # 48's place is 48's own report's, not 49's
 
-        place = fake.send_text(GROUP, "24th St and Folsom St", from_id=49)
+        # Answering the bot's question with Telegram's "Reply" (no mention needed, as with privacy mode on).
+        place = fake.send_text(GROUP, "24th St and Folsom St", from_id=49, reply_to=sent()[0]["message_id"])
         fake.wait_for(lambda: len(sent()) == 3)
         filed = sent()[2]
         assert filed["reply_parameters"]["message_id"] == place["message"]["message_id"]
@@ -1201,3 +1202,38 @@ def test_slash_commands_are_the_engines_commands(settings: Settings, fake: FakeT
         assert bot.request_count() == 0
     [menu] = [c.params for c in fake.sent if c.method == "setMyCommands"]
     assert "stop" in [command["command"] for command in menu["commands"]]
+
+
+def test_in_a_group_the_bot_answers_only_what_is_addressed_to_it(
+    settings: Settings, fake: FakeTelegram
+) -> None:
+    # Before, "/stop@music_bot" opened a report, "/help@weather_bot" got our help, and with privacy mode off
+    # the members' own talk was taken as reports ("Is it at Mission Dolores Park?").
+    with telegram_bot(settings, fake, "polling") as bot:
+
+        def say(text: str, **reply: int) -> list[dict[str, Any]]:
+            sent_before = len(fake.sent_to(GROUP))
+            fake.send_text(GROUP, text, from_id=49, **reply)
+            # Answered after ``text`` (updates are handled in order): once its answer is out, so is text's.
+            marker = fake.send_text(GROUP, "/help@city311_bot", from_id=48)["message"]["message_id"]
+
+            def answers() -> list[dict[str, Any]]:
+                bot.deliver()
+                return fake.sent_to(GROUP)[sent_before:]
+
+            fake.wait_for(lambda: any(m["reply_parameters"]["message_id"] == marker for m in answers()))
+            return [m for m in answers() if m["reply_parameters"]["message_id"] != marker]
+
+        assert say("/stop@music_bot") == []
+        assert say("/help@weather_bot") == []
+        assert say("/roll") == []
+        assert say("see you all at the bbq tonight at Dolores Park") == []
+        assert bot.request_count() == 0
+        [helped] = say("/help@City311_Bot")
+        assert helped["text"].startswith("Text a problem")
+        [asked] = say("@city311_bot there is a broken streetlight")
+        assert "Where is it?" in asked["text"]
+        [filed] = say("24th St and Folsom St", reply_to=asked["message_id"])
+        assert "filed as #" in filed["text"]
+        [stopped] = say("/stop")
+        assert stopped["text"].startswith("You will get no more messages from us.")
