@@ -1725,8 +1725,10 @@ class _Finder:
                 evidence += 0.5
             if evidence < 2.5:
                 continue
-            # "Academy Hill Road/Chestnut Hill Avenue/William Jackson Ave", "W. Broadway and B St, and C St"
-            end = self._extend_chain(end)
+            # "Academy Hill Road/Chestnut Hill Avenue/William Jackson Ave", "W. Broadway and B St, and C St";
+            # not a street "at" a corner: in "Central Fwy at Market & Octavia" the "&" corner is the place.
+            if token.lower not in {"at", "@", "near"}:
+                end = self._extend_chain(end)
             if left_end < index and end < len(tokens) and tokens[end].text == ")":
                 end += 1  # "Harrison St (cross st 19th)"
             left_name = normalize_street(self._span_text(start, left_end))
@@ -2539,13 +2541,20 @@ def find_location(text: str) -> LocationMention | None:
     # The ranker learnt from English messages only; when the strongest pattern is a Spanish or Chinese
     # way of writing a place ("la calle Main", "Stockton街"), the ranker's features (English context
     # words) say nothing about it, so the pattern's own strength decides.
+    # Likewise a point written as numbers ("@ 37.76262,-122.43295"): no labelled message has one, and the
+    # ranker, knowing nothing of them, scored that one 0.33, under its threshold; nothing else written is as
+    # exact a place.
     for candidate, features in scored:
-        if candidate.rule in _UNRANKED_RULES and features.get("rank=0") == 1.0:
+        unranked = candidate.rule in _UNRANKED_RULES or candidate.kind == "coordinates"
+        if unranked and features.get("rank=0") == 1.0:
             return finder.mention(candidate)
+    probabilities = ranker.probabilities([features for _candidate, features in scored])
     ranked = sorted(
         (
-            (ranker.probability(features), index, candidate)
-            for index, (candidate, features) in enumerate(scored)
+            (probability, index, candidate)
+            for index, (probability, (candidate, _features)) in enumerate(
+                zip(probabilities, scored, strict=True)
+            )
         ),
         key=lambda entry: (-entry[0], entry[1]),
     )

