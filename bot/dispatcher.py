@@ -71,6 +71,9 @@ INLINE_REPLIES = "inline_replies"
 # mentions); its messages say which side they came by in ``metadata["public"]``.
 PRIVATE_SIDE = "private"
 Side = Literal["public", "private"]
+# What a channel puts in ``metadata["notice"]`` for a message it cannot hand over as words, a point or a
+# photo (a Telegram edit): the template key the resident is answered with instead of a turn.
+NOTICES = frozenset({"edited_message"})
 
 
 class Dispatcher:
@@ -106,6 +109,9 @@ class Dispatcher:
 
     async def handle(self, message: InboundMessage) -> Sequence[OutboundMessage]:
         message = _cleaned(message)
+        notice = message.metadata.get("notice")
+        if notice in NOTICES:
+            return await asyncio.to_thread(self._notice, message, notice)
         if any(attachment.needs_auth for attachment in message.attachments):
             # Fetching media costs a provider round trip: not for a message already handled.
             stored = await asyncio.to_thread(
@@ -248,6 +254,34 @@ class Dispatcher:
                 [reply],
             )
             session.commit()
+
+    def _notice(self, message: InboundMessage, key: str) -> list[OutboundMessage]:
+        """Answers ``message`` with the template ``key`` (see ``NOTICES``), in the resident's language; the
+        conversation is left as it was. Recorded in the inbox, so a redelivery is not answered twice; the
+        outbox holds the answer back from a resident who opted out."""
+        with self._write_turns, self.sessions() as session:
+            _serialize_residents(session)
+            stored = _stored_replies(
+                session, message.channel, message.resident_id, message.provider_message_id
+            )
+            if stored is not None:
+                return stored
+            resident = get_or_create_resident(session, message.channel, message.resident_id)
+            language = self.engine.templates.language_for(resident.language or message.language_hint)
+            reply = OutboundMessage(
+                channel=message.channel,
+                resident_id=message.resident_id,
+                text=self.engine.templates.render(key, language),
+                reply_to=message.reply_to,
+            )
+            channel = self.channels.get(message.channel)
+            inline = channel is not None and INLINE_REPLIES in channel.capabilities
+            outbox.enqueue(session, reply, delivered_inline=inline)
+            _record_handled(
+                session, message.channel, message.provider_message_id, message.resident_id, "", [reply]
+            )
+            session.commit()
+            return [reply]
 
     def _prepare(self, turn: Turn) -> PreparedUnderstanding:
         """Understanding worked out before the transaction, from the state as it is now (unlocked)."""

@@ -122,7 +122,8 @@ COMMAND_DESCRIPTIONS: dict[str, str] = {
     "cancel": "Forget the report in progress",
     "stop": "Get no more messages from me",
 }
-ALLOWED_UPDATES = ["message", "callback_query"]
+# Edits are asked for only to tell the resident they are not read (see _notice).
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
 # Reconnection after Telegram was unreachable backs off up to this.
 MAX_RECONNECT_SECONDS = 300.0
 # Polling: an update that fails is tried again on its own, first after ``retry_seconds``, then twice as
@@ -550,9 +551,9 @@ class TelegramChannel(Channel):
         return self._message_inbound(update)
 
     def _message_inbound(self, update: Update) -> InboundMessage | None:
-        message = update.message
+        message = update.message or update.edited_message
         if message is None or message.chat is None:
-            return None  # edits, channel posts, ...: not a resident talking to the bot
+            return None  # channel posts, ...: not a resident talking to the bot
         if not self._addressed_to_us(message):
             return None  # another bot's command, or group members talking among themselves
         user = message.from_user
@@ -561,6 +562,9 @@ class TelegramChannel(Channel):
         metadata = {"chat_type": str(message.chat.type)}
         if app_language:
             metadata["app_language"] = app_language
+        notice = _notice(update, message)
+        if notice is not None:
+            metadata["notice"] = notice
         text = _command_text(message.text) if message.text else (message.caption or "")
         return InboundMessage(
             channel=self.name,
@@ -889,6 +893,14 @@ def _command_text(text: str) -> str:
     if command == "start":
         return "START"  # a deep-link payload after /start is not the resident's words
     return " ".join([command.upper(), *rest])
+
+
+def _notice(update: Update, message: Message) -> str | None:
+    """What the resident is told instead of the message being read (the dispatcher's ``NOTICES``): an edit
+    (the report may have gone on since, so the change is not taken in silently, nor left unanswered)."""
+    if update.edited_message is not None:
+        return "edited_message"
+    return None
 
 
 def _attachments(message: Message) -> tuple[Attachment, ...]:

@@ -159,6 +159,17 @@ class FakeTelegram:
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
         return self._push({"message": message})
 
+    def edit_text(self, chat_id: int, message_id: int, text: str) -> dict[str, Any]:
+        """The resident edits a message they sent: Telegram sends the bot an ``edited_message`` update."""
+        with self._lock:
+            edited = {
+                **self._state.messages[(chat_id, message_id)],
+                "text": text,
+                "edit_date": int(time.time()),
+            }
+            self._state.messages[(chat_id, message_id)] = edited
+        return self._push({"edited_message": edited})
+
     def send_location(self, chat_id: int, latitude: float, longitude: float) -> dict[str, Any]:
         message = self._resident_message(chat_id)
         message["location"] = {"latitude": latitude, "longitude": longitude}

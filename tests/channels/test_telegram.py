@@ -1237,3 +1237,20 @@ def test_in_a_group_the_bot_answers_only_what_is_addressed_to_it(
         assert "filed as #" in filed["text"]
         [stopped] = say("/stop")
         assert stopped["text"].startswith("You will get no more messages from us.")
+
+
+def test_an_edited_message_is_answered_honestly(settings: Settings, fake: FakeTelegram) -> None:
+    # Before, editing a message got no answer at all (edits were not even asked of Telegram).
+    with telegram_bot(settings, fake, "polling") as bot:
+        report = fake.send_text(CHAT, "There is a big pothole in the road")
+        fake.wait_for(lambda: bot.inbox_count() == 1)
+        bot.deliver()
+        [edited] = exchange(
+            bot, fake, lambda: fake.edit_text(CHAT, report["message"]["message_id"], "pothole at 5th St")
+        )
+        assert edited["text"].startswith("I can't read edited messages")
+        assert edited["reply_parameters"]["message_id"] == report["message"]["message_id"]
+        # The report in progress still waits for its place.
+        assert bot.request_count() == 0
+        located = filed_id(exchange(bot, fake, lambda: fake.send_location(CHAT, 37.7793, -122.4193)))
+        assert bot.request(located)["description"] == "There is a big pothole in the road"
