@@ -897,9 +897,13 @@ def _command_text(text: str) -> str:
 
 def _notice(update: Update, message: Message) -> str | None:
     """What the resident is told instead of the message being read (the dispatcher's ``NOTICES``): an edit
-    (the report may have gone on since, so the change is not taken in silently, nor left unanswered)."""
+    (the report may have gone on since, so the change is not taken in silently, nor left unanswered), or
+    something with nothing the bot reads in it (a voice note, a document, a contact, a sticker)."""
     if update.edited_message is not None:
         return "edited_message"
+    readable = message.text or message.caption or message.location or _attachments(message)
+    if not readable and message.effective_attachment is not None:
+        return "unreadable_message"
     return None
 
 

@@ -170,6 +170,28 @@ class FakeTelegram:
             self._state.messages[(chat_id, message_id)] = edited
         return self._push({"edited_message": edited})
 
+    def send_other(self, chat_id: int, kind: str) -> dict[str, Any]:
+        """The resident sends what is neither text, a photo nor a location: ``kind`` is ``voice``,
+        ``document`` (a PDF), ``contact`` or ``sticker``."""
+        message = self._resident_message(chat_id)
+        number = next(self._file_ids)
+        file = {"file_id": f"BQAC-file-{number}", "file_unique_id": f"unique-{number}"}
+        message[kind] = {
+            "voice": {**file, "duration": 4, "mime_type": "audio/ogg"},
+            "document": {**file, "file_name": "complaint.pdf", "mime_type": "application/pdf"},
+            "contact": {"phone_number": "+14155550123", "first_name": "Ana"},
+            "sticker": {
+                **file,
+                "type": "regular",
+                "width": 512,
+                "height": 512,
+                "is_animated": False,
+                "is_video": False,
+                "emoji": "👍",
+            },
+        }[kind]
+        return self._push({"message": message})
+
     def send_location(self, chat_id: int, latitude: float, longitude: float) -> dict[str, Any]:
         message = self._resident_message(chat_id)
         message["location"] = {"latitude": latitude, "longitude": longitude}

@@ -17,6 +17,7 @@ import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -1254,3 +1255,18 @@ def test_an_edited_message_is_answered_honestly(settings: Settings, fake: FakeTe
         assert bot.request_count() == 0
         located = filed_id(exchange(bot, fake, lambda: fake.send_location(CHAT, 37.7793, -122.4193)))
         assert bot.request(located)["description"] == "There is a big pothole in the road"
+
+
+def test_what_the_bot_cannot_read_is_answered_honestly(settings: Settings, fake: FakeTelegram) -> None:
+    # Before, a voice note, a document, a contact or a sticker was asked "What is the problem, and where is
+    # it?", as if the bot had read it.
+    with telegram_bot(settings, fake, "polling") as bot:
+        [asked] = exchange(bot, fake, lambda: fake.send_text(CHAT, "big pothole here"))
+        assert "Where is it?" in asked["text"]
+        for kind in ("voice", "document", "contact", "sticker"):
+            [answer] = exchange(bot, fake, partial(fake.send_other, CHAT, kind))
+            assert answer["text"].startswith("I can only read text, photos and shared locations."), kind
+        # The report in progress still waits for its place.
+        assert bot.request_count() == 0
+        located = filed_id(exchange(bot, fake, lambda: fake.send_location(CHAT, 37.7793, -122.4193)))
+        assert bot.request(located)["description"] == "big pothole here"
