@@ -104,7 +104,9 @@ class FakeTelegram:
         self.server_url = ""
         self._lock = threading.Lock()
         self._state = _State()
-        self._update_ids = itertools.count(100_000)
+        # From the clock (milliseconds), not a fixed number: a bot that saved its cursor keeps getting the
+        # updates of a fake started again (one starting lower would have them all taken as handled).
+        self._update_ids = itertools.count(int(time.time() * 1000))
         self._message_ids = itertools.count(1)
         self._file_ids = itertools.count(1)
         self._callback_ids = itertools.count(1)
@@ -115,7 +117,8 @@ class FakeTelegram:
                 # Playing the residents over HTTP, for demos (``python -m channels.fakes telegram``).
                 Route("/fake/messages", self._control_message, methods=["POST"]),
                 Route("/fake/buttons", self._control_button, methods=["POST"]),
-                Route("/fake/chats/{chat_id:int}", self._control_chat, methods=["GET"]),
+                # A str, read as an int below: Starlette's int convertor takes no minus sign (groups' ids).
+                Route("/fake/chats/{chat_id}", self._control_chat, methods=["GET"]),
             ]
         )
 
@@ -376,15 +379,35 @@ class FakeTelegram:
     # -- the residents' side over HTTP (demos) ----------------------------------------------------------
 
     async def _control_message(self, request: Request) -> Response:
-        """``{"chat_id": 42, "text": "..."}`` or ``{"chat_id": 42, "latitude": .., "longitude": ..}``."""
-        body = await request.json()
-        chat_id = int(body["chat_id"])
-        if "latitude" in body and "longitude" in body:
-            send = partial(self.send_location, chat_id, float(body["latitude"]), float(body["longitude"]))
-        else:
-            send = partial(self.send_text, chat_id, str(body.get("text", "")))
+        """A resident writes: ``{"chat_id": 42, "text": "..."}``; or shares a location, ``"location":
+        {"lat": .., "long": ..}`` (or top-level ``latitude``/``longitude``); or sends a photo, ``"photo_url":
+        "https://..."`` (fetched by the fake, ``text`` its caption). ``from_id`` makes it a group member's
+        text (a negative ``chat_id``), ``reply_to`` a reply to that message of the chat."""
+        try:
+            send = self._resident_act(await request.json())
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            return JSONResponse({"error": f"not a resident's message: {exc!r}"}, status_code=400)
         # In a thread: with a webhook set, delivering waits for the bot, which calls this server back.
-        return JSONResponse(await run_in_threadpool(send))
+        try:
+            return JSONResponse(await run_in_threadpool(send))
+        except (httpx.HTTPError, LookupError) as exc:
+            return JSONResponse({"error": f"could not send it: {exc!r}"}, status_code=400)
+
+    def _resident_act(self, body: dict[str, Any]) -> Callable[[], dict[str, Any]]:
+        """What ``POST /fake/messages`` asks a resident to do, as a call of the resident's side."""
+        chat_id = int(body["chat_id"])
+        text = str(body.get("text", ""))
+        location = body.get("location")
+        if isinstance(location, dict):
+            return partial(self.send_location, chat_id, float(location["lat"]), float(location["long"]))
+        if "latitude" in body and "longitude" in body:
+            return partial(self.send_location, chat_id, float(body["latitude"]), float(body["longitude"]))
+        if body.get("photo_url"):
+            url = str(body["photo_url"])
+            return lambda: self.send_photo(chat_id, _download(url), caption=text)
+        from_id = int(body["from_id"]) if body.get("from_id") is not None else None
+        reply_to = int(body["reply_to"]) if body.get("reply_to") is not None else None
+        return partial(self.send_text, chat_id, text, from_id=from_id, reply_to=reply_to)
 
     async def _control_button(self, request: Request) -> Response:
         """``{"chat_id": 42, "message_id": 7, "data": "pothole"}``: a resident presses a button."""
@@ -396,7 +419,11 @@ class FakeTelegram:
             return JSONResponse({"error": str(exc)}, status_code=404)
 
     async def _control_chat(self, request: Request) -> Response:
-        return JSONResponse({"messages": self.bot_messages(request.path_params["chat_id"])})
+        try:
+            chat_id = int(request.path_params["chat_id"])
+        except ValueError:
+            return JSONResponse({"error": "a chat id is a whole number"}, status_code=400)
+        return JSONResponse({"messages": self.bot_messages(chat_id)})
 
     # -- internals: building updates ---------------------------------------------------------------------
 
@@ -701,6 +728,13 @@ def _error(status: int, description: str, **extra: Any) -> JSONResponse:
     return JSONResponse(
         {"ok": False, "error_code": status, "description": description, **extra}, status_code=status
     )
+
+
+def _download(url: str) -> bytes:
+    """A demo's photo, fetched as a resident's phone would have it."""
+    response = httpx.get(url, follow_redirects=True, timeout=30)
+    response.raise_for_status()
+    return response.content
 
 
 def _truthy(value: Any) -> bool:

@@ -24,6 +24,9 @@ from urllib.parse import quote
 
 import httpx
 import pytest
+from starlette.applications import Starlette
+from starlette.responses import Response
+from starlette.routing import Route
 from telegram import Update
 
 from bot import outbox
@@ -1270,3 +1273,54 @@ def test_what_the_bot_cannot_read_is_answered_honestly(settings: Settings, fake:
         assert bot.request_count() == 0
         located = filed_id(exchange(bot, fake, lambda: fake.send_location(CHAT, 37.7793, -122.4193)))
         assert bot.request(located)["description"] == "big pothole here"
+
+
+def test_the_demo_fake_takes_locations_photos_and_groups_over_http(fake: FakeTelegram) -> None:
+    # Before, POST /fake/messages dropped "location" and "photo_url" (the bot got an empty text message)
+    # and GET /fake/chats/<a group's negative id> answered 404.
+    photo = b"\xff\xd8\xff\xe0 a pothole, photographed"
+    photos = Starlette(routes=[Route("/pothole.jpg", lambda _: Response(photo, media_type="image/jpeg"))])
+    recorder = Recorder(reply=echo)
+    with (
+        live_server(photos) as photos_url,
+        serve_channel(make_channel(fake, recorder, "polling")),
+        httpx.Client(base_url=fake.server_url) as demo,
+    ):
+        where = {"chat_id": CHAT, "location": {"lat": 37.7793, "long": -122.4193}}
+        assert demo.post("/fake/messages", json=where).status_code == 200
+        snapshot = {"chat_id": CHAT, "photo_url": f"{photos_url}/pothole.jpg", "text": "this one"}
+        assert demo.post("/fake/messages", json=snapshot).status_code == 200
+        member = {"chat_id": GROUP, "from_id": 49, "text": "@city311_bot pothole at 5th St and Market St"}
+        assert demo.post("/fake/messages", json=member).status_code == 200
+        fake.wait_for(lambda: len(fake.sent_to(GROUP)) == 1)
+        assert demo.get(f"/fake/chats/{GROUP}").json()["messages"][0]["text"].startswith("heard: pothole")
+        assert demo.get("/fake/chats/not-a-chat").status_code == 400
+        unreachable = {"chat_id": CHAT, "photo_url": f"{photos_url}/missing.jpg"}
+        assert demo.post("/fake/messages", json=unreachable).status_code == 400
+    located, photographed, _ = recorder.messages()
+    assert located.point == GeoPoint(lat=37.7793, long=-122.4193)
+    assert photographed.text == "this one"
+    (attachment,) = photographed.attachments
+    file_id = attachment.url.removeprefix("telegram-file:")
+    api = f"{fake.server_url}/bot{fake.token}"
+    file_path = httpx.post(f"{api}/getFile", data={"file_id": file_id}).json()["result"]["file_path"]
+    assert httpx.get(f"{fake.server_url}/file/bot{fake.token}/{file_path}").content == photo
+
+
+def test_a_fake_started_again_hands_out_updates_after_a_saved_cursor() -> None:
+    # Before, update ids started at 100000 in every run of the fake: a bot whose cursor was saved in an
+    # earlier run asked from beyond them, and the fake (as Telegram) took every new update as handled.
+    earlier = FakeTelegram()
+    for _ in range(3):
+        last = earlier.send_text(CHAT, "a message of the earlier run")["update_id"]
+    time.sleep(0.01)  # the ids come from the clock (ms): the next run starts later
+    again = FakeTelegram()
+    cursors = MemoryCursors()
+    cursors.set(f"telegram:{again.bot_id}:update_id", str(last))
+    recorder = Recorder(reply=echo)
+    with live_server(again.app) as url:
+        again.server_url = url
+        with serve_channel(make_channel(again, recorder, "polling", cursors=cursors)):
+            again.send_text(CHAT, "after the restart")
+            again.wait_for(lambda: len(recorder.messages()) == 1)
+    assert recorder.messages()[0].text == "after the restart"
