@@ -306,6 +306,11 @@ class ConversationEngine:
                 prepared.geocode(mention.normalized if mention is not None else text)
             if mention is None and _describes_problem(prepared, state, text, self.auto_file_threshold):
                 prepared.classify("\n".join([*state.words, text]))
+            if state.service_code is not None and _SAYS_IT_IS_ANOTHER.search(text):
+                # Another kind, maybe (``_kind_corrected_before_filing``).
+                sent = turn.text
+                others = sent if mention is None else f"{sent[: mention.start]} {sent[mention.end :]}"
+                prepared.classify(_what_it_is(others))
             if another_place:
                 self._narrowed(turn, state, prepared)
                 rest = _after_yes(text, (YES, NO))
@@ -953,6 +958,15 @@ class ConversationEngine:
                 state.stage = "location"
                 reply.say("location_unknown")
                 return
+            corrected = self._kind_corrected_before_filing(turn.text, mention, state)
+            if corrected and mention is None:
+                if state.service_code is not None:
+                    reply.say("kind_changed", service=self._service_name(state.service_code, reply.language))
+                # "wait, it's actually a pothole, not a streetlight" while "Where is it?" waits: the kind
+                # it is (or the choice between the two), and the place still asked. Before, the words
+                # were added and the first kind filed, or they were looked up on the map.
+                self._proceed(session, turn, state, resident, reply)
+                return
             if mention is None and _describes_problem(
                 self._understander(), state, turn.text.strip(), self.auto_file_threshold
             ):
@@ -968,7 +982,7 @@ class ConversationEngine:
             state.location_kind = mention.kind if mention is not None else None
             # More than the place ("at 16th and Mission, right in the bike lane, really deep"; "it's really
             # deep and my tire got flat"): the description too. Before, those words were lost.
-            if mention is not None and not _names_only_a_place(turn.text, mention):
+            if mention is not None and not corrected and not _names_only_a_place(turn.text, mention):
                 self._add_words(turn.text.strip(), mention, state)
             elif mention is None and place is None and _says_more_than_where(turn.text):
                 # More of the problem, and no place at all: the question again, not "I could not find
@@ -999,6 +1013,42 @@ class ConversationEngine:
             reply.say("ask_location")
             return
         self._proceed(session, turn, state, resident, reply)
+
+    def _kind_corrected_before_filing(
+        self, text: str, mention: LocationMention | None, state: DialogueState
+    ) -> bool:
+        """Another kind of problem said as a correction ("wait, it's actually a pothole, not a streetlight",
+        "perdón, no es una farola, es un bache", "不是坑洞，是路灯坏了") while the place of a report of a
+        decided kind is asked: the words are kept and the kind becomes the one they say it is, as the
+        correction right after filing reads it (``_kind_right_after_filing``: what it is not left out). When
+        the classifier is unsure of it, or the words do not say what it is not, the resident chooses between
+        it and the first kind. False (nothing changed) when the words say no other kind: "actually it's at
+        5th and Market"."""
+        if state.service_code is None or not _SAYS_IT_IS_ANOTHER.search(text) or _ADDS.search(text):
+            return False
+        # (``mention`` was found in ``text`` as sent: its offsets count any space around the words.)
+        services = self.backend.services()
+        was = find_service(services, state.service_code)
+        rest = text if mention is None else f"{text[: mention.start]} {text[mention.end :]}"
+        words = _what_it_is(rest)
+        said = self._understander().classify(words)
+        if (
+            was is None
+            or said.service_code in ("other", was.classifier_class)
+            or said.confidence < self.offer_choices_min_confidence
+            or not (matching := _services_for(services, said.service_code))
+        ):
+            return False
+        state.words.append(text.strip())
+        state.service_code, state.needs_review, state.choices, state.more_choices = None, False, [], []
+        # Saying what it is not ("..., not a streetlight") leaves no doubt which of the two it is; without it
+        # ("actually it's a broken streetlight" after "there's a pothole") the resident picks.
+        says_what_it_is_not = _without_what_it_is_not(rest) != " ".join(rest.split())
+        if says_what_it_is_not and said.confidence >= self.auto_file_threshold:
+            self._decide_category(said, state, words)
+        if state.service_code is None and not state.choices:
+            self._offer(list(dict.fromkeys([*(s.code for s in matching), was.code])), state)
+        return True
 
     def _add_words(self, text: str, mention: LocationMention | None, state: DialogueState) -> None:
         """More of the description, sent with a place or instead of one. When the new words are surely about
@@ -2080,13 +2130,31 @@ _WHAT_IT_IS_NOT = re.compile(
     r"[,;]?\s*\b(?:(?:and|but)\s+)?(?:(?:it'?s|it\s+is|it\s+was|that'?s|this\s+is)\s+)?"
     r"(?:not|isn'?t|wasn'?t)\s+(?:(?:really|actually|just)\s+)?(?:a|an|the)\s+[^\W\d_]+(?:\s+[^\W\d_]+)?"
     r"|[,;]?\s*\bno\s+(?:(?:es|era|fue|son)\s+)?(?:un|una|unos|unas|el|la|los|las)\s+[^\W\d_]+(?:\s+[^\W\d_]+)?"
-    r"|不是[^，,。！!？?\s]{1,6}[，,。]?",
+    r"|不是[^，,。！!？?\s]{1,6}[，,。]?"
+    # ", not graffiti" closing the words (no article): "sorry I meant a pile of trash, not graffiti".
+    r"|[,;]\s*(?:but\s+)?not\s+[^\W\d_]+(?:\s+[^\W\d_]+)?(?=[\s.!]*$)",
     re.IGNORECASE,
 )
 
 
 def _without_what_it_is_not(text: str) -> str:
     return " ".join(_WHAT_IT_IS_NOT.sub(" ", text).split())
+
+
+# The words opening a correction ("wait, it's actually", "sorry I meant", "perdón, es"): they read as no
+# kind of problem, and outweighed a short "a pile of trash" ("other" was read in "sorry I meant ...").
+_CORRECTION_OPENER = re.compile(
+    r"^(?:[\W_]*(?:wait|hold\s+on|sorry|oops|no|nope|my\s+bad|actually|i\s+mean|i\s+meant|meant|in\s+fact"
+    r"|it'?s|it\s+is|it\s+was|that'?s|this\s+is|perd[oó]n|disculp[ae]|lo\s+siento|en\s+realidad"
+    r"|quise\s+decir|mejor\s+dicho|es|era)\b)+[\W_]*",
+    re.IGNORECASE,
+)
+
+
+def _what_it_is(text: str) -> str:
+    """What a correction of the kind says the problem is: without what it is not, nor its opening words."""
+    words = _without_what_it_is_not(text)
+    return _CORRECTION_OPENER.sub("", words) or words
 
 
 def _just_filed(turn: Turn, state: DialogueState) -> Mapping[str, Any] | None:

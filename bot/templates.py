@@ -61,6 +61,7 @@ PLACEHOLDERS: dict[str, frozenset[str]] = {
     "earlier_report": frozenset({"excerpt"}),
     "report_kept_for_later": frozenset({"excerpt"}),
     "kind_corrected": frozenset({"reference", "service", "new_service"}),
+    "kind_changed": frozenset({"service"}),
     "kind_corrected_choices": frozenset({"reference", "service", "services"}),
     "status_kind_correction_in_review": frozenset({"reference", "new_service"}),
     "kind_kept": frozenset({"reference", "service"}),
