@@ -72,8 +72,9 @@ INLINE_REPLIES = "inline_replies"
 PRIVATE_SIDE = "private"
 Side = Literal["public", "private"]
 # What a channel puts in ``metadata["notice"]`` for a message it cannot hand over as words, a point or a
-# photo (a Telegram edit, a voice note): the template key the resident is answered with instead of a turn.
-NOTICES = frozenset({"edited_message", "unreadable_message"})
+# photo (a Telegram edit, a voice note, a button of a question no longer open): the template key the
+# resident is answered with instead of a turn.
+NOTICES = frozenset({"edited_message", "unreadable_message", "question_closed"})
 
 
 class Dispatcher:

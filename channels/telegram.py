@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import hmac
 import logging
 import os
@@ -90,6 +91,7 @@ from channels.base import (
     parse_json,
     render_as_text,
 )
+from channels.local import SentMessageLog
 from channels.messages import Attachment, GeoPoint, InboundMessage, OutboundMessage
 
 logger = logging.getLogger(__name__)
@@ -540,15 +542,39 @@ class TelegramChannel(Channel):
         query = update.callback_query
         if query is not None:
             inbound = self._button_inbound(update)
+            closed = await self._question_closed(inbound.resident_id, query.message)
             try:
                 await query.answer()  # stops the spinner on the resident's button
-                if isinstance(query.message, Message) and query.message.text:
+                if closed:
+                    await query.edit_message_reply_markup(reply_markup=None)
+                elif isinstance(query.message, Message) and query.message.text:
                     # Shows what was chosen and removes the buttons so they cannot be pressed twice.
                     await query.edit_message_text(f"{query.message.text}\n\n→ {inbound.text}")
             except TelegramError as exc:  # a redelivered, too-old query: the choice itself still counts
                 logger.info("telegram callback query %s not answered: %s", query.id, exc)
+            if closed:
+                # Not the answer to what the bot asks now: the resident is told so (the dispatcher's notice).
+                return dataclasses.replace(
+                    inbound, metadata={**inbound.metadata, "notice": "question_closed"}
+                )
             return inbound
         return self._message_inbound(update)
+
+    async def _question_closed(self, resident: str, question: object) -> bool:
+        """Whether the buttons pressed belong to a question that is no longer open: the last message the bot
+        delivered to the resident is not that question (the report was filed or dropped since, or the
+        question asked again). Read from the outbox through the handler (the dispatcher), so it holds
+        after a restart and across workers; without that log every press counts, as before."""
+        log = self.handler if isinstance(self.handler, SentMessageLog) else None
+        markup = question.reply_markup if isinstance(question, Message) else None
+        if log is None or markup is None:
+            return False
+        offered = [button.callback_data for row in markup.inline_keyboard for button in row]
+        delivered = await log.sent_messages(self.name, resident)
+        if not delivered:
+            return False  # nothing kept of what was sent (forgotten since): the engine judges the answer
+        _, last, _ = delivered[-1]
+        return [choice.value for choice in last.choices] != offered
 
     def _message_inbound(self, update: Update) -> InboundMessage | None:
         message = update.message or update.edited_message

@@ -532,6 +532,7 @@ class FakeTelegram:
             "sendMessage": self._send_message,
             "sendPhoto": self._send_photo,
             "editMessageText": self._edit_message_text,
+            "editMessageReplyMarkup": self._edit_message_reply_markup,
             "answerCallbackQuery": self._answer_callback_query,
             "getFile": self._get_file,
             "setMyCommands": self._set_my_commands,
@@ -623,6 +624,21 @@ class FakeTelegram:
                 edited["reply_markup"] = params["reply_markup"]
             self._state.messages[key] = edited
             self._record("editMessageText", params)
+        return edited
+
+    async def _edit_message_reply_markup(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Replaces a message's inline keyboard; without ``reply_markup`` removes it."""
+        key = (int(params["chat_id"]), int(params["message_id"]))
+        with self._lock:
+            message = self._state.messages.get(key)
+            if message is None:
+                raise _ApiError(400, "Bad Request: message to edit not found")
+            edited = {**message, "edit_date": int(time.time())}
+            edited.pop("reply_markup", None)
+            if isinstance(params.get("reply_markup"), dict) and params["reply_markup"].get("inline_keyboard"):
+                edited["reply_markup"] = params["reply_markup"]
+            self._state.messages[key] = edited
+            self._record("editMessageReplyMarkup", params)
         return edited
 
     async def _answer_callback_query(self, params: dict[str, Any]) -> bool:

@@ -1324,3 +1324,51 @@ def test_a_fake_started_again_hands_out_updates_after_a_saved_cursor() -> None:
             again.send_text(CHAT, "after the restart")
             again.wait_for(lambda: len(recorder.messages()) == 1)
     assert recorder.messages()[0].text == "after the restart"
+
+
+@pytest.mark.parametrize("mode", ["webhook", "polling"])
+def test_an_earlier_questions_buttons_pressed_later_reopen_nothing(
+    settings: Settings, fake: FakeTelegram, mode: str
+) -> None:
+    # Before, a button of a question answered by typing (or dropped) was still taken as the answer when
+    # pressed later: "No" under "Is it at VALENCIA ST...?" after the report was filed asked again "Where is
+    # it?" and brought the finished report back.
+    with telegram_bot(settings, fake, mode) as bot:
+        report = "There is a huge pothole in the road at Valenica St and 16th St"
+        (question,) = exchange(bot, fake, lambda: fake.send_text(CHAT, report))
+        no = [b for row in question["reply_markup"]["inline_keyboard"] for b in row][1]
+        filed_id(exchange(bot, fake, lambda: fake.send_text(CHAT, "yes")))
+        requests = bot.request_count()
+
+        [answer] = exchange(
+            bot, fake, lambda: fake.press_button(CHAT, question["message_id"], no["callback_data"])
+        )
+        assert answer["text"].startswith("Those buttons are from an earlier question"), answer["text"]
+        assert bot.request_count() == requests
+        # The old question no longer offers buttons, and shows no answer that was not taken.
+        (shown,) = [m for m in fake.bot_messages(CHAT) if m["message_id"] == question["message_id"]]
+        assert "reply_markup" not in shown
+        assert shown["text"] == question["text"]
+        # Nothing was reopened: a new report begins on its own.
+        [asked] = exchange(bot, fake, lambda: fake.send_text(CHAT, "graffiti on the wall"))
+        assert "Where is it?" in asked["text"]
+
+
+def test_a_dropped_reports_buttons_pressed_later_do_not_bring_it_back(
+    settings: Settings, fake: FakeTelegram
+) -> None:
+    # Before, pressing "Pothole" under "What kind of problem is it?" after NEVER MIND asked the question of
+    # the dropped report again.
+    unsure = {"intents": {"auto_file_threshold": 1.0}, "conversation": {"offer_choices_min_confidence": 0.0}}
+    with telegram_bot(settings, fake, "polling", **unsure) as bot:
+        (question,) = exchange(bot, fake, lambda: fake.send_text(CHAT, CLEAR_REPORT))
+        pothole = next(b for row in question["reply_markup"]["inline_keyboard"] for b in row)
+        [cancelled] = exchange(bot, fake, lambda: fake.send_text(CHAT, "never mind"))
+        assert cancelled["text"].startswith("Cancelled.")
+        [answer] = exchange(
+            bot, fake, lambda: fake.press_button(CHAT, question["message_id"], pothole["callback_data"])
+        )
+        assert answer["text"].startswith("Those buttons are from an earlier question"), answer["text"]
+        [asked] = exchange(bot, fake, lambda: fake.send_text(CHAT, "STATUS"))
+        assert asked["text"].startswith("You have not filed a report yet"), asked["text"]
+        assert bot.request_count() == 0
