@@ -187,6 +187,17 @@ class AddsMedia(Protocol):
 
 
 @runtime_checkable
+class AddsWords(Protocol):
+    """A backend that can give a filed request more of the resident's words sent right after it ("it's really
+    deep, right in the bike lane"); GeoReport v2 has no way to ask a remote city."""
+
+    def add_words(self, reference: str, words: str, session: Session) -> bool:
+        """True when the request's description ends with ``words`` now (a line of their own after its words,
+        before any photos listed); False when it cannot have them (no such request, no room left)."""
+        ...
+
+
+@runtime_checkable
 class TracksRequests(Protocol):
     """A backend whose requests may live only elsewhere (a remote city's, filed by phone or another app):
     FOLLOW finds them there and keeps a copy that is polled while anyone follows it."""

@@ -45,6 +45,7 @@ from sqlmodel import Session, col
 from bot.back_reference import refers_to_last_report, says_it_is_still_there
 from bot.backend import (
     AddsMedia,
+    AddsWords,
     AttributeSpec,
     Draft,
     FilingRefused,
@@ -93,6 +94,9 @@ MIN_CJK_FOR_LANGUAGE = 2
 # The same report sent again this soon (the reply not seen yet, a double tap, an app retrying) is answered
 # with the first one's number instead of being filed twice.
 DUPLICATE_WINDOW = timedelta(hours=1)
+# Words with no kind or place of their own sent this soon after a report was filed are more about it
+# ("it's really deep, right in the bike lane"): added to it. Later they may be another report begun.
+DETAILS_WINDOW = timedelta(minutes=30)
 # How alike two descriptions must be to be one report sent twice ("There is a huge pothole!!").
 DUPLICATE_SIMILARITY = 90
 # A spot written this far from a location shared with it is the place meant (the phone is elsewhere);
@@ -416,6 +420,8 @@ class ConversationEngine:
             return reply.messages
         if self._photo_for_the_last_report(session, turn, state, resident, reply):
             return reply.messages
+        if self._more_for_the_filed_report(session, turn, state, resident, reply):
+            return reply.messages
         if self._a_new_report_instead(turn, state):
             # "Where is it?" asked of words of no known kind ("Anyone know if 311 is open on Thanksgiving?",
             # a press tweet), answered with a whole report ("Broken streetlight at Castro St and 18th St"):
@@ -482,6 +488,54 @@ class ConversationEngine:
                 return False  # no room left for them: they start a report of their own
         reply.say("photo_added", id=reference)
         return True
+
+    def _more_for_the_filed_report(
+        self, session: Session, turn: Turn, state: DialogueState, resident: Resident, reply: _Replies
+    ) -> bool:
+        """Words that go on about the report just filed ("it's really deep, right in the bike lane" after
+        "Pothole at Church St and Market St"), sent within ``DETAILS_WINDOW`` with nothing in progress: added
+        to its description, and the resident told so, as words for a report waiting for a person are
+        (``_more_for_the_waiting_report``). Before, they began a second report ("What kind of problem is
+        it?") whose answers filed a duplicate. Words of a report of their own (``_goes_on_about_the_filed``),
+        a question, a correction of the kind or "it was never fixed" (read by ``_report``) are not added."""
+        text = turn.text.strip()
+        if state.in_progress or state.queued or turn.point is not None or turn.media_urls or not text:
+            return False
+        filed, reference = state.last_filed, resident.last_request_id
+        if not filed or reference is None or filed.get("reference") != f"#{reference}":
+            return False
+        if not isinstance(self.backend, AddsWords) or not _filed_within(filed, DETAILS_WINDOW):
+            return False
+        if _says_nothing(turn) or not self._goes_on_about_the_filed(text, filed):
+            return False
+        if not self.backend.add_words(reference, text, session):
+            return False
+        reply.say("words_added", id=reference)
+        return True
+
+    def _goes_on_about_the_filed(self, text: str, filed: Mapping[str, Any]) -> bool:
+        """Whether words sent right after a report was filed say more about it: no place, no word naming a
+        problem, no other kind the classifier is sure of, and none of the words that open or correct one."""
+        if (
+            _ANOTHER.search(text)
+            or _STARTS_A_REPORT.search(text)
+            or _SAYS_IT_IS_ANOTHER.search(text)
+            or says_it_is_still_there(text)
+            or refers_to_last_report(text)
+        ):
+            return False
+        # A place, or a problem's own word ("There is a big pothole in the road"), makes a report: a new
+        # one, or the same sent again (``_sent_again``), not more of the one filed.
+        if keyword_cues(with_gloss(text)):
+            return False
+        understanding = self._understander().understand(text)
+        if understanding.location is not None or self._asks_no_report(text, understanding):
+            return False
+        said = understanding.prediction
+        if said.service_code == "other" or said.confidence < self.auto_file_threshold:
+            return True
+        was = find_service(self.backend.services(), str(filed.get("service_code") or ""))
+        return was is not None and said.service_code == was.classifier_class
 
     def _more_for_the_waiting_report(
         self, session: Session, turn: Turn, state: DialogueState, resident: Resident, reply: _Replies
@@ -2055,11 +2109,15 @@ def _report_key(state: DialogueState) -> dict[str, Any]:
 
 def _filed_lately(last_filed: Mapping[str, Any]) -> bool:
     """Whether the last report was filed within ``DUPLICATE_WINDOW`` (what comes that soon is about it)."""
+    return _filed_within(last_filed, DUPLICATE_WINDOW)
+
+
+def _filed_within(last_filed: Mapping[str, Any], window: timedelta) -> bool:
     try:
         filed_at = as_utc(datetime.fromisoformat(str(last_filed.get("at"))))
     except ValueError:
         return False
-    return utcnow() - filed_at <= DUPLICATE_WINDOW
+    return utcnow() - filed_at <= window
 
 
 def _sent_to_review_lately(item: ReviewItem, last_filed: Mapping[str, Any] | None) -> bool:
@@ -2084,6 +2142,14 @@ def _sent_again(last_filed: Mapping[str, Any] | None, report: Mapping[str, Any])
     return bool(similarity >= DUPLICATE_SIMILARITY)
 
 
+# Words that start a report of their own, sent right after one was filed: not more about that one.
+_STARTS_A_REPORT = re.compile(
+    r"\b(?:i\s+(?:want|wanna|would\s+like|'d\s+like|need|have)\s+to\s+(?:report|file|make)"
+    r"|(?:new|another|different|second|other)\s+(?:report|problem|issue|complaint|one)"
+    r"|quiero\s+(?:reportar|denunciar|hacer\s+un)|(?:nuevo|otro)\s+(?:problema|reporte)|problema\s+nuevo)\b"
+    r"|我要报告|我想报告|我要举报|我想举报|我要報告|我想報告|我要舉報|我想舉報|新的问题|新的問題|另一个问题|另一個問題",
+    re.IGNORECASE,
+)
 # Words that open one more report ("also a broken streetlight at ...", "otro bache en ...", "还有...").
 _ANOTHER = re.compile(
     r"^\W*(?:and\s+|y\s+)?(?:also|another|plus|one\s+more|there'?s\s+also|tambi[eé]n|otr[oa]|adem[aá]s)\b"

@@ -10,6 +10,7 @@ from sqlmodel import Session
 from bot.backend import AttributeSpec, Draft, Filed, FilingRefused, RequestStatus, ServiceSummary
 from bot.open311.catalog import Attribute, Service
 from bot.open311.errors import NotFound, Open311Error
+from bot.open311.media import more_photos
 from bot.open311.models import NewRequest, RequestTokenRow, ServiceRequest
 from bot.open311.service import Open311Service
 from bot.open311.validation import MAX_DESCRIPTION
@@ -89,6 +90,19 @@ class EmbeddedBackend:
             return self.service.add_media(reference, media_url, actor="bot", session=session)
         except Open311Error:
             return False  # no such request (a token), or a link the core does not keep
+
+    def add_words(self, reference: str, words: str, session: Session) -> bool:
+        found = self._request(reference.strip().lstrip("#"))
+        if found is None:
+            return False
+        said, _photos = more_photos(found.description or "")
+        if said.split("\n")[-1:] == [words]:
+            return True  # the same words again (an auto-responder, a double send)
+        try:
+            self.service.change_description(found.service_request_id, f"{said}\n{words}", session=session)
+        except Open311Error:
+            return False  # no room left for them under the core's limit
+        return True
 
     def lookup(self, reference: str, session: Session) -> RequestStatus | None:
         reference = reference.strip().lstrip("#")

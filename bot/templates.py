@@ -56,6 +56,7 @@ PLACEHOLDERS: dict[str, frozenset[str]] = {
     "status_not_found": frozenset({"reference"}),
     "cancel_filed": frozenset({"reference"}),
     "photo_added": frozenset({"id"}),
+    "words_added": frozenset({"id"}),
     "status_in_review": frozenset({"excerpt"}),
     "status_correction_in_review": frozenset({"reference", "new_place"}),
     "earlier_report": frozenset({"excerpt"}),
