@@ -2560,14 +2560,31 @@ _DESCRIBES_A_PLACE = re.compile(
     r"school|park|playground|church|library|station|store|shop|market|hospital|building|garden|plaza|"
     r"square|parking|lot|house|apartment|bridge|stop|mall|alley|"
     r"cerca|detr[aá]s|frente|lado|entre|esquina|escuela|parque|tienda|iglesia|edificio|casa)\b"
-    r"|在|旁边|旁邊|对面|對面|附近|门口|門口|学校|學校|公园|公園",
+    r"|在|旁边|旁邊|对面|對面|附近|门口|門口|学校|學校|公园|公園"
+    r"|路口|街口|大道|码头|碼頭|广场|廣場|医院|醫院|车站|車站|大楼|大樓|大厦|大廈|图书馆|圖書館|教堂|商场|商場"
+    r"|超市|市政厅|市政廳|[0-9０-９]+号|[0-9０-９]+號",
     re.IGNORECASE,
 )
 
 
+# "at" telling when, not where ("it's very dark, dangerous at night"): no place's cue. It was, and the words
+# were looked up on the map ("I could not find ... on the map", a try spent, the words lost).
+_AT_A_TIME = re.compile(
+    r"\bat\s+(?:night|nights|nighttime|dawn|dusk|noon|midnight|times|once|first|last|least|all|any\s+time"
+    r"|the\s+(?:moment|same\s+time|end\s+of\s+the\s+day|weekends?)|weekends?|rush\s+hour"
+    r"|\d{1,2}(?::\d\d)?\s*(?:am|pm|a\.m\.|p\.m\.)?(?![\w/]))",
+    re.IGNORECASE,
+)
+# Chinese has no spaces between words: this many of its characters are a sentence ("很暗，晚上很危险", 7),
+# where a name is shorter ("市政厅", "渔人码头"). Counted by its runs between commas, it was two words, and
+# looked up on the map.
+_HAN_OF_A_SENTENCE = 6
+
+
 def _says_more_than_where(text: str) -> bool:
     """Whether an answer to "Where is it?" that is no place on the map tells more of the problem."""
-    return len(_WORD.findall(text)) >= _WORDS_OF_A_SENTENCE and _DESCRIBES_A_PLACE.search(text) is None
+    said = len(_WORD.findall(text)) >= _WORDS_OF_A_SENTENCE or len(HAN.findall(text)) >= _HAN_OF_A_SENTENCE
+    return said and _DESCRIBES_A_PLACE.search(_AT_A_TIME.sub(" ", text)) is None
 
 
 def _names_only_a_place(text: str, mention: LocationMention | None) -> bool:

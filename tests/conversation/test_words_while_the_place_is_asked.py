@@ -1,0 +1,36 @@
+"""More of the problem said while the bot waits for the place ("it's very dark, dangerous at night", "很暗，
+晚上很危险"): kept in the description, and no try at the place spent.
+
+Found by a black-box QA of the Telegram channel: the words were looked up on the map ("I could not find ...")
+and left out of the report, in English and Chinese (Spanish was read right).
+"""
+
+from __future__ import annotations
+
+from bot.config import Settings
+from tests.conversation.harness import running_bot
+from tests.conversation.test_changing_ones_mind import filed_as
+
+
+def test_more_of_the_problem_while_the_place_is_asked_is_kept_and_spends_no_try(settings: Settings) -> None:
+    # Before: 'I could not find "it's very dark, dangerous at night" on the map' ("at night" read as a
+    # place's cue) and "在地图上找不到“很暗，晚上很危险”" (a Chinese sentence counted as two words): a try
+    # at the place spent and the words left out of the report. The threshold is about the shipped model's:
+    # the classifier reads the English words as a streetlight's less surely than that.
+    with running_bot(settings, intents={"auto_file_threshold": 0.82}) as bot:
+        sam = bot.resident("sam")
+        assert sam.ask("streetlight is broken").startswith("Where is it?")
+        assert sam.ask("it's very dark, dangerous at night").startswith("Where is it?")
+        assert sam.ask("the Zzyzx plaza").startswith("I could not find")  # the first try
+        number, service = filed_as(sam.ask("Mission St and 20th St"))
+        assert service == "Streetlight"
+        assert (
+            bot.request(number)["description"] == "streetlight is broken\nit's very dark, dangerous at night"
+        )
+        lin = bot.resident("lin")
+        assert lin.ask("路灯坏了").startswith("问题在哪里？")
+        assert lin.ask("很暗，晚上很危险").startswith("问题在哪里？")
+        number, service = filed_as(lin.ask("Mission St和20th St"))
+        assert service == "路灯"
+        assert bot.request(number)["description"] == "路灯坏了\n很暗，晚上很危险"
+        assert bot.review_items() == []
