@@ -3,6 +3,9 @@
 Every operator action in the console writes one entry in the same transaction as the change it records
 (callers add the entry to their session and commit once), so the log never claims a change that did not
 happen nor misses one that did. Entries are only ever added.
+
+Sign-ins are recorded too, each with the client's address: a successful one under the operator's name, a
+failed one and a lockout under "(not signed in)", about the operator name tried (or the address locked out).
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Column, Text
-from sqlmodel import Field, Session, SQLModel, col, select
+from sqlmodel import Field, Session, SQLModel, and_, col, func, or_, select
 
 from bot.clock import as_utc, utcnow
 from bot.open311.models import UTCDateTime
@@ -97,9 +100,13 @@ def recent_entries(
     subject_type: str | None = None,
     subject_id: str | None = None,
 ) -> list[AuditView]:
+    """The latest entries, newest first. ``actor``: what that operator did, and what was done to their account
+    or tried with their name (sign-ins that failed under it, in any case, as names are)."""
     query = select(AuditEntry).order_by(col(AuditEntry.id).desc()).limit(limit)
     if actor:
-        query = query.where(AuditEntry.actor == actor)
+        named = func.lower(AuditEntry.subject_id) == actor.lower()
+        about = and_(AuditEntry.subject_type == "operator", named)
+        query = query.where(or_(AuditEntry.actor == actor, about))
     if subject_type:
         query = query.where(AuditEntry.subject_type == subject_type)
     if subject_id:

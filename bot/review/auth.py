@@ -10,6 +10,12 @@ Sign-in attempts are recorded in the database too, so the throttle holds across 
 within ``sign_in_window_seconds``, further attempts are refused until the window has passed. The address's
 limit is the larger: a call centre's operators share one address behind its NAT, and one operator's typos
 locked all of them out.
+
+The audit log, where the supervisor reads the console's history, records every failed sign-in (the name
+tried and the address, never the password: ``sign_in.failed``) and every lockout (``sign_in.locked_out``,
+on the operator name or on the address). A lockout is recorded once per name or address per window, not
+once per refused attempt: an attacker hammering a locked name would otherwise write the log without bound.
+Failed attempts need no such cap: the lockouts already bound them to the limits per window.
 """
 
 from __future__ import annotations
@@ -27,10 +33,16 @@ from sqlmodel import Field, Session, SQLModel, col, select
 from bot.clock import as_utc, utcnow
 from bot.config import OperatorSettings
 from bot.open311.models import UTCDateTime
+from bot.review import audit
 from bot.review.operators import Operator, get_operator, verify_credentials
 
 SESSION_COOKIE = "open311_operator_session"
 SIGN_IN_CSRF_COOKIE = "open311_operator_sign_in"
+# The audit log's actor for what someone not signed in did: not a valid operator name (those start with a
+# letter or digit), so it cannot be read as one.
+NOT_SIGNED_IN = "(not signed in)"
+SIGN_IN_FAILED = "sign_in.failed"
+LOCKED_OUT = "sign_in.locked_out"
 
 
 def _digest(token: str) -> str:
@@ -73,30 +85,74 @@ class NewSession:
     expires_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class Lockout:
+    """One limit a sign-in ran into: the name's (``subject_type`` "operator") or the address's ("address")."""
+
+    subject_type: str
+    key: str
+    failures: int
+    limit: int
+    until: datetime
+
+
 class Throttled(Exception):
-    def __init__(self, retry_after_seconds: int) -> None:
+    def __init__(self, retry_after_seconds: int, lockouts: tuple[Lockout, ...] = ()) -> None:
         super().__init__(f"too many failed sign-in attempts; try again in {retry_after_seconds} s")
         self.retry_after_seconds = retry_after_seconds
+        self.lockouts = lockouts
 
 
 def check_throttle(session: Session, settings: OperatorSettings, name: str, client: str) -> None:
     """Raises Throttled when this name or this client failed too often within the window (each its own
-    limit)."""
-    since = utcnow() - timedelta(seconds=settings.sign_in_window_seconds)
+    limit), naming every limit reached."""
+    window = timedelta(seconds=settings.sign_in_window_seconds)
     failures = (
         select(func.count(), func.min(SignInAttempt.at))
-        .where(SignInAttempt.at >= since)
+        .where(SignInAttempt.at >= utcnow() - window)
         .where(SignInAttempt.succeeded == False)  # noqa: E712 (an SQL expression, not a Python test)
     )
     limits = (
-        (SignInAttempt.name == name, settings.max_sign_in_attempts),
-        (SignInAttempt.client == client, settings.max_sign_in_attempts_per_address),
+        ("operator", name, SignInAttempt.name == name, settings.max_sign_in_attempts),
+        ("address", client, SignInAttempt.client == client, settings.max_sign_in_attempts_per_address),
     )
-    for condition, limit in limits:
+    lockouts = []
+    for subject_type, key, condition, limit in limits:
         count, oldest = session.exec(failures.where(condition)).one()
         if count >= limit and oldest is not None:
-            free_at = as_utc(oldest) + timedelta(seconds=settings.sign_in_window_seconds)
-            raise Throttled(max(1, int((free_at - utcnow()).total_seconds()) + 1))
+            lockouts.append(Lockout(subject_type, key, count, limit, as_utc(oldest) + window))
+    if lockouts:
+        free_at = max(lockout.until for lockout in lockouts)
+        raise Throttled(max(1, int((free_at - utcnow()).total_seconds()) + 1), tuple(lockouts))
+
+
+def _record_lockouts(session: Session, settings: OperatorSettings, throttled: Throttled, client: str) -> None:
+    """Adds a lockout to the audit log unless that name or address already has one within the window."""
+    since = utcnow() - timedelta(seconds=settings.sign_in_window_seconds)
+    for lockout in throttled.lockouts:
+        already = session.exec(
+            select(audit.AuditEntry.id)
+            .where(audit.AuditEntry.action == LOCKED_OUT)
+            .where(audit.AuditEntry.subject_type == lockout.subject_type)
+            .where(audit.AuditEntry.subject_id == lockout.key)
+            .where(audit.AuditEntry.at >= since)
+            .limit(1)
+        ).first()
+        if already is None:
+            audit.add_entry(
+                session,
+                actor=NOT_SIGNED_IN,
+                action=LOCKED_OUT,
+                subject_type=lockout.subject_type,
+                subject_id=lockout.key,
+                after={
+                    "failures": lockout.failures,
+                    "limit": lockout.limit,
+                    "window_seconds": settings.sign_in_window_seconds,
+                    "until": lockout.until.isoformat(timespec="seconds"),
+                },
+                client=client,
+            )
 
 
 # One sign-in at a time in a process, from the throttle's count to the attempt's record: sign-ins run in
@@ -117,15 +173,26 @@ def sign_in(
 def _sign_in(
     session: Session, settings: OperatorSettings, name: str, password: str, client: str
 ) -> tuple[Operator, NewSession] | None:
+    client = client[:64]
     try:
         # Per name in any case, as names are: "Alice" and "ALICE" are guesses at the same account.
         check_throttle(session, settings, name.lower(), client)
-    except Throttled:
-        session.rollback()  # the connection goes back to the pool now, not when the request is done
+    except Throttled as throttled:
+        _record_lockouts(session, settings, throttled, client)
+        session.commit()  # also hands the connection back to the pool now, not when the request is done
         raise
     operator = verify_credentials(session, name, password)
-    session.add(SignInAttempt(name=name.lower(), client=client[:64], succeeded=operator is not None))
+    session.add(SignInAttempt(name=name.lower(), client=client, succeeded=operator is not None))
     if operator is None or operator.id is None:
+        # The name as typed (what was tried), never the password.
+        audit.add_entry(
+            session,
+            actor=NOT_SIGNED_IN,
+            action=SIGN_IN_FAILED,
+            subject_type="operator",
+            subject_id=name,
+            client=client,
+        )
         session.commit()
         return None
     # An old attempt log is useless after the window; keep the table small.
