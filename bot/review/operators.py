@@ -3,6 +3,10 @@
 Accounts are created from the command line only (``open311-bot operators create NAME``); the console has
 no sign-up page. Passwords are hashed with argon2id (argon2-cffi's defaults follow RFC 9106's
 recommendations) and re-hashed on sign-in when those defaults change.
+
+Names are case-insensitive: ``create_operator`` refuses "Alice" next to "alice", and the database holds the
+same rule (a unique index on lower(name), migration 0016) so that two ``operators create`` run at once, or an
+account written by hand, cannot make the twins either.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, func, select
 
 from bot.clock import utcnow
@@ -59,15 +64,25 @@ def validate_password(password: str) -> str:
 def create_operator(session: Session, name: str, password: str) -> Operator:
     validate_name(name)
     validate_password(password)
-    taken = _named(session, name)
-    if taken:
+    if _named(session, name):
         # Names are case-insensitive: "Alice" next to "alice" would be two accounts one person signs in to.
-        raise OperatorError(f"an operator named {taken[0].name!r} already exists")
+        raise _taken(session, name)
     operator = Operator(name=name, password_hash=_hasher.hash(password))
     session.add(operator)
-    session.commit()
+    try:
+        session.commit()
+    except IntegrityError as exc:
+        # Created meanwhile by someone else (the unique index on lower(name) caught what the check above
+        # could not see yet): said as plainly as the check says it.
+        session.rollback()
+        raise _taken(session, name) from exc
     session.refresh(operator)
     return operator
+
+
+def _taken(session: Session, name: str) -> OperatorError:
+    taken = _named(session, name)
+    return OperatorError(f"an operator named {(taken[0].name if taken else name)!r} already exists")
 
 
 def _named(session: Session, name: str) -> list[Operator]:
