@@ -10,7 +10,10 @@ sends them again.
 
 Several workers may drain the outbox at once: ``claim_due`` locks rows with ``FOR UPDATE SKIP LOCKED`` on
 PostgreSQL (SQLite has one writer at a time anyway) and leases them by pushing ``next_attempt_at`` past the
-send, so a sender that dies mid-send leaves its rows to be retried once the lease runs out.
+send, so a sender that dies mid-send leaves its rows to be retried once the lease runs out. A claim is
+a few rows at a time, and right before each send (and each further part) the sender renews its claim
+with one conditional UPDATE (``renew_claim``): a slow provider that kept it past the lease finds the row
+taken by another sender (its ``attempts`` moved on) and leaves it, instead of sending it a second time.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import JSON, Column, update
+from sqlalchemy import JSON, Column, ColumnElement, and_, update
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Field, Session, SQLModel, col, select
 
@@ -37,6 +40,10 @@ from channels.base import Channel, DeliveryError, RecipientOptedOut, SendProgres
 from channels.messages import Choice, OutboundMessage
 
 log = logging.getLogger(__name__)
+
+# Rows a sender claims at a time: few, so that a slow provider cannot keep a long batch leased past its
+# lease while other senders stand idle (each row's lease is renewed again right before it is sent).
+CLAIM_CHUNK = 5
 
 OutboxStatus = Literal["pending", "delivered", "failed", "suppressed"]
 
@@ -98,6 +105,8 @@ class DeliveryReport:
     retried: int = 0
     failed: int = 0
     suppressed: int = 0
+    # Claimed, then found taken by another sender before it was sent (this sender was too slow): left alone.
+    lost: int = 0
     errors: list[str] = field(default_factory=list)
 
 
@@ -201,6 +210,28 @@ def claim_due(session: Session, *, now: datetime, limit: int, lease_seconds: flo
     return sorted(rows, key=lambda row: row.id or 0)
 
 
+class ClaimLost(Exception):
+    """Another sender claimed the row after this one's lease ran out: this sender must not send it."""
+
+
+def renew_claim(session: Session, row: OutboxMessage, *, now: datetime, lease_seconds: float) -> bool:
+    """Extends this sender's lease on ``row`` from ``now``, and commits; False when the claim is no longer
+    its own (another sender claimed it since, or it was finished).
+
+    Every claim adds one to ``attempts``, so an unchanged count means nobody claimed the row since: one
+    conditional UPDATE checks and extends atomically (a concurrent claim waits for its row lock and then
+    finds the lease extended, or this UPDATE finds the count moved on).
+    """
+    renewed = session.execute(
+        update(OutboxMessage)
+        .where(_still_claimed(row))
+        .values(next_attempt_at=now + timedelta(seconds=lease_seconds))
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    return int(getattr(renewed, "rowcount", 0) or 0) == 1
+
+
 def release_leases(session: Session, *, now: datetime, lease_seconds: float) -> int:
     """Makes due again the rows a sender that died left leased (claimed, never finished), and commits.
 
@@ -231,24 +262,62 @@ async def deliver_due(
     now: datetime | None = None,
     limit: int = 100,
 ) -> DeliveryReport:
-    """Sends what is due once; the outbox job calls this every few seconds.
+    """Sends what is due, up to ``limit`` rows, claimed ``CLAIM_CHUNK`` at a time; the outbox job calls
+    this every few seconds.
 
-    ``session_factory()`` is a context manager giving a new Session (``bot.db`` provides one).
+    ``session_factory()`` is a context manager giving a new Session (``bot.db`` provides one). ``now``
+    (tests) fixes the clock of the whole round.
     """
     policy = policy or RetryPolicy()
     report = DeliveryReport()
-    moment = now or utcnow()
+    handled = 0
+    while handled < limit:
+        wanted = min(CLAIM_CHUNK, limit - handled)
+        moment = now or utcnow()
+        rows = _claim(session_factory, moment, wanted, policy)
+        for row in rows:
+            await _deliver_one(session_factory, channels, row, policy, report, moment, fixed_now=now)
+        handled += len(rows)
+        if len(rows) < wanted:
+            break
+    return report
+
+
+def _claim(
+    session_factory: Callable[[], AbstractContextManager[Session]],
+    moment: datetime,
+    limit: int,
+    policy: RetryPolicy,
+) -> list[OutboxMessage]:
     with session_factory() as session:
         try:
-            rows = claim_due(session, now=moment, limit=limit, lease_seconds=policy.lease_seconds)
+            return claim_due(session, now=moment, limit=limit, lease_seconds=policy.lease_seconds)
         except OperationalError as exc:
             if not is_lock_conflict(exc):
                 raise
             session.rollback()
-            rows = []  # another sender is claiming right now (SQLite): the next round takes the rest
-    for row in rows:
-        await _deliver_one(session_factory, channels, row, policy, report, moment)
-    return report
+            return []  # another sender is claiming right now (SQLite): the next round takes the rest
+
+
+def _still_mine(
+    session_factory: Callable[[], AbstractContextManager[Session]],
+    row: OutboxMessage,
+    policy: RetryPolicy,
+    fixed_now: datetime | None,
+) -> bool:
+    """Renews the claim on ``row`` right before a send: False when another sender has it now."""
+    for attempt in range(LOCK_RETRIES):
+        with session_factory() as session:
+            try:
+                return renew_claim(
+                    session, row, now=fixed_now or utcnow(), lease_seconds=policy.lease_seconds
+                )
+            except OperationalError as exc:
+                session.rollback()
+                if not is_lock_conflict(exc) or attempt == LOCK_RETRIES - 1:
+                    raise
+        time.sleep(random.uniform(0, 0.005 * (attempt + 1)))
+    return False
 
 
 async def _deliver_one(
@@ -258,12 +327,15 @@ async def _deliver_one(
     policy: RetryPolicy,
     report: DeliveryReport,
     moment: datetime,
+    *,
+    fixed_now: datetime | None = None,
 ) -> None:
     with session_factory() as session:
         opted_out = is_opted_out(session, row.channel, row.resident_id)
     if opted_out and not row.opt_out_confirmation:
         _write(
-            session_factory, lambda s: _finish(s, row.id, status="suppressed", error="the resident opted out")
+            session_factory,
+            lambda s: _finish(s, row, status="suppressed", error="the resident opted out"),
         )
         report.suppressed += 1
         return
@@ -271,18 +343,29 @@ async def _deliver_one(
 
     def part_sent(progress: SendProgress) -> None:
         _write(session_factory, lambda s: _record_progress(s, row.id, progress))
+        # Renewed before the next part too: a long message's parts together may outlast one lease.
+        if not _still_mine(session_factory, row, policy, fixed_now):
+            raise ClaimLost(row.id)
 
     progress = SendProgress(parts_sent=row.parts_sent, last_id=row.last_part_id, on_part=part_sent)
     try:
+        if not _still_mine(session_factory, row, policy, fixed_now):
+            raise ClaimLost(row.id)
         if channel is None:
             raise DeliveryError(f"channel {row.channel!r} is not enabled", retryable=True)
         result = await channel.send(as_message(row), progress)
+    except ClaimLost:
+        # This sender took longer than its lease and another one has the row now: sending it here too
+        # would send it twice.
+        log.warning("outbox message %s: its lease ran out and another sender has it; not sent here", row.id)
+        report.lost += 1
+        return
     except RecipientOptedOut as exc:
         reason = f"recipient opted out: {exc}"
 
         def opt_out(session: Session) -> None:
             mark_opted_out(session, row.channel, row.resident_id)
-            _finish(session, row.id, status="failed", error=reason)
+            _finish(session, row, status="failed", error=reason)
 
         _write(session_factory, opt_out)
         report.failed += 1
@@ -297,7 +380,7 @@ async def _deliver_one(
         return
     _write(
         session_factory,
-        lambda s: _finish(s, row.id, status="delivered", provider_message_id=result.provider_message_id),
+        lambda s: _finish(s, row, status="delivered", provider_message_id=result.provider_message_id),
     )
     report.delivered += 1
 
@@ -316,7 +399,7 @@ def _retry_or_fail(
     # mobile number"); the row keeps it whole.
     report.errors.append(mask_contact_details(error))
     if not retryable or row.attempts >= policy.max_attempts:
-        _write(session_factory, lambda s: _finish(s, row.id, status="failed", error=error))
+        _write(session_factory, lambda s: _finish(s, row, status="failed", error=error))
         report.failed += 1
         return
     # Counted from this round's clock, so a sender run with an explicit ``now`` backs off from it.
@@ -325,7 +408,7 @@ def _retry_or_fail(
         session_factory,
         lambda s: s.execute(
             update(OutboxMessage)
-            .where(col(OutboxMessage.id) == row.id)
+            .where(_still_claimed(row))
             .values(status="pending", last_error=error, next_attempt_at=due)
         ),
     )
@@ -343,18 +426,34 @@ def _record_progress(session: Session, row_id: int | None, progress: SendProgres
 
 def _finish(
     session: Session,
-    row_id: int | None,
+    row: OutboxMessage,
     *,
     status: OutboxStatus,
     error: str | None = None,
     provider_message_id: str | None = None,
 ) -> None:
     """Records how a send ended, with one UPDATE (no read first: on SQLite a read-then-write transaction
-    can lose its snapshot to a concurrent writer; a plain write waits for its turn instead)."""
+    can lose its snapshot to a concurrent writer; a plain write waits for its turn instead).
+
+    A delivery is recorded whatever happened meanwhile (it went out: no one may send it again); a failure
+    only while this sender's claim stands, so it never overwrites what a sender that took the row over
+    recorded."""
     values: dict[str, Any] = {"status": status, "last_error": error}
     if status == "delivered":
         values |= {"delivered_at": utcnow(), "provider_message_id": provider_message_id}
-    session.execute(update(OutboxMessage).where(col(OutboxMessage.id) == row_id).values(**values))
+        which = col(OutboxMessage.id) == row.id
+    else:
+        which = _still_claimed(row)
+    session.execute(update(OutboxMessage).where(which).values(**values))
+
+
+def _still_claimed(row: OutboxMessage) -> ColumnElement[bool]:
+    """The row, as long as no other sender claimed it since this one did (each claim counts an attempt)."""
+    return and_(
+        col(OutboxMessage.id) == row.id,
+        col(OutboxMessage.status) == "pending",
+        col(OutboxMessage.attempts) == row.attempts,
+    )
 
 
 def _write(

@@ -35,6 +35,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 from twilio.twiml.messaging_response import MessagingResponse
@@ -66,6 +67,9 @@ MAX_MEDIA_PER_MESSAGE = 10
 # message goes to a person and the webhook answers 200.
 MAX_WEBHOOK_ATTEMPTS = 2
 MAX_WEBHOOK_FAILURES_KEPT = 1000
+# Seconds a call to Twilio's REST API may take to connect, and then between bytes of its answer: well
+# under the outbox's two-minute lease on a message being sent.
+SEND_TIMEOUT_SECONDS = 30.0
 UNHANDLED_REASON = "the bot could not handle this message"
 # Twilio's own opt-out keywords: a message of one of them alone (not "STOP PLEASE"), in any case, is
 # answered by Twilio and blocks what is sent after it. Twilio knows no Spanish ones unless a Messaging
@@ -132,6 +136,7 @@ class SmsChannel(Channel):
         api_base_url: str | None = None,
         max_message_chars: int = 1600,
         max_attempts: int = MAX_WEBHOOK_ATTEMPTS,
+        send_timeout_seconds: float = SEND_TIMEOUT_SECONDS,
     ) -> None:
         super().__init__(handler)
         self.max_attempts = max_attempts
@@ -146,7 +151,11 @@ class SmsChannel(Channel):
         self.max_message_chars = max_message_chars
         self._auth = (account_sid, auth_token)
         self._validator = RequestValidator(auth_token)
-        self._client = Client(account_sid, auth_token)
+        # A provider that hangs must not hold a send past the outbox's lease on it (two minutes): after
+        # that another worker sends the message again. requests' timeout bounds connecting and each read.
+        self._client = Client(
+            account_sid, auth_token, http_client=TwilioHttpClient(timeout=send_timeout_seconds)
+        )
         if api_base_url:
             # Tests and demos: the real client against a local fake of Twilio's REST API.
             self._client.api.base_url = api_base_url.rstrip("/")

@@ -16,7 +16,7 @@ async def run() -> None:
     # Keep going while full batches come back, so a burst drains in one run rather than one per interval.
     while True:
         report = await dispatcher.deliver_due(limit=BATCH)
-        handled = report.delivered + report.retried + report.failed + report.suppressed
+        handled = report.delivered + report.retried + report.failed + report.suppressed + report.lost
         if report.errors:
             log.warning(
                 "outbox: %d delivered, %d retried, %d failed: %s",
