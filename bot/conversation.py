@@ -60,6 +60,7 @@ from bot.backend import (
 from bot.chinese_script import with_script
 from bot.clock import as_utc, utcnow
 from bot.follows import follow_filed
+from bot.information_questions import asks_for_information
 from bot.location_confirmation import near_the_street, needs_confirmation, on_the_street
 from bot.quantities import number_answer
 from bot.resident_commands import ResidentCommand, parse_command, status_question_language
@@ -1323,6 +1324,8 @@ class ConversationEngine:
         tomorrow?". A vague report is still asked where ("Can someone fix the pothole?" has a problem's
         word; "This pole was damaged back in July. Can someone take care of it?" is two sentences)."""
         prediction = understanding.prediction
+        if understanding.location is None and asks_for_information(text):
+            return True  # "what are your hours on Sunday?": read as noise (0.73), asked "Where is it?"
         return (
             _ONE_QUESTION.fullmatch(text) is not None
             and prediction.service_code == "other"

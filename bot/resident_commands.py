@@ -95,6 +95,12 @@ _STOP_REQUEST = re.compile(
     rf"|no more {_MESSAGES}"
     rf"|unsubscribe(?: me)?(?: from (?:this|these|all)(?: {_MESSAGES})?)?"
     r"|opt me out"
+    # "REMOVE ME", "please take me off your list", "I want to unsubscribe": consent to texts may be revoked
+    # by any reasonable means (the FCC's 2025 rule), not only by the keywords.
+    r"|remove(?: me)?(?: from (?:this|your|the|all|these)(?: \w+)? (?:list|lists|texts|messages))?"
+    r"|take me off (?:of )?(?:this|your|the|all|these)(?: \w+)? (?:list|lists|texts|messages)"
+    r"|(?:i )?(?:want|would like|wanna|need) to (?:unsubscribe|opt out|be removed|be taken off"
+    rf"|stop (?:getting |receiving )?(?:these |the |your )?(?:{_MESSAGES}|updates))"
     # "Cancel my subscription", "I don't want these texts", "Stop sending me updates about the pothole".
     r"|cancel (?:my |the |this )?subscription"
     rf"|(?:i )?(?:do not|don't|dont) want (?:these |your |any |more )*(?:{_MESSAGES}|updates)"
@@ -303,6 +309,15 @@ def _is_typo_of(word: str, candidate: str) -> bool:
     return OSA.distance(word, candidate) <= 1
 
 
+# Who a resident asks after: "did anybody...", "is someone coming...", "when will you guys...".
+_SOMEONE = (
+    r"(?:anybody|anyone|someone|somebody|the city|a crew|the crew|crews|you|you guys|y'all|they|the trucks?"
+    r"|the workers)"
+)
+_COME_OR_FIX = (
+    r"(?:come|came|come out|been out|pick(?:ed)? (?:it |them )?up|fix(?:ed)?|clean(?:ed)?(?: up)?|remove[d]?"
+    r"|repair(?:ed)?|tow(?:ed)?|take[n]?|took|look(?:ed)? at|check(?:ed)?)"
+)
 # A question about a report already made, in a resident's own words: "any update?", "what's the status of
 # my report?", "why hasn't it been fixed yet?", "¿alguna novedad?", "进展如何".
 _STATUS_QUESTION = re.compile(
@@ -338,6 +353,57 @@ _STATUS_QUESTION_CHINESE = re.compile(
 )
 
 
+# Asked after a report, as the whole message (one sentence): "did anybody pick up the mattress yet?", "Is
+# anyone coming to fix it?", "how long will it take", "when are you going to fix it", "WHEN WILL SOMEBODY
+# COME OUT TO FIX THE LIGHT", "when?", "¿cuándo lo van a limpiar?", "什么时候修好？". Each was taken for a
+# new report ("Where is it?"; one was filed as Missed Trash). Inside a longer message ("Traffic signal - day
+# 3 of it not working. When will it be fixed?") the same words end a report of its own: 70 of the 73,306
+# labelled and pool messages read so, most of them reports.
+_FOLLOW_UP_QUESTION = re.compile(
+    r"(?:"
+    rf"(?:did|has|have) {_SOMEONE} (?:\w+ )?{_COME_OR_FIX}\b(?:(?! at | on | near ).)*\byet"
+    rf"|(?:is|are) {_SOMEONE} (?:ever |still |actually )?(?:coming|going to come|gonna come"
+    r"|going to (?:fix|clean|pick|repair|remove|tow|look)|gonna (?:fix|clean|pick|repair|remove|tow|look))"
+    r"|how long (?:will it|will this|will that|would it|until|till|before|do i have to wait|does it take"
+    r"|is it going to|is this going to|is that going to)"
+    rf"|when (?:will|are|is|do|does|can|would) (?:{_SOMEONE}|it|this|that|my \w+|the \w+)"
+    r" (?:ever |finally |actually )?(?:be (?:fixed|done|repaired|cleaned|picked|removed|towed)|come|coming"
+    r"|going to|gonna|get (?:fixed|done|to)|fix|clean|pick|repair|remove|tow|send)"
+    r"|(?:when|and when|so when|how long|any news|anything yet|ok when)$"
+    r")(?!\w)",
+    re.IGNORECASE,
+)
+_FOLLOW_UP_QUESTION_SPANISH = re.compile(
+    r"(?:"
+    # "¿cuándo lo van a limpiar?", "¿Cuándo van a venir a arreglarlo?", "¿cuánto va a tardar?"
+    r"(?:cuándo|cuando) (?:(?:lo|la|los|las|me) )?(?:van|va|vienen|viene|vendrán|vendran|piensan|podrán"
+    r"|podran)\b"
+    r"|(?:cuánto|cuanto) (?:tiempo )?(?:va a |van a )?(?:tarda|tardan|tardará|tardara|tardarán|tardaran)"
+    r")",
+    re.IGNORECASE,
+)
+_FOLLOW_UP_QUESTION_CHINESE = re.compile(
+    "(?:什么时候|什麼時候|几时|幾時|何时|何時|几耐|幾耐)(?:会|會|才|可以|能)?(?:来|來|嚟)?"
+    "(?:修|整|处理|處理|清|搞|搬|拖|拎|收)"
+)
+# One sentence: no full stop, exclamation or question mark before its end.
+_ONE_SENTENCE = re.compile(r"(?s)[^.!?。！？]+[.!?。！？\s]*")
+
+
+def _follow_up_question_language(text: str) -> str | None:
+    """The language of ``text`` when it is, whole, a question after a report (``_FOLLOW_UP_QUESTION``)."""
+    plain = " ".join(text.replace("’", "'").split()).lstrip("¿¡ ").rstrip("?？!！. ")
+    if not plain or not _ONE_SENTENCE.fullmatch(text.strip()):
+        return None
+    if _FOLLOW_UP_QUESTION_CHINESE.search(plain.replace(" ", "")):
+        return "zh"
+    if _FOLLOW_UP_QUESTION_SPANISH.match(plain):
+        return "es"
+    if _FOLLOW_UP_QUESTION.match(plain):
+        return "en"
+    return None
+
+
 def status_question_language(text: str) -> str | None:
     """The language ``text`` asks in how a report already made is going, or None when it asks no such
     thing (the engine answers it as STATUS for a resident who has made one). Unlike the word STATUS, which
@@ -349,4 +415,4 @@ def status_question_language(text: str) -> str | None:
         return "es"
     if _STATUS_QUESTION.search(text):
         return "en"
-    return None
+    return _follow_up_question_language(text)

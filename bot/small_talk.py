@@ -77,6 +77,12 @@ _PHRASES: Final = {
         "thanks|thank you|thankyou|thank u|thanks you|thx|thnx|thanx|ty|tysm|thanks so much|thank you so much"
         "|thanks a lot|thanks again|thank you again|many thanks|much appreciated|appreciate it|appreciated"
         "|ok|okay|k|kk|great|cool|got it|awesome|perfect|sounds good|nice|wonderful|excellent|will do"
+        # Praise and blessings with the thanks: "THANK YOU SO MUCH YOU ARE VERY KIND" started a report.
+        "|thank you very much|thanks very much|thank you so very much|you are very kind|you're very kind"
+        "|you are so kind|you're so kind|you are all wonderful|you're all wonderful|you are wonderful"
+        "|you're wonderful|you are the best|you're the best|youre the best|you guys are great"
+        "|you guys are awesome|you guys rock|you are awesome|you're awesome|you rock|god bless|god bless you"
+        "|bless you|have a nice day|have a good day|have a great day|good job|great job|well done"
         "|👍|🙏|👌|😊|🙂|❤|♥|✅",
     ),
     **_phrases(
@@ -174,6 +180,12 @@ _DONE_ENGLISH: Final = re.compile(
     r"(?: (?:it|them|that|this|everything))?(?: (?:up|away|out|off|in))?"
     r"|(?:(?:it's|its|it is|they're|theyre|they are) )?(?:no longer there|not there anymore|gone)"
     r"|problem solved|issue resolved|all good"
+    # "thank you very much for fixing the light", "thanks for picking it up so fast"
+    r"|for (?:fixing|repairing|removing|patching|filling|towing|cleaning(?: up)?|clearing"
+    r"|picking(?: it| them)? up|taking care of|collecting|replacing|painting over"
+    r"|the quick (?:fix|response|reply|help)|your help"
+    r"|the help|helping|everything|all you do)(?: (?:it|that|this|them|(?:the|my|our) \w+(?: \w+){0,2}))?"
+    r"(?: (?:so fast|so quickly|quickly|today|up))*"
     rf"){_WHEN}"
 )
 _DONE_SPANISH: Final = re.compile(
