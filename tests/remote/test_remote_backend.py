@@ -153,6 +153,17 @@ def notify(sessions: SessionFactory) -> int:
         return notify_once(session, load_templates(), REMOTE)
 
 
+async def assert_told_once(sync: RemoteSync, sessions: SessionFactory, resident: str, update: str) -> None:
+    """One change at the city is polled once, sent once, and the resident's only message starts ``update``."""
+    assert (await sync.poll_statuses()).changes == 1
+    assert (await sync.poll_statuses()).changes == 0
+    assert notify(sessions) == 1
+    assert notify(sessions) == 0
+    texts = outbox_texts(sessions, resident)
+    assert len(texts) == 1
+    assert texts[0].startswith(update)
+
+
 @pytest.fixture
 async def remote(city: City, city_key: str, sessions: SessionFactory) -> AsyncIterator[dict[str, Any]]:
     with proxy_in_front(city) as (proxy, proxy_url):
@@ -647,14 +658,8 @@ async def test_following_a_request_the_bot_did_not_file_polls_it_only_while_foll
     assert (await sync.poll_statuses()).changes == 0  # the mirror is the city's state: no news yet
 
     set_status_at_city(city, request_id, "closed", "Filled the hole.")
-    assert (await sync.poll_statuses()).changes == 1
-    assert (await sync.poll_statuses()).changes == 0
-    assert notify(sessions) == 1
-    assert notify(sessions) == 0
-    texts = outbox_texts(sessions, "fay")
-    assert len(texts) == 1
-    assert texts[0].startswith(
-        f"Update on report #{request_id} (Pothole): it is now closed. Filled the hole."
+    await assert_told_once(
+        sync, sessions, "fay", f"Update on report #{request_id} (Pothole): it is now closed. Filled the hole."
     )
 
     # Nobody follows it any more: not polled, so a change at the city is logged for no one ...
@@ -965,14 +970,8 @@ async def test_one_record_the_city_serves_broken_does_not_stop_the_others_update
 
     # The city mends jon's record: his change arrives, once.
     proxy.broken.pop(ids["jon"])
-    assert (await sync.poll_statuses()).changes == 1
-    assert (await sync.poll_statuses()).changes == 0
-    assert notify(sessions) == 1
-    assert notify(sessions) == 0
-    texts = outbox_texts(sessions, "jon")
-    assert len(texts) == 1
-    assert texts[0].startswith(
-        f"Update on report #{ids['jon']} (Pothole): it is now closed. Patched for jon."
+    await assert_told_once(
+        sync, sessions, "jon", f"Update on report #{ids['jon']} (Pothole): it is now closed. Patched for jon."
     )
     assert sum(len(outbox_texts(sessions, who)) for who in ("ida", "kim", "lea")) == 3
 
