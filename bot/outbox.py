@@ -14,14 +14,18 @@ send, so a sender that dies mid-send leaves its rows to be retried once the leas
 a few rows at a time, and right before each send (and each further part) the sender renews its claim
 with one conditional UPDATE (``renew_claim``): a slow provider that kept it past the lease finds the row
 taken by another sender (its ``attempts`` moved on) and leaves it, instead of sending it a second time.
+
+Each channel has its own lane (``deliver_due``): its rows are claimed and sent apart from the others', at
+the same time, so a slow provider (SMS) delays no other channel's replies (Telegram's "filed as #N").
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -44,6 +48,8 @@ log = logging.getLogger(__name__)
 # Rows a sender claims at a time: few, so that a slow provider cannot keep a long batch leased past its
 # lease while other senders stand idle (each row's lease is renewed again right before it is sent).
 CLAIM_CHUNK = 5
+# While another channel's lane is still sending, how often an idle lane looks for new rows of its own.
+IDLE_POLL_SECONDS = 0.5
 
 OutboxStatus = Literal["pending", "delivered", "failed", "suppressed"]
 
@@ -184,18 +190,32 @@ def enqueue(
     return row
 
 
-def claim_due(session: Session, *, now: datetime, limit: int, lease_seconds: float) -> list[OutboxMessage]:
-    """Claims up to ``limit`` due rows for this sender and commits the claim.
+def claim_due(
+    session: Session,
+    *,
+    now: datetime,
+    limit: int,
+    lease_seconds: float,
+    channel: str | None = None,
+    other_than: Collection[str] = (),
+) -> list[OutboxMessage]:
+    """Claims up to ``limit`` due rows for this sender and commits the claim: only ``channel``'s when
+    given, none of ``other_than``'s.
 
     One ``UPDATE ... WHERE id IN (due rows) RETURNING``: atomic on SQLite (one writer; a separate SELECT
     then UPDATE would let two senders take the same rows), and on PostgreSQL the inner
     ``FOR UPDATE SKIP LOCKED`` makes concurrent senders take disjoint rows without waiting. The lease
     (``next_attempt_at`` moved forward) keeps other senders away once the claim is committed.
     """
+    due = select(OutboxMessage.id).where(
+        OutboxMessage.status == "pending", col(OutboxMessage.next_attempt_at) <= now
+    )
+    if channel is not None:
+        due = due.where(col(OutboxMessage.channel) == channel)
+    if other_than:
+        due = due.where(col(OutboxMessage.channel).not_in(list(other_than)))
     due = (
-        select(OutboxMessage.id)
-        .where(OutboxMessage.status == "pending", col(OutboxMessage.next_attempt_at) <= now)
-        .order_by(col(OutboxMessage.next_attempt_at), col(OutboxMessage.id))
+        due.order_by(col(OutboxMessage.next_attempt_at), col(OutboxMessage.id))
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
@@ -254,6 +274,14 @@ def release_leases(session: Session, *, now: datetime, lease_seconds: float) -> 
     return int(getattr(released, "rowcount", 0) or 0)
 
 
+@dataclass(frozen=True, slots=True)
+class _Lane:
+    """The rows one lane sends: one channel's, or (``channel`` None) those of channels not enabled here."""
+
+    channel: str | None
+    other_than: tuple[str, ...] = ()
+
+
 async def deliver_due(
     session_factory: Callable[[], AbstractContextManager[Session]],
     channels: Mapping[str, Channel],
@@ -262,25 +290,54 @@ async def deliver_due(
     now: datetime | None = None,
     limit: int = 100,
 ) -> DeliveryReport:
-    """Sends what is due, up to ``limit`` rows, claimed ``CLAIM_CHUNK`` at a time; the outbox job calls
-    this every few seconds.
+    """Sends what is due, up to ``limit`` rows per channel, claimed ``CLAIM_CHUNK`` at a time; the outbox
+    job calls this every few seconds.
 
-    ``session_factory()`` is a context manager giving a new Session (``bot.db`` provides one). ``now``
-    (tests) fixes the clock of the whole round.
+    The channels are sent side by side, one lane each, and a lane with nothing left looks again for new
+    rows of its own while another lane is still sending: a reply queued behind a slow SMS batch goes out
+    at once instead of after it. ``session_factory()`` is a context manager giving a new Session
+    (``bot.db`` provides one). ``now`` (tests) fixes the clock of the whole round.
     """
     policy = policy or RetryPolicy()
     report = DeliveryReport()
-    handled = 0
-    while handled < limit:
-        wanted = min(CLAIM_CHUNK, limit - handled)
-        moment = now or utcnow()
-        rows = _claim(session_factory, moment, wanted, policy)
-        for row in rows:
-            await _deliver_one(session_factory, channels, row, policy, report, moment, fixed_now=now)
-        handled += len(rows)
-        if len(rows) < wanted:
-            break
+    names = tuple(sorted(channels))
+    lanes = [_Lane(name) for name in names] + [_Lane(None, other_than=names)]
+    working = set(lanes)
+    await asyncio.gather(
+        *(_drain_lane(session_factory, channels, lane, working, policy, report, now, limit) for lane in lanes)
+    )
     return report
+
+
+async def _drain_lane(
+    session_factory: Callable[[], AbstractContextManager[Session]],
+    channels: Mapping[str, Channel],
+    lane: _Lane,
+    working: set[_Lane],
+    policy: RetryPolicy,
+    report: DeliveryReport,
+    now: datetime | None,
+    limit: int,
+) -> None:
+    handled = 0
+    try:
+        while handled < limit:
+            wanted = min(CLAIM_CHUNK, limit - handled)
+            moment = now or utcnow()
+            rows = _claim(session_factory, moment, wanted, policy, lane)
+            if rows:
+                working.add(lane)
+            for row in rows:
+                await _deliver_one(session_factory, channels, row, policy, report, moment, fixed_now=now)
+            handled += len(rows)
+            if len(rows) == wanted:
+                continue
+            working.discard(lane)
+            if not working:
+                return
+            await asyncio.sleep(IDLE_POLL_SECONDS)
+    finally:
+        working.discard(lane)
 
 
 def _claim(
@@ -288,10 +345,18 @@ def _claim(
     moment: datetime,
     limit: int,
     policy: RetryPolicy,
+    lane: _Lane,
 ) -> list[OutboxMessage]:
     with session_factory() as session:
         try:
-            return claim_due(session, now=moment, limit=limit, lease_seconds=policy.lease_seconds)
+            return claim_due(
+                session,
+                now=moment,
+                limit=limit,
+                lease_seconds=policy.lease_seconds,
+                channel=lane.channel,
+                other_than=lane.other_than,
+            )
         except OperationalError as exc:
             if not is_lock_conflict(exc):
                 raise

@@ -1,7 +1,7 @@
 """A slow or hung SMS provider never makes two workers send the same message: a sender renews its claim on
 a row right before sending it, and leaves a row another sender took over once its lease ran out; Twilio
-calls time out well before a lease does. PostgreSQL, the real Twilio client against the Twilio fake, made
-slow by a proxy in front of it."""
+calls time out well before a lease does; a slow channel holds up no other channel's replies.
+PostgreSQL, the real Twilio client against the Twilio fake, made slow by a proxy in front of it."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from bot import outbox
 from bot.messaging import Messaging, build_messaging
 from bot.outbox import OutboxMessage, RetryPolicy, enqueue
 from bot.runtime import Runtime
-from channels.base import DeliveryError
+from channels.base import Channel, DeliveryError, SendResult
 from channels.fakes.twilio import FakeTwilio
 from channels.messages import OutboundMessage
 from channels.sms import SmsChannel
@@ -142,3 +142,51 @@ def test_a_hung_provider_times_out_well_before_the_lease(tmp_path: Path) -> None
         assert raised.value.retryable
         assert time.monotonic() - started < 5
     assert SmsChannel.__init__.__kwdefaults__["send_timeout_seconds"] < RetryPolicy().lease_seconds / 2
+
+
+class RecordingChannel(Channel):
+    """A fast provider (standing in for Telegram): records when each message was sent."""
+
+    name = "telegram"
+
+    def __init__(self) -> None:
+        super().__init__(lambda message: None)  # type: ignore[arg-type,return-value]
+        self.sent_at: list[float] = []
+
+    @classmethod
+    def from_config(cls, config: Any, handler: Any, *, public_url: str) -> RecordingChannel:
+        raise NotImplementedError
+
+    async def send_text(self, resident_id: str, text: str, *, reply_to: str | None = None) -> SendResult:
+        self.sent_at.append(time.monotonic())
+        return SendResult(provider_message_id=f"tg-{len(self.sent_at)}")
+
+
+def test_a_slow_channel_does_not_hold_up_another_channels_replies(tmp_path: Path) -> None:
+    """The SRE's finding: a Telegram "filed as #N" waited 1 min 51 s behind a slow SMS batch. Now each
+    channel is sent in its own lane, and a reply queued while the SMS batch is still going out is sent
+    at once."""
+    updates, delay = 12, 0.4
+    with slow_twilio(delay) as (twilio, url), sms_deployment(tmp_path, twilio, url) as (runtime, messaging):
+        with runtime.sessions() as session:
+            for number in range(updates):
+                to = f"+1415555{number:04d}"
+                enqueue(session, OutboundMessage(channel="sms", resident_id=to, text=f"update {number}"))
+            session.commit()
+        telegram = RecordingChannel()
+        channels = {"sms": messaging.channels["sms"], "telegram": telegram}
+        sender = threading.Thread(target=lambda: asyncio.run(outbox.deliver_due(runtime.sessions, channels)))
+        started = time.monotonic()
+        sender.start()
+        time.sleep(1.0)  # the SMS batch is being sent
+        with runtime.sessions() as session:
+            enqueue(session, OutboundMessage(channel="telegram", resident_id="42", text="Filed as #7."))
+            session.commit()
+        queued = time.monotonic()
+        sender.join(60)
+        assert not sender.is_alive()
+        sms_done = time.monotonic() - started
+        assert len(twilio.sent) == updates
+        assert sms_done > updates * delay  # the SMS batch really was slow
+        assert len(telegram.sent_at) == 1
+        assert telegram.sent_at[0] - queued < 2.0, "the Telegram reply waited behind the SMS batch"
