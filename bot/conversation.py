@@ -376,6 +376,8 @@ class ConversationEngine:
     def _respond(
         self, session: Session, turn: Turn, state: DialogueState, resident: Resident
     ) -> list[OutboundMessage]:
+        if turn.choice_value is not None and turn.choice_value not in self._pending_choices(state):
+            return self._question_closed(turn, state, resident)
         command, small_talk = _words_instead_of_a_report(
             turn,
             state,
@@ -448,6 +450,28 @@ class ConversationEngine:
                 turn = replace(turn, text=first)
             self._report(session, turn, state, resident, reply)
         self._report_queued(session, turn, state, resident, reply)
+        return reply.messages
+
+    def _pending_choices(self, state: DialogueState) -> frozenset[str]:
+        """The values of the choices the question now waiting offers; none when no question offers any."""
+        if state.stage == "category":
+            return frozenset([*state.choices, SOMETHING_ELSE])
+        if state.stage == "confirm_location":
+            return frozenset({YES, NO})
+        if state.stage == "attribute" and (spec := self._attribute(state)) is not None:
+            return frozenset(key for key, _name in spec.values)
+        return frozenset()
+
+    def _question_closed(self, turn: Turn, state: DialogueState, resident: Resident) -> list[OutboundMessage]:
+        """A button of a question no longer asked (the report filed or dropped since, or another question
+        asked): it starts and changes nothing, and the resident is told so, with the question now waiting, if
+        any. Before, "Illegal Dumping" pressed after CANCEL began a report of the label's words, and one place
+        later filed it. In the resident's language: a label's few words tell none."""
+        if resident.opted_out:
+            return []  # after STOP nothing is sent until START
+        reply = _Replies(self.templates, turn, self.templates.language_for(resident.language))
+        reply.say("question_closed")
+        self._repeat_question(state, reply)
         return reply.messages
 
     def _a_new_report_instead(self, turn: Turn, state: DialogueState) -> bool:
