@@ -346,10 +346,13 @@ class ConversationSettings(Section):
     # resident; below it (or "other"), the report goes to the operator review queue.
     offer_choices_min_confidence: float = Field(default=0.2, ge=0.0, le=1.0)
     max_choices: int = Field(default=3, ge=1, le=9)
-    # The outbox sender: attempts before giving up, and exponential backoff between them.
-    outbox_max_attempts: int = Field(default=8, ge=1)
+    # The outbox sender: exponential backoff between attempts; a message is given up after
+    # outbox_max_attempts or once the next try would come outbox_max_age_hours after it was queued,
+    # whichever is first (the defaults keep trying for a day: an outage of hours loses no reply).
+    outbox_max_attempts: int = Field(default=50, ge=1)
     outbox_backoff_seconds: float = Field(default=5.0, gt=0)
     outbox_backoff_max_seconds: float = Field(default=3600.0, gt=0)
+    outbox_max_age_hours: Hours = 24.0
     # The loop guard (bot/loop_guard.py), so the bot never texts back and forth for ever with an
     # auto-reply: within reply_limit_minutes, one sender's same text (near-same, digits aside) is answered
     # reply_limit_repeats times, and more than reply_limit_max_messages of their messages are not

@@ -73,6 +73,7 @@ def build_messaging(runtime: Runtime, *, understander: Understander | None = Non
             max_attempts=conversation.outbox_max_attempts,
             base_seconds=conversation.outbox_backoff_seconds,
             max_seconds=conversation.outbox_backoff_max_seconds,
+            max_age_seconds=conversation.outbox_max_age_hours * 3600,
         ),
         reply_limit=ReplyLimit(
             conversation.reply_limit_repeats,

@@ -93,9 +93,13 @@ class OutboxMessage(SQLModel, table=True):
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
-    max_attempts: int = 8
+    # A message is given up when its attempts reach max_attempts or when the next try would come later
+    # than max_age_seconds after it was queued: a resident still gets their tracking number after an
+    # outage of some hours, not a reply a day late.
+    max_attempts: int = 50
     base_seconds: float = 5.0
     max_seconds: float = 3600.0
+    max_age_seconds: float = 24 * 3600.0
     # How long a claimed row stays invisible to other senders while it is being sent.
     lease_seconds: float = 120.0
 
@@ -463,12 +467,13 @@ def _retry_or_fail(
     # For the log: a provider's error may quote the recipient's number ("To number: +1415..., is not a
     # mobile number"); the row keeps it whole.
     report.errors.append(mask_contact_details(error))
-    if not retryable or row.attempts >= policy.max_attempts:
+    # Counted from this round's clock, so a sender run with an explicit ``now`` backs off from it.
+    due = moment + timedelta(seconds=policy.delay(row.attempts, retry_after))
+    too_late = due > as_utc(row.created_at) + timedelta(seconds=policy.max_age_seconds)
+    if not retryable or row.attempts >= policy.max_attempts or too_late:
         _write(session_factory, lambda s: _finish(s, row, status="failed", error=error))
         report.failed += 1
         return
-    # Counted from this round's clock, so a sender run with an explicit ``now`` backs off from it.
-    due = moment + timedelta(seconds=policy.delay(row.attempts, retry_after))
     _write(
         session_factory,
         lambda s: s.execute(
