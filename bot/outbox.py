@@ -307,9 +307,15 @@ async def deliver_due(
     names = tuple(sorted(channels))
     lanes = [_Lane(name) for name in names] + [_Lane(None, other_than=names)]
     working = set(lanes)
-    await asyncio.gather(
-        *(_drain_lane(session_factory, channels, lane, working, policy, report, now, limit) for lane in lanes)
-    )
+    # Every lane ends before this returns, even when one fails (the database gone): none goes on sending
+    # behind the job's back. The first failure is raised then.
+    drains = [
+        _drain_lane(session_factory, channels, lane, working, policy, report, now, limit) for lane in lanes
+    ]
+    outcomes = await asyncio.gather(*drains, return_exceptions=True)
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            raise outcome
     return report
 
 

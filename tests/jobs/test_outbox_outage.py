@@ -1,0 +1,78 @@
+"""A database outage does not flood the log: the outbox job says "database unreachable" once with the
+traceback, then one line now and then, less and less often, and that the database is back when it is.
+Before, every worker logged a 60-line traceback every second (3,000 lines in 23 s). PostgreSQL: the real
+server, then a URL where none answers."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from pathlib import Path
+
+import pytest
+
+from bot.db import make_engine, make_session_factory
+from bot.jobs import context, outbox_delivery
+from bot.jobs.context import JobContext
+from bot.messaging import build_messaging
+from bot.outbox import enqueue
+from bot.runtime import Runtime
+from channels.messages import OutboundMessage
+from tests.conftest import make_settings
+from tests.support.databases import fresh_postgres_schema
+from tests.support.live_server import bound_socket
+
+pytestmark = pytest.mark.postgres
+
+
+def test_a_database_outage_is_logged_in_a_few_lines(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    with fresh_postgres_schema() as url:
+        runtime = Runtime.build(make_settings(tmp_path / "data", url))
+        messaging = build_messaging(runtime)
+        closed = bound_socket("127.0.0.1")  # a port nothing answers on (bound, never listening)
+        port = closed.getsockname()[1]
+        down = make_engine(f"postgresql+psycopg://bot:bot@127.0.0.1:{port}/bot")
+        working = messaging.dispatcher.sessions
+        context.install(
+            JobContext(
+                settings=runtime.settings,
+                sessions=runtime.sessions,
+                templates=messaging.templates,
+                open311=runtime.open311,
+                dispatcher=messaging.dispatcher,
+                channels=messaging.channels,
+            )
+        )
+        try:
+            messaging.dispatcher.sessions = make_session_factory(down)
+            with caplog.at_level(logging.INFO):
+                # The job runs every second in a worker; here every 0.1 s for 3.5 s.
+                deadline = time.monotonic() + 3.5
+                while time.monotonic() < deadline:
+                    asyncio.run(outbox_delivery.run())
+                    time.sleep(0.1)
+                outage = [r for r in caplog.records if r.name.startswith("bot")]
+                assert "database unreachable, retrying" in outage[0].getMessage()
+                assert outage[0].exc_info is not None
+                assert 2 <= len(outage) <= 3, [r.getMessage() for r in outage]  # after 1 s, 2 s (then 4 s)
+                assert all(r.exc_info is None for r in outage[1:])
+                assert all("still unreachable" in r.getMessage() for r in outage[1:])
+                assert sum(r.exc_info is not None for r in caplog.records) == 1  # one traceback, once
+
+                caplog.clear()
+                messaging.dispatcher.sessions = working
+                with runtime.sessions() as session:
+                    enqueue(session, OutboundMessage(channel="local", resident_id="ana", text="Filed as #7."))
+                    session.commit()
+                while outbox_delivery._outage.waiting():
+                    time.sleep(0.1)
+                asyncio.run(outbox_delivery.run())
+                assert "database reachable again after" in caplog.text
+                assert outbox_delivery._outage.failures == 0
+        finally:
+            messaging.dispatcher.sessions = working
+            context.install(None)
+            closed.close()
+            down.dispose()
+            runtime.close()
