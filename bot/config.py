@@ -463,7 +463,7 @@ class JobsSettings(Section):
     # "always": this process runs the scheduler; "never": it only serves HTTP.
     scheduler: Literal["auto", "always", "never"] = "auto"
     # How often a worker that does not run the scheduler asks to take over (and the leader checks it still
-    # holds the lock): the longest a dead leader's jobs wait for a successor.
+    # holds the lock); a successor then waits this + 10 s (bot.jobs.scheduler) before running jobs.
     leader_check_seconds: Seconds = 5.0
     # Status changes a notification run handles at most (the rest wait for the next run).
     notify_batch_size: Count = 200

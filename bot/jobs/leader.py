@@ -6,6 +6,10 @@ session-level advisory lock held on a dedicated connection: the lock lives exact
 connection, so when the leader dies (crash, kill -9, lost machine) PostgreSQL releases it and the next
 worker that asks takes over. On SQLite (one process by design) this process leads.
 
+The lock can also go while the leader lives (its connection terminated, a network cut): the runner then
+checks the lock right before each job (``still_leading``) and a worker that takes over waits until the
+old leader must have stopped (``bot.jobs.scheduler``), so two schedulers never run jobs at once.
+
 ``JobsSettings.scheduler`` overrides the election: "always" leads without asking, "never" never leads.
 """
 
@@ -14,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import threading
 from typing import Literal
 
 from sqlalchemy import Connection, Engine, create_engine, text
@@ -44,6 +49,8 @@ class Leadership:
     """Asks, and keeps asking, whether this process is the one that runs the scheduler.
 
     ``try_lead`` and ``still_leading`` are quick blocking calls; the caller decides how often to make them.
+    They may come from several threads at once (the election and each job's check before it runs), and
+    one connection serves them all, so they take turns.
     """
 
     def __init__(self, database_url: str, mode: SchedulerMode, name: str = "scheduler") -> None:
@@ -54,6 +61,7 @@ class Leadership:
         self._connection: Connection | None = None
         self._key: int | None = None
         self._leading = False
+        self._turn = threading.Lock()
 
     @property
     def uses_election(self) -> bool:
@@ -65,6 +73,10 @@ class Leadership:
 
     def try_lead(self) -> bool:
         """Becomes the leader if nobody is; returns whether this process leads now."""
+        with self._turn:
+            return self._try_lead()
+
+    def _try_lead(self) -> bool:
         if self._leading:
             return True
         if self.mode == "never":
@@ -89,6 +101,10 @@ class Leadership:
 
     def still_leading(self) -> bool:
         """False once the lock's connection is gone (the server then released the lock to another)."""
+        with self._turn:
+            return self._still_leading()
+
+    def _still_leading(self) -> bool:
         if not self._leading:
             return False
         if not self.uses_election:
@@ -104,6 +120,10 @@ class Leadership:
 
     def resign(self) -> None:
         """Steps down (on shutdown) so another worker can take over at once."""
+        with self._turn:
+            self._resign()
+
+    def _resign(self) -> None:
         if self._connection is not None and self._leading and self._key is not None:
             # If this fails the connection is going away anyway, which releases the lock too.
             with contextlib.suppress(DBAPIError):

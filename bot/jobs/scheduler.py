@@ -13,6 +13,13 @@ schedulers:
 Jobs have stable ids and are added with ``replace_existing=True``; their functions are importable module
 attributes that take no arguments (they find the process's runtime through ``bot.jobs.context``).
 Their timing comes from ``JobsSettings``.
+
+Exactly one persistent scheduler runs jobs at a time, even when the leader's lock goes while its process
+lives (its connection terminated, a network cut): the leader checks its lock on the lock's own connection
+right before each job starts (``_LeaderOnlyExecutor``), so it starts no job once the lock is gone, and
+steps down at once; and a worker that takes the lock over from a live leader waits
+``leader_check_seconds`` + ``DRAIN_SECONDS`` before starting its scheduler, by which time the old leader
+has noticed (at its next check) and let the jobs it was running finish (``_shutdown_gently``).
 """
 
 from __future__ import annotations
@@ -20,15 +27,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_SUBMITTED, JobEvent
+from apscheduler.events import (
+    EVENT_JOB_ERROR,
+    EVENT_JOB_EXECUTED,
+    EVENT_JOB_SUBMITTED,
+    JobEvent,
+    JobExecutionEvent,
+)
+from apscheduler.executors.asyncio import AsyncIOExecutor
+from apscheduler.executors.base import run_coroutine_job, run_job
+from apscheduler.job import Job
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.util import iscoroutinefunction_partial
 from sqlalchemy import Engine
 
 from bot.db import make_engine
@@ -107,9 +124,53 @@ class _RunningJobs:
         self.count += 1 if event.code == EVENT_JOB_SUBMITTED else -1
 
 
-def _new_scheduler(jobstore: Any) -> AsyncIOScheduler:
+class LostSchedulerLock(RuntimeError):
+    """A job was due in a process that no longer holds the scheduler lock: it did not run."""
+
+
+class _LeaderOnlyExecutor(AsyncIOExecutor):  # type: ignore[misc]
+    """apscheduler's asyncio executor, but each job first asks ``may_run`` (is the lock still ours?).
+
+    The election notices a lost lock only at its next check, up to ``leader_check_seconds`` later, and
+    another worker may take the lock in between; asking right before each run closes that window. A job
+    that may not run ends as an error event (``LostSchedulerLock``), which keeps ``_RunningJobs`` even.
+    """
+
+    def __init__(self, may_run: Callable[[], Awaitable[bool]]) -> None:
+        super().__init__()
+        self._may_run = may_run
+
+    def _do_submit_job(self, job: Job, run_times: list[datetime]) -> None:
+        # As AsyncIOExecutor._do_submit_job, with the run behind the check.
+        def callback(done: asyncio.Future[list[JobEvent]]) -> None:
+            self._pending_futures.discard(done)
+            try:
+                events = done.result()
+            except BaseException as exc:  # cancelled on shutdown: apscheduler logs it as a failed run
+                self._run_job_error(job.id, exc, exc.__traceback__)
+            else:
+                self._run_job_success(job.id, events)
+
+        task = self._eventloop.create_task(self._run_if_leading(job, run_times))
+        task.add_done_callback(callback)
+        self._pending_futures.add(task)
+
+    async def _run_if_leading(self, job: Job, run_times: list[datetime]) -> list[JobEvent]:
+        alias, logger_name = job._jobstore_alias, self._logger.name
+        if not await self._may_run():
+            log.warning("job %s not run: this process no longer holds the scheduler lock", job.id)
+            lost = LostSchedulerLock("the scheduler lock was lost")
+            return [JobExecutionEvent(EVENT_JOB_ERROR, job.id, alias, run_times[-1], exception=lost)]
+        if iscoroutinefunction_partial(job.func):
+            events: list[JobEvent] = await run_coroutine_job(job, alias, run_times, logger_name)
+            return events
+        return await self._eventloop.run_in_executor(None, run_job, job, alias, run_times, logger_name)  # type: ignore[no-any-return]
+
+
+def _new_scheduler(jobstore: Any, executor: AsyncIOExecutor | None = None) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(
         jobstores={"default": jobstore},
+        executors={"default": executor or AsyncIOExecutor()},
         # A job that fell behind (a slow send, a pause) runs once, not once per missed interval, and never
         # overlaps itself.
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30},
@@ -166,6 +227,12 @@ class JobRunner:
         self.local: AsyncIOScheduler | None = None
         self.persistent: AsyncIOScheduler | None = None
         self._election: asyncio.Task[None] | None = None
+        # Taking the lock over from a leader that may still live: wait until it has noticed (its next
+        # check) and let its running jobs finish (the drain) before starting another scheduler.
+        self.takeover_grace_seconds = self.settings.jobs.leader_check_seconds + DRAIN_SECONDS
+        # Whether this process has found the lock held (by a leader that may still be running jobs).
+        self._saw_another_leader = False
+        self._stepping_down: set[asyncio.Task[None]] = set()
 
     @property
     def leading(self) -> bool:
@@ -193,6 +260,9 @@ class JobRunner:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._election
             self._election = None
+        for task in list(self._stepping_down):
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         if self.persistent is not None:
             await _shutdown_gently(self.persistent)
             self.persistent = None
@@ -213,13 +283,43 @@ class JobRunner:
     async def _step(self) -> None:
         if self.persistent is not None:
             if not await asyncio.to_thread(self.leadership.still_leading):
-                # The lock is gone (its connection died): another worker may be scheduling already.
-                log.warning("lost the scheduler election; stopping this process's scheduler")
-                scheduler, self.persistent = self.persistent, None
-                await _shutdown_gently(scheduler)
+                await self._step_down()
             return
-        if await asyncio.to_thread(self.leadership.try_lead):
-            self._start_persistent()
+        if not await asyncio.to_thread(self.leadership.try_lead):
+            self._saw_another_leader = True
+            return
+        if self._saw_another_leader and self.leadership.uses_election:
+            # The lock was held a moment ago, perhaps by a process that lives on without its connection
+            # and has not noticed yet: it starts no new job (it checks first), and this wait covers the
+            # jobs it was already running.
+            log.info(
+                "waiting %.0f s for the previous scheduler to stop before starting this one",
+                self.takeover_grace_seconds,
+            )
+            await asyncio.sleep(self.takeover_grace_seconds)
+            if not await asyncio.to_thread(self.leadership.still_leading):
+                return
+        self._start_persistent()
+
+    async def _step_down(self) -> None:
+        # The lock is gone (its connection died): another worker may be scheduling already.
+        scheduler, self.persistent = self.persistent, None
+        if scheduler is not None:
+            log.warning("lost the scheduler election; stopping this process's scheduler")
+            await _shutdown_gently(scheduler)
+
+    async def _may_run_job(self) -> bool:
+        """Asked by the persistent scheduler right before each job: is the lock still this process's?"""
+        if not self.leadership.uses_election:
+            return self.leadership.leading
+        if await asyncio.to_thread(self.leadership.still_leading):
+            return True
+        # Stop now rather than at the next election step; a task, as this runs inside a job of the
+        # scheduler being stopped (which waits for its running jobs).
+        task = asyncio.create_task(self._step_down(), name="scheduler-step-down")
+        self._stepping_down.add(task)
+        task.add_done_callback(self._stepping_down.discard)
+        return False
 
     def _start_persistent(self) -> None:
         # The job store gets an engine of its own: apscheduler disposes of it when the scheduler stops,
@@ -227,7 +327,7 @@ class JobRunner:
         store = SQLAlchemyJobStore(
             engine=make_engine(self.leadership.database_url, pool_size=1), tablename=JOBS_TABLE
         )
-        scheduler = _new_scheduler(store)
+        scheduler = _new_scheduler(store, _LeaderOnlyExecutor(self._may_run_job))
         wanted = self.wanted(every_worker=False)
         _add_jobs(scheduler, self.settings, wanted)
         scheduler.start()

@@ -101,6 +101,8 @@ def test_only_one_of_two_runners_on_postgresql_schedules(tmp_path: Path) -> None
     async def both(first: JobRunner, second: JobRunner) -> tuple[bool, bool, bool]:
         await first.start()
         await second.start()
+        # Taking over, a worker waits out the old leader's check and drain (10 s and more); short here.
+        second.takeover_grace_seconds = 0.5
         try:
             leading = (first.leading, second.leading)
             await first.stop()  # resigns: the other takes over at its next check
