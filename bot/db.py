@@ -123,7 +123,8 @@ def pending_migrations(connection: Connection) -> tuple[str | None, list[str]]:
 def migrate(engine: Engine, revision: str = "head") -> str | None:
     """Applies the migrations up to ``revision`` (run by ``serve`` on start-up and by tests). An upgrade of
     an existing schema is a one-way change the operator should hear of: it is logged, and its description
-    returned (None when there was none)."""
+    returned (None when there was none). Creating the schema of an empty database is logged too (the
+    operator hears which revision it is at), and returns None: nothing ran on it before."""
     config = alembic_config()
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
@@ -135,7 +136,10 @@ def migrate(engine: Engine, revision: str = "head") -> str | None:
         current, pending = pending_migrations(connection)
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
-    if not pending or current is None:
+    if not pending:
+        return None
+    if current is None:
+        log.info("created the database schema at %s", pending[-1])
         return None
     upgraded = f"upgraded the database schema from {current} to {pending[-1]}"
     log.warning(upgraded)

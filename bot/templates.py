@@ -216,11 +216,18 @@ class Templates:
                 yield table, tag == TRADITIONAL
 
 
+# The settings the missing help_contact was last named for: an app builds its templates twice (the
+# conversation's and the console's) from one Settings, and the operator should read the warning once.
+_warned_settings: Settings | None = None
+
+
 def configured_templates(settings: Settings) -> Templates:
     """The templates a deployment replies with: ``[conversation]``'s file, default language and example
     streets, in the city's time zone."""
+    global _warned_settings
     conversation = settings.conversation
-    if settings.twilio.enabled and not conversation.help_contact:
+    if settings.twilio.enabled and not conversation.help_contact and settings is not _warned_settings:
+        _warned_settings = settings
         log.warning(
             "conversation.help_contact is not set: the SMS HELP reply names no person to contact, which US "
             "carriers require of a messaging program (set it to the city's 311 number or web page, \"311, "

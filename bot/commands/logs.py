@@ -44,6 +44,10 @@ QUIET_LIBRARIES = (
     "geopy",
     "apscheduler.executors",
 )
+# Libraries whose INFO lines only repeat, less clearly, what the bot says itself: alembic writes a line per
+# plugin it loads (before a start-up error too) and per migration it runs, where the bot says once that it
+# created or upgraded the schema (bot.db.migrate). Held at WARNING but at log_level "debug".
+CHATTY_LIBRARIES = ("alembic",)
 # The bot's own loggers, which follow log_level (the libraries' stay at INFO at most).
 OWN_LOGGERS = ("bot", "channels", "intents")
 # A secret shorter than this is not redacted: "a" or "test" (a demo's X keys) would blot out every line.
@@ -59,6 +63,8 @@ def configure_logging(settings: Settings) -> None:
         logging.getLogger(name).setLevel(level)
     for name in QUIET_LIBRARIES:
         logging.getLogger(name).setLevel(logging.WARNING)
+    for name in CHATTY_LIBRARIES:
+        logging.getLogger(name).setLevel(logging.NOTSET if level == "DEBUG" else logging.WARNING)
     redact_secrets(settings.secret_values)
     # On the logger itself: uvicorn's own logging set-up replaces the handlers, not a logger's filters.
     access = logging.getLogger("uvicorn.access")

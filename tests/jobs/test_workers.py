@@ -146,6 +146,8 @@ def test_workers_started_together_on_an_empty_database_migrate_it_once(
         wait_for(lambda: any(LEADER_LINE in w.log() for w in workers), timeout=30, what="a leader")
         time.sleep(1.0)
         assert sum(LEADER_LINE in w.log() for w in workers) == 1
+        # One of them created the schema and says so, once; the others found it there.
+        assert sum(w.log().count("created the database schema at ") for w in workers) == 1
     finally:
         for worker in workers:
             worker.stop()
