@@ -125,18 +125,36 @@ MAX_POLL_ATTEMPTS = 15
 MAX_POLL_FAILURES_KEPT = 1000
 UNHANDLED_REASON = "the bot could not handle this message"
 
+# Seconds a call to the X API may take to connect, and then between bytes of its answer: well under the
+# outbox's two-minute lease on a message being sent.
+SEND_TIMEOUT_SECONDS = 30.0
+
 T = TypeVar("T")
 
 
-class RedirectingSession(requests.Session):
+class TimeoutSession(requests.Session):
+    """A requests session whose calls time out (connecting, then between bytes of the answer) unless the
+    caller says otherwise: tweepy passes no timeout, and an X API that hangs held a send past the outbox's
+    two-minute lease on it, after which another worker sent the reply again."""
+
+    def __init__(self, timeout_seconds: float = SEND_TIMEOUT_SECONDS) -> None:
+        super().__init__()
+        self.timeout_seconds = timeout_seconds
+
+    def request(self, method: str, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        kwargs.setdefault("timeout", self.timeout_seconds)
+        return super().request(method, url, *args, **kwargs)
+
+
+class RedirectingSession(TimeoutSession):
     """A requests session that sends tweepy's ``https://api.twitter.com`` calls (and the fetches of
     direct messages' photos from ``https://ton.twitter.com``) to another base URL.
 
     tweepy's v2 client has no host setting; this is how it reaches a local fake of the API.
     """
 
-    def __init__(self, base_url: str) -> None:
-        super().__init__()
+    def __init__(self, base_url: str, timeout_seconds: float = SEND_TIMEOUT_SECONDS) -> None:
+        super().__init__(timeout_seconds)
         self.base_url = base_url.rstrip("/")
 
     def request(self, method: str, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
@@ -167,6 +185,7 @@ class TwitterChannel(Channel):
         max_rate_limit_wait_seconds: float = 900.0,
         page_size: int = 100,
         max_poll_attempts: int = MAX_POLL_ATTEMPTS,
+        send_timeout_seconds: float = SEND_TIMEOUT_SECONDS,
     ) -> None:
         super().__init__(handler)
         if not user_id:
@@ -192,8 +211,11 @@ class TwitterChannel(Channel):
             return_type=dict,
             wait_on_rate_limit=False,  # waited out here, without blocking a thread for minutes
         )
-        if api_base_url:
-            self.client.session = RedirectingSession(api_base_url)
+        self.client.session = (
+            RedirectingSession(api_base_url, send_timeout_seconds)
+            if api_base_url
+            else TimeoutSession(send_timeout_seconds)
+        )
         # One poll at a time in this process (the scheduler keeps it to one process).
         self._poll_lock = asyncio.Lock()
         self.max_poll_attempts = max_poll_attempts

@@ -1,6 +1,6 @@
 """A slow or hung SMS provider never makes two workers send the same message: a sender renews its claim on
 a row right before sending it, and leaves a row another sender took over once its lease ran out; Twilio
-calls time out well before a lease does; a slow channel holds up no other channel's replies.
+and X calls time out well before a lease does; a slow channel holds up no other channel's replies.
 PostgreSQL, the real Twilio client against the Twilio fake, made slow by a proxy in front of it."""
 
 from __future__ import annotations
@@ -25,9 +25,10 @@ from channels.base import Channel, DeliveryError, SendResult
 from channels.fakes.twilio import FakeTwilio
 from channels.messages import OutboundMessage
 from channels.sms import SmsChannel
+from channels.twitter import TwitterChannel
 from tests.conftest import make_settings
 from tests.support.databases import fresh_postgres_schema
-from tests.support.live_server import live_server
+from tests.support.live_server import bound_socket, live_server
 
 pytestmark = pytest.mark.postgres
 
@@ -190,3 +191,29 @@ def test_a_slow_channel_does_not_hold_up_another_channels_replies(tmp_path: Path
         assert sms_done > updates * delay  # the SMS batch really was slow
         assert len(telegram.sent_at) == 1
         assert telegram.sent_at[0] - queued < 2.0, "the Telegram reply waited behind the SMS batch"
+
+
+def test_a_hung_x_api_times_out_well_before_the_lease() -> None:
+    """tweepy passes no timeout: an X API that never answers held the sender past its lease as well."""
+    hung = bound_socket("127.0.0.1")
+    hung.listen(8)  # connections are taken (the backlog) and never answered
+    try:
+        channel = TwitterChannel(
+            lambda message: None,  # type: ignore[arg-type,return-value]
+            user_id="1000",
+            consumer_key="consumer-key",
+            consumer_secret="consumer-secret",
+            access_token="access-token",
+            access_token_secret="access-token-secret",
+            api_base_url=f"http://127.0.0.1:{hung.getsockname()[1]}",
+            send_timeout_seconds=0.5,
+        )
+        reply = OutboundMessage(channel="twitter", resident_id="2000", text="Filed as #7.", reply_to="3000")
+        started = time.monotonic()
+        with pytest.raises(DeliveryError) as raised:
+            asyncio.run(channel.send(reply))
+        assert raised.value.retryable
+        assert time.monotonic() - started < 5
+    finally:
+        hung.close()
+    assert TwitterChannel.__init__.__kwdefaults__["send_timeout_seconds"] < RetryPolicy().lease_seconds / 2
