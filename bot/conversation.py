@@ -669,9 +669,11 @@ class ConversationEngine:
             # An answer to the bot's question keeps the language of the report: "5th St and Market St"
             # after "hay un bache" was read as English and the report filed in English.
             resident.language = self.templates.language_for(_language_of(self._understander(), turn.text))
-        elif turn.language_hint and not kept:
+        elif turn.language_hint and not kept and not (resident.language and _wordless(turn.text)):
             # The channel's guess (X's `lang` of a tweet, a phone's language), only when the words tell none:
             # "AYUDA" and "Hay un bache enorme en Mission St y 24th St" tagged "en" were answered in English.
+            # A photo or a shared location without words is no choice of a language: the one the resident
+            # has been writing in stays (a Telegram photo took the app's English after Spanish messages).
             resident.language = self.templates.language_for(turn.language_hint)
         # Chinese in the script the resident writes ("街燈壞咗": zh-Hant), kept like the language itself.
         resident.language = with_script(resident.language, turn.text, before)
@@ -2320,9 +2322,14 @@ def _about_a_photo(text: str) -> bool:
     return len(_WORD.findall(text)) <= _PHOTO_WORDS and _ABOUT_A_PHOTO.search(text) is not None
 
 
+def _wordless(text: str) -> bool:
+    """No letter in any script: a photo's or a shared location's empty text, numbers, signs."""
+    return not any(char.isalpha() for char in text)
+
+
 def _says_nothing(turn: Turn) -> bool:
     """Only numbers and signs, no photo, no shared location: nothing a report could be about."""
-    return not turn.media_urls and turn.point is None and not any(char.isalpha() for char in turn.text)
+    return not turn.media_urls and turn.point is None and _wordless(turn.text)
 
 
 # A message that is one question: no sentence ends before its question mark.
