@@ -4,10 +4,11 @@ a broken streetlight at 16th and Mission". Each becomes its own report.
 A request has one service and one place, so before, the first problem was filed and the rest of the
 message went into its description, never to be seen by the crew that fixes the second one. A message is
 split only where every report in it stands on its own: a place of its own, a category the classifier is
-sure of (not "other"), and the resident's word that it is another problem ("also", "another", "plus",
-"too", "y también", "还有"). Words that do not ("It's been there for weeks.", "Please fix it.") stay with
-the report before them, as does a sentence that goes on about the same thing ("It's also parked in front
-of 125 Main St" after a car at 123 Main St: it, this, that, they...). Of the first 30,000 messages of
+sure of (not "other"; joined to the other part by words that add one, more likely than not), and the
+resident's word that it is another problem ("also", "another", "plus", "too", "y también", "还有").
+Words that do not ("It's been there for weeks.", "Please fix it.") stay with the report before them, as
+does a sentence that goes on about the same thing ("It's also parked in front of 125 Main St" after a car
+at 123 Main St: it, this, that, they...). Of the first 30,000 messages of
 Boston's pool, 11,780 have more than one part; 10 are split, each where the resident adds another car, a
 hydrant blocked elsewhere... Before the "also" was asked for, 18 were, and most of the other 8 were one
 problem told twice (a car "abandoned" at a corner, then "moved to different spots" on one of its streets).
