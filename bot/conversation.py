@@ -62,6 +62,7 @@ from bot.clock import as_utc, utcnow
 from bot.follows import follow_filed
 from bot.information_questions import asks_for_information
 from bot.location_confirmation import near_the_street, needs_confirmation, on_the_street
+from bot.notifications import full_token, short_reference
 from bot.quantities import number_answer
 from bot.resident_commands import ResidentCommand, parse_command, status_question_language
 from bot.review import corrections
@@ -72,6 +73,7 @@ from bot.several_reports import split_reports
 from bot.small_talk import HAN, NO_WORDS, YES_WORDS, SmallTalk, after_thanks, parse_small_talk
 from bot.state import Resident
 from bot.templates import Templates
+from channels.gsm7 import segments
 from channels.messages import Choice, GeoPoint, OutboundMessage
 from intents.gazetteer import distance_metres
 from intents.keywords import keyword_cues
@@ -759,7 +761,22 @@ class ConversationEngine:
             )
             reply.text(text if text is not None else reply.render("follow_unavailable"))
         # HELP, STATUS or FOLLOW in the middle of a report: the report is still waiting on its answer.
-        self._repeat_question(state, reply)
+        if command.name in ("help", "start") and reply.turn.channel == "sms":
+            self._remind_within_two_segments(state, reply)
+        else:
+            self._repeat_question(state, reply)
+
+    def _remind_within_two_segments(self, state: DialogueState, reply: _Replies) -> None:
+        """After HELP over SMS, a short reminder that the report waits on an answer, where it keeps the reply
+        within the two segments the README promises. The whole question again made it three (AYUDA six: its
+        accents made the accent-free help UCS-2); the question is in the resident's previous message, and
+        their next one answers it with or without the reminder."""
+        if not state.in_progress or not reply.messages:
+            return
+        help_text = reply.messages[-1].text
+        reminder = self.templates.following_sentence(reply.render("help_sms_in_progress"), reply.language)
+        if segments(help_text + reminder) <= 2:
+            reply.say("help_sms_in_progress")
 
     def _repeat_question(self, state: DialogueState, reply: _Replies) -> None:
         """The question a report in progress is waiting on, again (nothing when none is in progress)."""
@@ -813,7 +830,10 @@ class ConversationEngine:
                 reply.say("status_in_progress" if in_progress else "status_none")
             return
         try:
-            found = self.backend.lookup(ref, session)
+            # STATUS with the short reference the resident was given for a token (``short_reference``).
+            found = self.backend.lookup(
+                full_token(session, resident.channel, resident.resident_id, ref), session
+            )
         except RequestUnreachable as exc:
             reply.say(exc.reply_key)
             return
@@ -822,11 +842,13 @@ class ConversationEngine:
         elif found.service_request_id is None and found.status == "rejected":
             # A remote city refused the submission: say so, with its reason (it read "received and is
             # waiting for a number").
-            reply.say("token_rejected", token=found.token or ref, reason=found.status_notes or "")
+            reply.say(
+                "token_rejected", token=short_reference(found.token or ref), reason=found.status_notes or ""
+            )
         elif found.service_request_id is None:
             reply.say(
                 "status_token",
-                token=found.token or ref,
+                token=short_reference(found.token or ref),
                 service=self._service_name(found.service_name, reply.language),
                 status=self.templates.status_word(found.status, reply.language),
             )
@@ -1785,7 +1807,11 @@ class ConversationEngine:
         service = self._service_name(filed.service_name, reply.language)
         address = state.address_string or state.location_text
         _reset(state, keep_queued=True)
-        reference = f"#{filed.service_request_id}" if filed.service_request_id is not None else filed.token
+        reference = (
+            f"#{filed.service_request_id}"
+            if filed.service_request_id is not None
+            else short_reference(filed.token or "")
+        )
         state.last_filed = {
             **report,
             "address": address,
@@ -1796,7 +1822,7 @@ class ConversationEngine:
         if filed.service_request_id is not None:
             reply.say("filed", id=filed.service_request_id, service=service)
         else:
-            reply.say("filed_token", token=filed.token or "", service=service)
+            reply.say("filed_token", token=short_reference(filed.token or ""), service=service)
 
     def _send_to_review(
         self,

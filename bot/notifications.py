@@ -20,6 +20,7 @@ After STOP the resident gets nothing: the outbox suppresses messages to opted-ou
 from __future__ import annotations
 
 import logging
+import string
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -31,7 +32,7 @@ from sqlmodel import Field, Session, SQLModel, col, delete, select
 
 from bot.backend import ServiceSummary, service_name_in
 from bot.clock import utcnow
-from bot.follows import followers
+from bot.follows import Follow, followers
 from bot.open311.models import ServiceRequestRow, StatusChangeRow, UTCDateTime
 from bot.outbox import enqueue
 from bot.redaction import mask_contact_details
@@ -204,6 +205,35 @@ REMOTE = ChangeSource(
 )
 
 
+# A batch service's token is 32 hex digits (bot/open311/service.py): in a reply that cost two SMS segments
+# for the token alone. Residents are shown its first digits, which STATUS takes too (``full_token``).
+_SHORT_TOKEN = 8
+
+
+def short_reference(token: str) -> str:
+    """How a resident is shown ``token``: a long hex token's first 8 digits; a short one (the remote
+    backend's own references) as it is."""
+    if len(token) > 2 * _SHORT_TOKEN and all(char in string.hexdigits for char in token):
+        return token[:_SHORT_TOKEN]
+    return token
+
+
+def full_token(session: Session, channel: str, resident_id: str, reference: str) -> str:
+    """The token of the resident's own reports that ``reference`` (as ``short_reference`` showed it) stands
+    for; ``reference`` itself when it is none. Only their own: 8 digits are no secret among anyone's."""
+    if len(reference) != _SHORT_TOKEN or not all(char in string.hexdigits for char in reference):
+        return reference
+    followed = session.exec(
+        select(Follow.service_request_id).where(
+            Follow.channel == channel,
+            Follow.resident_id == resident_id,
+            col(Follow.service_request_id).startswith(reference.lower()),
+        )
+    ).all()
+    tokens = [token for token in followed if short_reference(token) == reference.lower()]
+    return tokens[0] if len(tokens) == 1 else reference
+
+
 def render_update(
     templates: Templates,
     language: str | None,
@@ -217,12 +247,14 @@ def render_update(
     if change.kind == "submitted":
         if not change.token:
             return None
+        token = short_reference(change.token)
         return templates.render(
-            "token_filed", lang, token=change.token, id=change.service_request_id, service=service
+            "token_filed", lang, token=token, id=change.service_request_id, service=service
         )
     if change.kind == "rejected":
+        token = short_reference(change.token or "")
         return templates.render(
-            "token_rejected", lang, token=change.token or "", reason=_public(change.status_notes) or ""
+            "token_rejected", lang, token=token, reason=_public(change.status_notes) or ""
         )
     if change.kind == "moved":
         # The address as the API publishes it (as given), so no masking.

@@ -65,3 +65,15 @@ def plain_typography(text: str) -> str:
         return text
     plain = text.translate(_LOOK_ALIKES)
     return plain if is_gsm7(plain) else text
+
+
+def segments(text: str) -> int:
+    """The SMS segments ``text`` is sent in: GSM-7 160 septets alone or 153 a part (an extension character
+    takes two), otherwise UCS-2 70 code units alone or 67 a part (an emoji takes two)."""
+    if is_gsm7(text):
+        units = sum(2 if char in _EXTENSION else 1 for char in text)
+        single, part = 160, 153
+    else:
+        units = len(text.encode("utf-16-le")) // 2
+        single, part = 70, 67
+    return 1 if units <= single else -(-units // part)
