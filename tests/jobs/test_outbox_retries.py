@@ -19,6 +19,7 @@ from channels.fakes.twilio import FakeTwilio
 from channels.messages import OutboundMessage
 from tests.conftest import make_settings
 from tests.support.databases import fresh_postgres_schema
+from tests.support.fakes import twilio_settings
 
 pytestmark = pytest.mark.postgres
 
@@ -65,13 +66,7 @@ def test_a_reply_outlives_an_outage_of_hours_and_is_given_up_after_a_day(
         settings = make_settings(
             tmp_path / "data",
             url,
-            twilio={
-                "enabled": True,
-                "account_sid": twilio.account_sid,
-                "auth_token": twilio.auth_token,
-                "from_number": "+14155550100",
-                "api_base_url": twilio.base_url,
-            },
+            twilio=twilio_settings(twilio),
         )
         runtime = Runtime.build(settings)
         try:

@@ -18,6 +18,7 @@ from channels.fakes.twilio import FakeTwilio
 from channels.messages import OutboundMessage
 from tests.conftest import make_settings
 from tests.support.databases import fresh_postgres_schema
+from tests.support.fakes import twilio_settings
 
 pytestmark = pytest.mark.postgres
 
@@ -30,13 +31,7 @@ def test_concurrent_senders_send_every_message_exactly_once(tmp_path: Path, twil
         settings = make_settings(
             tmp_path / "data",
             url,
-            twilio={
-                "enabled": True,
-                "account_sid": twilio.account_sid,
-                "auth_token": twilio.auth_token,
-                "from_number": "+14155550100",
-                "api_base_url": twilio.base_url,
-            },
+            twilio=twilio_settings(twilio),
         )
         runtime = Runtime.build(settings)
         try:

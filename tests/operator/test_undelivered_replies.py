@@ -26,7 +26,7 @@ from channels.fakes.twilio import OPTED_OUT_NUMBER, FakeTwilio, SentSms
 from tests.conftest import make_settings
 from tests.operator.support import PASSWORDS, Deployment, screenshot, sign_in
 from tests.operator.test_console_access import signed_in_client
-from tests.support.fakes import served_twilio
+from tests.support.fakes import served_twilio, twilio_settings
 from tests.support.live_server import bound_socket, live_server, socket_url
 
 FILTERED = "+14155550123"  # the carrier filters the bot's reply to this phone
@@ -97,13 +97,7 @@ def served(
         # The same text answered twice in ten minutes, then silence (the loop guard): the third time it
         # is not answered.
         conversation={"offer_choices_min_confidence": 1.0, "reply_limit_repeats": 2},
-        twilio={
-            "enabled": True,
-            "account_sid": twilio.account_sid,
-            "auth_token": twilio.auth_token,
-            "from_number": "+14155550100",
-            "api_base_url": twilio.base_url,
-        },
+        twilio=twilio_settings(twilio),
     )
     runtime = Runtime.build(settings)
     with runtime.sessions() as session:

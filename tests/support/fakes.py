@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from channels.fakes.twilio import FakeTwilio
 from tests.support.live_server import live_server
@@ -17,3 +18,14 @@ def served_twilio() -> Iterator[FakeTwilio]:
     with live_server(twilio.app) as url:
         twilio.base_url = url
         yield twilio
+
+
+def twilio_settings(twilio: FakeTwilio) -> dict[str, Any]:
+    """The bot's ``[twilio]`` settings that send SMS through this served fake."""
+    return {
+        "enabled": True,
+        "account_sid": twilio.account_sid,
+        "auth_token": twilio.auth_token,
+        "from_number": "+14155550100",
+        "api_base_url": twilio.base_url,
+    }
