@@ -4,6 +4,8 @@ through the real form, and read what residents received on the local channel."""
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,6 +21,26 @@ from bot.templates import load_templates
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 PASSWORDS = {"alice": "alice's long passphrase", "bob": "bob's long passphrase"}
+
+
+def operators_cli(
+    data_dir: Path, database_url: str, *args: str, stdin: str = ""
+) -> subprocess.CompletedProcess[str]:
+    """``open311-bot operators ...`` as a deployer runs it, against this data directory and database."""
+    env = {
+        "OPEN311_BOT_DATA_DIR": str(data_dir),
+        "OPEN311_BOT_DATABASE_URL": database_url,
+        "PATH": "/usr/bin:/bin",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", "operators", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
 
 
 @dataclass

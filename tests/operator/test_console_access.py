@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -25,7 +24,14 @@ from bot.review import learning
 from bot.review.audit import AuditEntry
 from bot.review.auth import SESSION_COOKIE
 from bot.review.models import ReviewItem
-from tests.operator.support import PASSWORDS, Deployment, csrf_token, enqueue_report, wait_for_message
+from tests.operator.support import (
+    PASSWORDS,
+    Deployment,
+    csrf_token,
+    enqueue_report,
+    operators_cli,
+    wait_for_message,
+)
 
 PAGES = ["/operator/", "/operator/requests", "/operator/dashboard", "/operator/learning", "/operator/audit"]
 JSON = ["/operator/api/queue", "/operator/api/requests", "/operator/api/dashboard", "/operator/api/learning"]
@@ -209,22 +215,9 @@ def test_sign_in_is_throttled_and_its_form_needs_the_csrf_cookie(deployment: Dep
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_operators_are_managed_from_the_command_line(deployment: Deployment, tmp_path: object) -> None:
     settings = deployment.settings
-    env = {
-        "OPEN311_BOT_DATA_DIR": str(settings.data_dir),
-        "OPEN311_BOT_DATABASE_URL": settings.effective_database_url,
-        "PATH": "/usr/bin:/bin",
-    }
 
     def cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "bot.cli", "operators", *args],
-            input=stdin,
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=60,
-            check=False,
-        )
+        return operators_cli(settings.data_dir, settings.effective_database_url, *args, stdin=stdin)
 
     created = cli("create", "carol", stdin="carol's long passphrase\n")
     assert created.returncode == 0, created.stderr

@@ -5,7 +5,6 @@ each of those accounts still signs in to the console by its exact name."""
 from __future__ import annotations
 
 import subprocess
-import sys
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -19,27 +18,14 @@ from sqlmodel import Session
 from bot.db import make_engine, make_session_factory, migrate
 from bot.review import operators
 from bot.review.operators import Operator, OperatorError, create_operator
-from tests.operator.support import Deployment, csrf_token
+from tests.operator.support import Deployment, csrf_token, operators_cli
 
 PASSPHRASE = "a long enough passphrase"
 
 
 def cli(tmp_path: Path, database_url: str, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     """``open311-bot operators ...`` as a deployer runs it, against this database."""
-    env = {
-        "OPEN311_BOT_DATA_DIR": str(tmp_path / "data"),
-        "OPEN311_BOT_DATABASE_URL": database_url,
-        "PATH": "/usr/bin:/bin",
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "bot.cli", "operators", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-    )
+    return operators_cli(tmp_path / "data", database_url, *args, stdin=stdin)
 
 
 def not_written(sessions: Callable[[], Session], name: str) -> bool:
