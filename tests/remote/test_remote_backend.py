@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -162,6 +163,19 @@ async def assert_told_once(sync: RemoteSync, sessions: SessionFactory, resident:
     texts = outbox_texts(sessions, resident)
     assert len(texts) == 1
     assert texts[0].startswith(update)
+
+
+@asynccontextmanager
+async def impatient_sync(
+    remote: dict[str, Any], sessions: SessionFactory, city_key: str
+) -> AsyncIterator[RemoteSync]:
+    """A sync whose client gives up on the city after half a second: the proxy's stalls and late answers
+    time out."""
+    impatient = GeoReportClient(remote["client"].base_url, api_key=city_key, timeout_seconds=0.5)
+    try:
+        yield RemoteSync(impatient, sessions, remote["queue"], backoff=FAST, lease_seconds=5)
+    finally:
+        await impatient.aclose()
 
 
 @pytest.fixture
@@ -508,9 +522,7 @@ async def test_a_city_that_does_not_answer_in_time_is_asked_again(
     proxy = remote["proxy"]
     backend: RemoteBackend = remote["backend"]
     await remote["sync"].refresh_catalog()
-    impatient = GeoReportClient(remote["client"].base_url, api_key=city_key, timeout_seconds=0.5)
-    sync = RemoteSync(impatient, sessions, remote["queue"], backoff=FAST, lease_seconds=5)
-    try:
+    async with impatient_sync(remote, sessions, city_key) as sync:
         words = f"pothole swallowing bikes {time.time_ns()}"
         reference = file_report(sessions, backend, "pothole", words, "dee")
         proxy.stall, proxy.stall_seconds = 2, 1.5
@@ -524,8 +536,6 @@ async def test_a_city_that_does_not_answer_in_time_is_asked_again(
         assert submission(sessions, reference).attempts >= 3
         assert len([r for r in city_requests(city, service_code="pothole") if r["description"] == words]) == 1
         assert request_id
-    finally:
-        await impatient.aclose()
 
 
 async def test_a_post_the_city_stores_but_answers_too_late_for_is_found_not_filed_again(
@@ -536,9 +546,7 @@ async def test_a_post_the_city_stores_but_answers_too_late_for_is_found_not_file
     proxy = remote["proxy"]
     backend: RemoteBackend = remote["backend"]
     await remote["sync"].refresh_catalog()
-    impatient = GeoReportClient(remote["client"].base_url, api_key=city_key, timeout_seconds=0.5)
-    sync = RemoteSync(impatient, sessions, remote["queue"], backoff=FAST, lease_seconds=5)
-    try:
+    async with impatient_sync(remote, sessions, city_key) as sync:
         words = f"pothole the slow city stores {time.time_ns()}"
         reference = file_report(sessions, backend, "pothole", words, "sal")
         proxy.late, proxy.late_seconds = 1, 1.5
@@ -556,8 +564,6 @@ async def test_a_post_the_city_stores_but_answers_too_late_for_is_found_not_file
         assert outbox_texts(sessions, "sal") == [
             f"Your report {reference} is now filed as #{request_id} (Pothole). Reply STATUS for updates."
         ]
-    finally:
-        await impatient.aclose()
 
 
 async def test_a_post_is_given_longer_than_a_get(
@@ -988,9 +994,7 @@ async def test_a_broken_record_does_not_keep_an_unanswered_post_from_being_found
     broken_id = await file_at_city(city, city_key, f"pothole served broken {time.time_ns()}")
     proxy.broken[broken_id] = b"Fish & chips"
     await asyncio.sleep(2)  # the search tells requests apart down to the second the city gives
-    impatient = GeoReportClient(remote["client"].base_url, api_key=city_key, timeout_seconds=0.5)
-    sync = RemoteSync(impatient, sessions, remote["queue"], backoff=FAST, lease_seconds=5)
-    try:
+    async with impatient_sync(remote, sessions, city_key) as sync:
         words = f"pothole the slow city stores next to a broken one {time.time_ns()}"
         reference = file_report(sessions, backend, "pothole", words, "una")
         proxy.late, proxy.late_seconds = 1, 1.5
@@ -1001,5 +1005,3 @@ async def test_a_broken_record_does_not_keep_an_unanswered_post_from_being_found
         stored = [r for r in city_requests(city, service_code="pothole") if r["description"] == words]
         assert [r["service_request_id"] for r in stored] == [request_id]
         assert proxy.seen.count("POST /requests.xml") == 1  # found by searching, not posted again
-    finally:
-        await impatient.aclose()
