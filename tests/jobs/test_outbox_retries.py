@@ -12,14 +12,12 @@ from sqlmodel import select
 
 from bot import outbox
 from bot.clock import as_utc
-from bot.messaging import Messaging, build_messaging
+from bot.messaging import Messaging
 from bot.outbox import OutboxMessage, enqueue
 from bot.runtime import Runtime
 from channels.fakes.twilio import FakeTwilio
 from channels.messages import OutboundMessage
-from tests.conftest import make_settings
-from tests.support.databases import fresh_postgres_schema
-from tests.support.fakes import twilio_settings
+from tests.support.fakes import sms_on_postgres
 
 pytestmark = pytest.mark.postgres
 
@@ -62,28 +60,16 @@ def test_a_reply_outlives_an_outage_of_hours_and_is_given_up_after_a_day(
 ) -> None:
     """The SRE's finding: with the defaults (8 attempts) a reply was dropped for good after about eleven
     minutes of provider outage, so the resident never got their tracking number."""
-    with fresh_postgres_schema() as url:
-        settings = make_settings(
-            tmp_path / "data",
-            url,
-            twilio=twilio_settings(twilio),
-        )
-        runtime = Runtime.build(settings)
-        try:
-            messaging = build_messaging(runtime)
-            row_id, queued = _queue(runtime, "+14155550123", "Filed as #7.")
-            row, _ = _tries_while_down(runtime, messaging, twilio, row_id, queued + timedelta(hours=6))
-            assert row.status == "pending", row.last_error
-            assert _send_at(runtime, messaging, as_utc(row.next_attempt_at)).delivered == 1
-            assert [sms.body for sms in twilio.sent_to("+14155550123")] == ["Filed as #7."]
+    with sms_on_postgres(tmp_path, twilio) as (runtime, messaging):
+        row_id, queued = _queue(runtime, "+14155550123", "Filed as #7.")
+        row, _ = _tries_while_down(runtime, messaging, twilio, row_id, queued + timedelta(hours=6))
+        assert row.status == "pending", row.last_error
+        assert _send_at(runtime, messaging, as_utc(row.next_attempt_at)).delivered == 1
+        assert [sms.body for sms in twilio.sent_to("+14155550123")] == ["Filed as #7."]
 
-            # An outage that does not end: given up about a day after the reply was queued, not before.
-            row_id, queued = _queue(runtime, "+14155550124", "Filed as #8.")
-            row, last_try = _tries_while_down(
-                runtime, messaging, twilio, row_id, queued + timedelta(hours=30)
-            )
-            assert row.status == "failed"
-            assert timedelta(hours=22) < last_try - queued <= timedelta(hours=24)
-            assert twilio.sent_to("+14155550124") == []
-        finally:
-            runtime.close()
+        # An outage that does not end: given up about a day after the reply was queued, not before.
+        row_id, queued = _queue(runtime, "+14155550124", "Filed as #8.")
+        row, last_try = _tries_while_down(runtime, messaging, twilio, row_id, queued + timedelta(hours=30))
+        assert row.status == "failed"
+        assert timedelta(hours=22) < last_try - queued <= timedelta(hours=24)
+        assert twilio.sent_to("+14155550124") == []

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
+from bot.messaging import Messaging, build_messaging
+from bot.runtime import Runtime
 from channels.fakes.twilio import FakeTwilio
+from tests.conftest import make_settings
+from tests.support.databases import fresh_postgres_schema
 from tests.support.live_server import live_server
 
 
@@ -29,3 +34,14 @@ def twilio_settings(twilio: FakeTwilio) -> dict[str, Any]:
         "from_number": "+14155550100",
         "api_base_url": twilio.base_url,
     }
+
+
+@contextmanager
+def sms_on_postgres(tmp_path: Path, twilio: FakeTwilio) -> Iterator[tuple[Runtime, Messaging]]:
+    """The bot's runtime and messaging on a fresh PostgreSQL schema, its SMS sent through this served fake."""
+    with fresh_postgres_schema() as url:
+        runtime = Runtime.build(make_settings(tmp_path / "data", url, twilio=twilio_settings(twilio)))
+        try:
+            yield runtime, build_messaging(runtime)
+        finally:
+            runtime.close()
