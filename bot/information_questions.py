@@ -77,10 +77,15 @@ _OPENING: Final = re.compile(
 )
 
 
+def is_one_sentence(text: str) -> bool:
+    """Whether ``text`` is one sentence: no full stop, exclamation or question mark before its end."""
+    return _ONE_SENTENCE.fullmatch(text.strip()) is not None
+
+
 def asks_for_information(text: str) -> bool:
     """Whether ``text`` is one sentence asking for information about a service or an office (see the
     module's docstring), in English, Spanish or Chinese."""
-    if not _ONE_SENTENCE.fullmatch(text.strip()):
+    if not is_one_sentence(text):
         return False
     plain = " ".join(text.lower().replace("’", "'").split())
     plain = _OPENING.sub("", plain, count=1)

@@ -17,6 +17,7 @@ from typing import Literal
 
 from rapidfuzz.distance import OSA
 
+from bot.information_questions import is_one_sentence
 from bot.small_talk import HAN, parse_small_talk, says_it_is_gone
 
 CommandName = Literal["status", "cancel", "help", "stop", "start", "follow", "unfollow"]
@@ -386,14 +387,12 @@ _FOLLOW_UP_QUESTION_CHINESE = re.compile(
     "(?:什么时候|什麼時候|几时|幾時|何时|何時|几耐|幾耐)(?:会|會|才|可以|能)?(?:来|來|嚟)?"
     "(?:修|整|处理|處理|清|搞|搬|拖|拎|收)"
 )
-# One sentence: no full stop, exclamation or question mark before its end.
-_ONE_SENTENCE = re.compile(r"(?s)[^.!?。！？]+[.!?。！？\s]*")
 
 
 def _follow_up_question_language(text: str) -> str | None:
     """The language of ``text`` when it is, whole, a question after a report (``_FOLLOW_UP_QUESTION``)."""
     plain = " ".join(text.replace("’", "'").split()).lstrip("¿¡ ").rstrip("?？!！. ")
-    if not plain or not _ONE_SENTENCE.fullmatch(text.strip()):
+    if not plain or not is_one_sentence(text):
         return None
     if _FOLLOW_UP_QUESTION_CHINESE.search(plain.replace(" ", "")):
         return "zh"
