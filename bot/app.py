@@ -33,6 +33,7 @@ from bot.open311.catalog import Catalog
 from bot.open311.cors import Open311CorsMiddleware
 from bot.runtime import Runtime
 from bot.templates import TemplateError, load_templates
+from bot.unread_body import DrainUnreadBody
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +88,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     app.add_middleware(
         BodySizeLimit, max_bytes=settings.server.max_body_bytes, open311_path=settings.open311.base_path
     )
+    # Around it: an early answer (that 413) waits until the client has finished sending, so it is read.
+    app.add_middleware(DrainUnreadBody)
     return app
 
 
