@@ -911,7 +911,13 @@ class _Finder:
             return grid_end, False, [t for t in tokens[start:grid_end] if t.is_word]
         index = start
         known_end = self.known_name_from(start)
-        if index + 1 < len(tokens) and tokens[index].upper in DIRECTIONALS and tokens[index].is_word:
+        # "E St", "N Street": a directional's letter followed by the type is the lettered street's name.
+        if (
+            index + 1 < len(tokens)
+            and tokens[index].upper in DIRECTIONALS
+            and tokens[index].is_word
+            and not (_is_letter_name(tokens[index]) and _is_suffix(tokens[index + 1]))
+        ):
             index += 2 if tokens[index + 1].text == "." else 1
             known_end = known_end or self.known_name_from(index)
         words: list[_Token] = []
@@ -1912,12 +1918,14 @@ class _Finder:
             ends = following is None or not following.is_word or self._joins_crosses(following)
             if number.text.isdigit() and len(number.text) <= 2 and ends:
                 return start + 2, False, [number]
-        if token is not None and len(token.text) == 1 and token.text in "AI":
+        if token is not None and len(token.text) == 1 and token.text.isupper():
             following = tokens[start + 1] if start + 1 < len(tokens) else None
-            # "between I & H", "between H and I." but not "between Oak and I think".
+            # "between I & H", "between H and I." but not "between Oak and I think"; "between E and F":
+            # "E" is the street's letter there, not "East" of a name that follows.
             if following is None or not following.is_word or self._joins_crosses(following):
                 return start + 1, False, [token]
-            return None
+            if token.text in "AI":
+                return None
         found = self.street_forward(start)
         # "Melnea Cass n Clarendon": a lower-case "n" read into the first name joins it to the second.
         if found is not None and len(found[2]) > 1 and found[2][-1].text == "n":

@@ -145,6 +145,20 @@ def assert_found(text: str, span: str, kind: LocationKind, normalized: str | Non
             "street",
             "AUGUSTUS AVE BETWEEN CRANDALL & POPLAR",
         ),
+        # Lettered streets whose letters are also directionals ("E" is East before a name, not here).
+        (
+            "cars parked on West 7th St between E St and F St",
+            "West 7th St between E St and F St",
+            "street",
+            "W 07TH ST BETWEEN E ST & F ST",
+        ),
+        (
+            "neighbors on west 7th between E and F on the even side",
+            "west 7th between E and F",
+            "street",
+            None,
+        ),
+        ("Pothole on E Street near the school", "E Street", "street", "E ST"),
         # Landmarks and parks
         ("Overflowing barrels in Johnson gates park", "Johnson gates park", "landmark", "JOHNSON GATES PARK"),
         ("Needles along the southwest corridor", "southwest corridor", "landmark", "SOUTHWEST CORRIDOR"),
