@@ -295,6 +295,8 @@ _NAMING_EVERYDAY_WORDS = _words(
     december
     """
 )
+# After "street" these are the street's side or its parking, not a thing on it: "on the Hewlett street side".
+_STREET_AND_ITS_THING = frozenset({"side", "sides", "parking", "level"})
 _NOT_STREETS = frozenset({"floor", "fl", "grade", "time", "place", "shift", "request", "day", "week", "year"})
 
 _HAN = re.compile(r"[\u4e00-\u9fff]")
@@ -939,6 +941,10 @@ class _Finder:
                 abbreviated = token.upper not in _SUFFIX_WORDS and (token.capitalized or self._known(words))
                 compound = index + 1 < len(tokens) and tokens[index + 1].lower in STREET_COMPOUNDS
                 if compound and not abbreviated:
+                    # "Clark & Division street light is out", "1200 block of S Halsted street lights": after
+                    # a name, the street light is what is broken and the name ends before it.
+                    if not token.capitalized and self._names_before_a_street_thing(words, tokens[index + 1]):
+                        break
                     return None
                 name = [t for t in tokens[start:index] if t.is_word]
                 if token.upper in AMBIGUOUS_SUFFIXES and not all(self._named(t) for t in words):
@@ -973,6 +979,36 @@ class _Finder:
         while end > start and tokens[end - 1].text == ".":
             end -= 1
         return end, False, [t for t in tokens[start:end] if t.is_word]
+
+    def _names_before_a_street_thing(self, words: list[_Token], thing: _Token) -> bool:
+        """``words`` name a street on their own before "street light", "street sign": capitalised names or
+        known ones. Not ordinals alone ("1st and 3rd street cleaning" are weeks of the month), nor before
+        "street side" or "street parking", where the type is the street's ("on the Hewlett street side")."""
+        return (
+            thing.lower not in _STREET_AND_ITS_THING
+            and not all(is_ordinal(t.text) for t in words)
+            and all(self._named(t) or t.upper in DIRECTIONALS for t in words)
+        )
+
+    def _everyday_words_after(self, found: tuple[int, bool, list[_Token]]) -> tuple[int, bool, list[_Token]]:
+        """A corner's second street without the everyday lower-case words read into its name: "Valencia &
+        16th water everywhere", "Kedzie & Armitage wall covered" (some street is called "Water" or "Wall",
+        but after a name the message goes on). A place's head noun stays ("Washington and Union park"),
+        except after a number ("16th park is blocked")."""
+        _end, has_suffix, words = found
+        if has_suffix:
+            return found
+        keep = len(words)
+        while keep > 1 and not words[keep - 1].capitalized and words[keep - 1].lower in self.common:
+            head = words[keep - 1].lower in LANDMARK_HEADS
+            if (head and not is_ordinal(words[keep - 2].text)) or words[keep - 2].upper in DIRECTIONALS:
+                break  # "Union park", "East third": the word is the name's
+            keep -= 1
+        last = words[keep - 1]
+        # Not after a lone letter: "V/L auto inspection" is a shop's name, "L" no street.
+        if keep == len(words) or not ((last.capitalized and len(last.text) > 1) or is_ordinal(last.text)):
+            return found
+        return self._token_at(last.end - 1) + 1, False, words[:keep]
 
     def _suffix_ahead(self, index: int) -> bool:
         """A street type follows ``index`` within three words, with only words that are no everyday words
@@ -1245,7 +1281,9 @@ class _Finder:
             feats["after=<end>"] = 1.0
         elif not after.is_word:
             feats[f"after={after.text if after.text in {'.', ',', '!', '?'} else '<punct>'}"] = 1.0
-        elif after.lower in _CONTEXT_WORDS:
+        elif after.lower in _CONTEXT_WORDS and not (
+            candidate.kind != "landmark" and self._street_thing_at(candidate.end)
+        ):
             feats[f"after={after.lower}"] = 1.0
         else:
             feats["after=<cap>" if after.capitalized else "after=<lower>"] = 1.0
@@ -1279,6 +1317,17 @@ class _Finder:
             feats[f"{candidate.rule}|all_proper"] = feats["all_proper"]
             feats[f"{candidate.rule}|initial"] = feats["initial"]
         return feats
+
+    def _street_thing_at(self, index: int) -> bool:
+        """ "street light", "street sign": the word at ``index`` is a street type opening a common noun, not
+        the type of a street whose name comes before it."""
+        tokens = self.tokens
+        return (
+            index + 1 < len(tokens)
+            and tokens[index].upper in _SUFFIX_WORDS
+            and not tokens[index].capitalized
+            and tokens[index + 1].lower in STREET_COMPOUNDS - _STREET_AND_ITS_THING
+        )
 
     def _spanish_and_chinese(self) -> list[_Candidate]:
         """Streets as Spanish and Chinese speakers write them: "la calle 24 y Mission", "en Folsom",
@@ -1605,6 +1654,8 @@ class _Finder:
             left_end = index - 1 if token.lower == "cross" and tokens[index - 1].text in {"(", ","} else index
             left = self.street_backward(left_end) or self._cued_word_before(index)
             right = self.street_forward(right_start)
+            if right is not None:
+                right = self._everyday_words_after(right)
             if right is None and left is not None and self._cue_before(left[0]) == "intersection":
                 right = self._cued_word_at(index + 1)
             # "at 63rd and halsted": beside a numbered street after a place cue, a name no list knows.

@@ -1165,3 +1165,22 @@ def test_a_span_never_starts_or_ends_inside_a_word_of_vietnamese(text: str) -> N
         after = text[mention.end] if mention.end < len(text) else " "
         assert not before.isalpha(), mention
         assert not after.isalpha(), mention
+
+
+@pytest.mark.parametrize(
+    ("text", "span"),
+    [
+        # An everyday lower-case word after a corner, no comma between, is the message going on: it was
+        # read into the cross street's name ("Valencia & 16th water") or left the corner one street.
+        ("hydrant leaking at Valencia & 16th water everywhere", "Valencia & 16th"),
+        ("hydrant leaking nonstop on the corner of Damen & Augusta water everywhere", "Damen & Augusta"),
+        ("hydrant leaking at Valencia and 16th water everywhere", "Valencia and 16th"),
+        ("graffiti at Kedzie & Armitage wall covered", "Kedzie & Armitage"),
+        ("tree down at Valencia & 16th park is blocked", "Valencia & 16th"),
+        # "street light" after the corner is the thing that is broken, not the cross street's type.
+        ("streetlight out at Clark & Division street light is dark", "Clark & Division"),
+        ("at Clark and Division street light is dark", "Clark and Division"),
+    ],
+)
+def test_an_everyday_word_after_a_corner_is_not_the_cross_streets_name(text: str, span: str) -> None:
+    assert_found(text, span, "intersection")
