@@ -64,9 +64,13 @@ _HYPHENATED_ORDINAL = (
 # "S.W.", "N.E." (Washington and Seattle quadrants) are one word: a directional. "@PWD", "@cityofboston"
 # (an "@" glued to the word after it, not to one before) is a social-media handle: one token, no word, so
 # neither a name nor the "@" of "Elm St @ Oak St".
+# "Burke-Gilman Trail", "Wilkes-Barre Ave", "Winston-Salem": two capitalised names joined by a hyphen are one
+# name (read apart, the hyphen ended a sentence and the name began after it).
+_HYPHENATED_NAME = rf"[A-Z][a-z]+-[A-Z][a-z]+(?![{_LATIN}-])"
 _TOKEN = re.compile(
     rf"(?<![{_LATIN}])@[{_LATIN}_]+"
-    rf"|(?P<word>(?:[NSEWnsew]\.){{2}}(?![{_LATIN}])|{_HYPHENATED_ORDINAL}|[{_LATIN}]+(?:['’][{_LATIN}]+)*)"
+    rf"|(?P<word>(?:[NSEWnsew]\.){{2}}(?![{_LATIN}])|{_HYPHENATED_ORDINAL}|{_HYPHENATED_NAME}"
+    rf"|[{_LATIN}]+(?:['’][{_LATIN}]+)*)"
     rf"|\n|[^\s{_LATIN}]"
 )
 _COORDINATES = re.compile(
@@ -377,8 +381,7 @@ def _tokenize(text: str) -> list[_Token]:
     common = common_words()
     tokens: list[_Token] = []
     initial = True
-    for match in _TOKEN.finditer(text):
-        raw = match.group()
+    for raw, start, end, is_word in _raw_tokens(text):
         if raw.isspace():
             initial = True
             continue
@@ -386,7 +389,6 @@ def _tokenize(text: str) -> list[_Token]:
         if raw.endswith(".") and len(raw) == 4:  # "S.W." -> "SW"
             normalized = raw.replace(".", "")
         lower = normalized.lower()
-        is_word = match.group("word") is not None
         capitalized = raw[0].isupper()
         proper = (
             capitalized and lower not in common and lower not in STOPWORDS and lower not in MONTHS_AND_DAYS
@@ -394,8 +396,8 @@ def _tokenize(text: str) -> list[_Token]:
         tokens.append(
             _Token(
                 raw,
-                match.start(),
-                match.end(),
+                start,
+                end,
                 normalized.upper(),
                 lower,
                 is_word,
@@ -410,6 +412,25 @@ def _tokenize(text: str) -> list[_Token]:
         elif is_word:
             initial = False
     return tokens
+
+
+def _raw_tokens(text: str) -> list[tuple[str, int, int, bool]]:
+    """``_TOKEN``'s matches (text, start, end, is a word), a hyphenated name split again where its second
+    part is a function word or its first a name's last ("on Lamartine-Still not shoveled", "Hynes
+    Field-Grass is not maintained"): the place, then a new sentence."""
+    found: list[tuple[str, int, int, bool]] = []
+    for match in _TOKEN.finditer(text):
+        raw, start = match.group(), match.start()
+        hyphen = raw.find("-")
+        first, second = raw[:hyphen].lower(), raw[hyphen + 1 :].lower()
+        ends_a_name = first in LANDMARK_HEADS or first.upper() in SUFFIXES
+        if hyphen > 0 and re.fullmatch(_HYPHENATED_NAME, raw) and (second in STOPWORDS or ends_a_name):
+            found.append((raw[:hyphen], start, start + hyphen, True))
+            found.append(("-", start + hyphen, start + hyphen + 1, False))
+            found.append((raw[hyphen + 1 :], start + hyphen + 1, match.end(), True))
+            continue
+        found.append((raw, start, match.end(), match.group("word") is not None))
+    return found
 
 
 def _context_class(word: str) -> str:
@@ -1374,7 +1395,14 @@ class _Finder:
                 found.append(_Candidate(start, end, "street", 3.3, first, rule="spanish"))
         for match in CHINESE_CORNER.finditer(self.text) if chinese else ():
             start, end = self._token_at(match.start()), self._token_at(match.end() - 1) + 1
-            normalized = f"{chinese_name(match.group(1))} & {chinese_name(match.group(2))}"
+            second = match.group(2)
+            # "Race St 和 N 10th St": the pattern takes a capitalised name, and the directional before a
+            # numbered street is one; the English street read forward goes on to its type.
+            english = self.street_forward(self._token_at(match.start(2)))
+            if english is not None and english[0] > end:
+                end = english[0]
+                second = self._span_text(self._token_at(match.start(2)), end)
+            normalized = f"{chinese_name(match.group(1))} & {chinese_name(second)}"
             found.append(_Candidate(start, end, "intersection", 4.6, normalized, rule="chinese"))
         for match in CHINESE_ADDRESS.finditer(self.text) if chinese else ():  # "Mission街2000号"
             start, end = self._token_at(match.start()), self._token_at(match.end() - 1) + 1

@@ -1184,3 +1184,24 @@ def test_a_span_never_starts_or_ends_inside_a_word_of_vietnamese(text: str) -> N
 )
 def test_an_everyday_word_after_a_corner_is_not_the_cross_streets_name(text: str, span: str) -> None:
     assert_found(text, span, "intersection")
+
+
+@pytest.mark.parametrize(
+    ("text", "span", "kind"),
+    [
+        # A hyphen inside a name was a sentence's end: the name began after it; a Chinese corner's second
+        # English street ended at its direction.
+        (
+            "tents along the Burke-Gilman Trail near Fremont, trash piling up",
+            "Burke-Gilman Trail near Fremont",
+            "intersection",
+        ),
+        ("pothole in front of 120 Wilkes-Barre Ave", "120 Wilkes-Barre Ave", "address"),
+        ("the potholes on Wilkes-Barre Ave are huge", "Wilkes-Barre Ave", "street"),
+        ("红绿灯坏了 Race St 和 N 10th St", "Race St 和 N 10th St", "intersection"),
+    ],
+)
+def test_hyphenated_names_and_a_chinese_corners_english_street_are_read_whole(
+    text: str, span: str, kind: LocationKind
+) -> None:
+    assert_found(text, span, kind)
