@@ -32,7 +32,7 @@ from functools import lru_cache
 from itertools import pairwise
 from typing import Final
 
-from intents.lexicon import english_gloss, gloss_vocabulary, with_gloss
+from intents.lexicon import english_gloss, gloss_vocabulary, spell_emoji, with_gloss
 from intents.types import LocationMention
 
 _WORD: Final = re.compile(r"\w+", re.UNICODE)
@@ -107,17 +107,18 @@ def read_message(text: str) -> Reading:
     words_around_place = without_place(text)
     placeless = with_gloss(words_around_place)
     gloss = english_gloss(text)
+    spelt = spell_emoji(text)
     if not gloss:
-        return Reading(placeless, text)
+        return Reading(placeless, spelt)
     # Imported here: lingua is heavy, and the distillation script's environment does not have it.
     from intents.language import detect_language
 
     if detect_language(text) == "en":
-        return Reading(placeless, f"{text} {gloss}")
+        return Reading(placeless, f"{spelt} {gloss}")
     # English problem words inside the Spanish or Chinese ("sidewalk todo roto", "Stop牌畀人撞冧咗", "el
     # camion del recycling") are words the English-only blocks know: they read them before the gloss.
     # Two-letter ones ("a", "no") are Spanish as often as English.
-    english_words = gloss_words_only(" ".join(_ASCII_WORD.findall(words_around_place)))
+    english_words = gloss_words_only(" ".join(_ASCII_WORD.findall(spell_emoji(words_around_place))))
     return Reading(placeless, f"{english_words} {gloss}".strip(), gloss_only=True)
 
 

@@ -3170,8 +3170,8 @@ EMOJI: Final[dict[str, str]] = {
     "🚽": "toilet",
     "🎨": "graffiti paint",
 }
-# A variation selector (U+FE0F) often follows an emoji; it is skipped, so "🕳️" reads as "🕳".
-_EMOJI_CHARACTERS: Final = re.compile("[" + "".join(EMOJI) + "]")
+# One emoji, repeated or not, with the variation selector (U+FE0F) that often follows it ("🕳️", "🐀🐀🐀").
+_EMOJI_RUN: Final = re.compile("([" + "".join(EMOJI) + "])(?:\ufe0f?\\1)*\ufe0f?")
 
 
 def fold(text: str) -> str:
@@ -3237,13 +3237,22 @@ def english_gloss(text: str) -> str:
     glosses.extend(gloss for pattern, gloss in REGIONAL if pattern.search(folded))
     if _HAN.search(text):
         glosses.extend(CHINESE[match.group(0)] for match in _CHINESE_TERMS.finditer(text))
-    if not text.isascii():
-        # One gloss per kind of emoji: "🐀🐀🐀" is rats, not rats rats rats.
-        glosses.extend(EMOJI[emoji] for emoji in dict.fromkeys(_EMOJI_CHARACTERS.findall(text)))
     return " ".join(glosses)
 
 
+def spell_emoji(text: str) -> str:
+    """``text`` with each emoji of ``EMOJI`` replaced by its words where it stands ("🐀🐀🐀 behind the
+    dumpsters" -> "rats behind the dumpsters"): read in place, the words pair with their neighbours as
+    a resident's own words do; appended after the message ("behind the dumpsters rats"), a short message
+    was read as "other" with the emoji's words dangling at its end."""
+    if text.isascii():
+        return text
+    return _EMOJI_RUN.sub(lambda match: f" {EMOJI[match.group(1)]} ", text)
+
+
 def with_gloss(text: str) -> str:
-    """``text`` followed by its English gloss: what the classifier reads."""
+    """``text`` with its emoji spelt out, followed by the English gloss of its other lexicon terms: what
+    the classifier reads."""
+    spelt = spell_emoji(text)
     gloss = english_gloss(text)
-    return f"{text} {gloss}" if gloss else text
+    return f"{spelt} {gloss}" if gloss else spelt
