@@ -3092,7 +3092,7 @@ CHINESE: Final[dict[str, str]] = {
 # surface, fresh or sprayed (in Boston "tags" are licence plates and a "tagged" car got a ticket).
 _SURFACES = (
     r"walls?|building|bridge|underpass|overpass|door|garage|fence|mailbox|side of|box|pole|bench|mural"
-    r"|dumpster|storefront|train|bus|supports?|sound wall|sign"
+    r"|dumpster|storefront|train|bus|supports?|sound wall|sign|pillars?|columns?|viaduct|trestle"
 )
 REGIONAL: Final[tuple[tuple[re.Pattern[str], str], ...]] = (
     (
@@ -3104,6 +3104,8 @@ REGIONAL: Final[tuple[tuple[re.Pattern[str], str], ...]] = (
         "graffiti",
     ),
     (re.compile(r"\brim[- ]?benders?\b"), "pothole"),  # the Midwest's deep pothole
+    # Chicago's black (garbage) and blue (recycling) carts, Los Angeles' bins: Boston's "barrels".
+    (re.compile(r"\b(?:blue|black|green|gr[ae]y|brown) (?:carts?|bins?)\b"), "trash barrel"),
     (re.compile(r"\bdibs\b"), "space saver"),  # Chicago's chairs holding a shovelled parking space
     (re.compile(r"\bneutral ground\b"), "median"),  # New Orleans
 )

@@ -217,6 +217,9 @@ def test_other_cities_words_read_as_the_training_datas(pipeline: Pipeline) -> No
         ("Someone tagged the side of the Marigny Opera House last night", "graffiti"),
         ("Rim-bender in the middle of our road right past the stop sign", "pothole"),
         ("my car got tagged again for street cleaning", "illegal_parking"),
+        # Chicago's elevated train stands on pillars; its garbage goes in black carts.
+        ("tagging on the L pillars along Lake St by Damen", "graffiti"),
+        ("my black cart is still full they came by and didnt dump it", "missed_collection"),
     ]
     assert [(text, pipeline.classify(text).service_code) for text, _ in cases] == cases
 
