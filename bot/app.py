@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 
 # One line per part; each module has mount(app: FastAPI, runtime: Runtime) -> None.
 APP_PARTS: tuple[str, ...] = (
+    "bot.health",  # /readyz: 503 while the database does not answer (/healthz below stays bare)
     "bot.review.routes",  # the operator console under /operator
     "bot.messaging",  # understanding, conversation, dispatcher and channels
     "bot.jobs.part",  # apscheduler jobs (outbox, notifications, batch acceptance, X, remote); after messaging

@@ -88,6 +88,41 @@ def _http_url_or_empty(value: str) -> str:
     return _http_url(value) if value.strip() else ""
 
 
+def _origin(value: str) -> str:
+    """A web origin as browsers send it in ``Origin`` (scheme://host[:port], nothing after), or "*": the
+    header is compared as written, so "columbus.gov" or a trailing "/" never matched and CORS was off."""
+    text = value.strip()
+    if text == "*":
+        return text
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - a port out of range raises here
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        hint = f"https://{text}" if text and "://" not in text else "https://app.example.org"
+        raise ValueError(f'{text!r} is not an origin; write the scheme and host, like "{hint}" (or "*")')
+    origin = f"{parts.scheme}://{parts.netloc}"
+    if text != origin:
+        raise ValueError(f'{text!r} is not an origin: browsers send only the scheme and host, "{origin}"')
+    return text
+
+
+# What Twilio sends from: a number in E.164 form, a short code, or a Messaging Service SID (its sender pool).
+_TWILIO_SENDER = re.compile(r"\+[1-9][0-9]{6,14}|[0-9]{5,6}|MG[0-9a-fA-F]{32}")
+
+
+def _twilio_sender(value: str) -> str:
+    text = value.strip()
+    if text and not _TWILIO_SENDER.fullmatch(text):
+        raise ValueError(
+            'must be the number in E.164 form, "+" then the country code and number without spaces or '
+            'dashes ("+16145550100"), a short code ("311311") or a Messaging Service SID ("MG" and 32 '
+            f"hex digits), not {value!r}"
+        )
+    return text
+
+
 def _url_path(value: str) -> str:
     if not value.startswith("/") or any(c.isspace() or c in "?#" for c in value):
         raise ValueError(f'must be a URL path starting with "/", such as "/open311/v2", not {value!r}')
@@ -201,6 +236,11 @@ class Open311Settings(Section):
         if not all(names):
             raise ValueError("a jurisdiction cannot be empty")
         return names
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        return [_origin(origin) for origin in value]
 
     @field_validator("media_types")
     @classmethod
@@ -400,7 +440,8 @@ class TwilioSettings(Section):
     enabled: bool = False
     account_sid: str = ""
     auth_token: SecretStr | None = None
-    from_number: str = ""
+    # E.164 ("+14155550100"), a short code, or a Messaging Service SID ("MG..."): Twilio refuses any other.
+    from_number: Annotated[str, AfterValidator(_twilio_sender)] = ""
     webhook_path: UrlPath = "/webhooks/twilio"
     status_path: UrlPath = "/webhooks/twilio/status"
     # Only for tests and demos against a local fake of Twilio's REST API.

@@ -172,6 +172,20 @@ CASES: dict[str, Case] = {
         '[intents.geocoder]\nprovider = "nominatim"\napi_key = "${CITY_GEO_KEY_UNSET}"\n',
         ("intents.geocoder.api_key: not set; the configuration file takes it from ${CITY_GEO_KEY_UNSET}",),
     ),
+    # 12. accepted silently before: the browser's Origin never matched, every app's call was refused
+    "cors origin without its scheme": Case(
+        '[open311]\ncors_origins = ["https://app.columbus.gov", "columbus.gov"]\n',
+        ("open311.cors_origins:", "'columbus.gov'", "https://columbus.gov"),
+    ),
+    "cors origin with a path": Case(
+        '[open311]\ncors_origins = ["https://app.columbus.gov/"]\n',
+        ("open311.cors_origins:", "'https://app.columbus.gov/'", "https://app.columbus.gov"),
+    ),
+    # ... and Twilio refused every reply sent from it
+    "twilio number not E.164": Case(
+        '[twilio]\nfrom_number = "614-555-0100"\n',
+        ("twilio.from_number:", "E.164", "'614-555-0100'", "Messaging Service SID"),
+    ),
 }
 
 
@@ -343,11 +357,26 @@ def test_catalog_mistakes_name_the_service_in_words(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """They were pydantic's own text ("services.0.nam ... [type=extra_forbidden ...] For further information
-    visit https://errors.pydantic.dev/..."), and a repeated code was "service codes repeat", naming none."""
+    visit https://errors.pydantic.dev/..."), and a repeated code was "service codes repeat", naming none.
+    Some passed the check: a code no URL can reach (services/CSROWR/12.json), a value key given twice
+    (either answer filed the same value), a catalog of no services; and the typo ``[[service]]`` was
+    "services: Input should be a valid tuple"."""
     config = tmp_path / "city.toml"
     for old, new, expected in (
         ('name = "Road - Pot hole"', 'nam = "Road - Pot hole"', "service CSROWR-12: nam: not a key here"),
-        ('code = "CSROWR-12"', 'code = "SWLMALB-02"', "service code SWLMALB-02 repeat"),
+        (
+            'code = "CSROWR-12"',
+            'code = "SWLMALB-02"',
+            "service code SWLMALB-02 is given to 2 services; each needs its own",
+        ),
+        ('code = "CSROWR-12"', 'code = "CSROWR/12"', "service CSROWR/12: code: '/' cannot be in a service"),
+        ('code = "CSROWR-12"', 'code = "CSROWR 12"', "service CSROWR 12: code: ' ' cannot be in a service"),
+        ('code = "CSROWR-12"', 'code = "CSROWR,12"', "service CSROWR,12: code: ',' cannot be in a service"),
+        (
+            'key = "centre_lane"',
+            'key = "curb_lane"',
+            "service CSROWR-12: attribute lane: value key curb_lane is given to 2 values",
+        ),
     ):
         catalog = _toronto_catalog(tmp_path, "pothole", old, new)
         config.write_text(f'data_dir = "data"\n[open311]\ncatalog_file = "{catalog}"\n', encoding="utf-8")
@@ -355,6 +384,31 @@ def test_catalog_mistakes_name_the_service_in_words(
         error = capsys.readouterr().err
         assert expected in error, error
         assert "pydantic" not in error
+
+    config.write_text(f'data_dir = "data"\n[open311]\ncatalog_file = "{tmp_path / "columbus.toml"}"\n')
+    service = 'code = "POTHOLE"\nname = "Pothole"\ndescription = "A pothole."\ngroup = "Streets"\n'
+    for catalog, expected in (
+        ('name = "columbus"\n', "lists no services (each is a [[services]] table)"),
+        ("[[service]]\n" + service, "unknown key 'service' (did you mean 'services'?)"),
+    ):
+        (tmp_path / "columbus.toml").write_text(catalog, encoding="utf-8")
+        assert main(["--config", str(config), "serve", "--check"]) == 2
+        error = capsys.readouterr().err
+        assert expected in error, error
+    (tmp_path / "columbus.toml").write_text("[[services]]\n" + service, encoding="utf-8")
+    assert main(["--config", str(config), "serve", "--check"]) == 0, capsys.readouterr().err
+
+
+@pytest.mark.usefixtures("clean_environment")
+def test_what_providers_and_browsers_take_is_accepted() -> None:
+    """The refusals above leave alone every form the providers document: an E.164 number, a short code or
+    a Messaging Service SID as Twilio's sender; any origin, or one with a port."""
+    from bot.config import load_settings
+
+    for sender in ("+16145550100", "311311", "MG" + "0123456789abcdef" * 2, ""):
+        assert load_settings(None, twilio={"from_number": sender}).twilio.from_number == sender
+    origins = ["*", "https://app.columbus.gov", "http://localhost:8080"]
+    assert load_settings(None, open311={"cors_origins": origins}).open311.cors_origins == origins
 
 
 def _springfield_gazetteer(directory: Path) -> None:

@@ -8,12 +8,15 @@ service. A catalog also carries the fixed test cases of the sandbox.
 
 from __future__ import annotations
 
+import difflib
 import tomllib
+from collections import Counter
+from collections.abc import Iterable
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 Datatype = Literal["string", "number", "datetime", "text", "singlevaluelist", "multivaluelist"]
 ServiceType = Literal["realtime", "batch"]
@@ -24,6 +27,29 @@ DEFAULT_CATALOG = CATALOG_DIR / "default.toml"
 
 class CatalogError(ValueError):
     """The catalog file cannot be used; the message names the file and the entry."""
+
+
+# A service code is a path segment (services/CODE.json) and an item of GET requests' comma list
+# (service_code=A,B): these characters would make a service no client can reach.
+_NOT_IN_A_CODE = frozenset("/\\?#%,")
+
+
+def _reachable_code(value: str) -> str:
+    bad = next((c for c in value if c in _NOT_IN_A_CODE or c.isspace() or not c.isprintable()), None)
+    if bad is not None:
+        raise ValueError(
+            f"{bad!r} cannot be in a service code: it is part of the URL services/CODE.json and of "
+            "service_code lists (letters, digits, '-', '_' and '.' are safe)"
+        )
+    return value
+
+
+def _repeated(kind: str, names: Iterable[str], holders: str) -> None:
+    """Refuses names given more than once (``kind`` X is given to N ``holders``), naming each."""
+    counts = Counter(names)
+    repeated = [f"{name} is given to {count} {holders}" for name, count in counts.items() if count > 1]
+    if repeated:
+        raise ValueError(f"{kind} {'; '.join(repeated)}; each needs its own")
 
 
 # A text in other languages than the catalog's own, by language code ("es", "zh"): what the bot shows a
@@ -56,9 +82,11 @@ class Attribute(BaseModel):
     def _lists_have_values(self) -> Attribute:
         is_list = self.datatype in ("singlevaluelist", "multivaluelist")
         if is_list and not self.values:
-            raise ValueError(f"attribute {self.code}: a {self.datatype} needs values")
+            raise ValueError(f"a {self.datatype} needs values")
         if not is_list and self.values:
-            raise ValueError(f"attribute {self.code}: only list datatypes take values")
+            raise ValueError("only list datatypes take values")
+        # Two values with one key: a resident's either answer would file the same value.
+        _repeated("value key", (value.key for value in self.values), "values")
         return self
 
     @cached_property
@@ -68,7 +96,7 @@ class Attribute(BaseModel):
 
 class Service(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
-    code: str = Field(min_length=1, max_length=64)
+    code: Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_reachable_code)]
     name: str
     names: Translations = Field(default_factory=dict)
     description: str
@@ -85,9 +113,7 @@ class Service(BaseModel):
     def _default_class_and_order(self) -> Service:
         if not self.classifier_class:
             object.__setattr__(self, "classifier_class", self.code)
-        codes = [attribute.code for attribute in self.attributes]
-        if len(codes) != len(set(codes)):
-            raise ValueError(f"service {self.code}: attribute codes repeat")
+        _repeated("attribute code", (attribute.code for attribute in self.attributes), "attributes")
         ordered = tuple(
             attribute if attribute.order else attribute.model_copy(update={"order": index})
             for index, attribute in enumerate(self.attributes, start=1)
@@ -143,10 +169,10 @@ class Catalog(BaseModel):
 
     @model_validator(mode="after")
     def _check_references(self) -> Catalog:
+        if not self.services:
+            raise ValueError("the catalog lists no services (each is a [[services]] table)")
         codes = [service.code for service in self.services]
-        repeated = sorted({code for code in codes if codes.count(code) > 1})
-        if repeated:
-            raise ValueError(f"service code{'s' if len(repeated) > 1 else ''} {', '.join(repeated)} repeat")
+        _repeated("service code", codes, "services")
         for case in self.sandbox_cases:
             if case.service_code not in codes:
                 raise ValueError(
@@ -175,29 +201,58 @@ def load_catalog(path: Path | None = None) -> Catalog:
         raise CatalogError(f"catalog file {source} does not exist") from exc
     except tomllib.TOMLDecodeError as exc:
         raise CatalogError(f"catalog file {source} is not valid TOML: {exc}") from exc
+    unknown = [_unknown_key(key) for key in data if key not in Catalog.model_fields]
+    if unknown:
+        raise CatalogError(f"catalog file {source}: {'; '.join(unknown)}")
     try:
-        return Catalog(
-            name=data.get("name", source.stem),
-            services=data.get("services", []),
-            sandbox_cases=data.get("sandbox_cases", []),
-        )
+        return Catalog.model_validate({"name": source.stem, "services": [], **data})
     except ValidationError as exc:
         raise CatalogError(f"catalog file {source}: {_described(exc, data)}") from exc
 
 
+def _unknown_key(key: str) -> str:
+    """Says "unknown key 'service' (did you mean 'services'?)": a misspelt table ``[[service]]`` made a
+    catalog of no services, which pydantic put as "services: Input should be a valid tuple"."""
+    close = difflib.get_close_matches(key, list(Catalog.model_fields), n=1)
+    known = ", ".join(Catalog.model_fields)
+    return f"unknown key {key!r} " + (f"(did you mean {close[0]!r}?)" if close else f"(the keys are {known})")
+
+
+# The entries a location in the catalog passes through, each named by its own key: a list's name → what
+# one entry is called and the key that names it.
+_ENTRIES = {
+    "services": ("service", "code"),
+    "sandbox_cases": ("sandbox case", "service_request_id"),
+    "attributes": ("attribute", "code"),
+    "values": ("value", "key"),
+}
+
+
 def _described(error: ValidationError, data: dict[str, object]) -> str:
-    """pydantic's errors in a city's words: each names its service by code ("service CSROWR-12: nam: not a
-    key of a service") where pydantic said ``services.0.nam`` and linked to its documentation."""
+    """pydantic's errors in a city's words: each names its service, attribute and value by code ("service
+    CSROWR-12: attribute lane: nam: not a key here") where pydantic said ``services.0.attributes.0.nam`` and
+    linked to its documentation."""
     problems: list[str] = []
     for item in error.errors():
-        where = [str(part) for part in item["loc"]]
-        if len(where) >= 2 and where[0] in ("services", "sandbox_cases") and where[1].isdigit():
-            entries, index = data.get(where[0]), int(where[1])
-            entry = entries[index] if isinstance(entries, list) and index < len(entries) else {}
-            name = "service_request_id" if where[0] == "sandbox_cases" else "code"
-            label = entry.get(name) if isinstance(entry, dict) else None
-            kind = "sandbox case" if where[0] == "sandbox_cases" else "service"
-            where = [f"{kind} {label}" if label else f"{kind} #{index + 1}", *where[2:]]
+        where: list[str] = []
+        node: object = data
+        parts = [str(part) for part in item["loc"]]
+        index = 0
+        while index < len(parts):
+            part = parts[index]
+            following = parts[index + 1] if index + 1 < len(parts) else ""
+            entries = node.get(part) if isinstance(node, dict) else None
+            if part in _ENTRIES and following.isdigit() and isinstance(entries, list):
+                kind, name_key = _ENTRIES[part]
+                position = int(following)
+                node = entries[position] if position < len(entries) else {}
+                label = node.get(name_key) if isinstance(node, dict) else None
+                where.append(f"{kind} {label}" if label else f"{kind} #{position + 1}")
+                index += 2
+                continue
+            where.append(part)
+            node = entries
+            index += 1
         cause = item.get("ctx", {}).get("error")
         if item["type"] == "value_error" and cause is not None:
             text = str(cause)
