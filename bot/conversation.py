@@ -59,6 +59,7 @@ from bot.backend import (
 )
 from bot.chinese_script import with_script
 from bot.clock import as_utc, utcnow
+from bot.emergencies import sounds_like_an_emergency
 from bot.follows import follow_filed
 from bot.information_questions import asks_for_information
 from bot.location_confirmation import near_the_street, needs_confirmation, on_the_street
@@ -421,6 +422,9 @@ class ConversationEngine:
             elif small_talk.kind in ("greeting", "answer"):
                 reply.say("help")
             return reply.messages
+        if sounds_like_an_emergency(turn.text):
+            # First, whatever follows: 311 is no emergency line, and a person may read this hours later.
+            reply.say("emergency")
         if self._more_for_the_waiting_report(session, turn, state, resident, reply):
             return reply.messages
         if self._photo_for_the_last_report(session, turn, state, resident, reply):
@@ -1312,6 +1316,7 @@ class ConversationEngine:
             and not state.media_urls
             and not state.has_location
             and self._asks_no_report(text, understanding)
+            and not sounds_like_an_emergency(text)  # "smells like gas???" is a report, if not only one
         ):
             # "Anyone know if 311 is open on Thanksgiving?": no report, so no "Where is it?" and no report
             # in progress for the next words to join (they were filed with it, days later).
