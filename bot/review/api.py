@@ -15,6 +15,7 @@ from bot.open311.errors import Open311Error
 from bot.review import city_requests, dashboard, decisions, learning, undelivered, views
 from bot.review.auth import SignedIn
 from bot.review.console import Console
+from bot.review.forms import FieldProblems
 from bot.review.models import ReviewItem
 from bot.review.queue import ReviewError
 from bot.review.web import (
@@ -65,7 +66,8 @@ def place_in(body: dict[str, Any], known: Sequence[str]) -> decisions.Place | JS
     if refused is not None:
         return refused
     try:
-        lat, long = coordinates(str(body.get("lat") or ""), str(body.get("long") or ""))
+        # 0 is a coordinate (off Africa, refused as outside the city), not one left out as null is.
+        lat, long = coordinates(*("" if body.get(key) is None else str(body[key]) for key in ("lat", "long")))
     except ValueError as exc:
         return JSONResponse({"error": str(exc)}, status_code=400)
     return decisions.Place(str(body.get("address_string") or ""), lat, long)
@@ -133,9 +135,11 @@ def api_router(console: Console) -> APIRouter:
         try:
             run(decisions.Actor(operator.name, client_of(request)))
             session.commit()
-        except (ReviewError, Open311Error) as exc:
+        except (ReviewError, Open311Error, FieldProblems) as exc:
             session.rollback()
             status = 404 if session.get(ReviewItem, item_id) is None else 409
+            if status == 409 and isinstance(exc, FieldProblems):
+                status = 400  # what was sent is wrong (a point outside the city), not the item's state
             return JSONResponse({"error": str(exc)}, status_code=status)
         return JSONResponse(item_json(item_or_404(console, session, item_id)))
 

@@ -28,6 +28,7 @@ from bot.open311.models import (
 from bot.open311.service import closes
 from bot.review import audit, corrections, learning, photos, views
 from bot.review.console import Console
+from bot.review.forms import FieldProblems
 from bot.review.models import DECIDED_STATUSES, ReviewItem
 from bot.review.queue import ReviewError
 
@@ -150,7 +151,39 @@ def _placed(
                 f"no place called {address!r} was found; give its coordinates", field="address_string"
             )
         lat, long, address = found
+        if outside_area(console, lat, long):
+            raise ReviewError(
+                f"{address!r} was found at ({lat}, {long}), outside the area the city serves; give its"
+                " coordinates",
+                field="address_string",
+            )
+    elif lat is not None and long is not None and (problems := outside_area(console, lat, long)):
+        raise FieldProblems(" ".join(problems.values()), problems)
     return lat, long, address
+
+
+def outside_area(console: Console, lat: float, long: float) -> dict[str, str]:
+    """What is wrong with a point outside the area the city serves, by field (``lat``, ``long``), in the
+    words of the fields' labels; empty for a point inside it. The area is the one the Open311 API holds
+    clients' points to (``Open311Service.serves``: none in the sandbox): an operator's dropped minus sign or
+    another city's coordinates would otherwise be filed, and residents told of a report in the sea."""
+    serves = console.open311.serves
+    if serves is None or serves(lat, long):
+        return {}
+    south, west, north, east = console.settings.intents.geocoder.boundary
+    problems: dict[str, str] = {}
+    for key, label, value, low, high in (
+        ("lat", "Latitude", lat, south, north),
+        ("long", "Longitude", long, west, east),
+    ):
+        if not low <= value <= high:
+            # The range says which sign is wanted: "122.4768" beside "-122.52 to -122.35".
+            problems[key] = (
+                f"{label} {value:g} is outside the area the city serves ({low:g} to {high:g}): check it and"
+                " its sign."
+            )
+    # Inside the box but not the city's limits (``boundary_file``): the point as a whole.
+    return problems or {"lat": f"({lat:g}, {long:g}) is outside the area the city serves (its limits)."}
 
 
 def approve(console: Console, session: Session, actor: Actor, item_id: int, approval: Approval) -> ReviewItem:

@@ -597,7 +597,7 @@ def operator_router(console: Console) -> ConsolePages:
         try:
             run(decisions.Actor(operator.name, client_of(request)))
             session.commit()
-        except (ReviewError, Open311Error) as exc:
+        except (ReviewError, Open311Error, FieldProblems) as exc:
             session.rollback()
             if session.get(ReviewItem, item_id) is None:
                 raise HTTPException(404, str(exc)) from exc
@@ -609,7 +609,8 @@ def operator_router(console: Console) -> ConsolePages:
                 session,
                 item_id,
                 error=error,
-                status=409,
+                # What was typed is wrong (a point outside the city): 400; the item does not allow it: 409.
+                status=400 if isinstance(exc, FieldProblems) else 409,
                 details_for=details_for,
                 entered=entered,
                 problems=problems,

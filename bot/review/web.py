@@ -318,7 +318,9 @@ def coordinates(lat_text: str, long_text: str) -> tuple[float | None, float | No
         return None, None
     problems: dict[str, str] = {}
     numbers: dict[str, float] = {}
-    for (key, label, _limit, example), text in zip(COORDINATES, (lat_text, long_text), strict=True):
+    # Each field checked on its own, so every wrong one is named at once ("Latitude must be a number" hid
+    # a longitude of -200 until the latitude was fixed).
+    for (key, label, limit, example), text in zip(COORDINATES, (lat_text, long_text), strict=True):
         try:
             numbers[key] = float(text)
         except ValueError:
@@ -327,13 +329,11 @@ def coordinates(lat_text: str, long_text: str) -> tuple[float | None, float | No
                 if not text
                 else f"{label} must be a number, like {example}."
             )
-    if problems:
-        raise FieldProblems("latitude and longitude must both be numbers (or both empty)", problems)
-    for key, label, limit, _ in COORDINATES:
+            continue
         if not -limit <= numbers[key] <= limit:
             problems[key] = f"{label} must be between -{limit:g} and {limit:g}."
     if problems:
-        raise FieldProblems("latitude is between -90 and 90, longitude between -180 and 180", problems)
+        raise FieldProblems(" ".join(problems.values()), problems)
     return numbers["lat"], numbers["long"]
 
 
