@@ -75,6 +75,13 @@ SIGNATURE_HEADER = "x-twitter-webhooks-signature"
 # HMAC that signs event POSTs, so signing anything else would sign a forged event body for whoever asks.
 CRC_TOKEN = re.compile(r"[A-Za-z0-9+/=_-]{1,255}")
 MAX_TWEET_LENGTH = 280
+# What X answers (403) to a tweet whose text the account has posted before.
+DUPLICATE_CONTENT = "duplicate content"
+# Room kept in each tweet of a reply for what tells it apart from an earlier one with the same text: the
+# resident's "@handle " (at most 15 characters) or " (HH:MM:SS UTC)".
+DISTINGUISHING_ROOM = 17
+# Residents' @handles, by id, from their mentions (replies start with one when X refuses a duplicate).
+MAX_USERNAMES_KEPT = 10_000
 MAX_DM_LENGTH = 10_000
 # A place whose bounding box is smaller than this (degrees, about 300 m) is a point of interest precise
 # enough to file at its centre; a neighbourhood or a city is not, and only its name is kept.
@@ -225,6 +232,7 @@ class TwitterChannel(Channel):
         self._handled_ahead: set[str] = set()
         # Per cursor, what the first poll without a cursor answers from (``FIRST_POLL_LOOKBACK``).
         self._answer_from: dict[str, datetime] = {}
+        self._usernames: dict[str, str] = {}
 
     @classmethod
     def from_config(cls, config: Any, handler: MessageHandler, *, public_url: str) -> TwitterChannel:
@@ -542,6 +550,7 @@ class TwitterChannel(Channel):
         user = next((u for u in includes.get("users", []) if u.get("id") == author), None)
         if user is not None:
             metadata["username"] = str(user.get("username", ""))
+            self._remember_username(author, metadata["username"])
         keys = set((tweet.get("attachments") or {}).get("media_keys", []))
         photos = tuple(
             Attachment(url=str(m["url"]), content_type=_image_type(str(m["url"])))
@@ -620,6 +629,7 @@ class TwitterChannel(Channel):
         text = str(extended.get("full_text") or tweet.get("full_text") or tweet.get("text", ""))
         point = _v2_point({"coordinates": tweet.get("coordinates")}) if tweet.get("coordinates") else None
         metadata = {"public": "true", "username": str(user.get("screen_name", ""))}
+        self._remember_username(author, metadata["username"])
         place = tweet.get("place")
         if place:
             metadata["place"] = str(place.get("full_name", ""))
@@ -710,17 +720,43 @@ class TwitterChannel(Channel):
             )
             progress.part_sent(str(response["data"]["dm_event_id"]))
             return SendResult(provider_message_id=progress.last_id)
-        chunks = split_for_tweets(redact_private_details(text))
+        chunks = split_for_tweets(redact_private_details(text), MAX_TWEET_LENGTH - DISTINGUISHING_ROOM)
         # A long reply continues as a thread under itself: resumed, under the last tweet an earlier try
         # posted.
         last = progress.last_id if progress.parts_sent else reply_to
         for chunk in chunks[progress.parts_sent :]:
-            response = await self._send(
-                partial(self.client.create_tweet, text=chunk, in_reply_to_tweet_id=last, user_auth=True)
-            )
+            response = await self._post_tweet(chunk, last, message.resident_id)
             last = str(response["data"]["id"])
             progress.part_sent(last)
         return SendResult(provider_message_id=last)
+
+    async def _post_tweet(self, text: str, reply_to: str | None, resident_id: str) -> dict[str, Any]:
+        """Posts ``text`` under ``reply_to``. X refuses a text the account has posted before, and the bot
+        says the same to many ("Where is it? ...", one status update to a report's followers): then the
+        resident's @handle goes first, as a reply on X reads, and if that was posted too (the same resident
+        asked the same again), the time is added instead."""
+        handle = self._usernames.get(resident_id)
+        variants = [text]
+        if handle and not text.lower().startswith(f"@{handle.lower()}"):
+            variants.append(f"@{handle} {text}")
+        variants.append(f"{text} ({datetime.now(UTC):%H:%M:%S} UTC)")
+        for variant in variants:
+            try:
+                return await self._send(
+                    partial(
+                        self.client.create_tweet, text=variant, in_reply_to_tweet_id=reply_to, user_auth=True
+                    )
+                )
+            except _DuplicateContent as exc:
+                refused = exc
+        raise refused
+
+    def _remember_username(self, resident_id: str, username: str) -> None:
+        if not username:
+            return
+        if len(self._usernames) >= MAX_USERNAMES_KEPT:
+            self._usernames.clear()  # only the ones writing now are needed
+        self._usernames[resident_id] = username
 
     async def _send(self, call: Callable[[], Any]) -> dict[str, Any]:
         try:
@@ -730,11 +766,17 @@ class TwitterChannel(Channel):
             raise DeliveryError("X rate limit reached", retry_after=_seconds_until_reset(exc)) from exc
         except (tweepy.BadRequest, tweepy.Unauthorized, tweepy.Forbidden, tweepy.NotFound) as exc:
             # Refused for good: too long, not allowed to reply there, DMs closed, bad credentials.
+            if any(DUPLICATE_CONTENT in message for message in exc.api_messages):
+                raise _DuplicateContent(f"X refused: {_describe(exc)}", retryable=False) from exc
             raise DeliveryError(f"X refused: {_describe(exc)}", retryable=False) from exc
         except tweepy.TwitterServerError as exc:
             raise DeliveryError(f"X server error: {_describe(exc)}") from exc
         except (tweepy.HTTPException, requests.RequestException) as exc:
             raise DeliveryError(f"X unreachable: {exc}") from exc
+
+
+class _DuplicateContent(DeliveryError):
+    """X refused a tweet whose text the account has already posted."""
 
 
 def webhook_signature(consumer_secret: bytes, payload: bytes) -> str:

@@ -6,7 +6,8 @@ tweepy's v2 ``Client`` hard-codes ``https://api.twitter.com``; it is pointed her
 Endpoints: ``GET /2/users/:id/mentions`` (``since_id``, ``max_results``, ``pagination_token``; fields and
 ``includes`` — places, media, users — only when asked for, newest first, ``meta.newest_id``; replies,
 quotes and retweets carry ``referenced_tweets`` when it is asked for), ``POST /2/tweets`` (replies; like a
-self-serve tier, a reply is refused unless the account was mentioned in that conversation),
+self-serve tier, a reply is refused unless the account was mentioned in that conversation, and a text
+the account has posted before is refused as duplicate content),
 ``POST /2/dm_conversations/with/:participant_id/messages``, and the photos of direct messages at
 ``ton.twitter.com`` (``GET /1.1/ton/data/dm/...``, for an OAuth 1.0a-signed request only); 429 with
 ``x-rate-limit-reset`` on demand. It also plays X's side of the Account Activity webhook: the CRC check and
@@ -39,6 +40,8 @@ SIGNATURE_HEADER = "x-twitter-webhooks-signature"
 MAX_TWEET_LENGTH = 280
 DM_MEDIA_URL = "https://ton.twitter.com/1.1/ton/data/dm"
 _HANDLE = re.compile(r"(?<![\w@])@(\w{1,15})")
+# X's words when the account posts a text it has posted before (the same 403 for a reply).
+DUPLICATE_CONTENT = "You are not allowed to create a Tweet with duplicate content."
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,6 +208,28 @@ class FakeX:
         with self._lock:
             self._state.tweets[tweet_id] = _Tweet(data=data, place=place, media=media, author=author_object)
         return tweet_id
+
+    def edit(self, tweet_id: str, text: str) -> str:
+        """The resident edits their tweet ``tweet_id``; returns the new version's id. As on X, the edit is a
+        new tweet (a new id, newer than everything before it, so a poll after the original reads it) with
+        ``edit_history_tweet_ids`` [original, ..., this one], in the original's conversation."""
+        new_id = str(next(self._ids))
+        with self._lock:
+            original = self._state.tweets[tweet_id]
+            username = (original.author or {}).get("username", "resident")
+        body = text if f"@{self.username}".lower() in text.lower() else f"@{self.username} {text}"
+        data = {
+            **original.data,
+            "id": new_id,
+            "text": body.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"),
+            "edit_history_tweet_ids": [*original.data["edit_history_tweet_ids"], new_id],
+            "entities": {"mentions": self._mention_entities(body), "urls": []},
+        }
+        data.pop("attachments", None)
+        with self._lock:
+            self._state.usernames.setdefault(str(data["author_id"]), username)
+            self._state.tweets[new_id] = _Tweet(data=data, place=original.place, author=original.author)
+        return new_id
 
     def _stored(self, tweet_id: str | None) -> dict[str, Any] | None:
         """A resident's tweet or one of the account's, with its author's ``username`` (under the lock)."""
@@ -580,6 +605,11 @@ class FakeX:
         text = str(body.get("text", ""))
         if not text.strip() or len(text) > MAX_TWEET_LENGTH:
             return _problem(400, "Invalid Request", "text must be 1 to 280 characters")
+        with self._lock:
+            duplicate = any(own["text"] == text for own in self._state.own_tweets.values())
+        if duplicate:
+            # X refuses a tweet whose text the account has already posted, a reply to someone else included.
+            return _problem(403, "Forbidden", DUPLICATE_CONTENT)
         reply_to = (body.get("reply") or {}).get("in_reply_to_tweet_id")
         if reply_to is not None and not self._was_mentioned_in(str(reply_to)):
             return _problem(
