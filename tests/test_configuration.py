@@ -447,3 +447,36 @@ def test_another_citys_gazetteer_is_found_beside_the_file_and_checked_against_th
 
     config.write_text('data_dir = "data"\n' + geocoder + "boundary = [39.70, -89.75, 39.87, -89.55]\n")
     assert main(["--config", str(config), "serve", "--check"]) == 0, capsys.readouterr().err
+
+
+@pytest.mark.usefixtures("clean_environment")
+def test_the_example_lists_every_key_with_its_default() -> None:
+    """config.example.toml says it lists every key with its default. Its secrets were written as
+    ``auth_token = "${TWILIO_AUTH_TOKEN}"`` as if that were the default, and a deployer who left the line out
+    (with TWILIO_AUTH_TOKEN set) got "not set": a secret's default is none, so its line is commented out,
+    like every other key whose default is empty."""
+    import tomllib
+
+    from bot.config import load_settings
+
+    example = Path(__file__).resolve().parents[1] / "config.example.toml"
+    written: dict[str, Any] = tomllib.loads(example.read_text(encoding="utf-8"))
+    defaults = load_settings(None).model_dump(mode="json")
+
+    def leaves(table: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        for key, value in table.items():
+            if isinstance(value, dict) and key not in ("options", "classifier_classes"):
+                found |= leaves(value, f"{prefix}{key}.")
+            else:
+                found[f"{prefix}{key}"] = value
+        return found
+
+    default_values = leaves(defaults)
+    default_values["server.public_url"] = ""  # derived from host and port when empty
+    for key, value in leaves(written).items():
+        assert key in default_values, f"{key}: no such setting"
+        assert value == default_values[key], (
+            f"{key} = {value!r} in the example; the default is {default_values[key]!r}"
+        )
+    # (tests/open311/test_core_settings.py checks that every key is there, set or commented out.)
