@@ -101,12 +101,13 @@ def recent_entries(
     subject_id: str | None = None,
 ) -> list[AuditView]:
     """The latest entries, newest first. ``actor``: what that operator did, and what was done to their account
-    or tried with their name (sign-ins that failed under it, in any case, as names are)."""
+    or tried with their name (sign-ins that failed under it), in any case, as names are: "BOB" is bob (the
+    actor matched exactly found, for "BOB", the entries about bob's account but none of bob's decisions)."""
     query = select(AuditEntry).order_by(col(AuditEntry.id).desc()).limit(limit)
     if actor:
         named = func.lower(AuditEntry.subject_id) == actor.lower()
         about = and_(AuditEntry.subject_type == "operator", named)
-        query = query.where(or_(AuditEntry.actor == actor, about))
+        query = query.where(or_(func.lower(AuditEntry.actor) == actor.lower(), about))
     if subject_type:
         query = query.where(AuditEntry.subject_type == subject_type)
     if subject_id:

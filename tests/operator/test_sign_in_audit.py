@@ -7,6 +7,7 @@ lockout is recorded once per window, however many refused attempts follow it.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -15,7 +16,8 @@ import httpx
 from sqlmodel import col, select
 
 from bot.review.audit import AuditEntry
-from tests.operator.support import PASSWORDS, Deployment, csrf_token
+from tests.operator.support import PASSWORDS, Deployment, csrf_token, enqueue_report
+from tests.operator.test_console_access import signed_in_client
 
 WRONG = "not alice's passphrase"
 
@@ -105,3 +107,27 @@ def test_a_lockout_is_recorded_again_once_its_window_has_passed(
         assert actions == ["sign_in.failed"] * 3 + ["sign_in.locked_out"] + ["sign_in.failed"] * 3 + [
             "sign_in.locked_out"
         ]
+
+
+def test_the_operator_filter_finds_every_entry_of_theirs_in_any_case(deployment: Deployment) -> None:
+    item_id = enqueue_report(
+        deployment.runtime,
+        resident_id="res-audit",
+        text="graffiti on the wall at 24th and Mission",
+        suggestions=[{"service_code": "graffiti", "confidence": 0.5}],
+        address_string="24TH ST & MISSION ST",
+        lat=37.7524,
+        long=-122.4184,
+    )
+    client, csrf = signed_in_client(deployment.url, "bob", PASSWORDS["bob"])
+    assert client.post(f"/operator/queue/{item_id}/claim", data={"csrf_token": csrf}).status_code == 303
+    approved = client.post(f"/operator/queue/{item_id}/approve", data={"csrf_token": csrf})
+    assert approved.status_code == 303, approved.text
+
+    def actions(actor: str) -> list[str]:
+        page = client.get("/operator/audit", params={"actor": actor}).text
+        return re.findall(r"<td>(sign_in|review\.\w+)</td>", page)
+
+    assert actions("bob") == ["review.approve", "review.claim", "sign_in"]
+    # As the README says: the filter works in any case, for each kind of entry (not only sign-ins).
+    assert actions("BOB") == actions("Bob") == actions("bob")
