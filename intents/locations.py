@@ -96,12 +96,17 @@ _DEGREES = re.compile(
 _DECIMAL = re.compile(r"\d\.\d{3}")
 _HIGHWAY = re.compile(
     r"\b(?:(Interstate|Route|Rte\.?|Rt\.?|Hwy\.?|Highway|US|U\.S\.|SR|State Route|County Road|County Rd\.?"
-    r"|CR|FM|Farm to Market Road|Loop|[Cc]arretera|[Aa]utopista)\s*-?\s*|(I|i(?=-))-?)"
+    r"|CR|FM|Farm to Market Road|Loop|Beltway|[Cc]arretera|[Aa]utopista)\s*-?\s*|(I|i(?=-))-?)"
     r"(\d{1,4}[A-Za-z]?)\b(?![.:/]\d)"
     # "I-10 frontage rd", "Loop 610 feeder", "I-95 overpass", "SR 51 on-ramp": the road beside or over it.
     # In any case: "I-10 OVERPASS AT GOVERNMENT ST".
     r"(?P<beside>\s+(?i:(?:frontage|service|access|feeder)(?:\s+(?:rd|road)\b)?|(?:over|under)pass"
     r"|on-?ramp|off-?ramp|ramp|exit(?:\s+\d{1,3}[A-Za-z]?)?))?\b"
+)
+# The direction of travel written after a highway: "I-55 inbound", "I-10 east", "US 59 southbound".
+_TRAVEL_DIRECTIONS = frozenset(
+    {"inbound", "outbound", "north", "south", "east", "west"}
+    | {f"{direction}bound" for direction in ("north", "south", "east", "west")}
 )
 # Farm-to-market and county roads run to four digits ("FM 1960"); a four-digit number after "Route" or
 # "US" is more often a year or a count.
@@ -1494,22 +1499,30 @@ class _Finder:
         for index, token in enumerate(tokens):
             if token.lower not in {"and", "&", "/", "@", "at", "near"} or index == 0:
                 continue
-            left_highway = next((h for h in highways if h.end == index), None)
+            # "I-55 inbound at Damen", "I-10 east near Wirt Rd": the direction of travel between the
+            # highway and the connector is part of the corner.
+            travel = index >= 2 and tokens[index - 1].lower in _TRAVEL_DIRECTIONS
+            left_end = index - 1 if travel else index
+            left_highway = next((h for h in highways if h.end == left_end), None)
             right_highway = by_start.get(index + 1)
             if left_highway is None and right_highway is None:
                 continue
+            # "I-90 at Ohio", "Hwy 6 and Bellaire": beside a highway, a capitalised name is the cross
+            # street (a name no list knows is as sure as that).
             if left_highway is not None:
                 start, left_name = left_highway.start, left_highway.normalized
             else:
                 left = self.street_backward(index)
-                if left is None or self._evidence(left[2], left[1]) < 1.5:
+                if left is None or self._evidence(left[2], left[1]) < 1.0:
                     continue
                 start, left_name = left[0], normalize_street(self._span_text(left[0], index))
             if right_highway is not None:
                 end, right_name = right_highway.end, right_highway.normalized
             else:
                 right = self.street_forward(index + 1)
-                if right is None or self._evidence(right[2], right[1]) < 1.5:
+                if right is not None:
+                    right = self._everyday_words_after(right)
+                if right is None or self._evidence(right[2], right[1]) < 1.0:
                     continue
                 end, right_name = right[0], normalize_street(self._span_text(index + 1, right[0]))
             strength = _KIND_STRENGTH["intersection"] + 0.4
@@ -2083,9 +2096,12 @@ class _Finder:
             if self.known_name_from(index + 1) != end:
                 if token.lower == "at":
                     continue
+                # "on W Division": a direction before a known name (the list knows "DIVISION" alone).
+                known = self._known(words) or (
+                    len(words) >= 2 and words[0].upper in DIRECTIONALS and self._known(words[1:])
+                )
                 named = _is_grid(words) or (
-                    all(self._named(t) for t in words)
-                    and (self._known(words) or any(is_ordinal(t.text) for t in words))
+                    all(self._named(t) for t in words) and (known or any(is_ordinal(t.text) for t in words))
                 )
                 # "on La Brea", but not "on San Francisco Giants game day": the particle's run ends the
                 # phrase.
@@ -2115,7 +2131,7 @@ class _Finder:
         return found
 
     def _directional_ordinals(self, found: list[_Candidate]) -> list[_Candidate]:
-        """ "nobody plowed W 130th", "E 8th is a mess": a direction and an ordinal name a numbered street
+        """ "nobody plowed W 130th", "E 8th is a mess": a direction and an ordinal (or a name) name a street
         without a type or a cue before them (weaker than after "on": the ranker weighs it)."""
         tokens = self.tokens
         taken = {candidate.start for candidate in found}
@@ -2124,11 +2140,24 @@ class _Finder:
             token, number = tokens[index], tokens[index + 1]
             if index in taken or not token.is_word or token.upper not in DIRECTIONALS:
                 continue
-            if not is_ordinal(number.text) or (len(token.text) == 1 and not token.text.isupper()):
+            # "whole block of N Sawyer never got plowed": an abbreviated direction and one name, as grid
+            # cities write their streets.
+            # Not "SW Corridor" (a place), "MK S AWD" (a car's model), "5 E Coli cases" (after a number, an
+            # address reads it when it is one).
+            grid = (
+                _grid_street([token, number])
+                and len(token.text) == 1
+                and not (index >= 1 and tokens[index - 1].text.isdigit())
+                and number.lower not in LANDMARK_HEADS
+                and not number.text.isupper()
+            )
+            if not (is_ordinal(number.text) or grid) or (len(token.text) == 1 and not token.text.isupper()):
                 continue
             following = tokens[index + 2] if index + 2 < len(tokens) else None
             if following is not None and (_is_suffix(following) or following.lower in _NOT_STREETS):
                 continue
+            if grid and following is not None and following.is_word and following.capitalized:
+                continue  # "N Sawyer Ave" is read with its type; "S Halsted Street" too
             text = self._span_text(index, index + 2)
             strength = _KIND_STRENGTH["street"] - 0.6
             streets.append(_Candidate(index, index + 2, "street", strength, normalize_street(text)))

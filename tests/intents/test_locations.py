@@ -1205,3 +1205,33 @@ def test_hyphenated_names_and_a_chinese_corners_english_street_are_read_whole(
     text: str, span: str, kind: LocationKind
 ) -> None:
     assert_found(text, span, kind)
+
+
+@pytest.mark.parametrize(
+    ("text", "span", "kind"),
+    [
+        # A direction and a name, no street type (grid cities write their streets so); a street light after
+        # a block's street is the broken thing.
+        ("🐀🐀🐀 behind the dumpsters on W Division", "W Division", "street"),
+        ("whole block of N Sawyer never got plowed, cars sliding everywhere", "N Sawyer", "street"),
+        ("1200 block of S Halsted street lights been out for a week", "1200 block of S Halsted", "address"),
+    ],
+)
+def test_a_direction_and_a_name_without_a_type_is_a_street(text: str, span: str, kind: LocationKind) -> None:
+    assert_found(text, span, kind)
+
+
+@pytest.mark.parametrize(
+    ("text", "span"),
+    [
+        # A highway and a cross street written without its type.
+        ("like 15 tents under I-90 at Ohio now", "I-90 at Ohio"),
+        ("homeless camp under the I-45 overpass at Quitman getting bigger", "I-45 overpass at Quitman"),
+        ("icy overpass on Beltway 8 at Westpark nobody salted it", "Beltway 8 at Westpark"),
+        ("Hwy 6 and Bellaire light pole knocked over from a wreck", "Hwy 6 and Bellaire"),
+        ("pothole on I-55 inbound at Damen", "I-55 inbound at Damen"),
+        ("dead deer on the shoulder of I-10 east near Wirt Rd", "I-10 east near Wirt Rd"),
+    ],
+)
+def test_a_highway_at_an_untyped_cross_street_is_a_corner(text: str, span: str) -> None:
+    assert_found(text, span, "intersection")
