@@ -37,7 +37,7 @@ import html
 import logging
 import re
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any, ClassVar, TypeVar
@@ -786,26 +786,50 @@ def webhook_signature(consumer_secret: bytes, payload: bytes) -> str:
 
 
 def split_for_tweets(text: str, limit: int = MAX_TWEET_LENGTH) -> list[str]:
-    """Splits at line, then word boundaries so each part fits in a tweet (X counts CJK characters and
-    emoji twice)."""
+    """Cuts a reply into tweets of at most ``limit`` (X counts CJK characters and emoji twice): between
+    sentences (after . ! ? 。！？ or at a line break) as far as they fit, a sentence longer than a tweet
+    between words, and a run with no space longer than a tweet (Chinese) after a comma, else where it must.
+    Before, it was cut at the last space that fitted: mid-sentence, "Reply" apart from "UNFOLLOW 25", and
+    Chinese anywhere inside a word."""
     parts: list[str] = []
     current = ""
-    for word in re.split(r"(\s+)", text.strip()):
-        if _weight(current + word) <= limit:
-            current += word
-            continue
-        if current.strip():
+    for piece in _pieces(text.strip(), limit):
+        if current and _weight((current + piece).strip()) > limit:
             parts.append(current.strip())
-        current = word.lstrip()
-        while _weight(current) > limit:  # a single "word" longer than a tweet (CJK text has no spaces)
-            cut = limit
-            while _weight(current[:cut]) > limit:
-                cut -= 1
-            parts.append(current[:cut])
-            current = current[cut:]
+            current = ""
+        current += piece
     if current.strip():
         parts.append(current.strip())
     return parts or [text[:limit]]
+
+
+# A sentence and the spaces after it: up to . ! ? … before a space (closing quotes or brackets included),
+# 。！？ (no space after them in Chinese), a line break, or the end.
+_SENTENCE = re.compile(r".+?(?:[.!?…]+[\"')\]”’]*(?=\s|$)|[。！？]+[」』）】”’]*|\n|$)\s*", re.DOTALL)
+# A word and the spaces after it; a clause of a run with no spaces (up to a comma, Chinese ones included).
+_WORD = re.compile(r"\S+\s*")
+_CLAUSE = re.compile(r".+?(?:[，、；：,;:]|$)", re.DOTALL)
+
+
+def _pieces(text: str, limit: int) -> Iterator[str]:
+    """``text`` in order, as the largest pieces ``split_for_tweets`` may cut between, each fitting in
+    ``limit`` (with the spaces after it)."""
+    for sentence in _SENTENCE.findall(text):
+        if _weight(sentence.strip()) <= limit:
+            yield sentence
+            continue
+        for word in _WORD.findall(sentence):
+            if _weight(word.strip()) <= limit:
+                yield word
+                continue
+            for clause in _CLAUSE.findall(word):
+                while _weight(clause.strip()) > limit:
+                    cut = len(clause)
+                    while _weight(clause[:cut]) > limit:
+                        cut -= 1
+                    yield clause[:cut]
+                    clause = clause[cut:]
+                yield clause
 
 
 def _weight(text: str) -> int:

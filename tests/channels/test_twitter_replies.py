@@ -3,13 +3,19 @@ whose text the account has posted before), and how a long reply is cut into a th
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 from bot.config import Settings
 from channels.fakes.twitter import FakeX
+from channels.messages import OutboundMessage
+from channels.twitter import split_for_tweets
+from tests.channels.serving import Recorder
 from tests.channels.test_twitter import (  # noqa: F401 (fixtures)
+    RESIDENT,
     app_settings,
     fake,
+    make_channel,
     poll_and_deliver,
     x_bot,
 )
@@ -33,3 +39,34 @@ def test_the_same_reply_to_two_residents_reaches_both(
     assert to_ana.text.startswith("Where is it?")
     assert to_bo.text == f"@bo_sf {to_ana.text}"  # told apart by the resident's handle, as X replies read
     assert re.fullmatch(re.escape(to_ana.text) + r" \(\d\d:\d\d:\d\d UTC\)", to_bo_again.text)
+
+
+def test_a_long_reply_is_cut_into_tweets_between_sentences(fake: FakeX) -> None:  # noqa: F811
+    update = (
+        "Update on report #25 (Pothole at 5th St and Market St): it is now closed. The crew filled the hole "
+        "with asphalt this morning and checked the drain next to it, which was clear. If the road is still "
+        "damaged, send a photo and where it is, and we will open a new report for you! Thanks for writing to "
+        "us. Reply UNFOLLOW 25 to stop updates on this report."
+    )
+    tweet = fake.mention(RESIDENT, "Pothole at 5th St and Market St")
+    asyncio.run(
+        make_channel(fake, Recorder()).send(
+            OutboundMessage(channel="twitter", resident_id=RESIDENT, text=update, reply_to=tweet)
+        )
+    )
+    thread = [p.text for p in fake.posted]
+    assert len(thread) == 2
+    assert all(part.endswith((".", "!")) for part in thread), thread
+    assert " ".join(thread) == update
+    assert "Reply UNFOLLOW 25" in thread[-1]
+
+
+def test_chinese_is_cut_after_a_full_stop_and_a_sentence_longer_than_a_tweet_at_a_space() -> None:
+    sentence = "您的报告已经提交给街道维修部门，工作人员会尽快处理这个问题。"  # 30 characters, weight 60
+    parts = split_for_tweets(sentence * 7)  # weight 420: two tweets
+    assert parts == [sentence * 4, sentence * 3]
+    # No sentence end within reach: the words are kept whole.
+    words = " ".join(f"word{n}" for n in range(60)) + ". Reply UNFOLLOW 25 to stop."
+    first, second = split_for_tweets(words, 280)
+    assert (first + " " + second) == words
+    assert not first.endswith("word")
