@@ -542,6 +542,11 @@ class TwitterChannel(Channel):
         geo = tweet.get("geo") or {}
         point = _v2_point(geo)
         metadata = {"public": "true", "conversation_id": str(tweet.get("conversation_id", tweet["id"]))}
+        if str(tweet["id"]) != str((tweet.get("edit_history_tweet_ids") or [tweet["id"]])[0]):
+            # An edit: a new tweet with edit_history_tweet_ids [original, ..., this one]. The original was
+            # read already (and may be a report since), so it is answered as a Telegram edit is (the
+            # dispatcher's notices), not read as a second report.
+            metadata["notice"] = "edited_message"
         place = next((p for p in includes.get("places", []) if p.get("id") == geo.get("place_id")), None)
         if place is not None:
             metadata["place"] = str(place.get("full_name", ""))
