@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "bot.commands.intents",
     "bot.commands.chat",
     "bot.commands.residents",
+    "bot.commands.database",
 )
 
 

@@ -9,10 +9,14 @@ without listening, starting channels, running jobs or changing the database (it 
 from __future__ import annotations
 
 import argparse
-from typing import Any
+import logging
+from typing import TYPE_CHECKING, Any
 
 from bot.config import Settings, load_settings
 from bot.files import make_data_dir
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 
 def register(subparsers: Any) -> None:
@@ -48,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
 
     configure_logging(settings)
     app = create_app(settings)
+    _warn_of_data_left_behind(settings, app.state.runtime.engine)
     print(
         f"open311-bot: serving on http://{settings.server.host}:{settings.server.port} "
         f"(Open311 API at {settings.open311.base_path}, data in {settings.data_dir})",
@@ -76,6 +81,7 @@ def check(settings: Settings) -> int:
         with runtime.engine.connect() as connection:
             current, pending = pending_migrations(connection)
         create_app(settings, runtime)
+        _warn_of_data_left_behind(settings, runtime.engine)
     finally:
         runtime.close()
     if current is None:
@@ -93,3 +99,13 @@ def check(settings: Settings) -> int:
         flush=True,
     )
     return 0
+
+
+def _warn_of_data_left_behind(settings: Settings, engine: Engine) -> None:
+    """A city that set database_url without copying its SQLite data would start empty: say so (in the
+    log; from --check on stderr), naming `database copy`."""
+    from bot.db_copy import data_left_behind
+
+    warning = data_left_behind(settings, engine)
+    if warning:
+        logging.getLogger(__name__).warning(warning)
