@@ -1381,7 +1381,7 @@ class _Finder:
             if match.group("name2") and self._spanish_corner_sides(match):
                 # "el Lunes y Nadie vino": with no "calle"/"avenida", both sides need a street's marks.
                 bare = match.group("kind1") is None and match.group("kind2") is None
-                if bare and not all(self._street_like(match.group(g)) for g in ("name1", "name2")):
+                if bare and not self._bare_spanish_corner(match):
                     continue
                 second = spanish_name(match.group("kind2"), match.group("name2"))
                 end = self._token_at(match.end("name2") - 1) + 1
@@ -1451,6 +1451,19 @@ class _Finder:
         return bool(words) and (
             words[0][0].isdigit() or words[-1] in SUFFIXES or spanish_name(None, name) in self.names
         )
+
+    def _bare_spanish_corner(self, match: re.Match[str]) -> bool:
+        """Two names joined by "y" with no "calle"/"avenida": both street-like ("Valencia y 16"), or both
+        capitalised where one is street-like or "en" opens them ("W 18th St y Blue Island", "en Cermak y
+        Damen": streets no list knows, as a city's Spanish speakers write them)."""
+        names = (match.group("name1"), match.group("name2"))
+        street_like = [self._street_like(name) for name in names]
+        if all(street_like):
+            return True
+        if not all(name[0].isupper() or name[0].isdigit() for name in names):
+            return False
+        at = self._token_at(match.start("name1"))
+        return any(street_like) or (at >= 1 and self.tokens[at - 1].lower == "en")
 
     def _spanish_side(self, name: str) -> bool:
         """A name the Spanish pattern read: capitalised or a number, or in lower case a known street name
@@ -1685,8 +1698,10 @@ class _Finder:
         tokens = self.tokens
         found = []
         for index, token in enumerate(tokens):
-            # "n" and "y" join streets in lower case only: "N" is north.
-            if token.lower not in CONNECTORS or index == 0 or token.text in {"N", "Y"}:
+            # "n" and "y" join streets in lower case only: "N" is north. In capitals a "Y" right after a
+            # street type joins two streets ("LONG DR Y TELEPHONE RD"), no lettered street.
+            shouted_y = token.text == "Y" and index >= 1 and _is_suffix(tokens[index - 1])
+            if token.lower not in CONNECTORS or index == 0 or (token.text in {"N", "Y"} and not shouted_y):
                 continue
             # "Clement cross st 38th", "Harrison St (cross st 19th)": the cross street after "cross st".
             right_start = self._cross_street_start(index) if token.lower == "cross" else index + 1
@@ -1694,9 +1709,13 @@ class _Finder:
                 continue
             left_end = index - 1 if token.lower == "cross" and tokens[index - 1].text in {"(", ","} else index
             left = self.street_backward(left_end) or self._cued_word_before(index)
+            if left is not None:
+                left = self._after_a_cue_inside(left)
             right = self.street_forward(right_start)
             if right is not None:
                 right = self._everyday_words_after(right)
+            if right is None and left is not None and self._cue_before(left[0]) == "intersection":
+                right = self._typed_words_at(right_start)
             if right is None and left is not None and self._cue_before(left[0]) == "intersection":
                 right = self._cued_word_at(index + 1)
             # "at 63rd and halsted": beside a numbered street after a place cue, a name no list knows.
@@ -1839,6 +1858,29 @@ class _Finder:
             found.append(_Candidate(start, end, "intersection", strength, normalized))
         found.extend(self._segments())
         return found
+
+    def _after_a_cue_inside(self, found: tuple[int, bool, list[_Token]]) -> tuple[int, bool, list[_Token]]:
+        """A corner's first street read back past its own cue, as in capitals where every word looks alike
+        ("LA ESQUINA DE LONG DR"): the street starts after the cue."""
+        _start, has_suffix, words = found
+        for at in range(len(words) - 2, 0, -1):
+            # "of"/"de" after the cue: "Kings Crossing Rd" is a name.
+            if words[at].lower in {"of", "de"} and words[at - 1].lower in INTERSECTION_CUES:
+                kept = words[at + 1 :]
+                return self._token_at(kept[0].start), has_suffix, kept
+        return found
+
+    def _typed_words_at(self, index: int) -> tuple[int, bool, list[_Token]] | None:
+        """After "corner of" a street, one or two words and a street type are the other street, everyday
+        words too ("ESQUINA DE LONG DR Y TELEPHONE RD")."""
+        tokens = self.tokens
+        for suffix in (index + 1, index + 2):
+            if suffix >= len(tokens) or not _is_suffix(tokens[suffix]):
+                continue
+            words = tokens[index:suffix]
+            if all(_is_name_word(t) and not _is_suffix(t) for t in words):
+                return suffix + 1, True, words
+        return None
 
     def _bare_cross_number(self, index: int) -> bool:
         """A bare number at ``index`` that could be a numbered street at a corner: 1 to 48 (SF's streets and

@@ -1235,3 +1235,22 @@ def test_a_direction_and_a_name_without_a_type_is_a_street(text: str, span: str,
 )
 def test_a_highway_at_an_untyped_cross_street_is_a_corner(text: str, span: str) -> None:
     assert_found(text, span, "intersection")
+
+
+@pytest.mark.parametrize(
+    ("text", "span"),
+    [
+        # Spanish joins two streets with "y" without "esquina de".
+        ("la banqueta esta toda quebrada frente a la escuela en Cermak y Damen, los niños", "Cermak y Damen"),
+        ("la luz de la calle esta apagada en W 18th St y Blue Island", "W 18th St y Blue Island"),
+        ("HAY UNA FUGA DE AGUA EN LA ESQUINA DE LONG DR Y TELEPHONE RD", "LONG DR Y TELEPHONE RD"),
+        # After "corner of" a street, words before a street type are the other street, everyday words and
+        # directions too (before, "West st" and "TELEPHONE RD" were no street: no corner).
+        (
+            "Very loud drug deal on the corner of Tremont and West st. Disturbing the peace",
+            "Tremont and West st",
+        ),
+    ],
+)
+def test_spanish_corners_joined_by_y_and_typed_streets_after_a_corner_cue(text: str, span: str) -> None:
+    assert_found(text, span, "intersection")
