@@ -298,6 +298,7 @@ FORM_KEPT = (
     "You were signed out, so that form was not saved. Here it is as you filled it in: check it and submit it "
     "again."
 )
+CLAIMED_AGAIN = "Your claim on it had lapsed meanwhile, so it is claimed for you again."
 # The fields of a form sent after signing out, carried through the sign-in form under this prefix.
 CARRIED = "carried:"
 
@@ -1179,6 +1180,21 @@ def operator_router(console: Console) -> ConsolePages:
                     return None
         return None
 
+    def claimed_again(request: Request, operator: SignedIn, session: Session, item_id: int) -> bool:
+        """Claims again for ``operator`` an undecided item no one holds, whose decision form comes back filled
+        in (sent after the session, and the claim, had lapsed): else the page had only a Claim button, and
+        what they had filled in was lost. Not one someone else holds now: that page shows what was entered."""
+        item = item_or_404(console, session, item_id)
+        if item.state != "pending" or item.claimed_by is not None:
+            return False
+        try:
+            decisions.claim(console, session, decisions.Actor(operator.name, client_of(request)), item_id)
+            session.commit()
+        except ReviewError:  # taken or decided meanwhile
+            session.rollback()
+            return False
+        return True
+
     def form_page_again(
         request: Request,
         operator: SignedIn,
@@ -1202,6 +1218,8 @@ def operator_router(console: Console) -> ConsolePages:
                 entered = {"note": form_text(form, "note")}
             elif form is not None and endpoint is keep:
                 entered = {"keep_note": form_text(form, "note")}
+            if entered is not None and claimed_again(request, operator, session, item_id):
+                message = f"{message} {CLAIMED_AGAIN}"
             return item_page(
                 request,
                 operator,

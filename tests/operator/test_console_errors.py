@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import re
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from html import unescape
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -370,3 +372,77 @@ def test_claiming_after_signing_out_elsewhere_leads_back_to_the_item(
     screenshot(tab1, "operator-not-found")
     tab1.get_by_role("link", name="Back to Review queue").click()
     tab1.wait_for_url(f"{url}/operator/")
+
+
+HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)">')
+WORDS = "Sofa and paint cans on the sidewalk by the church"
+
+
+def lapsed_decision(deployment: Deployment, resident_id: str) -> tuple[httpx.Client, int, dict[str, str]]:
+    """alice claims an item, fills in its decision, and sends it once her claim has lapsed: the client, the
+    item, and the form she sent."""
+    item_id = queue_report(deployment, resident_id)
+    client, csrf = signed_in_client(deployment.url, "alice", PASSWORDS["alice"])
+    assert client.post(f"/operator/queue/{item_id}/claim", data={"csrf_token": csrf}).status_code == 303
+    time.sleep(1.0)  # the claim (0.6 s here) lapses while she writes
+    form = {
+        "csrf_token": csrf,
+        "service_code": "illegal_dumping",
+        "other_service_code": "",
+        "address_string": "VALENCIA ST & 16TH ST",
+        "lat": "37.76502",
+        "long": "-122.42196",
+        "description": WORDS,
+    }
+    return client, item_id, form
+
+
+def assert_filled_in(html: str) -> None:
+    assert f"{WORDS}</textarea>" in html, html
+    assert re.search(r'value="illegal_dumping"\s*checked', html), html
+
+
+def test_a_form_sent_after_the_session_and_the_claim_lapsed_comes_back_claimed_and_filled_in(
+    deploy: Any,
+) -> None:
+    with deploy(operator={"claim_minutes": 0.01}) as deployment:
+        client, item_id, form = lapsed_decision(deployment, "res-lapsed")
+        assert client.post("/operator/sign-out", data={"csrf_token": form["csrf_token"]}).status_code == 303
+        # Sent from the item's page (a browser says where from), after the session ended.
+        origin = {"Origin": deployment.url}
+        refused = client.post(f"/operator/queue/{item_id}/approve", data=form, headers=origin)
+        assert refused.status_code == 403, refused.text
+        carried = {name: unescape(value) for name, value in HIDDEN.findall(refused.text)}
+        back = client.post(
+            "/operator/sign-in", data={**carried, "name": "alice", "password": PASSWORDS["alice"]}
+        )
+        assert back.status_code == 200, back.text
+        assert "Here it is as you filled it in" in back.text
+        # Claimed for her again, the decision form as she filled it in (not only a Claim button).
+        assert "Approve and file" in back.text
+        assert_filled_in(back.text)
+        again = client.post(
+            f"/operator/queue/{item_id}/approve", data={**form, "csrf_token": csrf_token(back.text)}
+        )
+        assert again.status_code == 303, again.text
+        with deployment.runtime.sessions() as session:
+            item = session.get(ReviewItem, item_id)
+            assert item is not None
+            assert (item.status, item.service_code, item.decided_by) == (
+                "approved",
+                "illegal_dumping",
+                "alice",
+            )
+
+
+def test_a_decision_on_an_item_someone_else_took_over_keeps_what_was_written_to_copy(deploy: Any) -> None:
+    with deploy(operator={"claim_minutes": 0.01}) as deployment:
+        client, item_id, form = lapsed_decision(deployment, "res-taken")
+        bob, bobs_csrf = signed_in_client(deployment.url, "bob", PASSWORDS["bob"])
+        assert bob.post(f"/operator/queue/{item_id}/claim", data={"csrf_token": bobs_csrf}).status_code == 303
+        refused = client.post(f"/operator/queue/{item_id}/approve", data=form)
+        assert refused.status_code == 409, refused.text
+        assert "claimed by bob" in refused.text
+        assert "bob is handling this item" in refused.text
+        # Not saved, but not lost: her words are on the page to copy.
+        assert f"{WORDS}</textarea>" in refused.text
