@@ -17,6 +17,7 @@ import inspect
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
@@ -976,7 +977,7 @@ def operator_router(console: Console) -> ConsolePages:
                 error=CHANGED_MEANWHILE,
                 status=409,
                 entered=edits,
-                problems=changed_meanwhile(session, request_id, exc.fields),
+                problems=changed_meanwhile(session, request_id, exc.fields, shown, version),
             )
         except ReviewError as exc:
             session.rollback()
@@ -991,28 +992,68 @@ def operator_router(console: Console) -> ConsolePages:
         news = bool(set(edits) & {"status", "status_notes", "expected_datetime"})
         return redirect(f"/requests/{request_id}", "updated" if news else "updated-quietly")
 
-    def changed_meanwhile(session: Session, request_id: str, fields: list[str]) -> dict[str, str]:
-        """The fields someone else changed since the operator's page was made, each with what it is now."""
+    def changed_meanwhile(
+        session: Session, request_id: str, fields: list[str], shown: dict[str, str], version: str
+    ) -> dict[str, str]:
+        """The fields someone else changed since the operator's page was made (``shown``, ``version``), each
+        with what it is now and who changed it: those the operator's change clashed with (``fields``) and
+        the others too, which the page now shows as they are (a status list that read "open" reads "closed":
+        unsaid, the operator's next save would send what they never chose)."""
         row = request_row(session, request_id)
+        zone = console.settings.city_zone
         now = {
             "status": row.status,
             "status_notes": row.status_notes or "",
             "agency_responsible": row.agency_responsible or "",
-            "expected_datetime": (
-                local_minute(row.expected_datetime, console.settings.city_zone)
-                if row.expected_datetime
-                else ""
-            ),
+            "expected_datetime": local_minute(row.expected_datetime, zone) if row.expected_datetime else "",
             "description": more_photos(row.description or "")[0].strip(),
         }
+        # The expected date as the form holds it, to compare with the form's copy of what it showed.
+        as_form = {**now, "expected_datetime": times.form_value(row.expected_datetime, zone)}
+        others = [
+            name
+            for name in CHANGE_FIELDS
+            if name not in fields and name in shown and not decisions.same_value(as_form[name], shown[name])
+        ]
+        by = f" by {who}" if (who := changed_by(session, row, version)) else " by someone else"
         problems = {}
-        for name in fields:
+        for name in [*fields, *others]:
             field_id, label = forms.REQUEST_FIELDS[name]
             value = f"“{now[name]}”" if now[name] else "empty"
-            problems[field_id] = (
-                f"{label} was changed by someone else since you opened this page; it is now {value}."
-            )
+            if name in fields:
+                problems[field_id] = f"{label} was changed{by} since you opened this page; it is now {value}."
+            else:
+                was = f"“{shown[name]}”" if shown[name] else "empty"
+                problems[field_id] = (
+                    f"{label} was changed{by} since you opened this page, from {was} to {value}: the form"
+                    " shows it as it is now."
+                )
         return problems
+
+    def changed_by(session: Session, row: ServiceRequestRow, version: str) -> str:
+        """Who last changed the request since ``version`` (the operator's page's), as far as is known: an
+        operator's name, else the actor the request's history names; empty when neither says."""
+        try:
+            since = as_utc(datetime.fromisoformat(version))
+        except ValueError:
+            return ""
+        assert row.id is not None
+        # The later of the operators' log (which has changes of the words too) and the request's history
+        # (which has the core's other actors: an API client, a remote sync).
+        known = [
+            (entry.at, entry.actor)
+            for entry in audit.recent_entries(
+                session, subject_type="request", subject_id=str(row.id), limit=1
+            )
+        ]
+        known += [
+            (as_utc(c.changed_at), c.actor.removeprefix("operator:"))
+            for c in views.request_history(session, row.id)[-1:]
+        ]
+        at, actor = max(known, default=(since, ""))
+        if at > since:
+            return actor
+        return ""
 
     # ------------------------------------------------------------------------ batch submissions
 

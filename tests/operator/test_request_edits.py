@@ -333,3 +333,27 @@ def test_the_refused_save_shows_both_values_in_the_browser(deployment: Deploymen
     bob.wait_for_url(re.compile(r"done=updated"))
     row = stored(deployment, request_id)
     assert (row.status_notes, row.agency_responsible) == ("Crew booked for Tuesday", "DPW")
+
+
+def test_a_refused_save_says_every_field_changed_meanwhile_and_by_whom(deployment: Deployment) -> None:
+    url = deployment.url
+    alice, _ = signed_in_client(url, "alice", PASSWORDS["alice"])
+    bob, _ = signed_in_client(url, "bob", PASSWORDS["bob"])
+    request_id = file_at(deployment.runtime, datetime.now(UTC), "pothole", "api")
+    alices, bobs = open_page(alice, request_id), open_page(bob, request_id)
+    assert bobs["status"] == "open"
+    closing = {**alices, "status": "closed", "status_notes": "Filled on Tuesday"}
+    assert save(alice, request_id, closing).status_code == 303
+    # bob writes a note on his page, which showed the request open.
+    refused = save(bob, request_id, {**bobs, "status_notes": "Crew booked for Monday"})
+    assert refused.status_code == 409, refused.text
+    page = refused.text
+    # His Status list now reads closed: the page says so, and who closed it, not only about the notes.
+    status = re.search(r'<p class="field-error" id="status-error">(.*?)</p>', page, re.S)
+    assert status is not None, page
+    assert "closed" in status.group(1)
+    assert "alice" in status.group(1)
+    notes = re.search(r'<p class="field-error" id="status_notes-error">(.*?)</p>', page, re.S)
+    assert notes is not None, page
+    assert "alice" in notes.group(1)
+    assert form_of(page)["status"] == "closed"
