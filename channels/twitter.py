@@ -223,8 +223,9 @@ class TwitterChannel(Channel):
             if api_base_url
             else TimeoutSession(send_timeout_seconds)
         )
-        # One poll at a time in this process (the scheduler keeps it to one process).
-        self._poll_lock = asyncio.Lock()
+        # One poll of each cursor at a time in this process (the scheduler keeps it to one process); each
+        # its own, so direct messages are read while the mentions wait out their rate limit.
+        self._poll_locks = {self.cursor_name: asyncio.Lock(), self.dm_cursor_name: asyncio.Lock()}
         self.max_poll_attempts = max_poll_attempts
         self._poll_failures = FailureCounts(MAX_POLL_FAILURES_KEPT)
         # Ids handled while an earlier one that failed keeps the cursor before them (read again each poll;
@@ -280,7 +281,7 @@ class TwitterChannel(Channel):
         was given up, see ``MAX_POLL_ATTEMPTS``).
         """
         store = self._store()
-        async with self._poll_lock:
+        async with self._poll_locks[self.cursor_name]:
             since_id = await asyncio.to_thread(store.get, self.cursor_name)
             mentions = await self._fetch_mentions(since_id)
             return await self._handle_in_order(
@@ -296,7 +297,7 @@ class TwitterChannel(Channel):
         Same guarantees as the mentions: oldest first, the cursor moved past each only once handled.
         """
         store = self._store()
-        async with self._poll_lock:
+        async with self._poll_locks[self.dm_cursor_name]:
             after = await asyncio.to_thread(store.get, self.dm_cursor_name)
             events = await self._fetch_direct_messages(after)
             return await self._handle_in_order(
@@ -502,15 +503,27 @@ class TwitterChannel(Channel):
         return found
 
     async def _rate_limited(self, call: Callable[[], T]) -> T:
+        """A read of X, its rate limit waited out up to ``max_rate_limit_wait_seconds``. What ends a poll in
+        normal operation (X unreachable or failing, rate limited for longer, refusing the credentials) is a
+        ``PollFailed`` saying so in one line."""
         while True:
             try:
                 return await asyncio.to_thread(call)
             except tweepy.TooManyRequests as exc:
                 wait = _seconds_until_reset(exc)
                 if wait > self.max_rate_limit_wait_seconds:
-                    raise
+                    until = datetime.now(UTC) + timedelta(seconds=wait)
+                    raise PollFailed(f"rate limited until {until:%H:%M} UTC") from exc
                 logger.warning("X rate limit reached; waiting %.0f s for the reset", wait)
                 await asyncio.sleep(wait)
+            except tweepy.Unauthorized as exc:
+                raise PollFailed("X refused the credentials (401)") from exc
+            except tweepy.Forbidden as exc:
+                raise PollFailed(f"X refused the request (403): {_describe(exc)}") from exc
+            except tweepy.TwitterServerError as exc:
+                raise PollFailed(f"X failed ({exc.response.status_code})") from exc
+            except requests.RequestException as exc:
+                raise PollFailed("X unreachable") from exc
 
     # -- mentions and events → InboundMessage ------------------------------------------------------------
 
@@ -778,6 +791,11 @@ class TwitterChannel(Channel):
             raise DeliveryError(f"X server error: {_describe(exc)}") from exc
         except (tweepy.HTTPException, requests.RequestException) as exc:
             raise DeliveryError(f"X unreachable: {exc}") from exc
+
+
+class PollFailed(Exception):
+    """A poll of X ended on a failure that happens in normal operation (X unreachable, rate limited beyond
+    the wait, refusing the credentials); the message says which in one line, for the log."""
 
 
 class _DuplicateContent(DeliveryError):

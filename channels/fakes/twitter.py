@@ -80,6 +80,8 @@ class _State:
     dm_media: dict[str, tuple[bytes, str]] = field(default_factory=dict)
     # A polled direct message's photo as API v2 lists it in ``includes.media``, by its media_key.
     dm_media_objects: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Every call answered 401 (``refuse_credentials``).
+    credentials_refused: bool = False
 
 
 class FakeX:
@@ -309,6 +311,11 @@ class FakeX:
             "created_at": (created_at or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
         }
 
+    def refuse_credentials(self) -> None:
+        """From now on every call is answered 401, as X answers revoked or wrong keys."""
+        with self._lock:
+            self._state.credentials_refused = True
+
     def rate_limit(self, endpoint: str, *, reset_in: float = 1.0, times: int = 1, after: int = 0) -> None:
         """The next ``times`` calls to ``endpoint`` ("mentions", "tweets", "dm", "dm_events") get a 429 whose
         ``x-rate-limit-reset`` is ``reset_in`` seconds away (once ``after`` more calls have gone through:
@@ -460,7 +467,10 @@ class FakeX:
     # -- internals ------------------------------------------------------------------------------------------
 
     def _limited(self, endpoint: str) -> Response | None:
+        """The refusal of a call to ``endpoint`` that X would give now (401, 429), or None."""
         with self._lock:
+            if self._state.credentials_refused:
+                return _problem(401, "Unauthorized", "Unauthorized")
             waiting = self._state.rate_limits.get(endpoint)
             reset_in = waiting.pop(0) if waiting else None
         if reset_in is None:

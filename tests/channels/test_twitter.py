@@ -31,7 +31,7 @@ from channels.base import DeliveryError
 from channels.fakes import __main__ as fakes_main
 from channels.fakes.twitter import FakeX
 from channels.messages import Choice, InboundMessage, OutboundMessage
-from channels.twitter import TwitterChannel
+from channels.twitter import PollFailed, TwitterChannel
 from tests.channels.serving import Recorder, serve_channel
 from tests.conftest import make_settings
 from tests.conversation.harness import CLEAR_REPORT, RunningBot, filed_id, running_bot
@@ -284,7 +284,7 @@ def test_a_rate_limit_longer_than_allowed_ends_the_poll_and_loses_nothing(
     tweet = fake.mention(RESIDENT, "Sidewalk cracked on Castro")
     fake.rate_limit("mentions", reset_in=600)
     channel = make_channel(fake, recorder, cursors)
-    with pytest.raises(Exception, match="Too Many Requests"):
+    with pytest.raises(PollFailed, match=r"rate limited until \d\d:\d\d UTC"):
         asyncio.run(channel.poll_mentions_once())
     assert cursors.get(channel.cursor_name) is None
     assert asyncio.run(channel.poll_mentions_once()) == 1
