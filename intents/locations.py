@@ -538,6 +538,11 @@ class _Finder:
             return True
         return token.capitalized and not token.initial and token.upper in self.names
 
+    def _after_bracket(self, token: _Token) -> bool:
+        """Right after an opening bracket: the ranker reads it as a sentence's start, but there a capital
+        opens a name as often ("our street (Cripple Creek Dr)")."""
+        return token.start >= 1 and self.text[token.start - 1] == "("
+
     def _known(self, words: list[_Token]) -> bool:
         return bool(words) and normalize_street(" ".join(t.text for t in words)) in self.names
 
@@ -695,7 +700,7 @@ class _Finder:
         else:
             # Capitalised mid-sentence, or (before a suffix, or as a known name: "polk and sutter")
             # lower-case words that are not everyday words.
-            capitalised = all(t.capitalized and not t.initial for t in words)
+            capitalised = all(t.capitalized and (not t.initial or self._after_bracket(t)) for t in words)
             # A lone lower-case letter is no name ("b&b", "w/o").
             uncommon = (has_suffix or (known and all(len(t.text) > 1 for t in words))) and all(
                 t.lower not in self.common for t in words
@@ -827,7 +832,10 @@ class _Finder:
                 and tokens[words[position - 1]].capitalized
                 and tokens[run_start].capitalized
             )
-            if name_like or (token.capitalized and not token.initial) or saint or particle:
+            # "our street (Cripple Creek Dr)": a bracket opens a sentence for the ranker, but a capital
+            # right after it, in a run of capitals before a street type, is the name's.
+            bracketed = self._after_bracket(token) and run_start is not None
+            if name_like or (token.capitalized and (not token.initial or bracketed)) or saint or particle:
                 run_start = i
             else:
                 break

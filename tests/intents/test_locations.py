@@ -1254,3 +1254,20 @@ def test_a_highway_at_an_untyped_cross_street_is_a_corner(text: str, span: str) 
 )
 def test_spanish_corners_joined_by_y_and_typed_streets_after_a_corner_cue(text: str, span: str) -> None:
     assert_found(text, span, "intersection")
+
+
+@pytest.mark.parametrize(
+    ("text", "span"),
+    [
+        # A bracket opens a sentence, so a capitalised everyday word right after it was no name: "Creek Dr".
+        ("recycling didnt get picked up on our street (Cripple Creek Dr) this week", "Cripple Creek Dr"),
+        (
+            "The back of the city owned property (Old Meridian St Library) is disgusting",
+            "Old Meridian St Library",
+        ),
+    ],
+)
+def test_a_name_right_after_an_opening_bracket_is_read_whole(text: str, span: str) -> None:
+    mention = find_location(text)
+    assert mention is not None, text
+    assert mention.text == span
