@@ -266,7 +266,11 @@ def api_router(console: Console) -> APIRouter:
         refused = unknown_fields(body, REJECT_FIELDS)
         if refused is not None:
             return refused
-        reason = str(body.get("reason") or "")
+        reason = body.get("reason")
+        if not isinstance(reason, str) or not reason.strip():
+            # A body without the one field the call needs is malformed (400), as one with an unknown field
+            # is; not a refusal of the item's (409).
+            return JSONResponse({"error": "give the resident a reason (reason: text)"}, status_code=400)
         not_city_problem = body.get("not_city_problem", False)
         if not isinstance(not_city_problem, bool):
             return JSONResponse({"error": "not_city_problem must be true or false"}, status_code=400)

@@ -77,6 +77,13 @@ def test_a_rejection_reason_longer_than_a_message_is_refused(deployment: Deploym
     )
     assert as_json.status_code == 409, as_json.text
     assert as_json.json()["error"] == "reason is longer than 500 characters"
+    # A body without a reason is malformed (400), as one with an unknown field is.
+    for blank in ({"reason": "   "}, {}, {"reason": None}):
+        as_json = client.post(
+            f"/operator/api/queue/{item_id}/reject", json=blank, headers={"X-CSRF-Token": csrf}
+        )
+        assert as_json.status_code == 400, as_json.text
+        assert "give the resident a reason" in as_json.json()["error"]
     # Nothing was sent or decided; one that fits is.
     assert not [text for text in resident_messages(deployment.url, "res-long") if "not filed" in text]
     fits = "x" * 500
