@@ -108,6 +108,8 @@ _TRAVEL_DIRECTIONS = frozenset(
     {"inbound", "outbound", "north", "south", "east", "west"}
     | {f"{direction}bound" for direction in ("north", "south", "east", "west")}
 )
+# The road beside a highway, written after it: "Eastex Fwy feeder", "I-10 frontage".
+_FEEDERS = frozenset({"feeder", "frontage"})
 # Farm-to-market and county roads run to four digits ("FM 1960"); a four-digit number after "Route" or
 # "US" is more often a year or a count.
 _FOUR_DIGIT_ROADS = frozenset({"FM", "CR"})
@@ -1520,18 +1522,31 @@ class _Finder:
         for index, token in enumerate(tokens):
             if token.lower not in {"and", "&", "/", "@", "at", "near"} or index == 0:
                 continue
-            # "I-55 inbound at Damen", "I-10 east near Wirt Rd": the direction of travel between the
-            # highway and the connector is part of the corner.
-            travel = index >= 2 and tokens[index - 1].lower in _TRAVEL_DIRECTIONS
-            left_end = index - 1 if travel else index
+            # "I-55 inbound at Damen", "I-10 east near Wirt Rd", "US 59 southbound feeder near Bellaire
+            # Blvd", "Eastex Fwy feeder at Little York": the direction of travel and the feeder road between
+            # the highway and the connector are part of the corner.
+            left_end = index
             left_highway = next((h for h in highways if h.end == left_end), None)
+            while (
+                left_highway is None
+                and left_end >= index - 1
+                and tokens[left_end - 1].lower in _TRAVEL_DIRECTIONS | _FEEDERS
+            ):
+                left_end -= 1
+                left_highway = next((h for h in highways if h.end == left_end), None)
             right_highway = by_start.get(index + 1)
-            if left_highway is None and right_highway is None:
+            feeder = any(t.lower in _FEEDERS for t in tokens[left_end:index])
+            if left_highway is None and right_highway is None and not feeder:
                 continue
             # "I-90 at Ohio", "Hwy 6 and Bellaire": beside a highway, a capitalised name is the cross
             # street (a name no list knows is as sure as that).
             if left_highway is not None:
                 start, left_name = left_highway.start, left_highway.normalized
+            elif feeder:
+                left = self.street_backward(left_end)
+                if left is None or not left[1]:
+                    continue
+                start, left_name = left[0], normalize_street(self._span_text(left[0], left_end))
             else:
                 left = self.street_backward(index)
                 if left is None or self._evidence(left[2], left[1]) < 1.0:

@@ -1231,6 +1231,11 @@ def test_a_direction_and_a_name_without_a_type_is_a_street(text: str, span: str,
         ("Hwy 6 and Bellaire light pole knocked over from a wreck", "Hwy 6 and Bellaire"),
         ("pothole on I-55 inbound at Damen", "I-55 inbound at Damen"),
         ("dead deer on the shoulder of I-10 east near Wirt Rd", "I-10 east near Wirt Rd"),
+        (
+            "huge pothole on the US 59 southbound feeder near Bellaire Blvd",
+            "US 59 southbound feeder near Bellaire Blvd",
+        ),
+        ("Hwy 59 feeder at Hillcroft has a pothole that ate my rim", "Hwy 59 feeder at Hillcroft"),
     ],
 )
 def test_a_highway_at_an_untyped_cross_street_is_a_corner(text: str, span: str) -> None:
