@@ -94,7 +94,12 @@ PROGRAM = "program"
 HELP_CONTACT = "help_contact"
 # Replies a channel has words of its own for: over SMS, HELP is answered as US carriers require of a
 # messaging program (CTIA): its name, a person to contact, "Msg&data rates may apply", how to opt out.
-CHANNEL_KEYS: dict[tuple[str, str], str] = {("help", "sms"): "help_sms"}
+# On X, HELP and STOP speak of mentions and direct messages, not texts, and give a person to contact.
+CHANNEL_KEYS: dict[tuple[str, str], str] = {
+    ("help", "sms"): "help_sms",
+    ("help", "twitter"): "help_twitter",
+    ("stopped", "twitter"): "stopped_twitter",
+}
 # San Francisco's, the default city's.
 DEFAULT_EXAMPLE_STREETS = ("5th St", "Market St")
 

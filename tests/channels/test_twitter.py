@@ -604,7 +604,7 @@ def test_the_accounts_handle_anywhere_in_a_tweet_is_not_the_residents_words(
         assert f"Report #{filed} (Pothole) is open" in answers["STATUS @SF311"][0]
         # The same answer twice: the second starts with the resident's handle (X refuses a duplicate).
         assert answers["help @sf311"] == [f"@resident {answers['hi @SF311'][0]}"]
-        assert "Text a problem and where it is" in answers["help @sf311"][0]
+        assert "Tell us a problem and where it is" in answers["help @sf311"][0]
         described = bot.request(filed_id(answers["@bob the pothole"][0]))["description"]
         assert described == "the pothole at 5th St and Market St"
 

@@ -70,3 +70,36 @@ def test_chinese_is_cut_after_a_full_stop_and_a_sentence_longer_than_a_tweet_at_
     first, second = split_for_tweets(words, 280)
     assert (first + " " + second) == words
     assert not first.endswith("word")
+
+
+def test_help_and_stop_on_x_speak_of_x_and_give_the_help_contact(
+    app_settings: Settings,  # noqa: F811
+    fake: FakeX,  # noqa: F811
+) -> None:
+    # Before, X residents were told SMS words ("Text a problem...", "Text START...") and no person to reach.
+    with x_bot(app_settings, fake, conversation={"help_contact": "call 311"}) as bot:
+        helped = fake.mention("111", "HELP")
+        stopped = fake.mention("222", "STOP")
+        fake.direct_message("333", "ayuda")
+        assert poll_and_deliver(bot) == 2
+        channel = bot.messaging.channels["twitter"]
+        assert asyncio.run(channel.poll_direct_messages_once()) == 1  # type: ignore[attr-defined]
+        bot.deliver()
+
+    help_text, stop_text = thread(fake, helped), thread(fake, stopped)
+    help_es = " ".join(p.text for p in fake.dms_to("333"))
+    assert not [text for text in (help_text, stop_text, help_es) if "Text " in text or "Escriba " in text]
+    assert "mention" in help_text
+    assert "Help from a person: call 311." in help_text
+    assert "Reply START" in stop_text
+    assert "Help from a person: call 311." in stop_text
+    assert "Para hablar con una persona: call 311." in help_es, help_es
+
+
+def thread(fake: FakeX, tweet_id: str) -> str:  # noqa: F811
+    """The bot's reply under ``tweet_id``, all its tweets (each under the one before)."""
+    texts: list[str] = []
+    while replies := fake.replies_to(tweet_id):
+        texts.append(replies[0].text)
+        tweet_id = replies[0].id
+    return " ".join(texts)
