@@ -586,24 +586,55 @@ class ConversationEngine:
         if corrections.read(waiting.reason) is not None or corrections.read_kind(waiting.reason) is not None:
             return False  # a correction of a filed report waits there, not a report
         only_the_photo = bool(turn.media_urls) and (not text or _about_a_photo(text))
-        if not only_the_photo and (_ANOTHER.search(text) or not self._goes_on_about(text, waiting)):
+        moved_to = None if only_the_photo else self._corrected_place(text)
+        if (
+            moved_to is None
+            and not only_the_photo
+            and (_ANOTHER.search(text) or not self._goes_on_about(text, waiting))
+        ):
             return False
         # Words it already holds are not added again: an auto-responder answering every reply sent the same
         # text six times over into the report an operator reads.
         said = waiting.text.split("\n") if waiting.text else []
         words = waiting.text if only_the_photo or text in said else "\n".join([*said, text])
         photos = [*waiting.media_urls, *(url for url in turn.media_urls if url not in waiting.media_urls)]
+        values: dict[str, object] = {"text": words, "media_urls": photos, "updated_at": utcnow()}
+        if moved_to is not None:
+            mention, place = moved_to
+            values.update(
+                location_text=mention.text,
+                location_kind=mention.kind,
+                address_string=place.address,
+                lat=place.lat,
+                long=place.long,
+            )
         # Only while it still waits: an operator who decided it meanwhile has decided without these.
         result = session.execute(
             update(ReviewItem)
             .where(col(ReviewItem.id) == waiting.id, col(ReviewItem.status).in_(("pending", "claimed")))
-            .values(text=words, media_urls=photos, updated_at=utcnow())
+            .values(**values)
         )
         if getattr(result, "rowcount", 0) != 1:
             return False
         session.refresh(waiting)
-        reply.say("added_to_review")
+        if moved_to is not None:
+            reply.say("review_moved", place=moved_to[1].address or moved_to[0].text)
+        else:
+            reply.say("added_to_review")
         return True
+
+    def _corrected_place(self, text: str) -> tuple[LocationMention, Place] | None:
+        """The place "no, valencia and 17th" / "sorry, I meant ..." names, sent right after a report went to
+        a person: where that report is, not a new report there. Before, it began a new report ("What is the
+        problem there?"), filed on the resident's next words, while the one waiting kept the wrong place and
+        approving it filed a duplicate."""
+        if not _CORRECTION.search(text):
+            return None
+        understanding = self._understander().understand(text)
+        mention, place = understanding.location, understanding.place
+        if mention is None or place is None or not place.inside_jurisdiction:
+            return None
+        return mention, place
 
     def _goes_on_about(self, text: str, waiting: ReviewItem) -> bool:
         """Whether words sent after ``waiting`` went to a person say more about it: they name no place (and

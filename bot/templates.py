@@ -46,6 +46,7 @@ PLACEHOLDERS: dict[str, frozenset[str]] = {
     "filed_token": frozenset({"token", "service"}),
     "already_filed": frozenset({"reference", "service"}),
     "place_corrected": frozenset({"reference", "service", "place", "new_place"}),
+    "review_moved": frozenset({"place"}),
     "location_not_found": frozenset({"place"}),
     "map_unavailable": frozenset({"place"}),
     "outside_area": frozenset({"place"}),

@@ -65,3 +65,24 @@ def test_a_photo_while_the_place_is_asked_about_keeps_the_place(bot: RunningBot)
     filed = re.search(r"filed as #(\d+) \(Sidewalk or Curb Repair\)", cy.ask("yes"))
     assert filed is not None
     assert bot.request(filed.group(1))["media_url"] == CRACK
+
+
+def test_another_place_after_no_moves_the_report_waiting_for_a_person(bot: RunningBot) -> None:
+    # Found by the operator-console tester: "no, valencia and 17th" began a new report ("What is the problem
+    # there?"), filed on the next words, while the item waited at 16th St (approving it filed a duplicate).
+    h1 = bot.resident("h1")
+    assert "A person will look" in h1.ask("there is a problem with the thing at Valencia St and 16th St")
+    moved = h1.ask("no, valencia and 17th")
+    assert moved == (
+        "Thanks, your report waiting for a person is now at VALENCIA ST & 17TH ST, San Francisco, CA."
+    )
+    assert h1.ask("it's a broken streetlight actually") == "Added to your report waiting for a person."
+    assert bot.request_count() == 0
+    [item] = bot.review_items()
+    assert item.status == "pending"
+    assert (item.location_text, item.address_string) == (
+        "valencia and 17th",
+        "VALENCIA ST & 17TH ST, San Francisco, CA",
+    )
+    assert item.text is not None
+    assert item.text.endswith("no, valencia and 17th\nit's a broken streetlight actually")
