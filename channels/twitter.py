@@ -647,9 +647,6 @@ class TwitterChannel(Channel):
         text = str(extended.get("full_text") or tweet.get("full_text") or tweet.get("text", ""))
         point = _v2_point({"coordinates": tweet.get("coordinates")}) if tweet.get("coordinates") else None
         metadata = {"public": "true", "username": str(user.get("screen_name", ""))}
-        original = (tweet.get("edit_history") or {}).get("initial_tweet_id")
-        if original and str(original) != tweet["id_str"]:
-            metadata["notice"] = "edited_message"  # an edit, answered as ``mention_to_inbound`` answers one
         self._remember_username(author, metadata["username"])
         place = tweet.get("place")
         if place:

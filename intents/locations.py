@@ -1806,6 +1806,17 @@ class _Finder:
                 right_evidence = 0.5
             if numbered_beside:
                 right_evidence = max(right_evidence, 0.5)
+            # "flooded kedzie and 55th": a lower-case word no list knows (and no everyday word) joined to a
+            # numbered street that ends the phrase is the numbered street's cross street.
+            if (
+                token.lower in {"and", "&"}
+                and left_evidence < 0.5
+                and self._lone_uncommon(left_words)
+                and len(right_words) == 1
+                and is_ordinal(right_words[0].text)
+                and (end >= len(tokens) or not tokens[end].is_word)
+            ):
+                left_evidence = 1.0
             if bare_number:
                 right_evidence = max(right_evidence, 1.5)  # as an ordinal's ("16th")
             # "at halsted and madison": beside a street a list knows, after a place cue, one name it does not.

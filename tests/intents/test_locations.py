@@ -1133,6 +1133,8 @@ def test_without_a_named_place_before_it_the_street_alone_is_the_span() -> None:
         ("pothole at halsted and madison", "halsted and madison"),
         ("corner of halsted and madison has a pothole", "halsted and madison"),
         ("encampment growing under the viaduct at Kinzie st and desplaines", "Kinzie st and desplaines"),
+        # Without a cue, such a word joined to a numbered street that ends the message.
+        ("catch basin clogged with leaves whole intersection flooded kedzie and 55th", "kedzie and 55th"),
     ],
 )
 def test_a_lower_case_name_no_list_knows_beside_a_street_after_a_cue_is_a_corner(
