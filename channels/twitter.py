@@ -17,14 +17,20 @@ Two ways in:
   same HMAC, so only a token-shaped ``crc_token`` is signed (``CRC_TOKEN``): a JSON event body never is.
 
 Both produce the same ``provider_message_id`` for a tweet, so running both never handles a mention twice.
+An edited tweet (X's new version of it, ``edit_history_tweet_ids`` [original, ..., new]) is handed over as
+the ``edited_message`` notice, as Telegram's edits are, not as a second report. A poll that fails in normal
+operation (X unreachable, rate limited beyond the wait, refusing the credentials) raises ``PollFailed``,
+one line for the log.
 Retweets are passed over on both (nobody wrote to the city); a direct message's photo is X's private file,
 which ``fetch_media`` gets with the account's OAuth 1.0a signature for the bot to keep its own copy.
 
 Out: a reply is posted only in the thread where the account was mentioned (X's automation rules); with no
 tweet to reply to, or when ``OutboundMessage.private`` is set, it goes by direct message. A public reply
-never repeats a phone number, an email or an exact home address (``bot.redaction``). Rate limits are
-waited out: the poller sleeps until ``x-rate-limit-reset`` and retries; a send raises ``DeliveryError`` with
-``retry_after`` so the outbox tries again then.
+never repeats a phone number, an email or an exact home address (``bot.redaction``), and is cut into a
+thread between sentences when longer than a tweet. X refuses a text the account has posted before: such a
+reply is posted again told apart (``_post_tweet``). Rate limits are waited out: the poller sleeps until
+``x-rate-limit-reset`` and retries (mentions and direct messages each under their own lock, so one's wait
+holds back no other); a send raises ``DeliveryError`` with ``retry_after`` so the outbox tries again then.
 """
 
 from __future__ import annotations
@@ -647,6 +653,9 @@ class TwitterChannel(Channel):
         text = str(extended.get("full_text") or tweet.get("full_text") or tweet.get("text", ""))
         point = _v2_point({"coordinates": tweet.get("coordinates")}) if tweet.get("coordinates") else None
         metadata = {"public": "true", "username": str(user.get("screen_name", ""))}
+        original = (tweet.get("edit_history") or {}).get("initial_tweet_id")
+        if original and str(original) != tweet["id_str"]:
+            metadata["notice"] = "edited_message"  # an edit, answered as ``mention_to_inbound`` answers one
         self._remember_username(author, metadata["username"])
         place = tweet.get("place")
         if place:
