@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import re
 import time
@@ -18,6 +19,8 @@ from bot.jobs.part import build_job_runner
 from channels.fakes.twitter import FakeX
 from channels.twitter import TwitterChannel
 from tests.channels.test_twitter import (  # noqa: F401 (fixtures)
+    CONSUMER_SECRET,
+    PAYLOADS,
     RESIDENT,
     app_settings,
     fake,
@@ -107,3 +110,23 @@ def test_a_shutdown_during_a_poll_is_one_line_and_direct_messages_do_not_wait_on
 
     assert all(r.exc_info is None for r in caplog.records)
     assert "x-mentions job: stopped by the shutdown" in [r.getMessage() for r in caplog.records]
+
+
+def test_an_edit_sent_by_the_account_activity_webhook_is_answered_not_filed(
+    app_settings: Settings,  # noqa: F811
+    fake: FakeX,  # noqa: F811
+) -> None:
+    # API v1.1 tweet objects name an edit's original in edit_history.initial_tweet_id.
+    event = json.loads((PAYLOADS / "twitter_tweet_create_event.json").read_text())
+    original = event["tweet_create_events"][0]
+    edit = {**original, "id": 1861234567890129999, "id_str": "1861234567890129999"}
+    edit["edit_history"] = {"initial_tweet_id": original["id_str"], "edit_tweet_ids": [original["id_str"]]}
+    edit["edit_history"]["edit_tweet_ids"].append(edit["id_str"])
+    with x_bot(app_settings, fake) as bot:
+        webhook = f"{bot.url}/webhooks/twitter"
+        assert fake.post_activity(webhook, event, CONSUMER_SECRET).status_code == 200
+        event["tweet_create_events"] = [edit]
+        assert fake.post_activity(webhook, event, CONSUMER_SECRET).status_code == 200
+        assert bot.request_count() == 1
+        [answer] = [m for m in bot.outbox() if m.reply_to == edit["id_str"]]
+        assert "edited" in answer.text
