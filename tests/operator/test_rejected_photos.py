@@ -80,7 +80,10 @@ def test_a_refused_rejection_deletes_nothing(deployment: Deployment) -> None:
     own, served = stored_photo(deployment)
     item_id = queued_with(deployment, "res-3", own)
     client, csrf = signed_in_client(deployment.url, "alice", PASSWORDS["alice"])
-    # No reason: refused, the report stays in the queue with its photo.
-    refused = client.post(f"/operator/api/queue/{item_id}/reject", json={}, headers={"X-CSRF-Token": csrf})
+    # A reason too long to send: refused by the decision itself (a blank one is refused before it, 400),
+    # the report stays in the queue with its photo.
+    refused = client.post(
+        f"/operator/api/queue/{item_id}/reject", json={"reason": "x" * 501}, headers={"X-CSRF-Token": csrf}
+    )
     assert refused.status_code == 409, refused.text
     assert httpx.get(served).status_code == 200
