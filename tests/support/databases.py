@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import NoReturn
 from urllib.parse import quote
 
 import pytest
@@ -26,6 +27,15 @@ def postgres_server_url() -> str:
 
 def in_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def no_postgres(server: str, exc: OperationalError) -> NoReturn:
+    """The server at ``server`` could not be reached: a failure in CI (the PostgreSQL tests must run
+    there), a skip with the reason elsewhere."""
+    reason = f"PostgreSQL is not reachable at {server} ({exc.orig})"
+    if in_ci():
+        pytest.fail(f"{reason}; CI must run the PostgreSQL tests", pytrace=False)
+    pytest.skip(f"{reason}; set OPEN311_BOT_TEST_POSTGRES_URL to run these tests")
 
 
 def sqlite_url(directory: Path) -> str:
@@ -47,10 +57,7 @@ def fresh_postgres_schema() -> Iterator[str]:
             conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     except OperationalError as exc:
         admin.dispose()
-        reason = f"PostgreSQL is not reachable at {server_url} ({exc.orig})"
-        if in_ci():
-            pytest.fail(f"{reason}; CI must run the PostgreSQL tests", pytrace=False)
-        pytest.skip(f"{reason}; set OPEN311_BOT_TEST_POSTGRES_URL to run these tests")
+        no_postgres(server_url, exc)
     separator = "&" if "?" in server_url else "?"
     url = f"{server_url}{separator}options={quote(f'-csearch_path={schema}')}"
     try:
