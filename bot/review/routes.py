@@ -17,7 +17,7 @@ import inspect
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
@@ -56,6 +56,7 @@ from bot.review import (
     learning,
     photos,
     times,
+    told_residents,
     undelivered,
     views,
 )
@@ -111,6 +112,8 @@ from bot.state import is_opted_out
 from bot.templates import configured_templates
 
 HERE = Path(__file__).parent
+# The reply that filed a request is written a moment after the follow row its filer got.
+_MOMENT = timedelta(seconds=5)
 NAV: tuple[tuple[str, str, str], ...] = (
     ("queue", "Review queue", "/"),
     ("requests", "Requests", "/requests"),
@@ -868,6 +871,15 @@ def operator_router(console: Console) -> ConsolePages:
         row = request_row(session, request_id)
         assert row.id is not None
         review_item = views.review_item_for_request(session, str(row.id))
+        # The conversation it was filed in: on its review item's page, else here (the filer's, up to then).
+        filer = told_residents.filer_of(session, row.id) if review_item is None else None
+        filed_in = (
+            views.conversation(
+                session, filer.channel, filer.resident_id, limit=10, until=as_utc(filer.created_at) + _MOMENT
+            )
+            if filer is not None
+            else []
+        )
         expected_value = times.form_value(row.expected_datetime, console.settings.city_zone)
         words = more_photos(row.description or "")[0]
         as_shown = {
@@ -887,6 +899,8 @@ def operator_router(console: Console) -> ConsolePages:
             row=row,
             history=views.request_history(session, row.id),
             review_item=review_item,
+            told=told_residents.messages_about(session, row.id),
+            filed_in=filed_in,
             language=views.languages_of(session, [str(row.id)]).get(str(row.id), ""),
             audit_entries=audit.recent_entries(
                 session, subject_type="request", subject_id=str(row.id), limit=20

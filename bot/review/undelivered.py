@@ -161,8 +161,8 @@ def _view(session: Session, row: OutboxMessage) -> Undelivered:
         recipient=recipient,
         state=state,
         reason=reason,
-        detail=_masked(detail, row.resident_id, recipient),
-        reply=_shortened(_masked(row.text, row.resident_id, recipient)),
+        detail=masked(detail, row.resident_id, recipient),
+        reply=_shortened(masked(row.text, row.resident_id, recipient)),
         request_id=request_id,
         review_item_id=None if request_id else _review_item_of(session, row),
     )
@@ -193,7 +193,7 @@ def plain_reason(row: OutboxMessage) -> tuple[str, str]:
     return "The provider refused it.", error
 
 
-def _masked(text: str, resident_id: str, recipient: str) -> str:
+def masked(text: str, resident_id: str, recipient: str) -> str:
     """Contact details masked, and the resident's own id (a provider error may name it) replaced."""
     if len(resident_id) >= 4:
         text = text.replace(resident_id, f"[{recipient}]")

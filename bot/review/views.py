@@ -287,14 +287,14 @@ class Line:
     at: datetime  # UTC; the page shows it in the city's time
 
 
-def conversation(session: Session, channel: str, resident_id: str, *, limit: int = 30) -> list[Line]:
-    """The latest exchanges with this resident on this channel, oldest first."""
-    rows = session.exec(
-        select(InboxRecord)
-        .where(InboxRecord.channel == channel, InboxRecord.resident_id == resident_id)
-        .order_by(col(InboxRecord.id).desc())
-        .limit(limit)
-    ).all()
+def conversation(
+    session: Session, channel: str, resident_id: str, *, limit: int = 30, until: datetime | None = None
+) -> list[Line]:
+    """The latest exchanges with this resident on this channel (up to ``until``, if given), oldest first."""
+    query = select(InboxRecord).where(InboxRecord.channel == channel, InboxRecord.resident_id == resident_id)
+    if until is not None:
+        query = query.where(col(InboxRecord.received_at) <= until)
+    rows = session.exec(query.order_by(col(InboxRecord.id).desc()).limit(limit)).all()
     lines: list[Line] = []
     for row in reversed(rows):
         at = as_utc(row.received_at)
