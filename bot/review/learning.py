@@ -5,7 +5,8 @@ service code a person chose for them, beside what the classifier had suggested. 
 is agreement; picking another service is a correction, and so is rejecting it as not a problem for a city
 service (labelled ``other``: a person must look). ``open311-bot train --corrections FILE`` takes them
 in the labelled-data CSV format (``text,service_code,sure,location_text``), written by
-``export_corrections_csv``; the console shows how the classifier does on them: the agreement rate and the
+``export_corrections_csv``, which leaves out the decisions the resident's words alone do not carry
+(``words_carry_label``); the console shows how the classifier does on them: the agreement rate and the
 pairs it confuses most.
 """
 
@@ -23,6 +24,8 @@ from sqlmodel import Field, Session, SQLModel, col, select
 
 from bot.clock import utcnow
 from bot.open311.models import UTCDateTime
+from bot.review.models import ReviewItem
+from intents.keywords import keyword_cues
 
 # The classifier's class for a message that is none of the catalog's problems ("a person must look"); an
 # operator teaches it by rejecting a report as not a problem for a city service.
@@ -155,27 +158,67 @@ def spreadsheet_safe(value: str) -> str:
     return "'" + value if value.startswith(FORMULA_STARTS) else value
 
 
+def words_carry_label(text: str, service_code: str, item: ReviewItem | None) -> bool:
+    """Whether the resident's words alone carry the operator's label, so that training may learn it.
+
+    An operator decides from the photo and from what they know ("what is this??" with a photo of graffiti;
+    "the thing is broken again"); exported as a text label, that teaches that these words mean graffiti.
+    The words carry it when they name a problem: one of the guide's cue words is in them
+    (``intents.keywords``), or the classifier, reading the words only, put a problem before ``other``
+    (its suggestions, kept on the review item, rank every class). With a photo the operator may have
+    read the picture rather than the words: then the classifier must also have put the chosen service
+    first. ``other`` always carries: words that name no problem are what it is. An example whose review
+    item is no longer kept has only its words' cues to go by, and is kept.
+    """
+    if service_code == OTHER or keyword_cues(text):
+        return True
+    if item is None:
+        return True
+    ranked = sorted(
+        item.suggestions, key=lambda suggestion: float(suggestion.get("confidence") or 0.0), reverse=True
+    )
+    first = next((str(s.get("classifier_class") or "") for s in ranked if s.get("classifier_class")), "")
+    if first == OTHER:
+        return False
+    return not item.media_urls or first == service_code
+
+
+def _review_items(session: Session, examples: list[LabelledExample]) -> dict[str, ReviewItem]:
+    """The review items the examples were decided on (by ``review_item_id``), those still kept."""
+    ids = [int(e.review_item_id) for e in examples if e.review_item_id.isdigit()]
+    found: dict[str, ReviewItem] = {}
+    for start in range(0, len(ids), 500):  # a bounded IN list, whatever the database's limit
+        chunk = ids[start : start + 500]
+        for item in session.exec(select(ReviewItem).where(col(ReviewItem.id).in_(chunk))).all():
+            found[str(item.id)] = item
+    return found
+
+
 def export_corrections_csv(session: Session, path: Path) -> int:
     """Writes every operator-labelled example (rejections left out) as CSV; returns how many.
 
     The first four columns are those of the project's labelled data, so training reads both alike; the
     rest say where each label came from. Every cell is written as a spreadsheet shows it as text (the
     console's download and ``open311-bot operators export-corrections`` both write through here).
+    A decision the resident's words alone do not carry (``words_carry_label``) is left out rather than
+    marked ``unsure``: training reads every row of a corrections file as a label, ``sure`` or not.
     """
     examples = labelled_examples(session)
+    items = _review_items(session, examples)
+    kept = [e for e in examples if words_carry_label(e.text, e.service_code, items.get(e.review_item_id))]
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(EXPORT_COLUMNS)
-        for e in examples:
+        for e in kept:
             row = (
                 e.text,
                 e.service_code,
-                "sure",  # a person decided it
+                "sure",  # a person decided it, and the words carry it
                 e.location_text,
                 e.predicted_code,
                 e.operator,
                 e.decided_at.isoformat(),
             )
             writer.writerow([spreadsheet_safe(value) for value in row])
-    return len(examples)
+    return len(kept)
