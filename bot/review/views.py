@@ -7,6 +7,7 @@ notifications, the event log and the audit log see it.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Collection
 from dataclasses import dataclass, replace
@@ -371,7 +372,18 @@ def find_requests(session: Session, filters: RequestFilters, *, page_size: int) 
                 col(ServiceRequestRow.zipcode) == word,
             )
         )
-    for word in filters.q.split():
+    words = filters.q
+    for phone in phone_numbers(filters.q):
+        # A phone number, however written: the resident's stored phone (digits compared), or the description.
+        words = words.replace(phone.written, " ", 1)
+        matches = [
+            func.lower(col(ServiceRequestRow.description)).contains(phone.written.lower(), autoescape=True),
+            _digits_of(col(ServiceRequestRow.phone)).endswith(phone.digits, autoescape=True),
+        ]
+        if phone.written.isascii() and phone.written.isdigit() and len(phone.written) <= 9:
+            matches.append(col(ServiceRequestRow.id) == int(phone.written))  # or a long id
+        query = query.where(or_(*matches))
+    for word in words.split():
         # Words of the description or of the service's name ("pothole" finds "Pothole or street defect").
         conditions = [
             func.lower(col(ServiceRequestRow.description)).contains(word.lower(), autoescape=True),
@@ -391,6 +403,39 @@ def find_requests(session: Session, filters: RequestFilters, *, page_size: int) 
         .limit(page_size)
     ).all()
     return RequestPage(rows=list(rows), total=int(total), page=page, page_size=page_size)
+
+
+@dataclass(frozen=True, slots=True)
+class PhoneNumber:
+    written: str  # as the operator typed it: "(415) 555-0110"
+    digits: str  # its last ten digits, without a country code: "4155550110"
+
+
+# A phone number as people write it: "+14155550110", "4155550110", "(415) 555-0110", "1 415 555 0110",
+# "415.555.0110"; or any run of seven or more digits and phone punctuation without spaces.
+_PHONE = re.compile(
+    r"(?<![\w#])(?:\+?\d{1,3}[\s.-]?)?\(?\d{3}\)?[\s.-]?\d{3}[\s.-]?\d{4}(?!\w)|(?<![\w#])\+?[\d().-]{7,}(?!\w)"
+)
+# Characters a stored phone may be written with, besides its digits.
+_PHONE_PUNCTUATION = " +-().\u00a0"
+
+
+def phone_numbers(text: str) -> list[PhoneNumber]:
+    """The phone numbers in a search, each with the digits compared with a stored phone: the last ten
+    (a country code may be written or not, on either side); seven to ten digits as they are."""
+    found: list[PhoneNumber] = []
+    for match in _PHONE.finditer(text):
+        digits = "".join(c for c in match.group(0) if c.isascii() and c.isdigit())
+        if len(digits) >= 7:
+            found.append(PhoneNumber(match.group(0).strip(), digits[-10:]))
+    return found
+
+
+def _digits_of(column: Any) -> Any:
+    """A stored phone's digits, in SQL (SQLite and PostgreSQL both have ``replace``)."""
+    for mark in _PHONE_PUNCTUATION:
+        column = func.replace(column, mark, "")
+    return column
 
 
 def review_item_for_request(session: Session, reference: str) -> ReviewItem | None:
