@@ -108,7 +108,7 @@ from bot.review.web import (
     whole_number,
 )
 from bot.runtime import Runtime
-from bot.state import is_opted_out
+from bot.state import get_resident, is_opted_out
 from bot.templates import configured_templates
 
 HERE = Path(__file__).parent
@@ -178,6 +178,7 @@ TEMPLATES = Jinja2Templates(directory=str(HERE / "templates"))
 TEMPLATES.env.globals["console_path"] = PREFIX
 TEMPLATES.env.filters["host_of"] = lambda url: urlsplit(str(url)).netloc or str(url)
 TEMPLATES.env.filters["city_time"] = times.city_time
+TEMPLATES.env.filters["language_label"] = views.language_label
 TEMPLATES.env.globals["city_zone"] = times.city_zone
 
 
@@ -553,6 +554,9 @@ def operator_router(console: Console) -> ConsolePages:
             services=console.service_names(),
             classes=console.class_names(),
             conversation=views.conversation(session, item.channel, item.resident_id),
+            # The resident as the bot knows them now: the language it speaks with them, and whether they
+            # sent STOP (then they are told nothing of what is decided).
+            resident=get_resident(session, item.channel, item.resident_id),
             # The language the bot's replies are in: the report's where there are replies in it.
             reply_language=console.queue.templates.language_for(item.language),
             **map_context(item.lat, item.long, item.location_text or ""),

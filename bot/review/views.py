@@ -281,6 +281,28 @@ def get_item(session: Session, item_id: int, *, claim_minutes: float) -> ItemVie
     return item_view(row, claim_minutes=claim_minutes) if row is not None else None
 
 
+# Names of the languages residents most often write to a US city's 311 in; others are shown by their code.
+LANGUAGE_NAMES = {
+    "ar": "Arabic",
+    "en": "English",
+    "es": "Spanish",
+    "fr": "French",
+    "ht": "Haitian Creole",
+    "ko": "Korean",
+    "pt": "Portuguese",
+    "ru": "Russian",
+    "tl": "Tagalog",
+    "vi": "Vietnamese",
+    "zh": "Chinese",
+}
+
+
+def language_label(code: str) -> str:
+    """A language as an operator reads it: "Spanish (es)", or the code alone when it has no name here."""
+    name = LANGUAGE_NAMES.get(code.split("-")[0].lower())
+    return f"{name} ({code})" if name else code
+
+
 @dataclass(frozen=True, slots=True)
 class Line:
     direction: str  # "in" (the resident) or "out" (the bot)
