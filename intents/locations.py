@@ -979,7 +979,7 @@ class _Finder:
                 if compound and not abbreviated:
                     # "Clark & Division street light is out", "1200 block of S Halsted street lights": after
                     # a name, the street light is what is broken and the name ends before it.
-                    if not token.capitalized and self._names_before_a_street_thing(words, tokens[index + 1]):
+                    if _plain(token) and self._names_before_a_street_thing(words, tokens[index + 1]):
                         break
                     return None
                 name = [t for t in tokens[start:index] if t.is_word]
@@ -1023,7 +1023,10 @@ class _Finder:
         return (
             thing.lower not in _STREET_AND_ITS_THING
             and not all(is_ordinal(t.text) for t in words)
-            and all(self._named(t) or t.upper in DIRECTIONALS for t in words)
+            and all(
+                self._named(t) or t.upper in DIRECTIONALS or (_is_name_word(t) and t.lower not in self.common)
+                for t in words
+            )
         )
 
     def _everyday_words_after(self, found: tuple[int, bool, list[_Token]]) -> tuple[int, bool, list[_Token]]:

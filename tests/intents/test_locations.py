@@ -1182,6 +1182,8 @@ def test_a_span_never_starts_or_ends_inside_a_word_of_vietnamese(text: str) -> N
         # "street light" after the corner is the thing that is broken, not the cross street's type.
         ("streetlight out at Clark & Division street light is dark", "Clark & Division"),
         ("at Clark and Division street light is dark", "Clark and Division"),
+        # A text typed all in lower case: the corner's cross street is no less a name for lacking its capital.
+        ("35th and wentworth street light out", "35th and wentworth"),
     ],
 )
 def test_an_everyday_word_after_a_corner_is_not_the_cross_streets_name(text: str, span: str) -> None:
