@@ -36,6 +36,7 @@ from intents.multilingual_streets import (
     SPANISH_STREET,
     chinese_name,
     chinese_place,
+    has_its_own_type,
     spanish_name,
     spanish_place_name,
 )
@@ -1386,9 +1387,10 @@ class _Finder:
             if not (typed or match.group("name2")):
                 continue  # a bare name: the English patterns judge it
             first = spanish_name(match.group("kind1"), match.group("name1"))
-            start = self._token_at(
-                match.start("name1") if match.group("kind1") is None else match.start("kind1")
-            )
+            # "la calle Whittier Blvd", "la calle 35 Avenida": a name with its own type starts at the name
+            # ("calle" only says it is a street); "la calle Main" keeps "calle", its type.
+            from_name = match.group("kind1") is None or has_its_own_type(match.group("name1"))
+            start = self._token_at(match.start("name1") if from_name else match.start("kind1"))
             if not self._spanish_side(match.group("name1")):
                 continue  # "calle de mi casa"
             if match.group("name2") and self._spanish_corner_sides(match):

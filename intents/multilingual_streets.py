@@ -204,6 +204,16 @@ def chinese_place(match: re.Match[str]) -> tuple[int, str]:
     return match.start(), match.group()
 
 
+def has_its_own_type(name: str) -> bool:
+    """ "Whittier Blvd", "5th St", "35 Avenida": the name carries its street type, so a "calle" before it
+    ("la calle Whittier Blvd") only says it is a street and is no part of the name; "Main", "Cesar Chavez"
+    and "24" take "calle" as their type ("la calle Main" is MAIN ST)."""
+    stripped = name.strip()
+    if NUMBER_THEN_TYPE.fullmatch(stripped):
+        return True
+    return split_suffix(normalize_street(stripped.rstrip(".")))[1] is not None
+
+
 def spanish_name(kind: str | None, name: str) -> str:
     """ "calle", "24" -> "24TH ST"; "avenida", "Mission" -> "MISSION AVE"; None, "Mission" -> "MISSION";
     None, "Misión" -> "MISSION"; None, "5th St" -> "05TH ST"."""
@@ -213,7 +223,7 @@ def spanish_name(kind: str | None, name: str) -> str:
         kind, name = number_first.group(2), number_first.group(1)
     suffix = {"calle": "ST", "avenida": "AVE", "av.": "AVE"}.get((kind or "").lower())
     # "la calle 5th St": a name with its English type keeps it (it was "05TH SAINT ST", found nowhere).
-    if suffix is not None and split_suffix(normalize_street(name.rstrip(".")))[1] is not None:
+    if suffix is not None and has_its_own_type(name):
         suffix = None
     # A Spanish ordinal ("24a", "16va") is the English one: normalize_street writes it as "24TH".
     number = re.fullmatch(r"(\d+)(?:st|nd|rd|th|a|va|ta)?", name.strip())

@@ -1280,3 +1280,53 @@ def test_a_name_right_after_an_opening_bracket_is_read_whole(text: str, span: st
     mention = find_location(text)
     assert mention is not None, text
     assert mention.text == span
+
+
+@pytest.mark.parametrize(
+    ("text", "span", "kind", "normalized"),
+    [
+        # "calle" is the street's type only where the name has none: a name written with its English type
+        # ("Whittier Blvd") or a numbered street with its Spanish one ("35 Avenida") starts at the name.
+        (
+            "hay un bache enorme en la calle Cesar Chavez Ave y Soto St",
+            "Cesar Chavez Ave y Soto St",
+            "intersection",
+            "CESAR CHAVEZ AVE & SOTO ST",
+        ),
+        (
+            "un árbol se cayó en la calle Whittier Blvd y está bloqueando un carril",
+            "Whittier Blvd",
+            "street",
+            None,
+        ),
+        (
+            "Hay un carro abandonado en la calle Morrison Rd hace un mes",
+            "Morrison Rd",
+            "street",
+            "MORRISON RD",
+        ),
+        (
+            "Hay un bache muy grande en la calle 35 Avenida y Baseline",
+            "35 Avenida y Baseline",
+            "intersection",
+            None,
+        ),
+        # Without a type of its own the name keeps "calle", as the labelled Spanish messages do.
+        (
+            "Hay un hoyo enorme en la calle Cesar Chavez, casi me revienta la llanta",
+            "calle Cesar Chavez",
+            "street",
+            None,
+        ),
+        (
+            "la basura no la recogieron en la calle Springwells esta semana",
+            "calle Springwells",
+            "street",
+            None,
+        ),
+    ],
+)
+def test_calle_before_a_name_with_its_own_street_type_is_left_out(
+    text: str, span: str, kind: LocationKind, normalized: str | None
+) -> None:
+    assert_found(text, span, kind, normalized)
