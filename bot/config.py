@@ -260,6 +260,9 @@ class GeocoderSettings(Section):
     provider: str = "offline"
     options: dict[str, Any] = Field(default_factory=dict)
     api_key: SecretStr | None = None
+    # The city ("Columbus, OH"), written after each query an online geocoder is sent unless the query ends
+    # with it, a state, a ZIP code or a country; the offline geocoder writes it after each address it finds.
+    city: str | None = None
     min_delay_seconds: float = Field(default=1.0, ge=0)
     cache_size: int = Field(default=10_000, ge=0)
     # Points outside this bounding box [south, west, north, east] are reported as outside the city.
@@ -296,9 +299,11 @@ class GeocoderSettings(Section):
         known = [p for p in parameters if p not in ("self", "user_agent")]
         unknown = sorted(set(self.options) - set(parameters))
         if unknown:
+            # The offline geocoder's option, written where every geocoder reads it.
+            city = "; the city after each query is intents.geocoder.city" if "city" in unknown else ""
             raise ValueError(
                 f"intents.geocoder.options: the {name} geocoder takes no {', '.join(unknown)}; it takes "
-                f"{', '.join(known)}"
+                f"{', '.join(known)}{city}"
             )
         return self
 

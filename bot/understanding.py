@@ -38,6 +38,7 @@ def pipeline_from_settings(intents: IntentsSettings, model_path: Path | None = N
         intents.auto_file_threshold,
         geocoder.boundary_file,
         intents.street_names_file,
+        geocoder.city,
     )
 
 
@@ -53,6 +54,7 @@ def _load_pipeline(
     auto_file_threshold: float | None,
     limits_file: Path | None,
     street_names_file: Path | None,
+    city: str | None,
 ) -> Pipeline:
     from intents.pipeline import SHIPPED_MODEL_DIR, load_pipeline
 
@@ -67,6 +69,7 @@ def _load_pipeline(
         auto_file_threshold=auto_file_threshold,
         limits_file=limits_file,
         street_names_file=street_names_file,
+        geocoder_city=city,
     )
     # Which model answers residents is the first thing to know when its answers change after a deploy.
     meta = pipeline.nlp.meta.get("open311", {})

@@ -711,8 +711,13 @@ class GeopyPlaceResolver:
         rate_limited: bool = True,
         limits: CityLimits | None = None,
         outage_pauses: Backoff = OUTAGE_PAUSES,
+        city: str = "",
     ) -> None:
         self.geocoder = geocoder
+        # Written after each query ("MAIN ST, Columbus, OH"): a free-form search reads the box only as a
+        # preference, and finds a more important Main St in another state first.
+        self.city = city.strip()
+        self._city_tail = city_tail(self.city)
         self.boundary = boundary
         self.limits = limits
         self._geocode: Callable[..., Any]
@@ -754,7 +759,7 @@ class GeopyPlaceResolver:
                 found = self.geocode(parts[1])
             return found, found is not None
         try:
-            return self._place(self._ask(self._geocode, query, **self._area)), True
+            return self._place(self._ask(self._geocode, self._in_city(query), **self._area)), True
         except GeocoderQueryError as exc:
             # The service read the query and refused it (a 400): for this query it is a miss, not an outage.
             log.warning(
@@ -767,6 +772,14 @@ class GeopyPlaceResolver:
             # Down, erring or too slow after the retries, or resting: not a miss (residents were told a good
             # address was not on the map, and retyped it), and not remembered.
             raise GeocodingUnavailable(query, exc.reason) from None
+
+    def _in_city(self, query: str) -> str:
+        """``query`` with the city after it, unless it already says where: it ends with the city's name
+        ("Main St, Columbus", "Main St Columbus OH 43215"), or a state, ZIP code or country of its own
+        ("Main St, Hartford, CT")."""
+        if not self.city or self._city_tail.search(query) or _STATE_TAIL.search(query):
+            return query
+        return f"{query.rstrip(' ,')}, {self.city}"
 
     def _ask(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """``function`` (the service's geocode or reverse) called as the breaker allows, retrying transient
@@ -863,16 +876,26 @@ def build_geocoder(
     boundary: tuple[float, float, float, float],
     limits: CityLimits | None = None,
     outage_pauses: Backoff | None = None,
+    city: str | None = None,
 ) -> PlaceResolver:
     """The configured geocoder: "offline" (the bundled gazetteer) or any name geopy knows ("nominatim",
     "arcgis", "pelias", ...) with ``options`` passed to its constructor (``domain``, ``scheme``, ...).
     A point is inside the jurisdiction when it lies in ``boundary`` and, if given, in ``limits``; a remote
-    service that stops answering is left alone for ``outage_pauses`` (default ``OUTAGE_PAUSES``)."""
+    service that stops answering is left alone for ``outage_pauses`` (default ``OUTAGE_PAUSES``).
+    ``city`` ("Columbus, OH") is written after each query sent to a service that does not already say
+    where, and after each address the offline geocoder finds (its ``city`` option; default
+    ``DEFAULT_CITY``); None sends a service the query alone."""
     if len(boundary) != 4:
         raise ValueError(f"boundary must be [south, west, north, east], got {list(boundary)}")
     name = provider.strip().lower()
     if name == OFFLINE_PROVIDER:
-        offline = OfflineGeocoder(**_offline_options(options))
+        offline_arguments = _offline_options(options)
+        if city is not None and offline_arguments.setdefault("city", city) != city:
+            raise ValueError(
+                f"geocoder.city {city!r} and geocoder.options.city {offline_arguments['city']!r} differ; "
+                "give the city once, as geocoder.city"
+            )
+        offline = OfflineGeocoder(**offline_arguments)
         return GeopyPlaceResolver(offline, boundary, cache_size=cache_size, rate_limited=False, limits=limits)
     geocoder_class = get_geocoder_for_service(name)
     arguments: dict[str, Any] = dict(options)
@@ -895,6 +918,7 @@ def build_geocoder(
         rate_limited=True,
         limits=limits,
         outage_pauses=outage_pauses or OUTAGE_PAUSES,
+        city=city or "",
     )
 
 

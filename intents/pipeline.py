@@ -178,6 +178,7 @@ def load_pipeline(
     nlp: Language | None = None,
     limits_file: Path | None = None,
     street_names_file: Path | None = None,
+    geocoder_city: str | None = None,
 ) -> Pipeline:
     """The understanding pipeline: the model at ``model_path`` (default: the shipped one; or ``nlp``, one
     already loaded by ``load_model``) and the configured geocoder (plain arguments, so ``intents`` needs
@@ -202,6 +203,7 @@ def load_pipeline(
         cache_size=cache_size,
         boundary=boundary,
         limits=CityLimits.from_file(limits_file) if limits_file is not None else None,
+        city=geocoder_city,
     )
     pipeline = Pipeline(nlp if nlp is not None else load_model(model_path), resolver, auto_file_threshold)
     warm_up()

@@ -24,6 +24,8 @@ from geopy.location import Location
 
 from bot.backoff import Backoff
 from bot.commands.intents import understanding_record
+from bot.config import ConfigError, load_settings
+from bot.understanding import pipeline_from_settings
 from intents.gazetteer import (
     ADDRESSES_FILE,
     DATA_DIR,
@@ -38,7 +40,7 @@ from intents.gazetteer import (
 from intents.geocoding import LANDMARKS_FILE, OfflineGeocoder, PlaceResolver, build_geocoder
 from intents.locations import find_location
 from intents.pipeline import Pipeline, load_pipeline
-from intents.types import GeocodingUnavailable
+from intents.types import PLACE_ON_STREET, GeocodingUnavailable
 from tests.intents.fake_nominatim import FakeNominatim
 from tests.intents.toronto_gazetteer import (  # noqa: F401 (runtime: the fixture)
     TORONTO_BOUNDARY,
@@ -70,6 +72,7 @@ def nominatim_at(
     *,
     boundary: tuple[float, float, float, float] = SF_BOUNDARY,
     outage_pauses: Backoff | None = None,
+    city: str | None = None,
 ) -> PlaceResolver:
     """The geocoder configured as ``provider = "nominatim"`` (geopy's client, no delay between requests),
     asking the fake Nominatim served at ``url``."""
@@ -81,6 +84,7 @@ def nominatim_at(
         cache_size=100,
         boundary=boundary,
         outage_pauses=outage_pauses,
+        city=city,
     )
 
 
@@ -899,6 +903,115 @@ def test_a_place_named_with_the_street_it_is_on_is_the_place_else_that_street() 
     assert known.address == "Mission Dolores Park, San Francisco"
     asked = [params["q"] for _path, params, _agent in fake.requests]
     assert asked == ["MARCY PARK", "GROVE ST", "DOLORES PARK"]
+
+
+COLUMBUS_BOUNDARY = (39.80, -83.21, 40.16, -82.77)
+# Two Main Sts, Hartford's ranked first (Nominatim ranks a query's matches by importance, and an unbounded
+# viewbox is only a preference), and a Grove St in Columbus, each indexed by its name and its address.
+MAIN_STREETS = {
+    "main st, hartford, connecticut, ct, united states": (41.7658, -72.6734, "Main Street, Hartford, CT"),
+    "main st, columbus, franklin county, ohio, oh, 43215, united states": (
+        39.9612,
+        -82.9988,
+        "Main Street, Columbus, OH",
+    ),
+    "grove st, columbus, franklin county, ohio, oh, united states": (
+        39.9460,
+        -82.9930,
+        "Grove Street, Columbus, OH",
+    ),
+}
+
+
+def test_an_online_geocoder_is_asked_for_the_place_in_the_configured_city() -> None:
+    """Found by a city's IT deploying for Columbus, OH with Nominatim: the query was the street alone, so
+    "Main St" was a Main St anywhere (the box sent is only a preference) and nothing let the city say which
+    city it is. ``[intents.geocoder] city`` is now written after each query, once."""
+    fake = FakeNominatim(dict(MAIN_STREETS))
+    with live_server(fake.app()) as url:
+        bare = nominatim_at(url, boundary=COLUMBUS_BOUNDARY).geocode("MAIN ST")
+        resolver = nominatim_at(url, boundary=COLUMBUS_BOUNDARY, city="Columbus, OH")
+        main = resolver.geocode("MAIN ST")
+        cached = resolver.geocode("main st")
+        written = resolver.geocode("Main St, Columbus OH 43215")
+        other_state = resolver.geocode("Main St, Hartford, CT")
+        on_street = resolver.geocode(f"MARCY PARK{PLACE_ON_STREET}GROVE ST")
+    # Without the city, the more important Main St, 900 km away, comes first.
+    assert bare is not None
+    assert (bare.address, bare.inside_jurisdiction) == ("Main Street, Hartford, CT", False)
+    assert main is not None
+    assert (main.address, main.inside_jurisdiction) == ("Main Street, Columbus, OH", True)
+    assert cached == main
+    assert written == main
+    assert other_state is not None
+    assert other_state.address == "Main Street, Hartford, CT"
+    assert on_street is not None
+    assert on_street.address == "Grove Street, Columbus, OH"
+    asked = [params["q"] for _path, params, _agent in fake.requests]
+    assert asked == [
+        "MAIN ST",
+        "MAIN ST, Columbus, OH",
+        # A query that already says where is sent as written.
+        "Main St, Columbus OH 43215",
+        "Main St, Hartford, CT",
+        # Each part of a place on a street, in the city.
+        "MARCY PARK, Columbus, OH",
+        "GROVE ST, Columbus, OH",
+    ]
+
+
+def test_the_city_is_one_setting_for_every_geocoder(tmp_path: Path) -> None:
+    """``[intents.geocoder] city`` reaches the pipeline the bot runs; a city written among a service's
+    options is refused pointing to it, and the offline geocoder takes it as its own ``city`` option."""
+    fake = FakeNominatim(dict(MAIN_STREETS))
+    config = tmp_path / "columbus.toml"
+    with live_server(fake.app()) as url:
+        config.write_text(
+            f"""[intents.geocoder]
+provider = "nominatim"
+city = "Columbus, OH"
+min_delay_seconds = 0
+boundary = {list(COLUMBUS_BOUNDARY)}
+options = {{ domain = "{url.removeprefix("http://")}", scheme = "http" }}
+""",
+            encoding="utf-8",
+        )
+        pipeline = pipeline_from_settings(load_settings(config).intents)
+        understood = pipeline.understand("Huge pothole on Main St")
+    assert understood.place is not None
+    assert understood.place.address == "Main Street, Columbus, OH"
+    assert [params["q"] for _path, params, _agent in fake.requests] == ["MAIN ST, Columbus, OH"]
+
+    config.write_text(
+        '[intents.geocoder]\nprovider = "nominatim"\noptions = { city = "Columbus, OH" }\n', encoding="utf-8"
+    )
+    with pytest.raises(
+        ConfigError, match=r"takes no city; .* the city after each query is intents\.geocoder\.city"
+    ):
+        load_settings(config)
+
+    springfield = build_geocoder(
+        "offline",
+        {},
+        api_key=None,
+        min_delay_seconds=0,
+        cache_size=0,
+        boundary=SF_BOUNDARY,
+        city="Springfield, IL",
+    )
+    found = springfield.geocode("1355 Market St, Springfield")
+    assert found is not None
+    assert found.address == "1355 MARKET ST, Springfield, IL"
+    with pytest.raises(ValueError, match="give the city once"):
+        build_geocoder(
+            "offline",
+            {"city": "San Francisco, CA"},
+            api_key=None,
+            min_delay_seconds=0,
+            cache_size=0,
+            boundary=SF_BOUNDARY,
+            city="Springfield, IL",
+        )
 
 
 def _limits_file(path: Path, polygon: list[tuple[float, float]]) -> Path:
