@@ -900,8 +900,24 @@ class _Finder:
         at = end + 1 if end + 1 < len(tokens) and tokens[end].text == "." else end
         if at < len(tokens) and self._quadrant_at(at):
             following = tokens[at + 1].lower if at + 1 < len(tokens) else ""
-            if following not in {"of", "side", "end", "bound", "on", "to", "from"}:
+            # "Washington St north to the bridge" heads somewhere; "Peachtree St NE from 10th to 14th" is
+            # still Peachtree St NE: a quadrant of two letters in capitals is no direction of travel.
+            quadrant = tokens[at].upper in _QUADRANTS and tokens[at].text.isupper()
+            travels = set() if quadrant else {"on", "to", "from"}
+            if following not in {"of", "side", "end", "bound"} | travels:
                 return at + 1
+        return end
+
+    def _spanish_name_end(self, match: re.Match[str], group: str) -> int:
+        """The token after a Spanish pattern's name, past a quadrant after its English type ("la calle
+        Mount Pleasant St NW", "14th St NW y Columbia Rd NW")."""
+        tokens = self.tokens
+        end = self._token_at(match.end(group) - 1) + 1
+        typed_end = end - 1 if tokens[end - 1].text == "." else end
+        if typed_end >= 1 and _is_suffix(tokens[typed_end - 1]):
+            past = self._quadrant_after(typed_end)
+            if past > typed_end:
+                return past
         return end
 
     def avenue_first(self, start: int) -> int | None:
@@ -1399,7 +1415,7 @@ class _Finder:
                 if bare and not self._bare_spanish_corner(match):
                     continue
                 second = spanish_name(match.group("kind2"), match.group("name2"))
-                end = self._token_at(match.end("name2") - 1) + 1
+                end = self._spanish_name_end(match, "name2")
                 # "West 5th St y Market": with no "calle" before it, the first street is the English
                 # phrase that ends at the "y", which may start before the Spanish pattern's name.
                 if match.group("kind1") is None:
@@ -1411,7 +1427,7 @@ class _Finder:
                     _Candidate(start, end, "intersection", 4.6, f"{first} & {second}", rule="spanish")
                 )
             elif typed:
-                end = self._token_at(match.end("name1") - 1) + 1
+                end = self._spanish_name_end(match, "name1")
                 found.append(_Candidate(start, end, "street", 3.3, first, rule="spanish"))
         for match in CHINESE_CORNER.finditer(self.text) if chinese else ():
             start, end = self._token_at(match.start()), self._token_at(match.end() - 1) + 1

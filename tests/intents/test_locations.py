@@ -1330,3 +1330,19 @@ def test_calle_before_a_name_with_its_own_street_type_is_left_out(
     text: str, span: str, kind: LocationKind, normalized: str | None
 ) -> None:
     assert_found(text, span, kind, normalized)
+
+
+@pytest.mark.parametrize(
+    ("text", "span", "kind"),
+    [
+        # Washington's and Atlanta's quadrants belong to the street wherever it is written: after a
+        # "calle", on a Spanish corner's second street, and before a stretch "from X to Y" (labellers keep
+        # the street alone there: "W Dedham going from Tremont to Shawmut" is "W Dedham").
+        ("Hay mucha basura en la acera de la calle Mount Pleasant St NW", "Mount Pleasant St NW", "street"),
+        ("bache enorme en 14th St NW y Columbia Rd NW", "14th St NW y Columbia Rd NW", "intersection"),
+        ("streetlights out all along Peachtree St NE from 10th to 14th", "Peachtree St NE", "street"),
+        ("the sidewalk on Benning Rd SE to the bridge is all broken", "Benning Rd SE", "street"),
+    ],
+)
+def test_a_quadrant_stays_with_its_street(text: str, span: str, kind: LocationKind) -> None:
+    assert_found(text, span, kind)
