@@ -755,7 +755,7 @@ def test_a_square_or_plaza_is_never_the_street_of_the_same_name(tmp_path: Path) 
     assert bare.geocode("Union Square") is None
     assert bare.geocode("Washington Square") is None
     union_street = bare.geocode("Union St")
-    assert union_street is not None
+    assert isinstance(union_street, Location)
     assert union_street.raw["kind"] == "street"
 
 
@@ -781,13 +781,13 @@ def test_another_citys_landmarks_come_from_its_own_file_and_a_bad_row_loses_only
     geocoder = OfflineGeocoder(data_dir=tmp_path, city="Springfield, IL")
     with caplog.at_level("WARNING", logger="intents.geocoding"):
         capitol = geocoder.geocode("the old capitol, Springfield")
-    assert capitol is not None
+    assert isinstance(capitol, Location)
     assert (round(capitol.latitude, 4), round(capitol.longitude, 4)) == (39.781, -89.651)
     assert capitol.address == "Old State Capitol, Springfield, IL"
     assert capitol.raw["kind"] == "landmark"
     assert geocoder.geocode("Capitol Square") == capitol
     library = geocoder.geocode("Lincoln Library")
-    assert library is not None
+    assert isinstance(library, Location)
     assert (library.latitude, library.longitude) == (39.7990, -89.6540)
     # A corner that does not exist, or a house number the street does not have, is no place.
     assert geocoder.geocode("Nowhere Park") is None
