@@ -347,7 +347,16 @@ class Open311Service:
             assert end is not None
             start = _shifted(end, -QUERY_WINDOW)
         elif end is None:
-            end = _shifted(start, QUERY_WINDOW)
+            # "Everything since start_date": until now (the spec's default range is the most recent
+            # days). Never start_date + 90 days, which answered a poll since a date over 90 days ago
+            # with a silent []. A start_date still to come (a client's clock ahead) finds nothing yet.
+            end = max(self._clock(), start)
+            if end - start > QUERY_WINDOW:
+                raise InvalidInput(
+                    "start_date without end_date searches until now, which may not span more than 90 "
+                    "days: give an end_date at most 90 days after start_date",
+                    field="end_date",
+                )
         if start > end:
             raise InvalidInput("start_date is after end_date", field="start_date")
         if end - start > QUERY_WINDOW:

@@ -177,7 +177,8 @@ def test_dates_at_the_edges_of_the_calendar_are_answered_not_crashed_on(api: Dep
         # Valid dates whose default 90-day window would run off the calendar: the part that exists.
         assert _ids(api, fmt, start_date="9999-12-31T23:59:59Z") == []
         assert _ids(api, fmt, end_date="0001-02-01T00:00:00Z") == []
-        assert _ids(api, fmt, start_date="0001-01-01T00:00:00Z") == []
+        # Alone, a start_date searches until now: from the year 1 that is over the 90-day maximum.
+        assert_error(api.get(f"requests.{fmt}", {"start_date": "0001-01-01T00:00:00Z"}), 400, fmt, "90")
         # Dates that only exist in their own time zone: in UTC they are before year 1 or after 9999.
         url = api.url(f"requests.{fmt}")
         for query, name in (
@@ -227,6 +228,33 @@ def test_default_window_is_90_days_and_at_most_1000_results(api: Deployment) -> 
         pages += _ids(api, "json", page=str(page), page_size="400")
     assert len(pages) == 1005
     assert set(pages) == set(recent)
+
+
+def test_a_lone_start_date_searches_until_now_or_is_refused_beyond_90_days(api: Deployment) -> None:
+    """A lone start_date ("everything since X"): from X until now, as the spec's "most recent" default
+    reads; never X + 90 days, which answered a poll since X over 90 days ago with a silent []. A span
+    from X to now longer than the 90-day maximum is the same 400 as an explicit end_date's. An
+    end_date alone is the 90 days before it (the most recent 90 days up to it)."""
+    now = datetime.now(UTC)
+    recent, older = insert_requests(
+        api,
+        [
+            {"requested_datetime": now - timedelta(hours=1)},
+            {"requested_datetime": now - timedelta(days=80)},
+        ],
+    )
+    for fmt in FORMATS:
+        # 85 days ago: the old rule searched until 5 days ago and missed the request of an hour ago.
+        assert set(_ids(api, fmt, start_date=_w3c(now - timedelta(days=85)))) == {recent, older}
+        assert _ids(api, fmt, start_date=_w3c(now - timedelta(days=2))) == [recent]
+        # 100 days ago until now is more than 90 days: a 400 naming the limit, never a silent [].
+        refused = api.get(f"requests.{fmt}", {"start_date": _w3c(now - timedelta(days=100))})
+        assert_error(refused, 400, fmt, "90", "end_date")
+        # A start_date in the future (a client's clock ahead): nothing yet, not an error.
+        assert _ids(api, fmt, start_date=_w3c(now + timedelta(minutes=5))) == []
+        # An end_date alone is the 90 days up to it.
+        assert _ids(api, fmt, end_date=_w3c(now - timedelta(days=2))) == [older]
+        assert _ids(api, fmt, end_date=_w3c(now - timedelta(days=171))) == []
 
 
 def test_page_and_page_size(api: Deployment) -> None:

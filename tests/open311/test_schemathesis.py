@@ -34,8 +34,9 @@ MAX_EXAMPLES = 30
 # a 400 for input no static schema can rule out. POST requests is validated against the service
 # definition fetched at run time (a service's required attributes, its value lists, datatypes; a
 # location as lat+long inside the area served, address_string or address_id), and GET requests refuses a
-# start_date/end_date pair more than 90 days apart. Every other check (server errors, status codes,
-# content types, response schemas, negative data rejected, ...) still runs on them.
+# start_date/end_date pair more than 90 days apart (or a lone start_date over 90 days ago). Every other
+# check (server errors, status codes, content types, response schemas, negative data rejected, ...)
+# still runs on them.
 CATALOG_DEPENDENT = ("/requests.xml", "/requests.json")
 
 
