@@ -6,6 +6,7 @@ bash scripts/setup.sh test
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy
+.venv/bin/lint-imports --no-cache
 # The classifier's figures on the held-out split of the labelled messages (a report, not a threshold test).
 if [ -f ../shared/data/boston311/labelled.csv ]; then
   heldout="$(mktemp -d)/heldout.csv"
