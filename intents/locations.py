@@ -295,6 +295,8 @@ NAME_PARTICLES = _words("el la las los del de san santa saint van von mc mac")
 _STREET_INITIALS = frozenset({"MLK", "JFK"})
 # Spanish street types that stay part of a street's name in English messages ("Calle Ocho", "Camino Real").
 _SPANISH_TYPES_IN_NAMES = frozenset({"calle", "camino", "avenida", "paseo"})
+# Spanish articles that open street names ("La Brea", "El Cajon"), as residents type them in lower case.
+_LOWER_ARTICLES = frozenset({"la", "el", "las", "los", "del"})
 # Written in lower case inside a capitalised name: "Ponce de Leon", "Camino del Rio", "Avenue du Parc".
 _INNER_PARTICLES = _words("de del du des da di la von van der")
 # The longest known street name the finder reads as one ("Martin Luther King Jr").
@@ -859,7 +861,10 @@ class _Finder:
         # Lower-case text: one uncommon word before the suffix ("havey st"), not "flooding street".
         last = tokens[words[-1]]
         if last.lower not in self.common and not is_ordinal(last.text):
-            if len(words) >= 2 and tokens[words[-2]].upper in DIRECTIONALS:
+            # "la cienega blvd": a lower-case Spanish article opens the name (``_lower_article_name``).
+            if len(words) >= 2 and (
+                tokens[words[-2]].upper in DIRECTIONALS or tokens[words[-2]].text in _LOWER_ARTICLES
+            ):
                 return words[-2]
             return words[-1]
         return None
@@ -975,6 +980,9 @@ class _Finder:
         ):
             index += 2 if tokens[index + 1].text == "." else 1
             known_end = known_end or self.known_name_from(index)
+        # "Bethany Home Rd", "Cave Creek Rd", "Junction St": capitalised words up to a street type are the
+        # name, everyday words among them, as the street read back from its type takes them.
+        known_end = known_end or self._capitalised_name_before_a_type(index)
         words: list[_Token] = []
         # Three words of a name at most, then a street type may still close it ("w fond du lac ave").
         while index < len(tokens) and (
@@ -1032,6 +1040,31 @@ class _Finder:
         while end > start and tokens[end - 1].text == ".":
             end -= 1
         return end, False, [t for t in tokens[start:end] if t.is_word]
+
+    def _capitalised_name_before_a_type(self, start: int) -> int | None:
+        """The end of one to three capitalised words from ``start`` (mid-sentence, no function word) that
+        a capitalised or abbreviated street type closes, the words the street read back from its type
+        (``street_ending_at_suffix``) takes: "Bethany Home" of "Bethany Home Rd"."""
+        tokens = self.tokens
+        if start >= len(tokens) or tokens[start].initial:
+            return None
+        for suffix in range(start, min(start + 4, len(tokens))):
+            token = tokens[suffix]
+            if (
+                _is_suffix(token)
+                and suffix > start
+                and (token.capitalized or token.upper not in _SUFFIX_WORDS)
+            ):
+                found = self.street_ending_at_suffix(suffix)
+                # "N Cave Creek Rd": the street read back takes the direction before the name too.
+                opens = found is not None and (
+                    found[0] == start or (found[0] == start - 1 and tokens[found[0]].upper in DIRECTIONALS)
+                )
+                return suffix if opens else None
+            # Shouted words are no sign of a name ("DONT TOW 4 CLEANING ST").
+            if not (token.capitalized and _is_name_word(token) and not _plain(token)):
+                return None
+        return None
 
     def _names_before_a_street_thing(self, words: list[_Token], thing: _Token) -> bool:
         """``words`` name a street on their own before "street light", "street sign": capitalised names or
@@ -1798,8 +1831,12 @@ class _Finder:
                 left = None if misspelt is None else (left_end - 1, False, misspelt[2])
             # "at halsted and madison": one side a name no list knows, in lower case (its evidence decides).
             if token.lower in {"and", "&", "/"} and (left is None) != (right is None):
-                if left is None and index >= 1 and self._lone_uncommon([tokens[index - 1]]):
+                if left is None and index >= 2 and self._lower_article_name(index - 2) == index:
+                    left = (index - 2, False, tokens[index - 2 : index])  # "la brea and 3rd"
+                elif left is None and index >= 1 and self._lone_uncommon([tokens[index - 1]]):
                     left = (index - 1, False, [tokens[index - 1]])
+                elif right is None and (article_end := self._lower_article_name(right_start)) is not None:
+                    right = (article_end, False, tokens[right_start:article_end])  # "3rd st and la cienega"
                 elif (
                     right is None
                     and self._lone_uncommon(tokens[right_start : right_start + 1])
@@ -1840,6 +1877,16 @@ class _Finder:
                 left_evidence = 1.0
             if bare_number:
                 right_evidence = max(right_evidence, 1.5)  # as an ordinal's ("16th")
+            # "la brea and 3rd": beside a plain street, as sure as a name no list knows after a place cue.
+            if token.lower in {"and", "&", "/"}:
+                if self._lower_article_name(start) == left_end and self._plainly_street(
+                    right_words, right_suffix
+                ):
+                    left_evidence = max(left_evidence, 0.75)
+                if self._lower_article_name(right_start) == end and self._plainly_street(
+                    left_words, left_suffix
+                ):
+                    right_evidence = max(right_evidence, 0.75)
             # "at halsted and madison": beside a street a list knows, after a place cue, one name it does not.
             if token.lower in {"and", "&", "/"} and self._cue_before(start) is not None:
                 # As sure as a capitalised name there: with the cue, just enough for a corner.
@@ -2017,6 +2064,25 @@ class _Finder:
         """Such a word that is not a direction ("east and west bound") or a street type ("Essex and avenue
         Du Lafayette")."""
         return self._uncommon(token) and token.upper not in DIRECTIONALS and not _is_suffix(token)
+
+    def _lower_article_name(self, start: int) -> int | None:
+        """The end of a Spanish article in lower case and one word no list knows, no everyday word, that
+        ends the name: "la brea", "la cienega", "el cajon" (Los Angeles and the Southwest name streets so,
+        and residents type them in lower case). Capitalised, ``particle_name_before`` reads them."""
+        tokens = self.tokens
+        if start + 1 >= len(tokens) or tokens[start].text not in _LOWER_ARTICLES:
+            return None
+        name = tokens[start + 1]
+        if not (name.text.islower() and self._uncommon_name(name)):
+            return None
+        after = start + 2
+        if (
+            after < len(tokens)
+            and tokens[after].is_word
+            and (self._uncommon(tokens[after]) or _is_suffix(tokens[after]))
+        ):
+            return None  # the name goes on: "la cienega blvd" is read back from its type
+        return after
 
     def _lone_uncommon(self, words: list[_Token]) -> bool:
         return len(words) == 1 and not words[0].capitalized and self._uncommon_name(words[0])

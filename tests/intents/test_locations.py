@@ -1346,3 +1346,28 @@ def test_calle_before_a_name_with_its_own_street_type_is_left_out(
 )
 def test_a_quadrant_stays_with_its_street(text: str, span: str, kind: LocationKind) -> None:
     assert_found(text, span, kind)
+
+
+@pytest.mark.parametrize(
+    ("text", "span"),
+    [
+        # A corner's second street of several capitalised words before its type, everyday words among them
+        # ("Home", "Creek", "Junction"), was cut at the first of them or lost.
+        ("traffic signal at 19th Ave and Bethany Home Rd stuck on red", "19th Ave and Bethany Home Rd"),
+        (
+            "landscaping overgrowth blocking the view at E Bell Rd and N Cave Creek Rd",
+            "E Bell Rd and N Cave Creek Rd",
+        ),
+        (
+            "car parked in front of the fire hydrant on Vernor Hwy and Junction St",
+            "Vernor Hwy and Junction St",
+        ),
+        # A lower-case Spanish article opening a name no list knows ("la brea", "la cienega") is part of it,
+        # beside a plain street.
+        ("STREET LIGHT FLICKERING ALL NIGHT 3rd st and la cienega", "3rd st and la cienega"),
+        ("huge pothole at la brea and 3rd", "la brea and 3rd"),
+        ("la cienega blvd and 3rd st has a pothole", "la cienega blvd and 3rd st"),
+    ],
+)
+def test_a_corners_street_of_several_words_is_read_whole(text: str, span: str) -> None:
+    assert_found(text, span, "intersection")
