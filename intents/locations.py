@@ -509,6 +509,17 @@ _GRID_DIRECTIONS = frozenset({"N", "S", "E", "W", "North", "South", "East", "Wes
 _ABBREVIATED_DIRECTIONS = frozenset(name for name, short in DIRECTIONALS.items() if name == short)
 
 
+# "8 Mile", "Seven Mile Rd": Detroit's Mile roads (and their like elsewhere) are named by a number and a
+# capitalised "Mile"; a distance ("a Mile of the path", "5 Mile from here") goes on with one of these.
+_MILES = frozenset({"Mile", "MILE"})
+_AFTER_A_DISTANCE = _words("of from away long radius or to past further north south east west")
+
+
+def _is_mile_road(words: list[_Token]) -> bool:
+    """The words of a Mile road found by ``_Finder.mile_road_end`` ("8 Mile")."""
+    return len(words) == 2 and words[1].text in _MILES
+
+
 def _is_grid(words: list[_Token]) -> bool:
     """The words of a grid street found by ``_Finder.grid_street_end`` ("900 E")."""
     return len(words) == 2 and words[0].text.isdigit() and words[1].text in _GRID_DIRECTIONS
@@ -595,6 +606,23 @@ class _Finder:
         ):
             return None
         return end
+
+    def mile_road_end(self, index: int) -> int | None:
+        """The end of a Mile road starting at ``index``: "7 Mile", "8 Mile Rd" (the type is read after it),
+        "Seven Mile". Not a distance: "a Mile of the path", "5 Mile from here", "$5 Mile"."""
+        tokens = self.tokens
+        if index + 1 >= len(tokens) or tokens[index + 1].text not in _MILES:
+            return None
+        number = tokens[index]
+        digits = number.text.isdigit() and not number.text.startswith("0") and int(number.text) <= 40
+        if not (digits or (number.lower in _NUMBER_WORDS and number.capitalized)):
+            return None
+        if index >= 1 and tokens[index - 1].end == number.start and not tokens[index - 1].is_word:
+            return None  # "$5 Mile", "-5 Mile"
+        following = tokens[index + 2] if index + 2 < len(tokens) else None
+        if following is not None and following.lower in _AFTER_A_DISTANCE:
+            return None
+        return index + 2
 
     @staticmethod
     def _everyday_name(word: _Token, suffix: _Token) -> bool:
@@ -684,6 +712,8 @@ class _Finder:
             return 0.0
         if _is_grid(words):
             return 2.5  # a number and a direction: as sure as an ordinal street's name
+        if _is_mile_road(words):
+            return 4.0 if has_suffix else 2.5  # "8 Mile": as sure as an ordinal street's name
         score = 1.5 if has_suffix else 0.0
         # "W 96": a bare number after a direction is a numbered street (only ever proposed before a type).
         numbered = len(words) >= 2 and words[-1].text.isdigit() and words[-2].upper in DIRECTIONALS
@@ -738,6 +768,8 @@ class _Finder:
             and _is_suffix(tokens[suffix + 1])
         ):
             return None
+        if suffix >= 2 and self.mile_road_end(suffix - 2) == suffix:
+            return suffix - 2, self._evidence(tokens[suffix - 2 : suffix], has_suffix=True)  # "8 Mile Rd"
         words: list[int] = []
         index = suffix - 1
         # "Del Mar Ave": a known name of several words before the suffix, though "Mar" is a month.
@@ -969,6 +1001,11 @@ class _Finder:
         grid_end = self.grid_street_end(start)
         if grid_end is not None:
             return grid_end, False, [t for t in tokens[start:grid_end] if t.is_word]
+        mile_end = self.mile_road_end(start)
+        if mile_end is not None:
+            if mile_end < len(tokens) and _is_suffix(tokens[mile_end]):
+                return self._quadrant_after(mile_end + 1), True, tokens[start:mile_end]
+            return mile_end, False, tokens[start:mile_end]
         index = start
         known_end = self.known_name_from(start)
         # "E St", "N Street": a directional's letter followed by the type is the lettered street's name.
@@ -1120,6 +1157,8 @@ class _Finder:
             return None
         if last >= 1 and self.grid_street_end(last - 1) == last + 1:
             return last - 1, False, [tokens[last - 1], tokens[last]]
+        if last >= 1 and tokens[last].text in _MILES and self.mile_road_end(last - 1) is not None:
+            return last - 1, False, [tokens[last - 1], tokens[last]]  # "7 Mile and Gratiot"
         # "Avenue B", "Avenue of the Americas": the street's type comes first.
         for first in (last - 1, last - 3):
             if first >= 0 and self.avenue_first(first) == last + 1:
@@ -1664,6 +1703,8 @@ class _Finder:
                     continue
                 if previous.lower in MONTHS_AND_DAYS:  # "Jan 12", "Friday 16"
                     continue
+            if self.mile_road_end(index) is not None:  # "8 Mile Rd" is a road's name, not its number 8
+                continue
             street_start = index + 1
             # "48 and 50 Austin street", "48-50 Austin St"
             if (
@@ -1930,6 +1971,8 @@ class _Finder:
                 or any(is_ordinal(t.text) for t in left_words + right_words)
                 or _is_grid(left_words)
                 or _is_grid(right_words)
+                or _is_mile_road(left_words)
+                or _is_mile_road(right_words)
                 or (
                     start >= 1
                     and tokens[start - 1].lower in {"on", "along"}
@@ -2263,8 +2306,13 @@ class _Finder:
                 known = self._known(words) or (
                     len(words) >= 2 and words[0].upper in DIRECTIONALS and self._known(words[1:])
                 )
-                named = _is_grid(words) or (
-                    all(self._named(t) for t in words) and (known or any(is_ordinal(t.text) for t in words))
+                named = (
+                    _is_grid(words)
+                    or _is_mile_road(words)
+                    or (
+                        all(self._named(t) for t in words)
+                        and (known or any(is_ordinal(t.text) for t in words))
+                    )
                 )
                 # "on La Brea", but not "on San Francisco Giants game day": the particle's run ends the
                 # phrase.

@@ -1371,3 +1371,32 @@ def test_a_quadrant_stays_with_its_street(text: str, span: str, kind: LocationKi
 )
 def test_a_corners_street_of_several_words_is_read_whole(text: str, span: str) -> None:
     assert_found(text, span, "intersection")
+
+
+@pytest.mark.parametrize(
+    ("text", "span", "kind"),
+    [
+        # Detroit's Mile roads (and their like elsewhere) are named by a number and "Mile": the number is
+        # no house number, and the two words are a street, with or without its type.
+        ("7 Mile and Gratiot light pole leaning over the road", "7 Mile and Gratiot", "intersection"),
+        ("8 Mile and Woodward traffic signal is dark", "8 Mile and Woodward", "intersection"),
+        ("pothole on 6 Mile at Evergreen", "6 Mile at Evergreen", "intersection"),
+        ("potholes all over 8 Mile Rd", "8 Mile Rd", "street"),
+        ("Three Mile Rd and Main St pothole", "Three Mile Rd and Main St", "intersection"),
+        ("car abandoned on 7 Mile for a month", "7 Mile", "street"),
+    ],
+)
+def test_a_number_and_mile_name_a_road(text: str, span: str, kind: LocationKind) -> None:
+    assert_found(text, span, kind)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "traffic backed up a mile because the light is broken",
+        "I walked 2 miles to find a working streetlight",
+        "trash piled up for 3 Mile of the bike path",
+    ],
+)
+def test_a_distance_in_miles_is_no_road(text: str) -> None:
+    assert find_location(text) is None
