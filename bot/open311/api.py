@@ -389,7 +389,7 @@ def build_router(service: Open311Service, media: MediaStore, settings: Settings)
                     fmt,
                     "service_requests",
                     "request",
-                    [formats.request_record(found, with_notes, service.catalog)],
+                    [formats.request_record(found, with_notes, service.catalog, media.link)],
                 )
 
             return guarded(fmt, produce)
@@ -530,7 +530,9 @@ def build_router(service: Open311Service, media: MediaStore, settings: Settings)
                 found = await run_in_threadpool(service.query_requests, query)
             except Open311Error as error:
                 return refusal(fmt, error)
-            records = [formats.request_record(r, query.extensions, service.catalog) for r in found]
+            records = [
+                formats.request_record(r, query.extensions, service.catalog, media.link) for r in found
+            ]
             return document(fmt, "service_requests", "request", records)
 
     for each_format in ("json", "xml"):  # JSON first: most clients ask for it, and routes match in order

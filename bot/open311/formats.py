@@ -12,7 +12,7 @@ empty element, so clients that index fields never miss one. A request's words (`
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
 from xml.sax.saxutils import escape
@@ -25,6 +25,8 @@ from bot.open311.models import ServiceRequest, StatusNote, Submission, TokenStat
 from bot.redaction import mask_contact_details
 
 Format = Literal["xml", "json"]
+# How a stored photo URL is given out (``MediaStore.link``); ``str`` gives it as stored.
+Link = Callable[[str], str]
 FORMATS: tuple[Format, ...] = ("xml", "json")
 CONTENT_TYPES: dict[Format, str] = {
     "xml": "text/xml; charset=utf-8",
@@ -94,15 +96,15 @@ def definition_record(service: Service) -> dict[str, Any]:
     }
 
 
-def public_words(text: str | None) -> str | None:
+def public_words(text: str | None, link: Link = str) -> str | None:
     """What the API publishes of a resident's or an operator's words: phone numbers, emails and SSN-like
     numbers masked (``bot.redaction``, as the bot's public replies on X are), the photos listed at the end
-    of a description left as they are. Residents write them in reports they think private (an SMS, a
-    direct message), and anyone may read the API."""
+    of a description given out through ``link``. Residents write them in reports they think private (an
+    SMS, a direct message), and anyone may read the API."""
     if not text:
         return text
     words, photos = more_photos(text)
-    return with_more_photos(mask_contact_details(words), photos)
+    return with_more_photos(mask_contact_details(words), [link(photo) for photo in photos])
 
 
 def _note_record(note: StatusNote) -> dict[str, Any]:
@@ -124,15 +126,16 @@ def _note_record(note: StatusNote) -> dict[str, Any]:
 
 
 def request_record(
-    request: ServiceRequest, extensions: bool = False, catalog: Catalog | None = None
+    request: ServiceRequest, extensions: bool = False, catalog: Catalog | None = None, link: Link = str
 ) -> dict[str, Any]:
+    """``link`` gives out a stored photo URL (``MediaStore.link``: our own files at today's address)."""
     record: dict[str, Any] = {
         "service_request_id": request.service_request_id,
         "status": request.status,
         "status_notes": public_words(request.status_notes),
         "service_name": request.service_name,
         "service_code": request.service_code,
-        "description": public_words(request.description),
+        "description": public_words(request.description, link),
         "agency_responsible": request.agency_responsible,
         "service_notice": request.service_notice,
         "requested_datetime": w3c(request.requested_datetime),
@@ -143,7 +146,7 @@ def request_record(
         "zipcode": request.zipcode,
         "lat": request.lat,
         "long": request.long,
-        "media_url": request.media_url,
+        "media_url": link(request.media_url) if request.media_url else None,
     }
     if extensions:
         record["channel"] = request.channel

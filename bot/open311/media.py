@@ -13,6 +13,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from bot.open311.errors import InvalidInput, NotFound
 from bot.open311.image_metadata import without_metadata
@@ -105,6 +106,17 @@ class MediaStore:
         if not path.is_file():
             raise NotFound("no such media", field="media")
         return StoredMedia(name=name, media_type=_TYPES_BY_EXTENSION[path.suffix], path=path)
+
+    def link(self, url: str) -> str:
+        """The URL to give out for a stored one: a file of ours at the address we answer at now
+        (``url_for``), whatever host, port or path it was stored with, so that a restart on another
+        address or a public_url set later keeps every earlier photo's link alive (the stored URL only
+        identifies the file); any other URL (a client's media_url, a file we do not hold) as given."""
+        parts = urlsplit(url)
+        folder, _, name = parts.path.rstrip("/").rpartition("/")
+        if parts.scheme not in ("http", "https") or not folder.endswith("/media") or not self.has(name):
+            return url
+        return self.url_for(name)
 
     def name_in(self, url: str) -> str | None:
         """The name of the file a URL of ours (``url_for``) points at, stored or not; None when the URL

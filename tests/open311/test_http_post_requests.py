@@ -30,7 +30,9 @@ from tests.open311.conformance import (
     catalog_overrides,
     create_key,
     deployment,
+    insert_requests,
     json_records,
+    parse_json,
     records,
     request_records,
     revoke_key,
@@ -399,6 +401,51 @@ def test_multipart_media_is_stored_checked_and_served_from_our_url(tmp_path: Pat
             for fmt in FORMATS:
                 assert_error(api.post(f"requests.{fmt}", data=form, files=files), 400, fmt, "media")
         assert _request_count(api) == 1, "refused uploads leave no request behind"
+
+
+def test_photo_links_follow_the_address_the_server_answers_at_now(tmp_path: Path, database_url: str) -> None:
+    # Before, media_url kept the host and port of the upload: after a restart on another address (or
+    # public_url set later) every earlier photo's link was dead, while discovery showed the new address.
+    data_dir = tmp_path / "data"
+    old_address = {"server": {"public_url": "http://10.0.0.7:8080"}}
+    with deployment(data_dir, database_url, **catalog_overrides(tmp_path), **old_address) as api:
+        key = create_key(api, "photo-app")
+        response = api.post(
+            "requests.json", data=_graffiti(key), files={"media": ("wall.png", PNG, "image/png")}
+        )
+        uploaded = str(json_records(response)[0]["service_request_id"])
+        given = "https://photos.example.org/open311/v2/media/AAAAAAAAAAAAAAAAAAAAAAAA.jpg"
+        response = api.post("requests.json", data=_graffiti(key, media_url=given))
+        external = str(json_records(response)[0]["service_request_id"])
+        old_url = request_records(api.get(f"requests/{uploaded}.json"), "json")[0]["media_url"]
+        assert old_url.startswith("http://10.0.0.7:8080/open311/v2/media/")
+        name = old_url.rsplit("/", 1)[1]
+        # A photo a resident sent the bot, listed at the end of a description as the bot lists more
+        # photos, stored with the old address by an earlier release.
+        (data_dir / "media" / "BBBBBBBBBBBBBBBBBBBBBBBB.png").write_bytes(PNG)
+        more = (
+            "Tagged wall\n\nMore photos: http://10.0.0.7:8080/open311/v2/media/BBBBBBBBBBBBBBBBBBBBBBBB.png"
+        )
+        (listed,) = insert_requests(api, [{"description": more, "media_url": old_url}])
+
+    new_address = {"server": {"public_url": "https://311.example.gov"}}
+    with deployment(data_dir, database_url, **catalog_overrides(tmp_path), **new_address) as api:
+        endpoint = parse_json(api.get("discovery.json"))["endpoints"][0]["url"]
+        assert endpoint == "https://311.example.gov/open311/v2"
+        for fmt in FORMATS:
+            by_id = {r["service_request_id"]: r for r in request_records(api.get(f"requests.{fmt}"), fmt)}
+            assert by_id[uploaded]["media_url"] == f"{endpoint}/media/{name}"
+            assert by_id[external]["media_url"] == given, "a client's media_url is published as given"
+            assert by_id[listed]["media_url"] == f"{endpoint}/media/{name}"
+            assert by_id[listed]["description"].endswith(
+                f"More photos: {endpoint}/media/BBBBBBBBBBBBBBBBBBBBBBBB.png"
+            )
+            one = request_records(api.get(f"requests/{uploaded}.{fmt}"), fmt)[0]
+            assert one["media_url"] == f"{endpoint}/media/{name}"
+        # The link names a file this server serves.
+        served = api.http.get(api.root + f"/open311/v2/media/{name}")
+        assert served.status_code == 200
+        assert served.content.startswith(b"\x89PNG")
 
 
 def test_an_uploaded_photo_is_published_without_its_metadata(tmp_path: Path, database_url: str) -> None:
