@@ -31,7 +31,6 @@ from intents.multilingual_streets import (
     CHINESE_CORNER,
     CHINESE_PLACE,
     CHINESE_STREET,
-    NUMBER_THEN_TYPE,
     SPANISH_PLACE,
     SPANISH_STREET,
     chinese_name,
@@ -314,9 +313,11 @@ _STREET_AND_ITS_THING = frozenset({"side", "sides", "parking", "level"})
 _NOT_STREETS = frozenset({"floor", "fl", "grade", "time", "place", "shift", "request", "day", "week", "year"})
 
 _HAN = re.compile(r"[\u4e00-\u9fff]")
-# A word without which no Spanish pattern can match: a street type, a place head or a joining word.
+# A word without which no Spanish pattern can match: a street type, a place head, a joining word, or
+# the article before a numbered street ("la 181 St").
 _SPANISH_MARKS = re.compile(
-    r"(?i)\b(?:calle|avenida|av|y|con|parque|plaza|escuela|biblioteca|iglesia|hospital|estaci[oó]n|mercado)\b"
+    r"(?i)\b(?:calle|avenida|av|y|con|parque|plaza|escuela|biblioteca|iglesia|hospital|estaci[oó]n|mercado"
+    r"|(?:la|el)\s+\d+)\b"
 )
 # Candidates from the Spanish and Chinese patterns (``intents.multilingual_streets``).
 _UNRANKED_RULES = frozenset({"spanish", "chinese"})
@@ -1466,9 +1467,11 @@ class _Finder:
         spanish = _SPANISH_MARKS.search(self.text) is not None
         chinese = _HAN.search(self.text) is not None
         for match in SPANISH_STREET.finditer(self.text) if spanish else ():
-            # "la 27 Avenida": a number before the type, after the article that marks it as a name.
+            # "la 27 Avenida", "la 181 St": a number before the type, after the article that marks it as a
+            # name (New York writes its numbered streets without the ordinal's ending).
             at = self._token_at(match.start("name1"))
-            number_first = NUMBER_THEN_TYPE.fullmatch(match.group("name1")) is not None
+            name1 = match.group("name1")
+            number_first = name1[0].isdigit() and has_its_own_type(name1)
             typed = bool(match.group("kind1")) or (
                 number_first and at >= 1 and self.tokens[at - 1].lower in {"la", "el"}
             )
@@ -2481,7 +2484,7 @@ class _Finder:
             # Up to three words, or five when capitalised ("Savin Hill MBTA Red Line station").
             while at >= 0 and (len(words) < 3 or (len(words) < 5 and tokens[at].capitalized)):
                 candidate = tokens[at]
-                if not (_is_name_word(candidate) or self._corner_name(at)):
+                if not (_is_name_word(candidate) or self._corner_name(at) or self._number_word_opening(at)):
                     break
                 words.append(at)
                 at -= 1
@@ -2490,7 +2493,11 @@ class _Finder:
             words.reverse()
             # The run of name-like words before the head ("Johnson gates park" keeps "Johnson gates").
             named = [
-                i for i in words if tokens[i].proper or (tokens[i].capitalized and not tokens[i].initial)
+                i
+                for i in words
+                if tokens[i].proper
+                or (tokens[i].capitalized and not tokens[i].initial)
+                or self._number_word_opening(i)
             ]
             if not named:
                 # Lower-case text: a directional or an uncommon word opens the name ("southwest
@@ -2547,6 +2554,19 @@ class _Finder:
                 text = self._span_text(first, index + 2)
                 found.append(_Candidate(first, index + 2, "landmark", 3.2, " ".join(text.upper().split())))
         return found
+
+    def _number_word_opening(self, index: int) -> bool:
+        """ "Five Points", "Four Corners", "Seven Hills": a capitalised number word before a capitalised
+        name opens the name (a count is written in lower case or in digits)."""
+        tokens = self.tokens
+        return (
+            tokens[index].lower in _NUMBER_WORDS
+            and tokens[index].capitalized
+            and not tokens[index].text.isupper()
+            and index + 1 < len(tokens)
+            and tokens[index + 1].capitalized
+            and _is_name_word(tokens[index + 1])
+        )
 
     def _corner_name(self, index: int) -> bool:
         """ "Fields Corner", "Field's Corner Mall": "Corner" capitalised after a name is part of a place's

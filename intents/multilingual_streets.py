@@ -18,9 +18,10 @@ _ENGLISH_SUFFIX = (
     r"(?i:st|street|ave|avenue|av|blvd|boulevard|rd|road|dr|drive|ln|lane|pl|ct|ter|pkwy|hwy)\b\.?"
 )
 _NAME_WORD = rf"(?!{_ENGLISH_SUFFIX})[A-ZÁÉÍÓÚÑ][\w']+"
-# Up to three capitalised words, joined by "de", "del", "de la" ("Paseo del Prado").
+# Up to three capitalised words, joined by "de", "del", "de la" ("Paseo del Prado"). A direction may open it
+# ("y W Van Buren St", "y N 10th St"): Phoenix and Chicago write one before most names.
 _SPANISH_NAME = (
-    rf"(?:\d{{1,3}}(?:st|nd|rd|th|a|va|ta)?\b(?:\s+(?i:avenida|calle)\b)?|{_NAME_WORD}(?:\s+(?:de\s+la\s+|de\s+los\s+|del?\s+)?{_NAME_WORD}){{0,2}})"
+    rf"(?:(?:[NSEW]|N[EW]|S[EW])\.?\s+)?(?:\d{{1,3}}(?:st|nd|rd|th|a|va|ta)?\b(?:\s+(?i:avenida|calle)\b)?|{_NAME_WORD}(?:\s+(?:de\s+la\s+|de\s+los\s+|del?\s+)?{_NAME_WORD}){{0,2}})"
     rf"(?:\s+{_ENGLISH_SUFFIX})?"
 )
 # At a corner one side may be a word in lower case ("la 24 y mission", "folsom y 22"): the finder keeps it

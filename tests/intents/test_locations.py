@@ -1400,3 +1400,28 @@ def test_a_number_and_mile_name_a_road(text: str, span: str, kind: LocationKind)
 )
 def test_a_distance_in_miles_is_no_road(text: str) -> None:
     assert find_location(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "span", "kind"),
+    [
+        # A capitalised number word opening a place's name is the name's ("Five Points", "Four Corners"),
+        # not a count before it.
+        ("rat problem at the Five Points MARTA station", "Five Points MARTA station", "landmark"),
+        ("rats at Four Corners park", "Four Corners park", "landmark"),
+        # A numbered street after the Spanish "la": with its Spanish type before a corner whose second street
+        # opens with a direction, and with an English type.
+        (
+            "la banqueta está rota en la 27 Avenida y W Van Buren St",
+            "27 Avenida y W Van Buren St",
+            "intersection",
+        ),
+        (
+            "ruido de fiesta todas las noches en el edificio de la 181 St, no podemos dormir",
+            "181 St",
+            "street",
+        ),
+    ],
+)
+def test_a_number_opening_a_name_stays_in_it(text: str, span: str, kind: LocationKind) -> None:
+    assert_found(text, span, kind)
