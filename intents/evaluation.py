@@ -10,12 +10,14 @@ import csv
 import json
 import math
 from collections import Counter
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from itertools import accumulate
 from pathlib import Path
 
 import numpy as np
+
+from intents.span_metrics import SpanScores, clean_span, span_scores
 
 OTHER = "other"
 TARGET_PRECISION = 0.95
@@ -28,6 +30,10 @@ class Example:
     text: str
     service_code: str
     location_text: str | None = None
+    # The row as the file gave it (``id``, ``city``, any other column or key) and the line it starts on:
+    # what eval echoes for a miss and groups by. Not compared: the same message on two lines is one example.
+    fields: Mapping[str, object] = field(default_factory=dict, compare=False, repr=False)
+    line: int = field(default=0, compare=False)
 
 
 class ExampleFileError(ValueError):
@@ -54,12 +60,24 @@ def read_examples(path: Path) -> list[Example]:
         if location is not None and not isinstance(location, str):
             raise ExampleFileError(f"{path}:{line}: 'location_text' must be a string")
         has_location = has_location or "location_text" in row
-        examples.append(Example(text=text, service_code=code.strip(), location_text=location))
+        # A CSV row with more cells than the header has them under the key None: not a field.
+        fields = {key: value for key, value in row.items() if isinstance(key, str)}
+        examples.append(
+            Example(text=text, service_code=code.strip(), location_text=location, fields=fields, line=line)
+        )
     if not examples:
         raise ExampleFileError(f"{path}: no examples")
     if has_location:
-        examples = [Example(e.text, e.service_code, e.location_text or "") for e in examples]
+        examples = [replace(e, location_text=e.location_text or "") for e in examples]
     return examples
+
+
+def field_names(examples: Sequence[Example]) -> list[str]:
+    """Every field of the file, in the order first seen (a CSV's header order)."""
+    names: dict[str, None] = {}
+    for example in examples:
+        names.update(dict.fromkeys(example.fields))
+    return list(names)
 
 
 def _read_csv(path: Path) -> list[tuple[int, dict[str, object]]]:
@@ -282,3 +300,79 @@ def format_classification(metrics: ClassificationMetrics, title: str, top_confus
     for gold, predicted, count in metrics.confused_pairs[:top_confusions]:
         lines.append(f"  {gold} → {predicted}: {count}")
     return "\n".join(lines)
+
+
+def wrong_fields(example: Example, predicted_code: str, predicted_span: str | None) -> list[str]:
+    """What the model got wrong in ``example``: ``service_code`` and, when the file labels places,
+    ``location_text`` (compared as span F1 compares spans: no place on both sides is right)."""
+    wrong = [] if predicted_code == example.service_code else ["service_code"]
+    if example.location_text is not None and clean_span(example.location_text) != clean_span(predicted_span):
+        wrong.append("location_text")
+    return wrong
+
+
+@dataclass(frozen=True, slots=True)
+class GroupScores:
+    group: str
+    messages: int
+    accuracy: float
+    macro_f1: float
+    spans: SpanScores | None
+
+
+def group_name(example: Example, name: str) -> str:
+    value = example.fields.get(name)
+    if value is None or value == "":
+        return "(none)"
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def scores_by(
+    name: str,
+    examples: Sequence[Example],
+    predicted: Sequence[str],
+    confidences: Sequence[float],
+    predicted_spans: Sequence[str | None] | None,
+) -> list[GroupScores]:
+    """Accuracy, macro-F1 and (with ``predicted_spans``) span scores for each value of the field ``name``,
+    largest group first (equal ones in the order the file first has them)."""
+    members: dict[str, list[int]] = {}
+    for index, example in enumerate(examples):
+        members.setdefault(group_name(example, name), []).append(index)
+    groups = []
+    for group, indices in sorted(members.items(), key=lambda item: -len(item[1])):
+        metrics = classification_metrics(
+            [examples[i].service_code for i in indices],
+            [predicted[i] for i in indices],
+            [confidences[i] for i in indices],
+            None,
+        )
+        spans = (
+            span_scores((examples[i].location_text, predicted_spans[i]) for i in indices)
+            if predicted_spans is not None
+            else None
+        )
+        groups.append(GroupScores(group, len(indices), metrics.accuracy, metrics.macro_f1, spans))
+    return groups
+
+
+def format_groups(name: str, groups: Sequence[GroupScores]) -> str:
+    width = max(len(name), *(len(g.group) for g in groups)) + 2
+    spans = groups[0].spans is not None
+    heading = f"{name:<{width}}{'messages':>10}{'accuracy':>10}{'macro-F1':>10}"
+    lines = [f"== by {name} ({len(groups)} group{'s' if len(groups) != 1 else ''})"]
+    lines.append(heading + (f"{'span-P':>10}{'span-R':>10}{'span-F1':>10}" if spans else ""))
+    for g in groups:
+        line = f"{g.group:<{width}}{g.messages:>10d}{g.accuracy:>10.3f}{g.macro_f1:>10.3f}"
+        if g.spans is not None:
+            s = g.spans
+            # A group with no place labelled or found has no span precision or recall: "-", not 0.000.
+            line += _figure(s.precision, s.true_positives + s.false_positives)
+            line += _figure(s.recall, s.true_positives + s.false_negatives)
+            line += _figure(s.f1, s.true_positives + s.false_positives + s.false_negatives)
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def _figure(value: float, count: int) -> str:
+    return f"{value:>10.3f}" if count else f"{'-':>10}"

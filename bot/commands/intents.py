@@ -2,8 +2,9 @@
 
 - ``train [--data DIR] [--corrections FILE ...] [--without-pool-labels] [--out DIR]`` trains a model (with a
   progress bar);
-- ``eval FILE`` scores the configured model (and, in the same run, a TF-IDF + logistic regression
-  baseline trained on the same training split) on a CSV or JSON-lines file of labelled messages;
+- ``eval FILE [--misses PATH] [--by FIELD ...]`` scores the configured model (and, in the same run, a TF-IDF
+  + logistic regression baseline trained on the same training split) on a CSV or JSON-lines file of
+  labelled messages; ``--misses`` writes each message it got wrong, ``--by`` scores each group of a field;
 - ``classify`` reads JSON lines ``{"text": ...}`` on stdin and writes one JSON line per input with
   ``service_code``, ``confidence``, ``alternatives``, ``location`` and ``language``. A bad line gets an
   ``{"error": ...}`` line of its own; the stream goes on.
@@ -31,13 +32,21 @@ from bot.understanding import pipeline_from_settings
 if TYPE_CHECKING:
     from intents.evaluation import Example
     from intents.pipeline import Pipeline
-    from intents.types import Understanding
+    from intents.types import Prediction, Understanding
+
+
+# Where the data is looked for (intents.splits.default_data_dir): beside the project's folder, wherever the
+# command is run from. A fresh clone elsewhere has none there.
+_DEFAULT_DATA = "../shared/data beside the project's folder"
 
 
 def register(subparsers: Any) -> None:
     train = subparsers.add_parser("train", help="train the service classifier")
     train.add_argument(
-        "--data", type=Path, default=None, help="data directory with boston311/ (default: ../shared/data)"
+        "--data",
+        type=Path,
+        default=None,
+        help=f"data directory with boston311/ (default: {_DEFAULT_DATA}, wherever you run it)",
     )
     train.add_argument(
         "--corrections",
@@ -63,7 +72,25 @@ def register(subparsers: Any) -> None:
     )
     evaluate.add_argument("--model", type=Path, default=None, help="model directory (default: configured)")
     evaluate.add_argument(
-        "--data", type=Path, default=None, help="training data for the baseline (default: ../shared/data)"
+        "--data",
+        type=Path,
+        default=None,
+        help=f"training data for the baseline (default: {_DEFAULT_DATA}, wherever you run it;"
+        " if there is none, no baseline)",
+    )
+    evaluate.add_argument(
+        "--misses",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="write a JSON line for each message with a wrong service code or place, its fields echoed",
+    )
+    evaluate.add_argument(
+        "--by",
+        action="append",
+        default=[],
+        metavar="FIELD",
+        help="also score each group of messages with the same FIELD (a column or key of FILE); repeatable",
     )
     evaluate.set_defaults(handler=run_eval)
 
@@ -139,8 +166,11 @@ def run_eval(args: argparse.Namespace) -> int:
     from intents.evaluation import (
         ExampleFileError,
         classification_metrics,
+        field_names,
         format_classification,
+        format_groups,
         read_examples,
+        scores_by,
     )
     from intents.pipeline import ModelError
     from intents.span_metrics import span_scores
@@ -150,8 +180,31 @@ def run_eval(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
     try:
         examples = read_examples(args.file)
+    except ExampleFileError as exc:
+        print(f"open311-bot eval: {exc}", file=sys.stderr)
+        return 2
+    # Mistakes in the arguments are said before the model loads, not after it has read every message.
+    fields = field_names(examples)
+    for name in args.by:
+        if name not in fields:
+            listed = ", ".join(fields)
+            print(
+                f"open311-bot eval: --by {name}: no such field in {args.file}; its fields: {listed}",
+                file=sys.stderr,
+            )
+            return 2
+    if args.data is not None and not labelled_file(args.data).is_file():
+        # As train does: a --data that holds nothing is a mistake, not a reason to skip the baseline quietly.
+        print(
+            f"open311-bot eval: no labelled messages at {labelled_file(args.data)} (--data)", file=sys.stderr
+        )
+        return 2
+    if args.misses is not None and not args.misses.parent.is_dir():
+        print(f"open311-bot eval: --misses {args.misses}: no such directory", file=sys.stderr)
+        return 2
+    try:
         pipeline = pipeline_from_settings(settings.intents, args.model)
-    except (ExampleFileError, ModelError) as exc:
+    except ModelError as exc:
         print(f"open311-bot eval: {exc}", file=sys.stderr)
         return 2
     gold = [e.service_code for e in examples]
@@ -176,23 +229,30 @@ def run_eval(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     predictions = [pipeline.classify(e.text) for e in examples]
-    metrics = classification_metrics(
-        gold,
-        [p.service_code for p in predictions],
-        [p.confidence for p in predictions],
-        pipeline.auto_file_threshold,
-    )
+    predicted = [p.service_code for p in predictions]
+    confidences = [p.confidence for p in predictions]
+    metrics = classification_metrics(gold, predicted, confidences, pipeline.auto_file_threshold)
     print(f"{len(examples)} messages from {args.file}")
     print(format_classification(metrics, "model"))
-    if all(e.location_text is not None for e in examples):
-        spans = span_scores((e.location_text, _span_text(pipeline, e.text)) for e in examples)
+    # The file labels places in every row or in none (read_examples).
+    found = (
+        [_span_text(pipeline, e.text) for e in examples]
+        if all(e.location_text is not None for e in examples)
+        else None
+    )
+    if found is not None:
+        spans = span_scores((e.location_text, span) for e, span in zip(examples, found, strict=True))
         print("== location spans")
         print(
             f"span F1 (exact) {spans.f1:.3f}  precision {spans.precision:.3f}  recall {spans.recall:.3f}"
             f"  token-overlap F1 {spans.token_f1:.3f}"
         )
+    for name in args.by:
+        print(format_groups(name, scores_by(name, examples, predicted, confidences, found)))
+    if args.misses is not None:
+        print(_write_misses(args.misses, examples, predictions, found))
     if data_dir is None or not labelled_file(data_dir).is_file():
-        print("== baseline: skipped (no training data; pass --data DIR)")
+        print(f"== baseline: skipped (no boston311/labelled.csv in {_DEFAULT_DATA}; pass --data DIR)")
         return 0
     print(_baseline_report(examples, read_labelled(labelled_file(data_dir)), Baseline()))
     return 0
@@ -213,6 +273,46 @@ def _trained_on(examples: list[Example], data_dir: Path | None) -> int:
         with DEFAULT_POOL_LABELS.open(encoding="utf-8", newline="") as handle:
             seen |= {normalised(row["text"]) for row in csv.DictReader(handle)} & texts
     return sum(1 for e in examples if normalised(e.text) in seen)
+
+
+def _write_misses(
+    path: Path, examples: list[Example], predictions: list[Prediction], found: list[str | None] | None
+) -> str:
+    """Writes a JSON line for each message with a wrong code or place: the row's own fields as the file had
+    them (where a field has one of the names below, ours is written), then the line, what was wrong and both
+    answers. Returns the report's line saying how many and where."""
+    from intents.evaluation import wrong_fields
+
+    written = Counter[str]()
+    misses = 0
+    with path.open("w", encoding="utf-8") as sink:
+        for index, (example, prediction) in enumerate(zip(examples, predictions, strict=True)):
+            span = found[index] if found is not None else None
+            wrong = wrong_fields(example, prediction.service_code, span)
+            if not wrong:
+                continue
+            misses += 1
+            written.update(wrong)
+            record: dict[str, Any] = {
+                **example.fields,
+                "line": example.line,
+                "wrong": wrong,
+                "expected_service_code": example.service_code,
+                "predicted_service_code": prediction.service_code,
+                "confidence": prediction.confidence,
+                "alternatives": _alternatives(prediction),
+            }
+            if found is not None:
+                record["expected_location_text"] = example.location_text
+                record["predicted_location_text"] = span
+            sink.write(_json_line(record))
+    parts = [
+        f"{written[key]} wrong {what}{'s' if written[key] != 1 else ''}"
+        for key, what in (("service_code", "service code"), ("location_text", "place"))
+        if written[key]
+    ]
+    detail = f" ({', '.join(parts)})" if parts else ""
+    return f"== misses: {misses} of {len(examples)} messages{detail} written to {path}"
 
 
 def _span_text(pipeline: Pipeline, text: str) -> str | None:
@@ -315,10 +415,14 @@ def understanding_record(understanding: Understanding) -> dict[str, Any]:
     return {
         "service_code": prediction.service_code,
         "confidence": prediction.confidence,
-        "alternatives": [{"service_code": code, "confidence": p} for code, p in prediction.alternatives],
+        "alternatives": _alternatives(prediction),
         "location": location,
         "language": understanding.language,
     }
+
+
+def _alternatives(prediction: Prediction) -> list[dict[str, Any]]:
+    return [{"service_code": code, "confidence": p} for code, p in prediction.alternatives]
 
 
 def _finite(value: float | None) -> float | None:

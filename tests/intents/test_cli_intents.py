@@ -299,3 +299,114 @@ def test_eval_warns_when_the_file_holds_messages_the_model_was_trained_on(tmp_pa
     assert "6 of 10 messages are ones the shipped model was trained on" in mixed.stderr
     clean = _run(["eval", "heldout.csv", "--data", str(labelled.parents[1])], tmp_path)
     assert "trained on" not in clean.stderr
+
+
+def test_eval_writes_each_miss_and_scores_each_group_of_a_field(tmp_path: Path) -> None:
+    """A data scientist evaluating 277 messages of their own cities had to write a script to find any miss,
+    and eval ignored the file's `city` field."""
+    data_dir = write_tiny_data(tmp_path / "data")
+    rows = [
+        {
+            "id": "Z-1",
+            "city": "Zurich",
+            "text": "huge pothole at 5th and Market",
+            "service_code": "pothole",
+            "location_text": "5th and Market",
+            "note": "right",
+        },
+        # Labelled wrongly on purpose: the model reads graffiti, so the code is a miss (the span is right).
+        {
+            "id": "Z-2",
+            "city": "Zurich",
+            "text": "graffiti all over the wall at 452 Hanover St",
+            "service_code": "pothole",
+            "location_text": "452 Hanover St",
+            "note": "code",
+        },
+        # The code is right, the labelled place is not the one found: a span miss.
+        {
+            "id": "Z-3",
+            "city": "Zurich",
+            "text": "streetlight out at Valencia St and 16th St",
+            "service_code": "streetlight",
+            "location_text": "Mission St",
+            "note": "span",
+        },
+        {
+            "id": "B-1",
+            "city": "Boise",
+            "text": "graffiti tags everywhere",
+            "service_code": "graffiti",
+            "location_text": "",
+            "note": "right",
+        },
+        {
+            "id": "B-2",
+            "city": "Boise",
+            "text": "pothole on the road",
+            "service_code": "pothole",
+            "location_text": "",
+            "note": "right",
+        },
+    ]
+    file = tmp_path / "nlu.jsonl"
+    file.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    misses_file = tmp_path / "misses.jsonl"
+    arguments = ["eval", str(file), "--data", str(data_dir), "--misses", str(misses_file), "--by", "city"]
+    result = _run(arguments, tmp_path)
+    assert result.returncode == 0, result.stderr
+    misses = [json.loads(line) for line in misses_file.read_text(encoding="utf-8").splitlines()]
+    assert [miss["id"] for miss in misses] == ["Z-2", "Z-3"]
+    code_miss, span_miss = misses
+    # The input's own fields come back as they were, then what was expected and what the model said.
+    assert {key: code_miss[key] for key in rows[1]} == rows[1]
+    assert code_miss["wrong"] == ["service_code"]
+    assert code_miss["expected_service_code"] == "pothole"
+    assert code_miss["predicted_service_code"] == "graffiti"
+    assert 0.5 < code_miss["confidence"] <= 1.0
+    assert [set(alt) for alt in code_miss["alternatives"]] == [{"service_code", "confidence"}] * 3
+    assert "graffiti" not in [alt["service_code"] for alt in code_miss["alternatives"]]
+    assert code_miss["expected_location_text"] == code_miss["predicted_location_text"] == "452 Hanover St"
+    assert span_miss["wrong"] == ["location_text"]
+    assert span_miss["predicted_service_code"] == "streetlight"
+    assert span_miss["expected_location_text"] == "Mission St"
+    assert span_miss["predicted_location_text"] == "Valencia St and 16th St"
+    assert (
+        f"misses: 2 of 5 messages (1 wrong service code, 1 wrong place) written to {misses_file}"
+        in result.stdout
+    )
+
+    # Groups by size, largest first; the span figures of a group with no place to find are not zeros.
+    by_city = result.stdout.split("== by city")[1].split("==")[0].splitlines()
+    assert by_city[0].strip() == "(2 groups)"
+    assert by_city[1].split() == ["city", "messages", "accuracy", "macro-F1", "span-P", "span-R", "span-F1"]
+    assert by_city[2].split() == ["Zurich", "3", "0.667", "0.833", "0.667", "0.667", "0.667"]
+    assert by_city[3].split() == ["Boise", "2", "1.000", "1.000", "-", "-", "-"]
+
+    # Without span labels (a CSV of text and codes), only code misses are written and no span is scored.
+    plain = tmp_path / "plain.csv"
+    plain.write_text("text,service_code\npothole on the road,graffiti\ngraffiti tags everywhere,graffiti\n")
+    result = _run(["eval", str(plain), "--data", str(data_dir), "--misses", str(misses_file)], tmp_path)
+    assert result.returncode == 0, result.stderr
+    [miss] = [json.loads(line) for line in misses_file.read_text(encoding="utf-8").splitlines()]
+    assert miss["line"] == 2
+    assert miss["predicted_service_code"] == "pothole"
+    assert "expected_location_text" not in miss
+    assert "misses: 1 of 2 messages (1 wrong service code) written to" in result.stdout
+
+    # A field the file does not have is named, with the fields it has, before the model is loaded.
+    result = _run(["eval", str(file), "--by", "cty"], tmp_path)
+    assert result.returncode == 2
+    assert (
+        f"--by cty: no such field in {file}; its fields: id, city, text, service_code, location_text, note"
+        in result.stderr
+    )
+    # A --data that holds no labelled messages is an error, as it is for train (it printed "baseline:
+    # skipped (no training data; pass --data DIR)" to someone who had passed --data).
+    result = _run(["eval", str(file), "--data", str(tmp_path / "nowhere")], tmp_path)
+    assert result.returncode == 2
+    assert f"no labelled messages at {tmp_path / 'nowhere' / 'boston311' / 'labelled.csv'}" in result.stderr
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert "--misses" in readme
+    assert "--by FIELD" in readme
