@@ -451,10 +451,11 @@ def build_router(service: Open311Service, media: MediaStore, settings: Settings)
             f"/requests.{fmt}",
             summary="POST Service Request",
             openapi_extra={"requestBody": _POST_BODY},
-            status_code=201,
+            # 200, not 201: the GeoReport v2 servers clients were written against answer 200, and a
+            # client checking == 200 takes a 201 for a failed filing (and may file it again).
             response_class=doc_class,
-            response_description="Created: a service_request_id (realtime) or a token (batch)",
-            responses=_responses(fmt, schemas.SUBMISSION_LIST, 201),
+            response_description="Filed: a service_request_id (realtime) or a token (batch)",
+            responses=_responses(fmt, schemas.SUBMISSION_LIST),
         )
         async def create_request(request: Request, jurisdiction_id: OptionalParam = None) -> Response:
             try:
@@ -490,7 +491,7 @@ def build_router(service: Open311Service, media: MediaStore, settings: Settings)
                     raise
             except Open311Error as error:
                 return refusal(fmt, error)
-            return document(fmt, "service_requests", "request", [formats.submission_record(submission)], 201)
+            return document(fmt, "service_requests", "request", [formats.submission_record(submission)])
 
         @router.get(
             f"/tokens/{{token_id}}.{fmt}",

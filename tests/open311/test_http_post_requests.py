@@ -98,7 +98,10 @@ def test_posted_request_comes_back_from_get_exactly_as_the_spec_names_it(
         media_url="https://photos.example.org/p/1.jpg",
     )
     response = api.post(f"requests.{fmt}", data=form)
-    assert response.status_code in (200, 201), response.text
+    # 200, as the GeoReport v2 servers clients were written against answer (San Francisco, Toronto):
+    # clients checking == 200 (open311-android #22, open311-ios #101, for Chicago's 201) took a 201 for
+    # a failed filing, and may file it again.
+    assert response.status_code == 200, response.text
     created = records(response, fmt, "service_requests", "request")
     assert len(created) == 1, "POST answers with a list of one request"
     assert created[0].get("service_request_id"), created[0]
@@ -286,7 +289,7 @@ def test_informational_attributes_are_accepted_and_not_stored(tmp_path: Path, da
             "attribute[people_count]": "3",
         }
         filed = api.post("requests.json", data=form)
-        assert filed.status_code == 201, filed.text
+        assert filed.status_code == 200, filed.text
         request_id = filed.json()[0]["service_request_id"]
         stored = json_records(api.get(f"requests/{request_id}.json", params={"extensions": "true"}))[0]
         answers = {entry["code"]: entry["value"] for entry in stored["extended_attributes"]["attributes"]}
@@ -553,7 +556,7 @@ def test_concurrent_posts_all_land_once(api: Deployment, key: str) -> None:
         with httpx.Client(timeout=30.0) as client:
             form = _graffiti(key, description=f"concurrent report {index}")
             response = client.post(api.url("requests.json"), data=form)
-            assert response.status_code == 201, response.text
+            assert response.status_code == 200, response.text
             return str(json_records(response)[0]["service_request_id"])
 
     with ThreadPoolExecutor(max_workers=8) as pool:
