@@ -94,14 +94,31 @@ _DEGREES = re.compile(
     re.IGNORECASE,
 )
 _DECIMAL = re.compile(r"\d\.\d{3}")
+# The road beside or over a highway, written after it.
+_BESIDE_A_HIGHWAY = (
+    r"(?:frontage|service|access|feeder)(?:\s+(?:rd|road)\b)?|(?:over|under)pass"
+    r"|on-?ramp|off-?ramp|ramp|exit(?:\s+\d{1,3}[A-Za-z]?)?"
+)
 _HIGHWAY = re.compile(
     r"\b(?:(Interstate|Route|Rte\.?|Rt\.?|Hwy\.?|Highway|US|U\.S\.|SR|State Route|County Road|County Rd\.?"
     r"|CR|FM|Farm to Market Road|Loop|Beltway|[Cc]arretera|[Aa]utopista)\s*-?\s*|(I|i(?=-))-?)"
     r"(\d{1,4}[A-Za-z]?)\b(?![.:/]\d)"
     # "I-10 frontage rd", "Loop 610 feeder", "I-95 overpass", "SR 51 on-ramp": the road beside or over it.
     # In any case: "I-10 OVERPASS AT GOVERNMENT ST".
-    r"(?P<beside>\s+(?i:(?:frontage|service|access|feeder)(?:\s+(?:rd|road)\b)?|(?:over|under)pass"
-    r"|on-?ramp|off-?ramp|ramp|exit(?:\s+\d{1,3}[A-Za-z]?)?))?\b"
+    rf"(?P<beside>\s+(?i:{_BESIDE_A_HIGHWAY}))?\b"
+)
+# "the 101 on-ramp", "the 110 overpass", "the 5 freeway": Southern California names its freeways by their
+# number after "the". Only with a freeway word after it (a bus is "the 101" too); without one, a cross
+# street after a place word makes it a freeway (``_Finder._bare_freeways``).
+_FREEWAY_BY_NUMBER = re.compile(
+    rf"\b(?:[Tt]he|THE)\s+(?P<number>[1-9]\d{{0,2}})\b(?![.:/,]\d)"
+    rf"(?P<beside>\s+(?i:{_BESIDE_A_HIGHWAY}|freeway|fwy|frwy))?(?![\w-])"
+)
+# The last word of a highway's ramp ("on-ramp" is three tokens).
+_RAMPS = frozenset({"ramp", "onramp", "offramp", "exit"})
+# Place words before "the 405" that make it a road: "on the 405 near Sunset", "under the 10 at Crenshaw".
+_BEFORE_A_FREEWAY = frozenset(
+    {"on", "under", "by", "off", "along", "near", "onto", "over", "beside", "below"}
 )
 # The direction of travel written after a highway: "I-55 inbound", "I-10 east", "US 59 southbound".
 _TRAVEL_DIRECTIONS = frozenset(
@@ -1222,7 +1239,7 @@ class _Finder:
         found: list[_Candidate] = []
         highways = self._highways()
         found.extend(highways)
-        found.extend(self._highway_corners(highways))
+        found.extend(self._highway_corners(highways + self._bare_freeways()))
         found.extend(self._spanish_and_chinese())
         found.extend(self._coordinates())
         found.extend(self._addresses())
@@ -1607,6 +1624,37 @@ class _Finder:
                 continue
             normalized = f"{prefix} {match.group(3).upper()}"
             found.append(_Candidate(start, end, "street", _KIND_STRENGTH["street"] + 0.2, normalized))
+        for match in _FREEWAY_BY_NUMBER.finditer(self.text) if "the" in self.text.lower() else ():
+            if match.group("beside"):  # "the 101 on-ramp"
+                start = self._token_at(match.start("number"))
+                end = self._token_at(match.end() - 1) + 1
+                normalized = f"HWY {match.group('number')}"
+                found.append(_Candidate(start, end, "street", _KIND_STRENGTH["street"] + 0.2, normalized))
+        return found
+
+    def _bare_freeways(self) -> list[_Candidate]:
+        """ "on the 405 near Sunset", "The 10 at Crenshaw has a pothole": "the" and a number, with no freeway
+        word, after a place word or opening a sentence and before a connector: the freeway for
+        ``_highway_corners`` to join to its cross street (never a place alone: "waited for the 101 at
+        Vermont" is a bus)."""
+        tokens = self.tokens
+        found = []
+        for match in _FREEWAY_BY_NUMBER.finditer(self.text) if "the" in self.text.lower() else ():
+            if match.group("beside"):
+                continue
+            article = self._token_at(match.start())
+            number = article + 1
+            placed = tokens[article].initial or (
+                article >= 1 and tokens[article - 1].lower in _BEFORE_A_FREEWAY
+            )
+            joined = number + 1 < len(tokens) and tokens[number + 1].lower in {"at", "near", "@"}
+            cross = self.street_forward(number + 2) if placed and joined else None
+            # "on the 38 at Geary and Masonic": a corner after it is the place, and "the 38" likely a bus.
+            if cross is not None and cross[0] < len(tokens) and tokens[cross[0]].lower in {"and", "&", "/"}:
+                continue
+            if cross is not None:
+                normalized = f"HWY {match.group('number')}"
+                found.append(_Candidate(number, number + 1, "street", _KIND_STRENGTH["street"], normalized))
         return found
 
     def _highway_corners(self, highways: list[_Candidate]) -> list[_Candidate]:
@@ -1616,7 +1664,10 @@ class _Finder:
         by_start = {h.start: h for h in highways}
         found = []
         for index, token in enumerate(tokens):
-            if token.lower not in {"and", "&", "/", "@", "at", "near"} or index == 0:
+            # "I-85 ramp to Northside Dr", "the 163 offramp to Washington St": a ramp meets the street it
+            # leads to.
+            ramp_to = token.lower == "to" and index >= 1 and tokens[index - 1].lower in _RAMPS
+            if (token.lower not in {"and", "&", "/", "@", "at", "near"} and not ramp_to) or index == 0:
                 continue
             # "I-55 inbound at Damen", "I-10 east near Wirt Rd", "US 59 southbound feeder near Bellaire
             # Blvd", "Eastex Fwy feeder at Little York": the direction of travel and the feeder road between
@@ -1631,6 +1682,8 @@ class _Finder:
                 left_end -= 1
                 left_highway = next((h for h in highways if h.end == left_end), None)
             right_highway = by_start.get(index + 1)
+            if ramp_to and left_highway is None:
+                continue
             feeder = any(t.lower in _FEEDERS for t in tokens[left_end:index])
             if left_highway is None and right_highway is None and not feeder:
                 continue

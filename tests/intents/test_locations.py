@@ -1425,3 +1425,45 @@ def test_a_distance_in_miles_is_no_road(text: str) -> None:
 )
 def test_a_number_opening_a_name_stays_in_it(text: str, span: str, kind: LocationKind) -> None:
     assert_found(text, span, kind)
+
+
+@pytest.mark.parametrize(
+    ("text", "span", "kind"),
+    [
+        # Southern California names its freeways "the 101", "the 405": a freeway when a freeway word follows
+        # the number (overpass, on-ramp, exit, freeway), or a cross street after a place word ("on the 405
+        # near Sunset", "the 10 at Crenshaw" opening the message).
+        (
+            "fresh tags on the sound wall by the 101 on-ramp at Vermont Ave",
+            "101 on-ramp at Vermont Ave",
+            "intersection",
+        ),
+        (
+            "Encampment growing on the sidewalk under the 110 overpass at W Adams Blvd, tents everywhere",
+            "110 overpass at W Adams Blvd",
+            "intersection",
+        ),
+        ("pothole on the 405 near Sunset", "405 near Sunset", "intersection"),
+        ("the 10 at Crenshaw has a huge pothole", "10 at Crenshaw", "intersection"),
+        ("people camping under the 5 freeway again", "5 freeway", "street"),
+        # A ramp meets the street it leads to.
+        ("I-85 ramp to Northside Dr has no lights at all", "I-85 ramp to Northside Dr", "intersection"),
+    ],
+)
+def test_a_freeway_named_by_its_number_after_the(text: str, span: str, kind: LocationKind) -> None:
+    assert_found(text, span, kind)
+
+
+@pytest.mark.parametrize(
+    ("text", "span"),
+    [
+        # A bus, a count or a time after "the" is no freeway: without a freeway word or a place word before.
+        ("waited an hour for the 101 at Vermont Ave and it never came", "Vermont Ave"),
+        ("graffiti on the 3 walls at Elm St", "Elm St"),
+        ("someone smoking on the 38 at Geary and Masonic", "Geary and Masonic"),
+    ],
+)
+def test_the_and_a_number_without_a_freeway_cue_is_no_freeway(text: str, span: str) -> None:
+    mention = find_location(text)
+    assert mention is not None, text
+    assert mention.text == span
