@@ -83,9 +83,10 @@ def attribute_record(attribute: Attribute) -> dict[str, Any]:
         "datatype_description": attribute.datatype_description,
         "order": attribute.order,
         "description": attribute.description,
+        # Every attribute has it, as the spec's table lists it: empty ([] / <values></values>) for one
+        # that is not a list, as every other empty field is sent, so clients that index it find it.
+        "values": [{"key": value.key, "name": value.name} for value in attribute.values],
     }
-    if attribute.values:
-        record["values"] = [{"key": value.key, "name": value.name} for value in attribute.values]
     return record
 
 

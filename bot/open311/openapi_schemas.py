@@ -51,7 +51,6 @@ _ATTRIBUTE = _object(
         "description": _TEXT,
         "values": {"type": "array", "items": _object({"key": _TEXT, "name": _TEXT})},
     },
-    required=["variable", "code", "datatype", "required", "datatype_description", "order", "description"],
 )
 SERVICE_DEFINITION = _object({"service_code": _TEXT, "attributes": {"type": "array", "items": _ATTRIBUTE}})
 

@@ -45,6 +45,9 @@ def _definition_from_xml(api: Deployment, code: str) -> dict[str, Any]:
         tags = [child.tag for child in element]
         assert set(ATTRIBUTE_FIELDS) <= set(tags), f"{code}: attribute fields {tags}"
         attribute: dict[str, Any] = {tag: element.findtext(tag) for tag in ATTRIBUTE_FIELDS}
+        # Every attribute has its values list, empty (<values/>) for one that is not a list, as the
+        # spec's table lists it under every attribute; before, it was left out of those.
+        assert "values" in tags, f"{code}/{attribute['code']}: no <values>"
         values = element.find("values")
         if attribute["datatype"] in ("singlevaluelist", "multivaluelist"):
             assert len(values if values is not None else []), f"{code}/{attribute['code']}: no values"
@@ -89,6 +92,7 @@ def test_every_service_definition_matches_in_both_formats(api: Deployment) -> No
     services = json_records(api.get("services.json"))
     with_metadata = [service["service_code"] for service in services if service["metadata"]]
     assert "graffiti" in with_metadata, "graffiti asks for the surface and whether it is offensive"
+    not_lists = 0
     for code in with_metadata:
         from_xml = _definition_from_xml(api, code)
         response = api.get(f"services/{code}.json")
@@ -112,10 +116,11 @@ def test_every_service_definition_matches_in_both_formats(api: Deployment) -> No
             assert as_xml["datatype"] == as_json["datatype"]
             assert as_xml["order"] == str(as_json["order"])
             assert as_json["description"]
-            json_values = [
-                {"key": str(value["key"]), "name": value["name"]} for value in as_json.get("values") or []
-            ]
+            assert isinstance(as_json["values"], list), f"{code}/{as_json['code']}: values is a list"
+            json_values = [{"key": str(value["key"]), "name": value["name"]} for value in as_json["values"]]
             assert as_xml["values"] == json_values
+            not_lists += as_json["datatype"] not in ("singlevaluelist", "multivaluelist")
+    assert not_lists, "the catalog has attributes that are not lists, each with an empty values list"
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
