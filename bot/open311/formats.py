@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any, Literal
 from xml.sax.saxutils import escape
 
@@ -48,6 +49,25 @@ _ITEM_NAMES = {
     "formats": "format",
     "services": "service",
 }
+
+
+class _PlainNumber(float):
+    """A float JSON would write with an exponent (orjson writes ``1e-6``): ``render`` writes it as a
+    plain decimal (``plain_decimal``) instead."""
+
+
+def plain_decimal(number: float) -> str:
+    """``number`` as a plain decimal (``-0.00005``, never ``-5e-05``): the form the API takes lat, long
+    and number attributes in, so a client can send back what it was given."""
+    text = repr(number)
+    return text if "e" not in text else format(Decimal(text), "f")
+
+
+def decimal_number(number: float | None) -> float | None:
+    """A number for a record, written as a plain decimal in both formats (``_PlainNumber``)."""
+    if number is None or "e" not in repr(number):
+        return number
+    return _PlainNumber(number)
 
 
 def w3c(value: datetime | None) -> str | None:
@@ -145,8 +165,8 @@ def request_record(
         "address": request.address,
         "address_id": request.address_id,
         "zipcode": request.zipcode,
-        "lat": request.lat,
-        "long": request.long,
+        "lat": decimal_number(request.lat),
+        "long": decimal_number(request.long),
         "media_url": link(request.media_url) if request.media_url else None,
     }
     if extensions:
@@ -224,7 +244,7 @@ def render(
     """``body`` as a document: a list of records under ``<root><item>...`` / a JSON array, or one
     record (``item`` None) as ``<root>...`` / a JSON object."""
     if fmt == "json":
-        return orjson.dumps(body)
+        return orjson.dumps(body, default=_json_default)
     parts = [XML_DECLARATION, f"<{root}>"]
     if item is None:
         assert isinstance(body, Mapping)
@@ -239,6 +259,12 @@ def render(
     return "".join(parts).encode("utf-8")
 
 
+def _json_default(value: Any) -> Any:
+    if isinstance(value, _PlainNumber):
+        return orjson.Fragment(plain_decimal(value))
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
 def _xml_fields(parts: list[str], record: Mapping[str, Any]) -> None:
     append = parts.append
     for name, value in record.items():
@@ -248,8 +274,10 @@ def _xml_fields(parts: list[str], record: Mapping[str, Any]) -> None:
             append(f"<{name}>{escape(_xml_safe(value))}</{name}>")
         elif value is None:
             append(f"<{name}/>")
-        elif kind is float or kind is int:
+        elif kind is int:
             append(f"<{name}>{value}</{name}>")
+        elif kind is float:
+            append(f"<{name}>{plain_decimal(value)}</{name}>")
         else:
             _xml_value(parts, name, value)
 
@@ -271,6 +299,8 @@ def _xml_value(parts: list[str], name: str, value: Any) -> None:
         parts.append(f"</{name}>")
     elif isinstance(value, str):
         parts.append(f"<{name}>{escape(_xml_safe(value))}</{name}>")
+    elif isinstance(value, float):
+        parts.append(f"<{name}>{plain_decimal(value)}</{name}>")
     else:
         parts.append(f"<{name}>{value}</{name}>")
 

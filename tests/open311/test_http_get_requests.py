@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -10,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from bot.open311.validation import parse_decimal
 from tests.open311.conformance import (
     FORMATS,
     REQUEST_FIELDS,
@@ -255,6 +257,29 @@ def test_a_lone_start_date_searches_until_now_or_is_refused_beyond_90_days(api: 
         # An end_date alone is the 90 days up to it.
         assert _ids(api, fmt, end_date=_w3c(now - timedelta(days=2))) == [older]
         assert _ids(api, fmt, end_date=_w3c(now - timedelta(days=171))) == []
+
+
+def test_tiny_coordinates_are_written_as_plain_decimals_the_api_takes_back(api: Deployment) -> None:
+    # Before, XML wrote <long>-5e-05</long> (and JSON 1e-6), which POST requests refuses as lat/long: a
+    # client copying a point back (or parsing it as a plain decimal) failed.
+    points = {"0.000001": "-0.00005", "-0.0000099": "0.00001", "37.7749": "-122.4194"}
+    ids = insert_requests(api, [{"lat": float(lat), "long": float(long)} for lat, long in points.items()])
+    for fmt in FORMATS:
+        url = api.url(f"requests.{fmt}")
+        response = api.get(f"requests.{fmt}", {"service_request_id": ",".join(ids)})
+        if fmt == "xml":
+            shown = [
+                (request.findtext("lat"), request.findtext("long"))
+                for request in parse_xml(response, "service_requests")
+            ]
+        else:
+            # Each number as written in the document, not as a float parsed from it.
+            listed = json.loads(response.content, parse_float=str)
+            shown = [(request["lat"], request["long"]) for request in listed]
+        assert sorted(shown) == sorted(points.items()), f"{url}: {response.text}"
+        for lat, long in shown:
+            assert parse_decimal(lat, "lat") == float(lat)
+            assert parse_decimal(long, "long") == float(long)
 
 
 def test_page_and_page_size(api: Deployment) -> None:
