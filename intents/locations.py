@@ -551,8 +551,102 @@ def _grid_street(words: list[_Token]) -> bool:
     )
 
 
+# A message shouted in capitals: of enough letters, nearly all capitals.
+_SHOUTED_SHARE = 0.9
+_SHOUTED_LETTERS = 8
+_ASCII_WORD = re.compile(r"[A-Za-z0-9]+(?:'[A-Za-z]+)?")
+
+
+def _unshouted(text: str, common: frozenset[str], names: frozenset[str]) -> str:
+    """A message shouted in capitals, as a resident writing in mixed case would have written it: in
+    capitals every word looks like a name ("IN CORKTOWN NOBODY SALTED" was one place), and the ranker, which
+    learnt from mixed case, found "ON 6TH STREET" no place. Everyday words go to lower case (function words
+    stay as written: the ranker reads them in any case); a street's name before its type is capitalised
+    with it ("Main Street", "New York Ave", "6th Street"), except an everyday word no street is named after
+    before an abbreviated type ("GOVERNMENT ST", maybe a name) or a generic one ("CITY STREET": in lower
+    case the known name "city" makes it a street), which stay as written; a type after no name goes to
+    lower case ("the bike lane"). Other words stay in capitals, names as before. Only ASCII letters change,
+    one for one, so every offset into the text stays the same."""
+    letters = [char for char in text if char.isalpha()]
+    capitals = sum(char.isupper() for char in letters)
+    if len(letters) < _SHOUTED_LETTERS or capitals < _SHOUTED_SHARE * len(letters):
+        return text
+    matches = list(_ASCII_WORD.finditer(text))
+    words = [match.group() for match in matches]
+    shouted = [word == word.upper() and any(char.isalpha() for char in word) for word in words]
+    recased = list(words)
+
+    def suffix(at: int) -> bool:
+        return 0 <= at < len(words) and shouted[at] and words[at].upper() in SUFFIXES
+
+    def everyday(word: str) -> bool:
+        lower = word.lower()
+        return lower in STOPWORDS or lower in common or lower in MONTHS_AND_DAYS
+
+    for at, word in enumerate(words):
+        if not shouted[at] or suffix(at) or len(word) == 1:
+            continue  # written in lower case: as it is; a street type: below; "N", "I", "A St"
+        if any(char.isdigit() for char in word):
+            recased[at] = word.lower()  # "6TH" -> "6th", "3AM" -> "3am"
+        elif everyday(word) and word.lower() not in STOPWORDS and word not in _QUADRANTS | TRANSIT_SYSTEMS:
+            recased[at] = word.lower()
+    for at in range(len(words) - 1):
+        # "RHODE ISLAND", "VAN NESS": a known name of two words, one of them an everyday word.
+        pair = words[at : at + 2]
+        if all(shouted[at : at + 2]) and " ".join(pair).upper() in names and not all(map(everyday, pair)):
+            recased[at : at + 2] = pair
+        # "LAS VEGAS", "EL CAMINO": a particle that opens street names, before a name.
+        if shouted[at] and words[at].lower() in NAME_PARTICLES and recased[at + 1][:1].isupper():
+            recased[at] = words[at]
+    for at in range(len(words)):
+        if not suffix(at):
+            continue
+        kind = words[at].upper()
+        spelt = kind in _SUFFIX_WORDS or kind in AMBIGUOUS_SUFFIXES
+        # The name before the type, capitalised: "Main Street", "New York Ave", "Reed Street". An everyday
+        # word no street is named after stays as written before an abbreviated type ("GOVERNMENT ST": maybe
+        # a name, as before), and so does a generic one ("CITY STREET": in lower case a known name, "city
+        # street" would be read as a street).
+        as_written = False
+        for before in range(at - 1, max(at - 4, -1), -1):
+            word = words[before]
+            if not shouted[before] or word.lower() in STOPWORDS or suffix(before) or len(word) == 1:
+                break
+            if any(char.isdigit() for char in word):
+                continue
+            right_before = before == at - 1
+            generic = right_before and (word.lower() in GENERIC_MODIFIERS or kind in AMBIGUOUS_SUFFIXES)
+            if not everyday(word) or (word.upper() in names and not generic):
+                recased[before] = word.capitalize()
+            elif right_before and (not spelt or generic):
+                recased[before] = word
+                as_written = True
+                break
+            else:
+                break
+        if as_written:
+            continue
+        previous = recased[at - 1] if at >= 1 else ""
+        following = recased[at + 1] if at + 1 < len(words) else ""
+        # "6th Street", "Main St", "E St"; "ST JOHNS": "St" before a name is "Saint"; "bike lane", "the
+        # street" in lower case.
+        named = previous[:1].isupper() or previous[:1].isdigit() or (kind == "ST" and following[:1].isupper())
+        recased[at] = words[at].capitalize() if named else words[at].lower()
+    pieces = []
+    last = 0
+    for match, word in zip(matches, recased, strict=True):
+        pieces.append(text[last : match.start()])
+        pieces.append(word)
+        last = match.end()
+    pieces.append(text[last:])
+    return "".join(pieces)
+
+
 class _Finder:
     def __init__(self, text: str) -> None:
+        # What the resident wrote, for the spans; the finder reads it unshouted (``_unshouted``).
+        self.written = text
+        text = _unshouted(text, common_words(), street_names())
         self.text = text
         self.tokens = _tokenize(text)
         self._ends = [token.end for token in self.tokens]
@@ -2754,7 +2848,7 @@ class _Finder:
         start = self.tokens[candidate.start].start
         end = self.tokens[candidate.end - 1].end
         return LocationMention(
-            text=self.text[start:end],
+            text=self.written[start:end],
             start=start,
             end=end,
             kind=candidate.kind,

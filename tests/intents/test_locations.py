@@ -1467,3 +1467,39 @@ def test_the_and_a_number_without_a_freeway_cue_is_no_freeway(text: str, span: s
     mention = find_location(text)
     assert mention is not None, text
     assert mention.text == span
+
+
+@pytest.mark.parametrize(
+    ("text", "span"),
+    [
+        # A message shouted in capitals is read as if written in mixed case (in capitals every word looked
+        # like a name, and the ranker, which learnt from mixed case, found no street); the span is cut from
+        # the message as written.
+        ("LOUD BAND ON 6TH STREET TILL 3AM AGAIN", "6TH STREET"),
+        ("POTHOLE ON MAIN STREET.", "MAIN STREET"),
+        ("BIG POTHOLE ON REED STREET", "REED STREET"),
+        (
+            "HOMELESS CAMP UNDER THE I-10 OVERPASS AT GOVERNMENT ST. TRASH PILED UP",
+            "I-10 OVERPASS AT GOVERNMENT ST",
+        ),
+    ],
+)
+def test_a_message_in_capitals_is_read_as_in_mixed_case(text: str, span: str) -> None:
+    mention = find_location(text)
+    assert mention is not None, text
+    assert mention.text == span
+    assert text[mention.start : mention.end] == span
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Everyday words after a neighbourhood are no part of its name; a bike lane is no street.
+        "ICE EVERYWHERE ON THE SIDEWALKS IN CORKTOWN NOBODY SALTED",
+        "RATS IN BUSHWICK EVERYWHERE HELP",
+        "ILLEGAL USE OF BIKE LANE",
+    ],
+)
+def test_everyday_words_in_capitals_are_no_place_name(text: str) -> None:
+    mention = find_location(text)
+    assert mention is None or mention.text.split()[-1] not in {"SALTED", "HELP", "LANE"}, mention
