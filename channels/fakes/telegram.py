@@ -3,12 +3,12 @@
 python-telegram-bot is pointed at it with ``base_url`` / ``base_file_url`` (see ``base_url()`` and
 ``base_file_url()``), so every request our channel makes goes through the real library and a real socket.
 The fake plays Telegram's side too: it injects residents' updates (text, a shared location, a photo with a
-caption, a pressed inline button), hands them out through ``getUpdates`` (long polling honouring
-``offset`` and ``timeout``) or POSTs them to the registered webhook with the
-``X-Telegram-Bot-Api-Secret-Token`` header, and answers 429 with ``parameters.retry_after`` or refuses to
-serve a file when a test asks for it. Like Telegram, it delivers to a webhook in order: an update the
-webhook refused is kept first in line, the later ones wait behind it, and ``redeliver_pending`` is
-Telegram's next try (tests choose when it comes).
+caption, an edit of one, a pressed inline button; each in a private chat or from a group's member), hands
+them out through ``getUpdates`` (long polling honouring ``offset`` and ``timeout``) or POSTs them to the
+registered webhook with the ``X-Telegram-Bot-Api-Secret-Token`` header, and answers 429 with
+``parameters.retry_after`` or refuses to serve a file when a test asks for it. Like Telegram, it delivers
+to a webhook in order: an update the webhook refused is kept first in line, the later ones wait behind it,
+and ``redeliver_pending`` is Telegram's next try (tests choose when it comes).
 
 Wire facts it follows: every method is ``POST /bot<token>/<method>``, form-encoded (multipart for uploads)
 with nested values (``reply_markup``, ``reply_parameters``) as JSON strings and numbers as strings;
@@ -116,6 +116,7 @@ class FakeTelegram:
                 Route("/file/bot{token}/{file_path:path}", self._download, methods=["GET"]),
                 # Playing the residents over HTTP, for demos (``python -m channels.fakes telegram``).
                 Route("/fake/messages", self._control_message, methods=["POST"]),
+                Route("/fake/edits", self._control_edit, methods=["POST"]),
                 Route("/fake/buttons", self._control_button, methods=["POST"]),
                 # A str, read as an int below: Starlette's int convertor takes no minus sign (groups' ids).
                 Route("/fake/chats/{chat_id}", self._control_chat, methods=["GET"]),
@@ -152,24 +153,22 @@ class FakeTelegram:
         ``from_id``: a member of the group ``chat_id`` (a negative id, as Telegram's groups have) sends it.
         ``reply_to``: the id of the message in the chat it answers (Telegram's "Reply").
         """
-        message = self._resident_message(chat_id, language_code, from_id=from_id)
+        message = self._resident_message(chat_id, language_code, from_id=from_id, reply_to=reply_to)
         message["text"] = text
-        if reply_to is not None:
-            with self._lock:
-                message["reply_to_message"] = self._state.messages[(chat_id, reply_to)]
         if text.startswith("/"):
             command = text.split()[0]
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
         return self._push({"message": message})
 
     def edit_text(self, chat_id: int, message_id: int, text: str) -> dict[str, Any]:
-        """The resident edits a message they sent: Telegram sends the bot an ``edited_message`` update."""
+        """The resident edits a message they sent (a photo's caption, for a photo): Telegram sends the bot an
+        ``edited_message`` update. A LookupError when the chat has no such message of a resident."""
         with self._lock:
-            edited = {
-                **self._state.messages[(chat_id, message_id)],
-                "text": text,
-                "edit_date": int(time.time()),
-            }
+            message = self._state.messages.get((chat_id, message_id))
+            if message is None or message["from"]["id"] == self.bot_id:
+                raise LookupError(f"no message {message_id} of a resident in chat {chat_id}")
+            words = "caption" if "photo" in message else "text"
+            edited = {**message, words: text, "edit_date": int(time.time())}
             self._state.messages[(chat_id, message_id)] = edited
         return self._push({"edited_message": edited})
 
@@ -195,8 +194,17 @@ class FakeTelegram:
         }[kind]
         return self._push({"message": message})
 
-    def send_location(self, chat_id: int, latitude: float, longitude: float) -> dict[str, Any]:
-        message = self._resident_message(chat_id)
+    def send_location(
+        self,
+        chat_id: int,
+        latitude: float,
+        longitude: float,
+        *,
+        from_id: int | None = None,
+        reply_to: int | None = None,
+    ) -> dict[str, Any]:
+        """A resident shares a location (``from_id``, ``reply_to``: as for ``send_text``)."""
+        message = self._resident_message(chat_id, from_id=from_id, reply_to=reply_to)
         message["location"] = {"latitude": latitude, "longitude": longitude}
         return self._push({"message": message})
 
@@ -208,13 +216,16 @@ class FakeTelegram:
         caption: str = "",
         thumbnail: bytes = b"thumbnail",
         withhold: int | None = 0,
+        from_id: int | None = None,
+        reply_to: int | None = None,
     ) -> dict[str, Any]:
         """A resident sends a photo: like Telegram, the update lists several sizes, largest last.
 
         ``withhold``: getFile refuses the largest size this many times first (None: until ``serve_file``),
         as ``withhold_file`` does, but already for the update's first delivery to a webhook.
+        ``from_id``, ``reply_to``: as for ``send_text``.
         """
-        message = self._resident_message(chat_id)
+        message = self._resident_message(chat_id, from_id=from_id, reply_to=reply_to)
         small = self._store_file(thumbnail, "jpg")
         large = self._store_file(content, "jpg")
         if withhold != 0:
@@ -381,8 +392,8 @@ class FakeTelegram:
     async def _control_message(self, request: Request) -> Response:
         """A resident writes: ``{"chat_id": 42, "text": "..."}``; or shares a location, ``"location":
         {"lat": .., "long": ..}`` (or top-level ``latitude``/``longitude``); or sends a photo, ``"photo_url":
-        "https://..."`` (fetched by the fake, ``text`` its caption). ``from_id`` makes it a group member's
-        text (a negative ``chat_id``), ``reply_to`` a reply to that message of the chat."""
+        "https://..."`` (fetched by the fake, ``text`` its caption). ``from_id`` makes any of them a group
+        member's (a negative ``chat_id``), ``reply_to`` a reply to that message of the chat."""
         try:
             send = self._resident_act(await request.json())
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
@@ -397,17 +408,38 @@ class FakeTelegram:
         """What ``POST /fake/messages`` asks a resident to do, as a call of the resident's side."""
         chat_id = int(body["chat_id"])
         text = str(body.get("text", ""))
-        location = body.get("location")
-        if isinstance(location, dict):
-            return partial(self.send_location, chat_id, float(location["lat"]), float(location["long"]))
-        if "latitude" in body and "longitude" in body:
-            return partial(self.send_location, chat_id, float(body["latitude"]), float(body["longitude"]))
-        if body.get("photo_url"):
-            url = str(body["photo_url"])
-            return lambda: self.send_photo(chat_id, _download(url), caption=text)
+        # Who sends it and what it answers, whatever it is (text, a location or a photo).
         from_id = int(body["from_id"]) if body.get("from_id") is not None else None
         reply_to = int(body["reply_to"]) if body.get("reply_to") is not None else None
+        location = body.get("location")
+        point: tuple[float, float] | None = None
+        if isinstance(location, dict):
+            point = float(location["lat"]), float(location["long"])
+        elif "latitude" in body and "longitude" in body:
+            point = float(body["latitude"]), float(body["longitude"])
+        if point is not None:
+            return partial(self.send_location, chat_id, *point, from_id=from_id, reply_to=reply_to)
+        if body.get("photo_url"):
+            url = str(body["photo_url"])
+            return lambda: self.send_photo(
+                chat_id, _download(url), caption=text, from_id=from_id, reply_to=reply_to
+            )
         return partial(self.send_text, chat_id, text, from_id=from_id, reply_to=reply_to)
+
+    async def _control_edit(self, request: Request) -> Response:
+        """``{"chat_id": 42, "message_id": 7, "text": "..."}``: the resident edits a message they sent; the
+        bot gets Telegram's ``edited_message`` update."""
+        try:
+            body = await request.json()
+            edit = partial(self.edit_text, int(body["chat_id"]), int(body["message_id"]), str(body["text"]))
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            return JSONResponse({"error": f"not an edit: {exc!r}"}, status_code=400)
+        try:
+            return JSONResponse(await run_in_threadpool(edit))
+        except LookupError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=404)
+        except httpx.HTTPError as exc:
+            return JSONResponse({"error": f"could not send it: {exc!r}"}, status_code=400)
 
     async def _control_button(self, request: Request) -> Response:
         """``{"chat_id": 42, "message_id": 7, "data": "pothole"}``: a resident presses a button."""
@@ -431,18 +463,29 @@ class FakeTelegram:
         return {"id": chat_id, "is_bot": False, "first_name": "Resident", "language_code": language_code}
 
     def _resident_message(
-        self, chat_id: int, language_code: str = "en", *, from_id: int | None = None
+        self,
+        chat_id: int,
+        language_code: str = "en",
+        *,
+        from_id: int | None = None,
+        reply_to: int | None = None,
     ) -> dict[str, Any]:
+        """A new message of a resident: in their private chat, or (``from_id``) of a member of the group
+        ``chat_id``; ``reply_to``: answering that message of the chat (a KeyError when there is none)."""
         if from_id is None:
             chat = {"id": chat_id, "type": "private", "first_name": "Resident"}
         else:
             chat = {"id": chat_id, "type": "supergroup", "title": "Mission neighbours"}
-        return {
+        message = {
             "message_id": next(self._message_ids),
             "date": int(time.time()),
             "chat": chat,
             "from": self._user(chat_id if from_id is None else from_id, language_code),
         }
+        if reply_to is not None:
+            with self._lock:
+                message["reply_to_message"] = self._state.messages[(chat_id, reply_to)]
+        return message
 
     def _store_file(self, content: bytes, extension: str) -> _StoredFile:
         number = next(self._file_ids)
