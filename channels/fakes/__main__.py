@@ -1,9 +1,10 @@
 """Runs a fake provider on its own, for demos: ``python -m channels.fakes telegram|x|twilio [--port N]``.
 
 Point the bot at it (the printed configuration), start ``open311-bot serve``, and play the residents with
-plain HTTP: ``POST /fake/messages`` / ``/fake/buttons`` (Telegram), ``POST /fake/mentions`` /
-``/fake/direct_messages`` (X), ``POST /fake/messages`` (Twilio: answered with the bot's replies); see what
-the bot sent with ``GET /fake/chats/<chat_id>`` / ``/fake/posted`` / ``/fake/numbers/<number>``.
+plain HTTP: ``POST /fake/messages`` / ``/fake/edits`` / ``/fake/buttons`` (Telegram), ``POST
+/fake/mentions`` / ``/fake/direct_messages`` (X), ``POST /fake/messages`` (Twilio: answered with the bot's
+replies; MMS photos, a redelivery); see what the bot sent with ``GET /fake/chats/<chat_id>`` /
+``/fake/posted`` / ``/fake/numbers/<number>``.
 """
 
 from __future__ import annotations

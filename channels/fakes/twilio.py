@@ -15,15 +15,17 @@ real socket. The fake:
   twilio's own ``RequestValidator.compute_signature`` over the URL Twilio would call and all parameters),
   ``status_callback`` POSTs a signed delivery status to the callback URL the bot gave when sending;
 - plays the residents over HTTP for demos (``python -m channels.fakes twilio``): ``POST /fake/messages``
-  with ``{"from": "+14155550123", "body": "..."}`` texts the bot at ``webhook_url`` and answers with its
-  replies (the TwiML's messages); ``GET /fake/numbers/<number>`` lists what the bot sent there by the REST
-  API (status updates).
+  with ``{"from": "+14155550123", "body": "..."}`` texts the bot at ``webhook_url`` (an MMS with
+  ``"media_urls"``, a chosen ``"message_sid"``) and answers with its replies (the TwiML's messages) and
+  the MessageSid; ``{"redeliver": "<MessageSid>"}`` is Twilio's retry of that webhook;
+  ``GET /fake/numbers/<number>`` lists what the bot sent there by the REST API (status updates).
 """
 
 from __future__ import annotations
 
 import base64
 import itertools
+import mimetypes
 import secrets
 import threading
 from dataclasses import dataclass, field
@@ -73,6 +75,8 @@ class FakeTwilio:
     sent: list[SentSms] = field(default_factory=list)
     _failures: list[_Failure | None] = field(default_factory=list)
     _media: dict[str, tuple[bytes, str]] = field(default_factory=dict)
+    # MessageSid -> the URL and parameters of the inbound webhook posted for it (what a retry posts again).
+    _webhooks: dict[str, tuple[str, dict[str, str]]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _counter: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
@@ -149,6 +153,7 @@ class FakeTwilio:
             "Body": body,
             "AccountSid": self.account_sid,
             "NumSegments": "1",
+            "SmsStatus": "received",
             "ApiVersion": API_VERSION,
         }
         sid = message_sid or ("MM" if media else "SM") + secrets.token_hex(16)
@@ -157,7 +162,20 @@ class FakeTwilio:
             params[f"MediaUrl{index}"] = url
             params[f"MediaContentType{index}"] = content_type
         params.update(extra or {})
+        with self._lock:
+            self._webhooks[sid] = (webhook_url, params)
         return self._post_signed(webhook_url, params, signed_url=signed_url, signature=signature)
+
+    def redeliver(self, message_sid: str) -> httpx.Response:
+        """Posts the inbound webhook of ``message_sid`` again, as Twilio retries one that got no answer in
+        time (or fell back to the fallback URL): the same parameters, signed again. A LookupError when no
+        webhook was posted for it."""
+        with self._lock:
+            delivered = self._webhooks.get(message_sid)
+        if delivered is None:
+            raise LookupError(f"no inbound message {message_sid} was delivered")
+        url, params = delivered
+        return self._post_signed(url, params)
 
     def status_callback(
         self, message_sid: str, status: str, *, error_code: str | None = None, signature: str | None = None
@@ -250,23 +268,48 @@ class FakeTwilio:
         )
 
     async def _control_message(self, request: Request) -> Response:
-        """``{"from": "+14155550123", "body": "..."}``: a resident texts the bot; answers with its replies."""
+        """``{"from": "+14155550123", "body": "..."}``: a resident texts the bot; answers with its replies and
+        the ``message_sid``. ``"media_urls": ["https://..."]`` makes it an MMS: the fake fetches each photo
+        and hands the bot its own media URL and the photo's content type, as Twilio does; ``"message_sid"``
+        chooses the MessageSid. ``{"redeliver": "SM..."}``: Twilio posts that message's webhook again."""
         try:
             body = await request.json()
-            sender, text = str(body["from"]), str(body.get("body", ""))
-        except (ValueError, KeyError, TypeError):
-            return JSONResponse({"error": 'send {"from": "+1...", "body": "..."}'}, status_code=400)
-        # In a thread: the bot may call this server back (MMS media) while answering.
+            if "redeliver" in body:
+                sid = str(body["redeliver"])
+                deliver = partial(self.redeliver, sid)
+            else:
+                sender, text = str(body["from"]), str(body.get("body", ""))
+                urls = [str(url) for url in body.get("media_urls") or []]
+                sid = str(body.get("message_sid") or ("MM" if urls else "SM") + secrets.token_hex(16))
+                deliver = partial(self._text_with_media, sender, text, urls, sid)
+        except (ValueError, KeyError, TypeError, AttributeError):
+            usage = 'send {"from": "+1...", "body": "...", "media_urls": [...]} or {"redeliver": "SM..."}'
+            return JSONResponse({"error": usage}, status_code=400)
+        # In a thread: the bot calls this server back (MMS media) while answering.
         try:
-            answer = await run_in_threadpool(partial(self.inbound, self.webhook_url, from_=sender, body=text))
+            answer = await run_in_threadpool(deliver)
+        except LookupError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=404)
+        except _MediaUnavailable as exc:
+            return JSONResponse({"error": str(exc)}, status_code=400)
         except httpx.HTTPError as exc:
             return JSONResponse(
                 {"error": f"the bot does not answer at {self.webhook_url}: {exc}"}, status_code=502
             )
         if answer.status_code != 200:
-            return JSONResponse({"status": answer.status_code, "error": answer.text}, status_code=502)
+            return JSONResponse(
+                {"status": answer.status_code, "error": answer.text, "message_sid": sid}, status_code=502
+            )
         replies = [element.text or "" for element in ElementTree.fromstring(answer.text).iter("Message")]
-        return JSONResponse({"replies": replies})
+        return JSONResponse({"replies": replies, "message_sid": sid})
+
+    def _text_with_media(self, sender: str, text: str, urls: list[str], sid: str) -> httpx.Response:
+        """A resident's SMS, or MMS with the photos at ``urls``, which the fake keeps as Twilio keeps them."""
+        media = []
+        for url in urls:
+            data, content_type = _fetch(url)
+            media.append((self.add_media(data, content_type), content_type))
+        return self.inbound(self.webhook_url, from_=sender, body=text, media=media, message_sid=sid)
 
     async def _control_number(self, request: Request) -> Response:
         sent = self.sent_to(request.path_params["number"])
@@ -281,6 +324,22 @@ class FakeTwilio:
             return _error(404, 20404, "The requested resource was not found")
         data, content_type = stored
         return Response(data, media_type=content_type)
+
+
+class _MediaUnavailable(Exception):
+    """A photo a demo's resident sends could not be fetched."""
+
+
+def _fetch(url: str) -> tuple[bytes, str]:
+    """A demo's photo, as the resident's phone sends it: its bytes and content type (from the server, else
+    from the name)."""
+    try:
+        response = httpx.get(url, follow_redirects=True, timeout=30)
+        response.raise_for_status()
+    except httpx.HTTPError as exc:
+        raise _MediaUnavailable(f"could not fetch {url}: {exc}") from exc
+    content_type = response.headers.get("content-type", "").split(";")[0].strip()
+    return response.content, content_type or mimetypes.guess_type(url)[0] or "application/octet-stream"
 
 
 def _error(status: int, code: int, message: str) -> JSONResponse:
