@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -72,6 +73,38 @@ PHRASES: dict[str, tuple[CommandName, str | None]] = {
     ),
     **dict.fromkeys(
         ("点用", "點用", "点用㗎", "點用㗎", "怎么用", "怎麼用", "点样用", "點樣用"), ("help", "zh")
+    ),
+    # A plea for help, or confusion, is asking how this works: right after a report was filed, "help me",
+    # "no entiendo", "我不明白" were taken for more about it, added to its public description.
+    **dict.fromkeys(
+        (
+            *("help me", "help us", "i need help", "need help", "i need some help", "i need your help"),
+            *("can you help me", "can you help", "can someone help me", "can anyone help me", "please help"),
+            *("what do i do", "what do i do now", "what should i do", "what should i do now", "now what"),
+            *("what now", "what do i do next", "what do i have to do", "what am i supposed to do"),
+            *("i don't understand", "i dont understand", "i do not understand", "don't understand"),
+            *("dont understand", "i don't get it", "i dont get it", "i'm confused", "im confused"),
+            *("i am confused", "confused", "i'm lost", "im lost"),
+        ),
+        ("help", None),
+    ),
+    **dict.fromkeys(
+        (
+            *("ayudame", "ayúdame", "ayudeme", "ayúdeme", "ayudenme", "ayúdenme", "necesito ayuda"),
+            *("no entiendo", "no entendí", "no entendi", "no comprendo", "no le entiendo", "no te entiendo"),
+            *("qué hago", "que hago", "qué hago ahora", "que hago ahora", "qué debo hacer", "que debo hacer"),
+            *("y ahora qué", "y ahora que", "estoy confundido", "estoy confundida"),
+        ),
+        ("help", "es"),
+    ),
+    **dict.fromkeys(
+        (
+            *("我不明白", "不明白", "我不懂", "不懂", "看不懂", "我看不懂", "我不太明白", "我不太懂"),
+            *("怎么办", "怎麼辦", "我该怎么办", "我應該怎麼辦", "我應該怎麼做", "我该怎么做"),
+            *("帮帮我", "幫幫我", "请帮帮我", "請幫幫我", "我需要帮助", "我需要幫助"),
+            *("唔明", "我唔明", "唔明白", "我唔明白", "点算", "點算"),
+        ),
+        ("help", "zh"),
     ),
 }
 # Commands said in several words, before a report's number: "dejar de seguir 14" is UNFOLLOW 14.
@@ -170,9 +203,8 @@ def parse_command(text: str) -> ResidentCommand | None:
     text = _without_symbols(text)
     # "退订，谢谢": Chinese punctuation parts words as spaces do.
     words = re.sub(r"[，、。！？]+", " ", text).strip(_TRIM).split()
-    phrase = PHRASES.get(" ".join(words).lower())
-    if phrase is not None:
-        return ResidentCommand(phrase[0], language=phrase[1])
+    if phrase_command := _phrase(words):
+        return phrase_command
     if dropped := _cancel_in_words(text):
         return dropped
     lowered = tuple(word.lower() for word in words)
@@ -211,6 +243,26 @@ def parse_command(text: str) -> ResidentCommand | None:
     if any(character.isdigit() for character in argument) and len(argument) <= _LONGEST_REFERENCE:
         return ResidentCommand(name, argument.lstrip("#"), language)
     return None
+
+
+def _phrase(words: Sequence[str]) -> ResidentCommand | None:
+    """The command a whole message of ``PHRASES`` says, with politeness before or after it ("help me
+    please", "ayúdame por favor": Spanish politeness tells the language, as around a command word)."""
+    plain = [word.strip(_TRIM).lower().replace("’", "'") for word in words]
+    plain = [word for word in plain if word]
+    if (whole := PHRASES.get(" ".join(plain))) is not None:
+        return ResidentCommand(whole[0], language=whole[1])
+    start, end = 0, len(plain)
+    while start < end and plain[start] in _POLITE_WORDS:
+        start += 1
+    while end > start and plain[end - 1] in _POLITE_WORDS:
+        end -= 1
+    said = PHRASES.get(" ".join(plain[start:end]))
+    if said is None:
+        return None
+    polite = plain[:start] + plain[end:]
+    spanish = any(word in _POLITE_SPANISH_WORDS for word in polite)
+    return ResidentCommand(said[0], language=said[1] or ("es" if spanish else None))
 
 
 # Words before "never mind" that leave it the resident dropping the report ("oh never mind", "actually,

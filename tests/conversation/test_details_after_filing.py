@@ -44,3 +44,26 @@ def test_a_report_of_its_own_right_after_filing_is_not_added(bot: RunningBot) ->
     number, _service = filed_as(ivy.ask("Pothole at Church St and Market St"))
     assert "added" not in ivy.ask("there is graffiti all over the wall of the school")
     assert bot.request(number)["description"] == "Pothole at Church St and Market St"
+
+
+def test_a_plea_for_help_right_after_filing_is_answered_with_the_help(bot: RunningBot) -> None:
+    # Found by a black-box tester: "help me", "no entiendo", "我不明白" were "Thanks, I added that to report
+    # #24" and published in the report's description. A plea for help or confusion is never a report's words.
+    pleas = {
+        "en": ["help me", "i need help", "what do i do now", "I don't understand"],
+        "es": ["ayudame por favor", "no entiendo"],
+        "zh": ["我不明白"],
+    }
+    openings = {
+        "en": ("Pothole at Church St and Market St", "Text a problem and where it is"),
+        "es": ("hay un bache enorme en 24th St y Folsom St", "Escriba el problema y dónde está"),
+        "zh": ("路上有个大坑 Clement St和10th Ave", "请发送问题和地点"),
+    }
+    for language, said in pleas.items():
+        report, help_opening = openings[language]
+        for n, plea in enumerate(said):
+            resident = bot.resident(f"{language}{n}")
+            number, _service = filed_as(resident.ask(report))
+            answer = resident.ask(plea)
+            assert answer.startswith(help_opening), (plea, answer)
+            assert bot.request(number)["description"] == report

@@ -46,6 +46,13 @@ UNSURE = {"intents": {"auto_file_threshold": 1.0}, "conversation": {"offer_choic
         ("¿Cómo funciona esto?", ResidentCommand("help", language="es")),
         ("点用㗎？", ResidentCommand("help", language="zh")),
         ("how does this work?", ResidentCommand("help")),
+        # A plea for help or confusion (right after filing, each was added to the report's description).
+        ("help me please", ResidentCommand("help")),
+        ("What do I do now?", ResidentCommand("help")),
+        ("I don’t understand", ResidentCommand("help")),
+        ("ayúdame por favor", ResidentCommand("help", language="es")),
+        ("no entiendo", ResidentCommand("help", language="es")),
+        ("我不明白。", ResidentCommand("help", language="zh")),
         # Spanish politeness is one list for command words and requests to stop ("porfa" began a report).
         ("ALTO porfa", ResidentCommand("stop", language="es")),
         ("ayuda plis", ResidentCommand("help", language="es")),
@@ -60,7 +67,6 @@ def test_commands_in_any_case_with_light_typos(text: str, expected: ResidentComm
     "text",
     [
         "the car won't stop leaking oil",  # a report that contains a command word
-        "help me please",
         "stop sign knocked down",
         "shop",  # one letter from STOP, but not a swap
         "stat",
