@@ -1164,6 +1164,10 @@ class _Finder:
                 return self._quadrant_after(index + 1), True, name
             if words and token.upper in TRANSIT_SYSTEMS:
                 break  # "16th and Mission BART": the station at the corner (``_station``)
+            # "1520 Grand Concourse Bronx": a borough or a city after a name with no type is no part of it
+            # (after a type it ends the street anyway: "Eastern Pkwy Brooklyn").
+            if words and token.upper in _REGIONS and not self._suffix_ahead(index - 1):
+                break
             followed_by_suffix = self._suffix_ahead(index)
             # "El Camino Real", "San Pablo": after a particle that opens street names, a capitalised word
             # continues the name even when it is an everyday word.
@@ -1357,6 +1361,24 @@ class _Finder:
                 and index + 1 < len(tokens)
                 and tokens[index + 1].proper
             )
+            # "in St Johns", "St. Louis Park": "Saint" opens the name.
+            if self._saint_at(index) and tokens[index].is_word:
+                name = index + (2 if tokens[index + 1].text == "." else 1)
+                end = name
+                while (
+                    end < len(tokens)
+                    and end - name < 3
+                    and tokens[end].capitalized
+                    and _is_name_word(tokens[end])
+                ):
+                    end += 1
+                if end > name:
+                    text = self._span_text(index, end)
+                    found.append(
+                        _Candidate(index, end, "landmark", 0.0, " ".join(text.upper().split()), rule="proper")
+                    )
+                    index = end
+                    continue
             if (
                 tokens[index].proper
                 or opens_name
@@ -1941,7 +1963,8 @@ class _Finder:
         # "at 3300 Wilshire": a street name no list knows, after a place preposition and before the end
         # of the sentence, written as a name (not a common word: "at 3 Guys" stays a shop).
         before = tokens[start - 2].lower if start >= 2 else ""
-        closes = end >= len(tokens) or not tokens[end].is_word
+        # "outside 1520 Grand Concourse Bronx": a borough or a city after it closes the name too.
+        closes = end >= len(tokens) or not tokens[end].is_word or tokens[end].upper in _REGIONS
         after_cue = before in {"at", "near", "outside", "behind", "by"}
         # "the 3400 block of W Diversey": a block is of a street.
         block = tokens[start - 1].lower in {"block", "blk"} or (
@@ -2631,7 +2654,12 @@ class _Finder:
             # Up to three words, or five when capitalised ("Savin Hill MBTA Red Line station").
             while at >= 0 and (len(words) < 3 or (len(words) < 5 and tokens[at].capitalized)):
                 candidate = tokens[at]
-                if not (_is_name_word(candidate) or self._corner_name(at) or self._number_word_opening(at)):
+                if not (
+                    _is_name_word(candidate)
+                    or self._corner_name(at)
+                    or self._number_word_opening(at)
+                    or self._saint_at(at)
+                ):
                     break
                 words.append(at)
                 at -= 1
@@ -2645,6 +2673,7 @@ class _Finder:
                 if tokens[i].proper
                 or (tokens[i].capitalized and not tokens[i].initial)
                 or self._number_word_opening(i)
+                or (self._saint_at(i) and tokens[i].is_word)
             ]
             if not named:
                 # Lower-case text: a directional or an uncommon word opens the name ("southwest
@@ -2701,6 +2730,26 @@ class _Finder:
                 text = self._span_text(first, index + 2)
                 found.append(_Candidate(first, index + 2, "landmark", 3.2, " ".join(text.upper().split())))
         return found
+
+    def _saint_at(self, index: int) -> bool:
+        """ "St Johns", "St. Louis Park": a capitalised "St" (or its period) before a capitalised name is
+        "Saint", the name's first word."""
+        tokens = self.tokens
+        saint = index - 1 if tokens[index].text == "." else index
+        after = saint + 1
+        if after < len(tokens) and tokens[after].text == ".":
+            after += 1
+        # After a name "St" is the street's type: "28 Charles St Dorchester".
+        after_a_name = saint >= 1 and (tokens[saint - 1].capitalized or is_ordinal(tokens[saint - 1].text))
+        return (
+            saint >= 0
+            and tokens[saint].text in {"St", "ST"}
+            and not after_a_name
+            and after < len(tokens)
+            and tokens[after].capitalized
+            and _is_name_word(tokens[after])
+            and tokens[after].upper not in DIRECTIONALS
+        )
 
     def _number_word_opening(self, index: int) -> bool:
         """ "Five Points", "Four Corners", "Seven Hills": a capitalised number word before a capitalised

@@ -1503,3 +1503,24 @@ def test_a_message_in_capitals_is_read_as_in_mixed_case(text: str, span: str) ->
 def test_everyday_words_in_capitals_are_no_place_name(text: str) -> None:
     mention = find_location(text)
     assert mention is None or mention.text.split()[-1] not in {"SALTED", "HELP", "LANE"}, mention
+
+
+@pytest.mark.parametrize(
+    ("text", "span", "kind"),
+    [
+        # "St" before a capitalised name is "Saint", part of a neighbourhood's or a place's name (it was cut
+        # off, and "Johns" alone scored no place).
+        ("noise from the rail yard all night in St Johns", "St Johns", "landmark"),
+        ("rats in St Johns", "St Johns", "landmark"),
+        ("graffiti on the wall in St. Louis Park", "St. Louis Park", "landmark"),
+        # A borough or a city after an address's street is no part of the street (as after a street type).
+        (
+            "car blocking the hydrant outside 1520 Grand Concourse Bronx for 3 hours",
+            "1520 Grand Concourse",
+            "address",
+        ),
+        ("trash dumped at 1520 Grand Concourse, Bronx", "1520 Grand Concourse", "address"),
+    ],
+)
+def test_saint_opens_a_name_and_a_borough_closes_an_address(text: str, span: str, kind: LocationKind) -> None:
+    assert_found(text, span, kind)
