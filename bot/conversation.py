@@ -599,6 +599,8 @@ class ConversationEngine:
         words = waiting.text if only_the_photo or text in said else "\n".join([*said, text])
         photos = [*waiting.media_urls, *(url for url in turn.media_urls if url not in waiting.media_urls)]
         values: dict[str, object] = {"text": words, "media_urls": photos, "updated_at": utcnow()}
+        # Flagged for operators, and listed first, when the words it gains sound like an emergency.
+        values["emergency"] = waiting.emergency or sounds_like_an_emergency(text)
         if moved_to is not None:
             mention, place = moved_to
             values.update(

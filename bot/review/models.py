@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import JSON, Column
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, SQLModel, col
 
 from bot.clock import utcnow
 from bot.open311.models import UTCDateTime
@@ -50,6 +50,11 @@ class ReviewItem(SQLModel, table=True):
     language: str = Field(default="en", max_length=8)
     # The resident's own words: they become the request's description.
     text: str
+    # Whether those words sound like an emergency (``bot.emergencies``): the console flags the item and lists
+    # it first, as a person may be in danger now. Stored, set from the words when they are written (queued,
+    # or added to while waiting), so the queue is sorted on it in SQL: the cues are regular expressions in
+    # three languages, which SQLite cannot run, and sorting after a LIMIT would miss one past the oldest.
+    emergency: bool = False
     media_urls: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     # [{"service_code": ..., "confidence": ...}, ...], best first.
     suggestions: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
@@ -76,3 +81,8 @@ class ReviewItem(SQLModel, table=True):
     rejection_reason: str | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+# The order items wait in: those whose words sound like an emergency first (a person may be in danger now),
+# then oldest first.
+QUEUE_ORDER = (col(ReviewItem.emergency).desc(), col(ReviewItem.created_at), col(ReviewItem.id))

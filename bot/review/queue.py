@@ -18,10 +18,11 @@ from sqlmodel import Session, col, select
 from bot import outbox
 from bot.backend import Draft, Filed, FilingRefused, RequestBackend, service_name_in
 from bot.clock import utcnow
+from bot.emergencies import sounds_like_an_emergency
 from bot.follows import follow_filed
 from bot.loop_guard import normalised, same_text
 from bot.review import corrections
-from bot.review.models import DECIDED_STATUSES, ReviewItem
+from bot.review.models import DECIDED_STATUSES, QUEUE_ORDER, ReviewItem
 from bot.state import get_or_create_resident
 from bot.templates import Templates
 from channels.messages import OutboundMessage
@@ -95,6 +96,7 @@ class ReviewQueue:
             reply_to=reply_to,
             language=language,
             text=text,
+            emergency=sounds_like_an_emergency(text),
             media_urls=list(media_urls),
             suggestions=list(suggestions),
             reason=reason,
@@ -151,7 +153,7 @@ class ReviewQueue:
         )
 
     def list(self, session: Session, *, status: str | None = None, limit: int = 100) -> list[ReviewItem]:
-        query = select(ReviewItem).order_by(col(ReviewItem.created_at), col(ReviewItem.id)).limit(limit)
+        query = select(ReviewItem).order_by(*QUEUE_ORDER).limit(limit)
         if status is not None:
             query = query.where(ReviewItem.status == status)
         return list(session.exec(query).all())

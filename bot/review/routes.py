@@ -538,6 +538,12 @@ def operator_router(console: Console) -> ConsolePages:
         # "Claimed: no one else can take this item" only while that is still true (not on the back button
         # after deciding, nor after the claim lapsed).
         flash_override = {} if item.claimed_by == operator.name else {"flash": None}
+        lines = views.conversation(session, item.channel, item.resident_id)
+        templates = console.queue.templates
+        emergency_notices = {
+            templates.render(templates.key_for("emergency", item.channel), language)
+            for language in templates.languages
+        }
         answers: dict[str, Any] = {}
         if entered is not None and entered.get("details_for") == details_code:
             answers = dict(entered.get("attributes") or {})
@@ -553,7 +559,10 @@ def operator_router(console: Console) -> ConsolePages:
             item=item,
             services=console.service_names(),
             classes=console.class_names(),
-            conversation=views.conversation(session, item.channel, item.resident_id),
+            conversation=lines,
+            # Words that sound like an emergency: when the bot told the resident to call 911, if it did (not
+            # after STOP, nor when it could not read the message and only sent it to a person).
+            told_911=views.last_said(lines, emergency_notices) if item.emergency else None,
             # The resident as the bot knows them now: the language it speaks with them, and whether they
             # sent STOP (then they are told nothing of what is decided).
             resident=get_resident(session, item.channel, item.resident_id),

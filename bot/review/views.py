@@ -22,7 +22,7 @@ from bot.follows import Follow
 from bot.open311.models import RequestTokenRow, ServiceRequestRow, StatusChangeRow
 from bot.review.corrections import Correction, KindCorrection, read, read_kind
 from bot.review.learning import LabelledExample
-from bot.review.models import DECIDED_STATUSES, ReviewItem
+from bot.review.models import DECIDED_STATUSES, QUEUE_ORDER, ReviewItem
 from bot.state import InboxRecord, Resident
 
 STATE_LABELS = {
@@ -108,6 +108,8 @@ class ItemView:
     kind_correction: KindCorrection | None = None
     # ``suggestions`` as the bot made them, one per classifier class, best first.
     suggested: tuple[Suggestion, ...] = ()
+    # The resident's words sound like an emergency (``bot.emergencies``): flagged, and listed first.
+    emergency: bool = False
 
     @property
     def state_label(self) -> str:
@@ -128,6 +130,7 @@ class ItemView:
             "channel": self.channel,
             "language": self.language,
             "text": self.text,
+            "emergency": self.emergency,
             "media_urls": self.media_urls,
             "suggestions": [
                 {"service_code": code, "confidence": s.confidence}
@@ -229,15 +232,16 @@ def item_view(item: ReviewItem, *, now: datetime | None = None, claim_minutes: f
         note=item.rejection_reason if item.status in ("closed", "kept") else None,
         suggested=suggested,
         kind_correction=read_kind(item.reason),
+        emergency=item.emergency,
     )
 
 
 def open_items(session: Session, *, claim_minutes: float, limit: int = 200) -> list[ItemView]:
-    """Items waiting or being worked on, oldest first."""
+    """Items waiting or being worked on: those that sound like an emergency first, then oldest first."""
     rows = session.exec(
         select(ReviewItem)
         .where(col(ReviewItem.status).in_(("pending", "claimed")))
-        .order_by(col(ReviewItem.created_at), col(ReviewItem.id))
+        .order_by(*QUEUE_ORDER)
         .limit(limit)
     ).all()
     now = utcnow()
@@ -328,6 +332,13 @@ def conversation(
             if text:
                 lines.append(Line("out", text, at))
     return lines
+
+
+def last_said(lines: Collection[Line], notices: Collection[str]) -> datetime | None:
+    """When the bot last sent one of ``notices`` (a reply's words in each of its languages) in these lines,
+    if it did: what the page says it told the resident is what it sent, not what it is meant to send."""
+    said = [line.at for line in lines if line.direction == "out" and any(n in line.text for n in notices)]
+    return max(said, default=None)
 
 
 # ---------------------------------------------------------------------------------------------- requests
