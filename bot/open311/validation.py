@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, ParamSpec, TypeVar
 from urllib.parse import urlsplit
 
@@ -42,36 +42,64 @@ _LIMITS = {
 # digits of other scripts, none of which a form should carry.
 _DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_W3C_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$")
-
-
-# "...T10:00:00 05:00": a "+05:00" offset sent without percent-encoding, which a query string or a form
-# body decodes to a space. A space is never part of a w3c datetime, so reading it back is unambiguous.
-_UNENCODED_PLUS = re.compile(r"(T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}:\d{2})$")
+# A date and time with its timezone (``Z`` or an offset, ``+05:00`` or, as Java's SimpleDateFormat "Z"
+# writes it, ``+0500``); the timezone is optional only where a caller allows it (``_read_datetime``).
+_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_OFFSET = re.compile(r"([+-])(\d{2}):?(\d{2})$")
+# "...T10:00:00 05:00": a "+05:00" (or "+0500") offset sent without percent-encoding, which a query string
+# or a form body decodes to a space. A space is never part of a datetime, so reading it back is unambiguous.
+_UNENCODED_PLUS = re.compile(r"(T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}:?\d{2})$")
+_NOT_IN_CALENDAR = (
+    "is not a date of the calendar (months 1-12, days of that month, hours 0-23, minutes and seconds 0-59)"
+)
 
 
 def parse_w3c_datetime(value: str, field: str) -> datetime:
-    """A w3c datetime with a timezone (``Z`` or ``+HH:MM``), as the spec requires, in UTC."""
-    text = _UNENCODED_PLUS.sub(r"\1+\2", value.strip())
-    if not _W3C_DATETIME.fullmatch(text):
+    """A w3c datetime with a timezone (``Z``, ``+HH:MM`` or ``+HHMM``), as the spec requires of
+    start_date and end_date, in UTC."""
+    parsed = _read_datetime(value, field)
+    if parsed is None or parsed.tzinfo is None:
         raise InvalidInput(
             f"{field} must be a w3c datetime with a timezone, e.g. 2010-01-01T00:00:00Z", field=field
         )
-    offset = re.search(r"[+-](\d{2}):(\d{2})$", text)
-    if offset and (int(offset.group(1)) > 23 or int(offset.group(2)) > 59):
-        raise InvalidInput(
-            f"{field} has an impossible timezone offset {offset.group(0)} (from -23:59 to +23:59)",
-            field=field,
-        )
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise InvalidInput(
-            f"{field} is not a date of the calendar (months 1-12, days of that month, hours 0-23, "
-            "minutes and seconds 0-59)",
-            field=field,
-        ) from exc
     return as_utc(parsed, field)
+
+
+def check_iso8601_date(value: str, field: str) -> None:
+    """A datetime attribute's answer: the spec asks only that it "transform into a valid ISO 8601 date",
+    so a date alone (``2026-11-27``) and a local time without an offset (``2026-11-27T07:00``) are taken,
+    as is one with a timezone. Stored as written."""
+    example = "an ISO 8601 date or date and time, e.g. 2026-11-27 or 2026-11-27T07:00:00Z"
+    text = value.strip()
+    if _DATE.fullmatch(text):
+        try:
+            date.fromisoformat(text)
+        except ValueError as exc:
+            raise InvalidInput(f"{field} {_NOT_IN_CALENDAR}", field=field) from exc
+    elif _read_datetime(text, field) is None:
+        raise InvalidInput(f"{field} must be {example}", field=field)
+
+
+def _read_datetime(value: str, field: str) -> datetime | None:
+    """A date and time (``_DATETIME``), aware when it has a timezone; None when it is not written as
+    one; a 400 for an impossible offset or a date the calendar does not have."""
+    text = _UNENCODED_PLUS.sub(r"\1+\2", value.strip())
+    if not _DATETIME.fullmatch(text):
+        return None
+    offset = _OFFSET.search(text)
+    if offset is not None and offset.start() > text.index("T"):  # not the date's own hyphens
+        sign, hours, minutes = offset.groups()
+        if int(hours) > 23 or int(minutes) > 59:
+            raise InvalidInput(
+                f"{field} has an impossible timezone offset {offset.group(0)} (from -23:59 to +23:59)",
+                field=field,
+            )
+        text = text[: offset.start()] + f"{sign}{hours}:{minutes}"
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise InvalidInput(f"{field} {_NOT_IN_CALENDAR}", field=field) from exc
 
 
 def as_utc(moment: datetime, field: str) -> datetime:
@@ -314,7 +342,7 @@ def _check_attribute(attribute: Attribute, raw: str | list[str] | None) -> str |
     elif attribute.datatype == "number":
         parse_decimal(value, field)
     elif attribute.datatype == "datetime":
-        parse_w3c_datetime(value, field)
+        check_iso8601_date(value, field)
     elif attribute.datatype == "string":
         if "\n" in value or "\r" in value:
             raise InvalidInput(f"{field} is a single line of text", field=field)

@@ -296,6 +296,47 @@ def test_informational_attributes_are_accepted_and_not_stored(tmp_path: Path, da
         assert answers == {"people_count": "3"}, "the notice is the city's text, not the resident's answer"
 
 
+def test_offsets_without_a_colon_and_datetime_attributes_as_iso_8601_dates(api: Deployment, key: str) -> None:
+    # Java's SimpleDateFormat "Z" writes +0000 / -0500 (ISO 8601's offset without a colon): before, every
+    # such start_date, end_date and datetime attribute was a 400.
+    now = datetime.now(UTC).replace(microsecond=0)
+    filed = api.post("requests.json", data=_graffiti(key, **{"attribute[SEEN]": "2026-11-27T00:00:00+0000"}))
+    assert filed.status_code == 200, filed.text
+    request_id = str(json_records(filed)[0]["service_request_id"])
+    since = now - timedelta(hours=1)
+    for fmt in FORMATS:
+        for start in (
+            since.strftime("%Y-%m-%dT%H:%M:%S+0000"),
+            (since - timedelta(hours=5)).strftime("%Y-%m-%dT%H:%M:%S-0500"),
+        ):
+            end = (now + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S+0000")
+            found = request_records(api.get(f"requests.{fmt}", {"start_date": start, "end_date": end}), fmt)
+            assert [str(r["service_request_id"]) for r in found] == [request_id], (start, end)
+        # A "+" sent without percent-encoding arrives as a space, with or without the colon.
+        raw = api.http.get(
+            api.url(f"requests.{fmt}") + "?start_date=" + since.strftime("%Y-%m-%dT%H:%M:%S+0000")
+        )
+        assert [str(r["service_request_id"]) for r in request_records(raw, fmt)] == [request_id]
+        # The spec's w3c format for start_date and end_date has a timezone: none is still a 400.
+        zoneless = api.get(f"requests.{fmt}", {"start_date": since.strftime("%Y-%m-%dT%H:%M:%S")})
+        assert_error(zoneless, 400, fmt, "start_date", "timezone")
+        assert_error(
+            api.get(f"requests.{fmt}", {"end_date": "2026-11-27T00:00:00+2500"}), 400, fmt, "end_date"
+        )
+    # A datetime attribute "must be able to transform into a valid ISO 8601 date" (the spec's datatype
+    # table): a date alone and a local time without an offset are, as is any offset.
+    for seen in ("2026-11-27", "2026-11-27T07:00", "2026-11-27T07:00:00-0500", "2026-11-27T07:00:00.5Z"):
+        answered = api.post("requests.xml", data=_graffiti(key, **{"attribute[SEEN]": seen}))
+        assert answered.status_code == 200, f"{seen}: {answered.text}"
+        request_id = str(records(answered, "xml", "service_requests", "request")[0]["service_request_id"])
+        stored = request_records(api.get(f"requests/{request_id}.json", {"extensions": "true"}), "json")[0]
+        answers = {entry["code"]: entry["value"] for entry in stored["extended_attributes"]["attributes"]}
+        assert answers["SEEN"] == seen, "the answer is kept as the resident's app wrote it"
+    for wrong in ("last tuesday", "2026-13-01", "2026-11-27T25:00", "2026-11-27T07:00+2500", "27/11/2026"):
+        refused = api.post("requests.json", data=_graffiti(key, **{"attribute[SEEN]": wrong}))
+        assert_error(refused, 400, "json", "attribute[SEEN]")
+
+
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_errors_are_plain_short_and_the_key_comes_first(api: Deployment, key: str, fmt: Format) -> None:
     # A huge bad value is named, not echoed back in full.
