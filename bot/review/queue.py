@@ -22,7 +22,7 @@ from bot.emergencies import sounds_like_an_emergency
 from bot.follows import follow_filed
 from bot.loop_guard import normalised, same_text
 from bot.review import corrections
-from bot.review.models import DECIDED_STATUSES, QUEUE_ORDER, ReviewItem
+from bot.review.models import DECIDED_STATUSES, ReviewItem
 from bot.state import get_or_create_resident
 from bot.templates import Templates
 from channels.messages import OutboundMessage
@@ -151,12 +151,6 @@ class ReviewQueue:
             ),
             None,
         )
-
-    def list(self, session: Session, *, status: str | None = None, limit: int = 100) -> list[ReviewItem]:
-        query = select(ReviewItem).order_by(*QUEUE_ORDER).limit(limit)
-        if status is not None:
-            query = query.where(ReviewItem.status == status)
-        return list(session.exec(query).all())
 
     def claim(
         self, session: Session, item_id: int, operator: str, *, stale_after: timedelta | None = None
