@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
@@ -43,15 +44,19 @@ class Runtime:
     _stops: list[Hook] = field(default_factory=list)
 
     @classmethod
-    def build(cls, settings: Settings, *, apply_migrations: bool = True) -> Runtime:
+    def build(
+        cls, settings: Settings, *, apply_migrations: bool = True, sandbox_dir: Path | None = None
+    ) -> Runtime:
         """Builds the runtime; applies pending migrations unless told not to. In sandbox mode the
-        database is the sandbox's own file, reset to its fixed test cases."""
+        database is the sandbox's own file (in ``sandbox_dir``, data_dir unless given: ``serve --check``
+        gives a scratch one), reset to its fixed test cases."""
         try:
             catalog = load_catalog(settings.open311.catalog_file)
         except CatalogError as exc:
             raise ConfigError(f"open311.catalog_file: {exc}") from exc
         sandbox = settings.open311.sandbox
-        url = fresh_sandbox_database(settings.data_dir) if sandbox else settings.effective_database_url
+        sandbox_url = fresh_sandbox_database(sandbox_dir or settings.data_dir) if sandbox else None
+        url = sandbox_url or settings.effective_database_url
         engine = open_database(url, apply_migrations=apply_migrations or sandbox)
         if sandbox:
             reset_sandbox(engine, catalog, settings.open311.jurisdictions[0])

@@ -3,13 +3,16 @@
 Migrations are applied on start-up (Runtime.build), so a fresh data directory just works. ``--check``
 builds everything ``serve`` would (settings, database, catalog, templates, model, channels) and exits
 without listening, starting channels, running jobs or changing the database (it says which migrations
-``serve`` would apply): 0 when the deployment would start.
+``serve`` would apply; a sandbox's database is built in a scratch directory): 0 when the deployment would
+start.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import tempfile
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.config import Settings, load_settings
@@ -76,15 +79,24 @@ def check(settings: Settings) -> int:
     from bot.db import pending_migrations
     from bot.runtime import Runtime
 
-    runtime = Runtime.build(settings, apply_migrations=False)
-    try:
-        with runtime.engine.connect() as connection:
-            current, pending = pending_migrations(connection)
-        create_app(settings, runtime)
-        _warn_of_data_left_behind(settings, runtime.engine)
-    finally:
-        runtime.close()
-    if current is None:
+    # The sandbox's database is built afresh with its test cases on every start: the check builds it in
+    # a scratch directory, so data_dir/sandbox.db (a serving sandbox's) is neither created nor replaced.
+    with tempfile.TemporaryDirectory(prefix="open311-bot-check-") as scratch:
+        runtime = Runtime.build(settings, apply_migrations=False, sandbox_dir=Path(scratch))
+        try:
+            with runtime.engine.connect() as connection:
+                current, pending = pending_migrations(connection)
+            create_app(settings, runtime)
+            _warn_of_data_left_behind(settings, runtime.engine)
+        finally:
+            runtime.close()
+    if settings.open311.sandbox:
+        cases = len(runtime.catalog.sandbox_cases)
+        schema = (
+            f"sandbox: serve would start {settings.data_dir / 'sandbox.db'} afresh with the catalog's "
+            f"{cases} test case{'' if cases == 1 else 's'} (the production database is not opened)"
+        )
+    elif current is None:
         schema = "the database is empty: serve would create its schema"
     elif pending:
         schema = (

@@ -182,6 +182,26 @@ def _serving(config: Path, *arguments: str) -> Iterator[tuple[str, list[str]]]:
         output.append(server.communicate(timeout=30)[0])
 
 
+def test_serve_check_in_sandbox_mode_writes_no_database(tmp_path: Path, sqlite_database_url: str) -> None:
+    # The README says --check never changes the database; in sandbox mode it created data_dir/sandbox.db
+    # with the whole schema (and on a deployment whose sandbox was serving, deleted that one's file).
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'data_dir = "data"\ndatabase_url = "{sqlite_database_url}"\n[open311]\nsandbox = true\n',
+        encoding="utf-8",
+    )
+    data = tmp_path / "data"
+    checked = _run(config, "serve", "--check")
+    assert checked.returncode == 0, checked.stderr
+    assert "sandbox" in checked.stdout, checked.stdout
+    assert not (data / "sandbox.db").exists(), "a fresh data_dir has no sandbox database after --check"
+    assert sorted(path.name for path in data.iterdir() if path.name.startswith("sandbox")) == []
+    # A sandbox database already there (a sandbox serving from it) is left as it is.
+    (data / "sandbox.db").write_bytes(b"the serving sandbox's database")
+    assert _run(config, "serve", "--check").returncode == 0
+    assert (data / "sandbox.db").read_bytes() == b"the serving sandbox's database"
+
+
 def test_the_readme_shows_every_command() -> None:
     """Every command and action `open311-bot --help` lists is in the README (operators enable was not)."""
     import argparse
