@@ -226,6 +226,9 @@ class Open311Settings(Section):
     # origin (the API is public and takes no cookies); [] turns CORS off. Only the API's paths are affected.
     cors_origins: list[str] = Field(default_factory=lambda: ["*"])
     contact: str = "311 Customer Service Center, 311@example.org"
+    # How a third-party developer gets an API key, as discovery's key_service tells them: a web page, an
+    # e-mail address or a sentence; empty: ask the contact.
+    key_service: str = ""
 
     @field_validator("jurisdictions")
     @classmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,8 @@ from typing import Any
 from bot.config import Open311Settings
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
+_URL = re.compile(r"https?://\S+")
+_EMAIL = re.compile(r"(mailto:)?[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
 def catalog_changeset(catalog_file: Path) -> str:
@@ -28,12 +31,7 @@ def discovery_record(
     settings: Open311Settings, public_url: str, changeset: str, sandbox: bool
 ) -> dict[str, Any]:
     endpoint_url = public_url.rstrip("/") + settings.base_path.rstrip("/")
-    key_service = (
-        "The sandbox needs no API key."
-        if sandbox
-        else f"Ask {settings.contact} for an API key (one per application; the city creates it with "
-        "`open311-bot keys create NAME`)."
-    )
+    key_service = "The sandbox needs no API key." if sandbox else _key_service(settings)
     return {
         "changeset": changeset,
         "contact": settings.contact,
@@ -48,3 +46,17 @@ def discovery_record(
             }
         ],
     }
+
+
+def _key_service(settings: Open311Settings) -> str:
+    """How a third-party developer gets an API key (``[open311] key_service``): a page, in the spec's
+    example's words; an e-mail address to ask; a sentence as written; unset, the contact to ask. Never the
+    city's own command that creates the key (it is run by whoever runs the server)."""
+    given = settings.key_service.strip()
+    if not given:
+        return f"Ask {settings.contact} for an API key (one per application)."
+    if _EMAIL.fullmatch(given):
+        return f"Ask {given.removeprefix('mailto:')} for an API key (one per application)."
+    if _URL.fullmatch(given):
+        return f"You can request a key here: {given}"
+    return given

@@ -114,3 +114,27 @@ def test_changeset_changes_with_the_catalog_not_with_a_restart(
     changed = changeset()
     assert changed != first
     assert sorted([first, changed]) == [first, changed], "changesets sort by when the catalog changed"
+
+
+def test_key_service_tells_a_developer_how_to_get_a_key(tmp_path: Path, sqlite_database_url: str) -> None:
+    # Before, it told third-party developers to run `open311-bot keys create NAME`, the city's own
+    # command; it says how they get a key: from [open311] key_service (a page, an address or a sentence),
+    # or by asking the contact.
+    contact = "SF311 Open Data, open311@sfgov.org"
+    said: dict[str, str] = {}
+    for key_service in ("", "https://sf311.org/developers", "open311@sfgov.org", "Sign up at the portal."):
+        settings = {"open311": {"contact": contact, "key_service": key_service}}
+        with deployment(tmp_path / "data", sqlite_database_url, **settings) as running:
+            as_xml = element_record(parse_xml(running.http.get(discovery_url(running, "xml")), "discovery"))
+            as_json = parse_json(running.http.get(discovery_url(running, "json")))
+            assert as_xml["key_service"] == as_json["key_service"]
+            said[key_service] = as_json["key_service"]
+    for text in said.values():
+        assert "open311-bot" not in text
+        assert "keys create" not in text
+    assert contact in said[""]
+    assert "API key" in said[""]
+    assert said["https://sf311.org/developers"] == "You can request a key here: https://sf311.org/developers"
+    assert "open311@sfgov.org" in said["open311@sfgov.org"]
+    assert "API key" in said["open311@sfgov.org"]
+    assert said["Sign up at the portal."] == "Sign up at the portal."
