@@ -169,6 +169,20 @@ class Dispatcher:
 
         return await asyncio.to_thread(read)
 
+    async def last_question(self, channel: str, resident_id: str) -> OutboundMessage | None:
+        """The last message delivered to a resident that is no notice (``NOTICES``), or None when none is
+        kept: a notice answers a message without touching the conversation, so the question asked before it
+        is still the one open (Telegram judges a button pressed by this)."""
+        templates = self.engine.templates
+        notices = {templates.render(key, language) for key in NOTICES for language in templates.languages}
+
+        def read() -> OutboundMessage | None:
+            with self.sessions() as session:
+                delivered = outbox.sent_to(session, channel, resident_id)
+            return next((sent for _, sent, _ in reversed(delivered) if sent.text not in notices), None)
+
+        return await asyncio.to_thread(read)
+
     async def deliver_due(self, *, limit: int = 100) -> outbox.DeliveryReport:
         """Sends what the outbox has due through the attached channels (the outbox job calls this)."""
         return await outbox.deliver_due(self.sessions, self.channels, policy=self.retry_policy, limit=limit)

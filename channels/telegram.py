@@ -50,7 +50,7 @@ from collections.abc import Awaitable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
-from typing import Any, ClassVar, Literal, TypeVar
+from typing import Any, ClassVar, Literal, Protocol, TypeVar, runtime_checkable
 from urllib.parse import quote
 
 from starlette.requests import Request
@@ -99,6 +99,15 @@ logger = logging.getLogger(__name__)
 # Opt in to python-telegram-bot's coming behaviour (durations as timedelta, as in v23): without it every
 # RetryAfter the library builds emits a deprecation warning. Only this library reads the variable.
 os.environ.setdefault("PTB_TIMEDELTA", "true")
+
+
+@runtime_checkable
+class QuestionLog(Protocol):
+    """What the channel asks of its handler (the dispatcher) to judge a button pressed: the last message
+    delivered to the resident that is no notice, as the question open is."""
+
+    async def last_question(self, channel: str, resident_id: str) -> OutboundMessage | None: ...
+
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 # What Telegram accepts as a webhook secret token.
@@ -563,17 +572,23 @@ class TelegramChannel(Channel):
     async def _question_closed(self, resident: str, question: object) -> bool:
         """Whether the buttons pressed belong to a question that is no longer open: the last message the bot
         delivered to the resident is not that question (the report was filed or dropped since, or the
-        question asked again). Read from the outbox through the handler (the dispatcher), so it holds
-        after a restart and across workers; without that log every press counts, as before."""
-        log = self.handler if isinstance(self.handler, SentMessageLog) else None
+        question asked again). A notice in between ("I can't read edited messages…") leaves it open, where
+        the handler tells notices apart (``QuestionLog``): after one, the open question's buttons were
+        refused and removed. Read from the outbox through the handler (the dispatcher), so it holds after a
+        restart and across workers; without that log every press counts, as before."""
         markup = question.reply_markup if isinstance(question, Message) else None
-        if log is None or markup is None:
+        if markup is None:
             return False
         offered = [button.callback_data for row in markup.inline_keyboard for button in row]
-        delivered = await log.sent_messages(self.name, resident)
-        if not delivered:
+        if isinstance(self.handler, QuestionLog):
+            last = await self.handler.last_question(self.name, resident)
+        elif isinstance(self.handler, SentMessageLog):
+            delivered = await self.handler.sent_messages(self.name, resident)
+            last = delivered[-1][1] if delivered else None
+        else:
+            return False
+        if last is None:
             return False  # nothing kept of what was sent (forgotten since): the engine judges the answer
-        _, last, _ = delivered[-1]
         return [choice.value for choice in last.choices] != offered
 
     def _message_inbound(self, update: Update) -> InboundMessage | None:

@@ -1372,3 +1372,47 @@ def test_a_dropped_reports_buttons_pressed_later_do_not_bring_it_back(
         [asked] = exchange(bot, fake, lambda: fake.send_text(CHAT, "STATUS"))
         assert asked["text"].startswith("You have not filed a report yet"), asked["text"]
         assert bot.request_count() == 0
+
+
+def test_a_questions_buttons_still_count_after_a_notice(settings: Settings, fake: FakeTelegram) -> None:
+    # Found by a black-box tester: after "I can't read edited messages…", a button of the question still
+    # open was refused ("Those buttons are from an earlier question…") and removed, though typing the answer
+    # worked. A notice answers a message without touching the conversation: the question stays open.
+    unsure = {"intents": {"auto_file_threshold": 1.0}, "conversation": {"offer_choices_min_confidence": 0.0}}
+    with telegram_bot(settings, fake, "polling", **unsure) as bot:
+        report = fake.send_text(CHAT, CLEAR_REPORT)
+        fake.wait_for(lambda: bot.inbox_count() == 1)
+        bot.deliver()
+        (question,) = fake.sent_to(CHAT)
+        assert "What kind of problem is it?" in question["text"]
+        [edited] = exchange(
+            bot, fake, lambda: fake.edit_text(CHAT, report["message"]["message_id"], "pothole at 5th St")
+        )
+        assert edited["text"].startswith("I can't read edited messages")
+        [unread] = exchange(bot, fake, partial(fake.send_other, CHAT, "voice"))
+        assert unread["text"].startswith("I can only read text, photos and shared locations.")
+        pothole = next(b for row in question["reply_markup"]["inline_keyboard"] for b in row)
+        assert pothole["text"] == "Pothole"
+        replies = exchange(
+            bot, fake, lambda: fake.press_button(CHAT, question["message_id"], pothole["callback_data"])
+        )
+        assert bot.request(filed_id(replies))["service_code"] == "pothole"
+    with telegram_bot(settings, fake, "polling") as bot:
+        place = "There is a huge pothole in the road at Valenica St and 16th St"
+        handled = bot.inbox_count()  # the same database as the first bot's
+        report = fake.send_text(CHAT, place)
+        fake.wait_for(lambda: bot.inbox_count() == handled + 1)
+        bot.deliver()
+        question = fake.sent_to(CHAT)[-1]
+        assert question["text"] == "Is it at VALENCIA ST & 16TH ST, San Francisco, CA?"
+        [edited] = exchange(
+            bot, fake, lambda: fake.edit_text(CHAT, report["message"]["message_id"], "at Valencia St")
+        )
+        assert edited["text"].startswith("I can't read edited messages")
+        yes = next(b for row in question["reply_markup"]["inline_keyboard"] for b in row)
+        replies = exchange(
+            bot, fake, lambda: fake.press_button(CHAT, question["message_id"], yes["callback_data"])
+        )
+        assert bot.request(filed_id(replies))["address"] == "VALENCIA ST & 16TH ST, San Francisco, CA"
+        (shown,) = [m for m in fake.bot_messages(CHAT) if m["message_id"] == question["message_id"]]
+        assert shown["text"].endswith("→ Yes")
