@@ -1622,8 +1622,10 @@ class _Finder:
                 bare = match.group("kind1") is None and match.group("kind2") is None
                 if bare and not self._bare_spanish_corner(match):
                     continue
-                second = spanish_name(match.group("kind2"), match.group("name2"))
                 end = self._spanish_name_end(match, "name2")
+                # With the quadrant read after it: "Columbia Rd NW".
+                second_text = self._span_text(self._token_at(match.start("name2")), end)
+                second = spanish_name(match.group("kind2"), second_text)
                 # "West 5th St y Market": with no "calle" before it, the first street is the English
                 # phrase that ends at the "y", which may start before the Spanish pattern's name.
                 if match.group("kind1") is None:
@@ -1636,6 +1638,9 @@ class _Finder:
                 )
             elif typed:
                 end = self._spanish_name_end(match, "name1")
+                first = spanish_name(
+                    match.group("kind1"), self._span_text(self._token_at(match.start("name1")), end)
+                )
                 found.append(_Candidate(start, end, "street", 3.3, first, rule="spanish"))
         for match in CHINESE_CORNER.finditer(self.text) if chinese else ():
             start, end = self._token_at(match.start()), self._token_at(match.end() - 1) + 1

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from intents.streets import SUFFIXES, normalize_street, split_suffix
+from intents.streets import SUFFIXES, normalize_street, split_trailing_direction
 
 # An English suffix may follow the name ("5th St y Market St"): it belongs to the street, so the name
 # never starts at the suffix ("St y Market St" is no corner).
@@ -212,7 +212,7 @@ def has_its_own_type(name: str) -> bool:
     stripped = name.strip()
     if NUMBER_THEN_TYPE.fullmatch(stripped):
         return True
-    return split_suffix(normalize_street(stripped.rstrip(".")))[1] is not None
+    return split_trailing_direction(normalize_street(stripped.rstrip(".")))[1] is not None  # "... St NW" too
 
 
 def spanish_name(kind: str | None, name: str) -> str:

@@ -1524,3 +1524,18 @@ def test_everyday_words_in_capitals_are_no_place_name(text: str) -> None:
 )
 def test_saint_opens_a_name_and_a_borough_closes_an_address(text: str, span: str, kind: LocationKind) -> None:
     assert_found(text, span, kind)
+
+
+@pytest.mark.parametrize(
+    ("text", "normalized"),
+    [
+        # The quadrant read after a Spanish pattern's street is in its normalised name too (the geocoder
+        # looks "COLUMBIA RD" up without it; "calle ... St NW" was "MOUNT PLEASANT SAINT NW ST").
+        ("bache enorme en 14th St NW y Columbia Rd NW", "14TH ST NW & COLUMBIA RD NW"),
+        ("Hay mucha basura en la acera de la calle Mount Pleasant St NW", "MOUNT PLEASANT ST NW"),
+    ],
+)
+def test_a_quadrant_after_a_spanish_pattern_is_in_the_normalised_name(text: str, normalized: str) -> None:
+    mention = find_location(text)
+    assert mention is not None, text
+    assert mention.normalized == normalized
