@@ -362,7 +362,11 @@ SPANISH: Final[dict[str, str]] = {
     "colchones": "mattresses dumped",
     "muebles": "furniture dumped",
     "sofa": "couch dumped",
-    "llantas": "tires dumped",
+    # Tyres: dumped when left somewhere, a pothole's damage when they burst ("un bache me ponchó dos llantas"
+    # was illegal dumping 0.96 with "tires dumped" for every "llantas").
+    "llantas": "tires",
+    "llantas tiradas": "tires dumped",
+    "unas llantas": "tires dumped",
     "escombros": "construction debris",
     "vertedero": "dumping",
     "tiraron basura": "dumped trash",
@@ -878,6 +882,12 @@ SPANISH: Final[dict[str, str]] = {
     "llantas ponchadas": "flat tires",
     "ponchada": "flat tire",
     "ponchadas": "flat tires",
+    "poncho": "flat tire",
+    "me poncho": "gave me a flat tire",
+    "se me poncho": "gave me a flat tire",
+    "se rompieron": "broke",
+    "se danaron": "damaged",
+    "revento": "blew out",
     "goma vacia": "flat tire",
     "gomas vacias": "flat tires",
     "llanta desinflada": "flat tire",
@@ -3123,6 +3133,25 @@ REGIONAL: Final[tuple[tuple[re.Pattern[str], str], ...]] = (
     (re.compile(r"\b(?:blue|black|green|gr[ae]y|brown) (?:carts?|bins?)\b"), "trash barrel"),
     (re.compile(r"\bdibs\b"), "space saver"),  # Chicago's chairs holding a shovelled parking space
     (re.compile(r"\bneutral ground\b"), "median"),  # New Orleans
+    # The South's and the West's insects, which Boston's messages never name: beside a storm drain or a tree
+    # the drain or the tree won ("centipedes coming out of the storm drain" was water_sewer 1.00).
+    (
+        re.compile(
+            r"\b(?:centipedes?|millipedes?|scorpions?|fleas|silverfish|yellow ?jackets?|palmetto bugs?"
+            r"|fire ants?|termites|gnats|cicadas|grackles)\b"
+        ),
+        "insects pests",
+    ),
+    # Trees by their kind or their parts, without the word "tree" ("dead eucalyptus leaning toward the path"
+    # was street_cleaning 0.84); not a street named after one ("Palm Ave").
+    (
+        re.compile(
+            r"\b(?:eucalyptus|palms?|palm fronds?|fronds|banyans?|cypress(?:es)?|cottonwoods?|magnolias?)\b"
+            r"(?! (?:st|street|ave|avenue|dr|drive|rd|road|blvd|boulevard|way|ln|lane|ct|court|pl|place"
+            r"|canyon|springs|beach|desert|bay|park|grove|hts|heights)\b)"
+        ),
+        "tree",
+    ),
 )
 
 # Emoji residents write for the problem itself on social media ("💩💩 on the sidewalk", "🐀 everywhere",
