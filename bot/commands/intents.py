@@ -303,7 +303,8 @@ def _write_misses(
                 "alternatives": _alternatives(prediction),
             }
             if found is not None:
-                record["expected_location_text"] = example.location_text
+                # No place is null on both sides, as `classify` writes it.
+                record["expected_location_text"] = example.location_text or None
                 record["predicted_location_text"] = span
             sink.write(_json_line(record))
     parts = [

@@ -394,6 +394,18 @@ def test_eval_writes_each_miss_and_scores_each_group_of_a_field(tmp_path: Path) 
     assert "expected_location_text" not in miss
     assert "misses: 1 of 2 messages (1 wrong service code) written to" in result.stdout
 
+    # No place, labelled or found, is null on both sides (as `classify` writes it), not "" against null.
+    placeless = tmp_path / "placeless.jsonl"
+    row = {"text": "graffiti tags everywhere", "service_code": "pothole", "location_text": ""}
+    placeless.write_text(json.dumps(row) + "\n", encoding="utf-8")
+    result = _run(["eval", str(placeless), "--data", str(data_dir), "--misses", str(misses_file)], tmp_path)
+    assert result.returncode == 0, result.stderr
+    [miss] = [json.loads(line) for line in misses_file.read_text(encoding="utf-8").splitlines()]
+    assert miss["expected_location_text"] is None
+    assert miss["predicted_location_text"] is None
+    # The auto-filed share says that an answer "other" is never filed, however sure.
+    assert "an answer 'other' always goes to a person" in result.stdout
+
     # A field the file does not have is named, with the fields it has, before the model is loaded.
     result = _run(["eval", str(file), "--by", "cty"], tmp_path)
     assert result.returncode == 2
