@@ -310,7 +310,9 @@ class ConversationEngine:
             mention = prepared.locate(turn.text)
             # "not sure", "ok": no place, so nothing to ask a geocoder (an online one is sent what residents
             # write, and each request counts against its rate limit), as ``_answer_location`` reads them.
-            if mention is not None or not (_DONT_KNOW.search(turn.text) or parse_small_talk(turn.text)):
+            if (point := _written_point(mention)) is not None:
+                prepared.reverse(point.lat, point.long)  # a map link (``_answer_location``)
+            elif mention is not None or not (_DONT_KNOW.search(turn.text) or parse_small_talk(turn.text)):
                 prepared.geocode(mention.normalized if mention is not None else text)
             if mention is None and _describes_problem(prepared, state, text, self.auto_file_threshold):
                 prepared.classify("\n".join([*state.words, text]))
@@ -1114,6 +1116,14 @@ class ConversationEngine:
                 # the description, and the question again. Before, "a broken streetlight" was looked up
                 # on the map, and the report went to a person as "I want to report something".
                 self._add_words(turn.text.strip(), None, state)
+                self._proceed(session, turn, state, resident, reply)
+                return
+            if (point := _written_point(mention)) is not None:
+                # A map link or coordinates written ("https://maps.google.com/?q=37.7599,-122.4148", an
+                # Apple Maps pin): the point, as a shared location is. Looked up as an address, it was "not
+                # on the map", and after a second link sent to a person.
+                if not self._use_point(point, state, reply):
+                    return
                 self._proceed(session, turn, state, resident, reply)
                 return
             query = mention.normalized if mention is not None else turn.text.strip()
@@ -2370,6 +2380,13 @@ _ABOUT_A_PHOTO = re.compile(
 _PHOTO_WORDS = 8
 # The most of a resident's words a reply quotes back ("I could not find \"...\" on the map").
 _QUOTED_CHARS = 40
+
+
+def _written_point(mention: LocationMention | None) -> GeoPoint | None:
+    """The point a place written as coordinates is (a map link's: "https://maps.google.com/?q=37.7,-122.4")."""
+    if mention is None or mention.lat is None or mention.long is None:
+        return None
+    return GeoPoint(lat=mention.lat, long=mention.long)
 
 
 def _quoted(words: str | None) -> str:

@@ -34,3 +34,24 @@ def test_more_of_the_problem_while_the_place_is_asked_is_kept_and_spends_no_try(
         assert service == "路灯"
         assert bot.request(number)["description"] == "路灯坏了\n很暗，晚上很危险"
         assert bot.review_items() == []
+
+
+def test_a_map_link_answering_where_is_the_point_it_holds(settings: Settings) -> None:
+    # Found by a black-box tester over SMS: 'I could not find "37.7599,-122.4148" on the map' (the link's
+    # coordinates looked up as an address), and an Apple Maps pin after it went to a person as "the place is
+    # not on the map". A link sent with the report was read: the same link as the answer is too.
+    links = [
+        "https://maps.google.com/?q=37.7599,-122.4148",
+        "Dropped Pin\nhttps://maps.apple.com/?ll=37.7599,-122.4148&q=Dropped%20Pin",
+    ]
+    with running_bot(settings, intents={"auto_file_threshold": 0.82}) as bot:
+        for n, link in enumerate(links):
+            sam = bot.resident(f"sam{n}")
+            assert sam.ask("streetlight is broken").startswith("Where is it?")
+            number, service = filed_as(sam.ask(link))
+            assert service == "Streetlight"
+            request = bot.request(number)
+            assert (request["lat"], request["long"]) == (37.7599, -122.4148)
+            assert "FOLSOM ST" in request["address"], request["address"]
+            assert request["description"] == "streetlight is broken"
+        assert bot.review_items() == []
