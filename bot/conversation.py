@@ -2664,6 +2664,14 @@ _PLACE_WORDS = frozenset(
         "calle",
     ]
 )
+# The same in Chinese, written without spaces ("在Stockton街和Clay街的路口", "就在...附近"): taken out of the
+# words around a place before they are read. "的路口" was a word of no place, and the place refused while
+# the kind was asked.
+_PLACE_WORDS_ZH = re.compile(
+    "我是说|我是說|不是|不对|不對|就在|位于|位於|靠近|接近|附近|旁边|旁邊|一带|一帶|之间|之間|中间|中間"
+    "|十字路口|路口|街口|交叉口|交界处|交界處|交界|转角|轉角|拐角|对面|對面|这里|這裡|那里|那裡"
+    "|[在的和与與跟是处處]"
+)
 _WORD = re.compile(r"[^\W_]+")
 # An answer to "Where is it?" of this many words, not found on the map, says something: kept in the
 # description ("it's really deep and my tire got flat"), where a name ("misison") is not.
@@ -2706,7 +2714,7 @@ def _names_only_a_place(text: str, mention: LocationMention | None) -> bool:
     """Whether ``text`` is a place and nothing more (the words around ``mention`` name no problem)."""
     if mention is None:
         return False
-    rest = f"{text[: mention.start]} {text[mention.end :]}"
+    rest = _PLACE_WORDS_ZH.sub(" ", f"{text[: mention.start]} {text[mention.end :]}")
     return all(word.lower() in _PLACE_WORDS for word in _WORD.findall(rest))
 
 

@@ -173,6 +173,31 @@ def test_a_place_sent_while_the_kind_is_asked_replaces_the_one_before(settings: 
         assert f"({second})" in hal.ask("option 2")
 
 
+def test_a_place_sent_while_the_kind_is_asked_is_kept_in_any_language(settings: Settings) -> None:
+    # Found by a black-box tester: "在Stockton街和Clay街的路口" was "抱歉，我没有看懂这个回答" and lost, where
+    # "at the corner of Stockton and Clay" was kept.
+    overrides = {
+        "intents": {"auto_file_threshold": 1.0},
+        "conversation": {"offer_choices_min_confidence": 0.0},
+    }
+    said = {
+        "en": ("trash and rats everywhere", "at the corner of Stockton and Clay", "What kind of problem"),
+        "es": ("basura y ratas por todos lados", "en la esquina de Stockton y Clay", "¿Qué tipo"),
+        "zh": ("到处都是垃圾和老鼠", "在Stockton街和Clay街的路口", "这是哪类问题"),
+        "zh2": ("到处都是垃圾和老鼠", "就在Stockton街和Clay街附近", "这是哪类问题"),
+    }
+    with running_bot(settings, **overrides) as bot:
+        for name, (problem, place, question) in said.items():
+            resident = bot.resident(name)
+            assert question in resident.ask(problem)
+            asked = resident.ask(place)
+            assert asked.startswith(question), (place, asked)
+            reply = resident.ask("2")
+            filed = re.search(r"#(\d+)", reply)
+            assert filed is not None, reply
+            assert bot.request(filed.group(1))["address"] == "STOCKTON ST & CLAY ST, San Francisco, CA"
+
+
 def test_a_photo_sent_right_after_a_report_is_its_photo(bot: RunningBot) -> None:
     # Before: "Thanks for the photo. What is the problem, and where is it?", a new report, then a duplicate
     # in the review queue; the filed request never had the photo.
