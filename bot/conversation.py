@@ -1708,8 +1708,9 @@ class ConversationEngine:
         place = self._understander().reverse(point.lat, point.long)
         if place is not None and not place.inside_jurisdiction:
             state.stage = "location"
-            # The nearest address the gazetteer knows would be misleading here: name the point itself.
-            reply.say("outside_area", place=f"{point.lat:.5f}, {point.long:.5f}")
+            # The nearest address the gazetteer knows would be misleading here, and the point's figures
+            # ("37.80440, -122.27120 is outside ...") mean nothing to a resident: "That point".
+            reply.say("outside_area_point")
             return False
         state.lat, state.long = point.lat, point.long
         state.location_kind = "coordinates"

@@ -275,7 +275,14 @@ def test_a_spot_written_far_from_a_shared_location_is_the_place_meant(bot: Runni
 def test_a_shared_location_outside_the_city_is_refused(bot: RunningBot) -> None:
     erin = bot.resident("erin")
     refused = erin.ask(lat=37.8044, long=-122.2712)  # Oakland
-    assert "37.80440, -122.27120 is outside the area we serve" in refused
+    # Plain words: it was "37.80440, -122.27120 is outside the area we serve" (found by a black-box tester).
+    assert refused.startswith("That point is outside the area we serve."), refused
+    assert "37.8" not in refused
+    # A map link to it, in Spanish too.
+    eva = bot.resident("eva")
+    assert "¿Dónde" in eva.ask("hay un bache enorme en la calle")
+    refused = eva.ask("https://maps.google.com/?q=37.8044,-122.2712")
+    assert refused.startswith("Ese punto está fuera del área que atendemos."), refused
     assert "I have your location" in erin.ask(lat=37.7793, long=-122.4193)
     request_id = filed_id(erin.ask("There is a big pothole in the road"))
     assert bot.request(request_id)["lat"] == pytest.approx(37.7793)
