@@ -116,7 +116,9 @@ def near_the_street(understander: Understander, street: str, answer: str) -> str
     """``answer`` to "Where is it exactly?" after No to "Is it at SANCHEZ ST?" (the street, not just anywhere
     on it) read as a spot on that street when it says where along it and is no place of its own: "near
     19th" -> "Sanchez near 19th" (where it used to be 19TH AVE, across the city); "at 16th St and
-    Valencia St" or a bare "Mission St" stays what it says (None)."""
-    if not _NEAR_LEAD.match(answer.strip()):
+    Valencia St" or a bare "Mission St" stays what it says (None). A stretch of it too: "between 22nd and
+    23rd" -> "Valencia between 22nd and 23rd" (it was looked up as the corner "22nd and 23rd", not on the
+    map)."""
+    if not (_NEAR_LEAD.match(answer.strip()) or _STRETCH_LEAD.match(answer.strip())):
         return None
     return on_the_street(understander, street, answer.strip())

@@ -176,3 +176,16 @@ def test_not_fixed_right_after_filing_is_that_report(bot: RunningBot) -> None:
     assert lin.ask("还没修好").startswith(f"您的报告 #{chinese.group(1)}（坑洞）刚刚登记，状态：处理中。")
     assert bot.request_count() == 3
     assert bot.review_items() == []
+
+
+def test_between_two_cross_streets_after_no_is_that_stretch_of_the_street(bot: RunningBot) -> None:
+    # Found by a black-box tester: 'I could not find "22nd and 23rd" on the map' after No to "Is it at
+    # VALENCIA ST?". The stretch is along the street refused, as "near 22nd" is.
+    hal = bot.resident("hal")
+    assert "Where is it?" in hal.ask("graffiti on the wall")
+    assert hal.ask("valencia").startswith("Is it at VALENCIA ST")
+    assert hal.ask("No").startswith("Sorry about that. Where is it exactly?")
+    answer = hal.ask("between 22nd and 23rd")
+    assert "could not find" not in answer, answer
+    number = _graffiti(answer)
+    assert "VALENCIA ST" in bot.request(number)["address"], bot.request(number)["address"]
