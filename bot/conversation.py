@@ -759,8 +759,12 @@ class ConversationEngine:
             resident.opted_out = False
             resident.opted_out_at = None
         elif command.name == "help":
-            # Sent to a resident who opted out too, as the answer to STOP is.
-            reply.say("help", opt_out_confirmation=resident.opted_out)
+            # Sent to a resident who opted out too, as the answer to STOP is: that nothing comes until START
+            # (it was the help, "Reply STATUS for updates", to someone who gets none).
+            if resident.opted_out:
+                reply.say("help_opted_out", opt_out_confirmation=True)
+            else:
+                reply.say("help")
         elif command.name == "cancel":
             if state.in_progress and state.queued:
                 # Only the report asked about: the ones kept to come after it (sent while it was asked about,

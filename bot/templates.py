@@ -100,6 +100,8 @@ CHANNEL_KEYS: dict[tuple[str, str], str] = {
     ("help", "sms"): "help_sms",
     ("help", "twitter"): "help_twitter",
     ("stopped", "twitter"): "stopped_twitter",
+    ("help_opted_out", "sms"): "help_sms_opted_out",
+    ("help_opted_out", "twitter"): "help_opted_out_twitter",
 }
 # San Francisco's, the default city's.
 DEFAULT_EXAMPLE_STREETS = ("5th St", "Market St")

@@ -87,6 +87,12 @@ def test_help_after_stop_is_answered_and_opts_no_one_back_in(
     [help_text] = text(fake, city_bot, "HELP")
     assert "Msg&data rates may apply" in help_text
     assert "Help from a person: 311, sf311.org." in help_text
+    # Found by a black-box tester: it said "Reply STATUS for updates" to someone who gets no updates.
+    assert help_text.startswith("SF311: you opted out"), help_text
+    assert "Reply START to get them again." in help_text
+    assert "STATUS" not in help_text
+    assert is_gsm7(help_text)
+    assert len(help_text) <= TWO_SEGMENTS
     # Still opted out: a report gets no answer, a status update is not sent.
     assert text(fake, city_bot, "There is another pothole at 4th St and Mission St") == []
     with city_bot.runtime.sessions() as session:
@@ -104,6 +110,14 @@ def test_help_after_stop_is_answered_and_opts_no_one_back_in(
     assert text(fake, city_bot, "ALTO", from_="+14155550126")[0].startswith("No recibirá más mensajes")
     [ayuda] = text(fake, city_bot, "ayuda", from_="+14155550126")
     assert "tarifas de mensajes y datos" in ayuda
+    assert "START" in ayuda, ayuda
+    assert "ESTADO" not in ayuda, ayuda
+    assert segments(ayuda) <= 2
+    assert text(fake, city_bot, "停止", from_="+14155550129")[0].startswith("您将不会再收到")
+    [bangzhu] = text(fake, city_bot, "帮助", from_="+14155550129")
+    assert "START" in bangzhu, bangzhu
+    assert "状态" not in bangzhu, bangzhu
+    assert segments(bangzhu) <= 2
     assert text(fake, city_bot, "hay un bache en 4th St y Mission St", from_="+14155550126") == []
 
 

@@ -1203,6 +1203,12 @@ def test_slash_commands_are_the_engines_commands(settings: Settings, fake: FakeT
         assert helped["text"].startswith("Escriba")  # the Spanish word still tells the language
         [unsubscribed] = exchange(bot, fake, lambda: fake.send_text(CHAT, "/unsubscribe@city311_bot"))
         assert unsubscribed["text"].startswith("You will get no more messages from us.")
+        # /help after /stop: that no messages come, and how to get them again. Before, the help ("Reply
+        # STATUS for your latest report"), as if they came. Found by a black-box tester.
+        [helped] = exchange(bot, fake, lambda: fake.send_text(CHAT, "/help"))
+        assert helped["text"].startswith("You opted out"), helped["text"]
+        assert "START" in helped["text"]
+        assert "STATUS" not in helped["text"]
         assert bot.request_count() == 0
     [menu] = [c.params for c in fake.sent if c.method == "setMyCommands"]
     assert "stop" in [command["command"] for command in menu["commands"]]
