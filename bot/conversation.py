@@ -2414,8 +2414,12 @@ def _wordless(text: str) -> bool:
 
 
 def _says_nothing(turn: Turn) -> bool:
-    """Only numbers and signs, no photo, no shared location: nothing a report could be about."""
-    return not turn.media_urls and turn.point is None and _wordless(turn.text)
+    """Only numbers and signs, or one Latin letter with them ("x": a slip; it opened a report, or was
+    added to the one just filed), no photo, no shared location: nothing a report could be about. One
+    Chinese character may say it all ("坑")."""
+    letters = [char for char in turn.text if char.isalpha()]
+    slip = not letters or (len(letters) == 1 and letters[0].isascii())
+    return not turn.media_urls and turn.point is None and slip
 
 
 # A message that is one question: no sentence ends before its question mark.
