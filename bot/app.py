@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator
 import orjson
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
+from fastapi_offline import FastAPIOffline
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -68,7 +69,9 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
             if owned:
                 active.close()
 
-    app = FastAPI(
+    # Swagger UI and ReDoc (/docs, /redoc) from files of our own, not from a CDN: a city network may have no
+    # way out, and its pages should run no third party's scripts.
+    app = FastAPIOffline(
         title="open311-bot",
         version="0.1.0",
         description="A city's 311 intake bot with an embedded Open311 GeoReport v2 server.",

@@ -93,6 +93,23 @@ def test_openapi_description_lists_the_six_methods_in_both_formats(api: Deployme
     assert "application/x-www-form-urlencoded" in body, "POST requests is described as a form"
 
 
+def test_the_interactive_documentation_works_without_reaching_a_cdn(api: Deployment) -> None:
+    """/docs and /redoc loaded Swagger UI and ReDoc from cdn.jsdelivr.net: blank on a city network with no way
+    out, and third-party scripts on the city's own pages. Every script and style they name is served here."""
+    import re
+
+    for page in ("/docs", "/redoc"):
+        response = api.http.get(api.root + page)
+        assert response.status_code == 200
+        assets = re.findall(r'(?:src|href)="([^"]+\.(?:js|css))"', response.text)
+        assert assets, f"{page} names its scripts"
+        for asset in assets:
+            assert asset.startswith("/"), f"{page} loads {asset} from another site"
+            served = api.http.get(api.root + asset)
+            assert served.status_code == 200, asset
+            assert len(served.content) > 10_000, asset
+
+
 def test_changeset_changes_with_the_catalog_not_with_a_restart(
     tmp_path: Path, sqlite_database_url: str
 ) -> None:
