@@ -134,6 +134,8 @@ FLASHES = {
     "rejected-untold": "Rejected; the resident is not told why (they sent STOP, so nothing is sent to them).",
     "released": "Put back in the queue.",
     "claimed": "Claimed: no one else can take this item while you work on it.",
+    # Claiming again an item one holds renews the claim (``item_page`` says until when).
+    "renewed": "Claim renewed.",
     "updated": "Saved; residents following this request are being told.",
     # Its words or agency alone: residents are told of a status, notes or an expected date.
     "updated-quietly": "Saved; no one is notified of this change.",
@@ -155,6 +157,7 @@ FLASH_TITLES = {
     "rejected-untold": "Rejected",
     "released": "Put back",
     "claimed": "Claimed",
+    "renewed": "Claim renewed",
     "updated": "Saved",
     "updated-quietly": "Saved",
     "unchanged": "Nothing changed",
@@ -304,6 +307,16 @@ FORM_KEPT = (
     "again."
 )
 CLAIMED_AGAIN = "Your claim on it had lapsed meanwhile, so it is claimed for you again."
+
+
+def claim_taken(holder: str, since: str, lapses_after: str) -> str:
+    """Why a decision was not saved when the operator's claim lapsed and someone else claimed the item."""
+    return (
+        f"Your claim on this item had lapsed (a claim holds {lapses_after} unless renewed), and {holder}"
+        f" claimed it at {since}, so nothing was saved. What you entered is below, to copy."
+    )
+
+
 # The fields of a form sent after signing out, carried through the sign-in form under this prefix.
 CARRIED = "carried:"
 
@@ -537,7 +550,11 @@ def operator_router(console: Console) -> ConsolePages:
         details = sorted((a for a in console.attributes(details_code) if a.variable), key=lambda a: a.order)
         # "Claimed: no one else can take this item" only while that is still true (not on the back button
         # after deciding, nor after the claim lapsed).
-        flash_override = {} if item.claimed_by == operator.name else {"flash": None}
+        flash_override: dict[str, str | None] = {} if item.claimed_by == operator.name else {"flash": None}
+        done = request.query_params.get("done")
+        if done == "renewed" and item.claimed_until is not None and item.claimed_by == operator.name:
+            until = local_minute(item.claimed_until, console.settings.city_zone)
+            flash_override = {"flash": f"Claim renewed: it holds until {until}."}
         lines = views.conversation(session, item.channel, item.resident_id)
         templates = console.queue.templates
         emergency_notices = {
@@ -589,7 +606,7 @@ def operator_router(console: Console) -> ConsolePages:
                 if kind and kind.request_id and not console.remote
                 else None
             ),
-            **(flash_override if request.query_params.get("done") == "claimed" else {}),
+            **(flash_override if done in ("claimed", "renewed") else {}),
         )
 
     def details_code_of(item: views.ItemView, details_for: str) -> str:
@@ -621,6 +638,17 @@ def operator_router(console: Console) -> ConsolePages:
                 raise HTTPException(404, str(exc)) from exc
             filed_as = details_code_of(item_or_404(console, session, item_id), details_for)
             error, problems = refusal(exc, forms.item_fields(console.attributes(filed_as)))
+            row = session.get(ReviewItem, item_id)
+            if (
+                entered is not None  # a decision, sent from the form only the claim's holder is shown
+                and isinstance(exc, ReviewError)
+                and row is not None
+                and row.status == "claimed"
+                and row.claimed_by not in (None, operator.name)
+                and row.claimed_at is not None
+            ):
+                since = local_minute(row.claimed_at, console.settings.city_zone)
+                error = claim_taken(row.claimed_by, since, views.humanize_minutes(console.claim_minutes))
             return item_page(
                 request,
                 operator,
@@ -637,10 +665,12 @@ def operator_router(console: Console) -> ConsolePages:
 
     @router.post("/queue/{item_id}/claim")
     def claim(request: Request, item_id: int, operator: Checked, session: DB) -> Response:
+        """Claims the item; claiming one this operator holds renews the claim (its time starts again)."""
+        held = item_or_404(console, session, item_id).claimed_by == operator.name
         refused = act(
             request, operator, session, item_id, lambda who: decisions.claim(console, session, who, item_id)
         )
-        return refused or redirect(f"/queue/{item_id}", "claimed")
+        return refused or redirect(f"/queue/{item_id}", "renewed" if held else "claimed")
 
     @router.post("/queue/{item_id}/release")
     def release(request: Request, item_id: int, operator: Checked, session: DB) -> Response:

@@ -110,6 +110,8 @@ class ItemView:
     suggested: tuple[Suggestion, ...] = ()
     # The resident's words sound like an emergency (``bot.emergencies``): flagged, and listed first.
     emergency: bool = False
+    # When a claim still held lapses (silently: anyone may take the item then), so its page can say so.
+    claimed_until: datetime | None = None
 
     @property
     def state_label(self) -> str:
@@ -187,7 +189,10 @@ def item_view(item: ReviewItem, *, now: datetime | None = None, claim_minutes: f
     claimed_by = item.claimed_by
     state = item.status
     # A lapsed claim shows as waiting: anyone may take it again.
-    lapsed = item.claimed_at is not None and as_utc(item.claimed_at) + timedelta(minutes=claim_minutes) <= now
+    until = (
+        as_utc(item.claimed_at) + timedelta(minutes=claim_minutes) if item.claimed_at is not None else None
+    )
+    lapsed = until is not None and until <= now
     if state == "claimed" and lapsed:
         state, claimed_by = "pending", None
     suggestions = [
@@ -233,6 +238,7 @@ def item_view(item: ReviewItem, *, now: datetime | None = None, claim_minutes: f
         suggested=suggested,
         kind_correction=read_kind(item.reason),
         emergency=item.emergency,
+        claimed_until=until if state == "claimed" else None,
     )
 
 

@@ -5,14 +5,16 @@ times stay UTC; residents and operators read the city's."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.clock import as_utc
+from bot.clock import as_utc, local_minute
 from bot.open311.models import ServiceRequestRow
+from bot.review.models import ReviewItem
 from tests.operator.support import (
     PASSWORDS,
     Deployment,
@@ -31,7 +33,7 @@ CREWS_EXPECTED = datetime(2026, 12, 1, 20, 0, tzinfo=timezone(timedelta(hours=-6
 @pytest.fixture
 def chicago(
     deploy: Callable[..., AbstractContextManager[Deployment]], monkeypatch: pytest.MonkeyPatch
-) -> Deployment:
+) -> Iterator[Deployment]:
     monkeypatch.setenv("OPEN311_BOT_TIME_ZONE", CHICAGO)
     with deploy() as deployed:
         assert deployed.settings.time_zone == CHICAGO
@@ -88,3 +90,33 @@ def test_the_console_shows_and_reads_times_in_the_citys_zone(chicago: Deployment
     audit = client.get("/operator/audit").text
     assert "When (UTC)" not in audit
     assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d C[SD]T", audit), audit
+
+
+def test_the_item_page_says_until_when_a_claim_holds_and_renews_it(chicago: Deployment) -> None:
+    item_id = enqueue_report(chicago.runtime, resident_id="res-claim", text="graffiti on the wall")
+    client, csrf = signed_in_client(chicago.url, "alice", PASSWORDS["alice"])
+
+    def held_until() -> datetime:
+        with chicago.runtime.sessions() as session:
+            item = session.get(ReviewItem, item_id)
+            assert item is not None
+            assert item.claimed_at is not None
+            return as_utc(item.claimed_at) + timedelta(minutes=chicago.settings.operator.claim_minutes)
+
+    assert client.post(f"/operator/queue/{item_id}/claim", data={"csrf_token": csrf}).status_code == 303
+    until = held_until()
+    page = client.get(f"/operator/queue/{item_id}").text
+    # A claim lapses silently: the page says when, in the city's time, and offers to renew it.
+    assert f"Your claim holds until {local_minute(until, ZoneInfo(CHICAGO))}" in page, page
+    renew = re.search(
+        rf'action="/operator/queue/{item_id}/claim">.*?<button[^>]*>([^<]+)</button>', page, re.S
+    )
+    assert renew is not None, page
+    assert renew.group(1) == "Renew my claim"
+
+    renewed = client.post(f"/operator/queue/{item_id}/claim", data={"csrf_token": csrf})
+    assert renewed.status_code == 303
+    assert renewed.headers["location"].endswith("done=renewed")
+    assert held_until() > until
+    again = client.get(renewed.headers["location"]).text
+    assert "Claim renewed: it holds until" in again, again

@@ -442,7 +442,10 @@ def test_a_decision_on_an_item_someone_else_took_over_keeps_what_was_written_to_
         assert bob.post(f"/operator/queue/{item_id}/claim", data={"csrf_token": bobs_csrf}).status_code == 303
         refused = client.post(f"/operator/queue/{item_id}/approve", data=form)
         assert refused.status_code == 409, refused.text
-        assert "claimed by bob" in refused.text
+        # Why, in words about her claim: it lapsed, and who holds the item now.
+        assert "Your claim on this item had lapsed" in refused.text, refused.text
+        assert "bob claimed it at " in refused.text, refused.text
         assert "bob is handling this item" in refused.text
-        # Not saved, but not lost: her words are on the page to copy.
+        # Not saved, but not lost: her words and place are on the page to copy.
         assert f"{WORDS}</textarea>" in refused.text
+        assert "Address: VALENCIA ST &amp; 16TH ST" in refused.text
