@@ -925,6 +925,8 @@ def operator_router(console: Console) -> ConsolePages:
         )
         expected_value = times.form_value(row.expected_datetime, console.settings.city_zone)
         words = more_photos(row.description or "")[0]
+        language = views.languages_of(session, [str(row.id)]).get(str(row.id), "")
+        templates = console.queue.templates
         as_shown = {
             "status": row.status,
             "status_notes": row.status_notes or "",
@@ -942,9 +944,11 @@ def operator_router(console: Console) -> ConsolePages:
             row=row,
             history=views.request_history(session, row.id),
             review_item=review_item,
-            told=told_residents.messages_about(session, row.id),
+            told=told_residents.messages_about(session, row.id, templates.language_for),
             filed_in=filed_in,
-            language=views.languages_of(session, [str(row.id)]).get(str(row.id), ""),
+            language=language,
+            # The language of the bot's replies in the conversation it was filed in, as on the item page.
+            reply_language=templates.language_for(language),
             audit_entries=audit.recent_entries(
                 session, subject_type="request", subject_id=str(row.id), limit=20
             ),

@@ -5,12 +5,14 @@ STATUS or FOLLOW 12), or that notified its followers of one of its changes, with
 The outbox keeps each message the bot sends to a resident (``bot.outbox``), inline replies too; it keeps
 no request id, so a message is found by the number in its words (every template that is about a request
 names it as "#{id}") and by the key notifications give their rows (``status:core:<change id>:...``).
-Recipients are masked and the words go through the same masking as the Undelivered page.
+Recipients are masked and the words go through the same masking as the Undelivered page. Each message is
+marked with the language its recipient is answered in (WCAG 3.1.2), as the item page's conversation is.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -42,14 +44,18 @@ class ToldMessage:
     text: str  # contact details masked
     outcome: str  # a key of OUTCOMES
     reason: str  # why it did not arrive, in plain words ("" when it did or is on its way)
+    language: str = ""  # the language the bot answers its recipient in ("es"), for the page's lang
 
     @property
     def outcome_label(self) -> str:
         return OUTCOMES[self.outcome]
 
 
-def messages_about(session: Session, request_id: int) -> list[ToldMessage]:
-    """The messages sent to residents about the request, oldest first."""
+def messages_about(
+    session: Session, request_id: int, reply_language: Callable[[str | None], str]
+) -> list[ToldMessage]:
+    """The messages sent to residents about the request, oldest first; ``reply_language`` is the language
+    the bot answers a resident of a given language in (``Templates.language_for``)."""
     changes = session.exec(select(StatusChangeRow.id).where(StatusChangeRow.request_id == request_id)).all()
     notified = [col(OutboxMessage.dedupe_key).startswith(f"status:core:{change}:") for change in changes]
     rows = session.exec(
@@ -61,7 +67,7 @@ def messages_about(session: Session, request_id: int) -> list[ToldMessage]:
     # "#12" names request 12, not 120.
     names = re.compile(rf"#{request_id}(?!\d)")
     return [
-        _view(session, row)
+        _view(session, row, reply_language)
         for row in rows
         if names.search(row.text) or (row.dedupe_key or "").startswith("status:core:")
     ]
@@ -74,7 +80,7 @@ def filer_of(session: Session, request_id: int) -> Follow | None:
     ).first()
 
 
-def _view(session: Session, row: OutboxMessage) -> ToldMessage:
+def _view(session: Session, row: OutboxMessage, reply_language: Callable[[str | None], str]) -> ToldMessage:
     resident = get_resident(session, row.channel, row.resident_id)
     recipient = masked_recipient(row.channel, row.resident_id, resident.username if resident else None)
     if row.status == "delivered" and row.delivery_status not in NOT_DELIVERED:
@@ -93,4 +99,6 @@ def _view(session: Session, row: OutboxMessage) -> ToldMessage:
         text=masked(row.text, row.resident_id, recipient),
         outcome=outcome,
         reason=reason,
+        # The resident's language as the bot knows it now: the outbox keeps no language of its own.
+        language=reply_language(resident.language if resident else None),
     )

@@ -96,3 +96,25 @@ def test_a_request_the_bot_filed_by_itself_shows_the_conversation_it_came_in(
     assert "Delivered" in told
     assert "resident ending in 4417" in told
     assert "tg-resident-4417" not in told
+
+
+def test_what_residents_were_told_is_marked_with_the_language_it_is_in(
+    deploy: Callable[..., AbstractContextManager[Deployment]],
+) -> None:
+    """WCAG 3.1.2: a screen reader reads a Spanish resident's words and the bot's Spanish replies as Spanish
+    (the item page's conversation does; the request page's carried no lang, so they were read as English)."""
+    with deploy(intents={"auto_file_threshold": 0.0}) as deployment:
+        replies = report_as_resident(
+            deployment.url, "tg-resident-5521", "Hay un bache enorme en la calle en 5th St y Market St"
+        )
+        found = next((re.search(r"#(\d+)", reply) for reply in replies if re.search(r"#\d+", reply)), None)
+        assert found is not None, replies
+        client, _ = signed_in_client(deployment.url, "alice", PASSWORDS["alice"])
+        told = told_section(client.get(f"/operator/requests/{found.group(1)}").text)
+        client.close()
+    lines = re.findall(r'<li class="(in|out)" lang="([A-Za-z-]+)">', told)
+    assert ("in", "es") in lines, told
+    assert ("out", "es") in lines, told
+    # Each message in the table is in its resident's language; the console's own words stay English.
+    message_cells = re.findall(r'<td lang="([A-Za-z-]+)">[^<]*#' + found.group(1), told)
+    assert message_cells == ["es"], told
