@@ -129,3 +129,31 @@ def test_the_item_page_does_not_say_a_resident_who_sent_stop_was_told_to_call_91
     assert notice is not None
     assert "told the resident to call 911" not in notice.group(1)
     assert "did not tell them to call 911: they sent STOP" in notice.group(1)
+
+
+def test_each_waiting_item_can_be_read_before_it_is_claimed(deployment: Deployment) -> None:
+    """The emergency card says "Open it to see what they were told", but an unclaimed item offered only
+    "Claim #N": reading an item (its conversation, the 911 notice) meant taking it from the queue first."""
+    report_as_resident(deployment.url, "res-gas-2", GAS)
+    gas = review_item_of(deployment.runtime, "res-gas-2")
+    report_as_resident(deployment.url, "res-pothole-2", "There is a big pothole", "5th St and Market St")
+    held = review_item_of(deployment.runtime, "res-pothole-2")
+    bob, bobs_csrf = signed_in_client(deployment.url, "bob", PASSWORDS["bob"])
+    alice, _csrf = signed_in_client(deployment.url, "alice", PASSWORDS["alice"])
+    try:
+        assert bob.post(f"/operator/queue/{held}/claim", data={"csrf_token": bobs_csrf}).status_code == 303
+        page = alice.get("/operator/").text
+        for item_id in (gas, held):
+            entry = queue_entry(page, item_id)
+            # A link named for its item (a list of links all named "View" says nothing out of context).
+            link = rf'<a class="button secondary" href="/operator/queue/{item_id}">View #{item_id}</a>'
+            assert re.search(link, entry), entry
+        assert f">Claim #{gas}</button>" in queue_entry(page, gas)
+        assert "Open it to see what they were told" in queue_entry(page, gas)
+        # The link leads to the item's page without claiming it.
+        opened = alice.get(f"/operator/queue/{gas}")
+        assert opened.status_code == 200
+        assert f">Claim #{gas}</button>" in opened.text
+    finally:
+        alice.close()
+        bob.close()
