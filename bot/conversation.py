@@ -1156,7 +1156,8 @@ class ConversationEngine:
                 state.location_attempts += 1
                 if state.location_attempts < 2:
                     state.stage = "location"
-                    reply.say("location_not_found", place=_quoted(state.location_text))
+                    key = _not_found_key(turn.text, mention)
+                    reply.say(key, place=_quoted(state.location_text))
                     return
                 # Asked twice and still not on the map: a person finds the place (a landmark the
                 # gazetteer does not know, a spot described) before anything is filed. Before, the words
@@ -1407,7 +1408,8 @@ class ConversationEngine:
                 state.location_kind = understanding.location.kind
                 state.location_attempts = 1
                 state.stage = "location"
-                reply.say("location_not_found", place=_quoted(understanding.location.text))
+                key = _not_found_key(description, understanding.location)
+                reply.say(key, place=_quoted(understanding.location.text))
                 return
             elif says_it_is_still_there(text) and self._at_last_reports_place(session, resident, state):
                 # "Pero no lo arreglaron bien, el hoyo sigue ahí" after an update: that report's place,
@@ -2385,6 +2387,24 @@ _ABOUT_A_PHOTO = re.compile(
 _PHOTO_WORDS = 8
 # The most of a resident's words a reply quotes back ("I could not find \"...\" on the map").
 _QUOTED_CHARS = 40
+
+
+# A town named right after a place ("Broadway and 14th St in Oakland", "..., Daly City, CA", "... en
+# Oakland"): capitalised words, then at most a state, ending the message.
+_IN_A_TOWN = re.compile(
+    r"\s*(?:,\s*|\s+(?:in|en)\s+(?:the\s+city\s+of\s+|la\s+ciudad\s+de\s+)?)"
+    r"[A-Z][\w'’.-]*(?:\s+[A-Z][\w'’.-]*){0,2}(?:\s*,\s*(?:[A-Z]{2}|California)\.?)?[\s.!?]*"
+)
+
+
+def _not_found_key(text: str, mention: LocationMention | None) -> str:
+    """The reply to a place not on the map: when a town is named after it, that the bot serves one city.
+    "pothole at Broadway and 14th St in Oakland" was only "not on the map", never told the city is all it
+    serves. Whether the town is another the map cannot tell ("in Chinatown" is in the city): the reply says
+    what is true either way."""
+    if mention is not None and _IN_A_TOWN.fullmatch(text[mention.end :]):
+        return "location_not_found_town"
+    return "location_not_found"
 
 
 def _written_point(mention: LocationMention | None) -> GeoPoint | None:

@@ -48,6 +48,7 @@ PLACEHOLDERS: dict[str, frozenset[str]] = {
     "place_corrected": frozenset({"reference", "service", "place", "new_place"}),
     "review_moved": frozenset({"place"}),
     "location_not_found": frozenset({"place"}),
+    "location_not_found_town": frozenset({"place"}),
     "map_unavailable": frozenset({"place"}),
     "outside_area": frozenset({"place"}),
     "confirm_location": frozenset({"place"}),

@@ -288,6 +288,25 @@ def test_a_shared_location_outside_the_city_is_refused(bot: RunningBot) -> None:
     assert bot.request(request_id)["lat"] == pytest.approx(37.7793)
 
 
+def test_a_place_not_found_in_another_town_is_told_the_city_is_all_we_serve(bot: RunningBot) -> None:
+    # Found by a black-box tester: "pothole at Broadway and 14th St in Oakland" got only 'I could not find
+    # "Broadway and 14th St" on the map', never that the bot serves one city. Whether "Oakland" is another
+    # town the map cannot tell ("in Chinatown" is in the city): the reply says what is true either way.
+    told = 'I could not find "Broadway and 14th St" on our map. We serve one city only:'
+    ray = bot.resident("ray")
+    assert ray.ask("pothole at Broadway and 14th St in Oakland").startswith(told)
+    sue = bot.resident("sue")
+    assert "Where is it?" in sue.ask("There is a big pothole in the road")
+    assert sue.ask("Broadway and 14th St, Oakland, CA").startswith(told)
+    eva = bot.resident("eva")
+    assert eva.ask("hay un bache en Broadway y 14th St en Oakland").startswith(
+        'No encontré "Broadway y 14th St" en nuestro mapa. Atendemos una sola ciudad:'
+    )
+    # No town named: as before.
+    plain = bot.resident("tom").ask("pothole at Broadway and 14th St")
+    assert plain.startswith('I could not find "Broadway and 14th St" on the map.'), plain
+
+
 def test_a_place_not_on_the_map_is_asked_again_then_a_person_finds_it(bot: RunningBot) -> None:
     carol = bot.resident("carol")
     assert "Where is it?" in carol.ask("There is a big pothole in the road")
