@@ -12,7 +12,9 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
+from html.parser import HTMLParser
 from pathlib import Path
+from typing import ClassVar
 
 import httpx
 import pytest
@@ -264,3 +266,77 @@ def test_residents_words_carry_their_language(deployment: Deployment) -> None:
     listed = client.get("/operator/requests").text
     assert '<td lang="es">Hay un bache muy grande en la calle</td>' in listed
     assert "<td>x</td>" in listed  # file_at's description, with no language
+
+
+class _Landmarks(HTMLParser):
+    """The landmarks of a page as a screen reader lists them: (role, name), names read as axe reads them
+    (``aria-label``, or the text of the element ``aria-labelledby`` names)."""
+
+    ROLES: ClassVar[dict[str, str]] = {
+        "nav": "navigation",
+        "main": "main",
+        "header": "banner",
+        "aside": "complementary",
+    }
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[tuple[str, str, str]] = []  # (role, aria-label, labelledby id)
+        self.texts: dict[str, str] = {}
+        self._open: list[tuple[str, str]] = []  # (tag, id) of elements with an id, while open
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {key: value or "" for key, value in attrs}
+        role = a.get("role") or self.ROLES.get(tag, "")
+        if tag in ("section", "form") and ("aria-label" in a or "aria-labelledby" in a):
+            role = role or ("region" if tag == "section" else "form")
+        if role in ("region", "navigation", "main", "banner", "complementary", "form", "search"):
+            self.found.append((role, a.get("aria-label", ""), a.get("aria-labelledby", "")))
+        if a.get("id"):
+            self._open.append((tag, a["id"]))
+            self.texts.setdefault(a["id"], "")
+
+    def handle_endtag(self, tag: str) -> None:
+        if self._open and self._open[-1][0] == tag:
+            self._open.pop()
+
+    def handle_data(self, data: str) -> None:
+        for _tag, element_id in self._open:
+            self.texts[element_id] += data
+
+    def names(self) -> list[tuple[str, str]]:
+        return [(role, " ".join((label or self.texts.get(by, "")).split())) for role, label, by in self.found]
+
+
+def test_no_two_landmarks_of_a_page_share_a_name(deployment: Deployment) -> None:
+    """axe's landmark-unique: a request's "History" section held a scrolling table's region also named
+    "History" (the learning page's "Per service" too); a screen reader's list of landmarks read each twice."""
+    request_id = file_at(deployment.runtime, datetime.now(UTC), "pothole", "api")
+    deployment.runtime.open311.update_status(request_id, "closed", "Patched.", actor="city")
+    report_as_resident(deployment.url, "res-landmarks", "There is a big pothole", "5th St and Market St")
+    item_id = review_item_of(deployment.runtime, "res-landmarks")
+    client, csrf = signed_in_client(deployment.url, "alice", PASSWORDS["alice"])
+    headers = {"X-CSRF-Token": csrf}
+    assert client.post(f"/operator/api/queue/{item_id}/approve", json={}, headers=headers).status_code == 200
+    try:
+        for path in (
+            "/operator/",
+            f"/operator/requests/{request_id}",
+            "/operator/requests",
+            "/operator/learning",
+            "/operator/dashboard",
+            "/operator/undelivered",
+            "/operator/audit",
+            f"/operator/queue/{item_id}",
+        ):
+            page = client.get(path)
+            assert page.status_code == 200, (path, page.text)
+            parser = _Landmarks()
+            parser.feed(page.text)
+            names = parser.names()
+            assert names, path
+            repeated = sorted({name for name in names if names.count(name) > 1})
+            assert not repeated, (path, repeated)
+    finally:
+        client.close()
+
