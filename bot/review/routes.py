@@ -170,10 +170,12 @@ FLASH_TITLES = {
 }
 
 
-def map_context(lat: float | None, long: float | None, label: str) -> dict[str, str]:
-    """A page's map (an inline SVG and a link to an online map), empty where there is no point."""
+def map_context(lat: float | None, long: float | None, place: str) -> dict[str, str]:
+    """A page's map (an inline SVG and a link to an online map), empty where there is no point. The map is
+    an image named "Map of" its ``place`` (the geocoded address, not a resident's raw words)."""
     if lat is None or long is None:
         return {"map_svg": "", "online_map_url": ""}
+    label = f"Map of {place}" if place else ""
     return {"map_svg": render_map_svg(lat, long, label=label), "online_map_url": online_map_url(lat, long)}
 
 
@@ -585,7 +587,7 @@ def operator_router(console: Console) -> ConsolePages:
             resident=get_resident(session, item.channel, item.resident_id),
             # The language the bot's replies are in: the report's where there are replies in it.
             reply_language=console.queue.templates.language_for(item.language),
-            **map_context(item.lat, item.long, item.location_text or ""),
+            **map_context(item.lat, item.long, item.address_string or item.location_text or ""),
             error=error,
             problems=problems or {},
             details_service=details_service,

@@ -340,3 +340,31 @@ def test_no_two_landmarks_of_a_page_share_a_name(deployment: Deployment) -> None
     finally:
         client.close()
 
+
+def test_a_map_is_named_by_its_place_on_the_item_and_request_pages(deployment: Deployment) -> None:
+    """The item page's map (an image to a screen reader) was named with the resident's raw words ("16th and
+    Valencia"), the request page's with the bare address: both are "Map of" the geocoded address."""
+    item_id = enqueue_report(
+        deployment.runtime,
+        resident_id="res-map",
+        text="graffiti on the wall",
+        suggestions=[{"service_code": "graffiti", "confidence": 0.5}],
+        location_text="16th and Valencia",
+        address_string="16TH ST & VALENCIA ST",
+        lat=37.76502,
+        long=-122.42196,
+    )
+    client, csrf = signed_in_client(deployment.url, "alice", PASSWORDS["alice"])
+    headers = {"X-CSRF-Token": csrf}
+    try:
+        names = re.findall(
+            r'<svg class="street-map"[^>]*aria-label="([^"]*)"', client.get(f"/operator/queue/{item_id}").text
+        )
+        assert names == ["Map of 16TH ST &amp; VALENCIA ST"], names
+        approved = client.post(f"/operator/api/queue/{item_id}/approve", json={}, headers=headers)
+        assert approved.status_code == 200, approved.text
+        request_page = client.get(f"/operator/requests/{approved.json()['service_request_id']}").text
+        names = re.findall(r'<svg class="street-map"[^>]*aria-label="([^"]*)"', request_page)
+        assert names == ["Map of 16TH ST &amp; VALENCIA ST"], names
+    finally:
+        client.close()
