@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import secrets
 import threading
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ from bot.config import OperatorSettings
 from bot.open311.models import UTCDateTime
 from bot.review import audit
 from bot.review.operators import Operator, get_operator, verify_credentials
+from bot.review.views import humanize_minutes
 
 SESSION_COOKIE = "open311_operator_session"
 SIGN_IN_CSRF_COOKIE = "open311_operator_sign_in"
@@ -98,9 +100,18 @@ class Lockout:
 
 class Throttled(Exception):
     def __init__(self, retry_after_seconds: int, lockouts: tuple[Lockout, ...] = ()) -> None:
-        super().__init__(f"too many failed sign-in attempts; try again in {retry_after_seconds} s")
+        super().__init__(
+            f"too many failed sign-in attempts; try again in {wait_in_words(retry_after_seconds)}"
+        )
         self.retry_after_seconds = retry_after_seconds
         self.lockouts = lockouts
+
+
+def wait_in_words(seconds: int) -> str:
+    """A wait as a person says it: "40 seconds", "5 minutes" (298 s, rounded up: not "298 s")."""
+    if seconds < 60:
+        return humanize_minutes(seconds / 60)
+    return humanize_minutes(math.ceil(seconds / 60))
 
 
 def check_throttle(session: Session, settings: OperatorSettings, name: str, client: str) -> None:

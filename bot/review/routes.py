@@ -467,7 +467,7 @@ def operator_router(console: Console) -> ConsolePages:
         try:
             result = sign_in(session, console.settings.operator, name, password, client)
         except Throttled as exc:
-            response = again(f"{exc}.", 429)
+            response = again(forms.sentence(str(exc)), 429)
             response.headers["Retry-After"] = str(exc.retry_after_seconds)
             return response
         if result is None:

@@ -195,6 +195,9 @@ def test_sign_in_is_throttled_and_its_form_needs_the_csrf_cookie(deployment: Dep
     throttled = attempt(PASSWORDS["alice"])
     assert throttled.status_code == 429
     assert int(throttled.headers["retry-after"]) > 0
+    # How long, in words (was "try again in 59 s."; a 5-minute window "in 298 s.").
+    said = r"Too many failed sign-in attempts; try again in (1 minute|\d\d? seconds)\."
+    assert re.search(said, throttled.text), throttled.text
 
     # bob, from the same address (a call centre behind one NAT), still signs in: alice's typos were held
     # against every operator there.
