@@ -6,6 +6,7 @@ hours. Residents report over the local channel, the console is read over HTTP, o
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -13,7 +14,7 @@ from sqlmodel import select
 
 from bot.db import make_engine, migrate
 from bot.review.models import ReviewItem
-from tests.operator.support import PASSWORDS, Deployment, report_as_resident, review_item_of
+from tests.operator.support import PASSWORDS, Deployment, report_as_resident, review_item_of, sign_in
 from tests.operator.test_console_access import signed_in_client
 
 GAS = "I smell gas near 16th and Valencia"
@@ -157,3 +158,20 @@ def test_each_waiting_item_can_be_read_before_it_is_claimed(deployment: Deployme
     finally:
         alice.close()
         bob.close()
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_the_emergency_badge_is_written_in_the_main_text_colour(
+    deployment: Deployment, open_browser: Any
+) -> None:
+    """The queue card's details are grey; its "Sounds like an emergency" badge, the one thing to see at a
+    glance, was grey on pink too: it is in the page's main text colour."""
+    report_as_resident(deployment.url, "res-gas-3", GAS)
+    page = open_browser().new_page()
+    sign_in(page, deployment.url, "alice", PASSWORDS["alice"])
+    badge = page.locator(".queue .badge.emergency").first
+    assert badge.inner_text() == "Sounds like an emergency"
+    colour = badge.evaluate("(element) => getComputedStyle(element).color")
+    main_text = page.evaluate("() => getComputedStyle(document.body).color")
+    assert colour == main_text, (colour, main_text)
