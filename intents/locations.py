@@ -513,6 +513,10 @@ _AVENUE_FIRST = frozenset({"AVENUE", "AVE"})
 _NUMBER_WORDS = _words("two three four five six seven eight nine ten eleven twelve")
 # Street types spelt out as English words ("street light", "Road work"), not abbreviated.
 _SUFFIX_WORDS = frozenset({"STREET", "AVENUE", "ROAD", "DRIVE", "LANE", "BOULEVARD", "WAY", "PLACE", "COURT"})
+# Street types that are also verbs a resident says of themself ("I drive", "I walk", "I park").
+_VERB_TYPES = frozenset(
+    {"DRIVE", "WALK", "PARK", "RUN", "PASS", "CIRCLE", "ROW", "TRAIL", "LOOP", "CROSSING", "COURT"}
+)
 # Street types that are also streets' names, spelt out before another type: "Bridge St", "Heights Blvd".
 _TYPES_THAT_NAME = frozenset(
     {"BRIDGE", "HEIGHTS", "CROSSING", "PLAZA", "CIRCLE", "TERRACE", "POINT", "LANE"}
@@ -913,8 +917,19 @@ class _Finder:
                 token.upper == "ST" or (token.upper in AMBIGUOUS_SUFFIXES and token.capitalized) or named_type
             )
             saint = token.text == "St" and bool(words) and tokens[words[-1]].capitalized
-            # "A St": any single capital letter right before the suffix names the street.
-            letter = not words and len(token.text) == 1 and token.text.isupper()
+            # "A St": any single capital letter right before the suffix names the street; not the pronoun
+            # before a street type that is a verb in lower case ("I drive past this pothole", "I walk by
+            # here", "I park on the street"); "I St", "I Street", "I street NW" still are.
+            letter = (
+                not words
+                and len(token.text) == 1
+                and token.text.isupper()
+                and not (
+                    token.text == "I"
+                    and tokens[suffix].text.islower()
+                    and tokens[suffix].upper in _VERB_TYPES
+                )
+            )
             everyday = not words and self._everyday_name(token, tokens[suffix])
             numbered = not words and self._numbered_street_at(index)
             if (
