@@ -315,6 +315,11 @@ _SPANISH_TYPES_IN_NAMES = frozenset({"calle", "camino", "avenida", "paseo"})
 _LOWER_ARTICLES = frozenset({"la", "el", "las", "los", "del"})
 # Written in lower case inside a capitalised name: "Ponce de Leon", "Camino del Rio", "Avenue du Parc".
 _INNER_PARTICLES = _words("de del du des da di la von van der")
+# Spanish street types written before the name ("Camino del Mar", "Paseo de Peralta"), and the particles
+# between ("de la", "del"); the first four also name a street with no particle ("Camino Real").
+_SPANISH_TYPES_FIRST = _words("camino caminito paseo avenida via vista calle rancho")
+_SPANISH_TYPES_ALONE = _words("camino caminito paseo avenida")
+_SPANISH_NAME_PARTICLES = _words("de del la las los el")
 # The longest known street name the finder reads as one ("Martin Luther King Jr").
 _MAX_NAME_WORDS = 5
 # Everyday words (function-word list, months) that name streets when capitalised right before a street
@@ -1358,6 +1363,7 @@ class _Finder:
         found.extend(self._addresses())
         found.extend(self._intersections())
         found.extend(self._streets())
+        found.extend(self._spanish_form_streets())
         found.extend(self._landmarks())
         return found
 
@@ -2566,6 +2572,44 @@ class _Finder:
             strength = _KIND_STRENGTH["street"] - 0.6
             streets.append(_Candidate(index, index + 2, "street", strength, normalize_street(text)))
         return streets
+
+    def _spanish_form_streets(self) -> list[_Candidate]:
+        """ "Camino de la Tierra", "Paseo del Norte", "Via de la Valle", "Avenida de Mesilla", "Camino Real":
+        streets named in Spanish, their type first, as the Southwest and California write them in English
+        messages (before: "Camino" alone, or no place). Particles need a name after them; "Via", "Vista",
+        "Calle" and "Rancho" need a particle ("Via Twitter" is no street)."""
+        tokens = self.tokens
+        found = []
+        for index, token in enumerate(tokens):
+            if token.lower not in _SPANISH_TYPES_FIRST or not token.text[:1].isupper():
+                continue
+            end = index + 1
+            while (
+                end < len(tokens)
+                and end - index <= 2
+                and tokens[end].text.islower()
+                and tokens[end].lower in _SPANISH_NAME_PARTICLES
+            ):
+                end += 1
+            particles = end - index - 1
+            if particles == 0 and token.lower not in _SPANISH_TYPES_ALONE:
+                continue
+            names = end
+            while (
+                names < len(tokens)
+                and names - end < 2
+                and tokens[names].text[:1].isupper()
+                # After a particle any capitalised word is the name's ("del Mar", though "Mar" is a month).
+                and (_is_name_word(tokens[names]) or (particles > 0 and tokens[names].text.isalpha()))
+                and not _is_suffix(tokens[names])
+            ):
+                names += 1
+            if names == end:
+                continue
+            text = self._span_text(index, names)
+            strength = _KIND_STRENGTH["street"]
+            found.append(_Candidate(index, names, "street", strength, " ".join(text.upper().split())))
+        return found
 
     def _unknown_street_after_on(self) -> list[_Candidate]:
         """ "on Larimer", "POTHOLES ON WESTHEIMER": one capitalised word no list knows, closing its phrase

@@ -1566,3 +1566,24 @@ def test_the_pronoun_before_a_verb_is_no_lettered_street(text: str) -> None:
 )
 def test_the_lettered_street_i_is_still_a_street(text: str, span: str, kind: LocationKind) -> None:
     assert_found(text, span, kind)
+
+
+@pytest.mark.parametrize(
+    ("text", "span"),
+    [
+        # Streets named in Spanish, type first, in English messages (Albuquerque, Tucson, San Diego): "Camino"
+        # alone, or no place, before.
+        ("pothole on Camino de la Tierra", "Camino de la Tierra"),
+        ("tree down on Camino del Mar", "Camino del Mar"),
+        ("dead dog on the side of the road on Paseo del Norte", "Paseo del Norte"),
+        ("pothole on Via de la Valle near the fairgrounds", "Via de la Valle"),
+        ("streetlight out on Paseo de Peralta", "Paseo de Peralta"),
+        ("dead cat on Avenida de Mesilla", "Avenida de Mesilla"),
+    ],
+)
+def test_a_street_named_in_spanish_type_first_is_read_whole(text: str, span: str) -> None:
+    assert_found(text, span, "street")
+
+
+def test_via_before_a_name_with_no_particle_is_no_street() -> None:
+    assert_found("Via Twitter: pothole on Main St", "Main St", "street")
