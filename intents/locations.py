@@ -101,7 +101,9 @@ _BESIDE_A_HIGHWAY = (
 )
 _HIGHWAY = re.compile(
     r"\b(?:(Interstate|Route|Rte\.?|Rt\.?|Hwy\.?|Highway|US|U\.S\.|SR|State Route|County Road|County Rd\.?"
-    r"|CR|FM|Farm to Market Road|Loop|Beltway|[Cc]arretera|[Aa]utopista)\s*-?\s*|(I|i(?=-))-?)"
+    # Hawaii's interstates are H-1, H-2, H-3 (and H-201): only with the hyphen, "H 1" is no road.
+    r"|CR|FM|Farm to Market Road|Loop|Beltway|[Cc]arretera|[Aa]utopista)\s*-?\s*"
+    r"|(I|i(?=-)|H(?=-(?:[123]|201)\b))-?)"
     r"(\d{1,4}[A-Za-z]?)\b(?![.:/]\d)"
     # "I-10 frontage rd", "Loop 610 feeder", "I-95 overpass", "SR 51 on-ramp": the road beside or over it.
     # In any case: "I-10 OVERPASS AT GOVERNMENT ST".

@@ -1587,3 +1587,17 @@ def test_a_street_named_in_spanish_type_first_is_read_whole(text: str, span: str
 
 def test_via_before_a_name_with_no_particle_is_no_street() -> None:
     assert_found("Via Twitter: pothole on Main St", "Main St", "street")
+
+
+@pytest.mark.parametrize(
+    ("text", "span", "kind"),
+    [
+        # Hawaii's interstates ("H" alone, "Punahou" or "Middle St" before).
+        ("big pothole on the H-3", "H-3", "street"),
+        ("pothole on H-2 northbound", "H-2", "street"),
+        ("debris along the H-1 near Middle St", "H-1 near Middle St", "intersection"),
+    ],
+)
+def test_hawaiis_interstates_are_highways(text: str, span: str, kind: LocationKind) -> None:
+    assert_found(text, span, kind)
+    assert find_location("apartment H-4 has rats") is None
