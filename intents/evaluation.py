@@ -282,8 +282,8 @@ def format_classification(metrics: ClassificationMetrics, title: str, top_confus
         )
         lines.append(
             f"auto-filed share    {metrics.auto_file_share:.3f}"
-            f" at the model's threshold {metrics.threshold:.3f} ({precision};"
-            f" an answer '{OTHER}' always goes to a person, however sure)"
+            f" at the model's threshold {metrics.threshold:.3f} ({precision});"
+            f" an answer '{OTHER}' always goes to a person, however sure"
         )
     if metrics.best_threshold is not None:
         lines.append(
