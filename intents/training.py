@@ -57,7 +57,6 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.model_selection import StratifiedKFold
 from sklearn.svm import LinearSVC
 
-from intents import tokenizer_warmup
 from intents.classifier import (
     OTHER,
     FloatArray,
@@ -420,7 +419,6 @@ def train(
     nlp = build_nlp(model, meta)
     out_dir.mkdir(parents=True, exist_ok=True)
     nlp.to_disk(out_dir)
-    tokenizer_warmup.save(tokenizer_warmup.most_common_words(texts + added_texts + pool), out_dir)
     return TrainingReport(out_dir, meta, list(zip(gold, predicted, confidences, strict=True)))
 
 

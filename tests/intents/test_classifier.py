@@ -18,7 +18,13 @@ import numpy as np
 import pytest
 from sklearn.metrics import f1_score
 
-from intents.classifier import COMPONENT_NAME, LinearTextModel, ServiceClassifier, softmax
+from intents.classifier import (
+    COMPONENT_NAME,
+    LinearTextModel,
+    ServiceClassifier,
+    prediction_from_cats,
+    softmax,
+)
 from intents.encoder import DEFAULT_DIR as ENCODER_DIR
 from intents.encoder import ONNX_FILE, TOKENIZER_FILE
 from intents.evaluation import (
@@ -99,11 +105,26 @@ def test_messages_read_from_many_threads_never_share_a_memory_zone() -> None:
     assert pipeline.classify("pothole at Van Ness Ave and Geary Blvd").service_code == "pothole"
 
 
-def test_the_shipped_model_knows_the_common_words_before_the_first_message(pipeline: Pipeline) -> None:
-    # Inside the memory zone every word met for the first time is derived again at each message; the
-    # words residents write most are read once at load instead (intents.tokenizer_warmup).
-    strings = pipeline.nlp.vocab.strings
-    assert all(word in strings for word in ("pothole", "Please", "parked", "sidewalk", "trash"))
+def test_classifying_runs_no_tokenizer_and_agrees_with_the_whole_pipeline(pipeline: Pipeline) -> None:
+    # The service classifier reads a Doc's text, never its tokens: a message is handed to spaCy as one token,
+    # so no message pays for splitting words nobody reads. The answer is the pipeline's own, bit for bit.
+    text = "Streetlight out in front of 12 Elm St,  flickering\nall night!!"
+    with pipeline.nlp.memory_zone():
+        cats = pipeline.nlp(text).cats
+    tokenizer = pipeline.nlp.tokenizer
+
+    def refuse(_text: str) -> Any:
+        raise AssertionError("the tokenizer ran")
+
+    pipeline.nlp.tokenizer = refuse
+    try:
+        prediction = pipeline.classify(text)
+        empty = pipeline.classify("")
+    finally:
+        pipeline.nlp.tokenizer = tokenizer
+    assert prediction == prediction_from_cats(cats)
+    assert prediction.service_code == "streetlight"
+    assert empty.service_code in SERVICE_CODES
 
 
 def test_the_model_records_how_it_was_made(pipeline: Pipeline) -> None:

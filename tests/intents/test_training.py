@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import gzip
 import json
 from dataclasses import replace
 from pathlib import Path
@@ -11,12 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from intents import tokenizer_warmup
 from intents.classifier import LinearTextModel, embed_words, softmax
 from intents.encoder import DEFAULT_DIR as DEFAULT_ENCODER_DIR
 from intents.encoder import ONNX_FILE, TOKENIZER_FILE, SentenceEncoder
 from intents.features import read_message
-from intents.pipeline import ModelError, load_model, load_pipeline
+from intents.pipeline import ModelError, load_pipeline
 from intents.splits import is_heldout
 from intents.training import (
     DEFAULT_STATIC_TABLE,
@@ -84,32 +82,6 @@ def test_the_trained_model_loads_and_classifies(data_dir: Path, tmp_path: Path) 
     assert pipeline.classify("graffiti sprayed on the wall").service_code == "graffiti"
     assert pipeline.classify("question about the council meeting").service_code == "other"
     assert set(pipeline.service_codes) == {"pothole", "graffiti", "other"}
-
-
-def test_the_model_keeps_the_most_common_words_and_loads_them_into_the_tokenizer(
-    data_dir: Path, tmp_path: Path
-) -> None:
-    train(data_dir, tmp_path / "model", config=CONFIG)
-    kept = (tmp_path / "model" / tokenizer_warmup.FILE_NAME).read_text(encoding="utf-8").split()
-    all_texts = [text for texts in TINY_LABELLED.values() for text in texts]
-    # As written, most frequent first: "the" outnumbers any other word of the tiny messages.
-    assert kept[0] == "the"
-    assert len(kept) == len(set(kept)) <= tokenizer_warmup.DEFAULT_LIMIT
-    assert set(kept) <= {word for text in all_texts for word in text.split()} | _pool_words(data_dir)
-    warmed = load_model(tmp_path / "model")
-    # Known before the first message: a memory zone will not make the tokenizer derive them again.
-    assert all(word in warmed.vocab.strings for word in kept if word.isalpha())
-    # A model without the list (trained before it existed) loads as before.
-    (tmp_path / "model" / tokenizer_warmup.FILE_NAME).unlink()
-    without = load_model(tmp_path / "model")
-    assert len(without.vocab.strings) < len(warmed.vocab.strings)
-    assert load_pipeline(tmp_path / "model").classify("a pothole in the road").service_code == "pothole"
-
-
-def _pool_words(data_dir: Path) -> set[str]:
-    path = data_dir / "boston311" / "unlabelled.csv.gz"
-    with gzip.open(path, "rt", encoding="utf-8", newline="") as handle:
-        return {word for row in csv.DictReader(handle) for word in row["text"].split()}
 
 
 def test_the_static_word_table_is_shipped_with_the_model_and_counts(data_dir: Path, tmp_path: Path) -> None:
