@@ -1122,10 +1122,19 @@ class ConversationEngine:
                 self._add_words(turn.text.strip(), None, state)
                 self._proceed(session, turn, state, resident, reply)
                 return
-            if (point := _written_point(mention)) is not None:
+            if mention is not None and (point := _written_point(mention)) is not None:
                 # A map link or coordinates written ("https://maps.google.com/?q=37.7599,-122.4148", an
                 # Apple Maps pin): the point, as a shared location is. Looked up as an address, it was "not
                 # on the map", and after a second link sent to a person.
+                link = _the_link_around(turn.text, mention)
+                if not _names_only_a_place(turn.text, link):
+                    # "it's by the bus stop https://maps.google.com/?q=...": the words too, as with a place
+                    # written (below). They were lost, the point alone filed. (``link`` was found in the
+                    # text as sent: its offsets count any space before the words.)
+                    lead = len(turn.text) - len(turn.text.lstrip())
+                    self._add_words(
+                        turn.text.strip(), replace(link, start=link.start - lead, end=link.end - lead), state
+                    )
                 if not self._use_point(point, state, reply):
                     return
                 self._proceed(session, turn, state, resident, reply)
@@ -2407,11 +2416,30 @@ def _not_found_key(text: str, mention: LocationMention | None) -> str:
     return "location_not_found"
 
 
+# The label Apple Maps and Google Maps send before a shared pin's link.
+_MAP_APP_LABEL = re.compile(r"\bdropped\s+pin\s*$", re.IGNORECASE)
+
+
 def _written_point(mention: LocationMention | None) -> GeoPoint | None:
     """The point a place written as coordinates is (a map link's: "https://maps.google.com/?q=37.7,-122.4")."""
     if mention is None or mention.lat is None or mention.long is None:
         return None
     return GeoPoint(lat=mention.lat, long=mention.long)
+
+
+def _the_link_around(text: str, mention: LocationMention) -> LocationMention:
+    """The map link written coordinates are part of, with the label a map app sends before it ("Dropped
+    Pin"), as one place: its other characters ("https://maps.google.com/?q=", "&q=Dropped%20Pin") are no
+    words of the resident's. Coordinates written alone are the place as they are."""
+    # The characters glued to the coordinates, up to a space: the rest of a link ("https://...?q=", "&z=15").
+    start, end = mention.start, mention.end
+    while start > 0 and not text[start - 1].isspace():
+        start -= 1
+    while end < len(text) and not text[end].isspace():
+        end += 1
+    if (label := _MAP_APP_LABEL.search(text, 0, start)) is not None:
+        start = label.start()
+    return replace(mention, text=text[start:end], start=start, end=end)
 
 
 def _quoted(words: str | None) -> str:

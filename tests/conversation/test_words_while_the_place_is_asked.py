@@ -55,3 +55,30 @@ def test_a_map_link_answering_where_is_the_point_it_holds(settings: Settings) ->
             assert "FOLSOM ST" in request["address"], request["address"]
             assert request["description"] == "streetlight is broken"
         assert bot.review_items() == []
+
+
+def test_words_sent_with_a_map_link_answering_where_are_kept_with_the_point(settings: Settings) -> None:
+    # Before: the point was taken from the link and "it's by the bus stop" was lost, where the same words
+    # with a written place ("at 16th St and Mission St, right in the bike lane") are kept in the description.
+    answers = [
+        "it's by the bus stop https://maps.google.com/?q=37.7599,-122.4148",
+        "Dropped Pin\nhttps://maps.apple.com/?ll=37.7599,-122.4148&q=Dropped%20Pin\nright by the bus stop",
+        "37.7599,-122.4148 in front of the school",
+        "在公交车站旁边 https://maps.google.com/?q=37.7599,-122.4148",
+    ]
+    with running_bot(settings, intents={"auto_file_threshold": 0.82}) as bot:
+        for n, answer in enumerate(answers):
+            sam = bot.resident(f"sam{n}")
+            assert sam.ask("streetlight is broken").startswith("Where is it?")
+            number, service = filed_as(sam.ask(answer))
+            assert service == "Streetlight"
+            request = bot.request(number)
+            assert (request["lat"], request["long"]) == (37.7599, -122.4148)
+            assert request["description"] == f"streetlight is broken\n{answer}"
+        # Words that only say where add nothing, as with a written place (a bare link, or Apple's "Dropped
+        # Pin" with it: ``test_a_map_link_answering_where_is_the_point_it_holds``).
+        kim = bot.resident("kim")
+        assert kim.ask("streetlight is broken").startswith("Where is it?")
+        number, _ = filed_as(kim.ask("it's here https://maps.google.com/?q=37.7599,-122.4148"))
+        assert bot.request(number)["description"] == "streetlight is broken"
+        assert bot.review_items() == []
