@@ -11,8 +11,9 @@ What goes, and why the rest stays:
   opt-out standing until the person opts back in, and this row is what keeps the bot silent if they write
   again. ``keep_opt_out=False`` drops it too.
 - review items of their reports: anonymised, not deleted (the dashboard's figures and the audit log's
-  entries point at them): their words, photos, places, answers and ids go; one still waiting for a person
-  is closed as rejected. The operators' labelled examples of them (their words, for training) are deleted.
+  entries point at them): their words, photos, places, answers and ids go, and the emergency flag read
+  from those words with them; one still waiting for a person is closed as rejected. The operators'
+  labelled examples of them (their words, for training) are deleted.
 - requests they filed (by the bot's records: the filer's follow, their last request, their review items,
   and for SMS every request whose ``phone`` is their number): the request stays, as the city's record, with
   its service, place and status, but its ``phone``/``email``/name/device/account fields are emptied and the
@@ -337,6 +338,10 @@ def _anonymise_item(item: ReviewItem, now: Any) -> None:
     item.resident_id = ""
     item.provider_message_id = item.reply_to = None
     item.text = ""
+    # The flag was read from those words (``ReviewItem.emergency``): with them gone it would say "sounds like
+    # an emergency" of nothing, "call them back" of a resident the bot no longer knows. No queue order is
+    # lost: a waiting item is closed below.
+    item.emergency = False
     item.media_urls = []
     item.attributes = {}
     item.location_text = item.address_string = None

@@ -153,3 +153,26 @@ def test_an_unknown_resident_is_refused_and_nothing_changes(
     assert cli(settings, tmp_path, "find", "--request", "999") == 1
     assert re.search(r"no resident is linked to request 999", capsys.readouterr().err)
     assert bot.inbox_count() == 1
+
+
+def test_forgetting_clears_the_emergency_flag_with_the_words_it_came_from(
+    settings: Settings, bot: RunningBot, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Before: the item kept emergency=True with its words gone, and the console still showed "Sounds like an
+    # emergency ... so it is listed first ... the city may want to call them back" over an empty quote, for
+    # a resident it no longer knows. Forgetting closes a waiting item, so no queue order depends on the flag.
+    gas = bot.resident("gina")
+    assert "911" in gas.ask("I smell gas near 16th and Valencia")
+    assert "911" in bot.resident("olga").ask("I smell gas near 24th St and Mission St")
+    assert [(item.resident_id, item.emergency) for item in bot.review_items()] == [
+        ("gina", True),
+        ("olga", True),
+    ]
+
+    assert cli(settings, tmp_path, "forget", "--channel", "local", "--resident", "gina") == 0
+    assert "1 still waiting closed as rejected" in capsys.readouterr().out
+
+    forgotten, kept = bot.review_items()
+    assert (forgotten.text, forgotten.status, forgotten.emergency) == ("", "rejected", False)
+    # Another resident's waiting item is still flagged, and listed first.
+    assert (kept.resident_id, kept.status, kept.emergency) == ("olga", "pending", True)
