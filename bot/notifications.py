@@ -270,6 +270,9 @@ def render_update(
     expected = ""
     if change.expected_datetime is not None:
         expected = templates.render("expected_by", lang, date=templates.date(change.expected_datetime))
+    # A closed report's update, too, ends "Reply UNFOLLOW {id} to stop these updates": it is not the last.
+    # The follow stays, and a reopening (an operator's, or the city's, which the remote sync watches for
+    # after closing) or a note on the closed report still reaches the follower; UNFOLLOW stops those.
     return templates.render(
         "status_update" if change.status_changed else "status_update_same_status",
         lang,
