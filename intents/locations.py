@@ -502,6 +502,24 @@ def _is_number(token: _Token) -> bool:
     return _HOUSE_NUMBER.fullmatch(token.text) is not None and not is_ordinal(token.text)
 
 
+def _cut_short(part: _Candidate, same_start: list[_Candidate]) -> bool:
+    """A place's name read without the street type that ends it ("Veterans Memorial" of "Veterans Memorial
+    Pkwy"): joined to a street before it ("W State St near Veterans Memorial"), it would cut the second
+    street in two. (Joined to a place before it, "Pizzeria Regina on Cambridge", such a candidate stays: the
+    ranker was trained with those among the candidates it weighs against each other.)"""
+    return part.kind == "landmark" and any(
+        other.end > part.end and other.strength > 0 and other.kind in {"street", "address", "intersection"}
+        for other in same_start
+    )
+
+
+def _could_be_a_date(token: _Token) -> bool:
+    """A number after a month or a day that is its date or year ("Jan 12", "Friday 16th", "May 2023"), not
+    the house number of an address that follows the day ("picked up on Wednesday 1495 Neil Ave")."""
+    digits = "".join(char for char in token.text if char.isdigit())
+    return len(digits) <= 2 or (len(digits) == 4 and 1900 <= int(digits) <= 2099)
+
+
 def _is_letter_name(token: _Token) -> bool:
     """ "D and West Seventh", "L st": a single capital letter names a street."""
     return len(token.text) == 1 and token.text.isalpha() and token.text.isupper() and token.text not in "AI"
@@ -729,6 +747,16 @@ class _Finder:
         ):
             return None
         return end
+
+    def grid_address_end(self, index: int) -> int | None:
+        """The end of a grid city's address starting at ``index``: "1450 S 1100 E" is number 1450 South on the
+        street 1100 East, "625 N 800 W" (Salt Lake City and Utah's others write addresses so)."""
+        tokens = self.tokens
+        if index + 3 >= len(tokens) or not tokens[index].text.isdigit() or len(tokens[index].text) > 5:
+            return None
+        if tokens[index + 1].text not in _GRID_DIRECTIONS:
+            return None
+        return self.grid_street_end(index + 2)
 
     def mile_road_end(self, index: int) -> int | None:
         """The end of a Mile road starting at ``index``: "7 Mile", "8 Mile Rd" (the type is read after it),
@@ -1490,6 +1518,8 @@ class _Finder:
             for second in (candidate for start in followers for candidate in by_start.get(start, ())):
                 if first.strength <= 0 and second.strength <= 0:
                     continue  # two loose guesses: too weak to join
+                if first.kind != "landmark" and _cut_short(second, by_start[second.start]):
+                    continue
                 joining = tokens[first.end : second.start]
                 if joining[0].text == "." and len(tokens[first.end - 1].text) <= 4:
                     joining = joining[1:]  # "Charles St. across from"
@@ -1901,9 +1931,14 @@ class _Finder:
                     continue
                 if previous.lower in {"route", "rt", "bus", "highway", "hwy", "i", "interstate", "case"}:
                     continue
-                if previous.lower in MONTHS_AND_DAYS:  # "Jan 12", "Friday 16"
+                if previous.lower in MONTHS_AND_DAYS and _could_be_a_date(token):  # "Jan 12", "Friday 16"
                     continue
             if self.mile_road_end(index) is not None:  # "8 Mile Rd" is a road's name, not its number 8
+                continue
+            grid_end = self.grid_address_end(index)
+            if grid_end is not None:
+                grid = " ".join(t.text.upper() for t in tokens[index:grid_end])
+                found.append(_Candidate(index, grid_end, "address", _KIND_STRENGTH["address"] + 0.5, grid))
                 continue
             street_start = index + 1
             # "48 and 50 Austin street", "48-50 Austin St"
@@ -2390,6 +2425,11 @@ class _Finder:
                 # The geocoder reads this form: the middle of the street between the two corners.
                 crosses = (self._span_text(index + 1, first[0]), self._span_text(first[0] + 1, end))
                 name = f"{street} BETWEEN " + " & ".join(_cross_name(cross) for cross in crosses)
+            elif (stretch := self._from_to(index)) is not None:
+                # "Almeda from Holly Hall to 610", "Keystone Ave from 38th to Fall Creek Pkwy": the stretch
+                # between two crossings, read as "between ... and ..." is.
+                end, crosses = stretch
+                name = f"{street} BETWEEN " + " & ".join(_cross_name(cross) for cross in crosses)
             else:
                 other = self.street_forward(index + 1)
                 if other is None or not other[1]:
@@ -2398,6 +2438,29 @@ class _Finder:
                 name = street
             found.append(_Candidate(start, end, "street", _KIND_STRENGTH["intersection"] + 0.6, name))
         return found
+
+    def _from_to(self, index: int) -> tuple[int, tuple[str, str]] | None:
+        """After "from" at ``index``: "from Hertel to Kensington", "from 38th to Fall Creek Pkwy", "from North
+        Ave to the 610": the end of the second crossing and both crossings' words."""
+        tokens = self.tokens
+        if tokens[index].lower != "from":
+            return None
+        first = self._cross_street(index + 1)
+        if first is None or first[0] + 1 >= len(tokens) or tokens[first[0]].lower != "to":
+            return None
+        start = first[0] + 1
+        if tokens[start].lower == "the" and start + 1 < len(tokens) and tokens[start + 1].text.isdigit():
+            start += 1  # "to the 610"
+        second = self._cross_street(start)
+        end = second[0] if second is not None else None
+        # A highway by its number: "to 610", "to the 101" (no more than three digits, ending the phrase).
+        if second is None and tokens[start].text.isdigit() and len(tokens[start].text) <= 3:
+            following = tokens[start + 1] if start + 1 < len(tokens) else None
+            if following is None or not following.is_word:
+                end = start + 1
+        if end is None:
+            return None
+        return end, (self._span_text(index + 1, first[0]), self._span_text(start, end))
 
     @staticmethod
     def _joins_crosses(token: _Token) -> bool:

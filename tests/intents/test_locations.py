@@ -1336,11 +1336,16 @@ def test_calle_before_a_name_with_its_own_street_type_is_left_out(
     ("text", "span", "kind"),
     [
         # Washington's and Atlanta's quadrants belong to the street wherever it is written: after a
-        # "calle", on a Spanish corner's second street, and before a stretch "from X to Y" (labellers keep
-        # the street alone there: "W Dedham going from Tremont to Shawmut" is "W Dedham").
+        # "calle", on a Spanish corner's second street, and before a stretch "from X to Y" (read whole,
+        # as labellers keep "Howes st to Pleasant st"; "W Dedham going from Tremont to Shawmut" is "W
+        # Dedham": a verb comes between).
         ("Hay mucha basura en la acera de la calle Mount Pleasant St NW", "Mount Pleasant St NW", "street"),
         ("bache enorme en 14th St NW y Columbia Rd NW", "14th St NW y Columbia Rd NW", "intersection"),
-        ("streetlights out all along Peachtree St NE from 10th to 14th", "Peachtree St NE", "street"),
+        (
+            "streetlights out all along Peachtree St NE from 10th to 14th",
+            "Peachtree St NE from 10th to 14th",
+            "street",
+        ),
         ("the sidewalk on Benning Rd SE to the bridge is all broken", "Benning Rd SE", "street"),
     ],
 )
@@ -1601,3 +1606,69 @@ def test_via_before_a_name_with_no_particle_is_no_street() -> None:
 def test_hawaiis_interstates_are_highways(text: str, span: str, kind: LocationKind) -> None:
     assert_found(text, span, kind)
     assert find_location("apartment H-4 has rats") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "span", "normalized"),
+    [
+        # Salt Lake City's (and Utah's other grid cities') addresses: number, direction, grid street.
+        ("Street light out at 400 S 200 W", "400 S 200 W", "400 S 200 W"),
+        (
+            "plow berm at the end of my driveway at 1450 S 1100 E, can't get out",
+            "1450 S 1100 E",
+            "1450 S 1100 E",
+        ),
+        ("pile of debris dumped on the sidewalk at 625 N 800 W", "625 N 800 W", "625 N 800 W"),
+    ],
+)
+def test_grid_cities_addresses_are_addresses(text: str, span: str, normalized: str) -> None:
+    assert_found(text, span, "address", normalized)
+    # A grid street's corner is still a corner.
+    assert_found("pothole at 700 E and 900 S", "700 E and 900 S", "intersection", "700 E & 900 S")
+
+
+@pytest.mark.parametrize(
+    ("text", "span", "normalized"),
+    [
+        (
+            "potholes on Keystone Ave from 38th to Fall Creek Pkwy, it's like driving on the moon",
+            "Keystone Ave from 38th to Fall Creek Pkwy",
+            "KEYSTONE AVE BETWEEN 38TH & FALL CREEK PKWY",
+        ),
+        (
+            "Potholes on Main St from Hertel to Kensington, horrible",
+            "Main St from Hertel to Kensington",
+            None,
+        ),
+        ("debris on Lake Mead Blvd from Rancho to the 95", "Lake Mead Blvd from Rancho to the 95", None),
+    ],
+)
+def test_a_stretch_from_one_crossing_to_another_is_read_whole(
+    text: str, span: str, normalized: str | None
+) -> None:
+    mention = assert_found(text, span, "street", normalized)
+    assert "BETWEEN" in mention.normalized
+    assert "THE" not in mention.normalized.split()
+    # "from" a crossing with no "to" after it stays as it was; "to the bridge" is no crossing.
+    assert_found(
+        "There is trash on River Street from Hyde Park Ave", "River Street from Hyde Park Ave", "street"
+    )
+    assert_found(
+        "There is trash on River Street from Hyde Park Ave to the bridge",
+        "River Street from Hyde Park Ave",
+        "street",
+    )
+
+
+def test_a_house_number_after_a_weekday_is_an_address_a_date_is_not() -> None:
+    assert_found("yard waste not picked up on Wednesday 1495 Neil Ave", "1495 Neil Ave", "address")
+    assert_found("trash not picked up Friday 16 Elm St", "Elm St", "street")
+
+
+def test_a_street_near_a_second_street_keeps_the_second_streets_type() -> None:
+    assert_found(
+        "Streetlight out on W State St near Veterans Memorial Pkwy",
+        "W State St near Veterans Memorial Pkwy",
+        "intersection",
+        "W STATE ST & VETERANS MEMORIAL PKWY",
+    )
