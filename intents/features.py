@@ -96,6 +96,17 @@ def without_place(text: str) -> str:
     return f"{text[: mention.start]} {text[mention.end :]}"
 
 
+def message_language(text: str) -> str:
+    """The language ``text`` is written in, judged on its words around the place it names: a street's name
+    ("trash all over Camino de la Tierra", "pothole on Via de la Valle") says nothing of the writer's
+    language. A message that is a place and nothing else is judged whole ("Calle 24 y Mission")."""
+    # Imported here: lingua is heavy, and the distillation script's environment does not have it.
+    from intents.language import detect_language
+
+    around = without_place(text)
+    return detect_language(around if any(char.isalpha() for char in around) else text)
+
+
 def read_message(text: str) -> Reading:
     """The glossed text and the English view of one message.
 
@@ -110,10 +121,7 @@ def read_message(text: str) -> Reading:
     spelt = spell_emoji(text)
     if not gloss:
         return Reading(placeless, spelt)
-    # Imported here: lingua is heavy, and the distillation script's environment does not have it.
-    from intents.language import detect_language
-
-    if detect_language(text) == "en":
+    if message_language(text) == "en":
         return Reading(placeless, f"{spelt} {gloss}")
     # English problem words inside the Spanish or Chinese ("sidewalk todo roto", "Stop牌畀人撞冧咗", "el
     # camion del recycling") are words the English-only blocks know: they read them before the gloss.

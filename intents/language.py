@@ -291,7 +291,7 @@ def detect_language(text: str, default: str = DEFAULT_LANGUAGE) -> str:
         by_script = _language_of_script(text, len(letters))
         if by_script is not None:
             return by_script
-    words = [word.lower() for word in _WORD.findall(text)]
+    words = _without_loan_phrases([word.lower() for word in _WORD.findall(text)])
     spanish = sum(
         _is_spanish_cue(word) and not _english_prefix(word, following)
         for word, following in zip(words, [*words[1:], ""], strict=True)
@@ -307,6 +307,23 @@ def detect_language(text: str, default: str = DEFAULT_LANGUAGE) -> str:
     if english > spanish:
         return "en" if spanish == 0 or english >= 2 else _lingua(text, default)
     return _lingua(text, default)
+
+
+# English phrases borrowed whole from French, whose "de" is no Spanish cue ("cul de sac never gets plowed").
+_LOAN_PHRASES: Final = (("cul", "de", "sac"),)
+
+
+def _without_loan_phrases(words: list[str]) -> list[str]:
+    kept: list[str] = []
+    at = 0
+    while at < len(words):
+        phrase = next((p for p in _LOAN_PHRASES if tuple(words[at : at + len(p)]) == p), None)
+        if phrase is None:
+            kept.append(words[at])
+            at += 1
+        else:
+            at += len(phrase)
+    return kept
 
 
 def _is_spanish_cue(word: str) -> bool:

@@ -20,10 +20,10 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from intents import classifier as _classifier  # registers the spaCy factory before spacy.load
-from intents.features import place_of
+from intents.features import message_language, place_of
 from intents.gazetteer import INTERSECTIONS_FILE
 from intents.geocoding import OFFLINE_PROVIDER, CityLimits, PlaceResolver, build_geocoder
-from intents.language import detect_language, warm_up
+from intents.language import warm_up
 from intents.street_names import read_street_names, use_city_street_names
 from intents.types import (
     PLACE_ON_STREET,
@@ -112,7 +112,7 @@ class Pipeline:
         return self.resolver.reverse(lat, long)
 
     def detect_language(self, text: str) -> str:
-        return detect_language(text)
+        return message_language(readable(text))
 
     def place_of(self, mention: LocationMention) -> Place | None:
         """Where a mention is: coordinates written in the text stay where they are, named by the nearest
