@@ -127,6 +127,15 @@ _TRAVEL_DIRECTIONS = frozenset(
     {"inbound", "outbound", "north", "south", "east", "west"}
     | {f"{direction}bound" for direction in ("north", "south", "east", "west")}
 )
+# After a street (not a highway), only the words no street's name ends with ("Charles St South" is a name):
+# "Dodge St westbound at 72nd", "Main St NB at Elm"; "n/b", "w/b" with a slash too
+# (``_Finder._travel_direction_ending_at``).
+_STREET_TRAVEL_DIRECTIONS = (_TRAVEL_DIRECTIONS - {"north", "south", "east", "west"}) | {
+    "nb",
+    "sb",
+    "eb",
+    "wb",
+}
 # The road beside a highway, written after it: "Eastex Fwy feeder", "I-10 frontage".
 _FEEDERS = frozenset({"feeder", "frontage"})
 # Farm-to-market and county roads run to four digits ("FM 1960"); a four-digit number after "Route" or
@@ -372,6 +381,9 @@ _LINKS: dict[tuple[str, ...], str] = {
 # a street by a place beside it may end in an article. ("on the" and "in the" are left out: "Man Hole cover
 # center on the Jamaica way" and "PARKED IN THE BIKE LANE" join no two places.)
 _LINKS_BEFORE_AN_ARTICLE = frozenset({"near", "at"})
+# Words between the two streets of a corner: the connectors, and "past" ("Mission St just past 24th St",
+# "reading street just past Alther"), which says where on the first street as "near" does.
+_CORNER_WORDS = CONNECTORS | {"past"}
 _MAX_LINK_WORDS = max(len(words) for words in _LINKS) + 1
 
 _KIND_STRENGTH: dict[str, float] = {
@@ -1074,6 +1086,8 @@ class _Finder:
             return False
         following = tokens[at + 1] if at + 1 < len(tokens) else None
         if len(token.text) == 1:
+            if self._travel_direction_ending_at(at + 3) == at:
+                return False  # "Rainbow Blvd n/b": northbound, no quadrant
             return following is None or not following.is_word or following.lower in CONNECTORS
         # Spelt out: "10 Dundas Street East", "2 Bloor St West, Toronto", "Queen Street East and Broadview",
         # "Charles St South is always unshoveled" (Toronto's names, and Boston's few, carry a direction
@@ -2048,6 +2062,20 @@ class _Finder:
             return end, False
         return None
 
+    def _travel_direction_ending_at(self, end: int) -> int | None:
+        """Where a direction of travel ending right before ``end`` starts: "westbound", "NB", "outbound",
+        or "n/b", "w/b" written with a slash (three tokens, no spaces)."""
+        tokens = self.tokens
+        if 1 <= end <= len(tokens) and tokens[end - 1].lower in _STREET_TRAVEL_DIRECTIONS:
+            return end - 1
+        if end < 3 or end > len(tokens):
+            return None
+        letter, slash, bound = tokens[end - 3 : end]
+        glued = letter.end == slash.start and slash.end == bound.start
+        if glued and letter.lower in {"n", "s", "e", "w"} and slash.text == "/" and bound.lower == "b":
+            return end - 3
+        return None
+
     def _intersections(self) -> list[_Candidate]:
         tokens = self.tokens
         found = []
@@ -2055,13 +2083,23 @@ class _Finder:
             # "n" and "y" join streets in lower case only: "N" is north. In capitals a "Y" right after a
             # street type joins two streets ("LONG DR Y TELEPHONE RD"), no lettered street.
             shouted_y = token.text == "Y" and index >= 1 and _is_suffix(tokens[index - 1])
-            if token.lower not in CONNECTORS or index == 0 or (token.text in {"N", "Y"} and not shouted_y):
+            if token.lower not in _CORNER_WORDS or index == 0 or (token.text in {"N", "Y"} and not shouted_y):
                 continue
+            if token.text == "/" and self._travel_direction_ending_at(index + 2) == index - 1:
+                continue  # "n/b" is northbound, no corner of N and B
             # "Clement cross st 38th", "Harrison St (cross st 19th)": the cross street after "cross st".
             right_start = self._cross_street_start(index) if token.lower == "cross" else index + 1
             if right_start is None:
                 continue
             left_end = index - 1 if token.lower == "cross" and tokens[index - 1].text in {"(", ","} else index
+            # "Dodge St westbound at 72nd", "Rainbow Blvd n/b at Cheyenne": the direction of travel comes
+            # between a street and its crossing, and is part of the span.
+            if token.lower in {"at", "@", "near", "past"}:
+                if token.lower == "past" and tokens[index - 1].lower == "just" and index >= 2:
+                    left_end = index - 1  # "reading street just past Alther"
+                direction_start = self._travel_direction_ending_at(left_end)
+                if direction_start is not None and direction_start >= 1:
+                    left_end = direction_start
             left = self.street_backward(left_end) or self._cued_word_before(index)
             if left is not None:
                 left = self._after_a_cue_inside(left)

@@ -1672,3 +1672,45 @@ def test_a_street_near_a_second_street_keeps_the_second_streets_type() -> None:
         "intersection",
         "W STATE ST & VETERANS MEMORIAL PKWY",
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "span", "normalized"),
+    [
+        # The direction of travel between a road and its crossing is part of the corner.
+        (
+            "Dodge St westbound at 72nd has a pothole the size of a kiddie pool",
+            "Dodge St westbound at 72nd",
+            "DODGE ST & 72ND",
+        ),
+        (
+            "pothole in the left lane of Rainbow Blvd n/b at Cheyenne",
+            "Rainbow Blvd n/b at Cheyenne",
+            "RAINBOW BLVD & CHEYENNE",
+        ),
+        (
+            "deep pot hole in right lane of Independence Blvd outbound at Albemarle",
+            "Independence Blvd outbound at Albemarle",
+            None,
+        ),
+        # "past" a crossing fixes the spot as "near" does.
+        (
+            "massive pothole on Westheimer Rd w/b past Montrose",
+            "Westheimer Rd w/b past Montrose",
+            "WESTHEIMER RD & MONTROSE",
+        ),
+        (
+            "car parked on reading street just past Alther",
+            "reading street just past Alther",
+            "READING ST & ALTHER",
+        ),
+    ],
+)
+def test_a_direction_of_travel_or_past_between_a_road_and_its_crossing(
+    text: str, span: str, normalized: str | None
+) -> None:
+    assert_found(text, span, "intersection", normalized)
+    # "n/b" alone is northbound, no corner of N and B; driving past a street names no corner.
+    assert_found("pothole on Rainbow Blvd n/b", "Rainbow Blvd", "street")
+    driven_past = find_location("I drove past Main St and saw it")
+    assert driven_past is None or driven_past.kind == "street"
