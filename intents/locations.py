@@ -537,12 +537,17 @@ def _is_letter_name(token: _Token) -> bool:
     return len(token.text) == 1 and token.text.isalpha() and token.text.isupper() and token.text not in "AI"
 
 
+# Short forms of days and months that open street names as plain words ("Sun Bowl Dr", "Sun Valley Blvd",
+# "Mar Vista Ave", "May St"): capitalised, they may be a name's.
+_DATES_IN_NAMES = frozenset({"sun", "mar", "may"})
+
+
 def _is_name_word(token: _Token) -> bool:
     """A word that can be part of a street or place name (not a function word, not punctuation)."""
     if not token.is_word or token.text.isdigit():
         return False
     if token.lower in STOPWORDS or token.lower in MONTHS_AND_DAYS:
-        return _is_letter_name(token)
+        return _is_letter_name(token) or (token.lower in _DATES_IN_NAMES and token.text.istitle())
     return True
 
 

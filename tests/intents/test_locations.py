@@ -1714,3 +1714,15 @@ def test_a_direction_of_travel_or_past_between_a_road_and_its_crossing(
     assert_found("pothole on Rainbow Blvd n/b", "Rainbow Blvd", "street")
     driven_past = find_location("I drove past Main St and saw it")
     assert driven_past is None or driven_past.kind == "street"
+
+
+def test_short_days_and_months_that_open_street_names() -> None:
+    # "Sun" and "May" are a name's words before a street type, not a Sunday or a month.
+    assert_found(
+        "pothole on N Mesa St at Sun Bowl Dr is getting huge",
+        "N Mesa St at Sun Bowl Dr",
+        "intersection",
+        "N MESA ST & SUN BOWL DR",
+    )
+    assert_found("trash on Mar Vista Ave", "Mar Vista Ave", "street")
+    assert_found("May I report a pothole on Elm St", "Elm St", "street")
