@@ -2018,6 +2018,16 @@ class _Finder:
             if _is_suffix(token) and not saint:
                 street = self.street_ending_at_suffix(at, after_number=True)
                 if street is not None and street[0] == start:
+                    # "7601 Kings Way Dr": a second type straight after the first, written alike, ends the
+                    # name ("Way" was a word of it).
+                    following = tokens[at + 1] if at + 1 < len(tokens) else None
+                    if (
+                        following is not None
+                        and _is_suffix(following)
+                        and following.capitalized == token.capitalized
+                        and following.start == token.end + 1
+                    ):
+                        at += 1
                     # "1600 Pennsylvania Ave NW": a directional after the suffix belongs to the street.
                     return self._quadrant_after(at + 1), True
             if not (

@@ -1726,3 +1726,9 @@ def test_short_days_and_months_that_open_street_names() -> None:
     )
     assert_found("trash on Mar Vista Ave", "Mar Vista Ave", "street")
     assert_found("May I report a pothole on Elm St", "Elm St", "street")
+
+
+def test_an_address_whose_street_name_ends_in_a_type_word_keeps_its_own_type() -> None:
+    assert_found("need new carts, 7601 Kings Way Dr", "7601 Kings Way Dr", "address", "7601 KINGS WAY DR")
+    assert_found("cones in front of 4 Garden Court Street for weeks", "4 Garden Court Street", "address")
+    assert_found("car at 55 Elm St st", "55 Elm St", "address")
