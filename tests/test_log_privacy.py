@@ -220,3 +220,42 @@ def test_a_secret_in_a_line_or_a_traceback_of_any_logger_is_redacted(
         assert "short secret is left alone: short" in caplog.text
     finally:
         logging.setLogRecordFactory(factory)  # the tests after this one log as they did
+
+
+def test_the_access_log_keeps_no_number_or_search_words_of_a_query_string(tmp_path: Path) -> None:
+    """A tester found the operator console's search for a resident's number (``?q=+14155560021``) and the
+    local channel's ``?to=+14155550142`` written in full in the access log. Only parameters whose values are
+    codes, numbers and dates (page, status, service_code, start_date, ...) keep their value; any other
+    value, and a number or an address of a resident in an allowed one or in the path, reads ``<redacted>``."""
+    config = tmp_path / "city.toml"
+    config.write_text('data_dir = "data"\n', encoding="utf-8")
+    asked = [
+        "/operator/requests?q=%2B14155560021&status=open&page=2",
+        "/operator/api/requests?q=(415)%20556-0021&service_code=pothole",
+        "/operator/requests?q=Maria+Garcia+3421+20th",
+        "/local/messages?to=%2B14155550142&after=0",
+        "/open311/v2/requests.json?status=open&start_date=2026-01-02T00:00:00Z&page_size=5",
+        "/open311/v2/requests.json?service_code=415-555-0177",  # a number where a code goes
+        "/open311/v2/requests.json?lat=37.7563&long=-122.4186&address_string=2500+Mission+St",
+        "/local/messages/%2B14155550188",  # no such route: the path as a client wrote it
+    ]
+    with serving_at_debug(tmp_path, config, {}) as (bot, logged), httpx.Client(base_url=bot) as client:
+        for target in asked:
+            # Followed: the console sends the browser to sign in with ``next`` naming the page and its query.
+            client.get(target, timeout=30, follow_redirects=True)
+        wait_for(lambda: "/local/messages/" in logged(), timeout=10, what="the access log's last line")
+
+    text = logged()
+    for private in (
+        "14155560021", "556-0021", "14155550142", "Maria", "Garcia", "3421", "415-555-0177",
+        "37.7563", "Mission", "14155550188",
+    ):  # fmt: skip
+        assert private not in text, f"a resident's number or words reached the log: {private}"
+    assert '"GET /operator/requests?q=<redacted>&status=open&page=2 HTTP/1.1" 303' in text
+    assert "/operator/sign-in?next=<redacted>" in text
+    assert '"GET /operator/api/requests?q=<redacted>&service_code=pothole HTTP/1.1" 401' in text
+    assert '"GET /local/messages?to=<redacted>&after=0 HTTP/1.1" 200' in text
+    assert "?status=open&start_date=2026-01-02T00:00:00Z&page_size=5 HTTP/1.1" in text
+    assert "?service_code=<redacted> HTTP/1.1" in text
+    assert "?lat=<redacted>&long=<redacted>&address_string=<redacted> HTTP/1.1" in text
+    assert '"GET /local/messages/[phone] HTTP/1.1" 404' in text

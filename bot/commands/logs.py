@@ -1,7 +1,9 @@
 """Logging for the long-running commands (``serve``, ``worker``): the bot's own lines (which process runs
 the scheduler, jobs started, channels connecting) on stderr from ``log_level`` up, without the per-request
 chatter of the libraries under it. uvicorn's access log (``serve``) keeps each request's path and query
-string, with the value of a secret parameter (``SECRET_QUERY_PARAMETERS``) written as ``<redacted>``.
+string, with only the values of the app's harmless parameters (``LOGGED_QUERY_PARAMETERS``: codes, numbers,
+dates) as written; every other value (an API key, the console's search words, a resident's number) reads
+``<redacted>``, and a phone number or an email address in the path ``[phone]``, ``[email]``.
 
 No secret reaches the log at any level, in two ways:
 
@@ -17,16 +19,45 @@ No secret reaches the log at any level, in two ways:
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, unquote_plus
+from urllib.parse import quote, unquote, unquote_plus
+
+from bot.redaction import mask_contact_details
 
 if TYPE_CHECKING:
     from bot.config import Settings
 
-# Query parameters the app accepts whose value is a secret: the Open311 API key (GeoReport clients may send
-# it in the query string of POST requests).
-SECRET_QUERY_PARAMETERS = frozenset({"api_key"})
+# Query parameters whose values the access log keeps: the app's own whose values are codes, numbers, dates
+# and flags (the Open311 API's search, the console's filters and pages, the local channel's cursor). Every
+# other value reads <redacted>: a secret (the Open311 ``api_key``, which GeoReport clients may send in the
+# query string), words a person typed (the console's search ``q``, which operators fill with a resident's
+# number), a resident's id (the local channel's ``to``), a redirect's ``next`` (a page with its query), or
+# what a GeoReport client puts in a POST's query string (``address_string``, ``phone``, ``lat``...).
+LOGGED_QUERY_PARAMETERS = frozenset(
+    {
+        "page",
+        "page_size",
+        "status",
+        "service_code",
+        "service_request_id",
+        "start_date",
+        "end_date",
+        "jurisdiction_id",
+        "extensions",
+        "start",
+        "end",
+        "channel",
+        "days",
+        "done",
+        "after",
+    }
+)
+# What a kept name or value may look like: a code, a number, a date (``2026-01-02T00:00:00Z``), a list of
+# them; no space (words), no run of 7 digits (a phone number without punctuation), at most 64 characters.
+_HARMLESS = re.compile(r"[\w.,:+\[\]-]{0,64}", re.ASCII)
+_LONG_NUMBER = re.compile(r"\d{7}")
 REDACTED = "<redacted>"
 # Loggers held at WARNING at every level: their INFO or DEBUG lines carry tokens, Authorization headers,
 # signing keys, request URLs with their query or message bodies (or, for apscheduler's executors, a line
@@ -141,7 +172,7 @@ def _formatted(record: logging.LogRecord) -> str:
 
 class RedactSecretParameters(logging.Filter):
     """Rewrites the path of an access-log record (``'%s - "%s %s HTTP/%s" %d'``, the path with its query
-    string among the arguments) so that no secret parameter's value is written."""
+    string among the arguments) so that it holds no secret and no resident's words (``redact_query``)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple):
@@ -150,32 +181,51 @@ class RedactSecretParameters(logging.Filter):
 
 
 def redact_query(target: str) -> str:
-    """``/path?api_key=abc&x=1`` → ``/path?api_key=<redacted>&x=1``, in every form a client may write it:
-    the name compared decoded, as the app reads it (``api%5Fkey`` is ``api_key`` too), in any case and
-    with a trailing ``[]``; and after a ``;`` (``page_size=1;api_key=abc``: the app reads pairs split at
-    ``&`` only, so not that key, but it is still the client's secret)."""
+    """``/path?q=+14155550142&page=2&api_key=abc`` → ``/path?q=<redacted>&page=2&api_key=<redacted>``: a
+    value is kept only when its name is one of ``LOGGED_QUERY_PARAMETERS`` and it looks like a code, a
+    number or a date. Names and values are judged decoded, as the app reads them (``api%5Fkey`` is
+    ``api_key``), and each ``;``-separated piece on its own (``page_size=1;api_key=abc``: the app reads the
+    pairs split at ``&`` only, but the second is still the client's secret). A phone number or an email
+    address in the path (a client's made-up ``/local/messages/+14155550142``) is masked as ``[phone]``."""
     path, question, query = target.partition("?")
+    path = _masked_path(path)
     if not question:
-        return target
-    return f"{path}?{'&'.join(_redact_pair(pair) for pair in query.split('&'))}"
+        return path
+    pairs = (";".join(_kept_piece(piece) for piece in pair.split(";")) for pair in query.split("&"))
+    return f"{path}?{'&'.join(pairs)}"
 
 
-def _redact_pair(pair: str) -> str:
-    """A pair split at ``&``: its whole value redacted when its name is a secret's (the app reads
-    ``api_key=abc;def`` as the key ``abc;def``), else any ``;``-separated pair in it that is one."""
-    name, equals, _value = pair.partition("=")
-    if equals and _secret_name(name):
-        return f"{name}={REDACTED}"
-    if ";" not in pair:
-        return pair
-    pieces = pair.split(";")
-    for index, piece in enumerate(pieces[1:], start=1):
-        name, equals, _value = piece.partition("=")
-        if equals and _secret_name(name):
-            pieces[index] = f"{name}={REDACTED}"
-    return ";".join(pieces)
+def _masked_path(path: str) -> str:
+    plain = unquote(path)
+    masked = mask_contact_details(plain)
+    return path if masked == plain else masked
 
 
-def _secret_name(name: str) -> bool:
+def _kept_piece(piece: str) -> str:
+    """One ``name=value``: the value ``<redacted>`` unless the name is a logged one and the value is
+    harmless; the whole piece when its name itself does not look like a parameter's."""
+    if not piece:  # ``a=1&&b=2``
+        return piece
+    name, equals, value = piece.partition("=")
+    if not _harmless(name):
+        return REDACTED
+    if not equals:
+        # A bare word is a value too (``?Maria``): kept only as a logged parameter's name.
+        return piece if _logged_name(name) else REDACTED
+    if _logged_name(name) and _harmless(value):
+        return piece
+    return f"{name}={REDACTED}"
+
+
+def _logged_name(name: str) -> bool:
     plain = unquote_plus(name).strip().lower()
-    return plain.removesuffix("[]") in SECRET_QUERY_PARAMETERS
+    return plain.removesuffix("[]") in LOGGED_QUERY_PARAMETERS
+
+
+def _harmless(text: str) -> bool:
+    plain = unquote_plus(text)
+    return (
+        _HARMLESS.fullmatch(plain) is not None
+        and _LONG_NUMBER.search(plain) is None
+        and mask_contact_details(plain) == plain
+    )
