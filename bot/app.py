@@ -94,6 +94,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     )
     # Around it: an early answer (that 413) waits until the client has finished sending, so it is read.
     app.add_middleware(DrainUnreadBody)
+    app.add_middleware(HeadAsGet)
     return app
 
 
@@ -296,3 +297,29 @@ class BodySizeLimit:
 
 class _BodyTooLarge(Exception):
     """Raised into the route that reads past the limit."""
+
+
+class HeadAsGet:
+    """Answers HEAD wherever GET is, with GET's status and headers and no body: uptime monitors probe with
+    HEAD, and FastAPI's routes answer only the methods they list (a tester found ``HEAD /healthz`` answered
+    405 while ``HEAD /readyz``, which lists it, answered 200; the API documents and the console's sign-in
+    page the same). One place for every route, so a new one cannot forget it.
+
+    The app sees a GET; uvicorn, which keeps the request's own method, sends no body either."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def headers_only(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                if message.get("more_body", False):
+                    return
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, headers_only)

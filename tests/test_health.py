@@ -155,3 +155,36 @@ def test_readyz_on_sqlite(tmp_path: Path, sqlite_database_url: str, monkeypatch:
     with live_server(create_app(settings)) as url:
         ready = httpx.get(f"{url}/readyz", timeout=30)
         assert (ready.status_code, ready.text) == (200, "ok")
+
+
+def test_head_is_answered_wherever_get_is(
+    tmp_path: Path, sqlite_database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Uptime monitors probe with HEAD: a tester found ``HEAD /healthz`` answered 405 while ``HEAD /readyz``
+    answered 200. The probes, the API's documents, the console's pages (signed in or not) and its
+    stylesheet answer HEAD with GET's status and headers, and no body."""
+    monkeypatch.delenv("OPEN311_BOT_CONFIG", raising=False)
+    app = create_app(make_settings(tmp_path / "data", sqlite_database_url))
+    paths = [
+        "/healthz",
+        "/readyz",
+        "/docs",
+        "/docs/oauth2-redirect",
+        "/redoc",
+        "/openapi.json",
+        "/open311/v2/discovery.json",
+        "/open311/v2/services.xml",
+        "/operator/sign-in",
+        "/operator/static/console.css",
+        "/operator/requests",
+        "/operator/api/queue",
+        "/local/messages?to=ann",
+        "/no/such/page",
+    ]
+    with live_server(app) as url, httpx.Client(base_url=url, timeout=30) as client:
+        for path in paths:
+            got, head = client.get(path), client.head(path)
+            assert head.status_code == got.status_code, f"HEAD {path}: {head.status_code} {got.status_code}"
+            assert head.headers.get("content-type") == got.headers.get("content-type"), path
+            assert head.headers.get("content-length") == got.headers.get("content-length"), path
+            assert head.content == b"", path
