@@ -2542,9 +2542,12 @@ class _Finder:
             if token.text in "AI":
                 return None
         found = self.street_forward(start)
-        # "Melnea Cass n Clarendon": a lower-case "n" read into the first name joins it to the second.
-        if found is not None and len(found[2]) > 1 and found[2][-1].text == "n":
-            return found[0] - 1, found[1], found[2][:-1]
+        # "Melnea Cass n Clarendon", "Snelling n Hamline": a lower-case "n" read into the first name joins
+        # it to the second.
+        if found is not None and len(found[2]) > 1:
+            joiner = next((at for at, word in enumerate(found[2]) if at > 0 and word.text == "n"), None)
+            if joiner is not None:
+                return self._token_at(found[2][joiner].start), False, found[2][:joiner]
         return found
 
     def _cue_before(self, start: int) -> str | None:

@@ -1732,3 +1732,12 @@ def test_an_address_whose_street_name_ends_in_a_type_word_keeps_its_own_type() -
     assert_found("need new carts, 7601 Kings Way Dr", "7601 Kings Way Dr", "address", "7601 KINGS WAY DR")
     assert_found("cones in front of 4 Garden Court Street for weeks", "4 Garden Court Street", "address")
     assert_found("car at 55 Elm St st", "55 Elm St", "address")
+
+
+def test_a_lower_case_n_joins_the_crossings_of_a_stretch() -> None:
+    assert_found(
+        "Chronic Double parked vehicles on University ave between Snelling n Hamline causes unnecessary traffic",
+        "University ave between Snelling n Hamline",
+        "street",
+        "UNIVERSITY AVE BETWEEN SNELLING & HAMLINE",
+    )
