@@ -1736,7 +1736,7 @@ def test_an_address_whose_street_name_ends_in_a_type_word_keeps_its_own_type() -
 
 def test_a_lower_case_n_joins_the_crossings_of_a_stretch() -> None:
     assert_found(
-        "Chronic Double parked vehicles on University ave between Snelling n Hamline causes unnecessary traffic",
+        "Double parked vehicles on University ave between Snelling n Hamline causes unnecessary traffic",
         "University ave between Snelling n Hamline",
         "street",
         "UNIVERSITY AVE BETWEEN SNELLING & HAMLINE",
