@@ -525,6 +525,13 @@ def _cut_short(part: _Candidate, same_start: list[_Candidate]) -> bool:
     )
 
 
+def _no_date(first: _Token, second: _Token) -> bool:
+    """Two numbers around a slash that no date writes ("612/614"; not "2/13", "12/25")."""
+    return not (
+        first.text.isdigit() and second.text.isdigit() and int(first.text) <= 31 and int(second.text) <= 31
+    )
+
+
 def _could_be_a_date(token: _Token) -> bool:
     """A number after a month or a day that is its date or year ("Jan 12", "Friday 16th", "May 2023"), not
     the house number of an address that follows the day ("picked up on Wednesday 1495 Neil Ave")."""
@@ -1960,11 +1967,13 @@ class _Finder:
                 found.append(_Candidate(index, grid_end, "address", _KIND_STRENGTH["address"] + 0.5, grid))
                 continue
             street_start = index + 1
-            # "48 and 50 Austin street", "48-50 Austin St"
+            # "48 and 50 Austin street", "48-50 Austin St", "14 to 16 nw 10th st", "612/614 Agua Fria St"
+            # (with a slash, only numbers no date has: "2/13" is February 13th).
             if (
                 street_start + 1 < len(tokens)
-                and tokens[street_start].lower in {"and", "&", "-"}
+                and tokens[street_start].lower in {"and", "&", "-", "to", "/"}
                 and _is_number(tokens[street_start + 1])
+                and (tokens[street_start].text != "/" or _no_date(token, tokens[street_start + 1]))
             ):
                 street_start += 2
             # "12A Elm St"

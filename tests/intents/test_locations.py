@@ -1741,3 +1741,25 @@ def test_a_lower_case_n_joins_the_crossings_of_a_stretch() -> None:
         "street",
         "UNIVERSITY AVE BETWEEN SNELLING & HAMLINE",
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "span", "normalized"),
+    [
+        (
+            "Large puddle of concrete water from jobsite at 14 to 16 nw 10th st",
+            "14 to 16 nw 10th st",
+            "14 NW 10TH ST",
+        ),
+        (
+            "pickup parked on sidewalk in front of 612/614 Agua Fria St",
+            "612/614 Agua Fria St",
+            "612 AGUA FRIA ST",
+        ),
+        ("Sidewalk not shoveled at 526/528 Medford St.", "526/528 Medford St", "526 MEDFORD ST"),
+    ],
+)
+def test_a_range_of_house_numbers_is_one_address(text: str, span: str, normalized: str) -> None:
+    assert_found(text, span, "address", normalized)
+    # A date is no range: "2/13" is February 13th.
+    assert_found("on 2/13 Elm St was not plowed", "Elm St", "street")
