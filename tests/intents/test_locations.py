@@ -1763,3 +1763,20 @@ def test_a_range_of_house_numbers_is_one_address(text: str, span: str, normalize
     assert_found(text, span, "address", normalized)
     # A date is no range: "2/13" is February 13th.
     assert_found("on 2/13 Elm St was not plowed", "Elm St", "street")
+
+
+@pytest.mark.parametrize(
+    ("text", "span"),
+    [
+        (
+            "Ripped and exposed household trash on sidewalk next to Natty Greene's at corner of Elm St and"
+            " McGee St. Next scheduled pickup isn't until Friday",
+            "Elm St and McGee St",
+        ),
+        ("Drug deal on path from park street station to corner of beacon and joy", "beacon and joy"),
+    ],
+)
+def test_a_corner_written_with_its_cue_counts_once_with_both_its_spans(text: str, span: str) -> None:
+    # The ranker splits its share between "corner of X and Y" and "X and Y": neither alone reached the
+    # threshold, and a shop's name beside them outscored each.
+    assert_found(text, span, "intersection")
