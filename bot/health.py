@@ -8,6 +8,12 @@ The query runs on the deployment's own engine (its pool, as requests use it) in 
 database host that accepts and never answers holds that thread, not the check (answered 503 after
 ``CHECK_SECONDS``) nor the process's shutdown; and while one query waits no other is started, so checks
 every few seconds cannot pile up threads.
+
+A request that meets an unreachable database (SQLAlchemy's ``OperationalError``: refused, dropped, timed
+out; or no pooled connection free in time) is answered 503 with ``Retry-After``, "the database is not
+answering just now", in the format of the part asked (through the app's HTTP error handlers: the Open311
+API's error document, the console's JSON or page), and logged as one WARNING line naming the cause; before,
+each was a 500 and a traceback of about 100 lines. Any other database error stays a fault (500, traced).
 """
 
 from __future__ import annotations
@@ -17,12 +23,15 @@ import logging
 import threading
 import time
 
-from fastapi import FastAPI
-from fastapi.responses import PlainTextResponse
+from fastapi import FastAPI, Request
+from fastapi.responses import PlainTextResponse, Response
+from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
+from starlette.exceptions import HTTPException
 
+from bot.commands.logs import redact_query
 from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -31,6 +40,44 @@ READY_PATH = "/readyz"
 # Load balancers time their checks out after a few seconds (AWS ALB: 5 by default); answer before that.
 CHECK_SECONDS = 4.0
 _REASON_CHARS = 200
+# What a client is told when its request met an unreachable database (the details are for the log).
+UNAVAILABLE = "the database is not answering just now; try again in a moment"
+RETRY_AFTER_SECONDS = 5
+# The errors a database that does not answer raises: OperationalError (among others, ``unreachable``
+# sorts them) and TimeoutError (no pooled connection free in time). IntegrityError, ProgrammingError...
+# are faults of ours.
+UNREACHABLE_ERRORS: tuple[type[Exception], ...] = (sa_exc.OperationalError, sa_exc.TimeoutError)
+# PostgreSQL's SQLSTATEs of a connection lost or refused: class 08, the server shutting down or starting
+# (57P01-57P03), too many connections (53300). A connection that never opened has none (psycopg: None).
+_UNREACHABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03", "53300")
+# SQLite's: the file cannot be opened, or another process holds it longer than the busy timeout.
+_UNREACHABLE_SQLITE_ERRORS = frozenset({"SQLITE_CANTOPEN", "SQLITE_BUSY", "SQLITE_LOCKED"})
+
+
+def unreachable_reason(error: BaseException) -> str:
+    """``database unreachable: <the driver's words>`` in a line, without SQLAlchemy's SQL and link."""
+    cause = getattr(error, "orig", None) or error
+    reason = " ".join(str(cause).split())
+    return f"database unreachable: {reason}"[:_REASON_CHARS]
+
+
+def unreachable(error: BaseException) -> bool:
+    """Whether ``error`` says the database did not answer, not that a statement was wrong: SQLite's
+    OperationalError is also "no such table" (a migration half-run), a fault that stays a 500."""
+    if isinstance(error, sa_exc.TimeoutError):
+        return True
+    if not isinstance(error, sa_exc.DBAPIError):
+        return False
+    if error.connection_invalidated:  # SQLAlchemy's dialect read it as a disconnect
+        return True
+    cause = error.orig
+    sqlite_name = getattr(cause, "sqlite_errorname", None)
+    if sqlite_name is not None:
+        return sqlite_name in _UNREACHABLE_SQLITE_ERRORS
+    if not hasattr(cause, "sqlstate"):  # neither SQLite's nor psycopg's
+        return False
+    state = getattr(cause, "sqlstate", None)
+    return state is None or str(state).startswith(_UNREACHABLE_SQLSTATES)
 
 
 class DatabaseCheck:
@@ -53,9 +100,7 @@ class DatabaseCheck:
         except TimeoutError:
             found: str | None = f"database unreachable: no answer within {self._timeout:g} s"
         except SQLAlchemyError as exc:
-            cause = getattr(exc, "orig", None) or exc  # the driver's words, without SQLAlchemy's SQL and link
-            reason = " ".join(str(cause).split())
-            found = f"database unreachable: {reason}"[:_REASON_CHARS]
+            found = unreachable_reason(exc)
         else:
             found = None
         if found != self._last_problem:  # said once per change, not at every check of the balancer
@@ -104,3 +149,19 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
         return PlainTextResponse(problem, status_code=503)
 
     app.add_api_route(READY_PATH, readyz, methods=["GET", "HEAD"], include_in_schema=False)
+    for error in UNREACHABLE_ERRORS:
+        app.add_exception_handler(error, database_unreachable)
+
+
+async def database_unreachable(request: Request, error: Exception) -> Response:
+    """503 for a request that met an unreachable database, answered as each part answers its HTTP errors
+    (the handler installed last, which defers to the earlier ones off its own paths); one log line. Any
+    other error goes on to the app's fault handling (500, its traceback logged), as before."""
+    if not unreachable(error):
+        raise error
+    target = redact_query(request.url.path)  # the access log's masking: no resident's number in a path
+    log.warning("503 for %s %s: %s", request.method, target, unreachable_reason(error))
+    answer_http_error = request.app.exception_handlers[HTTPException]
+    refusal = HTTPException(503, UNAVAILABLE, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+    response: Response = await answer_http_error(request, refusal)
+    return response

@@ -8,6 +8,7 @@ The database is made unreachable for real: the bot reaches PostgreSQL through a 
 from __future__ import annotations
 
 import contextlib
+import logging
 import socket
 import threading
 import time
@@ -19,6 +20,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from bot.app import create_app
+from bot.review.auth import SESSION_COOKIE
 from tests.conftest import make_settings
 from tests.support.live_server import live_server
 
@@ -188,3 +190,59 @@ def test_head_is_answered_wherever_get_is(
             assert head.headers.get("content-type") == got.headers.get("content-type"), path
             assert head.headers.get("content-length") == got.headers.get("content-length"), path
             assert head.content == b"", path
+
+
+@pytest.mark.postgres
+def test_requests_while_the_database_is_down_get_503_and_one_log_line_each(
+    proxied_postgres: tuple[TcpProxy, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A tester found every request during a database outage answered 500 and logged as a ~100-line
+    traceback ("Exception in ASGI application"; 653 lines for a handful). Each is now a 503 saying the
+    database is not answering, in the format of the part asked (the API's error document, the console's
+    JSON or page, plain text), with Retry-After, and one WARNING line naming the cause."""
+    monkeypatch.delenv("OPEN311_BOT_CONFIG", raising=False)
+    proxy, database_url = proxied_postgres
+    settings = make_settings(tmp_path / "data", database_url)
+    with (
+        caplog.at_level(logging.INFO),
+        live_server(create_app(settings)) as url,
+        httpx.Client(base_url=url, timeout=30) as client,
+    ):
+        uvicorn_errors = logging.getLogger("uvicorn.error")  # its own set-up replaced the handlers
+        uvicorn_errors.addHandler(caplog.handler)
+        try:
+            assert client.get("/open311/v2/requests.json").status_code == 200
+            proxy.close()
+            session = {"cookie": f"{SESSION_COOKIE}=a-session-id"}
+            answers = {
+                "json": client.get("/open311/v2/requests/1.json"),
+                "xml": client.get("/open311/v2/requests/1.xml"),
+                "local": client.post("/local/messages", json={"from": "ann", "text": "Pothole at 5th St"}),
+                "console api": client.get("/operator/api/queue", headers=session),
+                "console page": client.get("/operator/requests", headers=session),
+            }
+        finally:
+            uvicorn_errors.removeHandler(caplog.handler)
+    for part, answer in answers.items():
+        assert answer.status_code == 503, (part, answer.text)
+        assert answer.headers["retry-after"] == "5", part
+        assert "the database is not answering" in answer.text.lower(), (part, answer.text)
+    assert answers["json"].json() == [
+        {"code": 503, "description": "the database is not answering just now; try again in a moment"}
+    ]
+    assert "<code>503</code>" in answers["xml"].text
+    assert answers["console api"].json() == {
+        "error": "the database is not answering just now; try again in a moment"
+    }
+    assert answers["console page"].headers["content-type"].startswith("text/html")
+    assert "Traceback" not in caplog.text
+    assert "Exception in ASGI application" not in caplog.text
+    refused = [r for r in caplog.records if r.name == "bot.health" and "503 for" in r.getMessage()]
+    assert [r.levelname for r in refused] == ["WARNING"] * 5, caplog.text
+    assert (
+        refused[0].getMessage().startswith("503 for GET /open311/v2/requests/1.json: database unreachable: ")
+    ), refused[0].getMessage()
+    assert "Connection refused" in refused[0].getMessage() or "closed" in refused[0].getMessage()

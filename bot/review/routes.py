@@ -34,6 +34,7 @@ from fastapi.responses import (
     Response,
 )
 from fastapi.templating import Jinja2Templates
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
@@ -1442,7 +1443,10 @@ def install_error_answers(app: FastAPI, console: Console, pages: ConsolePages) -
     async def console_error(request: Request, status_code: int, message: str) -> Response:
         if is_console_api(request.url.path):
             return JSONResponse({"error": message}, status_code=status_code)
-        operator = await run_in_threadpool(operator_of, request)
+        try:
+            operator = await run_in_threadpool(operator_of, request)
+        except SQLAlchemyError:
+            operator = None  # the database is what failed (bot.health's 503): the page without navigation
         return error_page(request, operator, status_code, message)
 
     async def http_error(request: Request, exc: Exception) -> Response:
