@@ -1100,7 +1100,13 @@ class _Finder:
         if len(token.text) == 1:
             if self._travel_direction_ending_at(at + 3) == at:
                 return False  # "Rainbow Blvd n/b": northbound, no quadrant
-            return following is None or not following.is_word or following.lower in CONNECTORS
+            # "16th ave s between 11th and 12th st": a stretch after the quadrant closes it too.
+            return (
+                following is None
+                or not following.is_word
+                or following.lower in CONNECTORS
+                or following.lower in _BETWEEN
+            )
         # Spelt out: "10 Dundas Street East", "2 Bloor St West, Toronto", "Queen Street East and Broadview",
         # "Charles St South is always unshoveled" (Toronto's names, and Boston's few, carry a direction
         # after the type). Not where it opens a name ("Saratoga St East boston", "Centre st. West

@@ -1780,3 +1780,11 @@ def test_a_corner_written_with_its_cue_counts_once_with_both_its_spans(text: str
     # The ranker splits its share between "corner of X and Y" and "X and Y": neither alone reached the
     # threshold, and a shop's name beside them outscored each.
     assert_found(text, span, "intersection")
+
+
+def test_a_lower_case_quadrant_before_a_stretch_stays_with_its_street() -> None:
+    assert_found(
+        "Shoutout to all neighbors on 16th ave s between 11th and 12th st on the even side.",
+        "16th ave s between 11th and 12th st",
+        "street",
+    )
