@@ -10,6 +10,8 @@ Adding a channel means one new module here and one line in ``channels/registry.p
 from __future__ import annotations
 
 import json
+import logging
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -100,6 +102,30 @@ class FailureCounts:
     def settled(self, key: str | int) -> None:
         """Handled or given up: a later delivery of it (the dispatcher recognises it) counts from 1."""
         self._counts.pop(key, None)
+
+
+class RefusedWebhooks:
+    """Says in the log why a provider's webhook request was refused (403, its signature or secret wrong):
+    before, the access line ``POST /webhooks/twilio 403`` alone was left, and a wrong ``server.public_url``,
+    the likeliest production mistake, had to be found from the provider's side. The first refusal is a
+    WARNING at once, then at most one every ``every_seconds`` saying how many were refused since, so forged
+    requests cannot flood the log. ``why`` names only configuration (the keys, the URL checked), never the
+    signature, a secret or a resident's number."""
+
+    def __init__(self, logger: logging.Logger, every_seconds: float = 60.0) -> None:
+        self._logger = logger
+        self._every = every_seconds
+        self._last: float | None = None
+        self._unsaid = 0
+
+    def refused(self, why: str, *args: object) -> None:
+        now = time.monotonic()
+        if self._last is not None and now - self._last < self._every:
+            self._unsaid += 1
+            return
+        since = f" ({self._unsaid} more refused since the last such line)" if self._unsaid else ""
+        self._logger.warning(why + "%s", *args, since)
+        self._last, self._unsaid = now, 0
 
 
 class ChannelRefused(RuntimeError):

@@ -47,6 +47,7 @@ from channels.base import (
     KeepsUnhandled,
     MessageHandler,
     RecipientOptedOut,
+    RefusedWebhooks,
     SendProgress,
     SendResult,
     fetched_media,
@@ -151,6 +152,7 @@ class SmsChannel(Channel):
         self.max_message_chars = max_message_chars
         self._auth = (account_sid, auth_token)
         self._validator = RequestValidator(auth_token)
+        self._refused = {key: RefusedWebhooks(logger) for key in ("webhook_path", "status_path")}
         # A provider that hangs must not hold a send past the outbox's lease on it (two minutes): after
         # that another worker sends the message again. requests' timeout bounds connecting and each read.
         self._client = Client(
@@ -199,16 +201,27 @@ class SmsChannel(Channel):
 
     # -- inbound ---------------------------------------------------------------------------------------
 
-    async def _signed_form(self, request: Request, public_url: str) -> FormData | None:
+    async def _signed_form(self, request: Request, public_url: str, path_key: str) -> FormData | None:
+        """The form of a request Twilio signed for ``public_url`` (with the request's query string); None,
+        logged (``RefusedWebhooks``) with the URL it was checked against, when it has no valid signature."""
         form = await request.form()
         url = public_url + (f"?{request.url.query}" if request.url.query else "")
         signature = request.headers.get(SIGNATURE_HEADER, "")
-        if not signature or not self._validator.validate(url, form, signature):
-            return None
-        return form
+        if signature and self._validator.validate(url, form, signature):
+            return form
+        self._refused[path_key].refused(
+            "sms webhook refused (403): %s X-Twilio-Signature; it was checked against %s "
+            "(server.public_url + twilio.%s) with twilio.auth_token. Twilio signs the exact URL it calls: "
+            "server.public_url must be the scheme and host the number's webhook is set to (https behind a "
+            "proxy), and the token the account's",
+            "a wrong" if signature else "no",
+            public_url,
+            path_key,
+        )
+        return None
 
     async def _inbound(self, request: Request) -> Response:
-        form = await self._signed_form(request, self.webhook_url)
+        form = await self._signed_form(request, self.webhook_url, "webhook_path")
         if form is None:
             return PlainTextResponse("invalid or missing X-Twilio-Signature", status_code=403)
         message = inbound_message(form)
@@ -258,7 +271,7 @@ class SmsChannel(Channel):
         return str(response)
 
     async def _status(self, request: Request) -> Response:
-        form = await self._signed_form(request, self.status_url)
+        form = await self._signed_form(request, self.status_url, "status_path")
         if form is None:
             return PlainTextResponse("invalid or missing X-Twilio-Signature", status_code=403)
         sid = str(form.get("MessageSid") or form.get("SmsSid") or "")

@@ -86,6 +86,7 @@ from channels.base import (
     FailureCounts,
     KeepsUnhandled,
     MessageHandler,
+    RefusedWebhooks,
     SendProgress,
     SendResult,
     parse_json,
@@ -234,6 +235,7 @@ class TelegramChannel(Channel):
         # Polling mode: where the last handled update_id is kept (the runtime injects the database's).
         self.cursor_store = cursor_store
         self._secret = (secret_token or "").encode()
+        self._refused = RefusedWebhooks(logger)
         # No Updater in either mode: webhook updates come through our route, polled ones through _poll.
         builder = ApplicationBuilder().token(token).base_url(base_url).base_file_url(base_file_url)
         self.application: TelegramApplication = builder.updater(None).build()
@@ -505,6 +507,14 @@ class TelegramChannel(Channel):
     async def _webhook(self, request: Request) -> Response:
         given = request.headers.get(SECRET_HEADER, "").encode()
         if not hmac.compare_digest(given, self._secret):
+            self._refused.refused(
+                "telegram webhook refused (403): %s X-Telegram-Bot-Api-Secret-Token; Telegram sends "
+                "telegram.secret_token with each update to the webhook set for the bot's token, here %s "
+                "(server.public_url + telegram.webhook_path): a webhook set by another deployment of the "
+                "same bot, or with another secret, or a request not from Telegram",
+                "a wrong" if given else "no",
+                self.webhook_url,
+            )
             return JSONResponse({"error": "wrong or missing secret token"}, status_code=403)
         try:
             payload = parse_json(await request.body())

@@ -62,6 +62,7 @@ from channels.base import (
     FailureCounts,
     KeepsUnhandled,
     MessageHandler,
+    RefusedWebhooks,
     SendProgress,
     SendResult,
     fetched_media,
@@ -214,6 +215,7 @@ class TwitterChannel(Channel):
         self.max_rate_limit_wait_seconds = max_rate_limit_wait_seconds
         self.page_size = page_size
         self._consumer_secret = consumer_secret.encode()
+        self._refused = RefusedWebhooks(logger)
         self._read_as_app = bool(bearer_token)
         self.client = tweepy.Client(
             bearer_token=bearer_token,
@@ -708,6 +710,13 @@ class TwitterChannel(Channel):
         body = await request.body()
         given = request.headers.get(SIGNATURE_HEADER, "")
         if not hmac.compare_digest(given.encode(), webhook_signature(self._consumer_secret, body).encode()):
+            self._refused.refused(
+                "x webhook refused (403): %s x-twitter-webhooks-signature on a POST to %s "
+                "(twitter.webhook_path); X signs each event with the app's consumer secret: "
+                "twitter.consumer_secret is another app's, or the request is not from X",
+                "a wrong" if given else "no",
+                self.webhook_path,
+            )
             return JSONResponse({"error": "wrong or missing x-twitter-webhooks-signature"}, status_code=403)
         try:
             payload = parse_json(body)

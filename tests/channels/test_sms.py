@@ -4,6 +4,7 @@ HTTP (signed webhooks in, the real twilio client out)."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import re
 import subprocess
@@ -508,3 +509,32 @@ def test_typography_that_alone_would_make_a_reply_ucs2_is_sent_as_gsm7(
     [reply] = text(fake, bot, "status")
     assert "..." in reply
     assert reply.isascii(), reply
+
+
+def test_a_refused_signature_logs_the_url_it_was_checked_against(
+    settings: Settings, fake: FakeTwilio, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A wrong ``server.public_url`` is the likeliest production mistake: a tester saw only ``POST
+    /webhooks/twilio 403`` in the log. One WARNING names the URL the signature was checked against, and
+    neither the signature, the auth token nor the resident's number or words; a flood of them is one line."""
+    public = "https://311.example.org"
+    sock = bound_socket()
+    local = socket_url(sock)
+    configured = with_public_url(settings, public, **sms_settings(fake))
+    with caplog.at_level(logging.WARNING, logger="channels"), live_server(create_app(configured), sock=sock):
+        for _ in range(3):  # Twilio signed the URL it called, the app's own address, not public_url
+            assert (
+                fake.inbound(local + "/webhooks/twilio", from_=RESIDENT, body=CLEAR_REPORT).status_code == 403
+            )
+        unsigned = httpx.post(local + "/webhooks/twilio/status", data={"MessageSid": "SM1", "From": RESIDENT})
+        assert unsigned.status_code == 403
+    refusals = [r for r in caplog.records if "refused" in r.getMessage()]
+    assert [r.levelname for r in refusals] == ["WARNING", "WARNING"], caplog.text
+    inbound, status = (r.getMessage() for r in refusals)
+    assert "wrong X-Twilio-Signature" in inbound
+    assert f"checked against {public}/webhooks/twilio (server.public_url + twilio.webhook_path)" in inbound
+    assert f"{public}/webhooks/twilio/status (server.public_url + twilio.status_path)" in status
+    assert "no X-Twilio-Signature" in status
+    signature = fake.signature(local + "/webhooks/twilio", {"From": RESIDENT})
+    for private in (fake.auth_token, RESIDENT, RESIDENT.removeprefix("+"), CLEAR_REPORT, signature[:12]):
+        assert private not in caplog.text

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import re
 import subprocess
 import sys
@@ -1422,3 +1423,32 @@ def test_a_questions_buttons_still_count_after_a_notice(settings: Settings, fake
         assert bot.request(filed_id(replies))["address"] == "VALENCIA ST & 16TH ST, San Francisco, CA"
         (shown,) = [m for m in fake.bot_messages(CHAT) if m["message_id"] == question["message_id"]]
         assert shown["text"].endswith("→ Yes")
+
+
+def test_a_refused_secret_token_logs_the_webhook_url_once(
+    fake: FakeTelegram, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A tester saw only ``POST /webhooks/telegram 403``: one WARNING names the webhook URL Telegram is told
+    to send the secret to, not the secret, the token, nor the update's words; forged requests are one line."""
+    sock = bound_socket()
+    public = socket_url(sock)
+    channel = make_channel(fake, Recorder(reply=echo), "webhook", public)
+    update = {
+        "update_id": 7,
+        "message": {
+            "message_id": 1,
+            "date": 1_700_000_000,
+            "chat": {"id": CHAT, "type": "private"},
+            "text": "hi",
+        },
+    }
+    with caplog.at_level(logging.WARNING, logger="channels"), serve_channel(channel, sock=sock) as url:
+        for headers in ({SECRET_HEADER: "a-guessed-secret"}, {}, {}):
+            assert httpx.post(f"{url}/webhooks/telegram", json=update, headers=headers).status_code == 403
+    [refused] = [r for r in caplog.records if "refused" in r.getMessage()]
+    assert refused.levelname == "WARNING"
+    said = refused.getMessage()
+    assert "a wrong X-Telegram-Bot-Api-Secret-Token" in said
+    assert f"{public}/webhooks/telegram (server.public_url + telegram.webhook_path)" in said
+    for private in (SECRET, "a-guessed-secret", fake.token, str(CHAT)):
+        assert private not in caplog.text

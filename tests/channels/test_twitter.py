@@ -834,3 +834,25 @@ def test_a_polled_direct_messages_photo_is_fetched_signed_and_filed_with_the_rep
         assert request["description"] == "Graffiti on my fence at 1400 Valencia St"
         assert request["media_url"].startswith(bot.url + "/"), "our own copy, not X's private URL"
         assert_published_without_metadata(httpx.get(request["media_url"]).content)
+
+
+def test_a_refused_signature_is_logged_once_without_the_signature(
+    fake: FakeX, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A tester saw only the access line of a refused webhook: one WARNING says the signature was wrong and
+    which setting signs it, without the signature, the secret or the event's words."""
+    channel = make_channel(fake, Recorder())
+    mention = json.loads((PAYLOADS / "twitter_tweet_create_event.json").read_text())
+    with caplog.at_level(logging.WARNING, logger="channels"), serve_channel(channel) as url:
+        webhook = f"{url}/webhooks/twitter"
+        for _ in range(3):
+            forged = fake.post_activity(webhook, mention, "not the consumer secret")
+            assert forged.status_code == 403
+    [refused] = [r for r in caplog.records if "refused" in r.getMessage()]
+    assert refused.levelname == "WARNING"
+    said = refused.getMessage()
+    assert "a wrong x-twitter-webhooks-signature on a POST to /webhooks/twitter" in said
+    assert "twitter.consumer_secret" in said
+    text = mention["tweet_create_events"][0]["text"]
+    for private in (CONSUMER_SECRET, "not the consumer secret", "sha256=", text):
+        assert private not in caplog.text
