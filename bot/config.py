@@ -150,11 +150,24 @@ def _port(value: int) -> int:
     return value
 
 
+def _a_file_if_there(value: Path | None) -> Path | None:
+    """A file the bot reads (catalog, templates): one that is there must be a readable file; a missing one
+    is named by the loader that reads it, with what it was looking for."""
+    if value is None or not value.exists():
+        return value
+    if value.is_dir():
+        raise ValueError(f"{value} is a directory; give the path of the TOML file in it")
+    if not os.access(value, os.R_OK):
+        raise ValueError(f"cannot read {value}: permission denied to this user")
+    return value
+
+
 Seconds = Annotated[float, Field(gt=0)]  # an interval or a duration: zero or less is refused
 Hours = Annotated[float, Field(gt=0)]
 Count = Annotated[int, Field(ge=1)]
 Bytes = Annotated[int, Field(ge=1)]
 HttpUrl = Annotated[str, AfterValidator(_http_url)]
+ReadFile = Annotated[Path | None, AfterValidator(_a_file_if_there)]
 OptionalHttpUrl = Annotated[str | None, AfterValidator(_optional_http_url)]
 UrlPath = Annotated[str, AfterValidator(_url_path)]
 Port = Annotated[int, AfterValidator(_port)]
@@ -212,7 +225,7 @@ class Open311Settings(Section):
     # The jurisdictions this deployment serves. With more than one, jurisdiction_id is required.
     jurisdictions: list[str] = Field(default_factory=lambda: ["sfgov.org"])
     # A TOML file holding the service catalog; empty means the bundled default catalog.
-    catalog_file: Path | None = None
+    catalog_file: ReadFile = None
     # Sandbox mode (per Toronto): POST needs no key, fixed test cases, nothing touches production data.
     sandbox: bool = False
     # Batch (token) services: "auto" accepts after batch_accept_delay_seconds, "operator" waits for a person.
@@ -378,7 +391,7 @@ class IntentsSettings(Section):
 
 class ConversationSettings(Section):
     # A TOML file of reply templates per language; empty means the bundled English/Spanish/Chinese set.
-    templates_file: Path | None = None
+    templates_file: ReadFile = None
     default_language: str = "en"
     # Two streets that cross in the city, the corner the replies give as an example ("like 5th St and
     # Market St"); each language joins them its own way (the example_corner template).
@@ -626,6 +639,8 @@ class Settings(BaseSettings):
 
     # ${ENV_VAR} references in the file whose variable is not set, by key: named when the key is needed.
     _unset_references: dict[str, str] = PrivateAttr(default_factory=dict)
+    # Keys set by an OPEN311_BOT_* variable → the variable, so a later refusal names what the user wrote.
+    _from_environment: dict[str, str] = PrivateAttr(default_factory=dict)
 
     @field_validator("database_url")
     @classmethod
@@ -690,6 +705,12 @@ class Settings(BaseSettings):
     def unset_references(self) -> dict[str, str]:
         """Keys the file gives as ``${ENV_VAR}`` whose variable is not set: key → variable name."""
         return dict(self._unset_references)
+
+    def written_as(self, key: str) -> str:
+        """``key`` as the user set it: "data_dir" from the file, "data_dir (from OPEN311_BOT_DATA_DIR)"
+        from the environment."""
+        variable = self._from_environment.get(key)
+        return f"{key} (from {variable})" if variable else key
 
     @property
     def effective_database_url(self) -> str:
@@ -794,6 +815,7 @@ def load_settings(config_file: Path | str | None = None, **overrides: Any) -> Se
         except ValidationError as exc:
             raise ConfigError(_describe(exc, from_environment)) from exc
     settings._unset_references = unset
+    settings._from_environment = from_environment
     return settings
 
 
@@ -990,6 +1012,8 @@ def _describe(error: ValidationError, from_environment: dict[str, str] | None = 
         where = ".".join(str(part) for part in item["loc"])
         cause = item.get("ctx", {}).get("error")
         text = str(cause) if item["type"] == "value_error" and cause is not None else item["msg"]
+        if item["type"] == "model_type":  # "... instance of ServerSettings" names our class, not the key
+            text = _section_shape(where)
         value = item.get("input")
         if (
             item["type"] != "value_error"
@@ -1007,6 +1031,19 @@ def _describe(error: ValidationError, from_environment: dict[str, str] | None = 
         # A check over several keys names its key itself.
         problems.append(text if not where or text.startswith(f"{where}.") else f"{where}: {text}")
     return "; ".join(problems)
+
+
+def _section_shape(where: str) -> str:
+    """What a section given one value (``OPEN311_BOT_SERVER=8631``, ``server = 8631``) should look like."""
+    section = _field_annotation(Settings, where.split("."))
+    keys = list(section.model_fields) if isinstance(section, type) and issubclass(section, BaseModel) else []
+    variable = f"{ENV_PREFIX}{where.upper().replace('.', '__')}__"
+    example = f", as in {variable}{keys[0].upper()}" if keys else ""
+    listed = f"; its keys are {', '.join(keys)}" if keys else ""
+    return (
+        f"is a section, not a value: write its keys under [{where}] in the file, or one variable per key "
+        f"in the environment ({variable}<KEY>{example}){listed}"
+    )
 
 
 def _shown(value: object) -> str:

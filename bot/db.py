@@ -23,7 +23,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session, create_engine
 
-from bot.config import StartupError
+from bot.config import ConfigError, StartupError
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,14 @@ def make_engine(database_url: str, *, pool_size: int = 10) -> Engine:
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
-            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+            folder = Path(url.database).parent
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:  # keys, operators, ... with a data_dir they cannot use: no traceback
+                raise ConfigError(
+                    f"data_dir (or database_url): cannot create {folder}, the SQLite database's directory: "
+                    f"{exc.strerror or exc}"
+                ) from exc
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": 10},

@@ -45,18 +45,21 @@ class Runtime:
 
     @classmethod
     def build(
-        cls, settings: Settings, *, apply_migrations: bool = True, sandbox_dir: Path | None = None
+        cls,
+        settings: Settings,
+        *,
+        apply_migrations: bool = True,
+        sandbox_dir: Path | None = None,
+        database_url: str | None = None,
     ) -> Runtime:
         """Builds the runtime; applies pending migrations unless told not to. In sandbox mode the
         database is the sandbox's own file (in ``sandbox_dir``, data_dir unless given: ``serve --check``
-        gives a scratch one), reset to its fixed test cases."""
-        try:
-            catalog = load_catalog(settings.open311.catalog_file)
-        except CatalogError as exc:
-            raise ConfigError(f"open311.catalog_file: {exc}") from exc
+        gives a scratch one), reset to its fixed test cases. ``database_url`` stands in for the configured
+        database (``serve --check`` builds on a scratch one where serve would create the file)."""
+        catalog = configured_catalog(settings)
         sandbox = settings.open311.sandbox
         sandbox_url = fresh_sandbox_database(sandbox_dir or settings.data_dir) if sandbox else None
-        url = sandbox_url or settings.effective_database_url
+        url = sandbox_url or database_url or settings.effective_database_url
         engine = open_database(url, apply_migrations=apply_migrations or sandbox)
         if sandbox:
             reset_sandbox(engine, catalog, settings.open311.jurisdictions[0])
@@ -92,6 +95,17 @@ class Runtime:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def configured_catalog(settings: Settings) -> Catalog:
+    """The service catalog ``open311.catalog_file`` names (the bundled one when none); a ConfigError naming
+    the key when it cannot be used."""
+    try:
+        return load_catalog(settings.open311.catalog_file)
+    except CatalogError as exc:
+        raise ConfigError(f"open311.catalog_file: {exc}") from exc
+    except OSError as exc:  # a file that vanished or cannot be read since the settings were checked
+        raise ConfigError(f"open311.catalog_file: cannot read {exc.filename}: {exc.strerror or exc}") from exc
 
 
 def area_served(geocoder: GeocoderSettings) -> AreaServed:

@@ -1,25 +1,35 @@
 """``open311-bot serve``: runs the whole service (API, channels, operator pages, jobs) with uvicorn.
 
-Migrations are applied on start-up (Runtime.build), so a fresh data directory just works. ``--check``
-builds everything ``serve`` would (settings, database, catalog, templates, model, channels) and exits
-without listening, starting channels, running jobs or changing the database (it says which migrations
-``serve`` would apply; a sandbox's database is built in a scratch directory): 0 when the deployment would
-start.
+Migrations are applied on start-up (Runtime.build), so a fresh data directory just works; a port already
+in use is refused before start-up. ``--check`` checks everything ``serve`` would build (settings, data_dir,
+database, catalog, templates, model, channels), each part on its own so every problem is named in one run,
+and exits without listening, starting channels, running jobs or writing anything (it says which
+migrations ``serve`` would apply and what it would create; a sandbox's database is built in a scratch
+directory): 0 when the deployment would start, 2 for a configuration error, 1 when only the database
+cannot be reached.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
+import re
+import socket
+import sys
 import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from bot.config import Settings, load_settings
-from bot.files import make_data_dir
+from bot.config import ConfigError, Settings, StartupError, check_channel_settings, load_settings
+from bot.files import data_dir_problem, make_data_dir, warn_if_others_can_read
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
+
+T = TypeVar("T")
 
 
 def register(subparsers: Any) -> None:
@@ -41,16 +51,17 @@ def run(args: argparse.Namespace) -> int:
     if args.port is not None:
         overrides["port"] = args.port
     settings = load_settings(args.config, **({"server": overrides} if overrides else {}))
-    make_data_dir(settings.data_dir)
-    # Imported here, not at the top: the CLI imports every command module to build its parser, and the
-    # whole app would otherwise load for `open311-bot classify` too.
-    from bot.app import create_app
-
     if args.check:
         return check(settings)
-
+    make_data_dir(settings)
+    # Before start-up (migrations, channels, jobs): a second serve on the same port ran all of it, said
+    # "serving on", and only then failed to bind.
+    refuse_a_port_in_use(settings, port_given=args.port is not None)
+    # Imported here, not at the top: the CLI imports every command module to build its parser, and the
+    # whole app would otherwise load for `open311-bot classify` too.
     import uvicorn
 
+    from bot.app import create_app
     from bot.commands.logs import configure_logging
 
     configure_logging(settings)
@@ -71,46 +82,170 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def check(settings: Settings) -> int:
-    """Builds what ``serve`` would, without changing the database: its schema is only read, and the
-    migrations ``serve`` would apply are named (a release that is still serving from it would no longer
-    start once they ran)."""
-    from bot.app import create_app
-    from bot.db import pending_migrations
-    from bot.runtime import Runtime
+def refuse_a_port_in_use(settings: Settings, *, port_given: bool) -> None:
+    """A StartupError, in one line naming the port and where to change it, when server.host:server.port
+    cannot be listened on. The socket is bound as uvicorn binds it (SO_REUSEADDR: a port whose last
+    connections are closing is free) and closed again at once."""
+    host, port = settings.server.host, settings.server.port
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        family, kind, proto, _, address = infos[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as exc:
+        where = "--port (or server.port)" if port_given else settings.written_as("server.port")
+        reason = "the port is in use (another serve?)" if exc.errno == errno.EADDRINUSE else exc.strerror
+        raise StartupError(
+            f"cannot listen on {host}:{port}: {reason or exc}; stop what listens there or choose another "
+            f"port with {where}"
+        ) from exc
 
-    # The sandbox's database is built afresh with its test cases on every start: the check builds it in
-    # a scratch directory, so data_dir/sandbox.db (a serving sandbox's) is neither created nor replaced.
-    with tempfile.TemporaryDirectory(prefix="open311-bot-check-") as scratch:
-        runtime = Runtime.build(settings, apply_migrations=False, sandbox_dir=Path(scratch))
+
+@dataclass
+class Findings:
+    """What ``serve --check`` found: every problem, so a deployer fixes them in one round."""
+
+    errors: list[str] = field(default_factory=list)  # configuration errors: the key and the reason
+    failures: list[str] = field(default_factory=list)  # what cannot be reached (the database)
+    unchecked: list[str] = field(default_factory=list)  # what depends on a part that failed
+
+    def collect(self, step: Callable[[], T]) -> T | None:
+        """Runs one check; its ConfigError or StartupError is noted, and the check goes on."""
         try:
-            with runtime.engine.connect() as connection:
-                current, pending = pending_migrations(connection)
-            create_app(settings, runtime)
-            _warn_of_data_left_behind(settings, runtime.engine)
-        finally:
-            runtime.close()
-    if settings.open311.sandbox:
-        cases = len(runtime.catalog.sandbox_cases)
-        schema = (
-            f"sandbox: serve would start {settings.data_dir / 'sandbox.db'} afresh with the catalog's "
-            f"{cases} test case{'' if cases == 1 else 's'} (the production database is not opened)"
+            return step()
+        except ConfigError as exc:
+            self.errors.extend(_NEXT_KEY.split(str(exc)))
+        except StartupError as exc:
+            self.failures.append(str(exc))
+        return None
+
+    def print(self) -> int:
+        for error in self.errors:
+            print(f"open311-bot: configuration error: {error}", file=sys.stderr, flush=True)
+        for failure in self.failures:
+            print(f"open311-bot: {failure}", file=sys.stderr, flush=True)
+        for part in self.unchecked:
+            print(f"open311-bot: not checked: {part}", file=sys.stderr, flush=True)
+        return 2 if self.errors else 1
+
+
+# Where a message listing several keys' problems ("twilio.account_sid: not set; twilio.auth_token: ...")
+# starts the next key's: each is printed on its own line.
+_NEXT_KEY = re.compile(r"; (?=[a-z0-9_]+(?:\.[a-z0-9_]+)+(?: \(from [A-Z0-9_]+\))?: )")
+
+
+def check(settings: Settings) -> int:
+    """Checks what ``serve`` would build, each part on its own so that every problem is named in one run,
+    and changes nothing: no data_dir or database file is made (what serve would make is said), the
+    schema is only read, and the migrations ``serve`` would apply are named (a release that is still
+    serving from it would no longer start once they ran)."""
+    from bot.app import check_templates, check_understanding
+    from bot.runtime import configured_catalog
+
+    findings = Findings()
+    to_create: list[str] = []
+    data_dir = settings.data_dir
+    problem = data_dir_problem(data_dir)
+    if problem:
+        findings.errors.append(f"{settings.written_as('data_dir')}: {problem}")
+    elif not data_dir.exists():
+        to_create.append(f"data_dir {data_dir}")
+    else:
+        warn_if_others_can_read(data_dir)
+    findings.collect(lambda: check_channel_settings(settings))
+    findings.collect(lambda: check_templates(settings))
+    catalog = findings.collect(lambda: configured_catalog(settings))
+    if catalog is None:
+        findings.unchecked.append(
+            "intents.model_path and intents.geocoder: the model's classes are checked against the "
+            "catalog's services, and open311.catalog_file did not load"
         )
-    elif current is None:
-        schema = "the database is empty: serve would create its schema"
-    elif pending:
-        schema = (
-            f"the database's schema is at {current}: serve would upgrade it to {pending[-1]} "
-            f"({len(pending)} migration{'s' if len(pending) > 1 else ''}, one way: back it up first)"
+    elif any(error.startswith("intents.geocoder.") for error in findings.errors):
+        findings.unchecked.append(
+            "intents.model_path: the model is loaded with its geocoder, which cannot be built as it is"
         )
     else:
-        schema = f"the database's schema is up to date ({current})"
+        findings.collect(lambda: check_understanding(settings, catalog))
+    schema = findings.collect(lambda: _schema(settings, to_create))
+    if findings.errors or findings.failures:
+        return findings.print()
+    # Everything else create_app checks (the channels and parts it mounts), on the real database unless
+    # serve would create it: then on a scratch one, as a sandbox's.
+    with tempfile.TemporaryDirectory(prefix="open311-bot-check-") as scratch:
+        scratch_url = (
+            f"sqlite:///{Path(scratch) / 'open311.db'}" if _database_file_missing(settings) else None
+        )
+        findings.collect(lambda: _build_as_serve_would(settings, Path(scratch), scratch_url))
+    if findings.errors or findings.failures:
+        return findings.print()
+    created = f"; serve would create {' and '.join(to_create)}" if to_create else ""
     print(
         f"open311-bot: the configuration is usable (serve would listen on {settings.server.host}:"
-        f"{settings.server.port}); {schema}",
+        f"{settings.server.port}); {schema}{created}",
         flush=True,
     )
     return 0
+
+
+def _schema(settings: Settings, to_create: list[str]) -> str:
+    """What serve would do to the database's schema, read without changing it (a StartupError when the
+    database cannot be reached). A SQLite file that is not there is not made: serve would make it."""
+    from bot.db import pending_migrations
+    from bot.runtime import configured_catalog, open_database
+
+    if settings.open311.sandbox:
+        catalog = configured_catalog(settings)
+        cases = len(catalog.sandbox_cases)
+        return (
+            f"sandbox: serve would start {settings.data_dir / 'sandbox.db'} afresh with the catalog's "
+            f"{cases} test case{'' if cases == 1 else 's'} (the production database is not opened)"
+        )
+    if _database_file_missing(settings):
+        from sqlalchemy.engine import make_url
+
+        path = make_url(settings.effective_database_url).database
+        to_create.append(f"the database {path} with its schema")
+        return "there is no database yet"
+    engine = open_database(settings.effective_database_url, apply_migrations=False, pool_size=1)
+    try:
+        with engine.connect() as connection:
+            current, pending = pending_migrations(connection)
+    finally:
+        engine.dispose()
+    if current is None:
+        return "the database is empty: serve would create its schema"
+    if pending:
+        return (
+            f"the database's schema is at {current}: serve would upgrade it to {pending[-1]} "
+            f"({len(pending)} migration{'s' if len(pending) > 1 else ''}, one way: back it up first)"
+        )
+    return f"the database's schema is up to date ({current})"
+
+
+def _database_file_missing(settings: Settings) -> bool:
+    """Whether the database is a SQLite file that is not there yet (serve would create it)."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(settings.effective_database_url)
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return False
+    return not Path(url.database).exists()
+
+
+def _build_as_serve_would(settings: Settings, scratch: Path, database_url: str | None) -> None:
+    """Builds the runtime and the app as serve would, without starting them. The sandbox's database is
+    built afresh with its test cases on every start: here in ``scratch``, so data_dir/sandbox.db (a serving
+    sandbox's) is neither created nor replaced."""
+    from bot.app import create_app
+    from bot.runtime import Runtime
+
+    runtime = Runtime.build(settings, apply_migrations=False, sandbox_dir=scratch, database_url=database_url)
+    try:
+        create_app(settings, runtime)
+        _warn_of_data_left_behind(settings, runtime.engine)
+    finally:
+        runtime.close()
 
 
 def _warn_of_data_left_behind(settings: Settings, engine: Engine) -> None:

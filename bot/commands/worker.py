@@ -29,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
     # The worker exists to run jobs, whatever the shared file says for the HTTP processes.
     settings = load_settings(args.config, jobs={"enabled": True})
     configure_logging(settings)
-    make_data_dir(settings.data_dir)
+    make_data_dir(settings)
     from bot.app import create_app  # here: every other command would load the whole app too
 
     app = create_app(settings)
