@@ -11,6 +11,9 @@ warning for a deployment that switched without copying.
 
 from __future__ import annotations
 
+import os
+import struct
+import sys
 import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -30,6 +33,36 @@ VERSION_TABLE = "alembic_version"
 # start (replace_existing), so rows there are not data; a serve on the empty target may have made them.
 JOBS_TABLE = "scheduled_jobs"
 NOT_DATA = frozenset({VERSION_TABLE, JOBS_TABLE})
+
+
+# While a connection to a SQLite database in WAL mode (the bot's, bot.db) is open, SQLite's unix VFS holds a
+# read lock on this byte of the database's "-shm" file: the "dead man switch" by which a new connection
+# learns whether it is the first (os_unix.c: UNIX_SHM_DMS = (22 + SQLITE_SHM_NLOCK) * 4 + SQLITE_SHM_NLOCK).
+_SHM_DMS_BYTE = 128
+# struct flock as Linux lays it out (short l_type, l_whence; off_t l_start, l_len; pid_t l_pid).
+_LINUX_FLOCK = "hhxxxxqqixxxx"
+
+
+def process_using_sqlite(path: Path) -> int | None:
+    """The id of another process that has the SQLite database at ``path`` open (a serve or worker running
+    on it), asked of the kernel's lock table without taking any lock; None when no other process has it
+    open, or when that cannot be told here (not Linux)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import fcntl  # here: there is no such module on Windows
+
+    try:
+        descriptor = os.open(f"{path}-shm", os.O_RDONLY)
+    except OSError:  # no -shm file: no connection is open (the last one to close removes it)
+        return None
+    try:
+        asked = struct.pack(_LINUX_FLOCK, fcntl.F_WRLCK, os.SEEK_SET, _SHM_DMS_BYTE, 1, 0)
+        kind, _, _, _, pid = struct.unpack(_LINUX_FLOCK, fcntl.fcntl(descriptor, fcntl.F_GETLK, asked))
+    except OSError:
+        return None
+    finally:
+        os.close(descriptor)
+    return None if kind == fcntl.F_UNLCK else int(pid)
 
 
 class CopyRefused(StartupError):

@@ -173,12 +173,14 @@ def test_a_target_with_data_is_refused_and_a_failed_copy_leaves_the_target_untou
     source = make_engine(sqlite_url(data_dir), pool_size=1)
     with source.begin() as connection:
         connection.execute(text("UPDATE service_requests SET description = 'bad' || char(0) || 'byte'"))
+    source.dispose()  # a process with the file open is a running bot to `database copy`: it refuses
     failed = bot(data_dir, "database", "copy", "--to", new_database)
     assert failed.returncode == 1
     assert failed.stderr.startswith("open311-bot: the copy failed at table service_requests"), failed.stderr
     assert "nothing was written" in failed.stderr
     assert table_names(new_database) == []
 
+    source = make_engine(sqlite_url(data_dir), pool_size=1)
     with source.begin() as connection:
         connection.execute(text("UPDATE service_requests SET description = 'fine'"))
     source.dispose()
@@ -212,3 +214,27 @@ def test_serve_says_at_start_up_that_the_data_was_left_behind(tmp_path: Path, ne
     log = serve.log()
     assert log.count(COPY_HINT) == 1, log[-3000:]
     assert "holds no data, but" in log
+
+
+def test_a_sqlite_file_a_running_bot_uses_is_not_copied(tmp_path: Path, new_database: str) -> None:
+    """`database copy` copied the file a live serve was writing: what it handled after the copy was left
+    behind without a word. It now names the process and says to stop the bot; once stopped, it copies."""
+    data_dir, port = tmp_path / "data", free_port()
+    config = tmp_path / "city.toml"
+    config.write_text(
+        f'data_dir = "{data_dir}"\n[server]\nport = {port}\n[jobs]\nenabled = false\n', encoding="utf-8"
+    )
+    serve = BotProcess(["serve"], config=config, log_path=tmp_path / "serve.log").start()
+    try:
+        wait_until_serving(f"http://127.0.0.1:{port}", serve)
+        refused = bot(data_dir, "database", "copy", "--to", new_database)
+    finally:
+        serve.stop()
+    assert refused.returncode == 1, refused.stderr
+    assert f"process {serve.pid}" in refused.stderr, refused.stderr
+    assert "stop the bot first" in refused.stderr, refused.stderr
+    assert "Copied" not in refused.stdout
+
+    copied = bot(data_dir, "database", "copy", "--to", new_database)
+    assert copied.returncode == 0, copied.stderr
+    assert "Copied" in copied.stdout

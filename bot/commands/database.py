@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
 from bot.config import load_settings
@@ -35,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     from sqlalchemy.engine import make_url
 
     from bot.config import supported_database_url
-    from bot.db_copy import copy_database, shown
+    from bot.db_copy import copy_database, process_using_sqlite, shown
     from bot.runtime import open_database
 
     settings = load_settings(args.config)
@@ -58,6 +59,14 @@ def run(args: argparse.Namespace) -> int:
     )
     if source_path is not None and not _exists(source_path):
         print(f"open311-bot database copy: there is no database at {source_path}", file=sys.stderr)
+        return 1
+    if source_path is not None and (user := process_using_sqlite(Path(source_path))) is not None:
+        print(
+            f"open311-bot database copy: {source_path} is open in process {user} (a running serve or worker):"
+            " what it handles after the copy would be left behind; stop the bot first (systemctl stop, "
+            f"Ctrl-C, or kill {user}), then copy",
+            file=sys.stderr,
+        )
         return 1
     if make_url(source_url) == make_url(target_url):
         print("open311-bot database copy: the source and the target are the same database", file=sys.stderr)
@@ -83,6 +92,4 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _exists(path: str) -> bool:
-    from pathlib import Path
-
     return path == ":memory:" or Path(path).is_file()
