@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     make_data_dir(settings)
     # Before start-up (migrations, channels, jobs): a second serve on the same port ran all of it, said
     # "serving on", and only then failed to bind.
-    refuse_a_port_in_use(settings, port_given=args.port is not None)
+    refuse_a_port_in_use(settings, port_given=args.port is not None, host_given=args.host is not None)
     # Imported here, not at the top: the CLI imports every command module to build its parser, and the
     # whole app would otherwise load for `open311-bot classify` too.
     import uvicorn
@@ -82,24 +82,26 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def refuse_a_port_in_use(settings: Settings, *, port_given: bool) -> None:
+def refuse_a_port_in_use(settings: Settings, *, port_given: bool, host_given: bool) -> None:
     """A StartupError, in one line naming the port and where to change it, when server.host:server.port
-    cannot be listened on. The socket is bound as uvicorn binds it (SO_REUSEADDR: a port whose last
-    connections are closing is free) and closed again at once."""
+    cannot be listened on. The socket is bound as uvicorn binds it (the family from the host's spelling,
+    SO_REUSEADDR: a port whose last connections are closing is free) and closed again at once."""
     host, port = settings.server.host, settings.server.port
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
     try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-        family, kind, proto, _, address = infos[0]
-        with socket.socket(family, kind, proto) as probe:
+        with socket.socket(family=family) as probe:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            probe.bind(address)
+            probe.bind((host, port))
     except OSError as exc:
-        where = "--port (or server.port)" if port_given else settings.written_as("server.port")
-        reason = "the port is in use (another serve?)" if exc.errno == errno.EADDRINUSE else exc.strerror
-        raise StartupError(
-            f"cannot listen on {host}:{port}: {reason or exc}; stop what listens there or choose another "
-            f"port with {where}"
-        ) from exc
+        if exc.errno == errno.EADDRINUSE:
+            where = "--port (or server.port)" if port_given else settings.written_as("server.port")
+            advice = (
+                f"the port is in use (another serve?); stop what listens there or choose another with {where}"
+            )
+        else:
+            where = "--host (or server.host)" if host_given else settings.written_as("server.host")
+            advice = f"{exc.strerror or exc}; check {where} and {settings.written_as('server.port')}"
+        raise StartupError(f"cannot listen on {host}:{port}: {advice}") from exc
 
 
 @dataclass
