@@ -249,6 +249,10 @@ INTERSECTION_CUES = frozenset({"corner", "intersection", "crossing", "junction",
 PREPOSITIONS = frozenset(
     {"at", "on", "near", "by", "along", "outside", "behind", "across", "in", "off", "of"}
 )
+# Holidays named "<name> Day" ("flags on Memorial Day"; Boston's "Patriots Day").
+_HOLIDAY_NAMES = frozenset(
+    {"memorial", "labor", "veterans", "independence", "presidents", "columbus", "patriots", "election", "mlk"}
+)
 # Before a named place with no head noun: "at Bijou", "behind CVS", "in front of Zara".
 PLACE_PREPOSITIONS = frozenset({"at", "near", "outside", "behind", "of", "from", "to", "inside"})
 _ARTICLES = frozenset({"the"})
@@ -1427,7 +1431,13 @@ class _Finder:
         found.extend(self._streets())
         found.extend(self._spanish_form_streets())
         found.extend(self._landmarks())
-        return found
+        return [candidate for candidate in found if not self._names_a_holiday(candidate)]
+
+    def _names_a_holiday(self, candidate: _Candidate) -> bool:
+        """ "on Memorial Day", "since Labor Day": a holiday's name before "Day" is when, not a street."""
+        tokens = self.tokens
+        end = candidate.end
+        return end < len(tokens) and tokens[end].text == "Day" and tokens[end - 1].lower in _HOLIDAY_NAMES
 
     def loose_candidates(self) -> list[_Candidate]:
         """Weaker guesses the ranker may pick when the patterns find nothing better: runs of proper-looking

@@ -1788,3 +1788,9 @@ def test_a_lower_case_quadrant_before_a_stretch_stays_with_its_street() -> None:
         "16th ave s between 11th and 12th st",
         "street",
     )
+
+
+def test_a_holiday_named_day_is_when_not_where() -> None:
+    assert find_location("ODOT is not flying the flag on Memorial Day.") is None
+    assert find_location("fireworks every night since Independence Day") is None
+    assert_found("pothole on Memorial Dr near the park", "Memorial Dr", "street")
