@@ -2492,22 +2492,13 @@ class _Finder:
             if start >= 1 and _is_number(tokens[start - 1]):
                 start -= 1  # "148 Prince Street to Commercial Street"
             street = _cross_name(self._span_text(left[0] - 1 if numbered else left[0], index))
-            if token.lower in _BETWEEN:
-                first = self._cross_street(index + 1)
-                if first is None or first[0] >= len(tokens) or not self._joins_crosses(tokens[first[0]]):
-                    continue
-                second = self._cross_street(first[0] + 1)
-                if second is None:
-                    continue
-                end = second[0]
-                # The geocoder reads this form: the middle of the street between the two corners.
-                crosses = (self._span_text(index + 1, first[0]), self._span_text(first[0] + 1, end))
-                name = f"{street} BETWEEN " + " & ".join(_cross_name(cross) for cross in crosses)
-            elif (stretch := self._from_to(index)) is not None:
-                # "Almeda from Holly Hall to 610", "Keystone Ave from 38th to Fall Creek Pkwy": the stretch
-                # between two crossings, read as "between ... and ..." is.
+            stretch = self._between(index) if token.lower in _BETWEEN else self._from_to(index)
+            if stretch is not None:
                 end, crosses = stretch
+                # The geocoder reads this form: the middle of the street between the two corners.
                 name = f"{street} BETWEEN " + " & ".join(_cross_name(cross) for cross in crosses)
+            elif token.lower in _BETWEEN:
+                continue
             else:
                 other = self.street_forward(index + 1)
                 if other is None or not other[1]:
@@ -2517,9 +2508,23 @@ class _Finder:
             found.append(_Candidate(start, end, "street", _KIND_STRENGTH["intersection"] + 0.6, name))
         return found
 
+    def _between(self, index: int) -> tuple[int, tuple[str, str]] | None:
+        """After "between" at ``index``: "between Crandall & Poplar", "between Melnea Cass n Clarendon": the
+        end of the second crossing and both crossings' words."""
+        tokens = self.tokens
+        first = self._cross_street(index + 1)
+        if first is None or first[0] >= len(tokens) or not self._joins_crosses(tokens[first[0]]):
+            return None
+        second = self._cross_street(first[0] + 1)
+        if second is None:
+            return None
+        end = second[0]
+        return end, (self._span_text(index + 1, first[0]), self._span_text(first[0] + 1, end))
+
     def _from_to(self, index: int) -> tuple[int, tuple[str, str]] | None:
-        """After "from" at ``index``: "from Hertel to Kensington", "from 38th to Fall Creek Pkwy", "from North
-        Ave to the 610": the end of the second crossing and both crossings' words."""
+        """After "from" at ``index``, a stretch read as "between ... and ..." is: "from Hertel to
+        Kensington", "Keystone Ave from 38th to Fall Creek Pkwy", "from North Ave to the 610": the end of the
+        second crossing and both crossings' words."""
         tokens = self.tokens
         if tokens[index].lower != "from":
             return None
