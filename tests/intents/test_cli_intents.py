@@ -297,6 +297,8 @@ def test_eval_warns_when_the_file_holds_messages_the_model_was_trained_on(tmp_pa
     mixed = _run(["eval", "mixed.csv", "--data", str(labelled.parents[1])], tmp_path)
     assert mixed.returncode == 0, mixed.stderr
     assert "6 of 10 messages are ones the shipped model was trained on" in mixed.stderr
+    # Which ones: the lines of the file (a header, then the six trained-on rows), to find and drop them.
+    assert "lines 2, 3, 4, 5, 6, 7)" in mixed.stderr
     clean = _run(["eval", "heldout.csv", "--data", str(labelled.parents[1])], tmp_path)
     assert "trained on" not in clean.stderr
 
