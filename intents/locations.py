@@ -19,6 +19,7 @@ import bisect
 import math
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from itertools import pairwise
 
@@ -2511,15 +2512,29 @@ class _Finder:
     def _between(self, index: int) -> tuple[int, tuple[str, str]] | None:
         """After "between" at ``index``: "between Crandall & Poplar", "between Melnea Cass n Clarendon": the
         end of the second crossing and both crossings' words."""
-        tokens = self.tokens
-        first = self._cross_street(index + 1)
-        if first is None or first[0] >= len(tokens) or not self._joins_crosses(tokens[first[0]]):
+        first_end = self._first_crossing_end(index + 1, self._joins_crosses)
+        if first_end is None:
             return None
-        second = self._cross_street(first[0] + 1)
+        second = self._cross_street(first_end + 1)
         if second is None:
             return None
         end = second[0]
-        return end, (self._span_text(index + 1, first[0]), self._span_text(first[0] + 1, end))
+        return end, (self._span_text(index + 1, first_end), self._span_text(first_end + 1, end))
+
+    def _first_crossing_end(self, start: int, joins: Callable[[_Token], bool]) -> int | None:
+        """Where the first of two crossings from ``start`` ends, right before the word joining it to the
+        second (``joins``); a name of a few capitalised words read whole ("between Russell Cave and Newtown
+        Pike": "Russell" alone was the street read)."""
+        tokens = self.tokens
+        first = self._cross_street(start)
+        if first is None:
+            return None
+        end = first[0]
+        while end < len(tokens) and end - start < 4 and not joins(tokens[end]):
+            if not (tokens[end].capitalized and _is_name_word(tokens[end])):
+                return None
+            end += 1
+        return end if end < len(tokens) and joins(tokens[end]) else None
 
     def _from_to(self, index: int) -> tuple[int, tuple[str, str]] | None:
         """After "from" at ``index``, a stretch read as "between ... and ..." is: "from Hertel to
@@ -2528,10 +2543,10 @@ class _Finder:
         tokens = self.tokens
         if tokens[index].lower != "from":
             return None
-        first = self._cross_street(index + 1)
-        if first is None or first[0] + 1 >= len(tokens) or tokens[first[0]].lower != "to":
+        first_end = self._first_crossing_end(index + 1, lambda token: token.lower == "to")
+        if first_end is None or first_end + 1 >= len(tokens):
             return None
-        start = first[0] + 1
+        start = first_end + 1
         if tokens[start].lower == "the" and start + 1 < len(tokens) and tokens[start + 1].text.isdigit():
             start += 1  # "to the 610"
         second = self._cross_street(start)
@@ -2543,7 +2558,7 @@ class _Finder:
                 end = start + 1
         if end is None:
             return None
-        return end, (self._span_text(index + 1, first[0]), self._span_text(start, end))
+        return end, (self._span_text(index + 1, first_end), self._span_text(start, end))
 
     @staticmethod
     def _joins_crosses(token: _Token) -> bool:

@@ -1794,3 +1794,17 @@ def test_a_holiday_named_day_is_when_not_where() -> None:
     assert find_location("ODOT is not flying the flag on Memorial Day.") is None
     assert find_location("fireworks every night since Independence Day") is None
     assert_found("pothole on Memorial Dr near the park", "Memorial Dr", "street")
+
+
+def test_a_stretchs_first_crossing_may_be_a_name_of_several_words() -> None:
+    assert_found(
+        "Homeless encampment on New Circle Rd between Russell Cave and Newtown Pike in the bushes",
+        "New Circle Rd between Russell Cave and Newtown Pike",
+        "street",
+        "NEW CIRCLE RD BETWEEN RUSSELL CAVE & NEWTOWN PIKE",
+    )
+    assert_found(
+        "Unshoveled, untreated sidewalk. Charles St from Thoreau Path to Martha Rd.",
+        "Charles St from Thoreau Path to Martha Rd",
+        "street",
+    )
