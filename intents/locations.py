@@ -1022,6 +1022,9 @@ class _Finder:
         if first is None:
             return None
         name = [tokens[i] for i in range(first, suffix) if tokens[i].is_word]
+        # "cerca de la plaza", "en la avenida": an article and a street type are "the square", no name.
+        if all(t.lower in _LOWER_ARTICLES for t in name):
+            return None
 
         def inner_particle(token: _Token) -> bool:  # "640 Ponce de Leon Ave"
             return token.lower in _INNER_PARTICLES and name[0].capitalized and token is not name[0]

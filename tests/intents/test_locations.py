@@ -1808,3 +1808,10 @@ def test_a_stretchs_first_crossing_may_be_a_name_of_several_words() -> None:
         "Charles St from Thoreau Path to Martha Rd",
         "street",
     )
+
+
+def test_an_article_and_a_street_type_name_no_street() -> None:
+    # "the alley", "the avenue" in Spanish: no street's name.
+    assert find_location("carritos del super abandonados en el alley, ya van como 4") is None
+    assert_found("pothole on la cienega blvd", "la cienega blvd", "street")
+    assert_found("trash at La Plaza Dr", "La Plaza Dr", "street")
