@@ -250,6 +250,23 @@ INTERSECTION_CUES = frozenset({"corner", "intersection", "crossing", "junction",
 PREPOSITIONS = frozenset(
     {"at", "on", "near", "by", "along", "outside", "behind", "across", "in", "off", "of"}
 )
+# The lanes of a road, which residents capitalise as if they were streets' names ("Parked in Fire Lane").
+_TRAFFIC_LANES = frozenset(
+    {
+        "bike",
+        "bus",
+        "fire",
+        "turn",
+        "travel",
+        "parking",
+        "passing",
+        "carpool",
+        "hov",
+        "loading",
+        "left",
+        "right",
+    }
+)
 # Holidays named "<name> Day" ("flags on Memorial Day"; Boston's "Patriots Day").
 _HOLIDAY_NAMES = frozenset(
     {"memorial", "labor", "veterans", "independence", "presidents", "columbus", "patriots", "election", "mlk"}
@@ -1024,6 +1041,9 @@ class _Finder:
         name = [tokens[i] for i in range(first, suffix) if tokens[i].is_word]
         # "cerca de la plaza", "en la avenida": an article and a street type are "the square", no name.
         if all(t.lower in _LOWER_ARTICLES for t in name):
+            return None
+        # "parked in Fire Lane", "left on Bike lane", "the Bus Lane": a lane of a road, however written.
+        if tokens[suffix].upper in {"LANE", "LN"} and len(name) == 1 and name[0].lower in _TRAFFIC_LANES:
             return None
 
         def inner_particle(token: _Token) -> bool:  # "640 Ponce de Leon Ave"

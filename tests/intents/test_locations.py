@@ -1815,3 +1815,19 @@ def test_an_article_and_a_street_type_name_no_street() -> None:
     assert find_location("carritos del super abandonados en el alley, ya van como 4") is None
     assert_found("pothole on la cienega blvd", "la cienega blvd", "street")
     assert_found("trash at La Plaza Dr", "La Plaza Dr", "street")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Vehicle illegally parked in Fire Lane",
+        "Car illlegally parked in 24h Bike lane",
+        "Grass clippings left on Bike lane",
+    ],
+)
+def test_a_lane_of_a_road_is_no_street_however_it_is_written(text: str) -> None:
+    assert find_location(text) is None
+    assert_found(
+        "Signed Fire Lane, Lombard Place in North End looks like a parking lot", "Lombard Place", "street"
+    )
+    assert_found("pothole on Park Lane", "Park Lane", "street")
