@@ -267,6 +267,8 @@ _TRAFFIC_LANES = frozenset(
         "right",
     }
 )
+# The end of an hour written after a dash, glued to its am or pm ("4-5pm", "9-11AM").
+_HOURS = re.compile(r"\d{1,2}[ap]\.?m\.?", re.IGNORECASE)
 # Holidays named "<name> Day" ("flags on Memorial Day"; Boston's "Patriots Day").
 _HOLIDAY_NAMES = frozenset(
     {"memorial", "labor", "veterans", "independence", "presidents", "columbus", "patriots", "election", "mlk"}
@@ -3127,6 +3129,10 @@ class _Finder:
             if glued.text.isdigit() and (
                 len(glued.text) >= 3 or (start + 3 < len(tokens) and tokens[start + 3].text == "-")
             ):
+                return None
+            # "at 4-5pm", "from 9-10 am": hours, not a shop ("7-11" is one).
+            after = tokens[start + 3].lower if start + 3 < len(tokens) else ""
+            if _HOURS.fullmatch(glued.text) or (glued.text.isdigit() and after in {"am", "pm", "a.m", "p.m"}):
                 return None
             return start + 3 if glued.is_word and glued.start == following.end else None
         end = start + 1

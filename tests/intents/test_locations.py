@@ -1831,3 +1831,9 @@ def test_a_lane_of_a_road_is_no_street_however_it_is_written(text: str) -> None:
         "Signed Fire Lane, Lombard Place in North End looks like a parking lot", "Lombard Place", "street"
     )
     assert_found("pothole on Park Lane", "Park Lane", "street")
+
+
+def test_hours_written_with_a_dash_are_no_shop() -> None:
+    assert find_location("Entire street full of parked cars in Fire Lane!! Everyday at 4-5pm.") is None
+    assert find_location("loud music at 9-10 pm every night") is None
+    assert_found("trash all over the lot at the 7-11", "7-11", "landmark")
