@@ -269,6 +269,8 @@ _TRAFFIC_LANES = frozenset(
 )
 # The end of an hour written after a dash, glued to its am or pm ("4-5pm", "9-11AM").
 _HOURS = re.compile(r"\d{1,2}[ap]\.?m\.?", re.IGNORECASE)
+# Street types in the plural, written after two names joined by "and" ("Beech and Winton Streets").
+_PLURAL_TYPES = frozenset({"STREETS", "STS", "AVENUES", "AVES", "ROADS", "RDS"})
 # Holidays named "<name> Day" ("flags on Memorial Day"; Boston's "Patriots Day").
 _HOLIDAY_NAMES = frozenset(
     {"memorial", "labor", "veterans", "independence", "presidents", "columbus", "patriots", "election", "mlk"}
@@ -2233,6 +2235,17 @@ class _Finder:
                     )
                 ):
                     right = (right_start + 1, False, [tokens[right_start]])
+            # "At Guess and Carver Streets": a plural street type after the second name is both names'
+            # type, so a capitalised everyday word before "and" is the first street's name.
+            if (
+                left is None
+                and right is not None
+                and token.lower in {"and", "&"}
+                and tokens[right[0] - 1].upper in _PLURAL_TYPES
+                and tokens[index - 1].capitalized
+                and _is_name_word(tokens[index - 1])
+            ):
+                left = (index - 1, False, [tokens[index - 1]])
             if left is None or right is None:
                 continue
             start, left_suffix, left_words = left
@@ -2539,12 +2552,29 @@ class _Finder:
         end of the second crossing and both crossings' words."""
         first_end = self._first_crossing_end(index + 1, self._joins_crosses)
         if first_end is None:
-            return None
+            return self._lower_case_crossings(index)
         second = self._cross_street(first_end + 1)
         if second is None:
             return None
         end = second[0]
         return end, (self._span_text(index + 1, first_end), self._span_text(first_end + 1, end))
+
+    def _lower_case_crossings(self, index: int) -> tuple[int, tuple[str, str]] | None:
+        """ "watts st between club and markham": two lower-case names after "between", one of them no everyday
+        word, closing the phrase."""
+        tokens = self.tokens
+        if index + 3 >= len(tokens):
+            return None
+        first, joiner, second = tokens[index + 1 : index + 4]
+        names = (first, second)
+        if not self._joins_crosses(joiner) or not all(t.text.islower() and _is_name_word(t) for t in names):
+            return None
+        if all(t.lower in self.common for t in names):
+            return None
+        after = tokens[index + 4] if index + 4 < len(tokens) else None
+        if after is not None and after.is_word and after.lower not in STOPWORDS:
+            return None
+        return index + 4, (first.text, second.text)
 
     def _first_crossing_end(self, start: int, joins: Callable[[_Token], bool]) -> int | None:
         """Where the first of two crossings from ``start`` ends, right before the word joining it to the

@@ -1837,3 +1837,21 @@ def test_hours_written_with_a_dash_are_no_shop() -> None:
     assert find_location("Entire street full of parked cars in Fire Lane!! Everyday at 4-5pm.") is None
     assert find_location("loud music at 9-10 pm every night") is None
     assert_found("trash all over the lot at the 7-11", "7-11", "landmark")
+
+
+def test_two_names_before_a_plural_street_type_are_a_corner() -> None:
+    assert_found("At Guess and Carver Streets, Durham, NC.", "Guess and Carver Streets", "intersection")
+    assert_found(
+        "cones at Court & Tremont Streets, can these be removed?", "Court & Tremont Streets", "intersection"
+    )
+
+
+def test_lower_case_crossings_after_between() -> None:
+    assert_found(
+        "Shoutout to all neighbors on watts st between club and markham on the odd side.",
+        "watts st between club and markham",
+        "street",
+        "WATTS ST BETWEEN CLUB & MARKHAM",
+    )
+    # Everyday words are no crossings.
+    assert_found("parked on elm st between noon and midnight", "elm st", "street")
