@@ -224,10 +224,12 @@ def run_eval(args: argparse.Namespace) -> int:
     if trained_on:
         shown = ", ".join(str(line) for line in trained_on[:_LINES_SHOWN])
         more = f" and {len(trained_on) - _LINES_SHOWN} more" if len(trained_on) > _LINES_SHOWN else ""
+        lines = "line" if len(trained_on) == 1 else "lines"
         print(
             f"open311-bot eval: {len(trained_on)} of {len(examples)} messages are ones the shipped model was"
-            f" trained on (labelled.csv outside its held-out split, or the pool labels; lines {shown}{more}):"
-            " figures on them are not held-out, and a close paraphrase of one flatters them too."
+            " trained on (labelled.csv outside its held-out split, or the pool labels;"
+            f" {lines} {shown}{more}): figures on them are not held-out, and a close paraphrase of one"
+            " flatters them too."
             " `python -m intents.splits OUT.csv` writes the held-out split.",
             file=sys.stderr,
         )
