@@ -1,7 +1,9 @@
 """``open311-bot serve``: runs the whole service (API, channels, operator pages, jobs) with uvicorn.
 
-Migrations are applied on start-up (Runtime.build), so a fresh data directory just works; a port already
-in use is refused before start-up. ``--check`` checks everything ``serve`` would build (settings, data_dir,
+Migrations are applied on start-up (Runtime.build), so a fresh data directory just works; the configuration
+is checked first as ``--check`` checks it, so every problem is named in one run (exit 2 for a configuration
+error, 1 when only the database or the port cannot be had), and a port already in use is refused before
+start-up. ``--check`` checks everything ``serve`` would build (settings, data_dir,
 database, catalog, templates, model, channels), each part on its own so every problem is named in one run,
 and exits without listening, starting channels, running jobs or writing anything (it says which
 migrations ``serve`` would apply and what it would create; a sandbox's database is built in a scratch
@@ -53,10 +55,19 @@ def run(args: argparse.Namespace) -> int:
     settings = load_settings(args.config, **({"server": overrides} if overrides else {}))
     if args.check:
         return check(settings)
+    # Every problem in one run, as --check names them (create_app stops at the first): a deployer fixed one
+    # a round. Before start-up (migrations, channels, jobs): a second serve on the same port ran all of it,
+    # said "serving on", and only then failed to bind.
+    findings = Findings()
+    find_problems(settings, findings, [], warn_if_readable=False)  # make_data_dir warns
+    findings.collect(
+        lambda: refuse_a_port_in_use(
+            settings, port_given=args.port is not None, host_given=args.host is not None
+        )
+    )
+    if findings.errors or findings.failures:
+        return findings.print()
     make_data_dir(settings)
-    # Before start-up (migrations, channels, jobs): a second serve on the same port ran all of it, said
-    # "serving on", and only then failed to bind.
-    refuse_a_port_in_use(settings, port_given=args.port is not None, host_given=args.host is not None)
     # Imported here, not at the top: the CLI imports every command module to build its parser, and the
     # whole app would otherwise load for `open311-bot classify` too.
     import uvicorn
@@ -142,34 +153,9 @@ def check(settings: Settings) -> int:
     and changes nothing: no data_dir or database file is made (what serve would make is said), the
     schema is only read, and the migrations ``serve`` would apply are named (a release that is still
     serving from it would no longer start once they ran)."""
-    from bot.app import check_templates, check_understanding
-    from bot.runtime import configured_catalog
-
     findings = Findings()
     to_create: list[str] = []
-    data_dir = settings.data_dir
-    problem = data_dir_problem(data_dir)
-    if problem:
-        findings.errors.append(f"{settings.written_as('data_dir')}: {problem}")
-    elif not data_dir.exists():
-        to_create.append(f"data_dir {data_dir}")
-    else:
-        warn_if_others_can_read(data_dir)
-    findings.collect(lambda: check_channel_settings(settings))
-    findings.collect(lambda: check_templates(settings))
-    catalog = findings.collect(lambda: configured_catalog(settings))
-    if catalog is None:
-        findings.unchecked.append(
-            "intents.model_path and intents.geocoder: the model's classes are checked against the "
-            "catalog's services, and open311.catalog_file did not load"
-        )
-    elif any(error.startswith("intents.geocoder.") for error in findings.errors):
-        findings.unchecked.append(
-            "intents.model_path: the model is loaded with its geocoder, which cannot be built as it is"
-        )
-    else:
-        findings.collect(lambda: check_understanding(settings, catalog))
-    schema = findings.collect(lambda: _schema(settings, to_create))
+    schema = find_problems(settings, findings, to_create, warn_if_readable=True)
     if findings.errors or findings.failures:
         return findings.print()
     # Everything else create_app checks (the channels and parts it mounts), on the real database unless
@@ -188,6 +174,42 @@ def check(settings: Settings) -> int:
         flush=True,
     )
     return 0
+
+
+def find_problems(
+    settings: Settings, findings: Findings, to_create: list[str], *, warn_if_readable: bool
+) -> str:
+    """The checks of what serve builds that need nothing built or started (data_dir, the channels'
+    settings, the templates, the catalog, the model and geocoder, the database), each on its own, so every
+    problem is noted in ``findings``; ``serve --check`` and ``serve`` both run them. Nothing is changed:
+    what serve would create is added to ``to_create``. Returns what serve would do to the database's
+    schema ("" when it could not be read)."""
+    from bot.app import check_templates, check_understanding
+    from bot.runtime import configured_catalog
+
+    data_dir = settings.data_dir
+    problem = data_dir_problem(data_dir)
+    if problem:
+        findings.errors.append(f"{settings.written_as('data_dir')}: {problem}")
+    elif not data_dir.exists():
+        to_create.append(f"data_dir {data_dir}")
+    elif warn_if_readable:
+        warn_if_others_can_read(data_dir)
+    findings.collect(lambda: check_channel_settings(settings))
+    findings.collect(lambda: check_templates(settings))
+    catalog = findings.collect(lambda: configured_catalog(settings))
+    if catalog is None:
+        findings.unchecked.append(
+            "intents.model_path and intents.geocoder: the model's classes are checked against the "
+            "catalog's services, and open311.catalog_file did not load"
+        )
+    elif any(error.startswith("intents.geocoder.") for error in findings.errors):
+        findings.unchecked.append(
+            "intents.model_path: the model is loaded with its geocoder, which cannot be built as it is"
+        )
+    else:
+        findings.collect(lambda: check_understanding(settings, catalog))
+    return findings.collect(lambda: _schema(settings, to_create)) or ""
 
 
 def _schema(settings: Settings, to_create: list[str]) -> str:
