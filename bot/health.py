@@ -56,9 +56,14 @@ _UNREACHABLE_SQLITE_ERRORS = frozenset({"SQLITE_CANTOPEN", "SQLITE_BUSY", "SQLIT
 
 def unreachable_reason(error: BaseException) -> str:
     """``database unreachable: <the driver's words>`` in a line, without SQLAlchemy's SQL and link."""
+    return f"database unreachable: {drivers_words(error)}"[:_REASON_CHARS]
+
+
+def drivers_words(error: BaseException) -> str:
+    """What the database driver said of ``error``, in a line (psycopg's span two), without SQLAlchemy's
+    SQL and link."""
     cause = getattr(error, "orig", None) or error
-    reason = " ".join(str(cause).split())
-    return f"database unreachable: {reason}"[:_REASON_CHARS]
+    return " ".join(str(cause).split())[:_REASON_CHARS]
 
 
 def unreachable(error: BaseException) -> bool:

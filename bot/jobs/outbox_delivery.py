@@ -1,8 +1,10 @@
 """Job: send what the outbox has due (every worker runs it; the claim query keeps senders apart).
 
-While the database is unreachable the job says so in one line, with the traceback only the first time,
-and waits longer between tries (``Backoff``, up to a minute) instead of failing every second with a full
-traceback: a database outage of 23 s once wrote 3,000 lines to the log.
+While the database is unreachable the job says so in one line with the driver's reason, no traceback (not
+even the first time: an outage is no fault of the code, and its 60 lines buried the reason), and waits
+longer between tries (``Backoff``, up to a minute) instead of failing every second with a full traceback:
+a database outage of 23 s once wrote 3,000 lines to the log. A database error that is no outage (a table
+missing, SQLite busy) is raised, and the scheduler logs it with its traceback.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import time
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from bot.backoff import Backoff
+from bot.health import UNREACHABLE_ERRORS, drivers_words, unreachable
 from bot.jobs.context import current
 from bot.state import is_lock_conflict
 
@@ -20,6 +23,8 @@ log = logging.getLogger(__name__)
 
 BATCH = 100
 OUTAGE_BACKOFF = Backoff(first_seconds=1.0, max_seconds=60.0, jitter=0.0)
+# What a database that does not answer raises here; ``unreachable`` sorts out the faults among them.
+_OUTAGE_ERRORS: tuple[type[Exception], ...] = (*UNREACHABLE_ERRORS, InterfaceError)
 
 
 class _Outage:
@@ -36,10 +41,10 @@ class _Outage:
         self.failures += 1
         delay = OUTAGE_BACKOFF.delay(self.failures)
         self.retry_at = time.monotonic() + delay
+        reason = drivers_words(exc)
         if self.failures == 1:
-            log.warning("outbox: database unreachable, retrying in %.0f s", delay, exc_info=exc)
+            log.warning("outbox: database unreachable, retrying in %.0f s: %s", delay, reason)
         else:
-            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
             log.warning(
                 "outbox: database still unreachable (%d tries), retrying in %.0f s: %s",
                 self.failures,
@@ -62,9 +67,11 @@ async def run() -> None:
         return
     try:
         await _drain()
-    except (OperationalError, InterfaceError) as exc:
+    except _OUTAGE_ERRORS as exc:
         if isinstance(exc, OperationalError) and is_lock_conflict(exc):
             raise  # SQLite busy: not an outage, and rare (the outbox retries those itself)
+        if not unreachable(exc):
+            raise  # "no such table" and the like: a fault, traced by the scheduler
         _outage.failed(exc)
         return
     _outage.ended()
