@@ -370,6 +370,10 @@ _NAMING_EVERYDAY_WORDS = _words(
 # After "street" these are the street's side or its parking, not a thing on it: "on the Hewlett street side".
 _STREET_AND_ITS_THING = frozenset({"side", "sides", "parking", "level"})
 _NOT_STREETS = frozenset({"floor", "fl", "grade", "time", "place", "shift", "request", "day", "week", "year"})
+# A direction after a house number ("412 west state"), and the words that make it a heading instead:
+# "93 north bound", "the 39 south side", "I-90 east exit".
+_HOUSE_NUMBER_DIRECTIONS = frozenset({"n", "s", "e", "w", "north", "south", "east", "west"})
+_AFTER_A_HEADING = _words("bound side end exit entrance ramp lane lanes direction facing wind winds")
 
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 # A word without which no Spanish pattern can match: a street type, a place head, a joining word, or
@@ -390,7 +394,9 @@ _LINKS: dict[tuple[str, ...], str] = {
     ("inside",): "in",
     ("at",): "at",
     ("at", "the", "intersection", "of"): "corner",
+    ("at", "intersection", "of"): "corner",  # only after a street: _LINKS_AFTER_A_STREET_ONLY
     ("at", "the", "corner", "of"): "corner",
+    ("at", "corner", "of"): "corner",
     ("across", "from"): "near",
     ("off",): "near",
     ("off", "of"): "near",
@@ -407,6 +413,10 @@ _LINKS: dict[tuple[str, ...], str] = {
 # a street by a place beside it may end in an article. ("on the" and "in the" are left out: "Man Hole cover
 # center on the Jamaica way" and "PARKED IN THE BIKE LANE" join no two places.)
 _LINKS_BEFORE_AN_ARTICLE = frozenset({"near", "at"})
+# "Norfolk St at intersection of Woodrow Ave", "Montague st at corner of roslin": written without the
+# article, labellers keep the street and its crossing whole as they do with it; after a shop or a park
+# ("Starbucks at corner of Cambridge and Irving") they keep one part, and no compound is proposed.
+_LINKS_AFTER_A_STREET_ONLY = frozenset({("at", "intersection", "of"), ("at", "corner", "of")})
 # Words between the two streets of a corner: the connectors, and "past" ("Mission St just past 24th St",
 # "reading street just past Alther"), which says where on the first street as "near" does.
 _CORNER_WORDS = CONNECTORS | {"past"}
@@ -1602,7 +1612,7 @@ class _Finder:
                     and first.strength > 0
                 ):
                     link = _LINKS.get(words[:-1])
-                if link is None:
+                if link is None or (words in _LINKS_AFTER_A_STREET_ONLY and first.kind != "street"):
                     continue
                 precise = max((first, second), key=lambda c: _KIND_STRENGTH.get(c.kind, 0.0))
                 kind, normalized = precise.kind, precise.normalized
@@ -2093,7 +2103,7 @@ class _Finder:
         # "11 Appleton", "5 W Broadway", "377 West First": a proper name straight after the number.
         found = self.street_forward(start)
         if found is None:
-            return None
+            return self._directed_name_after_number(start)
         end, has_suffix, words = found
         if has_suffix:
             return end, True
@@ -2102,15 +2112,16 @@ class _Finder:
         if self.known_name_from(start) == end:  # "1200 van ness": a known name of several words
             return end, False
         if not all(self._named(t) or t.upper in DIRECTIONALS for t in words):
-            return None
+            return self._directed_name_after_number(start)
         if self._known(words) or any(is_ordinal(t.text) for t in words) or words[-1].upper in self.names:
             return end, False
-        # "at 3300 Wilshire": a street name no list knows, after a place preposition and before the end
-        # of the sentence, written as a name (not a common word: "at 3 Guys" stays a shop).
+        # "at 3300 Wilshire", "opposite side 2400 Aramingo", "the lawn of 1208 Flowerdale": a street name no
+        # list knows, after a place preposition and before the end of the sentence, written as a name (not
+        # a common word: "at 3 Guys" stays a shop).
         before = tokens[start - 2].lower if start >= 2 else ""
         # "outside 1520 Grand Concourse Bronx": a borough or a city after it closes the name too.
         closes = end >= len(tokens) or not tokens[end].is_word or tokens[end].upper in _REGIONS
-        after_cue = before in {"at", "near", "outside", "behind", "by"}
+        after_cue = before in {"at", "near", "outside", "behind", "by", "of", "side", "opposite", "from"}
         # "the 3400 block of W Diversey": a block is of a street.
         block = tokens[start - 1].lower in {"block", "blk"} or (
             start >= 2 and tokens[start - 1].lower == "of" and tokens[start - 2].lower in {"block", "blk"}
@@ -2128,7 +2139,30 @@ class _Finder:
             and all(t.proper and t.lower not in self.common for t in words)
         ):
             return end, False
-        return None
+        return self._directed_name_after_number(start)
+
+    def _directed_name_after_number(self, start: int) -> tuple[int, bool] | None:
+        """ "412 west state", "240 w liberty": a house number, a direction and one word. Residents of
+        grid cities write addresses so, in lower case as often as not, and a direction straight after a
+        number of two digits or more says address as surely as a street type would (a distance goes on
+        with "of": "50 west of Main")."""
+        tokens = self.tokens
+        if start < 1 or start + 1 >= len(tokens) or len(tokens[start - 1].text) < 2:
+            return None
+        if self.grid_street_end(start - 1) is not None:  # "on 300 S downtown": the grid street 300 South
+            return None
+        direction, name = tokens[start], tokens[start + 1]
+        if direction.lower not in _HOUSE_NUMBER_DIRECTIONS or direction.end + 1 != name.start:
+            return None
+        if (
+            not name.text.isalpha()
+            or len(name.text) < 3
+            or name.lower in STOPWORDS
+            or name.lower in _AFTER_A_HEADING
+            or _is_suffix(name)
+        ):
+            return None
+        return start + 2, False
 
     def _travel_direction_ending_at(self, end: int) -> int | None:
         """Where a direction of travel ending right before ``end`` starts: "westbound", "NB", "outbound",

@@ -1855,3 +1855,43 @@ def test_lower_case_crossings_after_between() -> None:
     )
     # Everyday words are no crossings.
     assert_found("parked on elm st between noon and midnight", "elm st", "street")
+
+
+@pytest.mark.parametrize(
+    ("text", "span"),
+    [
+        (
+            "Stolen shopping cart been sitting on the lawn of 412 west state for weeks. Eyesore.",
+            "412 west state",
+        ),
+        ("no parking signs posted all the way up to 240 w liberty", "240 w liberty"),
+    ],
+)
+def test_a_house_number_a_direction_and_an_unknown_name_make_an_address(text: str, span: str) -> None:
+    assert_found(text, span, "address")
+    # A heading is no street: "93 north bound", and Salt Lake City's "300 S" is the grid street 300 South.
+    mention = find_location("traffic backed up on 93 north bound again")
+    assert mention is None or "bound" not in mention.text
+    assert_found("cars parked in the bike lane on 300 S downtown every single day", "300 S", "street")
+
+
+def test_a_house_number_and_a_name_no_list_knows_after_a_place_phrase_make_an_address() -> None:
+    # After "at", "outside", and as surely after "opposite side", "the lawn of", "across from".
+    assert_found("Dead cat located opposite side 2400 Aramingo", "2400 Aramingo", "address")
+    assert_found("mattress dumped on the lawn of 1208 Flowerdale.", "1208 Flowerdale", "address")
+    # An everyday word after the number is no street ("one of 3 Guys" counts).
+    assert find_location("I called one of 3 Guys today") is None
+
+
+def test_a_street_at_intersection_of_its_crossing_is_kept_whole_without_the_article() -> None:
+    # Labellers keep "X at (the) intersection/corner of Y" whole; "the" is often left out.
+    assert_found(
+        "This vehicle is on Norfolk St at intersection of Woodrow Ave. Req to remove",
+        "Norfolk St at intersection of Woodrow Ave",
+        "street",
+    )
+    assert_found(
+        "Car parked in road on Sullivan Street at corner of Bunker Hill. Please ticket",
+        "Sullivan Street at corner of Bunker Hill",
+        "street",
+    )
