@@ -598,6 +598,9 @@ _AVENUE_FIRST = frozenset({"AVENUE", "AVE"})
 _NUMBER_WORDS = _words("two three four five six seven eight nine ten eleven twelve")
 # Street types spelt out as English words ("street light", "Road work"), not abbreviated.
 _SUFFIX_WORDS = frozenset({"STREET", "AVENUE", "ROAD", "DRIVE", "LANE", "BOULEVARD", "WAY", "PLACE", "COURT"})
+# Street types written short that are no English word nor a slip of one (not "Dr", a doctor, nor "ln" for
+# "in"), and that residents do not write for any street ("st": "the whole st", "a residential st").
+_SHORT_TYPES = frozenset({"AVE", "BLVD", "RD", "HWY", "PKWY", "FWY", "EXPY", "EXPWY"})
 # Street types that are also verbs a resident says of themself ("I drive", "I walk", "I park").
 _VERB_TYPES = frozenset(
     {"DRIVE", "WALK", "PARK", "RUN", "PASS", "CIRCLE", "ROW", "TRAIL", "LOOP", "CROSSING", "COURT"}
@@ -1072,12 +1075,30 @@ class _Finder:
         evidence = self._evidence(name, has_suffix=True)
         if after_number:
             evidence += 1.0
+        if len(name) == 1 and self._before_a_short_type(first):
+            evidence += 0.5
         # "cross walk", "bike lane", "the way": an ordinary word before an ambiguous suffix.
         if tokens[suffix].upper in AMBIGUOUS_SUFFIXES and evidence < 2.5:
             return None
         if evidence < 2.0:
             return None
         return first, evidence
+
+    def _before_a_short_type(self, index: int) -> bool:
+        """ "boulder hwy", "park ave", "telephone rd": the word at ``index`` is an everyday word (not a
+        function word) right before a street type written short in lower case. A short type is no English
+        word, so the word before it is a street's name all the same; spelt out ("ubers drive") it is not."""
+        tokens = self.tokens
+        if index + 1 >= len(tokens):
+            return False
+        word, suffix = tokens[index], tokens[index + 1]
+        return (
+            suffix.upper in _SHORT_TYPES
+            and suffix.text.islower()
+            and word.text.isalpha()
+            and len(word.text) >= 3
+            and word.lower not in STOPWORDS
+        )
 
     def _name_start(self, words: list[int], after_number: bool) -> int | None:
         tokens = self.tokens
@@ -1118,9 +1139,12 @@ class _Finder:
             return run_start
         if after_number:
             return words[0] if len(words) <= 3 else None
-        # Lower-case text: one uncommon word before the suffix ("havey st"), not "flooding street".
+        # Lower-case text: one uncommon word before the suffix ("havey st"), not "flooding street"; or any
+        # word but a function word before a type written short, which is no English word ("boulder hwy").
         last = tokens[words[-1]]
-        if last.lower not in self.common and not is_ordinal(last.text):
+        if (last.lower not in self.common and not is_ordinal(last.text)) or self._before_a_short_type(
+            words[-1]
+        ):
             # "la cienega blvd": a lower-case Spanish article opens the name (``_lower_article_name``).
             if len(words) >= 2 and (
                 tokens[words[-2]].upper in DIRECTIONALS or tokens[words[-2]].text in _LOWER_ARTICLES

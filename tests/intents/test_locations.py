@@ -1895,3 +1895,12 @@ def test_a_street_at_intersection_of_its_crossing_is_kept_whole_without_the_arti
         "Sullivan Street at corner of Bunker Hill",
         "street",
     )
+
+
+def test_an_everyday_word_before_a_type_written_short_names_a_street() -> None:
+    # "hwy", "rd", "ave" are no English words: the everyday word before one is the street's name.
+    assert_found("311 refuses to deal with violent homeless beggars on boulder hwy", "boulder hwy", "street")
+    assert_found("the snow plows are plowing victory rd again", "victory rd", "street")
+    # Spelt out, or "st" (written for any street), it is none: "ubers drive", "the whole st".
+    assert find_location("this st needs street sweeping, can we do the whole st") is None
+    assert find_location("Entire st is uneven with massive potholes") is None
