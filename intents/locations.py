@@ -2582,13 +2582,14 @@ class _Finder:
                 and tokens[index - 1].text.isdigit()
                 and len(tokens[index - 1].text) <= 2
             )
-            left = (index - 1, True, [tokens[index - 1]]) if numbered else self.street_backward(index)
+            left_end = self._crosswalk_start(index) if token.lower in _BETWEEN else index
+            left = (index - 1, True, [tokens[index - 1]]) if numbered else self.street_backward(left_end)
             if left is None or not (left[1] or self._evidence(left[2], has_suffix=False) >= 1.0):
                 continue
             start = left[0]
             if start >= 1 and _is_number(tokens[start - 1]):
                 start -= 1  # "148 Prince Street to Commercial Street"
-            street = _cross_name(self._span_text(left[0] - 1 if numbered else left[0], index))
+            street = _cross_name(self._span_text(left[0] - 1 if numbered else left[0], left_end))
             stretch = self._between(index) if token.lower in _BETWEEN else self._from_to(index)
             if stretch is not None:
                 end, crosses = stretch
@@ -2604,6 +2605,23 @@ class _Finder:
                 name = street
             found.append(_Candidate(start, end, "street", _KIND_STRENGTH["intersection"] + 0.6, name))
         return found
+
+    def _crosswalk_start(self, index: int) -> int:
+        """Where "at the crosswalk" before "between" at ``index`` starts, or ``index``: "Shattuck Ave at
+        crosswalk between Center and Addison Streets" is the crosswalk on that stretch, kept whole."""
+        tokens = self.tokens
+        at = index
+        if at >= 1 and tokens[at - 1].lower in {"crosswalk", "crosswalks"}:
+            at -= 1
+        elif at >= 2 and (tokens[at - 2].lower, tokens[at - 1].lower) == ("cross", "walk"):
+            at -= 2
+        else:
+            return index
+        if at >= 1 and tokens[at - 1].lower == "the":
+            at -= 1
+        if at >= 1 and tokens[at - 1].lower in {"at", "on", "by"}:
+            at -= 1
+        return at
 
     def _between(self, index: int) -> tuple[int, tuple[str, str]] | None:
         """After "between" at ``index``: "between Crandall & Poplar", "between Melnea Cass n Clarendon": the

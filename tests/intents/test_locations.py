@@ -1904,3 +1904,12 @@ def test_an_everyday_word_before_a_type_written_short_names_a_street() -> None:
     # Spelt out, or "st" (written for any street), it is none: "ubers drive", "the whole st".
     assert find_location("this st needs street sweeping, can we do the whole st") is None
     assert find_location("Entire st is uneven with massive potholes") is None
+
+
+def test_a_crosswalk_on_a_stretch_is_kept_whole() -> None:
+    mention = assert_found(
+        "Red light out on right side on Shattuck Ave at crosswalk between Center and Addison Streets.",
+        "Shattuck Ave at crosswalk between Center and Addison Streets",
+        "street",
+    )
+    assert mention.normalized.startswith("SHATTUCK AVE BETWEEN CENTER & ADDISON")
