@@ -212,7 +212,7 @@ LANDMARK_HEADS = _words(
     theatre gym arena chapel parish temple mosque synagogue monument memorial wild trail marsh
     reservoir lake river creek fountain tower towers garage depot stop line connector plaque company
     autobody barbershop salon development hall clinic office courthouse lot metro footbridge underpass
-    overpass viaduct boardwalk promenade pavilion island islands
+    overpass viaduct boardwalk promenade pavilion island islands elementary
     """
 )
 # Words after a place's head noun that make it a modifier: "school children", "park ranger", "school bus".

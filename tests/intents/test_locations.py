@@ -1913,3 +1913,12 @@ def test_a_crosswalk_on_a_stretch_is_kept_whole() -> None:
         "street",
     )
     assert mention.normalized.startswith("SHATTUCK AVE BETWEEN CENTER & ADDISON")
+
+
+def test_an_elementary_is_a_school_named_and_an_elementary_school_alone_names_none() -> None:
+    assert_found(
+        "TV dumped on school grounds next to dumpster. Hawthorne Elementary",
+        "Hawthorne Elementary",
+        "landmark",
+    )
+    assert find_location("Please repaint the crosswalk by the elementary school, can barely see it") is None
