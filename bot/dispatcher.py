@@ -24,22 +24,29 @@ progress begun by DM (its question, its filing: the turn is handed to the engine
 and STATUS of a report they made by DM or that waits for a person since one; so is a tweet the engine takes as
 about such a report (a photo added to it, "another one at ..." filed as its kind), taken again without its
 public thread. A public STATUS of public reports stays a public reply.
+
+While the database does not answer, what a channel asks of the dispatcher raises
+``channels.base.TemporarilyUnavailable`` (saying why in a line) instead of SQLAlchemy's error: the one signal
+every channel recognises, logging one line and having the provider deliver the message again, where each
+once logged a full traceback per message. Any other database error stays itself, a fault with its traceback.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import random
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime, timedelta
 from typing import Literal
 
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlmodel import Session, select
 
 from bot import outbox
@@ -47,6 +54,7 @@ from bot.clock import as_utc, utcnow
 from bot.conversation import ConversationEngine, DialogueState, PreparedUnderstanding, Turn
 from bot.db import SessionFactory
 from bot.follows import filed_in_thread
+from bot.health import unreachable, unreachable_reason
 from bot.loop_guard import ReplyLimit
 from bot.open311.errors import Open311Error
 from bot.open311.media import MediaStore
@@ -60,7 +68,7 @@ from bot.state import (
     is_lock_conflict,
     mark_opted_out,
 )
-from channels.base import Channel, DeliveryError
+from channels.base import Channel, DeliveryError, TemporarilyUnavailable
 from channels.messages import MAX_MEDIA_URL_CHARS, InboundMessage, OutboundMessage, clean_text
 
 log = logging.getLogger(__name__)
@@ -109,6 +117,10 @@ class Dispatcher:
     # -- MessageHandler --------------------------------------------------------------------------------
 
     async def handle(self, message: InboundMessage) -> Sequence[OutboundMessage]:
+        with _unavailable_while_the_database_is_down():
+            return await self._handle_message(message)
+
+    async def _handle_message(self, message: InboundMessage) -> Sequence[OutboundMessage]:
         message = _cleaned(message)
         notice = message.metadata.get("notice")
         if notice in NOTICES:
@@ -130,7 +142,8 @@ class Dispatcher:
         inbox records it, so a later delivery is not handled again. Photos are not fetched (that may be
         what kept failing): the reason says how many were left out and where the provider holds them.
         """
-        await asyncio.to_thread(self._give_up, _cleaned(message), reason)
+        with _unavailable_while_the_database_is_down():
+            await asyncio.to_thread(self._give_up, _cleaned(message), reason)
 
     # -- what channels ask of the bot besides handling messages ----------------------------------------
 
@@ -145,7 +158,8 @@ class Dispatcher:
                 session.commit()
                 return stored
 
-        return await asyncio.to_thread(record)
+        with _unavailable_while_the_database_is_down():
+            return await asyncio.to_thread(record)
 
     async def recipient_opted_out(self, channel: str, resident_id: str) -> None:
         """The provider says the resident opted out at their carrier (Twilio's 21610 in a delivery report):
@@ -156,7 +170,8 @@ class Dispatcher:
                 mark_opted_out(session, channel, resident_id)
                 session.commit()
 
-        await asyncio.to_thread(record)
+        with _unavailable_while_the_database_is_down():
+            await asyncio.to_thread(record)
 
     async def sent_messages(
         self, channel: str, resident_id: str, after_id: int = 0
@@ -167,7 +182,8 @@ class Dispatcher:
             with self.sessions() as session:
                 return outbox.sent_to(session, channel, resident_id, after_id=after_id)
 
-        return await asyncio.to_thread(read)
+        with _unavailable_while_the_database_is_down():
+            return await asyncio.to_thread(read)
 
     async def last_question(self, channel: str, resident_id: str) -> OutboundMessage | None:
         """The last message delivered to a resident that is no notice (``NOTICES``), or None when none is
@@ -181,7 +197,8 @@ class Dispatcher:
                 delivered = outbox.sent_to(session, channel, resident_id)
             return next((sent for _, sent, _ in reversed(delivered) if sent.text not in notices), None)
 
-        return await asyncio.to_thread(read)
+        with _unavailable_while_the_database_is_down():
+            return await asyncio.to_thread(read)
 
     async def deliver_due(self, *, limit: int = 100) -> outbox.DeliveryReport:
         """Sends what the outbox has due through the attached channels (the outbox job calls this)."""
@@ -505,6 +522,19 @@ class Dispatcher:
         log.warning(
             "media of %s message %s left out: %s", message.channel, message.provider_message_id, error
         )
+
+
+@contextlib.contextmanager
+def _unavailable_while_the_database_is_down() -> Iterator[None]:
+    """Raises ``TemporarilyUnavailable`` for a database that does not answer (``bot.health.unreachable``:
+    refused, dropped, timed out, no pooled connection free), so the channels need not know SQLAlchemy's
+    errors; any other database error (a statement wrong, a table missing) is raised as it is."""
+    try:
+        yield
+    except (DBAPIError, PoolTimeout) as exc:
+        if not unreachable(exc):
+            raise
+        raise TemporarilyUnavailable(unreachable_reason(exc)) from exc
 
 
 class MediaNotStored(DeliveryError):

@@ -14,6 +14,9 @@ out; or no pooled connection free in time) is answered 503 with ``Retry-After``,
 answering just now", in the format of the part asked (through the app's HTTP error handlers: the Open311
 API's error document, the console's JSON or page), and logged as one WARNING line naming the cause; before,
 each was a 500 and a traceback of about 100 lines. Any other database error stays a fault (500, traced).
+So is a request the dispatcher found the database down for (``channels.base.TemporarilyUnavailable``,
+the signal it raises in SQLAlchemy's error's place) that its channel does not answer itself: the local
+channel, Twilio's delivery reports.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from starlette.exceptions import HTTPException
 
 from bot.commands.logs import redact_query
 from bot.runtime import Runtime
+from channels.base import TemporarilyUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -156,6 +160,7 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
     app.add_api_route(READY_PATH, readyz, methods=["GET", "HEAD"], include_in_schema=False)
     for error in UNREACHABLE_ERRORS:
         app.add_exception_handler(error, database_unreachable)
+    app.add_exception_handler(TemporarilyUnavailable, handler_unavailable)
 
 
 async def database_unreachable(request: Request, error: Exception) -> Response:
@@ -164,8 +169,17 @@ async def database_unreachable(request: Request, error: Exception) -> Response:
     other error goes on to the app's fault handling (500, its traceback logged), as before."""
     if not unreachable(error):
         raise error
+    return await _unavailable(request, unreachable_reason(error))
+
+
+async def handler_unavailable(request: Request, error: Exception) -> Response:
+    """The same 503 for what the dispatcher raised as ``TemporarilyUnavailable`` (it says why)."""
+    return await _unavailable(request, str(error))
+
+
+async def _unavailable(request: Request, reason: str) -> Response:
     target = redact_query(request.url.path)  # the access log's masking: no resident's number in a path
-    log.warning("503 for %s %s: %s", request.method, target, unreachable_reason(error))
+    log.warning("503 for %s %s: %s", request.method, target, reason)
     answer_http_error = request.app.exception_handlers[HTTPException]
     refusal = HTTPException(503, UNAVAILABLE, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
     response: Response = await answer_http_error(request, refusal)

@@ -128,6 +128,19 @@ class RefusedWebhooks:
         self._last, self._unsaid = now, 0
 
 
+class TemporarilyUnavailable(Exception):
+    """The handler cannot handle a message just now, for a reason of its own that passes (the database not
+    answering): the one signal of it the dispatcher raises. Not the message's fault, so a channel neither
+    logs a traceback nor counts it as a failed try towards giving the message up: it says so in one line
+    and has the provider deliver the message again (a webhook answers ``UNAVAILABLE_STATUS``). The message
+    says why, in a line ("database unreachable: ..."), without a resident's words or number."""
+
+
+# What a webhook answers a message the handler is ``TemporarilyUnavailable`` for: Twilio (its fallback URL,
+# a connection override's retries on 5xx), Telegram and X all deliver it again after a 503.
+UNAVAILABLE_STATUS = 503
+
+
 class ChannelRefused(RuntimeError):
     """The provider refused the channel's configuration at start-up (a wrong token, a webhook URL it will
     not call): the message names the setting and never holds the secret itself."""

@@ -8,10 +8,11 @@ response as TwiML (``MessagingResponse``), long ones split at sensible boundarie
 
 MMS media (``NumMedia``, ``MediaUrlN``, ``MediaContentTypeN``) needs the account's credentials to fetch, so
 attachments are marked ``needs_auth``; the bot fetches them through ``fetch_media`` and serves its own copy.
-A message the handler fails on (a photo that cannot be fetched for now, the database down) is answered 500,
-so Twilio delivers it again (the number's fallback URL, a connection override's retries); the
-``max_attempts``-th failed delivery to this worker is given up to the handler's ``give_up`` (a person) and
-answered 200.
+A message the handler fails on (a photo that cannot be fetched for now) is answered 500, so Twilio delivers
+it again (the number's fallback URL, a connection override's retries); the ``max_attempts``-th failed
+delivery to this worker is given up to the handler's ``give_up`` (a person) and answered 200. One the
+handler is ``TemporarilyUnavailable`` for (the database down) is answered 503 for Twilio to deliver it
+again, in one log line and without counting a try: no fault of the message's, nor one a person could mend.
 
 Outbound (status updates): twilio's REST client; error 21610 (the recipient texted STOP to the carrier)
 becomes ``RecipientOptedOut``. Delivery status callbacks (signed too) are handed to the handler with a rank,
@@ -41,6 +42,7 @@ from twilio.rest import Client
 from twilio.twiml.messaging_response import MessagingResponse
 
 from channels.base import (
+    UNAVAILABLE_STATUS,
     Channel,
     DeliveryError,
     FailureCounts,
@@ -50,6 +52,7 @@ from channels.base import (
     RefusedWebhooks,
     SendProgress,
     SendResult,
+    TemporarilyUnavailable,
     fetched_media,
     render_as_text,
 )
@@ -229,6 +232,14 @@ class SmsChannel(Channel):
             return PlainTextResponse("MessageSid and From are required", status_code=400)
         try:
             replies = await self.handler.handle(message)
+        except TemporarilyUnavailable as exc:
+            logger.warning(
+                "sms message %s not handled: %s; answered %d, Twilio delivers it again",
+                message.provider_message_id,
+                exc,
+                UNAVAILABLE_STATUS,
+            )
+            return PlainTextResponse("the message cannot be handled just now", status_code=UNAVAILABLE_STATUS)
         except Exception as exc:
             logger.exception("sms message %s failed", message.provider_message_id)
             attempts = self._failures.failed(message.provider_message_id)

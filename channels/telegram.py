@@ -7,7 +7,9 @@ Two ways in, chosen by ``telegram.mode``:
   ``application.update_queue`` and answers only once the update has been handled, so a failure becomes a
   non-200 and Telegram delivers the update again (the dispatcher deduplicates it). As Telegram holds the
   later updates back behind a refused one, an update that fails 8 times in a row (counted per worker, in
-  memory) is given up as in polling (below) and answered 200, so the ones behind it come through.
+  memory) is given up as in polling (below) and answered 200, so the ones behind it come through. An update
+  the handler is ``TemporarilyUnavailable`` for (the database down) is answered 503, said in one log line
+  and not counted: it is no fault of the update's, and the ones behind it could not be handled either.
 - ``polling``: our own ``bot.get_updates(offset=..., timeout=...)`` loop runs as a task of the app's loop
   and hands each update to the same queue and handler as the webhook. python-telegram-bot's ``Updater`` is
   not used: it acknowledges an update (asks for the next offset) before it has been handled, so a crash in
@@ -79,6 +81,7 @@ from telegram.warnings import PTBDeprecationWarning
 
 from bot.resident_commands import WORDS as COMMAND_WORDS
 from channels.base import (
+    UNAVAILABLE_STATUS,
     Channel,
     ChannelRefused,
     CursorStore,
@@ -89,6 +92,7 @@ from channels.base import (
     RefusedWebhooks,
     SendProgress,
     SendResult,
+    TemporarilyUnavailable,
     parse_json,
     render_as_text,
 )
@@ -533,6 +537,10 @@ class TelegramChannel(Channel):
             # Still being handled: a non-200 makes Telegram try again, and the retry is deduplicated.
             done.add_done_callback(lambda f: f.cancelled() or f.exception())  # outcome already logged
             return JSONResponse({"error": "still handling the update"}, status_code=503)
+        except TemporarilyUnavailable:  # said in one line where it happened (_on_update)
+            return JSONResponse(
+                {"error": "the update cannot be handled just now"}, status_code=UNAVAILABLE_STATUS
+            )
         except Exception as exc:  # logged with its traceback where it happened (_on_update)
             attempts = self._webhook_failures.failed(update.update_id)
             if not await self._after_failure(update, attempts, exc, next_try="Telegram delivers it again"):
@@ -549,9 +557,14 @@ class TelegramChannel(Channel):
             if inbound is not None:
                 await self.handler.handle(inbound)
         except Exception as exc:
-            logger.exception("telegram update %s failed", update.update_id)
+            if isinstance(exc, TemporarilyUnavailable):
+                logger.warning(
+                    "telegram update %s not handled: %s; Telegram delivers it again", update.update_id, exc
+                )
+            else:
+                logger.exception("telegram update %s failed", update.update_id)
             if waiting is not None and not waiting[1].done():
-                # The webhook answers 500, the poller does not move its cursor: Telegram delivers it again.
+                # The webhook answers non-200, the poller keeps its cursor: Telegram delivers it again.
                 waiting[1].set_exception(exc)
             return
         if waiting is not None and not waiting[1].done():

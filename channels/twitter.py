@@ -56,6 +56,7 @@ from starlette.routing import BaseRoute, Route
 
 from bot.redaction import redact_private_details
 from channels.base import (
+    UNAVAILABLE_STATUS,
     Channel,
     CursorStore,
     DeliveryError,
@@ -65,6 +66,7 @@ from channels.base import (
     RefusedWebhooks,
     SendProgress,
     SendResult,
+    TemporarilyUnavailable,
     fetched_media,
     parse_json,
     render_as_text,
@@ -725,8 +727,17 @@ class TwitterChannel(Channel):
             messages = self.activity_to_inbound(payload)
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             return JSONResponse({"error": f"not an Account Activity event: {exc}"}, status_code=400)
-        for message in messages:
-            await self.handler.handle(message)
+        try:
+            for message in messages:
+                await self.handler.handle(message)
+        except TemporarilyUnavailable as exc:
+            # X delivers the event again; the messages of it already handled are recognised then.
+            logger.warning(
+                "X event not handled: %s; answered %d, X delivers it again", exc, UNAVAILABLE_STATUS
+            )
+            return JSONResponse(
+                {"error": "the event cannot be handled just now"}, status_code=UNAVAILABLE_STATUS
+            )
         return JSONResponse({"handled": len(messages)})
 
     # -- outbound -------------------------------------------------------------------------------------------
