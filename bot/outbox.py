@@ -37,6 +37,7 @@ from sqlmodel import Field, Session, SQLModel, col, select
 
 from bot.backoff import Backoff
 from bot.clock import as_utc, utcnow
+from bot.health import unreachable
 from bot.open311.models import UTCDateTime
 from bot.redaction import mask_contact_details
 from bot.state import LOCK_RETRIES, is_lock_conflict, is_opted_out, mark_opted_out
@@ -450,6 +451,11 @@ async def _deliver_one(
         _retry_or_fail(session_factory, row, policy, report, moment, str(exc), exc.retryable, exc.retry_after)
         return
     except Exception as exc:  # a bug or an unexpected library error: keep the row, retry later
+        if unreachable(exc):
+            # The database went away mid-send (recording a part): no fault of the send, and nothing can be
+            # recorded now. The round ends, the job says so in one line, and the row is tried again once
+            # its lease runs out (resuming after the parts recorded).
+            raise
         log.exception("sending outbox message %s failed unexpectedly", row.id)
         _retry_or_fail(session_factory, row, policy, report, moment, repr(exc), True, None)
         return

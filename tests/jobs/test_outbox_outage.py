@@ -11,6 +11,7 @@ import asyncio
 import logging
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -22,10 +23,12 @@ from bot.jobs.context import JobContext
 from bot.messaging import build_messaging
 from bot.outbox import enqueue
 from bot.runtime import Runtime
+from channels.base import Channel, SendProgress, SendResult
 from channels.messages import OutboundMessage
 from tests.conftest import make_settings
 from tests.support.databases import fresh_postgres_schema
 from tests.support.live_server import bound_socket
+from tests.test_health import TcpProxy, proxied_postgres  # noqa: F401 (the fixture)
 
 
 @pytest.mark.postgres
@@ -108,6 +111,68 @@ def test_a_database_error_that_is_no_outage_is_raised_with_its_traceback(
             asyncio.run(outbox_delivery.run())  # raised to the scheduler, which logs its traceback
         assert "unreachable" not in caplog.text
         assert outbox_delivery._outage.failures == 0
+    finally:
+        context.install(None)
+        runtime.close()
+
+
+class _DatabaseGoesAwayWhileSending(Channel):
+    """Sends a message in two parts; the database goes away while the first is with the provider."""
+
+    name = "local"
+
+    def __init__(self, proxy: TcpProxy) -> None:
+        super().__init__(lambda message: None)  # type: ignore[arg-type,return-value]
+        self.proxy = proxy
+
+    @classmethod
+    def from_config(cls, config: Any, handler: Any, *, public_url: str) -> Channel:
+        raise NotImplementedError
+
+    async def send_text(self, resident_id: str, text: str, *, reply_to: str | None = None) -> SendResult:
+        raise NotImplementedError
+
+    async def send(self, message: OutboundMessage, progress: SendProgress | None = None) -> SendResult:
+        assert progress is not None
+        self.proxy.close()
+        progress.part_sent("part-1")  # the outbox records it: the database is gone
+        return SendResult(provider_message_id="part-2")
+
+
+@pytest.mark.postgres
+def test_a_database_lost_in_the_middle_of_a_send_is_the_outage_line_not_a_send_failure(
+    proxied_postgres: tuple[TcpProxy, str],  # noqa: F811 (the fixture)
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The send itself caught the outage as a message that "failed unexpectedly", with its traceback (one
+    per message in the round), before the job said "database unreachable"."""
+    monkeypatch.setattr(outbox_delivery, "_outage", outbox_delivery._Outage())
+    proxy, url = proxied_postgres
+    runtime = Runtime.build(make_settings(tmp_path / "data", url))
+    messaging = build_messaging(runtime)
+    messaging.dispatcher.channels["local"] = _DatabaseGoesAwayWhileSending(proxy)
+    with runtime.sessions() as session:
+        enqueue(session, OutboundMessage(channel="local", resident_id="ana", text="Filed as #7."))
+        session.commit()
+    context.install(
+        JobContext(
+            settings=runtime.settings,
+            sessions=runtime.sessions,
+            templates=messaging.templates,
+            open311=runtime.open311,
+            dispatcher=messaging.dispatcher,
+            channels=messaging.channels,
+        )
+    )
+    try:
+        with caplog.at_level(logging.INFO):
+            asyncio.run(outbox_delivery.run())
+        said = [r.getMessage() for r in caplog.records if r.name.startswith("bot")]
+        assert len(said) == 1, said
+        assert said[0].startswith("outbox: database unreachable, retrying in 1 s: "), said
+        assert all(r.exc_info is None for r in caplog.records), [r.getMessage() for r in caplog.records]
     finally:
         context.install(None)
         runtime.close()
