@@ -53,8 +53,8 @@ from bot import outbox
 from bot.clock import as_utc, utcnow
 from bot.conversation import ConversationEngine, DialogueState, PreparedUnderstanding, Turn
 from bot.db import SessionFactory
+from bot.db_outage import unreachable, unreachable_reason
 from bot.follows import filed_in_thread
-from bot.health import unreachable, unreachable_reason
 from bot.loop_guard import ReplyLimit
 from bot.open311.errors import Open311Error
 from bot.open311.media import MediaStore
@@ -526,7 +526,7 @@ class Dispatcher:
 
 @contextlib.contextmanager
 def _unavailable_while_the_database_is_down() -> Iterator[None]:
-    """Raises ``TemporarilyUnavailable`` for a database that does not answer (``bot.health.unreachable``:
+    """Raises ``TemporarilyUnavailable`` for a database that does not answer (``bot.db_outage.unreachable``:
     refused, dropped, timed out, no pooled connection free), so the channels need not know SQLAlchemy's
     errors; any other database error (a statement wrong, a table missing) is raised as it is."""
     try:

@@ -37,7 +37,7 @@ from sqlmodel import Field, Session, SQLModel, col, select
 
 from bot.backoff import Backoff
 from bot.clock import as_utc, utcnow
-from bot.health import unreachable
+from bot.db_outage import unreachable
 from bot.open311.models import UTCDateTime
 from bot.redaction import mask_contact_details
 from bot.state import LOCK_RETRIES, is_lock_conflict, is_opted_out, mark_opted_out

@@ -15,7 +15,7 @@ import time
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from bot.backoff import Backoff
-from bot.health import UNREACHABLE_ERRORS, drivers_words, unreachable
+from bot.db_outage import UNREACHABLE_ERRORS, drivers_words, unreachable
 from bot.jobs.context import current
 from bot.state import is_lock_conflict
 
