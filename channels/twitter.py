@@ -9,7 +9,9 @@ Two ways in:
   (and if a crash falls between handling and saving, the engine deduplicates by tweet id). One the bot
   fails on holds back no one else: the ones after it are handled while the cursor stays before it, so the
   next poll reads it again (and the engine recognises the later ones); at its ``MAX_POLL_ATTEMPTS``-th
-  failure it is given up to the handler's ``give_up`` (a person) and the cursor moves on. The scheduler
+  failure it is given up to the handler's ``give_up`` (a person) and the cursor moves on. While the database
+  is down (the handler ``TemporarilyUnavailable``) the poll stops at the first message, says so in one
+  line and counts no try: no fault of the message's, and the next poll reads it again. The scheduler
   runs it on one worker only (leader election); the cursor store is injected because channels never import
   ``bot`` (``bot.cursors.DatabaseCursorStore`` implements it).
 - The Account Activity webhook (enterprise tiers): the CRC ``GET`` is answered with the HMAC of the consumer
@@ -326,8 +328,9 @@ class TwitterChannel(Channel):
         """Hands each item (X's tweet or event, and how to make it a message: None to skip it) to the
         engine, oldest first. The cursor follows the handled ones until the first that fails and is not
         given up yet; the ones after it are still handled (the engine's inbox recognises them when they
-        are read again). On the ``first_poll`` of an account, what is older than ``FIRST_POLL_LOOKBACK`` is
-        passed over."""
+        are read again). One the handler is ``TemporarilyUnavailable`` for (the database down) ends the
+        round, not counted as a try. On the ``first_poll`` of an account, what is older than
+        ``FIRST_POLL_LOOKBACK`` is passed over."""
         store = self._store()
         handled = 0
         held_back = False
@@ -356,6 +359,12 @@ class TwitterChannel(Channel):
                     if inbound is not None:
                         await self.handler.handle(inbound)
                         handled += 1
+                except TemporarilyUnavailable as exc:
+                    # The database is down: no fault of this one's, so not a try towards giving it up,
+                    # and the ones after it would meet the same database. The cursor stays before it and
+                    # the next poll reads it (and them) again.
+                    logger.warning("X message %s not handled: %s; read again at the next poll", item_id, exc)
+                    break
                 except Exception as exc:
                     if not await self._after_failure(item_id, raw, to_inbound, exc):
                         held_back = True
@@ -395,6 +404,9 @@ class TwitterChannel(Channel):
         if keeper is not None and message is not None:
             try:
                 await keeper.give_up(message, UNHANDLED_REASON)
+            except TemporarilyUnavailable as exc:
+                logger.warning("X message %s not kept for review: %s; read again next poll", item_id, exc)
+                return False
             except Exception:
                 logger.exception("X message %s could not be kept for review; read again next poll", item_id)
                 return False

@@ -3,7 +3,8 @@ runs it, and the channel's persisted cursors mean a restart neither misses nor r
 
 The two are read side by side: direct messages (residents answering the bot's questions) do not wait while
 the mentions wait out their rate limit. A failure that happens in normal operation (X unreachable, rate
-limited, refusing the credentials, the bot shutting down) is one plain line in the log, not a traceback.
+limited, refusing the credentials, the bot shutting down, the database down as a poll reads or saves its
+cursor) is one plain line in the log, not a traceback.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Protocol, runtime_checkable
 
+from bot.db_outage import UNREACHABLE_ERRORS, unreachable, unreachable_reason
 from bot.jobs.context import current
 
 log = logging.getLogger(__name__)
@@ -55,4 +57,11 @@ async def _poll(what: str, poll: Callable[[], Awaitable[int]]) -> int:
         return await poll()
     except PollFailed as failed:
         log.warning("X %s not read: %s", what, failed)
+        return 0
+    except UNREACHABLE_ERRORS as exc:
+        # The cursor could not be read or saved: the next poll starts from the saved one (a message
+        # handled meanwhile is recognised by the engine). A fault such as a missing table stays itself.
+        if not unreachable(exc):
+            raise
+        log.warning("X %s not read: %s", what, unreachable_reason(exc))
         return 0
