@@ -792,7 +792,7 @@ class _Finder:
             and _is_suffix(tokens[index + 1])
         )
 
-    def grid_street_end(self, index: int) -> int | None:
+    def grid_street_end(self, index: int, *, any_case: bool = False) -> int | None:
         """ "900 E", "2100 S at 700 E", "600 N and 800 W": grid cities (Salt Lake City and Utah's others)
         name streets by their distance from the centre in hundreds and a direction. Only round numbers, and
         only when no name or number follows (then "1500 E Main St" is an address on Main St)."""
@@ -802,7 +802,9 @@ class _Finder:
         number, direction = tokens[index], tokens[index + 1]
         if not (number.text.isdigit() and 3 <= len(number.text) <= 4 and int(number.text) % 50 == 0):
             return None
-        if direction.text not in _GRID_DIRECTIONS:
+        if direction.text not in _GRID_DIRECTIONS and not (
+            any_case and direction.lower in _HOUSE_NUMBER_DIRECTIONS
+        ):
             return None
         end = index + 2
         if end < len(tokens) and (
@@ -817,9 +819,13 @@ class _Finder:
         tokens = self.tokens
         if index + 3 >= len(tokens) or not tokens[index].text.isdigit() or len(tokens[index].text) > 5:
             return None
-        if tokens[index + 1].text not in _GRID_DIRECTIONS:
+        # Within an address the form is sure enough to read in lower case too: "591 east 300 south".
+        if (
+            tokens[index + 1].text not in _GRID_DIRECTIONS
+            and tokens[index + 1].lower not in _HOUSE_NUMBER_DIRECTIONS
+        ):
             return None
-        return self.grid_street_end(index + 2)
+        return self.grid_street_end(index + 2, any_case=True)
 
     def mile_road_end(self, index: int) -> int | None:
         """The end of a Mile road starting at ``index``: "7 Mile", "8 Mile Rd" (the type is read after it),
@@ -2041,7 +2047,8 @@ class _Finder:
                 continue
             grid_end = self.grid_address_end(index)
             if grid_end is not None:
-                grid = " ".join(t.text.upper() for t in tokens[index:grid_end])
+                # "591 east 300 south" is written as the city writes it: 591 E 300 S.
+                grid = " ".join(DIRECTIONALS.get(t.upper, t.upper) for t in tokens[index:grid_end])
                 found.append(_Candidate(index, grid_end, "address", _KIND_STRENGTH["address"] + 0.5, grid))
                 continue
             street_start = index + 1

@@ -1922,3 +1922,14 @@ def test_an_elementary_is_a_school_named_and_an_elementary_school_alone_names_no
         "landmark",
     )
     assert find_location("Please repaint the crosswalk by the elementary school, can barely see it") is None
+
+
+def test_a_grid_address_written_in_lower_case_words() -> None:
+    mention = assert_found(
+        "Not shoveled and now icy from 591 east 300 south to walgreens entrance",
+        "591 east 300 south",
+        "address",
+    )
+    assert mention.normalized == "591 E 300 S"
+    # Alone, a number and a direction in lower case stay a heading: "drove 300 south".
+    assert find_location("the truck drove 300 south and turned") is None
