@@ -27,7 +27,10 @@ Two ways in, chosen by ``telegram.mode``:
   an update a day) it is given up: logged at ERROR and handed to the handler's ``give_up``
   (``KeepsUnhandled``: the dispatcher puts it on the review queue and tells the resident), then the
   cursor moves on. Telegram hands out at most 100 updates from the offset, so when 99 handled ones pile
-  up behind a failing update it is given up at its next failure rather than stall the intake.
+  up behind a failing update it is given up at its next failure rather than stall the intake. A try the
+  handler is ``TemporarilyUnavailable`` for (the database down) is one WARNING line and not counted: the
+  update is tried again on the same schedule, however long the outage, and handled once the database is
+  back.
 
 Every update becomes one ``InboundMessage`` whose ``provider_message_id`` is built from Telegram's
 ``update_id``, so a redelivered update is recognised. Its resident is the private chat, or in a group each
@@ -427,6 +430,17 @@ class TelegramChannel(Channel):
         except Exception as exc:  # logged with its traceback where it happened (_on_update)
             if backlog.is_old(update_id):
                 return  # handed out again below the saved cursor: it was handled once already
+            if isinstance(exc, TemporarilyUnavailable):
+                # The database is down: no fault of the update's, so not a try towards giving it up. It
+                # is tried again on the same schedule, and handled at the first try after it is back.
+                retry = backlog.failed(update_id, time.monotonic(), self.retry_seconds, counted=False)
+                logger.warning(
+                    "telegram update %s not handled: %s; next try in %.0f s",
+                    update_id,
+                    exc,
+                    retry.delay,
+                )
+                return
             retry = backlog.failed(update_id, time.monotonic(), self.retry_seconds)
             settled = await self._after_failure(
                 update,
@@ -473,6 +487,11 @@ class TelegramChannel(Channel):
             return True
         try:
             await keeper.give_up(message, UNHANDLED_REASON)
+        except TemporarilyUnavailable as exc:
+            logger.warning(
+                "telegram update %s not kept for review: %s; trying it again", update.update_id, exc
+            )
+            return False
         except Exception:
             logger.exception(
                 "telegram update %s could not be kept for review; trying it again", update.update_id
@@ -558,9 +577,12 @@ class TelegramChannel(Channel):
                 await self.handler.handle(inbound)
         except Exception as exc:
             if isinstance(exc, TemporarilyUnavailable):
-                logger.warning(
-                    "telegram update %s not handled: %s; Telegram delivers it again", update.update_id, exc
-                )
+                if self.mode == "webhook":  # the poller says it with its next try (_take)
+                    logger.warning(
+                        "telegram update %s not handled: %s; Telegram delivers it again",
+                        update.update_id,
+                        exc,
+                    )
             else:
                 logger.exception("telegram update %s failed", update.update_id)
             if waiting is not None and not waiting[1].done():
@@ -806,9 +828,11 @@ def _provider_id(update: Update) -> str:
 
 @dataclass(slots=True)
 class _Retry:
-    attempts: int
+    attempts: int  # the failed tries counted towards giving the update up
     delay: float
     due: float  # time.monotonic() of the next try
+    # Every failed try, the database's outages included: the delay doubles with these.
+    tries: int = 1
 
 
 class _Backlog:
@@ -853,11 +877,15 @@ class _Backlog:
         retry = self.failing.get(update_id)
         return retry is None or retry.due <= now
 
-    def failed(self, update_id: int, now: float, first_delay: float) -> _Retry:
+    def failed(self, update_id: int, now: float, first_delay: float, *, counted: bool = True) -> _Retry:
+        """Schedules the next try of a failed update; ``counted``: the failure is a try towards giving it
+        up (not when the database was down)."""
         previous = self.failing.get(update_id)
-        attempts = 1 if previous is None else previous.attempts + 1
-        delay = min(first_delay * 2 ** (attempts - 1), MAX_UPDATE_RETRY_SECONDS)
-        retry = self.failing[update_id] = _Retry(attempts=attempts, delay=delay, due=now + delay)
+        attempts = (0 if previous is None else previous.attempts) + (1 if counted else 0)
+        tries = 1 if previous is None else previous.tries + 1
+        delay = min(first_delay * 2 ** (tries - 1), MAX_UPDATE_RETRY_SECONDS)
+        retry = _Retry(attempts=attempts, delay=delay, due=now + delay, tries=tries)
+        self.failing[update_id] = retry
         return retry
 
     def handled(self, update_id: int) -> None:
