@@ -4,17 +4,26 @@ last handled ``update_id``).
 A channel (which never imports ``bot``) takes a ``channels.base.CursorStore``; this is the database
 implementation. Values are the provider's opaque strings: X ids are 64-bit snowflakes, too big for the
 ``job_cursor`` table's integer positions (and never compared here, only stored).
+
+A database that does not answer (``bot.db_outage.unreachable``) is ``channels.base.TemporarilyUnavailable``
+here, as from the dispatcher: the channels (which know no SQLAlchemy) say it in one line and try again. Any
+other database error (a table missing) is raised as it is.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from datetime import datetime
 
+from sqlalchemy import exc as sa_exc
 from sqlmodel import Field, Session, SQLModel
 
 from bot.clock import utcnow
 from bot.db import SessionFactory
+from bot.db_outage import unreachable, unreachable_reason
 from bot.open311.models import UTCDateTime
+from channels.base import TemporarilyUnavailable
 
 
 class ChannelCursor(SQLModel, table=True):
@@ -32,13 +41,25 @@ class DatabaseCursorStore:
         self._sessions = sessions
 
     def get(self, name: str) -> str | None:
-        with self._sessions() as session:
+        with _unavailable_while_the_database_is_down(), self._sessions() as session:
             row = session.get(ChannelCursor, name)
             return row.value if row is not None else None
 
     def set(self, name: str, value: str) -> None:
-        with self._sessions() as session, session.begin():
+        with _unavailable_while_the_database_is_down(), self._sessions() as session, session.begin():
             save(session, name, value)
+
+
+@contextlib.contextmanager
+def _unavailable_while_the_database_is_down() -> Iterator[None]:
+    # Every database error, sorted by ``unreachable`` as the dispatcher sorts them (a connection dropped
+    # mid-statement is not always an OperationalError).
+    try:
+        yield
+    except (sa_exc.DBAPIError, sa_exc.TimeoutError) as exc:
+        if not unreachable(exc):
+            raise
+        raise TemporarilyUnavailable(unreachable_reason(exc)) from exc
 
 
 def save(session: Session, name: str, value: str) -> None:

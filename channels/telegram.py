@@ -30,7 +30,9 @@ Two ways in, chosen by ``telegram.mode``:
   up behind a failing update it is given up at its next failure rather than stall the intake. A try the
   handler is ``TemporarilyUnavailable`` for (the database down) is one WARNING line and not counted: the
   update is tried again on the same schedule, however long the outage, and handled once the database is
-  back.
+  back. The poller's own use of the database, reading the cursor as it starts and saving it, meets an
+  outage as the store's ``TemporarilyUnavailable``: one WARNING line a try, tried again after 5 s doubling
+  up to 5 min (as for Telegram unreachable), and polling goes on once the database is back.
 
 Every update becomes one ``InboundMessage`` whose ``provider_message_id`` is built from Telegram's
 ``update_id``, so a redelivered update is recognised. Its resident is the private chat, or in a group each
@@ -376,12 +378,14 @@ class TelegramChannel(Channel):
 
     async def _poll(self) -> None:
         """Long-polls getUpdates and handles each update before acknowledging it (see the module doc)."""
-        saved = await asyncio.to_thread(self._cursors().get, self.cursor_name)
-        # Without a saved cursor: whatever Telegram still holds (it keeps unacknowledged updates a day).
-        backlog = _Backlog(int(saved) if saved else None)
+        # Read in the loop, not before it: a start that met a database outage retries with the rest (it
+        # ended the task, and nothing was polled until a restart). Nothing is read until it is known.
+        backlog: _Backlog | None = None
         delay = self.reconnect_seconds
         while True:
             try:
+                if backlog is None:
+                    backlog = await self._backlog()
                 updates = await self.application.bot.get_updates(
                     offset=backlog.offset,
                     # Asked from a failing update, Telegram answers at once anyway: no long poll then.
@@ -407,6 +411,16 @@ class TelegramChannel(Channel):
                 logger.warning("telegram polling conflict (%s); retrying in %.0f s", exc, delay)
             except NetworkError as exc:
                 logger.warning("telegram not reachable (%s); retrying in %.0f s", exc, delay)
+            except TemporarilyUnavailable as exc:  # the cursor store's database is down: no fault of ours
+                if backlog is None:
+                    logger.warning("telegram polling not started: %s; retrying in %.0f s", exc, delay)
+                else:  # the cursor not saved: handed out again, the handled ones are skipped, and saved
+                    logger.warning(
+                        "telegram updates up to %s handled but not acknowledged: %s; retrying in %.0f s",
+                        backlog.acknowledgeable(),
+                        exc,
+                        delay,
+                    )
             except Exception:  # the cursor could not be saved: the handled updates are not acknowledged
                 logger.exception("telegram polling failed; retrying in %.0f s", delay)
             else:
@@ -416,6 +430,12 @@ class TelegramChannel(Channel):
                 continue
             await asyncio.sleep(delay)
             delay = min(delay * 2, MAX_RECONNECT_SECONDS)
+
+    async def _backlog(self) -> _Backlog:
+        """Where the poller left off: the saved cursor, or without one whatever Telegram still holds (it
+        keeps unacknowledged updates a day)."""
+        saved = await asyncio.to_thread(self._cursors().get, self.cursor_name)
+        return _Backlog(int(saved) if saved else None)
 
     async def _take(self, update: Update, backlog: _Backlog) -> None:
         """Handles one update getUpdates returned, unless it is handled already or waiting for its retry.

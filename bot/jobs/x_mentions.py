@@ -14,8 +14,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Protocol, runtime_checkable
 
-from bot.db_outage import UNREACHABLE_ERRORS, unreachable, unreachable_reason
 from bot.jobs.context import current
+from channels.base import TemporarilyUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -58,10 +58,9 @@ async def _poll(what: str, poll: Callable[[], Awaitable[int]]) -> int:
     except PollFailed as failed:
         log.warning("X %s not read: %s", what, failed)
         return 0
-    except UNREACHABLE_ERRORS as exc:
-        # The cursor could not be read or saved: the next poll starts from the saved one (a message
-        # handled meanwhile is recognised by the engine). A fault such as a missing table stays itself.
-        if not unreachable(exc):
-            raise
-        log.warning("X %s not read: %s", what, unreachable_reason(exc))
+    except TemporarilyUnavailable as exc:
+        # The cursor could not be read or saved (bot.cursors says an unreachable database so): the next
+        # poll starts from the saved one (a message handled meanwhile is recognised by the engine). A fault
+        # such as a missing table stays itself.
+        log.warning("X %s not read: %s", what, exc)
         return 0
