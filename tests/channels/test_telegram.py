@@ -1222,9 +1222,9 @@ def test_in_a_group_the_bot_answers_only_what_is_addressed_to_it(
     # the members' own talk was taken as reports ("Is it at Mission Dolores Park?").
     with telegram_bot(settings, fake, "polling") as bot:
 
-        def say(text: str, **reply: int) -> list[dict[str, Any]]:
+        def say(text: str, reply_to: int | None = None) -> list[dict[str, Any]]:
             sent_before = len(fake.sent_to(GROUP))
-            fake.send_text(GROUP, text, from_id=49, **reply)
+            fake.send_text(GROUP, text, from_id=49, reply_to=reply_to)
             # Answered after ``text`` (updates are handled in order): once its answer is out, so is text's.
             marker = fake.send_text(GROUP, "/help@city311_bot", from_id=48)["message"]["message_id"]
 
