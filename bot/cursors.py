@@ -12,18 +12,14 @@ other database error (a table missing) is raised as it is.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from datetime import datetime
 
-from sqlalchemy import exc as sa_exc
 from sqlmodel import Field, Session, SQLModel
 
 from bot.clock import utcnow
 from bot.db import SessionFactory
-from bot.db_outage import unreachable, unreachable_reason
+from bot.db_outage import unavailable_while_the_database_is_down
 from bot.open311.models import UTCDateTime
-from channels.base import TemporarilyUnavailable
 
 
 class ChannelCursor(SQLModel, table=True):
@@ -41,25 +37,13 @@ class DatabaseCursorStore:
         self._sessions = sessions
 
     def get(self, name: str) -> str | None:
-        with _unavailable_while_the_database_is_down(), self._sessions() as session:
+        with unavailable_while_the_database_is_down(), self._sessions() as session:
             row = session.get(ChannelCursor, name)
             return row.value if row is not None else None
 
     def set(self, name: str, value: str) -> None:
-        with _unavailable_while_the_database_is_down(), self._sessions() as session, session.begin():
+        with unavailable_while_the_database_is_down(), self._sessions() as session, session.begin():
             save(session, name, value)
-
-
-@contextlib.contextmanager
-def _unavailable_while_the_database_is_down() -> Iterator[None]:
-    # Every database error, sorted by ``unreachable`` as the dispatcher sorts them (a connection dropped
-    # mid-statement is not always an OperationalError).
-    try:
-        yield
-    except (sa_exc.DBAPIError, sa_exc.TimeoutError) as exc:
-        if not unreachable(exc):
-            raise
-        raise TemporarilyUnavailable(unreachable_reason(exc)) from exc
 
 
 def save(session: Session, name: str, value: str) -> None:

@@ -1,12 +1,18 @@
 """Whether a database error means the database did not answer (an outage: refused, dropped, timed out, no
 pooled connection free in time) or that a statement was wrong (a fault of ours), and the driver's words for
-it in one log line. The web layer (``bot.health``: 503 and one line), the dispatcher (a signal the channels
-answer with a redelivery) and the outbox job (its one outage line) all sort errors by it.
+it in one log line. The web layer (``bot.health``: 503 and one line), the dispatcher and the channels' cursor
+store (a signal the channels answer with a redelivery or a retry) and the outbox job (its one outage line)
+all sort errors by it.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 from sqlalchemy import exc as sa_exc
+
+from channels.base import TemporarilyUnavailable
 
 _REASON_CHARS = 200
 # The errors a database that does not answer raises: OperationalError (among others, ``unreachable``
@@ -49,3 +55,18 @@ def unreachable(error: BaseException) -> bool:
         return False
     state = getattr(cause, "sqlstate", None)
     return state is None or str(state).startswith(_UNREACHABLE_SQLSTATES)
+
+
+@contextlib.contextmanager
+def unavailable_while_the_database_is_down() -> Iterator[None]:
+    """Raises ``channels.base.TemporarilyUnavailable`` for a database that does not answer (``unreachable``:
+    refused, dropped, timed out, no pooled connection free), so the channels, which know no SQLAlchemy, can
+    say it in one line and try again; any other database error (a statement wrong, a table missing) is
+    raised as it is. Every database error is sorted, as a connection dropped mid-statement is not always an
+    OperationalError."""
+    try:
+        yield
+    except (sa_exc.DBAPIError, sa_exc.TimeoutError) as exc:
+        if not unreachable(exc):
+            raise
+        raise TemporarilyUnavailable(unreachable_reason(exc)) from exc

@@ -34,26 +34,24 @@ once logged a full traceback per message. Any other database error stays itself,
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import logging
 import random
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime, timedelta
 from typing import Literal
 
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, select
 
 from bot import outbox
 from bot.clock import as_utc, utcnow
 from bot.conversation import ConversationEngine, DialogueState, PreparedUnderstanding, Turn
 from bot.db import SessionFactory
-from bot.db_outage import unreachable, unreachable_reason
+from bot.db_outage import unavailable_while_the_database_is_down
 from bot.follows import filed_in_thread
 from bot.loop_guard import ReplyLimit
 from bot.open311.errors import Open311Error
@@ -68,7 +66,7 @@ from bot.state import (
     is_lock_conflict,
     mark_opted_out,
 )
-from channels.base import Channel, DeliveryError, TemporarilyUnavailable
+from channels.base import Channel, DeliveryError
 from channels.messages import MAX_MEDIA_URL_CHARS, InboundMessage, OutboundMessage, clean_text
 
 log = logging.getLogger(__name__)
@@ -117,7 +115,7 @@ class Dispatcher:
     # -- MessageHandler --------------------------------------------------------------------------------
 
     async def handle(self, message: InboundMessage) -> Sequence[OutboundMessage]:
-        with _unavailable_while_the_database_is_down():
+        with unavailable_while_the_database_is_down():
             return await self._handle_message(message)
 
     async def _handle_message(self, message: InboundMessage) -> Sequence[OutboundMessage]:
@@ -142,7 +140,7 @@ class Dispatcher:
         inbox records it, so a later delivery is not handled again. Photos are not fetched (that may be
         what kept failing): the reason says how many were left out and where the provider holds them.
         """
-        with _unavailable_while_the_database_is_down():
+        with unavailable_while_the_database_is_down():
             await asyncio.to_thread(self._give_up, _cleaned(message), reason)
 
     # -- what channels ask of the bot besides handling messages ----------------------------------------
@@ -158,7 +156,7 @@ class Dispatcher:
                 session.commit()
                 return stored
 
-        with _unavailable_while_the_database_is_down():
+        with unavailable_while_the_database_is_down():
             return await asyncio.to_thread(record)
 
     async def recipient_opted_out(self, channel: str, resident_id: str) -> None:
@@ -170,7 +168,7 @@ class Dispatcher:
                 mark_opted_out(session, channel, resident_id)
                 session.commit()
 
-        with _unavailable_while_the_database_is_down():
+        with unavailable_while_the_database_is_down():
             await asyncio.to_thread(record)
 
     async def sent_messages(
@@ -182,7 +180,7 @@ class Dispatcher:
             with self.sessions() as session:
                 return outbox.sent_to(session, channel, resident_id, after_id=after_id)
 
-        with _unavailable_while_the_database_is_down():
+        with unavailable_while_the_database_is_down():
             return await asyncio.to_thread(read)
 
     async def last_question(self, channel: str, resident_id: str) -> OutboundMessage | None:
@@ -197,7 +195,7 @@ class Dispatcher:
                 delivered = outbox.sent_to(session, channel, resident_id)
             return next((sent for _, sent, _ in reversed(delivered) if sent.text not in notices), None)
 
-        with _unavailable_while_the_database_is_down():
+        with unavailable_while_the_database_is_down():
             return await asyncio.to_thread(read)
 
     async def deliver_due(self, *, limit: int = 100) -> outbox.DeliveryReport:
@@ -522,19 +520,6 @@ class Dispatcher:
         log.warning(
             "media of %s message %s left out: %s", message.channel, message.provider_message_id, error
         )
-
-
-@contextlib.contextmanager
-def _unavailable_while_the_database_is_down() -> Iterator[None]:
-    """Raises ``TemporarilyUnavailable`` for a database that does not answer (``bot.db_outage.unreachable``:
-    refused, dropped, timed out, no pooled connection free), so the channels need not know SQLAlchemy's
-    errors; any other database error (a statement wrong, a table missing) is raised as it is."""
-    try:
-        yield
-    except (DBAPIError, PoolTimeout) as exc:
-        if not unreachable(exc):
-            raise
-        raise TemporarilyUnavailable(unreachable_reason(exc)) from exc
 
 
 class MediaNotStored(DeliveryError):
